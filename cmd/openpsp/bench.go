@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/bench"
+)
+
+const benchUsage = `usage: openpsp bench [flags]
+
+Starts its own server (SQLite in a temporary folder, or a fresh PostgreSQL
+database with -engine postgres) or targets a running one (-target), measures
+this machine's ceilings with the same client (an HTTP echo of the same request
+size; the database's durable commit rate), then drives the scenario with a
+fixed number of keep-alive clients on loopback. Prints a table, then the
+result as one JSON line.
+
+flags:`
+
+func benchCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("openpsp bench", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, benchUsage)
+		fs.PrintDefaults()
+	}
+	var o bench.Options
+	fs.StringVar(&o.Scenario, "scenario", "silent", "what to measure: "+strings.Join(bench.Scenarios, ", "))
+	fs.StringVar(&o.Engine, "engine", "sqlite", "database of the server the bench starts: sqlite or postgres")
+	fs.StringVar(&o.PostgresURL, "postgres-url", bench.DefaultPostgresURL, "PostgreSQL server on which -engine postgres creates (and drops) a fresh database")
+	fs.IntVar(&o.Concurrency, "c", 64, "concurrent keep-alive clients")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measured duration")
+	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "load before the measured window (not counted)")
+	fs.IntVar(&o.VaultSize, "vault-size", 0, "pre-fill the vault with this many tokens first (payments pick among them)")
+	fs.StringVar(&o.Target, "target", "", "base URL of a running server instead of starting one")
+	fs.StringVar(&o.ShopID, "shop", "", "shop id for -target (default: the demo shop)")
+	fs.StringVar(&o.Password, "password", "", "REST API TEST password for -target (default: the demo shop's)")
+	fs.StringVar(&o.TargetDataDir, "target-data-dir", "", "with -target: the server's data folder, to put the bench tokens in its vault")
+	fs.StringVar(&o.TargetDatabaseURL, "target-database-url", "", "with -target: the server's PostgreSQL URL, to put the bench tokens in its vault")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the server's CPU profile to this file (go tool pprof)")
+	fs.DurationVar(&o.CeilingDuration, "ceiling-duration", 3*time.Second, "duration of each database ceiling measurement")
+	fs.BoolVar(&o.SkipCeilings, "no-ceilings", false, "skip the echo and database ceilings")
+	inProcess := fs.Bool("in-process", false, "run the server inside the bench process (no server CPU/RSS figures)")
+	serveEcho := fs.Bool("serve-echo", false, "internal: serve the echo ceiling server")
+	serveProfiled := fs.Bool("serve-profiled", false, "internal: serve under a CPU profile")
+	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "openpsp bench: unexpected arguments %q\n", fs.Args())
+		return errUsage
+	}
+	switch {
+	case *serveEcho:
+		return bench.ServeEcho(ctx, os.Stdout)
+	case *serveProfiled:
+		return bench.ServeProfiled(ctx, os.Stdout)
+	}
+	if !*inProcess {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find the openpsp executable: %w", err)
+		}
+		o.Binary = exe
+	} else if o.CPUProfile != "" {
+		return fmt.Errorf("-cpuprofile needs the server in a child process (drop -in-process)")
+	}
+	if !*quiet {
+		o.Log = os.Stderr
+	}
+	res, err := bench.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	return bench.WriteReport(os.Stdout, res)
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"time"
+)
+
+const keysUsage = `usage:
+  openpsp keys generate   print a new master key "kid:base64" for OPENPSP_MASTER_KEYS
+  openpsp keys status     the keyring's keys and how many data keys each wraps
+  openpsp keys rotate     add a new primary master key to the keyring file and rewrap every data key under it
+                          (runs while payments continue; safe to interrupt and run again)
+  openpsp keys rewrap     finish a rewrap: every data key under the primary key (after adding a key to OPENPSP_MASTER_KEYS)`
+
+func keys(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, keysUsage)
+		return errUsage
+	}
+	if args[0] == "generate" {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return err
+		}
+		fmt.Printf("k%s:%s\n", time.Now().UTC().Format("20060102150405"), base64.StdEncoding.EncodeToString(k))
+		return nil
+	}
+	a, _, err := openForCommand(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	switch args[0] {
+	case "status":
+		counts, err := a.DB.DataKeyCounts(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("primary master key: %s\n", a.Keys.PrimaryID())
+		for _, id := range a.Keys.KeyIDs() {
+			fmt.Printf("  %-24s wraps %d data keys\n", id, counts[id])
+			delete(counts, id)
+		}
+		for id, n := range counts {
+			fmt.Printf("  %-24s wraps %d data keys  (NOT IN THE KEYRING: these records cannot be decrypted)\n", id, n)
+		}
+		return nil
+	case "rotate":
+		if a.Config.MasterKeys != "" {
+			return fmt.Errorf("master keys come from OPENPSP_MASTER_KEYS: add a key from `openpsp keys generate` at the end of that list, restart the servers, then run `openpsp keys rewrap`")
+		}
+		return a.Vault.RotateMasterKey(ctx, progressPrinter("rewrapping data keys"))
+	case "rewrap":
+		return a.Vault.RewrapAll(ctx, progressPrinter("rewrapping data keys"))
+	}
+	fmt.Fprintln(os.Stderr, keysUsage)
+	return errUsage
+}
+
+// progressPrinter shows a long operator command's progress on one line.
+func progressPrinter(what string) func(done, total int) {
+	start := time.Now()
+	last := time.Time{}
+	return func(done, total int) {
+		if time.Since(last) < 200*time.Millisecond && done < total {
+			return
+		}
+		last = time.Now()
+		pct := 100.0
+		if total > 0 {
+			pct = float64(done) * 100 / float64(total)
+		}
+		fmt.Fprintf(os.Stderr, "\r%s: %d/%d (%.0f%%) %s", what, done, total, pct, time.Since(start).Round(time.Millisecond))
+		if done >= total {
+			fmt.Fprintln(os.Stderr)
+		}
+	}
+}

@@ -1,0 +1,79 @@
+// Command openpsp is the whole payment platform in one binary:
+//
+//	openpsp [serve]      run the server (the default)
+//	openpsp migrate      create or upgrade the database schema
+//	openpsp version      print the version
+//	openpsp shops …      create shops, list them, show and rotate their keys
+//	openpsp keys …       generate master keys, rotate and rewrap
+//
+// Configuration comes from OPENPSP_* environment variables and flags (see
+// the README, or `openpsp serve -help`).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "openpsp:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the server (default)", serve},
+		{"migrate", "create or upgrade the database schema, then exit", migrate},
+		{"version", "print the version", printVersion},
+		{"shops", "manage shops: create, list, show, keys, rotate-keys, set", shops},
+		{"keys", "master keys: generate, status, rotate, rewrap", keys},
+		{"bench", "measure throughput and latency under load (see openpsp bench -h)", benchCmd},
+		{"notifications", "IPN, webhook, email and SMS deliveries: list, show, retry", notifications},
+		{"ogone", "FlexCheckout templates, PSPID settings and the error log", ogoneCmd},
+		{"purge", "destroy the card data of tokens unused for 15 months (PCI DSS)", purge},
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 || (len(args[0]) > 0 && args[0][0] == '-') {
+		return serve(ctx, args)
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:])
+		}
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage()
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "openpsp: unknown command %q\n\n", args[0])
+	usage()
+	return errUsage
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: openpsp [command] [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(os.Stderr, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(os.Stderr, "\nEvery command reads the OPENPSP_* environment (see README). `openpsp serve -help` lists the flags.")
+}

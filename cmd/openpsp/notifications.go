@@ -1,0 +1,19 @@
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/openpsp/openpsp/internal/outbox"
+)
+
+// notifications lists, shows and re-drives outbox messages (IPN, webhooks,
+// emails, SMS).
+func notifications(ctx context.Context, args []string) error {
+	a, _, err := openForCommand(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return outbox.CLI(ctx, args, a.DB, a.Clock.Now(), os.Stdout)
+}

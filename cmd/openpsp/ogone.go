@@ -1,0 +1,19 @@
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/openpsp/openpsp/internal/ogone"
+)
+
+// ogoneCmd manages a PSPID's FlexCheckout templates and settings and shows
+// its error log (e.g. duplicate ALIAS.ORDERID refusals).
+func ogoneCmd(ctx context.Context, args []string) error {
+	a, _, err := openForCommand(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return ogone.NewAdmin(a.Shops, a.DB, a.Clock).RunCLI(ctx, args, os.Stdin, os.Stdout)
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+// purge destroys the card data of tokens unused for 15 months (PCI DSS), the
+// job the server also runs on its own.
+func purge(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("purge", flag.ContinueOnError)
+	dry := fs.Bool("dry-run", false, "count the tokens that would be purged, change nothing")
+	months := fs.Int("months", int(vault.RetentionPeriod), "purge tokens unused for this many months (15 by PCI DSS; less only for tests)")
+	batch := fs.Int("batch", vault.DefaultPurgeBatch, "tokens per transaction")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: openpsp purge [-dry-run] [-months 15] [-batch 2000]\n\nDestroys the card data of every token unused for 15 months. Safe to interrupt (Ctrl-C) and run again: each batch commits on its own.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if *months < 1 {
+		return fmt.Errorf("-months must be at least 1")
+	}
+	a, _, err := openForCommand(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	cutoff := vault.Months(*months).Before(a.Clock.Now())
+	start := time.Now()
+	n, err := a.Vault.Purge(ctx, cutoff, vault.PurgeOptions{DryRun: *dry, BatchSize: *batch, Progress: progressPrinter("purging card data")})
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(os.Stderr, "\ninterrupted after purging %d tokens; run the command again to finish\n", n)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if *dry {
+		fmt.Printf("%d tokens unused since %s would be purged (dry run: nothing changed)\n", n, cutoff.Format("2006-01-02"))
+		return nil
+	}
+	fmt.Printf("purged the card data of %d tokens unused since %s in %s\n", n, cutoff.Format("2006-01-02"), time.Since(start).Round(time.Millisecond))
+	return nil
+}

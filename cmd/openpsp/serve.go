@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/openpsp/openpsp/internal/app"
+	"github.com/openpsp/openpsp/internal/config"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/version"
+)
+
+func serve(ctx context.Context, args []string) error {
+	cfg, err := config.Load(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Listen(); err != nil {
+		return err
+	}
+	printBanner(a)
+	return a.Run(ctx)
+}
+
+func printBanner(a *app.App) {
+	cfg := a.Config
+	base := a.PublicURL()
+	engine := "SQLite " + a.DB.Path()
+	if a.DB.Path() == "" {
+		engine = "PostgreSQL"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nOpenPSP %s is running (%s, %s)\n\n", version.Version, cfg.Env, engine)
+	fmt.Fprintf(&b, "  REST API V4      %s/api-payment/V4/\n", base)
+	fmt.Fprintf(&b, "  health           %s/healthz   %s/readyz   %s/metrics\n", base, base, base)
+	if cfg.Demo {
+		fmt.Fprintf(&b, "  demo merchant    %s/demo\n", base)
+		fmt.Fprintf(&b, "  demo mailbox     %s/demo/mail\n", base)
+		fmt.Fprintf(&b, "\nDemo shop %s (TEST mode, public keys from the PayZen documentation):\n", shop.DemoShopID)
+		fmt.Fprintf(&b, "  shop id / user   %s\n", shop.DemoShopID)
+		fmt.Fprintf(&b, "  password         %s\n", shop.DemoTestPassword)
+		fmt.Fprintf(&b, "  public key       %s\n", shop.DemoTestPublicKey)
+		fmt.Fprintf(&b, "  HMAC-SHA-256 key %s\n", shop.DemoTestHMACKey)
+		fmt.Fprintf(&b, "  Ogone PSPID      %s  (SHA-IN/SHA-OUT %q, SHA-512; DirectLink %s / %s)\n",
+			shop.DemoPSPID, shop.DemoSHAPassphrase, shop.DemoAPIUser, shop.DemoAPIPassword)
+		fmt.Fprintf(&b, "\nTry it:\n  curl -u %s:%s -d '{\"value\":\"hi\"}' %s/api-payment/V4/Charge/SDKTest\n",
+			shop.DemoShopID, shop.DemoTestPassword, base)
+		fmt.Fprintf(&b, "  test card 4970100000000055, any future expiry, any 3-digit code (more in docs/test-cards.md)\n")
+	}
+	fmt.Fprintln(os.Stdout, b.String())
+}
+
+func migrate(ctx context.Context, args []string) error {
+	cfg, err := config.Load(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	cfg.Demo = false
+	cfg.Jobs = false
+	a, err := app.New(ctx, cfg, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Printf("database schema is up to date (%s)\n", a.DB.Dialect())
+	return nil
+}
+
+func printVersion(context.Context, []string) error {
+	fmt.Println("openpsp", version.Version)
+	return nil
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/openpsp/openpsp/internal/app"
+	"github.com/openpsp/openpsp/internal/config"
+	"github.com/openpsp/openpsp/internal/shop"
+)
+
+// openForCommand opens the app for an operator command: no jobs, no demo
+// seeding, no listening socket.
+func openForCommand(ctx context.Context, args []string) (*app.App, []string, error) {
+	// Operator commands take their own arguments; configuration comes from
+	// the environment only.
+	cfg, err := config.Load(nil, os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Jobs = false
+	cfg.Demo = false
+	a, err := app.New(ctx, cfg, app.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, args, nil
+}
+
+const shopsUsage = `usage:
+  openpsp shops create -name NAME [-id 8DIGITS] [-currency EUR] [-language en|fr|es|it|de] [-email ADDR] [-notification-url URL]
+  openpsp shops list
+  openpsp shops show SHOP_ID
+  openpsp shops keys SHOP_ID [-mode TEST|PRODUCTION]          show a key set in clear
+  openpsp shops rotate-keys SHOP_ID -mode TEST|PRODUCTION     replace a key set (the old one stops working)
+  openpsp shops webhook-secret SHOP_ID [-rotate] [-overlap 24h]  show (or rotate) the webhook signing secrets
+  openpsp shops set SHOP_ID name=value ...                     change profile and settings, e.g.
+      payment-by-token=true  token-deletion=manual  order-confirmation-emails=false
+      notification-url=https://…  email=…  phone=+33…  language=fr  name=…  logo-url=…
+      max-attempts=3  authorization-validity-days=7  allow-duplicate-paid-order=false
+      merchant-payment-notice=true  token-url=true  token-email-buyer=true  token-email-merchant=true
+      token-sms-merchant=true  token-sms-buyer=true  primary-color=#0b5`
+
+func shops(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, shopsUsage)
+		return errUsage
+	}
+	a, _, err := openForCommand(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "create":
+		fs := flag.NewFlagSet("shops create", flag.ContinueOnError)
+		var in shop.CreateInput
+		fs.StringVar(&in.Name, "name", "", "shop name (required)")
+		fs.StringVar(&in.ID, "id", "", "8-digit shop id (default: generated)")
+		fs.StringVar(&in.Currency, "currency", "EUR", "default currency")
+		fs.StringVar(&in.Language, "language", "en", "default language")
+		fs.StringVar(&in.PrimaryEmail, "email", "", "primary email of the merchant")
+		fs.StringVar(&in.NotificationURL, "notification-url", "", "IPN URL when a payment names none")
+		fs.StringVar(&in.PSPID, "pspid", "", "Ogone PSPID (default: openpsp<shop id>)")
+		if err := fs.Parse(rest); err != nil {
+			return errUsage
+		}
+		in.Settings.PaymentByToken = true
+		c, err := a.Shops.Create(ctx, in)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("Shop %s %q created. Keep these secrets now: they are not shown again in this form.\n\n", c.Shop.ID, c.Shop.Name)
+		printCredentials(c.Test)
+		printCredentials(c.Prod)
+		fmt.Printf("Ogone PSPID %s: SHA-IN %s, SHA-OUT %s (%s), DirectLink user %s password %s\n",
+			c.PSPID, c.SHAIn, c.SHAOut, c.SHAAlgo, c.APIUser, c.APIPassword)
+		return nil
+	case "list":
+		list, err := a.Shops.List(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SHOP ID\tNAME\tCURRENCY\tLANGUAGE\tEMAIL")
+		for _, s := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, s.Currency, s.Language, s.PrimaryEmail)
+		}
+		return tw.Flush()
+	case "show":
+		if len(rest) != 1 {
+			return usageErr()
+		}
+		s, err := a.Shops.Get(ctx, rest[0])
+		if err != nil {
+			return fmt.Errorf("shop %s: %w", rest[0], err)
+		}
+		out := map[string]any{"shop": s}
+		if og, err := a.Shops.OgoneForShop(ctx, s.ID); err == nil {
+			out["ogone"] = map[string]any{"pspid": og.PSPID, "shaAlgorithm": og.SHAAlgorithm, "apiUser": og.APIUser, "settings": og.Settings}
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	case "keys":
+		fs := flag.NewFlagSet("shops keys", flag.ContinueOnError)
+		mode := fs.String("mode", shop.ModeTest, "TEST or PRODUCTION")
+		if len(rest) < 1 {
+			return usageErr()
+		}
+		if err := fs.Parse(rest[1:]); err != nil {
+			return errUsage
+		}
+		c, err := a.Shops.Credentials(ctx, rest[0], strings.ToUpper(*mode))
+		if err != nil {
+			return fmt.Errorf("shop %s keys: %w", rest[0], err)
+		}
+		printCredentials(c)
+		return nil
+	case "rotate-keys":
+		fs := flag.NewFlagSet("shops rotate-keys", flag.ContinueOnError)
+		mode := fs.String("mode", "", "TEST or PRODUCTION (required)")
+		if len(rest) < 1 {
+			return usageErr()
+		}
+		if err := fs.Parse(rest[1:]); err != nil {
+			return errUsage
+		}
+		c, err := a.Shops.RotateAPIKeys(ctx, rest[0], strings.ToUpper(*mode))
+		if err != nil {
+			return err
+		}
+		fmt.Println("New key set (the previous one no longer works):")
+		printCredentials(c)
+		return nil
+	case "webhook-secret":
+		fs := flag.NewFlagSet("shops webhook-secret", flag.ContinueOnError)
+		rotate := fs.Bool("rotate", false, "make a new secret; the previous one stays valid for -overlap")
+		overlap := fs.Duration("overlap", shop.DefaultWebhookOverlap, "how long the previous secret keeps signing after a rotation")
+		if len(rest) < 1 {
+			return usageErr()
+		}
+		if err := fs.Parse(rest[1:]); err != nil {
+			return errUsage
+		}
+		if *rotate {
+			sec, err := a.Shops.RotateWebhookSecret(ctx, rest[0], *overlap)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("new webhook secret of shop %s: %s\n(the previous one keeps signing for %s: webhooks carry both signatures meanwhile)\n", rest[0], sec, *overlap)
+			return nil
+		}
+		secrets, err := a.Shops.WebhookSecrets(ctx, rest[0])
+		if err != nil {
+			return err
+		}
+		for i, s := range secrets {
+			label := "current"
+			if i > 0 {
+				label = "previous (still valid)"
+			}
+			fmt.Printf("%-22s %s\n", label, s)
+		}
+		return nil
+	case "set":
+		if len(rest) < 2 {
+			return usageErr()
+		}
+		s, err := a.Shops.Get(ctx, rest[0])
+		if err != nil {
+			return fmt.Errorf("shop %s: %w", rest[0], err)
+		}
+		for _, kv := range rest[1:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return fmt.Errorf("%q is not name=value", kv)
+			}
+			if err := applySetting(&s, k, v); err != nil {
+				return err
+			}
+		}
+		if err := a.Shops.Update(ctx, s); err != nil {
+			return err
+		}
+		fmt.Printf("shop %s updated\n", s.ID)
+		return nil
+	}
+	return usageErr()
+}
+
+func usageErr() error {
+	fmt.Fprintln(os.Stderr, shopsUsage)
+	return errUsage
+}
+
+func printCredentials(c shop.Credentials) {
+	fmt.Printf("%s keys of shop %s:\n  password         %s\n  public key       %s\n  HMAC-SHA-256 key %s\n\n", c.Mode, c.ShopID, c.Password, c.PublicKey, c.HMACKey)
+}
+
+func applySetting(s *shop.Shop, k, v string) error {
+	b := func() (bool, error) {
+		x, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, fmt.Errorf("%s must be true or false", k)
+		}
+		return x, nil
+	}
+	n := func() (int, error) {
+		x, err := strconv.Atoi(v)
+		if err != nil || x < 0 {
+			return 0, fmt.Errorf("%s must be a positive number", k)
+		}
+		return x, nil
+	}
+	var err error
+	set := &s.Settings
+	switch k {
+	case "name":
+		s.Name = v
+	case "email":
+		s.PrimaryEmail = v
+	case "phone":
+		s.PrimaryPhone = v
+	case "language":
+		s.Language = v
+	case "currency":
+		s.Currency = v
+	case "notification-url":
+		s.NotificationURL = v
+	case "logo-url":
+		s.LogoURL = v
+	case "primary-color":
+		set.PrimaryColor = v
+	case "payment-by-token":
+		set.PaymentByToken, err = b()
+	case "token-deletion":
+		switch strings.ToUpper(v) {
+		case shop.DeletionAutomatic, shop.DeletionManual:
+			set.TokenDeletion = strings.ToUpper(v)
+		default:
+			return fmt.Errorf("token-deletion must be automatic or manual")
+		}
+	case "order-confirmation-emails":
+		set.OrderConfirmationEmails, err = b()
+	case "allow-duplicate-paid-order":
+		set.AllowDuplicatePaidOrder, err = b()
+	case "max-attempts":
+		set.MaxAttempts, err = n()
+	case "authorization-validity-days":
+		set.AuthorizationValidityDays, err = n()
+	case "merchant-payment-notice":
+		set.Notifications.MerchantPaymentNotice, err = b()
+	case "token-url":
+		set.Notifications.TokenURL, err = b()
+	case "token-email-buyer":
+		set.Notifications.TokenEmailBuyer, err = b()
+	case "token-email-merchant":
+		set.Notifications.TokenEmailMerchant, err = b()
+	case "token-sms-merchant":
+		set.Notifications.TokenSMSMerchant, err = b()
+	case "token-sms-buyer":
+		set.Notifications.TokenSMSBuyer, err = b()
+	case "merchant-email":
+		set.Notifications.MerchantEmail = v
+	case "merchant-phone":
+		set.Notifications.MerchantPhone = v
+	default:
+		return fmt.Errorf("unknown setting %q (see `openpsp shops` for the list)", k)
+	}
+	return err
+}

@@ -1,0 +1,476 @@
+package v4_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
+	v4 "github.com/openpsp/openpsp/internal/api/v4"
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/payment"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+const (
+	shopID   = "69876357"
+	password = "testpassword_DEMOPRIVATEKEY23G4475zXZQ2UA5x7M"
+)
+
+type testAuth struct{ sh shop.Shop }
+
+const prodPassword = "prodpassword_OTHERKEY"
+
+func (a testAuth) Authenticate(_ context.Context, id, pw string) (shop.Shop, shop.Credentials, error) {
+	switch {
+	case id == a.sh.ID && pw == password:
+		return a.sh, shop.Credentials{ShopID: id, Mode: shop.ModeTest, Password: pw}, nil
+	case id == a.sh.ID && pw == prodPassword:
+		return a.sh, shop.Credentials{ShopID: id, Mode: shop.ModeProduction, Password: pw}, nil
+	}
+	return shop.Shop{}, shop.Credentials{}, shop.ErrNotFound
+}
+
+// apiEnv is the V4 API of one openpsp copy over a real database; copies()
+// adds more copies on the same database.
+type apiEnv struct {
+	t     *testing.T
+	db    *store.DB
+	clk   *clock.Fake
+	sim   *simulator.Simulator
+	vault *vault.Vault
+	sh    shop.Shop
+	svc   *payment.Service
+	srv   *httptest.Server
+}
+
+func newAPIEnv(t *testing.T, db *store.DB) *apiEnv {
+	t.Helper()
+	clk := clock.NewFake(time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC))
+	sh := shop.Shop{ID: shopID, Name: "Demo", Currency: "EUR", Language: "en", NotificationURL: "https://merchant.example/ipn",
+		Settings: shop.Settings{PaymentByToken: true}}
+	if err := db.InsertShop(context.Background(), sh, nil, nil, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := vault.LoadKeyring(filepath.Join(t.TempDir(), "keyring.json"), "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &apiEnv{t: t, db: db, clk: clk, sim: simulator.New(simulator.Config{Clock: clk}), vault: vault.New(db, keys, clk), sh: sh}
+	e.svc, e.srv = e.newCopy()
+	return e
+}
+
+// newCopy starts one more openpsp copy (service, idempotency layer, server).
+func (e *apiEnv) newCopy() (*payment.Service, *httptest.Server) {
+	svc := payment.New(e.db, e.clk, e.sim, payment.CardVault(e.vault), payment.Config{AcquirerTimeout: time.Second})
+	idem := v4.NewIdempotency(e.db, e.clk, nil)
+	s := v4.New(v4.Options{Auth: testAuth{e.sh}, Clock: e.clk, Wrap: idem.Wrap})
+	s.RegisterBase()
+	s.RegisterPayments(svc)
+	mux := http.NewServeMux()
+	mux.Handle("/api-payment/V4/{name...}", s)
+	srv := httptest.NewServer(mux)
+	e.t.Cleanup(srv.Close)
+	return svc, srv
+}
+
+type envelope struct {
+	WebService string          `json:"webService"`
+	Status     string          `json:"status"`
+	Answer     json.RawMessage `json:"answer"`
+	Type       string          `json:"_type"`
+}
+
+type errorAnswer struct {
+	ErrorCode            string  `json:"errorCode"`
+	ErrorMessage         string  `json:"errorMessage"`
+	DetailedErrorMessage *string `json:"detailedErrorMessage"`
+	Type                 string  `json:"_type"`
+}
+
+func post(t *testing.T, srv *httptest.Server, name string, body any, key string) envelope {
+	t.Helper()
+	var b []byte
+	switch v := body.(type) {
+	case string:
+		b = []byte(v)
+	default:
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api-payment/V4/"+name, bytes.NewReader(b))
+	req.SetBasicAuth(shopID, password)
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatalf("%s: %v: %s", name, err, raw)
+	}
+	if res.StatusCode != http.StatusOK || env.Type != "V4/WebService/Response" || env.WebService != name {
+		t.Fatalf("%s: HTTP %d, envelope %s", name, res.StatusCode, raw)
+	}
+	return env
+}
+
+func (e *apiEnv) call(name string, body any) map[string]any {
+	e.t.Helper()
+	env := post(e.t, e.srv, name, body, "")
+	if env.Status != "SUCCESS" {
+		e.t.Fatalf("%s: %s", name, env.Answer)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(env.Answer, &m); err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+// fail calls a service that must fail with code; it returns the error answer.
+func (e *apiEnv) fail(name string, body any, code string) errorAnswer {
+	e.t.Helper()
+	env := post(e.t, e.srv, name, body, "")
+	var a errorAnswer
+	_ = json.Unmarshal(env.Answer, &a)
+	if env.Status != "ERROR" || a.ErrorCode != code || a.Type != "V4/WebService/WebServiceError" {
+		e.t.Fatalf("%s %v: %s %s, want ERROR %s", name, body, env.Status, env.Answer, code)
+	}
+	return a
+}
+
+// payForm pays a formToken with a card, as the hosted form does.
+func (e *apiEnv) payForm(formToken, pan string) payment.Transaction {
+	e.t.Helper()
+	p, err := card.ParsePAN(pan)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cvv, _ := card.NewSecurityCode("123")
+	_, tx, err := e.svc.PayCard(context.Background(), formToken, payment.CardInput{PAN: p, Expiry: card.Expiry{Month: 12, Year: 2031}, CVV: cvv})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tx
+}
+
+func (e *apiEnv) pay(body map[string]any) string {
+	e.t.Helper()
+	a := e.call("Charge/CreatePayment", body)
+	return e.payForm(a["formToken"].(string), "4970100000000055").UUID
+}
+
+func path(m map[string]any, keys ...string) any {
+	var v any = m
+	for _, k := range keys {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+func TestPaymentWebServices(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newAPIEnv(t, db)
+		a := e.call("Charge/CreatePayment", map[string]any{
+			"amount": 990, "currency": "EUR", "orderId": "myOrderId-1",
+			"customer":           map[string]any{"email": "sample@example.com", "billingDetails": map[string]any{"firstName": "Jane", "country": "fr"}},
+			"transactionOptions": map[string]any{"cardOptions": map[string]any{"manualValidation": "YES", "captureDelay": 1}},
+			"metadata":           map[string]any{"cart": "42"},
+		})
+		ft, _ := a["formToken"].(string)
+		if a["_type"] != "V4/Charge/PaymentForm" || len(ft) < 40 {
+			t.Fatalf("CreatePayment answer %v", a)
+		}
+		uuid := e.payForm(ft, "4970100000000055").UUID
+
+		g := e.call("Transaction/Get", map[string]any{"uuid": uuid})
+		if g["_type"] != "V4/Transaction" || g["detailedStatus"] != "AUTHORISED_TO_VALIDATE" || g["status"] != "RUNNING" ||
+			g["operationType"] != "DEBIT" || g["amount"] != 990.0 || g["paymentMethodType"] != "CARD" ||
+			path(g, "metadata", "cart") != "42" || path(g, "orderDetails", "orderId") != "myOrderId-1" ||
+			path(g, "transactionDetails", "cardDetails", "manualValidation") != "YES" ||
+			path(g, "transactionDetails", "cardDetails", "pan") != "497010XXXXXX0055" {
+			t.Fatalf("Transaction/Get %v", g)
+		}
+
+		o := e.call("Order/Get", map[string]any{"orderId": "myOrderId-1"})
+		txs, _ := o["transactions"].([]any)
+		if o["_type"] != "V4/OrderTransactions" || len(txs) != 1 || o["orderStatus"] != "RUNNING" {
+			t.Fatalf("Order/Get %v", o)
+		}
+
+		u := e.call("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"amount": 800, "currency": "EUR", "expectedCaptureDate": "2030-03-12"}})
+		if u["amount"] != 800.0 || path(u, "transactionDetails", "cardDetails", "expectedCaptureDate") != "2030-03-12T00:00:00+00:00" {
+			t.Fatalf("Transaction/Update %v", u)
+		}
+		v := e.call("Transaction/Validate", map[string]any{"uuid": uuid, "comment": "ok"})
+		if v["detailedStatus"] != "AUTHORISED" || v["status"] != "PAID" {
+			t.Fatalf("Transaction/Validate %v", v)
+		}
+		c := e.call("Transaction/Capture", map[string]any{"uuids": []string{uuid}})
+		if c["_type"] != "V4/Common/ResponseCodeAnswer" || c["responseCode"] != 0.0 {
+			t.Fatalf("Transaction/Capture %v", c)
+		}
+		if g := e.call("Transaction/Get", map[string]any{"uuid": uuid}); g["detailedStatus"] != "CAPTURED" ||
+			path(g, "transactionDetails", "cardDetails", "captureResponse", "captureDate") == nil {
+			t.Fatalf("after capture %v", g)
+		}
+
+		r := e.call("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 300, "currency": "EUR", "resolutionMode": "REFUND_ONLY", "comment": "sorry"})
+		if r["operationType"] != "CREDIT" || r["amount"] != 300.0 || r["detailedStatus"] != "CAPTURED" ||
+			path(r, "transactionDetails", "parentTransactionUuid") != uuid || path(r, "transactionDetails", "sequenceNumber") != 2.0 {
+			t.Fatalf("refund %v", r)
+		}
+		o = e.call("Order/Get", map[string]any{"orderId": "myOrderId-1", "operationType": "CREDIT"})
+		if txs, _ := o["transactions"].([]any); len(txs) != 1 || o["orderStatus"] != "PAID" {
+			t.Fatalf("Order/Get CREDIT %v", o)
+		}
+
+		// A cancellation answers the cancelled debit.
+		u2 := e.pay(map[string]any{"amount": 500, "currency": "EUR"})
+		x := e.call("Transaction/CancelOrRefund", map[string]any{"uuid": u2, "resolutionMode": "CANCELLATION_ONLY"})
+		if x["uuid"] != u2 || x["detailedStatus"] != "CANCELLED" || x["status"] != "UNPAID" {
+			t.Fatalf("cancellation %v", x)
+		}
+	})
+}
+
+func TestPaymentWebServiceErrors(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newAPIEnv(t, db)
+		detail := func(a errorAnswer, want string) {
+			t.Helper()
+			if a.DetailedErrorMessage == nil || !strings.Contains(*a.DetailedErrorMessage, want) {
+				t.Fatalf("detail %v, want it to mention %q", a.DetailedErrorMessage, want)
+			}
+		}
+		e.fail("Charge/CreatePayment", "[1, 2]", "INT_902")
+		e.fail("Charge/CreatePayment", `{"amount": "x"`, "INT_902")
+		detail(e.fail("Charge/CreatePayment", map[string]any{"currency": "EUR"}, "INT_902"), "name=amount")
+		detail(e.fail("Charge/CreatePayment", map[string]any{"amount": 2.5, "currency": "EUR"}, "PSP_020"), "name=amount")
+		detail(e.fail("Charge/CreatePayment", map[string]any{"amount": 0, "currency": "EUR"}, "PSP_020"), "name=amount")
+		detail(e.fail("Charge/CreatePayment", map[string]any{"amount": 100, "currency": "ZZZ"}, "PSP_021"), "name=currency")
+		detail(e.fail("Charge/CreatePayment", map[string]any{"amount": 100, "currency": "EUR", "customer": map[string]any{"email": "nope"}}, "INT_015"), "name=customer.email")
+		detail(e.fail("Charge/CreatePayment", map[string]any{"amount": 100, "currency": "EUR", "formAction": "WHATEVER"}, "INT_902"), "name=formAction")
+		detail(e.fail("Charge/CreatePayment", map[string]any{"amount": 100, "currency": "EUR",
+			"transactionOptions": map[string]any{"cardOptions": map[string]any{"manualValidation": "PERHAPS"}}}, "INT_902"), "name=transactionOptions.cardOptions.manualValidation")
+		detail(e.fail("Charge/CreatePayment", map[string]any{"amount": 100, "currency": "EUR", "formAction": "SILENT"}, "INT_902"), "name=paymentMethodToken")
+		e.fail("Charge/CreatePayment", map[string]any{"amount": 100, "currency": "EUR", "formAction": "SILENT", "paymentMethodToken": "0123456789abcdef0123456789abcdef"}, "PSP_030")
+
+		unknown := "0123456789abcdef0123456789abcdef"
+		detail(e.fail("Transaction/Get", map[string]any{}, "INT_902"), "name=uuid")
+		e.fail("Transaction/Get", map[string]any{"uuid": unknown}, "PSP_010")
+		e.fail("Transaction/Get", map[string]any{"uuid": "not-a-uuid"}, "PSP_010")
+		e.fail("Order/Get", map[string]any{"orderId": "never-paid"}, "PSP_010")
+		detail(e.fail("Order/Get", map[string]any{"orderId": "x", "operationType": "BOTH"}, "INT_902"), "name=operationType")
+		e.fail("Transaction/Validate", map[string]any{"uuid": unknown}, "PSP_010")
+		e.fail("Transaction/Capture", map[string]any{"uuids": []string{unknown}}, "PSP_010")
+		detail(e.fail("Transaction/Capture", map[string]any{}, "INT_902"), "name=uuids")
+
+		uuid := e.pay(map[string]any{"amount": 1000, "currency": "EUR", "orderId": "err-order"})
+		e.fail("Transaction/Validate", map[string]any{"uuid": uuid}, "PSP_011")
+		e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "resolutionMode": "REFUND_ONLY"}, "PSP_076")
+		detail(e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "resolutionMode": "SOMETIMES"}, "INT_902"), "name=resolutionMode")
+		detail(e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 100, "currency": "USD"}, "INT_902"), "name=currency")
+		e.fail("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"amount": 1001}}, "PSP_040")
+		e.fail("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{}}, "PSP_014")
+		detail(e.fail("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"expectedCaptureDate": "soon"}}, "INT_902"), "name=cardUpdate.expectedCaptureDate")
+		e.fail("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"expectedCaptureDate": "2031-01-01"}}, "PSP_013")
+		// The order is paid: a second payment of it is refused.
+		a := e.call("Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "err-order"})
+		p, _ := card.ParsePAN("4970100000000055")
+		cvv, _ := card.NewSecurityCode("123")
+		_, _, err := e.svc.PayCard(context.Background(), a["formToken"].(string), payment.CardInput{PAN: p, Expiry: card.Expiry{Month: 1, Year: 2031}, CVV: cvv})
+		if err == nil || !strings.Contains(err.Error(), "PSP_016") {
+			t.Fatalf("second payment of a paid order: %v", err)
+		}
+		e.call("Transaction/Capture", map[string]any{"uuid": uuid})
+		e.fail("Transaction/Capture", map[string]any{"uuid": uuid}, "PSP_011")
+		e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "resolutionMode": "CANCELLATION_ONLY"}, "PSP_075")
+		e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 1001}, "PSP_020")
+
+		// The PRODUCTION key set does not see TEST transactions.
+		for _, svc := range []string{"Transaction/Get", "Transaction/CancelOrRefund", "Order/Get"} {
+			body := `{"uuid":"` + uuid + `","orderId":"err-order"}`
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api-payment/V4/"+svc, strings.NewReader(body))
+			req.SetBasicAuth(shopID, prodPassword)
+			res, err := e.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if !strings.Contains(string(raw), `"PSP_010"`) {
+				t.Fatalf("%s with the PRODUCTION key: %s", svc, raw)
+			}
+		}
+
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api-payment/V4/Transaction/Get", strings.NewReader("{}"))
+		req.SetBasicAuth(shopID, "wrong")
+		res, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(raw), `"INT_905"`) {
+			t.Fatalf("wrong password: %s", raw)
+		}
+	})
+}
+
+func TestSilentCreatePayment(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newAPIEnv(t, db)
+		tok := e.token("4970100000000055")
+		a := e.call("Charge/CreatePayment", map[string]any{"amount": 250, "currency": "EUR", "orderId": "silent-1",
+			"formAction": "SILENT", "paymentMethodToken": tok})
+		txs, _ := a["transactions"].([]any)
+		if a["_type"] != "V4/Payment" || a["orderStatus"] != "PAID" || len(txs) != 1 {
+			t.Fatalf("SILENT answer %v", a)
+		}
+		tx := txs[0].(map[string]any)
+		if tx["paymentMethodToken"] != tok || tx["_type"] != "V4/PaymentTransaction" ||
+			path(tx, "transactionDetails", "cardDetails", "paymentMethodSource") != "TOKEN" {
+			t.Fatalf("SILENT transaction %v", tx)
+		}
+		refused := e.call("Charge/CreatePayment", map[string]any{"amount": 250, "currency": "EUR", "formAction": "SILENT",
+			"paymentMethodToken": e.token("4970109900000016")})
+		if refused["orderStatus"] != "UNPAID" || path(refused["transactions"].([]any)[0].(map[string]any), "detailedErrorCode") != "51" {
+			t.Fatalf("refused SILENT answer %v", refused)
+		}
+	})
+}
+
+func (e *apiEnv) token(pan string) string {
+	e.t.Helper()
+	p, _ := card.ParsePAN(pan)
+	tok, err := e.vault.TokenizeNow(context.Background(), vault.TokenizeRequest{ShopID: shopID, Mode: shop.ModeTest, PAN: p, Expiry: card.Expiry{Month: 12, Year: 2031}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok.Value
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newAPIEnv(t, db)
+		body := map[string]any{"amount": 100, "currency": "EUR", "orderId": "idem-1"}
+		first := post(t, e.srv, "Charge/CreatePayment", body, "key-1")
+		// Same key, same request (other key order and spacing): the same bytes.
+		again := post(t, e.srv, "Charge/CreatePayment", `{ "orderId":"idem-1", "currency":"EUR", "amount":100 }`, "key-1")
+		if first.Status != "SUCCESS" || !bytes.Equal(first.Answer, again.Answer) {
+			t.Fatalf("replay differs:\n%s\n%s", first.Answer, again.Answer)
+		}
+		// Same key, another request: refused.
+		other := post(t, e.srv, "Charge/CreatePayment", map[string]any{"amount": 200, "currency": "EUR"}, "key-1")
+		if other.Status != "ERROR" || !strings.Contains(string(other.Answer), "Idempotency-Key") {
+			t.Fatalf("key reused for another body: %s", other.Answer)
+		}
+		// Without a key, every call is new.
+		n1 := post(t, e.srv, "Charge/CreatePayment", body, "")
+		n2 := post(t, e.srv, "Charge/CreatePayment", body, "")
+		if bytes.Equal(n1.Answer, n2.Answer) {
+			t.Fatal("two calls without a key gave the same formToken")
+		}
+		// Errors are replayed too.
+		bad := map[string]any{"amount": 100, "currency": "ZZZ"}
+		e1 := post(t, e.srv, "Charge/CreatePayment", bad, "key-2")
+		e2 := post(t, e.srv, "Charge/CreatePayment", bad, "key-2")
+		if e1.Status != "ERROR" || !bytes.Equal(e1.Answer, e2.Answer) {
+			t.Fatalf("error replay: %s / %s", e1.Answer, e2.Answer)
+		}
+		// Reads ignore the key.
+		uuid := e.pay(map[string]any{"amount": 300, "currency": "EUR"})
+		g1 := post(t, e.srv, "Transaction/Get", map[string]any{"uuid": uuid}, "key-3")
+		e.call("Transaction/Capture", map[string]any{"uuid": uuid})
+		g2 := post(t, e.srv, "Transaction/Get", map[string]any{"uuid": uuid}, "key-3")
+		if bytes.Equal(g1.Answer, g2.Answer) {
+			t.Fatal("Transaction/Get answer was replayed")
+		}
+		// A malformed key is refused.
+		long := post(t, e.srv, "Charge/CreatePayment", body, strings.Repeat("k", 256))
+		if long.Status != "ERROR" {
+			t.Fatalf("256-character key accepted: %s", long.Answer)
+		}
+		// The window is 24 hours: then the key is new again.
+		e.clk.Advance(24*time.Hour + time.Second)
+		later := post(t, e.srv, "Charge/CreatePayment", body, "key-1")
+		if later.Status != "SUCCESS" || bytes.Equal(later.Answer, first.Answer) {
+			t.Fatalf("key not forgotten after 24 h: %s", later.Answer)
+		}
+		if n, err := v4.NewIdempotency(db, e.clk, nil).PurgeIdempotencyKeys(context.Background(), 100); err != nil || n < 1 {
+			t.Fatalf("purge: %d, %v", n, err)
+		}
+	})
+}
+
+// TestIdempotencyUnderLoad sends 1,000 identical SILENT payments with one
+// Idempotency-Key at once, spread over two openpsp copies sharing the
+// database: the card is authorized once and every caller gets the same
+// answer.
+func TestIdempotencyUnderLoad(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newAPIEnv(t, db)
+		_, srv2 := e.newCopy()
+		tok := e.token("4970100000000055")
+		body := map[string]any{"amount": 4200, "currency": "EUR", "orderId": "load-1", "formAction": "SILENT", "paymentMethodToken": tok}
+		const n = 1000
+		answers := make([][]byte, n)
+		statuses := make([]string, n)
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				srv := e.srv
+				if i%2 == 1 {
+					srv = srv2
+				}
+				env := post(t, srv, "Charge/CreatePayment", body, "load-key")
+				answers[i], statuses[i] = env.Answer, env.Status
+			}()
+		}
+		wg.Wait()
+		for i := range answers {
+			if statuses[i] != "SUCCESS" || !bytes.Equal(answers[i], answers[0]) {
+				t.Fatalf("answer %d (%s) differs from the first:\n%s\n%s", i, statuses[i], answers[i], answers[0])
+			}
+		}
+		if got := e.sim.Authorizations(); got != 1 {
+			t.Fatalf("%d authorizations, want 1", got)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(answers[0], &m)
+		if m["orderStatus"] != "PAID" {
+			t.Fatalf("answer %s", answers[0])
+		}
+	})
+}

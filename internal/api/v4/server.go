@@ -1,0 +1,316 @@
+// Package v4 serves the PayZen/Lyra-compatible REST API V4:
+// POST /api-payment/V4/{Namespace}/{Name} with HTTP Basic shopId:password,
+// answering the V4 envelope. Errors are HTTP 200 with status ERROR, as the
+// PayZen SDKs expect.
+package v4
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/version"
+)
+
+// MaxBody bounds a request body; larger ones answer INT_902.
+const MaxBody = 1 << 20
+
+// Authenticator checks HTTP Basic credentials against the shops' key sets.
+// It returns shop.ErrNotFound (or any error) for a wrong login or password.
+type Authenticator interface {
+	Authenticate(ctx context.Context, shopID, password string) (shop.Shop, shop.Credentials, error)
+}
+
+// Call is one authenticated web-service call.
+type Call struct {
+	Ctx   context.Context
+	Shop  shop.Shop
+	Creds shop.Credentials // the key set used: Creds.Mode is the mode of the call
+	Body  []byte
+	HTTP  *http.Request
+	Name  string // e.g. "Charge/CreatePayment"
+}
+
+// Decode parses the JSON body into v. Unknown fields are ignored, as PayZen
+// does, so that integrations sending extra fields keep working.
+func (c *Call) Decode(v any) error {
+	return decodeJSON(c.Body, v)
+}
+
+func decodeJSON(body []byte, v any) error {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		trimmed = []byte("{}")
+	}
+	if trimmed[0] != '{' {
+		return &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
+			Detail: "can't decode JSON data: the body must be a JSON object"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
+			Detail: "can't decode JSON data: " + jsonErrorDetail(err), Err: err}
+	}
+	if dec.More() {
+		return &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
+			Detail: "can't decode JSON data: trailing data after the JSON object"}
+	}
+	return nil
+}
+
+// jsonErrorDetail names the field of a type mismatch, so the caller knows
+// what to fix.
+func jsonErrorDetail(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "(root)"
+		}
+		return "invalid type for field " + field + ": expected " + te.Type.String()
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return "syntax error at offset " + itoa(se.Offset)
+	}
+	return "malformed JSON"
+}
+
+func itoa(n int64) string {
+	return strings.TrimSpace(strings.Replace(string(json.Number(jsonInt(n))), "\"", "", -1))
+}
+
+func jsonInt(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// Handler serves one web service. answer is marshalled as the envelope's
+// answer (it should carry its own "_type"); an *errs.Error becomes a V4 error
+// answer, any other error an INT_999 whose cause is only logged.
+type Handler func(c *Call) (answer any, err error)
+
+// Observer receives one callback per web-service call (metrics).
+type Observer func(name, status string, d time.Duration)
+
+// Server routes web-service calls.
+type Server struct {
+	auth     Authenticator
+	clock    clock.Clock
+	log      *slog.Logger
+	observe  Observer
+	handlers map[string]Handler
+	wrap     func(name string, h Handler) Handler
+}
+
+// Options configures a Server.
+type Options struct {
+	Auth    Authenticator
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	Observe Observer
+	// Wrap, if set, wraps every registered handler (idempotency, for one).
+	Wrap func(name string, h Handler) Handler
+}
+
+// New returns a Server with no web services; Register adds them.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	return &Server{auth: o.Auth, clock: o.Clock, log: o.Logger, observe: o.Observe, handlers: map[string]Handler{}, wrap: o.Wrap}
+}
+
+// Handle registers a web service by its name ("Charge/CreatePayment").
+func (s *Server) Handle(name string, h Handler) {
+	if s.wrap != nil {
+		h = s.wrap(name, h)
+	}
+	s.handlers[name] = h
+}
+
+// ServeHTTP serves POST /api-payment/V4/{name...}.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	name := strings.Trim(r.PathValue("name"), "/")
+	for strings.Contains(name, "//") {
+		name = strings.ReplaceAll(name, "//", "/")
+	}
+	status := s.serve(w, r, name)
+	if s.observe != nil {
+		if _, known := s.handlers[name]; !known {
+			name = "unknown"
+		}
+		s.observe(name, status, time.Since(start))
+	}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) string {
+	if r.Method == http.MethodOptions {
+		writeCORS(w, r)
+		w.WriteHeader(http.StatusNoContent)
+		return "OPTIONS"
+	}
+	writeCORS(w, r)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		return s.writeError(w, r, name, "", &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
+			Detail: "web services are called with POST"})
+	}
+	h, ok := s.handlers[name]
+	if !ok {
+		return s.writeError(w, r, name, "", &errs.Error{Code: "INT_901", Message: "unknown web service",
+			Detail: "no web service named " + name})
+	}
+	shopID, password, ok := r.BasicAuth()
+	if !ok {
+		return s.writeError(w, r, name, "", errs.New(errs.BadCredentials, "invalid login or private key"))
+	}
+	sh, creds, err := s.auth.Authenticate(r.Context(), shopID, password)
+	if err != nil {
+		if !errors.Is(err, shop.ErrNotFound) {
+			s.log.ErrorContext(r.Context(), "authentication failed", "err", err)
+			return s.writeError(w, r, name, "", &errs.Error{Code: errs.Internal, Message: "internal error, please retry later", Err: err})
+		}
+		return s.writeError(w, r, name, "", errs.New(errs.BadCredentials, "invalid login or private key"))
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return s.writeError(w, r, name, sh.ID, &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
+			Detail: "could not read the request body", Err: err})
+	}
+	if len(body) > MaxBody {
+		return s.writeError(w, r, name, sh.ID, &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
+			Detail: "request body too large"})
+	}
+	call := &Call{Ctx: r.Context(), Shop: sh, Creds: creds, Body: body, HTTP: r, Name: name}
+	answer, err := safeCall(h, call)
+	if err != nil {
+		return s.writeError(w, r, name, sh.ID, err)
+	}
+	s.writeEnvelope(w, name, "SUCCESS", answer)
+	return "SUCCESS"
+}
+
+// safeCall turns a handler panic into an INT_999 answer instead of a dropped
+// connection: a merchant always gets an answer in its own format.
+func safeCall(h Handler, c *Call) (answer any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &errs.Error{Code: errs.Internal, Message: "internal error, please retry later", Err: errors.New("panic: " + toString(p))}
+		}
+	}()
+	return h(c)
+}
+
+func toString(p any) string {
+	if e, ok := p.(error); ok {
+		return e.Error()
+	}
+	if s, ok := p.(string); ok {
+		return s
+	}
+	return "non-error panic"
+}
+
+// envelope is the V4 response (compat.md §1.3).
+type envelope struct {
+	WebService          string `json:"webService"`
+	Version             string `json:"version"`
+	ApplicationVersion  string `json:"applicationVersion"`
+	Status              string `json:"status"`
+	Answer              any    `json:"answer"`
+	Ticket              any    `json:"ticket"`
+	ServerDate          string `json:"serverDate"`
+	ApplicationProvider string `json:"applicationProvider"`
+	Metadata            any    `json:"metadata"`
+	Type                string `json:"_type"`
+}
+
+// ErrorAnswer is the answer of a failed call.
+type ErrorAnswer struct {
+	ErrorCode            string  `json:"errorCode"`
+	ErrorMessage         string  `json:"errorMessage"`
+	DetailedErrorCode    *string `json:"detailedErrorCode"`
+	DetailedErrorMessage *string `json:"detailedErrorMessage"`
+	Ticket               *string `json:"ticket"`
+	ShopID               *string `json:"shopId"`
+	Type                 string  `json:"_type"`
+}
+
+// ServerDate formats a time as PayZen does: 2020-09-25T10:09:36+00:00.
+func ServerDate(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05-07:00") }
+
+func (s *Server) writeEnvelope(w http.ResponseWriter, name, status string, answer any) {
+	env := envelope{
+		WebService: name, Version: "V4", ApplicationVersion: version.Version, Status: status,
+		Answer: answer, ServerDate: ServerDate(s.clock.Now()), ApplicationProvider: "OPENPSP",
+		Type: "V4/WebService/Response",
+	}
+	b, err := json.Marshal(env)
+	if err != nil {
+		s.log.Error("marshal V4 answer", "webService", name, "err", err)
+		b = []byte(`{"webService":"` + name + `","version":"V4","status":"ERROR","answer":{"errorCode":"INT_999","errorMessage":"internal error, please retry later","_type":"V4/WebService/WebServiceError"},"_type":"V4/WebService/Response"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, name, shopID string, err error) string {
+	e, ok := errs.As(err)
+	if !ok {
+		e = &errs.Error{Code: errs.Internal, Message: "internal error, please retry later", Err: err}
+	}
+	if e.Code == errs.Internal {
+		s.log.ErrorContext(r.Context(), "web service failed", "webService", name, "err", err)
+	}
+	ans := ErrorAnswer{ErrorCode: e.Code, ErrorMessage: e.Message, Type: "V4/WebService/WebServiceError"}
+	if e.DetailedCode != "" {
+		ans.DetailedErrorCode = &e.DetailedCode
+	}
+	if e.Detail != "" {
+		ans.DetailedErrorMessage = &e.Detail
+	}
+	if shopID != "" {
+		ans.ShopID = &shopID
+	}
+	s.writeEnvelope(w, name, "ERROR", ans)
+	return "ERROR"
+}
+
+// writeCORS lets browser clients call the API the way PayZen allows; the
+// credentials still come from the Authorization header.
+func writeCORS(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" {
+		w.Header().Set("Access-Control-Allow-Origin", o)
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
+		w.Header().Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		w.Header().Set("Vary", "Origin")
+	}
+}
+
+// Names lists the registered web services, sorted.
+func (s *Server) Names() []string {
+	out := make([]string, 0, len(s.handlers))
+	for n := range s.handlers {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,114 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/config"
+	"github.com/openpsp/openpsp/internal/shop"
+)
+
+func fuzzApp(f *testing.F) (*App, http.Handler) {
+	dir := f.TempDir()
+	cfg, err := config.Load(nil, func(k string) string {
+		switch k {
+		case "OPENPSP_DATA_DIR":
+			return dir
+		case "OPENPSP_ADDR":
+			return "127.0.0.1:0"
+		}
+		return ""
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	a, err := New(context.Background(), cfg, Options{LogOutput: io.Discard})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { a.Close() })
+	return a, a.Handler()
+}
+
+// Every web service answers any body with a V4 envelope: never an HTTP
+// error, never an internal error (INT_999), never a panic.
+func FuzzV4WebServices(f *testing.F) {
+	a, h := fuzzApp(f)
+	names := a.V4.Names()
+	if len(names) < 10 {
+		f.Fatalf("only %d web services registered", len(names))
+	}
+	for _, body := range []string{
+		``, `{}`, `null`, `[]`, `"x"`, `{"amount":`, `{"amount":-1,"currency":"EUR"}`, `{"amount":1e400}`,
+		`{"amount":990,"currency":"EUR","orderId":"o","formAction":"SILENT","paymentMethodToken":"00000000000000000000000000000000"}`,
+		`{"amount":990,"currency":"XXX","customer":{"email":"not-an-email","billingDetails":{"language":"zz"}}}`,
+		`{"uuid":"../../etc","amount":"10"}`, `{"paymentMethodToken":null}`, `{"customerReference":"` + strings.Repeat("é", 300) + `"}`,
+		`{"rrule":"RRULE:FREQ=MONTHLY;BYMONTHDAY=31;COUNT=0","effectDate":"2026-13-45T99:00:00Z"}`,
+		`{"value":"hi"}`, "{\"orderId\":\"\u0000\"}", `{"transactionOptions":{"cardOptions":{"captureDelay":-5,"manualValidation":"MAYBE"}}}`,
+	} {
+		for i := range names {
+			f.Add(uint8(i), body)
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body string) {
+		name := names[int(which)%len(names)]
+		req := httptest.NewRequest("POST", "/api-payment/V4/"+name, strings.NewReader(body))
+		req.SetBasicAuth(shop.DemoShopID, shop.DemoTestPassword)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s %q: HTTP %d", name, body, w.Code)
+		}
+		var env struct {
+			Status string `json:"status"`
+			Answer struct {
+				ErrorCode string `json:"errorCode"`
+			} `json:"answer"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil {
+			t.Fatalf("%s %q: not a V4 envelope: %s", name, body, w.Body.String())
+		}
+		if env.Status != "SUCCESS" && env.Status != "ERROR" {
+			t.Fatalf("%s %q: status %q", name, body, env.Status)
+		}
+		if env.Answer.ErrorCode == "INT_999" {
+			t.Fatalf("%s %q: internal error: %s", name, body, w.Body.String())
+		}
+	})
+}
+
+// The buyer's pages answer any form post with a page, never a 500.
+func FuzzBuyerPagePosts(f *testing.F) {
+	_, h := fuzzApp(f)
+	for _, path := range []string{"/pay/unknown", "/embedded/unknown", "/pay/unknown/3ds", "/pay/unknown/3ds/complete",
+		"/Tokenization/HostedPage", "/ncol/test/orderdirect.asp", "/ncol/test/maintenancedirect.asp", "/ncol/test/querydirect.asp",
+		"/demo/checkout", "/demo/return", "/demo/ipn", "/demo/flexcheckout/charge"} {
+		for _, body := range []string{"", "a=%zz", "kr-answer={}&kr-hash=00", "pan=4970100000000055&expiry=12/30&csc=123",
+			"product=mug&quantity=999999999999999999999", "ACCOUNT.PSPID=openpspdemo&SHASIGNATURE.SHASIGN=00", "x=" + strings.Repeat("%ff", 100)} {
+			f.Add(path, body)
+		}
+	}
+	f.Fuzz(func(t *testing.T, path, body string) {
+		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#?%") || len(body) > 8192 {
+			return
+		}
+		if _, err := url.ParseRequestURI(path); err != nil {
+			return
+		}
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		// A same-origin browser post, so cross-origin protection lets it in.
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code >= 500 && w.Code != http.StatusBadGateway && w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("POST %s %q: HTTP %d: %s", path, body, w.Code, w.Body.String())
+		}
+	})
+}

@@ -1,0 +1,88 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/hosted"
+	"github.com/openpsp/openpsp/internal/outbox"
+	"github.com/openpsp/openpsp/internal/payment"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/wallet"
+)
+
+// hostedPayments adapts the payment service to what the buyer's pages need.
+type hostedPayments struct {
+	pay   *payment.Service
+	shops *shop.Service
+}
+
+func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form, error) {
+	p, err := h.pay.PaymentForToken(ctx, formToken)
+	if err != nil {
+		if e, ok := errs.As(err); ok && e.Code == payment.CodeFormToken {
+			return hosted.Form{}, hosted.ErrFormNotFound
+		}
+		return hosted.Form{}, err
+	}
+	sh, err := h.shops.Get(ctx, p.ShopID)
+	if err != nil {
+		return hosted.Form{}, err
+	}
+	lang := ""
+	if l := p.Customer.BillingDetails.Language; l != nil {
+		lang = strings.ToLower(*l)
+	}
+	return hosted.Form{
+		FormToken: formToken, ShopID: p.ShopID, ShopName: sh.Name, LogoURL: sh.LogoURL, Mode: p.Mode,
+		Language: lang, Amount: p.Amount, Currency: p.Currency, OrderID: p.OrderID,
+		AttemptsLeft: p.AttemptsLeft(), Expired: p.FormExpired(h.pay.Now()), Completed: p.Completed(),
+		FormAction: p.FormAction, PrimaryColor: sh.Settings.PrimaryColor,
+		StrongAuthentication: p.Options.StrongAuthentication,
+	}, nil
+}
+
+func (h hostedPayments) PayCard(ctx context.Context, formToken string, in hosted.CardInput) (hosted.Outcome, error) {
+	p, t, err := h.pay.PayCard(ctx, formToken, payment.CardInput{
+		PAN: in.PAN, Expiry: in.Expiry, CVV: in.CVV, Holder: in.Holder, SaveCard: in.Save, ThreeDS: in.ThreeDS,
+	})
+	if err != nil {
+		return hosted.Outcome{}, err
+	}
+	return wallet.HostedOutcome(p, t, h.pay.Now())
+}
+
+// hostedKeys gives the pages the shop keys they sign with.
+type hostedKeys struct{ shops *shop.Service }
+
+func (k hostedKeys) HMACKey(ctx context.Context, shopID, mode string) (string, error) {
+	c, err := k.shops.Credentials(ctx, shopID, mode)
+	if err != nil {
+		return "", err
+	}
+	return c.HMACKey, nil
+}
+
+func (k hostedKeys) PublicKeyShop(ctx context.Context, publicKey string) (string, string, error) {
+	_, c, err := k.shops.ByPublicKey(ctx, publicKey)
+	if err != nil {
+		return "", "", err
+	}
+	return c.ShopID, c.Mode, nil
+}
+
+// ipnKeys signs IPNs with the REST password of the payment's mode.
+type ipnKeys struct{ shops *shop.Service }
+
+func (k ipnKeys) IPNKey(ctx context.Context, shopID, mode string) (string, error) {
+	c, err := k.shops.Credentials(ctx, shopID, mode)
+	if errors.Is(err, shop.ErrNotFound) {
+		return "", errors.Join(err, outbox.ErrNoIPNKey)
+	}
+	if err != nil {
+		return "", err
+	}
+	return c.Password, nil
+}

@@ -1,0 +1,84 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// job is a background task run every interval by each copy that has jobs
+// enabled. Jobs claim their work in the database (SKIP LOCKED on PostgreSQL),
+// so any number of copies may run them at once.
+type job struct {
+	name     string
+	interval time.Duration
+	run      func(ctx context.Context) error
+}
+
+// daemon is a long-running background loop (the outbox dispatcher).
+type daemon struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// addDaemon registers a loop that runs until the app stops.
+func (a *App) addDaemon(name string, run func(ctx context.Context) error) {
+	a.daemons = append(a.daemons, daemon{name: name, run: run})
+}
+
+// addJob registers a background job.
+func (a *App) addJob(name string, interval time.Duration, run func(ctx context.Context) error) {
+	if interval <= 0 {
+		interval = a.jobInterval
+	}
+	a.jobs = append(a.jobs, job{name: name, interval: interval, run: run})
+}
+
+// RunJobsOnce runs every job once, in order; tests call it instead of
+// waiting for the scheduler.
+func (a *App) RunJobsOnce(ctx context.Context) error {
+	for _, j := range a.jobs {
+		if err := j.run(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *App) startJobs(ctx context.Context, wg *sync.WaitGroup) {
+	for _, d := range a.daemons {
+		wg.Add(1)
+		go func(d daemon) {
+			defer wg.Done()
+			if err := d.run(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("background loop stopped", "loop", d.name, "err", err)
+			}
+		}(d)
+	}
+	for _, j := range a.jobs {
+		wg.Add(1)
+		go func(j job) {
+			defer wg.Done()
+			t := time.NewTicker(j.interval)
+			defer t.Stop()
+			// The first run is at start, not one interval later: after a
+			// crash, payments left RUNNING and captures that came due are
+			// settled right away.
+			for first := true; ; first = false {
+				if !first {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+					}
+				}
+				if err := j.run(ctx); err != nil && ctx.Err() == nil {
+					a.Metrics.JobRuns.WithLabelValues(j.name, "error").Inc()
+					a.Log.Error("background job failed", "job", j.name, "err", err)
+				} else {
+					a.Metrics.JobRuns.WithLabelValues(j.name, "ok").Inc()
+				}
+			}
+		}(j)
+	}
+}

@@ -1,0 +1,110 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/openpsp/openpsp/internal/obs"
+)
+
+// routes is the one flat list of everything OpenPSP serves.
+func (a *App) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/api-payment/V4/{name...}", a.V4)
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}))
+	for _, register := range a.mounts {
+		register(mux)
+	}
+	return mux
+}
+
+// healthz answers 200 while the process is alive and serving.
+func (a *App) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 only when this copy can take traffic: the database
+// answers and it is not shutting down.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.DB.Ping(ctx); err != nil {
+		a.Log.WarnContext(r.Context(), "readiness: database unreachable", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+		return
+	}
+	if err := a.DB.WriteHealth(ctx); err != nil {
+		a.Log.WarnContext(r.Context(), "readiness: writes fail", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "writes failing"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": string(a.DB.Dialect())})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// middleware gives every request an id (echoed in X-Request-Id and on every
+// log line), recovers panics into a 500 without leaking details, logs one
+// access line, and records metrics by route pattern.
+func (a *App) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			id = obs.NewRequestID()
+		}
+		ctx := obs.WithRequestID(r.Context(), id)
+		r = r.WithContext(ctx)
+		w.Header().Set("X-Request-Id", id)
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				a.Log.ErrorContext(ctx, "panic serving request", "path", r.URL.Path, "panic", p)
+				http.Error(rec, "internal error", http.StatusInternalServerError)
+				rec.code = http.StatusInternalServerError
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			d := time.Since(start)
+			a.Metrics.HTTPRequests.WithLabelValues(route, itoa(rec.code)).Inc()
+			a.Metrics.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
+			// The path only: query strings may carry signed parameters.
+			a.Log.DebugContext(ctx, "http request", "method", r.Method, "path", r.URL.Path, "status", rec.code, "duration_ms", float64(d.Microseconds())/1000)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,425 @@
+// Package bench is OpenPSP's load generator: it starts a server (SQLite in a
+// temporary folder, or a fresh PostgreSQL database) or targets a running
+// one, drives real HTTP on loopback with a fixed number of keep-alive
+// clients for a bounded time, and measures throughput, latency percentiles,
+// errors, server CPU and peak RSS. In the same run it measures this
+// machine's ceilings with the same client: an HTTP echo of the same request
+// size and the database's durable commit rate, so that figures compare
+// across noisy machines as ratios.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/shop"
+)
+
+// DefaultPostgresURL is the server a -engine postgres run creates its
+// database on when no URL is given.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// Options configures a run.
+type Options struct {
+	Scenario    string        // silent, checkout, tokenize, get, mixed, sdktest
+	Engine      string        // sqlite (default) or postgres
+	PostgresURL string        // server on which a fresh database is created (engine postgres)
+	Concurrency int           // concurrent keep-alive clients (default 64)
+	Duration    time.Duration // measured window (default 10s)
+	Warmup      time.Duration // load before the window, not measured (default 2s)
+	// VaultSize pre-fills the vault with this many tokens (at least
+	// WorkTokens are always made; payments pick among all of them).
+	VaultSize  int
+	WorkTokens int // default 1000
+
+	// Target is the base URL of a running server; empty: start one.
+	Target           string
+	ShopID, Password string // keys for Target (default: the demo shop's TEST keys)
+	// TargetDataDir / TargetDatabaseURL let a run against Target put tokens
+	// in that server's vault (the same database, opened directly).
+	TargetDataDir, TargetDatabaseURL string
+
+	// Binary is the openpsp executable started as the server (and the echo
+	// server) in child processes, which lets the bench read their CPU time
+	// and peak RSS. Empty: both run inside this process (tests).
+	Binary string
+	// CPUProfile, with Binary, writes the server's CPU profile there.
+	CPUProfile string
+	// CeilingDuration is how long each ceiling measurement runs (default 3s).
+	CeilingDuration time.Duration
+	SkipCeilings    bool
+	// Log receives progress lines (nil: discarded).
+	Log io.Writer
+}
+
+// Result is what a run measured. Its JSON form is the report's last line.
+type Result struct {
+	Scenario        string   `json:"scenario"`
+	Engine          string   `json:"engine"`
+	Concurrency     int      `json:"concurrency"`
+	DurationS       float64  `json:"duration_s"`
+	VaultSize       int      `json:"vault_size"`
+	Ops             int      `json:"ops"`
+	Errors          int      `json:"errors"`
+	ThroughputPerS  float64  `json:"throughput_per_s"`
+	P50ms           float64  `json:"p50_ms"`
+	P90ms           float64  `json:"p90_ms"`
+	P99ms           float64  `json:"p99_ms"`
+	MaxMs           float64  `json:"max_ms"`
+	EchoCeilingPerS float64  `json:"echo_ceiling_per_s"`
+	EchoP99ms       float64  `json:"echo_p99_ms"`
+	RatioToEcho     float64  `json:"ratio_to_echo"`
+	PeakRSSMB       float64  `json:"peak_rss_mb"`      // server VmHWM (lifetime peak), -1 unknown
+	LoadRSSMB       float64  `json:"load_rss_mb"`      // largest server RSS sampled in the window
+	ServerCPUCores  float64  `json:"server_cpu_cores"` // -1 unknown
+	ClientCPUCores  float64  `json:"client_cpu_cores"`
+	MachineCPUCores float64  `json:"machine_cpu_cores"`
+	IPNReceived     int64    `json:"ipn_received"`
+	CommitCeiling   *Commits `json:"commit_ceiling,omitempty"`
+	Database        string   `json:"database"`
+	Machine         string   `json:"machine"`
+	Server          string   `json:"server"` // child process, in-process or target
+	ErrorSamples    []string `json:"error_samples,omitempty"`
+	What            string   `json:"-"`
+}
+
+// Commits is the measured durable commit ceiling.
+type Commits = CommitCeiling
+
+func (o *Options) defaults() {
+	if o.Scenario == "" {
+		o.Scenario = "silent"
+	}
+	if o.Engine == "" {
+		o.Engine = "sqlite"
+	}
+	if o.PostgresURL == "" {
+		o.PostgresURL = DefaultPostgresURL
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 64
+	}
+	if o.Duration <= 0 {
+		o.Duration = 10 * time.Second
+	}
+	if o.Warmup < 0 {
+		o.Warmup = 0
+	}
+	if o.WorkTokens <= 0 {
+		o.WorkTokens = 1000
+	}
+	if o.CeilingDuration <= 0 {
+		o.CeilingDuration = 3 * time.Second
+	}
+	if o.ShopID == "" {
+		o.ShopID, o.Password = shop.DemoShopID, shop.DemoTestPassword
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+}
+
+func scenarioByName(name string) (*scenario, error) {
+	all := map[string]*scenario{
+		"silent":   silentScenario(),
+		"get":      getScenario(),
+		"sdktest":  sdktestScenario(),
+		"checkout": checkoutScenario(),
+		"tokenize": tokenizeScenario(),
+	}
+	all["mixed"] = mixedScenario(all)
+	all["purge"] = &scenario{name: "purge", what: "the 15-month retention purge (openpsp purge) of every token in the vault, all last used 16 months ago"}
+	s, ok := all[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown scenario %q (one of %s)", name, strings.Join(Scenarios, ", "))
+	}
+	return s, nil
+}
+
+// Run performs one benchmark run.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	o.defaults()
+	sc, err := scenarioByName(o.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	if o.Engine != "sqlite" && o.Engine != "postgres" {
+		return nil, fmt.Errorf("engine must be sqlite or postgres, not %q", o.Engine)
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(o.Log, format+"\n", args...) }
+	res := &Result{Scenario: sc.name, Engine: o.Engine, Concurrency: o.Concurrency, DurationS: o.Duration.Seconds(),
+		PeakRSSMB: -1, LoadRSSMB: -1, ServerCPUCores: -1, Machine: machineDescription(), What: sc.what}
+
+	tmp, err := os.MkdirTemp("", "openpsp-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+
+	// The server's database.
+	dataDir := filepath.Join(tmp, "data")
+	dbURL := ""
+	if o.Target == "" && o.Engine == "postgres" {
+		pg, err := newPGDatabase(ctx, o.PostgresURL, "openpsp_bench_")
+		if err != nil {
+			return nil, err
+		}
+		defer pg.drop()
+		dbURL = pg.URL
+		if res.Database, err = pgDurability(ctx, dbURL); err != nil {
+			return nil, err
+		}
+	} else if o.Target == "" {
+		res.Database = "SQLite " + engineSettings("sqlite")
+	}
+	env := serverEnv(dataDir, dbURL)
+
+	// Tokens.
+	tokens := max(o.VaultSize, o.WorkTokens)
+	if sc.name == "purge" {
+		if err := runPurge(ctx, o, res, env, tokens, logf); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	if o.Target != "" {
+		env = nil
+		if o.TargetDataDir != "" || o.TargetDatabaseURL != "" {
+			env = serverEnv(o.TargetDataDir, o.TargetDatabaseURL)
+		}
+	}
+	if env != nil {
+		cfg, err := configFor(env)
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		logf("pre-filling the vault with %d tokens…", tokens)
+		last := time.Now()
+		err = prefillVault(ctx, cfg, prefillOptions{From: 0, To: tokens, Progress: func(done, total int) {
+			if time.Since(last) > 5*time.Second {
+				last = time.Now()
+				logf("  %d/%d tokens (%.0f/s)", done, total, float64(done)/time.Since(start).Seconds())
+			}
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("pre-fill the vault: %w", err)
+		}
+		logf("vault pre-filled: %d tokens in %s (%.0f tokens/s)", tokens, time.Since(start).Round(time.Millisecond),
+			float64(tokens)/time.Since(start).Seconds())
+		res.VaultSize = tokens
+	} else {
+		// Against a foreign target the bench assumes its tokens are there
+		// (a previous run with -target-data-dir made them).
+		res.VaultSize = tokens
+	}
+
+	client := newClient(o.Concurrency)
+	defer client.CloseIdleConnections()
+	runEnv := &runEnv{client: client, tokens: tokens, runID: "b" + ids.RandomHex(4), conc: o.Concurrency}
+
+	// Ceilings first, while nothing else runs.
+	if !o.SkipCeilings {
+		cdir := filepath.Join(tmp, "ceiling")
+		if err := os.MkdirAll(cdir, 0o700); err != nil {
+			return nil, err
+		}
+		cURL := ""
+		if o.Engine == "postgres" {
+			pg, err := newPGDatabase(ctx, o.PostgresURL, "openpsp_ceiling_")
+			if err != nil {
+				return nil, err
+			}
+			cURL = pg.URL
+			defer pg.drop()
+		}
+		logf("measuring the durable commit ceiling of %s…", o.Engine)
+		cc, err := measureCommitCeiling(ctx, cdir, cURL, o.Concurrency, o.CeilingDuration)
+		if err != nil {
+			return nil, err
+		}
+		res.CommitCeiling = &cc
+		sample := sc.sample(runEnv)
+		logf("measuring the HTTP echo ceiling (%d-byte requests, %d clients)…", len(sample), o.Concurrency)
+		echo, err := startEcho(o.Binary)
+		if err != nil {
+			return nil, err
+		}
+		et := &Target{URL: echo.URL, ShopID: o.ShopID, Password: o.Password}
+		echoOp := func(ctx context.Context, w *Worker) error {
+			req := et.v4Request("Charge/Echo", sample)
+			b, _, err := do(ctx, w.Client, req, http.StatusOK)
+			if err == nil && len(b) != len(sample) {
+				err = errors.New("echo: short answer")
+			}
+			return err
+		}
+		el := runLoad(ctx, client, o.Concurrency, min(o.Warmup, time.Second), min(o.Duration, 5*time.Second), echoOp, nil)
+		echo.close()
+		client.CloseIdleConnections()
+		res.EchoCeilingPerS = el.Throughput()
+		res.EchoP99ms = ms(el.Percentile(0.99))
+		if el.Errors > 0 {
+			return nil, fmt.Errorf("echo ceiling: %d errors: %s", el.Errors, errorKinds(el.ErrorSamples))
+		}
+	}
+
+	// The IPN receiver: a merchant's endpoint that answers 200.
+	var ipns atomic.Int64
+	ipnLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	ipnSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		ipns.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = ipnSrv.Serve(ipnLn) }()
+	defer ipnSrv.Close()
+	runEnv.ipnURL = "http://" + ipnLn.Addr().String() + "/ipn"
+
+	// The server.
+	var srv *runningServer
+	switch {
+	case o.Target != "":
+		srv = &runningServer{URL: strings.TrimRight(o.Target, "/"), logs: &tail{}, stop: func() error { return nil }}
+		res.Server = "target " + srv.URL
+		if err := waitReady(ctx, srv.URL); err != nil {
+			return nil, err
+		}
+	case o.Binary != "":
+		var extra []string
+		args := []string{"serve"}
+		if o.CPUProfile != "" {
+			abs, err := filepath.Abs(o.CPUProfile)
+			if err != nil {
+				return nil, err
+			}
+			args = []string{"bench", "-serve-profiled"}
+			extra = append(extra, ProfileEnv+"="+abs)
+		}
+		srv, err = startChild(ctx, o.Binary, args, env, extra)
+		if err != nil {
+			return nil, err
+		}
+		res.Server = fmt.Sprintf("child process (pid %d)", srv.PID)
+	default:
+		srv, err = startInProcess(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		res.Server = "in-process (server CPU and RSS mixed with the load generator's)"
+	}
+	stopped := false
+	stopServer := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		return srv.stop()
+	}
+	defer stopServer()
+	runEnv.target = &Target{URL: srv.URL, ShopID: o.ShopID, Password: o.Password}
+
+	lctx := withEnv(ctx, runEnv)
+	if sc.setup != nil {
+		logf("setting up %s…", sc.name)
+		if err := sc.setup(lctx, runEnv); err != nil {
+			return nil, fmt.Errorf("%s setup: %w\n%s", sc.name, err, srv.logs)
+		}
+	}
+
+	// One operation first: a scenario the server cannot serve stops here
+	// with its error instead of measuring errors.
+	probe := &Worker{ID: 999_999, Client: client, Rand: newRand(999_999)}
+	if err := sc.op(lctx, probe); err != nil {
+		return nil, fmt.Errorf("%s: the first operation failed: %w\n%s", sc.name, err, srv.logs)
+	}
+
+	logf("running %s: %d clients, %s warm-up, %s measured…", sc.name, o.Concurrency, o.Warmup, o.Duration)
+	var before cpuSnapshot
+	var sampler *rssSampler
+	cores := runtime.NumCPU()
+	ipnBefore := ipns.Load()
+	lr := runLoad(lctx, client, o.Concurrency, o.Warmup, o.Duration, sc.op, func() {
+		before = snapshot(srv.PID)
+		if srv.PID > 0 {
+			sampler = sampleRSS(srv.PID, 100*time.Millisecond)
+		}
+	})
+	after := snapshot(srv.PID)
+	u := usageBetween(before, after, cores)
+	if srv.PID > 0 {
+		res.ServerCPUCores = round2(u.Server)
+		if sampler != nil {
+			res.LoadRSSMB = round1(float64(sampler.Stop()) / (1 << 20))
+		}
+		if _, hwm, err := procMem(srv.PID); err == nil {
+			res.PeakRSSMB = round1(float64(hwm) / (1 << 20))
+		}
+	} else if o.Target == "" {
+		// In-process: the Go heap in use is the closest figure.
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		res.PeakRSSMB = round1(float64(ms.Sys) / (1 << 20))
+	}
+	res.ClientCPUCores = round2(u.Client)
+	res.MachineCPUCores = round2(u.Machine)
+	res.IPNReceived = ipns.Load() - ipnBefore
+	res.Ops, res.Errors = lr.Ops, lr.Errors
+	res.ThroughputPerS = round1(lr.Throughput())
+	res.P50ms, res.P90ms, res.P99ms, res.MaxMs = ms(lr.Percentile(0.5)), ms(lr.Percentile(0.9)), ms(lr.Percentile(0.99)), ms(lr.Max())
+	res.ErrorSamples = lr.ErrorSamples
+	if res.EchoCeilingPerS > 0 {
+		res.RatioToEcho = round3(res.ThroughputPerS / res.EchoCeilingPerS)
+	}
+	res.EchoCeilingPerS = round1(res.EchoCeilingPerS)
+	if err := stopServer(); err != nil {
+		logf("server stop: %v\n%s", err, srv.logs)
+	}
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return round2(float64(d.Microseconds()) / 1000) }
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+// machineDescription names the CPU, core count and kernel.
+func machineDescription() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel := ""
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = ", Linux " + strings.TrimSpace(string(b))
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		fmt.Sscanf(strings.TrimPrefix(strings.SplitN(string(b), "\n", 2)[0], "MemTotal:"), "%d", &kb)
+		if kb > 0 {
+			mem = fmt.Sprintf(", %d GB RAM", (kb+(1<<19))>>20)
+		}
+	}
+	return fmt.Sprintf("%s, %d cores%s%s, %s", model, runtime.NumCPU(), mem, kernel, runtime.Version())
+}

@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/store/storetest"
+)
+
+// A short in-process run: the report's last line is JSON with the fields
+// the issue names, the ceilings were measured, and the scenario's answers
+// were checked (zero errors).
+func TestRunReportsEveryField(t *testing.T) {
+	res, err := Run(context.Background(), Options{
+		Scenario: "sdktest", Concurrency: 4, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond,
+		CeilingDuration: 150 * time.Millisecond, WorkTokens: 5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ops == 0 || res.Errors != 0 || res.ThroughputPerS <= 0 || res.EchoCeilingPerS <= 0 || res.RatioToEcho <= 0 {
+		t.Fatalf("result: %+v", res)
+	}
+	if c := res.CommitCeiling; c == nil || c.OneRowCommitsPerS <= 0 || c.BatchRowsPerS <= 0 || c.GroupRowsPerS <= 0 {
+		t.Fatalf("commit ceiling: %+v", res.CommitCeiling)
+	}
+	var out bytes.Buffer
+	if err := WriteReport(&out, res); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var last map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		t.Fatalf("last line is not JSON: %q", lines[len(lines)-1])
+	}
+	for _, k := range []string{"scenario", "engine", "concurrency", "throughput_per_s", "p50_ms", "p99_ms", "errors",
+		"echo_ceiling_per_s", "ratio_to_echo", "peak_rss_mb"} {
+		if _, ok := last[k]; !ok {
+			t.Errorf("JSON line has no %q: %s", k, lines[len(lines)-1])
+		}
+	}
+	if !strings.Contains(out.String(), "echo ceiling") || !strings.Contains(out.String(), "p99") {
+		t.Fatalf("table:\n%s", out.String())
+	}
+}
+
+// An error answer is never measured as throughput: a scenario whose first
+// operation fails (here a wrong password) stops with that error.
+func TestRunStopsOnFailingScenario(t *testing.T) {
+	_, err := Run(context.Background(), Options{
+		Scenario: "sdktest", Concurrency: 2, Duration: 200 * time.Millisecond, Warmup: 0,
+		SkipCeilings: true, WorkTokens: 1, ShopID: "69876357", Password: "testpassword_wrong",
+	})
+	if err == nil || !strings.Contains(err.Error(), "INT_905") {
+		t.Fatalf("wrong password: err %v, want the INT_905 of the first operation", err)
+	}
+}
+
+func TestPurgeScenario(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			o := Options{Scenario: "purge", Engine: engine, WorkTokens: 300}
+			if engine == "postgres" {
+				storetest.RequirePostgres(t)
+				o.PostgresURL = storetest.AdminURL()
+			}
+			res, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Ops != 300 || res.Errors != 0 || res.VaultSize != 300 {
+				t.Fatalf("purge: %+v", res)
+			}
+		})
+	}
+}
+
+func TestProcCounters(t *testing.T) {
+	cpu, err := procCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rss, hwm, err := procMem(os.Getpid())
+	if err != nil || rss <= 0 || hwm < rss {
+		t.Fatalf("procMem: rss %d hwm %d err %v", rss, hwm, err)
+	}
+	// Burn a little CPU and see the counter move.
+	deadline := time.Now().Add(50 * time.Millisecond)
+	x := 0
+	for time.Now().Before(deadline) {
+		x++
+	}
+	cpu2, _ := procCPU(os.Getpid())
+	if cpu2 < cpu || x == 0 {
+		t.Fatalf("CPU went from %s to %s", cpu, cpu2)
+	}
+	busy, total := machineCPU()
+	if busy <= 0 || total < busy {
+		t.Fatalf("machine CPU %d/%d", busy, total)
+	}
+}

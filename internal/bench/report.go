@@ -1,0 +1,63 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// WriteReport prints the human table, then the result as one JSON line
+// (always the last line, for scripts).
+func WriteReport(w io.Writer, r *Result) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	na := func(f float64, unit string) string {
+		if f < 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.2f%s", f, unit)
+	}
+	fmt.Fprintf(tw, "OpenPSP bench\t\n")
+	fmt.Fprintf(tw, "machine\t%s\n", r.Machine)
+	fmt.Fprintf(tw, "server\t%s\n", r.Server)
+	fmt.Fprintf(tw, "database\t%s (%s)\n", r.Engine, r.Database)
+	fmt.Fprintf(tw, "scenario\t%s: %s\n", r.Scenario, r.What)
+	if r.Scenario == "purge" {
+		fmt.Fprintf(tw, "vault\t%d tokens\n", r.VaultSize)
+		fmt.Fprintf(tw, "\t\n")
+		fmt.Fprintf(tw, "purge\t%d tokens purged in %.2f s (%.0f tokens/s), %d not purged\n", r.Ops, r.DurationS, r.ThroughputPerS, r.Errors)
+	} else {
+		fmt.Fprintf(tw, "load\t%d keep-alive clients, %.0fs measured, vault %d tokens\n", r.Concurrency, r.DurationS, r.VaultSize)
+		fmt.Fprintf(tw, "\t\n")
+		fmt.Fprintf(tw, "throughput\t%.1f ops/s (%d ops, %d errors)\n", r.ThroughputPerS, r.Ops, r.Errors)
+		fmt.Fprintf(tw, "latency\tp50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n", r.P50ms, r.P90ms, r.P99ms, r.MaxMs)
+	}
+	if r.EchoCeilingPerS > 0 {
+		fmt.Fprintf(tw, "echo ceiling\t%.1f req/s (p99 %.2f ms): ratio %.3f\n", r.EchoCeilingPerS, r.EchoP99ms, r.RatioToEcho)
+	}
+	if c := r.CommitCeiling; c != nil {
+		fmt.Fprintf(tw, "commit ceiling\t%.0f commits/s (1 row each), %.0f rows/s (100 per commit), %.0f rows/s (group commit, %d writers)\n",
+			c.OneRowCommitsPerS, c.BatchRowsPerS, c.GroupRowsPerS, r.Concurrency)
+	}
+	if r.Scenario == "purge" {
+		fmt.Fprintf(tw, "purge CPU\t%s cores (machine %.2f of its cores busy, the database included)\n", na(r.ServerCPUCores, ""), r.MachineCPUCores)
+	} else {
+		fmt.Fprintf(tw, "server CPU\t%s cores (machine %.2f of its cores busy; load generator %.2f)\n", na(r.ServerCPUCores, ""), r.MachineCPUCores, r.ClientCPUCores)
+	}
+	fmt.Fprintf(tw, "server RSS\tpeak %s MB, under load %s MB\n", na(r.PeakRSSMB, ""), na(r.LoadRSSMB, ""))
+	if r.IPNReceived > 0 {
+		fmt.Fprintf(tw, "IPN\t%d received by the bench's merchant endpoint during the window\n", r.IPNReceived)
+	}
+	for _, e := range r.ErrorSamples {
+		fmt.Fprintf(tw, "error\t%s\n", e)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}

@@ -1,0 +1,243 @@
+// Package config is OpenPSP's typed configuration: defaults, environment
+// variables and flags, and the checks that refuse an unsafe setup before the
+// server starts.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// Config is everything the server needs to start.
+type Config struct {
+	Env             string        // development (default) or production
+	Addr            string        // listen address
+	PublicURL       string        // how buyers and merchants reach this server (links, JS client, return pages)
+	DataDir         string        // SQLite file, keyring file (development)
+	DatabaseURL     string        // postgres://…; empty: SQLite in DataDir
+	SQLiteSync      string        // FULL (default) or EXTRA; NORMAL only with AllowUnsafeSync
+	AllowUnsafeSync bool          // accept synchronous=NORMAL (benchmarks only: acknowledged payments may be lost on power failure)
+	MasterKeys      string        // "kid:base64,kid:base64" (last = primary); overrides the keyring file
+	KeyringFile     string        // JSON keyring; default DataDir/keyring.json
+	Demo            bool          // seed the demo shop and serve /demo (TEST mode pages)
+	LogFormat       string        // text or json
+	LogLevel        string        // debug, info, warn, error
+	Jobs            bool          // run background jobs (capture, expiry, recovery, notifications, purge) in this process
+	AcquirerTimeout time.Duration // deadline of one acquirer call
+	ShutdownTimeout time.Duration // grace period for in-flight requests on SIGTERM
+	SMTPURL         string        // smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty: mails kept for /demo/mail
+	MailFrom        string        // sender address of emails
+	SMSURL          string        // SMS gateway endpoint; empty: SMS kept for /demo/mail
+	SMSFormat       string        // json or form
+	SMSToken        string        // bearer token for the SMS gateway
+}
+
+// Var documents one setting for the README table and -help.
+type Var struct {
+	Env, Flag, Default, Help string
+}
+
+// Vars lists every setting: one source for flags, env and documentation.
+var Vars = []Var{
+	{"OPENPSP_ENV", "env", EnvDevelopment, "development or production; production refuses auto-generated keys, the demo shop and plain-HTTP public URLs"},
+	{"OPENPSP_ADDR", "addr", "127.0.0.1:8080", "address the HTTP server listens on"},
+	{"OPENPSP_PUBLIC_URL", "public-url", "http://{addr}", "external base URL of this server (payment pages, JS client, links in emails)"},
+	{"OPENPSP_DATA_DIR", "data-dir", "./data", "folder for the SQLite database and the development keyring"},
+	{"OPENPSP_DATABASE_URL", "database-url", "", "postgres://user:pass@host:5432/db to use PostgreSQL (shared by any number of openpsp copies); empty: SQLite"},
+	{"OPENPSP_SQLITE_SYNCHRONOUS", "sqlite-synchronous", "FULL", "SQLite synchronous pragma: FULL or EXTRA (NORMAL needs OPENPSP_ALLOW_UNSAFE_SYNC=true)"},
+	{"OPENPSP_ALLOW_UNSAFE_SYNC", "allow-unsafe-sync", "false", "allow synchronous=NORMAL (acknowledged payments may be lost on power failure; never in production)"},
+	{"OPENPSP_MASTER_KEYS", "master-keys", "", "master keys \"kid:base64,kid:base64\" (last is primary); required in production unless OPENPSP_KEYRING_FILE names an existing keyring"},
+	{"OPENPSP_KEYRING_FILE", "keyring-file", "{data-dir}/keyring.json", "JSON keyring of master keys and the fingerprint key (created in development)"},
+	{"OPENPSP_DEMO", "demo", "true (false in production)", "seed the demo shop 69876357 and serve the TEST-mode demo pages (/demo, /demo/mail)"},
+	{"OPENPSP_LOG_FORMAT", "log-format", "text", "text or json"},
+	{"OPENPSP_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
+	{"OPENPSP_JOBS", "jobs", "true", "run background jobs (captures, expiries, recovery, notifications, retention) in this process"},
+	{"OPENPSP_ACQUIRER_TIMEOUT", "acquirer-timeout", "10s", "deadline of one call to the acquirer"},
+	{"OPENPSP_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long in-flight requests may finish after SIGTERM"},
+	{"OPENPSP_SMTP_URL", "smtp-url", "", "smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465; empty: emails are kept and shown at /demo/mail"},
+	{"OPENPSP_MAIL_FROM", "mail-from", "OpenPSP <no-reply@openpsp.localhost>", "sender of emails"},
+	{"OPENPSP_SMS_URL", "sms-url", "", "SMS gateway endpoint (generic HTTP POST); empty: SMS are kept and shown at /demo/mail"},
+	{"OPENPSP_SMS_FORMAT", "sms-format", "json", "json or form body for the SMS gateway"},
+	{"OPENPSP_SMS_TOKEN", "sms-token", "", "bearer token sent to the SMS gateway"},
+}
+
+// Load reads the environment (through getenv) and then flags from args.
+// Flags win over the environment.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	raw := map[string]string{}
+	for _, v := range Vars {
+		raw[v.Flag] = getenv(v.Env)
+	}
+	fs := flag.NewFlagSet("openpsp serve", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	for _, v := range Vars {
+		v := v
+		fs.Func(v.Flag, v.Help+" (env "+v.Env+")", func(s string) error { raw[v.Flag] = s; return nil })
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return fromRaw(raw)
+}
+
+func fromRaw(raw map[string]string) (Config, error) {
+	var problems []string
+	str := func(k, def string) string {
+		if s := strings.TrimSpace(raw[k]); s != "" {
+			return s
+		}
+		return def
+	}
+	boolean := func(k string, def bool) bool {
+		s := strings.TrimSpace(raw[k])
+		if s == "" {
+			return def
+		}
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s must be true or false, not %q", envName(k), s))
+			return def
+		}
+		return b
+	}
+	duration := func(k string, def time.Duration) time.Duration {
+		s := strings.TrimSpace(raw[k])
+		if s == "" {
+			return def
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			problems = append(problems, fmt.Sprintf("%s must be a positive duration like 10s, not %q", envName(k), s))
+			return def
+		}
+		return d
+	}
+	c := Config{
+		Env:             strings.ToLower(str("env", EnvDevelopment)),
+		Addr:            str("addr", "127.0.0.1:8080"),
+		PublicURL:       str("public-url", ""),
+		DataDir:         str("data-dir", "./data"),
+		DatabaseURL:     str("database-url", ""),
+		SQLiteSync:      strings.ToUpper(str("sqlite-synchronous", "FULL")),
+		AllowUnsafeSync: boolean("allow-unsafe-sync", false),
+		MasterKeys:      str("master-keys", ""),
+		KeyringFile:     str("keyring-file", ""),
+		LogFormat:       strings.ToLower(str("log-format", "text")),
+		LogLevel:        strings.ToLower(str("log-level", "info")),
+		Jobs:            boolean("jobs", true),
+		AcquirerTimeout: duration("acquirer-timeout", 10*time.Second),
+		ShutdownTimeout: duration("shutdown-timeout", 20*time.Second),
+		SMTPURL:         str("smtp-url", ""),
+		MailFrom:        str("mail-from", "OpenPSP <no-reply@openpsp.localhost>"),
+		SMSURL:          str("sms-url", ""),
+		SMSFormat:       strings.ToLower(str("sms-format", "json")),
+		SMSToken:        str("sms-token", ""),
+	}
+	c.Demo = boolean("demo", c.Env != EnvProduction)
+	if c.KeyringFile == "" {
+		c.KeyringFile = filepath.Join(c.DataDir, "keyring.json")
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if len(problems) > 0 {
+		return c, errors.New(strings.Join(problems, "; "))
+	}
+	return c, c.Validate()
+}
+
+func envName(flagName string) string {
+	for _, v := range Vars {
+		if v.Flag == flagName {
+			return v.Env
+		}
+	}
+	return flagName
+}
+
+// Validate refuses configurations that are invalid or unsafe, saying what to fix.
+func (c Config) Validate() error {
+	var p []string
+	if c.Env != EnvDevelopment && c.Env != EnvProduction {
+		p = append(p, fmt.Sprintf("OPENPSP_ENV must be development or production, not %q", c.Env))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		p = append(p, fmt.Sprintf("OPENPSP_ADDR %q is not host:port (%v)", c.Addr, err))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p = append(p, fmt.Sprintf("OPENPSP_PUBLIC_URL %q must be an absolute http(s) URL", c.PublicURL))
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			p = append(p, "OPENPSP_DATABASE_URL must be a postgres:// URL")
+		}
+	} else if c.DataDir == "" {
+		p = append(p, "OPENPSP_DATA_DIR must not be empty when SQLite is used")
+	}
+	switch c.SQLiteSync {
+	case "FULL", "EXTRA":
+	case "NORMAL":
+		if !c.AllowUnsafeSync {
+			p = append(p, "OPENPSP_SQLITE_SYNCHRONOUS=NORMAL can lose acknowledged payments on power failure; set OPENPSP_ALLOW_UNSAFE_SYNC=true to accept that (never in production)")
+		}
+	default:
+		p = append(p, fmt.Sprintf("OPENPSP_SQLITE_SYNCHRONOUS must be FULL or EXTRA, not %q", c.SQLiteSync))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		p = append(p, fmt.Sprintf("OPENPSP_LOG_FORMAT must be text or json, not %q", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		p = append(p, fmt.Sprintf("OPENPSP_LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel))
+	}
+	if c.SMSFormat != "json" && c.SMSFormat != "form" {
+		p = append(p, fmt.Sprintf("OPENPSP_SMS_FORMAT must be json or form, not %q", c.SMSFormat))
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			p = append(p, "OPENPSP_SMTP_URL must look like smtp://user:pass@host:587 or smtps://user:pass@host:465")
+		}
+	}
+	if c.Env == EnvProduction {
+		if c.MasterKeys == "" {
+			if _, err := os.Stat(c.KeyringFile); err != nil {
+				p = append(p, "production needs master keys: set OPENPSP_MASTER_KEYS (generate one with `openpsp keys generate`) or point OPENPSP_KEYRING_FILE at an existing keyring; OpenPSP will not invent keys in production")
+			}
+		}
+		if c.Demo {
+			p = append(p, "OPENPSP_DEMO=true is not allowed in production: the demo shop's keys are public")
+		}
+		if c.AllowUnsafeSync || c.SQLiteSync == "NORMAL" {
+			p = append(p, "production requires durable commits: remove OPENPSP_ALLOW_UNSAFE_SYNC and use OPENPSP_SQLITE_SYNCHRONOUS=FULL")
+		}
+		if strings.HasPrefix(c.PublicURL, "http://") {
+			p = append(p, "production needs an https:// OPENPSP_PUBLIC_URL (card data must not cross plain HTTP)")
+		}
+	}
+	if len(p) > 0 {
+		return errors.New("invalid configuration:\n  - " + strings.Join(p, "\n  - "))
+	}
+	return nil
+}

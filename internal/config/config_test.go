@@ -1,0 +1,66 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.SQLiteSync != "FULL" || !c.Demo || c.Env != EnvDevelopment {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if c.PublicURL != "http://127.0.0.1:8080" {
+		t.Fatalf("public URL = %q", c.PublicURL)
+	}
+}
+
+func TestFlagsOverrideEnv(t *testing.T) {
+	c, err := Load([]string{"-addr", "127.0.0.1:9999"}, env(map[string]string{"OPENPSP_ADDR": "127.0.0.1:7000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9999" {
+		t.Fatalf("addr = %q", c.Addr)
+	}
+}
+
+func TestProductionRefusesUnsafeSetups(t *testing.T) {
+	_, err := Load(nil, env(map[string]string{"OPENPSP_ENV": "production", "OPENPSP_KEYRING_FILE": "/nonexistent/keyring.json"}))
+	if err == nil {
+		t.Fatal("production without master keys must refuse to start")
+	}
+	for _, want := range []string{"OPENPSP_MASTER_KEYS", "https://"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say how to fix %s: %v", want, err)
+		}
+	}
+	_, err = Load(nil, env(map[string]string{"OPENPSP_ENV": "production", "OPENPSP_MASTER_KEYS": "k1:AAAA", "OPENPSP_PUBLIC_URL": "https://pay.example.com", "OPENPSP_DEMO": "true"}))
+	if err == nil || !strings.Contains(err.Error(), "OPENPSP_DEMO") {
+		t.Fatalf("demo in production must be refused, got %v", err)
+	}
+	if _, err := Load(nil, env(map[string]string{"OPENPSP_ENV": "production", "OPENPSP_MASTER_KEYS": "k1:AAAA", "OPENPSP_PUBLIC_URL": "https://pay.example.com"})); err != nil {
+		t.Fatalf("a safe production setup was refused: %v", err)
+	}
+}
+
+func TestInvalidValuesAreNamed(t *testing.T) {
+	cases := map[string]map[string]string{
+		"OPENPSP_SQLITE_SYNCHRONOUS": {"OPENPSP_SQLITE_SYNCHRONOUS": "NORMAL"},
+		"OPENPSP_ADDR":               {"OPENPSP_ADDR": "nope"},
+		"OPENPSP_JOBS":               {"OPENPSP_JOBS": "maybe"},
+		"OPENPSP_DATABASE_URL":       {"OPENPSP_DATABASE_URL": "mysql://x"},
+		"OPENPSP_ACQUIRER_TIMEOUT":   {"OPENPSP_ACQUIRER_TIMEOUT": "-1s"},
+	}
+	for name, e := range cases {
+		_, err := Load(nil, env(e))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error %v does not name the setting", name, err)
+		}
+	}
+}

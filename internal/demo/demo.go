@@ -1,0 +1,425 @@
+// Package demo is a small merchant shop served in TEST mode at /demo, so a
+// newcomer sees a payment end to end within a minute: a product page, a
+// checkout with the embedded payment form, a return page that verifies
+// kr-hash, and the list of IPNs received with their signature check.
+//
+// It is written the way a merchant would write it: it calls the REST API V4
+// over HTTP with the demo shop's keys and verifies signatures with its own
+// code, not with OpenPSP's internals.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/money"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// IPNStore keeps the IPNs the demo merchant receives.
+type IPNStore interface {
+	InsertDemoIPN(ctx context.Context, n store.DemoIPN) error
+	DemoIPNs(ctx context.Context, limit int) ([]store.DemoIPN, error)
+}
+
+// Options configures the demo merchant.
+type Options struct {
+	// BaseURL returns OpenPSP's base URL, for the API calls and the JS client.
+	BaseURL func() string
+	IPNs    IPNStore
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// Extra links for the navigation (e.g. FlexCheckout, mailbox), label → path.
+	Links []Link
+}
+
+// Link is a navigation entry.
+type Link struct{ Label, Path string }
+
+// Handler serves /demo.
+type Handler struct {
+	opts   Options
+	tmpl   *template.Template
+	client *http.Client
+}
+
+// Product is something the demo shop sells.
+type Product struct {
+	ID, Name, Description string
+	Amount                int64 // EUR cents
+}
+
+// Products are the demo catalogue.
+var Products = []Product{
+	{"mug", "OpenPSP mug", "A sturdy mug for long integration sessions.", 1250},
+	{"tshirt", "T-shirt", "Organic cotton, printed with the PayZen V4 envelope.", 2490},
+	{"book", "Payments handbook", "Everything about authorizations, captures and refunds.", 3999},
+}
+
+// New returns the demo merchant.
+func New(o Options) *Handler {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	funcs := template.FuncMap{
+		"price": func(amount int64, lang string) string {
+			c, _ := money.Lookup("EUR")
+			return money.FormatLocale(amount, c, lang)
+		},
+	}
+	t := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
+	return &Handler{opts: o, tmpl: t, client: &http.Client{Timeout: 15 * time.Second}}
+}
+
+// Register mounts the demo routes.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /demo", h.index)
+	mux.HandleFunc("GET /demo/{$}", h.index)
+	mux.HandleFunc("POST /demo/checkout", h.checkout)
+	mux.HandleFunc("POST /demo/return", h.returnPage)
+	mux.HandleFunc("GET /demo/return", h.returnPage)
+	mux.HandleFunc("POST /demo/ipn", h.receiveIPN)
+	mux.HandleFunc("GET /demo/ipn", h.listIPN)
+	mux.HandleFunc("GET /demo/wallet", h.walletPage)
+	mux.HandleFunc("GET /demo/flexcheckout", h.flexPage)
+	mux.HandleFunc("GET /demo/flexcheckout/result", h.flexResult)
+	mux.HandleFunc("POST /demo/flexcheckout/charge", h.flexCharge)
+	sub, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /demo/static/", http.StripPrefix("/demo/static/", http.FileServerFS(sub)))
+}
+
+var languages = []struct{ Code, Name string }{
+	{"en", "English"}, {"fr", "Français"}, {"es", "Español"}, {"it", "Italiano"}, {"de", "Deutsch"},
+}
+
+func lang(r *http.Request) string {
+	l := r.FormValue("lang")
+	for _, x := range languages {
+		if x.Code == l {
+			return l
+		}
+	}
+	return "en"
+}
+
+type page struct {
+	Title     string
+	Lang      string
+	Languages any
+	Links     []Link
+	Products  []Product
+	Data      map[string]any
+}
+
+func (h *Handler) render(w http.ResponseWriter, name string, p page, csp string) {
+	p.Languages = languages
+	p.Links = h.opts.Links
+	var buf bytes.Buffer
+	if err := h.tmpl.ExecuteTemplate(&buf, name, p); err != nil {
+		h.opts.Logger.Error("demo: render", "template", name, "err", err)
+		http.Error(w, "demo page error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", csp)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}
+
+const strictCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
+	h.render(w, "index.html", page{Title: "OpenPSP Demo Shop", Lang: lang(r), Products: Products}, strictCSP)
+}
+
+// checkout creates the payment through the REST API, as a merchant server
+// does, and shows the embedded form with the formToken.
+func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
+	l := lang(r)
+	var product *Product
+	for i := range Products {
+		if Products[i].ID == r.FormValue("product") {
+			product = &Products[i]
+		}
+	}
+	if product == nil {
+		http.Error(w, "unknown product", http.StatusBadRequest)
+		return
+	}
+	qty, err := strconv.Atoi(r.FormValue("quantity"))
+	if err != nil || qty < 1 || qty > 10 {
+		qty = 1
+	}
+	email := strings.TrimSpace(r.FormValue("email"))
+	if email == "" {
+		email = "buyer@example.com"
+	}
+	orderID := "demo-" + ids.RandomHex(5)
+	customer := map[string]any{"email": email, "billingDetails": map[string]any{"language": l}}
+	body := map[string]any{
+		"amount": product.Amount * int64(qty), "currency": "EUR", "orderId": orderID,
+		"customer": customer, "ipnTargetUrl": h.opts.BaseURL() + "/demo/ipn",
+	}
+	// A returning buyer: the shop's account id is the customer reference of
+	// the buyer's wallet of saved cards (formAction CUSTOMER_WALLET).
+	account := strings.TrimSpace(r.FormValue("account"))
+	if account != "" {
+		customer["reference"] = account
+		body["formAction"] = "CUSTOMER_WALLET"
+	}
+	formToken, apiErr, err := h.createPayment(r.Context(), body)
+	if err != nil {
+		h.opts.Logger.ErrorContext(r.Context(), "demo: CreatePayment failed", "err", err)
+		http.Error(w, "the payment could not be created: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	if apiErr != "" {
+		http.Error(w, "CreatePayment answered an error: "+apiErr, http.StatusBadGateway)
+		return
+	}
+	base := h.opts.BaseURL()
+	csp := "default-src 'none'; style-src 'self' " + base + "; img-src 'self' data: " + base + "; script-src " + base +
+		"; frame-src " + base + "; connect-src " + base + "; form-action 'self' " + base + "; frame-ancestors 'none'; base-uri 'none'"
+	h.render(w, "checkout.html", page{Title: "Checkout", Lang: l, Data: map[string]any{
+		"Product": product, "Quantity": qty, "Total": product.Amount * int64(qty), "OrderID": orderID,
+		"FormToken": formToken, "PublicKey": shop.DemoTestPublicKey, "Base": base, "Email": email,
+		"HostedURL": base + "/pay/" + formToken, "Account": account,
+	}}, csp)
+}
+
+// callV4 calls a web service with the demo shop's TEST keys, as the
+// merchant's server does, and returns the raw answer.
+func (h *Handler) callV4(ctx context.Context, name string, body any) ([]byte, int, error) {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.opts.BaseURL()+"/api-payment/V4/"+name, bytes.NewReader(b))
+	if err != nil {
+		return nil, 0, err
+	}
+	req.SetBasicAuth(shop.DemoShopID, shop.DemoTestPassword)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return raw, resp.StatusCode, err
+}
+
+func (h *Handler) createPayment(ctx context.Context, body map[string]any) (formToken, apiErr string, err error) {
+	raw, code, err := h.callV4(ctx, "Charge/CreatePayment", body)
+	if err != nil {
+		return "", "", err
+	}
+	var env struct {
+		Status string `json:"status"`
+		Answer struct {
+			FormToken    string `json:"formToken"`
+			ErrorCode    string `json:"errorCode"`
+			ErrorMessage string `json:"errorMessage"`
+		} `json:"answer"`
+	}
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return "", "", fmt.Errorf("unreadable answer (HTTP %d)", code)
+	}
+	if env.Status != "SUCCESS" {
+		return "", env.Answer.ErrorCode + " " + env.Answer.ErrorMessage, nil
+	}
+	return env.Answer.FormToken, "", nil
+}
+
+// verify checks kr-hash the way the PayZen documentation tells merchants
+// to: lowercase hex HMAC-SHA256 of kr-answer, exactly as posted, under key.
+func verify(answer, hash, key string) bool {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(answer))
+	return hmac.Equal([]byte(hex.EncodeToString(m.Sum(nil))), []byte(strings.ToLower(hash)))
+}
+
+type summary struct {
+	OrderStatus, OrderID, Amount, Brand, PAN, DetailedStatus, UUID, Error string
+}
+
+func summarize(answer, l string) summary {
+	var p struct {
+		OrderStatus  string `json:"orderStatus"`
+		OrderDetails struct {
+			OrderID          string `json:"orderId"`
+			OrderTotalAmount int64  `json:"orderTotalAmount"`
+			OrderCurrency    string `json:"orderCurrency"`
+		} `json:"orderDetails"`
+		Transactions []struct {
+			UUID               string `json:"uuid"`
+			DetailedStatus     string `json:"detailedStatus"`
+			ErrorMessage       string `json:"errorMessage"`
+			TransactionDetails struct {
+				CardDetails struct {
+					EffectiveBrand string `json:"effectiveBrand"`
+					PAN            string `json:"pan"`
+				} `json:"cardDetails"`
+			} `json:"transactionDetails"`
+		} `json:"transactions"`
+	}
+	_ = json.Unmarshal([]byte(answer), &p)
+	s := summary{OrderStatus: p.OrderStatus, OrderID: p.OrderDetails.OrderID}
+	if c, ok := money.Lookup(p.OrderDetails.OrderCurrency); ok {
+		s.Amount = money.FormatLocale(p.OrderDetails.OrderTotalAmount, c, l)
+	}
+	if n := len(p.Transactions); n > 0 {
+		t := p.Transactions[n-1]
+		s.UUID, s.DetailedStatus, s.Error = t.UUID, t.DetailedStatus, t.ErrorMessage
+		s.Brand, s.PAN = t.TransactionDetails.CardDetails.EffectiveBrand, t.TransactionDetails.CardDetails.PAN
+	}
+	return s
+}
+
+// returnPage is kr-post-url-success / kr-post-url-refused: the browser comes
+// back with kr-answer and kr-hash, which the merchant must verify.
+func (h *Handler) returnPage(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	answer := r.Form.Get("kr-answer")
+	hash := r.Form.Get("kr-hash")
+	ok := answer != "" && r.Form.Get("kr-hash-algorithm") == "sha256_hmac" && verify(answer, hash, shop.DemoTestHMACKey)
+	l := lang(r)
+	h.render(w, "return.html", page{Title: "Payment result", Lang: l, Data: map[string]any{
+		"SignatureOK": ok, "Present": answer != "", "Summary": summarize(answer, l), "Answer": prettyJSON(answer),
+		"HashKey": r.Form.Get("kr-hash-key"), "AnswerType": r.Form.Get("kr-answer-type"),
+	}}, strictCSP)
+}
+
+// receiveIPN is the demo shop's notification URL. The IPN is signed with the
+// REST password (kr-hash-key=password).
+func (h *Handler) receiveIPN(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	answer := r.PostForm.Get("kr-answer")
+	key := shop.DemoTestPassword
+	if r.PostForm.Get("kr-hash-key") == "sha256_hmac" {
+		key = shop.DemoTestHMACKey
+	}
+	ok := answer != "" && verify(answer, r.PostForm.Get("kr-hash"), key)
+	s := summarize(answer, "en")
+	if err := h.opts.IPNs.InsertDemoIPN(r.Context(), store.DemoIPN{ReceivedAt: h.opts.Now().UTC(), OrderID: s.OrderID,
+		OrderStatus: s.OrderStatus, HashKey: r.PostForm.Get("kr-hash-key"), SignatureOK: ok, Answer: answer}); err != nil {
+		h.opts.Logger.ErrorContext(r.Context(), "demo: store IPN", "err", err)
+		http.Error(w, "could not store the IPN", http.StatusServiceUnavailable)
+		return
+	}
+	if !ok {
+		http.Error(w, "invalid signature", http.StatusBadRequest)
+		return
+	}
+	_, _ = io.WriteString(w, "OK")
+}
+
+func (h *Handler) listIPN(w http.ResponseWriter, r *http.Request) {
+	list, err := h.opts.IPNs.DemoIPNs(r.Context(), 100)
+	if err != nil {
+		http.Error(w, "could not read the IPNs", http.StatusServiceUnavailable)
+		return
+	}
+	type row struct {
+		store.DemoIPN
+		Summary summary
+		Pretty  string
+	}
+	rows := make([]row, 0, len(list))
+	for _, n := range list {
+		rows = append(rows, row{n, summarize(n.Answer, "en"), prettyJSON(n.Answer)})
+	}
+	h.render(w, "ipn.html", page{Title: "IPNs received", Lang: lang(r), Data: map[string]any{"IPNs": rows}}, strictCSP)
+}
+
+func prettyJSON(s string) string {
+	var v any
+	if json.Unmarshal([]byte(s), &v) != nil {
+		return s
+	}
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return string(b)
+}
+
+// walletPage is the merchant's view of a buyer's wallet (CustomerWallet/Get
+// with tokenStatus ALL): cancelled cards stay visible to the merchant.
+func (h *Handler) walletPage(w http.ResponseWriter, r *http.Request) {
+	ref := strings.TrimSpace(r.FormValue("account"))
+	type tokenRow struct {
+		Token, Status, Brand, PAN, Expiry, Created, Cancelled string
+	}
+	var rows []tokenRow
+	apiErr := ""
+	if ref != "" {
+		raw, _, err := h.callV4(r.Context(), "CustomerWallet/Get", map[string]any{"customerReference": ref, "tokenStatus": "ALL"})
+		var env struct {
+			Status string `json:"status"`
+			Answer struct {
+				ErrorCode    string `json:"errorCode"`
+				ErrorMessage string `json:"errorMessage"`
+				Tokens       []struct {
+					Status             string  `json:"status"`
+					PaymentMethodToken string  `json:"paymentMethodToken"`
+					CreationDate       string  `json:"creationDate"`
+					CancellationDate   *string `json:"cancellationDate"`
+					TokenDetails       struct {
+						PAN            string `json:"pan"`
+						ExpiryMonth    int    `json:"expiryMonth"`
+						ExpiryYear     int    `json:"expiryYear"`
+						EffectiveBrand string `json:"effectiveBrand"`
+					} `json:"tokenDetails"`
+				} `json:"tokens"`
+			} `json:"answer"`
+		}
+		switch {
+		case err != nil:
+			apiErr = err.Error()
+		case json.Unmarshal(raw, &env) != nil:
+			apiErr = "unreadable answer"
+		case env.Status != "SUCCESS":
+			apiErr = env.Answer.ErrorCode + " " + env.Answer.ErrorMessage
+		}
+		for _, t := range env.Answer.Tokens {
+			row := tokenRow{Token: t.PaymentMethodToken, Status: t.Status, Brand: t.TokenDetails.EffectiveBrand, PAN: t.TokenDetails.PAN,
+				Expiry: fmt.Sprintf("%02d/%d", t.TokenDetails.ExpiryMonth, t.TokenDetails.ExpiryYear), Created: t.CreationDate}
+			if t.CancellationDate != nil {
+				row.Cancelled = *t.CancellationDate
+			}
+			rows = append(rows, row)
+		}
+	}
+	h.render(w, "wallet.html", page{Title: "Customer wallet", Lang: lang(r), Data: map[string]any{
+		"Account": ref, "Tokens": rows, "Error": apiErr,
+	}}, strictCSP)
+}

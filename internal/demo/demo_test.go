@@ -1,0 +1,78 @@
+package demo
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+)
+
+func sign(answer, key string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(answer))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func TestIPNReceiverChecksSignatures(t *testing.T) {
+	db := storetest.SQLite(t)
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	New(Options{BaseURL: func() string { return srv.URL }, IPNs: db}).Register(mux)
+
+	answer := `{"orderStatus":"PAID","orderDetails":{"orderId":"demo-1","orderTotalAmount":1250,"orderCurrency":"EUR"},"transactions":[{"uuid":"abc","detailedStatus":"AUTHORISED"}]}`
+	post := func(hash string) int {
+		resp, err := http.PostForm(srv.URL+"/demo/ipn", url.Values{"kr-answer": {answer}, "kr-hash": {hash},
+			"kr-hash-key": {"password"}, "kr-hash-algorithm": {"sha256_hmac"}, "kr-answer-type": {"V4/Payment"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(sign(answer, shop.DemoTestPassword)); code != 200 {
+		t.Fatalf("valid IPN answered %d", code)
+	}
+	if code := post(sign(answer, "wrong")); code != 400 {
+		t.Fatalf("forged IPN answered %d", code)
+	}
+	resp, err := http.Get(srv.URL + "/demo/ipn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(b)
+	if strings.Count(page, "<td>demo-1</td>") != 2 || !strings.Contains(page, ">valid<") || !strings.Contains(page, ">INVALID<") {
+		t.Fatalf("IPN list does not show both IPNs with their check:\n%s", page)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Fatalf("CSP: %q", csp)
+	}
+}
+
+func TestReturnPageVerifiesKRHash(t *testing.T) {
+	h := New(Options{BaseURL: func() string { return "http://127.0.0.1" }})
+	answer := `{"orderStatus":"PAID","orderDetails":{"orderId":"demo-2","orderTotalAmount":2490,"orderCurrency":"EUR"}}`
+	for _, tc := range []struct {
+		key  string
+		want string
+	}{{shop.DemoTestHMACKey, "Signature verified"}, {"nope", "Signature INVALID"}} {
+		form := url.Values{"kr-answer": {answer}, "kr-hash": {sign(answer, tc.key)}, "kr-hash-algorithm": {"sha256_hmac"}, "kr-hash-key": {"sha256_hmac"}}
+		req := httptest.NewRequest("POST", "/demo/return?lang=fr", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.returnPage(w, req)
+		if !strings.Contains(w.Body.String(), tc.want) || !strings.Contains(w.Body.String(), "24,90") {
+			t.Fatalf("key %s: page does not say %q:\n%s", tc.key, tc.want, w.Body.String())
+		}
+	}
+}

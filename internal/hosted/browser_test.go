@@ -1,0 +1,431 @@
+package hosted
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/hosted/browsertest"
+)
+
+// browserEnv is OpenPSP's pages on one loopback origin and a merchant site
+// on another (another port: another origin, as in production).
+type browserEnv struct {
+	*env
+	psp      *httptest.Server
+	merchant *httptest.Server
+	posts    chan url.Values // what the merchant's return URLs received
+	events   chan string     // what the merchant page's KR callbacks reported
+	page     string          // the merchant page's HTML
+}
+
+func newBrowserEnv(t *testing.T) *browserEnv {
+	t.Helper()
+	// The browser validates expiry dates with its own clock: use the real one.
+	pay := newFakePayments()
+	sim := simulator.New(simulator.Config{})
+	h := New(Options{Payments: pay, Keys: fakeKeys{}, Authenticator: sim, SealKey: testSealKey, Clock: clock.Real{}})
+	mux := http.NewServeMux()
+	h.Register(mux)
+	b := &browserEnv{
+		env:    &env{h: h, mux: mux, pay: pay, sim: sim},
+		posts:  make(chan url.Values, 4),
+		events: make(chan string, 16),
+	}
+	b.psp = httptest.NewServer(mux)
+	t.Cleanup(b.psp.Close)
+	b.merchant = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = io.WriteString(w, b.page)
+		case "/event":
+			body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+			b.events <- string(body)
+		case "/favicon.ico":
+			w.WriteHeader(http.StatusNoContent)
+		case "/paid", "/refused":
+			_ = r.ParseForm()
+			v := r.Form
+			v.Set("_path", r.URL.Path)
+			v.Set("_method", r.Method)
+			b.posts <- v
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = io.WriteString(w, `<!doctype html><title>Back at the shop</title><p id="landed">`+r.URL.Path+`</p>`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(b.merchant.Close)
+	return b
+}
+
+func wait[T any](t *testing.T, ctx context.Context, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-ctx.Done():
+		t.Fatalf("waiting for %s: %v", what, ctx.Err())
+	}
+	var zero T
+	return zero
+}
+
+func futureExpiry() string {
+	return fmt.Sprintf("12%02d", (time.Now().Year()+4)%100)
+}
+
+func must(t *testing.T, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// TestBrowserEmbedded is a merchant page written for Lyra's client: script
+// tag with kr-public-key and kr-post-url-success, a kr-embedded container
+// with Lyra's placeholder children, inline KR callbacks. The buyer types a
+// card in the frame and pays; the browser lands on the merchant's success
+// URL with a kr-hash this test verifies with its own HMAC code.
+func TestBrowserEmbedded(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	b.pay.add(demoForm("embtok"))
+	b.page = fmt.Sprintf(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Merchant</title>
+<link rel="stylesheet" href="%[1]s/static/js/krypton-client/V4.0/ext/neon-reset.min.css">
+<script src="%[1]s/static/js/krypton-client/V4.0/stable/kr-payment-form.min.js"
+  kr-public-key="%[2]s" kr-post-url-success="%[3]s/paid" kr-language="fr-FR"></script>
+<script src="%[1]s/static/js/krypton-client/V4.0/ext/neon.js"></script>
+<script>
+function report(o) { fetch('/event', {method: 'POST', body: JSON.stringify(o), keepalive: true}); }
+KR.onFormReady(function () { document.body.setAttribute('data-ready', '1'); });
+KR.onBrandChanged(function (e) { report({brand: e.card.brand}); });
+KR.onSubmit(function (r) {
+  report({submit: r.clientAnswer.orderStatus, raw: r.rawClientAnswer, hash: r.hash, algo: r.hashAlgorithm});
+  return true;
+});
+KR.onError(function (e) { report({error: e.errorCode}); });
+</script>
+</head><body><h1>Checkout</h1>
+<div class="kr-embedded" kr-form-token="embtok">
+  <div class="kr-pan"></div><div class="kr-expiry"></div><div class="kr-security-code"></div>
+  <button class="kr-payment-button"></button><div class="kr-form-error"></div>
+</div></body></html>`, b.psp.URL, demoPublicKey, b.merchant.URL)
+
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.merchant.URL),
+		chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
+	), "loading the merchant page")
+	frames, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("iframe")))
+	must(t, err, "finding the payment frame")
+	in := chromedp.FromNode(frames[0])
+	if src := frames[0].AttributeValue("src"); !strings.HasPrefix(src, b.psp.URL+"/embedded/embtok?") {
+		t.Fatalf("frame src %q", src)
+	}
+	// Lyra's placeholder children are hidden, not shown next to our frame.
+	hidden, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.kr-payment-button')).display`))
+	must(t, err, "placeholder style")
+	if hidden != "none" {
+		t.Errorf("Lyra placeholder button is %q, want hidden", hidden)
+	}
+
+	label, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-pay"), in))
+	must(t, err, "pay button")
+	if label != "Payer 12,50\u00a0€" {
+		t.Errorf("pay button %q", label)
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#kr-pan"), "4970110000000021", in),
+		chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry(), in),
+		chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123", in),
+	), "typing the card")
+	shown, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#kr-pan"), in))
+	must(t, err, "pan value")
+	if shown != "4970 1100 0000 0021" {
+		t.Errorf("card number shown as %q", shown)
+	}
+	if ev := wait(t, ctx, b.events, "onBrandChanged"); !strings.Contains(ev, `"brand":"visa"`) {
+		t.Errorf("brand event %s", ev)
+	}
+	// This card takes a 3-D Secure challenge: the test bank page opens in
+	// the frame, and its answer ends the payment from there.
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-pay"), in)), "paying")
+	approve := waitInFrame(t, ctx, "#kr-acs-approve")
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-acs-approve"), approve)), "approving in the frame")
+
+	got := wait(t, ctx, b.posts, "the browser return")
+	if got.Get("_path") != "/paid" || got.Get("_method") != "POST" {
+		t.Fatalf("landed on %s %s", got.Get("_method"), got.Get("_path"))
+	}
+	if got.Get("kr-hash-algorithm") != "sha256_hmac" || got.Get("kr-hash-key") != "sha256_hmac" || got.Get("kr-answer-type") != "V4/Payment" {
+		t.Errorf("return fields %v", got)
+	}
+	answer := got.Get("kr-answer")
+	verifyHash(t, demoHMACKey, answer, got.Get("kr-hash"))
+	var parsed map[string]any
+	must(t, json.Unmarshal([]byte(answer), &parsed), "kr-answer JSON")
+	if parsed["orderStatus"] != "PAID" || !strings.Contains(answer, "Zoë") {
+		t.Errorf("answer %s", answer)
+	}
+	// The onSubmit callback ran first, with the exact signed string.
+	var sub struct{ Submit, Raw, Hash, Algo string }
+	for sub.Submit == "" {
+		must(t, json.Unmarshal([]byte(wait(t, ctx, b.events, "onSubmit")), &sub), "event JSON")
+	}
+	if sub.Submit != "PAID" || sub.Raw != answer || sub.Hash != got.Get("kr-hash") || sub.Algo != "sha256_hmac" {
+		t.Errorf("onSubmit got %+v", sub)
+	}
+	landed, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#landed")))
+	must(t, err, "merchant success page")
+	if landed != "/paid" {
+		t.Errorf("top page shows %q", landed)
+	}
+	if c := b.pay.lastCall(t); c.ThreeDS == nil || c.ThreeDS.Status != acquirer.ThreeDSAuthenticated || !c.ThreeDS.Challenged {
+		t.Errorf("3DS %+v", c.ThreeDS)
+	}
+	browsertest.NoConsoleErrors(t, ctx)
+}
+
+// waitInFrame waits until the first iframe's current document has sel and
+// returns the query option that searches it. The frame node is fetched
+// again each time: after a navigation inside the frame the old node points
+// at the old document.
+func waitInFrame(t *testing.T, ctx context.Context, sel string) chromedp.QueryOption {
+	t.Helper()
+	for ctx.Err() == nil {
+		frames, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("iframe")))
+		if err != nil {
+			t.Fatalf("finding the frame: %v", err)
+		}
+		in := chromedp.FromNode(frames[0])
+		short, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		_, err = chromedp.Run(short, chromedp.Nodes(chromedp.CSS(sel), in))
+		cancel()
+		if err == nil {
+			return in
+		}
+	}
+	t.Fatalf("waiting for %s in the frame: %v", sel, ctx.Err())
+	return nil
+}
+
+// TestBrowserHostedChallenge pays on the hosted page with cards that need a
+// 3-D Secure challenge: approved (back at the merchant with a valid
+// kr-hash), then failed (the form again with the reason, one attempt used)
+// and paid with another card. It also checks the page at 320px and the
+// form script's brand table against internal/card.
+func TestBrowserHostedChallenge(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	b.pay.add(demoForm("ok3ds"))
+	b.pay.add(demoForm("ko3ds"))
+	ret := "?kr-post-url-success=" + url.QueryEscape(b.merchant.URL+"/paid") + "&kr-post-url-refused=" + url.QueryEscape(b.merchant.URL+"/refused")
+
+	// Approved.
+	must(t, chromedp.Do(ctx,
+		chromedp.EmulateViewport(320, 640),
+		chromedp.Navigate(b.psp.URL+"/pay/ok3ds"+ret),
+		chromedp.WaitVisible(chromedp.CSS("#kr-pan")),
+	), "loading the hosted page")
+	narrow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
+	must(t, err, "measuring")
+	if !narrow {
+		t.Error("the hosted page scrolls sideways at 320px")
+	}
+	checkBrandTable(t, ctx)
+	must(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#kr-pan"), "4970110000000021"),
+		chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
+		chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123"),
+		chromedp.SendKeys(chromedp.CSS("#kr-holder"), "Ada Lovelace"),
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-acs-approve")),
+	), "reaching the challenge")
+	title, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-acs-title")))
+	must(t, err, "challenge title")
+	if !strings.Contains(title, "TEST") {
+		t.Errorf("challenge page title %q", title)
+	}
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-acs-approve"))), "approving")
+	got := wait(t, ctx, b.posts, "the return after approval")
+	if got.Get("_path") != "/paid" {
+		t.Fatalf("approved challenge landed on %s", got.Get("_path"))
+	}
+	verifyHash(t, demoHMACKey, got.Get("kr-answer"), got.Get("kr-hash"))
+	if c := b.pay.lastCall(t); c.ThreeDS == nil || c.ThreeDS.Status != acquirer.ThreeDSAuthenticated || !c.ThreeDS.Challenged || c.Holder != "Ada Lovelace" {
+		t.Errorf("after approval PayCard got %+v", c)
+	}
+	must(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#landed"))), "landing at the shop")
+
+	// Failed, in German, then paid with another card.
+	must(t, chromedp.Do(ctx,
+		chromedp.EmulateViewport(1024, 800),
+		chromedp.Navigate(b.psp.URL+"/pay/ko3ds"+ret+"&kr-language=de"),
+		chromedp.SendKeys(chromedp.CSS("#kr-pan"), "5100010000000049"),
+		chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
+		chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123"),
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-acs-fail")),
+		chromedp.Click(chromedp.CSS("#kr-acs-fail")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-form-error")),
+	), "failing the challenge")
+	alert, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-form-error")))
+	must(t, err, "alert")
+	if !strings.Contains(alert, "konnte Sie nicht authentifizieren") {
+		t.Errorf("alert after a failed challenge: %q", alert)
+	}
+	attempts, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-attempts")))
+	must(t, err, "attempts")
+	if attempts != "Sie haben noch 2 Versuche." {
+		t.Errorf("attempts %q", attempts)
+	}
+	if c := b.pay.lastCall(t); c.ThreeDS == nil || c.ThreeDS.Status != acquirer.ThreeDSFailed {
+		t.Errorf("after failure PayCard got %+v", c.ThreeDS)
+	}
+	select {
+	case v := <-b.posts:
+		t.Fatalf("a failed challenge with attempts left went back to the shop: %v", v)
+	default:
+	}
+	// Inline validation, then a good card.
+	must(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#kr-pan"), "4970100000000056"),
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-pan-error")),
+	), "inline validation")
+	invalid, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#kr-pan"), "aria-invalid"))
+	must(t, err, "aria-invalid")
+	if invalid.Value != "true" {
+		t.Errorf("aria-invalid %+v", invalid)
+	}
+	n := b.pay.callCount()
+	must(t, chromedp.Do(ctx,
+		// (chromedp.Clear empties the attribute, not what the buyer typed.)
+		chromedp.SetValue(chromedp.CSS("#kr-pan"), ""),
+		chromedp.SendKeys(chromedp.CSS("#kr-pan"), "4970100000000055"),
+		chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
+		chromedp.SendKeys(chromedp.CSS("#kr-csc"), "321"),
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+	), "paying with another card")
+	got = wait(t, ctx, b.posts, "the return after the second card")
+	if got.Get("_path") != "/paid" || b.pay.callCount() != n+1 {
+		t.Fatalf("second card: landed on %s after %d calls", got.Get("_path"), b.pay.callCount()-n)
+	}
+	verifyHash(t, demoHMACKey, got.Get("kr-answer"), got.Get("kr-hash"))
+	browsertest.NoConsoleErrors(t, ctx)
+}
+
+// checkBrandTable compares the form script's small IIN table with
+// internal/card's network brand (CB and CONECS are BIN lists the server
+// alone knows).
+func checkBrandTable(t *testing.T, ctx context.Context) {
+	t.Helper()
+	prefixes := []string{
+		"4", "4970100000000055", "4026000000000002", "4175001", "4508", "4844", "4913", "4917", "4918",
+		"51", "55", "56", "2221", "2720", "2721", "2220", "34", "37", "35", "300", "305", "306", "36", "38", "39",
+		"3528", "3589", "3590", "6011", "6012", "644", "649", "643", "65", "62", "81", "82", "50", "58", "6759",
+		"676770", "63", "64", "66", "69", "1", "9", "70",
+	}
+	list, _ := json.Marshal(prefixes)
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(`+string(list)+`).map(function (d) { return window.openpspDetectBrand(d) || ""; })`))
+	must(t, err, "evaluating the brand table")
+	for i, p := range prefixes {
+		want := ""
+		for _, b := range card.DetectBrands(p) {
+			if b != card.CB && b != card.CONECS {
+				want = string(b)
+			}
+		}
+		if got[i] != want {
+			t.Errorf("brand of %s: form script says %q, internal/card %q", p, got[i], want)
+		}
+	}
+}
+
+// TestBrowserPopinGlue is a single-page app as @lyracom/embedded-form-glue
+// drives the client: the script is injected with kr-spa-mode, then
+// setFormConfig, attachForm and showForm, in pop-in mode. The only attempt
+// is refused: onError gets PSP_099 with the signed answer, and the browser
+// goes to kr-post-url-refused.
+func TestBrowserPopinGlue(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	f := demoForm("popin")
+	f.AttemptsLeft = 1
+	b.pay.add(f)
+	b.page = fmt.Sprintf(`<!doctype html>
+<html><head><meta charset="utf-8"><title>SPA</title></head><body>
+<div id="myPaymentForm"><div class="kr-embedded" kr-popin></div></div>
+<script>
+function report(o) { fetch('/event', {method: 'POST', body: JSON.stringify(o), keepalive: true}); }
+// What KRGlue.loadLibrary does (app/KryptonGlue.js).
+var s = document.createElement('script');
+s.src = '%[1]s/static/js/krypton-client/V4.0/stable/kr-payment-form.min.js';
+s.setAttribute('kr-public-key', '%[2]s');
+s.setAttribute('kr-spa-mode', 'true');
+window.__kr__script = s;
+document.body.appendChild(s);
+(function whenDefined() {
+  if (!window.KR || !window.KR.onFormReady) return setTimeout(whenDefined, 20);
+  KR.setFormConfig({formToken: 'popin', 'kr-language': 'es-ES', 'kr-post-url-refused': '%[3]s/refused'})
+    .then(function (r) { return r.KR.onError(function (e) {
+      report({error: e.errorCode, raw: e.metadata && e.metadata.answer && e.metadata.answer.rawClientAnswer});
+    }); })
+    .then(function (r) { return r.KR.onFormReady(function () { document.body.setAttribute('data-ready', '1'); }); })
+    .then(function (r) { return r.KR.attachForm('#myPaymentForm'); })
+    .then(function (r) { return r.KR.showForm(r.result.formId); });
+})();
+</script></body></html>`, b.psp.URL, demoPublicKey, b.merchant.URL)
+
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.merchant.URL),
+		chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
+	), "loading the SPA")
+	label, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".kr-popin-button")))
+	must(t, err, "pop-in button")
+	if label != "Pagar 12,50\u00a0€" {
+		t.Errorf("pop-in button %q", label)
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(".kr-popin-button")),
+		chromedp.WaitVisible(chromedp.CSS(".kr-popin-overlay iframe")),
+	), "opening the pop-in")
+	frames, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(".kr-popin-overlay iframe")))
+	must(t, err, "frame")
+	in := chromedp.FromNode(frames[0])
+	must(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#kr-pan"), "4970109900000016", in),
+		chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry(), in),
+		chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123", in),
+		chromedp.Click(chromedp.CSS("#kr-pay"), in),
+	), "paying in the pop-in")
+	got := wait(t, ctx, b.posts, "the refused return")
+	if got.Get("_path") != "/refused" || got.Get("_method") != "POST" {
+		t.Fatalf("landed on %s %s", got.Get("_method"), got.Get("_path"))
+	}
+	verifyHash(t, demoHMACKey, got.Get("kr-answer"), got.Get("kr-hash"))
+	if !strings.Contains(got.Get("kr-answer"), `"orderStatus":"UNPAID"`) {
+		t.Errorf("refused answer %s", got.Get("kr-answer"))
+	}
+	var ev struct{ Error, Raw string }
+	must(t, json.Unmarshal([]byte(wait(t, ctx, b.events, "onError")), &ev), "event JSON")
+	if ev.Error != "PSP_099" || ev.Raw != got.Get("kr-answer") {
+		t.Errorf("onError got %+v", ev)
+	}
+	browsertest.NoConsoleErrors(t, ctx)
+}

@@ -1,0 +1,747 @@
+package hosted
+
+import (
+	"encoding/json"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/acquirer"
+)
+
+func (e *env) do(t *testing.T, method, target string, body url.Values, hdr ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	var r *http.Request
+	if body != nil {
+		r = httptest.NewRequest(method, target, strings.NewReader(body.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		r = httptest.NewRequest(method, target, nil)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	e.mux.ServeHTTP(w, r)
+	return w
+}
+
+func (e *env) postJSON(t *testing.T, target string, body url.Values) (apiResponse, *httptest.ResponseRecorder) {
+	t.Helper()
+	w := e.do(t, "POST", target, body, "Accept", "application/json")
+	var res apiResponse
+	if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
+		t.Fatalf("POST %s: status %d, not JSON: %v\n%s", target, w.Code, err, w.Body.String())
+	}
+	return res, w
+}
+
+func cardValues(pan, exp, csc string) url.Values {
+	return url.Values{"pan": {pan}, "expiry": {exp}, "csc": {csc}, "holder": {"Ada Lovelace"}}
+}
+
+func fields(fs []formField) map[string]string {
+	m := map[string]string{}
+	for _, f := range fs {
+		m[f.Name] = f.Value
+	}
+	return m
+}
+
+var nonceRE = regexp.MustCompile(`'nonce-([^']+)'`)
+
+// checkPageHeaders asserts the security headers every page has.
+func checkPageHeaders(t *testing.T, w *httptest.ResponseRecorder, embedded bool) string {
+	t.Helper()
+	h := w.Header()
+	csp := h.Get("Content-Security-Policy")
+	if csp == "" {
+		t.Fatal("no Content-Security-Policy")
+	}
+	for _, bad := range []string{"unsafe-inline", "unsafe-eval", "script-src *", "script-src 'self'"} {
+		if strings.Contains(csp, bad) {
+			t.Errorf("CSP contains %q: %s", bad, csp)
+		}
+	}
+	for _, want := range []string{"default-src 'none'", "base-uri 'none'", "connect-src 'self'", "require-trusted-types-for 'script'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP lacks %q: %s", want, csp)
+		}
+	}
+	if embedded {
+		if !strings.Contains(csp, "frame-ancestors *") || h.Get("X-Frame-Options") != "" {
+			t.Errorf("embedded page must be frameable: CSP %s, XFO %q", csp, h.Get("X-Frame-Options"))
+		}
+	} else if !strings.Contains(csp, "frame-ancestors 'none'") || h.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("page must not be frameable: CSP %s, XFO %q", csp, h.Get("X-Frame-Options"))
+	}
+	if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || h.Get("Cache-Control") != "no-store" {
+		t.Errorf("headers: %v", h)
+	}
+	m := nonceRE.FindStringSubmatch(csp)
+	if m == nil {
+		t.Fatalf("no nonce in CSP %s", csp)
+	}
+	body := w.Body.String()
+	// Every script carries the nonce; there is no inline script.
+	scripts := regexp.MustCompile(`<script[^>]*>`).FindAllString(body, -1)
+	if len(scripts) == 0 {
+		t.Error("no script tag")
+	}
+	for _, s := range scripts {
+		if !strings.Contains(s, `nonce="`+m[1]+`"`) || !strings.Contains(s, "src=") {
+			t.Errorf("script without the nonce or inline: %s", s)
+		}
+	}
+	if strings.Contains(body, " style=") || strings.Contains(body, " on") && regexp.MustCompile(`<[^>]+ on[a-z]+=`).MatchString(body) {
+		t.Error("inline style attribute or event handler in page")
+	}
+	return csp
+}
+
+func TestFormPage(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("tok1"))
+	w := e.do(t, "GET", "/pay/tok1?kr-post-url-success="+url.QueryEscape("https://shop.example:8443/ok?x=1"), nil)
+	if w.Code != 200 {
+		t.Fatalf("status %d\n%s", w.Code, w.Body)
+	}
+	csp := checkPageHeaders(t, w, false)
+	if !strings.Contains(csp, "form-action 'self' https://shop.example:8443") {
+		t.Errorf("form-action must allow the return URL's origin: %s", csp)
+	}
+	body := w.Body.String()
+	for _, want := range []string{
+		`<html lang="en"`,
+		`<label for="kr-pan">Card number</label>`,
+		`autocomplete="cc-number"`, `autocomplete="cc-exp"`, `autocomplete="cc-csc"`, `autocomplete="cc-name"`,
+		`inputmode="numeric"`,
+		`role="alert"`,
+		`Pay €12.50`,
+		`Café &lt;Démo&gt;`,
+		`Order order-42`,
+		`TEST mode`,
+		`You have 3 attempts left.`,
+		`action="/pay/tok1?kr-post-url-success=https%3A%2F%2Fshop.example%3A8443%2Fok%3Fx%3D1"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "kr-save") {
+		t.Error("save box shown for formAction PAYMENT")
+	}
+}
+
+func TestFormVariants(t *testing.T) {
+	e := newEnv(t)
+	f := demoForm("ask")
+	f.FormAction, f.PrimaryColor, f.LogoURL = "ASK_REGISTER_PAY", "#FFD700", "https://cdn.example/logo.png"
+	e.pay.add(f)
+	r := demoForm("reg")
+	r.FormAction, r.Amount, r.Mode = "REGISTER", 0, "PRODUCTION"
+	e.pay.add(r)
+
+	w := e.do(t, "GET", "/pay/ask", nil)
+	body := w.Body.String()
+	csp := checkPageHeaders(t, w, false)
+	if !strings.Contains(body, `id="kr-save"`) {
+		t.Error("ASK_REGISTER_PAY must offer to save the card")
+	}
+	// Gold needs black text to reach 4.5:1.
+	if !strings.Contains(body, "--primary:#ffd700;--on-primary:#000000") {
+		t.Errorf("shop colour not applied:\n%s", body)
+	}
+	if !strings.Contains(csp, "img-src 'self' https://cdn.example") || !strings.Contains(csp, "style-src 'self' 'nonce-") {
+		t.Errorf("CSP for logo/colour: %s", csp)
+	}
+	w = e.do(t, "GET", "/pay/reg", nil)
+	body = w.Body.String()
+	if !strings.Contains(body, "Register my card") || strings.Contains(body, "TEST mode") {
+		t.Errorf("REGISTER in PRODUCTION: want the register button and no test banner")
+	}
+}
+
+func TestLanguage(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("tok"))
+	it := demoForm("it")
+	it.Language = "it"
+	e.pay.add(it)
+	for _, c := range []struct {
+		target, accept, lang, pay string
+	}{
+		{"/pay/tok", "fr-FR,fr;q=0.9,en;q=0.5", "fr", "Payer 12,50\u00a0€"},
+		{"/pay/tok", "en;q=0.4, de;q=0.8", "de", "12,50\u00a0€ bezahlen"},
+		{"/pay/tok?kr-language=es-ES", "fr", "es", "Pagar 12,50\u00a0€"},
+		{"/pay/it", "fr", "it", "Paga 12,50\u00a0€"},
+		{"/pay/it?kr-language=de-DE", "", "de", "bezahlen"},
+		{"/pay/tok", "pt-BR, ja", "en", "Pay €12.50"},
+		{"/pay/tok?kr-language=xx", "", "en", "Pay €12.50"},
+	} {
+		w := e.do(t, "GET", c.target, nil, "Accept-Language", c.accept)
+		body := html.UnescapeString(w.Body.String())
+		if !strings.Contains(body, `lang="`+c.lang+`"`) || !strings.Contains(body, c.pay) {
+			t.Errorf("%s with Accept-Language %q: want lang %s and %q", c.target, c.accept, c.lang, c.pay)
+		}
+	}
+}
+
+func TestUnusableForms(t *testing.T) {
+	e := newEnv(t)
+	exp := demoForm("expired")
+	exp.Expired = true
+	e.pay.add(exp)
+	done := demoForm("done")
+	done.Completed = true
+	e.pay.add(done)
+	none := demoForm("none")
+	none.AttemptsLeft = 0
+	e.pay.add(none)
+	for _, c := range []struct {
+		target string
+		code   int
+		text   string
+	}{
+		{"/pay/unknown", 404, "This payment link is not valid."},
+		{"/pay/expired", 410, "This payment session has expired."},
+		{"/pay/done", 200, "This payment has already been processed."},
+		{"/pay/none", 200, "The maximum number of attempts has been reached."},
+		{"/pay/tok?kr-post-url-success=javascript:alert(1)", 400, "return address is not valid"},
+		{"/pay/tok?kr-get-url-refused=%2Frelative", 400, "return address is not valid"},
+	} {
+		w := e.do(t, "GET", c.target, nil)
+		if w.Code != c.code || !strings.Contains(html.UnescapeString(w.Body.String()), c.text) {
+			t.Errorf("%s: %d, want %d with %q\n%s", c.target, w.Code, c.code, c.text, w.Body)
+		}
+		checkPageHeaders(t, w, false)
+		if strings.Contains(w.Body.String(), `id="kr-form"`) {
+			t.Errorf("%s: unusable form rendered a card form", c.target)
+		}
+	}
+	// JSON callers get the same, as an error step.
+	res, w := e.postJSON(t, "/pay/expired", cardValues("4970100000000055", "12/30", "123"))
+	if w.Code != 410 || res.Step != "error" || res.Error.ErrorCode != "CLIENT_100" {
+		t.Errorf("expired JSON: %d %+v", w.Code, res)
+	}
+	if e.pay.callCount() != 0 {
+		t.Error("PayCard called for an unusable form")
+	}
+}
+
+func TestReturnURLModes(t *testing.T) {
+	e := newEnv(t)
+	p := demoForm("prod")
+	p.Mode = "PRODUCTION"
+	e.pay.add(p)
+	for target, code := range map[string]int{
+		"/pay/prod?kr-post-url-success=" + url.QueryEscape("http://shop.example/ok"):   400,
+		"/pay/prod?kr-post-url-success=" + url.QueryEscape("https://shop.example/ok"):  200,
+		"/pay/prod?kr-post-url-success=" + url.QueryEscape("http://127.0.0.1:8080/"):   200,
+		"/pay/prod?kr-post-url-success=" + url.QueryEscape("https://u:p@shop.example"): 400,
+	} {
+		if w := e.do(t, "GET", target, nil); w.Code != code {
+			t.Errorf("%s: %d, want %d", target, w.Code, code)
+		}
+	}
+}
+
+func embeddedURL(token, origin, pk string) string {
+	q := url.Values{"origin": {origin}, "kr-public-key": {pk}}
+	return "/embedded/" + token + "?" + q.Encode()
+}
+
+func TestEmbeddedDocument(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("emb"))
+	w := e.do(t, "GET", embeddedURL("emb", "https://merchant.example:444", demoPublicKey), nil)
+	if w.Code != 200 {
+		t.Fatalf("status %d\n%s", w.Code, w.Body)
+	}
+	csp := checkPageHeaders(t, w, true)
+	if !strings.Contains(csp, "form-action 'self';") {
+		t.Errorf("the frame submits only to OpenPSP: %s", csp)
+	}
+	body := w.Body.String()
+	if !strings.Contains(body, `data-parent-origin="https://merchant.example:444"`) || !strings.Contains(body, `data-mode="embedded"`) {
+		t.Error("frame does not know its parent origin")
+	}
+	if strings.Contains(body, `class="shop"`) {
+		t.Error("inline embedded form shows the shop header")
+	}
+	// Pop-in shows the header; custom labels apply.
+	w = e.do(t, "GET", embeddedURL("emb", "https://merchant.example", demoPublicKey)+"&kr-popin=true&kr-label-pan=Num%C3%A9ro&kr-placeholder-pan=XXXX", nil)
+	body = w.Body.String()
+	if !strings.Contains(body, `class="shop"`) || !strings.Contains(body, ">Numéro</label>") || !strings.Contains(body, `placeholder="XXXX"`) {
+		t.Error("popin header or custom label missing")
+	}
+
+	for name, c := range map[string]struct {
+		target, code string
+		status       int
+	}{
+		"no origin":      {"/embedded/emb?kr-public-key=" + url.QueryEscape(demoPublicKey), "", 400},
+		"star origin":    {embeddedURL("emb", "*", demoPublicKey), "", 400},
+		"origin w/ path": {embeddedURL("emb", "https://merchant.example/x", demoPublicKey), "", 400},
+		"no public key":  {embeddedURL("emb", "https://merchant.example", ""), "CLIENT_501", 400},
+		"unknown key":    {embeddedURL("emb", "https://merchant.example", "nope"), "CLIENT_004", 400},
+		"other shop key": {embeddedURL("emb", "https://merchant.example", otherPublic), "CLIENT_004", 400},
+	} {
+		w := e.do(t, "GET", c.target, nil)
+		if w.Code != c.status || !strings.Contains(w.Body.String(), `data-error-code="`+c.code) {
+			t.Errorf("%s: %d\n%s", name, w.Code, w.Body)
+		}
+		if c.code == "" && strings.Contains(w.Body.String(), "data-parent-origin") {
+			t.Errorf("%s: an invalid origin must not become a postMessage target", name)
+		}
+	}
+}
+
+func TestPayAcceptedFrictionless(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("ok"))
+	res, w := e.postJSON(t, "/pay/ok?kr-post-url-success="+url.QueryEscape("https://shop.example/paid"), cardValues("4970 1000 0000 0055", "12/30", "123"))
+	if w.Code != 200 || res.Step != "done" || !res.Accepted || res.Return == nil {
+		t.Fatalf("%d %+v", w.Code, res)
+	}
+	if res.Return.Action != "https://shop.example/paid" || res.Return.Method != "post" {
+		t.Errorf("return %+v", res.Return)
+	}
+	f := fields(res.Return.Fields)
+	if f["kr-hash-algorithm"] != "sha256_hmac" || f["kr-hash-key"] != "sha256_hmac" || f["kr-answer-type"] != "V4/Payment" {
+		t.Errorf("return fields %v", f)
+	}
+	verifyHash(t, demoHMACKey, f["kr-answer"], f["kr-hash"])
+	if !strings.Contains(f["kr-answer"], `"orderStatus":"PAID"`) {
+		t.Errorf("answer %s", f["kr-answer"])
+	}
+	c := e.pay.lastCall(t)
+	if c.Masked != "497010XXXXXX0055" || c.Expiry != "1230" || c.CVV != "123" || c.Holder != "Ada Lovelace" {
+		t.Errorf("PayCard got %+v", c)
+	}
+	if c.ThreeDS == nil || c.ThreeDS.Status != acquirer.ThreeDSAuthenticated || c.ThreeDS.Challenged || !c.ThreeDS.LiabilityShift {
+		t.Errorf("frictionless 3DS result %+v", c.ThreeDS)
+	}
+	if res.Result != nil {
+		t.Error("hosted answer carries the embedded result")
+	}
+}
+
+func TestPayEmbeddedJSON(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("emb"))
+	res, _ := e.postJSON(t, embeddedURL("emb", "https://merchant.example", demoPublicKey), cardValues("5100010000002045", "0931", "999"))
+	if res.Step != "done" || !res.Accepted || res.Return != nil || len(res.Result) != 5 {
+		t.Fatalf("%+v", res)
+	}
+	f := fields(res.Result)
+	verifyHash(t, demoHMACKey, f["kr-answer"], f["kr-hash"])
+}
+
+func TestFieldErrors(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("f"))
+	for _, c := range []struct {
+		name  string
+		in    url.Values
+		field string
+		text  string
+	}{
+		{"luhn", cardValues("4970100000000056", "12/30", "123"), "pan", "not valid"},
+		{"empty pan", cardValues("", "12/30", "123"), "pan", "Enter your card number."},
+		{"past", cardValues("4970100000000055", "02/26", "123"), "expiry", "expired"},
+		{"bad month", cardValues("4970100000000055", "13/30", "123"), "expiry", "MM/YY"},
+		{"amex cvv", cardValues("375900000000008", "12/30", "123"), "csc", "4 digits"},
+		{"visa 4-digit cvv", cardValues("4970100000000055", "12/30", "1234"), "csc", "3 digits"},
+		{"letters cvv", cardValues("4970100000000055", "12/30", "12a"), "csc", "3 digits"},
+	} {
+		res, w := e.postJSON(t, "/pay/f", c.in)
+		if w.Code != 422 || res.Step != "form" || !strings.Contains(res.FieldErrors[c.field], c.text) {
+			t.Errorf("%s: %d %+v", c.name, w.Code, res)
+		}
+		if res.Error == nil || res.Error.ErrorCode != "CLIENT_300" || len(res.Error.Children) == 0 {
+			t.Errorf("%s: error %+v", c.name, res.Error)
+		}
+	}
+	// The current month is still valid.
+	if res, _ := e.postJSON(t, "/pay/f", cardValues("4970100000000055", "03/26", "123")); res.Step != "done" {
+		t.Errorf("03/26 in March 2026: %+v", res)
+	}
+
+	// Without JavaScript: the page again, 422, errors inline, no card data echoed.
+	e.pay.add(demoForm("g"))
+	w := e.do(t, "POST", "/pay/g", cardValues("4970100000000056", "12/30", "987"))
+	body := w.Body.String()
+	if w.Code != 422 || !strings.Contains(body, `aria-invalid="true"`) || !strings.Contains(body, "Please correct the highlighted fields.") {
+		t.Errorf("HTML field errors: %d\n%s", w.Code, body)
+	}
+	if strings.Contains(body, "4970100000000056") || strings.Contains(body, "987") {
+		t.Error("card number or security code written into the page")
+	}
+	if !strings.Contains(body, `value="12/30"`) || !strings.Contains(body, `value="Ada Lovelace"`) {
+		t.Error("expiry and holder should be kept")
+	}
+}
+
+func TestRefusalsAndAttempts(t *testing.T) {
+	e := newEnv(t)
+	f := demoForm("r")
+	f.AttemptsLeft = 2
+	e.pay.add(f)
+	target := "/pay/r?kr-post-url-success=" + url.QueryEscape("https://shop.example/ok") +
+		"&kr-get-url-refused=" + url.QueryEscape("https://shop.example/ko?cart=7") + "&kr-language=fr"
+
+	res, _ := e.postJSON(t, target, cardValues("4970109900000016", "12/30", "123"))
+	if res.Step != "form" || !strings.Contains(res.Message, "provision insuffisante") || res.AttemptsText != "Il vous reste 1 tentative." {
+		t.Fatalf("first refusal: %+v", res)
+	}
+	if res.Error == nil || res.Error.ErrorCode != "ACQ_001" || res.Error.DetailedErrorCode != ReasonInsufficientFunds {
+		t.Errorf("refusal error %+v", res.Error)
+	}
+	verifyHash(t, demoHMACKey, fields(res.Result)["kr-answer"], fields(res.Result)["kr-hash"])
+
+	res, _ = e.postJSON(t, target, cardValues("4970109900000008", "12/30", "123"))
+	if res.Step != "done" || res.Accepted || res.Return == nil || res.Error.ErrorCode != "PSP_099" {
+		t.Fatalf("last refusal: %+v", res)
+	}
+	if !strings.Contains(res.Message, "nombre maximal de tentatives") {
+		t.Errorf("final message %q", res.Message)
+	}
+	if res.Return.Method != "get" || res.Return.Action != "https://shop.example/ko" {
+		t.Errorf("refused return %+v", res.Return)
+	}
+	rf := fields(res.Return.Fields)
+	if rf["cart"] != "7" || !strings.Contains(rf["kr-answer"], `"orderStatus":"UNPAID"`) {
+		t.Errorf("GET return keeps the URL's query and carries the answer: %v", rf)
+	}
+	verifyHash(t, demoHMACKey, rf["kr-answer"], rf["kr-hash"])
+	// The form is over now.
+	if w := e.do(t, "GET", "/pay/r", nil); !strings.Contains(w.Body.String(), "already been processed") {
+		t.Errorf("after the last attempt: %s", w.Body)
+	}
+}
+
+func TestTechnicalError(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("t"))
+	res, _ := e.postJSON(t, "/pay/t", cardValues("4970109900000065", "12/30", "123"))
+	if res.Step != "form" || !strings.Contains(res.Message, "technical error") || res.Error.ErrorCode != "CLIENT_999" {
+		t.Errorf("%+v", res)
+	}
+	if res.AttemptsText != "You have 3 attempts left." {
+		t.Errorf("a technical error must not count as an attempt: %q", res.AttemptsText)
+	}
+}
+
+func TestThreeDSStatuses(t *testing.T) {
+	for _, c := range []struct {
+		pan      string
+		status   string
+		accepted bool
+	}{
+		{"4970109900000099", acquirer.ThreeDSFailed, false},
+		{"4970110000000401", acquirer.ThreeDSRejected, false},
+		{"4970109900000107", acquirer.ThreeDSUnavailable, true},
+		{"4970109900000115", acquirer.ThreeDSAttempted, true},
+	} {
+		e := newEnv(t)
+		e.pay.add(demoForm("s"))
+		res, _ := e.postJSON(t, "/pay/s", cardValues(c.pan, "12/30", "123"))
+		call := e.pay.lastCall(t)
+		if call.ThreeDS == nil || call.ThreeDS.Status != c.status {
+			t.Errorf("%s: PayCard got 3DS %+v, want %s", c.pan, call.ThreeDS, c.status)
+		}
+		if res.Accepted != c.accepted {
+			t.Errorf("%s: %+v", c.pan, res)
+		}
+		if !c.accepted && !strings.Contains(res.Message, "3-D Secure") {
+			t.Errorf("%s: message %q", c.pan, res.Message)
+		}
+	}
+	// strongAuthentication DISABLED: no 3-D Secure at all.
+	e := newEnv(t)
+	f := demoForm("d")
+	f.StrongAuthentication = "DISABLED"
+	e.pay.add(f)
+	e.postJSON(t, "/pay/d", cardValues("4970110000000021", "12/30", "123"))
+	if c := e.pay.lastCall(t); c.ThreeDS != nil {
+		t.Errorf("DISABLED still ran 3DS: %+v", c.ThreeDS)
+	}
+}
+
+var sealedRE = regexp.MustCompile(`name="sealed" value="([^"]+)"`)
+
+func TestChallengeApproved(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("c"))
+	q := "?kr-post-url-success=" + url.QueryEscape("https://shop.example/ok")
+	res, _ := e.postJSON(t, "/pay/c"+q, cardValues("4970110000000021", "12/30", "123"))
+	if res.Step != "challenge" || res.Sealed == "" || res.Action != "/pay/c/3ds"+strings.ReplaceAll(q, "%3A", "%3A") {
+		t.Fatalf("%+v", res)
+	}
+	if e.pay.callCount() != 0 {
+		t.Fatal("paid before the challenge")
+	}
+	if strings.Contains(res.Sealed, "4970110000000021") {
+		t.Fatal("card number in clear in the sealed blob")
+	}
+	// The form script posts the sealed card to the challenge page.
+	w := e.do(t, "POST", res.Action, url.Values{"sealed": {res.Sealed}})
+	body := w.Body.String()
+	checkPageHeaders(t, w, false)
+	if w.Code != 200 || !strings.Contains(body, ">TEST<") || !strings.Contains(body, "ending in 0021") || !strings.Contains(body, `id="kr-acs-approve"`) {
+		t.Fatalf("challenge page %d\n%s", w.Code, body)
+	}
+	m := sealedRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no sealed field on the challenge page")
+	}
+	w = e.do(t, "POST", "/pay/c/3ds/complete"+q, url.Values{"sealed": {html.UnescapeString(m[1])}, "decision": {"approve"}})
+	body = w.Body.String()
+	csp := checkPageHeaders(t, w, false)
+	if !strings.Contains(csp, "form-action 'self' https://shop.example") {
+		t.Errorf("result page CSP must allow the return: %s", csp)
+	}
+	if !strings.Contains(body, `id="kr-return" method="post" action="https://shop.example/ok"`) || !strings.Contains(body, "Payment accepted") {
+		t.Fatalf("result page\n%s", body)
+	}
+	call := e.pay.lastCall(t)
+	if call.ThreeDS == nil || call.ThreeDS.Status != acquirer.ThreeDSAuthenticated || !call.ThreeDS.Challenged || !call.ThreeDS.LiabilityShift {
+		t.Errorf("after the challenge PayCard got %+v", call.ThreeDS)
+	}
+	if call.CVV != "123" || call.Holder != "Ada Lovelace" || call.Expiry != "1230" {
+		t.Errorf("card did not survive the round trip: %+v", call)
+	}
+	// The answer in the page is exactly what was signed.
+	hash := regexp.MustCompile(`name="kr-hash" value="([0-9a-f]{64})"`).FindStringSubmatch(body)
+	ans := regexp.MustCompile(`name="kr-answer" value="([^"]+)"`).FindStringSubmatch(body)
+	if hash == nil || ans == nil {
+		t.Fatal("return fields missing")
+	}
+	verifyHash(t, demoHMACKey, html.UnescapeString(ans[1]), hash[1])
+}
+
+func TestChallengeFailedHTML(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("c"))
+	// Without JavaScript the first POST answers with the challenge page itself.
+	w := e.do(t, "POST", "/pay/c", cardValues("5100010000000049", "12/30", "123"))
+	m := sealedRE.FindStringSubmatch(w.Body.String())
+	if w.Code != 200 || m == nil {
+		t.Fatalf("%d\n%s", w.Code, w.Body)
+	}
+	w = e.do(t, "POST", "/pay/c/3ds/complete", url.Values{"sealed": {html.UnescapeString(m[1])}, "decision": {"fail"}})
+	body := w.Body.String()
+	if !strings.Contains(body, `id="kr-form"`) || !strings.Contains(body, "could not authenticate you") || !strings.Contains(body, "You have 2 attempts left.") {
+		t.Fatalf("after a failed challenge\n%s", body)
+	}
+	if !strings.Contains(body, `data-error-code="ACQ_001"`) {
+		t.Error("the refusal is not marked for the merchant page")
+	}
+	call := e.pay.lastCall(t)
+	if call.ThreeDS == nil || call.ThreeDS.Status != acquirer.ThreeDSFailed || !call.ThreeDS.Challenged {
+		t.Errorf("PayCard got %+v", call.ThreeDS)
+	}
+	if e.pay.authorized != 0 {
+		t.Error("a failed authentication reached the acquirer")
+	}
+}
+
+func TestChallengeOnlyInTest(t *testing.T) {
+	e := newEnv(t)
+	f := demoForm("p")
+	f.Mode = "PRODUCTION"
+	e.pay.add(f)
+	res, _ := e.postJSON(t, "/pay/p", cardValues("4970110000000021", "12/30", "123"))
+	if res.Step != "form" || !strings.Contains(res.Message, "not available") || e.pay.callCount() != 0 {
+		t.Errorf("PRODUCTION challenge: %+v", res)
+	}
+	// A sealed blob made for a TEST form is refused once the form is not TEST.
+	e.pay.add(demoForm("t"))
+	res, _ = e.postJSON(t, "/pay/t", cardValues("4970110000000021", "12/30", "123"))
+	e.pay.forms["t"].Mode = "PRODUCTION"
+	w := e.do(t, "POST", "/pay/t/3ds/complete", url.Values{"sealed": {res.Sealed}, "decision": {"approve"}})
+	if !strings.Contains(w.Body.String(), "not available") || e.pay.callCount() != 0 {
+		t.Errorf("complete in PRODUCTION: %s", w.Body)
+	}
+}
+
+func TestSealAcrossCopies(t *testing.T) {
+	a := newEnv(t)
+	a.pay.add(demoForm("x"))
+	res, _ := a.postJSON(t, "/pay/x", cardValues("4970110000000021", "12/30", "123"))
+	if res.Step != "challenge" {
+		t.Fatalf("%+v", res)
+	}
+	// Another copy of openpsp, same key, same payment service and 3DS
+	// server, no shared memory: it opens the blob.
+	b := New(Options{Payments: a.pay, Keys: fakeKeys{}, Authenticator: a.sim, SealKey: testSealKey, Clock: a.clk})
+	mux := http.NewServeMux()
+	b.Register(mux)
+	other := &env{h: b, mux: mux, pay: a.pay, clk: a.clk, sim: a.sim}
+	w := other.do(t, "POST", "/pay/x/3ds/complete", url.Values{"sealed": {res.Sealed}, "decision": {"approve"}})
+	if !strings.Contains(w.Body.String(), "Payment accepted") {
+		t.Fatalf("other copy could not complete\n%s", w.Body)
+	}
+
+	// Wrong key, other formToken, tampering, and time all refuse it.
+	a.pay.add(demoForm("y"))
+	res, _ = a.postJSON(t, "/pay/y", cardValues("4970110000000021", "12/30", "123"))
+	wrong := New(Options{Payments: a.pay, Keys: fakeKeys{}, Authenticator: a.sim, SealKey: []byte("ffffffffffffffffffffffffffffffff"), Clock: a.clk})
+	if _, _, err := wrong.seal.open("y", res.Sealed); err == nil {
+		t.Error("opened with another key")
+	}
+	if _, _, err := a.h.seal.open("x", res.Sealed); err == nil {
+		t.Error("opened for another formToken")
+	}
+	tampered := res.Sealed[:len(res.Sealed)-2] + "AA"
+	if _, _, err := a.h.seal.open("y", tampered); err == nil {
+		t.Error("opened a tampered blob")
+	}
+	if _, _, err := a.h.seal.open("y", res.Sealed); err != nil {
+		t.Fatalf("fresh blob: %v", err)
+	}
+	a.clk.Set(a.clk.Now().Add(sealTTL + time.Second))
+	if _, _, err := a.h.seal.open("y", res.Sealed); err != errSealExpired {
+		t.Errorf("after %v: %v", sealTTL, err)
+	}
+	w = a.do(t, "POST", "/pay/y/3ds/complete", url.Values{"sealed": {res.Sealed}, "decision": {"approve"}})
+	if !strings.Contains(w.Body.String(), "authentication session has expired") || !strings.Contains(w.Body.String(), `id="kr-form"`) {
+		t.Errorf("expired blob: %s", w.Body)
+	}
+}
+
+func TestCrossOriginPostRefused(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("x"))
+	w := e.do(t, "POST", "/pay/x", cardValues("4970100000000055", "12/30", "123"), "Sec-Fetch-Site", "cross-site")
+	if w.Code != http.StatusForbidden || e.pay.callCount() != 0 {
+		t.Errorf("cross-site POST: %d", w.Code)
+	}
+	w = e.do(t, "POST", "/pay/x", cardValues("4970100000000055", "12/30", "123"), "Sec-Fetch-Site", "same-origin", "Accept", "application/json")
+	if w.Code != 200 {
+		t.Errorf("same-origin POST: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestStaticFiles(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		path, ctype, contains string
+		code                  int
+	}{
+		{ClientPath, "text/javascript", "KR_CLIENT_LOADED", 200},
+		{"/static/js/krypton-client/V4.0/ext/classic-reset.css", "text/css", "", 200},
+		{"/static/js/krypton-client/V4.0/ext/classic.js", "text/javascript", "", 200},
+		{"/static/js/krypton-client/V4.0/ext/neon-reset.min.css", "text/css", "", 200},
+		{"/static/js/krypton-client/V4.0/ext/neon.js", "text/javascript", "", 200},
+		{"/static/js/krypton-client/V4.0/ext/x.html", "", "", 404},
+		{"/static/hosted/form.js", "text/javascript", "openpspDetectBrand", 200},
+		{"/static/hosted/form.css", "text/css", "--primary", 200},
+		{"/static/hosted/kr-payment-form.js", "", "", 404},
+		{"/static/hosted/page.html", "", "", 404},
+	} {
+		w := e.do(t, "GET", c.path, nil)
+		if w.Code != c.code {
+			t.Errorf("%s: %d", c.path, w.Code)
+			continue
+		}
+		if c.code != 200 {
+			continue
+		}
+		h := w.Header()
+		if !strings.HasPrefix(h.Get("Content-Type"), c.ctype) || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") == "" {
+			t.Errorf("%s: headers %v", c.path, h)
+		}
+		if !strings.Contains(w.Body.String(), c.contains) {
+			t.Errorf("%s: body lacks %q", c.path, c.contains)
+		}
+	}
+}
+
+func TestMessagesComplete(t *testing.T) {
+	verbs := regexp.MustCompile(`%[sd]`)
+	en := messages["en"]
+	for _, l := range languages {
+		m := messages[l]
+		if len(m) != len(en) {
+			t.Errorf("%s has %d messages, en has %d", l, len(m), len(en))
+		}
+		for k, v := range en {
+			got, ok := m[k]
+			if !ok || strings.TrimSpace(got) == "" {
+				t.Errorf("%s: missing %q", l, k)
+				continue
+			}
+			if strings.Join(verbs.FindAllString(got, -1), "") != strings.Join(verbs.FindAllString(v, -1), "") {
+				t.Errorf("%s: %q has verbs %q, en %q", l, k, got, v)
+			}
+		}
+	}
+	for _, r := range []string{ReasonRefused, ReasonInsufficientFunds, ReasonExpiredCard, ReasonThreeDSFailed, ReasonTechnical, ReasonCardNotSupported} {
+		if en[r] == "" {
+			t.Errorf("no message for reason %q", r)
+		}
+	}
+	for _, k := range clientKeys {
+		if en[k] == "" {
+			t.Errorf("client key %q has no message", k)
+		}
+	}
+}
+
+func TestReasonForCode(t *testing.T) {
+	for code, want := range map[string]string{
+		acquirer.CodeInsufficientFunds: ReasonInsufficientFunds,
+		acquirer.CodeExpiredCard:       ReasonExpiredCard,
+		acquirer.CodeStolenCard:        ReasonRefused,
+		acquirer.CodeDoNotHonour:       ReasonRefused,
+		acquirer.CodeIssuerUnavailable: ReasonTechnical,
+	} {
+		if got := ReasonForCode(code); got != want {
+			t.Errorf("%s: %s, want %s", code, got, want)
+		}
+	}
+}
+
+func TestTextOnContrast(t *testing.T) {
+	contrast := func(a, b string) float64 {
+		la, lb := luminance(a), luminance(b)
+		if la < lb {
+			la, lb = lb, la
+		}
+		return (la + 0.05) / (lb + 0.05)
+	}
+	for _, c := range []string{"#000000", "#ffffff", "#ffd700", "#1d4ed8", "#777777", "#808080", "#ff0000", "#00ff00", "#0000ff", "#757575"} {
+		if r := contrast(c, textOn(c)); r < 4.5 {
+			t.Errorf("%s with %s: %.2f:1", c, textOn(c), r)
+		}
+	}
+	// The default palette of form.css.
+	for _, p := range [][2]string{{"#1f2937", "#ffffff"}, {"#4b5563", "#ffffff"}, {"#b91c1c", "#ffffff"}, {"#b91c1c", "#fef2f2"}, {"#ffffff", "#1d4ed8"}, {"#6b7280", "#ffffff"}, {"#78350f", "#fffbeb"}, {"#166534", "#ffffff"}} {
+		if r := contrast(p[0], p[1]); r < 4.5 {
+			t.Errorf("%s on %s: %.2f:1", p[0], p[1], r)
+		}
+	}
+}
+
+func TestAcceptLanguage(t *testing.T) {
+	for h, want := range map[string]string{
+		"":                          "",
+		"de-CH, fr;q=0.9":           "de",
+		"ja, it;q=0.1":              "it",
+		"fr;q=0, es;q=0.5":          "es",
+		"en-GB;q=0.8, fr-CA;q=0.81": "fr",
+		"*":                         "",
+	} {
+		got, _ := fromAcceptLanguage(h)
+		if got != want {
+			t.Errorf("%q: %q, want %q", h, got, want)
+		}
+	}
+}

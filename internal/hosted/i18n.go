@@ -1,0 +1,361 @@
+package hosted
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// languages the pages speak; the first is the fallback.
+var languages = []string{"en", "fr", "es", "it", "de"}
+
+// messages holds every text of the pages per language. Keys are shared with
+// the form script (clientKeys) and the templates (.M.key). Strings with %s
+// or %d are formatted by the Go code. TestMessagesComplete checks that every
+// language has every key and the same verbs.
+var messages = map[string]map[string]string{
+	"en": {
+		"title":               "Secure payment",
+		"amount":              "Amount",
+		"order":               "Order %s",
+		"pay":                 "Pay %s",
+		"register":            "Register my card",
+		"processing":          "Processing…",
+		"card_number":         "Card number",
+		"expiry":              "Expiry date (MM/YY)",
+		"csc":                 "Security code",
+		"csc_hint":            "3 digits on the back of the card, 4 on the front for American Express.",
+		"holder":              "Cardholder name (optional)",
+		"save_card":           "Save my card for future purchases",
+		"test_mode":           "TEST mode: no real payment is made.",
+		"brand_detected":      "Card type: %s",
+		"err_pan_required":    "Enter your card number.",
+		"err_pan_invalid":     "This card number is not valid. Check it and try again.",
+		"err_exp_required":    "Enter the expiry date.",
+		"err_exp_invalid":     "Enter the expiry date as MM/YY.",
+		"err_exp_past":        "This card has expired.",
+		"err_csc_required":    "Enter the security code.",
+		"err_csc_invalid":     "The security code must have %d digits.",
+		"err_holder_long":     "The name is too long.",
+		"form_errors":         "Please correct the highlighted fields.",
+		"refused":             "Your payment was refused. Try another card or contact your bank.",
+		"insufficient_funds":  "Your payment was refused: insufficient funds or card limit reached.",
+		"expired_card":        "Your payment was refused: the card has expired.",
+		"threeds_failed":      "Your bank could not authenticate you (3-D Secure). The payment was not made.",
+		"technical_error":     "A technical error occurred. Your card was not charged. Please try again.",
+		"card_not_supported":  "This card type is not accepted by the shop. Try another card.",
+		"attempts_left_one":   "You have 1 attempt left.",
+		"attempts_left_many":  "You have %d attempts left.",
+		"no_attempts":         "The maximum number of attempts has been reached. The payment was not made.",
+		"accepted":            "Payment accepted. Thank you!",
+		"registered":          "Your card has been registered. Thank you!",
+		"redirecting":         "Taking you back to the shop…",
+		"return_to_shop":      "Return to the shop",
+		"form_not_found":      "This payment link is not valid.",
+		"form_expired":        "This payment session has expired. Please return to the shop and start again.",
+		"form_completed":      "This payment has already been processed.",
+		"invalid_return_url":  "The shop's return address is not valid. Please contact the shop.",
+		"invalid_public_key":  "The payment form is not configured correctly (public key). Please contact the shop.",
+		"invalid_origin":      "The payment form is not configured correctly (origin). Please contact the shop.",
+		"challenge_title":     "3-D Secure authentication — TEST",
+		"challenge_intro":     "This is a simulated bank page. In TEST mode no bank is contacted: choose the outcome of the authentication.",
+		"challenge_expired":   "The authentication session has expired. Please enter your card again.",
+		"merchant":            "Merchant",
+		"card":                "Card",
+		"approve":             "Approve",
+		"fail":                "Fail",
+		"close":               "Close",
+		"payment_form":        "Payment form",
+		"card_ending":         "ending in %s",
+		"challenge_not_avail": "3-D Secure authentication is not available. Your card was not charged.",
+	},
+	"fr": {
+		"title":               "Paiement sécurisé",
+		"amount":              "Montant",
+		"order":               "Commande %s",
+		"pay":                 "Payer %s",
+		"register":            "Enregistrer ma carte",
+		"processing":          "Traitement en cours…",
+		"card_number":         "Numéro de carte",
+		"expiry":              "Date d’expiration (MM/AA)",
+		"csc":                 "Cryptogramme visuel",
+		"csc_hint":            "3 chiffres au dos de la carte, 4 au recto pour American Express.",
+		"holder":              "Nom du titulaire (facultatif)",
+		"save_card":           "Enregistrer ma carte pour mes prochains achats",
+		"test_mode":           "Mode TEST : aucun paiement réel n’est effectué.",
+		"brand_detected":      "Type de carte : %s",
+		"err_pan_required":    "Saisissez votre numéro de carte.",
+		"err_pan_invalid":     "Ce numéro de carte n’est pas valide. Vérifiez-le et réessayez.",
+		"err_exp_required":    "Saisissez la date d’expiration.",
+		"err_exp_invalid":     "Saisissez la date d’expiration au format MM/AA.",
+		"err_exp_past":        "Cette carte a expiré.",
+		"err_csc_required":    "Saisissez le cryptogramme visuel.",
+		"err_csc_invalid":     "Le cryptogramme visuel doit comporter %d chiffres.",
+		"err_holder_long":     "Le nom est trop long.",
+		"form_errors":         "Veuillez corriger les champs signalés.",
+		"refused":             "Votre paiement a été refusé. Essayez une autre carte ou contactez votre banque.",
+		"insufficient_funds":  "Votre paiement a été refusé : provision insuffisante ou plafond atteint.",
+		"expired_card":        "Votre paiement a été refusé : la carte a expiré.",
+		"threeds_failed":      "Votre banque n’a pas pu vous authentifier (3-D Secure). Le paiement n’a pas été effectué.",
+		"technical_error":     "Une erreur technique est survenue. Votre carte n’a pas été débitée. Veuillez réessayer.",
+		"card_not_supported":  "Ce type de carte n’est pas accepté par la boutique. Essayez une autre carte.",
+		"attempts_left_one":   "Il vous reste 1 tentative.",
+		"attempts_left_many":  "Il vous reste %d tentatives.",
+		"no_attempts":         "Le nombre maximal de tentatives est atteint. Le paiement n’a pas été effectué.",
+		"accepted":            "Paiement accepté. Merci !",
+		"registered":          "Votre carte a été enregistrée. Merci !",
+		"redirecting":         "Retour vers la boutique…",
+		"return_to_shop":      "Retourner à la boutique",
+		"form_not_found":      "Ce lien de paiement n’est pas valide.",
+		"form_expired":        "Cette session de paiement a expiré. Retournez sur la boutique pour recommencer.",
+		"form_completed":      "Ce paiement a déjà été traité.",
+		"invalid_return_url":  "L’adresse de retour de la boutique n’est pas valide. Contactez la boutique.",
+		"invalid_public_key":  "Le formulaire de paiement est mal configuré (clé publique). Contactez la boutique.",
+		"invalid_origin":      "Le formulaire de paiement est mal configuré (origine). Contactez la boutique.",
+		"challenge_title":     "Authentification 3-D Secure — TEST",
+		"challenge_intro":     "Ceci est une page bancaire simulée. En mode TEST aucune banque n’est contactée : choisissez le résultat de l’authentification.",
+		"challenge_expired":   "La session d’authentification a expiré. Saisissez à nouveau votre carte.",
+		"merchant":            "Marchand",
+		"card":                "Carte",
+		"approve":             "Valider",
+		"fail":                "Échouer",
+		"close":               "Fermer",
+		"payment_form":        "Formulaire de paiement",
+		"card_ending":         "se terminant par %s",
+		"challenge_not_avail": "L’authentification 3-D Secure n’est pas disponible. Votre carte n’a pas été débitée.",
+	},
+	"es": {
+		"title":               "Pago seguro",
+		"amount":              "Importe",
+		"order":               "Pedido %s",
+		"pay":                 "Pagar %s",
+		"register":            "Registrar mi tarjeta",
+		"processing":          "Procesando…",
+		"card_number":         "Número de tarjeta",
+		"expiry":              "Fecha de caducidad (MM/AA)",
+		"csc":                 "Código de seguridad",
+		"csc_hint":            "3 cifras en el reverso de la tarjeta, 4 en el anverso para American Express.",
+		"holder":              "Nombre del titular (opcional)",
+		"save_card":           "Guardar mi tarjeta para futuras compras",
+		"test_mode":           "Modo TEST: no se realiza ningún pago real.",
+		"brand_detected":      "Tipo de tarjeta: %s",
+		"err_pan_required":    "Introduzca el número de su tarjeta.",
+		"err_pan_invalid":     "Este número de tarjeta no es válido. Compruébelo e inténtelo de nuevo.",
+		"err_exp_required":    "Introduzca la fecha de caducidad.",
+		"err_exp_invalid":     "Introduzca la fecha de caducidad con el formato MM/AA.",
+		"err_exp_past":        "Esta tarjeta ha caducado.",
+		"err_csc_required":    "Introduzca el código de seguridad.",
+		"err_csc_invalid":     "El código de seguridad debe tener %d cifras.",
+		"err_holder_long":     "El nombre es demasiado largo.",
+		"form_errors":         "Corrija los campos señalados.",
+		"refused":             "Su pago ha sido rechazado. Pruebe con otra tarjeta o contacte con su banco.",
+		"insufficient_funds":  "Su pago ha sido rechazado: fondos insuficientes o límite alcanzado.",
+		"expired_card":        "Su pago ha sido rechazado: la tarjeta ha caducado.",
+		"threeds_failed":      "Su banco no ha podido autenticarle (3-D Secure). El pago no se ha realizado.",
+		"technical_error":     "Se ha producido un error técnico. No se ha cargado nada en su tarjeta. Inténtelo de nuevo.",
+		"card_not_supported":  "La tienda no acepta este tipo de tarjeta. Pruebe con otra tarjeta.",
+		"attempts_left_one":   "Le queda 1 intento.",
+		"attempts_left_many":  "Le quedan %d intentos.",
+		"no_attempts":         "Se ha alcanzado el número máximo de intentos. El pago no se ha realizado.",
+		"accepted":            "Pago aceptado. ¡Gracias!",
+		"registered":          "Su tarjeta ha sido registrada. ¡Gracias!",
+		"redirecting":         "Volviendo a la tienda…",
+		"return_to_shop":      "Volver a la tienda",
+		"form_not_found":      "Este enlace de pago no es válido.",
+		"form_expired":        "Esta sesión de pago ha caducado. Vuelva a la tienda y empiece de nuevo.",
+		"form_completed":      "Este pago ya ha sido procesado.",
+		"invalid_return_url":  "La dirección de retorno de la tienda no es válida. Contacte con la tienda.",
+		"invalid_public_key":  "El formulario de pago no está bien configurado (clave pública). Contacte con la tienda.",
+		"invalid_origin":      "El formulario de pago no está bien configurado (origen). Contacte con la tienda.",
+		"challenge_title":     "Autenticación 3-D Secure — TEST",
+		"challenge_intro":     "Esta es una página bancaria simulada. En modo TEST no se contacta con ningún banco: elija el resultado de la autenticación.",
+		"challenge_expired":   "La sesión de autenticación ha caducado. Introduzca de nuevo su tarjeta.",
+		"merchant":            "Comercio",
+		"card":                "Tarjeta",
+		"approve":             "Aprobar",
+		"fail":                "Fallar",
+		"close":               "Cerrar",
+		"payment_form":        "Formulario de pago",
+		"card_ending":         "terminada en %s",
+		"challenge_not_avail": "La autenticación 3-D Secure no está disponible. No se ha cargado nada en su tarjeta.",
+	},
+	"it": {
+		"title":               "Pagamento sicuro",
+		"amount":              "Importo",
+		"order":               "Ordine %s",
+		"pay":                 "Paga %s",
+		"register":            "Registra la mia carta",
+		"processing":          "Elaborazione in corso…",
+		"card_number":         "Numero della carta",
+		"expiry":              "Data di scadenza (MM/AA)",
+		"csc":                 "Codice di sicurezza",
+		"csc_hint":            "3 cifre sul retro della carta, 4 sul fronte per American Express.",
+		"holder":              "Nome del titolare (facoltativo)",
+		"save_card":           "Salva la mia carta per i prossimi acquisti",
+		"test_mode":           "Modalità TEST: non viene effettuato alcun pagamento reale.",
+		"brand_detected":      "Tipo di carta: %s",
+		"err_pan_required":    "Inserisci il numero della carta.",
+		"err_pan_invalid":     "Questo numero di carta non è valido. Controllalo e riprova.",
+		"err_exp_required":    "Inserisci la data di scadenza.",
+		"err_exp_invalid":     "Inserisci la data di scadenza nel formato MM/AA.",
+		"err_exp_past":        "Questa carta è scaduta.",
+		"err_csc_required":    "Inserisci il codice di sicurezza.",
+		"err_csc_invalid":     "Il codice di sicurezza deve avere %d cifre.",
+		"err_holder_long":     "Il nome è troppo lungo.",
+		"form_errors":         "Correggi i campi evidenziati.",
+		"refused":             "Il pagamento è stato rifiutato. Prova un'altra carta o contatta la tua banca.",
+		"insufficient_funds":  "Il pagamento è stato rifiutato: fondi insufficienti o limite raggiunto.",
+		"expired_card":        "Il pagamento è stato rifiutato: la carta è scaduta.",
+		"threeds_failed":      "La tua banca non ha potuto autenticarti (3-D Secure). Il pagamento non è stato effettuato.",
+		"technical_error":     "Si è verificato un errore tecnico. Non è stato addebitato nulla sulla carta. Riprova.",
+		"card_not_supported":  "Questo tipo di carta non è accettato dal negozio. Prova un'altra carta.",
+		"attempts_left_one":   "Ti resta 1 tentativo.",
+		"attempts_left_many":  "Ti restano %d tentativi.",
+		"no_attempts":         "È stato raggiunto il numero massimo di tentativi. Il pagamento non è stato effettuato.",
+		"accepted":            "Pagamento accettato. Grazie!",
+		"registered":          "La tua carta è stata registrata. Grazie!",
+		"redirecting":         "Ritorno al negozio…",
+		"return_to_shop":      "Torna al negozio",
+		"form_not_found":      "Questo link di pagamento non è valido.",
+		"form_expired":        "Questa sessione di pagamento è scaduta. Torna al negozio e ricomincia.",
+		"form_completed":      "Questo pagamento è già stato elaborato.",
+		"invalid_return_url":  "L'indirizzo di ritorno del negozio non è valido. Contatta il negozio.",
+		"invalid_public_key":  "Il modulo di pagamento non è configurato correttamente (chiave pubblica). Contatta il negozio.",
+		"invalid_origin":      "Il modulo di pagamento non è configurato correttamente (origine). Contatta il negozio.",
+		"challenge_title":     "Autenticazione 3-D Secure — TEST",
+		"challenge_intro":     "Questa è una pagina bancaria simulata. In modalità TEST nessuna banca viene contattata: scegli l'esito dell'autenticazione.",
+		"challenge_expired":   "La sessione di autenticazione è scaduta. Inserisci di nuovo la carta.",
+		"merchant":            "Esercente",
+		"card":                "Carta",
+		"approve":             "Approva",
+		"fail":                "Fallisci",
+		"close":               "Chiudi",
+		"payment_form":        "Modulo di pagamento",
+		"card_ending":         "che termina con %s",
+		"challenge_not_avail": "L'autenticazione 3-D Secure non è disponibile. Non è stato addebitato nulla sulla carta.",
+	},
+	"de": {
+		"title":               "Sichere Zahlung",
+		"amount":              "Betrag",
+		"order":               "Bestellung %s",
+		"pay":                 "%s bezahlen",
+		"register":            "Meine Karte registrieren",
+		"processing":          "Wird verarbeitet…",
+		"card_number":         "Kartennummer",
+		"expiry":              "Ablaufdatum (MM/JJ)",
+		"csc":                 "Sicherheitscode",
+		"csc_hint":            "3 Ziffern auf der Rückseite der Karte, 4 auf der Vorderseite bei American Express.",
+		"holder":              "Name des Karteninhabers (optional)",
+		"save_card":           "Meine Karte für künftige Einkäufe speichern",
+		"test_mode":           "TEST-Modus: Es findet keine echte Zahlung statt.",
+		"brand_detected":      "Kartentyp: %s",
+		"err_pan_required":    "Geben Sie Ihre Kartennummer ein.",
+		"err_pan_invalid":     "Diese Kartennummer ist ungültig. Bitte prüfen Sie sie.",
+		"err_exp_required":    "Geben Sie das Ablaufdatum ein.",
+		"err_exp_invalid":     "Geben Sie das Ablaufdatum im Format MM/JJ ein.",
+		"err_exp_past":        "Diese Karte ist abgelaufen.",
+		"err_csc_required":    "Geben Sie den Sicherheitscode ein.",
+		"err_csc_invalid":     "Der Sicherheitscode muss %d Ziffern haben.",
+		"err_holder_long":     "Der Name ist zu lang.",
+		"form_errors":         "Bitte korrigieren Sie die markierten Felder.",
+		"refused":             "Ihre Zahlung wurde abgelehnt. Versuchen Sie eine andere Karte oder wenden Sie sich an Ihre Bank.",
+		"insufficient_funds":  "Ihre Zahlung wurde abgelehnt: unzureichende Deckung oder Limit erreicht.",
+		"expired_card":        "Ihre Zahlung wurde abgelehnt: Die Karte ist abgelaufen.",
+		"threeds_failed":      "Ihre Bank konnte Sie nicht authentifizieren (3-D Secure). Die Zahlung wurde nicht ausgeführt.",
+		"technical_error":     "Ein technischer Fehler ist aufgetreten. Ihre Karte wurde nicht belastet. Bitte versuchen Sie es erneut.",
+		"card_not_supported":  "Dieser Kartentyp wird vom Shop nicht akzeptiert. Versuchen Sie eine andere Karte.",
+		"attempts_left_one":   "Sie haben noch 1 Versuch.",
+		"attempts_left_many":  "Sie haben noch %d Versuche.",
+		"no_attempts":         "Die maximale Anzahl an Versuchen ist erreicht. Die Zahlung wurde nicht ausgeführt.",
+		"accepted":            "Zahlung akzeptiert. Vielen Dank!",
+		"registered":          "Ihre Karte wurde registriert. Vielen Dank!",
+		"redirecting":         "Sie werden zum Shop zurückgeleitet…",
+		"return_to_shop":      "Zurück zum Shop",
+		"form_not_found":      "Dieser Zahlungslink ist ungültig.",
+		"form_expired":        "Diese Zahlungssitzung ist abgelaufen. Bitte kehren Sie zum Shop zurück und beginnen Sie erneut.",
+		"form_completed":      "Diese Zahlung wurde bereits verarbeitet.",
+		"invalid_return_url":  "Die Rücksprungadresse des Shops ist ungültig. Bitte wenden Sie sich an den Shop.",
+		"invalid_public_key":  "Das Zahlungsformular ist falsch konfiguriert (öffentlicher Schlüssel). Bitte wenden Sie sich an den Shop.",
+		"invalid_origin":      "Das Zahlungsformular ist falsch konfiguriert (Herkunft). Bitte wenden Sie sich an den Shop.",
+		"challenge_title":     "3-D-Secure-Authentifizierung — TEST",
+		"challenge_intro":     "Dies ist eine simulierte Bankseite. Im TEST-Modus wird keine Bank kontaktiert: Wählen Sie das Ergebnis der Authentifizierung.",
+		"challenge_expired":   "Die Authentifizierungssitzung ist abgelaufen. Bitte geben Sie Ihre Karte erneut ein.",
+		"merchant":            "Händler",
+		"card":                "Karte",
+		"approve":             "Bestätigen",
+		"fail":                "Fehlschlagen",
+		"close":               "Schließen",
+		"payment_form":        "Zahlungsformular",
+		"card_ending":         "endet auf %s",
+		"challenge_not_avail": "Die 3-D-Secure-Authentifizierung ist nicht verfügbar. Ihre Karte wurde nicht belastet.",
+	},
+}
+
+// clientKeys are the messages the form script needs (inline validation,
+// states it shows without a page load).
+var clientKeys = []string{
+	"processing", "brand_detected", "err_pan_required", "err_pan_invalid",
+	"err_exp_required", "err_exp_invalid", "err_exp_past", "err_csc_required",
+	"err_csc_invalid", "err_holder_long", "form_errors", "technical_error",
+	"redirecting", "return_to_shop",
+}
+
+// resolveLanguage picks the page language: the merchant's kr-language,
+// then the buyer language of the payment, then the browser's
+// Accept-Language, then English.
+func resolveLanguage(explicit, formLanguage, acceptLanguage string) string {
+	for _, tag := range []string{explicit, formLanguage} {
+		if l, ok := supported(tag); ok {
+			return l
+		}
+	}
+	if l, ok := fromAcceptLanguage(acceptLanguage); ok {
+		return l
+	}
+	return languages[0]
+}
+
+// supported returns the base language of a BCP 47 tag ("fr-FR", "fr_CA",
+// "FR") if the pages speak it.
+func supported(tag string) (string, bool) {
+	tag = strings.TrimSpace(tag)
+	if i := strings.IndexAny(tag, "-_"); i >= 0 {
+		tag = tag[:i]
+	}
+	tag = strings.ToLower(tag)
+	_, ok := messages[tag]
+	return tag, ok
+}
+
+// fromAcceptLanguage returns the supported language the browser prefers
+// most (RFC 9110 §12.5.4 weights; ties keep header order).
+func fromAcceptLanguage(h string) (string, bool) {
+	type pref struct {
+		lang string
+		q    float64
+		i    int
+	}
+	var prefs []pref
+	for i, part := range strings.Split(h, ",") {
+		if i >= 32 { // a header longer than this is not from a browser
+			break
+		}
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		if l, ok := supported(tag); ok && q > 0 {
+			prefs = append(prefs, pref{l, q, i})
+		}
+	}
+	if len(prefs) == 0 {
+		return "", false
+	}
+	sort.SliceStable(prefs, func(a, b int) bool { return prefs[a].q > prefs[b].q })
+	return prefs[0].lang, true
+}

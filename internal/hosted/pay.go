@@ -1,0 +1,546 @@
+package hosted
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/openpsp/openpsp/internal/acquirer"
+)
+
+// maxBody bounds a submitted card form (a few short fields and, on the
+// challenge round trip, the sealed card).
+const maxBody = 16 << 10
+
+// Error codes told to the merchant page (KR.onError), as Lyra's client
+// names them (docs.lyra.com …/javascript/features/js_error_management.html
+// for CLIENT_*; ACQ_001 payment refused; PSP_099 too many attempts).
+var errorMessages = map[string]string{
+	"CLIENT_004": "invalid public key",
+	"CLIENT_100": "invalid formToken",
+	"CLIENT_300": "invalid form data",
+	"CLIENT_301": "invalid card number",
+	"CLIENT_302": "invalid expiry date",
+	"CLIENT_303": "invalid security code",
+	"CLIENT_304": "invalid value",
+	"CLIENT_501": "kr-public-key is empty or not defined",
+	"CLIENT_502": "form already submitted",
+	"CLIENT_997": "endpoint configuration mismatch",
+	"CLIENT_999": "technical error",
+	"ACQ_001":    "payment refused",
+	"PSP_099":    "too many attempts",
+}
+
+// krError is an error in the shape KR.onError callbacks receive.
+type krError struct {
+	ErrorCode            string    `json:"errorCode"`
+	ErrorMessage         string    `json:"errorMessage"`
+	DetailedErrorCode    string    `json:"detailedErrorCode,omitempty"`
+	DetailedErrorMessage string    `json:"detailedErrorMessage,omitempty"`
+	Field                string    `json:"field,omitempty"`
+	Children             []krError `json:"children,omitempty"`
+}
+
+func newKRError(code, detailCode, detail string) *krError {
+	return &krError{ErrorCode: code, ErrorMessage: errorMessages[code], DetailedErrorCode: detailCode, DetailedErrorMessage: detail}
+}
+
+// apiResponse is the JSON answer to the form script's submissions.
+type apiResponse struct {
+	// Step is "form" (fix the fields or try again), "challenge" (go to the
+	// 3-D Secure page), "done" (the payment is over) or "error" (the form
+	// cannot be used).
+	Step         string            `json:"step"`
+	Message      string            `json:"message,omitempty"`
+	AttemptsText string            `json:"attemptsText,omitempty"`
+	FieldErrors  map[string]string `json:"fieldErrors,omitempty"`
+	Error        *krError          `json:"error,omitempty"`
+	Action       string            `json:"action,omitempty"`
+	Sealed       string            `json:"sealed,omitempty"`
+	Accepted     bool              `json:"accepted,omitempty"`
+	Result       []formField       `json:"result,omitempty"`
+	Return       *returnForm       `json:"return,omitempty"`
+}
+
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v apiResponse) {
+	setJSONHeaders(w)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// load reads what every request of a page needs: the form of the token,
+// the page parameters and the language. When the form cannot be paid it
+// answers itself and returns false.
+func (h *Handler) load(w http.ResponseWriter, r *http.Request, embedded, asJSON bool) (page, bool) {
+	pg := page{embedded: embedded, token: r.PathValue("formToken"), ctx: r.Context()}
+	params, perr := parseParams(r.URL.Query(), embedded)
+	pg.params = params
+	pg.lang = resolveLanguage(params.lang, "", r.Header.Get("Accept-Language"))
+	if perr != nil {
+		// Without a valid origin there is no page to tell: postMessage
+		// needs an exact target.
+		pg.params.origin = ""
+		key := "invalid_return_url"
+		if errors.Is(perr, errBadOrigin) {
+			key = "invalid_origin"
+		}
+		h.fail(w, pg, asJSON, http.StatusBadRequest, key, "CLIENT_997", "")
+		return pg, false
+	}
+	if pg.token == "" || len(pg.token) > 4096 {
+		h.fail(w, pg, asJSON, http.StatusNotFound, "form_not_found", "CLIENT_100", "")
+		return pg, false
+	}
+	form, err := h.pay.Form(r.Context(), pg.token)
+	if err != nil {
+		if errors.Is(err, ErrFormNotFound) {
+			h.fail(w, pg, asJSON, http.StatusNotFound, "form_not_found", "CLIENT_100", "")
+		} else {
+			h.log.ErrorContext(r.Context(), "hosted: loading form", "err", err)
+			h.fail(w, pg, asJSON, http.StatusInternalServerError, ReasonTechnical, "CLIENT_999", "")
+		}
+		return pg, false
+	}
+	pg.form = form
+	pg.lang = resolveLanguage(params.lang, form.Language, r.Header.Get("Accept-Language"))
+	if insecureForMode(params.success, form.Mode) || insecureForMode(params.refused, form.Mode) {
+		pg.params.success, pg.params.refused = nil, nil
+		h.fail(w, pg, asJSON, http.StatusBadRequest, "invalid_return_url", "CLIENT_997", "")
+		return pg, false
+	}
+	switch {
+	case form.Completed:
+		h.fail(w, pg, asJSON, http.StatusOK, "form_completed", "CLIENT_502", "")
+	case form.Expired:
+		h.fail(w, pg, asJSON, http.StatusGone, "form_expired", "CLIENT_100", "EXPIRED")
+	case form.AttemptsLeft <= 0:
+		h.fail(w, pg, asJSON, http.StatusOK, "no_attempts", "PSP_099", "")
+	default:
+		return pg, true
+	}
+	return pg, false
+}
+
+// fail answers with a message and no form: the page cannot be used.
+func (h *Handler) fail(w http.ResponseWriter, pg page, asJSON bool, status int, msgKey, code, detail string) {
+	msg := messages[pg.lang][msgKey]
+	if asJSON {
+		writeJSON(w, status, apiResponse{Step: "error", Message: msg, Error: newKRError(code, detail, "")})
+		return
+	}
+	v := h.newView(pg, pageMessage)
+	v.Message = msg
+	v.ErrorCode, v.ErrorMessage = code, errorMessages[code]
+	h.render(w, status, pg, v)
+}
+
+// serveForm shows the card form.
+func (h *Handler) serveForm(w http.ResponseWriter, r *http.Request, embedded bool) {
+	pg, ok := h.load(w, r, embedded, false)
+	if !ok {
+		return
+	}
+	if embedded && !h.publicKeyMatches(w, r, pg) {
+		return
+	}
+	h.render(w, http.StatusOK, pg, h.formView(pg))
+}
+
+// publicKeyMatches checks that the merchant page's kr-public-key belongs
+// to the shop and mode of the formToken, as Lyra's client does.
+func (h *Handler) publicKeyMatches(w http.ResponseWriter, r *http.Request, pg page) bool {
+	if pg.params.publicKey == "" {
+		h.fail(w, pg, false, http.StatusBadRequest, "invalid_public_key", "CLIENT_501", "")
+		return false
+	}
+	shopID, mode, err := h.keys.PublicKeyShop(r.Context(), pg.params.publicKey)
+	if err != nil || shopID != pg.form.ShopID || mode != pg.form.Mode {
+		h.fail(w, pg, false, http.StatusBadRequest, "invalid_public_key", "CLIENT_004", "")
+		return false
+	}
+	return true
+}
+
+// submit takes the card form: validate, authenticate (3-D Secure), pay.
+func (h *Handler) submit(w http.ResponseWriter, r *http.Request, embedded bool) {
+	asJSON := wantsJSON(r)
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	pg, ok := h.load(w, r, embedded, asJSON)
+	if !ok {
+		return
+	}
+	if id := r.PostForm.Get(fieldSaved); id != "" {
+		h.submitSaved(w, r, pg, asJSON, id)
+		return
+	}
+	in, ferrs := parseCard(r.PostForm, h.clock.Now())
+	if ferrs != nil {
+		h.respondFieldErrors(w, pg, asJSON, ferrs, r.PostForm)
+		return
+	}
+	if pg.form.FormAction == "REGISTER" || pg.form.FormAction == "REGISTER_PAY" {
+		in.Save = true
+	}
+	h.authenticateAndPay(w, r, pg, asJSON, in)
+}
+
+// authenticateAndPay runs 3-D Secure on a card (typed or saved) and pays,
+// or sends the buyer to the challenge.
+func (h *Handler) authenticateAndPay(w http.ResponseWriter, r *http.Request, pg page, asJSON bool, in CardInput) {
+	ds, reason := h.authenticate(r.Context(), pg, &in)
+	if reason != "" {
+		h.respondRetry(w, pg, asJSON, reason, pg.form.AttemptsLeft, nil)
+		return
+	}
+	if ds != "" {
+		sealed, err := h.seal.seal(pg.token, in, ds)
+		if err != nil {
+			h.log.ErrorContext(r.Context(), "hosted: sealing card for the challenge", "err", err)
+			h.respondRetry(w, pg, asJSON, ReasonTechnical, pg.form.AttemptsLeft, nil)
+			return
+		}
+		if asJSON {
+			writeJSON(w, http.StatusOK, apiResponse{Step: "challenge", Action: h.actionURL(pg, "/3ds"), Sealed: sealed})
+			return
+		}
+		h.renderChallenge(w, pg, sealed, in)
+		return
+	}
+	out, err := h.payWith(r.Context(), pg.token, in)
+	h.respondOutcome(r.Context(), w, pg, asJSON, out, err)
+}
+
+// payWith makes the payment attempt: with a saved card (in.Saved) through
+// the wallet, else with the card typed.
+func (h *Handler) payWith(ctx context.Context, formToken string, in CardInput) (Outcome, error) {
+	if in.Saved != "" {
+		if h.wallet == nil {
+			return Outcome{}, ErrCardNotFound
+		}
+		return h.wallet.PaySaved(ctx, formToken, in)
+	}
+	return h.pay.PayCard(ctx, formToken, in)
+}
+
+// authenticate runs 3-D Secure. It returns the DSTransID when the buyer
+// must take a challenge, or a reason when the payment cannot go on; else it
+// has set in.ThreeDS (statuses Y, A, U, N, R: PayCard decides, see
+// CardInput.ThreeDS).
+func (h *Handler) authenticate(ctx context.Context, pg page, in *CardInput) (dsTransID, reason string) {
+	sa := strings.ToUpper(pg.form.StrongAuthentication)
+	if h.auth == nil || sa == "DISABLED" {
+		return "", ""
+	}
+	res, err := h.auth.Start(ctx, acquirer.AuthRequest{
+		OperationID:        "3ds_" + randomHex(16),
+		ShopID:             pg.form.ShopID,
+		Amount:             pg.form.Amount,
+		Currency:           pg.form.Currency,
+		PAN:                in.PAN,
+		Expiry:             in.Expiry,
+		Brand:              in.PAN.Brand(),
+		ChallengeRequested: sa == "CHALLENGE_REQUESTED" || sa == "CHALLENGE_MANDATE",
+	})
+	if err != nil {
+		h.log.ErrorContext(ctx, "hosted: 3-D Secure start", "err", err, "card", in.PAN)
+		return "", ReasonTechnical
+	}
+	if res.Status == acquirer.ThreeDSChallenge {
+		if pg.form.Mode != "TEST" {
+			// Our challenge page is a simulation where the buyer picks the
+			// outcome: never offer it for real money. A real ACS redirect is
+			// not implemented.
+			h.log.ErrorContext(ctx, "hosted: 3-D Secure challenge requested in PRODUCTION; no ACS integration", "shop", pg.form.ShopID)
+			return "", "challenge_not_avail"
+		}
+		return res.DSTransID, ""
+	}
+	in.ThreeDS = &res
+	return "", ""
+}
+
+// challenge shows the simulated ACS page for a sealed card (the form
+// script's next stop after a "challenge" answer).
+func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, embedded bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	pg, ok := h.load(w, r, embedded, false)
+	if !ok {
+		return
+	}
+	sealed := r.PostForm.Get("sealed")
+	in, _, err := h.seal.open(pg.token, sealed)
+	if err != nil {
+		h.respondRetry(w, pg, false, "challenge_expired", pg.form.AttemptsLeft, nil)
+		return
+	}
+	if pg.form.Mode != "TEST" {
+		h.respondRetry(w, pg, false, "challenge_not_avail", pg.form.AttemptsLeft, nil)
+		return
+	}
+	h.renderChallenge(w, pg, sealed, in)
+}
+
+func (h *Handler) renderChallenge(w http.ResponseWriter, pg page, sealed string, in CardInput) {
+	v := h.newView(pg, pageChallenge)
+	v.Title = v.M["challenge_title"]
+	v.ShowHeader = false
+	v.Action = h.actionURL(pg, "/3ds/complete")
+	v.Sealed = sealed
+	v.CardEnding = fmt.Sprintf(v.M["card_ending"], in.PAN.Last4())
+	h.render(w, http.StatusOK, pg, v)
+}
+
+// complete takes the buyer's answer on the challenge page, finishes 3-D
+// Secure and pays.
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request, embedded bool) {
+	asJSON := wantsJSON(r)
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	pg, ok := h.load(w, r, embedded, asJSON)
+	if !ok {
+		return
+	}
+	in, ds, err := h.seal.open(pg.token, r.PostForm.Get("sealed"))
+	if err != nil {
+		h.respondRetry(w, pg, asJSON, "challenge_expired", pg.form.AttemptsLeft, nil)
+		return
+	}
+	if pg.form.Mode != "TEST" || h.auth == nil {
+		h.respondRetry(w, pg, asJSON, "challenge_not_avail", pg.form.AttemptsLeft, nil)
+		return
+	}
+	approved := r.PostForm.Get("decision") == "approve"
+	res, err := h.auth.Complete(r.Context(), ds, approved)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "hosted: 3-D Secure complete", "err", err)
+		h.respondRetry(w, pg, asJSON, ReasonTechnical, pg.form.AttemptsLeft, nil)
+		return
+	}
+	in.ThreeDS = &res
+	out, err := h.payWith(r.Context(), pg.token, in)
+	h.respondOutcome(r.Context(), w, pg, asJSON, out, err)
+}
+
+// fieldCodes are the CLIENT_ codes and field names Lyra's client reports
+// for each input.
+var fieldCodes = map[string][2]string{
+	fieldPAN:    {"CLIENT_301", "pan"},
+	fieldExpiry: {"CLIENT_302", "expiryDate"},
+	fieldCSC:    {"CLIENT_303", "securityCode"},
+	fieldHolder: {"CLIENT_304", "cardHolderName"},
+}
+
+func (h *Handler) respondFieldErrors(w http.ResponseWriter, pg page, asJSON bool, ferrs map[string]fieldError, posted url.Values) {
+	m := messages[pg.lang]
+	texts := map[string]string{}
+	kerr := newKRError("CLIENT_300", "", "")
+	for _, f := range []string{fieldPAN, fieldExpiry, fieldCSC, fieldHolder} {
+		fe, ok := ferrs[f]
+		if !ok {
+			continue
+		}
+		t := m[fe.key]
+		if fe.arg != 0 {
+			t = fmt.Sprintf(t, fe.arg)
+		}
+		texts[f] = t
+		c := fieldCodes[f]
+		kerr.Children = append(kerr.Children, krError{ErrorCode: c[0], ErrorMessage: errorMessages[c[0]], Field: c[1]})
+	}
+	if asJSON {
+		writeJSON(w, http.StatusUnprocessableEntity, apiResponse{Step: "form", Message: m["form_errors"], FieldErrors: texts, Error: kerr})
+		return
+	}
+	v := h.formView(pg)
+	v.Message = m["form_errors"]
+	v.FieldErrors = texts
+	// Echo what is not card data, so the buyer does not type it again.
+	// The card number and security code are never written into a page.
+	v.Expiry = clip(posted.Get(fieldExpiry), 9)
+	v.Holder = clip(posted.Get(fieldHolder), 4*maxHolder)
+	h.render(w, http.StatusUnprocessableEntity, pg, v)
+}
+
+// respondRetry answers a refusal that leaves attempts (or a technical error
+// after which the attempt did not count): the form again, with the reason.
+func (h *Handler) respondRetry(w http.ResponseWriter, pg page, asJSON bool, reason string, attemptsLeft int, result []formField) {
+	m := messages[pg.lang]
+	msg, ok := m[reason]
+	if !ok {
+		reason, msg = ReasonRefused, m[ReasonRefused]
+	}
+	code := "ACQ_001"
+	switch reason {
+	case ReasonTechnical, "challenge_not_avail", "challenge_expired":
+		code = "CLIENT_999"
+	}
+	kerr := newKRError(code, reason, messages["en"][reason])
+	pg.form.AttemptsLeft = attemptsLeft
+	if asJSON {
+		writeJSON(w, http.StatusOK, apiResponse{Step: "form", Message: msg, AttemptsText: attemptsText(m, attemptsLeft), Error: kerr, Result: result})
+		return
+	}
+	v := h.formView(pg)
+	v.Message = msg
+	v.ErrorCode, v.ErrorMessage = kerr.ErrorCode, kerr.ErrorMessage
+	v.Result = result
+	h.render(w, http.StatusOK, pg, v)
+}
+
+// respondOutcome answers a payment attempt.
+func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg page, asJSON bool, out Outcome, err error) {
+	if err != nil {
+		h.log.ErrorContext(ctx, "hosted: paying", "err", err)
+		h.respondRetry(w, pg, asJSON, ReasonTechnical, pg.form.AttemptsLeft, nil)
+		return
+	}
+	var result []formField
+	if len(out.KRAnswer) > 0 {
+		result, err = h.signedFields(ctx, pg.form, out.KRAnswer)
+		if err != nil {
+			// The payment stands; only the proof for the merchant page is
+			// missing. The IPN still tells the merchant's server.
+			h.log.ErrorContext(ctx, "hosted: signing kr-answer", "err", err, "shop", pg.form.ShopID)
+			result = nil
+		}
+	}
+	if !out.Accepted && !out.Final {
+		h.respondRetry(w, pg, asJSON, out.Message, out.AttemptsLeft, result)
+		return
+	}
+	m := messages[pg.lang]
+	var msg string
+	var kerr *krError
+	ret := pg.params.success
+	if out.Accepted {
+		msg = m["accepted"]
+		if pg.form.FormAction == "REGISTER" {
+			msg = m["registered"]
+		}
+	} else {
+		ret = pg.params.refused
+		reason := out.Message
+		if _, ok := m[reason]; !ok || reason == "" {
+			reason = ReasonRefused
+		}
+		msg = m[reason] + " " + m["no_attempts"]
+		kerr = newKRError("PSP_099", reason, messages["en"][reason])
+	}
+	var rf *returnForm
+	if !pg.embedded && ret != nil && result != nil {
+		rf = buildReturn(ret, result)
+	}
+	if asJSON {
+		resp := apiResponse{Step: "done", Accepted: out.Accepted, Message: msg, Error: kerr, Return: rf}
+		if pg.embedded {
+			resp.Result = result
+		}
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	v := h.newView(pg, pageResult)
+	v.Accepted = out.Accepted
+	v.Message = msg
+	v.Return = rf
+	if pg.embedded {
+		v.Result = result
+	}
+	if kerr != nil {
+		v.ErrorCode, v.ErrorMessage = kerr.ErrorCode, kerr.ErrorMessage
+	}
+	h.render(w, http.StatusOK, pg, v)
+}
+
+// Browser-return constants (compat.md §1.8).
+const (
+	hashAlgorithm = "sha256_hmac"
+	answerType    = "V4/Payment"
+)
+
+// signedFields returns the browser-return fields of a kr-answer:
+// kr-hash = lowercase hex HMAC-SHA-256 of the exact kr-answer bytes under
+// the shop's HMAC key.
+func (h *Handler) signedFields(ctx context.Context, form Form, answer []byte) ([]formField, error) {
+	if bytes.ContainsAny(answer, "\r\n") {
+		// Form submission rewrites line breaks (LF → CRLF), which would
+		// break the hash; JSON never needs them outside strings.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, answer); err != nil {
+			return nil, fmt.Errorf("kr-answer is not JSON: %w", err)
+		}
+		answer = buf.Bytes()
+	}
+	key, err := h.keys.HMACKey(ctx, form.ShopID, form.Mode)
+	if err != nil {
+		return nil, fmt.Errorf("hmac key: %w", err)
+	}
+	if key == "" {
+		return nil, errors.New("hmac key: empty")
+	}
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write(answer)
+	return []formField{
+		{"kr-hash", hex.EncodeToString(mac.Sum(nil))},
+		{"kr-hash-algorithm", hashAlgorithm},
+		{"kr-hash-key", hashAlgorithm},
+		{"kr-answer-type", answerType},
+		{"kr-answer", string(answer)},
+	}, nil
+}
+
+// buildReturn makes the form to a merchant return URL. A GET form replaces
+// the query of its action, so the URL's own query parameters become hidden
+// fields first.
+func buildReturn(ret *returnURL, result []formField) *returnForm {
+	rf := &returnForm{Action: ret.URL, Method: ret.Method}
+	if ret.Method == "get" {
+		if u, err := url.Parse(ret.URL); err == nil && u.RawQuery != "" {
+			q := u.Query()
+			u.RawQuery = ""
+			rf.Action = u.String()
+			keys := make([]string, 0, len(q))
+			for k := range q {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				for _, v := range q[k] {
+					rf.Fields = append(rf.Fields, formField{k, v})
+				}
+			}
+		}
+	}
+	rf.Fields = append(rf.Fields, result...)
+	return rf
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

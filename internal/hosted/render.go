@@ -1,0 +1,324 @@
+package hosted
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/openpsp/openpsp/internal/money"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+func parseTemplates() *template.Template {
+	return template.Must(template.New("").ParseFS(templateFS, "templates/*.html"))
+}
+
+// assetVersion changes whenever a static file changes; page links carry it
+// so browsers never run an old form script with a new page.
+var assetVersion = func() string {
+	sum := sha256.New()
+	var names []string
+	_ = fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			names = append(names, p)
+		}
+		return nil
+	})
+	sort.Strings(names)
+	for _, n := range names {
+		b, _ := staticFS.ReadFile(n)
+		sum.Write([]byte(n))
+		sum.Write(b)
+	}
+	return hex.EncodeToString(sum.Sum(nil))[:12]
+}()
+
+// Pages.
+const (
+	pageForm      = "form"
+	pageChallenge = "challenge"
+	pageResult    = "result"
+	pageMessage   = "message"
+)
+
+// view is what the page template renders.
+type view struct {
+	Lang         string
+	M            map[string]string
+	Nonce        string
+	AssetVersion string
+	Page         string
+	Title        string
+	Embedded     bool
+	ParentOrigin string
+	ShowHeader   bool
+	Test         bool
+
+	ShopName   string
+	LogoURL    string
+	AmountText string
+	OrderText  string
+	Primary    template.CSS
+	OnPrimary  template.CSS
+
+	// form
+	Action         string
+	Message        string
+	AttemptsText   string
+	FieldErrors    map[string]string
+	Expiry         string
+	Holder         string
+	ShowSave       bool
+	PayLabel       string
+	Labels         map[string]string
+	Placeholders   map[string]string
+	ClientMessages string
+
+	// buyer wallet (CUSTOMER_WALLET forms with saved cards)
+	Wallet         []savedCardView
+	WalletSingle   bool
+	WalletDeletion string // AUTOMATIC | MANUAL
+	WalletAction   string
+	FormAction     string
+
+	// challenge
+	Sealed     string
+	CardEnding string
+
+	// result
+	Accepted bool
+	Return   *returnForm
+	Result   []formField
+
+	// message pages, and errors told to the merchant page
+	ErrorCode    string
+	ErrorMessage string
+}
+
+// formField is one hidden input of a browser-return form.
+type formField struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// returnForm is the form that takes the browser back to the merchant.
+type returnForm struct {
+	Action string      `json:"action"`
+	Method string      `json:"method"`
+	Fields []formField `json:"fields"`
+}
+
+// page is everything a handler knows when it renders.
+type page struct {
+	ctx      context.Context // the request's
+	embedded bool
+	params   pageParams
+	lang     string
+	form     Form
+	token    string
+}
+
+func (h *Handler) newView(pg page, kind string) *view {
+	m := messages[pg.lang]
+	v := &view{
+		Lang:         pg.lang,
+		M:            m,
+		Nonce:        newNonce(),
+		AssetVersion: assetVersion,
+		Page:         kind,
+		Title:        m["title"],
+		Embedded:     pg.embedded,
+		ParentOrigin: pg.params.origin,
+		ShowHeader:   !pg.embedded || pg.params.popin,
+		Test:         pg.form.Mode == "TEST" && !(pg.embedded && pg.params.hideTest),
+		ShopName:     pg.form.ShopName,
+		LogoURL:      logoURL(pg.form.LogoURL),
+	}
+	if pg.form.Currency != "" {
+		v.AmountText = formatAmount(pg.form.Amount, pg.form.Currency, pg.lang)
+	}
+	if pg.form.OrderID != "" {
+		v.OrderText = fmt.Sprintf(m["order"], pg.form.OrderID)
+	}
+	if c, ok := parseColor(pg.form.PrimaryColor); ok {
+		v.Primary = template.CSS(c)
+		v.OnPrimary = template.CSS(textOn(c))
+	}
+	return v
+}
+
+// formView fills in the card form.
+func (h *Handler) formView(pg page) *view {
+	v := h.newView(pg, pageForm)
+	m := v.M
+	v.Action = h.actionURL(pg, "")
+	v.AttemptsText = attemptsText(m, pg.form.AttemptsLeft)
+	v.FieldErrors = map[string]string{}
+	register := pg.form.FormAction == "REGISTER"
+	v.ShowSave = pg.form.FormAction == "ASK_REGISTER_PAY" || pg.form.FormAction == "CUSTOMER_WALLET"
+	if register {
+		v.PayLabel = m["register"]
+	} else {
+		v.PayLabel = fmt.Sprintf(m["pay"], v.AmountText)
+	}
+	t := pg.params.texts
+	v.Labels = map[string]string{
+		"pan":    or(t["kr-label-pan"], m["card_number"]),
+		"expiry": or(t["kr-label-expiry"], m["expiry"]),
+		"csc":    or(t["kr-label-security-code"], m["csc"]),
+		"holder": or(t["kr-label-card-holder-name"], m["holder"]),
+		"save":   or(t["kr-label-do-register"], m["save_card"]),
+	}
+	v.Placeholders = map[string]string{
+		"pan":    t["kr-placeholder-pan"],
+		"expiry": or(t["kr-placeholder-expiry"], mmYY(pg.lang)),
+		"csc":    t["kr-placeholder-security-code"],
+		"holder": t["kr-placeholder-card-holder-name"],
+	}
+	cm := map[string]string{}
+	for _, k := range clientKeys {
+		cm[k] = m[k]
+	}
+	b, _ := json.Marshal(cm)
+	v.ClientMessages = string(b)
+	v.FormAction = pg.form.FormAction
+	h.fillWallet(pg, v)
+	return v
+}
+
+// actionURL is the URL of one of the page's own endpoints ("" for the form
+// itself, "/3ds", "/3ds/complete"), carrying the page parameters forward.
+func (h *Handler) actionURL(pg page, suffix string) string {
+	prefix := "/pay/"
+	if pg.embedded {
+		prefix = "/embedded/"
+	}
+	u := prefix + url.PathEscape(pg.token) + suffix
+	if q := pg.params.query().Encode(); q != "" {
+		u += "?" + q
+	}
+	return u
+}
+
+// render writes a page with its security headers.
+func (h *Handler) render(w http.ResponseWriter, status int, pg page, v *view, extraFormAction ...string) {
+	pol := pagePolicy{nonce: v.Nonce, embedded: pg.embedded}
+	if !pg.embedded {
+		pol.formAction = append(pg.params.returnOrigins(), extraFormAction...)
+	}
+	if o := originOf(v.LogoURL); o != "" {
+		pol.imgSrc = []string{o}
+	}
+	var buf bytes.Buffer
+	if err := h.tmpl.ExecuteTemplate(&buf, "page", v); err != nil {
+		h.log.Error("hosted: rendering page", "page", v.Page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	setPageHeaders(w, pol)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func attemptsText(m map[string]string, n int) string {
+	switch {
+	case n <= 0:
+		return ""
+	case n == 1:
+		return m["attempts_left_one"]
+	}
+	return fmt.Sprintf(m["attempts_left_many"], n)
+}
+
+func formatAmount(amount int64, currency, lang string) string {
+	c, ok := money.Lookup(currency)
+	if !ok {
+		return strconv.FormatInt(amount, 10) + "\u00a0" + currency
+	}
+	return money.FormatLocale(amount, c, lang)
+}
+
+// mmYY is the expiry placeholder in the language's own letters.
+func mmYY(lang string) string {
+	switch lang {
+	case "fr", "es", "it":
+		return "MM/AA"
+	case "de":
+		return "MM/JJ"
+	}
+	return "MM/YY"
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// logoURL keeps a logo only if it is an https URL or a path on OpenPSP.
+func logoURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return u.String()
+}
+
+var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+func parseColor(s string) (string, bool) {
+	if !colorRE.MatchString(s) {
+		return "", false
+	}
+	return strings.ToLower(s), true
+}
+
+// textOn returns black or white, whichever contrasts more with the
+// background colour c (WCAG 2 relative luminance). One of the two always
+// reaches 4.5:1, so any shop colour gives a readable button.
+func textOn(c string) string {
+	lum := luminance(c)
+	white := 1.05 / (lum + 0.05)
+	black := (lum + 0.05) / 0.05
+	if white >= black {
+		return "#ffffff"
+	}
+	return "#000000"
+}
+
+func luminance(c string) float64 {
+	ch := func(i int) float64 {
+		v, _ := strconv.ParseUint(c[i:i+2], 16, 8)
+		s := float64(v) / 255
+		if s <= 0.03928 {
+			return s / 12.92
+		}
+		return math.Pow((s+0.055)/1.055, 2.4)
+	}
+	return 0.2126*ch(1) + 0.7152*ch(3) + 0.0722*ch(5)
+}

@@ -1,0 +1,309 @@
+package hosted
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/openpsp/openpsp/internal/card"
+)
+
+// Buyer wallets (seed document 003): on a CUSTOMER_WALLET form the buyer
+// sees the cards saved under their customer reference, pays with one of
+// them or with a new card (saved or not, "New card" tab), and may delete a
+// saved card with its bin icon. Everything about the cards themselves is
+// behind Options.Wallet; without it a CUSTOMER_WALLET form is a plain card
+// form with a "save my card" box.
+
+// SavedCard is a card of the buyer's wallet as the form shows it.
+type SavedCard struct {
+	// ID names the card in the page. It is not the token: the page never
+	// holds a credential the merchant could pay with.
+	ID          string
+	Brand       string // effective brand (VISA, CB …)
+	PANMasked   string // 497010XXXXXX0055
+	ExpiryMonth int
+	ExpiryYear  int
+	// InSubscription: an active subscription pays with this card; the
+	// buyer is told to contact the merchant instead of deleting it.
+	InSubscription bool
+}
+
+// Wallet is the buyer's wallet on a CUSTOMER_WALLET form.
+type Wallet struct {
+	// Cards are the saved cards the buyer may pay with: active, not
+	// expired, of the brands a wallet keeps. Empty for any other form.
+	Cards []SavedCard
+	// ManualDeletion: the shop deletes saved cards itself (back-office
+	// setting); the bin icon tells the buyer to contact it.
+	ManualDeletion bool
+}
+
+// Results of Wallets.Delete.
+const (
+	// DeleteDone: the card left the wallet (its token is cancelled).
+	DeleteDone = "deleted"
+	// DeleteManual: the shop deletes cards itself; nothing changed.
+	DeleteManual = "manual"
+	// DeleteSubscription: a subscription pays with the card; nothing changed.
+	DeleteSubscription = "subscription"
+)
+
+// ErrCardNotFound is what Wallets returns (wrapped or not) for a card id
+// that is not in the form's wallet.
+var ErrCardNotFound = errors.New("hosted: unknown saved card")
+
+// Wallets is the buyer-wallet service as the pages use it (Options.Wallet).
+type Wallets interface {
+	// Wallet returns the buyer's wallet for the form of formToken.
+	Wallet(ctx context.Context, formToken string) (Wallet, error)
+	// SavedCard returns the number and expiry of a saved card, for 3-D
+	// Secure, which runs on a saved card as on a typed one.
+	SavedCard(ctx context.Context, formToken, cardID string) (card.PAN, card.Expiry, error)
+	// PaySaved makes one payment attempt with the saved card in.Saved
+	// (in.ThreeDS as for Payments.PayCard). Same contract as PayCard.
+	PaySaved(ctx context.Context, formToken string, in CardInput) (Outcome, error)
+	// Delete deletes a saved card at the buyer's request and says what
+	// happened (DeleteDone, DeleteManual, DeleteSubscription).
+	Delete(ctx context.Context, formToken, cardID string) (string, error)
+}
+
+const fieldSaved = "saved"
+
+// walletMessages are the wallet's texts, merged into messages.
+var walletMessages = map[string]map[string]string{
+	"en": {
+		"wallet_saved":         "Saved cards",
+		"wallet_new":           "New card",
+		"wallet_expires":       "expires %s",
+		"wallet_delete":        "Delete the card ending in %s",
+		"wallet_confirm":       "Delete the card ending in %s? You will no longer be able to pay with it.",
+		"wallet_confirm_yes":   "Delete",
+		"wallet_confirm_no":    "Cancel",
+		"wallet_deleted":       "The card ending in %s has been deleted.",
+		"wallet_manual":        "To delete this card, please contact the shop.",
+		"wallet_subscription":  "This card pays a subscription and cannot be deleted here. Please contact the shop.",
+		"wallet_delete_failed": "The card could not be deleted. Please try again.",
+		"wallet_none":          "Choose one of your saved cards, or open the New card tab.",
+	},
+	"fr": {
+		"wallet_saved":         "Cartes enregistrées",
+		"wallet_new":           "Nouvelle carte",
+		"wallet_expires":       "expire fin %s",
+		"wallet_delete":        "Supprimer la carte se terminant par %s",
+		"wallet_confirm":       "Supprimer la carte se terminant par %s ? Vous ne pourrez plus payer avec.",
+		"wallet_confirm_yes":   "Supprimer",
+		"wallet_confirm_no":    "Annuler",
+		"wallet_deleted":       "La carte se terminant par %s a été supprimée.",
+		"wallet_manual":        "Pour supprimer cette carte, veuillez contacter le marchand.",
+		"wallet_subscription":  "Cette carte paie un abonnement et ne peut pas être supprimée ici. Veuillez contacter le marchand.",
+		"wallet_delete_failed": "La carte n’a pas pu être supprimée. Veuillez réessayer.",
+		"wallet_none":          "Choisissez une de vos cartes enregistrées, ou ouvrez l’onglet Nouvelle carte.",
+	},
+	"es": {
+		"wallet_saved":         "Tarjetas guardadas",
+		"wallet_new":           "Nueva tarjeta",
+		"wallet_expires":       "caduca %s",
+		"wallet_delete":        "Eliminar la tarjeta terminada en %s",
+		"wallet_confirm":       "¿Eliminar la tarjeta terminada en %s? Ya no podrá pagar con ella.",
+		"wallet_confirm_yes":   "Eliminar",
+		"wallet_confirm_no":    "Cancelar",
+		"wallet_deleted":       "La tarjeta terminada en %s ha sido eliminada.",
+		"wallet_manual":        "Para eliminar esta tarjeta, comuníquese con el comercio.",
+		"wallet_subscription":  "Esta tarjeta paga una suscripción y no se puede eliminar aquí. Comuníquese con el comercio.",
+		"wallet_delete_failed": "No se pudo eliminar la tarjeta. Inténtelo de nuevo.",
+		"wallet_none":          "Elija una de sus tarjetas guardadas, o abra la pestaña Nueva tarjeta.",
+	},
+	"it": {
+		"wallet_saved":         "Carte salvate",
+		"wallet_new":           "Nuova carta",
+		"wallet_expires":       "scade %s",
+		"wallet_delete":        "Elimina la carta che termina con %s",
+		"wallet_confirm":       "Eliminare la carta che termina con %s? Non potrà più pagare con essa.",
+		"wallet_confirm_yes":   "Elimina",
+		"wallet_confirm_no":    "Annulla",
+		"wallet_deleted":       "La carta che termina con %s è stata eliminata.",
+		"wallet_manual":        "Per eliminare questa carta, contatti l’esercente.",
+		"wallet_subscription":  "Questa carta paga un abbonamento e non può essere eliminata qui. Contatti l’esercente.",
+		"wallet_delete_failed": "Non è stato possibile eliminare la carta. Riprovi.",
+		"wallet_none":          "Scelga una delle sue carte salvate, o apra la scheda Nuova carta.",
+	},
+	"de": {
+		"wallet_saved":         "Gespeicherte Karten",
+		"wallet_new":           "Neue Karte",
+		"wallet_expires":       "gültig bis %s",
+		"wallet_delete":        "Karte mit Endziffern %s löschen",
+		"wallet_confirm":       "Karte mit Endziffern %s löschen? Sie können danach nicht mehr mit ihr bezahlen.",
+		"wallet_confirm_yes":   "Löschen",
+		"wallet_confirm_no":    "Abbrechen",
+		"wallet_deleted":       "Die Karte mit Endziffern %s wurde gelöscht.",
+		"wallet_manual":        "Um diese Karte zu löschen, wenden Sie sich bitte an den Händler.",
+		"wallet_subscription":  "Mit dieser Karte wird ein Abonnement bezahlt; sie kann hier nicht gelöscht werden. Bitte wenden Sie sich an den Händler.",
+		"wallet_delete_failed": "Die Karte konnte nicht gelöscht werden. Bitte versuchen Sie es erneut.",
+		"wallet_none":          "Wählen Sie eine Ihrer gespeicherten Karten oder öffnen Sie den Reiter Neue Karte.",
+	},
+}
+
+func init() {
+	for l, m := range walletMessages {
+		for k, v := range m {
+			messages[l][k] = v
+		}
+	}
+	clientKeys = append(clientKeys, "wallet_confirm", "wallet_deleted", "wallet_manual", "wallet_subscription",
+		"wallet_delete_failed", "wallet_none")
+}
+
+// brandNames are the brands as buyers read them.
+var brandNames = map[string]string{
+	"VISA": "Visa", "VISA_ELECTRON": "Visa Electron", "MASTERCARD": "Mastercard", "MAESTRO": "Maestro",
+	"AMEX": "American Express", "CB": "CB", "CONECS": "Titre-Restaurant", "EDENRED": "Titre-Restaurant",
+	"SODEXO": "Titre-Restaurant", "APETIZ": "Titre-Restaurant", "CHQ_DEJ": "Titre-Restaurant",
+}
+
+// savedCardView is one saved card in the template.
+type savedCardView struct {
+	ID             string
+	BrandName      string
+	PANMasked      string
+	Last4          string
+	ExpiryText     string
+	DeleteLabel    string
+	InSubscription bool
+}
+
+// walletOf returns the buyer's wallet for the page, nil when there is none
+// to show. A failure to read it is logged and the form falls back to a
+// new card: the buyer can still pay.
+func (h *Handler) walletOf(pg page) *Wallet {
+	if h.wallet == nil || pg.form.FormAction != "CUSTOMER_WALLET" || pg.ctx == nil {
+		return nil
+	}
+	w, err := h.wallet.Wallet(pg.ctx, pg.token)
+	if err != nil {
+		h.log.ErrorContext(pg.ctx, "hosted: loading the buyer's wallet", "err", err)
+		return nil
+	}
+	if len(w.Cards) == 0 {
+		return nil
+	}
+	return &w
+}
+
+// fillWallet puts the saved cards in a form view.
+func (h *Handler) fillWallet(pg page, v *view) {
+	w := h.walletOf(pg)
+	if w == nil {
+		return
+	}
+	m := v.M
+	for _, c := range w.Cards {
+		last4 := c.PANMasked
+		if len(last4) > 4 {
+			last4 = last4[len(last4)-4:]
+		}
+		name := brandNames[c.Brand]
+		if name == "" {
+			name = strings.ReplaceAll(c.Brand, "_", " ")
+		}
+		v.Wallet = append(v.Wallet, savedCardView{
+			ID: c.ID, BrandName: name, PANMasked: c.PANMasked, Last4: last4,
+			ExpiryText:     fmt.Sprintf(m["wallet_expires"], fmt.Sprintf("%02d/%02d", c.ExpiryMonth, c.ExpiryYear%100)),
+			DeleteLabel:    fmt.Sprintf(m["wallet_delete"], last4),
+			InSubscription: c.InSubscription,
+		})
+	}
+	v.WalletSingle = len(v.Wallet) == 1
+	v.WalletDeletion = "AUTOMATIC"
+	if w.ManualDeletion {
+		v.WalletDeletion = "MANUAL"
+	}
+	v.WalletAction = h.actionURL(pg, "/wallet/delete")
+}
+
+// submitSaved pays with a saved card: 3-D Secure on its number, then
+// Wallets.PaySaved.
+func (h *Handler) submitSaved(w http.ResponseWriter, r *http.Request, pg page, asJSON bool, cardID string) {
+	ctx := r.Context()
+	if h.wallet == nil || pg.form.FormAction != "CUSTOMER_WALLET" || len(cardID) > 100 {
+		h.respondChooseCard(w, pg, asJSON)
+		return
+	}
+	pan, exp, err := h.wallet.SavedCard(ctx, pg.token, cardID)
+	if errors.Is(err, ErrCardNotFound) {
+		h.respondChooseCard(w, pg, asJSON)
+		return
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "hosted: reading a saved card", "err", err)
+		h.respondRetry(w, pg, asJSON, ReasonTechnical, pg.form.AttemptsLeft, nil)
+		return
+	}
+	in := CardInput{PAN: pan, Expiry: exp, Saved: cardID}
+	h.authenticateAndPay(w, r, pg, asJSON, in)
+}
+
+// respondChooseCard answers a saved-card payment without a (valid) card:
+// CLIENT_311, "please select a card", as Lyra's client names it.
+func (h *Handler) respondChooseCard(w http.ResponseWriter, pg page, asJSON bool) {
+	m := messages[pg.lang]
+	kerr := &krError{ErrorCode: "CLIENT_311", ErrorMessage: "please select a card"}
+	if asJSON {
+		writeJSON(w, http.StatusUnprocessableEntity, apiResponse{Step: "form", Message: m["wallet_none"], Error: kerr})
+		return
+	}
+	v := h.formView(pg)
+	v.Message = m["wallet_none"]
+	v.ErrorCode, v.ErrorMessage = kerr.ErrorCode, kerr.ErrorMessage
+	h.render(w, http.StatusUnprocessableEntity, pg, v)
+}
+
+// walletResponse answers a deletion.
+type walletResponse struct {
+	// Result is DeleteDone, DeleteManual, DeleteSubscription, or "error".
+	Result  string `json:"result"`
+	Message string `json:"message"`
+}
+
+// deleteCard is POST …/{formToken}/wallet/delete (form script only): the
+// buyer confirmed the deletion of a saved card.
+func (h *Handler) deleteCard(w http.ResponseWriter, r *http.Request, embedded bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	pg, ok := h.load(w, r, embedded, true)
+	if !ok {
+		return
+	}
+	m := messages[pg.lang]
+	id := r.PostForm.Get("card")
+	if h.wallet == nil || pg.form.FormAction != "CUSTOMER_WALLET" || id == "" || len(id) > 100 {
+		writeWallet(w, http.StatusNotFound, walletResponse{Result: "error", Message: m["wallet_delete_failed"]})
+		return
+	}
+	res, err := h.wallet.Delete(r.Context(), pg.token, id)
+	switch {
+	case errors.Is(err, ErrCardNotFound):
+		writeWallet(w, http.StatusNotFound, walletResponse{Result: "error", Message: m["wallet_delete_failed"]})
+	case err != nil:
+		h.log.ErrorContext(r.Context(), "hosted: deleting a saved card", "err", err)
+		writeWallet(w, http.StatusInternalServerError, walletResponse{Result: "error", Message: m["wallet_delete_failed"]})
+	case res == DeleteManual:
+		writeWallet(w, http.StatusOK, walletResponse{Result: res, Message: m["wallet_manual"]})
+	case res == DeleteSubscription:
+		writeWallet(w, http.StatusOK, walletResponse{Result: res, Message: m["wallet_subscription"]})
+	default:
+		writeWallet(w, http.StatusOK, walletResponse{Result: DeleteDone})
+	}
+}
+
+func writeWallet(w http.ResponseWriter, status int, v walletResponse) {
+	setJSONHeaders(w)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,193 @@
+package hosted
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/card"
+)
+
+// fakeWallets is the wallet service at this package's boundary: two cards
+// for the form "w", the second paying a subscription.
+type fakeWallets struct {
+	mu      sync.Mutex
+	manual  bool
+	cards   []SavedCard
+	paid    []CardInput
+	deleted []string
+}
+
+func newFakeWallets() *fakeWallets {
+	return &fakeWallets{cards: []SavedCard{
+		{ID: "c1", Brand: "CB", PANMasked: "497010XXXXXX0055", ExpiryMonth: 12, ExpiryYear: 2031},
+		{ID: "c2", Brand: "MASTERCARD", PANMasked: "510001XXXXXX2045", ExpiryMonth: 1, ExpiryYear: 2032, InSubscription: true},
+	}}
+}
+
+func (f *fakeWallets) Wallet(_ context.Context, formToken string) (Wallet, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if formToken != "w" {
+		return Wallet{}, nil
+	}
+	return Wallet{Cards: append([]SavedCard(nil), f.cards...), ManualDeletion: f.manual}, nil
+}
+
+func (f *fakeWallets) find(id string) (SavedCard, bool) {
+	for _, c := range f.cards {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return SavedCard{}, false
+}
+
+func (f *fakeWallets) SavedCard(_ context.Context, formToken, id string) (card.PAN, card.Expiry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.find(id)
+	if !ok || formToken != "w" {
+		return card.PAN{}, card.Expiry{}, ErrCardNotFound
+	}
+	pan, _ := card.ParsePAN(map[string]string{"c1": "4970100000000055", "c2": "5100010000000049"}[c.ID])
+	return pan, card.Expiry{Month: c.ExpiryMonth, Year: c.ExpiryYear}, nil
+}
+
+func (f *fakeWallets) PaySaved(_ context.Context, formToken string, in CardInput) (Outcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.paid = append(f.paid, in)
+	return Outcome{Accepted: true, Final: true, KRAnswer: []byte(`{"orderStatus":"PAID","_type":"V4/Payment"}`)}, nil
+}
+
+func (f *fakeWallets) Delete(_ context.Context, formToken, id string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.find(id)
+	switch {
+	case !ok:
+		return "", ErrCardNotFound
+	case f.manual:
+		return DeleteManual, nil
+	case c.InSubscription:
+		return DeleteSubscription, nil
+	}
+	f.deleted = append(f.deleted, id)
+	return DeleteDone, nil
+}
+
+func walletEnv(t *testing.T) (*env, *fakeWallets) {
+	e := newEnv(t)
+	fw := newFakeWallets()
+	e.h = New(Options{Payments: e.pay, Keys: fakeKeys{}, Authenticator: e.sim, SealKey: testSealKey, Clock: e.clk, Wallet: fw})
+	e.mux = http.NewServeMux()
+	e.h.Register(e.mux)
+	f := demoForm("w")
+	f.FormAction = "CUSTOMER_WALLET"
+	e.pay.add(f)
+	return e, fw
+}
+
+// TestWalletForm: the saved cards on a CUSTOMER_WALLET form, in French,
+// none chosen when there are two, the bin icons, the New card tab with its
+// save box, and no token anywhere in the page.
+func TestWalletForm(t *testing.T) {
+	e, fw := walletEnv(t)
+	w := e.do(t, "GET", "/pay/w?kr-language=fr", nil)
+	body := w.Body.String()
+	checkPageHeaders(t, w, false)
+	for _, want := range []string{
+		`id="kr-wallet" class="wallet" data-deletion="AUTOMATIC" data-delete-action="/pay/w/wallet/delete?kr-language=fr"`,
+		`role="tablist"`, `>Cartes enregistrées<`, `>Nouvelle carte<`,
+		`<span class="saved-pan">497010XXXXXX0055</span> <span class="saved-exp">expire fin 12/31</span>`,
+		`aria-label="Supprimer la carte se terminant par 0055"`,
+		`data-card="c2" data-last4="2045" data-subscription="true"`,
+		`id="kr-panel-new" class="tab-panel" role="tabpanel" aria-labelledby="kr-tab-new" hidden`,
+		`id="kr-save"`, `<dialog id="kr-confirm"`, `data-form-action="CUSTOMER_WALLET"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("wallet form lacks %q", want)
+		}
+	}
+	if strings.Contains(body, " checked") {
+		t.Error("a card is chosen in advance among two")
+	}
+	// One card: chosen in advance; manual deletion shown.
+	fw.cards, fw.manual = fw.cards[:1], true
+	body = e.do(t, "GET", "/pay/w", nil).Body.String()
+	if !strings.Contains(body, `value="c1" checked`) || !strings.Contains(body, `data-deletion="MANUAL"`) {
+		t.Errorf("one saved card, manual mode:\n%s", body)
+	}
+	// Another form action shows no wallet.
+	e.pay.add(demoForm("p"))
+	if body := e.do(t, "GET", "/pay/p", nil).Body.String(); strings.Contains(body, "kr-wallet") {
+		t.Error("a PAYMENT form shows the wallet")
+	}
+}
+
+// TestWalletPayAndDelete: paying with a saved card (3-D Secure on its
+// number, no security code), an unknown card, and the deletion answers.
+func TestWalletPayAndDelete(t *testing.T) {
+	e, fw := walletEnv(t)
+	q := "?kr-post-url-success=" + url.QueryEscape("https://shop.example/ok")
+	res, _ := e.postJSON(t, "/pay/w"+q, url.Values{"saved": {"c1"}})
+	if res.Step != "done" || !res.Accepted || res.Return == nil {
+		t.Fatalf("saved card payment %+v", res)
+	}
+	if len(fw.paid) != 1 || fw.paid[0].Saved != "c1" || fw.paid[0].ThreeDS == nil || !fw.paid[0].CVV.IsZero() {
+		t.Fatalf("PaySaved got %+v", fw.paid)
+	}
+	if e.pay.callCount() != 0 {
+		t.Fatal("a saved card went to PayCard")
+	}
+	f := demoForm("w2")
+	f.FormAction = "CUSTOMER_WALLET"
+	e.pay.add(f)
+	res, w := e.postJSON(t, "/pay/w2", url.Values{"saved": {"c9"}})
+	if w.Code != http.StatusUnprocessableEntity || res.Error == nil || res.Error.ErrorCode != "CLIENT_311" {
+		t.Fatalf("unknown saved card: %d %+v", w.Code, res)
+	}
+	// A challenge card: the seal carries the saved card through the challenge.
+	e.pay.add(func() Form { f := demoForm("w"); f.FormAction = "CUSTOMER_WALLET"; return f }())
+	res, _ = e.postJSON(t, "/pay/w", url.Values{"saved": {"c2"}})
+	if res.Step != "challenge" {
+		t.Fatalf("saved challenge card %+v", res)
+	}
+	res, _ = e.postJSON(t, "/pay/w/3ds/complete", url.Values{"sealed": {res.Sealed}, "decision": {"approve"}})
+	if !res.Accepted || fw.paid[len(fw.paid)-1].Saved != "c2" || !fw.paid[len(fw.paid)-1].ThreeDS.Challenged {
+		t.Fatalf("after the challenge %+v, PaySaved %+v", res, fw.paid[len(fw.paid)-1])
+	}
+
+	e.pay.add(func() Form { f := demoForm("w"); f.FormAction = "CUSTOMER_WALLET"; return f }())
+	del := func(id string) (int, string) {
+		w := e.do(t, "POST", "/embedded/w/wallet/delete?origin="+url.QueryEscape("https://shop.example"), url.Values{"card": {id}}, "Accept", "application/json")
+		return w.Code, w.Body.String()
+	}
+	if code, body := del("c1"); code != 200 || !strings.Contains(body, `"result":"deleted"`) || len(fw.deleted) != 1 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	if code, body := del("c2"); code != 200 || !strings.Contains(body, `"result":"subscription"`) || !strings.Contains(body, "contact the shop") {
+		t.Fatalf("delete of a subscription's card: %d %s", code, body)
+	}
+	fw.manual = true
+	if code, body := del("c2"); code != 200 || !strings.Contains(body, `"result":"manual"`) {
+		t.Fatalf("manual delete: %d %s", code, body)
+	}
+	if code, _ := del("c9"); code != http.StatusNotFound {
+		t.Fatalf("delete of an unknown card: %d", code)
+	}
+	// Without a wallet service nothing is deleted, and a saved-card
+	// payment is a choose-a-card error.
+	e2 := newEnv(t)
+	e2.pay.add(func() Form { f := demoForm("w"); f.FormAction = "CUSTOMER_WALLET"; return f }())
+	if w := e2.do(t, "POST", "/pay/w/wallet/delete", url.Values{"card": {"c1"}}); w.Code != http.StatusNotFound {
+		t.Fatalf("delete without a wallet service: %d", w.Code)
+	}
+	if res, _ := e2.postJSON(t, "/pay/w", url.Values{"saved": {"c1"}}); res.Error == nil || res.Error.ErrorCode != "CLIENT_311" {
+		t.Fatalf("saved card without a wallet service: %+v", res)
+	}
+}

@@ -1,0 +1,337 @@
+// Package notify turns payment and token events into outbox messages (order
+// confirmations, merchant notices, the wallet document's five token
+// channels), renders emails and SMS in the recipient's language with the
+// shop's branding, and sends them: email through SMTP, SMS through an HTTP
+// gateway, and, for TEST-mode events, into the store for the /demo/mail page.
+//
+// Producers call PaymentEvent and TokenEvent inside the transaction of the
+// change they announce; the outbox dispatcher delivers later, with retries.
+package notify
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/outbox"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+// Events, as outbox messages name them.
+const (
+	EventPaymentAccepted = "payment.accepted"
+	EventPaymentRefused  = "payment.refused"
+	EventTokenCreated    = "token.created"
+	EventTokenUpdated    = "token.updated"
+	EventTokenCancelled  = "token.cancelled"
+)
+
+// TokenKind is what happened to a token.
+type TokenKind string
+
+// Token events of the wallet document.
+const (
+	TokenCreated   TokenKind = "created"
+	TokenUpdated   TokenKind = "updated"
+	TokenCancelled TokenKind = "cancelled"
+)
+
+// PaymentFacts describe a decided payment for its notifications.
+type PaymentFacts struct {
+	PaymentID     string // ordering key: messages of one payment go out in order
+	OrderID       string
+	TransactionID string
+	Mode          string // TEST or PRODUCTION
+	Accepted      bool
+	Amount        int64 // minor units
+	Currency      string
+	Brand         string
+	PANMasked     string    // masked form only (497010XXXXXX0055)
+	At            time.Time // when the payment was decided
+	BuyerName     string
+	ShopURL       string // the merchant's site, linked from the buyer's email (optional)
+	DetailsURL    string // the back-office page of the payment, linked from the merchant's notice (optional)
+}
+
+// TokenFacts describe a token event for its notifications.
+type TokenFacts struct {
+	Token             string
+	Mode              string // TEST or PRODUCTION
+	Brand             string
+	PANMasked         string // masked form only
+	ExpiryMonth       int
+	ExpiryYear        int
+	CustomerReference string
+	OrderID           string
+	At                time.Time
+	ShopURL           string // linked from the buyer's email (optional)
+	DetailsURL        string // back-office page of the token (optional)
+	// KRAnswer, when set, is the V4 Payment object (JSON) of the operation:
+	// the notification URL then gets a PayZen IPN with it, as PayZen's
+	// "notification URL on token update" does. Otherwise it gets a signed
+	// OpenPSP webhook (docs/webhooks.md).
+	KRAnswer string
+	// NotificationURL overrides the shop's notification URL.
+	NotificationURL string
+}
+
+// Buyer is who a buyer notification goes to.
+type Buyer struct {
+	Email    string
+	Phone    string // E.164
+	Language string // a language tag; the shop's language when empty or unsupported
+	Name     string
+}
+
+// Skipped is a notification the shop enabled that could not be queued.
+type Skipped struct {
+	Channel string
+	Role    string // buyer | merchant | url
+	Reason  string
+}
+
+// Enqueued reports what an event queued.
+type Enqueued struct {
+	Messages []outbox.Message
+	Skipped  []Skipped
+}
+
+func (e *Enqueued) skip(channel, role, reason string) {
+	e.Skipped = append(e.Skipped, Skipped{Channel: channel, Role: role, Reason: reason})
+}
+
+// checkMode insists on an explicit mode: TEST messages are shown on the
+// unauthenticated demo page, so a forgotten mode must not default to TEST.
+func checkMode(mode string) error {
+	if mode != shop.ModeTest && mode != shop.ModeProduction {
+		return fmt.Errorf("notify: mode must be TEST or PRODUCTION, not %q", mode)
+	}
+	return nil
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// ValidPhone reports whether s is an E.164 number: "+", a country code
+// that does not start with 0, 7 to 15 digits in all.
+func ValidPhone(s string) bool { return e164.MatchString(s) }
+
+// ValidEmail reports whether s is a single plain address (no display name).
+func ValidEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == "" && strings.Contains(s, "@")
+}
+
+func shopView(s shop.Shop, url string) ShopView {
+	return ShopView{ID: s.ID, Name: s.Name, LogoURL: s.LogoURL, Color: s.Settings.PrimaryColor,
+		Email: merchantEmail(s), Phone: merchantPhone(s), URL: url}
+}
+
+func merchantEmail(s shop.Shop) string {
+	if e := strings.TrimSpace(s.Settings.Notifications.MerchantEmail); e != "" {
+		return e
+	}
+	return strings.TrimSpace(s.PrimaryEmail)
+}
+
+func merchantPhone(s shop.Shop) string {
+	if p := strings.TrimSpace(s.Settings.Notifications.MerchantPhone); p != "" {
+		return p
+	}
+	return strings.TrimSpace(s.PrimaryPhone)
+}
+
+func (e *Enqueued) add(tx *sql.Tx, now time.Time, m outbox.Message, c any) error {
+	if m.Payload == "" {
+		b, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("notify: encode %s payload: %w", m.Channel, err)
+		}
+		m.Payload = string(b)
+	}
+	stored, err := store.InsertOutbox(tx, m, now)
+	if err != nil {
+		return err
+	}
+	e.Messages = append(e.Messages, stored)
+	return nil
+}
+
+// PaymentEvent queues, in tx, the notifications of a decided payment: the
+// order confirmation (or refusal notice) to the buyer when the shop sends
+// confirmations, and the notice to the merchant when the shop asked for
+// it. It never fails for a missing or invalid recipient: that is reported
+// in Skipped and the payment goes on.
+func PaymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerEmail, buyerLanguage string) (Enqueued, error) {
+	var out Enqueued
+	if err := checkMode(p.Mode); err != nil {
+		return out, err
+	}
+	event := EventPaymentRefused
+	tpl := TplPaymentRefusedBuyer
+	if p.Accepted {
+		event, tpl = EventPaymentAccepted, TplPaymentAcceptedBuyer
+	}
+	if p.At.IsZero() {
+		p.At = now
+	}
+	view := &PaymentView{ID: p.PaymentID, OrderID: p.OrderID, TransactionID: p.TransactionID, Accepted: p.Accepted,
+		Amount: p.Amount, Currency: p.Currency, Brand: p.Brand, PANMasked: p.PANMasked, At: p.At}
+	// Ordering is per channel and key: a key per recipient lets the buyer's
+	// email and the merchant's go out side by side, each stream in order.
+	key := "payment:" + p.PaymentID
+	buyerEmail = strings.TrimSpace(buyerEmail)
+
+	if s.Settings.OrderConfirmationEmails {
+		switch {
+		case buyerEmail == "":
+			out.skip(outbox.ChannelEmail, "buyer", "no buyer email")
+		case !ValidEmail(buyerEmail):
+			out.skip(outbox.ChannelEmail, "buyer", "invalid buyer email")
+		default:
+			c := Content{Template: tpl, Lang: Language(buyerLanguage, s.Language), Mode: p.Mode, Recipient: "buyer",
+				Shop: shopView(s, p.ShopURL), Buyer: BuyerView{Name: p.BuyerName, Email: buyerEmail}, Payment: view}
+			if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event,
+				OrderingKey: key + "/buyer", Target: buyerEmail}, c); err != nil {
+				return out, err
+			}
+		}
+	}
+	if s.Settings.Notifications.MerchantPaymentNotice {
+		to := merchantEmail(s)
+		if !ValidEmail(to) {
+			out.skip(outbox.ChannelEmail, "merchant", "no valid merchant email")
+		} else {
+			mv := *view
+			mv.DetailsURL = p.DetailsURL
+			c := Content{Template: TplPaymentMerchant, Lang: Language(s.Language), Mode: p.Mode, Recipient: "merchant",
+				Shop: shopView(s, p.ShopURL), Buyer: BuyerView{Name: p.BuyerName, Email: buyerEmail}, Payment: &mv}
+			if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event,
+				OrderingKey: key + "/merchant", Target: to}, c); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// TokenEvent queues, in tx, the wallet document's notifications of a token
+// change, each when the shop switched it on: the notification URL (IPN or
+// signed webhook), email to the buyer, email to the merchant, SMS to the
+// merchant, SMS to the buyer. Merchant recipients default to the shop's
+// primary email and phone. Missing or invalid recipients are reported in
+// Skipped, never as an error.
+func TokenEvent(tx *sql.Tx, now time.Time, s shop.Shop, kind TokenKind, t TokenFacts, buyer Buyer) (Enqueued, error) {
+	var out Enqueued
+	if err := checkMode(t.Mode); err != nil {
+		return out, err
+	}
+	var event string
+	switch kind {
+	case TokenCreated:
+		event = EventTokenCreated
+	case TokenUpdated:
+		event = EventTokenUpdated
+	case TokenCancelled:
+		event = EventTokenCancelled
+	default:
+		return out, fmt.Errorf("notify: unknown token event %q", kind)
+	}
+	if t.At.IsZero() {
+		t.At = now
+	}
+	n := s.Settings.Notifications
+	key := "token:" + t.Token
+	view := &TokenView{Kind: string(kind), Token: t.Token, Brand: t.Brand, PANMasked: t.PANMasked, ExpiryMonth: t.ExpiryMonth,
+		ExpiryYear: t.ExpiryYear, CustomerReference: t.CustomerReference, At: t.At}
+	buyerEmail, buyerPhone := strings.TrimSpace(buyer.Email), strings.TrimSpace(buyer.Phone)
+	buyerLang := Language(buyer.Language, s.Language)
+	sv := shopView(s, t.ShopURL)
+	bv := BuyerView{Name: buyer.Name, Email: buyerEmail}
+
+	if n.TokenURL {
+		target := t.NotificationURL
+		if target == "" {
+			target = s.NotificationURL
+		}
+		if target == "" {
+			out.skip(outbox.ChannelWebhook, "url", "no notification URL")
+		} else if t.KRAnswer != "" {
+			if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelIPN, Event: event,
+				OrderingKey: key, Target: target, Payload: t.KRAnswer}, nil); err != nil {
+				return out, err
+			}
+		} else {
+			id := ids.New()
+			body, err := outbox.WebhookEnvelope(id, event, s.ID, t.Mode, t.At, tokenWebhookData(t, kind, buyer))
+			if err != nil {
+				return out, err
+			}
+			if err := out.add(tx, now, outbox.Message{ID: id, ShopID: s.ID, Channel: outbox.ChannelWebhook, Event: event,
+				OrderingKey: key, Target: target, Payload: body}, nil); err != nil {
+				return out, err
+			}
+		}
+	}
+	if n.TokenEmailBuyer {
+		if !ValidEmail(buyerEmail) {
+			out.skip(outbox.ChannelEmail, "buyer", "no valid buyer email")
+		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event, OrderingKey: key + "/buyer", Target: buyerEmail},
+			Content{Template: TplTokenBuyer, Lang: buyerLang, Mode: t.Mode, Recipient: "buyer", Shop: sv, Buyer: bv, Token: view}); err != nil {
+			return out, err
+		}
+	}
+	if n.TokenEmailMerchant {
+		to := merchantEmail(s)
+		mv := *view
+		mv.DetailsURL = t.DetailsURL
+		if !ValidEmail(to) {
+			out.skip(outbox.ChannelEmail, "merchant", "no valid merchant email")
+		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event, OrderingKey: key + "/merchant", Target: to},
+			Content{Template: TplTokenMerchant, Lang: Language(s.Language), Mode: t.Mode, Recipient: "merchant", Shop: sv, Buyer: bv, Token: &mv}); err != nil {
+			return out, err
+		}
+	}
+	if n.TokenSMSMerchant {
+		to := merchantPhone(s)
+		if !ValidPhone(to) {
+			out.skip(outbox.ChannelSMS, "merchant", "no E.164 merchant phone number")
+		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelSMS, Event: event, OrderingKey: key + "/merchant", Target: to},
+			Content{Template: TplTokenSMSMerchant, Lang: Language(s.Language), Mode: t.Mode, Recipient: "merchant", Shop: sv, Buyer: bv, Token: view}); err != nil {
+			return out, err
+		}
+	}
+	if n.TokenSMSBuyer {
+		if !ValidPhone(buyerPhone) {
+			out.skip(outbox.ChannelSMS, "buyer", "no E.164 buyer phone number")
+		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelSMS, Event: event, OrderingKey: key + "/buyer", Target: buyerPhone},
+			Content{Template: TplTokenSMSBuyer, Lang: buyerLang, Mode: t.Mode, Recipient: "buyer", Shop: sv, Buyer: bv, Token: view}); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// tokenWebhookData is the "data" of a token webhook; field names follow the
+// V4 API where one exists.
+func tokenWebhookData(t TokenFacts, kind TokenKind, b Buyer) any {
+	type customer struct {
+		Reference string `json:"reference,omitempty"`
+		Email     string `json:"email,omitempty"`
+	}
+	return struct {
+		PaymentMethodToken string   `json:"paymentMethodToken"`
+		Event              string   `json:"event"`
+		Brand              string   `json:"brand,omitempty"`
+		PAN                string   `json:"pan,omitempty"`
+		ExpiryMonth        int      `json:"expiryMonth,omitempty"`
+		ExpiryYear         int      `json:"expiryYear,omitempty"`
+		OrderID            string   `json:"orderId,omitempty"`
+		Customer           customer `json:"customer"`
+	}{t.Token, string(kind), t.Brand, t.PANMasked, t.ExpiryMonth, t.ExpiryYear, t.OrderID, customer{t.CustomerReference, b.Email}}
+}

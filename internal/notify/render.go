@@ -1,0 +1,637 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/money"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+//go:embed templates
+var files embed.FS
+
+// Languages are the languages every built-in template exists in.
+var Languages = []string{"en", "fr", "es", "it", "de"}
+
+// Template ids: one per message a shop may reword (see TemplateStore).
+const (
+	TplPaymentAcceptedBuyer = "payment.accepted.buyer" // email: order confirmation
+	TplPaymentRefusedBuyer  = "payment.refused.buyer"  // email: payment not accepted
+	TplPaymentMerchant      = "payment.merchant"       // email: notice to the merchant
+	TplTokenBuyer           = "token.buyer"            // email: card saved, updated, removed
+	TplTokenMerchant        = "token.merchant"         // email: token created, updated, cancelled
+	TplTokenSMSBuyer        = "token.sms.buyer"        // SMS to the buyer
+	TplTokenSMSMerchant     = "token.sms.merchant"     // SMS to the merchant
+)
+
+var emailTemplates = []string{TplPaymentAcceptedBuyer, TplPaymentRefusedBuyer, TplPaymentMerchant, TplTokenBuyer, TplTokenMerchant}
+
+var (
+	catalogs  = map[string]map[string]string{}
+	htmlTmpls = map[string]*template.Template{}
+	textTmpls = map[string]*texttemplate.Template{}
+)
+
+// funcs are the helpers templates may call besides Data's methods.
+var funcs = map[string]any{
+	"list": func(v ...any) []any { return v },
+}
+
+func init() {
+	for _, lang := range Languages {
+		b, err := files.ReadFile("templates/i18n/" + lang + ".json")
+		if err != nil {
+			panic(err)
+		}
+		c := map[string]string{}
+		if err := json.Unmarshal(b, &c); err != nil {
+			panic(fmt.Sprintf("notify: %s.json: %v", lang, err))
+		}
+		catalogs[lang] = c
+	}
+	for _, id := range emailTemplates {
+		htmlTmpls[id] = template.Must(template.New("layout").Funcs(funcs).ParseFS(files,
+			"templates/email/layout.html", "templates/email/"+id+".html"))
+		textTmpls[id] = texttemplate.Must(texttemplate.New("layout").Funcs(funcs).ParseFS(files,
+			"templates/email/text.txt", "templates/email/"+id+".txt"))
+	}
+}
+
+// Language picks the first supported language among tags ("fr-FR", "de_CH",
+// an Accept-Language value), else English.
+func Language(tags ...string) string {
+	for _, t := range tags {
+		t = strings.TrimSpace(strings.SplitN(strings.SplitN(t, ",", 2)[0], ";", 2)[0])
+		if i := strings.IndexAny(t, "-_"); i >= 0 {
+			t = t[:i]
+		}
+		t = strings.ToLower(t)
+		if _, ok := catalogs[t]; ok {
+			return t
+		}
+	}
+	return "en"
+}
+
+// ShopView is the shop as a message shows it, captured when the event
+// happened.
+type ShopView struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	LogoURL string `json:"logoUrl,omitempty"`
+	Color   string `json:"color,omitempty"`
+	Email   string `json:"email,omitempty"`
+	Phone   string `json:"phone,omitempty"`
+	URL     string `json:"url,omitempty"` // the merchant's site, linked from buyer emails
+}
+
+// PaymentView is what a payment message tells. Card data is masked only.
+type PaymentView struct {
+	ID            string    `json:"id"`
+	OrderID       string    `json:"orderId,omitempty"`
+	TransactionID string    `json:"transactionId,omitempty"`
+	Accepted      bool      `json:"accepted"`
+	Amount        int64     `json:"amount"`
+	Currency      string    `json:"currency"`
+	Brand         string    `json:"brand,omitempty"`
+	PANMasked     string    `json:"pan,omitempty"`
+	At            time.Time `json:"at"`
+	DetailsURL    string    `json:"detailsUrl,omitempty"`
+}
+
+// TokenView is what a token message tells.
+type TokenView struct {
+	Kind              string    `json:"kind"` // created | updated | cancelled
+	Token             string    `json:"token"`
+	Brand             string    `json:"brand,omitempty"`
+	PANMasked         string    `json:"pan,omitempty"`
+	ExpiryMonth       int       `json:"expiryMonth,omitempty"`
+	ExpiryYear        int       `json:"expiryYear,omitempty"`
+	CustomerReference string    `json:"customerReference,omitempty"`
+	At                time.Time `json:"at"`
+	DetailsURL        string    `json:"detailsUrl,omitempty"`
+}
+
+// BuyerView names the buyer.
+type BuyerView struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+// Content is the stored payload of an email or SMS message: what to say, not
+// yet rendered. Rendering at delivery keeps the producer's transaction short
+// and lets a corrected template apply to messages still being retried.
+type Content struct {
+	Template  string       `json:"template"`
+	Lang      string       `json:"lang"`
+	Mode      string       `json:"mode"`      // TEST or PRODUCTION
+	Recipient string       `json:"recipient"` // buyer | merchant
+	Shop      ShopView     `json:"shop"`
+	Buyer     BuyerView    `json:"buyer"`
+	Payment   *PaymentView `json:"payment,omitempty"`
+	Token     *TokenView   `json:"token,omitempty"`
+}
+
+// Data is what templates see: the content with every value already written
+// for the message's language. Shop templates use the same fields.
+type Data struct {
+	Lang      string
+	Test      bool   // TEST mode: say that no real money moved
+	Subject   string // the rendered subject (HTML <title>)
+	Recipient string // buyer | merchant
+	Greeting  string // "Hello Zoë," / "Bonjour,"
+	Shop      ShopView
+	Buyer     BuyerView
+	Payment   *PaymentData
+	Token     *TokenData
+	Links     Links
+	Color     string // the shop's colour (#rrggbb), a safe default otherwise
+	OnColor   string // black or white, whichever reads on Color
+
+	cat  map[string]string
+	vars *strings.Replacer
+}
+
+// PaymentData is a payment written for one language.
+type PaymentData struct {
+	OrderID       string
+	TransactionID string
+	Accepted      bool
+	Status        string // "Accepted" / "Refusé" …
+	Amount        string // "€12.50" / "12,50 €"
+	Date          string
+	Card          string // "VISA •••• 0055"
+}
+
+// TokenData is a token written for one language.
+type TokenData struct {
+	Kind              string
+	Token             string
+	Card              string
+	Expiry            string // MM/YYYY
+	CustomerReference string
+	Date              string
+}
+
+// Links are the URLs a message may show.
+type Links struct {
+	Shop    string // the merchant's site
+	Contact string // mailto: the shop
+	Details string // the back office page of the payment or token
+}
+
+// T returns the catalog text for key in the message's language, with the
+// placeholders ({shop}, {amount}, {order} …) filled in.
+func (d *Data) T(key string) string {
+	return d.vars.Replace(d.raw(key))
+}
+
+// raw returns the catalog text for key without filling placeholders
+// (English when the language lacks it, the key itself when both do).
+func (d *Data) raw(key string) string {
+	if s, ok := d.cat[key]; ok {
+		return s
+	}
+	if s, ok := catalogs["en"][key]; ok {
+		return s
+	}
+	return key
+}
+
+// TLink is T for HTML with one placeholder turned into a link to href.
+func (d *Data) TLink(key, placeholder, href string) template.HTML {
+	value := d.vars.Replace("{" + placeholder + "}")
+	parts := strings.Split(d.raw(key), "{"+placeholder+"}")
+	for i, p := range parts {
+		parts[i] = html.EscapeString(d.vars.Replace(p))
+	}
+	link := `<a href="` + html.EscapeString(safeURL(href, "mailto", "http", "https")) + `" style="color:#1d4ed8">` + html.EscapeString(value) + `</a>`
+	return template.HTML(strings.Join(parts, link))
+}
+
+var colorPattern = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+const defaultColor = "#1e3a8a"
+
+// newData prepares content for rendering in its language.
+func newData(c Content, sms bool) *Data {
+	lang := Language(c.Lang)
+	d := &Data{
+		Lang: lang, Test: c.Mode != shop.ModeProduction, Recipient: c.Recipient, Shop: c.Shop, Buyer: c.Buyer,
+		cat: catalogs[lang], Color: defaultColor,
+	}
+	d.Shop.LogoURL = safeURL(c.Shop.LogoURL, "https", "http")
+	d.Shop.URL = safeURL(c.Shop.URL, "https", "http")
+	if colorPattern.MatchString(c.Shop.Color) {
+		d.Color = strings.ToLower(c.Shop.Color)
+	}
+	d.OnColor = onColor(d.Color)
+	d.Links.Shop = d.Shop.URL
+	if c.Shop.Email != "" {
+		d.Links.Contact = (&url.URL{Scheme: "mailto", Opaque: c.Shop.Email}).String()
+	}
+	vars := map[string]string{"shop": c.Shop.Name, "buyer": c.Buyer.Name, "email": c.Shop.Email}
+	if p := c.Payment; p != nil {
+		pd := &PaymentData{OrderID: p.OrderID, TransactionID: p.TransactionID, Accepted: p.Accepted,
+			Amount: formatAmount(p.Amount, p.Currency, lang), Date: d.formatDate(p.At), Card: card(p.Brand, p.PANMasked, sms)}
+		pd.Status = catalogs[lang]["status.refused"]
+		if p.Accepted {
+			pd.Status = catalogs[lang]["status.accepted"]
+		}
+		d.Payment = pd
+		d.Links.Details = safeURL(p.DetailsURL, "https", "http")
+		order := p.OrderID
+		if order == "" {
+			order = p.ID
+		}
+		vars["order"], vars["amount"], vars["brand"], vars["pan"] = order, pd.Amount, p.Brand, last4(p.PANMasked, sms)
+	}
+	if t := c.Token; t != nil {
+		td := &TokenData{Kind: t.Kind, Token: t.Token, Card: card(t.Brand, t.PANMasked, sms), CustomerReference: t.CustomerReference, Date: d.formatDate(t.At)}
+		if t.ExpiryMonth > 0 && t.ExpiryYear > 0 {
+			td.Expiry = fmt.Sprintf("%02d/%d", t.ExpiryMonth, t.ExpiryYear)
+		}
+		d.Token = td
+		d.Links.Details = safeURL(t.DetailsURL, "https", "http")
+		vars["token"], vars["brand"], vars["pan"], vars["expiry"] = t.Token, t.Brand, last4(t.PANMasked, sms), td.Expiry
+	}
+	pairs := make([]string, 0, 2*len(vars))
+	for k, v := range vars {
+		pairs = append(pairs, "{"+k+"}", v)
+	}
+	d.vars = strings.NewReplacer(pairs...)
+	d.Greeting = d.T("greeting")
+	if c.Buyer.Name != "" && c.Recipient == "buyer" {
+		d.Greeting = d.T("greeting.name")
+	}
+	return d
+}
+
+func (d *Data) formatDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.UTC()
+	return strings.NewReplacer(
+		"{day}", strconv.Itoa(t.Day()),
+		"{month}", d.raw("month."+strconv.Itoa(int(t.Month()))),
+		"{year}", strconv.Itoa(t.Year()),
+		"{time}", t.Format("15:04"),
+	).Replace(d.raw("date"))
+}
+
+func formatAmount(amount int64, currency, lang string) string {
+	c, ok := money.Lookup(currency)
+	if !ok {
+		return strconv.FormatInt(amount, 10) + " " + currency
+	}
+	return money.FormatLocale(amount, c, lang)
+}
+
+// last4 shows the end of a masked PAN: "•••• 0055" (ASCII stars in SMS,
+// whose GSM alphabet has no bullet).
+func last4(masked string, sms bool) string {
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, masked)
+	if len(masked) < 4 || len(digits) < 4 {
+		return ""
+	}
+	end := masked[len(masked)-4:]
+	if sms {
+		return "****" + end
+	}
+	return "•••• " + end
+}
+
+func card(brand, masked string, sms bool) string {
+	return strings.TrimSpace(brand + " " + last4(masked, sms))
+}
+
+func safeURL(raw string, schemes ...string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	for _, s := range schemes {
+		if strings.EqualFold(u.Scheme, s) && (u.Host != "" || u.Opaque != "") {
+			return raw
+		}
+	}
+	return ""
+}
+
+// onColor returns the text colour that reads on background c (#rgb or #rrggbb).
+func onColor(c string) string {
+	h := strings.TrimPrefix(c, "#")
+	if len(h) == 3 {
+		h = string([]byte{h[0], h[0], h[1], h[1], h[2], h[2]})
+	}
+	v, err := strconv.ParseUint(h, 16, 32)
+	if err != nil {
+		return "#ffffff"
+	}
+	r, g, b := float64(v>>16&0xff), float64(v>>8&0xff), float64(v&0xff)
+	// Perceived brightness (ITU-R BT.601): fast and good enough to pick
+	// black or white text.
+	if 0.299*r+0.587*g+0.114*b > 150 {
+		return "#111827"
+	}
+	return "#ffffff"
+}
+
+func subjectKey(c Content) string {
+	kind := ""
+	if c.Token != nil {
+		kind = c.Token.Kind
+	}
+	switch c.Template {
+	case TplPaymentAcceptedBuyer:
+		return "pay.ok.subject"
+	case TplPaymentRefusedBuyer:
+		return "pay.ko.subject"
+	case TplPaymentMerchant:
+		if c.Payment != nil && c.Payment.Accepted {
+			return "merchant.pay.ok.subject"
+		}
+		return "merchant.pay.ko.subject"
+	case TplTokenBuyer:
+		return "token." + kind + ".subject"
+	case TplTokenMerchant:
+		return "merchant.token." + kind + ".subject"
+	case TplTokenSMSBuyer:
+		return "sms.token." + kind
+	case TplTokenSMSMerchant:
+		return "sms.merchant.token." + kind
+	}
+	return ""
+}
+
+// TemplateStore gives a shop's own wording of a message (*store.DB
+// implements it). It returns store.ErrNotFound when the shop has none.
+type TemplateStore interface {
+	NotifyTemplate(ctx context.Context, shopID, template, lang string) (store.NotifyTemplate, error)
+}
+
+// Rendered is a message ready to send.
+type Rendered struct {
+	Subject string
+	Text    string
+	HTML    string // empty for SMS
+}
+
+// Renderer renders contents with the built-in templates or the shop's own.
+type Renderer struct {
+	ts  TemplateStore
+	log *slog.Logger
+}
+
+// NewRenderer returns a renderer; ts may be nil (built-in templates only).
+func NewRenderer(ts TemplateStore, log *slog.Logger) *Renderer {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Renderer{ts: ts, log: log}
+}
+
+// Email renders an email. A shop's template that fails to render is logged
+// and replaced by the built-in one: a typo must not lose a confirmation.
+func (r *Renderer) Email(ctx context.Context, c Content) (Rendered, error) {
+	if htmlTmpls[c.Template] == nil {
+		return Rendered{}, fmt.Errorf("notify: unknown email template %q", c.Template)
+	}
+	d := newData(c, false)
+	o := r.override(ctx, c, d.Lang)
+	var out Rendered
+	var err error
+	if out.Subject, err = renderSubject(d, c, o.Subject); err != nil {
+		r.log.Warn("notify: shop subject template failed, using the built-in one", "shop", c.Shop.ID, "template", c.Template, "err", err)
+		out.Subject, _ = renderSubject(d, c, "")
+	}
+	d.Subject = out.Subject
+	if out.HTML, err = renderHTML(d, c.Template, o.HTML); err != nil {
+		r.log.Warn("notify: shop HTML template failed, using the built-in one", "shop", c.Shop.ID, "template", c.Template, "err", err)
+		if out.HTML, err = renderHTML(d, c.Template, ""); err != nil {
+			return out, err
+		}
+	}
+	if out.Text, err = renderText(d, c.Template, o.Text); err != nil {
+		r.log.Warn("notify: shop text template failed, using the built-in one", "shop", c.Shop.ID, "template", c.Template, "err", err)
+		if out.Text, err = renderText(d, c.Template, ""); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// SMS renders an SMS text.
+func (r *Renderer) SMS(ctx context.Context, c Content) (string, error) {
+	if c.Template != TplTokenSMSBuyer && c.Template != TplTokenSMSMerchant {
+		return "", fmt.Errorf("notify: unknown SMS template %q", c.Template)
+	}
+	d := newData(c, true)
+	o := r.override(ctx, c, d.Lang)
+	if o.Text != "" {
+		s, err := execText(d, o.Text)
+		if err == nil {
+			return strings.TrimSpace(s), nil
+		}
+		r.log.Warn("notify: shop SMS template failed, using the built-in one", "shop", c.Shop.ID, "template", c.Template, "err", err)
+	}
+	s := d.T(subjectKey(c))
+	if d.Test {
+		s = "[TEST] " + s
+	}
+	return s, nil
+}
+
+func (r *Renderer) override(ctx context.Context, c Content, lang string) store.NotifyTemplate {
+	if r.ts == nil || c.Shop.ID == "" {
+		return store.NotifyTemplate{}
+	}
+	o, err := r.ts.NotifyTemplate(ctx, c.Shop.ID, c.Template, lang)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			r.log.Warn("notify: reading the shop's template failed, using the built-in one", "shop", c.Shop.ID, "err", err)
+		}
+		return store.NotifyTemplate{}
+	}
+	return o
+}
+
+func renderSubject(d *Data, c Content, override string) (string, error) {
+	var s string
+	if override != "" {
+		var err error
+		if s, err = execText(d, override); err != nil {
+			return "", err
+		}
+	} else {
+		s = d.T(subjectKey(c))
+	}
+	// A header must be one line. Only ASCII whitespace is folded: the
+	// no-break spaces of French typography and of amounts stay.
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }), " ")
+	if d.Test {
+		s = "[TEST] " + s
+	}
+	return s, nil
+}
+
+// renderHTML executes the layout with the built-in content block, or with
+// the shop's content block (its HTML replaces what sits between the header
+// with the logo and the footer).
+func renderHTML(d *Data, id, override string) (string, error) {
+	t := htmlTmpls[id]
+	if override != "" {
+		var err error
+		t, err = template.New("layout").Funcs(funcs).ParseFS(files, "templates/email/layout.html")
+		if err == nil {
+			_, err = t.Parse(`{{define "content"}}` + override + `{{end}}`)
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout", d); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func renderText(d *Data, id, override string) (string, error) {
+	if override != "" {
+		return execText(d, override)
+	}
+	var b bytes.Buffer
+	if err := textTmpls[id].ExecuteTemplate(&b, id+".txt", d); err != nil {
+		return "", err
+	}
+	return tidyText(b.String()), nil
+}
+
+// execText runs a shop's text template; the built-in text blocks
+// ("payment-rows", "footer", "test") are available to it.
+func execText(d *Data, src string) (string, error) {
+	base, err := texttemplate.New("layout").Funcs(funcs).ParseFS(files, "templates/email/text.txt")
+	if err != nil {
+		return "", err
+	}
+	t, err := base.New("shop").Parse(src)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, d); err != nil {
+		return "", err
+	}
+	return tidyText(b.String()), nil
+}
+
+// tidyText collapses runs of blank lines that optional parts leave behind.
+func tidyText(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	out := lines[:0]
+	blank := false
+	for _, l := range lines {
+		l = strings.TrimRight(l, " \t")
+		if l == "" {
+			if blank {
+				continue
+			}
+			blank = true
+		} else {
+			blank = false
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// ValidateOverride checks a shop's template before it is saved: it must
+// parse and render a sample in every language.
+func ValidateOverride(id, subject, htmlSrc, textSrc string) error {
+	sample := SampleContent(id)
+	if sample.Template == "" {
+		return fmt.Errorf("notify: unknown template %q", id)
+	}
+	for _, lang := range Languages {
+		sample.Lang = lang
+		d := newData(sample, id == TplTokenSMSBuyer || id == TplTokenSMSMerchant)
+		if subject != "" {
+			if _, err := renderSubject(d, sample, subject); err != nil {
+				return fmt.Errorf("subject: %w", err)
+			}
+		}
+		if htmlSrc != "" {
+			if htmlTmpls[id] == nil {
+				return fmt.Errorf("notify: %s is an SMS: it has no HTML part", id)
+			}
+			if _, err := renderHTML(d, id, htmlSrc); err != nil {
+				return fmt.Errorf("HTML: %w", err)
+			}
+		}
+		if textSrc != "" {
+			if _, err := execText(d, textSrc); err != nil {
+				return fmt.Errorf("text: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// SampleContent returns example content for a template id (previews,
+// validation, the demo page); Template is empty for an unknown id.
+func SampleContent(id string) Content {
+	at := time.Date(2030, 3, 4, 10, 30, 0, 0, time.UTC)
+	c := Content{
+		Template: id, Lang: "en", Mode: "TEST", Recipient: "buyer",
+		Shop:  ShopView{ID: "69876357", Name: "Demo shop", Email: "shop@example.com", URL: "https://shop.example.com/"},
+		Buyer: BuyerView{Name: "Zoë Martin", Email: "zoe@example.com"},
+	}
+	pay := &PaymentView{ID: "pay-1", OrderID: "order-1001", TransactionID: "8f0b5c1e2d3a4b5c6d7e8f9a0b1c2d3e", Accepted: true,
+		Amount: 123450, Currency: "EUR", Brand: "VISA", PANMasked: "497010XXXXXX0055", At: at}
+	tok := &TokenView{Kind: "created", Token: "b6e7d9a1c3f54e2a8d0c6b4a2e8f1d3c", Brand: "VISA", PANMasked: "497010XXXXXX0055",
+		ExpiryMonth: 12, ExpiryYear: 2031, CustomerReference: "cust-001", At: at}
+	switch id {
+	case TplPaymentAcceptedBuyer:
+		c.Payment = pay
+	case TplPaymentRefusedBuyer:
+		pay.Accepted = false
+		c.Payment = pay
+	case TplPaymentMerchant:
+		c.Payment, c.Recipient = pay, "merchant"
+	case TplTokenBuyer, TplTokenSMSBuyer:
+		c.Token = tok
+	case TplTokenMerchant, TplTokenSMSMerchant:
+		c.Token, c.Recipient = tok, "merchant"
+	default:
+		return Content{}
+	}
+	return c
+}
+
+var _ fs.FS = files

@@ -1,0 +1,192 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+var placeholder = regexp.MustCompile(`\{[a-z]+\}`)
+
+func placeholders(s string) string {
+	p := placeholder.FindAllString(s, -1)
+	sort.Strings(p)
+	return strings.Join(p, ",")
+}
+
+// Every language has every English key, with the same placeholders, and
+// nothing else.
+func TestCatalogsComplete(t *testing.T) {
+	en := catalogs["en"]
+	for _, lang := range Languages {
+		c := catalogs[lang]
+		for k, v := range en {
+			tr, ok := c[k]
+			if !ok || strings.TrimSpace(tr) == "" {
+				t.Errorf("%s: missing %q", lang, k)
+				continue
+			}
+			if placeholders(tr) != placeholders(v) {
+				t.Errorf("%s %q: placeholders %s, English has %s", lang, k, placeholders(tr), placeholders(v))
+			}
+		}
+		for k := range c {
+			if _, ok := en[k]; !ok {
+				t.Errorf("%s: key %q is not in en.json", lang, k)
+			}
+		}
+	}
+}
+
+var amounts = map[string]string{"en": "€1,234.50", "fr": "1\u202f234,50\u00a0€", "de": "1.234,50\u00a0€", "es": "1234,50\u00a0€", "it": "1234,50\u00a0€"}
+
+// Every template renders in every language, with the amount written for
+// the language, no placeholder or catalog key left over.
+func TestEveryTemplateInEveryLanguage(t *testing.T) {
+	r := NewRenderer(nil, nil)
+	leftover := regexp.MustCompile(`\{[a-z]+\}|\b(pay|merchant|token|sms|label|status)\.[a-z.]+\b`)
+	for _, id := range append(append([]string{}, emailTemplates...), TplTokenSMSBuyer, TplTokenSMSMerchant) {
+		for _, lang := range Languages {
+			for _, kind := range []string{"created", "updated", "cancelled"} {
+				c := SampleContent(id)
+				c.Lang = lang
+				if c.Token != nil {
+					c.Token.Kind = kind
+				} else if kind != "created" {
+					continue
+				}
+				var all string
+				if strings.Contains(id, ".sms.") {
+					s, err := r.SMS(context.Background(), c)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !strings.Contains(s, "****0055") || strings.Contains(s, "•") || len([]rune(s)) > 160 {
+						t.Errorf("%s %s %s SMS: %q (%d characters)", id, lang, kind, s, len([]rune(s)))
+					}
+					all = s
+				} else {
+					out, err := r.Email(context.Background(), c)
+					if err != nil {
+						t.Fatalf("%s %s: %v", id, lang, err)
+					}
+					if !strings.Contains(out.HTML, `<html lang="`+lang+`">`) || !strings.HasPrefix(out.Subject, "[TEST] ") {
+						t.Errorf("%s %s: lang or subject: %q", id, lang, out.Subject)
+					}
+					if c.Payment != nil && (!strings.Contains(out.Text, amounts[lang]) || !strings.Contains(out.HTML, amounts[lang])) {
+						t.Errorf("%s %s: amount %q not in the message:\n%s", id, lang, amounts[lang], out.Text)
+					}
+					if strings.Contains(out.Subject, "\n") {
+						t.Errorf("%s %s: multi-line subject", id, lang)
+					}
+					all = out.Subject + out.Text + out.HTML
+				}
+				if m := leftover.FindString(all); m != "" {
+					t.Errorf("%s %s %s: leftover %q", id, lang, kind, m)
+				}
+			}
+		}
+	}
+}
+
+func TestLanguage(t *testing.T) {
+	for in, want := range map[string]string{"fr-FR": "fr", "de_CH": "de", "IT": "it", "es-419,es;q=0.9": "es", "pt-BR": "en", "": "en"} {
+		if got := Language(in); got != want {
+			t.Errorf("Language(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if Language("pt", "it") != "it" {
+		t.Error("fallback to the second tag")
+	}
+}
+
+func TestBranding(t *testing.T) {
+	for c, want := range map[string]string{"#ffffff": "#111827", "#000": "#ffffff", "#FFD700": "#111827", "#1e3a8a": "#ffffff"} {
+		if got := onColor(strings.ToLower(c)); got != want {
+			t.Errorf("onColor(%s) = %s", c, got)
+		}
+	}
+	c := SampleContent(TplPaymentAcceptedBuyer)
+	c.Shop.Color = "red;background:url(https://evil)"
+	c.Shop.LogoURL = "javascript:alert(1)"
+	c.Shop.URL = "javascript:alert(2)"
+	c.Shop.Name = `<script>alert("x")</script>`
+	out, err := NewRenderer(nil, nil).Email(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"evil", "javascript:", "<script>"} {
+		if strings.Contains(out.HTML, bad) {
+			t.Errorf("HTML contains %q", bad)
+		}
+	}
+	if !strings.Contains(out.HTML, defaultColor) || !strings.Contains(out.HTML, "&lt;script&gt;") {
+		t.Error("unsafe branding not replaced by defaults / not escaped")
+	}
+}
+
+type fakeTemplates map[string]store.NotifyTemplate
+
+func (f fakeTemplates) NotifyTemplate(_ context.Context, shopID, id, lang string) (store.NotifyTemplate, error) {
+	if t, ok := f[shopID+"/"+id+"/"+lang]; ok {
+		return t, nil
+	}
+	return store.NotifyTemplate{}, store.ErrNotFound
+}
+
+// A shop's own wording replaces the built-in one in its language only; a
+// broken one falls back to the built-in one.
+func TestShopOverrides(t *testing.T) {
+	ts := fakeTemplates{
+		"69876357/payment.accepted.buyer/fr": {Subject: "Merci {{.Buyer.Name}} ! Commande {{.Payment.OrderID}}",
+			HTML: `<p class="own">Merci pour {{.Payment.Amount}}, {{.Buyer.Name}}</p>`, Text: "Merci {{.Payment.Amount}}\n{{template \"footer\" .}}"},
+		"69876357/payment.accepted.buyer/de": {Subject: "{{.Broken", HTML: "{{.Nope}}"},
+		"69876357/token.sms.buyer/fr":        {Text: "{{.Shop.Name}} : carte {{.Token.Card}} OK"},
+	}
+	r := NewRenderer(ts, nil)
+	c := SampleContent(TplPaymentAcceptedBuyer)
+	c.Lang = "fr"
+	out, err := r.Email(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Subject != "[TEST] Merci Zoë Martin ! Commande order-1001" || !strings.Contains(out.HTML, `<p class="own">Merci pour 1`) ||
+		!strings.Contains(out.HTML, "Demo shop</span>") || !strings.HasPrefix(out.Text, "Merci 1") || !strings.Contains(out.Text, "Demo shop via OpenPSP") {
+		t.Fatalf("override not applied:\n%s\n%s\n%s", out.Subject, out.Text, out.HTML)
+	}
+	c.Lang = "de"
+	out, err = r.Email(context.Background(), c)
+	if err != nil || !strings.Contains(out.Subject, "Zahlung bestätigt") || !strings.Contains(out.HTML, "Vielen Dank") {
+		t.Fatalf("broken override did not fall back: %q %v", out.Subject, err)
+	}
+	c.Lang = "es"
+	if out, _ = r.Email(context.Background(), c); !strings.Contains(out.Subject, "Pago confirmado") {
+		t.Fatalf("other language affected: %q", out.Subject)
+	}
+	s := SampleContent(TplTokenSMSBuyer)
+	s.Lang = "fr"
+	if got, _ := r.SMS(context.Background(), s); got != "Demo shop : carte VISA ****0055 OK" {
+		t.Fatalf("SMS override: %q", got)
+	}
+
+	if err := ValidateOverride(TplPaymentAcceptedBuyer, "Hi {{.Buyer.Name}}", "<p>{{.Payment.Amount}}</p>", "{{.Payment.Amount}}"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][3]string{{"{{.Nope}}", "", ""}, {"", "{{if}}", ""}, {"", "", "{{.Payment.Nope}}"}} {
+		if err := ValidateOverride(TplPaymentAcceptedBuyer, bad[0], bad[1], bad[2]); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+	if err := ValidateOverride(TplTokenSMSBuyer, "", "<p>x</p>", ""); err == nil {
+		t.Error("HTML for an SMS accepted")
+	}
+	if err := ValidateOverride("nope", "", "", ""); err == nil {
+		t.Error("unknown template accepted")
+	}
+	_ = errors.New
+}

@@ -1,0 +1,53 @@
+package obs
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are one app's Prometheus collectors, on a registry of its own so
+// that several apps in one test process do not collide.
+type Metrics struct {
+	Registry      *prometheus.Registry
+	HTTPRequests  *prometheus.CounterVec
+	HTTPDuration  *prometheus.HistogramVec
+	WebServices   *prometheus.CounterVec
+	WebServiceDur *prometheus.HistogramVec
+	JobRuns       *prometheus.CounterVec
+}
+
+// NewMetrics registers the standard collectors.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openpsp_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "openpsp_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
+		WebServices: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openpsp_v4_calls_total", Help: "REST API V4 calls by web service and answer status (SUCCESS/ERROR).",
+		}, []string{"web_service", "status"}),
+		WebServiceDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "openpsp_v4_call_duration_seconds", Help: "REST API V4 call latency by web service.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"web_service"}),
+		JobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openpsp_job_runs_total", Help: "Background job runs by job and outcome.",
+		}, []string{"job", "outcome"}),
+	}
+	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.WebServices, m.WebServiceDur, m.JobRuns,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveWebService records one V4 call.
+func (m *Metrics) ObserveWebService(name, status string, d time.Duration) {
+	m.WebServices.WithLabelValues(name, status).Inc()
+	m.WebServiceDur.WithLabelValues(name).Observe(d.Seconds())
+}

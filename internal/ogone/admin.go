@@ -1,0 +1,340 @@
+package ogone
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/shop"
+)
+
+// ShopAdmin reads and changes a shop's Ogone account; *shop.Service
+// implements it.
+type ShopAdmin interface {
+	OgoneForShop(ctx context.Context, shopID string) (shop.Ogone, error)
+	UpdateOgone(ctx context.Context, shopID string, set shop.OgoneSettings, shaIn, shaOut, algo, apiPassword string) error
+}
+
+// AdminStore is the part of Store the administration uses.
+type AdminStore interface {
+	TemplateStore
+	ErrorLog(ctx context.Context, shopID string, limit int) ([]ErrorLogEntry, error)
+}
+
+// Admin manages FlexCheckout templates and PSPID settings: the functions
+// behind `openpsp ogone …` now, the back office later.
+type Admin struct {
+	shops ShopAdmin
+	store AdminStore
+	clock clock.Clock
+}
+
+// NewAdmin returns the administration functions.
+func NewAdmin(shops ShopAdmin, st AdminStore, clk clock.Clock) *Admin {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return &Admin{shops: shops, store: st, clock: clk}
+}
+
+// UploadTemplate sanitises and stores (or replaces) a template.
+func (a *Admin) UploadTemplate(ctx context.Context, shopID, name string, src []byte) (Template, error) {
+	if !ValidTemplateName(name) {
+		return Template{}, ErrTemplateName
+	}
+	if _, err := a.shops.OgoneForShop(ctx, shopID); err != nil {
+		return Template{}, err
+	}
+	clean, err := SanitizeTemplate(src)
+	if err != nil {
+		return Template{}, err
+	}
+	t := Template{ShopID: shopID, Name: name, HTML: clean, UpdatedAt: a.clock.Now()}
+	return t, a.store.PutTemplate(ctx, t)
+}
+
+// Templates lists a shop's templates.
+func (a *Admin) Templates(ctx context.Context, shopID string) ([]Template, error) {
+	return a.store.Templates(ctx, shopID)
+}
+
+// DeleteTemplate deletes a template (ErrTemplateNotFound if there is none).
+func (a *Admin) DeleteTemplate(ctx context.Context, shopID, name string) error {
+	return a.store.DeleteTemplate(ctx, shopID, name)
+}
+
+// Settings returns a shop's Ogone settings.
+func (a *Admin) Settings(ctx context.Context, shopID string) (shop.OgoneSettings, error) {
+	og, err := a.shops.OgoneForShop(ctx, shopID)
+	return og.Settings, err
+}
+
+// SettingsChange lists the settings to change; nil fields stay.
+type SettingsChange struct {
+	FrameAncestors *[]string // origins allowed to frame FlexCheckout
+	AliasOptIn     *bool     // the Alias Manager's save/don't-save box
+	ReturnFields   *[]string // FlexCheckout output fields (empty: all)
+	Mode           *string   // TEST or PRODUCTION
+}
+
+// UpdateSettings validates and saves a change of settings.
+func (a *Admin) UpdateSettings(ctx context.Context, shopID string, ch SettingsChange) (shop.OgoneSettings, error) {
+	og, err := a.shops.OgoneForShop(ctx, shopID)
+	if err != nil {
+		return shop.OgoneSettings{}, err
+	}
+	set := og.Settings
+	if ch.FrameAncestors != nil {
+		var list []string
+		for _, o := range *ch.FrameAncestors {
+			o = strings.TrimSpace(o)
+			if o == "" {
+				continue
+			}
+			if err := ValidFrameAncestor(o); err != nil {
+				return shop.OgoneSettings{}, err
+			}
+			list = append(list, strings.TrimSuffix(o, "/"))
+		}
+		set.FrameAncestors = list
+	}
+	if ch.AliasOptIn != nil {
+		set.AliasOptIn = *ch.AliasOptIn
+	}
+	if ch.ReturnFields != nil {
+		f, err := NormalizeReturnFields(*ch.ReturnFields)
+		if err != nil {
+			return shop.OgoneSettings{}, err
+		}
+		set.ReturnFields = f
+	}
+	if ch.Mode != nil {
+		m := strings.ToUpper(strings.TrimSpace(*ch.Mode))
+		if m != shop.ModeTest && m != shop.ModeProduction {
+			return shop.OgoneSettings{}, fmt.Errorf("ogone: mode must be TEST or PRODUCTION, not %q", *ch.Mode)
+		}
+		set.Mode = m
+	}
+	if err := a.shops.UpdateOgone(ctx, shopID, set, "", "", "", ""); err != nil {
+		return shop.OgoneSettings{}, err
+	}
+	return set, nil
+}
+
+// ValidFrameAncestor checks one frame-ancestors entry: an http(s) origin,
+// optionally with a leading "*." wildcard host ("https://*.shop.example").
+func ValidFrameAncestor(o string) error {
+	bad := fmt.Errorf("ogone: %q is not an origin such as https://shop.example", o)
+	if strings.ContainsAny(o, " ;,'\"\t\n") {
+		return bad
+	}
+	u, err := url.Parse(strings.Replace(strings.TrimSuffix(o, "/"), "://*.", "://wildcard.", 1))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		return bad
+	}
+	return nil
+}
+
+// ErrorLog lists the error log of a shop (all shops for ""), newest first.
+func (a *Admin) ErrorLog(ctx context.Context, shopID string, limit int) ([]ErrorLogEntry, error) {
+	return a.store.ErrorLog(ctx, shopID, limit)
+}
+
+// CLIUsage documents RunCLI.
+const CLIUsage = `usage:
+  openpsp ogone templates list   SHOPID
+  openpsp ogone templates upload SHOPID NAME FILE   (FILE "-" reads stdin)
+  openpsp ogone templates show   SHOPID NAME
+  openpsp ogone templates delete SHOPID NAME
+  openpsp ogone settings show SHOPID
+  openpsp ogone settings set  SHOPID [-frame-ancestors "https://a.example https://b.example"|none]
+                                     [-alias-opt-in true|false] [-return-fields "ALIAS.ALIASID,CARD.BRAND"|all]
+                                     [-mode TEST|PRODUCTION]
+  openpsp ogone errors [SHOPID] [-limit N]
+`
+
+// RunCLI runs `openpsp ogone ARGS…` (args without "ogone"), writing to out.
+func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out io.Writer) error {
+	usage := errors.New(strings.TrimSpace(CLIUsage))
+	if len(args) == 0 {
+		return usage
+	}
+	switch args[0] {
+	case "templates":
+		if len(args) < 3 {
+			return usage
+		}
+		shopID := args[2]
+		switch {
+		case args[1] == "list" && len(args) == 3:
+			list, err := a.Templates(ctx, shopID)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tBYTES\tUPDATED")
+			for _, t := range list {
+				fmt.Fprintf(tw, "%s\t%d\t%s\n", t.Name, len(t.HTML), t.UpdatedAt.Format("2006-01-02 15:04:05Z"))
+			}
+			return tw.Flush()
+		case args[1] == "upload" && len(args) == 5:
+			var src []byte
+			var err error
+			if args[4] == "-" {
+				src, err = io.ReadAll(io.LimitReader(stdin, MaxTemplateSize+1))
+			} else {
+				src, err = readFileLimited(args[4])
+			}
+			if err != nil {
+				return err
+			}
+			t, err := a.UploadTemplate(ctx, shopID, args[3], src)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(out, "template %s stored (%d bytes after sanitising); use it with LAYOUT.TEMPLATENAME=%s\n", t.Name, len(t.HTML), t.Name)
+			return err
+		case args[1] == "show" && len(args) == 4:
+			t, err := a.store.Template(ctx, shopID, args[3])
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(out, t.HTML)
+			return err
+		case args[1] == "delete" && len(args) == 4:
+			if err := a.DeleteTemplate(ctx, shopID, args[3]); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(out, "template %s deleted\n", args[3])
+			return err
+		}
+		return usage
+	case "settings":
+		if len(args) < 3 {
+			return usage
+		}
+		shopID := args[2]
+		switch args[1] {
+		case "show":
+			if len(args) != 3 {
+				return usage
+			}
+		case "set":
+			fs := flag.NewFlagSet("settings set", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fa := fs.String("frame-ancestors", "\x00", "")
+			optIn := fs.String("alias-opt-in", "", "")
+			rf := fs.String("return-fields", "\x00", "")
+			mode := fs.String("mode", "", "")
+			if err := fs.Parse(args[3:]); err != nil || fs.NArg() != 0 {
+				return usage
+			}
+			var ch SettingsChange
+			if *fa != "\x00" {
+				list := strings.Fields(strings.ReplaceAll(*fa, ",", " "))
+				if *fa == "none" {
+					list = nil
+				}
+				ch.FrameAncestors = &list
+			}
+			if *optIn != "" {
+				b, err := strconv.ParseBool(*optIn)
+				if err != nil {
+					return fmt.Errorf("-alias-opt-in must be true or false")
+				}
+				ch.AliasOptIn = &b
+			}
+			if *rf != "\x00" {
+				list := strings.FieldsFunc(*rf, func(r rune) bool { return r == ',' || r == ' ' })
+				if *rf == "all" {
+					list = nil
+				}
+				ch.ReturnFields = &list
+			}
+			if *mode != "" {
+				ch.Mode = mode
+			}
+			if _, err := a.UpdateSettings(ctx, shopID, ch); err != nil {
+				return err
+			}
+		default:
+			return usage
+		}
+		s, err := a.Settings(ctx, shopID)
+		if err != nil {
+			return err
+		}
+		return printSettings(out, s)
+	case "errors":
+		fs := flag.NewFlagSet("errors", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		limit := fs.Int("limit", 50, "")
+		rest := args[1:]
+		shopID := ""
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			shopID, rest = rest[0], rest[1:]
+		}
+		if err := fs.Parse(rest); err != nil || fs.NArg() != 0 {
+			return usage
+		}
+		list, err := a.ErrorLog(ctx, shopID, *limit)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TIME\tSHOP\tSOURCE\tCODE\tMESSAGE\tDETAILS")
+		for _, e := range list {
+			var d []string
+			for k, v := range e.Details {
+				d = append(d, k+"="+v)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.CreatedAt.Format("2006-01-02 15:04:05Z"), e.ShopID, e.Source, e.Code, e.Message, strings.Join(sorted(d), " "))
+		}
+		return tw.Flush()
+	}
+	return usage
+}
+
+func printSettings(out io.Writer, s shop.OgoneSettings) error {
+	mode := s.Mode
+	if mode == "" {
+		mode = shop.ModeTest
+	}
+	fa := strings.Join(s.FrameAncestors, " ")
+	if fa == "" {
+		fa = "none (FlexCheckout cannot be framed)"
+	}
+	rf := strings.Join(s.ReturnFields, ",")
+	if rf == "" {
+		rf = "all"
+	}
+	_, err := fmt.Fprintf(out, "mode: %s\nframe-ancestors: %s\nalias-opt-in: %t\nreturn-fields: %s\n", mode, fa, s.AliasOptIn, rf)
+	return err
+}
+
+func readFileLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxTemplateSize+1))
+}
+
+func sorted(s []string) []string {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s
+}

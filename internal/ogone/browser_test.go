@@ -1,0 +1,161 @@
+package ogone_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/openpsp/openpsp/internal/hosted/browsertest"
+	"github.com/openpsp/openpsp/internal/ogone"
+	"github.com/openpsp/openpsp/internal/shop"
+)
+
+// fillCard types a card into the form under root (nil: the page).
+func fillCard(root *chromedp.Node, pan string) chromedp.Action[chromedp.Void] {
+	var opts []chromedp.QueryOption
+	if root != nil {
+		opts = append(opts, chromedp.FromNode(root))
+	}
+	return chromedp.Steps(
+		chromedp.WaitVisible(chromedp.CSS("#cardno"), opts...),
+		chromedp.SendKeys(chromedp.CSS("#cardno"), pan, opts...),
+		chromedp.SendKeys(chromedp.CSS("#cn"), "Jeanne Martin", opts...),
+		chromedp.SetValue(chromedp.CSS("#expm"), "11", opts...),
+		chromedp.SetValue(chromedp.CSS("#expy"), "2033", opts...),
+		chromedp.SendKeys(chromedp.CSS("#cvc"), "123", opts...),
+	)
+}
+
+// text reads the text of a selector (waiting for it) into dst.
+func text(sel string, dst *string, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		s, err := chromedp.Text(chromedp.CSS(sel), opts...)(ctx, t)
+		*dst = s
+		return err
+	})
+}
+
+func click(sel string, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(chromedp.CSS(sel), opts...)
+}
+
+func visible(sel string, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(sel), opts...)
+}
+
+// TestBrowserFlows runs the FlexCheckout pages in headless Chromium: as a
+// full-page redirect (create, excluded brand, language, cancel, refused
+// card) and inside the merchant's iframe with a merchant template. One
+// browser serves both, since starting it is most of the cost.
+func TestBrowserFlows(t *testing.T) {
+	e := newEnv(t, func(o *ogone.Options) { o.MaxAttempts = 2 })
+	ctx := browsertest.New(t)
+	redirectFlow(ctx, t, e)
+	iframeFlow(ctx, t, e)
+	browsertest.NoConsoleErrors(t, ctx)
+}
+
+func redirectFlow(ctx context.Context, t *testing.T, e *env) {
+
+	// French page, VISA excluded: VISA is not offered and is refused inline.
+	var brands, errText string
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(e.flexURL(e.flexParams(map[string]string{"LAYOUT.LANGUAGE": "fr_FR",
+			"PARAMETERS.EXCLUDEDPAYMENTMETHODS": "VISA", "ALIAS.STOREPERMANENTLY": "N"}))),
+		text("#brands", &brands),
+		fillCard(nil, visa),
+		click("#submit"),
+		text("#err-cardno", &errText),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(brands, "VISA") || !strings.Contains(brands, "MasterCard") || !strings.Contains(brands, "Cartes acceptées") {
+		t.Fatalf("brands %q", brands)
+	}
+	if errText != "Ce type de carte n'est pas accepté." {
+		t.Fatalf("inline error %q", errText)
+	}
+	// A card of an accepted brand creates the alias.
+	if err := chromedp.Do(ctx, fillCard(nil, mastercard), click("#submit"), visible("#result")); err != nil {
+		t.Fatal(err)
+	}
+	path, q := e.merchant.waitReturn(t, 1)
+	if path != "/accept" || q.Get("Alias.Status") != "0" || q.Get("Card.Brand") != "MasterCard" || q.Get("Alias.StorePermanently") != "N" {
+		t.Fatalf("accept: %s %v", path, q)
+	}
+	checkSHAOut(t, q)
+
+	// Cancel.
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.flexURL(e.flexParams(map[string]string{"LAYOUT.LANGUAGE": "it_IT"}))),
+		visible("#cancel"), click("#cancel"), visible("#result")); err != nil {
+		t.Fatal(err)
+	}
+	if path, q := e.merchant.waitReturn(t, 2); path != "/exception" || q.Get("Alias.Status") != "3" {
+		t.Fatalf("cancel: %s %v", path, q)
+	}
+
+	// A refused card: an inline error, then ALIAS.STATUS 1 to the DECLINEURL.
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.flexURL(e.flexParams(map[string]string{"LAYOUT.LANGUAGE": "de_DE"}))),
+		fillCard(nil, "5100010000002046"), click("#submit"), text("#err-cardno", &errText),
+		fillCard(nil, "5100010000002046"), click("#submit"), visible("#result")); err != nil {
+		t.Fatal(err)
+	}
+	if errText != "Die Kartennummer ist ungültig." {
+		t.Fatalf("German inline error %q", errText)
+	}
+	path, q = e.merchant.waitReturn(t, 3)
+	if path != "/decline" || q.Get("Alias.Status") != "1" || q.Get("Alias.NCErrorCardNo") != "30141001" {
+		t.Fatalf("decline: %s %v", path, q)
+	}
+	checkSHAOut(t, q)
+}
+
+func iframeFlow(ctx context.Context, t *testing.T, e *env) {
+	bg := context.Background()
+	ancestors := []string{e.merchant.srv.URL}
+	if _, err := e.admin.UpdateSettings(bg, shop.DemoShopID, ogone.SettingsChange{FrameAncestors: &ancestors}); err != nil {
+		t.Fatal(err)
+	}
+	tpl := `<!DOCTYPE html><html><head><title>Pay</title><style>h2{font-size:14px}</style></head>
+<body><h2 id="shopname">Boutique Exemple</h2>$$$PAYMENT ZONE$$$<script>alert(1)</script></body></html>`
+	if _, err := e.admin.UploadTemplate(bg, shop.DemoShopID, "checkout.html", []byte(tpl)); err != nil {
+		t.Fatal(err)
+	}
+	src := e.flexURL(e.flexParams(map[string]string{"LAYOUT.TEMPLATENAME": "checkout.html", "LAYOUT.LANGUAGE": "es_ES",
+		"ALIAS.ALIASID": "iframe-alias", "ALIAS.ORDERID": "CART-9"}))
+	e.merchant.mu.Lock()
+	e.merchant.pages["/checkout"] = `<!DOCTYPE html><title>Checkout</title><h1>One page checkout</h1>` +
+		`<iframe id="flex" width="600" height="700" src="` + strings.ReplaceAll(src, "&", "&amp;") + `"></iframe>`
+	e.merchant.mu.Unlock()
+
+	var shopName, label string
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.merchant.url("/checkout"))); err != nil {
+		t.Fatal(err)
+	}
+	frames, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("#flex")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := chromedp.FromNode(frames[0])
+	err = chromedp.Do(ctx,
+		visible("#cardno", in),
+		text("#shopname", &shopName, in),
+		text(`label[for="cardno"]`, &label, in),
+		fillCard(frames[0], visa),
+		click("#submit", in),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shopName != "Boutique Exemple" || label != "Número de tarjeta" {
+		t.Fatalf("template %q, label %q", shopName, label)
+	}
+	path, q := e.merchant.waitReturn(t, 4)
+	if path != "/accept" || q.Get("Alias.Status") != "0" || q.Get("Alias.AliasId") != "iframe-alias" || q.Get("Alias.OrderId") != "CART-9" {
+		t.Fatalf("accept in the iframe: %s %v", path, q)
+	}
+	checkSHAOut(t, q)
+}

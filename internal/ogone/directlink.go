@@ -1,0 +1,772 @@
+package ogone
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/xml"
+	"errors"
+
+	"math/big"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/money"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+// Ogone transaction statuses (STATUS) DirectLink answers (compat.md §2.5).
+const (
+	stInvalid        = 0
+	stRefused        = 2
+	stAuthorised     = 5
+	stAuthUnknown    = 52
+	stCancelled      = 6
+	stCancelPending  = 61
+	stCancelRefused  = 63
+	stRefund         = 8
+	stRefundPending  = 81
+	stRefundRefused  = 83
+	stRefundError    = 84
+	stPaymentDone    = 9
+	stPaymentPending = 91
+	stPaymentRefused = 93
+)
+
+// ncResponse is one <ncresponse/> answer; attrs keeps Ogone's order.
+type ncResponse struct {
+	attrs []Param
+}
+
+func (n *ncResponse) set(name, value string) {
+	for i := range n.attrs {
+		if n.attrs[i].Name == name {
+			n.attrs[i].Value = value
+			return
+		}
+	}
+	n.attrs = append(n.attrs, Param{name, value})
+}
+
+// errorResponse is the answer to a request refused before any order exists.
+func errorResponse(orderID, ncerror, plus string) *ncResponse {
+	n := &ncResponse{}
+	n.set("orderID", orderID)
+	n.set("PAYID", "0")
+	n.set("NCSTATUS", ncStatus(ncerror))
+	n.set("NCERROR", ncerror)
+	n.set("ACCEPTANCE", "")
+	n.set("STATUS", "0")
+	n.set("amount", "")
+	n.set("currency", "")
+	n.set("PM", "")
+	n.set("BRAND", "")
+	n.set("NCERRORPLUS", plus)
+	return n
+}
+
+func (n *ncResponse) write(w http.ResponseWriter, cs Charset) {
+	var b bytes.Buffer
+	enc := "UTF-8"
+	if cs == Latin1 {
+		enc = "ISO-8859-1"
+	}
+	b.WriteString(`<?xml version="1.0" encoding="` + enc + `"?>` + "\n<ncresponse")
+	for _, a := range n.attrs {
+		b.WriteString("\n" + a.Name + `="`)
+		_ = xml.EscapeText(&b, []byte(a.Value))
+		b.WriteString(`"`)
+	}
+	b.WriteString(">\n</ncresponse>\n")
+	body := b.Bytes()
+	if cs == Latin1 {
+		body = encodeLatin1(string(body))
+	}
+	w.Header().Set("Content-Type", "text/xml; charset="+enc)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(body)
+}
+
+// dlRequest is an authenticated DirectLink request.
+type dlRequest struct {
+	params Params
+	acct   shop.Ogone
+	mode   string
+	cs     Charset
+}
+
+// directLink serves orderdirect, maintenancedirect and querydirect, in
+// UTF-8 (_utf8.asp) or ISO-8859-1. Every answer is an ncresponse document
+// with HTTP 200, as Ogone answers, errors included.
+func (h *Handler) directLink(w http.ResponseWriter, r *http.Request) {
+	page := path.Base(r.URL.Path)
+	cs := Latin1
+	if strings.HasSuffix(page, "_utf8.asp") {
+		cs = UTF8
+	}
+	mode := ""
+	switch r.PathValue("env") {
+	case "test":
+		mode = shop.ModeTest
+	case "prod":
+		mode = shop.ModeProduction
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		errorResponse("", ncDataValidation, "requests must be sent with POST").write(w, cs)
+		return
+	}
+	ps, err := ParseParams(r, cs)
+	if err != nil {
+		errorResponse("", ncDataValidation, "malformed request").write(w, cs)
+		return
+	}
+	orderID := ps.Get("ORDERID")
+	if utf8.RuneCountInString(orderID) > 40 {
+		orderID = ""
+	}
+	op := strings.TrimSuffix(strings.TrimSuffix(page, ".asp"), "_utf8")
+	req, fail := h.authenticate(r.Context(), ps, mode, cs, op != "querydirect")
+	if fail != nil {
+		fail.set("orderID", orderID)
+		fail.write(w, cs)
+		return
+	}
+	var resp *ncResponse
+	switch op {
+	case "orderdirect":
+		resp = h.orderDirect(r.Context(), req)
+	case "maintenancedirect":
+		resp = h.maintenanceDirect(r.Context(), req)
+	default:
+		resp = h.queryDirect(r.Context(), req)
+	}
+	resp.write(w, cs)
+}
+
+// authenticate finds the PSPID, checks SHASIGN (required on orders and
+// maintenance) and the API user's password, in that order, answering the
+// NCERROR Ogone gives for each.
+func (h *Handler) authenticate(ctx context.Context, ps Params, mode string, cs Charset, needSHA bool) (dlRequest, *ncResponse) {
+	pspid := strings.TrimSpace(ps.Get("PSPID"))
+	if pspid == "" {
+		return dlRequest{}, errorResponse("", "50001004", "no PSPID")
+	}
+	acct, err := h.opts.Accounts.OgoneAccount(ctx, pspid)
+	if errors.Is(err, shop.ErrNotFound) || (err == nil && accountMode(acct) != mode) {
+		return dlRequest{}, errorResponse("", ncPSPIDNotFound, "PSPID not found or not active in this environment")
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "directlink: account", "err", err)
+		return dlRequest{}, errorResponse("", ncTechnical, "a technical problem occurred, please try again")
+	}
+	given := ps.Get("SHASIGN")
+	if given == "" && needSHA {
+		h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISSING", "unknown order/0/s: SHASIGN is missing", map[string]string{"pspid": pspid})
+		return dlRequest{}, errorResponse("", ncDataValidation, "unknown order/0/s")
+	}
+	if given != "" {
+		s := ComposeSHA(ps, acct.SHAIn, nil)
+		raw := []byte(s)
+		if cs == Latin1 {
+			raw = encodeLatin1(s)
+		}
+		want, err := Digest(acct.SHAAlgorithm, raw)
+		if err != nil || !VerifyDigest(want, given) {
+			h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISMATCH", "unknown order/1/s: SHASIGN does not match the SHA-IN of the parameters sent", map[string]string{"pspid": pspid})
+			return dlRequest{}, errorResponse("", ncDataValidation, "unknown order/1/s")
+		}
+	}
+	if _, err := h.opts.Accounts.AuthenticateDirectLink(ctx, pspid, ps.Get("USERID"), ps.Get("PSWD")); err != nil {
+		if !errors.Is(err, shop.ErrNotFound) {
+			h.log.ErrorContext(ctx, "directlink: authentication", "err", err)
+			return dlRequest{}, errorResponse("", ncTechnical, "a technical problem occurred, please try again")
+		}
+		return dlRequest{}, errorResponse("", ncPasswordIncorrect, "USERID or PSWD incorrect")
+	}
+	return dlRequest{params: ps, acct: acct, mode: mode, cs: cs}, nil
+}
+
+// parseOgoneAmount reads AMOUNT, which Ogone always sends multiplied by
+// 100 whatever the currency's decimals (1.50 EUR → 150; 1500 JPY → 150000).
+func parseOgoneAmount(s string, c money.Currency) (int64, string, string) {
+	if s == "" || len(s) > 15 {
+		return 0, ncAmountNotNumber, "invalid amount"
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return 0, ncAmountNotNumber, "amount is not a number"
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, ncDataValidation, "invalid amount"
+	}
+	switch {
+	case c.Exponent == 2:
+		return v, "", ""
+	case c.Exponent > 2:
+		f := int64(1)
+		for i := 2; i < c.Exponent; i++ {
+			f *= 10
+		}
+		return v * f, "", ""
+	default:
+		f := int64(1)
+		for i := c.Exponent; i < 2; i++ {
+			f *= 10
+		}
+		if v%f != 0 {
+			return 0, ncInvalidDecimals, "invalid number of decimals for the currency"
+		}
+		return v / f, "", ""
+	}
+}
+
+// formatAmount writes an amount as Ogone's answers do: major units, no
+// trailing zeros ("1", "4.5", "12.34").
+func formatAmount(minor int64, cur string) string {
+	c, ok := money.Lookup(cur)
+	if !ok {
+		return ""
+	}
+	s := money.FormatMinor(minor, c)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// parseExpiry reads ED: MMYY, MM/YY or MM/YYYY.
+func parseExpiry(s string) (card.Expiry, error) {
+	s = strings.TrimSpace(s)
+	m, y, ok := strings.Cut(s, "/")
+	if !ok {
+		if len(s) != 4 {
+			return card.Expiry{}, card.ErrInvalidExpiry
+		}
+		m, y = s[:2], s[2:]
+	}
+	return card.ParseExpiry(m, y)
+}
+
+// newPAYID draws a ten-digit PAYID. Random rather than sequential so that
+// copies of OpenPSP need no shared counter and PAYIDs tell nothing about
+// volumes; InsertOrder refuses a taken one and the caller draws again.
+func newPAYID() int64 {
+	n, err := rand.Int(rand.Reader, big.NewInt(6_999_999_999))
+	if err != nil {
+		panic("ogone: crypto/rand failed: " + err.Error())
+	}
+	return 3_000_000_000 + n.Int64()
+}
+
+// orderDirect is a new order: RES (authorisation), PAU (pre-authorisation,
+// handled as RES) or SAL (sale), with an ALIAS or a card.
+func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
+	ps := dl.params
+	orderID := strings.TrimSpace(ps.Get("ORDERID"))
+	fail := func(code, plus string) *ncResponse { return errorResponse(orderID, code, plus) }
+	switch {
+	case orderID == "":
+		return fail(ncDataValidation, "no orderid")
+	case utf8.RuneCountInString(orderID) > 40:
+		return errorResponse("", ncDataValidation, "orderid too long")
+	}
+	cur, ok := money.Lookup(strings.ToUpper(strings.TrimSpace(ps.Get("CURRENCY"))))
+	if !ok {
+		return fail(ncInvalidCurrency, "invalid currency")
+	}
+	amount, code, plus := parseOgoneAmount(strings.TrimSpace(ps.Get("AMOUNT")), cur)
+	if code != "" {
+		return fail(code, plus)
+	}
+	operation := strings.ToUpper(strings.TrimSpace(ps.Get("OPERATION")))
+	switch operation {
+	case "":
+		operation = "RES"
+	case "RES", "SAL", "PAU":
+	default:
+		return fail(ncOperationNotAllowed, "operation not allowed: "+safeName(operation))
+	}
+	eci := strings.TrimSpace(ps.Get("ECI"))
+	if eci != "" && (len(eci) != 1 || !strings.Contains("012345679", eci)) {
+		return fail(ncECI, "invalid ECI")
+	}
+	persist := strings.ToUpper(strings.TrimSpace(ps.Get("ALIASPERSISTEDAFTERUSE")))
+	if persist != "" && persist != "Y" && persist != "N" {
+		return fail(ncDataValidation, "ALIASPERSISTEDAFTERUSE must be Y or N")
+	}
+	cn := strings.TrimSpace(ps.Get("CN"))
+	if utf8.RuneCountInString(cn) > 35 {
+		return fail(ncNameTooLong, "card holder name too long")
+	}
+	alias := strings.TrimSpace(ps.Get("ALIAS"))
+	if alias != "" && vault.ValidateToken(alias) != nil {
+		return fail(ncDataValidation, "invalid alias")
+	}
+	shopID := dl.acct.ShopID
+	pay := PayRequest{ShopID: shopID, Mode: dl.mode, OrderID: orderID, Amount: amount, Currency: cur.Code,
+		Holder: cn, Email: strings.TrimSpace(ps.Get("EMAIL")), Capture: operation == "SAL", ECI: eci}
+
+	// The card: entered (CARDNO, ED, CVC), stored as the ALIAS too when
+	// one is named, or the card of an existing alias.
+	if raw := strings.TrimSpace(ps.Get("CARDNO")); raw != "" {
+		pan, err := card.ParsePAN(raw)
+		if err != nil {
+			return fail(ncCardNumberIncorrect, "invalid card number")
+		}
+		exp, err := parseExpiry(ps.Get("ED"))
+		if err != nil {
+			return fail(ncExpiryError, "invalid expiry date")
+		}
+		if exp.Expired(h.clock.Now()) {
+			return fail(ncExpiryInPast, "expiry date in the past")
+		}
+		if cvc := strings.TrimSpace(ps.Get("CVC")); cvc != "" {
+			sc, err := card.NewSecurityCode(cvc)
+			if err != nil {
+				return fail(ncCVCFormat, "invalid CVC")
+			}
+			pay.CVC = sc
+		}
+		pay.PAN, pay.Expiry = pan, exp
+		if alias != "" {
+			if resp := h.storeDirectLinkAlias(ctx, dl, alias, orderID, pan, exp, cn, persist); resp != nil {
+				resp.set("orderID", orderID)
+				return resp
+			}
+		}
+	} else if alias == "" {
+		return fail(ncCardNumberEmpty, "no card no")
+	}
+	if alias != "" {
+		t, err := h.opts.Vault.Get(ctx, shopID, alias)
+		switch {
+		case errors.Is(err, vault.ErrTokenNotFound):
+			return fail(ncDataValidation, "unknown alias")
+		case err != nil:
+			h.log.ErrorContext(ctx, "directlink: alias", "err", err)
+			return fail(ncTechnical, "a technical problem occurred, please try again")
+		case t.Mode != dl.mode:
+			return fail(ncDataValidation, "unknown alias")
+		}
+		switch t.StatusAt(h.clock.Now()) {
+		case vault.StatusPurged:
+			return fail(ncDataValidation, "alias deleted")
+		case vault.StatusCancelled:
+			return fail(ncDataValidation, "alias not active")
+		case vault.StatusExpired:
+			return fail(ncExpiryInPast, "the card of the alias has expired")
+		}
+		pay.Token = alias
+	}
+
+	if h.opts.Payments == nil {
+		return fail(ncTechnical, "DirectLink payments are not available")
+	}
+	// An ORDERID that already has a successful order is refused, as
+	// Ogone refuses it; after a refusal the merchant may try again.
+	prev, err := h.opts.Store.OrdersByOrderID(ctx, shopID, dl.mode, orderID)
+	if err != nil {
+		h.log.ErrorContext(ctx, "directlink: orders", "err", err)
+		return fail(ncTechnical, "a technical problem occurred, please try again")
+	}
+	for _, o := range prev {
+		if o.Status != stInvalid && o.Status != stRefused {
+			return fail(ncAlreadyProcessed, "this order has already been processed")
+		}
+	}
+	now := h.clock.Now()
+	order := Order{ShopID: shopID, Mode: dl.mode, OrderID: orderID, Operation: operation, Status: stInvalid, Alias: alias,
+		ECI: eci, PM: "CreditCard", CreatedAt: now, UpdatedAt: now}
+	for attempt := 0; ; attempt++ {
+		order.PAYID = newPAYID()
+		err = h.opts.Store.InsertOrder(ctx, order)
+		if !errors.Is(err, ErrConflict) || attempt == 5 {
+			break
+		}
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "directlink: order", "err", err)
+		return fail(ncTechnical, "a technical problem occurred, please try again")
+	}
+	tx, err := h.opts.Payments.Pay(ctx, pay)
+	if err != nil {
+		code, plus := paymentError(err, "order")
+		if code == ncTechnical {
+			h.log.ErrorContext(ctx, "directlink: payment", "err", err)
+		}
+		resp := fail(code, plus)
+		resp.set("PAYID", strconv.FormatInt(order.PAYID, 10))
+		return resp
+	}
+	// ALIASPERSISTEDAFTERUSE: a temporary alias used without N is kept
+	// (document 004: "if the transaction does not contain this
+	// parameter/value combination, the alias will be retained").
+	if alias != "" && persist != "N" {
+		if t, err := h.opts.Vault.Get(ctx, shopID, alias); err == nil && !t.Permanent {
+			if _, err := h.opts.Vault.MakePermanent(ctx, shopID, alias); err != nil {
+				h.log.ErrorContext(ctx, "directlink: keeping the alias", "err", err)
+			}
+		}
+	}
+	status, ncerr := debitStatus(tx)
+	order.PaymentID, order.TransactionUUID, order.Status, order.Brand, order.UpdatedAt = tx.PaymentID, tx.UUID, status, tx.Brand, h.clock.Now()
+	if err := h.opts.Store.UpdateOrder(ctx, order); err != nil {
+		h.log.ErrorContext(ctx, "directlink: order update", "err", err)
+	}
+	return orderResponse(order, tx, status, ncerr)
+}
+
+// storeDirectLinkAlias keeps the card of an order under ALIAS (created, or
+// updated when the shop has it); ALIASPERSISTEDAFTERUSE=N makes a new
+// alias temporary.
+func (h *Handler) storeDirectLinkAlias(ctx context.Context, dl dlRequest, alias, orderID string, pan card.PAN, exp card.Expiry, cn, persist string) *ncResponse {
+	shopID := dl.acct.ShopID
+	t, err := h.opts.Vault.Get(ctx, shopID, alias)
+	switch {
+	case errors.Is(err, vault.ErrTokenNotFound):
+		var ttl = TemporaryAliasTTL
+		if persist != "N" {
+			ttl = 0
+		}
+		_, err = h.opts.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shopID, Mode: dl.mode, Token: alias, PAN: pan,
+			Expiry: exp, HolderName: cn, Origin: "DIRECTLINK", OriginOrderID: orderID, TTL: ttl})
+	case err == nil && (t.Mode != dl.mode || t.StatusAt(h.clock.Now()) == vault.StatusPurged):
+		return errorResponse("", ncDataValidation, "alias cannot be updated")
+	case err == nil:
+		holder := cn
+		u := vault.TokenUpdate{PAN: &pan, Expiry: &exp}
+		if cn != "" {
+			u.HolderName = &holder
+		}
+		_, err = h.opts.Vault.Update(ctx, shopID, alias, u)
+		if err == nil && t.Status == vault.StatusCancelled {
+			_, err = h.opts.Vault.Reactivate(ctx, shopID, alias)
+		}
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "directlink: storing the alias", "err", err)
+		return errorResponse("", ncTechnical, "a technical problem occurred, please try again")
+	}
+	return nil
+}
+
+// paymentError maps an error of the payment service to NCERROR.
+func paymentError(err error, what string) (string, string) {
+	e, ok := errs.As(err)
+	if !ok {
+		return ncTechnical, "a technical problem occurred, please try again"
+	}
+	switch e.Code {
+	case errs.TxBadStatus, errs.CancelToRefund, errs.RefundToCancel, errs.NoChange:
+		return ncOriginalStatus, "the original order is not in a correct status"
+	case errs.BadAmount, errs.AmountNotAuth, errs.Insufficient:
+		if what == "refund" {
+			return ncRefundOverflow, "overflow in refunds requests"
+		}
+		if what == "capture" {
+			return ncCaptureOverflow, "overflow in data capture requests for the original order"
+		}
+		return ncDataValidation, "invalid amount"
+	case errs.BadCurrency:
+		return ncInvalidCurrency, "invalid currency"
+	case errs.TxNotFound:
+		return ncOriginalOrder, "error access to original order"
+	case errs.BadCardNumber, errs.UnknownCard:
+		return ncCardNumberIncorrect, "card number incorrect or incompatible"
+	case errs.BadExpiry:
+		return ncExpiryError, "expiry date error"
+	case errs.CVVRequired:
+		return ncCVCMissing, "CVC missing"
+	case errs.TokenNotFound, errs.TokenInvalid, errs.TokenPurged, errs.TokenDenied:
+		return ncDataValidation, "unknown alias"
+	case errs.DupForbidden, errs.TxExists:
+		return ncAlreadyProcessed, "this order has already been processed"
+	case errs.InputInvalid, errs.InvalidAttr:
+		return ncDataValidation, "data validation error"
+	}
+	return ncTechnical, "a technical problem occurred, please try again"
+}
+
+// debitStatus is the Ogone STATUS and NCERROR of a debit as it is now.
+func debitStatus(t PaymentTx) (int, string) {
+	switch t.DetailedStatus {
+	case dsAuthorised, dsToValidate:
+		switch t.PendingOp {
+		case pendingCapture:
+			return stPaymentPending, ncOK
+		case pendingCancel:
+			return stCancelPending, ncOK
+		}
+		return stAuthorised, ncOK
+	case dsCaptured:
+		if t.RefundedAmount > 0 {
+			return stRefund, ncOK
+		}
+		return stPaymentDone, ncOK
+	case dsCaptureFailed:
+		return stPaymentRefused, acquirerNCError(t.AuthResult)
+	case dsCancelled, dsExpired:
+		return stCancelled, ncOK
+	case dsRefused:
+		return stRefused, acquirerNCError(t.AuthResult)
+	case dsInitial:
+		return stAuthUnknown, ncUncertain
+	}
+	return stInvalid, ncAcquirerUnavailable
+}
+
+func orderResponse(o Order, t PaymentTx, status int, ncerr string) *ncResponse {
+	n := &ncResponse{}
+	n.set("orderID", o.OrderID)
+	n.set("PAYID", strconv.FormatInt(o.PAYID, 10))
+	n.set("NCSTATUS", ncStatus(ncerr))
+	n.set("NCERROR", ncerr)
+	n.set("ACCEPTANCE", t.AuthNumber)
+	n.set("STATUS", strconv.Itoa(status))
+	n.set("ECI", o.ECI)
+	n.set("amount", formatAmount(t.Amount, t.Currency))
+	n.set("currency", t.Currency)
+	n.set("PM", o.PM)
+	n.set("BRAND", BrandName(card.Brand(t.Brand)))
+	if t.PANMasked != "" {
+		n.set("CARDNO", t.PANMasked)
+	}
+	if o.Alias != "" {
+		n.set("ALIAS", o.Alias)
+	}
+	plus := "!"
+	if ncerr != ncOK {
+		plus = ncErrorMessage(ncerr)
+	}
+	n.set("NCERRORPLUS", plus)
+	return n
+}
+
+func ncErrorMessage(code string) string {
+	switch {
+	case code == ncUncertain:
+		return "the authorisation result is not known yet; query the order later"
+	case code == ncAcquirerUnavailable:
+		return "the acquirer is temporarily unavailable, please try later"
+	case strings.HasPrefix(code, "3"):
+		return "payment refused by the acquirer"
+	}
+	return "error"
+}
+
+// findOrder finds the order a maintenance or query request names, by PAYID
+// or else by ORDERID (the latest order with it).
+func (h *Handler) findOrder(ctx context.Context, dl dlRequest) (Order, *ncResponse) {
+	ps := dl.params
+	shopID := dl.acct.ShopID
+	orderID := strings.TrimSpace(ps.Get("ORDERID"))
+	if raw := strings.TrimSpace(ps.Get("PAYID")); raw != "" {
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || id <= 0 {
+			return Order{}, errorResponse(orderID, ncOriginalOrder, "invalid PAYID")
+		}
+		o, err := h.opts.Store.Order(ctx, shopID, id)
+		if err != nil || o.Mode != dl.mode {
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				h.log.ErrorContext(ctx, "directlink: order", "err", err)
+			}
+			return Order{}, errorResponse(orderID, ncOriginalOrder, "unknown PAYID")
+		}
+		return o, nil
+	}
+	if orderID == "" || utf8.RuneCountInString(orderID) > 40 {
+		return Order{}, errorResponse("", ncOriginalOrder, "no PAYID or ORDERID")
+	}
+	list, err := h.opts.Store.OrdersByOrderID(ctx, shopID, dl.mode, orderID)
+	if err != nil || len(list) == 0 {
+		if err != nil {
+			h.log.ErrorContext(ctx, "directlink: orders", "err", err)
+		}
+		return Order{}, errorResponse(orderID, ncOriginalOrder, "unknown orderID")
+	}
+	return list[0], nil
+}
+
+// maintenanceDirect captures (SAL partial, SAS last or full), refunds (RFD
+// partial, RFS last or full) or deletes (DEL, DES) an order.
+func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncResponse {
+	o, fail := h.findOrder(ctx, dl)
+	if fail != nil {
+		return fail
+	}
+	resp := func(payidsub int, status int, ncerr, plus string, amount int64, cur, acceptance string) *ncResponse {
+		n := &ncResponse{}
+		n.set("orderID", o.OrderID)
+		n.set("PAYID", strconv.FormatInt(o.PAYID, 10))
+		n.set("PAYIDSUB", strconv.Itoa(payidsub))
+		n.set("NCSTATUS", ncStatus(ncerr))
+		n.set("NCERROR", ncerr)
+		n.set("NCERRORPLUS", plus)
+		n.set("ACCEPTANCE", acceptance)
+		n.set("STATUS", strconv.Itoa(status))
+		n.set("amount", formatAmount(amount, cur))
+		n.set("currency", cur)
+		return n
+	}
+	errResp := func(code, plus string) *ncResponse { return resp(0, o.Status, code, plus, 0, "", "") }
+	if o.TransactionUUID == "" || h.opts.Payments == nil {
+		return errResp(ncOriginalStatus, "the original order is not in a correct status")
+	}
+	debit, err := h.opts.Payments.Get(ctx, o.ShopID, o.TransactionUUID)
+	if err != nil {
+		code, plus := paymentError(err, "query")
+		return errResp(code, plus)
+	}
+	cur, _ := money.Lookup(debit.Currency)
+	var amount int64
+	if raw := strings.TrimSpace(dl.params.Get("AMOUNT")); raw != "" {
+		a, code, plus := parseOgoneAmount(raw, cur)
+		if code != "" {
+			return errResp(code, plus)
+		}
+		amount = a
+	}
+	operation := strings.ToUpper(strings.TrimSpace(dl.params.Get("OPERATION")))
+	var (
+		tx     PaymentTx
+		status int
+		ncerr  = ncOK
+		what   string
+	)
+	switch operation {
+	case "SAL", "SAS":
+		what = "capture"
+		if amount == 0 {
+			amount = debit.Amount
+		}
+		tx, err = h.opts.Payments.Capture(ctx, o.ShopID, o.TransactionUUID, amount)
+		if err == nil {
+			status, ncerr = debitStatus(tx)
+			if status == stRefused {
+				status = stPaymentRefused
+			}
+		}
+	case "RFD", "RFS":
+		what = "refund"
+		if amount == 0 {
+			amount = debit.CapturedAmount - debit.RefundedAmount
+		}
+		tx, err = h.opts.Payments.Refund(ctx, o.ShopID, o.TransactionUUID, amount)
+		if err == nil {
+			switch tx.DetailedStatus {
+			case dsCaptured:
+				status = stRefund
+			case dsInitial:
+				status = stRefundPending
+			case dsRefused:
+				status, ncerr = stRefundRefused, acquirerNCError(tx.AuthResult)
+			default:
+				status, ncerr = stRefundError, ncAcquirerUnavailable
+			}
+		}
+	case "DEL", "DES":
+		what = "cancel"
+		amount = debit.Amount
+		tx, err = h.opts.Payments.Cancel(ctx, o.ShopID, o.TransactionUUID)
+		if err == nil {
+			status, ncerr = debitStatus(tx)
+			if status == stAuthorised {
+				status, ncerr = stCancelRefused, ncPaymentRefused
+			}
+		}
+	default:
+		return errResp(ncOperationNotAllowed, "operation not allowed: "+safeName(operation))
+	}
+	if err != nil {
+		code, plus := paymentError(err, what)
+		if code == ncTechnical {
+			h.log.ErrorContext(ctx, "directlink: maintenance", "op", operation, "err", err)
+		}
+		return errResp(code, plus)
+	}
+	op := OrderOp{PAYID: o.PAYID, Operation: operation, Amount: amount, Status: status, NCError: ncerr, CreatedAt: h.clock.Now()}
+	if what == "refund" {
+		op.TransactionUUID = tx.UUID
+	}
+	op, err = h.opts.Store.InsertOrderOp(ctx, op)
+	if err != nil {
+		h.log.ErrorContext(ctx, "directlink: maintenance record", "err", err)
+	}
+	// The order's status follows its debit.
+	if d, err := h.opts.Payments.Get(ctx, o.ShopID, o.TransactionUUID); err == nil {
+		o.Status, _ = debitStatus(d)
+		o.UpdatedAt = h.clock.Now()
+		if err := h.opts.Store.UpdateOrder(ctx, o); err != nil {
+			h.log.ErrorContext(ctx, "directlink: order update", "err", err)
+		}
+	}
+	plus := "!"
+	if ncerr != ncOK {
+		plus = ncErrorMessage(ncerr)
+	}
+	return resp(op.PAYIDSUB, status, ncerr, plus, amount, debit.Currency, debit.AuthNumber)
+}
+
+// queryDirect answers an order's status now, or that of one maintenance
+// operation (PAYIDSUB).
+func (h *Handler) queryDirect(ctx context.Context, dl dlRequest) *ncResponse {
+	o, fail := h.findOrder(ctx, dl)
+	if fail != nil {
+		return fail
+	}
+	if o.TransactionUUID == "" || h.opts.Payments == nil {
+		return orderResponse(o, PaymentTx{}, o.Status, ncAcquirerUnavailable)
+	}
+	debit, err := h.opts.Payments.Get(ctx, o.ShopID, o.TransactionUUID)
+	if err != nil {
+		code, plus := paymentError(err, "query")
+		return errorResponse(o.OrderID, code, plus)
+	}
+	status, ncerr := debitStatus(debit)
+	if raw := strings.TrimSpace(dl.params.Get("PAYIDSUB")); raw != "" && raw != "0" {
+		sub, err := strconv.Atoi(raw)
+		if err != nil {
+			return errorResponse(o.OrderID, ncOriginalOrder, "invalid PAYIDSUB")
+		}
+		ops, err := h.opts.Store.OrderOps(ctx, o.PAYID)
+		if err != nil {
+			h.log.ErrorContext(ctx, "directlink: order ops", "err", err)
+			return errorResponse(o.OrderID, ncTechnical, "a technical problem occurred, please try again")
+		}
+		found := false
+		for _, op := range ops {
+			if op.PAYIDSUB == sub {
+				status, ncerr, found = op.Status, op.NCError, true
+				if op.TransactionUUID != "" {
+					if c, err := h.opts.Payments.Get(ctx, o.ShopID, op.TransactionUUID); err == nil && c.DetailedStatus == dsCaptured {
+						status, ncerr = stRefund, ncOK
+					}
+				}
+			}
+		}
+		if !found {
+			return errorResponse(o.OrderID, ncOriginalOrder, "unknown PAYIDSUB")
+		}
+		n := orderResponse(o, debit, status, ncerr)
+		n.set("PAYIDSUB", raw)
+		return n
+	}
+	if status != o.Status {
+		o.Status, o.UpdatedAt = status, h.clock.Now()
+		if err := h.opts.Store.UpdateOrder(ctx, o); err != nil {
+			h.log.ErrorContext(ctx, "directlink: order update", "err", err)
+		}
+	}
+	return orderResponse(o, debit, status, ncerr)
+}

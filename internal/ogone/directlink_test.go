@@ -1,0 +1,222 @@
+package ogone_test
+
+import (
+	"context"
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/shop"
+)
+
+// ncresponse parses an answer's attributes.
+func ncresponse(t testing.TB, body []byte) map[string]string {
+	t.Helper()
+	var doc struct {
+		XMLName xml.Name
+		Attrs   []xml.Attr `xml:",any,attr"`
+	}
+	dec := xml.NewDecoder(strings.NewReader(string(body)))
+	dec.CharsetReader = func(label string, r io.Reader) (io.Reader, error) {
+		// ISO-8859-1: every byte is the code point of the same value.
+		b, err := io.ReadAll(r)
+		var s strings.Builder
+		for _, c := range b {
+			s.WriteRune(rune(c))
+		}
+		return strings.NewReader(s.String()), err
+	}
+	if err := dec.Decode(&doc); err != nil || doc.XMLName.Local != "ncresponse" {
+		t.Fatalf("not an ncresponse: %v %s", err, body)
+	}
+	m := map[string]string{}
+	for _, a := range doc.Attrs {
+		m[a.Name.Local] = a.Value
+	}
+	return m
+}
+
+// direct posts a signed DirectLink request (SHASIGN computed by the
+// merchant's code over every parameter, as Odoo does) and parses the answer.
+func (e *env) direct(page string, params map[string]string) map[string]string {
+	e.t.Helper()
+	v := url.Values{"PSPID": {pspid}, "USERID": {shop.DemoAPIUser}, "PSWD": {shop.DemoAPIPassword}}
+	for k, val := range params {
+		if val == "" {
+			v.Del(k)
+		} else {
+			v.Set(k, val)
+		}
+	}
+	if _, ok := params["SHASIGN"]; !ok {
+		v.Set("SHASIGN", sign("SHA-512", v, passphrase, nil))
+	}
+	resp, err := e.client.PostForm(e.srv.URL+"/ncol/test/"+page, v)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("%s: HTTP %d %s", page, resp.StatusCode, body)
+	}
+	return ncresponse(e.t, body)
+}
+
+func (e *env) order(params map[string]string) map[string]string {
+	p := map[string]string{"AMOUNT": "1250", "CURRENCY": "EUR", "OPERATION": "RES", "ECI": "9"}
+	for k, v := range params {
+		p[k] = v
+	}
+	return e.direct("orderdirect_utf8.asp", p)
+}
+
+func TestDirectLinkAliasPaymentCaptureRefund(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": "buyer-1"}))
+	e.returned(e.post(a, cardForm(mastercard)))
+
+	r := e.order(map[string]string{"ALIAS": "buyer-1", "ORDERID": "INV-1"})
+	if r["STATUS"] != "5" || r["NCSTATUS"] != "0" || r["NCERROR"] != "0" || r["ACCEPTANCE"] == "" || r["amount"] != "12.5" ||
+		r["currency"] != "EUR" || r["BRAND"] != "MasterCard" || r["ALIAS"] != "buyer-1" || r["orderID"] != "INV-1" {
+		t.Fatalf("order: %v", r)
+	}
+	payid := r["PAYID"]
+	// The same payment as the V4 API sees it.
+	o, err := e.db.OrdersByOrderID(ctx, shop.DemoShopID, "TEST", "INV-1")
+	if err != nil || len(o) != 1 {
+		t.Fatal(o, err)
+	}
+	p, tx, err := e.payments.Get(ctx, shop.DemoShopID, o[0].TransactionUUID)
+	if err != nil || p.OrderID != "INV-1" || tx.Amount != 1250 || tx.DetailedStatus != "AUTHORISED_TO_VALIDATE" || tx.Token != "buyer-1" {
+		t.Fatalf("V4 view: %+v %+v %v", p, tx, err)
+	}
+	if r := e.order(map[string]string{"ALIAS": "buyer-1", "ORDERID": "INV-1"}); r["NCERROR"] != "50001113" {
+		t.Fatalf("same ORDERID again: %v", r)
+	}
+
+	c := e.direct("maintenancedirect.asp", map[string]string{"PAYID": payid, "OPERATION": "SAS"})
+	if c["STATUS"] != "9" || c["PAYIDSUB"] != "1" || c["NCERROR"] != "0" || c["amount"] != "12.5" {
+		t.Fatalf("capture: %v", c)
+	}
+	f := e.direct("maintenancedirect.asp", map[string]string{"PAYID": payid, "OPERATION": "RFD", "AMOUNT": "250"})
+	if f["STATUS"] != "8" || f["PAYIDSUB"] != "2" || f["amount"] != "2.5" {
+		t.Fatalf("refund: %v", f)
+	}
+	if f := e.direct("maintenancedirect.asp", map[string]string{"PAYID": payid, "OPERATION": "RFS", "AMOUNT": "5000"}); f["NCERROR"] != "50001129" {
+		t.Fatalf("refund beyond the capture: %v", f)
+	}
+	q := e.direct("querydirect_utf8.asp", map[string]string{"ORDERID": "INV-1", "SHASIGN": ""})
+	if q["STATUS"] != "8" || q["PAYID"] != payid {
+		t.Fatalf("query: %v", q)
+	}
+	if q := e.direct("querydirect.asp", map[string]string{"PAYID": payid, "PAYIDSUB": "2"}); q["STATUS"] != "8" || q["PAYIDSUB"] != "2" {
+		t.Fatalf("query of the refund: %v", q)
+	}
+	_, tx, _ = e.payments.Get(ctx, shop.DemoShopID, o[0].TransactionUUID)
+	if tx.DetailedStatus != "CAPTURED" || tx.RefundedAmount != 250 {
+		t.Fatalf("V4 after capture and refund: %+v", tx)
+	}
+}
+
+func TestDirectLinkSaleCardAndErrors(t *testing.T) {
+	e := newEnv(t)
+	r := e.order(map[string]string{"ORDERID": "S-1", "OPERATION": "SAL", "CARDNO": "4970100000000055", "ED": "12/32", "CVC": "123", "CN": "J D"})
+	if r["STATUS"] != "9" || r["NCERROR"] != "0" {
+		t.Fatalf("sale: %v", r)
+	}
+	// A refused card: STATUS 2, NCSTATUS 3 and an acquirer NCERROR.
+	r = e.order(map[string]string{"ORDERID": "S-2", "CARDNO": "4970109900000008", "ED": "1232", "CVC": "123"})
+	if r["STATUS"] != "2" || r["NCSTATUS"] != "3" || r["NCERROR"] != "30051001" {
+		t.Fatalf("refused: %v", r)
+	}
+	// A card with an ALIAS creates the alias; the alias then pays alone.
+	r = e.order(map[string]string{"ORDERID": "S-3", "CARDNO": mastercard, "ED": "0633", "CVC": "321", "ALIAS": "dl-alias"})
+	if r["STATUS"] != "5" {
+		t.Fatalf("card and alias: %v", r)
+	}
+	if r = e.order(map[string]string{"ORDERID": "S-4", "ALIAS": "dl-alias"}); r["STATUS"] != "5" {
+		t.Fatalf("alias created by DirectLink: %v", r)
+	}
+	del := e.direct("maintenancedirect_utf8.asp", map[string]string{"ORDERID": "S-4", "OPERATION": "DEL"})
+	if del["STATUS"] != "6" {
+		t.Fatalf("delete: %v", del)
+	}
+	for name, tc := range map[string]struct {
+		page   string
+		params map[string]string
+		code   string
+	}{
+		"bad sha":         {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "100", "CURRENCY": "EUR", "ALIAS": "dl-alias", "SHASIGN": "00"}, "50001111"},
+		"no sha":          {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "100", "CURRENCY": "EUR", "ALIAS": "dl-alias", "SHASIGN": ""}, "50001111"},
+		"bad password":    {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "100", "CURRENCY": "EUR", "PSWD": "nope"}, "50001119"},
+		"unknown pspid":   {"orderdirect.asp", map[string]string{"PSPID": "nobody", "ORDERID": "E1"}, "50001118"},
+		"no pspid":        {"orderdirect.asp", map[string]string{"PSPID": ""}, "50001004"},
+		"no orderid":      {"orderdirect.asp", map[string]string{"AMOUNT": "100", "CURRENCY": "EUR", "ALIAS": "dl-alias"}, "50001111"},
+		"bad amount":      {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "12.50", "CURRENCY": "EUR", "ALIAS": "dl-alias"}, "50001006"},
+		"bad currency":    {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "100", "CURRENCY": "XXX", "ALIAS": "dl-alias"}, "50001120"},
+		"jpy decimals":    {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "150", "CURRENCY": "JPY", "ALIAS": "dl-alias"}, "50001121"},
+		"bad operation":   {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "100", "CURRENCY": "EUR", "ALIAS": "dl-alias", "OPERATION": "XYZ"}, "50001046"},
+		"unknown alias":   {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "100", "CURRENCY": "EUR", "ALIAS": "nope"}, "50001111"},
+		"no card":         {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "100", "CURRENCY": "EUR"}, "50001178"},
+		"bad card":        {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "100", "CURRENCY": "EUR", "CARDNO": "4111111111111112", "ED": "1232"}, "50001054"},
+		"bad expiry":      {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "100", "CURRENCY": "EUR", "CARDNO": visa, "ED": "1332"}, "50001005"},
+		"bad eci":         {"orderdirect.asp", map[string]string{"ORDERID": "E1", "AMOUNT": "100", "CURRENCY": "EUR", "ALIAS": "dl-alias", "ECI": "8"}, "50001070"},
+		"unknown payid":   {"maintenancedirect.asp", map[string]string{"PAYID": "123", "OPERATION": "SAS"}, "50001130"},
+		"capture refused": {"maintenancedirect.asp", map[string]string{"ORDERID": "S-4", "OPERATION": "SAS"}, "50001127"},
+		"bad maintenance": {"maintenancedirect.asp", map[string]string{"ORDERID": "S-1", "OPERATION": "REN"}, "50001046"},
+		"unknown query":   {"querydirect.asp", map[string]string{"ORDERID": "none"}, "50001130"},
+	} {
+		r := e.direct(tc.page, tc.params)
+		if r["NCERROR"] != tc.code || r["NCSTATUS"] != tc.code[:1] {
+			t.Errorf("%s: %v, want NCERROR %s", name, r, tc.code)
+		}
+	}
+	// /ncol/prod/ does not know a TEST PSPID.
+	resp, err := e.client.PostForm(e.srv.URL+"/ncol/prod/querydirect.asp", url.Values{"PSPID": {pspid}, "ORDERID": {"S-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if r := ncresponse(t, body); r["NCERROR"] != "50001118" {
+		t.Fatalf("prod with a TEST PSPID: %v", r)
+	}
+}
+
+// TestDirectLinkLatin1 signs in ISO-8859-1 on the legacy pages, as the
+// merchant's bytes are.
+func TestDirectLinkLatin1(t *testing.T) {
+	e := newEnv(t)
+	v := url.Values{"PSPID": {pspid}, "USERID": {shop.DemoAPIUser}, "PSWD": {shop.DemoAPIPassword}, "ORDERID": {"L-1"},
+		"AMOUNT": {"100"}, "CURRENCY": {"EUR"}, "CARDNO": {mastercard}, "ED": {"1232"}, "CVC": {"123"}, "CN": {"Jérôme"}}
+	latin := url.Values{}
+	for k, vs := range v {
+		latin.Set(k, string(toLatin1(vs[0])))
+	}
+	latin.Set("SHASIGN", sign("SHA-512", latin, passphrase, nil))
+	resp, err := e.client.Post(e.srv.URL+"/ncol/test/orderdirect.asp", "application/x-www-form-urlencoded", strings.NewReader(latin.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if r := ncresponse(t, body); r["STATUS"] != "5" {
+		t.Fatalf("latin-1 order: %v", r)
+	}
+	if !strings.Contains(resp.Header.Get("Content-Type"), "ISO-8859-1") {
+		t.Fatalf("content type %q", resp.Header.Get("Content-Type"))
+	}
+}
+
+func toLatin1(s string) []byte {
+	var b []byte
+	for _, r := range s {
+		b = append(b, byte(r))
+	}
+	return b
+}

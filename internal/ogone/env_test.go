@@ -1,0 +1,282 @@
+package ogone_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
+	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/ogone"
+	"github.com/openpsp/openpsp/internal/ogone/ogonepay"
+	"github.com/openpsp/openpsp/internal/payment"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+const (
+	pspid      = shop.DemoPSPID
+	passphrase = shop.DemoSHAPassphrase
+	visa       = "4111111111111111"
+	mastercard = "5100010000002045"
+)
+
+// env is the real thing on a SQLite file: shop service with the demo shop,
+// vault, payment service on the simulator acquirer, the Ogone handlers on a
+// loopback server, and a merchant site that records what comes back.
+type env struct {
+	t        testing.TB
+	db       *store.DB
+	clock    *clock.Fake
+	shops    *shop.Service
+	vault    *vault.Vault
+	payments *payment.Service
+	h        *ogone.Handler
+	admin    *ogone.Admin
+	srv      *httptest.Server
+	merchant *merchant
+	client   *http.Client
+}
+
+type envOption func(*ogone.Options)
+
+func newEnv(t testing.TB, opts ...envOption) *env {
+	t.Helper()
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	clk := clock.NewFake(time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC))
+	keys, err := vault.LoadKeyring("", "k1:"+base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shops := shop.NewService(db, keys, clk)
+	if _, err := shops.SeedDemo(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	v := vault.New(db, keys, clk)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pay := payment.New(db, clk, simulator.New(simulator.Config{Clock: clk}), payment.CardVault(v), payment.Config{Logger: log})
+	o := ogone.Options{Accounts: shops, Vault: v, Store: db, Payments: ogonepay.New(pay, shops), Clock: clk, Log: log}
+	for _, f := range opts {
+		f(&o)
+	}
+	h := ogone.New(o)
+	mux := http.NewServeMux()
+	h.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	m := newMerchant(t)
+	return &env{t: t, db: db, clock: clk, shops: shops, vault: v, payments: pay, h: h,
+		admin: ogone.NewAdmin(shops, db, clk), srv: srv, merchant: m,
+		client: &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// merchant is the merchant's site: return URLs that record their queries,
+// and any page a test puts there.
+type merchant struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	got   []url.Values
+	paths []string
+	pages map[string]string
+}
+
+func newMerchant(t testing.TB) *merchant {
+	m := &merchant{pages: map[string]string{}}
+	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		page, ok := m.pages[r.URL.Path]
+		if r.URL.Path == "/favicon.ico" {
+			m.mu.Unlock()
+			http.NotFound(w, r)
+			return
+		}
+		if !ok {
+			m.got = append(m.got, r.URL.Query())
+			m.paths = append(m.paths, r.URL.Path)
+		}
+		m.mu.Unlock()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if ok {
+			io.WriteString(w, page)
+			return
+		}
+		fmt.Fprintf(w, "<!DOCTYPE html><title>back</title><p id=result>%s %s</p>", r.URL.Path, r.URL.Query().Get("Alias.Status"))
+	}))
+	t.Cleanup(m.srv.Close)
+	return m
+}
+
+func (m *merchant) url(p string) string { return m.srv.URL + p }
+
+// waitReturn waits (bounded) for the n-th return to reach the merchant.
+func (m *merchant) waitReturn(t *testing.T, n int) (string, url.Values) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		m.mu.Lock()
+		if len(m.got) >= n {
+			p, q := m.paths[n-1], m.got[n-1]
+			m.mu.Unlock()
+			return p, q
+		}
+		m.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no return number %d reached the merchant", n)
+	return "", nil
+}
+
+// sign is the merchant's own SHA code, written from the rules of
+// compat.md §2.4 without this package.
+func sign(algo string, values url.Values, pass string, allow map[string]bool) string {
+	var keys []string
+	up := map[string]string{}
+	for k, vs := range values {
+		K := strings.ToUpper(k)
+		if vs[0] == "" || K == "SHASIGN" || K == "SHASIGNATURE.SHASIGN" || (allow != nil && !allow[K]) {
+			continue
+		}
+		up[K] = vs[0]
+		keys = append(keys, K)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "=" + up[k] + pass)
+	}
+	switch algo {
+	case "SHA-1":
+		return fmt.Sprintf("%X", sha1.Sum([]byte(b.String())))
+	case "SHA-256":
+		return fmt.Sprintf("%X", sha256.Sum256([]byte(b.String())))
+	}
+	return fmt.Sprintf("%X", sha512.Sum512([]byte(b.String())))
+}
+
+var flexOut = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`ALIAS.ALIASID ALIAS.NCERROR ALIAS.NCERRORCARDNO ALIAS.NCERRORCN ALIAS.NCERRORCVC
+		ALIAS.NCERRORED ALIAS.ORDERID ALIAS.STATUS ALIAS.STOREPERMANENTLY CARD.BIC CARD.BIN CARD.BRAND
+		CARD.CARDHOLDERNAME CARD.CARDNUMBER CARD.CVC CARD.EXPIRYDATE`) {
+		flexOut[n] = true
+	}
+}
+
+// checkSHAOut verifies a return's SHASign as a merchant would.
+func checkSHAOut(t *testing.T, q url.Values) {
+	t.Helper()
+	if got, want := q.Get("SHASign"), sign("SHA-512", q, passphrase, flexOut); got == "" || got != want {
+		t.Fatalf("SHA-OUT %q, merchant computes %q (%v)", got, want, q)
+	}
+}
+
+// flexParams are the mandatory fields of a FlexCheckout request.
+func (e *env) flexParams(extra map[string]string) url.Values {
+	v := url.Values{
+		"ACCOUNT.PSPID":           {pspid},
+		"CARD.PAYMENTMETHOD":      {"CreditCard"},
+		"PARAMETERS.ACCEPTURL":    {e.merchant.url("/accept")},
+		"PARAMETERS.EXCEPTIONURL": {e.merchant.url("/exception")},
+		"PARAMETERS.DECLINEURL":   {e.merchant.url("/decline")},
+	}
+	for k, val := range extra {
+		if val == "" {
+			v.Del(k)
+		} else {
+			v.Set(k, val)
+		}
+	}
+	return v
+}
+
+// flexURL signs params into a FlexCheckout URL.
+func (e *env) flexURL(params url.Values) string {
+	params.Set("SHASIGNATURE.SHASIGN", sign("SHA-512", params, passphrase, nil))
+	return e.srv.URL + ogone.FlexCheckoutPath + "?" + params.Encode()
+}
+
+var actionRE = regexp.MustCompile(`action="(/Tokenization/HostedPage/[0-9a-f]+)"`)
+
+// open loads a FlexCheckout page and returns the form's action.
+func (e *env) open(params url.Values) (string, string) {
+	e.t.Helper()
+	resp, body := e.get(e.flexURL(params))
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("page: %d %s", resp.StatusCode, body)
+	}
+	m := actionRE.FindStringSubmatch(body)
+	if m == nil {
+		e.t.Fatalf("no form in %s", body)
+	}
+	return m[1], body
+}
+
+func (e *env) get(u string) (*http.Response, string) {
+	e.t.Helper()
+	resp, err := e.client.Get(u)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func (e *env) post(path string, form url.Values) (*http.Response, string) {
+	e.t.Helper()
+	resp, err := e.client.PostForm(e.srv.URL+path, form)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// cardForm is a valid card entry.
+func cardForm(pan string) url.Values {
+	return url.Values{"CARDNO": {pan}, "CN": {"Jean Dupont"}, "EXPM": {"12"}, "EXPY": {"2032"}, "CVC": {"123"}}
+}
+
+// returned follows a 303 to the merchant and returns the return's path and
+// query.
+func (e *env) returned(resp *http.Response, body string) (string, url.Values) {
+	t := e.t
+	t.Helper()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("expected a redirect, got %d %s", resp.StatusCode, body)
+	}
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Path, u.Query()
+}
+
+func (e *env) count(table string) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.Reader().QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}

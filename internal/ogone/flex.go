@@ -1,0 +1,695 @@
+package ogone
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+// flexEntry is GET or POST /Tokenization/HostedPage: it checks the signed
+// request and shows the page. Anything wrong shows document 004's generic
+// error page and creates nothing; the cause goes to the error log when the
+// PSPID is known, so the merchant's support can find it.
+func (h *Handler) flexEntry(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ps, err := ParseParams(r, UTF8)
+	if err != nil {
+		h.genericPage(w, "", http.StatusBadRequest)
+		return
+	}
+	lang := language(ps.Get(fLayoutLanguage))
+	pspid := strings.TrimSpace(ps.Get(fAccountPSPID))
+	if pspid == "" || utf8.RuneCountInString(pspid) > 30 {
+		h.genericPage(w, lang, http.StatusBadRequest)
+		return
+	}
+	acct, err := h.opts.Accounts.OgoneAccount(ctx, pspid)
+	if errors.Is(err, shop.ErrNotFound) {
+		h.genericPage(w, lang, http.StatusBadRequest)
+		return
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "flexcheckout: account", "err", err)
+		h.genericPage(w, lang, http.StatusInternalServerError)
+		return
+	}
+	given := ps.Get(fSHASign)
+	if given == "" {
+		h.logError(ctx, acct.ShopID, sourceFlex, "SHA_MISSING", "unknown order/0/s: SHASIGNATURE.SHASIGN is missing", map[string]string{"pspid": pspid})
+		h.genericPage(w, lang, http.StatusBadRequest)
+		return
+	}
+	want, err := Sign(acct.SHAAlgorithm, ps, acct.SHAIn, nil)
+	if err != nil || !VerifyDigest(want, given) {
+		h.logError(ctx, acct.ShopID, sourceFlex, "SHA_MISMATCH", "unknown order/1/s: SHASIGNATURE.SHASIGN does not match the SHA-IN of the parameters sent", map[string]string{"pspid": pspid})
+		h.genericPage(w, lang, http.StatusBadRequest)
+		return
+	}
+	req, err := ParseFlexRequest(ps)
+	if err != nil {
+		h.logError(ctx, acct.ShopID, sourceFlex, "INVALID_PARAMETER", err.Error(), map[string]string{"pspid": pspid})
+		h.genericPage(w, lang, http.StatusBadRequest)
+		return
+	}
+	if req.DirectDebit() && h.opts.BankAccounts == nil {
+		h.logError(ctx, acct.ShopID, sourceFlex, "PAYMENT_METHOD_UNAVAILABLE", "direct debit is not available on this platform", map[string]string{"pspid": pspid})
+		h.genericPage(w, lang, http.StatusBadRequest)
+		return
+	}
+	var tpl *Template
+	if req.TemplateName != "" {
+		t, err := h.opts.Store.Template(ctx, acct.ShopID, req.TemplateName)
+		if err != nil {
+			if !errors.Is(err, ErrTemplateNotFound) {
+				h.log.ErrorContext(ctx, "flexcheckout: template", "err", err)
+			}
+			h.logError(ctx, acct.ShopID, sourceFlex, "TEMPLATE_NOT_FOUND", "LAYOUT.TEMPLATENAME names no uploaded template", map[string]string{"pspid": pspid, "template": req.TemplateName})
+			h.genericPage(w, lang, http.StatusBadRequest)
+			return
+		}
+		tpl = &t
+	}
+	if r.Method == http.MethodHead {
+		// Link checkers and prefetchers ask with HEAD: answer without
+		// opening a page session.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	now := h.clock.Now()
+	s := Session{ID: ids.RandomHex(20), ShopID: acct.ShopID, Mode: accountMode(acct), Request: req, State: SessionOpen,
+		CreatedAt: now, ExpiresAt: now.Add(h.opts.SessionTTL)}
+	if err := h.opts.Store.InsertSession(ctx, s); err != nil {
+		h.log.ErrorContext(ctx, "flexcheckout: session", "err", err)
+		h.genericPage(w, lang, http.StatusInternalServerError)
+		return
+	}
+	h.renderForm(w, s, acct, tpl, nil, http.StatusOK)
+}
+
+// openSession loads the session of a submit, checking it can still be used.
+func (h *Handler) openSession(w http.ResponseWriter, r *http.Request) (Session, shop.Ogone, bool) {
+	ctx := r.Context()
+	s, err := h.opts.Store.Session(ctx, r.PathValue("session"))
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			h.log.ErrorContext(ctx, "flexcheckout: session", "err", err)
+		}
+		h.genericPage(w, "", http.StatusNotFound)
+		return Session{}, shop.Ogone{}, false
+	}
+	if s.State != SessionOpen || !h.clock.Now().Before(s.ExpiresAt) {
+		h.genericPage(w, s.Request.Language, http.StatusGone)
+		return Session{}, shop.Ogone{}, false
+	}
+	acct, err := h.opts.Accounts.OgoneAccount(ctx, s.Request.PSPID)
+	if err != nil {
+		h.log.ErrorContext(ctx, "flexcheckout: account", "err", err)
+		h.genericPage(w, s.Request.Language, http.StatusInternalServerError)
+		return Session{}, shop.Ogone{}, false
+	}
+	return s, acct, true
+}
+
+// flexCancel is the cancel button: ALIAS.STATUS 3 to the EXCEPTIONURL.
+func (h *Handler) flexCancel(w http.ResponseWriter, r *http.Request) {
+	s, acct, ok := h.openSession(w, r)
+	if !ok {
+		return
+	}
+	var done bool
+	err := h.opts.Store.WriteTx(r.Context(), func(tx *sql.Tx) (err error) {
+		done, err = h.opts.Store.FinishSession(tx, s.ID, h.clock.Now())
+		return err
+	})
+	if err != nil || !done {
+		h.genericPage(w, s.Request.Language, http.StatusConflict)
+		return
+	}
+	res := Result{AliasID: s.Request.AliasID, OrderID: s.Request.OrderID, Status: AliasCancelled,
+		StorePermanently: h.storeChoice(s, acct, nil)}
+	h.redirect(w, r, s, acct, s.Request.ExceptionURL, res)
+}
+
+// storeChoice is the ALIAS.STOREPERMANENTLY in force: the buyer's box when
+// the Alias Manager opt-in is on, else the request's (Y when absent).
+func (h *Handler) storeChoice(s Session, acct shop.Ogone, form Params) string {
+	if acct.Settings.AliasOptIn && form != nil {
+		if form.Get("STORE") == "Y" {
+			return "Y"
+		}
+		return "N"
+	}
+	if s.Request.StorePermanently == "N" {
+		return "N"
+	}
+	return "Y"
+}
+
+// fieldErrors are the buyer's mistakes on the form: a message per form field
+// and the NCERROR codes they map to.
+type fieldErrors struct {
+	msgs                map[string]string
+	cardNo, cn, cvc, ed string
+	partial             Result // the masked details of what was valid
+}
+
+func (e *fieldErrors) add(field, msgKey, code string) {
+	if e.msgs == nil {
+		e.msgs = map[string]string{}
+	}
+	e.msgs[field] = msgKey
+	switch field {
+	case "cardno", "iban", "bic", "brand":
+		e.cardNo = code
+	case "cn", "holder":
+		e.cn = code
+	case "cvc":
+		e.cvc = code
+	case "expiry":
+		e.ed = code
+	}
+}
+
+func (e *fieldErrors) empty() bool { return len(e.msgs) == 0 }
+
+// flexSubmit takes the buyer's card or account.
+func (h *Handler) flexSubmit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	s, acct, ok := h.openSession(w, r)
+	if !ok {
+		return
+	}
+	form, err := ParseParams(r, UTF8)
+	if err != nil {
+		h.genericPage(w, s.Request.Language, http.StatusBadRequest)
+		return
+	}
+	if s.Request.DirectDebit() {
+		h.submitAccount(w, r, s, acct, form)
+		return
+	}
+	in, fe := h.readCard(s.Request, form)
+	if !fe.empty() {
+		fe.partial = in.partial()
+		h.formError(w, r, s, acct, fe)
+		return
+	}
+	choice := h.storeChoice(s, acct, form)
+	aliasID := s.Request.AliasID
+	var existing *vault.Token
+	if aliasID != "" {
+		t, err := h.opts.Vault.Get(ctx, s.ShopID, aliasID)
+		switch {
+		case err == nil:
+			existing = &t
+		case !errors.Is(err, vault.ErrTokenNotFound):
+			h.technicalError(w, r, s, acct, err)
+			return
+		}
+	} else {
+		aliasID = newAliasID()
+	}
+	if existing != nil && (existing.Mode != s.Mode || existing.StatusAt(h.clock.Now()) == vault.StatusPurged) {
+		// A purged alias keeps its value for the merchant's history; it
+		// cannot take a card again, nor can an alias of the other mode.
+		res := in.result(aliasID, s.Request.OrderID, AliasNOK, choice)
+		res.NCError, res.NCErrorCardNo = ncAliasNOK, ncDataValidation
+		h.redirect(w, r, s, acct, s.Request.declineURL(), res)
+		return
+	}
+	var ttl = TemporaryAliasTTL
+	if choice == "Y" {
+		ttl = 0
+	}
+	err = h.opts.Store.WriteTx(ctx, func(tx *sql.Tx) error {
+		if err := h.claim(tx, s, aliasID); err != nil {
+			return err
+		}
+		if existing != nil {
+			return nil
+		}
+		_, err := h.opts.Vault.Tokenize(ctx, tx, vault.TokenizeRequest{ShopID: s.ShopID, Mode: s.Mode, Token: aliasID,
+			PAN: in.pan, Expiry: in.expiry, HolderName: in.holder, Origin: "FLEXCHECKOUT", OriginOrderID: s.Request.OrderID, TTL: ttl})
+		return err
+	})
+	if h.claimFailed(w, r, s, acct, aliasID, err) {
+		return
+	}
+	status := AliasOK
+	if existing != nil {
+		status = AliasUpdated
+		if err := h.updateAlias(ctx, s, *existing, in, choice); err != nil {
+			h.technicalError(w, r, s, acct, err)
+			return
+		}
+	}
+	h.redirect(w, r, s, acct, s.Request.AcceptURL, in.result(aliasID, s.Request.OrderID, status, choice))
+}
+
+// updateAlias gives an existing alias the new card (ALIAS.STATUS 2).
+func (h *Handler) updateAlias(ctx context.Context, s Session, t vault.Token, in cardInput, choice string) error {
+	holder := in.holder
+	if _, err := h.opts.Vault.Update(ctx, s.ShopID, t.Value, vault.TokenUpdate{PAN: &in.pan, Expiry: &in.expiry, HolderName: &holder}); err != nil {
+		return err
+	}
+	if t.Status == vault.StatusCancelled {
+		if _, err := h.opts.Vault.Reactivate(ctx, s.ShopID, t.Value); err != nil {
+			return err
+		}
+	}
+	// A temporary alias the buyer now keeps becomes permanent; a permanent
+	// one is never made temporary again by an update.
+	if choice == "Y" && !t.Permanent {
+		if _, err := h.opts.Vault.MakePermanent(ctx, s.ShopID, t.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errDuplicateOrder is document 004 §3.1.1's refusal.
+var errDuplicateOrder = errors.New("ogone: ALIAS.ORDERID already created an alias")
+
+// claim ends the session and applies the duplicate ORDERID check, inside the
+// transaction that stores the alias: a replayed or concurrent submit finds
+// the session DONE, a captured link reused with other card data finds the
+// ORDERID taken.
+func (h *Handler) claim(tx *sql.Tx, s Session, aliasID string) error {
+	now := h.clock.Now()
+	done, err := h.opts.Store.FinishSession(tx, s.ID, now)
+	if err != nil {
+		return err
+	}
+	if !done {
+		return errSessionDone
+	}
+	if s.Request.OrderID == "" {
+		return nil
+	}
+	if s.Request.AliasID != "" {
+		prev, err := h.opts.Store.AliasOrder(tx, s.ShopID, s.Mode, s.Request.OrderID)
+		if err == nil && prev.SessionID != s.ID {
+			return fmt.Errorf("%w (alias %s)", errDuplicateOrder, prev.AliasID)
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return h.opts.Store.InsertAliasOrder(tx, AliasOrder{ShopID: s.ShopID, Mode: s.Mode, OrderID: s.Request.OrderID,
+		AliasID: aliasID, SessionID: s.ID, CreatedAt: now})
+}
+
+// claimFailed answers a failed claim and reports whether it did.
+func (h *Handler) claimFailed(w http.ResponseWriter, r *http.Request, s Session, acct shop.Ogone, aliasID string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, errDuplicateOrder):
+		// The buyer sees the generic message; the merchant's support finds
+		// the cause in the error log.
+		h.logError(r.Context(), s.ShopID, sourceFlex, "DUPLICATE_ORDERID",
+			"alias update refused: ALIAS.ORDERID already created an alias (document 004 §3.1.1)",
+			map[string]string{"pspid": s.Request.PSPID, "orderId": s.Request.OrderID, "aliasId": aliasID,
+				"detail": strings.TrimPrefix(err.Error(), errDuplicateOrder.Error()+" ")})
+		h.genericPage(w, s.Request.Language, http.StatusConflict)
+	case errors.Is(err, errSessionDone):
+		h.genericPage(w, s.Request.Language, http.StatusConflict)
+	case errors.Is(err, vault.ErrTokenExists):
+		// Created by a concurrent page between our lookup and our insert.
+		h.genericPage(w, s.Request.Language, http.StatusConflict)
+	default:
+		h.technicalError(w, r, s, acct, err)
+	}
+	return true
+}
+
+// technicalError returns ALIAS.STATUS 1 to the EXCEPTIONURL after an
+// internal failure (logged; the page session is over).
+func (h *Handler) technicalError(w http.ResponseWriter, r *http.Request, s Session, acct shop.Ogone, err error) {
+	h.log.ErrorContext(r.Context(), "flexcheckout: storing the alias", "err", err)
+	_ = h.opts.Store.WriteTx(r.Context(), func(tx *sql.Tx) error {
+		_, err := h.opts.Store.FinishSession(tx, s.ID, h.clock.Now())
+		return err
+	})
+	res := Result{AliasID: s.Request.AliasID, OrderID: s.Request.OrderID, Status: AliasNOK, NCError: ncTechnical,
+		StorePermanently: h.storeChoice(s, acct, nil)}
+	h.redirect(w, r, s, acct, s.Request.ExceptionURL, res)
+}
+
+// declineURL is where a refused card goes: DECLINEURL, else EXCEPTIONURL.
+func (f FlexRequest) declineURL() string {
+	if f.DeclineURL != "" {
+		return f.DeclineURL
+	}
+	return f.ExceptionURL
+}
+
+// formError shows the form again with the buyer's mistakes, or, once the
+// page has had MaxAttempts failed submits, returns ALIAS.STATUS 1 with the
+// NCERROR fields to the DECLINEURL (else the EXCEPTIONURL).
+func (h *Handler) formError(w http.ResponseWriter, r *http.Request, s Session, acct shop.Ogone, fe fieldErrors) {
+	ctx := r.Context()
+	n, err := h.opts.Store.CountAttempt(ctx, s.ID)
+	if errors.Is(err, ErrNotFound) {
+		h.genericPage(w, s.Request.Language, http.StatusConflict)
+		return
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "flexcheckout: attempt", "err", err)
+		h.genericPage(w, s.Request.Language, http.StatusInternalServerError)
+		return
+	}
+	if n < h.opts.MaxAttempts {
+		h.renderForm(w, s, acct, h.template(ctx, s), &fe, http.StatusOK)
+		return
+	}
+	var done bool
+	err = h.opts.Store.WriteTx(ctx, func(tx *sql.Tx) (err error) {
+		done, err = h.opts.Store.FinishSession(tx, s.ID, h.clock.Now())
+		return err
+	})
+	if err != nil || !done {
+		h.genericPage(w, s.Request.Language, http.StatusConflict)
+		return
+	}
+	// As document 004 says, the card number is masked in an error too.
+	res := fe.partial
+	res.AliasID, res.OrderID, res.Status, res.StorePermanently = s.Request.AliasID, s.Request.OrderID, AliasNOK, h.storeChoice(s, acct, nil)
+	res.NCError, res.NCErrorCardNo, res.NCErrorCN, res.NCErrorCVC, res.NCErrorED = ncAliasNOK, fe.cardNo, fe.cn, fe.cvc, fe.ed
+	h.redirect(w, r, s, acct, s.Request.declineURL(), res)
+}
+
+func (h *Handler) template(ctx context.Context, s Session) *Template {
+	if s.Request.TemplateName == "" {
+		return nil
+	}
+	t, err := h.opts.Store.Template(ctx, s.ShopID, s.Request.TemplateName)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
+
+// redirect sends the buyer to a return URL with the output fields.
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, s Session, acct shop.Ogone, base string, res Result) {
+	u, err := ReturnURL(base, res, acct.Settings.ReturnFields, s.Request.ParamPlus, acct.SHAAlgorithm, acct.SHAOut)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "flexcheckout: return URL", "err", err)
+		h.genericPage(w, s.Request.Language, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// cardInput is a card read from the form.
+type cardInput struct {
+	pan    card.PAN
+	brand  card.Brand
+	expiry card.Expiry
+	holder string
+	cvcLen int
+}
+
+// partial is what the NOK return may show of a card with errors: only the
+// fields that were valid, masked.
+func (c cardInput) partial() Result {
+	var r Result
+	if !c.pan.IsZero() {
+		full := c.result("", "", "", "")
+		r.Brand, r.BIN, r.CardNumber = full.Brand, full.BIN, full.CardNumber
+	}
+	r.HolderName = c.holder
+	if !c.expiry.IsZero() {
+		r.ExpiryDate = c.expiry.MMYY()
+	}
+	return r
+}
+
+func (c cardInput) result(aliasID, orderID, status, store string) Result {
+	last4 := c.pan.Last4()
+	digits := len(c.pan.Reveal())
+	return Result{AliasID: aliasID, OrderID: orderID, Status: status, StorePermanently: store,
+		Brand: BrandName(c.brand), BIN: c.pan.BIN(), CardNumber: strings.Repeat("X", digits-len(last4)) + last4,
+		HolderName: c.holder, CVC: strings.Repeat("X", c.cvcLen), ExpiryDate: c.expiry.MMYY()}
+}
+
+// readCard validates the card fields. The security code is checked for its
+// form only: FlexCheckout performs no operation on the card (Ingenico's
+// FlexCheckout guide), and the code is never stored.
+func (h *Handler) readCard(req FlexRequest, form Params) (cardInput, fieldErrors) {
+	var (
+		in cardInput
+		fe fieldErrors
+	)
+	raw := strings.TrimSpace(form.Get("CARDNO"))
+	if raw == "" {
+		fe.add("cardno", msgErrCardEmpty, ncCardNumberEmpty)
+	} else if pan, err := card.ParsePAN(raw); err != nil {
+		fe.add("cardno", msgErrCardNumber, ncInvalidCardNumberAcq)
+	} else if b, ok := cardBrandFor(pan, req.brandAllowed); !ok {
+		fe.add("cardno", msgErrBrand, ncBrandNotSupported)
+	} else if req.BIN != "" && !strings.HasPrefix(pan.Reveal(), req.BIN) {
+		fe.add("cardno", msgErrBrand, ncBINCheck)
+	} else {
+		in.pan, in.brand = pan, b
+	}
+	in.holder = strings.TrimSpace(form.Get("CN"))
+	switch {
+	case in.holder == "":
+		fe.add("cn", msgErrHolder, ncPayerNameMissing)
+	case utf8.RuneCountInString(in.holder) > 50:
+		fe.add("cn", msgErrHolder, ncNameTooLong)
+	}
+	exp, err := card.ParseExpiry(form.Get("EXPM"), form.Get("EXPY"))
+	switch {
+	case err != nil:
+		fe.add("expiry", msgErrExpiry, "31061001")
+	case exp.Expired(h.clock.Now()):
+		fe.add("expiry", msgErrExpired, ncExpiryInPast)
+	default:
+		in.expiry = exp
+	}
+	cvc := strings.TrimSpace(form.Get("CVC"))
+	want := 3
+	if in.brand == card.Amex {
+		want = 4
+	}
+	switch {
+	case cvc == "":
+		fe.add("cvc", msgErrCVC, ncCVCMissing)
+	case len(cvc) != want && !(in.brand == "" && (len(cvc) == 3 || len(cvc) == 4)):
+		fe.add("cvc", msgErrCVC, ncCVCFormat)
+	default:
+		sc, err := card.NewSecurityCode(cvc)
+		if err != nil {
+			fe.add("cvc", msgErrCVC, ncCVCFormat)
+		}
+		in.cvcLen = len(sc.Reveal())
+	}
+	return in, fe
+}
+
+// submitAccount takes a SEPA bank account.
+func (h *Handler) submitAccount(w http.ResponseWriter, r *http.Request, s Session, acct shop.Ogone, form Params) {
+	ctx := r.Context()
+	var fe fieldErrors
+	holder := strings.TrimSpace(form.Get("HOLDER"))
+	switch {
+	case holder == "":
+		fe.add("holder", msgErrHolder, ncPayerNameMissing)
+	case utf8.RuneCountInString(holder) > 50:
+		fe.add("holder", msgErrHolder, ncNameTooLong)
+	}
+	iban, err := ParseIBAN(form.Get("IBAN"))
+	if err != nil {
+		fe.add("iban", msgErrIBAN, ncAccountNumberFormat)
+	}
+	bic := strings.ToUpper(strings.TrimSpace(form.Get("BIC")))
+	if bic == "" {
+		bic = s.Request.BIC
+	}
+	if bic != "" && !ValidBIC(bic) {
+		fe.add("bic", msgErrBIC, ncDataValidation)
+	}
+	if !fe.empty() {
+		fe.partial = Result{HolderName: holder, BIC: bic, Brand: s.Request.directDebitName()}
+		if !iban.IsZero() {
+			fe.partial.CardNumber = iban.Masked()
+		}
+		h.formError(w, r, s, acct, fe)
+		return
+	}
+	choice := h.storeChoice(s, acct, form)
+	aliasID := s.Request.AliasID
+	if aliasID == "" {
+		aliasID = newAliasID()
+	}
+	var ttl = TemporaryAliasTTL
+	if choice == "Y" {
+		ttl = 0
+	}
+	var updated bool
+	err = h.opts.Store.WriteTx(ctx, func(tx *sql.Tx) error {
+		if err := h.claim(tx, s, aliasID); err != nil {
+			return err
+		}
+		var err error
+		updated, err = h.opts.BankAccounts.SaveAccount(ctx, tx, AccountRequest{ShopID: s.ShopID, Mode: s.Mode, Token: aliasID,
+			IBAN: iban, BIC: bic, Holder: holder, Method: s.Request.directDebitName(), OriginOrderID: s.Request.OrderID, TTL: ttl})
+		return err
+	})
+	if h.claimFailed(w, r, s, acct, aliasID, err) {
+		return
+	}
+	status := AliasOK
+	if updated {
+		status = AliasUpdated
+	}
+	h.redirect(w, r, s, acct, s.Request.AcceptURL, Result{AliasID: aliasID, OrderID: s.Request.OrderID, Status: status,
+		StorePermanently: choice, Brand: s.Request.directDebitName(), CardNumber: iban.Masked(), HolderName: holder, BIC: bic})
+}
+
+// trustedHTML marks our own rendered form as HTML for the page layout.
+func trustedHTML(s string) template.HTML { return template.HTML(s) } //nolint:gosec // rendered by html/template
+
+// newAliasID generates an alias as Ogone does: a GUID in uppercase
+// (34F5302C-85D7-4F35-BDF5-103CCEC2FB61). Random, not time-ordered: an
+// alias must not tell when it was made.
+func newAliasID() string { return strings.ToUpper(uuid.NewString()) }
+
+// genericPage shows document 004's generic error message. It may be framed
+// by anyone: it holds nothing to click.
+func (h *Handler) genericPage(w http.ResponseWriter, lang string, code int) {
+	lang = language(lang)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors *")
+	w.WriteHeader(code)
+	_ = h.tmpl.ExecuteTemplate(w, "error.html", pageData{Lang: lang, Static: staticPath})
+}
+
+// pageData feeds the page templates.
+type pageData struct {
+	Lang         string
+	Static       string
+	Action       string
+	CancelAction string
+	DirectDebit  bool
+	Method       string
+	Brands       []string
+	FixedBrand   string
+	Months       []string
+	Years        []string
+	SelMonth     string
+	SelYear      string
+	OptIn        bool
+	BIC          string
+	Errors       map[string]string
+	Attempts     string
+}
+
+// T translates a message key into the page language.
+func (d pageData) T(key string) string { return T(d.Lang, key) }
+
+// Err returns the translated error of a form field, or "".
+func (d pageData) Err(field string) string {
+	if k, ok := d.Errors[field]; ok {
+		return T(d.Lang, k)
+	}
+	return ""
+}
+
+// renderForm shows the page: our own layout, or the merchant's template
+// with the form in its payment zone.
+func (h *Handler) renderForm(w http.ResponseWriter, s Session, acct shop.Ogone, tpl *Template, fe *fieldErrors, code int) {
+	req := s.Request
+	now := h.clock.Now()
+	d := pageData{Lang: req.Language, Static: staticPath, Action: FlexCheckoutPath + "/" + s.ID,
+		CancelAction: FlexCheckoutPath + "/" + s.ID + "/cancel", DirectDebit: req.DirectDebit(),
+		Method: req.directDebitName(), Brands: req.Brands(), OptIn: acct.Settings.AliasOptIn, BIC: req.BIC}
+	if req.Brand != "" {
+		d.FixedBrand = req.Brand
+	}
+	for m := 1; m <= 12; m++ {
+		d.Months = append(d.Months, fmt.Sprintf("%02d", m))
+	}
+	for y := now.Year(); y <= now.Year()+15; y++ {
+		d.Years = append(d.Years, strconv.Itoa(y))
+	}
+	if fe != nil {
+		d.Errors = fe.msgs
+	}
+	var form bytes.Buffer
+	if err := h.tmpl.ExecuteTemplate(&form, "form.html", d); err != nil {
+		h.log.Error("flexcheckout: rendering the form", "err", err)
+		h.genericPage(w, req.Language, http.StatusInternalServerError)
+		return
+	}
+	var page bytes.Buffer
+	if tpl != nil {
+		before, after, _ := strings.Cut(tpl.HTML, PaymentZone)
+		page.WriteString(before)
+		page.Write(form.Bytes())
+		page.WriteString(after)
+	} else if err := h.tmpl.ExecuteTemplate(&page, "page.html", struct {
+		pageData
+		Form any
+	}{d, trustedHTML(form.String())}); err != nil {
+		h.log.Error("flexcheckout: rendering the page", "err", err)
+		h.genericPage(w, req.Language, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	w.Header().Set("Content-Security-Policy", pageCSP(req, acct, tpl != nil))
+	w.WriteHeader(code)
+	_, _ = w.Write(page.Bytes())
+}
+
+// pageCSP is the page's Content-Security-Policy: no script at all (the form
+// works without), forms only to us and to the return URLs (Chromium applies
+// form-action to the redirect that follows a submit), framing only by the
+// PSPID's allow-list. A merchant template may bring its styles, fonts and
+// images from any https origin.
+func pageCSP(req FlexRequest, acct shop.Ogone, merchant bool) string {
+	actions := []string{"'self'"}
+	seen := map[string]bool{}
+	for _, u := range []string{req.AcceptURL, req.ExceptionURL, req.DeclineURL} {
+		if o := origin(u); o != "" && !seen[o] {
+			seen[o] = true
+			actions = append(actions, o)
+		}
+	}
+	// OpenPSP's own pages (the demo merchant, later the back office) may
+	// frame the page; other origins only when the PSPID allows them.
+	ancestors := "'self'"
+	if len(acct.Settings.FrameAncestors) > 0 {
+		ancestors = "'self' " + strings.Join(acct.Settings.FrameAncestors, " ")
+	}
+	style, img := "style-src 'self'", "img-src 'self' data:"
+	if merchant {
+		style, img = "style-src 'self' 'unsafe-inline' https:; font-src 'self' https: data:", "img-src 'self' https: data:"
+	}
+	return "default-src 'none'; script-src 'none'; " + style + "; " + img + "; form-action " + strings.Join(actions, " ") +
+		"; frame-ancestors " + ancestors + "; base-uri 'none'"
+}

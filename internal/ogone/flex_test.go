@@ -1,0 +1,394 @@
+package ogone_test
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/ogone"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+var guidRE = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
+
+func TestFlexCreateTemporaryAlias(t *testing.T) {
+	e := newEnv(t)
+	action, page := e.open(e.flexParams(map[string]string{"ALIAS.ORDERID": "ORD-1", "ALIAS.STOREPERMANENTLY": "N",
+		"PARAMETERS.PARAMPLUS": "session=abc&lang=fr", "LAYOUT.LANGUAGE": "en_GB"}))
+	if !strings.Contains(page, "Card number") || !strings.Contains(page, "MasterCard") {
+		t.Fatalf("page: %s", page)
+	}
+	path, q := e.returned(e.post(action, cardForm(visa)))
+	if path != "/accept" {
+		t.Fatalf("returned to %s", path)
+	}
+	checkSHAOut(t, q)
+	alias := q.Get("Alias.AliasId")
+	want := map[string]string{"Alias.OrderId": "ORD-1", "Alias.Status": "0", "Alias.StorePermanently": "N",
+		"Alias.NCError": "0", "Card.Brand": "VISA", "Card.Bin": "411111", "Card.CardNumber": "XXXXXXXXXXXX1111",
+		"Card.Cvc": "XXX", "Card.ExpiryDate": "1232", "Card.CardHolderName": "Jean Dupont", "session": "abc", "lang": "fr"}
+	for k, v := range want {
+		if q.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, q.Get(k), v)
+		}
+	}
+	if !guidRE.MatchString(alias) {
+		t.Fatalf("generated alias %q is not a GUID", alias)
+	}
+	// The alias is a temporary token of the vault.
+	tok, err := e.vault.Get(context.Background(), shop.DemoShopID, alias)
+	if err != nil || tok.Permanent || !tok.ExpiresAt.Equal(e.clock.Now().Add(2*time.Hour)) || tok.Origin != "FLEXCHECKOUT" || tok.Mode != "TEST" {
+		t.Fatalf("token %+v %v", tok, err)
+	}
+	// The page is one-shot.
+	if resp, _ := e.post(action, cardForm(visa)); resp.StatusCode != http.StatusGone {
+		t.Fatalf("second submit: %d", resp.StatusCode)
+	}
+}
+
+func TestFlexSignatureRefused(t *testing.T) {
+	e := newEnv(t)
+	params := e.flexParams(nil)
+	u := e.flexURL(params)
+	bad := strings.Replace(u, "SHASIGNATURE.SHASIGN=", "SHASIGNATURE.SHASIGN=00", 1)
+	for name, link := range map[string]string{
+		"wrong":     bad,
+		"missing":   e.srv.URL + ogone.FlexCheckoutPath + "?" + e.flexParams(nil).Encode(),
+		"tampered":  strings.Replace(u, "accept", "evil", 1),
+		"unknown":   e.flexURL(e.flexParams(map[string]string{"ACCOUNT.PSPID": "nobody"})),
+		"no pspid":  e.flexURL(e.flexParams(map[string]string{"ACCOUNT.PSPID": ""})),
+		"bad query": e.srv.URL + ogone.FlexCheckoutPath + "?a=%zz",
+	} {
+		resp, body := e.get(link)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, ogone.GenericError("en")) {
+			t.Errorf("%s: %d %s", name, resp.StatusCode, body)
+		}
+	}
+	if n := e.count("ogone_flex_sessions"); n != 0 {
+		t.Fatalf("%d sessions created", n)
+	}
+	log, err := e.admin.ErrorLog(context.Background(), shop.DemoShopID, 10)
+	if err != nil || len(log) != 3 {
+		t.Fatalf("error log %+v %v", log, err)
+	}
+	codes := map[string]int{}
+	for _, l := range log {
+		codes[l.Code]++
+	}
+	if codes["SHA_MISMATCH"] != 2 || codes["SHA_MISSING"] != 1 {
+		t.Fatalf("codes %v", codes)
+	}
+}
+
+func TestFlexUpdateAndDuplicateOrderID(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	open := func(orderID, lang string) string {
+		a, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": "customer-42", "ALIAS.ORDERID": orderID, "LAYOUT.LANGUAGE": lang}))
+		return a
+	}
+	_, q := e.returned(e.post(open("O1", ""), cardForm(visa)))
+	if q.Get("Alias.Status") != "0" || q.Get("Alias.AliasId") != "customer-42" || q.Get("Alias.StorePermanently") != "Y" {
+		t.Fatalf("create: %v", q)
+	}
+	_, q = e.returned(e.post(open("O2", ""), cardForm(mastercard)))
+	if q.Get("Alias.Status") != "2" || q.Get("Card.Brand") != "MasterCard" {
+		t.Fatalf("update: %v", q)
+	}
+	checkSHAOut(t, q)
+	// A captured link of O1 replayed with other card data is refused.
+	resp, body := e.post(open("O1", "es_ES"), cardForm(visa))
+	generic := "Se ha producido un error al procesar la solicitud. Inténtelo de nuevo más tarde o póngase en contacto con el comerciante."
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, generic) {
+		t.Fatalf("duplicate: %d %s", resp.StatusCode, body)
+	}
+	pan, _, tok, err := e.vault.Card(ctx, shop.DemoShopID, "customer-42")
+	if err != nil || pan.Reveal() != mastercard || !tok.Permanent {
+		t.Fatalf("alias after the refusal: %v %+v %v", pan, tok, err)
+	}
+	log, _ := e.admin.ErrorLog(ctx, shop.DemoShopID, 10)
+	if len(log) != 1 || log[0].Code != "DUPLICATE_ORDERID" || log[0].Details["orderId"] != "O1" {
+		t.Fatalf("error log %+v", log)
+	}
+	// Without ALIAS.ALIASID there is no check: a new alias is created.
+	a, _ := e.open(e.flexParams(map[string]string{"ALIAS.ORDERID": "O1"}))
+	if _, q = e.returned(e.post(a, cardForm(visa))); q.Get("Alias.Status") != "0" || q.Get("Alias.AliasId") == "customer-42" {
+		t.Fatalf("no alias id: %v", q)
+	}
+}
+
+func TestFlexFormErrorsThenDecline(t *testing.T) {
+	e := newEnv(t)
+	action, _ := e.open(e.flexParams(map[string]string{"LAYOUT.LANGUAGE": "fr_FR", "PARAMETERS.EXCLUDEDPAYMENTMETHODS": "VISA;JCB",
+		"ALIAS.ALIASID": "A-7", "ALIAS.ORDERID": "X"}))
+	bad := cardForm("4111111111111112") // Luhn fails
+	resp, body := e.post(action, bad)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Le numéro de carte n&#39;est pas valide.") {
+		t.Fatalf("first error: %d %s", resp.StatusCode, body)
+	}
+	resp, body = e.post(action, cardForm(visa)) // excluded brand
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Ce type de carte n&#39;est pas accepté.") {
+		t.Fatalf("excluded brand: %d %s", resp.StatusCode, body)
+	}
+	expired := cardForm(mastercard)
+	expired.Set("EXPY", "2030")
+	expired.Set("EXPM", "01")
+	path, q := e.returned(e.post(action, expired))
+	if path != "/decline" || q.Get("Alias.Status") != "1" || q.Get("Alias.NCError") != "55555555" ||
+		q.Get("Alias.NCErrorED") != "50001183" || q.Get("Alias.NCErrorCardNo") != "0" || q.Get("Card.CardNumber") != "XXXXXXXXXXXX2045" {
+		t.Fatalf("decline: %s %v", path, q)
+	}
+	checkSHAOut(t, q)
+	if _, err := e.vault.Get(context.Background(), shop.DemoShopID, "A-7"); err == nil {
+		t.Fatal("an alias was created")
+	}
+}
+
+func TestFlexCancelOptInAndReturnFields(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	yes, fields := true, []string{"alias.aliasid", "ALIAS.STATUS", "ALIAS.STOREPERMANENTLY"}
+	if _, err := e.admin.UpdateSettings(ctx, shop.DemoShopID, ogone.SettingsChange{AliasOptIn: &yes, ReturnFields: &fields}); err != nil {
+		t.Fatal(err)
+	}
+	action, page := e.open(e.flexParams(map[string]string{"ALIAS.STOREPERMANENTLY": "Y"}))
+	if !strings.Contains(page, `name="STORE"`) {
+		t.Fatal("no opt-in box")
+	}
+	// The box is unchecked: it overrides STOREPERMANENTLY=Y.
+	_, q := e.returned(e.post(action, cardForm(visa)))
+	if len(q) != 4 || q.Get("Alias.StorePermanently") != "N" || q.Get("Card.Brand") != "" {
+		t.Fatalf("restricted return: %v", q)
+	}
+	checkSHAOut(t, q)
+	tok, _ := e.vault.Get(ctx, shop.DemoShopID, q.Get("Alias.AliasId"))
+	if tok.Permanent {
+		t.Fatal("alias kept without the buyer's consent")
+	}
+	action, _ = e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": "keep-me", "PARAMETERS.DECLINEURL": ""}))
+	path, q := e.returned(e.post(action+"/cancel", nil))
+	if path != "/exception" || q.Get("Alias.Status") != "3" || q.Get("Alias.AliasId") != "keep-me" {
+		t.Fatalf("cancel: %s %v", path, q)
+	}
+}
+
+func TestFlexTemplate(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	src := `<html><head><title>Shop</title><script>steal()</script><style>.brand{color:red}</style></head>
+<body><div class="brand" onclick="x()">My shop</div><iframe src="https://evil.example"></iframe>$$$PAYMENT ZONE$$$<a href="javascript:alert(1)">x</a></body></html>`
+	if _, err := e.admin.UploadTemplate(ctx, shop.DemoShopID, "new_user.html", []byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.UploadTemplate(ctx, shop.DemoShopID, "nozone.html", []byte("<p>x</p>")); err == nil {
+		t.Fatal("a template without the payment zone was accepted")
+	}
+	resp, body := e.get(e.flexURL(e.flexParams(map[string]string{"LAYOUT.TEMPLATENAME": "new_user.html"})))
+	if resp.StatusCode != 200 || !strings.Contains(body, "My shop") || !strings.Contains(body, `name="CARDNO"`) {
+		t.Fatalf("template page: %d %s", resp.StatusCode, body)
+	}
+	for _, bad := range []string{"<script", "steal", "onclick", "<iframe", "javascript:"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("served template contains %q", bad)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'none'") || !strings.Contains(csp, "frame-ancestors 'self';") {
+		t.Fatalf("CSP %q", csp)
+	}
+	resp, _ = e.get(e.flexURL(e.flexParams(map[string]string{"LAYOUT.TEMPLATENAME": "missing.html"})))
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("missing template: %d", resp.StatusCode)
+	}
+}
+
+// fakeAccounts is the bank-account side of the vault that *vault.Vault does
+// not have yet: it records what FlexCheckout asks it to keep.
+type fakeAccounts struct {
+	saved map[string]ogone.AccountRequest
+}
+
+func (f *fakeAccounts) SaveAccount(_ context.Context, _ *sql.Tx, req ogone.AccountRequest) (bool, error) {
+	_, updated := f.saved[req.Token]
+	f.saved[req.Token] = req
+	return updated, nil
+}
+
+func TestFlexDirectDebit(t *testing.T) {
+	acc := &fakeAccounts{saved: map[string]ogone.AccountRequest{}}
+	e := newEnv(t, func(o *ogone.Options) { o.BankAccounts = acc })
+	action, page := e.open(e.flexParams(map[string]string{"CARD.PAYMENTMETHOD": "Direct Debits DE", "LAYOUT.LANGUAGE": "de_DE", "ALIAS.ALIASID": "sepa-1"}))
+	if !strings.Contains(page, "Kontoinhaber") || !strings.Contains(page, `name="IBAN"`) {
+		t.Fatalf("page %s", page)
+	}
+	resp, body := e.post(action, url.Values{"HOLDER": {"Max Muster"}, "IBAN": {"DE89 3704 0044 0532 0130 01"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Die IBAN ist ungültig.") {
+		t.Fatalf("bad checksum accepted: %d", resp.StatusCode)
+	}
+	_, q := e.returned(e.post(action, url.Values{"HOLDER": {"Max Muster"}, "IBAN": {"de89 3704 0044 0532 0130 00"}, "BIC": {"COBADEFFXXX"}}))
+	if q.Get("Alias.Status") != "0" || q.Get("Card.CardNumber") != "DE89XXXXXXXXXXXXXX3000" || q.Get("Card.Bic") != "COBADEFFXXX" ||
+		q.Get("Card.Brand") != "Direct Debits DE" || q.Get("Card.CardHolderName") != "Max Muster" {
+		t.Fatalf("return %v", q)
+	}
+	checkSHAOut(t, q)
+	if got := acc.saved["sepa-1"]; got.IBAN.Reveal() != "DE89370400440532013000" || got.TTL != 0 || got.Mode != "TEST" {
+		t.Fatalf("saved %+v", got)
+	}
+	// Without a bank-account vault the method is not offered.
+	e2 := newEnv(t)
+	resp, _ = e2.get(e2.flexURL(e2.flexParams(map[string]string{"CARD.PAYMENTMETHOD": "DirectDebit"})))
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("direct debit without an account vault: %d", resp.StatusCode)
+	}
+}
+
+func TestFlexInputRules(t *testing.T) {
+	e := newEnv(t)
+	long := strings.Repeat("x", 51)
+	for name, extra := range map[string]map[string]string{
+		"no accept url":     {"PARAMETERS.ACCEPTURL": ""},
+		"no exception url":  {"PARAMETERS.EXCEPTIONURL": ""},
+		"relative url":      {"PARAMETERS.ACCEPTURL": "/ok"},
+		"javascript url":    {"PARAMETERS.ACCEPTURL": "javascript:alert(1)"},
+		"no brand nor pm":   {"CARD.PAYMENTMETHOD": ""},
+		"unknown pm":        {"CARD.PAYMENTMETHOD": "Bitcoin"},
+		"unknown brand":     {"CARD.BRAND": "Nope"},
+		"alias too long":    {"ALIAS.ALIASID": long},
+		"alias chars":       {"ALIAS.ALIASID": "a b"},
+		"order id too long": {"ALIAS.ORDERID": long},
+		"store permanently": {"ALIAS.STOREPERMANENTLY": "X"},
+		"bin":               {"CARD.BIN": "41x"},
+		"all excluded":      {"CARD.BRAND": "VISA", "PARAMETERS.EXCLUDEDPAYMENTMETHODS": "VISA"},
+		"paramplus":         {"PARAMETERS.PARAMPLUS": strings.Repeat("p", 1001)},
+		"template name":     {"LAYOUT.TEMPLATENAME": "../x.html"},
+	} {
+		resp, body := e.get(e.flexURL(e.flexParams(extra)))
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, ogone.GenericError("en")) {
+			t.Errorf("%s: %d", name, resp.StatusCode)
+		}
+	}
+	// CARD.BRAND alone is enough and fixes the form's brand.
+	_, page := e.open(e.flexParams(map[string]string{"CARD.PAYMENTMETHOD": "", "CARD.BRAND": "mastercard", "LAYOUT.LANGUAGE": "nl_BE"}))
+	if !strings.Contains(page, `id="brand">MasterCard<`) || !strings.Contains(page, "Kaartnummer") {
+		t.Fatalf("brand page %s", page)
+	}
+}
+
+func TestTemporaryAliasExpiryAndPersistedAfterUse(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	create := func(id string) {
+		a, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": id, "ALIAS.STOREPERMANENTLY": "N"}))
+		if _, q := e.returned(e.post(a, cardForm(mastercard))); q.Get("Alias.Status") != "0" {
+			t.Fatalf("create %s: %v", id, q)
+		}
+	}
+	create("tmp-kept")
+	create("tmp-gone")
+	create("tmp-used-n")
+	e.clock.Advance(time.Hour)
+	// A payment within the two hours keeps the alias, unless it says N.
+	if r := e.order(map[string]string{"ALIAS": "tmp-kept", "ORDERID": "K1", "ALIASPERSISTEDAFTERUSE": "Y"}); r["STATUS"] != "5" {
+		t.Fatalf("payment with a temporary alias: %v", r)
+	}
+	if r := e.order(map[string]string{"ALIAS": "tmp-used-n", "ORDERID": "K2", "ALIASPERSISTEDAFTERUSE": "N"}); r["STATUS"] != "5" {
+		t.Fatalf("payment with N: %v", r)
+	}
+	e.clock.Advance(time.Hour + time.Second)
+	if n, err := e.vault.ExpireTemporary(ctx); err != nil || n != 2 {
+		t.Fatalf("expired %d %v", n, err)
+	}
+	if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "tmp-kept"); err != nil {
+		t.Fatalf("kept alias: %v", err)
+	}
+	for _, id := range []string{"tmp-gone", "tmp-used-n"} {
+		if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, id); err != vault.ErrTokenPurged {
+			t.Fatalf("%s after two hours: %v", id, err)
+		}
+		if r := e.order(map[string]string{"ALIAS": id, "ORDERID": "L-" + id}); r["NCERROR"] != "50001111" || r["STATUS"] != "0" {
+			t.Fatalf("payment with a deleted alias: %v", r)
+		}
+	}
+}
+
+func TestAdminCLI(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		var out strings.Builder
+		if err := e.admin.RunCLI(ctx, args, strings.NewReader(stdin), &out); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out.String()
+	}
+	out := run("", "settings", "set", shop.DemoShopID, "-frame-ancestors", "https://shop.example http://127.0.0.1:8080", "-alias-opt-in", "true", "-return-fields", "alias.aliasid,ALIAS.STATUS")
+	if !strings.Contains(out, "frame-ancestors: https://shop.example http://127.0.0.1:8080") || !strings.Contains(out, "alias-opt-in: true") ||
+		!strings.Contains(out, "return-fields: ALIAS.ALIASID,ALIAS.STATUS") || !strings.Contains(out, "mode: TEST") {
+		t.Fatalf("settings: %s", out)
+	}
+	resp, _ := e.get(e.flexURL(e.flexParams(nil)))
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'self' https://shop.example http://127.0.0.1:8080;") ||
+		!strings.Contains(csp, "form-action 'self' "+e.merchant.srv.URL+";") {
+		t.Fatalf("CSP %q", csp)
+	}
+	for _, bad := range [][]string{
+		{"settings", "set", shop.DemoShopID, "-frame-ancestors", "https://a.example/path"},
+		{"settings", "set", shop.DemoShopID, "-return-fields", "NOPE"},
+		{"settings", "set", shop.DemoShopID, "-mode", "LIVE"},
+		{"templates", "upload", shop.DemoShopID, "x.html", "-"},
+		{"bogus"},
+	} {
+		if err := e.admin.RunCLI(ctx, bad, strings.NewReader("<p>no zone</p>"), io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	run("<h1>Shop</h1>$$$PAYMENT ZONE$$$", "templates", "upload", shop.DemoShopID, "t.html", "-")
+	if out := run("", "templates", "list", shop.DemoShopID); !strings.Contains(out, "t.html") {
+		t.Fatalf("list: %s", out)
+	}
+	if out := run("", "templates", "show", shop.DemoShopID, "t.html"); !strings.Contains(out, "<h1>Shop</h1>") {
+		t.Fatalf("show: %s", out)
+	}
+	run("", "templates", "delete", shop.DemoShopID, "t.html")
+	run("", "settings", "set", shop.DemoShopID, "-frame-ancestors", "none", "-return-fields", "all")
+	if s, _ := e.admin.Settings(ctx, shop.DemoShopID); len(s.FrameAncestors) != 0 || len(s.ReturnFields) != 0 || !s.AliasOptIn {
+		t.Fatalf("settings after reset: %+v", s)
+	}
+	e.get(e.flexURL(e.flexParams(map[string]string{"ACCOUNT.PSPID": pspid, "CARD.BRAND": "nope"})))
+	if out := run("", "errors", shop.DemoShopID, "-limit", "5"); !strings.Contains(out, "INVALID_PARAMETER") {
+		t.Fatalf("errors: %s", out)
+	}
+}
+
+func TestFlexAlgorithmOfThePSPID(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, algo := range []string{"SHA-1", "SHA-256"} {
+		if err := e.shops.UpdateOgone(ctx, shop.DemoShopID, shop.OgoneSettings{}, "", "", algo, ""); err != nil {
+			t.Fatal(err)
+		}
+		p := e.flexParams(nil)
+		resp, _ := e.get(e.flexURL(p)) // signed with SHA-512
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("%s PSPID accepted a SHA-512 signature", algo)
+		}
+		p = e.flexParams(nil)
+		p.Set("SHASIGNATURE.SHASIGN", strings.ToLower(sign(algo, p, passphrase, nil)))
+		resp, body := e.get(e.srv.URL + ogone.FlexCheckoutPath + "?" + p.Encode())
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s signature refused: %s", algo, body)
+		}
+		a := actionRE.FindStringSubmatch(body)[1]
+		_, q := e.returned(e.post(a, cardForm(visa)))
+		if got, want := q.Get("SHASign"), sign(algo, q, passphrase, flexOut); got != want {
+			t.Fatalf("%s SHA-OUT %s, want %s", algo, got, want)
+		}
+	}
+}

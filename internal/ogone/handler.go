@@ -1,0 +1,210 @@
+package ogone
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+// Accounts gives the PSPID accounts; *shop.Service implements it.
+type Accounts interface {
+	// OgoneAccount returns a PSPID's account with its passphrases in clear
+	// (shop.ErrNotFound for an unknown PSPID).
+	OgoneAccount(ctx context.Context, pspid string) (shop.Ogone, error)
+	// AuthenticateDirectLink checks a DirectLink user and password in
+	// constant time (shop.ErrNotFound on a mismatch).
+	AuthenticateDirectLink(ctx context.Context, pspid, user, password string) (shop.Ogone, error)
+}
+
+// Vault is the card vault as aliases use it; *vault.Vault implements it.
+// Aliases are vault tokens: the same card data, retention and purge rules,
+// visible through the V4 token services too.
+type Vault interface {
+	Tokenize(ctx context.Context, tx *sql.Tx, req vault.TokenizeRequest) (vault.Token, error)
+	TokenizeNow(ctx context.Context, req vault.TokenizeRequest) (vault.Token, error)
+	Get(ctx context.Context, shopID, token string) (vault.Token, error)
+	Update(ctx context.Context, shopID, token string, u vault.TokenUpdate) (vault.Token, error)
+	Reactivate(ctx context.Context, shopID, token string) (vault.Token, error)
+	MakePermanent(ctx context.Context, shopID, token string) (vault.Token, error)
+	Card(ctx context.Context, shopID, token string) (card.PAN, card.Expiry, vault.Token, error)
+}
+
+// AccountRequest is a bank account (SEPA direct debit) to keep as an alias.
+type AccountRequest struct {
+	ShopID, Mode  string
+	Token         string // the alias
+	IBAN          IBAN
+	BIC           string
+	Holder        string
+	Method        string // the direct debit method, e.g. "Direct Debits DE"
+	OriginOrderID string
+	TTL           time.Duration // > 0: temporary (STOREPERMANENTLY=N)
+}
+
+// AccountVault keeps bank accounts as vault tokens (tokens.method SDD),
+// beside the cards; VaultAccounts adapts *vault.Vault to it. Without one
+// (Options.BankAccounts nil) the direct debit methods of FlexCheckout answer
+// the generic error page.
+type AccountVault interface {
+	// SaveAccount creates the alias, or replaces the account of an
+	// existing one of the shop (updated reports which).
+	SaveAccount(ctx context.Context, tx *sql.Tx, req AccountRequest) (updated bool, err error)
+}
+
+// Options configures the Ogone handlers.
+type Options struct {
+	Accounts Accounts
+	Vault    Vault
+	// BankAccounts enables the SEPA direct debit form; nil disables it.
+	BankAccounts AccountVault
+	Store        Store
+	// Payments runs DirectLink orders; nil makes DirectLink answer a
+	// technical error.
+	Payments Payments
+	Clock    clock.Clock
+	Log      *slog.Logger
+	// SessionTTL is how long a FlexCheckout page may wait for its submit
+	// (default 30 minutes).
+	SessionTTL time.Duration
+	// MaxAttempts is how many submits with errors a page allows before it
+	// returns ALIAS.STATUS 1 (default 3).
+	MaxAttempts int
+}
+
+// TemporaryAliasTTL is how long an alias stored with STOREPERMANENTLY=N (or
+// ALIASPERSISTEDAFTERUSE=N) keeps its card data: two hours (document 004).
+const TemporaryAliasTTL = 2 * time.Hour
+
+// Handler serves FlexCheckout and DirectLink.
+type Handler struct {
+	opts  Options
+	log   *slog.Logger
+	clock clock.Clock
+	tmpl  *template.Template
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// New returns the Ogone handlers.
+func New(opts Options) *Handler {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 30 * time.Minute
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 3
+	}
+	t := template.Must(template.New("").ParseFS(templateFS, "templates/*.html"))
+	return &Handler{opts: opts, log: opts.Log, clock: opts.Clock, tmpl: t}
+}
+
+// Paths of the FlexCheckout page (the same path on every white label; the
+// Concardis spelling has a lowercase p).
+const (
+	FlexCheckoutPath = "/Tokenization/HostedPage"
+	staticPath       = "/Tokenization/static/"
+)
+
+// Register mounts every route on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, p := range []string{FlexCheckoutPath, "/Tokenization/Hostedpage"} {
+		mux.HandleFunc("GET "+p, h.flexEntry)
+		mux.HandleFunc("POST "+p, h.flexEntry)
+		mux.HandleFunc("POST "+p+"/{session}", h.flexSubmit)
+		mux.HandleFunc("POST "+p+"/{session}/cancel", h.flexCancel)
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET "+staticPath, http.StripPrefix(staticPath, noDirs(http.FileServerFS(static))))
+	for _, page := range []string{"orderdirect", "maintenancedirect", "querydirect"} {
+		for _, suffix := range []string{".asp", "_utf8.asp"} {
+			mux.HandleFunc("/ncol/{env}/"+page+suffix, h.directLink)
+		}
+	}
+}
+
+func noDirs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// accountMode is the vault mode of a PSPID's aliases and orders.
+func accountMode(og shop.Ogone) string {
+	if strings.EqualFold(og.Settings.Mode, shop.ModeProduction) {
+		return shop.ModeProduction
+	}
+	return shop.ModeTest
+}
+
+// logError writes the error log an operator reads; a failure to write it
+// is logged and otherwise ignored (the buyer's answer does not depend on it).
+func (h *Handler) logError(ctx context.Context, shopID, source, code, message string, details map[string]string) {
+	err := h.opts.Store.InsertErrorLog(ctx, ErrorLogEntry{ShopID: shopID, Source: source, Code: code, Message: message,
+		Details: details, CreatedAt: h.clock.Now()})
+	if err != nil {
+		h.log.ErrorContext(ctx, "ogone: writing the error log", "err", err)
+	}
+}
+
+// Cleanup is the background job of this package: it deletes expired
+// FlexCheckout sessions and error log entries older than 90 days. The
+// two-hour alias expiry itself is the vault's ExpireTemporary job.
+func (h *Handler) Cleanup(ctx context.Context) error {
+	now := h.clock.Now()
+	for {
+		n, err := h.opts.Store.DeleteSessions(ctx, now, 1000)
+		if err != nil {
+			return err
+		}
+		if n < 1000 {
+			break
+		}
+	}
+	for _, src := range []string{sourceFlex, sourceDirectLink} {
+		for {
+			n, err := h.opts.Store.DeleteErrorLog(ctx, src, now.AddDate(0, 0, -90), 1000)
+			if err != nil {
+				return err
+			}
+			if n < 1000 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// Error log sources.
+const (
+	sourceFlex       = "flexcheckout"
+	sourceDirectLink = "directlink"
+)
+
+var errSessionDone = errors.New("ogone: session already used")

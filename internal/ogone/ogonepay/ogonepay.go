@@ -1,0 +1,156 @@
+// Package ogonepay adapts the payment service to ogone.Payments, so that a
+// DirectLink order is an ordinary payment: V4 Transaction/Get, the IPNs and
+// the back office see it like any other. It lives apart from package ogone
+// because payment imports store, which imports ogone.
+package ogonepay
+
+import (
+	"context"
+	"errors"
+
+	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/ogone"
+	"github.com/openpsp/openpsp/internal/payment"
+	"github.com/openpsp/openpsp/internal/shop"
+)
+
+// Shops finds a shop; *shop.Service implements it.
+type Shops interface {
+	Get(ctx context.Context, id string) (shop.Shop, error)
+}
+
+// Adapter implements ogone.Payments over *payment.Service.
+type Adapter struct {
+	p     *payment.Service
+	shops Shops
+}
+
+var _ ogone.Payments = (*Adapter)(nil)
+
+// New returns the adapter.
+func New(p *payment.Service, shops Shops) *Adapter { return &Adapter{p: p, shops: shops} }
+
+// Pay maps a DirectLink order onto a payment. RES and PAU wait for the
+// merchant's capture (manual validation, as an Ogone authorisation waits for
+// a maintenance SAL/SAS); SAL is captured at once. An ALIAS pays like a V4
+// SILENT payment with a paymentMethodToken; a card pays like the hosted
+// form, CVC included.
+func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentTx, error) {
+	sh, err := a.shops.Get(ctx, req.ShopID)
+	if err != nil {
+		return ogone.PaymentTx{}, err
+	}
+	creds := shop.Credentials{ShopID: req.ShopID, Mode: req.Mode}
+	zero := 0
+	in := payment.CreateInput{Amount: req.Amount, Currency: req.Currency, OrderID: req.OrderID, CaptureDelay: &zero,
+		ManualValidation: "YES"}
+	if req.Capture {
+		in.ManualValidation = "NO"
+	}
+	if req.Email != "" {
+		email := req.Email
+		in.Customer.Email = &email
+	}
+	var t payment.Transaction
+	if req.Token != "" {
+		in.FormAction, in.PaymentMethodToken = payment.ActionSilent, req.Token
+		_, t, err = a.p.PayToken(ctx, sh, creds, in)
+	} else {
+		in.FormAction = payment.ActionPayment
+		var formToken string
+		_, formToken, err = a.p.CreatePayment(ctx, sh, creds, in)
+		if err == nil {
+			_, t, err = a.p.PayCard(ctx, formToken, payment.CardInput{PAN: req.PAN, Expiry: req.Expiry, CVV: req.CVC, Holder: req.Holder})
+		}
+	}
+	if err != nil {
+		return ogone.PaymentTx{}, err
+	}
+	if req.Capture && t.DetailedStatus == payment.Authorised {
+		uuid := t.UUID
+		_, t, err = a.p.Capture(ctx, req.ShopID, uuid)
+		if err != nil {
+			// The capture job may have captured it first (captureDelay 0):
+			// a sale that ends CAPTURED is what was asked for.
+			if _, now, gerr := a.p.Get(ctx, req.ShopID, uuid); gerr == nil && now.DetailedStatus == payment.Captured {
+				return convert(now), nil
+			}
+			return ogone.PaymentTx{}, err
+		}
+	}
+	return convert(t), nil
+}
+
+// Capture captures amount of a debit: a transaction waiting for validation
+// is validated first, and an amount below the authorized one lowers it
+// (the payment service captures once; the rest is released).
+func (a *Adapter) Capture(ctx context.Context, shopID, uuid string, amount int64) (ogone.PaymentTx, error) {
+	_, t, err := a.p.Get(ctx, shopID, uuid)
+	if err != nil {
+		return ogone.PaymentTx{}, err
+	}
+	if t.OperationType != payment.Debit {
+		return ogone.PaymentTx{}, &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status"}
+	}
+	if amount > t.Amount {
+		return ogone.PaymentTx{}, &errs.Error{Code: errs.BadAmount, Message: "invalid amount"}
+	}
+	var up payment.UpdateInput
+	if amount > 0 && amount < t.Amount {
+		up.Amount = &amount
+	}
+	if t.DetailedStatus == payment.AuthorisedToValidate {
+		up.ManualValidation = "NO"
+	}
+	if up.Amount != nil || up.ManualValidation != "" {
+		if _, t, err = a.p.Update(ctx, shopID, uuid, up); err != nil {
+			return ogone.PaymentTx{}, err
+		}
+	}
+	_, t, err = a.p.Capture(ctx, shopID, uuid)
+	if err != nil {
+		return ogone.PaymentTx{}, err
+	}
+	return convert(t), nil
+}
+
+// Cancel cancels an authorization that is not captured.
+func (a *Adapter) Cancel(ctx context.Context, shopID, uuid string) (ogone.PaymentTx, error) {
+	_, t, err := a.p.CancelOrRefund(ctx, shopID, uuid, payment.CancelInput{ResolutionMode: payment.ResolutionCancellation})
+	if err != nil {
+		return ogone.PaymentTx{}, err
+	}
+	return convert(t), nil
+}
+
+// Refund refunds part or all of a captured debit.
+func (a *Adapter) Refund(ctx context.Context, shopID, uuid string, amount int64) (ogone.PaymentTx, error) {
+	in := payment.CancelInput{ResolutionMode: payment.ResolutionRefund}
+	if amount > 0 {
+		in.Amount = &amount
+	}
+	_, t, err := a.p.CancelOrRefund(ctx, shopID, uuid, in)
+	if err != nil {
+		return ogone.PaymentTx{}, err
+	}
+	if t.OperationType != payment.Credit {
+		return ogone.PaymentTx{}, errors.New("ogonepay: a refund answered no CREDIT transaction")
+	}
+	return convert(t), nil
+}
+
+// Get returns a transaction.
+func (a *Adapter) Get(ctx context.Context, shopID, uuid string) (ogone.PaymentTx, error) {
+	_, t, err := a.p.Get(ctx, shopID, uuid)
+	if err != nil {
+		return ogone.PaymentTx{}, err
+	}
+	return convert(t), nil
+}
+
+func convert(t payment.Transaction) ogone.PaymentTx {
+	return ogone.PaymentTx{UUID: t.UUID, PaymentID: t.PaymentID, OperationType: t.OperationType,
+		DetailedStatus: t.DetailedStatus, Amount: t.Amount, AuthAmount: t.AuthAmount, CapturedAmount: t.CapturedAmount,
+		RefundedAmount: t.RefundedAmount, Currency: t.Currency, AuthNumber: t.AuthNumber, AuthResult: t.AuthResult,
+		Brand: t.Brand, PANMasked: t.PANMasked, Token: t.Token, PendingOp: t.PendingOp}
+}

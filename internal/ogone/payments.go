@@ -1,0 +1,86 @@
+package ogone
+
+import (
+	"context"
+
+	"github.com/openpsp/openpsp/internal/card"
+)
+
+// Payments is what DirectLink needs from the payment service, so that a
+// DirectLink order is the very payment V4 Transaction/Get shows. The
+// adapter in internal/ogone/ogonepay implements it over *payment.Service.
+// Business refusals of an operation (wrong status, amount too high) come
+// back as *errs.Error with the PayZen codes; a refused authorization is not
+// an error but a transaction in status REFUSED.
+type Payments interface {
+	// Pay creates a payment of the shop and authorizes it with an alias
+	// (a vault token) or a card; Capture asks for the capture at once (an
+	// Ogone SAL). It returns the DEBIT transaction.
+	Pay(ctx context.Context, req PayRequest) (PaymentTx, error)
+	// Capture captures amount (0: all) of an authorized debit; what is not
+	// captured is released.
+	Capture(ctx context.Context, shopID, uuid string, amount int64) (PaymentTx, error)
+	// Cancel cancels an authorization that is not captured.
+	Cancel(ctx context.Context, shopID, uuid string) (PaymentTx, error)
+	// Refund refunds amount (0: all that is left) of a captured debit and
+	// returns the refund's CREDIT transaction.
+	Refund(ctx context.Context, shopID, uuid string, amount int64) (PaymentTx, error)
+	// Get returns a transaction as it is now.
+	Get(ctx context.Context, shopID, uuid string) (PaymentTx, error)
+}
+
+// PayRequest is a DirectLink order (OPERATION RES, PAU or SAL).
+type PayRequest struct {
+	ShopID   string
+	Mode     string // TEST | PRODUCTION
+	OrderID  string
+	Amount   int64 // minor units
+	Currency string
+	// Token is the alias to pay with; when empty, PAN, Expiry and CVC are.
+	Token   string
+	PAN     card.PAN
+	Expiry  card.Expiry
+	CVC     card.SecurityCode
+	Holder  string
+	Email   string
+	Capture bool
+	// ECI is Ogone's electronic commerce indicator: 2 and 9 are merchant-
+	// initiated (recurring) payments, the others customer-initiated.
+	ECI string
+}
+
+// PaymentTx is a transaction as DirectLink reports it (the fields of the
+// payment service's Transaction it needs).
+type PaymentTx struct {
+	UUID           string
+	PaymentID      string
+	OperationType  string // DEBIT | CREDIT
+	DetailedStatus string // AUTHORISED, AUTHORISED_TO_VALIDATE, CAPTURED, CAPTURE_FAILED, CANCELLED, EXPIRED, REFUSED, ERROR, INITIAL
+	Amount         int64
+	AuthAmount     int64
+	CapturedAmount int64
+	RefundedAmount int64
+	Currency       string
+	AuthNumber     string
+	AuthResult     string // the acquirer's response code
+	Brand          string // card.Brand spelling
+	PANMasked      string
+	Token          string
+	PendingOp      string // CAPTURE | CANCEL while the acquirer is asked
+}
+
+// Detailed statuses of PaymentTx (the payment service's names).
+const (
+	dsInitial       = "INITIAL"
+	dsAuthorised    = "AUTHORISED"
+	dsToValidate    = "AUTHORISED_TO_VALIDATE"
+	dsCaptured      = "CAPTURED"
+	dsCaptureFailed = "CAPTURE_FAILED"
+	dsCancelled     = "CANCELLED"
+	dsExpired       = "EXPIRED"
+	dsRefused       = "REFUSED"
+	dsError         = "ERROR"
+	pendingCapture  = "CAPTURE"
+	pendingCancel   = "CANCEL"
+	operationCredit = "CREDIT"
+)

@@ -1,0 +1,132 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// CLIStore is what the notifications command needs (*store.DB).
+type CLIStore interface {
+	Store
+	Lister
+}
+
+// CLIUsage documents `openpsp notifications`.
+const CLIUsage = `usage: openpsp notifications <command> [flags]
+
+commands:
+  list  [--status DEAD,FAILED,PENDING,DELIVERED] [--shop ID] [--channel ipn|webhook|email|sms] [--event E] [--since 24h] [--limit 50]
+        messages, newest first
+  show  ID
+        one message and its delivery log
+  retry ID... | --all | [--status …] [--shop ID] [--channel …] [--event E] [--since 24h]
+        re-drive DEAD and failing messages (with --status DELIVERED: send again);
+        they are due at once with a fresh retry schedule
+`
+
+// CLI runs `openpsp notifications …` (args after "notifications").
+func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(w, CLIUsage)
+		return errors.New("notifications: missing command")
+	}
+	fs := flag.NewFlagSet("notifications "+args[0], flag.ContinueOnError)
+	fs.SetOutput(w)
+	status := fs.String("status", "", "comma-separated statuses")
+	shopID := fs.String("shop", "", "shop id")
+	channel := fs.String("channel", "", "ipn, webhook, email or sms")
+	event := fs.String("event", "", "event name, e.g. payment.accepted")
+	since := fs.Duration("since", 0, "only messages created within this duration")
+	limit := fs.Int("limit", 50, "list: how many")
+	all := fs.Bool("all", false, "retry: every DEAD and failing message")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	f := Filter{ShopID: *shopID, Channel: *channel, Event: *event, Limit: *limit}
+	if *status != "" {
+		for _, s := range strings.Split(*status, ",") {
+			f.Statuses = append(f.Statuses, strings.ToUpper(strings.TrimSpace(s)))
+		}
+	}
+	if *since > 0 {
+		f.Since = now.Add(-*since)
+	}
+	switch args[0] {
+	case "list":
+		es, err := st.ListOutbox(ctx, f)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCREATED\tSHOP\tCHANNEL\tEVENT\tSTATUS\tATTEMPTS\tNEXT\tLAST ERROR")
+		for _, e := range es {
+			next := "-"
+			if e.Status == StatusPending {
+				next = e.NextAttemptAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.ID, e.CreatedAt.Format(time.RFC3339), e.ShopID, e.Channel, e.Event,
+				displayStatus(e), e.Attempts, next, clean(e.LastError, 80))
+		}
+		return tw.Flush()
+	case "show":
+		if fs.NArg() != 1 {
+			return errors.New("notifications show: give one message id")
+		}
+		es, err := st.ListOutbox(ctx, Filter{IDs: fs.Args()})
+		if err != nil {
+			return err
+		}
+		if len(es) == 0 {
+			return fmt.Errorf("notifications show: no message %s", fs.Arg(0))
+		}
+		e := es[0]
+		fmt.Fprintf(w, "id:        %s\nshop:      %s\nchannel:   %s\nevent:     %s\ntarget:    %s\nordering:  %s\nstatus:    %s\nattempts:  %d\ncreated:   %s\n",
+			e.ID, e.ShopID, e.Channel, e.Event, e.Target, e.OrderingKey, displayStatus(e), e.Attempts, e.CreatedAt.Format(time.RFC3339))
+		if e.Status == StatusPending {
+			fmt.Fprintf(w, "next:      %s\n", e.NextAttemptAt.Format(time.RFC3339))
+		}
+		if !e.DeliveredAt.IsZero() {
+			fmt.Fprintf(w, "delivered: %s\n", e.DeliveredAt.Format(time.RFC3339))
+		}
+		log, err := st.OutboxAttempts(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\ndelivery log (%d attempts):\n", len(log))
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "#\tAT\tBY\tSTATUS\tLATENCY\tERROR\tANSWER")
+		for _, a := range log {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%q\n", a.Number, a.At.Format(time.RFC3339), a.Instance, a.StatusCode,
+				a.Latency.Round(time.Millisecond), clean(a.Error, 80), clean(a.Response, 80))
+		}
+		return tw.Flush()
+	case "retry":
+		f.IDs = fs.Args()
+		f.Limit = 0
+		if len(f.IDs) == 0 && !*all && f.ShopID == "" && f.Channel == "" && f.Event == "" && len(f.Statuses) == 0 && f.Since.IsZero() {
+			return errors.New("notifications retry: give message ids, a filter, or --all")
+		}
+		n, err := Retry(ctx, st, now, f)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "re-driven: %d message(s)\n", n)
+		return nil
+	default:
+		fmt.Fprint(w, CLIUsage)
+		return fmt.Errorf("notifications: unknown command %q", args[0])
+	}
+}
+
+func displayStatus(e Entry) string {
+	if e.Status == StatusPending && e.Attempts > 0 {
+		return StatusFailed
+	}
+	return e.Status
+}

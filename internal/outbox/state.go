@@ -1,0 +1,99 @@
+package outbox
+
+import (
+	"context"
+	"time"
+)
+
+// Message states. A message is PENDING until delivered or until its channel's
+// schedule is exhausted (DEAD). "FAILED" is not stored: it names a PENDING
+// message that has failed at least once and waits for its next attempt.
+const (
+	StatusPending   = "PENDING"
+	StatusDelivered = "DELIVERED"
+	StatusDead      = "DEAD"
+	StatusFailed    = "FAILED" // filter only: PENDING with attempts > 0
+)
+
+// Delivery is a claimed message: the dispatcher holds it until LockedUntil,
+// and only the holder's result is applied while the claim lasts.
+type Delivery struct {
+	Message
+	Attempts    int       // attempts made before this one
+	CreatedAt   time.Time // when the message was written
+	LockedBy    string    // instance id of the dispatcher that claimed it
+	LockedUntil time.Time // end of the claim; also identifies this claim
+}
+
+// Attempt is one entry of the delivery log.
+type Attempt struct {
+	ID         string
+	OutboxID   string
+	Number     int           // 1 for the first attempt (counted since the last re-drive)
+	At         time.Time     // when the attempt started
+	StatusCode int           // HTTP status or SMTP reply code; 0 when none
+	Latency    time.Duration //
+	Response   string        // first bytes of the answer
+	Error      string        // empty on success
+	Instance   string        // dispatcher instance id
+}
+
+// Result is what a dispatcher writes back after an attempt.
+type Result struct {
+	ID          string
+	LockedBy    string
+	LockedUntil time.Time
+	// Status is the new state: DELIVERED, PENDING (retry at NextAttemptAt) or
+	// DEAD. Empty releases the claim without counting an attempt (shutdown).
+	Status        string
+	NextAttemptAt time.Time
+	Now           time.Time
+	Attempt       Attempt
+}
+
+// Filter selects messages for listing and re-drive. Empty fields match all.
+type Filter struct {
+	IDs      []string
+	ShopID   string
+	Channel  string
+	Event    string
+	Statuses []string // PENDING, DELIVERED, DEAD, FAILED
+	Since    time.Time
+	Until    time.Time
+	Limit    int // listing only; 0: 100
+}
+
+// Entry is a message with its delivery state, for listings.
+type Entry struct {
+	Message
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LockedBy      string
+	LockedUntil   time.Time
+	LastError     string
+	CreatedAt     time.Time
+	DeliveredAt   time.Time
+}
+
+// Store is the persistence the dispatcher needs; *store.DB implements it.
+type Store interface {
+	// OutboxDue reports whether some message could be claimed at now. It is a
+	// read: idle copies poll without writing (on SQLite every write is an fsync).
+	OutboxDue(ctx context.Context, now time.Time) (bool, error)
+	// ClaimOutbox locks up to limit due messages for instance until
+	// now+lease, at most one per (channel, ordering key): the oldest PENDING
+	// one, and only when it is due.
+	ClaimOutbox(ctx context.Context, instance string, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
+	// FinishOutbox records an attempt and the message's new state.
+	FinishOutbox(ctx context.Context, r Result) error
+	// RetryOutbox makes matching DEAD or failing messages due again at now,
+	// with a fresh schedule, and returns how many it changed.
+	RetryOutbox(ctx context.Context, f Filter, now time.Time) (int, error)
+}
+
+// Lister reads messages and their delivery log (CLI, back office).
+type Lister interface {
+	ListOutbox(ctx context.Context, f Filter) ([]Entry, error)
+	OutboxAttempts(ctx context.Context, id string) ([]Attempt, error)
+}

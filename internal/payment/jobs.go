@@ -1,0 +1,160 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+// Background jobs. A scheduler calls each periodically, on every openpsp
+// copy; the claims (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL, then an
+// UPDATE that repeats the condition) give each piece of work to one copy.
+
+// CaptureDue captures up to limit AUTHORISED debits whose expected capture
+// date has come (captureDelay days after the authorization: with the
+// default 0, the next run after the authorization). It returns how many it
+// captured.
+func (s *Service) CaptureDue(ctx context.Context, limit int) (int, error) {
+	claimed, err := s.db.ClaimCaptures(ctx, s.clock.Now(), limit)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range claimed {
+		_, t, err := s.runCapture(ctx, transactionFromRecord(r))
+		if err != nil {
+			s.log.Error("payment: capture", "transaction", r.UUID, "err", err)
+			continue
+		}
+		if t.DetailedStatus == Captured {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// ExpireUnvalidated moves up to limit AUTHORISED_TO_VALIDATE debits whose
+// authorization validity has passed to EXPIRED. It returns how many.
+func (s *Service) ExpireUnvalidated(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	n := 0
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		n = 0
+		now := s.clock.Now()
+		uuids, err := store.ExpiringToValidate(tx, now, limit)
+		if err != nil {
+			return err
+		}
+		for _, u := range uuids {
+			_, t, skipped, err := s.applyTx(ctx, tx, "", u, true, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+				if t.DetailedStatus != AuthorisedToValidate || t.PendingOp != "" || now.Before(t.AuthExpiresAt) {
+					return "", errNoChange
+				}
+				return "payment.expired", t.transition(Expired)
+			})
+			if err != nil {
+				return err
+			}
+			if !skipped && t.DetailedStatus == Expired {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// RecoverRunning settles up to limit transactions left unsettled for longer
+// than olderThan: authorizations and refunds still RUNNING (the acquirer's
+// answer never came, or the process died before writing it) and captures or
+// cancellations still pending. It asks the acquirer with Inquire and records
+// what it did; an operation the acquirer never saw becomes ERROR (an
+// authorization or refund: the card details are gone) or is released to be
+// sent again with the same operation id (a capture or cancellation). Nothing
+// is ever sent twice. olderThan is raised to the acquirer timeout, so that a
+// call still waiting for its answer is not taken for a lost one. It returns
+// how many it settled.
+func (s *Service) RecoverRunning(ctx context.Context, olderThan time.Duration, limit int) (int, error) {
+	if min := s.cfg.AcquirerTimeout + 5*time.Second; olderThan < min {
+		olderThan = min
+	}
+	now := s.clock.Now()
+	cutoff := now.Add(-olderThan)
+	n := 0
+	running, err := s.db.ClaimRunning(ctx, cutoff, now, limit)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range running {
+		if s.recoverRunning(ctx, transactionFromRecord(r)) {
+			n++
+		}
+	}
+	pending, err := s.db.ClaimPendingOps(ctx, cutoff, now, limit)
+	if err != nil {
+		return n, err
+	}
+	for _, r := range pending {
+		if s.recoverPending(ctx, transactionFromRecord(r)) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *Service) inquire(ctx context.Context, opID string) (outcome, bool, error) {
+	actx, cancel := s.acquirerContext(ctx)
+	defer cancel()
+	res, found, err := s.acq.Inquire(actx, opID)
+	return outcome{res: res}, found, err
+}
+
+func (s *Service) recoverRunning(ctx context.Context, t Transaction) bool {
+	o, found, err := s.inquire(ctx, t.UUID)
+	if err != nil {
+		s.log.Warn("payment: recovery inquiry failed, will retry", "transaction", t.UUID, "err", err)
+		return false
+	}
+	if !found {
+		o = outcome{err: errNeverSent}
+	}
+	var nt Transaction
+	if t.OperationType == Credit {
+		_, nt, err = s.settleRefund(ctx, t.UUID, o)
+	} else {
+		_, nt, err = s.apply(writeContext(ctx), "", t.UUID, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+			if t.DetailedStatus != Initial {
+				return "", errNoChange
+			}
+			return s.authorizationOutcome(ctx, tx, p, t, o, nil)
+		})
+	}
+	if err != nil {
+		s.log.Error("payment: recovery", "transaction", t.UUID, "err", err)
+		return false
+	}
+	return nt.DetailedStatus != Initial
+}
+
+func (s *Service) recoverPending(ctx context.Context, t Transaction) bool {
+	o, found, err := s.inquire(ctx, t.PendingOpID)
+	if err != nil {
+		s.log.Warn("payment: recovery inquiry failed, will retry", "transaction", t.UUID, "err", err)
+		return false
+	}
+	if !found {
+		// Never reached the acquirer: release the claim; the same
+		// operation id is sent again by the next capture run.
+		o = outcome{err: errNeverSent}
+	}
+	_, nt, err := s.settlePending(ctx, t.UUID, t.PendingOpID, o)
+	if err != nil {
+		s.log.Error("payment: recovery", "transaction", t.UUID, "err", err)
+		return false
+	}
+	return nt.PendingOp == ""
+}

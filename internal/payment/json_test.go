@@ -1,0 +1,193 @@
+package payment
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/acquirer"
+)
+
+// The field names and _type values below are those of the V4/Payment
+// samples of lyra/rest-php-sdk (src/Lyra/Tests/ClientTest.php): an
+// integration that reads PayZen's kr-answer must find every one of them.
+var wantObjects = map[string]struct {
+	typ  string
+	keys string
+}{
+	"":                                       {"V4/Payment", "shopId orderCycle orderStatus serverDate orderDetails customer transactions"},
+	"orderDetails":                           {"V4/OrderDetails", "orderTotalAmount orderEffectiveAmount orderCurrency mode orderId"},
+	"customer":                               {"V4/Customer/Customer", "billingDetails email reference shippingDetails extraDetails shoppingCart"},
+	"customer.billingDetails":                {"V4/Customer/BillingDetails", "address category cellPhoneNumber city country district firstName identityCode language lastName phoneNumber state streetNumber title zipCode"},
+	"customer.shippingDetails":               {"V4/Customer/ShippingDetails", "address address2 category city country deliveryCompanyName district firstName identityCode lastName legalName phoneNumber shippingMethod shippingSpeed state streetNumber zipCode"},
+	"customer.extraDetails":                  {"V4/Customer/ExtraDetails", "browserAccept fingerPrintId ipAddress browserUserAgent"},
+	"customer.shoppingCart":                  {"V4/Customer/ShoppingCart", "insuranceAmount shippingAmount taxAmount cartItemInfo"},
+	"tx":                                     {"V4/PaymentTransaction", "shopId uuid amount currency paymentMethodType paymentMethodToken status detailedStatus operationType effectiveStrongAuthentication creationDate errorCode errorMessage detailedErrorCode detailedErrorMessage metadata transactionDetails"},
+	"tx.transactionDetails":                  {"V4/TransactionDetails", "liabilityShift effectiveAmount effectiveCurrency creationContext cardDetails fraudManagement parentTransactionUuid mid sequenceNumber additionalFields"},
+	"tx.transactionDetails.additionalFields": {"V4/PaymentMethod/Details/AdditionalFields", "installmentNumber"},
+	"tx.transactionDetails.cardDetails":      {"V4/PaymentMethod/Details/CardDetails", "paymentSource manualValidation expectedCaptureDate effectiveBrand pan expiryMonth expiryYear country emisorCode effectiveProductCode legacyTransId legacyTransDate paymentMethodSource authorizationResponse captureResponse threeDSResponse markAuthorizationResponse"},
+	"tx.transactionDetails.cardDetails.authorizationResponse":                    {"V4/PaymentMethod/Details/Cards/CardAuthorizationResponse", "amount currency authorizationDate authorizationNumber authorizationResult authorizationMode"},
+	"tx.transactionDetails.cardDetails.captureResponse":                          {"V4/PaymentMethod/Details/Cards/CardCaptureResponse", "refundAmount captureDate captureFileNumber refundCurrency"},
+	"tx.transactionDetails.cardDetails.threeDSResponse":                          {"V4/PaymentMethod/Details/Cards/ThreeDSResponse", "authenticationResultData"},
+	"tx.transactionDetails.cardDetails.threeDSResponse.authenticationResultData": {"V4/PaymentMethod/Details/Cards/CardAuthenticationResponse", "transactionCondition enrolled status eci xid cavvAlgorithm cavv signValid brand"},
+	"tx.transactionDetails.cardDetails.markAuthorizationResponse":                {"V4/PaymentMethod/Details/Cards/MarkAuthorizationResponse", "amount currency authorizationDate authorizationNumber authorizationResult"},
+}
+
+var dateRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$`)
+
+func samplePayment() Payment {
+	now := mustTime("2018-12-11T19:03:45Z")
+	email := "sample@example.com"
+	lang := "EN"
+	return Payment{
+		ID: "p1", ShopID: "69876357", Mode: "TEST", OrderID: "myOrderId-618776", Amount: 990, Currency: "EUR",
+		FormAction: ActionPayment, OrderStatus: StatusPaid, OrderCycle: CycleClosed,
+		Customer: Customer{Email: &email, BillingDetails: BillingDetails{Language: &lang}},
+		Options:  Options{MaxAttempts: 3},
+		Transactions: []Transaction{{
+			UUID: "017574bda28e4f1d8413b97fc65c8197", ShopID: "69876357", PaymentID: "p1", Mode: "TEST",
+			OperationType: Debit, Amount: 990, Currency: "EUR", Status: StatusPaid, DetailedStatus: Captured,
+			PaymentMethodSource: "NEW", Brand: "CB", PANMasked: "497010XXXXXX0055", ExpiryMonth: 11, ExpiryYear: 2021,
+			ExpectedCaptureAt: now, AuthNumber: "3fd0e3", AuthResult: acquirer.CodeApproved, AuthAt: now,
+			AuthAmount: 990, CapturedAmount: 990, CapturedAt: now.Add(time1min), SequenceNumber: 1, CreatedAt: now,
+		}},
+	}
+}
+
+func TestAnswerShape(t *testing.T) {
+	b, err := Answer(samplePayment(), mustTime("2018-12-11T19:09:32Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := decode(t, b)
+	objects := map[string]map[string]any{"": root}
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			if sub, ok := v.(map[string]any); ok {
+				p := strings.TrimPrefix(prefix+"."+k, ".")
+				objects[p] = sub
+				walk(p, sub)
+			}
+		}
+	}
+	walk("", root)
+	tx := root["transactions"].([]any)[0].(map[string]any)
+	objects["tx"] = tx
+	walk("tx", tx)
+	for path, want := range wantObjects {
+		obj, ok := objects[path]
+		if !ok {
+			t.Errorf("%q: object missing", path)
+			continue
+		}
+		if obj["_type"] != want.typ {
+			t.Errorf("%q: _type %v, want %s", path, obj["_type"], want.typ)
+		}
+		for _, k := range strings.Fields(want.keys) {
+			if _, ok := obj[k]; !ok {
+				t.Errorf("%q: field %s missing", path, k)
+			}
+		}
+	}
+	// Values a merchant's code reads.
+	checks := map[string]any{
+		"serverDate": "2018-12-11T19:09:32+00:00", "orderStatus": "PAID", "orderCycle": "CLOSED", "shopId": "69876357",
+	}
+	for k, v := range checks {
+		if root[k] != v {
+			t.Errorf("%s = %v, want %v", k, root[k], v)
+		}
+	}
+	od := root["orderDetails"].(map[string]any)
+	if od["orderTotalAmount"] != 990.0 || od["orderCurrency"] != "EUR" || od["mode"] != "TEST" || od["orderId"] != "myOrderId-618776" {
+		t.Errorf("orderDetails %v", od)
+	}
+	cd := tx["transactionDetails"].(map[string]any)["cardDetails"].(map[string]any)
+	ar := cd["authorizationResponse"].(map[string]any)
+	if cd["pan"] != "497010XXXXXX0055" || cd["expiryMonth"] != 11.0 || cd["expiryYear"] != 2021.0 ||
+		cd["manualValidation"] != "NO" || cd["paymentSource"] != "EC" || cd["effectiveBrand"] != "CB" ||
+		!regexp.MustCompile(`^\d{6}$`).MatchString(cd["legacyTransId"].(string)) {
+		t.Errorf("cardDetails %v", cd)
+	}
+	if ar["authorizationResult"] != "0" || ar["authorizationMode"] != "FULL" || ar["amount"] != 990.0 || ar["authorizationNumber"] != "3fd0e3" {
+		t.Errorf("authorizationResponse %v", ar)
+	}
+	if cr := cd["captureResponse"].(map[string]any); cr["captureDate"] != "2018-12-11T19:04:45+00:00" || cr["refundAmount"] != 0.0 {
+		t.Errorf("captureResponse %v", cr)
+	}
+	for _, d := range []any{tx["creationDate"], cd["expectedCaptureDate"], cd["legacyTransDate"], ar["authorizationDate"]} {
+		if s, _ := d.(string); !dateRE.MatchString(s) {
+			t.Errorf("date %v is not in the PayZen format", d)
+		}
+	}
+	if tx["paymentMethodToken"] != nil || tx["errorCode"] != nil || tx["metadata"] != nil {
+		t.Errorf("absent values must be null: %v %v %v", tx["paymentMethodToken"], tx["errorCode"], tx["metadata"])
+	}
+	// The first keys come in PayZen's order (some parsers are naive).
+	if !bytes.HasPrefix(b, []byte(`{"shopId":"69876357","orderCycle":"CLOSED","orderStatus":"PAID","serverDate":`)) {
+		t.Errorf("answer starts %s", b[:80])
+	}
+	// Answer is deterministic: the same payment gives the same bytes.
+	b2, _ := Answer(samplePayment(), mustTime("2018-12-11T19:09:32Z"))
+	if !bytes.Equal(b, b2) {
+		t.Error("Answer is not deterministic")
+	}
+}
+
+func TestTransactionAndOrderObjects(t *testing.T) {
+	p := samplePayment()
+	tb, _ := json.Marshal(TransactionObject(p, p.Transactions[0]))
+	tj := decode(t, tb)
+	if tj["_type"] != "V4/Transaction" || tj["orderDetails"].(map[string]any)["orderId"] != "myOrderId-618776" {
+		t.Fatalf("transaction object %s", tb)
+	}
+	credit := Transaction{UUID: "c1", OperationType: Credit, Amount: 100, Currency: "EUR", Status: StatusPaid,
+		DetailedStatus: Captured, ParentUUID: p.Transactions[0].UUID, SequenceNumber: 2, CreatedAt: p.Transactions[0].CreatedAt}
+	p.Transactions = append(p.Transactions, credit)
+	ob, _ := json.Marshal(OrderObject([]Payment{p}, Credit, mustTime("2019-01-01T00:00:00Z")))
+	oj := decode(t, ob)
+	txs := oj["transactions"].([]any)
+	if oj["_type"] != "V4/OrderTransactions" || oj["orderStatus"] != "PAID" || len(txs) != 1 {
+		t.Fatalf("order object %s", ob)
+	}
+	td := txs[0].(map[string]any)["transactionDetails"].(map[string]any)
+	if td["parentTransactionUuid"] != p.Transactions[0].UUID || td["creationContext"] != "REFUND" || td["sequenceNumber"] != 2.0 {
+		t.Fatalf("credit details %v", td)
+	}
+	var keys []string
+	for k := range oj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if strings.Join(keys, " ") != "_type orderCycle orderDetails orderStatus serverDate shopId transactions" {
+		t.Fatalf("order keys %v", keys)
+	}
+}
+
+func TestCustomerNormalize(t *testing.T) {
+	s := func(v string) *string { return &v }
+	c := Customer{Email: s(" buyer@example.com "), Reference: s(""), BillingDetails: BillingDetails{Country: s("fr"), Language: s("fr")}}
+	if err := c.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if *c.Email != "buyer@example.com" || c.Reference != nil || *c.BillingDetails.Country != "FR" || *c.BillingDetails.Language != "FR" {
+		t.Fatalf("normalized %+v", c)
+	}
+	for _, bad := range []Customer{
+		{Email: s("a@b")},
+		{Email: s("Jane <jane@example.com>")},
+		{BillingDetails: BillingDetails{Country: s("FRA")}},
+		{ShippingDetails: ShippingDetails{FirstName: s("a\x00b")}},
+		{ShoppingCart: ShoppingCart{CartItemInfo: []CartItem{{ProductQty: ptr64(-1)}}}},
+	} {
+		if err := bad.normalize(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+func ptr64(v int64) *int64 { return &v }

@@ -1,0 +1,73 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/notify"
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+// Buyer and merchant notifications (order confirmations, token notices) go
+// through package notify, in the transaction of the decision, each in a
+// savepoint of its own: a notification that cannot be queued never undoes a
+// payment.
+
+// notifyDecision queues the notifications of a decided debit (authorized,
+// to validate, refused, error).
+func (s *Service) notifyDecision(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, now time.Time) {
+	if t.OperationType != Debit {
+		return
+	}
+	s.inSavepoint(tx, "notify_payment", t.UUID, func() error {
+		sh, err := store.ShopTx(tx, p.ShopID)
+		if err != nil {
+			return err
+		}
+		_, err = notify.PaymentEvent(tx, now, sh, notify.PaymentFacts{
+			PaymentID: p.ID, OrderID: p.OrderID, TransactionID: t.UUID, Mode: p.Mode, Accepted: t.Status != StatusUnpaid,
+			Amount: t.Amount, Currency: t.Currency, Brand: t.Brand, PANMasked: t.PANMasked, At: now,
+			BuyerName: buyerName(p.Customer),
+		}, deref(p.Customer.Email), deref(p.Customer.BillingDetails.Language))
+		return err
+	})
+}
+
+// notifyToken queues the notifications of a card saved during a payment or
+// verification; the notification URL, if the shop wants one, gets the
+// payment as kr-answer.
+func (s *Service) notifyToken(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, now time.Time) {
+	s.inSavepoint(tx, "notify_token", t.UUID, func() error {
+		sh, err := store.ShopTx(tx, p.ShopID)
+		if err != nil {
+			return err
+		}
+		q := *p
+		replace(&q, *t)
+		q.deriveOrder(now)
+		answer, err := Answer(q, now)
+		if err != nil {
+			return err
+		}
+		_, err = notify.TokenEvent(tx, now, sh, notify.TokenCreated, notify.TokenFacts{
+			Token: t.Token, Mode: p.Mode, Brand: t.Brand, PANMasked: t.PANMasked, ExpiryMonth: t.ExpiryMonth,
+			ExpiryYear: t.ExpiryYear, CustomerReference: deref(p.Customer.Reference), OrderID: p.OrderID, At: now,
+			KRAnswer: string(answer), NotificationURL: p.Options.IPNTargetURL,
+		}, notify.Buyer{Email: deref(p.Customer.Email), Phone: deref(p.Customer.BillingDetails.CellPhoneNumber),
+			Language: deref(p.Customer.BillingDetails.Language), Name: buyerName(p.Customer)})
+		return err
+	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func buyerName(c Customer) string {
+	return strings.TrimSpace(deref(c.BillingDetails.FirstName) + " " + deref(c.BillingDetails.LastName))
+}

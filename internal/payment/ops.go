@@ -1,0 +1,350 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+// Capture captures an AUTHORISED debit now, instead of waiting for its
+// expected capture date. An acquirer that does not answer in time leaves
+// the capture pending; RecoverRunning finishes it.
+func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Transaction, error) {
+	p, t, err := s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		if t.OperationType != Debit || t.DetailedStatus != Authorised || t.PendingOp != "" {
+			return "", badStatus(*t, "a capture")
+		}
+		s.claim(t, opCapture)
+		return "", nil
+	})
+	if err != nil {
+		return p, t, err
+	}
+	return s.runCapture(ctx, t)
+}
+
+// claim marks t with a pending operation before the acquirer is called. The
+// operation id is derived from the transaction, so a retry after a crash
+// sends the same id and the acquirer does not perform it twice.
+func (s *Service) claim(t *Transaction, op string) {
+	t.PendingOp, t.PendingSince = op, s.clock.Now()
+	switch op {
+	case opCapture:
+		t.PendingOpID = t.UUID + "-capture"
+	case opCancel:
+		t.PendingOpID = t.UUID + "-cancel"
+	}
+}
+
+// runCapture sends a claimed capture and records its outcome.
+func (s *Service) runCapture(ctx context.Context, t Transaction) (Payment, Transaction, error) {
+	actx, cancel := s.acquirerContext(ctx)
+	res, err := s.acq.Capture(actx, t.PendingOpID, t.AcquirerRef, t.Amount, t.Currency)
+	cancel()
+	return s.settlePending(ctx, t.UUID, t.PendingOpID, outcome{res: res, err: err})
+}
+
+// runCancel sends a claimed cancellation and records its outcome. A refusal
+// is returned as an error: the transaction stays as it was.
+func (s *Service) runCancel(ctx context.Context, t Transaction) (Payment, Transaction, error) {
+	actx, cancel := s.acquirerContext(ctx)
+	res, err := s.acq.Cancel(actx, t.PendingOpID, t.AcquirerRef)
+	cancel()
+	p, nt, serr := s.settlePending(ctx, t.UUID, t.PendingOpID, outcome{res: res, err: err})
+	if serr != nil {
+		return p, nt, serr
+	}
+	switch {
+	case err != nil && !(outcome{err: err}).unknown():
+		return p, nt, &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
+			Detail: "the acquirer could not be reached, the transaction was not cancelled", Err: err}
+	case err == nil && !res.Approved:
+		return p, nt, &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
+			Detail: "the acquirer refused the cancellation: " + res.Message}
+	}
+	return p, nt, nil
+}
+
+// settlePending records the outcome of a pending capture or cancellation,
+// if the transaction still waits for this very operation.
+func (s *Service) settlePending(ctx context.Context, uuid, opID string, o outcome) (Payment, Transaction, error) {
+	return s.apply(writeContext(ctx), "", uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		if t.PendingOp == "" || t.PendingOpID != opID {
+			return "", errNoChange
+		}
+		return s.pendingOutcome(t, o)
+	})
+}
+
+func (s *Service) pendingOutcome(t *Transaction, o outcome) (string, error) {
+	if o.unknown() {
+		// Leave the claim: recovery will ask the acquirer.
+		return "", errNoChange
+	}
+	op := t.PendingOp
+	t.PendingOp, t.PendingOpID, t.PendingSince = "", "", time.Time{}
+	now := s.clock.Now()
+	switch {
+	case o.err != nil:
+		// Not performed: release the claim, the next run tries again.
+		return "", nil
+	case op == opCapture && o.res.Approved:
+		t.CapturedAmount, t.CapturedAt, t.CaptureRef = t.Amount, now, o.res.AcquirerReference
+		return "payment.captured", t.transition(Captured)
+	case op == opCapture:
+		t.ErrorCode, t.ErrorMessage = CodeRefused, "capture refused"
+		t.DetailedErrorCode, t.DetailedErrorMessage = o.res.ResponseCode, o.res.Message
+		return "payment.capture_failed", t.transition(CaptureFailed)
+	case op == opCancel && o.res.Approved:
+		return "payment.cancelled", t.transition(Cancelled)
+	}
+	// A refused cancellation leaves the transaction as it was.
+	return "", nil
+}
+
+// Validate accepts an AUTHORISED_TO_VALIDATE debit: it becomes AUTHORISED
+// and is captured at its expected capture date.
+func (s *Service) Validate(ctx context.Context, shopID, uuid string) (Payment, Transaction, error) {
+	return s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		if t.OperationType != Debit || t.DetailedStatus != AuthorisedToValidate || t.PendingOp != "" {
+			return "", badStatus(*t, "a validation")
+		}
+		return "payment.validated", t.transition(Authorised)
+	})
+}
+
+// UpdateInput is a Transaction/Update request (cardUpdate).
+type UpdateInput struct {
+	Amount              *int64 // lowered amount (at most what was authorized)
+	Currency            string // must be the transaction's when given
+	ExpectedCaptureDate *time.Time
+	ManualValidation    string // "", "NO" (validates a transaction to validate), "YES"
+}
+
+// Update changes a debit that is not captured yet: its amount (down to
+// what will be captured), its expected capture date, or its manual
+// validation (from YES to NO only, which validates it).
+func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInput) (Payment, Transaction, error) {
+	if in.ManualValidation != "" && in.ManualValidation != "YES" && in.ManualValidation != "NO" {
+		return Payment{}, Transaction{}, invalid("cardUpdate.manualValidation", in.ManualValidation)
+	}
+	return s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		if t.OperationType != Debit || (t.DetailedStatus != Authorised && t.DetailedStatus != AuthorisedToValidate) || t.PendingOp != "" {
+			return "", badStatus(*t, "an update")
+		}
+		if in.Currency != "" && in.Currency != t.Currency {
+			return "", invalid("cardUpdate.currency", in.Currency)
+		}
+		if in.Amount != nil {
+			switch {
+			case *in.Amount <= 0:
+				return "", errs.Invalid(errs.BadAmount, "invalid amount", "cardUpdate.amount", *in.Amount)
+			case *in.Amount > t.AuthAmount:
+				return "", &errs.Error{Code: errs.AmountNotAuth, Message: "amount not authorized", Field: "cardUpdate.amount",
+					Detail: fmt.Sprintf("the amount can be lowered only: %d is more than the %d authorized", *in.Amount, t.AuthAmount)}
+			}
+			t.Amount = *in.Amount
+		}
+		if d := in.ExpectedCaptureDate; d != nil {
+			if !t.AuthExpiresAt.IsZero() && d.After(t.AuthExpiresAt) {
+				return "", &errs.Error{Code: "PSP_013", Message: "date too far", Field: "cardUpdate.expectedCaptureDate",
+					Detail: "the authorization expires at " + Date(t.AuthExpiresAt)}
+			}
+			t.ExpectedCaptureAt = d.UTC()
+		}
+		switch {
+		case in.ManualValidation == "NO" && t.DetailedStatus == AuthorisedToValidate:
+			return "payment.validated", t.transition(Authorised)
+		case in.ManualValidation == "YES" && t.DetailedStatus == Authorised:
+			return "", &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status", Field: "cardUpdate.manualValidation",
+				Detail: "an automatic validation cannot become manual"}
+		}
+		return "", nil
+	})
+}
+
+// Resolution modes of Transaction/CancelOrRefund.
+const (
+	ResolutionAuto         = ""
+	ResolutionCancellation = "CANCELLATION_ONLY"
+	ResolutionRefund       = "REFUND_ONLY"
+)
+
+// CancelInput is a Transaction/CancelOrRefund request.
+type CancelInput struct {
+	Amount         *int64 // nil: everything that is left
+	Currency       string // must be the transaction's when given
+	ResolutionMode string // "" (AUTO), CANCELLATION_ONLY, REFUND_ONLY
+	Comment        string
+}
+
+// CancelOrRefund gives money back on a debit: before capture it cancels
+// (the whole amount) or lowers the amount (part of it); after capture it
+// refunds, as a CREDIT transaction of its own, any amount up to what is left
+// of the capture, as many times as wanted. CANCELLATION_ONLY on a captured
+// debit is PSP_075, REFUND_ONLY on one not captured yet is PSP_076. It
+// returns the transaction the operation produced: the debit for a
+// cancellation, the credit for a refund.
+func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in CancelInput) (Payment, Transaction, error) {
+	switch in.ResolutionMode {
+	case ResolutionAuto, "AUTO", ResolutionCancellation, ResolutionRefund:
+	default:
+		return Payment{}, Transaction{}, invalid("resolutionMode", in.ResolutionMode)
+	}
+	var kind string
+	var credit Transaction
+	p, t, err := s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		kind, credit = "", Transaction{}
+		if t.OperationType != Debit {
+			return "", badStatus(*t, "a cancellation or refund")
+		}
+		if in.Currency != "" && in.Currency != t.Currency {
+			return "", invalid("currency", in.Currency)
+		}
+		if t.PendingOp != "" {
+			return "", &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
+				Detail: "an operation on this transaction is in progress, retry later"}
+		}
+		switch t.DetailedStatus {
+		case Authorised, AuthorisedToValidate:
+			if in.ResolutionMode == ResolutionRefund {
+				return "", &errs.Error{Code: errs.RefundToCancel, Message: "refund not yet available, please cancel",
+					Detail: "the transaction is not captured yet"}
+			}
+			amount := t.Amount
+			if in.Amount != nil {
+				amount = *in.Amount
+			}
+			if amount <= 0 || amount > t.Amount {
+				return "", errs.Invalid(errs.BadAmount, "invalid amount", "amount", amount)
+			}
+			if amount < t.Amount {
+				// A partial cancellation lowers what will be captured.
+				t.Amount -= amount
+				kind = "lowered"
+				return "", nil
+			}
+			kind = "cancel"
+			s.claim(t, opCancel)
+			return "", nil
+		case Captured:
+			if in.ResolutionMode == ResolutionCancellation {
+				return "", &errs.Error{Code: errs.CancelToRefund, Message: "cancellation impossible, please refund",
+					Detail: "the transaction is already captured"}
+			}
+			left := t.CapturedAmount - t.RefundedAmount
+			amount := left
+			if in.Amount != nil {
+				amount = *in.Amount
+			}
+			if amount <= 0 || amount > left {
+				return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount", Field: "amount",
+					Detail: fmt.Sprintf("Invalid input value [name=amount, value=%d]: %d left to refund", amount, left)}
+			}
+			// Reserve the amount on the debit before the acquirer is asked:
+			// concurrent refunds cannot together exceed the capture.
+			t.RefundedAmount += amount
+			var err error
+			credit, err = s.insertCredit(tx, p, *t, amount)
+			kind = "refund"
+			return "", err
+		}
+		return "", badStatus(*t, "a cancellation or refund")
+	})
+	if err != nil {
+		return p, t, err
+	}
+	switch kind {
+	case "cancel":
+		return s.runCancel(ctx, t)
+	case "refund":
+		parent := t
+		actx, cancel := s.acquirerContext(ctx)
+		res, rerr := s.acq.Refund(actx, credit.UUID, parent.CaptureRef, credit.Amount, credit.Currency)
+		cancel()
+		return s.settleRefund(ctx, credit.UUID, outcome{res: res, err: rerr})
+	}
+	return p, t, nil
+}
+
+// insertCredit inserts the RUNNING refund of parent.
+func (s *Service) insertCredit(tx *sql.Tx, p *Payment, parent Transaction, amount int64) (Transaction, error) {
+	now := s.clock.Now()
+	seq, err := store.NextSequenceNumber(tx, p.ID)
+	if err != nil {
+		return Transaction{}, err
+	}
+	c := Transaction{
+		UUID: ids.NewHex(), ShopID: parent.ShopID, PaymentID: parent.PaymentID, ParentUUID: parent.UUID,
+		Mode: parent.Mode, OrderID: parent.OrderID, OperationType: Credit, Amount: amount, Currency: parent.Currency,
+		Status: StatusRunning, DetailedStatus: Initial, Token: parent.Token,
+		PaymentMethodSource: parent.PaymentMethodSource, Brand: parent.Brand, PANMasked: parent.PANMasked,
+		ExpiryMonth: parent.ExpiryMonth, ExpiryYear: parent.ExpiryYear, Metadata: parent.Metadata,
+		SequenceNumber: seq, CreatedAt: now, UpdatedAt: now, version: 1,
+	}
+	if err := store.InsertTransaction(tx, c.record()); err != nil {
+		return Transaction{}, err
+	}
+	p.Transactions = append(p.Transactions, c)
+	return c, nil
+}
+
+// settleRefund records the outcome of a RUNNING refund; a refund that was
+// not performed gives its reservation back to the debit.
+func (s *Service) settleRefund(ctx context.Context, uuid string, o outcome) (Payment, Transaction, error) {
+	if o.unknown() {
+		s.log.Warn("payment: refund outcome unknown, left RUNNING for recovery", "transaction", uuid, "err", o.err)
+	}
+	return s.apply(writeContext(ctx), "", uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		if t.DetailedStatus != Initial || o.unknown() {
+			return "", errNoChange
+		}
+		return s.refundOutcome(tx, p, t, o)
+	})
+}
+
+func (s *Service) refundOutcome(tx *sql.Tx, p *Payment, t *Transaction, o outcome) (string, error) {
+	now := s.clock.Now()
+	if o.err == nil && o.res.Approved {
+		t.AuthNumber, t.AuthResult, t.AuthAt, t.AuthAmount = o.res.AuthorizationNumber, o.res.ResponseCode, now, t.Amount
+		t.AcquirerRef, t.CaptureRef = o.res.AcquirerReference, o.res.AcquirerReference
+		t.CapturedAmount, t.CapturedAt = t.Amount, now
+		return "transaction.refunded", t.transition(Captured)
+	}
+	to := Refused
+	if o.err != nil {
+		to = Error
+		t.ErrorCode, t.ErrorMessage = CodeAcquirerError, "acquirer unavailable, refund not performed"
+	} else {
+		t.AuthResult, t.AuthAt = o.res.ResponseCode, now
+		t.ErrorCode, t.ErrorMessage = CodeRefused, "refund refused"
+		t.DetailedErrorCode, t.DetailedErrorMessage = o.res.ResponseCode, o.res.Message
+	}
+	if err := t.transition(to); err != nil {
+		return "", err
+	}
+	// Give the reservation back to the debit (locked after the payment, as
+	// everywhere).
+	prec, err := store.LockTransaction(tx, s.db.Dialect(), "", t.ParentUUID)
+	if err != nil {
+		return "", err
+	}
+	parent := transactionFromRecord(prec)
+	parent.RefundedAmount -= t.Amount
+	if parent.RefundedAmount < 0 {
+		parent.RefundedAmount = 0
+	}
+	parent.UpdatedAt = now
+	rec := parent.record()
+	if err := store.UpdateTransaction(tx, &rec); err != nil {
+		return "", err
+	}
+	parent.version = rec.Version
+	replace(p, parent)
+	return "transaction.refund_refused", nil
+}

@@ -1,0 +1,399 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+// CardInput is the card a buyer entered on the hosted form, after 3-D
+// Secure when it ran. The CVV lives in memory for this one authorization.
+type CardInput struct {
+	PAN      card.PAN
+	Expiry   card.Expiry
+	CVV      card.SecurityCode
+	Holder   string
+	SaveCard bool // the buyer asked to save the card (ASK_REGISTER_PAY, CUSTOMER_WALLET)
+	ThreeDS  *acquirer.ThreeDSResult
+}
+
+// card data for one authorization, from the form or from the vault.
+type cardData struct {
+	pan       card.PAN
+	expiry    card.Expiry
+	cvv       card.SecurityCode
+	brand     card.Brand
+	holder    string
+	initiator string
+	threeDS   *acquirer.ThreeDSResult
+	save      bool
+}
+
+// PayCard pays (or, for REGISTER, verifies) the payment of a formToken with
+// the card the buyer entered. A refusal is not an error: the transaction
+// comes back REFUSED, and the form may offer another attempt while
+// AttemptsLeft allows. A transaction whose acquirer call timed out comes
+// back RUNNING; RecoverRunning settles it.
+func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (Payment, Transaction, error) {
+	now := s.clock.Now()
+	if c.PAN.IsZero() {
+		return Payment{}, Transaction{}, invalid("pan", "null")
+	}
+	if c.Expiry.IsZero() || c.Expiry.Expired(now) {
+		return Payment{}, Transaction{}, errs.Invalid(errs.BadExpiry, "invalid expiry date", "expiryDate", c.Expiry.MMYY())
+	}
+	if c.CVV.IsZero() {
+		return Payment{}, Transaction{}, &errs.Error{Code: errs.CVVRequired, Message: "CVV mandatory", Field: "securityCode"}
+	}
+	threeDSFailed := false
+	if c.ThreeDS != nil {
+		switch c.ThreeDS.Status {
+		case acquirer.ThreeDSChallenge:
+			// The challenge must be completed before paying.
+			return Payment{}, Transaction{}, invalid("threeDS.status", c.ThreeDS.Status)
+		case acquirer.ThreeDSFailed, acquirer.ThreeDSRejected:
+			threeDSFailed = true
+		}
+	}
+	var p Payment
+	var t Transaction
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, t, err = s.startCard(ctx, tx, formToken, c)
+		return err
+	})
+	if err != nil {
+		return Payment{}, Transaction{}, s.startError(err, p)
+	}
+	cd := cardData{pan: c.PAN, expiry: c.Expiry, cvv: c.CVV, brand: c.PAN.Brand(), holder: c.Holder,
+		initiator: acquirer.InitiatorCIT, threeDS: c.ThreeDS}
+	switch p.FormAction {
+	case ActionRegister, ActionRegisterPay:
+		cd.save = true
+	case ActionAskRegisterPay:
+		cd.save = c.SaveCard
+	case ActionCustomerWallet:
+		// The wallet keeps only the brands the wallet document lists.
+		cd.save = c.SaveCard && WalletEligible(c.PAN)
+	}
+	if threeDSFailed {
+		return s.settleAuthorization(ctx, p, t.UUID, outcome{threeDSFailed: c.ThreeDS.Status}, nil)
+	}
+	return s.authorize(ctx, p, t, cd)
+}
+
+// startCard commits the attempt of a card the buyer typed (startAttempt).
+func (s *Service) startCard(ctx context.Context, tx *sql.Tx, formToken string, c CardInput) (Payment, Transaction, error) {
+	return s.startAttempt(ctx, tx, formToken, func(_ *Payment, t *Transaction) error {
+		t.PaymentMethodSource = "NEW"
+		t.Brand, t.PANMasked = string(c.PAN.Brand()), c.PAN.Masked()
+		t.ExpiryMonth, t.ExpiryYear = c.Expiry.Month, c.Expiry.Year
+		t.ThreeDS = c.ThreeDS
+		return nil
+	})
+}
+
+// startAttempt commits the attempt: it checks the form, counts the attempt
+// and inserts the transaction RUNNING, after fill has described the card
+// (and may have changed the payment's customer). The unique indexes refuse
+// a second live debit of the payment or of the order.
+func (s *Service) startAttempt(ctx context.Context, tx *sql.Tx, formToken string, fill func(p *Payment, t *Transaction) error) (Payment, Transaction, error) {
+	now := s.clock.Now()
+	prec, err := store.PaymentByFormToken(ctx, tx, formToken)
+	if errors.Is(err, store.ErrNotFound) {
+		return Payment{}, Transaction{}, errs.New(CodeFormToken, "invalid or expired formToken")
+	}
+	if err != nil {
+		return Payment{}, Transaction{}, err
+	}
+	if prec, err = store.LockPayment(tx, s.db.Dialect(), prec.ID); err != nil {
+		return Payment{}, Transaction{}, err
+	}
+	if !now.Before(prec.FormExpiresAt) {
+		return Payment{}, Transaction{}, &errs.Error{Code: CodeFormToken, Message: "invalid or expired formToken", Detail: "the formToken has expired"}
+	}
+	p, err := s.withTransactions(ctx, tx, paymentFromRecord(prec))
+	if err != nil {
+		return p, Transaction{}, err
+	}
+	for _, t := range p.Transactions {
+		if t.OperationType != Credit && t.Status != StatusUnpaid {
+			return p, Transaction{}, duplicate(p)
+		}
+	}
+	ok, err := store.TakeAttempt(tx, p.ID, p.Options.MaxAttempts, now)
+	if err != nil {
+		return p, Transaction{}, err
+	}
+	if !ok {
+		return p, Transaction{}, &errs.Error{Code: errs.Unauthorized, Message: "unauthorized action", Detail: "no payment attempt left for this formToken"}
+	}
+	p.Attempts++
+	t := s.newTransaction(p, now)
+	if err := fill(&p, &t); err != nil {
+		return p, Transaction{}, err
+	}
+	return s.insertStarted(tx, p, t, now)
+}
+
+// newTransaction returns the RUNNING transaction of a payment attempt.
+func (s *Service) newTransaction(p Payment, now time.Time) Transaction {
+	op := Debit
+	if p.FormAction == ActionRegister {
+		op = Verification
+	}
+	t := Transaction{
+		UUID: ids.NewHex(), ShopID: p.ShopID, PaymentID: p.ID, Mode: p.Mode, OrderID: p.OrderID,
+		OperationType: op, Amount: p.Amount, Currency: p.Currency, Status: StatusRunning, DetailedStatus: Initial,
+		ManualValidation: p.Options.ManualValidation && op == Debit, Metadata: p.Options.Metadata,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if op == Debit && p.OrderID != "" && !p.Options.AllowDuplicate {
+		t.orderGuard = p.Mode + ":" + p.OrderID
+	}
+	return t
+}
+
+func (s *Service) insertStarted(tx *sql.Tx, p Payment, t Transaction, now time.Time) (Payment, Transaction, error) {
+	seq, err := store.NextSequenceNumber(tx, p.ID)
+	if err != nil {
+		return p, t, err
+	}
+	t.SequenceNumber = seq
+	t.version = 1
+	if err := store.InsertTransaction(tx, t.record()); err != nil {
+		return p, t, err
+	}
+	p.Transactions = append(p.Transactions, t)
+	return p, t, s.savePayment(tx, &p, "", now)
+}
+
+// startError turns the error of a start write into the caller's error.
+func (s *Service) startError(err error, p Payment) error {
+	if _, ok := errs.As(err); ok {
+		return err
+	}
+	if isDuplicate(err) {
+		return duplicate(p)
+	}
+	return internal(err)
+}
+
+// PayToken runs a SILENT payment: server to server, with the card of a
+// paymentMethodToken, no buyer present. It creates the payment and its
+// debit and authorizes at once. A refusal comes back as an UNPAID payment.
+func (s *Service) PayToken(ctx context.Context, sh shop.Shop, creds shop.Credentials, in CreateInput) (Payment, Transaction, error) {
+	if in.FormAction == "" {
+		in.FormAction = ActionSilent
+	}
+	if in.FormAction != ActionSilent {
+		return Payment{}, Transaction{}, invalid("formAction", in.FormAction)
+	}
+	o, err := in.validate(sh)
+	if err != nil {
+		return Payment{}, Transaction{}, err
+	}
+	if s.vault == nil {
+		return Payment{}, Transaction{}, internal(errors.New("payment: no card vault configured"))
+	}
+	sc, err := s.vault.Card(ctx, sh.ID, in.PaymentMethodToken)
+	if err != nil {
+		if _, ok := errs.As(err); ok {
+			return Payment{}, Transaction{}, err
+		}
+		return Payment{}, Transaction{}, internal(err)
+	}
+	mode := creds.Mode
+	if mode == "" {
+		mode = shop.ModeTest
+	}
+	if sc.Mode != "" && sc.Mode != mode {
+		// A TEST key never pays with a PRODUCTION card, nor the reverse.
+		return Payment{}, Transaction{}, errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", in.PaymentMethodToken)
+	}
+	in.Customer, _ = carryOver(in.Customer, sc.Customer)
+	p := s.newPayment(sh, creds, in, o)
+	var t Transaction
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		now := s.clock.Now()
+		q := p
+		q.Attempts = 1
+		if err := store.InsertPayment(tx, q.record()); err != nil {
+			return err
+		}
+		t = s.newTransaction(q, now)
+		t.PaymentMethodSource, t.Token = "TOKEN", in.PaymentMethodToken
+		t.Brand, t.PANMasked = string(sc.Brand), sc.PAN.Masked()
+		t.ExpiryMonth, t.ExpiryYear = sc.Expiry.Month, sc.Expiry.Year
+		var err error
+		q, t, err = s.insertStarted(tx, q, t, now)
+		if err == nil && in.OnStart != nil {
+			err = in.OnStart(tx, q.ID, t.UUID)
+		}
+		if err == nil {
+			p = q
+		}
+		return err
+	})
+	if err != nil {
+		return Payment{}, Transaction{}, s.startError(err, p)
+	}
+	brand := sc.Brand
+	if brand == "" {
+		brand = sc.PAN.Brand()
+	}
+	return s.authorize(ctx, p, t, cardData{pan: sc.PAN, expiry: sc.Expiry, brand: brand, holder: sc.Holder,
+		initiator: acquirer.InitiatorMIT})
+}
+
+// authorize sends the authorization (or verification) of t, which is
+// committed RUNNING, and records the outcome.
+func (s *Service) authorize(ctx context.Context, p Payment, t Transaction, c cardData) (Payment, Transaction, error) {
+	req := acquirer.AuthorizeRequest{
+		OperationID: t.UUID, ShopID: p.ShopID, Amount: t.Amount, Currency: t.Currency, PAN: c.pan,
+		Expiry: c.expiry, SecurityCode: c.cvv, Brand: c.brand, Initiator: c.initiator, ThreeDS: c.threeDS,
+	}
+	actx, cancel := s.acquirerContext(ctx)
+	var res acquirer.Result
+	var err error
+	if t.OperationType == Verification {
+		res, err = s.acq.Verify(actx, req)
+	} else {
+		res, err = s.acq.Authorize(actx, req)
+	}
+	cancel()
+	var tok *TokenizeRequest
+	if c.save {
+		tok = &TokenizeRequest{ShopID: p.ShopID, Mode: p.Mode, PAN: c.pan, Expiry: c.expiry, Brand: c.brand,
+			Holder: c.holder, Customer: p.Customer, OrderID: p.OrderID, TransactionUUID: t.UUID}
+		// A card saved with the buyer's reference joins that buyer's wallet
+		// (CUSTOMER_WALLET, Charge/CreateToken with customer.reference …),
+		// if the wallet accepts its brand; without a reference the token
+		// exists outside any wallet.
+		if p.Customer.Reference != nil && WalletEligible(c.pan) {
+			tok.CustomerReference = *p.Customer.Reference
+		}
+	}
+	return s.settleAuthorization(ctx, p, t.UUID, outcome{res: res, err: err}, tok)
+}
+
+// outcome is what the acquirer (or 3-D Secure) said about an operation.
+type outcome struct {
+	res           acquirer.Result
+	err           error
+	threeDSFailed string // the 3-D Secure status that stopped the payment before the acquirer
+}
+
+// unknown reports whether the operation may or may not have been
+// performed: the transaction stays as it is until the acquirer is asked.
+func (o outcome) unknown() bool {
+	return o.err != nil && !errors.Is(o.err, acquirer.ErrUnavailable) && !errors.Is(o.err, acquirer.ErrInvalidRequest)
+}
+
+// settleAuthorization records the outcome of the authorization of a
+// RUNNING transaction, unless it was settled already (by recovery).
+func (s *Service) settleAuthorization(ctx context.Context, p Payment, uuid string, o outcome, tok *TokenizeRequest) (Payment, Transaction, error) {
+	if o.unknown() {
+		s.log.Warn("payment: authorization outcome unknown, left RUNNING for recovery", "transaction", uuid, "err", o.err)
+		np, err := s.payment(writeContext(ctx), s.db.Reader(), p.ShopID, p.ID)
+		if err != nil {
+			return Payment{}, Transaction{}, err
+		}
+		t, _ := np.Transaction(uuid)
+		return np, t, nil
+	}
+	return s.apply(writeContext(ctx), p.ShopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		if t.DetailedStatus != Initial {
+			return "", errNoChange
+		}
+		return s.authorizationOutcome(ctx, tx, p, t, o, tok)
+	})
+}
+
+// authorizationOutcome moves a RUNNING debit or verification to its final
+// state and names the IPN event.
+func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, o outcome, tok *TokenizeRequest) (string, error) {
+	now := s.clock.Now()
+	switch {
+	case o.threeDSFailed != "":
+		t.ErrorCode, t.ErrorMessage = CodeRefused, "payment refused"
+		t.DetailedErrorCode = "3DS_FAILED"
+		t.DetailedErrorMessage = "3-D Secure authentication failed (status " + o.threeDSFailed + ")"
+		return s.decided(ctx, tx, p, t, Refused, "payment.refused", now)
+	case o.err != nil:
+		t.ErrorCode, t.ErrorMessage = CodeAcquirerError, "acquirer unavailable, payment not performed"
+		return s.decided(ctx, tx, p, t, Error, "payment.refused", now)
+	case !o.res.Approved:
+		t.AuthResult, t.AuthAt, t.AcquirerRef = o.res.ResponseCode, now, o.res.AcquirerReference
+		t.ErrorCode, t.ErrorMessage = CodeRefused, "payment refused"
+		t.DetailedErrorCode = o.res.ResponseCode
+		t.DetailedErrorMessage = acquirer.CodeMessage(o.res.ResponseCode)
+		return s.decided(ctx, tx, p, t, Refused, "payment.refused", now)
+	}
+	t.AuthNumber, t.AuthResult, t.AuthAt = o.res.AuthorizationNumber, o.res.ResponseCode, now
+	t.AuthAmount, t.AcquirerRef = t.Amount, o.res.AcquirerReference
+	to := Accepted
+	if t.OperationType == Debit {
+		to = Authorised
+		if t.ManualValidation {
+			to = AuthorisedToValidate
+		}
+		t.ExpectedCaptureAt = now.AddDate(0, 0, p.Options.CaptureDelay)
+		t.AuthExpiresAt = now.AddDate(0, 0, max(p.Options.ValidityDays, 1))
+	}
+	if err := t.transition(to); err != nil {
+		return "", err
+	}
+	if tok != nil {
+		if t.Token = s.tokenize(ctx, tx, *tok); t.Token != "" {
+			s.notifyToken(ctx, tx, p, t, now)
+		}
+	}
+	if t.PaymentMethodSource == "TOKEN" && t.Token != "" && s.vault != nil {
+		token := t.Token
+		s.inSavepoint(tx, "mark_used", t.UUID, func() error { return s.vault.MarkUsed(tx, t.ShopID, token) })
+	}
+	s.notifyDecision(ctx, tx, p, t, now)
+	return "payment.accepted", nil
+}
+
+// decided moves t to a final refusal and queues its notifications.
+func (s *Service) decided(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, to, event string, now time.Time) (string, error) {
+	if err := t.transition(to); err != nil {
+		return "", err
+	}
+	s.notifyDecision(ctx, tx, p, t, now)
+	return event, nil
+}
+
+// tokenize stores the card in its own savepoint: a vault failure must not
+// undo the record of an approved payment, which stands without its token.
+func (s *Service) tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) string {
+	if s.vault == nil {
+		s.log.Error("payment: card not saved: no card vault configured", "transaction", req.TransactionUUID)
+		return ""
+	}
+	var token string
+	s.inSavepoint(tx, "tokenize", req.TransactionUUID, func() error {
+		var err error
+		token, err = s.vault.Tokenize(ctx, tx, req)
+		return err
+	})
+	return token
+}
+
+// inSavepoint runs fn in a savepoint of tx; a failure is logged and undone
+// alone, the rest of the transaction goes on.
+func (s *Service) inSavepoint(tx *sql.Tx, name, uuid string, fn func() error) {
+	if err := store.InSavepoint(tx, name, fn); err != nil {
+		s.log.Error("payment: "+name, "transaction", uuid, "err", err)
+	}
+}

@@ -1,0 +1,328 @@
+// Package payment is the card payments core: payments (the PayZen order of
+// one formToken or one server-to-server call) and their transactions
+// (DEBIT, CREDIT, VERIFICATION), the state machine that moves them, the
+// acquirer calls that drive it, the background jobs that capture, expire and
+// recover, and the PayZen V4 JSON they are shown as.
+//
+// Two rules hold everywhere. An acquirer call never happens inside a
+// database transaction: the transaction is first committed RUNNING (or
+// marked with a pending operation), then the acquirer is called with an
+// operation id derived from the transaction, then the outcome is committed
+// with its notification. And every committed state change writes its IPN
+// to the outbox in the same database transaction.
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/outbox"
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+// Config tunes the service. Zero values mean the defaults.
+type Config struct {
+	// AcquirerTimeout bounds one acquirer call (default 30 s). A call
+	// without an answer by then leaves its transaction RUNNING for
+	// RecoverRunning.
+	AcquirerTimeout time.Duration
+	// FormTokenTTL is how long a formToken accepts payments (default 15 min,
+	// as PayZen).
+	FormTokenTTL time.Duration
+	// Logger receives technical errors (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Service runs payments. Safe for concurrent use; any number of openpsp
+// copies may run it against one PostgreSQL database.
+type Service struct {
+	db    *store.DB
+	clock clock.Clock
+	acq   acquirer.Connector
+	vault Vault
+	cfg   Config
+	log   *slog.Logger
+}
+
+// New returns a payment service. vault may be nil until the card vault is
+// wired: payments that save or use a token then fail with INT_999.
+func New(db *store.DB, clk clock.Clock, acq acquirer.Connector, vault Vault, cfg Config) *Service {
+	if cfg.AcquirerTimeout <= 0 {
+		cfg.AcquirerTimeout = 30 * time.Second
+	}
+	if cfg.FormTokenTTL <= 0 {
+		cfg.FormTokenTTL = 15 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return &Service{db: db, clock: clk, acq: acq, vault: vault, cfg: cfg, log: cfg.Logger}
+}
+
+// Error codes of this package beyond errs' (compat.md §1.7 and the
+// acquirer-side codes of transactions).
+const (
+	// CodeFormToken answers a formToken that is unknown or expired.
+	CodeFormToken = "PSP_108"
+	// CodeRefused is the errorCode of a transaction the issuer or acquirer
+	// refused; detailedErrorCode carries the acquirer's response code.
+	CodeRefused = "ACQ_001"
+	// CodeAcquirerError is the errorCode of a transaction that failed for a
+	// technical reason (acquirer unreachable): nothing was authorized.
+	CodeAcquirerError = "ACQ_999"
+	// CodeWalletNotInOffer answers formAction CUSTOMER_WALLET for a shop
+	// whose offer lacks "payment by token" (Lyra INT_916).
+	CodeWalletNotInOffer = "INT_916"
+	// CodeWalletNoReference answers formAction CUSTOMER_WALLET without
+	// customer.reference (Lyra INT_917).
+	CodeWalletNoReference = "INT_917"
+)
+
+func internal(err error) error {
+	return &errs.Error{Code: errs.Internal, Message: "internal error, please retry later", Err: err}
+}
+
+func txNotFound(field, value string) error {
+	return errs.Invalid(errs.TxNotFound, "transaction not found", field, value)
+}
+
+func badStatus(t Transaction, what string) error {
+	return &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
+		Detail: fmt.Sprintf("%s is not possible for a %s transaction with the %s status", what, t.OperationType, t.DetailedStatus)}
+}
+
+// Get returns a shop's transaction by uuid and the payment it belongs to.
+func (s *Service) Get(ctx context.Context, shopID, uuid string) (Payment, Transaction, error) {
+	r, err := store.GetTransaction(ctx, s.db.Reader(), shopID, uuid)
+	if errors.Is(err, store.ErrNotFound) {
+		return Payment{}, Transaction{}, txNotFound("uuid", uuid)
+	}
+	if err != nil {
+		return Payment{}, Transaction{}, internal(err)
+	}
+	p, err := s.payment(ctx, s.db.Reader(), shopID, r.PaymentID)
+	if err != nil {
+		return Payment{}, Transaction{}, err
+	}
+	t, _ := p.Transaction(uuid)
+	return p, t, nil
+}
+
+// GetPayment returns a shop's payment by id, with its transactions.
+func (s *Service) GetPayment(ctx context.Context, shopID, id string) (Payment, error) {
+	return s.payment(ctx, s.db.Reader(), shopID, id)
+}
+
+// OrderGet returns the payments of a shop's order (in the mode of the key
+// set used) that have transactions, oldest first, each with its
+// transactions. An order without any transaction is PSP_010, as PayZen
+// answers it.
+func (s *Service) OrderGet(ctx context.Context, shopID, mode, orderID string) ([]Payment, error) {
+	recs, err := store.PaymentsByOrder(ctx, s.db.Reader(), shopID, mode, orderID)
+	if err != nil {
+		return nil, internal(err)
+	}
+	var out []Payment
+	for _, r := range recs {
+		p, err := s.withTransactions(ctx, s.db.Reader(), paymentFromRecord(r))
+		if err != nil {
+			return nil, err
+		}
+		if len(p.Transactions) > 0 {
+			p.deriveOrder(s.clock.Now())
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, txNotFound("orderId", orderID)
+	}
+	return out, nil
+}
+
+// PaymentForToken returns the payment a formToken was issued for, for the
+// hosted form: amount, currency, shop, attempts left (AttemptsLeft), expiry
+// (FormExpired), whether the form is over (Completed). An unknown token is
+// CodeFormToken; an expired one is returned, for the form to say so.
+func (s *Service) PaymentForToken(ctx context.Context, formToken string) (Payment, error) {
+	r, err := store.PaymentByFormToken(ctx, s.db.Reader(), formToken)
+	if errors.Is(err, store.ErrNotFound) {
+		return Payment{}, errs.New(CodeFormToken, "invalid or expired formToken")
+	}
+	if err != nil {
+		return Payment{}, internal(err)
+	}
+	p, err := s.withTransactions(ctx, s.db.Reader(), paymentFromRecord(r))
+	if err != nil {
+		return Payment{}, err
+	}
+	p.deriveOrder(s.clock.Now())
+	return p, nil
+}
+
+// payment reads a payment for an answer: its order status is derived
+// again at the current time (a form that expired unused is ABANDONED).
+func (s *Service) payment(ctx context.Context, q store.Querier, shopID, id string) (Payment, error) {
+	r, err := store.GetPayment(ctx, q, shopID, id)
+	if err != nil {
+		return Payment{}, internal(err)
+	}
+	p, err := s.withTransactions(ctx, q, paymentFromRecord(r))
+	if err != nil {
+		return Payment{}, err
+	}
+	p.deriveOrder(s.clock.Now())
+	return p, nil
+}
+
+func (s *Service) withTransactions(ctx context.Context, q store.Querier, p Payment) (Payment, error) {
+	recs, err := store.TransactionsOfPayment(ctx, q, p.ID)
+	if err != nil {
+		return Payment{}, internal(err)
+	}
+	p.Transactions = make([]Transaction, len(recs))
+	for i, r := range recs {
+		p.Transactions[i] = transactionFromRecord(r)
+	}
+	return p, nil
+}
+
+// errNoChange, returned by a mutation, means there is nothing to write (the
+// state already moved on, e.g. recovery settled it first).
+var errNoChange = errors.New("payment: no change")
+
+// mutation changes t (a transaction of p) inside a write transaction. It
+// may insert other transactions itself (appending them to p.Transactions).
+// It returns the IPN event to send, "" for none.
+type mutation func(tx *sql.Tx, p *Payment, t *Transaction) (event string, err error)
+
+// apply runs fn on a shop's transaction (shopID "" for jobs) in one write
+// transaction: it locks the payment then the transaction, runs fn, saves the
+// transaction and the derived order status, and writes the IPN.
+func (s *Service) apply(ctx context.Context, shopID, uuid string, fn mutation) (Payment, Transaction, error) {
+	var p Payment
+	var t Transaction
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, t, _, err = s.applyTx(ctx, tx, shopID, uuid, false, fn)
+		return err
+	})
+	if err != nil {
+		var ie *ErrIllegalTransition
+		if _, ok := errs.As(err); !ok && !errors.As(err, &ie) {
+			if errors.Is(err, store.ErrNotFound) {
+				return Payment{}, Transaction{}, txNotFound("uuid", uuid)
+			}
+			return Payment{}, Transaction{}, internal(err)
+		}
+		if ie != nil {
+			return Payment{}, Transaction{}, &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status", Detail: ie.Error()}
+		}
+		return Payment{}, Transaction{}, err
+	}
+	return p, t, nil
+}
+
+// applyTx is apply inside the caller's transaction. With skipLocked, a
+// payment another copy holds is skipped (skipped true).
+func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, shopID, uuid string, skipLocked bool, fn mutation) (p Payment, t Transaction, skipped bool, err error) {
+	d := s.db.Dialect()
+	pid, err := store.PaymentIDOf(tx, shopID, uuid)
+	if err != nil {
+		return p, t, false, err
+	}
+	var prec store.PaymentRecord
+	if skipLocked {
+		var ok bool
+		if prec, ok, err = store.TryLockPayment(tx, d, pid); err != nil || !ok {
+			return p, t, !ok, err
+		}
+	} else if prec, err = store.LockPayment(tx, d, pid); err != nil {
+		return p, t, false, err
+	}
+	trec, err := store.LockTransaction(tx, d, shopID, uuid)
+	if err != nil {
+		return p, t, false, err
+	}
+	p = paymentFromRecord(prec)
+	if p, err = s.withTransactions(ctx, tx, p); err != nil {
+		return p, t, false, err
+	}
+	t = transactionFromRecord(trec)
+	event, err := fn(tx, &p, &t)
+	if errors.Is(err, errNoChange) {
+		return p, t, false, nil
+	}
+	if err != nil {
+		return p, t, false, err
+	}
+	now := s.clock.Now()
+	t.UpdatedAt = now
+	rec := t.record()
+	if err := store.UpdateTransaction(tx, &rec); err != nil {
+		return p, t, false, err
+	}
+	t.version = rec.Version
+	replace(&p, t)
+	return p, t, false, s.savePayment(tx, &p, event, now)
+}
+
+// replace puts t in place of the payment's transaction with the same uuid.
+func replace(p *Payment, t Transaction) {
+	for i := range p.Transactions {
+		if p.Transactions[i].UUID == t.UUID {
+			p.Transactions[i] = t
+			return
+		}
+	}
+	p.Transactions = append(p.Transactions, t)
+}
+
+// savePayment derives and stores the order status and writes the IPN of
+// event ("" for none) with the payment as it now is.
+func (s *Service) savePayment(tx *sql.Tx, p *Payment, event string, now time.Time) error {
+	p.deriveOrder(now)
+	p.UpdatedAt = now
+	if err := store.UpdatePaymentState(tx, p.record()); err != nil {
+		return err
+	}
+	if event == "" || p.Options.IPNTarget == "" {
+		return nil
+	}
+	payload, err := Answer(*p, now)
+	if err != nil {
+		return err
+	}
+	_, err = store.InsertOutbox(tx, outbox.Message{
+		ShopID: p.ShopID, Channel: outbox.ChannelIPN, Event: event, OrderingKey: p.ID,
+		Target: p.Options.IPNTarget, Payload: string(payload),
+	}, now)
+	return err
+}
+
+// acquirerContext bounds an acquirer call. It does not inherit the
+// caller's cancellation: once sent, an operation's outcome must be written
+// even if the buyer's browser went away.
+func (s *Service) acquirerContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AcquirerTimeout)
+}
+
+// writeContext is the context of the write that records an acquirer
+// outcome: it must not be cancelled with the request.
+func writeContext(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
+// errNeverSent is the outcome of an operation the acquirer says it never
+// received: not performed, like acquirer.ErrUnavailable.
+var errNeverSent = fmt.Errorf("payment: operation unknown to the acquirer: %w", acquirer.ErrUnavailable)
+
+// Now is the service's clock, for the serverDate of answers.
+func (s *Service) Now() time.Time { return s.clock.Now() }

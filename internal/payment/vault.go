@@ -1,0 +1,112 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+// Vault is what payments need from the card vault (internal/vault): store a
+// card when a payment or verification asks for it, and give back the card
+// of a token for a server-to-server payment. Errors the merchant can act on
+// (unknown, cancelled or purged token) should be *errs.Error with the PSP
+// codes of compat.md §1.7 (PSP_030, PSP_031, PSP_036); they are passed on.
+type Vault interface {
+	// Tokenize stores a card inside tx, the database transaction that
+	// records the approved transaction it was used for, and returns its
+	// paymentMethodToken. It must only touch the database.
+	Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (token string, err error)
+	// Card returns the card of an active token of the shop.
+	Card(ctx context.Context, shopID, token string) (StoredCard, error)
+	// MarkUsed records, inside tx, that a token was just used to pay
+	// (the retention purge counts from the last use).
+	MarkUsed(tx *sql.Tx, shopID, token string) error
+}
+
+// TokenizeRequest is a card to store and where it comes from.
+type TokenizeRequest struct {
+	ShopID   string
+	Mode     string
+	PAN      card.PAN
+	Expiry   card.Expiry
+	Brand    card.Brand
+	Holder   string
+	Customer Customer // email, reference, billing details
+	// CustomerReference puts the token in that buyer's wallet
+	// (formAction CUSTOMER_WALLET); "" for a token outside any wallet.
+	CustomerReference string
+	OrderID           string
+	TransactionUUID   string // the transaction that verified or paid with the card
+}
+
+// StoredCard is the card behind a token.
+type StoredCard struct {
+	PAN    card.PAN
+	Expiry card.Expiry
+	Brand  card.Brand
+	Holder string
+	// Mode is the token's mode (TEST or PRODUCTION); "" when unknown.
+	Mode string
+	// CustomerReference is the wallet the token belongs to ("" for none).
+	CustomerReference string
+	// Customer is what the merchant said of the buyer when the card was
+	// saved (or later, CustomerWallet/Update): its billing details carry
+	// over to wallet payments.
+	Customer Customer
+}
+
+// CardVault adapts the card vault to Vault, mapping its errors to the PayZen
+// codes a merchant can act on.
+func CardVault(v *vault.Vault) Vault { return cardVault{v} }
+
+type cardVault struct{ v *vault.Vault }
+
+func (c cardVault) Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (string, error) {
+	cust, err := json.Marshal(req.Customer)
+	if err != nil {
+		return "", err
+	}
+	t, err := c.v.Tokenize(ctx, tx, vault.TokenizeRequest{
+		ShopID: req.ShopID, Mode: req.Mode, PAN: req.PAN, Expiry: req.Expiry, HolderName: req.Holder,
+		CustomerReference: req.CustomerReference, Customer: cust, Origin: "V4", OriginOrderID: req.OrderID,
+		InitialTransactionUUID: req.TransactionUUID,
+	})
+	if err != nil {
+		return "", err
+	}
+	return t.Value, nil
+}
+
+func (c cardVault) Card(ctx context.Context, shopID, token string) (StoredCard, error) {
+	pan, exp, t, err := c.v.Card(ctx, shopID, token)
+	switch {
+	case err == nil:
+		sc := StoredCard{PAN: pan, Expiry: exp, Brand: t.Brand, Holder: t.HolderName, Mode: t.Mode,
+			CustomerReference: t.CustomerReference}
+		if len(t.Customer) > 0 {
+			// Best effort: details that do not parse are not carried over.
+			_ = json.Unmarshal(t.Customer, &sc.Customer)
+		}
+		return sc, nil
+	case errors.Is(err, vault.ErrTokenNotFound), errors.Is(err, vault.ErrInvalidToken):
+		return StoredCard{}, errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", token)
+	case errors.Is(err, vault.ErrTokenCancelled):
+		return StoredCard{}, &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
+			Detail: "the token is cancelled"}
+	case errors.Is(err, vault.ErrTokenExpired):
+		return StoredCard{}, &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
+			Detail: "the card of this token has expired"}
+	case errors.Is(err, vault.ErrTokenPurged):
+		return StoredCard{}, &errs.Error{Code: errs.TokenPurged, Message: "paymentMethodToken purged", Field: "paymentMethodToken"}
+	}
+	return StoredCard{}, err
+}
+
+func (c cardVault) MarkUsed(tx *sql.Tx, shopID, token string) error {
+	return c.v.MarkUsed(tx, shopID, token)
+}

@@ -1,0 +1,163 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+
+	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+// This file is the payment side of buyer wallets (seed document 003): which
+// cards a wallet keeps, paying a CUSTOMER_WALLET form with a saved card, and
+// the billing details a saved card carries to the payments made with it.
+
+// walletBrands are the brands a buyer wallet keeps (document 003, "Medios de
+// pago admisibles"): AMEX, CB, Titre-Restaurant, VISA, VISA ELECTRON,
+// MASTERCARD, MAESTRO.
+var walletBrands = map[card.Brand]bool{
+	card.Amex: true, card.CB: true, card.CONECS: true, card.Visa: true, card.VisaElectron: true,
+	card.Mastercard: true, card.Maestro: true,
+}
+
+// WalletBrand reports whether a buyer wallet keeps cards of brand b.
+// Titre-Restaurant issuer brands (EDENRED …) count as CONECS.
+func WalletBrand(b card.Brand) bool { return walletBrands[b.Family()] }
+
+// WalletEligible reports whether a buyer wallet keeps this card: one of its
+// brands (a co-badged card has several) is a wallet brand.
+func WalletEligible(pan card.PAN) bool {
+	for _, b := range pan.Brands() {
+		if WalletBrand(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// carryOver returns the customer of a payment made with a saved card: the
+// billing details the merchant sent with this payment when it sent any,
+// else those kept with the card (document 003: "los datos de la solicitud
+// se utilizarán para la transacción", the token itself is not changed). The
+// email kept with the card fills in a missing one.
+func carryOver(c Customer, saved Customer) (Customer, bool) {
+	changed := false
+	if billingEmpty(c.BillingDetails) && !billingEmpty(saved.BillingDetails) {
+		b := saved.BillingDetails
+		b.Type = ""
+		c.BillingDetails, changed = b, true
+	}
+	if c.Email == nil && saved.Email != nil {
+		e := *saved.Email
+		c.Email, changed = &e, true
+	}
+	return c, changed
+}
+
+func billingEmpty(b BillingDetails) bool {
+	b.Type = ""
+	return b == BillingDetails{}
+}
+
+// NormalizeCustomer validates customer details given to a token service as
+// Charge/CreatePayment validates them, and cleans them for storage.
+func NormalizeCustomer(c *Customer) error { return c.normalize() }
+
+// WithTypes returns c with the _type of every object set, as answers show
+// a customer (Token/Get, CustomerWallet/Get).
+func (c Customer) WithTypes() Customer { return c.withTypes() }
+
+// SavedCardInput is a card of the buyer's wallet chosen on a CUSTOMER_WALLET
+// form, after 3-D Secure when it ran.
+type SavedCardInput struct {
+	Token   string
+	ThreeDS *acquirer.ThreeDSResult
+}
+
+// PaySaved pays the CUSTOMER_WALLET payment of a formToken with a card of
+// the buyer's wallet: an active token of the payment's shop and mode whose
+// customer reference is the payment's. As PayCard, a refusal is not an
+// error. The billing details kept with the card carry over to the payment
+// when the merchant sent none (carryOver).
+func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardInput) (Payment, Transaction, error) {
+	if s.vault == nil {
+		return Payment{}, Transaction{}, internal(errors.New("payment: no card vault configured"))
+	}
+	if in.Token == "" {
+		return Payment{}, Transaction{}, invalid("paymentMethodToken", "null")
+	}
+	threeDSFailed := false
+	if in.ThreeDS != nil {
+		switch in.ThreeDS.Status {
+		case acquirer.ThreeDSChallenge:
+			return Payment{}, Transaction{}, invalid("threeDS.status", in.ThreeDS.Status)
+		case acquirer.ThreeDSFailed, acquirer.ThreeDSRejected:
+			threeDSFailed = true
+		}
+	}
+	fp, err := s.PaymentForToken(ctx, formToken)
+	if err != nil {
+		return Payment{}, Transaction{}, err
+	}
+	notFound := errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", in.Token)
+	if fp.FormAction != ActionCustomerWallet || fp.Customer.Reference == nil {
+		return Payment{}, Transaction{}, &errs.Error{Code: errs.Unauthorized, Message: "unauthorized action",
+			Detail: "only a CUSTOMER_WALLET form pays with a saved card"}
+	}
+	sc, err := s.vault.Card(ctx, fp.ShopID, in.Token)
+	if err != nil {
+		if _, ok := errs.As(err); ok {
+			return Payment{}, Transaction{}, err
+		}
+		return Payment{}, Transaction{}, internal(err)
+	}
+	// The card must be in this buyer's wallet, in the payment's mode: a
+	// token value from anywhere else is unknown here.
+	if sc.CustomerReference != *fp.Customer.Reference || (sc.Mode != "" && sc.Mode != fp.Mode) {
+		return Payment{}, Transaction{}, notFound
+	}
+	brand := sc.Brand
+	if brand == "" {
+		brand = sc.PAN.Brand()
+	}
+	var p Payment
+	var t Transaction
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, t, err = s.startAttempt(ctx, tx, formToken, func(p *Payment, t *Transaction) error {
+			t.PaymentMethodSource, t.Token = "TOKEN", in.Token
+			t.Brand, t.PANMasked = string(brand), sc.PAN.Masked()
+			t.ExpiryMonth, t.ExpiryYear = sc.Expiry.Month, sc.Expiry.Year
+			t.ThreeDS = in.ThreeDS
+			c, changed := carryOver(p.Customer, sc.Customer)
+			if !changed {
+				return nil
+			}
+			p.Customer = c
+			return setCustomer(tx, p.ID, c)
+		})
+		return err
+	})
+	if err != nil {
+		return Payment{}, Transaction{}, s.startError(err, p)
+	}
+	if threeDSFailed {
+		return s.settleAuthorization(ctx, p, t.UUID, outcome{threeDSFailed: in.ThreeDS.Status}, nil)
+	}
+	return s.authorize(ctx, p, t, cardData{pan: sc.PAN, expiry: sc.Expiry, brand: brand, holder: sc.Holder,
+		initiator: acquirer.InitiatorCIT, threeDS: in.ThreeDS})
+}
+
+// setCustomer stores the customer of a payment (billing details carried
+// over from a saved card when the buyer chose it).
+func setCustomer(tx *sql.Tx, paymentID string, c Customer) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return store.SetPaymentCustomerTx(tx, paymentID, string(b))
+}

@@ -1,0 +1,446 @@
+package shop
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+// SealedAPIKeys is one mode's key set as stored: secrets sealed under
+// DataKey, the password also as a SHA-256 digest for authentication.
+type SealedAPIKeys struct {
+	ShopID, Mode   string
+	PasswordDigest []byte
+	PasswordSealed []byte
+	PublicKey      string
+	HMACKeySealed  []byte
+	DataKey        vault.DataKey
+	RotatedAt      time.Time
+}
+
+// SealedOgone is the Ogone account as stored.
+type SealedOgone struct {
+	ShopID, PSPID, SHAAlgorithm string
+	SHAInSealed, SHAOutSealed   []byte
+	APIUser                     string
+	APIPasswordDigest           []byte
+	DataKey                     vault.DataKey
+	Settings                    OgoneSettings
+	UpdatedAt                   time.Time
+}
+
+// Store keeps shops. *store.DB implements it.
+type Store interface {
+	InsertShop(ctx context.Context, s Shop, keys []SealedAPIKeys, og *SealedOgone, now time.Time) error
+	Shop(ctx context.Context, id string) (Shop, error)
+	Shops(ctx context.Context) ([]Shop, error)
+	UpdateShop(ctx context.Context, s Shop, now time.Time) error
+	APIKeys(ctx context.Context, shopID, mode string) (SealedAPIKeys, error)
+	APIKeysByPublicKey(ctx context.Context, publicKey string) (SealedAPIKeys, error)
+	ReplaceAPIKeys(ctx context.Context, k SealedAPIKeys) error
+	OgoneByPSPID(ctx context.Context, pspid string) (SealedOgone, error)
+	OgoneByShop(ctx context.Context, shopID string) (SealedOgone, error)
+	ReplaceOgone(ctx context.Context, og SealedOgone) error
+	DataKey(ctx context.Context, id string) (vault.DataKey, error)
+}
+
+// Service manages shops and their secrets.
+type Service struct {
+	store Store
+	keys  *vault.Keyring
+	clock clock.Clock
+}
+
+// NewService returns a shop service.
+func NewService(st Store, keys *vault.Keyring, clk clock.Clock) *Service {
+	return &Service{store: st, keys: keys, clock: clk}
+}
+
+// CreateInput describes a new shop. Empty secrets are generated.
+type CreateInput struct {
+	ID, Name, Currency, Language, PrimaryEmail, NotificationURL string
+	Settings                                                    Settings
+	// Fixed keys (the demo shop uses the public PayZen demo keys); empty: generated.
+	TestPassword, TestPublicKey, TestHMACKey string
+	// Ogone account; PSPID empty: derived from the shop id.
+	PSPID, SHAIn, SHAOut, SHAAlgorithm, APIUser, APIPassword string
+	OgoneSettings                                            OgoneSettings
+}
+
+// Created is what an operator sees once, right after creation: the secrets
+// in clear. OpenPSP never shows them again (rotate to get new ones).
+type Created struct {
+	Shop        Shop
+	Test, Prod  Credentials
+	PSPID       string
+	SHAIn       string
+	SHAOut      string
+	SHAAlgo     string
+	APIUser     string
+	APIPassword string
+}
+
+// Create makes a shop with TEST and PRODUCTION key sets and an Ogone account.
+func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
+	now := s.clock.Now()
+	if in.ID == "" {
+		id, err := s.freeShopID(ctx)
+		if err != nil {
+			return Created{}, err
+		}
+		in.ID = id
+	}
+	if !ValidID(in.ID) {
+		return Created{}, fmt.Errorf("shop id must be 8 digits, not %q", in.ID)
+	}
+	if strings.TrimSpace(in.Name) == "" {
+		return Created{}, errors.New("shop name is required")
+	}
+	if in.Currency == "" {
+		in.Currency = "EUR"
+	}
+	if in.Language == "" {
+		in.Language = "en"
+	}
+	if !supportedLanguage(in.Language) {
+		return Created{}, fmt.Errorf("language must be one of en, fr, es, it, de, not %q", in.Language)
+	}
+	sh := Shop{ID: in.ID, Name: in.Name, Currency: in.Currency, Language: in.Language,
+		PrimaryEmail: in.PrimaryEmail, NotificationURL: in.NotificationURL, Settings: in.Settings}
+	test := Credentials{ShopID: in.ID, Mode: ModeTest, Password: in.TestPassword, PublicKey: in.TestPublicKey, HMACKey: in.TestHMACKey}
+	fillCredentials(&test)
+	prod := Credentials{ShopID: in.ID, Mode: ModeProduction}
+	fillCredentials(&prod)
+	var sealed []SealedAPIKeys
+	for _, c := range []Credentials{test, prod} {
+		k, err := s.seal(c, now)
+		if err != nil {
+			return Created{}, err
+		}
+		sealed = append(sealed, k)
+	}
+	out := Created{Shop: sh, Test: test, Prod: prod}
+	if in.PSPID == "" {
+		in.PSPID = "openpsp" + in.ID
+	}
+	if in.SHAIn == "" {
+		in.SHAIn = randomString(24)
+	}
+	if in.SHAOut == "" {
+		in.SHAOut = randomString(24)
+	}
+	if in.SHAAlgorithm == "" {
+		in.SHAAlgorithm = "SHA-512"
+	}
+	if in.APIUser == "" {
+		in.APIUser = "api"
+	}
+	if in.APIPassword == "" {
+		in.APIPassword = randomString(24)
+	}
+	og, err := s.sealOgone(in.ID, in.PSPID, in.SHAAlgorithm, in.SHAIn, in.SHAOut, in.APIUser, in.APIPassword, in.OgoneSettings, now)
+	if err != nil {
+		return Created{}, err
+	}
+	if err := s.store.InsertShop(ctx, sh, sealed, &og, now); err != nil {
+		return Created{}, err
+	}
+	out.PSPID, out.SHAIn, out.SHAOut, out.SHAAlgo, out.APIUser, out.APIPassword = in.PSPID, in.SHAIn, in.SHAOut, in.SHAAlgorithm, in.APIUser, in.APIPassword
+	return out, nil
+}
+
+func supportedLanguage(l string) bool {
+	switch l {
+	case "en", "fr", "es", "it", "de":
+		return true
+	}
+	return false
+}
+
+func (s *Service) freeShopID(ctx context.Context) (string, error) {
+	for i := 0; i < 20; i++ {
+		n, err := rand.Int(rand.Reader, big.NewInt(90_000_000))
+		if err != nil {
+			return "", err
+		}
+		id := fmt.Sprintf("%08d", n.Int64()+10_000_000)
+		if _, err := s.store.Shop(ctx, id); errors.Is(err, ErrNotFound) {
+			return id, nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return "", errors.New("could not find a free shop id")
+}
+
+func fillCredentials(c *Credentials) {
+	prefix := "test"
+	if c.Mode == ModeProduction {
+		prefix = "prod"
+	}
+	if c.Password == "" {
+		c.Password = prefix + "password_" + randomString(40)
+	}
+	if c.PublicKey == "" {
+		c.PublicKey = c.ShopID + ":" + prefix + "publickey_" + randomString(40)
+	}
+	if c.HMACKey == "" {
+		c.HMACKey = strings.ToLower(randomHex(16))
+	}
+}
+
+func (s *Service) seal(c Credentials, now time.Time) (SealedAPIKeys, error) {
+	dk, key, err := s.keys.NewDataKey()
+	if err != nil {
+		return SealedAPIKeys{}, err
+	}
+	aad := []byte("shop-api-keys\x00" + c.ShopID + "\x00" + c.Mode)
+	d := sha256.Sum256([]byte(c.Password))
+	return SealedAPIKeys{
+		ShopID: c.ShopID, Mode: c.Mode, PasswordDigest: d[:],
+		PasswordSealed: key.Seal(aad, []byte(c.Password)), PublicKey: c.PublicKey,
+		HMACKeySealed: key.Seal(aad, []byte(c.HMACKey)), DataKey: dk, RotatedAt: now,
+	}, nil
+}
+
+func (s *Service) sealOgone(shopID, pspid, algo, shaIn, shaOut, user, pswd string, set OgoneSettings, now time.Time) (SealedOgone, error) {
+	switch algo {
+	case "SHA-1", "SHA-256", "SHA-512":
+	default:
+		return SealedOgone{}, fmt.Errorf("SHA algorithm must be SHA-1, SHA-256 or SHA-512, not %q", algo)
+	}
+	dk, key, err := s.keys.NewDataKey()
+	if err != nil {
+		return SealedOgone{}, err
+	}
+	aad := []byte("shop-ogone\x00" + shopID)
+	d := sha256.Sum256([]byte(pswd))
+	return SealedOgone{ShopID: shopID, PSPID: pspid, SHAAlgorithm: algo,
+		SHAInSealed: key.Seal(aad, []byte(shaIn)), SHAOutSealed: key.Seal(aad, []byte(shaOut)),
+		APIUser: user, APIPasswordDigest: d[:], DataKey: dk, Settings: set, UpdatedAt: now}, nil
+}
+
+// Authenticate checks an API password (HTTP Basic shopId:password) against
+// both key sets; the one that matches decides the mode. Comparison is
+// constant-time. A wrong login or password answers ErrNotFound.
+func (s *Service) Authenticate(ctx context.Context, shopID, password string) (Shop, Credentials, error) {
+	if !ValidID(shopID) || password == "" {
+		return Shop{}, Credentials{}, ErrNotFound
+	}
+	d := sha256.Sum256([]byte(password))
+	for _, mode := range []string{ModeTest, ModeProduction} {
+		k, err := s.store.APIKeys(ctx, shopID, mode)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Shop{}, Credentials{}, err
+		}
+		if subtle.ConstantTimeCompare(d[:], k.PasswordDigest) == 1 {
+			sh, err := s.store.Shop(ctx, shopID)
+			if err != nil {
+				return Shop{}, Credentials{}, err
+			}
+			return sh, Credentials{ShopID: shopID, Mode: mode, Password: password, PublicKey: k.PublicKey}, nil
+		}
+	}
+	return Shop{}, Credentials{}, ErrNotFound
+}
+
+// Credentials returns a mode's key set with its secrets in clear, for
+// signing (IPN kr-hash under the password, browser returns under the HMAC key).
+func (s *Service) Credentials(ctx context.Context, shopID, mode string) (Credentials, error) {
+	k, err := s.store.APIKeys(ctx, shopID, mode)
+	if err != nil {
+		return Credentials{}, err
+	}
+	return s.open(ctx, k)
+}
+
+// ByPublicKey finds the shop and mode of a JS-client public key.
+func (s *Service) ByPublicKey(ctx context.Context, publicKey string) (Shop, Credentials, error) {
+	k, err := s.store.APIKeysByPublicKey(ctx, publicKey)
+	if err != nil {
+		return Shop{}, Credentials{}, err
+	}
+	sh, err := s.store.Shop(ctx, k.ShopID)
+	if err != nil {
+		return Shop{}, Credentials{}, err
+	}
+	return sh, Credentials{ShopID: k.ShopID, Mode: k.Mode, PublicKey: k.PublicKey}, nil
+}
+
+func (s *Service) open(ctx context.Context, k SealedAPIKeys) (Credentials, error) {
+	dk, err := s.store.DataKey(ctx, k.DataKey.ID)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("shop keys: data key: %w", err)
+	}
+	key, err := s.keys.Unwrap(dk)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("shop keys: unwrap: %w", err)
+	}
+	aad := []byte("shop-api-keys\x00" + k.ShopID + "\x00" + k.Mode)
+	pw, err := key.Open(aad, k.PasswordSealed)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("shop keys: open password: %w", err)
+	}
+	hk, err := key.Open(aad, k.HMACKeySealed)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("shop keys: open HMAC key: %w", err)
+	}
+	return Credentials{ShopID: k.ShopID, Mode: k.Mode, Password: string(pw), PublicKey: k.PublicKey, HMACKey: string(hk)}, nil
+}
+
+// RotateAPIKeys replaces a mode's password, public key and HMAC key; the old
+// ones stop working at once. It returns the new key set in clear.
+func (s *Service) RotateAPIKeys(ctx context.Context, shopID, mode string) (Credentials, error) {
+	if mode != ModeTest && mode != ModeProduction {
+		return Credentials{}, fmt.Errorf("mode must be TEST or PRODUCTION, not %q", mode)
+	}
+	if _, err := s.store.Shop(ctx, shopID); err != nil {
+		return Credentials{}, err
+	}
+	c := Credentials{ShopID: shopID, Mode: mode}
+	fillCredentials(&c)
+	k, err := s.seal(c, s.clock.Now())
+	if err != nil {
+		return Credentials{}, err
+	}
+	if err := s.store.ReplaceAPIKeys(ctx, k); err != nil {
+		return Credentials{}, err
+	}
+	return c, nil
+}
+
+// Get returns a shop.
+func (s *Service) Get(ctx context.Context, id string) (Shop, error) { return s.store.Shop(ctx, id) }
+
+// List returns every shop.
+func (s *Service) List(ctx context.Context) ([]Shop, error) { return s.store.Shops(ctx) }
+
+// Update saves a shop's profile and settings.
+func (s *Service) Update(ctx context.Context, sh Shop) error {
+	if !supportedLanguage(sh.Language) {
+		return fmt.Errorf("language must be one of en, fr, es, it, de, not %q", sh.Language)
+	}
+	return s.store.UpdateShop(ctx, sh, s.clock.Now())
+}
+
+// OgoneAccount returns a PSPID's account with the SHA passphrases in clear.
+func (s *Service) OgoneAccount(ctx context.Context, pspid string) (Ogone, error) {
+	og, err := s.store.OgoneByPSPID(ctx, pspid)
+	if err != nil {
+		return Ogone{}, err
+	}
+	return s.openOgone(ctx, og)
+}
+
+// OgoneForShop returns a shop's Ogone account with secrets in clear.
+func (s *Service) OgoneForShop(ctx context.Context, shopID string) (Ogone, error) {
+	og, err := s.store.OgoneByShop(ctx, shopID)
+	if err != nil {
+		return Ogone{}, err
+	}
+	return s.openOgone(ctx, og)
+}
+
+func (s *Service) openOgone(ctx context.Context, og SealedOgone) (Ogone, error) {
+	dk, err := s.store.DataKey(ctx, og.DataKey.ID)
+	if err != nil {
+		return Ogone{}, fmt.Errorf("ogone account: data key: %w", err)
+	}
+	key, err := s.keys.Unwrap(dk)
+	if err != nil {
+		return Ogone{}, fmt.Errorf("ogone account: unwrap: %w", err)
+	}
+	aad := []byte("shop-ogone\x00" + og.ShopID)
+	in, err := key.Open(aad, og.SHAInSealed)
+	if err != nil {
+		return Ogone{}, fmt.Errorf("ogone account: open SHA-IN: %w", err)
+	}
+	out, err := key.Open(aad, og.SHAOutSealed)
+	if err != nil {
+		return Ogone{}, fmt.Errorf("ogone account: open SHA-OUT: %w", err)
+	}
+	return Ogone{ShopID: og.ShopID, PSPID: og.PSPID, SHAAlgorithm: og.SHAAlgorithm, SHAIn: string(in), SHAOut: string(out),
+		APIUser: og.APIUser, Settings: og.Settings}, nil
+}
+
+// AuthenticateDirectLink checks a DirectLink API user and password for a
+// PSPID, in constant time. A mismatch answers ErrNotFound.
+func (s *Service) AuthenticateDirectLink(ctx context.Context, pspid, user, password string) (Ogone, error) {
+	og, err := s.store.OgoneByPSPID(ctx, pspid)
+	if err != nil {
+		return Ogone{}, err
+	}
+	d := sha256.Sum256([]byte(password))
+	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(og.APIUser))
+	pwOK := subtle.ConstantTimeCompare(d[:], og.APIPasswordDigest)
+	if userOK&pwOK != 1 {
+		return Ogone{}, ErrNotFound
+	}
+	return s.openOgone(ctx, og)
+}
+
+// UpdateOgone changes a PSPID's settings and, when non-empty, its secrets.
+func (s *Service) UpdateOgone(ctx context.Context, shopID string, set OgoneSettings, shaIn, shaOut, algo, apiPassword string) error {
+	cur, err := s.OgoneForShop(ctx, shopID)
+	if err != nil {
+		return err
+	}
+	old, err := s.store.OgoneByShop(ctx, shopID)
+	if err != nil {
+		return err
+	}
+	if shaIn == "" {
+		shaIn = cur.SHAIn
+	}
+	if shaOut == "" {
+		shaOut = cur.SHAOut
+	}
+	if algo == "" {
+		algo = cur.SHAAlgorithm
+	}
+	og, err := s.sealOgone(shopID, cur.PSPID, algo, shaIn, shaOut, cur.APIUser, "", set, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	og.APIPasswordDigest = old.APIPasswordDigest
+	if apiPassword != "" {
+		d := sha256.Sum256([]byte(apiPassword))
+		og.APIPasswordDigest = d[:]
+	}
+	return s.store.ReplaceOgone(ctx, og)
+}
+
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	max := big.NewInt(int64(len(alphabet)))
+	for i := range b {
+		v, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			panic("shop: crypto/rand failed: " + err.Error())
+		}
+		b[i] = alphabet[v.Int64()]
+	}
+	return string(b)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("shop: crypto/rand failed: " + err.Error())
+	}
+	return fmt.Sprintf("%x", b)
+}

@@ -1,0 +1,144 @@
+package shop_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+func newService(t *testing.T, db *store.DB) *shop.Service {
+	t.Helper()
+	keys, err := vault.LoadKeyring(filepath.Join(t.TempDir(), "keyring.json"), "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return shop.NewService(db, keys, clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)))
+}
+
+func TestDemoShopAuthenticatesWithPublicKeys(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc := newService(t, db)
+		created, err := svc.SeedDemo(ctx, "")
+		if err != nil || !created {
+			t.Fatalf("seed: %v %v", created, err)
+		}
+		if again, err := svc.SeedDemo(ctx, ""); err != nil || again {
+			t.Fatalf("second seed must do nothing: %v %v", again, err)
+		}
+		sh, creds, err := svc.Authenticate(ctx, shop.DemoShopID, shop.DemoTestPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sh.ID != shop.DemoShopID || creds.Mode != shop.ModeTest || !sh.Settings.PaymentByToken {
+			t.Fatalf("got %+v %+v", sh, creds)
+		}
+		if _, _, err := svc.Authenticate(ctx, shop.DemoShopID, shop.DemoTestPassword+"x"); !errors.Is(err, shop.ErrNotFound) {
+			t.Fatalf("wrong password: %v", err)
+		}
+		if _, _, err := svc.Authenticate(ctx, "12345678", shop.DemoTestPassword); !errors.Is(err, shop.ErrNotFound) {
+			t.Fatalf("wrong shop: %v", err)
+		}
+		full, err := svc.Credentials(ctx, shop.DemoShopID, shop.ModeTest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full.HMACKey != shop.DemoTestHMACKey || full.Password != shop.DemoTestPassword || full.PublicKey != shop.DemoTestPublicKey {
+			t.Fatalf("credentials round trip: %+v", full)
+		}
+		bySh, byCreds, err := svc.ByPublicKey(ctx, shop.DemoTestPublicKey)
+		if err != nil || bySh.ID != shop.DemoShopID || byCreds.Mode != shop.ModeTest {
+			t.Fatalf("by public key: %v %+v", err, byCreds)
+		}
+		og, err := svc.OgoneAccount(ctx, shop.DemoPSPID)
+		if err != nil || og.SHAIn != shop.DemoSHAPassphrase || og.SHAAlgorithm != "SHA-512" {
+			t.Fatalf("ogone: %v %+v", err, og)
+		}
+		if _, err := svc.AuthenticateDirectLink(ctx, shop.DemoPSPID, shop.DemoAPIUser, "wrong"); !errors.Is(err, shop.ErrNotFound) {
+			t.Fatalf("directlink wrong password: %v", err)
+		}
+		if _, err := svc.AuthenticateDirectLink(ctx, shop.DemoPSPID, shop.DemoAPIUser, shop.DemoAPIPassword); err != nil {
+			t.Fatalf("directlink: %v", err)
+		}
+	})
+}
+
+func TestCreateAndRotateKeys(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc := newService(t, db)
+		c, err := svc.Create(ctx, shop.CreateInput{Name: "Boulangerie", Language: "fr"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !shop.ValidID(c.Shop.ID) || c.Test.Password == "" || c.Prod.Password == c.Test.Password {
+			t.Fatalf("bad creation: %+v", c)
+		}
+		if _, creds, err := svc.Authenticate(ctx, c.Shop.ID, c.Prod.Password); err != nil || creds.Mode != shop.ModeProduction {
+			t.Fatalf("production key must authenticate in PRODUCTION mode: %v %+v", err, creds)
+		}
+		rotated, err := svc.RotateAPIKeys(ctx, c.Shop.ID, shop.ModeTest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := svc.Authenticate(ctx, c.Shop.ID, c.Test.Password); !errors.Is(err, shop.ErrNotFound) {
+			t.Fatal("the old password must stop working after rotation")
+		}
+		if _, _, err := svc.Authenticate(ctx, c.Shop.ID, rotated.Password); err != nil {
+			t.Fatalf("new password: %v", err)
+		}
+		got, err := svc.Credentials(ctx, c.Shop.ID, shop.ModeTest)
+		if err != nil || got.HMACKey != rotated.HMACKey {
+			t.Fatalf("rotated HMAC key: %v", err)
+		}
+		list, err := svc.List(ctx)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("list: %v %d", err, len(list))
+		}
+	})
+}
+
+func TestWebhookSecretRotationOverlap(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		keys, err := vault.LoadKeyring(filepath.Join(t.TempDir(), "keyring.json"), "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+		svc := shop.NewService(db, keys, clk)
+		c, err := svc.Create(ctx, shop.CreateInput{Name: "Webhooks"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := svc.WebhookSecrets(ctx, c.Shop.ID)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("first secret: %v %v", first, err)
+		}
+		again, _ := svc.WebhookSecrets(ctx, c.Shop.ID)
+		if len(again) != 1 || again[0] != first[0] {
+			t.Fatal("the secret must be stable between calls")
+		}
+		second, err := svc.RotateWebhookSecret(ctx, c.Shop.ID, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		both, _ := svc.WebhookSecrets(ctx, c.Shop.ID)
+		if len(both) != 2 || both[0] != second || both[1] != first[0] {
+			t.Fatalf("during the rollover both secrets sign, newest first: %v", both)
+		}
+		clk.Advance(time.Hour + time.Second)
+		after, _ := svc.WebhookSecrets(ctx, c.Shop.ID)
+		if len(after) != 1 || after[0] != second {
+			t.Fatalf("after the overlap only the new secret: %v", after)
+		}
+	})
+}

@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/ids"
+)
+
+// DemoIPN is an IPN received by the demo merchant.
+type DemoIPN struct {
+	ID          string
+	ReceivedAt  time.Time
+	OrderID     string
+	OrderStatus string
+	HashKey     string
+	SignatureOK bool
+	Answer      string
+}
+
+// InsertDemoIPN records an IPN the demo merchant received.
+func (db *DB) InsertDemoIPN(ctx context.Context, n DemoIPN) error {
+	if n.ID == "" {
+		n.ID = ids.New()
+	}
+	ok := 0
+	if n.SignatureOK {
+		ok = 1
+	}
+	return db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO demo_ipn (id, received_at, order_id, order_status, hash_key, signature_ok, answer) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			n.ID, Micros(n.ReceivedAt), n.OrderID, n.OrderStatus, n.HashKey, ok, n.Answer)
+		return err
+	})
+}
+
+// DemoIPNs returns the latest IPNs, newest first.
+func (db *DB) DemoIPNs(ctx context.Context, limit int) ([]DemoIPN, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, received_at, order_id, order_status, hash_key, signature_ok, answer FROM demo_ipn ORDER BY received_at DESC, id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DemoIPN
+	for rows.Next() {
+		var n DemoIPN
+		var at int64
+		var ok int
+		if err := rows.Scan(&n.ID, &at, &n.OrderID, &n.OrderStatus, &n.HashKey, &ok, &n.Answer); err != nil {
+			return nil, err
+		}
+		n.ReceivedAt, n.SignatureOK = FromMicros(at), ok == 1
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

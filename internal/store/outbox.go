@@ -1,0 +1,30 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/outbox"
+)
+
+// InsertOutbox writes a message in the caller's transaction, so that it
+// commits or rolls back with the change it announces. It fills m.ID when
+// empty and returns the stored message.
+func InsertOutbox(tx *sql.Tx, m outbox.Message, now time.Time) (outbox.Message, error) {
+	if m.ID == "" {
+		m.ID = ids.New()
+	}
+	next := m.NotBefore
+	if next.IsZero() {
+		next = now
+	}
+	_, err := tx.Exec(`INSERT INTO outbox (id, shop_id, channel, event, ordering_key, target, payload, status, attempts, next_attempt_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', 0, $8, $9)`,
+		m.ID, m.ShopID, m.Channel, m.Event, m.OrderingKey, m.Target, m.Payload, Micros(next), Micros(now))
+	if err != nil {
+		return m, fmt.Errorf("store: insert outbox message: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,277 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/outbox"
+	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+)
+
+var t0 = time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+
+func enqueue(t *testing.T, db *store.DB, now time.Time, ms ...outbox.Message) []outbox.Message {
+	t.Helper()
+	out := make([]outbox.Message, len(ms))
+	err := db.Write(context.Background(), func(tx *sql.Tx) error {
+		for i, m := range ms {
+			if m.ID == "" {
+				m.ID = ids.New()
+			}
+			if m.ShopID == "" {
+				m.ShopID = "12345678"
+			}
+			if m.Payload == "" {
+				m.Payload = "{}"
+			}
+			var err error
+			if out[i], err = store.InsertOutbox(tx, m, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func claimIDs(t *testing.T, db *store.DB, instance string, now time.Time, limit int) []outbox.Delivery {
+	t.Helper()
+	ds, err := db.ClaimOutbox(context.Background(), instance, now, time.Minute, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+func finish(t *testing.T, db *store.DB, d outbox.Delivery, status string, now, next time.Time) {
+	t.Helper()
+	err := db.FinishOutbox(context.Background(), outbox.Result{
+		ID: d.ID, LockedBy: d.LockedBy, LockedUntil: d.LockedUntil, Status: status, Now: now, NextAttemptAt: next,
+		Attempt: outbox.Attempt{Number: d.Attempts + 1, At: now, StatusCode: 200, Latency: 1500 * time.Microsecond, Response: "ok"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ids0(ds []outbox.Delivery) []string {
+	var s []string
+	for _, d := range ds {
+		s = append(s, d.ID)
+	}
+	return s
+}
+
+func sameIDs(t *testing.T, got []outbox.Delivery, want ...outbox.Message) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("claimed %v, want %d messages", ids0(got), len(want))
+	}
+	seen := map[string]bool{}
+	for _, d := range got {
+		seen[d.ID] = true
+	}
+	for _, w := range want {
+		if !seen[w.ID] {
+			t.Fatalf("claimed %v, missing %s (%s)", ids0(got), w.ID, w.OrderingKey)
+		}
+	}
+}
+
+// Only the oldest pending message of a (channel, key) is claimable; keys are
+// independent, channels too, and messages without a key are never held back.
+func TestOutboxClaimHeadOfLine(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ms := enqueue(t, db, t0,
+			outbox.Message{Channel: "webhook", OrderingKey: "pay-A", Event: "e1"},
+			outbox.Message{Channel: "webhook", OrderingKey: "pay-A", Event: "e2"},
+			outbox.Message{Channel: "webhook", OrderingKey: "pay-B", Event: "e3"},
+			outbox.Message{Channel: "email", OrderingKey: "pay-A", Event: "e4"},
+			outbox.Message{Channel: "webhook", Event: "e5"},
+			outbox.Message{Channel: "webhook", Event: "e6"},
+		)
+		due, err := db.OutboxDue(context.Background(), t0)
+		if err != nil || !due {
+			t.Fatalf("due = %v, %v", due, err)
+		}
+		got := claimIDs(t, db, "a", t0, 10)
+		sameIDs(t, got, ms[0], ms[2], ms[3], ms[4], ms[5])
+		if got[0].ID != ms[0].ID || got[0].CreatedAt != t0 || got[0].LockedBy != "a" || got[0].Attempts != 0 {
+			t.Fatalf("first claimed = %+v", got[0])
+		}
+		// Everything claimable is held: a second copy gets nothing.
+		if again := claimIDs(t, db, "b", t0, 10); len(again) != 0 {
+			t.Fatalf("second claim got %v", ids0(again))
+		}
+		due, _ = db.OutboxDue(context.Background(), t0)
+		if due {
+			t.Fatal("due while everything is claimed")
+		}
+		// The head fails and waits 10 minutes: its successor stays behind it.
+		finish(t, db, got[0], outbox.StatusPending, t0, t0.Add(10*time.Minute))
+		for _, d := range got[1:] {
+			finish(t, db, d, outbox.StatusDelivered, t0, time.Time{})
+		}
+		if c := claimIDs(t, db, "b", t0.Add(time.Second), 10); len(c) != 0 {
+			t.Fatalf("claimed %v while the head of pay-A waits", ids0(c))
+		}
+		c := claimIDs(t, db, "b", t0.Add(11*time.Minute), 10)
+		sameIDs(t, c, ms[0])
+		if c[0].Attempts != 1 {
+			t.Fatalf("attempts = %d", c[0].Attempts)
+		}
+		finish(t, db, c[0], outbox.StatusDelivered, t0.Add(11*time.Minute), time.Time{})
+		c = claimIDs(t, db, "b", t0.Add(11*time.Minute), 10)
+		sameIDs(t, c, ms[1])
+
+		// A DEAD head does not block its key forever.
+		finish(t, db, c[0], outbox.StatusDead, t0.Add(11*time.Minute), time.Time{})
+		n := enqueue(t, db, t0.Add(12*time.Minute), outbox.Message{Channel: "webhook", OrderingKey: "pay-A", Event: "e7"})
+		sameIDs(t, claimIDs(t, db, "b", t0.Add(12*time.Minute), 10), n[0])
+	})
+}
+
+// Messages of one key and one creation time still go out in id order.
+func TestOutboxClaimSameTimestampOrder(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		var in []outbox.Message
+		for i := 0; i < 5; i++ {
+			in = append(in, outbox.Message{Channel: "ipn", OrderingKey: "k", Event: "e"})
+		}
+		ms := enqueue(t, db, t0, in...)
+		for i := range ms {
+			c := claimIDs(t, db, "a", t0, 10)
+			sameIDs(t, c, ms[i])
+			finish(t, db, c[0], outbox.StatusDelivered, t0, time.Time{})
+		}
+	})
+}
+
+// A claim lasts its lease; a copy that lost its claim cannot overwrite the
+// new holder's state, but its attempt is still logged.
+func TestOutboxLease(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ms := enqueue(t, db, t0, outbox.Message{Channel: "sms", Event: "e"})
+		a := claimIDs(t, db, "a", t0, 1)
+		sameIDs(t, a, ms[0])
+		if b := claimIDs(t, db, "b", t0.Add(59*time.Second), 1); len(b) != 0 {
+			t.Fatal("reclaimed before the lease ended")
+		}
+		b := claimIDs(t, db, "b", t0.Add(61*time.Second), 1)
+		sameIDs(t, b, ms[0])
+		// a comes back late with a failure: not applied, b still holds it.
+		finish(t, db, a[0], outbox.StatusPending, t0.Add(62*time.Second), t0.Add(time.Hour))
+		es, err := db.ListOutbox(context.Background(), outbox.Filter{IDs: []string{ms[0].ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if es[0].LockedBy != "b" || es[0].Attempts != 0 || es[0].Status != outbox.StatusPending {
+			t.Fatalf("after stale finish: %+v", es[0])
+		}
+		finish(t, db, b[0], outbox.StatusDelivered, t0.Add(63*time.Second), time.Time{})
+		es, _ = db.ListOutbox(context.Background(), outbox.Filter{IDs: []string{ms[0].ID}})
+		if es[0].Status != outbox.StatusDelivered || es[0].Attempts != 1 || !es[0].DeliveredAt.Equal(t0.Add(63*time.Second)) || es[0].LockedBy != "" {
+			t.Fatalf("after finish: %+v", es[0])
+		}
+		log, err := db.OutboxAttempts(context.Background(), ms[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log) != 2 || log[0].Instance != "a" || log[1].Instance != "b" || log[1].StatusCode != 200 ||
+			log[1].Latency != 1500*time.Microsecond || log[1].Response != "ok" {
+			t.Fatalf("attempt log = %+v", log)
+		}
+		// Releasing (shutdown) hands the message back without an attempt.
+		n := enqueue(t, db, t0, outbox.Message{Channel: "sms", Event: "e"})
+		c := claimIDs(t, db, "a", t0.Add(2*time.Minute), 1)
+		sameIDs(t, c, n[0])
+		if err := db.FinishOutbox(context.Background(), outbox.Result{ID: c[0].ID, LockedBy: "a", LockedUntil: c[0].LockedUntil}); err != nil {
+			t.Fatal(err)
+		}
+		c = claimIDs(t, db, "b", t0.Add(2*time.Minute), 1)
+		sameIDs(t, c, n[0])
+		if c[0].Attempts != 0 {
+			t.Fatalf("release counted an attempt: %d", c[0].Attempts)
+		}
+	})
+}
+
+func TestOutboxRetryAndList(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ms := enqueue(t, db, t0,
+			outbox.Message{Channel: "webhook", Event: "dead", ShopID: "11111111"},
+			outbox.Message{Channel: "webhook", Event: "failing", ShopID: "11111111"},
+			outbox.Message{Channel: "webhook", Event: "delivered", ShopID: "11111111"},
+			outbox.Message{Channel: "email", Event: "dead", ShopID: "22222222"},
+			outbox.Message{Channel: "webhook", Event: "fresh", ShopID: "11111111", NotBefore: t0.Add(time.Hour)},
+		)
+		c := claimIDs(t, db, "a", t0, 10)
+		byID := map[string]outbox.Delivery{}
+		for _, d := range c {
+			byID[d.ID] = d
+		}
+		finish(t, db, byID[ms[0].ID], outbox.StatusDead, t0, time.Time{})
+		finish(t, db, byID[ms[1].ID], outbox.StatusPending, t0, t0.Add(time.Hour))
+		finish(t, db, byID[ms[2].ID], outbox.StatusDelivered, t0, time.Time{})
+		finish(t, db, byID[ms[3].ID], outbox.StatusDead, t0, time.Time{})
+
+		list := func(f outbox.Filter) []string {
+			es, err := db.ListOutbox(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s []string
+			for _, e := range es {
+				s = append(s, e.Event)
+			}
+			return s
+		}
+		if got := list(outbox.Filter{Statuses: []string{"FAILED"}}); len(got) != 1 || got[0] != "failing" {
+			t.Fatalf("FAILED = %v", got)
+		}
+		if got := list(outbox.Filter{Statuses: []string{"DEAD"}, ShopID: "11111111"}); len(got) != 1 || got[0] != "dead" {
+			t.Fatalf("DEAD of shop 1 = %v", got)
+		}
+		if got := list(outbox.Filter{Channel: "email"}); len(got) != 1 {
+			t.Fatalf("email = %v", got)
+		}
+		if _, err := db.ListOutbox(ctx, outbox.Filter{Statuses: []string{"LOST"}}); err == nil {
+			t.Fatal("unknown status accepted")
+		}
+
+		now := t0.Add(time.Minute)
+		n, err := outbox.Retry(ctx, db, now, outbox.Filter{ShopID: "11111111"})
+		if err != nil || n != 2 {
+			t.Fatalf("retry shop 1 = %d, %v (want the dead and the failing one)", n, err)
+		}
+		es, _ := db.ListOutbox(ctx, outbox.Filter{IDs: []string{ms[0].ID, ms[1].ID}})
+		for _, e := range es {
+			if e.Status != outbox.StatusPending || e.Attempts != 0 || !e.NextAttemptAt.Equal(now) {
+				t.Fatalf("after retry: %+v", e)
+			}
+		}
+		// A resend of a delivered message must be asked for.
+		n, err = outbox.Retry(ctx, db, now, outbox.Filter{IDs: []string{ms[2].ID}})
+		if err != nil || n != 0 {
+			t.Fatalf("retry delivered by default = %d, %v", n, err)
+		}
+		n, err = outbox.Retry(ctx, db, now, outbox.Filter{IDs: []string{ms[2].ID}, Statuses: []string{"DELIVERED"}})
+		if err != nil || n != 1 {
+			t.Fatalf("resend delivered = %d, %v", n, err)
+		}
+		// The attempt log survives a re-drive.
+		if log, _ := db.OutboxAttempts(ctx, ms[0].ID); len(log) != 1 {
+			t.Fatalf("log after retry = %+v", log)
+		}
+		got := claimIDs(t, db, "a", now, 10)
+		sameIDs(t, got, ms[0], ms[1], ms[2])
+	})
+}

@@ -1,0 +1,493 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/shop"
+)
+
+// Querier is what read helpers need: a *sql.DB (the read pool) or a *sql.Tx
+// (inside a write, to see the transaction's own changes).
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// PaymentRecord is a row of payments (the PayZen "order" of one formToken or
+// one server-to-server payment). Customer and Options are JSON documents the
+// payment package owns.
+type PaymentRecord struct {
+	ID            string
+	ShopID        string
+	Mode          string
+	OrderID       string
+	Amount        int64
+	Currency      string
+	FormAction    string
+	OrderStatus   string
+	OrderCycle    string
+	Customer      string
+	Options       string
+	FormToken     string // "" stores NULL
+	FormExpiresAt time.Time
+	Attempts      int
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// TransactionRecord is a row of transactions.
+type TransactionRecord struct {
+	UUID                 string
+	ShopID               string
+	PaymentID            string
+	ParentUUID           string // "" stores NULL
+	Mode                 string
+	OrderID              string
+	OperationType        string
+	Amount               int64
+	Currency             string
+	Status               string
+	DetailedStatus       string
+	Token                string
+	PaymentMethodSource  string
+	Brand                string
+	PANMasked            string
+	ExpiryMonth          int
+	ExpiryYear           int
+	ManualValidation     bool
+	ExpectedCaptureAt    time.Time
+	AuthExpiresAt        time.Time
+	AuthNumber           string
+	AuthResult           string
+	AuthAt               time.Time
+	AuthAmount           int64
+	AcquirerRef          string
+	CaptureRef           string
+	CapturedAmount       int64
+	CapturedAt           time.Time
+	RefundedAmount       int64
+	ThreeDS              string
+	ErrorCode            string
+	ErrorMessage         string
+	DetailedErrorCode    string
+	DetailedErrorMessage string
+	Metadata             string
+	SequenceNumber       int
+	OrderGuard           string // "" stores NULL
+	PendingOp            string
+	PendingOpID          string
+	PendingSince         time.Time
+	Version              int
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+const paymentColumns = `id, shop_id, mode, order_id, amount, currency, form_action, order_status, order_cycle,
+	customer, options, form_token, form_expires_at, attempts, created_at, updated_at`
+
+const transactionColumns = `uuid, shop_id, payment_id, parent_uuid, mode, order_id, operation_type, amount, currency,
+	status, detailed_status, token, payment_method_source, brand, pan_masked, expiry_month, expiry_year,
+	manual_validation, expected_capture_at, auth_expires_at, auth_number, auth_result, auth_at, auth_amount,
+	acquirer_ref, capture_ref, captured_amount, captured_at, refunded_amount, three_ds, error_code, error_message,
+	detailed_error_code, detailed_error_message, metadata, sequence_number, order_guard, pending_op, pending_op_id,
+	pending_since, version, created_at, updated_at`
+
+func optText(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanPayment(s scanner) (PaymentRecord, error) {
+	var p PaymentRecord
+	var token sql.NullString
+	var formExp sql.NullInt64
+	var created, updated int64
+	err := s.Scan(&p.ID, &p.ShopID, &p.Mode, &p.OrderID, &p.Amount, &p.Currency, &p.FormAction, &p.OrderStatus,
+		&p.OrderCycle, &p.Customer, &p.Options, &token, &formExp, &p.Attempts, &created, &updated)
+	if err != nil {
+		return p, err
+	}
+	p.FormToken = token.String
+	p.FormExpiresAt = NullMicros(formExp)
+	p.CreatedAt, p.UpdatedAt = FromMicros(created), FromMicros(updated)
+	return p, nil
+}
+
+func scanTransaction(s scanner) (TransactionRecord, error) {
+	var t TransactionRecord
+	var parent, guard sql.NullString
+	var manual int
+	var expCapture, authExp, authAt, capturedAt, pendingSince sql.NullInt64
+	var created, updated int64
+	err := s.Scan(&t.UUID, &t.ShopID, &t.PaymentID, &parent, &t.Mode, &t.OrderID, &t.OperationType, &t.Amount,
+		&t.Currency, &t.Status, &t.DetailedStatus, &t.Token, &t.PaymentMethodSource, &t.Brand, &t.PANMasked,
+		&t.ExpiryMonth, &t.ExpiryYear, &manual, &expCapture, &authExp, &t.AuthNumber, &t.AuthResult, &authAt,
+		&t.AuthAmount, &t.AcquirerRef, &t.CaptureRef, &t.CapturedAmount, &capturedAt, &t.RefundedAmount, &t.ThreeDS,
+		&t.ErrorCode, &t.ErrorMessage, &t.DetailedErrorCode, &t.DetailedErrorMessage, &t.Metadata, &t.SequenceNumber,
+		&guard, &t.PendingOp, &t.PendingOpID, &pendingSince, &t.Version, &created, &updated)
+	if err != nil {
+		return t, err
+	}
+	t.ParentUUID, t.OrderGuard = parent.String, guard.String
+	t.ManualValidation = manual != 0
+	t.ExpectedCaptureAt, t.AuthExpiresAt = NullMicros(expCapture), NullMicros(authExp)
+	t.AuthAt, t.CapturedAt, t.PendingSince = NullMicros(authAt), NullMicros(capturedAt), NullMicros(pendingSince)
+	t.CreatedAt, t.UpdatedAt = FromMicros(created), FromMicros(updated)
+	return t, nil
+}
+
+// InsertPayment writes a new payment in the caller's transaction.
+func InsertPayment(tx *sql.Tx, p PaymentRecord) error {
+	_, err := tx.Exec(`INSERT INTO payments (`+paymentColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		p.ID, p.ShopID, p.Mode, p.OrderID, p.Amount, p.Currency, p.FormAction, p.OrderStatus, p.OrderCycle,
+		p.Customer, p.Options, optText(p.FormToken), OptMicros(p.FormExpiresAt), p.Attempts,
+		Micros(p.CreatedAt), Micros(p.UpdatedAt))
+	if err != nil {
+		if IsUniqueViolation(err) {
+			return fmt.Errorf("store: insert payment: %w", ErrConflict)
+		}
+		return fmt.Errorf("store: insert payment: %w", err)
+	}
+	return nil
+}
+
+// UpdatePaymentState stores the derived order status and cycle, the amount
+// (lowered by a transaction update) and the attempts count.
+func UpdatePaymentState(tx *sql.Tx, p PaymentRecord) error {
+	_, err := tx.Exec(`UPDATE payments SET order_status = $2, order_cycle = $3, amount = $4, attempts = $5, updated_at = $6
+		WHERE id = $1`, p.ID, p.OrderStatus, p.OrderCycle, p.Amount, p.Attempts, Micros(p.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("store: update payment: %w", err)
+	}
+	return nil
+}
+
+// TakeAttempt counts one card attempt on a payment, unless max attempts were
+// already made; it reports whether an attempt was left. The condition is in
+// the UPDATE so that concurrent submissions cannot exceed max.
+func TakeAttempt(tx *sql.Tx, paymentID string, max int, now time.Time) (bool, error) {
+	res, err := tx.Exec(`UPDATE payments SET attempts = attempts + 1, updated_at = $3 WHERE id = $1 AND attempts < $2`,
+		paymentID, max, Micros(now))
+	if err != nil {
+		return false, fmt.Errorf("store: take attempt: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: take attempt: %w", err)
+	}
+	return n == 1, nil
+}
+
+// GetPayment returns a payment of a shop by id.
+func GetPayment(ctx context.Context, q Querier, shopID, id string) (PaymentRecord, error) {
+	p, err := scanPayment(q.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id = $1 AND shop_id = $2`, id, shopID))
+	return p, notFound("payment", err)
+}
+
+// PaymentByFormToken returns the payment a formToken was issued for.
+func PaymentByFormToken(ctx context.Context, q Querier, token string) (PaymentRecord, error) {
+	if token == "" {
+		return PaymentRecord{}, ErrNotFound
+	}
+	p, err := scanPayment(q.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments WHERE form_token = $1`, token))
+	return p, notFound("payment", err)
+}
+
+// PaymentsByOrder returns a shop's payments for an orderId in one mode, oldest first.
+func PaymentsByOrder(ctx context.Context, q Querier, shopID, mode, orderID string) ([]PaymentRecord, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE shop_id = $1 AND order_id = $2 AND mode = $3 ORDER BY created_at, id`, shopID, orderID, mode)
+	if err != nil {
+		return nil, fmt.Errorf("store: payments by order: %w", err)
+	}
+	defer rows.Close()
+	var out []PaymentRecord
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: payments by order: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// InsertTransaction writes a new transaction. A uniqueness failure (the
+// order or payment already has a live debit) is ErrConflict.
+func InsertTransaction(tx *sql.Tx, t TransactionRecord) error {
+	_, err := tx.Exec(`INSERT INTO transactions (`+transactionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31,
+		$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43)`, transactionArgs(t)...)
+	if err != nil {
+		if IsUniqueViolation(err) {
+			return fmt.Errorf("store: insert transaction: %w", ErrConflict)
+		}
+		return fmt.Errorf("store: insert transaction: %w", err)
+	}
+	return nil
+}
+
+func transactionArgs(t TransactionRecord) []any {
+	return []any{t.UUID, t.ShopID, t.PaymentID, optText(t.ParentUUID), t.Mode, t.OrderID, t.OperationType, t.Amount,
+		t.Currency, t.Status, t.DetailedStatus, t.Token, t.PaymentMethodSource, t.Brand, t.PANMasked, t.ExpiryMonth,
+		t.ExpiryYear, boolInt(t.ManualValidation), OptMicros(t.ExpectedCaptureAt), OptMicros(t.AuthExpiresAt),
+		t.AuthNumber, t.AuthResult, OptMicros(t.AuthAt), t.AuthAmount, t.AcquirerRef, t.CaptureRef, t.CapturedAmount,
+		OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode, t.ErrorMessage, t.DetailedErrorCode,
+		t.DetailedErrorMessage, t.Metadata, t.SequenceNumber, optText(t.OrderGuard), t.PendingOp, t.PendingOpID,
+		OptMicros(t.PendingSince), t.Version, Micros(t.CreatedAt), Micros(t.UpdatedAt)}
+}
+
+// UpdateTransaction writes every mutable column of t if the stored version is
+// still t.Version, and increments it (t.Version is updated). A concurrent
+// change in between is ErrConflict; a uniqueness failure too.
+func UpdateTransaction(tx *sql.Tx, t *TransactionRecord) error {
+	res, err := tx.Exec(`UPDATE transactions SET amount = $3, status = $4, detailed_status = $5, token = $6,
+		payment_method_source = $7, brand = $8, pan_masked = $9, expiry_month = $10, expiry_year = $11,
+		manual_validation = $12, expected_capture_at = $13, auth_expires_at = $14, auth_number = $15,
+		auth_result = $16, auth_at = $17, auth_amount = $18, acquirer_ref = $19, capture_ref = $20,
+		captured_amount = $21, captured_at = $22, refunded_amount = $23, three_ds = $24, error_code = $25,
+		error_message = $26, detailed_error_code = $27, detailed_error_message = $28, metadata = $29,
+		order_guard = $30, pending_op = $31, pending_op_id = $32, pending_since = $33, updated_at = $34,
+		version = version + 1
+		WHERE uuid = $1 AND version = $2`,
+		t.UUID, t.Version, t.Amount, t.Status, t.DetailedStatus, t.Token, t.PaymentMethodSource, t.Brand, t.PANMasked,
+		t.ExpiryMonth, t.ExpiryYear, boolInt(t.ManualValidation), OptMicros(t.ExpectedCaptureAt),
+		OptMicros(t.AuthExpiresAt), t.AuthNumber, t.AuthResult, OptMicros(t.AuthAt), t.AuthAmount, t.AcquirerRef,
+		t.CaptureRef, t.CapturedAmount, OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode,
+		t.ErrorMessage, t.DetailedErrorCode, t.DetailedErrorMessage, t.Metadata, optText(t.OrderGuard), t.PendingOp,
+		t.PendingOpID, OptMicros(t.PendingSince), Micros(t.UpdatedAt))
+	if err != nil {
+		if IsUniqueViolation(err) {
+			return fmt.Errorf("store: update transaction: %w", ErrConflict)
+		}
+		return fmt.Errorf("store: update transaction: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: update transaction: %w", err)
+	}
+	if n != 1 {
+		return fmt.Errorf("store: update transaction %s: %w", t.UUID, ErrConflict)
+	}
+	t.Version++
+	return nil
+}
+
+// LockTransaction reads a shop's transaction inside a write transaction and,
+// on PostgreSQL, locks its row until the commit, so that two copies changing
+// the same transaction take turns. shopID "" skips the shop check (jobs).
+func LockTransaction(tx *sql.Tx, d Dialect, shopID, uuid string) (TransactionRecord, error) {
+	q := `SELECT ` + transactionColumns + ` FROM transactions WHERE uuid = $1 AND ($2 = '' OR shop_id = $2)`
+	if d == Postgres {
+		q += " FOR UPDATE"
+	}
+	t, err := scanTransaction(tx.QueryRow(q, uuid, shopID))
+	return t, notFound("transaction", err)
+}
+
+// LockPayment reads a payment inside a write transaction and locks its row on
+// PostgreSQL.
+func LockPayment(tx *sql.Tx, d Dialect, id string) (PaymentRecord, error) {
+	q := `SELECT ` + paymentColumns + ` FROM payments WHERE id = $1`
+	if d == Postgres {
+		q += " FOR UPDATE"
+	}
+	p, err := scanPayment(tx.QueryRow(q, id))
+	return p, notFound("payment", err)
+}
+
+// TryLockPayment is LockPayment that skips a row another copy holds (on
+// PostgreSQL): ok is false then, and background jobs move on.
+func TryLockPayment(tx *sql.Tx, d Dialect, id string) (p PaymentRecord, ok bool, err error) {
+	q := `SELECT ` + paymentColumns + ` FROM payments WHERE id = $1`
+	if d == Postgres {
+		q += " FOR UPDATE SKIP LOCKED"
+	}
+	p, err = scanPayment(tx.QueryRow(q, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, fmt.Errorf("store: lock payment: %w", err)
+	}
+	return p, true, nil
+}
+
+// PaymentIDOf returns the payment a transaction belongs to, inside a write
+// transaction, without locking: callers lock the payment, then the
+// transaction, always in that order, so that concurrent changes of one
+// payment never deadlock.
+func PaymentIDOf(tx *sql.Tx, shopID, uuid string) (string, error) {
+	var id string
+	err := tx.QueryRow(`SELECT payment_id FROM transactions WHERE uuid = $1 AND ($2 = '' OR shop_id = $2)`, uuid, shopID).Scan(&id)
+	return id, notFound("transaction", err)
+}
+
+// GetTransaction returns a shop's transaction by uuid.
+func GetTransaction(ctx context.Context, q Querier, shopID, uuid string) (TransactionRecord, error) {
+	t, err := scanTransaction(q.QueryRowContext(ctx, `SELECT `+transactionColumns+` FROM transactions
+		WHERE uuid = $1 AND shop_id = $2`, uuid, shopID))
+	return t, notFound("transaction", err)
+}
+
+// TransactionsOfPayment returns a payment's transactions in creation order.
+func TransactionsOfPayment(ctx context.Context, q Querier, paymentID string) ([]TransactionRecord, error) {
+	return queryTransactions(ctx, q, `SELECT `+transactionColumns+` FROM transactions WHERE payment_id = $1
+		ORDER BY sequence_number, created_at, uuid`, paymentID)
+}
+
+// NextSequenceNumber returns the sequence number of a payment's next transaction.
+func NextSequenceNumber(tx *sql.Tx, paymentID string) (int, error) {
+	var n int
+	if err := tx.QueryRow(`SELECT COALESCE(MAX(sequence_number), 0) + 1 FROM transactions WHERE payment_id = $1`, paymentID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: next sequence number: %w", err)
+	}
+	return n, nil
+}
+
+func queryTransactions(ctx context.Context, q Querier, query string, args ...any) ([]TransactionRecord, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: query transactions: %w", err)
+	}
+	defer rows.Close()
+	var out []TransactionRecord
+	for rows.Next() {
+		t, err := scanTransaction(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: scan transaction: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// Claim selects jobs for background work. Each claim runs in its own write
+// transaction: it selects candidate rows (skipping rows another copy has
+// locked, on PostgreSQL), then stamps them with an UPDATE that repeats the
+// condition, so a row is claimed by one copy only even if the select raced.
+
+// ClaimCaptures claims up to limit AUTHORISED debits whose expected capture
+// date has come: each gets pending_op CAPTURE with operation id
+// "<uuid>-capture" and pending_since now. It returns the claimed rows.
+func (db *DB) ClaimCaptures(ctx context.Context, now time.Time, limit int) ([]TransactionRecord, error) {
+	return db.claim(ctx, limit,
+		`SELECT uuid FROM transactions WHERE detailed_status = 'AUTHORISED' AND expected_capture_at <= $1
+			AND pending_op = '' ORDER BY expected_capture_at LIMIT $2`, []any{Micros(now)},
+		`UPDATE transactions SET pending_op = 'CAPTURE', pending_op_id = uuid || '-capture', pending_since = $2,
+			version = version + 1 WHERE uuid = $1 AND detailed_status = 'AUTHORISED' AND pending_op = ''`, Micros(now))
+}
+
+// ClaimPendingOps claims up to limit transactions whose pending operation
+// (CAPTURE, CANCEL) started before cutoff and was never settled: the copy
+// that sent it died or lost the answer. pending_since is renewed to now so
+// that other copies leave them alone for another period.
+func (db *DB) ClaimPendingOps(ctx context.Context, cutoff, now time.Time, limit int) ([]TransactionRecord, error) {
+	return db.claim(ctx, limit,
+		`SELECT uuid FROM transactions WHERE pending_op <> '' AND pending_since < $1 ORDER BY pending_since LIMIT $2`,
+		[]any{Micros(cutoff)},
+		`UPDATE transactions SET pending_since = $2, version = version + 1
+			WHERE uuid = $1 AND pending_op <> '' AND pending_since < $3`, Micros(now), Micros(cutoff))
+}
+
+// ClaimRunning claims up to limit transactions still RUNNING (waiting for the
+// acquirer's answer) since before cutoff; updated_at is renewed to now as the
+// claim's lease.
+func (db *DB) ClaimRunning(ctx context.Context, cutoff, now time.Time, limit int) ([]TransactionRecord, error) {
+	return db.claim(ctx, limit,
+		`SELECT uuid FROM transactions WHERE status = 'RUNNING' AND detailed_status = 'INITIAL' AND updated_at < $1
+			ORDER BY updated_at LIMIT $2`, []any{Micros(cutoff)},
+		`UPDATE transactions SET updated_at = $2, version = version + 1
+			WHERE uuid = $1 AND status = 'RUNNING' AND detailed_status = 'INITIAL' AND updated_at < $3`,
+		Micros(now), Micros(cutoff))
+}
+
+// ExpiringToValidate returns, inside a write transaction, up to limit
+// AUTHORISED_TO_VALIDATE transactions whose authorization validity has
+// passed. It does not lock them: the caller locks each payment with
+// TryLockPayment (skipping those another copy holds), then re-checks.
+func ExpiringToValidate(tx *sql.Tx, now time.Time, limit int) ([]string, error) {
+	return selectUUIDs(tx, `SELECT uuid FROM transactions WHERE detailed_status = 'AUTHORISED_TO_VALIDATE'
+		AND auth_expires_at <= $1 AND pending_op = '' ORDER BY auth_expires_at LIMIT $2`, Micros(now), limit)
+}
+
+func selectUUIDs(tx *sql.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.Query(q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, fmt.Errorf("store: claim: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// claim runs selectQ (args then limit) with SKIP LOCKED, then updateQ for
+// each uuid ($1 = uuid, then updateArgs), and returns the rows it updated.
+func (db *DB) claim(ctx context.Context, limit int, selectQ string, selectArgs []any, updateQ string, updateArgs ...any) ([]TransactionRecord, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var claimed []TransactionRecord
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		claimed = claimed[:0] // the function may run twice
+		uuids, err := selectUUIDs(tx, selectQ+db.SkipLocked(), append(append([]any{}, selectArgs...), limit)...)
+		if err != nil {
+			return err
+		}
+		for _, u := range uuids {
+			res, err := tx.Exec(updateQ, append([]any{u}, updateArgs...)...)
+			if err != nil {
+				return fmt.Errorf("store: claim %s: %w", u, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("store: claim %s: %w", u, err)
+			} else if n == 0 {
+				continue
+			}
+			t, err := scanTransaction(tx.QueryRow(`SELECT `+transactionColumns+` FROM transactions WHERE uuid = $1`, u))
+			if err != nil {
+				return fmt.Errorf("store: claim %s: %w", u, err)
+			}
+			claimed = append(claimed, t)
+		}
+		return nil
+	})
+	return claimed, err
+}
+
+func notFound(what string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: %s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store: read %s: %w", what, err)
+	}
+	return nil
+}
+
+// ShopTx reads a shop inside a write transaction (a payment decision reads
+// the shop's notification settings without taking a second connection).
+func ShopTx(tx *sql.Tx, id string) (shop.Shop, error) {
+	s, err := scanShop(tx.QueryRow(`SELECT `+shopColumns+` FROM shops WHERE id = $1`, id))
+	return s, notFound("shop", err)
+}

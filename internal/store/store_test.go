@@ -1,0 +1,167 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		applied, err := db.Migrate(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(applied) != 0 {
+			t.Fatalf("second migrate applied %v", applied)
+		}
+	})
+}
+
+func TestConcurrentMigrationsOnPostgres(t *testing.T) {
+	u := storetest.NewPostgresDatabase(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	total := make(chan int, 4)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := store.Open(context.Background(), store.Options{URL: u})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			applied, err := db.Migrate(context.Background())
+			errs <- err
+			total <- len(applied)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(total)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := 0
+	for n := range total {
+		sum += n
+	}
+	if sum == 0 {
+		t.Fatal("no copy applied the migrations")
+	}
+	db, err := store.Open(context.Background(), store.Options{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.Reader().QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != sum {
+		t.Fatalf("schema_migrations has %d rows, copies applied %d in total: a migration ran twice", n, sum)
+	}
+}
+
+// Concurrent writes share transactions; a failing write is rolled back alone
+// and every successful one is committed exactly once.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const n = 300
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				errs[i] = db.Write(ctx, func(tx *sql.Tx) error {
+					if _, err := tx.Exec(`INSERT INTO error_log (id, source, code, message, created_at) VALUES ($1, 'test', 'c', 'm', 1)`,
+						fmt.Sprintf("id-%03d", i)); err != nil {
+						return err
+					}
+					if i%7 == 0 {
+						return errors.New("refused")
+					}
+					if i%11 == 0 {
+						panic("boom")
+					}
+					return nil
+				})
+			}(i)
+		}
+		wg.Wait()
+		want := 0
+		for i := 0; i < n; i++ {
+			bad := i%7 == 0 || i%11 == 0
+			if bad && errs[i] == nil {
+				t.Fatalf("write %d should have failed", i)
+			}
+			if !bad {
+				if errs[i] != nil {
+					t.Fatalf("write %d: %v", i, errs[i])
+				}
+				want++
+			}
+		}
+		var got int
+		if err := db.Reader().QueryRow("SELECT COUNT(*) FROM error_log").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("rows = %d, want %d", got, want)
+		}
+	})
+}
+
+// A uniqueness violation inside a shared transaction fails only its writer.
+func TestGroupCommitUniqueViolation(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok, dup := 0, 0
+		for i := 0; i < 50; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := db.Write(ctx, func(tx *sql.Tx) error {
+					_, err := tx.Exec(`INSERT INTO error_log (id, source, code, message, created_at) VALUES ('same', 'test', 'c', 'm', 1)`)
+					return err
+				})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok++
+				case store.IsUniqueViolation(err):
+					dup++
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok != 1 || dup != 49 {
+			t.Fatalf("ok=%d dup=%d, want 1 and 49", ok, dup)
+		}
+	})
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	db := storetest.SQLite(t)
+	db.Close()
+	if err := db.Write(context.Background(), func(*sql.Tx) error { return nil }); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("err = %v, want ErrClosed", err)
+	}
+}

@@ -1,0 +1,45 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// CancelActiveTokenTx cancels an ACTIVE token inside the caller's
+// transaction (so the cancellation commits with its notifications and the
+// subscriptions it stops). It reports false when the token was not ACTIVE.
+func CancelActiveTokenTx(tx *sql.Tx, shopID, token string, now time.Time) (bool, error) {
+	res, err := tx.Exec(`UPDATE tokens SET status = 'CANCELLED', cancelled_at = $3, updated_at = $3
+		WHERE shop_id = $1 AND token = $2 AND status = 'ACTIVE'`, shopID, token, Micros(now))
+	if err != nil {
+		return false, fmt.Errorf("store: cancel token: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// SetPaymentCustomerTx replaces a payment's customer JSON.
+func SetPaymentCustomerTx(tx *sql.Tx, paymentID, customerJSON string) error {
+	if _, err := tx.Exec(`UPDATE payments SET customer = $2 WHERE id = $1`, paymentID, customerJSON); err != nil {
+		return fmt.Errorf("store: payment customer: %w", err)
+	}
+	return nil
+}
+
+// InSavepoint runs fn inside a savepoint of tx: when fn fails, only its
+// changes are undone and the transaction goes on. It returns fn's error.
+func InSavepoint(tx *sql.Tx, name string, fn func() error) error {
+	if _, err := tx.Exec("SAVEPOINT " + name); err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rerr := tx.Exec("ROLLBACK TO SAVEPOINT " + name); rerr != nil {
+			return fmt.Errorf("store: rollback to savepoint: %w (after %v)", rerr, err)
+		}
+		_, _ = tx.Exec("RELEASE SAVEPOINT " + name)
+		return err
+	}
+	_, err := tx.Exec("RELEASE SAVEPOINT " + name)
+	return err
+}

@@ -1,0 +1,308 @@
+package subscription
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/payment"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+// maxCatchUp bounds how many instalments of one subscription one run
+// creates (after a long stop, the others come at the next runs).
+const maxCatchUp = 50
+
+// errClaimLost: another copy took the instalment over (our claim expired).
+// It must not wrap store.ErrConflict, which PayToken would take for a
+// duplicate order.
+var errClaimLost = errors.New("subscription: instalment claim lost to another copy")
+
+// errCancelled: the subscription was cancelled before the payment started.
+var errCancelled = errors.New("subscription: cancelled before the instalment was charged")
+
+// ChargeDue is the scheduler job, run periodically on every openpsp copy.
+// It creates the instalments whose date has come (each exactly once: the
+// subscription row is locked with SKIP LOCKED and the instalment is unique
+// per sequence), settles instalments whose outcome was left unknown, then
+// claims up to limit instalments due for an attempt and charges each with
+// the subscription's token. It returns how many payments it made.
+func (s *Service) ChargeDue(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	now := s.clock.Now()
+	if err := s.createDue(ctx, now, limit); err != nil {
+		return 0, err
+	}
+	stale, err := s.db.ClaimStaleCharging(ctx, now, s.cfg.Lease, limit)
+	if err != nil {
+		return 0, err
+	}
+	for _, inst := range stale {
+		s.settleStale(ctx, inst)
+	}
+	claimed, err := s.db.ClaimInstalments(ctx, now, s.cfg.Lease, limit)
+	if err != nil {
+		return 0, err
+	}
+	var n atomic.Int64
+	work := make(chan store.InstalmentRecord)
+	var wg sync.WaitGroup
+	for i := 0; i < min(s.cfg.Workers, len(claimed)); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for inst := range work {
+				if s.charge(ctx, inst) {
+					n.Add(1)
+				}
+			}
+		}()
+	}
+	for _, inst := range claimed {
+		work <- inst
+	}
+	close(work)
+	wg.Wait()
+	return int(n.Load()), nil
+}
+
+// createDue creates the instalments of up to limit subscriptions whose
+// next date has come.
+func (s *Service) createDue(ctx context.Context, now time.Time, limit int) error {
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		subs, err := store.DueSubscriptions(tx, s.db.Dialect(), now, limit)
+		if err != nil {
+			return err
+		}
+		for i := range subs {
+			if err := s.createInstalments(tx, &subs[i], now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// amountOf is the amount of instalment seq: initialAmount for the first
+// initialAmountNumber ones, then amount.
+func amountOf(r store.SubscriptionRecord, seq int) int64 {
+	if r.InitialAmount != nil && seq <= r.InitialAmountNumber {
+		return *r.InitialAmount
+	}
+	return r.Amount
+}
+
+// createInstalments turns the dates of r (locked in tx) that have come into
+// instalments and moves its schedule on.
+func (s *Service) createInstalments(tx *sql.Tx, r *store.SubscriptionRecord, now time.Time) error {
+	rule, err := ParseRule(r.RRule)
+	if err != nil {
+		// Rules are checked when stored; one that no longer parses stops
+		// rather than being retried forever.
+		s.log.Error("subscription: stored rrule does not parse, schedule stopped", "subscription", r.ID, "err", err)
+		r.NextDueAt = time.Time{}
+	}
+	for i := 0; err == nil && !r.NextDueAt.IsZero() && !r.NextDueAt.After(now) && i < maxCatchUp; i++ {
+		if !r.CancelDate.IsZero() && r.NextDueAt.After(r.CancelDate) {
+			r.NextDueAt = time.Time{}
+			break
+		}
+		inst := store.InstalmentRecord{
+			ID: ids.New(), SubscriptionID: r.ID, ShopID: r.ShopID, Sequence: r.NextSequence, DueAt: r.NextDueAt,
+			Amount: amountOf(*r, r.NextSequence), Currency: r.Currency, Status: store.InstalmentDue,
+			NextAttemptAt: r.NextDueAt, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := store.InsertInstalment(tx, inst); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		r.NextSequence++
+		r.ScheduleDone++
+		r.LastDueAt = r.NextDueAt
+		if next, ok := rule.Next(r.ScheduleStart, r.LastDueAt, r.ScheduleDone); ok {
+			r.NextDueAt = next
+		} else {
+			r.NextDueAt = time.Time{}
+		}
+	}
+	// A termination date that has passed leaves the status ACTIVE: the
+	// instalments due before it are owed and their retries go on. Only an
+	// immediate cancellation (status CANCELLED) stops those.
+	r.UpdatedAt = now
+	return store.UpdateSubscription(tx, r)
+}
+
+// charge makes one attempt at a claimed instalment. It reports whether a
+// payment was made.
+func (s *Service) charge(ctx context.Context, inst store.InstalmentRecord) bool {
+	log := s.log.With("subscription", inst.SubscriptionID, "sequence", inst.Sequence)
+	sub, err := store.GetSubscription(ctx, s.db.Reader(), inst.ShopID, inst.SubscriptionID)
+	if err != nil {
+		log.Error("subscription: read subscription", "err", err)
+		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts, "", err.Error()))
+		return false
+	}
+	sh, err := s.db.Shop(ctx, inst.ShopID)
+	if err != nil {
+		log.Error("subscription: read shop", "err", err)
+		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts, "", err.Error()))
+		return false
+	}
+	var opts Options
+	_ = json.Unmarshal([]byte(sub.Options), &opts)
+	var md map[string]string
+	_ = json.Unmarshal([]byte(sub.Metadata), &md)
+	attempt := 0
+	in := payment.CreateInput{
+		Amount: inst.Amount, Currency: inst.Currency, OrderID: sub.OrderID, FormAction: payment.ActionSilent,
+		PaymentMethodToken: sub.Token, IPNTargetURL: opts.IPNTargetURL, CaptureDelay: opts.CaptureDelay,
+		ManualValidation: opts.ManualValidation, PaymentSource: opts.PaymentSource, Metadata: md, SubscriptionID: sub.ID,
+		OnStart: func(tx *sql.Tx, paymentID, uuid string) error {
+			// The subscription row is locked first, as Cancel does: a
+			// cancellation either comes before this payment (which is then
+			// not made) or waits until it is under way.
+			cur, err := store.LockSubscription(tx, s.db.Dialect(), "", inst.SubscriptionID)
+			if err != nil {
+				return err
+			}
+			if cur.Status == StatusCancelled {
+				return errCancelled
+			}
+			a, err := store.AttachInstalmentPayment(tx, inst.ID, inst.ClaimID, paymentID, uuid, s.clock.Now())
+			if errors.Is(err, store.ErrConflict) {
+				return errClaimLost
+			}
+			attempt = a
+			return err
+		},
+	}
+	p, t, err := s.pay.PayToken(ctx, sh, shop.Credentials{ShopID: sh.ID, Mode: sub.Mode}, in)
+	switch {
+	case errors.Is(err, errClaimLost):
+		log.Warn("subscription: instalment taken over by another copy, not charged here")
+		return false
+	case errors.Is(err, errCancelled):
+		s.release(ctx, inst, store.InstalmentOutcome{Status: store.InstalmentCancelled, Refusals: inst.Refusals})
+		return false
+	case err != nil:
+		e, ok := errs.As(err)
+		if ok && e.Code != errs.Internal {
+			// The token cannot pay (cancelled, purged, expired card) or
+			// the shop no longer allows it: trying again will not help.
+			detail := e.Detail
+			if detail == "" {
+				detail = e.Message
+			}
+			log.Warn("subscription: instalment refused before payment", "code", e.Code, "detail", detail)
+			s.release(ctx, inst, store.InstalmentOutcome{Status: store.InstalmentFailed, Refusals: inst.Refusals,
+				ErrorCode: e.Code, ErrorDetail: detail})
+			return false
+		}
+		// Nothing was charged if no payment was attached (release then
+		// succeeds); otherwise the stale pass settles it from the payment.
+		log.Error("subscription: charge failed", "err", err)
+		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts, errs.Internal, "internal error"))
+		return false
+	}
+	s.settle(ctx, inst, attempt, p.ID, t)
+	return true
+}
+
+// settleStale settles an instalment whose payment was made but whose
+// outcome was not recorded: the copy died, or the acquirer's answer was
+// unknown (payment.RecoverRunning settles the payment; this follows).
+func (s *Service) settleStale(ctx context.Context, inst store.InstalmentRecord) {
+	_, t, err := s.pay.Get(ctx, inst.ShopID, inst.TransactionUUID)
+	if err != nil {
+		s.log.Error("subscription: read instalment payment", "subscription", inst.SubscriptionID,
+			"sequence", inst.Sequence, "err", err)
+		return
+	}
+	s.settle(ctx, inst, inst.Attempts, inst.PaymentID, t)
+}
+
+// settle records the outcome of attempt number attempts of inst, paid by
+// paymentID with transaction t. A transaction still RUNNING is left to the
+// stale pass.
+func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attempts int, paymentID string, t payment.Transaction) {
+	o, final := s.outcome(inst, attempts, t)
+	if !final {
+		return
+	}
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := store.SettleInstalment(tx, inst.ID, paymentID, o)
+		return err
+	})
+	if err != nil {
+		// The claim expires and the stale pass settles it.
+		s.log.Error("subscription: record instalment outcome", "subscription", inst.SubscriptionID,
+			"sequence", inst.Sequence, "err", err)
+	}
+}
+
+// outcome applies the retry policy to the transaction of an attempt.
+func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.Transaction) (store.InstalmentOutcome, bool) {
+	now := s.clock.Now()
+	switch {
+	case t.Accepted():
+		return store.InstalmentOutcome{Status: store.InstalmentPaid, Refusals: inst.Refusals, Now: now}, true
+	case t.Status == payment.StatusRunning:
+		return store.InstalmentOutcome{}, false
+	case t.DetailedStatus == payment.Refused:
+		detail := t.DetailedErrorCode
+		if t.DetailedErrorMessage != "" {
+			detail += " " + t.DetailedErrorMessage
+		}
+		refusals := inst.Refusals + 1
+		o := store.InstalmentOutcome{Status: store.InstalmentFailed, Refusals: refusals, ErrorCode: t.ErrorCode,
+			ErrorDetail: detail, Now: now}
+		delays := s.cfg.Retry.Refused
+		if refusals <= len(delays) {
+			gap := delays[refusals-1]
+			if refusals > 1 {
+				gap -= delays[refusals-2]
+			}
+			o.Status, o.NextAttemptAt = store.InstalmentDue, inst.DueAt.Add(delays[refusals-1])
+			if soonest := now.Add(gap); o.NextAttemptAt.Before(soonest) {
+				o.NextAttemptAt = soonest
+			}
+		}
+		return o, true
+	}
+	// ERROR (acquirer unreachable) or any other end: nothing was charged.
+	return s.technicalRetry(inst, attempts, t.ErrorCode, t.ErrorMessage), true
+}
+
+// technicalRetry tries again after Retry.Technical, until MaxTechnical
+// technical failures.
+func (s *Service) technicalRetry(inst store.InstalmentRecord, attempts int, code, detail string) store.InstalmentOutcome {
+	now := s.clock.Now()
+	o := store.InstalmentOutcome{Status: store.InstalmentDue, Refusals: inst.Refusals,
+		NextAttemptAt: now.Add(s.cfg.Retry.Technical), ErrorCode: code, ErrorDetail: detail, Now: now}
+	if attempts-inst.Refusals >= s.cfg.Retry.MaxTechnical {
+		o.Status = store.InstalmentFailed
+	}
+	return o
+}
+
+// release records the outcome of a claim under which no payment was made.
+func (s *Service) release(ctx context.Context, inst store.InstalmentRecord, o store.InstalmentOutcome) {
+	if o.Now.IsZero() {
+		o.Now = s.clock.Now()
+	}
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := store.ReleaseInstalment(tx, inst.ID, inst.ClaimID, o)
+		return err
+	})
+	if err != nil {
+		s.log.Error("subscription: release instalment", "subscription", inst.SubscriptionID, "sequence", inst.Sequence, "err", err)
+	}
+}

@@ -1,0 +1,363 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/card"
+)
+
+func b64(b byte) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, KeySize)) }
+
+func mustPAN(t testing.TB, s string) card.PAN {
+	t.Helper()
+	p, err := card.ParsePAN(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCreateKeyringFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys", "keyring.json")
+	k, err := LoadKeyring(path, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %o, want 600", fi.Mode().Perm())
+	}
+	var f keyringFile
+	body, _ := os.ReadFile(path)
+	if err := json.Unmarshal(body, &f); err != nil {
+		t.Fatal(err)
+	}
+	if f.Primary != k.PrimaryID() || len(f.Keys) != 1 || f.FingerprintKey == "" {
+		t.Fatalf("file %+v, primary %q", f, k.PrimaryID())
+	}
+	if f.FingerprintKey == f.Keys[f.Primary] {
+		t.Fatal("fingerprint key is the master key")
+	}
+	// Loading again reads the same keys instead of generating new ones.
+	k2, err := LoadKeyring(path, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k2.PrimaryID() != k.PrimaryID() {
+		t.Fatal("second load generated a new keyring")
+	}
+	pan := mustPAN(t, "4970100000000055")
+	if !bytes.Equal(k.Fingerprint(pan), k2.Fingerprint(pan)) {
+		t.Fatal("fingerprint changed across loads")
+	}
+}
+
+func TestLoadKeyringRefusals(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.json")
+	if _, err := LoadKeyring(missing, "", false); err == nil {
+		t.Fatal("missing file without create accepted")
+	}
+	if _, err := LoadKeyring("", "", true); err == nil {
+		t.Fatal("no source accepted")
+	}
+	for _, env := range []string{"k1", "k1:notbase64!", "k1:" + base64.StdEncoding.EncodeToString([]byte("short")), "k1:" + b64(1) + ",k1:" + b64(2), "bad id:" + b64(1)} {
+		if _, err := LoadKeyring("", env, false); err == nil {
+			t.Errorf("env %q accepted", env)
+		}
+	}
+	open := filepath.Join(dir, "open.json")
+	body := `{"primary":"k1","keys":{"k1":"` + b64(1) + `"},"fingerprint_key":"` + b64(9) + `"}`
+	if err := os.WriteFile(open, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadKeyring(open, "", false); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("world-readable keyring: %v", err)
+	}
+	noPrimary := filepath.Join(dir, "noprimary.json")
+	body = `{"primary":"k2","keys":{"k1":"` + b64(1) + `"},"fingerprint_key":"` + b64(9) + `"}`
+	if err := os.WriteFile(noPrimary, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadKeyring(noPrimary, "", false); err == nil {
+		t.Fatal("primary missing from keys accepted")
+	}
+}
+
+func TestEnvKeys(t *testing.T) {
+	k, err := LoadKeyring("", "old:"+b64(1)+", new:"+b64(2), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.PrimaryID() != "new" {
+		t.Fatalf("primary %q, want the last one", k.PrimaryID())
+	}
+	// The fingerprint key is derived from the first key, not equal to it,
+	// and does not depend on which key is primary.
+	k2, err := LoadKeyring("", "old:"+b64(1)+",newer:"+b64(3), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pan := mustPAN(t, "5555555555554444")
+	if !bytes.Equal(k.Fingerprint(pan), k2.Fingerprint(pan)) {
+		t.Fatal("fingerprint depends on the primary key")
+	}
+	k3, err := LoadKeyring("", "old:"+b64(1)+",fingerprint:"+b64(7), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(k.Fingerprint(pan), k3.Fingerprint(pan)) {
+		t.Fatal("explicit fingerprint key ignored")
+	}
+	if _, err := k.AddPrimary(); err == nil {
+		t.Fatal("AddPrimary without a file succeeded")
+	}
+}
+
+func TestEnvelopeRoundTrip(t *testing.T) {
+	k, err := LoadKeyring("", "a:"+b64(1), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk, key, err := k.NewDataKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dk.MasterKeyID != "a" || len(dk.ID) != 36 || key.ID() != dk.ID {
+		t.Fatalf("data key %+v", dk)
+	}
+	if bytes.Contains(dk.Wrapped, bytes.Repeat([]byte{1}, 8)) {
+		t.Fatal("wrapped key contains master key bytes")
+	}
+	aad := []byte("shop\x00tok")
+	sealed := key.Seal(aad, []byte("secret"))
+	if bytes.Contains(sealed, []byte("secret")) {
+		t.Fatal("plaintext visible in sealed bytes")
+	}
+	if again := key.Seal(aad, []byte("secret")); bytes.Equal(again, sealed) {
+		t.Fatal("two seals are identical: nonce reused")
+	}
+	key2, err := k.Unwrap(dk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := key2.Open(aad, sealed)
+	if err != nil || string(got) != "secret" {
+		t.Fatalf("open: %q %v", got, err)
+	}
+	if _, err := key2.Open([]byte("shop\x00other"), sealed); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("wrong aad: %v", err)
+	}
+	tampered := bytes.Clone(sealed)
+	tampered[len(tampered)-1] ^= 1
+	if _, err := key2.Open(aad, tampered); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("tampered: %v", err)
+	}
+	if _, err := key2.Open(aad, sealed[:5]); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("short: %v", err)
+	}
+	// A wrapped key moved to another data key id does not unwrap.
+	other, _, _ := k.NewDataKey()
+	moved := DataKey{ID: other.ID, MasterKeyID: dk.MasterKeyID, Wrapped: dk.Wrapped}
+	if _, err := k.Unwrap(moved); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("moved wrapped key: %v", err)
+	}
+	if _, err := k.Unwrap(DataKey{ID: dk.ID, MasterKeyID: "zz", Wrapped: dk.Wrapped}); !errors.Is(err, ErrUnknownMasterKey) {
+		t.Fatalf("unknown master: %v", err)
+	}
+}
+
+func TestAddPrimaryRewrapAndReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	server, err := LoadKeyring(path, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := server.PrimaryID()
+	dk, key, err := server.NewDataKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := key.Seal(nil, []byte("card"))
+	pan := mustPAN(t, "4970100000000055")
+	fp := server.Fingerprint(pan)
+
+	// `openpsp keys rotate` in another process: its own Keyring on the file.
+	cli, err := LoadKeyring(path, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := cli.AddPrimary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid == old || cli.PrimaryID() != kid {
+		t.Fatalf("new primary %q (old %q, now %q)", kid, old, cli.PrimaryID())
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("rewritten file: %v %v", fi, err)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".keyring-*")); len(leftovers) != 0 {
+		t.Fatalf("temporary files left: %v", leftovers)
+	}
+	re, err := cli.Rewrap(dk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if re.ID != dk.ID || re.MasterKeyID != kid || bytes.Equal(re.Wrapped, dk.Wrapped) {
+		t.Fatalf("rewrapped %+v", re)
+	}
+	if same, err := cli.Rewrap(re); err != nil || !bytes.Equal(same.Wrapped, re.Wrapped) {
+		t.Fatal("rewrap under the primary changed the key")
+	}
+
+	// The server has not reloaded yet: its primary is the old one, but
+	// meeting a key wrapped by the new master makes it reload once.
+	if server.PrimaryID() != old {
+		t.Fatal("server changed primary without reloading")
+	}
+	k2, err := server.Unwrap(re)
+	if err != nil {
+		t.Fatalf("unwrap after rotation elsewhere: %v", err)
+	}
+	if got, err := k2.Open(nil, sealed); err != nil || string(got) != "card" {
+		t.Fatalf("open with rewrapped key: %q %v", got, err)
+	}
+	if server.PrimaryID() != kid {
+		t.Fatal("server did not pick up the new primary on reload")
+	}
+	if !bytes.Equal(server.Fingerprint(pan), fp) || !bytes.Equal(cli.Fingerprint(pan), fp) {
+		t.Fatal("rotation changed fingerprints")
+	}
+	if ids := server.KeyIDs(); len(ids) != 2 {
+		t.Fatalf("keys %v", ids)
+	}
+
+	// ReloadIfChanged sees a third rotation.
+	kid3, err := cli.AddPrimary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file may be rewritten within the same mtime tick; the size
+	// changes anyway because a key was added.
+	changed, err := server.ReloadIfChanged()
+	if err != nil || !changed || server.PrimaryID() != kid3 {
+		t.Fatalf("ReloadIfChanged: %v %v primary %q", changed, err, server.PrimaryID())
+	}
+	if changed, _ := server.ReloadIfChanged(); changed {
+		t.Fatal("ReloadIfChanged reloaded an unchanged file")
+	}
+}
+
+func TestReloadKeepsKeysOnBadFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	k, err := LoadKeyring(path, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := k.PrimaryID()
+	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Reload(); err == nil {
+		t.Fatal("reload of a broken file succeeded")
+	}
+	if k.PrimaryID() != p {
+		t.Fatal("a failed reload changed the keys")
+	}
+	if _, _, err := k.NewDataKey(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEnvAndFileMerge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	env := "envkey:" + b64(1)
+	k, err := LoadKeyring(path, env, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("file created although the environment supplies keys")
+	}
+	pan := mustPAN(t, "4970100000000055")
+	fp := k.Fingerprint(pan)
+	dk, _, _ := k.NewDataKey()
+	kid, err := k.AddPrimary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A fresh process with the same environment and the new file sees both
+	// keys, the file's primary and the same fingerprints.
+	k2, err := LoadKeyring(path, env, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k2.PrimaryID() != kid || !bytes.Equal(k2.Fingerprint(pan), fp) {
+		t.Fatalf("primary %q fingerprint equal %v", k2.PrimaryID(), bytes.Equal(k2.Fingerprint(pan), fp))
+	}
+	if _, err := k2.Unwrap(dk); err != nil {
+		t.Fatalf("env key lost after merge: %v", err)
+	}
+	// The same id with different bytes in both places is refused.
+	if _, err := LoadKeyring(path, kid+":"+b64(5), false); err == nil {
+		t.Fatal("conflicting key accepted")
+	}
+}
+
+func TestConcurrentKeyringUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	k, err := LoadKeyring(path, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				dk, key, err := k.NewDataKey()
+				if err != nil {
+					errs <- err
+					return
+				}
+				sealed := key.Seal(nil, []byte("x"))
+				k2, err := k.Unwrap(dk)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := k2.Open(nil, sealed); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := k.AddPrimary(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(k.KeyIDs()) != 4 {
+		t.Fatalf("keys %v", k.KeyIDs())
+	}
+}

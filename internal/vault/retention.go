@@ -1,0 +1,97 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Months is a period in calendar months (counted as time.AddDate does), so
+// "15 months" means the same date 15 months earlier, not 450 days.
+type Months int
+
+// Before returns t moved back by m calendar months.
+func (m Months) Before(t time.Time) time.Time { return t.AddDate(0, -int(m), 0) }
+
+// RetentionPeriod is how long an unused token keeps its card data: PCI DSS
+// and the PayZen rule ("15 months without using the token").
+const RetentionPeriod Months = 15
+
+// DefaultPurgeBatch is how many tokens one purge transaction destroys:
+// large enough that fsyncs do not dominate, small enough that payments
+// waiting behind the write lock wait a few milliseconds, not seconds.
+const DefaultPurgeBatch = 2000
+
+// PurgeOptions tunes Purge.
+type PurgeOptions struct {
+	// DryRun counts the tokens that would be purged and changes nothing.
+	DryRun bool
+	// BatchSize is how many tokens one transaction purges (DefaultPurgeBatch).
+	BatchSize int
+	// Progress, if set, is called after every batch.
+	Progress func(done, total int)
+}
+
+// Purge destroys the card data of every token not used since cutoff: the
+// ciphertext, the fingerprint and the data key are deleted and the status
+// becomes PURGED; the masked details stay for the merchant's history. It
+// works in batches of one write transaction each, so it can be interrupted
+// (ctx) and run again, and it never touches a token used since cutoff: each
+// UPDATE re-checks last_used_at. It returns how many tokens it purged (with
+// DryRun: would purge).
+func (v *Vault) Purge(ctx context.Context, cutoff time.Time, opts PurgeOptions) (int, error) {
+	if cutoff.IsZero() {
+		return 0, errors.New("vault: purge needs a cutoff")
+	}
+	return v.purge(ctx, PurgeSelector{LastUsedBefore: cutoff}, opts)
+}
+
+// PurgeRetention purges the tokens unused for RetentionPeriod, by the clock.
+func (v *Vault) PurgeRetention(ctx context.Context, opts PurgeOptions) (int, error) {
+	return v.Purge(ctx, RetentionPeriod.Before(v.clk.Now()), opts)
+}
+
+// ExpireTemporary purges the temporary tokens whose time to live has ended
+// (card data destroyed, status PURGED). A periodic job calls it.
+func (v *Vault) ExpireTemporary(ctx context.Context) (int, error) {
+	return v.purge(ctx, PurgeSelector{ExpiresBefore: v.clk.Now()}, PurgeOptions{})
+}
+
+func (v *Vault) purge(ctx context.Context, sel PurgeSelector, opts PurgeOptions) (int, error) {
+	total, err := v.store.CountPurgeable(ctx, sel)
+	if err != nil {
+		return 0, err
+	}
+	if opts.DryRun {
+		if opts.Progress != nil {
+			opts.Progress(0, total)
+		}
+		return total, nil
+	}
+	batch := opts.BatchSize
+	if batch <= 0 {
+		batch = DefaultPurgeBatch
+	}
+	done := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		n, err := v.store.PurgeTokens(ctx, sel, batch, v.clk.Now())
+		if err != nil {
+			return done, err
+		}
+		done += n
+		if done > total {
+			total = done
+		}
+		if opts.Progress != nil && n > 0 {
+			opts.Progress(done, total)
+		}
+		// Stop on an empty batch rather than a short one: on PostgreSQL a
+		// batch skips rows locked by payments, which the next batch takes.
+		if n == 0 {
+			return done, nil
+		}
+	}
+}

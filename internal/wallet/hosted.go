@@ -1,0 +1,184 @@
+package wallet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/hosted"
+	"github.com/openpsp/openpsp/internal/payment"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+// Hosted returns the wallet as the buyer pages use it
+// (hosted.Options.Wallet).
+func (s *Service) Hosted() hosted.Wallets { return hostedWallets{s: s} }
+
+type hostedWallets struct{ s *Service }
+
+// walletOf returns the payment of a formToken and the cards its buyer may
+// pay with: active, not expired tokens of the payment's shop, mode and
+// customer reference, of a brand a wallet keeps. Any form but a
+// CUSTOMER_WALLET one has none.
+func (h hostedWallets) walletOf(ctx context.Context, formToken string) (payment.Payment, []vault.Token, error) {
+	p, err := h.s.pay.PaymentForToken(ctx, formToken)
+	if err != nil {
+		if e, ok := errs.As(err); ok && e.Code == payment.CodeFormToken {
+			return payment.Payment{}, nil, fmt.Errorf("wallet: %w", hosted.ErrFormNotFound)
+		}
+		return payment.Payment{}, nil, err
+	}
+	if p.FormAction != payment.ActionCustomerWallet || p.Customer.Reference == nil {
+		return p, nil, nil
+	}
+	tokens, err := h.s.Tokens(ctx, p.ShopID, p.Mode, *p.Customer.Reference, FilterActive)
+	if err != nil {
+		return p, nil, err
+	}
+	out := tokens[:0]
+	for _, t := range tokens {
+		if walletToken(t) {
+			out = append(out, t)
+		}
+	}
+	return p, out, nil
+}
+
+// walletToken reports whether a wallet keeps a token's card.
+func walletToken(t vault.Token) bool {
+	if payment.WalletBrand(t.Brand) {
+		return true
+	}
+	for _, b := range t.Brands {
+		if payment.WalletBrand(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// find returns the card of the form's wallet with that id.
+func (h hostedWallets) find(ctx context.Context, formToken, cardID string) (payment.Payment, vault.Token, error) {
+	p, tokens, err := h.walletOf(ctx, formToken)
+	if err != nil {
+		return p, vault.Token{}, err
+	}
+	for _, t := range tokens {
+		if t.ID == cardID {
+			return p, t, nil
+		}
+	}
+	return p, vault.Token{}, hosted.ErrCardNotFound
+}
+
+func (h hostedWallets) Wallet(ctx context.Context, formToken string) (hosted.Wallet, error) {
+	p, tokens, err := h.walletOf(ctx, formToken)
+	if err != nil || len(tokens) == 0 {
+		return hosted.Wallet{}, err
+	}
+	sh, err := h.s.shopOf(ctx, p.ShopID)
+	if err != nil {
+		return hosted.Wallet{}, err
+	}
+	w := hosted.Wallet{ManualDeletion: sh.Settings.Effective().TokenDeletion == shop.DeletionManual}
+	for _, t := range tokens {
+		inSub, err := h.s.activeSubscription(ctx, p.ShopID, t.Value)
+		if err != nil {
+			return hosted.Wallet{}, err
+		}
+		w.Cards = append(w.Cards, hosted.SavedCard{ID: t.ID, Brand: string(t.Brand), PANMasked: t.PANMasked,
+			ExpiryMonth: t.Expiry.Month, ExpiryYear: t.Expiry.Year, InSubscription: inSub})
+	}
+	return w, nil
+}
+
+func (h hostedWallets) SavedCard(ctx context.Context, formToken, cardID string) (card.PAN, card.Expiry, error) {
+	p, t, err := h.find(ctx, formToken, cardID)
+	if err != nil {
+		return card.PAN{}, card.Expiry{}, err
+	}
+	pan, exp, _, err := h.s.vault.Card(ctx, p.ShopID, t.Value)
+	if vault.IsTokenError(err) {
+		// Cancelled, purged or expired since the page was shown.
+		return card.PAN{}, card.Expiry{}, hosted.ErrCardNotFound
+	}
+	return pan, exp, err
+}
+
+func (h hostedWallets) PaySaved(ctx context.Context, formToken string, in hosted.CardInput) (hosted.Outcome, error) {
+	_, t, err := h.find(ctx, formToken, in.Saved)
+	if err != nil {
+		return hosted.Outcome{}, err
+	}
+	p, tx, err := h.s.pay.PaySaved(ctx, formToken, payment.SavedCardInput{Token: t.Value, ThreeDS: in.ThreeDS})
+	if err != nil {
+		return hosted.Outcome{}, err
+	}
+	return HostedOutcome(p, tx, h.s.pay.Now())
+}
+
+func (h hostedWallets) Delete(ctx context.Context, formToken, cardID string) (string, error) {
+	p, t, err := h.find(ctx, formToken, cardID)
+	if err != nil {
+		return "", err
+	}
+	sh, err := h.s.shopOf(ctx, p.ShopID)
+	if err != nil {
+		return "", err
+	}
+	if sh.Settings.Effective().TokenDeletion == shop.DeletionManual {
+		return hosted.DeleteManual, nil
+	}
+	inSub, err := h.s.activeSubscription(ctx, p.ShopID, t.Value)
+	if err != nil {
+		return "", err
+	}
+	if inSub {
+		return hosted.DeleteSubscription, nil
+	}
+	if _, err := h.s.Cancel(ctx, p.ShopID, p.Mode, t.Value); err != nil {
+		if e, ok := errs.As(err); ok && e.Code != errs.Internal {
+			// Gone since the page was shown: the card is no longer there.
+			return "", errors.Join(hosted.ErrCardNotFound, err)
+		}
+		return "", err
+	}
+	return hosted.DeleteDone, nil
+}
+
+// activeSubscription asks the subscriptions, when there are any.
+func (s *Service) activeSubscription(ctx context.Context, shopID, token string) (bool, error) {
+	if s.subs == nil {
+		return false, nil
+	}
+	return s.subs.ActiveOnToken(ctx, shopID, token)
+}
+
+// HostedOutcome turns a payment attempt into what the buyer's pages need:
+// accepted, final, the buyer-facing reason of a refusal, and the kr-answer
+// once the form is over. The one mapping for card and saved-card attempts.
+func HostedOutcome(p payment.Payment, t payment.Transaction, now time.Time) (hosted.Outcome, error) {
+	out := hosted.Outcome{Accepted: t.Accepted(), AttemptsLeft: p.AttemptsLeft()}
+	out.Final = out.Accepted || p.Completed()
+	if !out.Accepted {
+		switch {
+		case t.DetailedErrorCode == "3DS_FAILED":
+			out.Message = hosted.ReasonThreeDSFailed
+		case t.DetailedStatus == payment.Error:
+			out.Message = hosted.ReasonTechnical
+		default:
+			out.Message = hosted.ReasonForCode(t.DetailedErrorCode)
+		}
+	}
+	if out.Final {
+		var err error
+		if out.KRAnswer, err = payment.Answer(p, now); err != nil {
+			return hosted.Outcome{}, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,10 @@
+package wallet_test
+
+import (
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/hosted/browsertest"
+)
+
+// One browser for the package's browser test; each test gets its own context.
+func TestMain(m *testing.M) { browsertest.Main(m) }
