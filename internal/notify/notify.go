@@ -146,6 +146,8 @@ func merchantPhone(s shop.Shop) string {
 	return strings.TrimSpace(s.PrimaryPhone)
 }
 
+// add encodes the payload of m and inserts m in tx; with tx nil it only
+// collects m (see PaymentMessages).
 func (e *Enqueued) add(tx *sql.Tx, now time.Time, m outbox.Message, c any) error {
 	if m.Payload == "" {
 		b, err := json.Marshal(c)
@@ -153,6 +155,10 @@ func (e *Enqueued) add(tx *sql.Tx, now time.Time, m outbox.Message, c any) error
 			return fmt.Errorf("notify: encode %s payload: %w", m.Channel, err)
 		}
 		m.Payload = string(b)
+	}
+	if tx == nil {
+		e.Messages = append(e.Messages, m)
+		return nil
 	}
 	stored, err := store.InsertOutbox(tx, m, now)
 	if err != nil {
@@ -168,6 +174,21 @@ func (e *Enqueued) add(tx *sql.Tx, now time.Time, m outbox.Message, c any) error
 // it. It never fails for a missing or invalid recipient: that is reported
 // in Skipped and the payment goes on.
 func PaymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerEmail, buyerLanguage string) (Enqueued, error) {
+	if tx == nil {
+		return Enqueued{}, fmt.Errorf("notify: no transaction to queue the notifications in")
+	}
+	return paymentEvent(tx, now, s, p, buyerEmail, buyerLanguage)
+}
+
+// PaymentMessages returns what PaymentEvent would queue, payloads encoded,
+// without inserting anything: for a caller that prepares its whole write
+// before it runs (the payment service's settle write) and inserts the
+// messages itself with store.InsertOutbox.
+func PaymentMessages(now time.Time, s shop.Shop, p PaymentFacts, buyerEmail, buyerLanguage string) (Enqueued, error) {
+	return paymentEvent(nil, now, s, p, buyerEmail, buyerLanguage)
+}
+
+func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerEmail, buyerLanguage string) (Enqueued, error) {
 	var out Enqueued
 	if err := checkMode(p.Mode); err != nil {
 		return out, err

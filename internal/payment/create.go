@@ -184,7 +184,7 @@ func (s *Service) newPayment(sh shop.Shop, creds shop.Credentials, in CreateInpu
 	p := Payment{
 		ID: ids.New(), ShopID: sh.ID, Mode: creds.Mode, OrderID: in.OrderID, Amount: in.Amount,
 		Currency: in.Currency, FormAction: in.FormAction, Customer: in.Customer, Options: o,
-		CreatedAt: now, UpdatedAt: now,
+		CreatedAt: now, UpdatedAt: now, version: 1,
 	}
 	if p.Mode == "" {
 		p.Mode = shop.ModeTest

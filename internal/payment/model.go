@@ -45,6 +45,8 @@ type Payment struct {
 	UpdatedAt     time.Time
 	// Transactions in sequence order.
 	Transactions []Transaction
+
+	version int // stored version (optimistic lock); 0 before the insert
 }
 
 // Transaction returns the payment's transaction with that uuid.
@@ -163,6 +165,7 @@ func paymentFromRecord(r store.PaymentRecord) Payment {
 		ID: r.ID, ShopID: r.ShopID, Mode: r.Mode, OrderID: r.OrderID, Amount: r.Amount, Currency: r.Currency,
 		FormAction: r.FormAction, OrderStatus: r.OrderStatus, OrderCycle: r.OrderCycle, FormToken: r.FormToken,
 		FormExpiresAt: r.FormExpiresAt, Attempts: r.Attempts, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		version: r.Version,
 	}
 	_ = json.Unmarshal([]byte(r.Customer), &p.Customer)
 	_ = json.Unmarshal([]byte(r.Options), &p.Options)
@@ -176,7 +179,7 @@ func (p Payment) record() store.PaymentRecord {
 		ID: p.ID, ShopID: p.ShopID, Mode: p.Mode, OrderID: p.OrderID, Amount: p.Amount, Currency: p.Currency,
 		FormAction: p.FormAction, OrderStatus: p.OrderStatus, OrderCycle: p.OrderCycle, Customer: string(c),
 		Options: string(o), FormToken: p.FormToken, FormExpiresAt: p.FormExpiresAt, Attempts: p.Attempts,
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		Version: p.version, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
 

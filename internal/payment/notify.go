@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/notify"
+	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/store"
 )
 
@@ -26,13 +27,36 @@ func (s *Service) notifyDecision(ctx context.Context, tx *sql.Tx, p *Payment, t 
 		if err != nil {
 			return err
 		}
-		_, err = notify.PaymentEvent(tx, now, sh, notify.PaymentFacts{
-			PaymentID: p.ID, OrderID: p.OrderID, TransactionID: t.UUID, Mode: p.Mode, Accepted: t.Status != StatusUnpaid,
-			Amount: t.Amount, Currency: t.Currency, Brand: t.Brand, PANMasked: t.PANMasked, At: now,
-			BuyerName: buyerName(p.Customer),
-		}, deref(p.Customer.Email), deref(p.Customer.BillingDetails.Language))
+		_, err = notify.PaymentEvent(tx, now, sh, decisionFacts(p, t, now), deref(p.Customer.Email), deref(p.Customer.BillingDetails.Language))
 		return err
 	})
+}
+
+// decisionMessages is notifyDecision for a write prepared in advance
+// (settleKnown): the messages to insert. A failure is logged and the
+// payment goes on without them, as notifyDecision's savepoint does.
+func (s *Service) decisionMessages(ctx context.Context, p *Payment, t *Transaction, now time.Time) []outbox.Message {
+	if t.OperationType != Debit {
+		return nil
+	}
+	sh, err := s.db.Shop(ctx, p.ShopID)
+	if err == nil {
+		var out notify.Enqueued
+		out, err = notify.PaymentMessages(now, sh, decisionFacts(p, t, now), deref(p.Customer.Email), deref(p.Customer.BillingDetails.Language))
+		if err == nil {
+			return out.Messages
+		}
+	}
+	s.log.Error("payment: notify_payment", "transaction", t.UUID, "err", err)
+	return nil
+}
+
+func decisionFacts(p *Payment, t *Transaction, now time.Time) notify.PaymentFacts {
+	return notify.PaymentFacts{
+		PaymentID: p.ID, OrderID: p.OrderID, TransactionID: t.UUID, Mode: p.Mode, Accepted: t.Status != StatusUnpaid,
+		Amount: t.Amount, Currency: t.Currency, Brand: t.Brand, PANMasked: t.PANMasked, At: now,
+		BuyerName: buyerName(p.Customer),
+	}
 }
 
 // notifyToken queues the notifications of a card saved during a payment or

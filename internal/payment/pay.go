@@ -10,6 +10,7 @@ import (
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 )
@@ -35,6 +36,7 @@ type cardData struct {
 	initiator string
 	threeDS   *acquirer.ThreeDSResult
 	save      bool
+	lastUsed  time.Time // a saved card's last recorded use; zero otherwise
 }
 
 // PayCard pays (or, for REGISTER, verifies) the payment of a formToken with
@@ -85,7 +87,7 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 		cd.save = c.SaveCard && WalletEligible(c.PAN)
 	}
 	if threeDSFailed {
-		return s.settleAuthorization(ctx, p, t.UUID, outcome{threeDSFailed: c.ThreeDS.Status}, nil)
+		return s.settleAuthorization(ctx, p, t, outcome{threeDSFailed: c.ThreeDS.Status}, nil, time.Time{})
 	}
 	return s.authorize(ctx, p, t, cd)
 }
@@ -220,28 +222,32 @@ func (s *Service) PayToken(ctx context.Context, sh shop.Shop, creds shop.Credent
 		return Payment{}, Transaction{}, errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", in.PaymentMethodToken)
 	}
 	in.Customer, _ = carryOver(in.Customer, sc.Customer)
+	// The payment and its RUNNING debit are new: they are inserted as they
+	// are (sequence 1, order status derived), built before the write so
+	// that the single writer only runs the two INSERTs.
 	p := s.newPayment(sh, creds, in, o)
-	var t Transaction
+	now := s.clock.Now()
+	p.Attempts = 1
+	t := s.newTransaction(p, now)
+	t.PaymentMethodSource, t.Token = "TOKEN", in.PaymentMethodToken
+	t.Brand, t.PANMasked = string(sc.Brand), sc.PAN.Masked()
+	t.ExpiryMonth, t.ExpiryYear = sc.Expiry.Month, sc.Expiry.Year
+	t.SequenceNumber, t.version = 1, 1
+	p.Transactions = []Transaction{t}
+	p.deriveOrder(now)
+	p.UpdatedAt = now
+	prec, trec := p.record(), t.record()
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		now := s.clock.Now()
-		q := p
-		q.Attempts = 1
-		if err := store.InsertPayment(tx, q.record()); err != nil {
+		if err := store.InsertPayment(tx, prec); err != nil {
 			return err
 		}
-		t = s.newTransaction(q, now)
-		t.PaymentMethodSource, t.Token = "TOKEN", in.PaymentMethodToken
-		t.Brand, t.PANMasked = string(sc.Brand), sc.PAN.Masked()
-		t.ExpiryMonth, t.ExpiryYear = sc.Expiry.Month, sc.Expiry.Year
-		var err error
-		q, t, err = s.insertStarted(tx, q, t, now)
-		if err == nil && in.OnStart != nil {
-			err = in.OnStart(tx, q.ID, t.UUID)
+		if err := store.InsertTransaction(tx, trec); err != nil {
+			return err
 		}
-		if err == nil {
-			p = q
+		if in.OnStart != nil {
+			return in.OnStart(tx, p.ID, t.UUID)
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return Payment{}, Transaction{}, s.startError(err, p)
@@ -251,7 +257,7 @@ func (s *Service) PayToken(ctx context.Context, sh shop.Shop, creds shop.Credent
 		brand = sc.PAN.Brand()
 	}
 	return s.authorize(ctx, p, t, cardData{pan: sc.PAN, expiry: sc.Expiry, brand: brand, holder: sc.Holder,
-		initiator: acquirer.InitiatorMIT})
+		initiator: acquirer.InitiatorMIT, lastUsed: sc.LastUsedAt})
 }
 
 // authorize sends the authorization (or verification) of t, which is
@@ -282,7 +288,7 @@ func (s *Service) authorize(ctx context.Context, p Payment, t Transaction, c car
 			tok.CustomerReference = *p.Customer.Reference
 		}
 	}
-	return s.settleAuthorization(ctx, p, t.UUID, outcome{res: res, err: err}, tok)
+	return s.settleAuthorization(ctx, p, t, outcome{res: res, err: err}, tok, c.lastUsed)
 }
 
 // outcome is what the acquirer (or 3-D Secure) said about an operation.
@@ -298,19 +304,27 @@ func (o outcome) unknown() bool {
 	return o.err != nil && !errors.Is(o.err, acquirer.ErrUnavailable) && !errors.Is(o.err, acquirer.ErrInvalidRequest)
 }
 
-// settleAuthorization records the outcome of the authorization of a
-// RUNNING transaction, unless it was settled already (by recovery).
-func (s *Service) settleAuthorization(ctx context.Context, p Payment, uuid string, o outcome, tok *TokenizeRequest) (Payment, Transaction, error) {
+// settleAuthorization records the outcome of the authorization of t, a
+// RUNNING transaction of p as the start write committed them, unless it
+// was settled already (by recovery). lastUsed is when the token that paid
+// was last used, zero when unknown or no token paid.
+func (s *Service) settleAuthorization(ctx context.Context, p Payment, t Transaction, o outcome, tok *TokenizeRequest, lastUsed time.Time) (Payment, Transaction, error) {
 	if o.unknown() {
-		s.log.Warn("payment: authorization outcome unknown, left RUNNING for recovery", "transaction", uuid, "err", o.err)
+		s.log.Warn("payment: authorization outcome unknown, left RUNNING for recovery", "transaction", t.UUID, "err", o.err)
 		np, err := s.payment(writeContext(ctx), s.db.Reader(), p.ShopID, p.ID)
 		if err != nil {
 			return Payment{}, Transaction{}, err
 		}
-		t, _ := np.Transaction(uuid)
-		return np, t, nil
+		nt, _ := np.Transaction(t.UUID)
+		return np, nt, nil
 	}
-	return s.apply(writeContext(ctx), p.ShopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+	if tok == nil && p.version > 0 && t.version > 0 {
+		np, nt, err := s.settleKnown(writeContext(ctx), p, t, o, lastUsed)
+		if !errors.Is(err, errStale) {
+			return np, nt, err
+		}
+	}
+	return s.apply(writeContext(ctx), p.ShopID, t.UUID, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
 		if t.DetailedStatus != Initial {
 			return "", errNoChange
 		}
@@ -318,25 +332,107 @@ func (s *Service) settleAuthorization(ctx context.Context, p Payment, uuid strin
 	})
 }
 
-// authorizationOutcome moves a RUNNING debit or verification to its final
-// state and names the IPN event.
-func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, o outcome, tok *TokenizeRequest) (string, error) {
+// errStale: the payment or transaction changed since it was read; the
+// caller takes the path that reads and locks them.
+var errStale = errors.New("payment: stale read")
+
+// settleKnown is the settle write of the common case, a payment nobody
+// touched while the acquirer answered: the new state, the IPN payload and
+// the notifications are computed from the copies the start write
+// committed, before the write, so that the writer (one for the whole
+// database on SQLite) only runs the statements. The version checks of the
+// UPDATEs make it errStale, with nothing written, when the payment or the
+// transaction changed meanwhile.
+func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, o outcome, lastUsed time.Time) (Payment, Transaction, error) {
 	now := s.clock.Now()
+	p.Transactions = append([]Transaction(nil), p.Transactions...)
+	event, err := decideAuthorization(&p, &t, o, now)
+	if err != nil {
+		return p, t, errStale // the locked path reports it
+	}
+	t.UpdatedAt = now
+	replace(&p, t)
+	p.deriveOrder(now)
+	p.UpdatedAt = now
+	trec, prec := t.record(), p.record()
+	var msgs []outbox.Message
+	if p.Options.IPNTarget != "" {
+		payload, err := Answer(p, now)
+		if err != nil {
+			return p, t, internal(err)
+		}
+		msgs = append(msgs, s.ipnMessage(&p, event, payload))
+	}
+	msgs = append(msgs, s.decisionMessages(ctx, &p, &t, now)...)
+	touch := event == eventAccepted && s.needsTouch(&t, lastUsed, now)
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		tr, pr := trec, prec
+		if err := store.UpdateTransaction(tx, &tr); err != nil {
+			return err
+		}
+		if err := store.UpdatePaymentState(tx, &pr); err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if _, err := store.InsertOutbox(tx, m, now); err != nil {
+				return err
+			}
+		}
+		if touch {
+			s.inSavepoint(tx, "mark_used", t.UUID, func() error { return s.vault.MarkUsed(tx, t.ShopID, t.Token) })
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return p, t, errStale
+	}
+	if err != nil {
+		return Payment{}, Transaction{}, internal(err)
+	}
+	t.version, p.version = trec.Version+1, prec.Version+1
+	replace(&p, t)
+	return p, t, nil
+}
+
+// lastUseResolution is how stale a token's recorded last use may get. The
+// retention purge counts 15 months from it; writing it on every payment
+// made each token payment write the token's row too (and, on PostgreSQL,
+// wait for its lock when one card paid twice at once) for a precision the
+// purge has no use for.
+const lastUseResolution = time.Hour
+
+// needsTouch tells whether the payment with t must record its token's use:
+// a token payment, approved, whose token's last recorded use (zero when
+// unknown) is older than lastUseResolution.
+func (s *Service) needsTouch(t *Transaction, lastUsed, now time.Time) bool {
+	return s.vault != nil && t.PaymentMethodSource == "TOKEN" && t.Token != "" &&
+		(lastUsed.IsZero() || now.Sub(lastUsed) >= lastUseResolution)
+}
+
+// The IPN events of an authorization.
+const (
+	eventAccepted = "payment.accepted"
+	eventRefused  = "payment.refused"
+)
+
+// decideAuthorization moves a RUNNING debit or verification, in memory, to
+// the state the outcome gives, and names the IPN event.
+func decideAuthorization(p *Payment, t *Transaction, o outcome, now time.Time) (string, error) {
 	switch {
 	case o.threeDSFailed != "":
 		t.ErrorCode, t.ErrorMessage = CodeRefused, "payment refused"
 		t.DetailedErrorCode = "3DS_FAILED"
 		t.DetailedErrorMessage = "3-D Secure authentication failed (status " + o.threeDSFailed + ")"
-		return s.decided(ctx, tx, p, t, Refused, "payment.refused", now)
+		return eventRefused, t.transition(Refused)
 	case o.err != nil:
 		t.ErrorCode, t.ErrorMessage = CodeAcquirerError, "acquirer unavailable, payment not performed"
-		return s.decided(ctx, tx, p, t, Error, "payment.refused", now)
+		return eventRefused, t.transition(Error)
 	case !o.res.Approved:
 		t.AuthResult, t.AuthAt, t.AcquirerRef = o.res.ResponseCode, now, o.res.AcquirerReference
 		t.ErrorCode, t.ErrorMessage = CodeRefused, "payment refused"
 		t.DetailedErrorCode = o.res.ResponseCode
 		t.DetailedErrorMessage = acquirer.CodeMessage(o.res.ResponseCode)
-		return s.decided(ctx, tx, p, t, Refused, "payment.refused", now)
+		return eventRefused, t.transition(Refused)
 	}
 	t.AuthNumber, t.AuthResult, t.AuthAt = o.res.AuthorizationNumber, o.res.ResponseCode, now
 	t.AuthAmount, t.AcquirerRef = t.Amount, o.res.AcquirerReference
@@ -349,26 +445,28 @@ func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payme
 		t.ExpectedCaptureAt = now.AddDate(0, 0, p.Options.CaptureDelay)
 		t.AuthExpiresAt = now.AddDate(0, 0, max(p.Options.ValidityDays, 1))
 	}
-	if err := t.transition(to); err != nil {
-		return "", err
-	}
-	if tok != nil {
-		if t.Token = s.tokenize(ctx, tx, *tok); t.Token != "" {
-			s.notifyToken(ctx, tx, p, t, now)
-		}
-	}
-	if t.PaymentMethodSource == "TOKEN" && t.Token != "" && s.vault != nil {
-		token := t.Token
-		s.inSavepoint(tx, "mark_used", t.UUID, func() error { return s.vault.MarkUsed(tx, t.ShopID, token) })
-	}
-	s.notifyDecision(ctx, tx, p, t, now)
-	return "payment.accepted", nil
+	return eventAccepted, t.transition(to)
 }
 
-// decided moves t to a final refusal and queues its notifications.
-func (s *Service) decided(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, to, event string, now time.Time) (string, error) {
-	if err := t.transition(to); err != nil {
+// authorizationOutcome moves a RUNNING debit or verification to its final
+// state inside tx, with its effects: the card saved (tok), the token's use
+// recorded, the buyer's and merchant's notifications queued.
+func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, o outcome, tok *TokenizeRequest) (string, error) {
+	now := s.clock.Now()
+	event, err := decideAuthorization(p, t, o, now)
+	if err != nil {
 		return "", err
+	}
+	if event == eventAccepted {
+		if tok != nil {
+			if t.Token = s.tokenize(ctx, tx, *tok); t.Token != "" {
+				s.notifyToken(ctx, tx, p, t, now)
+			}
+		}
+		if s.needsTouch(t, time.Time{}, now) {
+			token := t.Token
+			s.inSavepoint(tx, "mark_used", t.UUID, func() error { return s.vault.MarkUsed(tx, t.ShopID, token) })
+		}
 	}
 	s.notifyDecision(ctx, tx, p, t, now)
 	return event, nil

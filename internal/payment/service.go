@@ -292,9 +292,11 @@ func replace(p *Payment, t Transaction) {
 func (s *Service) savePayment(tx *sql.Tx, p *Payment, event string, now time.Time) error {
 	p.deriveOrder(now)
 	p.UpdatedAt = now
-	if err := store.UpdatePaymentState(tx, p.record()); err != nil {
+	rec := p.record()
+	if err := store.UpdatePaymentState(tx, &rec); err != nil {
 		return err
 	}
+	p.version = rec.Version
 	if event == "" || p.Options.IPNTarget == "" {
 		return nil
 	}
@@ -302,11 +304,14 @@ func (s *Service) savePayment(tx *sql.Tx, p *Payment, event string, now time.Tim
 	if err != nil {
 		return err
 	}
-	_, err = store.InsertOutbox(tx, outbox.Message{
-		ShopID: p.ShopID, Channel: outbox.ChannelIPN, Event: event, OrderingKey: p.ID,
-		Target: p.Options.IPNTarget, Payload: string(payload),
-	}, now)
+	_, err = store.InsertOutbox(tx, s.ipnMessage(p, event, payload), now)
 	return err
+}
+
+// ipnMessage is the IPN of event with the payment's kr-answer payload.
+func (s *Service) ipnMessage(p *Payment, event string, payload []byte) outbox.Message {
+	return outbox.Message{ShopID: p.ShopID, Channel: outbox.ChannelIPN, Event: event, OrderingKey: p.ID,
+		Target: p.Options.IPNTarget, Payload: string(payload)}
 }
 
 // acquirerContext bounds an acquirer call. It does not inherit the

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/errs"
@@ -58,6 +59,8 @@ type StoredCard struct {
 	// saved (or later, CustomerWallet/Update): its billing details carry
 	// over to wallet payments.
 	Customer Customer
+	// LastUsedAt is the token's last recorded use (see lastUseResolution).
+	LastUsedAt time.Time
 }
 
 // CardVault adapts the card vault to Vault, mapping its errors to the PayZen
@@ -87,7 +90,7 @@ func (c cardVault) Card(ctx context.Context, shopID, token string) (StoredCard, 
 	switch {
 	case err == nil:
 		sc := StoredCard{PAN: pan, Expiry: exp, Brand: t.Brand, Holder: t.HolderName, Mode: t.Mode,
-			CustomerReference: t.CustomerReference}
+			CustomerReference: t.CustomerReference, LastUsedAt: t.LastUsedAt}
 		if len(t.Customer) > 0 {
 			// Best effort: details that do not parse are not carried over.
 			_ = json.Unmarshal(t.Customer, &sc.Customer)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/card"
@@ -146,10 +147,10 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 		return Payment{}, Transaction{}, s.startError(err, p)
 	}
 	if threeDSFailed {
-		return s.settleAuthorization(ctx, p, t.UUID, outcome{threeDSFailed: in.ThreeDS.Status}, nil)
+		return s.settleAuthorization(ctx, p, t, outcome{threeDSFailed: in.ThreeDS.Status}, nil, time.Time{})
 	}
 	return s.authorize(ctx, p, t, cardData{pan: sc.PAN, expiry: sc.Expiry, brand: brand, holder: sc.Holder,
-		initiator: acquirer.InitiatorCIT, threeDS: in.ThreeDS})
+		initiator: acquirer.InitiatorCIT, threeDS: in.ThreeDS, lastUsed: sc.LastUsedAt})
 }
 
 // setCustomer stores the customer of a payment (billing details carried

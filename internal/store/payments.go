@@ -35,6 +35,7 @@ type PaymentRecord struct {
 	FormToken     string // "" stores NULL
 	FormExpiresAt time.Time
 	Attempts      int
+	Version       int // optimistic lock: see UpdatePaymentState
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -87,7 +88,7 @@ type TransactionRecord struct {
 }
 
 const paymentColumns = `id, shop_id, mode, order_id, amount, currency, form_action, order_status, order_cycle,
-	customer, options, form_token, form_expires_at, attempts, created_at, updated_at`
+	customer, options, form_token, form_expires_at, attempts, created_at, updated_at, version`
 
 const transactionColumns = `uuid, shop_id, payment_id, parent_uuid, mode, order_id, operation_type, amount, currency,
 	status, detailed_status, token, payment_method_source, brand, pan_masked, expiry_month, expiry_year,
@@ -115,7 +116,7 @@ func scanPayment(s scanner) (PaymentRecord, error) {
 	var formExp sql.NullInt64
 	var created, updated int64
 	err := s.Scan(&p.ID, &p.ShopID, &p.Mode, &p.OrderID, &p.Amount, &p.Currency, &p.FormAction, &p.OrderStatus,
-		&p.OrderCycle, &p.Customer, &p.Options, &token, &formExp, &p.Attempts, &created, &updated)
+		&p.OrderCycle, &p.Customer, &p.Options, &token, &formExp, &p.Attempts, &created, &updated, &p.Version)
 	if err != nil {
 		return p, err
 	}
@@ -151,10 +152,10 @@ func scanTransaction(s scanner) (TransactionRecord, error) {
 // InsertPayment writes a new payment in the caller's transaction.
 func InsertPayment(tx *sql.Tx, p PaymentRecord) error {
 	_, err := tx.Exec(`INSERT INTO payments (`+paymentColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		p.ID, p.ShopID, p.Mode, p.OrderID, p.Amount, p.Currency, p.FormAction, p.OrderStatus, p.OrderCycle,
 		p.Customer, p.Options, optText(p.FormToken), OptMicros(p.FormExpiresAt), p.Attempts,
-		Micros(p.CreatedAt), Micros(p.UpdatedAt))
+		Micros(p.CreatedAt), Micros(p.UpdatedAt), max(p.Version, 1))
 	if err != nil {
 		if IsUniqueViolation(err) {
 			return fmt.Errorf("store: insert payment: %w", ErrConflict)
@@ -165,13 +166,25 @@ func InsertPayment(tx *sql.Tx, p PaymentRecord) error {
 }
 
 // UpdatePaymentState stores the derived order status and cycle, the amount
-// (lowered by a transaction update) and the attempts count.
-func UpdatePaymentState(tx *sql.Tx, p PaymentRecord) error {
-	_, err := tx.Exec(`UPDATE payments SET order_status = $2, order_cycle = $3, amount = $4, attempts = $5, updated_at = $6
-		WHERE id = $1`, p.ID, p.OrderStatus, p.OrderCycle, p.Amount, p.Attempts, Micros(p.UpdatedAt))
+// (lowered by a transaction update) and the attempts count, if the stored
+// version is still p.Version, and increments it (p.Version is updated).
+// Every write transaction that changes a payment ends with it, so a
+// concurrent change in between is ErrConflict.
+func UpdatePaymentState(tx *sql.Tx, p *PaymentRecord) error {
+	res, err := tx.Exec(`UPDATE payments SET order_status = $2, order_cycle = $3, amount = $4, attempts = $5,
+		updated_at = $6, version = version + 1
+		WHERE id = $1 AND version = $7`, p.ID, p.OrderStatus, p.OrderCycle, p.Amount, p.Attempts, Micros(p.UpdatedAt), p.Version)
 	if err != nil {
 		return fmt.Errorf("store: update payment: %w", err)
 	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: update payment: %w", err)
+	}
+	if n != 1 {
+		return fmt.Errorf("store: update payment %s: %w", p.ID, ErrConflict)
+	}
+	p.Version++
 	return nil
 }
 
