@@ -180,7 +180,14 @@ func (b *batcher) shared(live []*writeReq) (results []error, err error) {
 	}
 	results = make([]error, len(live))
 	for i, r := range live {
-		if _, err := tx.Exec("SAVEPOINT w"); err != nil {
+		// Releasing the previous request's savepoint and opening this
+		// one's is one round trip (PostgreSQL runs a statement list
+		// without arguments in one message); the commit releases the last.
+		open := "SAVEPOINT w"
+		if i > 0 {
+			open = "RELEASE SAVEPOINT w; SAVEPOINT w"
+		}
+		if _, err := tx.Exec(open); err != nil {
 			_ = tx.Rollback()
 			return nil, fmt.Errorf("store: savepoint: %w", err)
 		}
@@ -190,10 +197,6 @@ func (b *batcher) shared(live []*writeReq) (results []error, err error) {
 				_ = tx.Rollback()
 				return nil, fmt.Errorf("store: rollback to savepoint: %w", err)
 			}
-		}
-		if _, err := tx.Exec("RELEASE SAVEPOINT w"); err != nil {
-			_ = tx.Rollback()
-			return nil, fmt.Errorf("store: release savepoint: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
