@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/clock"
@@ -58,7 +59,22 @@ type Service struct {
 	store Store
 	keys  *vault.Keyring
 	clock clock.Clock
+
+	// opened keeps key sets already decrypted, by shop, mode and data
+	// key: every IPN is signed with its shop's password, and opening it
+	// cost a data-key read, an unwrap and two decryptions per message. A
+	// rotation seals the new set under a new data key, so a cached set is
+	// never used for a newer one; a master-key rewrap leaves the data key,
+	// and so the secrets, as they were.
+	mu     sync.Mutex
+	opened map[openedKey]Credentials
 }
+
+type openedKey struct{ shopID, mode, dataKeyID string }
+
+// maxOpened bounds the cache of opened key sets (two per shop); past it the
+// cache starts over.
+const maxOpened = 10000
 
 // NewService returns a shop service.
 func NewService(st Store, keys *vault.Keyring, clk clock.Clock) *Service {
@@ -280,6 +296,27 @@ func (s *Service) ByPublicKey(ctx context.Context, publicKey string) (Shop, Cred
 }
 
 func (s *Service) open(ctx context.Context, k SealedAPIKeys) (Credentials, error) {
+	ck := openedKey{k.ShopID, k.Mode, k.DataKey.ID}
+	s.mu.Lock()
+	c, ok := s.opened[ck]
+	s.mu.Unlock()
+	if ok && c.PublicKey == k.PublicKey {
+		return c, nil
+	}
+	c, err := s.openSealed(ctx, k)
+	if err != nil {
+		return c, err
+	}
+	s.mu.Lock()
+	if s.opened == nil || len(s.opened) >= maxOpened {
+		s.opened = make(map[openedKey]Credentials)
+	}
+	s.opened[ck] = c
+	s.mu.Unlock()
+	return c, nil
+}
+
+func (s *Service) openSealed(ctx context.Context, k SealedAPIKeys) (Credentials, error) {
 	dk, err := s.store.DataKey(ctx, k.DataKey.ID)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("shop keys: data key: %w", err)

@@ -85,6 +85,11 @@ func TestCreateAndRotateKeys(t *testing.T) {
 		if _, creds, err := svc.Authenticate(ctx, c.Shop.ID, c.Prod.Password); err != nil || creds.Mode != shop.ModeProduction {
 			t.Fatalf("production key must authenticate in PRODUCTION mode: %v %+v", err, creds)
 		}
+		// Opened once before the rotation: the service keeps opened key
+		// sets, and must not serve the old one after the rotation.
+		if before, err := svc.Credentials(ctx, c.Shop.ID, shop.ModeTest); err != nil || before.Password != c.Test.Password {
+			t.Fatalf("credentials before the rotation: %v", err)
+		}
 		rotated, err := svc.RotateAPIKeys(ctx, c.Shop.ID, shop.ModeTest)
 		if err != nil {
 			t.Fatal(err)
@@ -96,8 +101,8 @@ func TestCreateAndRotateKeys(t *testing.T) {
 			t.Fatalf("new password: %v", err)
 		}
 		got, err := svc.Credentials(ctx, c.Shop.ID, shop.ModeTest)
-		if err != nil || got.HMACKey != rotated.HMACKey {
-			t.Fatalf("rotated HMAC key: %v", err)
+		if err != nil || got.HMACKey != rotated.HMACKey || got.Password != rotated.Password {
+			t.Fatalf("rotated key set: %v", err)
 		}
 		list, err := svc.List(ctx)
 		if err != nil || len(list) != 1 {
