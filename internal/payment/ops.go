@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -41,12 +42,24 @@ func (s *Service) claim(t *Transaction, op string) {
 	}
 }
 
-// runCapture sends a claimed capture and records its outcome.
+// runCapture sends a claimed capture and records its outcome. The payment
+// is read (outside the writer) before the call, so that the outcome's write
+// is prepared in advance (settleKnown) unless something changed meanwhile.
 func (s *Service) runCapture(ctx context.Context, t Transaction) (Payment, Transaction, error) {
+	p, perr := s.payment(ctx, s.db.Reader(), t.ShopID, t.PaymentID)
 	actx, cancel := s.acquirerContext(ctx)
 	res, err := s.acq.Capture(actx, t.PendingOpID, t.AcquirerRef, t.Amount, t.Currency)
 	cancel()
-	return s.settlePending(ctx, t.UUID, t.PendingOpID, outcome{res: res, err: err})
+	o := outcome{res: res, err: err}
+	if perr == nil {
+		if known, ok := p.Transaction(t.UUID); ok && known.version == t.version {
+			np, nt, err := s.settleKnown(writeContext(ctx), p, known, s.pendingDecision(t.PendingOpID, o), false, time.Time{})
+			if !errors.Is(err, errStale) {
+				return np, nt, err
+			}
+		}
+	}
+	return s.settlePending(ctx, t.UUID, t.PendingOpID, o)
 }
 
 // runCancel sends a claimed cancellation and records its outcome. A refusal
@@ -73,12 +86,21 @@ func (s *Service) runCancel(ctx context.Context, t Transaction) (Payment, Transa
 // settlePending records the outcome of a pending capture or cancellation,
 // if the transaction still waits for this very operation.
 func (s *Service) settlePending(ctx context.Context, uuid, opID string, o outcome) (Payment, Transaction, error) {
+	decide := s.pendingDecision(opID, o)
 	return s.apply(writeContext(ctx), "", uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		return decide(p, t, s.clock.Now())
+	})
+}
+
+// pendingDecision records the outcome o of pending operation opID, if the
+// transaction still waits for this very operation.
+func (s *Service) pendingDecision(opID string, o outcome) decision {
+	return func(_ *Payment, t *Transaction, _ time.Time) (string, error) {
 		if t.PendingOp == "" || t.PendingOpID != opID {
 			return "", errNoChange
 		}
 		return s.pendingOutcome(t, o)
-	})
+	}
 }
 
 func (s *Service) pendingOutcome(t *Transaction, o outcome) (string, error) {

@@ -319,7 +319,10 @@ func (s *Service) settleAuthorization(ctx context.Context, p Payment, t Transact
 		return np, nt, nil
 	}
 	if tok == nil && p.version > 0 && t.version > 0 {
-		np, nt, err := s.settleKnown(writeContext(ctx), p, t, o, lastUsed)
+		decide := func(p *Payment, t *Transaction, now time.Time) (string, error) {
+			return decideAuthorization(p, t, o, now)
+		}
+		np, nt, err := s.settleKnown(writeContext(ctx), p, t, decide, true, lastUsed)
 		if !errors.Is(err, errStale) {
 			return np, nt, err
 		}
@@ -336,17 +339,26 @@ func (s *Service) settleAuthorization(ctx context.Context, p Payment, t Transact
 // caller takes the path that reads and locks them.
 var errStale = errors.New("payment: stale read")
 
+// decision changes t (of p) in memory at now and names the IPN event ("" for
+// none); errNoChange means there is nothing to write.
+type decision func(p *Payment, t *Transaction, now time.Time) (event string, err error)
+
 // settleKnown is the settle write of the common case, a payment nobody
 // touched while the acquirer answered: the new state, the IPN payload and
-// the notifications are computed from the copies the start write
-// committed, before the write, so that the writer (one for the whole
-// database on SQLite) only runs the statements. The version checks of the
-// UPDATEs make it errStale, with nothing written, when the payment or the
-// transaction changed meanwhile.
-func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, o outcome, lastUsed time.Time) (Payment, Transaction, error) {
+// the notifications are computed from copies read before (the start write's
+// own, or a read after the claim), before the write, so that the writer
+// (one for the whole database on SQLite) only runs the statements. The
+// version checks of the UPDATEs make it errStale, with nothing written,
+// when the payment or the transaction changed meanwhile. notifyBuyer adds
+// the buyer's and merchant's notifications of a decided debit; lastUsed is
+// when the token that paid was last used (zero: unknown or no token).
+func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, decide decision, notifyBuyer bool, lastUsed time.Time) (Payment, Transaction, error) {
 	now := s.clock.Now()
 	p.Transactions = append([]Transaction(nil), p.Transactions...)
-	event, err := decideAuthorization(&p, &t, o, now)
+	event, err := decide(&p, &t, now)
+	if errors.Is(err, errNoChange) {
+		return p, t, nil
+	}
 	if err != nil {
 		return p, t, errStale // the locked path reports it
 	}
@@ -356,14 +368,16 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, o o
 	p.UpdatedAt = now
 	trec, prec := t.record(), p.record()
 	var msgs []outbox.Message
-	if p.Options.IPNTarget != "" {
+	if event != "" && p.Options.IPNTarget != "" {
 		payload, err := Answer(p, now)
 		if err != nil {
 			return p, t, internal(err)
 		}
 		msgs = append(msgs, s.ipnMessage(&p, event, payload))
 	}
-	msgs = append(msgs, s.decisionMessages(ctx, &p, &t, now)...)
+	if notifyBuyer {
+		msgs = append(msgs, s.decisionMessages(ctx, &p, &t, now)...)
+	}
 	touch := event == eventAccepted && s.needsTouch(&t, lastUsed, now)
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		tr, pr := trec, prec

@@ -27,7 +27,10 @@ func TestSettleKnownDetectsAConcurrentChange(t *testing.T) {
 		before := e.events(stale.ID)
 
 		refused := outcome{res: acquirer.Result{Approved: false, ResponseCode: "05"}}
-		if _, _, err := e.svc.settleKnown(e.ctx(), stale, tx, refused, time.Time{}); !errors.Is(err, errStale) {
+		decide := func(p *Payment, t *Transaction, now time.Time) (string, error) {
+			return decideAuthorization(p, t, refused, now)
+		}
+		if _, _, err := e.svc.settleKnown(e.ctx(), stale, tx, decide, true, time.Time{}); !errors.Is(err, errStale) {
 			t.Fatalf("settleKnown on a stale copy: %v, want errStale", err)
 		}
 		wantStatus(t, e.get(tx.UUID), Authorised)
