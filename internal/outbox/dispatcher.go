@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/clock"
@@ -54,11 +53,22 @@ func Permanent(err error) error {
 	return permanent{err}
 }
 
+// LeaseMargin is what a claim lasts beyond the delivery Timeout by default:
+// room for the result to be written (a commit wait under load) and for
+// clock differences between copies.
+const LeaseMargin = 30 * time.Second
+
 // Options configures a Dispatcher. Zero values mean the documented defaults.
 type Options struct {
-	// Workers is how many deliveries run at once (default 8).
+	// Workers is how many deliveries run at once (default 128). A worker
+	// is reserved from the claim on, so one copy delivers at most about
+	// Workers / (commit wait + delivery time) messages per second: under
+	// load a commit wait is tens of milliseconds. Deliveries mostly wait on
+	// the network, so many are cheap.
 	Workers int
-	// Batch is how many messages one poll claims (default 2×Workers).
+	// Batch bounds one claim: RunOnce claims up to this many (default
+	// 2×Workers); Run claims at most this many and never more than it has
+	// free workers, so that every message it claims starts at once.
 	Batch int
 	// Schedules are the retry waits per channel; channels not listed use
 	// DefaultSchedule.
@@ -69,12 +79,19 @@ type Options struct {
 	NoJitter bool
 	// Timeout bounds one delivery (default 30s).
 	Timeout time.Duration
-	// Lease is how long a claim lasts (default: long enough for a whole
-	// batch to time out, plus a minute). A copy that dies mid-delivery
-	// holds its messages this long before another copy retries them.
+	// Lease is how long a claim lasts. The default is Timeout + LeaseMargin
+	// for Run, whose claimed messages start at once; RunOnce, which
+	// delivers its batch in rounds of Workers, adds a Timeout per extra
+	// round. A copy that dies mid-delivery holds its messages this long
+	// before another copy retries them.
 	Lease time.Duration
 	// PollInterval is the pause when nothing is due (default 500ms).
 	PollInterval time.Duration
+	// FinishBatch is how many results one write records at most (default 128).
+	FinishBatch int
+	// FinishDelay is how long a result waits for others to share its write
+	// (default 5ms). Results are written at once when FinishBatch are waiting.
+	FinishDelay time.Duration
 	// Clock gives the time of attempts and schedules (default the wall clock).
 	Clock clock.Clock
 	// Logger receives one line per failure (default slog.Default()).
@@ -95,11 +112,15 @@ type Dispatcher struct {
 	kick       chan struct{}
 }
 
+// finishFlights is how many result writes a dispatcher has waiting for a
+// commit at once: while one waits, the next results gather for the next.
+const finishFlights = 4
+
 // NewDispatcher returns a dispatcher that claims messages from st and hands
 // each to the deliverer of its channel.
 func NewDispatcher(st Store, deliverers map[string]Deliverer, o Options) *Dispatcher {
 	if o.Workers <= 0 {
-		o.Workers = 8
+		o.Workers = 128
 	}
 	if o.Batch <= 0 {
 		o.Batch = 2 * o.Workers
@@ -113,12 +134,15 @@ func NewDispatcher(st Store, deliverers map[string]Deliverer, o Options) *Dispat
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	if o.Lease <= 0 {
-		rounds := (o.Batch + o.Workers - 1) / o.Workers
-		o.Lease = time.Duration(rounds)*o.Timeout + time.Minute
-	}
+	o.Lease = max(o.Lease, 0) // 0: the default, which depends on the claim's size
 	if o.PollInterval <= 0 {
 		o.PollInterval = 500 * time.Millisecond
+	}
+	if o.FinishBatch <= 0 {
+		o.FinishBatch = 128
+	}
+	if o.FinishDelay <= 0 {
+		o.FinishDelay = 5 * time.Millisecond
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
@@ -142,6 +166,17 @@ func NewDispatcher(st Store, deliverers map[string]Deliverer, o Options) *Dispat
 // InstanceID returns the name this dispatcher claims messages under.
 func (d *Dispatcher) InstanceID() string { return d.o.InstanceID }
 
+// claimLease returns how long a claim of n messages lasts: Options.Lease
+// when set, else Timeout + LeaseMargin per round of Workers deliveries (one
+// round for Run, which claims only for free workers).
+func (d *Dispatcher) claimLease(n int) time.Duration {
+	if d.o.Lease > 0 {
+		return d.o.Lease
+	}
+	rounds := max((n+d.o.Workers-1)/d.o.Workers, 1)
+	return time.Duration(rounds)*d.o.Timeout + LeaseMargin
+}
+
 // Kick wakes a waiting Run at once (call it after committing messages to
 // skip the poll delay). It never blocks.
 func (d *Dispatcher) Kick() {
@@ -151,84 +186,259 @@ func (d *Dispatcher) Kick() {
 	}
 }
 
-// Run delivers until ctx ends. Deliveries in flight when ctx ends are
-// abandoned and their claims released without counting an attempt.
+// Run delivers until ctx ends. A fixed pool of Workers delivers; a claim
+// asks for as many messages as there are free workers, as soon as some are
+// free, so a claimed message starts at once and nobody waits for a whole
+// batch. Results go to a finisher that records many in one write. When ctx
+// ends, deliveries in flight are abandoned and their claims released
+// without counting an attempt; Run returns once every result is written.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
-	for {
-		_, claimed, err := d.runOnce(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			d.o.Logger.Error("outbox: dispatch", "instance", d.o.InstanceID, "err", err)
-		}
-		if claimed > 0 && err == nil {
-			continue // more may be waiting: no pause while there is work
-		}
-		timer.Reset(d.o.PollInterval)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-d.kick:
-			if !timer.Stop() {
-				<-timer.C
+	jobs := make(chan Delivery, d.o.Workers)
+	results := make(chan Result, d.o.Workers)
+	// One token per delivery ended; at most Workers are ever outstanding
+	// (the claim loop reserves a worker for every message it claims).
+	freed := make(chan struct{}, d.o.Workers)
+	flushed := make(chan struct{}, 1)
+
+	var workers sync.WaitGroup
+	for i := 0; i < d.o.Workers; i++ {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for m := range jobs {
+				results <- d.attempt(ctx, m)
+				freed <- struct{}{}
 			}
+		}()
+	}
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		d.finisher(context.WithoutCancel(ctx), results, func() {
+			select {
+			case flushed <- struct{}{}:
+			default:
+			}
+		})
+	}()
+
+	d.claimLoop(ctx, jobs, freed, flushed)
+	close(jobs)
+	workers.Wait()
+	close(results)
+	<-finished
+	return nil
+}
+
+// claimed is the outcome of one claim.
+type claimed struct {
+	ds    []Delivery
+	asked int
+	err   error
+	wakes int // the claim loop's wake count when the claim started
+}
+
+// maxClaims is how many claims a dispatcher has waiting for the database at
+// once: while one waits for its commit, workers that free up meanwhile are
+// claimed for by the next one (once a quarter of them are free) instead of
+// idling until the first returns.
+const maxClaims = 4
+
+// claimLoop claims messages for free workers until ctx ends, then waits
+// for its claims in flight (their messages go to the workers, which hand
+// them back).
+func (d *Dispatcher) claimLoop(ctx context.Context, jobs chan<- Delivery, freed, flushed <-chan struct{}) {
+	done := make(chan claimed, maxClaims)
+	free := d.o.Workers
+	inflight := 0
+	// idle: the last claim found less than it asked for (or failed), so
+	// nothing more is due until time passes, a Kick, or a result is
+	// written (a recorded result may unblock the next message of its key).
+	idle := false
+	checkDue := true // read OutboxDue before claiming: idle copies poll without writing
+	// wakes counts wake-ups: a claim that comes back short is not a reason
+	// to go idle if something happened since it started (its query may
+	// have run before a result that unblocks a message was written).
+	wakes := 0
+	timer := time.NewTimer(d.o.PollInterval)
+	defer timer.Stop()
+	wake := func() {
+		wakes++
+		if idle {
+			idle, checkDue = false, true
+		}
+	}
+	for {
+		if ctx.Err() == nil && !idle && inflight < maxClaims &&
+			(inflight == 0 && free > 0 || free >= max(d.o.Workers/4, 1)) {
+			asked := min(free, d.o.Batch)
+			free -= asked
+			inflight++
+			go d.claim(ctx, asked, checkDue, wakes, done)
+			continue
+		}
+		if ctx.Err() != nil && inflight == 0 {
+			return
+		}
+		ctxDone := ctx.Done()
+		if ctx.Err() != nil {
+			ctxDone = nil // only the claims in flight are awaited now
+		}
+		select {
+		case <-ctxDone:
+		case c := <-done:
+			inflight--
+			free += c.asked - len(c.ds)
+			for _, m := range c.ds {
+				jobs <- m // never blocks: a worker is reserved for each
+			}
+			if c.err != nil && ctx.Err() == nil {
+				d.o.Logger.Error("outbox: dispatch", "instance", d.o.InstanceID, "err", c.err)
+			}
+			switch {
+			case c.err == nil && len(c.ds) == c.asked:
+				checkDue = false // more may be waiting: claim again without a read first
+			case c.err == nil && c.wakes != wakes:
+				checkDue = true // short, but something changed since: look again
+			case !idle:
+				idle = true
+				timer.Reset(d.o.PollInterval)
+			}
+		case <-freed:
+			free++
+		case <-flushed:
+			wake()
+		case <-d.kick:
+			wake()
 		case <-timer.C:
+			wake()
 		}
 	}
 }
 
-// RunOnce claims one batch of due messages, delivers it and returns how many
-// were delivered. Tests call it in a loop with a fake clock.
-func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
-	n, _, err := d.runOnce(ctx)
-	return n, err
+// claim claims up to asked messages (after checking that something is due
+// when check is set) and reports on done.
+func (d *Dispatcher) claim(ctx context.Context, asked int, check bool, wakes int, done chan<- claimed) {
+	now := d.o.Clock.Now()
+	if check {
+		due, err := d.st.OutboxDue(ctx, now)
+		if err != nil || !due {
+			done <- claimed{asked: asked, err: err, wakes: wakes}
+			return
+		}
+	}
+	ds, err := d.st.ClaimOutbox(ctx, d.o.InstanceID, now, d.claimLease(asked), asked)
+	done <- claimed{ds: ds, asked: asked, err: err, wakes: wakes}
 }
 
-func (d *Dispatcher) runOnce(ctx context.Context) (delivered, claimed int, err error) {
+// finisher records results as they come, many per write: a write starts
+// when FinishBatch results wait or FinishDelay after the first of them, with
+// up to finishFlights writes waiting for a commit at once. It returns once
+// results is closed and everything is written; onFlush runs after each write.
+func (d *Dispatcher) finisher(ctx context.Context, results <-chan Result, onFlush func()) {
+	var pending []Result
+	in := results
+	writes := 0
+	written := make(chan struct{}, finishFlights)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var timeout <-chan time.Time // the timer's channel while it runs
+	late := false                // the oldest pending result has waited FinishDelay
+	for {
+		if len(pending) > 0 && writes < finishFlights && (late || in == nil || len(pending) >= d.o.FinishBatch) {
+			batch := pending
+			pending, late, timeout = nil, false, nil
+			timer.Stop()
+			writes++
+			go func() {
+				d.record(ctx, batch)
+				onFlush()
+				written <- struct{}{}
+			}()
+		}
+		if in == nil && len(pending) == 0 && writes == 0 {
+			return
+		}
+		recv := in
+		if len(pending) >= d.o.FinishBatch {
+			recv = nil // full: the workers wait for a write to end
+		}
+		select {
+		case r, ok := <-recv:
+			if !ok {
+				in = nil
+				continue
+			}
+			pending = append(pending, r)
+			if len(pending) == 1 {
+				timer.Reset(d.o.FinishDelay)
+				timeout = timer.C
+			}
+		case <-timeout:
+			late, timeout = true, nil
+		case <-written:
+			writes--
+		}
+	}
+}
+
+// record writes a batch of results and returns each one's error (nil when
+// recorded), logging the failures: their messages stay claimed until the
+// lease ends, then are retried.
+func (d *Dispatcher) record(ctx context.Context, rs []Result) []error {
+	errs := resultErrors(d.st.FinishOutboxBatch(ctx, rs), len(rs))
+	for i, err := range errs {
+		if err != nil {
+			d.o.Logger.Error("outbox: result not recorded", "instance", d.o.InstanceID, "message", rs[i].ID, "status", rs[i].Status, "err", err)
+		}
+	}
+	return errs
+}
+
+// RunOnce claims one batch of due messages, delivers it with Workers at a
+// time, records the results and returns how many were delivered. Tests call
+// it in a loop with a fake clock.
+func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	now := d.o.Clock.Now()
 	due, err := d.st.OutboxDue(ctx, now)
 	if err != nil || !due {
-		return 0, 0, err
+		return 0, err
 	}
-	batch, err := d.st.ClaimOutbox(ctx, d.o.InstanceID, now, d.o.Lease, d.o.Batch)
+	batch, err := d.st.ClaimOutbox(ctx, d.o.InstanceID, now, d.claimLease(d.o.Batch), d.o.Batch)
 	if err != nil || len(batch) == 0 {
-		return 0, 0, err
+		return 0, err
 	}
-	var (
-		wg   sync.WaitGroup
-		ok   atomic.Int64
-		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, d.o.Workers)
-	)
-	for _, m := range batch {
+	results := make([]Result, len(batch))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, d.o.Workers)
+	for i, m := range batch {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			done, err := d.deliver(ctx, m)
-			if done {
-				ok.Add(1)
-			}
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
+			results[i] = d.attempt(ctx, m)
 		}()
 	}
 	wg.Wait()
-	return int(ok.Load()), len(batch), errors.Join(errs...)
+	errs := d.record(context.WithoutCancel(ctx), results)
+	delivered := 0
+	for i, r := range results {
+		if errs[i] == nil && r.Status == StatusDelivered {
+			delivered++
+		}
+	}
+	return delivered, errors.Join(errs...)
 }
 
-// deliver makes one attempt and records it. It returns whether the message
-// was delivered, and an error only when the result could not be stored.
-func (d *Dispatcher) deliver(ctx context.Context, m Delivery) (bool, error) {
+// attempt makes one delivery attempt and returns the result to record. A
+// delivery cut short by the end of ctx (or not started because ctx ended)
+// gives a result with an empty Status: the claim is released untouched.
+func (d *Dispatcher) attempt(ctx context.Context, m Delivery) Result {
+	release := Result{ID: m.ID, LockedBy: m.LockedBy, LockedUntil: m.LockedUntil}
+	if ctx.Err() != nil {
+		return release
+	}
 	log := d.o.Logger.With("message", m.ID, "channel", m.Channel, "event", m.Event, "shop", m.ShopID, "attempt", m.Attempts+1)
 	start := d.o.Clock.Now()
 	// Latency is a measurement of this process's wait, not domain time: it
@@ -236,12 +446,10 @@ func (d *Dispatcher) deliver(ctx context.Context, m Delivery) (bool, error) {
 	t0 := time.Now()
 	out, err := d.call(ctx, m)
 	latency := time.Since(t0)
-	// The result must be stored even when ctx has just ended.
-	wctx := context.WithoutCancel(ctx)
 
 	if err != nil && ctx.Err() != nil {
 		// Shutdown interrupted the attempt: hand the message back untouched.
-		return false, d.st.FinishOutbox(wctx, Result{ID: m.ID, LockedBy: m.LockedBy, LockedUntil: m.LockedUntil})
+		return release
 	}
 	now := d.o.Clock.Now()
 	res := Result{
@@ -270,10 +478,7 @@ func (d *Dispatcher) deliver(ctx context.Context, m Delivery) (bool, error) {
 			log.Error("outbox: message is dead (retries exhausted)", "status", out.StatusCode, "err", err)
 		}
 	}
-	if serr := d.st.FinishOutbox(wctx, res); serr != nil {
-		return false, serr
-	}
-	return res.Status == StatusDelivered, nil
+	return res
 }
 
 // call runs the channel's deliverer under the delivery timeout, turning a

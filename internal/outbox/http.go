@@ -57,12 +57,14 @@ func newHTTPClient(o HTTPOptions) *http.Client {
 			return nil
 		}
 	}
+	// Many IPNs go to one merchant at once (up to one per dispatcher
+	// worker): keep their connections rather than open one per message.
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   4,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   128,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,

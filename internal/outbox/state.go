@@ -2,6 +2,8 @@ package outbox
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -85,8 +87,11 @@ type Store interface {
 	// now+lease, at most one per (channel, ordering key): the oldest PENDING
 	// one, and only when it is due.
 	ClaimOutbox(ctx context.Context, instance string, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
-	// FinishOutbox records an attempt and the message's new state.
-	FinishOutbox(ctx context.Context, r Result) error
+	// FinishOutboxBatch records each result's attempt and its message's new
+	// state in one write. When some results could not be recorded it
+	// returns a *BatchError and the others are recorded; any other error
+	// means none was.
+	FinishOutboxBatch(ctx context.Context, rs []Result) error
 	// RetryOutbox makes matching DEAD or failing messages due again at now,
 	// with a fresh schedule, and returns how many it changed.
 	RetryOutbox(ctx context.Context, f Filter, now time.Time) (int, error)
@@ -96,4 +101,52 @@ type Store interface {
 type Lister interface {
 	ListOutbox(ctx context.Context, f Filter) ([]Entry, error)
 	OutboxAttempts(ctx context.Context, id string) ([]Attempt, error)
+}
+
+// BatchError reports the results of a FinishOutboxBatch that were not
+// recorded; the others were. Errs[i] is result i's error, nil when recorded.
+type BatchError struct {
+	Errs []error
+}
+
+// Error counts the results not recorded and gives the first reason.
+func (e *BatchError) Error() string {
+	n, first := 0, error(nil)
+	for _, err := range e.Errs {
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			n++
+		}
+	}
+	return fmt.Sprintf("%d of %d results not recorded, first: %v", n, len(e.Errs), first)
+}
+
+// Unwrap returns the individual errors.
+func (e *BatchError) Unwrap() []error {
+	var out []error
+	for _, err := range e.Errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
+// resultErrors spreads FinishOutboxBatch's error over its n results.
+func resultErrors(err error, n int) []error {
+	errs := make([]error, n)
+	if err == nil {
+		return errs
+	}
+	var be *BatchError
+	if errors.As(err, &be) && len(be.Errs) == n {
+		copy(errs, be.Errs)
+		return errs
+	}
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/ids"
@@ -27,12 +29,25 @@ type DemoMessage struct {
 	CreatedAt time.Time
 }
 
-// demoKeep bounds the kept messages: a demo machine left running for months
+// DemoKeep bounds the kept messages: a demo machine left running for months
 // must not grow without end.
-const demoKeep = 1000
+const DemoKeep = 1000
+
+// DemoPruneEvery is how many KeepDemoMessage calls of one open database
+// share one pruning: the prune walks the newest DemoKeep rows, too much to
+// do on every email under load. Between prunes a copy adds at most
+// DemoPruneEvery-1 messages, so at most DemoKeep+DemoPruneEvery-1 are kept
+// (per copy writing to the database).
+const DemoPruneEvery = 100
+
+// demoInserts counts KeepDemoMessage calls per open database (*DB →
+// *atomic.Int64); the first call of each prunes, then every DemoPruneEvery-th.
+// Entries stay after Close: one small counter per database a process opens.
+var demoInserts sync.Map
 
 // KeepDemoMessage stores m once per outbox message (a redelivery is a no-op)
-// and drops the oldest copies beyond the newest 1000.
+// and, once every DemoPruneEvery calls, drops the oldest copies beyond the
+// newest DemoKeep.
 func (db *DB) KeepDemoMessage(ctx context.Context, m DemoMessage) error {
 	if m.ID == "" {
 		m.ID = ids.New()
@@ -44,14 +59,20 @@ func (db *DB) KeepDemoMessage(ctx context.Context, m DemoMessage) error {
 	if m.Headers == nil {
 		headers = []byte("{}")
 	}
+	c, _ := demoInserts.LoadOrStore(db, new(atomic.Int64))
+	prune := (c.(*atomic.Int64).Add(1)-1)%DemoPruneEvery == 0
 	err = db.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`INSERT INTO demo_messages (id, outbox_id, shop_id, channel, event, mode, recipient, sender, subject, text_body, html_body, headers, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (outbox_id) DO NOTHING`,
 			m.ID, m.OutboxID, m.ShopID, m.Channel, m.Event, m.Mode, m.Recipient, m.Sender, m.Subject, m.Text, m.HTML, string(headers), Micros(m.CreatedAt)); err != nil {
 			return err
 		}
+		if !prune {
+			return nil
+		}
+		// Below the DemoKeep-th newest; nothing while there are fewer.
 		_, err := tx.Exec(`DELETE FROM demo_messages WHERE created_at < (
-			SELECT MIN(created_at) FROM (SELECT created_at FROM demo_messages ORDER BY created_at DESC LIMIT $1) newest)`, demoKeep)
+			SELECT created_at FROM demo_messages ORDER BY created_at DESC LIMIT 1 OFFSET $1)`, DemoKeep-1)
 		return err
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -112,45 +113,93 @@ func (db *DB) ClaimOutbox(ctx context.Context, instance string, now time.Time, l
 	return out, nil
 }
 
-// FinishOutbox logs an attempt and moves the message to its new state. The
-// state change applies only while r's claim holds (or has lapsed with nobody
-// else holding the message); the attempt is logged in every case, since it
-// happened.
+// FinishOutbox records one result; see FinishOutboxBatch.
 func (db *DB) FinishOutbox(ctx context.Context, r outbox.Result) error {
+	err := db.FinishOutboxBatch(ctx, []outbox.Result{r})
+	var be *outbox.BatchError
+	if errors.As(err, &be) {
+		return be.Errs[0]
+	}
+	return err
+}
+
+// FinishOutboxBatch logs each result's attempt and moves its message to its
+// new state, all in one write (one commit wait for the dispatcher instead of
+// one per message). A state change applies only while the result's claim
+// holds (or has lapsed with nobody else holding the message); the attempt is
+// logged in every case, since it happened. Each result runs in a savepoint
+// of its own: one that fails (a vanished message, a duplicate attempt id) is
+// rolled back alone and reported in a *outbox.BatchError, and the others are
+// recorded. Any other error means that nothing was recorded.
+func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	rs = append([]outbox.Result(nil), rs...)
+	for i := range rs {
+		if rs[i].Status != "" && rs[i].Attempt.ID == "" {
+			// Chosen before the write, so that a second run of the
+			// function (see TxFunc) logs the same attempt.
+			rs[i].Attempt.ID = ids.New()
+		}
+	}
+	errs := make([]error, len(rs))
 	err := db.Write(ctx, func(tx *sql.Tx) error {
-		if r.Status == "" {
-			_, err := tx.Exec(`UPDATE outbox SET locked_by = '', locked_until = 0
-				WHERE id = $1 AND locked_by = $2 AND locked_until = $3`, r.ID, r.LockedBy, Micros(r.LockedUntil))
-			return err
+		clear(errs) // the function may run twice (see TxFunc)
+		for i, r := range rs {
+			if _, err := tx.Exec("SAVEPOINT finish"); err != nil {
+				return err
+			}
+			if ferr := finishOne(tx, r); ferr != nil {
+				errs[i] = fmt.Errorf("store: finish outbox message %s: %w", r.ID, ferr)
+				if _, err := tx.Exec("ROLLBACK TO SAVEPOINT finish"); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec("RELEASE SAVEPOINT finish"); err != nil {
+				return err
+			}
 		}
-		a := r.Attempt
-		if a.ID == "" {
-			a.ID = ids.New()
-		}
-		if _, err := tx.Exec(`INSERT INTO outbox_attempts (id, outbox_id, attempted_at, status_code, latency_us, response_excerpt, error, attempt, instance)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			a.ID, r.ID, Micros(a.At), a.StatusCode, a.Latency.Microseconds(), a.Response, a.Error, a.Number, r.LockedBy); err != nil {
-			return err
-		}
-		next := r.NextAttemptAt
-		if next.IsZero() {
-			next = r.Now
-		}
-		var delivered sql.NullInt64
-		if r.Status == outbox.StatusDelivered {
-			delivered = OptMicros(r.Now)
-		}
-		_, err := tx.Exec(`UPDATE outbox SET status = $1, attempts = attempts + 1, next_attempt_at = $2,
-				locked_by = '', locked_until = 0, last_error = $3, delivered_at = $4
-			WHERE id = $5 AND status = 'PENDING'
-			  AND ((locked_by = $6 AND locked_until = $7) OR locked_until <= $8)`,
-			r.Status, Micros(next), a.Error, delivered, r.ID, r.LockedBy, Micros(r.LockedUntil), Micros(r.Now))
-		return err
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: finish outbox message %s: %w", r.ID, err)
+		return fmt.Errorf("store: finish %d outbox messages: %w", len(rs), err)
+	}
+	for _, e := range errs {
+		if e != nil {
+			return &outbox.BatchError{Errs: errs}
+		}
 	}
 	return nil
+}
+
+// finishOne applies one result inside FinishOutboxBatch's transaction.
+func finishOne(tx *sql.Tx, r outbox.Result) error {
+	if r.Status == "" {
+		_, err := tx.Exec(`UPDATE outbox SET locked_by = '', locked_until = 0
+			WHERE id = $1 AND locked_by = $2 AND locked_until = $3`, r.ID, r.LockedBy, Micros(r.LockedUntil))
+		return err
+	}
+	a := r.Attempt
+	if _, err := tx.Exec(`INSERT INTO outbox_attempts (id, outbox_id, attempted_at, status_code, latency_us, response_excerpt, error, attempt, instance)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		a.ID, r.ID, Micros(a.At), a.StatusCode, a.Latency.Microseconds(), a.Response, a.Error, a.Number, r.LockedBy); err != nil {
+		return err
+	}
+	next := r.NextAttemptAt
+	if next.IsZero() {
+		next = r.Now
+	}
+	var delivered sql.NullInt64
+	if r.Status == outbox.StatusDelivered {
+		delivered = OptMicros(r.Now)
+	}
+	_, err := tx.Exec(`UPDATE outbox SET status = $1, attempts = attempts + 1, next_attempt_at = $2,
+			locked_by = '', locked_until = 0, last_error = $3, delivered_at = $4
+		WHERE id = $5 AND status = 'PENDING'
+		  AND ((locked_by = $6 AND locked_until = $7) OR locked_until <= $8)`,
+		r.Status, Micros(next), a.Error, delivered, r.ID, r.LockedBy, Micros(r.LockedUntil), Micros(r.Now))
+	return err
 }
 
 // RetryOutbox re-drives matching messages: DEAD and failing ones by default

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"testing"
 	"time"
 
@@ -273,5 +274,102 @@ func TestOutboxRetryAndList(t *testing.T) {
 		}
 		got := claimIDs(t, db, "a", now, 10)
 		sameIDs(t, got, ms[0], ms[1], ms[2])
+	})
+}
+
+// One write records many results; a result that cannot be recorded (its
+// message does not exist, its attempt id is taken) is reported alone and the
+// others are recorded, on both engines (on PostgreSQL a failed statement
+// aborts the transaction: each result has its own savepoint). The claim
+// check still applies per result.
+func TestOutboxFinishBatch(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ms := enqueue(t, db, t0,
+			outbox.Message{Channel: "webhook", Event: "ok"},
+			outbox.Message{Channel: "webhook", Event: "retry"},
+			outbox.Message{Channel: "webhook", Event: "stale"},
+			outbox.Message{Channel: "webhook", Event: "dup"},
+			outbox.Message{Channel: "webhook", Event: "release"},
+		)
+		c := claimIDs(t, db, "a", t0, 10)
+		by := map[string]outbox.Delivery{}
+		for _, d := range c {
+			by[d.ID] = d
+		}
+		now := t0.Add(time.Second)
+		res := func(m outbox.Message, status string) outbox.Result {
+			d := by[m.ID]
+			return outbox.Result{ID: d.ID, LockedBy: d.LockedBy, LockedUntil: d.LockedUntil, Status: status, Now: now,
+				Attempt: outbox.Attempt{Number: 1, At: now, StatusCode: 200, Response: "ok"}}
+		}
+		taken := ids.New()
+		rs := []outbox.Result{
+			res(ms[0], outbox.StatusDelivered),
+			{ID: ids.New(), LockedBy: "a", LockedUntil: c[0].LockedUntil, Status: outbox.StatusDelivered, Now: now}, // no such message
+			res(ms[1], outbox.StatusPending),
+			res(ms[2], outbox.StatusDelivered),
+			res(ms[3], outbox.StatusDelivered),
+			res(ms[3], outbox.StatusDelivered), // the same attempt id again
+			res(ms[4], ""),
+		}
+		rs[2].NextAttemptAt = now.Add(time.Hour)
+		rs[2].Attempt.Error = "HTTP 503"
+		rs[3].LockedUntil = rs[3].LockedUntil.Add(time.Second) // not the claim that holds it
+		rs[4].Attempt.ID, rs[5].Attempt.ID = taken, taken
+
+		err := db.FinishOutboxBatch(ctx, rs)
+		var be *outbox.BatchError
+		if !errors.As(err, &be) || len(be.Errs) != len(rs) {
+			t.Fatalf("err = %v, want a BatchError for %d results", err, len(rs))
+		}
+		for i, e := range be.Errs {
+			if (e != nil) != (i == 1 || i == 5) {
+				t.Fatalf("result %d: err = %v", i, e)
+			}
+		}
+		es, err := db.ListOutbox(ctx, outbox.Filter{IDs: []string{ms[0].ID, ms[1].ID, ms[2].ID, ms[3].ID, ms[4].ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := map[string]outbox.Entry{}
+		for _, e := range es {
+			state[e.Event] = e
+		}
+		if e := state["ok"]; e.Status != outbox.StatusDelivered || e.Attempts != 1 || !e.DeliveredAt.Equal(now) || e.LockedBy != "" {
+			t.Fatalf("ok: %+v", e)
+		}
+		if e := state["retry"]; e.Status != outbox.StatusPending || e.Attempts != 1 || !e.NextAttemptAt.Equal(now.Add(time.Hour)) || e.LastError != "HTTP 503" {
+			t.Fatalf("retry: %+v", e)
+		}
+		if e := state["stale"]; e.Status != outbox.StatusPending || e.Attempts != 0 || e.LockedBy != "a" {
+			t.Fatalf("stale claim applied: %+v", e)
+		}
+		if e := state["dup"]; e.Status != outbox.StatusDelivered || e.Attempts != 1 {
+			t.Fatalf("dup: %+v", e)
+		}
+		if e := state["release"]; e.Status != outbox.StatusPending || e.Attempts != 0 || e.LockedBy != "" {
+			t.Fatalf("release: %+v", e)
+		}
+		for _, m := range ms {
+			log, err := db.OutboxAttempts(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 1 // the stale result's attempt happened: logged
+			if m.Event == "release" {
+				want = 0
+			}
+			if len(log) != want {
+				t.Fatalf("%s: %d attempts logged, want %d", m.Event, len(log), want)
+			}
+		}
+		// The single-result form reports the result's own error.
+		if err := db.FinishOutbox(ctx, rs[1]); err == nil || errors.As(err, &be) {
+			t.Fatalf("FinishOutbox of a missing message: %v", err)
+		}
+		if err := db.FinishOutboxBatch(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
