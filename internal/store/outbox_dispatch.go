@@ -147,7 +147,13 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		clear(errs) // the function may run twice (see TxFunc)
 		for i, r := range rs {
-			if _, err := tx.Exec("SAVEPOINT finish"); err != nil {
+			// Releasing the previous result's savepoint and opening this
+			// one's is one round trip (as in the group commit).
+			open := "SAVEPOINT finish"
+			if i > 0 {
+				open = "RELEASE SAVEPOINT finish; SAVEPOINT finish"
+			}
+			if _, err := tx.Exec(open); err != nil {
 				return err
 			}
 			if ferr := finishOne(tx, r); ferr != nil {
@@ -156,11 +162,9 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 					return err
 				}
 			}
-			if _, err := tx.Exec("RELEASE SAVEPOINT finish"); err != nil {
-				return err
-			}
 		}
-		return nil
+		_, err := tx.Exec("RELEASE SAVEPOINT finish")
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: finish %d outbox messages: %w", len(rs), err)
