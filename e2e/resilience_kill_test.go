@@ -190,7 +190,7 @@ func killRounds(t *testing.T, engine string, rounds, clients int, maxRound time.
 		}
 	}
 	// Then delivered. Messages a killed process had claimed wait for its
-	// lease to end (2 minutes by default) before another process retries
+	// lease to end (the delivery timeout plus 30 s: 1 minute by default) before another process retries
 	// them: the short form waits for every other message and checks that
 	// those are still PENDING under a lease that ends; the long form
 	// (OPENPSP_RESILIENCE_LONG=1) waits for all of them.
