@@ -46,7 +46,7 @@ func (a *App) wire() error {
 		Wallet: a.Wallet.Hosted(), Authenticator: a.Authenticator, SealKey: a.Keys.DeriveKey("hosted/3ds-card-seal"), Clock: a.Clock, Log: a.Log,
 	})
 	a.mount(pages.Register)
-	a.addJob("payments.capture-due", 0, func(ctx context.Context) error { _, err := a.Payments.CaptureDue(ctx, 500); return err })
+	a.addJob("payments.capture-due", 0, func(ctx context.Context) error { _, err := a.Payments.CaptureAllDue(ctx, 500); return err })
 	a.addJob("payments.expire-unvalidated", time.Minute, func(ctx context.Context) error {
 		_, err := a.Payments.ExpireUnvalidated(ctx, 500)
 		return err

@@ -24,6 +24,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/ids"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
 )
 
 // DefaultPostgresURL is the server a -engine postgres run creates its
@@ -65,33 +66,36 @@ type Options struct {
 
 // Result is what a run measured. Its JSON form is the report's last line.
 type Result struct {
-	Scenario        string   `json:"scenario"`
-	Engine          string   `json:"engine"`
-	Concurrency     int      `json:"concurrency"`
-	DurationS       float64  `json:"duration_s"`
-	VaultSize       int      `json:"vault_size"`
-	Ops             int      `json:"ops"`
-	Errors          int      `json:"errors"`
-	ThroughputPerS  float64  `json:"throughput_per_s"`
-	P50ms           float64  `json:"p50_ms"`
-	P90ms           float64  `json:"p90_ms"`
-	P99ms           float64  `json:"p99_ms"`
-	MaxMs           float64  `json:"max_ms"`
-	EchoCeilingPerS float64  `json:"echo_ceiling_per_s"`
-	EchoP99ms       float64  `json:"echo_p99_ms"`
-	RatioToEcho     float64  `json:"ratio_to_echo"`
-	PeakRSSMB       float64  `json:"peak_rss_mb"`      // server VmHWM (lifetime peak), -1 unknown
-	LoadRSSMB       float64  `json:"load_rss_mb"`      // largest server RSS sampled in the window
-	ServerCPUCores  float64  `json:"server_cpu_cores"` // -1 unknown
-	ClientCPUCores  float64  `json:"client_cpu_cores"`
-	MachineCPUCores float64  `json:"machine_cpu_cores"`
-	IPNReceived     int64    `json:"ipn_received"`
-	CommitCeiling   *Commits `json:"commit_ceiling,omitempty"`
-	Database        string   `json:"database"`
-	Machine         string   `json:"machine"`
-	Server          string   `json:"server"` // child process, in-process or target
-	ErrorSamples    []string `json:"error_samples,omitempty"`
-	What            string   `json:"-"`
+	Scenario        string  `json:"scenario"`
+	Engine          string  `json:"engine"`
+	Concurrency     int     `json:"concurrency"`
+	DurationS       float64 `json:"duration_s"`
+	VaultSize       int     `json:"vault_size"`
+	Ops             int     `json:"ops"`
+	Errors          int     `json:"errors"`
+	ThroughputPerS  float64 `json:"throughput_per_s"`
+	P50ms           float64 `json:"p50_ms"`
+	P90ms           float64 `json:"p90_ms"`
+	P99ms           float64 `json:"p99_ms"`
+	MaxMs           float64 `json:"max_ms"`
+	EchoCeilingPerS float64 `json:"echo_ceiling_per_s"`
+	EchoP99ms       float64 `json:"echo_p99_ms"`
+	RatioToEcho     float64 `json:"ratio_to_echo"`
+	PeakRSSMB       float64 `json:"peak_rss_mb"`      // server VmHWM (lifetime peak), -1 unknown
+	LoadRSSMB       float64 `json:"load_rss_mb"`      // largest server RSS sampled in the window
+	ServerCPUCores  float64 `json:"server_cpu_cores"` // -1 unknown
+	ClientCPUCores  float64 `json:"client_cpu_cores"`
+	MachineCPUCores float64 `json:"machine_cpu_cores"`
+	IPNReceived     int64   `json:"ipn_received"`
+	// Backlog is the background work due and not done when the window
+	// ended: a load the server sustains leaves about what is in flight.
+	Backlog       *store.Backlog `json:"backlog_at_end,omitempty"`
+	CommitCeiling *Commits       `json:"commit_ceiling,omitempty"`
+	Database      string         `json:"database"`
+	Machine       string         `json:"machine"`
+	Server        string         `json:"server"` // child process, in-process or target
+	ErrorSamples  []string       `json:"error_samples,omitempty"`
+	What          string         `json:"-"`
 }
 
 // Commits is the measured durable commit ceiling.
@@ -360,6 +364,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	})
 	after := snapshot(srv.PID)
+	if env != nil {
+		if b, err := backlogOf(ctx, env); err != nil {
+			logf("backlog: %v", err)
+		} else {
+			res.Backlog = &b
+		}
+	}
 	u := usageBetween(before, after, cores)
 	if srv.PID > 0 {
 		res.ServerCPUCores = round2(u.Server)
@@ -422,4 +433,18 @@ func machineDescription() string {
 		}
 	}
 	return fmt.Sprintf("%s, %d cores%s%s, %s", model, runtime.NumCPU(), mem, kernel, runtime.Version())
+}
+
+// backlogOf counts the background work the server in env still owes.
+func backlogOf(ctx context.Context, env map[string]string) (store.Backlog, error) {
+	cfg, err := configFor(env)
+	if err != nil {
+		return store.Backlog{}, err
+	}
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, PostgresConns: 2})
+	if err != nil {
+		return store.Backlog{}, err
+	}
+	defer db.Close()
+	return db.Backlog(ctx, time.Now())
 }

@@ -48,6 +48,10 @@ func WriteReport(w io.Writer, r *Result) error {
 	if r.IPNReceived > 0 {
 		fmt.Fprintf(tw, "IPN\t%d received by the bench's merchant endpoint during the window\n", r.IPNReceived)
 	}
+	if r.Backlog != nil {
+		fmt.Fprintf(tw, "left due\t%d outbox messages, %d captures at the end of the window (sustained: about what 1 s of load makes; growing with the duration: the background work falls behind)\n",
+			r.Backlog.OutboxDue, r.Backlog.CapturesDue)
+	}
 	for _, e := range r.ErrorSamples {
 		fmt.Fprintf(tw, "error\t%s\n", e)
 	}

@@ -19,9 +19,30 @@ import (
 // default 0, the next run after the authorization). It returns how many it
 // captured.
 func (s *Service) CaptureDue(ctx context.Context, limit int) (int, error) {
+	n, _, err := s.captureDue(ctx, limit)
+	return n, err
+}
+
+// CaptureAllDue runs CaptureDue in rounds of batch until a round claims
+// fewer (or ctx ends), so that under load a run captures what the payments
+// made since the last one instead of one batch per tick. It returns how
+// many it captured.
+func (s *Service) CaptureAllDue(ctx context.Context, batch int) (int, error) {
+	total := 0
+	for ctx.Err() == nil {
+		n, claimed, err := s.captureDue(ctx, batch)
+		total += n
+		if err != nil || claimed < batch {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (s *Service) captureDue(ctx context.Context, limit int) (captured, claimedN int, err error) {
 	claimed, err := s.db.ClaimCaptures(ctx, s.clock.Now(), limit)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The claimed captures run side by side: each is an acquirer call and
 	// two writes, and one after the other they waited for a commit each
@@ -49,12 +70,12 @@ func (s *Service) CaptureDue(ctx context.Context, limit int) (int, error) {
 		}()
 	}
 	wg.Wait()
-	return int(n.Load()), nil
+	return int(n.Load()), len(claimed), nil
 }
 
 // captureParallelism bounds the captures of one CaptureDue run in flight
 // at once (acquirer calls and writes).
-const captureParallelism = 32
+const captureParallelism = 128
 
 // ExpireUnvalidated moves up to limit AUTHORISED_TO_VALIDATE debits whose
 // authorization validity has passed to EXPIRED. It returns how many.

@@ -83,3 +83,30 @@ func TestTokenLastUseResolution(t *testing.T) {
 		}
 	})
 }
+
+// CaptureAllDue captures everything due in rounds, not one batch a tick;
+// the store's Backlog sees the captures due before and none after.
+func TestCaptureAllDueInRounds(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		tok := e.token(cardOK)
+		for i := 0; i < 5; i++ {
+			_, tx, err := e.svc.PayToken(e.ctx(), e.shop, e.creds, CreateInput{Amount: 100 + int64(i), Currency: "EUR", PaymentMethodToken: tok})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantStatus(t, tx, Authorised)
+		}
+		b, err := db.Backlog(e.ctx(), e.clk.Now())
+		if err != nil || b.CapturesDue != 5 {
+			t.Fatalf("backlog before %+v %v, want 5 captures due", b, err)
+		}
+		n, err := e.svc.CaptureAllDue(e.ctx(), 2)
+		if err != nil || n != 5 {
+			t.Fatalf("CaptureAllDue in rounds of 2: %d %v, want 5", n, err)
+		}
+		if b, err := db.Backlog(e.ctx(), e.clk.Now()); err != nil || b.CapturesDue != 0 {
+			t.Fatalf("backlog after %+v %v", b, err)
+		}
+	})
+}

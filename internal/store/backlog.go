@@ -1,0 +1,32 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Backlog is the work the background loops still owe at a moment: outbox
+// messages due and not delivered, AUTHORISED debits whose capture date has
+// come. Under a load the server sustains, both stay near what is in flight;
+// growing, they say the load outran the background work (the bench prints
+// them after its window).
+type Backlog struct {
+	OutboxDue   int `json:"outbox_due"`
+	CapturesDue int `json:"captures_due"`
+}
+
+// Backlog counts the work due at now. It scans indexes: for operators and
+// the bench, not for request paths.
+func (db *DB) Backlog(ctx context.Context, now time.Time) (Backlog, error) {
+	var b Backlog
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE status = 'PENDING' AND next_attempt_at <= $1`,
+		Micros(now)).Scan(&b.OutboxDue); err != nil {
+		return b, fmt.Errorf("store: outbox backlog: %w", err)
+	}
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM transactions WHERE detailed_status = 'AUTHORISED'
+		AND expected_capture_at <= $1`, Micros(now)).Scan(&b.CapturesDue); err != nil {
+		return b, fmt.Errorf("store: capture backlog: %w", err)
+	}
+	return b, nil
+}
