@@ -397,11 +397,11 @@ func queryTransactions(ctx context.Context, q Querier, query string, args ...any
 // date has come: each gets pending_op CAPTURE with operation id
 // "<uuid>-capture" and pending_since now. It returns the claimed rows.
 func (db *DB) ClaimCaptures(ctx context.Context, now time.Time, limit int) ([]TransactionRecord, error) {
-	return db.claim(ctx, limit,
-		`SELECT uuid FROM transactions WHERE detailed_status = 'AUTHORISED' AND expected_capture_at <= $1
-			AND pending_op = '' ORDER BY expected_capture_at LIMIT $2`, []any{Micros(now)},
-		`UPDATE transactions SET pending_op = 'CAPTURE', pending_op_id = uuid || '-capture', pending_since = $2,
-			version = version + 1 WHERE uuid = $1 AND detailed_status = 'AUTHORISED' AND pending_op = ''`, Micros(now))
+	return db.claim(ctx, `UPDATE transactions SET pending_op = 'CAPTURE', pending_op_id = uuid || '-capture',
+			pending_since = $1, version = version + 1
+		WHERE uuid IN (SELECT uuid FROM transactions WHERE detailed_status = 'AUTHORISED' AND expected_capture_at <= $1
+			AND pending_op = '' ORDER BY expected_capture_at LIMIT $2`+db.SkipLocked()+`)
+		  AND detailed_status = 'AUTHORISED' AND pending_op = ''`, Micros(now), claimLimit(limit))
 }
 
 // ClaimPendingOps claims up to limit transactions whose pending operation
@@ -409,23 +409,28 @@ func (db *DB) ClaimCaptures(ctx context.Context, now time.Time, limit int) ([]Tr
 // that sent it died or lost the answer. pending_since is renewed to now so
 // that other copies leave them alone for another period.
 func (db *DB) ClaimPendingOps(ctx context.Context, cutoff, now time.Time, limit int) ([]TransactionRecord, error) {
-	return db.claim(ctx, limit,
-		`SELECT uuid FROM transactions WHERE pending_op <> '' AND pending_since < $1 ORDER BY pending_since LIMIT $2`,
-		[]any{Micros(cutoff)},
-		`UPDATE transactions SET pending_since = $2, version = version + 1
-			WHERE uuid = $1 AND pending_op <> '' AND pending_since < $3`, Micros(now), Micros(cutoff))
+	return db.claim(ctx, `UPDATE transactions SET pending_since = $2, version = version + 1
+		WHERE uuid IN (SELECT uuid FROM transactions WHERE pending_op <> '' AND pending_since < $1
+			ORDER BY pending_since LIMIT $3`+db.SkipLocked()+`)
+		  AND pending_op <> '' AND pending_since < $1`, Micros(cutoff), Micros(now), claimLimit(limit))
 }
 
 // ClaimRunning claims up to limit transactions still RUNNING (waiting for the
 // acquirer's answer) since before cutoff; updated_at is renewed to now as the
 // claim's lease.
 func (db *DB) ClaimRunning(ctx context.Context, cutoff, now time.Time, limit int) ([]TransactionRecord, error) {
-	return db.claim(ctx, limit,
-		`SELECT uuid FROM transactions WHERE status = 'RUNNING' AND detailed_status = 'INITIAL' AND updated_at < $1
-			ORDER BY updated_at LIMIT $2`, []any{Micros(cutoff)},
-		`UPDATE transactions SET updated_at = $2, version = version + 1
-			WHERE uuid = $1 AND status = 'RUNNING' AND detailed_status = 'INITIAL' AND updated_at < $3`,
-		Micros(now), Micros(cutoff))
+	return db.claim(ctx, `UPDATE transactions SET updated_at = $2, version = version + 1
+		WHERE uuid IN (SELECT uuid FROM transactions WHERE status = 'RUNNING' AND detailed_status = 'INITIAL'
+			AND updated_at < $1 ORDER BY updated_at LIMIT $3`+db.SkipLocked()+`)
+		  AND status = 'RUNNING' AND detailed_status = 'INITIAL' AND updated_at < $1`,
+		Micros(cutoff), Micros(now), claimLimit(limit))
+}
+
+func claimLimit(limit int) int {
+	if limit <= 0 {
+		return 100
+	}
+	return limit
 }
 
 // ExpiringToValidate returns, inside a write transaction, up to limit
@@ -454,36 +459,27 @@ func selectUUIDs(tx *sql.Tx, q string, args ...any) ([]string, error) {
 	return out, rows.Err()
 }
 
-// claim runs selectQ (args then limit) with SKIP LOCKED, then updateQ for
-// each uuid ($1 = uuid, then updateArgs), and returns the rows it updated.
-func (db *DB) claim(ctx context.Context, limit int, selectQ string, selectArgs []any, updateQ string, updateArgs ...any) ([]TransactionRecord, error) {
-	if limit <= 0 {
-		limit = 100
-	}
+// claim runs update, an UPDATE of the transactions a subquery picks (with
+// SKIP LOCKED on PostgreSQL, so copies never claim the same row) that
+// repeats the subquery's condition, in one statement, and returns the rows
+// it updated.
+func (db *DB) claim(ctx context.Context, update string, args ...any) ([]TransactionRecord, error) {
 	var claimed []TransactionRecord
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		claimed = claimed[:0] // the function may run twice
-		uuids, err := selectUUIDs(tx, selectQ+db.SkipLocked(), append(append([]any{}, selectArgs...), limit)...)
+		rows, err := tx.Query(update+` RETURNING `+transactionColumns, args...)
 		if err != nil {
-			return err
+			return fmt.Errorf("store: claim: %w", err)
 		}
-		for _, u := range uuids {
-			res, err := tx.Exec(updateQ, append([]any{u}, updateArgs...)...)
+		defer rows.Close()
+		for rows.Next() {
+			t, err := scanTransaction(rows)
 			if err != nil {
-				return fmt.Errorf("store: claim %s: %w", u, err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("store: claim %s: %w", u, err)
-			} else if n == 0 {
-				continue
-			}
-			t, err := scanTransaction(tx.QueryRow(`SELECT `+transactionColumns+` FROM transactions WHERE uuid = $1`, u))
-			if err != nil {
-				return fmt.Errorf("store: claim %s: %w", u, err)
+				return fmt.Errorf("store: claim: %w", err)
 			}
 			claimed = append(claimed, t)
 		}
-		return nil
+		return rows.Err()
 	})
 	return claimed, err
 }
