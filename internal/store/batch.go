@@ -36,10 +36,17 @@ type batcher struct {
 	wg     sync.WaitGroup
 	mu     sync.RWMutex
 	closed bool
+	// wal, when set (SQLite), makes the batches durable after their commit
+	// and answers their requests then; nil: a commit is durable by itself
+	// (PostgreSQL, or SQLite with synchronous=NORMAL allowed as unsafe).
+	wal *walSyncer
 }
 
-func newBatcher(db *DB, workers, max int) *batcher {
-	b := &batcher{db: db, queue: make(chan *writeReq, 4*max), max: max}
+func newBatcher(db *DB, workers, max int, wal *walSyncer) *batcher {
+	b := &batcher{db: db, queue: make(chan *writeReq, 4*max), max: max, wal: wal}
+	if wal != nil {
+		go wal.run(b.observeSync)
+	}
 	for i := 0; i < workers; i++ {
 		b.wg.Add(1)
 		go b.run()
@@ -49,12 +56,16 @@ func newBatcher(db *DB, workers, max int) *batcher {
 
 func (b *batcher) close() {
 	b.mu.Lock()
-	if !b.closed {
+	first := !b.closed
+	if first {
 		b.closed = true
 		close(b.queue)
 	}
 	b.mu.Unlock()
 	b.wg.Wait()
+	if first && b.wal != nil {
+		b.wal.close() // after the workers: they hand it their last batches
+	}
 }
 
 // Write runs fn in a write transaction and returns once that transaction is
@@ -114,21 +125,31 @@ func (b *batcher) commit(batch []*writeReq) {
 		return
 	}
 	if len(live) == 1 {
-		live[0].done <- b.single(live[0])
+		b.answer(live, []error{b.single(live[0])})
 		return
 	}
 	results, err := b.shared(live)
 	if err != nil {
 		// The shared transaction failed as a whole: nothing of it was
 		// committed, so each request gets a transaction of its own.
-		for _, r := range live {
-			r.done <- b.single(r)
+		results = make([]error, len(live))
+		for i, r := range live {
+			results[i] = b.single(r)
+		}
+	}
+	b.answer(live, results)
+}
+
+// answer gives each request its result once what it wrote is durable: at
+// once when the commit was, else after the WAL syncer's next fsync.
+func (b *batcher) answer(reqs []*writeReq, results []error) {
+	if b.wal == nil {
+		for i, r := range reqs {
+			r.done <- results[i]
 		}
 		return
 	}
-	for i, r := range live {
-		r.done <- results[i]
-	}
+	b.wal.jobs <- syncJob{reqs: append([]*writeReq(nil), reqs...), results: results}
 }
 
 // single runs one request in its own transaction.
@@ -150,11 +171,22 @@ func (b *batcher) single(r *writeReq) (err error) {
 
 // observe feeds the write-health state: a committed transaction proves the
 // storage works; a storage failure (disk, I/O, connection) marks it broken.
+// With a WAL syncer, a commit proves nothing until its sync: the syncer
+// records the successes.
 func (b *batcher) observe(err error) {
 	switch {
 	case err == nil:
-		b.db.health.record(nil)
+		if b.wal == nil {
+			b.db.health.record(nil)
+		}
 	case isStorageFailure(err):
+		b.db.health.record(err)
+	}
+}
+
+// observeSync feeds the write-health state with a WAL sync's outcome.
+func (b *batcher) observeSync(err error) {
+	if err == nil || isStorageFailure(err) {
 		b.db.health.record(err)
 	}
 }
