@@ -64,6 +64,11 @@ func measureCommitCeiling(ctx context.Context, dir, pgURL string, concurrency in
 			if err := tx.Commit(); err != nil {
 				return 0, err
 			}
+			// Durable like a payment's commit: on SQLite the fsync
+			// follows the commit (store.walSyncer).
+			if err := db.SyncWAL(); err != nil {
+				return 0, err
+			}
 			n += perTx
 		}
 		return float64(n) / time.Since(start).Seconds(), nil

@@ -172,7 +172,10 @@ func insertTokens(ctx context.Context, db *store.DB, recs []vault.Record) error 
 			return fmt.Errorf("bench: insert token %s: %w", r.Value, err)
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	return db.SyncWAL()
 }
 
 func newRand(i int) *rand.Rand {

@@ -185,6 +185,8 @@ func (db *DB) Reader() *sql.DB { return db.read }
 
 // Writer returns the raw write handle, for migrations and long maintenance
 // jobs that must not hold the group-commit queue. Request paths use Write.
+// On SQLite its commits are not fsynced (see walSyncer): call SyncWAL after
+// the ones that must be durable.
 func (db *DB) Writer() *sql.DB { return db.write }
 
 // Ping checks that the database answers.

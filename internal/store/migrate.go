@@ -93,6 +93,11 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 		}
 		applied = append(applied, version)
 	}
+	if len(applied) > 0 {
+		if err := db.SyncWAL(); err != nil {
+			return applied, err
+		}
+	}
 	return applied, nil
 }
 
