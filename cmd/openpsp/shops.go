@@ -44,6 +44,7 @@ const shopsUsage = `usage:
       payment-by-token=true  token-deletion=manual  order-confirmation-emails=false
       notification-url=https://…  email=…  phone=+33…  language=fr  name=…  logo-url=…
       max-attempts=3  authorization-validity-days=7  allow-duplicate-paid-order=false
+      ipn-on-batch-change=false
       merchant-payment-notice=true  token-url=true  token-email-buyer=true  token-email-merchant=true
       token-sms-merchant=true  token-sms-buyer=true  primary-color=#0b5`
 
@@ -252,6 +253,8 @@ func applySetting(s *shop.Shop, k, v string) error {
 		set.OrderConfirmationEmails, err = b()
 	case "allow-duplicate-paid-order":
 		set.AllowDuplicatePaidOrder, err = b()
+	case "ipn-on-batch-change":
+		set.IPNOnBatchChange, err = b()
 	case "max-attempts":
 		set.MaxAttempts, err = n()
 	case "authorization-validity-days":

@@ -70,6 +70,15 @@ func newEnv(t *testing.T, db *store.DB) *env {
 
 func (e *env) ctx() context.Context { return context.Background() }
 
+// ipnOnBatchChange switches the shop's IPN on captures made by the job.
+func (e *env) ipnOnBatchChange(on bool) {
+	e.t.Helper()
+	e.shop.Settings.IPNOnBatchChange = on
+	if err := e.db.UpdateShop(e.ctx(), e.shop, e.clk.Now()); err != nil {
+		e.t.Fatalf("update shop: %v", err)
+	}
+}
+
 // create makes a payment of amount EUR cents and returns its formToken.
 func (e *env) create(in CreateInput) (Payment, string) {
 	e.t.Helper()

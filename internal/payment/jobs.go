@@ -53,13 +53,14 @@ func (s *Service) captureDue(ctx context.Context, limit int) (captured, claimedN
 		wg  sync.WaitGroup
 		sem = make(chan struct{}, captureParallelism)
 	)
+	notify := s.batchNotice(ctx, claimed)
 	for _, r := range claimed {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, t, err := s.runCapture(ctx, transactionFromRecord(r))
+			_, t, err := s.runCapture(ctx, transactionFromRecord(r), notify[r.ShopID])
 			if err != nil {
 				s.log.Error("payment: capture", "transaction", r.UUID, "err", err)
 				return
@@ -71,6 +72,21 @@ func (s *Service) captureDue(ctx context.Context, limit int) (captured, claimedN
 	}
 	wg.Wait()
 	return int(n.Load()), len(claimed), nil
+}
+
+// batchNotice tells, per shop of the claimed transactions, whether the
+// shop wants the IPN of changes made by batch (shop.Settings.
+// IPNOnBatchChange). A shop that cannot be read gets its IPNs.
+func (s *Service) batchNotice(ctx context.Context, claimed []store.TransactionRecord) map[string]bool {
+	notify := map[string]bool{}
+	for _, r := range claimed {
+		if _, ok := notify[r.ShopID]; ok {
+			continue
+		}
+		sh, err := s.db.Shop(ctx, r.ShopID)
+		notify[r.ShopID] = err != nil || sh.Settings.IPNOnBatchChange
+	}
+	return notify
 }
 
 // captureParallelism bounds the captures of one CaptureDue run in flight

@@ -26,7 +26,7 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 	if err != nil {
 		return p, t, err
 	}
-	return s.runCapture(ctx, t)
+	return s.runCapture(ctx, t, true)
 }
 
 // claim marks t with a pending operation before the acquirer is called. The
@@ -42,24 +42,38 @@ func (s *Service) claim(t *Transaction, op string) {
 	}
 }
 
-// runCapture sends a claimed capture and records its outcome. The payment
-// is read (outside the writer) before the call, so that the outcome's write
-// is prepared in advance (settleKnown) unless something changed meanwhile.
-func (s *Service) runCapture(ctx context.Context, t Transaction) (Payment, Transaction, error) {
+// runCapture sends a claimed capture and records its outcome, with its IPN
+// when notify. The payment is read (outside the writer) before the call, so
+// that the outcome's write is prepared in advance (settleKnown) unless
+// something changed meanwhile.
+func (s *Service) runCapture(ctx context.Context, t Transaction, notify bool) (Payment, Transaction, error) {
 	p, perr := s.payment(ctx, s.db.Reader(), t.ShopID, t.PaymentID)
 	actx, cancel := s.acquirerContext(ctx)
 	res, err := s.acq.Capture(actx, t.PendingOpID, t.AcquirerRef, t.Amount, t.Currency)
 	cancel()
-	o := outcome{res: res, err: err}
+	decide := quietUnless(notify, s.pendingDecision(t.PendingOpID, outcome{res: res, err: err}))
 	if perr == nil {
 		if known, ok := p.Transaction(t.UUID); ok && known.version == t.version {
-			np, nt, err := s.settleKnown(writeContext(ctx), p, known, s.pendingDecision(t.PendingOpID, o), false, time.Time{})
+			np, nt, err := s.settleKnown(writeContext(ctx), p, known, decide, false, time.Time{})
 			if !errors.Is(err, errStale) {
 				return np, nt, err
 			}
 		}
 	}
-	return s.settlePending(ctx, t.UUID, t.PendingOpID, o)
+	return s.apply(writeContext(ctx), "", t.UUID, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		return decide(p, t, s.clock.Now())
+	})
+}
+
+// quietUnless is d without its IPN event unless notify.
+func quietUnless(notify bool, d decision) decision {
+	if notify {
+		return d
+	}
+	return func(p *Payment, t *Transaction, now time.Time) (string, error) {
+		_, err := d(p, t, now)
+		return "", err
+	}
 }
 
 // runCancel sends a claimed cancellation and records its outcome. A refusal

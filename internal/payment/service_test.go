@@ -40,6 +40,16 @@ func TestAcceptedThenCaptured(t *testing.T) {
 		if n, _ := e.svc.CaptureDue(e.ctx(), 10); n != 0 {
 			t.Fatalf("second CaptureDue captured %d", n)
 		}
+		// By default the job's capture sends no IPN (Lyra's "IPN on batch
+		// change" rule is off by default); with the setting on it does.
+		if ev := e.events(p.ID); len(ev) != 1 || ev[0] != "payment.accepted" {
+			t.Fatalf("IPNs %v without IPN on batch change", ev)
+		}
+		e.ipnOnBatchChange(true)
+		p, tx = e.pay(CreateInput{Amount: 990, OrderID: "order-2"}, cardOK)
+		if n, err := e.svc.CaptureDue(e.ctx(), 10); err != nil || n != 1 {
+			t.Fatalf("CaptureDue = %d, %v", n, err)
+		}
 		msgs := e.ipns(p.ID)
 		if len(msgs) != 2 || msgs[0].Event != "payment.accepted" || msgs[1].Event != "payment.captured" {
 			t.Fatalf("IPNs %v", e.events(p.ID))
@@ -54,7 +64,7 @@ func TestAcceptedThenCaptured(t *testing.T) {
 		if ans["orderStatus"] != "PAID" || txs[0].(map[string]any)["detailedStatus"] != "CAPTURED" {
 			t.Fatalf("IPN payload %s", msgs[1].Payload)
 		}
-		if e.sim.Authorizations() != 1 {
+		if e.sim.Authorizations() != 2 {
 			t.Fatalf("authorizations %d", e.sim.Authorizations())
 		}
 	})
@@ -245,6 +255,7 @@ func TestCaptureDelay(t *testing.T) {
 func TestManualValidationAndExpiry(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
+		e.ipnOnBatchChange(true) // the IPN events below include the job's captures
 		p1, tx1 := e.pay(CreateInput{Amount: 100, ManualValidation: "YES"}, cardOK)
 		_, tx2 := e.pay(CreateInput{Amount: 200, ManualValidation: "YES"}, cardOK)
 		wantStatus(t, tx1, AuthorisedToValidate)
@@ -288,6 +299,7 @@ func TestManualValidationAndExpiry(t *testing.T) {
 func TestRefunds(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
+		e.ipnOnBatchChange(true) // the IPN events below include the job's captures
 		p, tx := e.pay(CreateInput{Amount: 1000, OrderID: "order-refund"}, cardOK)
 		refund := func(amount int64) (Transaction, error) {
 			_, c, err := e.svc.CancelOrRefund(e.ctx(), e.shop.ID, tx.UUID, CancelInput{Amount: &amount, Currency: "EUR"})
@@ -600,6 +612,7 @@ func TestCreateValidation(t *testing.T) {
 func TestConcurrentCaptureRunners(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
+		e.ipnOnBatchChange(true) // the IPN events below include the job's captures
 		const n = 30
 		var payments []Payment
 		for i := 0; i < n; i++ {

@@ -50,6 +50,13 @@ type Settings struct {
 	// that is already PAID (refused by default: a retried checkout must not
 	// charge twice).
 	AllowDuplicatePaidOrder bool `json:"allowDuplicatePaidOrder,omitempty"`
+	// IPNOnBatchChange sends the IPN when the capture job captures a
+	// payment, as Lyra's "Instant Payment Notification URL on batch change"
+	// rule does; like that rule it is off by default: the IPN at the end of
+	// the payment already told the merchant it was accepted. A capture
+	// asked with Transaction/Capture, and one settled by recovery, keep
+	// their IPN.
+	IPNOnBatchChange bool `json:"ipnOnBatchChange,omitempty"`
 	// MaxAttempts is how many card attempts one form allows (default 3).
 	MaxAttempts int `json:"maxAttempts,omitempty"`
 	// AuthorizationValidityDays is how long an authorization waiting for

@@ -7,6 +7,7 @@ package ogonepay
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/ogone"
@@ -70,15 +71,46 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 		uuid := t.UUID
 		_, t, err = a.p.Capture(ctx, req.ShopID, uuid)
 		if err != nil {
-			// The capture job may have captured it first (captureDelay 0):
-			// a sale that ends CAPTURED is what was asked for.
-			if _, now, gerr := a.p.Get(ctx, req.ShopID, uuid); gerr == nil && now.DetailedStatus == payment.Captured {
+			// The capture job may have taken it first (captureDelay 0): a
+			// sale that ends CAPTURED is what was asked for, so wait for
+			// that capture's outcome while it is in flight.
+			if now, ok := a.awaitJobCapture(ctx, req.ShopID, uuid); ok {
 				return convert(now), nil
 			}
 			return ogone.PaymentTx{}, err
 		}
 	}
 	return convert(t), nil
+}
+
+// jobCaptureWait bounds how long a sale waits for a capture the capture job
+// has in flight (the acquirer's answer, then its write).
+const jobCaptureWait = 10 * time.Second
+
+// awaitJobCapture polls a debit while a capture of it is pending and
+// reports whether it ended CAPTURED.
+func (a *Adapter) awaitJobCapture(ctx context.Context, shopID, uuid string) (payment.Transaction, bool) {
+	ctx, cancel := context.WithTimeout(ctx, jobCaptureWait)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, now, err := a.p.Get(ctx, shopID, uuid)
+		if err != nil {
+			return now, false
+		}
+		if now.DetailedStatus == payment.Captured {
+			return now, true
+		}
+		if now.PendingOp == "" {
+			return now, false
+		}
+		select {
+		case <-ctx.Done():
+			return now, false
+		case <-tick.C:
+		}
+	}
 }
 
 // Capture captures amount of a debit: a transaction waiting for validation
