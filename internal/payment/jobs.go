@@ -60,7 +60,7 @@ func (s *Service) captureDue(ctx context.Context, limit int) (captured, claimedN
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, t, err := s.runCapture(ctx, transactionFromRecord(r), notify[r.ShopID])
+			_, t, err := s.runCapture(ctx, nil, transactionFromRecord(r), notify[r.ShopID])
 			if err != nil {
 				s.log.Error("payment: capture", "transaction", r.UUID, "err", err)
 				return

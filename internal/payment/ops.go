@@ -26,7 +26,7 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 	if err != nil {
 		return p, t, err
 	}
-	return s.runCapture(ctx, t, true)
+	return s.runCapture(ctx, &p, t, true)
 }
 
 // claim marks t with a pending operation before the acquirer is called. The
@@ -43,26 +43,31 @@ func (s *Service) claim(t *Transaction, op string) {
 }
 
 // runCapture sends a claimed capture and records its outcome, with its IPN
-// when notify. The payment is read (outside the writer) before the call, so
-// that the outcome's write is prepared in advance (settleKnown) unless
-// something changed meanwhile.
-func (s *Service) runCapture(ctx context.Context, t Transaction, notify bool) (Payment, Transaction, error) {
-	p, perr := s.payment(ctx, s.db.Reader(), t.ShopID, t.PaymentID)
+// when notify. The payment, known (the claim's write returned it) or read
+// outside the writer before the call when known is nil, lets the outcome's
+// write be prepared in advance (settleKnown) unless something changed
+// meanwhile.
+func (s *Service) runCapture(ctx context.Context, known *Payment, t Transaction, notify bool) (Payment, Transaction, error) {
+	var p Payment
+	var perr error
+	if known != nil {
+		p = *known
+	} else {
+		p, perr = s.payment(ctx, s.db.Reader(), t.ShopID, t.PaymentID)
+	}
 	actx, cancel := s.acquirerContext(ctx)
 	res, err := s.acq.Capture(actx, t.PendingOpID, t.AcquirerRef, t.Amount, t.Currency)
 	cancel()
 	decide := quietUnless(notify, s.pendingDecision(t.PendingOpID, outcome{res: res, err: err}))
 	if perr == nil {
-		if known, ok := p.Transaction(t.UUID); ok && known.version == t.version {
-			np, nt, err := s.settleKnown(writeContext(ctx), p, known, decide, false, time.Time{})
+		if cur, ok := p.Transaction(t.UUID); ok && cur.version == t.version {
+			np, nt, err := s.settleKnown(writeContext(ctx), p, cur, decide, false, time.Time{})
 			if !errors.Is(err, errStale) {
 				return np, nt, err
 			}
 		}
 	}
-	return s.apply(writeContext(ctx), "", t.UUID, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
-		return decide(p, t, s.clock.Now())
-	})
+	return s.applyDecision(ctx, t.UUID, decide)
 }
 
 // quietUnless is d without its IPN event unless notify.
@@ -100,7 +105,12 @@ func (s *Service) runCancel(ctx context.Context, t Transaction) (Payment, Transa
 // settlePending records the outcome of a pending capture or cancellation,
 // if the transaction still waits for this very operation.
 func (s *Service) settlePending(ctx context.Context, uuid, opID string, o outcome) (Payment, Transaction, error) {
-	decide := s.pendingDecision(opID, o)
+	return s.applyDecision(ctx, uuid, s.pendingDecision(opID, o))
+}
+
+// applyDecision is the locked path of a decision: apply re-reads and locks
+// the transaction, then decide changes it.
+func (s *Service) applyDecision(ctx context.Context, uuid string, decide decision) (Payment, Transaction, error) {
 	return s.apply(writeContext(ctx), "", uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
 		return decide(p, t, s.clock.Now())
 	})
