@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrClosed is returned by Write after Close.
@@ -40,6 +41,9 @@ type batcher struct {
 	// and answers their requests then; nil: a commit is durable by itself
 	// (PostgreSQL, or SQLite with synchronous=NORMAL allowed as unsafe).
 	wal *walSyncer
+	// savepointBatches counts down the batches that still take a savepoint
+	// per request from the start (see shared).
+	savepointBatches atomic.Int32
 }
 
 func newBatcher(db *DB, workers, max int, wal *walSyncer) *batcher {
@@ -191,10 +195,40 @@ func (b *batcher) observeSync(err error) {
 	}
 }
 
-// shared runs every request in one transaction, each inside a savepoint.
-// It returns each request's own error, or an error for the whole transaction.
-func (b *batcher) shared(live []*writeReq) (results []error, err error) {
+// shared runs every request in one transaction and returns each request's
+// own error, or an error for the whole transaction. Isolating one request's
+// failure takes a savepoint around each request, two statements more per
+// request; failures are rare (a uniqueness race, an idempotency storm), so
+// a batch first runs without them, and only when one of its requests fails
+// is it rolled back and run again with them (functions may run twice, see
+// TxFunc). Failures come in bursts: after one, the next batches take
+// savepoints from the start.
+func (b *batcher) shared(live []*writeReq) ([]error, error) {
+	if b.savepointBatches.Load() <= 0 {
+		results, err, failed := b.sharedTx(live, false)
+		if !failed {
+			return results, err
+		}
+		b.savepointBatches.Store(savepointBatchesAfterFailure)
+	} else {
+		b.savepointBatches.Add(-1)
+	}
+	results, err, _ := b.sharedTx(live, true)
+	return results, err
+}
+
+// savepointBatchesAfterFailure is how many batches run with savepoints from
+// the start after a batch had a failing request.
+const savepointBatchesAfterFailure = 64
+
+// sharedTx runs live in one transaction, each request in a savepoint if
+// savepoints is set. Without savepoints, a failing request rolls everything
+// back and sharedTx reports failed (nothing was written).
+func (b *batcher) sharedTx(live []*writeReq, savepoints bool) (results []error, err error, failed bool) {
 	defer func() {
+		if failed {
+			return // the batch runs again; that run reports
+		}
 		if err != nil {
 			b.observe(err)
 			return
@@ -208,33 +242,35 @@ func (b *batcher) shared(live []*writeReq) (results []error, err error) {
 	}()
 	tx, err := b.db.write.BeginTx(context.Background(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("store: begin: %w", err)
+		return nil, fmt.Errorf("store: begin: %w", err), false
 	}
 	results = make([]error, len(live))
 	for i, r := range live {
-		// Releasing the previous request's savepoint and opening this
-		// one's is one round trip (PostgreSQL runs a statement list
-		// without arguments in one message); the commit releases the last.
-		open := "SAVEPOINT w"
-		if i > 0 {
-			open = "RELEASE SAVEPOINT w; SAVEPOINT w"
-		}
-		if _, err := tx.Exec(open); err != nil {
-			_ = tx.Rollback()
-			return nil, fmt.Errorf("store: savepoint: %w", err)
-		}
-		if ferr := call(r.fn, tx); ferr != nil {
-			results[i] = ferr
-			if _, err := tx.Exec("ROLLBACK TO SAVEPOINT w"); err != nil {
+		if savepoints {
+			// The commit releases the last savepoint.
+			if err := openNextSavepoint(tx, b.db.dialect, "w", i == 0); err != nil {
 				_ = tx.Rollback()
-				return nil, fmt.Errorf("store: rollback to savepoint: %w", err)
+				return nil, err, false
 			}
+		}
+		ferr := call(r.fn, tx)
+		if ferr == nil {
+			continue
+		}
+		if !savepoints {
+			_ = tx.Rollback()
+			return nil, nil, true
+		}
+		results[i] = ferr
+		if _, err := tx.Exec("ROLLBACK TO SAVEPOINT w"); err != nil {
+			_ = tx.Rollback()
+			return nil, fmt.Errorf("store: rollback to savepoint: %w", err), false
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: commit: %w", err)
+		return nil, fmt.Errorf("store: commit: %w", err), false
 	}
-	return results, nil
+	return results, nil, false
 }
 
 // call runs fn and turns a panic into an error, so one broken request

@@ -127,10 +127,13 @@ func (db *DB) FinishOutbox(ctx context.Context, r outbox.Result) error {
 // new state, all in one write (one commit wait for the dispatcher instead of
 // one per message). A state change applies only while the result's claim
 // holds (or has lapsed with nobody else holding the message); the attempt is
-// logged in every case, since it happened. Each result runs in a savepoint
-// of its own: one that fails (a vanished message, a duplicate attempt id) is
-// rolled back alone and reported in a *outbox.BatchError, and the others are
-// recorded. Any other error means that nothing was recorded.
+// logged in every case, since it happened. When one result fails (a vanished
+// message, a duplicate attempt id) nothing of the shared write is kept and
+// each result is recorded by a write of its own: the one that fails is
+// reported in a *outbox.BatchError, the others are recorded. (Not a
+// savepoint per result: on PostgreSQL more than 64 subtransactions in one
+// transaction overflow each backend's cache and slow every snapshot down.)
+// Any other error means that nothing was recorded.
 func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 	if len(rs) == 0 {
 		return nil
@@ -143,36 +146,36 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 			rs[i].Attempt.ID = ids.New()
 		}
 	}
-	errs := make([]error, len(rs))
+	var failed error
 	err := db.Write(ctx, func(tx *sql.Tx) error {
-		clear(errs) // the function may run twice (see TxFunc)
-		for i, r := range rs {
-			// Releasing the previous result's savepoint and opening this
-			// one's is one round trip (as in the group commit).
-			open := "SAVEPOINT finish"
-			if i > 0 {
-				open = "RELEASE SAVEPOINT finish; SAVEPOINT finish"
-			}
-			if _, err := tx.Exec(open); err != nil {
-				return err
-			}
+		failed = nil // the function may run twice (see TxFunc)
+		for _, r := range rs {
 			if ferr := finishOne(tx, r); ferr != nil {
-				errs[i] = fmt.Errorf("store: finish outbox message %s: %w", r.ID, ferr)
-				if _, err := tx.Exec("ROLLBACK TO SAVEPOINT finish"); err != nil {
-					return err
-				}
+				failed = ferr
+				return ferr
 			}
 		}
-		_, err := tx.Exec("RELEASE SAVEPOINT finish")
-		return err
+		return nil
 	})
-	if err != nil {
+	if err == nil {
+		return nil
+	}
+	if failed == nil || len(rs) == 1 {
+		if len(rs) == 1 && failed != nil {
+			return &outbox.BatchError{Errs: []error{fmt.Errorf("store: finish outbox message %s: %w", rs[0].ID, err)}}
+		}
 		return fmt.Errorf("store: finish %d outbox messages: %w", len(rs), err)
 	}
-	for _, e := range errs {
-		if e != nil {
-			return &outbox.BatchError{Errs: errs}
+	errs := make([]error, len(rs))
+	bad := false
+	for i, r := range rs {
+		if werr := db.Write(ctx, func(tx *sql.Tx) error { return finishOne(tx, r) }); werr != nil {
+			errs[i] = fmt.Errorf("store: finish outbox message %s: %w", r.ID, werr)
+			bad = true
 		}
+	}
+	if bad {
+		return &outbox.BatchError{Errs: errs}
 	}
 	return nil
 }

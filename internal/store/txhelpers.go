@@ -43,3 +43,26 @@ func InSavepoint(tx *sql.Tx, name string, fn func() error) error {
 	_, err := tx.Exec("RELEASE SAVEPOINT " + name)
 	return err
 }
+
+// openNextSavepoint opens savepoint name for the next unit of a batch,
+// releasing the previous unit's first (unless first). PostgreSQL runs the
+// two as one statement list, one round trip; SQLite has no round trips but
+// parses a statement list on every call, while each statement alone is
+// prepared once per connection (stmtcache.go): two cached statements.
+func openNextSavepoint(tx *sql.Tx, dialect Dialect, name string, first bool) error {
+	var err error
+	switch {
+	case first:
+		_, err = tx.Exec("SAVEPOINT " + name)
+	case dialect == Postgres:
+		_, err = tx.Exec("RELEASE SAVEPOINT " + name + "; SAVEPOINT " + name)
+	default:
+		if _, err = tx.Exec("RELEASE SAVEPOINT " + name); err == nil {
+			_, err = tx.Exec("SAVEPOINT " + name)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	return nil
+}
