@@ -63,6 +63,8 @@ type DB struct {
 	path    string // SQLite file
 	batch   *batcher
 	health  writeHealth
+	// checkpoints (SQLite) runs the WAL checkpoints off the writer.
+	checkpoints *checkpointer
 }
 
 // Open connects to the database described by opts. It does not migrate.
@@ -116,7 +118,7 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 		connSync = "NORMAL"
 	}
 	wdsn := base + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(" + connSync + ")&_txlock=immediate" +
-		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)"
+		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)"
 	w, err := sql.Open(sqliteDriverName, wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -136,7 +138,14 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{dialect: SQLite, write: w, read: r, path: path}
+	// wal_autocheckpoint(0) above: checkpoints run off the writer.
+	cp, err := startCheckpointer(base + "?" + common + "&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	db := &DB{dialect: SQLite, write: w, read: r, path: path, checkpoints: cp}
 	db.batch = newBatcher(db, 1, opts.MaxBatch, wal)
 	return db, nil
 }
@@ -199,6 +208,9 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	db.batch.close()
 	var errs []error
+	if db.checkpoints != nil {
+		errs = append(errs, db.checkpoints.close())
+	}
 	if db.read != db.write {
 		errs = append(errs, db.read.Close())
 	}
