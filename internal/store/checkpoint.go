@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -23,6 +24,7 @@ type checkpointer struct {
 	db   *sql.DB
 	stop chan struct{}
 	done chan struct{}
+	once sync.Once
 }
 
 func startCheckpointer(dsn string) (*checkpointer, error) {
@@ -52,8 +54,12 @@ func (c *checkpointer) run() {
 	}
 }
 
-func (c *checkpointer) close() error {
-	close(c.stop)
-	<-c.done
-	return c.db.Close()
+// shut stops the checkpointer; a DB may be closed more than once.
+func (c *checkpointer) shut() (err error) {
+	c.once.Do(func() {
+		close(c.stop)
+		<-c.done
+		err = c.db.Close()
+	})
+	return err
 }

@@ -56,13 +56,14 @@ type Options struct {
 
 // DB is an open database: a write path with group commit and a read pool.
 type DB struct {
-	dialect Dialect
-	write   *sql.DB // SQLite: one connection, the single writer
-	read    *sql.DB // SQLite: a pool of read-only connections; PostgreSQL: same as write
-	pool    *pgxpool.Pool
-	path    string // SQLite file
-	batch   *batcher
-	health  writeHealth
+	dialect   Dialect
+	write     *sql.DB // SQLite: one connection, the single writer
+	read      *sql.DB // SQLite: a pool of read-only connections; PostgreSQL: same as write
+	pool      *pgxpool.Pool
+	path      string // SQLite file
+	batch     *batcher
+	health    writeHealth
+	shopReads shopReads
 	// checkpoints (SQLite) runs the WAL checkpoints off the writer.
 	checkpoints *checkpointer
 }
@@ -209,7 +210,7 @@ func (db *DB) Close() error {
 	db.batch.close()
 	var errs []error
 	if db.checkpoints != nil {
-		errs = append(errs, db.checkpoints.close())
+		errs = append(errs, db.checkpoints.shut())
 	}
 	if db.read != db.write {
 		errs = append(errs, db.read.Close())

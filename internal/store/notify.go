@@ -143,6 +143,12 @@ type NotifyTemplate struct {
 
 // NotifyTemplate returns a shop's override, or ErrNotFound.
 func (db *DB) NotifyTemplate(ctx context.Context, shopID, template, lang string) (NotifyTemplate, error) {
+	return db.shopReads.templates.get([3]string{shopID, template, lang}, func() (NotifyTemplate, error) {
+		return db.notifyTemplate(ctx, shopID, template, lang)
+	})
+}
+
+func (db *DB) notifyTemplate(ctx context.Context, shopID, template, lang string) (NotifyTemplate, error) {
 	t := NotifyTemplate{ShopID: shopID, Template: template, Lang: lang}
 	var updated int64
 	err := db.read.QueryRowContext(ctx, `SELECT subject, html_body, text_body, updated_at FROM notify_templates
@@ -159,6 +165,7 @@ func (db *DB) NotifyTemplate(ctx context.Context, shopID, template, lang string)
 
 // PutNotifyTemplate creates or replaces a shop's override.
 func (db *DB) PutNotifyTemplate(ctx context.Context, t NotifyTemplate) error {
+	defer db.invalidateShops()
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO notify_templates (shop_id, template, lang, subject, html_body, text_body, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -175,6 +182,7 @@ func (db *DB) PutNotifyTemplate(ctx context.Context, t NotifyTemplate) error {
 
 // DeleteNotifyTemplate removes a shop's override (back to the built-in one).
 func (db *DB) DeleteNotifyTemplate(ctx context.Context, shopID, template, lang string) error {
+	defer db.invalidateShops()
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`DELETE FROM notify_templates WHERE shop_id = $1 AND template = $2 AND lang = $3`, shopID, template, lang)
 		return err

@@ -14,6 +14,7 @@ import (
 // InsertShop creates a shop with its key sets and Ogone account in one
 // transaction (data keys included), so a shop never exists half-made.
 func (db *DB) InsertShop(ctx context.Context, s shop.Shop, keys []shop.SealedAPIKeys, og *shop.SealedOgone, now time.Time) error {
+	defer db.invalidateShops()
 	settings, err := json.Marshal(s.Settings)
 	if err != nil {
 		return fmt.Errorf("store: shop settings: %w", err)
@@ -85,7 +86,9 @@ func scanShop(row interface{ Scan(...any) error }) (shop.Shop, error) {
 
 // Shop returns a shop by id.
 func (db *DB) Shop(ctx context.Context, id string) (shop.Shop, error) {
-	return scanShop(db.read.QueryRowContext(ctx, `SELECT `+shopColumns+` FROM shops WHERE id = $1`, id))
+	return db.shopReads.shops.get(id, func() (shop.Shop, error) {
+		return scanShop(db.read.QueryRowContext(ctx, `SELECT `+shopColumns+` FROM shops WHERE id = $1`, id))
+	})
 }
 
 // Shops returns every shop ordered by id.
@@ -108,6 +111,7 @@ func (db *DB) Shops(ctx context.Context) ([]shop.Shop, error) {
 
 // UpdateShop saves a shop's profile and settings.
 func (db *DB) UpdateShop(ctx context.Context, s shop.Shop, now time.Time) error {
+	defer db.invalidateShops()
 	settings, err := json.Marshal(s.Settings)
 	if err != nil {
 		return err
@@ -142,7 +146,10 @@ func scanAPIKeys(row *sql.Row) (shop.SealedAPIKeys, error) {
 
 // APIKeys returns a mode's sealed key set.
 func (db *DB) APIKeys(ctx context.Context, shopID, mode string) (shop.SealedAPIKeys, error) {
-	return scanAPIKeys(db.read.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM shop_api_keys WHERE shop_id = $1 AND mode = $2`, shopID, mode))
+	k, err := db.shopReads.apiKeys.get([2]string{shopID, mode}, func() (shop.SealedAPIKeys, error) {
+		return scanAPIKeys(db.read.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM shop_api_keys WHERE shop_id = $1 AND mode = $2`, shopID, mode))
+	})
+	return cloneAPIKeys(k), err
 }
 
 // APIKeysByPublicKey finds the key set of a JS-client public key.
@@ -152,6 +159,7 @@ func (db *DB) APIKeysByPublicKey(ctx context.Context, publicKey string) (shop.Se
 
 // ReplaceAPIKeys swaps a mode's key set for a new one, with its new data key.
 func (db *DB) ReplaceAPIKeys(ctx context.Context, k shop.SealedAPIKeys) error {
+	defer db.invalidateShops()
 	now := k.RotatedAt
 	return db.Write(ctx, func(tx *sql.Tx) error {
 		var old string

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
@@ -164,4 +166,35 @@ func TestWriteAfterClose(t *testing.T) {
 	if err := db.Write(context.Background(), func(*sql.Tx) error { return nil }); !errors.Is(err, store.ErrClosed) {
 		t.Fatalf("err = %v, want ErrClosed", err)
 	}
+}
+
+// Shop reads are cached (readcache.go), but a change made through the same
+// database is seen by the next read.
+func TestShopReadsSeeTheirOwnWrites(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		sh := shop.Shop{ID: "12345678", Name: "Before", Currency: "EUR", Language: "en"}
+		if err := db.InsertShop(ctx, sh, nil, nil, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.Shop(ctx, sh.ID); err != nil || got.Name != "Before" {
+			t.Fatalf("shop = %+v, %v", got, err)
+		}
+		sh.Name = "After"
+		if err := db.UpdateShop(ctx, sh, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.Shop(ctx, sh.ID); err != nil || got.Name != "After" {
+			t.Fatalf("after the update: %+v, %v", got, err)
+		}
+		if _, err := db.NotifyTemplate(ctx, sh.ID, "order_confirmation", "en"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		if err := db.PutNotifyTemplate(ctx, store.NotifyTemplate{ShopID: sh.ID, Template: "order_confirmation", Lang: "en", Subject: "S"}); err != nil {
+			t.Fatal(err)
+		}
+		if tpl, err := db.NotifyTemplate(ctx, sh.ID, "order_confirmation", "en"); err != nil || tpl.Subject != "S" {
+			t.Fatalf("template after put: %+v, %v", tpl, err)
+		}
+	})
 }

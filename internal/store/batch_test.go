@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A batch runs without savepoints until one of its requests fails: then it
+// is rolled back, run again with a savepoint per request (the failing one
+// alone undone), and the following batches take savepoints from the start.
+func TestBatchWithoutSavepointsFallsBack(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, Options{SQLitePath: filepath.Join(t.TempDir(), "b.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Writer().Exec(`CREATE TABLE b (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	runs := map[int]int{}
+	req := func(id int, fail bool) *writeReq {
+		return &writeReq{ctx: ctx, done: make(chan error, 1), fn: func(tx *sql.Tx) error {
+			runs[id]++
+			if _, err := tx.Exec(`INSERT INTO b (id) VALUES ($1)`, id); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("refused")
+			}
+			return nil
+		}}
+	}
+	b := db.batch
+	results, err := b.shared([]*writeReq{req(1, false), req(2, true), req(3, false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if results[0] != nil || results[1] == nil || results[2] != nil {
+		t.Fatalf("results = %v", results)
+	}
+	if runs[1] != 2 || runs[2] != 2 || runs[3] != 1 {
+		t.Fatalf("runs = %v: the plain run stops at the failure, then all run with savepoints", runs)
+	}
+	if got := b.savepointBatches.Load(); got != savepointBatchesAfterFailure {
+		t.Fatalf("savepoint batches = %d", got)
+	}
+	clear(runs)
+	if _, err := b.shared([]*writeReq{req(4, false)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.savepointBatches.Load(); got != savepointBatchesAfterFailure-1 {
+		t.Fatalf("savepoint batches after one more = %d", got)
+	}
+	var ids []int
+	rows, err := db.Reader().Query(`SELECT id FROM b ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int
+		_ = rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if len(ids) != 3 || ids[0] != 1 || ids[1] != 3 || ids[2] != 4 {
+		t.Fatalf("rows = %v, want [1 3 4]", ids)
+	}
+}
+
+// The writer connection never checkpoints (wal_autocheckpoint 0): the
+// checkpointer's own connection copies the committed pages into the
+// database file.
+func TestCheckpointerMovesTheWALIntoTheDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	db, err := Open(ctx, Options{SQLitePath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var auto int
+	if err := db.Writer().QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("writer wal_autocheckpoint = %d (%v), want 0", auto, err)
+	}
+	if _, err := db.Writer().Exec(`CREATE TABLE c (id INTEGER PRIMARY KEY, pad BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	pad := make([]byte, 4000)
+	for i := 0; i < 500; i++ {
+		if err := db.Write(ctx, func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO c (id, pad) VALUES ($1, $2)`, i, pad)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() >= 500*4000 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file is %d bytes after 10 s: the WAL was not checkpointed", st.Size())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
