@@ -238,10 +238,7 @@ func (s *Service) PayToken(ctx context.Context, sh shop.Shop, creds shop.Credent
 	p.UpdatedAt = now
 	prec, trec := p.record(), t.record()
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		if err := store.InsertPayment(tx, prec); err != nil {
-			return err
-		}
-		if err := store.InsertTransaction(tx, trec); err != nil {
+		if err := s.db.InsertPaymentWithTransaction(tx, prec, trec); err != nil {
 			return err
 		}
 		if in.OnStart != nil {
@@ -381,16 +378,8 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, dec
 	touch := event == eventAccepted && s.needsTouch(&t, lastUsed, now)
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		tr, pr := trec, prec
-		if err := store.UpdateTransaction(tx, &tr); err != nil {
+		if _, err := s.db.WriteSettlement(tx, &tr, &pr, msgs, now); err != nil {
 			return err
-		}
-		if err := store.UpdatePaymentState(tx, &pr); err != nil {
-			return err
-		}
-		for _, m := range msgs {
-			if _, err := store.InsertOutbox(tx, m, now); err != nil {
-				return err
-			}
 		}
 		if touch {
 			s.inSavepoint(tx, "mark_used", t.UUID, func() error { return s.vault.MarkUsed(tx, t.ShopID, t.Token) })

@@ -2,7 +2,6 @@ package store
 
 import (
 	"database/sql"
-	"fmt"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/ids"
@@ -13,6 +12,11 @@ import (
 // commits or rolls back with the change it announces. It fills m.ID when
 // empty and returns the stored message.
 func InsertOutbox(tx *sql.Tx, m outbox.Message, now time.Time) (outbox.Message, error) {
+	m, st := insertOutboxStmt(m, now)
+	return m, execGroupStmt(tx, st)
+}
+
+func insertOutboxStmt(m outbox.Message, now time.Time) (outbox.Message, groupStmt) {
 	if m.ID == "" {
 		m.ID = ids.New()
 	}
@@ -20,11 +24,8 @@ func InsertOutbox(tx *sql.Tx, m outbox.Message, now time.Time) (outbox.Message, 
 	if next.IsZero() {
 		next = now
 	}
-	_, err := tx.Exec(`INSERT INTO outbox (id, shop_id, channel, event, ordering_key, target, payload, status, attempts, next_attempt_at, created_at)
+	return m, groupStmt{what: "insert outbox message",
+		query: `INSERT INTO outbox (id, shop_id, channel, event, ordering_key, target, payload, status, attempts, next_attempt_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', 0, $8, $9)`,
-		m.ID, m.ShopID, m.Channel, m.Event, m.OrderingKey, m.Target, m.Payload, Micros(next), Micros(now))
-	if err != nil {
-		return m, fmt.Errorf("store: insert outbox message: %w", err)
-	}
-	return m, nil
+		args: []any{m.ID, m.ShopID, m.Channel, m.Event, m.OrderingKey, m.Target, m.Payload, Micros(next), Micros(now)}}
 }

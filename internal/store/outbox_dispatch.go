@@ -150,7 +150,7 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		failed = nil // the function may run twice (see TxFunc)
 		for _, r := range rs {
-			if ferr := finishOne(tx, r); ferr != nil {
+			if ferr := db.finishOne(tx, r); ferr != nil {
 				failed = ferr
 				return ferr
 			}
@@ -169,7 +169,7 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 	errs := make([]error, len(rs))
 	bad := false
 	for i, r := range rs {
-		if werr := db.Write(ctx, func(tx *sql.Tx) error { return finishOne(tx, r) }); werr != nil {
+		if werr := db.Write(ctx, func(tx *sql.Tx) error { return db.finishOne(tx, r) }); werr != nil {
 			errs[i] = fmt.Errorf("store: finish outbox message %s: %w", r.ID, werr)
 			bad = true
 		}
@@ -180,19 +180,16 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 	return nil
 }
 
-// finishOne applies one result inside FinishOutboxBatch's transaction.
-func finishOne(tx *sql.Tx, r outbox.Result) error {
+// finishOne applies one result inside FinishOutboxBatch's transaction: the
+// attempt's log row and the message's new state, one statement on
+// PostgreSQL (see execGroup).
+func (db *DB) finishOne(tx *sql.Tx, r outbox.Result) error {
 	if r.Status == "" {
 		_, err := tx.Exec(`UPDATE outbox SET locked_by = '', locked_until = 0
 			WHERE id = $1 AND locked_by = $2 AND locked_until = $3`, r.ID, r.LockedBy, Micros(r.LockedUntil))
 		return err
 	}
 	a := r.Attempt
-	if _, err := tx.Exec(`INSERT INTO outbox_attempts (id, outbox_id, attempted_at, status_code, latency_us, response_excerpt, error, attempt, instance)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		a.ID, r.ID, Micros(a.At), a.StatusCode, a.Latency.Microseconds(), a.Response, a.Error, a.Number, r.LockedBy); err != nil {
-		return err
-	}
 	next := r.NextAttemptAt
 	if next.IsZero() {
 		next = r.Now
@@ -201,12 +198,17 @@ func finishOne(tx *sql.Tx, r outbox.Result) error {
 	if r.Status == outbox.StatusDelivered {
 		delivered = OptMicros(r.Now)
 	}
-	_, err := tx.Exec(`UPDATE outbox SET status = $1, attempts = attempts + 1, next_attempt_at = $2,
+	return db.execGroup(tx, []groupStmt{{what: "log delivery attempt",
+		query: `INSERT INTO outbox_attempts (id, outbox_id, attempted_at, status_code, latency_us, response_excerpt, error, attempt, instance)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		args: []any{a.ID, r.ID, Micros(a.At), a.StatusCode, a.Latency.Microseconds(), a.Response, a.Error, a.Number, r.LockedBy},
+	}, {what: "record delivery result",
+		query: `UPDATE outbox SET status = $1, attempts = attempts + 1, next_attempt_at = $2,
 			locked_by = '', locked_until = 0, last_error = $3, delivered_at = $4
 		WHERE id = $5 AND status = 'PENDING'
 		  AND ((locked_by = $6 AND locked_until = $7) OR locked_until <= $8)`,
-		r.Status, Micros(next), a.Error, delivered, r.ID, r.LockedBy, Micros(r.LockedUntil), Micros(r.Now))
-	return err
+		args: []any{r.Status, Micros(next), a.Error, delivered, r.ID, r.LockedBy, Micros(r.LockedUntil), Micros(r.Now)},
+	}})
 }
 
 // RetryOutbox re-drives matching messages: DEAD and failing ones by default

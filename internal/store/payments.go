@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
 )
 
@@ -151,18 +152,23 @@ func scanTransaction(s scanner) (TransactionRecord, error) {
 
 // InsertPayment writes a new payment in the caller's transaction.
 func InsertPayment(tx *sql.Tx, p PaymentRecord) error {
-	_, err := tx.Exec(`INSERT INTO payments (`+paymentColumns+`)
+	return execGroupStmt(tx, insertPaymentStmt(p))
+}
+
+func insertPaymentStmt(p PaymentRecord) groupStmt {
+	return groupStmt{what: "insert payment", uniqueConflict: true,
+		query: `INSERT INTO payments (` + paymentColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		p.ID, p.ShopID, p.Mode, p.OrderID, p.Amount, p.Currency, p.FormAction, p.OrderStatus, p.OrderCycle,
-		p.Customer, p.Options, optText(p.FormToken), OptMicros(p.FormExpiresAt), p.Attempts,
-		Micros(p.CreatedAt), Micros(p.UpdatedAt), max(p.Version, 1))
-	if err != nil {
-		if IsUniqueViolation(err) {
-			return fmt.Errorf("store: insert payment: %w", ErrConflict)
-		}
-		return fmt.Errorf("store: insert payment: %w", err)
-	}
-	return nil
+		args: []any{p.ID, p.ShopID, p.Mode, p.OrderID, p.Amount, p.Currency, p.FormAction, p.OrderStatus, p.OrderCycle,
+			p.Customer, p.Options, optText(p.FormToken), OptMicros(p.FormExpiresAt), p.Attempts,
+			Micros(p.CreatedAt), Micros(p.UpdatedAt), max(p.Version, 1)}}
+}
+
+// InsertPaymentWithTransaction writes a new payment and its first
+// transaction (one statement on PostgreSQL, see execGroup). A uniqueness
+// failure is ErrConflict.
+func (db *DB) InsertPaymentWithTransaction(tx *sql.Tx, p PaymentRecord, t TransactionRecord) error {
+	return db.execGroup(tx, []groupStmt{insertPaymentStmt(p), insertTransactionStmt(t)})
 }
 
 // UpdatePaymentState stores the derived order status and cycle, the amount
@@ -171,21 +177,40 @@ func InsertPayment(tx *sql.Tx, p PaymentRecord) error {
 // Every write transaction that changes a payment ends with it, so a
 // concurrent change in between is ErrConflict.
 func UpdatePaymentState(tx *sql.Tx, p *PaymentRecord) error {
-	res, err := tx.Exec(`UPDATE payments SET order_status = $2, order_cycle = $3, amount = $4, attempts = $5,
-		updated_at = $6, version = version + 1
-		WHERE id = $1 AND version = $7`, p.ID, p.OrderStatus, p.OrderCycle, p.Amount, p.Attempts, Micros(p.UpdatedAt), p.Version)
-	if err != nil {
-		return fmt.Errorf("store: update payment: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("store: update payment: %w", err)
-	}
-	if n != 1 {
-		return fmt.Errorf("store: update payment %s: %w", p.ID, ErrConflict)
+	if err := execGroupStmt(tx, updatePaymentStateStmt(p)); err != nil {
+		return err
 	}
 	p.Version++
 	return nil
+}
+
+func updatePaymentStateStmt(p *PaymentRecord) groupStmt {
+	return groupStmt{what: "update payment " + p.ID, one: true,
+		query: `UPDATE payments SET order_status = $2, order_cycle = $3, amount = $4, attempts = $5,
+		updated_at = $6, version = version + 1
+		WHERE id = $1 AND version = $7`,
+		args: []any{p.ID, p.OrderStatus, p.OrderCycle, p.Amount, p.Attempts, Micros(p.UpdatedAt), p.Version}}
+}
+
+// WriteSettlement stores a transaction's new state and its payment's (both
+// version-checked and incremented, as UpdateTransaction and
+// UpdatePaymentState) with the outbox messages announcing them: one
+// statement on PostgreSQL (see execGroup). A concurrent change is
+// ErrConflict. It returns the messages with their ids.
+func (db *DB) WriteSettlement(tx *sql.Tx, t *TransactionRecord, p *PaymentRecord, msgs []outbox.Message, now time.Time) ([]outbox.Message, error) {
+	stmts := []groupStmt{updateTransactionStmt(t), updatePaymentStateStmt(p)}
+	out := make([]outbox.Message, len(msgs))
+	for i, m := range msgs {
+		var st groupStmt
+		out[i], st = insertOutboxStmt(m, now)
+		stmts = append(stmts, st)
+	}
+	if err := db.execGroup(tx, stmts); err != nil {
+		return nil, err
+	}
+	t.Version++
+	p.Version++
+	return out, nil
 }
 
 // TakeAttempt counts one card attempt on a payment, unless max attempts were
@@ -241,16 +266,15 @@ func PaymentsByOrder(ctx context.Context, q Querier, shopID, mode, orderID strin
 // InsertTransaction writes a new transaction. A uniqueness failure (the
 // order or payment already has a live debit) is ErrConflict.
 func InsertTransaction(tx *sql.Tx, t TransactionRecord) error {
-	_, err := tx.Exec(`INSERT INTO transactions (`+transactionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+	return execGroupStmt(tx, insertTransactionStmt(t))
+}
+
+func insertTransactionStmt(t TransactionRecord) groupStmt {
+	return groupStmt{what: "insert transaction", uniqueConflict: true,
+		query: `INSERT INTO transactions (` + transactionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
 		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31,
-		$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43)`, transactionArgs(t)...)
-	if err != nil {
-		if IsUniqueViolation(err) {
-			return fmt.Errorf("store: insert transaction: %w", ErrConflict)
-		}
-		return fmt.Errorf("store: insert transaction: %w", err)
-	}
-	return nil
+		$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43)`,
+		args: transactionArgs(t)}
 }
 
 func transactionArgs(t TransactionRecord) []any {
@@ -267,7 +291,16 @@ func transactionArgs(t TransactionRecord) []any {
 // still t.Version, and increments it (t.Version is updated). A concurrent
 // change in between is ErrConflict; a uniqueness failure too.
 func UpdateTransaction(tx *sql.Tx, t *TransactionRecord) error {
-	res, err := tx.Exec(`UPDATE transactions SET amount = $3, status = $4, detailed_status = $5, token = $6,
+	if err := execGroupStmt(tx, updateTransactionStmt(t)); err != nil {
+		return err
+	}
+	t.Version++
+	return nil
+}
+
+func updateTransactionStmt(t *TransactionRecord) groupStmt {
+	return groupStmt{what: "update transaction " + t.UUID, one: true, uniqueConflict: true,
+		query: `UPDATE transactions SET amount = $3, status = $4, detailed_status = $5, token = $6,
 		payment_method_source = $7, brand = $8, pan_masked = $9, expiry_month = $10, expiry_year = $11,
 		manual_validation = $12, expected_capture_at = $13, auth_expires_at = $14, auth_number = $15,
 		auth_result = $16, auth_at = $17, auth_amount = $18, acquirer_ref = $19, capture_ref = $20,
@@ -276,27 +309,12 @@ func UpdateTransaction(tx *sql.Tx, t *TransactionRecord) error {
 		order_guard = $30, pending_op = $31, pending_op_id = $32, pending_since = $33, updated_at = $34,
 		version = version + 1
 		WHERE uuid = $1 AND version = $2`,
-		t.UUID, t.Version, t.Amount, t.Status, t.DetailedStatus, t.Token, t.PaymentMethodSource, t.Brand, t.PANMasked,
-		t.ExpiryMonth, t.ExpiryYear, boolInt(t.ManualValidation), OptMicros(t.ExpectedCaptureAt),
-		OptMicros(t.AuthExpiresAt), t.AuthNumber, t.AuthResult, OptMicros(t.AuthAt), t.AuthAmount, t.AcquirerRef,
-		t.CaptureRef, t.CapturedAmount, OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode,
-		t.ErrorMessage, t.DetailedErrorCode, t.DetailedErrorMessage, t.Metadata, optText(t.OrderGuard), t.PendingOp,
-		t.PendingOpID, OptMicros(t.PendingSince), Micros(t.UpdatedAt))
-	if err != nil {
-		if IsUniqueViolation(err) {
-			return fmt.Errorf("store: update transaction: %w", ErrConflict)
-		}
-		return fmt.Errorf("store: update transaction: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("store: update transaction: %w", err)
-	}
-	if n != 1 {
-		return fmt.Errorf("store: update transaction %s: %w", t.UUID, ErrConflict)
-	}
-	t.Version++
-	return nil
+		args: []any{t.UUID, t.Version, t.Amount, t.Status, t.DetailedStatus, t.Token, t.PaymentMethodSource, t.Brand, t.PANMasked,
+			t.ExpiryMonth, t.ExpiryYear, boolInt(t.ManualValidation), OptMicros(t.ExpectedCaptureAt),
+			OptMicros(t.AuthExpiresAt), t.AuthNumber, t.AuthResult, OptMicros(t.AuthAt), t.AuthAmount, t.AcquirerRef,
+			t.CaptureRef, t.CapturedAmount, OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode,
+			t.ErrorMessage, t.DetailedErrorCode, t.DetailedErrorMessage, t.Metadata, optText(t.OrderGuard), t.PendingOp,
+			t.PendingOpID, OptMicros(t.PendingSince), Micros(t.UpdatedAt)}}
 }
 
 // LockTransaction reads a shop's transaction inside a write transaction and,

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
@@ -195,6 +196,72 @@ func TestShopReadsSeeTheirOwnWrites(t *testing.T) {
 		}
 		if tpl, err := db.NotifyTemplate(ctx, sh.ID, "order_confirmation", "en"); err != nil || tpl.Subject != "S" {
 			t.Fatalf("template after put: %+v, %v", tpl, err)
+		}
+	})
+}
+
+// WriteSettlement (one statement on PostgreSQL) checks both versions: a
+// stale one is ErrConflict and nothing of the settlement stays, its outbox
+// messages included; a current one writes all and increments both.
+func TestWriteSettlementChecksVersions(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Now()
+		if err := db.InsertShop(ctx, shop.Shop{ID: "69876357", Name: "Demo", Currency: "EUR", Language: "en"}, nil, nil, now); err != nil {
+			t.Fatal(err)
+		}
+		p := store.PaymentRecord{ID: "p1", ShopID: "69876357", Mode: "TEST", OrderID: "o1", Amount: 50, Currency: "EUR",
+			FormAction: "SILENT", OrderStatus: "RUNNING", OrderCycle: "OPEN", Customer: "{}", Options: "{}",
+			CreatedAt: now, UpdatedAt: now, Version: 1}
+		tr := store.TransactionRecord{UUID: "t1", ShopID: "69876357", PaymentID: "p1", Mode: "TEST", OrderID: "o1",
+			OperationType: "DEBIT", Amount: 50, Currency: "EUR", Status: "RUNNING", DetailedStatus: "INITIAL",
+			Metadata: "{}", SequenceNumber: 1, Version: 1, CreatedAt: now, UpdatedAt: now}
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return db.InsertPaymentWithTransaction(tx, p, tr) }); err != nil {
+			t.Fatal(err)
+		}
+		dup := tr
+		dup.UUID = "t2"
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return db.InsertPaymentWithTransaction(tx, p, dup) }); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("the same payment again: %v, want ErrConflict", err)
+		}
+		msg := func(id string) []outbox.Message {
+			return []outbox.Message{{ID: id, ShopID: "69876357", Channel: "ipn", Event: "e", OrderingKey: "p1", Target: "http://127.0.0.1/", Payload: "{}"}}
+		}
+		settle := func(t2 store.TransactionRecord, p2 store.PaymentRecord, id string) (store.TransactionRecord, store.PaymentRecord, error) {
+			err := db.Write(ctx, func(tx *sql.Tx) error {
+				_, err := db.WriteSettlement(tx, &t2, &p2, msg(id), now)
+				return err
+			})
+			return t2, p2, err
+		}
+		stale := p
+		stale.Version = 7
+		tr.Status, tr.DetailedStatus = "AUTHORISED", "AUTHORISED"
+		if _, _, err := settle(tr, stale, "m-stale"); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("stale payment version: %v, want ErrConflict", err)
+		}
+		var n int
+		if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM outbox WHERE id = 'm-stale'`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("the failed settlement left %d outbox messages (%v)", n, err)
+		}
+		got, err := store.GetTransaction(ctx, db.Reader(), "69876357", "t1")
+		if err != nil || got.Status != "RUNNING" || got.Version != 1 {
+			t.Fatalf("the failed settlement changed the transaction: %+v, %v", got, err)
+		}
+		t2, p2, err := settle(tr, p, "m-ok")
+		if err != nil || t2.Version != 2 || p2.Version != 2 {
+			t.Fatalf("settle: %v, versions %d %d", err, t2.Version, p2.Version)
+		}
+		got, err = store.GetTransaction(ctx, db.Reader(), "69876357", "t1")
+		if err != nil || got.Status != "AUTHORISED" || got.Version != 2 {
+			t.Fatalf("after the settlement: %+v, %v", got, err)
+		}
+		if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM outbox WHERE id = 'm-ok'`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("outbox messages of the settlement: %d (%v)", n, err)
+		}
+		staleTx := tr // version 1, the row is at 2 now
+		if _, _, err := settle(staleTx, p2, "m-stale2"); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("stale transaction version: %v, want ErrConflict", err)
 		}
 	})
 }
