@@ -375,16 +375,14 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, dec
 	if notifyBuyer {
 		msgs = append(msgs, s.decisionMessages(ctx, &p, &t, now)...)
 	}
-	touch := event == eventAccepted && s.needsTouch(&t, lastUsed, now)
+	var use *store.TokenUse
+	if event == eventAccepted && s.needsTouch(&t, lastUsed, now) {
+		use = &store.TokenUse{ShopID: t.ShopID, Token: t.Token, At: now}
+	}
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		tr, pr := trec, prec
-		if _, err := s.db.WriteSettlement(tx, &tr, &pr, msgs, now); err != nil {
-			return err
-		}
-		if touch {
-			s.inSavepoint(tx, "mark_used", t.UUID, func() error { return s.vault.MarkUsed(tx, t.ShopID, t.Token) })
-		}
-		return nil
+		_, err := s.db.WriteSettlement(tx, &tr, &pr, msgs, use, now)
+		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return p, t, errStale

@@ -194,11 +194,15 @@ func updatePaymentStateStmt(p *PaymentRecord) groupStmt {
 
 // WriteSettlement stores a transaction's new state and its payment's (both
 // version-checked and incremented, as UpdateTransaction and
-// UpdatePaymentState) with the outbox messages announcing them: one
-// statement on PostgreSQL (see execGroup). A concurrent change is
-// ErrConflict. It returns the messages with their ids.
-func (db *DB) WriteSettlement(tx *sql.Tx, t *TransactionRecord, p *PaymentRecord, msgs []outbox.Message, now time.Time) ([]outbox.Message, error) {
+// UpdatePaymentState) with the outbox messages announcing them and, if
+// use is set, the use of the token that paid (a token gone meanwhile is
+// left alone): one statement on PostgreSQL (see execGroup). A concurrent
+// change is ErrConflict. It returns the messages with their ids.
+func (db *DB) WriteSettlement(tx *sql.Tx, t *TransactionRecord, p *PaymentRecord, msgs []outbox.Message, use *TokenUse, now time.Time) ([]outbox.Message, error) {
 	stmts := []groupStmt{updateTransactionStmt(t), updatePaymentStateStmt(p)}
+	if use != nil {
+		stmts = append(stmts, touchTokenStmt(*use))
+	}
 	out := make([]outbox.Message, len(msgs))
 	for i, m := range msgs {
 		var st groupStmt

@@ -167,8 +167,8 @@ func readToken(row *sql.Row, shopID, token string) (vault.Record, error) {
 
 // TouchToken records a use of the token (last_used_at never moves back).
 func (db *DB) TouchToken(tx *sql.Tx, shopID, token string, now time.Time) error {
-	res, err := tx.Exec(`UPDATE tokens SET last_used_at = CASE WHEN last_used_at < $3 THEN $3 ELSE last_used_at END
-		WHERE shop_id = $1 AND token = $2`, shopID, token, Micros(now))
+	st := touchTokenStmt(TokenUse{ShopID: shopID, Token: token, At: now})
+	res, err := tx.Exec(st.query, st.args...)
 	if err != nil {
 		return fmt.Errorf("store: touch token: %w", err)
 	}
@@ -178,6 +178,22 @@ func (db *DB) TouchToken(tx *sql.Tx, shopID, token string, now time.Time) error 
 		return tokenNotFound(shopID, token)
 	}
 	return nil
+}
+
+// TokenUse is a use of a token to record with a settlement (see
+// WriteSettlement).
+type TokenUse struct {
+	ShopID, Token string
+	At            time.Time
+}
+
+// touchTokenStmt records a use; a token that is gone is left alone (it
+// changes no row, which is no error here).
+func touchTokenStmt(u TokenUse) groupStmt {
+	return groupStmt{what: "touch token",
+		query: `UPDATE tokens SET last_used_at = CASE WHEN last_used_at < $3 THEN $3 ELSE last_used_at END
+		WHERE shop_id = $1 AND token = $2`,
+		args: []any{u.ShopID, u.Token, Micros(u.At)}}
 }
 
 // SetTokenStatus moves a token from status from to status to.
