@@ -98,11 +98,7 @@ func composeGroup(stmts []groupStmt) (q string, args []any, checked []int) {
 	var counts []string
 	b.WriteString("WITH ")
 	for i, s := range stmts {
-		offset := len(args)
-		body := placeholder.ReplaceAllStringFunc(s.query, func(p string) string {
-			n, _ := strconv.Atoi(p[1:])
-			return "$" + strconv.Itoa(n+offset)
-		})
+		body := renumber(s.query, len(args))
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -122,6 +118,15 @@ func composeGroup(stmts []groupStmt) (q string, args []any, checked []int) {
 		b.WriteString(" SELECT " + strings.Join(counts, ", "))
 	}
 	return b.String(), args, checked
+}
+
+// renumber shifts every $N placeholder of query by offset, to follow
+// another statement's arguments in one statement.
+func renumber(query string, offset int) string {
+	return placeholder.ReplaceAllStringFunc(query, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(n+offset)
+	})
 }
 
 func groupWhat(stmts []groupStmt) string {

@@ -59,28 +59,46 @@ func (db *DB) RecordOperation(ctx context.Context, opID, originalRef string, dec
 		e := decide(orig)
 		e.OperationID = opID
 		r := e.Result
-		res, err := tx.Exec(`INSERT INTO simulator_operations (`+simOpColumns+`)
+		insert := `INSERT INTO simulator_operations (` + simOpColumns + `)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-			ON CONFLICT (operation_id) DO NOTHING`,
-			opID, r.AcquirerReference, int64(e.Kind), r.Approved, r.ResponseCode, r.AuthorizationNumber, r.Message,
-			e.Amount, e.Currency, e.Sale, e.Captured, e.Refunded, e.Cancelled, Micros(e.At))
-		if err != nil {
-			return fmt.Errorf("store: simulator record: %w", err)
+			ON CONFLICT (operation_id) DO NOTHING`
+		args := []any{opID, r.AcquirerReference, int64(e.Kind), r.Approved, r.ResponseCode, r.AuthorizationNumber, r.Message,
+			e.Amount, e.Currency, e.Sale, e.Captured, e.Refunded, e.Cancelled, Micros(e.At)}
+		origChanged := orig != nil && (orig.Captured != before.Captured || orig.Refunded != before.Refunded || orig.Cancelled != before.Cancelled)
+		const updateOrig = `UPDATE simulator_operations SET captured = $2, refunded = $3, cancelled = $4 WHERE operation_id = $1`
+		origArgs := func() []any { return []any{before.OperationID, orig.Captured, orig.Refunded, orig.Cancelled} }
+		var inserted int64
+		if origChanged && db.dialect == Postgres {
+			// One round trip (see execGroup): the original changes only
+			// if this operation was recorded now, not replayed.
+			err := tx.QueryRow(`WITH ins AS (`+insert+` RETURNING 1),
+				upd AS (`+renumber(updateOrig, len(args))+` AND EXISTS (SELECT 1 FROM ins))
+				SELECT count(*) FROM ins`,
+				append(args, origArgs()...)...).Scan(&inserted)
+			if err != nil {
+				return fmt.Errorf("store: simulator record: %w", err)
+			}
+		} else {
+			res, err := tx.Exec(insert, args...)
+			if err != nil {
+				return fmt.Errorf("store: simulator record: %w", err)
+			}
+			if inserted, err = res.RowsAffected(); err != nil {
+				return fmt.Errorf("store: simulator record: %w", err)
+			}
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("store: simulator record: %w", err)
-		} else if n == 0 {
+		if inserted == 0 {
 			// Recorded already, perhaps by another copy a moment ago (on
 			// PostgreSQL the insert waited for its commit): replay it.
+			var err error
 			out, err = scanSimOp(tx.QueryRow(`SELECT `+simOpColumns+` FROM simulator_operations WHERE operation_id = $1`, opID))
 			if err != nil {
 				return fmt.Errorf("store: simulator replay: %w", err)
 			}
 			return nil
 		}
-		if orig != nil && (orig.Captured != before.Captured || orig.Refunded != before.Refunded || orig.Cancelled != before.Cancelled) {
-			if _, err := tx.Exec(`UPDATE simulator_operations SET captured = $2, refunded = $3, cancelled = $4 WHERE operation_id = $1`,
-				before.OperationID, orig.Captured, orig.Refunded, orig.Cancelled); err != nil {
+		if origChanged && db.dialect != Postgres {
+			if _, err := tx.Exec(updateOrig, origArgs()...); err != nil {
 				return fmt.Errorf("store: simulator original: %w", err)
 			}
 		}
