@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,14 +100,15 @@ func (db *DB) InsertToken(tx *sql.Tx, rec vault.Record) error {
 	res, err := tx.Exec(`INSERT INTO tokens (id, shop_id, token, mode, method, status, brand, brands, pan_masked,
 		bin, last4, expiry_month, expiry_year, holder_name, fingerprint, data_key_id, ciphertext,
 		customer_reference, customer, origin, origin_order_id, initial_transaction_uuid, store_permanently,
-		created_at, updated_at, last_used_at, expires_at, cancelled_at, purged_at)
+		created_at, updated_at, last_used_at, expires_at, cancelled_at, purged_at, retention_day)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-		$21, $22, $23, $24, $25, $26, $27, $28, $29)
+		$21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
 		ON CONFLICT (shop_id, token) DO NOTHING`,
 		t.ID, t.ShopID, t.Value, t.Mode, t.Method, string(t.Status), string(t.Brand), joinBrands(t.Brands), t.PANMasked,
 		t.BIN, t.Last4, t.Expiry.Month, t.Expiry.Year, t.HolderName, rec.Fingerprint, nullString(rec.DataKey.ID), rec.Ciphertext,
 		nullString(t.CustomerReference), string(t.Customer), t.Origin, t.OriginOrderID, t.InitialTransactionUUID, perm,
-		Micros(t.CreatedAt), Micros(t.UpdatedAt), Micros(t.LastUsedAt), OptMicros(t.ExpiresAt), OptMicros(t.CancelledAt), OptMicros(t.PurgedAt))
+		Micros(t.CreatedAt), Micros(t.UpdatedAt), Micros(t.LastUsedAt), OptMicros(t.ExpiresAt), OptMicros(t.CancelledAt), OptMicros(t.PurgedAt),
+		retentionDay(t.LastUsedAt))
 	if err != nil {
 		return fmt.Errorf("store: insert token: %w", err)
 	}
@@ -188,13 +190,23 @@ type TokenUse struct {
 }
 
 // touchTokenStmt records a use; a token that is gone is left alone (it
-// changes no row, which is no error here).
+// changes no row, which is no error here). retention_day follows
+// last_used_at (migration 0018): it changes at most once a day, so most
+// uses leave the retention index alone (on PostgreSQL: a HOT update).
 func touchTokenStmt(u TokenUse) groupStmt {
 	return groupStmt{what: "touch token",
-		query: `UPDATE tokens SET last_used_at = CASE WHEN last_used_at < $3 THEN $3 ELSE last_used_at END
+		query: `UPDATE tokens SET last_used_at = CASE WHEN last_used_at < $3 THEN $3 ELSE last_used_at END,
+			retention_day = CASE WHEN retention_day < $4 THEN $4 ELSE retention_day END
 		WHERE shop_id = $1 AND token = $2`,
-		args: []any{u.ShopID, u.Token, Micros(u.At)}}
+		args: []any{u.ShopID, u.Token, Micros(u.At), retentionDay(u.At)}}
 }
+
+// dayMicros is a day in microseconds, the unit of stored times.
+const dayMicros = 86400 * 1000 * 1000
+
+// retentionDay is the retention index's key of a last use: whole days
+// since 1970 (UTC).
+func retentionDay(lastUsed time.Time) int64 { return Micros(lastUsed) / dayMicros }
 
 // SetTokenStatus moves a token from status from to status to.
 func (db *DB) SetTokenStatus(ctx context.Context, shopID, token string, from, to vault.Status, now time.Time) (bool, error) {
@@ -356,12 +368,15 @@ func (db *DB) TokensByFingerprint(ctx context.Context, shopID string, fingerprin
 }
 
 // purgeWhere returns the condition selecting the tokens of sel, written so
-// that SQLite uses the partial indexes tokens_retention and
-// tokens_temporary_live (their WHERE clauses must appear literally).
+// that SQLite uses the partial indexes tokens_retention_day and
+// tokens_temporary_live (their WHERE clauses must appear literally). A
+// token last used before the cutoff was last used on the cutoff's day or
+// before: the index narrows to those days, last_used_at decides.
 func purgeWhere(sel vault.PurgeSelector) (string, int64, error) {
 	switch {
 	case !sel.LastUsedBefore.IsZero() && sel.ExpiresBefore.IsZero():
-		return "status <> 'PURGED' AND last_used_at < $1", Micros(sel.LastUsedBefore), nil
+		return "status <> 'PURGED' AND retention_day <= CAST($1 AS BIGINT) / " + strconv.Itoa(dayMicros) +
+			" AND last_used_at < $1", Micros(sel.LastUsedBefore), nil
 	case sel.LastUsedBefore.IsZero() && !sel.ExpiresBefore.IsZero():
 		return "expires_at IS NOT NULL AND status <> 'PURGED' AND expires_at <= $1", Micros(sel.ExpiresBefore), nil
 	}
