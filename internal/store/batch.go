@@ -205,7 +205,7 @@ func (b *batcher) observeSync(err error) {
 // savepoints from the start.
 func (b *batcher) shared(live []*writeReq) ([]error, error) {
 	if b.savepointBatches.Load() <= 0 {
-		results, err, failed := b.sharedTx(live, false)
+		results, failed, err := b.sharedTx(live, false)
 		if !failed {
 			return results, err
 		}
@@ -213,7 +213,7 @@ func (b *batcher) shared(live []*writeReq) ([]error, error) {
 	} else {
 		b.savepointBatches.Add(-1)
 	}
-	results, err, _ := b.sharedTx(live, true)
+	results, _, err := b.sharedTx(live, true)
 	return results, err
 }
 
@@ -224,7 +224,7 @@ const savepointBatchesAfterFailure = 64
 // sharedTx runs live in one transaction, each request in a savepoint if
 // savepoints is set. Without savepoints, a failing request rolls everything
 // back and sharedTx reports failed (nothing was written).
-func (b *batcher) sharedTx(live []*writeReq, savepoints bool) (results []error, err error, failed bool) {
+func (b *batcher) sharedTx(live []*writeReq, savepoints bool) (results []error, failed bool, err error) {
 	defer func() {
 		if failed {
 			return // the batch runs again; that run reports
@@ -242,7 +242,7 @@ func (b *batcher) sharedTx(live []*writeReq, savepoints bool) (results []error, 
 	}()
 	tx, err := b.db.write.BeginTx(context.Background(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("store: begin: %w", err), false
+		return nil, false, fmt.Errorf("store: begin: %w", err)
 	}
 	results = make([]error, len(live))
 	for i, r := range live {
@@ -250,7 +250,7 @@ func (b *batcher) sharedTx(live []*writeReq, savepoints bool) (results []error, 
 			// The commit releases the last savepoint.
 			if err := openNextSavepoint(tx, b.db.dialect, "w", i == 0); err != nil {
 				_ = tx.Rollback()
-				return nil, err, false
+				return nil, false, err
 			}
 		}
 		ferr := call(r.fn, tx)
@@ -259,18 +259,18 @@ func (b *batcher) sharedTx(live []*writeReq, savepoints bool) (results []error, 
 		}
 		if !savepoints {
 			_ = tx.Rollback()
-			return nil, nil, true
+			return nil, true, nil
 		}
 		results[i] = ferr
 		if _, err := tx.Exec("ROLLBACK TO SAVEPOINT w"); err != nil {
 			_ = tx.Rollback()
-			return nil, fmt.Errorf("store: rollback to savepoint: %w", err), false
+			return nil, false, fmt.Errorf("store: rollback to savepoint: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: commit: %w", err), false
+		return nil, false, fmt.Errorf("store: commit: %w", err)
 	}
-	return results, nil, false
+	return results, false, nil
 }
 
 // call runs fn and turns a panic into an error, so one broken request
