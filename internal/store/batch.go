@@ -248,7 +248,7 @@ func (b *batcher) sharedTx(live []*writeReq, savepoints bool) (results []error, 
 	for i, r := range live {
 		if savepoints {
 			// The commit releases the last savepoint.
-			if err := openNextSavepoint(tx, b.db.dialect, "w", i == 0); err != nil {
+			if err := openNextSavepoint(tx, "w", i == 0); err != nil {
 				_ = tx.Rollback()
 				return nil, false, err
 			}

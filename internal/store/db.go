@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -64,6 +65,9 @@ type DB struct {
 	batch     *batcher
 	health    writeHealth
 	shopReads shopReads
+	// demoInserts counts KeepDemoMessage calls: the first prunes, then
+	// every DemoPruneEvery-th.
+	demoInserts atomic.Int64
 	// checkpoints (SQLite) runs the WAL checkpoints off the writer.
 	checkpoints *checkpointer
 }

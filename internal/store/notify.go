@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/ids"
@@ -40,11 +38,6 @@ const DemoKeep = 1000
 // (per copy writing to the database).
 const DemoPruneEvery = 100
 
-// demoInserts counts KeepDemoMessage calls per open database (*DB →
-// *atomic.Int64); the first call of each prunes, then every DemoPruneEvery-th.
-// Entries stay after Close: one small counter per database a process opens.
-var demoInserts sync.Map
-
 // KeepDemoMessage stores m once per outbox message (a redelivery is a no-op)
 // and, once every DemoPruneEvery calls, drops the oldest copies beyond the
 // newest DemoKeep.
@@ -59,8 +52,7 @@ func (db *DB) KeepDemoMessage(ctx context.Context, m DemoMessage) error {
 	if m.Headers == nil {
 		headers = []byte("{}")
 	}
-	c, _ := demoInserts.LoadOrStore(db, new(atomic.Int64))
-	prune := (c.(*atomic.Int64).Add(1)-1)%DemoPruneEvery == 0
+	prune := (db.demoInserts.Add(1)-1)%DemoPruneEvery == 0
 	err = db.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`INSERT INTO demo_messages (id, outbox_id, shop_id, channel, event, mode, recipient, sender, subject, text_body, html_body, headers, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (outbox_id) DO NOTHING`,

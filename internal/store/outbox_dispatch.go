@@ -160,10 +160,7 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 	if err == nil {
 		return nil
 	}
-	if failed == nil || len(rs) == 1 {
-		if len(rs) == 1 && failed != nil {
-			return &outbox.BatchError{Errs: []error{fmt.Errorf("store: finish outbox message %s: %w", rs[0].ID, err)}}
-		}
+	if failed == nil {
 		return fmt.Errorf("store: finish %d outbox messages: %w", len(rs), err)
 	}
 	errs := make([]error, len(rs))

@@ -45,23 +45,14 @@ func InSavepoint(tx *sql.Tx, name string, fn func() error) error {
 }
 
 // openNextSavepoint opens savepoint name for the next unit of a batch,
-// releasing the previous unit's first (unless first). PostgreSQL runs the
-// two as one statement list, one round trip; SQLite has no round trips but
-// parses a statement list on every call, while each statement alone is
-// prepared once per connection (stmtcache.go): two cached statements.
-func openNextSavepoint(tx *sql.Tx, dialect Dialect, name string, first bool) error {
-	var err error
-	switch {
-	case first:
-		_, err = tx.Exec("SAVEPOINT " + name)
-	case dialect == Postgres:
-		_, err = tx.Exec("RELEASE SAVEPOINT " + name + "; SAVEPOINT " + name)
-	default:
-		if _, err = tx.Exec("RELEASE SAVEPOINT " + name); err == nil {
-			_, err = tx.Exec("SAVEPOINT " + name)
+// releasing the previous unit's first (unless first).
+func openNextSavepoint(tx *sql.Tx, name string, first bool) error {
+	if !first {
+		if _, err := tx.Exec("RELEASE SAVEPOINT " + name); err != nil {
+			return fmt.Errorf("store: savepoint: %w", err)
 		}
 	}
-	if err != nil {
+	if _, err := tx.Exec("SAVEPOINT " + name); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	return nil
