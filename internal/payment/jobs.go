@@ -54,13 +54,14 @@ func (s *Service) captureDue(ctx context.Context, limit int) (captured, claimedN
 		sem = make(chan struct{}, captureParallelism)
 	)
 	notify := s.batchNotice(ctx, claimed)
+	known := s.paymentsOf(ctx, claimed)
 	for _, r := range claimed {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, t, err := s.runCapture(ctx, nil, transactionFromRecord(r), notify[r.ShopID])
+			_, t, err := s.runCapture(ctx, known(r.PaymentID), transactionFromRecord(r), notify[r.ShopID])
 			if err != nil {
 				s.log.Error("payment: capture", "transaction", r.UUID, "err", err)
 				return
@@ -72,6 +73,30 @@ func (s *Service) captureDue(ctx context.Context, limit int) (captured, claimedN
 	}
 	wg.Wait()
 	return int(n.Load()), len(claimed), nil
+}
+
+// paymentsOf reads the payments of claimed transactions in one go and
+// returns a lookup giving each caller a payment of its own (nil when it
+// could not be read: runCapture then reads it itself).
+func (s *Service) paymentsOf(ctx context.Context, claimed []store.TransactionRecord) func(id string) *Payment {
+	ids := make([]string, 0, len(claimed))
+	for _, r := range claimed {
+		ids = append(ids, r.PaymentID)
+	}
+	payments, txs, err := s.db.PaymentsWithTransactions(ctx, ids)
+	if err != nil {
+		s.log.Warn("payment: read the claimed captures' payments", "err", err)
+	}
+	return func(id string) *Payment {
+		r, ok := payments[id]
+		if !ok {
+			return nil
+		}
+		p := paymentFromRecord(r)
+		p.Transactions = transactionsFromRecords(txs[id])
+		p.deriveOrder(s.clock.Now())
+		return &p
+	}
 }
 
 // batchNotice tells, per shop of the claimed transactions, whether the

@@ -189,11 +189,16 @@ func (s *Service) withTransactions(ctx context.Context, q store.Querier, p Payme
 	if err != nil {
 		return Payment{}, internal(err)
 	}
-	p.Transactions = make([]Transaction, len(recs))
-	for i, r := range recs {
-		p.Transactions[i] = transactionFromRecord(r)
-	}
+	p.Transactions = transactionsFromRecords(recs)
 	return p, nil
+}
+
+func transactionsFromRecords(recs []store.TransactionRecord) []Transaction {
+	out := make([]Transaction, len(recs))
+	for i, r := range recs {
+		out[i] = transactionFromRecord(r)
+	}
+	return out
 }
 
 // errNoChange, returned by a mutation, means there is nothing to write (the

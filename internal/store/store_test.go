@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -262,6 +263,68 @@ func TestWriteSettlementChecksVersions(t *testing.T) {
 		staleTx := tr // version 1, the row is at 2 now
 		if _, _, err := settle(staleTx, p2, "m-stale2"); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("stale transaction version: %v, want ErrConflict", err)
+		}
+	})
+}
+
+// PaymentsWithTransactions reads a batch of payments, of any shop, with
+// their transactions in sequence order; unknown ids are left out.
+func TestPaymentsWithTransactionsReadsABatch(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Now()
+		for _, id := range []string{"11111111", "22222222"} {
+			if err := db.InsertShop(ctx, shop.Shop{ID: id, Name: id, Currency: "EUR", Language: "en"}, nil, nil, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pay := func(shopID, id string, uuids ...string) {
+			p := store.PaymentRecord{ID: id, ShopID: shopID, Mode: "TEST", OrderID: "o-" + id, Amount: 50, Currency: "EUR",
+				FormAction: "SILENT", OrderStatus: "PAID", OrderCycle: "CLOSED", Customer: "{}", Options: "{}",
+				CreatedAt: now, UpdatedAt: now, Version: 1}
+			err := db.Write(ctx, func(tx *sql.Tx) error {
+				if err := store.InsertPayment(tx, p); err != nil {
+					return err
+				}
+				// Inserted in reverse: the answer orders by sequence.
+				for i := len(uuids) - 1; i >= 0; i-- {
+					op := "DEBIT"
+					if i > 0 {
+						op = "CREDIT" // one live debit per payment
+					}
+					if err := store.InsertTransaction(tx, store.TransactionRecord{UUID: uuids[i], ShopID: shopID, PaymentID: id,
+						Mode: "TEST", OrderID: "o-" + id, OperationType: op, Amount: 50, Currency: "EUR", Status: "PAID",
+						DetailedStatus: "AUTHORISED", Metadata: "{}", SequenceNumber: i + 1, Version: 1, CreatedAt: now, UpdatedAt: now}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		pay("11111111", "pa", "ta1", "ta2")
+		pay("22222222", "pb", "tb1")
+		pay("22222222", "pc", "tc1")
+		payments, txs, err := db.PaymentsWithTransactions(ctx, []string{"pa", "pb", "nope", "pa"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(payments) != 2 || payments["pa"].ShopID != "11111111" || payments["pb"].OrderID != "o-pb" {
+			t.Fatalf("payments = %+v", payments)
+		}
+		var got []string
+		for _, id := range []string{"pa", "pb", "pc", "nope"} {
+			for _, tr := range txs[id] {
+				got = append(got, tr.UUID)
+			}
+		}
+		if strings.Join(got, " ") != "ta1 ta2 tb1" {
+			t.Fatalf("transactions = %v, want ta1 ta2 tb1", got)
+		}
+		if p, tx, err := db.PaymentsWithTransactions(ctx, nil); err != nil || len(p)+len(tx) != 0 {
+			t.Fatalf("no ids: %v %v %v", p, tx, err)
 		}
 	})
 }
