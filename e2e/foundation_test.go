@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -51,6 +52,9 @@ func TestSDKTestAndErrors(t *testing.T) {
 				}
 				if path == "/metrics" && !strings.Contains(string(body), `openpsp_v4_calls_total{status="SUCCESS",web_service="Charge/SDKTest"} 1`) {
 					t.Fatalf("metrics do not count the SDKTest call:\n%s", body)
+				}
+				if path == "/metrics" && !regexp.MustCompile(`(?m)^openpsp_db_commits_total [1-9]`).Match(body) {
+					t.Fatalf("metrics count no database commit (the demo shop was written):\n%s", body)
 				}
 			}
 			if !strings.Contains(s.Logs.String(), `"request_id"`) {

@@ -102,6 +102,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.DB = db
+	a.Metrics.RegisterWrites(func() (int64, int64, int64) {
+		st := db.WriteStats()
+		return st.Requests, st.Commits, st.WALSyncs
+	})
 	applied, err := db.Migrate(ctx)
 	if err != nil {
 		db.Close()

@@ -46,6 +46,24 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// WriteCounters are the database's group-commit counters (store.WriteStats).
+type WriteCounters func() (requests, commits, walSyncs int64)
+
+// RegisterWrites serves the database's write counters: how many writes
+// share a commit, and on SQLite how many commits share an fsync.
+func (m *Metrics) RegisterWrites(read WriteCounters) {
+	counter := func(name, help string, pick func(r, c, s int64) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
+			return float64(pick(read()))
+		})
+	}
+	m.Registry.MustRegister(
+		counter("openpsp_db_write_requests_total", "Writes run through the group-commit queue.", func(r, _, _ int64) int64 { return r }),
+		counter("openpsp_db_commits_total", "Transactions committed for them (writes per commit = requests / commits).", func(_, c, _ int64) int64 { return c }),
+		counter("openpsp_db_wal_syncs_total", "SQLite WAL fsyncs that made commits durable (0 on PostgreSQL).", func(_, _, s int64) int64 { return s }),
+	)
+}
+
 // ObserveWebService records one V4 call.
 func (m *Metrics) ObserveWebService(name, status string, d time.Duration) {
 	m.WebServices.WithLabelValues(name, status).Inc()

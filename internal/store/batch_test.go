@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -37,7 +39,7 @@ func TestBatchWithoutSavepointsFallsBack(t *testing.T) {
 		}}
 	}
 	b := db.batch
-	results, err := b.shared([]*writeReq{req(1, false), req(2, true), req(3, false)})
+	_, results, err := b.shared([]*writeReq{req(1, false), req(2, true), req(3, false)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func TestBatchWithoutSavepointsFallsBack(t *testing.T) {
 		t.Fatalf("savepoint batches = %d", got)
 	}
 	clear(runs)
-	if _, err := b.shared([]*writeReq{req(4, false)}); err != nil {
+	if _, _, err := b.shared([]*writeReq{req(4, false)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.savepointBatches.Load(); got != savepointBatchesAfterFailure-1 {
@@ -113,5 +115,106 @@ func TestCheckpointerMovesTheWALIntoTheDatabase(t *testing.T) {
 			t.Fatalf("database file is %d bytes after 10 s: the WAL was not checkpointed", st.Size())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// While the WAL syncer works on the previous commit, the writer keeps its
+// transaction open and takes in the writes that arrive: they share one
+// commit. A write taken in that fails is undone alone (the whole batch runs
+// again with savepoints), and the others stay committed.
+func TestWritesArrivingDuringASyncShareTheCommit(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Writer().Exec(`CREATE TABLE s (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, failTaken := range []bool{false, true} {
+		base := 10
+		if failTaken {
+			base = 20
+		}
+		wal := db.batch.wal
+		// As if a commit were being synced: the syncer itself is idle
+		// (the last write's sync is long done, its wake-up dropped), so
+		// only this test ends the "sync".
+		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-wal.idle:
+		default:
+		}
+		wal.syncing.Store(true)
+		before := db.WriteStats()
+		ran := make(chan int, 8)
+		write := func(id int, fail bool) chan error {
+			done := make(chan error, 1)
+			go func() {
+				done <- db.Write(ctx, func(tx *sql.Tx) error {
+					ran <- id
+					if _, err := tx.Exec(`INSERT INTO s (id) VALUES ($1)`, id); err != nil {
+						return err
+					}
+					if fail {
+						return errors.New("refused")
+					}
+					return nil
+				})
+			}()
+			return done
+		}
+		first := write(base+1, false)
+		if id := <-ran; id != base+1 {
+			t.Fatalf("ran %d", id)
+		}
+		second := write(base+2, failTaken)
+		if id := <-ran; id != base+2 {
+			t.Fatalf("ran %d", id)
+		}
+		if !failTaken {
+			// (A failure ends the taking in: the batch runs again with
+			// savepoints and commits at once.)
+			select {
+			case err := <-first:
+				t.Fatalf("the first write was answered (%v) before the sync it waits behind ended", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		wal.syncing.Store(false)
+		select {
+		case wal.idle <- struct{}{}:
+		default:
+		}
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		err := <-second
+		if failTaken != (err != nil) {
+			t.Fatalf("the write taken in: %v", err)
+		}
+		st := db.WriteStats()
+		if c, r := st.Commits-before.Commits, st.Requests-before.Requests; c != 1 || r != 2 {
+			t.Fatalf("%d commits for %d writes, want 1 for 2", c, r)
+		}
+		var ids []int
+		rows, err := db.Reader().Query(`SELECT id FROM s WHERE id > $1 ORDER BY id`, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id int
+			_ = rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		want := "[" + strconv.Itoa(base+1) + " " + strconv.Itoa(base+2) + "]"
+		if failTaken {
+			want = "[" + strconv.Itoa(base+1) + "]"
+		}
+		if got := fmt.Sprint(ids); got != want {
+			t.Fatalf("rows %s, want %s", got, want)
+		}
 	}
 }

@@ -83,6 +83,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		const n = 300
+		before := db.WriteStats()
 		var wg sync.WaitGroup
 		errs := make([]error, n)
 		for i := 0; i < n; i++ {
@@ -124,6 +125,16 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		}
 		if got != want {
 			t.Fatalf("rows = %d, want %d", got, want)
+		}
+		st := db.WriteStats()
+		if r := st.Requests - before.Requests; r != n {
+			t.Fatalf("write requests counted: %d, want %d", r, n)
+		}
+		if c := st.Commits - before.Commits; c < 1 || c > n {
+			t.Fatalf("commits counted: %d for %d writes", c, n)
+		}
+		if syncs := st.WALSyncs - before.WALSyncs; (db.Dialect() == store.SQLite) != (syncs > 0) {
+			t.Fatalf("%s: %d WAL syncs counted", db.Dialect(), syncs)
 		}
 	})
 }

@@ -34,7 +34,15 @@ type walSyncer struct {
 	mu     sync.Mutex // guards f: the syncer and SyncWAL both sync
 	f      *os.File
 	synced atomic.Int64 // fsyncs that succeeded
+	// syncing is set by the writer when it hands over a commit and
+	// cleared by the syncer when it has none left; idle then wakes a
+	// writer waiting for that (see extendWhileSyncing).
+	syncing atomic.Bool
+	idle    chan struct{}
 }
+
+// busy reports whether a commit handed over is not yet synced.
+func (w *walSyncer) busy() bool { return w.syncing.Load() }
 
 type syncJob struct {
 	reqs    []*writeReq
@@ -42,7 +50,7 @@ type syncJob struct {
 }
 
 func newWALSyncer(dbPath string) *walSyncer {
-	return &walSyncer{path: dbPath + "-wal", jobs: make(chan syncJob, 256), done: make(chan struct{})}
+	return &walSyncer{path: dbPath + "-wal", jobs: make(chan syncJob, 256), done: make(chan struct{}), idle: make(chan struct{}, 1)}
 }
 
 func (w *walSyncer) run(observe func(error)) {
@@ -64,6 +72,13 @@ func (w *walSyncer) run(observe func(error)) {
 		err := w.sync()
 		if err == nil {
 			w.synced.Add(1)
+		}
+		if len(w.jobs) == 0 {
+			w.syncing.Store(false)
+			select {
+			case w.idle <- struct{}{}:
+			default:
+			}
 		}
 		committed := false
 		for _, j := range batch {
