@@ -90,6 +90,7 @@ type Result struct {
 	// Backlog is the background work due and not done when the window
 	// ended: a load the server sustains leaves about what is in flight.
 	Backlog       *store.Backlog `json:"backlog_at_end,omitempty"`
+	DBWrites      *DBWrites      `json:"db_writes,omitempty"`
 	CommitCeiling *Commits       `json:"commit_ceiling,omitempty"`
 	Database      string         `json:"database"`
 	Machine       string         `json:"machine"`
@@ -357,13 +358,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var sampler *rssSampler
 	cores := runtime.NumCPU()
 	ipnBefore := ipns.Load()
+	var writesBefore dbCounters
+	var writesStart time.Time
 	lr := runLoad(lctx, client, o.Concurrency, o.Warmup, o.Duration, sc.op, func() {
+		writesBefore, writesStart = readDBCounters(ctx, client, srv.URL), time.Now()
 		before = snapshot(srv.PID)
 		if srv.PID > 0 {
 			sampler = sampleRSS(srv.PID, 100*time.Millisecond)
 		}
 	})
 	after := snapshot(srv.PID)
+	res.DBWrites = writesBetween(writesBefore, readDBCounters(ctx, client, srv.URL), time.Since(writesStart))
 	if env != nil {
 		if b, err := backlogOf(ctx, env); err != nil {
 			logf("backlog: %v", err)

@@ -52,6 +52,13 @@ func WriteReport(w io.Writer, r *Result) error {
 		fmt.Fprintf(tw, "left due\t%d outbox messages, %d captures at the end of the window (sustained: about what 1 s of load makes; growing with the duration: the background work falls behind)\n",
 			r.Backlog.OutboxDue, r.Backlog.CapturesDue)
 	}
+	if w := r.DBWrites; w != nil {
+		syncs := ""
+		if w.WALSyncsPerS > 0 {
+			syncs = fmt.Sprintf(", %.0f WAL fsyncs/s", w.WALSyncsPerS)
+		}
+		fmt.Fprintf(tw, "db writes\t%.0f writes/s in %.0f commits/s (%.1f per commit)%s\n", w.RequestsPerS, w.CommitsPerS, w.WritesPerCommit, syncs)
+	}
 	for _, e := range r.ErrorSamples {
 		fmt.Fprintf(tw, "error\t%s\n", e)
 	}
