@@ -25,11 +25,12 @@ type writeReq struct {
 }
 
 // batcher is the group-commit queue. Each worker takes whatever requests are
-// waiting (up to max), runs each in its own SAVEPOINT of one transaction and
-// commits once: N concurrent payments cost one fsync instead of N. A request
-// whose function fails is rolled back to its savepoint alone; if the shared
-// transaction itself fails (commit error, deadlock), every request in it is
-// retried in a transaction of its own so one bad neighbour never fails others.
+// waiting (up to max; on SQLite also those arriving while the previous
+// commit is being synced), runs them in one transaction and commits once: N
+// concurrent payments cost one fsync instead of N. A request whose function
+// fails is undone alone (see shared); if the shared transaction itself fails
+// (commit error, deadlock), every request in it is retried in a transaction
+// of its own so one bad neighbour never fails others.
 type batcher struct {
 	db     *DB
 	queue  chan *writeReq
