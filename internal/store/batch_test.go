@@ -7,24 +7,50 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 )
+
+// openIDs opens a SQLite database in a temporary folder with one table of
+// integer ids, name.
+func openIDs(t *testing.T, name string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), Options{SQLitePath: filepath.Join(t.TempDir(), name+".db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Writer().Exec(`CREATE TABLE ` + name + ` (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// idsOf lists the ids query returns, as "[1 3 4]".
+func idsOf(t *testing.T, db *DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.Reader().Query(query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []int
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return fmt.Sprint(ids)
+}
 
 // A batch runs without savepoints until one of its requests fails: then it
 // is rolled back, run again with a savepoint per request (the failing one
 // alone undone), and the following batches take savepoints from the start.
 func TestBatchWithoutSavepointsFallsBack(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, Options{SQLitePath: filepath.Join(t.TempDir(), "b.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Writer().Exec(`CREATE TABLE b (id INTEGER PRIMARY KEY)`); err != nil {
-		t.Fatal(err)
-	}
+	db := openIDs(t, "b")
 	runs := map[int]int{}
 	req := func(id int, fail bool) *writeReq {
 		return &writeReq{ctx: ctx, done: make(chan error, 1), fn: func(tx *sql.Tx) error {
@@ -59,19 +85,8 @@ func TestBatchWithoutSavepointsFallsBack(t *testing.T) {
 	if got := b.savepointBatches.Load(); got != savepointBatchesAfterFailure-1 {
 		t.Fatalf("savepoint batches after one more = %d", got)
 	}
-	var ids []int
-	rows, err := db.Reader().Query(`SELECT id FROM b ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id int
-		_ = rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if len(ids) != 3 || ids[0] != 1 || ids[1] != 3 || ids[2] != 4 {
-		t.Fatalf("rows = %v, want [1 3 4]", ids)
+	if got := idsOf(t, db, `SELECT id FROM b ORDER BY id`); got != "[1 3 4]" {
+		t.Fatalf("rows = %s, want [1 3 4]", got)
 	}
 }
 
@@ -124,14 +139,7 @@ func TestCheckpointerMovesTheWALIntoTheDatabase(t *testing.T) {
 // again with savepoints), and the others stay committed.
 func TestWritesArrivingDuringASyncShareTheCommit(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Writer().Exec(`CREATE TABLE s (id INTEGER PRIMARY KEY)`); err != nil {
-		t.Fatal(err)
-	}
+	db := openIDs(t, "s")
 	for _, failTaken := range []bool{false, true} {
 		base := 10
 		if failTaken {
@@ -198,22 +206,11 @@ func TestWritesArrivingDuringASyncShareTheCommit(t *testing.T) {
 		if c, r := st.Commits-before.Commits, st.Requests-before.Requests; c != 1 || r != 2 {
 			t.Fatalf("%d commits for %d writes, want 1 for 2", c, r)
 		}
-		var ids []int
-		rows, err := db.Reader().Query(`SELECT id FROM s WHERE id > $1 ORDER BY id`, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var id int
-			_ = rows.Scan(&id)
-			ids = append(ids, id)
-		}
-		rows.Close()
-		want := "[" + strconv.Itoa(base+1) + " " + strconv.Itoa(base+2) + "]"
+		want := fmt.Sprint([]int{base + 1, base + 2})
 		if failTaken {
-			want = "[" + strconv.Itoa(base+1) + "]"
+			want = fmt.Sprint([]int{base + 1})
 		}
-		if got := fmt.Sprint(ids); got != want {
+		if got := idsOf(t, db, `SELECT id FROM s WHERE id > $1 ORDER BY id`, base); got != want {
 			t.Fatalf("rows %s, want %s", got, want)
 		}
 	}
