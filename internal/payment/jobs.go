@@ -92,9 +92,7 @@ func (s *Service) paymentsOf(ctx context.Context, claimed []store.TransactionRec
 		if !ok {
 			return nil
 		}
-		p := paymentFromRecord(r)
-		p.Transactions = transactionsFromRecords(txs[id])
-		p.deriveOrder(s.clock.Now())
+		p := s.assemble(r, txs[id])
 		return &p
 	}
 }

@@ -176,12 +176,20 @@ func (s *Service) payment(ctx context.Context, q store.Querier, shopID, id strin
 	if err != nil {
 		return Payment{}, internal(err)
 	}
-	p, err := s.withTransactions(ctx, q, paymentFromRecord(r))
+	recs, err := store.TransactionsOfPayment(ctx, q, r.ID)
 	if err != nil {
-		return Payment{}, err
+		return Payment{}, internal(err)
 	}
+	return s.assemble(r, recs), nil
+}
+
+// assemble is the payment of record r with its transactions recs, its
+// order status derived at the current time.
+func (s *Service) assemble(r store.PaymentRecord, recs []store.TransactionRecord) Payment {
+	p := paymentFromRecord(r)
+	p.Transactions = transactionsFromRecords(recs)
 	p.deriveOrder(s.clock.Now())
-	return p, nil
+	return p
 }
 
 func (s *Service) withTransactions(ctx context.Context, q store.Querier, p Payment) (Payment, error) {
