@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,17 @@ func payzenClientFlow(t *testing.T, engine string) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("no IPN")
+	}
+	// The IPN and the emails of the decision went to this copy's dispatcher
+	// as they were committed, without a claim query.
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`(?m)^openpsp_outbox_taken_total\{how="handed"\} [1-9]`).Match(metrics) {
+		t.Fatalf("no message handed to the dispatcher at its commit:\n%s", metrics)
 	}
 
 	// The capture job captures it (captureDelay 0); then a partial refund.

@@ -82,6 +82,11 @@ func (a *App) wire() error {
 	a.Dispatcher = outbox.NewDispatcher(a.DB, channels, outbox.Options{InstanceID: fmt.Sprintf("%s-%d", host, os.Getpid()),
 		Clock: a.Clock, Logger: a.Log, PollInterval: min(a.jobInterval, 500*time.Millisecond)})
 	a.addDaemon("outbox.dispatcher", a.Dispatcher.Run)
+	a.Payments.HandMessagesTo(a.Dispatcher)
+	a.Metrics.RegisterOutbox(func() (int64, int64) {
+		st := a.Dispatcher.Stats()
+		return st.Claimed, st.Handed
+	})
 
 	// The vault's retention rules: temporary tokens (Ogone STOREPERMANENTLY=N)
 	// lose their card data when their time to live ends; every token unused

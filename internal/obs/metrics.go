@@ -64,6 +64,23 @@ func (m *Metrics) RegisterWrites(read WriteCounters) {
 	)
 }
 
+// OutboxCounters are the dispatcher's counts (outbox.Dispatcher.Stats).
+type OutboxCounters func() (claimed, handed int64)
+
+// RegisterOutbox serves how the dispatcher found the messages it delivered:
+// by its claim query, or handed over by this process at their commit.
+func (m *Metrics) RegisterOutbox(read OutboxCounters) {
+	vec := func(how string, pick func(c, h int64) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "openpsp_outbox_taken_total",
+			Help:        "Outbox messages this process took to deliver, by how: claimed (claim query) or handed (at their commit).",
+			ConstLabels: prometheus.Labels{"how": how}}, func() float64 { return float64(pick(read())) })
+	}
+	m.Registry.MustRegister(
+		vec("claimed", func(c, _ int64) int64 { return c }),
+		vec("handed", func(_, h int64) int64 { return h }),
+	)
+}
+
 // ObserveWebService records one V4 call.
 func (m *Metrics) ObserveWebService(name, status string, d time.Duration) {
 	m.WebServices.WithLabelValues(name, status).Inc()

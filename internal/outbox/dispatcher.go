@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/clock"
@@ -110,7 +111,19 @@ type Dispatcher struct {
 	deliverers map[string]Deliverer
 	o          Options
 	kick       chan struct{}
+	local      local // messages handed over by this process (see Reserve)
+	// taken counts the messages this dispatcher delivered: found by its
+	// claim query, and handed over by its own process (see Stats).
+	claimed, handed atomic.Int64
 }
+
+// Stats are how many messages a dispatcher took to deliver since it
+// started: Claimed by its claim query, Handed over at their commit by its
+// own process (see Reserve).
+type Stats struct{ Claimed, Handed int64 }
+
+// Stats returns the dispatcher's counts.
+func (d *Dispatcher) Stats() Stats { return Stats{Claimed: d.claimed.Load(), Handed: d.handed.Load()} }
 
 // finishFlights is how many result writes a dispatcher has waiting for a
 // commit at once: while one waits, the next results gather for the next.
@@ -189,8 +202,9 @@ func (d *Dispatcher) Kick() {
 // Run delivers until ctx ends. A fixed pool of Workers delivers; a claim
 // asks for as many messages as there are free workers, as soon as some are
 // free, so a claimed message starts at once and nobody waits for a whole
-// batch. Results go to a finisher that records many in one write. When ctx
-// ends, deliveries in flight are abandoned and their claims released
+// batch. Messages handed over by this process (Reserve) are delivered
+// beside them, by up to Workers more. Results go to a finisher that records
+// many in one write. When ctx ends, deliveries in flight are abandoned and their claims released
 // without counting an attempt; Run returns once every result is written.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	jobs := make(chan Delivery, d.o.Workers)
@@ -222,9 +236,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		})
 	}()
 
+	d.openLocal(ctx, results)
 	d.claimLoop(ctx, jobs, freed, flushed)
 	close(jobs)
 	workers.Wait()
+	d.closeLocal()
 	close(results)
 	<-finished
 	return nil
@@ -289,6 +305,7 @@ func (d *Dispatcher) claimLoop(ctx context.Context, jobs chan<- Delivery, freed,
 		case c := <-done:
 			inflight--
 			free += c.asked - len(c.ds)
+			d.claimed.Add(int64(len(c.ds)))
 			for _, m := range c.ds {
 				jobs <- m // never blocks: a worker is reserved for each
 			}

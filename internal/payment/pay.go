@@ -379,11 +379,22 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, dec
 	if event == eventAccepted && s.needsTouch(&t, lastUsed, now) {
 		use = &store.TokenUse{ShopID: t.ShopID, Token: t.Token, At: now}
 	}
+	var r *outbox.Reservation
+	if s.local != nil {
+		r = s.local.Reserve(len(msgs))
+	}
+	var claimed []outbox.Delivery
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		tr, pr := trec, prec
-		_, err := s.db.WriteSettlement(tx, &tr, &pr, msgs, use, now)
+		var err error
+		claimed, err = s.db.WriteSettlement(tx, &tr, &pr, msgs, use, r, now)
 		return err
 	})
+	if err != nil {
+		r.Drop()
+	} else {
+		r.Hand(claimed)
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return p, t, errStale
 	}

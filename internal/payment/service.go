@@ -49,7 +49,21 @@ type Service struct {
 	vault Vault
 	cfg   Config
 	log   *slog.Logger
+	// local is the dispatcher of this process, which takes the messages of
+	// a settlement as it commits them (nil: they wait for a claim).
+	local Dispatcher
 }
+
+// Dispatcher is the outbox dispatcher of this process (outbox.Dispatcher).
+type Dispatcher interface {
+	Reserve(n int) *outbox.Reservation
+}
+
+// HandMessagesTo makes the service insert the notifications of its common
+// settlements already claimed by d and hand them to d once committed,
+// instead of leaving them for d's claim query (see outbox.Reservation).
+// Call it before the service is used.
+func (s *Service) HandMessagesTo(d Dispatcher) { s.local = d }
 
 // New returns a payment service. vault may be nil until the card vault is
 // wired: payments that save or use a token then fail with INT_999.

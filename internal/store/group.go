@@ -18,6 +18,11 @@ type groupStmt struct {
 	one bool
 	// uniqueConflict: a uniqueness violation is ErrConflict.
 	uniqueConflict bool
+	// returning names a column of the single row the statement changes,
+	// scanned into scan (what a conditional INSERT … SELECT chose). Not
+	// with one.
+	returning string
+	scan      any
 }
 
 // execGroup runs statements that belong together (a payment's state, the
@@ -37,14 +42,17 @@ func (db *DB) execGroup(tx *sql.Tx, stmts []groupStmt) error {
 		}
 		return nil
 	}
-	q, args, checked := composeGroup(stmts)
+	q, args, checked, returned := composeGroup(stmts)
 	counts := make([]int64, len(checked))
-	dest := make([]any, len(checked))
+	dest := make([]any, 0, len(checked)+len(returned))
 	for i := range counts {
-		dest[i] = &counts[i]
+		dest = append(dest, &counts[i])
+	}
+	for _, i := range returned {
+		dest = append(dest, stmts[i].scan)
 	}
 	var err error
-	if len(checked) == 0 {
+	if len(dest) == 0 {
 		_, err = tx.Exec(q, args...)
 	} else {
 		err = tx.QueryRow(q, args...).Scan(dest...)
@@ -67,7 +75,13 @@ func (db *DB) execGroup(tx *sql.Tx, stmts []groupStmt) error {
 }
 
 func execGroupStmt(tx *sql.Tx, s groupStmt) error {
-	res, err := tx.Exec(s.query, s.args...)
+	var res sql.Result
+	var err error
+	if s.returning != "" {
+		err = tx.QueryRow(s.query+" RETURNING "+s.returning, s.args...).Scan(s.scan)
+	} else {
+		res, err = tx.Exec(s.query, s.args...)
+	}
 	if err != nil {
 		if s.uniqueConflict && IsUniqueViolation(err) {
 			return fmt.Errorf("store: %s: %w", s.what, ErrConflict)
@@ -90,10 +104,11 @@ func execGroupStmt(tx *sql.Tx, s groupStmt) error {
 var placeholder = regexp.MustCompile(`\$(\d+)`)
 
 // composeGroup writes stmts as one PostgreSQL statement: WITH s0 AS (…),
-// s1 AS (…) SELECT the row counts of the checked ones. Placeholders are
-// renumbered after the previous statements' arguments. checked lists the
-// statements whose count is selected, in order.
-func composeGroup(stmts []groupStmt) (q string, args []any, checked []int) {
+// s1 AS (…) SELECT the row counts of the checked ones, then the returned
+// columns. Placeholders are renumbered after the previous statements'
+// arguments. checked lists the statements whose count is selected, returned
+// those whose column is, in order.
+func composeGroup(stmts []groupStmt) (q string, args []any, checked, returned []int) {
 	var b strings.Builder
 	var counts []string
 	b.WriteString("WITH ")
@@ -104,20 +119,27 @@ func composeGroup(stmts []groupStmt) (q string, args []any, checked []int) {
 		}
 		name := "s" + strconv.Itoa(i)
 		b.WriteString(name + " AS (" + body)
-		if s.one {
+		switch {
+		case s.one:
 			b.WriteString(" RETURNING 1")
 			counts = append(counts, "(SELECT count(*) FROM "+name+")")
 			checked = append(checked, i)
+		case s.returning != "":
+			b.WriteString(" RETURNING " + s.returning)
+			returned = append(returned, i)
 		}
 		b.WriteString(")")
 		args = append(args, s.args...)
+	}
+	for _, i := range returned {
+		counts = append(counts, "(SELECT "+stmts[i].returning+" FROM s"+strconv.Itoa(i)+")")
 	}
 	if len(counts) == 0 {
 		b.WriteString(" SELECT 1")
 	} else {
 		b.WriteString(" SELECT " + strings.Join(counts, ", "))
 	}
-	return b.String(), args, checked
+	return b.String(), args, checked, returned
 }
 
 // renumber shifts every $N placeholder of query by offset, to follow

@@ -198,24 +198,22 @@ func updatePaymentStateStmt(p *PaymentRecord) groupStmt {
 // UpdatePaymentState) with the outbox messages announcing them and, if
 // use is set, the use of the token that paid (a token gone meanwhile is
 // left alone): one statement on PostgreSQL (see execGroup). A concurrent
-// change is ErrConflict. It returns the messages with their ids.
-func (db *DB) WriteSettlement(tx *sql.Tx, t *TransactionRecord, p *PaymentRecord, msgs []outbox.Message, use *TokenUse, now time.Time) ([]outbox.Message, error) {
+// change is ErrConflict. With a reservation (nil: none) the messages are
+// inserted claimed by the local dispatcher where they can be (see
+// insertClaimedOutboxStmt); it returns those, to hand over after the commit.
+func (db *DB) WriteSettlement(tx *sql.Tx, t *TransactionRecord, p *PaymentRecord, msgs []outbox.Message, use *TokenUse, r *outbox.Reservation, now time.Time) ([]outbox.Delivery, error) {
 	stmts := []groupStmt{updateTransactionStmt(t), updatePaymentStateStmt(p)}
 	if use != nil {
 		stmts = append(stmts, touchTokenStmt(*use))
 	}
-	out := make([]outbox.Message, len(msgs))
-	for i, m := range msgs {
-		var st groupStmt
-		out[i], st = insertOutboxStmt(m, now)
-		stmts = append(stmts, st)
-	}
+	inserts, claimed := db.outboxStmts(msgs, r, now)
+	stmts = append(stmts, inserts...)
 	if err := db.execGroup(tx, stmts); err != nil {
 		return nil, err
 	}
 	t.Version++
 	p.Version++
-	return out, nil
+	return claimedDeliveries(claimed), nil
 }
 
 // TakeAttempt counts one card attempt on a payment, unless max attempts were

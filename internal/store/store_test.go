@@ -241,7 +241,7 @@ func TestWriteSettlementChecksVersions(t *testing.T) {
 		}
 		settle := func(t2 store.TransactionRecord, p2 store.PaymentRecord, id string) (store.TransactionRecord, store.PaymentRecord, error) {
 			err := db.Write(ctx, func(tx *sql.Tx) error {
-				_, err := db.WriteSettlement(tx, &t2, &p2, msg(id), nil, now)
+				_, err := db.WriteSettlement(tx, &t2, &p2, msg(id), nil, nil, now)
 				return err
 			})
 			return t2, p2, err
