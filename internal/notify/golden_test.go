@@ -149,6 +149,7 @@ var goldenVariants = []goldenVariant{
 		return true
 	}},
 	{"override-broken", func(c *Content) bool { c.Shop.ID = "ovr-broken"; return true }},
+	{"override-row-short", func(c *Content) bool { c.Shop.ID = "ovr-row"; return true }},
 	{"override-text-only", func(c *Content) bool { c.Shop.ID = "ovr-text"; return true }},
 }
 
@@ -198,10 +199,12 @@ var overrides = goldenOverrides{
 {{if .Payment}}{{template "payment-rows" .}}{{end}}{{if .Token}}{{template "token-rows" .}}{{end}}
 {{template "button" (list .Links.Details (.T "details") .Color .OnColor)}}
 <script>var n = {{.Buyer.Name}}, o = {{.}};</script><style>p{color:{{.Color}}}</style>
-<a href="/x?shop={{.Shop.Name}}&amp;b={{.Buyer.Name}}" onclick="f({{.Shop.Name}})">{{.TLink "contact" "email" .Links.Contact}}</a>`,
+<a href="/x?shop={{.Shop.Name}}&amp;b={{.Buyer.Name}}" onclick="f({{.Shop.Name}})">{{.TLink "contact" "email" .Links.Contact}}</a>
+<table>{{template "row" (list "Label <&>" .Buyer.Name)}}{{template "row" (list (.TLink "contact" "email" .Links.Contact) 42)}}{{template "row" (list .Shop.Name .Links.Shop "extra")}}</table>`,
 		Text: "{{template \"test\" .}}{{.Greeting}}   \n\n\n\n{{if .Payment}}{{template \"payment-rows\" .}}{{end}}\n\t\n{{.T \"visit\"}} {{.Subject}}\n{{template \"footer\" .}}\n\n",
 	},
 	"ovr-broken": {Subject: "{{.Broken", HTML: "{{.Nope}}", Text: "{{.Payment.Nope}}"},
+	"ovr-row":    {HTML: `<table>{{template "row" (list "only")}}</table>`},
 	"ovr-text":   {Text: "{{.Shop.Name}} : {{if .Token}}{{.Token.Card}} {{.T \"sms.token.created\"}}{{else}}{{.T \"pay.ok.intro\"}}{{end}}"},
 }
 
