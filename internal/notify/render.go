@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -165,7 +164,7 @@ type Data struct {
 	OnColor   string // black or white, whichever reads on Color
 
 	cat  map[string]string
-	vars *strings.Replacer
+	vars map[string]string // placeholder name → value (see fill)
 }
 
 // PaymentData is a payment written for one language.
@@ -199,7 +198,48 @@ type Links struct {
 // T returns the catalog text for key in the message's language, with the
 // placeholders ({shop}, {amount}, {order} …) filled in.
 func (d *Data) T(key string) string {
-	return d.vars.Replace(d.raw(key))
+	return fill(d.raw(key), d.value)
+}
+
+// value is the value of placeholder {name}; ok is false for a name the
+// message has no value for (its placeholder stays as it is).
+func (d *Data) value(name string) (v string, ok bool) {
+	v, ok = d.vars[name]
+	return v, ok
+}
+
+// fill replaces each {name} in s with value(name), leaving the names value
+// does not know as they are; inserted values are not scanned again. This
+// is what strings.NewReplacer("{shop}", shop, …).Replace did, without
+// building a replacer for every message and date: a message has a handful
+// of placeholders, and most catalog texts have none.
+func fill(s string, value func(name string) (string, bool)) string {
+	i := strings.IndexByte(s, '{')
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 64)
+	for i >= 0 {
+		// A placeholder ends at the first '}': no name contains one.
+		j := strings.IndexByte(s[i+1:], '}')
+		if j < 0 {
+			break
+		}
+		if v, ok := value(s[i+1 : i+1+j]); ok {
+			b.WriteString(s[:i])
+			b.WriteString(v)
+			s = s[i+1+j+1:]
+		} else {
+			// Not a placeholder: keep the brace and look again after it
+			// ("{{shop}" is a brace and a placeholder).
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+		}
+		i = strings.IndexByte(s, '{')
+	}
+	b.WriteString(s)
+	return b.String()
 }
 
 // raw returns the catalog text for key without filling placeholders
@@ -216,10 +256,10 @@ func (d *Data) raw(key string) string {
 
 // TLink is T for HTML with one placeholder turned into a link to href.
 func (d *Data) TLink(key, placeholder, href string) template.HTML {
-	value := d.vars.Replace("{" + placeholder + "}")
+	value := fill("{"+placeholder+"}", d.value)
 	parts := strings.Split(d.raw(key), "{"+placeholder+"}")
 	for i, p := range parts {
-		parts[i] = html.EscapeString(d.vars.Replace(p))
+		parts[i] = html.EscapeString(fill(p, d.value))
 	}
 	link := `<a href="` + html.EscapeString(safeURL(href, "mailto", "http", "https")) + `" style="color:#1d4ed8">` + html.EscapeString(value) + `</a>`
 	return template.HTML(strings.Join(parts, link))
@@ -247,6 +287,7 @@ func newData(c Content, sms bool) *Data {
 		d.Links.Contact = (&url.URL{Scheme: "mailto", Opaque: c.Shop.Email}).String()
 	}
 	vars := map[string]string{"shop": c.Shop.Name, "buyer": c.Buyer.Name, "email": c.Shop.Email}
+	d.vars = vars
 	if p := c.Payment; p != nil {
 		pd := &PaymentData{OrderID: p.OrderID, TransactionID: p.TransactionID, Accepted: p.Accepted,
 			Amount: formatAmount(p.Amount, p.Currency, lang), Date: d.formatDate(p.At), Card: card(p.Brand, p.PANMasked, sms)}
@@ -271,11 +312,6 @@ func newData(c Content, sms bool) *Data {
 		d.Links.Details = safeURL(t.DetailsURL, "https", "http")
 		vars["token"], vars["brand"], vars["pan"], vars["expiry"] = t.Token, t.Brand, last4(t.PANMasked, sms), td.Expiry
 	}
-	pairs := make([]string, 0, 2*len(vars))
-	for k, v := range vars {
-		pairs = append(pairs, "{"+k+"}", v)
-	}
-	d.vars = strings.NewReplacer(pairs...)
 	d.Greeting = d.T("greeting")
 	if c.Buyer.Name != "" && c.Recipient == "buyer" {
 		d.Greeting = d.T("greeting.name")
@@ -288,12 +324,19 @@ func (d *Data) formatDate(t time.Time) string {
 		return ""
 	}
 	t = t.UTC()
-	return strings.NewReplacer(
-		"{day}", strconv.Itoa(t.Day()),
-		"{month}", d.raw("month."+strconv.Itoa(int(t.Month()))),
-		"{year}", strconv.Itoa(t.Year()),
-		"{time}", t.Format("15:04"),
-	).Replace(d.raw("date"))
+	return fill(d.raw("date"), func(name string) (string, bool) {
+		switch name {
+		case "day":
+			return strconv.Itoa(t.Day()), true
+		case "month":
+			return d.raw("month." + strconv.Itoa(int(t.Month()))), true
+		case "year":
+			return strconv.Itoa(t.Year()), true
+		case "time":
+			return t.Format("15:04"), true
+		}
+		return "", false
+	})
 }
 
 func formatAmount(amount int64, currency, lang string) string {
@@ -492,8 +535,11 @@ func renderSubject(d *Data, c Content, override string) (string, error) {
 		s = d.T(subjectKey(c))
 	}
 	// A header must be one line. Only ASCII whitespace is folded: the
-	// no-break spaces of French typography and of amounts stay.
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }), " ")
+	// no-break spaces of French typography and of amounts stay. Most
+	// subjects are one line already: they are kept as they are.
+	if strings.ContainsAny(s, "\t\n\r") || strings.Contains(s, "  ") || strings.HasPrefix(s, " ") || strings.HasSuffix(s, " ") {
+		s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }), " ")
+	}
 	if d.Test {
 		s = "[TEST] " + s
 	}
@@ -515,18 +561,28 @@ func renderHTML(d *Data, id, override string) (string, error) {
 			return "", err
 		}
 	}
-	var b bytes.Buffer
+	var b strings.Builder
+	b.Grow(htmlSize)
 	if err := t.ExecuteTemplate(&b, "layout", d); err != nil {
 		return "", err
 	}
 	return b.String(), nil
 }
 
+// Sizes to reserve for a message's parts: a little more than the built-in
+// payment emails take (HTML 3-4 kB, text under 1 kB), so that one
+// allocation holds the whole part.
+const (
+	htmlSize = 5 << 10
+	textSize = 1 << 10
+)
+
 func renderText(d *Data, id, override string) (string, error) {
 	if override != "" {
 		return execText(d, override)
 	}
-	var b bytes.Buffer
+	var b strings.Builder
+	b.Grow(textSize)
 	if err := textTmpls[id].ExecuteTemplate(&b, id+".txt", d); err != nil {
 		return "", err
 	}
@@ -544,31 +600,34 @@ func execText(d *Data, src string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var b bytes.Buffer
+	var b strings.Builder
+	b.Grow(textSize)
 	if err := t.Execute(&b, d); err != nil {
 		return "", err
 	}
 	return tidyText(b.String()), nil
 }
 
-// tidyText collapses runs of blank lines that optional parts leave behind.
+// tidyText collapses runs of blank lines that optional parts leave behind,
+// drops trailing blanks of lines and ends the text with one newline.
 func tidyText(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	out := lines[:0]
+	s = strings.TrimSpace(s)
+	var b strings.Builder
+	b.Grow(len(s) + 1)
 	blank := false
-	for _, l := range lines {
+	for {
+		l, rest, more := strings.Cut(s, "\n")
 		l = strings.TrimRight(l, " \t")
-		if l == "" {
-			if blank {
-				continue
-			}
-			blank = true
-		} else {
-			blank = false
+		if l != "" || !blank {
+			b.WriteString(l)
+			b.WriteByte('\n')
 		}
-		out = append(out, l)
+		blank = l == ""
+		if !more {
+			return b.String()
+		}
+		s = rest
 	}
-	return strings.Join(out, "\n") + "\n"
 }
 
 // ValidateOverride checks a shop's template before it is saved: it must

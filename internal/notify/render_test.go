@@ -190,3 +190,24 @@ func TestShopOverrides(t *testing.T) {
 	}
 	_ = errors.New
 }
+
+// fill does what the strings.Replacer of "{name}" → value it replaced did,
+// whatever the text and values.
+func FuzzFill(f *testing.F) {
+	for _, s := range []string{"", "no placeholder", "{shop}", "Hello {buyer}, {shop}: {amount}.", "{{shop}", "{shop}}", "{shop",
+		"shop}", "{}", "{unknown} {shop}", "{shop}{shop}{order}", "{sh{shop}op}", "{buyer}é{shop}ü", "{ shop}", "{{}}"} {
+		f.Add(s, "Zoë {order} & <b>", "")
+	}
+	f.Fuzz(func(t *testing.T, s, shop, buyer string) {
+		vars := map[string]string{"shop": shop, "buyer": buyer, "order": "{shop}", "amount": ""}
+		var pairs []string
+		for k, v := range vars {
+			pairs = append(pairs, "{"+k+"}", v)
+		}
+		want := strings.NewReplacer(pairs...).Replace(s)
+		got := fill(s, func(name string) (string, bool) { v, ok := vars[name]; return v, ok })
+		if got != want {
+			t.Errorf("fill(%q) = %q, strings.Replacer gives %q", s, got, want)
+		}
+	})
+}
