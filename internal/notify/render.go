@@ -47,10 +47,26 @@ var (
 	textTmpls = map[string]*texttemplate.Template{}
 )
 
-// funcs are the helpers templates may call besides Data's methods.
+// funcs are the helpers templates may call besides Data's methods. The
+// built-in templates call t, label and labelled rather than Data.T: for a
+// method, text/template looks the name up through reflection at every call
+// (about a sixth of the rendering time), a function is found in a map; and
+// each call a template makes costs, so the frequent pairs are done in one.
 var funcs = map[string]any{
 	"list": func(v ...any) []any { return v },
+	// t is Data.T.
+	"t": func(d *Data, key string) string { return d.T(key) },
+	// label is a label of the text part with its colon: "Order: ".
+	"label": func(d *Data, key string) string { return d.T(key) + d.T("colon") },
+	// labelled is the argument of "label-row": the text of key, and value.
+	"labelled": func(d *Data, key string, value any) labelValue { return labelValue{d.T(key), value} },
+	// pair is labelled for a label already written ("row" of shops'
+	// templates).
+	"pair": func(label, value any) labelValue { return labelValue{label, value} },
 }
+
+// labelValue is a row of a details table ("label-row").
+type labelValue struct{ Label, Value any }
 
 func init() {
 	for _, lang := range Languages {
