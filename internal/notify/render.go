@@ -92,7 +92,9 @@ func init() {
 // an Accept-Language value), else English.
 func Language(tags ...string) string {
 	for _, t := range tags {
-		t = strings.TrimSpace(strings.SplitN(strings.SplitN(t, ",", 2)[0], ";", 2)[0])
+		t, _, _ = strings.Cut(t, ",")
+		t, _, _ = strings.Cut(t, ";")
+		t = strings.TrimSpace(t)
 		if i := strings.IndexAny(t, "-_"); i >= 0 {
 			t = t[:i]
 		}
