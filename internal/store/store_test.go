@@ -339,3 +339,25 @@ func TestPaymentsWithTransactionsReadsABatch(t *testing.T) {
 		}
 	})
 }
+
+// Vacuum leaves the tables vacuumed and analyzed (PostgreSQL) or analyzed
+// (SQLite), and names the table it could not process.
+func TestVacuum(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.Vacuum(ctx, "tokens", "data_keys"); err != nil {
+			t.Fatal(err)
+		}
+		var done bool
+		q := `SELECT last_vacuum IS NOT NULL AND last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'tokens'`
+		if db.Dialect() == store.SQLite {
+			q = `SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'sqlite_stat1'`
+		}
+		if err := db.Reader().QueryRow(q).Scan(&done); err != nil || !done {
+			t.Fatalf("not vacuumed/analyzed: %v %v", done, err)
+		}
+		if err := db.Vacuum(ctx, "no_such_table"); err == nil || !strings.Contains(err.Error(), "no_such_table") {
+			t.Fatalf("vacuum of a missing table: %v", err)
+		}
+	})
+}
