@@ -452,7 +452,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 // delivery cut short by the end of ctx (or not started because ctx ended)
 // gives a result with an empty Status: the claim is released untouched.
 func (d *Dispatcher) attempt(ctx context.Context, m Delivery) Result {
-	release := Result{ID: m.ID, LockedBy: m.LockedBy, LockedUntil: m.LockedUntil}
+	release := Result{ID: m.ID, LockedBy: m.LockedBy, LockedUntil: m.LockedUntil, Now: d.o.Clock.Now()}
 	if ctx.Err() != nil {
 		return release
 	}

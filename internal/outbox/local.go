@@ -99,7 +99,7 @@ func (r *Reservation) Hand(ds []Delivery) {
 			// Run has returned: release the claim now rather than at the
 			// end of the lease.
 			d.unreserve(1)
-			d.record(context.Background(), []Result{{ID: m.ID, LockedBy: m.LockedBy, LockedUntil: m.LockedUntil}})
+			d.record(context.Background(), []Result{{ID: m.ID, LockedBy: m.LockedBy, LockedUntil: m.LockedUntil, Now: d.o.Clock.Now()}})
 			continue
 		}
 		go func() {

@@ -183,10 +183,13 @@ func TestReserveIsBounded(t *testing.T) {
 	})
 }
 
-// A message handed to a dispatcher that has stopped meanwhile is released
-// for any copy at once, not held until its lease ends.
+// A message claimed at its insert is due only when its claim lapses (so
+// the claim query does not step over it); handed to a dispatcher that has
+// stopped meanwhile, it is released and due at once, not held until the
+// lease ends.
 func TestHandAfterStopReleases(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
 		d := outbox.NewDispatcher(db, map[string]outbox.Deliverer{}, outbox.Options{PollInterval: time.Hour, Logger: quiet()})
 		stop := startRun(t, d)
 		var r *outbox.Reservation
@@ -194,11 +197,27 @@ func TestHandAfterStopReleases(t *testing.T) {
 		stop()
 		m := webhook("k", time.Time{})
 		m.Target = "http://127.0.0.1:9/"
-		if claimed := insertHanded(t, db, r, m); len(claimed) != 1 {
-			t.Fatalf("claimed %d, want 1", len(claimed))
+		var claimed []outbox.Delivery
+		if err := db.Write(ctx, func(tx *sql.Tx) error {
+			var err error
+			claimed, err = db.InsertOutboxClaimed(tx, []outbox.Message{m}, r, time.Now().UTC())
+			return err
+		}); err != nil || len(claimed) != 1 {
+			t.Fatalf("claimed %d (%v), want 1", len(claimed), err)
 		}
+		var next int64
+		if err := db.Reader().QueryRow(`SELECT next_attempt_at FROM outbox WHERE id = $1`, m.ID).Scan(&next); err != nil || next != store.Micros(r.Until) {
+			t.Fatalf("a claimed message is next due at %d (%v), want its lease's end %d", next, err, store.Micros(r.Until))
+		}
+		if due, err := db.OutboxDue(ctx, time.Now()); err != nil || due {
+			t.Fatalf("a message in flight is due for the claim query: %v %v", due, err)
+		}
+		r.Hand(claimed)
 		if status, by, until := claimState(t, db, m.ID); status != outbox.StatusPending || by != "" || until != 0 {
 			t.Fatalf("after the hand-over to a stopped dispatcher: %s claimed by %q until %d, want PENDING and released", status, by, until)
+		}
+		if due, err := db.OutboxDue(ctx, time.Now()); err != nil || !due {
+			t.Fatalf("the released message is not due: %v %v", due, err)
 		}
 	})
 }

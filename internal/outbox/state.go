@@ -46,7 +46,8 @@ type Result struct {
 	LockedBy    string
 	LockedUntil time.Time
 	// Status is the new state: DELIVERED, PENDING (retry at NextAttemptAt) or
-	// DEAD. Empty releases the claim without counting an attempt (shutdown).
+	// DEAD. Empty releases the claim without counting an attempt (shutdown);
+	// the message is then due at Now at the latest.
 	Status        string
 	NextAttemptAt time.Time
 	Now           time.Time

@@ -45,7 +45,11 @@ type claimedOutbox struct {
 // insertClaimedOutboxStmt inserts m claimed under r (see outbox.Reservation)
 // when it is due at once and no other message of its (channel, ordering
 // key) is PENDING: it is then the head of its key, as the claim query would
-// have it. Otherwise it is inserted unclaimed, for the claim query.
+// have it. Otherwise it is inserted unclaimed, for the claim query. A
+// claimed message is due when its claim lapses (next_attempt_at = the end of
+// the lease): the claim query and the idle dispatchers' OutboxDue scan the
+// due messages, and would otherwise step over every message in flight on
+// each look (a third of a core at 900 payments/s).
 func (db *DB) insertClaimedOutboxStmt(m outbox.Message, now time.Time, r *outbox.Reservation) (claimedOutbox, groupStmt) {
 	m, st := insertOutboxStmt(m, now)
 	c := claimedOutbox{m: m, now: now, by: new(string)}
@@ -54,7 +58,7 @@ func (db *DB) insertClaimedOutboxStmt(m outbox.Message, now time.Time, r *outbox
 	}
 	st.query = `INSERT INTO outbox (id, shop_id, channel, event, ordering_key, target, payload, status, attempts,
 		next_attempt_at, created_at, locked_by, locked_until)
-		SELECT $1, $2, $3, $4, $5, $6, $7, 'PENDING', 0, $8, $9,
+		SELECT $1, $2, $3, $4, $5, $6, $7, 'PENDING', 0, CASE WHEN q.busy THEN CAST($8 AS BIGINT) ELSE $11 END, $9,
 			CASE WHEN q.busy THEN '' ELSE $10 END, CASE WHEN q.busy THEN CAST(0 AS BIGINT) ELSE $11 END
 		FROM (SELECT EXISTS (SELECT 1 FROM ` + db.outboxAs("p", "outbox_head") + `
 			WHERE p.status = 'PENDING' AND p.channel = $3 AND p.ordering_key = $5 AND $5 <> '') AS busy) q`

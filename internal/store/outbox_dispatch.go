@@ -182,8 +182,11 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 // PostgreSQL (see execGroup).
 func (db *DB) finishOne(tx *sql.Tx, r outbox.Result) error {
 	if r.Status == "" {
-		_, err := tx.Exec(`UPDATE outbox SET locked_by = '', locked_until = 0
-			WHERE id = $1 AND locked_by = $2 AND locked_until = $3`, r.ID, r.LockedBy, Micros(r.LockedUntil))
+		// Released: due again at once (a message claimed at its insert is
+		// due only when its lease ends, see insertClaimedOutboxStmt).
+		_, err := tx.Exec(`UPDATE outbox SET locked_by = '', locked_until = 0,
+			next_attempt_at = CASE WHEN next_attempt_at > $4 THEN $4 ELSE next_attempt_at END
+			WHERE id = $1 AND locked_by = $2 AND locked_until = $3`, r.ID, r.LockedBy, Micros(r.LockedUntil), Micros(r.Now))
 		return err
 	}
 	a := r.Attempt

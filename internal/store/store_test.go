@@ -340,19 +340,24 @@ func TestPaymentsWithTransactionsReadsABatch(t *testing.T) {
 	})
 }
 
-// Vacuum leaves the tables vacuumed and analyzed (PostgreSQL) or analyzed
-// (SQLite), and names the table it could not process.
+// Vacuum leaves PostgreSQL's tables vacuumed and analyzed, and names the
+// table it could not process; on SQLite it changes nothing (no statistics
+// that would change the query plans).
 func TestVacuum(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if err := db.Vacuum(ctx, "tokens", "data_keys"); err != nil {
 			t.Fatal(err)
 		}
+		if db.Dialect() == store.SQLite {
+			var n int
+			if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'`).Scan(&n); err != nil || n != 0 {
+				t.Fatalf("SQLite statistics written: %d %v", n, err)
+			}
+			return
+		}
 		var done bool
 		q := `SELECT last_vacuum IS NOT NULL AND last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'tokens'`
-		if db.Dialect() == store.SQLite {
-			q = `SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'sqlite_stat1'`
-		}
 		if err := db.Reader().QueryRow(q).Scan(&done); err != nil || !done {
 			t.Fatalf("not vacuumed/analyzed: %v %v", done, err)
 		}
