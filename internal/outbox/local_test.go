@@ -212,6 +212,9 @@ func TestHandAfterStopReleases(t *testing.T) {
 		if due, err := db.OutboxDue(ctx, time.Now()); err != nil || due {
 			t.Fatalf("a message in flight is due for the claim query: %v %v", due, err)
 		}
+		if b, err := db.Backlog(ctx, time.Now()); err != nil || b.OutboxDue != 1 {
+			t.Fatalf("backlog %+v (%v): the message in flight is not counted", b, err)
+		}
 		r.Hand(claimed)
 		if status, by, until := claimState(t, db, m.ID); status != outbox.StatusPending || by != "" || until != 0 {
 			t.Fatalf("after the hand-over to a stopped dispatcher: %s claimed by %q until %d, want PENDING and released", status, by, until)

@@ -7,7 +7,9 @@ import (
 )
 
 // Backlog is the work the background loops still owe at a moment: outbox
-// messages due and not delivered, AUTHORISED debits whose capture date has
+// messages due or in flight (held by a claim, which a message handed to the
+// dispatcher at its commit is from the start) and not delivered, not those
+// waiting for a retry; AUTHORISED debits whose capture date has
 // come. Under a load the server sustains, both stay near what is in flight;
 // growing, they say the load outran the background work (the bench prints
 // them after its window).
@@ -20,7 +22,7 @@ type Backlog struct {
 // the bench, not for request paths.
 func (db *DB) Backlog(ctx context.Context, now time.Time) (Backlog, error) {
 	var b Backlog
-	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE status = 'PENDING' AND next_attempt_at <= $1`,
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE status = 'PENDING' AND (next_attempt_at <= $1 OR locked_until > $1)`,
 		Micros(now)).Scan(&b.OutboxDue); err != nil {
 		return b, fmt.Errorf("store: outbox backlog: %w", err)
 	}
