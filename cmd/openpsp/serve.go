@@ -17,6 +17,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	tuneGC(os.Getenv)
 	a, err := app.New(ctx, cfg, app.Options{})
 	if err != nil {
 		return err
