@@ -93,15 +93,19 @@ func (r *Reservation) Hand(ds []Delivery) {
 		d.handed.Add(int64(len(ds)))
 	}
 	l.mu.Unlock()
+	if ctx == nil {
+		// Run has returned: release the claims now, in one write, rather
+		// than at the end of the lease.
+		d.unreserve(len(ds))
+		releases := make([]Result, len(ds))
+		for i, m := range ds {
+			releases[i] = Result{ID: m.ID, LockedBy: r.By, LockedUntil: r.Until, Now: d.o.Clock.Now()}
+		}
+		d.record(context.Background(), releases)
+		return
+	}
 	for _, m := range ds {
 		m.LockedBy, m.LockedUntil = r.By, r.Until
-		if ctx == nil {
-			// Run has returned: release the claim now rather than at the
-			// end of the lease.
-			d.unreserve(1)
-			d.record(context.Background(), []Result{{ID: m.ID, LockedBy: m.LockedBy, LockedUntil: m.LockedUntil, Now: d.o.Clock.Now()}})
-			continue
-		}
 		go func() {
 			defer l.wg.Done()
 			defer d.unreserve(1)

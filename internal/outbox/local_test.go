@@ -16,25 +16,16 @@ import (
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
-// claimCounter counts the dispatcher's claim queries.
+// claimCounter counts the dispatcher's claim queries (and signals its
+// OutboxDue answers, as dueSpy).
 type claimCounter struct {
-	*store.DB
+	*dueSpy
 	claims atomic.Int32
-	dues   chan bool
 }
 
 func (c *claimCounter) ClaimOutbox(ctx context.Context, instance string, now time.Time, lease time.Duration, limit int) ([]outbox.Delivery, error) {
 	c.claims.Add(1)
 	return c.DB.ClaimOutbox(ctx, instance, now, lease, limit)
-}
-
-func (c *claimCounter) OutboxDue(ctx context.Context, now time.Time) (bool, error) {
-	due, err := c.DB.OutboxDue(ctx, now)
-	select {
-	case c.dues <- due:
-	default:
-	}
-	return due, err
 }
 
 // claimState is what the outbox row of id says about its claim.
@@ -87,7 +78,7 @@ func TestHandedMessagesSkipTheClaim(t *testing.T) {
 			mu.Unlock()
 		}))
 		defer srv.Close()
-		spy := &claimCounter{DB: db, dues: make(chan bool, 1)}
+		spy := &claimCounter{dueSpy: &dueSpy{DB: db, answers: make(chan bool, 1)}}
 		d := outbox.NewDispatcher(spy, map[string]outbox.Deliverer{
 			outbox.ChannelWebhook: outbox.NewWebhookDeliverer(secrets("s"), nil, outbox.HTTPOptions{}),
 		}, outbox.Options{PollInterval: time.Hour, Workers: 2, Logger: quiet()})
@@ -95,7 +86,7 @@ func TestHandedMessagesSkipTheClaim(t *testing.T) {
 			t.Fatal("a dispatcher that is not running reserved room")
 		}
 		startRun(t, d)
-		if within(t, spy.dues, 30*time.Second) {
+		if within(t, spy.answers, 30*time.Second) {
 			t.Fatal("due on an empty outbox")
 		}
 		claimsBefore := spy.claims.Load()

@@ -20,18 +20,14 @@ func insertOutboxStmt(m outbox.Message, now time.Time) (outbox.Message, groupStm
 	if m.ID == "" {
 		m.ID = ids.New()
 	}
-	return m, groupStmt{what: "insert outbox message",
-		query: `INSERT INTO outbox (id, shop_id, channel, event, ordering_key, target, payload, status, attempts, next_attempt_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', 0, $8, $9)`,
-		args: outboxArgs(m, now)}
-}
-
-func outboxArgs(m outbox.Message, now time.Time) []any {
 	next := m.NotBefore
 	if next.IsZero() {
 		next = now
 	}
-	return []any{m.ID, m.ShopID, m.Channel, m.Event, m.OrderingKey, m.Target, m.Payload, Micros(next), Micros(now)}
+	return m, groupStmt{what: "insert outbox message",
+		query: `INSERT INTO outbox (id, shop_id, channel, event, ordering_key, target, payload, status, attempts, next_attempt_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', 0, $8, $9)`,
+		args: []any{m.ID, m.ShopID, m.Channel, m.Event, m.OrderingKey, m.Target, m.Payload, Micros(next), Micros(now)}}
 }
 
 // claimedOutbox is a message inserted under a Reservation: *by tells, after
