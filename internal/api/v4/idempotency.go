@@ -14,6 +14,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 )
 
@@ -95,8 +96,21 @@ func (i *Idempotency) Wrap(name string, h Handler) Handler {
 			return nil, &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
 				Field: IdempotencyHeader, Detail: "Invalid input value [name=Idempotency-Key]: 1 to 255 printable ASCII characters"}
 		}
-		return i.serve(c, name, key, h)
+		return i.serve(c, name, scopedKey(c.Creds.Mode, key), h)
 	}
+}
+
+// scopedKey keeps the keys of the two modes apart: a merchant who derives
+// keys from its order numbers sends the same key to TEST and PRODUCTION,
+// and a live call must never replay a test answer (a TEST formToken, paid
+// on the test acquirer). The space cannot occur in a key (validKey).
+// PRODUCTION keys are stored as they were before modes were told apart,
+// so that a live retry across the upgrade still finds its answer.
+func scopedKey(mode, key string) string {
+	if mode == shop.ModeProduction {
+		return key
+	}
+	return mode + " " + key
 }
 
 func validKey(k string) bool {

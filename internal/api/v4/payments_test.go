@@ -103,6 +103,13 @@ type errorAnswer struct {
 
 func post(t *testing.T, srv *httptest.Server, name string, body any, key string) envelope {
 	t.Helper()
+	return postAs(t, srv, password, name, body, key)
+}
+
+// postAs is post with another password of the shop (prodPassword: the
+// PRODUCTION key set).
+func postAs(t *testing.T, srv *httptest.Server, pw, name string, body any, key string) envelope {
+	t.Helper()
 	var b []byte
 	switch v := body.(type) {
 	case string:
@@ -114,7 +121,7 @@ func post(t *testing.T, srv *httptest.Server, name string, body any, key string)
 		}
 	}
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api-payment/V4/"+name, bytes.NewReader(b))
-	req.SetBasicAuth(shopID, password)
+	req.SetBasicAuth(shopID, pw)
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
@@ -425,6 +432,28 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 		if n, err := v4.NewIdempotency(db, e.clk, nil).PurgeIdempotencyKeys(context.Background(), 100); err != nil || n < 1 {
 			t.Fatalf("purge: %d, %v", n, err)
+		}
+	})
+}
+
+// An Idempotency-Key is the merchant's within one mode: a PRODUCTION call
+// must never be answered with what a TEST call of the same key got (a TEST
+// formToken, paid on the test acquirer), nor the reverse.
+func TestIdempotencyKeyPerMode(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newAPIEnv(t, db)
+		body := map[string]any{"amount": 100, "currency": "EUR", "orderId": "order-7"}
+		test := post(t, e.srv, "Charge/CreatePayment", body, "order-7")
+		prod := postAs(t, e.srv, prodPassword, "Charge/CreatePayment", body, "order-7")
+		if test.Status != "SUCCESS" || prod.Status != "SUCCESS" || bytes.Equal(test.Answer, prod.Answer) {
+			t.Fatalf("PRODUCTION call answered with the TEST call's answer:\nTEST %s\nPRODUCTION %s", test.Answer, prod.Answer)
+		}
+		// Each mode still replays its own answer.
+		if again := postAs(t, e.srv, prodPassword, "Charge/CreatePayment", body, "order-7"); !bytes.Equal(again.Answer, prod.Answer) {
+			t.Fatalf("PRODUCTION replay differs:\n%s\n%s", prod.Answer, again.Answer)
+		}
+		if again := post(t, e.srv, "Charge/CreatePayment", body, "order-7"); !bytes.Equal(again.Answer, test.Answer) {
+			t.Fatalf("TEST replay differs:\n%s\n%s", test.Answer, again.Answer)
 		}
 	})
 }
