@@ -17,8 +17,8 @@ import (
 // the capture pending; RecoverRunning finishes it.
 func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Transaction, error) {
 	p, t, err := s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
-		if t.OperationType != Debit || t.DetailedStatus != Authorised || t.PendingOp != "" {
-			return "", badStatus(*t, "a capture")
+		if err := t.Capturable(); err != nil {
+			return "", err
 		}
 		s.claim(t, opCapture)
 		return "", nil
@@ -27,6 +27,15 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 		return p, t, err
 	}
 	return s.runCapture(ctx, &p, t, true)
+}
+
+// Capturable tells whether Capture may capture t now (PSP_011 if not), so
+// that a caller capturing several transactions can check them all first.
+func (t Transaction) Capturable() error {
+	if t.OperationType != Debit || t.DetailedStatus != Authorised || t.PendingOp != "" {
+		return badStatus(t, "a capture")
+	}
+	return nil
 }
 
 // claim marks t with a pending operation before the acquirer is called. The

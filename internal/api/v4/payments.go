@@ -52,16 +52,17 @@ func uuidField(field string, s *string) (string, error) {
 
 // inMode checks that a transaction belongs to the mode of the key set used:
 // a TEST key neither sees nor changes PRODUCTION transactions, and the
-// reverse. A transaction of the other mode is not found.
-func (a *paymentsAPI) inMode(c *Call, uuid string) error {
+// reverse. A transaction of the other mode is not found. It returns the
+// transaction as it is now.
+func (a *paymentsAPI) inMode(c *Call, uuid string) (payment.Transaction, error) {
 	_, t, err := a.svc.Get(c.Ctx, c.Shop.ID, uuid)
 	if err != nil {
-		return err
+		return t, err
 	}
 	if t.Mode != c.Creds.Mode {
-		return errs.Invalid(errs.TxNotFound, "transaction not found", "uuid", uuid)
+		return payment.Transaction{}, errs.Invalid(errs.TxNotFound, "transaction not found", "uuid", uuid)
 	}
-	return nil
+	return t, nil
 }
 
 func str(s *string) string {
@@ -211,18 +212,30 @@ func (a *paymentsAPI) capture(c *Call) (any, error) {
 	if len(uuids) > 100 {
 		return nil, invalidField("uuids", len(uuids))
 	}
-	checked := make([]string, len(uuids))
+	var checked []string
+	seen := map[string]bool{}
 	for i := range uuids {
-		u, err := uuidField("uuids["+strconv.Itoa(i)+"]", &uuids[i])
+		field := "uuids[" + strconv.Itoa(i) + "]"
+		u, err := uuidField(field, &uuids[i])
 		if err != nil {
 			return nil, err
 		}
-		checked[i] = u
-	}
-	for _, u := range checked {
-		if err := a.inMode(c, u); err != nil {
+		if seen[u] {
+			continue // listed twice: captured once
+		}
+		seen[u] = true
+		// Every transaction is checked before any is captured: an ERROR
+		// answer must mean that nothing was captured (but for a race
+		// with another call or an acquirer failure).
+		t, err := a.inMode(c, u)
+		if err != nil {
 			return nil, err
 		}
+		if err := t.Capturable(); err != nil {
+			e, _ := errs.As(err)
+			return nil, &errs.Error{Code: e.Code, Message: e.Message, Field: field, Detail: "transaction " + u + ": " + e.Detail}
+		}
+		checked = append(checked, u)
 	}
 	for _, u := range checked {
 		if _, _, err := a.svc.Capture(c.Ctx, c.Shop.ID, u); err != nil {
@@ -251,7 +264,7 @@ func (a *paymentsAPI) validate(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.inMode(c, uuid); err != nil {
+	if _, err := a.inMode(c, uuid); err != nil {
 		return nil, err
 	}
 	p, t, err := a.svc.Validate(c.Ctx, c.Shop.ID, uuid)
@@ -300,7 +313,7 @@ func (a *paymentsAPI) update(c *Call) (any, error) {
 		return nil, &errs.Error{Code: errs.NoChange, Message: "no change", Field: "cardUpdate",
 			Detail: "cardUpdate changes nothing: give amount, expectedCaptureDate or manualValidation"}
 	}
-	if err := a.inMode(c, uuid); err != nil {
+	if _, err := a.inMode(c, uuid); err != nil {
 		return nil, err
 	}
 	p, t, err := a.svc.Update(c.Ctx, c.Shop.ID, uuid, in)
@@ -341,7 +354,7 @@ func (a *paymentsAPI) cancelOrRefund(c *Call) (any, error) {
 	if in.Amount, err = amountField("amount", r.Amount); err != nil {
 		return nil, err
 	}
-	if err := a.inMode(c, uuid); err != nil {
+	if _, err := a.inMode(c, uuid); err != nil {
 		return nil, err
 	}
 	p, t, err := a.svc.CancelOrRefund(c.Ctx, c.Shop.ID, uuid, in)

@@ -350,6 +350,34 @@ func TestPaymentWebServiceErrors(t *testing.T) {
 	})
 }
 
+// Transaction/Capture of several uuids captures all of them or none: a
+// merchant told ERROR must not find some of them captured. A uuid listed
+// twice is captured once.
+func TestCaptureSeveral(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newAPIEnv(t, db)
+		authorised := e.pay(map[string]any{"amount": 100, "currency": "EUR"})
+		captured := e.pay(map[string]any{"amount": 200, "currency": "EUR"})
+		e.call("Transaction/Capture", map[string]any{"uuids": []string{captured}})
+
+		a := e.fail("Transaction/Capture", map[string]any{"uuids": []string{authorised, captured}}, "PSP_011")
+		if a.DetailedErrorMessage == nil || !strings.Contains(*a.DetailedErrorMessage, captured) {
+			t.Fatalf("the error does not name the transaction that cannot be captured: %v", a.DetailedErrorMessage)
+		}
+		if g := e.call("Transaction/Get", map[string]any{"uuid": authorised}); g["detailedStatus"] != "AUTHORISED" {
+			t.Fatalf("Capture answered ERROR but captured %s: %v", authorised, g["detailedStatus"])
+		}
+
+		c := e.call("Transaction/Capture", map[string]any{"uuids": []string{authorised, authorised}})
+		if c["responseCode"] != 0.0 {
+			t.Fatalf("Transaction/Capture of one uuid listed twice: %v", c)
+		}
+		if g := e.call("Transaction/Get", map[string]any{"uuid": authorised}); g["detailedStatus"] != "CAPTURED" {
+			t.Fatalf("after capture: %v", g["detailedStatus"])
+		}
+	})
+}
+
 func TestSilentCreatePayment(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newAPIEnv(t, db)
