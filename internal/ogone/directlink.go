@@ -317,6 +317,23 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 	pay := PayRequest{ShopID: shopID, Mode: dl.mode, OrderID: orderID, Amount: amount, Currency: cur.Code,
 		Holder: cn, Email: strings.TrimSpace(ps.Get("EMAIL")), Capture: operation == "SAL", ECI: eci}
 
+	if h.opts.Payments == nil {
+		return fail(ncTechnical, "DirectLink payments are not available")
+	}
+	// An ORDERID that already has a successful order is refused, as
+	// Ogone refuses it; after a refusal the merchant may try again. Checked
+	// before CARDNO is stored under ALIAS: a refused order changes nothing.
+	prev, err := h.opts.Store.OrdersByOrderID(ctx, shopID, dl.mode, orderID)
+	if err != nil {
+		h.log.ErrorContext(ctx, "directlink: orders", "err", err)
+		return fail(ncTechnical, "a technical problem occurred, please try again")
+	}
+	for _, o := range prev {
+		if o.Status != stInvalid && o.Status != stRefused {
+			return fail(ncAlreadyProcessed, "this order has already been processed")
+		}
+	}
+
 	// The card: entered (CARDNO, ED, CVC), stored as the ALIAS too when
 	// one is named, or the card of an existing alias.
 	if raw := strings.TrimSpace(ps.Get("CARDNO")); raw != "" {
@@ -370,21 +387,6 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		pay.Token = alias
 	}
 
-	if h.opts.Payments == nil {
-		return fail(ncTechnical, "DirectLink payments are not available")
-	}
-	// An ORDERID that already has a successful order is refused, as
-	// Ogone refuses it; after a refusal the merchant may try again.
-	prev, err := h.opts.Store.OrdersByOrderID(ctx, shopID, dl.mode, orderID)
-	if err != nil {
-		h.log.ErrorContext(ctx, "directlink: orders", "err", err)
-		return fail(ncTechnical, "a technical problem occurred, please try again")
-	}
-	for _, o := range prev {
-		if o.Status != stInvalid && o.Status != stRefused {
-			return fail(ncAlreadyProcessed, "this order has already been processed")
-		}
-	}
 	now := h.clock.Now()
 	order := Order{ShopID: shopID, Mode: dl.mode, OrderID: orderID, Operation: operation, Status: stInvalid, Alias: alias,
 		ECI: eci, PM: "CreditCard", CreatedAt: now, UpdatedAt: now}

@@ -220,3 +220,21 @@ func toLatin1(s string) []byte {
 	}
 	return b
 }
+
+// TestDirectLinkRefusedOrderKeepsAlias: an order refused before payment
+// (here its ORDERID was already processed) must leave the alias it names as
+// it was, even when it carries a new card for it.
+func TestDirectLinkRefusedOrderKeepsAlias(t *testing.T) {
+	e := newEnv(t)
+	if r := e.order(map[string]string{"ORDERID": "K-1", "CARDNO": mastercard, "ED": "0633", "CVC": "321", "ALIAS": "kept"}); r["STATUS"] != "5" {
+		t.Fatalf("first order: %v", r)
+	}
+	r := e.order(map[string]string{"ORDERID": "K-1", "CARDNO": "4970100000000055", "ED": "0634", "CVC": "123", "ALIAS": "kept"})
+	if r["NCERROR"] != "50001113" {
+		t.Fatalf("same ORDERID again: %v", r)
+	}
+	pan, _, _, err := e.vault.Card(context.Background(), shop.DemoShopID, "kept")
+	if err != nil || pan.Reveal() != mastercard {
+		t.Fatalf("the refused order changed the alias: %s %v", pan.Last4(), err)
+	}
+}
