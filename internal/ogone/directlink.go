@@ -568,7 +568,7 @@ func ncErrorMessage(code string) string {
 }
 
 // findOrder finds the order a maintenance or query request names, by PAYID
-// or else by ORDERID (the latest order with it).
+// or else by ORDERID (the latest order with it that has a transaction).
 func (h *Handler) findOrder(ctx context.Context, dl dlRequest) (Order, *ncResponse) {
 	ps := dl.params
 	shopID := dl.acct.ShopID
@@ -596,6 +596,14 @@ func (h *Handler) findOrder(ctx context.Context, dl dlRequest) (Order, *ncRespon
 			h.log.ErrorContext(ctx, "directlink: orders", "err", err)
 		}
 		return Order{}, errorResponse(orderID, ncOriginalOrder, "unknown orderID")
+	}
+	// An attempt that never reached a payment (refused by the payment
+	// service, e.g. a duplicate sent while the first was in flight) is no
+	// order of the buyer's: the latest one with a transaction is.
+	for _, o := range list {
+		if o.TransactionUUID != "" {
+			return o, nil
+		}
 	}
 	return list[0], nil
 }

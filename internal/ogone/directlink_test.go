@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
 )
 
@@ -236,5 +238,29 @@ func TestDirectLinkRefusedOrderKeepsAlias(t *testing.T) {
 	pan, _, _, err := e.vault.Card(context.Background(), shop.DemoShopID, "kept")
 	if err != nil || pan.Reveal() != mastercard {
 		t.Fatalf("the refused order changed the alias: %s %v", pan.Last4(), err)
+	}
+}
+
+// TestDirectLinkOrderIDFindsThePayment: a request with an ORDERID that never
+// reached a payment (a duplicate sent while the first was in flight, which
+// the payment service refuses after the order row is written) leaves a
+// STATUS 0 order without a transaction. Queries and maintenance by ORDERID
+// must still find the order that was paid, not that newer empty one.
+func TestDirectLinkOrderIDFindsThePayment(t *testing.T) {
+	e := newEnv(t)
+	r := e.order(map[string]string{"ORDERID": "Q-1", "CARDNO": mastercard, "ED": "0633", "CVC": "321"})
+	if r["STATUS"] != "5" {
+		t.Fatalf("order: %v", r)
+	}
+	now := e.clock.Now().Add(time.Second)
+	if err := e.db.InsertOrder(context.Background(), ogone.Order{PAYID: 3000000001, ShopID: shop.DemoShopID, Mode: "TEST",
+		OrderID: "Q-1", Operation: "RES", Status: 0, PM: "CreditCard", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if q := e.direct("querydirect_utf8.asp", map[string]string{"ORDERID": "Q-1"}); q["PAYID"] != r["PAYID"] || q["STATUS"] != "5" {
+		t.Fatalf("query by ORDERID: %v, want PAYID %s STATUS 5", q, r["PAYID"])
+	}
+	if c := e.direct("maintenancedirect_utf8.asp", map[string]string{"ORDERID": "Q-1", "OPERATION": "SAS"}); c["PAYID"] != r["PAYID"] || c["STATUS"] != "9" {
+		t.Fatalf("capture by ORDERID: %v", c)
 	}
 }
