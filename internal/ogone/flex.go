@@ -166,6 +166,10 @@ type fieldErrors struct {
 	msgs                map[string]string
 	cardNo, cn, cvc, ed string
 	partial             Result // the masked details of what was valid
+	// What the form shows again, so that the buyer corrects only the
+	// mistakes: the holder, the expiry and the BIC as entered. Never the
+	// card number, the security code or the IBAN.
+	holder, month, year, bic string
 }
 
 func (e *fieldErrors) add(field, msgKey, code string) {
@@ -471,6 +475,7 @@ func (h *Handler) readCard(req FlexRequest, form Params) (cardInput, fieldErrors
 		in.pan, in.brand = pan, b
 	}
 	in.holder = strings.TrimSpace(form.Get("CN"))
+	fe.holder, fe.month, fe.year = in.holder, strings.TrimSpace(form.Get("EXPM")), strings.TrimSpace(form.Get("EXPY"))
 	switch {
 	case in.holder == "":
 		fe.add("cn", msgErrHolder, ncPayerNameMissing)
@@ -529,6 +534,7 @@ func (h *Handler) submitAccount(w http.ResponseWriter, r *http.Request, s Sessio
 		fe.add("bic", msgErrBIC, ncDataValidation)
 	}
 	if !fe.empty() {
+		fe.holder, fe.bic = holder, bic
 		fe.partial = Result{HolderName: holder, BIC: bic, Brand: s.Request.directDebitName()}
 		if !iban.IsZero() {
 			fe.partial.CardNumber = iban.Masked()
@@ -604,6 +610,7 @@ type pageData struct {
 	BIC          string
 	Errors       map[string]string
 	Attempts     string
+	Holder       string // the cardholder or account holder entered
 }
 
 // T translates a message key into the page language.
@@ -635,7 +642,10 @@ func (h *Handler) renderForm(w http.ResponseWriter, s Session, acct shop.Ogone, 
 		d.Years = append(d.Years, strconv.Itoa(y))
 	}
 	if fe != nil {
-		d.Errors = fe.msgs
+		d.Errors, d.Holder, d.SelMonth, d.SelYear = fe.msgs, fe.holder, fe.month, fe.year
+		if fe.bic != "" {
+			d.BIC = fe.bic
+		}
 	}
 	var form bytes.Buffer
 	if err := h.tmpl.ExecuteTemplate(&form, "form.html", d); err != nil {

@@ -392,3 +392,35 @@ func TestFlexAlgorithmOfThePSPID(t *testing.T) {
 		}
 	}
 }
+
+// TestFlexFormErrorKeepsEntries: a form shown again after a mistake keeps
+// what the buyer chose that is not sensitive (the cardholder name and the
+// expiry date; never the card number or the code), so that correcting the
+// code alone does not send an expiry reset to January; and each field in
+// error says so to assistive technology (aria-invalid, aria-describedby).
+func TestFlexFormErrorKeepsEntries(t *testing.T) {
+	e := newEnv(t)
+	action, _ := e.open(e.flexParams(nil))
+	f := cardForm(mastercard)
+	f.Set("CVC", "12")
+	f.Set("EXPM", "11")
+	resp, body := e.post(action, f)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="err-cvc"`) {
+		t.Fatalf("not the form with the CVC error: %d %s", resp.StatusCode, body)
+	}
+	for _, want := range []string{`value="Jean Dupont"`, `<option value="11" selected>`, `<option value="2032" selected>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the form lost %s", want)
+		}
+	}
+	cvc := regexp.MustCompile(`<input id="cvc"[^>]*>`).FindString(body)
+	if strings.Contains(body, mastercard) || strings.Contains(cvc, "value=") {
+		t.Error("the card number or the code is shown again")
+	}
+	if !strings.Contains(cvc, `aria-invalid="true"`) || !strings.Contains(cvc, `aria-describedby="err-cvc"`) {
+		t.Errorf("the CVC field does not point to its error: %s", cvc)
+	}
+	if cn := regexp.MustCompile(`<input id="cn"[^>]*>`).FindString(body); strings.Contains(cn, "aria-invalid") {
+		t.Errorf("a valid field is marked invalid: %s", cn)
+	}
+}
