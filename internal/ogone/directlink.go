@@ -375,6 +375,8 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 			return fail(ncTechnical, "a technical problem occurred, please try again")
 		case t.Mode != dl.mode:
 			return fail(ncDataValidation, "unknown alias")
+		case t.Method == vault.MethodSDD:
+			return fail(ncDataValidation, "the alias holds a bank account, not a card")
 		}
 		switch t.StatusAt(h.clock.Now()) {
 		case vault.StatusPurged:
@@ -443,7 +445,9 @@ func (h *Handler) storeDirectLinkAlias(ctx context.Context, dl dlRequest, alias,
 		}
 		_, err = h.opts.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shopID, Mode: dl.mode, Token: alias, PAN: pan,
 			Expiry: exp, HolderName: cn, Origin: "DIRECTLINK", OriginOrderID: orderID, TTL: ttl})
-	case err == nil && (t.Mode != dl.mode || t.StatusAt(h.clock.Now()) == vault.StatusPurged):
+	case err == nil && (t.Mode != dl.mode || t.StatusAt(h.clock.Now()) == vault.StatusPurged || t.Method == vault.MethodSDD):
+		// A bank-account alias (FlexCheckout direct debit) cannot take a
+		// card: the vault refuses it.
 		return errorResponse("", ncDataValidation, "alias cannot be updated")
 	case err == nil:
 		holder := cn

@@ -228,9 +228,11 @@ func (h *Handler) flexSubmit(w http.ResponseWriter, r *http.Request) {
 	} else {
 		aliasID = newAliasID()
 	}
-	if existing != nil && (existing.Mode != s.Mode || existing.StatusAt(h.clock.Now()) == vault.StatusPurged) {
+	if existing != nil && (existing.Mode != s.Mode || existing.StatusAt(h.clock.Now()) == vault.StatusPurged ||
+		existing.Method == vault.MethodSDD) {
 		// A purged alias keeps its value for the merchant's history; it
-		// cannot take a card again, nor can an alias of the other mode.
+		// cannot take a card again, nor can an alias of the other mode or
+		// a bank-account alias.
 		res := in.result(aliasID, s.Request.OrderID, AliasNOK, choice)
 		res.NCError, res.NCErrorCardNo = ncAliasNOK, ncDataValidation
 		h.redirect(w, r, s, acct, s.Request.declineURL(), res)
@@ -336,10 +338,30 @@ func (h *Handler) claimFailed(w http.ResponseWriter, r *http.Request, s Session,
 	case errors.Is(err, vault.ErrTokenExists):
 		// Created by a concurrent page between our lookup and our insert.
 		h.genericPage(w, s.Request.Language, http.StatusConflict)
+	case errors.Is(err, vault.ErrNotAccount), errors.Is(err, vault.ErrTokenPurged):
+		// The direct debit page named a card alias, or a purged one: it
+		// cannot take an account. Refused input, as for a card alias.
+		h.aliasRefused(w, r, s, acct)
 	default:
 		h.technicalError(w, r, s, acct, err)
 	}
 	return true
+}
+
+// aliasRefused ends the page and returns ALIAS.STATUS 1 to the DECLINEURL
+// (else the EXCEPTIONURL) when ALIAS.ALIASID names an alias that cannot take
+// the account entered.
+func (h *Handler) aliasRefused(w http.ResponseWriter, r *http.Request, s Session, acct shop.Ogone) {
+	err := h.opts.Store.WriteTx(r.Context(), func(tx *sql.Tx) error {
+		_, err := h.opts.Store.FinishSession(tx, s.ID, h.clock.Now())
+		return err
+	})
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "flexcheckout: session", "err", err)
+	}
+	res := Result{AliasID: s.Request.AliasID, OrderID: s.Request.OrderID, Status: AliasNOK, NCError: ncAliasNOK,
+		NCErrorCardNo: ncDataValidation, StorePermanently: h.storeChoice(s, acct, nil)}
+	h.redirect(w, r, s, acct, s.Request.declineURL(), res)
 }
 
 // technicalError returns ALIAS.STATUS 1 to the EXCEPTIONURL after an
