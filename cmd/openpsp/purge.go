@@ -25,6 +25,13 @@ func purge(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	// A stray word is a mistyped flag ("dry-run" without its dash): it
+	// must not leave a real purge to run.
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "openpsp purge: unexpected arguments %q (flags start with -)\n\n", fs.Args())
+		fs.Usage()
+		return errUsage
+	}
 	if *months < 1 {
 		return fmt.Errorf("-months must be at least 1")
 	}
