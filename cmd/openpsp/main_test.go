@@ -3,9 +3,16 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/app"
+	"github.com/openpsp/openpsp/internal/config"
+	"github.com/openpsp/openpsp/internal/shop"
 )
 
 // A mistyped flag must not run the destructive command it was meant to
@@ -23,4 +30,36 @@ func TestPurgeRefusesStrayArguments(t *testing.T) {
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("purge with a stray argument opened the database (%s: %v)", dir, err)
 	}
+}
+
+// A database a development run seeded holds the demo shop, whose keys the
+// README publishes: production must not serve it, even with OPENPSP_DEMO
+// off (which only stops the seeding).
+func TestServeRefusesTheDemoShopInProduction(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	t.Setenv("OPENPSP_ADDR", "127.0.0.1:0")
+	dev, err := app.New(context.Background(), mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Close()
+
+	t.Setenv("OPENPSP_ENV", "production")
+	t.Setenv("OPENPSP_PUBLIC_URL", "https://pay.example.com")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err = run(ctx, []string{"serve"})
+	if err == nil || !strings.Contains(err.Error(), shop.DemoShopID) {
+		t.Fatalf("production served a database holding the demo shop: %v", err)
+	}
+}
+
+func mustConfig(t *testing.T) config.Config {
+	t.Helper()
+	cfg, err := config.Load(nil, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

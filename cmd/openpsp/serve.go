@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -23,11 +24,32 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if err := refuseDemoShop(ctx, a); err != nil {
+		return err
+	}
 	if err := a.Listen(); err != nil {
 		return err
 	}
 	printBanner(a)
 	return a.Run(ctx)
+}
+
+// refuseDemoShop stops production on a database a development run seeded:
+// OPENPSP_DEMO=false only stops the seeding, and the demo shop left there
+// would take payments, and send emails and SMS, with keys the README
+// publishes.
+func refuseDemoShop(ctx context.Context, a *app.App) error {
+	if a.Config.Env != config.EnvProduction {
+		return nil
+	}
+	_, err := a.Shops.Get(ctx, shop.DemoShopID)
+	if errors.Is(err, shop.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("invalid configuration:\n  - this database holds the demo shop %s (a development run seeded it), whose keys are public: production will not serve it; give production a database of its own", shop.DemoShopID)
 }
 
 func printBanner(a *app.App) {
