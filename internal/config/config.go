@@ -232,7 +232,8 @@ func (c Config) Validate() error {
 		if c.AllowUnsafeSync || c.SQLiteSync == "NORMAL" {
 			p = append(p, "production requires durable commits: remove OPENPSP_ALLOW_UNSAFE_SYNC and use OPENPSP_SQLITE_SYNCHRONOUS=FULL")
 		}
-		if strings.HasPrefix(c.PublicURL, "http://") {
+		// url.Parse lowers the scheme: HTTP://… is plain HTTP too.
+		if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "http" {
 			p = append(p, "production needs an https:// OPENPSP_PUBLIC_URL (card data must not cross plain HTTP)")
 		}
 	}

@@ -47,6 +47,14 @@ func TestProductionRefusesUnsafeSetups(t *testing.T) {
 	if _, err := Load(nil, env(map[string]string{"OPENPSP_ENV": "production", "OPENPSP_MASTER_KEYS": "k1:AAAA", "OPENPSP_PUBLIC_URL": "https://pay.example.com"})); err != nil {
 		t.Fatalf("a safe production setup was refused: %v", err)
 	}
+	// URL schemes are case-insensitive: HTTP:// is plain HTTP too.
+	_, err = Load(nil, env(map[string]string{"OPENPSP_ENV": "production", "OPENPSP_MASTER_KEYS": "k1:AAAA", "OPENPSP_PUBLIC_URL": "HTTP://pay.example.com"}))
+	if err == nil || !strings.Contains(err.Error(), "https://") {
+		t.Fatalf("a plain-HTTP public URL in capitals must be refused in production, got %v", err)
+	}
+	if _, err := Load(nil, env(map[string]string{"OPENPSP_ENV": "production", "OPENPSP_MASTER_KEYS": "k1:AAAA", "OPENPSP_PUBLIC_URL": "HTTPS://pay.example.com"})); err != nil {
+		t.Fatalf("an https public URL in capitals was refused: %v", err)
+	}
 }
 
 func TestInvalidValuesAreNamed(t *testing.T) {
