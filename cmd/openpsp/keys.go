@@ -17,6 +17,9 @@ const keysUsage = `usage:
   openpsp keys rewrap     finish a rewrap: every data key under the primary key (after adding a key to OPENPSP_MASTER_KEYS)`
 
 func keys(ctx context.Context, args []string) error {
+	if ok, err := helpOnly(args, keysUsage); ok {
+		return err
+	}
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, keysUsage)
 		return errUsage

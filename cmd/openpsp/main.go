@@ -13,9 +13,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -23,7 +25,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
-		if errors.Is(err, errUsage) {
+		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
 		fmt.Fprintln(os.Stderr, "openpsp:", err)
@@ -53,6 +55,11 @@ func commands() []command {
 }
 
 func run(ctx context.Context, args []string) error {
+	// Before the flags of the default command: "-h" asks for the commands.
+	if len(args) > 0 && isHelp(args[0]) {
+		usage()
+		return nil
+	}
 	if len(args) == 0 || (len(args[0]) > 0 && args[0][0] == '-') {
 		return serve(ctx, args)
 	}
@@ -60,10 +67,6 @@ func run(ctx context.Context, args []string) error {
 		if c.name == args[0] {
 			return c.run(ctx, args[1:])
 		}
-	}
-	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage()
-		return nil
 	}
 	fmt.Fprintf(os.Stderr, "openpsp: unknown command %q\n\n", args[0])
 	usage()
@@ -76,4 +79,27 @@ func usage() {
 		fmt.Fprintf(os.Stderr, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(os.Stderr, "\nEvery command reads the OPENPSP_* environment (see README). `openpsp serve -help` lists the flags.")
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+// helpOnly answers a command given no subcommand, or asked for help, with
+// its usage text, before the command opens the database (which would
+// create one, and a keyring, in the wrong folder). It reports whether it
+// answered, and what the command returns then.
+func helpOnly(args []string, text string) (bool, error) {
+	if len(args) > 0 && !isHelp(args[0]) {
+		return false, nil
+	}
+	fmt.Fprintln(os.Stderr, strings.TrimSpace(text))
+	if len(args) == 0 {
+		return true, errUsage
+	}
+	return true, nil
 }

@@ -63,3 +63,21 @@ func mustConfig(t *testing.T) config.Config {
 	}
 	return cfg
 }
+
+// Asking for help answers without touching a database: run in the wrong
+// folder, `openpsp shops --help` created ./data with a new keyring, and
+// `openpsp --help` listed the server's flags instead of the commands.
+func TestHelpOpensNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"shops", "--help"}, {"shops", "-h"}, {"shops"},
+		{"notifications", "--help"}, {"notifications"}, {"ogone", "-h"}, {"ogone"}, {"keys", "-h"}} {
+		err := run(context.Background(), args)
+		if err != nil && !errors.Is(err, errUsage) {
+			t.Errorf("%q: %v", args, err)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a help request opened the database (%s: %v)", dir, err)
+	}
+}

@@ -10,6 +10,9 @@ import (
 // notifications lists, shows and re-drives outbox messages (IPN, webhooks,
 // emails, SMS).
 func notifications(ctx context.Context, args []string) error {
+	if ok, err := helpOnly(args, outbox.CLIUsage); ok {
+		return err
+	}
 	a, _, err := openForCommand(ctx, nil)
 	if err != nil {
 		return err

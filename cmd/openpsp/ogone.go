@@ -10,6 +10,9 @@ import (
 // ogoneCmd manages a PSPID's FlexCheckout templates and settings and shows
 // its error log (e.g. duplicate ALIAS.ORDERID refusals).
 func ogoneCmd(ctx context.Context, args []string) error {
+	if ok, err := helpOnly(args, ogone.CLIUsage); ok {
+		return err
+	}
 	a, _, err := openForCommand(ctx, nil)
 	if err != nil {
 		return err

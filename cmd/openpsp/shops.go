@@ -49,9 +49,8 @@ const shopsUsage = `usage:
       token-sms-merchant=true  token-sms-buyer=true  primary-color=#0b5`
 
 func shops(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, shopsUsage)
-		return errUsage
+	if ok, err := helpOnly(args, shopsUsage); ok {
+		return err
 	}
 	a, _, err := openForCommand(ctx, nil)
 	if err != nil {
