@@ -12,6 +12,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/app"
 	"github.com/openpsp/openpsp/internal/config"
+	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/shop"
 )
 
@@ -79,5 +80,54 @@ func TestHelpOpensNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a help request opened the database (%s: %v)", dir, err)
+	}
+}
+
+// docs/notifications.md says a shop can reword any message per language;
+// the operator does it with `openpsp shops template`, which refuses a
+// template that does not render and reaches the emails the server sends.
+func TestShopTemplateCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	dev, err := app.New(context.Background(), mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Close()
+	ctx := context.Background()
+	base := []string{"shops", "template", shop.DemoShopID, notify.TplPaymentAcceptedBuyer, "fr"}
+	if err := run(ctx, append(base, "-subject", "Merci {{.Nope}}")); err == nil {
+		t.Fatal("a template naming an unknown field was saved")
+	}
+	if err := run(ctx, append(base, "-subject", "Merci pour la commande {{.Payment.OrderID}}")); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]string{
+		{"shops", "template", shop.DemoShopID, "payment.nope", "fr", "-subject", "x"},
+		{"shops", "template", shop.DemoShopID, notify.TplPaymentAcceptedBuyer, "pt", "-subject", "x"},
+		{"shops", "template", "00000000", notify.TplPaymentAcceptedBuyer, "fr", "-subject", "x"},
+	} {
+		if err := run(ctx, bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+
+	a, err := app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	c := notify.SampleContent(notify.TplPaymentAcceptedBuyer)
+	c.Shop.ID, c.Lang = shop.DemoShopID, "fr"
+	r, err := notify.NewRenderer(a.DB, nil).Email(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Subject != "[TEST] Merci pour la commande order-1001" {
+		t.Fatalf("subject %q: the shop's wording was not used", r.Subject)
+	}
+	a.Close()
+	if err := run(ctx, append(base, "-delete")); err != nil {
+		t.Fatal(err)
 	}
 }

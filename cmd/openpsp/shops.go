@@ -40,6 +40,8 @@ const shopsUsage = `usage:
   openpsp shops keys SHOP_ID [-mode TEST|PRODUCTION]          show a key set in clear
   openpsp shops rotate-keys SHOP_ID -mode TEST|PRODUCTION     replace a key set (the old one stops working)
   openpsp shops webhook-secret SHOP_ID [-rotate] [-overlap 24h]  show (or rotate) the webhook signing secrets
+  openpsp shops template SHOP_ID TEMPLATE LANG [-subject S] [-html FILE] [-text FILE] [-delete]
+                                                               show, set or remove the shop's wording of an email or SMS
   openpsp shops set SHOP_ID name=value ...                     change profile and settings, e.g.
       payment-by-token=true  token-deletion=manual  order-confirmation-emails=false
       notification-url=https://…  email=…  phone=+33…  language=fr  name=…  logo-url=…
@@ -170,6 +172,8 @@ func shops(ctx context.Context, args []string) error {
 			fmt.Printf("%-22s %s\n", label, s)
 		}
 		return nil
+	case "template":
+		return shopTemplate(ctx, a, rest)
 	case "set":
 		if len(rest) < 2 {
 			return usageErr()
