@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -45,6 +46,11 @@ var (
 	catalogs  = map[string]map[string]string{}
 	htmlTmpls = map[string]*template.Template{}
 	textTmpls = map[string]*texttemplate.Template{}
+	// The layouts a shop's template goes into, parsed once: each message
+	// clones them rather than read and parse the files again (which made
+	// a reworded email several times as costly as a built-in one).
+	htmlLayout *template.Template
+	textBlocks *texttemplate.Template
 )
 
 // funcs are the helpers templates may call besides Data's methods. The
@@ -80,6 +86,8 @@ func init() {
 		}
 		catalogs[lang] = c
 	}
+	htmlLayout = template.Must(template.New("layout").Funcs(funcs).ParseFS(files, "templates/email/layout.html"))
+	textBlocks = texttemplate.Must(texttemplate.New("layout").Funcs(funcs).ParseFS(files, "templates/email/text.txt"))
 	for _, id := range emailTemplates {
 		htmlTmpls[id] = template.Must(template.New("layout").Funcs(funcs).ParseFS(files,
 			"templates/email/layout.html", "templates/email/"+id+".html"))
@@ -211,6 +219,26 @@ type Links struct {
 	Shop    string // the merchant's site
 	Contact string // mailto: the shop
 	Details string // the back office page of the payment or token
+}
+
+// String is what {{.}} prints in a shop's template: the fields the
+// template can use. fmt's own printing showed the unexported ones too: the
+// language's whole catalog and the placeholder values, in the message.
+func (d *Data) String() string {
+	v := reflect.ValueOf(d).Elem()
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, f := range reflect.VisibleFields(v.Type()) {
+		if !f.IsExported() {
+			continue
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s:%+v", f.Name, v.FieldByIndex(f.Index).Interface())
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // T returns the catalog text for key in the message's language, with the
@@ -571,7 +599,7 @@ func renderHTML(d *Data, id, override string) (string, error) {
 	t := htmlTmpls[id]
 	if override != "" {
 		var err error
-		t, err = template.New("layout").Funcs(funcs).ParseFS(files, "templates/email/layout.html")
+		t, err = htmlLayout.Clone()
 		if err == nil {
 			_, err = t.Parse(`{{define "content"}}` + override + `{{end}}`)
 		}
@@ -610,7 +638,7 @@ func renderText(d *Data, id, override string) (string, error) {
 // execText runs a shop's text template; the built-in text blocks
 // ("payment-rows", "footer", "test") are available to it.
 func execText(d *Data, src string) (string, error) {
-	base, err := texttemplate.New("layout").Funcs(funcs).ParseFS(files, "templates/email/text.txt")
+	base, err := textBlocks.Clone()
 	if err != nil {
 		return "", err
 	}
