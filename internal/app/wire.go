@@ -80,7 +80,7 @@ func (a *App) wire() error {
 	channels[outbox.ChannelWebhook] = outbox.NewWebhookDeliverer(a.Shops, a.Clock, httpOpts)
 	host, _ := os.Hostname()
 	a.Dispatcher = outbox.NewDispatcher(a.DB, channels, outbox.Options{InstanceID: fmt.Sprintf("%s-%d", host, os.Getpid()),
-		Clock: a.Clock, Logger: a.Log, PollInterval: min(a.jobInterval, 500*time.Millisecond)})
+		Clock: a.Clock, Logger: a.Log, PollInterval: min(a.jobInterval, 500*time.Millisecond), Observe: a.Metrics.ObserveDelivery})
 	a.addDaemon("outbox.dispatcher", a.Dispatcher.Run)
 	a.Payments.HandMessagesTo(a.Dispatcher)
 	a.Metrics.RegisterOutbox(func() (int64, int64) {

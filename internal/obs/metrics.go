@@ -16,6 +16,8 @@ type Metrics struct {
 	WebServices   *prometheus.CounterVec
 	WebServiceDur *prometheus.HistogramVec
 	JobRuns       *prometheus.CounterVec
+	Deliveries    *prometheus.CounterVec
+	DeliveryDur   *prometheus.HistogramVec
 }
 
 // NewMetrics registers the standard collectors.
@@ -40,8 +42,16 @@ func NewMetrics() *Metrics {
 		JobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openpsp_job_runs_total", Help: "Background job runs by job and outcome.",
 		}, []string{"job", "outcome"}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openpsp_outbox_attempts_total",
+			Help: "Notification delivery attempts (IPN, webhook, email, SMS) by channel and outcome: delivered, retry (failed, will be retried) or dead (given up).",
+		}, []string{"channel", "outcome"}),
+		DeliveryDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "openpsp_outbox_attempt_duration_seconds", Help: "Notification delivery attempt latency by channel.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"channel"}),
 	}
-	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.WebServices, m.WebServiceDur, m.JobRuns,
+	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.WebServices, m.WebServiceDur, m.JobRuns, m.Deliveries, m.DeliveryDur,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -85,4 +95,11 @@ func (m *Metrics) RegisterOutbox(read OutboxCounters) {
 func (m *Metrics) ObserveWebService(name, status string, d time.Duration) {
 	m.WebServices.WithLabelValues(name, status).Inc()
 	m.WebServiceDur.WithLabelValues(name).Observe(d.Seconds())
+}
+
+// ObserveDelivery records one notification delivery attempt
+// (outbox.Options.Observe).
+func (m *Metrics) ObserveDelivery(channel, outcome string, d time.Duration) {
+	m.Deliveries.WithLabelValues(channel, outcome).Inc()
+	m.DeliveryDur.WithLabelValues(channel).Observe(d.Seconds())
 }

@@ -102,6 +102,10 @@ type Options struct {
 	InstanceID string
 	// Rand returns numbers in [0,1) for the jitter (default math/rand/v2).
 	Rand func() float64
+	// Observe, when set, is told each attempt's channel, outcome
+	// ("delivered", "retry" or "dead") and latency: /metrics counts them,
+	// so that failing receivers and dead messages can be alerted on.
+	Observe func(channel, outcome string, latency time.Duration)
 }
 
 // Dispatcher delivers outbox messages with retries. Any number of
@@ -476,9 +480,16 @@ func (d *Dispatcher) attempt(ctx context.Context, m Delivery) Result {
 			Latency: latency, Response: clean(out.Response, ResponseExcerptBytes), Instance: d.o.InstanceID,
 		},
 	}
+	outcome := "dead"
+	defer func() {
+		if d.o.Observe != nil {
+			d.o.Observe(m.Channel, outcome, latency)
+		}
+	}()
 	switch {
 	case err == nil:
 		res.Status = StatusDelivered
+		outcome = "delivered"
 	case errors.Is(err, ErrPermanent):
 		res.Status = StatusDead
 		res.Attempt.Error = clean(err.Error(), 2000)
@@ -489,6 +500,7 @@ func (d *Dispatcher) attempt(ctx context.Context, m Delivery) Result {
 		if more {
 			res.Status = StatusPending
 			res.NextAttemptAt = now.Add(wait)
+			outcome = "retry"
 			log.Warn("outbox: delivery failed, will retry", "status", out.StatusCode, "err", err, "next", res.NextAttemptAt)
 		} else {
 			res.Status = StatusDead

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -427,6 +428,13 @@ func twoDispatchers(t *testing.T, db, db2 *store.DB) {
 // retried failure; a permanent error is DEAD at once.
 func TestFailureKinds(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		var mu sync.Mutex
+		seen := map[string]int{}
+		observe := func(channel, outcome string, _ time.Duration) {
+			mu.Lock()
+			seen[channel+" "+outcome]++
+			mu.Unlock()
+		}
 		ctx := context.Background()
 		clk := clock.NewFake(t0)
 		err := db.Write(ctx, func(tx *sql.Tx) error {
@@ -445,7 +453,7 @@ func TestFailureKinds(t *testing.T) {
 			"ipn": outbox.NewIPNDeliverer(outbox.IPNSignerFunc(func(context.Context, string, string) (string, error) {
 				return "pw", nil
 			}), outbox.HTTPOptions{}),
-		}, outbox.Options{Clock: clk, Logger: quiet()})
+		}, outbox.Options{Clock: clk, Logger: quiet(), Observe: observe})
 		if _, err := d.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -458,6 +466,12 @@ func TestFailureKinds(t *testing.T) {
 			if e.Status != want || e.Attempts != 1 || e.LastError == "" {
 				t.Fatalf("%s: %+v", e.Channel, e)
 			}
+		}
+		// What /metrics counts (openpsp_outbox_attempts_total).
+		mu.Lock()
+		defer mu.Unlock()
+		if want := map[string]int{"email retry": 1, "sms retry": 1, "ipn dead": 1}; !maps.Equal(seen, want) {
+			t.Fatalf("observed %v, want %v", seen, want)
 		}
 	})
 }
