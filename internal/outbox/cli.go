@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,8 +27,8 @@ commands:
   show  ID
         one message and its delivery log
   retry ID... | --all | [--status …] [--shop ID] [--channel …] [--event E] [--since 24h]
-        re-drive DEAD and failing messages (with --status DELIVERED: send again);
-        they are due at once with a fresh retry schedule
+        re-drive DEAD and failing messages (with --status DELIVERED: send again,
+        given ids or --all); they are due at once with a fresh retry schedule
 `
 
 // CLI runs `openpsp notifications …` (args after "notifications").
@@ -111,6 +112,11 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 		f.Limit = 0
 		if len(f.IDs) == 0 && !*all && f.ShopID == "" && f.Channel == "" && f.Event == "" && len(f.Statuses) == 0 && f.Since.IsZero() {
 			return errors.New("notifications retry: give message ids, a filter, or --all")
+		}
+		// Delivered messages go to their buyers and merchants a second
+		// time: a status (or filter) alone must not pick all of them.
+		if len(f.IDs) == 0 && !*all && slices.Contains(f.Statuses, StatusDelivered) {
+			return errors.New("notifications retry: sending delivered messages again needs their ids, or --all (with the filters that narrow it)")
 		}
 		n, err := Retry(ctx, st, now, f)
 		if err != nil {

@@ -58,6 +58,14 @@ func TestCLI(t *testing.T) {
 		if err != nil || out != "re-driven: 1 message(s)\n" {
 			t.Fatalf("retry --all: %v %q", err, out)
 		}
+		// Sending delivered messages again goes to buyers and merchants a
+		// second time: a status alone must not select every one of them.
+		if out, err := run("retry", "--status", "delivered"); err == nil {
+			t.Fatalf("retry --status DELIVERED without ids re-sent every delivered message: %q", out)
+		}
+		if _, err := run("retry", "--status", "DELIVERED", "--all"); err != nil {
+			t.Fatalf("retry --status DELIVERED --all: %v", err)
+		}
 		if _, err := run("retry", "--status", "LOST"); err == nil {
 			t.Fatal("unknown status accepted")
 		}
