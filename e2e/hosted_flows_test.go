@@ -99,3 +99,84 @@ func TestHostedPageRefusalThenChallenge(t *testing.T) {
 		t.Fatalf("Order/Get: want the refused attempt and the paid one, got %d: %v", len(txs), order)
 	}
 }
+
+// postCard submits the hosted page's card form as its script does (JSON
+// answer) and returns the decoded answer.
+func postCard(t *testing.T, s *server, formToken, pan string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.URL+"/pay/"+formToken+"?kr-language=en",
+		strings.NewReader(url.Values{"pan": {pan}, "expiry": {"12/" + futureExpiry()[2:]}, "csc": {"123"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Origin", s.URL)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("answer is not JSON: %v", err)
+	}
+	return out
+}
+
+// An acquirer that does not answer in time leaves the attempt RUNNING:
+// recovery will ask the acquirer later, and this test card is approved
+// then. The buyer must not read "refused, try another card" (the card will
+// be charged), and a second card must not be tried meanwhile, nor be
+// answered "technical error, your card was not charged, try again".
+// Likewise the loser of two submissions at once (a double click without
+// the script, two tabs) learns that the payment is under way.
+func TestHostedPageAcquirerTimeoutAndDoubleSubmission(t *testing.T) {
+	s := startServer(t, serverOpts{env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "300ms"}})
+	create := func(orderID string) string {
+		env := s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1500, "currency": "EUR", "orderId": orderID})
+		ft, _ := answer(env)["formToken"].(string)
+		return ft
+	}
+	const inProgress = "being processed"
+
+	ft := create("hosted-timeout-1")
+	first := postCard(t, s, ft, "4970109900000073") // timeout; approved on inquiry
+	if msg, _ := first["message"].(string); first["step"] != "done" || first["accepted"] == true || !strings.Contains(msg, inProgress) {
+		t.Errorf("acquirer timeout answered %v; want the payment shown as being processed, no retry", first)
+	}
+	again := postCard(t, s, ft, acceptedCard)
+	if msg, _ := again["message"].(string); !strings.Contains(msg, inProgress) {
+		t.Errorf("a second card while the first is RUNNING answered %v", again)
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/pay/"+ft+"?kr-language=en", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(page), `id="kr-pan"`) || !strings.Contains(string(page), inProgress) {
+		t.Errorf("the page of a RUNNING payment offers the card form again or does not say why:\n%s", page)
+	}
+
+	// Two submissions at once of the slow card (approved after 2 s, within
+	// the default deadline): the loser is told the payment is under way.
+	s = startServer(t, serverOpts{})
+	ft = create("hosted-double-1")
+	answers := make(chan map[string]any, 2)
+	for range 2 {
+		go func() { answers <- postCard(t, s, ft, "4970109900000081") }()
+	}
+	accepted := 0
+	for range 2 {
+		a := <-answers
+		msg, _ := a["message"].(string)
+		switch {
+		case a["accepted"] == true:
+			accepted++
+		case !strings.Contains(msg, inProgress):
+			t.Errorf("the second of two submissions answered %v", a)
+		}
+	}
+	if accepted != 1 {
+		t.Errorf("%d of two submissions at once accepted, want 1", accepted)
+	}
+}

@@ -39,6 +39,7 @@ func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form
 		FormToken: formToken, ShopID: p.ShopID, ShopName: sh.Name, LogoURL: sh.LogoURL, Mode: p.Mode,
 		Language: lang, Amount: p.Amount, Currency: p.Currency, OrderID: p.OrderID,
 		AttemptsLeft: p.AttemptsLeft(), Expired: p.FormExpired(h.pay.Now()), Completed: p.Completed(),
+		InProgress: wallet.HostedInProgress(p),
 		FormAction: p.FormAction, PrimaryColor: sh.Settings.PrimaryColor,
 		StrongAuthentication: p.Options.StrongAuthentication,
 	}, nil
@@ -49,7 +50,7 @@ func (h hostedPayments) PayCard(ctx context.Context, formToken string, in hosted
 		PAN: in.PAN, Expiry: in.Expiry, CVV: in.CVV, Holder: in.Holder, SaveCard: in.Save, ThreeDS: in.ThreeDS,
 	})
 	if err != nil {
-		return hosted.Outcome{}, err
+		return hosted.Outcome{}, wallet.HostedError(err)
 	}
 	return wallet.HostedOutcome(p, t, h.pay.Now())
 }

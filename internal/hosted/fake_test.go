@@ -49,6 +49,9 @@ type fakePayments struct {
 	calls      []payCall
 	authorized int
 	formErr    error
+	// racing: another submission's attempt has started since the form
+	// was read, so PayCard refuses with ErrInProgress.
+	racing bool
 }
 
 func newFakePayments() *fakePayments { return &fakePayments{forms: map[string]*Form{}} }
@@ -93,6 +96,14 @@ func (f *fakePayments) PayCard(_ context.Context, token string, in CardInput) (O
 		reason = ReasonThreeDSFailed
 	case in.PAN.Reveal() == "4970109900000065":
 		return Outcome{}, errors.New("acquirer unavailable")
+	case f.racing:
+		return Outcome{}, fmt.Errorf("payment: %w", ErrInProgress)
+	case in.PAN.Reveal() == "4970109900000073":
+		// The acquirer's answer did not come in time.
+		f.authorized++
+		fm.AttemptsLeft--
+		fm.InProgress = true
+		return Outcome{Pending: true, AttemptsLeft: fm.AttemptsLeft}, nil
 	case in.PAN.Reveal() == "4970109900000016":
 		f.authorized++
 		reason = ReasonInsufficientFunds

@@ -55,6 +55,10 @@ type Form struct {
 	Expired bool
 	// Completed: the payment is over (paid, or the last attempt failed).
 	Completed bool
+	// InProgress: an attempt is waiting for the acquirer's answer (its
+	// call timed out; recovery asks the acquirer later). No other attempt
+	// may start meanwhile, and the card may yet be charged.
+	InProgress bool
 	// FormAction is CreatePayment's formAction (PAYMENT when ""):
 	// ASK_REGISTER_PAY and CUSTOMER_WALLET show a "save my card" box,
 	// REGISTER shows a "register" button instead of "pay".
@@ -105,6 +109,10 @@ type Outcome struct {
 	Message string
 	// AttemptsLeft after this attempt.
 	AttemptsLeft int
+	// Pending: the acquirer's answer is not known yet (the call timed
+	// out): the attempt is neither accepted nor refused, recovery settles
+	// it and the IPN tells the merchant. The buyer must not pay again.
+	Pending bool
 }
 
 // Buyer-facing refusal reasons (Outcome.Message). Each has a message in
@@ -136,6 +144,13 @@ func ReasonForCode(code string) string {
 // ErrFormNotFound is what Payments.Form returns (wrapped or not) for a
 // formToken it does not know. Any other error is a technical error.
 var ErrFormNotFound = errors.New("hosted: unknown formToken")
+
+// ErrInProgress is what Payments.PayCard and Wallets.PaySaved return
+// (wrapped or not) when the attempt cannot start because another attempt of
+// the form, or a payment of the same order, is under way or done: the form
+// submitted twice (a double click without the script, a second tab). The
+// buyer is told so, not that a technical error left the card uncharged.
+var ErrInProgress = errors.New("hosted: a payment of this order is in progress or done")
 
 // Payments is the payment service as the pages use it.
 type Payments interface {

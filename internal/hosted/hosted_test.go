@@ -438,6 +438,40 @@ func TestTechnicalError(t *testing.T) {
 	}
 }
 
+// TestPendingAndInProgress: an attempt the acquirer has not answered yet is
+// neither refused nor accepted: the buyer is told it is being processed and
+// may not try again, in the page, in JSON, and on reloading the page; a
+// second submission refused because the first is under way says so too,
+// not "technical error, your card was not charged".
+func TestPendingAndInProgress(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("p"))
+	ret := "?kr-post-url-refused=" + url.QueryEscape("https://shop.example/ko") + "&kr-language=de"
+	res, _ := e.postJSON(t, "/pay/p"+ret, cardValues("4970109900000073", "12/30", "123"))
+	if res.Step != "done" || res.Accepted || res.Return != nil || res.Result != nil ||
+		res.Message != messages["de"]["pending"] || res.Error == nil || res.Error.ErrorCode != "CLIENT_502" {
+		t.Errorf("pending attempt: %+v", res)
+	}
+	w := e.do(t, "GET", "/pay/p"+ret, nil)
+	if body := html.UnescapeString(w.Body.String()); w.Code != 200 || strings.Contains(body, `id="kr-form"`) ||
+		!strings.Contains(body, messages["de"]["in_progress"]) {
+		t.Errorf("page of a form in progress: %d\n%s", w.Code, body)
+	}
+
+	// A second submission whose form was read before the first attempt
+	// started: PayCard refuses it.
+	e.pay.add(demoForm("q"))
+	e.pay.racing = true
+	res, _ = e.postJSON(t, "/pay/q", cardValues("4970100000000055", "12/30", "123"))
+	if res.Step != "error" || res.Message != messages["en"]["in_progress"] || res.Error.ErrorCode != "CLIENT_502" {
+		t.Errorf("second submission: %+v", res)
+	}
+	w = e.do(t, "POST", "/pay/q", cardValues("4970100000000055", "12/30", "123"))
+	if body := html.UnescapeString(w.Body.String()); strings.Contains(body, "technical error") || !strings.Contains(body, messages["en"]["in_progress"]) {
+		t.Errorf("second submission, HTML: %s", body)
+	}
+}
+
 func TestThreeDSStatuses(t *testing.T) {
 	for _, c := range []struct {
 		pan      string

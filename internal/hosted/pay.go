@@ -127,6 +127,8 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request, embedded, asJSON 
 		h.fail(w, pg, asJSON, http.StatusOK, "form_completed", "CLIENT_502", "")
 	case form.Expired:
 		h.fail(w, pg, asJSON, http.StatusGone, "form_expired", "CLIENT_100", "EXPIRED")
+	case form.InProgress:
+		h.fail(w, pg, asJSON, http.StatusOK, "in_progress", "CLIENT_502", "")
 	case form.AttemptsLeft <= 0:
 		h.fail(w, pg, asJSON, http.StatusOK, "no_attempts", "PSP_099", "")
 	default:
@@ -414,6 +416,10 @@ func (h *Handler) respondRetry(w http.ResponseWriter, pg page, asJSON bool, reas
 
 // respondOutcome answers a payment attempt.
 func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg page, asJSON bool, out Outcome, err error) {
+	if errors.Is(err, ErrInProgress) {
+		h.fail(w, pg, asJSON, http.StatusOK, "in_progress", "CLIENT_502", "")
+		return
+	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "hosted: paying", "err", err)
 		h.respondRetry(w, pg, asJSON, ReasonTechnical, pg.form.AttemptsLeft, nil)
@@ -428,6 +434,10 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 			h.log.ErrorContext(ctx, "hosted: signing kr-answer", "err", err, "shop", pg.form.ShopID)
 			result = nil
 		}
+	}
+	if out.Pending {
+		h.respondPending(w, pg, asJSON)
+		return
 	}
 	if !out.Accepted && !out.Final {
 		h.respondRetry(w, pg, asJSON, out.Message, out.AttemptsLeft, result)
@@ -473,6 +483,23 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 	if kerr != nil {
 		v.ErrorCode, v.ErrorMessage = kerr.ErrorCode, kerr.ErrorMessage
 	}
+	h.render(w, http.StatusOK, pg, v)
+}
+
+// respondPending answers an attempt whose outcome the acquirer has not
+// given yet: the form is over for the buyer (no retry: the card may be
+// charged), without a browser return, which needs a final kr-answer; the
+// merchant learns the outcome from the IPN once recovery settles it.
+func (h *Handler) respondPending(w http.ResponseWriter, pg page, asJSON bool) {
+	msg := messages[pg.lang]["pending"]
+	kerr := newKRError("CLIENT_502", "pending", messages["en"]["pending"])
+	if asJSON {
+		writeJSON(w, http.StatusOK, apiResponse{Step: "done", Message: msg, Error: kerr})
+		return
+	}
+	v := h.newView(pg, pageResult)
+	v.Message = msg
+	v.ErrorCode, v.ErrorMessage = kerr.ErrorCode, kerr.ErrorMessage
 	h.render(w, http.StatusOK, pg, v)
 }
 

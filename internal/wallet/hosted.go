@@ -116,7 +116,7 @@ func (h hostedWallets) PaySaved(ctx context.Context, formToken string, in hosted
 	}
 	p, tx, err := h.s.pay.PaySaved(ctx, formToken, payment.SavedCardInput{Token: t.Value, ThreeDS: in.ThreeDS})
 	if err != nil {
-		return hosted.Outcome{}, err
+		return hosted.Outcome{}, HostedError(err)
 	}
 	return HostedOutcome(p, tx, h.s.pay.Now())
 }
@@ -164,6 +164,11 @@ func (s *Service) activeSubscription(ctx context.Context, shopID, token string) 
 func HostedOutcome(p payment.Payment, t payment.Transaction, now time.Time) (hosted.Outcome, error) {
 	out := hosted.Outcome{Accepted: t.Accepted(), AttemptsLeft: p.AttemptsLeft()}
 	out.Final = out.Accepted || p.Completed()
+	if attemptRunning(t) {
+		// The acquirer did not answer in time: not refused, not accepted.
+		out.Pending = true
+		return out, nil
+	}
 	if !out.Accepted {
 		switch {
 		case t.DetailedErrorCode == "3DS_FAILED":
@@ -181,4 +186,34 @@ func HostedOutcome(p payment.Payment, t payment.Transaction, now time.Time) (hos
 		}
 	}
 	return out, nil
+}
+
+// HostedError turns the error of a card or saved-card attempt into what the
+// buyer's pages tell: the refusal of a second live debit of the payment or
+// of its order (PSP_016: the form submitted twice, or the order paid
+// meanwhile) is hosted.ErrInProgress, not a technical error.
+func HostedError(err error) error {
+	if e, ok := errs.As(err); ok && e.Code == errs.DupForbidden {
+		return errors.Join(hosted.ErrInProgress, err)
+	}
+	return err
+}
+
+// HostedInProgress reports whether an attempt of the payment waits for the
+// acquirer's answer (hosted.Form.InProgress): its call timed out and
+// recovery will ask the acquirer.
+func HostedInProgress(p payment.Payment) bool {
+	for _, t := range p.Transactions {
+		if attemptRunning(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// attemptRunning reports whether a debit or verification has no answer
+// from the acquirer yet (RUNNING/INITIAL; AUTHORISED_TO_VALIDATE is RUNNING
+// too, but answered).
+func attemptRunning(t payment.Transaction) bool {
+	return t.OperationType != payment.Credit && t.DetailedStatus == payment.Initial
 }
