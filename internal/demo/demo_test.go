@@ -76,3 +76,20 @@ func TestReturnPageVerifiesKRHash(t *testing.T) {
 		}
 	}
 }
+
+// The demo shop is written in English whatever language the buyer picks
+// for the payment form (?lang= only sets kr-language and the price format):
+// its pages must say lang="en", or screen readers read English text with a
+// French or German voice (WCAG 3.1.1).
+func TestDemoPagesDeclareTheirOwnLanguage(t *testing.T) {
+	h := New(Options{BaseURL: func() string { return "http://127.0.0.1" }})
+	mux := http.NewServeMux()
+	h.Register(mux)
+	for _, target := range []string{"/demo?lang=de", "/demo/return?lang=fr", "/demo/flexcheckout/result?lang=it"} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		if !strings.Contains(w.Body.String(), `<html lang="en">`) {
+			t.Errorf("%s: English page not declared lang=\"en\":\n%.200s", target, w.Body.String())
+		}
+	}
+}
