@@ -55,6 +55,8 @@ func fields(fs []formField) map[string]string {
 
 var nonceRE = regexp.MustCompile(`'nonce-([^']+)'`)
 
+var emptyHeadingRE = regexp.MustCompile(`<h[1-6][^>]*>\s*</h[1-6]>`)
+
 // checkPageHeaders asserts the security headers every page has.
 func checkPageHeaders(t *testing.T, w *httptest.ResponseRecorder, embedded bool) string {
 	t.Helper()
@@ -222,6 +224,11 @@ func TestUnusableForms(t *testing.T) {
 		checkPageHeaders(t, w, false)
 		if strings.Contains(w.Body.String(), `id="kr-form"`) {
 			t.Errorf("%s: unusable form rendered a card form", c.target)
+		}
+		// Screen readers announce an empty heading as "heading level 1",
+		// nothing else (no shop is known for an unknown formToken).
+		if m := emptyHeadingRE.FindString(w.Body.String()); m != "" {
+			t.Errorf("%s: empty heading %s", c.target, m)
 		}
 	}
 	// JSON callers get the same, as an error step.

@@ -147,10 +147,12 @@ func (h *Handler) newView(pg page, kind string) *view {
 		Title:        m["title"],
 		Embedded:     pg.embedded,
 		ParentOrigin: pg.params.origin,
-		ShowHeader:   !pg.embedded || pg.params.popin,
-		Test:         pg.form.Mode == "TEST" && !(pg.embedded && pg.params.hideTest),
-		ShopName:     pg.form.ShopName,
-		LogoURL:      logoURL(pg.form.LogoURL),
+		// No header before a form is known (unknown formToken, invalid
+		// parameters): it would be an empty heading.
+		ShowHeader: (!pg.embedded || pg.params.popin) && pg.form.ShopID != "",
+		Test:       pg.form.Mode == "TEST" && !(pg.embedded && pg.params.hideTest),
+		ShopName:   pg.form.ShopName,
+		LogoURL:    logoURL(pg.form.LogoURL),
 	}
 	if pg.form.Currency != "" {
 		v.AmountText = formatAmount(pg.form.Amount, pg.form.Currency, pg.lang)
