@@ -393,6 +393,7 @@ document.body.appendChild(s);
 </script></body></html>`, b.psp.URL, demoPublicKey, b.merchant.URL)
 
 	must(t, chromedp.Do(ctx,
+		chromedp.EmulateViewport(375, 800), // a phone
 		chromedp.Navigate(b.merchant.URL),
 		chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
 	), "loading the SPA")
@@ -408,6 +409,25 @@ document.body.appendChild(s);
 	frames, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(".kr-popin-overlay iframe")))
 	must(t, err, "frame")
 	in := chromedp.FromNode(frames[0])
+	// The frame is as tall as its document: nothing (the shop, the amount,
+	// the TEST banner) is scrolled out of sight inside the pop-in. The
+	// frame measured itself while its document was scrolled to the focused
+	// card number, and stayed too short.
+	var scrolled, overflow int64
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		top, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[int64](chromedp.CSS("html"), "scrollTop", in))
+		must(t, err, "frame scroll")
+		sh, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[int64](chromedp.CSS("html"), "scrollHeight", in))
+		must(t, err, "frame height")
+		ch, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[int64](chromedp.CSS("html"), "clientHeight", in))
+		must(t, err, "frame height")
+		if scrolled, overflow = top, sh-ch; scrolled == 0 && overflow <= 0 {
+			break
+		}
+	}
+	if scrolled != 0 || overflow > 0 {
+		t.Errorf("pop-in frame scrolled by %dpx, %dpx of its document out of sight", scrolled, overflow)
+	}
 	must(t, chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#kr-pan"), "4970109900000016", in),
 		chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry(), in),

@@ -101,7 +101,10 @@
   }
   function height() {
     var m = document.getElementById('kr-main');
-    return Math.ceil((m ? m.getBoundingClientRect().bottom : document.body.scrollHeight) + 8);
+    // In document coordinates: a frame still too short when a field got
+    // focus has scrolled to it, and must not measure itself shorter by the
+    // scroll (the shop and amount would stay scrolled out of sight).
+    return Math.ceil((m ? m.getBoundingClientRect().bottom + window.scrollY : document.body.scrollHeight) + 8);
   }
   function watchHeight() {
     if (!inFrame || typeof ResizeObserver === 'undefined') return;
