@@ -239,6 +239,11 @@ func TestBrowserWallet(t *testing.T) {
 	if got := text(t, ctx, "#kr-confirm-text"); !strings.Contains(got, "2045") {
 		t.Errorf("confirmation %q", got)
 	}
+	// The dialog opens on its harmless choice: Enter or Space right away
+	// must not delete the card.
+	if got := eval[string](t, ctx, `document.activeElement.id`); got != "kr-confirm-no" {
+		t.Errorf("the confirmation opens with the focus on %q, want the Cancel button", got)
+	}
 	must(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS("#kr-confirm-no")),
 		chromedp.WaitNotVisible(chromedp.CSS("#kr-confirm")),

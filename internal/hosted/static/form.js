@@ -577,6 +577,9 @@
         pending = li;
         confirmText.textContent = fmt(M.wallet_confirm, li.dataset.last4);
         confirmDlg.showModal();
+        // Open on the harmless choice: Enter right away must not delete.
+        // (Not the autofocus attribute: refused in a cross-origin frame.)
+        document.getElementById('kr-confirm-no').focus();
       });
       document.getElementById('kr-confirm-no').addEventListener('click', function () {
         confirmDlg.close();
