@@ -196,8 +196,12 @@ type payResult struct {
 	err         error
 }
 
+// resilienceClient's dial timeout is long: 1,000 clients dialling at once
+// (the idempotency storm) on a loaded two-core machine can overflow the
+// listen queue, and a dropped SYN is sent again only after 1 s, then 3 s, so
+// a 5 s dial timeout failed a storm in CI. A killed server refuses at once.
 var resilienceClient = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
-	MaxIdleConnsPerHost: 64, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+	MaxIdleConnsPerHost: 64, DialContext: (&net.Dialer{Timeout: 30 * time.Second}).DialContext}}
 
 // v4Call posts a V4 web service with the demo shop's TEST keys; header
 // pairs are added to the request.
