@@ -106,8 +106,20 @@ func (c cardVault) Card(ctx context.Context, shopID, token string) (StoredCard, 
 			Detail: "the card of this token has expired"}
 	case errors.Is(err, vault.ErrTokenPurged):
 		return StoredCard{}, &errs.Error{Code: errs.TokenPurged, Message: "paymentMethodToken purged", Field: "paymentMethodToken"}
+	case errors.Is(err, vault.ErrNotCard):
+		// A SEPA direct debit alias (FlexCheckout's direct debit page)
+		// cannot pay by card: the merchant's mistake, not ours.
+		return StoredCard{}, NotCardToken()
 	}
 	return StoredCard{}, err
+}
+
+// NotCardToken is the error of a token that holds a bank account (a SEPA
+// direct debit alias) where a card is needed: PSP_031, as PayZen answers
+// for a token that cannot pay.
+func NotCardToken() *errs.Error {
+	return &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
+		Detail: "the token holds a bank account (SEPA direct debit), not a card"}
 }
 
 func (c cardVault) MarkUsed(tx *sql.Tx, shopID, token string) error {

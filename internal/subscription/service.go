@@ -347,6 +347,10 @@ func (s *Service) checkToken(ctx context.Context, shopID, mode, token string) er
 	case t.Mode != "" && t.Mode != mode:
 		// A TEST key never subscribes a PRODUCTION card, nor the reverse.
 		return errs.Invalid(errs.TokenNotFound, msgTokenAbsent, "paymentMethodToken", token)
+	case t.Method == vault.MethodSDD:
+		// Instalments are card payments: a bank-account alias would fail
+		// every one of them.
+		return payment.NotCardToken()
 	}
 	switch t.StatusAt(s.clock.Now()) {
 	case vault.StatusCancelled:

@@ -1,6 +1,7 @@
 package subscription
 
 import (
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,15 @@ func TestCreateErrors(t *testing.T) {
 		}
 		prod, err := e.vault.TokenizeNow(e.ctx(), vault.TokenizeRequest{ShopID: e.shop.ID, Mode: shop.ModeProduction, PAN: pan,
 			Expiry: card.Expiry{Month: 12, Year: 2035}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		iban, _ := vault.NewIBAN("DE89370400440532013000")
+		err = db.Write(e.ctx(), func(tx *sql.Tx) error {
+			_, _, err := e.vault.SaveAccount(e.ctx(), tx, vault.AccountRequest{ShopID: e.shop.ID, Mode: shop.ModeTest,
+				Token: "sepa-1", IBAN: iban, HolderName: "Max Muster", Origin: "FLEXCHECKOUT"})
+			return err
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,6 +74,7 @@ func TestCreateErrors(t *testing.T) {
 			{"production token", func(in *CreateInput) { in.PaymentMethodToken = prod.Value }, "PSP_030", "paymentMethodToken"},
 			{"cancelled token", func(in *CreateInput) { in.PaymentMethodToken = cancelled }, "PSP_031", "paymentMethodToken"},
 			{"purged token", func(in *CreateInput) { in.PaymentMethodToken = temp.Value }, "PSP_036", "paymentMethodToken"},
+			{"bank account token", func(in *CreateInput) { in.PaymentMethodToken = "sepa-1" }, "PSP_031", "paymentMethodToken"},
 			{"order id too long", func(in *CreateInput) { in.OrderID = strings.Repeat("o", 65) }, "INT_902", "orderId"},
 			{"description control", func(in *CreateInput) { in.Description = "a\x00b" }, "INT_902", "description"},
 			{"metadata key", func(in *CreateInput) { in.Metadata = map[string]string{"": "x"} }, "INT_902", "metadata."},

@@ -3,6 +3,7 @@ package v4_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -397,6 +398,34 @@ func TestSilentCreatePayment(t *testing.T) {
 			"paymentMethodToken": e.token("4970109900000016")})
 		if refused["orderStatus"] != "UNPAID" || path(refused["transactions"].([]any)[0].(map[string]any), "detailedErrorCode") != "51" {
 			t.Fatalf("refused SILENT answer %v", refused)
+		}
+	})
+}
+
+// TestSilentWithBankAccountToken: a SEPA direct debit alias (FlexCheckout's
+// direct debit page) cannot pay by card. A SILENT payment naming it is the
+// merchant's mistake, PSP_031 as for any token that cannot pay, not an
+// internal error; nothing is written.
+func TestSilentWithBankAccountToken(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newAPIEnv(t, db)
+		iban, _ := vault.NewIBAN("DE89 3704 0044 0532 0130 00")
+		err := db.Write(context.Background(), func(tx *sql.Tx) error {
+			_, _, err := e.vault.SaveAccount(context.Background(), tx, vault.AccountRequest{ShopID: shopID, Mode: shop.ModeTest,
+				Token: "sepa-1", IBAN: iban, HolderName: "Max Muster", Origin: "FLEXCHECKOUT"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := e.fail("Charge/CreatePayment", map[string]any{"amount": 250, "currency": "EUR", "orderId": "sdd-1",
+			"formAction": "SILENT", "paymentMethodToken": "sepa-1"}, "PSP_031")
+		if a.DetailedErrorMessage == nil || !strings.Contains(*a.DetailedErrorMessage, "bank account") {
+			t.Fatalf("detail %v", a.DetailedErrorMessage)
+		}
+		var n int
+		if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM payments`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d payments written (%v)", n, err)
 		}
 	})
 }
