@@ -206,6 +206,13 @@ func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInpu
 			t.Amount = *in.Amount
 		}
 		if d := in.ExpectedCaptureDate; d != nil {
+			// Captures are daily: a date earlier today is today's capture,
+			// one before today is refused (Lyra documents no meaning for a
+			// past capture date), as is one past the authorization's expiry.
+			if now := s.clock.Now().UTC(); d.Before(time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)) {
+				return "", &errs.Error{Code: "PSP_013", Message: "date too far", Field: "cardUpdate.expectedCaptureDate",
+					Detail: "the expected capture date " + Date(*d) + " is in the past"}
+			}
 			if !t.AuthExpiresAt.IsZero() && d.After(t.AuthExpiresAt) {
 				return "", &errs.Error{Code: "PSP_013", Message: "date too far", Field: "cardUpdate.expectedCaptureDate",
 					Detail: "the authorization expires at " + Date(t.AuthExpiresAt)}

@@ -308,6 +308,13 @@ func TestPaymentWebServiceErrors(t *testing.T) {
 		e.fail("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{}}, "PSP_014")
 		detail(e.fail("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"expectedCaptureDate": "soon"}}, "INT_902"), "name=cardUpdate.expectedCaptureDate")
 		e.fail("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"expectedCaptureDate": "2031-01-01"}}, "PSP_013")
+		// The clock is 2030-03-10 09:00 UTC: a capture date before today is
+		// refused, today (even earlier today) means today's capture.
+		detail(e.fail("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"expectedCaptureDate": "2030-03-09T23:59:59Z"}}, "PSP_013"), "in the past")
+		detail(e.fail("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"expectedCaptureDate": "2020-01-01"}}, "PSP_013"), "in the past")
+		if u := e.call("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"expectedCaptureDate": "2030-03-10"}}); path(u, "transactionDetails", "cardDetails", "expectedCaptureDate") != "2030-03-10T00:00:00+00:00" {
+			t.Fatalf("capture date today: %v", u)
+		}
 		// The order is paid: a second payment of it is refused.
 		a := e.call("Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "err-order"})
 		p, _ := card.ParsePAN("4970100000000055")
