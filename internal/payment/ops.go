@@ -303,6 +303,10 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 			amount := left
 			if in.Amount != nil {
 				amount = *in.Amount
+			} else if left <= 0 {
+				// A full refund asked no amount: there is none to name.
+				return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount",
+					Detail: fmt.Sprintf("nothing left to refund: the %d captured are refunded or being refunded", t.CapturedAmount)}
 			}
 			if amount <= 0 || amount > left {
 				return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount", Field: "amount",

@@ -327,6 +327,13 @@ func TestPaymentWebServiceErrors(t *testing.T) {
 		e.fail("Transaction/Capture", map[string]any{"uuid": uuid}, "PSP_011")
 		e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "resolutionMode": "CANCELLATION_ONLY"}, "PSP_075")
 		e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 1001}, "PSP_020")
+		// Refunded in full, a full refund (no amount) finds nothing left: it
+		// says so, and names no amount the merchant did not send.
+		e.call("Transaction/CancelOrRefund", map[string]any{"uuid": uuid})
+		a0 := e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": uuid}, "PSP_020")
+		if detail(a0, "nothing left to refund"); strings.Contains(*a0.DetailedErrorMessage, "value=") {
+			t.Fatalf("full refund of a refunded debit: %s", *a0.DetailedErrorMessage)
+		}
 
 		// The PRODUCTION key set does not see TEST transactions.
 		for _, svc := range []string{"Transaction/Get", "Transaction/CancelOrRefund", "Order/Get"} {
