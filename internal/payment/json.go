@@ -146,9 +146,21 @@ type orderDetailsJSON struct {
 
 func orderDetails(p Payment) orderDetailsJSON {
 	return orderDetailsJSON{
-		OrderTotalAmount: p.Amount, OrderEffectiveAmount: p.Amount, OrderCurrency: p.Currency, Mode: p.Mode,
+		OrderTotalAmount: p.Amount, OrderEffectiveAmount: effectiveAmount(p), OrderCurrency: p.Currency, Mode: p.Mode,
 		OrderID: optString(p.OrderID), Type: "V4/OrderDetails",
 	}
+}
+
+// effectiveAmount is what the order is charged: the amount of its accepted
+// debit, which Transaction/Update or a partial cancellation may have lowered
+// below the order's total; the total while no debit is accepted.
+func effectiveAmount(p Payment) int64 {
+	for _, t := range p.Transactions {
+		if t.OperationType == Debit && t.Accepted() {
+			return t.Amount
+		}
+	}
+	return p.Amount
 }
 
 type transactionJSON struct {

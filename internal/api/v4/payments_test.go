@@ -235,6 +235,18 @@ func TestPaymentWebServices(t *testing.T) {
 		if u["amount"] != 800.0 || path(u, "transactionDetails", "cardDetails", "expectedCaptureDate") != "2030-03-12T00:00:00+00:00" {
 			t.Fatalf("Transaction/Update %v", u)
 		}
+		// The order's total stays what was ordered; its effective amount
+		// is what will be charged, everywhere the order shows.
+		for name, od := range map[string]any{
+			"Transaction/Update": u["orderDetails"],
+			"Transaction/Get":    e.call("Transaction/Get", map[string]any{"uuid": uuid})["orderDetails"],
+			"Order/Get":          e.call("Order/Get", map[string]any{"orderId": "myOrderId-1"})["orderDetails"],
+		} {
+			m, _ := od.(map[string]any)
+			if m["orderTotalAmount"] != 990.0 || m["orderEffectiveAmount"] != 800.0 {
+				t.Errorf("%s after the amount was lowered: orderDetails %v", name, od)
+			}
+		}
 		v := e.call("Transaction/Validate", map[string]any{"uuid": uuid, "comment": "ok"})
 		if v["detailedStatus"] != "AUTHORISED" || v["status"] != "PAID" {
 			t.Fatalf("Transaction/Validate %v", v)
