@@ -9,12 +9,13 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"sort"
 	"strings"
+
+	"github.com/openpsp/openpsp/internal/shop"
 )
 
 // SHA algorithms a PSPID can be configured with (shop.Ogone.SHAAlgorithm).
@@ -113,11 +114,10 @@ func Sign(algo string, params Params, passphrase string, keep func(string) bool)
 }
 
 // VerifyDigest compares a received SHASIGN with the expected one in
-// constant time. Case is ignored: some integrations send lowercase hex
-// (Odoo sends hexdigest()).
+// constant time (shop.EqualSecret, whatever the length sent). Case is
+// ignored: some integrations send lowercase hex (Odoo sends hexdigest()).
 func VerifyDigest(expected, given string) bool {
-	g := []byte(strings.ToUpper(strings.TrimSpace(given)))
-	return subtle.ConstantTimeCompare([]byte(expected), g) == 1
+	return shop.EqualSecret(strings.ToUpper(strings.TrimSpace(given)), expected)
 }
 
 // FlexOutFields is the FlexCheckout SHA-OUT allow-list (document 004 §3.4).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"math/big"
@@ -261,7 +260,7 @@ func (s *Service) Authenticate(ctx context.Context, shopID, password string) (Sh
 		if err != nil {
 			return Shop{}, Credentials{}, err
 		}
-		if subtle.ConstantTimeCompare(d[:], k.PasswordDigest) == 1 {
+		if constantTimeCompare(d[:], k.PasswordDigest) == 1 {
 			sh, err := s.store.Shop(ctx, shopID)
 			if err != nil {
 				return Shop{}, Credentials{}, err
@@ -420,9 +419,11 @@ func (s *Service) AuthenticateDirectLink(ctx context.Context, pspid, user, passw
 		return Ogone{}, err
 	}
 	d := sha256.Sum256([]byte(password))
-	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(og.APIUser))
-	pwOK := subtle.ConstantTimeCompare(d[:], og.APIPasswordDigest)
-	if userOK&pwOK != 1 {
+	// Both are checked whatever the first answers, and the user through
+	// digests: a wrong USERID tells nothing about its length or the password.
+	userOK := EqualSecret(user, og.APIUser)
+	pwOK := constantTimeCompare(d[:], og.APIPasswordDigest) == 1
+	if !userOK || !pwOK {
 		return Ogone{}, ErrNotFound
 	}
 	return s.openOgone(ctx, og)

@@ -2,7 +2,9 @@ package shop_test
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -67,6 +69,43 @@ func TestDemoShopAuthenticatesWithPublicKeys(t *testing.T) {
 		}
 		if _, err := svc.AuthenticateDirectLink(ctx, shop.DemoPSPID, shop.DemoAPIUser, shop.DemoAPIPassword); err != nil {
 			t.Fatalf("directlink: %v", err)
+		}
+	})
+}
+
+// A wrong USERID or password must not tell through timing whether it has
+// the right length: subtle.ConstantTimeCompare answers at once when the
+// lengths differ, so every comparison of a secret is made on digests of
+// one length.
+func TestAuthenticateComparesSecretsOfOneLength(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc := newService(t, db)
+		if _, err := svc.SeedDemo(ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+		var uneven []string
+		defer shop.SetConstantTimeCompare(func(x, y []byte) int {
+			if len(x) != len(y) {
+				uneven = append(uneven, fmt.Sprintf("%d vs %d bytes", len(x), len(y)))
+			}
+			return subtle.ConstantTimeCompare(x, y)
+		})()
+		for _, user := range []string{"d", shop.DemoAPIUser + "-longer", shop.DemoAPIUser} {
+			for _, pw := range []string{"x", shop.DemoAPIPassword + "-longer", shop.DemoAPIPassword} {
+				_, err := svc.AuthenticateDirectLink(ctx, shop.DemoPSPID, user, pw)
+				if ok := user == shop.DemoAPIUser && pw == shop.DemoAPIPassword; ok != (err == nil) {
+					t.Fatalf("user %q password %q: %v", user, pw, err)
+				}
+			}
+		}
+		for _, pw := range []string{"x", shop.DemoTestPassword + "-longer", shop.DemoTestPassword} {
+			if _, _, err := svc.Authenticate(ctx, shop.DemoShopID, pw); (pw == shop.DemoTestPassword) != (err == nil) {
+				t.Fatalf("password %q: %v", pw, err)
+			}
+		}
+		if len(uneven) > 0 {
+			t.Fatalf("secrets compared at different lengths: %v", uneven)
 		}
 	})
 }
