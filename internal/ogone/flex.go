@@ -131,18 +131,31 @@ func (h *Handler) flexCancel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var done bool
-	err := h.opts.Store.WriteTx(r.Context(), func(tx *sql.Tx) (err error) {
-		done, err = h.opts.Store.FinishSession(tx, s.ID, h.clock.Now())
-		return err
-	})
-	if err != nil || !done {
-		h.genericPage(w, s.Request.Language, http.StatusConflict)
+	if !h.finish(w, r, s) {
 		return
 	}
 	res := Result{AliasID: s.Request.AliasID, OrderID: s.Request.OrderID, Status: AliasCancelled,
 		StorePermanently: h.storeChoice(s, acct, nil)}
 	h.redirect(w, r, s, acct, s.Request.ExceptionURL, res)
+}
+
+// finish ends the page session before its return; when it could not (a
+// concurrent submit or cancel ended it first, or the write failed) it
+// answers the generic page and reports false.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, s Session) bool {
+	var done bool
+	err := h.opts.Store.WriteTx(r.Context(), func(tx *sql.Tx) (err error) {
+		done, err = h.opts.Store.FinishSession(tx, s.ID, h.clock.Now())
+		return err
+	})
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "flexcheckout: session", "err", err)
+	}
+	if err != nil || !done {
+		h.genericPage(w, s.Request.Language, http.StatusConflict)
+		return false
+	}
+	return true
 }
 
 // storeChoice is the ALIAS.STOREPERMANENTLY in force: the buyer's box when
@@ -232,7 +245,10 @@ func (h *Handler) flexSubmit(w http.ResponseWriter, r *http.Request) {
 		existing.Method == vault.MethodSDD) {
 		// A purged alias keeps its value for the merchant's history; it
 		// cannot take a card again, nor can an alias of the other mode or
-		// a bank-account alias.
+		// a bank-account alias. The page is over, as after any refusal.
+		if !h.finish(w, r, s) {
+			return
+		}
 		res := in.result(aliasID, s.Request.OrderID, AliasNOK, choice)
 		res.NCError, res.NCErrorCardNo = ncAliasNOK, ncDataValidation
 		h.redirect(w, r, s, acct, s.Request.declineURL(), res)
@@ -404,13 +420,7 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, s Session, a
 		h.renderForm(w, s, acct, h.template(ctx, s), &fe, http.StatusOK)
 		return
 	}
-	var done bool
-	err = h.opts.Store.WriteTx(ctx, func(tx *sql.Tx) (err error) {
-		done, err = h.opts.Store.FinishSession(tx, s.ID, h.clock.Now())
-		return err
-	})
-	if err != nil || !done {
-		h.genericPage(w, s.Request.Language, http.StatusConflict)
+	if !h.finish(w, r, s) {
 		return
 	}
 	// As document 004 says, the card number is masked in an error too.

@@ -424,3 +424,27 @@ func TestFlexFormErrorKeepsEntries(t *testing.T) {
 		t.Errorf("a valid field is marked invalid: %s", cn)
 	}
 }
+
+// A page that names an alias which cannot take a card (purged, or of the
+// other mode) returns ALIAS.STATUS 1 and is over, as every other refusal:
+// it cannot be submitted again.
+func TestFlexRefusedAliasClosesThePage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": "gone-1", "ALIAS.STOREPERMANENTLY": "N"}))
+	if _, q := e.returned(e.post(a, cardForm(visa))); q.Get("Alias.Status") != "0" {
+		t.Fatalf("create: %v", q)
+	}
+	e.clock.Advance(2*time.Hour + time.Second)
+	if n, err := e.vault.ExpireTemporary(ctx); err != nil || n != 1 {
+		t.Fatalf("expired %d %v", n, err)
+	}
+	action, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": "gone-1"}))
+	path, q := e.returned(e.post(action, cardForm(mastercard)))
+	if path != "/decline" || q.Get("Alias.Status") != "1" || q.Get("Alias.NCError") != "55555555" {
+		t.Fatalf("purged alias: %s %v", path, q)
+	}
+	if resp, body := e.post(action, cardForm(mastercard)); resp.StatusCode != http.StatusGone {
+		t.Fatalf("the page took a second submit after the refusal: %d %s", resp.StatusCode, body)
+	}
+}
