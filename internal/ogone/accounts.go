@@ -22,15 +22,15 @@ type VaultAccounts struct{ Vault accountSaver }
 func NewVaultAccounts(v accountSaver) VaultAccounts { return VaultAccounts{Vault: v} }
 
 // SaveAccount keeps the account as a FlexCheckout alias.
-func (a VaultAccounts) SaveAccount(ctx context.Context, tx *sql.Tx, req AccountRequest) (bool, error) {
+func (a VaultAccounts) SaveAccount(ctx context.Context, tx *sql.Tx, req AccountRequest) (bool, bool, error) {
 	iban, err := vault.NewIBAN(req.IBAN.Reveal())
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	_, updated, err := a.Vault.SaveAccount(ctx, tx, vault.AccountRequest{ShopID: req.ShopID, Mode: req.Mode, Token: req.Token,
+	t, updated, err := a.Vault.SaveAccount(ctx, tx, vault.AccountRequest{ShopID: req.ShopID, Mode: req.Mode, Token: req.Token,
 		IBAN: iban, BIC: req.BIC, HolderName: req.Holder, Method: req.Method, Origin: "FLEXCHECKOUT",
 		OriginOrderID: req.OriginOrderID, TTL: req.TTL})
-	return updated, err
+	return updated, t.Permanent, err
 }
 
 var _ AccountVault = VaultAccounts{}

@@ -279,6 +279,10 @@ func (h *Handler) flexSubmit(w http.ResponseWriter, r *http.Request) {
 			h.technicalError(w, r, s, acct, err)
 			return
 		}
+		if existing.Permanent {
+			// It stays permanent whatever this page said: return what is true.
+			choice = "Y"
+		}
 	}
 	h.redirect(w, r, s, acct, s.Request.AcceptURL, in.result(aliasID, s.Request.OrderID, status, choice))
 }
@@ -583,13 +587,13 @@ func (h *Handler) submitAccount(w http.ResponseWriter, r *http.Request, s Sessio
 	if choice == "Y" {
 		ttl = 0
 	}
-	var updated bool
+	var updated, permanent bool
 	err = h.opts.Store.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := h.claim(tx, s, aliasID); err != nil {
 			return err
 		}
 		var err error
-		updated, err = h.opts.BankAccounts.SaveAccount(ctx, tx, AccountRequest{ShopID: s.ShopID, Mode: s.Mode, Token: aliasID,
+		updated, permanent, err = h.opts.BankAccounts.SaveAccount(ctx, tx, AccountRequest{ShopID: s.ShopID, Mode: s.Mode, Token: aliasID,
 			IBAN: iban, BIC: bic, Holder: holder, Method: s.Request.directDebitName(), OriginOrderID: s.Request.OrderID, TTL: ttl})
 		return err
 	})
@@ -599,6 +603,10 @@ func (h *Handler) submitAccount(w http.ResponseWriter, r *http.Request, s Sessio
 	status := AliasOK
 	if updated {
 		status = AliasUpdated
+	}
+	if permanent {
+		// An update never makes a permanent alias temporary again.
+		choice = "Y"
 	}
 	h.redirect(w, r, s, acct, s.Request.AcceptURL, Result{AliasID: aliasID, OrderID: s.Request.OrderID, Status: status,
 		StorePermanently: choice, Brand: s.Request.directDebitName(), CardNumber: iban.Masked(), HolderName: holder, BIC: bic})

@@ -214,10 +214,10 @@ type fakeAccounts struct {
 	saved map[string]ogone.AccountRequest
 }
 
-func (f *fakeAccounts) SaveAccount(_ context.Context, _ *sql.Tx, req ogone.AccountRequest) (bool, error) {
-	_, updated := f.saved[req.Token]
+func (f *fakeAccounts) SaveAccount(_ context.Context, _ *sql.Tx, req ogone.AccountRequest) (bool, bool, error) {
+	prev, updated := f.saved[req.Token]
 	f.saved[req.Token] = req
-	return updated, nil
+	return updated, req.TTL == 0 || (updated && prev.TTL == 0), nil
 }
 
 func TestFlexDirectDebit(t *testing.T) {
@@ -446,5 +446,42 @@ func TestFlexRefusedAliasClosesThePage(t *testing.T) {
 	}
 	if resp, body := e.post(action, cardForm(mastercard)); resp.StatusCode != http.StatusGone {
 		t.Fatalf("the page took a second submit after the refusal: %d %s", resp.StatusCode, body)
+	}
+}
+
+// An update never makes a permanent alias temporary again, so the return
+// says Y even when the request (or the buyer's unchecked box) said N.
+func TestFlexUpdateOfAPermanentAliasSaysItIsKept(t *testing.T) {
+	e := newEnv(t, func(o *ogone.Options) { o.BankAccounts = ogone.NewVaultAccounts(o.Vault.(*vault.Vault)) })
+	ctx := context.Background()
+	for _, c := range []struct {
+		alias string
+		form  url.Values
+		extra map[string]string
+	}{
+		{"perm-card", cardForm(visa), nil},
+		{"perm-sepa", url.Values{"HOLDER": {"Max Muster"}, "IBAN": {"DE89 3704 0044 0532 0130 00"}},
+			map[string]string{"CARD.PAYMENTMETHOD": "Direct Debits DE"}},
+	} {
+		params := func(store string) url.Values {
+			p := e.flexParams(c.extra)
+			p.Set("ALIAS.ALIASID", c.alias)
+			p.Set("ALIAS.STOREPERMANENTLY", store)
+			return p
+		}
+		a, _ := e.open(params("Y"))
+		if _, q := e.returned(e.post(a, c.form)); q.Get("Alias.Status") != "0" || q.Get("Alias.StorePermanently") != "Y" {
+			t.Fatalf("%s create: %v", c.alias, q)
+		}
+		a, _ = e.open(params("N"))
+		_, q := e.returned(e.post(a, c.form))
+		checkSHAOut(t, q)
+		tok, err := e.vault.Get(ctx, shop.DemoShopID, c.alias)
+		if err != nil || !tok.Permanent {
+			t.Fatalf("%s after the update: %+v %v", c.alias, tok, err)
+		}
+		if q.Get("Alias.Status") != "2" || q.Get("Alias.StorePermanently") != "Y" {
+			t.Errorf("%s update of a permanent alias with N returned %v", c.alias, q)
+		}
 	}
 }

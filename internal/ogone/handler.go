@@ -59,8 +59,10 @@ type AccountRequest struct {
 // the generic error page.
 type AccountVault interface {
 	// SaveAccount creates the alias, or replaces the account of an
-	// existing one of the shop (updated reports which).
-	SaveAccount(ctx context.Context, tx *sql.Tx, req AccountRequest) (updated bool, err error)
+	// existing one of the shop (updated reports which); permanent reports
+	// whether the alias is kept for good now (an update never makes a
+	// permanent alias temporary).
+	SaveAccount(ctx context.Context, tx *sql.Tx, req AccountRequest) (updated, permanent bool, err error)
 }
 
 // Options configures the Ogone handlers.
