@@ -39,6 +39,11 @@ const (
 	stPaymentRefused = 93
 )
 
+// DefaultECI is the ECI an order without one gets, and answers: 7,
+// e-commerce (Ingenico applies the account's default ECI, which the
+// merchant's value overrides, and answers the one applied).
+const DefaultECI = "7"
+
 // ncResponse is one <ncresponse/> answer; attrs keeps Ogone's order.
 type ncResponse struct {
 	attrs []Param
@@ -298,7 +303,10 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		return fail(ncOperationNotAllowed, "operation not allowed: "+safeName(operation))
 	}
 	eci := strings.TrimSpace(ps.Get("ECI"))
-	if eci != "" && (len(eci) != 1 || !strings.Contains("012345679", eci)) {
+	switch {
+	case eci == "":
+		eci = DefaultECI
+	case len(eci) != 1 || !strings.Contains("012345679", eci):
 		return fail(ncECI, "invalid ECI")
 	}
 	persist := strings.ToUpper(strings.TrimSpace(ps.Get("ALIASPERSISTEDAFTERUSE")))
@@ -540,7 +548,9 @@ func orderResponse(o Order, t PaymentTx, status int, ncerr string) *ncResponse {
 	n.set("NCERROR", ncerr)
 	n.set("ACCEPTANCE", t.AuthNumber)
 	n.set("STATUS", strconv.Itoa(status))
-	n.set("ECI", o.ECI)
+	if o.ECI != "" {
+		n.set("ECI", o.ECI)
+	}
 	n.set("amount", formatAmount(t.Amount, t.Currency))
 	n.set("currency", t.Currency)
 	n.set("PM", o.PM)

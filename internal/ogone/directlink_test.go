@@ -3,6 +3,7 @@ package ogone_test
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
 )
@@ -262,5 +264,53 @@ func TestDirectLinkOrderIDFindsThePayment(t *testing.T) {
 	}
 	if c := e.direct("maintenancedirect_utf8.asp", map[string]string{"ORDERID": "Q-1", "OPERATION": "SAS"}); c["PAYID"] != r["PAYID"] || c["STATUS"] != "9" {
 		t.Fatalf("capture by ORDERID: %v", c)
+	}
+}
+
+// ECI says who starts the payment, and the acquirer is told so: 2
+// (recurring MOTO), 3 (instalment) and 9 (recurring e-commerce) are
+// merchant-initiated, the others customer-initiated, with an alias as with a
+// card. Without ECI the default e-commerce value 7 applies and is answered,
+// as Ingenico answers the ECI it applied.
+func TestDirectLinkECIChoosesTheInitiator(t *testing.T) {
+	e := newEnv(t)
+	a, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": "eci-alias"}))
+	e.returned(e.post(a, cardForm(mastercard)))
+	cardNo := map[string]string{"CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"}
+	for i, c := range []struct {
+		eci, alias string
+		card       bool
+		want       string // initiator
+		answer     string // ECI answered
+	}{
+		{eci: "9", alias: "eci-alias", want: acquirer.InitiatorMIT, answer: "9"},
+		{eci: "2", alias: "eci-alias", want: acquirer.InitiatorMIT, answer: "2"},
+		{eci: "3", alias: "eci-alias", want: acquirer.InitiatorMIT, answer: "3"},
+		{eci: "7", alias: "eci-alias", want: acquirer.InitiatorCIT, answer: "7"},
+		{eci: "1", alias: "eci-alias", want: acquirer.InitiatorCIT, answer: "1"},
+		{eci: "", alias: "eci-alias", want: acquirer.InitiatorCIT, answer: "7"},
+		{eci: "7", card: true, want: acquirer.InitiatorCIT, answer: "7"},
+		{eci: "9", card: true, want: acquirer.InitiatorMIT, answer: "9"},
+		{eci: "", card: true, want: acquirer.InitiatorCIT, answer: "7"},
+		// A card stored under the alias and paid with it at once: the
+		// buyer typed it, e-commerce, customer-initiated.
+		{eci: "7", alias: "eci-alias", card: true, want: acquirer.InitiatorCIT, answer: "7"},
+	} {
+		p := map[string]string{"ORDERID": fmt.Sprintf("ECI-%d", i), "ECI": c.eci, "ALIAS": c.alias}
+		if c.card {
+			for k, v := range cardNo {
+				p[k] = v
+			}
+		}
+		r := e.order(p)
+		if r["STATUS"] != "5" {
+			t.Fatalf("%+v: %v", c, r)
+		}
+		if got := e.acq.lastInitiator(); got != c.want || r["ECI"] != c.answer {
+			t.Errorf("ECI %q alias %q card %v: initiator %q, ECI answered %q; want %q, %q", c.eci, c.alias, c.card, got, r["ECI"], c.want, c.answer)
+		}
+		if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["ECI"] != c.answer {
+			t.Errorf("query of ECI %q: ECI %q", c.eci, q["ECI"])
+		}
 	}
 }

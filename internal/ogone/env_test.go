@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/ogone"
@@ -53,6 +54,32 @@ type env struct {
 	srv      *httptest.Server
 	merchant *merchant
 	client   *http.Client
+	acq      *recordingAcquirer
+}
+
+// recordingAcquirer is the simulator, remembering the initiator of every
+// authorization it was sent.
+type recordingAcquirer struct {
+	acquirer.Connector
+	mu         sync.Mutex
+	initiators []string
+}
+
+func (a *recordingAcquirer) Authorize(ctx context.Context, r acquirer.AuthorizeRequest) (acquirer.Result, error) {
+	a.mu.Lock()
+	a.initiators = append(a.initiators, r.Initiator)
+	a.mu.Unlock()
+	return a.Connector.Authorize(ctx, r)
+}
+
+// lastInitiator is the initiator of the latest authorization.
+func (a *recordingAcquirer) lastInitiator() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.initiators) == 0 {
+		return ""
+	}
+	return a.initiators[len(a.initiators)-1]
 }
 
 type envOption func(*ogone.Options)
@@ -72,7 +99,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	v := vault.New(db, keys, clk)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pay := payment.New(db, clk, simulator.New(simulator.Config{Clock: clk}), payment.CardVault(v), payment.Config{Logger: log})
+	acq := &recordingAcquirer{Connector: simulator.New(simulator.Config{Clock: clk})}
+	pay := payment.New(db, clk, acq, payment.CardVault(v), payment.Config{Logger: log})
 	o := ogone.Options{Accounts: shops, Vault: v, Store: db, Payments: ogonepay.New(pay, shops), Clock: clk, Log: log}
 	for _, f := range opts {
 		f(&o)
@@ -84,7 +112,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Cleanup(srv.Close)
 	m := newMerchant(t)
 	return &env{t: t, db: db, clock: clk, shops: shops, vault: v, payments: pay, h: h,
-		admin: ogone.NewAdmin(shops, db, clk), srv: srv, merchant: m,
+		admin: ogone.NewAdmin(shops, db, clk), srv: srv, merchant: m, acq: acq,
 		client: &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

@@ -44,8 +44,9 @@ type PayRequest struct {
 	Holder  string
 	Email   string
 	Capture bool
-	// ECI is Ogone's electronic commerce indicator: 2 and 9 are merchant-
-	// initiated (recurring) payments, the others customer-initiated.
+	// ECI is Ogone's electronic commerce indicator as applied (DefaultECI
+	// when none was sent): 2, 3 and 9 are merchant-initiated payments
+	// (recurring, instalments), the others customer-initiated.
 	ECI string
 }
 

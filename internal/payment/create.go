@@ -34,6 +34,10 @@ type CreateInput struct {
 	StrongAuthentication string
 	Metadata             map[string]string
 	PaymentMethods       []string
+	// Initiator is acquirer.InitiatorCIT or InitiatorMIT for PayToken;
+	// empty: MIT (the buyer is absent from a SILENT payment). DirectLink
+	// sets it from Ogone's ECI.
+	Initiator string
 	// SubscriptionID marks an instalment of a subscription (PayToken only):
 	// the instalments of one subscription share its orderId, so the
 	// one-paid-payment-per-orderId guard does not apply to them.

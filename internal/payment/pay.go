@@ -24,6 +24,9 @@ type CardInput struct {
 	Holder   string
 	SaveCard bool // the buyer asked to save the card (ASK_REGISTER_PAY, CUSTOMER_WALLET)
 	ThreeDS  *acquirer.ThreeDSResult
+	// Initiator is acquirer.InitiatorCIT (empty) or InitiatorMIT; DirectLink
+	// sets it from Ogone's ECI.
+	Initiator string
 }
 
 // card data for one authorization, from the form or from the vault.
@@ -55,6 +58,10 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 	if c.CVV.IsZero() {
 		return Payment{}, Transaction{}, &errs.Error{Code: errs.CVVRequired, Message: "CVV mandatory", Field: "securityCode"}
 	}
+	initiator, err := initiatorOr(c.Initiator, acquirer.InitiatorCIT)
+	if err != nil {
+		return Payment{}, Transaction{}, err
+	}
 	threeDSFailed := false
 	if c.ThreeDS != nil {
 		switch c.ThreeDS.Status {
@@ -67,7 +74,7 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 	}
 	var p Payment
 	var t Transaction
-	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, t, err = s.startCard(ctx, tx, formToken, c)
 		return err
@@ -76,7 +83,7 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 		return Payment{}, Transaction{}, s.startError(err, p)
 	}
 	cd := cardData{pan: c.PAN, expiry: c.Expiry, cvv: c.CVV, brand: c.PAN.Brand(), holder: c.Holder,
-		initiator: acquirer.InitiatorCIT, threeDS: c.ThreeDS}
+		initiator: initiator, threeDS: c.ThreeDS}
 	switch p.FormAction {
 	case ActionRegister, ActionRegisterPay:
 		cd.save = true
@@ -203,6 +210,10 @@ func (s *Service) PayToken(ctx context.Context, sh shop.Shop, creds shop.Credent
 	if err != nil {
 		return Payment{}, Transaction{}, err
 	}
+	initiator, err := initiatorOr(in.Initiator, acquirer.InitiatorMIT)
+	if err != nil {
+		return Payment{}, Transaction{}, err
+	}
 	if s.vault == nil {
 		return Payment{}, Transaction{}, internal(errors.New("payment: no card vault configured"))
 	}
@@ -254,7 +265,18 @@ func (s *Service) PayToken(ctx context.Context, sh shop.Shop, creds shop.Credent
 		brand = sc.PAN.Brand()
 	}
 	return s.authorize(ctx, p, t, cardData{pan: sc.PAN, expiry: sc.Expiry, brand: brand, holder: sc.Holder,
-		initiator: acquirer.InitiatorMIT, lastUsed: sc.LastUsedAt})
+		initiator: initiator, lastUsed: sc.LastUsedAt})
+}
+
+// initiatorOr is the initiator a caller chose (CIT or MIT), or def.
+func initiatorOr(chosen, def string) (string, error) {
+	switch chosen {
+	case "":
+		return def, nil
+	case acquirer.InitiatorCIT, acquirer.InitiatorMIT:
+		return chosen, nil
+	}
+	return "", invalid("initiator", chosen)
 }
 
 // authorize sends the authorization (or verification) of t, which is

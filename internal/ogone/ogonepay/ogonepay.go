@@ -9,6 +9,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/payment"
@@ -43,8 +44,9 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 	}
 	creds := shop.Credentials{ShopID: req.ShopID, Mode: req.Mode}
 	zero := 0
+	who := initiator(req.ECI)
 	in := payment.CreateInput{Amount: req.Amount, Currency: req.Currency, OrderID: req.OrderID, CaptureDelay: &zero,
-		ManualValidation: "YES"}
+		ManualValidation: "YES", Initiator: who}
 	if req.Capture {
 		in.ManualValidation = "NO"
 	}
@@ -61,7 +63,8 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 		var formToken string
 		_, formToken, err = a.p.CreatePayment(ctx, sh, creds, in)
 		if err == nil {
-			_, t, err = a.p.PayCard(ctx, formToken, payment.CardInput{PAN: req.PAN, Expiry: req.Expiry, CVV: req.CVC, Holder: req.Holder})
+			_, t, err = a.p.PayCard(ctx, formToken, payment.CardInput{PAN: req.PAN, Expiry: req.Expiry, CVV: req.CVC, Holder: req.Holder,
+				Initiator: who})
 		}
 	}
 	if err != nil {
@@ -81,6 +84,19 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 		}
 	}
 	return convert(t), nil
+}
+
+// initiator maps Ogone's ECI onto who starts the payment for the acquirer:
+// 2 (recurring MOTO), 3 (instalment) and 9 (recurring after a first
+// e-commerce payment) are the merchant's, with the buyer absent; 0, 1
+// (MOTO), 4, 5, 6 and 7 (e-commerce) have the buyer there, with an alias as
+// with a card.
+func initiator(eci string) string {
+	switch eci {
+	case "2", "3", "9":
+		return acquirer.InitiatorMIT
+	}
+	return acquirer.InitiatorCIT
 }
 
 // jobCaptureWait bounds how long a sale waits for a capture the capture job
