@@ -57,6 +57,11 @@ type PaymentFacts struct {
 	BuyerName     string
 	ShopURL       string // the merchant's site, linked from the buyer's email (optional)
 	DetailsURL    string // the back-office page of the payment, linked from the merchant's notice (optional)
+	// TechnicalError: the acquirer could not be reached, nothing was
+	// charged and the buyer may try again. The buyer gets no refusal
+	// notice (the payment page tells them so); the merchant's notice and
+	// the IPN still go out.
+	TechnicalError bool
 }
 
 // TokenFacts describe a token event for its notifications.
@@ -210,6 +215,8 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 
 	if s.Settings.OrderConfirmationEmails {
 		switch {
+		case p.TechnicalError && !p.Accepted:
+			out.skip(outbox.ChannelEmail, "buyer", "technical error: nothing was charged")
 		case buyerEmail == "":
 			out.skip(outbox.ChannelEmail, "buyer", "no buyer email")
 		case !ValidEmail(buyerEmail):

@@ -55,7 +55,7 @@ func decisionFacts(p *Payment, t *Transaction, now time.Time) notify.PaymentFact
 	return notify.PaymentFacts{
 		PaymentID: p.ID, OrderID: p.OrderID, TransactionID: t.UUID, Mode: p.Mode, Accepted: t.Status != StatusUnpaid,
 		Amount: t.Amount, Currency: t.Currency, Brand: t.Brand, PANMasked: t.PANMasked, At: now,
-		BuyerName: buyerName(p.Customer),
+		BuyerName: buyerName(p.Customer), TechnicalError: t.DetailedStatus == Error,
 	}
 }
 
