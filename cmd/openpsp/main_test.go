@@ -131,3 +131,64 @@ func TestShopTemplateCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// `openpsp shops set` and `shops create` saved any text as an email, a
+// phone number or a notification URL (email=notanemail,
+// notification-url=ftp://x): the messages sent to them then failed, later
+// and elsewhere. They are refused with what is expected, and nothing is
+// saved.
+func TestShopsValidatesContacts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	dev, err := app.New(context.Background(), mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Close()
+	ctx := context.Background()
+	for _, c := range []struct{ arg, want string }{
+		{"email=notanemail", "email"},
+		{"merchant-email=Jane <jane@example.com>", "merchant-email"},
+		{"notification-url=ftp://x", "notification-url"},
+		{"notification-url=merchant.example/ipn", "notification-url"},
+		{"phone=0612345678", "phone"},
+		{"merchant-phone=+33 6", "merchant-phone"},
+	} {
+		err := run(ctx, []string{"shops", "set", shop.DemoShopID, "name=Changed", c.arg})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("shops set %q: %v, want an error about %s", c.arg, err, c.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"-name", "Bad", "-email", "notanemail"},
+		{"-name", "Bad", "-notification-url", "ftp://x"},
+	} {
+		if err := run(ctx, append([]string{"shops", "create"}, args...)); err == nil {
+			t.Errorf("shops create %q accepted", args)
+		}
+	}
+	if err := run(ctx, []string{"shops", "set", shop.DemoShopID, "email=ops@example.com",
+		"notification-url=https://merchant.example/ipn", "phone=+33612345678", "merchant-email="}); err != nil {
+		t.Fatalf("valid values refused: %v", err)
+	}
+
+	a, err := app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	s, err := a.Shops.Get(ctx, shop.DemoShopID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name == "Changed" || s.PrimaryEmail != "ops@example.com" || s.NotificationURL != "https://merchant.example/ipn" {
+		t.Fatalf("shop after the commands: name %q, email %q, URL %q", s.Name, s.PrimaryEmail, s.NotificationURL)
+	}
+	list, err := a.Shops.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 {
+		t.Fatalf("%d shops: a create with an invalid contact was saved", len(list))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/app"
 	"github.com/openpsp/openpsp/internal/config"
+	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/shop"
 )
 
@@ -73,6 +75,12 @@ func shops(ctx context.Context, args []string) error {
 		fs.StringVar(&in.PSPID, "pspid", "", "Ogone PSPID (default: openpsp<shop id>)")
 		if err := fs.Parse(rest); err != nil {
 			return errUsage
+		}
+		if err := checkContact("email", in.PrimaryEmail); err != nil {
+			return err
+		}
+		if err := checkContact("notification-url", in.NotificationURL); err != nil {
+			return err
 		}
 		in.Settings.PaymentByToken = true
 		c, err := a.Shops.Create(ctx, in)
@@ -209,6 +217,31 @@ func printCredentials(c shop.Credentials) {
 	fmt.Printf("%s keys of shop %s:\n  password         %s\n  public key       %s\n  HMAC-SHA-256 key %s\n\n", c.Mode, c.ShopID, c.Password, c.PublicKey, c.HMACKey)
 }
 
+// checkContact refuses an email, phone number or notification URL that
+// messages could never be sent to, with the rules the notifications and
+// the V4 API's ipnTargetUrl apply; empty clears the setting.
+func checkContact(k, v string) error {
+	if v == "" {
+		return nil
+	}
+	switch k {
+	case "email", "merchant-email":
+		if !notify.ValidEmail(v) {
+			return fmt.Errorf("%s must be a plain email address (name@example.com), not %q", k, v)
+		}
+	case "phone", "merchant-phone":
+		if !notify.ValidPhone(v) {
+			return fmt.Errorf("%s must be an E.164 number (+33612345678), not %q", k, v)
+		}
+	case "notification-url":
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(v) > 2048 {
+			return fmt.Errorf("%s must be an http:// or https:// URL, not %q", k, v)
+		}
+	}
+	return nil
+}
+
 func applySetting(s *shop.Shop, k, v string) error {
 	b := func() (bool, error) {
 		x, err := strconv.ParseBool(v)
@@ -223,6 +256,9 @@ func applySetting(s *shop.Shop, k, v string) error {
 			return 0, fmt.Errorf("%s must be a positive number", k)
 		}
 		return x, nil
+	}
+	if err := checkContact(k, v); err != nil {
+		return err
 	}
 	var err error
 	set := &s.Settings
