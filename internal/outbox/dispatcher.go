@@ -13,6 +13,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/obs"
 )
 
 // ResponseExcerptBytes bounds how much of an answer the delivery log keeps.
@@ -119,6 +120,9 @@ type Dispatcher struct {
 	// taken counts the messages this dispatcher delivered: found by its
 	// claim query, and handed over by its own process (see Stats).
 	claimed, handed atomic.Int64
+	// claimErrs and recordErrs keep a database outage from logging a
+	// line per poll (twice a second per copy) while it lasts.
+	claimErrs, recordErrs obs.LogLimiter
 }
 
 // Stats are how many messages a dispatcher took to deliver since it
@@ -177,7 +181,7 @@ func NewDispatcher(st Store, deliverers map[string]Deliverer, o Options) *Dispat
 	for k, v := range deliverers {
 		ds[k] = v
 	}
-	return &Dispatcher{st: st, deliverers: ds, o: o, kick: make(chan struct{}, 1)}
+	return &Dispatcher{st: st, deliverers: ds, o: o, kick: make(chan struct{}, 1), recordErrs: obs.LogLimiter{Burst: 10}}
 }
 
 // InstanceID returns the name this dispatcher claims messages under.
@@ -314,7 +318,9 @@ func (d *Dispatcher) claimLoop(ctx context.Context, jobs chan<- Delivery, freed,
 				jobs <- m // never blocks: a worker is reserved for each
 			}
 			if c.err != nil && ctx.Err() == nil {
-				d.o.Logger.Error("outbox: dispatch", "instance", d.o.InstanceID, "err", c.err)
+				d.claimFailed(c.err)
+			} else if c.err == nil {
+				d.claimWorked()
 			}
 			switch {
 			case c.err == nil && len(c.ds) == c.asked:
@@ -334,6 +340,29 @@ func (d *Dispatcher) claimLoop(ctx context.Context, jobs chan<- Delivery, freed,
 		case <-timer.C:
 			wake()
 		}
+	}
+}
+
+// claimFailed logs a failed claim: the first of a streak, then at most one
+// a minute with how many were not logged.
+func (d *Dispatcher) claimFailed(err error) {
+	ok, held, since := d.claimErrs.Allow(d.o.Clock.Now())
+	if !ok {
+		return
+	}
+	if held == 0 {
+		d.o.Logger.Error("outbox: dispatch", "instance", d.o.InstanceID, "err", err)
+		return
+	}
+	d.o.Logger.Error("outbox: dispatch", "instance", d.o.InstanceID, "err", err,
+		"failing_since", since, "held_back", held)
+}
+
+// claimWorked logs the end of a streak of failed claims.
+func (d *Dispatcher) claimWorked() {
+	if n, since := d.claimErrs.End(); n > 0 {
+		d.o.Logger.Info("outbox: dispatch recovered", "instance", d.o.InstanceID, "failures", n,
+			"after", d.o.Clock.Now().Sub(since).Round(time.Second))
 	}
 }
 
@@ -408,10 +437,19 @@ func (d *Dispatcher) finisher(ctx context.Context, results <-chan Result, onFlus
 // lease ends, then are retried.
 func (d *Dispatcher) record(ctx context.Context, rs []Result) []error {
 	errs := resultErrors(d.st.FinishOutboxBatch(ctx, rs), len(rs))
+	failed := false
 	for i, err := range errs {
-		if err != nil {
-			d.o.Logger.Error("outbox: result not recorded", "instance", d.o.InstanceID, "message", rs[i].ID, "status", rs[i].Status, "err", err)
+		if err == nil {
+			continue
 		}
+		failed = true
+		if ok, held, _ := d.recordErrs.Allow(d.o.Clock.Now()); ok {
+			d.o.Logger.Error("outbox: result not recorded", "instance", d.o.InstanceID, "message", rs[i].ID, "status", rs[i].Status,
+				"err", err, "held_back", held)
+		}
+	}
+	if !failed {
+		d.recordErrs.End()
 	}
 	return errs
 }
