@@ -18,6 +18,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/obs"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/version"
 )
@@ -112,6 +113,7 @@ type Server struct {
 	observe  Observer
 	handlers map[string]Handler
 	wrap     func(name string, h Handler) Handler
+	logins   *obs.FailedLogins
 }
 
 // Options configures a Server.
@@ -122,6 +124,9 @@ type Options struct {
 	Observe Observer
 	// Wrap, if set, wraps every registered handler (idempotency, for one).
 	Wrap func(name string, h Handler) Handler
+	// FailedLogins logs rejected credentials (default: one of its own on
+	// Logger); an app shares one between its API surfaces.
+	FailedLogins *obs.FailedLogins
 }
 
 // New returns a Server with no web services; Register adds them.
@@ -132,7 +137,11 @@ func New(o Options) *Server {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	return &Server{auth: o.Auth, clock: o.Clock, log: o.Logger, observe: o.Observe, handlers: map[string]Handler{}, wrap: o.Wrap}
+	if o.FailedLogins == nil {
+		o.FailedLogins = obs.NewFailedLogins(o.Logger, o.Clock)
+	}
+	return &Server{auth: o.Auth, clock: o.Clock, log: o.Logger, observe: o.Observe, handlers: map[string]Handler{}, wrap: o.Wrap,
+		logins: o.FailedLogins}
 }
 
 // Handle registers a web service by its name ("Charge/CreatePayment").
@@ -178,6 +187,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) stri
 	}
 	shopID, password, ok := r.BasicAuth()
 	if !ok {
+		s.logins.Failed(r.Context(), "v4", "", r.RemoteAddr, "no Basic credentials")
 		return s.writeError(w, r, name, "", errs.New(errs.BadCredentials, "invalid login or private key"))
 	}
 	sh, creds, err := s.auth.Authenticate(r.Context(), shopID, password)
@@ -186,6 +196,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) stri
 			s.log.ErrorContext(r.Context(), "authentication failed", "err", err)
 			return s.writeError(w, r, name, "", &errs.Error{Code: errs.Internal, Message: "internal error, please retry later", Err: err})
 		}
+		s.logins.Failed(r.Context(), "v4", shopID, r.RemoteAddr, "unknown shop or wrong password")
 		return s.writeError(w, r, name, "", errs.New(errs.BadCredentials, "invalid login or private key"))
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
