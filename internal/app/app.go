@@ -181,8 +181,8 @@ func (a *App) PublicURL() string {
 }
 
 // Run serves HTTP and runs background jobs until ctx ends, then shuts down
-// gracefully: readiness turns false, in-flight requests finish (up to the
-// shutdown timeout), jobs stop, queued writes commit, the database closes.
+// gracefully: readiness turns false, requests are still served for the
+// drain delay, in-flight requests finish (up to the shutdown timeout), jobs stop, queued writes commit, the database closes.
 func (a *App) Run(ctx context.Context) error {
 	if a.listener == nil {
 		if err := a.Listen(); err != nil {
@@ -211,6 +211,17 @@ func (a *App) Run(ctx context.Context) error {
 	case err = <-serveErr:
 	}
 	a.draining.Store(true)
+	if d := a.Config.ShutdownDrain; d > 0 && err == nil {
+		// The listener stays open: a load balancer sees /readyz fail
+		// and stops sending requests before they would be refused.
+		a.Log.Info("shutting down: draining, /readyz answers 503 while requests are still served", "drain", d)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case err = <-serveErr:
+			t.Stop()
+		}
+	}
 	a.Log.Info("shutting down: finishing in-flight requests", "timeout", a.Config.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
 	defer cancel()

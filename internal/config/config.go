@@ -39,6 +39,7 @@ type Config struct {
 	Jobs            bool          // run background jobs (capture, expiry, recovery, notifications, purge) in this process
 	AcquirerTimeout time.Duration // deadline of one acquirer call
 	ShutdownTimeout time.Duration // grace period for in-flight requests on SIGTERM
+	ShutdownDrain   time.Duration // on SIGTERM, how long /readyz says "draining" while requests are still served
 	SMTPURL         string        // smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty: mails kept for /demo/mail
 	MailFrom        string        // sender address of emails
 	SMSURL          string        // SMS gateway endpoint; empty: SMS kept for /demo/mail
@@ -68,6 +69,7 @@ var Vars = []Var{
 	{"OPENPSP_JOBS", "jobs", "true", "run background jobs (captures, expiries, recovery, notifications, retention) in this process"},
 	{"OPENPSP_ACQUIRER_TIMEOUT", "acquirer-timeout", "10s", "deadline of one call to the acquirer"},
 	{"OPENPSP_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long in-flight requests may finish after SIGTERM"},
+	{"OPENPSP_SHUTDOWN_DRAIN", "shutdown-drain", "5s (0 in development)", "after SIGTERM, how long /readyz answers 503 \"draining\" while requests are still served (so that load balancers stop sending new ones) before the listener closes"},
 	{"OPENPSP_SMTP_URL", "smtp-url", "", "smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465; empty: emails are kept and shown at /demo/mail"},
 	{"OPENPSP_MAIL_FROM", "mail-from", "OpenPSP <no-reply@openpsp.localhost>", "sender of emails"},
 	{"OPENPSP_SMS_URL", "sms-url", "", "SMS gateway endpoint (generic HTTP POST); empty: SMS are kept and shown at /demo/mail"},
@@ -132,6 +134,22 @@ func fromRaw(raw map[string]string) (Config, error) {
 		}
 		return d
 	}
+	// zeroOK is duration for a setting where 0 means "none".
+	zeroOK := func(k string, def time.Duration) time.Duration {
+		s := strings.TrimSpace(raw[k])
+		if s == "" {
+			return def
+		}
+		d, err := time.ParseDuration(s)
+		if s == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 {
+			problems = append(problems, fmt.Sprintf("%s must be a duration like 5s, or 0, not %q", envName(k), s))
+			return def
+		}
+		return d
+	}
 	c := Config{
 		Env:             strings.ToLower(str("env", EnvDevelopment)),
 		Addr:            str("addr", "127.0.0.1:8080"),
@@ -154,6 +172,13 @@ func fromRaw(raw map[string]string) (Config, error) {
 		SMSToken:        str("sms-token", ""),
 	}
 	c.Demo = boolean("demo", c.Env != EnvProduction)
+	// Development stops at once (tests, Ctrl-C); production gives the load
+	// balancer's health checks time to see /readyz fail.
+	drain := time.Duration(0)
+	if c.Env == EnvProduction {
+		drain = 5 * time.Second
+	}
+	c.ShutdownDrain = zeroOK("shutdown-drain", drain)
 	if c.KeyringFile == "" {
 		c.KeyringFile = filepath.Join(c.DataDir, "keyring.json")
 	}

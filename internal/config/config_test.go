@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -64,6 +65,7 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"OPENPSP_JOBS":               {"OPENPSP_JOBS": "maybe"},
 		"OPENPSP_DATABASE_URL":       {"OPENPSP_DATABASE_URL": "mysql://x"},
 		"OPENPSP_ACQUIRER_TIMEOUT":   {"OPENPSP_ACQUIRER_TIMEOUT": "-1s"},
+		"OPENPSP_SHUTDOWN_DRAIN":     {"OPENPSP_SHUTDOWN_DRAIN": "-1s"},
 	}
 	for name, e := range cases {
 		_, err := Load(nil, env(e))
@@ -71,4 +73,39 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 			t.Errorf("%s: error %v does not name the setting", name, err)
 		}
 	}
+}
+
+// The drain delay is 0 in development (tests and Ctrl-C stop at once) and
+// a few seconds in production; 0 turns it off there too.
+func TestShutdownDrainDefaults(t *testing.T) {
+	prod := map[string]string{"OPENPSP_ENV": "production", "OPENPSP_MASTER_KEYS": "k1:AAAA", "OPENPSP_PUBLIC_URL": "https://pay.example.com"}
+	for _, c := range []struct {
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, 0},
+		{map[string]string{"OPENPSP_SHUTDOWN_DRAIN": "2s"}, 2 * time.Second},
+		{prod, 5 * time.Second},
+		{merge(prod, map[string]string{"OPENPSP_SHUTDOWN_DRAIN": "0"}), 0},
+		{merge(prod, map[string]string{"OPENPSP_SHUTDOWN_DRAIN": "15s"}), 15 * time.Second},
+	} {
+		cfg, err := Load(nil, env(c.env))
+		if err != nil {
+			t.Fatalf("%v: %v", c.env, err)
+		}
+		if cfg.ShutdownDrain != c.want {
+			t.Errorf("%v: drain %s, want %s", c.env, cfg.ShutdownDrain, c.want)
+		}
+	}
+}
+
+func merge(a, b map[string]string) map[string]string {
+	m := map[string]string{}
+	for k, v := range a {
+		m[k] = v
+	}
+	for k, v := range b {
+		m[k] = v
+	}
+	return m
 }
