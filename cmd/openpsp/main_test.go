@@ -48,6 +48,9 @@ func TestServeRefusesTheDemoShopInProduction(t *testing.T) {
 
 	t.Setenv("OPENPSP_ENV", "production")
 	t.Setenv("OPENPSP_PUBLIC_URL", "https://pay.example.com")
+	// Production keys of its own: the development keyring is refused first.
+	t.Setenv("OPENPSP_MASTER_KEYS", "k1:"+strings.Repeat("A", 43)+"=")
+	t.Setenv("OPENPSP_KEYRING_FILE", filepath.Join(t.TempDir(), "keyring.json"))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	err = run(ctx, []string{"serve"})
@@ -190,5 +193,76 @@ func TestShopsValidatesContacts(t *testing.T) {
 	}
 	if len(list) != 1 {
 		t.Fatalf("%d shops: a create with an invalid contact was saved", len(list))
+	}
+}
+
+// A development run creates {data-dir}/keyring.json on its own; production
+// pointed at that folder used it, so card data was sealed under keys that
+// were never meant to guard it (and that sit beside the database). It is
+// refused, wherever the file is; a keyring the operator made still works.
+func TestProductionRefusesADevelopmentKeyring(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	t.Setenv("OPENPSP_DEMO", "false")
+	dev, err := app.New(context.Background(), mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Close()
+	devKeyring := filepath.Join(dir, "keyring.json")
+
+	t.Setenv("OPENPSP_ENV", "production")
+	t.Setenv("OPENPSP_PUBLIC_URL", "https://pay.example.com")
+	open := func() error {
+		cfg, err := config.Load(nil, os.Getenv)
+		if err != nil {
+			return err
+		}
+		a, err := app.New(context.Background(), cfg, app.Options{LogOutput: io.Discard})
+		if err != nil {
+			return err
+		}
+		return a.Close()
+	}
+	if err := open(); err == nil || !strings.Contains(err.Error(), "OPENPSP_MASTER_KEYS") || !strings.Contains(err.Error(), "development") {
+		t.Fatalf("production with the development keyring of its data folder: %v", err)
+	}
+	moved := filepath.Join(root, "elsewhere", "keyring.json")
+	b, err := os.ReadFile(devKeyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(moved), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(moved, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OPENPSP_KEYRING_FILE", moved)
+	if err := open(); err == nil || !strings.Contains(err.Error(), "OPENPSP_MASTER_KEYS") {
+		t.Fatalf("production with a development keyring named by OPENPSP_KEYRING_FILE: %v", err)
+	}
+
+	// An operator's keyring, made by hand from `openpsp keys generate`.
+	own := filepath.Join(root, "secrets", "keyring.json")
+	if err := os.MkdirAll(filepath.Dir(own), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key := strings.Repeat("A", 43) + "="
+	if err := os.WriteFile(own, []byte(`{"primary":"k1","keys":{"k1":"`+key+`"},"fingerprint_key":"`+strings.Repeat("B", 43)+`="}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OPENPSP_KEYRING_FILE", own)
+	if err := open(); err != nil {
+		t.Fatalf("production with the operator's keyring: %v", err)
+	}
+	t.Setenv("OPENPSP_KEYRING_FILE", "")
+	t.Setenv("OPENPSP_MASTER_KEYS", "k2:"+key)
+	if err := os.Remove(devKeyring); err != nil {
+		t.Fatal(err)
+	}
+	if err := open(); err != nil {
+		t.Fatalf("production with OPENPSP_MASTER_KEYS: %v", err)
 	}
 }

@@ -45,6 +45,8 @@ type Config struct {
 	SMSURL          string        // SMS gateway endpoint; empty: SMS kept for /demo/mail
 	SMSFormat       string        // json or form
 	SMSToken        string        // bearer token for the SMS gateway
+
+	keyringDefault bool // KeyringFile is the default, OPENPSP_KEYRING_FILE was not given
 }
 
 // Var documents one setting for the README table and -help.
@@ -181,6 +183,7 @@ func fromRaw(raw map[string]string) (Config, error) {
 	c.ShutdownDrain = zeroOK("shutdown-drain", drain)
 	if c.KeyringFile == "" {
 		c.KeyringFile = filepath.Join(c.DataDir, "keyring.json")
+		c.keyringDefault = true
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
@@ -249,6 +252,10 @@ func (c Config) Validate() error {
 		if c.MasterKeys == "" {
 			if _, err := os.Stat(c.KeyringFile); err != nil {
 				p = append(p, "production needs master keys: set OPENPSP_MASTER_KEYS (generate one with `openpsp keys generate`) or point OPENPSP_KEYRING_FILE at an existing keyring; OpenPSP will not invent keys in production")
+			} else if c.keyringDefault {
+				// {data-dir}/keyring.json is where development runs
+				// generate theirs (older ones carry no mark of it).
+				p = append(p, fmt.Sprintf("production needs master keys: set OPENPSP_MASTER_KEYS (generate one with `openpsp keys generate`) or point OPENPSP_KEYRING_FILE at a keyring made for production; %s is where development runs generate their keyring, and production uses it only when OPENPSP_KEYRING_FILE names it", c.KeyringFile))
 			}
 		}
 		if c.Demo {
