@@ -87,23 +87,34 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 			return fmt.Errorf("notifications show: no message %s", fs.Arg(0))
 		}
 		e := es[0]
-		fmt.Fprintf(w, "id:        %s\nshop:      %s\nchannel:   %s\nevent:     %s\ntarget:    %s\nordering:  %s\nstatus:    %s\nattempts:  %d\ncreated:   %s\n",
-			e.ID, e.ShopID, e.Channel, e.Event, e.Target, e.OrderingKey, displayStatus(e), e.Attempts, e.CreatedAt.Format(time.RFC3339))
+		log, err := st.OutboxAttempts(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		// Attempt numbers restart at 1 with each re-drive (they count
+		// the retry schedule): the log numbers attempts over its whole
+		// length and marks the re-drives, so that #1, #2, #1 does not
+		// read as lost attempts.
+		attempts := fmt.Sprint(e.Attempts)
+		if len(log) > e.Attempts {
+			attempts = fmt.Sprintf("%d in all, %d since the last re-drive", len(log), e.Attempts)
+		}
+		fmt.Fprintf(w, "id:        %s\nshop:      %s\nchannel:   %s\nevent:     %s\ntarget:    %s\nordering:  %s\nstatus:    %s\nattempts:  %s\ncreated:   %s\n",
+			e.ID, e.ShopID, e.Channel, e.Event, e.Target, e.OrderingKey, displayStatus(e), attempts, e.CreatedAt.Format(time.RFC3339))
 		if e.Status == StatusPending {
 			fmt.Fprintf(w, "next:      %s\n", e.NextAttemptAt.Format(time.RFC3339))
 		}
 		if !e.DeliveredAt.IsZero() {
 			fmt.Fprintf(w, "delivered: %s\n", e.DeliveredAt.Format(time.RFC3339))
 		}
-		log, err := st.OutboxAttempts(ctx, e.ID)
-		if err != nil {
-			return err
-		}
 		fmt.Fprintf(w, "\ndelivery log (%d attempts):\n", len(log))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "#\tAT\tBY\tSTATUS\tLATENCY\tERROR\tANSWER")
-		for _, a := range log {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%q\n", a.Number, a.At.Format(time.RFC3339), a.Instance, a.StatusCode,
+		for i, a := range log {
+			if i > 0 && a.Number <= log[i-1].Number {
+				fmt.Fprintln(tw, "--\tre-driven\t\t\t\t\t")
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%q\n", i+1, a.At.Format(time.RFC3339), a.Instance, a.StatusCode,
 				a.Latency.Round(time.Millisecond), clean(a.Error, 80), clean(a.Response, 80))
 		}
 		return tw.Flush()
@@ -117,6 +128,19 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 		// time: a status (or filter) alone must not pick all of them.
 		if len(f.IDs) == 0 && !*all && slices.Contains(f.Statuses, StatusDelivered) {
 			return errors.New("notifications retry: sending delivered messages again needs their ids, or --all (with the filters that narrow it)")
+		}
+		if len(f.IDs) > 0 {
+			// Retry counts what it changed: an id nobody has would
+			// only show as "re-driven: 0".
+			known, err := st.ListOutbox(ctx, Filter{IDs: f.IDs})
+			if err != nil {
+				return err
+			}
+			for _, id := range f.IDs {
+				if !slices.ContainsFunc(known, func(e Entry) bool { return e.ID == id }) {
+					return fmt.Errorf("notifications retry: no message %s", id)
+				}
+			}
 		}
 		n, err := Retry(ctx, st, now, f)
 		if err != nil {
