@@ -266,3 +266,43 @@ func TestProductionRefusesADevelopmentKeyring(t *testing.T) {
 		t.Fatalf("production with OPENPSP_MASTER_KEYS: %v", err)
 	}
 }
+
+// Stray words were ignored (`openpsp version extra`, `shops create -name X
+// extra` created the shop), and an unknown `shops` subcommand opened (and
+// so created) the database before printing the usage.
+func TestCommandsRefuseStrayWords(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	ctx := context.Background()
+	for _, args := range [][]string{{"version", "extra"}, {"shops", "bogus"}, {"shops", "bogus", "1"}} {
+		if err := run(ctx, args); !errors.Is(err, errUsage) {
+			t.Errorf("%q: %v, want a usage error", args, err)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("an unknown subcommand opened the database (%s: %v)", dir, err)
+	}
+	for _, args := range [][]string{
+		{"shops", "create", "-name", "Stray", "extra"},
+		{"shops", "list", "extra"},
+		{"shops", "keys", shop.DemoShopID, "-mode", "TEST", "extra"},
+	} {
+		if err := run(ctx, args); !errors.Is(err, errUsage) {
+			t.Errorf("%q: %v, want a usage error", args, err)
+		}
+	}
+	a, err := app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	list, err := a.Shops.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if s.Name == "Stray" {
+			t.Fatal("shops create with a stray word created the shop")
+		}
+	}
+}

@@ -96,7 +96,11 @@ func migrate(ctx context.Context, args []string) error {
 	return nil
 }
 
-func printVersion(context.Context, []string) error {
+func printVersion(_ context.Context, args []string) error {
+	if len(args) > 0 {
+		fmt.Fprintln(os.Stderr, "usage: openpsp version")
+		return errUsage
+	}
 	fmt.Println("openpsp", version.Version)
 	return nil
 }

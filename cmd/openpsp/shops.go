@@ -56,6 +56,12 @@ func shops(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, shopsUsage); ok {
 		return err
 	}
+	switch args[0] {
+	case "create", "list", "show", "keys", "rotate-keys", "webhook-secret", "template", "set":
+	default:
+		// Before opening the database, which would create one.
+		return usageErr()
+	}
 	a, _, err := openForCommand(ctx, nil)
 	if err != nil {
 		return err
@@ -76,6 +82,9 @@ func shops(ctx context.Context, args []string) error {
 		if err := fs.Parse(rest); err != nil {
 			return errUsage
 		}
+		if fs.NArg() > 0 {
+			return usageErr()
+		}
 		if err := checkContact("email", in.PrimaryEmail); err != nil {
 			return err
 		}
@@ -94,6 +103,9 @@ func shops(ctx context.Context, args []string) error {
 			c.PSPID, c.SHAIn, c.SHAOut, c.SHAAlgo, c.APIUser, c.APIPassword)
 		return nil
 	case "list":
+		if len(rest) > 0 {
+			return usageErr()
+		}
 		list, err := a.Shops.List(ctx)
 		if err != nil {
 			return err
@@ -128,6 +140,9 @@ func shops(ctx context.Context, args []string) error {
 		if err := fs.Parse(rest[1:]); err != nil {
 			return errUsage
 		}
+		if fs.NArg() > 0 {
+			return usageErr()
+		}
 		c, err := a.Shops.Credentials(ctx, rest[0], strings.ToUpper(*mode))
 		if err != nil {
 			return fmt.Errorf("shop %s keys: %w", rest[0], err)
@@ -142,6 +157,9 @@ func shops(ctx context.Context, args []string) error {
 		}
 		if err := fs.Parse(rest[1:]); err != nil {
 			return errUsage
+		}
+		if fs.NArg() > 0 {
+			return usageErr()
 		}
 		c, err := a.Shops.RotateAPIKeys(ctx, rest[0], strings.ToUpper(*mode))
 		if err != nil {
@@ -159,6 +177,9 @@ func shops(ctx context.Context, args []string) error {
 		}
 		if err := fs.Parse(rest[1:]); err != nil {
 			return errUsage
+		}
+		if fs.NArg() > 0 {
+			return usageErr()
 		}
 		if *rotate {
 			sec, err := a.Shops.RotateWebhookSecret(ctx, rest[0], *overlap)
