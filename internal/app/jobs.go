@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/openpsp/openpsp/internal/obs"
 )
 
 // job is a background task run every interval by each copy that has jobs
@@ -59,6 +61,9 @@ func (a *App) startJobs(ctx context.Context, wg *sync.WaitGroup) {
 		wg.Add(1)
 		go func(j job) {
 			defer wg.Done()
+			// A job that fails on every run (the database is down) logs
+			// its first failure, then once a minute, and its recovery.
+			var errLog obs.LogLimiter
 			t := time.NewTicker(j.interval)
 			defer t.Stop()
 			// The first run is at start, not one interval later: after a
@@ -74,9 +79,17 @@ func (a *App) startJobs(ctx context.Context, wg *sync.WaitGroup) {
 				}
 				if err := j.run(ctx); err != nil && ctx.Err() == nil {
 					a.Metrics.JobRuns.WithLabelValues(j.name, "error").Inc()
-					a.Log.Error("background job failed", "job", j.name, "err", err)
+					if ok, held, since := errLog.Allow(a.Clock.Now()); ok && held == 0 {
+						a.Log.Error("background job failed", "job", j.name, "err", err)
+					} else if ok {
+						a.Log.Error("background job failed", "job", j.name, "err", err, "failing_since", since, "held_back", held)
+					}
 				} else {
 					a.Metrics.JobRuns.WithLabelValues(j.name, "ok").Inc()
+					if n, since := errLog.End(); n > 0 {
+						a.Log.Info("background job recovered", "job", j.name, "failures", n,
+							"after", a.Clock.Now().Sub(since).Round(time.Second))
+					}
 				}
 			}
 		}(j)
