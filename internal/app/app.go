@@ -63,6 +63,7 @@ type App struct {
 
 	idem    *v4.Idempotency
 	daemons []daemon
+	logins  *obs.FailedLogins // shared by the API surfaces: one limit on the log lines of a flood
 
 	mux         *http.ServeMux
 	jobs        []job
@@ -145,7 +146,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 
 	a.idem = v4.NewIdempotency(db, a.Clock, a.Log)
-	a.V4 = v4.New(v4.Options{Auth: a.Shops, Clock: a.Clock, Logger: a.Log, Observe: a.Metrics.ObserveWebService, Wrap: a.idem.Wrap})
+	a.logins = obs.NewFailedLogins(a.Log, a.Clock)
+	a.V4 = v4.New(v4.Options{Auth: a.Shops, Clock: a.Clock, Logger: a.Log, Observe: a.Metrics.ObserveWebService, Wrap: a.idem.Wrap,
+		FailedLogins: a.logins})
 	a.V4.RegisterBase()
 	if err := a.wire(); err != nil {
 		db.Close()

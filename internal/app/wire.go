@@ -63,7 +63,7 @@ func (a *App) wire() error {
 	// Ogone: FlexCheckout hosted tokenization and DirectLink, over the same
 	// vault and the same payments as the V4 API.
 	flex := ogone.New(ogone.Options{Accounts: a.Shops, Vault: a.Vault, Store: a.DB, BankAccounts: ogone.NewVaultAccounts(a.Vault),
-		Payments: ogonepay.New(a.Payments, a.Shops), Clock: a.Clock, Log: a.Log})
+		Payments: ogonepay.New(a.Payments, a.Shops), Clock: a.Clock, Log: a.Log, FailedLogins: a.logins})
 	a.mount(flex.Register)
 	a.addJob("ogone.cleanup", time.Hour, flex.Cleanup)
 

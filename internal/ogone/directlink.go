@@ -139,7 +139,7 @@ func (h *Handler) directLink(w http.ResponseWriter, r *http.Request) {
 		orderID = ""
 	}
 	op := strings.TrimSuffix(strings.TrimSuffix(page, ".asp"), "_utf8")
-	req, fail := h.authenticate(r.Context(), ps, mode, cs, op != "querydirect")
+	req, fail := h.authenticate(r.Context(), r.RemoteAddr, ps, mode, cs, op != "querydirect")
 	if fail != nil {
 		fail.set("orderID", orderID)
 		fail.write(w, cs)
@@ -159,14 +159,16 @@ func (h *Handler) directLink(w http.ResponseWriter, r *http.Request) {
 
 // authenticate finds the PSPID, checks SHASIGN (required on orders and
 // maintenance) and the API user's password, in that order, answering the
-// NCERROR Ogone gives for each.
-func (h *Handler) authenticate(ctx context.Context, ps Params, mode string, cs Charset, needSHA bool) (dlRequest, *ncResponse) {
+// NCERROR Ogone gives for each. An unknown PSPID and a wrong user or
+// password are logged as failed logins from remote.
+func (h *Handler) authenticate(ctx context.Context, remote string, ps Params, mode string, cs Charset, needSHA bool) (dlRequest, *ncResponse) {
 	pspid := strings.TrimSpace(ps.Get("PSPID"))
 	if pspid == "" {
 		return dlRequest{}, errorResponse("", "50001004", "no PSPID")
 	}
 	acct, err := h.opts.Accounts.OgoneAccount(ctx, pspid)
 	if errors.Is(err, shop.ErrNotFound) || (err == nil && accountMode(acct) != mode) {
+		h.opts.FailedLogins.Failed(ctx, "directlink", pspid, remote, "PSPID not found in "+strings.ToLower(mode))
 		return dlRequest{}, errorResponse("", ncPSPIDNotFound, "PSPID not found or not active in this environment")
 	}
 	if err != nil {
@@ -195,6 +197,7 @@ func (h *Handler) authenticate(ctx context.Context, ps Params, mode string, cs C
 			h.log.ErrorContext(ctx, "directlink: authentication", "err", err)
 			return dlRequest{}, errorResponse("", ncTechnical, "a technical problem occurred, please try again")
 		}
+		h.opts.FailedLogins.Failed(ctx, "directlink", pspid+"/"+ps.Get("USERID"), remote, "wrong USERID or PSWD")
 		return dlRequest{}, errorResponse("", ncPasswordIncorrect, "USERID or PSWD incorrect")
 	}
 	return dlRequest{params: ps, acct: acct, mode: mode, cs: cs}, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/obs"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/vault"
 )
@@ -83,6 +84,9 @@ type Options struct {
 	// MaxAttempts is how many submits with errors a page allows before it
 	// returns ALIAS.STATUS 1 (default 3).
 	MaxAttempts int
+	// FailedLogins logs rejected DirectLink credentials (default: one of
+	// its own on Log); an app shares one between its API surfaces.
+	FailedLogins *obs.FailedLogins
 }
 
 // TemporaryAliasTTL is how long an alias stored with STOREPERMANENTLY=N (or
@@ -116,6 +120,9 @@ func New(opts Options) *Handler {
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 3
+	}
+	if opts.FailedLogins == nil {
+		opts.FailedLogins = obs.NewFailedLogins(opts.Log, opts.Clock)
 	}
 	t := template.Must(template.New("").ParseFS(templateFS, "templates/*.html"))
 	return &Handler{opts: opts, log: opts.Log, clock: opts.Clock, tmpl: t}
