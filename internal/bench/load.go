@@ -142,6 +142,12 @@ func runLoad(ctx context.Context, client *http.Client, concurrency int, warmup, 
 		}(i)
 	}
 	wg.Wait()
+	// The caller reads what onMeasureStart wrote: once.Do waits for a
+	// callback the timer started and orders its writes before ours (the
+	// workers never synchronise with the timer, so the race detector
+	// rightly flagged the caller's reads).
+	timer.Stop()
+	once.Do(func() {})
 	var res LoadResult
 	res.Duration = duration
 	seen := map[string]bool{}
