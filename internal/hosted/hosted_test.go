@@ -786,3 +786,67 @@ func TestAcceptLanguage(t *testing.T) {
 		}
 	}
 }
+
+// retryInvitations are the words that ask the buyer to try again, in each
+// language of the pages.
+var retryInvitations = map[string][]string{
+	"en": {"Try another card", "try again"},
+	"fr": {"Essayez une autre carte", "réessayer"},
+	"es": {"Pruebe con otra tarjeta", "Inténtelo de nuevo"},
+	"it": {"Prova un'altra carta", "Riprova"},
+	"de": {"Versuchen Sie eine andere Karte", "versuchen Sie es erneut"},
+}
+
+// TestFinalRefusalInvitesNoRetry: after the last attempt the message says
+// that the maximum number of attempts is reached, and does not invite the
+// buyer to try another card or to try again, whatever the reason and the
+// language; a refusal that leaves attempts still does.
+func TestFinalRefusalInvitesNoRetry(t *testing.T) {
+	reasons := []string{ReasonRefused, ReasonInsufficientFunds, ReasonExpiredCard, ReasonThreeDSFailed, ReasonTechnical, ReasonCardNotSupported, "unknown"}
+	for _, l := range languages {
+		m := messages[l]
+		for _, r := range reasons {
+			got := finalRefusal(m, r)
+			if !strings.Contains(got, m["no_attempts"]) {
+				t.Errorf("%s/%s: final message %q does not say the attempts are over", l, r, got)
+			}
+			for _, w := range retryInvitations[l] {
+				if strings.Contains(strings.ToLower(got), strings.ToLower(w)) {
+					t.Errorf("%s/%s: final message %q invites another try (%q)", l, r, got, w)
+				}
+			}
+		}
+	}
+
+	// Through the page, in JSON and in HTML (no script), in English.
+	e := newEnv(t)
+	for i, asJSON := range []bool{true, false} {
+		f := demoForm("last" + string(rune('a'+i)))
+		f.AttemptsLeft = 2
+		e.pay.add(f)
+		target := "/pay/" + f.FormToken + "?kr-language=en"
+		res, _ := e.postJSON(t, target, cardValues("4970109900000008", "12/30", "123"))
+		if res.Step != "form" || !strings.Contains(res.Message, "Try another card") {
+			t.Fatalf("a refusal with an attempt left must invite another card: %+v", res)
+		}
+		var msg string
+		if asJSON {
+			res, _ = e.postJSON(t, target, cardValues("4970109900000008", "12/30", "123"))
+			if res.Step != "done" || res.Error == nil || res.Error.ErrorCode != "PSP_099" {
+				t.Fatalf("last refusal: %+v", res)
+			}
+			msg = res.Message
+		} else {
+			w := e.do(t, "POST", target, cardValues("4970109900000008", "12/30", "123"))
+			msg = html.UnescapeString(w.Body.String())
+		}
+		if !strings.Contains(msg, "The maximum number of attempts has been reached.") {
+			t.Errorf("json=%v: final message %q", asJSON, msg)
+		}
+		for _, w := range retryInvitations["en"] {
+			if strings.Contains(msg, w) {
+				t.Errorf("json=%v: final message invites another try (%q): %q", asJSON, w, msg)
+			}
+		}
+	}
+}

@@ -369,3 +369,42 @@ func fromAcceptLanguage(h string) (string, bool) {
 	sort.SliceStable(prefs, func(a, b int) bool { return prefs[a].q > prefs[b].q })
 	return prefs[0].lang, true
 }
+
+// finalMessages are the wordings of the refusal reasons whose message
+// invites another try, for a refusal on the last attempt (finalRefusal):
+// no try is left then.
+var finalMessages = map[string]map[string]string{
+	"en": {
+		"refused_final":            "Your payment was refused. Contact your bank if the problem persists.",
+		"technical_error_final":    "A technical error occurred. Your card was not charged.",
+		"card_not_supported_final": "This card type is not accepted by the shop.",
+	},
+	"fr": {
+		"refused_final":            "Votre paiement a été refusé. Contactez votre banque si le problème persiste.",
+		"technical_error_final":    "Une erreur technique est survenue. Votre carte n’a pas été débitée.",
+		"card_not_supported_final": "Ce type de carte n’est pas accepté par la boutique.",
+	},
+	"es": {
+		"refused_final":            "Su pago ha sido rechazado. Contacte con su banco si el problema persiste.",
+		"technical_error_final":    "Se ha producido un error técnico. No se ha cargado nada en su tarjeta.",
+		"card_not_supported_final": "La tienda no acepta este tipo de tarjeta.",
+	},
+	"it": {
+		"refused_final":            "Il pagamento è stato rifiutato. Contatta la tua banca se il problema persiste.",
+		"technical_error_final":    "Si è verificato un errore tecnico. Non è stato addebitato nulla sulla carta.",
+		"card_not_supported_final": "Questo tipo di carta non è accettato dal negozio.",
+	},
+	"de": {
+		"refused_final":            "Ihre Zahlung wurde abgelehnt. Wenden Sie sich an Ihre Bank, wenn das Problem weiterhin besteht.",
+		"technical_error_final":    "Ein technischer Fehler ist aufgetreten. Ihre Karte wurde nicht belastet.",
+		"card_not_supported_final": "Dieser Kartentyp wird vom Shop nicht akzeptiert.",
+	},
+}
+
+func init() {
+	for l, m := range finalMessages {
+		for k, v := range m {
+			messages[l][k] = v
+		}
+	}
+}

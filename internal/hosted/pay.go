@@ -458,7 +458,7 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 		if _, ok := m[reason]; !ok || reason == "" {
 			reason = ReasonRefused
 		}
-		msg = m[reason] + " " + m["no_attempts"]
+		msg = finalRefusal(m, reason)
 		kerr = newKRError("PSP_099", reason, messages["en"][reason])
 	}
 	var rf *returnForm
@@ -484,6 +484,21 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 		v.ErrorCode, v.ErrorMessage = kerr.ErrorCode, kerr.ErrorMessage
 	}
 	h.render(w, http.StatusOK, pg, v)
+}
+
+// finalRefusal is the message of a refusal on the last attempt: the
+// reason, then that no attempt is left. Reasons whose message invites
+// another try ("Try another card", "Please try again") have a "_final"
+// wording without it: no try is left.
+func finalRefusal(m map[string]string, reason string) string {
+	if _, ok := m[reason]; !ok || reason == "" {
+		reason = ReasonRefused
+	}
+	text := m[reason]
+	if f, ok := m[reason+"_final"]; ok {
+		text = f
+	}
+	return text + " " + m["no_attempts"]
 }
 
 // respondPending answers an attempt whose outcome the acquirer has not
