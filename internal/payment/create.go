@@ -98,16 +98,19 @@ func (in *CreateInput) validate(sh shop.Shop) (Options, error) {
 	if err := in.Customer.normalize(); err != nil {
 		return o, err
 	}
-	if in.FormAction == ActionSilent {
-		if in.PaymentMethodToken == "" {
+	switch {
+	case in.PaymentMethodToken == "":
+		if in.FormAction == ActionSilent {
 			return o, invalid("paymentMethodToken", "null")
 		}
-		if !sh.Settings.PaymentByToken {
-			return o, &errs.Error{Code: errs.Unauthorized, Message: "unauthorized action", Field: "formAction",
-				Detail: "payment by token is not enabled for this shop"}
-		}
-	} else if in.PaymentMethodToken != "" {
+	case in.FormAction != ActionSilent && in.FormAction != ActionPayment:
+		// SILENT (zero-click) and PAYMENT (one-click: the form shows the
+		// token's card) pay with a token; the other forms save or choose
+		// cards of their own.
 		return o, invalid("paymentMethodToken", in.PaymentMethodToken)
+	case !sh.Settings.PaymentByToken:
+		return o, &errs.Error{Code: errs.Unauthorized, Message: "unauthorized action", Field: "formAction",
+			Detail: "payment by token is not enabled for this shop"}
 	}
 	if len(in.PaymentMethodToken) > 64 {
 		return o, invalid("paymentMethodToken", clip(in.PaymentMethodToken))
@@ -205,7 +208,9 @@ func (s *Service) newPayment(sh shop.Shop, creds shop.Credentials, in CreateInpu
 
 // CreatePayment validates a payment request and stores it; it returns the
 // payment and its formToken, valid FormTokenTTL (15 minutes), for the
-// hosted form or the JS client. formAction SILENT is PayToken's.
+// hosted form or the JS client. formAction SILENT is PayToken's. With a
+// paymentMethodToken (formAction PAYMENT) it is a one-click payment: the
+// token must be able to pay now, and the form offers its card (PaySaved).
 func (s *Service) CreatePayment(ctx context.Context, sh shop.Shop, creds shop.Credentials, in CreateInput) (Payment, string, error) {
 	o, err := in.validate(sh)
 	if err != nil {
@@ -215,6 +220,12 @@ func (s *Service) CreatePayment(ctx context.Context, sh shop.Shop, creds shop.Cr
 		return Payment{}, "", invalid("formAction", in.FormAction)
 	}
 	p := s.newPayment(sh, creds, in, o)
+	if in.PaymentMethodToken != "" {
+		// Told now, as for a SILENT payment, not to the buyer on the form.
+		if _, err := s.tokenCard(ctx, p.ShopID, p.Mode, in.PaymentMethodToken); err != nil {
+			return Payment{}, "", err
+		}
+	}
 	err = s.db.Write(ctx, func(tx *sql.Tx) error { return store.InsertPayment(tx, p.record()) })
 	if err != nil {
 		return Payment{}, "", internal(err)

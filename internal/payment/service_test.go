@@ -596,7 +596,7 @@ func TestCreateValidation(t *testing.T) {
 			{CreateInput{Amount: 100, Currency: "EUR", StrongAuthentication: "SOMETIMES"}, errs.InputInvalid, "strongAuthentication"},
 			{CreateInput{Amount: 100, Currency: "EUR", OrderID: string(make([]byte, 65))}, errs.InputInvalid, "orderId"},
 			{CreateInput{Amount: 100, Currency: "EUR", FormAction: ActionCustomerWallet}, CodeWalletNoReference, "customer.reference"},
-			{CreateInput{Amount: 100, Currency: "EUR", PaymentMethodToken: "abc"}, errs.InputInvalid, "paymentMethodToken"},
+			{CreateInput{Amount: 100, Currency: "EUR", FormAction: ActionRegisterPay, PaymentMethodToken: "abc"}, errs.InputInvalid, "paymentMethodToken"},
 			{CreateInput{Amount: 100, Currency: "EUR", FormAction: ActionSilent}, errs.InputInvalid, "paymentMethodToken"},
 		}
 		for _, c := range cases {

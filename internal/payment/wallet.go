@@ -73,9 +73,14 @@ func NormalizeCustomer(c *Customer) error { return c.normalize() }
 func (c Customer) WithTypes() Customer { return c.withTypes() }
 
 // SavedCardInput is a card of the buyer's wallet chosen on a CUSTOMER_WALLET
-// form, after 3-D Secure when it ran.
+// form, or the card of a one-click form (CreatePayment with a
+// paymentMethodToken), after 3-D Secure when it ran.
 type SavedCardInput struct {
-	Token   string
+	Token string
+	// CVV is the security code the buyer typed to confirm the card: asked
+	// on a one-click form (Lyra asks it at the confirmation step), absent
+	// on a wallet's saved card. It lives in memory for this authorization.
+	CVV     card.SecurityCode
 	ThreeDS *acquirer.ThreeDSResult
 }
 
@@ -105,20 +110,28 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 		return Payment{}, Transaction{}, err
 	}
 	notFound := errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", in.Token)
-	if fp.FormAction != ActionCustomerWallet || fp.Customer.Reference == nil {
-		return Payment{}, Transaction{}, &errs.Error{Code: errs.Unauthorized, Message: "unauthorized action",
-			Detail: "only a CUSTOMER_WALLET form pays with a saved card"}
-	}
-	sc, err := s.vault.Card(ctx, fp.ShopID, in.Token)
-	if err != nil {
-		if _, ok := errs.As(err); ok {
-			return Payment{}, Transaction{}, err
+	oneClick := fp.OneClick()
+	switch {
+	case oneClick:
+		// The merchant's token, and only it, confirmed with its security
+		// code as Lyra's one-click form asks.
+		if in.Token != fp.Options.PaymentMethodToken {
+			return Payment{}, Transaction{}, notFound
 		}
-		return Payment{}, Transaction{}, internal(err)
+		if in.CVV.IsZero() {
+			return Payment{}, Transaction{}, &errs.Error{Code: errs.CVVRequired, Message: "CVV mandatory", Field: "securityCode"}
+		}
+	case fp.FormAction != ActionCustomerWallet || fp.Customer.Reference == nil:
+		return Payment{}, Transaction{}, &errs.Error{Code: errs.Unauthorized, Message: "unauthorized action",
+			Detail: "only a CUSTOMER_WALLET or one-click form pays with a saved card"}
 	}
-	// The card must be in this buyer's wallet, in the payment's mode: a
-	// token value from anywhere else is unknown here.
-	if sc.CustomerReference != *fp.Customer.Reference || (sc.Mode != "" && sc.Mode != fp.Mode) {
+	sc, err := s.tokenCard(ctx, fp.ShopID, fp.Mode, in.Token)
+	if err != nil {
+		return Payment{}, Transaction{}, err
+	}
+	// A wallet's card must be in this buyer's wallet: a token value from
+	// anywhere else is unknown here.
+	if !oneClick && sc.CustomerReference != *fp.Customer.Reference {
 		return Payment{}, Transaction{}, notFound
 	}
 	brand := sc.Brand
@@ -149,8 +162,37 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 	if threeDSFailed {
 		return s.settleAuthorization(ctx, p, t, outcome{threeDSFailed: in.ThreeDS.Status}, nil, time.Time{})
 	}
-	return s.authorize(ctx, p, t, cardData{pan: sc.PAN, expiry: sc.Expiry, brand: brand, holder: sc.Holder,
+	return s.authorize(ctx, p, t, cardData{pan: sc.PAN, expiry: sc.Expiry, cvv: in.CVV, brand: brand, holder: sc.Holder,
 		initiator: acquirer.InitiatorCIT, threeDS: in.ThreeDS, lastUsed: sc.LastUsedAt})
+}
+
+// OneClick reports whether the payment's form is a one-click form: created
+// with the paymentMethodToken whose card the form offers (Lyra's one-click
+// payment, formAction PAYMENT).
+func (p Payment) OneClick() bool {
+	return p.FormAction == ActionPayment && p.Options.PaymentMethodToken != ""
+}
+
+// tokenCard returns the card of a token that may pay for the shop in mode
+// now, or the vault's error the merchant can act on (PSP_030 not found, a
+// token of the other mode too; PSP_031 cancelled, expired or not a card;
+// PSP_036 purged).
+func (s *Service) tokenCard(ctx context.Context, shopID, mode, token string) (StoredCard, error) {
+	if s.vault == nil {
+		return StoredCard{}, internal(errors.New("payment: no card vault configured"))
+	}
+	sc, err := s.vault.Card(ctx, shopID, token)
+	if err != nil {
+		if _, ok := errs.As(err); ok {
+			return StoredCard{}, err
+		}
+		return StoredCard{}, internal(err)
+	}
+	if sc.Mode != "" && sc.Mode != mode {
+		// A TEST key never pays with a PRODUCTION card, nor the reverse.
+		return StoredCard{}, errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", token)
+	}
+	return sc, nil
 }
 
 // setCustomer stores the customer of a payment (billing details carried
