@@ -40,7 +40,7 @@ func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form
 		Language: lang, Amount: p.Amount, Currency: p.Currency, OrderID: p.OrderID,
 		AttemptsLeft: p.AttemptsLeft(), Expired: p.FormExpired(h.pay.Now()), Completed: p.Completed(),
 		InProgress: wallet.HostedInProgress(p),
-		FormAction: p.FormAction, PrimaryColor: sh.Settings.PrimaryColor,
+		FormAction: p.FormAction, OneClick: p.OneClick(), PrimaryColor: sh.Settings.PrimaryColor,
 		StrongAuthentication: p.Options.StrongAuthentication,
 	}, nil
 }

@@ -65,6 +65,10 @@ type Form struct {
 	FormAction string
 	// PrimaryColor is the shop's colour, "#RRGGBB" ("" for the default).
 	PrimaryColor string
+	// OneClick: CreatePayment gave a paymentMethodToken (Lyra's one-click
+	// payment): the form offers that saved card (Wallets.Wallet returns
+	// it), confirmed with its security code, or a new card.
+	OneClick bool
 	// StrongAuthentication is CreatePayment's strongAuthentication: ""/AUTO
 	// (3-D Secure, the issuer decides), CHALLENGE_REQUESTED or
 	// CHALLENGE_MANDATE (ask for a challenge), DISABLED (no 3-D Secure).
@@ -80,8 +84,10 @@ type CardInput struct {
 	// Save: the buyer asked to save the card (or the formAction registers it).
 	Save bool
 	// Saved is the id of the saved card (SavedCard.ID) the buyer chose on
-	// a CUSTOMER_WALLET form; PAN and Expiry are then that card's, for
-	// 3-D Secure, CVV is empty, and the attempt goes to Wallets.PaySaved.
+	// a CUSTOMER_WALLET or one-click form; PAN and Expiry are then that
+	// card's, for 3-D Secure, CVV is the code the buyer typed to confirm it
+	// on a one-click form (empty on a wallet's), and the attempt goes to
+	// Wallets.PaySaved.
 	Saved string
 	// ThreeDS is the outcome of 3-D Secure, nil when it did not run
 	// (no Authenticator, or strongAuthentication DISABLED).

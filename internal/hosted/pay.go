@@ -355,13 +355,15 @@ var fieldCodes = map[string][2]string{
 	fieldExpiry: {"CLIENT_302", "expiryDate"},
 	fieldCSC:    {"CLIENT_303", "securityCode"},
 	fieldHolder: {"CLIENT_304", "cardHolderName"},
+	// The security code of a one-click form's saved card.
+	fieldSavedCSC: {"CLIENT_303", "securityCode"},
 }
 
 func (h *Handler) respondFieldErrors(w http.ResponseWriter, pg page, asJSON bool, ferrs map[string]fieldError, posted url.Values) {
 	m := messages[pg.lang]
 	texts := map[string]string{}
 	kerr := newKRError("CLIENT_300", "", "")
-	for _, f := range []string{fieldPAN, fieldExpiry, fieldCSC, fieldHolder} {
+	for _, f := range []string{fieldPAN, fieldExpiry, fieldCSC, fieldHolder, fieldSavedCSC} {
 		fe, ok := ferrs[f]
 		if !ok {
 			continue

@@ -97,6 +97,7 @@ type view struct {
 	WalletSingle   bool
 	WalletDeletion string // AUTOMATIC | MANUAL
 	WalletAction   string
+	WalletOneClick bool // a one-click form: security code asked, no deletion
 	FormAction     string
 
 	// challenge

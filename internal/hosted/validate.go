@@ -50,20 +50,10 @@ func parseCard(v url.Values, now time.Time) (CardInput, map[string]fieldError) {
 		in.Expiry = exp
 	}
 
-	want := cscLength(in.PAN)
-	csc := strings.TrimSpace(v.Get(fieldCSC))
-	switch {
-	case csc == "":
-		errs[fieldCSC] = fieldError{key: "err_csc_required"}
-	case len(csc) != want:
-		errs[fieldCSC] = fieldError{key: "err_csc_invalid", arg: want}
-	default:
-		code, err := card.NewSecurityCode(csc)
-		if err != nil {
-			errs[fieldCSC] = fieldError{key: "err_csc_invalid", arg: want}
-		} else {
-			in.CVV = code
-		}
+	if code, fe := parseCSC(v.Get(fieldCSC), in.PAN); fe != nil {
+		errs[fieldCSC] = *fe
+	} else {
+		in.CVV = code
 	}
 
 	holder := strings.Join(strings.Fields(v.Get(fieldHolder)), " ")
@@ -78,6 +68,23 @@ func parseCard(v url.Values, now time.Time) (CardInput, map[string]fieldError) {
 		return CardInput{}, errs
 	}
 	return in, nil
+}
+
+// parseCSC validates the security code typed for the card pan.
+func parseCSC(s string, pan card.PAN) (card.SecurityCode, *fieldError) {
+	want := cscLength(pan)
+	csc := strings.TrimSpace(s)
+	switch {
+	case csc == "":
+		return card.SecurityCode{}, &fieldError{key: "err_csc_required"}
+	case len(csc) != want:
+		return card.SecurityCode{}, &fieldError{key: "err_csc_invalid", arg: want}
+	}
+	code, err := card.NewSecurityCode(csc)
+	if err != nil {
+		return card.SecurityCode{}, &fieldError{key: "err_csc_invalid", arg: want}
+	}
+	return code, nil
 }
 
 // parseExpiryField reads MM/YY (also MMYY, MM/YYYY, with spaces) and

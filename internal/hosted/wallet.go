@@ -17,6 +17,11 @@ import (
 // saved card with its bin icon. Everything about the cards themselves is
 // behind Options.Wallet; without it a CUSTOMER_WALLET form is a plain card
 // form with a "save my card" box.
+//
+// A one-click form (Form.OneClick: CreatePayment with a paymentMethodToken)
+// shows the merchant's token the same way, as the only saved card, with a
+// security code field to confirm it (Lyra asks it at this step) and without
+// a bin icon: the token is the merchant's, not the buyer's to delete.
 
 // SavedCard is a card of the buyer's wallet as the form shows it.
 type SavedCard struct {
@@ -32,10 +37,12 @@ type SavedCard struct {
 	InSubscription bool
 }
 
-// Wallet is the buyer's wallet on a CUSTOMER_WALLET form.
+// Wallet is the buyer's wallet on a CUSTOMER_WALLET form, or the card of a
+// one-click form.
 type Wallet struct {
 	// Cards are the saved cards the buyer may pay with: active, not
-	// expired, of the brands a wallet keeps. Empty for any other form.
+	// expired, of the brands a wallet keeps; on a one-click form the
+	// token's card if it can pay. Empty for any other form.
 	Cards []SavedCard
 	// ManualDeletion: the shop deletes saved cards itself (back-office
 	// setting); the bin icon tells the buyer to contact it.
@@ -71,7 +78,12 @@ type Wallets interface {
 	Delete(ctx context.Context, formToken, cardID string) (string, error)
 }
 
-const fieldSaved = "saved"
+// Form fields of a saved card: its id, and its security code on a
+// one-click form.
+const (
+	fieldSaved    = "saved"
+	fieldSavedCSC = "saved_csc"
+)
 
 // walletMessages are the wallet's texts, merged into messages.
 var walletMessages = map[string]map[string]string{
@@ -173,13 +185,18 @@ type savedCardView struct {
 	ExpiryText     string
 	DeleteLabel    string
 	InSubscription bool
+	CSCLength      int // digits of its security code
 }
+
+// hasSavedCards reports whether the form may show saved cards: a
+// CUSTOMER_WALLET form, or a one-click form.
+func hasSavedCards(f Form) bool { return f.FormAction == "CUSTOMER_WALLET" || f.OneClick }
 
 // walletOf returns the buyer's wallet for the page, nil when there is none
 // to show. A failure to read it is logged and the form falls back to a
 // new card: the buyer can still pay.
 func (h *Handler) walletOf(pg page) *Wallet {
-	if h.wallet == nil || pg.form.FormAction != "CUSTOMER_WALLET" || pg.ctx == nil {
+	if h.wallet == nil || !hasSavedCards(pg.form) || pg.ctx == nil {
 		return nil
 	}
 	w, err := h.wallet.Wallet(pg.ctx, pg.token)
@@ -209,14 +226,20 @@ func (h *Handler) fillWallet(pg page, v *view) {
 		if name == "" {
 			name = strings.ReplaceAll(c.Brand, "_", " ")
 		}
+		csc := 3
+		if c.Brand == "AMEX" {
+			csc = 4
+		}
 		v.Wallet = append(v.Wallet, savedCardView{
 			ID: c.ID, BrandName: name, PANMasked: c.PANMasked, Last4: last4,
 			ExpiryText:     fmt.Sprintf(m["wallet_expires"], fmt.Sprintf("%02d/%02d", c.ExpiryMonth, c.ExpiryYear%100)),
 			DeleteLabel:    fmt.Sprintf(m["wallet_delete"], last4),
 			InSubscription: c.InSubscription,
+			CSCLength:      csc,
 		})
 	}
 	v.WalletSingle = len(v.Wallet) == 1
+	v.WalletOneClick = pg.form.OneClick
 	v.WalletDeletion = "AUTOMATIC"
 	if w.ManualDeletion {
 		v.WalletDeletion = "MANUAL"
@@ -224,11 +247,11 @@ func (h *Handler) fillWallet(pg page, v *view) {
 	v.WalletAction = h.actionURL(pg, "/wallet/delete")
 }
 
-// submitSaved pays with a saved card: 3-D Secure on its number, then
-// Wallets.PaySaved.
+// submitSaved pays with a saved card: its security code on a one-click
+// form, 3-D Secure on its number, then Wallets.PaySaved.
 func (h *Handler) submitSaved(w http.ResponseWriter, r *http.Request, pg page, asJSON bool, cardID string) {
 	ctx := r.Context()
-	if h.wallet == nil || pg.form.FormAction != "CUSTOMER_WALLET" || len(cardID) > 100 {
+	if h.wallet == nil || !hasSavedCards(pg.form) || len(cardID) > 100 {
 		h.respondChooseCard(w, pg, asJSON)
 		return
 	}
@@ -243,6 +266,14 @@ func (h *Handler) submitSaved(w http.ResponseWriter, r *http.Request, pg page, a
 		return
 	}
 	in := CardInput{PAN: pan, Expiry: exp, Saved: cardID}
+	if pg.form.OneClick {
+		code, ferr := parseCSC(r.PostForm.Get(fieldSavedCSC), pan)
+		if ferr != nil {
+			h.respondFieldErrors(w, pg, asJSON, map[string]fieldError{fieldSavedCSC: *ferr}, r.PostForm)
+			return
+		}
+		in.CVV = code
+	}
 	h.authenticateAndPay(w, r, pg, asJSON, in)
 }
 

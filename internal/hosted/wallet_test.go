@@ -31,10 +31,14 @@ func newFakeWallets() *fakeWallets {
 func (f *fakeWallets) Wallet(_ context.Context, formToken string) (Wallet, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if formToken != "w" {
-		return Wallet{}, nil
+	switch formToken {
+	case "w":
+		return Wallet{Cards: append([]SavedCard(nil), f.cards...), ManualDeletion: f.manual}, nil
+	case "oc", "oc2":
+		// A one-click form: the merchant's token, alone.
+		return Wallet{Cards: f.cards[:1]}, nil
 	}
-	return Wallet{Cards: append([]SavedCard(nil), f.cards...), ManualDeletion: f.manual}, nil
+	return Wallet{}, nil
 }
 
 func (f *fakeWallets) find(id string) (SavedCard, bool) {
@@ -50,7 +54,7 @@ func (f *fakeWallets) SavedCard(_ context.Context, formToken, id string) (card.P
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.find(id)
-	if !ok || formToken != "w" {
+	if !ok || (formToken != "w" && !(strings.HasPrefix(formToken, "oc") && id == "c1")) {
 		return card.PAN{}, card.Expiry{}, ErrCardNotFound
 	}
 	pan, _ := card.ParsePAN(map[string]string{"c1": "4970100000000055", "c2": "5100010000000049"}[c.ID])
@@ -189,5 +193,94 @@ func TestWalletPayAndDelete(t *testing.T) {
 	}
 	if res, _ := e2.postJSON(t, "/pay/w", url.Values{"saved": {"c1"}}); res.Error == nil || res.Error.ErrorCode != "CLIENT_311" {
 		t.Fatalf("saved card without a wallet service: %+v", res)
+	}
+}
+
+// oneClickForm is a one-click form of the demo shop: formAction PAYMENT
+// with the merchant's paymentMethodToken (card c1 of the fake wallet).
+func oneClickForm(token string) Form {
+	f := demoForm(token)
+	f.OneClick = true
+	return f
+}
+
+// TestOneClickForm: a one-click form shows the merchant's saved card like
+// a wallet's (brand, masked number, expiry), chosen, with a security code
+// field to confirm it and a New card tab, but no bin icon nor save box, in
+// every language of the pages; the page holds no token.
+func TestOneClickForm(t *testing.T) {
+	e, _ := walletEnv(t)
+	e.pay.add(oneClickForm("oc"))
+	for _, l := range languages {
+		m := messages[l]
+		w := e.do(t, "GET", "/pay/oc?kr-language="+l, nil)
+		body := w.Body.String()
+		checkPageHeaders(t, w, false)
+		for _, want := range []string{
+			`id="kr-wallet" class="wallet"`, `data-one-click="true"`,
+			`>` + m["wallet_saved"] + `<`, `>` + m["wallet_new"] + `<`,
+			`<span class="saved-brand">CB</span> <span class="saved-pan">497010XXXXXX0055</span>`,
+			`<span class="saved-exp">` + strings.Replace(m["wallet_expires"], "%s", "12/31", 1) + `</span>`,
+			`value="c1" checked`,
+			`<label for="kr-saved-csc">` + m["csc"] + `</label>`,
+			`id="kr-saved-csc" name="saved_csc"`, `data-length="3"`,
+			`id="kr-panel-new" class="tab-panel" role="tabpanel" aria-labelledby="kr-tab-new" hidden`,
+			`data-form-action="PAYMENT"`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: one-click form lacks %q", l, want)
+			}
+		}
+		for _, bad := range []string{`class="trash"`, `<dialog id="kr-confirm"`, `id="kr-save"`} {
+			if strings.Contains(body, bad) {
+				t.Errorf("%s: one-click form has %q", l, bad)
+			}
+		}
+	}
+	// The buyer cannot delete the merchant's token from the form.
+	if w := e.do(t, "POST", "/pay/oc/wallet/delete", url.Values{"card": {"c1"}}); w.Code != http.StatusNotFound {
+		t.Errorf("deleting on a one-click form: %d", w.Code)
+	}
+}
+
+// TestOneClickPay: the saved card of a one-click form is paid once the
+// buyer typed its security code (3-D Secure on its number, the code kept
+// through a challenge); without it, or with a wrong one, the field is in
+// error (CLIENT_303) and nothing is paid.
+func TestOneClickPay(t *testing.T) {
+	e, fw := walletEnv(t)
+	e.pay.add(oneClickForm("oc"))
+	for _, v := range []url.Values{{"saved": {"c1"}}, {"saved": {"c1"}, "saved_csc": {"12"}}, {"saved": {"c1"}, "saved_csc": {"12a"}}} {
+		res, w := e.postJSON(t, "/pay/oc?kr-language=fr", v)
+		if w.Code != http.StatusUnprocessableEntity || res.Step != "form" || res.Error == nil || res.Error.ErrorCode != "CLIENT_300" ||
+			len(res.Error.Children) != 1 || res.Error.Children[0].ErrorCode != "CLIENT_303" || res.FieldErrors["saved_csc"] == "" {
+			t.Fatalf("%v: %d %+v", v, w.Code, res)
+		}
+	}
+	// Without the script: the form again, the field in error.
+	w := e.do(t, "POST", "/pay/oc", url.Values{"saved": {"c1"}})
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "Enter the security code.") {
+		t.Fatalf("no security code, HTML: %d", w.Code)
+	}
+	if len(fw.paid) != 0 {
+		t.Fatalf("paid without a security code: %+v", fw.paid)
+	}
+	q := "?kr-post-url-success=" + url.QueryEscape("https://shop.example/ok")
+	res, _ := e.postJSON(t, "/pay/oc"+q, url.Values{"saved": {"c1"}, "saved_csc": {"123"}})
+	if res.Step != "done" || !res.Accepted || res.Return == nil {
+		t.Fatalf("one-click payment %+v", res)
+	}
+	if len(fw.paid) != 1 || fw.paid[0].Saved != "c1" || fw.paid[0].CVV.Reveal() != "123" || fw.paid[0].ThreeDS == nil {
+		t.Fatalf("PaySaved got %+v", fw.paid)
+	}
+	// A card of a wallet is not a one-click card: another id is refused.
+	e.pay.add(oneClickForm("oc2"))
+	if res, _ := e.postJSON(t, "/pay/oc2", url.Values{"saved": {"c2"}, "saved_csc": {"123"}}); res.Error == nil || res.Error.ErrorCode != "CLIENT_311" {
+		t.Fatalf("another saved card on a one-click form: %+v", res)
+	}
+	// A new card instead: PayCard.
+	res, _ = e.postJSON(t, "/pay/oc2", cardValues("5100010000002045", "12/30", "123"))
+	if res.Step != "done" || !res.Accepted || e.pay.lastCall(t).Last4 != "2045" {
+		t.Fatalf("new card on a one-click form %+v", res)
 	}
 }

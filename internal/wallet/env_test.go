@@ -328,7 +328,7 @@ func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form
 	}
 	return hosted.Form{FormToken: formToken, ShopID: p.ShopID, ShopName: sh.Name, Mode: p.Mode, Language: lang,
 		Amount: p.Amount, Currency: p.Currency, OrderID: p.OrderID, AttemptsLeft: p.AttemptsLeft(),
-		Expired: p.FormExpired(h.pay.Now()), Completed: p.Completed(), FormAction: p.FormAction,
+		Expired: p.FormExpired(h.pay.Now()), Completed: p.Completed(), FormAction: p.FormAction, OneClick: p.OneClick(),
 		StrongAuthentication: p.Options.StrongAuthentication}, nil
 }
 

@@ -22,8 +22,8 @@ type hostedWallets struct{ s *Service }
 
 // walletOf returns the payment of a formToken and the cards its buyer may
 // pay with: active, not expired tokens of the payment's shop, mode and
-// customer reference, of a brand a wallet keeps. Any form but a
-// CUSTOMER_WALLET one has none.
+// customer reference, of a brand a wallet keeps; on a one-click form, the
+// merchant's token if it can still pay. Any other form has none.
 func (h hostedWallets) walletOf(ctx context.Context, formToken string) (payment.Payment, []vault.Token, error) {
 	p, err := h.s.pay.PaymentForToken(ctx, formToken)
 	if err != nil {
@@ -31,6 +31,19 @@ func (h hostedWallets) walletOf(ctx context.Context, formToken string) (payment.
 			return payment.Payment{}, nil, fmt.Errorf("wallet: %w", hosted.ErrFormNotFound)
 		}
 		return payment.Payment{}, nil, err
+	}
+	if p.OneClick() {
+		t, err := h.s.vault.Get(ctx, p.ShopID, p.Options.PaymentMethodToken)
+		switch {
+		case vault.IsTokenError(err):
+			// Gone since CreatePayment checked it: a new card is left.
+			return p, nil, nil
+		case err != nil:
+			return p, nil, err
+		case t.Mode != p.Mode || t.Method == vault.MethodSDD || t.StatusAt(h.s.clock.Now()) != vault.StatusActive:
+			return p, nil, nil
+		}
+		return p, []vault.Token{t}, nil
 	}
 	if p.FormAction != payment.ActionCustomerWallet || p.Customer.Reference == nil {
 		return p, nil, nil
@@ -114,7 +127,7 @@ func (h hostedWallets) PaySaved(ctx context.Context, formToken string, in hosted
 	if err != nil {
 		return hosted.Outcome{}, err
 	}
-	p, tx, err := h.s.pay.PaySaved(ctx, formToken, payment.SavedCardInput{Token: t.Value, ThreeDS: in.ThreeDS})
+	p, tx, err := h.s.pay.PaySaved(ctx, formToken, payment.SavedCardInput{Token: t.Value, CVV: in.CVV, ThreeDS: in.ThreeDS})
 	if err != nil {
 		return hosted.Outcome{}, HostedError(err)
 	}
@@ -125,6 +138,10 @@ func (h hostedWallets) Delete(ctx context.Context, formToken, cardID string) (st
 	p, t, err := h.find(ctx, formToken, cardID)
 	if err != nil {
 		return "", err
+	}
+	if p.OneClick() {
+		// The merchant's token is not the buyer's to delete.
+		return "", hosted.ErrCardNotFound
 	}
 	sh, err := h.s.shopOf(ctx, p.ShopID)
 	if err != nil {

@@ -199,6 +199,9 @@
     var saveWrap = document.getElementById('kr-save-wrap');
     var saveBox = document.getElementById('kr-save');
     var walletForm = form.dataset.formAction === 'CUSTOMER_WALLET';
+    // A one-click form: the merchant's saved card, confirmed with its
+    // security code.
+    var savedCsc = document.getElementById('kr-saved-csc');
     // The brands a wallet keeps (document 003), as this script detects
     // them: CB and Titre-Restaurant cards are co-badged with one of these.
     var WALLET_BRANDS = { VISA: 1, VISA_ELECTRON: 1, MASTERCARD: 1, MAESTRO: 1, AMEX: 1 };
@@ -250,8 +253,29 @@
       return form.querySelector('input[name="saved"]:checked');
     }
 
+    function checkSavedCsc() {
+      var v = savedCsc.value, c = digits(v), n = +savedCsc.dataset.length || 3;
+      if (!v.trim()) return M.err_csc_required;
+      if (c.length !== n || c.length !== v.trim().length) return fmt(M.err_csc_invalid, n);
+      return '';
+    }
+    function setSavedCscError(text) {
+      savedCsc.setAttribute('aria-invalid', text ? 'true' : 'false');
+      document.getElementById('kr-saved-csc-error').textContent = text || '';
+    }
+
     function validateAll(show) {
       if (mode === 'saved') {
+        if (chosenCard() && savedCsc) {
+          var st = checkSavedCsc();
+          if (show) setSavedCscError(st);
+          if (!st) return { first: null, error: null };
+          return {
+            first: savedCsc,
+            error: { errorCode: 'CLIENT_300', errorMessage: 'invalid form data',
+              children: [{ errorCode: 'CLIENT_303', errorMessage: st, field: 'securityCode' }] }
+          };
+        }
         if (chosenCard()) return { first: null, error: null };
         return {
           first: form.querySelector('input[name="saved"]'),
@@ -337,6 +361,20 @@
       noteValidity();
     });
     holder.addEventListener('input', function () { noteValidity(); });
+    if (savedCsc) {
+      savedCsc.addEventListener('input', function () {
+        var d = digits(savedCsc.value).slice(0, 4);
+        if (d !== savedCsc.value) savedCsc.value = d;
+        if (touched.savedCsc) setSavedCscError(checkSavedCsc());
+        noteValidity();
+      });
+      savedCsc.addEventListener('blur', function () {
+        if (savedCsc.value) touched.savedCsc = true;
+        if (touched.savedCsc) setSavedCscError(checkSavedCsc());
+        toParent('blur', { field: 'securityCode' });
+      });
+      savedCsc.addEventListener('focus', function () { toParent('focus', { field: 'securityCode' }); });
+    }
 
     Object.keys(inputs).forEach(function (n) {
       inputs[n].addEventListener('blur', function () {
@@ -432,9 +470,13 @@
           setBusy(false);
           var fe = res.fieldErrors || {};
           Object.keys(inputs).forEach(function (n) { if (fe[n] !== undefined) setError(n, fe[n]); });
+          if (savedCsc && fe.saved_csc !== undefined) setSavedCscError(fe.saved_csc);
           showAlert(res.message);
           if (res.attemptsText !== undefined) attemptsEl.textContent = res.attemptsText || '';
-          if (!res.fieldErrors) { csc.value = ''; } // as Lyra: the CVV is cleared after a refusal
+          if (!res.fieldErrors) { // as Lyra: the CVV is cleared after a refusal
+            csc.value = '';
+            if (savedCsc) savedCsc.value = '';
+          }
           if (res.error) toParent('error', { error: res.error, result: toObject(res.result) });
           alertEl.focus();
         }
@@ -445,6 +487,7 @@
       ev.preventDefault();
       if (busy || disabledByParent) return;
       Object.keys(inputs).forEach(function (n) { touched[n] = true; });
+      touched.savedCsc = true;
       var v = validateAll(true);
       if (v.error) {
         showAlert(v.message || M.form_errors);
@@ -458,6 +501,7 @@
       if (mode === 'saved') {
         body = new URLSearchParams();
         body.set('saved', chosenCard().value);
+        if (savedCsc) body.set('saved_csc', savedCsc.value);
       } else {
         var fd = new FormData(form);
         fd.delete('saved');
@@ -491,6 +535,7 @@
           break;
         case 'validate': {
           Object.keys(inputs).forEach(function (n) { touched[n] = true; });
+          touched.savedCsc = true;
           var v = validateAll(true);
           toParent('validated', { id: m.id, error: v.error });
           break;
@@ -504,7 +549,8 @@
         case 'enable':
           disabledByParent = false; if (!busy) pay.disabled = false; break;
         case 'focus':
-          if (mode === 'saved' && chosenCard()) chosenCard().focus(); else pan.focus();
+          if (mode === 'saved' && savedCsc) savedCsc.focus();
+          else if (mode === 'saved' && chosenCard()) chosenCard().focus(); else pan.focus();
           break;
       }
     });
@@ -547,7 +593,16 @@
           setMode(mode === 'saved' ? 'new' : 'saved', true);
         }
       });
-      panelSaved.addEventListener('change', function () { showAlert(''); noteValidity(); });
+      panelSaved.addEventListener('change', function (ev) {
+        // Choosing a card clears the alert; the security code's change
+        // (fired as it loses focus, on the way to the pay button) must not:
+        // the form would move under the buyer's click.
+        if (ev.target.name !== 'saved') return;
+        showAlert(''); noteValidity();
+      });
+
+      // A one-click form's card is the merchant's: nothing to delete.
+      if (!confirmDlg) return;
 
       function cards() { return panelSaved.querySelectorAll('.saved-card'); }
 
