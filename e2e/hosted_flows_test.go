@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,77 @@ func TestHostedPageAcquirerTimeoutAndDoubleSubmission(t *testing.T) {
 	}
 	if accepted != 1 {
 		t.Errorf("%d of two submissions at once accepted, want 1", accepted)
+	}
+}
+
+// TestHostedOneClick: Lyra's one-click payment through the real server:
+// a card saved by a REGISTER_PAY payment, then Charge/CreatePayment with
+// only amount, currency and its paymentMethodToken; the hosted page offers
+// the saved card with a security code field, and the card pays once the
+// buyer gives the code. Order/Get shows the token payment.
+func TestHostedOneClick(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	env := s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 100, "currency": "EUR", "orderId": "oc-save", "formAction": "REGISTER_PAY"})
+	ft, _ := answer(env)["formToken"].(string)
+	if out := postCard(t, s, ft, "4970100000000055"); out["accepted"] != true {
+		t.Fatalf("saving the card: %v", out)
+	}
+	saved := answer(s.v4(t, "Order/Get", map[string]any{"orderId": "oc-save"}))
+	txs, _ := saved["transactions"].([]any)
+	if len(txs) != 1 {
+		t.Fatalf("Order/Get oc-save: %v", saved)
+	}
+	tok, _ := txs[0].(map[string]any)["paymentMethodToken"].(string)
+	if tok == "" {
+		t.Fatalf("no token saved: %v", txs[0])
+	}
+
+	env = s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 990, "currency": "EUR", "orderId": "oc-pay", "paymentMethodToken": tok})
+	ft, _ = answer(env)["formToken"].(string)
+	if ft == "" {
+		t.Fatalf("one-click CreatePayment: %v", env)
+	}
+	resp, err := http.Get(s.URL + "/pay/" + ft + "?kr-language=en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	id := regexp.MustCompile(`name="saved" id="[^"]*" value="([^"]+)" checked`).FindSubmatch(page)
+	if id == nil || !strings.Contains(string(page), "497010XXXXXX0055") || !strings.Contains(string(page), `id="kr-saved-csc"`) ||
+		strings.Contains(string(page), tok) {
+		t.Fatalf("one-click page:\n%s", page)
+	}
+	post := func(v url.Values) map[string]any {
+		req, _ := http.NewRequest("POST", s.URL+"/pay/"+ft+"?kr-language=en", strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Origin", s.URL)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatalf("answer is not JSON: %v", err)
+		}
+		return out
+	}
+	if out := post(url.Values{"saved": {string(id[1])}}); out["step"] != "form" || out["accepted"] == true {
+		t.Fatalf("without the security code: %v", out)
+	}
+	if out := post(url.Values{"saved": {string(id[1])}, "saved_csc": {"123"}}); out["accepted"] != true {
+		t.Fatalf("with the security code: %v", out)
+	}
+	paid := answer(s.v4(t, "Order/Get", map[string]any{"orderId": "oc-pay"}))
+	txs, _ = paid["transactions"].([]any)
+	if len(txs) != 1 {
+		t.Fatalf("Order/Get oc-pay: %v", paid)
+	}
+	tx := txs[0].(map[string]any)
+	cd, _ := tx["transactionDetails"].(map[string]any)["cardDetails"].(map[string]any)
+	if tx["paymentMethodToken"] != tok || tx["status"] != "PAID" || cd["paymentMethodSource"] != "TOKEN" {
+		t.Fatalf("one-click transaction %v", tx)
 	}
 }

@@ -194,8 +194,8 @@ type Options struct {
 	// Log receives technical errors; nil discards them.
 	Log *slog.Logger
 	// Wallet serves buyer wallets on CUSTOMER_WALLET forms (saved cards,
-	// paying with one, deleting one); nil shows those forms without saved
-	// cards.
+	// paying with one, deleting one) and the saved card of one-click
+	// forms; nil shows those forms without saved cards.
 	Wallet Wallets
 }
 

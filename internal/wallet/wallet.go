@@ -1,7 +1,8 @@
 // Package wallet is buyer wallets (seed document 003) and the token web
 // services around them: the cards a buyer saved under the merchant's
 // customer reference, paying a CUSTOMER_WALLET form with one of them (the
-// hosted pages' Wallets, hosted.go), the buyer deleting one (a logical
+// hosted pages' Wallets, hosted.go, which also offer the merchant's token
+// on a one-click form), the buyer deleting one (a logical
 // deletion: the token is cancelled, stays visible to the merchant, and the
 // token notifications fire), and the merchant's Token/* and CustomerWallet/*
 // services (internal/api/v4 tokens.go, wallet.go).
