@@ -22,7 +22,7 @@ type CreateInput struct {
 	Currency           string
 	OrderID            string
 	FormAction         string // "" means PAYMENT
-	PaymentMethodToken string // SILENT
+	PaymentMethodToken string // SILENT, or a one-click PAYMENT form
 	Customer           Customer
 	IPNTargetURL       string
 	// transactionOptions.cardOptions
