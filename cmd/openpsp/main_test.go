@@ -306,3 +306,39 @@ func TestCommandsRefuseStrayWords(t *testing.T) {
 		}
 	}
 }
+
+// A master key removed from the keyring while data keys still need it (the
+// operator retired it before `openpsp keys rewrap` finished, or restarted a
+// copy with an old OPENPSP_MASTER_KEYS) left a server that started as if
+// all was well, then answered INT_999 to every payment by token and
+// DirectLink call of the shops whose secrets it sealed. It must refuse to
+// start and name the key.
+func TestServeRefusesAMissingMasterKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	t.Setenv("OPENPSP_ADDR", "127.0.0.1:0")
+	key := func(c string) string { return strings.Repeat(c, 43) + "=" }
+	t.Setenv("OPENPSP_KEYRING_FILE", filepath.Join(t.TempDir(), "keyring.json"))
+	t.Setenv("OPENPSP_MASTER_KEYS", "kold:"+key("A"))
+	a, err := app.New(context.Background(), mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close() // the demo shop's secrets are sealed under kold
+
+	t.Setenv("OPENPSP_MASTER_KEYS", "knew:"+key("B"))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err = run(ctx, []string{"serve"})
+	if err == nil || !strings.Contains(err.Error(), "kold") {
+		t.Fatalf("served without the master key its data keys need: %v", err)
+	}
+
+	// Both keys: it starts (and stops with ctx).
+	t.Setenv("OPENPSP_MASTER_KEYS", "kold:"+key("A")+",knew:"+key("B"))
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if err := run(ctx2, []string{"serve"}); err != nil && strings.Contains(err.Error(), "kold") {
+		t.Fatalf("refused a keyring that has every key: %v", err)
+	}
+}

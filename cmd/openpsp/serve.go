@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/openpsp/openpsp/internal/app"
@@ -25,6 +26,9 @@ func serve(ctx context.Context, args []string) error {
 	}
 	defer a.Close()
 	if err := refuseDemoShop(ctx, a); err != nil {
+		return err
+	}
+	if err := refuseMissingMasterKeys(ctx, a); err != nil {
 		return err
 	}
 	if err := a.Listen(); err != nil {
@@ -50,6 +54,31 @@ func refuseDemoShop(ctx context.Context, a *app.App) error {
 		return err
 	}
 	return fmt.Errorf("invalid configuration:\n  - this database holds the demo shop %s (a development run seeded it), whose keys are public: production will not serve it; give production a database of its own", shop.DemoShopID)
+}
+
+// refuseMissingMasterKeys stops a server whose keyring lacks a master key
+// that data keys are still wrapped by (removed before `openpsp keys rewrap`
+// finished, or an old OPENPSP_MASTER_KEYS): it would start, then fail every
+// payment by token and every call needing a shop secret sealed under it.
+func refuseMissingMasterKeys(ctx context.Context, a *app.App) error {
+	counts, err := a.DB.DataKeyCounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range a.Keys.KeyIDs() {
+		delete(counts, id)
+	}
+	if len(counts) == 0 {
+		return nil
+	}
+	missing := make([]string, 0, len(counts))
+	for id, n := range counts {
+		missing = append(missing, fmt.Sprintf("%s (wraps %d data keys)", id, n))
+	}
+	slices.Sort(missing)
+	return fmt.Errorf("invalid configuration:\n  - master keys missing from the keyring: %s; their card data and shop secrets cannot be decrypted: "+
+		"put them back (OPENPSP_MASTER_KEYS or the keyring file) and remove a master key only once `openpsp keys status` shows it wraps 0 data keys",
+		strings.Join(missing, ", "))
 }
 
 func printBanner(a *app.App) {
