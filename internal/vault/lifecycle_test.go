@@ -434,3 +434,44 @@ func panNeedles(n string) [][]byte {
 	}
 	return out
 }
+
+// "Unused for 15 months" counts calendar months from the last use. Near a
+// month's end the cutoff was the same day 15 months earlier as time.AddDate
+// normalizes it: on 31 May, "31 February" became 3 March, so a card last
+// used on 2 March (15 months reached only on 2 June) lost its data two days
+// early. A cutoff whose day does not exist in its month must be the end of
+// that month instead.
+func TestRetentionCutoffAtMonthEnd(t *testing.T) {
+	for _, c := range []struct{ now, want string }{
+		{"2026-06-15T10:00:00Z", "2025-03-15T10:00:00Z"},
+		{"2026-05-31T10:00:00Z", "2025-03-01T00:00:00Z"}, // 28 February 2025 has passed, 1 March has not
+		{"2026-05-28T10:00:00Z", "2025-02-28T10:00:00Z"},
+		{"2025-05-29T10:00:00Z", "2024-02-29T10:00:00Z"}, // leap year
+		{"2025-05-30T10:00:00Z", "2024-03-01T00:00:00Z"},
+		{"2026-03-31T23:59:00Z", "2024-12-31T23:59:00Z"},
+	} {
+		now, _ := time.Parse(time.RFC3339, c.now)
+		want, _ := time.Parse(time.RFC3339, c.want)
+		if got := vault.RetentionPeriod.Before(now); !got.Equal(want) {
+			t.Errorf("on %s the cutoff is %s, want %s", c.now, got.Format(time.RFC3339), c.want)
+		}
+	}
+
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		ctx := context.Background()
+		e.clk.Set(time.Date(2025, 3, 2, 9, 0, 0, 0, time.UTC))
+		tok := e.tokenize(t, req(t, shopA, testPANs[0]))
+		e.clk.Set(time.Date(2026, 5, 31, 12, 0, 0, 0, time.UTC))
+		if n, err := e.v.PurgeRetention(ctx, vault.PurgeOptions{}); err != nil || n != 0 {
+			t.Fatalf("purge on 31 May of a card last used on 2 March of the year before: %d %v", n, err)
+		}
+		if _, _, _, err := e.v.Card(ctx, shopA, tok.Value); err != nil {
+			t.Fatalf("card 14 months and 29 days after its last use: %v", err)
+		}
+		e.clk.Set(time.Date(2026, 6, 2, 9, 0, 1, 0, time.UTC))
+		if n, err := e.v.PurgeRetention(ctx, vault.PurgeOptions{}); err != nil || n != 1 {
+			t.Fatalf("purge 15 months after the last use: %d %v", n, err)
+		}
+	})
+}

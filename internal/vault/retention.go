@@ -6,12 +6,22 @@ import (
 	"time"
 )
 
-// Months is a period in calendar months (counted as time.AddDate does), so
-// "15 months" means the same date 15 months earlier, not 450 days.
+// Months is a period in calendar months, so "15 months" means the same date
+// 15 months earlier, not 450 days.
 type Months int
 
-// Before returns t moved back by m calendar months.
-func (m Months) Before(t time.Time) time.Time { return t.AddDate(0, -int(m), 0) }
+// Before returns t moved back by m calendar months. When that month is too
+// short for t's day (31 May back to February), the result is the end of
+// that month, not time.AddDate's overflow into the next (3 March): a card
+// last used on 2 March has not been unused for 15 months on 31 May.
+func (m Months) Before(t time.Time) time.Time {
+	y, mo, d := t.Date()
+	first := time.Date(y, mo-time.Month(m), 1, 0, 0, 0, 0, t.Location())
+	if d > first.AddDate(0, 1, -1).Day() {
+		return first.AddDate(0, 1, 0)
+	}
+	return t.AddDate(0, -int(m), 0)
+}
 
 // RetentionPeriod is how long an unused token keeps its card data: PCI DSS
 // and the PayZen rule ("15 months without using the token").
