@@ -52,8 +52,9 @@ func TestPurgeAfterRetention(t *testing.T) {
 		if got := e.count(t, `SELECT COUNT(*) FROM tokens WHERE status = 'PURGED'`); got != 0 {
 			t.Fatalf("dry run purged %d", got)
 		}
-		if _, _, _, err := e.v.Card(ctx, shopA, toks[0].Value); err != nil {
-			t.Fatalf("card after dry run: %v", err)
+		// (Not Card: opening a card is a use, which would spare the token.)
+		if got := e.count(t, `SELECT COUNT(*) FROM tokens WHERE ciphertext IS NOT NULL`); got != 7 {
+			t.Fatalf("%d tokens with card data after the dry run, want 7", got)
 		}
 
 		// Interrupt after the first batch, then run again.
@@ -472,6 +473,41 @@ func TestRetentionCutoffAtMonthEnd(t *testing.T) {
 		e.clk.Set(time.Date(2026, 6, 2, 9, 0, 1, 0, time.UTC))
 		if n, err := e.v.PurgeRetention(ctx, vault.PurgeOptions{}); err != nil || n != 1 {
 			t.Fatalf("purge 15 months after the last use: %d %v", n, err)
+		}
+	})
+}
+
+// A payment opens a token's card, waits for the acquirer, and records the
+// use with its outcome (MarkUsed). A retention purge that ran in between,
+// on a token at its 15 months, destroyed the card of a token being used:
+// the payment went through and the merchant's token was PURGED right
+// after. A token that near the cutoff must record its use before its card
+// leaves the vault.
+func TestPurgeSparesATokenBeingUsed(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		ctx := context.Background()
+		tok := e.tokenize(t, req(t, shopA, testPANs[0]))
+		idle := e.tokenize(t, req(t, shopA, testPANs[1]))
+		// One second before it has been unused for 15 months, a payment
+		// opens the card; the acquirer answers 10 seconds later.
+		e.clk.Set(t0.AddDate(0, int(vault.RetentionPeriod), 0).Add(-time.Second))
+		if _, _, _, err := e.v.Card(ctx, shopA, tok.Value); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(5 * time.Second)
+		if n, err := e.v.PurgeRetention(ctx, vault.PurgeOptions{}); err != nil || n != 1 {
+			t.Fatalf("purge while the payment waits: %d %v, want the other token only", n, err)
+		}
+		e.clk.Advance(5 * time.Second)
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.MarkUsed(tx, shopA, tok.Value) }); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := e.v.Card(ctx, shopA, tok.Value); err != nil {
+			t.Fatalf("the token that paid lost its card: %v", err)
+		}
+		if _, _, _, err := e.v.Card(ctx, shopA, idle.Value); !errors.Is(err, vault.ErrTokenPurged) {
+			t.Fatalf("unused token: %v", err)
 		}
 	})
 }

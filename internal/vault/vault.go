@@ -244,7 +244,13 @@ func (v *Vault) Card(ctx context.Context, shopID, token string) (card.PAN, card.
 	if rec.Method == MethodSDD {
 		return card.PAN{}, card.Expiry{}, rec.Token, ErrNotCard
 	}
-	switch rec.StatusAt(v.clk.Now()) {
+	now := v.clk.Now()
+	if rec.Status != StatusPurged && rec.LastUsedAt.Before(RetentionPeriod.Before(now.Add(purgeGuard))) {
+		if rec, err = v.useBeforePurge(ctx, shopID, token, now); err != nil {
+			return card.PAN{}, card.Expiry{}, Token{}, err
+		}
+	}
+	switch rec.StatusAt(now) {
 	case StatusPurged:
 		return card.PAN{}, card.Expiry{}, rec.Token, ErrTokenPurged
 	case StatusCancelled:
@@ -257,6 +263,29 @@ func (v *Vault) Card(ctx context.Context, shopID, token string) (card.PAN, card.
 		return card.PAN{}, card.Expiry{}, rec.Token, err
 	}
 	return pan, exp, rec.Token, nil
+}
+
+// purgeGuard is how close to the retention cutoff a token must be for Card
+// to record its use at once: more than the time between two retention runs
+// (an hour) plus the longest payment.
+const purgeGuard = 24 * time.Hour
+
+// useBeforePurge records a use of a token the retention purge may take
+// before the payment records it (MarkUsed comes with the acquirer's answer),
+// and re-reads the token in the same write transaction: a purge that
+// committed first is seen, one that comes after skips the token (its UPDATE
+// re-checks last_used_at).
+func (v *Vault) useBeforePurge(ctx context.Context, shopID, token string, now time.Time) (Record, error) {
+	var rec Record
+	err := v.store.WriteTx(ctx, func(tx *sql.Tx) error {
+		if err := v.store.TouchToken(tx, shopID, token, now); err != nil {
+			return err
+		}
+		var err error
+		rec, err = v.store.TokenTx(tx, shopID, token)
+		return err
+	})
+	return rec, err
 }
 
 func (v *Vault) open(rec Record) (card.PAN, card.Expiry, error) {
