@@ -122,8 +122,11 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 		wal = newWALSyncer(path)
 		connSync = "NORMAL"
 	}
+	// secure_delete overwrites what is deleted: without it the data keys
+	// and ciphertexts the vault's purge deletes stayed in the file's free
+	// space, readable with the master key that stays in the keyring.
 	wdsn := base + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(" + connSync + ")&_txlock=immediate" +
-		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)"
+		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=secure_delete(1)"
 	w, err := sql.Open(sqliteDriverName, wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)

@@ -511,3 +511,45 @@ func TestPurgeSparesATokenBeingUsed(t *testing.T) {
 		}
 	})
 }
+
+// The purge deletes a token's data key and ciphertext, but SQLite left the
+// deleted bytes in the database file's free space: with the master key,
+// which stays in the keyring, the wrapped data key and the ciphertext
+// found there gave the card back. Deleted content must be overwritten.
+func TestPurgedCardLeavesNoBytesInTheFile(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := setup(t, db)
+	ctx := context.Background()
+	var toks []vault.Token
+	for _, n := range testPANs {
+		toks = append(toks, e.tokenize(t, req(t, shopA, n)))
+	}
+	var wrapped, ct []byte
+	if err := db.Reader().QueryRow(`SELECT d.wrapped, t.ciphertext FROM tokens t JOIN data_keys d ON d.id = t.data_key_id
+		WHERE t.token = $1`, toks[0].Value).Scan(&wrapped, &ct); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Set(t0.AddDate(0, int(vault.RetentionPeriod), 1))
+	if n, err := e.v.PurgeRetention(ctx, vault.PurgeOptions{}); err != nil || n != len(testPANs) {
+		t.Fatalf("purge: %d %v", n, err)
+	}
+	path := db.Path()
+	if err := db.Close(); err != nil { // the last connection checkpoints the WAL into the file
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, wrapped) {
+			t.Errorf("the purged token's wrapped data key is still in %s", f)
+		}
+		if bytes.Contains(b, ct) {
+			t.Errorf("the purged token's ciphertext is still in %s", f)
+		}
+	}
+}
