@@ -374,23 +374,32 @@ func (s *Service) schedule(rrule string, effect time.Time, after time.Time) (Rul
 		return Rule{}, time.Time{}, 0, badRule(err)
 	}
 	now := s.clock.Now()
+	start := effectDay(effect)
 	switch {
 	case effect.IsZero():
 		return Rule{}, time.Time{}, 0, invalid("effectDate", "null")
-	case day(effect).Before(day(now)):
+	case start.Before(effectDay(now.In(effect.Location()))):
 		return Rule{}, time.Time{}, 0, &errs.Error{Code: errs.InputInvalid, Message: msgInvalid, Field: "effectDate",
 			Detail: "Invalid input value [name=effectDate, value=" + payment.Date(effect) + "]: effectDate must be today or later"}
 	case effect.After(now.Add(maxAhead)):
 		return Rule{}, time.Time{}, 0, errs.Invalid(codeDateTooFar, "date too far", "effectDate", payment.Date(effect))
-	case !after.IsZero() && !day(effect).After(day(after)):
+	case !after.IsZero() && !start.After(day(after)):
 		return Rule{}, time.Time{}, 0, &errs.Error{Code: errs.InputInvalid, Message: msgInvalid, Field: "effectDate",
 			Detail: "Invalid input value [name=effectDate, value=" + payment.Date(effect) + "]: a new schedule must start after the last instalment, of " + day(after).Format("2006-01-02")}
 	}
-	first, ok := rule.Next(day(effect), time.Time{}, 0)
+	first, ok := rule.Next(start, time.Time{}, 0)
 	if !ok {
-		return Rule{}, time.Time{}, 0, badRule(&RuleError{Msg: "gives no instalment date from effectDate " + day(effect).Format("2006-01-02")})
+		return Rule{}, time.Time{}, 0, badRule(&RuleError{Msg: "gives no instalment date from effectDate " + start.Format("2006-01-02")})
 	}
-	return rule, first, rule.Total(day(effect)), nil
+	return rule, first, rule.Total(start), nil
+}
+
+// effectDay is the date of an effectDate as the merchant wrote it, in its
+// own UTC offset (midnight in Paris on April 1 is April 1, not March 31 in
+// UTC), as a midnight UTC date like every instalment date.
+func effectDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // Create stores a subscription (Charge/CreateSubscription). Its first
@@ -438,7 +447,7 @@ func (s *Service) Create(ctx context.Context, sh shop.Shop, creds shop.Credentia
 		ID: ids.NewHex(), ShopID: sh.ID, Mode: mode, Token: in.PaymentMethodToken, OrderID: in.OrderID,
 		Description: in.Description, Metadata: string(md), Options: string(opts), Amount: in.Amount,
 		Currency: in.Currency, InitialAmount: in.InitialAmount, InitialAmountNumber: in.InitialAmountNumber,
-		EffectDate: in.EffectDate.UTC(), RRule: strings.TrimSpace(in.RRule), ScheduleStart: day(in.EffectDate),
+		EffectDate: in.EffectDate.UTC(), RRule: strings.TrimSpace(in.RRule), ScheduleStart: effectDay(in.EffectDate),
 		TotalPayments: total, NextSequence: 1, NextDueAt: first, Status: StatusActive, Version: 1,
 		CreatedAt: now, UpdatedAt: now,
 	}
@@ -571,14 +580,17 @@ func (s *Service) Update(ctx context.Context, sh shop.Shop, creds shop.Credentia
 		if in.EffectDate.IsZero() {
 			return invalid("effectDate", "null")
 		}
-		if oldErr != nil || newRule.String() != oldRule.String() || !day(in.EffectDate).Equal(day(r.EffectDate)) {
+		// The same effectDate is the same written date, or the instant
+		// Subscription/Get shows (in UTC).
+		sameEffect := effectDay(in.EffectDate).Equal(r.ScheduleStart) || in.EffectDate.Equal(r.EffectDate)
+		if oldErr != nil || newRule.String() != oldRule.String() || !sameEffect {
 			_, first, total, err := s.schedule(in.RRule, in.EffectDate, r.LastDueAt)
 			if err != nil {
 				return err
 			}
 			r.ScheduleBase = r.NextSequence - 1
 			r.ScheduleDone = 0
-			r.ScheduleStart = day(in.EffectDate)
+			r.ScheduleStart = effectDay(in.EffectDate)
 			r.NextDueAt = first
 			r.TotalPayments = 0
 			if total > 0 {

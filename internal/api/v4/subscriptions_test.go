@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -294,6 +295,47 @@ func TestCreateSubscriptionErrors(t *testing.T) {
 		}
 		if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM subscriptions`).Scan(&n); err != nil || n != 2 {
 			t.Fatalf("%d subscriptions after a replayed creation", n)
+		}
+	})
+}
+
+// An effectDate with a UTC offset is the date the merchant wrote: midnight
+// in Paris on April 1 is April 1 (not March 31, 22:00 UTC, which made a
+// monthly subscription charge on the 31st and skip the short months), and
+// 21:00 in Lima on March 10 is March 10, today there, although UTC is on
+// March 11 already.
+func TestSubscriptionEffectDateOffset(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newSubEnv(t, db)
+		tok := e.token("4970100000000055", shop.ModeTest)
+		paris := e.ok("Charge/CreateSubscription", map[string]any{"amount": 1000, "currency": "EUR",
+			"effectDate": "2030-04-01T00:00:00+02:00", "paymentMethodToken": tok, "rrule": "FREQ=MONTHLY;COUNT=3"})
+		id, _ := paris["subscriptionId"].(string)
+		// Same rule and effectDate, as given at creation or as Get shows
+		// it: the schedule goes on unchanged.
+		for _, effect := range []string{"2030-04-01T00:00:00+02:00", "2030-03-31T22:00:00+00:00"} {
+			e.ok("Subscription/Update", map[string]any{"subscriptionId": id, "paymentMethodToken": tok, "amount": 1200,
+				"currency": "EUR", "effectDate": effect, "rrule": "FREQ=MONTHLY;COUNT=3"})
+		}
+		e.clk.Set(time.Date(2030, 3, 11, 2, 0, 0, 0, time.UTC))
+		lima := e.ok("Charge/CreateSubscription", map[string]any{"amount": 500, "currency": "PEN",
+			"effectDate": "2030-03-10T21:00:00-05:00", "paymentMethodToken": tok, "rrule": "FREQ=MONTHLY;COUNT=2"})
+		e.clk.Set(time.Date(2030, 7, 1, 9, 0, 0, 0, time.UTC))
+		for _, c := range []struct{ id, want string }{
+			{id, "2030-04-01 2030-05-01 2030-06-01"},
+			{lima["subscriptionId"].(string), "2030-03-10 2030-04-10"},
+		} {
+			if _, err := e.svc.ChargeDue(context.Background(), 10); err != nil {
+				t.Fatal(err)
+			}
+			is, _ := e.svc.Instalments(context.Background(), shopID, c.id)
+			var got []string
+			for _, x := range is {
+				got = append(got, x.DueAt.Format("2006-01-02"))
+			}
+			if s := strings.Join(got, " "); s != c.want {
+				t.Fatalf("due dates %s, want %s", s, c.want)
+			}
 		}
 	})
 }
