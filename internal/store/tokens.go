@@ -367,6 +367,15 @@ func (db *DB) TokensByFingerprint(ctx context.Context, shopID string, fingerprin
 		WHERE t.shop_id = $1 AND t.fingerprint = $2 ORDER BY t.created_at, t.id`, shopID, fingerprint)
 }
 
+// noSubscriptionToCome keeps from the retention purge the card of a
+// subscription that still charges it (an instalment to come, or one waiting
+// for an attempt), however long since its last use: a subscription every
+// two years, or one starting more than 15 months ahead, would otherwise lose
+// its card before its next instalment. Uses subscriptions_token.
+const noSubscriptionToCome = `NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.shop_id = tokens.shop_id
+	AND s.token = tokens.token AND s.status = 'ACTIVE' AND (s.next_due_at IS NOT NULL OR EXISTS (
+		SELECT 1 FROM subscription_instalments i WHERE i.subscription_id = s.id AND i.status IN ('DUE', 'CHARGING'))))`
+
 // purgeWhere returns the condition selecting the tokens of sel, written so
 // that SQLite uses the partial indexes tokens_retention_day and
 // tokens_temporary_live (their WHERE clauses must appear literally). A
@@ -376,7 +385,7 @@ func purgeWhere(sel vault.PurgeSelector) (string, int64, error) {
 	switch {
 	case !sel.LastUsedBefore.IsZero() && sel.ExpiresBefore.IsZero():
 		return "status <> 'PURGED' AND retention_day <= CAST($1 AS BIGINT) / " + strconv.Itoa(dayMicros) +
-			" AND last_used_at < $1", Micros(sel.LastUsedBefore), nil
+			" AND last_used_at < $1 AND " + noSubscriptionToCome, Micros(sel.LastUsedBefore), nil
 	case sel.LastUsedBefore.IsZero() && !sel.ExpiresBefore.IsZero():
 		return "expires_at IS NOT NULL AND status <> 'PURGED' AND expires_at <= $1", Micros(sel.ExpiresBefore), nil
 	}

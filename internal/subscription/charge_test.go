@@ -9,6 +9,7 @@ import (
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
+	"github.com/openpsp/openpsp/internal/vault"
 )
 
 func dueDates(is []Instalment) string {
@@ -286,6 +287,48 @@ func TestCancelStops(t *testing.T) {
 		}
 		if ok, _ := e.svc.ActiveOnToken(e.ctx(), e.shop.ID, tok); ok {
 			t.Fatal("a token with only cancelled subscriptions is active")
+		}
+	})
+}
+
+// The 15-month retention purge leaves the card of a subscription that has
+// instalments to come, however long since its last use (a subscription
+// every two years, or one starting more than 15 months ahead): purged, it
+// failed every later instalment with PSP_036. Once the subscription is
+// over, the card is purged as any other.
+func TestRetentionKeepsSubscriptionCards(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		biennial := e.create(CreateInput{Amount: 100, PaymentMethodToken: e.token(cardOK), RRule: "FREQ=YEARLY;INTERVAL=2;COUNT=2"})
+		later := e.create(CreateInput{Amount: 200, PaymentMethodToken: e.token(cardOK), RRule: "FREQ=MONTHLY;COUNT=1",
+			EffectDate: t0.AddDate(0, 20, 0)})
+		unused := e.token(cardOK)
+		e.run(1)
+		for m := 1; m <= 25; m++ {
+			e.clk.Set(t0.AddDate(0, m, 0))
+			if _, err := e.vault.PurgeRetention(e.ctx(), vault.PurgeOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.ChargeDue(e.ctx(), 10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, sub := range []Subscription{biennial, later} {
+			for _, x := range e.instalments(sub) {
+				if x.Status != store.InstalmentPaid {
+					t.Fatalf("instalment %d of %s: %+v", x.Sequence, sub.RRule, x)
+				}
+			}
+		}
+		if n := len(e.instalments(biennial)) + len(e.instalments(later)); n != 3 {
+			t.Fatalf("%d instalments, want 3", n)
+		}
+		if tk, _ := e.vault.Get(e.ctx(), e.shop.ID, unused); tk.StatusAt(e.clk.Now()) != vault.StatusPurged {
+			t.Fatalf("a token without subscription was kept: %s", tk.Status)
+		}
+		e.clk.Set(t0.AddDate(0, 20+16, 0))
+		if n, err := e.vault.PurgeRetention(e.ctx(), vault.PurgeOptions{}); err != nil || n != 1 {
+			t.Fatalf("PurgeRetention after the subscriptions ended = %d, %v; want the card of the finished one", n, err)
 		}
 	})
 }
