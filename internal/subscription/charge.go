@@ -265,7 +265,7 @@ func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.T
 		o := store.InstalmentOutcome{Status: store.InstalmentFailed, Refusals: refusals, ErrorCode: t.ErrorCode,
 			ErrorDetail: detail, Now: now}
 		delays := s.cfg.Retry.Refused
-		if refusals <= len(delays) {
+		if refusals <= len(delays) && !neverApproved[t.DetailedErrorCode] {
 			gap := delays[refusals-1]
 			if refusals > 1 {
 				gap -= delays[refusals-2]
@@ -279,6 +279,18 @@ func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.T
 	}
 	// ERROR (acquirer unreachable) or any other end: nothing was charged.
 	return s.technicalRetry(inst, attempts, t.ErrorCode, t.ErrorMessage), true
+}
+
+// neverApproved are the issuer response codes that no retry turns into an
+// approval: the card is lost, stolen, closed or unknown, the payment is not
+// allowed to it, the cardholder stopped the payments, or its expiry (the
+// one saved with the token, which a retry sends again) has passed. The card
+// schemes forbid reattempting them (Visa's "issuer will never approve"
+// category, Mastercard's "do not try again" advice) and charge for it: such
+// an instalment fails at once.
+var neverApproved = map[string]bool{
+	"04": true, "07": true, "12": true, "14": true, "15": true, "41": true, "43": true, "46": true,
+	"54": true, "57": true, "R0": true, "R1": true, "R3": true,
 }
 
 // technicalRetry tries again after Retry.Technical, until MaxTechnical

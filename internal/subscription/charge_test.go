@@ -332,3 +332,42 @@ func TestRetentionKeepsSubscriptionCards(t *testing.T) {
 		}
 	})
 }
+
+// A refusal the issuer will never turn into an approval (lost or stolen
+// card, expired card: the saved expiry does not change) fails the
+// instalment at once: retrying such codes is what the card schemes forbid
+// and charge for. A refusal that may pass later (insufficient funds) keeps
+// its retries.
+func TestHardDeclineIsNotRetried(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		hard := map[string]string{"4970109900000032": "41", "4970109900000040": "43", "4970109900000024": "54"}
+		var subs []Subscription
+		for pan := range hard {
+			subs = append(subs, e.create(CreateInput{Amount: 100, PaymentMethodToken: e.token(pan), RRule: "FREQ=MONTHLY;COUNT=1"}))
+		}
+		soft := e.create(CreateInput{Amount: 100, PaymentMethodToken: e.token("4970109900000016"), RRule: "FREQ=MONTHLY;COUNT=1"})
+		e.run(4)
+		retries := 0
+		for d := 1; d <= 10; d++ {
+			e.clk.Set(t0.AddDate(0, 0, d))
+			n, err := e.svc.ChargeDue(e.ctx(), 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			retries += n
+		}
+		if retries != 3 { // those of the insufficient funds only
+			t.Fatalf("%d retries, want 3", retries)
+		}
+		for _, sub := range subs {
+			is := e.instalments(sub)
+			if len(is) != 1 || is[0].Status != store.InstalmentFailed || is[0].Attempts != 1 || is[0].Refusals != 1 {
+				t.Fatalf("hard decline: %+v", is)
+			}
+		}
+		if is := e.instalments(soft); is[0].Attempts != 4 || is[0].Status != store.InstalmentFailed {
+			t.Fatalf("insufficient funds: %+v", is)
+		}
+	})
+}
