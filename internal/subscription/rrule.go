@@ -448,9 +448,9 @@ func (r Rule) periodIndex(start, d time.Time) int {
 	var n int
 	switch r.Freq {
 	case Daily:
-		n = int(d.Sub(start).Hours() / 24)
+		n = daysBetween(start, d)
 	case Weekly:
-		n = int(weekStart(d, r.WeekStart).Sub(weekStart(start, r.WeekStart)).Hours()/24) / 7
+		n = daysBetween(weekStart(start, r.WeekStart), weekStart(d, r.WeekStart)) / 7
 	case Monthly:
 		n = (d.Year()-start.Year())*12 + int(d.Month()) - int(start.Month())
 	case Yearly:
@@ -460,6 +460,14 @@ func (r Rule) periodIndex(start, d time.Time) int {
 		return 0
 	}
 	return n / r.Interval
+}
+
+// daysBetween counts the days from the date a to the date b. Not with
+// time.Duration: it saturates after 292 years, and an UNTIL up to year 9999
+// then made every Next scan from the 24th century onwards (minutes of CPU
+// for one Charge/CreateSubscription).
+func daysBetween(a, b time.Time) int {
+	return int((b.Unix() - a.Unix()) / (24 * 60 * 60))
 }
 
 // periodStart returns the first day of period k.

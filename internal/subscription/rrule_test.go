@@ -223,3 +223,33 @@ func FuzzParseRule(f *testing.F) {
 		}
 	})
 }
+
+// A rule that runs to year 9999 is counted quickly: day and week counts
+// went through time.Duration, which saturates after 292 years, so every
+// Next scanned from the 24th century on and Total of such a rule (one
+// Charge/CreateSubscription) took minutes of CPU.
+func TestRuleFarUntil(t *testing.T) {
+	start := date("2030-03-10")
+	far := date("2400-03-10")
+	for _, f := range []Freq{Daily, Weekly} {
+		r := Rule{Freq: f, Interval: 1, WeekStart: time.Monday}
+		want := 135140 // days from 2030-03-10 to 2400-03-10
+		if f == Weekly {
+			want = 19306 // weeks from that of 2030-03-10 to that of 2400-03-10
+		}
+		if got := r.periodIndex(start, far); got != want {
+			t.Errorf("%s periodIndex to 2400 = %d, want %d", f, got, want)
+		}
+	}
+	r, err := ParseRule("FREQ=DAILY;BYDAY=MO;BYMONTHDAY=13;BYMONTH=2;UNTIL=99991231")
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	if n := r.Total(start); n != 1156 {
+		t.Errorf("Total = %d, want 1156", n)
+	}
+	if d := time.Since(began); d > 10*time.Second {
+		t.Errorf("Total took %s", d)
+	}
+}
