@@ -93,6 +93,8 @@ const (
 // has expired, FilterCancelled those deleted, FilterAll all three. Purged
 // tokens (card data destroyed) are never listed.
 func (s *Service) Tokens(ctx context.Context, shopID, mode, reference, filter string) ([]vault.Token, error) {
+	// Payments save cards under the trimmed customer.reference.
+	reference = strings.TrimSpace(reference)
 	if reference == "" {
 		return nil, errs.Invalid(errs.InputInvalid, "web-service input data validation error", "customerReference", "null")
 	}

@@ -455,3 +455,28 @@ func TestSavedCardChallenge(t *testing.T) {
 		t.Fatalf("after the challenge %v", a)
 	}
 }
+
+// A customer reference is the same wallet however the merchant pads it:
+// Charge/CreatePayment trims customer.reference before saving the card, so
+// CustomerWallet/Get and CustomerWallet/Update must trim it too, or the
+// very string the merchant sent with the payment finds an empty wallet.
+func TestWalletReferenceTrimmed(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, nil)
+		ans := e.post(e.formToken(walletPayment(1000, "o-1", " cust-7 ")), "", newCard(cardOK, true)).answer(t)
+		tok, _ := get(ans, "transactions.paymentMethodToken").(string)
+		if tok == "" {
+			t.Fatalf("no card saved: %v", ans)
+		}
+		for _, ref := range []string{" cust-7 ", "cust-7"} {
+			if w := e.tokens(ref, ""); len(w) != 1 || w[0]["paymentMethodToken"] != tok {
+				t.Fatalf("CustomerWallet/Get %q: %v", ref, tokenValues(w))
+			}
+		}
+		a := e.ok("CustomerWallet/Update", map[string]any{"customerReference": " cust-7 ",
+			"customer": map[string]any{"email": "new@example.com"}})
+		if list, _ := a["tokens"].([]any); len(list) != 1 || get(list[0].(map[string]any), "customer.email") != "new@example.com" {
+			t.Fatalf("CustomerWallet/Update: %v", a)
+		}
+	})
+}

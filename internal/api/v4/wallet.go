@@ -1,6 +1,8 @@
 package v4
 
 import (
+	"strings"
+
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/vault"
@@ -54,9 +56,10 @@ func (a *tokensAPI) walletUpdate(c *Call) (any, error) {
 	if r.Customer == nil {
 		return nil, invalidField("customer", "null")
 	}
-	ref := str(r.CustomerReference)
+	// Trimmed, as payments trim customer.reference before saving a card.
+	ref := strings.TrimSpace(str(r.CustomerReference))
 	if ref == "" && r.Customer.Reference != nil {
-		ref = *r.Customer.Reference
+		ref = strings.TrimSpace(*r.Customer.Reference)
 	}
 	if ref == "" {
 		return nil, invalidField("customerReference", "null")
