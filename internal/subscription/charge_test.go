@@ -371,3 +371,34 @@ func TestHardDeclineIsNotRetried(t *testing.T) {
 		}
 	})
 }
+
+// An instalment whose date has come is owed even when the scheduler has
+// not created it yet (it was stopped): an Update that replaces the
+// schedule then first creates it under the rule it fell under, instead of
+// dropping it with the old schedule.
+func TestUpdateKeepsInstalmentsAlreadyDue(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		tok := e.token(cardOK)
+		sub := e.create(CreateInput{Amount: 1000, PaymentMethodToken: tok, RRule: "FREQ=MONTHLY;COUNT=3"})
+		e.run(1)
+		e.clk.Set(date("2030-04-12").Add(9 * time.Hour)) // April 10 has come; the scheduler was stopped
+		got, err := e.svc.Update(e.ctx(), e.shop, e.creds, UpdateInput{SubscriptionID: sub.ID, PaymentMethodToken: tok,
+			Amount: 1200, Currency: "EUR", EffectDate: e.clk.Now(), RRule: "FREQ=MONTHLY;BYMONTHDAY=15;COUNT=2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.TotalPayments != 4 {
+			t.Fatalf("totalPaymentsNumber %d, want 4 (2 of the first rule, 2 of the new one)", got.TotalPayments)
+		}
+		e.clk.Set(date("2030-05-20"))
+		e.run(3)
+		is := e.instalments(sub)
+		if d := dueDates(is); d != "2030-03-10 2030-04-10 2030-04-15 2030-05-15" {
+			t.Fatalf("due dates %s", d)
+		}
+		if is[1].Amount != 1000 || is[2].Amount != 1200 {
+			t.Fatalf("amounts %d %d: the instalment due before the update keeps the amount of its time", is[1].Amount, is[2].Amount)
+		}
+	})
+}

@@ -539,6 +539,14 @@ func (s *Service) Update(ctx context.Context, sh shop.Shop, creds shop.Credentia
 		if r.Status == StatusCancelled || (!r.CancelDate.IsZero() && !r.CancelDate.After(now)) {
 			return cancelledErr(r.ID)
 		}
+		// The dates that have come are owed under the rule and amounts they
+		// fell under, even if the scheduler has not created them yet (it
+		// was stopped): create them first, or a new schedule drops them.
+		for !r.NextDueAt.IsZero() && !r.NextDueAt.After(now) {
+			if err := s.createInstalments(tx, &r, now); err != nil {
+				return err
+			}
+		}
 		initial, number := r.InitialAmount, r.InitialAmountNumber
 		if in.InitialAmount != nil {
 			initial = in.InitialAmount
