@@ -88,6 +88,14 @@ func setPageHeaders(w http.ResponseWriter, p pagePolicy) {
 	h.Set("Cache-Control", "no-store")
 }
 
+// plainError answers a request refused before any page is rendered (a body
+// that does not parse, a cross-site POST) with the security headers of the
+// pages: http.Error alone sets none but nosniff.
+func plainError(w http.ResponseWriter, msg string, status int, embedded bool) {
+	setPageHeaders(w, pagePolicy{nonce: newNonce(), embedded: embedded})
+	http.Error(w, msg, status)
+}
+
 // setJSONHeaders writes the headers of the form script's JSON answers.
 func setJSONHeaders(w http.ResponseWriter) {
 	h := w.Header()

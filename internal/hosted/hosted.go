@@ -256,15 +256,28 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}{{"/pay", false}, {"/embedded", true}} {
 		e := m.embedded
 		mux.HandleFunc("GET "+m.prefix+"/{formToken}", func(w http.ResponseWriter, r *http.Request) { h.serveForm(w, r, e) })
-		mux.Handle("POST "+m.prefix+"/{formToken}", h.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.submit(w, r, e) })))
-		mux.Handle("POST "+m.prefix+"/{formToken}/3ds", h.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.challenge(w, r, e) })))
-		mux.Handle("POST "+m.prefix+"/{formToken}/3ds/complete", h.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.complete(w, r, e) })))
-		mux.Handle("POST "+m.prefix+"/{formToken}/wallet/delete", h.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.deleteCard(w, r, e) })))
+		mux.HandleFunc("POST "+m.prefix+"/{formToken}", h.sameSite(e, h.submit))
+		mux.HandleFunc("POST "+m.prefix+"/{formToken}/3ds", h.sameSite(e, h.challenge))
+		mux.HandleFunc("POST "+m.prefix+"/{formToken}/3ds/complete", h.sameSite(e, h.complete))
+		mux.HandleFunc("POST "+m.prefix+"/{formToken}/wallet/delete", h.sameSite(e, h.deleteCard))
 	}
 	mux.HandleFunc("GET "+ClientPath, serveClient)
 	mux.HandleFunc("GET /static/js/krypton-client/V4.0/stable/kr-payment-form.js", serveClient)
 	mux.HandleFunc("GET /static/js/krypton-client/V4.0/ext/{file}", serveThemeStub)
 	mux.HandleFunc("GET /static/hosted/{file}", serveAsset)
+}
+
+// sameSite refuses form submissions from other sites (Sec-Fetch-Site /
+// Origin), as CrossOriginProtection.Handler does, but with the headers of
+// the pages on the refusal.
+func (h *Handler) sameSite(embedded bool, next func(http.ResponseWriter, *http.Request, bool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h.cop.Check(r); err != nil {
+			plainError(w, "cross-origin request refused", http.StatusForbidden, embedded)
+			return
+		}
+		next(w, r, embedded)
+	}
 }
 
 // ClientPath is where the JS client is served, the path Lyra's client has.

@@ -850,3 +850,43 @@ func TestFinalRefusalInvitesNoRetry(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorAnswersHaveSecurityHeaders: the plain answers of the handlers (a
+// body that does not parse, a cross-site POST) carry the headers the pages
+// carry; they had none of them but the nosniff http.Error adds.
+func TestErrorAnswersHaveSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("x"))
+	for _, embedded := range []bool{false, true} {
+		prefix := "/pay/x"
+		if embedded {
+			prefix = "/embedded/x"
+		}
+		for _, p := range []string{"", "/3ds", "/3ds/complete", "/wallet/delete"} {
+			for _, hdr := range [][]string{{"Sec-Fetch-Site", "same-origin"}, {"Sec-Fetch-Site", "cross-site"}} {
+				r := httptest.NewRequest("POST", prefix+p, strings.NewReader("pan=%zz"))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.Header.Set(hdr[0], hdr[1])
+				w := httptest.NewRecorder()
+				e.mux.ServeHTTP(w, r)
+				if w.Code != http.StatusBadRequest && w.Code != http.StatusForbidden {
+					t.Errorf("POST %s (%s): status %d", prefix+p, hdr[1], w.Code)
+				}
+				h := w.Header()
+				csp := h.Get("Content-Security-Policy")
+				frame := "frame-ancestors 'none'"
+				if embedded {
+					frame = "frame-ancestors *"
+				}
+				if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, frame) ||
+					h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "same-origin" ||
+					h.Get("Cache-Control") != "no-store" || (h.Get("X-Frame-Options") == "DENY") == embedded {
+					t.Errorf("POST %s (%s) %d: headers %v", prefix+p, hdr[1], w.Code, h)
+				}
+			}
+		}
+	}
+	if e.pay.callCount() != 0 {
+		t.Error("a payment was attempted")
+	}
+}

@@ -182,7 +182,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, embedded bool) 
 	asJSON := wantsJSON(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
+		plainError(w, "bad request", http.StatusBadRequest, embedded)
 		return
 	}
 	pg, ok := h.load(w, r, embedded, asJSON)
@@ -284,7 +284,7 @@ func (h *Handler) authenticate(ctx context.Context, pg page, in *CardInput) (dsT
 func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, embedded bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
+		plainError(w, "bad request", http.StatusBadRequest, embedded)
 		return
 	}
 	pg, ok := h.load(w, r, embedded, false)
@@ -320,7 +320,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, embedded bool
 	asJSON := wantsJSON(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
+		plainError(w, "bad request", http.StatusBadRequest, embedded)
 		return
 	}
 	pg, ok := h.load(w, r, embedded, asJSON)

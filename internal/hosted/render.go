@@ -233,7 +233,7 @@ func (h *Handler) render(w http.ResponseWriter, status int, pg page, v *view, ex
 	var buf bytes.Buffer
 	if err := h.tmpl.ExecuteTemplate(&buf, "page", v); err != nil {
 		h.log.Error("hosted: rendering page", "page", v.Page, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		plainError(w, "internal error", http.StatusInternalServerError, pg.embedded)
 		return
 	}
 	setPageHeaders(w, pol)

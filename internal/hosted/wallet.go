@@ -304,7 +304,7 @@ type walletResponse struct {
 func (h *Handler) deleteCard(w http.ResponseWriter, r *http.Request, embedded bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
+		plainError(w, "bad request", http.StatusBadRequest, embedded)
 		return
 	}
 	pg, ok := h.load(w, r, embedded, true)
