@@ -449,3 +449,44 @@ document.body.appendChild(s);
 	}
 	browsertest.NoConsoleErrors(t, ctx)
 }
+
+// TestBrowserPopinLabels: the pop-in button, the close label and the
+// dialog's name of a French merchant page are French from the start; they
+// were English ("Pay", "Close") until the frame had loaded.
+func TestBrowserPopinLabels(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	b.pay.add(demoForm("dialog"))
+	b.page = popinPage(b)
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.merchant.URL),
+		chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
+	), "loading the merchant page")
+	created, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("body"), "data-created"))
+	must(t, err, "labels at creation")
+	if created.Value != `["Payer","Fermer","Formulaire de paiement"]` {
+		t.Errorf("before the frame loaded: button, close label, dialog label = %s", created.Value)
+	}
+	browsertest.NoConsoleErrors(t, ctx)
+}
+
+// popinPage is a French merchant page with a pop-in form between two links;
+// it records the pop-in's labels as the form is created, before the frame
+// has loaded.
+func popinPage(b *browserEnv) string {
+	return fmt.Sprintf(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Merchant</title>
+<script src="%[1]s/static/js/krypton-client/V4.0/stable/kr-payment-form.min.js"
+  kr-public-key="%[2]s" kr-language="fr-FR"></script>
+<script>
+KR.onFormCreated(function () {
+  var b = document.querySelector('.kr-popin-button'), c = document.querySelector('.kr-popin-close');
+  var d = document.querySelector('.kr-popin-overlay [role="dialog"]');
+  document.body.setAttribute('data-created', JSON.stringify([b.textContent, c.getAttribute('aria-label'), d.getAttribute('aria-label')]));
+});
+KR.onFormReady(function () { document.body.setAttribute('data-ready', '1'); });
+</script>
+</head><body><a id="before" href="#top">Before</a>
+<div class="kr-embedded" kr-popin kr-form-token="dialog"></div>
+<a id="after" href="#bottom">After</a></body></html>`, b.psp.URL, demoPublicKey)
+}

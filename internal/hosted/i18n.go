@@ -67,6 +67,7 @@ var messages = map[string]map[string]string{
 		"approve":             "Approve",
 		"fail":                "Fail",
 		"close":               "Close",
+		"pay_short":           "Pay",
 		"payment_form":        "Payment form",
 		"card_ending":         "ending in %s",
 		"challenge_not_avail": "3-D Secure authentication is not available. Your card was not charged.",
@@ -124,6 +125,7 @@ var messages = map[string]map[string]string{
 		"approve":             "Valider",
 		"fail":                "Échouer",
 		"close":               "Fermer",
+		"pay_short":           "Payer",
 		"payment_form":        "Formulaire de paiement",
 		"card_ending":         "se terminant par %s",
 		"challenge_not_avail": "L’authentification 3-D Secure n’est pas disponible. Votre carte n’a pas été débitée.",
@@ -181,6 +183,7 @@ var messages = map[string]map[string]string{
 		"approve":             "Aprobar",
 		"fail":                "Fallar",
 		"close":               "Cerrar",
+		"pay_short":           "Pagar",
 		"payment_form":        "Formulario de pago",
 		"card_ending":         "terminada en %s",
 		"challenge_not_avail": "La autenticación 3-D Secure no está disponible. No se ha cargado nada en su tarjeta.",
@@ -238,6 +241,7 @@ var messages = map[string]map[string]string{
 		"approve":             "Approva",
 		"fail":                "Fallisci",
 		"close":               "Chiudi",
+		"pay_short":           "Paga",
 		"payment_form":        "Modulo di pagamento",
 		"card_ending":         "che termina con %s",
 		"challenge_not_avail": "L'autenticazione 3-D Secure non è disponibile. Non è stato addebitato nulla sulla carta.",
@@ -295,6 +299,7 @@ var messages = map[string]map[string]string{
 		"approve":             "Bestätigen",
 		"fail":                "Fehlschlagen",
 		"close":               "Schließen",
+		"pay_short":           "Bezahlen",
 		"payment_form":        "Zahlungsformular",
 		"card_ending":         "endet auf %s",
 		"challenge_not_avail": "Die 3-D-Secure-Authentifizierung ist nicht verfügbar. Ihre Karte wurde nicht belastet.",
@@ -309,6 +314,12 @@ var clientKeys = []string{
 	"err_csc_invalid", "err_holder_long", "form_errors", "technical_error",
 	"redirecting", "return_to_shop",
 }
+
+// popinKeys are the messages the JS client on the merchant page shows
+// before the frame has loaded: the pop-in button (no amount yet), the close
+// button's label, the dialog's name. serveClient writes them into the
+// client, so there is one wording of each.
+var popinKeys = []string{"pay_short", "close", "payment_form"}
 
 // resolveLanguage picks the page language: the merchant's kr-language,
 // then the buyer language of the payment, then the browser's

@@ -1,6 +1,8 @@
 package hosted
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"path"
 	"strings"
@@ -9,13 +11,33 @@ import (
 // serveClient serves the JS client merchant pages load. Its URL is fixed
 // (merchants copy it into their pages), so it is cached briefly.
 func serveClient(w http.ResponseWriter, r *http.Request) {
+	writeStatic(w, "text/javascript; charset=utf-8", "public, max-age=300", clientJS)
+}
+
+// labelsMark is where the client's table of pop-in labels goes.
+const labelsMark = "{} /* openpsp:popin-labels */"
+
+// clientJS is the JS client with the pop-in labels of every language
+// written in (popinKeys), so that a French page shows French before the
+// frame has loaded.
+var clientJS = func() []byte {
 	b, err := staticFS.ReadFile("static/kr-payment-form.js")
 	if err != nil {
-		http.NotFound(w, r)
-		return
+		panic(err)
 	}
-	writeStatic(w, "text/javascript; charset=utf-8", "public, max-age=300", b)
-}
+	labels := map[string]map[string]string{}
+	for _, l := range languages {
+		labels[l] = map[string]string{}
+		for _, k := range popinKeys {
+			labels[l][k] = messages[l][k]
+		}
+	}
+	j, err := json.Marshal(labels)
+	if err != nil || !bytes.Contains(b, []byte(labelsMark)) {
+		panic("hosted: the JS client has no pop-in labels table")
+	}
+	return bytes.Replace(b, []byte(labelsMark), j, 1)
+}()
 
 // serveThemeStub answers the Lyra theme files merchant pages include
 // (classic-reset.css, classic.js, neon-reset.min.css, neon.js, …) with an

@@ -53,6 +53,22 @@
   var config = {};
   if (script) ATTRS.forEach(function (a) { if (script.hasAttribute(a)) config[a] = script.getAttribute(a); });
 
+  // The pop-in's own labels, per language, until the frame tells its
+  // wording (written in by the server from the pages' messages).
+  var LABELS = {} /* openpsp:popin-labels */;
+
+  // labels returns the pop-in labels in the form's language, chosen as the
+  // pages choose it: kr-language, then the browser's languages (the buyer
+  // language of the payment is only known once the frame has loaded).
+  function labels(f) {
+    var tags = [setting(f, 'kr-language')].concat(navigator.languages || [navigator.language]);
+    for (var i = 0; i < tags.length; i++) {
+      var l = String(tags[i] || '').split(/[-_]/)[0].toLowerCase();
+      if (LABELS[l]) return LABELS[l];
+    }
+    return LABELS.en || { pay_short: 'Pay', close: 'Close', payment_form: 'Payment form' };
+  }
+
   var ALIASES = { formToken: 'kr-form-token', language: 'kr-language', publicKey: 'kr-public-key' };
 
   var callbacks = {};
@@ -127,9 +143,10 @@
       c.style.display = 'none';
     }
 
+    var text = labels(f);
     var iframe = document.createElement('iframe');
     iframe.src = frameURL(f);
-    iframe.title = 'Payment form';
+    iframe.title = text.payment_form;
     iframe.setAttribute('allow', 'payment');
     iframe.setAttribute('data-kr-form-id', f.id);
     style(iframe, { display: 'block', width: '100%', minWidth: '280px', height: '430px', border: '0', background: 'transparent', colorScheme: 'normal' });
@@ -139,7 +156,7 @@
       var btn = document.createElement('button');
       btn.type = 'button';
       btn.className = 'kr-popin-button';
-      btn.textContent = 'Pay';
+      btn.textContent = text.pay_short;
       style(btn, { minHeight: '44px', padding: '10px 20px', font: 'inherit', fontWeight: '700', color: '#ffffff', background: '#1d4ed8', border: '0', borderRadius: '6px', cursor: 'pointer' });
       btn.addEventListener('click', function () { openPopin(f); });
       el.appendChild(btn);
@@ -151,12 +168,13 @@
       var dialog = document.createElement('div');
       dialog.setAttribute('role', 'dialog');
       dialog.setAttribute('aria-modal', 'true');
+      dialog.setAttribute('aria-label', text.payment_form);
       style(dialog, { position: 'relative', width: '100%', maxWidth: '440px', maxHeight: '100%', overflow: 'auto', background: '#ffffff', borderRadius: '8px', padding: '40px 8px 8px', boxSizing: 'border-box' });
       var close = document.createElement('button');
       close.type = 'button';
       close.className = 'kr-popin-close';
       close.textContent = '\u00d7';
-      close.setAttribute('aria-label', 'Close');
+      close.setAttribute('aria-label', text.close);
       style(close, { position: 'absolute', top: '4px', right: '4px', width: '36px', height: '36px', font: '24px/1 sans-serif', color: '#1f2937', background: 'transparent', border: '0', cursor: 'pointer' });
       close.addEventListener('click', function () { closePopin(f); });
       overlay.addEventListener('keydown', function (ev) { if (ev.key === 'Escape') closePopin(f); });
