@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
@@ -488,5 +489,90 @@ KR.onFormReady(function () { document.body.setAttribute('data-ready', '1'); });
 </script>
 </head><body><a id="before" href="#top">Before</a>
 <div class="kr-embedded" kr-popin kr-form-token="dialog"></div>
-<a id="after" href="#bottom">After</a></body></html>`, b.psp.URL, demoPublicKey)
+<a id="after" href="#bottom">After</a>
+<button id="mine" type="button">Pay with the shop's own button</button>
+<script>document.getElementById('mine').addEventListener('click', function () { KR.openPopin(); });</script>
+</body></html>`, b.psp.URL, demoPublicKey)
+}
+
+// TestBrowserPopinDialog opens the pop-in with the keyboard. The dialog is a
+// labelled modal; focus goes into it on open, Tab and Shift+Tab never leave
+// it for the merchant page behind (Tab past the frame's last field went to
+// the page), and Escape gives focus back to the button that opened it.
+func TestBrowserPopinDialog(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	b.pay.add(demoForm("dialog"))
+	b.page = popinPage(b)
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.merchant.URL),
+		chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
+	), "loading the merchant page")
+	attrs, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
+  var d = document.querySelector('.kr-popin-overlay [role="dialog"]');
+  return d.getAttribute('aria-modal') + ' ' + !!(d.getAttribute('aria-label') || d.getAttribute('aria-labelledby'));
+})()`))
+	must(t, err, "dialog attributes")
+	if attrs != "true true" {
+		t.Errorf("dialog aria-modal, labelled: %s", attrs)
+	}
+
+	// Where the focus is, seen from the merchant page: "dialog" when it is
+	// in the pop-in (the close button, the frame), else the element's id.
+	where := func() string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
+  var a = document.activeElement;
+  if (a && a.closest('.kr-popin-overlay')) return 'dialog';
+  return a ? (a.id || a.className || a.tagName) : 'none';
+})()`))
+		must(t, err, "active element")
+		return s
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.Focus(chromedp.CSS(".kr-popin-button")),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(".kr-popin-overlay iframe")),
+	), "opening the pop-in")
+	if w := where(); w != "dialog" {
+		t.Fatalf("after opening, focus is on %s", w)
+	}
+	for i := 0; i < 14; i++ {
+		must(t, chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)), "Tab")
+		if w := where(); w != "dialog" {
+			t.Fatalf("Tab %d left the dialog for %s", i+1, w)
+		}
+	}
+	for i := 0; i < 14; i++ {
+		must(t, chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift))), "Shift+Tab")
+		if w := where(); w != "dialog" {
+			t.Fatalf("Shift+Tab %d left the dialog for %s", i+1, w)
+		}
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.WaitNotVisible(chromedp.CSS(".kr-popin-overlay")),
+	), "closing with Escape")
+	if w := where(); w != "kr-popin-button" {
+		t.Errorf("after Escape, focus is on %s, want the pop-in button", w)
+	}
+	// Opened by the shop's own button (KR.openPopin), closed with the close
+	// button: focus goes back to the shop's button.
+	must(t, chromedp.Do(ctx,
+		chromedp.Focus(chromedp.CSS("#mine")),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(".kr-popin-overlay iframe")),
+	), "opening the pop-in from the shop's button")
+	if w := where(); w != "dialog" {
+		t.Fatalf("after opening, focus is on %s", w)
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.Focus(chromedp.CSS(".kr-popin-close")),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitNotVisible(chromedp.CSS(".kr-popin-overlay")),
+	), "closing with the close button")
+	if w := where(); w != "mine" {
+		t.Errorf("after closing, focus is on %s, want the shop's button", w)
+	}
+	browsertest.NoConsoleErrors(t, ctx)
 }

@@ -548,6 +548,14 @@
           disabledByParent = true; pay.disabled = true; break;
         case 'enable':
           disabledByParent = false; if (!busy) pay.disabled = false; break;
+        case 'focusLast': {
+          // Shift+Tab from the pop-in's close button: the last field.
+          var all = document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]');
+          for (var i = all.length - 1; i >= 0; i--) {
+            if (!all[i].disabled && all[i].tabIndex >= 0 && all[i].getClientRects().length) { all[i].focus(); break; }
+          }
+          break;
+        }
         case 'focus':
           if (mode === 'saved' && savedCsc) savedCsc.focus();
           else if (mode === 'saved' && chosenCard()) chosenCard().focus(); else pan.focus();

@@ -179,8 +179,16 @@
       close.addEventListener('click', function () { closePopin(f); });
       overlay.addEventListener('keydown', function (ev) { if (ev.key === 'Escape') closePopin(f); });
       overlay.addEventListener('click', function (ev) { if (ev.target === overlay) closePopin(f); });
+      // Focus stays in the dialog: Tab past the frame's last field lands on
+      // the end guard, which sends it to the close button; Shift+Tab before
+      // the close button lands on the start guard, which sends it to the
+      // frame's last field.
+      var first = guard(function () { f.iframe.focus(); post(f, 'focusLast'); });
+      var last = guard(function () { f.close.focus(); });
+      dialog.appendChild(first);
       dialog.appendChild(close);
       dialog.appendChild(iframe);
+      dialog.appendChild(last);
       overlay.appendChild(dialog);
       document.body.appendChild(overlay);
       f.overlay = overlay; f.dialog = dialog; f.close = close;
@@ -192,7 +200,16 @@
     return f;
   }
 
+  function guard(onFocus) {
+    var g = document.createElement('span');
+    g.tabIndex = 0;
+    g.className = 'kr-popin-guard';
+    g.addEventListener('focus', onFocus);
+    return g;
+  }
+
   function destroy(f) {
+    release(f);
     if (f.iframe && f.iframe.parentNode) f.iframe.parentNode.removeChild(f.iframe);
     if (f.button && f.button.parentNode) f.button.parentNode.removeChild(f.button);
     if (f.overlay && f.overlay.parentNode) f.overlay.parentNode.removeChild(f.overlay);
@@ -201,16 +218,32 @@
   }
 
   function openPopin(f) {
-    if (!f || !f.overlay) return;
-    f.opener = document.activeElement;
+    if (!f || !f.overlay || f.overlay.style.display !== 'none') return;
+    var a = document.activeElement;
+    f.opener = a && a !== document.body ? a : f.button;
     f.overlay.style.display = 'flex';
-    if (f.iframe.contentWindow) post(f, 'focus');
+    // The merchant page behind is out of reach (focus, clicks, assistive
+    // technologies) while the dialog is open.
+    f.inerted = [];
+    for (var c = document.body.firstElementChild; c; c = c.nextElementSibling) {
+      if (c !== f.overlay && !c.inert && c.tagName !== 'SCRIPT') { c.inert = true; f.inerted.push(c); }
+    }
     f.close.focus();
+    if (f.iframe.contentWindow) post(f, 'focus');
+  }
+  function release(f) {
+    (f.inerted || []).forEach(function (c) { c.inert = false; });
+    f.inerted = [];
   }
   function closePopin(f) {
     if (!f || !f.overlay || f.overlay.style.display === 'none') return;
     f.overlay.style.display = 'none';
-    if (f.button) f.button.focus();
+    release(f);
+    // Back to whatever opened the dialog (the pop-in button, or the
+    // merchant's own button calling KR.openPopin).
+    var back = f.opener && f.opener.isConnected ? f.opener : f.button;
+    if (back && back.focus) back.focus();
+    if (f.button && document.activeElement !== back) f.button.focus();
     fire('popinClosed');
   }
 
