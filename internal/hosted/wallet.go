@@ -185,7 +185,8 @@ type savedCardView struct {
 	ExpiryText     string
 	DeleteLabel    string
 	InSubscription bool
-	CSCLength      int // digits of its security code
+	CSCLength      int    // digits of its security code
+	CSCHint        string // where that code is on the card
 }
 
 // hasSavedCards reports whether the form may show saved cards: a
@@ -226,9 +227,9 @@ func (h *Handler) fillWallet(pg page, v *view) {
 		if name == "" {
 			name = strings.ReplaceAll(c.Brand, "_", " ")
 		}
-		csc := 3
+		csc, hint := 3, m["csc_hint_back"]
 		if c.Brand == "AMEX" {
-			csc = 4
+			csc, hint = 4, m["csc_hint_front"]
 		}
 		v.Wallet = append(v.Wallet, savedCardView{
 			ID: c.ID, BrandName: name, PANMasked: c.PANMasked, Last4: last4,
@@ -236,6 +237,7 @@ func (h *Handler) fillWallet(pg page, v *view) {
 			DeleteLabel:    fmt.Sprintf(m["wallet_delete"], last4),
 			InSubscription: c.InSubscription,
 			CSCLength:      csc,
+			CSCHint:        hint,
 		})
 	}
 	v.WalletSingle = len(v.Wallet) == 1

@@ -209,7 +209,7 @@ func oneClickForm(token string) Form {
 // field to confirm it and a New card tab, but no bin icon nor save box, in
 // every language of the pages; the page holds no token.
 func TestOneClickForm(t *testing.T) {
-	e, _ := walletEnv(t)
+	e, fw := walletEnv(t)
 	e.pay.add(oneClickForm("oc"))
 	for _, l := range languages {
 		m := messages[l]
@@ -226,6 +226,8 @@ func TestOneClickForm(t *testing.T) {
 			`id="kr-saved-csc" name="saved_csc"`, `data-length="3"`,
 			`id="kr-panel-new" class="tab-panel" role="tabpanel" aria-labelledby="kr-tab-new" hidden`,
 			`data-form-action="PAYMENT"`,
+			// The hint of this card, not the one of a card yet to be typed.
+			`<p id="kr-saved-csc-hint" class="hint">` + m["csc_hint_back"] + `</p>`,
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("%s: one-click form lacks %q", l, want)
@@ -234,6 +236,18 @@ func TestOneClickForm(t *testing.T) {
 		for _, bad := range []string{`class="trash"`, `<dialog id="kr-confirm"`, `id="kr-save"`} {
 			if strings.Contains(body, bad) {
 				t.Errorf("%s: one-click form has %q", l, bad)
+			}
+		}
+	}
+	// An American Express card: 4 digits on the front.
+	fw.mu.Lock()
+	fw.cards[0] = SavedCard{ID: "c1", Brand: "AMEX", PANMasked: "377734XXXXX1002", ExpiryMonth: 12, ExpiryYear: 2031}
+	fw.mu.Unlock()
+	for _, l := range languages {
+		body := e.do(t, "GET", "/pay/oc?kr-language="+l, nil).Body.String()
+		for _, want := range []string{`data-length="4"`, `<p id="kr-saved-csc-hint" class="hint">` + messages[l]["csc_hint_front"] + `</p>`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: one-click form of an Amex card lacks %q", l, want)
 			}
 		}
 	}
