@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -210,8 +211,17 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 	h.render(w, "checkout.html", page{Title: "Checkout", Lang: l, Data: map[string]any{
 		"Product": product, "Quantity": qty, "Total": product.Amount * int64(qty), "OrderID": orderID,
 		"FormToken": formToken, "PublicKey": shop.DemoTestPublicKey, "Base": base, "Email": email,
-		"HostedURL": base + "/pay/" + formToken, "Account": account,
+		"HostedURL": hostedURL(base, formToken, l), "Account": account,
 	}}, csp)
+}
+
+// hostedURL is the link to the hosted payment page: the buyer's language
+// goes to the page (kr-language) and back to the return page (?lang=), as
+// with the embedded form.
+func hostedURL(base, formToken, lang string) string {
+	ret := base + "/demo/return?lang=" + url.QueryEscape(lang)
+	q := url.Values{"kr-language": {lang}, "kr-post-url-success": {ret}, "kr-post-url-refused": {ret}}
+	return base + "/pay/" + url.PathEscape(formToken) + "?" + q.Encode()
 }
 
 // callV4 calls a web service with the demo shop's TEST keys, as the

@@ -4,10 +4,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -90,6 +92,41 @@ func TestDemoPagesDeclareTheirOwnLanguage(t *testing.T) {
 		mux.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
 		if !strings.Contains(w.Body.String(), `<html lang="en">`) {
 			t.Errorf("%s: English page not declared lang=\"en\":\n%.200s", target, w.Body.String())
+		}
+	}
+}
+
+// TestCheckoutHostedLinkKeepsLanguage: the checkout's link to the hosted
+// payment page carries the buyer's language to the page (kr-language) and
+// back to the shop's return page (?lang= on the return URLs, as the embedded
+// form's return URLs have); the buyer came back to an English-formatted page.
+func TestCheckoutHostedLinkKeepsLanguage(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"SUCCESS","answer":{"formToken":"tok123"}}`)
+	}))
+	defer api.Close()
+	h := New(Options{BaseURL: func() string { return api.URL }})
+	mux := http.NewServeMux()
+	h.Register(mux)
+	for _, l := range []string{"fr", "de"} {
+		form := url.Values{"product": {Products[0].ID}, "quantity": {"1"}, "lang": {l}}
+		req := httptest.NewRequest("POST", "/demo/checkout", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		m := regexp.MustCompile(`<a href="([^"]*/pay/tok123[^"]*)"`).FindStringSubmatch(w.Body.String())
+		if m == nil {
+			t.Fatalf("%s: no link to the hosted page:\n%s", l, w.Body.String())
+		}
+		u, err := url.Parse(html.UnescapeString(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		want := api.URL + "/demo/return?lang=" + l
+		if q.Get("kr-language") != l || q.Get("kr-post-url-success") != want || q.Get("kr-post-url-refused") != want {
+			t.Errorf("%s: hosted page link %s", l, u)
 		}
 	}
 }
