@@ -72,3 +72,11 @@ func (s Schedule) delay(failures int, jitter, r float64) (time.Duration, bool) {
 	f := 1 + jitter*(2*r-1)
 	return time.Duration(float64(base) * f), true
 }
+
+// Wait is delay for work retried without end (a capture, which the
+// authorization's expiry bounds): past the schedule's end it repeats the
+// last step. It is 0 for an empty schedule or failures below 1.
+func (s Schedule) Wait(failures int, jitter, r float64) time.Duration {
+	d, _ := s.delay(min(failures, len(s)), jitter, r)
+	return d
+}

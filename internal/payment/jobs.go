@@ -3,10 +3,12 @@ package payment
 import (
 	"context"
 	"database/sql"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/store"
 )
 
@@ -73,6 +75,52 @@ func (s *Service) captureDue(ctx context.Context, limit int) (captured, claimedN
 	}
 	wg.Wait()
 	return int(n.Load()), len(claimed), nil
+}
+
+// captureRetry is the wait before a capture the acquirer could not take
+// is sent again, after each failure; the last step repeats until the
+// capture is made (or the authorization expires).
+var captureRetry = outbox.Schedule{30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute,
+	15 * time.Minute, 30 * time.Minute, time.Hour}
+
+// captureOutcome logs a capture that failed and, when nothing was
+// performed (the claim is released), defers the transaction's next capture
+// by captureRetry, before the outcome is recorded. A success ends the
+// streak of failures in the log.
+func (s *Service) captureOutcome(ctx context.Context, t Transaction, o outcome) {
+	if o.err == nil {
+		if n, since := s.captureErrs.End(); n > 0 {
+			s.log.Info("payment: captures go through again", "failures", n,
+				"after", s.clock.Now().Sub(since).Round(time.Second))
+		}
+		return
+	}
+	var next time.Time
+	failures := 0
+	if !o.unknown() {
+		var err error
+		failures, err = s.db.CaptureFailed(writeContext(ctx), t.UUID, t.PendingOpID, func(n int) time.Time {
+			next = s.clock.Now().Add(captureRetry.Wait(n, outbox.DefaultJitter, rand.Float64()))
+			return next
+		})
+		if err != nil {
+			s.log.Error("payment: capture: record the failure", "transaction", t.UUID, "err", err)
+		}
+	}
+	ok, held, since := s.captureErrs.Allow(s.clock.Now())
+	if !ok {
+		return
+	}
+	args := []any{"transaction", t.UUID, "err", o.err}
+	if failures > 0 {
+		args = append(args, "failures", failures, "next", next)
+	} else if o.unknown() {
+		args = append(args, "next", "recovery asks the acquirer")
+	}
+	if held > 0 {
+		args = append(args, "failing_since", since, "held_back", held)
+	}
+	s.log.Warn("payment: capture failed, will retry", args...)
 }
 
 // paymentsOf reads the payments of claimed transactions in one go and
@@ -229,8 +277,12 @@ func (s *Service) recoverPending(ctx context.Context, t Transaction) bool {
 	}
 	if !found {
 		// Never reached the acquirer: release the claim; the same
-		// operation id is sent again by the next capture run.
+		// operation id is sent again by the next capture run (after
+		// captureRetry's wait).
 		o = outcome{err: errNeverSent}
+		if t.PendingOp == opCapture {
+			s.captureOutcome(ctx, t, o)
+		}
 	}
 	_, nt, err := s.settlePending(ctx, t.UUID, t.PendingOpID, o)
 	if err != nil {

@@ -67,6 +67,7 @@ func (s *Service) runCapture(ctx context.Context, known *Payment, t Transaction,
 	actx, cancel := s.acquirerContext(ctx)
 	res, err := s.acq.Capture(actx, t.PendingOpID, t.AcquirerRef, t.Amount, t.Currency)
 	cancel()
+	s.captureOutcome(ctx, t, outcome{res: res, err: err})
 	decide := quietUnless(notify, s.pendingDecision(t.PendingOpID, outcome{res: res, err: err}))
 	if perr == nil {
 		if cur, ok := p.Transaction(t.UUID); ok && cur.version == t.version {

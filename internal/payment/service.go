@@ -23,6 +23,7 @@ import (
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/obs"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/store"
 )
@@ -52,6 +53,9 @@ type Service struct {
 	// local is the dispatcher of this process, which takes the messages of
 	// a settlement as it commits them (nil: they wait for a claim).
 	local Dispatcher
+	// captureErrs keeps an acquirer outage from logging a line per
+	// failed capture while it lasts.
+	captureErrs obs.LogLimiter
 }
 
 // Dispatcher is the outbox dispatcher of this process (outbox.Dispatcher).

@@ -755,8 +755,13 @@ func TestCaptureAndRefundRecovery(t *testing.T) {
 			t.Fatalf("after an unavailable acquirer: %s, pending %q", got.DetailedStatus, got.PendingOp)
 		}
 		// The answer is lost: the capture stays pending, CaptureDue leaves it
-		// alone, recovery finds it performed.
+		// alone, recovery finds it performed. (The next try waits for
+		// captureRetry's first step.)
 		e.sim.InjectFault(tx.UUID+"-capture", simulator.FaultTimeout)
+		if n, _ := e.svc.CaptureDue(e.ctx(), 10); n != 0 || e.get(tx.UUID).PendingOp != "" {
+			t.Fatal("a failed capture was sent again at once")
+		}
+		e.clk.Advance(time.Minute)
 		if n, _ := e.svc.CaptureDue(e.ctx(), 10); n != 0 {
 			t.Fatalf("captured %d without an answer", n)
 		}

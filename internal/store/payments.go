@@ -461,14 +461,43 @@ func queryTransactions(ctx context.Context, q Querier, query string, args ...any
 // condition, so a row is claimed by one copy only even if the select raced.
 
 // ClaimCaptures claims up to limit AUTHORISED debits whose expected capture
-// date has come: each gets pending_op CAPTURE with operation id
-// "<uuid>-capture" and pending_since now. It returns the claimed rows.
+// date has come (and whose retry time, after a failed capture, too): each
+// gets pending_op CAPTURE with operation id "<uuid>-capture" and
+// pending_since now. It returns the claimed rows.
 func (db *DB) ClaimCaptures(ctx context.Context, now time.Time, limit int) ([]TransactionRecord, error) {
 	return db.claim(ctx, `UPDATE transactions SET pending_op = 'CAPTURE', pending_op_id = uuid || '-capture',
 			pending_since = $1, version = version + 1
 		WHERE uuid IN (SELECT uuid FROM transactions WHERE detailed_status = 'AUTHORISED' AND expected_capture_at <= $1
-			AND pending_op = '' ORDER BY expected_capture_at LIMIT $2`+db.SkipLocked()+`)
+			AND pending_op = '' AND (capture_retry_at IS NULL OR capture_retry_at <= $1)
+			ORDER BY expected_capture_at LIMIT $2`+db.SkipLocked()+`)
 		  AND detailed_status = 'AUTHORISED' AND pending_op = ''`, Micros(now), claimLimit(limit))
+}
+
+// CaptureFailed records that pending capture opID of transaction uuid was
+// not performed (the acquirer could not take it), before the claim is
+// released: ClaimCaptures leaves the transaction alone until the time
+// retry gives for the number of failures so far, which it returns (0 when
+// the transaction no longer waits for this capture). It does not change
+// the transaction's version: the settlement that releases the claim
+// follows.
+func (db *DB) CaptureFailed(ctx context.Context, uuid, opID string, retry func(failures int) time.Time) (int, error) {
+	var n int
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		n = 0
+		err := tx.QueryRow(`UPDATE transactions SET capture_failures = capture_failures + 1
+			WHERE uuid = $1 AND pending_op = 'CAPTURE' AND pending_op_id = $2 RETURNING capture_failures`, uuid, opID).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store: capture failed: %w", err)
+		}
+		if _, err := tx.Exec(`UPDATE transactions SET capture_retry_at = $2 WHERE uuid = $1`, uuid, Micros(retry(n))); err != nil {
+			return fmt.Errorf("store: capture failed: %w", err)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // ClaimPendingOps claims up to limit transactions whose pending operation
