@@ -63,6 +63,10 @@ type InstalmentRecord struct {
 	ErrorDetail     string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// FailuresBeforePayment counts the claims released with no payment
+	// made (ReleaseInstalment): technical failures that Attempts, which
+	// counts payments, does not see.
+	FailuresBeforePayment int
 }
 
 // AttemptRecord is a row of subscription_attempts: one payment made for an
@@ -90,7 +94,7 @@ const subscriptionColumns = `id, shop_id, mode, token, order_id, description, me
 
 const instalmentColumns = `id, subscription_id, shop_id, sequence, due_at, amount, currency, status, attempts, refusals,
 	next_attempt_at, last_attempt_at, claim_id, claimed_until, payment_id, transaction_uuid, error_code, error_detail,
-	created_at, updated_at`
+	created_at, updated_at, failures_before_payment`
 
 func optInt64(p *int64) sql.NullInt64 {
 	if p == nil {
@@ -126,7 +130,7 @@ func scanInstalment(s scanner) (InstalmentRecord, error) {
 	var due, next, claimed, created, updated int64
 	err := s.Scan(&r.ID, &r.SubscriptionID, &r.ShopID, &r.Sequence, &due, &r.Amount, &r.Currency, &r.Status, &r.Attempts,
 		&r.Refusals, &next, &last, &r.ClaimID, &claimed, &payment, &r.TransactionUUID, &r.ErrorCode, &r.ErrorDetail,
-		&created, &updated)
+		&created, &updated, &r.FailuresBeforePayment)
 	if err != nil {
 		return r, err
 	}
@@ -257,10 +261,11 @@ func querySubscriptions(ctx context.Context, q Querier, query string, args ...an
 // transaction.
 func InsertInstalment(tx *sql.Tx, r InstalmentRecord) error {
 	res, err := tx.Exec(`INSERT INTO subscription_instalments (`+instalmentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7,
-		$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (subscription_id, sequence) DO NOTHING`,
+		$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (subscription_id, sequence) DO NOTHING`,
 		r.ID, r.SubscriptionID, r.ShopID, r.Sequence, Micros(r.DueAt), r.Amount, r.Currency, r.Status, r.Attempts,
 		r.Refusals, Micros(r.NextAttemptAt), OptMicros(r.LastAttemptAt), r.ClaimID, Micros(r.ClaimedUntil),
-		optText(r.PaymentID), r.TransactionUUID, r.ErrorCode, r.ErrorDetail, Micros(r.CreatedAt), Micros(r.UpdatedAt))
+		optText(r.PaymentID), r.TransactionUUID, r.ErrorCode, r.ErrorDetail, Micros(r.CreatedAt), Micros(r.UpdatedAt),
+		r.FailuresBeforePayment)
 	if err != nil {
 		return fmt.Errorf("store: insert instalment: %w", err)
 	}
@@ -459,9 +464,18 @@ func SettleInstalment(tx *sql.Tx, id, paymentID string, o InstalmentOutcome) (bo
 // ReleaseInstalment records the outcome of a claim under which no payment
 // was made (the token was refused, the subscription cancelled, the
 // database failed). It changes nothing (false) unless the caller still
-// holds the claim and no payment was attached.
+// holds the claim and no payment was attached. It counts the release in
+// failures_before_payment.
 func ReleaseInstalment(tx *sql.Tx, id, claimID string, o InstalmentOutcome) (bool, error) {
-	return settleInstalment(tx, `id = $1 AND status = 'CHARGING' AND payment_id IS NULL AND claim_id = $8`, id, claimID, o)
+	ok, err := settleInstalment(tx, `id = $1 AND status = 'CHARGING' AND payment_id IS NULL AND claim_id = $8`, id, claimID, o)
+	if !ok || err != nil {
+		return ok, err
+	}
+	if _, err := tx.Exec(`UPDATE subscription_instalments SET failures_before_payment = failures_before_payment + 1
+		WHERE id = $1`, id); err != nil {
+		return false, fmt.Errorf("store: release instalment: %w", err)
+	}
+	return true, nil
 }
 
 func settleInstalment(tx *sql.Tx, where, id, arg string, o InstalmentOutcome) (bool, error) {

@@ -147,13 +147,13 @@ func (s *Service) charge(ctx context.Context, inst store.InstalmentRecord) bool 
 	sub, err := store.GetSubscription(ctx, s.db.Reader(), inst.ShopID, inst.SubscriptionID)
 	if err != nil {
 		log.Error("subscription: read subscription", "err", err)
-		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts, "", err.Error()))
+		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts+1, "", err.Error()))
 		return false
 	}
 	sh, err := s.db.Shop(ctx, inst.ShopID)
 	if err != nil {
 		log.Error("subscription: read shop", "err", err)
-		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts, "", err.Error()))
+		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts+1, "", err.Error()))
 		return false
 	}
 	var opts Options
@@ -209,7 +209,7 @@ func (s *Service) charge(ctx context.Context, inst store.InstalmentRecord) bool 
 		// Nothing was charged if no payment was attached (release then
 		// succeeds); otherwise the stale pass settles it from the payment.
 		log.Error("subscription: charge failed", "err", err)
-		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts, errs.Internal, "internal error"))
+		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts+1, errs.Internal, "internal error"))
 		return false
 	}
 	s.settle(ctx, inst, attempt, p.ID, t)
@@ -294,12 +294,14 @@ var neverApproved = map[string]bool{
 }
 
 // technicalRetry tries again after Retry.Technical, until MaxTechnical
-// technical failures.
+// technical failures: those of the payments made (attempts, counting the
+// one that failed, less the refusals) and those before any payment. A
+// failure before payment passes inst.Attempts+1.
 func (s *Service) technicalRetry(inst store.InstalmentRecord, attempts int, code, detail string) store.InstalmentOutcome {
 	now := s.clock.Now()
 	o := store.InstalmentOutcome{Status: store.InstalmentDue, Refusals: inst.Refusals,
 		NextAttemptAt: now.Add(s.cfg.Retry.Technical), ErrorCode: code, ErrorDetail: detail, Now: now}
-	if attempts-inst.Refusals >= s.cfg.Retry.MaxTechnical {
+	if attempts-inst.Refusals+inst.FailuresBeforePayment >= s.cfg.Retry.MaxTechnical {
 		o.Status = store.InstalmentFailed
 	}
 	return o

@@ -1,6 +1,7 @@
 package subscription
 
 import (
+	"database/sql"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -399,6 +400,34 @@ func TestUpdateKeepsInstalmentsAlreadyDue(t *testing.T) {
 		}
 		if is[1].Amount != 1000 || is[2].Amount != 1200 {
 			t.Fatalf("amounts %d %d: the instalment due before the update keeps the amount of its time", is[1].Amount, is[2].Amount)
+		}
+	})
+}
+
+// A technical failure before any payment (the shop cannot be read) counts
+// toward MaxTechnical like one after a payment: the instalment fails in
+// the end instead of being retried every hour forever.
+func TestTechnicalFailuresBeforePaymentCount(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		_, _, e.svc = e.copyOn(db, Config{Retry: RetryPolicy{Refused: []time.Duration{24 * time.Hour}, Technical: time.Hour, MaxTechnical: 2}})
+		sub := e.create(CreateInput{Amount: 100, PaymentMethodToken: e.token(cardOK), RRule: "FREQ=MONTHLY;COUNT=1"})
+		if err := db.Write(e.ctx(), func(tx *sql.Tx) error {
+			_, err := tx.Exec(`UPDATE shops SET settings = 'not json' WHERE id = $1`, e.shop.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.run(0)
+		if is := e.instalments(sub); is[0].Status != store.InstalmentDue || !is[0].NextAttemptAt.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("after a technical failure %+v", is[0])
+		}
+		for i := 1; i <= 5; i++ {
+			e.clk.Set(t0.Add(time.Duration(i) * time.Hour))
+			e.run(0)
+		}
+		if is := e.instalments(sub); is[0].Status != store.InstalmentFailed || is[0].Attempts != 0 {
+			t.Fatalf("after MaxTechnical failures before payment %+v", is[0])
 		}
 	})
 }
