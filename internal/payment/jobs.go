@@ -242,12 +242,37 @@ func (s *Service) inquire(ctx context.Context, opID string) (outcome, bool, erro
 	return outcome{res: res}, found, err
 }
 
+// inquiryFailed logs a failed recovery inquiry, at most a line a minute
+// while the acquirer cannot be asked (each transaction is asked again at
+// every recovery period).
+func (s *Service) inquiryFailed(t Transaction, err error) {
+	ok, held, since := s.inquiryErrs.Allow(s.clock.Now())
+	if !ok {
+		return
+	}
+	if held == 0 {
+		s.log.Warn("payment: recovery inquiry failed, will retry", "transaction", t.UUID, "err", err)
+		return
+	}
+	s.log.Warn("payment: recovery inquiry failed, will retry", "transaction", t.UUID, "err", err,
+		"failing_since", since, "held_back", held)
+}
+
+// inquiryWorked logs the end of a streak of failed inquiries.
+func (s *Service) inquiryWorked() {
+	if n, since := s.inquiryErrs.End(); n > 0 {
+		s.log.Info("payment: recovery inquiries answered again", "failures", n,
+			"after", s.clock.Now().Sub(since).Round(time.Second))
+	}
+}
+
 func (s *Service) recoverRunning(ctx context.Context, t Transaction) bool {
 	o, found, err := s.inquire(ctx, t.UUID)
 	if err != nil {
-		s.log.Warn("payment: recovery inquiry failed, will retry", "transaction", t.UUID, "err", err)
+		s.inquiryFailed(t, err)
 		return false
 	}
+	s.inquiryWorked()
 	if !found {
 		o = outcome{err: errNeverSent}
 	}
@@ -272,9 +297,10 @@ func (s *Service) recoverRunning(ctx context.Context, t Transaction) bool {
 func (s *Service) recoverPending(ctx context.Context, t Transaction) bool {
 	o, found, err := s.inquire(ctx, t.PendingOpID)
 	if err != nil {
-		s.log.Warn("payment: recovery inquiry failed, will retry", "transaction", t.UUID, "err", err)
+		s.inquiryFailed(t, err)
 		return false
 	}
+	s.inquiryWorked()
 	if !found {
 		// Never reached the acquirer: release the claim; the same
 		// operation id is sent again by the next capture run (after

@@ -1,7 +1,11 @@
 package payment
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,4 +88,53 @@ func TestFailedCaptureBacksOff(t *testing.T) {
 			t.Fatalf("captured transaction %+v", got)
 		}
 	})
+}
+
+// noInquiry is the simulator, except that Inquire fails (the acquirer is
+// down for recovery too).
+type noInquiry struct{ *simulator.Simulator }
+
+func (noInquiry) Inquire(context.Context, string) (acquirer.Result, bool, error) {
+	return acquirer.Result{}, false, acquirer.ErrUnavailable
+}
+
+// Recovery against an acquirer that cannot be asked logs a line a minute,
+// not one per transaction per run.
+func TestRecoveryInquiryFailuresAreRateLimited(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		var buf bytes.Buffer
+		var mu sync.Mutex
+		log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))
+		for range 10 {
+			_, tx := e.pay(CreateInput{Amount: 800}, cardOK)
+			e.sim.InjectFault(tx.UUID+"-capture", simulator.FaultTimeout)
+		}
+		if _, err := e.svc.CaptureDue(e.ctx(), 100); err != nil {
+			t.Fatal(err)
+		}
+		svc := New(db, e.clk, noInquiry{e.sim}, CardVault(e.vault), Config{AcquirerTimeout: 200 * time.Millisecond, Logger: log})
+		for range 3 {
+			e.clk.Advance(2 * time.Minute)
+			if n, err := svc.RecoverRunning(e.ctx(), time.Minute, 100); err != nil || n != 0 {
+				t.Fatalf("recovery %d %v", n, err)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if n := strings.Count(buf.String(), "recovery inquiry failed"); n < 1 || n > 3 {
+			t.Fatalf("%d log lines for 30 failed inquiries in 6 minutes:\n%s", n, buf.String())
+		}
+	})
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -56,6 +56,8 @@ type Service struct {
 	// captureErrs keeps an acquirer outage from logging a line per
 	// failed capture while it lasts.
 	captureErrs obs.LogLimiter
+	// inquiryErrs does the same for recovery's inquiries.
+	inquiryErrs obs.LogLimiter
 }
 
 // Dispatcher is the outbox dispatcher of this process (outbox.Dispatcher).
