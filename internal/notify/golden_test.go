@@ -72,6 +72,7 @@ var goldenVariants = []goldenVariant{
 		return true
 	}},
 	{"accepted-flipped", paymentOnly(func(p *PaymentView) { p.Accepted = !p.Accepted })},
+	{"technical-error", paymentOnly(func(p *PaymentView) { p.Accepted, p.TechnicalError = false, true })},
 	{"hostile", func(c *Content) bool { hostile(c); return true }},
 	{"branding-6", func(c *Content) bool {
 		c.Shop.Color, c.Shop.LogoURL = "#FFD700", `https://shop.example/logo.png?a=1&b=<2>"`

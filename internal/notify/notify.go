@@ -237,6 +237,7 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 		} else {
 			mv := *view
 			mv.DetailsURL = p.DetailsURL
+			mv.TechnicalError = p.TechnicalError && !p.Accepted
 			c := Content{Template: TplPaymentMerchant, Lang: Language(s.Language), Mode: p.Mode, Recipient: "merchant",
 				Shop: shopView(s, p.ShopURL), Buyer: BuyerView{Name: p.BuyerName, Email: buyerEmail}, Payment: &mv}
 			if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event,

@@ -138,6 +138,9 @@ type PaymentView struct {
 	PANMasked     string    `json:"pan,omitempty"`
 	At            time.Time `json:"at"`
 	DetailsURL    string    `json:"detailsUrl,omitempty"`
+	// TechnicalError: not refused, the acquirer could not be reached and
+	// nothing was charged (PaymentFacts.TechnicalError).
+	TechnicalError bool `json:"technicalError,omitempty"`
 }
 
 // TokenView is what a token message tells.
@@ -198,10 +201,13 @@ type PaymentData struct {
 	OrderID       string
 	TransactionID string
 	Accepted      bool
-	Status        string // "Accepted" / "Refusé" …
-	Amount        string // "€12.50" / "12,50 €"
-	Date          string
-	Card          string // "VISA •••• 0055"
+	// TechnicalError: the acquirer could not be reached, nothing was
+	// charged (Accepted is false).
+	TechnicalError bool
+	Status         string // "Accepted" / "Refusé" / "Technical error" …
+	Amount         string // "€12.50" / "12,50 €"
+	Date           string
+	Card           string // "VISA •••• 0055"
 }
 
 // TokenData is a token written for one language.
@@ -338,8 +344,11 @@ func newData(c Content, sms bool) *Data {
 		pd := &PaymentData{OrderID: p.OrderID, TransactionID: p.TransactionID, Accepted: p.Accepted,
 			Amount: formatAmount(p.Amount, p.Currency, lang), Date: d.formatDate(p.At), Card: card(p.Brand, p.PANMasked, sms)}
 		pd.Status = catalogs[lang]["status.refused"]
-		if p.Accepted {
+		switch {
+		case p.Accepted:
 			pd.Status = catalogs[lang]["status.accepted"]
+		case p.TechnicalError:
+			pd.TechnicalError, pd.Status = true, catalogs[lang]["status.error"]
 		}
 		d.Payment = pd
 		d.Links.Details = safeURL(p.DetailsURL, "https", "http")
@@ -462,8 +471,11 @@ func subjectKey(c Content) string {
 	case TplPaymentRefusedBuyer:
 		return "pay.ko.subject"
 	case TplPaymentMerchant:
-		if c.Payment != nil && c.Payment.Accepted {
+		switch {
+		case c.Payment != nil && c.Payment.Accepted:
 			return "merchant.pay.ok.subject"
+		case c.Payment != nil && c.Payment.TechnicalError:
+			return "merchant.pay.err.subject"
 		}
 		return "merchant.pay.ko.subject"
 	case TplTokenBuyer:
