@@ -232,7 +232,7 @@ func (s *Service) PayToken(ctx context.Context, sh shop.Shop, creds shop.Credent
 		// A TEST key never pays with a PRODUCTION card, nor the reverse.
 		return Payment{}, Transaction{}, errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", in.PaymentMethodToken)
 	}
-	in.Customer, _ = carryOver(in.Customer, sc.Customer)
+	in.Customer, _ = carryOver(in.Customer, sc)
 	// The payment and its RUNNING debit are new: they are inserted as they
 	// are (sequence 1, order status derived), built before the write so
 	// that the single writer only runs the two INSERTs.

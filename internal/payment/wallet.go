@@ -44,9 +44,16 @@ func WalletEligible(pan card.PAN) bool {
 // billing details the merchant sent with this payment when it sent any,
 // else those kept with the card (document 003: "los datos de la solicitud
 // se utilizarán para la transacción", the token itself is not changed). The
-// email kept with the card fills in a missing one.
-func carryOver(c Customer, saved Customer) (Customer, bool) {
+// email kept with the card fills in a missing one, and the reference of the
+// wallet the card is in a missing reference (a subscription's instalment
+// sends no customer: its IPN still says whose wallet paid).
+func carryOver(c Customer, sc StoredCard) (Customer, bool) {
+	saved := sc.Customer
 	changed := false
+	if c.Reference == nil && sc.CustomerReference != "" {
+		r := sc.CustomerReference
+		c.Reference, changed = &r, true
+	}
 	if billingEmpty(c.BillingDetails) && !billingEmpty(saved.BillingDetails) {
 		b := saved.BillingDetails
 		b.Type = ""
@@ -147,7 +154,7 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 			t.Brand, t.PANMasked = string(brand), sc.PAN.Masked()
 			t.ExpiryMonth, t.ExpiryYear = sc.Expiry.Month, sc.Expiry.Year
 			t.ThreeDS = in.ThreeDS
-			c, changed := carryOver(p.Customer, sc.Customer)
+			c, changed := carryOver(p.Customer, sc)
 			if !changed {
 				return nil
 			}
