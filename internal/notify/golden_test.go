@@ -72,7 +72,6 @@ var goldenVariants = []goldenVariant{
 		return true
 	}},
 	{"accepted-flipped", paymentOnly(func(p *PaymentView) { p.Accepted = !p.Accepted })},
-	{"technical-error", paymentOnly(func(p *PaymentView) { p.Accepted, p.TechnicalError = false, true })},
 	{"hostile", func(c *Content) bool { hostile(c); return true }},
 	{"branding-6", func(c *Content) bool {
 		c.Shop.Color, c.Shop.LogoURL = "#FFD700", `https://shop.example/logo.png?a=1&b=<2>"`
@@ -152,6 +151,7 @@ var goldenVariants = []goldenVariant{
 	{"override-broken", func(c *Content) bool { c.Shop.ID = "ovr-broken"; return true }},
 	{"override-row-short", func(c *Content) bool { c.Shop.ID = "ovr-row"; return true }},
 	{"override-text-only", func(c *Content) bool { c.Shop.ID = "ovr-text"; return true }},
+	{"technical-error", paymentOnly(func(p *PaymentView) { p.Accepted, p.TechnicalError = false, true })},
 }
 
 func hostile(c *Content) {
