@@ -62,6 +62,20 @@ type PaymentFacts struct {
 	// notice (the payment page tells them so); the merchant's notice and
 	// the IPN still go out.
 	TechnicalError bool
+	// Instalment, for an attempt at a subscription's instalment, says what
+	// a refusal leads to: the buyer hears of a refused instalment once when
+	// it will be retried and once when it has failed, not at every attempt.
+	Instalment *Instalment
+}
+
+// Instalment is what follows the refusal of a subscription's instalment.
+type Instalment struct {
+	// RetryAt is when the instalment is tried again; zero when it is not:
+	// the instalment has failed.
+	RetryAt time.Time
+	// Told: an earlier attempt at this instalment was refused, and the
+	// buyer was told then that it would be retried.
+	Told bool
 }
 
 // TokenFacts describe a token event for its notifications.
@@ -208,6 +222,15 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 	}
 	view := &PaymentView{ID: p.PaymentID, OrderID: p.OrderID, TransactionID: p.TransactionID, Accepted: p.Accepted,
 		Amount: p.Amount, Currency: p.Currency, Brand: p.Brand, PANMasked: p.PANMasked, At: p.At}
+	var retried bool // a refused instalment retried again: the buyer already knows
+	if in := p.Instalment; in != nil && !p.Accepted && !p.TechnicalError {
+		if in.RetryAt.IsZero() {
+			view.InstalmentFailed = true
+		} else {
+			at := in.RetryAt
+			view.RetryAt, retried = &at, in.Told
+		}
+	}
 	// Ordering is per channel and key: a key per recipient lets the buyer's
 	// email and the merchant's go out side by side, each stream in order.
 	key := "payment:" + p.PaymentID
@@ -217,6 +240,8 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 		switch {
 		case p.TechnicalError && !p.Accepted:
 			out.skip(outbox.ChannelEmail, "buyer", "technical error: nothing was charged")
+		case retried:
+			out.skip(outbox.ChannelEmail, "buyer", "instalment refused again: the buyer was told at its first refusal")
 		case buyerEmail == "":
 			out.skip(outbox.ChannelEmail, "buyer", "no buyer email")
 		case !ValidEmail(buyerEmail):

@@ -141,6 +141,10 @@ type PaymentView struct {
 	// TechnicalError: not refused, the acquirer could not be reached and
 	// nothing was charged (PaymentFacts.TechnicalError).
 	TechnicalError bool `json:"technicalError,omitempty"`
+	// RetryAt, for a refused subscription instalment, is when it is tried
+	// again; InstalmentFailed: it is not, the instalment has failed.
+	RetryAt          *time.Time `json:"retryAt,omitempty"`
+	InstalmentFailed bool       `json:"instalmentFailed,omitempty"`
 }
 
 // TokenView is what a token message tells.
@@ -205,9 +209,13 @@ type PaymentData struct {
 	// charged (Accepted is false).
 	TechnicalError bool
 	Status         string // "Accepted" / "Refusé" / "Technical error" …
-	Amount         string // "€12.50" / "12,50 €"
-	Date           string
-	Card           string // "VISA •••• 0055"
+	// Retry, for a refused subscription instalment, is when it is tried
+	// again (written for the language); InstalmentFailed: it is not.
+	Retry            string
+	InstalmentFailed bool
+	Amount           string // "€12.50" / "12,50 €"
+	Date             string
+	Card             string // "VISA •••• 0055"
 }
 
 // TokenData is a token written for one language.
@@ -350,6 +358,11 @@ func newData(c Content, sms bool) *Data {
 		case p.TechnicalError:
 			pd.TechnicalError, pd.Status = true, catalogs[lang]["status.error"]
 		}
+		if p.RetryAt != nil {
+			pd.Retry = d.formatDate(*p.RetryAt)
+		}
+		pd.InstalmentFailed = p.InstalmentFailed && !p.Accepted
+		vars["retry"] = pd.Retry
 		d.Payment = pd
 		d.Links.Details = safeURL(p.DetailsURL, "https", "http")
 		order := p.OrderID
@@ -469,6 +482,12 @@ func subjectKey(c Content) string {
 	case TplPaymentAcceptedBuyer:
 		return "pay.ok.subject"
 	case TplPaymentRefusedBuyer:
+		switch {
+		case c.Payment != nil && c.Payment.RetryAt != nil:
+			return "pay.retry.subject"
+		case c.Payment != nil && c.Payment.InstalmentFailed:
+			return "pay.failed.subject"
+		}
 		return "pay.ko.subject"
 	case TplPaymentMerchant:
 		switch {

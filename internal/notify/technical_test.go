@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -49,4 +50,48 @@ func TestMerchantNoticeOfATechnicalError(t *testing.T) {
 func firstLine(s string) string {
 	s = strings.TrimPrefix(s, strings.SplitN(s, "\n", 2)[0]+"\n") // the TEST line
 	return strings.TrimSpace(strings.SplitN(strings.TrimSpace(s), "\n", 2)[0])
+}
+
+// A refused subscription instalment tells the buyer when it is tried
+// again, or that it has failed, in every language: never the "try again
+// with another card" of a payment the buyer makes.
+func TestInstalmentRefusalWording(t *testing.T) {
+	r := notify.NewRenderer(nil, nil)
+	retry := map[string]string{"en": "March 5, 2030", "fr": "5 mars 2030", "es": "5 de marzo de 2030", "it": "5 marzo 2030", "de": "5. März 2030"}
+	for _, lang := range notify.Languages {
+		ko := notify.SampleContent(notify.TplPaymentRefusedBuyer)
+		ko.Lang = lang
+		plain, err := r.Email(context.Background(), ko)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2030, 3, 5, 9, 0, 0, 0, time.UTC)
+		for _, v := range []func(p *notify.PaymentView){
+			func(p *notify.PaymentView) { p.RetryAt = &at },
+			func(p *notify.PaymentView) { p.InstalmentFailed = true },
+		} {
+			c := notify.SampleContent(notify.TplPaymentRefusedBuyer)
+			c.Lang = lang
+			v(c.Payment)
+			out, err := r.Email(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The text is heading, greeting, intro, then "try again with
+			// another card".
+			lines := strings.Split(plain.Text, "\n")
+			var next string
+			for i, l := range lines {
+				if strings.Contains(l, "Zoë Martin") && i+3 < len(lines) {
+					next = lines[i+3]
+				}
+			}
+			if next == "" || out.Subject == plain.Subject || strings.Contains(out.Text, next) {
+				t.Errorf("%s: an instalment's refusal reads as a buyer's own:\n%s\n%s", lang, out.Subject, out.Text)
+			}
+			if c.Payment.RetryAt != nil && !strings.Contains(out.Text, retry[lang]) {
+				t.Errorf("%s: the retry date %q is not in:\n%s", lang, retry[lang], out.Text)
+			}
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/ids"
 	"github.com/openpsp/openpsp/internal/money"
+	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 )
@@ -42,6 +43,10 @@ type CreateInput struct {
 	// the instalments of one subscription share its orderId, so the
 	// one-paid-payment-per-orderId guard does not apply to them.
 	SubscriptionID string
+	// Instalment, if set, says what a refusal of this instalment attempt
+	// leads to, for the buyer's email (PayToken only): see
+	// notify.PaymentFacts.Instalment.
+	Instalment func(t Transaction) notify.Instalment
 	// OnStart, if set, runs inside the database transaction that commits
 	// the payment and its RUNNING transaction, before the acquirer is
 	// called (PayToken only). Its error undoes both and is returned

@@ -27,7 +27,7 @@ func (s *Service) notifyDecision(ctx context.Context, tx *sql.Tx, p *Payment, t 
 		if err != nil {
 			return err
 		}
-		_, err = notify.PaymentEvent(tx, now, sh, decisionFacts(p, t, now), deref(p.Customer.Email), deref(p.Customer.BillingDetails.Language))
+		_, err = notify.PaymentEvent(tx, now, sh, decisionFacts(ctx, p, t, now), deref(p.Customer.Email), deref(p.Customer.BillingDetails.Language))
 		return err
 	})
 }
@@ -42,7 +42,7 @@ func (s *Service) decisionMessages(ctx context.Context, p *Payment, t *Transacti
 	sh, err := s.db.Shop(ctx, p.ShopID)
 	if err == nil {
 		var out notify.Enqueued
-		out, err = notify.PaymentMessages(now, sh, decisionFacts(p, t, now), deref(p.Customer.Email), deref(p.Customer.BillingDetails.Language))
+		out, err = notify.PaymentMessages(now, sh, decisionFacts(ctx, p, t, now), deref(p.Customer.Email), deref(p.Customer.BillingDetails.Language))
 		if err == nil {
 			return out.Messages
 		}
@@ -51,13 +51,22 @@ func (s *Service) decisionMessages(ctx context.Context, p *Payment, t *Transacti
 	return nil
 }
 
-func decisionFacts(p *Payment, t *Transaction, now time.Time) notify.PaymentFacts {
-	return notify.PaymentFacts{
+func decisionFacts(ctx context.Context, p *Payment, t *Transaction, now time.Time) notify.PaymentFacts {
+	f := notify.PaymentFacts{
 		PaymentID: p.ID, OrderID: p.OrderID, TransactionID: t.UUID, Mode: p.Mode, Accepted: t.Status != StatusUnpaid,
 		Amount: t.Amount, Currency: t.Currency, Brand: t.Brand, PANMasked: t.PANMasked, At: now,
 		BuyerName: buyerName(p.Customer), TechnicalError: t.DetailedStatus == Error,
 	}
+	if next, ok := ctx.Value(instalmentKey{}).(func(Transaction) notify.Instalment); ok && t.DetailedStatus == Refused {
+		in := next(*t)
+		f.Instalment = &in
+	}
+	return f
 }
+
+// instalmentKey carries CreateInput.Instalment from PayToken to the
+// notifications of its decision.
+type instalmentKey struct{}
 
 // notifyToken queues the notifications of a card saved during a payment or
 // verification; the notification URL, if the shop wants one, gets the

@@ -233,6 +233,11 @@ func (s *Service) PayToken(ctx context.Context, sh shop.Shop, creds shop.Credent
 		return Payment{}, Transaction{}, errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", in.PaymentMethodToken)
 	}
 	in.Customer, _ = carryOver(in.Customer, sc)
+	if in.Instalment != nil {
+		// The decision is written further down the settle path, which
+		// takes only the context along.
+		ctx = context.WithValue(ctx, instalmentKey{}, in.Instalment)
+	}
 	// The payment and its RUNNING debit are new: they are inserted as they
 	// are (sequence 1, order status derived), built before the write so
 	// that the single writer only runs the two INSERTs.

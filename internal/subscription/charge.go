@@ -11,6 +11,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
@@ -165,6 +166,16 @@ func (s *Service) charge(ctx context.Context, inst store.InstalmentRecord) bool 
 		Amount: inst.Amount, Currency: inst.Currency, OrderID: sub.OrderID, FormAction: payment.ActionSilent,
 		PaymentMethodToken: sub.Token, IPNTargetURL: opts.IPNTargetURL, CaptureDelay: opts.CaptureDelay,
 		ManualValidation: opts.ManualValidation, PaymentSource: opts.PaymentSource, Metadata: md, SubscriptionID: sub.ID,
+		Instalment: func(t payment.Transaction) notify.Instalment {
+			// The buyer hears of a refusal when it is the instalment's
+			// first (it will be retried) and when it is final.
+			o, _ := s.outcome(inst, attempt, t)
+			n := notify.Instalment{Told: inst.Refusals > 0}
+			if o.Status == store.InstalmentDue {
+				n.RetryAt = o.NextAttemptAt
+			}
+			return n
+		},
 		OnStart: func(tx *sql.Tx, paymentID, uuid string) error {
 			// The subscription row is locked first, as Cancel does: a
 			// cancellation either comes before this payment (which is then
