@@ -69,6 +69,7 @@ type App struct {
 	jobs        []job
 	jobInterval time.Duration
 	draining    atomic.Bool
+	readyErrs   obs.LogLimiter // failed /readyz probes (see notReady)
 	listener    net.Listener
 	server      *http.Server
 	closeOnce   sync.Once

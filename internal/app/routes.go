@@ -39,16 +39,34 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := a.DB.Ping(ctx); err != nil {
-		a.Log.WarnContext(r.Context(), "readiness: database unreachable", "err", err)
+		a.notReady(r.Context(), "readiness: database unreachable", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
 		return
 	}
 	if err := a.DB.WriteHealth(ctx); err != nil {
-		a.Log.WarnContext(r.Context(), "readiness: writes fail", "err", err)
+		a.notReady(r.Context(), "readiness: writes fail", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "writes failing"})
 		return
 	}
+	if n, since := a.readyErrs.End(); n > 0 {
+		a.Log.InfoContext(r.Context(), "readiness: database reachable again", "failures", n,
+			"after", a.Clock.Now().Sub(since).Round(time.Second))
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": string(a.DB.Dialect())})
+}
+
+// notReady logs a failed readiness probe: a load balancer probes every few
+// seconds, so an outage logs its first failure, then at most once a minute
+// with how many were held back (as the outbox dispatcher does).
+func (a *App) notReady(ctx context.Context, msg string, err error) {
+	ok, held, since := a.readyErrs.Allow(a.Clock.Now())
+	switch {
+	case !ok:
+	case held == 0:
+		a.Log.WarnContext(ctx, msg, "err", err)
+	default:
+		a.Log.WarnContext(ctx, msg, "err", err, "failing_since", since, "held_back", held)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
