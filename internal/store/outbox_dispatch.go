@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -111,16 +110,6 @@ func (db *DB) ClaimOutbox(ctx context.Context, instance string, now time.Time, l
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
-}
-
-// FinishOutbox records one result; see FinishOutboxBatch.
-func (db *DB) FinishOutbox(ctx context.Context, r outbox.Result) error {
-	err := db.FinishOutboxBatch(ctx, []outbox.Result{r})
-	var be *outbox.BatchError
-	if errors.As(err, &be) {
-		return be.Errs[0]
-	}
-	return err
 }
 
 // FinishOutboxBatch logs each result's attempt and moves its message to its

@@ -53,7 +53,7 @@ func claimIDs(t *testing.T, db *store.DB, instance string, now time.Time, limit 
 
 func finish(t *testing.T, db *store.DB, d outbox.Delivery, status string, now, next time.Time) {
 	t.Helper()
-	err := db.FinishOutbox(context.Background(), outbox.Result{
+	err := finishOutbox(context.Background(), db, outbox.Result{
 		ID: d.ID, LockedBy: d.LockedBy, LockedUntil: d.LockedUntil, Status: status, Now: now, NextAttemptAt: next,
 		Attempt: outbox.Attempt{Number: d.Attempts + 1, At: now, StatusCode: 200, Latency: 1500 * time.Microsecond, Response: "ok"},
 	})
@@ -193,7 +193,7 @@ func TestOutboxLease(t *testing.T) {
 		n := enqueue(t, db, t0, outbox.Message{Channel: "sms", Event: "e"})
 		c := claimIDs(t, db, "a", t0.Add(2*time.Minute), 1)
 		sameIDs(t, c, n[0])
-		if err := db.FinishOutbox(context.Background(), outbox.Result{ID: c[0].ID, LockedBy: "a", LockedUntil: c[0].LockedUntil}); err != nil {
+		if err := finishOutbox(context.Background(), db, outbox.Result{ID: c[0].ID, LockedBy: "a", LockedUntil: c[0].LockedUntil}); err != nil {
 			t.Fatal(err)
 		}
 		c = claimIDs(t, db, "b", t0.Add(2*time.Minute), 1)
@@ -365,11 +365,22 @@ func TestOutboxFinishBatch(t *testing.T) {
 			}
 		}
 		// The single-result form reports the result's own error.
-		if err := db.FinishOutbox(ctx, rs[1]); err == nil || errors.As(err, &be) {
+		if err := finishOutbox(ctx, db, rs[1]); err == nil || errors.As(err, &be) {
 			t.Fatalf("FinishOutbox of a missing message: %v", err)
 		}
 		if err := db.FinishOutboxBatch(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 	})
+}
+
+// finishOutbox records one result, as the dispatcher's batch of one would
+// (the dispatcher itself only calls FinishOutboxBatch).
+func finishOutbox(ctx context.Context, db *store.DB, r outbox.Result) error {
+	err := db.FinishOutboxBatch(ctx, []outbox.Result{r})
+	var be *outbox.BatchError
+	if errors.As(err, &be) {
+		return be.Errs[0]
+	}
+	return err
 }
