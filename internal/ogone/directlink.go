@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/xml"
 	"errors"
 
@@ -398,6 +399,21 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 			return fail(ncExpiryInPast, "the card of the alias has expired")
 		}
 		pay.Token = alias
+		// ALIASPERSISTEDAFTERUSE: a temporary alias used without N is
+		// kept (document 004: "if the transaction does not contain this
+		// parameter/value combination, the alias will be retained"). It
+		// is kept in the write that starts the payment, so that the
+		// expiry job cannot destroy it while the acquirer answers; an
+		// alias whose time is up by then stops the payment.
+		if persist != "N" && !t.Permanent {
+			pay.OnStart = func(tx *sql.Tx) error {
+				err := h.opts.Vault.MakePermanentTx(tx, shopID, alias)
+				if errors.Is(err, vault.ErrTokenPurged) {
+					return &errs.Error{Code: errs.TokenPurged, Message: "paymentMethodToken purged", Field: "paymentMethodToken"}
+				}
+				return err
+			}
+		}
 	}
 
 	now := h.clock.Now()
@@ -423,16 +439,6 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		resp := fail(code, plus)
 		resp.set("PAYID", strconv.FormatInt(order.PAYID, 10))
 		return resp
-	}
-	// ALIASPERSISTEDAFTERUSE: a temporary alias used without N is kept
-	// (document 004: "if the transaction does not contain this
-	// parameter/value combination, the alias will be retained").
-	if alias != "" && persist != "N" {
-		if t, err := h.opts.Vault.Get(ctx, shopID, alias); err == nil && !t.Permanent {
-			if _, err := h.opts.Vault.MakePermanent(ctx, shopID, alias); err != nil {
-				h.log.ErrorContext(ctx, "directlink: keeping the alias", "err", err)
-			}
-		}
 	}
 	status, ncerr := debitStatus(tx)
 	order.PaymentID, order.TransactionUUID, order.Status, order.Brand, order.UpdatedAt = tx.PaymentID, tx.UUID, status, tx.Brand, h.clock.Now()

@@ -63,13 +63,27 @@ type recordingAcquirer struct {
 	acquirer.Connector
 	mu         sync.Mutex
 	initiators []string
+	// during, if set, runs while the acquirer holds an authorization (a
+	// slow acquirer: the clock moves, background jobs run).
+	during func()
 }
 
 func (a *recordingAcquirer) Authorize(ctx context.Context, r acquirer.AuthorizeRequest) (acquirer.Result, error) {
 	a.mu.Lock()
 	a.initiators = append(a.initiators, r.Initiator)
+	during := a.during
 	a.mu.Unlock()
+	if during != nil {
+		during()
+	}
 	return a.Connector.Authorize(ctx, r)
+}
+
+// authorizations is how many authorizations the acquirer was sent.
+func (a *recordingAcquirer) authorizations() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.initiators)
 }
 
 // lastInitiator is the initiator of the latest authorization.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/vault"
@@ -314,6 +315,132 @@ func TestTemporaryAliasExpiryAndPersistedAfterUse(t *testing.T) {
 		if r := e.order(map[string]string{"ALIAS": id, "ORDERID": "L-" + id}); r["NCERROR"] != "50001111" || r["STATUS"] != "0" {
 			t.Fatalf("payment with a deleted alias: %v", r)
 		}
+	}
+}
+
+// A temporary alias used within its two hours survives the payment even
+// when its time is up while the acquirer answers and the expiry job runs
+// meanwhile: the payment and the alias end consistent (the debit names the
+// alias, which still holds its card). With ALIASPERSISTEDAFTERUSE=N the alias
+// goes at its time and the payment is not disturbed. An alias whose time was
+// up before the order is still refused.
+func TestTemporaryAliasUsedInTimeSurvivesASlowAcquirer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, id := range []string{"slow-kept", "slow-n", "late"} {
+		a, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": id, "ALIAS.STOREPERMANENTLY": "N"}))
+		if _, q := e.returned(e.post(a, cardForm(mastercard))); q.Get("Alias.Status") != "0" {
+			t.Fatalf("create %s: %v", id, q)
+		}
+	}
+	e.clock.Advance(2*time.Hour - time.Second)
+	purged := -1
+	e.acq.mu.Lock()
+	e.acq.during = func() {
+		e.clock.Advance(2 * time.Second)
+		n, err := e.vault.ExpireTemporary(ctx)
+		if err != nil {
+			t.Errorf("expiry job: %v", err)
+		}
+		purged = n
+	}
+	e.acq.mu.Unlock()
+	r := e.order(map[string]string{"ALIAS": "slow-kept", "ORDERID": "S1"})
+	if r["STATUS"] != "5" || r["ALIAS"] != "slow-kept" {
+		t.Fatalf("payment with a temporary alias used in time: %v", r)
+	}
+	if purged != 2 {
+		t.Errorf("the expiry job during the payment purged %d aliases, want 2 (slow-n and late, not slow-kept)", purged)
+	}
+	tok, err := e.vault.Get(ctx, shop.DemoShopID, "slow-kept")
+	if err != nil || !tok.Permanent || tok.StatusAt(e.clock.Now()) != vault.StatusActive {
+		t.Fatalf("the alias used in time was not kept: %+v %v", tok, err)
+	}
+	if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "slow-kept"); err != nil {
+		t.Fatalf("the kept alias lost its card: %v", err)
+	}
+	o, err := e.db.OrdersByOrderID(ctx, shop.DemoShopID, "TEST", "S1")
+	if err != nil || len(o) != 1 {
+		t.Fatal(o, err)
+	}
+	if _, tx, err := e.payments.Get(ctx, shop.DemoShopID, o[0].TransactionUUID); err != nil ||
+		tx.DetailedStatus != "AUTHORISED_TO_VALIDATE" || tx.Token != "slow-kept" {
+		t.Fatalf("the payment: %+v %v", tx, err)
+	}
+	if r := e.order(map[string]string{"ALIAS": "slow-kept", "ORDERID": "S2"}); r["STATUS"] != "5" {
+		t.Fatalf("the kept alias pays again: %v", r)
+	}
+
+	// ALIASPERSISTEDAFTERUSE=N: the alias is not kept, the payment is.
+	e.acq.mu.Lock()
+	e.acq.during = nil
+	e.acq.mu.Unlock()
+	a, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": "slow-n2", "ALIAS.STOREPERMANENTLY": "N"}))
+	if _, q := e.returned(e.post(a, cardForm(mastercard))); q.Get("Alias.Status") != "0" {
+		t.Fatalf("create slow-n2: %v", q)
+	}
+	e.clock.Advance(2*time.Hour - time.Second)
+	e.acq.mu.Lock()
+	e.acq.during = func() {
+		e.clock.Advance(2 * time.Second)
+		if n, err := e.vault.ExpireTemporary(ctx); err != nil || n != 1 {
+			t.Errorf("expiry job with N: %d %v", n, err)
+		}
+	}
+	e.acq.mu.Unlock()
+	if r := e.order(map[string]string{"ALIAS": "slow-n2", "ORDERID": "S3", "ALIASPERSISTEDAFTERUSE": "N"}); r["STATUS"] != "5" {
+		t.Fatalf("payment with N: %v", r)
+	}
+	if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "slow-n2"); err != vault.ErrTokenPurged {
+		t.Fatalf("the alias used with N after its time: %v", err)
+	}
+	e.acq.mu.Lock()
+	e.acq.during = nil
+	e.acq.mu.Unlock()
+
+	// An alias whose time was up before the order arrived is refused, and
+	// nothing reaches the acquirer.
+	before := e.acq.authorizations()
+	if r := e.order(map[string]string{"ALIAS": "late", "ORDERID": "S4"}); r["NCERROR"] != "50001111" || r["STATUS"] != "0" {
+		t.Fatalf("payment with an alias past its time: %v", r)
+	}
+	if e.acq.authorizations() != before {
+		t.Fatal("an alias past its time reached the acquirer")
+	}
+}
+
+// lateVault is the vault with the clock moving on between DirectLink's
+// check of the alias and the write that starts the payment.
+type lateVault struct {
+	*vault.Vault
+	clk *clock.Fake
+}
+
+func (v lateVault) MakePermanentTx(tx *sql.Tx, shopID, token string) error {
+	v.clk.Advance(2 * time.Second)
+	return v.Vault.MakePermanentTx(tx, shopID, token)
+}
+
+// A temporary alias whose time is up when the payment starts (after the
+// order's checks) stops the payment: nothing reaches the acquirer, the
+// order answers "unknown alias" and the alias goes with the expiry job.
+func TestTemporaryAliasOverWhenThePaymentStarts(t *testing.T) {
+	e := newEnv(t, func(o *ogone.Options) { o.Vault = lateVault{o.Vault.(*vault.Vault), o.Clock.(*clock.Fake)} })
+	ctx := context.Background()
+	a, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": "just-late", "ALIAS.STOREPERMANENTLY": "N"}))
+	if _, q := e.returned(e.post(a, cardForm(mastercard))); q.Get("Alias.Status") != "0" {
+		t.Fatalf("create: %v", q)
+	}
+	e.clock.Advance(2*time.Hour - time.Second)
+	before := e.acq.authorizations()
+	if r := e.order(map[string]string{"ALIAS": "just-late", "ORDERID": "J1"}); r["NCERROR"] != "50001111" || r["STATUS"] != "0" {
+		t.Fatalf("payment with an alias over when it starts: %v", r)
+	}
+	if e.acq.authorizations() != before {
+		t.Fatal("the alias over when the payment started reached the acquirer")
+	}
+	if n, err := e.vault.ExpireTemporary(ctx); err != nil || n != 1 {
+		t.Fatalf("expiry job: %d %v", n, err)
 	}
 }
 

@@ -39,6 +39,7 @@ type Vault interface {
 	Update(ctx context.Context, shopID, token string, u vault.TokenUpdate) (vault.Token, error)
 	Reactivate(ctx context.Context, shopID, token string) (vault.Token, error)
 	MakePermanent(ctx context.Context, shopID, token string) (vault.Token, error)
+	MakePermanentTx(tx *sql.Tx, shopID, token string) error
 	Card(ctx context.Context, shopID, token string) (card.PAN, card.Expiry, vault.Token, error)
 }
 

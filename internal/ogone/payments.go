@@ -2,6 +2,7 @@ package ogone
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/openpsp/openpsp/internal/card"
 )
@@ -48,6 +49,9 @@ type PayRequest struct {
 	// when none was sent): 2, 3 and 9 are merchant-initiated payments
 	// (recurring, instalments), the others customer-initiated.
 	ECI string
+	// OnStart, if set, runs inside the write transaction that starts the
+	// payment, before the acquirer is called; an error stops the payment.
+	OnStart func(tx *sql.Tx) error
 }
 
 // PaymentTx is a transaction as DirectLink reports it (the fields of the

@@ -307,17 +307,24 @@ func (db *DB) UpdateTokenTx(tx *sql.Tx, shopID, token string, ch vault.TokenChan
 func (db *DB) MakeTokenPermanent(ctx context.Context, shopID, token string, now time.Time) (bool, error) {
 	var changed bool
 	err := db.Write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE tokens SET expires_at = NULL, store_permanently = 1, updated_at = $3
-			WHERE shop_id = $1 AND token = $2 AND expires_at IS NOT NULL AND expires_at > $3 AND status <> 'PURGED'`,
-			shopID, token, Micros(now))
-		if err != nil {
-			return fmt.Errorf("store: make token permanent: %w", err)
-		}
-		n, err := res.RowsAffected()
-		changed = n > 0
+		var err error
+		changed, err = db.MakeTokenPermanentTx(tx, shopID, token, now)
 		return err
 	})
 	return changed, err
+}
+
+// MakeTokenPermanentTx is MakeTokenPermanent inside the caller's
+// transaction.
+func (db *DB) MakeTokenPermanentTx(tx *sql.Tx, shopID, token string, now time.Time) (bool, error) {
+	res, err := tx.Exec(`UPDATE tokens SET expires_at = NULL, store_permanently = 1, updated_at = $3
+		WHERE shop_id = $1 AND token = $2 AND expires_at IS NOT NULL AND expires_at > $3 AND status <> 'PURGED'`,
+		shopID, token, Micros(now))
+	if err != nil {
+		return false, fmt.Errorf("store: make token permanent: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 func (db *DB) listTokens(ctx context.Context, query string, args ...any) ([]vault.Token, error) {

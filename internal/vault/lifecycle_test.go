@@ -121,6 +121,48 @@ func TestPurgeAfterRetention(t *testing.T) {
 	})
 }
 
+// MakePermanentTx keeps a live temporary token in the caller's write (the
+// one that starts a DirectLink payment), refuses one whose time is up even
+// before the expiry job, and leaves a permanent one alone.
+func TestMakePermanentTx(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		ctx := context.Background()
+		mk := func(number string) vault.Token {
+			r := req(t, shopA, number)
+			r.TTL = 2 * time.Hour
+			return e.tokenize(t, r)
+		}
+		live, late := mk(testPANs[0]), mk(testPANs[1])
+		perm := e.tokenize(t, req(t, shopA, testPANs[2]))
+		keep := func(token string) error {
+			return db.Write(ctx, func(tx *sql.Tx) error { return e.v.MakePermanentTx(tx, shopA, token) })
+		}
+		e.clk.Advance(2*time.Hour - time.Second)
+		if err := keep(live.Value); err != nil {
+			t.Fatalf("live temporary token: %v", err)
+		}
+		if err := keep(perm.Value); err != nil {
+			t.Fatalf("permanent token: %v", err)
+		}
+		e.clk.Advance(time.Second) // late is at its expires_at: over
+		if err := keep(late.Value); !errors.Is(err, vault.ErrTokenPurged) {
+			t.Fatalf("temporary token past its time: %v", err)
+		}
+		if n, err := e.v.ExpireTemporary(ctx); err != nil || n != 1 {
+			t.Fatalf("expiry job: %d %v", n, err)
+		}
+		for _, tok := range []vault.Token{live, perm} {
+			if got, err := e.v.Get(ctx, shopA, tok.Value); err != nil || !got.Permanent || !got.ExpiresAt.IsZero() {
+				t.Fatalf("token %s: %+v %v", tok.Value, got, err)
+			}
+		}
+		if err := keep(late.Value); !errors.Is(err, vault.ErrTokenPurged) {
+			t.Fatalf("purged token: %v", err)
+		}
+	})
+}
+
 func TestTemporaryTokens(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := setup(t, db)

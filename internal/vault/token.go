@@ -153,6 +153,9 @@ type Store interface {
 	// MakeTokenPermanent clears the time to live of a temporary token that
 	// is not purged; false if there is none.
 	MakeTokenPermanent(ctx context.Context, shopID, token string, now time.Time) (bool, error)
+	// MakeTokenPermanentTx is MakeTokenPermanent inside the caller's
+	// transaction.
+	MakeTokenPermanentTx(tx *sql.Tx, shopID, token string, now time.Time) (bool, error)
 	// WalletTokens lists the tokens of a customer reference, oldest first.
 	WalletTokens(ctx context.Context, shopID, customerReference string) ([]Token, error)
 	// UpdateWalletCustomer sets the customer details of every token of a

@@ -447,6 +447,27 @@ func (v *Vault) MakePermanent(ctx context.Context, shopID, token string) (Token,
 	return t, nil
 }
 
+// MakePermanentTx is MakePermanent inside the caller's write transaction
+// (a DirectLink payment keeps its alias in the write that starts it, so
+// that the expiry job cannot take the alias while the acquirer answers). A
+// permanent token is left unchanged; a temporary one past its time to live,
+// or purged, gives ErrTokenPurged.
+func (v *Vault) MakePermanentTx(tx *sql.Tx, shopID, token string) error {
+	now := v.clk.Now()
+	ok, err := v.store.MakeTokenPermanentTx(tx, shopID, token, now)
+	if err != nil || ok {
+		return err
+	}
+	rec, err := v.store.TokenTx(tx, shopID, token)
+	if err != nil {
+		return err
+	}
+	if rec.StatusAt(now) == StatusPurged {
+		return ErrTokenPurged
+	}
+	return nil
+}
+
 // Wallet lists a customer's tokens (CustomerWallet/Get). filter is the
 // tokenStatus: ACTIVE (the default for ""), EXPIRED, CANCELLED, PURGED or ALL.
 func (v *Vault) Wallet(ctx context.Context, shopID, customerReference string, filter Status) ([]Token, error) {

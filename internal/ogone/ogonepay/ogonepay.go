@@ -6,6 +6,7 @@ package ogonepay
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -57,6 +58,9 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 	var t payment.Transaction
 	if req.Token != "" {
 		in.FormAction, in.PaymentMethodToken = payment.ActionSilent, req.Token
+		if req.OnStart != nil {
+			in.OnStart = func(tx *sql.Tx, _, _ string) error { return req.OnStart(tx) }
+		}
 		_, t, err = a.p.PayToken(ctx, sh, creds, in)
 	} else {
 		in.FormAction = payment.ActionPayment
