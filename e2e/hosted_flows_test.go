@@ -253,3 +253,111 @@ func TestHostedOneClick(t *testing.T) {
 		t.Fatalf("one-click transaction %v", tx)
 	}
 }
+
+// postForm posts fields to a hosted page path as the form script does
+// (JSON answer) and returns the decoded answer.
+func postForm(t *testing.T, s *server, path string, fields url.Values) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.URL+path, strings.NewReader(fields.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Origin", s.URL)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("answer is not JSON: %v", err)
+	}
+	return out
+}
+
+// A 3-D Secure challenge completes once. The sealed card stays valid 10
+// minutes in the buyer's page, so the buyer (or anyone holding the page)
+// can post the completion again, with the other answer, or twice at once:
+// no replay may make a second attempt (a second authorization, a second
+// transaction, an attempt used), and the replay shows the outcome of the
+// first completion.
+func TestHostedChallengeCompletesOnce(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	challenge := func(orderID, pan, sa string) (formToken, sealed string) {
+		t.Helper()
+		req := map[string]any{"amount": 1200, "currency": "EUR", "orderId": orderID}
+		if sa != "" {
+			req["strongAuthentication"] = sa
+		}
+		ft, _ := answer(s.v4(t, "Charge/CreatePayment", req))["formToken"].(string)
+		res := postCard(t, s, ft, pan)
+		sealed, _ = res["sealed"].(string)
+		if res["step"] != "challenge" || sealed == "" {
+			t.Fatalf("%s: no challenge: %v", orderID, res)
+		}
+		return ft, sealed
+	}
+	complete := func(ft, sealed, decision string) map[string]any {
+		return postForm(t, s, "/pay/"+ft+"/3ds/complete?kr-language=en", url.Values{"sealed": {sealed}, "decision": {decision}})
+	}
+	transactions := func(orderID string) []any {
+		t.Helper()
+		txs, _ := answer(s.v4(t, "Order/Get", map[string]any{"orderId": orderID}))["transactions"].([]any)
+		return txs
+	}
+
+	// (1) Fail, then the same sealed card posted again with Approve.
+	ft, sealed := challenge("challenge-once-1", "4970110000000021", "")
+	first := complete(ft, sealed, "fail")
+	if first["step"] != "form" || first["accepted"] == true {
+		t.Fatalf("failed challenge answered %v", first)
+	}
+	replay := complete(ft, sealed, "approve")
+	if replay["accepted"] == true || replay["message"] != first["message"] || replay["attemptsText"] != first["attemptsText"] {
+		t.Errorf("replay after a failed challenge answered %v; the first completion answered %v", replay, first)
+	}
+	if txs := transactions("challenge-once-1"); len(txs) != 1 {
+		t.Errorf("replay after a failed challenge: %d transactions, want 1", len(txs))
+	}
+
+	// (2) Approve on a card the acquirer refuses, then the completion
+	// again: the authentication must not be sent to the acquirer twice.
+	ft, sealed = challenge("challenge-once-2", "4970109900000008", "CHALLENGE_REQUESTED")
+	first = complete(ft, sealed, "approve")
+	if first["step"] != "form" || first["accepted"] == true {
+		t.Fatalf("refused card after the challenge answered %v", first)
+	}
+	replay = complete(ft, sealed, "approve")
+	if replay["accepted"] == true || replay["message"] != first["message"] || replay["attemptsText"] != first["attemptsText"] {
+		t.Errorf("replay of an approved challenge answered %v; the first completion answered %v", replay, first)
+	}
+	if txs := transactions("challenge-once-2"); len(txs) != 1 {
+		t.Errorf("replay of an approved challenge: %d transactions, want 1", len(txs))
+	}
+
+	// (2b) Approve on an accepted card, then the completion again.
+	ft, sealed = challenge("challenge-once-3", "4970110000000021", "")
+	if first = complete(ft, sealed, "approve"); first["accepted"] != true {
+		t.Fatalf("approved challenge answered %v", first)
+	}
+	if replay = complete(ft, sealed, "approve"); replay["accepted"] == true {
+		t.Errorf("replay of a paid challenge answered %v", replay)
+	}
+	if txs := transactions("challenge-once-3"); len(txs) != 1 {
+		t.Errorf("replay of a paid challenge: %d transactions, want 1", len(txs))
+	}
+
+	// (3) Two completions at once.
+	ft, sealed = challenge("challenge-once-4", "4970109900000008", "CHALLENGE_REQUESTED")
+	answers := make(chan map[string]any, 2)
+	for range 2 {
+		go func() { answers <- complete(ft, sealed, "approve") }()
+	}
+	for range 2 {
+		if a := <-answers; a["accepted"] == true {
+			t.Errorf("concurrent completion answered %v", a)
+		}
+	}
+	if txs := transactions("challenge-once-4"); len(txs) != 1 {
+		t.Errorf("two completions at once: %d transactions, want 1", len(txs))
+	}
+}

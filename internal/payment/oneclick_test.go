@@ -204,3 +204,25 @@ func mustToken(t *testing.T, e *env, ft string) string {
 	}
 	return p.Options.PaymentMethodToken
 }
+
+// A saved card's 3-D Secure challenge, as a typed card's, pays one attempt:
+// the completion posted again makes no attempt and answers the first.
+func TestSavedCardChallengeUsedOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		tok := e.token(cardOK)
+		_, ft := e.create(CreateInput{Amount: 990, OrderID: "oc-3ds", PaymentMethodToken: tok})
+		in := SavedCardInput{Token: tok, CVV: cvv("123"), ThreeDS: &acquirer.ThreeDSResult{Status: acquirer.ThreeDSFailed,
+			Version: acquirer.ThreeDSVersion, Challenged: true, DSTransID: "d1b2c3d4-0000-4000-8000-000000000001"}}
+		_, first, err := e.svc.PaySaved(e.ctx(), ft, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, first, Refused)
+		p, again, err := e.svc.PaySaved(e.ctx(), ft, in)
+		if err != nil || again.UUID != first.UUID || len(p.Transactions) != 1 || p.Attempts != 1 {
+			t.Fatalf("replay: %v, transaction %s (first %s), %d transactions, %d attempts",
+				err, again.UUID, first.UUID, len(p.Transactions), p.Attempts)
+		}
+	})
+}

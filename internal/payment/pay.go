@@ -46,7 +46,10 @@ type cardData struct {
 // the card the buyer entered. A refusal is not an error: the transaction
 // comes back REFUSED, and the form may offer another attempt while
 // AttemptsLeft allows. A transaction whose acquirer call timed out comes
-// back RUNNING; RecoverRunning settles it.
+// back RUNNING; RecoverRunning settles it. A 3-D Secure authentication
+// (c.ThreeDS with a DSTransID) pays one attempt: given again, for instance by
+// a challenge completion posted twice, PayCard makes no attempt and returns
+// the transaction of the first (startAttempt).
 func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (Payment, Transaction, error) {
 	now := s.clock.Now()
 	if c.PAN.IsZero() {
@@ -79,6 +82,9 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 		p, t, err = s.startCard(ctx, tx, formToken, c)
 		return err
 	})
+	if used, ok := errors.AsType[*challengeUsed](err); ok {
+		return used.p, used.t, nil
+	}
 	if err != nil {
 		return Payment{}, Transaction{}, s.startError(err, p)
 	}
@@ -101,7 +107,7 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 
 // startCard commits the attempt of a card the buyer typed (startAttempt).
 func (s *Service) startCard(ctx context.Context, tx *sql.Tx, formToken string, c CardInput) (Payment, Transaction, error) {
-	return s.startAttempt(ctx, tx, formToken, func(_ *Payment, t *Transaction) error {
+	return s.startAttempt(ctx, tx, formToken, c.ThreeDS, func(_ *Payment, t *Transaction) error {
 		t.PaymentMethodSource = "NEW"
 		t.Brand, t.PANMasked = string(c.PAN.Brand()), c.PAN.Masked()
 		t.ExpiryMonth, t.ExpiryYear = c.Expiry.Month, c.Expiry.Year
@@ -113,8 +119,11 @@ func (s *Service) startCard(ctx context.Context, tx *sql.Tx, formToken string, c
 // startAttempt commits the attempt: it checks the form, counts the attempt
 // and inserts the transaction RUNNING, after fill has described the card
 // (and may have changed the payment's customer). The unique indexes refuse
-// a second live debit of the payment or of the order.
-func (s *Service) startAttempt(ctx context.Context, tx *sql.Tx, formToken string, fill func(p *Payment, t *Transaction) error) (Payment, Transaction, error) {
+// a second live debit of the payment or of the order. An attempt whose 3-D
+// Secure authentication (threeDS, nil when none) an attempt of the payment
+// already used is refused with a *challengeUsed: the authentication is
+// consumed by the write that records its attempt, under the payment's lock.
+func (s *Service) startAttempt(ctx context.Context, tx *sql.Tx, formToken string, threeDS *acquirer.ThreeDSResult, fill func(p *Payment, t *Transaction) error) (Payment, Transaction, error) {
 	now := s.clock.Now()
 	prec, err := store.PaymentByFormToken(ctx, tx, formToken)
 	if errors.Is(err, store.ErrNotFound) {
@@ -138,6 +147,11 @@ func (s *Service) startAttempt(ctx context.Context, tx *sql.Tx, formToken string
 			return p, Transaction{}, duplicate(p)
 		}
 	}
+	for _, t := range p.Transactions {
+		if threeDS != nil && threeDS.DSTransID != "" && t.ThreeDS != nil && t.ThreeDS.DSTransID == threeDS.DSTransID {
+			return p, Transaction{}, &challengeUsed{p: p, t: t}
+		}
+	}
 	ok, err := store.TakeAttempt(tx, p.ID, p.Options.MaxAttempts, now)
 	if err != nil {
 		return p, Transaction{}, err
@@ -151,6 +165,18 @@ func (s *Service) startAttempt(ctx context.Context, tx *sql.Tx, formToken string
 		return p, Transaction{}, err
 	}
 	return s.insertStarted(tx, p, t, now)
+}
+
+// challengeUsed is startAttempt's error when the attempt's 3-D Secure
+// authentication was already used by transaction t of payment p: the write
+// makes nothing, and the caller answers with that transaction.
+type challengeUsed struct {
+	p Payment
+	t Transaction
+}
+
+func (e *challengeUsed) Error() string {
+	return "payment: 3-D Secure authentication " + e.t.ThreeDS.DSTransID + " already used by transaction " + e.t.UUID
 }
 
 // newTransaction returns the RUNNING transaction of a payment attempt.

@@ -815,3 +815,34 @@ func (l lostRefunds) Refund(ctx context.Context, opID, ref string, amount int64,
 	l.InjectFault(opID, simulator.FaultTimeout)
 	return l.Simulator.Refund(ctx, opID, ref, amount, currency)
 }
+
+// A completed 3-D Secure challenge pays one attempt: PayCard again with
+// the same authentication (the buyer's page posting the completion again)
+// makes no attempt and answers with the first one.
+func TestChallengeAuthenticationUsedOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		_, ft := e.create(CreateInput{Amount: 100})
+		in := cardIn(cardRefused)
+		in.ThreeDS = &acquirer.ThreeDSResult{Status: acquirer.ThreeDSAuthenticated, ECI: "05", LiabilityShift: true,
+			Challenged: true, DSTransID: "c1b2c3d4-0000-4000-8000-000000000001", AuthenticationValue: "AAAA"}
+		_, first, err := e.svc.PayCard(e.ctx(), ft, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, first, Refused)
+		p, again, err := e.svc.PayCard(e.ctx(), ft, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.UUID != first.UUID || len(p.Transactions) != 1 || p.Attempts != 1 || e.sim.Authorizations() != 0 {
+			t.Fatalf("replay: transaction %s (first %s), %d transactions, %d attempts, %d approved authorizations",
+				again.UUID, first.UUID, len(p.Transactions), p.Attempts, e.sim.Authorizations())
+		}
+		// Another challenge of the same form is another attempt.
+		in.ThreeDS.DSTransID = "c1b2c3d4-0000-4000-8000-000000000002"
+		if p, _, err = e.svc.PayCard(e.ctx(), ft, in); err != nil || len(p.Transactions) != 2 {
+			t.Fatalf("second challenge: %d transactions, %v", len(p.Transactions), err)
+		}
+	})
+}

@@ -149,7 +149,7 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 	var t Transaction
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
-		p, t, err = s.startAttempt(ctx, tx, formToken, func(p *Payment, t *Transaction) error {
+		p, t, err = s.startAttempt(ctx, tx, formToken, in.ThreeDS, func(p *Payment, t *Transaction) error {
 			t.PaymentMethodSource, t.Token = "TOKEN", in.Token
 			t.Brand, t.PANMasked = string(brand), sc.PAN.Masked()
 			t.ExpiryMonth, t.ExpiryYear = sc.Expiry.Month, sc.Expiry.Year
@@ -163,6 +163,9 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 		})
 		return err
 	})
+	if used, ok := errors.AsType[*challengeUsed](err); ok {
+		return used.p, used.t, nil
+	}
 	if err != nil {
 		return Payment{}, Transaction{}, s.startError(err, p)
 	}
