@@ -80,7 +80,7 @@ func shopTemplate(ctx context.Context, a *app.App, args []string) error {
 }
 
 var templateIDs = []string{notify.TplPaymentAcceptedBuyer, notify.TplPaymentRefusedBuyer, notify.TplPaymentMerchant,
-	notify.TplTokenBuyer, notify.TplTokenMerchant, notify.TplTokenSMSBuyer, notify.TplTokenSMSMerchant}
+	notify.TplTokenBuyer, notify.TplTokenMerchant, notify.TplTokenSMSBuyer, notify.TplTokenSMSMerchant, notify.TplInstalmentMerchant}
 
 func readPart(name string) (string, error) {
 	switch name {

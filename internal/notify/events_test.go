@@ -403,3 +403,56 @@ func TestWiring(t *testing.T) {
 		}
 	}
 }
+
+// An instalment failed before any payment goes to the merchant whatever
+// the switches: a webhook to the subscription's URL (else the shop's) and
+// an email in the shop's language; missing recipients are skipped.
+func TestInstalmentFailedTargets(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		run := func(s shop.Shop, f notify.InstalmentFacts) notify.Enqueued {
+			var e notify.Enqueued
+			write(t, db, func(tx *sql.Tx) error {
+				var err error
+				e, err = notify.InstalmentFailed(tx, t0, s, f)
+				return err
+			})
+			return e
+		}
+		f := notify.InstalmentFacts{SubscriptionID: "sub-1", Token: "tok-1", Mode: "TEST", Sequence: 2, Amount: 990,
+			Currency: "EUR", DueAt: t0, ErrorCode: "PSP_031", ErrorDetail: "the token is cancelled"}
+		s := testShop()
+		want := map[string]string{"webhook/url": s.NotificationURL, "email/merchant": s.PrimaryEmail}
+		if got := targets(run(s, f)); !equalMaps(got, want) {
+			t.Fatalf("targets %v, want %v", got, want)
+		}
+		f.NotificationURL = "https://merchant.invalid/subscriptions"
+		want["webhook/url"] = f.NotificationURL
+		if got := targets(run(s, f)); !equalMaps(got, want) {
+			t.Fatalf("with ipnTargetUrl: targets %v, want %v", got, want)
+		}
+		f.NotificationURL, s.NotificationURL, s.PrimaryEmail = "", "", ""
+		e := run(s, f)
+		if len(e.Messages) != 0 || len(e.Skipped) != 2 {
+			t.Fatalf("no URL nor email: %v, skipped %v", targets(e), e.Skipped)
+		}
+		f.Mode = ""
+		write(t, db, func(tx *sql.Tx) error {
+			if _, err := notify.InstalmentFailed(tx, t0, s, f); err == nil {
+				t.Error("no mode: no error")
+			}
+			return nil
+		})
+	})
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

@@ -99,10 +99,17 @@ var goldenVariants = []goldenVariant{
 		if t := c.Token; t != nil {
 			t.Brand, t.PANMasked, t.ExpiryMonth, t.ExpiryYear, t.CustomerReference, t.At = "", "", 0, 0, "", time.Time{}
 		}
+		if in := c.Instalment; in != nil {
+			in.OrderID, in.ErrorCode, in.ErrorDetail, in.DueAt, in.At = "", "", "", time.Time{}, time.Time{}
+		}
 		return true
 	}},
 	{"short-pan", func(c *Content) bool {
-		*panOf(c) = "XX55"
+		p := panOf(c)
+		if p == nil {
+			return false
+		}
+		*p = "XX55"
 		return true
 	}},
 	{"whitespace-unicode", func(c *Content) bool {
@@ -122,9 +129,15 @@ var goldenVariants = []goldenVariant{
 		if c.Token != nil {
 			c.Token.At = at
 		}
+		if c.Instalment != nil {
+			c.Instalment.At, c.Instalment.DueAt = at, at
+		}
 		return true
 	}},
 	{"payment-and-token", func(c *Content) bool {
+		if c.Payment == nil && c.Token == nil {
+			return false
+		}
 		s := SampleContent(TplTokenMerchant)
 		if c.Payment == nil {
 			s = SampleContent(TplPaymentMerchant)
@@ -169,6 +182,9 @@ func hostile(c *Content) {
 	if t := c.Token; t != nil {
 		t.Token, t.CustomerReference, t.Brand = `tok<&>"'{token}`, "cust</td><script>", "VI<SA>&"
 	}
+	if in := c.Instalment; in != nil {
+		in.OrderID, in.Token, in.ErrorDetail = hostileOrder, `tok<&>"'{token}`, `</td><script>{amount}`
+	}
 }
 
 func details(c *Content, u string) {
@@ -178,11 +194,17 @@ func details(c *Content, u string) {
 	if c.Token != nil {
 		c.Token.DetailsURL = u
 	}
+	if c.Instalment != nil {
+		c.Instalment.DetailsURL = u
+	}
 }
 
 func panOf(c *Content) *string {
 	if c.Payment != nil {
 		return &c.Payment.PANMasked
+	}
+	if c.Token == nil {
+		return nil
 	}
 	return &c.Token.PANMasked
 }

@@ -31,16 +31,18 @@ var Languages = []string{"en", "fr", "es", "it", "de"}
 
 // Template ids: one per message a shop may reword (see TemplateStore).
 const (
-	TplPaymentAcceptedBuyer = "payment.accepted.buyer" // email: order confirmation
-	TplPaymentRefusedBuyer  = "payment.refused.buyer"  // email: payment not accepted
-	TplPaymentMerchant      = "payment.merchant"       // email: notice to the merchant
-	TplTokenBuyer           = "token.buyer"            // email: card saved, updated, removed
-	TplTokenMerchant        = "token.merchant"         // email: token created, updated, cancelled
-	TplTokenSMSBuyer        = "token.sms.buyer"        // SMS to the buyer
-	TplTokenSMSMerchant     = "token.sms.merchant"     // SMS to the merchant
+	TplPaymentAcceptedBuyer = "payment.accepted.buyer"           // email: order confirmation
+	TplPaymentRefusedBuyer  = "payment.refused.buyer"            // email: payment not accepted
+	TplPaymentMerchant      = "payment.merchant"                 // email: notice to the merchant
+	TplTokenBuyer           = "token.buyer"                      // email: card saved, updated, removed
+	TplTokenMerchant        = "token.merchant"                   // email: token created, updated, cancelled
+	TplTokenSMSBuyer        = "token.sms.buyer"                  // SMS to the buyer
+	TplTokenSMSMerchant     = "token.sms.merchant"               // SMS to the merchant
+	TplInstalmentMerchant   = "subscription.instalment.merchant" // email: an instalment failed before any payment
 )
 
-var emailTemplates = []string{TplPaymentAcceptedBuyer, TplPaymentRefusedBuyer, TplPaymentMerchant, TplTokenBuyer, TplTokenMerchant}
+var emailTemplates = []string{TplPaymentAcceptedBuyer, TplPaymentRefusedBuyer, TplPaymentMerchant, TplTokenBuyer, TplTokenMerchant,
+	TplInstalmentMerchant}
 
 var (
 	catalogs  = map[string]map[string]string{}
@@ -160,6 +162,22 @@ type TokenView struct {
 	DetailsURL        string    `json:"detailsUrl,omitempty"`
 }
 
+// InstalmentView is what the notice of a subscription's instalment that
+// failed before any payment tells.
+type InstalmentView struct {
+	SubscriptionID string    `json:"subscriptionId"`
+	Token          string    `json:"token"`
+	OrderID        string    `json:"orderId,omitempty"`
+	Sequence       int       `json:"sequence"`
+	Amount         int64     `json:"amount"`
+	Currency       string    `json:"currency"`
+	DueAt          time.Time `json:"dueAt"`
+	ErrorCode      string    `json:"errorCode,omitempty"`
+	ErrorDetail    string    `json:"errorDetail,omitempty"`
+	At             time.Time `json:"at"`
+	DetailsURL     string    `json:"detailsUrl,omitempty"`
+}
+
 // BuyerView names the buyer.
 type BuyerView struct {
 	Name  string `json:"name,omitempty"`
@@ -178,6 +196,8 @@ type Content struct {
 	Buyer     BuyerView    `json:"buyer"`
 	Payment   *PaymentView `json:"payment,omitempty"`
 	Token     *TokenView   `json:"token,omitempty"`
+	// Instalment: a subscription's instalment that failed before any payment.
+	Instalment *InstalmentView `json:"instalment,omitempty"`
 }
 
 // Data is what templates see: the content with every value already written
@@ -192,9 +212,11 @@ type Data struct {
 	Buyer     BuyerView
 	Payment   *PaymentData
 	Token     *TokenData
-	Links     Links
-	Color     string // the shop's colour (#rrggbb), a safe default otherwise
-	OnColor   string // black or white, whichever reads on Color
+	// Instalment: a subscription's instalment that failed before any payment.
+	Instalment *InstalmentData `json:",omitempty"`
+	Links      Links
+	Color      string // the shop's colour (#rrggbb), a safe default otherwise
+	OnColor    string // black or white, whichever reads on Color
 
 	cat  map[string]string
 	vars map[string]string // placeholder name → value (see fill)
@@ -228,6 +250,18 @@ type TokenData struct {
 	Date              string
 }
 
+// InstalmentData is a failed instalment written for one language.
+type InstalmentData struct {
+	SubscriptionID string
+	Token          string
+	OrderID        string
+	Sequence       int
+	Amount         string
+	DueDate        string // the date only: instalments fall on dates
+	Date           string // when it failed
+	Error          string // "PSP_031 token cancelled"
+}
+
 // Links are the URLs a message may show.
 type Links struct {
 	Shop    string // the merchant's site
@@ -244,6 +278,11 @@ func (d *Data) String() string {
 	b.WriteByte('{')
 	for i, f := range reflect.VisibleFields(v.Type()) {
 		if !f.IsExported() {
+			continue
+		}
+		// Instalment, added later, is shown only when set: messages that
+		// have none print as they did before it existed.
+		if f.Name == "Instalment" && d.Instalment == nil {
 			continue
 		}
 		if i > 0 {
@@ -380,6 +419,18 @@ func newData(c Content, sms bool) *Data {
 		d.Links.Details = safeURL(t.DetailsURL, "https", "http")
 		vars["token"], vars["brand"], vars["pan"], vars["expiry"] = t.Token, t.Brand, last4(t.PANMasked, sms), td.Expiry
 	}
+	if in := c.Instalment; in != nil {
+		id := &InstalmentData{SubscriptionID: in.SubscriptionID, Token: in.Token, OrderID: in.OrderID, Sequence: in.Sequence,
+			Amount: formatAmount(in.Amount, in.Currency, lang), DueDate: d.formatDay(in.DueAt), Date: d.formatDate(in.At),
+			Error: strings.TrimSpace(in.ErrorCode + " " + in.ErrorDetail)}
+		d.Instalment = id
+		d.Links.Details = safeURL(in.DetailsURL, "https", "http")
+		order := in.OrderID
+		if order == "" {
+			order = in.SubscriptionID
+		}
+		vars["order"], vars["amount"], vars["sequence"], vars["token"] = order, id.Amount, strconv.Itoa(in.Sequence), in.Token
+	}
 	d.Greeting = d.T("greeting")
 	if c.Buyer.Name != "" && c.Recipient == "buyer" {
 		d.Greeting = d.T("greeting.name")
@@ -402,6 +453,25 @@ func (d *Data) formatDate(t time.Time) string {
 			return strconv.Itoa(t.Year()), true
 		case "time":
 			return t.Format("15:04"), true
+		}
+		return "", false
+	})
+}
+
+// formatDay writes the date of t without the time ("4 March 2030").
+func (d *Data) formatDay(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.UTC()
+	return fill(d.raw("day"), func(name string) (string, bool) {
+		switch name {
+		case "day":
+			return strconv.Itoa(t.Day()), true
+		case "month":
+			return d.raw("month." + strconv.Itoa(int(t.Month()))), true
+		case "year":
+			return strconv.Itoa(t.Year()), true
 		}
 		return "", false
 	})
@@ -501,6 +571,8 @@ func subjectKey(c Content) string {
 		return "token." + kind + ".subject"
 	case TplTokenMerchant:
 		return "merchant.token." + kind + ".subject"
+	case TplInstalmentMerchant:
+		return "merchant.inst.failed.subject"
 	case TplTokenSMSBuyer:
 		return "sms.token." + kind
 	case TplTokenSMSMerchant:
@@ -764,6 +836,11 @@ func SampleContent(id string) Content {
 		c.Token = tok
 	case TplTokenMerchant, TplTokenSMSMerchant:
 		c.Token, c.Recipient = tok, "merchant"
+	case TplInstalmentMerchant:
+		c.Recipient, c.Buyer = "merchant", BuyerView{}
+		c.Instalment = &InstalmentView{SubscriptionID: "3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a2b", Token: tok.Token, OrderID: "sub-1001",
+			Sequence: 3, Amount: 990, Currency: "EUR", DueAt: time.Date(2030, 3, 4, 0, 0, 0, 0, time.UTC),
+			ErrorCode: "PSP_031", ErrorDetail: "token cancelled", At: at}
 	default:
 		return Content{}
 	}

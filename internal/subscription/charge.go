@@ -319,15 +319,53 @@ func (s *Service) technicalRetry(inst store.InstalmentRecord, attempts int, code
 }
 
 // release records the outcome of a claim under which no payment was made.
+// An instalment that fails so (the token cannot pay, or the technical
+// failures reached their cap) has no payment and so no IPN: the merchant's
+// webhook and email are queued in the same transaction.
 func (s *Service) release(ctx context.Context, inst store.InstalmentRecord, o store.InstalmentOutcome) {
 	if o.Now.IsZero() {
 		o.Now = s.clock.Now()
 	}
+	var notice func(tx *sql.Tx) error
+	if o.Status == store.InstalmentFailed {
+		notice = s.failedNotice(ctx, inst, o)
+	}
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := store.ReleaseInstalment(tx, inst.ID, inst.ClaimID, o)
-		return err
+		ok, err := store.ReleaseInstalment(tx, inst.ID, inst.ClaimID, o)
+		if !ok || err != nil || notice == nil {
+			return err
+		}
+		return notice(tx)
 	})
 	if err != nil {
 		s.log.Error("subscription: release instalment", "subscription", inst.SubscriptionID, "sequence", inst.Sequence, "err", err)
+	}
+}
+
+// failedNotice prepares the merchant's notice of inst failed before any
+// payment with outcome o; it returns nil when the shop or the subscription
+// cannot be read (a failure that may well be why the instalment failed):
+// the instalment still fails, rather than be claimed again forever, and
+// the error is logged.
+func (s *Service) failedNotice(ctx context.Context, inst store.InstalmentRecord, o store.InstalmentOutcome) func(tx *sql.Tx) error {
+	log := s.log.With("subscription", inst.SubscriptionID, "sequence", inst.Sequence)
+	sh, err := s.db.Shop(ctx, inst.ShopID)
+	if err != nil {
+		log.Error("subscription: instalment failed, the merchant cannot be told: read shop", "err", err)
+		return nil
+	}
+	sub, err := store.GetSubscription(ctx, s.db.Reader(), inst.ShopID, inst.SubscriptionID)
+	if err != nil {
+		log.Error("subscription: instalment failed, the merchant cannot be told: read subscription", "err", err)
+		return nil
+	}
+	var opts Options
+	_ = json.Unmarshal([]byte(sub.Options), &opts)
+	f := notify.InstalmentFacts{SubscriptionID: sub.ID, Token: sub.Token, OrderID: sub.OrderID, Mode: sub.Mode,
+		Sequence: inst.Sequence, Amount: inst.Amount, Currency: inst.Currency, DueAt: inst.DueAt, Attempts: inst.Attempts,
+		ErrorCode: o.ErrorCode, ErrorDetail: o.ErrorDetail, At: o.Now, NotificationURL: opts.IPNTargetURL}
+	return func(tx *sql.Tx) error {
+		_, err := notify.InstalmentFailed(tx, o.Now, sh, f)
+		return err
 	}
 }
