@@ -438,12 +438,19 @@ func newData(c Content, sms bool) *Data {
 	return d
 }
 
-func (d *Data) formatDate(t time.Time) string {
+func (d *Data) formatDate(t time.Time) string { return d.formatTime("date", t) }
+
+// formatDay writes the date of t without the time ("4 March 2030").
+func (d *Data) formatDay(t time.Time) string { return d.formatTime("day", t) }
+
+// formatTime fills the catalogue's pattern (date, day) with the parts of t
+// in UTC; a pattern uses the parts it names.
+func (d *Data) formatTime(pattern string, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	t = t.UTC()
-	return fill(d.raw("date"), func(name string) (string, bool) {
+	return fill(d.raw(pattern), func(name string) (string, bool) {
 		switch name {
 		case "day":
 			return strconv.Itoa(t.Day()), true
@@ -453,25 +460,6 @@ func (d *Data) formatDate(t time.Time) string {
 			return strconv.Itoa(t.Year()), true
 		case "time":
 			return t.Format("15:04"), true
-		}
-		return "", false
-	})
-}
-
-// formatDay writes the date of t without the time ("4 March 2030").
-func (d *Data) formatDay(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	t = t.UTC()
-	return fill(d.raw("day"), func(name string) (string, bool) {
-		switch name {
-		case "day":
-			return strconv.Itoa(t.Day()), true
-		case "month":
-			return d.raw("month." + strconv.Itoa(int(t.Month()))), true
-		case "year":
-			return strconv.Itoa(t.Year()), true
 		}
 		return "", false
 	})
