@@ -1,6 +1,7 @@
 package hosted
 
 import (
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -422,10 +423,13 @@ var finalMessages = map[string]map[string]string{
 	},
 }
 
-func init() {
-	for l, m := range finalMessages {
-		for k, v := range m {
-			messages[l][k] = v
-		}
+// addMessages adds a part's messages (per language) to the catalogue.
+func addMessages(part map[string]map[string]string) {
+	for l, m := range part {
+		maps.Copy(messages[l], m)
 	}
+}
+
+func init() {
+	addMessages(finalMessages)
 }

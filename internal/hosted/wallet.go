@@ -160,11 +160,7 @@ var walletMessages = map[string]map[string]string{
 }
 
 func init() {
-	for l, m := range walletMessages {
-		for k, v := range m {
-			messages[l][k] = v
-		}
-	}
+	addMessages(walletMessages)
 	clientKeys = append(clientKeys, "wallet_confirm", "wallet_deleted", "wallet_manual", "wallet_subscription",
 		"wallet_delete_failed", "wallet_none")
 }
