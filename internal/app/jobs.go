@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -79,17 +80,10 @@ func (a *App) startJobs(ctx context.Context, wg *sync.WaitGroup) {
 				}
 				if err := j.run(ctx); err != nil && ctx.Err() == nil {
 					a.Metrics.JobRuns.WithLabelValues(j.name, "error").Inc()
-					if ok, held, since := errLog.Allow(a.Clock.Now()); ok && held == 0 {
-						a.Log.Error("background job failed", "job", j.name, "err", err)
-					} else if ok {
-						a.Log.Error("background job failed", "job", j.name, "err", err, "failing_since", since, "held_back", held)
-					}
+					errLog.Failed(ctx, a.Log, slog.LevelError, a.Clock.Now(), "background job failed", "job", j.name, "err", err)
 				} else {
 					a.Metrics.JobRuns.WithLabelValues(j.name, "ok").Inc()
-					if n, since := errLog.End(); n > 0 {
-						a.Log.Info("background job recovered", "job", j.name, "failures", n,
-							"after", a.Clock.Now().Sub(since).Round(time.Second))
-					}
+					errLog.Recovered(ctx, a.Log, a.Clock.Now(), "background job recovered", "job", j.name)
 				}
 			}
 		}(j)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -48,10 +49,7 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "writes failing"})
 		return
 	}
-	if n, since := a.readyErrs.End(); n > 0 {
-		a.Log.InfoContext(r.Context(), "readiness: database reachable again", "failures", n,
-			"after", a.Clock.Now().Sub(since).Round(time.Second))
-	}
+	a.readyErrs.Recovered(r.Context(), a.Log, a.Clock.Now(), "readiness: database reachable again")
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": string(a.DB.Dialect())})
 }
 
@@ -59,14 +57,7 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 // seconds, so an outage logs its first failure, then at most once a minute
 // with how many were held back (as the outbox dispatcher does).
 func (a *App) notReady(ctx context.Context, msg string, err error) {
-	ok, held, since := a.readyErrs.Allow(a.Clock.Now())
-	switch {
-	case !ok:
-	case held == 0:
-		a.Log.WarnContext(ctx, msg, "err", err)
-	default:
-		a.Log.WarnContext(ctx, msg, "err", err, "failing_since", since, "held_back", held)
-	}
+	a.readyErrs.Failed(ctx, a.Log, slog.LevelWarn, a.Clock.Now(), msg, "err", err)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

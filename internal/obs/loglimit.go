@@ -1,6 +1,8 @@
 package obs
 
 import (
+	"context"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -63,4 +65,28 @@ func (l *LogLimiter) End() (n int, since time.Time) {
 	n, since = l.streak, l.since
 	l.streak, l.held, l.lines, l.window = 0, 0, 0, time.Time{}
 	return n, since
+}
+
+// Failed logs an occurrence of a failure at level if Allow lets it through:
+// msg with args, and, when lines were held back before it, since when the
+// streak lasts and how many were held back.
+func (l *LogLimiter) Failed(ctx context.Context, log *slog.Logger, level slog.Level, now time.Time, msg string, args ...any) {
+	ok, held, since := l.Allow(now)
+	if !ok {
+		return
+	}
+	if held > 0 {
+		args = append(args, "failing_since", since, "held_back", held)
+	}
+	log.Log(ctx, level, msg, args...)
+}
+
+// Recovered ends the streak (End) and, if there was one, logs msg at Info
+// with args, how many failures it had and how long it lasted.
+func (l *LogLimiter) Recovered(ctx context.Context, log *slog.Logger, now time.Time, msg string, args ...any) {
+	n, since := l.End()
+	if n == 0 {
+		return
+	}
+	log.Log(ctx, slog.LevelInfo, msg, append(args, "failures", n, "after", now.Sub(since).Round(time.Second))...)
 }

@@ -346,24 +346,13 @@ func (d *Dispatcher) claimLoop(ctx context.Context, jobs chan<- Delivery, freed,
 // claimFailed logs a failed claim: the first of a streak, then at most one
 // a minute with how many were not logged.
 func (d *Dispatcher) claimFailed(err error) {
-	ok, held, since := d.claimErrs.Allow(d.o.Clock.Now())
-	if !ok {
-		return
-	}
-	if held == 0 {
-		d.o.Logger.Error("outbox: dispatch", "instance", d.o.InstanceID, "err", err)
-		return
-	}
-	d.o.Logger.Error("outbox: dispatch", "instance", d.o.InstanceID, "err", err,
-		"failing_since", since, "held_back", held)
+	d.claimErrs.Failed(context.Background(), d.o.Logger, slog.LevelError, d.o.Clock.Now(), "outbox: dispatch",
+		"instance", d.o.InstanceID, "err", err)
 }
 
 // claimWorked logs the end of a streak of failed claims.
 func (d *Dispatcher) claimWorked() {
-	if n, since := d.claimErrs.End(); n > 0 {
-		d.o.Logger.Info("outbox: dispatch recovered", "instance", d.o.InstanceID, "failures", n,
-			"after", d.o.Clock.Now().Sub(since).Round(time.Second))
-	}
+	d.claimErrs.Recovered(context.Background(), d.o.Logger, d.o.Clock.Now(), "outbox: dispatch recovered", "instance", d.o.InstanceID)
 }
 
 // claim claims up to asked messages (after checking that something is due

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -89,10 +90,7 @@ var captureRetry = outbox.Schedule{30 * time.Second, time.Minute, 2 * time.Minut
 // streak of failures in the log.
 func (s *Service) captureOutcome(ctx context.Context, t Transaction, o outcome) {
 	if o.err == nil {
-		if n, since := s.captureErrs.End(); n > 0 {
-			s.log.Info("payment: captures go through again", "failures", n,
-				"after", s.clock.Now().Sub(since).Round(time.Second))
-		}
+		s.captureErrs.Recovered(ctx, s.log, s.clock.Now(), "payment: captures go through again")
 		return
 	}
 	var next time.Time
@@ -107,20 +105,13 @@ func (s *Service) captureOutcome(ctx context.Context, t Transaction, o outcome) 
 			s.log.Error("payment: capture: record the failure", "transaction", t.UUID, "err", err)
 		}
 	}
-	ok, held, since := s.captureErrs.Allow(s.clock.Now())
-	if !ok {
-		return
-	}
 	args := []any{"transaction", t.UUID, "err", o.err}
 	if failures > 0 {
 		args = append(args, "failures", failures, "next", next)
 	} else if o.unknown() {
 		args = append(args, "next", "recovery asks the acquirer")
 	}
-	if held > 0 {
-		args = append(args, "failing_since", since, "held_back", held)
-	}
-	s.log.Warn("payment: capture failed, will retry", args...)
+	s.captureErrs.Failed(ctx, s.log, slog.LevelWarn, s.clock.Now(), "payment: capture failed, will retry", args...)
 }
 
 // paymentsOf reads the payments of claimed transactions in one go and
@@ -246,24 +237,13 @@ func (s *Service) inquire(ctx context.Context, opID string) (outcome, bool, erro
 // while the acquirer cannot be asked (each transaction is asked again at
 // every recovery period).
 func (s *Service) inquiryFailed(t Transaction, err error) {
-	ok, held, since := s.inquiryErrs.Allow(s.clock.Now())
-	if !ok {
-		return
-	}
-	if held == 0 {
-		s.log.Warn("payment: recovery inquiry failed, will retry", "transaction", t.UUID, "err", err)
-		return
-	}
-	s.log.Warn("payment: recovery inquiry failed, will retry", "transaction", t.UUID, "err", err,
-		"failing_since", since, "held_back", held)
+	s.inquiryErrs.Failed(context.Background(), s.log, slog.LevelWarn, s.clock.Now(), "payment: recovery inquiry failed, will retry",
+		"transaction", t.UUID, "err", err)
 }
 
 // inquiryWorked logs the end of a streak of failed inquiries.
 func (s *Service) inquiryWorked() {
-	if n, since := s.inquiryErrs.End(); n > 0 {
-		s.log.Info("payment: recovery inquiries answered again", "failures", n,
-			"after", s.clock.Now().Sub(since).Round(time.Second))
-	}
+	s.inquiryErrs.Recovered(context.Background(), s.log, s.clock.Now(), "payment: recovery inquiries answered again")
 }
 
 func (s *Service) recoverRunning(ctx context.Context, t Transaction) bool {
