@@ -205,27 +205,31 @@ type additionalFieldsJSON struct {
 }
 
 type cardDetailsJSON struct {
-	PaymentSource             *string          `json:"paymentSource"`
-	ManualValidation          string           `json:"manualValidation"`
-	ExpectedCaptureDate       *string          `json:"expectedCaptureDate"`
-	EffectiveBrand            *string          `json:"effectiveBrand"`
-	PAN                       *string          `json:"pan"`
-	ExpiryMonth               *int             `json:"expiryMonth"`
-	ExpiryYear                *int             `json:"expiryYear"`
-	Country                   *string          `json:"country"`
-	EmisorCode                *string          `json:"emisorCode"`
-	EffectiveProductCode      *string          `json:"effectiveProductCode"`
-	LegacyTransID             string           `json:"legacyTransId"`
-	LegacyTransDate           string           `json:"legacyTransDate"`
-	PaymentMethodSource       string           `json:"paymentMethodSource"`
-	AuthorizationResponse     authResponseJSON `json:"authorizationResponse"`
-	CaptureResponse           captureJSON      `json:"captureResponse"`
-	ThreeDSResponse           threeDSJSON      `json:"threeDSResponse"`
-	MarkAuthorizationResponse markAuthJSON     `json:"markAuthorizationResponse"`
-	Type                      string           `json:"_type"`
+	PaymentSource             *string               `json:"paymentSource"`
+	ManualValidation          string                `json:"manualValidation"`
+	ExpectedCaptureDate       *string               `json:"expectedCaptureDate"`
+	EffectiveBrand            *string               `json:"effectiveBrand"`
+	PAN                       *string               `json:"pan"`
+	ExpiryMonth               *int                  `json:"expiryMonth"`
+	ExpiryYear                *int                  `json:"expiryYear"`
+	Country                   *string               `json:"country"`
+	EmisorCode                *string               `json:"emisorCode"`
+	EffectiveProductCode      *string               `json:"effectiveProductCode"`
+	LegacyTransID             string                `json:"legacyTransId"`
+	LegacyTransDate           string                `json:"legacyTransDate"`
+	PaymentMethodSource       string                `json:"paymentMethodSource"`
+	AuthorizationResponse     AuthorizationResponse `json:"authorizationResponse"`
+	CaptureResponse           captureJSON           `json:"captureResponse"`
+	ThreeDSResponse           threeDSJSON           `json:"threeDSResponse"`
+	MarkAuthorizationResponse markAuthJSON          `json:"markAuthorizationResponse"`
+	Type                      string                `json:"_type"`
 }
 
-type authResponseJSON struct {
+// AuthorizationResponse is the V4 object
+// V4/PaymentMethod/Details/Cards/CardAuthorizationResponse: a transaction's
+// cardDetails.authorizationResponse and, with only the date and number of
+// the card's first authorization, a token's tokenDetails (Token/Get).
+type AuthorizationResponse struct {
 	Amount              *int64  `json:"amount"`
 	Currency            *string `json:"currency"`
 	AuthorizationDate   *string `json:"authorizationDate"`
@@ -330,8 +334,13 @@ func transactionObject(p Payment, t Transaction, typ string, withOrder bool) tra
 	return j
 }
 
-func authResponse(t Transaction) authResponseJSON {
-	a := authResponseJSON{Type: "V4/PaymentMethod/Details/Cards/CardAuthorizationResponse"}
+// NewAuthorizationResponse returns the object with every field null.
+func NewAuthorizationResponse() AuthorizationResponse {
+	return AuthorizationResponse{Type: "V4/PaymentMethod/Details/Cards/CardAuthorizationResponse"}
+}
+
+func authResponse(t Transaction) AuthorizationResponse {
+	a := NewAuthorizationResponse()
 	if t.AuthResult == "" {
 		return a
 	}

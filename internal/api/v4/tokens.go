@@ -175,28 +175,18 @@ type tokenJSON struct {
 }
 
 type tokenDetailsJSON struct {
-	AuthorizationResponse tokenAuthJSON `json:"authorizationResponse"`
-	PaymentSource         *string       `json:"paymentSource"`
-	PAN                   string        `json:"pan"`
-	ExpiryMonth           int           `json:"expiryMonth"`
-	ExpiryYear            int           `json:"expiryYear"`
-	EffectiveBrand        string        `json:"effectiveBrand"`
-	IssuerCode            *string       `json:"issuerCode"`
-	IssuerName            *string       `json:"issuerName"`
-	EffectiveProductCode  *string       `json:"effectiveProductCode"`
-	Country               *string       `json:"country"`
-	MID                   *string       `json:"mid"`
-	Type                  string        `json:"_type"`
-}
-
-type tokenAuthJSON struct {
-	Amount              *int64  `json:"amount"`
-	Currency            *string `json:"currency"`
-	AuthorizationDate   *string `json:"authorizationDate"`
-	AuthorizationNumber *string `json:"authorizationNumber"`
-	AuthorizationResult *string `json:"authorizationResult"`
-	AuthorizationMode   *string `json:"authorizationMode"`
-	Type                string  `json:"_type"`
+	AuthorizationResponse payment.AuthorizationResponse `json:"authorizationResponse"`
+	PaymentSource         *string                       `json:"paymentSource"`
+	PAN                   string                        `json:"pan"`
+	ExpiryMonth           int                           `json:"expiryMonth"`
+	ExpiryYear            int                           `json:"expiryYear"`
+	EffectiveBrand        string                        `json:"effectiveBrand"`
+	IssuerCode            *string                       `json:"issuerCode"`
+	IssuerName            *string                       `json:"issuerName"`
+	EffectiveProductCode  *string                       `json:"effectiveProductCode"`
+	Country               *string                       `json:"country"`
+	MID                   *string                       `json:"mid"`
+	Type                  string                        `json:"_type"`
 }
 
 // tokenObject is t as V4/Token. customer.reference is the wallet the token
@@ -218,7 +208,7 @@ func (a *tokensAPI) tokenObject(c *Call, t vault.Token) tokenJSON {
 		CreationDate: payment.Date(t.CreatedAt), Customer: cust.WithTypes(),
 		TokenDetails: tokenDetailsJSON{
 			PAN: t.PANMasked, ExpiryMonth: t.Expiry.Month, ExpiryYear: t.Expiry.Year, EffectiveBrand: string(t.Brand),
-			AuthorizationResponse: tokenAuthJSON{Type: "V4/PaymentMethod/Details/Cards/CardAuthorizationResponse"},
+			AuthorizationResponse: payment.NewAuthorizationResponse(),
 			Type:                  "V4/TokenDetails",
 		},
 		Type: "V4/Token",
