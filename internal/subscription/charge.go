@@ -148,13 +148,13 @@ func (s *Service) charge(ctx context.Context, inst store.InstalmentRecord) bool 
 	sub, err := store.GetSubscription(ctx, s.db.Reader(), inst.ShopID, inst.SubscriptionID)
 	if err != nil {
 		log.Error("subscription: read subscription", "err", err)
-		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts+1, "", err.Error()))
+		s.release(ctx, inst, s.internalFailure(inst))
 		return false
 	}
 	sh, err := s.db.Shop(ctx, inst.ShopID)
 	if err != nil {
 		log.Error("subscription: read shop", "err", err)
-		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts+1, "", err.Error()))
+		s.release(ctx, inst, s.internalFailure(inst))
 		return false
 	}
 	var opts Options
@@ -220,7 +220,7 @@ func (s *Service) charge(ctx context.Context, inst store.InstalmentRecord) bool 
 		// Nothing was charged if no payment was attached (release then
 		// succeeds); otherwise the stale pass settles it from the payment.
 		log.Error("subscription: charge failed", "err", err)
-		s.release(ctx, inst, s.technicalRetry(inst, inst.Attempts+1, errs.Internal, "internal error"))
+		s.release(ctx, inst, s.internalFailure(inst))
 		return false
 	}
 	s.settle(ctx, inst, attempt, p.ID, t)
@@ -316,6 +316,14 @@ func (s *Service) technicalRetry(inst store.InstalmentRecord, attempts int, code
 		o.Status = store.InstalmentFailed
 	}
 	return o
+}
+
+// internalFailure is technicalRetry for a failure of OpenPSP itself before
+// any payment. The merchant sees the instalment's error detail (the
+// instalment_failed webhook and email): it gets the stable V4 technical
+// error, the Go error text having been logged by the caller.
+func (s *Service) internalFailure(inst store.InstalmentRecord) store.InstalmentOutcome {
+	return s.technicalRetry(inst, inst.Attempts+1, errs.Internal, "internal error")
 }
 
 // release records the outcome of a claim under which no payment was made.
