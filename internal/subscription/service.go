@@ -499,11 +499,17 @@ func (s *Service) withCounts(ctx context.Context, q store.Querier, r store.Subsc
 	return fromRecord(r, paid+failed, paid), nil
 }
 
+// shownEffectDate is the effectDate Subscription/Get shows: the date the
+// merchant wrote, at midnight UTC like every instalment date (the schedule
+// start), not the UTC instant of a midnight written with an offset
+// ("2030-04-01T00:00:00+02:00" is April 1, not March 31 at 22:00).
+func shownEffectDate(r store.SubscriptionRecord) time.Time { return r.ScheduleStart }
+
 func fromRecord(r store.SubscriptionRecord, past, paid int) Subscription {
 	sub := Subscription{
 		ID: r.ID, ShopID: r.ShopID, Mode: r.Mode, Token: r.Token, OrderID: r.OrderID, Description: r.Description,
 		Amount: r.Amount, Currency: r.Currency, InitialAmount: r.InitialAmount, InitialAmountNumber: r.InitialAmountNumber,
-		EffectDate: r.EffectDate, RRule: r.RRule, CancelDate: r.CancelDate, PastPayments: past, PaidPayments: paid,
+		EffectDate: shownEffectDate(r), RRule: r.RRule, CancelDate: r.CancelDate, PastPayments: past, PaidPayments: paid,
 		TotalPayments: r.TotalPayments, NextDueAt: r.NextDueAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if r.Metadata != "" && r.Metadata != "{}" {
@@ -588,8 +594,9 @@ func (s *Service) Update(ctx context.Context, sh shop.Shop, creds shop.Credentia
 		if in.EffectDate.IsZero() {
 			return invalid("effectDate", "null")
 		}
-		// The same effectDate is the same written date, or the instant
-		// Subscription/Get shows (in UTC).
+		// The same effectDate is the same written date (which
+		// Subscription/Get shows), or the UTC instant of the one given
+		// (which Subscription/Get showed before).
 		sameEffect := effectDay(in.EffectDate).Equal(r.ScheduleStart) || in.EffectDate.Equal(r.EffectDate)
 		if oldErr != nil || newRule.String() != oldRule.String() || !sameEffect {
 			_, first, total, err := s.schedule(in.RRule, in.EffectDate, r.LastDueAt)

@@ -339,3 +339,32 @@ func TestSubscriptionEffectDateOffset(t *testing.T) {
 		}
 	})
 }
+
+// Subscription/Get shows effectDate as the date the merchant wrote (at
+// midnight, in UTC as every V4 date), not the UTC instant of its midnight
+// elsewhere: "2030-04-01T00:00:00+02:00" is April 1, not March 31 at 22:00.
+// Sending that value back to Subscription/Update keeps the schedule.
+func TestSubscriptionGetShowsTheWrittenEffectDate(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newSubEnv(t, db)
+		tok := e.token("4970100000000055", shop.ModeTest)
+		for _, c := range []struct{ effect, want string }{
+			{"2030-04-01T00:00:00+02:00", "2030-04-01T00:00:00+00:00"},
+			{"2030-03-10T21:00:00-05:00", "2030-03-10T00:00:00+00:00"},
+			{"2030-03-12", "2030-03-12T00:00:00+00:00"},
+		} {
+			created := e.ok("Charge/CreateSubscription", map[string]any{"amount": 1000, "currency": "EUR",
+				"effectDate": c.effect, "paymentMethodToken": tok, "rrule": "FREQ=MONTHLY;COUNT=3"})
+			id, _ := created["subscriptionId"].(string)
+			got := e.ok("Subscription/Get", map[string]any{"subscriptionId": id, "paymentMethodToken": tok})
+			if got["effectDate"] != c.want {
+				t.Errorf("effectDate %s: Get shows %v, want %s", c.effect, got["effectDate"], c.want)
+			}
+			e.ok("Subscription/Update", map[string]any{"subscriptionId": id, "paymentMethodToken": tok, "amount": 1200,
+				"currency": "EUR", "effectDate": got["effectDate"], "rrule": "FREQ=MONTHLY;COUNT=3"})
+			if again := e.ok("Subscription/Get", map[string]any{"subscriptionId": id, "paymentMethodToken": tok}); again["effectDate"] != c.want {
+				t.Errorf("effectDate %s after an update with the same date: %v", c.effect, again["effectDate"])
+			}
+		}
+	})
+}
