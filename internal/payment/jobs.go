@@ -260,6 +260,7 @@ func (s *Service) recoverRunning(ctx context.Context, t Transaction) bool {
 	if t.OperationType == Credit {
 		_, nt, err = s.settleRefund(ctx, t.UUID, o)
 	} else {
+		ctx = s.instalmentContext(ctx, t)
 		_, nt, err = s.apply(writeContext(ctx), "", t.UUID, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
 			if t.DetailedStatus != Initial {
 				return "", errNoChange
@@ -272,6 +273,21 @@ func (s *Service) recoverRunning(ctx context.Context, t Transaction) bool {
 		return false
 	}
 	return nt.DetailedStatus != Initial
+}
+
+// instalmentContext carries to the decision of t, settled late, what its
+// refusal means for the subscription instalment it pays, as PayToken does
+// for CreateInput.Instalment: the buyer then hears of it as of an on-time
+// refusal (to be retried, or failed), not as of a one-off payment.
+func (s *Service) instalmentContext(ctx context.Context, t Transaction) context.Context {
+	if s.instalments == nil || t.PaymentMethodSource != "TOKEN" {
+		return ctx
+	}
+	next, ok := s.instalments(ctx, t.PaymentID)
+	if !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, instalmentKey{}, next)
 }
 
 func (s *Service) recoverPending(ctx context.Context, t Transaction) bool {

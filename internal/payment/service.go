@@ -23,6 +23,7 @@ import (
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/obs"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/store"
@@ -58,6 +59,9 @@ type Service struct {
 	captureErrs obs.LogLimiter
 	// inquiryErrs does the same for recovery's inquiries.
 	inquiryErrs obs.LogLimiter
+	// instalments tells recovery what a late refusal of an instalment's
+	// payment leads to (nil: no subscriptions).
+	instalments InstalmentLookup
 }
 
 // Dispatcher is the outbox dispatcher of this process (outbox.Dispatcher).
@@ -70,6 +74,17 @@ type Dispatcher interface {
 // instead of leaving them for d's claim query (see outbox.Reservation).
 // Call it before the service is used.
 func (s *Service) HandMessagesTo(d Dispatcher) { s.local = d }
+
+// InstalmentLookup finds, for a payment whose outcome recovery learns late
+// (RecoverRunning), what a refusal means for the subscription instalment it
+// was an attempt at: what CreateInput.Instalment says for a payment decided
+// on time. ok is false for a payment that pays no instalment.
+type InstalmentLookup func(ctx context.Context, paymentID string) (next func(Transaction) notify.Instalment, ok bool)
+
+// SetInstalmentLookup makes recovery notify a late refusal of an
+// instalment as an on-time one is (the subscription service registers
+// itself). Call it before the service is used.
+func (s *Service) SetInstalmentLookup(f InstalmentLookup) { s.instalments = f }
 
 // New returns a payment service. vault may be nil until the card vault is
 // wired: payments that save or use a token then fail with INT_999.

@@ -290,6 +290,21 @@ func GetInstalment(ctx context.Context, q Querier, id string) (InstalmentRecord,
 	return r, notFound("instalment", err)
 }
 
+// InstalmentOfPayment returns the instalment that payment paymentID was an
+// attempt at, and that attempt's number; ErrNotFound for a payment that
+// pays no instalment.
+func InstalmentOfPayment(ctx context.Context, q Querier, paymentID string) (InstalmentRecord, int, error) {
+	var id string
+	var attempt int
+	err := q.QueryRowContext(ctx, `SELECT instalment_id, attempt FROM subscription_attempts WHERE payment_id = $1`,
+		paymentID).Scan(&id, &attempt)
+	if err != nil {
+		return InstalmentRecord{}, 0, notFound("instalment attempt", err)
+	}
+	r, err := GetInstalment(ctx, q, id)
+	return r, attempt, err
+}
+
 // SubscriptionAttempts returns every payment made for a subscription's
 // instalments, by instalment then attempt.
 func SubscriptionAttempts(ctx context.Context, q Querier, subscriptionID string) ([]AttemptRecord, error) {

@@ -166,16 +166,7 @@ func (s *Service) charge(ctx context.Context, inst store.InstalmentRecord) bool 
 		Amount: inst.Amount, Currency: inst.Currency, OrderID: sub.OrderID, FormAction: payment.ActionSilent,
 		PaymentMethodToken: sub.Token, IPNTargetURL: opts.IPNTargetURL, CaptureDelay: opts.CaptureDelay,
 		ManualValidation: opts.ManualValidation, PaymentSource: opts.PaymentSource, Metadata: md, SubscriptionID: sub.ID,
-		Instalment: func(t payment.Transaction) notify.Instalment {
-			// The buyer hears of a refusal when it is the instalment's
-			// first (it will be retried) and when it is final.
-			o, _ := s.outcome(inst, attempt, t)
-			n := notify.Instalment{Told: inst.Refusals > 0}
-			if o.Status == store.InstalmentDue {
-				n.RetryAt = o.NextAttemptAt
-			}
-			return n
-		},
+		Instalment: func(t payment.Transaction) notify.Instalment { return s.instalmentNotice(inst, attempt, t) },
 		OnStart: func(tx *sql.Tx, paymentID, uuid string) error {
 			// The subscription row is locked first, as Cancel does: a
 			// cancellation either comes before this payment (which is then
@@ -225,6 +216,32 @@ func (s *Service) charge(ctx context.Context, inst store.InstalmentRecord) bool 
 	}
 	s.settle(ctx, inst, attempt, p.ID, t)
 	return true
+}
+
+// instalmentNotice says what the refusal t of attempt number attempt at
+// inst leads to, for the buyer's notice: the buyer hears of a refusal when
+// it is the instalment's first (it will be retried) and when it is final.
+func (s *Service) instalmentNotice(inst store.InstalmentRecord, attempt int, t payment.Transaction) notify.Instalment {
+	o, _ := s.outcome(inst, attempt, t)
+	n := notify.Instalment{Told: inst.Refusals > 0}
+	if o.Status == store.InstalmentDue {
+		n.RetryAt = o.NextAttemptAt
+	}
+	return n
+}
+
+// recoveredInstalment is the payment.InstalmentLookup of s: the notice of a
+// late refusal (recovery settling an attempt whose authorization timed out)
+// is the one an on-time refusal of that attempt gets.
+func (s *Service) recoveredInstalment(ctx context.Context, paymentID string) (func(payment.Transaction) notify.Instalment, bool) {
+	inst, attempt, err := store.InstalmentOfPayment(ctx, s.db.Reader(), paymentID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("subscription: instalment of a recovered payment", "payment", paymentID, "err", err)
+		}
+		return nil, false
+	}
+	return func(t payment.Transaction) notify.Instalment { return s.instalmentNotice(inst, attempt, t) }, true
 }
 
 // settleStale settles an instalment whose payment was made but whose

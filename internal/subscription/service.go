@@ -43,6 +43,9 @@ import (
 type Payments interface {
 	PayToken(ctx context.Context, sh shop.Shop, creds shop.Credentials, in payment.CreateInput) (payment.Payment, payment.Transaction, error)
 	Get(ctx context.Context, shopID, uuid string) (payment.Payment, payment.Transaction, error)
+	// SetInstalmentLookup is how New tells the payments' recovery what
+	// a late refusal of an instalment means.
+	SetInstalmentLookup(f payment.InstalmentLookup)
 }
 
 // Tokens is what subscriptions need from the card vault (*vault.Vault):
@@ -122,7 +125,9 @@ func New(db *store.DB, clk clock.Clock, pay Payments, tokens Tokens, cfg Config)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{db: db, clock: clk, pay: pay, tokens: tokens, cfg: cfg, log: cfg.Logger}
+	s := &Service{db: db, clock: clk, pay: pay, tokens: tokens, cfg: cfg, log: cfg.Logger}
+	pay.SetInstalmentLookup(s.recoveredInstalment)
+	return s
 }
 
 // Now is the service's clock, for the serverDate of answers.
