@@ -339,11 +339,40 @@ func TestHostedChallengeCompletesOnce(t *testing.T) {
 	if first = complete(ft, sealed, "approve"); first["accepted"] != true {
 		t.Fatalf("approved challenge answered %v", first)
 	}
-	if replay = complete(ft, sealed, "approve"); replay["accepted"] == true {
-		t.Errorf("replay of a paid challenge answered %v", replay)
+	// The form is over: the replay shows the payment's outcome (paid),
+	// not "already processed", and writes nothing.
+	if replay = complete(ft, sealed, "approve"); replay["step"] != "done" || replay["accepted"] != true || replay["message"] != first["message"] {
+		t.Errorf("replay of a paid challenge answered %v; the first completion answered %v", replay, first)
+	}
+	fr := postForm(t, s, "/pay/"+ft+"/3ds/complete?kr-language=fr", url.Values{"sealed": {sealed}, "decision": {"approve"}})
+	if fr["step"] != "done" || fr["accepted"] != true || fr["message"] != "Paiement accepté. Merci !" {
+		t.Errorf("replay of a paid challenge in French answered %v", fr)
 	}
 	if txs := transactions("challenge-once-3"); len(txs) != 1 {
 		t.Errorf("replay of a paid challenge: %d transactions, want 1", len(txs))
+	}
+
+	// (2c) Every attempt failed: the replay of the first challenge shows
+	// the final refusal, as the last completion did.
+	ft, sealed = challenge("challenge-once-5", "4970110000000021", "")
+	complete(ft, sealed, "fail")
+	var last map[string]any
+	for range 2 {
+		res := postCard(t, s, ft, "4970110000000021")
+		next, _ := res["sealed"].(string)
+		if res["step"] != "challenge" || next == "" {
+			t.Fatalf("no challenge for another attempt: %v", res)
+		}
+		last = complete(ft, next, "fail")
+	}
+	if last["step"] != "done" || last["accepted"] == true {
+		t.Fatalf("last failed attempt answered %v", last)
+	}
+	if replay = complete(ft, sealed, "approve"); replay["step"] != "done" || replay["accepted"] == true || replay["message"] != last["message"] {
+		t.Errorf("replay after the form ended refused answered %v; the last completion answered %v", replay, last)
+	}
+	if txs := transactions("challenge-once-5"); len(txs) != 3 {
+		t.Errorf("replay after the form ended refused: %d transactions, want 3", len(txs))
 	}
 
 	// (3) Two completions at once.

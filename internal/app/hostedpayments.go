@@ -55,6 +55,14 @@ func (h hostedPayments) PayCard(ctx context.Context, formToken string, in hosted
 	return wallet.HostedOutcome(p, t, h.pay.Now())
 }
 
+func (h hostedPayments) Outcome(ctx context.Context, formToken string) (hosted.Outcome, error) {
+	p, err := h.pay.PaymentForToken(ctx, formToken)
+	if err != nil {
+		return hosted.Outcome{}, err
+	}
+	return wallet.HostedFinalOutcome(p, h.pay.Now())
+}
+
 // hostedKeys gives the pages the shop keys they sign with.
 type hostedKeys struct{ shops *shop.Service }
 

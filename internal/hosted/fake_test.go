@@ -52,6 +52,8 @@ type fakePayments struct {
 	// racing: another submission's attempt has started since the form
 	// was read, so PayCard refuses with ErrInProgress.
 	racing bool
+	// final is the outcome of each form that is over.
+	final map[string]Outcome
 }
 
 func newFakePayments() *fakePayments { return &fakePayments{forms: map[string]*Form{}} }
@@ -125,6 +127,22 @@ func (f *fakePayments) PayCard(_ context.Context, token string, in CardInput) (O
 	}
 	out.AttemptsLeft = fm.AttemptsLeft
 	out.KRAnswer = fakeAnswer(fm, in, out.Accepted)
+	if out.Final {
+		if f.final == nil {
+			f.final = map[string]Outcome{}
+		}
+		f.final[token] = out
+	}
+	return out, nil
+}
+
+func (f *fakePayments) Outcome(_ context.Context, token string) (Outcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out, ok := f.final[token]
+	if !ok {
+		return Outcome{}, ErrNoOutcome
+	}
 	return out, nil
 }
 

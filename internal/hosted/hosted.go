@@ -158,6 +158,11 @@ var ErrFormNotFound = errors.New("hosted: unknown formToken")
 // buyer is told so, not that a technical error left the card uncharged.
 var ErrInProgress = errors.New("hosted: a payment of this order is in progress or done")
 
+// ErrNoOutcome is what Payments.Outcome returns (wrapped or not) for a form
+// that is not over, or whose last attempt was neither paid nor refused
+// (paid, then cancelled by the merchant, for instance).
+var ErrNoOutcome = errors.New("hosted: the form has no outcome to show")
+
 // Payments is the payment service as the pages use it.
 type Payments interface {
 	// Form returns the payment a formToken was issued for.
@@ -166,6 +171,10 @@ type Payments interface {
 	// Outcome, not an error; an error means a technical failure after which
 	// the attempt does not count.
 	PayCard(ctx context.Context, formToken string, in CardInput) (Outcome, error)
+	// Outcome reads, without writing anything, the outcome of a form
+	// that is over (Form.Completed): its last attempt, paid or finally
+	// refused, as PayCard returned it then; else ErrNoOutcome.
+	Outcome(ctx context.Context, formToken string) (Outcome, error)
 }
 
 // Keys gives the shop keys the pages need.

@@ -86,6 +86,12 @@ func writeJSON(w http.ResponseWriter, status int, v apiResponse) {
 // the page parameters and the language. When the form cannot be paid it
 // answers itself and returns false.
 func (h *Handler) load(w http.ResponseWriter, r *http.Request, embedded, asJSON bool) (page, bool) {
+	pg, ok := h.loadForm(w, r, embedded, asJSON)
+	return pg, ok && h.usable(w, pg, asJSON)
+}
+
+// loadForm is load without the check that the form can still be paid.
+func (h *Handler) loadForm(w http.ResponseWriter, r *http.Request, embedded, asJSON bool) (page, bool) {
 	pg := page{embedded: embedded, token: r.PathValue("formToken"), ctx: r.Context()}
 	params, perr := parseParams(r.URL.Query(), embedded)
 	pg.params = params
@@ -122,6 +128,13 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request, embedded, asJSON 
 		h.fail(w, pg, asJSON, http.StatusBadRequest, "invalid_return_url", "CLIENT_997", "")
 		return pg, false
 	}
+	return pg, true
+}
+
+// usable reports whether the form of pg can still be paid; when it cannot
+// it answers itself.
+func (h *Handler) usable(w http.ResponseWriter, pg page, asJSON bool) bool {
+	form := pg.form
 	switch {
 	case form.Completed:
 		h.fail(w, pg, asJSON, http.StatusOK, "form_completed", "CLIENT_502", "")
@@ -132,9 +145,9 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request, embedded, asJSON 
 	case form.AttemptsLeft <= 0:
 		h.fail(w, pg, asJSON, http.StatusOK, "no_attempts", "PSP_099", "")
 	default:
-		return pg, true
+		return true
 	}
-	return pg, false
+	return false
 }
 
 // fail answers with a message and no form: the page cannot be used.
@@ -323,8 +336,8 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, embedded bool
 		plainError(w, "bad request", http.StatusBadRequest, embedded)
 		return
 	}
-	pg, ok := h.load(w, r, embedded, asJSON)
-	if !ok {
+	pg, ok := h.loadForm(w, r, embedded, asJSON)
+	if !ok || h.replayedAfterEnd(w, pg, asJSON, r.PostForm.Get("sealed")) || !h.usable(w, pg, asJSON) {
 		return
 	}
 	in, ds, err := h.seal.open(pg.token, r.PostForm.Get("sealed"))
@@ -346,6 +359,31 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, embedded bool
 	in.ThreeDS = &res
 	out, err := h.payWith(r.Context(), pg.token, in)
 	h.respondOutcome(r.Context(), w, pg, asJSON, out, err)
+}
+
+// replayedAfterEnd answers a challenge completion posted again once the form
+// is over (the buyer's back button, a second tab, a double post after the
+// last attempt) with the payment's outcome, as the completion that ended
+// the form did: the success page, or the final refusal. Nothing is written
+// and the authentication is not asked again. It reports whether it
+// answered; a seal that is not this form's, or has expired, gets the
+// ordinary answer of a form that is over.
+func (h *Handler) replayedAfterEnd(w http.ResponseWriter, pg page, asJSON bool, sealed string) bool {
+	if !pg.form.Completed {
+		return false
+	}
+	if _, _, err := h.seal.open(pg.token, sealed); err != nil {
+		return false
+	}
+	out, err := h.pay.Outcome(pg.ctx, pg.token)
+	if err != nil {
+		if !errors.Is(err, ErrNoOutcome) {
+			h.log.ErrorContext(pg.ctx, "hosted: reading the outcome of a form that is over", "err", err)
+		}
+		return false
+	}
+	h.respondOutcome(pg.ctx, w, pg, asJSON, out, nil)
+	return true
 }
 
 // fieldCodes are the CLIENT_ codes and field names Lyra's client reports

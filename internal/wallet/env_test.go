@@ -332,6 +332,14 @@ func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form
 		StrongAuthentication: p.Options.StrongAuthentication}, nil
 }
 
+func (h hostedPayments) Outcome(ctx context.Context, formToken string) (hosted.Outcome, error) {
+	p, err := h.pay.PaymentForToken(ctx, formToken)
+	if err != nil {
+		return hosted.Outcome{}, err
+	}
+	return wallet.HostedFinalOutcome(p, h.pay.Now())
+}
+
 func (h hostedPayments) PayCard(ctx context.Context, formToken string, in hosted.CardInput) (hosted.Outcome, error) {
 	p, t, err := h.pay.PayCard(ctx, formToken, payment.CardInput{PAN: in.PAN, Expiry: in.Expiry, CVV: in.CVV,
 		Holder: in.Holder, SaveCard: in.Save, ThreeDS: in.ThreeDS})

@@ -205,6 +205,28 @@ func HostedOutcome(p payment.Payment, t payment.Transaction, now time.Time) (hos
 	return out, nil
 }
 
+// HostedFinalOutcome is the outcome of a form that is over
+// (hosted.Payments.Outcome): its last attempt, paid or finally refused or
+// failed, mapped as HostedOutcome mapped it then. A form not over, or whose
+// last attempt has since become something else (cancelled), gives
+// hosted.ErrNoOutcome.
+func HostedFinalOutcome(p payment.Payment, now time.Time) (hosted.Outcome, error) {
+	if !p.Completed() {
+		return hosted.Outcome{}, hosted.ErrNoOutcome
+	}
+	for i := len(p.Transactions) - 1; i >= 0; i-- {
+		t := p.Transactions[i]
+		if t.OperationType == payment.Credit {
+			continue
+		}
+		if t.Accepted() || t.DetailedStatus == payment.Refused || t.DetailedStatus == payment.Error {
+			return HostedOutcome(p, t, now)
+		}
+		break
+	}
+	return hosted.Outcome{}, hosted.ErrNoOutcome
+}
+
 // HostedError turns the error of a card or saved-card attempt into what the
 // buyer's pages tell: the refusal of a second live debit of the payment or
 // of its order (PSP_016: the form submitted twice, or the order paid
