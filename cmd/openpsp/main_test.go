@@ -342,3 +342,36 @@ func TestServeRefusesAMissingMasterKey(t *testing.T) {
 		t.Fatalf("refused a keyring that has every key: %v", err)
 	}
 }
+
+// A keyring file of an older development run (no development_only mark) in
+// the data folder was merged with OPENPSP_MASTER_KEYS and its primary won:
+// production sealed new card data under the key that sits beside the
+// database. The operator's OPENPSP_MASTER_KEYS decides the primary.
+func TestProductionMasterKeysWinOverAnOldKeyringFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key := func(c string) string { return strings.Repeat(c, 43) + "=" }
+	old := `{"primary":"kdev","keys":{"kdev":"` + key("A") + `"},"fingerprint_key":"` + key("B") + `"}`
+	if err := os.WriteFile(filepath.Join(dir, "keyring.json"), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	t.Setenv("OPENPSP_DEMO", "false")
+	t.Setenv("OPENPSP_ENV", "production")
+	t.Setenv("OPENPSP_PUBLIC_URL", "https://pay.example.com")
+	t.Setenv("OPENPSP_MASTER_KEYS", "kprod:"+key("C"))
+	a, err := app.New(context.Background(), mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	dk, _, err := a.Keys.NewDataKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Keys.PrimaryID() != "kprod" || dk.MasterKeyID != "kprod" {
+		t.Fatalf("primary %q, a new data key wrapped by %q: want OPENPSP_MASTER_KEYS's kprod", a.Keys.PrimaryID(), dk.MasterKeyID)
+	}
+}

@@ -79,13 +79,19 @@ type Keyring struct {
 // entry with the id "fingerprint" gives the fingerprint key, otherwise it is
 // derived (HKDF) from the first key listed, which must then stay in the list.
 // The file (mode 0600) is {"primary":"kid","keys":{"kid":"base64"},
-// "fingerprint_key":"base64"}. When both are given their keys are merged and
-// the file's primary and fingerprint key win: `openpsp keys rotate` writes
-// the file, and a running server must follow it.
+// "fingerprint_key":"base64"}. When both are given their keys are merged, and
+// the environment decides: its last key is the primary (the operator who
+// sets master keys chooses the key that wraps new data keys, whatever an
+// older file says), its fingerprint entry, if any, is the fingerprint key.
+// The file's keys only unwrap the data keys they wrapped until a rewrap
+// moves those under the primary; the file's fingerprint key is kept when
+// the environment gives none, so the fingerprints already stored still
+// match. Without environment keys the file's primary is followed, which is
+// how a running server picks up `openpsp keys rotate`.
 //
-// If the file does not exist and create is true, a new file is generated with
-// one AES-256 master key and a fingerprint key from crypto/rand (when env
-// already supplies keys, the file is only created by the first AddPrimary).
+// If the file does not exist, env gives no master key and create is true, a
+// new file is generated with one AES-256 master key and a fingerprint key
+// from crypto/rand, marked development_only.
 func LoadKeyring(path, env string, create bool) (*Keyring, error) {
 	if path == "" && strings.TrimSpace(env) == "" {
 		return nil, errors.New("vault: no keyring: give a keyring file or master keys in the environment")
@@ -241,10 +247,10 @@ func (k *Keyring) load() (*keyState, error) {
 				}
 				raw[id] = key
 			}
-			if f.Primary != "" {
+			if f.Primary != "" && len(envOrder) == 0 {
 				st.primary = f.Primary
 			}
-			if f.FingerprintKey != "" {
+			if f.FingerprintKey != "" && envFP == nil {
 				fp, err := decodeKey(f.FingerprintKey)
 				if err != nil {
 					return nil, fmt.Errorf("vault: keyring file %s: fingerprint_key: %w", k.path, err)
@@ -282,6 +288,13 @@ func (k *Keyring) AddPrimary() (string, error) {
 	if k.path == "" {
 		return "", errors.New("vault: keys come only from the environment: give a keyring file to rotate, or add a key to the environment")
 	}
+	// The environment's last key is the primary (see LoadKeyring): a key
+	// added to the file would never wrap anything.
+	if _, order, _, err := parseEnvKeys(k.env); err != nil {
+		return "", err
+	} else if len(order) > 0 {
+		return "", errors.New("vault: the master keys come from the environment, whose last key is the primary: add a new key at the end of that list and rewrap, instead of adding one to the keyring file")
+	}
 	k.fileMu.Lock()
 	defer k.fileMu.Unlock()
 	unlock, err := lockFile(k.path + ".lock")
@@ -301,8 +314,8 @@ func (k *Keyring) AddPrimary() (string, error) {
 		f.Keys = map[string]string{}
 	}
 	if f.FingerprintKey == "" {
-		// Keep fingerprints stable: persist the key in use (from the
-		// environment) rather than inventing a new one.
+		// Keep fingerprints stable: persist the key in use (the file was
+		// removed since it was loaded) rather than inventing a new one.
 		k.mu.RLock()
 		f.FingerprintKey = base64.StdEncoding.EncodeToString(k.state.fpKey)
 		k.mu.RUnlock()

@@ -281,37 +281,80 @@ func TestReloadKeepsKeysOnBadFile(t *testing.T) {
 	}
 }
 
-func TestEnvAndFileMerge(t *testing.T) {
+// An operator who sets master keys in the environment decides the primary:
+// an old keyring file without the development_only mark (a development run
+// of an earlier version, or the keyring the operator moved away from) used
+// to be merged with its primary winning, so new data keys were wrapped by a
+// key the operator had not chosen. The file's keys still unwrap the data
+// keys they wrapped, until a rewrap moves those under the primary.
+func TestEnvKeysDecideThePrimaryOverAKeyringFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keyring.json")
-	env := "envkey:" + b64(1)
-	k, err := LoadKeyring(path, env, true)
+	old, err := json.Marshal(map[string]any{"primary": "kfile", "keys": map[string]string{"kfile": b64(1)}, "fingerprint_key": b64(2)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(path); err == nil {
-		t.Fatal("file created although the environment supplies keys")
+	if err := os.WriteFile(path, old, 0o600); err != nil {
+		t.Fatal(err)
 	}
+	fileOnly, err := LoadKeyring(path, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fileOnly.DevelopmentOnly() {
+		t.Fatal("test setup: the old file carries the development_only mark")
+	}
+	oldDK, _, err := fileOnly.NewDataKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	env := "kenv:" + b64(3)
+	k, err := LoadKeyring(path, env, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk, _, err := k.NewDataKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.PrimaryID() != "kenv" || dk.MasterKeyID != "kenv" {
+		t.Fatalf("primary %q, new data key wrapped by %q: want the environment's kenv", k.PrimaryID(), dk.MasterKeyID)
+	}
+	if _, err := k.Unwrap(oldDK); err != nil {
+		t.Fatalf("a data key of the file's key no longer unwraps: %v", err)
+	}
+	moved, err := k.Rewrap(oldDK)
+	if err != nil || moved.MasterKeyID != "kenv" {
+		t.Fatalf("rewrap moved the data key to %q: %v", moved.MasterKeyID, err)
+	}
+	// Fingerprints: the file's key goes on matching the stored ones unless
+	// the environment names a fingerprint key of its own.
 	pan := mustPAN(t, "4970100000000055")
-	fp := k.Fingerprint(pan)
-	dk, _, _ := k.NewDataKey()
-	kid, err := k.AddPrimary()
+	if !bytes.Equal(k.Fingerprint(pan), fileOnly.Fingerprint(pan)) {
+		t.Fatal("the file's fingerprint key was dropped although the environment gives none")
+	}
+	withFP, err := LoadKeyring(path, env+",fingerprint:"+b64(4), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A fresh process with the same environment and the new file sees both
-	// keys, the file's primary and the same fingerprints.
-	k2, err := LoadKeyring(path, env, false)
+	envOnly, err := LoadKeyring("", env+",fingerprint:"+b64(4), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k2.PrimaryID() != kid || !bytes.Equal(k2.Fingerprint(pan), fp) {
-		t.Fatalf("primary %q fingerprint equal %v", k2.PrimaryID(), bytes.Equal(k2.Fingerprint(pan), fp))
+	if !bytes.Equal(withFP.Fingerprint(pan), envOnly.Fingerprint(pan)) {
+		t.Fatal("the environment's fingerprint key lost to the file's")
 	}
-	if _, err := k2.Unwrap(dk); err != nil {
-		t.Fatalf("env key lost after merge: %v", err)
+	// A reload (the server's ticker) keeps the same precedence.
+	if err := k.Reload(); err != nil || k.PrimaryID() != "kenv" {
+		t.Fatalf("after a reload: primary %q, %v", k.PrimaryID(), err)
+	}
+	// A rotation that writes the file could not make its key the primary:
+	// it is refused with the way to rotate environment keys.
+	if _, err := k.AddPrimary(); err == nil || !strings.Contains(err.Error(), "environment") {
+		t.Fatalf("AddPrimary with keys from the environment: %v", err)
 	}
 	// The same id with different bytes in both places is refused.
-	if _, err := LoadKeyring(path, kid+":"+b64(5), false); err == nil {
+	if _, err := LoadKeyring(path, "kfile:"+b64(5), false); err == nil {
 		t.Fatal("conflicting key accepted")
 	}
 }
