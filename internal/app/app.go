@@ -20,6 +20,7 @@ import (
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	v4 "github.com/openpsp/openpsp/internal/api/v4"
+	"github.com/openpsp/openpsp/internal/clientip"
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/obs"
@@ -63,7 +64,8 @@ type App struct {
 
 	idem    *v4.Idempotency
 	daemons []daemon
-	logins  *obs.FailedLogins // shared by the API surfaces: one limit on the log lines of a flood
+	logins  *obs.FailedLogins  // shared by the API surfaces: one limit on the log lines of a flood
+	clients *clientip.Resolver // the client's address behind OPENPSP_TRUSTED_PROXIES
 
 	mux         *http.ServeMux
 	jobs        []job
@@ -91,7 +93,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if opts.JobInterval <= 0 {
 		opts.JobInterval = time.Second
 	}
-	a := &App{Config: cfg, Clock: opts.Clock, Metrics: obs.NewMetrics(), jobInterval: opts.JobInterval}
+	a := &App{Config: cfg, Clock: opts.Clock, Metrics: obs.NewMetrics(), jobInterval: opts.JobInterval,
+		clients: clientip.NewResolver(cfg.TrustedProxies)}
 	a.Log = obs.NewLogger(opts.LogOutput, cfg.LogFormat, cfg.LogLevel)
 
 	keys, err := vault.LoadKeyring(cfg.KeyringFile, cfg.MasterKeys, cfg.Env != config.EnvProduction)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/openpsp/openpsp/internal/clientip"
 	"github.com/openpsp/openpsp/internal/obs"
 )
 
@@ -91,6 +92,9 @@ func (a *App) middleware(next http.Handler) http.Handler {
 		}
 		ctx := obs.WithRequestID(r.Context(), id)
 		r = r.WithContext(ctx)
+		if a.clients != nil {
+			r = a.clients.Attach(r)
+		}
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		defer func() {
@@ -107,7 +111,7 @@ func (a *App) middleware(next http.Handler) http.Handler {
 			a.Metrics.HTTPRequests.WithLabelValues(route, itoa(rec.code)).Inc()
 			a.Metrics.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
 			// The path only: query strings may carry signed parameters.
-			a.Log.DebugContext(ctx, "http request", "method", r.Method, "path", r.URL.Path, "status", rec.code, "duration_ms", float64(d.Microseconds())/1000)
+			a.Log.DebugContext(ctx, "http request", "method", r.Method, "path", r.URL.Path, "client_ip", clientip.Of(r), "status", rec.code, "duration_ms", float64(d.Microseconds())/1000)
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -8,12 +8,15 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openpsp/openpsp/internal/clientip"
 )
 
 // Environments.
@@ -24,27 +27,28 @@ const (
 
 // Config is everything the server needs to start.
 type Config struct {
-	Env             string        // development (default) or production
-	Addr            string        // listen address
-	PublicURL       string        // how buyers and merchants reach this server (links, JS client, return pages)
-	DataDir         string        // SQLite file, keyring file (development)
-	DatabaseURL     string        // postgres://…; empty: SQLite in DataDir
-	SQLiteSync      string        // FULL (default) or EXTRA; NORMAL only with AllowUnsafeSync
-	AllowUnsafeSync bool          // accept synchronous=NORMAL (benchmarks only: acknowledged payments may be lost on power failure)
-	MasterKeys      string        // "kid:base64,kid:base64" (last = primary); overrides the keyring file
-	KeyringFile     string        // JSON keyring; default DataDir/keyring.json
-	Demo            bool          // seed the demo shop and serve /demo (TEST mode pages)
-	LogFormat       string        // text or json
-	LogLevel        string        // debug, info, warn, error
-	Jobs            bool          // run background jobs (capture, expiry, recovery, notifications, purge) in this process
-	AcquirerTimeout time.Duration // deadline of one acquirer call
-	ShutdownTimeout time.Duration // grace period for in-flight requests on SIGTERM
-	ShutdownDrain   time.Duration // on SIGTERM, how long /readyz says "draining" while requests are still served
-	SMTPURL         string        // smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty: mails kept for /demo/mail
-	MailFrom        string        // sender address of emails
-	SMSURL          string        // SMS gateway endpoint; empty: SMS kept for /demo/mail
-	SMSFormat       string        // json or form
-	SMSToken        string        // bearer token for the SMS gateway
+	Env             string         // development (default) or production
+	Addr            string         // listen address
+	PublicURL       string         // how buyers and merchants reach this server (links, JS client, return pages)
+	DataDir         string         // SQLite file, keyring file (development)
+	DatabaseURL     string         // postgres://…; empty: SQLite in DataDir
+	SQLiteSync      string         // FULL (default) or EXTRA; NORMAL only with AllowUnsafeSync
+	AllowUnsafeSync bool           // accept synchronous=NORMAL (benchmarks only: acknowledged payments may be lost on power failure)
+	MasterKeys      string         // "kid:base64,kid:base64" (last = primary); overrides the keyring file
+	KeyringFile     string         // JSON keyring; default DataDir/keyring.json
+	Demo            bool           // seed the demo shop and serve /demo (TEST mode pages)
+	LogFormat       string         // text or json
+	LogLevel        string         // debug, info, warn, error
+	Jobs            bool           // run background jobs (capture, expiry, recovery, notifications, purge) in this process
+	AcquirerTimeout time.Duration  // deadline of one acquirer call
+	ShutdownTimeout time.Duration  // grace period for in-flight requests on SIGTERM
+	ShutdownDrain   time.Duration  // on SIGTERM, how long /readyz says "draining" while requests are still served
+	SMTPURL         string         // smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty: mails kept for /demo/mail
+	MailFrom        string         // sender address of emails
+	SMSURL          string         // SMS gateway endpoint; empty: SMS kept for /demo/mail
+	SMSFormat       string         // json or form
+	SMSToken        string         // bearer token for the SMS gateway
+	TrustedProxies  []netip.Prefix // reverse proxies whose X-Forwarded-For names the client; none by default
 
 	keyringDefault bool // KeyringFile is the default, OPENPSP_KEYRING_FILE was not given
 }
@@ -77,6 +81,7 @@ var Vars = []Var{
 	{"OPENPSP_SMS_URL", "sms-url", "", "SMS gateway endpoint (generic HTTP POST); empty: SMS are kept and shown at /demo/mail"},
 	{"OPENPSP_SMS_FORMAT", "sms-format", "json", "json or form body for the SMS gateway"},
 	{"OPENPSP_SMS_TOKEN", "sms-token", "", "bearer token sent to the SMS gateway"},
+	{"OPENPSP_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of the reverse proxies in front of OpenPSP (e.g. 10.0.0.0/8); only from these is X-Forwarded-For read, right to left, to find the client's address (failed-login logs, the buyer's customer.extraDetails.ipAddress); empty: the connection's address is the client's"},
 }
 
 // Load reads the environment (through getenv) and then flags from args.
@@ -174,6 +179,11 @@ func fromRaw(raw map[string]string) (Config, error) {
 		SMSToken:        str("sms-token", ""),
 	}
 	c.Demo = boolean("demo", c.Env != EnvProduction)
+	if tp, err := clientip.ParseTrusted(raw["trusted-proxies"]); err != nil {
+		problems = append(problems, "OPENPSP_TRUSTED_PROXIES: "+err.Error())
+	} else {
+		c.TrustedProxies = tp
+	}
 	// Development stops at once (tests, Ctrl-C); production gives the load
 	// balancer's health checks time to see /readyz fail.
 	drain := time.Duration(0)

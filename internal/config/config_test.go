@@ -109,3 +109,22 @@ func merge(a, b map[string]string) map[string]string {
 	}
 	return m
 }
+
+// OPENPSP_TRUSTED_PROXIES is empty by default (X-Forwarded-For ignored);
+// a mistyped range refuses to start, naming the setting and the entry.
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil || len(c.TrustedProxies) != 0 {
+		t.Fatalf("default trusted proxies %v, %v", c.TrustedProxies, err)
+	}
+	c, err = Load([]string{"-trusted-proxies", "10.0.0.0/8, 192.0.2.1"}, env(nil))
+	if err != nil || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.0.2.1/32" {
+		t.Fatalf("trusted proxies %v, %v", c.TrustedProxies, err)
+	}
+	for _, bad := range []string{"10.0.0/8", "0.0.0.0/0"} {
+		_, err := Load(nil, env(map[string]string{"OPENPSP_TRUSTED_PROXIES": "10.0.0.0/8," + bad}))
+		if err == nil || !strings.Contains(err.Error(), "OPENPSP_TRUSTED_PROXIES") || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

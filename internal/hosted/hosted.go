@@ -98,6 +98,9 @@ type CardInput struct {
 	// unavailable) is authorized without liability shift, as Lyra does; Y
 	// and A carry the cryptogram and the liability shift.
 	ThreeDS *acquirer.ThreeDSResult
+	// BuyerIP is the address the buyer's browser pays from (clientip.Of),
+	// recorded as the customer's ipAddress when the merchant sent none.
+	BuyerIP string
 }
 
 // Outcome is what a payment attempt ended with.

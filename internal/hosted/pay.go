@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/clientip"
 )
 
 // maxBody bounds a submitted card form (a few short fields and, on the
@@ -239,13 +240,15 @@ func (h *Handler) authenticateAndPay(w http.ResponseWriter, r *http.Request, pg 
 		h.renderChallenge(w, pg, sealed, in)
 		return
 	}
-	out, err := h.payWith(r.Context(), pg.token, in)
+	out, err := h.payWith(r, pg.token, in)
 	h.respondOutcome(r.Context(), w, pg, asJSON, out, err)
 }
 
-// payWith makes the payment attempt: with a saved card (in.Saved) through
-// the wallet, else with the card typed.
-func (h *Handler) payWith(ctx context.Context, formToken string, in CardInput) (Outcome, error) {
+// payWith makes the payment attempt of the buyer's request r: with a saved
+// card (in.Saved) through the wallet, else with the card typed.
+func (h *Handler) payWith(r *http.Request, formToken string, in CardInput) (Outcome, error) {
+	ctx := r.Context()
+	in.BuyerIP = clientip.Of(r)
 	if in.Saved != "" {
 		if h.wallet == nil {
 			return Outcome{}, ErrCardNotFound
@@ -357,7 +360,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, embedded bool
 		return
 	}
 	in.ThreeDS = &res
-	out, err := h.payWith(r.Context(), pg.token, in)
+	out, err := h.payWith(r, pg.token, in)
 	h.respondOutcome(r.Context(), w, pg, asJSON, out, err)
 }
 

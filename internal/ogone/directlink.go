@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/clientip"
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/money"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -140,7 +141,7 @@ func (h *Handler) directLink(w http.ResponseWriter, r *http.Request) {
 		orderID = ""
 	}
 	op := strings.TrimSuffix(strings.TrimSuffix(page, ".asp"), "_utf8")
-	req, fail := h.authenticate(r.Context(), r.RemoteAddr, ps, mode, cs, op != "querydirect")
+	req, fail := h.authenticate(r.Context(), clientip.Of(r), ps, mode, cs, op != "querydirect")
 	if fail != nil {
 		fail.set("orderID", orderID)
 		fail.write(w, cs)

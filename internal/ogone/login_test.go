@@ -50,7 +50,7 @@ func TestDirectLinkFailedLoginsAreLogged(t *testing.T) {
 		t.Fatalf("%d failed-login lines, want 2:\n%s", len(lines), logs.String())
 	}
 	for i, want := range []string{"login=" + pspid + "/" + shop.DemoAPIUser, "login=nobody"} {
-		for _, part := range []string{"level=WARN", "surface=directlink", want, "remote=127.0.0.1:"} {
+		for _, part := range []string{"level=WARN", "surface=directlink", want, "remote=127.0.0.1 "} {
 			if !strings.Contains(lines[i], part) {
 				t.Errorf("line %d has no %s: %s", i, part, lines[i])
 			}

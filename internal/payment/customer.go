@@ -270,3 +270,21 @@ func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
 }
+
+// recordBuyerIP puts the address the buyer paid from on the hosted pages in
+// customer.extraDetails.ipAddress when the merchant sent none, as Lyra's
+// answers carry the buyer's address; the merchant's own value is kept. It
+// reports whether it changed c.
+func recordBuyerIP(c *Customer, ip string) bool {
+	if ip == "" || c.ExtraDetails.IPAddress != nil {
+		return false
+	}
+	// The limits of a merchant's value (normalize); clientip gives
+	// addresses, so this only guards against a caller's mistake.
+	p := &ip
+	if text(&p, "customer.extraDetails.ipAddress", 64) != nil || p == nil {
+		return false
+	}
+	c.ExtraDetails.IPAddress = p
+	return true
+}

@@ -27,6 +27,10 @@ type CardInput struct {
 	// Initiator is acquirer.InitiatorCIT (empty) or InitiatorMIT; DirectLink
 	// sets it from Ogone's ECI.
 	Initiator string
+	// BuyerIP is the address of the buyer's browser on the hosted pages
+	// ("" elsewhere): customer.extraDetails.ipAddress when the merchant
+	// sent none.
+	BuyerIP string
 }
 
 // card data for one authorization, from the form or from the vault.
@@ -107,23 +111,25 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 
 // startCard commits the attempt of a card the buyer typed (startAttempt).
 func (s *Service) startCard(ctx context.Context, tx *sql.Tx, formToken string, c CardInput) (Payment, Transaction, error) {
-	return s.startAttempt(ctx, tx, formToken, c.ThreeDS, func(_ *Payment, t *Transaction) error {
+	return s.startAttempt(ctx, tx, formToken, c.ThreeDS, c.BuyerIP, func(_ *Payment, t *Transaction) (bool, error) {
 		t.PaymentMethodSource = "NEW"
 		t.Brand, t.PANMasked = string(c.PAN.Brand()), c.PAN.Masked()
 		t.ExpiryMonth, t.ExpiryYear = c.Expiry.Month, c.Expiry.Year
 		t.ThreeDS = c.ThreeDS
-		return nil
+		return false, nil
 	})
 }
 
 // startAttempt commits the attempt: it checks the form, counts the attempt
 // and inserts the transaction RUNNING, after fill has described the card
-// (and may have changed the payment's customer). The unique indexes refuse
+// (and may have changed the payment's customer, which it reports) and the
+// buyer's address (buyerIP, "" when unknown) has been recorded as the
+// customer's ipAddress if the merchant sent none. The unique indexes refuse
 // a second live debit of the payment or of the order. An attempt whose 3-D
 // Secure authentication (threeDS, nil when none) an attempt of the payment
 // already used is refused with a *challengeUsed: the authentication is
 // consumed by the write that records its attempt, under the payment's lock.
-func (s *Service) startAttempt(ctx context.Context, tx *sql.Tx, formToken string, threeDS *acquirer.ThreeDSResult, fill func(p *Payment, t *Transaction) error) (Payment, Transaction, error) {
+func (s *Service) startAttempt(ctx context.Context, tx *sql.Tx, formToken string, threeDS *acquirer.ThreeDSResult, buyerIP string, fill func(p *Payment, t *Transaction) (customerChanged bool, err error)) (Payment, Transaction, error) {
 	now := s.clock.Now()
 	prec, err := store.PaymentByFormToken(ctx, tx, formToken)
 	if errors.Is(err, store.ErrNotFound) {
@@ -161,8 +167,14 @@ func (s *Service) startAttempt(ctx context.Context, tx *sql.Tx, formToken string
 	}
 	p.Attempts++
 	t := s.newTransaction(p, now)
-	if err := fill(&p, &t); err != nil {
+	changed, err := fill(&p, &t)
+	if err != nil {
 		return p, Transaction{}, err
+	}
+	if recordBuyerIP(&p.Customer, buyerIP) || changed {
+		if err := setCustomer(tx, p.ID, p.Customer); err != nil {
+			return p, Transaction{}, err
+		}
 	}
 	return s.insertStarted(tx, p, t, now)
 }

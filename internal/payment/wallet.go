@@ -89,6 +89,7 @@ type SavedCardInput struct {
 	// on a wallet's saved card. It lives in memory for this authorization.
 	CVV     card.SecurityCode
 	ThreeDS *acquirer.ThreeDSResult
+	BuyerIP string // as CardInput.BuyerIP
 }
 
 // PaySaved pays the CUSTOMER_WALLET payment of a formToken with a card of
@@ -149,17 +150,16 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 	var t Transaction
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
-		p, t, err = s.startAttempt(ctx, tx, formToken, in.ThreeDS, func(p *Payment, t *Transaction) error {
+		p, t, err = s.startAttempt(ctx, tx, formToken, in.ThreeDS, in.BuyerIP, func(p *Payment, t *Transaction) (bool, error) {
 			t.PaymentMethodSource, t.Token = "TOKEN", in.Token
 			t.Brand, t.PANMasked = string(brand), sc.PAN.Masked()
 			t.ExpiryMonth, t.ExpiryYear = sc.Expiry.Month, sc.Expiry.Year
 			t.ThreeDS = in.ThreeDS
 			c, changed := carryOver(p.Customer, sc)
-			if !changed {
-				return nil
+			if changed {
+				p.Customer = c
 			}
-			p.Customer = c
-			return setCustomer(tx, p.ID, c)
+			return changed, nil
 		})
 		return err
 	})

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/clientip"
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/obs"
@@ -187,7 +188,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) stri
 	}
 	shopID, password, ok := r.BasicAuth()
 	if !ok {
-		s.logins.Failed(r.Context(), "v4", "", r.RemoteAddr, "no Basic credentials")
+		s.logins.Failed(r.Context(), "v4", "", clientip.Of(r), "no Basic credentials")
 		return s.writeError(w, r, name, "", errs.New(errs.BadCredentials, "invalid login or private key"))
 	}
 	sh, creds, err := s.auth.Authenticate(r.Context(), shopID, password)
@@ -196,7 +197,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) stri
 			s.log.ErrorContext(r.Context(), "authentication failed", "err", err)
 			return s.writeError(w, r, name, "", &errs.Error{Code: errs.Internal, Message: "internal error, please retry later", Err: err})
 		}
-		s.logins.Failed(r.Context(), "v4", shopID, r.RemoteAddr, "unknown shop or wrong password")
+		s.logins.Failed(r.Context(), "v4", shopID, clientip.Of(r), "unknown shop or wrong password")
 		return s.writeError(w, r, name, "", errs.New(errs.BadCredentials, "invalid login or private key"))
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))

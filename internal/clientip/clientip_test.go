@@ -1,0 +1,81 @@
+package clientip
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// Each case is a real request over loopback: the test client's connection
+// comes from 127.0.0.1, which plays the reverse proxy when trusted.
+func TestResolveBehindProxies(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		trusted string
+		xff     []string
+		want    string
+	}{
+		{"no proxy trusted: the header is ignored", "", []string{"198.51.100.7"}, "127.0.0.1"},
+		{"connection not from a trusted proxy", "10.0.0.0/8", []string{"198.51.100.7"}, "127.0.0.1"},
+		{"trusted proxy, no header", "127.0.0.1/32", nil, "127.0.0.1"},
+		{"trusted proxy gives the client", "127.0.0.0/8", []string{"198.51.100.7"}, "198.51.100.7"},
+		{"a client's forged entry stays left of the real one", "127.0.0.1", []string{"203.0.113.9, 198.51.100.7"}, "198.51.100.7"},
+		{"trusted inner proxies are skipped", "127.0.0.1/32, 10.0.0.0/8", []string{"203.0.113.9, 198.51.100.7, 10.1.2.3"}, "198.51.100.7"},
+		{"several header lines read as one list", "127.0.0.1/32,10.0.0.0/8", []string{"198.51.100.7", "10.1.2.3"}, "198.51.100.7"},
+		{"an untrusted proxy is the client", "127.0.0.1/32", []string{"198.51.100.7, 10.1.2.3"}, "10.1.2.3"},
+		{"garbage stops the walk at the last known address", "127.0.0.1/32,10.0.0.0/8", []string{"evil, 10.1.2.3"}, "10.1.2.3"},
+		{"IPv6 and ports", "127.0.0.1/32", []string{"[2001:db8::7]:443"}, "2001:db8::7"},
+		{"IPv4-mapped entries match IPv4 ranges", "127.0.0.1/32,10.0.0.0/8", []string{"198.51.100.7, ::ffff:10.1.2.3"}, "198.51.100.7"},
+		{"only proxies: the farthest", "127.0.0.1/32,10.0.0.0/8", []string{"10.9.9.9, 10.1.2.3"}, "10.9.9.9"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			trusted, err := ParseTrusted(c.trusted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := NewResolver(trusted)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, Of(res.Attach(r)))
+			}))
+			defer srv.Close()
+			req, _ := http.NewRequest("GET", srv.URL, nil)
+			for _, v := range c.xff {
+				req.Header.Add("X-Forwarded-For", v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if string(b) != c.want {
+				t.Fatalf("client %q, want %q", b, c.want)
+			}
+		})
+	}
+}
+
+// Without the middleware (a handler tested alone) the connection's address
+// is the client's, without its port.
+func TestOfWithoutResolver(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "[2001:db8::1]:5555"
+	r.Header.Set("X-Forwarded-For", "198.51.100.7")
+	if got := Of(r); got != "2001:db8::1" {
+		t.Fatalf("Of = %q", got)
+	}
+}
+
+func TestParseTrusted(t *testing.T) {
+	got, err := ParseTrusted(" 10.0.0.1/8 ,192.0.2.4, fd00::/8,")
+	if err != nil || len(got) != 3 || got[0].String() != "10.0.0.0/8" || got[1].String() != "192.0.2.4/32" || got[2].String() != "fd00::/8" {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{"10.0.0/8", "example.com", "10.0.0.0/33", "0.0.0.0/0", "::/0"} {
+		if _, err := ParseTrusted(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
