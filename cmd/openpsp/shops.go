@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -216,7 +217,7 @@ func shops(ctx context.Context, args []string) error {
 			if !ok {
 				return fmt.Errorf("%q is not name=value", kv)
 			}
-			if err := applySetting(&s, k, v); err != nil {
+			if err := applySetting(&s, k, v, a.Config.Env == config.EnvProduction); err != nil {
 				return err
 			}
 		}
@@ -256,14 +257,59 @@ func checkContact(k, v string) error {
 		}
 	case "notification-url":
 		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(v) > 2048 {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(v) > maxURL {
 			return fmt.Errorf("%s must be an http:// or https:// URL, not %q", k, v)
 		}
 	}
 	return nil
 }
 
-func applySetting(s *shop.Shop, k, v string) error {
+// maxURL is the length limit of a URL setting (notification-url, logo-url).
+const maxURL = 2048
+
+// checkLogoURL refuses a logo the hosted page and the emails could not show
+// or that could do harm as an <img src>: only http(s) with a host (no
+// javascript: or data:), no credentials, no characters that need escaping
+// in an attribute, at most maxURL; in production https, except on loopback
+// (a merchant developing on their machine, as for return URLs). A path on
+// OpenPSP ("/static/…") is allowed: the hosted page shows it. Empty clears
+// the logo.
+func checkLogoURL(k, v string, production bool) error {
+	if v == "" {
+		return nil
+	}
+	if len(v) > maxURL {
+		return fmt.Errorf("%s must be at most %d characters, not %d", k, maxURL, len(v))
+	}
+	if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f || strings.ContainsRune("\"'<>`\\", r) }) {
+		return fmt.Errorf("%s must not contain spaces, quotes, <, > or backslashes (percent-encode them): %q", k, v)
+	}
+	if strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//") {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("%s must be an https:// URL of an image (or a path on OpenPSP such as /static/logo.png), not %q", k, v)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%s must not carry a user name or password: every buyer's browser would see them", k)
+	}
+	if production && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return fmt.Errorf("%s must be https:// in production (a plain-HTTP image on the payment page): %q", k, v)
+	}
+	return nil
+}
+
+// isLoopbackHost reports whether host is localhost or a loopback address.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func applySetting(s *shop.Shop, k, v string, production bool) error {
 	b := func() (bool, error) {
 		x, err := strconv.ParseBool(v)
 		if err != nil {
@@ -280,6 +326,11 @@ func applySetting(s *shop.Shop, k, v string) error {
 	}
 	if err := checkContact(k, v); err != nil {
 		return err
+	}
+	if k == "logo-url" {
+		if err := checkLogoURL(k, v, production); err != nil {
+			return err
+		}
 	}
 	var err error
 	set := &s.Settings

@@ -2,6 +2,7 @@ package hosted
 
 import (
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -888,5 +889,40 @@ func TestErrorAnswersHaveSecurityHeaders(t *testing.T) {
 	}
 	if e.pay.callCount() != 0 {
 		t.Error("a payment was attempted")
+	}
+}
+
+// A logo stored before logo-url was validated (or written to the database
+// by hand) must not break the page: anything but an https URL or a path on
+// OpenPSP is left out, and what is shown is escaped in the attribute.
+func TestStoredBadLogoIsLeftOut(t *testing.T) {
+	e := newEnv(t)
+	for i, logo := range []string{
+		"javascript:alert(1)",
+		"data:image/svg+xml,<svg onload=alert(1)>",
+		"http://cdn.example/logo.png",
+		`"><script>alert(1)</script>`,
+		"//evil.example/logo.png",
+		"https://user:pw@cdn.example/logo.png",
+	} {
+		f := demoForm(fmt.Sprintf("bad%d", i))
+		f.LogoURL = logo
+		e.pay.add(f)
+		w := e.do(t, "GET", "/pay/"+f.FormToken, nil)
+		body := w.Body.String()
+		if w.Code != http.StatusOK || strings.Contains(body, `class="logo"`) || strings.Contains(body, "alert(1)") {
+			t.Errorf("logo %q: HTTP %d, page shows it:\n%s", logo, w.Code, body)
+		}
+		if csp := w.Header().Get("Content-Security-Policy"); strings.Contains(csp, "evil") || strings.Contains(csp, "cdn.example") {
+			t.Errorf("logo %q widened the CSP: %s", logo, csp)
+		}
+	}
+	// A valid logo with characters that need escaping stays inside its attribute.
+	f := demoForm("quoted")
+	f.LogoURL = `https://cdn.example/logo.png?a="b"&c=<d>`
+	e.pay.add(f)
+	body := e.do(t, "GET", "/pay/quoted", nil).Body.String()
+	if !strings.Contains(body, `class="logo" src="https://cdn.example/logo.png?a=%22b%22&amp;c=%3cd%3e"`) {
+		t.Errorf("quoted logo not escaped:\n%s", body)
 	}
 }
