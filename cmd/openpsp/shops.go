@@ -49,7 +49,7 @@ const shopsUsage = `usage:
       payment-by-token=true  token-deletion=manual  order-confirmation-emails=false
       notification-url=https://…  email=…  phone=+33…  language=fr  name=…  logo-url=…
       max-attempts=3  authorization-validity-days=7  allow-duplicate-paid-order=false
-      ipn-on-batch-change=false
+      ipn-on-batch-change=false  ipn-on-batch-authorization=false
       merchant-payment-notice=true  token-url=true  token-email-buyer=true  token-email-merchant=true
       token-sms-merchant=true  token-sms-buyer=true  primary-color=#0b5`
 
@@ -366,6 +366,8 @@ func applySetting(s *shop.Shop, k, v string, production bool) error {
 		set.AllowDuplicatePaidOrder, err = b()
 	case "ipn-on-batch-change":
 		set.IPNOnBatchChange, err = b()
+	case "ipn-on-batch-authorization":
+		set.IPNOnBatchAuthorization, err = b()
 	case "max-attempts":
 		set.MaxAttempts, err = n()
 	case "authorization-validity-days":

@@ -47,6 +47,10 @@ func (a *App) wire() error {
 	})
 	a.mount(pages.Register)
 	a.addJob("payments.capture-due", 0, func(ctx context.Context) error { _, err := a.Payments.CaptureAllDue(ctx, 500); return err })
+	a.addJob("payments.authorize-due", 0, func(ctx context.Context) error {
+		_, err := a.Payments.AuthorizeDue(ctx, 200)
+		return err
+	})
 	a.addJob("payments.expire-unvalidated", time.Minute, func(ctx context.Context) error {
 		_, err := a.Payments.ExpireUnvalidated(ctx, 500)
 		return err

@@ -47,6 +47,8 @@ type env struct {
 	svc   *Service
 	shop  shop.Shop
 	creds shop.Credentials
+	// orders numbers the orders of payDeferred.
+	orders int
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {

@@ -3,13 +3,19 @@ package payment
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/outbox"
+	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 )
 
@@ -140,15 +146,110 @@ func (s *Service) paymentsOf(ctx context.Context, claimed []store.TransactionRec
 // shop wants the IPN of changes made by batch (shop.Settings.
 // IPNOnBatchChange). A shop that cannot be read gets its IPNs.
 func (s *Service) batchNotice(ctx context.Context, claimed []store.TransactionRecord) map[string]bool {
+	return s.shopRule(ctx, claimed, func(st shop.Settings) bool { return st.IPNOnBatchChange })
+}
+
+// shopRule tells, per shop of the claimed transactions, whether rule holds
+// for its settings; a shop that cannot be read gets true (its IPNs).
+func (s *Service) shopRule(ctx context.Context, claimed []store.TransactionRecord, rule func(shop.Settings) bool) map[string]bool {
 	notify := map[string]bool{}
 	for _, r := range claimed {
 		if _, ok := notify[r.ShopID]; ok {
 			continue
 		}
 		sh, err := s.db.Shop(ctx, r.ShopID)
-		notify[r.ShopID] = err != nil || sh.Settings.IPNOnBatchChange
+		notify[r.ShopID] = err != nil || rule(sh.Settings)
 	}
 	return notify
+}
+
+// authorizeAhead is how long before its capture date a
+// WAITING_AUTHORISATION debit is authorized: the day before (D-1), as
+// Lyra does, so that the capture on the date finds it authorized.
+const authorizeAhead = 24 * time.Hour
+
+// AuthorizeDue sends the authorization of up to limit WAITING_AUTHORISATION
+// debits whose capture date is a day away or less: a merchant-initiated
+// authorization of the amount (as lowered meanwhile), with the card of the
+// transaction's token and no security code. Approved, the debit is
+// AUTHORISED and the capture job captures it on its date; refused, it is
+// REFUSED and the merchant is told (email notice). The IPN is sent when
+// the shop has IPNOnBatchAuthorization. Each debit is claimed first
+// (store.ClaimAuthorizations), so copies never send it twice, and the
+// claim's operation id makes a resend after a crash idempotent at the
+// acquirer; an answer that never came is settled by RecoverRunning. It
+// returns how many it authorized.
+func (s *Service) AuthorizeDue(ctx context.Context, limit int) (int, error) {
+	now := s.clock.Now()
+	claimed, err := s.db.ClaimAuthorizations(ctx, now.Add(authorizeAhead), now, limit)
+	if err != nil {
+		return 0, err
+	}
+	notify := s.shopRule(ctx, claimed, func(st shop.Settings) bool { return st.IPNOnBatchAuthorization })
+	n := 0
+	for _, r := range claimed {
+		t, err := s.runAuthorisation(ctx, transactionFromRecord(r), notify[r.ShopID])
+		if err != nil {
+			s.log.Error("payment: deferred authorization", "transaction", r.UUID, "err", err)
+			continue
+		}
+		if t.DetailedStatus == Authorised {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// runAuthorisation sends the claimed authorization of a WAITING_AUTHORISATION
+// debit and records its outcome, with its IPN when notify. A token the vault
+// no longer gives (cancelled, purged) refuses the payment: there is no card
+// to authorize.
+func (s *Service) runAuthorisation(ctx context.Context, t Transaction, notify bool) (Transaction, error) {
+	var o outcome
+	if s.vault == nil {
+		return t, errors.New("payment: deferred authorization: no card vault configured")
+	}
+	sc, err := s.vault.Card(ctx, t.ShopID, t.Token)
+	switch {
+	case err == nil:
+		brand := card.Brand(t.Brand)
+		if brand == "" {
+			brand = sc.PAN.Brand()
+		}
+		actx, cancel := s.acquirerContext(ctx)
+		o.res, o.err = s.acq.Authorize(actx, acquirer.AuthorizeRequest{
+			OperationID: t.PendingOpID, ShopID: t.ShopID, Amount: t.Amount, Currency: t.Currency,
+			PAN: sc.PAN, Expiry: sc.Expiry, Brand: brand, Initiator: acquirer.InitiatorMIT,
+		})
+		cancel()
+	case isTokenError(err):
+		o.res = acquirer.Result{ResponseCode: acquirer.CodeNotPermitted, Message: "the card's token is no longer usable"}
+	default:
+		// Not sent: release the claim, the next run tries again.
+		o.err = fmt.Errorf("payment: read the card of the deferred authorization: %w: %w", acquirer.ErrUnavailable, err)
+	}
+	if o.unknown() {
+		s.log.Warn("payment: deferred authorization outcome unknown, left for recovery", "transaction", t.UUID, "err", o.err)
+	}
+	decide := quietUnless(notify, s.pendingDecision(t.PendingOpID, o))
+	_, nt, err := s.apply(writeContext(ctx), "", t.UUID, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		event, err := decide(p, t, s.clock.Now())
+		if err == nil && t.DetailedStatus == Refused {
+			// The buyer was told the payment was accepted; the merchant
+			// learns it was not (and the buyer, when the shop confirms
+			// orders by email).
+			s.notifyDecision(ctx, tx, p, t, s.clock.Now())
+		}
+		return event, err
+	})
+	return nt, err
+}
+
+// isTokenError reports whether err is the vault's answer for a token that
+// cannot pay (an application error), rather than a failure to read it.
+func isTokenError(err error) bool {
+	_, ok := errs.As(err)
+	return ok
 }
 
 // captureParallelism bounds the captures of one CaptureDue run in flight

@@ -78,10 +78,12 @@ func (p Payment) FormExpired(now time.Time) bool {
 func (p Payment) Completed() bool { return p.OrderCycle == CycleClosed }
 
 // Accepted reports whether the transaction succeeded: authorized (to be
-// captured or validated), captured, or a verification accepted.
+// captured or validated), captured, a verification accepted, or a deferred
+// debit whose card was verified and waits for its authorization (the
+// buyer is told the payment is accepted, as Lyra does).
 func (t Transaction) Accepted() bool {
 	switch t.DetailedStatus {
-	case Authorised, AuthorisedToValidate, Captured, Accepted:
+	case Authorised, AuthorisedToValidate, Captured, Accepted, WaitingAuthorisation, WaitingAuthorisationToValidate:
 		return true
 	}
 	return false
@@ -158,6 +160,9 @@ type Transaction struct {
 const (
 	opCapture = "CAPTURE"
 	opCancel  = "CANCEL"
+	// opAuthorise is the authorization of a WAITING_AUTHORISATION debit,
+	// sent by AuthorizeDue the day before its capture date.
+	opAuthorise = "AUTHORISE"
 )
 
 func paymentFromRecord(r store.PaymentRecord) Payment {
@@ -263,7 +268,9 @@ func (p *Payment) deriveOrder(now time.Time) {
 	case status == StatusRunning:
 		p.OrderCycle = CycleOpen
 		for _, t := range p.Transactions {
-			if t.DetailedStatus == AuthorisedToValidate {
+			switch t.DetailedStatus {
+			case AuthorisedToValidate, WaitingAuthorisation, WaitingAuthorisationToValidate:
+				// The buyer is done: only the merchant or a job moves it on.
 				p.OrderCycle = CycleClosed
 			}
 		}

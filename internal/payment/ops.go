@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/ids"
 	"github.com/openpsp/openpsp/internal/store"
@@ -48,6 +49,9 @@ func (s *Service) claim(t *Transaction, op string) {
 		t.PendingOpID = t.UUID + "-capture"
 	case opCancel:
 		t.PendingOpID = t.UUID + "-cancel"
+	case opAuthorise:
+		// store.ClaimAuthorizations stamps the same id.
+		t.PendingOpID = t.UUID + "-authorise"
 	}
 }
 
@@ -129,15 +133,15 @@ func (s *Service) applyDecision(ctx context.Context, uuid string, decide decisio
 // pendingDecision records the outcome o of pending operation opID, if the
 // transaction still waits for this very operation.
 func (s *Service) pendingDecision(opID string, o outcome) decision {
-	return func(_ *Payment, t *Transaction, _ time.Time) (string, error) {
+	return func(p *Payment, t *Transaction, _ time.Time) (string, error) {
 		if t.PendingOp == "" || t.PendingOpID != opID {
 			return "", errNoChange
 		}
-		return s.pendingOutcome(t, o)
+		return s.pendingOutcome(p, t, o)
 	}
 }
 
-func (s *Service) pendingOutcome(t *Transaction, o outcome) (string, error) {
+func (s *Service) pendingOutcome(p *Payment, t *Transaction, o outcome) (string, error) {
 	if o.unknown() {
 		// Leave the claim: recovery will ask the acquirer.
 		return "", errNoChange
@@ -158,20 +162,53 @@ func (s *Service) pendingOutcome(t *Transaction, o outcome) (string, error) {
 		return "payment.capture_failed", t.transition(CaptureFailed)
 	case op == opCancel && o.res.Approved:
 		return "payment.cancelled", t.transition(Cancelled)
+	case op == opAuthorise && o.res.Approved:
+		t.AuthNumber, t.AuthResult, t.AuthAt = o.res.AuthorizationNumber, o.res.ResponseCode, now
+		t.AuthAmount, t.AcquirerRef = t.Amount, o.res.AcquirerReference
+		t.AuthExpiresAt = now.AddDate(0, 0, max(p.Options.ValidityDays, 1))
+		return eventAuthorised, t.transition(Authorised)
+	case op == opAuthorise:
+		t.AuthResult, t.AuthAt, t.AcquirerRef = o.res.ResponseCode, now, o.res.AcquirerReference
+		t.ErrorCode, t.ErrorMessage = CodeRefused, "payment refused"
+		t.DetailedErrorCode = o.res.ResponseCode
+		t.DetailedErrorMessage = acquirer.CodeMessage(o.res.ResponseCode)
+		return eventRefused, t.transition(Refused)
 	}
 	// A refused cancellation leaves the transaction as it was.
 	return "", nil
 }
 
 // Validate accepts an AUTHORISED_TO_VALIDATE debit: it becomes AUTHORISED
-// and is captured at its expected capture date.
+// and is captured at its expected capture date. A
+// WAITING_AUTHORISATION_TO_VALIDATE debit becomes WAITING_AUTHORISATION:
+// its authorization is sent the day before its capture date.
 func (s *Service) Validate(ctx context.Context, shopID, uuid string) (Payment, Transaction, error) {
 	return s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
-		if t.OperationType != Debit || t.DetailedStatus != AuthorisedToValidate || t.PendingOp != "" {
+		if t.OperationType != Debit || !t.toValidate() || t.PendingOp != "" {
 			return "", badStatus(*t, "a validation")
 		}
-		return "payment.validated", t.transition(Authorised)
+		return "payment.validated", t.validate()
 	})
+}
+
+// toValidate reports whether t waits for the merchant's validation.
+func (t Transaction) toValidate() bool {
+	return t.DetailedStatus == AuthorisedToValidate || t.DetailedStatus == WaitingAuthorisationToValidate
+}
+
+// waitingAuthorisation reports whether t is a deferred debit whose
+// authorization is not sent yet (nothing is reserved on the card).
+func (t Transaction) waitingAuthorisation() bool {
+	return t.DetailedStatus == WaitingAuthorisation || t.DetailedStatus == WaitingAuthorisationToValidate
+}
+
+// validate moves a transaction to validate on: AUTHORISED, or
+// WAITING_AUTHORISATION when its authorization is still to be sent.
+func (t *Transaction) validate() error {
+	if t.DetailedStatus == WaitingAuthorisationToValidate {
+		return t.transition(WaitingAuthorisation)
+	}
+	return t.transition(Authorised)
 }
 
 // UpdateInput is a Transaction/Update request (cardUpdate).
@@ -190,8 +227,15 @@ func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInpu
 		return Payment{}, Transaction{}, invalid("cardUpdate.manualValidation", in.ManualValidation)
 	}
 	return s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
-		if t.OperationType != Debit || (t.DetailedStatus != Authorised && t.DetailedStatus != AuthorisedToValidate) || t.PendingOp != "" {
+		updatable := t.DetailedStatus == Authorised || t.DetailedStatus == AuthorisedToValidate || t.waitingAuthorisation()
+		if t.OperationType != Debit || !updatable || t.PendingOp != "" {
 			return "", badStatus(*t, "an update")
+		}
+		// What may not be exceeded: the amount authorized or, before the
+		// authorization of a deferred debit, the amount it will ask for.
+		ceiling := t.AuthAmount
+		if t.waitingAuthorisation() {
+			ceiling = t.Amount
 		}
 		if in.Currency != "" && in.Currency != t.Currency {
 			return "", invalid("cardUpdate.currency", in.Currency)
@@ -200,9 +244,9 @@ func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInpu
 			switch {
 			case *in.Amount <= 0:
 				return "", errs.Invalid(errs.BadAmount, "invalid amount", "cardUpdate.amount", *in.Amount)
-			case *in.Amount > t.AuthAmount:
+			case *in.Amount > ceiling:
 				return "", &errs.Error{Code: errs.AmountNotAuth, Message: "amount not authorized", Field: "cardUpdate.amount",
-					Detail: fmt.Sprintf("the amount can be lowered only: %d is more than the %d authorized", *in.Amount, t.AuthAmount)}
+					Detail: fmt.Sprintf("the amount can be lowered only: %d is more than the %d authorized", *in.Amount, ceiling)}
 			}
 			t.Amount = *in.Amount
 		}
@@ -221,9 +265,9 @@ func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInpu
 			t.ExpectedCaptureAt = d.UTC()
 		}
 		switch {
-		case in.ManualValidation == "NO" && t.DetailedStatus == AuthorisedToValidate:
-			return "payment.validated", t.transition(Authorised)
-		case in.ManualValidation == "YES" && t.DetailedStatus == Authorised:
+		case in.ManualValidation == "NO" && t.toValidate():
+			return "payment.validated", t.validate()
+		case in.ManualValidation == "YES" && (t.DetailedStatus == Authorised || t.DetailedStatus == WaitingAuthorisation):
 			return "", &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status", Field: "cardUpdate.manualValidation",
 				Detail: "an automatic validation cannot become manual"}
 		}
@@ -274,7 +318,7 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 				Detail: "an operation on this transaction is in progress, retry later"}
 		}
 		switch t.DetailedStatus {
-		case Authorised, AuthorisedToValidate:
+		case Authorised, AuthorisedToValidate, WaitingAuthorisation, WaitingAuthorisationToValidate:
 			if in.ResolutionMode == ResolutionRefund {
 				return "", &errs.Error{Code: errs.RefundToCancel, Message: "refund not yet available, please cancel",
 					Detail: "the transaction is not captured yet"}
@@ -291,6 +335,11 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 				t.Amount -= amount
 				kind = "lowered"
 				return "", nil
+			}
+			if t.waitingAuthorisation() {
+				// Nothing was authorized: there is nothing to release at
+				// the acquirer.
+				return "payment.cancelled", t.transition(Cancelled)
 			}
 			kind = "cancel"
 			s.claim(t, opCancel)

@@ -332,7 +332,12 @@ func (s *Service) authorize(ctx context.Context, p Payment, t Transaction, c car
 	actx, cancel := s.acquirerContext(ctx)
 	var res acquirer.Result
 	var err error
-	if t.OperationType == Verification {
+	if t.OperationType == Verification || deferredAuthorization(&p, &t) {
+		if t.OperationType == Debit {
+			// The card check instead of the authorization: nothing is
+			// reserved until AuthorizeDue asks for the full amount.
+			req.Amount = 0
+		}
 		res, err = s.acq.Verify(actx, req)
 	} else {
 		res, err = s.acq.Authorize(actx, req)
@@ -351,6 +356,20 @@ func (s *Service) authorize(ctx context.Context, p Payment, t Transaction, c car
 		}
 	}
 	return s.settleAuthorization(ctx, p, t, outcome{res: res, err: err}, tok, c.lastUsed)
+}
+
+// deferredAuthorization reports whether the debit t of p, still INITIAL,
+// is verified now and authorized only the day before its capture date
+// (WAITING_AUTHORISATION): its capture delay is beyond the authorization's
+// validity, so an authorization made now would have expired when it is
+// captured. Only a token payment qualifies: the card must be available
+// then, without its security code, and a card typed on the form is not
+// kept (README, deferred payments). It is derived from what is stored so
+// that recovery, settling a verification whose answer was lost, reaches
+// the same decision.
+func deferredAuthorization(p *Payment, t *Transaction) bool {
+	return t.OperationType == Debit && t.PaymentMethodSource == "TOKEN" && t.Token != "" &&
+		p.Options.CaptureDelay > max(p.Options.ValidityDays, 1)
 }
 
 // outcome is what the acquirer (or 3-D Secure) said about an operation.
@@ -490,6 +509,9 @@ func (s *Service) needsTouch(t *Transaction, lastUsed, now time.Time) bool {
 const (
 	eventAccepted = "payment.accepted"
 	eventRefused  = "payment.refused"
+	// eventAuthorised: a WAITING_AUTHORISATION debit authorized by
+	// AuthorizeDue (its refusal is eventRefused).
+	eventAuthorised = "payment.authorised"
 )
 
 // decideAuthorization moves a RUNNING debit or verification, in memory, to
@@ -510,6 +532,18 @@ func decideAuthorization(p *Payment, t *Transaction, o outcome, now time.Time) (
 		t.DetailedErrorCode = o.res.ResponseCode
 		t.DetailedErrorMessage = acquirer.CodeMessage(o.res.ResponseCode)
 		return eventRefused, t.transition(Refused)
+	}
+	if deferredAuthorization(p, t) {
+		// The card was verified: the authorization is AuthorizeDue's, and
+		// until then authorizationResponse stays empty (nothing was
+		// authorized; Lyra reports this check as markAuthorizationResponse,
+		// which OpenPSP does not record).
+		t.ExpectedCaptureAt = now.AddDate(0, 0, p.Options.CaptureDelay)
+		to := WaitingAuthorisation
+		if t.ManualValidation {
+			to = WaitingAuthorisationToValidate
+		}
+		return eventAccepted, t.transition(to)
 	}
 	t.AuthNumber, t.AuthResult, t.AuthAt = o.res.AuthorizationNumber, o.res.ResponseCode, now
 	t.AuthAmount, t.AcquirerRef = t.Amount, o.res.AcquirerReference

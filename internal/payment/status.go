@@ -30,6 +30,14 @@ const (
 	Expired              = "EXPIRED"
 	Refused              = "REFUSED"
 	Accepted             = "ACCEPTED"
+	// WaitingAuthorisation is a debit whose capture date is beyond the
+	// authorization's validity: its card was verified at payment time and
+	// the authorization is sent the day before the capture date
+	// (AuthorizeDue). WaitingAuthorisationToValidate is the same in manual
+	// validation mode, before the merchant validated it: nothing is sent
+	// until then. Both are status RUNNING (Lyra's status_reference).
+	WaitingAuthorisation           = "WAITING_AUTHORISATION"
+	WaitingAuthorisationToValidate = "WAITING_AUTHORISATION_TO_VALIDATE"
 	// Error is a technical failure: the acquirer could not be reached or
 	// the request was malformed; nothing was authorized. Status UNPAID.
 	Error = "ERROR"
@@ -41,7 +49,7 @@ func StatusOf(detailed string) string {
 	switch detailed {
 	case Authorised, Captured, Accepted, "PARTIALLY_AUTHORISED":
 		return StatusPaid
-	case Initial, AuthorisedToValidate, "WAITING_AUTHORISATION", "WAITING_AUTHORISATION_TO_VALIDATE",
+	case Initial, AuthorisedToValidate, WaitingAuthorisation, WaitingAuthorisationToValidate,
 		"CAPTURE_PENDING", "UNDER_VERIFICATION", "PRE_AUTHORISED", "PENDING":
 		return StatusRunning
 	}
@@ -53,9 +61,12 @@ func StatusOf(detailed string) string {
 // transactions of their own, pointing at it with parentTransactionUuid.
 var transitions = map[string]map[string][]string{
 	Debit: {
-		Initial:              {Authorised, AuthorisedToValidate, Refused, Error},
-		Authorised:           {Captured, CaptureFailed, Cancelled},
-		AuthorisedToValidate: {Authorised, Cancelled, Expired},
+		Initial: {Authorised, AuthorisedToValidate, WaitingAuthorisation, WaitingAuthorisationToValidate,
+			Refused, Error},
+		Authorised:                     {Captured, CaptureFailed, Cancelled},
+		AuthorisedToValidate:           {Authorised, Cancelled, Expired},
+		WaitingAuthorisation:           {Authorised, Refused, Cancelled},
+		WaitingAuthorisationToValidate: {WaitingAuthorisation, Cancelled},
 	},
 	Verification: {
 		Initial: {Accepted, Refused, Error},
@@ -67,8 +78,8 @@ var transitions = map[string]map[string][]string{
 
 // DetailedStatuses lists every detailed status the state machine knows.
 func DetailedStatuses() []string {
-	return []string{Initial, Authorised, AuthorisedToValidate, Captured, CaptureFailed, Cancelled, Expired,
-		Refused, Accepted, Error}
+	return []string{Initial, Authorised, AuthorisedToValidate, WaitingAuthorisation, WaitingAuthorisationToValidate,
+		Captured, CaptureFailed, Cancelled, Expired, Refused, Accepted, Error}
 }
 
 // OperationTypes lists the operation types.

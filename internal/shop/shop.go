@@ -57,6 +57,13 @@ type Settings struct {
 	// asked with Transaction/Capture, and one settled by recovery, keep
 	// their IPN.
 	IPNOnBatchChange bool `json:"ipnOnBatchChange,omitempty"`
+	// IPNOnBatchAuthorization sends the IPN when the authorization job
+	// authorizes (or sees refused) a deferred payment the day before its
+	// capture date (WAITING_AUTHORISATION), as Lyra's "Instant Payment
+	// Notification URL on batch authorization" rule does; off by default
+	// like that rule. A refusal is told to the merchant by email either way
+	// when the shop has MerchantPaymentNotice.
+	IPNOnBatchAuthorization bool `json:"ipnOnBatchAuthorization,omitempty"`
 	// MaxAttempts is how many card attempts one form allows (default 3).
 	MaxAttempts int `json:"maxAttempts,omitempty"`
 	// AuthorizationValidityDays is how long an authorization waiting for

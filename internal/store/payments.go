@@ -473,6 +473,22 @@ func (db *DB) ClaimCaptures(ctx context.Context, now time.Time, limit int) ([]Tr
 		  AND detailed_status = 'AUTHORISED' AND pending_op = ''`, Micros(now), claimLimit(limit))
 }
 
+// ClaimAuthorizations claims up to limit WAITING_AUTHORISATION debits whose
+// expected capture date is at or before dueBy (the caller passes the day
+// before: the authorization is sent at D-1): each gets pending_op
+// AUTHORISE with operation id "<uuid>-authorise", the acquirer's
+// idempotency key, and pending_since now. A claim whose outcome is lost is
+// settled by recovery (ClaimPendingOps) like a capture's. It returns the
+// claimed rows.
+func (db *DB) ClaimAuthorizations(ctx context.Context, dueBy, now time.Time, limit int) ([]TransactionRecord, error) {
+	return db.claim(ctx, `UPDATE transactions SET pending_op = 'AUTHORISE', pending_op_id = uuid || '-authorise',
+			pending_since = $2, version = version + 1
+		WHERE uuid IN (SELECT uuid FROM transactions WHERE detailed_status = 'WAITING_AUTHORISATION'
+			AND expected_capture_at <= $1 AND pending_op = ''
+			ORDER BY expected_capture_at LIMIT $3`+db.SkipLocked()+`)
+		  AND detailed_status = 'WAITING_AUTHORISATION' AND pending_op = ''`, Micros(dueBy), Micros(now), claimLimit(limit))
+}
+
 // CaptureFailed records that pending capture opID of transaction uuid was
 // not performed (the acquirer could not take it), before the claim is
 // released: ClaimCaptures leaves the transaction alone until the time

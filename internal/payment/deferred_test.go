@@ -1,0 +1,363 @@
+package payment
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
+	"github.com/openpsp/openpsp/internal/outbox"
+	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+)
+
+// recordingAcq is the simulator, recording the authorization and
+// verification requests it is sent.
+type recordingAcq struct {
+	*simulator.Simulator
+	mu             sync.Mutex
+	auths, verifys []acquirer.AuthorizeRequest
+}
+
+func (r *recordingAcq) Authorize(ctx context.Context, req acquirer.AuthorizeRequest) (acquirer.Result, error) {
+	r.mu.Lock()
+	r.auths = append(r.auths, req)
+	r.mu.Unlock()
+	return r.Simulator.Authorize(ctx, req)
+}
+
+func (r *recordingAcq) Verify(ctx context.Context, req acquirer.AuthorizeRequest) (acquirer.Result, error) {
+	r.mu.Lock()
+	r.verifys = append(r.verifys, req)
+	r.mu.Unlock()
+	return r.Simulator.Verify(ctx, req)
+}
+
+func (r *recordingAcq) counts() (auths, verifys int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.auths), len(r.verifys)
+}
+
+// deferredEnv is an env whose service sends to a recordingAcq, with a shop
+// that wants the IPN of the authorizations made by the job.
+func deferredEnv(t *testing.T, db *store.DB) (*env, *recordingAcq) {
+	e := newEnv(t, db)
+	acq := &recordingAcq{Simulator: e.sim}
+	e.svc = New(db, e.clk, acq, CardVault(e.vault), Config{AcquirerTimeout: 200 * time.Millisecond})
+	e.shop.Settings.IPNOnBatchAuthorization = true
+	e.shop.PrimaryEmail = "merchant@shop.example"
+	e.shop.Settings.Notifications.MerchantPaymentNotice = true
+	if err := e.db.UpdateShop(e.ctx(), e.shop, e.clk.Now()); err != nil {
+		t.Fatalf("update shop: %v", err)
+	}
+	return e, acq
+}
+
+func (e *env) payDeferred(pan string, delay int, manual string) (Payment, Transaction) {
+	e.t.Helper()
+	e.orders++
+	p, tx, err := e.svc.PayToken(e.ctx(), e.shop, e.creds, CreateInput{Amount: 2500, Currency: "EUR", OrderID: fmt.Sprintf("late-%d", e.orders),
+		PaymentMethodToken: e.token(pan), CaptureDelay: &delay, ManualValidation: manual})
+	if err != nil {
+		e.t.Fatalf("PayToken: %v", err)
+	}
+	return p, tx
+}
+
+// authorizeDue runs the D-1 authorization job at the env's clock.
+func (e *env) authorizeDue() int {
+	e.t.Helper()
+	n, err := e.svc.AuthorizeDue(e.ctx(), 100)
+	if err != nil {
+		e.t.Fatalf("AuthorizeDue: %v", err)
+	}
+	return n
+}
+
+// A token payment whose capture date is beyond the authorization's
+// validity is verified at payment time (WAITING_AUTHORISATION, nothing
+// reserved), authorized for the full amount the day before the capture
+// date as a merchant-initiated transaction, then captured on that date.
+func TestDeferredAuthorizationAtDMinus1(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, acq := deferredEnv(t, db)
+		start := e.clk.Now()
+		p, tx := e.payDeferred(cardOK, 20, "")
+		wantStatus(t, tx, WaitingAuthorisation)
+		if p.OrderStatus != StatusRunning || !tx.Accepted() {
+			t.Fatalf("order %s, accepted %v", p.OrderStatus, tx.Accepted())
+		}
+		if a, v := acq.counts(); a != 0 || v != 1 {
+			t.Fatalf("at payment time: %d authorizations, %d verifications; want a verification only", a, v)
+		}
+		if want := start.AddDate(0, 0, 20); !tx.ExpectedCaptureAt.Equal(want) {
+			t.Fatalf("expected capture %v, want %v", tx.ExpectedCaptureAt, want)
+		}
+		// Nothing was authorized: the answer shows no authorization.
+		if tr := transactionJSONOf(t, p, tx.UUID); tr.authorizationAmount != nil {
+			t.Fatalf("authorizationResponse of a transaction waiting for its authorization: %v", *tr.authorizationAmount)
+		}
+
+		// Up to two days before the capture date nothing is sent.
+		e.clk.Set(start.AddDate(0, 0, 18))
+		if n := e.authorizeDue(); n != 0 {
+			t.Fatalf("authorized %d at D-2", n)
+		}
+		if _, err := e.svc.CaptureAllDue(e.ctx(), 10); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, e.get(tx.UUID), WaitingAuthorisation)
+
+		// D-1: the authorization, once, whichever copies run the job.
+		e.clk.Set(start.AddDate(0, 0, 19))
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				if _, err := e.svc.AuthorizeDue(e.ctx(), 100); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		got := e.get(tx.UUID)
+		wantStatus(t, got, Authorised)
+		if a, _ := acq.counts(); a != 1 {
+			t.Fatalf("%d authorizations sent at D-1, want 1", a)
+		}
+		req := acq.auths[0]
+		if req.Initiator != acquirer.InitiatorMIT || !req.SecurityCode.IsZero() || req.Amount != 2500 || req.OperationID != tx.UUID+"-authorise" {
+			t.Fatalf("D-1 authorization request %+v", req)
+		}
+		if got.AuthAmount != 2500 || got.AuthNumber == "" || !got.AuthExpiresAt.After(got.ExpectedCaptureAt) {
+			t.Fatalf("authorized transaction %+v", got)
+		}
+
+		// Captured on the capture date by the capture job.
+		if _, err := e.svc.CaptureAllDue(e.ctx(), 10); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, e.get(tx.UUID), Authorised)
+		e.clk.Set(start.AddDate(0, 0, 20))
+		if _, err := e.svc.CaptureAllDue(e.ctx(), 10); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, e.get(tx.UUID), Captured)
+		if ev := e.events(p.ID); len(ev) != 2 || ev[0] != "payment.accepted" || ev[1] != "payment.authorised" {
+			t.Fatalf("IPN events %v", ev)
+		}
+	})
+}
+
+// A card accepted at verification and refused at the D-1 authorization
+// ends REFUSED, with the IPN and the merchant's email.
+func TestDeferredAuthorizationRefused(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, _ := deferredEnv(t, db)
+		start := e.clk.Now()
+		p, tx := e.payDeferred(cardInsufficient, 20, "")
+		wantStatus(t, tx, WaitingAuthorisation)
+		before := len(e.merchantEmails(p.ID))
+		e.clk.Set(start.AddDate(0, 0, 19))
+		if n := e.authorizeDue(); n != 0 {
+			t.Fatalf("AuthorizeDue counted %d authorized", n)
+		}
+		got := e.get(tx.UUID)
+		wantStatus(t, got, Refused)
+		if got.DetailedErrorCode != acquirer.CodeInsufficientFunds {
+			t.Fatalf("refusal %+v", got)
+		}
+		ev := e.events(p.ID)
+		if len(ev) != 2 || ev[1] != "payment.refused" {
+			t.Fatalf("IPN events %v", ev)
+		}
+		if n := len(e.merchantEmails(p.ID)); n != before+1 {
+			t.Fatalf("merchant emails %d, then %d", before, n)
+		}
+		_, pp, err := e.svc.Get(e.ctx(), e.shop.ID, tx.UUID)
+		if err != nil || pp.Status != StatusUnpaid {
+			t.Fatalf("Get: %v %v", pp.Status, err)
+		}
+	})
+}
+
+// The IPN of the job's authorization follows the shop's rule.
+func TestDeferredAuthorizationIPNRule(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, _ := deferredEnv(t, db)
+		e.shop.Settings.IPNOnBatchAuthorization = false
+		if err := e.db.UpdateShop(e.ctx(), e.shop, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		start := e.clk.Now()
+		p, tx := e.payDeferred(cardOK, 20, "")
+		e.clk.Set(start.AddDate(0, 0, 19))
+		e.authorizeDue()
+		wantStatus(t, e.get(tx.UUID), Authorised)
+		if ev := e.events(p.ID); len(ev) != 1 {
+			t.Fatalf("IPN events %v, want the payment's only", ev)
+		}
+	})
+}
+
+// In manual validation mode the authorization is sent only once the
+// merchant validated the transaction.
+func TestDeferredAuthorizationManualValidation(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, acq := deferredEnv(t, db)
+		start := e.clk.Now()
+		_, tx := e.payDeferred(cardOK, 20, "YES")
+		wantStatus(t, tx, WaitingAuthorisationToValidate)
+		e.clk.Set(start.AddDate(0, 0, 19))
+		e.authorizeDue()
+		wantStatus(t, e.get(tx.UUID), WaitingAuthorisationToValidate)
+		if a, _ := acq.counts(); a != 0 {
+			t.Fatalf("%d authorizations before validation", a)
+		}
+		if _, vt, err := e.svc.Validate(e.ctx(), e.shop.ID, tx.UUID); err != nil {
+			t.Fatal(err)
+		} else {
+			wantStatus(t, vt, WaitingAuthorisation)
+		}
+		e.authorizeDue()
+		wantStatus(t, e.get(tx.UUID), Authorised)
+	})
+}
+
+// Meanwhile the merchant may lower the amount, move the capture date or
+// cancel; a cancelled transaction is never authorized and nothing is sent
+// to the acquirer for its cancellation.
+func TestDeferredAuthorizationUpdateAndCancel(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, acq := deferredEnv(t, db)
+		start := e.clk.Now()
+		_, tx := e.payDeferred(cardOK, 20, "")
+		lower := int64(1800)
+		later := start.AddDate(0, 0, 30)
+		_, ut, err := e.svc.Update(e.ctx(), e.shop.ID, tx.UUID, UpdateInput{Amount: &lower, ExpectedCaptureDate: &later})
+		if err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+		wantStatus(t, ut, WaitingAuthorisation)
+		if ut.Amount != 1800 || !ut.ExpectedCaptureAt.Equal(later) {
+			t.Fatalf("updated %+v", ut)
+		}
+		higher := int64(2600)
+		_, _, err = e.svc.Update(e.ctx(), e.shop.ID, tx.UUID, UpdateInput{Amount: &higher})
+		wantCode(t, err, "PSP_040")
+		e.clk.Set(start.AddDate(0, 0, 19))
+		if e.authorizeDue() != 0 {
+			t.Fatal("authorized before the moved date")
+		}
+		e.clk.Set(start.AddDate(0, 0, 29))
+		e.authorizeDue()
+		got := e.get(tx.UUID)
+		wantStatus(t, got, Authorised)
+		if acq.auths[0].Amount != 1800 {
+			t.Fatalf("authorized %d", acq.auths[0].Amount)
+		}
+
+		_, tx2 := e.payDeferred(cardOK, 20, "")
+		_, ct, err := e.svc.CancelOrRefund(e.ctx(), e.shop.ID, tx2.UUID, CancelInput{})
+		if err != nil {
+			t.Fatalf("cancel: %v", err)
+		}
+		wantStatus(t, ct, Cancelled)
+		e.clk.Set(e.clk.Now().AddDate(0, 0, 25))
+		e.authorizeDue()
+		wantStatus(t, e.get(tx2.UUID), Cancelled)
+		if a, _ := acq.counts(); a != 1 {
+			t.Fatalf("%d authorizations, want the first payment's only", a)
+		}
+	})
+}
+
+// A D-1 authorization whose answer never came stays claimed; recovery asks
+// the acquirer and settles it, and it is never sent twice.
+func TestDeferredAuthorizationTimeoutRecovered(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, _ := deferredEnv(t, db)
+		start := e.clk.Now()
+		_, tx := e.payDeferred(cardOK, 20, "")
+		e.sim.InjectFault(tx.UUID+"-authorise", simulator.FaultTimeout)
+		e.clk.Set(start.AddDate(0, 0, 19))
+		e.authorizeDue()
+		got := e.get(tx.UUID)
+		wantStatus(t, got, WaitingAuthorisation)
+		if got.PendingOp == "" {
+			t.Fatal("the timed-out authorization is not left claimed")
+		}
+		e.authorizeDue() // claimed: not sent again
+		e.clk.Advance(2 * time.Minute)
+		if _, err := e.svc.RecoverRunning(e.ctx(), time.Minute, 100); err != nil {
+			t.Fatal(err)
+		}
+		got = e.get(tx.UUID)
+		wantStatus(t, got, Authorised)
+		if got.PendingOp != "" || e.sim.Authorizations() != 1 {
+			t.Fatalf("pending %q, %d authorizations", got.PendingOp, e.sim.Authorizations())
+		}
+	})
+}
+
+// A capture delay within the authorization's validity is authorized at
+// once, as before.
+func TestShortCaptureDelayAuthorizedAtOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, acq := deferredEnv(t, db)
+		_, tx := e.payDeferred(cardOK, 7, "")
+		wantStatus(t, tx, Authorised)
+		if a, v := acq.counts(); a != 1 || v != 0 {
+			t.Fatalf("%d authorizations, %d verifications", a, v)
+		}
+	})
+}
+
+// merchantEmails lists the merchant's email notices of a payment.
+func (e *env) merchantEmails(paymentID string) []string {
+	e.t.Helper()
+	rows, err := e.db.Reader().Query(`SELECT event FROM outbox WHERE channel = $1 AND ordering_key = $2`,
+		outbox.ChannelEmail, "payment:"+paymentID+"/merchant")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var ev string
+		if err := rows.Scan(&ev); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+type answeredTx struct{ authorizationAmount *float64 }
+
+// transactionJSONOf reads transaction uuid of p as the V4 answer shows it.
+func transactionJSONOf(t *testing.T, p Payment, uuid string) answeredTx {
+	t.Helper()
+	b, err := Answer(p, p.UpdatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decode(t, b)
+	for _, x := range m["transactions"].([]any) {
+		tx := x.(map[string]any)
+		if tx["uuid"] != uuid {
+			continue
+		}
+		card := tx["transactionDetails"].(map[string]any)["cardDetails"].(map[string]any)
+		var out answeredTx
+		if a, ok := card["authorizationResponse"].(map[string]any)["amount"].(float64); ok {
+			out.authorizationAmount = &a
+		}
+		return out
+	}
+	t.Fatalf("no transaction %s in %s", uuid, b)
+	return answeredTx{}
+}
