@@ -467,11 +467,27 @@ func queryTransactions(ctx context.Context, q Querier, query string, args ...any
 func (db *DB) ClaimCaptures(ctx context.Context, now time.Time, limit int) ([]TransactionRecord, error) {
 	return db.claim(ctx, `UPDATE transactions SET pending_op = 'CAPTURE', pending_op_id = uuid || '-capture',
 			pending_since = $1, version = version + 1
-		WHERE uuid IN (SELECT uuid FROM transactions WHERE detailed_status = 'AUTHORISED' AND expected_capture_at <= $1
-			AND pending_op = '' AND (capture_retry_at IS NULL OR capture_retry_at <= $1)
-			ORDER BY expected_capture_at LIMIT $2`+db.SkipLocked()+`)
+		WHERE uuid IN (`+captureClaimSelect+db.SkipLocked()+`)
 		  AND detailed_status = 'AUTHORISED' AND pending_op = ''`, Micros(now), claimLimit(limit))
 }
+
+// captureClaimSelect picks the captures ClaimCaptures claims: $1 now, $2
+// the limit. It ranges over the index transactions_capture_ready (migration
+// 0021), whose key is captureDueAt and which holds only the captures not in
+// flight: a capture waiting for its retry time sorts at that time, so the
+// scan stops at the first one not due instead of reading (and filtering
+// out) every retry still waiting, as a range on expected_capture_at did.
+const captureClaimSelect = `SELECT uuid FROM transactions WHERE detailed_status = 'AUTHORISED' AND pending_op = ''
+			AND ` + captureDueAt + ` <= $1
+			ORDER BY ` + captureDueAt + ` LIMIT $2`
+
+// captureDueAt is when an AUTHORISED debit's capture may be sent: its
+// expected capture date, or its retry time after a failed capture when that
+// is later (the capture date may be moved after a failure). The expression
+// is the key of transactions_capture_ready: both engines use the index only
+// for this very expression (a NULL retry time compares false, so it gives
+// the capture date).
+const captureDueAt = `CASE WHEN capture_retry_at > expected_capture_at THEN capture_retry_at ELSE expected_capture_at END`
 
 // ClaimAuthorizations claims up to limit WAITING_AUTHORISATION debits whose
 // expected capture date is at or before dueBy (the caller passes the day

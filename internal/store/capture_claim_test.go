@@ -1,0 +1,151 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+)
+
+// addCaptures inserts n AUTHORISED debits whose capture date has come,
+// waiting for a retry until retryAt when retryAt is not zero.
+func addCaptures(t *testing.T, db *store.DB, prefix string, n int, now, retryAt time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		for i := range n {
+			id := fmt.Sprintf("%s-%04d", prefix, i)
+			p := store.PaymentRecord{ID: "p-" + id, ShopID: "11111111", Mode: "TEST", Amount: 50, Currency: "EUR",
+				FormAction: "SILENT", OrderStatus: "PAID", OrderCycle: "CLOSED", Customer: "{}", Options: "{}",
+				CreatedAt: now, UpdatedAt: now, Version: 1}
+			if err := store.InsertPayment(tx, p); err != nil {
+				return err
+			}
+			if err := store.InsertTransaction(tx, store.TransactionRecord{UUID: id, ShopID: "11111111", PaymentID: p.ID,
+				Mode: "TEST", OperationType: "DEBIT", Amount: 50, Currency: "EUR", Status: "PAID", DetailedStatus: "AUTHORISED",
+				ExpectedCaptureAt: now.Add(-time.Hour), Metadata: "{}", SequenceNumber: 1, Version: 1, CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			if !retryAt.IsZero() {
+				if _, err := tx.Exec(`UPDATE transactions SET capture_failures = 3, capture_retry_at = $2 WHERE uuid = $1`,
+					id, store.Micros(retryAt)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func captureShop(t *testing.T, db *store.DB, now time.Time) {
+	t.Helper()
+	if err := db.InsertShop(context.Background(), shop.Shop{ID: "11111111", Name: "s", Currency: "EUR", Language: "en"}, nil, nil, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The capture claim finds the captures due through its index without
+// stepping over those waiting for their retry time: with hundreds waiting
+// (an acquirer down for an hour), each run of the job (once a second)
+// read them all before reaching one that is due.
+func TestCaptureClaimSkipsRetriesThroughItsIndex(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC)
+		captureShop(t, db, now)
+		addCaptures(t, db, "waiting", 300, now, now.Add(30*time.Minute))
+		addCaptures(t, db, "due", 1, now, time.Time{})
+
+		if db.Dialect() == store.SQLite {
+			rows, err := db.Writer().QueryContext(ctx, "EXPLAIN QUERY PLAN "+store.CaptureClaimSelect, store.Micros(now), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan []string
+			for rows.Next() {
+				var id, parent, notused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			rows.Close()
+			// The index's key must be the due time, retry included: a
+			// range on it (<expr><?) reaches the due rows only.
+			if joined := strings.Join(plan, "\n"); !strings.Contains(joined, "USING INDEX transactions_capture_ready (<expr><?)") {
+				t.Fatalf("capture claim plan:\n%s", joined)
+			}
+		} else {
+			// Force the index whatever the statistics of a fresh table,
+			// then count the rows the scan read and threw away.
+			err := db.Write(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.Exec(`SET LOCAL enable_seqscan = off`); err != nil {
+					return err
+				}
+				rows, err := tx.Query("EXPLAIN ANALYZE "+store.CaptureClaimSelect, store.Micros(now), 10)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				var plan []string
+				for rows.Next() {
+					var line string
+					if err := rows.Scan(&line); err != nil {
+						return err
+					}
+					plan = append(plan, line)
+				}
+				joined := strings.Join(plan, "\n")
+				if regexp.MustCompile(`Rows Removed by Filter: [1-9]`).MatchString(joined) || !strings.Contains(joined, "transactions_capture_ready") {
+					t.Errorf("capture claim plan steps over waiting rows:\n%s", joined)
+				}
+				return rows.Err()
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		got, err := db.ClaimCaptures(ctx, now, 10)
+		if err != nil || len(got) != 1 || got[0].UUID != "due-0000" {
+			t.Fatalf("claimed %d (%v)", len(got), err)
+		}
+	})
+}
+
+// The backlog counts the captures actually due (or in flight), not those
+// waiting for their retry time.
+func TestBacklogCountsCapturesDueOnly(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC)
+		captureShop(t, db, now)
+		addCaptures(t, db, "waiting", 4, now, now.Add(30*time.Minute))
+		addCaptures(t, db, "due", 2, now, time.Time{})
+		addCaptures(t, db, "retried", 1, now, now.Add(-time.Minute))
+		b, err := db.Backlog(ctx, now)
+		if err != nil || b.CapturesDue != 3 {
+			t.Fatalf("backlog %+v %v, want 3 captures due", b, err)
+		}
+		if _, err := db.ClaimCaptures(ctx, now, 1); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := db.Backlog(ctx, now); err != nil || b.CapturesDue != 3 {
+			t.Fatalf("backlog with one in flight %+v %v, want 3", b, err)
+		}
+		if b, err := db.Backlog(ctx, now.Add(time.Hour)); err != nil || b.CapturesDue != 7 {
+			t.Fatalf("backlog an hour later %+v %v, want 7", b, err)
+		}
+	})
+}
