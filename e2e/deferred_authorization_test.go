@@ -23,9 +23,15 @@ import (
 // REFUSED with its IPN. The real server runs its jobs on a clock the test
 // moves.
 func TestDeferredAuthorizationOverHTTP(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) { deferredAuthorizationFlow(t, engine) })
+	}
+}
+
+func deferredAuthorizationFlow(t *testing.T, engine string) {
 	start := time.Now().UTC()
 	clk := clock.NewFake(start)
-	s := startServer(t, serverOpts{clock: clk})
+	s := startServer(t, serverOpts{engine: engine, clock: clk})
 	ctx := context.Background()
 
 	sh, err := s.DB.Shop(ctx, shop.DemoShopID)
