@@ -377,45 +377,10 @@ func TestProductionMasterKeysWinOverAnOldKeyringFile(t *testing.T) {
 }
 
 // `openpsp shops set ID logo-url=…` saved any text: the logo becomes the
-// hosted page's <img src> and the emails' logo. It is checked like the
-// other URLs: http(s) only (no javascript:, data:), with a host, no
-// credentials, at most 2048 characters; https in production except on
-// loopback. A path on OpenPSP ("/static/…") stays allowed, as the hosted
-// page shows it.
+// hosted page's <img src> and the emails' logo. The shop service checks it
+// (internal/shop tests the rules); the command shows its error, saves a
+// valid logo, and in production refuses a plain-HTTP one.
 func TestShopsValidatesLogoURL(t *testing.T) {
-	long := "https://cdn.example/" + strings.Repeat("a", 2048) + ".png"
-	for _, c := range []struct {
-		v          string
-		production bool
-		ok         bool
-	}{
-		{"https://cdn.example/logo.png", true, true},
-		{"/static/logo.png", true, true},
-		{"http://localhost:8000/logo.png", true, true},
-		{"http://127.0.0.1/logo.png", true, true},
-		{"http://[::1]/logo.png", true, true},
-		{"http://cdn.example/logo.png", false, true},
-		{"http://cdn.example/logo.png", true, false},
-		{"javascript:alert(1)", false, false},
-		{"JavaScript:alert(1)", false, false},
-		{"data:image/svg+xml,<svg onload=alert(1)>", false, false},
-		{"ftp://cdn.example/logo.png", false, false},
-		{"cdn.example/logo.png", false, false},
-		{"//cdn.example/logo.png", false, false},
-		{"https://user:secret@cdn.example/logo.png", false, false},
-		{"https:///logo.png", false, false},
-		{"https://cdn.example/logo.png\" onerror=\"alert(1)", false, false},
-		{long, false, false},
-	} {
-		err := checkLogoURL("logo-url", c.v, c.production)
-		if (err == nil) != c.ok {
-			t.Errorf("logo-url=%.60q production=%v: %v, want ok=%v", c.v, c.production, err, c.ok)
-		}
-		if err != nil && !strings.Contains(err.Error(), "logo-url") {
-			t.Errorf("logo-url=%.60q: the error does not name the setting: %v", c.v, err)
-		}
-	}
-
 	dir := filepath.Join(t.TempDir(), "data")
 	t.Setenv("OPENPSP_DATA_DIR", dir)
 	ctx := context.Background()
@@ -437,5 +402,21 @@ func TestShopsValidatesLogoURL(t *testing.T) {
 	defer a.Close()
 	if s, err := a.Shops.Get(ctx, shop.DemoShopID); err != nil || s.LogoURL != "https://cdn.example/logo.png" {
 		t.Fatalf("logo after the commands: %q, %v", s.LogoURL, err)
+	}
+
+	// Production: a plain-HTTP logo off loopback is refused.
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "prod"))
+	t.Setenv("OPENPSP_DEMO", "false")
+	t.Setenv("OPENPSP_ENV", "production")
+	t.Setenv("OPENPSP_PUBLIC_URL", "https://pay.example.com")
+	t.Setenv("OPENPSP_MASTER_KEYS", "kprod:"+strings.Repeat("C", 43)+"=")
+	if err := run(ctx, []string{"shops", "create", "-name", "Prod", "-id", "12345678"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"shops", "set", "12345678", "logo-url=http://cdn.example/logo.png"}); err == nil || !strings.Contains(err.Error(), "logo-url must be https") {
+		t.Fatalf("production shops set logo-url=http://…: %v", err)
+	}
+	if err := run(ctx, []string{"shops", "set", "12345678", "logo-url=http://localhost:8000/logo.png"}); err != nil {
+		t.Fatalf("production shops set logo-url on loopback: %v", err)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/openpsp/openpsp/internal/app"
 	"github.com/openpsp/openpsp/internal/config"
-	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/shop"
 )
 
@@ -85,12 +82,6 @@ func shops(ctx context.Context, args []string) error {
 		}
 		if fs.NArg() > 0 {
 			return usageErr()
-		}
-		if err := checkContact("email", in.PrimaryEmail); err != nil {
-			return err
-		}
-		if err := checkContact("notification-url", in.NotificationURL); err != nil {
-			return err
 		}
 		in.Settings.PaymentByToken = true
 		c, err := a.Shops.Create(ctx, in)
@@ -217,7 +208,7 @@ func shops(ctx context.Context, args []string) error {
 			if !ok {
 				return fmt.Errorf("%q is not name=value", kv)
 			}
-			if err := applySetting(&s, k, v, a.Config.Env == config.EnvProduction); err != nil {
+			if err := applySetting(&s, k, v); err != nil {
 				return err
 			}
 		}
@@ -239,77 +230,9 @@ func printCredentials(c shop.Credentials) {
 	fmt.Printf("%s keys of shop %s:\n  password         %s\n  public key       %s\n  HMAC-SHA-256 key %s\n\n", c.Mode, c.ShopID, c.Password, c.PublicKey, c.HMACKey)
 }
 
-// checkContact refuses an email, phone number or notification URL that
-// messages could never be sent to, with the rules the notifications and
-// the V4 API's ipnTargetUrl apply; empty clears the setting.
-func checkContact(k, v string) error {
-	if v == "" {
-		return nil
-	}
-	switch k {
-	case "email", "merchant-email":
-		if !notify.ValidEmail(v) {
-			return fmt.Errorf("%s must be a plain email address (name@example.com), not %q", k, v)
-		}
-	case "phone", "merchant-phone":
-		if !notify.ValidPhone(v) {
-			return fmt.Errorf("%s must be an E.164 number (+33612345678), not %q", k, v)
-		}
-	case "notification-url":
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(v) > maxURL {
-			return fmt.Errorf("%s must be an http:// or https:// URL, not %q", k, v)
-		}
-	}
-	return nil
-}
-
-// maxURL is the length limit of a URL setting (notification-url, logo-url).
-const maxURL = 2048
-
-// checkLogoURL refuses a logo the hosted page and the emails could not show
-// or that could do harm as an <img src>: only http(s) with a host (no
-// javascript: or data:), no credentials, no characters that need escaping
-// in an attribute, at most maxURL; in production https, except on loopback
-// (a merchant developing on their machine, as for return URLs). A path on
-// OpenPSP ("/static/…") is allowed: the hosted page shows it. Empty clears
-// the logo.
-func checkLogoURL(k, v string, production bool) error {
-	if v == "" {
-		return nil
-	}
-	if len(v) > maxURL {
-		return fmt.Errorf("%s must be at most %d characters, not %d", k, maxURL, len(v))
-	}
-	if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f || strings.ContainsRune("\"'<>`\\", r) }) {
-		return fmt.Errorf("%s must not contain spaces, quotes, <, > or backslashes (percent-encode them): %q", k, v)
-	}
-	if strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//") {
-		return nil
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("%s must be an https:// URL of an image (or a path on OpenPSP such as /static/logo.png), not %q", k, v)
-	}
-	if u.User != nil {
-		return fmt.Errorf("%s must not carry a user name or password: every buyer's browser would see them", k)
-	}
-	if production && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		return fmt.Errorf("%s must be https:// in production (a plain-HTTP image on the payment page): %q", k, v)
-	}
-	return nil
-}
-
-// isLoopbackHost reports whether host is localhost or a loopback address.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func applySetting(s *shop.Shop, k, v string, production bool) error {
+// applySetting parses one name=value; the shop service checks the values
+// (emails, phones, URLs) when the shop is saved.
+func applySetting(s *shop.Shop, k, v string) error {
 	b := func() (bool, error) {
 		x, err := strconv.ParseBool(v)
 		if err != nil {
@@ -323,14 +246,6 @@ func applySetting(s *shop.Shop, k, v string, production bool) error {
 			return 0, fmt.Errorf("%s must be a positive number", k)
 		}
 		return x, nil
-	}
-	if err := checkContact(k, v); err != nil {
-		return err
-	}
-	if k == "logo-url" {
-		if err := checkLogoURL(k, v, production); err != nil {
-			return err
-		}
 	}
 	var err error
 	set := &s.Settings

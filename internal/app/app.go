@@ -125,6 +125,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		a.Log.Info("database migrated", "engine", db.Dialect(), "applied", applied)
 	}
 	a.Shops = shop.NewService(db, keys, a.Clock)
+	a.Shops.SetProduction(cfg.Env == config.EnvProduction)
 	a.Vault = vault.New(db, keys, a.Clock)
 
 	a.Sim = opts.Acquirer

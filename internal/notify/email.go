@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/contact"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
@@ -90,7 +91,7 @@ func (d *EmailDeliverer) Compose(ctx context.Context, m outbox.Delivery) (Email,
 	if err := json.Unmarshal([]byte(m.Payload), &c); err != nil {
 		return Email{}, c, outbox.Permanent(fmt.Errorf("email payload: %w", err))
 	}
-	if !ValidEmail(m.Target) {
+	if !contact.ValidEmail(m.Target) {
 		return Email{}, c, outbox.Permanent(fmt.Errorf("invalid recipient address %q", m.Target))
 	}
 	r, err := d.render.Email(ctx, c)
@@ -104,7 +105,7 @@ func (d *EmailDeliverer) Compose(ctx context.Context, m outbox.Delivery) (Email,
 		if name := strings.TrimSpace(c.Shop.Name); name != "" {
 			from.Name = name
 		}
-		if ValidEmail(c.Shop.Email) {
+		if contact.ValidEmail(c.Shop.Email) {
 			replyTo = c.Shop.Email
 		}
 	}

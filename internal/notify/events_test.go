@@ -375,19 +375,6 @@ func TestHTTPSMSGateway(t *testing.T) {
 	}
 }
 
-func TestValidPhone(t *testing.T) {
-	for _, ok := range []string{"+33612345678", "+14155552671", "+491511234567", "+8613800138000"} {
-		if !notify.ValidPhone(ok) {
-			t.Errorf("%s refused", ok)
-		}
-	}
-	for _, bad := range []string{"0612345678", "+0612345678", "+33 6 12 34 56 78", "+1234", "+1234567890123456", "33612345678", "+33612345678\n"} {
-		if notify.ValidPhone(bad) {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestWiring(t *testing.T) {
 	db := storetest.SQLite(t)
 	ds, err := notify.Wiring{Demo: true}.Deliverers(db, clock.NewFake(t0), quiet())

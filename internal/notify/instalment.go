@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/contact"
 	"github.com/openpsp/openpsp/internal/ids"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -71,7 +72,7 @@ func InstalmentFailed(tx *sql.Tx, now time.Time, s shop.Shop, f InstalmentFacts)
 		}
 	}
 	to := merchantEmail(s)
-	if !ValidEmail(to) {
+	if !contact.ValidEmail(to) {
 		out.skip(outbox.ChannelEmail, "merchant", "no valid merchant email")
 		return out, nil
 	}

@@ -12,11 +12,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/mail"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/contact"
 	"github.com/openpsp/openpsp/internal/ids"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -134,18 +133,6 @@ func checkMode(mode string) error {
 	return nil
 }
 
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
-// ValidPhone reports whether s is an E.164 number: "+", a country code
-// that does not start with 0, 7 to 15 digits in all.
-func ValidPhone(s string) bool { return e164.MatchString(s) }
-
-// ValidEmail reports whether s is a single plain address (no display name).
-func ValidEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && a.Name == "" && strings.Contains(s, "@")
-}
-
 func shopView(s shop.Shop, url string) ShopView {
 	return ShopView{ID: s.ID, Name: s.Name, LogoURL: s.LogoURL, Color: s.Settings.PrimaryColor,
 		Email: merchantEmail(s), Phone: merchantPhone(s), URL: url}
@@ -244,7 +231,7 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 			out.skip(outbox.ChannelEmail, "buyer", "instalment refused again: the buyer was told at its first refusal")
 		case buyerEmail == "":
 			out.skip(outbox.ChannelEmail, "buyer", "no buyer email")
-		case !ValidEmail(buyerEmail):
+		case !contact.ValidEmail(buyerEmail):
 			out.skip(outbox.ChannelEmail, "buyer", "invalid buyer email")
 		default:
 			c := Content{Template: tpl, Lang: Language(buyerLanguage, s.Language), Mode: p.Mode, Recipient: "buyer",
@@ -257,7 +244,7 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 	}
 	if s.Settings.Notifications.MerchantPaymentNotice {
 		to := merchantEmail(s)
-		if !ValidEmail(to) {
+		if !contact.ValidEmail(to) {
 			out.skip(outbox.ChannelEmail, "merchant", "no valid merchant email")
 		} else {
 			mv := *view
@@ -333,7 +320,7 @@ func TokenEvent(tx *sql.Tx, now time.Time, s shop.Shop, kind TokenKind, t TokenF
 		}
 	}
 	if n.TokenEmailBuyer {
-		if !ValidEmail(buyerEmail) {
+		if !contact.ValidEmail(buyerEmail) {
 			out.skip(outbox.ChannelEmail, "buyer", "no valid buyer email")
 		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event, OrderingKey: key + "/buyer", Target: buyerEmail},
 			Content{Template: TplTokenBuyer, Lang: buyerLang, Mode: t.Mode, Recipient: "buyer", Shop: sv, Buyer: bv, Token: view}); err != nil {
@@ -344,7 +331,7 @@ func TokenEvent(tx *sql.Tx, now time.Time, s shop.Shop, kind TokenKind, t TokenF
 		to := merchantEmail(s)
 		mv := *view
 		mv.DetailsURL = t.DetailsURL
-		if !ValidEmail(to) {
+		if !contact.ValidEmail(to) {
 			out.skip(outbox.ChannelEmail, "merchant", "no valid merchant email")
 		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event, OrderingKey: key + "/merchant", Target: to},
 			Content{Template: TplTokenMerchant, Lang: Language(s.Language), Mode: t.Mode, Recipient: "merchant", Shop: sv, Buyer: bv, Token: &mv}); err != nil {
@@ -353,7 +340,7 @@ func TokenEvent(tx *sql.Tx, now time.Time, s shop.Shop, kind TokenKind, t TokenF
 	}
 	if n.TokenSMSMerchant {
 		to := merchantPhone(s)
-		if !ValidPhone(to) {
+		if !contact.ValidPhone(to) {
 			out.skip(outbox.ChannelSMS, "merchant", "no E.164 merchant phone number")
 		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelSMS, Event: event, OrderingKey: key + "/merchant", Target: to},
 			Content{Template: TplTokenSMSMerchant, Lang: Language(s.Language), Mode: t.Mode, Recipient: "merchant", Shop: sv, Buyer: bv, Token: view}); err != nil {
@@ -361,7 +348,7 @@ func TokenEvent(tx *sql.Tx, now time.Time, s shop.Shop, kind TokenKind, t TokenF
 		}
 	}
 	if n.TokenSMSBuyer {
-		if !ValidPhone(buyerPhone) {
+		if !contact.ValidPhone(buyerPhone) {
 			out.skip(outbox.ChannelSMS, "buyer", "no E.164 buyer phone number")
 		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelSMS, Event: event, OrderingKey: key + "/buyer", Target: buyerPhone},
 			Content{Template: TplTokenSMSBuyer, Lang: buyerLang, Mode: t.Mode, Recipient: "buyer", Shop: sv, Buyer: bv, Token: view}); err != nil {

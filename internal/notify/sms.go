@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/contact"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
@@ -226,7 +227,7 @@ func (d *SMSDeliverer) Deliver(ctx context.Context, m outbox.Delivery) (outbox.O
 	if err := json.Unmarshal([]byte(m.Payload), &c); err != nil {
 		return outbox.Outcome{}, outbox.Permanent(fmt.Errorf("SMS payload: %w", err))
 	}
-	if !ValidPhone(m.Target) {
+	if !contact.ValidPhone(m.Target) {
 		return outbox.Outcome{}, outbox.Permanent(fmt.Errorf("%q is not an E.164 phone number", m.Target))
 	}
 	text, err := d.render.SMS(ctx, c)

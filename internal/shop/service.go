@@ -58,6 +58,8 @@ type Service struct {
 	store Store
 	keys  *vault.Keyring
 	clock clock.Clock
+	// production requires https logos (see SetProduction).
+	production bool
 
 	// opened keeps key sets already decrypted, by shop, mode and data
 	// key: every IPN is signed with its shop's password, and opening it
@@ -131,6 +133,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	}
 	sh := Shop{ID: in.ID, Name: in.Name, Currency: in.Currency, Language: in.Language,
 		PrimaryEmail: in.PrimaryEmail, NotificationURL: in.NotificationURL, Settings: in.Settings}
+	if err := sh.validate(s.production); err != nil {
+		return Created{}, err
+	}
 	test := Credentials{ShopID: in.ID, Mode: ModeTest, Password: in.TestPassword, PublicKey: in.TestPublicKey, HMACKey: in.TestHMACKey}
 	fillCredentials(&test)
 	prod := Credentials{ShopID: in.ID, Mode: ModeProduction}
@@ -368,6 +373,9 @@ func (s *Service) Update(ctx context.Context, sh Shop) error {
 	if !supportedLanguage(sh.Language) {
 		return fmt.Errorf("language must be one of en, fr, es, it, de, not %q", sh.Language)
 	}
+	if err := sh.validate(s.production); err != nil {
+		return err
+	}
 	return s.store.UpdateShop(ctx, sh, s.clock.Now())
 }
 
@@ -482,3 +490,8 @@ func randomHex(n int) string {
 	}
 	return fmt.Sprintf("%x", b)
 }
+
+// SetProduction tells the service it serves production: settings shown to
+// buyers (the logo) must then be https, except on loopback. Call it before
+// the service is used.
+func (s *Service) SetProduction(on bool) { s.production = on }
