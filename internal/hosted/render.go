@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/openpsp/openpsp/internal/money"
+	"github.com/openpsp/openpsp/internal/shop"
 )
 
 //go:embed templates/*.html
@@ -153,7 +154,7 @@ func (h *Handler) newView(pg page, kind string) *view {
 		ShowHeader: (!pg.embedded || pg.params.popin) && pg.form.ShopID != "",
 		Test:       pg.form.Mode == "TEST" && !(pg.embedded && pg.params.hideTest),
 		ShopName:   pg.form.ShopName,
-		LogoURL:    logoURL(pg.form.LogoURL),
+		LogoURL:    shop.DisplayLogoURL(pg.form.LogoURL),
 	}
 	if pg.form.Currency != "" {
 		v.AmountText = formatAmount(pg.form.Amount, pg.form.Currency, pg.lang)
@@ -275,21 +276,6 @@ func or(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// logoURL keeps a logo only if it is an https URL or a path on OpenPSP.
-func logoURL(s string) string {
-	if s == "" {
-		return ""
-	}
-	if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
-		return ""
-	}
-	return u.String()
 }
 
 var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)

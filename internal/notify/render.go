@@ -375,7 +375,12 @@ func newData(c Content, sms bool) *Data {
 		Lang: lang, Test: c.Mode != shop.ModeProduction, Recipient: c.Recipient, Shop: c.Shop, Buyer: c.Buyer,
 		cat: catalogs[lang], Color: defaultColor,
 	}
-	d.Shop.LogoURL = safeURL(c.Shop.LogoURL, "https", "http")
+	// The hosted page's rule (https, no credentials); a path on OpenPSP is
+	// left out as well: a mail client has no page to resolve it against.
+	d.Shop.LogoURL = shop.DisplayLogoURL(c.Shop.LogoURL)
+	if strings.HasPrefix(d.Shop.LogoURL, "/") {
+		d.Shop.LogoURL = ""
+	}
 	d.Shop.URL = safeURL(c.Shop.URL, "https", "http")
 	if colorPattern.MatchString(c.Shop.Color) {
 		d.Color = strings.ToLower(c.Shop.Color)

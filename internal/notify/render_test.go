@@ -249,3 +249,29 @@ func TestShopTemplateCost(t *testing.T) {
 		t.Fatalf("a reworded email takes %.0f allocations, a built-in one %.0f", own, builtIn)
 	}
 }
+
+// Emails showed an http:// logo (and one carrying a user name and
+// password) that the hosted page leaves out: both now keep a logo by the
+// same rule (shop.DisplayLogoURL), https only. A path on OpenPSP is left out
+// of emails as well: a mail client has no page to resolve it against.
+func TestEmailLogoFollowsTheHostedPageRule(t *testing.T) {
+	for logo, shown := range map[string]bool{
+		"https://cdn.example/logo.png":         true,
+		"http://cdn.example/logo.png":          false,
+		"HTTP://cdn.example/logo.png":          false,
+		"https://user:pw@cdn.example/logo.png": false,
+		"//cdn.example/logo.png":               false,
+		"/static/logo.png":                     false,
+		"javascript:alert(1)":                  false,
+	} {
+		c := SampleContent(TplPaymentAcceptedBuyer)
+		c.Shop.LogoURL = logo
+		out, err := NewRenderer(nil, nil).Email(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(out.HTML, "logo.png"); got != shown {
+			t.Errorf("logo %q: shown %v, want %v", logo, got, shown)
+		}
+	}
+}

@@ -100,3 +100,22 @@ func isLoopbackHost(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// DisplayLogoURL returns the logo as a buyer may be shown it: an https URL
+// with a host and no credentials, or a path on OpenPSP; anything else
+// (a logo stored before logo-url was checked, an http:// one allowed
+// outside production) gives "". The hosted page and the emails both use it,
+// so a buyer never sees a logo on one that the other leaves out.
+func DisplayLogoURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	if isLocalPath(s) {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return u.String()
+}
