@@ -374,7 +374,10 @@ func TestIdempotencyStorm(t *testing.T) {
 func TestIdempotencyStormWhileInProgress(t *testing.T) {
 	s := newSimWith(t, Config{TimeoutHold: time.Hour, Clock: clock.NewFake(testNow)})
 	const n = 200
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	// The callers give up once the operation is held by the acquirer, not
+	// at a fixed deadline: on a loaded machine the goroutines could all
+	// start after it, and nothing would be in progress.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
 	results := make([]acquirer.Result, n)
@@ -387,22 +390,40 @@ func TestIdempotencyStormWhileInProgress(t *testing.T) {
 			results[i], errs[i] = s.Authorize(ctx, req)
 		}()
 	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		_, held := s.ops["held"]
+		s.mu.Unlock()
+		if held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the operation never reached the acquirer")
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // let more callers join the wait
+	cancel()
 	wg.Wait()
 	final, found, err := s.Inquire(context.Background(), "held")
 	if err != nil || !found {
 		t.Fatalf("inquire: found=%v err=%v", found, err)
 	}
 	checkApproved(t, "inquire", final, nil)
+	timeouts := 0
 	for i := range n {
-		if errs[i] != nil {
-			if !errors.Is(errs[i], acquirer.ErrTimeout) {
-				t.Fatalf("call %d: want ErrTimeout, got %v", i, errs[i])
-			}
-			continue
-		}
-		if results[i] != final {
+		switch {
+		case errors.Is(errs[i], acquirer.ErrTimeout):
+			timeouts++
+		case errors.Is(errs[i], acquirer.ErrUnavailable):
+			// Gave up before sending: nothing was asked of the acquirer.
+		case errs[i] != nil:
+			t.Fatalf("call %d: want ErrTimeout or ErrUnavailable, got %v", i, errs[i])
+		case results[i] != final:
 			t.Fatalf("call %d: %+v, recorded %+v", i, results[i], final)
 		}
+	}
+	if timeouts == 0 {
+		t.Fatal("no caller gave up while the operation was in progress (ErrTimeout)")
 	}
 	if got := s.Authorizations(); got != 1 {
 		t.Fatalf("Authorizations() = %d, want 1", got)
