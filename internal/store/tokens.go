@@ -422,6 +422,35 @@ func (db *DB) CountPurgeable(ctx context.Context, sel vault.PurgeSelector) (int,
 // payment holds; under READ COMMITTED the lock re-checks the condition on
 // the newest row version, so a token used meanwhile is left alone. On SQLite
 // the transaction is the only writer; the chosen ids go to a temporary table
+// PurgeTokenTx destroys the card data of one token inside the caller's
+// transaction, as PurgeTokens does for the retention purge (ciphertext,
+// fingerprint and data key deleted, status PURGED, masked details kept),
+// whatever its last use: the vault erases a card this way as soon as it is
+// no longer needed. It reports whether it purged (false: unknown to the
+// shop, or purged already).
+func (db *DB) PurgeTokenTx(tx *sql.Tx, shopID, token string, now time.Time) (bool, error) {
+	q := `SELECT data_key_id FROM tokens WHERE shop_id = $1 AND token = $2 AND status <> 'PURGED'`
+	if db.dialect == Postgres {
+		q += " FOR UPDATE"
+	}
+	var dk sql.NullString
+	if err := tx.QueryRow(q, shopID, token).Scan(&dk); errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("store: purge token: %w", err)
+	}
+	if _, err := tx.Exec(`UPDATE tokens SET status = 'PURGED', ciphertext = NULL, fingerprint = NULL, data_key_id = NULL,
+		purged_at = $3, updated_at = $3 WHERE shop_id = $1 AND token = $2`, shopID, token, Micros(now)); err != nil {
+		return false, fmt.Errorf("store: purge token: %w", err)
+	}
+	if dk.Valid {
+		if err := DeleteDataKey(tx, dk.String); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
 // and the DELETE only follows rows the UPDATE really purged.
 func (db *DB) PurgeTokens(ctx context.Context, sel vault.PurgeSelector, limit int, now time.Time) (int, error) {
 	where, at, err := purgeWhere(sel)

@@ -235,7 +235,7 @@ func (v *Vault) prepareAccount(req AccountRequest) (Record, error) {
 // Account opens a bank-account token, with the same refusals as Card
 // (cancelled, purged, not found); a card token gives ErrNotAccount.
 func (v *Vault) Account(ctx context.Context, shopID, token string) (Account, Token, error) {
-	rec, err := v.store.Token(ctx, shopID, token)
+	rec, err := v.merchantRecord(ctx, shopID, token)
 	if err != nil {
 		return Account{}, Token{}, err
 	}

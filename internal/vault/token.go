@@ -171,6 +171,10 @@ type Store interface {
 	// deleted, status PURGED), re-checking sel in the UPDATE itself, and
 	// returns how many it purged.
 	PurgeTokens(ctx context.Context, sel PurgeSelector, limit int, now time.Time) (int, error)
+	// PurgeTokenTx destroys one token's card data as PurgeTokens does,
+	// inside the caller's transaction, and reports whether it did (false:
+	// unknown or purged already).
+	PurgeTokenTx(tx *sql.Tx, shopID, token string, now time.Time) (bool, error)
 
 	// CountDataKeysNotUnder counts data keys not wrapped by masterKeyID.
 	CountDataKeysNotUnder(ctx context.Context, masterKeyID string) (int, error)

@@ -223,7 +223,7 @@ func customerJSON(raw json.RawMessage) (json.RawMessage, error) {
 // Get returns a token of the shop in any status. Other shops' tokens are
 // not found.
 func (v *Vault) Get(ctx context.Context, shopID, token string) (Token, error) {
-	rec, err := v.store.Token(ctx, shopID, token)
+	rec, err := v.merchantRecord(ctx, shopID, token)
 	if err != nil {
 		return Token{}, err
 	}
@@ -237,7 +237,7 @@ func (v *Vault) Get(ctx context.Context, shopID, token string) (Token, error) {
 // bank-account token (method SDD) gives ErrNotCard.
 // Record the use with MarkUsed in the payment's transaction.
 func (v *Vault) Card(ctx context.Context, shopID, token string) (card.PAN, card.Expiry, Token, error) {
-	rec, err := v.store.Token(ctx, shopID, token)
+	rec, err := v.merchantRecord(ctx, shopID, token)
 	if err != nil {
 		return card.PAN{}, card.Expiry{}, Token{}, err
 	}
@@ -362,7 +362,7 @@ type TokenUpdate struct {
 // (Token/Update, Token/UpdateCustomerDetails). New card data is sealed under
 // the token's existing data key. Purged tokens give ErrTokenPurged.
 func (v *Vault) Update(ctx context.Context, shopID, token string, u TokenUpdate) (Token, error) {
-	rec, err := v.store.Token(ctx, shopID, token)
+	rec, err := v.merchantRecord(ctx, shopID, token)
 	if err != nil {
 		return Token{}, err
 	}
@@ -461,6 +461,9 @@ func (v *Vault) MakePermanentTx(tx *sql.Tx, shopID, token string) error {
 	rec, err := v.store.TokenTx(tx, shopID, token)
 	if err != nil {
 		return err
+	}
+	if rec.Origin == OriginInternal {
+		return notFound(shopID, token)
 	}
 	if rec.StatusAt(now) == StatusPurged {
 		return ErrTokenPurged

@@ -1,0 +1,108 @@
+package vault
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/ids"
+)
+
+// OriginInternal marks a token the vault keeps for OpenPSP itself, not for
+// the merchant: the card a buyer typed for a deferred debit, kept until
+// its authorization the day before the capture date. No merchant-facing
+// call finds it (Get, Card, Cancel, Update … answer ErrTokenNotFound), it
+// is in no wallet and has no fingerprint (FindByFingerprint never lists
+// it); only InternalCard opens it and EraseInternal destroys it.
+const OriginInternal = "INTERNAL"
+
+// InternalCardRequest is a card to keep for one transaction. There is no
+// field for the security code on purpose: it is never stored.
+type InternalCardRequest struct {
+	ShopID          string
+	Mode            string // TEST | PRODUCTION
+	PAN             card.PAN
+	Expiry          card.Expiry
+	TransactionUUID string // the transaction the card is kept for
+}
+
+// SealInternal seals the card inside the caller's transaction, the one that
+// records the transaction it is kept for, and returns the reference that
+// opens it (InternalCard). The reference is not a valid token value
+// (ValidateToken refuses its '.'), so it can never be a merchant's alias.
+func (v *Vault) SealInternal(tx *sql.Tx, req InternalCardRequest) (string, error) {
+	rec, err := v.prepare(TokenizeRequest{ShopID: req.ShopID, Mode: req.Mode, PAN: req.PAN, Expiry: req.Expiry,
+		Origin: OriginInternal, InitialTransactionUUID: req.TransactionUUID})
+	if err != nil {
+		return "", err
+	}
+	// prepare sealed under the random value it chose; reseal under the
+	// internal reference, the AAD binding the ciphertext to it.
+	rec.Value = "internal." + ids.RandomHex(16)
+	key, err := v.keys.Unwrap(rec.DataKey)
+	if err != nil {
+		return "", err
+	}
+	rec.Ciphertext = key.Seal(tokenAAD(rec.ShopID, rec.Value), plaintext(req.PAN, req.Expiry))
+	rec.Fingerprint = nil
+	if err := v.store.InsertToken(tx, rec); err != nil {
+		return "", err
+	}
+	return rec.Value, nil
+}
+
+// InternalCard opens a card kept by SealInternal. A merchant's token, or
+// another shop's reference, gives ErrTokenNotFound; an erased one
+// ErrTokenPurged.
+func (v *Vault) InternalCard(ctx context.Context, shopID, ref string) (card.PAN, card.Expiry, error) {
+	rec, err := v.store.Token(ctx, shopID, ref)
+	if err != nil {
+		return card.PAN{}, card.Expiry{}, err
+	}
+	if rec.Origin != OriginInternal {
+		return card.PAN{}, card.Expiry{}, notFound(shopID, ref)
+	}
+	if rec.Status == StatusPurged {
+		return card.PAN{}, card.Expiry{}, ErrTokenPurged
+	}
+	return v.open(rec)
+}
+
+// EraseInternal destroys a card kept by SealInternal inside the caller's
+// transaction, the one that records why it is no longer needed: the
+// strongest erase the vault has, the purge's (sealed data, fingerprint and
+// data key deleted; status PURGED), without waiting for the retention
+// purge. An erased or unknown reference, or a merchant's token, is left
+// as it is.
+func (v *Vault) EraseInternal(tx *sql.Tx, shopID, ref string) error {
+	rec, err := v.store.TokenTx(tx, shopID, ref)
+	if errors.Is(err, ErrTokenNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if rec.Origin != OriginInternal {
+		return nil
+	}
+	_, err = v.store.PurgeTokenTx(tx, shopID, ref, v.clk.Now())
+	return err
+}
+
+// notFound is the error of a token the caller may not see: the same as for
+// one that does not exist.
+func notFound(shopID, token string) error {
+	return fmt.Errorf("vault: token %q of shop %s: %w", token, shopID, ErrTokenNotFound)
+}
+
+// merchantRecord is store.Token for the merchant-facing calls: an internal
+// card is not found.
+func (v *Vault) merchantRecord(ctx context.Context, shopID, token string) (Record, error) {
+	rec, err := v.store.Token(ctx, shopID, token)
+	if err == nil && rec.Origin == OriginInternal {
+		return Record{}, notFound(shopID, token)
+	}
+	return rec, err
+}
