@@ -120,6 +120,7 @@ func deferredAuthorizationFlow(t *testing.T, engine string) {
 
 	ok := pay("4970100000000055", "deferred-ok")
 	refused := pay("4970109900000016", "deferred-refused") // verification passes, payment refused 51
+	typed, typedCard := payTyped(t, s, merchant.URL+"/ipn", "deferred-typed")
 	if got := get(ok); got != "WAITING_AUTHORISATION" {
 		t.Fatalf("Transaction/Get: %s", got)
 	}
@@ -139,9 +140,55 @@ func deferredAuthorizationFlow(t *testing.T, engine string) {
 	waitIPN(ok, "AUTHORISED")
 	waitStatus(refused, "REFUSED")
 	waitIPN(refused, "REFUSED")
+	waitStatus(typed, "AUTHORISED")
+	waitIPN(typed, "AUTHORISED")
+	// Its card is erased with the authorization's outcome.
+	var status string
+	if err := s.DB.Reader().QueryRow(`SELECT status FROM tokens WHERE shop_id = $1 AND token = $2`,
+		shop.DemoShopID, typedCard).Scan(&status); err != nil || status != "PURGED" {
+		t.Fatalf("the typed card after its authorization: %q %v", status, err)
+	}
 
 	// The capture date: captured by the capture job.
 	clk.Set(start.AddDate(0, 0, 20).Add(time.Minute))
 	waitStatus(ok, "CAPTURED")
 	waitIPN(ok, "CAPTURED")
+	waitStatus(typed, "CAPTURED")
+}
+
+// payTyped pays a 20-day deferred payment on the hosted form with a card
+// the buyer types, and returns its transaction's uuid and the vault
+// reference of the card kept for its D-1 authorization, after checking
+// that the buyer is told it is accepted and that the merchant cannot read
+// that card with Token/Get.
+func payTyped(t *testing.T, s *server, ipnURL, orderID string) (uuid, cardRef string) {
+	t.Helper()
+	env := s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 4200, "currency": "EUR", "orderId": orderID,
+		"ipnTargetUrl": ipnURL, "transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 20}}})
+	formToken, _ := answer(env)["formToken"].(string)
+	if formToken == "" {
+		t.Fatalf("CreatePayment: %v", env)
+	}
+	if got := postCard(t, s, formToken, "4970100000000055"); got["step"] != "done" || got["accepted"] != true {
+		t.Fatalf("the buyer's answer: %v", got)
+	}
+	order := answer(s.v4(t, "Order/Get", map[string]any{"orderId": orderID}))
+	txs, _ := order["transactions"].([]any)
+	if len(txs) != 1 {
+		t.Fatalf("Order/Get: %v", order)
+	}
+	tx := txs[0].(map[string]any)
+	if tx["detailedStatus"] != "WAITING_AUTHORISATION" || tx["paymentMethodToken"] != nil && tx["paymentMethodToken"] != "" {
+		t.Fatalf("typed-card transaction: %v", tx)
+	}
+	uuid = tx["uuid"].(string)
+	if err := s.DB.Reader().QueryRow(`SELECT deferred_card_token FROM transactions WHERE uuid = $1`, uuid).Scan(&cardRef); err != nil || cardRef == "" {
+		t.Fatalf("no card kept for the D-1 authorization: %q %v", cardRef, err)
+	}
+	got := s.v4(t, "Token/Get", map[string]any{"paymentMethodToken": cardRef})
+	unknown := s.v4(t, "Token/Get", map[string]any{"paymentMethodToken": "00000000000000000000000000000000"})
+	if got["status"] != "ERROR" || answer(got)["errorCode"] != answer(unknown)["errorCode"] {
+		t.Fatalf("Token/Get of the internal card: %v; of an unknown token: %v", got, unknown)
+	}
+	return uuid, cardRef
 }

@@ -170,10 +170,10 @@ const authorizeAhead = 24 * time.Hour
 
 // AuthorizeDue sends the authorization of up to limit WAITING_AUTHORISATION
 // debits whose capture date is a day away or less: a merchant-initiated
-// authorization of the amount (as lowered meanwhile), with the card of the
-// transaction's token and no security code. Approved, the debit is
-// AUTHORISED and the capture job captures it on its date; refused, it is
-// REFUSED and the merchant is told (email notice). The IPN is sent when
+// authorization of the amount (as lowered meanwhile), with the card kept
+// for the transaction (deferredCardOf) and no security code. Approved, the
+// debit is AUTHORISED and the capture job captures it on its date; refused,
+// it is REFUSED and the merchant is told (email notice). The IPN is sent when
 // the shop has IPNOnBatchAuthorization. Each debit is claimed first
 // (store.ClaimAuthorizations), so copies never send it twice, and the
 // claim's operation id makes a resend after a crash idempotent at the
@@ -201,15 +201,16 @@ func (s *Service) AuthorizeDue(ctx context.Context, limit int) (int, error) {
 }
 
 // runAuthorisation sends the claimed authorization of a WAITING_AUTHORISATION
-// debit and records its outcome, with its IPN when notify. A token the vault
-// no longer gives (cancelled, purged) refuses the payment: there is no card
-// to authorize.
+// debit and records its outcome, with its IPN when notify. The card is the
+// one typed on the form and kept for this transaction (deferredCard), else
+// the token's. A card the vault no longer gives (token cancelled, purged)
+// refuses the payment: there is no card to authorize.
 func (s *Service) runAuthorisation(ctx context.Context, t Transaction, notify bool) (Transaction, error) {
 	var o outcome
 	if s.vault == nil {
 		return t, errors.New("payment: deferred authorization: no card vault configured")
 	}
-	sc, err := s.vault.Card(ctx, t.ShopID, t.Token)
+	sc, err := s.deferredCardOf(ctx, t)
 	switch {
 	case err == nil:
 		brand := card.Brand(t.Brand)
@@ -243,6 +244,16 @@ func (s *Service) runAuthorisation(ctx context.Context, t Transaction, notify bo
 		return event, err
 	})
 	return nt, err
+}
+
+// deferredCardOf reads the card a deferred authorization sends: the card
+// typed on the form, kept in the vault for this transaction, or else the
+// card of its token.
+func (s *Service) deferredCardOf(ctx context.Context, t Transaction) (StoredCard, error) {
+	if t.deferredCard != "" {
+		return s.vault.DeferredCard(ctx, t.ShopID, t.deferredCard)
+	}
+	return s.vault.Card(ctx, t.ShopID, t.Token)
 }
 
 // isTokenError reports whether err is the vault's answer for a token that

@@ -154,6 +154,10 @@ type Transaction struct {
 
 	orderGuard string
 	version    int
+	// deferredCard is the vault's internal reference of the card typed for
+	// a deferred debit, kept until its D-1 authorization ("" for none or
+	// once erased). Unexported: it is never part of an answer or IPN.
+	deferredCard string
 }
 
 // Pending acquirer operations on an existing transaction.
@@ -201,7 +205,7 @@ func transactionFromRecord(r store.TransactionRecord) Transaction {
 		ErrorMessage: r.ErrorMessage, DetailedErrorCode: r.DetailedErrorCode,
 		DetailedErrorMessage: r.DetailedErrorMessage, SequenceNumber: r.SequenceNumber, PendingOp: r.PendingOp,
 		PendingOpID: r.PendingOpID, PendingSince: r.PendingSince, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		orderGuard: r.OrderGuard, version: r.Version,
+		orderGuard: r.OrderGuard, version: r.Version, deferredCard: r.DeferredCardToken,
 	}
 	if r.ThreeDS != "" {
 		var tds acquirer.ThreeDSResult
@@ -236,7 +240,7 @@ func (t Transaction) record() store.TransactionRecord {
 		ErrorMessage: t.ErrorMessage, DetailedErrorCode: t.DetailedErrorCode,
 		DetailedErrorMessage: t.DetailedErrorMessage, Metadata: string(md), SequenceNumber: t.SequenceNumber,
 		OrderGuard: t.orderGuard, PendingOp: t.PendingOp, PendingOpID: t.PendingOpID, PendingSince: t.PendingSince,
-		Version: t.version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		DeferredCardToken: t.deferredCard, Version: t.version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 	}
 }
 

@@ -111,11 +111,24 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 
 // startCard commits the attempt of a card the buyer typed (startAttempt).
 func (s *Service) startCard(ctx context.Context, tx *sql.Tx, formToken string, c CardInput) (Payment, Transaction, error) {
-	return s.startAttempt(ctx, tx, formToken, c.ThreeDS, c.BuyerIP, func(_ *Payment, t *Transaction) (bool, error) {
+	return s.startAttempt(ctx, tx, formToken, c.ThreeDS, c.BuyerIP, func(p *Payment, t *Transaction) (bool, error) {
 		t.PaymentMethodSource = "NEW"
 		t.Brand, t.PANMasked = string(c.PAN.Brand()), c.PAN.Masked()
 		t.ExpiryMonth, t.ExpiryYear = c.Expiry.Month, c.Expiry.Year
 		t.ThreeDS = c.ThreeDS
+		if deferredDebit(p, t) && s.vault != nil {
+			// The card is needed again for the authorization the day
+			// before the capture date: it is sealed in this write, with
+			// the transaction that refers to it, so neither exists
+			// without the other. Without a vault the payment is
+			// authorized at once, as before.
+			ref, err := s.vault.SealDeferredCard(tx, DeferredCardRequest{ShopID: p.ShopID, Mode: p.Mode,
+				PAN: c.PAN, Expiry: c.Expiry, TransactionUUID: t.UUID})
+			if err != nil {
+				return false, err
+			}
+			t.deferredCard = ref
+		}
 		return false, nil
 	})
 }
@@ -362,14 +375,42 @@ func (s *Service) authorize(ctx context.Context, p Payment, t Transaction, c car
 // is verified now and authorized only the day before its capture date
 // (WAITING_AUTHORISATION): its capture delay is beyond the authorization's
 // validity, so an authorization made now would have expired when it is
-// captured. Only a token payment qualifies: the card must be available
-// then, without its security code, and a card typed on the form is not
-// kept (README, deferred payments). It is derived from what is stored so
-// that recovery, settling a verification whose answer was lost, reaches
-// the same decision.
+// captured. The card must be available then, without its security code:
+// a token payment's, or a typed card the start write sealed in the vault
+// (deferredCard). It is derived from what is stored so that recovery,
+// settling a verification whose answer was lost, reaches the same
+// decision.
 func deferredAuthorization(p *Payment, t *Transaction) bool {
-	return t.OperationType == Debit && t.PaymentMethodSource == "TOKEN" && t.Token != "" &&
-		p.Options.CaptureDelay > max(p.Options.ValidityDays, 1)
+	return deferredDebit(p, t) && (t.PaymentMethodSource == "TOKEN" && t.Token != "" || t.deferredCard != "")
+}
+
+// deferredDebit reports whether t is a debit of p whose capture delay is
+// beyond the authorization's validity.
+func deferredDebit(p *Payment, t *Transaction) bool {
+	return t.OperationType == Debit && p.Options.CaptureDelay > max(p.Options.ValidityDays, 1)
+}
+
+// releaseDeferredCard takes the internal card off t once t no longer waits
+// for its deferred authorization (authorized, refused, cancelled, expired,
+// in error) and returns its reference, for the caller to erase in the
+// write that records t ("" when there is nothing to erase).
+func (t *Transaction) releaseDeferredCard() string {
+	switch t.DetailedStatus {
+	case Initial, WaitingAuthorisation, WaitingAuthorisationToValidate:
+		return ""
+	}
+	ref := t.deferredCard
+	t.deferredCard = ""
+	return ref
+}
+
+// eraseDeferredCard erases, inside tx, the internal card ref
+// (releaseDeferredCard) of shop shopID; "" erases nothing.
+func (s *Service) eraseDeferredCard(tx *sql.Tx, shopID, ref string) error {
+	if ref == "" || s.vault == nil {
+		return nil
+	}
+	return s.vault.EraseDeferredCard(tx, shopID, ref)
 }
 
 // outcome is what the acquirer (or 3-D Secure) said about an operation.
@@ -444,6 +485,7 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, dec
 		return p, t, errStale // the locked path reports it
 	}
 	t.UpdatedAt = now
+	erase := t.releaseDeferredCard()
 	replace(&p, t)
 	p.deriveOrder(now)
 	p.UpdatedAt = now
@@ -472,7 +514,10 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, dec
 		tr, pr := trec, prec
 		var err error
 		claimed, err = s.db.WriteSettlement(tx, &tr, &pr, msgs, use, r, now)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.eraseDeferredCard(tx, t.ShopID, erase)
 	})
 	if err != nil {
 		r.Drop()

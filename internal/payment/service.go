@@ -315,7 +315,11 @@ func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, shopID, uuid string, 
 	}
 	now := s.clock.Now()
 	t.UpdatedAt = now
+	erase := t.releaseDeferredCard()
 	rec := t.record()
+	if err := s.eraseDeferredCard(tx, t.ShopID, erase); err != nil {
+		return p, t, false, err
+	}
 	if err := store.UpdateTransaction(tx, &rec); err != nil {
 		return p, t, false, err
 	}

@@ -27,6 +27,26 @@ type Vault interface {
 	// MarkUsed records, inside tx, that a token was just used to pay
 	// (the retention purge counts from the last use).
 	MarkUsed(tx *sql.Tx, shopID, token string) error
+	// SealDeferredCard keeps, inside tx (the write that starts the
+	// payment), the card typed for a deferred debit until its D-1
+	// authorization, and returns the internal reference that opens it. It
+	// is no paymentMethodToken: no merchant-facing call finds it.
+	SealDeferredCard(tx *sql.Tx, req DeferredCardRequest) (ref string, err error)
+	// DeferredCard opens a card kept by SealDeferredCard.
+	DeferredCard(ctx context.Context, shopID, ref string) (StoredCard, error)
+	// EraseDeferredCard destroys a card kept by SealDeferredCard inside tx,
+	// the write that records the outcome that makes it useless.
+	EraseDeferredCard(tx *sql.Tx, shopID, ref string) error
+}
+
+// DeferredCardRequest is the card typed for a deferred debit. There is no
+// security code: it is never stored.
+type DeferredCardRequest struct {
+	ShopID          string
+	Mode            string
+	PAN             card.PAN
+	Expiry          card.Expiry
+	TransactionUUID string
 }
 
 // TokenizeRequest is a card to store and where it comes from.
@@ -124,4 +144,27 @@ func NotCardToken() *errs.Error {
 
 func (c cardVault) MarkUsed(tx *sql.Tx, shopID, token string) error {
 	return c.v.MarkUsed(tx, shopID, token)
+}
+
+func (c cardVault) SealDeferredCard(tx *sql.Tx, req DeferredCardRequest) (string, error) {
+	return c.v.SealInternal(tx, vault.InternalCardRequest{ShopID: req.ShopID, Mode: req.Mode, PAN: req.PAN,
+		Expiry: req.Expiry, TransactionUUID: req.TransactionUUID})
+}
+
+func (c cardVault) DeferredCard(ctx context.Context, shopID, ref string) (StoredCard, error) {
+	pan, exp, err := c.v.InternalCard(ctx, shopID, ref)
+	if err != nil {
+		if vault.IsTokenError(err) {
+			// Erased or unknown: no card to authorize (an application
+			// error, as for a token that can no longer pay).
+			return StoredCard{}, &errs.Error{Code: errs.TokenPurged, Message: "card no longer available",
+				Detail: "the card kept for the deferred authorization is erased", Err: err}
+		}
+		return StoredCard{}, err
+	}
+	return StoredCard{PAN: pan, Expiry: exp, Brand: pan.Brand()}, nil
+}
+
+func (c cardVault) EraseDeferredCard(tx *sql.Tx, shopID, ref string) error {
+	return c.v.EraseInternal(tx, shopID, ref)
 }

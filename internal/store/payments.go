@@ -84,9 +84,12 @@ type TransactionRecord struct {
 	PendingOp            string
 	PendingOpID          string
 	PendingSince         time.Time
-	Version              int
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
+	// DeferredCardToken is the vault's internal token holding the typed
+	// card of a deferred debit until its authorization ("" for none).
+	DeferredCardToken string
+	Version           int
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 const paymentColumns = `id, shop_id, mode, order_id, amount, currency, form_action, order_status, order_cycle,
@@ -97,7 +100,7 @@ const transactionColumns = `uuid, shop_id, payment_id, parent_uuid, mode, order_
 	manual_validation, expected_capture_at, auth_expires_at, auth_number, auth_result, auth_at, auth_amount,
 	acquirer_ref, capture_ref, captured_amount, captured_at, refunded_amount, three_ds, error_code, error_message,
 	detailed_error_code, detailed_error_message, metadata, sequence_number, order_guard, pending_op, pending_op_id,
-	pending_since, version, created_at, updated_at`
+	pending_since, deferred_card_token, version, created_at, updated_at`
 
 func optText(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
@@ -139,7 +142,7 @@ func scanTransaction(s scanner) (TransactionRecord, error) {
 		&t.ExpiryMonth, &t.ExpiryYear, &manual, &expCapture, &authExp, &t.AuthNumber, &t.AuthResult, &authAt,
 		&t.AuthAmount, &t.AcquirerRef, &t.CaptureRef, &t.CapturedAmount, &capturedAt, &t.RefundedAmount, &t.ThreeDS,
 		&t.ErrorCode, &t.ErrorMessage, &t.DetailedErrorCode, &t.DetailedErrorMessage, &t.Metadata, &t.SequenceNumber,
-		&guard, &t.PendingOp, &t.PendingOpID, &pendingSince, &t.Version, &created, &updated)
+		&guard, &t.PendingOp, &t.PendingOpID, &pendingSince, &t.DeferredCardToken, &t.Version, &created, &updated)
 	if err != nil {
 		return t, err
 	}
@@ -276,7 +279,7 @@ func insertTransactionStmt(t TransactionRecord) groupStmt {
 	return groupStmt{what: "insert transaction", uniqueConflict: true,
 		query: `INSERT INTO transactions (` + transactionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
 		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31,
-		$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43)`,
+		$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44)`,
 		args: transactionArgs(t)}
 }
 
@@ -287,7 +290,7 @@ func transactionArgs(t TransactionRecord) []any {
 		t.AuthNumber, t.AuthResult, OptMicros(t.AuthAt), t.AuthAmount, t.AcquirerRef, t.CaptureRef, t.CapturedAmount,
 		OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode, t.ErrorMessage, t.DetailedErrorCode,
 		t.DetailedErrorMessage, t.Metadata, t.SequenceNumber, optText(t.OrderGuard), t.PendingOp, t.PendingOpID,
-		OptMicros(t.PendingSince), t.Version, Micros(t.CreatedAt), Micros(t.UpdatedAt)}
+		OptMicros(t.PendingSince), t.DeferredCardToken, t.Version, Micros(t.CreatedAt), Micros(t.UpdatedAt)}
 }
 
 // UpdateTransaction writes every mutable column of t if the stored version is
@@ -310,14 +313,14 @@ func updateTransactionStmt(t *TransactionRecord) groupStmt {
 		captured_amount = $21, captured_at = $22, refunded_amount = $23, three_ds = $24, error_code = $25,
 		error_message = $26, detailed_error_code = $27, detailed_error_message = $28, metadata = $29,
 		order_guard = $30, pending_op = $31, pending_op_id = $32, pending_since = $33, updated_at = $34,
-		version = version + 1
+		deferred_card_token = $35, version = version + 1
 		WHERE uuid = $1 AND version = $2`,
 		args: []any{t.UUID, t.Version, t.Amount, t.Status, t.DetailedStatus, t.Token, t.PaymentMethodSource, t.Brand, t.PANMasked,
 			t.ExpiryMonth, t.ExpiryYear, boolInt(t.ManualValidation), OptMicros(t.ExpectedCaptureAt),
 			OptMicros(t.AuthExpiresAt), t.AuthNumber, t.AuthResult, OptMicros(t.AuthAt), t.AuthAmount, t.AcquirerRef,
 			t.CaptureRef, t.CapturedAmount, OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode,
 			t.ErrorMessage, t.DetailedErrorCode, t.DetailedErrorMessage, t.Metadata, optText(t.OrderGuard), t.PendingOp,
-			t.PendingOpID, OptMicros(t.PendingSince), Micros(t.UpdatedAt)}}
+			t.PendingOpID, OptMicros(t.PendingSince), Micros(t.UpdatedAt), t.DeferredCardToken}}
 }
 
 // LockTransaction reads a shop's transaction inside a write transaction and,
