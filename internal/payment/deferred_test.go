@@ -9,6 +9,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
+	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
@@ -360,4 +361,42 @@ func transactionJSONOf(t *testing.T, p Payment, uuid string) answeredTx {
 	}
 	t.Fatalf("no transaction %s in %s", uuid, b)
 	return answeredTx{}
+}
+
+// A WAITING_AUTHORISATION_TO_VALIDATE debit the merchant never validates
+// is never authorized (Lyra sends the authorization only once it is
+// validated): at its capture date it is EXPIRED, with the IPN an expiring
+// AUTHORISED_TO_VALIDATE gets, and can no longer be validated.
+func TestDeferredAuthorizationUnvalidatedExpiresAtCaptureDate(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, acq := deferredEnv(t, db)
+		start := e.clk.Now()
+		p, tx := e.payDeferred(cardOK, 20, "YES")
+		wantStatus(t, tx, WaitingAuthorisationToValidate)
+
+		e.clk.Set(start.AddDate(0, 0, 20).Add(-time.Minute))
+		if n, err := e.svc.ExpireUnvalidated(e.ctx(), 10); err != nil || n != 0 {
+			t.Fatalf("expired %d before the capture date (%v)", n, err)
+		}
+		wantStatus(t, e.get(tx.UUID), WaitingAuthorisationToValidate)
+
+		e.clk.Set(start.AddDate(0, 0, 20))
+		if n, err := e.svc.ExpireUnvalidated(e.ctx(), 10); err != nil || n != 1 {
+			t.Fatalf("expired %d at the capture date (%v)", n, err)
+		}
+		got := e.get(tx.UUID)
+		wantStatus(t, got, Expired)
+		if got.Status != StatusUnpaid {
+			t.Fatalf("status %s", got.Status)
+		}
+		if ev := e.events(p.ID); len(ev) != 2 || ev[1] != "payment.expired" {
+			t.Fatalf("IPN events %v", ev)
+		}
+		_, _, err := e.svc.Validate(e.ctx(), e.shop.ID, tx.UUID)
+		wantCode(t, err, errs.TxBadStatus)
+		e.authorizeDue()
+		if a, _ := acq.counts(); a != 0 {
+			t.Fatalf("%d authorizations of an expired debit", a)
+		}
+	})
 }

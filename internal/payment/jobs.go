@@ -267,8 +267,13 @@ func isTokenError(err error) bool {
 // at once (acquirer calls and writes).
 const captureParallelism = 128
 
-// ExpireUnvalidated moves up to limit AUTHORISED_TO_VALIDATE debits whose
-// authorization validity has passed to EXPIRED. It returns how many.
+// ExpireUnvalidated moves to EXPIRED up to limit debits the merchant did
+// not validate in time: AUTHORISED_TO_VALIDATE ones whose authorization
+// validity has passed, and WAITING_AUTHORISATION_TO_VALIDATE ones whose
+// capture date has come (Lyra authorizes a deferred debit in manual
+// validation only once validated, the day before the capture date: past
+// that date it can no longer be captured on time). Both get the IPN
+// payment.expired. It returns how many.
 func (s *Service) ExpireUnvalidated(ctx context.Context, limit int) (int, error) {
 	if limit <= 0 {
 		limit = 100
@@ -283,7 +288,7 @@ func (s *Service) ExpireUnvalidated(ctx context.Context, limit int) (int, error)
 		}
 		for _, u := range uuids {
 			_, t, skipped, err := s.applyTx(ctx, tx, "", u, true, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
-				if t.DetailedStatus != AuthorisedToValidate || t.PendingOp != "" || now.Before(t.AuthExpiresAt) {
+				if t.PendingOp != "" || !t.validationExpired(now) {
 					return "", errNoChange
 				}
 				return "payment.expired", t.transition(Expired)
@@ -298,6 +303,20 @@ func (s *Service) ExpireUnvalidated(ctx context.Context, limit int) (int, error)
 		return nil
 	})
 	return n, err
+}
+
+// validationExpired reports whether t, waiting for the merchant's
+// validation, can no longer be validated at now: the authorization has
+// expired, or, for a deferred debit not authorized yet, its capture date
+// has come.
+func (t Transaction) validationExpired(now time.Time) bool {
+	switch t.DetailedStatus {
+	case AuthorisedToValidate:
+		return !now.Before(t.AuthExpiresAt)
+	case WaitingAuthorisationToValidate:
+		return !now.Before(t.ExpectedCaptureAt)
+	}
+	return false
 }
 
 // RecoverRunning settles up to limit transactions left unsettled for longer

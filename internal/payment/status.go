@@ -66,7 +66,7 @@ var transitions = map[string]map[string][]string{
 		Authorised:                     {Captured, CaptureFailed, Cancelled},
 		AuthorisedToValidate:           {Authorised, Cancelled, Expired},
 		WaitingAuthorisation:           {Authorised, Refused, Cancelled},
-		WaitingAuthorisationToValidate: {WaitingAuthorisation, Cancelled},
+		WaitingAuthorisationToValidate: {WaitingAuthorisation, Cancelled, Expired},
 	},
 	Verification: {
 		Initial: {Accepted, Refused, Error},

@@ -27,6 +27,7 @@ func TestStateMachine(t *testing.T) {
 		{Debit, WaitingAuthorisation, Cancelled}:                      true,
 		{Debit, WaitingAuthorisationToValidate, WaitingAuthorisation}: true,
 		{Debit, WaitingAuthorisationToValidate, Cancelled}:            true,
+		{Debit, WaitingAuthorisationToValidate, Expired}:              true,
 		{Debit, WaitingAuthorisationToValidate, Authorised}:           false,
 		{Verification, Initial, WaitingAuthorisation}:                 false,
 		{Verification, Initial, Accepted}:                             true,

@@ -565,12 +565,22 @@ func claimLimit(limit int) int {
 }
 
 // ExpiringToValidate returns, inside a write transaction, up to limit
-// AUTHORISED_TO_VALIDATE transactions whose authorization validity has
-// passed. It does not lock them: the caller locks each payment with
-// TryLockPayment (skipping those another copy holds), then re-checks.
+// transactions the merchant did not validate in time: AUTHORISED_TO_VALIDATE
+// ones whose authorization validity has passed, and
+// WAITING_AUTHORISATION_TO_VALIDATE ones whose capture date has come (their
+// authorization, sent only once validated, can no longer be made before
+// it). Each part ranges over its own partial index (transactions_to_validate,
+// transactions_waiting_to_validate). It does not lock them: the caller
+// locks each payment with TryLockPayment (skipping those another copy
+// holds), then re-checks.
 func ExpiringToValidate(tx *sql.Tx, now time.Time, limit int) ([]string, error) {
-	return selectUUIDs(tx, `SELECT uuid FROM transactions WHERE detailed_status = 'AUTHORISED_TO_VALIDATE'
-		AND auth_expires_at <= $1 AND pending_op = '' ORDER BY auth_expires_at LIMIT $2`, Micros(now), limit)
+	return selectUUIDs(tx, `SELECT uuid FROM (
+			SELECT uuid, auth_expires_at AS expires_at FROM transactions WHERE detailed_status = 'AUTHORISED_TO_VALIDATE'
+				AND auth_expires_at <= $1 AND pending_op = ''
+			UNION ALL
+			SELECT uuid, expected_capture_at FROM transactions WHERE detailed_status = 'WAITING_AUTHORISATION_TO_VALIDATE'
+				AND expected_capture_at <= $1 AND pending_op = ''
+		) AS expiring ORDER BY expires_at LIMIT $2`, Micros(now), limit)
 }
 
 func selectUUIDs(tx *sql.Tx, q string, args ...any) ([]string, error) {
