@@ -400,3 +400,92 @@ func TestDeferredAuthorizationUnvalidatedExpiresAtCaptureDate(t *testing.T) {
 		}
 	})
 }
+
+// retryState reads the failure count and retry time of transaction uuid's
+// pending operation.
+func (e *env) retryState(uuid string) (failures int, retryAt *int64) {
+	e.t.Helper()
+	if err := e.db.Reader().QueryRow(`SELECT capture_failures, capture_retry_at FROM transactions WHERE uuid = $1`, uuid).
+		Scan(&failures, &retryAt); err != nil {
+		e.t.Fatal(err)
+	}
+	return failures, retryAt
+}
+
+// A D-1 authorization the acquirer cannot take is retried with a growing
+// delay, as a capture is, not at every run of the job; an approval clears
+// the failures. If it still cannot be sent on the capture date, the debit
+// ends ERROR and the merchant is told (IPN and email).
+func TestDeferredAuthorizationBacksOffThenErrsAtCaptureDate(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, acq := deferredEnv(t, db)
+		start := e.clk.Now()
+		p, tx := e.payDeferred(cardOK, 20, "")
+		_, tx2 := e.payDeferred(cardOK, 20, "")
+		before := len(e.merchantEmails(p.ID))
+
+		e.clk.Set(start.AddDate(0, 0, 19))
+		e.sim.InjectFault(tx.UUID+"-authorise", simulator.FaultUnavailable)
+		e.sim.InjectFault(tx2.UUID+"-authorise", simulator.FaultUnavailable)
+		e.authorizeDue()
+		if a, _ := acq.counts(); a != 2 {
+			t.Fatalf("%d authorizations sent, want 2", a)
+		}
+		got := e.get(tx.UUID)
+		wantStatus(t, got, WaitingAuthorisation)
+		if got.PendingOp != "" {
+			t.Fatalf("the failed authorization is still claimed: %q", got.PendingOp)
+		}
+		if n, at := e.retryState(tx.UUID); n != 1 || at == nil {
+			t.Fatalf("failures %d, retry at %v", n, at)
+		}
+		// The next run, a second later, leaves them for their retry time.
+		e.clk.Advance(time.Second)
+		e.authorizeDue()
+		if a, _ := acq.counts(); a != 2 {
+			t.Fatalf("%d authorizations sent: retried at once", a)
+		}
+		// After the first wait (30 s and its jitter) they are sent again:
+		// tx2 is authorized, and its failures are forgotten.
+		e.clk.Advance(time.Minute)
+		e.sim.InjectFault(tx.UUID+"-authorise", simulator.FaultUnavailable)
+		if n := e.authorizeDue(); n != 1 {
+			t.Fatalf("authorized %d on retry", n)
+		}
+		wantStatus(t, e.get(tx2.UUID), Authorised)
+		if n, at := e.retryState(tx2.UUID); n != 0 || at != nil {
+			t.Fatalf("authorized with failures %d, retry at %v", n, at)
+		}
+		if n, _ := e.retryState(tx.UUID); n != 2 {
+			t.Fatalf("failures %d, want 2", n)
+		}
+
+		// The acquirer is still down on the capture date: the debit
+		// cannot be authorized in time.
+		capture := start.AddDate(0, 0, 20)
+		e.clk.Set(capture.Add(-10 * time.Minute))
+		e.sim.InjectFault(tx.UUID+"-authorise", simulator.FaultUnavailable)
+		e.authorizeDue()
+		wantStatus(t, e.get(tx.UUID), WaitingAuthorisation)
+		if _, at := e.retryState(tx.UUID); at == nil || *at > store.Micros(capture) {
+			t.Fatalf("next try at %v, after the capture date %d", at, store.Micros(capture))
+		}
+		e.clk.Set(capture)
+		e.sim.InjectFault(tx.UUID+"-authorise", simulator.FaultUnavailable)
+		e.authorizeDue()
+		got = e.get(tx.UUID)
+		wantStatus(t, got, Error)
+		if got.Status != StatusUnpaid || got.PendingOp != "" || got.ErrorCode == "" {
+			t.Fatalf("given up as %+v", got)
+		}
+		if ev := e.events(p.ID); len(ev) != 2 || ev[1] != "payment.refused" {
+			t.Fatalf("IPN events %v", ev)
+		}
+		if n := len(e.merchantEmails(p.ID)); n != before+1 {
+			t.Fatalf("merchant emails %d, then %d", before, n)
+		}
+		e.clk.Advance(time.Hour)
+		e.authorizeDue()
+		wantStatus(t, e.get(tx.UUID), Error)
+	})
+}

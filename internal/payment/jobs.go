@@ -86,7 +86,9 @@ func (s *Service) captureDue(ctx context.Context, limit int) (captured, claimedN
 
 // captureRetry is the wait before a capture the acquirer could not take
 // is sent again, after each failure; the last step repeats until the
-// capture is made (or the authorization expires).
+// capture is made (or the authorization expires). A deferred
+// authorization the acquirer could not take waits the same, until its
+// capture date (settleDeferredAuthorization).
 var captureRetry = outbox.Schedule{30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute,
 	15 * time.Minute, 30 * time.Minute, time.Hour}
 
@@ -102,14 +104,7 @@ func (s *Service) captureOutcome(ctx context.Context, t Transaction, o outcome) 
 	var next time.Time
 	failures := 0
 	if !o.unknown() {
-		var err error
-		failures, err = s.db.CaptureFailed(writeContext(ctx), t.UUID, t.PendingOpID, func(n int) time.Time {
-			next = s.clock.Now().Add(captureRetry.Wait(n, outbox.DefaultJitter, rand.Float64()))
-			return next
-		})
-		if err != nil {
-			s.log.Error("payment: capture: record the failure", "transaction", t.UUID, "err", err)
-		}
+		failures, next = s.retryLater(ctx, t, time.Time{})
 	}
 	args := []any{"transaction", t.UUID, "err", o.err}
 	if failures > 0 {
@@ -118,6 +113,26 @@ func (s *Service) captureOutcome(ctx context.Context, t Transaction, o outcome) 
 		args = append(args, "next", "recovery asks the acquirer")
 	}
 	s.captureErrs.Failed(ctx, s.log, slog.LevelWarn, s.clock.Now(), "payment: capture failed, will retry", args...)
+}
+
+// retryLater records that t's pending operation (claimed, not performed)
+// failed once more and defers its next try by captureRetry, to latest at
+// the most when latest is not zero. It returns the failures so far and
+// the time of the next try (0 and zero when nothing was recorded).
+func (s *Service) retryLater(ctx context.Context, t Transaction, latest time.Time) (int, time.Time) {
+	var next time.Time
+	failures, err := s.db.PendingOpFailed(writeContext(ctx), t.UUID, t.PendingOpID, func(n int) time.Time {
+		next = s.clock.Now().Add(captureRetry.Wait(n, outbox.DefaultJitter, rand.Float64()))
+		if !latest.IsZero() && next.After(latest) {
+			next = latest
+		}
+		return next
+	})
+	if err != nil {
+		s.log.Error("payment: record the failure of "+t.PendingOp, "transaction", t.UUID, "err", err)
+		return 0, time.Time{}
+	}
+	return failures, next
 }
 
 // paymentsOf reads the payments of claimed transactions in one go and
@@ -163,25 +178,27 @@ func (s *Service) shopRule(ctx context.Context, claimed []store.TransactionRecor
 	return notify
 }
 
-// authorizeAhead is how long before its capture date a
-// WAITING_AUTHORISATION debit is authorized: the day before (D-1), as
-// Lyra does, so that the capture on the date finds it authorized.
-const authorizeAhead = 24 * time.Hour
-
 // AuthorizeDue sends the authorization of up to limit WAITING_AUTHORISATION
-// debits whose capture date is a day away or less: a merchant-initiated
+// debits whose capture date is a day away or less (store.AuthorizeAhead:
+// D-1, as Lyra does, so that the capture on the date finds it
+// authorized), or whose retry time has come: a merchant-initiated
 // authorization of the amount (as lowered meanwhile), with the card kept
-// for the transaction (deferredCardOf) and no security code. Approved, the
-// debit is AUTHORISED and the capture job captures it on its date; refused,
-// it is REFUSED and the merchant is told (email notice). The IPN is sent when
-// the shop has IPNOnBatchAuthorization. Each debit is claimed first
+// for the transaction (deferredCardOf) and no security code. Approved, the debit is
+// AUTHORISED and the capture job captures it on its date; refused, it is
+// REFUSED and the merchant is told (email notice). The IPN is sent when
+// the shop has IPNOnBatchAuthorization. An authorization the acquirer (or
+// the vault) could not take is sent again after captureRetry's growing
+// wait, until the capture date: still not sent then, the debit is ERROR
+// and the merchant is told as of a refusal. A refusal is final: Lyra
+// reruns refused authorizations only up to two days before the capture
+// date, already past at D-1. Each debit is claimed first
 // (store.ClaimAuthorizations), so copies never send it twice, and the
 // claim's operation id makes a resend after a crash idempotent at the
 // acquirer; an answer that never came is settled by RecoverRunning. It
 // returns how many it authorized.
 func (s *Service) AuthorizeDue(ctx context.Context, limit int) (int, error) {
 	now := s.clock.Now()
-	claimed, err := s.db.ClaimAuthorizations(ctx, now.Add(authorizeAhead), now, limit)
+	claimed, err := s.db.ClaimAuthorizations(ctx, now, limit)
 	if err != nil {
 		return 0, err
 	}
@@ -232,10 +249,32 @@ func (s *Service) runAuthorisation(ctx context.Context, t Transaction, notify bo
 	if o.unknown() {
 		s.log.Warn("payment: deferred authorization outcome unknown, left for recovery", "transaction", t.UUID, "err", o.err)
 	}
+	return s.settleDeferredAuthorization(ctx, t, o, notify)
+}
+
+// settleDeferredAuthorization records the outcome o of the claimed
+// authorization of WAITING_AUTHORISATION debit t, with its IPN when
+// notify. Not performed (the acquirer or vault unavailable), the claim is
+// released and the next try waits for captureRetry's delay, at the latest
+// the capture date; a failure at or after that date ends the debit ERROR
+// (pendingOutcome). Refused or ERROR, the merchant is told.
+func (s *Service) settleDeferredAuthorization(ctx context.Context, t Transaction, o outcome, notify bool) (Transaction, error) {
+	if o.err != nil && !o.unknown() && s.clock.Now().Before(t.ExpectedCaptureAt) {
+		failures, next := s.retryLater(ctx, t, t.ExpectedCaptureAt)
+		s.authorizationErrs.Failed(ctx, s.log, slog.LevelWarn, s.clock.Now(), "payment: deferred authorization failed, will retry",
+			"transaction", t.UUID, "err", o.err, "failures", failures, "next", next)
+	}
 	decide := quietUnless(notify, s.pendingDecision(t.PendingOpID, o))
 	_, nt, err := s.apply(writeContext(ctx), "", t.UUID, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
 		event, err := decide(p, t, s.clock.Now())
-		if err == nil && t.DetailedStatus == Refused {
+		if err != nil {
+			return event, err
+		}
+		switch t.DetailedStatus {
+		case Authorised:
+			// Its capture counts its own failures.
+			err = store.ForgetFailures(tx, t.UUID)
+		case Refused, Error:
 			// The buyer was told the payment was accepted; the merchant
 			// learns it was not (and the buyer, when the shop confirms
 			// orders by email).
@@ -243,6 +282,9 @@ func (s *Service) runAuthorisation(ctx context.Context, t Transaction, notify bo
 		}
 		return event, err
 	})
+	if err == nil && nt.DetailedStatus == Authorised {
+		s.authorizationErrs.Recovered(ctx, s.log, s.clock.Now(), "payment: deferred authorizations go through again")
+	}
 	return nt, err
 }
 

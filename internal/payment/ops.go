@@ -150,6 +150,12 @@ func (s *Service) pendingOutcome(p *Payment, t *Transaction, o outcome) (string,
 	t.PendingOp, t.PendingOpID, t.PendingSince = "", "", time.Time{}
 	now := s.clock.Now()
 	switch {
+	case op == opAuthorise && o.err != nil && !now.Before(t.ExpectedCaptureAt):
+		// A deferred authorization still not sent on the capture date:
+		// the debit can no longer be authorized in time.
+		t.ErrorCode, t.ErrorMessage = CodeAcquirerError, "acquirer unavailable, payment not performed"
+		t.DetailedErrorMessage = "the authorization could not be sent before the capture date"
+		return eventRefused, t.transition(Error)
 	case o.err != nil:
 		// Not performed: release the claim, the next run tries again.
 		return "", nil

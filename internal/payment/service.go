@@ -59,6 +59,8 @@ type Service struct {
 	captureErrs obs.LogLimiter
 	// inquiryErrs does the same for recovery's inquiries.
 	inquiryErrs obs.LogLimiter
+	// authorizationErrs does the same for deferred authorizations.
+	authorizationErrs obs.LogLimiter
 	// instalments tells recovery what a late refusal of an instalment's
 	// payment leads to (nil: no subscriptions).
 	instalments InstalmentLookup

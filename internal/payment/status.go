@@ -65,7 +65,7 @@ var transitions = map[string]map[string][]string{
 			Refused, Error},
 		Authorised:                     {Captured, CaptureFailed, Cancelled},
 		AuthorisedToValidate:           {Authorised, Cancelled, Expired},
-		WaitingAuthorisation:           {Authorised, Refused, Cancelled},
+		WaitingAuthorisation:           {Authorised, Refused, Cancelled, Error},
 		WaitingAuthorisationToValidate: {WaitingAuthorisation, Cancelled, Expired},
 	},
 	Verification: {

@@ -25,6 +25,7 @@ func TestStateMachine(t *testing.T) {
 		{Debit, WaitingAuthorisation, Authorised}:                     true,
 		{Debit, WaitingAuthorisation, Refused}:                        true,
 		{Debit, WaitingAuthorisation, Cancelled}:                      true,
+		{Debit, WaitingAuthorisation, Error}:                          true,
 		{Debit, WaitingAuthorisationToValidate, WaitingAuthorisation}: true,
 		{Debit, WaitingAuthorisationToValidate, Cancelled}:            true,
 		{Debit, WaitingAuthorisationToValidate, Expired}:              true,

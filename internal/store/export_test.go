@@ -2,3 +2,7 @@ package store
 
 // CaptureClaimSelect is the capture claim's SELECT, for the plan tests.
 const CaptureClaimSelect = captureClaimSelect
+
+// AuthorizationClaimSelect is the authorization claim's SELECT, for the
+// plan tests.
+const AuthorizationClaimSelect = authorizationClaimSelect

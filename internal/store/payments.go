@@ -492,47 +492,81 @@ const captureClaimSelect = `SELECT uuid FROM transactions WHERE detailed_status 
 // the capture date).
 const captureDueAt = `CASE WHEN capture_retry_at > expected_capture_at THEN capture_retry_at ELSE expected_capture_at END`
 
+// AuthorizeAhead is how long before its capture date a
+// WAITING_AUTHORISATION debit is authorized: the day before (D-1), as Lyra
+// does, so that the capture on the date finds it authorized.
+// authorizationDueAt spells it out in micros (86400000000): the index of
+// migration 0023 holds the same expression.
+const AuthorizeAhead = 24 * time.Hour
+
 // ClaimAuthorizations claims up to limit WAITING_AUTHORISATION debits whose
-// expected capture date is at or before dueBy (the caller passes the day
-// before: the authorization is sent at D-1): each gets pending_op
-// AUTHORISE with operation id "<uuid>-authorise", the acquirer's
-// idempotency key, and pending_since now. A claim whose outcome is lost is
-// settled by recovery (ClaimPendingOps) like a capture's. It returns the
-// claimed rows.
-func (db *DB) ClaimAuthorizations(ctx context.Context, dueBy, now time.Time, limit int) ([]TransactionRecord, error) {
+// authorization is due at now (authorizationDueAt: a day before the
+// capture date, or the retry time after an authorization the acquirer
+// could not take): each gets pending_op AUTHORISE with operation id
+// "<uuid>-authorise", the acquirer's idempotency key, and pending_since
+// now. A claim whose outcome is lost is settled by recovery
+// (ClaimPendingOps) like a capture's. It returns the claimed rows.
+func (db *DB) ClaimAuthorizations(ctx context.Context, now time.Time, limit int) ([]TransactionRecord, error) {
 	return db.claim(ctx, `UPDATE transactions SET pending_op = 'AUTHORISE', pending_op_id = uuid || '-authorise',
-			pending_since = $2, version = version + 1
-		WHERE uuid IN (SELECT uuid FROM transactions WHERE detailed_status = 'WAITING_AUTHORISATION'
-			AND expected_capture_at <= $1 AND pending_op = ''
-			ORDER BY expected_capture_at LIMIT $3`+db.SkipLocked()+`)
-		  AND detailed_status = 'WAITING_AUTHORISATION' AND pending_op = ''`, Micros(dueBy), Micros(now), claimLimit(limit))
+			pending_since = $1, version = version + 1
+		WHERE uuid IN (`+authorizationClaimSelect+db.SkipLocked()+`)
+		  AND detailed_status = 'WAITING_AUTHORISATION' AND pending_op = ''`, Micros(now), claimLimit(limit))
 }
 
-// CaptureFailed records that pending capture opID of transaction uuid was
-// not performed (the acquirer could not take it), before the claim is
-// released: ClaimCaptures leaves the transaction alone until the time
-// retry gives for the number of failures so far, which it returns (0 when
-// the transaction no longer waits for this capture). It does not change
-// the transaction's version: the settlement that releases the claim
+// authorizationClaimSelect picks the authorizations ClaimAuthorizations
+// claims: $1 now, $2 the limit. Like captureClaimSelect it ranges over an
+// index keyed by when the operation may be sent
+// (transactions_authorization_ready, migration 0023), so an authorization
+// waiting for its retry is not read at each run of the job.
+const authorizationClaimSelect = `SELECT uuid FROM transactions WHERE detailed_status = 'WAITING_AUTHORISATION' AND pending_op = ''
+			AND ` + authorizationDueAt + ` <= $1
+			ORDER BY ` + authorizationDueAt + ` LIMIT $2`
+
+// authorizationDueAt is when a WAITING_AUTHORISATION debit's authorization
+// may be sent: AuthorizeAhead before its capture date, or its retry time
+// after a failure when that is later. It is the key of
+// transactions_authorization_ready, written identically there.
+const authorizationDueAt = `CASE WHEN capture_retry_at > expected_capture_at - 86400000000 THEN capture_retry_at ELSE expected_capture_at - 86400000000 END`
+
+// PendingOpFailed records that pending operation opID of transaction uuid
+// (a capture, or the authorization of a deferred debit) was not performed
+// (the acquirer could not take it), before the claim is released: the
+// columns capture_failures and capture_retry_at (migration 0019) count the
+// failures of the transaction's pending operation, whichever it is, and
+// ClaimCaptures or ClaimAuthorizations leaves the transaction alone until
+// the time retry gives for the number of failures so far, which it returns
+// (0 when the transaction no longer waits for this operation). It does not
+// change the transaction's version: the settlement that releases the claim
 // follows.
-func (db *DB) CaptureFailed(ctx context.Context, uuid, opID string, retry func(failures int) time.Time) (int, error) {
+func (db *DB) PendingOpFailed(ctx context.Context, uuid, opID string, retry func(failures int) time.Time) (int, error) {
 	var n int
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		n = 0
 		err := tx.QueryRow(`UPDATE transactions SET capture_failures = capture_failures + 1
-			WHERE uuid = $1 AND pending_op = 'CAPTURE' AND pending_op_id = $2 RETURNING capture_failures`, uuid, opID).Scan(&n)
+			WHERE uuid = $1 AND pending_op <> '' AND pending_op_id = $2 RETURNING capture_failures`, uuid, opID).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("store: capture failed: %w", err)
+			return fmt.Errorf("store: pending operation failed: %w", err)
 		}
 		if _, err := tx.Exec(`UPDATE transactions SET capture_retry_at = $2 WHERE uuid = $1`, uuid, Micros(retry(n))); err != nil {
-			return fmt.Errorf("store: capture failed: %w", err)
+			return fmt.Errorf("store: pending operation failed: %w", err)
 		}
 		return nil
 	})
 	return n, err
+}
+
+// ForgetFailures clears, inside the caller's transaction, the failures
+// PendingOpFailed counted for transaction uuid: its pending operation
+// succeeded (a deferred debit authorized), and the next one (its capture)
+// starts its own count.
+func ForgetFailures(tx *sql.Tx, uuid string) error {
+	if _, err := tx.Exec(`UPDATE transactions SET capture_failures = 0, capture_retry_at = NULL WHERE uuid = $1`, uuid); err != nil {
+		return fmt.Errorf("store: forget failures: %w", err)
+	}
+	return nil
 }
 
 // ClaimPendingOps claims up to limit transactions whose pending operation
