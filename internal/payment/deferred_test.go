@@ -489,3 +489,67 @@ func TestDeferredAuthorizationBacksOffThenErrsAtCaptureDate(t *testing.T) {
 		wantStatus(t, e.get(tx.UUID), Error)
 	})
 }
+
+// A D-1 refusal learned by recovery (the job's answer was lost) is
+// settled as the job settles it: the IPN only when the shop wants the
+// IPN of batch authorizations, and the merchant's email.
+func TestDeferredAuthorizationRefusalRecoveredLikeTheJobs(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, _ := deferredEnv(t, db)
+		e.shop.Settings.IPNOnBatchAuthorization = false
+		if err := e.db.UpdateShop(e.ctx(), e.shop, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		start := e.clk.Now()
+		p, tx := e.payDeferred(cardInsufficient, 20, "")
+		before := len(e.merchantEmails(p.ID))
+		e.sim.InjectFault(tx.UUID+"-authorise", simulator.FaultTimeout)
+		e.clk.Set(start.AddDate(0, 0, 19))
+		e.authorizeDue()
+		if got := e.get(tx.UUID); got.PendingOp == "" {
+			t.Fatal("the timed-out authorization is not left claimed")
+		}
+		e.clk.Advance(2 * time.Minute)
+		if _, err := e.svc.RecoverRunning(e.ctx(), time.Minute, 100); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, e.get(tx.UUID), Refused)
+		if ev := e.events(p.ID); len(ev) != 1 {
+			t.Fatalf("IPN events %v, want the payment's only", ev)
+		}
+		if n := len(e.merchantEmails(p.ID)); n != before+1 {
+			t.Fatalf("merchant emails %d, then %d", before, n)
+		}
+	})
+}
+
+// A D-1 authorization claimed by a copy that died before sending it is
+// unknown to the acquirer: recovery releases it with the job's backoff,
+// not for an immediate resend.
+func TestDeferredAuthorizationNeverSentRecoveredWithBackoff(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, acq := deferredEnv(t, db)
+		start := e.clk.Now()
+		_, tx := e.payDeferred(cardOK, 20, "")
+		e.clk.Set(start.AddDate(0, 0, 19))
+		if c, err := e.db.ClaimAuthorizations(e.ctx(), e.clk.Now(), 10); err != nil || len(c) != 1 {
+			t.Fatalf("claim %d %v", len(c), err)
+		}
+		e.clk.Advance(2 * time.Minute)
+		if _, err := e.svc.RecoverRunning(e.ctx(), time.Minute, 100); err != nil {
+			t.Fatal(err)
+		}
+		got := e.get(tx.UUID)
+		wantStatus(t, got, WaitingAuthorisation)
+		if n, at := e.retryState(tx.UUID); got.PendingOp != "" || n != 1 || at == nil {
+			t.Fatalf("pending %q, failures %d, retry at %v", got.PendingOp, n, at)
+		}
+		e.authorizeDue()
+		if a, _ := acq.counts(); a != 0 {
+			t.Fatalf("%d authorizations sent before the retry time", a)
+		}
+		e.clk.Advance(time.Minute)
+		e.authorizeDue()
+		wantStatus(t, e.get(tx.UUID), Authorised)
+	})
+}

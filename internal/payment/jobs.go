@@ -202,7 +202,7 @@ func (s *Service) AuthorizeDue(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	notify := s.shopRule(ctx, claimed, func(st shop.Settings) bool { return st.IPNOnBatchAuthorization })
+	notify := s.shopRule(ctx, claimed, ipnOnBatchAuthorization)
 	n := 0
 	for _, r := range claimed {
 		t, err := s.runAuthorisation(ctx, transactionFromRecord(r), notify[r.ShopID])
@@ -216,6 +216,10 @@ func (s *Service) AuthorizeDue(ctx context.Context, limit int) (int, error) {
 	}
 	return n, nil
 }
+
+// ipnOnBatchAuthorization is the shop's rule for the IPN of a deferred
+// authorization's outcome, whichever path settles it (the job, recovery).
+func ipnOnBatchAuthorization(st shop.Settings) bool { return st.IPNOnBatchAuthorization }
 
 // runAuthorisation sends the claimed authorization of a WAITING_AUTHORISATION
 // debit and records its outcome, with its IPN when notify. The card is the
@@ -254,7 +258,9 @@ func (s *Service) runAuthorisation(ctx context.Context, t Transaction, notify bo
 
 // settleDeferredAuthorization records the outcome o of the claimed
 // authorization of WAITING_AUTHORISATION debit t, with its IPN when
-// notify. Not performed (the acquirer or vault unavailable), the claim is
+// notify. AuthorizeDue and recovery (recoverPending) both settle through
+// it, so the outcome is recorded and told alike. Not performed (the
+// acquirer or vault unavailable, or the acquirer never saw it), the claim is
 // released and the next try waits for captureRetry's delay, at the latest
 // the capture date; a failure at or after that date ends the debit ERROR
 // (pendingOutcome). Refused or ERROR, the merchant is told.
@@ -472,12 +478,22 @@ func (s *Service) recoverPending(ctx context.Context, t Transaction) bool {
 	s.inquiryWorked()
 	if !found {
 		// Never reached the acquirer: release the claim; the same
-		// operation id is sent again by the next capture run (after
-		// captureRetry's wait).
+		// operation id is sent again by the next capture or authorization
+		// run (after captureRetry's wait).
 		o = outcome{err: errNeverSent}
-		if t.PendingOp == opCapture {
-			s.captureOutcome(ctx, t, o)
+	}
+	if t.PendingOp == opAuthorise {
+		sh, err := s.db.Shop(ctx, t.ShopID)
+		notify := err != nil || ipnOnBatchAuthorization(sh.Settings) // as shopRule: unreadable, the IPN goes
+		nt, err := s.settleDeferredAuthorization(ctx, t, o, notify)
+		if err != nil {
+			s.log.Error("payment: recovery", "transaction", t.UUID, "err", err)
+			return false
 		}
+		return nt.PendingOp == ""
+	}
+	if !found && t.PendingOp == opCapture {
+		s.captureOutcome(ctx, t, o)
 	}
 	_, nt, err := s.settlePending(ctx, t.UUID, t.PendingOpID, o)
 	if err != nil {
