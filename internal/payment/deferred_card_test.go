@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 	"github.com/openpsp/openpsp/internal/vault"
@@ -204,5 +205,41 @@ func TestDeferredTypedCardRecovered(t *testing.T) {
 		if c := e.sealedCard(tx.UUID, ref); c.ref != ref || c.status != string(vault.StatusActive) || !c.ciphertext {
 			t.Fatalf("card after recovery %+v", c)
 		}
+	})
+}
+
+// The card typed for a deferred debit is erased too when the debit ends
+// without an authorization: never validated (EXPIRED at its capture date),
+// or never sent because the acquirer stayed down (ERROR at its capture
+// date).
+func TestDeferredTypedCardErasedWhenExpiredOrGivenUp(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, _ := deferredEnv(t, db)
+		start := e.clk.Now()
+		delay := 20
+		e.orders++
+		_, manual := e.pay(CreateInput{Amount: 2500, OrderID: fmt.Sprintf("typed-%d", e.orders), CaptureDelay: &delay,
+			ManualValidation: "YES"}, cardOK)
+		wantStatus(t, manual, WaitingAuthorisationToValidate)
+		mref := e.sealedCard(manual.UUID, "").ref
+		mcard := e.sealedCard(manual.UUID, mref)
+
+		_, down := e.payTypedDeferred(cardOK, 20)
+		wantStatus(t, down, WaitingAuthorisation)
+		dref := e.sealedCard(down.UUID, "").ref
+		dcard := e.sealedCard(down.UUID, dref)
+
+		capture := start.AddDate(0, 0, 20)
+		e.clk.Set(capture)
+		if n, err := e.svc.ExpireUnvalidated(e.ctx(), 10); err != nil || n != 1 {
+			t.Fatalf("expired %d at the capture date (%v)", n, err)
+		}
+		wantStatus(t, e.get(manual.UUID), Expired)
+		e.wantErased(manual.UUID, mref, mcard.dataKey)
+
+		e.sim.InjectFault(down.UUID+"-authorise", simulator.FaultUnavailable)
+		e.authorizeDue()
+		wantStatus(t, e.get(down.UUID), Error)
+		e.wantErased(down.UUID, dref, dcard.dataKey)
 	})
 }
