@@ -358,13 +358,19 @@ func (s *Service) ExpireUnvalidated(ctx context.Context, limit int) (int, error)
 // expired, or, for a deferred debit not authorized yet, its capture date
 // has come.
 func (t Transaction) validationExpired(now time.Time) bool {
+	return t.toValidate() && !now.Before(t.validationDeadline())
+}
+
+// validationDeadline is when t, waiting for the merchant's validation,
+// expires (zero for a transaction not to validate).
+func (t Transaction) validationDeadline() time.Time {
 	switch t.DetailedStatus {
 	case AuthorisedToValidate:
-		return !now.Before(t.AuthExpiresAt)
+		return t.AuthExpiresAt
 	case WaitingAuthorisationToValidate:
-		return !now.Before(t.ExpectedCaptureAt)
+		return t.ExpectedCaptureAt
 	}
-	return false
+	return time.Time{}
 }
 
 // RecoverRunning settles up to limit transactions left unsettled for longer

@@ -188,13 +188,33 @@ func (s *Service) pendingOutcome(p *Payment, t *Transaction, o outcome) (string,
 // and is captured at its expected capture date. A
 // WAITING_AUTHORISATION_TO_VALIDATE debit becomes WAITING_AUTHORISATION:
 // its authorization is sent the day before its capture date.
+//
+// One past its deadline (validationExpired) is refused as expired, even
+// when ExpireUnvalidated has not reached it yet: it is expired in the same
+// write, with the job's IPN, so that the answer and the stored state agree
+// and nothing is captured on an expired authorization or authorized after
+// its capture date.
 func (s *Service) Validate(ctx context.Context, shopID, uuid string) (Payment, Transaction, error) {
-	return s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+	var expiredAt time.Time
+	p, t, err := s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		expiredAt = time.Time{}
 		if t.OperationType != Debit || !t.toValidate() || t.PendingOp != "" {
 			return "", badStatus(*t, "a validation")
 		}
+		if t.validationExpired(s.clock.Now()) {
+			expiredAt = t.validationDeadline()
+			return "payment.expired", t.transition(Expired)
+		}
 		return "payment.validated", t.validate()
 	})
+	if err == nil && !expiredAt.IsZero() {
+		// Lyra has no code of its own for a validation that came too
+		// late: the transaction is no longer to validate, an incorrect
+		// status.
+		return p, t, &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
+			Detail: "the transaction expired unvalidated on " + Date(expiredAt)}
+	}
+	return p, t, err
 }
 
 // toValidate reports whether t waits for the merchant's validation.
