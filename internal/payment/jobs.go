@@ -263,8 +263,11 @@ func (s *Service) runAuthorisation(ctx context.Context, t Transaction, notify bo
 // acquirer or vault unavailable, or the acquirer never saw it), the claim is
 // released and the next try waits for captureRetry's delay, at the latest
 // the capture date; a failure at or after that date ends the debit ERROR
-// (pendingOutcome). Refused or ERROR, the merchant is told.
+// (pendingOutcome). Refused or ERROR, the merchant is told; the refusal of
+// a subscription instalment's debit is told the buyer as the instalment's
+// (instalmentContext), as an on-time refusal of that instalment is.
 func (s *Service) settleDeferredAuthorization(ctx context.Context, t Transaction, o outcome, notify bool) (Transaction, error) {
+	ctx = s.instalmentContext(ctx, t)
 	if o.err != nil && !o.unknown() && s.clock.Now().Before(t.ExpectedCaptureAt) {
 		failures, next := s.retryLater(ctx, t, t.ExpectedCaptureAt)
 		s.authorizationErrs.Failed(ctx, s.log, slog.LevelWarn, s.clock.Now(), "payment: deferred authorization failed, will retry",

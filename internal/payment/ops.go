@@ -222,9 +222,9 @@ func (t Transaction) toValidate() bool {
 	return t.DetailedStatus == AuthorisedToValidate || t.DetailedStatus == WaitingAuthorisationToValidate
 }
 
-// waitingAuthorisation reports whether t is a deferred debit whose
+// AwaitingAuthorisation reports whether t is a deferred debit whose
 // authorization is not sent yet (nothing is reserved on the card).
-func (t Transaction) waitingAuthorisation() bool {
+func (t Transaction) AwaitingAuthorisation() bool {
 	return t.DetailedStatus == WaitingAuthorisation || t.DetailedStatus == WaitingAuthorisationToValidate
 }
 
@@ -253,14 +253,14 @@ func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInpu
 		return Payment{}, Transaction{}, invalid("cardUpdate.manualValidation", in.ManualValidation)
 	}
 	return s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
-		updatable := t.DetailedStatus == Authorised || t.DetailedStatus == AuthorisedToValidate || t.waitingAuthorisation()
+		updatable := t.DetailedStatus == Authorised || t.DetailedStatus == AuthorisedToValidate || t.AwaitingAuthorisation()
 		if t.OperationType != Debit || !updatable || t.PendingOp != "" {
 			return "", badStatus(*t, "an update")
 		}
 		// What may not be exceeded: the amount authorized or, before the
 		// authorization of a deferred debit, the amount it will ask for.
 		ceiling := t.AuthAmount
-		if t.waitingAuthorisation() {
+		if t.AwaitingAuthorisation() {
 			ceiling = t.Amount
 		}
 		if in.Currency != "" && in.Currency != t.Currency {
@@ -362,7 +362,7 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 				kind = "lowered"
 				return "", nil
 			}
-			if t.waitingAuthorisation() {
+			if t.AwaitingAuthorisation() {
 				// Nothing was authorized: there is nothing to release at
 				// the acquirer.
 				return "payment.cancelled", t.transition(Cancelled)

@@ -258,8 +258,10 @@ func (s *Service) settleStale(ctx context.Context, inst store.InstalmentRecord) 
 }
 
 // settle records the outcome of attempt number attempts of inst, paid by
-// paymentID with transaction t. A transaction still RUNNING is left to the
-// stale pass.
+// paymentID with transaction t. A transaction still RUNNING, or a deferred
+// debit still waiting for its authorization, is left to the stale pass:
+// the instalment stays CHARGING with its payment, which ClaimInstalments
+// never charges again, and is settled once the debit is decided.
 func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attempts int, paymentID string, t payment.Transaction) {
 	o, final := s.outcome(inst, attempts, t)
 	if !final {
@@ -280,6 +282,10 @@ func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attem
 func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.Transaction) (store.InstalmentOutcome, bool) {
 	now := s.clock.Now()
 	switch {
+	case t.AwaitingAuthorisation():
+		// Accepted, but nothing is authorized yet: the authorization sent
+		// the day before the capture date decides the instalment.
+		return store.InstalmentOutcome{}, false
 	case t.Accepted():
 		return store.InstalmentOutcome{Status: store.InstalmentPaid, Refusals: inst.Refusals, Now: now}, true
 	case t.Status == payment.StatusRunning:
