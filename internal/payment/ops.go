@@ -201,20 +201,41 @@ func (s *Service) Validate(ctx context.Context, shopID, uuid string) (Payment, T
 		if t.OperationType != Debit || !t.toValidate() || t.PendingOp != "" {
 			return "", badStatus(*t, "a validation")
 		}
-		if t.validationExpired(s.clock.Now()) {
-			expiredAt = t.validationDeadline()
-			return "payment.expired", t.transition(Expired)
+		if at, late := s.expireLate(t); late {
+			expiredAt = at
+			return "payment.expired", nil
 		}
 		return "payment.validated", t.validate()
 	})
-	if err == nil && !expiredAt.IsZero() {
-		// Lyra has no code of its own for a validation that came too
-		// late: the transaction is no longer to validate, an incorrect
-		// status.
-		return p, t, &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
-			Detail: "the transaction expired unvalidated on " + Date(expiredAt)}
+	return p, t, lateErr(err, expiredAt)
+}
+
+// expireLate expires t, waiting for the merchant's validation, when an
+// operation of the merchant (Validate, Update) finds it past its deadline
+// before ExpireUnvalidated did: the caller's write then records EXPIRED
+// with the job's IPN, and the caller answers lateErr. It returns the
+// deadline and whether it expired t.
+func (s *Service) expireLate(t *Transaction) (time.Time, bool) {
+	if !t.validationExpired(s.clock.Now()) {
+		return time.Time{}, false
 	}
-	return p, t, err
+	deadline := t.validationDeadline() // of the status before the expiry
+	if err := t.transition(Expired); err != nil {
+		return time.Time{}, false
+	}
+	return deadline, true
+}
+
+// lateErr is the answer to an operation that found its transaction
+// expired unvalidated at expiredAt (zero: it did not). Lyra has no code of
+// its own for a validation that came too late: the transaction is no
+// longer to validate, an incorrect status.
+func lateErr(err error, expiredAt time.Time) error {
+	if err != nil || expiredAt.IsZero() {
+		return err
+	}
+	return &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
+		Detail: "the transaction expired unvalidated on " + Date(expiredAt)}
 }
 
 // toValidate reports whether t waits for the merchant's validation.
@@ -252,10 +273,18 @@ func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInpu
 	if in.ManualValidation != "" && in.ManualValidation != "YES" && in.ManualValidation != "NO" {
 		return Payment{}, Transaction{}, invalid("cardUpdate.manualValidation", in.ManualValidation)
 	}
-	return s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+	var expiredAt time.Time
+	p, t, err := s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		expiredAt = time.Time{}
 		updatable := t.DetailedStatus == Authorised || t.DetailedStatus == AuthorisedToValidate || t.AwaitingAuthorisation()
 		if t.OperationType != Debit || !updatable || t.PendingOp != "" {
 			return "", badStatus(*t, "an update")
+		}
+		// Past its validation deadline, a transaction to validate is
+		// expired, whatever the update (as Validate does).
+		if at, late := s.expireLate(t); late {
+			expiredAt = at
+			return "payment.expired", nil
 		}
 		// What may not be exceeded: the amount authorized or, before the
 		// authorization of a deferred debit, the amount it will ask for.
@@ -299,6 +328,7 @@ func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInpu
 		}
 		return "", nil
 	})
+	return p, t, lateErr(err, expiredAt)
 }
 
 // Resolution modes of Transaction/CancelOrRefund.

@@ -62,3 +62,42 @@ func TestValidateAfterDeadlineExpires(t *testing.T) {
 		}
 	})
 }
+
+// Transaction/Update finds a transaction to validate past its deadline
+// expired as Validate does, whether it validates (manualValidation NO) or
+// changes something else: nothing is captured on an expired authorization
+// or authorized after the capture date.
+func TestUpdateAfterDeadlineExpires(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, acq := deferredEnv(t, db)
+		start := e.clk.Now()
+		p1, tx1 := e.pay(CreateInput{Amount: 1000, ManualValidation: "YES"}, cardOK)
+		_, tx2 := e.payDeferred(cardOK, 20, "YES")
+
+		e.clk.Set(tx1.AuthExpiresAt)
+		_, _, err := e.svc.Update(e.ctx(), e.shop.ID, tx1.UUID, UpdateInput{ManualValidation: "NO"})
+		wantCode(t, err, errs.TxBadStatus)
+		wantStatus(t, e.get(tx1.UUID), Expired)
+		if ev := e.events(p1.ID); len(ev) == 0 || ev[len(ev)-1] != "payment.expired" {
+			t.Fatalf("IPN events %v", ev)
+		}
+		if n, err := e.svc.CaptureDue(e.ctx(), 100); err != nil || n != 0 {
+			t.Fatalf("captured %d after the expiry (%v)", n, err)
+		}
+
+		e.clk.Set(start.AddDate(0, 0, 20))
+		lower := int64(500)
+		_, _, err = e.svc.Update(e.ctx(), e.shop.ID, tx2.UUID, UpdateInput{Amount: &lower})
+		wantCode(t, err, errs.TxBadStatus)
+		got := e.get(tx2.UUID)
+		wantStatus(t, got, Expired)
+		if got.Amount != tx2.Amount {
+			t.Fatalf("the expired debit's amount changed to %d", got.Amount)
+		}
+		before, _ := acq.counts()
+		e.authorizeDue()
+		if a, _ := acq.counts(); a != before {
+			t.Fatalf("%d authorizations of an expired debit", a-before)
+		}
+	})
+}
