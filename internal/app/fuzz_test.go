@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -36,8 +38,30 @@ func fuzzApp(f *testing.F) (*App, http.Handler) {
 	return a, a.Handler()
 }
 
+// v4ErrorCode is the shape of every V4 error code (compat.md §1.3).
+var v4ErrorCode = regexp.MustCompile(`^(INT|PSP|ACQ|AUTH)_[0-9]{3}$`)
+
+// recordTables are the tables a refused request must leave as they were.
+var recordTables = []string{"payments", "transactions", "tokens", "subscriptions", "subscription_instalments", "outbox"}
+
+// rowCounts counts the rows of recordTables: cheap on the small database a
+// fuzz run builds, and enough to see a half-written record.
+func rowCounts(t *testing.T, a *App) map[string]int {
+	counts := map[string]int{}
+	for _, table := range recordTables {
+		var n int
+		if err := a.DB.Reader().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+			t.Fatalf("count %s: %v", table, err)
+		}
+		counts[table] = n
+	}
+	return counts
+}
+
 // Every web service answers any body with a V4 envelope: never an HTTP
-// error, never an internal error (INT_999), never a panic.
+// error, never an internal error (INT_999), never a panic. A refused call
+// names a V4 error code with a message and writes nothing: no payment,
+// transaction, token, subscription or notification is left half-made.
 func FuzzV4WebServices(f *testing.F) {
 	a, h := fuzzApp(f)
 	names := a.V4.Names()
@@ -46,6 +70,7 @@ func FuzzV4WebServices(f *testing.F) {
 	}
 	for _, body := range []string{
 		``, `{}`, `null`, `[]`, `"x"`, `{"amount":`, `{"amount":-1,"currency":"EUR"}`, `{"amount":1e400}`,
+		`{"amount":990,"currency":"EUR","orderId":"fuzz-1"}`,
 		`{"amount":990,"currency":"EUR","orderId":"o","formAction":"SILENT","paymentMethodToken":"00000000000000000000000000000000"}`,
 		`{"amount":990,"currency":"XXX","customer":{"email":"not-an-email","billingDetails":{"language":"zz"}}}`,
 		`{"uuid":"../../etc","amount":"10"}`, `{"paymentMethodToken":null}`, `{"customerReference":"` + strings.Repeat("é", 300) + `"}`,
@@ -58,6 +83,7 @@ func FuzzV4WebServices(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
 		name := names[int(which)%len(names)]
+		before := rowCounts(t, a)
 		req := httptest.NewRequest("POST", "/api-payment/V4/"+name, strings.NewReader(body))
 		req.SetBasicAuth(shop.DemoShopID, shop.DemoTestPassword)
 		w := httptest.NewRecorder()
@@ -65,20 +91,41 @@ func FuzzV4WebServices(f *testing.F) {
 		if w.Code != http.StatusOK {
 			t.Fatalf("%s %q: HTTP %d", name, body, w.Code)
 		}
+		if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Fatalf("%s %q: Content-Type %q", name, body, ct)
+		}
 		var env struct {
-			Status string `json:"status"`
-			Answer struct {
-				ErrorCode string `json:"errorCode"`
+			WebService string `json:"webService"`
+			Status     string `json:"status"`
+			Type       string `json:"_type"`
+			Answer     struct {
+				ErrorCode    string `json:"errorCode"`
+				ErrorMessage string `json:"errorMessage"`
+				Type         string `json:"_type"`
 			} `json:"answer"`
 		}
 		if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil {
 			t.Fatalf("%s %q: not a V4 envelope: %s", name, body, w.Body.String())
 		}
-		if env.Status != "SUCCESS" && env.Status != "ERROR" {
+		if env.WebService != name || env.Type != "V4/WebService/Response" {
+			t.Fatalf("%s %q: envelope of %q, _type %q", name, body, env.WebService, env.Type)
+		}
+		switch env.Status {
+		case "SUCCESS":
+			return
+		case "ERROR":
+		default:
 			t.Fatalf("%s %q: status %q", name, body, env.Status)
 		}
 		if env.Answer.ErrorCode == "INT_999" {
 			t.Fatalf("%s %q: internal error: %s", name, body, w.Body.String())
+		}
+		if !v4ErrorCode.MatchString(env.Answer.ErrorCode) || env.Answer.ErrorMessage == "" ||
+			env.Answer.Type != "V4/WebService/WebServiceError" {
+			t.Fatalf("%s %q: not a V4 error answer: %s", name, body, w.Body.String())
+		}
+		if after := rowCounts(t, a); !maps.Equal(before, after) {
+			t.Fatalf("%s %q refused with %s but wrote rows: %v → %v", name, body, env.Answer.ErrorCode, before, after)
 		}
 	})
 }
