@@ -9,10 +9,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/openpsp/openpsp/internal/config"
+	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
 )
 
@@ -130,14 +132,23 @@ func FuzzV4WebServices(f *testing.F) {
 	})
 }
 
-// The buyer's pages answer any form post with a page, never a 500.
+// buyerPage matches the pages a buyer's browser posts to: the payment form
+// (hosted and embedded), its 3-D Secure steps and FlexCheckout.
+var buyerPage = regexp.MustCompile(`^/((pay|embedded)/[^/]+(/3ds(/complete)?)?|Tokenization/HostedPage)$`)
+
+// pageLanguage is the language an HTML page declares.
+var pageLanguage = regexp.MustCompile(`<html[^>]* lang="([^"]*)"`)
+
+// The buyer's pages answer any form post with a page, never a 500. A
+// buyer's page is HTML in one of the languages of the pages, DirectLink an
+// ncresponse with an NCERROR, and a refused post writes nothing.
 func FuzzBuyerPagePosts(f *testing.F) {
-	_, h := fuzzApp(f)
+	a, h := fuzzApp(f)
 	for _, path := range []string{"/pay/unknown", "/embedded/unknown", "/pay/unknown/3ds", "/pay/unknown/3ds/complete",
 		"/Tokenization/HostedPage", "/ncol/test/orderdirect.asp", "/ncol/test/maintenancedirect.asp", "/ncol/test/querydirect.asp",
 		"/demo/checkout", "/demo/return", "/demo/ipn", "/demo/flexcheckout/charge"} {
 		for _, body := range []string{"", "a=%zz", "kr-answer={}&kr-hash=00", "pan=4970100000000055&expiry=12/30&csc=123",
-			"product=mug&quantity=999999999999999999999", "ACCOUNT.PSPID=openpspdemo&SHASIGNATURE.SHASIGN=00", "x=" + strings.Repeat("%ff", 100)} {
+			"product=mug&quantity=999999999999999999999", "ACCOUNT.PSPID=openpspdemo&SHASIGNATURE.SHASIGN=00", "LAYOUT.LANGUAGE=nl_NL&ACCOUNT.PSPID=openpspdemo", "x=" + strings.Repeat("%ff", 100)} {
 			f.Add(path, body)
 		}
 	}
@@ -148,6 +159,7 @@ func FuzzBuyerPagePosts(f *testing.F) {
 		if _, err := url.ParseRequestURI(path); err != nil {
 			return
 		}
+		before := rowCounts(t, a)
 		req := httptest.NewRequest("POST", path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		// A same-origin browser post, so cross-origin protection lets it in.
@@ -156,6 +168,27 @@ func FuzzBuyerPagePosts(f *testing.F) {
 		h.ServeHTTP(w, req)
 		if w.Code >= 500 && w.Code != http.StatusBadGateway && w.Code != http.StatusServiceUnavailable {
 			t.Fatalf("POST %s %q: HTTP %d: %s", path, body, w.Code, w.Body.String())
+		}
+		ct := w.Header().Get("Content-Type")
+		switch {
+		case buyerPage.MatchString(req.URL.Path) && (w.Code < 300 || w.Code >= 400):
+			lang := pageLanguage.FindStringSubmatch(w.Body.String())
+			langs := []string{"en", "fr", "es", "it", "de"}
+			if strings.HasPrefix(req.URL.Path, "/Tokenization/") {
+				langs = ogone.Languages // FlexCheckout speaks Dutch too
+			}
+			if !strings.HasPrefix(ct, "text/html") || lang == nil || !slices.Contains(langs, lang[1]) {
+				t.Fatalf("POST %s %q: HTTP %d %q is not a buyer's page: %.300s", path, body, w.Code, ct, w.Body.String())
+			}
+		case strings.HasPrefix(req.URL.Path, "/ncol/") && w.Code != http.StatusNotFound:
+			if w.Code != http.StatusOK || !strings.HasPrefix(ct, "text/xml") || !strings.Contains(w.Body.String(), "NCERROR=") {
+				t.Fatalf("POST %s %q: HTTP %d %q is not an ncresponse: %.300s", path, body, w.Code, ct, w.Body.String())
+			}
+		}
+		if w.Code >= 400 {
+			if after := rowCounts(t, a); !maps.Equal(before, after) {
+				t.Fatalf("POST %s %q refused with HTTP %d but wrote rows: %v → %v", path, body, w.Code, before, after)
+			}
 		}
 	})
 }

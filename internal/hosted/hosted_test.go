@@ -926,3 +926,41 @@ func TestStoredBadLogoIsLeftOut(t *testing.T) {
 		t.Errorf("quoted logo not escaped:\n%s", body)
 	}
 }
+
+// TestMalformedPostIsABuyerPage: a post whose body does not parse (a=%zz)
+// gets the message page in the buyer's language, or the form script's JSON
+// error, not a bare "bad request" in English.
+func TestMalformedPostIsABuyerPage(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("x"))
+	for _, prefix := range []string{"/pay/x", "/embedded/x"} {
+		for _, p := range []string{"", "/3ds", "/3ds/complete"} {
+			r := httptest.NewRequest("POST", prefix+p, strings.NewReader("pan=%zz"))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("Sec-Fetch-Site", "same-origin")
+			r.Header.Set("Accept-Language", "de-DE,de;q=0.9")
+			w := httptest.NewRecorder()
+			e.mux.ServeHTTP(w, r)
+			body := w.Body.String()
+			if w.Code != http.StatusBadRequest || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") ||
+				!strings.Contains(body, `lang="de"`) || !strings.Contains(body, messages["de"]["invalid_request"]) {
+				t.Errorf("POST %s: %d %q %.200s", prefix+p, w.Code, w.Header().Get("Content-Type"), body)
+			}
+		}
+		r := httptest.NewRequest("POST", prefix, strings.NewReader("pan=%zz"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		r.Header.Set("Accept", "application/json")
+		r.Header.Set("Accept-Language", "it")
+		w := httptest.NewRecorder()
+		e.mux.ServeHTTP(w, r)
+		var ans apiResponse
+		if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil || w.Code != http.StatusBadRequest || ans.Error == nil ||
+			ans.Error.ErrorCode != "CLIENT_300" || ans.Message != messages["it"]["invalid_request"] {
+			t.Errorf("POST %s as JSON: %d %s", prefix, w.Code, w.Body.String())
+		}
+	}
+	if e.pay.callCount() != 0 {
+		t.Error("a payment was attempted")
+	}
+}

@@ -164,6 +164,20 @@ func (h *Handler) fail(w http.ResponseWriter, pg page, asJSON bool, status int, 
 	h.render(w, status, pg, v)
 }
 
+// failUnreadable answers a post whose body does not parse (bad %-escapes,
+// too large) before the form is loaded: the message page in the language
+// the query or the browser asks for, or the form script's JSON error, so
+// that the buyer reads why in their language rather than a bare "bad
+// request".
+func (h *Handler) failUnreadable(w http.ResponseWriter, r *http.Request, embedded, asJSON bool) {
+	pg := page{embedded: embedded, token: r.PathValue("formToken"), ctx: r.Context()}
+	if params, err := parseParams(r.URL.Query(), embedded); err == nil {
+		pg.params = params
+	}
+	pg.lang = resolveLanguage(pg.params.lang, "", r.Header.Get("Accept-Language"))
+	h.fail(w, pg, asJSON, http.StatusBadRequest, "invalid_request", "CLIENT_300", "")
+}
+
 // serveForm shows the card form.
 func (h *Handler) serveForm(w http.ResponseWriter, r *http.Request, embedded bool) {
 	pg, ok := h.load(w, r, embedded, false)
@@ -196,7 +210,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, embedded bool) 
 	asJSON := wantsJSON(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		plainError(w, "bad request", http.StatusBadRequest, embedded)
+		h.failUnreadable(w, r, embedded, asJSON)
 		return
 	}
 	pg, ok := h.load(w, r, embedded, asJSON)
@@ -300,7 +314,7 @@ func (h *Handler) authenticate(ctx context.Context, pg page, in *CardInput) (dsT
 func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, embedded bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		plainError(w, "bad request", http.StatusBadRequest, embedded)
+		h.failUnreadable(w, r, embedded, false)
 		return
 	}
 	pg, ok := h.load(w, r, embedded, false)
@@ -336,7 +350,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, embedded bool
 	asJSON := wantsJSON(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		plainError(w, "bad request", http.StatusBadRequest, embedded)
+		h.failUnreadable(w, r, embedded, asJSON)
 		return
 	}
 	pg, ok := h.loadForm(w, r, embedded, asJSON)
