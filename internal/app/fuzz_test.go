@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openpsp/openpsp/internal/api/v4"
 	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -189,6 +190,61 @@ func FuzzBuyerPagePosts(f *testing.F) {
 			if after := rowCounts(t, a); !maps.Equal(before, after) {
 				t.Fatalf("POST %s %q refused with HTTP %d but wrote rows: %v → %v", path, body, w.Code, before, after)
 			}
+		}
+	})
+}
+
+// A retried call never does its work twice: any mutating web service
+// called again with the same Idempotency-Key and body answers what it
+// answered the first time and writes nothing more (no second payment,
+// token, subscription or notification).
+func FuzzV4Retries(f *testing.F) {
+	a, h := fuzzApp(f)
+	var names []string
+	for _, n := range a.V4.Names() {
+		if v4.Mutating(n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) < 5 {
+		f.Fatalf("only %d mutating web services", len(names))
+	}
+	for i := range names {
+		for _, body := range []string{`{}`, `{"amount":990,"currency":"EUR","orderId":"retry-1"}`,
+			`{"amount":990,"currency":"EUR","orderId":"o","formAction":"SILENT","paymentMethodToken":"00000000000000000000000000000000"}`,
+			`{"amount":-1}`, `not json`} {
+			f.Add(uint8(i), "key-1", body)
+		}
+	}
+	f.Add(uint8(0), "", `{"amount":990,"currency":"EUR","orderId":"retry-2"}`)
+	f.Add(uint8(0), "a key", `{}`)
+	f.Fuzz(func(t *testing.T, which uint8, key, body string) {
+		name := names[int(which)%len(names)]
+		call := func() string {
+			req := httptest.NewRequest("POST", "/api-payment/V4/"+name, strings.NewReader(body))
+			req.SetBasicAuth(shop.DemoShopID, shop.DemoTestPassword)
+			req.Header.Set(v4.IdempotencyHeader, key)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			var env struct {
+				Status string          `json:"status"`
+				Answer json.RawMessage `json:"answer"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil {
+				t.Fatalf("%s %q: not a V4 envelope: %s", name, body, w.Body.String())
+			}
+			return env.Status + " " + string(env.Answer)
+		}
+		first := call()
+		once := rowCounts(t, a)
+		if key == "" {
+			return // without a key a call is a new call
+		}
+		if again := call(); again != first {
+			t.Fatalf("%s %q with key %q: answered\n%s\nthen\n%s", name, body, key, first, again)
+		}
+		if twice := rowCounts(t, a); !maps.Equal(once, twice) {
+			t.Fatalf("%s %q with key %q: the retry wrote rows: %v → %v", name, body, key, once, twice)
 		}
 	})
 }
