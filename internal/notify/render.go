@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/url"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -364,8 +363,6 @@ func (d *Data) TLink(key, placeholder, href string) template.HTML {
 	return template.HTML(strings.Join(parts, link))
 }
 
-var colorPattern = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
-
 const defaultColor = "#1e3a8a"
 
 // newData prepares content for rendering in its language.
@@ -382,7 +379,7 @@ func newData(c Content, sms bool) *Data {
 		d.Shop.LogoURL = ""
 	}
 	d.Shop.URL = safeURL(c.Shop.URL, "https", "http")
-	if colorPattern.MatchString(c.Shop.Color) {
+	if shop.ValidPrimaryColor(c.Shop.Color) {
 		d.Color = strings.ToLower(c.Shop.Color)
 	}
 	d.OnColor = onColor(d.Color)

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/openpsp/openpsp/internal/contact"
+	"github.com/openpsp/openpsp/internal/money"
 )
 
 // maxURL is the length limit of a URL setting (notification-url, logo-url).
@@ -38,8 +40,21 @@ func (sh Shop) validate(production bool) error {
 	if err := checkNotificationURL("notification-url", sh.NotificationURL); err != nil {
 		return err
 	}
+	if _, ok := money.Lookup(sh.Currency); sh.Currency != "" && !ok {
+		return fmt.Errorf("currency must be an ISO 4217 code in capitals (EUR), not %q", sh.Currency)
+	}
+	if c := sh.Settings.PrimaryColor; c != "" && !ValidPrimaryColor(c) {
+		return fmt.Errorf("primary-color must be a colour written #RRGGBB or #RGB, not %q", c)
+	}
 	return checkLogoURL("logo-url", sh.LogoURL, production)
 }
+
+// colorPattern is a CSS hex colour: what the emails take as a shop's colour.
+var colorPattern = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+// ValidPrimaryColor reports whether s is a shop colour ("#0b5a3c" or
+// "#0b5"), the rule the settings and the emails share.
+func ValidPrimaryColor(s string) bool { return colorPattern.MatchString(s) }
 
 // checkNotificationURL applies the rule of the V4 API's ipnTargetUrl: an
 // http(s) URL with a host, at most maxURL.

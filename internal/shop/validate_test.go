@@ -123,3 +123,52 @@ func TestServiceValidatesLogoURL(t *testing.T) {
 		}
 	})
 }
+
+// A currency that is no ISO 4217 code, or a colour that is not one, was
+// saved: the shop's default currency was then no currency, and the
+// payment pages and emails dropped the colour without a word
+// (`openpsp shops set ID primary-color=red` said "updated"). Both are
+// refused, naming the setting, and nothing is saved.
+func TestServiceRefusesUnusableCurrencyAndColour(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc := newService(t, db)
+		for _, cur := range []string{"ZZZ", "eur", "EURO"} {
+			if _, err := svc.Create(ctx, shop.CreateInput{Name: "Bad", Currency: cur}); err == nil || !strings.HasPrefix(err.Error(), "currency must") {
+				t.Errorf("Create with currency %q: %v, want an error naming it", cur, err)
+			}
+		}
+		if list, err := svc.List(ctx); err != nil || len(list) != 0 {
+			t.Fatalf("after refused creations: %d shops, %v", len(list), err)
+		}
+		created, err := svc.Create(ctx, shop.CreateInput{Name: "Good", Currency: "JPY"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		good := created.Shop
+		for _, c := range []struct {
+			name   string
+			change func(*shop.Shop)
+		}{
+			{"currency", func(s *shop.Shop) { s.Currency = "XYZ" }},
+			{"primary-color", func(s *shop.Shop) { s.Settings.PrimaryColor = "red" }},
+			{"primary-color", func(s *shop.Shop) { s.Settings.PrimaryColor = "#12345" }},
+			{"primary-color", func(s *shop.Shop) { s.Settings.PrimaryColor = "#0b5a3c;background:url(x)" }},
+		} {
+			s := good
+			c.change(&s)
+			if err := svc.Update(ctx, s); err == nil || !strings.HasPrefix(err.Error(), c.name+" must") {
+				t.Errorf("Update with a bad %s: %v, want an error naming it", c.name, err)
+			}
+		}
+		if s, err := svc.Get(ctx, good.ID); err != nil || s.Currency != "JPY" || s.Settings.PrimaryColor != "" {
+			t.Fatalf("a refused update was saved: %+v, %v", s, err)
+		}
+		for _, color := range []string{"#0B5A3C", "#0b5", ""} {
+			good.Settings.PrimaryColor, good.Currency = color, "EUR"
+			if err := svc.Update(ctx, good); err != nil {
+				t.Fatalf("primary-color %q refused: %v", color, err)
+			}
+		}
+	})
+}
