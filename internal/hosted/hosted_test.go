@@ -163,6 +163,14 @@ func TestFormVariants(t *testing.T) {
 	if !strings.Contains(csp, "img-src 'self' https://cdn.example") || !strings.Contains(csp, "style-src 'self' 'nonce-") {
 		t.Errorf("CSP for logo/colour: %s", csp)
 	}
+	// The short form the shop settings accept (`primary-color=#0b5`, the
+	// CLI's own example) is the same colour on the page.
+	short := demoForm("short")
+	short.PrimaryColor = "#0B5"
+	e.pay.add(short)
+	if body := e.do(t, "GET", "/pay/short", nil).Body.String(); !strings.Contains(body, "--primary:#00bb55;") {
+		t.Errorf("short shop colour #0B5 not applied:\n%s", body)
+	}
 	w = e.do(t, "GET", "/pay/reg", nil)
 	body = w.Body.String()
 	if !strings.Contains(body, "Register my card") || strings.Contains(body, "TEST mode") {

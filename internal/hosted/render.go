@@ -13,7 +13,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -278,13 +277,18 @@ func or(a, b string) string {
 	return b
 }
 
-var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-
+// parseColor returns the shop's colour as #rrggbb (what the contrast
+// computation reads), for any colour the shop settings accept
+// (shop.ValidPrimaryColor: #rgb or #rrggbb).
 func parseColor(s string) (string, bool) {
-	if !colorRE.MatchString(s) {
+	if !shop.ValidPrimaryColor(s) {
 		return "", false
 	}
-	return strings.ToLower(s), true
+	s = strings.ToLower(s)
+	if len(s) == 4 {
+		s = string([]byte{'#', s[1], s[1], s[2], s[2], s[3], s[3]})
+	}
+	return s, true
 }
 
 // textOn returns black or white, whichever contrasts more with the
