@@ -1,14 +1,18 @@
 package v4
 
 import (
-	"strings"
 	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/errs"
 )
 
-// FuzzDateFields: the two readers of V4 dates (effectDate,
-// cardUpdate.expectedCaptureDate) refuse what is not a date with the field
-// named (INT_902), and take what is one as the day written there: the
-// merchant's calendar date, whatever the offset.
+// FuzzDateFields: dateField, the one reader of V4 dates (effectDate,
+// terminationDate, cardUpdate.expectedCaptureDate), refuses what is not a
+// date with INT_902 naming the field and the value written ("null" when
+// nothing is), and takes what is one as the day written there: the
+// merchant's calendar date and offset, not the UTC instant's day
+// ("2030-04-01T00:00:00+02:00" is April 1, not March 31).
 func FuzzDateFields(f *testing.F) {
 	for _, s := range []string{"2030-04-01", "2030-04-01T00:00:00+02:00", "2030-04-01T23:59:59-11:00", "2030-04-01T12:00:00",
 		"2030-04-01T00:00:00Z", "2030-04-01T00:00:00.123456789Z", "2030-02-30", "2030-13-01", "0000-01-01", "9999-12-31T23:59:59-23:59",
@@ -16,20 +20,33 @@ func FuzzDateFields(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := dateField("effectDate", &s)
-		if err != nil {
-			if !strings.Contains(err.Error(), "effectDate") {
-				t.Fatalf("%q: error %v does not name the field", s, err)
+		for _, field := range []string{"effectDate", "terminationDate", "cardUpdate.expectedCaptureDate"} {
+			d, err := dateField(field, &s)
+			if err != nil {
+				value := s
+				if s == "" {
+					value = "null"
+				}
+				want := invalidField(field, value).(*errs.Error)
+				if e, ok := errs.As(err); !ok || *e != *want {
+					t.Fatalf("%s=%q: error %#v, want %#v", field, s, err, want)
+				}
+				continue
 			}
-		} else if len(s) < 10 || d.Format("2006-01-02") != s[:10] {
-			t.Fatalf("%q read as %s", s, d.Format("2006-01-02"))
+			if len(s) < 10 || d.Format("2006-01-02") != s[:10] {
+				t.Fatalf("%s=%q read as %s", field, s, d.Format("2006-01-02"))
+			}
+			// The offset written is kept: the day is the merchant's, and
+			// the instant is still the one written.
+			if w, perr := time.Parse(time.RFC3339, s); perr == nil {
+				_, wantOff := w.Zone()
+				if _, off := d.Zone(); off != wantOff || !d.Equal(w) {
+					t.Fatalf("%s=%q read as %s", field, s, d)
+				}
+			}
 		}
-		p, ok := parseDate(s)
-		if ok != (err == nil) {
-			t.Fatalf("%q: effectDate %v, expectedCaptureDate %v", s, err, ok)
-		}
-		if ok && (p.Location().String() != "UTC" || !p.Equal(d)) {
-			t.Fatalf("%q: expectedCaptureDate %s, effectDate %s", s, p, d)
+		if d, err := dateField("effectDate", nil); err == nil || !d.IsZero() {
+			t.Fatalf("nil effectDate read as %s, %v", d, err)
 		}
 	})
 }

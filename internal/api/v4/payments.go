@@ -36,6 +36,25 @@ func amountField(field string, n *json.Number) (*int64, error) {
 	return &v, nil
 }
 
+// dateField is the one reader of V4 dates (effectDate, terminationDate,
+// cardUpdate.expectedCaptureDate): an ISO 8601 date-time, with or without
+// offset, or a plain date (midnight UTC). It keeps the offset written, so
+// the date the merchant wrote is the one that counts (effectDate
+// 2030-04-01T00:00:00+02:00 is April 1, not March 31 in UTC); services
+// that keep an instant convert to UTC themselves. Missing is "null", like
+// the other required fields; optional dates are checked by the caller.
+func dateField(field string, s *string) (time.Time, error) {
+	if s == nil || *s == "" {
+		return time.Time{}, invalidField(field, "null")
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, *s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, invalidField(field, *s)
+}
+
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 
 // uuidField checks a transaction uuid; a well-formed unknown one is PSP_010
@@ -302,10 +321,10 @@ func (a *paymentsAPI) update(c *Call) (any, error) {
 	if in.Amount, err = amountField("cardUpdate.amount", cu.Amount); err != nil {
 		return nil, err
 	}
-	if d := str(cu.ExpectedCaptureDate); d != "" {
-		t, ok := parseDate(d)
-		if !ok {
-			return nil, invalidField("cardUpdate.expectedCaptureDate", d)
+	if str(cu.ExpectedCaptureDate) != "" {
+		t, err := dateField("cardUpdate.expectedCaptureDate", cu.ExpectedCaptureDate)
+		if err != nil {
+			return nil, err
 		}
 		in.ExpectedCaptureDate = &t
 	}
@@ -321,16 +340,6 @@ func (a *paymentsAPI) update(c *Call) (any, error) {
 		return nil, err
 	}
 	return payment.TransactionObject(p, t), nil
-}
-
-// parseDate reads an ISO 8601 date-time or a plain date (taken as midnight UTC).
-func parseDate(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
-		}
-	}
-	return time.Time{}, false
 }
 
 // cancelOrRefund is Transaction/CancelOrRefund: the answer is the

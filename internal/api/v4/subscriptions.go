@@ -73,21 +73,6 @@ func (r subscriptionRequest) money() (amount int64, initial *int64, number *int,
 	return *a, initial, number, nil
 }
 
-// dateField reads a date or date-time field keeping its UTC offset: the
-// date the merchant wrote is the one that counts (effectDate
-// 2030-04-01T00:00:00+02:00 is April 1, not March 31 in UTC).
-func dateField(field string, s *string) (time.Time, error) {
-	if s == nil || *s == "" {
-		return time.Time{}, invalidField(field, "null")
-	}
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, *s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, invalidField(field, *s)
-}
-
 func requiredField(field string, s *string) (string, error) {
 	if s == nil || *s == "" {
 		return "", invalidField(field, "null")
