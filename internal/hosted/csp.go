@@ -88,9 +88,10 @@ func setPageHeaders(w http.ResponseWriter, p pagePolicy) {
 	h.Set("Cache-Control", "no-store")
 }
 
-// plainError answers a request refused before any page is rendered (a body
-// that does not parse, a cross-site POST) with the security headers of the
-// pages: http.Error alone sets none but nosniff.
+// plainError answers a request refused before any page is rendered (a
+// cross-site POST) or a page that could not be rendered, with the security
+// headers of the pages: http.Error alone sets none but nosniff. A body that
+// does not parse gets failUnreadable's answer instead.
 func plainError(w http.ResponseWriter, msg string, status int, embedded bool) {
 	setPageHeaders(w, pagePolicy{nonce: newNonce(), embedded: embedded})
 	http.Error(w, msg, status)

@@ -937,7 +937,8 @@ func TestStoredBadLogoIsLeftOut(t *testing.T) {
 
 // TestMalformedPostIsABuyerPage: a post whose body does not parse (a=%zz)
 // gets the message page in the buyer's language, or the form script's JSON
-// error, not a bare "bad request" in English.
+// error (CLIENT_300, also from the saved-card deletion), not a bare "bad
+// request" in English.
 func TestMalformedPostIsABuyerPage(t *testing.T) {
 	e := newEnv(t)
 	e.pay.add(demoForm("x"))
@@ -955,17 +956,27 @@ func TestMalformedPostIsABuyerPage(t *testing.T) {
 				t.Errorf("POST %s: %d %q %.200s", prefix+p, w.Code, w.Header().Get("Content-Type"), body)
 			}
 		}
-		r := httptest.NewRequest("POST", prefix, strings.NewReader("pan=%zz"))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.Header.Set("Sec-Fetch-Site", "same-origin")
-		r.Header.Set("Accept", "application/json")
-		r.Header.Set("Accept-Language", "it")
-		w := httptest.NewRecorder()
-		e.mux.ServeHTTP(w, r)
-		var ans apiResponse
-		if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil || w.Code != http.StatusBadRequest || ans.Error == nil ||
-			ans.Error.ErrorCode != "CLIENT_300" || ans.Message != messages["it"]["invalid_request"] {
-			t.Errorf("POST %s as JSON: %d %s", prefix, w.Code, w.Body.String())
+		// The form script's posts: the payment, and the deletion of a
+		// saved card, which it reads with fetch whatever Accept says.
+		for _, p := range []string{"", "/wallet/delete"} {
+			for _, accept := range []string{"application/json", ""} {
+				if p == "" && accept == "" {
+					continue // a browser's post: the page above
+				}
+				r := httptest.NewRequest("POST", prefix+p, strings.NewReader("card=%zz"))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.Header.Set("Sec-Fetch-Site", "same-origin")
+				r.Header.Set("Accept", accept)
+				r.Header.Set("Accept-Language", "it")
+				w := httptest.NewRecorder()
+				e.mux.ServeHTTP(w, r)
+				var ans apiResponse
+				if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil || w.Code != http.StatusBadRequest ||
+					!strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") || ans.Error == nil ||
+					ans.Error.ErrorCode != "CLIENT_300" || ans.Message != messages["it"]["invalid_request"] {
+					t.Errorf("POST %s as JSON (Accept %q): %d %q %s", prefix+p, accept, w.Code, w.Header().Get("Content-Type"), w.Body.String())
+				}
+			}
 		}
 	}
 	if e.pay.callCount() != 0 {

@@ -153,13 +153,12 @@ func (h *Handler) usable(w http.ResponseWriter, pg page, asJSON bool) bool {
 
 // fail answers with a message and no form: the page cannot be used.
 func (h *Handler) fail(w http.ResponseWriter, pg page, asJSON bool, status int, msgKey, code, detail string) {
-	msg := messages[pg.lang][msgKey]
 	if asJSON {
-		writeJSON(w, status, apiResponse{Step: "error", Message: msg, Error: newKRError(code, detail, "")})
+		writeJSON(w, status, failAnswer(pg, msgKey, code, detail))
 		return
 	}
 	v := h.newView(pg, pageMessage)
-	v.Message = msg
+	v.Message = messages[pg.lang][msgKey]
 	v.ErrorCode, v.ErrorMessage = code, errorMessages[code]
 	h.render(w, status, pg, v)
 }
@@ -170,12 +169,36 @@ func (h *Handler) fail(w http.ResponseWriter, pg page, asJSON bool, status int, 
 // that the buyer reads why in their language rather than a bare "bad
 // request".
 func (h *Handler) failUnreadable(w http.ResponseWriter, r *http.Request, embedded, asJSON bool) {
+	h.fail(w, unreadablePage(r, embedded), asJSON, http.StatusBadRequest, "invalid_request", "CLIENT_300", "")
+}
+
+// failUnreadableFetch is failUnreadable's JSON answer for the saved-card
+// deletion, which only the form script posts, with fetch, reading JSON
+// whatever the Accept header says. Its headers stay those of the pages,
+// as for the cross-site refusal of the same URL (sameSite), and only the
+// content type says JSON.
+func failUnreadableFetch(w http.ResponseWriter, r *http.Request, embedded bool) {
+	setPageHeaders(w, pagePolicy{nonce: newNonce(), embedded: embedded})
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusBadRequest)
+	_ = json.NewEncoder(w).Encode(failAnswer(unreadablePage(r, embedded), "invalid_request", "CLIENT_300", ""))
+}
+
+// unreadablePage is what is known of a page whose post does not parse:
+// the language the query or the browser asks for.
+func unreadablePage(r *http.Request, embedded bool) page {
 	pg := page{embedded: embedded, token: r.PathValue("formToken"), ctx: r.Context()}
 	if params, err := parseParams(r.URL.Query(), embedded); err == nil {
 		pg.params = params
 	}
 	pg.lang = resolveLanguage(pg.params.lang, "", r.Header.Get("Accept-Language"))
-	h.fail(w, pg, asJSON, http.StatusBadRequest, "invalid_request", "CLIENT_300", "")
+	return pg
+}
+
+// failAnswer is fail's JSON answer: the message in the buyer's language
+// and the error the form script hands to onError.
+func failAnswer(pg page, msgKey, code, detail string) apiResponse {
+	return apiResponse{Step: "error", Message: messages[pg.lang][msgKey], Error: newKRError(code, detail, "")}
 }
 
 // serveForm shows the card form.

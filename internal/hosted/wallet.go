@@ -302,7 +302,7 @@ type walletResponse struct {
 func (h *Handler) deleteCard(w http.ResponseWriter, r *http.Request, embedded bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		plainError(w, "bad request", http.StatusBadRequest, embedded)
+		failUnreadableFetch(w, r, embedded)
 		return
 	}
 	pg, ok := h.load(w, r, embedded, true)
