@@ -14,6 +14,8 @@ import (
 // EventInstalmentFailed: a subscription's instalment failed before any
 // payment was made (the token cannot pay, or too many technical failures):
 // there is no payment, so no IPN, and this is how the merchant learns it.
+// It also tells of an instalment whose debit expired unvalidated, whose
+// payment.expired IPN does not say that the instalment is over.
 const EventInstalmentFailed = "subscription.instalment_failed"
 
 // InstalmentFacts describe an instalment that failed before any payment.

@@ -258,18 +258,31 @@ func (s *Service) settleStale(ctx context.Context, inst store.InstalmentRecord) 
 }
 
 // settle records the outcome of attempt number attempts of inst, paid by
-// paymentID with transaction t. A transaction still RUNNING, or a deferred
-// debit still waiting for its authorization, is left to the stale pass:
-// the instalment stays CHARGING with its payment, which ClaimInstalments
-// never charges again, and is settled once the debit is decided.
+// paymentID with transaction t. A transaction still RUNNING, a deferred
+// debit still waiting for its authorization, or a debit waiting for the
+// merchant's validation, is left to the stale pass: the instalment stays
+// CHARGING with its payment, which ClaimInstalments never charges again,
+// and is settled once the debit is decided.
 func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attempts int, paymentID string, t payment.Transaction) {
 	o, final := s.outcome(inst, attempts, t)
 	if !final {
 		return
 	}
+	// A debit that expired unvalidated has only the payment.expired IPN,
+	// which does not say that the instalment is over: the merchant is told
+	// as of an instalment that failed before any payment.
+	var notice func(tx *sql.Tx) error
+	if o.Status == store.InstalmentFailed && t.DetailedStatus == payment.Expired {
+		failed := inst
+		failed.Attempts = attempts
+		notice = s.failedNotice(ctx, failed, o)
+	}
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := store.SettleInstalment(tx, inst.ID, paymentID, o)
-		return err
+		ok, err := store.SettleInstalment(tx, inst.ID, paymentID, o)
+		if !ok || err != nil || notice == nil {
+			return err
+		}
+		return notice(tx)
 	})
 	if err != nil {
 		// The claim expires and the stale pass settles it.
@@ -282,10 +295,16 @@ func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attem
 func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.Transaction) (store.InstalmentOutcome, bool) {
 	now := s.clock.Now()
 	switch {
-	case t.AwaitingAuthorisation():
-		// Accepted, but nothing is authorized yet: the authorization sent
-		// the day before the capture date decides the instalment.
+	case t.AwaitingAuthorisation(), t.DetailedStatus == payment.AuthorisedToValidate:
+		// Accepted, but nothing is authorized yet (the authorization sent
+		// the day before the capture date decides the instalment), or
+		// nothing will be captured until the merchant validates it.
 		return store.InstalmentOutcome{}, false
+	case t.DetailedStatus == payment.Expired:
+		// The merchant did not validate the debit in time: a decision,
+		// not a failure that another attempt would mend.
+		return store.InstalmentOutcome{Status: store.InstalmentFailed, Refusals: inst.Refusals, ErrorCode: t.ErrorCode,
+			ErrorDetail: expiredDetail, Now: now}, true
 	case t.Accepted():
 		return store.InstalmentOutcome{Status: store.InstalmentPaid, Refusals: inst.Refusals, Now: now}, true
 	case t.Status == payment.StatusRunning:
@@ -314,6 +333,10 @@ func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.T
 	// ERROR (acquirer unreachable) or any other end: nothing was charged.
 	return s.technicalRetry(inst, attempts, t.ErrorCode, t.ErrorMessage), true
 }
+
+// expiredDetail is the error detail of an instalment whose debit expired
+// unvalidated (the transaction has no error of its own).
+const expiredDetail = "EXPIRED: the merchant did not validate the debit in time"
 
 // neverApproved are the issuer response codes that no retry turns into an
 // approval: the card is lost, stolen, closed or unknown, the payment is not
@@ -373,8 +396,8 @@ func (s *Service) release(ctx context.Context, inst store.InstalmentRecord, o st
 	}
 }
 
-// failedNotice prepares the merchant's notice of inst failed before any
-// payment with outcome o; it returns nil when the shop or the subscription
+// failedNotice prepares the merchant's notice of inst failed with outcome
+// o, before any payment or by a debit that expired unvalidated; it returns nil when the shop or the subscription
 // cannot be read (a failure that may well be why the instalment failed):
 // the instalment still fails, rather than be claimed again forever, and
 // the error is logged.
