@@ -388,6 +388,27 @@ func (db *DB) ClaimStaleCharging(ctx context.Context, now time.Time, lease time.
 		WHERE id = $1 AND status = 'CHARGING' AND claimed_until < $4 AND payment_id IS NOT NULL`, now, lease)
 }
 
+// ExtendInstalmentClaim pushes the claim claimID of a CHARGING instalment
+// whose payment was made to until, when that is later than its end: the
+// stale pass need not read again, at every lease, an instalment whose
+// debit cannot be decided before then (a deferred debit waiting for its
+// authorization). It reports whether it did; another copy's claim, or an
+// instalment settled meanwhile, is left as it is.
+func (db *DB) ExtendInstalmentClaim(ctx context.Context, id, claimID string, until time.Time) (bool, error) {
+	var n int64
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE subscription_instalments SET claimed_until = $3
+			WHERE id = $1 AND claim_id = $2 AND status = 'CHARGING' AND payment_id IS NOT NULL AND claimed_until < $3`,
+			id, claimID, Micros(until))
+		if err != nil {
+			return fmt.Errorf("store: extend instalment claim: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n == 1, err
+}
+
 func (db *DB) claimInstalments(ctx context.Context, limit int, selects []string, update string, now time.Time, lease time.Duration) ([]InstalmentRecord, error) {
 	if limit <= 0 {
 		limit = 100

@@ -152,6 +152,20 @@ func TestSubscriptionRows(t *testing.T) {
 		if err != nil || len(stale) != 1 || stale[0].PaymentID != "p2" || stale[0].Attempts != 2 {
 			t.Fatalf("stale: %v, %+v", err, stale)
 		}
+		// Its claim pushed (only by its holder, only later), the stale
+		// pass leaves it until then.
+		if ok, err := db.ExtendInstalmentClaim(ctx, "i1", "other", later.Add(48*time.Hour)); ok || err != nil {
+			t.Fatalf("extended by another claim: %v, %v", ok, err)
+		}
+		if ok, err := db.ExtendInstalmentClaim(ctx, "i1", stale[0].ClaimID, later.Add(48*time.Hour)); !ok || err != nil {
+			t.Fatalf("extend: %v, %v", ok, err)
+		}
+		if ok, _ := db.ExtendInstalmentClaim(ctx, "i1", stale[0].ClaimID, later.Add(2*time.Hour)); ok {
+			t.Fatal("claim shortened")
+		}
+		if again, _ := db.ClaimStaleCharging(ctx, later.Add(47*time.Hour), time.Minute, 10); len(again) != 0 {
+			t.Fatalf("claimed before its extended claim ended: %+v", again)
+		}
 		write(func(tx *sql.Tx) error {
 			_, err := store.SettleInstalment(tx, "i1", "p2", store.InstalmentOutcome{Status: store.InstalmentPaid, Refusals: 1, Now: later})
 			return err

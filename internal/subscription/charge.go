@@ -266,6 +266,7 @@ func (s *Service) settleStale(ctx context.Context, inst store.InstalmentRecord) 
 func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attempts int, paymentID string, t payment.Transaction) {
 	o, final := s.outcome(inst, attempts, t)
 	if !final {
+		s.waitForAuthorization(ctx, inst, t)
 		return
 	}
 	// A debit that expired unvalidated has only the payment.expired IPN,
@@ -288,6 +289,28 @@ func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attem
 		// The claim expires and the stale pass settles it.
 		s.log.Error("subscription: record instalment outcome", "subscription", inst.SubscriptionID,
 			"sequence", inst.Sequence, "err", err)
+	}
+}
+
+// waitForAuthorization holds the claim of inst, whose deferred debit t is
+// validated but not authorized yet, until a lease after the authorization
+// is due (store.AuthorizeAhead before the capture date): before then the
+// debit cannot be decided, and the stale pass would read it again at every
+// lease for weeks. A debit waiting for the merchant's validation keeps the
+// lease: it may be validated, or expire, at any time. A capture date moved
+// later is found at the next look and the claim pushed again.
+func (s *Service) waitForAuthorization(ctx context.Context, inst store.InstalmentRecord, t payment.Transaction) {
+	if t.DetailedStatus != payment.WaitingAuthorisation || t.ExpectedCaptureAt.IsZero() {
+		return
+	}
+	until := t.ExpectedCaptureAt.Add(-store.AuthorizeAhead).Add(s.cfg.Lease)
+	if !until.After(s.clock.Now().Add(s.cfg.Lease)) {
+		return
+	}
+	if _, err := s.db.ExtendInstalmentClaim(ctx, inst.ID, inst.ClaimID, until); err != nil {
+		// The lease ends as usual and the stale pass looks again.
+		s.log.Error("subscription: extend the claim of an instalment waiting for its authorization",
+			"subscription", inst.SubscriptionID, "sequence", inst.Sequence, "err", err)
 	}
 }
 

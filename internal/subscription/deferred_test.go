@@ -81,6 +81,9 @@ func TestDeferredInstalmentFollowsItsDebit(t *testing.T) {
 			t.Errorf("buyer email after the D-1 refusal: %s, want the instalment retried on %s", payload, retryAt)
 		}
 
+		// The instalments' claims run until a lease after D-1: the stale
+		// pass reads them then.
+		e.clk.Advance(2 * time.Minute)
 		e.run(0)
 		if is := e.instalments(refused); is[0].Status != store.InstalmentDue || is[0].Refusals != 1 || is[0].NextAttemptAt.Before(retryAt) {
 			t.Fatalf("instalment after the D-1 refusal %+v, want DUE again from %s", is[0], retryAt)
@@ -94,7 +97,7 @@ func TestDeferredInstalmentFollowsItsDebit(t *testing.T) {
 
 		// The retry is charged once, and the next instalment comes on its
 		// date while the retry waits for its own authorization.
-		e.clk.Set(retryAt)
+		e.clk.Set(e.instalments(refused)[0].NextAttemptAt)
 		e.run(1)
 		e.run(0)
 		e.clk.Set(t0.AddDate(0, 1, 0))
@@ -102,6 +105,48 @@ func TestDeferredInstalmentFollowsItsDebit(t *testing.T) {
 		if is := e.instalments(refused); len(is) != 2 || is[0].Attempts != 2 || is[0].Status != store.InstalmentCharging ||
 			is[1].Status != store.InstalmentCharging {
 			t.Fatalf("instalments %+v", is)
+		}
+	})
+}
+
+// An instalment whose debit waits for its authorization is not read again
+// by the stale pass at every lease until its D-1: its claim runs until
+// shortly after the authorization is due. One waiting for the merchant's
+// validation keeps the lease (the merchant may validate it at any time).
+func TestWaitingInstalmentNotClaimedBeforeItsAuthorization(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		lease := time.Minute
+		waiting := e.create(CreateInput{Amount: 990, PaymentMethodToken: e.token(cardOK), RRule: "FREQ=MONTHLY;COUNT=1",
+			Options: Options{CaptureDelay: ptr(20)}})
+		toValidate := e.create(CreateInput{Amount: 990, PaymentMethodToken: e.token(cardOK), RRule: "FREQ=MONTHLY;COUNT=1",
+			Options: Options{CaptureDelay: ptr(20), ManualValidation: "YES"}})
+		e.run(2)
+		e.clk.Advance(24 * time.Hour)
+		e.run(0)
+
+		_, debit, err := e.pay.Get(e.ctx(), e.shop.ID, e.instalments(waiting)[0].TransactionUUID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		authorizeAt := debit.ExpectedCaptureAt.Add(-store.AuthorizeAhead)
+		e.clk.Set(authorizeAt.Add(-time.Hour))
+		claimed, err := db.ClaimStaleCharging(e.ctx(), e.clk.Now(), lease, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(claimed) != 1 || claimed[0].SubscriptionID != toValidate.ID {
+			t.Fatalf("stale pass before D-1 claimed %+v, want only the instalment to validate", claimed)
+		}
+
+		e.clk.Set(authorizeAt)
+		if n, err := e.pay.AuthorizeDue(e.ctx(), 10); err != nil || n != 1 {
+			t.Fatalf("AuthorizeDue = %d, %v; want 1", n, err)
+		}
+		e.clk.Advance(2 * lease)
+		e.run(0)
+		if is := e.instalments(waiting); is[0].Status != store.InstalmentPaid {
+			t.Fatalf("instalment after its D-1 authorization %+v, want PAID", is[0])
 		}
 	})
 }
