@@ -269,11 +269,11 @@ func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attem
 		s.waitForAuthorization(ctx, inst, t)
 		return
 	}
-	// A debit that expired unvalidated has only the payment.expired IPN,
-	// which does not say that the instalment is over: the merchant is told
-	// as of an instalment that failed before any payment.
+	// A debit that expired unvalidated or was cancelled has only its
+	// payment IPN, which does not say that the instalment is over: the
+	// merchant is told as of an instalment that failed before any payment.
 	var notice func(tx *sql.Tx) error
-	if o.Status == store.InstalmentFailed && t.DetailedStatus == payment.Expired {
+	if o.Status == store.InstalmentFailed && merchantEnded[t.DetailedStatus] != "" {
 		failed := inst
 		failed.Attempts = attempts
 		notice = s.failedNotice(ctx, failed, o)
@@ -323,11 +323,11 @@ func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.T
 		// the day before the capture date decides the instalment), or
 		// nothing will be captured until the merchant validates it.
 		return store.InstalmentOutcome{}, false
-	case t.DetailedStatus == payment.Expired:
-		// The merchant did not validate the debit in time: a decision,
-		// not a failure that another attempt would mend.
+	case merchantEnded[t.DetailedStatus] != "":
+		// The merchant did not validate the debit in time, or cancelled
+		// it: a decision, not a failure that another attempt would mend.
 		return store.InstalmentOutcome{Status: store.InstalmentFailed, Refusals: inst.Refusals, ErrorCode: t.ErrorCode,
-			ErrorDetail: expiredDetail, Now: now}, true
+			ErrorDetail: merchantEnded[t.DetailedStatus], Now: now}, true
 	case t.Accepted():
 		return store.InstalmentOutcome{Status: store.InstalmentPaid, Refusals: inst.Refusals, Now: now}, true
 	case t.Status == payment.StatusRunning:
@@ -357,9 +357,14 @@ func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.T
 	return s.technicalRetry(inst, attempts, t.ErrorCode, t.ErrorMessage), true
 }
 
-// expiredDetail is the error detail of an instalment whose debit expired
-// unvalidated (the transaction has no error of its own).
-const expiredDetail = "EXPIRED: the merchant did not validate the debit in time"
+// merchantEnded gives, for the ends of a debit that the merchant decided
+// (never validated, cancelled), the error detail of its instalment, which
+// then fails without a new attempt (the transaction has no error of its
+// own).
+var merchantEnded = map[string]string{
+	payment.Expired:   "EXPIRED: the merchant did not validate the debit in time",
+	payment.Cancelled: "CANCELLED: the merchant cancelled the debit",
+}
 
 // neverApproved are the issuer response codes that no retry turns into an
 // approval: the card is lost, stolen, closed or unknown, the payment is not

@@ -104,3 +104,46 @@ func TestInstalmentToValidateFollowsItsDebit(t *testing.T) {
 		}
 	})
 }
+
+// A debit the merchant cancels while it waits (for validation, or for its
+// deferred authorization) ends its instalment FAILED without a new attempt
+// and with the final notices: a cancellation is the merchant's decision,
+// not a technical failure for another debit to mend.
+func TestInstalmentOfACancelledDebitIsNotCharged(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		in := func(o Options) CreateInput {
+			return CreateInput{Amount: 990, PaymentMethodToken: e.token(cardOK), RRule: "FREQ=MONTHLY;COUNT=1", Options: o}
+		}
+		manual, deferred := e.create(in(Options{ManualValidation: "YES"})), e.create(in(Options{CaptureDelay: ptr(20)}))
+		e.run(2)
+		for _, sub := range []Subscription{manual, deferred} {
+			if _, _, err := e.pay.CancelOrRefund(e.ctx(), e.shop.ID, e.instalments(sub)[0].TransactionUUID, payment.CancelInput{}); err != nil {
+				t.Fatalf("CancelOrRefund: %v", err)
+			}
+		}
+		// No new debit meanwhile; the deferred one's instalment is looked
+		// at again once its authorization was due (its claim waits until
+		// then).
+		for range 3 {
+			e.clk.Advance(2 * time.Hour)
+			e.run(0)
+		}
+		e.clk.Set(t0.AddDate(0, 0, 19).Add(time.Hour))
+		e.run(0)
+		for _, sub := range []Subscription{manual, deferred} {
+			is := e.instalments(sub)
+			if len(is) != 1 || is[0].Status != store.InstalmentFailed || is[0].Attempts != 1 || is[0].ErrorDetail == "" {
+				t.Fatalf("instalment of a cancelled debit %+v, want FAILED with its reason after one attempt", is)
+			}
+			var n int
+			if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM outbox WHERE ordering_key = $1 AND event = $2
+				AND channel = 'webhook'`, "subscription:"+sub.ID, "subscription.instalment_failed").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 {
+				t.Errorf("subscription %s: %d instalment_failed webhooks, want 1", sub.ID, n)
+			}
+		}
+	})
+}
