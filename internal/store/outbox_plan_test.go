@@ -25,21 +25,7 @@ func TestOutboxClaimPlanOnSQLite(t *testing.T) {
 		q    string
 		args []any
 	}{"claim": {db.claimQuery(), []any{"i", 1, 2, 16}}, "due": {db.dueQuery(), []any{2}}} {
-		rows, err := db.Writer().QueryContext(ctx, "EXPLAIN QUERY PLAN "+c.q, c.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		joined := strings.Join(plan, "\n")
+		joined := queryPlan(t, db, c.q, c.args...)
 		if !strings.Contains(joined, "outbox_due") || !strings.Contains(joined, "outbox_head (channel=? AND ordering_key=?)") ||
 			strings.Contains(joined, "outbox_listing") {
 			t.Fatalf("%s query plan:\n%s", name, joined)
