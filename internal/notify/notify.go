@@ -61,6 +61,10 @@ type PaymentFacts struct {
 	// notice (the payment page tells them so); the merchant's notice and
 	// the IPN still go out.
 	TechnicalError bool
+	// DebitOn, for a deferred payment accepted on a card check alone, is
+	// its expected capture date: the buyer's email says the amount is
+	// debited then, not now.
+	DebitOn time.Time
 	// Instalment, for an attempt at a subscription's instalment, says what
 	// a refusal leads to: the buyer hears of a refused instalment once when
 	// it will be retried and once when it has failed, not at every attempt.
@@ -209,6 +213,10 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 	}
 	view := &PaymentView{ID: p.PaymentID, OrderID: p.OrderID, TransactionID: p.TransactionID, Accepted: p.Accepted,
 		Amount: p.Amount, Currency: p.Currency, Brand: p.Brand, PANMasked: p.PANMasked, At: p.At}
+	if !p.DebitOn.IsZero() {
+		on := p.DebitOn
+		view.DebitOn = &on
+	}
 	var retried bool // a refused instalment retried again: the buyer already knows
 	if in := p.Instalment; in != nil && !p.Accepted && !p.TechnicalError {
 		if in.RetryAt.IsZero() {

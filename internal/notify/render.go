@@ -146,6 +146,10 @@ type PaymentView struct {
 	// again; InstalmentFailed: it is not, the instalment has failed.
 	RetryAt          *time.Time `json:"retryAt,omitempty"`
 	InstalmentFailed bool       `json:"instalmentFailed,omitempty"`
+	// DebitOn, for a deferred payment whose card was only checked, is the
+	// day its amount is to be debited (the transaction's expected capture
+	// date): the buyer is told nothing else when the debit happens.
+	DebitOn *time.Time `json:"debitOn,omitempty"`
 }
 
 // TokenView is what a token message tells.
@@ -234,6 +238,7 @@ type PaymentData struct {
 	// again (written for the language); InstalmentFailed: it is not.
 	Retry            string
 	InstalmentFailed bool
+	Debit            string // DebitOn, formatted: the debit is deferred to that day
 	Amount           string // "€12.50" / "12,50 €"
 	Date             string
 	Card             string // "VISA •••• 0055"
@@ -403,7 +408,10 @@ func newData(c Content, sms bool) *Data {
 			pd.Retry = d.formatDate(*p.RetryAt)
 		}
 		pd.InstalmentFailed = p.InstalmentFailed && !p.Accepted
-		vars["retry"] = pd.Retry
+		if p.DebitOn != nil && p.Accepted {
+			pd.Debit = d.formatDate(*p.DebitOn)
+		}
+		vars["retry"], vars["debit"] = pd.Retry, pd.Debit
 		d.Payment = pd
 		d.Links.Details = safeURL(p.DetailsURL, "https", "http")
 		order := p.OrderID

@@ -95,3 +95,31 @@ func TestInstalmentRefusalWording(t *testing.T) {
 		}
 	}
 }
+
+// A deferred payment (its card only checked, the debit made on its capture
+// date) tells the buyer the date the card will be debited, in every
+// language: "Date" alone is the day the card was checked, not debited.
+func TestDeferredDebitDate(t *testing.T) {
+	r := notify.NewRenderer(nil, nil)
+	debit := map[string]string{"en": "March 5, 2030", "fr": "5 mars 2030", "es": "5 de marzo de 2030", "it": "5 marzo 2030", "de": "5. März 2030"}
+	on := time.Date(2030, 3, 5, 9, 0, 0, 0, time.UTC)
+	for _, lang := range notify.Languages {
+		c := notify.SampleContent(notify.TplPaymentAcceptedBuyer)
+		c.Lang = lang
+		plain, err := r.Email(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(plain.Text, debit[lang]) {
+			t.Fatalf("%s: the sample already holds the date", lang)
+		}
+		c.Payment.DebitOn = &on
+		out, err := r.Email(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.Text, debit[lang]) || !strings.Contains(out.HTML, debit[lang]) {
+			t.Errorf("%s: the debit date %q is not in:\n%s", lang, debit[lang], out.Text)
+		}
+	}
+}

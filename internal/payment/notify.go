@@ -57,6 +57,9 @@ func decisionFacts(ctx context.Context, p *Payment, t *Transaction, now time.Tim
 		Amount: t.Amount, Currency: t.Currency, Brand: t.Brand, PANMasked: t.PANMasked, At: now,
 		BuyerName: buyerName(p.Customer), TechnicalError: t.DetailedStatus == Error,
 	}
+	if t.DetailedStatus == WaitingAuthorisation || t.DetailedStatus == WaitingAuthorisationToValidate {
+		f.DebitOn = t.ExpectedCaptureAt
+	}
 	if next, ok := ctx.Value(instalmentKey{}).(func(Transaction) notify.Instalment); ok && t.DetailedStatus == Refused {
 		in := next(*t)
 		f.Instalment = &in
