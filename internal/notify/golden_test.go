@@ -170,6 +170,18 @@ var goldenVariants = []goldenVariant{
 		p.Accepted, p.RetryAt = false, &at
 	})},
 	{"instalment-failed", paymentOnly(func(p *PaymentView) { p.Accepted, p.InstalmentFailed = false, true })},
+	{"instalment-not-validated", instalmentOnly(func(in *InstalmentView) { in.Reason = InstalmentNotValidated })},
+	{"instalment-cancelled", instalmentOnly(func(in *InstalmentView) { in.Reason = InstalmentCancelled })},
+}
+
+func instalmentOnly(f func(in *InstalmentView)) func(c *Content) bool {
+	return func(c *Content) bool {
+		if c.Instalment == nil {
+			return false
+		}
+		f(c.Instalment)
+		return true
+	}
 }
 
 func hostile(c *Content) {

@@ -14,9 +14,20 @@ import (
 // EventInstalmentFailed: a subscription's instalment failed before any
 // payment was made (the token cannot pay, or too many technical failures):
 // there is no payment, so no IPN, and this is how the merchant learns it.
-// It also tells of an instalment whose debit expired unvalidated, whose
-// payment.expired IPN does not say that the instalment is over.
+// It also tells of an instalment whose debit expired unvalidated or was
+// cancelled by the merchant, whose IPN does not say that the instalment is
+// over (InstalmentFacts.Reason).
 const EventInstalmentFailed = "subscription.instalment_failed"
+
+// Why an instalment failed by the merchant's own decision
+// (InstalmentFacts.Reason): its debit, waiting for the merchant's
+// validation, expired unvalidated, or the merchant cancelled it. Nothing
+// is wrong with the card then, and the notice must not say so. The empty
+// reason is a charge that failed.
+const (
+	InstalmentNotValidated = "not_validated"
+	InstalmentCancelled    = "cancelled"
+)
 
 // InstalmentFacts describe an instalment that failed before any payment.
 type InstalmentFacts struct {
@@ -31,8 +42,11 @@ type InstalmentFacts struct {
 	Attempts       int // attempts made before it failed (0: none was possible)
 	ErrorCode      string
 	ErrorDetail    string
-	At             time.Time // when it failed
-	DetailsURL     string    // back-office page of the subscription (optional)
+	// Reason: InstalmentNotValidated or InstalmentCancelled when the
+	// merchant ended the instalment's debit, empty when a charge failed.
+	Reason     string
+	At         time.Time // when it failed
+	DetailsURL string    // back-office page of the subscription (optional)
 	// NotificationURL overrides the shop's notification URL (the
 	// subscription's ipnTargetUrl).
 	NotificationURL string
@@ -51,6 +65,11 @@ func InstalmentFailed(tx *sql.Tx, now time.Time, s shop.Shop, f InstalmentFacts)
 	}
 	if err := checkMode(f.Mode); err != nil {
 		return out, err
+	}
+	if f.Reason != "" && f.Reason != InstalmentNotValidated && f.Reason != InstalmentCancelled {
+		// Worded as a failed charge, it would send the merchant to check a
+		// card that has nothing to do with it.
+		return out, fmt.Errorf("notify: unknown reason %q for a failed instalment", f.Reason)
 	}
 	if f.At.IsZero() {
 		f.At = now
@@ -80,7 +99,7 @@ func InstalmentFailed(tx *sql.Tx, now time.Time, s shop.Shop, f InstalmentFacts)
 	}
 	view := &InstalmentView{SubscriptionID: f.SubscriptionID, Token: f.Token, OrderID: f.OrderID, Sequence: f.Sequence,
 		Amount: f.Amount, Currency: f.Currency, DueAt: f.DueAt, ErrorCode: f.ErrorCode, ErrorDetail: f.ErrorDetail,
-		At: f.At, DetailsURL: f.DetailsURL}
+		Reason: f.Reason, At: f.At, DetailsURL: f.DetailsURL}
 	c := Content{Template: TplInstalmentMerchant, Lang: Language(s.Language), Mode: f.Mode, Recipient: "merchant",
 		Shop: shopView(s, ""), Instalment: view}
 	if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: EventInstalmentFailed,

@@ -177,8 +177,10 @@ type InstalmentView struct {
 	DueAt          time.Time `json:"dueAt"`
 	ErrorCode      string    `json:"errorCode,omitempty"`
 	ErrorDetail    string    `json:"errorDetail,omitempty"`
-	At             time.Time `json:"at"`
-	DetailsURL     string    `json:"detailsUrl,omitempty"`
+	// Reason: InstalmentFacts.Reason (empty: a charge failed).
+	Reason     string    `json:"reason,omitempty"`
+	At         time.Time `json:"at"`
+	DetailsURL string    `json:"detailsUrl,omitempty"`
 }
 
 // BuyerView names the buyer.
@@ -264,6 +266,10 @@ type InstalmentData struct {
 	DueDate        string // the date only: instalments fall on dates
 	Date           string // when it failed
 	Error          string // "PSP_031 token cancelled"
+	// Reason: "not_validated" or "cancelled" when the merchant ended the
+	// instalment's debit, which the notice says instead of a failed charge.
+	// Left out of {{.}} when empty, which then prints as it did before.
+	Reason string `json:",omitempty"`
 }
 
 // Links are the URLs a message may show.
@@ -432,7 +438,7 @@ func newData(c Content, sms bool) *Data {
 	if in := c.Instalment; in != nil {
 		id := &InstalmentData{SubscriptionID: in.SubscriptionID, Token: in.Token, OrderID: in.OrderID, Sequence: in.Sequence,
 			Amount: formatAmount(in.Amount, in.Currency, lang), DueDate: d.formatDay(in.DueAt), Date: d.formatDate(in.At),
-			Error: strings.TrimSpace(in.ErrorCode + " " + in.ErrorDetail)}
+			Error: strings.TrimSpace(in.ErrorCode + " " + in.ErrorDetail), Reason: in.Reason}
 		d.Instalment = id
 		d.Links.Details = safeURL(in.DetailsURL, "https", "http")
 		order := in.OrderID

@@ -273,10 +273,10 @@ func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attem
 	// payment IPN, which does not say that the instalment is over: the
 	// merchant is told as of an instalment that failed before any payment.
 	var notice func(tx *sql.Tx) error
-	if o.Status == store.InstalmentFailed && merchantEnded[t.DetailedStatus] != "" {
+	if end, ok := merchantEnded[t.DetailedStatus]; ok && o.Status == store.InstalmentFailed {
 		failed := inst
 		failed.Attempts = attempts
-		notice = s.failedNotice(ctx, failed, o)
+		notice = s.failedNotice(ctx, failed, o, end.reason)
 	}
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		ok, err := store.SettleInstalment(tx, inst.ID, paymentID, o)
@@ -323,11 +323,11 @@ func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.T
 		// the day before the capture date decides the instalment), or
 		// nothing will be captured until the merchant validates it.
 		return store.InstalmentOutcome{}, false
-	case merchantEnded[t.DetailedStatus] != "":
+	case merchantEnded[t.DetailedStatus].detail != "":
 		// The merchant did not validate the debit in time, or cancelled
 		// it: a decision, not a failure that another attempt would mend.
 		return store.InstalmentOutcome{Status: store.InstalmentFailed, Refusals: inst.Refusals, ErrorCode: t.ErrorCode,
-			ErrorDetail: merchantEnded[t.DetailedStatus], Now: now}, true
+			ErrorDetail: merchantEnded[t.DetailedStatus].detail, Now: now}, true
 	case t.Accepted():
 		return store.InstalmentOutcome{Status: store.InstalmentPaid, Refusals: inst.Refusals, Now: now}, true
 	case t.Status == payment.StatusRunning:
@@ -360,10 +360,11 @@ func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.T
 // merchantEnded gives, for the ends of a debit that the merchant decided
 // (never validated, cancelled), the error detail of its instalment, which
 // then fails without a new attempt (the transaction has no error of its
-// own).
-var merchantEnded = map[string]string{
-	payment.Expired:   "EXPIRED: the merchant did not validate the debit in time",
-	payment.Cancelled: "CANCELLED: the merchant cancelled the debit",
+// own), and the reason its merchant's notice gives instead of a charge
+// that failed (which would send the merchant to check the card).
+var merchantEnded = map[string]struct{ detail, reason string }{
+	payment.Expired:   {"EXPIRED: the merchant did not validate the debit in time", notify.InstalmentNotValidated},
+	payment.Cancelled: {"CANCELLED: the merchant cancelled the debit", notify.InstalmentCancelled},
 }
 
 // neverApproved are the issuer response codes that no retry turns into an
@@ -410,7 +411,7 @@ func (s *Service) release(ctx context.Context, inst store.InstalmentRecord, o st
 	}
 	var notice func(tx *sql.Tx) error
 	if o.Status == store.InstalmentFailed {
-		notice = s.failedNotice(ctx, inst, o)
+		notice = s.failedNotice(ctx, inst, o, "")
 	}
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		ok, err := store.ReleaseInstalment(tx, inst.ID, inst.ClaimID, o)
@@ -425,11 +426,12 @@ func (s *Service) release(ctx context.Context, inst store.InstalmentRecord, o st
 }
 
 // failedNotice prepares the merchant's notice of inst failed with outcome
-// o, before any payment or by a debit that expired unvalidated; it returns nil when the shop or the subscription
-// cannot be read (a failure that may well be why the instalment failed):
+// o, before any payment (reason empty) or by a debit the merchant ended
+// (reason: a notify.InstalmentFacts.Reason); it returns nil when the shop
+// or the subscription cannot be read (a failure that may well be why the instalment failed):
 // the instalment still fails, rather than be claimed again forever, and
 // the error is logged.
-func (s *Service) failedNotice(ctx context.Context, inst store.InstalmentRecord, o store.InstalmentOutcome) func(tx *sql.Tx) error {
+func (s *Service) failedNotice(ctx context.Context, inst store.InstalmentRecord, o store.InstalmentOutcome, reason string) func(tx *sql.Tx) error {
 	log := s.log.With("subscription", inst.SubscriptionID, "sequence", inst.Sequence)
 	sh, err := s.db.Shop(ctx, inst.ShopID)
 	if err != nil {
@@ -445,7 +447,7 @@ func (s *Service) failedNotice(ctx context.Context, inst store.InstalmentRecord,
 	_ = json.Unmarshal([]byte(sub.Options), &opts)
 	f := notify.InstalmentFacts{SubscriptionID: sub.ID, Token: sub.Token, OrderID: sub.OrderID, Mode: sub.Mode,
 		Sequence: inst.Sequence, Amount: inst.Amount, Currency: inst.Currency, DueAt: inst.DueAt, Attempts: inst.Attempts,
-		ErrorCode: o.ErrorCode, ErrorDetail: o.ErrorDetail, At: o.Now, NotificationURL: opts.IPNTargetURL}
+		ErrorCode: o.ErrorCode, ErrorDetail: o.ErrorDetail, Reason: reason, At: o.Now, NotificationURL: opts.IPNTargetURL}
 	return func(tx *sql.Tx) error {
 		_, err := notify.InstalmentFailed(tx, o.Now, sh, f)
 		return err

@@ -93,6 +93,7 @@ func TestInstalmentFailedBeforePaymentTellsTheMerchant(t *testing.T) {
 		if len(is) != 1 || is[0].Status != store.InstalmentFailed {
 			t.Fatalf("instalments %+v, want one FAILED", is)
 		}
+		wantNoticeReason(t, db, sub, "") // a charge that could not be made
 		rows, err := db.Reader().Query(`SELECT channel, target, ordering_key, payload FROM outbox WHERE event = $1
 			ORDER BY channel`, notify.EventInstalmentFailed)
 		if err != nil {

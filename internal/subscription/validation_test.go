@@ -1,9 +1,11 @@
 package subscription
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
@@ -19,6 +21,10 @@ import (
 func TestInstalmentToValidateFollowsItsDebit(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
+		e.shop.PrimaryEmail = "merchant@example.com" // for the merchant's email
+		if err := db.UpdateShop(e.ctx(), e.shop, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
 		manual := Options{ManualValidation: "YES"}
 		deferred := Options{ManualValidation: "YES", CaptureDelay: ptr(20)}
 		in := func(o Options) CreateInput {
@@ -101,6 +107,9 @@ func TestInstalmentToValidateFollowsItsDebit(t *testing.T) {
 			if n != want {
 				t.Errorf("subscription %s: %d instalment_failed webhooks, want %d", sub.ID, n, want)
 			}
+			if want == 1 {
+				wantNoticeReason(t, db, sub, notify.InstalmentNotValidated)
+			}
 		}
 	})
 }
@@ -112,6 +121,10 @@ func TestInstalmentToValidateFollowsItsDebit(t *testing.T) {
 func TestInstalmentOfACancelledDebitIsNotCharged(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
+		e.shop.PrimaryEmail = "merchant@example.com" // for the merchant's email
+		if err := db.UpdateShop(e.ctx(), e.shop, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
 		in := func(o Options) CreateInput {
 			return CreateInput{Amount: 990, PaymentMethodToken: e.token(cardOK), RRule: "FREQ=MONTHLY;COUNT=1", Options: o}
 		}
@@ -144,6 +157,26 @@ func TestInstalmentOfACancelledDebitIsNotCharged(t *testing.T) {
 			if n != 1 {
 				t.Errorf("subscription %s: %d instalment_failed webhooks, want 1", sub.ID, n)
 			}
+			wantNoticeReason(t, db, sub, notify.InstalmentCancelled)
 		}
 	})
+}
+
+// wantNoticeReason checks that the merchant's email of sub's failed
+// instalment says why: the merchant ended its debit, not a failed charge
+// (whose email would send the merchant to check the card).
+func wantNoticeReason(t *testing.T, db *store.DB, sub Subscription, reason string) {
+	t.Helper()
+	var payload string
+	if err := db.Reader().QueryRow(`SELECT payload FROM outbox WHERE ordering_key = $1 AND event = $2
+		AND channel = 'email'`, "subscription:"+sub.ID+"/merchant", notify.EventInstalmentFailed).Scan(&payload); err != nil {
+		t.Fatalf("subscription %s: merchant email: %v", sub.ID, err)
+	}
+	var c notify.Content
+	if err := json.Unmarshal([]byte(payload), &c); err != nil || c.Instalment == nil {
+		t.Fatalf("subscription %s: email content %s: %v", sub.ID, payload, err)
+	}
+	if c.Instalment.Reason != reason {
+		t.Errorf("subscription %s: email reason %q, want %q", sub.ID, c.Instalment.Reason, reason)
+	}
 }

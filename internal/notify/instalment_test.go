@@ -1,0 +1,111 @@
+package notify_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/notify"
+	"github.com/openpsp/openpsp/internal/outbox"
+	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+)
+
+// An instalment whose debit the merchant let expire unvalidated, or
+// cancelled, failed by the merchant's own decision: its email says so in
+// every language, and neither that the instalment "could not be charged"
+// nor to check the card, which has nothing to do with it. A charge that
+// failed keeps its wording.
+func TestInstalmentEndedByTheMerchantWording(t *testing.T) {
+	// What each reason must say, in each language (lower case).
+	said := map[string]map[string]string{
+		notify.InstalmentNotValidated: {"en": "validat", "fr": "valid", "es": "valid", "it": "convalid", "de": "bestätig"},
+		notify.InstalmentCancelled:    {"en": "cancel", "fr": "annul", "es": "cancel", "it": "annull", "de": "storn"},
+	}
+	cardWord := map[string]string{"en": "card", "fr": "carte", "es": "tarjeta", "it": "carta", "de": "karte"}
+	r := notify.NewRenderer(nil, nil)
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		email := func(lang, reason string) notify.Rendered {
+			t.Helper()
+			s := testShop()
+			s.Language = lang
+			f := notify.InstalmentFacts{SubscriptionID: "sub-1", Token: "tok-1", OrderID: "order-9", Mode: "TEST", Sequence: 2,
+				Amount: 990, Currency: "EUR", DueAt: t0, Attempts: 1, ErrorDetail: "EXPIRED", Reason: reason}
+			var e notify.Enqueued
+			write(t, db, func(tx *sql.Tx) error {
+				var err error
+				e, err = notify.InstalmentFailed(tx, t0, s, f)
+				return err
+			})
+			for _, m := range e.Messages {
+				if m.Channel != outbox.ChannelEmail {
+					continue
+				}
+				var c notify.Content
+				if err := json.Unmarshal([]byte(m.Payload), &c); err != nil {
+					t.Fatal(err)
+				}
+				out, err := r.Email(context.Background(), c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			t.Fatalf("%s %q: no email in %v", lang, reason, targets(e))
+			return notify.Rendered{}
+		}
+		for _, lang := range notify.Languages {
+			failed := email(lang, "")
+			if !strings.Contains(strings.ToLower(failed.Text), cardWord[lang]) {
+				t.Errorf("%s: a failed charge no longer says to check the card:\n%s", lang, failed.Text)
+			}
+			for reason, words := range said {
+				out := email(lang, reason)
+				for _, part := range []string{out.Text, out.HTML} {
+					low := strings.ToLower(part)
+					if !strings.Contains(low, words[lang]) || strings.Contains(low, cardWord[lang]) {
+						t.Errorf("%s %s: want %q and no %q in:\n%s", lang, reason, words[lang], cardWord[lang], part)
+					}
+				}
+				// Neither the intro nor the footer of a failed charge
+				// (which says no payment, so no IPN, was made).
+				if got, was := intro(out.Text), intro(failed.Text); got == was {
+					t.Errorf("%s %s: the intro of a failed charge: %s", lang, reason, got)
+				}
+				if got, was := lastLine(out.Text), lastLine(failed.Text); got == was {
+					t.Errorf("%s %s: the footer of a failed charge: %s", lang, reason, got)
+				}
+			}
+		}
+	})
+}
+
+// intro is the paragraph after the heading of an instalment notice's text.
+func intro(text string) string {
+	parts := strings.Split(strings.TrimSpace(text), "\n\n")
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[2] // TEST line, heading, intro
+}
+
+func lastLine(text string) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	return lines[len(lines)-1]
+}
+
+// An unknown reason is a mistake of the caller, not a failed charge.
+func TestInstalmentFailedUnknownReason(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		f := notify.InstalmentFacts{SubscriptionID: "sub-1", Token: "tok-1", Mode: "TEST", Sequence: 2, Amount: 990,
+			Currency: "EUR", DueAt: t0, Reason: "EXPIRED"}
+		write(t, db, func(tx *sql.Tx) error {
+			if _, err := notify.InstalmentFailed(tx, t0, testShop(), f); err == nil {
+				t.Error("unknown reason accepted")
+			}
+			return nil
+		})
+	})
+}
