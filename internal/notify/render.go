@@ -415,7 +415,7 @@ func newData(c Content, sms bool) *Data {
 		}
 		pd.InstalmentFailed = p.InstalmentFailed && !p.Accepted
 		if p.DebitOn != nil && p.Accepted {
-			pd.Debit = d.formatDate(*p.DebitOn)
+			pd.Debit = d.formatDay(*p.DebitOn)
 		}
 		vars["retry"], vars["debit"] = pd.Retry, pd.Debit
 		d.Payment = pd

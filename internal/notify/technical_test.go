@@ -121,5 +121,10 @@ func TestDeferredDebitDate(t *testing.T) {
 		if !strings.Contains(out.Text, debit[lang]) || !strings.Contains(out.HTML, debit[lang]) {
 			t.Errorf("%s: the debit date %q is not in:\n%s", lang, debit[lang], out.Text)
 		}
+		// A day, not an instant: captures are made on a date, at no
+		// time the buyer could rely on.
+		if strings.Contains(out.Text, debit[lang]+" ") && strings.Contains(out.Text, "09:00") {
+			t.Errorf("%s: the debit date carries a time of day:\n%s", lang, out.Text)
+		}
 	}
 }
