@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -249,6 +250,10 @@ func TestDeferredAuthorizationUpdateAndCancel(t *testing.T) {
 		higher := int64(2600)
 		_, _, err = e.svc.Update(e.ctx(), e.shop.ID, tx.UUID, UpdateInput{Amount: &higher})
 		wantCode(t, err, "PSP_040")
+		// Nothing is authorized yet: the detail says what the ceiling is.
+		if d := err.(*errs.Error).Detail; !strings.Contains(d, "the 1800 to be authorized") {
+			t.Fatalf("PSP_040 detail %q", d)
+		}
 		e.clk.Set(start.AddDate(0, 0, 19))
 		if e.authorizeDue() != 0 {
 			t.Fatal("authorized before the moved date")

@@ -288,9 +288,9 @@ func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInpu
 		}
 		// What may not be exceeded: the amount authorized or, before the
 		// authorization of a deferred debit, the amount it will ask for.
-		ceiling := t.AuthAmount
+		ceiling, what := t.AuthAmount, "authorized"
 		if t.AwaitingAuthorisation() {
-			ceiling = t.Amount
+			ceiling, what = t.Amount, "to be authorized"
 		}
 		if in.Currency != "" && in.Currency != t.Currency {
 			return "", invalid("cardUpdate.currency", in.Currency)
@@ -301,7 +301,7 @@ func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInpu
 				return "", errs.Invalid(errs.BadAmount, "invalid amount", "cardUpdate.amount", *in.Amount)
 			case *in.Amount > ceiling:
 				return "", &errs.Error{Code: errs.AmountNotAuth, Message: "amount not authorized", Field: "cardUpdate.amount",
-					Detail: fmt.Sprintf("the amount can be lowered only: %d is more than the %d authorized", *in.Amount, ceiling)}
+					Detail: fmt.Sprintf("the amount can be lowered only: %d is more than the %d %s", *in.Amount, ceiling, what)}
 			}
 			t.Amount = *in.Amount
 		}
