@@ -120,6 +120,9 @@ func instalmentWebhookData(f InstalmentFacts) any {
 		Attempts    int    `json:"attempts"`
 		ErrorCode   string `json:"errorCode,omitempty"`
 		ErrorDetail string `json:"errorDetail,omitempty"`
+		// Reason is InstalmentNotValidated or InstalmentCancelled when the
+		// merchant's own decision ended the instalment (omitted otherwise).
+		Reason string `json:"reason,omitempty"`
 	}
 	return struct {
 		SubscriptionID     string     `json:"subscriptionId"`
@@ -127,5 +130,5 @@ func instalmentWebhookData(f InstalmentFacts) any {
 		OrderID            string     `json:"orderId,omitempty"`
 		Instalment         instalment `json:"instalment"`
 	}{f.SubscriptionID, f.Token, f.OrderID, instalment{f.Sequence, f.DueAt.UTC().Format(time.DateOnly), f.Amount, f.Currency,
-		f.Attempts, f.ErrorCode, f.ErrorDetail}}
+		f.Attempts, f.ErrorCode, f.ErrorDetail, f.Reason}}
 }

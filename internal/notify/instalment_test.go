@@ -109,3 +109,43 @@ func TestInstalmentFailedUnknownReason(t *testing.T) {
 		})
 	})
 }
+
+// The webhook of an instalment ended by the merchant's decision says which
+// in a field a program can read (the error detail is text for people);
+// the webhook of a failed charge has none.
+func TestInstalmentFailedWebhookReason(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		for _, reason := range []string{"", notify.InstalmentNotValidated, notify.InstalmentCancelled} {
+			f := notify.InstalmentFacts{SubscriptionID: "sub-1", Token: "tok-1", Mode: "TEST", Sequence: 2,
+				Amount: 990, Currency: "EUR", DueAt: t0, Attempts: 1, ErrorDetail: "detail", Reason: reason}
+			var e notify.Enqueued
+			write(t, db, func(tx *sql.Tx) error {
+				var err error
+				e, err = notify.InstalmentFailed(tx, t0, testShop(), f)
+				return err
+			})
+			found := false
+			for _, m := range e.Messages {
+				if m.Channel != outbox.ChannelWebhook {
+					continue
+				}
+				found = true
+				var body struct {
+					Data struct {
+						Instalment map[string]any `json:"instalment"`
+					} `json:"data"`
+				}
+				if err := json.Unmarshal([]byte(m.Payload), &body); err != nil {
+					t.Fatal(err)
+				}
+				got, present := body.Data.Instalment["reason"]
+				if reason == "" && present || reason != "" && got != reason {
+					t.Errorf("reason %q: webhook instalment %v", reason, body.Data.Instalment)
+				}
+			}
+			if !found {
+				t.Fatalf("reason %q: no webhook in %v", reason, targets(e))
+			}
+		}
+	})
+}
