@@ -54,6 +54,9 @@ type fakePayments struct {
 	racing bool
 	// final is the outcome of each form that is over.
 	final map[string]Outcome
+	// debitOn, when set, makes accepted attempts deferred payments whose
+	// card was only checked, to be debited that day.
+	debitOn time.Time
 }
 
 func newFakePayments() *fakePayments { return &fakePayments{forms: map[string]*Form{}} }
@@ -119,6 +122,7 @@ func (f *fakePayments) PayCard(_ context.Context, token string, in CardInput) (O
 	if out.Accepted {
 		fm.Completed = true
 		out.Final = true
+		out.DebitOn = f.debitOn
 	} else {
 		fm.AttemptsLeft--
 		out.Final = fm.AttemptsLeft == 0

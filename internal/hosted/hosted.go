@@ -25,6 +25,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/card"
@@ -122,6 +123,11 @@ type Outcome struct {
 	// out): the attempt is neither accepted nor refused, recovery settles
 	// it and the IPN tells the merchant. The buyer must not pay again.
 	Pending bool
+	// DebitOn, for an accepted deferred payment whose card was only
+	// checked (WAITING_AUTHORISATION), is the day its amount is to be
+	// debited (its expected capture date): the final page says nothing has
+	// been debited yet and when it will be, as the buyer's email does.
+	DebitOn time.Time
 }
 
 // Buyer-facing refusal reasons (Outcome.Message). Each has a message in

@@ -983,3 +983,68 @@ func TestMalformedPostIsABuyerPage(t *testing.T) {
 		t.Error("a payment was attempted")
 	}
 }
+
+// A deferred payment accepted on a card check alone (WAITING_AUTHORISATION)
+// tells the buyer on the final page that nothing is debited yet and the
+// day the amount will be, in the page's language: on the hosted page, in
+// the embedded form's answer, and when the challenge completion is posted
+// again once the form is over. "Payment accepted" alone read as debited now.
+func TestDeferredDebitDateOnFinalPage(t *testing.T) {
+	want := map[string][2]string{
+		"en": {"nothing has been debited yet", "March 5, 2030"},
+		"fr": {"rien n’a encore été débité", "5 mars 2030"},
+	}
+	for lang, w := range want {
+		e := newEnv(t)
+		e.pay.debitOn = time.Date(2030, 3, 5, 9, 0, 0, 0, time.UTC)
+		says := func(where, text string) {
+			t.Helper()
+			text = html.UnescapeString(text)
+			if !strings.Contains(text, w[0]) || !strings.Contains(text, w[1]) {
+				t.Errorf("%s %s: want %q and %q in:\n%s", lang, where, w[0], w[1], text)
+			}
+			if strings.Contains(text, "09:00") {
+				t.Errorf("%s %s: the debit date carries a time of day: %s", lang, where, text)
+			}
+		}
+
+		// Hosted page, through the 3-D Secure challenge, then the
+		// completion posted again.
+		fm := demoForm("h-" + lang)
+		fm.Language = lang
+		e.pay.add(fm)
+		res, _ := e.postJSON(t, "/pay/h-"+lang, cardValues("4970110000000021", "12/30", "123"))
+		if res.Step != "challenge" {
+			t.Fatalf("%s: %+v", lang, res)
+		}
+		done := url.Values{"sealed": {res.Sealed}, "decision": {"approve"}}
+		page := e.do(t, "POST", "/pay/h-"+lang+"/3ds/complete", done)
+		says("hosted page", page.Body.String())
+		again := e.do(t, "POST", "/pay/h-"+lang+"/3ds/complete", done)
+		says("outcome page posted again", again.Body.String())
+		if e.pay.callCount() != 1 {
+			t.Fatalf("%s: %d payment attempts", lang, e.pay.callCount())
+		}
+
+		// Embedded form (the pop-in is the same document): the answer the
+		// form script shows.
+		fm = demoForm("e-" + lang)
+		fm.Language = lang
+		e.pay.add(fm)
+		er, _ := e.postJSON(t, embeddedURL("e-"+lang, "https://merchant.example", demoPublicKey), cardValues("5100010000002045", "0931", "999"))
+		if er.Step != "done" || !er.Accepted {
+			t.Fatalf("%s embedded: %+v", lang, er)
+		}
+		says("embedded answer", er.Message)
+
+		// A payment debited now says nothing of a later debit.
+		e.pay.debitOn = time.Time{}
+		fm = demoForm("n-" + lang)
+		fm.Language = lang
+		e.pay.add(fm)
+		nr, _ := e.postJSON(t, "/pay/n-"+lang, cardValues("5100010000002045", "0931", "999"))
+		if !nr.Accepted || strings.Contains(nr.Message, w[0]) {
+			t.Errorf("%s: an immediate payment's message: %q", lang, nr.Message)
+		}
+	}
+}

@@ -428,6 +428,17 @@ var finalMessages = map[string]map[string]string{
 	},
 }
 
+// deferredMessages tell, after "accepted", that a deferred payment's card
+// was only checked and the day (%s) its amount will be debited: the words
+// of the buyer's email (notify's pay.ok.deferred).
+var deferredMessages = map[string]map[string]string{
+	"en": {"accepted_deferred": "Your card was checked; nothing has been debited yet. The amount will be debited on %s."},
+	"fr": {"accepted_deferred": "Votre carte a été vérifiée\u00a0; rien n’a encore été débité. Le montant sera débité le %s."},
+	"es": {"accepted_deferred": "Su tarjeta ha sido verificada; todavía no se ha cargado nada. El importe se cargará el %s."},
+	"it": {"accepted_deferred": "La Sua carta è stata verificata; non è stato ancora addebitato nulla. L'importo sarà addebitato il %s."},
+	"de": {"accepted_deferred": "Ihre Karte wurde geprüft; es wurde noch nichts abgebucht. Der Betrag wird am %s abgebucht."},
+}
+
 // addMessages adds a part's messages (per language) to the catalogue.
 func addMessages(part map[string]map[string]string) {
 	for l, m := range part {
@@ -437,4 +448,5 @@ func addMessages(part map[string]map[string]string) {
 
 func init() {
 	addMessages(finalMessages)
+	addMessages(deferredMessages)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/clientip"
+	"github.com/openpsp/openpsp/internal/notify"
 )
 
 // maxBody bounds a submitted card form (a few short fields and, on the
@@ -531,6 +532,11 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 		msg = m["accepted"]
 		if pg.form.FormAction == "REGISTER" {
 			msg = m["registered"]
+		} else if !out.DebitOn.IsZero() {
+			// Only the card was checked: "accepted" alone reads as
+			// debited now. The day is written as the buyer's email
+			// writes it.
+			msg += " " + fmt.Sprintf(m["accepted_deferred"], notify.FormatDay(pg.lang, out.DebitOn))
 		}
 	} else {
 		ret = pg.params.refused

@@ -459,6 +459,14 @@ func (d *Data) formatDate(t time.Time) string { return d.formatTime("date", t) }
 // formatDay writes the date of t without the time ("4 March 2030").
 func (d *Data) formatDay(t time.Time) string { return d.formatTime("day", t) }
 
+// FormatDay writes the date of t without the time in a language of the
+// messages (English for another), as the buyer's emails write it: the
+// payment pages tell the same day in the same words (a deferred payment's
+// debit date) without a second date format.
+func FormatDay(lang string, t time.Time) string {
+	return (&Data{cat: catalogs[Language(lang)]}).formatDay(t)
+}
+
 // formatTime fills the catalogue's pattern (date, day) with the parts of t
 // in UTC; a pattern uses the parts it names.
 func (d *Data) formatTime(pattern string, t time.Time) string {

@@ -181,6 +181,11 @@ func (s *Service) activeSubscription(ctx context.Context, shopID, token string) 
 func HostedOutcome(p payment.Payment, t payment.Transaction, now time.Time) (hosted.Outcome, error) {
 	out := hosted.Outcome{Accepted: t.Accepted(), AttemptsLeft: p.AttemptsLeft()}
 	out.Final = out.Accepted || p.Completed()
+	if t.AwaitingAuthorisation() {
+		// A deferred debit: only the card was checked; the buyer is told
+		// the day the amount is debited, as the confirmation email does.
+		out.DebitOn = t.ExpectedCaptureAt
+	}
 	if attemptRunning(t) {
 		// The acquirer did not answer in time: not refused, not accepted.
 		out.Pending = true
