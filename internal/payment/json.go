@@ -318,7 +318,7 @@ func transactionObject(p Payment, t Transaction, typ string, withOrder bool) tra
 				LegacyTransDate: Date(t.CreatedAt), PaymentMethodSource: pms,
 				AuthorizationResponse: authResponse(t), CaptureResponse: captureResponse(t),
 				ThreeDSResponse:           threeDSResponse(t),
-				MarkAuthorizationResponse: markAuthJSON{Type: "V4/PaymentMethod/Details/Cards/MarkAuthorizationResponse"},
+				MarkAuthorizationResponse: markAuthResponse(t),
 				Type:                      "V4/PaymentMethod/Details/CardDetails",
 			},
 			ParentTransactionUUID: optString(t.ParentUUID), SequenceNumber: t.SequenceNumber,
@@ -356,6 +356,21 @@ func authResponse(t Transaction) AuthorizationResponse {
 		a.Amount, a.Currency, a.AuthorizationMode = optInt64(amount), optString(t.Currency), &full
 	}
 	return a
+}
+
+// markAuthResponse is the card check of a deferred debit (all null for a
+// transaction without one): it stays as it was once the debit is
+// authorized, which authResponse then shows.
+func markAuthResponse(t Transaction) markAuthJSON {
+	m := markAuthJSON{Type: "V4/PaymentMethod/Details/Cards/MarkAuthorizationResponse"}
+	if t.MarkAuthResult == "" {
+		return m
+	}
+	m.Amount, m.Currency = optInt64(t.MarkAuthAmount), optString(t.Currency)
+	m.AuthorizationDate = optDate(t.MarkAuthAt)
+	m.AuthorizationNumber = optString(t.MarkAuthNumber)
+	m.AuthorizationResult = optString(authorizationResult(t.MarkAuthResult))
+	return m
 }
 
 // authorizationResult writes an ISO response code the PayZen way: without

@@ -110,30 +110,37 @@ type Options struct {
 // Transaction is one operation on a card: a DEBIT, a CREDIT (refund) or a
 // VERIFICATION.
 type Transaction struct {
-	UUID                 string // 32 lowercase hex
-	ShopID               string
-	PaymentID            string
-	ParentUUID           string
-	Mode                 string
-	OrderID              string
-	OperationType        string
-	Amount               int64
-	Currency             string
-	Status               string
-	DetailedStatus       string
-	Token                string // paymentMethodToken
-	PaymentMethodSource  string // NEW | TOKEN
-	Brand                string
-	PANMasked            string
-	ExpiryMonth          int
-	ExpiryYear           int
-	ManualValidation     bool
-	ExpectedCaptureAt    time.Time
-	AuthExpiresAt        time.Time
-	AuthNumber           string
-	AuthResult           string // acquirer response code
-	AuthAt               time.Time
-	AuthAmount           int64
+	UUID                string // 32 lowercase hex
+	ShopID              string
+	PaymentID           string
+	ParentUUID          string
+	Mode                string
+	OrderID             string
+	OperationType       string
+	Amount              int64
+	Currency            string
+	Status              string
+	DetailedStatus      string
+	Token               string // paymentMethodToken
+	PaymentMethodSource string // NEW | TOKEN
+	Brand               string
+	PANMasked           string
+	ExpiryMonth         int
+	ExpiryYear          int
+	ManualValidation    bool
+	ExpectedCaptureAt   time.Time
+	AuthExpiresAt       time.Time
+	AuthNumber          string
+	AuthResult          string // acquirer response code
+	AuthAt              time.Time
+	AuthAmount          int64
+	// MarkAuth* are the card check made at payment time for a deferred
+	// debit, authorized only the day before its capture date: Lyra's
+	// markAuthorizationResponse. MarkAuthResult is "" without a check.
+	MarkAuthNumber       string
+	MarkAuthResult       string // acquirer response code
+	MarkAuthAt           time.Time
+	MarkAuthAmount       int64
 	AcquirerRef          string
 	CaptureRef           string
 	CapturedAmount       int64
@@ -200,7 +207,9 @@ func transactionFromRecord(r store.TransactionRecord) Transaction {
 		PANMasked: r.PANMasked, ExpiryMonth: r.ExpiryMonth, ExpiryYear: r.ExpiryYear,
 		ManualValidation: r.ManualValidation, ExpectedCaptureAt: r.ExpectedCaptureAt, AuthExpiresAt: r.AuthExpiresAt,
 		AuthNumber: r.AuthNumber, AuthResult: r.AuthResult, AuthAt: r.AuthAt, AuthAmount: r.AuthAmount,
-		AcquirerRef: r.AcquirerRef, CaptureRef: r.CaptureRef, CapturedAmount: r.CapturedAmount,
+		MarkAuthNumber: r.MarkAuthNumber, MarkAuthResult: r.MarkAuthResult, MarkAuthAt: r.MarkAuthAt,
+		MarkAuthAmount: r.MarkAuthAmount,
+		AcquirerRef:    r.AcquirerRef, CaptureRef: r.CaptureRef, CapturedAmount: r.CapturedAmount,
 		CapturedAt: r.CapturedAt, RefundedAmount: r.RefundedAmount, ErrorCode: r.ErrorCode,
 		ErrorMessage: r.ErrorMessage, DetailedErrorCode: r.DetailedErrorCode,
 		DetailedErrorMessage: r.DetailedErrorMessage, SequenceNumber: r.SequenceNumber, PendingOp: r.PendingOp,
@@ -235,7 +244,9 @@ func (t Transaction) record() store.TransactionRecord {
 		PANMasked: t.PANMasked, ExpiryMonth: t.ExpiryMonth, ExpiryYear: t.ExpiryYear,
 		ManualValidation: t.ManualValidation, ExpectedCaptureAt: t.ExpectedCaptureAt, AuthExpiresAt: t.AuthExpiresAt,
 		AuthNumber: t.AuthNumber, AuthResult: t.AuthResult, AuthAt: t.AuthAt, AuthAmount: t.AuthAmount,
-		AcquirerRef: t.AcquirerRef, CaptureRef: t.CaptureRef, CapturedAmount: t.CapturedAmount,
+		MarkAuthNumber: t.MarkAuthNumber, MarkAuthResult: t.MarkAuthResult, MarkAuthAt: t.MarkAuthAt,
+		MarkAuthAmount: t.MarkAuthAmount,
+		AcquirerRef:    t.AcquirerRef, CaptureRef: t.CaptureRef, CapturedAmount: t.CapturedAmount,
 		CapturedAt: t.CapturedAt, RefundedAmount: t.RefundedAmount, ThreeDS: string(tds), ErrorCode: t.ErrorCode,
 		ErrorMessage: t.ErrorMessage, DetailedErrorCode: t.DetailedErrorCode,
 		DetailedErrorMessage: t.DetailedErrorMessage, Metadata: string(md), SequenceNumber: t.SequenceNumber,

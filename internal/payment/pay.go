@@ -581,8 +581,11 @@ func decideAuthorization(p *Payment, t *Transaction, o outcome, now time.Time) (
 	if deferredAuthorization(p, t) {
 		// The card was verified: the authorization is AuthorizeDue's, and
 		// until then authorizationResponse stays empty (nothing was
-		// authorized; Lyra reports this check as markAuthorizationResponse,
-		// which OpenPSP does not record).
+		// authorized). Lyra reports the check apart, as
+		// markAuthorizationResponse, for the check's amount: authorize
+		// sends it for 0.
+		t.MarkAuthNumber, t.MarkAuthResult, t.MarkAuthAt = o.res.AuthorizationNumber, o.res.ResponseCode, now
+		t.MarkAuthAmount = 0
 		t.ExpectedCaptureAt = now.AddDate(0, 0, p.Options.CaptureDelay)
 		to := WaitingAuthorisation
 		if t.ManualValidation {

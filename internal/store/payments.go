@@ -44,30 +44,37 @@ type PaymentRecord struct {
 
 // TransactionRecord is a row of transactions.
 type TransactionRecord struct {
-	UUID                 string
-	ShopID               string
-	PaymentID            string
-	ParentUUID           string // "" stores NULL
-	Mode                 string
-	OrderID              string
-	OperationType        string
-	Amount               int64
-	Currency             string
-	Status               string
-	DetailedStatus       string
-	Token                string
-	PaymentMethodSource  string
-	Brand                string
-	PANMasked            string
-	ExpiryMonth          int
-	ExpiryYear           int
-	ManualValidation     bool
-	ExpectedCaptureAt    time.Time
-	AuthExpiresAt        time.Time
-	AuthNumber           string
-	AuthResult           string
-	AuthAt               time.Time
-	AuthAmount           int64
+	UUID                string
+	ShopID              string
+	PaymentID           string
+	ParentUUID          string // "" stores NULL
+	Mode                string
+	OrderID             string
+	OperationType       string
+	Amount              int64
+	Currency            string
+	Status              string
+	DetailedStatus      string
+	Token               string
+	PaymentMethodSource string
+	Brand               string
+	PANMasked           string
+	ExpiryMonth         int
+	ExpiryYear          int
+	ManualValidation    bool
+	ExpectedCaptureAt   time.Time
+	AuthExpiresAt       time.Time
+	AuthNumber          string
+	AuthResult          string
+	AuthAt              time.Time
+	AuthAmount          int64
+	// MarkAuth* record the card check of a deferred debit (Lyra's
+	// markAuthorizationResponse), kept once it is authorized; MarkAuthResult
+	// is "" when there was none.
+	MarkAuthNumber       string
+	MarkAuthResult       string
+	MarkAuthAt           time.Time
+	MarkAuthAmount       int64
 	AcquirerRef          string
 	CaptureRef           string
 	CapturedAmount       int64
@@ -100,7 +107,8 @@ const transactionColumns = `uuid, shop_id, payment_id, parent_uuid, mode, order_
 	manual_validation, expected_capture_at, auth_expires_at, auth_number, auth_result, auth_at, auth_amount,
 	acquirer_ref, capture_ref, captured_amount, captured_at, refunded_amount, three_ds, error_code, error_message,
 	detailed_error_code, detailed_error_message, metadata, sequence_number, order_guard, pending_op, pending_op_id,
-	pending_since, deferred_card_token, version, created_at, updated_at`
+	pending_since, deferred_card_token, mark_auth_number, mark_auth_result, mark_auth_at, mark_auth_amount, version,
+	created_at, updated_at`
 
 func optText(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
@@ -135,14 +143,15 @@ func scanTransaction(s scanner) (TransactionRecord, error) {
 	var t TransactionRecord
 	var parent, guard sql.NullString
 	var manual int
-	var expCapture, authExp, authAt, capturedAt, pendingSince sql.NullInt64
+	var expCapture, authExp, authAt, markAt, capturedAt, pendingSince sql.NullInt64
 	var created, updated int64
 	err := s.Scan(&t.UUID, &t.ShopID, &t.PaymentID, &parent, &t.Mode, &t.OrderID, &t.OperationType, &t.Amount,
 		&t.Currency, &t.Status, &t.DetailedStatus, &t.Token, &t.PaymentMethodSource, &t.Brand, &t.PANMasked,
 		&t.ExpiryMonth, &t.ExpiryYear, &manual, &expCapture, &authExp, &t.AuthNumber, &t.AuthResult, &authAt,
 		&t.AuthAmount, &t.AcquirerRef, &t.CaptureRef, &t.CapturedAmount, &capturedAt, &t.RefundedAmount, &t.ThreeDS,
 		&t.ErrorCode, &t.ErrorMessage, &t.DetailedErrorCode, &t.DetailedErrorMessage, &t.Metadata, &t.SequenceNumber,
-		&guard, &t.PendingOp, &t.PendingOpID, &pendingSince, &t.DeferredCardToken, &t.Version, &created, &updated)
+		&guard, &t.PendingOp, &t.PendingOpID, &pendingSince, &t.DeferredCardToken, &t.MarkAuthNumber, &t.MarkAuthResult, &markAt,
+		&t.MarkAuthAmount, &t.Version, &created, &updated)
 	if err != nil {
 		return t, err
 	}
@@ -150,6 +159,7 @@ func scanTransaction(s scanner) (TransactionRecord, error) {
 	t.ManualValidation = manual != 0
 	t.ExpectedCaptureAt, t.AuthExpiresAt = NullMicros(expCapture), NullMicros(authExp)
 	t.AuthAt, t.CapturedAt, t.PendingSince = NullMicros(authAt), NullMicros(capturedAt), NullMicros(pendingSince)
+	t.MarkAuthAt = NullMicros(markAt)
 	t.CreatedAt, t.UpdatedAt = FromMicros(created), FromMicros(updated)
 	return t, nil
 }
@@ -279,7 +289,7 @@ func insertTransactionStmt(t TransactionRecord) groupStmt {
 	return groupStmt{what: "insert transaction", uniqueConflict: true,
 		query: `INSERT INTO transactions (` + transactionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
 		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31,
-		$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44)`,
+		$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48)`,
 		args: transactionArgs(t)}
 }
 
@@ -290,7 +300,8 @@ func transactionArgs(t TransactionRecord) []any {
 		t.AuthNumber, t.AuthResult, OptMicros(t.AuthAt), t.AuthAmount, t.AcquirerRef, t.CaptureRef, t.CapturedAmount,
 		OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode, t.ErrorMessage, t.DetailedErrorCode,
 		t.DetailedErrorMessage, t.Metadata, t.SequenceNumber, optText(t.OrderGuard), t.PendingOp, t.PendingOpID,
-		OptMicros(t.PendingSince), t.DeferredCardToken, t.Version, Micros(t.CreatedAt), Micros(t.UpdatedAt)}
+		OptMicros(t.PendingSince), t.DeferredCardToken, t.MarkAuthNumber, t.MarkAuthResult, OptMicros(t.MarkAuthAt),
+		t.MarkAuthAmount, t.Version, Micros(t.CreatedAt), Micros(t.UpdatedAt)}
 }
 
 // UpdateTransaction writes every mutable column of t if the stored version is
@@ -313,14 +324,16 @@ func updateTransactionStmt(t *TransactionRecord) groupStmt {
 		captured_amount = $21, captured_at = $22, refunded_amount = $23, three_ds = $24, error_code = $25,
 		error_message = $26, detailed_error_code = $27, detailed_error_message = $28, metadata = $29,
 		order_guard = $30, pending_op = $31, pending_op_id = $32, pending_since = $33, updated_at = $34,
-		deferred_card_token = $35, version = version + 1
+		deferred_card_token = $35, mark_auth_number = $36, mark_auth_result = $37, mark_auth_at = $38,
+		mark_auth_amount = $39, version = version + 1
 		WHERE uuid = $1 AND version = $2`,
 		args: []any{t.UUID, t.Version, t.Amount, t.Status, t.DetailedStatus, t.Token, t.PaymentMethodSource, t.Brand, t.PANMasked,
 			t.ExpiryMonth, t.ExpiryYear, boolInt(t.ManualValidation), OptMicros(t.ExpectedCaptureAt),
 			OptMicros(t.AuthExpiresAt), t.AuthNumber, t.AuthResult, OptMicros(t.AuthAt), t.AuthAmount, t.AcquirerRef,
 			t.CaptureRef, t.CapturedAmount, OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode,
 			t.ErrorMessage, t.DetailedErrorCode, t.DetailedErrorMessage, t.Metadata, optText(t.OrderGuard), t.PendingOp,
-			t.PendingOpID, OptMicros(t.PendingSince), Micros(t.UpdatedAt), t.DeferredCardToken}}
+			t.PendingOpID, OptMicros(t.PendingSince), Micros(t.UpdatedAt), t.DeferredCardToken, t.MarkAuthNumber,
+			t.MarkAuthResult, OptMicros(t.MarkAuthAt), t.MarkAuthAmount}}
 }
 
 // LockTransaction reads a shop's transaction inside a write transaction and,
