@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -575,4 +577,127 @@ func TestBrowserPopinDialog(t *testing.T) {
 		t.Errorf("after closing, focus is on %s, want the shop's button", w)
 	}
 	browsertest.NoConsoleErrors(t, ctx)
+}
+
+// TestBrowserDeferredFinalPage pays deferred payments (the card only
+// checked, the amount debited on a later day) on the hosted page on a phone
+// (375px) and a desktop (1280px), in French (the longest wording) and
+// English, once with a frictionless card (the page's script writes the
+// final message) and once through the 3-D Secure challenge (the server
+// renders it). The final message with the debit day must be on screen, in
+// the same live region as the plain "Payment accepted", and the page must
+// not scroll sideways. A screenshot of each is written to
+// OPENPSP_SCREENSHOT_DIR when set (for a person to look at), else to the
+// test's temporary directory.
+func TestBrowserDeferredFinalPage(t *testing.T) {
+	dir := os.Getenv("OPENPSP_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	words := map[string][2]string{
+		"en": {"nothing has been debited yet", "March 5, 2030"},
+		"fr": {"rien n’a encore été débité", "5 mars 2030"},
+	}
+	for _, c := range []struct {
+		lang      string
+		width     int64
+		challenge bool
+	}{
+		{"fr", 375, false}, {"fr", 375, true}, {"fr", 1280, false},
+		{"en", 375, false}, {"en", 1280, true}, {"en", 1280, false},
+	} {
+		name := fmt.Sprintf("%s-%d-challenge=%v", c.lang, c.width, c.challenge)
+		t.Run(name, func(t *testing.T) {
+			ctx := browsertest.New(t)
+			b := newBrowserEnv(t)
+			b.pay.debitOn = time.Date(2030, 3, 5, 9, 0, 0, 0, time.UTC)
+			fm := demoForm("deferred")
+			fm.Language = c.lang
+			b.pay.add(fm)
+			pan := "5100010000002045" // frictionless
+			if c.challenge {
+				pan = "4970110000000021"
+			}
+			// No return URL: the buyer stays on the final page.
+			must(t, chromedp.Do(ctx,
+				chromedp.EmulateViewport(c.width, 800),
+				chromedp.Navigate(b.psp.URL+"/pay/deferred"),
+				chromedp.SendKeys(chromedp.CSS("#kr-pan"), pan),
+				chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
+				chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123"),
+				chromedp.Click(chromedp.CSS("#kr-pay")),
+			), "paying")
+			if c.challenge {
+				must(t, chromedp.Do(ctx,
+					chromedp.WaitVisible(chromedp.CSS("#kr-acs-approve")),
+					chromedp.Click(chromedp.CSS("#kr-acs-approve")),
+				), "approving the challenge")
+			}
+			must(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#kr-final-message"))), "the final page")
+
+			type finalBox struct {
+				Text        string
+				Live        string // role or aria-live of the region holding the message
+				Left, Right float64
+				Client      float64
+				ScrollWidth float64
+				Height      float64
+				Overflowing []string // elements wider than the viewport
+				DateLines   int      // lines the debit day is spread over
+			}
+			day, _ := json.Marshal(words[c.lang][1])
+			dayJSON := string(day)
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[finalBox](`(function () {
+  var m = document.getElementById('kr-final-message');
+  var live = m.closest('[role="status"],[role="alert"],[aria-live]');
+  var r = m.getBoundingClientRect(), de = document.documentElement;
+  var wide = [];
+  document.querySelectorAll('body *').forEach(function (e) {
+    var b = e.getBoundingClientRect();
+    if (b.width && (b.left < 0 || b.right > de.clientWidth)) wide.push(e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className);
+  });
+  // The lines the day's text covers: a day cut in two ("March" at the end
+  // of a line, "5, 2030" on the next) reads as two things.
+  var day = `+dayJSON+`, text = m.firstChild.data.replace(/\u00a0/g, ' '), at = text.indexOf(day), tops = {};
+  if (at >= 0) {
+    var dr = document.createRange();
+    dr.setStart(m.firstChild, at);
+    dr.setEnd(m.firstChild, at + day.length);
+    Array.prototype.forEach.call(dr.getClientRects(), function (q) { if (q.width) tops[Math.round(q.top)] = true; });
+  }
+  return {DateLines: Object.keys(tops).length, Text: m.innerText, Live: live ? (live.getAttribute('role') || 'aria-live=' + live.getAttribute('aria-live')) + ' ' + live.id : '',
+    Left: r.left, Right: r.right, Client: de.clientWidth, ScrollWidth: de.scrollWidth, Height: r.height, Overflowing: wide};
+})()`))
+			must(t, err, "measuring the final page")
+
+			w := words[c.lang]
+			got.Text = strings.ReplaceAll(got.Text, "\u00a0", " ")
+			if got.DateLines != 1 {
+				t.Errorf("the debit day %q is spread over %d lines", w[1], got.DateLines)
+			}
+			if !strings.Contains(got.Text, w[0]) || !strings.Contains(got.Text, w[1]) {
+				t.Errorf("final message %q, want %q and %q", got.Text, w[0], w[1])
+			}
+			// As "Payment accepted" alone: a polite status, the same element.
+			if got.Live != "status kr-final-message" {
+				t.Errorf("the message is announced by %q, want role=status on #kr-final-message", got.Live)
+			}
+			if got.ScrollWidth > got.Client {
+				t.Errorf("the final page scrolls sideways: scrollWidth %v > clientWidth %v", got.ScrollWidth, got.Client)
+			}
+			if got.Left < 0 || got.Right > got.Client || got.Height == 0 {
+				t.Errorf("the message's box %v..%v (height %v) is not within the %vpx viewport", got.Left, got.Right, got.Height, got.Client)
+			}
+			if len(got.Overflowing) > 0 {
+				t.Errorf("wider than the viewport: %v", got.Overflowing)
+			}
+
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			must(t, err, "screenshot")
+			file := filepath.Join(dir, "deferred-"+strings.ReplaceAll(name, "=", "-")+".png")
+			must(t, os.WriteFile(file, png, 0o644), "writing the screenshot")
+			t.Logf("screenshot: %s", file)
+			browsertest.NoConsoleErrors(t, ctx)
+		})
+	}
 }

@@ -991,8 +991,9 @@ func TestMalformedPostIsABuyerPage(t *testing.T) {
 // again once the form is over. "Payment accepted" alone read as debited now.
 func TestDeferredDebitDateOnFinalPage(t *testing.T) {
 	want := map[string][2]string{
-		"en": {"nothing has been debited yet", "March 5, 2030"},
-		"fr": {"rien n’a encore été débité", "5 mars 2030"},
+		// The day is one unbreakable piece (no-break spaces).
+		"en": {"nothing has been debited yet", "March\u00a05,\u00a02030"},
+		"fr": {"rien n’a encore été débité", "5\u00a0mars\u00a02030"},
 	}
 	for lang, w := range want {
 		e := newEnv(t)

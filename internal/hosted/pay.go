@@ -535,8 +535,10 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 		} else if !out.DebitOn.IsZero() {
 			// Only the card was checked: "accepted" alone reads as
 			// debited now. The day is written as the buyer's email
-			// writes it.
-			msg += " " + fmt.Sprintf(m["accepted_deferred"], notify.FormatDay(pg.lang, out.DebitOn))
+			// writes it, with no-break spaces: on a phone the page
+			// broke "March" from "5, 2030" across lines.
+			day := strings.ReplaceAll(notify.FormatDay(pg.lang, out.DebitOn), " ", "\u00a0")
+			msg += " " + fmt.Sprintf(m["accepted_deferred"], day)
 		}
 	} else {
 		ret = pg.params.refused
