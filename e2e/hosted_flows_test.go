@@ -345,7 +345,7 @@ func TestHostedChallengeCompletesOnce(t *testing.T) {
 		t.Errorf("replay of a paid challenge answered %v; the first completion answered %v", replay, first)
 	}
 	fr := postForm(t, s, "/pay/"+ft+"/3ds/complete?kr-language=fr", url.Values{"sealed": {sealed}, "decision": {"approve"}})
-	if fr["step"] != "done" || fr["accepted"] != true || fr["message"] != "Paiement accepté. Merci !" {
+	if fr["step"] != "done" || fr["accepted"] != true || fr["message"] != "Paiement accepté. Merci\u00a0!" {
 		t.Errorf("replay of a paid challenge in French answered %v", fr)
 	}
 	if txs := transactions("challenge-once-3"); len(txs) != 1 {

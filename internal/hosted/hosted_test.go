@@ -745,6 +745,26 @@ func TestMessagesComplete(t *testing.T) {
 	}
 }
 
+// TestFrenchTypography checks every French text of the pages (the whole
+// catalogue, wallet and refusal parts included) puts a no-break space
+// (U+00A0, or the narrow U+202F) before : ; ! ? » and after «, as French
+// typography wants and as the buyer's emails do: with a plain space the
+// sign can start a line on a narrow phone screen.
+func TestFrenchTypography(t *testing.T) {
+	noBreak := func(r rune) bool { return r == '\u00a0' || r == '\u202f' }
+	for k, v := range messages["fr"] {
+		rs := []rune(v)
+		for i, r := range rs {
+			switch {
+			case strings.ContainsRune(":;!?»", r) && (i == 0 || !noBreak(rs[i-1])):
+				t.Errorf("fr %q: %q has no no-break space before %q: %q", k, string(rs[max(0, i-8):i+1]), r, v)
+			case r == '«' && (i+1 == len(rs) || !noBreak(rs[i+1])):
+				t.Errorf("fr %q: no no-break space after « in %q", k, v)
+			}
+		}
+	}
+}
+
 func TestReasonForCode(t *testing.T) {
 	for code, want := range map[string]string{
 		acquirer.CodeInsufficientFunds: ReasonInsufficientFunds,

@@ -106,7 +106,7 @@ var walletMessages = map[string]map[string]string{
 		"wallet_new":           "Nouvelle carte",
 		"wallet_expires":       "expire fin %s",
 		"wallet_delete":        "Supprimer la carte se terminant par %s",
-		"wallet_confirm":       "Supprimer la carte se terminant par %s ? Vous ne pourrez plus payer avec.",
+		"wallet_confirm":       "Supprimer la carte se terminant par %s\u00a0? Vous ne pourrez plus payer avec.",
 		"wallet_confirm_yes":   "Supprimer",
 		"wallet_confirm_no":    "Annuler",
 		"wallet_deleted":       "La carte se terminant par %s a été supprimée.",
