@@ -612,3 +612,20 @@ func TestFlexUpdateOfAPermanentAliasSaysItIsKept(t *testing.T) {
 		}
 	}
 }
+
+// TestFlexFrenchTypography checks the French FlexCheckout page puts a
+// no-break space before the colon after "Cartes acceptées", as French
+// typography wants (the template used to glue ':' to the text in every
+// language), while the other languages keep their colon right after the word.
+func TestFlexFrenchTypography(t *testing.T) {
+	e := newEnv(t)
+	for lang, want := range map[string]string{
+		"fr_FR": "<span>Cartes acceptées\u00a0:</span>",
+		"en_GB": "<span>Accepted cards:</span>",
+		"de_DE": "<span>Akzeptierte Karten:</span>",
+	} {
+		if _, page := e.open(e.flexParams(map[string]string{"LAYOUT.LANGUAGE": lang})); !strings.Contains(page, want) {
+			t.Errorf("%s page lacks %q", lang, want)
+		}
+	}
+}

@@ -45,7 +45,7 @@ const (
 	msgErrCVC         = "errCVC"
 	msgErrIBAN        = "errIBAN"
 	msgErrBIC         = "errBIC"
-	msgAcceptedBrands = "acceptedBrands"
+	msgAcceptedBrands = "acceptedBrands" // with its colon: French puts a no-break space before it, the others none
 	msgSecure         = "secure"
 )
 
@@ -63,7 +63,7 @@ var messages = map[string]map[string]string{
 		msgErrBrand: "This type of card is not accepted.", msgErrExpiry: "The expiry date is not valid.",
 		msgErrExpired: "This card has expired.", msgErrHolder: "Please enter the name shown on the card (at most 50 characters).",
 		msgErrCVC: "The security code is not valid.", msgErrIBAN: "The IBAN is not valid.", msgErrBIC: "The BIC is not valid.",
-		msgAcceptedBrands: "Accepted cards", msgSecure: "Your details are sent over a secure connection and are never shared with the merchant.",
+		msgAcceptedBrands: "Accepted cards:", msgSecure: "Your details are sent over a secure connection and are never shared with the merchant.",
 	},
 	"fr": {
 		msgTitleCard: "Données de la carte", msgTitleAccount: "Coordonnées bancaires", msgBrand: "Type de carte",
@@ -76,7 +76,7 @@ var messages = map[string]map[string]string{
 		msgErrBrand: "Ce type de carte n'est pas accepté.", msgErrExpiry: "La date d'expiration n'est pas valide.",
 		msgErrExpired: "Cette carte est expirée.", msgErrHolder: "Veuillez saisir le nom figurant sur la carte (50 caractères au plus).",
 		msgErrCVC: "Le cryptogramme visuel n'est pas valide.", msgErrIBAN: "L'IBAN n'est pas valide.", msgErrBIC: "Le BIC n'est pas valide.",
-		msgAcceptedBrands: "Cartes acceptées", msgSecure: "Vos données sont transmises par une connexion sécurisée et ne sont jamais communiquées au marchand.",
+		msgAcceptedBrands: "Cartes acceptées\u00a0:", msgSecure: "Vos données sont transmises par une connexion sécurisée et ne sont jamais communiquées au marchand.",
 	},
 	"es": {
 		msgTitleCard: "Datos de la tarjeta", msgTitleAccount: "Datos de la cuenta bancaria", msgBrand: "Tipo de tarjeta",
@@ -89,7 +89,7 @@ var messages = map[string]map[string]string{
 		msgErrBrand: "Este tipo de tarjeta no se acepta.", msgErrExpiry: "La fecha de caducidad no es válida.",
 		msgErrExpired: "Esta tarjeta ha caducado.", msgErrHolder: "Introduzca el nombre que figura en la tarjeta (50 caracteres como máximo).",
 		msgErrCVC: "El código de seguridad no es válido.", msgErrIBAN: "El IBAN no es válido.", msgErrBIC: "El BIC no es válido.",
-		msgAcceptedBrands: "Tarjetas aceptadas", msgSecure: "Sus datos se envían por una conexión segura y nunca se comunican al comerciante.",
+		msgAcceptedBrands: "Tarjetas aceptadas:", msgSecure: "Sus datos se envían por una conexión segura y nunca se comunican al comerciante.",
 	},
 	"it": {
 		msgTitleCard: "Dati della carta", msgTitleAccount: "Dati del conto bancario", msgBrand: "Tipo di carta",
@@ -102,7 +102,7 @@ var messages = map[string]map[string]string{
 		msgErrBrand: "Questo tipo di carta non è accettato.", msgErrExpiry: "La data di scadenza non è valida.",
 		msgErrExpired: "Questa carta è scaduta.", msgErrHolder: "Inserire il nome riportato sulla carta (al massimo 50 caratteri).",
 		msgErrCVC: "Il codice di sicurezza non è valido.", msgErrIBAN: "L'IBAN non è valido.", msgErrBIC: "Il BIC non è valido.",
-		msgAcceptedBrands: "Carte accettate", msgSecure: "I dati vengono inviati tramite una connessione sicura e non vengono mai comunicati al commerciante.",
+		msgAcceptedBrands: "Carte accettate:", msgSecure: "I dati vengono inviati tramite una connessione sicura e non vengono mai comunicati al commerciante.",
 	},
 	"de": {
 		msgTitleCard: "Kartendaten", msgTitleAccount: "Bankverbindung", msgBrand: "Kartentyp",
@@ -115,7 +115,7 @@ var messages = map[string]map[string]string{
 		msgErrBrand: "Dieser Kartentyp wird nicht akzeptiert.", msgErrExpiry: "Das Ablaufdatum ist ungültig.",
 		msgErrExpired: "Diese Karte ist abgelaufen.", msgErrHolder: "Bitte geben Sie den Namen auf der Karte ein (höchstens 50 Zeichen).",
 		msgErrCVC: "Die Prüfnummer ist ungültig.", msgErrIBAN: "Die IBAN ist ungültig.", msgErrBIC: "Die BIC ist ungültig.",
-		msgAcceptedBrands: "Akzeptierte Karten", msgSecure: "Ihre Daten werden über eine sichere Verbindung übertragen und nie an den Händler weitergegeben.",
+		msgAcceptedBrands: "Akzeptierte Karten:", msgSecure: "Ihre Daten werden über eine sichere Verbindung übertragen und nie an den Händler weitergegeben.",
 	},
 	"nl": {
 		msgTitleCard: "Kaartgegevens", msgTitleAccount: "Bankrekeninggegevens", msgBrand: "Kaarttype",
@@ -128,7 +128,7 @@ var messages = map[string]map[string]string{
 		msgErrBrand: "Dit kaarttype wordt niet geaccepteerd.", msgErrExpiry: "De vervaldatum is ongeldig.",
 		msgErrExpired: "Deze kaart is verlopen.", msgErrHolder: "Voer de naam op de kaart in (maximaal 50 tekens).",
 		msgErrCVC: "De beveiligingscode is ongeldig.", msgErrIBAN: "De IBAN is ongeldig.", msgErrBIC: "De BIC is ongeldig.",
-		msgAcceptedBrands: "Geaccepteerde kaarten", msgSecure: "Uw gegevens worden via een beveiligde verbinding verzonden en nooit met de handelaar gedeeld.",
+		msgAcceptedBrands: "Geaccepteerde kaarten:", msgSecure: "Uw gegevens worden via een beveiligde verbinding verzonden en nooit met de handelaar gedeeld.",
 	},
 }
 

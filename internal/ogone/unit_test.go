@@ -189,3 +189,16 @@ func TestLanguageAndSettings(t *testing.T) {
 		t.Error("NCERROR mapping")
 	}
 }
+
+// TestFrenchMessagesTypography checks no French text of the FlexCheckout
+// catalogue has : ; ! ? » without a no-break space before it.
+func TestFrenchMessagesTypography(t *testing.T) {
+	for k, v := range messages["fr"] {
+		rs := []rune(v)
+		for i, r := range rs {
+			if strings.ContainsRune(":;!?»", r) && (i == 0 || rs[i-1] != '\u00a0' && rs[i-1] != '\u202f') {
+				t.Errorf("fr %q: no no-break space before %q in %q", k, r, v)
+			}
+		}
+	}
+}
