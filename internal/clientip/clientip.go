@@ -105,6 +105,12 @@ type ctxKey struct{}
 // Attach returns r with its client address resolved once and carried in its
 // context, for Of. The server's middleware calls it on every request.
 func (res *Resolver) Attach(r *http.Request) *http.Request {
+	if len(res.trusted) == 0 {
+		// X-Forwarded-For is ignored: Of reads the connection's address
+		// itself, and the request needs no copy (the default, on every
+		// request).
+		return r
+	}
 	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, res.Resolve(r)))
 }
 
