@@ -481,10 +481,18 @@ func queryTransactions(ctx context.Context, q Querier, query string, args ...any
 // gets pending_op CAPTURE with operation id "<uuid>-capture" and
 // pending_since now. It returns the claimed rows.
 func (db *DB) ClaimCaptures(ctx context.Context, now time.Time, limit int) ([]TransactionRecord, error) {
-	return db.claim(ctx, `UPDATE transactions SET pending_op = 'CAPTURE', pending_op_id = uuid || '-capture',
+	return db.claimOp(ctx, "CAPTURE", "capture", "AUTHORISED", captureClaimSelect, now, limit)
+}
+
+// claimOp gives pending operation op, with operation id "<uuid>-<suffix>"
+// and pending_since now, to up to limit transactions in detailed status
+// status that sel picks ($1 now, $2 the limit), and returns them: the
+// claim of the capture and deferred-authorization jobs.
+func (db *DB) claimOp(ctx context.Context, op, suffix, status, sel string, now time.Time, limit int) ([]TransactionRecord, error) {
+	return db.claim(ctx, `UPDATE transactions SET pending_op = '`+op+`', pending_op_id = uuid || '-`+suffix+`',
 			pending_since = $1, version = version + 1
-		WHERE uuid IN (`+captureClaimSelect+db.SkipLocked()+`)
-		  AND detailed_status = 'AUTHORISED' AND pending_op = ''`, Micros(now), claimLimit(limit))
+		WHERE uuid IN (`+sel+db.SkipLocked()+`)
+		  AND detailed_status = '`+status+`' AND pending_op = ''`, Micros(now), claimLimit(limit))
 }
 
 // captureClaimSelect picks the captures ClaimCaptures claims: $1 now, $2
@@ -520,10 +528,7 @@ const AuthorizeAhead = 24 * time.Hour
 // now. A claim whose outcome is lost is settled by recovery
 // (ClaimPendingOps) like a capture's. It returns the claimed rows.
 func (db *DB) ClaimAuthorizations(ctx context.Context, now time.Time, limit int) ([]TransactionRecord, error) {
-	return db.claim(ctx, `UPDATE transactions SET pending_op = 'AUTHORISE', pending_op_id = uuid || '-authorise',
-			pending_since = $1, version = version + 1
-		WHERE uuid IN (`+authorizationClaimSelect+db.SkipLocked()+`)
-		  AND detailed_status = 'WAITING_AUTHORISATION' AND pending_op = ''`, Micros(now), claimLimit(limit))
+	return db.claimOp(ctx, "AUTHORISE", "authorise", "WAITING_AUTHORISATION", authorizationClaimSelect, now, limit)
 }
 
 // authorizationClaimSelect picks the authorizations ClaimAuthorizations
