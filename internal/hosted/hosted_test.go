@@ -749,10 +749,15 @@ func TestMessagesComplete(t *testing.T) {
 // catalogue, wallet and refusal parts included) puts a no-break space
 // (U+00A0, or the narrow U+202F) before : ; ! ? » and after «, as French
 // typography wants and as the buyer's emails do: with a plain space the
-// sign can start a line on a narrow phone screen.
+// sign can start a line on a narrow phone screen. Apostrophes are the
+// typographic ’ (U+2019).
 func TestFrenchTypography(t *testing.T) {
 	noBreak := func(r rune) bool { return r == '\u00a0' || r == '\u202f' }
 	for k, v := range messages["fr"] {
+		// The typographic apostrophe, as FlexCheckout's French texts.
+		if strings.ContainsRune(v, '\'') {
+			t.Errorf("fr %q: straight apostrophe in %q, want ’ (U+2019)", k, v)
+		}
 		rs := []rune(v)
 		for i, r := range rs {
 			switch {

@@ -75,7 +75,7 @@ func redirectFlow(ctx context.Context, t *testing.T, e *env) {
 	if strings.Contains(brands, "VISA") || !strings.Contains(brands, "MasterCard") || !strings.Contains(brands, "Cartes acceptées") {
 		t.Fatalf("brands %q", brands)
 	}
-	if errText != "Ce type de carte n'est pas accepté." {
+	if errText != "Ce type de carte n’est pas accepté." {
 		t.Fatalf("inline error %q", errText)
 	}
 	// A card of an accepted brand creates the alias.

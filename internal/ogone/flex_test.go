@@ -131,11 +131,11 @@ func TestFlexFormErrorsThenDecline(t *testing.T) {
 		"ALIAS.ALIASID": "A-7", "ALIAS.ORDERID": "X"}))
 	bad := cardForm("4111111111111112") // Luhn fails
 	resp, body := e.post(action, bad)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Le numéro de carte n&#39;est pas valide.") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Le numéro de carte n’est pas valide.") {
 		t.Fatalf("first error: %d %s", resp.StatusCode, body)
 	}
 	resp, body = e.post(action, cardForm(visa)) // excluded brand
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Ce type de carte n&#39;est pas accepté.") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Ce type de carte n’est pas accepté.") {
 		t.Fatalf("excluded brand: %d %s", resp.StatusCode, body)
 	}
 	expired := cardForm(mastercard)

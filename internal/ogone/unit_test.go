@@ -191,9 +191,14 @@ func TestLanguageAndSettings(t *testing.T) {
 }
 
 // TestFrenchMessagesTypography checks no French text of the FlexCheckout
-// catalogue has : ; ! ? » without a no-break space before it.
+// catalogue has : ; ! ? » without a no-break space before it, nor a
+// straight apostrophe where French typography (and the hosted pages) use
+// the typographic one, U+2019: "n’est", not "n'est".
 func TestFrenchMessagesTypography(t *testing.T) {
 	for k, v := range messages["fr"] {
+		if strings.ContainsRune(v, '\'') {
+			t.Errorf("fr %q: straight apostrophe in %q, want ’ (U+2019)", k, v)
+		}
 		rs := []rune(v)
 		for i, r := range rs {
 			if strings.ContainsRune(":;!?»", r) && (i == 0 || rs[i-1] != '\u00a0' && rs[i-1] != '\u202f') {
