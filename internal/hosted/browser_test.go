@@ -622,6 +622,26 @@ func TestBrowserDeferredFinalPage(t *testing.T) {
 			must(t, chromedp.Do(ctx,
 				chromedp.EmulateViewport(c.width, 800),
 				chromedp.Navigate(b.psp.URL+"/pay/deferred"),
+				chromedp.WaitVisible(chromedp.CSS("#kr-pay")),
+			), "opening the form")
+			// A live region is announced when its content changes, not
+			// when it appears: the role=status region must be in the page
+			// (not hidden), empty, before the buyer pays.
+			type liveBefore struct {
+				Exists, Shown bool
+				Role, Text    string
+			}
+			before, err := chromedp.Run(ctx, chromedp.Evaluate[liveBefore](`(function () {
+  var m = document.getElementById('kr-final-message');
+  if (!m) return {Exists: false};
+  window.krLiveRegion = m;
+  return {Exists: true, Shown: m.checkVisibility() && !m.closest('[hidden],[aria-hidden="true"]'), Role: m.getAttribute('role'), Text: m.textContent};
+})()`))
+			must(t, err, "reading the live region before paying")
+			if !before.Exists || !before.Shown || before.Role != "status" || before.Text != "" {
+				t.Errorf("before paying, #kr-final-message is %+v, want an empty role=status region in the page (not hidden)", before)
+			}
+			must(t, chromedp.Do(ctx,
 				chromedp.SendKeys(chromedp.CSS("#kr-pan"), pan),
 				chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
 				chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123"),
@@ -633,11 +653,12 @@ func TestBrowserDeferredFinalPage(t *testing.T) {
 					chromedp.Click(chromedp.CSS("#kr-acs-approve")),
 				), "approving the challenge")
 			}
-			must(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#kr-final-message"))), "the final page")
+			must(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#kr-final.ok #kr-final-message"))), "the final message")
 
 			type finalBox struct {
 				Text        string
 				Live        string // role or aria-live of the region holding the message
+				Same        bool   // the region is the element that was there before paying
 				Left, Right float64
 				Client      float64
 				ScrollWidth float64
@@ -658,14 +679,17 @@ func TestBrowserDeferredFinalPage(t *testing.T) {
   });
   // The lines the day's text covers: a day cut in two ("March" at the end
   // of a line, "5, 2030" on the next) reads as two things.
-  var day = `+dayJSON+`, text = m.firstChild.data.replace(/\u00a0/g, ' '), at = text.indexOf(day), tops = {};
-  if (at >= 0) {
+  var day = `+dayJSON+`, tops = {}, w = document.createTreeWalker(m, NodeFilter.SHOW_TEXT), n;
+  while ((n = w.nextNode())) {
+    var at = n.data.replace(/\u00a0/g, ' ').indexOf(day);
+    if (at < 0) continue;
     var dr = document.createRange();
-    dr.setStart(m.firstChild, at);
-    dr.setEnd(m.firstChild, at + day.length);
+    dr.setStart(n, at);
+    dr.setEnd(n, at + day.length);
     Array.prototype.forEach.call(dr.getClientRects(), function (q) { if (q.width) tops[Math.round(q.top)] = true; });
   }
   return {DateLines: Object.keys(tops).length, Text: m.innerText, Live: live ? (live.getAttribute('role') || 'aria-live=' + live.getAttribute('aria-live')) + ' ' + live.id : '',
+    Same: m === window.krLiveRegion,
     Left: r.left, Right: r.right, Client: de.clientWidth, ScrollWidth: de.scrollWidth, Height: r.height, Overflowing: wide};
 })()`))
 			must(t, err, "measuring the final page")
@@ -681,6 +705,12 @@ func TestBrowserDeferredFinalPage(t *testing.T) {
 			// As "Payment accepted" alone: a polite status, the same element.
 			if got.Live != "status kr-final-message" {
 				t.Errorf("the message is announced by %q, want role=status on #kr-final-message", got.Live)
+			}
+			// The form's script fills the region that was there; only
+			// its content changed. (After a challenge the server renders
+			// a new page with the message in it.)
+			if !c.challenge && !got.Same {
+				t.Errorf("the final message is in a region inserted after paying, not in the one the page loaded with")
 			}
 			if got.ScrollWidth > got.Client {
 				t.Errorf("the final page scrolls sideways: scrollWidth %v > clientWidth %v", got.ScrollWidth, got.Client)

@@ -451,9 +451,10 @@
           form.hidden = true;
           var fin = document.getElementById('kr-final');
           var fm = document.getElementById('kr-final-message');
-          fin.hidden = false;
+          // The region was in the page from the start, empty: only its
+          // content changes, so that it is announced (a region shown, or
+          // given a new role, with its text at once may be missed).
           fin.className = 'final ' + (res.accepted ? 'ok' : 'ko');
-          fm.setAttribute('role', res.accepted ? 'status' : 'alert');
           fm.textContent = res.message || '';
           var rf = null;
           if (res.return) { rf = buildReturn(res.return); fin.appendChild(rf); }
