@@ -22,6 +22,7 @@ import (
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/hosted/browsertest"
+	"github.com/openpsp/openpsp/internal/notify"
 )
 
 // browserEnv is OpenPSP's pages on one loopback origin and a merchant site
@@ -584,9 +585,11 @@ func TestBrowserPopinDialog(t *testing.T) {
 // (375px) and a desktop (1280px), in French (the longest wording) and
 // English, once with a frictionless card (the page's script writes the
 // final message) and once through the 3-D Secure challenge (the server
-// renders it). The final message with the debit day must be on screen, in
-// the same live region as the plain "Payment accepted", and the page must
-// not scroll sideways. A screenshot of each is written to
+// renders it); Spanish, Italian and German on a phone. The final message
+// must read as a short bold headline ("Payment accepted") and a sentence of
+// normal weight with the debit day, both on screen, in the same live region
+// as the plain "Payment accepted", and the page must not scroll sideways.
+// A screenshot of each is written to
 // OPENPSP_SCREENSHOT_DIR when set (for a person to look at), else to the
 // test's temporary directory.
 func TestBrowserDeferredFinalPage(t *testing.T) {
@@ -594,9 +597,13 @@ func TestBrowserDeferredFinalPage(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	debitOn := time.Date(2030, 3, 5, 9, 0, 0, 0, time.UTC)
 	words := map[string][2]string{
 		"en": {"nothing has been debited yet", "March 5, 2030"},
 		"fr": {"rien n’a encore été débité", "5 mars 2030"},
+	}
+	for _, l := range []string{"es", "it", "de"} {
+		words[l] = [2]string{"", strings.ReplaceAll(notify.FormatDay(l, debitOn), "\u00a0", " ")}
 	}
 	for _, c := range []struct {
 		lang      string
@@ -605,12 +612,13 @@ func TestBrowserDeferredFinalPage(t *testing.T) {
 	}{
 		{"fr", 375, false}, {"fr", 375, true}, {"fr", 1280, false},
 		{"en", 375, false}, {"en", 1280, true}, {"en", 1280, false},
+		{"es", 375, false}, {"it", 375, true}, {"de", 375, false},
 	} {
 		name := fmt.Sprintf("%s-%d-challenge=%v", c.lang, c.width, c.challenge)
 		t.Run(name, func(t *testing.T) {
 			ctx := browsertest.New(t)
 			b := newBrowserEnv(t)
-			b.pay.debitOn = time.Date(2030, 3, 5, 9, 0, 0, 0, time.UTC)
+			b.pay.debitOn = debitOn
 			fm := demoForm("deferred")
 			fm.Language = c.lang
 			b.pay.add(fm)
@@ -665,9 +673,15 @@ func TestBrowserDeferredFinalPage(t *testing.T) {
 				Height      float64
 				Overflowing []string // elements wider than the viewport
 				DateLines   int      // lines the debit day is spread over
+				// The font weight of the text holding the headline, and
+				// of the text holding the day; the headline's own text.
+				HeadWeight, DayWeight int
+				Head                  string
 			}
 			day, _ := json.Marshal(words[c.lang][1])
 			dayJSON := string(day)
+			head, _ := json.Marshal(messages[c.lang]["accepted"])
+			headJSON := string(head)
 			got, err := chromedp.Run(ctx, chromedp.Evaluate[finalBox](`(function () {
   var m = document.getElementById('kr-final-message');
   var live = m.closest('[role="status"],[role="alert"],[aria-live]');
@@ -679,17 +693,21 @@ func TestBrowserDeferredFinalPage(t *testing.T) {
   });
   // The lines the day's text covers: a day cut in two ("March" at the end
   // of a line, "5, 2030" on the next) reads as two things.
-  var day = `+dayJSON+`, tops = {}, w = document.createTreeWalker(m, NodeFilter.SHOW_TEXT), n;
+  var day = `+dayJSON+`, head = `+headJSON+`, tops = {}, w = document.createTreeWalker(m, NodeFilter.SHOW_TEXT), n;
+  var headWeight = 0, dayWeight = 0, headText = '';
   while ((n = w.nextNode())) {
+    var weight = parseInt(getComputedStyle(n.parentElement).fontWeight, 10);
+    if (n.data.indexOf(head) >= 0) { headWeight = weight; headText = n.data; }
     var at = n.data.replace(/\u00a0/g, ' ').indexOf(day);
     if (at < 0) continue;
+    dayWeight = weight;
     var dr = document.createRange();
     dr.setStart(n, at);
     dr.setEnd(n, at + day.length);
     Array.prototype.forEach.call(dr.getClientRects(), function (q) { if (q.width) tops[Math.round(q.top)] = true; });
   }
   return {DateLines: Object.keys(tops).length, Text: m.innerText, Live: live ? (live.getAttribute('role') || 'aria-live=' + live.getAttribute('aria-live')) + ' ' + live.id : '',
-    Same: m === window.krLiveRegion,
+    Same: m === window.krLiveRegion, HeadWeight: headWeight, DayWeight: dayWeight, Head: headText,
     Left: r.left, Right: r.right, Client: de.clientWidth, ScrollWidth: de.scrollWidth, Height: r.height, Overflowing: wide};
 })()`))
 			must(t, err, "measuring the final page")
@@ -701,6 +719,14 @@ func TestBrowserDeferredFinalPage(t *testing.T) {
 			}
 			if !strings.Contains(got.Text, w[0]) || !strings.Contains(got.Text, w[1]) {
 				t.Errorf("final message %q, want %q and %q", got.Text, w[0], w[1])
+			}
+			// A short bold headline, then the day in a sentence of
+			// normal weight: one long bold paragraph read poorly.
+			if strings.TrimSpace(got.Head) != messages[c.lang]["accepted"] || got.HeadWeight < 600 {
+				t.Errorf("the headline is %q in weight %d, want %q alone in bold (600 or more)", got.Head, got.HeadWeight, messages[c.lang]["accepted"])
+			}
+			if got.DayWeight == 0 || got.DayWeight > 400 {
+				t.Errorf("the sentence with the day has weight %d, want normal (400)", got.DayWeight)
 			}
 			// As "Payment accepted" alone: a polite status, the same element.
 			if got.Live != "status kr-final-message" {

@@ -1061,7 +1061,10 @@ func TestDeferredDebitDateOnFinalPage(t *testing.T) {
 		if er.Step != "done" || !er.Accepted {
 			t.Fatalf("%s embedded: %+v", lang, er)
 		}
-		says("embedded answer", er.Message)
+		says("embedded answer", er.Message+" "+er.Detail)
+		if er.Message != messages[lang]["accepted"] {
+			t.Errorf("%s embedded: headline %q, want %q alone (the day follows in detail)", lang, er.Message, messages[lang]["accepted"])
+		}
 
 		// A payment debited now says nothing of a later debit.
 		e.pay.debitOn = time.Time{}
@@ -1069,7 +1072,7 @@ func TestDeferredDebitDateOnFinalPage(t *testing.T) {
 		fm.Language = lang
 		e.pay.add(fm)
 		nr, _ := e.postJSON(t, "/pay/n-"+lang, cardValues("5100010000002045", "0931", "999"))
-		if !nr.Accepted || strings.Contains(nr.Message, w[0]) {
+		if !nr.Accepted || strings.Contains(nr.Message, w[0]) || nr.Detail != "" {
 			t.Errorf("%s: an immediate payment's message: %q", lang, nr.Message)
 		}
 	}

@@ -62,8 +62,11 @@ type apiResponse struct {
 	// Step is "form" (fix the fields or try again), "challenge" (go to the
 	// 3-D Secure page), "done" (the payment is over) or "error" (the form
 	// cannot be used).
-	Step         string            `json:"step"`
-	Message      string            `json:"message,omitempty"`
+	Step    string `json:"step"`
+	Message string `json:"message,omitempty"`
+	// Detail follows Message in a final answer, in normal weight (the
+	// debit day of a deferred payment).
+	Detail       string            `json:"detail,omitempty"`
 	AttemptsText string            `json:"attemptsText,omitempty"`
 	FieldErrors  map[string]string `json:"fieldErrors,omitempty"`
 	Error        *krError          `json:"error,omitempty"`
@@ -525,7 +528,7 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 		return
 	}
 	m := messages[pg.lang]
-	var msg string
+	var msg, detail string
 	var kerr *krError
 	ret := pg.params.success
 	if out.Accepted {
@@ -536,9 +539,10 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 			// Only the card was checked: "accepted" alone reads as
 			// debited now. The day is written as the buyer's email
 			// writes it, with no-break spaces: on a phone the page
-			// broke "March" from "5, 2030" across lines.
+			// broke "March" from "5, 2030" across lines. It comes as
+			// a sentence after the headline, not in one bold block.
 			day := strings.ReplaceAll(notify.FormatDay(pg.lang, out.DebitOn), " ", "\u00a0")
-			msg += " " + fmt.Sprintf(m["accepted_deferred"], day)
+			detail = fmt.Sprintf(m["accepted_deferred"], day)
 		}
 	} else {
 		ret = pg.params.refused
@@ -554,7 +558,7 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 		rf = buildReturn(ret, result)
 	}
 	if asJSON {
-		resp := apiResponse{Step: "done", Accepted: out.Accepted, Message: msg, Error: kerr, Return: rf}
+		resp := apiResponse{Step: "done", Accepted: out.Accepted, Message: msg, Detail: detail, Error: kerr, Return: rf}
 		if pg.embedded {
 			resp.Result = result
 		}
@@ -563,7 +567,7 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 	}
 	v := h.newView(pg, pageResult)
 	v.Accepted = out.Accepted
-	v.Message = msg
+	v.Message, v.Detail = msg, detail
 	v.Return = rf
 	if pg.embedded {
 		v.Result = result

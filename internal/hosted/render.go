@@ -109,6 +109,9 @@ type view struct {
 	Return   *returnForm
 	Result   []formField
 
+	// Detail follows Message on the result page, in normal weight.
+	Detail string
+
 	// message pages, and errors told to the merchant page
 	ErrorCode    string
 	ErrorMessage string

@@ -456,6 +456,13 @@
           // given a new role, with its text at once may be missed).
           fin.className = 'final ' + (res.accepted ? 'ok' : 'ko');
           fm.textContent = res.message || '';
+          if (res.detail) {
+            var d = document.createElement('span');
+            d.className = 'detail';
+            d.textContent = res.detail;
+            fm.appendChild(document.createTextNode(' '));
+            fm.appendChild(d);
+          }
           var rf = null;
           if (res.return) { rf = buildReturn(res.return); fin.appendChild(rf); }
           finish(!!res.accepted, toObject(res.result), res.error, rf);
