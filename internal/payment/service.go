@@ -64,6 +64,9 @@ type Service struct {
 	// instalments tells recovery what a late refusal of an instalment's
 	// payment leads to (nil: no subscriptions).
 	instalments InstalmentLookup
+	// debitHook follows the debits of subscription instalments (nil: no
+	// subscriptions).
+	debitHook DebitHook
 }
 
 // Dispatcher is the outbox dispatcher of this process (outbox.Dispatcher).
@@ -87,6 +90,29 @@ type InstalmentLookup func(ctx context.Context, paymentID string) (next func(Tra
 // instalment as an on-time one is (the subscription service registers
 // itself). Call it before the service is used.
 func (s *Service) SetInstalmentLookup(f InstalmentLookup) { s.instalments = f }
+
+// DebitHook is told, inside the write that records it, that the debit t
+// of a subscription instalment's payment p moved on after its
+// authorization's decision (authorized at D-1, validated, cancelled,
+// expired, captured, refused at capture): the instalment follows its debit
+// in the same commit. An error undoes the whole write.
+type DebitHook func(ctx context.Context, tx *sql.Tx, p Payment, t Transaction, now time.Time) error
+
+// SetDebitHook registers the subscription service's DebitHook. Call it
+// before the service is used.
+func (s *Service) SetDebitHook(f DebitHook) { s.debitHook = f }
+
+// followDebit calls the DebitHook when t, a transaction of p that was in
+// status from, is a subscription's debit that changed status. The first
+// decision (from INITIAL) is left out: the subscription service records
+// it from the answer of PayToken, or its stale pass after a recovery.
+func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p *Payment, from string, t *Transaction, now time.Time) error {
+	if s.debitHook == nil || p.Options.SubscriptionID == "" || t.OperationType != Debit || from == Initial ||
+		from == t.DetailedStatus {
+		return nil
+	}
+	return s.debitHook(ctx, tx, *p, *t, now)
+}
 
 // New returns a payment service. vault may be nil until the card vault is
 // wired: payments that save or use a token then fail with INT_999.
@@ -308,6 +334,7 @@ func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, shopID, uuid string, 
 		return p, t, false, err
 	}
 	t = transactionFromRecord(trec)
+	from := t.DetailedStatus
 	event, err := fn(tx, &p, &t)
 	if errors.Is(err, errNoChange) {
 		return p, t, false, nil
@@ -327,7 +354,10 @@ func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, shopID, uuid string, 
 	}
 	t.version = rec.Version
 	replace(&p, t)
-	return p, t, false, s.savePayment(tx, &p, event, now)
+	if err := s.savePayment(tx, &p, event, now); err != nil {
+		return p, t, false, err
+	}
+	return p, t, false, s.followDebit(ctx, tx, &p, from, &t, now)
 }
 
 // replace puts t in place of the payment's transaction with the same uuid.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/ids"
@@ -305,6 +306,42 @@ func InstalmentOfPayment(ctx context.Context, q Querier, paymentID string) (Inst
 	return r, attempt, err
 }
 
+// LockInstalmentOfPayment is InstalmentOfPayment inside a write
+// transaction: on PostgreSQL the instalment's row stays locked until the
+// commit, so that a concurrent settlement (the stale pass) either comes
+// before the caller's read or waits for its commit.
+func LockInstalmentOfPayment(tx *sql.Tx, d Dialect, paymentID string) (InstalmentRecord, int, error) {
+	var attempt int
+	q := `SELECT ` + prefixed("i.", instalmentColumns) + `, a.attempt FROM subscription_attempts a
+		JOIN subscription_instalments i ON i.id = a.instalment_id WHERE a.payment_id = $1`
+	if d == Postgres {
+		q += " FOR UPDATE OF i"
+	}
+	r, err := scanInstalment(attemptScanner{tx.QueryRow(q, paymentID), &attempt})
+	if err != nil {
+		return InstalmentRecord{}, 0, notFound("instalment attempt", err)
+	}
+	return r, attempt, nil
+}
+
+// attemptScanner scans an instalment's columns followed by an attempt
+// number.
+type attemptScanner struct {
+	row     *sql.Row
+	attempt *int
+}
+
+func (a attemptScanner) Scan(dest ...any) error { return a.row.Scan(append(dest, a.attempt)...) }
+
+// prefixed qualifies each column of a comma-separated list with prefix.
+func prefixed(prefix, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, c := range parts {
+		parts[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // SubscriptionAttempts returns every payment made for a subscription's
 // instalments, by instalment then attempt.
 func SubscriptionAttempts(ctx context.Context, q Querier, subscriptionID string) ([]AttemptRecord, error) {
@@ -495,6 +532,21 @@ func SettleInstalment(tx *sql.Tx, id, paymentID string, o InstalmentOutcome) (bo
 		return false, errors.New("store: settle instalment: no payment")
 	}
 	return settleInstalment(tx, `id = $1 AND status = 'CHARGING' AND payment_id = $8`, id, paymentID, o)
+}
+
+// UnpayInstalment records that the debit paymentID of a PAID instalment
+// collected nothing after all (cancelled before its capture, capture
+// refused): o is FAILED, or DUE for a new attempt (the payment is then
+// cleared). It changes nothing (false) unless the instalment is still PAID
+// by that payment.
+func UnpayInstalment(tx *sql.Tx, id, paymentID string, o InstalmentOutcome) (bool, error) {
+	if paymentID == "" {
+		return false, errors.New("store: unpay instalment: no payment")
+	}
+	if o.Status != InstalmentFailed && o.Status != InstalmentDue {
+		return false, fmt.Errorf("store: unpay instalment: status %s", o.Status)
+	}
+	return settleInstalment(tx, `id = $1 AND status = 'PAID' AND payment_id = $8`, id, paymentID, o)
 }
 
 // ReleaseInstalment records the outcome of a claim under which no payment

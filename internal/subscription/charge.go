@@ -443,13 +443,64 @@ func (s *Service) failedNotice(ctx context.Context, inst store.InstalmentRecord,
 		log.Error("subscription: instalment failed, the merchant cannot be told: read subscription", "err", err)
 		return nil
 	}
-	var opts Options
-	_ = json.Unmarshal([]byte(sub.Options), &opts)
-	f := notify.InstalmentFacts{SubscriptionID: sub.ID, Token: sub.Token, OrderID: sub.OrderID, Mode: sub.Mode,
-		Sequence: inst.Sequence, Amount: inst.Amount, Currency: inst.Currency, DueAt: inst.DueAt, Attempts: inst.Attempts,
-		ErrorCode: o.ErrorCode, ErrorDetail: o.ErrorDetail, Reason: reason, At: o.Now, NotificationURL: opts.IPNTargetURL}
 	return func(tx *sql.Tx) error {
-		_, err := notify.InstalmentFailed(tx, o.Now, sh, f)
+		_, err := notify.InstalmentFailed(tx, o.Now, sh, failedFacts(sub, inst, o, reason))
 		return err
 	}
+}
+
+// failedFacts are the facts of the merchant's notice of inst, of
+// subscription sub, failed with outcome o for reason.
+func failedFacts(sub store.SubscriptionRecord, inst store.InstalmentRecord, o store.InstalmentOutcome, reason string) notify.InstalmentFacts {
+	var opts Options
+	_ = json.Unmarshal([]byte(sub.Options), &opts)
+	return notify.InstalmentFacts{SubscriptionID: sub.ID, Token: sub.Token, OrderID: sub.OrderID, Mode: sub.Mode,
+		Sequence: inst.Sequence, Amount: inst.Amount, Currency: inst.Currency, DueAt: inst.DueAt, Attempts: inst.Attempts,
+		ErrorCode: o.ErrorCode, ErrorDetail: o.ErrorDetail, Reason: reason, At: o.Now, NotificationURL: opts.IPNTargetURL}
+}
+
+// followDebit is the payment.DebitHook of s: inside the write that moves
+// the debit t of an instalment's payment p, the instalment follows it.
+//
+// A PAID instalment (its debit was authorized) whose debit collects
+// nothing after all is not paid any more: cancelled by the merchant before
+// its capture, it is FAILED without a new debit (a void, as an invoice
+// whose payment is voided is not paid); refused at capture, it is tried
+// again by the technical retry policy, as a debit the acquirer could not
+// take. The merchant hears of it when it ends FAILED: the debit's IPN does
+// not say what becomes of the instalment, which the API showed as paid. A
+// refund after the capture changes nothing: the money was collected.
+func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p payment.Payment, t payment.Transaction, now time.Time) error {
+	inst, attempt, err := store.LockInstalmentOfPayment(tx, s.db.Dialect(), p.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil || inst.PaymentID != p.ID {
+		return err // nil for an attempt the instalment moved on from
+	}
+	var ok bool
+	o, final := s.outcome(inst, attempt, t)
+	switch {
+	case !final:
+		return nil
+	case inst.Status == store.InstalmentPaid && o.Status != store.InstalmentPaid:
+		ok, err = store.UnpayInstalment(tx, inst.ID, p.ID, o)
+	default:
+		return nil
+	}
+	if !ok || err != nil || o.Status != store.InstalmentFailed {
+		return err
+	}
+	end := merchantEnded[t.DetailedStatus]
+	sh, err := store.ShopTx(tx, inst.ShopID)
+	if err != nil {
+		return err
+	}
+	sub, err := store.GetSubscription(ctx, tx, inst.ShopID, inst.SubscriptionID)
+	if err != nil {
+		return err
+	}
+	inst.Attempts = attempt
+	_, err = notify.InstalmentFailed(tx, o.Now, sh, failedFacts(sub, inst, o, end.reason))
+	return err
 }

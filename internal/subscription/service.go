@@ -46,6 +46,10 @@ type Payments interface {
 	// SetInstalmentLookup is how New tells the payments' recovery what
 	// a late refusal of an instalment means.
 	SetInstalmentLookup(f payment.InstalmentLookup)
+	// SetDebitHook is how New makes an instalment follow its debit in
+	// the write that moves it (cancelled, refused at capture, authorized
+	// at D-1, validated, expired).
+	SetDebitHook(f payment.DebitHook)
 }
 
 // Tokens is what subscriptions need from the card vault (*vault.Vault):
@@ -127,6 +131,7 @@ func New(db *store.DB, clk clock.Clock, pay Payments, tokens Tokens, cfg Config)
 	}
 	s := &Service{db: db, clock: clk, pay: pay, tokens: tokens, cfg: cfg, log: cfg.Logger}
 	pay.SetInstalmentLookup(s.recoveredInstalment)
+	pay.SetDebitHook(s.followDebit)
 	return s
 }
 
