@@ -182,6 +182,7 @@ type transactionJSON struct {
 	Metadata                      map[string]string      `json:"metadata"`
 	TransactionDetails            transactionDetailsJSON `json:"transactionDetails"`
 	OrderDetails                  *orderDetailsJSON      `json:"orderDetails,omitempty"`
+	Customer                      *Customer              `json:"customer,omitempty"`
 	Type                          string                 `json:"_type"`
 }
 
@@ -328,8 +329,13 @@ func transactionObject(p Payment, t Transaction, typ string, withOrder bool) tra
 		Type: typ,
 	}
 	if withOrder {
+		// A V4/Transaction stands alone (Transaction/Get, Order/Get, the
+		// Transaction/* answers), so it carries its order and its buyer,
+		// as Lyra's Transaction object does; inside a V4/Payment both are
+		// the Payment's.
 		od := orderDetails(p)
-		j.OrderDetails = &od
+		c := p.Customer.withTypes()
+		j.OrderDetails, j.Customer = &od, &c
 	}
 	return j
 }

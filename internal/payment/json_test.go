@@ -191,3 +191,34 @@ func TestCustomerNormalize(t *testing.T) {
 }
 
 func ptr64(v int64) *int64 { return &v }
+
+// A V4/Transaction (Transaction/Get, Order/Get, the Transaction/* answers)
+// carries the buyer of its payment as a customer object, as Lyra's
+// Transaction object does; a V4/PaymentTransaction inside a V4/Payment
+// does not repeat it (the Payment has it).
+func TestTransactionObjectCustomer(t *testing.T) {
+	p := samplePayment()
+	ref, ip := "cust-001", "203.0.113.7"
+	p.Customer.Reference = &ref
+	p.Customer.ExtraDetails.IPAddress = &ip
+	tb, _ := json.Marshal(TransactionObject(p, p.Transactions[0]))
+	c, ok := decode(t, tb)["customer"].(map[string]any)
+	if !ok || c["_type"] != "V4/Customer/Customer" || c["email"] != "sample@example.com" || c["reference"] != ref {
+		t.Fatalf("transaction customer %s", tb)
+	}
+	if x := c["extraDetails"].(map[string]any); x["ipAddress"] != ip || x["_type"] != "V4/Customer/ExtraDetails" {
+		t.Fatalf("extraDetails %v", x)
+	}
+	if b := c["billingDetails"].(map[string]any); b["language"] != "EN" || b["_type"] != "V4/Customer/BillingDetails" {
+		t.Fatalf("billingDetails %v", b)
+	}
+	ob, _ := json.Marshal(OrderObject([]Payment{p}, "", mustTime("2019-01-01T00:00:00Z")))
+	tx := decode(t, ob)["transactions"].([]any)[0].(map[string]any)
+	if c, ok := tx["customer"].(map[string]any); !ok || c["reference"] != ref {
+		t.Fatalf("Order/Get transaction customer %s", ob)
+	}
+	ab, _ := Answer(p, mustTime("2019-01-01T00:00:00Z"))
+	if _, has := decode(t, ab)["transactions"].([]any)[0].(map[string]any)["customer"]; has {
+		t.Fatalf("V4/PaymentTransaction repeats the customer: %s", ab)
+	}
+}
