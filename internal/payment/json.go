@@ -46,32 +46,33 @@ func TransactionObject(p Payment, t Transaction) any {
 
 // OrderObject returns the Order/Get answer (V4/OrderTransactions): the
 // transactions of every payment of one order, optionally of one operation
-// type only. ps must not be empty.
+// type only. ps must not be empty. The order's status, cycle and details
+// are those of the payment that decides the status (the best paid; of
+// equals, the latest), not of the last attempt: a refused attempt made
+// after the order was paid must not hide the paid amount.
 func OrderObject(ps []Payment, operationType string, now time.Time) any {
-	last := ps[len(ps)-1]
 	var txs []transactionJSON
-	status := ""
+	decider := ps[0]
 	for _, p := range ps {
 		for _, t := range p.Transactions {
 			if operationType == "" || t.OperationType == operationType {
 				txs = append(txs, transactionObject(p, t, "V4/Transaction", true))
 			}
 		}
-		// The order is as paid as its best payment.
-		if status == "" || rank(p.OrderStatus) > rank(status) {
-			status = p.OrderStatus
+		if rank(p.OrderStatus) >= rank(decider.OrderStatus) {
+			decider = p
 		}
 	}
 	if txs == nil {
 		txs = []transactionJSON{}
 	}
-	cycle := last.OrderCycle
-	if status == StatusPaid {
+	cycle := decider.OrderCycle
+	if decider.OrderStatus == StatusPaid {
 		cycle = CycleClosed
 	}
 	return orderJSON{
-		ShopID: last.ShopID, OrderCycle: cycle, OrderStatus: status, ServerDate: Date(now),
-		OrderDetails: orderDetails(last), Transactions: txs, Type: "V4/OrderTransactions",
+		ShopID: decider.ShopID, OrderCycle: cycle, OrderStatus: decider.OrderStatus, ServerDate: Date(now),
+		OrderDetails: orderDetails(decider), Transactions: txs, Type: "V4/OrderTransactions",
 	}
 }
 

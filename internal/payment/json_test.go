@@ -222,3 +222,22 @@ func TestTransactionObjectCustomer(t *testing.T) {
 		t.Fatalf("V4/PaymentTransaction repeats the customer: %s", ab)
 	}
 }
+
+// Order/Get describes the order by the payment that makes its status: a
+// refused attempt made after the order was paid (same orderId) does not
+// replace the paid payment's orderDetails.
+func TestOrderObjectDetailsOfDecidingPayment(t *testing.T) {
+	paid := samplePayment()
+	later := samplePayment()
+	later.ID, later.Amount, later.OrderStatus, later.OrderCycle = "p2", 500, StatusUnpaid, CycleOpen
+	later.Transactions = []Transaction{{UUID: "b2", ShopID: later.ShopID, PaymentID: "p2", Mode: "TEST",
+		OperationType: Debit, Amount: 500, Currency: "EUR", Status: StatusUnpaid, DetailedStatus: "REFUSED",
+		SequenceNumber: 1, CreatedAt: paid.Transactions[0].CreatedAt.Add(time1min)}}
+	ob, _ := json.Marshal(OrderObject([]Payment{paid, later}, "", mustTime("2019-01-01T00:00:00Z")))
+	oj := decode(t, ob)
+	od := oj["orderDetails"].(map[string]any)
+	if oj["orderStatus"] != StatusPaid || oj["orderCycle"] != CycleClosed || len(oj["transactions"].([]any)) != 2 ||
+		od["orderTotalAmount"] != 990.0 || od["orderEffectiveAmount"] != 990.0 {
+		t.Fatalf("order object %s", ob)
+	}
+}
