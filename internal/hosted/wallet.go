@@ -19,9 +19,10 @@ import (
 // form with a "save my card" box.
 //
 // A one-click form (Form.OneClick: CreatePayment with a paymentMethodToken)
-// shows the merchant's token the same way, as the only saved card, with a
-// security code field to confirm it (Lyra asks it at this step) and without
-// a bin icon: the token is the merchant's, not the buyer's to delete.
+// shows the merchant's token the same way, as the only saved card, without
+// a bin icon: the token is the merchant's, not the buyer's to delete. On
+// both, the buyer confirms the chosen card with its security code (Lyra's
+// forms ask it; the code is never stored, so it cannot be filled in).
 
 // SavedCard is a card of the buyer's wallet as the form shows it.
 type SavedCard struct {
@@ -78,8 +79,7 @@ type Wallets interface {
 	Delete(ctx context.Context, formToken, cardID string) (string, error)
 }
 
-// Form fields of a saved card: its id, and its security code on a
-// one-click form.
+// Form fields of a saved card: its id, and its security code.
 const (
 	fieldSaved    = "saved"
 	fieldSavedCSC = "saved_csc"
@@ -245,8 +245,8 @@ func (h *Handler) fillWallet(pg page, v *view) {
 	v.WalletAction = h.actionURL(pg, "/wallet/delete")
 }
 
-// submitSaved pays with a saved card: its security code on a one-click
-// form, 3-D Secure on its number, then Wallets.PaySaved.
+// submitSaved pays with a saved card: its security code, 3-D Secure on its
+// number, then Wallets.PaySaved.
 func (h *Handler) submitSaved(w http.ResponseWriter, r *http.Request, pg page, asJSON bool, cardID string) {
 	ctx := r.Context()
 	if h.wallet == nil || !hasSavedCards(pg.form) || len(cardID) > 100 {
@@ -263,15 +263,15 @@ func (h *Handler) submitSaved(w http.ResponseWriter, r *http.Request, pg page, a
 		h.respondRetry(w, pg, asJSON, ReasonTechnical, pg.form.AttemptsLeft, nil)
 		return
 	}
-	in := CardInput{PAN: pan, Expiry: exp, Saved: cardID}
-	if pg.form.OneClick {
-		code, ferr := parseCSC(r.PostForm.Get(fieldSavedCSC), pan)
-		if ferr != nil {
-			h.respondFieldErrors(w, pg, asJSON, map[string]fieldError{fieldSavedCSC: *ferr}, r.PostForm)
-			return
-		}
-		in.CVV = code
+	// The security code is asked for every saved card, of a wallet as of a
+	// one-click form: it is never stored, and Lyra's wallet form keeps the
+	// card's fields with the code required (document 003's formToken).
+	code, ferr := parseCSC(r.PostForm.Get(fieldSavedCSC), pan)
+	if ferr != nil {
+		h.respondFieldErrors(w, pg, asJSON, map[string]fieldError{fieldSavedCSC: *ferr}, r.PostForm)
+		return
 	}
+	in := CardInput{PAN: pan, Expiry: exp, Saved: cardID, CVV: code}
 	h.authenticateAndPay(w, r, pg, asJSON, in)
 }
 

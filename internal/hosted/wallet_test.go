@@ -109,7 +109,7 @@ func TestWalletForm(t *testing.T) {
 		`role="tablist"`, `>Cartes enregistrées<`, `>Nouvelle carte<`,
 		`<span class="saved-pan">497010XXXXXX0055</span> <span class="saved-exp">expire fin 12/31</span>`,
 		`aria-label="Supprimer la carte se terminant par 0055"`,
-		`data-card="c2" data-last4="2045" data-subscription="true"`,
+		`data-card="c2" data-last4="2045" data-csc-length="3"`, `data-subscription="true"`, `id="kr-saved-csc" name="saved_csc"`,
 		`id="kr-panel-new" class="tab-panel" role="tabpanel" aria-labelledby="kr-tab-new" hidden`,
 		`id="kr-save"`, `<dialog id="kr-confirm"`, `data-form-action="CUSTOMER_WALLET"`,
 	} {
@@ -133,16 +133,24 @@ func TestWalletForm(t *testing.T) {
 	}
 }
 
-// TestWalletPayAndDelete: paying with a saved card (3-D Secure on its
-// number, no security code), an unknown card, and the deletion answers.
+// TestWalletPayAndDelete: paying with a saved card (its security code
+// asked, as Lyra's wallet form asks it: the code is never stored; 3-D
+// Secure on its number), an unknown card, and the deletion answers.
 func TestWalletPayAndDelete(t *testing.T) {
 	e, fw := walletEnv(t)
 	q := "?kr-post-url-success=" + url.QueryEscape("https://shop.example/ok")
-	res, _ := e.postJSON(t, "/pay/w"+q, url.Values{"saved": {"c1"}})
+	if body := e.do(t, "GET", "/pay/w", nil).Body.String(); !strings.Contains(body, `name="saved_csc"`) {
+		t.Errorf("the wallet asks no security code:\n%s", body)
+	}
+	res, w := e.postJSON(t, "/pay/w"+q, url.Values{"saved": {"c1"}})
+	if w.Code != http.StatusUnprocessableEntity || res.Error == nil || res.Error.ErrorCode != "CLIENT_300" || len(fw.paid) != 0 {
+		t.Fatalf("saved card without its security code: %d %+v, PaySaved %+v", w.Code, res, fw.paid)
+	}
+	res, _ = e.postJSON(t, "/pay/w"+q, url.Values{"saved": {"c1"}, "saved_csc": {"123"}})
 	if res.Step != "done" || !res.Accepted || res.Return == nil {
 		t.Fatalf("saved card payment %+v", res)
 	}
-	if len(fw.paid) != 1 || fw.paid[0].Saved != "c1" || fw.paid[0].ThreeDS == nil || !fw.paid[0].CVV.IsZero() {
+	if len(fw.paid) != 1 || fw.paid[0].Saved != "c1" || fw.paid[0].ThreeDS == nil || fw.paid[0].CVV.Reveal() != "123" {
 		t.Fatalf("PaySaved got %+v", fw.paid)
 	}
 	if e.pay.callCount() != 0 {
@@ -151,18 +159,19 @@ func TestWalletPayAndDelete(t *testing.T) {
 	f := demoForm("w2")
 	f.FormAction = "CUSTOMER_WALLET"
 	e.pay.add(f)
-	res, w := e.postJSON(t, "/pay/w2", url.Values{"saved": {"c9"}})
+	res, w = e.postJSON(t, "/pay/w2", url.Values{"saved": {"c9"}})
 	if w.Code != http.StatusUnprocessableEntity || res.Error == nil || res.Error.ErrorCode != "CLIENT_311" {
 		t.Fatalf("unknown saved card: %d %+v", w.Code, res)
 	}
 	// A challenge card: the seal carries the saved card through the challenge.
 	e.pay.add(func() Form { f := demoForm("w"); f.FormAction = "CUSTOMER_WALLET"; return f }())
-	res, _ = e.postJSON(t, "/pay/w", url.Values{"saved": {"c2"}})
+	res, _ = e.postJSON(t, "/pay/w", url.Values{"saved": {"c2"}, "saved_csc": {"456"}})
 	if res.Step != "challenge" {
 		t.Fatalf("saved challenge card %+v", res)
 	}
 	res, _ = e.postJSON(t, "/pay/w/3ds/complete", url.Values{"sealed": {res.Sealed}, "decision": {"approve"}})
-	if !res.Accepted || fw.paid[len(fw.paid)-1].Saved != "c2" || !fw.paid[len(fw.paid)-1].ThreeDS.Challenged {
+	if !res.Accepted || fw.paid[len(fw.paid)-1].Saved != "c2" || !fw.paid[len(fw.paid)-1].ThreeDS.Challenged ||
+		fw.paid[len(fw.paid)-1].CVV.Reveal() != "456" {
 		t.Fatalf("after the challenge %+v, PaySaved %+v", res, fw.paid[len(fw.paid)-1])
 	}
 

@@ -84,9 +84,9 @@ func (c Customer) WithTypes() Customer { return c.withTypes() }
 // paymentMethodToken), after 3-D Secure when it ran.
 type SavedCardInput struct {
 	Token string
-	// CVV is the security code the buyer typed to confirm the card: asked
-	// on a one-click form (Lyra asks it at the confirmation step), absent
-	// on a wallet's saved card. It lives in memory for this authorization.
+	// CVV is the security code the buyer typed to confirm the card: the
+	// hosted form asks it for every saved card; PaySaved requires it on a
+	// one-click form. It lives in memory for this authorization only.
 	CVV     card.SecurityCode
 	ThreeDS *acquirer.ThreeDSResult
 	BuyerIP string // as CardInput.BuyerIP

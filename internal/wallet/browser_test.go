@@ -155,7 +155,8 @@ func TestBrowserWallet(t *testing.T) {
 	if got := text(t, ctx, ".saved-card label"); !strings.Contains(got, "497010XXXXXX0055") || !strings.Contains(got, "CB") {
 		t.Errorf("saved card reads %q", got)
 	}
-	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-pay"))), "paying with the saved card")
+	must(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#kr-saved-csc"), "123"), chromedp.Click(chromedp.CSS("#kr-pay"))),
+		"paying with the saved card and its security code")
 	a := m.answer(t, ctx)
 	if get(a, "transactions.paymentMethodToken") != first || get(a, "transactions.transactionDetails.cardDetails.paymentMethodSource") != "TOKEN" {
 		t.Fatalf("saved-card payment %v", a)
@@ -198,6 +199,7 @@ func TestBrowserWallet(t *testing.T) {
 	}
 	must(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`#kr-panel-saved li:nth-child(2) input[type=radio]`)),
+		chromedp.SendKeys(chromedp.CSS("#kr-saved-csc"), "123"),
 		chromedp.Click(chromedp.CSS("#kr-pay")),
 	), "choosing the second card")
 	if got := get(m.answer(t, ctx), "transactions.paymentMethodToken"); got != second {
@@ -318,7 +320,8 @@ func TestBrowserWallet(t *testing.T) {
 	}
 	embed(e.formToken(walletPayment(500, "b2-1", "buyer-2")))
 	in = frame(t, ctx, "#kr-panel-saved .saved-card")
-	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-pay"), in)), "paying with the saved card in the frame")
+	must(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#kr-saved-csc"), "123", in), chromedp.Click(chromedp.CSS("#kr-pay"), in)),
+		"paying with the saved card and its security code in the frame")
 	if got := get(m.answer(t, ctx), "transactions.paymentMethodToken"); got != reg {
 		t.Fatalf("paid in the frame with %v, want %s", got, reg)
 	}

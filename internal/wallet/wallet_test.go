@@ -203,7 +203,7 @@ func TestWalletLifecycle(t *testing.T) {
 		if strings.Contains(e.page(ft), tok) {
 			t.Fatal("the form shows the token")
 		}
-		ans = e.post(ft, "", url.Values{"saved": {ids[0]}}).answer(t)
+		ans = e.post(ft, "", url.Values{"saved": {ids[0]}, "saved_csc": {"123"}}).answer(t)
 		if get(ans, "transactions.paymentMethodToken") != tok ||
 			get(ans, "transactions.transactionDetails.cardDetails.paymentMethodSource") != "TOKEN" ||
 			get(ans, "customer.billingDetails.firstName") != "Ada" || get(ans, "orderStatus") != "PAID" {
@@ -213,7 +213,7 @@ func TestWalletLifecycle(t *testing.T) {
 		body = walletPayment(2500, "o-5", "cust-1")
 		body["customer"].(map[string]any)["billingDetails"] = map[string]any{"firstName": "Bob"}
 		ft = e.formToken(body)
-		ans = e.post(ft, "", url.Values{"saved": e.savedCards(ft)}).answer(t)
+		ans = e.post(ft, "", url.Values{"saved": e.savedCards(ft), "saved_csc": {"123"}}).answer(t)
 		if get(ans, "customer.billingDetails.firstName") != "Bob" {
 			t.Fatalf("billing details of the request not used: %v", ans)
 		}
@@ -434,7 +434,7 @@ func TestSavedCardChallenge(t *testing.T) {
 	ft := e.formToken(walletPayment(4200, "c-1", "cust-3"))
 	ids := e.savedCards(ft)
 	u := e.srv.URL + "/pay/" + ft
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(url.Values{"saved": ids}.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(url.Values{"saved": ids, "saved_csc": {"123"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	res, err := e.srv.Client().Do(req)

@@ -199,8 +199,8 @@
     var saveWrap = document.getElementById('kr-save-wrap');
     var saveBox = document.getElementById('kr-save');
     var walletForm = form.dataset.formAction === 'CUSTOMER_WALLET';
-    // A one-click form: the merchant's saved card, confirmed with its
-    // security code.
+    // The security code that confirms the chosen saved card (a wallet's
+    // or a one-click form's); its length follows the chosen card's brand.
     var savedCsc = document.getElementById('kr-saved-csc');
     // The brands a wallet keeps (document 003), as this script detects
     // them: CB and Titre-Restaurant cards are co-badged with one of these.
@@ -614,6 +614,13 @@
         // (fired as it loses focus, on the way to the pay button) must not:
         // the form would move under the buyer's click.
         if (ev.target.name !== 'saved') return;
+        var li = ev.target.closest('.saved-card');
+        if (savedCsc && li && li.dataset.cscLength) {
+          savedCsc.dataset.length = li.dataset.cscLength;
+          savedCsc.maxLength = +li.dataset.cscLength;
+          document.getElementById('kr-saved-csc-hint').textContent = li.dataset.cscHint || '';
+          if (touched.savedCsc) setSavedCscError(checkSavedCsc());
+        }
         showAlert(''); noteValidity();
       });
 
