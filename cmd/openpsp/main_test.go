@@ -420,3 +420,68 @@ func TestShopsValidatesLogoURL(t *testing.T) {
 		t.Fatalf("production shops set logo-url on loopback: %v", err)
 	}
 }
+
+// A shop saved before today's checks (an http:// logo in production, an
+// email an older version took) blocked every `openpsp shops set` of that
+// shop, even of an unrelated field, and the error named only the first bad
+// value, as if the operator had just typed it. The command must name every
+// invalid stored value and how to set it, and a command that sets them
+// (or clears them) along with the change must go through.
+func TestShopsSetRepairsInvalidStoredValues(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "prod"))
+	t.Setenv("OPENPSP_DEMO", "false")
+	t.Setenv("OPENPSP_ENV", "production")
+	t.Setenv("OPENPSP_PUBLIC_URL", "https://pay.example.com")
+	t.Setenv("OPENPSP_MASTER_KEYS", "kprod:"+strings.Repeat("C", 43)+"=")
+	const id = "12345678"
+	if err := run(ctx, []string{"shops", "create", "-name", "Old", "-id", id}); err != nil {
+		t.Fatal(err)
+	}
+	// What an older version saved: written past the shop service's checks.
+	a, err := app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := a.Shops.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.LogoURL, old.PrimaryEmail = "http://cdn.example/logo.png", "notanemail"
+	if err := a.DB.UpdateShop(ctx, old, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+
+	err = run(ctx, []string{"shops", "set", id, "name=New"})
+	if err == nil {
+		t.Fatal("shops set saved a shop whose stored values fail today's checks")
+	}
+	for _, want := range []string{"logo-url", `"http://cdn.example/logo.png"`, "email", `"notanemail"`, "logo-url=https://", "email=name@example.com", "stored"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("shops set name=New: error does not say %s:\n%v", want, err)
+		}
+	}
+	// Fixing one of them: the error still names the other, no longer the fixed one.
+	err = run(ctx, []string{"shops", "set", id, "name=New", "logo-url=https://cdn.example/logo.png"})
+	if err == nil || !strings.Contains(err.Error(), `"notanemail"`) || strings.Contains(err.Error(), "http://cdn.example") {
+		t.Fatalf("shops set with the logo fixed, the email not: %v", err)
+	}
+	// A bad value typed now is told as this command's, beside the stored one.
+	err = run(ctx, []string{"shops", "set", id, "phone=0612", "logo-url=https://cdn.example/logo.png"})
+	if err == nil || !strings.Contains(err.Error(), `"0612"`) || !strings.Contains(err.Error(), `"notanemail"`) {
+		t.Fatalf("shops set with a bad phone and the stored bad email: %v", err)
+	}
+	if err := run(ctx, []string{"shops", "set", id, "name=New", "logo-url=https://cdn.example/logo.png", "email="}); err != nil {
+		t.Fatalf("shops set fixing every stored value: %v", err)
+	}
+	a, err = app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	s, err := a.Shops.Get(ctx, id)
+	if err != nil || s.Name != "New" || s.LogoURL != "https://cdn.example/logo.png" || s.PrimaryEmail != "" {
+		t.Fatalf("shop after the repair: %+v, %v", s, err)
+	}
+}

@@ -128,9 +128,6 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	if in.Language == "" {
 		in.Language = "en"
 	}
-	if !supportedLanguage(in.Language) {
-		return Created{}, fmt.Errorf("language must be one of en, fr, es, it, de, not %q", in.Language)
-	}
 	sh := Shop{ID: in.ID, Name: in.Name, Currency: in.Currency, Language: in.Language,
 		PrimaryEmail: in.PrimaryEmail, NotificationURL: in.NotificationURL, Settings: in.Settings}
 	if err := sh.validate(s.production); err != nil {
@@ -369,14 +366,34 @@ func (s *Service) Get(ctx context.Context, id string) (Shop, error) { return s.s
 func (s *Service) List(ctx context.Context) ([]Shop, error) { return s.store.Shops(ctx) }
 
 // Update saves a shop's profile and settings.
+//
+// A value the shop already held that today's rules refuse (stored by an
+// older version, or an http:// logo saved outside production) is not
+// saved again silently: the update is refused with a StoredSettingsError
+// naming each such value and how to set it, so that the operator repairs
+// them in the same change. Keeping them would re-assert, at every change,
+// an email that mail never reaches or a logo the hosted page hides.
 func (s *Service) Update(ctx context.Context, sh Shop) error {
-	if !supportedLanguage(sh.Language) {
-		return fmt.Errorf("language must be one of en, fr, es, it, de, not %q", sh.Language)
+	probs := sh.problems(s.production)
+	if len(probs) == 0 {
+		return s.store.UpdateShop(ctx, sh, s.clock.Now())
 	}
-	if err := sh.validate(s.production); err != nil {
-		return err
+	stored, err := s.store.Shop(ctx, sh.ID)
+	if err != nil {
+		return sh.validate(s.production)
 	}
-	return s.store.UpdateShop(ctx, sh, s.clock.Now())
+	e := &StoredSettingsError{ShopID: sh.ID}
+	for _, p := range probs {
+		if stored.setting(p.name) == p.value {
+			e.stored = append(e.stored, p)
+		} else {
+			e.changed = append(e.changed, p)
+		}
+	}
+	if len(e.stored) == 0 {
+		return sh.validate(s.production)
+	}
+	return e
 }
 
 // OgoneAccount returns a PSPID's account with the SHA passphrases in clear.

@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -18,35 +19,132 @@ const maxURL = 2048
 // could do harm on a buyer's page, naming the setting as `openpsp shops
 // set` calls it. Create and Update call it, so every writer of settings
 // (CLI, back office, seeding) gets the same rules. Empty values are
-// allowed: they clear the setting.
+// allowed: they clear the setting (except the language).
 func (sh Shop) validate(production bool) error {
-	n := sh.Settings.Notifications
-	for _, c := range []struct{ name, value string }{
-		{"email", sh.PrimaryEmail},
-		{"merchant-email", n.MerchantEmail},
-	} {
-		if c.value != "" && !contact.ValidEmail(c.value) {
-			return fmt.Errorf("%s must be a plain email address (name@example.com), not %q", c.name, c.value)
+	var errs []error
+	for _, p := range sh.problems(production) {
+		errs = append(errs, p.err)
+	}
+	return errors.Join(errs...)
+}
+
+// problem is one setting that fails validate's rules.
+type problem struct {
+	name, value string
+	err         error
+}
+
+// problems returns every setting of sh that fails the rules, in the order
+// `openpsp shops set` lists them.
+func (sh Shop) problems(production bool) []problem {
+	var out []problem
+	add := func(name string, err error) {
+		if err != nil {
+			out = append(out, problem{name, sh.setting(name), err})
 		}
 	}
-	for _, c := range []struct{ name, value string }{
-		{"phone", sh.PrimaryPhone},
-		{"merchant-phone", n.MerchantPhone},
-	} {
-		if c.value != "" && !contact.ValidPhone(c.value) {
-			return fmt.Errorf("%s must be an E.164 number (+33612345678), not %q", c.name, c.value)
+	if !supportedLanguage(sh.Language) {
+		add("language", fmt.Errorf("language must be one of en, fr, es, it, de, not %q", sh.Language))
+	}
+	for _, name := range []string{"email", "merchant-email"} {
+		if v := sh.setting(name); v != "" && !contact.ValidEmail(v) {
+			add(name, fmt.Errorf("%s must be a plain email address (name@example.com), not %q", name, v))
 		}
 	}
-	if err := checkNotificationURL("notification-url", sh.NotificationURL); err != nil {
-		return err
+	for _, name := range []string{"phone", "merchant-phone"} {
+		if v := sh.setting(name); v != "" && !contact.ValidPhone(v) {
+			add(name, fmt.Errorf("%s must be an E.164 number (+33612345678), not %q", name, v))
+		}
 	}
+	add("notification-url", checkNotificationURL("notification-url", sh.NotificationURL))
 	if _, ok := money.Lookup(sh.Currency); sh.Currency != "" && !ok {
-		return fmt.Errorf("currency must be an ISO 4217 code in capitals (EUR), not %q", sh.Currency)
+		add("currency", fmt.Errorf("currency must be an ISO 4217 code in capitals (EUR), not %q", sh.Currency))
 	}
 	if c := sh.Settings.PrimaryColor; c != "" && !ValidPrimaryColor(c) {
-		return fmt.Errorf("primary-color must be a colour written #RRGGBB or #RGB, not %q", c)
+		add("primary-color", fmt.Errorf("primary-color must be a colour written #RRGGBB or #RGB, not %q", c))
 	}
-	return checkLogoURL("logo-url", sh.LogoURL, production)
+	add("logo-url", checkLogoURL("logo-url", sh.LogoURL, production))
+	return out
+}
+
+// setting returns the value of a setting validate checks, by the name
+// `openpsp shops set` gives it.
+func (sh Shop) setting(name string) string {
+	switch name {
+	case "language":
+		return sh.Language
+	case "email":
+		return sh.PrimaryEmail
+	case "merchant-email":
+		return sh.Settings.Notifications.MerchantEmail
+	case "phone":
+		return sh.PrimaryPhone
+	case "merchant-phone":
+		return sh.Settings.Notifications.MerchantPhone
+	case "notification-url":
+		return sh.NotificationURL
+	case "currency":
+		return sh.Currency
+	case "primary-color":
+		return sh.Settings.PrimaryColor
+	case "logo-url":
+		return sh.LogoURL
+	}
+	return ""
+}
+
+// fixExample is how an operator sets a valid value of a setting, and
+// whether an empty value (clearing it) is allowed.
+func fixExample(name string) (string, bool) {
+	switch name {
+	case "language":
+		return "language=en", false
+	case "email", "merchant-email":
+		return name + "=name@example.com", true
+	case "phone", "merchant-phone":
+		return name + "=+33612345678", true
+	case "notification-url":
+		return "notification-url=https://merchant.example/ipn", true
+	case "currency":
+		return "currency=EUR", true
+	case "primary-color":
+		return "primary-color=#0b5a3c", true
+	case "logo-url":
+		return "logo-url=https://cdn.example/logo.png", true
+	}
+	return name + "=…", true
+}
+
+// StoredSettingsError is Update's answer when the shop as stored already
+// holds values today's rules refuse (saved by an older version, or outside
+// production): an update saves every setting again, so it goes through
+// only once those are set right or cleared in the same change. It names
+// each of them, with how to fix it, and any invalid value of the change
+// itself.
+type StoredSettingsError struct {
+	ShopID string
+	// stored are the invalid values the shop already held and the change
+	// leaves as they are; changed, those the change itself brings.
+	stored, changed []problem
+}
+
+func (e *StoredSettingsError) Error() string {
+	var lines, fixes []string
+	for _, p := range e.stored {
+		ex, clear := fixExample(p.name)
+		how := "set " + ex
+		if clear {
+			how += ", or clear it with " + p.name + "="
+		}
+		lines = append(lines, fmt.Sprintf("stored %s %q: %v; %s", p.name, p.value, p.err, how))
+		fixes = append(fixes, ex)
+	}
+	for _, p := range e.changed {
+		lines = append(lines, fmt.Sprintf("in this change: %v", p.err))
+	}
+	return fmt.Sprintf("shop %s holds values today's checks refuse (saved by an older version, or outside production) and any change saves them again: "+
+		"set or clear them in the same command, e.g. `openpsp shops set %s %s …`\n  - %s",
+		e.ShopID, e.ShopID, strings.Join(fixes, " "), strings.Join(lines, "\n  - "))
 }
 
 // colorPattern is a CSS hex colour: what the emails take as a shop's colour.

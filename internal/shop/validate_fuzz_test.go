@@ -25,7 +25,7 @@ func FuzzValidate(f *testing.F) {
 		f.Add(s[0], s[1], s[2], s[3], false)
 	}
 	f.Fuzz(func(t *testing.T, currency, color, logo, email string, production bool) {
-		sh := Shop{Currency: currency, LogoURL: logo, PrimaryEmail: email, Settings: Settings{PrimaryColor: color}}
+		sh := Shop{Language: "en", Currency: currency, LogoURL: logo, PrimaryEmail: email, Settings: Settings{PrimaryColor: color}}
 		if err := sh.validate(production); err != nil {
 			name, _, _ := strings.Cut(err.Error(), " ")
 			if !slices.Contains([]string{"currency", "primary-color", "logo-url", "email"}, name) {
