@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/app"
+	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/vault"
 )
 
 // A mistyped flag must not run the destructive command it was meant to
@@ -484,4 +486,55 @@ func TestShopsSetRepairsInvalidStoredValues(t *testing.T) {
 	if err != nil || s.Name != "New" || s.LogoURL != "https://cdn.example/logo.png" || s.PrimaryEmail != "" {
 		t.Fatalf("shop after the repair: %+v, %v", s, err)
 	}
+}
+
+// OPENPSP_MASTER_KEYS without a "fingerprint:" entry derives the
+// card-fingerprint key from its first master key: retiring that key (the
+// README's rotation: append a key, rewrap, remove the old one) silently
+// gave every card a new fingerprint, so no stored card was recognised
+// again. Production refuses to start then, naming both keys' origins, and
+// starts again once the fingerprint key is the stored fingerprints' one.
+func TestProductionRefusesAChangedFingerprintKey(t *testing.T) {
+	ctx := context.Background()
+	key := func(c string) string { return strings.Repeat(c, 43) + "=" }
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "prod"))
+	t.Setenv("OPENPSP_KEYRING_FILE", filepath.Join(t.TempDir(), "keyring.json"))
+	t.Setenv("OPENPSP_DEMO", "false")
+	t.Setenv("OPENPSP_ENV", "production")
+	t.Setenv("OPENPSP_PUBLIC_URL", "https://pay.example.com")
+	t.Setenv("OPENPSP_MASTER_KEYS", "kold:"+key("A"))
+	if err := run(ctx, []string{"shops", "create", "-name", "Prod", "-id", "12345678"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pan, err := card.ParsePAN("4970100000000055")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: "12345678", Mode: shop.ModeProduction, PAN: pan,
+		Expiry: card.Expiry{Month: 12, Year: 2031}}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+
+	// Rotation: a new key appended; then, rewrapped, the old one removed.
+	t.Setenv("OPENPSP_MASTER_KEYS", "kold:"+key("A")+",knew:"+key("B"))
+	if err := run(ctx, []string{"keys", "rewrap"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OPENPSP_MASTER_KEYS", "knew:"+key("B"))
+	_, err = app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "fingerprint") || !strings.Contains(err.Error(), `"kold"`) || !strings.Contains(err.Error(), `"knew"`) {
+		t.Fatalf("production started with another fingerprint key than the stored fingerprints': %v", err)
+	}
+	// The old key back at the head: the fingerprint key is the same again.
+	t.Setenv("OPENPSP_MASTER_KEYS", "kold:"+key("A")+",knew:"+key("B"))
+	a, err = app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatalf("production with the fingerprint key of the stored fingerprints: %v", err)
+	}
+	a.Close()
 }

@@ -124,6 +124,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if len(applied) > 0 {
 		a.Log.Info("database migrated", "engine", db.Dialect(), "applied", applied)
 	}
+	if err := a.checkFingerprintKey(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.Shops = shop.NewService(db, keys, a.Clock)
 	a.Shops.SetProduction(cfg.Env == config.EnvProduction)
 	a.Vault = vault.New(db, keys, a.Clock)

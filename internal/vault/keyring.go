@@ -54,6 +54,7 @@ type keyState struct {
 	masters map[string]cipher.AEAD
 	primary string
 	fpKey   []byte
+	fpFrom  string // where fpKey came from, for operators (FingerprintKeyCheck)
 	modTime time.Time
 	size    int64
 	devOnly bool // the file is a generated development keyring
@@ -173,14 +174,22 @@ func (k *Keyring) Path() string { return k.path }
 // one step. On error the keys in use are kept. A running server calls it to
 // pick up a key added by `openpsp keys rotate`; Unwrap calls it once when it
 // meets an unknown master key id.
+//
+// The fingerprint key never changes in a running process: a reload that
+// would change it (a keyring file appearing beside environment keys that
+// name no fingerprint key, a file's fingerprint_key edited) is refused, as
+// every card fingerprint made since the start would stop matching.
 func (k *Keyring) Reload() error {
 	st, err := k.load()
 	if err != nil {
 		return err
 	}
 	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.state != nil && !hmac.Equal(k.state.fpKey, st.fpKey) {
+		return fmt.Errorf("vault: keyring reload refused: the fingerprint key would change from %s to %s, and the stored card fingerprints would no longer match; the keys in use are kept", k.state.fpFrom, st.fpFrom)
+	}
 	k.state = st
-	k.mu.Unlock()
 	return nil
 }
 
@@ -219,9 +228,10 @@ func (k *Keyring) load() (*keyState, error) {
 	if len(envOrder) > 0 {
 		st.primary = envOrder[len(envOrder)-1]
 		if envFP != nil {
-			st.fpKey = envFP
+			st.fpKey, st.fpFrom = envFP, `the "fingerprint:" entry of the environment's master keys`
 		} else {
 			st.fpKey = deriveFingerprintKey(envKeys[envOrder[0]])
+			st.fpFrom = fmt.Sprintf("derived from master key %q, the first of the environment's master keys", envOrder[0])
 		}
 	}
 	if k.path != "" {
@@ -255,7 +265,7 @@ func (k *Keyring) load() (*keyState, error) {
 				if err != nil {
 					return nil, fmt.Errorf("vault: keyring file %s: fingerprint_key: %w", k.path, err)
 				}
-				st.fpKey = fp
+				st.fpKey, st.fpFrom = fp, "the fingerprint_key of the keyring file "+k.path
 			}
 		}
 	}
@@ -340,6 +350,20 @@ func (k *Keyring) AddPrimary() (string, error) {
 		return "", err
 	}
 	return kid, nil
+}
+
+// FingerprintKeyCheck returns a check value of the fingerprint key (an
+// HMAC of a fixed label under it: it tells two keys apart and reveals
+// neither) and where the key came from, in words for an operator. The app
+// records the check in the database at first start and compares it at
+// every start, so that a copy with another fingerprint key is caught.
+func (k *Keyring) FingerprintKeyCheck() (check, source string) {
+	k.mu.RLock()
+	key, from := k.state.fpKey, k.state.fpFrom
+	k.mu.RUnlock()
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("openpsp/fingerprint-key-check/v1"))
+	return fmt.Sprintf("%x", m.Sum(nil)[:16]), from
 }
 
 // Fingerprint returns HMAC-SHA256 of the card number under the fingerprint

@@ -404,3 +404,50 @@ func TestConcurrentKeyringUse(t *testing.T) {
 		t.Fatalf("keys %v", k.KeyIDs())
 	}
 }
+
+// A running process changed its fingerprint key when the keyring file
+// changed under it: environment keys naming no fingerprint key derive one,
+// and a keyring file appearing later (OPENPSP_KEYRING_FILE) brought its own
+// fingerprint_key at the next reload, so the same card got another
+// fingerprint from then on. A reload that would change it is refused and
+// the keys in use are kept.
+func TestReloadNeverChangesTheFingerprintKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	k, err := LoadKeyring(path, "kenv:"+b64(3), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pan := mustPAN(t, "4970100000000055")
+	before := k.Fingerprint(pan)
+	check, source := k.FingerprintKeyCheck()
+	if !strings.Contains(source, `"kenv"`) {
+		t.Fatalf("source %q does not name the master key it is derived from", source)
+	}
+	f, err := json.Marshal(map[string]any{"primary": "kfile", "keys": map[string]string{"kfile": b64(1)}, "fingerprint_key": b64(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, f, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Reload(); err == nil || !strings.Contains(err.Error(), "fingerprint key") {
+		t.Fatalf("reload with a file bringing another fingerprint key: %v", err)
+	}
+	if !bytes.Equal(k.Fingerprint(pan), before) {
+		t.Fatal("the fingerprint key changed in a running process")
+	}
+	if c, _ := k.FingerprintKeyCheck(); c != check {
+		t.Fatal("the check value changed with the fingerprint key kept")
+	}
+	// The same key from the file is no change.
+	if err := k.Reload(); err == nil {
+		t.Fatal("second reload accepted")
+	}
+	other, err := LoadKeyring(path, "kenv:"+b64(3), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := other.FingerprintKeyCheck(); c == check {
+		t.Fatal("two fingerprint keys give the same check value")
+	}
+}
