@@ -9,3 +9,6 @@ const AuthorizationClaimSelect = authorizationClaimSelect
 
 // QueryPlan is queryPlan, for the plan tests of package store_test.
 var QueryPlan = queryPlan
+
+// PurgeWhere is purgeWhere, for the plan tests.
+var PurgeWhere = purgeWhere
