@@ -12,7 +12,7 @@ import (
 	"github.com/openpsp/openpsp/internal/vault"
 )
 
-// Migration 0026 drops two indexes no query reads, which only cost writes:
+// Migration 0025 drops two indexes no query reads, which only cost writes:
 // transactions_parent (no query selects transactions by parent_uuid: a
 // refund reaches its debit by uuid, a payment its transactions by
 // payment_id) and tokens_temporary (every query on expires_at also says
