@@ -149,3 +149,49 @@ func TestInstalmentFailedWebhookReason(t *testing.T) {
 		}
 	})
 }
+
+// The reason row of an instalment ended by the merchant's decision is
+// written in the shop's language: the error detail the instalment keeps
+// (English, for the webhook and the logs) is not shown to a merchant who
+// reads French, Spanish, Italian or German. A failed charge keeps its
+// error code and detail.
+func TestInstalmentEndedByTheMerchantReasonLocalized(t *testing.T) {
+	// The error details subscription records for these instalments.
+	details := map[string]string{
+		notify.InstalmentNotValidated: "EXPIRED: the merchant did not validate the debit in time",
+		notify.InstalmentCancelled:    "CANCELLED: the merchant cancelled the debit",
+	}
+	r := notify.NewRenderer(nil, nil)
+	render := func(lang, reason, code, detail string) notify.Rendered {
+		t.Helper()
+		c := notify.Content{Template: notify.TplInstalmentMerchant, Lang: lang, Mode: "TEST", Recipient: "merchant",
+			Shop: notify.ShopView{ID: "12345678", Name: "Boulangerie Zoé", Email: "contact@boulangerie.example"},
+			Instalment: &notify.InstalmentView{SubscriptionID: "sub-1", Token: "tok-1", OrderID: "order-9", Sequence: 2,
+				Amount: 990, Currency: "EUR", DueAt: t0, ErrorCode: code, ErrorDetail: detail, Reason: reason, At: t0}}
+		out, err := r.Email(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, lang := range []string{"fr", "es", "it", "de"} {
+		for reason, detail := range details {
+			out := render(lang, reason, "", detail)
+			for _, part := range []string{out.Text, out.HTML} {
+				for _, english := range []string{detail, "EXPIRED", "CANCELLED", "the merchant", "the debit"} {
+					if strings.Contains(part, english) {
+						t.Errorf("%s %s: English reason %q in:\n%s", lang, reason, english, part)
+					}
+				}
+			}
+		}
+	}
+	for _, lang := range notify.Languages {
+		out := render(lang, "", "PSP_031", "the token is cancelled")
+		for _, part := range []string{out.Text, out.HTML} {
+			if !strings.Contains(part, "PSP_031 the token is cancelled") {
+				t.Errorf("%s: a failed charge lost its error code and detail:\n%s", lang, part)
+			}
+		}
+	}
+}

@@ -265,7 +265,9 @@ type InstalmentData struct {
 	Amount         string
 	DueDate        string // the date only: instalments fall on dates
 	Date           string // when it failed
-	Error          string // "PSP_031 token cancelled"
+	// Error: "PSP_031 token cancelled"; for a Reason, the reason in the
+	// message's language.
+	Error string
 	// Reason: "not_validated" or "cancelled" when the merchant ended the
 	// instalment's debit, which the notice says instead of a failed charge.
 	// Left out of {{.}} when empty, which then prints as it did before.
@@ -439,6 +441,12 @@ func newData(c Content, sms bool) *Data {
 		id := &InstalmentData{SubscriptionID: in.SubscriptionID, Token: in.Token, OrderID: in.OrderID, Sequence: in.Sequence,
 			Amount: formatAmount(in.Amount, in.Currency, lang), DueDate: d.formatDay(in.DueAt), Date: d.formatDate(in.At),
 			Error: strings.TrimSpace(in.ErrorCode + " " + in.ErrorDetail), Reason: in.Reason}
+		// The merchant's own decision, in the merchant's language: the
+		// error detail the instalment keeps is English, for programs and
+		// logs. A failed charge shows its code and detail.
+		if key := "merchant.inst.reason." + in.Reason; in.Reason != "" && catalogs["en"][key] != "" {
+			id.Error = d.T(key)
+		}
 		d.Instalment = id
 		d.Links.Details = safeURL(in.DetailsURL, "https", "http")
 		order := in.OrderID
