@@ -260,23 +260,22 @@ func (s *Service) settleStale(ctx context.Context, inst store.InstalmentRecord) 
 // settle records the outcome of attempt number attempts of inst, paid by
 // paymentID with transaction t. A transaction still RUNNING, a deferred
 // debit still waiting for its authorization, or a debit waiting for the
-// merchant's validation, is left to the stale pass: the instalment stays
-// CHARGING with its payment, which ClaimInstalments never charges again,
-// and is settled once the debit is decided.
+// merchant's validation, is left: the instalment stays CHARGING with its
+// payment, which ClaimInstalments never charges again, and is settled by
+// followDebit in the write that decides the debit (the stale pass settles
+// the rest: an attempt whose copy died before settling it, or a payment
+// recovered from RUNNING).
 func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attempts int, paymentID string, t payment.Transaction) {
 	o, final := s.outcome(inst, attempts, t)
 	if !final {
 		s.waitForAuthorization(ctx, inst, t)
 		return
 	}
-	// A debit that expired unvalidated or was cancelled has only its
-	// payment IPN, which does not say that the instalment is over: the
-	// merchant is told as of an instalment that failed before any payment.
 	var notice func(tx *sql.Tx) error
-	if end, ok := merchantEnded[t.DetailedStatus]; ok && o.Status == store.InstalmentFailed {
+	if reason, tell := settledNotice(t, o); tell {
 		failed := inst
 		failed.Attempts = attempts
-		notice = s.failedNotice(ctx, failed, o, end.reason)
+		notice = s.failedNotice(ctx, failed, o, reason)
 	}
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		ok, err := store.SettleInstalment(tx, inst.ID, paymentID, o)
@@ -355,6 +354,18 @@ func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.T
 	}
 	// ERROR (acquirer unreachable) or any other end: nothing was charged.
 	return s.technicalRetry(inst, attempts, t.ErrorCode, t.ErrorMessage), true
+}
+
+// settledNotice says whether the merchant is told, by an instalment_failed
+// notice with reason, of the attempt whose debit t settled its instalment
+// with outcome o. A debit that expired unvalidated or was cancelled has
+// only its payment IPN, which does not say that the instalment is over:
+// the merchant is told as of an instalment that failed before any
+// payment. Any other outcome is told by the payment's IPN. reason is
+// merchantEnded's even when tell is false.
+func settledNotice(t payment.Transaction, o store.InstalmentOutcome) (reason string, tell bool) {
+	end, ok := merchantEnded[t.DetailedStatus]
+	return end.reason, ok && o.Status == store.InstalmentFailed
 }
 
 // merchantEnded gives, for the ends of a debit that the merchant decided
@@ -462,6 +473,12 @@ func failedFacts(sub store.SubscriptionRecord, inst store.InstalmentRecord, o st
 // followDebit is the payment.DebitHook of s: inside the write that moves
 // the debit t of an instalment's payment p, the instalment follows it.
 //
+// A CHARGING instalment (its debit waited for its deferred authorization
+// or for the merchant's validation) is settled as soon as its debit is
+// decided (authorized or refused at D-1, expired, cancelled) as settle
+// does, rather than a lease later by the stale pass; a debit validated but
+// still waiting for its authorization leaves it CHARGING.
+//
 // A PAID instalment (its debit was authorized) whose debit collects
 // nothing after all is not paid any more: cancelled by the merchant before
 // its capture, it is FAILED without a new debit (a void, as an invoice
@@ -480,18 +497,23 @@ func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p payment.Payment
 	}
 	var ok bool
 	o, final := s.outcome(inst, attempt, t)
+	reason, tell := settledNotice(t, o)
 	switch {
 	case !final:
 		return nil
+	case inst.Status == store.InstalmentCharging:
+		ok, err = store.SettleInstalment(tx, inst.ID, p.ID, o)
 	case inst.Status == store.InstalmentPaid && o.Status != store.InstalmentPaid:
 		ok, err = store.UnpayInstalment(tx, inst.ID, p.ID, o)
+		// The API showed it paid, and the debit's IPN does not say that
+		// the instalment is not: the merchant is told of any failure.
+		tell = o.Status == store.InstalmentFailed
 	default:
 		return nil
 	}
-	if !ok || err != nil || o.Status != store.InstalmentFailed {
+	if !ok || err != nil || !tell {
 		return err
 	}
-	end := merchantEnded[t.DetailedStatus]
 	sh, err := store.ShopTx(tx, inst.ShopID)
 	if err != nil {
 		return err
@@ -501,6 +523,6 @@ func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p payment.Payment
 		return err
 	}
 	inst.Attempts = attempt
-	_, err = notify.InstalmentFailed(tx, o.Now, sh, failedFacts(sub, inst, o, end.reason))
+	_, err = notify.InstalmentFailed(tx, o.Now, sh, failedFacts(sub, inst, o, reason))
 	return err
 }

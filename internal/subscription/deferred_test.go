@@ -16,8 +16,9 @@ import (
 // An instalment whose debit waits for its authorization (captureDelay
 // beyond the authorization's validity: WAITING_AUTHORISATION) is not paid
 // yet: it stays CHARGING, is neither charged again nor in the way of the
-// next instalments, and follows its debit to its end. Authorized the day
-// before the capture date, it is PAID; refused then, it is the
+// next instalments, and follows its debit to its end, in the write that
+// moves the debit (not a lease later, at the stale pass). Authorized the
+// day before the capture date, it is PAID; refused then, it is the
 // instalment's refusal, retried by the policy, and the buyer hears of it
 // as of an instalment to be retried.
 func TestDeferredInstalmentFollowsItsDebit(t *testing.T) {
@@ -65,11 +66,24 @@ func TestDeferredInstalmentFollowsItsDebit(t *testing.T) {
 			t.Fatalf("AuthorizeDue = %d, %v; want 1", n, err)
 		}
 		retryAt := e.clk.Now().Add(24 * time.Hour)
-		inst := e.instalments(refused)[0]
+		// The instalments followed their debits in the same write: no run
+		// of the scheduler, no lease, in between.
+		if is := e.instalments(refused); is[0].Status != store.InstalmentDue || is[0].Refusals != 1 || is[0].NextAttemptAt.Before(retryAt) ||
+			is[0].PaymentID != "" {
+			t.Fatalf("instalment right after the D-1 refusal %+v, want DUE again from %s", is[0], retryAt)
+		}
+		if is := e.instalments(paid); is[0].Status != store.InstalmentPaid {
+			t.Fatalf("instalment right after the D-1 authorization %+v, want PAID", is[0])
+		}
+		if got := e.get(paid); got.PaidPayments != 1 {
+			t.Fatalf("subscription %+v", got)
+		}
+		// The instalment due again has no payment any more: its refused
+		// debit is its first attempt.
 		var payload string
 		err = db.Reader().QueryRow(`SELECT payload FROM outbox WHERE ordering_key = $1 AND channel = 'email'
 			ORDER BY created_at DESC, id DESC LIMIT 1`,
-			"payment:"+inst.PaymentID+"/buyer").Scan(&payload)
+			"payment:"+e.attempts(refused)[0].PaymentID+"/buyer").Scan(&payload)
 		if err != nil {
 			t.Fatalf("buyer email: %v", err)
 		}
@@ -81,18 +95,11 @@ func TestDeferredInstalmentFollowsItsDebit(t *testing.T) {
 			t.Errorf("buyer email after the D-1 refusal: %s, want the instalment retried on %s", payload, retryAt)
 		}
 
-		// The instalments' claims run until a lease after D-1: the stale
-		// pass reads them then.
+		// The stale pass, a lease later, finds nothing more to do.
 		e.clk.Advance(2 * time.Minute)
 		e.run(0)
-		if is := e.instalments(refused); is[0].Status != store.InstalmentDue || is[0].Refusals != 1 || is[0].NextAttemptAt.Before(retryAt) {
-			t.Fatalf("instalment after the D-1 refusal %+v, want DUE again from %s", is[0], retryAt)
-		}
-		if is := e.instalments(paid); is[0].Status != store.InstalmentPaid {
-			t.Fatalf("instalment after the D-1 authorization %+v, want PAID", is[0])
-		}
-		if got := e.get(paid); got.PaidPayments != 1 {
-			t.Fatalf("subscription %+v", got)
+		if is := e.instalments(refused); is[0].Status != store.InstalmentDue || is[0].Refusals != 1 {
+			t.Fatalf("instalment a lease after the D-1 refusal %+v, want DUE with one refusal", is[0])
 		}
 
 		// The retry is charged once, and the next instalment comes on its

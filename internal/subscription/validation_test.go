@@ -72,7 +72,8 @@ func TestInstalmentToValidateFollowsItsDebit(t *testing.T) {
 		if n, err := e.pay.ExpireUnvalidated(e.ctx(), 10); err != nil || n != 2 {
 			t.Fatalf("ExpireUnvalidated = %d, %v; want 2", n, err)
 		}
-		e.run(0)
+		// The instalments followed their debits in the writes that moved
+		// them: no run of the scheduler in between.
 		if is := e.instalments(deferredValidated); is[0].Status != store.InstalmentPaid {
 			t.Fatalf("validated deferred instalment %+v, want PAID", is[0])
 		}
@@ -91,6 +92,7 @@ func TestInstalmentToValidateFollowsItsDebit(t *testing.T) {
 			}
 		}
 		// No new attempt later either.
+		e.run(0)
 		e.clk.Advance(48 * time.Hour)
 		e.run(0)
 
@@ -135,30 +137,35 @@ func TestInstalmentOfACancelledDebitIsNotCharged(t *testing.T) {
 				t.Fatalf("CancelOrRefund: %v", err)
 			}
 		}
-		// No new debit meanwhile; the deferred one's instalment is looked
-		// at again once its authorization was due (its claim waits until
-		// then).
+		check := func(when string) {
+			t.Helper()
+			for _, sub := range []Subscription{manual, deferred} {
+				is := e.instalments(sub)
+				if len(is) != 1 || is[0].Status != store.InstalmentFailed || is[0].Attempts != 1 || is[0].ErrorDetail == "" {
+					t.Fatalf("%s: instalment of a cancelled debit %+v, want FAILED with its reason after one attempt", when, is)
+				}
+				var n int
+				if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM outbox WHERE ordering_key = $1 AND event = $2
+					AND channel = 'webhook'`, "subscription:"+sub.ID, "subscription.instalment_failed").Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n != 1 {
+					t.Errorf("%s: subscription %s: %d instalment_failed webhooks, want 1", when, sub.ID, n)
+				}
+				wantNoticeReason(t, db, sub, notify.InstalmentCancelled)
+			}
+		}
+		// The instalments followed their debits in the cancellation's
+		// write, the merchant told in it.
+		check("right after the cancellation")
+		// No new debit nor notice later.
 		for range 3 {
 			e.clk.Advance(2 * time.Hour)
 			e.run(0)
 		}
 		e.clk.Set(t0.AddDate(0, 0, 19).Add(time.Hour))
 		e.run(0)
-		for _, sub := range []Subscription{manual, deferred} {
-			is := e.instalments(sub)
-			if len(is) != 1 || is[0].Status != store.InstalmentFailed || is[0].Attempts != 1 || is[0].ErrorDetail == "" {
-				t.Fatalf("instalment of a cancelled debit %+v, want FAILED with its reason after one attempt", is)
-			}
-			var n int
-			if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM outbox WHERE ordering_key = $1 AND event = $2
-				AND channel = 'webhook'`, "subscription:"+sub.ID, "subscription.instalment_failed").Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n != 1 {
-				t.Errorf("subscription %s: %d instalment_failed webhooks, want 1", sub.ID, n)
-			}
-			wantNoticeReason(t, db, sub, notify.InstalmentCancelled)
-		}
+		check("at D-1")
 	})
 }
 
