@@ -23,6 +23,7 @@ import (
 	"github.com/openpsp/openpsp/internal/clientip"
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/config"
+	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/obs"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/payment"
@@ -68,6 +69,7 @@ type App struct {
 	clients *clientip.Resolver // the client's address behind OPENPSP_TRUSTED_PROXIES
 
 	mux         *http.ServeMux
+	pages       *hosted.Handler // the buyer's pages; their message page answers unknown addresses
 	jobs        []job
 	jobInterval time.Duration
 	draining    atomic.Bool
@@ -168,7 +170,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 }
 
 // Handler returns the app's HTTP handler with its middleware.
-func (a *App) Handler() http.Handler { return a.middleware(a.mux) }
+func (a *App) Handler() http.Handler { return a.middleware(a.unmatched(a.mux)) }
 
 // Listen opens the listening socket (cfg.Addr; "127.0.0.1:0" picks a port).
 func (a *App) Listen() error {

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openpsp/openpsp/internal/clientip"
+	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/obs"
 )
 
@@ -25,6 +27,81 @@ func (a *App) routes() *http.ServeMux {
 	}
 	return mux
 }
+
+// unmatched gives the mux's own answers (404 for an address no route
+// takes, 405 with Allow for a wrong method: text/plain "404 page not
+// found") the format of whoever is calling: the payment pages' message
+// page for a browser, a V4 error under /api-payment/. Answers of the
+// routes themselves, r.Pattern set, pass untouched.
+func (a *App) unmatched(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&unmatchedWriter{ResponseWriter: w, r: r, answer: a.answerUnmatched}, r)
+	})
+}
+
+// answerUnmatched answers a request no route took, in place of the mux's
+// text; false leaves the mux's answer.
+func (a *App) answerUnmatched(w http.ResponseWriter, r *http.Request, status int) bool {
+	switch p := r.URL.Path; {
+	case p == "/metrics" || p == "/healthz" || p == "/readyz":
+		// Probes and scrapers read the status, not a page.
+		return false
+	case p == "/api-payment" || strings.HasPrefix(p, "/api-payment/"):
+		// A merchant's server with a wrong URL (V3, a lower-case v4)
+		// reads a V4 error as for an unknown V4 web service. The name
+		// keeps "api-payment/" so that it can never be a V4 service's.
+		r.SetPathValue("name", strings.TrimPrefix(p, "/"))
+		a.V4.ServeHTTP(w, r)
+		return true
+	}
+	// Ogone answers an unknown /ncol/ page with its web server's 404 page,
+	// in no format of its own (the ogone package has none): the message
+	// page, as for every other address.
+	key := hosted.MessagePageNotFound
+	if status == http.StatusMethodNotAllowed {
+		key = hosted.MessageMethodNotAllowed
+	}
+	a.pages.MessagePage(w, r, status, key, "")
+	return true
+}
+
+// unmatchedWriter replaces the mux's own 404 and 405: the mux sets
+// r.Pattern before calling any handler, so an error written while it is
+// empty is the mux's.
+type unmatchedWriter struct {
+	http.ResponseWriter
+	r        *http.Request
+	answer   func(http.ResponseWriter, *http.Request, int) bool
+	replaced bool
+}
+
+func (u *unmatchedWriter) WriteHeader(code int) {
+	if u.r.Pattern == "" && !u.replaced && (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) {
+		h := u.ResponseWriter.Header()
+		ct, nosniff := h.Get("Content-Type"), h.Get("X-Content-Type-Options")
+		h.Del("Content-Type")
+		h.Del("X-Content-Type-Options")
+		if u.replaced = u.answer(u.ResponseWriter, u.r, code); u.replaced {
+			return
+		}
+		for k, v := range map[string]string{"Content-Type": ct, "X-Content-Type-Options": nosniff} {
+			if v != "" {
+				h.Set(k, v)
+			}
+		}
+	}
+	u.ResponseWriter.WriteHeader(code)
+}
+
+// Write drops the mux's text once its answer is replaced.
+func (u *unmatchedWriter) Write(b []byte) (int, error) {
+	if u.replaced {
+		return len(b), nil
+	}
+	return u.ResponseWriter.Write(b)
+}
+
+func (u *unmatchedWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 
 // healthz answers 200 while the process is alive and serving.
 func (a *App) healthz(w http.ResponseWriter, _ *http.Request) {

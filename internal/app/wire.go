@@ -45,6 +45,7 @@ func (a *App) wire() error {
 		Payments: hostedPayments{pay: a.Payments, shops: a.Shops}, Keys: hostedKeys{shops: a.Shops},
 		Wallet: a.Wallet.Hosted(), Authenticator: a.Authenticator, SealKey: a.Keys.DeriveKey("hosted/3ds-card-seal"), Clock: a.Clock, Log: a.Log,
 	})
+	a.pages = pages
 	a.mount(pages.Register)
 	a.addJob("payments.capture-due", 0, func(ctx context.Context) error { _, err := a.Payments.CaptureAllDue(ctx, 500); return err })
 	a.addJob("payments.authorize-due", 0, func(ctx context.Context) error {

@@ -678,3 +678,25 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Keys of the messages MessagePage tells, besides the refusal reasons.
+const (
+	MessagePageNotFound     = "page_not_found"
+	MessageMethodNotAllowed = "method_not_allowed"
+)
+
+// MessagePage answers a browser that reached no payment page (an address
+// nothing serves, a wrong method, an error of the demo shop) with the
+// pages' message page: the message of key in lang when the pages speak it,
+// else in the browser's Accept-Language, with status. Headers already set,
+// such as Allow, stay.
+func (h *Handler) MessagePage(w http.ResponseWriter, r *http.Request, status int, key, lang string) {
+	pg := page{ctx: r.Context(), lang: resolveLanguage(lang, "", r.Header.Get("Accept-Language"))}
+	msg, ok := messages[pg.lang][key]
+	if !ok {
+		msg = messages[pg.lang][ReasonTechnical]
+	}
+	v := h.newView(pg, pageMessage)
+	v.Message = msg
+	h.render(w, status, pg, v)
+}

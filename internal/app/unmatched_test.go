@@ -1,0 +1,176 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/config"
+)
+
+// unmatchedServer boots the whole app (demo on, as in development) behind a
+// real HTTP server on 127.0.0.1.
+func unmatchedServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := config.Load(nil, func(k string) string {
+		switch k {
+		case "OPENPSP_DATA_DIR":
+			return dir
+		case "OPENPSP_ADDR":
+			return "127.0.0.1:0"
+		case "OPENPSP_DEMO":
+			return "true"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(context.Background(), cfg, Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	return srv
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func call(t *testing.T, srv *httptest.Server, method, path, lang, contentType, body string) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lang != "" {
+		req.Header.Set("Accept-Language", lang)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header, string(b)}
+}
+
+// The page texts, as a buyer reads them (French: no-break space before
+// the colon, typographic apostrophe).
+var (
+	notFoundText = map[string]string{
+		"en": "Page not found: check the address or return to the shop.",
+		"fr": "Page introuvable\u00a0: vérifiez l’adresse ou retournez sur la boutique.",
+		"es": "Página no encontrada: compruebe la dirección o vuelva a la tienda.",
+		"it": "Pagina non trovata: controlla l’indirizzo o torna al negozio.",
+		"de": "Seite nicht gefunden: Prüfen Sie die Adresse oder kehren Sie zum Shop zurück.",
+	}
+	methodText = map[string]string{
+		"en": "This page cannot be opened this way: return to the shop and try again.",
+		"fr": "Cette page ne s’ouvre pas de cette façon\u00a0: retournez sur la boutique et réessayez.",
+		"es": "Esta página no se puede abrir de esta forma: vuelva a la tienda e inténtelo de nuevo.",
+		"it": "Questa pagina non può essere aperta in questo modo: torna al negozio e riprova.",
+		"de": "Diese Seite kann so nicht geöffnet werden: Kehren Sie zum Shop zurück und versuchen Sie es erneut.",
+	}
+)
+
+func wantPage(t *testing.T, what string, got answer, status int, lang, text string) {
+	t.Helper()
+	if got.status != status {
+		t.Errorf("%s: status %d, want %d", what, got.status, status)
+	}
+	if ct := got.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("%s: Content-Type %q, want the HTML message page: %q", what, ct, got.body)
+		return
+	}
+	if got.header.Get("Content-Security-Policy") == "" {
+		t.Errorf("%s: no Content-Security-Policy on the page", what)
+	}
+	if !strings.Contains(got.body, `<html lang="`+lang+`"`) || !strings.Contains(got.body, `data-page="message"`) {
+		t.Errorf("%s: not the %s message page:\n%s", what, lang, got.body)
+	}
+	if !strings.Contains(got.body, text) {
+		t.Errorf("%s: the page does not say %q:\n%s", what, text, got.body)
+	}
+}
+
+// A browser landing on an address nothing serves reads the payment pages'
+// message page in its language, with the status 404; a wrong method keeps
+// 405 and its Allow header. Before, both were the mux's text/plain "404
+// page not found" / "Method Not Allowed".
+func TestUnmatchedPathsAnswerTheMessagePage(t *testing.T) {
+	srv := unmatchedServer(t)
+	langs := []struct{ header, lang string }{
+		{"fr-FR,fr;q=0.9,en;q=0.8", "fr"}, {"es", "es"}, {"it-IT", "it"}, {"de-DE,de;q=0.9", "de"}, {"", "en"}, {"nl", "en"},
+	}
+	paths := []string{"/nope", "/pay", "/pay/", "/demo/nope", "/ncol/test/nope.asp", "/metricsx", "/embedded/a/b/c"}
+	for i, p := range paths {
+		l := langs[i%len(langs)]
+		wantPage(t, "GET "+p, call(t, srv, http.MethodGet, p, l.header, "", ""), http.StatusNotFound, l.lang, notFoundText[l.lang])
+	}
+	for _, l := range langs {
+		got := call(t, srv, http.MethodGet, "/Tokenization/HostedPage/x", l.header, "", "")
+		wantPage(t, "GET /Tokenization/HostedPage/x ("+l.lang+")", got, http.StatusMethodNotAllowed, l.lang, methodText[l.lang])
+		if a := got.header.Get("Allow"); a != "POST" {
+			t.Errorf("GET /Tokenization/HostedPage/x: Allow %q, want POST", a)
+		}
+	}
+	got := call(t, srv, http.MethodDelete, "/demo/checkout", "it", "", "")
+	wantPage(t, "DELETE /demo/checkout", got, http.StatusMethodNotAllowed, "it", methodText["it"])
+	if a := got.header.Get("Allow"); a != "POST" {
+		t.Errorf("DELETE /demo/checkout: Allow %q, want POST", a)
+	}
+}
+
+// Machines keep their answers: the probes and metrics answer as before, and
+// any address under /api-payment/ answers a V4 error as an unknown V4 web
+// service does.
+func TestUnmatchedMachinePathsKeepTheirFormat(t *testing.T) {
+	srv := unmatchedServer(t)
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		got := call(t, srv, http.MethodPost, p, "fr", "", "")
+		if got.status != http.StatusMethodNotAllowed || !strings.HasPrefix(got.header.Get("Content-Type"), "text/plain") ||
+			!strings.Contains(got.header.Get("Allow"), "GET") {
+			t.Errorf("POST %s: %d %q Allow %q, want the plain 405", p, got.status, got.header.Get("Content-Type"), got.header.Get("Allow"))
+		}
+	}
+	if got := call(t, srv, http.MethodGet, "/metrics", "fr", "", ""); got.status != http.StatusOK || !strings.HasPrefix(got.header.Get("Content-Type"), "text/plain") {
+		t.Errorf("GET /metrics: %d %q", got.status, got.header.Get("Content-Type"))
+	}
+	v4 := func(method, path, wantCode string) {
+		t.Helper()
+		got := call(t, srv, method, path, "fr", "application/json", "{}")
+		var env struct {
+			Status string `json:"status"`
+			Answer struct {
+				ErrorCode string `json:"errorCode"`
+			} `json:"answer"`
+		}
+		if got.status != http.StatusOK || !strings.HasPrefix(got.header.Get("Content-Type"), "application/json") || json.Unmarshal([]byte(got.body), &env) != nil {
+			t.Errorf("%s %s: %d %q %s, want a V4 JSON answer", method, path, got.status, got.header.Get("Content-Type"), got.body)
+			return
+		}
+		if env.Status != "ERROR" || env.Answer.ErrorCode != wantCode {
+			t.Errorf("%s %s: %s %s, want ERROR %s: %s", method, path, env.Status, env.Answer.ErrorCode, wantCode, got.body)
+		}
+	}
+	for _, p := range []string{"/api-payment/V4/Charge/Nope", "/api-payment/nope", "/api-payment/V3/Charge/CreatePayment", "/api-payment/", "/api-payment/v4/Charge/CreatePayment", "/api-payment/Charge/CreatePayment"} {
+		v4(http.MethodPost, p, "INT_901")
+	}
+	for _, p := range []string{"/api-payment/V4/Charge/Nope", "/api-payment/V3/Charge/CreatePayment"} {
+		v4(http.MethodGet, p, "INT_902")
+	}
+}
