@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -172,5 +173,23 @@ func TestUnmatchedMachinePathsKeepTheirFormat(t *testing.T) {
 	}
 	for _, p := range []string{"/api-payment/V4/Charge/Nope", "/api-payment/V3/Charge/CreatePayment"} {
 		v4(http.MethodGet, p, "INT_902")
+	}
+}
+
+// The demo shop's errors a browser reads are the message page in the
+// shop's language (?lang=, the form's lang) or the browser's; its IPN
+// endpoint, which a server calls, keeps plain text.
+func TestDemoErrorsAnswerTheMessagePage(t *testing.T) {
+	srv := unmatchedServer(t)
+	form := "application/x-www-form-urlencoded"
+	got := call(t, srv, http.MethodPost, "/demo/checkout", "en", form, url.Values{"product": {"nope"}, "lang": {"fr"}}.Encode())
+	wantPage(t, "unknown product", got, http.StatusBadRequest, "fr", "Le formulaire n’a pas pu être lu.")
+	got = call(t, srv, http.MethodPost, "/demo/checkout", "de", form, "product=nope")
+	wantPage(t, "unknown product, no lang", got, http.StatusBadRequest, "de", "Das Formular konnte nicht gelesen werden.")
+	got = call(t, srv, http.MethodPost, "/demo/return?lang=es", "en", form, "kr-answer=%zz")
+	wantPage(t, "unreadable return", got, http.StatusBadRequest, "es", "No se ha podido leer el formulario.")
+	got = call(t, srv, http.MethodPost, "/demo/ipn", "fr", form, "kr-answer=%zz")
+	if got.status != http.StatusBadRequest || !strings.HasPrefix(got.header.Get("Content-Type"), "text/plain") {
+		t.Errorf("unreadable IPN: %d %q, want plain text for the server that posts it", got.status, got.header.Get("Content-Type"))
 	}
 }

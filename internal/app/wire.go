@@ -113,7 +113,7 @@ func (a *App) wire() error {
 
 	if a.Config.Demo {
 		d := demo.New(demo.Options{BaseURL: a.PublicURL, IPNs: a.DB, Logger: a.Log, Now: a.Clock.Now,
-			Links: []demo.Link{{Label: "Mailbox", Path: "/demo/mail"}}})
+			Links: []demo.Link{{Label: "Mailbox", Path: "/demo/mail"}}, ErrorPage: pages.MessagePage})
 		a.mount(d.Register)
 		mail := notify.Wiring{Demo: true}.DemoPage(a.DB, a.Log)
 		a.mount(func(mux *http.ServeMux) {

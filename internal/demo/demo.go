@@ -54,6 +54,30 @@ type Options struct {
 	Now     func() time.Time
 	// Extra links for the navigation (e.g. FlexCheckout, mailbox), label → path.
 	Links []Link
+	// ErrorPage tells a browser an error in its language: the payment
+	// pages' message page (hosted.Handler.MessagePage), whose message
+	// keys key names. Nil: plain text.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, status int, key, lang string)
+}
+
+// Message keys of ErrorPage (those of the payment pages).
+const (
+	msgInvalidRequest = "invalid_request"
+	msgTechnical      = "technical_error"
+)
+
+// fail answers a browser's request with the error page in the shop's
+// language (?lang= or the form's), else the browser's.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, key string) {
+	if h.opts.ErrorPage == nil {
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	l := r.URL.Query().Get("lang")
+	if r.Form != nil {
+		l = r.Form.Get("lang")
+	}
+	h.opts.ErrorPage(w, r, status, key, l)
 }
 
 // Link is a navigation entry.
@@ -137,13 +161,13 @@ type page struct {
 	Data      map[string]any
 }
 
-func (h *Handler) render(w http.ResponseWriter, name string, p page, csp string) {
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, p page, csp string) {
 	p.Languages = languages
 	p.Links = h.opts.Links
 	var buf bytes.Buffer
 	if err := h.tmpl.ExecuteTemplate(&buf, name, p); err != nil {
 		h.opts.Logger.Error("demo: render", "template", name, "err", err)
-		http.Error(w, "demo page error", http.StatusInternalServerError)
+		h.fail(w, r, http.StatusInternalServerError, msgTechnical)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -157,7 +181,7 @@ func (h *Handler) render(w http.ResponseWriter, name string, p page, csp string)
 const strictCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
-	h.render(w, "index.html", page{Title: "OpenPSP Demo Shop", Lang: lang(r), Products: Products}, strictCSP)
+	h.render(w, r, "index.html", page{Title: "OpenPSP Demo Shop", Lang: lang(r), Products: Products}, strictCSP)
 }
 
 // checkout creates the payment through the REST API, as a merchant server
@@ -171,7 +195,7 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if product == nil {
-		http.Error(w, "unknown product", http.StatusBadRequest)
+		h.fail(w, r, http.StatusBadRequest, msgInvalidRequest)
 		return
 	}
 	qty, err := strconv.Atoi(r.FormValue("quantity"))
@@ -198,17 +222,18 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 	formToken, apiErr, err := h.createPayment(r.Context(), body)
 	if err != nil {
 		h.opts.Logger.ErrorContext(r.Context(), "demo: CreatePayment failed", "err", err)
-		http.Error(w, "the payment could not be created: "+err.Error(), http.StatusBadGateway)
+		h.fail(w, r, http.StatusBadGateway, msgTechnical)
 		return
 	}
 	if apiErr != "" {
-		http.Error(w, "CreatePayment answered an error: "+apiErr, http.StatusBadGateway)
+		h.opts.Logger.WarnContext(r.Context(), "demo: CreatePayment answered an error", "error", apiErr)
+		h.fail(w, r, http.StatusBadGateway, msgTechnical)
 		return
 	}
 	base := h.opts.BaseURL()
 	csp := "default-src 'none'; style-src 'self' " + base + "; img-src 'self' data: " + base + "; script-src " + base +
 		"; frame-src " + base + "; connect-src " + base + "; form-action 'self' " + base + "; frame-ancestors 'none'; base-uri 'none'"
-	h.render(w, "checkout.html", page{Title: "Checkout", Lang: l, Data: map[string]any{
+	h.render(w, r, "checkout.html", page{Title: "Checkout", Lang: l, Data: map[string]any{
 		"Product": product, "Quantity": qty, "Total": product.Amount * int64(qty), "OrderID": orderID,
 		"FormToken": formToken, "PublicKey": shop.DemoTestPublicKey, "Base": base, "Email": email,
 		"HostedURL": hostedURL(base, formToken, l), "Account": account,
@@ -314,14 +339,14 @@ func summarize(answer, l string) summary {
 // back with kr-answer and kr-hash, which the merchant must verify.
 func (h *Handler) returnPage(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+		h.fail(w, r, http.StatusBadRequest, msgInvalidRequest)
 		return
 	}
 	answer := r.Form.Get("kr-answer")
 	hash := r.Form.Get("kr-hash")
 	ok := answer != "" && r.Form.Get("kr-hash-algorithm") == "sha256_hmac" && verify(answer, hash, shop.DemoTestHMACKey)
 	l := lang(r)
-	h.render(w, "return.html", page{Title: "Payment result", Lang: l, Data: map[string]any{
+	h.render(w, r, "return.html", page{Title: "Payment result", Lang: l, Data: map[string]any{
 		"SignatureOK": ok, "Present": answer != "", "Summary": summarize(answer, l), "Answer": prettyJSON(answer),
 		"HashKey": r.Form.Get("kr-hash-key"), "AnswerType": r.Form.Get("kr-answer-type"),
 	}}, strictCSP)
@@ -358,7 +383,8 @@ func (h *Handler) receiveIPN(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) listIPN(w http.ResponseWriter, r *http.Request) {
 	list, err := h.opts.IPNs.DemoIPNs(r.Context(), 100)
 	if err != nil {
-		http.Error(w, "could not read the IPNs", http.StatusServiceUnavailable)
+		h.opts.Logger.ErrorContext(r.Context(), "demo: read IPNs", "err", err)
+		h.fail(w, r, http.StatusServiceUnavailable, msgTechnical)
 		return
 	}
 	type row struct {
@@ -370,7 +396,7 @@ func (h *Handler) listIPN(w http.ResponseWriter, r *http.Request) {
 	for _, n := range list {
 		rows = append(rows, row{n, summarize(n.Answer, "en"), prettyJSON(n.Answer)})
 	}
-	h.render(w, "ipn.html", page{Title: "IPNs received", Lang: lang(r), Data: map[string]any{"IPNs": rows}}, strictCSP)
+	h.render(w, r, "ipn.html", page{Title: "IPNs received", Lang: lang(r), Data: map[string]any{"IPNs": rows}}, strictCSP)
 }
 
 func prettyJSON(s string) string {
@@ -429,7 +455,7 @@ func (h *Handler) walletPage(w http.ResponseWriter, r *http.Request) {
 			rows = append(rows, row)
 		}
 	}
-	h.render(w, "wallet.html", page{Title: "Customer wallet", Lang: lang(r), Data: map[string]any{
+	h.render(w, r, "wallet.html", page{Title: "Customer wallet", Lang: lang(r), Data: map[string]any{
 		"Account": ref, "Tokens": rows, "Error": apiErr,
 	}}, strictCSP)
 }

@@ -76,7 +76,7 @@ func (h *Handler) flexPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	csp := "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src " + base + "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-	h.render(w, "flexcheckout.html", page{Title: "Save a card with FlexCheckout", Lang: l, Data: map[string]any{
+	h.render(w, r, "flexcheckout.html", page{Title: "Save a card with FlexCheckout", Lang: l, Data: map[string]any{
 		"FrameURL": base + "/Tokenization/HostedPage?" + q.Encode(), "OrderID": params["ALIAS.ORDERID"],
 	}}, csp)
 }
@@ -108,7 +108,7 @@ func (h *Handler) flexResult(w http.ResponseWriter, r *http.Request) {
 		}
 		return ""
 	}
-	h.render(w, "flexresult.html", page{Title: "FlexCheckout result", Lang: l, Data: map[string]any{
+	h.render(w, r, "flexresult.html", page{Title: "FlexCheckout result", Lang: l, Data: map[string]any{
 		"SignatureOK": got != "" && strings.EqualFold(got, want), "Alias": get("Alias.AliasId"), "Status": get("Alias.Status"),
 		"Card": get("Card.CardNumber"), "Brand": get("Card.Brand"), "Expiry": get("Card.ExpiryDate"),
 		"Holder": get("Card.CardHolderName"), "NCError": get("Alias.NCError"), "ParamPlus": get("basket"),
@@ -157,7 +157,7 @@ func (h *Handler) flexCharge(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.opts.Logger.ErrorContext(r.Context(), "demo: DirectLink call failed", "err", err)
 	}
-	h.render(w, "flexcharge.html", page{Title: "DirectLink payment", Lang: l, Data: map[string]any{
+	h.render(w, r, "flexcharge.html", page{Title: "DirectLink payment", Lang: l, Data: map[string]any{
 		"Response": res, "Raw": raw, "OK": err == nil && res.Status == "9", "Alias": alias,
 	}}, strictCSP)
 }
