@@ -110,7 +110,7 @@ func printBanner(a *app.App) {
 }
 
 func migrate(ctx context.Context, args []string) error {
-	cfg, err := config.Load(args, os.Getenv)
+	cfg, err := config.LoadCommand("openpsp migrate", args, os.Getenv)
 	if err != nil {
 		return err
 	}

@@ -84,9 +84,15 @@ var Vars = []Var{
 	{"OPENPSP_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of the reverse proxies in front of OpenPSP (e.g. 10.0.0.0/8); only from these is X-Forwarded-For read, right to left, to find the client's address (failed-login logs, the buyer's customer.extraDetails.ipAddress); empty: the connection's address is the client's"},
 }
 
-// Load reads the environment (through getenv) and then flags from args.
-// Flags win over the environment.
+// Load reads the environment (through getenv) and then flags from args, the
+// flags of `openpsp serve`. Flags win over the environment.
 func Load(args []string, getenv func(string) string) (Config, error) {
+	return LoadCommand("openpsp serve", args, getenv)
+}
+
+// LoadCommand is Load for a command that takes the server's flags under its
+// own name (`openpsp migrate`): its -help says "Usage of " + name.
+func LoadCommand(name string, args []string, getenv func(string) string) (Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -94,7 +100,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	for _, v := range Vars {
 		raw[v.Flag] = getenv(v.Env)
 	}
-	fs := flag.NewFlagSet("openpsp serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	for _, v := range Vars {
 		v := v

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/config"
+)
+
+// helpText runs `openpsp args…` and returns what it wrote to stdout and
+// stderr, and its error.
+func helpText(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldOut, oldErr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = w, w
+	done := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- string(b)
+	}()
+	runErr := run(context.Background(), args)
+	os.Stdout, os.Stderr = oldOut, oldErr
+	w.Close()
+	return <-done, runErr
+}
+
+// flagNames lists the flags of fs.
+func flagNames(fs *flag.FlagSet) []string {
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	return names
+}
+
+// Every command's help names that command and lists its flags: `openpsp
+// migrate --help` printed "Usage of openpsp serve".
+func TestEveryCommandHelpNamesItself(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	var serveFlags []string
+	for _, v := range config.Vars {
+		serveFlags = append(serveFlags, v.Flag)
+	}
+	flags := map[string][]string{"serve": serveFlags, "migrate": serveFlags}
+	for _, c := range commands() {
+		out, err := helpText(t, c.name, "--help")
+		if err != nil && !errors.Is(err, errUsage) && !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%s --help: %v", c.name, err)
+		}
+		if !strings.Contains(out, "openpsp "+c.name) {
+			t.Errorf("%s --help does not name openpsp %s:\n%s", c.name, c.name, out)
+		}
+		for _, other := range commands() {
+			if other.name != c.name && strings.Contains(out, "Usage of openpsp "+other.name) {
+				t.Errorf("%s --help says it is openpsp %s:\n%s", c.name, other.name, out)
+			}
+		}
+		for _, f := range flags[c.name] {
+			if !strings.Contains(out, "-"+f+" ") && !strings.Contains(out, "-"+f+"\n") {
+				t.Errorf("%s --help does not list -%s", c.name, f)
+			}
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a help request opened the database (%s: %v)", dir, err)
+	}
+}
