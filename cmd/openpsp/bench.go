@@ -22,13 +22,23 @@ result as one JSON line.
 
 flags:`
 
-func benchCmd(ctx context.Context, args []string) error {
+// benchFlagValues are the flags of `openpsp bench` besides bench.Options.
+type benchFlagValues struct {
+	opts                                       bench.Options
+	inProcess, serveEcho, serveProfiled, quiet *bool
+}
+
+// benchFlags defines the flags of `openpsp bench`. Those whose usage starts
+// with "internal:" are the ones the bench passes to the child processes it
+// starts: they work, and help leaves them out.
+func benchFlags() (*flag.FlagSet, *benchFlagValues) {
 	fs := flag.NewFlagSet("openpsp bench", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, benchUsage)
-		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), benchUsage)
+		printVisibleDefaults(fs)
 	}
-	var o bench.Options
+	v := &benchFlagValues{}
+	o := &v.opts
 	fs.StringVar(&o.Scenario, "scenario", "silent", "what to measure: "+strings.Join(bench.Scenarios, ", "))
 	fs.StringVar(&o.Engine, "engine", "sqlite", "database of the server the bench starts: sqlite or postgres")
 	fs.StringVar(&o.PostgresURL, "postgres-url", bench.DefaultPostgresURL, "PostgreSQL server on which -engine postgres creates (and drops) a fresh database")
@@ -44,10 +54,31 @@ func benchCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the server's CPU profile to this file (go tool pprof)")
 	fs.DurationVar(&o.CeilingDuration, "ceiling-duration", 3*time.Second, "duration of each database ceiling measurement")
 	fs.BoolVar(&o.SkipCeilings, "no-ceilings", false, "skip the echo and database ceilings")
-	inProcess := fs.Bool("in-process", false, "run the server inside the bench process (no server CPU/RSS figures)")
-	serveEcho := fs.Bool("serve-echo", false, "internal: serve the echo ceiling server")
-	serveProfiled := fs.Bool("serve-profiled", false, "internal: serve under a CPU profile")
-	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	v.inProcess = fs.Bool("in-process", false, "run the server inside the bench process (no server CPU/RSS figures)")
+	v.serveEcho = fs.Bool("serve-echo", false, "internal: serve the echo ceiling server")
+	v.serveProfiled = fs.Bool("serve-profiled", false, "internal: serve under a CPU profile")
+	v.quiet = fs.Bool("q", false, "no progress lines on stderr")
+	return fs, v
+}
+
+// printVisibleDefaults is fs.PrintDefaults without the flags whose usage
+// starts with "internal:".
+func printVisibleDefaults(fs *flag.FlagSet) {
+	visible := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	visible.SetOutput(fs.Output())
+	fs.VisitAll(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Usage, "internal:") {
+			return
+		}
+		visible.Var(f.Value, f.Name, f.Usage)
+		visible.Lookup(f.Name).DefValue = f.DefValue
+	})
+	visible.PrintDefaults()
+}
+
+func benchCmd(ctx context.Context, args []string) error {
+	fs, v := benchFlags()
+	inProcess, serveEcho, serveProfiled, quiet := v.inProcess, v.serveEcho, v.serveProfiled, v.quiet
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -55,6 +86,7 @@ func benchCmd(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "openpsp bench: unexpected arguments %q\n", fs.Args())
 		return errUsage
 	}
+	o := v.opts
 	switch {
 	case *serveEcho:
 		return bench.ServeEcho(ctx, os.Stdout)

@@ -41,6 +41,16 @@ func flagNames(fs *flag.FlagSet) []string {
 	return names
 }
 
+// listsFlag reports whether a help text lists -name.
+func listsFlag(help, name string) bool {
+	for _, end := range []string{" ", "\t", "\n", "]"} {
+		if strings.Contains(help, "-"+name+end) {
+			return true
+		}
+	}
+	return false
+}
+
 // Every command's help names that command and lists its flags: `openpsp
 // migrate --help` printed "Usage of openpsp serve".
 func TestEveryCommandHelpNamesItself(t *testing.T) {
@@ -65,12 +75,29 @@ func TestEveryCommandHelpNamesItself(t *testing.T) {
 			}
 		}
 		for _, f := range flags[c.name] {
-			if !strings.Contains(out, "-"+f+" ") && !strings.Contains(out, "-"+f+"\n") {
+			if !listsFlag(out, f) {
 				t.Errorf("%s --help does not list -%s", c.name, f)
 			}
 		}
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a help request opened the database (%s: %v)", dir, err)
+	}
+}
+
+// `openpsp bench -h` listed -serve-echo and -serve-profiled, the flags the
+// bench gives the child processes it starts: help hides them, and they
+// still parse.
+func TestBenchHelpHidesInternalFlags(t *testing.T) {
+	out, _ := helpText(t, "bench", "-h")
+	fs, f := benchFlags()
+	for _, name := range flagNames(fs) {
+		internal := name == "serve-echo" || name == "serve-profiled"
+		if listed := listsFlag(out, name); listed == internal {
+			t.Errorf("bench -h lists -%s: %v", name, listed)
+		}
+	}
+	if err := fs.Parse([]string{"-serve-echo", "-serve-profiled"}); err != nil || !*f.serveEcho || !*f.serveProfiled {
+		t.Fatalf("the internal flags no longer parse: %v", err)
 	}
 }
