@@ -101,3 +101,37 @@ func TestBenchHelpHidesInternalFlags(t *testing.T) {
 		t.Fatalf("the internal flags no longer parse: %v", err)
 	}
 }
+
+// `openpsp --help` lists the commands with their summaries in one column
+// (the notifications line was pushed right), and the shops summary names
+// every shops subcommand (webhook-secret and template were missing).
+func TestCommandListIsAlignedAndComplete(t *testing.T) {
+	out, _ := helpText(t, "--help")
+	col := -1
+	for _, c := range commands() {
+		var line string
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "  "+c.name+" ") {
+				line = l
+			}
+		}
+		if line == "" {
+			t.Errorf("--help does not list %s:\n%s", c.name, out)
+			continue
+		}
+		at := strings.Index(line, c.summary)
+		if col == -1 {
+			col = at
+		}
+		if at != col {
+			t.Errorf("--help: the summary of %s starts at column %d, not %d:\n%s", c.name, at, col, out)
+		}
+		if c.name == "shops" {
+			for _, sub := range shopsSubcommands {
+				if !strings.Contains(line, sub) {
+					t.Errorf("--help: the shops summary leaves out %s: %s", sub, line)
+				}
+			}
+		}
+	}
+}

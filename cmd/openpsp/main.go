@@ -45,7 +45,7 @@ func commands() []command {
 		{"serve", "run the server (default)", serve},
 		{"migrate", "create or upgrade the database schema, then exit", migrate},
 		{"version", "print the version", printVersion},
-		{"shops", "manage shops: create, list, show, keys, rotate-keys, set", shops},
+		{"shops", "manage shops: " + strings.Join(shopsSubcommands, ", "), shops},
 		{"keys", "master keys: generate, status, rotate, rewrap", keys},
 		{"bench", "measure throughput and latency under load (see openpsp bench -h)", benchCmd},
 		{"notifications", "IPN, webhook, email and SMS deliveries: list, show, retry", notifications},
@@ -75,8 +75,12 @@ func run(ctx context.Context, args []string) error {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: openpsp [command] [flags]\n\ncommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(os.Stderr, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(os.Stderr, "\nEvery command reads the OPENPSP_* environment (see README). `openpsp serve -help` lists the flags.")
 }

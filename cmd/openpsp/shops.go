@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -33,6 +34,9 @@ func openForCommand(ctx context.Context, args []string) (*app.App, []string, err
 	return a, args, nil
 }
 
+// shopsSubcommands are the subcommands of `openpsp shops`.
+var shopsSubcommands = []string{"create", "list", "show", "keys", "rotate-keys", "webhook-secret", "template", "set"}
+
 const shopsUsage = `usage:
   openpsp shops create -name NAME [-id 8DIGITS] [-currency EUR] [-language en|fr|es|it|de] [-email ADDR] [-notification-url URL]
   openpsp shops list
@@ -54,9 +58,7 @@ func shops(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, shopsUsage); ok {
 		return err
 	}
-	switch args[0] {
-	case "create", "list", "show", "keys", "rotate-keys", "webhook-secret", "template", "set":
-	default:
+	if !slices.Contains(shopsSubcommands, args[0]) {
 		// Before opening the database, which would create one.
 		return usageErr()
 	}
