@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"path/filepath"
@@ -132,6 +135,50 @@ func TestCommandListIsAlignedAndComplete(t *testing.T) {
 					t.Errorf("--help: the shops summary leaves out %s: %s", sub, line)
 				}
 			}
+		}
+	}
+}
+
+// `openpsp shops --help` lists every setting `shops set` takes (currency,
+// merchant-email and merchant-phone were missing): the keys are read from
+// applySetting's switch in shops.go.
+func TestShopsHelpListsEverySetting(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "shops.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		fn, ok := n.(*ast.FuncDecl)
+		if !ok || fn.Name.Name != "applySetting" {
+			return true
+		}
+		ast.Inspect(fn.Body, func(n ast.Node) bool {
+			sw, ok := n.(*ast.SwitchStmt)
+			if !ok {
+				return true
+			}
+			if id, ok := sw.Tag.(*ast.Ident); !ok || id.Name != "k" {
+				return true
+			}
+			for _, st := range sw.Body.List {
+				for _, e := range st.(*ast.CaseClause).List {
+					if lit, ok := e.(*ast.BasicLit); ok {
+						keys = append(keys, strings.Trim(lit.Value, `"`))
+					}
+				}
+			}
+			return false
+		})
+		return false
+	})
+	if len(keys) < 20 {
+		t.Fatalf("found %d keys in applySetting: %v", len(keys), keys)
+	}
+	out, _ := helpText(t, "shops", "--help")
+	for _, k := range keys {
+		if !strings.Contains(out, " "+k+"=") {
+			t.Errorf("shops --help does not list %s=", k)
 		}
 	}
 }

@@ -38,7 +38,7 @@ func openForCommand(ctx context.Context, args []string) (*app.App, []string, err
 var shopsSubcommands = []string{"create", "list", "show", "keys", "rotate-keys", "webhook-secret", "template", "set"}
 
 const shopsUsage = `usage:
-  openpsp shops create -name NAME [-id 8DIGITS] [-currency EUR] [-language en|fr|es|it|de] [-email ADDR] [-notification-url URL]
+  openpsp shops create -name NAME [-id 8DIGITS] [-currency EUR] [-language en|fr|es|it|de] [-email ADDR] [-notification-url URL] [-pspid PSPID]
   openpsp shops list
   openpsp shops show SHOP_ID
   openpsp shops keys SHOP_ID [-mode TEST|PRODUCTION]          show a key set in clear
@@ -48,11 +48,12 @@ const shopsUsage = `usage:
                                                                show, set or remove the shop's wording of an email or SMS
   openpsp shops set SHOP_ID name=value ...                     change profile and settings, e.g.
       payment-by-token=true  token-deletion=manual  order-confirmation-emails=false
-      notification-url=https://…  email=…  phone=+33…  language=fr  name=…  logo-url=…
+      notification-url=https://…  email=…  phone=+33…  language=fr  currency=EUR  name=…  logo-url=…
       max-attempts=3  authorization-validity-days=7  allow-duplicate-paid-order=false
       ipn-on-batch-change=false  ipn-on-batch-authorization=false
       merchant-payment-notice=true  token-url=true  token-email-buyer=true  token-email-merchant=true
-      token-sms-merchant=true  token-sms-buyer=true  primary-color=#0b5`
+      token-sms-merchant=true  token-sms-buyer=true  primary-color=#0b5
+      merchant-email=…  merchant-phone=+33…   where the merchant's notices go (default: email, phone)`
 
 func shops(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, shopsUsage); ok {
