@@ -63,7 +63,15 @@ func TestEveryCommandHelpNamesItself(t *testing.T) {
 	for _, v := range config.Vars {
 		serveFlags = append(serveFlags, v.Flag)
 	}
-	flags := map[string][]string{"serve": serveFlags, "migrate": serveFlags}
+	purgeFS, _ := purgeFlags()
+	benchFS, _ := benchFlags()
+	var benchVisible []string
+	benchFS.VisitAll(func(f *flag.Flag) {
+		if !strings.HasPrefix(f.Usage, "internal:") {
+			benchVisible = append(benchVisible, f.Name)
+		}
+	})
+	flags := map[string][]string{"serve": serveFlags, "migrate": serveFlags, "purge": flagNames(purgeFS), "bench": benchVisible}
 	for _, c := range commands() {
 		out, err := helpText(t, c.name, "--help")
 		if err != nil && !errors.Is(err, errUsage) && !errors.Is(err, flag.ErrHelp) {
@@ -179,6 +187,22 @@ func TestShopsHelpListsEverySetting(t *testing.T) {
 	for _, k := range keys {
 		if !strings.Contains(out, " "+k+"=") {
 			t.Errorf("shops --help does not list %s=", k)
+		}
+	}
+}
+
+// `openpsp purge --help` did not say that the tokens an active subscription
+// will still charge are kept, however long unused (the store's
+// noSubscriptionToCome).
+func TestPurgeHelpSaysSubscriptionTokensAreKept(t *testing.T) {
+	out, _ := helpText(t, "purge", "--help")
+	if !strings.Contains(out, "active subscription") {
+		t.Errorf("purge --help does not say the tokens of an active subscription are kept:\n%s", out)
+	}
+	fs, _ := purgeFlags()
+	for _, f := range flagNames(fs) {
+		if !listsFlag(out, f) {
+			t.Errorf("purge --help does not list -%s", f)
 		}
 	}
 }

@@ -50,7 +50,7 @@ func commands() []command {
 		{"bench", "measure throughput and latency under load (see openpsp bench -h)", benchCmd},
 		{"notifications", "IPN, webhook, email and SMS deliveries: list, show, retry", notifications},
 		{"ogone", "FlexCheckout templates, PSPID settings and the error log", ogoneCmd},
-		{"purge", "destroy the card data of tokens unused for 15 months (PCI DSS)", purge},
+		{"purge", "destroy the card data of tokens unused for 15 months (PCI DSS), not those an active subscription will charge", purge},
 	}
 }
 

@@ -11,17 +11,31 @@ import (
 	"github.com/openpsp/openpsp/internal/vault"
 )
 
+type purgeFlagValues struct {
+	dry           *bool
+	months, batch *int
+}
+
+// purgeFlags defines the flags of `openpsp purge`.
+func purgeFlags() (*flag.FlagSet, purgeFlagValues) {
+	fs := flag.NewFlagSet("openpsp purge", flag.ContinueOnError)
+	var f purgeFlagValues
+	f.dry = fs.Bool("dry-run", false, "count the tokens that would be purged, change nothing")
+	f.months = fs.Int("months", int(vault.RetentionPeriod), "purge tokens unused for this many months (15 by PCI DSS; less only for tests)")
+	f.batch = fs.Int("batch", vault.DefaultPurgeBatch, "tokens per transaction")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: openpsp purge [-dry-run] [-months 15] [-batch 2000]\n\nDestroys the card data of every token unused for 15 months, except the tokens\nan active subscription will still charge (an instalment due or to come): those\nare kept however long unused. Safe to interrupt (Ctrl-C) and run again: each\nbatch commits on its own.")
+		fmt.Fprintln(fs.Output())
+		fs.PrintDefaults()
+	}
+	return fs, f
+}
+
 // purge destroys the card data of tokens unused for 15 months (PCI DSS), the
 // job the server also runs on its own.
 func purge(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("purge", flag.ContinueOnError)
-	dry := fs.Bool("dry-run", false, "count the tokens that would be purged, change nothing")
-	months := fs.Int("months", int(vault.RetentionPeriod), "purge tokens unused for this many months (15 by PCI DSS; less only for tests)")
-	batch := fs.Int("batch", vault.DefaultPurgeBatch, "tokens per transaction")
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: openpsp purge [-dry-run] [-months 15] [-batch 2000]\n\nDestroys the card data of every token unused for 15 months. Safe to interrupt (Ctrl-C) and run again: each batch commits on its own.")
-		fs.PrintDefaults()
-	}
+	fs, f := purgeFlags()
+	dry, months, batch := f.dry, f.months, f.batch
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
