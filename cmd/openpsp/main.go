@@ -1,10 +1,18 @@
 // Command openpsp is the whole payment platform in one binary:
 //
-//	openpsp [serve]      run the server (the default)
-//	openpsp migrate      create or upgrade the database schema
-//	openpsp version      print the version
-//	openpsp shops …      create shops, list them, show and rotate their keys
-//	openpsp keys …       generate master keys, rotate and rewrap
+//	openpsp [serve]          run the server (the default)
+//	openpsp migrate          create or upgrade the database schema
+//	openpsp version          print the version
+//	openpsp shops …          create, list, show shops; show and rotate their keys and
+//	                         webhook secrets; change their settings and email/SMS wording
+//	openpsp keys …           generate master keys, rotate and rewrap
+//	openpsp bench            measure throughput and latency under load
+//	openpsp notifications …  list, show and retry IPN, webhook, email and SMS deliveries
+//	openpsp ogone …          FlexCheckout templates, PSPID settings and the error log
+//	openpsp purge            destroy the card data of tokens unused for 15 months
+//	                         (not those an active subscription will charge)
+//
+// Each answers -help (`openpsp -help` lists them).
 //
 // Configuration comes from OPENPSP_* environment variables and flags (see
 // the README, or `openpsp serve -help`).
