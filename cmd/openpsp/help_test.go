@@ -206,3 +206,60 @@ func TestPurgeHelpSaysSubscriptionTokensAreKept(t *testing.T) {
 		}
 	}
 }
+
+// namesCommand reports whether text has a line naming `openpsp name` (or
+// `openpsp [name]`, the default command), and returns that line.
+func namesCommand(text, name string) (string, bool) {
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "//"))
+		if strings.HasPrefix(l, "openpsp "+name+" ") || l == "openpsp "+name || strings.HasPrefix(l, "openpsp ["+name+"]") {
+			return l, true
+		}
+	}
+	return "", false
+}
+
+// The package comment listed neither ogone, notifications, purge nor bench.
+func TestPackageCommentListsEveryCommand(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "main.go", nil, parser.ParseComments|parser.PackageClauseOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := f.Doc.Text()
+	for _, c := range commands() {
+		if _, ok := namesCommand(doc, c.name); !ok {
+			t.Errorf("the package comment of main.go does not list openpsp %s", c.name)
+		}
+	}
+}
+
+// README's "Operator commands" lists every command, and purge with each of
+// its flags (-batch was missing).
+func TestREADMEListsEveryCommand(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "## Operator commands")
+	if !ok {
+		t.Fatal("README has no Operator commands section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, c := range commands() {
+		if _, ok := namesCommand(section, c.name); !ok {
+			t.Errorf("README's Operator commands does not list openpsp %s", c.name)
+		}
+	}
+	line, _ := namesCommand(section, "purge")
+	fs, _ := purgeFlags()
+	for _, f := range flagNames(fs) {
+		if !listsFlag(line, f) {
+			t.Errorf("README's purge line does not list -%s: %s", f, line)
+		}
+	}
+	for _, sub := range shopsSubcommands {
+		if !strings.Contains(section, "openpsp shops "+sub) && !strings.Contains(section, "| "+sub+" ") {
+			t.Errorf("README's Operator commands does not list openpsp shops %s", sub)
+		}
+	}
+}
