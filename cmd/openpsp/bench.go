@@ -80,7 +80,7 @@ func benchCmd(ctx context.Context, args []string) error {
 	fs, v := benchFlags()
 	inProcess, serveEcho, serveProfiled, quiet := v.inProcess, v.serveEcho, v.serveProfiled, v.quiet
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return parseErr(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "openpsp bench: unexpected arguments %q\n", fs.Args())

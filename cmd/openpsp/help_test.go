@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -261,5 +262,23 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 		if !strings.Contains(section, "openpsp shops "+sub) && !strings.Contains(section, "| "+sub+" ") {
 			t.Errorf("README's Operator commands does not list openpsp shops %s", sub)
 		}
+	}
+}
+
+// Every command's -help exits 0, as "openpsp --help" does; a usage error
+// exits 2 and a failure 1.
+func TestHelpExitsZero(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, args := range [][]string{{"--help"}, {"serve", "-help"}, {"migrate", "-h"}, {"purge", "-help"}, {"bench", "-h"}, {"version", "--help"}} {
+		err := run(context.Background(), args)
+		if code := exitCode(err); code != 0 {
+			t.Errorf("openpsp %s: exit %d (%v), want 0", strings.Join(args, " "), code, err)
+		}
+	}
+	if code := exitCode(fmt.Errorf("shops: %w", errUsage)); code != 2 {
+		t.Errorf("a usage error exits %d, want 2", code)
+	}
+	if code := exitCode(errors.New("database unreachable")); code != 1 {
+		t.Errorf("a failure exits %d, want 1", code)
 	}
 }

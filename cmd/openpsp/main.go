@@ -32,16 +32,39 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+	err := run(ctx, os.Args[1:])
+	if code := exitCode(err); code != 0 {
+		if code == 1 {
+			fmt.Fprintln(os.Stderr, "openpsp:", err)
 		}
-		fmt.Fprintln(os.Stderr, "openpsp:", err)
-		os.Exit(1)
+		os.Exit(code)
 	}
 }
 
+// exitCode is the process's exit status after run returned err: 0 for
+// success and for an asked-for help (as "openpsp --help" and Go's own flag
+// package do), 2 for a usage error (already explained on stderr), 1 for a
+// failure.
+func exitCode(err error) int {
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	return 1
+}
+
 var errUsage = errors.New("usage")
+
+// parseErr is the error of a command whose flags did not parse: the flag
+// package has printed the usage; an asked-for help stays flag.ErrHelp.
+func parseErr(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return errUsage
+}
 
 type command struct {
 	name, summary string

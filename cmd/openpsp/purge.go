@@ -37,7 +37,7 @@ func purge(ctx context.Context, args []string) error {
 	fs, f := purgeFlags()
 	dry, months, batch := f.dry, f.months, f.batch
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return parseErr(err)
 	}
 	// A stray word is a mistyped flag ("dry-run" without its dash): it
 	// must not leave a real purge to run.

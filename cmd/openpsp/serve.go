@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"slices"
@@ -128,6 +129,9 @@ func migrate(ctx context.Context, args []string) error {
 func printVersion(_ context.Context, args []string) error {
 	if len(args) > 0 {
 		fmt.Fprintln(os.Stderr, "usage: openpsp version")
+		if len(args) == 1 && isHelp(args[0]) {
+			return flag.ErrHelp
+		}
 		return errUsage
 	}
 	fmt.Println("openpsp", version.Version)
