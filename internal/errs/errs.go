@@ -74,6 +74,7 @@ const (
 	TxBadStatus    = "PSP_011"
 	TxExists       = "PSP_012"
 	NoChange       = "PSP_014"
+	TooMany        = "PSP_015" // too many results (Order/Get beyond 30 transactions)
 	DupForbidden   = "PSP_016"
 	BadAmount      = "PSP_020"
 	BadCurrency    = "PSP_021"

@@ -186,20 +186,35 @@ func (s *Service) GetPayment(ctx context.Context, shopID, id string) (Payment, e
 	return s.payment(ctx, s.db.Reader(), shopID, id)
 }
 
+// MaxOrderResults is the most transactions Order/Get lists: Lyra answers
+// PSP_015 "too many results" beyond 30 (Order/Get web service reference).
+const MaxOrderResults = 30
+
 // OrderGet returns the payments of a shop's order (in the mode of the key
 // set used) that have transactions, oldest first, each with its
 // transactions. An order without any transaction is PSP_010, as PayZen
-// answers it.
-func (s *Service) OrderGet(ctx context.Context, shopID, mode, orderID string) ([]Payment, error) {
+// answers it; an order with more than MaxOrderResults transactions of
+// operationType ("" for any) is PSP_015, found without reading the rest.
+func (s *Service) OrderGet(ctx context.Context, shopID, mode, orderID, operationType string) ([]Payment, error) {
 	recs, err := store.PaymentsByOrder(ctx, s.db.Reader(), shopID, mode, orderID)
 	if err != nil {
 		return nil, internal(err)
 	}
 	var out []Payment
+	results := 0
 	for _, r := range recs {
 		p, err := s.withTransactions(ctx, s.db.Reader(), paymentFromRecord(r))
 		if err != nil {
 			return nil, err
+		}
+		for _, t := range p.Transactions {
+			if operationType == "" || t.OperationType == operationType {
+				results++
+			}
+		}
+		if results > MaxOrderResults {
+			return nil, &errs.Error{Code: errs.TooMany, Message: "too many results", Field: "orderId",
+				Detail: fmt.Sprintf("order %s has more than %d transactions; Order/Get lists at most %d", orderID, MaxOrderResults, MaxOrderResults)}
 		}
 		if len(p.Transactions) > 0 {
 			p.deriveOrder(s.clock.Now())

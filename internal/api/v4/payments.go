@@ -185,7 +185,8 @@ func (a *paymentsAPI) transactionGet(c *Call) (any, error) {
 }
 
 // orderGet is Order/Get: every transaction of an orderId (optionally of one
-// operation type) as V4/OrderTransactions.
+// operation type) as V4/OrderTransactions, at most payment.MaxOrderResults
+// of them (PSP_015 beyond).
 func (a *paymentsAPI) orderGet(c *Call) (any, error) {
 	var r struct {
 		OrderID       *string `json:"orderId"`
@@ -203,7 +204,7 @@ func (a *paymentsAPI) orderGet(c *Call) (any, error) {
 	default:
 		return nil, invalidField("operationType", op)
 	}
-	ps, err := a.svc.OrderGet(c.Ctx, c.Shop.ID, c.Creds.Mode, *r.OrderID)
+	ps, err := a.svc.OrderGet(c.Ctx, c.Shop.ID, c.Creds.Mode, *r.OrderID, op)
 	if err != nil {
 		return nil, err
 	}

@@ -586,3 +586,34 @@ func TestIdempotencyUnderLoad(t *testing.T) {
 		}
 	})
 }
+
+// TestOrderGetTooManyResults: Lyra's Order/Get answers at most 30
+// transactions; beyond that it is PSP_015 "Too many results" (Order/Get web
+// service reference; errors_psp list). The limit counts the transactions
+// the answer would list, so of the operationType asked for when one is.
+// Before, every transaction of the order was read and listed.
+func TestOrderGetTooManyResults(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newAPIEnv(t, db)
+		tok := e.token("4970109900000016") // refused: an order may have any number of refused attempts
+		silent := func() {
+			e.call("Charge/CreatePayment", map[string]any{"amount": 100, "currency": "EUR", "orderId": "busy-1",
+				"formAction": "SILENT", "paymentMethodToken": tok})
+		}
+		for range 30 {
+			silent()
+		}
+		if txs, _ := e.call("Order/Get", map[string]any{"orderId": "busy-1"})["transactions"].([]any); len(txs) != 30 {
+			t.Fatalf("Order/Get of 30 transactions listed %d", len(txs))
+		}
+		silent()
+		a := e.fail("Order/Get", map[string]any{"orderId": "busy-1"}, "PSP_015")
+		if a.ErrorMessage != "too many results" {
+			t.Fatalf("PSP_015 message %q", a.ErrorMessage)
+		}
+		e.fail("Order/Get", map[string]any{"orderId": "busy-1", "operationType": "DEBIT"}, "PSP_015")
+		if txs, ok := e.call("Order/Get", map[string]any{"orderId": "busy-1", "operationType": "CREDIT"})["transactions"].([]any); !ok || len(txs) != 0 {
+			t.Fatalf("Order/Get CREDIT of 31 debits listed %v", txs)
+		}
+	})
+}
