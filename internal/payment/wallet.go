@@ -85,8 +85,9 @@ func (c Customer) WithTypes() Customer { return c.withTypes() }
 type SavedCardInput struct {
 	Token string
 	// CVV is the security code the buyer typed to confirm the card: the
-	// hosted form asks it for every saved card; PaySaved requires it on a
-	// one-click form. It lives in memory for this authorization only.
+	// hosted form asks it for every saved card, and PaySaved refuses a
+	// saved card without it (PSP_024), of a wallet as of a one-click form.
+	// It lives in memory for this authorization only.
 	CVV     card.SecurityCode
 	ThreeDS *acquirer.ThreeDSResult
 	BuyerIP string // as CardInput.BuyerIP
@@ -126,9 +127,6 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 		if in.Token != fp.Options.PaymentMethodToken {
 			return Payment{}, Transaction{}, notFound
 		}
-		if in.CVV.IsZero() {
-			return Payment{}, Transaction{}, &errs.Error{Code: errs.CVVRequired, Message: "CVV mandatory", Field: "securityCode"}
-		}
 	case fp.FormAction != ActionCustomerWallet || fp.Customer.Reference == nil:
 		return Payment{}, Transaction{}, &errs.Error{Code: errs.Unauthorized, Message: "unauthorized action",
 			Detail: "only a CUSTOMER_WALLET or one-click form pays with a saved card"}
@@ -141,6 +139,13 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 	// anywhere else is unknown here.
 	if !oneClick && sc.CustomerReference != *fp.Customer.Reference {
 		return Payment{}, Transaction{}, notFound
+	}
+	// Every saved card is confirmed with its security code, a wallet's as a
+	// one-click form's: the hosted form asks it, and a caller that skips the
+	// form must not pay without it (the code is never stored, so only the
+	// buyer can give it).
+	if in.CVV.IsZero() {
+		return Payment{}, Transaction{}, &errs.Error{Code: errs.CVVRequired, Message: "CVV mandatory", Field: "securityCode"}
 	}
 	brand := sc.Brand
 	if brand == "" {

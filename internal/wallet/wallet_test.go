@@ -402,7 +402,8 @@ func TestWalletLifecycle(t *testing.T) {
 }
 
 // TestPaySavedChecks: the payment service pays a form with a saved card only
-// if the card is in that form's wallet, in its mode.
+// if the card is in that form's wallet, in its mode, and with its security
+// code (the hosted form asks it; the service refuses a caller that does not).
 func TestPaySavedChecks(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, nil)
@@ -419,7 +420,12 @@ func TestPaySavedChecks(t *testing.T) {
 		plain := e.formToken(map[string]any{"amount": 100, "currency": "EUR", "customer": map[string]any{"reference": "cust-1"}})
 		_, _, err := e.pay.PaySaved(e.ctx(), plain, payment.SavedCardInput{Token: mine.Value})
 		wantCode(t, err, "PSP_001")
-		p, tx, err := e.pay.PaySaved(e.ctx(), ft, payment.SavedCardInput{Token: mine.Value})
+		// The buyer's own card still needs its security code, as on the
+		// hosted form and a one-click form: PSP_024, no attempt used.
+		_, _, err = e.pay.PaySaved(e.ctx(), ft, payment.SavedCardInput{Token: mine.Value})
+		wantCode(t, err, "PSP_024")
+		code, _ := card.NewSecurityCode("123")
+		p, tx, err := e.pay.PaySaved(e.ctx(), ft, payment.SavedCardInput{Token: mine.Value, CVV: code})
 		if err != nil || !tx.Accepted() || tx.Token != mine.Value || p.Attempts != 1 {
 			t.Fatalf("PaySaved: %v %+v", err, tx)
 		}
