@@ -97,7 +97,7 @@ type view struct {
 	WalletSingle   bool
 	WalletDeletion string // AUTOMATIC | MANUAL
 	WalletAction   string
-	WalletOneClick bool // a one-click form: security code asked, no deletion
+	WalletOneClick bool // a one-click form: no deletion (the security code is asked for every saved card)
 	FormAction     string
 
 	// challenge
