@@ -9,7 +9,7 @@ import (
 	"github.com/openpsp/openpsp/internal/hosted/browsertest"
 )
 
-// A returning buyer in /demo: saves a card, comes back, pays in one click,
+// A returning buyer in /demo: saves a card, comes back, pays with it,
 // deletes the card; the merchant sees the cancelled token through
 // CustomerWallet/Get with tokenStatus CANCELLED.
 func TestReturningBuyerWalletInDemo(t *testing.T) {
@@ -51,11 +51,15 @@ func TestReturningBuyerWalletInDemo(t *testing.T) {
 	), "paying and saving the card")
 	paid("first payment")
 
-	// 2. Back again: the saved card is chosen; one click pays.
+	// 2. Back again: the saved card is chosen; its security code (never
+	// stored) confirms it.
 	checkout("second checkout")
 	in = frameQuery(t, ctx, "#kr-panel-saved .saved-card")
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-pay"), in)), "paying in one click")
-	paid("one-click payment")
+	must(chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#kr-saved-csc"), "123", in),
+		chromedp.Click(chromedp.CSS("#kr-pay"), in),
+	), "paying with the saved card and its security code")
+	paid("saved-card payment")
 
 	// 3. Third visit: the buyer deletes the card (automatic mode: confirm);
 	// it was the only one, so the "New card" tab opens by itself.
