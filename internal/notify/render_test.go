@@ -43,6 +43,29 @@ func TestCatalogsComplete(t *testing.T) {
 	}
 }
 
+// French texts use the typographic apostrophe, as the hosted payment
+// pages and FlexCheckout do (TestFrenchTypography in internal/hosted,
+// TestFrenchMessagesTypography in internal/ogone), and a no-break space
+// (U+00A0 or U+202F) before : ; ! ? and », after «. Placeholders hold no
+// apostrophe, so every key is checked, SMS texts included.
+func TestFrenchTypography(t *testing.T) {
+	noBreak := func(r rune) bool { return r == '\u00a0' || r == '\u202f' }
+	for k, v := range catalogs["fr"] {
+		if strings.ContainsRune(v, '\'') {
+			t.Errorf("fr %q: straight apostrophe in %q, want ’ (U+2019)", k, v)
+		}
+		rs := []rune(v)
+		for i, r := range rs {
+			switch {
+			case strings.ContainsRune(":;!?»", r) && (i == 0 || !noBreak(rs[i-1])):
+				t.Errorf("fr %q: no no-break space before %q in %q", k, r, v)
+			case r == '«' && (i+1 == len(rs) || !noBreak(rs[i+1])):
+				t.Errorf("fr %q: no no-break space after « in %q", k, v)
+			}
+		}
+	}
+}
+
 var amounts = map[string]string{"en": "€1,234.50", "fr": "1\u202f234,50\u00a0€", "de": "1.234,50\u00a0€", "es": "1234,50\u00a0€", "it": "1234,50\u00a0€"}
 
 // Every template renders in every language, with the amount written for
