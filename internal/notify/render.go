@@ -658,8 +658,16 @@ func (r *Renderer) Email(ctx context.Context, c Content) (Rendered, error) {
 	return out, nil
 }
 
-// SMS renders an SMS text.
+// SMS renders an SMS text, in the GSM 7-bit alphabet where it can be
+// (ToGSM7): the catalogs' typography (French no-break spaces, ’) and
+// merchants' texts would otherwise make the gateway send it as UCS-2, 70
+// characters a part instead of 160.
 func (r *Renderer) SMS(ctx context.Context, c Content) (string, error) {
+	s, err := r.sms(ctx, c)
+	return ToGSM7(s), err
+}
+
+func (r *Renderer) sms(ctx context.Context, c Content) (string, error) {
 	if c.Template != TplTokenSMSBuyer && c.Template != TplTokenSMSMerchant {
 		return "", fmt.Errorf("notify: unknown SMS template %q", c.Template)
 	}
