@@ -20,7 +20,15 @@ import (
 )
 
 func fuzzApp(f *testing.F) (*App, http.Handler) {
-	dir := f.TempDir()
+	a := testApp(f, nil)
+	return a, a.Handler()
+}
+
+// testApp starts the app on a fresh SQLite data folder, development
+// settings plus env (OPENPSP_* names), closed when tb ends.
+func testApp(tb testing.TB, env map[string]string) *App {
+	tb.Helper()
+	dir := tb.TempDir()
 	cfg, err := config.Load(nil, func(k string) string {
 		switch k {
 		case "OPENPSP_DATA_DIR":
@@ -28,17 +36,17 @@ func fuzzApp(f *testing.F) (*App, http.Handler) {
 		case "OPENPSP_ADDR":
 			return "127.0.0.1:0"
 		}
-		return ""
+		return env[k]
 	})
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	a, err := New(context.Background(), cfg, Options{LogOutput: io.Discard})
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
-	f.Cleanup(func() { a.Close() })
-	return a, a.Handler()
+	tb.Cleanup(func() { a.Close() })
+	return a
 }
 
 // v4ErrorCode is the shape of every V4 error code (compat.md §1.3).

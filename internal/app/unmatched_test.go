@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,35 +8,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/openpsp/openpsp/internal/config"
 )
 
 // unmatchedServer boots the whole app (demo on, as in development) behind a
 // real HTTP server on 127.0.0.1.
 func unmatchedServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Load(nil, func(k string) string {
-		switch k {
-		case "OPENPSP_DATA_DIR":
-			return dir
-		case "OPENPSP_ADDR":
-			return "127.0.0.1:0"
-		case "OPENPSP_DEMO":
-			return "true"
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(context.Background(), cfg, Options{LogOutput: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); a.Close() })
+	srv := httptest.NewServer(testApp(t, map[string]string{"OPENPSP_DEMO": "true"}).Handler())
+	t.Cleanup(srv.Close)
 	return srv
 }
 
