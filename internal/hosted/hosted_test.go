@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/typography"
 )
 
 func (e *env) do(t *testing.T, method, target string, body url.Values, hdr ...string) *httptest.ResponseRecorder {
@@ -752,20 +753,9 @@ func TestMessagesComplete(t *testing.T) {
 // sign can start a line on a narrow phone screen. Apostrophes are the
 // typographic ’ (U+2019).
 func TestFrenchTypography(t *testing.T) {
-	noBreak := func(r rune) bool { return r == '\u00a0' || r == '\u202f' }
 	for k, v := range messages["fr"] {
-		// The typographic apostrophe, as FlexCheckout's French texts.
-		if strings.ContainsRune(v, '\'') {
-			t.Errorf("fr %q: straight apostrophe in %q, want ’ (U+2019)", k, v)
-		}
-		rs := []rune(v)
-		for i, r := range rs {
-			switch {
-			case strings.ContainsRune(":;!?»", r) && (i == 0 || !noBreak(rs[i-1])):
-				t.Errorf("fr %q: %q has no no-break space before %q: %q", k, string(rs[max(0, i-8):i+1]), r, v)
-			case r == '«' && (i+1 == len(rs) || !noBreak(rs[i+1])):
-				t.Errorf("fr %q: no no-break space after « in %q", k, v)
-			}
+		for _, p := range typography.FrenchProblems(v) {
+			t.Errorf("fr %q: %s: %q", k, p, v)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/typography"
 )
 
 var placeholder = regexp.MustCompile(`\{[a-z]+\}`)
@@ -49,19 +50,9 @@ func TestCatalogsComplete(t *testing.T) {
 // (U+00A0 or U+202F) before : ; ! ? and », after «. Placeholders hold no
 // apostrophe, so every key is checked, SMS texts included.
 func TestFrenchTypography(t *testing.T) {
-	noBreak := func(r rune) bool { return r == '\u00a0' || r == '\u202f' }
 	for k, v := range catalogs["fr"] {
-		if strings.ContainsRune(v, '\'') {
-			t.Errorf("fr %q: straight apostrophe in %q, want ’ (U+2019)", k, v)
-		}
-		rs := []rune(v)
-		for i, r := range rs {
-			switch {
-			case strings.ContainsRune(":;!?»", r) && (i == 0 || !noBreak(rs[i-1])):
-				t.Errorf("fr %q: no no-break space before %q in %q", k, r, v)
-			case r == '«' && (i+1 == len(rs) || !noBreak(rs[i+1])):
-				t.Errorf("fr %q: no no-break space after « in %q", k, v)
-			}
+		for _, p := range typography.FrenchProblems(v) {
+			t.Errorf("fr %q: %s: %q", k, p, v)
 		}
 	}
 }

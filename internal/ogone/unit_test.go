@@ -7,6 +7,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/openpsp/openpsp/internal/money"
+	"github.com/openpsp/openpsp/internal/typography"
 )
 
 func TestIBAN(t *testing.T) {
@@ -196,14 +197,8 @@ func TestLanguageAndSettings(t *testing.T) {
 // the typographic one, U+2019: "n’est", not "n'est".
 func TestFrenchMessagesTypography(t *testing.T) {
 	for k, v := range messages["fr"] {
-		if strings.ContainsRune(v, '\'') {
-			t.Errorf("fr %q: straight apostrophe in %q, want ’ (U+2019)", k, v)
-		}
-		rs := []rune(v)
-		for i, r := range rs {
-			if strings.ContainsRune(":;!?»", r) && (i == 0 || rs[i-1] != '\u00a0' && rs[i-1] != '\u202f') {
-				t.Errorf("fr %q: no no-break space before %q in %q", k, r, v)
-			}
+		for _, p := range typography.FrenchProblems(v) {
+			t.Errorf("fr %q: %s: %q", k, p, v)
 		}
 	}
 }
