@@ -15,7 +15,6 @@ package simulator
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/ids"
 )
 
 // Config tunes the simulator. The zero value is usable.
@@ -606,11 +606,11 @@ func luhn(s string) bool {
 }
 
 // newReference returns a 32-hex-digit reference, the shape of PayZen
-// transaction uuids.
+// transaction uuids. It is a UUIDv7, as every key OpenPSP stores: the
+// journal's unique index on it then grows at its end, where random
+// references dirtied a page of it anywhere for each operation.
 func newReference() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
-	return hex.EncodeToString(b[:])
+	return ids.NewHex()
 }
 
 // newAuthorizationNumber returns 6 random digits.

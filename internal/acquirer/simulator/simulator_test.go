@@ -820,3 +820,16 @@ func TestThreeDSOtherStatuses(t *testing.T) {
 		t.Errorf("start without a card: %v", err)
 	}
 }
+
+// The journal's unique index on the acquirer reference must grow at its end
+// (package ids): references made one after the other sort in that order.
+func TestReferencesAreTimeOrdered(t *testing.T) {
+	prev := newReference()
+	for range 200 {
+		ref := newReference()
+		if len(ref) != 32 || ref <= prev {
+			t.Fatalf("reference %q after %q: want 32 hex digits, sorting after the previous one", ref, prev)
+		}
+		prev = ref
+	}
+}
