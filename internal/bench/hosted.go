@@ -47,7 +47,7 @@ func (e *runEnv) checkout(ctx context.Context, w *Worker) error {
 	var form struct {
 		FormToken string `json:"formToken"`
 	}
-	if err := e.target.call(ctx, w.Client, "Charge/CreatePayment", e.createPaymentBody(e.orderID(w)), &form); err != nil {
+	if err := e.target.call(ctx, w.Client, "Charge/CreatePayment", e.createPaymentBody(e.orderID()), &form); err != nil {
 		return err
 	}
 	if form.FormToken == "" {
@@ -136,7 +136,7 @@ var flexActionRE = regexp.MustCompile(`action="(/Tokenization/HostedPage/[0-9a-f
 var flexCard = url.Values{"CARDNO": {BenchCard}, "CN": {"Bench Buyer"}, "EXPM": {"12"}, "EXPY": {"2035"}, "CVC": {"123"}}.Encode()
 
 func (e *runEnv) tokenize(ctx context.Context, w *Worker) error {
-	page, _, err := do(ctx, w.Client, mustGet(e.target.URL+"/Tokenization/HostedPage?"+e.flexParams(e.orderID(w)).Encode()), http.StatusOK)
+	page, _, err := do(ctx, w.Client, mustGet(e.target.URL+"/Tokenization/HostedPage?"+e.flexParams(e.orderID()).Encode()), http.StatusOK)
 	if err != nil {
 		return fmt.Errorf("FlexCheckout page: %w", err)
 	}
