@@ -137,18 +137,19 @@ type orderJSON struct {
 }
 
 type orderDetailsJSON struct {
-	OrderTotalAmount     int64   `json:"orderTotalAmount"`
-	OrderEffectiveAmount int64   `json:"orderEffectiveAmount"`
-	OrderCurrency        string  `json:"orderCurrency"`
-	Mode                 string  `json:"mode"`
-	OrderID              *string `json:"orderId"`
-	Type                 string  `json:"_type"`
+	OrderTotalAmount     int64             `json:"orderTotalAmount"`
+	OrderEffectiveAmount int64             `json:"orderEffectiveAmount"`
+	OrderCurrency        string            `json:"orderCurrency"`
+	Mode                 string            `json:"mode"`
+	OrderID              *string           `json:"orderId"`
+	Metadata             map[string]string `json:"metadata"`
+	Type                 string            `json:"_type"`
 }
 
 func orderDetails(p Payment) orderDetailsJSON {
 	return orderDetailsJSON{
 		OrderTotalAmount: p.Amount, OrderEffectiveAmount: effectiveAmount(p), OrderCurrency: p.Currency, Mode: p.Mode,
-		OrderID: optString(p.OrderID), Type: "V4/OrderDetails",
+		OrderID: optString(p.OrderID), Metadata: p.Options.Metadata, Type: "V4/OrderDetails",
 	}
 }
 

@@ -19,7 +19,7 @@ var wantObjects = map[string]struct {
 	keys string
 }{
 	"":                                       {"V4/Payment", "shopId orderCycle orderStatus serverDate orderDetails customer transactions"},
-	"orderDetails":                           {"V4/OrderDetails", "orderTotalAmount orderEffectiveAmount orderCurrency mode orderId"},
+	"orderDetails":                           {"V4/OrderDetails", "orderTotalAmount orderEffectiveAmount orderCurrency mode orderId metadata"},
 	"customer":                               {"V4/Customer/Customer", "billingDetails email reference shippingDetails extraDetails shoppingCart"},
 	"customer.billingDetails":                {"V4/Customer/BillingDetails", "address category cellPhoneNumber city country district firstName identityCode language lastName phoneNumber state streetNumber title zipCode"},
 	"customer.shippingDetails":               {"V4/Customer/ShippingDetails", "address address2 category city country deliveryCompanyName district firstName identityCode lastName legalName phoneNumber shippingMethod shippingSpeed state streetNumber zipCode"},
@@ -239,5 +239,29 @@ func TestOrderObjectDetailsOfDecidingPayment(t *testing.T) {
 	if oj["orderStatus"] != StatusPaid || oj["orderCycle"] != CycleClosed || len(oj["transactions"].([]any)) != 2 ||
 		od["orderTotalAmount"] != 990.0 || od["orderEffectiveAmount"] != 990.0 {
 		t.Fatalf("order object %s", ob)
+	}
+}
+
+// Lyra's current kr-answer example (the "Inicio rápido" page,
+// docs.lyra.com/es-ES/rest/V4.0/javascript/redirection/quick_start_smartform.html,
+// whose example was read from the Micuentaweb copy of the page) writes orderDetails with a metadata field after orderId: null when the
+// payment was created without metadata, as the transactions' metadata.
+func TestOrderDetailsMetadata(t *testing.T) {
+	p := samplePayment()
+	b, _ := Answer(p, mustTime("2019-01-01T00:00:00Z"))
+	if !bytes.Contains(b, []byte(`"orderId":"myOrderId-618776","metadata":null,"_type":"V4/OrderDetails"`)) {
+		t.Fatalf("orderDetails without metadata: %s", b)
+	}
+	p.Options.Metadata = map[string]string{"cart": "42"}
+	for name, obj := range map[string]any{
+		"V4/Payment":           Object(p, mustTime("2019-01-01T00:00:00Z")),
+		"V4/Transaction":       TransactionObject(p, p.Transactions[0]),
+		"V4/OrderTransactions": OrderObject([]Payment{p}, "", mustTime("2019-01-01T00:00:00Z")),
+	} {
+		ob, _ := json.Marshal(obj)
+		md, _ := decode(t, ob)["orderDetails"].(map[string]any)["metadata"].(map[string]any)
+		if md["cart"] != "42" {
+			t.Errorf("%s orderDetails.metadata: %s", name, ob)
+		}
 	}
 }
