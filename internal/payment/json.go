@@ -123,7 +123,9 @@ type paymentJSON struct {
 	OrderDetails orderDetailsJSON  `json:"orderDetails"`
 	Customer     Customer          `json:"customer"`
 	Transactions []transactionJSON `json:"transactions"`
-	Type         string            `json:"_type"`
+	// SubMerchantDetails is always null: OpenPSP has no sub-merchants.
+	SubMerchantDetails any    `json:"subMerchantDetails"`
+	Type               string `json:"_type"`
 }
 
 type orderJSON struct {

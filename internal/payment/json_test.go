@@ -18,7 +18,7 @@ var wantObjects = map[string]struct {
 	typ  string
 	keys string
 }{
-	"":                                       {"V4/Payment", "shopId orderCycle orderStatus serverDate orderDetails customer transactions"},
+	"":                                       {"V4/Payment", "shopId orderCycle orderStatus serverDate orderDetails customer transactions subMerchantDetails"},
 	"orderDetails":                           {"V4/OrderDetails", "orderTotalAmount orderEffectiveAmount orderCurrency mode orderId metadata"},
 	"customer":                               {"V4/Customer/Customer", "billingDetails email reference shippingDetails extraDetails shoppingCart"},
 	"customer.billingDetails":                {"V4/Customer/BillingDetails", "address category cellPhoneNumber city country district firstName identityCode language lastName phoneNumber state streetNumber title zipCode"},
@@ -263,5 +263,15 @@ func TestOrderDetailsMetadata(t *testing.T) {
 		if md["cart"] != "42" {
 			t.Errorf("%s orderDetails.metadata: %s", name, ob)
 		}
+	}
+}
+
+// The same kr-answer example ends the V4/Payment with
+// "subMerchantDetails":null after the transactions (OpenPSP has no
+// sub-merchants, so it is always null).
+func TestPaymentSubMerchantDetails(t *testing.T) {
+	b, _ := Answer(samplePayment(), mustTime("2019-01-01T00:00:00Z"))
+	if !bytes.HasSuffix(b, []byte(`}],"subMerchantDetails":null,"_type":"V4/Payment"}`)) {
+		t.Fatalf("V4/Payment ends %s", b[len(b)-80:])
 	}
 }
