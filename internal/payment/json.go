@@ -244,12 +244,17 @@ type AuthorizationResponse struct {
 	Type                string  `json:"_type"`
 }
 
+// captureJSON is captureResponse. The effective refund is the refund in
+// the currency the card was charged in: OpenPSP converts no currency, so
+// it is the refund.
 type captureJSON struct {
-	RefundAmount      *int64  `json:"refundAmount"`
-	CaptureDate       *string `json:"captureDate"`
-	CaptureFileNumber *string `json:"captureFileNumber"`
-	RefundCurrency    *string `json:"refundCurrency"`
-	Type              string  `json:"_type"`
+	RefundAmount            *int64  `json:"refundAmount"`
+	RefundCurrency          *string `json:"refundCurrency"`
+	CaptureDate             *string `json:"captureDate"`
+	CaptureFileNumber       *string `json:"captureFileNumber"`
+	EffectiveRefundAmount   *int64  `json:"effectiveRefundAmount"`
+	EffectiveRefundCurrency *string `json:"effectiveRefundCurrency"`
+	Type                    string  `json:"_type"`
 }
 
 type threeDSJSON struct {
@@ -404,6 +409,7 @@ func captureResponse(t Transaction) captureJSON {
 			c.RefundCurrency = optString(t.Currency)
 		}
 	}
+	c.EffectiveRefundAmount, c.EffectiveRefundCurrency = c.RefundAmount, c.RefundCurrency
 	return c
 }
 

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 )
@@ -30,7 +31,7 @@ var wantObjects = map[string]struct {
 	"tx.transactionDetails.additionalFields": {"V4/PaymentMethod/Details/AdditionalFields", "installmentNumber"},
 	"tx.transactionDetails.cardDetails":      {"V4/PaymentMethod/Details/CardDetails", "paymentSource manualValidation expectedCaptureDate effectiveBrand pan expiryMonth expiryYear country emisorCode effectiveProductCode legacyTransId legacyTransDate paymentMethodSource authorizationResponse captureResponse threeDSResponse markAuthorizationResponse"},
 	"tx.transactionDetails.cardDetails.authorizationResponse":                    {"V4/PaymentMethod/Details/Cards/CardAuthorizationResponse", "amount currency authorizationDate authorizationNumber authorizationResult authorizationMode"},
-	"tx.transactionDetails.cardDetails.captureResponse":                          {"V4/PaymentMethod/Details/Cards/CardCaptureResponse", "refundAmount captureDate captureFileNumber refundCurrency"},
+	"tx.transactionDetails.cardDetails.captureResponse":                          {"V4/PaymentMethod/Details/Cards/CardCaptureResponse", "refundAmount refundCurrency captureDate captureFileNumber effectiveRefundAmount effectiveRefundCurrency"},
 	"tx.transactionDetails.cardDetails.threeDSResponse":                          {"V4/PaymentMethod/Details/Cards/ThreeDSResponse", "authenticationResultData"},
 	"tx.transactionDetails.cardDetails.threeDSResponse.authenticationResultData": {"V4/PaymentMethod/Details/Cards/CardAuthenticationResponse", "transactionCondition enrolled status eci xid cavvAlgorithm cavv signValid brand"},
 	"tx.transactionDetails.cardDetails.markAuthorizationResponse":                {"V4/PaymentMethod/Details/Cards/MarkAuthorizationResponse", "amount currency authorizationDate authorizationNumber authorizationResult"},
@@ -273,5 +274,33 @@ func TestPaymentSubMerchantDetails(t *testing.T) {
 	b, _ := Answer(samplePayment(), mustTime("2019-01-01T00:00:00Z"))
 	if !bytes.HasSuffix(b, []byte(`}],"subMerchantDetails":null,"_type":"V4/Payment"}`)) {
 		t.Fatalf("V4/Payment ends %s", b[len(b)-80:])
+	}
+}
+
+// The same kr-answer example writes captureResponse as refundAmount,
+// refundCurrency, captureDate, captureFileNumber, effectiveRefundAmount,
+// effectiveRefundCurrency. OpenPSP converts no currency, so the effective
+// refund is the refund.
+func TestCaptureResponseEffectiveRefund(t *testing.T) {
+	p := samplePayment()
+	b, _ := Answer(p, mustTime("2019-01-01T00:00:00Z"))
+	want := `"captureResponse":{"refundAmount":0,"refundCurrency":null,"captureDate":"2018-12-11T19:04:45+00:00",` +
+		`"captureFileNumber":null,"effectiveRefundAmount":0,"effectiveRefundCurrency":null,"_type":"V4/PaymentMethod/Details/Cards/CardCaptureResponse"}`
+	if !bytes.Contains(b, []byte(want)) {
+		t.Fatalf("captured, not refunded: %s", b)
+	}
+	p.Transactions[0].RefundedAmount = 300
+	b, _ = json.Marshal(TransactionObject(p, p.Transactions[0]))
+	want = `"captureResponse":{"refundAmount":300,"refundCurrency":"EUR","captureDate":"2018-12-11T19:04:45+00:00",` +
+		`"captureFileNumber":null,"effectiveRefundAmount":300,"effectiveRefundCurrency":"EUR","_type":"V4/PaymentMethod/Details/Cards/CardCaptureResponse"}`
+	if !bytes.Contains(b, []byte(want)) {
+		t.Fatalf("refunded: %s", b)
+	}
+	p.Transactions[0].CapturedAt = time.Time{}
+	b, _ = json.Marshal(TransactionObject(p, p.Transactions[0]))
+	want = `"captureResponse":{"refundAmount":null,"refundCurrency":null,"captureDate":null,` +
+		`"captureFileNumber":null,"effectiveRefundAmount":null,"effectiveRefundCurrency":null,`
+	if !bytes.Contains(b, []byte(want)) {
+		t.Fatalf("not captured: %s", b)
 	}
 }
