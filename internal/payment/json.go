@@ -209,25 +209,40 @@ type additionalFieldsJSON struct {
 	Type              string `json:"_type"`
 }
 
+// cardDetailsJSON is cardDetails with the fields of Lyra's current
+// kr-answer example, in its order. The issuer, installment, holder and
+// identity document fields are null: OpenPSP keeps none of them with a
+// transaction (the holder's name goes to the acquirer only), nor an
+// issuer's transaction identifier (the acquirer connector returns none).
+// authenticationResponse (V4/AuthenticationResponseData) is left out
+// rather than written null: the 3-D Secure result is in threeDSResponse,
+// and a null there would say that no authentication took place.
 type cardDetailsJSON struct {
-	PaymentSource             *string               `json:"paymentSource"`
-	ManualValidation          string                `json:"manualValidation"`
-	ExpectedCaptureDate       *string               `json:"expectedCaptureDate"`
-	EffectiveBrand            *string               `json:"effectiveBrand"`
-	PAN                       *string               `json:"pan"`
-	ExpiryMonth               *int                  `json:"expiryMonth"`
-	ExpiryYear                *int                  `json:"expiryYear"`
-	Country                   *string               `json:"country"`
-	EmisorCode                *string               `json:"emisorCode"`
-	EffectiveProductCode      *string               `json:"effectiveProductCode"`
-	LegacyTransID             string                `json:"legacyTransId"`
-	LegacyTransDate           string                `json:"legacyTransDate"`
-	PaymentMethodSource       string                `json:"paymentMethodSource"`
-	AuthorizationResponse     AuthorizationResponse `json:"authorizationResponse"`
-	CaptureResponse           captureJSON           `json:"captureResponse"`
-	ThreeDSResponse           threeDSJSON           `json:"threeDSResponse"`
-	MarkAuthorizationResponse markAuthJSON          `json:"markAuthorizationResponse"`
-	Type                      string                `json:"_type"`
+	PaymentSource                      *string               `json:"paymentSource"`
+	ManualValidation                   string                `json:"manualValidation"`
+	ExpectedCaptureDate                *string               `json:"expectedCaptureDate"`
+	EffectiveBrand                     *string               `json:"effectiveBrand"`
+	PAN                                *string               `json:"pan"`
+	ExpiryMonth                        *int                  `json:"expiryMonth"`
+	ExpiryYear                         *int                  `json:"expiryYear"`
+	Country                            *string               `json:"country"`
+	IssuerCode                         *string               `json:"issuerCode"`
+	IssuerName                         *string               `json:"issuerName"`
+	EffectiveProductCode               *string               `json:"effectiveProductCode"`
+	LegacyTransID                      string                `json:"legacyTransId"`
+	LegacyTransDate                    string                `json:"legacyTransDate"`
+	PaymentMethodSource                string                `json:"paymentMethodSource"`
+	AuthorizationResponse              AuthorizationResponse `json:"authorizationResponse"`
+	CaptureResponse                    captureJSON           `json:"captureResponse"`
+	ThreeDSResponse                    threeDSJSON           `json:"threeDSResponse"`
+	InstallmentNumber                  *int                  `json:"installmentNumber"`
+	InstallmentCode                    *string               `json:"installmentCode"`
+	MarkAuthorizationResponse          markAuthJSON          `json:"markAuthorizationResponse"`
+	CardHolderName                     *string               `json:"cardHolderName"`
+	IdentityDocumentNumber             *string               `json:"identityDocumentNumber"`
+	IdentityDocumentType               *string               `json:"identityDocumentType"`
+	InitialIssuerTransactionIdentifier *string               `json:"initialIssuerTransactionIdentifier"`
+	Type                               string                `json:"_type"`
 }
 
 // AuthorizationResponse is the V4 object

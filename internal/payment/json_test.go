@@ -29,7 +29,7 @@ var wantObjects = map[string]struct {
 	"tx":                                     {"V4/PaymentTransaction", "shopId uuid amount currency paymentMethodType paymentMethodToken status detailedStatus operationType effectiveStrongAuthentication creationDate errorCode errorMessage detailedErrorCode detailedErrorMessage metadata transactionDetails"},
 	"tx.transactionDetails":                  {"V4/TransactionDetails", "liabilityShift effectiveAmount effectiveCurrency creationContext cardDetails fraudManagement parentTransactionUuid mid sequenceNumber additionalFields"},
 	"tx.transactionDetails.additionalFields": {"V4/PaymentMethod/Details/AdditionalFields", "installmentNumber"},
-	"tx.transactionDetails.cardDetails":      {"V4/PaymentMethod/Details/CardDetails", "paymentSource manualValidation expectedCaptureDate effectiveBrand pan expiryMonth expiryYear country emisorCode effectiveProductCode legacyTransId legacyTransDate paymentMethodSource authorizationResponse captureResponse threeDSResponse markAuthorizationResponse"},
+	"tx.transactionDetails.cardDetails":      {"V4/PaymentMethod/Details/CardDetails", "paymentSource manualValidation expectedCaptureDate effectiveBrand pan expiryMonth expiryYear country issuerCode issuerName effectiveProductCode legacyTransId legacyTransDate paymentMethodSource authorizationResponse captureResponse threeDSResponse installmentNumber installmentCode markAuthorizationResponse cardHolderName identityDocumentNumber identityDocumentType initialIssuerTransactionIdentifier"},
 	"tx.transactionDetails.cardDetails.authorizationResponse":                    {"V4/PaymentMethod/Details/Cards/CardAuthorizationResponse", "amount currency authorizationDate authorizationNumber authorizationResult authorizationMode"},
 	"tx.transactionDetails.cardDetails.captureResponse":                          {"V4/PaymentMethod/Details/Cards/CardCaptureResponse", "refundAmount refundCurrency captureDate captureFileNumber effectiveRefundAmount effectiveRefundCurrency"},
 	"tx.transactionDetails.cardDetails.threeDSResponse":                          {"V4/PaymentMethod/Details/Cards/ThreeDSResponse", "authenticationResultData"},
@@ -303,4 +303,74 @@ func TestCaptureResponseEffectiveRefund(t *testing.T) {
 	if !bytes.Contains(b, []byte(want)) {
 		t.Fatalf("not captured: %s", b)
 	}
+}
+
+// cardDetails has the fields of Lyra's current kr-answer example, in its
+// order (docs.lyra.com …/javascript/redirection/quick_start_smartform.html:
+// issuerCode and issuerName where the 2018 samples had emisorCode, and the
+// installment, holder and identity document fields, null when unknown),
+// and initialIssuerTransactionIdentifier, the chaining reference Lyra's
+// zero-click page tells merchants to read there
+// (docs.lyra.com/en-EN/rest/V4.0/api/kb/zero_click_payment.html). Not
+// authenticationResponse: see the comment on cardDetailsJSON.
+func TestCardDetailsFields(t *testing.T) {
+	b, _ := Answer(samplePayment(), mustTime("2019-01-01T00:00:00Z"))
+	var a struct {
+		Transactions []struct {
+			TransactionDetails struct {
+				CardDetails json.RawMessage `json:"cardDetails"`
+			} `json:"transactionDetails"`
+		} `json:"transactions"`
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		t.Fatal(err)
+	}
+	raw := a.Transactions[0].TransactionDetails.CardDetails
+	want := "paymentSource manualValidation expectedCaptureDate effectiveBrand pan expiryMonth expiryYear country " +
+		"issuerCode issuerName effectiveProductCode legacyTransId legacyTransDate paymentMethodSource " +
+		"authorizationResponse captureResponse threeDSResponse installmentNumber installmentCode markAuthorizationResponse " +
+		"cardHolderName identityDocumentNumber identityDocumentType initialIssuerTransactionIdentifier _type"
+	if got := strings.Join(topKeys(t, raw), " "); got != want {
+		t.Fatalf("cardDetails keys\n got %s\nwant %s", got, want)
+	}
+	cd := decode(t, raw)
+	for _, k := range []string{"issuerCode", "issuerName", "installmentNumber", "installmentCode", "cardHolderName",
+		"identityDocumentNumber", "identityDocumentType", "initialIssuerTransactionIdentifier"} {
+		if cd[k] != nil {
+			t.Errorf("%s = %v, want null", k, cd[k])
+		}
+	}
+}
+
+// topKeys lists the keys of a JSON object in the order they are written.
+func topKeys(t *testing.T, raw []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var keys []string
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' || v == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		case string:
+			if depth == 1 {
+				keys = append(keys, v)
+				// Read the value whole, so that every string met at
+				// depth 1 is a key.
+				var skip json.RawMessage
+				if err := dec.Decode(&skip); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	return keys
 }
