@@ -191,17 +191,25 @@ type transactionJSON struct {
 }
 
 type transactionDetailsJSON struct {
-	LiabilityShift        string               `json:"liabilityShift"`
-	EffectiveAmount       int64                `json:"effectiveAmount"`
-	EffectiveCurrency     string               `json:"effectiveCurrency"`
-	CreationContext       string               `json:"creationContext"`
-	CardDetails           cardDetailsJSON      `json:"cardDetails"`
-	FraudManagement       any                  `json:"fraudManagement"`
-	ParentTransactionUUID *string              `json:"parentTransactionUuid"`
-	MID                   *string              `json:"mid"`
-	SequenceNumber        int                  `json:"sequenceNumber"`
-	AdditionalFields      additionalFieldsJSON `json:"additionalFields"`
-	Type                  string               `json:"_type"`
+	LiabilityShift        string                  `json:"liabilityShift"`
+	EffectiveAmount       int64                   `json:"effectiveAmount"`
+	EffectiveCurrency     string                  `json:"effectiveCurrency"`
+	CreationContext       string                  `json:"creationContext"`
+	CardDetails           cardDetailsJSON         `json:"cardDetails"`
+	FraudManagement       any                     `json:"fraudManagement"`
+	SubscriptionDetails   subscriptionDetailsJSON `json:"subscriptionDetails"`
+	ParentTransactionUUID *string                 `json:"parentTransactionUuid"`
+	MID                   *string                 `json:"mid"`
+	SequenceNumber        int                     `json:"sequenceNumber"`
+	AdditionalFields      additionalFieldsJSON    `json:"additionalFields"`
+	Type                  string                  `json:"_type"`
+}
+
+// subscriptionDetailsJSON names the subscription a transaction is an
+// instalment of (null for any other transaction).
+type subscriptionDetailsJSON struct {
+	SubscriptionID *string `json:"subscriptionId"`
+	Type           string  `json:"_type"`
 }
 
 type additionalFieldsJSON struct {
@@ -346,6 +354,8 @@ func transactionObject(p Payment, t Transaction, typ string, withOrder bool) tra
 				MarkAuthorizationResponse: markAuthResponse(t),
 				Type:                      "V4/PaymentMethod/Details/CardDetails",
 			},
+			SubscriptionDetails: subscriptionDetailsJSON{SubscriptionID: optString(p.Options.SubscriptionID),
+				Type: "V4/PaymentMethod/Details/SubscriptionDetails"},
 			ParentTransactionUUID: optString(t.ParentUUID), SequenceNumber: t.SequenceNumber,
 			AdditionalFields: additionalFieldsJSON{Type: "V4/PaymentMethod/Details/AdditionalFields"},
 			Type:             "V4/TransactionDetails",
