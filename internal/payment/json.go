@@ -196,13 +196,19 @@ type transactionDetailsJSON struct {
 	EffectiveCurrency     string                  `json:"effectiveCurrency"`
 	CreationContext       string                  `json:"creationContext"`
 	CardDetails           cardDetailsJSON         `json:"cardDetails"`
-	FraudManagement       any                     `json:"fraudManagement"`
+	FraudManagement       fraudManagementJSON     `json:"fraudManagement"`
 	SubscriptionDetails   subscriptionDetailsJSON `json:"subscriptionDetails"`
 	ParentTransactionUUID *string                 `json:"parentTransactionUuid"`
 	MID                   *string                 `json:"mid"`
 	SequenceNumber        int                     `json:"sequenceNumber"`
 	AdditionalFields      additionalFieldsJSON    `json:"additionalFields"`
 	Type                  string                  `json:"_type"`
+}
+
+// fraudManagementJSON is fraudManagement: OpenPSP runs no risk control,
+// so only its _type.
+type fraudManagementJSON struct {
+	Type string `json:"_type"`
 }
 
 // subscriptionDetailsJSON names the subscription a transaction is an
@@ -354,6 +360,7 @@ func transactionObject(p Payment, t Transaction, typ string, withOrder bool) tra
 				MarkAuthorizationResponse: markAuthResponse(t),
 				Type:                      "V4/PaymentMethod/Details/CardDetails",
 			},
+			FraudManagement: fraudManagementJSON{Type: "V4/PaymentMethod/Details/FraudManagement"},
 			SubscriptionDetails: subscriptionDetailsJSON{SubscriptionID: optString(p.Options.SubscriptionID),
 				Type: "V4/PaymentMethod/Details/SubscriptionDetails"},
 			ParentTransactionUUID: optString(t.ParentUUID), SequenceNumber: t.SequenceNumber,

@@ -19,15 +19,16 @@ var wantObjects = map[string]struct {
 	typ  string
 	keys string
 }{
-	"":                         {"V4/Payment", "shopId orderCycle orderStatus serverDate orderDetails customer transactions subMerchantDetails"},
-	"orderDetails":             {"V4/OrderDetails", "orderTotalAmount orderEffectiveAmount orderCurrency mode orderId metadata"},
-	"customer":                 {"V4/Customer/Customer", "billingDetails email reference shippingDetails extraDetails shoppingCart"},
-	"customer.billingDetails":  {"V4/Customer/BillingDetails", "address category cellPhoneNumber city country district firstName identityCode language lastName phoneNumber state streetNumber title zipCode"},
-	"customer.shippingDetails": {"V4/Customer/ShippingDetails", "address address2 category city country deliveryCompanyName district firstName identityCode lastName legalName phoneNumber shippingMethod shippingSpeed state streetNumber zipCode"},
-	"customer.extraDetails":    {"V4/Customer/ExtraDetails", "browserAccept fingerPrintId ipAddress browserUserAgent"},
-	"customer.shoppingCart":    {"V4/Customer/ShoppingCart", "insuranceAmount shippingAmount taxAmount cartItemInfo"},
-	"tx":                       {"V4/PaymentTransaction", "shopId uuid amount currency paymentMethodType paymentMethodToken status detailedStatus operationType effectiveStrongAuthentication creationDate errorCode errorMessage detailedErrorCode detailedErrorMessage metadata transactionDetails"},
-	"tx.transactionDetails":    {"V4/TransactionDetails", "liabilityShift effectiveAmount effectiveCurrency creationContext cardDetails fraudManagement subscriptionDetails parentTransactionUuid mid sequenceNumber additionalFields"},
+	"":                                      {"V4/Payment", "shopId orderCycle orderStatus serverDate orderDetails customer transactions subMerchantDetails"},
+	"orderDetails":                          {"V4/OrderDetails", "orderTotalAmount orderEffectiveAmount orderCurrency mode orderId metadata"},
+	"customer":                              {"V4/Customer/Customer", "billingDetails email reference shippingDetails extraDetails shoppingCart"},
+	"customer.billingDetails":               {"V4/Customer/BillingDetails", "address category cellPhoneNumber city country district firstName identityCode language lastName phoneNumber state streetNumber title zipCode"},
+	"customer.shippingDetails":              {"V4/Customer/ShippingDetails", "address address2 category city country deliveryCompanyName district firstName identityCode lastName legalName phoneNumber shippingMethod shippingSpeed state streetNumber zipCode"},
+	"customer.extraDetails":                 {"V4/Customer/ExtraDetails", "browserAccept fingerPrintId ipAddress browserUserAgent"},
+	"customer.shoppingCart":                 {"V4/Customer/ShoppingCart", "insuranceAmount shippingAmount taxAmount cartItemInfo"},
+	"tx":                                    {"V4/PaymentTransaction", "shopId uuid amount currency paymentMethodType paymentMethodToken status detailedStatus operationType effectiveStrongAuthentication creationDate errorCode errorMessage detailedErrorCode detailedErrorMessage metadata transactionDetails"},
+	"tx.transactionDetails":                 {"V4/TransactionDetails", "liabilityShift effectiveAmount effectiveCurrency creationContext cardDetails fraudManagement subscriptionDetails parentTransactionUuid mid sequenceNumber additionalFields"},
+	"tx.transactionDetails.fraudManagement": {"V4/PaymentMethod/Details/FraudManagement", ""},
 	"tx.transactionDetails.subscriptionDetails":                                  {"V4/PaymentMethod/Details/SubscriptionDetails", "subscriptionId"},
 	"tx.transactionDetails.additionalFields":                                     {"V4/PaymentMethod/Details/AdditionalFields", "installmentNumber"},
 	"tx.transactionDetails.cardDetails":                                          {"V4/PaymentMethod/Details/CardDetails", "paymentSource manualValidation expectedCaptureDate effectiveBrand pan expiryMonth expiryYear country issuerCode issuerName effectiveProductCode legacyTransId legacyTransDate paymentMethodSource authorizationResponse captureResponse threeDSResponse installmentNumber installmentCode markAuthorizationResponse cardHolderName identityDocumentNumber identityDocumentType initialIssuerTransactionIdentifier"},
@@ -384,7 +385,7 @@ func topKeys(t *testing.T, raw []byte) []string {
 func TestTransactionSubscriptionDetails(t *testing.T) {
 	p := samplePayment()
 	b, _ := Answer(p, mustTime("2019-01-01T00:00:00Z"))
-	want := `"fraudManagement":null,"subscriptionDetails":{"subscriptionId":null,"_type":"V4/PaymentMethod/Details/SubscriptionDetails"},"parentTransactionUuid"`
+	want := `"fraudManagement":{"_type":"V4/PaymentMethod/Details/FraudManagement"},"subscriptionDetails":{"subscriptionId":null,"_type":"V4/PaymentMethod/Details/SubscriptionDetails"},"parentTransactionUuid"`
 	if !bytes.Contains(b, []byte(want)) {
 		t.Fatalf("one-off payment: %s", b)
 	}
@@ -392,5 +393,16 @@ func TestTransactionSubscriptionDetails(t *testing.T) {
 	b, _ = json.Marshal(TransactionObject(p, p.Transactions[0]))
 	if !bytes.Contains(b, []byte(`"subscriptionDetails":{"subscriptionId":"3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a2b",`)) {
 		t.Fatalf("instalment: %s", b)
+	}
+}
+
+// fraudManagement is an object, {"_type":"V4/PaymentMethod/Details/FraudManagement"}
+// when no risk control ran, as in Lyra's current kr-answer example
+// (docs.lyra.com …/javascript/redirection/quick_start_smartform.html), not
+// null: code reading fraudManagement.riskControl must not meet a null.
+func TestFraudManagementObject(t *testing.T) {
+	b, _ := Answer(samplePayment(), mustTime("2019-01-01T00:00:00Z"))
+	if !bytes.Contains(b, []byte(`"fraudManagement":{"_type":"V4/PaymentMethod/Details/FraudManagement"},"subscriptionDetails"`)) {
+		t.Fatalf("fraudManagement: %s", b)
 	}
 }
