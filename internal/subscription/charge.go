@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,6 +146,13 @@ func (s *Service) createInstalments(tx *sql.Tx, r *store.SubscriptionRecord, now
 // payment was made.
 func (s *Service) charge(ctx context.Context, inst store.InstalmentRecord) bool {
 	log := s.log.With("subscription", inst.SubscriptionID, "sequence", inst.Sequence)
+	if s.technicalFailures(inst, inst.Attempts) >= s.cfg.Retry.MaxTechnical {
+		// Its failure was decided but waited for its notice (release):
+		// it is recorded now, without a new payment.
+		s.release(ctx, inst, store.InstalmentOutcome{Status: store.InstalmentFailed, Refusals: inst.Refusals,
+			ErrorCode: inst.ErrorCode, ErrorDetail: inst.ErrorDetail})
+		return false
+	}
 	sub, err := store.GetSubscription(ctx, s.db.Reader(), inst.ShopID, inst.SubscriptionID)
 	if err != nil {
 		log.Error("subscription: read subscription", "err", err)
@@ -271,21 +279,19 @@ func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attem
 		s.waitForAuthorization(ctx, inst, t)
 		return
 	}
-	var notice func(tx *sql.Tx) error
-	if reason, tell := settledNotice(t, o); tell {
-		failed := inst
-		failed.Attempts = attempts
-		notice = s.failedNotice(ctx, failed, o, reason)
-	}
+	reason, tell := settledNotice(t, o)
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		ok, err := store.SettleInstalment(tx, inst.ID, paymentID, o)
-		if !ok || err != nil || notice == nil {
+		if !ok || err != nil || !tell {
 			return err
 		}
-		return notice(tx)
+		failed := inst
+		failed.Attempts = attempts
+		return s.failedNotice(ctx, tx, failed, o, reason)
 	})
 	if err != nil {
-		// The claim expires and the stale pass settles it.
+		// The claim expires and the stale pass settles it (with its
+		// notice, which is never left out).
 		s.log.Error("subscription: record instalment outcome", "subscription", inst.SubscriptionID,
 			"sequence", inst.Sequence, "err", err)
 	}
@@ -398,10 +404,18 @@ func (s *Service) technicalRetry(inst store.InstalmentRecord, attempts int, code
 	now := s.clock.Now()
 	o := store.InstalmentOutcome{Status: store.InstalmentDue, Refusals: inst.Refusals,
 		NextAttemptAt: now.Add(s.cfg.Retry.Technical), ErrorCode: code, ErrorDetail: detail, Now: now}
-	if attempts-inst.Refusals+inst.FailuresBeforePayment >= s.cfg.Retry.MaxTechnical {
+	if s.technicalFailures(inst, attempts) >= s.cfg.Retry.MaxTechnical {
 		o.Status = store.InstalmentFailed
 	}
 	return o
+}
+
+// technicalFailures counts the technical failures of inst when attempts
+// payments were made for it: those of the payments (less the refusals)
+// and those before any payment. An instalment waiting for an attempt has
+// fewer than Retry.MaxTechnical, unless its failure waits for its notice.
+func (s *Service) technicalFailures(inst store.InstalmentRecord, attempts int) int {
+	return attempts - inst.Refusals + inst.FailuresBeforePayment
 }
 
 // internalFailure is technicalRetry for a failure of OpenPSP itself before
@@ -415,49 +429,56 @@ func (s *Service) internalFailure(inst store.InstalmentRecord) store.InstalmentO
 // release records the outcome of a claim under which no payment was made.
 // An instalment that fails so (the token cannot pay, or the technical
 // failures reached their cap) has no payment and so no IPN: the merchant's
-// webhook and email are queued in the same transaction.
+// webhook and email are queued in the same transaction. When they cannot
+// be (the shop or the subscription cannot be read, which may well be why
+// the instalment failed), the failure is not recorded without them: the
+// instalment waits Retry.Technical and is tried again, as after a
+// technical failure, and fails with its notice once they can be queued.
 func (s *Service) release(ctx context.Context, inst store.InstalmentRecord, o store.InstalmentOutcome) {
 	if o.Now.IsZero() {
 		o.Now = s.clock.Now()
 	}
-	var notice func(tx *sql.Tx) error
-	if o.Status == store.InstalmentFailed {
-		notice = s.failedNotice(ctx, inst, o, "")
-	}
+	log := s.log.With("subscription", inst.SubscriptionID, "sequence", inst.Sequence)
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		ok, err := store.ReleaseInstalment(tx, inst.ID, inst.ClaimID, o)
-		if !ok || err != nil || notice == nil {
+		if !ok || err != nil || o.Status != store.InstalmentFailed {
 			return err
 		}
-		return notice(tx)
+		return s.failedNotice(ctx, tx, inst, o, "")
 	})
-	if err != nil {
-		s.log.Error("subscription: release instalment", "subscription", inst.SubscriptionID, "sequence", inst.Sequence, "err", err)
+	if err == nil {
+		return
+	}
+	log.Error("subscription: release instalment", "err", err)
+	if o.Status != store.InstalmentFailed {
+		return // the claim expires and the instalment is claimed again
+	}
+	wait := o
+	wait.Status, wait.NextAttemptAt = store.InstalmentDue, o.Now.Add(s.cfg.Retry.Technical)
+	if err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := store.ReleaseInstalment(tx, inst.ID, inst.ClaimID, wait)
+		return err
+	}); err != nil {
+		log.Error("subscription: release instalment to wait for its notice", "err", err)
 	}
 }
 
-// failedNotice prepares the merchant's notice of inst failed with outcome
-// o, before any payment (reason empty) or by a debit the merchant ended
-// (reason: a notify.InstalmentFacts.Reason); it returns nil when the shop
-// or the subscription cannot be read (a failure that may well be why the instalment failed):
-// the instalment still fails, rather than be claimed again forever, and
-// the error is logged.
-func (s *Service) failedNotice(ctx context.Context, inst store.InstalmentRecord, o store.InstalmentOutcome, reason string) func(tx *sql.Tx) error {
-	log := s.log.With("subscription", inst.SubscriptionID, "sequence", inst.Sequence)
-	sh, err := s.db.Shop(ctx, inst.ShopID)
+// failedNotice queues, in tx, the merchant's notice of inst failed with
+// outcome o, before any payment (reason empty) or by a debit the merchant
+// ended (reason: a notify.InstalmentFacts.Reason). The shop and the
+// subscription are read in tx: an error undoes the failure with it, so
+// that no instalment fails without its notice.
+func (s *Service) failedNotice(ctx context.Context, tx *sql.Tx, inst store.InstalmentRecord, o store.InstalmentOutcome, reason string) error {
+	sh, err := store.ShopTx(tx, inst.ShopID)
 	if err != nil {
-		log.Error("subscription: instalment failed, the merchant cannot be told: read shop", "err", err)
-		return nil
+		return fmt.Errorf("subscription: notice of a failed instalment: %w", err)
 	}
-	sub, err := store.GetSubscription(ctx, s.db.Reader(), inst.ShopID, inst.SubscriptionID)
+	sub, err := store.GetSubscription(ctx, tx, inst.ShopID, inst.SubscriptionID)
 	if err != nil {
-		log.Error("subscription: instalment failed, the merchant cannot be told: read subscription", "err", err)
-		return nil
+		return fmt.Errorf("subscription: notice of a failed instalment: %w", err)
 	}
-	return func(tx *sql.Tx) error {
-		_, err := notify.InstalmentFailed(tx, o.Now, sh, failedFacts(sub, inst, o, reason))
-		return err
-	}
+	_, err = notify.InstalmentFailed(tx, o.Now, sh, failedFacts(sub, inst, o, reason))
+	return err
 }
 
 // failedFacts are the facts of the merchant's notice of inst, of
@@ -514,15 +535,6 @@ func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p payment.Payment
 	if !ok || err != nil || !tell {
 		return err
 	}
-	sh, err := store.ShopTx(tx, inst.ShopID)
-	if err != nil {
-		return err
-	}
-	sub, err := store.GetSubscription(ctx, tx, inst.ShopID, inst.SubscriptionID)
-	if err != nil {
-		return err
-	}
 	inst.Attempts = attempt
-	_, err = notify.InstalmentFailed(tx, o.Now, sh, failedFacts(sub, inst, o, reason))
-	return err
+	return s.failedNotice(ctx, tx, inst, o, reason)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
@@ -406,7 +407,10 @@ func TestUpdateKeepsInstalmentsAlreadyDue(t *testing.T) {
 
 // A technical failure before any payment (the shop cannot be read) counts
 // toward MaxTechnical like one after a payment: the instalment fails in
-// the end instead of being retried every hour forever.
+// the end instead of being charged again every hour forever. Its failure
+// commits with the merchant's notice: while the shop cannot be read, the
+// failure waits (no payment is tried), and is recorded with its notice
+// once it can.
 func TestTechnicalFailuresBeforePaymentCount(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
@@ -426,7 +430,16 @@ func TestTechnicalFailuresBeforePaymentCount(t *testing.T) {
 			e.clk.Set(t0.Add(time.Duration(i) * time.Hour))
 			e.run(0)
 		}
-		if is := e.instalments(sub); is[0].Status != store.InstalmentFailed || is[0].Attempts != 0 {
+		if is := e.instalments(sub); is[0].Status != store.InstalmentDue || is[0].Attempts != 0 || countNotices(t, db, sub) != 0 {
+			t.Fatalf("after MaxTechnical failures before payment, the shop unreadable %+v", is[0])
+		}
+		if err := db.UpdateShop(e.ctx(), e.shop, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Set(t0.Add(6 * time.Hour))
+		e.run(0) // the failure, not a payment
+		if is := e.instalments(sub); is[0].Status != store.InstalmentFailed || is[0].Attempts != 0 ||
+			is[0].ErrorCode != errs.Internal || countNotices(t, db, sub) != 1 {
 			t.Fatalf("after MaxTechnical failures before payment %+v", is[0])
 		}
 	})
