@@ -60,7 +60,7 @@ func decisionFacts(ctx context.Context, p *Payment, t *Transaction, now time.Tim
 	if t.DetailedStatus == WaitingAuthorisation || t.DetailedStatus == WaitingAuthorisationToValidate {
 		f.DebitOn = t.ExpectedCaptureAt
 	}
-	if next, ok := ctx.Value(instalmentKey{}).(func(Transaction) notify.Instalment); ok && t.DetailedStatus == Refused {
+	if next, ok := ctx.Value(instalmentKey{}).(func(Transaction) notify.Instalment); ok && (t.DetailedStatus == Refused || t.DetailedStatus == CaptureFailed) {
 		in := next(*t)
 		f.Instalment = &in
 	}

@@ -111,6 +111,13 @@ func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p *Payment, from 
 		from == t.DetailedStatus {
 		return nil
 	}
+	if t.DetailedStatus == CaptureFailed {
+		// A refused capture is the refusal of the instalment: the buyer
+		// and the merchant are told as of a refused authorization, with
+		// what follows for the instalment (instalmentContext). The
+		// instalment is read before the hook moves it.
+		s.notifyDecision(s.instalmentContext(ctx, *t), tx, p, t, now)
+	}
 	return s.debitHook(ctx, tx, *p, *t, now)
 }
 

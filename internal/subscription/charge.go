@@ -337,7 +337,14 @@ func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.T
 		return store.InstalmentOutcome{Status: store.InstalmentPaid, Refusals: inst.Refusals, Now: now}, true
 	case t.Status == payment.StatusRunning:
 		return store.InstalmentOutcome{}, false
-	case t.DetailedStatus == payment.Refused:
+	case t.DetailedStatus == payment.Refused, t.DetailedStatus == payment.CaptureFailed:
+		// A capture the acquirer refused is a refusal of the debit too
+		// (Lyra files CAPTURE_FAILED with REFUSED among the failed
+		// statuses; one the acquirer could not take is retried by the
+		// capture job and never ends so). Its response code is the
+		// capture's, not the issuer's answer to an authorization: the new
+		// debit of a retry asks a new authorization, which
+		// neverApproved's codes do not forbid.
 		detail := t.DetailedErrorCode
 		if t.DetailedErrorMessage != "" {
 			detail += " " + t.DetailedErrorMessage
@@ -346,7 +353,8 @@ func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.T
 		o := store.InstalmentOutcome{Status: store.InstalmentFailed, Refusals: refusals, ErrorCode: t.ErrorCode,
 			ErrorDetail: detail, Now: now}
 		delays := s.cfg.Retry.Refused
-		if refusals <= len(delays) && !neverApproved[t.DetailedErrorCode] {
+		final := t.DetailedStatus == payment.Refused && neverApproved[t.DetailedErrorCode]
+		if refusals <= len(delays) && !final {
 			gap := delays[refusals-1]
 			if refusals > 1 {
 				gap -= delays[refusals-2]
@@ -503,11 +511,12 @@ func failedFacts(sub store.SubscriptionRecord, inst store.InstalmentRecord, o st
 // A PAID instalment (its debit was authorized) whose debit collects
 // nothing after all is not paid any more: cancelled by the merchant before
 // its capture, it is FAILED without a new debit (a void, as an invoice
-// whose payment is voided is not paid); refused at capture, it is tried
-// again by the technical retry policy, as a debit the acquirer could not
-// take. The merchant hears of it when it ends FAILED: the debit's IPN does
-// not say what becomes of the instalment, which the API showed as paid. A
-// refund after the capture changes nothing: the money was collected.
+// whose payment is voided is not paid); refused at capture, it is a
+// refused instalment, tried again by the refusal policy (the buyer and
+// the merchant get the refusal's notices from the payment service). The
+// merchant hears of it when it ends FAILED: the debit's IPN does not say
+// what becomes of the instalment, which the API showed as paid. A refund
+// after the capture changes nothing: the money was collected.
 func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p payment.Payment, t payment.Transaction, now time.Time) error {
 	inst, attempt, err := store.LockInstalmentOfPayment(tx, s.db.Dialect(), p.ID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -27,7 +27,7 @@ func countNotices(t *testing.T, db *store.DB, sub Subscription) int {
 // the instalment FAILED without a new debit, and the merchant is told as
 // of a debit cancelled while it waited (reason "cancelled"). A capture the
 // acquirer refuses sends the instalment back to DUE for a new debit, by
-// the technical retry policy. A refund after the capture leaves it PAID:
+// the refusal policy. A refund after the capture leaves it PAID:
 // the money was collected.
 func TestInstalmentNotPaidWhenItsDebitIsNotCaptured(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
