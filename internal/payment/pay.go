@@ -477,7 +477,7 @@ type decision func(p *Payment, t *Transaction, now time.Time) (event string, err
 func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, decide decision, notifyBuyer bool, lastUsed time.Time) (Payment, Transaction, error) {
 	now := s.clock.Now()
 	p.Transactions = append([]Transaction(nil), p.Transactions...)
-	from := t.DetailedStatus
+	from, fromAmount := t.DetailedStatus, t.Amount
 	event, err := decide(&p, &t, now)
 	if errors.Is(err, errNoChange) {
 		return p, t, nil
@@ -521,7 +521,7 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, dec
 		if err := s.eraseDeferredCard(tx, t.ShopID, erase); err != nil {
 			return err
 		}
-		return s.followDebit(ctx, tx, &p, from, &t, now)
+		return s.followDebit(ctx, tx, &p, from, fromAmount, &t, now)
 	})
 	if err != nil {
 		r.Drop()

@@ -103,12 +103,14 @@ type DebitHook func(ctx context.Context, tx *sql.Tx, p Payment, t Transaction, n
 func (s *Service) SetDebitHook(f DebitHook) { s.debitHook = f }
 
 // followDebit calls the DebitHook when t, a transaction of p that was in
-// status from, is a subscription's debit that changed status. The first
-// decision (from INITIAL) is left out: the subscription service records
-// it from the answer of PayToken, or its stale pass after a recovery.
-func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p *Payment, from string, t *Transaction, now time.Time) error {
+// status from with amount fromAmount, is a subscription's debit that
+// changed status or amount (lowered before its capture: what the
+// instalment collects). The first decision (from INITIAL) is left out:
+// the subscription service records it from the answer of PayToken, or its
+// stale pass after a recovery.
+func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p *Payment, from string, fromAmount int64, t *Transaction, now time.Time) error {
 	if s.debitHook == nil || p.Options.SubscriptionID == "" || t.OperationType != Debit || from == Initial ||
-		from == t.DetailedStatus {
+		from == t.DetailedStatus && fromAmount == t.Amount {
 		return nil
 	}
 	if t.DetailedStatus == CaptureFailed {
@@ -356,7 +358,7 @@ func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, shopID, uuid string, 
 		return p, t, false, err
 	}
 	t = transactionFromRecord(trec)
-	from := t.DetailedStatus
+	from, fromAmount := t.DetailedStatus, t.Amount
 	event, err := fn(tx, &p, &t)
 	if errors.Is(err, errNoChange) {
 		return p, t, false, nil
@@ -379,7 +381,7 @@ func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, shopID, uuid string, 
 	if err := s.savePayment(tx, &p, event, now); err != nil {
 		return p, t, false, err
 	}
-	return p, t, false, s.followDebit(ctx, tx, &p, from, &t, now)
+	return p, t, false, s.followDebit(ctx, tx, &p, from, fromAmount, &t, now)
 }
 
 // replace puts t in place of the payment's transaction with the same uuid.

@@ -68,6 +68,10 @@ type InstalmentRecord struct {
 	// made (ReleaseInstalment): technical failures that Attempts, which
 	// counts payments, does not see.
 	FailuresBeforePayment int
+	// PaidAmount is what a PAID instalment collected: its debit's amount,
+	// lower than Amount when the merchant lowered the debit before its
+	// capture; 0 for any other status.
+	PaidAmount int64
 }
 
 // AttemptRecord is a row of subscription_attempts: one payment made for an
@@ -95,7 +99,7 @@ const subscriptionColumns = `id, shop_id, mode, token, order_id, description, me
 
 const instalmentColumns = `id, subscription_id, shop_id, sequence, due_at, amount, currency, status, attempts, refusals,
 	next_attempt_at, last_attempt_at, claim_id, claimed_until, payment_id, transaction_uuid, error_code, error_detail,
-	created_at, updated_at, failures_before_payment`
+	created_at, updated_at, failures_before_payment, paid_amount`
 
 func optInt64(p *int64) sql.NullInt64 {
 	if p == nil {
@@ -131,7 +135,7 @@ func scanInstalment(s scanner) (InstalmentRecord, error) {
 	var due, next, claimed, created, updated int64
 	err := s.Scan(&r.ID, &r.SubscriptionID, &r.ShopID, &r.Sequence, &due, &r.Amount, &r.Currency, &r.Status, &r.Attempts,
 		&r.Refusals, &next, &last, &r.ClaimID, &claimed, &payment, &r.TransactionUUID, &r.ErrorCode, &r.ErrorDetail,
-		&created, &updated, &r.FailuresBeforePayment)
+		&created, &updated, &r.FailuresBeforePayment, &r.PaidAmount)
 	if err != nil {
 		return r, err
 	}
@@ -262,11 +266,11 @@ func querySubscriptions(ctx context.Context, q Querier, query string, args ...an
 // transaction.
 func InsertInstalment(tx *sql.Tx, r InstalmentRecord) error {
 	res, err := tx.Exec(`INSERT INTO subscription_instalments (`+instalmentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7,
-		$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (subscription_id, sequence) DO NOTHING`,
+		$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT (subscription_id, sequence) DO NOTHING`,
 		r.ID, r.SubscriptionID, r.ShopID, r.Sequence, Micros(r.DueAt), r.Amount, r.Currency, r.Status, r.Attempts,
 		r.Refusals, Micros(r.NextAttemptAt), OptMicros(r.LastAttemptAt), r.ClaimID, Micros(r.ClaimedUntil),
 		optText(r.PaymentID), r.TransactionUUID, r.ErrorCode, r.ErrorDetail, Micros(r.CreatedAt), Micros(r.UpdatedAt),
-		r.FailuresBeforePayment)
+		r.FailuresBeforePayment, r.PaidAmount)
 	if err != nil {
 		return fmt.Errorf("store: insert instalment: %w", err)
 	}
@@ -363,6 +367,16 @@ func SubscriptionAttempts(ctx context.Context, q Querier, subscriptionID string)
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// PaidAmount returns what a subscription's PAID instalments collected.
+func PaidAmount(ctx context.Context, q Querier, subscriptionID string) (int64, error) {
+	var n int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(paid_amount), 0) FROM subscription_instalments
+		WHERE subscription_id = $1 AND status = 'PAID'`, subscriptionID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: paid amount: %w", err)
+	}
+	return n, nil
 }
 
 // CountInstalments returns how many of a subscription's instalments are in
@@ -516,6 +530,7 @@ func AttachInstalmentPayment(tx *sql.Tx, id, claimID, paymentID, transactionUUID
 // InstalmentOutcome is what becomes of a CHARGING instalment.
 type InstalmentOutcome struct {
 	Status        string // DUE (to try again), PAID, FAILED or CANCELLED
+	PaidAmount    int64  // PAID only: what its debit collects
 	Refusals      int
 	NextAttemptAt time.Time // DUE only
 	ErrorCode     string
@@ -549,6 +564,23 @@ func UnpayInstalment(tx *sql.Tx, id, paymentID string, o InstalmentOutcome) (boo
 	return settleInstalment(tx, `id = $1 AND status = 'PAID' AND payment_id = $8`, id, paymentID, o)
 }
 
+// RepayInstalment records that the debit paymentID of a PAID instalment
+// now collects amount (the merchant lowered it before its capture). It
+// changes nothing (false) unless the instalment is still PAID by that
+// payment.
+func RepayInstalment(tx *sql.Tx, id, paymentID string, amount int64, now time.Time) (bool, error) {
+	res, err := tx.Exec(`UPDATE subscription_instalments SET paid_amount = $3, updated_at = $4
+		WHERE id = $1 AND status = 'PAID' AND payment_id = $2`, id, paymentID, amount, Micros(now))
+	if err != nil {
+		return false, fmt.Errorf("store: instalment paid amount: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: instalment paid amount: %w", err)
+	}
+	return n == 1, nil
+}
+
 // ReleaseInstalment records the outcome of a claim under which no payment
 // was made (the token was refused, the subscription cancelled, the
 // database failed). It changes nothing (false) unless the caller still
@@ -571,8 +603,10 @@ func settleInstalment(tx *sql.Tx, where, id, arg string, o InstalmentOutcome) (b
 		next_attempt_at = CASE WHEN $2 = 'DUE' THEN $4 ELSE next_attempt_at END,
 		payment_id = CASE WHEN $2 = 'DUE' THEN NULL ELSE payment_id END,
 		transaction_uuid = CASE WHEN $2 = 'DUE' THEN '' ELSE transaction_uuid END,
-		error_code = $5, error_detail = $6, claim_id = '', claimed_until = 0, updated_at = $7
-		WHERE `+where, id, o.Status, o.Refusals, Micros(o.NextAttemptAt), o.ErrorCode, o.ErrorDetail, Micros(o.Now), arg)
+		error_code = $5, error_detail = $6, claim_id = '', claimed_until = 0, updated_at = $7,
+		paid_amount = CASE WHEN $2 = 'PAID' THEN $9 ELSE 0 END
+		WHERE `+where, id, o.Status, o.Refusals, Micros(o.NextAttemptAt), o.ErrorCode, o.ErrorDetail, Micros(o.Now), arg,
+		o.PaidAmount)
 	if err != nil {
 		return false, fmt.Errorf("store: settle instalment: %w", err)
 	}

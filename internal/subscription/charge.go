@@ -334,7 +334,7 @@ func (s *Service) outcome(inst store.InstalmentRecord, attempts int, t payment.T
 		return store.InstalmentOutcome{Status: store.InstalmentFailed, Refusals: inst.Refusals, ErrorCode: t.ErrorCode,
 			ErrorDetail: merchantEnded[t.DetailedStatus].detail, Now: now}, true
 	case t.Accepted():
-		return store.InstalmentOutcome{Status: store.InstalmentPaid, Refusals: inst.Refusals, Now: now}, true
+		return store.InstalmentOutcome{Status: store.InstalmentPaid, PaidAmount: t.Amount, Refusals: inst.Refusals, Now: now}, true
 	case t.Status == payment.StatusRunning:
 		return store.InstalmentOutcome{}, false
 	case t.DetailedStatus == payment.Refused, t.DetailedStatus == payment.CaptureFailed:
@@ -508,8 +508,11 @@ func failedFacts(sub store.SubscriptionRecord, inst store.InstalmentRecord, o st
 // does, rather than a lease later by the stale pass; a debit validated but
 // still waiting for its authorization leaves it CHARGING.
 //
-// A PAID instalment (its debit was authorized) whose debit collects
-// nothing after all is not paid any more: cancelled by the merchant before
+// A PAID instalment (its debit was authorized) whose debit the merchant
+// lowers before its capture (Transaction/Update, a partial
+// Transaction/CancelOrRefund) stays PAID for the lowered amount, which the
+// instalment and its subscription report as paid. One whose debit
+// collects nothing after all is not paid any more: cancelled by the merchant before
 // its capture, it is FAILED without a new debit (a void, as an invoice
 // whose payment is voided is not paid); refused at capture, it is a
 // refused instalment, tried again by the refusal policy (the buyer and
@@ -538,6 +541,11 @@ func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p payment.Payment
 		// The API showed it paid, and the debit's IPN does not say that
 		// the instalment is not: the merchant is told of any failure.
 		tell = o.Status == store.InstalmentFailed
+	case inst.Status == store.InstalmentPaid && o.PaidAmount != inst.PaidAmount:
+		// The merchant lowered the debit before its capture: it stays
+		// paid (no new debit asks for the rest), for what it collects.
+		_, err = store.RepayInstalment(tx, inst.ID, p.ID, o.PaidAmount, now)
+		return err
 	default:
 		return nil
 	}

@@ -166,6 +166,10 @@ type Subscription struct {
 	PastPayments int
 	// PaidPayments counts the paid instalments.
 	PaidPayments int
+	// PaidAmount is what the paid instalments collected (minor units):
+	// less than their amounts when the merchant lowered a debit before
+	// its capture.
+	PaidAmount int64
 	// TotalPayments is how many instalments the rule gives in all; 0 for
 	// a subscription without end.
 	TotalPayments int
@@ -506,7 +510,13 @@ func (s *Service) withCounts(ctx context.Context, q store.Querier, r store.Subsc
 	if err != nil {
 		return Subscription{}, internal(err)
 	}
-	return fromRecord(r, paid+failed, paid), nil
+	amount, err := store.PaidAmount(ctx, q, r.ID)
+	if err != nil {
+		return Subscription{}, internal(err)
+	}
+	sub := fromRecord(r, paid+failed, paid)
+	sub.PaidAmount = amount
+	return sub, nil
 }
 
 // shownEffectDate is the effectDate Subscription/Get shows: the date the
@@ -766,9 +776,13 @@ func (w WalletHook) CancelForToken(ctx context.Context, tx *sql.Tx, shopID, toke
 
 // Instalment is one instalment of a subscription, for operators and tests.
 type Instalment struct {
-	Sequence        int
-	DueAt           time.Time
-	Amount          int64
+	Sequence int
+	DueAt    time.Time
+	Amount   int64 // due
+	// PaidAmount is what a PAID instalment collected: its debit's amount,
+	// lower than Amount when the merchant lowered the debit before its
+	// capture.
+	PaidAmount      int64
 	Currency        string
 	Status          string // DUE | CHARGING | PAID | FAILED | CANCELLED
 	Attempts        int
@@ -793,7 +807,8 @@ func (s *Service) Instalments(ctx context.Context, shopID, id string) ([]Instalm
 	}
 	out := make([]Instalment, len(recs))
 	for i, x := range recs {
-		out[i] = Instalment{Sequence: x.Sequence, DueAt: x.DueAt, Amount: x.Amount, Currency: x.Currency, Status: x.Status,
+		out[i] = Instalment{Sequence: x.Sequence, DueAt: x.DueAt, Amount: x.Amount, PaidAmount: x.PaidAmount,
+			Currency: x.Currency, Status: x.Status,
 			Attempts: x.Attempts, Refusals: x.Refusals, NextAttemptAt: x.NextAttemptAt, PaymentID: x.PaymentID,
 			TransactionUUID: x.TransactionUUID, ErrorCode: x.ErrorCode, ErrorDetail: x.ErrorDetail}
 	}
