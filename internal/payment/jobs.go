@@ -448,7 +448,7 @@ func (s *Service) recoverRunning(ctx context.Context, t Transaction) bool {
 	if t.OperationType == Credit {
 		_, nt, err = s.settleRefund(ctx, t.UUID, o)
 	} else {
-		ctx = s.instalmentContext(ctx, t)
+		ctx = context.WithValue(s.instalmentContext(ctx, t), lateDecisionKey{}, true)
 		_, nt, err = s.apply(writeContext(ctx), "", t.UUID, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
 			if t.DetailedStatus != Initial {
 				return "", errNoChange

@@ -105,12 +105,14 @@ func (s *Service) SetDebitHook(f DebitHook) { s.debitHook = f }
 // followDebit calls the DebitHook when t, a transaction of p that was in
 // status from with amount fromAmount, is a subscription's debit that
 // changed status or amount (lowered before its capture: what the
-// instalment collects). The first decision (from INITIAL) is left out:
-// the subscription service records it from the answer of PayToken, or its
-// stale pass after a recovery.
+// instalment collects). The first decision (from INITIAL) is left out
+// when it answers PayToken, whose caller, the subscription service,
+// records it; one learnt late by recovery (lateDecision) is followed in
+// its write, so that the instalment's retry date is the one the refusal's
+// notice gives.
 func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p *Payment, from string, fromAmount int64, t *Transaction, now time.Time) error {
-	if s.debitHook == nil || p.Options.SubscriptionID == "" || t.OperationType != Debit || from == Initial ||
-		from == t.DetailedStatus && fromAmount == t.Amount {
+	if s.debitHook == nil || p.Options.SubscriptionID == "" || t.OperationType != Debit ||
+		from == Initial && ctx.Value(lateDecisionKey{}) == nil || from == t.DetailedStatus && fromAmount == t.Amount {
 		return nil
 	}
 	if t.DetailedStatus == CaptureFailed {
@@ -122,6 +124,10 @@ func (s *Service) followDebit(ctx context.Context, tx *sql.Tx, p *Payment, from 
 	}
 	return s.debitHook(ctx, tx, *p, *t, now)
 }
+
+// lateDecisionKey marks the context of a write that records the first
+// decision of a transaction learnt by recovery (RecoverRunning).
+type lateDecisionKey struct{}
 
 // New returns a payment service. vault may be nil until the card vault is
 // wired: payments that save or use a token then fail with INT_999.

@@ -253,8 +253,9 @@ func (s *Service) recoveredInstalment(ctx context.Context, paymentID string) (fu
 }
 
 // settleStale settles an instalment whose payment was made but whose
-// outcome was not recorded: the copy died, or the acquirer's answer was
-// unknown (payment.RecoverRunning settles the payment; this follows).
+// outcome was not recorded: the copy died before settling it (a payment
+// that payment.RecoverRunning decides late is followed in that write by
+// followDebit; this is the fallback).
 func (s *Service) settleStale(ctx context.Context, inst store.InstalmentRecord) {
 	_, t, err := s.pay.Get(ctx, inst.ShopID, inst.TransactionUUID)
 	if err != nil {
@@ -270,9 +271,9 @@ func (s *Service) settleStale(ctx context.Context, inst store.InstalmentRecord) 
 // debit still waiting for its authorization, or a debit waiting for the
 // merchant's validation, is left: the instalment stays CHARGING with its
 // payment, which ClaimInstalments never charges again, and is settled by
-// followDebit in the write that decides the debit (the stale pass settles
-// the rest: an attempt whose copy died before settling it, or a payment
-// recovered from RUNNING).
+// followDebit in the write that decides the debit, recovery's of a RUNNING
+// one included (the stale pass settles the rest: an attempt whose copy
+// died before settling it).
 func (s *Service) settle(ctx context.Context, inst store.InstalmentRecord, attempts int, paymentID string, t payment.Transaction) {
 	o, final := s.outcome(inst, attempts, t)
 	if !final {
@@ -502,11 +503,13 @@ func failedFacts(sub store.SubscriptionRecord, inst store.InstalmentRecord, o st
 // followDebit is the payment.DebitHook of s: inside the write that moves
 // the debit t of an instalment's payment p, the instalment follows it.
 //
-// A CHARGING instalment (its debit waited for its deferred authorization
-// or for the merchant's validation) is settled as soon as its debit is
-// decided (authorized or refused at D-1, expired, cancelled) as settle
-// does, rather than a lease later by the stale pass; a debit validated but
-// still waiting for its authorization leaves it CHARGING.
+// A CHARGING instalment (its debit waited for its deferred authorization,
+// for the merchant's validation, or, RUNNING, for recovery to learn its
+// authorization's outcome) is settled as soon as its debit is decided
+// (authorized or refused at D-1 or late, expired, cancelled) as settle
+// does, rather than a lease later by the stale pass: a late refusal's
+// notice (recoveredInstalment) gives the retry date recorded here. A debit
+// validated but still waiting for its authorization leaves it CHARGING.
 //
 // A PAID instalment (its debit was authorized) whose debit the merchant
 // lowers before its capture (Transaction/Update, a partial

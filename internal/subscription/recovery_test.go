@@ -84,3 +84,56 @@ func TestInstalmentRefusedThroughRecovery(t *testing.T) {
 		}
 	})
 }
+
+// The instalment of an attempt refused late follows its debit in the
+// write that records the refusal, as a deferred debit's does: the retry
+// date the buyer's email gives is the instalment's own, not one computed
+// again when the stale pass comes by a lease later (a date that could be
+// the next day).
+func TestInstalmentRefusedThroughRecoveryRetriesWhenItsEmailSays(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.shop.Settings.OrderConfirmationEmails = true
+		if err := db.UpdateShop(e.ctx(), e.shop, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.vault = vault.New(db, e.keys, e.clk)
+		e.pay = payment.New(db, e.clk, timeoutAcquirer{e.sim}, payment.CardVault(e.vault),
+			payment.Config{AcquirerTimeout: 300 * time.Millisecond})
+		e.svc = New(db, e.clk, e.pay, e.vault, Config{Lease: time.Minute,
+			Retry: RetryPolicy{Refused: []time.Duration{24 * time.Hour}}})
+		p, _ := card.ParsePAN(cardSubRefused)
+		tok, err := e.vault.TokenizeNow(e.ctx(), vault.TokenizeRequest{ShopID: e.shop.ID, Mode: shop.ModeTest, PAN: p,
+			Expiry: card.Expiry{Month: 12, Year: 2035}, Customer: json.RawMessage(`{"email":"zoe@example.com"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub := e.create(CreateInput{Amount: 990, PaymentMethodToken: tok.Value, RRule: "FREQ=MONTHLY;COUNT=2"})
+		for round := 1; round <= 2; round++ {
+			e.run(1)
+			paymentID := e.instalments(sub)[0].PaymentID
+			e.clk.Advance(10 * time.Second)
+			if n, err := e.pay.RecoverRunning(e.ctx(), 0, 10); err != nil || n != 1 {
+				t.Fatalf("RecoverRunning = %d, %v", n, err)
+			}
+			inst := e.instalments(sub)[0]
+			emails := emailsOf(t, db, paymentID, "buyer")
+			if len(emails) != 1 {
+				t.Fatalf("round %d: %d buyer emails", round, len(emails))
+			}
+			email := emails[0].Payment
+			switch round {
+			case 1:
+				if inst.Status != store.InstalmentDue || inst.Refusals != 1 || email.RetryAt == nil ||
+					!email.RetryAt.Equal(inst.NextAttemptAt) {
+					t.Fatalf("after the late refusal: instalment %+v, email retry %v; want DUE, retried when the email says", inst, email.RetryAt)
+				}
+				e.clk.Set(inst.NextAttemptAt)
+			case 2:
+				if inst.Status != store.InstalmentFailed || inst.Refusals != 2 || !email.InstalmentFailed {
+					t.Fatalf("after the last late refusal: instalment %+v, email %+v; want FAILED", inst, email)
+				}
+			}
+		}
+	})
+}
