@@ -437,9 +437,13 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		if code == ncTechnical {
 			h.log.ErrorContext(ctx, "directlink: payment", "err", err)
 		}
-		resp := fail(code, plus)
-		resp.set("PAYID", strconv.FormatInt(order.PAYID, 10))
-		return resp
+		// No transaction: the order is STATUS 0, invalid or incomplete,
+		// which Ingenico answers with PAYID 0 and keeps nothing a query
+		// could find. The row written before the payment goes.
+		if err := h.opts.Store.DeleteOrder(ctx, shopID, order.PAYID); err != nil {
+			h.log.ErrorContext(ctx, "directlink: deleting the invalid order", "payid", order.PAYID, "err", err)
+		}
+		return fail(code, plus)
 	}
 	status, ncerr := debitStatus(tx)
 	order.PaymentID, order.TransactionUUID, order.Status, order.Brand, order.UpdatedAt = tx.PaymentID, tx.UUID, status, tx.Brand, h.clock.Now()
@@ -621,9 +625,9 @@ func (h *Handler) findOrder(ctx context.Context, dl dlRequest) (Order, *ncRespon
 		}
 		return Order{}, errorResponse(orderID, ncOriginalOrder, "unknown orderID")
 	}
-	// An attempt that never reached a payment (refused by the payment
-	// service, e.g. a duplicate sent while the first was in flight) is no
-	// order of the buyer's: the latest one with a transaction is.
+	// An attempt still in flight (e.g. a duplicate sent while the first
+	// was paid) has no transaction yet and is no order of the buyer's: the
+	// latest one with a transaction is.
 	for _, o := range list {
 		if o.TransactionUUID != "" {
 			return o, nil

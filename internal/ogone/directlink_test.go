@@ -243,11 +243,10 @@ func TestDirectLinkRefusedOrderKeepsAlias(t *testing.T) {
 	}
 }
 
-// TestDirectLinkOrderIDFindsThePayment: a request with an ORDERID that never
-// reached a payment (a duplicate sent while the first was in flight, which
-// the payment service refuses after the order row is written) leaves a
-// STATUS 0 order without a transaction. Queries and maintenance by ORDERID
-// must still find the order that was paid, not that newer empty one.
+// TestDirectLinkOrderIDFindsThePayment: while a request with an ORDERID is
+// in flight (a duplicate sent while the first was paid), its order row has
+// no transaction yet. Queries and maintenance by ORDERID must still find the
+// order that was paid, not that newer empty one.
 func TestDirectLinkOrderIDFindsThePayment(t *testing.T) {
 	e := newEnv(t)
 	r := e.order(map[string]string{"ORDERID": "Q-1", "CARDNO": mastercard, "ED": "0633", "CVC": "321"})
@@ -312,5 +311,34 @@ func TestDirectLinkECIChoosesTheInitiator(t *testing.T) {
 		if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["ECI"] != c.answer {
 			t.Errorf("query of ECI %q: ECI %q", c.eci, q["ECI"])
 		}
+	}
+}
+
+// TestDirectLinkInvalidOrderLeavesNoTrace: an order the payment service
+// refuses before any transaction (here a card without its CVC) is STATUS 0
+// "invalid or incomplete". Ingenico answers such an order with PAYID 0 (the
+// answers public integrations keep, e.g. NCERROR 50001111 "no orderid"):
+// there is no PAYID to query, and a query by its ORDERID finds no order
+// (50001130), not a STATUS 0 order blaming the acquirer. The merchant may
+// then send the ORDERID again.
+func TestDirectLinkInvalidOrderLeavesNoTrace(t *testing.T) {
+	e := newEnv(t)
+	before := e.count("ogone_orders")
+	r := e.order(map[string]string{"ORDERID": "V-1", "CARDNO": "4970100000000055", "ED": "1232"})
+	if r["STATUS"] != "0" || r["NCERROR"] != "50001090" || r["NCSTATUS"] != "5" || r["PAYID"] != "0" {
+		t.Fatalf("order without CVC: %v, want STATUS 0, NCERROR 50001090, PAYID 0", r)
+	}
+	if n := e.count("ogone_orders"); n != before {
+		t.Fatalf("the invalid order left %d order rows", n-before)
+	}
+	if q := e.direct("querydirect_utf8.asp", map[string]string{"ORDERID": "V-1"}); q["NCERROR"] != "50001130" || q["PAYID"] != "0" {
+		t.Fatalf("query of the invalid order: %v, want NCERROR 50001130 and PAYID 0", q)
+	}
+	r = e.order(map[string]string{"ORDERID": "V-1", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
+	if r["STATUS"] != "5" || r["PAYID"] == "0" {
+		t.Fatalf("the same ORDERID with its CVC: %v", r)
+	}
+	if q := e.direct("querydirect_utf8.asp", map[string]string{"ORDERID": "V-1"}); q["STATUS"] != "5" || q["PAYID"] != r["PAYID"] {
+		t.Fatalf("query after the retry: %v", q)
 	}
 }

@@ -121,6 +121,9 @@ type Store interface {
 	// InsertOrder stores a new order; ErrConflict when the PAYID is taken.
 	InsertOrder(ctx context.Context, o Order) error
 	UpdateOrder(ctx context.Context, o Order) error
+	// DeleteOrder deletes an order that has no transaction; ErrNotFound if
+	// there is no such order.
+	DeleteOrder(ctx context.Context, shopID string, payid int64) error
 	// Order finds an order by PAYID; ErrNotFound if the shop has none.
 	Order(ctx context.Context, shopID string, payid int64) (Order, error)
 	// OrdersByOrderID lists a shop's orders with that ORDERID, newest first.

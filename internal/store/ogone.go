@@ -315,6 +315,23 @@ func (db *DB) UpdateOrder(ctx context.Context, o ogone.Order) error {
 	})
 }
 
+// DeleteOrder deletes an order that never reached a transaction (an order
+// the payment service refused: Ingenico keeps no PAYID for it).
+func (db *DB) DeleteOrder(ctx context.Context, shopID string, payid int64) error {
+	return db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`DELETE FROM ogone_orders WHERE payid = $1 AND shop_id = $2 AND transaction_uuid = ''`, payid, shopID)
+		if err != nil {
+			return fmt.Errorf("store: delete order: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ogoneNotFound("order")
+		}
+		return nil
+	})
+}
+
 // Order reads an order by PAYID.
 func (db *DB) Order(ctx context.Context, shopID string, payid int64) (ogone.Order, error) {
 	o, err := scanOrder(db.read.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM ogone_orders

@@ -120,12 +120,34 @@ func TestOgoneStore(t *testing.T) {
 		if err := db.InsertOrder(ctx, o); !errors.Is(err, ogone.ErrConflict) {
 			t.Fatalf("duplicate PAYID: %v", err)
 		}
+		// An order without a transaction can be deleted, once; one with a
+		// transaction cannot.
+		gone := ogone.Order{PAYID: 3000000002, ShopID: "12345678", Mode: "TEST", OrderID: "GONE", Operation: "RES",
+			CreatedAt: now, UpdatedAt: now}
+		if err := db.InsertOrder(ctx, gone); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteOrder(ctx, "87654321", gone.PAYID); !errors.Is(err, ogone.ErrNotFound) {
+			t.Fatalf("delete of another shop's order: %v", err)
+		}
+		if err := db.DeleteOrder(ctx, "12345678", gone.PAYID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Order(ctx, "12345678", gone.PAYID); !errors.Is(err, ogone.ErrNotFound) {
+			t.Fatalf("deleted order still there: %v", err)
+		}
+		if err := db.DeleteOrder(ctx, "12345678", gone.PAYID); !errors.Is(err, ogone.ErrNotFound) {
+			t.Fatalf("second delete: %v", err)
+		}
 		o.Status, o.TransactionUUID = 9, "abc"
 		if err := db.UpdateOrder(ctx, o); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := db.Order(ctx, "12345678", o.PAYID); err != nil || got.Status != 9 || got.TransactionUUID != "abc" {
 			t.Fatalf("order %+v %v", got, err)
+		}
+		if err := db.DeleteOrder(ctx, "12345678", o.PAYID); !errors.Is(err, ogone.ErrNotFound) {
+			t.Fatalf("delete of an order with a transaction: %v", err)
 		}
 		if _, err := db.Order(ctx, "87654321", o.PAYID); !errors.Is(err, ogone.ErrNotFound) {
 			t.Fatalf("another shop's order: %v", err)
