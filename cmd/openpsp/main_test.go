@@ -538,3 +538,39 @@ func TestProductionRefusesAChangedFingerprintKey(t *testing.T) {
 	}
 	a.Close()
 }
+
+// `openpsp shops set ID ogone-default-eci=N` sets the ECI DirectLink applies
+// to the shop's orders that send none (Ingenico's "Default ECI value" of the
+// PSPID). A value Ingenico does not offer is refused and nothing is saved,
+// not even the other settings of the same command.
+func TestShopsSetOgoneDefaultECI(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	dev, err := app.New(context.Background(), mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Close()
+	ctx := context.Background()
+	for _, bad := range []string{"8", "5", "seven", ""} {
+		err := run(ctx, []string{"shops", "set", shop.DemoShopID, "name=Changed", "ogone-default-eci=" + bad})
+		if err == nil || !strings.Contains(err.Error(), "ECI") {
+			t.Errorf("ogone-default-eci=%q: %v, want an error about the ECI", bad, err)
+		}
+	}
+	if err := run(ctx, []string{"shops", "set", shop.DemoShopID, "ogone-default-eci=9"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	og, err := a.Shops.OgoneForShop(ctx, shop.DemoShopID)
+	if err != nil || og.Settings.DefaultECI != "9" {
+		t.Fatalf("default ECI after shops set: %+v %v", og.Settings, err)
+	}
+	if s, err := a.Shops.Get(ctx, shop.DemoShopID); err != nil || s.Name == "Changed" {
+		t.Fatalf("a refused command saved the shop: %q %v", s.Name, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/app"
 	"github.com/openpsp/openpsp/internal/config"
+	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
 )
 
@@ -53,7 +54,8 @@ const shopsUsage = `usage:
       ipn-on-batch-change=false  ipn-on-batch-authorization=false
       merchant-payment-notice=true  token-url=true  token-email-buyer=true  token-email-merchant=true
       token-sms-merchant=true  token-sms-buyer=true  primary-color=#0b5
-      merchant-email=…  merchant-phone=+33…   where the merchant's notices go (default: email, phone)`
+      merchant-email=…  merchant-phone=+33…   where the merchant's notices go (default: email, phone)
+      ogone-default-eci=7   the ECI of a DirectLink order that sends none: 1, 2, 3, 4, 7 (default) or 9`
 
 func shops(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, shopsUsage); ok {
@@ -206,17 +208,36 @@ func shops(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("shop %s: %w", rest[0], err)
 		}
+		// The PSPID's settings are the Ogone account's, saved apart:
+		// checked with the others before anything is saved.
+		var og ogone.SettingsChange
+		shopChanged := false
 		for _, kv := range rest[1:] {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok {
 				return fmt.Errorf("%q is not name=value", kv)
 			}
+			if k == "ogone-default-eci" {
+				if err := ogone.ValidDefaultECI(v); err != nil {
+					return fmt.Errorf("ogone-default-eci: %w", err)
+				}
+				og.DefaultECI = &v
+				continue
+			}
 			if err := applySetting(&s, k, v); err != nil {
 				return err
 			}
+			shopChanged = true
 		}
-		if err := a.Shops.Update(ctx, s); err != nil {
-			return err
+		if shopChanged {
+			if err := a.Shops.Update(ctx, s); err != nil {
+				return err
+			}
+		}
+		if og.DefaultECI != nil {
+			if _, err := ogone.NewAdmin(a.Shops, a.DB, a.Clock).UpdateSettings(ctx, s.ID, og); err != nil {
+				return err
+			}
 		}
 		fmt.Printf("shop %s updated\n", s.ID)
 		return nil

@@ -83,6 +83,7 @@ type SettingsChange struct {
 	AliasOptIn     *bool     // the Alias Manager's save/don't-save box
 	ReturnFields   *[]string // FlexCheckout output fields (empty: all)
 	Mode           *string   // TEST or PRODUCTION
+	DefaultECI     *string   // DirectLink's ECI when an order sends none ("": 7)
 }
 
 // UpdateSettings validates and saves a change of settings.
@@ -123,6 +124,13 @@ func (a *Admin) UpdateSettings(ctx context.Context, shopID string, ch SettingsCh
 		}
 		set.Mode = m
 	}
+	if ch.DefaultECI != nil {
+		v := strings.TrimSpace(*ch.DefaultECI)
+		if err := ValidDefaultECI(v); err != nil {
+			return shop.OgoneSettings{}, err
+		}
+		set.DefaultECI = v
+	}
 	if err := a.shops.UpdateOgone(ctx, shopID, set, "", "", "", ""); err != nil {
 		return shop.OgoneSettings{}, err
 	}
@@ -158,7 +166,7 @@ const CLIUsage = `usage:
   openpsp ogone settings show SHOPID
   openpsp ogone settings set  SHOPID [-frame-ancestors "https://a.example https://b.example"|none]
                                      [-alias-opt-in true|false] [-return-fields "ALIAS.ALIASID,CARD.BRAND"|all]
-                                     [-mode TEST|PRODUCTION]
+                                     [-mode TEST|PRODUCTION] [-default-eci 1|2|3|4|7|9]
   openpsp ogone errors [SHOPID] [-limit N]
 `
 
@@ -235,6 +243,7 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 			optIn := fs.String("alias-opt-in", "", "")
 			rf := fs.String("return-fields", "\x00", "")
 			mode := fs.String("mode", "", "")
+			eci := fs.String("default-eci", "", "")
 			if err := fs.Parse(args[3:]); err != nil || fs.NArg() != 0 {
 				return usage
 			}
@@ -262,6 +271,9 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 			}
 			if *mode != "" {
 				ch.Mode = mode
+			}
+			if *eci != "" {
+				ch.DefaultECI = eci
 			}
 			if _, err := a.UpdateSettings(ctx, shopID, ch); err != nil {
 				return err
@@ -317,7 +329,11 @@ func printSettings(out io.Writer, s shop.OgoneSettings) error {
 	if rf == "" {
 		rf = "all"
 	}
-	_, err := fmt.Fprintf(out, "mode: %s\nframe-ancestors: %s\nalias-opt-in: %t\nreturn-fields: %s\n", mode, fa, s.AliasOptIn, rf)
+	eci := s.DefaultECI
+	if eci == "" {
+		eci = DefaultECI
+	}
+	_, err := fmt.Fprintf(out, "mode: %s\nframe-ancestors: %s\nalias-opt-in: %t\nreturn-fields: %s\ndefault-eci: %s\n", mode, fa, s.AliasOptIn, rf, eci)
 	return err
 }
 

@@ -7,7 +7,7 @@ import (
 	"database/sql"
 	"encoding/xml"
 	"errors"
-
+	"fmt"
 	"math/big"
 	"net/http"
 	"path"
@@ -41,10 +41,31 @@ const (
 	stPaymentRefused = 93
 )
 
-// DefaultECI is the ECI an order without one gets, and answers: 7,
-// e-commerce (Ingenico applies the account's default ECI, which the
-// merchant's value overrides, and answers the one applied).
+// DefaultECI is the ECI an order without one gets when its PSPID sets no
+// default ECI: 7, e-commerce (Ingenico applies the account's default ECI,
+// which the merchant's value overrides, and answers the one applied).
 const DefaultECI = "7"
+
+// ValidDefaultECI checks a PSPID's default ECI: one of the values Ingenico
+// lets an account choose (Technical information > Global transaction
+// parameters > Default ECI value): 1 MOTO, 2 recurring MOTO, 3
+// instalments, 4 keyed card present, 7 e-commerce, 9 recurring e-commerce.
+// 5 and 6 say a 3-D Secure authentication happened, which no default can.
+func ValidDefaultECI(v string) error {
+	switch v {
+	case "1", "2", "3", "4", "7", "9":
+		return nil
+	}
+	return fmt.Errorf("ogone: default ECI must be 1, 2, 3, 4, 7 or 9, not %q", v)
+}
+
+// defaultECI is the ECI an order of the account gets when it sends none.
+func defaultECI(acct shop.Ogone) string {
+	if acct.Settings.DefaultECI != "" {
+		return acct.Settings.DefaultECI
+	}
+	return DefaultECI
+}
 
 // ncResponse is one <ncresponse/> answer; attrs keeps Ogone's order.
 type ncResponse struct {
@@ -310,7 +331,7 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 	eci := strings.TrimSpace(ps.Get("ECI"))
 	switch {
 	case eci == "":
-		eci = DefaultECI
+		eci = defaultECI(dl.acct)
 	case len(eci) != 1 || !strings.Contains("012345679", eci):
 		return fail(ncECI, "invalid ECI")
 	}

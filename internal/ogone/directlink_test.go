@@ -342,3 +342,42 @@ func TestDirectLinkInvalidOrderLeavesNoTrace(t *testing.T) {
 		t.Fatalf("query after the retry: %v", q)
 	}
 }
+
+// TestDirectLinkDefaultECIOfThePSPID: Ingenico applies the account's
+// default ECI (Configuration > Technical information > Global transaction
+// parameters > Default ECI value: 1, 2, 3, 4, 7 or 9) to a DirectLink
+// order that carries none; an ECI sent with the order wins. A PSPID whose
+// merchant only charges stored cards for subscriptions sets 9, and its
+// orders without ECI are merchant-initiated.
+func TestDirectLinkDefaultECIOfThePSPID(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": "deci-alias"}))
+	e.returned(e.post(a, cardForm(mastercard)))
+	for _, bad := range []string{"0", "5", "6", "8", "77", "x"} {
+		v := bad
+		if _, err := e.admin.UpdateSettings(ctx, shop.DemoShopID, ogone.SettingsChange{DefaultECI: &v}); err == nil {
+			t.Errorf("default ECI %q accepted", bad)
+		}
+	}
+	nine := "9"
+	if s, err := e.admin.UpdateSettings(ctx, shop.DemoShopID, ogone.SettingsChange{DefaultECI: &nine}); err != nil || s.DefaultECI != "9" {
+		t.Fatalf("default ECI 9: %+v %v", s, err)
+	}
+	r := e.order(map[string]string{"ORDERID": "DECI-1", "ALIAS": "deci-alias", "ECI": ""})
+	if r["STATUS"] != "5" || r["ECI"] != "9" || e.acq.lastInitiator() != acquirer.InitiatorMIT {
+		t.Fatalf("order without ECI under default 9: %v, initiator %s", r, e.acq.lastInitiator())
+	}
+	if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["ECI"] != "9" {
+		t.Fatalf("query: ECI %q", q["ECI"])
+	}
+	r = e.order(map[string]string{"ORDERID": "DECI-2", "ALIAS": "deci-alias", "ECI": "7"})
+	if r["STATUS"] != "5" || r["ECI"] != "7" || e.acq.lastInitiator() != acquirer.InitiatorCIT {
+		t.Fatalf("order with ECI 7 under default 9: %v, initiator %s", r, e.acq.lastInitiator())
+	}
+	var out strings.Builder
+	if err := e.admin.RunCLI(ctx, []string{"settings", "set", shop.DemoShopID, "-default-eci", "2"}, strings.NewReader(""), &out); err != nil ||
+		!strings.Contains(out.String(), "default-eci: 2") {
+		t.Fatalf("CLI: %v %s", err, out.String())
+	}
+}

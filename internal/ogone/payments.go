@@ -45,8 +45,8 @@ type PayRequest struct {
 	Holder  string
 	Email   string
 	Capture bool
-	// ECI is Ogone's electronic commerce indicator as applied (DefaultECI
-	// when none was sent): 2, 3 and 9 are merchant-initiated payments
+	// ECI is Ogone's electronic commerce indicator as applied (the PSPID's
+	// default ECI when none was sent): 2, 3 and 9 are merchant-initiated payments
 	// (recurring, instalments), the others customer-initiated.
 	ECI string
 	// OnStart, if set, runs inside the write transaction that starts the

@@ -138,6 +138,10 @@ type OgoneSettings struct {
 	// and production platforms, /ncol/test/ serves TEST PSPIDs only and
 	// /ncol/prod/ PRODUCTION ones.
 	Mode string `json:"mode,omitempty"`
+	// DefaultECI is the ECI DirectLink applies to an order that sends none
+	// (Ingenico's "Default ECI value" of the PSPID): 1, 2, 3, 4, 7 or 9;
+	// "" is 7, e-commerce.
+	DefaultECI string `json:"defaultEci,omitempty"`
 }
 
 var shopIDPattern = regexp.MustCompile(`^[0-9]{8}$`)
