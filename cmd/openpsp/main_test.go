@@ -558,7 +558,10 @@ func TestShopsSetOgoneDefaultECI(t *testing.T) {
 			t.Errorf("ogone-default-eci=%q: %v, want an error about the ECI", bad, err)
 		}
 	}
-	if err := run(ctx, []string{"shops", "set", shop.DemoShopID, "ogone-default-eci=9"}); err != nil {
+	if err := run(ctx, []string{"shops", "set", shop.DemoShopID, "ogone-default-operation=RFD"}); err == nil || !strings.Contains(err.Error(), "operation") {
+		t.Errorf("ogone-default-operation=RFD: %v, want an error about the operation", err)
+	}
+	if err := run(ctx, []string{"shops", "set", shop.DemoShopID, "ogone-default-eci=9", "ogone-default-operation=sal"}); err != nil {
 		t.Fatal(err)
 	}
 	a, err := app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
@@ -567,7 +570,7 @@ func TestShopsSetOgoneDefaultECI(t *testing.T) {
 	}
 	defer a.Close()
 	og, err := a.Shops.OgoneForShop(ctx, shop.DemoShopID)
-	if err != nil || og.Settings.DefaultECI != "9" {
+	if err != nil || og.Settings.DefaultECI != "9" || og.Settings.DefaultOperation != "SAL" {
 		t.Fatalf("default ECI after shops set: %+v %v", og.Settings, err)
 	}
 	if s, err := a.Shops.Get(ctx, shop.DemoShopID); err != nil || s.Name == "Changed" {

@@ -55,7 +55,8 @@ const shopsUsage = `usage:
       merchant-payment-notice=true  token-url=true  token-email-buyer=true  token-email-merchant=true
       token-sms-merchant=true  token-sms-buyer=true  primary-color=#0b5
       merchant-email=…  merchant-phone=+33…   where the merchant's notices go (default: email, phone)
-      ogone-default-eci=7   the ECI of a DirectLink order that sends none: 1, 2, 3, 4, 7 (default) or 9`
+      ogone-default-eci=7   the ECI of a DirectLink order that sends none: 1, 2, 3, 4, 7 (default) or 9
+      ogone-default-operation=RES   the OPERATION of a DirectLink order that sends none: RES (default) or SAL`
 
 func shops(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, shopsUsage); ok {
@@ -217,11 +218,19 @@ func shops(ctx context.Context, args []string) error {
 			if !ok {
 				return fmt.Errorf("%q is not name=value", kv)
 			}
-			if k == "ogone-default-eci" {
+			switch k {
+			case "ogone-default-eci":
 				if err := ogone.ValidDefaultECI(v); err != nil {
-					return fmt.Errorf("ogone-default-eci: %w", err)
+					return fmt.Errorf("%s: %w", k, err)
 				}
 				og.DefaultECI = &v
+				continue
+			case "ogone-default-operation":
+				v = strings.ToUpper(v)
+				if err := ogone.ValidDefaultOperation(v); err != nil {
+					return fmt.Errorf("%s: %w", k, err)
+				}
+				og.DefaultOperation = &v
 				continue
 			}
 			if err := applySetting(&s, k, v); err != nil {
@@ -234,7 +243,7 @@ func shops(ctx context.Context, args []string) error {
 				return err
 			}
 		}
-		if og.DefaultECI != nil {
+		if og != (ogone.SettingsChange{}) {
 			if _, err := ogone.NewAdmin(a.Shops, a.DB, a.Clock).UpdateSettings(ctx, s.ID, og); err != nil {
 				return err
 			}

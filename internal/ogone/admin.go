@@ -84,6 +84,8 @@ type SettingsChange struct {
 	ReturnFields   *[]string // FlexCheckout output fields (empty: all)
 	Mode           *string   // TEST or PRODUCTION
 	DefaultECI     *string   // DirectLink's ECI when an order sends none ("": 7)
+	// DirectLink's OPERATION when an order sends none: RES or SAL.
+	DefaultOperation *string
 }
 
 // UpdateSettings validates and saves a change of settings.
@@ -131,6 +133,13 @@ func (a *Admin) UpdateSettings(ctx context.Context, shopID string, ch SettingsCh
 		}
 		set.DefaultECI = v
 	}
+	if ch.DefaultOperation != nil {
+		v := strings.ToUpper(strings.TrimSpace(*ch.DefaultOperation))
+		if err := ValidDefaultOperation(v); err != nil {
+			return shop.OgoneSettings{}, err
+		}
+		set.DefaultOperation = v
+	}
 	if err := a.shops.UpdateOgone(ctx, shopID, set, "", "", "", ""); err != nil {
 		return shop.OgoneSettings{}, err
 	}
@@ -167,6 +176,7 @@ const CLIUsage = `usage:
   openpsp ogone settings set  SHOPID [-frame-ancestors "https://a.example https://b.example"|none]
                                      [-alias-opt-in true|false] [-return-fields "ALIAS.ALIASID,CARD.BRAND"|all]
                                      [-mode TEST|PRODUCTION] [-default-eci 1|2|3|4|7|9]
+                                     [-default-operation RES|SAL]
   openpsp ogone errors [SHOPID] [-limit N]
 `
 
@@ -244,6 +254,7 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 			rf := fs.String("return-fields", "\x00", "")
 			mode := fs.String("mode", "", "")
 			eci := fs.String("default-eci", "", "")
+			op := fs.String("default-operation", "", "")
 			if err := fs.Parse(args[3:]); err != nil || fs.NArg() != 0 {
 				return usage
 			}
@@ -274,6 +285,9 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 			}
 			if *eci != "" {
 				ch.DefaultECI = eci
+			}
+			if *op != "" {
+				ch.DefaultOperation = op
 			}
 			if _, err := a.UpdateSettings(ctx, shopID, ch); err != nil {
 				return err
@@ -333,7 +347,12 @@ func printSettings(out io.Writer, s shop.OgoneSettings) error {
 	if eci == "" {
 		eci = DefaultECI
 	}
-	_, err := fmt.Fprintf(out, "mode: %s\nframe-ancestors: %s\nalias-opt-in: %t\nreturn-fields: %s\ndefault-eci: %s\n", mode, fa, s.AliasOptIn, rf, eci)
+	op := s.DefaultOperation
+	if op == "" {
+		op = "RES"
+	}
+	_, err := fmt.Fprintf(out, "mode: %s\nframe-ancestors: %s\nalias-opt-in: %t\nreturn-fields: %s\ndefault-eci: %s\ndefault-operation: %s\n",
+		mode, fa, s.AliasOptIn, rf, eci, op)
 	return err
 }
 

@@ -59,6 +59,26 @@ func ValidDefaultECI(v string) error {
 	return fmt.Errorf("ogone: default ECI must be 1, 2, 3, 4, 7 or 9, not %q", v)
 }
 
+// ValidDefaultOperation checks a PSPID's default operation, uppercased:
+// RES (authorisation) or SAL (sale), the two payment procedures an
+// Ingenico account chooses between for orders that send no OPERATION.
+func ValidDefaultOperation(v string) error {
+	switch v {
+	case "RES", "SAL":
+		return nil
+	}
+	return fmt.Errorf("ogone: default operation must be RES (authorisation) or SAL (sale), not %q", v)
+}
+
+// defaultOperation is the OPERATION an order of the account gets when it
+// sends none.
+func defaultOperation(acct shop.Ogone) string {
+	if acct.Settings.DefaultOperation != "" {
+		return acct.Settings.DefaultOperation
+	}
+	return "RES"
+}
+
 // defaultECI is the ECI an order of the account gets when it sends none.
 func defaultECI(acct shop.Ogone) string {
 	if acct.Settings.DefaultECI != "" {
@@ -323,7 +343,7 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 	operation := strings.ToUpper(strings.TrimSpace(ps.Get("OPERATION")))
 	switch operation {
 	case "":
-		operation = "RES"
+		operation = defaultOperation(dl.acct)
 	case "RES", "SAL", "PAU":
 	default:
 		return fail(ncOperationNotAllowed, "operation not allowed: "+safeName(operation))

@@ -381,3 +381,48 @@ func TestDirectLinkDefaultECIOfThePSPID(t *testing.T) {
 		t.Fatalf("CLI: %v %s", err, out.String())
 	}
 }
+
+// TestDirectLinkDefaultOperationOfThePSPID: an order without OPERATION gets
+// the PSPID's default operation (Ingenico: "You can configure a default
+// operation (payment procedure)" in the Global transaction parameters). A
+// PSPID set to sale has such orders captured at once, as Ingenico would,
+// instead of authorisations left waiting for a capture that never comes.
+func TestDirectLinkDefaultOperationOfThePSPID(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	card := map[string]string{"CARDNO": "4970100000000055", "ED": "1232", "CVC": "123", "OPERATION": ""}
+	with := func(id string, extra map[string]string) map[string]string {
+		p := map[string]string{"ORDERID": id}
+		for k, v := range card {
+			p[k] = v
+		}
+		for k, v := range extra {
+			p[k] = v
+		}
+		return p
+	}
+	if r := e.order(with("DOP-1", nil)); r["STATUS"] != "5" {
+		t.Fatalf("no OPERATION, no default: %v, want an authorisation", r)
+	}
+	for _, bad := range []string{"RFD", "DEL", "x", ""} {
+		v := bad
+		if _, err := e.admin.UpdateSettings(ctx, shop.DemoShopID, ogone.SettingsChange{DefaultOperation: &v}); err == nil {
+			t.Errorf("default operation %q accepted", bad)
+		}
+	}
+	sal := "sal"
+	if s, err := e.admin.UpdateSettings(ctx, shop.DemoShopID, ogone.SettingsChange{DefaultOperation: &sal}); err != nil || s.DefaultOperation != "SAL" {
+		t.Fatalf("default operation SAL: %+v %v", s, err)
+	}
+	if r := e.order(with("DOP-2", nil)); r["STATUS"] != "9" {
+		t.Fatalf("no OPERATION under default SAL: %v, want a sale (STATUS 9)", r)
+	}
+	if r := e.order(with("DOP-3", map[string]string{"OPERATION": "RES"})); r["STATUS"] != "5" {
+		t.Fatalf("OPERATION RES under default SAL: %v", r)
+	}
+	var out strings.Builder
+	if err := e.admin.RunCLI(ctx, []string{"settings", "set", shop.DemoShopID, "-default-operation", "RES"}, strings.NewReader(""), &out); err != nil ||
+		!strings.Contains(out.String(), "default-operation: RES") {
+		t.Fatalf("CLI: %v %s", err, out.String())
+	}
+}

@@ -142,6 +142,10 @@ type OgoneSettings struct {
 	// (Ingenico's "Default ECI value" of the PSPID): 1, 2, 3, 4, 7 or 9;
 	// "" is 7, e-commerce.
 	DefaultECI string `json:"defaultEci,omitempty"`
+	// DefaultOperation is the OPERATION of a DirectLink order that sends
+	// none (Ingenico's default operation code of the PSPID): RES
+	// (authorisation, the default for "") or SAL (sale).
+	DefaultOperation string `json:"defaultOperation,omitempty"`
 }
 
 var shopIDPattern = regexp.MustCompile(`^[0-9]{8}$`)
