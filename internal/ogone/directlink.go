@@ -611,7 +611,7 @@ func orderResponse(o Order, t PaymentTx, status int, ncerr string) *ncResponse {
 	n.set("PM", o.PM)
 	n.set("BRAND", BrandName(card.Brand(t.Brand)))
 	if t.PANMasked != "" {
-		n.set("CARDNO", t.PANMasked)
+		n.set("CARDNO", maskCardNo(t.PANMasked))
 	}
 	if o.Alias != "" {
 		n.set("ALIAS", o.Alias)
@@ -622,6 +622,17 @@ func orderResponse(o Order, t PaymentTx, status int, ncerr string) *ncResponse {
 	}
 	n.set("NCERRORPLUS", plus)
 	return n
+}
+
+// maskCardNo writes a card number as Ingenico does in DirectLink answers
+// (the Direct Query page's CARDNO="XXXXXXXXXXXX1111") and FlexCheckout's
+// Card.CardNumber: an X for every character but the last four. It takes
+// any form of the number of the same length, masked or not.
+func maskCardNo(pan string) string {
+	if len(pan) <= 4 {
+		return strings.Repeat("X", len(pan))
+	}
+	return strings.Repeat("X", len(pan)-4) + pan[len(pan)-4:]
 }
 
 func ncErrorMessage(code string) string {

@@ -426,3 +426,23 @@ func TestDirectLinkDefaultOperationOfThePSPID(t *testing.T) {
 		t.Fatalf("CLI: %v %s", err, out.String())
 	}
 }
+
+// TestDirectLinkCardNumberMaskedAsIngenico: DirectLink answers CARDNO as
+// Ingenico's Direct Query page shows it, CARDNO="XXXXXXXXXXXX1111": every
+// digit an X but the last four, as FlexCheckout's Card.CardNumber. The
+// answer said 497010XXXXXX0055 (PayZen's mask), which a merchant matching
+// its stored "XXXXXXXXXXXX0055" against the answer did not recognise.
+func TestDirectLinkCardNumberMaskedAsIngenico(t *testing.T) {
+	e := newEnv(t)
+	r := e.order(map[string]string{"ORDERID": "MASK-1", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
+	if r["STATUS"] != "5" || r["CARDNO"] != "XXXXXXXXXXXX0055" {
+		t.Fatalf("order: CARDNO %q in %v, want XXXXXXXXXXXX0055", r["CARDNO"], r)
+	}
+	if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["CARDNO"] != "XXXXXXXXXXXX0055" {
+		t.Fatalf("query: CARDNO %q", q["CARDNO"])
+	}
+	r = e.order(map[string]string{"ORDERID": "MASK-2", "CARDNO": "375900000000008", "ED": "1232", "CVC": "1234"})
+	if r["STATUS"] != "5" || r["CARDNO"] != "XXXXXXXXXXX0008" {
+		t.Fatalf("15-digit card: CARDNO %q in %v", r["CARDNO"], r)
+	}
+}

@@ -483,10 +483,8 @@ func (c cardInput) partial() Result {
 }
 
 func (c cardInput) result(aliasID, orderID, status, store string) Result {
-	last4 := c.pan.Last4()
-	digits := len(c.pan.Reveal())
 	return Result{AliasID: aliasID, OrderID: orderID, Status: status, StorePermanently: store,
-		Brand: BrandName(c.brand), BIN: c.pan.BIN(), CardNumber: strings.Repeat("X", digits-len(last4)) + last4,
+		Brand: BrandName(c.brand), BIN: c.pan.BIN(), CardNumber: maskCardNo(c.pan.Masked()),
 		HolderName: c.holder, CVC: strings.Repeat("X", c.cvcLen), ExpiryDate: c.expiry.MMYY()}
 }
 
