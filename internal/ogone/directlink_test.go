@@ -3,6 +3,7 @@ package ogone_test
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -444,5 +445,25 @@ func TestDirectLinkCardNumberMaskedAsIngenico(t *testing.T) {
 	r = e.order(map[string]string{"ORDERID": "MASK-2", "CARDNO": "375900000000008", "ED": "1232", "CVC": "1234"})
 	if r["STATUS"] != "5" || r["CARDNO"] != "XXXXXXXXXXX0008" {
 		t.Fatalf("15-digit card: CARDNO %q in %v", r["CARDNO"], r)
+	}
+}
+
+// TestDirectLinkSaleWhoseCaptureFailsIsAnOrder: a sale authorised by the
+// acquirer, whose capture then fails (the acquirer cannot be reached), is an
+// order with a transaction: it answers its PAYID and the status its debit
+// has, as querydirect does, not PAYID 0 as an order that never reached the
+// acquirer, which would leave an authorisation the merchant cannot find.
+func TestDirectLinkSaleWhoseCaptureFailsIsAnOrder(t *testing.T) {
+	e := newEnv(t)
+	e.acq.mu.Lock()
+	e.acq.captureErr = errors.New("acquirer unreachable")
+	e.acq.mu.Unlock()
+	r := e.order(map[string]string{"ORDERID": "SC-1", "OPERATION": "SAL", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
+	if r["PAYID"] == "0" || r["STATUS"] == "0" {
+		t.Fatalf("sale authorised, capture failed: %v, want the order's PAYID and its debit's status", r)
+	}
+	q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]})
+	if q["STATUS"] != r["STATUS"] || q["ACCEPTANCE"] == "" {
+		t.Fatalf("query: %v, order answered %v", q, r)
 	}
 }

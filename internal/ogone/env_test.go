@@ -66,6 +66,19 @@ type recordingAcquirer struct {
 	// during, if set, runs while the acquirer holds an authorization (a
 	// slow acquirer: the clock moves, background jobs run).
 	during func()
+	// captureErr, if set, is what every capture gets: an acquirer that
+	// cannot be reached for captures.
+	captureErr error
+}
+
+func (a *recordingAcquirer) Capture(ctx context.Context, opID, authRef string, amount int64, currency string) (acquirer.Result, error) {
+	a.mu.Lock()
+	err := a.captureErr
+	a.mu.Unlock()
+	if err != nil {
+		return acquirer.Result{}, err
+	}
+	return a.Connector.Capture(ctx, opID, authRef, amount, currency)
 }
 
 func (a *recordingAcquirer) Authorize(ctx context.Context, r acquirer.AuthorizeRequest) (acquirer.Result, error) {
