@@ -815,8 +815,14 @@ func (h *Handler) queryDirect(ctx context.Context, dl dlRequest) *ncResponse {
 	if fail != nil {
 		return fail
 	}
-	if o.TransactionUUID == "" || h.opts.Payments == nil {
+	if h.opts.Payments == nil {
 		return orderResponse(o, PaymentTx{}, o.Status, ncAcquirerUnavailable)
+	}
+	if o.TransactionUUID == "" {
+		// The order's payment has not answered (the request is running,
+		// or its process died while the acquirer was asked): not invalid,
+		// not known yet.
+		return orderResponse(o, PaymentTx{}, stAuthUnknown, ncUncertain)
 	}
 	debit, err := h.opts.Payments.Get(ctx, o.ShopID, o.TransactionUUID)
 	if err != nil {

@@ -467,3 +467,26 @@ func TestDirectLinkSaleWhoseCaptureFailsIsAnOrder(t *testing.T) {
 		t.Fatalf("query: %v, order answered %v", q, r)
 	}
 }
+
+// TestDirectLinkQueryOfAnOrderInFlight: an order whose payment has not
+// answered yet (its row holds no transaction: the order request is still
+// running, or the process died while the acquirer was asked) is not
+// invalid: querydirect answered STATUS 0 with NCERROR 40001012 "acquirer
+// unavailable", which tells the merchant the order failed while it may be
+// authorised a moment later. It answers STATUS 52 (authorisation not known)
+// with NCERROR 20001001 (unknown status, query later), as an authorisation
+// whose outcome is unknown does.
+func TestDirectLinkQueryOfAnOrderInFlight(t *testing.T) {
+	e := newEnv(t)
+	now := e.clock.Now()
+	if err := e.db.InsertOrder(context.Background(), ogone.Order{PAYID: 3000000007, ShopID: shop.DemoShopID, Mode: "TEST",
+		OrderID: "FL-1", Operation: "RES", Status: 0, ECI: "7", PM: "CreditCard", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []map[string]string{{"PAYID": "3000000007"}, {"ORDERID": "FL-1"}} {
+		q := e.direct("querydirect_utf8.asp", p)
+		if q["STATUS"] != "52" || q["NCSTATUS"] != "2" || q["NCERROR"] != "20001001" || q["PAYID"] != "3000000007" {
+			t.Errorf("query %v of an order in flight: %v, want STATUS 52, NCERROR 20001001", p, q)
+		}
+	}
+}
