@@ -119,6 +119,20 @@ func errorResponse(orderID, ncerror, plus string) *ncResponse {
 	return n
 }
 
+// echoCurrency gives a refused order's answer the CURRENCY its request
+// sent, as Ingenico's answers to refused orders carry it (amount empty):
+// only a known currency, and only where the answer has none.
+func (n *ncResponse) echoCurrency(ps Params) {
+	for _, a := range n.attrs {
+		if a.Name == "currency" && a.Value != "" {
+			return
+		}
+	}
+	if c, ok := money.Lookup(strings.ToUpper(strings.TrimSpace(ps.Get("CURRENCY")))); ok {
+		n.set("currency", c.Code)
+	}
+}
+
 func (n *ncResponse) write(w http.ResponseWriter, cs Charset) {
 	var b bytes.Buffer
 	enc := "UTF-8"
@@ -185,6 +199,9 @@ func (h *Handler) directLink(w http.ResponseWriter, r *http.Request) {
 	req, fail := h.authenticate(r.Context(), clientip.Of(r), ps, mode, cs, op != "querydirect")
 	if fail != nil {
 		fail.set("orderID", orderID)
+		if op == "orderdirect" {
+			fail.echoCurrency(ps)
+		}
 		fail.write(w, cs)
 		return
 	}
@@ -192,6 +209,7 @@ func (h *Handler) directLink(w http.ResponseWriter, r *http.Request) {
 	switch op {
 	case "orderdirect":
 		resp = h.orderDirect(r.Context(), req)
+		resp.echoCurrency(ps)
 	case "maintenancedirect":
 		resp = h.maintenanceDirect(r.Context(), req)
 	default:

@@ -490,3 +490,28 @@ func TestDirectLinkQueryOfAnOrderInFlight(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectLinkRefusedOrderEchoesItsCurrency: Ingenico's answers to an
+// order refused before any transaction (PAYID 0, STATUS 0) still carry the
+// currency the merchant sent, amount left empty: the recorded answers public
+// integrations keep (ActiveMerchant's ogone fixtures: NCERROR 50001111 " no
+// orderid" and 50001116 "unknown order/1/i", both currency="EUR"). Ours left
+// currency empty.
+func TestDirectLinkRefusedOrderEchoesItsCurrency(t *testing.T) {
+	e := newEnv(t)
+	for name, p := range map[string]map[string]string{
+		"no orderid":    {"ORDERID": "", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"},
+		"no cvc":        {"ORDERID": "CUR-1", "CARDNO": "4970100000000055", "ED": "1232"},
+		"bad card":      {"ORDERID": "CUR-2", "CARDNO": "4111111111111112", "ED": "1232"},
+		"lower case":    {"ORDERID": "CUR-3", "CURRENCY": "eur", "CARDNO": "4111111111111112", "ED": "1232"},
+		"unknown alias": {"ORDERID": "CUR-4", "ALIAS": "nope"},
+	} {
+		r := e.order(p)
+		if r["STATUS"] != "0" || r["PAYID"] != "0" || r["currency"] != "EUR" || r["amount"] != "" {
+			t.Errorf("%s: %v, want STATUS 0, PAYID 0, currency EUR, amount empty", name, r)
+		}
+	}
+	if r := e.order(map[string]string{"ORDERID": "CUR-5", "CURRENCY": "XXX", "ALIAS": "nope"}); r["NCERROR"] != "50001120" || r["currency"] != "" {
+		t.Errorf("unknown currency: %v, want 50001120 and no currency", r)
+	}
+}
