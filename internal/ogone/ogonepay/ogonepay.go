@@ -81,7 +81,13 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 			// The capture job may have taken it first (captureDelay 0): a
 			// sale that ends CAPTURED is what was asked for, so wait for
 			// that capture's outcome while it is in flight.
-			if now, ok := a.awaitJobCapture(ctx, req.ShopID, uuid); ok {
+			now, ok := a.awaitJobCapture(ctx, req.ShopID, uuid)
+			if ok || now.UUID != "" {
+				// The authorization stands whatever became of the
+				// capture: answer with the debit as it is (91 while a
+				// capture is pending, 5 if none is), never with an
+				// error, which DirectLink answers as an order that
+				// reached no acquirer and deletes (PAYID 0).
 				return convert(now), nil
 			}
 			return ogone.PaymentTx{}, err
