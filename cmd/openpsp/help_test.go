@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/openpsp/openpsp/internal/config"
+	"github.com/openpsp/openpsp/internal/ogone"
 )
 
 // helpText runs `openpsp args…` and returns what it wrote to stdout and
@@ -280,5 +281,33 @@ func TestHelpExitsZero(t *testing.T) {
 	}
 	if code := exitCode(errors.New("database unreachable")); code != 1 {
 		t.Errorf("a failure exits %d, want 1", code)
+	}
+}
+
+// `openpsp ogone --help` showed -limit (and the settings flags) without a
+// word of what they do: their flag sets had empty usage strings, and
+// `openpsp ogone errors -h` opened the database and answered with a usage
+// error. Every flag of the ogone subcommands is described in the help, and
+// asking for it anywhere on the line exits 0 without opening a database.
+func TestOgoneHelpDescribesEveryFlag(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	for _, args := range [][]string{{"ogone", "--help"}, {"ogone", "errors", "-h"}, {"ogone", "errors", "12345678", "-help"}, {"ogone", "settings", "set", "12345678", "-h"}} {
+		out, err := helpText(t, args...)
+		if code := exitCode(err); code != 0 {
+			t.Errorf("openpsp %s: exit %d (%v)", strings.Join(args, " "), code, err)
+		}
+		for _, fs := range ogone.CLIFlags() {
+			fs.VisitAll(func(f *flag.Flag) {
+				if strings.TrimSpace(f.Usage) == "" {
+					t.Errorf("ogone %s -%s has an empty usage string", fs.Name(), f.Name)
+				} else if !strings.Contains(out, f.Usage) {
+					t.Errorf("openpsp %s does not describe -%s (%q):\n%s", strings.Join(args, " "), f.Name, f.Usage, out)
+				}
+			})
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a help request opened the database (%s: %v)", dir, err)
 	}
 }

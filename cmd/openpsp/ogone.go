@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/openpsp/openpsp/internal/ogone"
 )
@@ -11,6 +13,12 @@ import (
 // its error log (e.g. duplicate ALIAS.ORDERID refusals).
 func ogoneCmd(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, ogone.CLIUsage); ok {
+		return err
+	}
+	// `ogone errors -h`: the help, before the database is opened (a
+	// "help" word may be a template's or a shop's name; -h never is).
+	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") && isHelp(a) }) {
+		_, err := helpOnly([]string{"-h"}, ogone.CLIUsage)
 		return err
 	}
 	a, _, err := openForCommand(ctx, nil)

@@ -166,8 +166,12 @@ func (a *Admin) ErrorLog(ctx context.Context, shopID string, limit int) ([]Error
 	return a.store.ErrorLog(ctx, shopID, limit)
 }
 
-// CLIUsage documents RunCLI.
-const CLIUsage = `usage:
+// CLIUsage documents RunCLI, with what each flag does.
+var CLIUsage = cliUsage()
+
+func cliUsage() string {
+	var b strings.Builder
+	b.WriteString(`usage:
   openpsp ogone templates list   SHOPID
   openpsp ogone templates upload SHOPID NAME FILE   (FILE "-" reads stdin)
   openpsp ogone templates show   SHOPID NAME
@@ -178,7 +182,48 @@ const CLIUsage = `usage:
                                      [-mode TEST|PRODUCTION] [-default-eci 1|2|3|4|7|9]
                                      [-default-operation RES|SAL]
   openpsp ogone errors [SHOPID] [-limit N]
-`
+`)
+	for _, fs := range CLIFlags() {
+		fmt.Fprintf(&b, "\nflags of openpsp ogone %s:\n", fs.Name())
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+	}
+	return b.String()
+}
+
+// CLIFlags returns the flag sets of the subcommands that take flags, for
+// their help.
+func CLIFlags() []*flag.FlagSet {
+	set, _ := settingsSetFlags()
+	errs, _ := errorsFlags()
+	return []*flag.FlagSet{set, errs}
+}
+
+type settingsFlagValues struct {
+	frameAncestors, aliasOptIn, returnFields, mode, defaultECI, defaultOperation *string
+}
+
+// settingsSetFlags parses `settings set`; only the flags given change
+// (fs.Visit tells which).
+func settingsSetFlags() (*flag.FlagSet, settingsFlagValues) {
+	fs := flag.NewFlagSet("settings set", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs, settingsFlagValues{
+		frameAncestors:   fs.String("frame-ancestors", "", "origins allowed to show FlexCheckout in a frame, separated by spaces or commas; none: no framing"),
+		aliasOptIn:       fs.String("alias-opt-in", "", "true: the buyer chooses on the page whether the card is saved (the Alias Manager's opt-in, over ALIAS.STOREPERMANENTLY)"),
+		returnFields:     fs.String("return-fields", "", "the output fields FlexCheckout returns, comma-separated; all: every field"),
+		mode:             fs.String("mode", "", "TEST or PRODUCTION: the platform of the PSPID's aliases and DirectLink orders (/ncol/test/ or /ncol/prod/)"),
+		defaultECI:       fs.String("default-eci", "", "the ECI of DirectLink orders that send none: 1, 2, 3, 4, 7 or 9 (7, e-commerce, when unset)"),
+		defaultOperation: fs.String("default-operation", "", "the OPERATION of DirectLink orders that send none: RES (authorisation, when unset) or SAL (sale)"),
+	}
+}
+
+// errorsFlags parses `errors`.
+func errorsFlags() (*flag.FlagSet, *int) {
+	fs := flag.NewFlagSet("errors", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs, fs.Int("limit", 50, "how many entries to list, newest first")
+}
 
 // RunCLI runs `openpsp ogone ARGS…` (args without "ogone"), writing to out.
 func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out io.Writer) error {
@@ -247,19 +292,15 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 				return usage
 			}
 		case "set":
-			fs := flag.NewFlagSet("settings set", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			fa := fs.String("frame-ancestors", "\x00", "")
-			optIn := fs.String("alias-opt-in", "", "")
-			rf := fs.String("return-fields", "\x00", "")
-			mode := fs.String("mode", "", "")
-			eci := fs.String("default-eci", "", "")
-			op := fs.String("default-operation", "", "")
+			fs, f := settingsSetFlags()
+			fa, optIn, rf, mode, eci, op := f.frameAncestors, f.aliasOptIn, f.returnFields, f.mode, f.defaultECI, f.defaultOperation
 			if err := fs.Parse(args[3:]); err != nil || fs.NArg() != 0 {
 				return usage
 			}
+			given := map[string]bool{}
+			fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 			var ch SettingsChange
-			if *fa != "\x00" {
+			if given["frame-ancestors"] {
 				list := strings.Fields(strings.ReplaceAll(*fa, ",", " "))
 				if *fa == "none" {
 					list = nil
@@ -273,7 +314,7 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 				}
 				ch.AliasOptIn = &b
 			}
-			if *rf != "\x00" {
+			if given["return-fields"] {
 				list := strings.FieldsFunc(*rf, func(r rune) bool { return r == ',' || r == ' ' })
 				if *rf == "all" {
 					list = nil
@@ -301,9 +342,7 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 		}
 		return printSettings(out, s)
 	case "errors":
-		fs := flag.NewFlagSet("errors", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		limit := fs.Int("limit", 50, "")
+		fs, limit := errorsFlags()
 		rest := args[1:]
 		shopID := ""
 		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
