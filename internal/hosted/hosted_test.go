@@ -1075,3 +1075,48 @@ func TestDeferredDebitDateOnFinalPage(t *testing.T) {
 		}
 	}
 }
+
+var titleRE = regexp.MustCompile(`<title>([^<]*)</title>`)
+
+// pageTitle is the <title> of a page, as a screen reader or a tab reads it.
+func pageTitle(body string) string {
+	m := titleRE.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+// The message page's title read "Secure payment" whatever it said (a
+// page not found, an invalid link, a refusal): it now says what the page
+// says, in the page's language, so that a buyer with a screen reader or
+// many tabs knows without reading the page.
+func TestMessagePageTitleSaysTheMessage(t *testing.T) {
+	e := newEnv(t)
+	done := demoForm("done")
+	done.Completed = true
+	e.pay.add(done)
+	for _, c := range []struct{ lang, notFound, badLink, completed string }{
+		{"en", "Page not found", "This payment link is not valid", "This payment has already been processed"},
+		{"fr", "Page introuvable", "Ce lien de paiement n’est pas valide", "Ce paiement a déjà été traité"},
+		{"es", "Página no encontrada", "Este enlace de pago no es válido", "Este pago ya ha sido procesado"},
+		{"it", "Pagina non trovata", "Questo link di pagamento non è valido", "Questo pagamento è già stato elaborato"},
+		{"de", "Seite nicht gefunden", "Dieser Zahlungslink ist ungültig", "Diese Zahlung wurde bereits verarbeitet"},
+	} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/nope", nil)
+		r.Header.Set("Accept-Language", c.lang)
+		e.h.MessagePage(w, r, http.StatusNotFound, MessagePageNotFound, "")
+		if got := pageTitle(w.Body.String()); got != c.notFound {
+			t.Errorf("%s page not found: title %q, want %q", c.lang, got, c.notFound)
+		}
+		w = e.do(t, "GET", "/pay/unknown", nil, "Accept-Language", c.lang)
+		if got := pageTitle(w.Body.String()); got != c.badLink {
+			t.Errorf("%s unknown form: title %q, want %q", c.lang, got, c.badLink)
+		}
+		w = e.do(t, "GET", "/pay/done?kr-language="+c.lang, nil)
+		if got := pageTitle(w.Body.String()); got != c.completed+" · "+done.ShopName {
+			t.Errorf("%s completed form: title %q, want %q", c.lang, got, c.completed+" · "+done.ShopName)
+		}
+	}
+}

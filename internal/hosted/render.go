@@ -233,6 +233,10 @@ func (h *Handler) render(w http.ResponseWriter, status int, pg page, v *view, ex
 	if o := originOf(v.LogoURL); o != "" {
 		pol.imgSrc = []string{o}
 	}
+	if (v.Page == pageMessage || v.Page == pageResult) && v.Message != "" {
+		// The title says what the page says (screen readers, tabs).
+		v.Title = headline(v.Message)
+	}
 	var buf bytes.Buffer
 	if err := h.tmpl.ExecuteTemplate(&buf, "page", v); err != nil {
 		h.log.Error("hosted: rendering page", "page", v.Page, "err", err)
@@ -317,4 +321,17 @@ func luminance(c string) float64 {
 		return math.Pow((s+0.055)/1.055, 2.4)
 	}
 	return 0.2126*ch(1) + 0.7152*ch(3) + 0.0722*ch(5)
+}
+
+// headline is the first statement of a message, for the page's title: the
+// text before the first colon or sentence end ("Page not found: check the
+// address…" → "Page not found"), without its closing punctuation.
+func headline(msg string) string {
+	end := len(msg)
+	for _, sep := range []string{": ", "\u00a0:", ". ", "! ", "\u00a0!"} {
+		if i := strings.Index(msg, sep); i >= 0 && i < end {
+			end = i
+		}
+	}
+	return strings.TrimRight(msg[:end], ".!… \u00a0")
 }
