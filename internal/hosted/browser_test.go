@@ -757,3 +757,34 @@ func TestBrowserDeferredFinalPage(t *testing.T) {
 		})
 	}
 }
+
+// A form on another site posting to the payment page (a forged or stale
+// page) is refused, and the browser shows the buyer the message page in
+// their language, titled with what it says, not a text/plain line.
+func TestBrowserCrossSitePostShowsTheMessagePage(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	b.pay.add(demoForm("xsite"))
+	b.page = `<!doctype html><html><head><meta charset="utf-8"><title>Elsewhere</title></head><body>
+<form id="f" method="post" action="` + b.psp.URL + `/pay/xsite?kr-language=it">
+<input name="pan" value="4970100000000055"><input name="expiry" value="` + futureExpiry() + `"><input name="csc" value="123">
+<button id="go">Pay</button></form></body></html>`
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.merchant.URL),
+		chromedp.Click(chromedp.CSS("#go")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-final-message")),
+	), "posting from another site")
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-final-message")))
+	must(t, err, "message")
+	if text != messages["it"]["cross_site"] {
+		t.Errorf("the refusal says %q, want %q", text, messages["it"]["cross_site"])
+	}
+	lang, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang + " | " + document.title`))
+	must(t, err, "lang and title")
+	if want := "it | " + headline(messages["it"]["cross_site"]); lang != want {
+		t.Errorf("page %q, want %q", lang, want)
+	}
+	if b.pay.callCount() != 0 {
+		t.Error("the cross-site post reached the payment")
+	}
+}

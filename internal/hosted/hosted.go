@@ -286,12 +286,14 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 // sameSite refuses form submissions from other sites (Sec-Fetch-Site /
-// Origin), as CrossOriginProtection.Handler does, but with the headers of
-// the pages on the refusal.
+// Origin), as CrossOriginProtection.Handler does, with the status 403 and,
+// as for a post that does not parse, the message page in the buyer's
+// language (the query's kr-language or the browser's), or the form
+// script's JSON error. The body is not read.
 func (h *Handler) sameSite(embedded bool, next func(http.ResponseWriter, *http.Request, bool)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := h.cop.Check(r); err != nil {
-			plainError(w, "cross-origin request refused", http.StatusForbidden, embedded)
+			h.fail(w, unreadablePage(r, embedded), wantsJSON(r), http.StatusForbidden, "cross_site", "CLIENT_300", "")
 			return
 		}
 		next(w, r, embedded)

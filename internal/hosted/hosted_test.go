@@ -34,9 +34,9 @@ func (e *env) do(t *testing.T, method, target string, body url.Values, hdr ...st
 	return w
 }
 
-func (e *env) postJSON(t *testing.T, target string, body url.Values) (apiResponse, *httptest.ResponseRecorder) {
+func (e *env) postJSON(t *testing.T, target string, body url.Values, hdr ...string) (apiResponse, *httptest.ResponseRecorder) {
 	t.Helper()
-	w := e.do(t, "POST", target, body, "Accept", "application/json")
+	w := e.do(t, "POST", target, body, append([]string{"Accept", "application/json"}, hdr...)...)
 	var res apiResponse
 	if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
 		t.Fatalf("POST %s: status %d, not JSON: %v\n%s", target, w.Code, err, w.Body.String())
@@ -675,12 +675,37 @@ func TestSealAcrossCopies(t *testing.T) {
 	}
 }
 
+// A cross-site POST is refused with 403 and, for the buyer's browser,
+// the message page in its language (it was text/plain "cross-origin
+// request refused"); the form script's fetch reads a JSON error.
 func TestCrossOriginPostRefused(t *testing.T) {
 	e := newEnv(t)
 	e.pay.add(demoForm("x"))
 	w := e.do(t, "POST", "/pay/x", cardValues("4970100000000055", "12/30", "123"), "Sec-Fetch-Site", "cross-site")
 	if w.Code != http.StatusForbidden || e.pay.callCount() != 0 {
 		t.Errorf("cross-site POST: %d", w.Code)
+	}
+	for _, c := range []struct{ target, lang, text string }{
+		{"/pay/x", "it-IT,it;q=0.9", messages["it"]["cross_site"]},
+		{"/pay/x/3ds/complete", "fr", messages["fr"]["cross_site"]},
+		{"/embedded/x", "de-DE", messages["de"]["cross_site"]},
+		{"/pay/x?kr-language=es", "fr", messages["es"]["cross_site"]},
+		{"/pay/x/wallet/delete", "", messages["en"]["cross_site"]},
+	} {
+		w := e.do(t, "POST", c.target, cardValues("4970100000000055", "12/30", "123"), "Sec-Fetch-Site", "cross-site", "Accept-Language", c.lang)
+		body := html.UnescapeString(w.Body.String())
+		if w.Code != http.StatusForbidden || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") ||
+			!strings.Contains(body, `data-page="message"`) || c.text == "" || !strings.Contains(body, c.text) {
+			t.Errorf("cross-site POST %s (%s): %d %q, want 403 and the message page saying %q:\n%s", c.target, c.lang, w.Code, w.Header().Get("Content-Type"), c.text, body)
+		}
+		checkPageHeaders(t, w, strings.HasPrefix(c.target, "/embedded/"))
+	}
+	res, w := e.postJSON(t, "/pay/x", cardValues("4970100000000055", "12/30", "123"), "Sec-Fetch-Site", "cross-site", "Accept-Language", "es")
+	if w.Code != http.StatusForbidden || res.Step != "error" || res.Message != messages["es"]["cross_site"] {
+		t.Errorf("cross-site JSON POST: %d %+v", w.Code, res)
+	}
+	if e.pay.callCount() != 0 {
+		t.Errorf("a cross-site POST reached the payment")
 	}
 	w = e.do(t, "POST", "/pay/x", cardValues("4970100000000055", "12/30", "123"), "Sec-Fetch-Site", "same-origin", "Accept", "application/json")
 	if w.Code != 200 {
