@@ -31,8 +31,13 @@ func (a *App) routes() *http.ServeMux {
 // unmatched gives the mux's own answers (404 for an address no route
 // takes, 405 with Allow for a wrong method: text/plain "404 page not
 // found") the format of whoever is calling: the payment pages' message
-// page for a browser, a V4 error under /api-payment/. Answers of the
-// routes themselves, r.Pattern set, pass untouched.
+// page for a browser, a V4 error under /api-payment/. Of the routes' own
+// answers, r.Pattern set, only a text/plain 404 is replaced the same way:
+// Go's "404 page not found" of http.NotFound and http.FileServer, for a
+// missing static file (/static/hosted/nope.css) or a demo mailbox message.
+// A stylesheet or script load gets the page too: no browser shows that
+// body, and under nosniff text/html is no more run or applied than
+// text/plain, so one answer serves navigations and loads alike.
 func (a *App) unmatched(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(&unmatchedWriter{ResponseWriter: w, r: r, answer: a.answerUnmatched}, r)
@@ -65,9 +70,9 @@ func (a *App) answerUnmatched(w http.ResponseWriter, r *http.Request, status int
 	return true
 }
 
-// unmatchedWriter replaces the mux's own 404 and 405: the mux sets
+// unmatchedWriter replaces the mux's own 404 and 405 (the mux sets
 // r.Pattern before calling any handler, so an error written while it is
-// empty is the mux's.
+// empty is the mux's) and a route's plain-text 404.
 type unmatchedWriter struct {
 	http.ResponseWriter
 	r        *http.Request
@@ -76,9 +81,12 @@ type unmatchedWriter struct {
 }
 
 func (u *unmatchedWriter) WriteHeader(code int) {
-	if u.r.Pattern == "" && !u.replaced && (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) {
-		h := u.ResponseWriter.Header()
-		ct, nosniff := h.Get("Content-Type"), h.Get("X-Content-Type-Options")
+	h := u.ResponseWriter.Header()
+	ct := h.Get("Content-Type")
+	mux := u.r.Pattern == "" && (code == http.StatusNotFound || code == http.StatusMethodNotAllowed)
+	plainNotFound := code == http.StatusNotFound && strings.HasPrefix(ct, "text/plain")
+	if !u.replaced && (mux || plainNotFound) {
+		nosniff := h.Get("X-Content-Type-Options")
 		h.Del("Content-Type")
 		h.Del("X-Content-Type-Options")
 		if u.replaced = u.answer(u.ResponseWriter, u.r, code); u.replaced {

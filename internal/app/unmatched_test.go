@@ -171,3 +171,30 @@ func TestDemoErrorsAnswerTheMessagePage(t *testing.T) {
 		t.Errorf("unreadable IPN: %d %q, want plain text for the server that posts it", got.status, got.header.Get("Content-Type"))
 	}
 }
+
+// A missing file under a registered static route (the pages' assets,
+// FlexCheckout's, the demo's) and the other "not found" answers of the
+// routes themselves (a demo mailbox message that does not exist, an
+// unknown DirectLink environment) were Go's text/plain "404 page not
+// found", while an address no route takes was the message page: they are
+// the message page too, in the browser's language, with the status 404.
+// A stylesheet or script load reads the same answer: no browser shows it,
+// and with nosniff neither text/html nor text/plain is run or applied.
+func TestRoutesNotFoundAnswerTheMessagePage(t *testing.T) {
+	srv := unmatchedServer(t)
+	langs := []struct{ header, lang string }{{"fr-FR,fr;q=0.9", "fr"}, {"it", "it"}, {"de", "de"}, {"es", "es"}, {"", "en"}}
+	for i, p := range []string{
+		"/static/hosted/nope.css", "/static/hosted/nope.js", "/static/hosted/page.html",
+		"/static/js/krypton-client/V4.0/ext/x.html", "/Tokenization/static/nope.css", "/Tokenization/static/",
+		"/demo/static/nope.css", "/demo/mail/nope", "/demo/mail/a/b", "/ncol/nope/orderdirect.asp",
+	} {
+		l := langs[i%len(langs)]
+		wantPage(t, "GET "+p, call(t, srv, http.MethodGet, p, l.header, "", ""), http.StatusNotFound, l.lang, notFoundText[l.lang])
+	}
+	// The files themselves are still served.
+	for _, p := range []string{"/static/hosted/form.css", "/Tokenization/static/flex.css", "/demo/static/demo.css"} {
+		if got := call(t, srv, http.MethodGet, p, "fr", "", ""); got.status != http.StatusOK || !strings.HasPrefix(got.header.Get("Content-Type"), "text/css") {
+			t.Errorf("GET %s: %d %q", p, got.status, got.header.Get("Content-Type"))
+		}
+	}
+}
