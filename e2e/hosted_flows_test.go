@@ -390,3 +390,55 @@ func TestHostedChallengeCompletesOnce(t *testing.T) {
 		t.Errorf("two completions at once: %d transactions, want 1", len(txs))
 	}
 }
+
+// A card form posted again once the form is over (the back button and
+// "resend", a double click, a second tab) said "already processed": it
+// shows the payment's outcome, paid or finally refused, as the first
+// answer did, and writes nothing. Only a post of the payment's own card
+// (masked number and expiry) learns the outcome; any other card reads
+// that the form is over, as before.
+func TestHostedSubmitReplayedAfterEndShowsTheOutcome(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	transactions := func(orderID string) []any {
+		t.Helper()
+		txs, _ := answer(s.v4(t, "Order/Get", map[string]any{"orderId": orderID}))["transactions"].([]any)
+		return txs
+	}
+	form := func(orderID string) string {
+		t.Helper()
+		ft, _ := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1500, "currency": "EUR", "orderId": orderID}))["formToken"].(string)
+		return ft
+	}
+
+	// Paid.
+	ft := form("replay-paid")
+	first := postCard(t, s, ft, "4970100000000055")
+	if first["step"] != "done" || first["accepted"] != true {
+		t.Fatalf("payment answered %v", first)
+	}
+	if replay := postCard(t, s, ft, "4970100000000055"); replay["step"] != "done" || replay["accepted"] != true || replay["message"] != first["message"] {
+		t.Errorf("the same card posted again answered %v; the first post answered %v", replay, first)
+	}
+	if other := postCard(t, s, ft, "5100010000002045"); other["accepted"] == true || other["message"] != "This payment has already been processed." {
+		t.Errorf("another card posted to the paid form answered %v", other)
+	}
+	if txs := transactions("replay-paid"); len(txs) != 1 {
+		t.Errorf("paid then replayed: %d transactions, want 1", len(txs))
+	}
+
+	// Every attempt refused: the replay shows the final refusal.
+	ft = form("replay-refused")
+	var last map[string]any
+	for range 3 {
+		last = postCard(t, s, ft, "4970109900000008")
+	}
+	if last["step"] != "done" || last["accepted"] == true {
+		t.Fatalf("last refused attempt answered %v", last)
+	}
+	if replay := postCard(t, s, ft, "4970109900000008"); replay["step"] != "done" || replay["accepted"] == true || replay["message"] != last["message"] {
+		t.Errorf("the last refused card posted again answered %v; the last attempt answered %v", replay, last)
+	}
+	if txs := transactions("replay-refused"); len(txs) != 3 {
+		t.Errorf("refused then replayed: %d transactions, want 3", len(txs))
+	}
+}

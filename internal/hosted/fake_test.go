@@ -118,7 +118,7 @@ func (f *fakePayments) PayCard(_ context.Context, token string, in CardInput) (O
 	default:
 		f.authorized++
 	}
-	out := Outcome{Accepted: reason == ""}
+	out := Outcome{Accepted: reason == "", CardMasked: in.PAN.Masked(), CardExpiry: in.Expiry}
 	if out.Accepted {
 		fm.Completed = true
 		out.Final = true

@@ -128,6 +128,11 @@ type Outcome struct {
 	// debited (its expected capture date): the final page says nothing has
 	// been debited yet and when it will be, as the buyer's email does.
 	DebitOn time.Time
+	// CardMasked and CardExpiry are the card of the attempt (card.PAN's
+	// Masked form): a card form posted again once the form is over learns
+	// the outcome only when it posts this same card.
+	CardMasked string
+	CardExpiry card.Expiry
 }
 
 // Buyer-facing refusal reasons (Outcome.Message). Each has a message in

@@ -1145,3 +1145,26 @@ func TestMessagePageTitleSaysTheMessage(t *testing.T) {
 		}
 	}
 }
+
+// The card form posted again as a page (no script: the browser's "resend"
+// after the back button) once the form is over shows the outcome page,
+// paid, as the first post did; another card reads that the form is over.
+func TestCardPostReplayedAfterEndShowsTheOutcomePage(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("again"))
+	card := cardValues("4970100000000055", "12/30", "123")
+	first := e.do(t, "POST", "/pay/again?kr-language=fr", card)
+	replay := e.do(t, "POST", "/pay/again?kr-language=fr", card)
+	for _, w := range []*httptest.ResponseRecorder{first, replay} {
+		if body := html.UnescapeString(w.Body.String()); w.Code != http.StatusOK || !strings.Contains(body, messages["fr"]["accepted"]) || !strings.Contains(body, `data-page="result"`) {
+			t.Errorf("card post: %d, want the paid result page:\n%s", w.Code, body)
+		}
+	}
+	other := e.do(t, "POST", "/pay/again?kr-language=fr", cardValues("5100010000002045", "12/30", "123"))
+	if body := html.UnescapeString(other.Body.String()); !strings.Contains(body, messages["fr"]["form_completed"]) {
+		t.Errorf("another card after the payment: %d\n%s", other.Code, body)
+	}
+	if n := e.pay.callCount(); n != 1 {
+		t.Errorf("PayCard called %d times, want 1", n)
+	}
+}

@@ -240,8 +240,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, embedded bool) 
 		h.failUnreadable(w, r, embedded, asJSON)
 		return
 	}
-	pg, ok := h.load(w, r, embedded, asJSON)
-	if !ok {
+	pg, ok := h.loadForm(w, r, embedded, asJSON)
+	if !ok || h.replayedCardAfterEnd(w, pg, asJSON, r.PostForm) || !h.usable(w, pg, asJSON) {
 		return
 	}
 	if id := r.PostForm.Get(fieldSaved); id != "" {
@@ -413,10 +413,35 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, embedded bool
 // answered; a seal that is not this form's, or has expired, gets the
 // ordinary answer of a form that is over.
 func (h *Handler) replayedAfterEnd(w http.ResponseWriter, pg page, asJSON bool, sealed string) bool {
+	return h.outcomeAfterEnd(w, pg, asJSON, func(Outcome) bool {
+		_, _, err := h.seal.open(pg.token, sealed)
+		return err == nil
+	})
+}
+
+// replayedCardAfterEnd is replayedAfterEnd for the card form posted again
+// once the form is over: the outcome is shown to a post of the attempt's
+// own card (masked number and expiry, which only the buyer's post
+// carries), and any other card gets the ordinary answer of a form that is
+// over.
+func (h *Handler) replayedCardAfterEnd(w http.ResponseWriter, pg page, asJSON bool, posted url.Values) bool {
+	return h.outcomeAfterEnd(w, pg, asJSON, func(out Outcome) bool {
+		in, ferrs := parseCard(posted, h.clock.Now())
+		if _, ok := ferrs[fieldPAN]; ok || in.PAN.IsZero() || out.CardMasked == "" {
+			return false
+		}
+		if _, ok := ferrs[fieldExpiry]; ok && in.Expiry.IsZero() {
+			return false
+		}
+		return in.PAN.Masked() == out.CardMasked && in.Expiry == out.CardExpiry
+	})
+}
+
+// outcomeAfterEnd answers with the outcome of a form that is over when
+// ours, given that outcome, says the post is the buyer's own; it reports
+// whether it answered.
+func (h *Handler) outcomeAfterEnd(w http.ResponseWriter, pg page, asJSON bool, ours func(Outcome) bool) bool {
 	if !pg.form.Completed {
-		return false
-	}
-	if _, _, err := h.seal.open(pg.token, sealed); err != nil {
 		return false
 	}
 	out, err := h.pay.Outcome(pg.ctx, pg.token)
@@ -424,6 +449,9 @@ func (h *Handler) replayedAfterEnd(w http.ResponseWriter, pg page, asJSON bool, 
 		if !errors.Is(err, ErrNoOutcome) {
 			h.log.ErrorContext(pg.ctx, "hosted: reading the outcome of a form that is over", "err", err)
 		}
+		return false
+	}
+	if !ours(out) {
 		return false
 	}
 	h.respondOutcome(pg.ctx, w, pg, asJSON, out, nil)

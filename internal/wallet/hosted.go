@@ -179,7 +179,8 @@ func (s *Service) activeSubscription(ctx context.Context, shopID, token string) 
 // accepted, final, the buyer-facing reason of a refusal, and the kr-answer
 // once the form is over. The one mapping for card and saved-card attempts.
 func HostedOutcome(p payment.Payment, t payment.Transaction, now time.Time) (hosted.Outcome, error) {
-	out := hosted.Outcome{Accepted: t.Accepted(), AttemptsLeft: p.AttemptsLeft()}
+	out := hosted.Outcome{Accepted: t.Accepted(), AttemptsLeft: p.AttemptsLeft(),
+		CardMasked: t.PANMasked, CardExpiry: card.Expiry{Month: t.ExpiryMonth, Year: t.ExpiryYear}}
 	out.Final = out.Accepted || p.Completed()
 	if t.AwaitingAuthorisation() {
 		// A deferred debit: only the card was checked; the buyer is told
