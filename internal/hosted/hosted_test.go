@@ -779,16 +779,18 @@ func TestMessagesComplete(t *testing.T) {
 	}
 }
 
-// TestFrenchTypography checks every French text of the pages (the whole
-// catalogue, wallet and refusal parts included) puts a no-break space
-// (U+00A0, or the narrow U+202F) before : ; ! ? » and after «, as French
-// typography wants and as the buyer's emails do: with a plain space the
-// sign can start a line on a narrow phone screen. Apostrophes are the
-// typographic ’ (U+2019).
-func TestFrenchTypography(t *testing.T) {
-	for k, v := range messages["fr"] {
-		for _, p := range typography.FrenchProblems(v) {
-			t.Errorf("fr %q: %s: %q", k, p, v)
+// Every French text of the pages (the main catalogue, wallet and refusal
+// parts included) puts a no-break space (U+00A0, or the narrow U+202F)
+// before : ; ! ? » and after «, as French typography wants and as the
+// buyer's emails do: with a plain space the sign can start a line on a
+// narrow phone screen. French and Italian apostrophes are the typographic
+// ’ (U+2019): "n’est", "l’ordine" (typography.Problems).
+func TestTypography(t *testing.T) {
+	for _, lang := range languages {
+		for k, v := range messages[lang] {
+			for _, p := range typography.Problems(lang, v) {
+				t.Errorf("%s %q: %s: %q", lang, k, p, v)
+			}
 		}
 	}
 }
@@ -850,7 +852,7 @@ var retryInvitations = map[string][]string{
 	"en": {"Try another card", "try again"},
 	"fr": {"Essayez une autre carte", "réessayer"},
 	"es": {"Pruebe con otra tarjeta", "Inténtelo de nuevo"},
-	"it": {"Prova un'altra carta", "Riprova"},
+	"it": {"Prova un’altra carta", "Riprova"},
 	"de": {"Versuchen Sie eine andere Karte", "versuchen Sie es erneut"},
 }
 

@@ -44,15 +44,18 @@ func TestCatalogsComplete(t *testing.T) {
 	}
 }
 
-// French texts use the typographic apostrophe, as the hosted payment
-// pages and FlexCheckout do (TestFrenchTypography in internal/hosted,
-// TestFrenchMessagesTypography in internal/ogone), and a no-break space
-// (U+00A0 or U+202F) before : ; ! ? and », after «. Placeholders hold no
-// apostrophe, so every key is checked, SMS texts included.
-func TestFrenchTypography(t *testing.T) {
-	for k, v := range catalogs["fr"] {
-		for _, p := range typography.FrenchProblems(v) {
-			t.Errorf("fr %q: %s: %q", k, p, v)
+// French and Italian texts use the typographic apostrophe, as the hosted
+// payment pages and FlexCheckout do (TestTypography in internal/hosted and
+// internal/ogone), and French a no-break space (U+00A0 or U+202F) before
+// : ; ! ? and », after «. Every key is checked, SMS texts included: the
+// SMS folding (ToGSM7) turns ’ into the GSM-7 apostrophe, which
+// TestSMSIsGSM7 checks for every language.
+func TestTypography(t *testing.T) {
+	for lang, catalog := range catalogs {
+		for k, v := range catalog {
+			for _, p := range typography.Problems(lang, v) {
+				t.Errorf("%s %q: %s: %q", lang, k, p, v)
+			}
 		}
 	}
 }

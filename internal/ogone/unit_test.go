@@ -191,14 +191,16 @@ func TestLanguageAndSettings(t *testing.T) {
 	}
 }
 
-// TestFrenchMessagesTypography checks no French text of the FlexCheckout
-// catalogue has : ; ! ? » without a no-break space before it, nor a
-// straight apostrophe where French typography (and the hosted pages) use
-// the typographic one, U+2019: "n’est", not "n'est".
-func TestFrenchMessagesTypography(t *testing.T) {
-	for k, v := range messages["fr"] {
-		for _, p := range typography.FrenchProblems(v) {
-			t.Errorf("fr %q: %s: %q", k, p, v)
+// TestTypography checks no French text of the FlexCheckout catalogue has
+// : ; ! ? » without a no-break space before it, and no French or Italian
+// text a straight apostrophe where their typography (and the hosted
+// pages) use the typographic one, U+2019: "n’est", "l’IBAN".
+func TestTypography(t *testing.T) {
+	for lang, catalogue := range messages {
+		for k, v := range catalogue {
+			for _, p := range typography.Problems(lang, v) {
+				t.Errorf("%s %q: %s: %q", lang, k, p, v)
+			}
 		}
 	}
 }

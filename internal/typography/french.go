@@ -1,6 +1,7 @@
 // Package typography checks texts shown to people against the typography
 // of their language. The payment pages, FlexCheckout and the notifications
-// keep their French catalogues to one rule, checked by their tests.
+// keep their French and Italian catalogues to these rules (Problems),
+// checked by their tests.
 package typography
 
 import (
@@ -14,10 +15,7 @@ import (
 // : ; ! ? » and after «, so that the sign never starts a line on a narrow
 // screen. It is empty for a text that follows the rule.
 func FrenchProblems(s string) []string {
-	var problems []string
-	if strings.ContainsRune(s, '\'') {
-		problems = append(problems, "straight apostrophe, want ’ (U+2019)")
-	}
+	problems := apostropheProblems(s)
 	noBreak := func(r rune) bool { return r == '\u00a0' || r == '\u202f' }
 	rs := []rune(s)
 	for i, r := range rs {
@@ -29,4 +27,45 @@ func FrenchProblems(s string) []string {
 		}
 	}
 	return problems
+}
+
+// ItalianProblems lists what breaks Italian typography in s: a straight
+// apostrophe where Italian writes ’ (U+2019): "l’ordine", "un’altra".
+func ItalianProblems(s string) []string {
+	return apostropheProblems(s)
+}
+
+// Problems is the check of lang's typography (FrenchProblems,
+// ItalianProblems); nil for a language without one.
+func Problems(lang, s string) []string {
+	switch lang {
+	case "fr":
+		return FrenchProblems(s)
+	case "it":
+		return ItalianProblems(s)
+	}
+	return nil
+}
+
+// apostropheProblems reports a straight apostrophe in the prose of s: one
+// inside an HTML tag (an attribute's quotes) or a {placeholder} is markup,
+// not text, and is left alone.
+func apostropheProblems(s string) []string {
+	depth := map[rune]int{}
+	closes := map[rune]rune{'>': '<', '}': '{'}
+	for _, r := range s {
+		switch r {
+		case '<', '{':
+			depth[r]++
+		case '>', '}':
+			if o := closes[r]; depth[o] > 0 {
+				depth[o]--
+			}
+		case '\'':
+			if depth['<'] == 0 && depth['{'] == 0 {
+				return []string{"straight apostrophe, want ’ (U+2019)"}
+			}
+		}
+	}
+	return nil
 }

@@ -14,3 +14,30 @@ func TestFrenchProblems(t *testing.T) {
 		}
 	}
 }
+
+// Italian writes the typographic apostrophe (l’ordine, un’altra) in its
+// prose; the quotes of an HTML attribute or a placeholder are markup.
+func TestItalianProblems(t *testing.T) {
+	for _, ok := range []string{"", "l’ordine", "Prova un’altra carta.", `<a href='{url}'>l’ordine</a>`, "{name's}", "Importo: %s"} {
+		if p := ItalianProblems(ok); len(p) != 0 {
+			t.Errorf("%q: %v, want none", ok, p)
+		}
+		if p := Problems("it", ok); len(p) != 0 {
+			t.Errorf("Problems(it, %q): %v, want none", ok, p)
+		}
+	}
+	for _, bad := range []string{"l'ordine", "Prova un'altra carta.", `<b>L'IBAN</b>`, "{order} dell'abbonamento"} {
+		if p := ItalianProblems(bad); len(p) != 1 {
+			t.Errorf("%q: %v, want the straight apostrophe", bad, p)
+		}
+		if p := Problems("it", bad); len(p) != 1 {
+			t.Errorf("Problems(it, %q): %v, want the straight apostrophe", bad, p)
+		}
+	}
+	if p := Problems("fr", "n'est"); len(p) != 1 {
+		t.Errorf("Problems(fr, n'est): %v", p)
+	}
+	if p := Problems("en", "isn't"); len(p) != 0 {
+		t.Errorf("Problems(en, isn't): %v", p)
+	}
+}
