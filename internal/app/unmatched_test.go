@@ -185,7 +185,7 @@ func TestRoutesNotFoundAnswerTheMessagePage(t *testing.T) {
 	langs := []struct{ header, lang string }{{"fr-FR,fr;q=0.9", "fr"}, {"it", "it"}, {"de", "de"}, {"es", "es"}, {"", "en"}}
 	for i, p := range []string{
 		"/static/hosted/nope.css", "/static/hosted/nope.js", "/static/hosted/page.html",
-		"/static/js/krypton-client/V4.0/ext/x.html", "/Tokenization/static/nope.css", "/Tokenization/static/",
+		"/static/js/krypton-client/V4.0/ext/x.html", "/Tokenization/static/nope.css", "/Tokenization/static/", "/demo/static/",
 		"/demo/static/nope.css", "/demo/mail/nope", "/demo/mail/a/b", "/ncol/nope/orderdirect.asp",
 	} {
 		l := langs[i%len(langs)]

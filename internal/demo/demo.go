@@ -31,6 +31,7 @@ import (
 	"github.com/openpsp/openpsp/internal/money"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/webstatic"
 )
 
 //go:embed templates/*.html
@@ -135,7 +136,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /demo/flexcheckout/result", h.flexResult)
 	mux.HandleFunc("POST /demo/flexcheckout/charge", h.flexCharge)
 	sub, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /demo/static/", http.StripPrefix("/demo/static/", http.FileServerFS(sub)))
+	mux.Handle("GET /demo/static/", http.StripPrefix("/demo/static/", webstatic.Files(sub)))
 }
 
 var languages = []struct{ Code, Name string }{

@@ -17,6 +17,7 @@ import (
 	"github.com/openpsp/openpsp/internal/obs"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/vault"
+	"github.com/openpsp/openpsp/internal/webstatic"
 )
 
 // Accounts gives the PSPID accounts; *shop.Service implements it.
@@ -145,24 +146,12 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.HandleFunc("POST "+p+"/{session}/cancel", h.flexCancel)
 	}
 	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET "+staticPath, http.StripPrefix(staticPath, noDirs(http.FileServerFS(static))))
+	mux.Handle("GET "+staticPath, http.StripPrefix(staticPath, webstatic.Files(static)))
 	for _, page := range []string{"orderdirect", "maintenancedirect", "querydirect"} {
 		for _, suffix := range []string{".asp", "_utf8.asp"} {
 			mux.HandleFunc("/ncol/{env}/"+page+suffix, h.directLink)
 		}
 	}
-}
-
-func noDirs(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		next.ServeHTTP(w, r)
-	})
 }
 
 // accountMode is the vault mode of a PSPID's aliases and orders.
