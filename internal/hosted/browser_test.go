@@ -276,6 +276,25 @@ func TestBrowserHostedChallenge(t *testing.T) {
 	}
 	must(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#landed"))), "landing at the shop")
 
+	// On a phone in German the expiry label wraps on two lines ("Ablaufdatum
+	// (MM/JJ)") and the security code's does not: the two inputs side by side
+	// still line up.
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.psp.URL+"/pay/ko3ds"+ret+"&kr-language=de"),
+		chromedp.WaitVisible(chromedp.CSS("#kr-csc")),
+	), "loading the German page on a phone")
+	tops, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`['kr-expiry', 'kr-csc', 'kr-expiry-label'].map(function (id) {
+		var e = id === 'kr-expiry-label' ? document.querySelector('label[for=kr-expiry]') : document.getElementById(id);
+		return id === 'kr-expiry-label' ? e.getBoundingClientRect().height : e.getBoundingClientRect().top;
+	})`))
+	must(t, err, "measuring the expiry and security code inputs")
+	if len(tops) != 3 || tops[0] != tops[1] {
+		t.Errorf("expiry and security code inputs at different heights (tops, label height): %v", tops)
+	}
+	if len(tops) == 3 && tops[2] < 30 {
+		t.Errorf("the expiry label did not wrap at 320px (height %vpx): the check above proves nothing", tops[2])
+	}
+
 	// Failed, in German, then paid with another card.
 	must(t, chromedp.Do(ctx,
 		chromedp.EmulateViewport(1024, 800),
