@@ -58,6 +58,7 @@ func TestBrowserFlows(t *testing.T) {
 }
 
 func redirectFlow(ctx context.Context, t *testing.T, e *env) {
+	expiryLayout(ctx, t, e)
 
 	// French page, VISA excluded: VISA is not offered and is refused inline.
 	var brands, errText string
@@ -158,4 +159,39 @@ func iframeFlow(ctx context.Context, t *testing.T, e *env) {
 		t.Fatalf("accept in the iframe: %s %v", path, q)
 	}
 	checkSHAOut(t, q)
+}
+
+// expiryLayout checks the expiry selects and the security code on a phone in
+// French, whose security code label wraps: month and year stay on one line,
+// and the security code's input, when beside them, lines up with them.
+func expiryLayout(ctx context.Context, t *testing.T, e *env) {
+	type rect struct{ Top, Bottom float64 }
+	var rects []rect
+	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(360, 800),
+		chromedp.Navigate(e.flexURL(e.flexParams(map[string]string{"LAYOUT.LANGUAGE": "fr_FR"}))),
+		visible("#cvc"),
+	)
+	if err == nil {
+		rects, err = chromedp.Run(ctx, chromedp.Evaluate[[]rect](`['expm', 'expy', 'cvc'].map(function (id) {
+			var r = document.getElementById(id).getBoundingClientRect();
+			return {Top: r.top, Bottom: r.bottom};
+		})`))
+	}
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.EmulateViewport(800, 600))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rects) != 3 {
+		t.Fatalf("rects %v", rects)
+	}
+	month, year, cvc := rects[0], rects[1], rects[2]
+	if month.Top != year.Top {
+		t.Errorf("at 360px the year select is not beside the month's: %v %v", month, year)
+	}
+	if cvc.Top < year.Bottom && cvc.Bottom != year.Bottom {
+		t.Errorf("at 360px the security code beside the expiry does not line up with it: expiry %v, code %v", year, cvc)
+	}
 }
