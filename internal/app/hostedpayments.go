@@ -48,7 +48,7 @@ func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form
 func (h hostedPayments) PayCard(ctx context.Context, formToken string, in hosted.CardInput) (hosted.Outcome, error) {
 	p, t, err := h.pay.PayCard(ctx, formToken, payment.CardInput{
 		PAN: in.PAN, Expiry: in.Expiry, CVV: in.CVV, Holder: in.Holder, SaveCard: in.Save, ThreeDS: in.ThreeDS,
-		BuyerIP: in.BuyerIP,
+		BuyerIP: in.BuyerIP, BuyerLanguage: in.Language,
 	})
 	if err != nil {
 		return hosted.Outcome{}, wallet.HostedError(err)

@@ -102,6 +102,9 @@ type CardInput struct {
 	// BuyerIP is the address the buyer's browser pays from (clientip.Of),
 	// recorded as the customer's ipAddress when the merchant sent none.
 	BuyerIP string
+	// Language is the language of the page the buyer pays on, recorded as
+	// the customer's language when the merchant sent none.
+	Language string
 }
 
 // Outcome is what a payment attempt ended with.

@@ -281,15 +281,16 @@ func (h *Handler) authenticateAndPay(w http.ResponseWriter, r *http.Request, pg 
 		h.renderChallenge(w, pg, sealed, in)
 		return
 	}
-	out, err := h.payWith(r, pg.token, in)
+	out, err := h.payWith(r, pg, in)
 	h.respondOutcome(r.Context(), w, pg, asJSON, out, err)
 }
 
 // payWith makes the payment attempt of the buyer's request r: with a saved
 // card (in.Saved) through the wallet, else with the card typed.
-func (h *Handler) payWith(r *http.Request, formToken string, in CardInput) (Outcome, error) {
+func (h *Handler) payWith(r *http.Request, pg page, in CardInput) (Outcome, error) {
 	ctx := r.Context()
-	in.BuyerIP = clientip.Of(r)
+	formToken := pg.token
+	in.BuyerIP, in.Language = clientip.Of(r), pg.lang
 	if in.Saved != "" {
 		if h.wallet == nil {
 			return Outcome{}, ErrCardNotFound
@@ -401,7 +402,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, embedded bool
 		return
 	}
 	in.ThreeDS = &res
-	out, err := h.payWith(r, pg.token, in)
+	out, err := h.payWith(r, pg, in)
 	h.respondOutcome(r.Context(), w, pg, asJSON, out, err)
 }
 

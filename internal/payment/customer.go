@@ -271,6 +271,37 @@ func itoa(i int) string {
 	return string(b)
 }
 
+// buyerBrowser is what the hosted pages know of the buyer's browser: its
+// address and the language of the page the buyer paid on.
+type buyerBrowser struct{ ip, language string }
+
+// recordBuyer records the buyer's browser b in c where the merchant sent
+// nothing (recordBuyerIP, recordBuyerLanguage). It reports whether it
+// changed c.
+func recordBuyer(c *Customer, b buyerBrowser) bool {
+	ip := recordBuyerIP(c, b.ip)
+	lang := recordBuyerLanguage(c, b.language)
+	return ip || lang
+}
+
+// recordBuyerLanguage puts the language of the hosted page the buyer paid on
+// in customer.billingDetails.language when the merchant sent none, as Lyra's
+// answers carry the form's language there: the buyer's confirmation then
+// comes in the language the buyer paid in, not the shop's. The merchant's
+// own value is kept. It reports whether it changed c.
+func recordBuyerLanguage(c *Customer, lang string) bool {
+	if lang == "" || c.BillingDetails.Language != nil {
+		return false
+	}
+	l := strings.ToUpper(lang)
+	p := &l
+	if text(&p, "customer.billingDetails.language", 8) != nil || p == nil {
+		return false
+	}
+	c.BillingDetails.Language = p
+	return true
+}
+
 // recordBuyerIP puts the address the buyer paid from on the hosted pages in
 // customer.extraDetails.ipAddress when the merchant sent none, as Lyra's
 // answers carry the buyer's address; the merchant's own value is kept. It

@@ -31,6 +31,11 @@ type CardInput struct {
 	// ("" elsewhere): customer.extraDetails.ipAddress when the merchant
 	// sent none.
 	BuyerIP string
+	// BuyerLanguage is the language of the hosted page the buyer paid on
+	// ("en", "fr" …; "" elsewhere): customer.billingDetails.language when
+	// the merchant sent none, so that the buyer's email and SMS speak the
+	// language the buyer paid in.
+	BuyerLanguage string
 }
 
 // card data for one authorization, from the form or from the vault.
@@ -111,7 +116,7 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 
 // startCard commits the attempt of a card the buyer typed (startAttempt).
 func (s *Service) startCard(ctx context.Context, tx *sql.Tx, formToken string, c CardInput) (Payment, Transaction, error) {
-	return s.startAttempt(ctx, tx, formToken, c.ThreeDS, c.BuyerIP, func(p *Payment, t *Transaction) (bool, error) {
+	return s.startAttempt(ctx, tx, formToken, c.ThreeDS, buyerBrowser{ip: c.BuyerIP, language: c.BuyerLanguage}, func(p *Payment, t *Transaction) (bool, error) {
 		t.PaymentMethodSource = "NEW"
 		t.Brand, t.PANMasked = string(c.PAN.Brand()), c.PAN.Masked()
 		t.ExpiryMonth, t.ExpiryYear = c.Expiry.Month, c.Expiry.Year
@@ -136,13 +141,14 @@ func (s *Service) startCard(ctx context.Context, tx *sql.Tx, formToken string, c
 // startAttempt commits the attempt: it checks the form, counts the attempt
 // and inserts the transaction RUNNING, after fill has described the card
 // (and may have changed the payment's customer, which it reports) and the
-// buyer's address (buyerIP, "" when unknown) has been recorded as the
-// customer's ipAddress if the merchant sent none. The unique indexes refuse
+// buyer's address and page language (b, empty when unknown) have been
+// recorded as the customer's ipAddress and language if the merchant sent
+// none. The unique indexes refuse
 // a second live debit of the payment or of the order. An attempt whose 3-D
 // Secure authentication (threeDS, nil when none) an attempt of the payment
 // already used is refused with a *challengeUsed: the authentication is
 // consumed by the write that records its attempt, under the payment's lock.
-func (s *Service) startAttempt(ctx context.Context, tx *sql.Tx, formToken string, threeDS *acquirer.ThreeDSResult, buyerIP string, fill func(p *Payment, t *Transaction) (customerChanged bool, err error)) (Payment, Transaction, error) {
+func (s *Service) startAttempt(ctx context.Context, tx *sql.Tx, formToken string, threeDS *acquirer.ThreeDSResult, b buyerBrowser, fill func(p *Payment, t *Transaction) (customerChanged bool, err error)) (Payment, Transaction, error) {
 	now := s.clock.Now()
 	prec, err := store.PaymentByFormToken(ctx, tx, formToken)
 	if errors.Is(err, store.ErrNotFound) {
@@ -184,7 +190,7 @@ func (s *Service) startAttempt(ctx context.Context, tx *sql.Tx, formToken string
 	if err != nil {
 		return p, Transaction{}, err
 	}
-	if recordBuyerIP(&p.Customer, buyerIP) || changed {
+	if recordBuyer(&p.Customer, b) || changed {
 		if err := setCustomer(tx, p.ID, p.Customer); err != nil {
 			return p, Transaction{}, err
 		}

@@ -88,9 +88,10 @@ type SavedCardInput struct {
 	// hosted form asks it for every saved card, and PaySaved refuses a
 	// saved card without it (PSP_024), of a wallet as of a one-click form.
 	// It lives in memory for this authorization only.
-	CVV     card.SecurityCode
-	ThreeDS *acquirer.ThreeDSResult
-	BuyerIP string // as CardInput.BuyerIP
+	CVV           card.SecurityCode
+	ThreeDS       *acquirer.ThreeDSResult
+	BuyerIP       string // as CardInput.BuyerIP
+	BuyerLanguage string // as CardInput.BuyerLanguage
 }
 
 // PaySaved pays the CUSTOMER_WALLET payment of a formToken with a card of
@@ -155,7 +156,7 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 	var t Transaction
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
-		p, t, err = s.startAttempt(ctx, tx, formToken, in.ThreeDS, in.BuyerIP, func(p *Payment, t *Transaction) (bool, error) {
+		p, t, err = s.startAttempt(ctx, tx, formToken, in.ThreeDS, buyerBrowser{ip: in.BuyerIP, language: in.BuyerLanguage}, func(p *Payment, t *Transaction) (bool, error) {
 			t.PaymentMethodSource, t.Token = "TOKEN", in.Token
 			t.Brand, t.PANMasked = string(brand), sc.PAN.Masked()
 			t.ExpiryMonth, t.ExpiryYear = sc.Expiry.Month, sc.Expiry.Year

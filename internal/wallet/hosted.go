@@ -127,7 +127,7 @@ func (h hostedWallets) PaySaved(ctx context.Context, formToken string, in hosted
 	if err != nil {
 		return hosted.Outcome{}, err
 	}
-	p, tx, err := h.s.pay.PaySaved(ctx, formToken, payment.SavedCardInput{Token: t.Value, CVV: in.CVV, ThreeDS: in.ThreeDS, BuyerIP: in.BuyerIP})
+	p, tx, err := h.s.pay.PaySaved(ctx, formToken, payment.SavedCardInput{Token: t.Value, CVV: in.CVV, ThreeDS: in.ThreeDS, BuyerIP: in.BuyerIP, BuyerLanguage: in.Language})
 	if err != nil {
 		return hosted.Outcome{}, HostedError(err)
 	}
