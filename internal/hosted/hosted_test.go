@@ -852,7 +852,7 @@ var retryInvitations = map[string][]string{
 	"en": {"Try another card", "try again"},
 	"fr": {"Essayez une autre carte", "réessayer"},
 	"es": {"Pruebe con otra tarjeta", "Inténtelo de nuevo"},
-	"it": {"Prova un’altra carta", "Riprova"},
+	"it": {"Provi un’altra carta", "Riprovi"},
 	"de": {"Versuchen Sie eine andere Karte", "versuchen Sie es erneut"},
 }
 

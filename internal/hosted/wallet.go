@@ -141,7 +141,7 @@ var walletMessages = map[string]map[string]string{
 		"wallet_manual":        "Per eliminare questa carta, contatti l’esercente.",
 		"wallet_subscription":  "Questa carta paga un abbonamento e non può essere eliminata qui. Contatti l’esercente.",
 		"wallet_delete_failed": "Non è stato possibile eliminare la carta. Riprovi.",
-		"wallet_none":          "Scelga una delle sue carte salvate, o apra la scheda Nuova carta.",
+		"wallet_none":          "Scelga una delle Sue carte salvate, o apra la scheda Nuova carta.",
 	},
 	"de": {
 		"wallet_saved":         "Gespeicherte Karten",
