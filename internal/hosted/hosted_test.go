@@ -795,6 +795,20 @@ func TestTypography(t *testing.T) {
 	}
 }
 
+// Every text of the pages addresses the buyer in its language's formal
+// register: vous, Sie, usted, Lei ("Inserisca", "la Sua banca"); the card
+// form's Italian messages said tu while the wallet's said Lei. Why these
+// registers, and the words of the others: typography.RegisterProblems.
+func TestRegister(t *testing.T) {
+	for _, lang := range languages {
+		for k, v := range messages[lang] {
+			for _, p := range typography.RegisterProblems(lang, v) {
+				t.Errorf("%s %q: %s: %q", lang, k, p, v)
+			}
+		}
+	}
+}
+
 func TestReasonForCode(t *testing.T) {
 	for code, want := range map[string]string{
 		acquirer.CodeInsufficientFunds: ReasonInsufficientFunds,

@@ -60,6 +60,20 @@ func TestTypography(t *testing.T) {
 	}
 }
 
+// Every email and SMS text addresses its reader, buyer or merchant, in its
+// language's formal register: vous, Sie, usted, Lei; the Italian notices of
+// instalments said voi to the merchant whose footer said Lei. Why these
+// registers, and the words of the others: typography.RegisterProblems.
+func TestRegister(t *testing.T) {
+	for lang, catalog := range catalogs {
+		for k, v := range catalog {
+			for _, p := range typography.RegisterProblems(lang, v) {
+				t.Errorf("%s %q: %s: %q", lang, k, p, v)
+			}
+		}
+	}
+}
+
 var amounts = map[string]string{"en": "€1,234.50", "fr": "1\u202f234,50\u00a0€", "de": "1.234,50\u00a0€", "es": "1234,50\u00a0€", "it": "1234,50\u00a0€"}
 
 // Every template renders in every language, with the amount written for

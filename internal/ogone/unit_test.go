@@ -204,3 +204,17 @@ func TestTypography(t *testing.T) {
 		}
 	}
 }
+
+// Every FlexCheckout text addresses the buyer formally (vous, Sie, usted,
+// u), and Italian with infinitives ("Inserire il numero della carta"), in
+// the register of the payment pages and the emails (Lei); the words of the
+// other registers: typography.RegisterProblems.
+func TestRegister(t *testing.T) {
+	for lang, catalogue := range messages {
+		for k, v := range catalogue {
+			for _, p := range typography.RegisterProblems(lang, v) {
+				t.Errorf("%s %q: %s: %q", lang, k, p, v)
+			}
+		}
+	}
+}

@@ -1,7 +1,8 @@
 // Package typography checks texts shown to people against the typography
-// of their language. The payment pages, FlexCheckout and the notifications
-// keep their French and Italian catalogues to these rules (Problems),
-// checked by their tests.
+// of their language and the register they address their reader in. The
+// payment pages, FlexCheckout and the notifications keep their French and
+// Italian catalogues to the typography (Problems), and every catalogue to
+// its language's register (RegisterProblems), checked by their tests.
 package typography
 
 import (
@@ -51,21 +52,8 @@ func Problems(lang, s string) []string {
 // inside an HTML tag (an attribute's quotes) or a {placeholder} is markup,
 // not text, and is left alone.
 func apostropheProblems(s string) []string {
-	depth := map[rune]int{}
-	closes := map[rune]rune{'>': '<', '}': '{'}
-	for _, r := range s {
-		switch r {
-		case '<', '{':
-			depth[r]++
-		case '>', '}':
-			if o := closes[r]; depth[o] > 0 {
-				depth[o]--
-			}
-		case '\'':
-			if depth['<'] == 0 && depth['{'] == 0 {
-				return []string{"straight apostrophe, want ’ (U+2019)"}
-			}
-		}
+	if strings.ContainsRune(prose(s), '\'') {
+		return []string{"straight apostrophe, want ’ (U+2019)"}
 	}
 	return nil
 }

@@ -1,0 +1,117 @@
+package typography
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// The register each language's texts use to address their reader, buyer or
+// merchant, in every catalogue (payment pages, FlexCheckout, emails and
+// SMS): the formal one, as European PSPs do (PayZen/Lyra, Ingenico).
+//
+//   - fr: vous (Saisissez, votre).
+//   - de: Sie (Geben Sie … ein, Ihr).
+//   - es: usted (Introduzca, su). Every Spanish text already used it, and so
+//     do the product documents among the seeds (Lyra's wallet guide,
+//     Ingenico's FlexCheckout guide, whose buyer-facing error "Inténtelo de
+//     nuevo más tarde o póngase en contacto con el comerciante" FlexCheckout
+//     shows); only PayXpert's newsletter to merchants says tú.
+//   - it: Lei, with the courtesy capitals (Inserisca, Sua, Le). It was the
+//     register of most Italian texts (the emails, SMS, wallet), against the
+//     tu of the card form's messages and the plural voi of the instalment
+//     notices to merchants, which mixed with the Lei of the same emails'
+//     footer; the only Italian seed, PayXpert's newsletter, is marketing in
+//     tu, not a payment page. FlexCheckout's impersonal infinitives
+//     ("Inserire il numero della carta") address no one and fit Lei.
+//     Buttons and links keep the imperative every Italian interface puts on
+//     them ("Paga", "Annulla", "Torna al negozio", "Vai a …"): they are
+//     not in the word list.
+//   - nl (FlexCheckout only): u (Uw gegevens).
+//
+// informal lists, per language, words of the other register(s): pronouns,
+// possessives and verb forms that only address the reader informally. A
+// word with a capital matches only as written, at the start of a sentence
+// (an imperative that is also a third person or a noun elsewhere); a word
+// in lower case matches in any case. German lower-case "ihr", "sie" are
+// not listed: they also mean her, it and they ("mit ihr bezahlen"). The
+// Italian (and Spanish) imperative of tu is also the third person ("il
+// negozio contatta"): it is listed capitalised, but for "riprova",
+// "controlla", "ricomincia", which these texts only say to the reader.
+var informal = map[string]struct {
+	register string
+	words    []string
+}{
+	"fr": {"vous", []string{
+		"tu", "te", "toi", "ton", "ta", "tes", "tien", "tienne",
+		"saisis", "choisis", "réessaie", "Essaie", "Vérifie", "Contacte", "Retourne", "Clique",
+	}},
+	"de": {"Sie", []string{
+		"du", "dich", "dir", "dein", "deine", "deinen", "deinem", "deiner", "deines",
+		"euch", "euer", "eure", "euren", "eurem", "eurer", "eures",
+		"gib", "hast", "bist", "kannst", "musst", "willst", "wirst", "Prüfe", "Wähle", "Kehre",
+	}},
+	"es": {"usted", []string{
+		"tú", "tu", "tus", "te", "ti", "contigo", "tuyo", "tuya", "tuyos", "tuyas",
+		"puedes", "tienes", "quieres", "debes", "has", "eres", "estás", "inténtalo", "compruébalo", "ponte",
+		"Introduce", "Comprueba", "Vuelve", "Elige", "Contacta", "Escribe", "Responde", "Corrige",
+	}},
+	"it": {"Lei", []string{
+		// tu
+		"tu", "ti", "te", "tuo", "tua", "tuoi", "tue", "hai", "puoi", "devi", "vuoi",
+		"inserisci", "scegli", "correggi", "controllalo", "autenticarti",
+		"riprova", "controlla", "ricomincia", "Prova", "Contatta", "Clicca",
+		// voi
+		"voi", "vi", "vostro", "vostra", "vostri", "vostre",
+		"avete", "siete", "potete", "dovete", "volete", "ricevete", "chiedetene", "Verificate", "Contattate",
+	}},
+	"nl": {"u", []string{"je", "jij", "jou", "jouw", "jouwe", "jullie"}},
+}
+
+// RegisterProblems lists the words of s that address the reader in
+// another register than lang's texts use (informal): "tua" in Italian,
+// "du" in German. Words inside an HTML tag or a {placeholder} are markup
+// and are not read. It is empty for a language without a list (English).
+func RegisterProblems(lang, s string) []string {
+	r, ok := informal[lang]
+	if !ok {
+		return nil
+	}
+	var problems []string
+	for _, w := range strings.FieldsFunc(prose(s), func(c rune) bool { return !unicode.IsLetter(c) }) {
+		for _, m := range r.words {
+			if w == m || (m == strings.ToLower(m) && strings.ToLower(w) == m) {
+				problems = append(problems, fmt.Sprintf("%q is not the register of %s texts (%s)", w, lang, r.register))
+				break
+			}
+		}
+	}
+	return problems
+}
+
+// prose returns s with its markup, the inside of HTML tags and of
+// {placeholders}, turned into spaces: what is left is the text a person
+// reads.
+func prose(s string) string {
+	depth := map[rune]int{}
+	closes := map[rune]rune{'>': '<', '}': '{'}
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '<', '{':
+			depth[r]++
+			r = ' '
+		case '>', '}':
+			if o := closes[r]; depth[o] > 0 {
+				depth[o]--
+				r = ' '
+			}
+		default:
+			if depth['<'] > 0 || depth['{'] > 0 {
+				r = ' '
+			}
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
