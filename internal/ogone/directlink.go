@@ -13,6 +13,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/card"
@@ -393,8 +394,8 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		return fail(ncTechnical, "DirectLink payments are not available")
 	}
 	// An ORDERID that already has a successful order is refused, as
-	// Ogone refuses it; after a refusal the merchant may try again. Checked
-	// before CARDNO is stored under ALIAS: a refused order changes nothing.
+	// Ogone refuses it; after a refusal the merchant may try again. A
+	// refused order changes nothing, the alias it names included.
 	prev, err := h.opts.Store.OrdersByOrderID(ctx, shopID, dl.mode, orderID)
 	if err != nil {
 		h.log.ErrorContext(ctx, "directlink: orders", "err", err)
@@ -406,8 +407,10 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		}
 	}
 
-	// The card: entered (CARDNO, ED, CVC), stored as the ALIAS too when
-	// one is named, or the card of an existing alias.
+	// The card: entered (CARDNO, ED, CVC), kept under the ALIAS too when
+	// one is named (saveAlias), or the card of an existing alias.
+	saveAlias, aliasSaved := false, false
+	var payid int64 // the order's, once its row is inserted
 	if raw := strings.TrimSpace(ps.Get("CARDNO")); raw != "" {
 		pan, err := card.ParsePAN(raw)
 		if err != nil {
@@ -429,15 +432,52 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		}
 		pay.PAN, pay.Expiry = pan, exp
 		if alias != "" {
-			if resp := h.storeDirectLinkAlias(ctx, dl, alias, orderID, pan, exp, cn, persist); resp != nil {
+			// The order pays with the card it carries, and the card goes
+			// under the ALIAS only once the payment is accepted, in the
+			// very write that records the acceptance (OnAccepted): as
+			// Ingenico updates an alias's financial details only when the
+			// transaction is successful on its platform (Alias Manager,
+			// "Alias usage" §3.1.1), a refused, invalid or failed order
+			// neither creates the alias nor changes its card. Both orders
+			// of the two writes leave a half: alias first, a refusal
+			// leaves the alias on a card that was refused (the old code);
+			// payment first, a crash between the two leaves an accepted
+			// payment whose alias was never written. One commit has
+			// neither. What is left is the payment's own window: a
+			// process that dies while the acquirer answers leaves the
+			// payment RUNNING, and recovery, which has no card number,
+			// settles it without the alias; the order row names the alias
+			// only once it is stored, so that the answer and every later
+			// query say ALIAS exactly when the vault has it.
+			if resp := h.aliasTakesCard(ctx, dl, alias); resp != nil {
 				resp.set("orderID", orderID)
 				return resp
+			}
+			saveAlias = true
+			pay.OnAccepted = func(tx *sql.Tx, uuid string) (string, error) {
+				aliasSaved = false // a write that is run again starts over
+				ttl := time.Duration(0)
+				if persist == "N" {
+					ttl = TemporaryAliasTTL
+				}
+				t, _, err := h.opts.Vault.SaveCard(ctx, tx, vault.TokenizeRequest{ShopID: shopID, Mode: dl.mode, Token: alias,
+					PAN: pan, Expiry: exp, HolderName: cn, Origin: "DIRECTLINK", OriginOrderID: orderID,
+					InitialTransactionUUID: uuid, TTL: ttl})
+				if err == nil {
+					err = h.opts.Store.SetOrderAliasTx(tx, payid, alias)
+				}
+				if err != nil {
+					h.log.ErrorContext(ctx, "directlink: storing the alias of an accepted order", "alias", alias, "err", err)
+					return "", err
+				}
+				aliasSaved = true
+				return t.Value, nil
 			}
 		}
 	} else if alias == "" {
 		return fail(ncCardNumberEmpty, "no card no")
 	}
-	if alias != "" {
+	if alias != "" && !saveAlias {
 		t, err := h.opts.Vault.Get(ctx, shopID, alias)
 		switch {
 		case errors.Is(err, vault.ErrTokenNotFound):
@@ -477,7 +517,7 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 	}
 
 	now := h.clock.Now()
-	order := Order{ShopID: shopID, Mode: dl.mode, OrderID: orderID, Operation: operation, Status: stInvalid, Alias: alias,
+	order := Order{ShopID: shopID, Mode: dl.mode, OrderID: orderID, Operation: operation, Status: stInvalid, Alias: pay.Token,
 		ECI: eci, PM: "CreditCard", CreatedAt: now, UpdatedAt: now}
 	for attempt := 0; ; attempt++ {
 		order.PAYID = newPAYID()
@@ -490,6 +530,7 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		h.log.ErrorContext(ctx, "directlink: order", "err", err)
 		return fail(ncTechnical, "a technical problem occurred, please try again")
 	}
+	payid = order.PAYID
 	tx, err := h.opts.Payments.Pay(ctx, pay)
 	if err != nil {
 		code, plus := paymentError(err, "order")
@@ -506,44 +547,32 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 	}
 	status, ncerr := debitStatus(tx)
 	order.PaymentID, order.TransactionUUID, order.Status, order.Brand, order.UpdatedAt = tx.PaymentID, tx.UUID, status, tx.Brand, h.clock.Now()
+	if aliasSaved {
+		order.Alias = alias
+	}
 	if err := h.opts.Store.UpdateOrder(ctx, order); err != nil {
 		h.log.ErrorContext(ctx, "directlink: order update", "err", err)
 	}
 	return orderResponse(order, tx, status, ncerr)
 }
 
-// storeDirectLinkAlias keeps the card of an order under ALIAS (created, or
-// updated when the shop has it); ALIASPERSISTEDAFTERUSE=N makes a new
-// alias temporary.
-func (h *Handler) storeDirectLinkAlias(ctx context.Context, dl dlRequest, alias, orderID string, pan card.PAN, exp card.Expiry, cn, persist string) *ncResponse {
-	shopID := dl.acct.ShopID
-	t, err := h.opts.Vault.Get(ctx, shopID, alias)
+// aliasTakesCard checks, before an order that carries a card and an ALIAS
+// is paid, that the card could go under the alias: one the shop does not
+// have yet, or a card alias of the order's mode that is not purged (a
+// cancelled one comes back with its new card). A bank-account alias
+// (FlexCheckout direct debit) cannot take a card. It writes nothing: the
+// card is stored once the payment is accepted, where the vault checks the
+// alias again.
+func (h *Handler) aliasTakesCard(ctx context.Context, dl dlRequest, alias string) *ncResponse {
+	t, err := h.opts.Vault.Get(ctx, dl.acct.ShopID, alias)
 	switch {
 	case errors.Is(err, vault.ErrTokenNotFound):
-		var ttl = TemporaryAliasTTL
-		if persist != "N" {
-			ttl = 0
-		}
-		_, err = h.opts.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shopID, Mode: dl.mode, Token: alias, PAN: pan,
-			Expiry: exp, HolderName: cn, Origin: "DIRECTLINK", OriginOrderID: orderID, TTL: ttl})
-	case err == nil && (t.Mode != dl.mode || t.StatusAt(h.clock.Now()) == vault.StatusPurged || t.Method == vault.MethodSDD):
-		// A bank-account alias (FlexCheckout direct debit) cannot take a
-		// card: the vault refuses it.
-		return errorResponse("", ncDataValidation, "alias cannot be updated")
-	case err == nil:
-		holder := cn
-		u := vault.TokenUpdate{PAN: &pan, Expiry: &exp}
-		if cn != "" {
-			u.HolderName = &holder
-		}
-		_, err = h.opts.Vault.Update(ctx, shopID, alias, u)
-		if err == nil && t.Status == vault.StatusCancelled {
-			_, err = h.opts.Vault.Reactivate(ctx, shopID, alias)
-		}
-	}
-	if err != nil {
-		h.log.ErrorContext(ctx, "directlink: storing the alias", "err", err)
+		return nil
+	case err != nil:
+		h.log.ErrorContext(ctx, "directlink: alias", "err", err)
 		return errorResponse("", ncTechnical, "a technical problem occurred, please try again")
+	case t.Mode != dl.mode || t.StatusAt(h.clock.Now()) == vault.StatusPurged || t.Method == vault.MethodSDD:
+		return errorResponse("", ncDataValidation, "alias cannot be updated")
 	}
 	return nil
 }

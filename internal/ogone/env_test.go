@@ -113,8 +113,14 @@ type envOption func(*ogone.Options)
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
+	return newEnvOn(t, storetest.SQLite, opts...)
+}
+
+// newEnvOn is newEnv on the database open gives (storetest.Engines).
+func newEnvOn(t testing.TB, open func(testing.TB) *store.DB, opts ...envOption) *env {
+	t.Helper()
 	ctx := context.Background()
-	db := storetest.SQLite(t)
+	db := open(t)
 	clk := clock.NewFake(time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC))
 	keys, err := vault.LoadKeyring("", "k1:"+base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)), false)
 	if err != nil {

@@ -35,7 +35,9 @@ type Accounts interface {
 // visible through the V4 token services too.
 type Vault interface {
 	Tokenize(ctx context.Context, tx *sql.Tx, req vault.TokenizeRequest) (vault.Token, error)
-	TokenizeNow(ctx context.Context, req vault.TokenizeRequest) (vault.Token, error)
+	// SaveCard creates the card alias req.Token, or replaces the card of
+	// the shop's card alias of that name, inside tx (updated reports which).
+	SaveCard(ctx context.Context, tx *sql.Tx, req vault.TokenizeRequest) (t vault.Token, updated bool, err error)
 	Get(ctx context.Context, shopID, token string) (vault.Token, error)
 	Update(ctx context.Context, shopID, token string, u vault.TokenUpdate) (vault.Token, error)
 	Reactivate(ctx context.Context, shopID, token string) (vault.Token, error)

@@ -52,6 +52,12 @@ type PayRequest struct {
 	// OnStart, if set, runs inside the write transaction that starts the
 	// payment, before the acquirer is called; an error stops the payment.
 	OnStart func(tx *sql.Tx) error
+	// OnAccepted, if set, runs for a card payment (no Token) inside the
+	// write that records its authorization accepted, with the debit's
+	// transaction UUID, and only then: never for a refusal, an error or an
+	// outcome not known yet. Its error undoes its own writes, not the
+	// payment. The token it returns becomes the payment's token.
+	OnAccepted func(tx *sql.Tx, transactionUUID string) (token string, err error)
 }
 
 // PaymentTx is a transaction as DirectLink reports it (the fields of the

@@ -121,6 +121,9 @@ type Store interface {
 	// InsertOrder stores a new order; ErrConflict when the PAYID is taken.
 	InsertOrder(ctx context.Context, o Order) error
 	UpdateOrder(ctx context.Context, o Order) error
+	// SetOrderAliasTx records, inside tx, the alias an order stored its
+	// card under; ErrNotFound if there is no such order.
+	SetOrderAliasTx(tx *sql.Tx, payid int64, alias string) error
 	// DeleteOrder deletes an order that has no transaction; ErrNotFound if
 	// there is no such order.
 	DeleteOrder(ctx context.Context, shopID string, payid int64) error

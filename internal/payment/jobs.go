@@ -453,7 +453,7 @@ func (s *Service) recoverRunning(ctx context.Context, t Transaction) bool {
 			if t.DetailedStatus != Initial {
 				return "", errNoChange
 			}
-			return s.authorizationOutcome(ctx, tx, p, t, o, nil)
+			return s.authorizationOutcome(ctx, tx, p, t, o, onAccept{})
 		})
 	}
 	if err != nil {

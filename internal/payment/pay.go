@@ -36,6 +36,15 @@ type CardInput struct {
 	// the merchant sent none, so that the buyer's email and SMS speak the
 	// language the buyer paid in.
 	BuyerLanguage string
+	// OnAccepted, if set, runs inside the write that records the
+	// authorization accepted (never for a refusal, an error or an outcome
+	// left unknown), in a savepoint of its own: its error undoes its own
+	// writes only, and the accepted payment stands without them. The token
+	// it returns, if any, is the transaction's paymentMethodToken. It must
+	// only touch the database: DirectLink stores the card under the order's
+	// ALIAS here, so that an alias takes a card only with a payment it
+	// accepted, and in the same commit.
+	OnAccepted func(tx *sql.Tx, t Transaction) (token string, err error)
 }
 
 // card data for one authorization, from the form or from the vault.
@@ -49,6 +58,16 @@ type cardData struct {
 	threeDS   *acquirer.ThreeDSResult
 	save      bool
 	lastUsed  time.Time // a saved card's last recorded use; zero otherwise
+	// onAccepted is CardInput.OnAccepted.
+	onAccepted func(tx *sql.Tx, t Transaction) (string, error)
+}
+
+// onAccept is what the write that records an accepted authorization does
+// besides: the card saved as a new token (tok), the caller's writes (hook,
+// CardInput.OnAccepted). The zero value does nothing.
+type onAccept struct {
+	tok  *TokenizeRequest
+	hook func(tx *sql.Tx, t Transaction) (string, error)
 }
 
 // PayCard pays (or, for REGISTER, verifies) the payment of a formToken with
@@ -98,7 +117,7 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 		return Payment{}, Transaction{}, s.startError(err, p)
 	}
 	cd := cardData{pan: c.PAN, expiry: c.Expiry, cvv: c.CVV, brand: c.PAN.Brand(), holder: c.Holder,
-		initiator: initiator, threeDS: c.ThreeDS}
+		initiator: initiator, threeDS: c.ThreeDS, onAccepted: c.OnAccepted}
 	switch p.FormAction {
 	case ActionRegister, ActionRegisterPay:
 		cd.save = true
@@ -109,7 +128,7 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 		cd.save = c.SaveCard && WalletEligible(c.PAN)
 	}
 	if threeDSFailed {
-		return s.settleAuthorization(ctx, p, t, outcome{threeDSFailed: c.ThreeDS.Status}, nil, time.Time{})
+		return s.settleAuthorization(ctx, p, t, outcome{threeDSFailed: c.ThreeDS.Status}, onAccept{}, time.Time{})
 	}
 	return s.authorize(ctx, p, t, cd)
 }
@@ -362,19 +381,19 @@ func (s *Service) authorize(ctx context.Context, p Payment, t Transaction, c car
 		res, err = s.acq.Authorize(actx, req)
 	}
 	cancel()
-	var tok *TokenizeRequest
+	accept := onAccept{hook: c.onAccepted}
 	if c.save {
-		tok = &TokenizeRequest{ShopID: p.ShopID, Mode: p.Mode, PAN: c.pan, Expiry: c.expiry, Brand: c.brand,
+		accept.tok = &TokenizeRequest{ShopID: p.ShopID, Mode: p.Mode, PAN: c.pan, Expiry: c.expiry, Brand: c.brand,
 			Holder: c.holder, Customer: p.Customer, OrderID: p.OrderID, TransactionUUID: t.UUID}
 		// A card saved with the buyer's reference joins that buyer's wallet
 		// (CUSTOMER_WALLET, Charge/CreateToken with customer.reference …),
 		// if the wallet accepts its brand; without a reference the token
 		// exists outside any wallet.
 		if p.Customer.Reference != nil && WalletEligible(c.pan) {
-			tok.CustomerReference = *p.Customer.Reference
+			accept.tok.CustomerReference = *p.Customer.Reference
 		}
 	}
-	return s.settleAuthorization(ctx, p, t, outcome{res: res, err: err}, tok, c.lastUsed)
+	return s.settleAuthorization(ctx, p, t, outcome{res: res, err: err}, accept, c.lastUsed)
 }
 
 // deferredAuthorization reports whether the debit t of p, still INITIAL,
@@ -434,9 +453,10 @@ func (o outcome) unknown() bool {
 
 // settleAuthorization records the outcome of the authorization of t, a
 // RUNNING transaction of p as the start write committed them, unless it
-// was settled already (by recovery). lastUsed is when the token that paid
-// was last used, zero when unknown or no token paid.
-func (s *Service) settleAuthorization(ctx context.Context, p Payment, t Transaction, o outcome, tok *TokenizeRequest, lastUsed time.Time) (Payment, Transaction, error) {
+// was settled already (by recovery), with what an acceptance brings
+// (accept). lastUsed is when the token that paid was last used, zero when
+// unknown or no token paid.
+func (s *Service) settleAuthorization(ctx context.Context, p Payment, t Transaction, o outcome, accept onAccept, lastUsed time.Time) (Payment, Transaction, error) {
 	if o.unknown() {
 		s.log.Warn("payment: authorization outcome unknown, left RUNNING for recovery", "transaction", t.UUID, "err", o.err)
 		np, err := s.payment(writeContext(ctx), s.db.Reader(), p.ShopID, p.ID)
@@ -446,7 +466,7 @@ func (s *Service) settleAuthorization(ctx context.Context, p Payment, t Transact
 		nt, _ := np.Transaction(t.UUID)
 		return np, nt, nil
 	}
-	if tok == nil && p.version > 0 && t.version > 0 {
+	if accept.tok == nil && accept.hook == nil && p.version > 0 && t.version > 0 {
 		decide := func(p *Payment, t *Transaction, now time.Time) (string, error) {
 			return decideAuthorization(p, t, o, now)
 		}
@@ -459,7 +479,7 @@ func (s *Service) settleAuthorization(ctx context.Context, p Payment, t Transact
 		if t.DetailedStatus != Initial {
 			return "", errNoChange
 		}
-		return s.authorizationOutcome(ctx, tx, p, t, o, tok)
+		return s.authorizationOutcome(ctx, tx, p, t, o, accept)
 	})
 }
 
@@ -618,19 +638,29 @@ func decideAuthorization(p *Payment, t *Transaction, o outcome, now time.Time) (
 }
 
 // authorizationOutcome moves a RUNNING debit or verification to its final
-// state inside tx, with its effects: the card saved (tok), the token's use
-// recorded, the buyer's and merchant's notifications queued.
-func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, o outcome, tok *TokenizeRequest) (string, error) {
+// state inside tx, with its effects: on acceptance the card saved
+// (accept.tok) and the caller's writes (accept.hook), the token's use
+// recorded; the buyer's and merchant's notifications queued.
+func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, o outcome, accept onAccept) (string, error) {
 	now := s.clock.Now()
 	event, err := decideAuthorization(p, t, o, now)
 	if err != nil {
 		return "", err
 	}
 	if event == eventAccepted {
-		if tok != nil {
-			if t.Token = s.tokenize(ctx, tx, *tok); t.Token != "" {
+		if accept.tok != nil {
+			if t.Token = s.tokenize(ctx, tx, *accept.tok); t.Token != "" {
 				s.notifyToken(ctx, tx, p, t, now)
 			}
+		}
+		if accept.hook != nil {
+			s.inSavepoint(tx, "on_accepted", t.UUID, func() error {
+				token, err := accept.hook(tx, *t)
+				if err == nil && token != "" {
+					t.Token = token
+				}
+				return err
+			})
 		}
 		if s.needsTouch(t, time.Time{}, now) {
 			token := t.Token

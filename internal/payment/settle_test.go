@@ -37,7 +37,7 @@ func TestSettleKnownDetectsAConcurrentChange(t *testing.T) {
 
 		// The public path falls back to the locked one, which finds the
 		// transaction decided already and changes nothing.
-		_, got, err := e.svc.settleAuthorization(e.ctx(), stale, tx, refused, nil, time.Time{})
+		_, got, err := e.svc.settleAuthorization(e.ctx(), stale, tx, refused, onAccept{}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

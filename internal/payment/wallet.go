@@ -176,7 +176,7 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 		return Payment{}, Transaction{}, s.startError(err, p)
 	}
 	if threeDSFailed {
-		return s.settleAuthorization(ctx, p, t, outcome{threeDSFailed: in.ThreeDS.Status}, nil, time.Time{})
+		return s.settleAuthorization(ctx, p, t, outcome{threeDSFailed: in.ThreeDS.Status}, onAccept{}, time.Time{})
 	}
 	return s.authorize(ctx, p, t, cardData{pan: sc.PAN, expiry: sc.Expiry, cvv: in.CVV, brand: brand, holder: sc.Holder,
 		initiator: acquirer.InitiatorCIT, threeDS: in.ThreeDS, lastUsed: sc.LastUsedAt})

@@ -315,6 +315,21 @@ func (db *DB) UpdateOrder(ctx context.Context, o ogone.Order) error {
 	})
 }
 
+// SetOrderAliasTx records, inside tx, the alias an order stored its card
+// under (DirectLink: in the write that records the order's acceptance).
+func (db *DB) SetOrderAliasTx(tx *sql.Tx, payid int64, alias string) error {
+	res, err := tx.Exec(`UPDATE ogone_orders SET alias = $2 WHERE payid = $1`, payid, alias)
+	if err != nil {
+		return fmt.Errorf("store: order alias: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ogoneNotFound("order")
+	}
+	return nil
+}
+
 // DeleteOrder deletes an order that never reached a transaction (an order
 // the payment service refused: Ingenico keeps no PAYID for it).
 func (db *DB) DeleteOrder(ctx context.Context, shopID string, payid int64) error {

@@ -141,28 +141,40 @@ func (v *Vault) SaveAccount(ctx context.Context, tx *sql.Tx, req AccountRequest)
 }
 
 func (v *Vault) replaceAccount(tx *sql.Tx, old Record, req AccountRequest, fresh Record) (Token, error) {
+	var notAccount error
+	if old.Method != MethodSDD {
+		notAccount = ErrNotAccount
+	}
+	t := fresh.Token
+	return v.replaceSealed(tx, old, req.Mode, notAccount, accountPlaintext(req.IBAN, req.BIC), req.TTL, TokenChanges{
+		Brand: &t.Brand, Brands: t.Brands, PANMasked: &t.PANMasked, BIN: &t.BIN, Last4: &t.Last4,
+		HolderName: &t.HolderName,
+	})
+}
+
+// replaceSealed puts data (the plaintext of a card or an account) in place
+// of old's, sealed under old's data key, with the changes ch, inside tx:
+// SaveCard's and SaveAccount's replacement. wrongKind, if set, is the
+// error of an old token that holds the other kind of data. A purged token
+// gives ErrTokenPurged, one of another mode ErrInvalidRequest; a cancelled
+// one is reactivated, a temporary one made permanent when ttl is 0.
+func (v *Vault) replaceSealed(tx *sql.Tx, old Record, mode string, wrongKind error, data []byte, ttl time.Duration, ch TokenChanges) (Token, error) {
 	now := v.clk.Now()
 	switch {
-	case old.Method != MethodSDD:
-		return old.Token, ErrNotAccount
+	case wrongKind != nil:
+		return old.Token, wrongKind
 	case old.StatusAt(now) == StatusPurged:
 		return old.Token, ErrTokenPurged
-	case old.Mode != req.Mode:
+	case old.Mode != mode:
 		return old.Token, fmt.Errorf("%w: token %s belongs to the %s mode", ErrInvalidRequest, old.Value, old.Mode)
 	}
 	key, err := v.keys.Unwrap(old.DataKey)
 	if err != nil {
 		return old.Token, err
 	}
-	t := fresh.Token
-	ch := TokenChanges{
-		Ciphertext: key.Seal(tokenAAD(old.ShopID, old.Value), accountPlaintext(req.IBAN, req.BIC)),
-		DataKeyID:  old.DataKey.ID,
-		Brand:      &t.Brand, Brands: t.Brands, PANMasked: &t.PANMasked, BIN: &t.BIN, Last4: &t.Last4,
-		HolderName: &t.HolderName,
-		Activate:   old.Status == StatusCancelled,
-		Permanent:  req.TTL == 0 && !old.Permanent,
-	}
+	ch.Ciphertext, ch.DataKeyID = key.Seal(tokenAAD(old.ShopID, old.Value), data), old.DataKey.ID
+	ch.Activate = old.Status == StatusCancelled
+	ch.Permanent = ttl == 0 && !old.Permanent
 	ok, err := v.store.UpdateTokenTx(tx, old.ShopID, old.Value, ch, now)
 	if err != nil {
 		return old.Token, err

@@ -90,6 +90,55 @@ func (v *Vault) TokenizeNow(ctx context.Context, req TokenizeRequest) (Token, er
 	return t, nil
 }
 
+// SaveCard keeps a card under req.Token inside the caller's transaction:
+// a new token (updated false), or, when the shop already has a card token
+// of that value and mode, its card replaced under the same data key
+// (updated true). The replaced token keeps its holder name unless
+// req.HolderName is set; a cancelled one is reactivated, and a temporary
+// one becomes permanent when req.TTL is 0 (an update never makes a
+// permanent token temporary). A bank-account token of that value gives
+// ErrNotCard, a purged one ErrTokenPurged, one of the other mode
+// ErrInvalidRequest. It is the card twin of SaveAccount: an Ogone order
+// that carries a card and an ALIAS stores it this way, in the write that
+// records the order's accepted authorization.
+func (v *Vault) SaveCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (Token, bool, error) {
+	if req.Token == "" {
+		return Token{}, false, fmt.Errorf("%w: no token value to save the card under", ErrInvalidRequest)
+	}
+	rec, err := v.prepare(req)
+	if err != nil {
+		return Token{}, false, err
+	}
+	old, err := v.store.TokenTx(tx, req.ShopID, req.Token)
+	switch {
+	case err == nil && old.Origin != OriginInternal:
+		t, err := v.replaceCard(tx, old, req, rec)
+		return t, true, err
+	case err == nil:
+		return Token{}, false, fmt.Errorf("%w: %q is not a merchant token value", ErrInvalidRequest, req.Token)
+	case !errors.Is(err, ErrTokenNotFound):
+		return Token{}, false, err
+	}
+	if err := v.store.InsertToken(tx, rec); err != nil {
+		return Token{}, false, err
+	}
+	return rec.Token, false, nil
+}
+
+func (v *Vault) replaceCard(tx *sql.Tx, old Record, req TokenizeRequest, fresh Record) (Token, error) {
+	var notCard error
+	if old.Method == MethodSDD {
+		notCard = ErrNotCard
+	}
+	t := fresh.Token
+	ch := TokenChanges{Fingerprint: fresh.Fingerprint, Brand: &t.Brand, Brands: t.Brands, PANMasked: &t.PANMasked,
+		BIN: &t.BIN, Last4: &t.Last4, Expiry: &t.Expiry}
+	if req.HolderName != "" {
+		ch.HolderName = &t.HolderName
+	}
+	return v.replaceSealed(tx, old, req.Mode, notCard, plaintext(req.PAN, req.Expiry), req.TTL, ch)
+}
+
 func (v *Vault) prepare(req TokenizeRequest) (Record, error) {
 	now := v.clk.Now()
 	if req.ShopID == "" {

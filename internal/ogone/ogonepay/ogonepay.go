@@ -67,8 +67,11 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 		var formToken string
 		_, formToken, err = a.p.CreatePayment(ctx, sh, creds, in)
 		if err == nil {
-			_, t, err = a.p.PayCard(ctx, formToken, payment.CardInput{PAN: req.PAN, Expiry: req.Expiry, CVV: req.CVC, Holder: req.Holder,
-				Initiator: who})
+			c := payment.CardInput{PAN: req.PAN, Expiry: req.Expiry, CVV: req.CVC, Holder: req.Holder, Initiator: who}
+			if req.OnAccepted != nil {
+				c.OnAccepted = func(tx *sql.Tx, t payment.Transaction) (string, error) { return req.OnAccepted(tx, t.UUID) }
+			}
+			_, t, err = a.p.PayCard(ctx, formToken, c)
 		}
 	}
 	if err != nil {

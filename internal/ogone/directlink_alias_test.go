@@ -1,0 +1,132 @@
+package ogone_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+// refusedCard is a card the simulator acquirer refuses (30051001).
+const refusedCard = "4970109900000008"
+
+// TestDirectLinkAliasFollowsTheOutcome: an order that carries a card and
+// an ALIAS stores the card under the alias only when its payment is
+// accepted, as Ingenico updates an alias's financial details only when
+// the transaction is successful (Alias Manager, "Alias usage" §3.1.1). A
+// refused, invalid order neither creates the alias nor changes the card of
+// an existing one, and its answer carries no ALIAS; an accepted one
+// creates or updates it and says ALIAS, in its answer and in a later
+// query. The card goes in the write that records the acceptance, through
+// the store, so both engines run it.
+func TestDirectLinkAliasFollowsTheOutcome(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			ctx := context.Background()
+			card := func(pan, ed string) map[string]string {
+				return map[string]string{"CARDNO": pan, "ED": ed, "CVC": "123", "ECI": "7"}
+			}
+			with := func(m map[string]string, kv ...string) map[string]string {
+				for i := 0; i < len(kv); i += 2 {
+					m[kv[i]] = kv[i+1]
+				}
+				return m
+			}
+			noAlias := func(alias string) {
+				t.Helper()
+				if tok, err := e.vault.Get(ctx, shop.DemoShopID, alias); !errors.Is(err, vault.ErrTokenNotFound) {
+					t.Fatalf("alias %q exists (%+v, %v); the order that named it was not accepted", alias, tok, err)
+				}
+			}
+			cardOf := func(alias string) (string, string) {
+				t.Helper()
+				pan, exp, _, err := e.vault.Card(ctx, shop.DemoShopID, alias)
+				if err != nil {
+					t.Fatalf("card of %q: %v", alias, err)
+				}
+				return pan.Reveal(), exp.MMYY()
+			}
+
+			// A refused card with a new ALIAS creates nothing.
+			r := e.order(with(card(refusedCard, "1232"), "ORDERID", "AL-1", "ALIAS", "al-new"))
+			if r["STATUS"] != "2" || r["NCSTATUS"] != "3" || r["ALIAS"] != "" {
+				t.Fatalf("refused card with a new alias: %v, want STATUS 2 and no ALIAS", r)
+			}
+			noAlias("al-new")
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "2" || q["ALIAS"] != "" {
+				t.Fatalf("query of the refused order: %v, want STATUS 2 and no ALIAS", q)
+			}
+			if r := e.order(map[string]string{"ORDERID": "AL-2", "ALIAS": "al-new"}); r["NCERROR"] != "50001111" {
+				t.Fatalf("the alias of a refused order pays: %v", r)
+			}
+			// An invalid order (no CVC: STATUS 0, PAYID 0) neither.
+			r = e.order(with(card(mastercard, "0633"), "ORDERID", "AL-3", "ALIAS", "al-new", "CVC", ""))
+			if r["STATUS"] != "0" || r["PAYID"] != "0" || r["ALIAS"] != "" {
+				t.Fatalf("invalid order with a new alias: %v", r)
+			}
+			noAlias("al-new")
+
+			// An accepted card with a new ALIAS creates it, and says so.
+			r = e.order(with(card(mastercard, "0633"), "ORDERID", "AL-4", "ALIAS", "al-new", "CN", "Ann Lee"))
+			if r["STATUS"] != "5" || r["ALIAS"] != "al-new" {
+				t.Fatalf("accepted card with a new alias: %v", r)
+			}
+			if pan, ed := cardOf("al-new"); pan != mastercard || ed != "0633" {
+				t.Fatalf("alias card %s %s", pan[len(pan)-4:], ed)
+			}
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-new"); tok.Origin != "DIRECTLINK" || tok.OriginOrderID != "AL-4" ||
+				tok.InitialTransactionUUID == "" || !tok.Permanent || tok.HolderName != "Ann Lee" {
+				t.Fatalf("created alias: %+v", tok)
+			}
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["ALIAS"] != "al-new" {
+				t.Fatalf("query of the accepted order: %v, want ALIAS al-new", q)
+			}
+
+			// A refused card with the existing ALIAS leaves its card.
+			r = e.order(with(card(refusedCard, "1234"), "ORDERID", "AL-5", "ALIAS", "al-new", "CN", "Someone Else"))
+			if r["STATUS"] != "2" || r["ALIAS"] != "" {
+				t.Fatalf("refused card with an existing alias: %v, want STATUS 2 and no ALIAS", r)
+			}
+			if pan, ed := cardOf("al-new"); pan != mastercard || ed != "0633" {
+				t.Fatalf("the refused order changed the alias's card to %s %s", pan[len(pan)-4:], ed)
+			}
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-new"); tok.HolderName != "Ann Lee" {
+				t.Fatalf("the refused order changed the holder: %q", tok.HolderName)
+			}
+			if r := e.order(map[string]string{"ORDERID": "AL-6", "ALIAS": "al-new"}); r["STATUS"] != "5" || r["CARDNO"] != "XXXXXXXXXXXX2045" {
+				t.Fatalf("the alias after the refusal: %v", r)
+			}
+
+			// A cancelled alias stays cancelled, on its card, after a
+			// refusal; an accepted card brings it back with that card.
+			if _, err := e.vault.Cancel(ctx, shop.DemoShopID, "al-new"); err != nil {
+				t.Fatal(err)
+			}
+			if r := e.order(with(card(refusedCard, "1234"), "ORDERID", "AL-7", "ALIAS", "al-new")); r["STATUS"] != "2" || r["ALIAS"] != "" {
+				t.Fatalf("refused card with a cancelled alias: %v", r)
+			}
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-new"); tok.Status != vault.StatusCancelled || tok.Last4 != "2045" {
+				t.Fatalf("the refused order changed the cancelled alias: %+v", tok)
+			}
+
+			// An accepted card with the existing ALIAS updates it.
+			r = e.order(with(card("4970100000000055", "1232"), "ORDERID", "AL-8", "ALIAS", "al-new"))
+			if r["STATUS"] != "5" || r["ALIAS"] != "al-new" {
+				t.Fatalf("accepted card with an existing alias: %v", r)
+			}
+			if pan, ed := cardOf("al-new"); pan != "4970100000000055" || ed != "1232" {
+				t.Fatalf("alias card after the accepted update: %s %s", pan[len(pan)-4:], ed)
+			}
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-new"); tok.Status != vault.StatusActive || tok.HolderName != "Ann Lee" {
+				t.Fatalf("updated alias: %+v", tok)
+			}
+			if r := e.order(map[string]string{"ORDERID": "AL-9", "ALIAS": "al-new"}); r["STATUS"] != "5" || r["CARDNO"] != "XXXXXXXXXXXX0055" {
+				t.Fatalf("the alias after the update: %v", r)
+			}
+		})
+	}
+}
