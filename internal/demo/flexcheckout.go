@@ -131,14 +131,20 @@ type ncresponse struct {
 }
 
 // flexCharge charges the alias with a DirectLink order, as the merchant's
-// server would: a form POST with the API user and SHA-IN.
+// server would: a form POST with the API user and SHA-IN. The buyer who
+// just typed the card on FlexCheckout is there and pays now: ECI 7,
+// e-commerce ("the merchant received the customer's financial details via
+// a secure website", the Ingenico DirectLink ECI list), a payment the
+// buyer starts. ECI 9, recurring e-commerce, is for the later payments
+// with the alias after such a first one, the buyer absent; it would tell
+// the acquirer that the merchant started this one.
 func (h *Handler) flexCharge(w http.ResponseWriter, r *http.Request) {
 	l := lang(r)
 	alias := r.FormValue("alias")
 	params := map[string]string{
 		"PSPID": shop.DemoPSPID, "USERID": shop.DemoAPIUser, "PSWD": shop.DemoAPIPassword,
 		"ORDERID": "demo-dl-" + ids.RandomHex(4), "AMOUNT": "1250", "CURRENCY": "EUR",
-		"ALIAS": alias, "OPERATION": "SAL", "ECI": "9",
+		"ALIAS": alias, "OPERATION": "SAL", "ECI": "7",
 	}
 	params["SHASIGN"] = ogoneSHA512(params, shop.DemoSHAPassphrase, nil)
 	form := url.Values{}
