@@ -54,14 +54,14 @@ var (
 		"en": "Page not found: check the address or return to the shop.",
 		"fr": "Page introuvable\u00a0: vérifiez l’adresse ou retournez sur la boutique.",
 		"es": "Página no encontrada: compruebe la dirección o vuelva a la tienda.",
-		"it": "Pagina non trovata: controlla l’indirizzo o torna al negozio.",
+		"it": "Pagina non trovata: controlli l’indirizzo o torni al negozio.",
 		"de": "Seite nicht gefunden: Prüfen Sie die Adresse oder kehren Sie zum Shop zurück.",
 	}
 	methodText = map[string]string{
 		"en": "This page cannot be opened this way: return to the shop and try again.",
 		"fr": "Cette page ne s’ouvre pas de cette façon\u00a0: retournez sur la boutique et réessayez.",
 		"es": "Esta página no se puede abrir de esta forma: vuelva a la tienda e inténtelo de nuevo.",
-		"it": "Questa pagina non può essere aperta in questo modo: torna al negozio e riprova.",
+		"it": "Questa pagina non può essere aperta in questo modo: torni al negozio e riprovi.",
 		"de": "Diese Seite kann so nicht geöffnet werden: Kehren Sie zum Shop zurück und versuchen Sie es erneut.",
 	}
 )
