@@ -105,8 +105,16 @@ func TestHostedPageRefusalThenChallenge(t *testing.T) {
 // answer) and returns the decoded answer.
 func postCard(t *testing.T, s *server, formToken, pan string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest("POST", s.URL+"/pay/"+formToken+"?kr-language=en",
-		strings.NewReader(url.Values{"pan": {pan}, "expiry": {"12/" + futureExpiry()[2:]}, "csc": {"123"}}.Encode()))
+	var out map[string]any
+	postCardForm(t, s, formToken+"?kr-language=en", url.Values{"pan": {pan}, "expiry": {"12/" + futureExpiry()[2:]}, "csc": {"123"}}, &out)
+	return out
+}
+
+// postCardForm posts form to the hosted page /pay/{page} as its script
+// does and decodes the JSON answer into out.
+func postCardForm(t *testing.T, s *server, page string, form url.Values, out any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.URL+"/pay/"+page, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Origin", s.URL)
@@ -115,11 +123,9 @@ func postCard(t *testing.T, s *server, formToken, pan string) map[string]any {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		t.Fatalf("answer is not JSON: %v", err)
 	}
-	return out
 }
 
 // An acquirer that does not answer in time leaves the attempt RUNNING:

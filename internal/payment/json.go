@@ -224,10 +224,11 @@ type additionalFieldsJSON struct {
 }
 
 // cardDetailsJSON is cardDetails with the fields of Lyra's current
-// kr-answer example, in its order. The issuer, installment, holder and
-// identity document fields are null: OpenPSP keeps none of them with a
-// transaction (the holder's name goes to the acquirer only), nor an
-// issuer's transaction identifier (the acquirer connector returns none).
+// kr-answer example, in its order. cardHolderName is the name typed with
+// the card (or held by the paying token; a refund shows its debit's), null
+// when none was. The issuer, installment and identity document fields are
+// null: OpenPSP keeps none of them with a transaction, nor an issuer's
+// transaction identifier (the acquirer connector returns none).
 // authenticationResponse (V4/AuthenticationResponseData) is left out
 // rather than written null: the 3-D Secure result is in threeDSResponse,
 // and a null there would say that no authentication took place.
@@ -353,7 +354,7 @@ func transactionObject(p Payment, t Transaction, typ string, withOrder bool) tra
 			CardDetails: cardDetailsJSON{
 				PaymentSource: &source, ManualValidation: manual, ExpectedCaptureDate: optDate(t.ExpectedCaptureAt),
 				EffectiveBrand: optString(t.Brand), PAN: optString(t.PANMasked), ExpiryMonth: optInt(t.ExpiryMonth),
-				ExpiryYear: optInt(t.ExpiryYear), LegacyTransID: legacyTransID(t.UUID),
+				ExpiryYear: optInt(t.ExpiryYear), CardHolderName: optString(t.CardHolderName), LegacyTransID: legacyTransID(t.UUID),
 				LegacyTransDate: Date(t.CreatedAt), PaymentMethodSource: pms,
 				AuthorizationResponse: authResponse(t), CaptureResponse: captureResponse(t),
 				ThreeDSResponse:           threeDSResponse(t),

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/errs"
 )
 
 // The field names and _type values below are those of the V4/Payment
@@ -404,5 +405,24 @@ func TestFraudManagementObject(t *testing.T) {
 	b, _ := Answer(samplePayment(), mustTime("2019-01-01T00:00:00Z"))
 	if !bytes.Contains(b, []byte(`"fraudManagement":{"_type":"V4/PaymentMethod/Details/FraudManagement"},"subscriptionDetails"`)) {
 		t.Fatalf("fraudManagement: %s", b)
+	}
+}
+
+// The card holder's name is kept as typed, its white space tidied; one too
+// long, not UTF-8 or with control characters is refused with an error that
+// names the field and never echoes the name.
+func TestHolderName(t *testing.T) {
+	for in, want := range map[string]string{"": "", "  Ada \t Lovelace ": "Ada Lovelace", "Zoë O’Brien": "Zoë O’Brien",
+		strings.Repeat("é", MaxHolderName): strings.Repeat("é", MaxHolderName)} {
+		if got, err := HolderName(in); err != nil || got != want {
+			t.Errorf("HolderName(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{strings.Repeat("a", MaxHolderName+1), "Ada\x00Lovelace", "Ada \xff", "Ada\u0085Lovelace\u200b\x7f"} {
+		_, err := HolderName(in)
+		e, ok := errs.As(err)
+		if !ok || e.Code != errs.InputInvalid || e.Field != "cardHolderName" || strings.Contains(err.Error()+e.Detail, "Ada") {
+			t.Errorf("HolderName(%q): %v", in, err)
+		}
 	}
 }

@@ -127,13 +127,17 @@ type Transaction struct {
 	PANMasked           string
 	ExpiryMonth         int
 	ExpiryYear          int
-	ManualValidation    bool
-	ExpectedCaptureAt   time.Time
-	AuthExpiresAt       time.Time
-	AuthNumber          string
-	AuthResult          string // acquirer response code
-	AuthAt              time.Time
-	AuthAmount          int64
+	// CardHolderName is the name typed with the card on the form, or held
+	// by the token that paid ("" for none): cardDetails.cardHolderName.
+	// Cardholder data: kept out of logs, as the masked PAN beside it.
+	CardHolderName    string
+	ManualValidation  bool
+	ExpectedCaptureAt time.Time
+	AuthExpiresAt     time.Time
+	AuthNumber        string
+	AuthResult        string // acquirer response code
+	AuthAt            time.Time
+	AuthAmount        int64
 	// MarkAuth* are the card check made at payment time for a deferred
 	// debit, authorized only the day before its capture date: Lyra's
 	// markAuthorizationResponse. MarkAuthResult is "" without a check.
@@ -204,7 +208,7 @@ func transactionFromRecord(r store.TransactionRecord) Transaction {
 		UUID: r.UUID, ShopID: r.ShopID, PaymentID: r.PaymentID, ParentUUID: r.ParentUUID, Mode: r.Mode,
 		OrderID: r.OrderID, OperationType: r.OperationType, Amount: r.Amount, Currency: r.Currency, Status: r.Status,
 		DetailedStatus: r.DetailedStatus, Token: r.Token, PaymentMethodSource: r.PaymentMethodSource, Brand: r.Brand,
-		PANMasked: r.PANMasked, ExpiryMonth: r.ExpiryMonth, ExpiryYear: r.ExpiryYear,
+		PANMasked: r.PANMasked, ExpiryMonth: r.ExpiryMonth, ExpiryYear: r.ExpiryYear, CardHolderName: r.CardHolderName,
 		ManualValidation: r.ManualValidation, ExpectedCaptureAt: r.ExpectedCaptureAt, AuthExpiresAt: r.AuthExpiresAt,
 		AuthNumber: r.AuthNumber, AuthResult: r.AuthResult, AuthAt: r.AuthAt, AuthAmount: r.AuthAmount,
 		MarkAuthNumber: r.MarkAuthNumber, MarkAuthResult: r.MarkAuthResult, MarkAuthAt: r.MarkAuthAt,
@@ -241,7 +245,7 @@ func (t Transaction) record() store.TransactionRecord {
 		UUID: t.UUID, ShopID: t.ShopID, PaymentID: t.PaymentID, ParentUUID: t.ParentUUID, Mode: t.Mode,
 		OrderID: t.OrderID, OperationType: t.OperationType, Amount: t.Amount, Currency: t.Currency, Status: t.Status,
 		DetailedStatus: t.DetailedStatus, Token: t.Token, PaymentMethodSource: t.PaymentMethodSource, Brand: t.Brand,
-		PANMasked: t.PANMasked, ExpiryMonth: t.ExpiryMonth, ExpiryYear: t.ExpiryYear,
+		PANMasked: t.PANMasked, ExpiryMonth: t.ExpiryMonth, ExpiryYear: t.ExpiryYear, CardHolderName: t.CardHolderName,
 		ManualValidation: t.ManualValidation, ExpectedCaptureAt: t.ExpectedCaptureAt, AuthExpiresAt: t.AuthExpiresAt,
 		AuthNumber: t.AuthNumber, AuthResult: t.AuthResult, AuthAt: t.AuthAt, AuthAmount: t.AuthAmount,
 		MarkAuthNumber: t.MarkAuthNumber, MarkAuthResult: t.MarkAuthResult, MarkAuthAt: t.MarkAuthAt,

@@ -456,7 +456,8 @@ func (s *Service) insertCredit(tx *sql.Tx, p *Payment, parent Transaction, amoun
 		Mode: parent.Mode, OrderID: parent.OrderID, OperationType: Credit, Amount: amount, Currency: parent.Currency,
 		Status: StatusRunning, DetailedStatus: Initial, Token: parent.Token,
 		PaymentMethodSource: parent.PaymentMethodSource, Brand: parent.Brand, PANMasked: parent.PANMasked,
-		ExpiryMonth: parent.ExpiryMonth, ExpiryYear: parent.ExpiryYear, Metadata: parent.Metadata,
+		ExpiryMonth: parent.ExpiryMonth, ExpiryYear: parent.ExpiryYear, CardHolderName: parent.CardHolderName,
+		Metadata:       parent.Metadata,
 		SequenceNumber: seq, CreatedAt: now, UpdatedAt: now, version: 1,
 	}
 	if err := store.InsertTransaction(tx, c.record()); err != nil {

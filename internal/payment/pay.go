@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/card"
@@ -93,6 +97,9 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 	if err != nil {
 		return Payment{}, Transaction{}, err
 	}
+	if c.Holder, err = HolderName(c.Holder); err != nil {
+		return Payment{}, Transaction{}, err
+	}
 	threeDSFailed := false
 	if c.ThreeDS != nil {
 		switch c.ThreeDS.Status {
@@ -139,6 +146,7 @@ func (s *Service) startCard(ctx context.Context, tx *sql.Tx, formToken string, c
 		t.PaymentMethodSource = "NEW"
 		t.Brand, t.PANMasked = string(c.PAN.Brand()), c.PAN.Masked()
 		t.ExpiryMonth, t.ExpiryYear = c.Expiry.Month, c.Expiry.Year
+		t.CardHolderName = c.Holder
 		t.ThreeDS = c.ThreeDS
 		if deferredDebit(p, t) && s.vault != nil {
 			// The card is needed again for the authorization the day
@@ -324,6 +332,7 @@ func (s *Service) PayToken(ctx context.Context, sh shop.Shop, creds shop.Credent
 	t.PaymentMethodSource, t.Token = "TOKEN", in.PaymentMethodToken
 	t.Brand, t.PANMasked = string(sc.Brand), sc.PAN.Masked()
 	t.ExpiryMonth, t.ExpiryYear = sc.Expiry.Month, sc.Expiry.Year
+	t.CardHolderName = storedHolder(sc.Holder)
 	t.SequenceNumber, t.version = 1, 1
 	p.Transactions = []Transaction{t}
 	p.deriveOrder(now)
@@ -347,6 +356,37 @@ func (s *Service) PayToken(ctx context.Context, sh shop.Shop, creds shop.Credent
 	}
 	return s.authorize(ctx, p, t, cardData{pan: sc.PAN, expiry: sc.Expiry, brand: brand, holder: sc.Holder,
 		initiator: initiator, lastUsed: sc.LastUsedAt})
+}
+
+// MaxHolderName is the longest card holder name kept with a transaction,
+// in characters: Lyra's cardHolderName (vads_card_holder_name, ans..255).
+const MaxHolderName = 255
+
+// HolderName normalizes the card holder name typed with a card (runs of
+// white space become one space, none at either end) and refuses one too
+// long, not UTF-8 or with control characters. The error names the field
+// only: the name is cardholder data, never echoed in an error or a log.
+func HolderName(s string) (string, error) {
+	name := strings.Join(strings.Fields(s), " ")
+	bad := !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxHolderName
+	for _, r := range name {
+		bad = bad || unicode.IsControl(r)
+	}
+	if bad {
+		return "", &errs.Error{Code: errs.InputInvalid, Message: msgInvalid, Field: "cardHolderName",
+			Detail: fmt.Sprintf("Invalid input value [name=cardHolderName]: at most %d printable characters", MaxHolderName)}
+	}
+	return name, nil
+}
+
+// storedHolder is the holder name a saved card holds, as HolderName keeps
+// it; a name the vault holds that HolderName refuses is not shown.
+func storedHolder(s string) string {
+	name, err := HolderName(s)
+	if err != nil {
+		return ""
+	}
+	return name
 }
 
 // initiatorOr is the initiator a caller chose (CIT or MIT), or def.

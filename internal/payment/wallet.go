@@ -160,6 +160,7 @@ func (s *Service) PaySaved(ctx context.Context, formToken string, in SavedCardIn
 			t.PaymentMethodSource, t.Token = "TOKEN", in.Token
 			t.Brand, t.PANMasked = string(brand), sc.PAN.Masked()
 			t.ExpiryMonth, t.ExpiryYear = sc.Expiry.Month, sc.Expiry.Year
+			t.CardHolderName = storedHolder(sc.Holder)
 			t.ThreeDS = in.ThreeDS
 			c, changed := carryOver(p.Customer, sc)
 			if changed {

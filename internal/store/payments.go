@@ -94,9 +94,12 @@ type TransactionRecord struct {
 	// DeferredCardToken is the vault's internal token holding the typed
 	// card of a deferred debit until its authorization ("" for none).
 	DeferredCardToken string
-	Version           int
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// CardHolderName is the name the buyer typed with the card, or the
+	// one the paying token holds ("" for none).
+	CardHolderName string
+	Version        int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 const paymentColumns = `id, shop_id, mode, order_id, amount, currency, form_action, order_status, order_cycle,
@@ -108,7 +111,7 @@ const transactionColumns = `uuid, shop_id, payment_id, parent_uuid, mode, order_
 	acquirer_ref, capture_ref, captured_amount, captured_at, refunded_amount, three_ds, error_code, error_message,
 	detailed_error_code, detailed_error_message, metadata, sequence_number, order_guard, pending_op, pending_op_id,
 	pending_since, deferred_card_token, mark_auth_number, mark_auth_result, mark_auth_at, mark_auth_amount, version,
-	created_at, updated_at`
+	created_at, updated_at, card_holder_name`
 
 func optText(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
@@ -151,7 +154,7 @@ func scanTransaction(s scanner) (TransactionRecord, error) {
 		&t.AuthAmount, &t.AcquirerRef, &t.CaptureRef, &t.CapturedAmount, &capturedAt, &t.RefundedAmount, &t.ThreeDS,
 		&t.ErrorCode, &t.ErrorMessage, &t.DetailedErrorCode, &t.DetailedErrorMessage, &t.Metadata, &t.SequenceNumber,
 		&guard, &t.PendingOp, &t.PendingOpID, &pendingSince, &t.DeferredCardToken, &t.MarkAuthNumber, &t.MarkAuthResult, &markAt,
-		&t.MarkAuthAmount, &t.Version, &created, &updated)
+		&t.MarkAuthAmount, &t.Version, &created, &updated, &t.CardHolderName)
 	if err != nil {
 		return t, err
 	}
@@ -289,7 +292,7 @@ func insertTransactionStmt(t TransactionRecord) groupStmt {
 	return groupStmt{what: "insert transaction", uniqueConflict: true,
 		query: `INSERT INTO transactions (` + transactionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
 		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31,
-		$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48)`,
+		$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49)`,
 		args: transactionArgs(t)}
 }
 
@@ -301,7 +304,7 @@ func transactionArgs(t TransactionRecord) []any {
 		OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode, t.ErrorMessage, t.DetailedErrorCode,
 		t.DetailedErrorMessage, t.Metadata, t.SequenceNumber, optText(t.OrderGuard), t.PendingOp, t.PendingOpID,
 		OptMicros(t.PendingSince), t.DeferredCardToken, t.MarkAuthNumber, t.MarkAuthResult, OptMicros(t.MarkAuthAt),
-		t.MarkAuthAmount, t.Version, Micros(t.CreatedAt), Micros(t.UpdatedAt)}
+		t.MarkAuthAmount, t.Version, Micros(t.CreatedAt), Micros(t.UpdatedAt), t.CardHolderName}
 }
 
 // UpdateTransaction writes every mutable column of t if the stored version is
@@ -325,7 +328,7 @@ func updateTransactionStmt(t *TransactionRecord) groupStmt {
 		error_message = $26, detailed_error_code = $27, detailed_error_message = $28, metadata = $29,
 		order_guard = $30, pending_op = $31, pending_op_id = $32, pending_since = $33, updated_at = $34,
 		deferred_card_token = $35, mark_auth_number = $36, mark_auth_result = $37, mark_auth_at = $38,
-		mark_auth_amount = $39, version = version + 1
+		mark_auth_amount = $39, card_holder_name = $40, version = version + 1
 		WHERE uuid = $1 AND version = $2`,
 		args: []any{t.UUID, t.Version, t.Amount, t.Status, t.DetailedStatus, t.Token, t.PaymentMethodSource, t.Brand, t.PANMasked,
 			t.ExpiryMonth, t.ExpiryYear, boolInt(t.ManualValidation), OptMicros(t.ExpectedCaptureAt),
@@ -333,7 +336,7 @@ func updateTransactionStmt(t *TransactionRecord) groupStmt {
 			t.CaptureRef, t.CapturedAmount, OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode,
 			t.ErrorMessage, t.DetailedErrorCode, t.DetailedErrorMessage, t.Metadata, optText(t.OrderGuard), t.PendingOp,
 			t.PendingOpID, OptMicros(t.PendingSince), Micros(t.UpdatedAt), t.DeferredCardToken, t.MarkAuthNumber,
-			t.MarkAuthResult, OptMicros(t.MarkAuthAt), t.MarkAuthAmount}}
+			t.MarkAuthResult, OptMicros(t.MarkAuthAt), t.MarkAuthAmount, t.CardHolderName}}
 }
 
 // LockTransaction reads a shop's transaction inside a write transaction and,
