@@ -14,7 +14,9 @@ import (
 // The card holder's name typed on the hosted form comes back as
 // cardDetails.cardHolderName wherever Lyra returns the transaction (the
 // browser return's kr-answer, the IPN, Transaction/Get, Order/Get, the
-// refund), never in the logs. Both engines.
+// refund), never in the logs; a refund is answered AUTHORISED (PAID), as
+// Lyra answers Transaction/CancelOrRefund, and the capture job makes it
+// CAPTURED; the debit then shows what was refunded. Both engines.
 func TestCardHolderNameAndRefundLifecycle(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) { cardHolderAndRefund(t, engine) })
@@ -94,17 +96,30 @@ func cardHolderAndRefund(t *testing.T, engine string) {
 		t.Fatalf("Order/Get cardHolderName %v", got)
 	}
 
-	// The capture job captures the debit (captureDelay 0), then a refund:
-	// it shows its debit's card, holder included.
+	// The capture job captures the debit (captureDelay 0), then a refund.
 	waitStatus(t, s, uuid, "CAPTURED")
 	refund := s.v4(t, "Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 300, "currency": "EUR",
 		"resolutionMode": "REFUND_ONLY"})
 	ra := answer(refund)
-	if refund["status"] != "SUCCESS" || ra["operationType"] != "CREDIT" || cardDetail(ra, "cardHolderName") != holder {
+	capture, _ := cardDetail(ra, "captureResponse").(map[string]any)
+	if refund["status"] != "SUCCESS" || ra["operationType"] != "CREDIT" || ra["status"] != "PAID" ||
+		ra["detailedStatus"] != "AUTHORISED" || ra["amount"] != 300.0 || capture == nil || capture["captureDate"] != nil ||
+		cardDetail(ra, "expectedCaptureDate") != ra["creationDate"] || cardDetail(ra, "cardHolderName") != holder {
 		t.Fatalf("refund answer: %v", refund)
 	}
 	if got := ipnHolder("refund"); got != holder {
 		t.Fatalf("refund IPN cardHolderName %v", got)
+	}
+	refundUUID, _ := ra["uuid"].(string)
+	captured := waitStatus(t, s, refundUUID, "CAPTURED")
+	if capture, _ := cardDetail(captured, "captureResponse").(map[string]any); captured["status"] != "PAID" ||
+		capture == nil || capture["captureDate"] == nil {
+		t.Fatalf("captured refund: %v", captured)
+	}
+	d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))
+	if capture, _ := cardDetail(d, "captureResponse").(map[string]any); d["detailedStatus"] != "CAPTURED" ||
+		capture["refundAmount"] != 300.0 || capture["refundCurrency"] != "EUR" {
+		t.Fatalf("debit after its refund: %v", d)
 	}
 	if strings.Contains(s.Logs.String(), "Lovelace") {
 		t.Fatal("the card holder's name is in the logs")

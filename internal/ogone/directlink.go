@@ -802,7 +802,9 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		tx, err = h.opts.Payments.Refund(ctx, o.ShopID, o.TransactionUUID, amount)
 		if err == nil {
 			switch tx.DetailedStatus {
-			case dsCaptured:
+			case dsAuthorised, dsCaptured:
+				// Accepted by the acquirer (AUTHORISED until the capture
+				// job remits it): Ogone's refund (8).
 				status = stRefund
 			case dsInitial:
 				status = stRefundPending
@@ -892,7 +894,7 @@ func (h *Handler) queryDirect(ctx context.Context, dl dlRequest) *ncResponse {
 			if op.PAYIDSUB == sub {
 				status, ncerr, found = op.Status, op.NCError, true
 				if op.TransactionUUID != "" {
-					if c, err := h.opts.Payments.Get(ctx, o.ShopID, op.TransactionUUID); err == nil && c.DetailedStatus == dsCaptured {
+					if c, err := h.opts.Payments.Get(ctx, o.ShopID, op.TransactionUUID); err == nil && (c.DetailedStatus == dsAuthorised || c.DetailedStatus == dsCaptured) {
 						status, ncerr = stRefund, ncOK
 					}
 				}

@@ -479,6 +479,16 @@ func (s *Service) instalmentContext(ctx context.Context, t Transaction) context.
 }
 
 func (s *Service) recoverPending(ctx context.Context, t Transaction) bool {
+	if t.OperationType == Credit && t.PendingOp == opCapture {
+		// A refund's capture asks the acquirer nothing (runCapture): the
+		// one whose write was lost is made again.
+		_, nt, err := s.runCapture(ctx, nil, t, false)
+		if err != nil {
+			s.log.Error("payment: recovery", "transaction", t.UUID, "err", err)
+			return false
+		}
+		return nt.PendingOp == ""
+	}
 	o, found, err := s.inquire(ctx, t.PendingOpID)
 	if err != nil {
 		s.inquiryFailed(t, err)

@@ -68,9 +68,18 @@ func (s *Service) runCapture(ctx context.Context, known *Payment, t Transaction,
 	} else {
 		p, perr = s.payment(ctx, s.db.Reader(), t.ShopID, t.PaymentID)
 	}
-	actx, cancel := s.acquirerContext(ctx)
-	res, err := s.acq.Capture(actx, t.PendingOpID, t.AcquirerRef, t.Amount, t.Currency)
-	cancel()
+	var res acquirer.Result
+	var err error
+	if t.OperationType == Credit {
+		// The acquirer performed the refund when it accepted it
+		// (Connector.Refund): its capture is its remittance, which asks
+		// the acquirer nothing more.
+		res = acquirer.Result{Approved: true, ResponseCode: acquirer.CodeApproved, AcquirerReference: t.CaptureRef}
+	} else {
+		actx, cancel := s.acquirerContext(ctx)
+		res, err = s.acq.Capture(actx, t.PendingOpID, t.AcquirerRef, t.Amount, t.Currency)
+		cancel()
+	}
 	s.captureOutcome(ctx, t, outcome{res: res, err: err})
 	decide := quietUnless(notify, s.pendingDecision(t.PendingOpID, outcome{res: res, err: err}))
 	if perr == nil {
@@ -161,6 +170,9 @@ func (s *Service) pendingOutcome(p *Payment, t *Transaction, o outcome) (string,
 		return "", nil
 	case op == opCapture && o.res.Approved:
 		t.CapturedAmount, t.CapturedAt, t.CaptureRef = t.Amount, now, o.res.AcquirerReference
+		if t.OperationType == Credit {
+			return "transaction.refund_captured", t.transition(Captured)
+		}
 		return "payment.captured", t.transition(Captured)
 	case op == opCapture:
 		t.ErrorCode, t.ErrorMessage = CodeRefused, "capture refused"
@@ -484,10 +496,14 @@ func (s *Service) settleRefund(ctx context.Context, uuid string, o outcome) (Pay
 func (s *Service) refundOutcome(tx *sql.Tx, p *Payment, t *Transaction, o outcome) (string, error) {
 	now := s.clock.Now()
 	if o.err == nil && o.res.Approved {
+		// Accepted, the refund is AUTHORISED and due for capture at once
+		// (Lyra's expectedCaptureDate of a refund is its creation date):
+		// the capture job remits it and it becomes CAPTURED, with its
+		// captureResponse; until then captureResponse is all null.
 		t.AuthNumber, t.AuthResult, t.AuthAt, t.AuthAmount = o.res.AuthorizationNumber, o.res.ResponseCode, now, t.Amount
 		t.AcquirerRef, t.CaptureRef = o.res.AcquirerReference, o.res.AcquirerReference
-		t.CapturedAmount, t.CapturedAt = t.Amount, now
-		return "transaction.refunded", t.transition(Captured)
+		t.ExpectedCaptureAt = t.CreatedAt
+		return "transaction.refunded", t.transition(Authorised)
 	}
 	to := Refused
 	if o.err != nil {

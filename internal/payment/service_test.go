@@ -318,8 +318,11 @@ func TestRefunds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantStatus(t, c1, Captured)
-		if c1.OperationType != Credit || c1.ParentUUID != tx.UUID || c1.Amount != 300 || c1.SequenceNumber != 2 {
+		// Accepted, a refund is AUTHORISED (PAID) and due for capture at
+		// once, as Lyra answers it; the capture job makes it CAPTURED.
+		wantStatus(t, c1, Authorised)
+		if c1.OperationType != Credit || c1.ParentUUID != tx.UUID || c1.Amount != 300 || c1.SequenceNumber != 2 ||
+			!c1.CapturedAt.IsZero() || !c1.ExpectedCaptureAt.Equal(c1.CreatedAt) {
 			t.Fatalf("credit %+v", c1)
 		}
 		_, err = refund(701)
@@ -339,8 +342,14 @@ func TestRefunds(t *testing.T) {
 		}
 		_, _, err = e.svc.CancelOrRefund(e.ctx(), e.shop.ID, c1.UUID, CancelInput{})
 		wantCode(t, err, errs.TxBadStatus)
+		if n, err := e.svc.CaptureDue(e.ctx(), 10); err != nil || n != 3 {
+			t.Fatalf("refunds captured: %d %v", n, err)
+		}
+		if c := e.get(c1.UUID); c.DetailedStatus != Captured || c.Status != StatusPaid || c.CapturedAmount != 300 || c.CapturedAt.IsZero() {
+			t.Fatalf("captured refund %+v", c)
+		}
 		ev := e.events(p.ID)
-		if len(ev) != 5 || ev[2] != "transaction.refunded" || ev[4] != "transaction.refunded" {
+		if len(ev) != 8 || ev[2] != "transaction.refunded" || ev[4] != "transaction.refunded" || ev[7] != "transaction.refund_captured" {
 			t.Fatalf("IPN events %v", ev)
 		}
 		fp, err := e.svc.GetPayment(e.ctx(), e.shop.ID, p.ID)
@@ -796,9 +805,21 @@ func TestCaptureAndRefundRecovery(t *testing.T) {
 		if n, err := e.svc.RecoverRunning(e.ctx(), time.Minute, 10); err != nil || n != 1 {
 			t.Fatalf("refund recovery %d %v", n, err)
 		}
-		wantStatus(t, e.get(credit.UUID), Captured)
+		wantStatus(t, e.get(credit.UUID), Authorised)
 		if got := e.get(tx.UUID); got.RefundedAmount != 500 {
 			t.Fatalf("refunded %d", got.RefundedAmount)
+		}
+		// The refund's capture is claimed, then its write is lost (the
+		// copy died): recovery captures it (it asks the acquirer nothing).
+		if claimed, err := db.ClaimCaptures(e.ctx(), e.clk.Now(), 10); err != nil || len(claimed) != 1 || claimed[0].UUID != credit.UUID {
+			t.Fatalf("claimed %v %v", claimed, err)
+		}
+		e.clk.Advance(2 * time.Minute)
+		if n, err := e.svc.RecoverRunning(e.ctx(), time.Minute, 10); err != nil || n != 1 {
+			t.Fatalf("refund capture recovery %d %v", n, err)
+		}
+		if c := e.get(credit.UUID); c.DetailedStatus != Captured || c.PendingOp != "" || c.CapturedAmount != 500 {
+			t.Fatalf("recovered refund capture %+v", c)
 		}
 		ev := e.events(p.ID)
 		if len(ev) != 3 || ev[1] != "payment.captured" || ev[2] != "transaction.refunded" {

@@ -71,8 +71,12 @@ var transitions = map[string]map[string][]string{
 	Verification: {
 		Initial: {Accepted, Refused, Error},
 	},
+	// A refund the acquirer accepted is AUTHORISED (status PAID), as Lyra
+	// answers Transaction/CancelOrRefund, and CAPTURED once the capture
+	// job has remitted it (CaptureDue), as Lyra's capture batch does.
 	Credit: {
-		Initial: {Captured, Refused, Error},
+		Initial:    {Authorised, Refused, Error},
+		Authorised: {Captured},
 	},
 }
 

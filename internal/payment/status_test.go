@@ -34,13 +34,14 @@ func TestStateMachine(t *testing.T) {
 		{Verification, Initial, Accepted}:                             true,
 		{Verification, Initial, Refused}:                              true,
 		{Verification, Initial, Error}:                                true,
-		{Credit, Initial, Captured}:                                   true,
+		{Credit, Initial, Authorised}:                                 true,
+		{Credit, Authorised, Captured}:                                true,
+		{Credit, Initial, Captured}:                                   false,
 		{Credit, Initial, Refused}:                                    true,
 		{Credit, Initial, Error}:                                      true,
 		{"UNKNOWN_OPERATION", Initial, Authorised}:                    false,
 		{Debit, "UNKNOWN_STATUS", Authorised}:                         false,
 		{Debit, Authorised, "UNKNOWN_STATUS"}:                         false,
-		{Credit, Initial, Authorised}:                                 false,
 		{Verification, Initial, AuthorisedToValidate}:                 false,
 	}
 	ops := append(OperationTypes(), "UNKNOWN_OPERATION")

@@ -261,9 +261,27 @@ func TestPaymentWebServices(t *testing.T) {
 		}
 
 		r := e.call("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 300, "currency": "EUR", "resolutionMode": "REFUND_ONLY", "comment": "sorry"})
-		if r["operationType"] != "CREDIT" || r["amount"] != 300.0 || r["detailedStatus"] != "CAPTURED" ||
-			path(r, "transactionDetails", "parentTransactionUuid") != uuid || path(r, "transactionDetails", "sequenceNumber") != 2.0 {
+		// As Lyra answers it: the accepted refund is AUTHORISED (PAID), to
+		// be captured at once, nothing captured yet.
+		if r["operationType"] != "CREDIT" || r["amount"] != 300.0 || r["detailedStatus"] != "AUTHORISED" || r["status"] != "PAID" ||
+			path(r, "transactionDetails", "parentTransactionUuid") != uuid || path(r, "transactionDetails", "sequenceNumber") != 2.0 ||
+			path(r, "transactionDetails", "creationContext") != "REFUND" ||
+			path(r, "transactionDetails", "cardDetails", "expectedCaptureDate") != r["creationDate"] ||
+			path(r, "transactionDetails", "cardDetails", "captureResponse", "captureDate") != nil ||
+			path(r, "transactionDetails", "cardDetails", "authorizationResponse", "amount") != 300.0 {
 			t.Fatalf("refund %v", r)
+		}
+		if n, err := e.svc.CaptureDue(context.Background(), 10); err != nil || n != 1 {
+			t.Fatalf("refund capture: %d %v", n, err)
+		}
+		if g := e.call("Transaction/Get", map[string]any{"uuid": r["uuid"]}); g["detailedStatus"] != "CAPTURED" || g["status"] != "PAID" ||
+			path(g, "transactionDetails", "cardDetails", "captureResponse", "captureDate") == nil {
+			t.Fatalf("refund after the capture job %v", g)
+		}
+		if g := e.call("Transaction/Get", map[string]any{"uuid": uuid}); g["detailedStatus"] != "CAPTURED" ||
+			path(g, "transactionDetails", "cardDetails", "captureResponse", "refundAmount") != 300.0 ||
+			path(g, "transactionDetails", "cardDetails", "captureResponse", "refundCurrency") != "EUR" {
+			t.Fatalf("debit after its refund %v", g)
 		}
 		o = e.call("Order/Get", map[string]any{"orderId": "myOrderId-1", "operationType": "CREDIT"})
 		if txs, _ := o["transactions"].([]any); len(txs) != 1 || o["orderStatus"] != "PAID" {
