@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +15,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/hosted/browsertest"
+	"github.com/openpsp/openpsp/internal/payment"
 )
 
 // The hosted page against the real payment service: a refused card (the
@@ -446,5 +450,57 @@ func TestHostedSubmitReplayedAfterEndShowsTheOutcome(t *testing.T) {
 	}
 	if txs := transactions("replay-refused"); len(txs) != 3 {
 		t.Errorf("refused then replayed: %d transactions, want 3", len(txs))
+	}
+}
+
+// A form that expired unpaid tells the buyer so (410, "expired"), also
+// once the expiry job has closed its order cycle: it read "This payment
+// has already been processed." then, as if the buyer had paid. A form
+// paid before it expired still reads that it was processed.
+func TestHostedExpiredFormSaysExpired(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	s := startServer(t, serverOpts{clock: clk})
+	create := func(orderID string) string {
+		ft, _ := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 700, "currency": "EUR", "orderId": orderID}))["formToken"].(string)
+		return ft
+	}
+	untouched, refused, paid := create("exp-untouched"), create("exp-refused"), create("exp-paid")
+	if out := postCard(t, s, refused, "4970109900000008"); out["step"] != "form" {
+		t.Fatalf("a refusal with attempts left answered %v", out)
+	}
+	if out := postCard(t, s, paid, acceptedCard); out["accepted"] != true {
+		t.Fatalf("paying: %v", out)
+	}
+	clk.Advance(16 * time.Minute)
+	if err := s.RunJobsOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, ft := range []string{untouched, refused} {
+		if p, err := s.Payments.PaymentForToken(context.Background(), ft); err != nil || p.OrderCycle != payment.CycleClosed {
+			t.Fatalf("the expiry job left %s %v (%v)", ft, p.OrderCycle, err)
+		}
+	}
+	for _, c := range []struct {
+		ft     string
+		status int
+		want   string
+	}{
+		{untouched, http.StatusGone, "This payment session has expired."},
+		{refused, http.StatusGone, "This payment session has expired."},
+		{paid, http.StatusOK, "This payment has already been processed."},
+	} {
+		resp, err := http.Get(s.URL + "/pay/" + c.ft + "?kr-language=en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(page), c.want) {
+			t.Errorf("%s: %d, want %d and %q:\n%s", c.ft, resp.StatusCode, c.status, c.want, page)
+		}
+		// Another card than the paid one's (whose post shows its outcome).
+		if out := postCard(t, s, c.ft, "5100010000002045"); out["accepted"] == true || !strings.Contains(fmt.Sprint(out["message"]), c.want) {
+			t.Errorf("%s: a card posted answered %v, want %q", c.ft, out, c.want)
+		}
 	}
 }

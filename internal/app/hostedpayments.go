@@ -35,14 +35,22 @@ func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form
 	if l := p.Customer.BillingDetails.Language; l != nil {
 		lang = strings.ToLower(*l)
 	}
+	expired := p.FormExpired(h.pay.Now())
 	return hosted.Form{
 		FormToken: formToken, ShopID: p.ShopID, ShopName: sh.Name, LogoURL: sh.LogoURL, Mode: p.Mode,
 		Language: lang, Amount: p.Amount, Currency: p.Currency, OrderID: p.OrderID,
-		AttemptsLeft: p.AttemptsLeft(), Expired: p.FormExpired(h.pay.Now()), Completed: p.Completed(),
+		AttemptsLeft: p.AttemptsLeft(), Expired: expired, Completed: p.Completed() && !closedByExpiry(p, expired),
 		InProgress: wallet.HostedInProgress(p),
 		FormAction: p.FormAction, OneClick: p.OneClick(), PrimaryColor: sh.Settings.PrimaryColor,
 		StrongAuthentication: p.Options.StrongAuthentication,
 	}, nil
+}
+
+// closedByExpiry reports whether p's order cycle is closed only because its
+// form expired: nothing paid or waiting, attempts left. Its buyer reads
+// that the form expired, not that the payment was processed.
+func closedByExpiry(p payment.Payment, expired bool) bool {
+	return expired && p.AttemptsLeft() > 0 && (p.OrderStatus == payment.StatusUnpaid || p.OrderStatus == payment.StatusAbandoned)
 }
 
 func (h hostedPayments) PayCard(ctx context.Context, formToken string, in hosted.CardInput) (hosted.Outcome, error) {
