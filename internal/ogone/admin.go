@@ -209,7 +209,7 @@ func settingsSetFlags() (*flag.FlagSet, settingsFlagValues) {
 	fs := flag.NewFlagSet("settings set", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return fs, settingsFlagValues{
-		frameAncestors:   fs.String("frame-ancestors", "", "origins allowed to show FlexCheckout in a frame, separated by spaces or commas; none: no framing"),
+		frameAncestors:   fs.String("frame-ancestors", "", "origins allowed to show FlexCheckout in a frame, separated by spaces or commas; none: no other site (OpenPSP's own pages may always frame it)"),
 		aliasOptIn:       fs.String("alias-opt-in", "", "true: the buyer chooses on the page whether the card is saved (the Alias Manager's opt-in, over ALIAS.STOREPERMANENTLY)"),
 		returnFields:     fs.String("return-fields", "", "the output fields FlexCheckout returns, comma-separated; all: every field"),
 		mode:             fs.String("mode", "", "TEST or PRODUCTION: the platform of the PSPID's aliases and DirectLink orders (/ncol/test/ or /ncol/prod/)"),
@@ -376,7 +376,7 @@ func printSettings(out io.Writer, s shop.OgoneSettings) error {
 	}
 	fa := strings.Join(s.FrameAncestors, " ")
 	if fa == "" {
-		fa = "none (FlexCheckout cannot be framed)"
+		fa = "none (only OpenPSP's own pages may frame FlexCheckout)"
 	}
 	rf := strings.Join(s.ReturnFields, ",")
 	if rf == "" {

@@ -488,6 +488,15 @@ func TestAdminCLI(t *testing.T) {
 	if s, _ := e.admin.Settings(ctx, shop.DemoShopID); len(s.FrameAncestors) != 0 || len(s.ReturnFields) != 0 || !s.AliasOptIn {
 		t.Fatalf("settings after reset: %+v", s)
 	}
+	// With an empty list OpenPSP's own pages (the demo) still frame the
+	// page: the operator is told so, not that it cannot be framed.
+	resp, _ = e.get(e.flexURL(e.flexParams(nil)))
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'self';") {
+		t.Fatalf("CSP with no frame-ancestors %q", csp)
+	}
+	if out := run("", "settings", "show", shop.DemoShopID); !strings.Contains(out, "frame-ancestors: none (only OpenPSP's own pages may frame FlexCheckout)") {
+		t.Fatalf("settings show with no frame-ancestors: %s", out)
+	}
 	e.get(e.flexURL(e.flexParams(map[string]string{"ACCOUNT.PSPID": pspid, "CARD.BRAND": "nope"})))
 	if out := run("", "errors", shop.DemoShopID, "-limit", "5"); !strings.Contains(out, "INVALID_PARAMETER") {
 		t.Fatalf("errors: %s", out)
