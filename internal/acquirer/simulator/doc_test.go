@@ -35,8 +35,9 @@ func renderDoc() []byte {
 
 In TEST mode OpenPSP sends payments to its built-in test acquirer and 3-D Secure server
 (internal/acquirer/simulator). What they answer depends on the card number below. Use any expiry
-date in the future (a past one is refused with 54) and any security code; the security code is
-never checked.
+date in the future (OpenPSP refuses a past one before the acquirer sees it: the payment page says
+the card has expired, DirectLink answers 50001183) and any security code of the card's length
+(4 digits for American Express, 3 for the others); its value is never checked.
 
 - A valid number that is not in the table is approved, with frictionless 3-D Secure.
 - A number that fails the Luhn check is refused before it reaches the acquirer.
