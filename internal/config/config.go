@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"net/url"
@@ -101,10 +102,10 @@ func LoadCommand(name string, args []string, getenv func(string) string) (Config
 		raw[v.Flag] = getenv(v.Env)
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs.SetOutput(usageOutput)
 	for _, v := range Vars {
 		v := v
-		fs.Func(v.Flag, v.Help+" (env "+v.Env+")", func(s string) error { raw[v.Flag] = s; return nil })
+		fs.Func(v.Flag, flagUsage(v), func(s string) error { raw[v.Flag] = s; return nil })
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -113,6 +114,19 @@ func LoadCommand(name string, args []string, getenv func(string) string) (Config
 		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	return fromRaw(raw)
+}
+
+// usageOutput is where -help prints the flags (a variable for tests).
+var usageOutput io.Writer = os.Stderr
+
+// flagUsage is a flag's line in -help: its meaning, its variable and its
+// default (flag.Func prints none of its own, and the operator reading -help
+// has no README at hand).
+func flagUsage(v Var) string {
+	if v.Default == "" {
+		return v.Help + " (env " + v.Env + ")"
+	}
+	return v.Help + " (env " + v.Env + ", default " + v.Default + ")"
 }
 
 func fromRaw(raw map[string]string) (Config, error) {

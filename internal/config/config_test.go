@@ -1,6 +1,9 @@
 package config
 
 import (
+	"errors"
+	"flag"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +128,26 @@ func TestTrustedProxies(t *testing.T) {
 		_, err := Load(nil, env(map[string]string{"OPENPSP_TRUSTED_PROXIES": "10.0.0.0/8," + bad}))
 		if err == nil || !strings.Contains(err.Error(), "OPENPSP_TRUSTED_PROXIES") || !strings.Contains(err.Error(), bad) {
 			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+// `openpsp serve -help` gives each flag's default, as the README's table
+// does: an operator on a server has the binary, not the README.
+func TestHelpGivesDefaults(t *testing.T) {
+	var out strings.Builder
+	usageOutput = &out
+	t.Cleanup(func() { usageOutput = os.Stderr })
+	if _, err := Load([]string{"-help"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-help: %v", err)
+	}
+	help := out.String()
+	for _, v := range Vars {
+		if !strings.Contains(help, "-"+v.Flag+" ") {
+			t.Errorf("-help lacks -%s:\n%s", v.Flag, help)
+		}
+		if v.Default != "" && !strings.Contains(help, "(env "+v.Env+", default "+v.Default+")") {
+			t.Errorf("-help does not give the default of -%s (%s)", v.Flag, v.Default)
 		}
 	}
 }
