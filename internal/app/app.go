@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
@@ -175,6 +176,11 @@ func (a *App) Handler() http.Handler { return a.middleware(a.unmatched(a.mux)) }
 // Listen opens the listening socket (cfg.Addr; "127.0.0.1:0" picks a port).
 func (a *App) Listen() error {
 	ln, err := net.Listen("tcp", a.Config.Addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// The first thing a new user meets when 8080 is taken: say how to
+		// choose another address.
+		return fmt.Errorf("listen on %s: %w (another program listens there: choose another address with OPENPSP_ADDR or -addr, e.g. 127.0.0.1:8081)", a.Config.Addr, err)
+	}
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)
 	}
