@@ -134,3 +134,20 @@ console.log(JSON.stringify(cases.map(c => verify(c.header, Buffer.from(c.body, "
 		})
 	}
 }
+
+// The body's "created" is written as docs/webhooks.md shows it: RFC 3339 in
+// UTC, whole seconds.
+func TestWebhookCreatedAsDocumented(t *testing.T) {
+	at := time.Date(2030, 3, 4, 11, 0, 0, 385667076, time.FixedZone("CET", 3600))
+	body, err := outbox.WebhookEnvelope("evt_1", "token.created", "69876357", "TEST", at, map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(body), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev["created"] != "2030-03-04T10:00:00Z" {
+		t.Fatalf("created = %v, want 2030-03-04T10:00:00Z as the documentation writes it", ev["created"])
+	}
+}

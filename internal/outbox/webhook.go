@@ -59,7 +59,11 @@ func WebhookEnvelope(id, event, shopID, mode string, created time.Time, data any
 	if err != nil {
 		return "", fmt.Errorf("outbox: webhook data: %w", err)
 	}
-	b, err := json.Marshal(WebhookEvent{ID: id, Type: event, Created: created.UTC(), ShopID: shopID, Mode: mode, Data: raw})
+	// Whole seconds, as docs/webhooks.md shows and as every V4 date is: a
+	// receiver parsing "2006-01-02T15:04:05Z" (or an older ISO parser)
+	// must not meet nine digits of fraction.
+	created = created.UTC().Truncate(time.Second)
+	b, err := json.Marshal(WebhookEvent{ID: id, Type: event, Created: created, ShopID: shopID, Mode: mode, Data: raw})
 	if err != nil {
 		return "", fmt.Errorf("outbox: webhook envelope: %w", err)
 	}
