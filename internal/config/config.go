@@ -102,7 +102,11 @@ func LoadCommand(name string, args []string, getenv func(string) string) (Config
 		raw[v.Flag] = getenv(v.Env)
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(usageOutput)
+	if usageOutput != nil {
+		fs.SetOutput(usageOutput)
+	} else {
+		fs.SetOutput(os.Stderr) // read now: a caller may have replaced os.Stderr
+	}
 	for _, v := range Vars {
 		v := v
 		fs.Func(v.Flag, flagUsage(v), func(s string) error { raw[v.Flag] = s; return nil })
@@ -116,8 +120,9 @@ func LoadCommand(name string, args []string, getenv func(string) string) (Config
 	return fromRaw(raw)
 }
 
-// usageOutput is where -help prints the flags (a variable for tests).
-var usageOutput io.Writer = os.Stderr
+// usageOutput is where -help prints the flags when set (tests); nil is the
+// process's os.Stderr at the time of the call.
+var usageOutput io.Writer
 
 // flagUsage is a flag's line in -help: its meaning, its variable and its
 // default (flag.Func prints none of its own, and the operator reading -help

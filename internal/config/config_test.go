@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"flag"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -137,7 +136,7 @@ func TestTrustedProxies(t *testing.T) {
 func TestHelpGivesDefaults(t *testing.T) {
 	var out strings.Builder
 	usageOutput = &out
-	t.Cleanup(func() { usageOutput = os.Stderr })
+	t.Cleanup(func() { usageOutput = nil })
 	if _, err := Load([]string{"-help"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-help: %v", err)
 	}
