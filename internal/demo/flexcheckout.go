@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"crypto/hmac"
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/xml"
@@ -109,7 +110,7 @@ func (h *Handler) flexResult(w http.ResponseWriter, r *http.Request) {
 		return ""
 	}
 	h.render(w, r, "flexresult.html", page{Title: "FlexCheckout result", Lang: l, Data: map[string]any{
-		"SignatureOK": got != "" && strings.EqualFold(got, want), "Alias": get("Alias.AliasId"), "Status": get("Alias.Status"),
+		"SignatureOK": got != "" && hmac.Equal([]byte(strings.ToUpper(got)), []byte(want)), "Alias": get("Alias.AliasId"), "Status": get("Alias.Status"),
 		"Card": get("Card.CardNumber"), "Brand": get("Card.Brand"), "Expiry": get("Card.ExpiryDate"),
 		"Holder": get("Card.CardHolderName"), "NCError": get("Alias.NCError"), "ParamPlus": get("basket"),
 		"OrderID": get("Alias.OrderId"),
