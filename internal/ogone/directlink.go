@@ -237,6 +237,14 @@ func (h *Handler) authenticate(ctx context.Context, remote string, ps Params, mo
 		h.log.ErrorContext(ctx, "directlink: account", "err", err)
 		return dlRequest{}, errorResponse("", ncTechnical, "a technical problem occurred, please try again")
 	}
+	if wait, locked := h.opts.FailedLogins.Locked("directlink", pspid, remote); locked {
+		// Neither SHASIGN nor the password is checked while the lock
+		// lasts: a guessing run learns nothing.
+		h.opts.FailedLogins.Refused(ctx, "directlink", pspid, remote, wait)
+		secs := max(1, int((wait+time.Second-1)/time.Second))
+		return dlRequest{}, errorResponse("", ncPasswordIncorrect,
+			"too many failed logins for this PSPID from this address: retry in "+strconv.Itoa(secs)+" seconds")
+	}
 	given := ps.Get("SHASIGN")
 	if given == "" && needSHA {
 		h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISSING", "unknown order/0/s: SHASIGN is missing", map[string]string{"pspid": pspid})
@@ -251,6 +259,8 @@ func (h *Handler) authenticate(ctx context.Context, remote string, ps Params, mo
 		want, err := Digest(acct.SHAAlgorithm, raw)
 		if err != nil || !VerifyDigest(want, given) {
 			h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISMATCH", "unknown order/1/s: SHASIGN does not match the SHA-IN of the parameters sent", map[string]string{"pspid": pspid})
+			// SHA-IN is a secret too: guessing it counts towards the lock.
+			h.opts.FailedLogins.WrongPassword(ctx, "directlink", pspid, pspid, remote, "SHASIGN does not match")
 			return dlRequest{}, errorResponse("", ncDataValidation, "unknown order/1/s")
 		}
 	}
@@ -259,9 +269,10 @@ func (h *Handler) authenticate(ctx context.Context, remote string, ps Params, mo
 			h.log.ErrorContext(ctx, "directlink: authentication", "err", err)
 			return dlRequest{}, errorResponse("", ncTechnical, "a technical problem occurred, please try again")
 		}
-		h.opts.FailedLogins.Failed(ctx, "directlink", pspid+"/"+ps.Get("USERID"), remote, "wrong USERID or PSWD")
+		h.opts.FailedLogins.WrongPassword(ctx, "directlink", pspid, pspid+"/"+ps.Get("USERID"), remote, "wrong USERID or PSWD")
 		return dlRequest{}, errorResponse("", ncPasswordIncorrect, "USERID or PSWD incorrect")
 	}
+	h.opts.FailedLogins.Succeeded("directlink", pspid, remote)
 	return dlRequest{params: ps, acct: acct, mode: mode, cs: cs}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openpsp/openpsp/internal/obs"
 	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
 )
@@ -58,5 +59,30 @@ func TestDirectLinkFailedLoginsAreLogged(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "secret-guess") {
 		t.Fatal("a password reached the log")
+	}
+}
+
+// DirectLink USERID/PSWD (and SHA-IN) could be guessed without limit. Ten
+// failures for a PSPID from one address lock it from there for a minute:
+// the right password and signature are refused, unchecked, NCERROR
+// 50001119 saying why; the lock ends with its time.
+func TestDirectLinkRepeatedFailuresLockThePSPIDFromThatAddress(t *testing.T) {
+	e := newEnv(t)
+	for i := range obs.LoginFailuresBeforeLock {
+		params := map[string]string{"ORDERID": "B1", "PSWD": "guess"}
+		if i%2 == 1 {
+			params = map[string]string{"ORDERID": "B1", "SHASIGN": "00"}
+		}
+		if r := e.direct("querydirect_utf8.asp", params); r["NCERROR"] == "0" || strings.Contains(r["NCERRORPLUS"], "too many") {
+			t.Fatalf("failure %d: %v", i+1, r)
+		}
+	}
+	r := e.direct("querydirect_utf8.asp", map[string]string{"ORDERID": "B1"})
+	if r["NCERROR"] != "50001119" || !strings.Contains(r["NCERRORPLUS"], "too many failed logins") {
+		t.Fatalf("the right credentials during the lock: %v", r)
+	}
+	e.clock.Advance(obs.LoginLockFirst)
+	if r := e.direct("querydirect_utf8.asp", map[string]string{"ORDERID": "B1"}); r["NCERROR"] == "50001119" {
+		t.Fatalf("the lock did not end: %v", r)
 	}
 }

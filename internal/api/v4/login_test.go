@@ -93,3 +93,56 @@ func TestFailedLoginsAreLogged(t *testing.T) {
 		t.Fatalf("%d log lines after 503 failed logins in a minute", n)
 	}
 }
+
+// Nothing stopped a guessing run on a shop's password: every attempt was
+// checked. Ten wrong passwords for one shop from one address lock that shop
+// from that address (the right password is refused too, unchecked, with
+// Retry-After) for a minute; another address still logs in, so nobody can
+// lock a merchant out from elsewhere; the lock ends with its time, and a
+// right password starts the count again.
+func TestRepeatedFailedLoginsLockTheShopFromThatAddress(t *testing.T) {
+	var logs lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	clk := clock.NewFake(time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC))
+	s := v4.New(v4.Options{Auth: testAuth{sh: shop.Shop{ID: shopID, Name: "Demo"}}, Clock: clk, Logger: log,
+		FailedLogins: obs.NewFailedLogins(log, clk)})
+	s.RegisterBase()
+	mux := http.NewServeMux()
+	mux.Handle("/api-payment/V4/{name...}", s)
+	call := func(from, pw string) (string, string) {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodPost, "/api-payment/V4/Charge/SDKTest", strings.NewReader(`{"value":"hi"}`))
+		r.RemoteAddr = from + ":40000"
+		r.SetBasicAuth(shopID, pw)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		return w.Body.String(), w.Header().Get("Retry-After")
+	}
+	const attacker, merchant = "198.51.100.7", "203.0.113.9"
+	// A merchant who mistyped a few times, then got it right, starts again.
+	for range obs.LoginFailuresBeforeLock - 1 {
+		call(attacker, "typo")
+	}
+	if body, _ := call(attacker, password); !strings.Contains(body, `"SUCCESS"`) {
+		t.Fatalf("right password after %d failures: %s", obs.LoginFailuresBeforeLock-1, body)
+	}
+	for i := range obs.LoginFailuresBeforeLock {
+		if body, _ := call(attacker, "guess"); !strings.Contains(body, "INT_905") || strings.Contains(body, "too many") {
+			t.Fatalf("failure %d: %s", i+1, body)
+		}
+	}
+	body, retry := call(attacker, password)
+	if !strings.Contains(body, "INT_905") || !strings.Contains(body, "too many failed logins") || retry != "60" {
+		t.Fatalf("the right password during the lock: Retry-After %q, %s", retry, body)
+	}
+	if body, _ := call(merchant, password); !strings.Contains(body, `"SUCCESS"`) {
+		t.Fatalf("the merchant's own address is locked out by another's failures: %s", body)
+	}
+	clk.Advance(obs.LoginLockFirst)
+	if body, _ := call(attacker, password); !strings.Contains(body, `"SUCCESS"`) {
+		t.Fatalf("the lock did not end: %s", body)
+	}
+	if !strings.Contains(logs.String(), "locked after repeated failures") {
+		t.Errorf("a refused locked login is not logged:\n%s", logs.String())
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -191,15 +192,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) stri
 		s.logins.Failed(r.Context(), "v4", "", clientip.Of(r), "no Basic credentials")
 		return s.writeError(w, r, name, "", errs.New(errs.BadCredentials, "invalid login or private key"))
 	}
+	remote := clientip.Of(r)
+	if wait, locked := s.logins.Locked("v4", shopID, remote); locked {
+		// The password is not checked: a guessing run learns nothing
+		// while the lock lasts.
+		s.logins.Refused(r.Context(), "v4", shopID, remote, wait)
+		secs := retryAfterSeconds(wait)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		return s.writeError(w, r, name, "", &errs.Error{Code: errs.BadCredentials, Message: "invalid login or private key",
+			Detail: "too many failed logins for this shop from this address: retry in " + strconv.Itoa(secs) + " seconds"})
+	}
 	sh, creds, err := s.auth.Authenticate(r.Context(), shopID, password)
 	if err != nil {
 		if !errors.Is(err, shop.ErrNotFound) {
 			s.log.ErrorContext(r.Context(), "authentication failed", "err", err)
 			return s.writeError(w, r, name, "", &errs.Error{Code: errs.Internal, Message: "internal error, please retry later", Err: err})
 		}
-		s.logins.Failed(r.Context(), "v4", shopID, clientip.Of(r), "unknown shop or wrong password")
+		s.logins.WrongPassword(r.Context(), "v4", shopID, shopID, remote, "unknown shop or wrong password")
 		return s.writeError(w, r, name, "", errs.New(errs.BadCredentials, "invalid login or private key"))
 	}
+	s.logins.Succeeded("v4", shopID, remote)
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		return s.writeError(w, r, name, sh.ID, &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
@@ -216,6 +228,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) stri
 	}
 	s.writeEnvelope(w, name, "SUCCESS", answer)
 	return "SUCCESS"
+}
+
+// retryAfterSeconds rounds a wait up to whole seconds, at least one.
+func retryAfterSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }
 
 // safeCall turns a handler panic into an INT_999 answer instead of a dropped
