@@ -181,6 +181,12 @@ func (a *App) middleware(next http.Handler) http.Handler {
 			r = a.clients.Attach(r)
 		}
 		w.Header().Set("X-Request-Id", id)
+		if strings.HasPrefix(a.Config.PublicURL, "https://") {
+			// Served over https (production requires it): browsers
+			// must never reach the payment pages over plain http again,
+			// where a card could be read or a page rewritten on the way.
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {

@@ -122,19 +122,33 @@ func New(o Options) *Handler {
 	return &Handler{opts: o, tmpl: t, client: &http.Client{Timeout: 15 * time.Second}}
 }
 
+// maxDemoBody bounds what a demo form post may send (an IPN is the
+// largest): FormValue alone reads 10 MB of a url-encoded body into memory
+// and a multipart body of any size to disk.
+const maxDemoBody = 1 << 20
+
+// limitBody refuses to read more than maxDemoBody of a request: the form
+// then does not parse and the handler answers its invalid-request page.
+func limitBody(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxDemoBody)
+		next(w, r)
+	}
+}
+
 // Register mounts the demo routes.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /demo", h.index)
 	mux.HandleFunc("GET /demo/{$}", h.index)
-	mux.HandleFunc("POST /demo/checkout", h.checkout)
-	mux.HandleFunc("POST /demo/return", h.returnPage)
+	mux.HandleFunc("POST /demo/checkout", limitBody(h.checkout))
+	mux.HandleFunc("POST /demo/return", limitBody(h.returnPage))
 	mux.HandleFunc("GET /demo/return", h.returnPage)
-	mux.HandleFunc("POST /demo/ipn", h.receiveIPN)
+	mux.HandleFunc("POST /demo/ipn", limitBody(h.receiveIPN))
 	mux.HandleFunc("GET /demo/ipn", h.listIPN)
 	mux.HandleFunc("GET /demo/wallet", h.walletPage)
 	mux.HandleFunc("GET /demo/flexcheckout", h.flexPage)
 	mux.HandleFunc("GET /demo/flexcheckout/result", h.flexResult)
-	mux.HandleFunc("POST /demo/flexcheckout/charge", h.flexCharge)
+	mux.HandleFunc("POST /demo/flexcheckout/charge", limitBody(h.flexCharge))
 	sub, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /demo/static/", http.StripPrefix("/demo/static/", webstatic.Files(sub)))
 }
@@ -356,7 +370,6 @@ func (h *Handler) returnPage(w http.ResponseWriter, r *http.Request) {
 // receiveIPN is the demo shop's notification URL. The IPN is signed with the
 // REST password (kr-hash-key=password).
 func (h *Handler) receiveIPN(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return

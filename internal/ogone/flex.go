@@ -626,6 +626,8 @@ func (h *Handler) genericPage(w http.ResponseWriter, lang string, code int) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors *")
+	// The address may hold a session id: no page it leads to learns it.
+	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(code)
 	_ = h.tmpl.ExecuteTemplate(w, "error.html", pageData{Lang: lang, Static: staticPath})
 }
