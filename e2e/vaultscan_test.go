@@ -13,12 +13,16 @@ import (
 	"encoding/hex"
 	"github.com/chromedp/chromedp"
 	"github.com/openpsp/openpsp/internal/hosted/browsertest"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/vault"
 )
@@ -51,26 +55,84 @@ func tokenizeForScan(t *testing.T, s *server) []string {
 // scanCID is the 4-digit security code typed with the AMEX card.
 const scanCID = "7391"
 
-// cidPattern finds the security code as a value of its own: not inside a
+// scanCVCs are the security codes typed on DirectLink (CVC with CARDNO)
+// and FlexCheckout.
+const scanDirectLinkCVC, scanFlexCVC = "9183", "6147"
+
+// codePattern finds a security code as a value of its own: not inside a
 // longer run of hex digits (UUIDs, request ids and hashes contain any four
 // digits by chance).
-var cidPattern = regexp.MustCompile(`(^|[^0-9a-fA-F])` + scanCID + `([^0-9a-fA-F]|$)`)
+func codePattern(code string) *regexp.Regexp {
+	return regexp.MustCompile(`(^|[^0-9a-fA-F])` + code + `([^0-9a-fA-F]|$)`)
+}
+
+var cidPattern = codePattern(scanCID)
 
 func assertNoSecurityCode(t *testing.T, what string, blob []byte) {
 	t.Helper()
-	if loc := cidPattern.FindIndex(blob); loc != nil {
-		lo, hi := max(loc[0]-40, 0), min(loc[1]+40, len(blob))
-		t.Errorf("%s contains the security code: …%q…", what, blob[lo:hi])
+	for _, c := range []string{scanCID, scanDirectLinkCVC, scanFlexCVC} {
+		if loc := codePattern(c).FindIndex(blob); loc != nil {
+			lo, hi := max(loc[0]-40, 0), min(loc[1]+40, len(blob))
+			t.Errorf("%s contains the security code %s: …%q…", what, c, blob[lo:hi])
+		}
+	}
+}
+
+// ogoneCardsForScan types cards where the Ogone surfaces take them: a
+// DirectLink order with CARDNO, CVC and ALIAS (the card is stored under the
+// alias) and a FlexCheckout page (a new alias), both of the demo PSPID.
+func ogoneCardsForScan(t *testing.T, s *server) {
+	t.Helper()
+	acct := ogoneAccount{PSPID: shop.DemoPSPID, User: shop.DemoAPIUser, Password: shop.DemoAPIPassword, SHAIn: shop.DemoSHAPassphrase, Algo: ogone.SHA512}
+	r := directLink(t, s, "orderdirect", acct, map[string]string{"ORDERID": "scan-dl", "AMOUNT": "1500", "CURRENCY": "EUR",
+		"CARDNO": "5100010000002045", "ED": "12" + futureExpiry()[2:], "CVC": scanDirectLinkCVC, "ALIAS": "SCAN-DL-ALIAS",
+		"OPERATION": "SAL", "ECI": "7", "EMAIL": "scan-dl@example.com"})
+	if r["STATUS"] != "9" {
+		t.Fatalf("DirectLink order with CARDNO: %s", r["_raw"])
+	}
+	ps := ogone.Params{{Name: "ACCOUNT.PSPID", Value: shop.DemoPSPID}, {Name: "ALIAS.ORDERID", Value: "scan-flex"},
+		{Name: "PARAMETERS.ACCEPTURL", Value: "https://merchant.example/ok"}, {Name: "PARAMETERS.EXCEPTIONURL", Value: "https://merchant.example/ko"},
+		{Name: "CARD.PAYMENTMETHOD", Value: "CreditCard"}, {Name: "ALIAS.STOREPERMANENTLY", Value: "Y"}}
+	sig, err := ogone.Sign(ogone.SHA512, ps, shop.DemoSHAPassphrase, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"SHASIGNATURE.SHASIGN": {sig}}
+	for _, p := range ps {
+		q.Set(p.Name, p.Value)
+	}
+	page := get(t, s.URL+ogone.FlexCheckoutPath+"?"+q.Encode())
+	m := regexp.MustCompile(`action="([^"]*/Tokenization/HostedPage/[0-9a-f]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no FlexCheckout form in %s", page)
+	}
+	action := html.UnescapeString(m[1])
+	if strings.HasPrefix(action, "/") {
+		action = s.URL + action
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.PostForm(action, url.Values{"CARDNO": {"375900000000008"}, "CN": {"Scan Buyer"},
+		"EXPM": {"12"}, "EXPY": {"20" + futureExpiry()[2:]}, "CVC": {scanFlexCVC}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if !strings.HasPrefix(loc, "https://merchant.example/ok") {
+		t.Fatalf("FlexCheckout submit: %d → %q", resp.StatusCode, loc)
+	}
+	if strings.Contains(loc, "375900000000008") || strings.Contains(loc, scanFlexCVC) {
+		t.Errorf("FlexCheckout's ACCEPTURL carries card data in clear: %s", loc)
 	}
 }
 
 // payAndRegisterForScan pays on the hosted page with formAction REGISTER_PAY
 // (the card is saved), typing a security code, then pays again with the
 // token (SILENT): the paths a card and its code really take.
-func payAndRegisterForScan(t *testing.T, s *server) string {
+func payAndRegisterForScan(t *testing.T, s *server, ipnURL string) string {
 	t.Helper()
 	env := s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 4200, "currency": "EUR", "orderId": "scan-1",
-		"formAction": "REGISTER_PAY", "customer": map[string]any{"email": "scan@example.com"}})
+		"formAction": "REGISTER_PAY", "customer": map[string]any{"email": "scan@example.com"}, "ipnTargetUrl": ipnURL})
 	formToken, _ := answer(env)["formToken"].(string)
 	if formToken == "" {
 		t.Fatalf("CreatePayment REGISTER_PAY: %v", env)
@@ -102,7 +164,7 @@ func payAndRegisterForScan(t *testing.T, s *server) string {
 		t.Fatal("REGISTER_PAY created no token")
 	}
 	silent := s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "scan-2",
-		"formAction": "SILENT", "paymentMethodToken": token})
+		"formAction": "SILENT", "paymentMethodToken": token, "ipnTargetUrl": ipnURL})
 	if answer(silent)["orderStatus"] != "PAID" {
 		t.Fatalf("SILENT payment with the saved card: %v", silent)
 	}
@@ -161,7 +223,50 @@ func TestVaultScanFindsNoClearCardData(t *testing.T) {
 					t.Fatal("token does not give its card back")
 				}
 			}
-			tokens = append(tokens, payAndRegisterForScan(t, s))
+			var ipnMu sync.Mutex
+			var ipnBodies []byte
+			ipn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				ipnMu.Lock()
+				ipnBodies = append(append(ipnBodies, b...), '\n')
+				ipnMu.Unlock()
+			}))
+			defer ipn.Close()
+			tokens = append(tokens, payAndRegisterForScan(t, s, ipn.URL+"/ipn"))
+			ogoneCardsForScan(t, s)
+			// What left the server for the merchant and the buyer: the
+			// IPNs of both payments, the kept emails, the demo pages.
+			pollFor(t, 30*time.Second, "the IPNs of the scanned payments", func() string {
+				ipnMu.Lock()
+				defer ipnMu.Unlock()
+				if bytes.Contains(ipnBodies, []byte("scan-1")) && bytes.Contains(ipnBodies, []byte("scan-2")) {
+					return ""
+				}
+				return "not yet"
+			})
+			ipnMu.Lock()
+			ipnBodies = append([]byte(nil), ipnBodies...)
+			ipnMu.Unlock()
+			if !bytes.Contains(ipnBodies, []byte("XXXXX")) {
+				t.Fatal("the IPNs show no masked card: the scan would prove nothing")
+			}
+			pollFor(t, 30*time.Second, "the order confirmation email", func() string {
+				if strings.Contains(get(t, s.URL+"/demo/mail?format=json"), "scan@example.com") {
+					return ""
+				}
+				return "not yet"
+			})
+			outside := ipnBodies
+			for _, p := range []string{"/demo/mail", "/demo/mail?format=json", "/demo/ipn", "/metrics"} {
+				page := get(t, s.URL+p)
+				// The demo's footer lists the test cards, on purpose.
+				if i, j := strings.Index(page, "<footer"), strings.Index(page, "</footer>"); i >= 0 && j > i {
+					page = page[:i] + page[j:]
+				}
+				outside = append(outside, page...)
+			}
+			assertNoClearCardData(t, "IPNs, mailbox, demo pages and metrics", outside)
+			assertNoSecurityCode(t, "IPNs, mailbox, demo pages and metrics", outside)
 			if engine == "sqlite" {
 				files, _ := filepath.Glob(filepath.Join(dir, "openpsp.db*"))
 				if len(files) < 2 {
