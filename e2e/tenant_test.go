@@ -229,53 +229,20 @@ func TestTenantIsolation(t *testing.T) {
 	// FlexCheckout with shop A's PSPID: shop B's template is unknown, and
 	// shop B's alias id names an alias of shop A's own (aliases are per
 	// PSPID), never shop B's card.
-	flex := func(extra map[string]string) (int, string) {
-		ps := ogone.Params{{Name: "ACCOUNT.PSPID", Value: shop.DemoPSPID}, {Name: "ALIAS.ORDERID", Value: "a-flex-" + extra["ALIAS.ALIASID"] + extra["LAYOUT.TEMPLATENAME"]},
-			{Name: "PARAMETERS.ACCEPTURL", Value: "https://merchant.example/ok"}, {Name: "PARAMETERS.EXCEPTIONURL", Value: "https://merchant.example/ko"},
-			{Name: "CARD.PAYMENTMETHOD", Value: "CreditCard"}, {Name: "LAYOUT.LANGUAGE", Value: "en_US"}}
-		for k, v := range extra {
-			ps = append(ps, ogone.Param{Name: k, Value: v})
-		}
-		sig, err := ogone.Sign(ogone.SHA512, ps, shop.DemoSHAPassphrase, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := url.Values{"SHASIGNATURE.SHASIGN": {sig}}
-		for _, p := range ps {
-			q.Set(p.Name, p.Value)
-		}
-		resp, err := http.Get(s.URL + ogone.FlexCheckoutPath + "?" + q.Encode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
-	}
-	if code, body := flex(map[string]string{"LAYOUT.TEMPLATENAME": "b-only.html"}); code == http.StatusOK {
+	base := ogone.Params{{Name: "PARAMETERS.ACCEPTURL", Value: "https://merchant.example/ok"},
+		{Name: "PARAMETERS.EXCEPTIONURL", Value: "https://merchant.example/ko"}, {Name: "CARD.PAYMENTMETHOD", Value: "CreditCard"}}
+	if code, body := openFlexCheckout(t, s, aAcct, append(base, ogone.Param{Name: "ALIAS.ORDERID", Value: "a-flex-1"},
+		ogone.Param{Name: "LAYOUT.TEMPLATENAME", Value: "b-only.html"})); code == http.StatusOK {
 		t.Errorf("FlexCheckout with shop A's PSPID showed shop B's template: %d %s", code, body)
 	}
-	code, body := flex(map[string]string{"ALIAS.ALIASID": "B-ALIAS-1"})
+	code, body := openFlexCheckout(t, s, aAcct, append(base, ogone.Param{Name: "ALIAS.ORDERID", Value: "a-flex-2"},
+		ogone.Param{Name: "ALIAS.ALIASID", Value: "B-ALIAS-1"}))
 	if code != http.StatusOK {
 		t.Fatalf("FlexCheckout with an alias id: %d %s", code, body)
 	}
-	m := regexp.MustCompile(`action="([^"]*/Tokenization/HostedPage/[0-9a-f]+)"`).FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no FlexCheckout form in %s", body)
-	}
-	action := html.UnescapeString(m[1])
-	if strings.HasPrefix(action, "/") {
-		action = s.URL + action
-	}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.PostForm(action, url.Values{"CARDNO": {"4970100000000055"},
-		"CN": {"A Buyer"}, "EXPM": {"12"}, "EXPY": {"20" + futureExpiry()[2:]}, "CVC": {"123"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "ok") {
-		t.Errorf("FlexCheckout submit with shop B's alias id under shop A: %d → %q", resp.StatusCode, loc)
+	if loc := submitFlexCheckout(t, s, body, url.Values{"CARDNO": {"4970100000000055"}, "CN": {"A Buyer"}, "EXPM": {"12"},
+		"EXPY": {"20" + futureExpiry()[2:]}, "CVC": {"123"}}); !strings.HasPrefix(loc, "https://merchant.example/ok") {
+		t.Errorf("FlexCheckout submit with shop B's alias id under shop A went to %q", loc)
 	}
 
 	// The embedded form refuses another shop's formToken with shop A's
@@ -312,4 +279,47 @@ func TestTenantIsolation(t *testing.T) {
 	if err != nil || bAlias.Reveal() != "4970100000000055" {
 		t.Errorf("shop B's alias lost its card: %v", err)
 	}
+}
+
+// openFlexCheckout opens FlexCheckout with the account's PSPID and ps,
+// signed with its SHA-IN, and returns the status and page.
+func openFlexCheckout(t *testing.T, s *server, acct ogoneAccount, ps ogone.Params) (int, string) {
+	t.Helper()
+	ps = append(ogone.Params{{Name: "ACCOUNT.PSPID", Value: acct.PSPID}}, ps...)
+	sig, err := ogone.Sign(acct.Algo, ps, acct.SHAIn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"SHASIGNATURE.SHASIGN": {sig}}
+	for _, p := range ps {
+		q.Set(p.Name, p.Value)
+	}
+	resp, err := http.Get(s.URL + ogone.FlexCheckoutPath + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// submitFlexCheckout posts the card fields to the form of page and returns
+// where FlexCheckout sends the browser.
+func submitFlexCheckout(t *testing.T, s *server, page string, fields url.Values) string {
+	t.Helper()
+	m := regexp.MustCompile(`action="([^"]*/Tokenization/HostedPage/[0-9a-f]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no FlexCheckout form in %s", page)
+	}
+	action := html.UnescapeString(m[1])
+	if strings.HasPrefix(action, "/") {
+		action = s.URL + action
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.PostForm(action, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Location")
 }
