@@ -284,6 +284,9 @@ func TestCommandsRefuseStrayWords(t *testing.T) {
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("an unknown subcommand opened the database (%s: %v)", dir, err)
 	}
+	if err := run(ctx, []string{"migrate"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"shops", "create", "-name", "Stray", "extra"},
 		{"shops", "list", "extra"},
@@ -412,6 +415,9 @@ func TestShopsValidatesLogoURL(t *testing.T) {
 	t.Setenv("OPENPSP_ENV", "production")
 	t.Setenv("OPENPSP_PUBLIC_URL", "https://pay.example.com")
 	t.Setenv("OPENPSP_MASTER_KEYS", "kprod:"+strings.Repeat("C", 43)+"=")
+	if err := run(ctx, []string{"migrate"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := run(ctx, []string{"shops", "create", "-name", "Prod", "-id", "12345678"}); err != nil {
 		t.Fatal(err)
 	}
@@ -437,6 +443,9 @@ func TestShopsSetRepairsInvalidStoredValues(t *testing.T) {
 	t.Setenv("OPENPSP_PUBLIC_URL", "https://pay.example.com")
 	t.Setenv("OPENPSP_MASTER_KEYS", "kprod:"+strings.Repeat("C", 43)+"=")
 	const id = "12345678"
+	if err := run(ctx, []string{"migrate"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := run(ctx, []string{"shops", "create", "-name", "Old", "-id", id}); err != nil {
 		t.Fatal(err)
 	}
@@ -503,6 +512,9 @@ func TestProductionRefusesAChangedFingerprintKey(t *testing.T) {
 	t.Setenv("OPENPSP_ENV", "production")
 	t.Setenv("OPENPSP_PUBLIC_URL", "https://pay.example.com")
 	t.Setenv("OPENPSP_MASTER_KEYS", "kold:"+key("A"))
+	if err := run(ctx, []string{"migrate"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := run(ctx, []string{"shops", "create", "-name", "Prod", "-id", "12345678"}); err != nil {
 		t.Fatal(err)
 	}

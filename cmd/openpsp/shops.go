@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
 )
 
 // openForCommand opens the app for an operator command: no jobs, no demo
@@ -28,11 +32,35 @@ func openForCommand(ctx context.Context, args []string) (*app.App, []string, err
 	}
 	cfg.Jobs = false
 	cfg.Demo = false
+	if err := requireDatabase(cfg); err != nil {
+		return nil, nil, err
+	}
 	a, err := app.New(ctx, cfg, app.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
 	return a, args, nil
+}
+
+// requireDatabase refuses an operator command a SQLite database that does
+// not exist: opening it would create an empty one (and a keyring) in
+// whatever folder the command was run from, and the command would then
+// answer about that. Only serve and migrate create a database.
+func requireDatabase(cfg config.Config) error {
+	if cfg.DatabaseURL != "" {
+		return nil
+	}
+	path := store.SQLiteFile(cfg.DataDir)
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil // there, or unreadable: opening it says why
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return fmt.Errorf("no OpenPSP database at %s (data folder %q): nothing was created.\n"+
+		"Run the command in the folder the server runs in, or point it at the server's database: "+
+		"OPENPSP_DATA_DIR=FOLDER (the server's data folder, its OPENPSP_DATA_DIR or -data-dir) "+
+		"or OPENPSP_DATABASE_URL=postgres://… (PostgreSQL). `openpsp migrate` creates a new database", path, cfg.DataDir)
 }
 
 // shopsSubcommands are the subcommands of `openpsp shops`.

@@ -83,6 +83,11 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	return openSQLite(ctx, opts)
 }
 
+// SQLiteFile is the SQLite database a data folder holds.
+func SQLiteFile(dataDir string) string {
+	return filepath.Join(dataDir, "openpsp.db")
+}
+
 func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	path := opts.SQLitePath
 	if path == "" {
@@ -92,7 +97,7 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create data directory: %w", err)
 		}
-		path = filepath.Join(opts.DataDir, "openpsp.db")
+		path = SQLiteFile(opts.DataDir)
 	}
 	sync := strings.ToUpper(opts.Synchronous)
 	if sync == "" {
