@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -150,13 +149,7 @@ func shops(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("shop %s: %w", rest[0], err)
 		}
-		out := map[string]any{"shop": s}
-		if og, err := a.Shops.OgoneForShop(ctx, s.ID); err == nil {
-			out["ogone"] = map[string]any{"pspid": og.PSPID, "shaAlgorithm": og.SHAAlgorithm, "apiUser": og.APIUser, "settings": og.Settings}
-		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return showShop(ctx, a, os.Stdout, s)
 	case "keys":
 		fs := flag.NewFlagSet("shops keys", flag.ContinueOnError)
 		mode := fs.String("mode", shop.ModeTest, "TEST or PRODUCTION")

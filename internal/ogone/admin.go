@@ -370,6 +370,18 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 }
 
 func printSettings(out io.Writer, s shop.OgoneSettings) error {
+	for _, f := range SettingsFields(s) {
+		if _, err := fmt.Fprintf(out, "%s: %s\n", f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SettingsFields are a PSPID's settings as `ogone settings show` lists
+// them: each name (as `ogone settings set` takes it, without its dash)
+// and its value, defaults applied.
+func SettingsFields(s shop.OgoneSettings) [][2]string {
 	mode := s.Mode
 	if mode == "" {
 		mode = shop.ModeTest
@@ -390,9 +402,8 @@ func printSettings(out io.Writer, s shop.OgoneSettings) error {
 	if op == "" {
 		op = "RES"
 	}
-	_, err := fmt.Fprintf(out, "mode: %s\nframe-ancestors: %s\nalias-opt-in: %t\nreturn-fields: %s\ndefault-eci: %s\ndefault-operation: %s\n",
-		mode, fa, s.AliasOptIn, rf, eci, op)
-	return err
+	return [][2]string{{"mode", mode}, {"frame-ancestors", fa}, {"alias-opt-in", strconv.FormatBool(s.AliasOptIn)},
+		{"return-fields", rf}, {"default-eci", eci}, {"default-operation", op}}
 }
 
 func readFileLimited(name string) ([]byte, error) {

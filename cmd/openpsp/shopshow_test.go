@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/app"
+	"github.com/openpsp/openpsp/internal/shop"
+)
+
+// `openpsp shops show` printed the Go structure as JSON ("PrimaryEmail",
+// "Settings": {"paymentByToken" …}). It lists each field under the name
+// `shops set` takes, aligned, and masks the secrets that `shops keys`
+// shows in clear.
+func TestShopsShowListsSettingNames(t *testing.T) {
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "data"))
+	dev, err := app.New(context.Background(), mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := dev.Shops.Credentials(context.Background(), shop.DemoShopID, shop.ModeTest)
+	dev.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := helpText(t, "shops", "set", shop.DemoShopID, "max-attempts=5", "logo-url=https://cdn.example.com/l.png", "ogone-default-eci=9"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := helpText(t, "shops", "show", shop.DemoShopID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]string{}
+	col := -1
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line == "" || strings.HasPrefix(line, "Secrets are masked") {
+			continue
+		}
+		i := strings.Index(line, "  ")
+		if i < 0 {
+			t.Fatalf("line without a value: %q", line)
+		}
+		j := i + len(line[i:]) - len(strings.TrimLeft(line[i:], " "))
+		if col >= 0 && j != col {
+			t.Errorf("values not aligned: %q starts at column %d, others at %d", line, j, col)
+		}
+		col = j
+		values[line[:i]] = line[j:]
+	}
+	for k, v := range map[string]string{
+		"name": "OpenPSP Demo Shop", "max-attempts": "5", "logo-url": "https://cdn.example.com/l.png",
+		"token-deletion": "automatic", "payment-by-token": "true", "ogone-default-eci": "9", "ogone-pspid": "openpspdemo",
+		"test public key": creds.PublicKey,
+	} {
+		if values[k] != v {
+			t.Errorf("%s: %q, want %q", k, values[k], v)
+		}
+	}
+	// Every setting `shops set` takes is listed under that name.
+	_, settings, _ := strings.Cut(shopsUsage, "change profile and settings")
+	for _, m := range regexp.MustCompile(`([a-z-]+)=`).FindAllStringSubmatch(settings, -1) {
+		if _, ok := values[m[1]]; !ok {
+			t.Errorf("shops show does not list %s", m[1])
+		}
+	}
+	for _, goName := range []string{"PrimaryEmail", "Settings", "ID", "{"} {
+		if strings.Contains(out, goName) {
+			t.Errorf("shops show prints %q:\n%s", goName, out)
+		}
+	}
+	for _, secret := range []string{creds.Password, creds.HMACKey, "Mysecretsig1875!?"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("shops show prints a secret in full:\n%s", out)
+		}
+	}
+	if got := values["test password"]; got != "testpassword_…"+creds.Password[len(creds.Password)-4:] {
+		t.Errorf("test password shown as %q", got)
+	}
+}
