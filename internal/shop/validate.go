@@ -172,7 +172,9 @@ func checkNotificationURL(k, v string) error {
 // javascript: or data:), no credentials, no characters that need escaping
 // in an attribute, at most maxURL; in production https, except on loopback
 // (a merchant developing on their machine, as for return URLs). A path on
-// OpenPSP ("/static/…") is allowed: the hosted page shows it.
+// OpenPSP's address ("/brand/logo.png", which the reverse proxy in front
+// of OpenPSP serves: OpenPSP serves no merchant images) is allowed: the
+// hosted page shows it.
 func checkLogoURL(k, v string, production bool) error {
 	if v == "" {
 		return nil
@@ -188,7 +190,7 @@ func checkLogoURL(k, v string, production bool) error {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("%s must be an https:// URL of an image (or a path on OpenPSP such as /static/logo.png), not %q", k, v)
+		return fmt.Errorf("%s must be an https:// URL of an image (or a path on OpenPSP's address that your reverse proxy serves, such as /brand/logo.png), not %q", k, v)
 	}
 	if u.User != nil {
 		return fmt.Errorf("%s must not carry a user name or password: every buyer's browser would see them", k)
@@ -199,7 +201,7 @@ func checkLogoURL(k, v string, production bool) error {
 	return nil
 }
 
-// isLocalPath reports whether v is a path on OpenPSP ("/static/…"), not a
+// isLocalPath reports whether v is a path on OpenPSP's address, not a
 // scheme-relative URL ("//host/…") that would load from another site.
 func isLocalPath(v string) bool {
 	return strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//")
