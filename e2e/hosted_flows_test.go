@@ -262,6 +262,33 @@ func TestHostedOneClick(t *testing.T) {
 	if tx["paymentMethodToken"] != tok || tx["status"] != "PAID" || cd["paymentMethodSource"] != "TOKEN" {
 		t.Fatalf("one-click transaction %v", tx)
 	}
+
+	// The saved card posted again once the form is over (back button and
+	// "resend", a second tab) shows the outcome, page and JSON, and pays
+	// nothing; another saved card reads that the form is over.
+	if out := post(url.Values{"saved": {string(id[1])}, "saved_csc": {"123"}}); out["step"] != "done" || out["accepted"] != true {
+		t.Errorf("the saved card posted again answered %v", out)
+	}
+	pageReq, _ := http.NewRequest("POST", s.URL+"/pay/"+ft+"?kr-language=en",
+		strings.NewReader(url.Values{"saved": {string(id[1])}, "saved_csc": {"123"}}.Encode()))
+	pageReq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	pageReq.Header.Set("Origin", s.URL)
+	resp, err = http.DefaultClient.Do(pageReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `data-page="result"`) || strings.Contains(string(page), "already been processed") ||
+		strings.Contains(string(page), tok) {
+		t.Errorf("the saved card posted again as a page: %d\n%s", resp.StatusCode, page)
+	}
+	if out := post(url.Values{"saved": {"0190a0a0-0000-7000-8000-000000000000"}, "saved_csc": {"123"}}); out["accepted"] == true || out["message"] != "This payment has already been processed." {
+		t.Errorf("another saved card posted to the paid form answered %v", out)
+	}
+	if txs, _ := answer(s.v4(t, "Order/Get", map[string]any{"orderId": "oc-pay"}))["transactions"].([]any); len(txs) != 1 {
+		t.Errorf("paid then replayed: %d transactions, want 1", len(txs))
+	}
 }
 
 // postForm posts fields to a hosted page path as the form script does

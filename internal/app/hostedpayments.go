@@ -15,8 +15,9 @@ import (
 
 // hostedPayments adapts the payment service to what the buyer's pages need.
 type hostedPayments struct {
-	pay   *payment.Service
-	shops *shop.Service
+	pay     *payment.Service
+	shops   *shop.Service
+	wallets *wallet.Service
 }
 
 func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form, error) {
@@ -69,7 +70,7 @@ func (h hostedPayments) Outcome(ctx context.Context, formToken string) (hosted.O
 	if err != nil {
 		return hosted.Outcome{}, err
 	}
-	return wallet.HostedFinalOutcome(p, h.pay.Now())
+	return h.wallets.HostedFinalOutcome(ctx, p)
 }
 
 // hostedKeys gives the pages the shop keys they sign with.

@@ -136,6 +136,11 @@ type Outcome struct {
 	// the outcome only when it posts this same card.
 	CardMasked string
 	CardExpiry card.Expiry
+	// SavedCard, set by Payments.Outcome when the form's last attempt paid
+	// with a saved card, is that card's id as the form names it
+	// (SavedCard.ID, never the token): a saved card posted again once the
+	// form is over learns the outcome only when it names this card.
+	SavedCard string
 }
 
 // Buyer-facing refusal reasons (Outcome.Message). Each has a message in
@@ -190,7 +195,8 @@ type Payments interface {
 	PayCard(ctx context.Context, formToken string, in CardInput) (Outcome, error)
 	// Outcome reads, without writing anything, the outcome of a form
 	// that is over (Form.Completed): its last attempt, paid or finally
-	// refused, as PayCard returned it then; else ErrNoOutcome.
+	// refused, as PayCard or Wallets.PaySaved returned it then, with
+	// Outcome.SavedCard when it paid with a saved card; else ErrNoOutcome.
 	Outcome(ctx context.Context, formToken string) (Outcome, error)
 }
 

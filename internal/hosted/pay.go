@@ -423,10 +423,16 @@ func (h *Handler) replayedAfterEnd(w http.ResponseWriter, pg page, asJSON bool, 
 // replayedCardAfterEnd is replayedAfterEnd for the card form posted again
 // once the form is over: the outcome is shown to a post of the attempt's
 // own card (masked number and expiry, which only the buyer's post
-// carries), and any other card gets the ordinary answer of a form that is
-// over.
+// carries; for a saved card, its id in the buyer's page, compared with
+// the id of the card the attempt paid with), and any other card gets the
+// ordinary answer of a form that is over.
 func (h *Handler) replayedCardAfterEnd(w http.ResponseWriter, pg page, asJSON bool, posted url.Values) bool {
 	return h.outcomeAfterEnd(w, pg, asJSON, func(out Outcome) bool {
+		if id := posted.Get(fieldSaved); id != "" {
+			// A saved card's post, as submit reads it: typed fields beside
+			// it are not the card paid with.
+			return out.SavedCard != "" && id == out.SavedCard
+		}
 		in, ferrs := parseCard(posted, h.clock.Now())
 		if _, ok := ferrs[fieldPAN]; ok || in.PAN.IsZero() || out.CardMasked == "" {
 			return false

@@ -2,6 +2,7 @@ package hosted
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,6 +20,9 @@ type fakeWallets struct {
 	cards   []SavedCard
 	paid    []CardInput
 	deleted []string
+	// pay, when set, is told of each saved-card payment: its form is
+	// over, with the outcome Payments.Outcome reads again.
+	pay *fakePayments
 }
 
 func newFakeWallets() *fakeWallets {
@@ -65,7 +69,19 @@ func (f *fakeWallets) PaySaved(_ context.Context, formToken string, in CardInput
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.paid = append(f.paid, in)
-	return Outcome{Accepted: true, Final: true, KRAnswer: []byte(`{"orderStatus":"PAID","_type":"V4/Payment"}`)}, nil
+	out := Outcome{Accepted: true, Final: true, KRAnswer: []byte(`{"orderStatus":"PAID","_type":"V4/Payment"}`)}
+	if f.pay != nil {
+		f.pay.mu.Lock()
+		defer f.pay.mu.Unlock()
+		f.pay.forms[formToken].Completed = true
+		if f.pay.final == nil {
+			f.pay.final = map[string]Outcome{}
+		}
+		final := out
+		final.CardMasked, final.CardExpiry, final.SavedCard = in.PAN.Masked(), in.Expiry, in.Saved
+		f.pay.final[formToken] = final
+	}
+	return out, nil
 }
 
 func (f *fakeWallets) Delete(_ context.Context, formToken, id string) (string, error) {
@@ -305,5 +321,40 @@ func TestOneClickPay(t *testing.T) {
 	res, _ = e.postJSON(t, "/pay/oc2", cardValues("5100010000002045", "12/30", "123"))
 	if res.Step != "done" || !res.Accepted || e.pay.lastCall(t).Last4 != "2045" {
 		t.Fatalf("new card on a one-click form %+v", res)
+	}
+}
+
+// A saved card posted again once the form is over (the back button and
+// "resend", a double click, a second tab) read "already processed": a post
+// naming the saved card the payment was made with shows the outcome, page
+// and JSON, as the first post did, and pays nothing; another saved card
+// still reads that the form is over. Wallet and one-click forms alike.
+func TestSavedCardPostReplayedAfterEndShowsTheOutcome(t *testing.T) {
+	e, fw := walletEnv(t)
+	fw.pay = e.pay
+	e.pay.add(oneClickForm("oc"))
+	for _, ft := range []string{"w", "oc"} {
+		paid := url.Values{"saved": {"c1"}, "saved_csc": {"123"}}
+		first, _ := e.postJSON(t, "/pay/"+ft+"?kr-language=fr", paid)
+		if first.Step != "done" || !first.Accepted {
+			t.Fatalf("%s: saved card payment %+v", ft, first)
+		}
+		replay, w := e.postJSON(t, "/pay/"+ft+"?kr-language=fr", paid)
+		if w.Code != http.StatusOK || replay.Step != "done" || !replay.Accepted || replay.Message != first.Message {
+			t.Errorf("%s: the same saved card posted again answered %d %+v; the first post answered %+v", ft, w.Code, replay, first)
+		}
+		page := e.do(t, "POST", "/pay/"+ft+"?kr-language=fr", paid)
+		if body := html.UnescapeString(page.Body.String()); page.Code != http.StatusOK || !strings.Contains(body, messages["fr"]["accepted"]) || !strings.Contains(body, `data-page="result"`) {
+			t.Errorf("%s: the same saved card posted again as a page: %d, want the paid result page:\n%s", ft, page.Code, body)
+		}
+		for _, other := range []url.Values{{"saved": {"c2"}, "saved_csc": {"123"}}, {"saved": {"C1"}, "saved_csc": {"123"}}} {
+			res, _ := e.postJSON(t, "/pay/"+ft+"?kr-language=fr", other)
+			if res.Accepted || res.Message != messages["fr"]["form_completed"] {
+				t.Errorf("%s: saved card %s posted to the paid form answered %+v", ft, other.Get("saved"), res)
+			}
+		}
+	}
+	if len(fw.paid) != 2 || e.pay.callCount() != 0 {
+		t.Errorf("PaySaved called %d times, PayCard %d, want 2 and 0", len(fw.paid), e.pay.callCount())
 	}
 }

@@ -148,7 +148,7 @@ func newEnv(t *testing.T, db *store.DB, clk clock.Clock) *env {
 	api.RegisterBase()
 	api.RegisterPayments(e.pay)
 	api.RegisterWallet(e.wallet)
-	pages := hosted.New(hosted.Options{Payments: hostedPayments{pay: e.pay, db: db}, Keys: keys4{},
+	pages := hosted.New(hosted.Options{Payments: hostedPayments{pay: e.pay, db: db, wallet: e.wallet}, Keys: keys4{},
 		Authenticator: sim, SealKey: []byte("0123456789abcdef0123456789abcdef"), Clock: clk, Wallet: e.wallet.Hosted()})
 	mux := http.NewServeMux()
 	mux.Handle("/api-payment/V4/{name...}", api)
@@ -306,8 +306,9 @@ func wantCode(t *testing.T, err error, code string) {
 // hostedPayments is the app's adapter of the payment service to the pages
 // (internal/app/hostedpayments.go), rebuilt here for the stack under test.
 type hostedPayments struct {
-	pay *payment.Service
-	db  *store.DB
+	pay    *payment.Service
+	db     *store.DB
+	wallet *wallet.Service
 }
 
 func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form, error) {
@@ -337,7 +338,7 @@ func (h hostedPayments) Outcome(ctx context.Context, formToken string) (hosted.O
 	if err != nil {
 		return hosted.Outcome{}, err
 	}
-	return wallet.HostedFinalOutcome(p, h.pay.Now())
+	return h.wallet.HostedFinalOutcome(ctx, p)
 }
 
 func (h hostedPayments) PayCard(ctx context.Context, formToken string, in hosted.CardInput) (hosted.Outcome, error) {

@@ -217,8 +217,45 @@ func HostedOutcome(p payment.Payment, t payment.Transaction, now time.Time) (hos
 // last attempt has since become something else (cancelled), gives
 // hosted.ErrNoOutcome.
 func HostedFinalOutcome(p payment.Payment, now time.Time) (hosted.Outcome, error) {
-	if !p.Completed() {
+	t, ok := finalAttempt(p)
+	if !ok {
 		return hosted.Outcome{}, hosted.ErrNoOutcome
+	}
+	return HostedOutcome(p, t, now)
+}
+
+// HostedFinalOutcome is what hosted.Payments.Outcome returns: the package's
+// HostedFinalOutcome and, when the last attempt paid with a token, the id
+// under which the buyer's pages name that token's card
+// (hosted.Outcome.SavedCard, hosted.SavedCard.ID: the vault's id of the
+// token, as Wallet gives it, never its value). A token the vault no longer
+// knows leaves it empty.
+func (s *Service) HostedFinalOutcome(ctx context.Context, p payment.Payment) (hosted.Outcome, error) {
+	t, ok := finalAttempt(p)
+	if !ok {
+		return hosted.Outcome{}, hosted.ErrNoOutcome
+	}
+	out, err := HostedOutcome(p, t, s.pay.Now())
+	if err != nil || t.Token == "" {
+		return out, err
+	}
+	tok, err := s.vault.Get(ctx, p.ShopID, t.Token)
+	switch {
+	case vault.IsTokenError(err):
+		return out, nil
+	case err != nil:
+		return hosted.Outcome{}, err
+	}
+	out.SavedCard = tok.ID
+	return out, nil
+}
+
+// finalAttempt is the last attempt of a form that is over: paid, or
+// finally refused or failed; none when the form is not over or its last
+// attempt has since become something else (cancelled).
+func finalAttempt(p payment.Payment) (payment.Transaction, bool) {
+	if !p.Completed() {
+		return payment.Transaction{}, false
 	}
 	for i := len(p.Transactions) - 1; i >= 0; i-- {
 		t := p.Transactions[i]
@@ -226,11 +263,11 @@ func HostedFinalOutcome(p payment.Payment, now time.Time) (hosted.Outcome, error
 			continue
 		}
 		if t.Accepted() || t.DetailedStatus == payment.Refused || t.DetailedStatus == payment.Error {
-			return HostedOutcome(p, t, now)
+			return t, true
 		}
 		break
 	}
-	return hosted.Outcome{}, hosted.ErrNoOutcome
+	return payment.Transaction{}, false
 }
 
 // HostedError turns the error of a card or saved-card attempt into what the
