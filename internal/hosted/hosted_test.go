@@ -799,10 +799,15 @@ func TestTypography(t *testing.T) {
 // register: vous, Sie, usted, Lei ("Inserisca", "la Sua banca"); the card
 // form's Italian messages said tu while the wallet's said Lei. Why these
 // registers, and the words of the others: typography.RegisterProblems.
+// Spanish says "póngase en contacto con" as the emails do, not "Contacte
+// con" or "comuníquese" (typography.WordingProblems).
 func TestRegister(t *testing.T) {
 	for _, lang := range languages {
 		for k, v := range messages[lang] {
 			for _, p := range typography.RegisterProblems(lang, v) {
+				t.Errorf("%s %q: %s: %q", lang, k, p, v)
+			}
+			for _, p := range typography.WordingProblems(lang, v) {
 				t.Errorf("%s %q: %s: %q", lang, k, p, v)
 			}
 		}

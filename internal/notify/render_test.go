@@ -64,10 +64,15 @@ func TestTypography(t *testing.T) {
 // language's formal register: vous, Sie, usted, Lei; the Italian notices of
 // instalments said voi to the merchant whose footer said Lei. Why these
 // registers, and the words of the others: typography.RegisterProblems.
+// Spanish says "póngase en contacto con" in every catalogue
+// (typography.WordingProblems).
 func TestRegister(t *testing.T) {
 	for lang, catalog := range catalogs {
 		for k, v := range catalog {
 			for _, p := range typography.RegisterProblems(lang, v) {
+				t.Errorf("%s %q: %s: %q", lang, k, p, v)
+			}
+			for _, p := range typography.WordingProblems(lang, v) {
 				t.Errorf("%s %q: %s: %q", lang, k, p, v)
 			}
 		}

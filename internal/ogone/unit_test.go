@@ -208,11 +208,15 @@ func TestTypography(t *testing.T) {
 // Every FlexCheckout text addresses the buyer formally (vous, Sie, usted,
 // u), and Italian with infinitives ("Inserire il numero della carta"), in
 // the register of the payment pages and the emails (Lei); the words of the
-// other registers: typography.RegisterProblems.
+// other registers: typography.RegisterProblems. Spanish says "póngase en
+// contacto con" in every catalogue (typography.WordingProblems).
 func TestRegister(t *testing.T) {
 	for lang, catalogue := range messages {
 		for k, v := range catalogue {
 			for _, p := range typography.RegisterProblems(lang, v) {
+				t.Errorf("%s %q: %s: %q", lang, k, p, v)
+			}
+			for _, p := range typography.WordingProblems(lang, v) {
 				t.Errorf("%s %q: %s: %q", lang, k, p, v)
 			}
 		}

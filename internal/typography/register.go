@@ -78,15 +78,54 @@ func RegisterProblems(lang, s string) []string {
 		return nil
 	}
 	var problems []string
+	for _, w := range matches(s, r.words) {
+		problems = append(problems, fmt.Sprintf("%q is not the register of %s texts (%s)", w, lang, r.register))
+	}
+	return problems
+}
+
+// wording lists, per language, the words of other phrasings of what every
+// catalogue says one way. Spanish: the pages said "Contacte con la tienda"
+// and "comuníquese con el comercio" where the emails and FlexCheckout say
+// "póngase en contacto con", the phrase of Ingenico's FlexCheckout guide
+// (see the register above) and of Spanish banks and PSPs with usted. The
+// infinitive "ponerse en contacto" ("Puede … ponerse en contacto con la
+// tienda") is the same phrase. Words match as in informal.
+var wording = map[string]struct {
+	use   string
+	words []string
+}{
+	"es": {"póngase en contacto con", []string{"contacte", "contacten", "contáctenos", "contáctese", "comuníquese", "comuníquense"}},
+}
+
+// WordingProblems lists the words of s that phrase in another way what
+// lang's texts always say one way (wording): "Contacte con" in Spanish,
+// where every catalogue says "póngase en contacto con". Markup is not read.
+func WordingProblems(lang, s string) []string {
+	r, ok := wording[lang]
+	if !ok {
+		return nil
+	}
+	var problems []string
+	for _, w := range matches(s, r.words) {
+		problems = append(problems, fmt.Sprintf("%q: %s texts say %q", w, lang, r.use))
+	}
+	return problems
+}
+
+// matches returns the words of s's prose that are among words: as
+// written, or in any case for a word of words in lower case.
+func matches(s string, words []string) []string {
+	var out []string
 	for _, w := range strings.FieldsFunc(prose(s), func(c rune) bool { return !unicode.IsLetter(c) }) {
-		for _, m := range r.words {
+		for _, m := range words {
 			if w == m || (m == strings.ToLower(m) && strings.ToLower(w) == m) {
-				problems = append(problems, fmt.Sprintf("%q is not the register of %s texts (%s)", w, lang, r.register))
+				out = append(out, w)
 				break
 			}
 		}
 	}
-	return problems
+	return out
 }
 
 // prose returns s with its markup, the inside of HTML tags and of

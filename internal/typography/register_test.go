@@ -34,3 +34,26 @@ func TestRegisterProblems(t *testing.T) {
 		}
 	}
 }
+
+// WordingProblems finds Spanish phrasings of "póngase en contacto con"
+// other than it, whole words, in any case, never in markup.
+func TestWordingProblems(t *testing.T) {
+	for s, n := range map[string]int{
+		"Póngase en contacto con la tienda.":                             0,
+		"Puede volver a intentarlo o ponerse en contacto con la tienda.": 0,
+		"No se ha podido contactar con el banco.":                        0,
+		"No se contacta con ningún banco.":                               0,
+		`<a href="{contacte}">Tienda</a>`:                                0,
+		"Contacte con la tienda.":                                        1,
+		"Pruebe con otra tarjeta o contacte con su banco.":               1,
+		"Para eliminarla, comuníquese con el comercio.":                  1,
+		"COMUNÍQUESE CON EL COMERCIO":                                    1,
+	} {
+		if p := WordingProblems("es", s); len(p) != n {
+			t.Errorf("%q: %d problems %v, want %d", s, len(p), p, n)
+		}
+	}
+	if p := WordingProblems("fr", "Contactez la boutique."); len(p) != 0 {
+		t.Errorf("French: %v, want none", p)
+	}
+}
