@@ -800,7 +800,10 @@ func TestTypography(t *testing.T) {
 // form's Italian messages said tu while the wallet's said Lei. Why these
 // registers, and the words of the others: typography.RegisterProblems.
 // Spanish says "póngase en contacto con" as the emails do, not "Contacte
-// con" or "comuníquese" (typography.WordingProblems).
+// con" or "comuníquese"; the merchant is the shop in every language (the
+// wallet's texts and the 3-D Secure page said marchand, comercio,
+// esercente, Händler), and the security code and expiry date have one
+// name each (typography.WordingProblems).
 func TestRegister(t *testing.T) {
 	for _, lang := range languages {
 		for k, v := range messages[lang] {

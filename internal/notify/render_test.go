@@ -64,7 +64,8 @@ func TestTypography(t *testing.T) {
 // language's formal register: vous, Sie, usted, Lei; the Italian notices of
 // instalments said voi to the merchant whose footer said Lei. Why these
 // registers, and the words of the others: typography.RegisterProblems.
-// Spanish says "póngase en contacto con" in every catalogue
+// Spanish says "póngase en contacto con" in every catalogue, the merchant
+// is the shop and the card's codes and dates have one name each
 // (typography.WordingProblems).
 func TestRegister(t *testing.T) {
 	for lang, catalog := range catalogs {

@@ -106,7 +106,7 @@ func TestFlexUpdateAndDuplicateOrderID(t *testing.T) {
 	checkSHAOut(t, q)
 	// A captured link of O1 replayed with other card data is refused.
 	resp, body := e.post(open("O1", "es_ES"), cardForm(visa))
-	generic := "Se ha producido un error al procesar la solicitud. Inténtelo de nuevo más tarde o póngase en contacto con el comerciante."
+	generic := "Se ha producido un error al procesar la solicitud. Inténtelo de nuevo más tarde o póngase en contacto con la tienda."
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, generic) {
 		t.Fatalf("duplicate: %d %s", resp.StatusCode, body)
 	}

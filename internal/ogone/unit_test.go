@@ -209,7 +209,10 @@ func TestTypography(t *testing.T) {
 // u), and Italian with infinitives ("Inserire il numero della carta"), in
 // the register of the payment pages and the emails (Lei); the words of the
 // other registers: typography.RegisterProblems. Spanish says "póngase en
-// contacto con" in every catalogue (typography.WordingProblems).
+// contacto con" in every catalogue, the merchant is the shop (boutique,
+// tienda, negozio, Shop: FlexCheckout said marchand, comerciante,
+// commerciante, Händler) and the German security code a Sicherheitscode,
+// not a Prüfnummer (typography.WordingProblems).
 func TestRegister(t *testing.T) {
 	for lang, catalogue := range messages {
 		for k, v := range catalogue {

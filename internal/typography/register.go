@@ -16,7 +16,8 @@ import (
 //     do the product documents among the seeds (Lyra's wallet guide,
 //     Ingenico's FlexCheckout guide, whose buyer-facing error "Inténtelo de
 //     nuevo más tarde o póngase en contacto con el comerciante" FlexCheckout
-//     shows); only PayXpert's newsletter to merchants says tú.
+//     shows, with "la tienda" for the merchant: see wording); only
+//     PayXpert's newsletter to merchants says tú.
 //   - it: Lei, with the courtesy capitals (Inserisca, Sua, Le). It was the
 //     register of most Italian texts (the emails, SMS, wallet), against the
 //     tu of the card form's messages and the plural voi of the instalment
@@ -85,42 +86,97 @@ func RegisterProblems(lang, s string) []string {
 }
 
 // wording lists, per language, the words of other phrasings of what every
-// catalogue says one way. Spanish: the pages said "Contacte con la tienda"
-// and "comuníquese con el comercio" where the emails and FlexCheckout say
-// "póngase en contacto con", the phrase of Ingenico's FlexCheckout guide
-// (see the register above) and of Spanish banks and PSPs with usted. The
-// infinitive "ponerse en contacto" ("Puede … ponerse en contacto con la
-// tienda") is the same phrase. Words match as in informal.
-var wording = map[string]struct {
+// catalogue (payment pages and their wallet, FlexCheckout, emails and SMS)
+// says one way. Words match as in informal; an entry of several words
+// matches them in a row ("code de sécurité").
+//
+//   - Spanish "póngase en contacto con": the pages said "Contacte con la
+//     tienda" and "comuníquese con el comercio" where the emails and
+//     FlexCheckout say "póngase en contacto con", the phrase of Ingenico's
+//     FlexCheckout guide (see the register above) and of Spanish banks and
+//     PSPs with usted. The infinitive "ponerse en contacto" ("Puede …
+//     ponerse en contacto con la tienda") is the same phrase.
+//   - The merchant, to the buyer and in the merchant's own notices: the
+//     shop, as the pages' "Return to the shop" and every email call it:
+//     la boutique, la tienda, il negozio, der Shop. The wallet's texts,
+//     FlexCheckout's and the 3-D Secure page's "Merchant" label said
+//     marchand, comercio, comerciante, esercente, commerciante, Händler
+//     (FlexCheckout's generic error thus departs from the guide's
+//     "póngase en contacto con el comerciante"). "site" and "sito" are
+//     not listed: they also name a bank's site.
+//   - The card security code: fr cryptogramme visuel, es código de
+//     seguridad, it codice di sicurezza, de Sicherheitscode (FlexCheckout
+//     said Prüfnummer).
+//   - The card expiry date: fr date d’expiration, es fecha de caducidad,
+//     it data di scadenza, de Ablaufdatum (a card's "gültig bis", as
+//     printed on it, is the same). Spanish "vencimiento" is not listed: it
+//     is an instalment's due date.
+var wording = map[string][]struct {
 	use   string
 	words []string
 }{
-	"es": {"póngase en contacto con", []string{"contacte", "contacten", "contáctenos", "contáctese", "comuníquese", "comuníquense"}},
+	"es": {
+		{"póngase en contacto con", []string{"contacte", "contacten", "contáctenos", "contáctese", "comuníquese", "comuníquense"}},
+		{"tienda", []string{"comercio", "comercios", "comerciante", "comerciantes", "vendedor", "vendedores"}},
+		{"código de seguridad", []string{"código de verificación", "código de control", "código CVV", "código CVC"}},
+		{"fecha de caducidad", []string{"expiración", "fecha de validez"}},
+	},
+	"fr": {
+		{"boutique", []string{"marchand", "marchands", "commerçant", "commerçants", "magasin", "vendeur"}},
+		{"cryptogramme visuel", []string{"code de sécurité", "code de vérification", "code de contrôle", "code CVV", "code CVC"}},
+		{"date d’expiration", []string{"date de validité", "fin de validité", "date d’échéance de la carte"}},
+	},
+	"it": {
+		{"negozio", []string{"esercente", "esercenti", "commerciante", "commercianti", "venditore"}},
+		{"codice di sicurezza", []string{"codice di verifica", "codice di controllo", "codice CVV", "codice CVC"}},
+		{"data di scadenza", []string{"data di validità"}},
+	},
+	"de": {
+		{"Shop", []string{"händler", "händlers", "händlern", "geschäft", "verkäufer"}},
+		{"Sicherheitscode", []string{"prüfnummer", "kartenprüfnummer", "prüfziffer", "kartenprüfziffer", "sicherheitsnummer"}},
+		{"Ablaufdatum", []string{"verfallsdatum", "verfalldatum", "gültigkeitsdatum"}},
+	},
 }
 
 // WordingProblems lists the words of s that phrase in another way what
 // lang's texts always say one way (wording): "Contacte con" in Spanish,
-// where every catalogue says "póngase en contacto con". Markup is not read.
+// where every catalogue says "póngase en contacto con"; "marchand" in
+// French, where they say "boutique". Markup is not read.
 func WordingProblems(lang, s string) []string {
-	r, ok := wording[lang]
-	if !ok {
-		return nil
-	}
 	var problems []string
-	for _, w := range matches(s, r.words) {
-		problems = append(problems, fmt.Sprintf("%q: %s texts say %q", w, lang, r.use))
+	for _, r := range wording[lang] {
+		for _, w := range matches(s, r.words) {
+			problems = append(problems, fmt.Sprintf("%q: %s texts say %q", w, lang, r.use))
+		}
 	}
 	return problems
 }
 
 // matches returns the words of s's prose that are among words: as
-// written, or in any case for a word of words in lower case.
+// written, or in any case for a word of words in lower case. An entry of
+// several words matches them in a row, each as a single word does
+// ("código CVV": "Código CVV" too, not "código cvv").
 func matches(s string, words []string) []string {
+	split := func(s string) []string {
+		return strings.FieldsFunc(s, func(c rune) bool { return !unicode.IsLetter(c) })
+	}
+	tokens := split(prose(s))
 	var out []string
-	for _, w := range strings.FieldsFunc(prose(s), func(c rune) bool { return !unicode.IsLetter(c) }) {
+	for i := range tokens {
 		for _, m := range words {
-			if w == m || (m == strings.ToLower(m) && strings.ToLower(w) == m) {
-				out = append(out, w)
+			parts := split(m)
+			if len(parts) == 0 || i+len(parts) > len(tokens) {
+				continue
+			}
+			ok := true
+			for j, p := range parts {
+				if w := tokens[i+j]; w != p && (p != strings.ToLower(p) || strings.ToLower(w) != p) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				out = append(out, strings.Join(tokens[i:i+len(parts)], " "))
 				break
 			}
 		}

@@ -35,25 +35,64 @@ func TestRegisterProblems(t *testing.T) {
 	}
 }
 
-// WordingProblems finds Spanish phrasings of "póngase en contacto con"
-// other than it, whole words, in any case, never in markup.
+// WordingProblems finds the other phrasings of what each language's texts
+// say one way: whole words, several in a row for a phrase, a lower-case
+// word in any case, never in markup.
 func TestWordingProblems(t *testing.T) {
-	for s, n := range map[string]int{
-		"Póngase en contacto con la tienda.":                             0,
-		"Puede volver a intentarlo o ponerse en contacto con la tienda.": 0,
-		"No se ha podido contactar con el banco.":                        0,
-		"No se contacta con ningún banco.":                               0,
-		`<a href="{contacte}">Tienda</a>`:                                0,
-		"Contacte con la tienda.":                                        1,
-		"Pruebe con otra tarjeta o contacte con su banco.":               1,
-		"Para eliminarla, comuníquese con el comercio.":                  1,
-		"COMUNÍQUESE CON EL COMERCIO":                                    1,
+	for lang, texts := range map[string]map[string]int{
+		"es": {
+			"Póngase en contacto con la tienda.":                             0,
+			"Puede volver a intentarlo o ponerse en contacto con la tienda.": 0,
+			"No se ha podido contactar con el banco.":                        0,
+			"No se contacta con ningún banco.":                               0,
+			`<a href="{contacte}">Tienda</a>`:                                0,
+			"Contacte con la tienda.":                                        1,
+			"Pruebe con otra tarjeta o contacte con su banco.":               1,
+			"Para eliminarla, comuníquese con el comercio.":                  2,
+			"COMUNÍQUESE CON EL COMERCIO":                                    2,
+			"Nunca se comunican al comerciante.":                             1,
+			"Introduzca el código de seguridad y la fecha de caducidad.":     0,
+			"El código de verificación no es válido.":                        1,
+			"Código CVV":           1,
+			"Fecha de expiración":  1,
+			"Fecha de vencimiento": 0,
+		},
+		"fr": {
+			"Contactez la boutique.":                         0,
+			"Veuillez contacter le marchand.":                1,
+			"Commerçant":                                     1,
+			"Saisissez le cryptogramme visuel.":              0,
+			"Saisissez le code de sécurité.":                 1,
+			"Pour votre sécurité, saisissez le code.":        0,
+			"Date de fin de validité":                        1,
+			"Saisissez la date d’expiration.":                0,
+			`<span class="{marchand}">Boutique</span>`:       0,
+			"Le code de vérification et la date de validité": 2,
+		},
+		"it": {
+			"Contatti il negozio.":                0,
+			"Contatti l’esercente.":               1,
+			"Contattare il commerciante.":         1,
+			"Inserisca il codice di sicurezza.":   0,
+			"Il codice di verifica non è valido.": 1,
+			"La data di scadenza non è valida.":   0,
+			"Data di validità":                    1,
+		},
+		"de": {
+			"Bitte wenden Sie sich an den Shop.":    0,
+			"Bitte wenden Sie sich an den Händler.": 1,
+			"Geschäft":                              1,
+			"Geben Sie den Sicherheitscode ein.":    0,
+			"Die Prüfnummer ist ungültig.":          1,
+			"Das Ablaufdatum ist ungültig.":         0,
+			"Verfallsdatum":                         1,
+		},
+		"en": {"Contact the merchant.": 0},
 	} {
-		if p := WordingProblems("es", s); len(p) != n {
-			t.Errorf("%q: %d problems %v, want %d", s, len(p), p, n)
+		for s, n := range texts {
+			if p := WordingProblems(lang, s); len(p) != n {
+				t.Errorf("%s %q: %d problems %v, want %d", lang, s, len(p), p, n)
+			}
 		}
-	}
-	if p := WordingProblems("fr", "Contactez la boutique."); len(p) != 0 {
-		t.Errorf("French: %v, want none", p)
 	}
 }
