@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -587,5 +589,66 @@ func TestShopsSetOgoneDefaultECI(t *testing.T) {
 	}
 	if s, err := a.Shops.Get(ctx, shop.DemoShopID); err != nil || s.Name == "Changed" {
 		t.Fatalf("a refused command saved the shop: %q %v", s.Name, err)
+	}
+}
+
+// `openpsp shops set ID return-origins=…` takes a comma-separated list of
+// origins, refuses anything that is not an https origin (http only on
+// loopback) with nothing after the host, saves nothing then, lists the
+// origins in `shops show`, and clears them with an empty value.
+func TestShopsSetReturnOrigins(t *testing.T) {
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "data"))
+	ctx := context.Background()
+	dev, err := app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Close()
+	stored := func() []string {
+		t.Helper()
+		a, err := app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		s, err := a.Shops.Get(ctx, shop.DemoShopID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Settings.ReturnOrigins
+	}
+	for _, bad := range []string{
+		"https://shop.example/return", "http://shop.example", "https://shop.example,ftp://x", "shop.example",
+		"https://u:p@shop.example", "https://shop.example?x=1", "https://shop.example#f", "https://",
+	} {
+		if err := run(ctx, []string{"shops", "set", shop.DemoShopID, "return-origins=" + bad}); err == nil || !strings.Contains(err.Error(), "return-origins must") {
+			t.Errorf("shops set return-origins=%s: %v, want an error naming return-origins", bad, err)
+		}
+	}
+	if got := stored(); got != nil {
+		t.Fatalf("refused values were saved: %q", got)
+	}
+	if err := run(ctx, []string{"shops", "set", shop.DemoShopID, "return-origins=https://a.example, https://b.example:8443,http://127.0.0.1:8080,http://localhost"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"https://a.example", "https://b.example:8443", "http://127.0.0.1:8080", "http://localhost"}
+	if got := stored(); !slices.Equal(got, want) {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+	out, err := helpText(t, "shops", "show", shop.DemoShopID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^return-origins +` + regexp.QuoteMeta(strings.Join(want, ",")) + `$`).MatchString(out) {
+		t.Errorf("shops show does not list the origins:\n%s", out)
+	}
+	if err := run(ctx, []string{"shops", "set", shop.DemoShopID, "return-origins="}); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(); got != nil {
+		t.Fatalf("after return-origins=: %q", got)
+	}
+	if out, _ := helpText(t, "shops", "show", shop.DemoShopID); !regexp.MustCompile(`(?m)^return-origins +\(any\)$`).MatchString(out) {
+		t.Errorf("shops show after clearing:\n%s", out)
 	}
 }

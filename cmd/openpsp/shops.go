@@ -81,6 +81,7 @@ const shopsUsage = `usage:
       ipn-on-batch-change=false  ipn-on-batch-authorization=false
       merchant-payment-notice=true  token-url=true  token-email-buyer=true  token-email-merchant=true
       token-sms-merchant=true  token-sms-buyer=true  primary-color=#0b5
+      return-origins=https://shop.example,https://b.example   the only origins the hosted page returns to (empty: any)
       merchant-email=…  merchant-phone=+33…   where the merchant's notices go (default: email, phone)
       ogone-default-eci=7   the ECI of a DirectLink order that sends none: 1, 2, 3, 4, 7 (default) or 9
       ogone-default-operation=RES   the OPERATION of a DirectLink order that sends none: RES (default) or SAL`
@@ -320,6 +321,13 @@ func applySetting(s *shop.Shop, k, v string) error {
 		s.LogoURL = v
 	case "primary-color":
 		set.PrimaryColor = v
+	case "return-origins":
+		set.ReturnOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				set.ReturnOrigins = append(set.ReturnOrigins, o)
+			}
+		}
 	case "payment-by-token":
 		set.PaymentByToken, err = b()
 	case "token-deletion":

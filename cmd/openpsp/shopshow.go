@@ -39,6 +39,7 @@ func showShop(ctx context.Context, a *app.App, out io.Writer, s shop.Shop) error
 		{"notification-url", or(s.NotificationURL, "(none)")},
 		{"logo-url", or(s.LogoURL, "(none)")},
 		{"primary-color", or(set.PrimaryColor, "(default)")},
+		{"return-origins", or(strings.Join(set.ReturnOrigins, ","), "(any)")},
 		{"payment-by-token", b(set.PaymentByToken)},
 		{"token-deletion", strings.ToLower(set.TokenDeletion)},
 		{"order-confirmation-emails", b(set.OrderConfirmationEmails)},

@@ -43,7 +43,7 @@ func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form
 		AttemptsLeft: p.AttemptsLeft(), Expired: expired, Completed: p.Completed() && !closedByExpiry(p, expired),
 		InProgress: wallet.HostedInProgress(p),
 		FormAction: p.FormAction, OneClick: p.OneClick(), PrimaryColor: sh.Settings.PrimaryColor,
-		StrongAuthentication: p.Options.StrongAuthentication,
+		StrongAuthentication: p.Options.StrongAuthentication, ReturnOrigins: sh.Settings.ReturnOrigins,
 	}, nil
 }
 

@@ -74,6 +74,11 @@ type Form struct {
 	// (3-D Secure, the issuer decides), CHALLENGE_REQUESTED or
 	// CHALLENGE_MANDATE (ask for a challenge), DISABLED (no 3-D Secure).
 	StrongAuthentication string
+	// ReturnOrigins are the origins (scheme://host[:port]) the shop allows
+	// its return addresses (kr-post-url-success … kr-get-url-refused) on.
+	// Empty: any http(s) address, as PayZen; otherwise a page whose return
+	// address has another origin is refused as an invalid return address.
+	ReturnOrigins []string
 }
 
 // CardInput is a card typed by the buyer, validated, ready to be paid with.

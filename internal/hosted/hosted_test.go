@@ -269,6 +269,60 @@ func TestReturnURLModes(t *testing.T) {
 	}
 }
 
+// TestReturnOrigins: a shop that lists its return origins gets its pages
+// refused, as an invalid return address, when a return address of the
+// query has another origin; a shop that lists none keeps PayZen's rule.
+func TestReturnOrigins(t *testing.T) {
+	e := newEnv(t)
+	locked := demoForm("locked")
+	locked.ReturnOrigins = []string{"https://shop.example", "http://127.0.0.1:8080"}
+	e.pay.add(locked)
+	e.pay.add(demoForm("open"))
+	ret := func(token string, kv ...string) string {
+		q := url.Values{"kr-language": {"fr"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			q.Set(kv[i], kv[i+1])
+		}
+		return "/pay/" + token + "?" + q.Encode()
+	}
+	refusal := html.EscapeString(messages["fr"]["invalid_return_url"])
+	for _, c := range []struct {
+		target string
+		code   int
+	}{
+		{ret("locked", "kr-post-url-success", "https://shop.example/ok"), 200},
+		{ret("locked", "kr-get-url-success", "https://SHOP.example:443/ok", "kr-post-url-refused", "http://127.0.0.1:8080/ko"), 200},
+		{ret("locked"), 200},
+		{ret("locked", "kr-post-url-success", "https://evil.example/collect"), 400},
+		{ret("locked", "kr-post-url-success", "https://shop.example/ok", "kr-get-url-refused", "https://evil.example/"), 400},
+		{ret("locked", "kr-post-url-success", "http://shop.example/ok"), 400},
+		{ret("locked", "kr-post-url-success", "https://shop.example:8443/ok"), 400},
+		{ret("locked", "kr-post-url-success", "https://shop.example.evil.example/ok"), 400},
+		{ret("open", "kr-post-url-success", "https://evil.example/collect"), 200},
+	} {
+		w := e.do(t, "GET", c.target, nil)
+		if w.Code != c.code {
+			t.Errorf("%s: %d, want %d", c.target, w.Code, c.code)
+			continue
+		}
+		if got := strings.Contains(w.Body.String(), refusal); got != (c.code == 400) {
+			t.Errorf("%s: invalid_return_url message shown: %v, want %v", c.target, got, c.code == 400)
+		}
+	}
+	// A card posted to a page with a foreign return address is not paid.
+	res, w := e.postJSON(t, ret("locked", "kr-post-url-success", "https://evil.example/collect"), cardValues("4970 1000 0000 0055", "12/30", "123"))
+	if w.Code != 400 || res.Step != "error" || res.Error == nil || res.Error.ErrorCode != "CLIENT_997" || res.Return != nil {
+		t.Fatalf("foreign return: %d %+v", w.Code, res)
+	}
+	if n := len(e.pay.calls); n != 0 {
+		t.Fatalf("PayCard called %d times for a refused return address", n)
+	}
+	res, w = e.postJSON(t, ret("locked", "kr-post-url-success", "https://shop.example/paid"), cardValues("4970 1000 0000 0055", "12/30", "123"))
+	if w.Code != 200 || !res.Accepted || res.Return == nil || res.Return.Action != "https://shop.example/paid" {
+		t.Fatalf("allowed return: %d %+v", w.Code, res)
+	}
+}
+
 func embeddedURL(token, origin, pk string) string {
 	q := url.Values{"origin": {origin}, "kr-public-key": {pk}}
 	return "/embedded/" + token + "?" + q.Encode()

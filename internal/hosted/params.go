@@ -162,6 +162,43 @@ func insecureForMode(r *returnURL, mode string) bool {
 	return ip == nil || !ip.IsLoopback()
 }
 
+// allowedReturn reports whether r may be returned to when the shop allows
+// only the origins of allowed: with none, any address (PayZen's rule);
+// otherwise the scheme, host and port of r must be one of them (a default
+// port written or not, the host in any case).
+func allowedReturn(r *returnURL, allowed []string) bool {
+	if r == nil || len(allowed) == 0 {
+		return true
+	}
+	o := canonicalOrigin(r.URL)
+	if o == "" {
+		return false
+	}
+	for _, a := range allowed {
+		if canonicalOrigin(a) == o {
+			return true
+		}
+	}
+	return false
+}
+
+// canonicalOrigin returns scheme://host[:port] of an absolute http(s) URL,
+// lower case, without the scheme's default port; "" when raw has none.
+func canonicalOrigin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return ""
+	}
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if p := u.Port(); p != "" && !(u.Scheme == "https" && p == "443") && !(u.Scheme == "http" && p == "80") {
+		host += ":" + p
+	}
+	return strings.ToLower(u.Scheme) + "://" + host
+}
+
 // query returns the parameters to carry forward on the page's own requests.
 func (p pageParams) query() url.Values {
 	q := url.Values{}

@@ -128,7 +128,8 @@ func (h *Handler) loadForm(w http.ResponseWriter, r *http.Request, embedded, asJ
 	}
 	pg.form = form
 	pg.lang = resolveLanguage(params.lang, form.Language, r.Header.Get("Accept-Language"))
-	if insecureForMode(params.success, form.Mode) || insecureForMode(params.refused, form.Mode) {
+	if insecureForMode(params.success, form.Mode) || insecureForMode(params.refused, form.Mode) ||
+		!allowedReturn(params.success, form.ReturnOrigins) || !allowedReturn(params.refused, form.ReturnOrigins) {
 		pg.params.success, pg.params.refused = nil, nil
 		h.fail(w, pg, asJSON, http.StatusBadRequest, "invalid_return_url", "CLIENT_997", "")
 		return pg, false

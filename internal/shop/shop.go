@@ -74,6 +74,12 @@ type Settings struct {
 	Notifications NotificationSettings `json:"notifications"`
 	// Branding for hosted pages and emails.
 	PrimaryColor string `json:"primaryColor,omitempty"`
+	// ReturnOrigins, when not empty, are the only origins
+	// (https://shop.example, scheme://host[:port]) the hosted payment page
+	// returns the buyer and the signed kr-answer to: a page whose
+	// kr-post-url-* or kr-get-url-* has another origin is refused. Empty:
+	// any address the page's query gives, as PayZen.
+	ReturnOrigins []string `json:"returnOrigins,omitempty"`
 }
 
 // NotificationSettings switch each notification channel of the wallet

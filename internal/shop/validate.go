@@ -64,6 +64,7 @@ func (sh Shop) problems(production bool) []problem {
 		add("primary-color", fmt.Errorf("primary-color must be a colour written #RRGGBB or #RGB, not %q", c))
 	}
 	add("logo-url", checkLogoURL("logo-url", sh.LogoURL, production))
+	add("return-origins", checkReturnOrigins("return-origins", sh.Settings.ReturnOrigins))
 	return out
 }
 
@@ -89,6 +90,8 @@ func (sh Shop) setting(name string) string {
 		return sh.Settings.PrimaryColor
 	case "logo-url":
 		return sh.LogoURL
+	case "return-origins":
+		return strings.Join(sh.Settings.ReturnOrigins, ",")
 	}
 	return ""
 }
@@ -111,6 +114,8 @@ func fixExample(name string) (string, bool) {
 		return "primary-color=#0b5a3c", true
 	case "logo-url":
 		return "logo-url=https://cdn.example/logo.png", true
+	case "return-origins":
+		return "return-origins=https://shop.example", true
 	}
 	return name + "=…", true
 }
@@ -197,6 +202,27 @@ func checkLogoURL(k, v string, production bool) error {
 	}
 	if production && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
 		return fmt.Errorf("%s must be https:// in production (a plain-HTTP image on the payment page): %q", k, v)
+	}
+	return nil
+}
+
+// checkReturnOrigins refuses an allowed return origin that is not one:
+// each must be scheme://host[:port] with nothing after it, https, or http
+// on a loopback host only (a merchant developing on their machine, as for
+// return URLs), with no credentials.
+func checkReturnOrigins(k string, origins []string) error {
+	for _, o := range origins {
+		if len(o) > maxURL {
+			return fmt.Errorf("%s: each origin must be at most %d characters, not %d", k, maxURL, len(o))
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.User != nil ||
+			u.Opaque != "" || u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(o, "#") {
+			return fmt.Errorf("%s must be origins such as https://shop.example (scheme, host and port only, no path), separated by commas, not %q", k, o)
+		}
+		if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+			return fmt.Errorf("%s must be https:// origins (http:// only for localhost or a loopback address), not %q", k, o)
+		}
 	}
 	return nil
 }

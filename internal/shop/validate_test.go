@@ -156,6 +156,8 @@ func TestServiceRefusesUnusableCurrencyAndColour(t *testing.T) {
 			{"primary-color", func(s *shop.Shop) { s.Settings.PrimaryColor = "red" }},
 			{"primary-color", func(s *shop.Shop) { s.Settings.PrimaryColor = "#12345" }},
 			{"primary-color", func(s *shop.Shop) { s.Settings.PrimaryColor = "#0b5a3c;background:url(x)" }},
+			{"return-origins", func(s *shop.Shop) { s.Settings.ReturnOrigins = []string{"https://shop.example/return"} }},
+			{"return-origins", func(s *shop.Shop) { s.Settings.ReturnOrigins = []string{"https://shop.example", "http://shop.example"} }},
 		} {
 			s := good
 			c.change(&s)
@@ -163,7 +165,7 @@ func TestServiceRefusesUnusableCurrencyAndColour(t *testing.T) {
 				t.Errorf("Update with a bad %s: %v, want an error naming it", c.name, err)
 			}
 		}
-		if s, err := svc.Get(ctx, good.ID); err != nil || s.Currency != "JPY" || s.Settings.PrimaryColor != "" {
+		if s, err := svc.Get(ctx, good.ID); err != nil || s.Currency != "JPY" || s.Settings.PrimaryColor != "" || s.Settings.ReturnOrigins != nil {
 			t.Fatalf("a refused update was saved: %+v, %v", s, err)
 		}
 		for _, color := range []string{"#0B5A3C", "#0b5", ""} {
