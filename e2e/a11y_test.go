@@ -214,8 +214,9 @@ func (a *auditor) report() {
 // challenge, the result pages (paid, refused), the saved-card choice, its
 // deletion dialog and one-click, FlexCheckout (card and bank account,
 // field errors, its error page), the demo's return, IPN, mailbox, wallet
-// and DirectLink pages, and the message pages (404, unknown form, refused
-// return address, expired form). Every violation fails the test, listed
+// and DirectLink pages, the hosted page of a shop with a light colour and
+// of one with a dark colour (form, refusal, accepted), and the message
+// pages (404, unknown form, refused return address, expired form). Every violation fails the test, listed
 // with its rule, impact, target, frame and the page states it was seen on.
 // No rule is disabled.
 func TestAccessibilityAudit(t *testing.T) {
@@ -454,6 +455,39 @@ func TestAccessibilityAudit(t *testing.T) {
 		a.check("FlexCheckout error page (de)")
 	})
 
+	part("shop colours", func(t *testing.T, a *auditor, must func(error, string)) {
+		ctx := a.ctx
+		// A shop's colour paints the pay button: a light one (yellow, its
+		// text near-black) and a dark one (navy, its text white), each
+		// with axe's color-contrast rule on the button, the refusal and
+		// the payment accepted.
+		for _, c := range []struct{ name, color, lang string }{
+			{"light", "#ffff00", "en"},
+			{"dark", "#0b1f3a", "fr"},
+		} {
+			sh, err := s.Shops.Create(context.Background(), shop.CreateInput{Name: "Colour " + c.name, Settings: shop.Settings{PrimaryColor: c.color}})
+			must(err, "creating the "+c.name+" shop")
+			out, _ := v4Raw(t, s, sh.Shop.ID, sh.Test.Password, "Charge/CreatePayment", map[string]any{"amount": 1990, "currency": "EUR",
+				"orderId": "a11y-colour-" + c.name, "customer": map[string]any{"billingDetails": map[string]any{"language": c.lang}}})
+			ft, _ := answer(out)["formToken"].(string)
+			if ft == "" {
+				t.Fatalf("no formToken for the %s shop: %v", c.name, out)
+			}
+			what := fmt.Sprintf("%s shop colour %s", c.name, c.color)
+			must(chromedp.Do(ctx, chromedp.Navigate(s.URL+"/pay/"+ft), chromedp.WaitVisible(chromedp.CSS("#kr-pan"))), what)
+			on, err := chromedp.Run(ctx, chromedp.Evaluate[[2]string](`[getComputedStyle(document.getElementById('kr-pay')).backgroundColor, getComputedStyle(document.getElementById('kr-pay')).color]`))
+			must(err, "reading the pay button's colours")
+			if p := shop.PaletteFor(c.color, ""); on != [2]string{cssRGB(p.Color), cssRGB(p.On)} {
+				t.Errorf("%s: the pay button is %v, want the shop's palette %+v", what, on, p)
+			}
+			a.check(what + ", hosted form (" + c.lang + ")")
+			must(chromedp.Do(ctx, payIn("4970109900000008"), chromedp.WaitVisible(chromedp.CSS("#kr-form-error"))), "a refused card")
+			a.check(what + ", after a refusal (" + c.lang + ")")
+			must(chromedp.Do(ctx, payIn("4970100000000055"), chromedp.WaitVisible(chromedp.CSS("#kr-final.ok"))), "an accepted card")
+			a.check(what + ", payment accepted (" + c.lang + ")")
+		}
+	})
+
 	// Last: the expired form moves the server's clock past every form's
 	// lifetime.
 	part("message pages", func(t *testing.T, a *auditor, must func(error, string)) {
@@ -479,4 +513,11 @@ func TestAccessibilityAudit(t *testing.T) {
 		must(chromedp.Do(ctx, chromedp.Navigate(s.URL+"/pay/"+ft+"?kr-language=en"), chromedp.WaitVisible(chromedp.CSS("#kr-final-message"))), "the expired form")
 		a.check("message page, expired form (en)")
 	})
+}
+
+// cssRGB is #rrggbb as a computed style writes it: "rgb(r, g, b)".
+func cssRGB(hex string) string {
+	var r, g, b uint8
+	fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b)
+	return fmt.Sprintf("rgb(%d, %d, %d)", r, g, b)
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -76,8 +75,11 @@ type view struct {
 	LogoURL    string
 	AmountText string
 	OrderText  string
-	Primary    template.CSS
-	OnPrimary  template.CSS
+	// The shop's colour (shop.Palette), when it has one: the pay button's
+	// background, the text on it, and its borders on white.
+	Primary   template.CSS
+	OnPrimary template.CSS
+	PrimaryUI template.CSS
 
 	// form
 	Action         string
@@ -164,9 +166,9 @@ func (h *Handler) newView(pg page, kind string) *view {
 	if pg.form.OrderID != "" {
 		v.OrderText = fmt.Sprintf(m["order"], pg.form.OrderID)
 	}
-	if c, ok := parseColor(pg.form.PrimaryColor); ok {
-		v.Primary = template.CSS(c)
-		v.OnPrimary = template.CSS(textOn(c))
+	if shop.ValidPrimaryColor(pg.form.PrimaryColor) {
+		p := shop.PaletteFor(pg.form.PrimaryColor, "#1d4ed8") // form.css's --primary
+		v.Primary, v.OnPrimary, v.PrimaryUI = template.CSS(p.Color), template.CSS(p.On), template.CSS(p.UI)
 	}
 	return v
 }
@@ -282,45 +284,6 @@ func or(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// parseColor returns the shop's colour as #rrggbb (what the contrast
-// computation reads), for any colour the shop settings accept
-// (shop.ValidPrimaryColor: #rgb or #rrggbb).
-func parseColor(s string) (string, bool) {
-	if !shop.ValidPrimaryColor(s) {
-		return "", false
-	}
-	s = strings.ToLower(s)
-	if len(s) == 4 {
-		s = string([]byte{'#', s[1], s[1], s[2], s[2], s[3], s[3]})
-	}
-	return s, true
-}
-
-// textOn returns black or white, whichever contrasts more with the
-// background colour c (WCAG 2 relative luminance). One of the two always
-// reaches 4.5:1, so any shop colour gives a readable button.
-func textOn(c string) string {
-	lum := luminance(c)
-	white := 1.05 / (lum + 0.05)
-	black := (lum + 0.05) / 0.05
-	if white >= black {
-		return "#ffffff"
-	}
-	return "#000000"
-}
-
-func luminance(c string) float64 {
-	ch := func(i int) float64 {
-		v, _ := strconv.ParseUint(c[i:i+2], 16, 8)
-		s := float64(v) / 255
-		if s <= 0.03928 {
-			return s / 12.92
-		}
-		return math.Pow((s+0.055)/1.055, 2.4)
-	}
-	return 0.2126*ch(1) + 0.7152*ch(3) + 0.0722*ch(5)
 }
 
 // headline is the first statement of a message, for the page's title: the

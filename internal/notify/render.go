@@ -383,7 +383,7 @@ func newData(c Content, sms bool) *Data {
 	lang := Language(c.Lang)
 	d := &Data{
 		Lang: lang, Test: c.Mode != shop.ModeProduction, Recipient: c.Recipient, Shop: c.Shop, Buyer: c.Buyer,
-		cat: catalogs[lang], Color: defaultColor,
+		cat: catalogs[lang],
 	}
 	// The hosted page's rule (https, no credentials); a path on OpenPSP is
 	// left out as well: a mail client has no page to resolve it against.
@@ -392,10 +392,9 @@ func newData(c Content, sms bool) *Data {
 		d.Shop.LogoURL = ""
 	}
 	d.Shop.URL = safeURL(c.Shop.URL, "https", "http")
-	if shop.ValidPrimaryColor(c.Shop.Color) {
-		d.Color = strings.ToLower(c.Shop.Color)
-	}
-	d.OnColor = onColor(d.Color)
+	// The hosted page's palette: text on the colour at 4.5:1 whatever it is.
+	pal := shop.PaletteFor(c.Shop.Color, defaultColor)
+	d.Color, d.OnColor = pal.Color, pal.On
 	d.Links.Shop = d.Shop.URL
 	if c.Shop.Email != "" {
 		d.Links.Contact = (&url.URL{Scheme: "mailto", Opaque: c.Shop.Email}).String()
@@ -542,25 +541,6 @@ func safeURL(raw string, schemes ...string) string {
 		}
 	}
 	return ""
-}
-
-// onColor returns the text colour that reads on background c (#rgb or #rrggbb).
-func onColor(c string) string {
-	h := strings.TrimPrefix(c, "#")
-	if len(h) == 3 {
-		h = string([]byte{h[0], h[0], h[1], h[1], h[2], h[2]})
-	}
-	v, err := strconv.ParseUint(h, 16, 32)
-	if err != nil {
-		return "#ffffff"
-	}
-	r, g, b := float64(v>>16&0xff), float64(v>>8&0xff), float64(v&0xff)
-	// Perceived brightness (ITU-R BT.601): fast and good enough to pick
-	// black or white text.
-	if 0.299*r+0.587*g+0.114*b > 150 {
-		return "#111827"
-	}
-	return "#ffffff"
 }
 
 func subjectKey(c Content) string {

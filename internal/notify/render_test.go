@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/typography"
 )
@@ -143,9 +144,16 @@ func TestLanguage(t *testing.T) {
 }
 
 func TestBranding(t *testing.T) {
-	for c, want := range map[string]string{"#ffffff": "#111827", "#000": "#ffffff", "#FFD700": "#111827", "#1e3a8a": "#ffffff"} {
-		if got := onColor(strings.ToLower(c)); got != want {
-			t.Errorf("onColor(%s) = %s", c, got)
+	// The header's and the buttons' text reads on the shop's colour at
+	// 4.5:1: orange and mid green had white text at 2.9:1 and 3.5:1 (a
+	// brightness threshold picked it).
+	for col, want := range map[string]string{"#ffffff": "#111827", "#000": "#ffffff", "#FFD700": "#111827", "#1e3a8a": "#ffffff",
+		"#ff6600": "#111827", "#00a000": "#111827", "": "#ffffff"} {
+		c := SampleContent(TplPaymentAcceptedBuyer)
+		c.Shop.Color = col
+		d := newData(c, false)
+		if d.OnColor != want || shop.ContrastRatio(d.OnColor, d.Color) < 4.5 {
+			t.Errorf("shop colour %q: %s text on %s (%.2f:1), want %s", col, d.OnColor, d.Color, shop.ContrastRatio(d.OnColor, d.Color), want)
 		}
 	}
 	c := SampleContent(TplPaymentAcceptedBuyer)
