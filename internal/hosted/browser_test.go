@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +24,7 @@ import (
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/hosted/browsertest"
 	"github.com/openpsp/openpsp/internal/notify"
+	"github.com/openpsp/openpsp/internal/shop"
 )
 
 // browserEnv is OpenPSP's pages on one loopback origin and a merchant site
@@ -806,4 +808,88 @@ func TestBrowserCrossSitePostShowsTheMessagePage(t *testing.T) {
 	if b.pay.callCount() != 0 {
 		t.Error("the cross-site post reached the payment")
 	}
+}
+
+// The pay button's busy state ("Processing…", while the payment is sent)
+// is read by the buyer: its label must keep 4.5:1 against its background,
+// as the browser paints them, for the default colour and a shop's light
+// and dark ones. It faded at opacity .75, 4.0:1 on the default blue (axe
+// does not check it: the button is disabled meanwhile). It must still
+// look busy (a spinner) and say so (aria-busy, disabled).
+func TestBrowserBusyButtonContrast(t *testing.T) {
+	for _, color := range []string{"", "#ffff00", "#f0f0f0", "#0b1f3a", "#ff6600"} {
+		t.Run("colour="+color, func(t *testing.T) {
+			ctx := browsertest.New(t)
+			b := newBrowserEnv(t)
+			b.pay.hold = make(chan struct{})
+			released := false
+			release := func() {
+				if !released {
+					released = true
+					close(b.pay.hold)
+				}
+			}
+			defer release()
+			fm := demoForm("busy")
+			fm.Language, fm.PrimaryColor = "en", color
+			b.pay.add(fm)
+			must(t, chromedp.Do(ctx,
+				chromedp.EmulateViewport(375, 800),
+				chromedp.Navigate(b.psp.URL+"/pay/busy"),
+				chromedp.WaitVisible(chromedp.CSS("#kr-pay")),
+				chromedp.SendKeys(chromedp.CSS("#kr-pan"), "5100010000002045"),
+				chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
+				chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123"),
+				chromedp.Click(chromedp.CSS("#kr-pay")),
+				chromedp.WaitVisible(chromedp.CSS(`#kr-pay[aria-busy="true"]`)),
+			), "paying")
+			type look struct {
+				Text, Color, Background, Page, Filter, Spinner string
+				Opacity                                        float64
+				Disabled                                       bool
+			}
+			// The button's colours, the page's behind it, and the
+			// opacity the button and its ancestors apply together.
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[look](`(function () {
+  var b = document.getElementById('kr-pay'), s = getComputedStyle(b), op = 1, f = [];
+  for (var e = b; e; e = e.parentElement) { var c = getComputedStyle(e); op *= parseFloat(c.opacity); if (c.filter !== 'none') f.push(c.filter); }
+  var before = getComputedStyle(b, '::before');
+  return {Text: b.textContent, Color: s.color, Background: s.backgroundColor, Page: getComputedStyle(b.closest('main')).backgroundColor,
+    Filter: f.join(' '), Spinner: before.content !== 'none' ? before.borderTopStyle : '', Opacity: op, Disabled: b.disabled};
+})()`))
+			must(t, err, "reading the busy button")
+			release()
+			if got.Text != "Processing…" || !got.Disabled || got.Spinner != "solid" {
+				t.Errorf("busy button: %+v, want the label Processing…, disabled, with its spinner", got)
+			}
+			if got.Filter != "" {
+				t.Errorf("busy button under a filter %q: its contrast is not its colours'", got.Filter)
+			}
+			page := rgbOf(t, got.Page)
+			fg, bg := over(rgbOf(t, got.Color), page, got.Opacity), over(rgbOf(t, got.Background), page, got.Opacity)
+			if r := shop.ContrastRatio(fg, bg); r < 4.5 {
+				t.Errorf("busy button: %s on %s as painted (opacity %.2f): %.2f:1, want 4.5:1", fg, bg, got.Opacity, r)
+			}
+			must(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#kr-final.ok"))), "the payment's end")
+		})
+	}
+}
+
+// rgbOf reads a computed colour, "rgb(r, g, b)" (opaque).
+func rgbOf(t *testing.T, css string) [3]float64 {
+	t.Helper()
+	var c [3]float64
+	if _, err := fmt.Sscanf(css, "rgb(%f, %f, %f)", &c[0], &c[1], &c[2]); err != nil {
+		t.Fatalf("colour %q: %v", css, err)
+	}
+	return c
+}
+
+// over is colour c painted at opacity op over bg, as #rrggbb.
+func over(c, bg [3]float64, op float64) string {
+	var out [3]uint8
+	for i := range c {
+		out[i] = uint8(math.Round(op*c[i] + (1-op)*bg[i]))
+	}
+	return fmt.Sprintf("#%02x%02x%02x", out[0], out[1], out[2])
 }

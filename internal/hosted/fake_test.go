@@ -57,6 +57,9 @@ type fakePayments struct {
 	// debitOn, when set, makes accepted attempts deferred payments whose
 	// card was only checked, to be debited that day.
 	debitOn time.Time
+	// hold, when set, keeps PayCard waiting until it is closed: the page
+	// stays in its busy state meanwhile.
+	hold chan struct{}
 }
 
 func newFakePayments() *fakePayments { return &fakePayments{forms: map[string]*Form{}} }
@@ -81,7 +84,17 @@ func (f *fakePayments) Form(_ context.Context, token string) (Form, error) {
 	return *fm, nil
 }
 
-func (f *fakePayments) PayCard(_ context.Context, token string, in CardInput) (Outcome, error) {
+func (f *fakePayments) PayCard(ctx context.Context, token string, in CardInput) (Outcome, error) {
+	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return Outcome{}, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fm, ok := f.forms[token]
