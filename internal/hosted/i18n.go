@@ -69,7 +69,7 @@ var messages = map[string]map[string]string{
 		"challenge_title":     "3-D Secure authentication — TEST",
 		"challenge_intro":     "This is a simulated bank page. In TEST mode no bank is contacted: choose the outcome of the authentication.",
 		"challenge_expired":   "The authentication session has expired. Please enter your card again.",
-		"merchant":            "Merchant",
+		"merchant":            "Shop",
 		"card":                "Card",
 		"approve":             "Approve",
 		"fail":                "Fail",

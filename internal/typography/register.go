@@ -103,7 +103,11 @@ func RegisterProblems(lang, s string) []string {
 //     marchand, comercio, comerciante, esercente, commerciante, Händler
 //     (FlexCheckout's generic error thus departs from the guide's
 //     "póngase en contacto con el comerciante"). "site" and "sito" are
-//     not listed: they also name a bank's site.
+//     not listed: they also name a bank's site. English says shop, as the
+//     pages' and the emails' other texts did, where the 3-D Secure page's
+//     label, FlexCheckout's generic error and its secure-connection note
+//     said merchant; "store" is not listed: it is also a verb ("we
+//     store your card").
 //   - The card security code: fr cryptogramme visuel, es código de
 //     seguridad, it codice di sicurezza, de Sicherheitscode (FlexCheckout
 //     said Prüfnummer).
@@ -130,6 +134,9 @@ var wording = map[string][]struct {
 		{"negozio", []string{"esercente", "esercenti", "commerciante", "commercianti", "venditore"}},
 		{"codice di sicurezza", []string{"codice di verifica", "codice di controllo", "codice CVV", "codice CVC"}},
 		{"data di scadenza", []string{"data di validità"}},
+	},
+	"en": {
+		{"shop", []string{"merchant", "merchants", "seller", "sellers", "vendor", "vendors", "retailer", "retailers"}},
 	},
 	"de": {
 		{"Shop", []string{"händler", "händlers", "händlern", "geschäft", "verkäufer"}},

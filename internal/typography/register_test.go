@@ -87,7 +87,13 @@ func TestWordingProblems(t *testing.T) {
 			"Das Ablaufdatum ist ungültig.":         0,
 			"Verfallsdatum":                         1,
 		},
-		"en": {"Contact the merchant.": 0},
+		"en": {
+			"Please contact the shop.":                    0,
+			"Please contact the merchant.":                1,
+			"Never shared with the Merchant or a seller.": 2,
+			"We store your card for the shop.":            0,
+			`<a href="{merchant}">Shop</a>`:               0,
+		},
 	} {
 		for s, n := range texts {
 			if p := WordingProblems(lang, s); len(p) != n {
