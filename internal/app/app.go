@@ -134,6 +134,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a.Shops = shop.NewService(db, keys, a.Clock)
 	a.Shops.SetProduction(cfg.Env == config.EnvProduction)
 	a.Vault = vault.New(db, keys, a.Clock)
+	// Tokens written before migration 0029 keep their holder name in
+	// clear: seal them before serving (a no-op once done).
+	if n, err := a.Vault.SealClearHolderNames(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("seal card holder names: %w", err)
+	} else if n > 0 {
+		a.Log.Info("card holder names sealed", "tokens", n)
+	}
 
 	a.Sim = opts.Acquirer
 	if a.Sim == nil {

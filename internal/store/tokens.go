@@ -16,8 +16,10 @@ import (
 
 var _ vault.Store = (*DB)(nil)
 
-// tokenCols are the columns of vault.Token, in scanToken order. Card data
-// (ciphertext, fingerprint, data key) is read only by Token.
+// tokenCols are the columns of vault.Token, in scanToken order.
+// holder_name is in clear only in rows written before migration 0029 that
+// vault.SealClearHolderNames has not sealed yet: the vault opens
+// holder_name_sealed (recordCols) otherwise.
 const tokenCols = `t.id, t.shop_id, t.token, t.mode, t.method, t.status, t.brand, t.brands, t.pan_masked,
 	t.bin, t.last4, t.expiry_month, t.expiry_year, t.holder_name, t.customer_reference, t.customer,
 	t.origin, t.origin_order_id, t.initial_transaction_uuid, t.store_permanently, t.created_at,
@@ -82,11 +84,21 @@ func splitBrands(s string) []card.Brand {
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
+// nullBytes is NULL for no bytes (a nil []byte is NULL for pgx but an empty
+// blob for SQLite).
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
 func tokenNotFound(shopID, token string) error {
 	return fmt.Errorf("store: token %q of shop %s: %w (%w)", token, shopID, vault.ErrTokenNotFound, ErrNotFound)
 }
 
 // InsertToken inserts a token and its data key in the caller's transaction.
+// The holder name is written sealed only (rec.HolderSealed), never in clear.
 // A token value the shop already has gives vault.ErrTokenExists (and
 // ErrConflict) without aborting the transaction: the insert uses ON
 // CONFLICT DO NOTHING, so the caller's other work in the same transaction
@@ -98,14 +110,14 @@ func (db *DB) InsertToken(tx *sql.Tx, rec vault.Record) error {
 		perm = 1
 	}
 	res, err := tx.Exec(`INSERT INTO tokens (id, shop_id, token, mode, method, status, brand, brands, pan_masked,
-		bin, last4, expiry_month, expiry_year, holder_name, fingerprint, data_key_id, ciphertext,
+		bin, last4, expiry_month, expiry_year, holder_name_sealed, fingerprint, data_key_id, ciphertext,
 		customer_reference, customer, origin, origin_order_id, initial_transaction_uuid, store_permanently,
 		created_at, updated_at, last_used_at, expires_at, cancelled_at, purged_at, retention_day)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
 		$21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
 		ON CONFLICT (shop_id, token) DO NOTHING`,
 		t.ID, t.ShopID, t.Value, t.Mode, t.Method, string(t.Status), string(t.Brand), joinBrands(t.Brands), t.PANMasked,
-		t.BIN, t.Last4, t.Expiry.Month, t.Expiry.Year, t.HolderName, rec.Fingerprint, nullString(rec.DataKey.ID), rec.Ciphertext,
+		t.BIN, t.Last4, t.Expiry.Month, t.Expiry.Year, nullBytes(rec.HolderSealed), rec.Fingerprint, nullString(rec.DataKey.ID), rec.Ciphertext,
 		nullString(t.CustomerReference), string(t.Customer), t.Origin, t.OriginOrderID, t.InitialTransactionUUID, perm,
 		Micros(t.CreatedAt), Micros(t.UpdatedAt), Micros(t.LastUsedAt), OptMicros(t.ExpiresAt), OptMicros(t.CancelledAt), OptMicros(t.PurgedAt),
 		retentionDay(t.LastUsedAt))
@@ -142,27 +154,37 @@ func (db *DB) TokenTx(tx *sql.Tx, shopID, token string) (vault.Record, error) {
 	return readToken(tx.QueryRow(tokenRecordQuery, shopID, token), shopID, token)
 }
 
-const tokenRecordQuery = `SELECT ` + tokenCols + `, t.fingerprint, t.data_key_id, t.ciphertext,
-		d.master_key_id, d.wrapped
-		FROM tokens t LEFT JOIN data_keys d ON d.id = t.data_key_id
-		WHERE t.shop_id = $1 AND t.token = $2`
+// recordSelect reads vault.Record: tokenCols, then the sealed data and the
+// wrapped data key (scanRecord's order). Add the WHERE clause.
+const recordSelect = `SELECT ` + tokenCols + `, t.fingerprint, t.data_key_id, t.ciphertext,
+		t.holder_name_sealed, d.master_key_id, d.wrapped
+		FROM tokens t LEFT JOIN data_keys d ON d.id = t.data_key_id`
 
-func readToken(row *sql.Row, shopID, token string) (vault.Record, error) {
+const tokenRecordQuery = recordSelect + ` WHERE t.shop_id = $1 AND t.token = $2`
+
+func scanRecord(row rowScanner) (vault.Record, error) {
 	var (
-		rec         vault.Record
-		dkID, mkID  sql.NullString
-		fp, ct, wrp []byte
+		rec              vault.Record
+		dkID, mkID       sql.NullString
+		fp, ct, hol, wrp []byte
 	)
-	t, err := scanTokenRow(row, &fp, &dkID, &ct, &mkID, &wrp)
+	t, err := scanTokenRow(row, &fp, &dkID, &ct, &hol, &mkID, &wrp)
 	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return vault.Record{}, tokenNotFound(shopID, token)
-		}
-		return vault.Record{}, fmt.Errorf("store: read token: %w", err)
+		return vault.Record{}, err
 	}
-	rec.Token, rec.Fingerprint, rec.Ciphertext = t, fp, ct
+	rec.Token, rec.Fingerprint, rec.Ciphertext, rec.HolderSealed = t, fp, ct, hol
 	if dkID.Valid && mkID.Valid {
 		rec.DataKey = vault.DataKey{ID: dkID.String, MasterKeyID: mkID.String, Wrapped: wrp}
+	}
+	return rec, nil
+}
+
+func readToken(row *sql.Row, shopID, token string) (vault.Record, error) {
+	rec, err := scanRecord(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return vault.Record{}, tokenNotFound(shopID, token)
+	} else if err != nil {
+		return vault.Record{}, fmt.Errorf("store: read token: %w", err)
 	}
 	return rec, nil
 }
@@ -272,8 +294,9 @@ func (db *DB) UpdateTokenTx(tx *sql.Tx, shopID, token string, ch vault.TokenChan
 		set("expiry_month", ch.Expiry.Month)
 		set("expiry_year", ch.Expiry.Year)
 	}
-	if ch.HolderName != nil {
-		set("holder_name", *ch.HolderName)
+	if ch.SetHolder {
+		set("holder_name_sealed", nullBytes(ch.HolderSealed))
+		sets = append(sets, "holder_name = ''")
 	}
 	if ch.Customer != nil {
 		set("customer", string(ch.Customer))
@@ -285,9 +308,9 @@ func (db *DB) UpdateTokenTx(tx *sql.Tx, shopID, token string, ch vault.TokenChan
 		sets = append(sets, "expires_at = NULL", "store_permanently = 1")
 	}
 	where := "shop_id = $1 AND token = $2 AND status <> 'PURGED'"
-	if ch.Ciphertext != nil {
+	if ch.Ciphertext != nil || ch.HolderSealed != nil {
 		if ch.DataKeyID == "" {
-			return false, errors.New("store: update token: new ciphertext without its data key")
+			return false, errors.New("store: update token: new sealed data without its data key")
 		}
 		args = append(args, ch.DataKeyID)
 		where += fmt.Sprintf(" AND data_key_id = $%d", len(args))
@@ -327,15 +350,15 @@ func (db *DB) MakeTokenPermanentTx(tx *sql.Tx, shopID, token string, now time.Ti
 	return n > 0, err
 }
 
-func (db *DB) listTokens(ctx context.Context, query string, args ...any) ([]vault.Token, error) {
+func (db *DB) listTokens(ctx context.Context, query string, args ...any) ([]vault.Record, error) {
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list tokens: %w", err)
 	}
 	defer rows.Close()
-	var out []vault.Token
+	var out []vault.Record
 	for rows.Next() {
-		t, err := scanTokenRow(rows)
+		t, err := scanRecord(rows)
 		if err != nil {
 			return nil, fmt.Errorf("store: list tokens: %w", err)
 		}
@@ -348,8 +371,8 @@ func (db *DB) listTokens(ctx context.Context, query string, args ...any) ([]vaul
 }
 
 // WalletTokens lists a customer's tokens, oldest first.
-func (db *DB) WalletTokens(ctx context.Context, shopID, customerReference string) ([]vault.Token, error) {
-	return db.listTokens(ctx, `SELECT `+tokenCols+` FROM tokens t
+func (db *DB) WalletTokens(ctx context.Context, shopID, customerReference string) ([]vault.Record, error) {
+	return db.listTokens(ctx, recordSelect+`
 		WHERE t.shop_id = $1 AND t.customer_reference = $2 ORDER BY t.created_at, t.id`, shopID, customerReference)
 }
 
@@ -369,8 +392,8 @@ func (db *DB) UpdateWalletCustomer(ctx context.Context, shopID, customerReferenc
 }
 
 // TokensByFingerprint lists a shop's tokens of one card, oldest first.
-func (db *DB) TokensByFingerprint(ctx context.Context, shopID string, fingerprint []byte) ([]vault.Token, error) {
-	return db.listTokens(ctx, `SELECT `+tokenCols+` FROM tokens t
+func (db *DB) TokensByFingerprint(ctx context.Context, shopID string, fingerprint []byte) ([]vault.Record, error) {
+	return db.listTokens(ctx, recordSelect+`
 		WHERE t.shop_id = $1 AND t.fingerprint = $2 ORDER BY t.created_at, t.id`, shopID, fingerprint)
 }
 
@@ -398,6 +421,11 @@ func purgeWhere(sel vault.PurgeSelector) (string, int64, error) {
 	}
 	return "", 0, errors.New("store: purge selector needs exactly one of LastUsedBefore and ExpiresBefore")
 }
+
+// purgedHolder destroys the holder name with the card data: its sealed
+// form would no longer open without the data key, and a name still in
+// clear (a row not yet sealed after migration 0029) must not outlive it.
+const purgedHolder = `holder_name = '', holder_name_sealed = NULL,`
 
 // CountPurgeable counts the tokens PurgeTokens would purge.
 func (db *DB) CountPurgeable(ctx context.Context, sel vault.PurgeSelector) (int, error) {
@@ -439,7 +467,7 @@ func (db *DB) PurgeTokenTx(tx *sql.Tx, shopID, token string, now time.Time) (boo
 	} else if err != nil {
 		return false, fmt.Errorf("store: purge token: %w", err)
 	}
-	if _, err := tx.Exec(`UPDATE tokens SET status = 'PURGED', ciphertext = NULL, fingerprint = NULL, data_key_id = NULL,
+	if _, err := tx.Exec(`UPDATE tokens SET status = 'PURGED', ciphertext = NULL, fingerprint = NULL, data_key_id = NULL, `+purgedHolder+`
 		purged_at = $3, updated_at = $3 WHERE shop_id = $1 AND token = $2`, shopID, token, Micros(now)); err != nil {
 		return false, fmt.Errorf("store: purge token: %w", err)
 	}
@@ -466,7 +494,7 @@ func (db *DB) PurgeTokens(ctx context.Context, sel vault.PurgeSelector, limit in
 			return tx.QueryRow(`WITH victims AS (
 					SELECT id, data_key_id FROM tokens WHERE `+where+` LIMIT $2 FOR UPDATE SKIP LOCKED),
 				purged AS (
-					UPDATE tokens t SET status = 'PURGED', ciphertext = NULL, fingerprint = NULL, data_key_id = NULL,
+					UPDATE tokens t SET status = 'PURGED', ciphertext = NULL, fingerprint = NULL, data_key_id = NULL, `+purgedHolder+`
 						purged_at = $3, updated_at = $3
 					FROM victims v WHERE t.id = v.id
 					RETURNING v.data_key_id),
@@ -487,7 +515,7 @@ func (db *DB) PurgeTokens(ctx context.Context, sel vault.PurgeSelector, limit in
 				return fmt.Errorf("store: purge tokens: %w", err)
 			}
 		}
-		res, err := tx.Exec(`UPDATE tokens SET status = 'PURGED', ciphertext = NULL, fingerprint = NULL, data_key_id = NULL,
+		res, err := tx.Exec(`UPDATE tokens SET status = 'PURGED', ciphertext = NULL, fingerprint = NULL, data_key_id = NULL, `+purgedHolder+`
 			purged_at = $2, updated_at = $2
 			WHERE id IN (SELECT id FROM temp.vault_purge) AND `+where, at, Micros(now))
 		if err != nil {
@@ -511,6 +539,40 @@ func (db *DB) PurgeTokens(ctx context.Context, sel vault.PurgeSelector, limit in
 		return nil
 	})
 	return int(n), err
+}
+
+// HolderNamesInClear lists up to limit tokens with id > afterID, by id,
+// whose holder name is still in clear and whose data key exists.
+func (db *DB) HolderNamesInClear(ctx context.Context, afterID string, limit int) ([]vault.Record, error) {
+	return db.listTokens(ctx, recordSelect+`
+		WHERE t.holder_name <> '' AND d.id IS NOT NULL AND t.id > $1 ORDER BY t.id LIMIT $2`, afterID, limit)
+}
+
+// SealHolderNames swaps clear holder names for their sealed form in one
+// write transaction; a row whose name or data key changed since it was
+// read is left for the next run.
+func (db *DB) SealHolderNames(ctx context.Context, seals []vault.HolderSeal) (int, error) {
+	if len(seals) == 0 {
+		return 0, nil
+	}
+	var n int
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		n = 0
+		for _, s := range seals {
+			res, err := tx.Exec(`UPDATE tokens SET holder_name_sealed = $1, holder_name = ''
+				WHERE id = $2 AND data_key_id = $3 AND holder_name = $4`, nullBytes(s.Sealed), s.ID, s.DataKeyID, s.Clear)
+			if err != nil {
+				return fmt.Errorf("store: seal holder name: %w", err)
+			}
+			c, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("store: seal holder name: %w", err)
+			}
+			n += int(c)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // CountDataKeysNotUnder counts the data keys not wrapped by masterKeyID.

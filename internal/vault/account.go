@@ -146,19 +146,19 @@ func (v *Vault) replaceAccount(tx *sql.Tx, old Record, req AccountRequest, fresh
 		notAccount = ErrNotAccount
 	}
 	t := fresh.Token
-	return v.replaceSealed(tx, old, req.Mode, notAccount, accountPlaintext(req.IBAN, req.BIC), req.TTL, TokenChanges{
+	return v.replaceSealed(tx, old, req.Mode, notAccount, accountPlaintext(req.IBAN, req.BIC), &req.HolderName, req.TTL, TokenChanges{
 		Brand: &t.Brand, Brands: t.Brands, PANMasked: &t.PANMasked, BIN: &t.BIN, Last4: &t.Last4,
-		HolderName: &t.HolderName,
 	})
 }
 
 // replaceSealed puts data (the plaintext of a card or an account) in place
-// of old's, sealed under old's data key, with the changes ch, inside tx:
+// of old's, sealed under old's data key, with the changes ch and, unless
+// holder is nil, the holder name, inside tx:
 // SaveCard's and SaveAccount's replacement. wrongKind, if set, is the
 // error of an old token that holds the other kind of data. A purged token
 // gives ErrTokenPurged, one of another mode ErrInvalidRequest; a cancelled
 // one is reactivated, a temporary one made permanent when ttl is 0.
-func (v *Vault) replaceSealed(tx *sql.Tx, old Record, mode string, wrongKind error, data []byte, ttl time.Duration, ch TokenChanges) (Token, error) {
+func (v *Vault) replaceSealed(tx *sql.Tx, old Record, mode string, wrongKind error, data []byte, holder *string, ttl time.Duration, ch TokenChanges) (Token, error) {
 	now := v.clk.Now()
 	switch {
 	case wrongKind != nil:
@@ -173,6 +173,9 @@ func (v *Vault) replaceSealed(tx *sql.Tx, old Record, mode string, wrongKind err
 		return old.Token, err
 	}
 	ch.Ciphertext, ch.DataKeyID = key.Seal(tokenAAD(old.ShopID, old.Value), data), old.DataKey.ID
+	if holder != nil {
+		ch.SetHolder, ch.HolderSealed = true, sealHolder(key, old.ShopID, old.Value, *holder)
+	}
 	ch.Activate = old.Status == StatusCancelled
 	ch.Permanent = ttl == 0 && !old.Permanent
 	ok, err := v.store.UpdateTokenTx(tx, old.ShopID, old.Value, ch, now)
@@ -182,7 +185,7 @@ func (v *Vault) replaceSealed(tx *sql.Tx, old Record, mode string, wrongKind err
 	if !ok {
 		return old.Token, fmt.Errorf("vault: token %s changed during the update, try again", old.Value)
 	}
-	upd, err := v.store.TokenTx(tx, old.ShopID, old.Value)
+	upd, err := v.recordTx(tx, old.ShopID, old.Value)
 	return upd.Token, err
 }
 
@@ -238,9 +241,10 @@ func (v *Vault) prepareAccount(req AccountRequest) (Record, error) {
 		t.ExpiresAt = now.Add(req.TTL)
 	}
 	return Record{
-		Token:      t,
-		Ciphertext: key.Seal(tokenAAD(t.ShopID, t.Value), accountPlaintext(req.IBAN, req.BIC)),
-		DataKey:    dk,
+		Token:        t,
+		Ciphertext:   key.Seal(tokenAAD(t.ShopID, t.Value), accountPlaintext(req.IBAN, req.BIC)),
+		DataKey:      dk,
+		HolderSealed: sealHolder(key, t.ShopID, t.Value, req.HolderName),
 	}, nil
 }
 

@@ -97,12 +97,15 @@ func notFound(shopID, token string) error {
 	return fmt.Errorf("vault: token %q of shop %s: %w", token, shopID, ErrTokenNotFound)
 }
 
-// merchantRecord is store.Token for the merchant-facing calls: an internal
-// card is not found.
+// merchantRecord is store.Token for the merchant-facing calls, with the
+// holder name opened: an internal card is not found.
 func (v *Vault) merchantRecord(ctx context.Context, shopID, token string) (Record, error) {
 	rec, err := v.store.Token(ctx, shopID, token)
 	if err == nil && rec.Origin == OriginInternal {
 		return Record{}, notFound(shopID, token)
 	}
-	return rec, err
+	if err != nil {
+		return Record{}, err
+	}
+	return v.withHolder(rec)
 }

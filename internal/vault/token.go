@@ -91,6 +91,22 @@ type Record struct {
 	Fingerprint []byte
 	Ciphertext  []byte  // nil once purged
 	DataKey     DataKey // zero once purged
+	// HolderSealed is the holder name sealed under DataKey (holderAAD);
+	// nil for no name, and once purged. Token.HolderName comes from it
+	// when the vault reads a token; the store never keeps the name in clear
+	// (only a row written before migration 0029 may still have it there,
+	// until SealClearHolderNames seals it).
+	HolderSealed []byte
+}
+
+// HolderSeal is a holder name still in clear that SealClearHolderNames
+// sealed: the store swaps it for Sealed if the row still has that clear
+// name and data key.
+type HolderSeal struct {
+	ID        string // tokens.id
+	DataKeyID string
+	Clear     string // the name in clear the row must still hold
+	Sealed    []byte
 }
 
 // TokenChanges are the fields Store.UpdateToken sets; nil means unchanged.
@@ -104,8 +120,11 @@ type TokenChanges struct {
 	BIN         *string
 	Last4       *string
 	Expiry      *card.Expiry
-	HolderName  *string
-	Customer    json.RawMessage
+	// SetHolder replaces the holder name with HolderSealed (sealed under
+	// DataKeyID; nil for no name).
+	SetHolder    bool
+	HolderSealed []byte
+	Customer     json.RawMessage
 	// Activate makes a CANCELLED token ACTIVE again (cancelled_at cleared).
 	Activate bool
 	// Permanent clears a temporary token's time to live.
@@ -156,13 +175,23 @@ type Store interface {
 	// MakeTokenPermanentTx is MakeTokenPermanent inside the caller's
 	// transaction.
 	MakeTokenPermanentTx(tx *sql.Tx, shopID, token string, now time.Time) (bool, error)
-	// WalletTokens lists the tokens of a customer reference, oldest first.
-	WalletTokens(ctx context.Context, shopID, customerReference string) ([]Token, error)
+	// WalletTokens lists the tokens of a customer reference, oldest first,
+	// with their sealed data (the holder name is opened by the vault).
+	WalletTokens(ctx context.Context, shopID, customerReference string) ([]Record, error)
 	// UpdateWalletCustomer sets the customer details of every token of a
 	// wallet and returns how many changed.
 	UpdateWalletCustomer(ctx context.Context, shopID, customerReference string, customer json.RawMessage, now time.Time) (int, error)
-	// TokensByFingerprint lists a shop's tokens of one card, oldest first.
-	TokensByFingerprint(ctx context.Context, shopID string, fingerprint []byte) ([]Token, error)
+	// TokensByFingerprint lists a shop's tokens of one card, oldest first,
+	// with their sealed data.
+	TokensByFingerprint(ctx context.Context, shopID string, fingerprint []byte) ([]Record, error)
+	// HolderNamesInClear lists up to limit tokens with id > afterID, by id,
+	// whose holder name is still in clear (written before migration 0029)
+	// and that have a data key to seal it with.
+	HolderNamesInClear(ctx context.Context, afterID string, limit int) ([]Record, error)
+	// SealHolderNames stores the sealed names in one write transaction,
+	// each only if its row still has that clear name and data key, and
+	// returns how many it stored.
+	SealHolderNames(ctx context.Context, seals []HolderSeal) (int, error)
 
 	// CountPurgeable counts the tokens a purge with sel would destroy.
 	CountPurgeable(ctx context.Context, sel PurgeSelector) (int, error)

@@ -133,10 +133,11 @@ func (v *Vault) replaceCard(tx *sql.Tx, old Record, req TokenizeRequest, fresh R
 	t := fresh.Token
 	ch := TokenChanges{Fingerprint: fresh.Fingerprint, Brand: &t.Brand, Brands: t.Brands, PANMasked: &t.PANMasked,
 		BIN: &t.BIN, Last4: &t.Last4, Expiry: &t.Expiry}
+	var holder *string
 	if req.HolderName != "" {
-		ch.HolderName = &t.HolderName
+		holder = &req.HolderName
 	}
-	return v.replaceSealed(tx, old, req.Mode, notCard, plaintext(req.PAN, req.Expiry), req.TTL, ch)
+	return v.replaceSealed(tx, old, req.Mode, notCard, plaintext(req.PAN, req.Expiry), holder, req.TTL, ch)
 }
 
 func (v *Vault) prepare(req TokenizeRequest) (Record, error) {
@@ -202,10 +203,11 @@ func (v *Vault) prepare(req TokenizeRequest) (Record, error) {
 		t.ExpiresAt = now.Add(req.TTL)
 	}
 	return Record{
-		Token:       t,
-		Fingerprint: v.keys.Fingerprint(req.PAN),
-		Ciphertext:  key.Seal(tokenAAD(t.ShopID, t.Value), plaintext(req.PAN, req.Expiry)),
-		DataKey:     dk,
+		Token:        t,
+		Fingerprint:  v.keys.Fingerprint(req.PAN),
+		Ciphertext:   key.Seal(tokenAAD(t.ShopID, t.Value), plaintext(req.PAN, req.Expiry)),
+		DataKey:      dk,
+		HolderSealed: sealHolder(key, t.ShopID, t.Value, req.HolderName),
 	}, nil
 }
 
@@ -331,7 +333,7 @@ func (v *Vault) useBeforePurge(ctx context.Context, shopID, token string, now ti
 			return err
 		}
 		var err error
-		rec, err = v.store.TokenTx(tx, shopID, token)
+		rec, err = v.recordTx(tx, shopID, token)
 		return err
 	})
 	return rec, err
@@ -425,7 +427,16 @@ func (v *Vault) Update(ctx context.Context, shopID, token string, u TokenUpdate)
 			return Token{}, err
 		}
 	}
-	ch.HolderName = u.HolderName
+	if u.HolderName != nil {
+		// Sealed under the token's own data key; the data key guard
+		// below keeps a concurrent purge from getting a name back.
+		key, err := v.keys.Unwrap(rec.DataKey)
+		if err != nil {
+			return Token{}, err
+		}
+		ch.SetHolder, ch.HolderSealed = true, sealHolder(key, rec.ShopID, rec.Value, *u.HolderName)
+		ch.DataKeyID = rec.DataKey.ID
+	}
 	if u.PAN != nil || u.Expiry != nil {
 		if rec.Method == MethodSDD {
 			return rec.Token, ErrNotCard
@@ -534,7 +545,7 @@ func (v *Vault) Wallet(ctx context.Context, shopID, customerReference string, fi
 	default:
 		return nil, fmt.Errorf("%w: unknown token status %q", ErrInvalidRequest, filter)
 	}
-	all, err := v.store.WalletTokens(ctx, shopID, customerReference)
+	all, err := v.tokens(v.store.WalletTokens(ctx, shopID, customerReference))
 	if err != nil {
 		return nil, err
 	}
@@ -567,7 +578,7 @@ func (v *Vault) FindByFingerprint(ctx context.Context, shopID string, pan card.P
 	if pan.IsZero() {
 		return nil, fmt.Errorf("%w: no card number", ErrInvalidRequest)
 	}
-	return v.store.TokensByFingerprint(ctx, shopID, v.keys.Fingerprint(pan))
+	return v.tokens(v.store.TokensByFingerprint(ctx, shopID, v.keys.Fingerprint(pan)))
 }
 
 // IsTokenError reports whether err is one of the token errors of this
