@@ -13,6 +13,7 @@ import (
 	"github.com/openpsp/openpsp/internal/clientip"
 	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/obs"
+	"github.com/openpsp/openpsp/internal/shop"
 )
 
 // routes is the one flat list of everything OpenPSP serves.
@@ -21,11 +22,34 @@ func (a *App) routes() *http.ServeMux {
 	mux.Handle("/api-payment/V4/{name...}", a.V4)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", a.metricsAuth(promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{})))
 	for _, register := range a.mounts {
 		register(mux)
 	}
 	return mux
+}
+
+// metricsAuth asks for OPENPSP_METRICS_TOKEN as a bearer token when it is
+// set: the metrics tell traffic, error rates and the database's load to
+// whoever reads them, and /metrics is served on the public listener. Unset,
+// /metrics stays open (a scraper on a private network, as before). The
+// probes are not wrapped: a load balancer has no token.
+func (a *App) metricsAuth(next http.Handler) http.Handler {
+	token := a.Config.MetricsToken
+	if token == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The scheme is case-insensitive (RFC 9110 §11.1); the token is
+		// compared in constant time, its length included.
+		scheme, given, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || !shop.EqualSecret(strings.TrimSpace(given), token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="openpsp metrics"`)
+			http.Error(w, "401 unauthorized: /metrics needs the bearer token of OPENPSP_METRICS_TOKEN", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // unmatched gives the mux's own answers (404 for an address no route

@@ -50,6 +50,7 @@ type Config struct {
 	SMSFormat       string         // json or form
 	SMSToken        string         // bearer token for the SMS gateway
 	TrustedProxies  []netip.Prefix // reverse proxies whose X-Forwarded-For names the client; none by default
+	MetricsToken    string         // bearer token /metrics asks for; empty: /metrics is open
 
 	keyringDefault bool // KeyringFile is the default, OPENPSP_KEYRING_FILE was not given
 }
@@ -82,6 +83,7 @@ var Vars = []Var{
 	{"OPENPSP_SMS_URL", "sms-url", "", "SMS gateway endpoint (generic HTTP POST); empty: SMS are kept and shown at /demo/mail"},
 	{"OPENPSP_SMS_FORMAT", "sms-format", "json", "json or form body for the SMS gateway"},
 	{"OPENPSP_SMS_TOKEN", "sms-token", "", "bearer token sent to the SMS gateway"},
+	{"OPENPSP_METRICS_TOKEN", "metrics-token", "", "bearer token that GET /metrics asks for (header 'Authorization: Bearer' and the token; 401 otherwise); empty: /metrics is open to anyone who reaches the listener, so set it in production unless /metrics is only reachable from a private network (/healthz and /readyz stay open)"},
 	{"OPENPSP_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of the reverse proxies in front of OpenPSP (e.g. 10.0.0.0/8); only from these is X-Forwarded-For read, right to left, to find the client's address (failed-login logs, the buyer's customer.extraDetails.ipAddress); empty: the connection's address is the client's"},
 }
 
@@ -202,6 +204,7 @@ func fromRaw(raw map[string]string) (Config, error) {
 		SMSURL:          str("sms-url", ""),
 		SMSFormat:       strings.ToLower(str("sms-format", "json")),
 		SMSToken:        str("sms-token", ""),
+		MetricsToken:    str("metrics-token", ""),
 	}
 	c.Demo = boolean("demo", c.Env != EnvProduction)
 	if tp, err := clientip.ParseTrusted(raw["trusted-proxies"]); err != nil {

@@ -150,3 +150,23 @@ func TestHelpGivesDefaults(t *testing.T) {
 		}
 	}
 }
+
+// OPENPSP_METRICS_TOKEN and -metrics-token set the bearer token /metrics
+// asks for; unset, there is none (metrics open, as before).
+func TestMetricsToken(t *testing.T) {
+	env := func(k string) string {
+		if k == "OPENPSP_METRICS_TOKEN" {
+			return " from-env "
+		}
+		return ""
+	}
+	if c, err := Load(nil, env); err != nil || c.MetricsToken != "from-env" {
+		t.Fatalf("from the environment: %q, %v", c.MetricsToken, err)
+	}
+	if c, err := Load([]string{"-metrics-token", "from-flag"}, env); err != nil || c.MetricsToken != "from-flag" {
+		t.Fatalf("from the flag: %q, %v", c.MetricsToken, err)
+	}
+	if c, err := Load(nil, func(string) string { return "" }); err != nil || c.MetricsToken != "" {
+		t.Fatalf("unset: %q, %v", c.MetricsToken, err)
+	}
+}
