@@ -78,6 +78,30 @@ func TestHostedReturnOriginsThroughTheServer(t *testing.T) {
 		t.Fatalf("paying with the allowed return address: %+v", paid)
 	}
 
+	// The embedded form (the JS client's frame) of this shop: framed by
+	// its origins only (frame-ancestors), and refused to a merchant page
+	// of another origin, whose post takes no card.
+	frame := func(ft, parent string) (int, string, string) {
+		t.Helper()
+		q := url.Values{"kr-public-key": {shop.DemoTestPublicKey}, "origin": {parent}, "kr-language": {"fr"}}
+		resp, err := http.Get(s.URL + "/embedded/" + ft + "?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Security-Policy"), string(b)
+	}
+	const ancestors = "frame-ancestors https://shop.example " + merchant + ";"
+	ft = create("return-origins-embedded")
+	if code, csp, page := frame(ft, "https://evil.example"); code != http.StatusBadRequest || !strings.Contains(csp, ancestors) ||
+		!strings.Contains(page, `data-error-code="CLIENT_997"`) || strings.Contains(page, "data-parent-origin") {
+		t.Fatalf("embedded form under a foreign page: %d %s\n%s", code, csp, page)
+	}
+	if code, csp, page := frame(ft, merchant); code != http.StatusOK || !strings.Contains(csp, ancestors) || !strings.Contains(page, `id="kr-pay"`) {
+		t.Fatalf("embedded form under the shop's page: %d %s\n%s", code, csp, page)
+	}
+
 	// Cleared: today's rule, any return address.
 	sh, err = s.Shops.Get(ctx, shop.DemoShopID)
 	if err != nil {
@@ -89,5 +113,8 @@ func TestHostedReturnOriginsThroughTheServer(t *testing.T) {
 	}
 	if code, page := get(create("return-origins-2"), foreign); code != http.StatusOK || strings.Contains(page, refusal) {
 		t.Fatalf("no return origins, any address: %d\n%s", code, page)
+	}
+	if code, csp, _ := frame(create("return-origins-3"), "https://evil.example"); code != http.StatusOK || !strings.Contains(csp, "frame-ancestors *") {
+		t.Fatalf("no return origins, any framing page: %d %s", code, csp)
 	}
 }

@@ -12,9 +12,12 @@ import (
 // on the merchant's return URLs and logo.
 type pagePolicy struct {
 	nonce string
-	// embedded pages may be framed by any page (the merchant's); the others
-	// by none.
+	// embedded pages may be framed by any page (the merchant's), or by
+	// frameAncestors only when set; the others by none.
 	embedded bool
+	// frameAncestors, for an embedded page of a shop that lists its
+	// return origins, are the only origins that may frame it.
+	frameAncestors []string
 	// formAction lists origins besides 'self' the page may submit to (the
 	// merchant's return URLs, for the auto-submitted browser return).
 	formAction []string
@@ -36,10 +39,18 @@ func newNonce() string {
 func (p pagePolicy) header() string {
 	frameAncestors := "'none'"
 	if p.embedded {
-		// The iframe document is framed by whichever page embeds it; the
-		// merchant origin is only known from what the page says, so it
-		// cannot be pinned here. postMessage still goes to that origin only.
+		// The iframe document is framed by whichever page embeds it: for
+		// a shop that lists no origins, the merchant origin is only known
+		// from what the page says, so it cannot be pinned here
+		// (postMessage still goes to that origin only). A shop that lists
+		// its origins is framed by those only, whatever the page says.
 		frameAncestors = "*"
+		if len(p.frameAncestors) > 0 {
+			frameAncestors = strings.TrimSpace(sources("", p.frameAncestors))
+			if frameAncestors == "" {
+				frameAncestors = "'none'" // none survived cspSafe: frame nowhere
+			}
+		}
 	}
 	d := []string{
 		"default-src 'none'",

@@ -77,7 +77,8 @@ type Form struct {
 	// ReturnOrigins are the origins (scheme://host[:port]) the shop allows
 	// its return addresses (kr-post-url-success … kr-get-url-refused) on.
 	// Empty: any http(s) address, as PayZen; otherwise a page whose return
-	// address has another origin is refused as an invalid return address.
+	// address has another origin is refused as an invalid return address,
+	// and only pages of these origins may frame the embedded form.
 	ReturnOrigins []string
 }
 

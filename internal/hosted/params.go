@@ -167,10 +167,16 @@ func insecureForMode(r *returnURL, mode string) bool {
 // otherwise the scheme, host and port of r must be one of them (a default
 // port written or not, the host in any case).
 func allowedReturn(r *returnURL, allowed []string) bool {
-	if r == nil || len(allowed) == 0 {
+	return r == nil || allowedOrigin(r.URL, allowed)
+}
+
+// allowedOrigin reports whether the origin of raw (a URL or an origin) is
+// one of allowed, compared as canonicalOrigin; with none, any.
+func allowedOrigin(raw string, allowed []string) bool {
+	if len(allowed) == 0 {
 		return true
 	}
-	o := canonicalOrigin(r.URL)
+	o := canonicalOrigin(raw)
 	if o == "" {
 		return false
 	}
@@ -180,6 +186,18 @@ func allowedReturn(r *returnURL, allowed []string) bool {
 		}
 	}
 	return false
+}
+
+// frameAncestors are the origins that may frame the embedded form of a
+// shop that lists its return origins; nil (any page) for one that does not.
+func frameAncestors(allowed []string) []string {
+	var out []string
+	for _, a := range allowed {
+		if o := canonicalOrigin(a); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // canonicalOrigin returns scheme://host[:port] of an absolute http(s) URL,

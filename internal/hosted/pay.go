@@ -128,6 +128,17 @@ func (h *Handler) loadForm(w http.ResponseWriter, r *http.Request, embedded, asJ
 	}
 	pg.form = form
 	pg.lang = resolveLanguage(params.lang, form.Language, r.Header.Get("Accept-Language"))
+	if embedded && !allowedOrigin(pg.params.origin, form.ReturnOrigins) {
+		// A shop that lists its origins is framed by its own pages only:
+		// another site must not show the shop's form, take a card in it
+		// and receive the signed answer by postMessage. The page says so
+		// as for an invalid origin, and postMessage targets no one; its
+		// frame-ancestors (render) already name the shop's origins only,
+		// which also stops a site that lies about its origin here.
+		pg.params.origin = ""
+		h.fail(w, pg, asJSON, http.StatusBadRequest, "invalid_origin", "CLIENT_997", "")
+		return pg, false
+	}
 	if insecureForMode(params.success, form.Mode) || insecureForMode(params.refused, form.Mode) ||
 		!allowedReturn(params.success, form.ReturnOrigins) || !allowedReturn(params.refused, form.ReturnOrigins) {
 		pg.params.success, pg.params.refused = nil, nil

@@ -229,6 +229,9 @@ func (h *Handler) actionURL(pg page, suffix string) string {
 // render writes a page with its security headers.
 func (h *Handler) render(w http.ResponseWriter, status int, pg page, v *view, extraFormAction ...string) {
 	pol := pagePolicy{nonce: v.Nonce, embedded: pg.embedded}
+	if pg.embedded {
+		pol.frameAncestors = frameAncestors(pg.form.ReturnOrigins)
+	}
 	if !pg.embedded {
 		pol.formAction = append(pg.params.returnOrigins(), extraFormAction...)
 	}

@@ -77,8 +77,10 @@ type Settings struct {
 	// ReturnOrigins, when not empty, are the only origins
 	// (https://shop.example, scheme://host[:port]) the hosted payment page
 	// returns the buyer and the signed kr-answer to: a page whose
-	// kr-post-url-* or kr-get-url-* has another origin is refused. Empty:
-	// any address the page's query gives, as PayZen.
+	// kr-post-url-* or kr-get-url-* has another origin is refused; they
+	// are also the only origins whose pages may frame the shop's embedded
+	// form. Empty: any address the page's query gives, and any framing
+	// page, as PayZen.
 	ReturnOrigins []string `json:"returnOrigins,omitempty"`
 }
 
