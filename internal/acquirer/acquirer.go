@@ -100,7 +100,9 @@ type Connector interface {
 	// Capture takes amount (at most what is left of the authorization
 	// authRef) for settlement.
 	Capture(ctx context.Context, operationID, authRef string, amount int64, currency string) (Result, error)
-	// Cancel releases an authorization that has not been captured.
+	// Cancel releases an authorization that has not been captured, or
+	// withdraws a refund not yet remitted (authRef is then the refund's
+	// reference): its amount can be refunded again.
 	Cancel(ctx context.Context, operationID, authRef string) (Result, error)
 	// Refund gives back amount (at most what is left of the capture
 	// captureRef, which may be a sale authorization).

@@ -126,9 +126,19 @@ func (s *Service) runCancel(ctx context.Context, t Transaction) (Payment, Transa
 }
 
 // settlePending records the outcome of a pending capture or cancellation,
-// if the transaction still waits for this very operation.
+// if the transaction still waits for this very operation. A refund it
+// cancels gives its amount back to its debit in the same write, so that
+// the debit can be refunded again.
 func (s *Service) settlePending(ctx context.Context, uuid, opID string, o outcome) (Payment, Transaction, error) {
-	return s.applyDecision(ctx, uuid, s.pendingDecision(opID, o))
+	decide := s.pendingDecision(opID, o)
+	return s.apply(writeContext(ctx), "", uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		from := t.DetailedStatus
+		event, err := decide(p, t, s.clock.Now())
+		if err != nil || t.OperationType != Credit || from == Cancelled || t.DetailedStatus != Cancelled {
+			return event, err
+		}
+		return event, s.releaseRefund(tx, p, *t)
+	})
 }
 
 // applyDecision is the locked path of a decision: apply re-reads and locks
@@ -178,6 +188,10 @@ func (s *Service) pendingOutcome(p *Payment, t *Transaction, o outcome) (string,
 		t.ErrorCode, t.ErrorMessage = CodeRefused, "capture refused"
 		t.DetailedErrorCode, t.DetailedErrorMessage = o.res.ResponseCode, o.res.Message
 		return "payment.capture_failed", t.transition(CaptureFailed)
+	case op == opCancel && o.res.Approved && t.OperationType == Credit:
+		// The refund is withdrawn: settlePending gives its amount back
+		// to the debit in the same write.
+		return eventRefundCancelled, t.transition(Cancelled)
 	case op == opCancel && o.res.Approved:
 		return "payment.cancelled", t.transition(Cancelled)
 	case op == opAuthorise && o.res.Approved:
@@ -362,9 +376,12 @@ type CancelInput struct {
 // (the whole amount) or lowers the amount (part of it); after capture it
 // refunds, as a CREDIT transaction of its own, any amount up to what is left
 // of the capture, as many times as wanted. CANCELLATION_ONLY on a captured
-// debit is PSP_075, REFUND_ONLY on one not captured yet is PSP_076. It
-// returns the transaction the operation produced: the debit for a
-// cancellation, the credit for a refund.
+// debit is PSP_075, REFUND_ONLY on one not captured yet is PSP_076. On a
+// refund (CREDIT) accepted but not captured yet it cancels the refund
+// (refundCancellable), through the acquirer as a debit's cancellation,
+// and gives its amount back to the debit. It returns the transaction the
+// operation produced: the debit or refund for a cancellation, the credit
+// for a refund.
 func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in CancelInput) (Payment, Transaction, error) {
 	switch in.ResolutionMode {
 	case ResolutionAuto, "AUTO", ResolutionCancellation, ResolutionRefund:
@@ -375,6 +392,14 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 	var credit Transaction
 	p, t, err := s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
 		kind, credit = "", Transaction{}
+		if t.OperationType == Credit {
+			if err := refundCancellable(*t, in); err != nil {
+				return "", err
+			}
+			kind = "cancel"
+			s.claim(t, opCancel)
+			return "", nil
+		}
 		if t.OperationType != Debit {
 			return "", badStatus(*t, "a cancellation or refund")
 		}
@@ -456,6 +481,33 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 	return p, t, nil
 }
 
+// refundCancellable tells whether CancelOrRefund may cancel refund t now:
+// accepted but not remitted yet (AUTHORISED, not being captured), as a
+// whole. REFUND_ONLY asks to refund what is not captured: PSP_076, as for a
+// debit. A captured refund keeps PSP_011: its money has left.
+func refundCancellable(t Transaction, in CancelInput) error {
+	if t.PendingOp != "" {
+		return &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
+			Detail: "an operation on this refund is in progress, retry later"}
+	}
+	if t.DetailedStatus != Authorised {
+		return badStatus(t, "a cancellation or refund")
+	}
+	if in.Currency != "" && in.Currency != t.Currency {
+		return invalid("currency", in.Currency)
+	}
+	if in.ResolutionMode == ResolutionRefund {
+		return &errs.Error{Code: errs.RefundToCancel, Message: "refund not yet available, please cancel",
+			Detail: "a refund not yet captured can only be cancelled"}
+	}
+	if in.Amount != nil && *in.Amount != t.Amount {
+		// The acquirer withdraws a refund whole (acquirer.Connector.Cancel).
+		return &errs.Error{Code: errs.BadAmount, Message: "invalid amount", Field: "amount",
+			Detail: fmt.Sprintf("Invalid input value [name=amount, value=%d]: a refund is cancelled whole, for its %d (partial cancellation of a refund is not supported)", *in.Amount, t.Amount)}
+	}
+	return nil
+}
+
 // insertCredit inserts the RUNNING refund of parent.
 func (s *Service) insertCredit(tx *sql.Tx, p *Payment, parent Transaction, amount int64) (Transaction, error) {
 	now := s.clock.Now()
@@ -517,23 +569,33 @@ func (s *Service) refundOutcome(tx *sql.Tx, p *Payment, t *Transaction, o outcom
 	if err := t.transition(to); err != nil {
 		return "", err
 	}
-	// Give the reservation back to the debit (locked after the payment, as
-	// everywhere).
+	return "transaction.refund_refused", s.releaseRefund(tx, p, *t)
+}
+
+// eventRefundCancelled is the IPN event of a refund cancelled before its
+// capture (the payment's kr-answer, the refund CANCELLED in it).
+const eventRefundCancelled = "transaction.refund_cancelled"
+
+// releaseRefund gives the amount that refund t reserved on its debit back
+// (a refund refused, failed or cancelled moved no money), within the write
+// tx that records t's new status.
+func (s *Service) releaseRefund(tx *sql.Tx, p *Payment, t Transaction) error {
+	// The debit is locked after the payment, as everywhere.
 	prec, err := store.LockTransaction(tx, s.db.Dialect(), "", t.ParentUUID)
 	if err != nil {
-		return "", err
+		return err
 	}
 	parent := transactionFromRecord(prec)
 	parent.RefundedAmount -= t.Amount
 	if parent.RefundedAmount < 0 {
 		parent.RefundedAmount = 0
 	}
-	parent.UpdatedAt = now
+	parent.UpdatedAt = s.clock.Now()
 	rec := parent.record()
 	if err := store.UpdateTransaction(tx, &rec); err != nil {
-		return "", err
+		return err
 	}
 	parent.version = rec.Version
 	replace(p, parent)
-	return "transaction.refund_refused", nil
+	return nil
 }

@@ -74,9 +74,12 @@ var transitions = map[string]map[string][]string{
 	// A refund the acquirer accepted is AUTHORISED (status PAID), as Lyra
 	// answers Transaction/CancelOrRefund, and CAPTURED once the capture
 	// job has remitted it (CaptureDue), as Lyra's capture batch does.
+	// Until then the merchant may cancel it (CancelOrRefund on the
+	// refund): CANCELLED, as a refund not yet remitted is in Lyra's Back
+	// Office.
 	Credit: {
 		Initial:    {Authorised, Refused, Error},
-		Authorised: {Captured},
+		Authorised: {Captured, Cancelled},
 	},
 }
 

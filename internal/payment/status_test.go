@@ -36,6 +36,7 @@ func TestStateMachine(t *testing.T) {
 		{Verification, Initial, Error}:                                true,
 		{Credit, Initial, Authorised}:                                 true,
 		{Credit, Authorised, Captured}:                                true,
+		{Credit, Authorised, Cancelled}:                               true, // cancelled before its capture
 		{Credit, Initial, Captured}:                                   false,
 		{Credit, Initial, Refused}:                                    true,
 		{Credit, Initial, Error}:                                      true,

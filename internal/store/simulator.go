@@ -16,7 +16,7 @@ import (
 var _ simulator.Journal = (*DB)(nil)
 
 const simOpColumns = `operation_id, reference, kind, approved, response_code, authorization_number, message,
-	amount, currency, sale, captured, refunded, cancelled, created_at`
+	amount, currency, sale, captured, refunded, cancelled, created_at, original_reference`
 
 func scanSimOp(s scanner) (simulator.Entry, error) {
 	var e simulator.Entry
@@ -24,7 +24,7 @@ func scanSimOp(s scanner) (simulator.Entry, error) {
 	var at int64
 	err := s.Scan(&e.OperationID, &e.Result.AcquirerReference, &kind, &e.Result.Approved, &e.Result.ResponseCode,
 		&e.Result.AuthorizationNumber, &e.Result.Message, &e.Amount, &e.Currency, &e.Sale, &e.Captured, &e.Refunded,
-		&e.Cancelled, &at)
+		&e.Cancelled, &at, &e.Original)
 	e.Kind, e.At = simulator.Kind(kind), FromMicros(at)
 	return e, err
 }
@@ -45,9 +45,9 @@ func (db *DB) RecordOperation(ctx context.Context, opID, originalRef string, dec
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		out = simulator.Entry{} // the function may run twice
 		var orig *simulator.Entry
-		var before simulator.Entry
+		var before, rootBefore simulator.Entry
 		if originalRef != "" {
-			o, err := scanSimOp(tx.QueryRow(`SELECT `+simOpColumns+` FROM simulator_operations WHERE reference = $1`+db.forUpdate(), originalRef))
+			o, err := db.lockSimOp(tx, originalRef)
 			switch {
 			case err == nil:
 				orig, before = &o, o
@@ -56,19 +56,40 @@ func (db *DB) RecordOperation(ctx context.Context, opID, originalRef string, dec
 				return fmt.Errorf("store: simulator original: %w", err)
 			}
 		}
+		if orig != nil && orig.Original != "" {
+			// A refund's capture, which cancelling the refund changes:
+			// locked after the refund (a refund locks its capture alone,
+			// so the order never crosses).
+			r, err := db.lockSimOp(tx, orig.Original)
+			switch {
+			case err == nil:
+				orig.OriginalOp, rootBefore = &r, r
+			case errors.Is(err, sql.ErrNoRows):
+			default:
+				return fmt.Errorf("store: simulator original's original: %w", err)
+			}
+		}
 		e := decide(orig)
-		e.OperationID = opID
+		e.OperationID, e.OriginalOp = opID, nil
 		r := e.Result
 		insert := `INSERT INTO simulator_operations (` + simOpColumns + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 			ON CONFLICT (operation_id) DO NOTHING`
 		args := []any{opID, r.AcquirerReference, int64(e.Kind), r.Approved, r.ResponseCode, r.AuthorizationNumber, r.Message,
-			e.Amount, e.Currency, e.Sale, e.Captured, e.Refunded, e.Cancelled, Micros(e.At)}
-		origChanged := orig != nil && (orig.Captured != before.Captured || orig.Refunded != before.Refunded || orig.Cancelled != before.Cancelled)
+			e.Amount, e.Currency, e.Sale, e.Captured, e.Refunded, e.Cancelled, Micros(e.At), e.Original}
+		changed := func(o *simulator.Entry, was simulator.Entry) bool {
+			return o != nil && (o.Captured != was.Captured || o.Refunded != was.Refunded || o.Cancelled != was.Cancelled)
+		}
+		origChanged := changed(orig, before)
+		var root *simulator.Entry
+		if orig != nil {
+			root = orig.OriginalOp
+		}
+		rootChanged := changed(root, rootBefore)
 		const updateOrig = `UPDATE simulator_operations SET captured = $2, refunded = $3, cancelled = $4 WHERE operation_id = $1`
 		origArgs := func() []any { return []any{before.OperationID, orig.Captured, orig.Refunded, orig.Cancelled} }
 		var inserted int64
-		if origChanged && db.dialect == Postgres {
+		if origChanged && !rootChanged && db.dialect == Postgres {
 			// One round trip (see execGroup): the original changes only
 			// if this operation was recorded now, not replayed.
 			err := tx.QueryRow(`WITH ins AS (`+insert+` RETURNING 1),
@@ -97,9 +118,14 @@ func (db *DB) RecordOperation(ctx context.Context, opID, originalRef string, dec
 			}
 			return nil
 		}
-		if origChanged && db.dialect != Postgres {
+		if origChanged && (db.dialect != Postgres || rootChanged) {
 			if _, err := tx.Exec(updateOrig, origArgs()...); err != nil {
 				return fmt.Errorf("store: simulator original: %w", err)
+			}
+		}
+		if rootChanged {
+			if _, err := tx.Exec(updateOrig, rootBefore.OperationID, root.Captured, root.Refunded, root.Cancelled); err != nil {
+				return fmt.Errorf("store: simulator original's original: %w", err)
 			}
 		}
 		out = e
@@ -109,6 +135,12 @@ func (db *DB) RecordOperation(ctx context.Context, opID, originalRef string, dec
 		return simulator.Entry{}, err
 	}
 	return out, nil
+}
+
+// lockSimOp reads the operation whose acquirer reference is ref, locked
+// until the transaction ends.
+func (db *DB) lockSimOp(tx *sql.Tx, ref string) (simulator.Entry, error) {
+	return scanSimOp(tx.QueryRow(`SELECT `+simOpColumns+` FROM simulator_operations WHERE reference = $1`+db.forUpdate(), ref))
 }
 
 // LookupOperation implements simulator.Journal.

@@ -21,9 +21,11 @@ type Journal interface {
 	// RecordOperation decides and records operation opID in one write
 	// transaction. It reads and locks the operation whose acquirer reference
 	// is originalRef (none when originalRef is "" or unknown: decide gets
-	// nil), calls decide, which returns the new entry and may change the
-	// original's Captured, Refunded and Cancelled, then inserts the entry
-	// and saves the original. When opID is already recorded (by anyone,
+	// nil) and, when that one names an original of its own (a refund's
+	// capture: Entry.Original), that one too, as original.OriginalOp. It
+	// calls decide, which returns the new entry and may change the
+	// Captured, Refunded and Cancelled of both, then inserts the entry and
+	// saves what changed. When opID is already recorded (by anyone,
 	// including a concurrent transaction of another copy), nothing is changed
 	// and the recorded entry is returned. decide must only compute: it runs
 	// inside the transaction and may run more than once.
@@ -85,6 +87,14 @@ type Entry struct {
 	Cancelled bool
 	// At is when the operation was decided (simulator clock).
 	At time.Time
+	// Original is the acquirer reference of the operation a refund
+	// refunded (its capture or sale), so that cancelling the refund gives
+	// its amount back there; "" for other kinds.
+	Original string
+	// OriginalOp is the operation Original names, read and locked with
+	// this one while it is the original of an operation being recorded
+	// (RecordOperation); nil otherwise. Not stored.
+	OriginalOp *Entry
 }
 
 // Session is a 3-D Secure transaction waiting for, or done with, its

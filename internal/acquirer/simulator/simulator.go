@@ -206,12 +206,18 @@ func (s *Simulator) Capture(ctx context.Context, operationID, authRef string, am
 }
 
 // Cancel implements acquirer.Connector: it releases an authorization none of
-// which was captured (a captured one must be refunded instead).
+// which was captured (a captured one must be refunded instead), or
+// withdraws a refund (authRef is then the refund's reference), whose amount
+// can then be refunded again. The simulator does not know when a refund is
+// remitted: the caller only cancels one it has not remitted yet.
 func (s *Simulator) Cancel(ctx context.Context, operationID, authRef string) (acquirer.Result, error) {
 	if operationID == "" {
 		return acquirer.Result{}, fmt.Errorf("simulator cancel: %w: empty operation id", acquirer.ErrInvalidRequest)
 	}
 	return s.run(ctx, operationID, KindCancellation, authRef, Approve, func(op, auth *Entry) acquirer.Result {
+		if auth != nil && auth.Kind == KindRefund {
+			return cancelRefund(op, auth)
+		}
 		if res, ok := usable(auth, KindAuthorization); !ok {
 			return res
 		}
@@ -225,6 +231,24 @@ func (s *Simulator) Cancel(ctx context.Context, operationID, authRef string) (ac
 		op.Amount, op.Currency = auth.Amount, auth.Currency
 		return approved("cancelled", false)
 	})
+}
+
+// cancelRefund decides the cancellation op of refund ref: the refund is
+// marked cancelled and its amount is given back to the capture it
+// refunded (ref.OriginalOp), which can be refunded again.
+func cancelRefund(op, ref *Entry) acquirer.Result {
+	switch {
+	case !ref.Result.Approved:
+		return refused(acquirer.CodeInvalidTransaction, "refund was refused")
+	case ref.Cancelled:
+		return refused(acquirer.CodeInvalidTransaction, "refund already cancelled")
+	}
+	ref.Cancelled = true
+	if capt := ref.OriginalOp; capt != nil {
+		capt.Refunded = max(capt.Refunded-ref.Amount, 0)
+	}
+	op.Amount, op.Currency = ref.Amount, ref.Currency
+	return approved("refund cancelled", false)
 }
 
 // Refund implements acquirer.Connector. captureRef is a capture or a sale
@@ -256,7 +280,7 @@ func (s *Simulator) Refund(ctx context.Context, operationID, captureRef string, 
 			return refused(acquirer.CodeInvalidAmount, fmt.Sprintf("refund of %d exceeds the %d left on the capture", amount, capturedAmount-capt.Refunded))
 		}
 		capt.Refunded += amount
-		op.Amount, op.Currency = amount, currency
+		op.Amount, op.Currency, op.Original = amount, currency, captureRef
 		return approved("refunded", false)
 	})
 }
@@ -454,6 +478,11 @@ func (s *Simulator) finish(ctx context.Context, opID string, op *operation, orig
 	var orig *Entry
 	if o, ok := s.refs[origRef]; ok && origRef != "" {
 		orig = &o.Entry
+		if oo, ok := s.refs[orig.Original]; ok && orig.Original != "" {
+			// As the journal does (Journal.RecordOperation).
+			orig.OriginalOp = &oo.Entry
+			defer func() { orig.OriginalOp = nil }()
+		}
 	}
 	op.Entry = Entry{OperationID: opID, Kind: op.kind, At: s.cfg.Clock.Now()}
 	res := decide(&op.Entry, orig)

@@ -69,6 +69,7 @@ func TestSuiteWithJournal(t *testing.T) {
 		{"TechnicalErrorCanBeResent", TestTechnicalErrorCanBeResent},
 		{"CaptureTimeoutFault", TestCaptureTimeoutFault},
 		{"CaptureRefundCancelRules", TestCaptureRefundCancelRules},
+		{"CancelRefund", TestCancelRefund},
 		{"ConcurrentCaptures", TestConcurrentCaptures},
 		{"ThreeDSFrictionless", TestThreeDSFrictionless},
 		{"ThreeDSChallenge", TestThreeDSChallenge},
@@ -681,6 +682,43 @@ func TestCaptureRefundCancelRules(t *testing.T) {
 	checkApproved(t, "refund a sale", res, err)
 	res, err = s.Refund(ctx, "ref9", sale.AcquirerReference, 1, "EUR")
 	checkRefused(t, "refund a sale twice", res, err, acquirer.CodeInvalidAmount)
+}
+
+// A refund can be cancelled (withdrawn) once; its amount can then be
+// refunded again, and a replayed cancellation changes nothing more.
+func TestCancelRefund(t *testing.T) {
+	s := newSim(t)
+	ctx := context.Background()
+	auth, err := s.Authorize(ctx, authReq(t, "4970100000000055", "auth", 1000))
+	checkApproved(t, "authorize", auth, err)
+	capt, err := s.Capture(ctx, "cap", auth.AcquirerReference, 1000, "EUR")
+	checkApproved(t, "capture", capt, err)
+	r1, err := s.Refund(ctx, "ref1", capt.AcquirerReference, 700, "EUR")
+	checkApproved(t, "refund 700", r1, err)
+	res, err := s.Refund(ctx, "ref2", capt.AcquirerReference, 400, "EUR")
+	checkRefused(t, "refund over the rest", res, err, acquirer.CodeInvalidAmount)
+
+	c1, err := s.Cancel(ctx, "ref1-cancel", r1.AcquirerReference)
+	checkApproved(t, "cancel the refund", c1, err)
+	again, err := s.Cancel(ctx, "ref1-cancel", r1.AcquirerReference)
+	if err != nil || again != c1 {
+		t.Fatalf("cancellation replay %+v %v", again, err)
+	}
+	res, err = s.Cancel(ctx, "ref1-cancel2", r1.AcquirerReference)
+	checkRefused(t, "cancel a refund twice", res, err, acquirer.CodeInvalidTransaction)
+	if got, found, err := s.Inquire(ctx, "ref1-cancel"); err != nil || !found || got != c1 {
+		t.Fatalf("inquire the cancellation: %+v %v %v", got, found, err)
+	}
+	// The 700 are back on the capture, once (the replay gave nothing more).
+	r3, err := s.Refund(ctx, "ref3", capt.AcquirerReference, 1000, "EUR")
+	checkApproved(t, "refund everything after the cancellation", r3, err)
+	res, err = s.Refund(ctx, "ref4", capt.AcquirerReference, 1, "EUR")
+	checkRefused(t, "refund beyond the capture", res, err, acquirer.CodeInvalidAmount)
+
+	bad, err := s.Refund(ctx, "ref5", capt.AcquirerReference, 1, "EUR")
+	checkRefused(t, "refused refund", bad, err, acquirer.CodeInvalidAmount)
+	res, err = s.Cancel(ctx, "ref5-cancel", bad.AcquirerReference)
+	checkRefused(t, "cancel a refused refund", res, err, acquirer.CodeInvalidTransaction)
 }
 
 // Concurrent captures with different operation ids never take more than was

@@ -18,6 +18,7 @@ import (
 	v4 "github.com/openpsp/openpsp/internal/api/v4"
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
@@ -293,6 +294,102 @@ func TestPaymentWebServices(t *testing.T) {
 		x := e.call("Transaction/CancelOrRefund", map[string]any{"uuid": u2, "resolutionMode": "CANCELLATION_ONLY"})
 		if x["uuid"] != u2 || x["detailedStatus"] != "CANCELLED" || x["status"] != "UNPAID" {
 			t.Fatalf("cancellation %v", x)
+		}
+	})
+}
+
+// A refund accepted but not captured yet is cancelled with
+// Transaction/CancelOrRefund on its own uuid: the answer is the refund,
+// CANCELLED; its amount can be refunded again (at the acquirer too: the
+// simulator runs over its journal), and the IPN of the cancellation reaches
+// the merchant. A partial cancellation, REFUND_ONLY and a captured refund are
+// refused.
+func TestCancelRefundWebService(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newAPIEnv(t, db)
+		e.sim = simulator.New(simulator.Config{Clock: e.clk, Journal: db})
+		e.svc, e.srv = e.newCopy()
+		var mu sync.Mutex
+		var ipns []string
+		merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			mu.Lock()
+			ipns = append(ipns, r.PostForm.Get("kr-answer"))
+			mu.Unlock()
+			io.WriteString(w, "OK")
+		}))
+		defer merchant.Close()
+
+		uuid := e.pay(map[string]any{"amount": 1000, "currency": "EUR", "orderId": "refund-cancel", "ipnTargetUrl": merchant.URL + "/ipn"})
+		e.call("Transaction/Capture", map[string]any{"uuid": uuid})
+		r := e.call("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 400, "currency": "EUR"})
+		refund, _ := r["uuid"].(string)
+		if r["operationType"] != "CREDIT" || r["detailedStatus"] != "AUTHORISED" || refund == "" {
+			t.Fatalf("refund %v", r)
+		}
+		e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": refund, "resolutionMode": "REFUND_ONLY"}, "PSP_076")
+		if a := e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": refund, "amount": 100}, "PSP_020"); a.DetailedErrorMessage == nil ||
+			!strings.Contains(*a.DetailedErrorMessage, "partial cancellation") {
+			t.Fatalf("partial cancellation of a refund: %+v", a)
+		}
+
+		x := e.call("Transaction/CancelOrRefund", map[string]any{"uuid": refund, "amount": 400, "currency": "EUR",
+			"resolutionMode": "CANCELLATION_ONLY", "comment": "kept after all"})
+		if x["uuid"] != refund || x["operationType"] != "CREDIT" || x["detailedStatus"] != "CANCELLED" || x["status"] != "UNPAID" ||
+			path(x, "transactionDetails", "parentTransactionUuid") != uuid ||
+			path(x, "transactionDetails", "cardDetails", "captureResponse", "captureDate") != nil {
+			t.Fatalf("cancelled refund %v", x)
+		}
+		e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": refund}, "PSP_011")
+		if g := e.call("Transaction/Get", map[string]any{"uuid": uuid}); g["detailedStatus"] != "CAPTURED" ||
+			(path(g, "transactionDetails", "cardDetails", "captureResponse", "refundAmount") != nil &&
+				path(g, "transactionDetails", "cardDetails", "captureResponse", "refundAmount") != 0.0) {
+			t.Fatalf("debit after its refund was cancelled %v", g)
+		}
+
+		// The whole capture is refundable again; the capture job remits
+		// that refund, not the cancelled one, and a captured refund can no
+		// longer be cancelled.
+		r2 := e.call("Transaction/CancelOrRefund", map[string]any{"uuid": uuid})
+		if r2["amount"] != 1000.0 || r2["detailedStatus"] != "AUTHORISED" {
+			t.Fatalf("refund of everything %v", r2)
+		}
+		if n, err := e.svc.CaptureDue(context.Background(), 10); err != nil || n != 1 {
+			t.Fatalf("refund capture: %d %v", n, err)
+		}
+		if g := e.call("Transaction/Get", map[string]any{"uuid": refund}); g["detailedStatus"] != "CANCELLED" {
+			t.Fatalf("cancelled refund after the capture job %v", g)
+		}
+		e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": r2["uuid"]}, "PSP_011")
+
+		// The IPNs reach the merchant; one tells the refund CANCELLED.
+		signer := outbox.IPNSignerFunc(func(context.Context, string, string) (string, error) { return password, nil })
+		d := outbox.NewDispatcher(db, map[string]outbox.Deliverer{outbox.ChannelIPN: outbox.NewIPNDeliverer(signer, outbox.HTTPOptions{})},
+			outbox.Options{Clock: e.clk})
+		for range 20 {
+			if n, err := d.RunOnce(context.Background()); err != nil || n == 0 {
+				break
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		told := false
+		for _, a := range ipns {
+			var p struct {
+				Transactions []struct {
+					UUID           string `json:"uuid"`
+					DetailedStatus string `json:"detailedStatus"`
+				} `json:"transactions"`
+			}
+			if err := json.Unmarshal([]byte(a), &p); err != nil {
+				t.Fatalf("IPN kr-answer %q: %v", a, err)
+			}
+			for _, tx := range p.Transactions {
+				told = told || tx.UUID == refund && tx.DetailedStatus == "CANCELLED"
+			}
+		}
+		if !told {
+			t.Fatalf("no IPN told the refund's cancellation: %q", ipns)
 		}
 	})
 }
