@@ -625,6 +625,30 @@ func paymentError(err error, what string) (string, string) {
 	return ncTechnical, "a technical problem occurred, please try again"
 }
 
+// refundStatus is the Ogone STATUS and NCERROR of a refund (CREDIT) as it
+// is now: 81 "refund pending" until it is remitted, as Ingenico's refund
+// is until the acquirer processed it (RUNNING at the acquirer, or accepted
+// and AUTHORISED until the capture job remits it), 8 once CAPTURED; 83
+// refused (Ingenico's statuses tell 83 "refund refused" from 84 "refund
+// declined by the acquirer" without saying how: a refusal with the
+// acquirer's code keeps 83, with that code in NCERROR, and 84 is kept for
+// an acquirer that could not be reached). A refund cancelled before its
+// capture has no Ingenico status of its own: it moved no money, as a
+// refused one, so 83 with NCERROR 0.
+func refundStatus(t PaymentTx) (int, string) {
+	switch t.DetailedStatus {
+	case dsCaptured:
+		return stRefund, ncOK
+	case dsAuthorised, dsInitial:
+		return stRefundPending, ncOK
+	case dsRefused:
+		return stRefundRefused, acquirerNCError(t.AuthResult)
+	case dsCancelled:
+		return stRefundRefused, ncOK
+	}
+	return stRefundError, ncAcquirerUnavailable
+}
+
 // debitStatus is the Ogone STATUS and NCERROR of a debit as it is now.
 func debitStatus(t PaymentTx) (int, string) {
 	switch t.DetailedStatus {
@@ -637,7 +661,10 @@ func debitStatus(t PaymentTx) (int, string) {
 		}
 		return stAuthorised, ncOK
 	case dsCaptured:
-		if t.RefundedAmount > 0 {
+		switch {
+		case t.RefundPending:
+			return stRefundPending, ncOK
+		case t.RefundedAmount > 0:
 			return stRefund, ncOK
 		}
 		return stPaymentDone, ncOK
@@ -812,18 +839,7 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		}
 		tx, err = h.opts.Payments.Refund(ctx, o.ShopID, o.TransactionUUID, amount)
 		if err == nil {
-			switch tx.DetailedStatus {
-			case dsAuthorised, dsCaptured:
-				// Accepted by the acquirer (AUTHORISED until the capture
-				// job remits it): Ogone's refund (8).
-				status = stRefund
-			case dsInitial:
-				status = stRefundPending
-			case dsRefused:
-				status, ncerr = stRefundRefused, acquirerNCError(tx.AuthResult)
-			default:
-				status, ncerr = stRefundError, ncAcquirerUnavailable
-			}
+			status, ncerr = refundStatus(tx)
 		}
 	case "DEL", "DES":
 		what = "cancel"
@@ -905,8 +921,10 @@ func (h *Handler) queryDirect(ctx context.Context, dl dlRequest) *ncResponse {
 			if op.PAYIDSUB == sub {
 				status, ncerr, found = op.Status, op.NCError, true
 				if op.TransactionUUID != "" {
-					if c, err := h.opts.Payments.Get(ctx, o.ShopID, op.TransactionUUID); err == nil && (c.DetailedStatus == dsAuthorised || c.DetailedStatus == dsCaptured) {
-						status, ncerr = stRefund, ncOK
+					// A refund moves on after its answer (captured,
+					// cancelled, settled by recovery): its status now.
+					if c, err := h.opts.Payments.Get(ctx, o.ShopID, op.TransactionUUID); err == nil {
+						status, ncerr = refundStatus(c)
 					}
 				}
 			}

@@ -8,13 +8,16 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/ogone"
+	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
 // ncresponse parses an answer's attributes.
@@ -108,12 +111,17 @@ func TestDirectLinkAliasPaymentCaptureRefund(t *testing.T) {
 	if c["STATUS"] != "9" || c["PAYIDSUB"] != "1" || c["NCERROR"] != "0" || c["amount"] != "12.5" {
 		t.Fatalf("capture: %v", c)
 	}
+	// Accepted, the refund is pending (81) until the capture job remits
+	// it, then a refund (8): TestDirectLinkRefundStatuses.
 	f := e.direct("maintenancedirect.asp", map[string]string{"PAYID": payid, "OPERATION": "RFD", "AMOUNT": "250"})
-	if f["STATUS"] != "8" || f["PAYIDSUB"] != "2" || f["amount"] != "2.5" {
+	if f["STATUS"] != "81" || f["PAYIDSUB"] != "2" || f["amount"] != "2.5" {
 		t.Fatalf("refund: %v", f)
 	}
 	if f := e.direct("maintenancedirect.asp", map[string]string{"PAYID": payid, "OPERATION": "RFS", "AMOUNT": "5000"}); f["NCERROR"] != "50001129" {
 		t.Fatalf("refund beyond the capture: %v", f)
+	}
+	if n, err := e.payments.CaptureDue(ctx, 10); err != nil || n != 1 {
+		t.Fatalf("refund capture: %d %v", n, err)
 	}
 	q := e.direct("querydirect_utf8.asp", map[string]string{"ORDERID": "INV-1", "SHASIGN": ""})
 	if q["STATUS"] != "8" || q["PAYID"] != payid {
@@ -514,4 +522,105 @@ func TestDirectLinkRefusedOrderEchoesItsCurrency(t *testing.T) {
 	if r := e.order(map[string]string{"ORDERID": "CUR-5", "CURRENCY": "XXX", "ALIAS": "nope"}); r["NCERROR"] != "50001120" || r["currency"] != "" {
 		t.Errorf("unknown currency: %v, want 50001120 and no currency", r)
 	}
+}
+
+// A refund is 81 ("refund pending") while it is accepted but not remitted,
+// in the RFD answer, the query of its PAYIDSUB and the order's status, and 8
+// once the capture job captured it. A refund the acquirer refuses stays 83
+// with the acquirer's NCERROR and leaves the order as it was; one the
+// merchant cancels before its capture (V4 Transaction/CancelOrRefund) is 83
+// with no error, and the order is back to what its other refunds make it.
+func TestDirectLinkRefundStatuses(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			ctx := context.Background()
+			r := e.order(map[string]string{"ORDERID": "RF-1", "OPERATION": "SAL", "CARDNO": "4970100000000055", "ED": "12/32", "CVC": "123"})
+			if r["STATUS"] != "9" {
+				t.Fatalf("sale: %v", r)
+			}
+			payid := r["PAYID"]
+			status := func(sub string) map[string]string {
+				t.Helper()
+				p := map[string]string{"PAYID": payid}
+				if sub != "" {
+					p["PAYIDSUB"] = sub
+				}
+				return e.direct("querydirect.asp", p)
+			}
+			refund := func(amount, want, wantNC string) map[string]string {
+				t.Helper()
+				f := e.direct("maintenancedirect.asp", map[string]string{"PAYID": payid, "OPERATION": "RFD", "AMOUNT": amount})
+				if f["STATUS"] != want || f["NCERROR"] != wantNC {
+					t.Fatalf("RFD %s: %v, want STATUS %s NCERROR %s", amount, f, want, wantNC)
+				}
+				return f
+			}
+
+			f := refund("300", "81", "0")
+			if q := status(f["PAYIDSUB"]); q["STATUS"] != "81" || q["NCERROR"] != "0" {
+				t.Fatalf("pending refund's query: %v", q)
+			}
+			if q := status(""); q["STATUS"] != "81" {
+				t.Fatalf("order with a pending refund: %v", q)
+			}
+			if n, err := e.payments.CaptureDue(ctx, 10); err != nil || n != 1 {
+				t.Fatalf("refund capture: %d %v", n, err)
+			}
+			if q := status(f["PAYIDSUB"]); q["STATUS"] != "8" {
+				t.Fatalf("remitted refund's query: %v", q)
+			}
+			if q := status(""); q["STATUS"] != "8" {
+				t.Fatalf("order refunded: %v", q)
+			}
+
+			e.acq.mu.Lock()
+			e.acq.refundRefusal = "05"
+			e.acq.mu.Unlock()
+			bad := refund("100", "83", "30051001")
+			if bad["NCSTATUS"] != "3" {
+				t.Fatalf("refused refund: %v", bad)
+			}
+			if q := status(bad["PAYIDSUB"]); q["STATUS"] != "83" || q["NCERROR"] != "30051001" {
+				t.Fatalf("refused refund's query: %v", q)
+			}
+			if q := status(""); q["STATUS"] != "8" {
+				t.Fatalf("order after a refused refund: %v", q)
+			}
+			e.acq.mu.Lock()
+			e.acq.refundRefusal = ""
+			e.acq.mu.Unlock()
+
+			w := refund("200", "81", "0")
+			ops, err := e.db.OrderOps(ctx, mustPAYID(t, payid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			credit := ""
+			for _, op := range ops {
+				if strconv.Itoa(op.PAYIDSUB) == w["PAYIDSUB"] {
+					credit = op.TransactionUUID
+				}
+			}
+			_, c, err := e.payments.CancelOrRefund(ctx, shop.DemoShopID, credit, payment.CancelInput{})
+			if err != nil || c.DetailedStatus != payment.Cancelled {
+				t.Fatalf("cancel the pending refund: %+v %v", c, err)
+			}
+			if q := status(w["PAYIDSUB"]); q["STATUS"] != "83" || q["NCERROR"] != "0" {
+				t.Fatalf("cancelled refund's query: %v", q)
+			}
+			if q := status(""); q["STATUS"] != "8" {
+				t.Fatalf("order after the cancelled refund: %v", q)
+			}
+		})
+	}
+}
+
+func mustPAYID(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -69,6 +69,19 @@ type recordingAcquirer struct {
 	// captureErr, if set, is what every capture gets: an acquirer that
 	// cannot be reached for captures.
 	captureErr error
+	// refundRefusal, if set, is the response code with which the acquirer
+	// refuses every refund.
+	refundRefusal string
+}
+
+func (a *recordingAcquirer) Refund(ctx context.Context, opID, captureRef string, amount int64, currency string) (acquirer.Result, error) {
+	a.mu.Lock()
+	code := a.refundRefusal
+	a.mu.Unlock()
+	if code != "" {
+		return acquirer.Result{ResponseCode: code, Message: acquirer.CodeMessage(code)}, nil
+	}
+	return a.Connector.Refund(ctx, opID, captureRef, amount, currency)
 }
 
 func (a *recordingAcquirer) Capture(ctx context.Context, opID, authRef string, amount int64, currency string) (acquirer.Result, error) {

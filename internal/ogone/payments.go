@@ -78,6 +78,9 @@ type PaymentTx struct {
 	PANMasked      string
 	Token          string
 	PendingOp      string // CAPTURE | CANCEL while the acquirer is asked
+	// RefundPending is set by Get on a debit with a refund accepted but
+	// not captured (remitted) yet: the order is 81, not 8, until then.
+	RefundPending bool
 }
 
 // Detailed statuses of PaymentTx (the payment service's names).

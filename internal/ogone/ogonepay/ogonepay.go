@@ -200,13 +200,21 @@ func (a *Adapter) Refund(ctx context.Context, shopID, uuid string, amount int64)
 	return convert(t), nil
 }
 
-// Get returns a transaction.
+// Get returns a transaction; for a debit, whether one of its refunds is
+// accepted but not captured yet.
 func (a *Adapter) Get(ctx context.Context, shopID, uuid string) (ogone.PaymentTx, error) {
-	_, t, err := a.p.Get(ctx, shopID, uuid)
+	p, t, err := a.p.Get(ctx, shopID, uuid)
 	if err != nil {
 		return ogone.PaymentTx{}, err
 	}
-	return convert(t), nil
+	out := convert(t)
+	for _, c := range p.Transactions {
+		if c.OperationType == payment.Credit && c.ParentUUID == t.UUID &&
+			(c.DetailedStatus == payment.Initial || c.DetailedStatus == payment.Authorised) {
+			out.RefundPending = true
+		}
+	}
+	return out, nil
 }
 
 func convert(t payment.Transaction) ogone.PaymentTx {
