@@ -3,6 +3,19 @@
 // copies), runs the migrations of each dialect, and funnels writes through a
 // group-commit queue so that concurrent requests share one transaction and
 // one fsync.
+//
+// Lock order (PostgreSQL; SQLite has one writer and cannot deadlock): a
+// write that changes a payment or its transactions locks the payment's row
+// first (LockPayment, or the payment's UPDATE), then its transactions
+// (LockTransaction, their UPDATEs), then what follows from them (the
+// subscription instalment, the token, the DirectLink order). The payment's
+// lock thereby serialises everything done to its transactions, whatever
+// their order. A write taking them the other way round deadlocks with one
+// taking them in this order, and PostgreSQL aborts one of the two
+// (SQLSTATE 40P01). Inside one statement of WITH clauses PostgreSQL
+// promises no order: see groupStmt.afterFirst. The writes that lock
+// transactions without their payment (the background jobs' claims,
+// PendingOpFailed) lock nothing after them.
 package store
 
 import (

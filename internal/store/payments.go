@@ -218,9 +218,16 @@ func updatePaymentStateStmt(p *PaymentRecord) groupStmt {
 // inserted claimed by the local dispatcher where they can be (see
 // insertClaimedOutboxStmt); it returns those, to hand over after the commit.
 func (db *DB) WriteSettlement(tx *sql.Tx, t *TransactionRecord, p *PaymentRecord, msgs []outbox.Message, use *TokenUse, r *outbox.Reservation, now time.Time) ([]outbox.Delivery, error) {
-	stmts := []groupStmt{updateTransactionStmt(t), updatePaymentStateStmt(p)}
+	// The payment first, the rest after its lock (see the package doc):
+	// a merchant operation on the same payment locks it, then the
+	// transaction; updating the transaction first deadlocked with it.
+	ut := updateTransactionStmt(t)
+	ut.afterFirst = true
+	stmts := []groupStmt{updatePaymentStateStmt(p), ut}
 	if use != nil {
-		stmts = append(stmts, touchTokenStmt(*use))
+		tu := touchTokenStmt(*use)
+		tu.afterFirst = true
+		stmts = append(stmts, tu)
 	}
 	inserts, claimed := db.outboxStmts(msgs, r, now)
 	stmts = append(stmts, inserts...)
@@ -342,6 +349,7 @@ func updateTransactionStmt(t *TransactionRecord) groupStmt {
 // LockTransaction reads a shop's transaction inside a write transaction and,
 // on PostgreSQL, locks its row until the commit, so that two copies changing
 // the same transaction take turns. shopID "" skips the shop check (jobs).
+// Its payment must be locked first (LockPayment, see the package doc).
 func LockTransaction(tx *sql.Tx, d Dialect, shopID, uuid string) (TransactionRecord, error) {
 	q := `SELECT ` + transactionColumns + ` FROM transactions WHERE uuid = $1 AND ($2 = '' OR shop_id = $2)`
 	if d == Postgres {
@@ -352,7 +360,9 @@ func LockTransaction(tx *sql.Tx, d Dialect, shopID, uuid string) (TransactionRec
 }
 
 // LockPayment reads a payment inside a write transaction and locks its row on
-// PostgreSQL.
+// PostgreSQL. Lock the payment before any of its transactions (the lock
+// order of the package doc): the other way round deadlocks with the
+// writers that follow it.
 func LockPayment(tx *sql.Tx, d Dialect, id string) (PaymentRecord, error) {
 	q := `SELECT ` + paymentColumns + ` FROM payments WHERE id = $1`
 	if d == Postgres {

@@ -1,0 +1,126 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+)
+
+// isDeadlock reports whether err is PostgreSQL's deadlock_detected.
+func isDeadlock(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "SQLSTATE 40P01")
+}
+
+// lockOrderRounds is how many times each lock-order test races its two
+// writers on one payment.
+const lockOrderRounds = 200
+
+// raceOnPayment runs a and b, after before, each in a transaction of its own on the raw
+// write pool (two openpsp copies: the group commit would put them in one
+// transaction), started together, lockOrderRounds times, and fails t with
+// the number of rounds PostgreSQL broke with a deadlock. Any other error
+// (a version conflict: the other writer went first) is a normal outcome.
+func raceOnPayment(t *testing.T, db *store.DB, before func(), a, b func(tx *sql.Tx) error) {
+	t.Helper()
+	ctx := context.Background()
+	deadlocks := 0
+	var first error
+	for range lockOrderRounds {
+		before()
+		start := make(chan struct{})
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, fn := range []func(tx *sql.Tx) error{a, b} {
+			tx, err := db.Writer().BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if errs[i] = fn(tx); errs[i] != nil {
+					_ = tx.Rollback()
+					return
+				}
+				errs[i] = tx.Commit()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for _, err := range errs {
+			if isDeadlock(err) {
+				deadlocks++
+				if first == nil {
+					first = err
+				}
+			} else if err != nil && !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+		}
+	}
+	if deadlocks > 0 {
+		t.Fatalf("%d deadlocks in %d rounds; the first: %v", deadlocks, lockOrderRounds, first)
+	}
+}
+
+// The capture job's settlement write (WriteSettlement, one statement of
+// WITH clauses on PostgreSQL) and a merchant operation (payment.Service.apply:
+// LockPayment, then LockTransaction) on the same payment must take the
+// rows' locks in the same order, payment first: the settlement updated the
+// transaction first, so each could hold the lock the other waited for, and
+// PostgreSQL aborted one (SQLSTATE 40P01).
+func TestSettlementLocksThePaymentBeforeItsTransaction(t *testing.T) {
+	db := storetest.Postgres(t)
+	ctx := context.Background()
+	now := time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC)
+	captureShop(t, db, now)
+	addCaptures(t, db, "lock", 1, now, time.Time{})
+	const shopID, uuid, pid = "11111111", "lock-0000", "p-lock-0000"
+	d := db.Dialect()
+
+	merchant := func(tx *sql.Tx) error {
+		id, err := store.PaymentIDOf(tx, shopID, uuid)
+		if err != nil {
+			return err
+		}
+		p, err := store.LockPayment(tx, d, id)
+		if err != nil {
+			return err
+		}
+		tr, err := store.LockTransaction(tx, d, shopID, uuid)
+		if err != nil {
+			return err
+		}
+		tr.UpdatedAt = now
+		if err := store.UpdateTransaction(tx, &tr); err != nil {
+			return err
+		}
+		return store.UpdatePaymentState(tx, &p)
+	}
+	// The settlement writes from copies read before its transaction, as
+	// the capture job does (settleKnown).
+	var p store.PaymentRecord
+	var tr store.TransactionRecord
+	settle := func(tx *sql.Tx) error {
+		_, err := db.WriteSettlement(tx, &tr, &p, nil, nil, nil, now)
+		return err
+	}
+	read := func() {
+		var err error
+		if p, err = store.GetPayment(ctx, db.Reader(), shopID, pid); err != nil {
+			t.Fatal(err)
+		}
+		if tr, err = store.GetTransaction(ctx, db.Reader(), shopID, uuid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raceOnPayment(t, db, read, merchant, settle)
+}
