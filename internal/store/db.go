@@ -15,7 +15,10 @@
 // (SQLSTATE 40P01). Inside one statement of WITH clauses PostgreSQL
 // promises no order: see groupStmt.afterFirst. The writes that lock
 // transactions without their payment (the background jobs' claims,
-// PendingOpFailed) lock nothing after them.
+// PendingOpFailed) lock nothing after them. The order holds within a
+// request, not across the requests the group commit puts in one
+// transaction: a request PostgreSQL aborts for that runs again alone
+// (batcher.alone).
 package store
 
 import (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -123,4 +124,78 @@ func TestSettlementLocksThePaymentBeforeItsTransaction(t *testing.T) {
 		}
 	}
 	raceOnPayment(t, db, read, merchant, settle)
+}
+
+// The group commit runs concurrent writes in one transaction, which holds
+// every lock of its writes until its commit: two such transactions on
+// PostgreSQL (two batching workers, or two copies) each holding one
+// payment and waiting for the other's deadlock, however well each write
+// keeps the lock order. PostgreSQL aborts one; the write it hit must not
+// fail for its caller, who did nothing wrong.
+func TestSharedWritesDoNotFailWithADeadlock(t *testing.T) {
+	ctx := context.Background()
+	u := storetest.NewPostgresDatabase(t)
+	// PostgreSQL looks for a deadlock after a second's wait
+	// (deadlock_timeout): shorter, the test takes a second instead of a
+	// minute. A superuser setting: without the right, the test is slow.
+	if admin, err := sql.Open("pgx", storetest.AdminURL()); err == nil {
+		name := u[strings.LastIndex(u, "/")+1:]
+		if i := strings.IndexByte(name, '?'); i >= 0 {
+			name = name[:i]
+		}
+		if _, err := admin.Exec("ALTER DATABASE " + name + " SET deadlock_timeout = '20ms'"); err != nil {
+			t.Logf("deadlock_timeout left as it is: %v", err)
+		}
+		admin.Close()
+	}
+	db, err := store.Open(ctx, store.Options{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC)
+	captureShop(t, db, now)
+	const payments, writers, writes = 4, 16, 100
+	addCaptures(t, db, "shared", payments, now, time.Time{})
+	d := db.Dialect()
+	var mu sync.Mutex
+	var failed []error
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range writes {
+				uuid := fmt.Sprintf("shared-%04d", (w+i)%payments)
+				err := db.Write(ctx, func(tx *sql.Tx) error {
+					// As payment.Service.apply: the payment, then the
+					// transaction.
+					p, err := store.LockPayment(tx, d, "p-"+uuid)
+					if err != nil {
+						return err
+					}
+					tr, err := store.LockTransaction(tx, d, "", uuid)
+					if err != nil {
+						return err
+					}
+					if err := store.UpdateTransaction(tx, &tr); err != nil {
+						return err
+					}
+					return store.UpdatePaymentState(tx, &p)
+				})
+				if err != nil {
+					mu.Lock()
+					failed = append(failed, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(failed) > 0 {
+		t.Fatalf("%d of %d writes failed; the first: %v", len(failed), writers*writes, failed[0])
+	}
 }
