@@ -420,8 +420,7 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 
 	// The card: entered (CARDNO, ED, CVC), kept under the ALIAS too when
 	// one is named (saveAlias), or the card of an existing alias.
-	saveAlias, aliasSaved := false, false
-	var payid int64 // the order's, once its row is inserted
+	saveAlias := false
 	if raw := strings.TrimSpace(ps.Get("CARDNO")); raw != "" {
 		pan, err := card.ParsePAN(raw)
 		if err != nil {
@@ -445,49 +444,33 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		if alias != "" {
 			// The order pays with the card it carries, and the card goes
 			// under the ALIAS only once the payment is accepted, in the
-			// very write that records the acceptance (OnAccepted): as
-			// Ingenico updates an alias's financial details only when the
-			// transaction is successful on its platform (Alias Manager,
-			// "Alias usage" §3.1.1), a refused, invalid or failed order
-			// neither creates the alias nor changes its card. Both orders
-			// of the two writes leave a half: alias first, a refusal
-			// leaves the alias on a card that was refused (the old code);
-			// payment first, a crash between the two leaves an accepted
-			// payment whose alias was never written. One commit has
-			// neither. What is left is the payment's own window: a
-			// process that dies while the acquirer answers leaves the
-			// payment RUNNING, and recovery, which has no card number,
-			// settles it without the alias; the order row names the alias
-			// only once it is stored, so that the answer and every later
-			// query say ALIAS exactly when the vault has it.
+			// very write that records the acceptance (keptCardAccepted):
+			// as Ingenico updates an alias's financial details only when
+			// the transaction is successful on its platform (Alias
+			// Manager, "Alias usage" §3.1.1), a refused, invalid or failed
+			// order neither creates the alias nor changes its card. Until
+			// then the card is not held in this process's memory only: the
+			// write that starts the payment seals it in the vault, as a
+			// deferred debit's card (KeepCard), so that an acceptance
+			// recovery learns of — an answer lost to a crash or a timeout
+			// (STATUS 52) — stores the alias as this call would have. Any
+			// other end erases it. The order row names the ALIAS it asked
+			// for; an answer says ALIAS only when the payment's token is
+			// that alias, which the same write sets.
 			if resp := h.aliasTakesCard(ctx, dl, alias); resp != nil {
 				resp.set("orderID", orderID)
 				return resp
 			}
 			saveAlias = true
-			pay.OnAccepted = func(tx *sql.Tx, uuid string) (string, error) {
-				aliasSaved = false // a write that is run again starts over
-				ttl := time.Duration(0)
-				if persist == "N" {
-					ttl = TemporaryAliasTTL
-				}
-				t, _, err := h.opts.Vault.SaveCard(ctx, tx, vault.TokenizeRequest{ShopID: shopID, Mode: dl.mode, Token: alias,
-					PAN: pan, Expiry: exp, HolderName: cn, Origin: "DIRECTLINK", OriginOrderID: orderID,
-					InitialTransactionUUID: uuid, TTL: ttl})
-				if err == nil {
-					err = h.opts.Store.SetOrderAliasTx(tx, payid, alias)
-				}
-				if err != nil {
-					h.log.ErrorContext(ctx, "directlink: storing the alias of an accepted order", "alias", alias, "err", err)
-					return "", err
-				}
-				aliasSaved = true
-				return t.Value, nil
+			pay.KeepCard = true
+			if persist == "N" {
+				pay.KeepCardTTL = TemporaryAliasTTL
 			}
 		}
 	} else if alias == "" {
 		return fail(ncCardNumberEmpty, "no card no")
 	}
+	var keep func(tx *sql.Tx) error // what the start write does for an alias that pays
 	if alias != "" && !saveAlias {
 		t, err := h.opts.Vault.Get(ctx, shopID, alias)
 		switch {
@@ -517,7 +500,7 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		// expiry job cannot destroy it while the acquirer answers; an
 		// alias whose time is up by then stops the payment.
 		if persist != "N" && !t.Permanent {
-			pay.OnStart = func(tx *sql.Tx) error {
+			keep = func(tx *sql.Tx) error {
 				err := h.opts.Vault.MakePermanentTx(tx, shopID, alias)
 				if errors.Is(err, vault.ErrTokenPurged) {
 					return &errs.Error{Code: errs.TokenPurged, Message: "paymentMethodToken purged", Field: "paymentMethodToken"}
@@ -528,7 +511,7 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 	}
 
 	now := h.clock.Now()
-	order := Order{ShopID: shopID, Mode: dl.mode, OrderID: orderID, Operation: operation, Status: stInvalid, Alias: pay.Token,
+	order := Order{ShopID: shopID, Mode: dl.mode, OrderID: orderID, Operation: operation, Status: stInvalid, Alias: alias,
 		ECI: eci, PM: "CreditCard", CreatedAt: now, UpdatedAt: now}
 	for attempt := 0; ; attempt++ {
 		order.PAYID = newPAYID()
@@ -541,7 +524,19 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		h.log.ErrorContext(ctx, "directlink: order", "err", err)
 		return fail(ncTechnical, "a technical problem occurred, please try again")
 	}
-	payid = order.PAYID
+	// The order is bound to its payment in the write that starts it: an
+	// order whose answer is lost (a crash while the acquirer answers) is
+	// then found by its transaction, for its status and its alias, once
+	// recovery settles it.
+	pay.OnStart = func(tx *sql.Tx, paymentID, uuid string) error {
+		if err := h.opts.Store.SetOrderTransactionTx(tx, order.PAYID, paymentID, uuid); err != nil {
+			return err
+		}
+		if keep != nil {
+			return keep(tx)
+		}
+		return nil
+	}
 	tx, err := h.opts.Payments.Pay(ctx, pay)
 	if err != nil {
 		code, plus := paymentError(err, "order")
@@ -558,13 +553,48 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 	}
 	status, ncerr := debitStatus(tx)
 	order.PaymentID, order.TransactionUUID, order.Status, order.Brand, order.UpdatedAt = tx.PaymentID, tx.UUID, status, tx.Brand, h.clock.Now()
-	if aliasSaved {
-		order.Alias = alias
-	}
 	if err := h.opts.Store.UpdateOrder(ctx, order); err != nil {
 		h.log.ErrorContext(ctx, "directlink: order update", "err", err)
 	}
 	return orderResponse(order, tx, status, ncerr)
+}
+
+// keptCardAccepted stores the card a DirectLink order kept (KeepCard) under
+// the ALIAS the order named, inside the write that records its payment
+// accepted — the order's own call's, or recovery's when its answer was
+// lost — with the rules an order with a card and an ALIAS always had: a
+// new alias is created, an existing card alias of the shop takes the card
+// (a cancelled one comes back), temporary with ALIASPERSISTEDAFTERUSE=N.
+// Its error leaves the accepted payment without the alias (and the answer
+// without ALIAS); the kept card is erased in the same write either way.
+func (h *Handler) keptCardAccepted(ctx context.Context, tx *sql.Tx, c KeptCard) (string, error) {
+	orders, err := h.opts.Store.OrdersByOrderID(ctx, c.ShopID, c.Mode, c.OrderID)
+	if err != nil {
+		return "", err
+	}
+	var o Order
+	for _, x := range orders {
+		if x.TransactionUUID == c.TransactionUUID {
+			o = x
+		}
+	}
+	if o.Alias == "" {
+		err := fmt.Errorf("ogone: no order with an alias for transaction %s", c.TransactionUUID)
+		h.log.ErrorContext(ctx, "directlink: storing the alias of an accepted order", "err", err)
+		return "", err
+	}
+	ttl := time.Duration(0)
+	if c.Temporary {
+		ttl = TemporaryAliasTTL
+	}
+	t, _, err := h.opts.Vault.SaveCard(ctx, tx, vault.TokenizeRequest{ShopID: c.ShopID, Mode: c.Mode, Token: o.Alias,
+		PAN: c.PAN, Expiry: c.Expiry, HolderName: c.Holder, Origin: "DIRECTLINK", OriginOrderID: c.OrderID,
+		InitialTransactionUUID: c.TransactionUUID, TTL: ttl})
+	if err != nil {
+		h.log.ErrorContext(ctx, "directlink: storing the alias of an accepted order", "alias", o.Alias, "err", err)
+		return "", err
+	}
+	return t.Value, nil
 }
 
 // aliasTakesCard checks, before an order that carries a card and an ALIAS
@@ -698,7 +728,10 @@ func orderResponse(o Order, t PaymentTx, status int, ncerr string) *ncResponse {
 	if t.PANMasked != "" {
 		n.set("CARDNO", maskCardNo(t.PANMasked))
 	}
-	if o.Alias != "" {
+	if o.Alias != "" && t.Token == o.Alias {
+		// The alias the order named, once it holds the order's card (an
+		// order with a card) or paid it (an order with an alias): the
+		// payment's token, set in the write that stored or used it.
 		n.set("ALIAS", o.Alias)
 	}
 	plus := "!"

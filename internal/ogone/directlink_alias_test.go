@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store/storetest"
@@ -126,6 +127,131 @@ func TestDirectLinkAliasFollowsTheOutcome(t *testing.T) {
 			}
 			if r := e.order(map[string]string{"ORDERID": "AL-9", "ALIAS": "al-new"}); r["STATUS"] != "5" || r["CARDNO"] != "XXXXXXXXXXXX0055" {
 				t.Fatalf("the alias after the update: %v", r)
+			}
+		})
+	}
+}
+
+// TestDirectLinkAliasAfterLostAnswer: an order with a card and an ALIAS
+// whose acquirer answer is lost (STATUS 52, as after a crash while the
+// acquirer answers) creates its alias when recovery learns that the
+// payment was accepted, in the write that settles it: the alias then pays
+// a later ALIAS order, and the order's query says ALIAS. One learnt
+// refused creates nothing, and the card typed for it is not left at rest.
+func TestDirectLinkAliasAfterLostAnswer(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			ctx := context.Background()
+			recoverAll := func() {
+				t.Helper()
+				e.clock.Advance(time.Hour)
+				if _, err := e.payments.RecoverRunning(ctx, time.Minute, 100); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// Accepted by the acquirer, answer lost.
+			e.acq.mu.Lock()
+			e.acq.loseNext = true
+			e.acq.mu.Unlock()
+			r := e.order(map[string]string{"CARDNO": mastercard, "ED": "0633", "CVC": "123", "ECI": "7",
+				"ORDERID": "LOST-1", "ALIAS": "al-lost", "CN": "Ann Lee"})
+			if r["STATUS"] != "52" || r["ALIAS"] != "" {
+				t.Fatalf("lost answer: %v, want STATUS 52 and no ALIAS yet", r)
+			}
+			if _, err := e.vault.Get(ctx, shop.DemoShopID, "al-lost"); !errors.Is(err, vault.ErrTokenNotFound) {
+				t.Fatalf("alias before the outcome is known: %v", err)
+			}
+			recoverAll()
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "5" || q["ALIAS"] != "al-lost" {
+				t.Fatalf("query after recovery: %v, want STATUS 5 and ALIAS al-lost", q)
+			}
+			tok, err := e.vault.Get(ctx, shop.DemoShopID, "al-lost")
+			if err != nil || tok.Origin != "DIRECTLINK" || tok.OriginOrderID != "LOST-1" || tok.HolderName != "Ann Lee" || !tok.Permanent {
+				t.Fatalf("alias after recovery: %+v, %v", tok, err)
+			}
+			if r := e.order(map[string]string{"ORDERID": "LOST-2", "ALIAS": "al-lost"}); r["STATUS"] != "5" || r["CARDNO"] != "XXXXXXXXXXXX2045" {
+				t.Fatalf("the recovered alias does not pay: %v", r)
+			}
+
+			// Refused by the acquirer, answer lost.
+			e.acq.mu.Lock()
+			e.acq.loseNext = true
+			e.acq.mu.Unlock()
+			r = e.order(map[string]string{"CARDNO": refusedCard, "ED": "1232", "CVC": "123", "ECI": "7",
+				"ORDERID": "LOST-3", "ALIAS": "al-lost-2"})
+			if r["STATUS"] != "52" {
+				t.Fatalf("lost answer: %v, want STATUS 52", r)
+			}
+			recoverAll()
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "2" || q["ALIAS"] != "" {
+				t.Fatalf("query after recovery: %v, want STATUS 2 and no ALIAS", q)
+			}
+			if _, err := e.vault.Get(ctx, shop.DemoShopID, "al-lost-2"); !errors.Is(err, vault.ErrTokenNotFound) {
+				t.Fatalf("alias of a refused order: %v", err)
+			}
+			// No card sealed for the orders is left at rest: every token
+			// with card data is the merchant's al-lost.
+			var n int
+			if err := e.db.Reader().QueryRow(`SELECT COUNT(*) FROM tokens WHERE ciphertext IS NOT NULL AND token <> 'al-lost'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("%d sealed cards left besides the alias", n)
+			}
+		})
+	}
+}
+
+// TestDirectLinkAliasWriteFails: when the card cannot go under the ALIAS
+// in the write that records the acceptance (here a temporary alias whose
+// two hours end while the acquirer answers: the vault refuses a purged
+// alias), the payment stands accepted (STATUS 5, NCERROR 0) without the
+// alias, and the answer and the query say no ALIAS; the card kept for the
+// order is erased all the same. A temporary alias is made by an order with
+// ALIASPERSISTEDAFTERUSE=N.
+func TestDirectLinkAliasWriteFails(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			ctx := context.Background()
+			r := e.order(map[string]string{"CARDNO": mastercard, "ED": "0633", "CVC": "123", "ECI": "7",
+				"ORDERID": "TMP-1", "ALIAS": "al-tmp", "ALIASPERSISTEDAFTERUSE": "N"})
+			if r["STATUS"] != "5" || r["ALIAS"] != "al-tmp" {
+				t.Fatalf("temporary alias order: %v", r)
+			}
+			if tok, err := e.vault.Get(ctx, shop.DemoShopID, "al-tmp"); err != nil || tok.Permanent {
+				t.Fatalf("temporary alias: %+v, %v", tok, err)
+			}
+			e.acq.mu.Lock()
+			e.acq.during = func() {
+				e.clock.Advance(3 * time.Hour)
+				if _, err := e.vault.ExpireTemporary(ctx); err != nil {
+					t.Errorf("expiry job: %v", err)
+				}
+			}
+			e.acq.mu.Unlock()
+			r = e.order(map[string]string{"CARDNO": "4970100000000055", "ED": "1232", "CVC": "123", "ECI": "7",
+				"ORDERID": "TMP-2", "ALIAS": "al-tmp"})
+			e.acq.mu.Lock()
+			e.acq.during = nil
+			e.acq.mu.Unlock()
+			if r["STATUS"] != "5" || r["NCERROR"] != "0" || r["ALIAS"] != "" {
+				t.Fatalf("order whose alias could not be written: %v, want STATUS 5 without ALIAS", r)
+			}
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "5" || q["ALIAS"] != "" {
+				t.Fatalf("query: %v, want STATUS 5 without ALIAS", q)
+			}
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-tmp"); tok.Status != vault.StatusPurged {
+				t.Fatalf("alias after the failed write: %+v", tok)
+			}
+			var n int
+			if err := e.db.Reader().QueryRow(`SELECT COUNT(*) FROM tokens WHERE ciphertext IS NOT NULL`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("%d sealed cards left", n)
 			}
 		})
 	}

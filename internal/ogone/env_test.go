@@ -72,6 +72,12 @@ type recordingAcquirer struct {
 	// refundRefusal, if set, is the response code with which the acquirer
 	// refuses every refund.
 	refundRefusal string
+	// loseNext, if set, makes the next authorization a lost answer: the
+	// simulator's FaultTimeout performs it (an approval or a refusal, as
+	// its card gives) and the caller gets acquirer.ErrTimeout, as when
+	// openpsp dies while the acquirer answers. The wait is bounded by a
+	// short deadline of its own, not the payment's 30 seconds.
+	loseNext bool
 }
 
 func (a *recordingAcquirer) Refund(ctx context.Context, opID, captureRef string, amount int64, currency string) (acquirer.Result, error) {
@@ -97,10 +103,17 @@ func (a *recordingAcquirer) Capture(ctx context.Context, opID, authRef string, a
 func (a *recordingAcquirer) Authorize(ctx context.Context, r acquirer.AuthorizeRequest) (acquirer.Result, error) {
 	a.mu.Lock()
 	a.initiators = append(a.initiators, r.Initiator)
-	during := a.during
+	during, lose := a.during, a.loseNext
+	a.loseNext = false
 	a.mu.Unlock()
 	if during != nil {
 		during()
+	}
+	if lose {
+		a.Connector.(*simulator.Simulator).InjectFault(r.OperationID, simulator.FaultTimeout)
+		lctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		return a.Connector.Authorize(lctx, r)
 	}
 	return a.Connector.Authorize(ctx, r)
 }

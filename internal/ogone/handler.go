@@ -129,7 +129,13 @@ func New(opts Options) *Handler {
 		opts.FailedLogins = obs.NewFailedLogins(opts.Log, opts.Clock)
 	}
 	t := template.Must(template.New("").ParseFS(templateFS, "templates/*.html"))
-	return &Handler{opts: opts, log: opts.Log, clock: opts.Clock, tmpl: t}
+	h := &Handler{opts: opts, log: opts.Log, clock: opts.Clock, tmpl: t}
+	if opts.Payments != nil {
+		// The card of a DirectLink order that names an ALIAS goes under
+		// it once its payment is accepted, whoever records the acceptance.
+		opts.Payments.OnKeptCardAccepted(h.keptCardAccepted)
+	}
+	return h
 }
 
 // Paths of the FlexCheckout page (the same path on every white label; the

@@ -3,6 +3,7 @@ package ogone
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/card"
 )
@@ -28,6 +29,25 @@ type Payments interface {
 	Refund(ctx context.Context, shopID, uuid string, amount int64) (PaymentTx, error)
 	// Get returns a transaction as it is now.
 	Get(ctx context.Context, shopID, uuid string) (PaymentTx, error)
+	// OnKeptCardAccepted sets what becomes of the card a payment kept
+	// (PayRequest.KeepCard) once it is accepted, by the call that paid or
+	// by recovery: fn runs inside the write that records the acceptance,
+	// its error undoing its own writes only (the payment stands), and the
+	// token it returns becomes the payment's token. New calls it once.
+	OnKeptCardAccepted(fn func(ctx context.Context, tx *sql.Tx, c KeptCard) (token string, err error))
+}
+
+// KeptCard is the card a payment kept (PayRequest.KeepCard), handed over
+// once the payment is accepted.
+type KeptCard struct {
+	ShopID          string
+	Mode            string
+	OrderID         string
+	TransactionUUID string
+	PAN             card.PAN
+	Expiry          card.Expiry
+	Holder          string
+	Temporary       bool // kept with PayRequest.KeepCardTTL
 }
 
 // PayRequest is a DirectLink order (OPERATION RES, PAU or SAL).
@@ -50,14 +70,17 @@ type PayRequest struct {
 	// (recurring, instalments), the others customer-initiated.
 	ECI string
 	// OnStart, if set, runs inside the write transaction that starts the
-	// payment, before the acquirer is called; an error stops the payment.
-	OnStart func(tx *sql.Tx) error
-	// OnAccepted, if set, runs for a card payment (no Token) inside the
-	// write that records its authorization accepted, with the debit's
-	// transaction UUID, and only then: never for a refusal, an error or an
-	// outcome not known yet. Its error undoes its own writes, not the
-	// payment. The token it returns becomes the payment's token.
-	OnAccepted func(tx *sql.Tx, transactionUUID string) (token string, err error)
+	// payment, with its id and its DEBIT's UUID, before the acquirer is
+	// called; an error stops the payment.
+	OnStart func(tx *sql.Tx, paymentID, transactionUUID string) error
+	// KeepCard, for a card payment (no Token), seals the card in the
+	// vault in the write that starts the payment: once the payment is
+	// accepted — in the call or, when its answer was lost, by recovery —
+	// the OnKeptCardAccepted function gets it in the write that records
+	// the acceptance; any other end erases it. KeepCardTTL, when not
+	// zero, makes the kept card temporary (KeptCard.Temporary).
+	KeepCard    bool
+	KeepCardTTL time.Duration
 }
 
 // PaymentTx is a transaction as DirectLink reports it (the fields of the

@@ -67,7 +67,7 @@ type Order struct {
 	TransactionUUID string
 	Operation       string // RES, SAL or PAU as requested
 	Status          int    // last Ogone STATUS answered
-	Alias           string
+	Alias           string // the ALIAS the order named; answers say it once the payment's token is it
 	ECI             string
 	PM              string
 	Brand           string
@@ -121,9 +121,9 @@ type Store interface {
 	// InsertOrder stores a new order; ErrConflict when the PAYID is taken.
 	InsertOrder(ctx context.Context, o Order) error
 	UpdateOrder(ctx context.Context, o Order) error
-	// SetOrderAliasTx records, inside tx, the alias an order stored its
-	// card under; ErrNotFound if there is no such order.
-	SetOrderAliasTx(tx *sql.Tx, payid int64, alias string) error
+	// SetOrderTransactionTx binds, inside tx, an order to its payment and
+	// DEBIT transaction; ErrNotFound if there is no such order.
+	SetOrderTransactionTx(tx *sql.Tx, payid int64, paymentID, transactionUUID string) error
 	// DeleteOrder deletes an order that has no transaction; ErrNotFound if
 	// there is no such order.
 	DeleteOrder(ctx context.Context, shopID string, payid int64) error

@@ -45,11 +45,40 @@ type CardInput struct {
 	// left unknown), in a savepoint of its own: its error undoes its own
 	// writes only, and the accepted payment stands without them. The token
 	// it returns, if any, is the transaction's paymentMethodToken. It must
-	// only touch the database: DirectLink stores the card under the order's
-	// ALIAS here, so that an alias takes a card only with a payment it
-	// accepted, and in the same commit.
+	// only touch the database. It lives in this process only: an
+	// acceptance recovery records (an answer lost) does not run it; what
+	// must happen then too takes the kept card's hook (KeepCard).
 	OnAccepted func(tx *sql.Tx, t Transaction) (token string, err error)
+	// KeepCard seals the card in the vault, as a deferred debit's is, in
+	// the write that starts the payment, so that what the caller does
+	// with it on acceptance does not depend on this process living until
+	// the acquirer answers: the write that records the authorization
+	// accepted — this call's, or recovery's (RecoverRunning) for an answer
+	// lost — hands it to the service's KeptCardHook (SetKeptCardHook);
+	// any other end erases it, as a deferred debit's card is erased.
+	// DirectLink keeps the card of an order that names an ALIAS this way.
+	KeepCard bool
+	// KeepCardTTL, when not zero, makes the kept card temporary (the
+	// expiry purge erases it that long after): StoredCard.Temporary.
+	KeepCardTTL time.Duration
+	// OnStart, if set, runs inside the write that starts the payment,
+	// after the RUNNING transaction is inserted; its error stops the
+	// payment (nothing of the attempt is written).
+	OnStart func(tx *sql.Tx, paymentID, transactionUUID string) error
 }
+
+// KeptCardHook runs inside the write that records accepted the
+// authorization of a transaction whose card was kept (CardInput.KeepCard),
+// in a savepoint of its own, with that card: its error undoes its own
+// writes only, and the accepted payment stands without them. The token it
+// returns, if any, is the transaction's paymentMethodToken. The kept card
+// is erased in the same write, whatever the hook did. It must only touch
+// the database.
+type KeptCardHook func(ctx context.Context, tx *sql.Tx, t Transaction, c StoredCard) (token string, err error)
+
+// SetKeptCardHook sets the hook that receives kept cards on acceptance; it
+// is called once, while the application is wired, before any payment.
+func (s *Service) SetKeptCardHook(h KeptCardHook) { s.keptCardHook = h }
 
 // card data for one authorization, from the form or from the vault.
 type cardData struct {
@@ -115,6 +144,9 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, t, err = s.startCard(ctx, tx, formToken, c)
+		if err == nil && c.OnStart != nil {
+			err = c.OnStart(tx, p.ID, t.UUID)
+		}
 		return err
 	})
 	if used, ok := errors.AsType[*challengeUsed](err); ok {
@@ -148,14 +180,19 @@ func (s *Service) startCard(ctx context.Context, tx *sql.Tx, formToken string, c
 		t.ExpiryMonth, t.ExpiryYear = c.Expiry.Month, c.Expiry.Year
 		t.CardHolderName = c.Holder
 		t.ThreeDS = c.ThreeDS
-		if deferredDebit(p, t) && s.vault != nil {
+		deferred := deferredDebit(p, t)
+		if (deferred || c.KeepCard) && s.vault != nil {
 			// The card is needed again for the authorization the day
-			// before the capture date: it is sealed in this write, with
-			// the transaction that refers to it, so neither exists
+			// before the capture date, or by the kept card hook once the
+			// payment is accepted (KeepCard): it is sealed in this write,
+			// with the transaction that refers to it, so neither exists
 			// without the other. Without a vault the payment is
-			// authorized at once, as before.
-			ref, err := s.vault.SealDeferredCard(tx, DeferredCardRequest{ShopID: p.ShopID, Mode: p.Mode,
-				PAN: c.PAN, Expiry: c.Expiry, TransactionUUID: t.UUID})
+			// authorized at once, as before, and no card is kept.
+			req := DeferredCardRequest{ShopID: p.ShopID, Mode: p.Mode, PAN: c.PAN, Expiry: c.Expiry, TransactionUUID: t.UUID}
+			if !deferred {
+				req.Holder, req.TTL = c.Holder, c.KeepCardTTL
+			}
+			ref, err := s.vault.SealDeferredCard(tx, req)
 			if err != nil {
 				return false, err
 			}
@@ -455,6 +492,31 @@ func deferredDebit(p *Payment, t *Transaction) bool {
 	return t.OperationType == Debit && p.Options.CaptureDelay > max(p.Options.ValidityDays, 1)
 }
 
+// keptCard reports whether t, a debit or verification of p, holds a card
+// kept for the kept card hook (CardInput.KeepCard): a sealed card that is
+// not a deferred debit's. It is derived from what is stored, so that
+// recovery, settling an authorization whose answer was lost, hands the
+// card to the hook as the call that lost it would have.
+func keptCard(p *Payment, t *Transaction) bool {
+	return t.deferredCard != "" && !deferredDebit(p, t)
+}
+
+// keptCardAccepted is the acceptance hook of a transaction with a kept card
+// (keptCard): it opens the card and gives it to the service's KeptCardHook.
+// Without a hook there is nothing to do: the card is erased all the same.
+func (s *Service) keptCardAccepted(ctx context.Context) func(tx *sql.Tx, t Transaction) (string, error) {
+	return func(tx *sql.Tx, t Transaction) (string, error) {
+		if s.keptCardHook == nil || s.vault == nil {
+			return "", errors.New("payment: a kept card and no hook to take it")
+		}
+		c, err := s.vault.DeferredCard(ctx, t.ShopID, t.deferredCard)
+		if err != nil {
+			return "", err
+		}
+		return s.keptCardHook(ctx, tx, t, c)
+	}
+}
+
 // releaseDeferredCard takes the internal card off t once t no longer waits
 // for its deferred authorization (authorized, refused, cancelled, expired,
 // in error) and returns its reference, for the caller to erase in the
@@ -506,7 +568,7 @@ func (s *Service) settleAuthorization(ctx context.Context, p Payment, t Transact
 		nt, _ := np.Transaction(t.UUID)
 		return np, nt, nil
 	}
-	if accept.tok == nil && accept.hook == nil && p.version > 0 && t.version > 0 {
+	if accept.tok == nil && accept.hook == nil && !keptCard(&p, &t) && p.version > 0 && t.version > 0 {
 		decide := func(p *Payment, t *Transaction, now time.Time) (string, error) {
 			return decideAuthorization(p, t, o, now)
 		}
@@ -693,9 +755,13 @@ func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payme
 				s.notifyToken(ctx, tx, p, t, now)
 			}
 		}
-		if accept.hook != nil {
+		hook := accept.hook
+		if hook == nil && keptCard(p, t) {
+			hook = s.keptCardAccepted(ctx)
+		}
+		if hook != nil {
 			s.inSavepoint(tx, "on_accepted", t.UUID, func() error {
-				token, err := accept.hook(tx, *t)
+				token, err := hook(tx, *t)
 				if err == nil && token != "" {
 					t.Token = token
 				}

@@ -61,6 +61,9 @@ type Service struct {
 	inquiryErrs obs.LogLimiter
 	// authorizationErrs does the same for deferred authorizations.
 	authorizationErrs obs.LogLimiter
+	// keptCardHook takes the kept card of an accepted payment
+	// (CardInput.KeepCard, SetKeptCardHook); nil: none.
+	keptCardHook KeptCardHook
 	// instalments tells recovery what a late refusal of an instalment's
 	// payment leads to (nil: no subscriptions).
 	instalments InstalmentLookup

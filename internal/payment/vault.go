@@ -29,8 +29,10 @@ type Vault interface {
 	MarkUsed(tx *sql.Tx, shopID, token string) error
 	// SealDeferredCard keeps, inside tx (the write that starts the
 	// payment), the card typed for a deferred debit until its D-1
-	// authorization, and returns the internal reference that opens it. It
-	// is no paymentMethodToken: no merchant-facing call finds it.
+	// authorization (or a card kept for the caller, CardInput.KeepCard,
+	// until its payment ends), and returns the internal reference that
+	// opens it. It is no paymentMethodToken: no merchant-facing call finds
+	// it.
 	SealDeferredCard(tx *sql.Tx, req DeferredCardRequest) (ref string, err error)
 	// DeferredCard opens a card kept by SealDeferredCard.
 	DeferredCard(ctx context.Context, shopID, ref string) (StoredCard, error)
@@ -39,7 +41,8 @@ type Vault interface {
 	EraseDeferredCard(tx *sql.Tx, shopID, ref string) error
 }
 
-// DeferredCardRequest is the card typed for a deferred debit. There is no
+// DeferredCardRequest is the card typed for a deferred debit, or kept for
+// the caller until its payment ends (CardInput.KeepCard). There is no
 // security code: it is never stored.
 type DeferredCardRequest struct {
 	ShopID          string
@@ -47,6 +50,8 @@ type DeferredCardRequest struct {
 	PAN             card.PAN
 	Expiry          card.Expiry
 	TransactionUUID string
+	Holder          string        // the name typed with the card, sealed with it
+	TTL             time.Duration // CardInput.KeepCardTTL: 0 for none
 }
 
 // TokenizeRequest is a card to store and where it comes from.
@@ -81,6 +86,9 @@ type StoredCard struct {
 	Customer Customer
 	// LastUsedAt is the token's last recorded use (see lastUseResolution).
 	LastUsedAt time.Time
+	// Temporary is set on a kept card sealed with a time to live
+	// (CardInput.KeepCardTTL).
+	Temporary bool
 }
 
 // CardVault adapts the card vault to Vault, mapping its errors to the PayZen
@@ -148,11 +156,11 @@ func (c cardVault) MarkUsed(tx *sql.Tx, shopID, token string) error {
 
 func (c cardVault) SealDeferredCard(tx *sql.Tx, req DeferredCardRequest) (string, error) {
 	return c.v.SealInternal(tx, vault.InternalCardRequest{ShopID: req.ShopID, Mode: req.Mode, PAN: req.PAN,
-		Expiry: req.Expiry, TransactionUUID: req.TransactionUUID})
+		Expiry: req.Expiry, TransactionUUID: req.TransactionUUID, HolderName: req.Holder, TTL: req.TTL})
 }
 
 func (c cardVault) DeferredCard(ctx context.Context, shopID, ref string) (StoredCard, error) {
-	pan, exp, err := c.v.InternalCard(ctx, shopID, ref)
+	pan, exp, t, err := c.v.InternalCard(ctx, shopID, ref)
 	if err != nil {
 		if vault.IsTokenError(err) {
 			// Erased or unknown: no card to authorize (an application
@@ -162,7 +170,7 @@ func (c cardVault) DeferredCard(ctx context.Context, shopID, ref string) (Stored
 		}
 		return StoredCard{}, err
 	}
-	return StoredCard{PAN: pan, Expiry: exp, Brand: pan.Brand()}, nil
+	return StoredCard{PAN: pan, Expiry: exp, Brand: pan.Brand(), Holder: t.HolderName, Mode: t.Mode, Temporary: !t.Permanent}, nil
 }
 
 func (c cardVault) EraseDeferredCard(tx *sql.Tx, shopID, ref string) error {

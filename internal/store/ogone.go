@@ -315,12 +315,15 @@ func (db *DB) UpdateOrder(ctx context.Context, o ogone.Order) error {
 	})
 }
 
-// SetOrderAliasTx records, inside tx, the alias an order stored its card
-// under (DirectLink: in the write that records the order's acceptance).
-func (db *DB) SetOrderAliasTx(tx *sql.Tx, payid int64, alias string) error {
-	res, err := tx.Exec(`UPDATE ogone_orders SET alias = $2 WHERE payid = $1`, payid, alias)
+// SetOrderTransactionTx binds, inside tx, an order to its payment and
+// DEBIT transaction (DirectLink: in the write that starts the payment, so
+// that an order whose process dies while the acquirer answers is found by
+// its transaction once recovery settles it).
+func (db *DB) SetOrderTransactionTx(tx *sql.Tx, payid int64, paymentID, transactionUUID string) error {
+	res, err := tx.Exec(`UPDATE ogone_orders SET payment_id = $2, transaction_uuid = $3 WHERE payid = $1`,
+		payid, paymentID, transactionUUID)
 	if err != nil {
-		return fmt.Errorf("store: order alias: %w", err)
+		return fmt.Errorf("store: order transaction: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return err

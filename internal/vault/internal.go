@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/ids"
@@ -12,7 +13,9 @@ import (
 
 // OriginInternal marks a token the vault keeps for OpenPSP itself, not for
 // the merchant: the card a buyer typed for a deferred debit, kept until
-// its authorization the day before the capture date. No merchant-facing
+// its authorization the day before the capture date, or the card of a
+// DirectLink order that names an ALIAS, kept until its payment ends (and
+// then stored under the alias if it was accepted). No merchant-facing
 // call finds it (Get, Card, Cancel, Update … answer ErrTokenNotFound), it
 // is in no wallet and has no fingerprint (FindByFingerprint never lists
 // it); only InternalCard opens it and EraseInternal destroys it.
@@ -26,6 +29,13 @@ type InternalCardRequest struct {
 	PAN             card.PAN
 	Expiry          card.Expiry
 	TransactionUUID string // the transaction the card is kept for
+	// HolderName is the name typed with the card ("" for none), sealed as
+	// a token's is.
+	HolderName string
+	// TTL, when not zero, makes the kept card temporary: the expiry purge
+	// erases it that long after, as a temporary alias (DirectLink's
+	// ALIASPERSISTEDAFTERUSE=N, which the alias it becomes keeps).
+	TTL time.Duration
 }
 
 // SealInternal seals the card inside the caller's transaction, the one that
@@ -34,7 +44,7 @@ type InternalCardRequest struct {
 // (ValidateToken refuses its '.'), so it can never be a merchant's alias.
 func (v *Vault) SealInternal(tx *sql.Tx, req InternalCardRequest) (string, error) {
 	rec, err := v.prepare(TokenizeRequest{ShopID: req.ShopID, Mode: req.Mode, PAN: req.PAN, Expiry: req.Expiry,
-		Origin: OriginInternal, InitialTransactionUUID: req.TransactionUUID})
+		Origin: OriginInternal, InitialTransactionUUID: req.TransactionUUID, TTL: req.TTL})
 	if err != nil {
 		return "", err
 	}
@@ -46,6 +56,8 @@ func (v *Vault) SealInternal(tx *sql.Tx, req InternalCardRequest) (string, error
 		return "", err
 	}
 	rec.Ciphertext = key.Seal(tokenAAD(rec.ShopID, rec.Value), plaintext(req.PAN, req.Expiry))
+	rec.HolderSealed = sealHolder(key, rec.ShopID, rec.Value, req.HolderName)
+	rec.HolderName = req.HolderName
 	rec.Fingerprint = nil
 	if err := v.store.InsertToken(tx, rec); err != nil {
 		return "", err
@@ -53,21 +65,26 @@ func (v *Vault) SealInternal(tx *sql.Tx, req InternalCardRequest) (string, error
 	return rec.Value, nil
 }
 
-// InternalCard opens a card kept by SealInternal. A merchant's token, or
-// another shop's reference, gives ErrTokenNotFound; an erased one
-// ErrTokenPurged.
-func (v *Vault) InternalCard(ctx context.Context, shopID, ref string) (card.PAN, card.Expiry, error) {
+// InternalCard opens a card kept by SealInternal, with the kept token (its
+// holder name opened, Permanent false when sealed with a TTL). A merchant's
+// token, or another shop's reference, gives ErrTokenNotFound; an erased
+// one, or a temporary one past its time, ErrTokenPurged.
+func (v *Vault) InternalCard(ctx context.Context, shopID, ref string) (card.PAN, card.Expiry, Token, error) {
 	rec, err := v.store.Token(ctx, shopID, ref)
 	if err != nil {
-		return card.PAN{}, card.Expiry{}, err
+		return card.PAN{}, card.Expiry{}, Token{}, err
 	}
 	if rec.Origin != OriginInternal {
-		return card.PAN{}, card.Expiry{}, notFound(shopID, ref)
+		return card.PAN{}, card.Expiry{}, Token{}, notFound(shopID, ref)
 	}
-	if rec.Status == StatusPurged {
-		return card.PAN{}, card.Expiry{}, ErrTokenPurged
+	if rec.StatusAt(v.clk.Now()) == StatusPurged {
+		return card.PAN{}, card.Expiry{}, Token{}, ErrTokenPurged
 	}
-	return v.open(rec)
+	if rec, err = v.withHolder(rec); err != nil {
+		return card.PAN{}, card.Expiry{}, Token{}, err
+	}
+	pan, exp, err := v.open(rec)
+	return pan, exp, rec.Token, err
 }
 
 // EraseInternal destroys a card kept by SealInternal inside the caller's

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/store"
@@ -31,11 +32,11 @@ func TestInternalCard(t *testing.T) {
 		}); err != nil {
 			t.Fatalf("SealInternal: %v", err)
 		}
-		gotPAN, gotExp, err := e.v.InternalCard(ctx, shopA, ref)
+		gotPAN, gotExp, _, err := e.v.InternalCard(ctx, shopA, ref)
 		if err != nil || gotPAN.Reveal() != pan.Reveal() || gotExp != exp {
 			t.Fatalf("InternalCard: %v %v %v", gotPAN, gotExp, err)
 		}
-		if _, _, err := e.v.InternalCard(ctx, shopB, ref); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, _, _, err := e.v.InternalCard(ctx, shopB, ref); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("another shop's internal card: %v", err)
 		}
 
@@ -71,14 +72,14 @@ func TestInternalCard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := e.v.InternalCard(ctx, shopA, tok.Value); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, _, _, err := e.v.InternalCard(ctx, shopA, tok.Value); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("InternalCard of a merchant's token: %v", err)
 		}
 
 		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.EraseInternal(tx, shopA, ref) }); err != nil {
 			t.Fatalf("EraseInternal: %v", err)
 		}
-		if _, _, err := e.v.InternalCard(ctx, shopA, ref); !errors.Is(err, vault.ErrTokenPurged) {
+		if _, _, _, err := e.v.InternalCard(ctx, shopA, ref); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("InternalCard after the erase: %v", err)
 		}
 		rec, err := db.Token(ctx, shopA, ref)
@@ -97,6 +98,42 @@ func TestInternalCard(t *testing.T) {
 		}
 		if _, _, _, err := e.v.Card(ctx, shopA, tok.Value); err != nil {
 			t.Fatalf("the merchant's token after EraseInternal: %v", err)
+		}
+	})
+}
+
+// A card kept for a DirectLink order with an ALIAS carries the holder name,
+// sealed (never in clear in its row), and may be temporary: the expiry job
+// erases it once its time is over, as it erases a temporary alias.
+func TestInternalCardHolderAndTTL(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		ctx := context.Background()
+		pan, _ := card.ParsePAN(testPANs[0])
+		exp := card.Expiry{Month: 12, Year: 2032}
+		var ref string
+		if err := db.Write(ctx, func(tx *sql.Tx) error {
+			var err error
+			ref, err = e.v.SealInternal(tx, vault.InternalCardRequest{ShopID: shopA, Mode: "TEST", PAN: pan, Expiry: exp,
+				TransactionUUID: "tx-2", HolderName: "Ann Lee", TTL: 2 * time.Hour})
+			return err
+		}); err != nil {
+			t.Fatalf("SealInternal: %v", err)
+		}
+		_, _, tok, err := e.v.InternalCard(ctx, shopA, ref)
+		if err != nil || tok.HolderName != "Ann Lee" || tok.Permanent {
+			t.Fatalf("InternalCard: %+v, %v", tok, err)
+		}
+		var n int
+		if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM tokens WHERE holder_name = 'Ann Lee'`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("holder name in clear: %d rows, %v", n, err)
+		}
+		e.clk.Advance(2 * time.Hour)
+		if _, err := e.v.ExpireTemporary(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := e.v.InternalCard(ctx, shopA, ref); !errors.Is(err, vault.ErrTokenPurged) {
+			t.Fatalf("kept card past its time: %v, want purged", err)
 		}
 	})
 }

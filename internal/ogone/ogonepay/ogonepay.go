@@ -58,19 +58,15 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 	var t payment.Transaction
 	if req.Token != "" {
 		in.FormAction, in.PaymentMethodToken = payment.ActionSilent, req.Token
-		if req.OnStart != nil {
-			in.OnStart = func(tx *sql.Tx, _, _ string) error { return req.OnStart(tx) }
-		}
+		in.OnStart = req.OnStart
 		_, t, err = a.p.PayToken(ctx, sh, creds, in)
 	} else {
 		in.FormAction = payment.ActionPayment
 		var formToken string
 		_, formToken, err = a.p.CreatePayment(ctx, sh, creds, in)
 		if err == nil {
-			c := payment.CardInput{PAN: req.PAN, Expiry: req.Expiry, CVV: req.CVC, Holder: req.Holder, Initiator: who}
-			if req.OnAccepted != nil {
-				c.OnAccepted = func(tx *sql.Tx, t payment.Transaction) (string, error) { return req.OnAccepted(tx, t.UUID) }
-			}
+			c := payment.CardInput{PAN: req.PAN, Expiry: req.Expiry, CVV: req.CVC, Holder: req.Holder, Initiator: who,
+				KeepCard: req.KeepCard, KeepCardTTL: req.KeepCardTTL, OnStart: req.OnStart}
 			_, t, err = a.p.PayCard(ctx, formToken, c)
 		}
 	}
@@ -97,6 +93,15 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 		}
 	}
 	return convert(t), nil
+}
+
+// OnKeptCardAccepted hands the card a DirectLink payment kept to fn once
+// the payment service records the payment accepted.
+func (a *Adapter) OnKeptCardAccepted(fn func(ctx context.Context, tx *sql.Tx, c ogone.KeptCard) (string, error)) {
+	a.p.SetKeptCardHook(func(ctx context.Context, tx *sql.Tx, t payment.Transaction, c payment.StoredCard) (string, error) {
+		return fn(ctx, tx, ogone.KeptCard{ShopID: t.ShopID, Mode: t.Mode, OrderID: t.OrderID, TransactionUUID: t.UUID,
+			PAN: c.PAN, Expiry: c.Expiry, Holder: c.Holder, Temporary: c.Temporary})
+	})
 }
 
 // initiator maps Ogone's ECI onto who starts the payment for the acquirer:
