@@ -40,15 +40,6 @@ type CardInput struct {
 	// the merchant sent none, so that the buyer's email and SMS speak the
 	// language the buyer paid in.
 	BuyerLanguage string
-	// OnAccepted, if set, runs inside the write that records the
-	// authorization accepted (never for a refusal, an error or an outcome
-	// left unknown), in a savepoint of its own: its error undoes its own
-	// writes only, and the accepted payment stands without them. The token
-	// it returns, if any, is the transaction's paymentMethodToken. It must
-	// only touch the database. It lives in this process only: an
-	// acceptance recovery records (an answer lost) does not run it; what
-	// must happen then too takes the kept card's hook (KeepCard).
-	OnAccepted func(tx *sql.Tx, t Transaction) (token string, err error)
 	// KeepCard seals the card in the vault, as a deferred debit's is, in
 	// the write that starts the payment, so that what the caller does
 	// with it on acceptance does not depend on this process living until
@@ -91,16 +82,14 @@ type cardData struct {
 	threeDS   *acquirer.ThreeDSResult
 	save      bool
 	lastUsed  time.Time // a saved card's last recorded use; zero otherwise
-	// onAccepted is CardInput.OnAccepted.
-	onAccepted func(tx *sql.Tx, t Transaction) (string, error)
 }
 
 // onAccept is what the write that records an accepted authorization does
-// besides: the card saved as a new token (tok), the caller's writes (hook,
-// CardInput.OnAccepted). The zero value does nothing.
+// besides: the card saved as a new token (tok). The zero value does
+// nothing. (A kept card's hook, CardInput.KeepCard, is derived from what is
+// stored, so that recovery runs it too.)
 type onAccept struct {
-	tok  *TokenizeRequest
-	hook func(tx *sql.Tx, t Transaction) (string, error)
+	tok *TokenizeRequest
 }
 
 // PayCard pays (or, for REGISTER, verifies) the payment of a formToken with
@@ -156,7 +145,7 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 		return Payment{}, Transaction{}, s.startError(err, p)
 	}
 	cd := cardData{pan: c.PAN, expiry: c.Expiry, cvv: c.CVV, brand: c.PAN.Brand(), holder: c.Holder,
-		initiator: initiator, threeDS: c.ThreeDS, onAccepted: c.OnAccepted}
+		initiator: initiator, threeDS: c.ThreeDS}
 	switch p.FormAction {
 	case ActionRegister, ActionRegisterPay:
 		cd.save = true
@@ -458,7 +447,7 @@ func (s *Service) authorize(ctx context.Context, p Payment, t Transaction, c car
 		res, err = s.acq.Authorize(actx, req)
 	}
 	cancel()
-	accept := onAccept{hook: c.onAccepted}
+	accept := onAccept{}
 	if c.save {
 		accept.tok = &TokenizeRequest{ShopID: p.ShopID, Mode: p.Mode, PAN: c.pan, Expiry: c.expiry, Brand: c.brand,
 			Holder: c.holder, Customer: p.Customer, OrderID: p.OrderID, TransactionUUID: t.UUID}
@@ -568,7 +557,7 @@ func (s *Service) settleAuthorization(ctx context.Context, p Payment, t Transact
 		nt, _ := np.Transaction(t.UUID)
 		return np, nt, nil
 	}
-	if accept.tok == nil && accept.hook == nil && !keptCard(&p, &t) && p.version > 0 && t.version > 0 {
+	if accept.tok == nil && !keptCard(&p, &t) && p.version > 0 && t.version > 0 {
 		decide := func(p *Payment, t *Transaction, now time.Time) (string, error) {
 			return decideAuthorization(p, t, o, now)
 		}
@@ -741,7 +730,7 @@ func decideAuthorization(p *Payment, t *Transaction, o outcome, now time.Time) (
 
 // authorizationOutcome moves a RUNNING debit or verification to its final
 // state inside tx, with its effects: on acceptance the card saved
-// (accept.tok) and the caller's writes (accept.hook), the token's use
+// (accept.tok) or the kept card handed to its hook, the token's use
 // recorded; the buyer's and merchant's notifications queued.
 func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, o outcome, accept onAccept) (string, error) {
 	now := s.clock.Now()
@@ -755,11 +744,8 @@ func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payme
 				s.notifyToken(ctx, tx, p, t, now)
 			}
 		}
-		hook := accept.hook
-		if hook == nil && keptCard(p, t) {
-			hook = s.keptCardAccepted(ctx)
-		}
-		if hook != nil {
+		if keptCard(p, t) {
+			hook := s.keptCardAccepted(ctx)
 			s.inSavepoint(tx, "on_accepted", t.UUID, func() error {
 				token, err := hook(tx, *t)
 				if err == nil && token != "" {
