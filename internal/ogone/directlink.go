@@ -471,6 +471,7 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		return fail(ncCardNumberEmpty, "no card no")
 	}
 	var keep func(tx *sql.Tx) error // what the start write does for an alias that pays
+	var aliasCard PaymentTx         // the brand and masked number of an alias that pays
 	if alias != "" && !saveAlias {
 		t, err := h.opts.Vault.Get(ctx, shopID, alias)
 		switch {
@@ -493,6 +494,7 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 			return fail(ncExpiryInPast, "the card of the alias has expired")
 		}
 		pay.Token = alias
+		aliasCard.Brand, aliasCard.PANMasked = string(t.Brand), t.PANMasked
 		// ALIASPERSISTEDAFTERUSE: a temporary alias used without N is
 		// kept (document 004: "if the transaction does not contain this
 		// parameter/value combination, the alias will be retained"). It
@@ -528,13 +530,17 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 	// order whose answer is lost (a crash while the acquirer answers) is
 	// then found by its transaction, for its status and its alias, once
 	// recovery settles it.
+	var started PaymentTx // the payment the start write binds, until it commits or not
 	pay.OnStart = func(tx *sql.Tx, paymentID, uuid string) error {
 		if err := h.opts.Store.SetOrderTransactionTx(tx, order.PAYID, paymentID, uuid); err != nil {
 			return err
 		}
 		if keep != nil {
-			return keep(tx)
+			if err := keep(tx); err != nil {
+				return err
+			}
 		}
+		started.PaymentID, started.UUID = paymentID, uuid
 		return nil
 	}
 	tx, err := h.opts.Payments.Pay(ctx, pay)
@@ -542,6 +548,36 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		code, plus := paymentError(err, "order")
 		if code == ncTechnical {
 			h.log.ErrorContext(ctx, "directlink: payment", "err", err)
+		}
+		var (
+			bound        Order
+			begun, known bool
+		)
+		if started.UUID != "" {
+			bound, begun, known = h.paymentStarted(ctx, order)
+		}
+		if begun {
+			// The write that started the payment committed and a later
+			// step failed (the write of the acquirer's outcome, a sale's
+			// capture that cannot be read back): the payment is RUNNING
+			// or settled, recovery takes it to its end, and the order is
+			// bound to it. Its outcome is not known to this call: STATUS
+			// 52 with the order's PAYID, as for a lost acquirer answer,
+			// so that the merchant queries it instead of charging again.
+			started.Amount, started.Currency = amount, cur.Code
+			started.Brand, started.PANMasked = aliasCard.Brand, aliasCard.PANMasked
+			if !pay.PAN.IsZero() {
+				started.Brand, started.PANMasked = string(pay.PAN.Brand()), pay.PAN.Masked()
+			}
+			if known {
+				// The row as the start write bound it, now 52: the same
+				// ORDERID is refused until the payment is known refused.
+				bound.Status, bound.Brand, bound.UpdatedAt = stAuthUnknown, started.Brand, h.clock.Now()
+				if err := h.opts.Store.UpdateOrder(ctx, bound); err != nil {
+					h.log.ErrorContext(ctx, "directlink: order update", "err", err)
+				}
+			}
+			return orderResponse(order, started, stAuthUnknown, ncUncertain)
 		}
 		// No transaction: the order is STATUS 0, invalid or incomplete,
 		// which Ingenico answers with PAYID 0 and keeps nothing a query
@@ -557,6 +593,22 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		h.log.ErrorContext(ctx, "directlink: order update", "err", err)
 	}
 	return orderResponse(order, tx, status, ncerr)
+}
+
+// paymentStarted reports whether the write that starts o's payment
+// committed, once Pay failed after that write ran: the order row (bound)
+// is then bound to its transaction. When the row cannot be read (known
+// false: the database is still failing) the payment may have started,
+// and an order told "unknown" (52) that never was paid costs a query,
+// while one told "invalid" (0) that was paid costs a double charge: it
+// counts as started, and its row is left as it is.
+func (h *Handler) paymentStarted(ctx context.Context, o Order) (bound Order, started, known bool) {
+	bound, err := h.opts.Store.Order(ctx, o.ShopID, o.PAYID)
+	if err != nil {
+		h.log.ErrorContext(ctx, "directlink: reading the order of a failed payment", "payid", o.PAYID, "err", err)
+		return o, !errors.Is(err, ErrNotFound), false
+	}
+	return bound, bound.TransactionUUID != "", true
 }
 
 // keptCardAccepted stores the card a DirectLink order kept (KeepCard) under

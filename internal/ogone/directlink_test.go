@@ -17,6 +17,7 @@ import (
 	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
@@ -623,4 +624,132 @@ func mustPAYID(t *testing.T, s string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// failTransactionWrites makes the database refuse every change of a
+// transaction row, as a full disk does, until the function it returns is
+// called: a real trigger of the engine, so that the payment service's write
+// that records the acquirer's outcome fails after the write that started
+// the payment has committed. It may be called from the acquirer's call.
+func (e *env) failTransactionWrites() (end func()) {
+	e.t.Helper()
+	ctx := context.Background()
+	install := []string{`CREATE TRIGGER dl_disk_full BEFORE UPDATE ON transactions
+		BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`}
+	drop := `DROP TRIGGER dl_disk_full`
+	if e.db.Dialect() == store.Postgres {
+		install = []string{`CREATE OR REPLACE FUNCTION dl_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$`,
+			`CREATE TRIGGER dl_disk_full BEFORE UPDATE ON transactions FOR EACH ROW EXECUTE FUNCTION dl_disk_full()`}
+		drop = `DROP TRIGGER dl_disk_full ON transactions`
+	}
+	for _, q := range install {
+		// Errorf, not Fatal: it runs in the acquirer's call, on the
+		// server's goroutine.
+		if _, err := e.db.Writer().ExecContext(ctx, q); err != nil {
+			e.t.Errorf("installing the fault: %v", err)
+		}
+	}
+	return func() {
+		e.t.Helper()
+		if _, err := e.db.Writer().ExecContext(ctx, drop); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// TestDirectLinkOrderWhoseOutcomeCannotBeWritten: an order whose payment
+// reached the acquirer but whose outcome could not be written (the
+// database refused the write: disk full) answered STATUS 0 and PAYID 0,
+// "invalid, nothing kept", while its payment stayed RUNNING for recovery
+// to settle (accepted: money moves) and its order row, bound to it, stayed:
+// the merchant, told nothing happened, could not query it and would charge
+// the buyer again. It answers STATUS 52 (authorisation not known) with its
+// PAYID and NCERROR 20001001, as a lost acquirer answer does; querydirect
+// gives the final status once recovery settles it, and the same ORDERID
+// sent again is refused as already processed, charging nothing twice.
+func TestDirectLinkOrderWhoseOutcomeCannotBeWritten(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			ctx := context.Background()
+			var end func()
+			e.acq.mu.Lock()
+			e.acq.during = func() {
+				if end == nil {
+					end = e.failTransactionWrites()
+				}
+			}
+			e.acq.mu.Unlock()
+			order := map[string]string{"ORDERID": "DF-1", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"}
+			r := e.order(order)
+			e.acq.mu.Lock()
+			e.acq.during = nil
+			e.acq.mu.Unlock()
+			if end == nil {
+				t.Fatal("the acquirer was not called")
+			}
+			if r["STATUS"] != "52" || r["NCSTATUS"] != "2" || r["NCERROR"] != "20001001" || r["PAYID"] == "0" || r["PAYID"] == "" ||
+				r["orderID"] != "DF-1" || r["amount"] != "12.5" || r["currency"] != "EUR" {
+				t.Fatalf("order whose outcome could not be written: %v, want STATUS 52, NCERROR 20001001 and its PAYID", r)
+			}
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "52" || q["PAYID"] != r["PAYID"] {
+				t.Fatalf("query before recovery: %v", q)
+			}
+			if again := e.order(order); again["NCERROR"] != "50001113" {
+				t.Fatalf("the same ORDERID before recovery: %v, want 50001113", again)
+			}
+
+			end()
+			e.clock.Advance(time.Hour)
+			if _, err := e.payments.RecoverRunning(ctx, time.Minute, 100); err != nil {
+				t.Fatal(err)
+			}
+			q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]})
+			if q["STATUS"] != "5" || q["ACCEPTANCE"] == "" || q["CARDNO"] != "XXXXXXXXXXXX0055" {
+				t.Fatalf("query after recovery: %v, want STATUS 5", q)
+			}
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"ORDERID": "DF-1"}); q["STATUS"] != "5" || q["PAYID"] != r["PAYID"] {
+				t.Fatalf("query by ORDERID after recovery: %v", q)
+			}
+			if again := e.order(order); again["NCERROR"] != "50001113" || again["PAYID"] != "0" {
+				t.Fatalf("the same ORDERID after recovery: %v, want 50001113", again)
+			}
+			if n := e.acq.authorizations(); n != 1 {
+				t.Fatalf("%d authorizations, want 1", n)
+			}
+
+			// Refused by the acquirer, outcome not written: 52 until
+			// recovery learns the refusal; then the merchant may send the
+			// ORDERID again, as after any refusal.
+			end = nil
+			e.acq.mu.Lock()
+			e.acq.during = func() {
+				if end == nil {
+					end = e.failTransactionWrites()
+				}
+			}
+			e.acq.mu.Unlock()
+			refused := map[string]string{"ORDERID": "DF-2", "CARDNO": refusedCard, "ED": "1232", "CVC": "123"}
+			r = e.order(refused)
+			e.acq.mu.Lock()
+			e.acq.during = nil
+			e.acq.mu.Unlock()
+			if r["STATUS"] != "52" || r["NCERROR"] != "20001001" || r["PAYID"] == "0" {
+				t.Fatalf("refusal whose outcome could not be written: %v, want STATUS 52 and its PAYID", r)
+			}
+			end()
+			e.clock.Advance(time.Hour)
+			if _, err := e.payments.RecoverRunning(ctx, time.Minute, 100); err != nil {
+				t.Fatal(err)
+			}
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "2" {
+				t.Fatalf("query of the refusal after recovery: %v, want STATUS 2", q)
+			}
+			again := e.order(map[string]string{"ORDERID": "DF-2", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
+			if again["STATUS"] != "5" || again["PAYID"] == "0" || again["PAYID"] == r["PAYID"] {
+				t.Fatalf("the refused ORDERID sent again: %v, want a new accepted order", again)
+			}
+		})
+	}
 }
