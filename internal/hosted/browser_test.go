@@ -847,6 +847,7 @@ func TestBrowserBusyButtonContrast(t *testing.T) {
 				Text, Color, Background, Page, Filter, Spinner string
 				Opacity                                        float64
 				Disabled                                       bool
+				AriaDisabled                                   string
 			}
 			// The button's colours, the page's behind it, and the
 			// opacity the button and its ancestors apply together.
@@ -855,12 +856,12 @@ func TestBrowserBusyButtonContrast(t *testing.T) {
   for (var e = b; e; e = e.parentElement) { var c = getComputedStyle(e); op *= parseFloat(c.opacity); if (c.filter !== 'none') f.push(c.filter); }
   var before = getComputedStyle(b, '::before');
   return {Text: b.textContent, Color: s.color, Background: s.backgroundColor, Page: getComputedStyle(b.closest('main')).backgroundColor,
-    Filter: f.join(' '), Spinner: before.content !== 'none' ? before.borderTopStyle : '', Opacity: op, Disabled: b.disabled};
+    Filter: f.join(' '), Spinner: before.content !== 'none' ? before.borderTopStyle : '', Opacity: op, Disabled: b.disabled, AriaDisabled: b.getAttribute('aria-disabled') || ''};
 })()`))
 			must(t, err, "reading the busy button")
 			release()
-			if got.Text != "Processing…" || !got.Disabled || got.Spinner != "solid" {
-				t.Errorf("busy button: %+v, want the label Processing…, disabled, with its spinner", got)
+			if got.Text != "Processing…" || got.Disabled || got.AriaDisabled != "true" || got.Spinner != "solid" {
+				t.Errorf("busy button: %+v, want the label Processing…, aria-disabled (still focusable), with its spinner", got)
 			}
 			if got.Filter != "" {
 				t.Errorf("busy button under a filter %q: its contrast is not its colours'", got.Filter)
@@ -872,6 +873,124 @@ func TestBrowserBusyButtonContrast(t *testing.T) {
 			}
 			must(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#kr-final.ok"))), "the payment's end")
 		})
+	}
+}
+
+// TestBrowserBusyButtonKeepsFocus holds a payment open on a phone-sized
+// page: the busy pay button keeps the keyboard focus (aria-disabled, not
+// disabled, which drops the focus to the body), and a second click, Enter
+// and Space on it, and Enter in a field, post no second card (counted where
+// the posts arrive, the payment service). The outcome then takes the focus
+// in a live region: the accepted message, or the refusal's alert with the
+// button usable again, or, for a form gone meanwhile, the alert with the
+// button disabled.
+func TestBrowserBusyButtonKeepsFocus(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	b.pay.hold = make(chan struct{})
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(b.pay.hold)
+		}
+	}
+	defer release()
+	for _, tok := range []string{"busy-ok", "busy-ko", "busy-gone"} {
+		fm := demoForm(tok)
+		fm.Language = "fr"
+		b.pay.add(fm)
+	}
+	type state struct {
+		Active, Role, AriaDisabled, AriaBusy string
+		Disabled                             bool
+	}
+	read := func(what string) state {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[state](`(function () {
+  var a = document.activeElement, p = document.getElementById('kr-pay');
+  return {Active: a ? a.id || a.tagName : '', Role: a && a.getAttribute('role') || '',
+    AriaDisabled: p.getAttribute('aria-disabled') || '', AriaBusy: p.getAttribute('aria-busy') || '', Disabled: p.disabled};
+})()`))
+		must(t, err, what)
+		return s
+	}
+	fill := func(pan string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(
+			chromedp.SendKeys(chromedp.CSS("#kr-pan"), pan),
+			chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
+			chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123"),
+		)
+	}
+
+	must(t, chromedp.Do(ctx,
+		chromedp.EmulateViewport(375, 800),
+		chromedp.Navigate(b.psp.URL+"/pay/busy-ok"),
+		chromedp.WaitVisible(chromedp.CSS("#kr-pay")),
+		fill("5100010000002045"),
+		// The keyboard's way: focus on the button, Enter.
+		chromedp.Focus(chromedp.CSS("#kr-pay")),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#kr-pay[aria-busy="true"]`)),
+	), "paying")
+	if s := read("reading the busy page"); s.Active != "kr-pay" || s.Disabled || s.AriaDisabled != "true" {
+		t.Errorf("while busy: %+v, want the focus on kr-pay, aria-disabled and not disabled", s)
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+		chromedp.Focus(chromedp.CSS("#kr-pay")),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.CSS("#kr-csc")),
+		chromedp.KeyEvent(kb.Enter),
+	), "paying again while busy")
+	if s := read("reading the busy page again"); s.AriaBusy != "true" {
+		t.Errorf("after the second tries: %+v, want still busy", s)
+	}
+	release()
+	must(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#kr-final.ok"))), "the payment's end")
+	// Any second post was sent in the handlers of the events above, before
+	// the first post was let through: it has reached the service by now.
+	if n := b.pay.startedCount(); n != 1 {
+		t.Errorf("%d card posts reached the payment service, want 1", n)
+	}
+	if s := read("reading the outcome"); s.Active != "kr-final-message" || s.Role != "status" {
+		t.Errorf("after acceptance: %+v, want the focus on the kr-final-message live region", s)
+	}
+
+	// A refusal: the alert takes the focus, the button is usable again.
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.psp.URL+"/pay/busy-ko"),
+		chromedp.WaitVisible(chromedp.CSS("#kr-pay")),
+		fill("4970109900000008"),
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-form-error")),
+	), "a refused card")
+	if s := read("reading the refusal"); s.Active != "kr-form-error" || s.Role != "alert" || s.Disabled || s.AriaDisabled != "" || s.AriaBusy != "false" {
+		t.Errorf("after a refusal: %+v, want the focus on the kr-form-error alert and the button usable", s)
+	}
+	if n := b.pay.startedCount(); n != 2 {
+		t.Errorf("%d card posts in all, want 2", n)
+	}
+	// (Before the form gone: its 404 is logged in the console.)
+	browsertest.NoConsoleErrors(t, ctx)
+
+	// A form gone meanwhile cannot be sent again: its button is disabled,
+	// and the focus it held goes to the alert first.
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.psp.URL+"/pay/busy-gone"),
+		chromedp.WaitVisible(chromedp.CSS("#kr-pay")),
+		fill("5100010000002045"),
+	), "loading a form")
+	b.pay.mu.Lock()
+	delete(b.pay.forms, "busy-gone")
+	b.pay.mu.Unlock()
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-form-error")),
+	), "paying on a gone form")
+	if s := read("reading the gone form"); s.Active != "kr-form-error" || s.Role != "alert" || !s.Disabled {
+		t.Errorf("after a form gone: %+v, want the focus on the kr-form-error alert and the button disabled", s)
 	}
 }
 

@@ -60,6 +60,9 @@ type fakePayments struct {
 	// hold, when set, keeps PayCard waiting until it is closed: the page
 	// stays in its busy state meanwhile.
 	hold chan struct{}
+	// started counts the PayCard calls received, held or not: the posts
+	// of a card that reached the payment service.
+	started int
 }
 
 func newFakePayments() *fakePayments { return &fakePayments{forms: map[string]*Form{}} }
@@ -87,6 +90,7 @@ func (f *fakePayments) Form(_ context.Context, token string) (Form, error) {
 func (f *fakePayments) PayCard(ctx context.Context, token string, in CardInput) (Outcome, error) {
 	f.mu.Lock()
 	hold := f.hold
+	f.started++
 	f.mu.Unlock()
 	if hold != nil {
 		select {
@@ -171,6 +175,12 @@ func (f *fakePayments) lastCall(t *testing.T) payCall {
 		t.Fatal("PayCard was not called")
 	}
 	return f.calls[len(f.calls)-1]
+}
+
+func (f *fakePayments) startedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.started
 }
 
 func (f *fakePayments) callCount() int {

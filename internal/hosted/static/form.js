@@ -393,12 +393,20 @@
     function showAlert(text) {
       alertEl.textContent = text || '';
     }
+    // While the payment runs the button stays focusable (aria-disabled, not
+    // disabled): a disabled button drops the keyboard focus to the body and
+    // a screen reader's user loses their place. The click guard below and
+    // the submit handler's test of busy keep a second post from leaving.
     function setBusy(b) {
       busy = b;
-      pay.disabled = b || disabledByParent;
+      pay.disabled = disabledByParent && !b;
+      if (b) pay.setAttribute('aria-disabled', 'true'); else pay.removeAttribute('aria-disabled');
       pay.setAttribute('aria-busy', b ? 'true' : 'false');
       pay.textContent = b ? (M.processing || payLabel) : payLabel;
     }
+    // A click, Enter or Space on the busy button does nothing (not even the
+    // form's submit event).
+    pay.addEventListener('click', function (ev) { if (busy) ev.preventDefault(); });
 
     function post(action, fields) {
       var f = document.createElement('form');
@@ -463,6 +471,9 @@
             fm.appendChild(document.createTextNode(' '));
             fm.appendChild(d);
           }
+          // The form (and the focused pay button) is gone: the focus goes
+          // to the message, so the keyboard keeps a place and it is read.
+          fm.focus();
           var rf = null;
           if (res.return) { rf = buildReturn(res.return); fin.appendChild(rf); }
           finish(!!res.accepted, toObject(res.result), res.error, rf);
@@ -471,6 +482,9 @@
         case 'error':
           setBusy(false);
           showAlert(res.message);
+          // The form cannot be sent again: the button is disabled, so the
+          // focus it held goes to the message first.
+          alertEl.focus();
           pay.disabled = true;
           if (res.error) toParent('error', { error: res.error });
           return;
@@ -553,7 +567,9 @@
           if (!busy) pay.textContent = payLabel;
           break;
         case 'disable':
-          disabledByParent = true; pay.disabled = true; break;
+          // While busy the button keeps its focus: setBusy(false)
+          // disables it then.
+          disabledByParent = true; if (!busy) pay.disabled = true; break;
         case 'enable':
           disabledByParent = false; if (!busy) pay.disabled = false; break;
         case 'focusLast': {
