@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/bench"
+	"github.com/openpsp/openpsp/internal/config"
 )
 
 const benchUsage = `usage: openpsp bench [flags]
@@ -26,6 +27,17 @@ flags:`
 type benchFlagValues struct {
 	opts                                       bench.Options
 	inProcess, serveEcho, serveProfiled, quiet *bool
+	metricsTokenFlag                           *string
+}
+
+// metricsToken is -metrics-token, else OPENPSP_METRICS_TOKEN: the variable
+// the server takes its token from, so that an operator's environment works
+// for both. Not a flag default, which help would print.
+func (v *benchFlagValues) metricsToken() string {
+	if *v.metricsTokenFlag != "" {
+		return *v.metricsTokenFlag
+	}
+	return os.Getenv("OPENPSP_METRICS_TOKEN")
 }
 
 // benchFlags defines the flags of `openpsp bench`. Those whose usage starts
@@ -51,6 +63,7 @@ func benchFlags() (*flag.FlagSet, *benchFlagValues) {
 	fs.StringVar(&o.Password, "password", "", "REST API TEST password for -target (default: the demo shop's)")
 	fs.StringVar(&o.TargetDataDir, "target-data-dir", "", "with -target: the server's data folder, to put the bench tokens in its vault")
 	fs.StringVar(&o.TargetDatabaseURL, "target-database-url", "", "with -target: the server's PostgreSQL URL, to put the bench tokens in its vault")
+	v.metricsTokenFlag = fs.String("metrics-token", "", "bearer token of the server's /metrics, for the \"db writes\" line (default: $OPENPSP_METRICS_TOKEN)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the server's CPU profile to this file (go tool pprof)")
 	fs.DurationVar(&o.CeilingDuration, "ceiling-duration", 3*time.Second, "duration of each database ceiling measurement")
 	fs.BoolVar(&o.SkipCeilings, "no-ceilings", false, "skip the echo and database ceilings")
@@ -87,6 +100,17 @@ func benchCmd(ctx context.Context, args []string) error {
 		return errUsage
 	}
 	o := v.opts
+	o.MetricsToken = v.metricsToken()
+	if o.Target != "" && o.TargetDataDir != "" {
+		// Opening a folder without the database would create an empty one
+		// and fill that vault instead of the server's.
+		err := requireDatabaseAt(config.Config{DataDir: o.TargetDataDir, DatabaseURL: o.TargetDatabaseURL},
+			"Point -target-data-dir at the server's data folder (its OPENPSP_DATA_DIR or -data-dir), "+
+				"or -target-database-url at its PostgreSQL database")
+		if err != nil {
+			return fmt.Errorf("-target-data-dir: %w", err)
+		}
+	}
 	switch {
 	case *serveEcho:
 		return bench.ServeEcho(ctx, os.Stdout)

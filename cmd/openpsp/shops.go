@@ -46,6 +46,14 @@ func openForCommand(ctx context.Context, args []string) (*app.App, []string, err
 // whatever folder the command was run from, and the command would then
 // answer about that. Only serve and migrate create a database.
 func requireDatabase(cfg config.Config) error {
+	return requireDatabaseAt(cfg, "Run the command in the folder the server runs in, or point it at the server's database: "+
+		"OPENPSP_DATA_DIR=FOLDER (the server's data folder, its OPENPSP_DATA_DIR or -data-dir) "+
+		"or OPENPSP_DATABASE_URL=postgres://… (PostgreSQL)")
+}
+
+// requireDatabaseAt is requireDatabase with how the command is pointed at
+// the server's database (bench takes other flags than the environment).
+func requireDatabaseAt(cfg config.Config, how string) error {
 	if cfg.DatabaseURL != "" {
 		return nil
 	}
@@ -57,9 +65,7 @@ func requireDatabase(cfg config.Config) error {
 		path = abs
 	}
 	return fmt.Errorf("no OpenPSP database at %s (data folder %q): nothing was created.\n"+
-		"Run the command in the folder the server runs in, or point it at the server's database: "+
-		"OPENPSP_DATA_DIR=FOLDER (the server's data folder, its OPENPSP_DATA_DIR or -data-dir) "+
-		"or OPENPSP_DATABASE_URL=postgres://… (PostgreSQL). `openpsp migrate` creates a new database", path, cfg.DataDir)
+		"%s. `openpsp migrate` creates a new database", path, cfg.DataDir, how)
 }
 
 // shopsSubcommands are the subcommands of `openpsp shops`.

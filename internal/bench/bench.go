@@ -50,6 +50,9 @@ type Options struct {
 	// TargetDataDir / TargetDatabaseURL let a run against Target put tokens
 	// in that server's vault (the same database, opened directly).
 	TargetDataDir, TargetDatabaseURL string
+	// MetricsToken is the bearer token the target's /metrics asks for
+	// (its OPENPSP_METRICS_TOKEN), to read its database write counters.
+	MetricsToken string
 
 	// Binary is the openpsp executable started as the server (and the echo
 	// server) in child processes, which lets the bench read their CPU time
@@ -89,14 +92,17 @@ type Result struct {
 	IPNReceived     int64   `json:"ipn_received"`
 	// Backlog is the background work due and not done when the window
 	// ended: a load the server sustains leaves about what is in flight.
-	Backlog       *store.Backlog `json:"backlog_at_end,omitempty"`
-	DBWrites      *DBWrites      `json:"db_writes,omitempty"`
-	CommitCeiling *Commits       `json:"commit_ceiling,omitempty"`
-	Database      string         `json:"database"`
-	Machine       string         `json:"machine"`
-	Server        string         `json:"server"` // child process, in-process or target
-	ErrorSamples  []string       `json:"error_samples,omitempty"`
-	What          string         `json:"-"`
+	Backlog  *store.Backlog `json:"backlog_at_end,omitempty"`
+	DBWrites *DBWrites      `json:"db_writes,omitempty"`
+	// DBWritesNote says why DBWrites is missing when /metrics refused the
+	// bench (a token to set), instead of leaving the line out silently.
+	DBWritesNote  string   `json:"db_writes_note,omitempty"`
+	CommitCeiling *Commits `json:"commit_ceiling,omitempty"`
+	Database      string   `json:"database"`
+	Machine       string   `json:"machine"`
+	Server        string   `json:"server"` // child process, in-process or target
+	ErrorSamples  []string `json:"error_samples,omitempty"`
+	What          string   `json:"-"`
 }
 
 // Commits is the measured durable commit ceiling.
@@ -361,14 +367,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var writesBefore dbCounters
 	var writesStart time.Time
 	lr := runLoad(lctx, client, o.Concurrency, o.Warmup, o.Duration, sc.op, func() {
-		writesBefore, writesStart = readDBCounters(ctx, client, srv.URL), time.Now()
+		writesBefore, writesStart = readDBCounters(ctx, client, srv.URL, o.MetricsToken), time.Now()
 		before = snapshot(srv.PID)
 		if srv.PID > 0 {
 			sampler = sampleRSS(srv.PID, 100*time.Millisecond)
 		}
 	})
 	after := snapshot(srv.PID)
-	res.DBWrites = writesBetween(writesBefore, readDBCounters(ctx, client, srv.URL), time.Since(writesStart))
+	writesAfter := readDBCounters(ctx, client, srv.URL, o.MetricsToken)
+	res.DBWrites = writesBetween(writesBefore, writesAfter, time.Since(writesStart))
+	res.DBWritesNote = refusedNote(writesBefore, writesAfter)
 	if env != nil {
 		if b, err := backlogOf(ctx, env); err != nil {
 			logf("backlog: %v", err)

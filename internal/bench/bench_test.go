@@ -106,3 +106,41 @@ func TestProcCounters(t *testing.T) {
 		t.Fatalf("machine CPU %d/%d", busy, total)
 	}
 }
+
+// Against a target that asks a bearer token for /metrics, the bench read
+// nothing there and left the "db writes" line out without a word. It sends
+// Options.MetricsToken; without it (or with a wrong one) the report says
+// which status /metrics answered and what to set.
+func TestTargetMetricsToken(t *testing.T) {
+	dataDir := t.TempDir()
+	env := serverEnv(dataDir, "")
+	env["OPENPSP_METRICS_TOKEN"] = "bench-metrics-secret"
+	srv, err := startInProcess(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	run := func(token, dir string) (*Result, string) {
+		t.Helper()
+		res, err := Run(context.Background(), Options{
+			Scenario: "sdktest", Concurrency: 2, Duration: time.Second, Warmup: 50 * time.Millisecond,
+			SkipCeilings: true, WorkTokens: 5, Target: srv.URL, TargetDataDir: dir, MetricsToken: token,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := WriteReport(&out, res); err != nil {
+			t.Fatal(err)
+		}
+		return res, out.String()
+	}
+	if res, out := run("", dataDir); res.DBWrites != nil ||
+		!strings.Contains(out, "db writes      not read: GET /metrics answered 401 Unauthorized; set OPENPSP_METRICS_TOKEN (or -metrics-token) to the server's metrics token") {
+		t.Errorf("without the token: %+v\n%s", res.DBWrites, out)
+	}
+	if res, out := run("bench-metrics-secret", ""); // the tokens are there now; res.DBWrites == nil || res.DBWrites.CommitsPerS < 0 ||
+	!strings.Contains(out, "db writes      ") || strings.Contains(out, "not read") {
+		t.Errorf("with the token: %+v\n%s", res.DBWrites, out)
+	}
+}

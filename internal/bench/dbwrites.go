@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,21 +22,29 @@ type DBWrites struct {
 
 type dbCounters struct {
 	ok                       bool
+	refused                  int // the status of a 401 or 403 answer
 	requests, commits, syncs float64
 }
 
-// readDBCounters reads the write counters; !ok when the server has none
-// (an older version as -target) or did not answer.
-func readDBCounters(ctx context.Context, c *http.Client, base string) dbCounters {
+// readDBCounters reads the write counters, with token as the bearer token
+// when set; !ok when the server has none (an older version as -target), did
+// not answer, or refused the token (refused then holds the status).
+func readDBCounters(ctx context.Context, c *http.Client, base, token string) dbCounters {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		return dbCounters{}
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
 		return dbCounters{}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		return dbCounters{refused: resp.StatusCode}
+	}
 	var out dbCounters
 	found := 0
 	sc := bufio.NewScanner(resp.Body)
@@ -79,4 +88,15 @@ func writesBetween(a, b dbCounters, d time.Duration) *DBWrites {
 		w.WritesPerCommit = round1((b.requests - a.requests) / (b.commits - a.commits))
 	}
 	return w
+}
+
+// refusedNote is the report's line when /metrics refused the bench, so
+// that a missing "db writes" line says what to set; "" otherwise.
+func refusedNote(a, b dbCounters) string {
+	status := max(a.refused, b.refused)
+	if status == 0 {
+		return ""
+	}
+	return fmt.Sprintf("not read: GET /metrics answered %d %s; set OPENPSP_METRICS_TOKEN (or -metrics-token) to the server's metrics token",
+		status, http.StatusText(status))
 }

@@ -58,6 +58,8 @@ func WriteReport(w io.Writer, r *Result) error {
 			syncs = fmt.Sprintf(", %.0f WAL fsyncs/s", w.WALSyncsPerS)
 		}
 		fmt.Fprintf(tw, "db writes\t%.0f writes/s in %.0f commits/s (%.1f per commit)%s\n", w.RequestsPerS, w.CommitsPerS, w.WritesPerCommit, syncs)
+	} else if r.DBWritesNote != "" {
+		fmt.Fprintf(tw, "db writes\t%s\n", r.DBWritesNote)
 	}
 	for _, e := range r.ErrorSamples {
 		fmt.Fprintf(tw, "error\t%s\n", e)
