@@ -278,7 +278,15 @@ func TestAccessibilityAudit(t *testing.T) {
 		a.audited(`^/embedded/`)
 		must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-pay"), in), chromedp.WaitVisible(chromedp.CSS(`#kr-pan[aria-invalid="true"]`), in)), "the empty embedded form")
 		a.check("embedded form with field errors (de)")
-		must(chromedp.Do(ctx, payIn("4970100000000055", in), chromedp.WaitVisible(chromedp.CSS("dl.facts"))), "paying in the embedded form")
+		// Bounded, so that a payment that never ends says where the form
+		// stood (this step once ran into the part's 90 s under load, with
+		// nothing else to go on) rather than only "deadline exceeded".
+		paid, cancelPaid := context.WithTimeout(ctx, 45*time.Second)
+		err := chromedp.Do(paid, payIn("4970100000000055", in), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
+		cancelPaid()
+		if err != nil {
+			must(err, "paying in the embedded form ("+embeddedFormState(ctx)+")")
+		}
 		a.check("demo return page")
 		must(chromedp.Do(ctx, chromedp.Navigate(s.URL+"/demo/ipn"), chromedp.WaitVisible(chromedp.CSS("main"))), "the demo IPNs")
 		a.check("demo IPNs received")
@@ -520,4 +528,25 @@ func cssRGB(hex string) string {
 	var r, g, b uint8
 	fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b)
 	return fmt.Sprintf("rgb(%d, %d, %d)", r, g, b)
+}
+
+// embeddedFormState describes the demo page and the state of the embedded
+// form in its (same-origin) frame, for a failure message.
+func embeddedFormState(ctx context.Context) string {
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
+  var f = document.querySelector('.kr-embedded iframe');
+  if (!f) return 'page ' + location.href + ', no payment frame';
+  var d = f.contentDocument;
+  if (!d) return 'page ' + location.href + ', frame not readable';
+  var p = d.getElementById('kr-pay'), a = d.getElementById('kr-form-error'), m = d.getElementById('kr-final-message');
+  var bad = Array.prototype.map.call(d.querySelectorAll('[aria-invalid="true"]'), function (e) { return e.id; });
+  return 'page ' + location.href + ', frame ' + d.location.href +
+    ', pay aria-busy=' + (p && p.getAttribute('aria-busy')) + ' aria-disabled=' + (p && p.getAttribute('aria-disabled')) +
+    ' disabled=' + (p && p.disabled) + ', alert "' + (a ? a.textContent : '') + '", final "' + (m ? m.textContent : '') +
+    '", invalid [' + bad.join(' ') + ']';
+})()`))
+	if err != nil {
+		return "state unreadable: " + err.Error()
+	}
+	return out
 }
