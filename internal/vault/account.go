@@ -168,7 +168,7 @@ func (v *Vault) replaceSealed(tx *sql.Tx, old Record, mode string, wrongKind err
 	case old.Mode != mode:
 		return old.Token, fmt.Errorf("%w: token %s belongs to the %s mode", ErrInvalidRequest, old.Value, old.Mode)
 	}
-	key, err := v.keys.Unwrap(old.DataKey)
+	key, err := v.keyOf(&old)
 	if err != nil {
 		return old.Token, err
 	}
@@ -267,7 +267,7 @@ func (v *Vault) Account(ctx context.Context, shopID, token string) (Account, Tok
 	if len(rec.Ciphertext) == 0 || rec.DataKey.ID == "" {
 		return Account{}, rec.Token, fmt.Errorf("vault: token %s has no account data: %w", rec.ID, ErrDecrypt)
 	}
-	key, err := v.keys.Unwrap(rec.DataKey)
+	key, err := v.keyOf(&rec)
 	if err != nil {
 		return Account{}, rec.Token, err
 	}

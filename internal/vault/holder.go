@@ -40,7 +40,7 @@ func (v *Vault) withHolder(rec Record) (Record, error) {
 		// Purged meanwhile: the name went with the data key.
 		return rec, nil
 	}
-	key, err := v.keys.Unwrap(rec.DataKey)
+	key, err := v.keyOf(&rec)
 	if err != nil {
 		return Record{}, err
 	}
@@ -50,6 +50,20 @@ func (v *Vault) withHolder(rec Record) (Record, error) {
 	}
 	rec.HolderName = string(name)
 	return rec, nil
+}
+
+// keyOf returns rec's data key, unwrapped once per record read: a token
+// payment opens the holder name (withHolder) and then the card (open) with
+// one unwrap, not two.
+func (v *Vault) keyOf(rec *Record) (*Key, error) {
+	if rec.dataKey == nil {
+		key, err := v.keys.Unwrap(rec.DataKey)
+		if err != nil {
+			return nil, err
+		}
+		rec.dataKey = key
+	}
+	return rec.dataKey, nil
 }
 
 // recordTx is store.TokenTx with the holder name opened.

@@ -97,6 +97,8 @@ type Record struct {
 	// (only a row written before migration 0029 may still have it there,
 	// until SealClearHolderNames seals it).
 	HolderSealed []byte
+	// dataKey is DataKey unwrapped, once the vault needed it (keyOf).
+	dataKey *Key
 }
 
 // HolderSeal is a holder name still in clear that SealClearHolderNames

@@ -343,7 +343,7 @@ func (v *Vault) open(rec Record) (card.PAN, card.Expiry, error) {
 	if len(rec.Ciphertext) == 0 || rec.DataKey.ID == "" {
 		return card.PAN{}, card.Expiry{}, fmt.Errorf("vault: token %s has no card data: %w", rec.ID, ErrDecrypt)
 	}
-	key, err := v.keys.Unwrap(rec.DataKey)
+	key, err := v.keyOf(&rec)
 	if err != nil {
 		return card.PAN{}, card.Expiry{}, err
 	}
@@ -430,7 +430,7 @@ func (v *Vault) Update(ctx context.Context, shopID, token string, u TokenUpdate)
 	if u.HolderName != nil {
 		// Sealed under the token's own data key; the data key guard
 		// below keeps a concurrent purge from getting a name back.
-		key, err := v.keys.Unwrap(rec.DataKey)
+		key, err := v.keyOf(&rec)
 		if err != nil {
 			return Token{}, err
 		}
@@ -460,7 +460,7 @@ func (v *Vault) Update(ctx context.Context, shopID, token string, u TokenUpdate)
 			}
 			exp = *u.Expiry
 		}
-		key, err := v.keys.Unwrap(rec.DataKey)
+		key, err := v.keyOf(&rec)
 		if err != nil {
 			return Token{}, err
 		}
