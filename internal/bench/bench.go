@@ -193,6 +193,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	} else if o.Target == "" {
 		res.Database = "SQLite " + engineSettings("sqlite")
+	} else {
+		var engine string
+		engine, res.Database = targetDatabase(o)
+		res.Engine = engine
+		if engine != "unknown" {
+			o.Engine = engine // the commit ceiling of the target's engine
+		}
 	}
 	env := serverEnv(dataDir, dbURL)
 
@@ -218,7 +225,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		start := time.Now()
 		logf("pre-filling the vault with %d tokens…", tokens)
 		last := time.Now()
-		err = prefillVault(ctx, cfg, prefillOptions{From: 0, To: tokens, Progress: func(done, total int) {
+		added, err := prefillVault(ctx, cfg, prefillOptions{From: 0, To: tokens, Progress: func(done, total int) {
 			if time.Since(last) > 5*time.Second {
 				last = time.Now()
 				logf("  %d/%d tokens (%.0f/s)", done, total, float64(done)/time.Since(start).Seconds())
@@ -227,8 +234,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pre-fill the vault: %w", err)
 		}
-		logf("vault pre-filled: %d tokens in %s (%.0f tokens/s)", tokens, time.Since(start).Round(time.Millisecond),
-			float64(tokens)/time.Since(start).Seconds())
+		if added < tokens {
+			logf("vault pre-filled: %d tokens added, %d already there from an earlier run, in %s", added, tokens-added,
+				time.Since(start).Round(time.Millisecond))
+		} else {
+			logf("vault pre-filled: %d tokens in %s (%.0f tokens/s)", tokens, time.Since(start).Round(time.Millisecond),
+				float64(tokens)/time.Since(start).Seconds())
+		}
 		res.VaultSize = tokens
 	} else {
 		// Against a foreign target the bench assumes its tokens are there
@@ -460,4 +472,21 @@ func backlogOf(ctx context.Context, env map[string]string) (store.Backlog, error
 	}
 	defer db.Close()
 	return db.Backlog(ctx, time.Now())
+}
+
+// targetDatabase is the engine and the database of a -target run, as the
+// bench was told them (-target-data-dir, -target-database-url): the report
+// said "sqlite ()" whatever the target ran on.
+func targetDatabase(o Options) (engine, what string) {
+	switch {
+	case o.TargetDatabaseURL != "":
+		return "postgres", "PostgreSQL database " + redact(o.TargetDatabaseURL)
+	case o.TargetDataDir != "":
+		path := store.SQLiteFile(o.TargetDataDir)
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		return "sqlite", "SQLite database " + path
+	}
+	return "unknown", "not known to the bench: name it with -target-data-dir or -target-database-url"
 }

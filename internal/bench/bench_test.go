@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
@@ -142,5 +144,80 @@ func TestTargetMetricsToken(t *testing.T) {
 	if res, out := run("bench-metrics-secret", ""); // the tokens are there now; res.DBWrites == nil || res.DBWrites.CommitsPerS < 0 ||
 	!strings.Contains(out, "db writes      ") || strings.Contains(out, "not read") {
 		t.Errorf("with the token: %+v\n%s", res.DBWrites, out)
+	}
+}
+
+// A second `bench -target … -target-data-dir …` on the same server failed:
+// the pre-fill inserted the same token values again and the vault refused
+// them (token exists). A later run reuses the tokens an earlier run put
+// there and adds only those missing, on both engines; and the report says
+// which database it targeted instead of "sqlite ()".
+func TestTargetRunTwice(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			dataDir, dbURL := t.TempDir(), ""
+			if engine == "postgres" {
+				dbURL = storetest.NewPostgresDatabase(t)
+			}
+			srv, err := startInProcess(context.Background(), serverEnv(dataDir, dbURL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.stop()
+			for i, size := range []int{5, 5, 8} {
+				res, err := Run(context.Background(), Options{
+					Scenario: "silent", Concurrency: 2, Duration: 300 * time.Millisecond, Warmup: 0,
+					SkipCeilings: true, WorkTokens: 1, VaultSize: size,
+					Target: srv.URL, TargetDataDir: dataDir, TargetDatabaseURL: dbURL,
+				})
+				if err != nil {
+					t.Fatalf("run %d: %v", i+1, err)
+				}
+				if res.VaultSize != size || res.Errors != 0 {
+					t.Fatalf("run %d: vault %d errors %d %v", i+1, res.VaultSize, res.Errors, res.ErrorSamples)
+				}
+				var out bytes.Buffer
+				if err := WriteReport(&out, res); err != nil {
+					t.Fatal(err)
+				}
+				want := "SQLite database " + filepath.Join(dataDir, "openpsp.db")
+				if engine == "postgres" {
+					want = "PostgreSQL database " + dbURL
+				}
+				if res.Engine != engine || !strings.Contains(out.String(), "database       "+engine+" ("+want) {
+					t.Errorf("run %d: engine %q, want %q (%s), report:\n%s", i+1, res.Engine, engine, want, out.String())
+				}
+			}
+			db, err := store.Open(context.Background(), store.Options{URL: dbURL, DataDir: dataDir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var n int
+			if err := db.Writer().QueryRow(`SELECT COUNT(*) FROM tokens WHERE token LIKE 'bench%'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 8 {
+				t.Errorf("%d bench tokens in the vault after runs of 5, 5 and 8, want 8", n)
+			}
+		})
+	}
+}
+
+// The report names the target's PostgreSQL database without its password,
+// and says so when the bench was not told where the target's database is.
+func TestTargetDatabaseDescription(t *testing.T) {
+	o := Options{Target: "http://127.0.0.1:1", TargetDatabaseURL: "postgres://openpsp:s3cret-pw@db.example:5432/openpsp?sslmode=require"}
+	engine, what := targetDatabase(o)
+	if engine != "postgres" || strings.Contains(what, "s3cret-pw") || !strings.Contains(what, "openpsp@db.example:5432/openpsp") {
+		t.Errorf("URL: %q %q", engine, what)
+	}
+	o.TargetDatabaseURL = "host=db.example user=openpsp password=s3cret-pw dbname=openpsp"
+	if engine, what := targetDatabase(o); engine != "postgres" || strings.Contains(what, "s3cret-pw") {
+		t.Errorf("key=value: %q %q", engine, what)
+	}
+	o.TargetDatabaseURL = ""
+	if engine, what := targetDatabase(o); engine != "unknown" || !strings.Contains(what, "-target-data-dir") {
+		t.Errorf("none: %q %q", engine, what)
 	}
 }

@@ -3,11 +3,13 @@ package bench
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/app"
@@ -47,17 +49,20 @@ type prefillOptions struct {
 // prefillVault opens the database of cfg (migrating it and seeding the
 // demo shop, as the server would), and puts tokens TokenValue(From..To-1)
 // of the demo shop into the vault, fast: sealed in parallel, inserted in
-// transactions of Batch tokens (several writers on PostgreSQL).
-func prefillVault(ctx context.Context, cfg config.Config, o prefillOptions) error {
+// transactions of Batch tokens (several writers on PostgreSQL). Tokens an
+// earlier run put there are kept and used again (a second run against the
+// same server failed on them); it returns how many it added.
+func prefillVault(ctx context.Context, cfg config.Config, o prefillOptions) (int, error) {
 	cfg.Jobs = false
 	cfg.Demo = true
 	a, err := app.New(ctx, cfg, app.Options{LogOutput: io.Discard})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer a.Close()
-	if err := prefillWith(ctx, a.DB, a.Keys, o); err != nil {
-		return err
+	added, err := prefillWith(ctx, a.DB, a.Keys, o)
+	if err != nil || added == 0 {
+		return added, err
 	}
 	// A vault does not get a million tokens in two minutes: it grows, and
 	// autovacuum keeps up. Measured right after the load, PostgreSQL
@@ -65,12 +70,37 @@ func prefillVault(ctx context.Context, cfg config.Config, o prefillOptions) erro
 	// of shared_buffers): each payment's token was a row no one had read,
 	// whose first reader sets its hint bits. pgbench vacuums before a run
 	// for the same reason.
-	return a.DB.Vacuum(ctx, "tokens", "data_keys")
+	return added, a.DB.Vacuum(ctx, "tokens", "data_keys")
 }
 
-func prefillWith(ctx context.Context, db *store.DB, keys *vault.Keyring, o prefillOptions) error {
+// existingTokens returns which of the bench tokens TokenValue(from..to-1)
+// the demo shop's vault already has. A token there that is no longer
+// ACTIVE (cancelled, purged) is an error: payments with it would fail.
+func existingTokens(ctx context.Context, db *store.DB, from, to int) (map[string]bool, error) {
+	rows, err := db.Reader().QueryContext(ctx, `SELECT token, status FROM tokens
+		WHERE shop_id = $1 AND token >= $2 AND token <= $3`, shop.DemoShopID, TokenValue(from), TokenValue(to-1))
+	if err != nil {
+		return nil, fmt.Errorf("bench: read the vault's bench tokens: %w", err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var value, status string
+		if err := rows.Scan(&value, &status); err != nil {
+			return nil, fmt.Errorf("bench: read the vault's bench tokens: %w", err)
+		}
+		if status != string(vault.StatusActive) {
+			return nil, fmt.Errorf("bench: token %s of an earlier bench run is %s in this vault, not %s: payments with it would fail",
+				value, status, vault.StatusActive)
+		}
+		have[value] = true
+	}
+	return have, rows.Err()
+}
+
+func prefillWith(ctx context.Context, db *store.DB, keys *vault.Keyring, o prefillOptions) (int, error) {
 	if o.To <= o.From {
-		return nil
+		return 0, nil
 	}
 	if o.Batch <= 0 {
 		o.Batch = 2000
@@ -81,16 +111,24 @@ func prefillWith(ctx context.Context, db *store.DB, keys *vault.Keyring, o prefi
 	}
 	pan, err := card.ParsePAN(BenchCard)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	exp := card.Expiry{Month: 12, Year: time.Now().Year() + 5}
 
-	type batch struct{ recs []vault.Record }
+	type batch struct {
+		recs    []vault.Record
+		skipped int // already in the vault
+	}
 	batches := make(chan batch, 4)
 	jobs := make(chan [2]int)
 	total := o.To - o.From
 	var sealErr error
 	var sealOnce sync.Once
+	var sealFailed atomic.Bool
+	fail := func(err error) {
+		sealOnce.Do(func() { sealErr = err })
+		sealFailed.Store(true)
+	}
 	var sealWG sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
 	for w := 0; w < workers; w++ {
@@ -100,19 +138,30 @@ func prefillWith(ctx context.Context, db *store.DB, keys *vault.Keyring, o prefi
 			col := &collector{DB: db}
 			v := vault.New(col, keys, clk)
 			for j := range jobs {
-				recs := make([]vault.Record, 0, j[1]-j[0])
+				if sealFailed.Load() {
+					continue // drain: the pre-fill stops with sealErr
+				}
+				have, err := existingTokens(ctx, db, j[0], j[1])
+				if err != nil {
+					fail(err)
+					continue
+				}
+				recs := make([]vault.Record, 0, j[1]-j[0]-len(have))
 				for i := j[0]; i < j[1]; i++ {
+					if have[TokenValue(i)] {
+						continue
+					}
 					_, err := v.Tokenize(ctx, nil, vault.TokenizeRequest{
 						ShopID: shop.DemoShopID, Mode: "TEST", Token: TokenValue(i),
 						PAN: pan, Expiry: exp, HolderName: "Bench Buyer", Origin: "V4",
 					})
 					if err != nil {
-						sealOnce.Do(func() { sealErr = err })
+						fail(err)
 						break
 					}
 					recs = append(recs, col.rec)
 				}
-				batches <- batch{recs}
+				batches <- batch{recs, len(have)}
 			}
 		}()
 	}
@@ -131,7 +180,7 @@ func prefillWith(ctx context.Context, db *store.DB, keys *vault.Keyring, o prefi
 		writers = 4
 	}
 	var mu sync.Mutex
-	done := 0
+	done, added := 0, 0
 	var firstErr error
 	var wg sync.WaitGroup
 	for w := 0; w < writers; w++ {
@@ -142,15 +191,19 @@ func prefillWith(ctx context.Context, db *store.DB, keys *vault.Keyring, o prefi
 				mu.Lock()
 				failed := firstErr != nil
 				mu.Unlock()
-				if failed || len(b.recs) == 0 {
+				if failed {
 					continue
 				}
-				err := insertTokens(ctx, db, b.recs)
+				n, err := 0, error(nil)
+				if len(b.recs) > 0 {
+					n, err = insertTokens(ctx, db, b.recs)
+				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
-				done += len(b.recs)
+				done += len(b.recs) + b.skipped
+				added += n
 				if o.Progress != nil && err == nil {
 					o.Progress(done, total)
 				}
@@ -160,31 +213,39 @@ func prefillWith(ctx context.Context, db *store.DB, keys *vault.Keyring, o prefi
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return firstErr
+		return added, firstErr
 	}
 	if sealErr != nil {
-		return sealErr
+		return added, sealErr
 	}
-	return ctx.Err()
+	return added, ctx.Err()
 }
 
 // insertTokens writes records in one transaction of the raw writer (not
-// the group-commit queue: a pre-fill is a bulk load, not requests).
-func insertTokens(ctx context.Context, db *store.DB, recs []vault.Record) error {
+// the group-commit queue: a pre-fill is a bulk load, not requests), and
+// returns how many it inserted: a token another bench run inserted
+// meanwhile is kept as it is.
+func insertTokens(ctx context.Context, db *store.DB, recs []vault.Record) (int, error) {
 	tx, err := db.Writer().BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	n := 0
 	for _, r := range recs {
-		if err := db.InsertToken(tx, r); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("bench: insert token %s: %w", r.Value, err)
+		err := db.InsertToken(tx, r)
+		if errors.Is(err, vault.ErrTokenExists) {
+			continue // InsertToken leaves the transaction usable
 		}
+		if err != nil {
+			_ = tx.Rollback()
+			return 0, fmt.Errorf("bench: insert token %s: %w", r.Value, err)
+		}
+		n++
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return 0, err
 	}
-	return db.SyncWAL()
+	return n, db.SyncWAL()
 }
 
 func newRand(i int) *rand.Rand {

@@ -30,7 +30,7 @@ func runPurge(ctx context.Context, o Options, res *Result, env map[string]string
 	}
 	start := time.Now()
 	logf("pre-filling the vault with %d tokens last used 16 months ago…", tokens)
-	if err := prefillVault(ctx, cfg, prefillOptions{From: 0, To: tokens, LastUsed: vault.Months(16).Before(time.Now().UTC())}); err != nil {
+	if _, err := prefillVault(ctx, cfg, prefillOptions{From: 0, To: tokens, LastUsed: vault.Months(16).Before(time.Now().UTC())}); err != nil {
 		return fmt.Errorf("pre-fill the vault: %w", err)
 	}
 	logf("vault pre-filled in %s", time.Since(start).Round(time.Millisecond))

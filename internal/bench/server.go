@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -310,10 +311,25 @@ func pgDurability(ctx context.Context, dbURL string) (string, error) {
 	return fmt.Sprintf("PostgreSQL %s, fsync=%s, synchronous_commit=%s", strings.Fields(version + " ?")[0], fsync, sc), nil
 }
 
+// redact is a PostgreSQL connection string without its password: the
+// user info's, a ?password= parameter's, or a key=value string's
+// password=… (which url.Parse takes for a path and Redacted leaves as is).
 func redact(s string) string {
+	if !strings.Contains(s, "://") {
+		return dsnPassword.ReplaceAllString(s, "")
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return "(database URL)"
 	}
-	return u.Redacted()
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Del("password")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
+
+var dsnPassword = regexp.MustCompile(`\s*\bpassword\s*=\s*('(\\.|[^'])*'|\S*)`)
