@@ -62,7 +62,7 @@ func benchFlags() (*flag.FlagSet, *benchFlagValues) {
 	fs.StringVar(&o.ShopID, "shop", "", "shop id for -target (default: the demo shop)")
 	fs.StringVar(&o.Password, "password", "", "REST API TEST password for -target (default: the demo shop's)")
 	fs.StringVar(&o.TargetDataDir, "target-data-dir", "", "with -target: the server's data folder, to put the bench tokens in its vault")
-	fs.StringVar(&o.TargetDatabaseURL, "target-database-url", "", "with -target: the server's PostgreSQL URL, to put the bench tokens in its vault")
+	fs.StringVar(&o.TargetDatabaseURL, "target-database-url", "", "with -target: the server's PostgreSQL URL, to put the bench tokens in its vault (sealed with $OPENPSP_MASTER_KEYS, else the keyring.json of -target-data-dir)")
 	v.metricsTokenFlag = fs.String("metrics-token", "", "bearer token of the server's /metrics, for the \"db writes\" line (default: $OPENPSP_METRICS_TOKEN)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the server's CPU profile to this file (go tool pprof)")
 	fs.DurationVar(&o.CeilingDuration, "ceiling-duration", 3*time.Second, "duration of each database ceiling measurement")

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -214,7 +215,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Target != "" {
 		env = nil
 		if o.TargetDataDir != "" || o.TargetDatabaseURL != "" {
-			env = serverEnv(o.TargetDataDir, o.TargetDatabaseURL)
+			if env, err = targetEnv(o); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if env != nil {
@@ -472,6 +475,39 @@ func backlogOf(ctx context.Context, env map[string]string) (store.Backlog, error
 	}
 	defer db.Close()
 	return db.Backlog(ctx, time.Now())
+}
+
+// targetEnv is the environment in which the bench opens a -target server's
+// database to put its tokens there. They must be sealed under the server's
+// master keys: OPENPSP_MASTER_KEYS and OPENPSP_KEYRING_FILE come from the
+// bench's environment, as the server takes them from its own, else the
+// keyring.json of -target-data-dir. Without either it refuses: a keyring
+// of its own (created in development) sealed tokens the server could not
+// open, and every payment failed with INT_999.
+func targetEnv(o Options) (map[string]string, error) {
+	env := serverEnv(o.TargetDataDir, o.TargetDatabaseURL)
+	for _, k := range []string{"OPENPSP_MASTER_KEYS", "OPENPSP_KEYRING_FILE"} {
+		env[k] = os.Getenv(k)
+	}
+	cfg, err := configFor(env)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(cfg.MasterKeys) != "" {
+		return env, nil
+	}
+	if _, err := os.Stat(cfg.KeyringFile); err == nil {
+		return env, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("bench: the target's keyring: %w", err)
+	}
+	path := cfg.KeyringFile
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return nil, fmt.Errorf("bench: no keyring at %s and no OPENPSP_MASTER_KEYS: the bench seals its tokens with the "+
+		"server's master keys. Name the server's data folder with -target-data-dir (its keyring.json), or set "+
+		"OPENPSP_MASTER_KEYS (or OPENPSP_KEYRING_FILE) as the server has it. Nothing was created", path)
 }
 
 // targetDatabase is the engine and the database of a -target run, as the

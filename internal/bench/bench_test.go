@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -219,5 +220,61 @@ func TestTargetDatabaseDescription(t *testing.T) {
 	o.TargetDatabaseURL = ""
 	if engine, what := targetDatabase(o); engine != "unknown" || !strings.Contains(what, "-target-data-dir") {
 		t.Errorf("none: %q %q", engine, what)
+	}
+}
+
+// The bench seals its tokens for a -target server with that server's
+// master keys. With -target-database-url alone it created a keyring of its
+// own in ./data (and with -target-data-dir of a server that takes its keys
+// from OPENPSP_MASTER_KEYS, a keyring.json in the server's data folder),
+// sealed the tokens with it, and every payment failed (INT_999, "unknown
+// master key"). It takes OPENPSP_MASTER_KEYS from its environment as the
+// server does, and without them or a keyring file refuses before any load,
+// creating nothing.
+func TestTargetUsesTheServersMasterKeys(t *testing.T) {
+	raw := make([]byte, 32)
+	for i := range raw {
+		raw[i] = byte(i + 7)
+	}
+	keys := "bench-mk:" + base64.StdEncoding.EncodeToString(raw)
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Chdir(t.TempDir()) // where a stray ./data would appear
+			dataDir, dbURL, benchDir := t.TempDir(), "", ""
+			if engine == "postgres" {
+				dbURL = storetest.NewPostgresDatabase(t)
+			} else {
+				benchDir = dataDir
+			}
+			env := serverEnv(dataDir, dbURL)
+			env["OPENPSP_MASTER_KEYS"] = keys
+			srv, err := startInProcess(context.Background(), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.stop()
+			o := Options{
+				Scenario: "silent", Concurrency: 2, Duration: 300 * time.Millisecond, Warmup: 0,
+				SkipCeilings: true, WorkTokens: 3, Target: srv.URL, TargetDataDir: benchDir, TargetDatabaseURL: dbURL,
+			}
+			t.Setenv("OPENPSP_MASTER_KEYS", "")
+			_, err = Run(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), "OPENPSP_MASTER_KEYS") || !strings.Contains(err.Error(), "-target-data-dir") {
+				t.Errorf("without the server's keys: err %v, want a refusal naming OPENPSP_MASTER_KEYS and -target-data-dir", err)
+			}
+			for _, k := range []string{filepath.Join(dataDir, "keyring.json"), filepath.Join("data", "keyring.json")} {
+				if _, err := os.Stat(k); err == nil {
+					t.Errorf("the bench created %s", k)
+				}
+			}
+			t.Setenv("OPENPSP_MASTER_KEYS", keys)
+			res, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatalf("with the server's keys: %v", err)
+			}
+			if res.Ops == 0 || res.Errors != 0 {
+				t.Fatalf("with the server's keys: %d ops, %d errors %v", res.Ops, res.Errors, res.ErrorSamples)
+			}
+		})
 	}
 }

@@ -75,23 +75,33 @@ func prefillVault(ctx context.Context, cfg config.Config, o prefillOptions) (int
 
 // existingTokens returns which of the bench tokens TokenValue(from..to-1)
 // the demo shop's vault already has. A token there that is no longer
-// ACTIVE (cancelled, purged) is an error: payments with it would fail.
-func existingTokens(ctx context.Context, db *store.DB, from, to int) (map[string]bool, error) {
-	rows, err := db.Reader().QueryContext(ctx, `SELECT token, status FROM tokens
-		WHERE shop_id = $1 AND token >= $2 AND token <= $3`, shop.DemoShopID, TokenValue(from), TokenValue(to-1))
+// ACTIVE (cancelled, purged), or sealed under a master key the keyring
+// lacks, is an error: payments with it would fail.
+func existingTokens(ctx context.Context, db *store.DB, keys *vault.Keyring, from, to int) (map[string]bool, error) {
+	rows, err := db.Reader().QueryContext(ctx, `SELECT t.token, t.status, COALESCE(d.master_key_id, '')
+		FROM tokens t LEFT JOIN data_keys d ON d.id = t.data_key_id
+		WHERE t.shop_id = $1 AND t.token >= $2 AND t.token <= $3`, shop.DemoShopID, TokenValue(from), TokenValue(to-1))
 	if err != nil {
 		return nil, fmt.Errorf("bench: read the vault's bench tokens: %w", err)
 	}
 	defer rows.Close()
+	known := map[string]bool{}
+	for _, id := range keys.KeyIDs() {
+		known[id] = true
+	}
 	have := map[string]bool{}
 	for rows.Next() {
-		var value, status string
-		if err := rows.Scan(&value, &status); err != nil {
+		var value, status, masterKey string
+		if err := rows.Scan(&value, &status, &masterKey); err != nil {
 			return nil, fmt.Errorf("bench: read the vault's bench tokens: %w", err)
 		}
 		if status != string(vault.StatusActive) {
 			return nil, fmt.Errorf("bench: token %s of an earlier bench run is %s in this vault, not %s: payments with it would fail",
 				value, status, vault.StatusActive)
+		}
+		if !known[masterKey] {
+			return nil, fmt.Errorf("bench: token %s of an earlier bench run is sealed under master key %q, which the keyring "+
+				"the bench was given does not have: payments with it would fail", value, masterKey)
 		}
 		have[value] = true
 	}
@@ -141,7 +151,7 @@ func prefillWith(ctx context.Context, db *store.DB, keys *vault.Keyring, o prefi
 				if sealFailed.Load() {
 					continue // drain: the pre-fill stops with sealErr
 				}
-				have, err := existingTokens(ctx, db, j[0], j[1])
+				have, err := existingTokens(ctx, db, keys, j[0], j[1])
 				if err != nil {
 					fail(err)
 					continue
