@@ -363,7 +363,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if sc.setup != nil {
 		logf("setting up %s…", sc.name)
 		if err := sc.setup(lctx, runEnv); err != nil {
-			return nil, fmt.Errorf("%s setup: %w\n%s", sc.name, err, srv.logs)
+			return nil, fmt.Errorf("%s setup: %w%s", sc.name, missingTokensHint(err, o, env), logsAfter(srv.logs))
 		}
 	}
 
@@ -371,7 +371,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// with its error instead of measuring errors.
 	probe := &Worker{ID: 999_999, Client: client, Rand: newRand(999_999)}
 	if err := sc.op(lctx, probe); err != nil {
-		return nil, fmt.Errorf("%s: the first operation failed: %w\n%s", sc.name, err, srv.logs)
+		return nil, fmt.Errorf("%s: the first operation failed: %w%s", sc.name, missingTokensHint(err, o, env), logsAfter(srv.logs))
 	}
 
 	logf("running %s: %d clients, %s warm-up, %s measured…", sc.name, o.Concurrency, o.Warmup, o.Duration)
@@ -475,6 +475,31 @@ func backlogOf(ctx context.Context, env map[string]string) (store.Backlog, error
 	}
 	defer db.Close()
 	return db.Backlog(ctx, time.Now())
+}
+
+// missingTokensHint adds to a V4 PSP_030 (token not found) of a -target
+// run what to do: the bench's tokens are not in that server's vault.
+func missingTokensHint(err error, o Options, env map[string]string) error {
+	var v4 *V4Error
+	if o.Target == "" || !errors.As(err, &v4) || v4.Code != "PSP_030" {
+		return err
+	}
+	if env == nil {
+		return fmt.Errorf("%w.\nThe bench's tokens are not in this server's vault: name its database with "+
+			"-target-data-dir (or -target-database-url) and the bench puts them there", err)
+	}
+	_, db := targetDatabase(o)
+	return fmt.Errorf("%w.\nThe bench put its tokens in the vault of the %s: is it the database of the server at %s?",
+		err, db, o.Target)
+}
+
+// logsAfter is the server's last log lines on lines of their own, or
+// nothing (a target's logs are not the bench's to read).
+func logsAfter(t *tail) string {
+	if s := t.String(); s != "" {
+		return "\n" + s
+	}
+	return ""
 }
 
 // targetEnv is the environment in which the bench opens a -target server's

@@ -278,3 +278,23 @@ func TestTargetUsesTheServersMasterKeys(t *testing.T) {
 		})
 	}
 }
+
+// Against a server whose vault has no bench tokens, without
+// -target-data-dir, the bench stopped with the server's bare "PSP_030
+// token not found (… value=bench0000000889)". It says what to do: name the
+// server's database so that the bench puts its tokens there.
+func TestTargetWithoutBenchTokensSaysWhatToDo(t *testing.T) {
+	srv, err := startInProcess(context.Background(), serverEnv(t.TempDir(), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	for _, sc := range []string{"silent", "get"} {
+		_, err = Run(context.Background(), Options{
+			Scenario: sc, Concurrency: 2, Duration: 300 * time.Millisecond, SkipCeilings: true, WorkTokens: 3, Target: srv.URL,
+		})
+		if err == nil || !strings.Contains(err.Error(), "PSP_030") || !strings.Contains(err.Error(), "-target-data-dir") {
+			t.Errorf("%s: err %v, want PSP_030 and what to do (-target-data-dir)", sc, err)
+		}
+	}
+}
