@@ -59,7 +59,7 @@ func benchFlags() (*flag.FlagSet, *benchFlagValues) {
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "load before the measured window (not counted)")
 	fs.IntVar(&o.VaultSize, "vault-size", 0, "pre-fill the vault with this many tokens first (payments pick among them)")
 	fs.StringVar(&o.Target, "target", "", "base URL of a running server instead of starting one")
-	fs.StringVar(&o.ShopID, "shop", "", "shop id for -target (default: the demo shop)")
+	fs.StringVar(&o.ShopID, "shop", "", "shop id for -target, whose TEST-mode vault gets the bench tokens (default: the demo shop; tokenize and mixed run as the demo shop only)")
 	fs.StringVar(&o.Password, "password", "", "REST API TEST password for -target (default: the demo shop's)")
 	fs.StringVar(&o.TargetDataDir, "target-data-dir", "", "with -target: the server's data folder, to put the bench tokens in its vault")
 	fs.StringVar(&o.TargetDatabaseURL, "target-database-url", "", "with -target: the server's PostgreSQL URL, to put the bench tokens in its vault (sealed with $OPENPSP_MASTER_KEYS, else the keyring.json of -target-data-dir)")

@@ -169,6 +169,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Engine != "sqlite" && o.Engine != "postgres" {
 		return nil, fmt.Errorf("engine must be sqlite or postgres, not %q", o.Engine)
 	}
+	if o.ShopID != shop.DemoShopID && (sc.name == "tokenize" || sc.name == "mixed") {
+		// Its FlexCheckout links are signed with the demo shop's PSPID
+		// and SHA-IN passphrase: it would measure the demo shop.
+		return nil, fmt.Errorf("the %s scenario runs as the demo shop (FlexCheckout with its Ogone account): drop -shop %s", sc.name, o.ShopID)
+	}
 	logf := func(format string, args ...any) { fmt.Fprintf(o.Log, format+"\n", args...) }
 	res := &Result{Scenario: sc.name, Engine: o.Engine, Concurrency: o.Concurrency, DurationS: o.Duration.Seconds(),
 		PeakRSSMB: -1, LoadRSSMB: -1, ServerCPUCores: -1, Machine: machineDescription(), What: sc.what}
@@ -228,7 +233,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		start := time.Now()
 		logf("pre-filling the vault with %d tokens…", tokens)
 		last := time.Now()
-		added, err := prefillVault(ctx, cfg, prefillOptions{From: 0, To: tokens, Progress: func(done, total int) {
+		added, err := prefillVault(ctx, cfg, prefillOptions{ShopID: o.ShopID, From: 0, To: tokens, Progress: func(done, total int) {
 			if time.Since(last) > 5*time.Second {
 				last = time.Now()
 				logf("  %d/%d tokens (%.0f/s)", done, total, float64(done)/time.Since(start).Seconds())

@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/app"
+	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
@@ -296,5 +299,56 @@ func TestTargetWithoutBenchTokensSaysWhatToDo(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "PSP_030") || !strings.Contains(err.Error(), "-target-data-dir") {
 			t.Errorf("%s: err %v, want PSP_030 and what to do (-target-data-dir)", sc, err)
 		}
+	}
+}
+
+// `-shop ID -password …` against a target: the bench put its tokens in the
+// demo shop's vault and paid as shop ID, so silent (and get) stopped at
+// PSP_030 (token not found). The tokens are the shop's own; the tokenize
+// scenario, which signs with the demo shop's Ogone account, refuses -shop
+// instead of measuring the demo shop under another name.
+func TestTargetShopOwnTokens(t *testing.T) {
+	dataDir := t.TempDir()
+	env := serverEnv(dataDir, "")
+	cfg, err := configFor(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id, password = "12345678", "testpassword_BenchShopOwnTokens0123456789abcd"
+	if _, err := a.Shops.Create(context.Background(), shop.CreateInput{ID: id, Name: "Bench shop", TestPassword: password,
+		Settings: shop.Settings{PaymentByToken: true}}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	srv, err := startInProcess(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	o := Options{Concurrency: 2, Duration: 300 * time.Millisecond, SkipCeilings: true, WorkTokens: 3,
+		Target: srv.URL, TargetDataDir: dataDir, ShopID: id, Password: password}
+	for _, sc := range []string{"silent"} { // get makes its 2,000 payments the same way
+		o.Scenario = sc
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatalf("%s: %v", sc, err)
+		}
+		if res.Ops == 0 || res.Errors != 0 {
+			t.Fatalf("%s: %d ops, %d errors %v", sc, res.Ops, res.Errors, res.ErrorSamples)
+		}
+	}
+	for _, sc := range []string{"tokenize", "mixed"} {
+		o.Scenario = sc
+		if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "-shop") {
+			t.Errorf("%s with -shop %s: err %v, want a refusal naming -shop", sc, id, err)
+		}
+	}
+	o.Scenario, o.ShopID = "silent", "87654321"
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "87654321") {
+		t.Errorf("a shop not in the database: err %v", err)
 	}
 }

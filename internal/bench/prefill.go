@@ -40,6 +40,7 @@ func (c *collector) InsertToken(_ *sql.Tx, rec vault.Record) error {
 
 // prefillOptions says which tokens to create.
 type prefillOptions struct {
+	ShopID   string    // whose vault (default: the demo shop)
 	From, To int       // token indexes [From, To)
 	LastUsed time.Time // zero: now
 	Batch    int       // tokens per transaction (default 2000)
@@ -48,7 +49,7 @@ type prefillOptions struct {
 
 // prefillVault opens the database of cfg (migrating it and seeding the
 // demo shop, as the server would), and puts tokens TokenValue(From..To-1)
-// of the demo shop into the vault, fast: sealed in parallel, inserted in
+// of the shop (ShopID, which must be there) into the vault, fast: sealed in parallel, inserted in
 // transactions of Batch tokens (several writers on PostgreSQL). Tokens an
 // earlier run put there are kept and used again (a second run against the
 // same server failed on them); it returns how many it added.
@@ -60,6 +61,12 @@ func prefillVault(ctx context.Context, cfg config.Config, o prefillOptions) (int
 		return 0, err
 	}
 	defer a.Close()
+	if o.ShopID == "" {
+		o.ShopID = shop.DemoShopID
+	}
+	if _, err := a.DB.Shop(ctx, o.ShopID); err != nil {
+		return 0, fmt.Errorf("shop %s (-shop) in the target's database: %w", o.ShopID, err)
+	}
 	added, err := prefillWith(ctx, a.DB, a.Keys, o)
 	if err != nil || added == 0 {
 		return added, err
@@ -74,13 +81,13 @@ func prefillVault(ctx context.Context, cfg config.Config, o prefillOptions) (int
 }
 
 // existingTokens returns which of the bench tokens TokenValue(from..to-1)
-// the demo shop's vault already has. A token there that is no longer
+// the shop's vault already has. A token there that is no longer
 // ACTIVE (cancelled, purged), or sealed under a master key the keyring
 // lacks, is an error: payments with it would fail.
-func existingTokens(ctx context.Context, db *store.DB, keys *vault.Keyring, from, to int) (map[string]bool, error) {
+func existingTokens(ctx context.Context, db *store.DB, keys *vault.Keyring, shopID string, from, to int) (map[string]bool, error) {
 	rows, err := db.Reader().QueryContext(ctx, `SELECT t.token, t.status, COALESCE(d.master_key_id, '')
 		FROM tokens t LEFT JOIN data_keys d ON d.id = t.data_key_id
-		WHERE t.shop_id = $1 AND t.token >= $2 AND t.token <= $3`, shop.DemoShopID, TokenValue(from), TokenValue(to-1))
+		WHERE t.shop_id = $1 AND t.token >= $2 AND t.token <= $3`, shopID, TokenValue(from), TokenValue(to-1))
 	if err != nil {
 		return nil, fmt.Errorf("bench: read the vault's bench tokens: %w", err)
 	}
@@ -114,6 +121,9 @@ func prefillWith(ctx context.Context, db *store.DB, keys *vault.Keyring, o prefi
 	}
 	if o.Batch <= 0 {
 		o.Batch = 2000
+	}
+	if o.ShopID == "" {
+		o.ShopID = shop.DemoShopID
 	}
 	var clk clock.Clock = clock.Real{}
 	if !o.LastUsed.IsZero() {
@@ -151,7 +161,7 @@ func prefillWith(ctx context.Context, db *store.DB, keys *vault.Keyring, o prefi
 				if sealFailed.Load() {
 					continue // drain: the pre-fill stops with sealErr
 				}
-				have, err := existingTokens(ctx, db, keys, j[0], j[1])
+				have, err := existingTokens(ctx, db, keys, o.ShopID, j[0], j[1])
 				if err != nil {
 					fail(err)
 					continue
@@ -162,7 +172,7 @@ func prefillWith(ctx context.Context, db *store.DB, keys *vault.Keyring, o prefi
 						continue
 					}
 					_, err := v.Tokenize(ctx, nil, vault.TokenizeRequest{
-						ShopID: shop.DemoShopID, Mode: "TEST", Token: TokenValue(i),
+						ShopID: o.ShopID, Mode: "TEST", Token: TokenValue(i),
 						PAN: pan, Expiry: exp, HolderName: "Bench Buyer", Origin: "V4",
 					})
 					if err != nil {
