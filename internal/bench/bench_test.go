@@ -352,3 +352,32 @@ func TestTargetShopOwnTokens(t *testing.T) {
 		t.Errorf("a shop not in the database: err %v", err)
 	}
 }
+
+// The report's units: a 300 ms window printed "0s measured"; the figures a
+// -target run cannot read printed "n/a cores" and "peak n/a MB, under load
+// n/a MB"; and the purge's own process was called "server RSS".
+func TestReportUnits(t *testing.T) {
+	report := func(r *Result) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := WriteReport(&out, r); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	out := report(&Result{Scenario: "silent", Engine: "unknown", Concurrency: 2, DurationS: 0.3, VaultSize: 5,
+		PeakRSSMB: -1, LoadRSSMB: -1, ServerCPUCores: -1, Server: "target http://127.0.0.1:1"})
+	for _, want := range []string{"300ms measured", "server CPU     n/a (", "server RSS     n/a ("} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "n/a MB") || strings.Contains(out, "n/a cores") {
+		t.Errorf("a unit after n/a:\n%s", out)
+	}
+	out = report(&Result{Scenario: "purge", Engine: "sqlite", DurationS: 2.61, Ops: 20000, VaultSize: 20000,
+		PeakRSSMB: 61.5, LoadRSSMB: 61.5, ServerCPUCores: 0.3})
+	if !strings.Contains(out, "purge RSS      peak 61.50 MB") || strings.Contains(out, "server RSS") {
+		t.Errorf("purge report:\n%s", out)
+	}
+}

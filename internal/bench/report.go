@@ -4,8 +4,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
+	"time"
 )
+
+// notMeasured says why the server's CPU and RSS are not in the report.
+func notMeasured(r *Result) string {
+	if strings.HasPrefix(r.Server, "target") {
+		return "a running server: the bench reads the CPU and memory of the servers it starts"
+	}
+	if strings.HasPrefix(r.Server, "in-process") {
+		return "the server runs inside the bench's process"
+	}
+	return "not read from /proc"
+}
 
 // WriteReport prints the human table, then the result as one JSON line
 // (always the last line, for scripts).
@@ -27,7 +40,8 @@ func WriteReport(w io.Writer, r *Result) error {
 		fmt.Fprintf(tw, "\t\n")
 		fmt.Fprintf(tw, "purge\t%d tokens purged in %.2f s (%.0f tokens/s), %d not purged\n", r.Ops, r.DurationS, r.ThroughputPerS, r.Errors)
 	} else {
-		fmt.Fprintf(tw, "load\t%d keep-alive clients, %.0fs measured, vault %d tokens\n", r.Concurrency, r.DurationS, r.VaultSize)
+		window := time.Duration(r.DurationS * float64(time.Second)).Round(time.Millisecond)
+		fmt.Fprintf(tw, "load\t%d keep-alive clients, %s measured, vault %d tokens\n", r.Concurrency, window, r.VaultSize)
 		fmt.Fprintf(tw, "\t\n")
 		fmt.Fprintf(tw, "throughput\t%.1f ops/s (%d ops, %d errors)\n", r.ThroughputPerS, r.Ops, r.Errors)
 		fmt.Fprintf(tw, "latency\tp50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n", r.P50ms, r.P90ms, r.P99ms, r.MaxMs)
@@ -39,12 +53,21 @@ func WriteReport(w io.Writer, r *Result) error {
 		fmt.Fprintf(tw, "commit ceiling\t%.0f commits/s (1 row each), %.0f rows/s (100 per commit), %.0f rows/s (group commit, %d writers)\n",
 			c.OneRowCommitsPerS, c.BatchRowsPerS, c.GroupRowsPerS, r.Concurrency)
 	}
-	if r.Scenario == "purge" {
-		fmt.Fprintf(tw, "purge CPU\t%s cores (machine %.2f of its cores busy, the database included)\n", na(r.ServerCPUCores, ""), r.MachineCPUCores)
-	} else {
-		fmt.Fprintf(tw, "server CPU\t%s cores (machine %.2f of its cores busy; load generator %.2f)\n", na(r.ServerCPUCores, ""), r.MachineCPUCores, r.ClientCPUCores)
+	proc, cpu := "server", na(r.ServerCPUCores, " cores")
+	if r.ServerCPUCores < 0 {
+		cpu = "n/a (" + notMeasured(r) + ")"
 	}
-	fmt.Fprintf(tw, "server RSS\tpeak %s MB, under load %s MB\n", na(r.PeakRSSMB, ""), na(r.LoadRSSMB, ""))
+	if r.Scenario == "purge" {
+		proc = "purge"
+		fmt.Fprintf(tw, "purge CPU\t%s (machine %.2f of its cores busy, the database included)\n", cpu, r.MachineCPUCores)
+	} else {
+		fmt.Fprintf(tw, "server CPU\t%s (machine %.2f of its cores busy; load generator %.2f)\n", cpu, r.MachineCPUCores, r.ClientCPUCores)
+	}
+	if r.PeakRSSMB < 0 && r.LoadRSSMB < 0 {
+		fmt.Fprintf(tw, "%s RSS\tn/a (%s)\n", proc, notMeasured(r))
+	} else {
+		fmt.Fprintf(tw, "%s RSS\tpeak %s, under load %s\n", proc, na(r.PeakRSSMB, " MB"), na(r.LoadRSSMB, " MB"))
+	}
 	if r.IPNReceived > 0 {
 		fmt.Fprintf(tw, "IPN\t%d received by the bench's merchant endpoint during the window\n", r.IPNReceived)
 	}
