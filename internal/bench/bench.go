@@ -169,6 +169,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Engine != "sqlite" && o.Engine != "postgres" {
 		return nil, fmt.Errorf("engine must be sqlite or postgres, not %q", o.Engine)
 	}
+	if o.Target != "" && o.CPUProfile != "" {
+		return nil, errors.New("-cpuprofile profiles a server the bench starts, not a running one: drop -target " +
+			"(or profile the running server with its own tools)")
+	}
 	if o.ShopID != shop.DemoShopID && (sc.name == "tokenize" || sc.name == "mixed") {
 		// Its FlexCheckout links are signed with the demo shop's PSPID
 		// and SHA-IN passphrase: it would measure the demo shop.

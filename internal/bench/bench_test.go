@@ -381,3 +381,19 @@ func TestReportUnits(t *testing.T) {
 		t.Errorf("purge report:\n%s", out)
 	}
 }
+
+// -cpuprofile with -target ran the load and wrote no profile, without a
+// word (the bench profiles only a server it starts). It is refused first.
+func TestTargetRefusesCPUProfile(t *testing.T) {
+	srv, err := startInProcess(context.Background(), serverEnv(t.TempDir(), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	_, err = Run(context.Background(), Options{Scenario: "sdktest", Concurrency: 1, Duration: 200 * time.Millisecond,
+		SkipCeilings: true, Target: srv.URL, CPUProfile: prof, Binary: os.Args[0]})
+	if err == nil || !strings.Contains(err.Error(), "-cpuprofile") || !strings.Contains(err.Error(), "-target") {
+		t.Errorf("err %v, want a refusal naming -cpuprofile and -target", err)
+	}
+}
