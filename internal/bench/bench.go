@@ -109,6 +109,27 @@ type Result struct {
 // Commits is the measured durable commit ceiling.
 type Commits = CommitCeiling
 
+// withoutTarget names the flags of a running server given without
+// -target, which the bench would ignore while measuring a server of its own.
+func (o *Options) withoutTarget() error {
+	if o.Target != "" {
+		return nil
+	}
+	shopID := o.ShopID
+	if shopID == shop.DemoShopID {
+		shopID = "" // the one shop of the bench's own server
+	}
+	for _, f := range []struct{ name, value string }{
+		{"-target-data-dir", o.TargetDataDir}, {"-target-database-url", o.TargetDatabaseURL}, {"-shop", shopID},
+	} {
+		if f.value != "" {
+			return fmt.Errorf("%s is for a running server: give its URL with -target "+
+				"(without -target the bench starts a server of its own, with the demo shop)", f.name)
+		}
+	}
+	return nil
+}
+
 func (o *Options) defaults() {
 	if o.Scenario == "" {
 		o.Scenario = "silent"
@@ -161,6 +182,9 @@ func scenarioByName(name string) (*scenario, error) {
 
 // Run performs one benchmark run.
 func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.withoutTarget(); err != nil {
+		return nil, err
+	}
 	o.defaults()
 	sc, err := scenarioByName(o.Scenario)
 	if err != nil {

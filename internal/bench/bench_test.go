@@ -397,3 +397,19 @@ func TestTargetRefusesCPUProfile(t *testing.T) {
 		t.Errorf("err %v, want a refusal naming -cpuprofile and -target", err)
 	}
 }
+
+// The flags of a running server without -target (forgotten) were ignored:
+// the bench started a server of its own and measured that one.
+func TestTargetFlagsWithoutTarget(t *testing.T) {
+	for name, o := range map[string]Options{
+		"-target-data-dir":     {TargetDataDir: t.TempDir()},
+		"-target-database-url": {TargetDatabaseURL: "postgres://u@127.0.0.1:1/x"},
+		"-shop":                {ShopID: "12345678", Password: "testpassword_x"},
+	} {
+		o.Scenario, o.Concurrency, o.Duration, o.SkipCeilings, o.WorkTokens = "sdktest", 1, 200*time.Millisecond, true, 1
+		_, err := Run(context.Background(), o)
+		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "-target") {
+			t.Errorf("%s without -target: err %v", name, err)
+		}
+	}
+}
