@@ -306,10 +306,12 @@ func TestTargetWithoutBenchTokensSaysWhatToDo(t *testing.T) {
 // demo shop's vault and paid as shop ID, so silent (and get) stopped at
 // PSP_030 (token not found). The tokens are the shop's own; the tokenize
 // scenario, which signs with the demo shop's Ogone account, refuses -shop
-// instead of measuring the demo shop under another name.
+// instead of measuring the demo shop under another name. And the pre-fill
+// seeded the demo shop in a server's database that had none.
 func TestTargetShopOwnTokens(t *testing.T) {
 	dataDir := t.TempDir()
 	env := serverEnv(dataDir, "")
+	env["OPENPSP_DEMO"] = "false" // a server without the demo shop gets none from the bench
 	cfg, err := configFor(env)
 	if err != nil {
 		t.Fatal(err)
@@ -346,6 +348,14 @@ func TestTargetShopOwnTokens(t *testing.T) {
 		if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "-shop") {
 			t.Errorf("%s with -shop %s: err %v, want a refusal naming -shop", sc, id, err)
 		}
+	}
+	db, err := store.Open(context.Background(), store.Options{DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Shop(context.Background(), shop.DemoShopID); err == nil {
+		t.Errorf("the bench seeded the demo shop %s in a server's database that had none", shop.DemoShopID)
 	}
 	o.Scenario, o.ShopID = "silent", "87654321"
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "87654321") {

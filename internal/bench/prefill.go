@@ -54,16 +54,18 @@ type prefillOptions struct {
 // earlier run put there are kept and used again (a second run against the
 // same server failed on them); it returns how many it added.
 func prefillVault(ctx context.Context, cfg config.Config, o prefillOptions) (int, error) {
+	if o.ShopID == "" {
+		o.ShopID = shop.DemoShopID
+	}
 	cfg.Jobs = false
-	cfg.Demo = true
+	// The demo shop is seeded when the tokens are its own, not in the
+	// database of a server that has another shop measured (-shop).
+	cfg.Demo = o.ShopID == shop.DemoShopID
 	a, err := app.New(ctx, cfg, app.Options{LogOutput: io.Discard})
 	if err != nil {
 		return 0, err
 	}
 	defer a.Close()
-	if o.ShopID == "" {
-		o.ShopID = shop.DemoShopID
-	}
 	if _, err := a.DB.Shop(ctx, o.ShopID); err != nil {
 		return 0, fmt.Errorf("shop %s (-shop) in the target's database: %w", o.ShopID, err)
 	}
