@@ -47,12 +47,13 @@ type prefillOptions struct {
 	Progress func(done, total int)
 }
 
-// prefillVault opens the database of cfg (migrating it and seeding the
-// demo shop, as the server would), and puts tokens TokenValue(From..To-1)
-// of the shop (ShopID, which must be there) into the vault, fast: sealed in parallel, inserted in
-// transactions of Batch tokens (several writers on PostgreSQL). Tokens an
-// earlier run put there are kept and used again (a second run against the
-// same server failed on them); it returns how many it added.
+// prefillVault opens the database of cfg (migrating it, as the server
+// would, and seeding the demo shop when the tokens are its own), and puts
+// tokens TokenValue(From..To-1) of the shop ShopID (which must be there)
+// into the vault, fast: sealed in parallel, inserted in transactions of
+// Batch tokens (several writers on PostgreSQL). Tokens an earlier run put
+// there are kept and used again (a second run against the same server
+// failed on them); it returns how many it added.
 func prefillVault(ctx context.Context, cfg config.Config, o prefillOptions) (int, error) {
 	if o.ShopID == "" {
 		o.ShopID = shop.DemoShopID

@@ -12,7 +12,7 @@ import (
 // notMeasured says why the server's CPU and RSS are not in the report.
 func notMeasured(r *Result) string {
 	if strings.HasPrefix(r.Server, "target") {
-		return "a running server: the bench reads the CPU and memory of the servers it starts"
+		return "not read for a running server, only for one the bench starts"
 	}
 	if strings.HasPrefix(r.Server, "in-process") {
 		return "the server runs inside the bench's process"
@@ -55,7 +55,7 @@ func WriteReport(w io.Writer, r *Result) error {
 	}
 	proc, cpu := "server", na(r.ServerCPUCores, " cores")
 	if r.ServerCPUCores < 0 {
-		cpu = "n/a (" + notMeasured(r) + ")"
+		cpu = "n/a, " + notMeasured(r)
 	}
 	if r.Scenario == "purge" {
 		proc = "purge"
@@ -64,7 +64,7 @@ func WriteReport(w io.Writer, r *Result) error {
 		fmt.Fprintf(tw, "server CPU\t%s (machine %.2f of its cores busy; load generator %.2f)\n", cpu, r.MachineCPUCores, r.ClientCPUCores)
 	}
 	if r.PeakRSSMB < 0 && r.LoadRSSMB < 0 {
-		fmt.Fprintf(tw, "%s RSS\tn/a (%s)\n", proc, notMeasured(r))
+		fmt.Fprintf(tw, "%s RSS\tn/a, %s\n", proc, notMeasured(r))
 	} else {
 		fmt.Fprintf(tw, "%s RSS\tpeak %s, under load %s\n", proc, na(r.PeakRSSMB, " MB"), na(r.LoadRSSMB, " MB"))
 	}
