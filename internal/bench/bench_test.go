@@ -275,7 +275,10 @@ func TestTargetUsesTheServersMasterKeys(t *testing.T) {
 			if err != nil {
 				t.Fatalf("with the server's keys: %v", err)
 			}
-			if res.Ops == 0 || res.Errors != 0 {
+			// Run's first operation, a payment, succeeded (it stops
+			// otherwise); the short window may end before another does
+			// on a loaded machine, so Ops is not checked.
+			if res.Errors != 0 {
 				t.Fatalf("with the server's keys: %d ops, %d errors %v", res.Ops, res.Errors, res.ErrorSamples)
 			}
 		})
@@ -339,7 +342,7 @@ func TestTargetShopOwnTokens(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", sc, err)
 		}
-		if res.Ops == 0 || res.Errors != 0 {
+		if res.Errors != 0 { // the first operation succeeded: Run stops otherwise
 			t.Fatalf("%s: %d ops, %d errors %v", sc, res.Ops, res.Errors, res.ErrorSamples)
 		}
 	}
@@ -377,7 +380,7 @@ func TestReportUnits(t *testing.T) {
 	}
 	out := report(&Result{Scenario: "silent", Engine: "unknown", Concurrency: 2, DurationS: 0.3, VaultSize: 5,
 		PeakRSSMB: -1, LoadRSSMB: -1, ServerCPUCores: -1, Server: "target http://127.0.0.1:1"})
-	for _, want := range []string{"300ms measured", "server CPU     n/a, not read for a running server", "server RSS     n/a, not read for a running server"} {
+	for _, want := range []string{"300ms measured", "server CPU     n/a, known only for a server the bench starts (", "server RSS     n/a, known only for a server the bench starts"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in:\n%s", want, out)
 		}

@@ -12,7 +12,7 @@ import (
 // notMeasured says why the server's CPU and RSS are not in the report.
 func notMeasured(r *Result) string {
 	if strings.HasPrefix(r.Server, "target") {
-		return "not read for a running server, only for one the bench starts"
+		return "known only for a server the bench starts"
 	}
 	if strings.HasPrefix(r.Server, "in-process") {
 		return "the server runs inside the bench's process"
