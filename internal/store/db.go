@@ -18,7 +18,9 @@
 // PendingOpFailed) lock nothing after them. The order holds within a
 // request, not across the requests the group commit puts in one
 // transaction: a request PostgreSQL aborts for that runs again alone
-// (batcher.alone).
+// (batcher.alone). The background jobs' claims of transactions (hundreds
+// of rows) commit in transactions of their own on PostgreSQL, never in a
+// request's batch (writeOwn).
 package store
 
 import (

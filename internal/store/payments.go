@@ -668,10 +668,10 @@ func selectUUIDs(tx *sql.Tx, q string, args ...any) ([]string, error) {
 // claim runs update, an UPDATE of the transactions a subquery picks (with
 // SKIP LOCKED on PostgreSQL, so copies never claim the same row) that
 // repeats the subquery's condition, in one statement, and returns the rows
-// it updated.
+// it updated. On PostgreSQL it commits alone (see writeOwn).
 func (db *DB) claim(ctx context.Context, update string, args ...any) ([]TransactionRecord, error) {
 	var claimed []TransactionRecord
-	err := db.Write(ctx, func(tx *sql.Tx) error {
+	err := db.writeOwn(ctx, func(tx *sql.Tx) error {
 		claimed = claimed[:0] // the function may run twice
 		rows, err := tx.Query(update+` RETURNING `+transactionColumns, args...)
 		if err != nil {
