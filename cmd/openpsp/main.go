@@ -10,7 +10,8 @@
 //	openpsp notifications …  list, show and retry IPN, webhook, email and SMS deliveries
 //	openpsp ogone …          FlexCheckout templates, PSPID settings and the error log
 //	openpsp purge            destroy the card data of tokens unused for 15 months
-//	                         (not those an active subscription will charge)
+//	                         (not those an active subscription will charge) and
+//	                         delete notifications past their retention
 //
 // Each answers -help (`openpsp -help` lists them).
 //
@@ -81,7 +82,7 @@ func commands() []command {
 		{"bench", "measure throughput and latency under load (see openpsp bench -h)", benchCmd},
 		{"notifications", "IPN, webhook, email and SMS deliveries: list, show, retry", notifications},
 		{"ogone", "FlexCheckout templates, PSPID settings and the error log", ogoneCmd},
-		{"purge", "destroy the card data of tokens unused for 15 months (PCI DSS), not those an active subscription will charge", purge},
+		{"purge", "destroy the card data of tokens unused for 15 months (PCI DSS), not those an active subscription will charge; delete notifications past their retention", purge},
 	}
 }
 

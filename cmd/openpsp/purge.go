@@ -6,33 +6,49 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/app"
+	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/vault"
 )
 
 type purgeFlagValues struct {
 	dry           *bool
 	months, batch *int
+	// notificationMonths is -notification-months; nil: the configured
+	// OPENPSP_NOTIFICATION_RETENTION_MONTHS.
+	notificationMonths **int
 }
 
 // purgeFlags defines the flags of `openpsp purge`.
 func purgeFlags() (*flag.FlagSet, purgeFlagValues) {
 	fs := flag.NewFlagSet("openpsp purge", flag.ContinueOnError)
 	var f purgeFlagValues
-	f.dry = fs.Bool("dry-run", false, "count the tokens that would be purged, change nothing")
+	f.dry = fs.Bool("dry-run", false, "count the tokens and notifications that would be purged, change nothing")
 	f.months = fs.Int("months", int(vault.RetentionPeriod), "purge tokens unused for this many months (15 by PCI DSS; less only for tests)")
-	f.batch = fs.Int("batch", vault.DefaultPurgeBatch, "tokens per transaction")
+	f.batch = fs.Int("batch", vault.DefaultPurgeBatch, "tokens (or notifications) per transaction")
+	f.notificationMonths = new(*int)
+	fs.Func("notification-months", "delete the notifications that ended this many `months` ago or more; 0 keeps them (default: OPENPSP_NOTIFICATION_RETENTION_MONTHS, 13)", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return errors.New("give a whole number of months, or 0 to keep every notification")
+		}
+		*f.notificationMonths = &n
+		return nil
+	})
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: openpsp purge [-dry-run] [-months 15] [-batch 2000]\n\nDestroys the card data of every token unused for 15 months, except the tokens\nan active subscription will still charge (an instalment due or to come): those\nare kept however long unused. Safe to interrupt (Ctrl-C) and run again: each\nbatch commits on its own.")
+		fmt.Fprintln(fs.Output(), "usage: openpsp purge [-dry-run] [-months 15] [-notification-months 13] [-batch 2000]\n\nDestroys the card data of every token unused for 15 months, except the tokens\nan active subscription will still charge (an instalment due or to come): those\nare kept however long unused. Then deletes the notifications (IPN, webhooks,\nemails, SMS) delivered or dead for OPENPSP_NOTIFICATION_RETENTION_MONTHS, with\ntheir delivery log; pending and failing ones are kept. The server's jobs do\nboth every hour. Safe to interrupt (Ctrl-C) and run again: each batch commits\non its own.")
 		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 	}
 	return fs, f
 }
 
-// purge destroys the card data of tokens unused for 15 months (PCI DSS), the
-// job the server also runs on its own.
+// purge destroys the card data of tokens unused for 15 months (PCI DSS) and
+// deletes the notifications past their retention, the jobs the server also
+// runs on its own.
 func purge(ctx context.Context, args []string) error {
 	fs, f := purgeFlags()
 	dry, months, batch := f.dry, f.months, f.batch
@@ -66,8 +82,37 @@ func purge(ctx context.Context, args []string) error {
 	}
 	if *dry {
 		fmt.Printf("%d tokens unused since %s would be purged (dry run: nothing changed)\n", n, cutoff.Format("2006-01-02"))
-		return nil
+		return purgeNotifications(ctx, a, f)
 	}
 	fmt.Printf("purged the card data of %d tokens unused since %s in %s\n", n, cutoff.Format("2006-01-02"), time.Since(start).Round(time.Millisecond))
+	return purgeNotifications(ctx, a, f)
+}
+
+// purgeNotifications deletes the notifications that ended before the
+// retention (`openpsp purge`'s second part).
+func purgeNotifications(ctx context.Context, a *app.App, f purgeFlagValues) error {
+	months := a.Config.NotificationRetentionMonths
+	if *f.notificationMonths != nil {
+		months = **f.notificationMonths
+	}
+	if months == 0 {
+		fmt.Println("notifications kept: no retention (OPENPSP_NOTIFICATION_RETENTION_MONTHS=0 or -notification-months 0)")
+		return nil
+	}
+	start := time.Now()
+	n, cutoff, err := a.PurgeNotifications(ctx, months, outbox.PurgeOptions{DryRun: *f.dry, BatchSize: *f.batch,
+		Progress: progressPrinter("deleting notifications")})
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(os.Stderr, "\ninterrupted after deleting %d notifications; run the command again to finish\n", n)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if *f.dry {
+		fmt.Printf("%d notifications ended before %s would be deleted (dry run: nothing changed)\n", n, cutoff.Format("2006-01-02"))
+		return nil
+	}
+	fmt.Printf("deleted %d notifications ended before %s, with their delivery logs, in %s\n", n, cutoff.Format("2006-01-02"), time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -110,6 +110,14 @@ func (a *App) wire() error {
 		_, err := a.Vault.PurgeRetention(ctx, vault.PurgeOptions{})
 		return err
 	})
+	// Notifications that ended (delivered, or dead after their retries)
+	// are deleted with their delivery log after
+	// OPENPSP_NOTIFICATION_RETENTION_MONTHS: their payloads hold buyers'
+	// email addresses, names and phone numbers.
+	a.addJob("outbox.retention", time.Hour, func(ctx context.Context) error {
+		_, _, err := a.PurgeNotifications(ctx, a.Config.NotificationRetentionMonths, outbox.PurgeOptions{})
+		return err
+	})
 
 	if a.Config.Demo {
 		d := demo.New(demo.Options{BaseURL: a.PublicURL, IPNs: a.DB, Logger: a.Log, Now: a.Clock.Now,

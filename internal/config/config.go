@@ -26,6 +26,17 @@ const (
 	EnvProduction  = "production"
 )
 
+// DefaultNotificationRetentionMonths is how long an ended notification
+// (delivered, or dead after its retries) is kept, with its delivery log:
+// 13 months, a year of history and a month to spare. That covers what the
+// history is for: re-driving a dead IPN once the merchant's server is fixed
+// (days), answering "was the IPN of this order sent?" during the card
+// schemes' dispute window (120 days) and a merchant's yearly reconciliation.
+// Its payload holds the buyer's email address, name or phone number, which
+// the payment itself keeps for the merchant's records: the copy in the
+// outbox goes before the vault's 15-month purge, not after.
+const DefaultNotificationRetentionMonths = 13
+
 // Config is everything the server needs to start.
 type Config struct {
 	Env             string         // development (default) or production
@@ -51,6 +62,9 @@ type Config struct {
 	SMSToken        string         // bearer token for the SMS gateway
 	TrustedProxies  []netip.Prefix // reverse proxies whose X-Forwarded-For names the client; none by default
 	MetricsToken    string         // bearer token /metrics asks for; empty: /metrics is open
+	// NotificationRetentionMonths is how many calendar months an ended
+	// notification (delivered or dead) is kept after it ended; 0 keeps all.
+	NotificationRetentionMonths int
 
 	keyringDefault bool // KeyringFile is the default, OPENPSP_KEYRING_FILE was not given
 }
@@ -84,6 +98,7 @@ var Vars = []Var{
 	{"OPENPSP_SMS_FORMAT", "sms-format", "json", "json or form body for the SMS gateway"},
 	{"OPENPSP_SMS_TOKEN", "sms-token", "", "bearer token sent to the SMS gateway"},
 	{"OPENPSP_METRICS_TOKEN", "metrics-token", "", "bearer token that GET /metrics asks for (header 'Authorization: Bearer' and the token; 401 otherwise); empty: /metrics is open to anyone who reaches the listener, so set it in production unless /metrics is only reachable from a private network (/healthz and /readyz stay open)"},
+	{"OPENPSP_NOTIFICATION_RETENTION_MONTHS", "notification-retention-months", strconv.Itoa(DefaultNotificationRetentionMonths), "calendar months a delivered or dead notification (IPN, webhook, email, SMS: their payloads hold buyers' email addresses, names and phone numbers) is kept after it ended, with its delivery log, before the retention job deletes it; 0 or off keeps them all. Pending and failing ones are never deleted; `openpsp notifications retry` re-drives or resends a message only while it is kept"},
 	{"OPENPSP_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of the reverse proxies in front of OpenPSP (e.g. 10.0.0.0/8); only from these is X-Forwarded-For read, right to left, to find the client's address (failed-login logs, the buyer's customer.extraDetails.ipAddress); empty: the connection's address is the client's"},
 }
 
@@ -207,6 +222,17 @@ func fromRaw(raw map[string]string) (Config, error) {
 		MetricsToken:    str("metrics-token", ""),
 	}
 	c.Demo = boolean("demo", c.Env != EnvProduction)
+	c.NotificationRetentionMonths = DefaultNotificationRetentionMonths
+	if s := strings.TrimSpace(raw["notification-retention-months"]); strings.EqualFold(s, "off") {
+		c.NotificationRetentionMonths = 0
+	} else if s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			problems = append(problems, fmt.Sprintf("OPENPSP_NOTIFICATION_RETENTION_MONTHS must be a whole number of months like 13, or 0 or off to keep every notification, not %q", s))
+		} else {
+			c.NotificationRetentionMonths = n
+		}
+	}
 	if tp, err := clientip.ParseTrusted(raw["trusted-proxies"]); err != nil {
 		problems = append(problems, "OPENPSP_TRUSTED_PROXIES: "+err.Error())
 	} else {

@@ -170,3 +170,36 @@ func TestMetricsToken(t *testing.T) {
 		t.Fatalf("unset: %q, %v", c.MetricsToken, err)
 	}
 }
+
+// Ended notifications are kept 13 months by default; 0 or off keeps them
+// all, and anything but a whole number of months refuses to start, naming
+// the setting.
+func TestNotificationRetention(t *testing.T) {
+	for _, c := range []struct {
+		env, flag string
+		want      int
+	}{
+		{"", "", 13},
+		{"6", "", 6},
+		{" 24 ", "", 24},
+		{"0", "", 0},
+		{"off", "", 0},
+		{"OFF", "", 0},
+		{"6", "1", 1},
+	} {
+		var args []string
+		if c.flag != "" {
+			args = []string{"-notification-retention-months", c.flag}
+		}
+		cfg, err := Load(args, env(map[string]string{"OPENPSP_NOTIFICATION_RETENTION_MONTHS": c.env}))
+		if err != nil || cfg.NotificationRetentionMonths != c.want {
+			t.Errorf("%q (flag %q): %d months, %v; want %d", c.env, c.flag, cfg.NotificationRetentionMonths, err, c.want)
+		}
+	}
+	for _, bad := range []string{"-1", "13m", "1.5", "forever", "390d"} {
+		_, err := Load(nil, env(map[string]string{"OPENPSP_NOTIFICATION_RETENTION_MONTHS": bad}))
+		if err == nil || !strings.Contains(err.Error(), "OPENPSP_NOTIFICATION_RETENTION_MONTHS") {
+			t.Errorf("%q: error %v does not name the setting", bad, err)
+		}
+	}
+}

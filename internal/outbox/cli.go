@@ -29,6 +29,10 @@ commands:
   retry ID... | --all | [--status …] [--shop ID] [--channel …] [--event E] [--since 24h]
         re-drive DEAD and failing messages (with --status DELIVERED: send again,
         given ids or --all); they are due at once with a fresh retry schedule
+
+Delivered and dead messages are kept, with their delivery log, for
+OPENPSP_NOTIFICATION_RETENTION_MONTHS (13 by default) after they ended, then
+deleted: retry re-drives or resends them only until then.
 `
 
 // CLI runs `openpsp notifications …` (args after "notifications").
@@ -84,7 +88,7 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 			return err
 		}
 		if len(es) == 0 {
-			return fmt.Errorf("notifications show: no message %s", fs.Arg(0))
+			return fmt.Errorf("notifications show: no message %s%s", fs.Arg(0), notKept)
 		}
 		e := es[0]
 		log, err := st.OutboxAttempts(ctx, e.ID)
@@ -138,7 +142,7 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 			}
 			for _, id := range f.IDs {
 				if !slices.ContainsFunc(known, func(e Entry) bool { return e.ID == id }) {
-					return fmt.Errorf("notifications retry: no message %s", id)
+					return fmt.Errorf("notifications retry: no message %s%s", id, notKept)
 				}
 			}
 		}
@@ -153,6 +157,11 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 		return fmt.Errorf("notifications: unknown command %q", args[0])
 	}
 }
+
+// notKept follows "no message ID": the id may be mistyped, or the message
+// deleted by the retention, and the operator cannot tell which.
+const notKept = " (or no longer kept: messages delivered or dead are deleted with their delivery log " +
+	"OPENPSP_NOTIFICATION_RETENTION_MONTHS after they ended, 13 by default)"
 
 func displayStatus(e Entry) string {
 	if e.Status == StatusPending && e.Attempts > 0 {

@@ -20,3 +20,12 @@ var QueryPlan = queryPlan
 
 // PurgeWhere is purgeWhere, for the plan tests.
 var PurgeWhere = purgeWhere
+
+// EndedOutbox is endedOutbox, for the plan tests.
+const EndedOutbox = endedOutbox
+
+// DeleteEndedPostgres and DeleteEndedSQLite are DeleteEndedOutbox's
+// statements, for the plan tests.
+const DeleteEndedPostgres = deleteEndedPostgres
+
+var DeleteEndedSQLite = deleteEndedSQLite

@@ -180,7 +180,9 @@ func (db *DB) finishOne(tx *sql.Tx, r outbox.Result) error {
 	}
 	a := r.Attempt
 	next := r.NextAttemptAt
-	if next.IsZero() {
+	if next.IsZero() || r.Status != outbox.StatusPending {
+		// An ended message's next_attempt_at is when it ended: the
+		// notification retention counts from it (endedOutbox).
 		next = r.Now
 	}
 	var delivered sql.NullInt64
