@@ -21,6 +21,7 @@ import (
 // attempts had been lost. Attempts are numbered in order over the whole
 // log, the re-drive is shown where it happened, and the header counts
 // both. An unknown id given to retry is an error, not "re-driven: 0".
+// A message the retention deleted is no longer shown nor re-driven.
 func TestCLIShowAfterRetry(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -83,6 +84,21 @@ func TestCLIShowAfterRetry(t *testing.T) {
 		for _, unknown := range []string{"0190aaaa-0000-7000-8000-000000000000", "bogus"} {
 			if out, err := run("retry", id, unknown); err == nil || !strings.Contains(err.Error(), "no message "+unknown) {
 				t.Fatalf("retry of an unknown id %s: %v %q", unknown, err, out)
+			}
+		}
+
+		// Once the retention has deleted it (dead again, 13 months on),
+		// show and retry of its id say it may be no longer kept, rather
+		// than a bare "no message", which reads like a mistyped id.
+		deliver()
+		clk.Set(clk.Now().AddDate(0, 14, 0))
+		if n, err := outbox.PurgeEnded(ctx, db, clk.Now().AddDate(0, -13, 0), outbox.PurgeOptions{}); err != nil || n != 1 {
+			t.Fatalf("purge = %d, %v", n, err)
+		}
+		for _, cmd := range []string{"show", "retry"} {
+			if out, err := run(cmd, id); err == nil || !strings.Contains(err.Error(), "no message "+id) ||
+				!strings.Contains(err.Error(), "OPENPSP_NOTIFICATION_RETENTION_MONTHS") {
+				t.Errorf("%s of a deleted message: %v %q", cmd, err, out)
 			}
 		}
 	})

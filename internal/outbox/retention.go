@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/openpsp/openpsp/internal/retention"
 )
 
 // DefaultPurgeBatch is how many messages one deletion transaction removes,
@@ -23,15 +25,9 @@ type Pruner interface {
 	DeleteEndedOutbox(ctx context.Context, cutoff time.Time, limit int) (int, error)
 }
 
-// PurgeOptions tunes PurgeEnded.
-type PurgeOptions struct {
-	// DryRun counts the messages that would be deleted and changes nothing.
-	DryRun bool
-	// BatchSize is how many messages one transaction deletes (DefaultPurgeBatch).
-	BatchSize int
-	// Progress, if set, is called after every batch.
-	Progress func(done, total int)
-}
+// PurgeOptions tunes PurgeEnded: dry run, batch size (DefaultPurgeBatch
+// when 0) and progress.
+type PurgeOptions = retention.Options
 
 // PurgeEnded deletes every ended message (DELIVERED or DEAD) whose last
 // activity (its delivery, or its last attempt) is before cutoff, with its
@@ -44,40 +40,7 @@ func PurgeEnded(ctx context.Context, st Pruner, cutoff time.Time, opts PurgeOpti
 	if cutoff.IsZero() {
 		return 0, errors.New("outbox: purge needs a cutoff")
 	}
-	total, err := st.CountEndedOutbox(ctx, cutoff)
-	if err != nil {
-		return 0, err
-	}
-	if opts.DryRun {
-		if opts.Progress != nil {
-			opts.Progress(0, total)
-		}
-		return total, nil
-	}
-	batch := opts.BatchSize
-	if batch <= 0 {
-		batch = DefaultPurgeBatch
-	}
-	done := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return done, err
-		}
-		n, err := st.DeleteEndedOutbox(ctx, cutoff, batch)
-		if err != nil {
-			return done, err
-		}
-		done += n
-		if done > total {
-			total = done
-		}
-		if opts.Progress != nil && n > 0 {
-			opts.Progress(done, total)
-		}
-		// Stop on an empty batch rather than a short one: on PostgreSQL a
-		// batch skips rows another copy's batch holds.
-		if n == 0 {
-			return done, nil
-		}
-	}
+	return retention.Run(ctx, opts, DefaultPurgeBatch,
+		func() (int, error) { return st.CountEndedOutbox(ctx, cutoff) },
+		func(limit int) (int, error) { return st.DeleteEndedOutbox(ctx, cutoff, limit) })
 }

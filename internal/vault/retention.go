@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/openpsp/openpsp/internal/retention"
 )
 
 // Months is a period in calendar months, so "15 months" means the same date
@@ -32,15 +34,9 @@ const RetentionPeriod Months = 15
 // waiting behind the write lock wait a few milliseconds, not seconds.
 const DefaultPurgeBatch = 2000
 
-// PurgeOptions tunes Purge.
-type PurgeOptions struct {
-	// DryRun counts the tokens that would be purged and changes nothing.
-	DryRun bool
-	// BatchSize is how many tokens one transaction purges (DefaultPurgeBatch).
-	BatchSize int
-	// Progress, if set, is called after every batch.
-	Progress func(done, total int)
-}
+// PurgeOptions tunes Purge: dry run, batch size (DefaultPurgeBatch when 0)
+// and progress.
+type PurgeOptions = retention.Options
 
 // Purge destroys the card data of every token not used since cutoff: the
 // ciphertext, the fingerprint and the data key are deleted and the status
@@ -68,40 +64,7 @@ func (v *Vault) ExpireTemporary(ctx context.Context) (int, error) {
 }
 
 func (v *Vault) purge(ctx context.Context, sel PurgeSelector, opts PurgeOptions) (int, error) {
-	total, err := v.store.CountPurgeable(ctx, sel)
-	if err != nil {
-		return 0, err
-	}
-	if opts.DryRun {
-		if opts.Progress != nil {
-			opts.Progress(0, total)
-		}
-		return total, nil
-	}
-	batch := opts.BatchSize
-	if batch <= 0 {
-		batch = DefaultPurgeBatch
-	}
-	done := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return done, err
-		}
-		n, err := v.store.PurgeTokens(ctx, sel, batch, v.clk.Now())
-		if err != nil {
-			return done, err
-		}
-		done += n
-		if done > total {
-			total = done
-		}
-		if opts.Progress != nil && n > 0 {
-			opts.Progress(done, total)
-		}
-		// Stop on an empty batch rather than a short one: on PostgreSQL a
-		// batch skips rows locked by payments, which the next batch takes.
-		if n == 0 {
-			return done, nil
-		}
-	}
+	return retention.Run(ctx, opts, DefaultPurgeBatch,
+		func() (int, error) { return v.store.CountPurgeable(ctx, sel) },
+		func(limit int) (int, error) { return v.store.PurgeTokens(ctx, sel, limit, v.clk.Now()) })
 }
