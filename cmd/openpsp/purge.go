@@ -20,6 +20,7 @@ type purgeFlagValues struct {
 	// notificationMonths is -notification-months; nil: the configured
 	// OPENPSP_NOTIFICATION_RETENTION_MONTHS.
 	notificationMonths **int
+	batchGiven         bool // -batch was given: it sizes the notifications' batches too
 }
 
 // purgeFlags defines the flags of `openpsp purge`.
@@ -28,7 +29,7 @@ func purgeFlags() (*flag.FlagSet, purgeFlagValues) {
 	var f purgeFlagValues
 	f.dry = fs.Bool("dry-run", false, "count the tokens and notifications that would be purged, change nothing")
 	f.months = fs.Int("months", int(vault.RetentionPeriod), "purge tokens unused for this many months (15 by PCI DSS; less only for tests)")
-	f.batch = fs.Int("batch", vault.DefaultPurgeBatch, "tokens (or notifications) per transaction")
+	f.batch = fs.Int("batch", vault.DefaultPurgeBatch, fmt.Sprintf("tokens (and notifications) per transaction; notifications: %d when not given", outbox.DefaultPurgeBatch))
 	f.notificationMonths = new(*int)
 	fs.Func("notification-months", "delete the notifications that ended this many `months` ago or more; 0 keeps them (default: OPENPSP_NOTIFICATION_RETENTION_MONTHS, 13)", func(s string) error {
 		n, err := strconv.Atoi(s)
@@ -55,6 +56,7 @@ func purge(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return parseErr(err)
 	}
+	fs.Visit(func(fl *flag.Flag) { f.batchGiven = f.batchGiven || fl.Name == "batch" })
 	// A stray word is a mistyped flag ("dry-run" without its dash): it
 	// must not leave a real purge to run.
 	if fs.NArg() > 0 {
@@ -100,8 +102,11 @@ func purgeNotifications(ctx context.Context, a *app.App, f purgeFlagValues) erro
 		return nil
 	}
 	start := time.Now()
-	n, cutoff, err := a.PurgeNotifications(ctx, months, outbox.PurgeOptions{DryRun: *f.dry, BatchSize: *f.batch,
-		Progress: progressPrinter("deleting notifications")})
+	opts := outbox.PurgeOptions{DryRun: *f.dry, Progress: progressPrinter("deleting notifications")}
+	if f.batchGiven {
+		opts.BatchSize = *f.batch
+	}
+	n, cutoff, err := a.PurgeNotifications(ctx, months, opts)
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintf(os.Stderr, "\ninterrupted after deleting %d notifications; run the command again to finish\n", n)
 		return nil
