@@ -35,6 +35,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -71,6 +72,9 @@ type Options struct {
 	MaxBatch int
 	// PostgresConns is the pool size on PostgreSQL (default 16).
 	PostgresConns int
+	// queryTracer sees every statement sent to PostgreSQL: the tests count
+	// round trips with it (WithQueryTracer in export_test.go).
+	queryTracer pgx.QueryTracer
 }
 
 // DB is an open database: a write path with group commit and a read pool.
@@ -191,6 +195,9 @@ func openPostgres(ctx context.Context, opts Options) (*DB, error) {
 		conns = 16
 	}
 	cfg.MaxConns = int32(conns)
+	if opts.queryTracer != nil {
+		cfg.ConnConfig.Tracer = opts.queryTracer
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect postgres: %w", err)

@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // MigrateTo applies the migrations up to version (its file name without
 // .sql): a database as that release left it, for the upgrade tests.
@@ -29,3 +33,10 @@ const EndedOutbox = endedOutbox
 const DeleteEndedPostgres = deleteEndedPostgres
 
 var DeleteEndedSQLite = deleteEndedSQLite
+
+// WithQueryTracer returns o with a tracer that sees every statement sent
+// to PostgreSQL, for the tests that count round trips.
+func WithQueryTracer(o Options, t pgx.QueryTracer) Options {
+	o.queryTracer = t
+	return o
+}

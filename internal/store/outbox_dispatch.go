@@ -114,7 +114,8 @@ func (db *DB) ClaimOutbox(ctx context.Context, instance string, now time.Time, l
 
 // FinishOutboxBatch logs each result's attempt and moves its message to its
 // new state, all in one write (one commit wait for the dispatcher instead of
-// one per message). A state change applies only while the result's claim
+// one per message), on PostgreSQL in one statement per group of up to 16
+// results (finishMany). A state change applies only while the result's claim
 // holds (or has lapsed with nobody else holding the message); the attempt is
 // logged in every case, since it happened. When one result fails (a vanished
 // message, a duplicate attempt id) nothing of the shared write is kept and
@@ -138,8 +139,8 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 	var failed error
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		failed = nil // the function may run twice (see TxFunc)
-		for _, r := range rs {
-			if ferr := db.finishOne(tx, r); ferr != nil {
+		for _, group := range finishGroups(rs) {
+			if ferr := db.finishMany(tx, group); ferr != nil {
 				failed = ferr
 				return ferr
 			}
@@ -155,7 +156,7 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 	errs := make([]error, len(rs))
 	bad := false
 	for i, r := range rs {
-		if werr := db.Write(ctx, func(tx *sql.Tx) error { return db.finishOne(tx, r) }); werr != nil {
+		if werr := db.Write(ctx, func(tx *sql.Tx) error { return db.finishMany(tx, []outbox.Result{r}) }); werr != nil {
 			errs[i] = fmt.Errorf("store: finish outbox message %s: %w", r.ID, werr)
 			bad = true
 		}
@@ -166,18 +167,64 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 	return nil
 }
 
-// finishOne applies one result inside FinishOutboxBatch's transaction: the
-// attempt's log row and the message's new state, one statement on
-// PostgreSQL (see execGroup).
-func (db *DB) finishOne(tx *sql.Tx, r outbox.Result) error {
-	if r.Status == "" {
-		// Released: due again at once (a message claimed at its insert is
-		// due only when its lease ends, see insertClaimedOutboxStmt).
-		_, err := tx.Exec(`UPDATE outbox SET locked_by = '', locked_until = 0,
-			next_attempt_at = CASE WHEN next_attempt_at > $4 THEN $4 ELSE next_attempt_at END
-			WHERE id = $1 AND locked_by = $2 AND locked_until = $3`, r.ID, r.LockedBy, Micros(r.LockedUntil), Micros(r.Now))
-		return err
+// finishGroupMax bounds how many results finishMany writes as one
+// statement on PostgreSQL: each group size is a statement text of its own
+// (prepared once per connection), and a group fails as a whole.
+const finishGroupMax = 16
+
+// finishGroups cuts rs into the groups finishMany writes: up to
+// finishGroupMax results of distinct messages each (the clauses of one
+// statement must touch different rows, see execGroup), in order.
+func finishGroups(rs []outbox.Result) [][]outbox.Result {
+	var out [][]outbox.Result
+	start := 0
+	seen := map[string]bool{}
+	for i, r := range rs {
+		if i-start == finishGroupMax || seen[r.ID] {
+			out = append(out, rs[start:i])
+			start = i
+			clear(seen)
+		}
+		seen[r.ID] = true
 	}
+	return append(out, rs[start:])
+}
+
+// finishMany applies results of distinct messages inside
+// FinishOutboxBatch's transaction: for each, the attempt's log row and the
+// message's new state. On PostgreSQL the results that have a status are one
+// statement (see execGroup): one round trip for the group instead of one
+// per result, where a dispatcher's batch is often a dozen results or more.
+func (db *DB) finishMany(tx *sql.Tx, rs []outbox.Result) error {
+	stmts := make([]groupStmt, 0, 2*len(rs))
+	for _, r := range rs {
+		if r.Status == "" {
+			if err := releaseOutbox(tx, r); err != nil {
+				return err
+			}
+			continue
+		}
+		stmts = append(stmts, finishStmts(r)...)
+	}
+	if len(stmts) == 0 {
+		return nil
+	}
+	return db.execGroup(tx, stmts)
+}
+
+// releaseOutbox hands a claimed message back undelivered: due again at once
+// (a message claimed at its insert is due only when its lease ends, see
+// insertClaimedOutboxStmt).
+func releaseOutbox(tx *sql.Tx, r outbox.Result) error {
+	_, err := tx.Exec(`UPDATE outbox SET locked_by = '', locked_until = 0,
+		next_attempt_at = CASE WHEN next_attempt_at > $4 THEN $4 ELSE next_attempt_at END
+		WHERE id = $1 AND locked_by = $2 AND locked_until = $3`, r.ID, r.LockedBy, Micros(r.LockedUntil), Micros(r.Now))
+	return err
+}
+
+// finishStmts are a delivered or failed result's statements: the attempt's
+// log row and the message's new state.
+func finishStmts(r outbox.Result) []groupStmt {
 	a := r.Attempt
 	next := r.NextAttemptAt
 	if next.IsZero() || r.Status != outbox.StatusPending {
@@ -189,7 +236,7 @@ func (db *DB) finishOne(tx *sql.Tx, r outbox.Result) error {
 	if r.Status == outbox.StatusDelivered {
 		delivered = OptMicros(r.Now)
 	}
-	return db.execGroup(tx, []groupStmt{{what: "log delivery attempt",
+	return []groupStmt{{what: "log delivery attempt",
 		query: `INSERT INTO outbox_attempts (id, outbox_id, attempted_at, status_code, latency_us, response_excerpt, error, attempt, instance)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		args: []any{a.ID, r.ID, Micros(a.At), a.StatusCode, a.Latency.Microseconds(), a.Response, a.Error, a.Number, r.LockedBy},
@@ -199,7 +246,7 @@ func (db *DB) finishOne(tx *sql.Tx, r outbox.Result) error {
 		WHERE id = $5 AND status = 'PENDING'
 		  AND ((locked_by = $6 AND locked_until = $7) OR locked_until <= $8)`,
 		args: []any{r.Status, Micros(next), a.Error, delivered, r.ID, r.LockedBy, Micros(r.LockedUntil), Micros(r.Now)},
-	}})
+	}}
 }
 
 // RetryOutbox re-drives matching messages: DEAD and failing ones by default

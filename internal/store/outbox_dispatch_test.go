@@ -4,8 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/openpsp/openpsp/internal/ids"
 	"github.com/openpsp/openpsp/internal/outbox"
@@ -383,4 +388,97 @@ func finishOutbox(ctx context.Context, db *store.DB, r outbox.Result) error {
 		return be.Errs[0]
 	}
 	return err
+}
+
+// countingTracer counts the statements sent to PostgreSQL whose text
+// contains what.
+type countingTracer struct {
+	what string
+	n    atomic.Int64
+}
+
+func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.Contains(d.SQL, c.what) {
+		c.n.Add(1)
+	}
+	return ctx
+}
+
+func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// On PostgreSQL a dispatcher's batch of results is written in few round
+// trips: the results of distinct messages, up to 16, are one statement
+// (each result's attempt log and message update were a statement of their
+// own: 40 results, 40 round trips). A message whose result comes twice in
+// one batch starts a new statement (clauses of one statement must touch
+// different rows); every result is recorded as before.
+func TestOutboxFinishBatchRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	tr := &countingTracer{what: "INSERT INTO outbox_attempts"}
+	db, err := store.Open(ctx, store.WithQueryTracer(store.Options{URL: storetest.NewPostgresDatabase(t)}, tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ms := make([]outbox.Message, 40)
+	for i := range ms {
+		ms[i] = outbox.Message{Channel: "webhook", Event: "e" + strconv.Itoa(i)}
+	}
+	enqueue(t, db, t0, ms...)
+	c := claimIDs(t, db, "a", t0, len(ms))
+	if len(c) != len(ms) {
+		t.Fatalf("claimed %d, want %d", len(c), len(ms))
+	}
+	now := t0.Add(time.Second)
+	var rs []outbox.Result
+	for i, d := range c {
+		r := outbox.Result{ID: d.ID, LockedBy: d.LockedBy, LockedUntil: d.LockedUntil, Status: outbox.StatusDelivered, Now: now,
+			Attempt: outbox.Attempt{Number: 1, At: now, StatusCode: 200, Response: "ok"}}
+		if i == 5 {
+			r.Status, r.NextAttemptAt, r.Attempt.Error = outbox.StatusPending, now.Add(time.Hour), "HTTP 503"
+		}
+		rs = append(rs, r)
+	}
+	// The first message again, as a later attempt, fourth: a group starts
+	// there (3 + 16 + 16 + 6 results: 4 groups, where 41 results would
+	// otherwise be 3).
+	again := rs[0]
+	again.Attempt.Number = 2
+	rs = append(rs[:3], append([]outbox.Result{again}, rs[3:]...)...)
+	if err := db.FinishOutboxBatch(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	if n := tr.n.Load(); n != 4 {
+		t.Fatalf("%d statements for %d results, want 4", n, len(rs))
+	}
+	es, err := db.ListOutbox(ctx, outbox.Filter{IDs: ids0(c)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != len(ms) {
+		t.Fatalf("%d messages listed, want %d", len(es), len(ms))
+	}
+	for _, e := range es {
+		want := outbox.StatusDelivered
+		if e.ID == c[5].ID {
+			want = outbox.StatusPending
+		}
+		if e.Status != want || e.Attempts != 1 || e.LockedBy != "" {
+			t.Fatalf("%s: %+v, want %s after 1 attempt", e.Event, e, want)
+		}
+		log, err := db.OutboxAttempts(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantLogged := 1
+		if e.ID == c[0].ID {
+			wantLogged = 2 // the repeat's attempt happened: logged, its state change not applied (no claim left)
+		}
+		if len(log) != wantLogged {
+			t.Fatalf("%s: %d attempts logged, want %d", e.Event, len(log), wantLogged)
+		}
+	}
 }
