@@ -201,8 +201,12 @@ type transactionDetailsJSON struct {
 	ParentTransactionUUID *string                 `json:"parentTransactionUuid"`
 	MID                   *string                 `json:"mid"`
 	SequenceNumber        int                     `json:"sequenceNumber"`
-	AdditionalFields      additionalFieldsJSON    `json:"additionalFields"`
-	Type                  string                  `json:"_type"`
+	// AcquirerNetwork is the acquirer network code Lyra documents in its
+	// answers (e.g. "CONECS"); always null: OpenPSP's acquirer
+	// connectors name no network, and Lyra writes null for absent data.
+	AcquirerNetwork  *string              `json:"acquirerNetwork"`
+	AdditionalFields additionalFieldsJSON `json:"additionalFields"`
+	Type             string               `json:"_type"`
 }
 
 // fraudManagementJSON is fraudManagement: OpenPSP runs no risk control,

@@ -28,7 +28,7 @@ var wantObjects = map[string]struct {
 	"customer.extraDetails":                 {"V4/Customer/ExtraDetails", "browserAccept fingerPrintId ipAddress browserUserAgent"},
 	"customer.shoppingCart":                 {"V4/Customer/ShoppingCart", "insuranceAmount shippingAmount taxAmount cartItemInfo"},
 	"tx":                                    {"V4/PaymentTransaction", "shopId uuid amount currency paymentMethodType paymentMethodToken status detailedStatus operationType effectiveStrongAuthentication creationDate errorCode errorMessage detailedErrorCode detailedErrorMessage metadata transactionDetails"},
-	"tx.transactionDetails":                 {"V4/TransactionDetails", "liabilityShift effectiveAmount effectiveCurrency creationContext cardDetails fraudManagement subscriptionDetails parentTransactionUuid mid sequenceNumber additionalFields"},
+	"tx.transactionDetails":                 {"V4/TransactionDetails", "liabilityShift effectiveAmount effectiveCurrency creationContext cardDetails fraudManagement subscriptionDetails parentTransactionUuid mid sequenceNumber acquirerNetwork additionalFields"},
 	"tx.transactionDetails.fraudManagement": {"V4/PaymentMethod/Details/FraudManagement", ""},
 	"tx.transactionDetails.subscriptionDetails":                                  {"V4/PaymentMethod/Details/SubscriptionDetails", "subscriptionId"},
 	"tx.transactionDetails.additionalFields":                                     {"V4/PaymentMethod/Details/AdditionalFields", "installmentNumber"},

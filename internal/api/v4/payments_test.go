@@ -225,6 +225,16 @@ func TestPaymentWebServices(t *testing.T) {
 			path(g, "transactionDetails", "cardDetails", "pan") != "497010XXXXXX0055" {
 			t.Fatalf("Transaction/Get %v", g)
 		}
+		// transactionDetails.acquirerNetwork is a documented field of
+		// Lyra's answer (paiement.systempay.fr/doc/en-EN/payment-method/
+		// conecs/redirection-form/analyzing-the-response.html, "Acquirer
+		// network code"): present, and null since OpenPSP names no
+		// network, so a client reading the key finds it.
+		if td, _ := g["transactionDetails"].(map[string]any); td == nil {
+			t.Fatalf("Transaction/Get transactionDetails %v", g)
+		} else if v, ok := td["acquirerNetwork"]; !ok || v != nil {
+			t.Errorf("Transaction/Get transactionDetails.acquirerNetwork = %v (present %v), want null", v, ok)
+		}
 
 		o := e.call("Order/Get", map[string]any{"orderId": "myOrderId-1"})
 		txs, _ := o["transactions"].([]any)
