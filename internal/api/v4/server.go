@@ -292,8 +292,14 @@ func (s *Server) writeEnvelope(w http.ResponseWriter, name, status string, answe
 	}
 	b, err := json.Marshal(env)
 	if err != nil {
+		// The same envelope with an INT_999 answer (only strings: it
+		// marshals), so that the client still finds every field it reads,
+		// serverDate first of all.
 		s.log.Error("marshal V4 answer", "webService", name, "err", err)
-		b = []byte(`{"webService":"` + name + `","version":"V4","status":"ERROR","answer":{"errorCode":"INT_999","errorMessage":"internal error, please retry later","_type":"V4/WebService/WebServiceError"},"_type":"V4/WebService/Response"}`)
+		env.Status = "ERROR"
+		env.Answer = ErrorAnswer{ErrorCode: errs.Internal, ErrorMessage: "internal error, please retry later",
+			Type: "V4/WebService/WebServiceError"}
+		b, _ = json.Marshal(env)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
