@@ -21,6 +21,7 @@ import (
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/obs"
+	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/version"
 )
@@ -281,13 +282,10 @@ type ErrorAnswer struct {
 	Type                 string  `json:"_type"`
 }
 
-// ServerDate formats a time as PayZen does: 2020-09-25T10:09:36+00:00.
-func ServerDate(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05-07:00") }
-
 func (s *Server) writeEnvelope(w http.ResponseWriter, name, status string, answer any) {
 	env := envelope{
 		WebService: name, Version: "V4", ApplicationVersion: version.Version, Status: status,
-		Answer: answer, ServerDate: ServerDate(s.clock.Now()), ApplicationProvider: "OPENPSP",
+		Answer: answer, ServerDate: payment.Date(s.clock.Now()), ApplicationProvider: "OPENPSP",
 		Type: "V4/WebService/Response",
 	}
 	b, err := json.Marshal(env)
