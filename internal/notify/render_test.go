@@ -320,3 +320,34 @@ func TestEmailLogoFollowsTheHostedPageRule(t *testing.T) {
 		}
 	}
 }
+
+// An email's button has a border of its own colour: in forced-colours
+// (Windows high contrast) and some dark-mode mail clients the background
+// is dropped, and a button without a border was bare text.
+func TestEmailButtonBorder(t *testing.T) {
+	button := regexp.MustCompile(`<a href="[^"]*" style="([^"]*)"`)
+	for _, col := range []string{"#ffd700", "#1e3a8a", ""} {
+		c := SampleContent(TplPaymentAcceptedBuyer)
+		c.Shop.Color = col
+		c.Shop.URL = "https://shop.example/"
+		out, err := NewRenderer(nil, nil).Email(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bg := shop.PaletteFor(col, defaultColor).Color
+		m := button.FindAllStringSubmatch(out.HTML, -1)
+		n := 0
+		for _, s := range m {
+			if !strings.Contains(s[1], "background-color:"+bg) {
+				continue
+			}
+			n++
+			if !strings.Contains(s[1], "border:2px solid "+bg) {
+				t.Errorf("shop colour %q: button style %q has no 2px border of %s", col, s[1], bg)
+			}
+		}
+		if n == 0 {
+			t.Errorf("shop colour %q: no button in the email:\n%s", col, out.HTML)
+		}
+	}
+}
