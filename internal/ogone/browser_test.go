@@ -2,10 +2,14 @@ package ogone_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/openpsp/openpsp/internal/hosted/browsertest"
 	"github.com/openpsp/openpsp/internal/ogone"
@@ -194,4 +198,102 @@ func expiryLayout(ctx context.Context, t *testing.T, e *env) {
 	if cvc.Top < year.Bottom && cvc.Bottom != year.Bottom {
 		t.Errorf("at 360px the security code beside the expiry does not line up with it: expiry %v, code %v", year, cvc)
 	}
+}
+
+// TestBrowserFlexShopColour shows FlexCheckout for a shop with a light
+// (yellow) and a dark (navy) colour, on a phone and a desktop, on OpenPSP's
+// own layout and in a merchant template: the submit button is drawn in the
+// shop's colour with shop.PaletteFor's text and edge (it was a fixed blue),
+// the cancel button's edge is the colour darkened to 3:1 on white with
+// text that reads on white, the keyboard focus shows a ring, and no CSP
+// violation is logged (the colours come in a style element the page's
+// policy must allow). Screenshots go to OPENPSP_SCREENSHOT_DIR when set.
+func TestBrowserFlexShopColour(t *testing.T) {
+	dir := os.Getenv("OPENPSP_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	e := newEnv(t)
+	bg := context.Background()
+	tpl := `<!DOCTYPE html><html><head><title>Pay</title><style>h2{font-size:14px}</style></head>
+<body><h2>Boutique Exemple</h2>$$$PAYMENT ZONE$$$</body></html>`
+	if _, err := e.admin.UploadTemplate(bg, shop.DemoShopID, "colour.html", []byte(tpl)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browsertest.New(t)
+	for _, color := range []string{"#ffff00", "#0b1f3a"} {
+		sh, err := e.shops.Get(bg, shop.DemoShopID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh.Settings.PrimaryColor = color
+		if err := e.shops.Update(bg, sh); err != nil {
+			t.Fatal(err)
+		}
+		pal := shop.PaletteFor(color, "#000")
+		for _, layout := range []string{"", "colour.html"} {
+			for _, width := range []int64{375, 1280} {
+				name := fmt.Sprintf("flex-%s-%s-%d", strings.TrimPrefix(color, "#"), map[string]string{"": "own", "colour.html": "template"}[layout], width)
+				type look struct{ Color, Background, Border, CancelColor, CancelBorder, Outline string }
+				var shot []byte
+				must := func(err error, what string) {
+					t.Helper()
+					if err != nil {
+						t.Fatalf("%s: %s: %v", name, what, err)
+					}
+				}
+				must(chromedp.Do(ctx,
+					chromedp.EmulateViewport(width, 900),
+					chromedp.Navigate(e.flexURL(e.flexParams(map[string]string{"LAYOUT.TEMPLATENAME": layout}))),
+					visible("#submit"),
+				), "opening the page")
+				got, err := chromedp.Run(ctx, chromedp.Evaluate[look](`(function () {
+  var s = getComputedStyle(document.getElementById('submit')), c = getComputedStyle(document.getElementById('cancel'));
+  return {Color: s.color, Background: s.backgroundColor, Border: s.borderTopColor + ' ' + s.borderTopStyle,
+    CancelColor: c.color, CancelBorder: c.borderTopColor + ' ' + c.borderTopStyle, Outline: ''};
+})()`))
+				must(err, "reading the buttons")
+				want := look{Color: cssRGB(pal.On), Background: cssRGB(pal.Color), Border: cssRGB(pal.UI) + " solid",
+					CancelColor: got.CancelColor, CancelBorder: cssRGB(pal.UI) + " solid"}
+				if got != want {
+					t.Errorf("%s: buttons %+v, want %+v", name, got, want)
+				}
+				if r := shop.ContrastRatio(hexOf(t, got.CancelColor), "#ffffff"); r < 4.5 {
+					t.Errorf("%s: cancel text %s on white: %.2f:1", name, got.CancelColor, r)
+				}
+				// Keyboard focus on the submit button (Tab from the
+				// security code or the opt-in box) draws a ring.
+				must(chromedp.Do(ctx, chromedp.Focus(chromedp.CSS("#cvc")), chromedp.KeyEvent(kb.Tab)), "tabbing")
+				ring, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
+  var a = document.activeElement, s = getComputedStyle(a);
+  return a.id + ' ' + s.outlineStyle + ' ' + s.outlineWidth;
+})()`))
+				must(err, "reading the focus ring")
+				if ring != "submit solid 3px" {
+					t.Errorf("%s: focus after Tab: %q, want the submit button with a 3px ring", name, ring)
+				}
+				shot, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
+				must(err, "screenshot")
+				must(os.WriteFile(filepath.Join(dir, name+".png"), shot, 0o644), "writing the screenshot")
+			}
+		}
+	}
+	browsertest.NoConsoleErrors(t, ctx)
+}
+
+// cssRGB is #rrggbb as a computed style writes it.
+func cssRGB(hex string) string {
+	var r, g, b uint8
+	fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b)
+	return fmt.Sprintf("rgb(%d, %d, %d)", r, g, b)
+}
+
+// hexOf is a computed "rgb(r, g, b)" as #rrggbb.
+func hexOf(t *testing.T, css string) string {
+	t.Helper()
+	var r, g, b uint8
+	if _, err := fmt.Sscanf(css, "rgb(%d, %d, %d)", &r, &g, &b); err != nil {
+		t.Fatalf("colour %q: %v", css, err)
+	}
+	return fmt.Sprintf("#%02x%02x%02x", r, g, b)
 }

@@ -98,7 +98,7 @@ func (h *Handler) flexEntry(w http.ResponseWriter, r *http.Request) {
 		h.genericPage(w, lang, http.StatusInternalServerError)
 		return
 	}
-	h.renderForm(w, s, acct, tpl, nil, http.StatusOK)
+	h.renderForm(ctx, w, s, acct, tpl, nil, http.StatusOK)
 }
 
 // openSession loads the session of a submit, checking it can still be used.
@@ -421,7 +421,7 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, s Session, a
 		return
 	}
 	if n < h.opts.MaxAttempts {
-		h.renderForm(w, s, acct, h.template(ctx, s), &fe, http.StatusOK)
+		h.renderForm(ctx, w, s, acct, h.template(ctx, s), &fe, http.StatusOK)
 		return
 	}
 	if !h.finish(w, r, s) {
@@ -610,6 +610,10 @@ func (h *Handler) submitAccount(w http.ResponseWriter, r *http.Request, s Sessio
 		StorePermanently: choice, Brand: s.Request.directDebitName(), CardNumber: iban.Masked(), HolderName: holder, BIC: bic})
 }
 
+// defaultPrimary is flex.css's --flex-primary, the colour of a shop
+// without one.
+const defaultPrimary = "#1f5fbf"
+
 // trustedHTML marks our own rendered form as HTML for the page layout.
 func trustedHTML(s string) template.HTML { return template.HTML(s) } //nolint:gosec // rendered by html/template
 
@@ -651,6 +655,10 @@ type pageData struct {
 	Errors       map[string]string
 	Attempts     string
 	Holder       string // the cardholder or account holder entered
+	// The shop's colour (shop.PaletteFor), empty for flex.css's default
+	// blue; Nonce lets its style element through the page's policy.
+	Primary, OnPrimary, PrimaryUI template.CSS
+	Nonce                         string
 }
 
 // T translates a message key into the page language.
@@ -666,12 +674,21 @@ func (d pageData) Err(field string) string {
 
 // renderForm shows the page: our own layout, or the merchant's template
 // with the form in its payment zone.
-func (h *Handler) renderForm(w http.ResponseWriter, s Session, acct shop.Ogone, tpl *Template, fe *fieldErrors, code int) {
+func (h *Handler) renderForm(ctx context.Context, w http.ResponseWriter, s Session, acct shop.Ogone, tpl *Template, fe *fieldErrors, code int) {
 	req := s.Request
 	now := h.clock.Now()
 	d := pageData{Lang: req.Language, Static: staticPath, Action: FlexCheckoutPath + "/" + s.ID,
 		CancelAction: FlexCheckoutPath + "/" + s.ID + "/cancel", DirectDebit: req.DirectDebit(),
-		Method: req.directDebitName(), Brands: req.Brands(), OptIn: acct.Settings.AliasOptIn, BIC: req.BIC}
+		Method: req.directDebitName(), Brands: req.Brands(), OptIn: acct.Settings.AliasOptIn, BIC: req.BIC,
+		Nonce: ids.RandomHex(16)}
+	// The shop's colour, as on the hosted payment page; a shop that cannot
+	// be read keeps the default colours rather than losing the page.
+	if sh, err := h.opts.Accounts.Get(ctx, s.ShopID); err != nil {
+		h.log.ErrorContext(ctx, "flexcheckout: shop colour", "err", err)
+	} else if shop.ValidPrimaryColor(sh.Settings.PrimaryColor) {
+		p := shop.PaletteFor(sh.Settings.PrimaryColor, defaultPrimary)
+		d.Primary, d.OnPrimary, d.PrimaryUI = template.CSS(p.Color), template.CSS(p.On), template.CSS(p.UI)
+	}
 	if req.Brand != "" {
 		d.FixedBrand = req.Brand
 	}
@@ -711,7 +728,7 @@ func (h *Handler) renderForm(w http.ResponseWriter, s Session, acct shop.Ogone, 
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "same-origin")
-	w.Header().Set("Content-Security-Policy", pageCSP(req, acct, tpl != nil))
+	w.Header().Set("Content-Security-Policy", pageCSP(req, acct, tpl != nil, d.Nonce))
 	w.WriteHeader(code)
 	_, _ = w.Write(page.Bytes())
 }
@@ -721,7 +738,7 @@ func (h *Handler) renderForm(w http.ResponseWriter, s Session, acct shop.Ogone, 
 // form-action to the redirect that follows a submit), framing only by the
 // PSPID's allow-list. A merchant template may bring its styles, fonts and
 // images from any https origin.
-func pageCSP(req FlexRequest, acct shop.Ogone, merchant bool) string {
+func pageCSP(req FlexRequest, acct shop.Ogone, merchant bool, nonce string) string {
 	actions := []string{"'self'"}
 	seen := map[string]bool{}
 	for _, u := range []string{req.AcceptURL, req.ExceptionURL, req.DeclineURL} {
@@ -736,7 +753,10 @@ func pageCSP(req FlexRequest, acct shop.Ogone, merchant bool) string {
 	if len(acct.Settings.FrameAncestors) > 0 {
 		ancestors = "'self' " + strings.Join(acct.Settings.FrameAncestors, " ")
 	}
-	style, img := "style-src 'self'", "img-src 'self' data:"
+	// The nonce lets the form's own style element (the shop's colour)
+	// through. Not on a merchant template: a nonce would make browsers
+	// ignore its 'unsafe-inline', which lets that element through anyway.
+	style, img := "style-src 'self' 'nonce-"+nonce+"'", "img-src 'self' data:"
 	if merchant {
 		style, img = "style-src 'self' 'unsafe-inline' https:; font-src 'self' https: data:", "img-src 'self' https: data:"
 	}

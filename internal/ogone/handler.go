@@ -28,6 +28,9 @@ type Accounts interface {
 	// AuthenticateDirectLink checks a DirectLink user and password in
 	// constant time (shop.ErrNotFound on a mismatch).
 	AuthenticateDirectLink(ctx context.Context, pspid, user, password string) (shop.Ogone, error)
+	// Get returns a shop (FlexCheckout draws its buttons in the shop's
+	// colour).
+	Get(ctx context.Context, id string) (shop.Shop, error)
 }
 
 // Vault is the card vault as aliases use it; *vault.Vault implements it.
