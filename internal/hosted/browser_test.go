@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -1011,4 +1012,96 @@ func over(c, bg [3]float64, op float64) string {
 		out[i] = uint8(math.Round(op*c[i] + (1-op)*bg[i]))
 	}
 	return fmt.Sprintf("#%02x%02x%02x", out[0], out[1], out[2])
+}
+
+// TestBrowserPopinShopColour shows the pop-in form of a shop with a light
+// (yellow) and a dark (navy) colour on a merchant page, on a phone and a
+// desktop. The pop-in's button on the merchant page was a fixed blue: once
+// the frame is ready it is drawn like the frame's own pay button, with
+// shop.PaletteFor's colour, text and edge; hover underlines its label and
+// keyboard focus draws the hosted page's ring. Inside the opened pop-in the
+// pay button has the same colours. Screenshots go to
+// OPENPSP_SCREENSHOT_DIR when set.
+func TestBrowserPopinShopColour(t *testing.T) {
+	dir := os.Getenv("OPENPSP_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	for _, color := range []string{"#ffff00", "#0b1f3a"} {
+		for _, width := range []int64{375, 1280} {
+			name := fmt.Sprintf("popin-%s-%d", strings.TrimPrefix(color, "#"), width)
+			t.Run(name, func(t *testing.T) {
+				ctx := browsertest.New(t)
+				b := newBrowserEnv(t)
+				fm := demoForm("dialog")
+				fm.PrimaryColor = color
+				b.pay.add(fm)
+				b.page = popinPage(b)
+				pal := shop.PaletteFor(color, "#1d4ed8")
+				type look struct{ Color, Background, Border, Decoration, Outline string }
+				read := func(what string) look {
+					t.Helper()
+					got, err := chromedp.Run(ctx, chromedp.Evaluate[look](`(function () {
+  var s = getComputedStyle(document.querySelector('.kr-popin-button'));
+  return {Color: s.color, Background: s.backgroundColor, Border: s.borderTopColor + ' ' + s.borderTopStyle + ' ' + s.borderTopWidth,
+    Decoration: s.textDecorationLine, Outline: s.outlineStyle === 'none' ? 'none' : s.outlineStyle + ' ' + s.outlineWidth};
+})()`))
+					must(t, err, what)
+					return got
+				}
+				must(t, chromedp.Do(ctx,
+					chromedp.EmulateViewport(width, 800),
+					chromedp.Navigate(b.merchant.URL),
+					chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
+				), "loading the merchant page")
+				want := look{Color: cssRGB(pal.On), Background: cssRGB(pal.Color), Border: cssRGB(pal.UI) + " solid 2px", Decoration: "none", Outline: "none"}
+				if got := read("the button"); got != want {
+					t.Errorf("pop-in button %+v, want %+v", got, want)
+				}
+				// Hover, then the keyboard: Tab from the link before it.
+				pos, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(function () {
+  var r = document.querySelector('.kr-popin-button').getBoundingClientRect();
+  return [r.left + r.width / 2, r.top + r.height / 2];
+})()`))
+				must(t, err, "the button's place")
+				must(t, chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, pos[0], pos[1])), "hovering")
+				if got := read("hovered"); got.Decoration != "underline" {
+					t.Errorf("hovered pop-in button: %+v, want its label underlined", got)
+				}
+				must(t, chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 790),
+					chromedp.Focus(chromedp.CSS("#before")), chromedp.KeyEvent(kb.Tab)), "tabbing to the button")
+				if got := read("focused"); got.Outline != "solid 3px" || got.Decoration != "none" {
+					t.Errorf("pop-in button with keyboard focus: %+v, want a 3px ring", got)
+				}
+				shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+				must(t, err, "screenshot")
+				must(t, os.WriteFile(filepath.Join(dir, name+".png"), shot, 0o644), "writing the screenshot")
+				// Opened, the frame's pay button has the same colours.
+				must(t, chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(".kr-popin-overlay iframe"))), "opening the pop-in")
+				in := waitInFrame(t, ctx, "#kr-pay")
+				pay, err := chromedp.Run(ctx, chromedp.ComputedStyle(chromedp.CSS("#kr-pay"), in))
+				must(t, err, "the frame's pay button")
+				styles := map[string]string{}
+				for _, p := range pay {
+					styles[p.Name] = p.Value
+				}
+				if styles["background-color"] != want.Background || styles["color"] != want.Color {
+					t.Errorf("pay button in the pop-in: %s on %s, want %s on %s", styles["color"], styles["background-color"], want.Color, want.Background)
+				}
+				shot, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
+				must(t, err, "screenshot")
+				must(t, os.WriteFile(filepath.Join(dir, name+"-open.png"), shot, 0o644), "writing the screenshot")
+				browsertest.NoConsoleErrors(t, ctx)
+			})
+		}
+	}
+}
+
+// cssRGB is #rrggbb as a computed style writes it.
+func cssRGB(hex string) string {
+	var r, g, bl uint8
+	if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &bl); err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("rgb(%d, %d, %d)", r, g, bl)
 }

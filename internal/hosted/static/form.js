@@ -95,6 +95,8 @@
       payLabel: d.payLabel || '',
       amount: d.amount || '',
       closeLabel: d.closeLabel || '',
+      // The shop's colours, for the pop-in's button on the merchant page.
+      palette: d.primary ? { color: d.primary, on: d.primaryText, ui: d.primaryUi } : null,
       title: d.title || document.title,
       height: height()
     });

@@ -157,8 +157,20 @@
       btn.type = 'button';
       btn.className = 'kr-popin-button';
       btn.textContent = text.pay_short;
-      style(btn, { minHeight: '44px', padding: '10px 20px', font: 'inherit', fontWeight: '700', color: '#ffffff', background: '#1d4ed8', border: '0', borderRadius: '6px', cursor: 'pointer' });
+      // The hosted page's default colours until the frame tells the
+      // shop's (its ready message), and its hover and focus ring: this
+      // page's own styles are unknown and may be bare, so they are set on
+      // the element (a merchant policy without 'unsafe-inline' allows it).
+      style(btn, { minHeight: '44px', padding: '8px 18px', font: 'inherit', fontWeight: '700', color: '#ffffff', background: '#1d4ed8', border: '2px solid #1d4ed8', borderRadius: '6px', cursor: 'pointer' });
       btn.addEventListener('click', function () { openPopin(f); });
+      btn.addEventListener('mouseenter', function () { style(btn, { textDecoration: 'underline', textUnderlineOffset: '.2em' }); });
+      btn.addEventListener('mouseleave', function () { style(btn, { textDecoration: 'none' }); });
+      btn.addEventListener('focus', function () {
+        var kbd = true;
+        try { kbd = btn.matches(':focus-visible'); } catch (e) { kbd = true; }
+        if (kbd) style(btn, { outline: '3px solid #1e3a8a', outlineOffset: '2px', boxShadow: '0 0 0 5px #ffffff' });
+      });
+      btn.addEventListener('blur', function () { style(btn, { outline: '', outlineOffset: '', boxShadow: '' }); });
       el.appendChild(btn);
       f.button = btn;
 
@@ -198,6 +210,15 @@
     forms.push(f);
     fire('formCreated');
     return f;
+  }
+
+  // paint draws the pop-in button in the shop's colour, as the frame's pay
+  // button (shop.Palette: the colour, the text on it, the edge darkened to
+  // 3:1 on white).
+  function paint(btn, p) {
+    var hex = /^#[0-9a-f]{6}$/i;
+    if (!p || !hex.test(p.color) || !hex.test(p.on) || !hex.test(p.ui)) return;
+    style(btn, { color: p.on, background: p.color, border: '2px solid ' + p.ui });
   }
 
   function guard(onFocus) {
@@ -341,6 +362,7 @@
         if (m.height) f.iframe.style.height = m.height + 'px';
         if (m.title) f.iframe.title = m.title;
         if (f.button && m.payLabel) f.button.textContent = f.label ? f.label.replace('%amount-and-currency%', m.amount || '') : m.payLabel;
+        if (f.button) paint(f.button, m.palette);
         if (f.close && m.closeLabel) f.close.setAttribute('aria-label', m.closeLabel);
         if (f.dialog && m.title) f.dialog.setAttribute('aria-label', m.title);
         if (m.page === 'form') {
