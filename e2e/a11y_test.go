@@ -214,8 +214,9 @@ func (a *auditor) report() {
 // challenge, the result pages (paid, refused), the saved-card choice, its
 // deletion dialog and one-click, FlexCheckout (card and bank account,
 // field errors, its error page), the demo's return, IPN, mailbox, wallet
-// and DirectLink pages, the hosted page of a shop with a light colour and
-// of one with a dark colour (form, refusal, accepted), and the message
+// and DirectLink pages, the pages of a shop with a light colour and of one
+// with a dark colour (hosted form, refusal, accepted; the pop-in's button
+// and the open pop-in; FlexCheckout), and the message
 // pages (404, unknown form, refused return address, expired form). Every violation fails the test, listed
 // with its rule, impact, target, frame and the page states it was seen on.
 // No rule is disabled.
@@ -493,6 +494,53 @@ func TestAccessibilityAudit(t *testing.T) {
 			a.check(what + ", after a refusal (" + c.lang + ")")
 			must(chromedp.Do(ctx, payIn("4970100000000055"), chromedp.WaitVisible(chromedp.CSS("#kr-final.ok"))), "an accepted card")
 			a.check(what + ", payment accepted (" + c.lang + ")")
+
+			// The pop-in's button on a merchant page, painted once the
+			// frame is ready, and the dialog open.
+			out, _ = v4Raw(t, s, sh.Shop.ID, sh.Test.Password, "Charge/CreatePayment", map[string]any{"amount": 1990, "currency": "EUR",
+				"orderId": "a11y-colour-popin-" + c.name, "customer": map[string]any{"billingDetails": map[string]any{"language": c.lang}}})
+			ft, _ = answer(out)["formToken"].(string)
+			merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				fmt.Fprintf(w, `<!doctype html>
+<html lang="%[4]s"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Boutique</title>
+<script src="%[1]s/static/js/krypton-client/V4.0/stable/kr-payment-form.min.js" kr-public-key="%[2]s" kr-language="%[4]s"></script>
+<script>KR.onFormReady(function () { document.body.setAttribute('data-ready', '1'); });</script>
+</head><body><main><h1>Boutique</h1><div class="kr-embedded" kr-popin kr-form-token="%[3]s"></div></main></body></html>`,
+					s.URL, sh.Test.PublicKey, ft, c.lang)
+			}))
+			must(chromedp.Do(ctx, chromedp.Navigate(merchant.URL), chromedp.WaitReady(chromedp.CSS("body[data-ready]"))), what+", the merchant page")
+			on, err = chromedp.Run(ctx, chromedp.Evaluate[[2]string](`[getComputedStyle(document.querySelector('.kr-popin-button')).backgroundColor, getComputedStyle(document.querySelector('.kr-popin-button')).color]`))
+			must(err, "reading the pop-in button's colours")
+			if p := shop.PaletteFor(c.color, ""); on != [2]string{cssRGB(p.Color), cssRGB(p.On)} {
+				t.Errorf("%s: the pop-in button is %v, want the shop's palette %+v", what, on, p)
+			}
+			a.check(what + ", pop-in button (" + c.lang + ")")
+			must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".kr-popin-button")), chromedp.WaitVisible(chromedp.CSS(".kr-popin-overlay iframe"))), "opening the pop-in")
+			frameQuery(t, ctx, "#kr-pan")
+			a.check(what + ", pop-in open (" + c.lang + ")")
+			merchant.Close()
+
+			// FlexCheckout of the shop's PSPID, on its own page.
+			params := ogone.Params{
+				{Name: "ACCOUNT.PSPID", Value: sh.PSPID}, {Name: "CARD.PAYMENTMETHOD", Value: "CreditCard"},
+				{Name: "LAYOUT.LANGUAGE", Value: map[string]string{"en": "en_US", "fr": "fr_FR"}[c.lang]},
+				{Name: "PARAMETERS.ACCEPTURL", Value: s.URL + "/demo/flexcheckout/accept"},
+				{Name: "PARAMETERS.EXCEPTIONURL", Value: s.URL + "/demo/flexcheckout/exception"},
+			}
+			sig, err := ogone.Sign(sh.SHAAlgo, params, sh.SHAIn, nil)
+			must(err, "signing")
+			q := url.Values{"SHASIGNATURE.SHASIGN": {sig}}
+			for _, p := range params {
+				q.Set(p.Name, p.Value)
+			}
+			must(chromedp.Do(ctx, chromedp.Navigate(s.URL+"/Tokenization/HostedPage?"+q.Encode()), chromedp.WaitVisible(chromedp.CSS("#submit"))), what+", FlexCheckout")
+			on, err = chromedp.Run(ctx, chromedp.Evaluate[[2]string](`[getComputedStyle(document.getElementById('submit')).backgroundColor, getComputedStyle(document.getElementById('submit')).color]`))
+			must(err, "reading FlexCheckout's button colours")
+			if p := shop.PaletteFor(c.color, ""); on != [2]string{cssRGB(p.Color), cssRGB(p.On)} {
+				t.Errorf("%s: FlexCheckout's button is %v, want the shop's palette %+v", what, on, p)
+			}
+			a.check(what + ", FlexCheckout (" + c.lang + ")")
 		}
 	})
 
