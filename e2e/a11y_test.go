@@ -486,7 +486,7 @@ func TestAccessibilityAudit(t *testing.T) {
 			must(chromedp.Do(ctx, chromedp.Navigate(s.URL+"/pay/"+ft), chromedp.WaitVisible(chromedp.CSS("#kr-pan"))), what)
 			on, err := chromedp.Run(ctx, chromedp.Evaluate[[2]string](`[getComputedStyle(document.getElementById('kr-pay')).backgroundColor, getComputedStyle(document.getElementById('kr-pay')).color]`))
 			must(err, "reading the pay button's colours")
-			if p := shop.PaletteFor(c.color, ""); on != [2]string{cssRGB(p.Color), cssRGB(p.On)} {
+			if p := shop.PaletteFor(c.color, ""); on != [2]string{browsertest.CSSRGB(p.Color), browsertest.CSSRGB(p.On)} {
 				t.Errorf("%s: the pay button is %v, want the shop's palette %+v", what, on, p)
 			}
 			a.check(what + ", hosted form (" + c.lang + ")")
@@ -512,7 +512,7 @@ func TestAccessibilityAudit(t *testing.T) {
 			must(chromedp.Do(ctx, chromedp.Navigate(merchant.URL), chromedp.WaitReady(chromedp.CSS("body[data-ready]"))), what+", the merchant page")
 			on, err = chromedp.Run(ctx, chromedp.Evaluate[[2]string](`[getComputedStyle(document.querySelector('.kr-popin-button')).backgroundColor, getComputedStyle(document.querySelector('.kr-popin-button')).color]`))
 			must(err, "reading the pop-in button's colours")
-			if p := shop.PaletteFor(c.color, ""); on != [2]string{cssRGB(p.Color), cssRGB(p.On)} {
+			if p := shop.PaletteFor(c.color, ""); on != [2]string{browsertest.CSSRGB(p.Color), browsertest.CSSRGB(p.On)} {
 				t.Errorf("%s: the pop-in button is %v, want the shop's palette %+v", what, on, p)
 			}
 			a.check(what + ", pop-in button (" + c.lang + ")")
@@ -537,7 +537,7 @@ func TestAccessibilityAudit(t *testing.T) {
 			must(chromedp.Do(ctx, chromedp.Navigate(s.URL+"/Tokenization/HostedPage?"+q.Encode()), chromedp.WaitVisible(chromedp.CSS("#submit"))), what+", FlexCheckout")
 			on, err = chromedp.Run(ctx, chromedp.Evaluate[[2]string](`[getComputedStyle(document.getElementById('submit')).backgroundColor, getComputedStyle(document.getElementById('submit')).color]`))
 			must(err, "reading FlexCheckout's button colours")
-			if p := shop.PaletteFor(c.color, ""); on != [2]string{cssRGB(p.Color), cssRGB(p.On)} {
+			if p := shop.PaletteFor(c.color, ""); on != [2]string{browsertest.CSSRGB(p.Color), browsertest.CSSRGB(p.On)} {
 				t.Errorf("%s: FlexCheckout's button is %v, want the shop's palette %+v", what, on, p)
 			}
 			a.check(what + ", FlexCheckout (" + c.lang + ")")
@@ -569,13 +569,6 @@ func TestAccessibilityAudit(t *testing.T) {
 		must(chromedp.Do(ctx, chromedp.Navigate(s.URL+"/pay/"+ft+"?kr-language=en"), chromedp.WaitVisible(chromedp.CSS("#kr-final-message"))), "the expired form")
 		a.check("message page, expired form (en)")
 	})
-}
-
-// cssRGB is #rrggbb as a computed style writes it: "rgb(r, g, b)".
-func cssRGB(hex string) string {
-	var r, g, b uint8
-	fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b)
-	return fmt.Sprintf("rgb(%d, %d, %d)", r, g, b)
 }
 
 // embeddedFormState describes the demo page and the state of the embedded

@@ -1054,7 +1054,7 @@ func TestBrowserPopinShopColour(t *testing.T) {
 					chromedp.Navigate(b.merchant.URL),
 					chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
 				), "loading the merchant page")
-				want := look{Color: cssRGB(pal.On), Background: cssRGB(pal.Color), Border: cssRGB(pal.UI) + " solid 2px", Decoration: "none", Outline: "none"}
+				want := look{Color: browsertest.CSSRGB(pal.On), Background: browsertest.CSSRGB(pal.Color), Border: browsertest.CSSRGB(pal.UI) + " solid 2px", Decoration: "none", Outline: "none"}
 				if got := read("the button"); got != want {
 					t.Errorf("pop-in button %+v, want %+v", got, want)
 				}
@@ -1095,13 +1095,4 @@ func TestBrowserPopinShopColour(t *testing.T) {
 			})
 		}
 	}
-}
-
-// cssRGB is #rrggbb as a computed style writes it.
-func cssRGB(hex string) string {
-	var r, g, bl uint8
-	if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &bl); err != nil {
-		panic(err)
-	}
-	return fmt.Sprintf("rgb(%d, %d, %d)", r, g, bl)
 }

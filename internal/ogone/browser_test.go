@@ -253,8 +253,8 @@ func TestBrowserFlexShopColour(t *testing.T) {
     CancelColor: c.color, CancelBorder: c.borderTopColor + ' ' + c.borderTopStyle, Outline: ''};
 })()`))
 				must(err, "reading the buttons")
-				want := look{Color: cssRGB(pal.On), Background: cssRGB(pal.Color), Border: cssRGB(pal.UI) + " solid",
-					CancelColor: got.CancelColor, CancelBorder: cssRGB(pal.UI) + " solid"}
+				want := look{Color: browsertest.CSSRGB(pal.On), Background: browsertest.CSSRGB(pal.Color), Border: browsertest.CSSRGB(pal.UI) + " solid",
+					CancelColor: got.CancelColor, CancelBorder: browsertest.CSSRGB(pal.UI) + " solid"}
 				if got != want {
 					t.Errorf("%s: buttons %+v, want %+v", name, got, want)
 				}
@@ -279,13 +279,6 @@ func TestBrowserFlexShopColour(t *testing.T) {
 		}
 	}
 	browsertest.NoConsoleErrors(t, ctx)
-}
-
-// cssRGB is #rrggbb as a computed style writes it.
-func cssRGB(hex string) string {
-	var r, g, b uint8
-	fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b)
-	return fmt.Sprintf("rgb(%d, %d, %d)", r, g, b)
 }
 
 // hexOf is a computed "rgb(r, g, b)" as #rrggbb.

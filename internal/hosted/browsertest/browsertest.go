@@ -18,6 +18,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -220,4 +221,18 @@ func NoConsoleErrors(t testing.TB, ctx context.Context) {
 	for _, p := range Problems(ctx) {
 		t.Errorf("browser console: %s", p)
 	}
+}
+
+// CSSRGB is a colour written #rrggbb as a computed style writes it,
+// "rgb(r, g, b)", to compare with getComputedStyle; "" when hex is not
+// #rrggbb.
+func CSSRGB(hex string) string {
+	var r, g, b uint8
+	if len(hex) != 7 {
+		return ""
+	}
+	if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("rgb(%d, %d, %d)", r, g, b)
 }
