@@ -167,6 +167,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 
 	a.idem = v4.NewIdempotency(db, a.Clock, a.Log)
 	a.logins = obs.NewFailedLogins(a.Log, a.Clock)
+	// Failed API logins are counted in the database: every copy honours a
+	// lock, and a restart keeps it.
+	a.logins.Share(db)
 	a.V4 = v4.New(v4.Options{Auth: a.Shops, Clock: a.Clock, Logger: a.Log, Observe: a.Metrics.ObserveWebService, Wrap: a.idem.Wrap,
 		FailedLogins: a.logins})
 	a.V4.RegisterBase()

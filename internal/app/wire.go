@@ -60,6 +60,12 @@ func (a *App) wire() error {
 		_, err := a.Payments.RecoverRunning(ctx, 0, 200)
 		return err
 	})
+	// Failed API logins are forgotten an hour after the last one
+	// (internal/obs): their rows go with them.
+	a.addJob("logins.forget", 10*time.Minute, func(ctx context.Context) error {
+		_, err := a.logins.Forget(ctx)
+		return err
+	})
 	a.addJob("v4.idempotency-expiry", 10*time.Minute, func(ctx context.Context) error {
 		_, err := a.idem.PurgeIdempotencyKeys(ctx, 5000)
 		return err

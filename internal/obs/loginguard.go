@@ -23,8 +23,47 @@ import (
 // Behind a reverse proxy the address is the client's only when
 // OPENPSP_TRUSTED_PROXIES names the proxy; otherwise every client shares
 // the proxy's address and a login can be locked by anyone for
-// LoginLockMax at most. Counts live in each copy's memory: N copies give
-// N times the guesses, and a restart forgets them.
+// LoginLockMax at most.
+//
+// Shared counts. OpenPSP runs as any number of copies over one database,
+// often behind a round-robin balancer: counts kept in each copy's memory
+// gave N copies N times the guesses, let a copy miss most failures of a
+// run, and were lost at a restart. With a store (FailedLogins.Share; the
+// app always shares through its database, table login_failures) the counts
+// and locks are the database's:
+//
+//   - A wrong password is one write (store.LoginFailed): one statement
+//     that counts, starts again after loginForget, and decides the lock,
+//     so concurrent failures on several copies count exactly. While the
+//     key is locked the statement changes nothing and returns the lock.
+//   - Each copy keeps a view in memory (the loginGuard) and reads into it,
+//     at most once per LoginRefresh (a second), the counts changed since
+//     its last read (with loginRefreshOverlap for late commits and clocks
+//     a little apart): one read a second per copy whatever the traffic,
+//     made by the request that finds the view stale; the others do not
+//     wait. Locked answers from the view and never goes to the database.
+//     A restarted copy reads the last loginForget at its first login.
+//   - A right password writes only when the view knows a failure of that
+//     login and address (then it deletes the row): the common path, a
+//     payment from a merchant who never mistyped, costs no write and no
+//     round trip. A refused attempt writes nothing.
+//   - The trade-off is staleness: a lock decided by one copy is unseen by
+//     another for up to LoginRefresh. In that time the other copy checks
+//     passwords; its first wrong one is written, changes nothing, and
+//     brings the lock back, so an attacker gains at most one guess per
+//     copy (and per request in flight) per lock. A right password from a
+//     copy that has not yet seen a failure of the last second does not
+//     reset that failure; a right password seen after it does.
+//   - The rows of counts whose last failure is older than loginForget are
+//     deleted by the logins.forget job (FailedLogins.Forget, in batches),
+//     so the table holds at most an hour of failures; a copy's view stays
+//     bounded by maxLoginEntries as before, and a refresh reads at most
+//     that many rows.
+//   - When the database fails (a write or a read), the guard neither
+//     locks everyone out nor opens the door: the copy logs the error
+//     (once a minute), keeps the locks its view holds, and counts wrong
+//     passwords in its own memory as it did before the counts were
+//     shared, until the database answers again.
 const (
 	LoginFailuresBeforeLock = 10
 	LoginLockFirst          = time.Minute
@@ -84,14 +123,50 @@ func (g *loginGuard) fail(k loginKey, now time.Time) time.Time {
 	}
 	c.failures++
 	c.lastFailure = now
-	if over := c.failures - LoginFailuresBeforeLock; over >= 0 {
-		d := LoginLockMax
-		if over < 10 && LoginLockFirst<<over < LoginLockMax {
-			d = LoginLockFirst << over
-		}
+	if d := LoginLockFor(c.failures); d > 0 {
 		c.lockedUntil = now.Add(d)
 	}
 	return c.lockedUntil
+}
+
+// LoginLockFor is how long a login is locked at its failures-th failure in
+// a row: 0 before LoginFailuresBeforeLock, then LoginLockFirst doubling up
+// to LoginLockMax. The store computes the same in SQL (login_failures).
+func LoginLockFor(failures int) time.Duration {
+	over := failures - LoginFailuresBeforeLock
+	if over < 0 {
+		return 0
+	}
+	if over < 10 && LoginLockFirst<<over < LoginLockMax {
+		return LoginLockFirst << over
+	}
+	return LoginLockMax
+}
+
+// set replaces the key's count by what the database holds.
+func (g *loginGuard) set(k loginKey, failures int, lastFailure, lockedUntil time.Time, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.entries == nil {
+		g.entries = map[loginKey]*loginCount{}
+	}
+	c := g.entries[k]
+	if c == nil {
+		if len(g.entries) >= g.limit() {
+			g.prune(now)
+		}
+		c = &loginCount{}
+		g.entries[k] = c
+	}
+	c.failures, c.lastFailure, c.lockedUntil = failures, lastFailure, lockedUntil
+}
+
+// has reports whether the key has a count not yet forgotten at now.
+func (g *loginGuard) has(k loginKey, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c := g.entries[k]
+	return c != nil && now.Sub(c.lastFailure) < loginForget
 }
 
 // succeed forgets the key's failures.

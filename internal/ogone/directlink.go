@@ -237,7 +237,7 @@ func (h *Handler) authenticate(ctx context.Context, remote string, ps Params, mo
 		h.log.ErrorContext(ctx, "directlink: account", "err", err)
 		return dlRequest{}, errorResponse("", ncTechnical, "a technical problem occurred, please try again")
 	}
-	if wait, locked := h.opts.FailedLogins.Locked("directlink", pspid, remote); locked {
+	if wait, locked := h.opts.FailedLogins.Locked(ctx, "directlink", pspid, remote); locked {
 		// Neither SHASIGN nor the password is checked while the lock
 		// lasts: a guessing run learns nothing.
 		h.opts.FailedLogins.Refused(ctx, "directlink", pspid, remote, wait)
@@ -272,7 +272,7 @@ func (h *Handler) authenticate(ctx context.Context, remote string, ps Params, mo
 		h.opts.FailedLogins.WrongPassword(ctx, "directlink", pspid, pspid+"/"+ps.Get("USERID"), remote, "wrong USERID or PSWD")
 		return dlRequest{}, errorResponse("", ncPasswordIncorrect, "USERID or PSWD incorrect")
 	}
-	h.opts.FailedLogins.Succeeded("directlink", pspid, remote)
+	h.opts.FailedLogins.Succeeded(ctx, "directlink", pspid, remote)
 	return dlRequest{params: ps, acct: acct, mode: mode, cs: cs}, nil
 }
 

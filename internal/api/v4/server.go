@@ -194,7 +194,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) stri
 		return s.writeError(w, r, name, "", errs.New(errs.BadCredentials, "invalid login or private key"))
 	}
 	remote := clientip.Of(r)
-	if wait, locked := s.logins.Locked("v4", shopID, remote); locked {
+	if wait, locked := s.logins.Locked(r.Context(), "v4", shopID, remote); locked {
 		// The password is not checked: a guessing run learns nothing
 		// while the lock lasts.
 		s.logins.Refused(r.Context(), "v4", shopID, remote, wait)
@@ -212,7 +212,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) stri
 		s.logins.WrongPassword(r.Context(), "v4", shopID, shopID, remote, "unknown shop or wrong password")
 		return s.writeError(w, r, name, "", errs.New(errs.BadCredentials, "invalid login or private key"))
 	}
-	s.logins.Succeeded("v4", shopID, remote)
+	s.logins.Succeeded(r.Context(), "v4", shopID, remote)
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		return s.writeError(w, r, name, sh.ID, &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
