@@ -250,19 +250,11 @@ func (h *Handler) authenticate(ctx context.Context, remote string, ps Params, mo
 		h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISSING", "unknown order/0/s: SHASIGN is missing", map[string]string{"pspid": pspid})
 		return dlRequest{}, errorResponse("", ncDataValidation, "unknown order/0/s")
 	}
-	if given != "" {
-		s := ComposeSHA(ps, acct.SHAIn, nil)
-		raw := []byte(s)
-		if cs == Latin1 {
-			raw = encodeLatin1(s)
-		}
-		want, err := Digest(acct.SHAAlgorithm, raw)
-		if err != nil || !VerifyDigest(want, given) {
-			h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISMATCH", "unknown order/1/s: SHASIGN does not match the SHA-IN of the parameters sent", map[string]string{"pspid": pspid})
-			// SHA-IN is a secret too: guessing it counts towards the lock.
-			h.opts.FailedLogins.WrongPassword(ctx, "directlink", pspid, pspid, remote, "SHASIGN does not match")
-			return dlRequest{}, errorResponse("", ncDataValidation, "unknown order/1/s")
-		}
+	if given != "" && !shaInMatches(acct, ps, cs, given) {
+		h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISMATCH", "unknown order/1/s: SHASIGN does not match the SHA-IN of the parameters sent", map[string]string{"pspid": pspid})
+		// SHA-IN is a secret too: guessing it counts towards the lock.
+		h.opts.FailedLogins.WrongPassword(ctx, "directlink", pspid, pspid, remote, "SHASIGN does not match")
+		return dlRequest{}, errorResponse("", ncDataValidation, "unknown order/1/s")
 	}
 	if _, err := h.opts.Accounts.AuthenticateDirectLink(ctx, pspid, ps.Get("USERID"), ps.Get("PSWD")); err != nil {
 		if !errors.Is(err, shop.ErrNotFound) {
@@ -274,6 +266,28 @@ func (h *Handler) authenticate(ctx context.Context, remote string, ps Params, mo
 	}
 	h.opts.FailedLogins.Succeeded(ctx, "directlink", pspid, remote)
 	return dlRequest{params: ps, acct: acct, mode: mode, cs: cs}, nil
+}
+
+// shaInMatches checks a DirectLink SHASIGN. Ingenico hashes the sent
+// parameters that are on its SHA-IN list (SHAInKeep), and the libraries
+// merchants use sign that way (marlon-ogone, open-forms); others sign every
+// parameter sent (Odoo, Django-ogone), which is the same string whenever
+// every parameter is on the list. Either is accepted: every parameter
+// DirectLink acts on is on the list, so both cover what matters.
+func shaInMatches(acct shop.Ogone, ps Params, cs Charset, given string) bool {
+	ok := false
+	for _, keep := range []func(string) bool{nil, SHAInKeep} {
+		s := ComposeSHA(ps, acct.SHAIn, keep)
+		raw := []byte(s)
+		if cs == Latin1 {
+			raw = encodeLatin1(s)
+		}
+		want, err := Digest(acct.SHAAlgorithm, raw)
+		if err == nil && VerifyDigest(want, given) {
+			ok = true
+		}
+	}
+	return ok
 }
 
 // parseOgoneAmount reads AMOUNT, which Ogone always sends multiplied by

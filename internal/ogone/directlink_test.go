@@ -753,3 +753,70 @@ func TestDirectLinkOrderWhoseOutcomeCannotBeWritten(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectLinkSHAInSignsIngenicosList: Ingenico hashes only the
+// parameters sent that are on its SHA-IN list ("All parameters that you send
+// (and that appear in the list in Appendix: List of Parameters to be
+// included in SHA IN Calculation)"), and libraries sign that way
+// (marlon-be/marlon-ogone ShaInParameterFilter.php, open-formulieren/
+// open-forms payments/contrib/ogone/signing.py). A request that carries a
+// parameter off the list (here a merchant's own field, and PAYIDSUB on a
+// query, which the list leaves out) signed so must be accepted; one that
+// signs every parameter, as Odoo and Django-ogone do, still is.
+func TestDirectLinkSHAInSignsIngenicosList(t *testing.T) {
+	e := newEnv(t)
+	listed := map[string]bool{}
+	for _, n := range []string{"PSPID", "USERID", "PSWD", "ORDERID", "AMOUNT", "CURRENCY", "OPERATION", "CARDNO", "ED", "CVC", "CN", "ECI", "PAYID", "ITEMID1", "ITEMNAME12"} {
+		listed[n] = true
+	}
+	post := func(page string, v url.Values, allow map[string]bool) map[string]string {
+		t.Helper()
+		v.Set("PSPID", pspid)
+		v.Set("USERID", shop.DemoAPIUser)
+		v.Set("PSWD", shop.DemoAPIPassword)
+		v.Set("SHASIGN", sign("SHA-512", v, passphrase, allow))
+		resp, err := e.client.PostForm(e.srv.URL+"/ncol/test/"+page, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return ncresponse(t, body)
+	}
+	order := url.Values{"ORDERID": {"L-1"}, "AMOUNT": {"1250"}, "CURRENCY": {"EUR"}, "OPERATION": {"SAL"}, "ECI": {"7"},
+		"CARDNO": {"4970100000000055"}, "ED": {"1232"}, "CVC": {"123"}, "CN": {"J D"},
+		"ITEMID1": {"sku-1"}, "ITEMNAME12": {"Book"}, "MYSHOPREF": {"basket 42"}}
+	r := post("orderdirect_utf8.asp", order, listed)
+	if r["STATUS"] != "9" || r["NCERROR"] != "0" {
+		t.Fatalf("order signed over Ingenico's SHA-IN list: %v", r)
+	}
+	q := post("querydirect_utf8.asp", url.Values{"PAYID": {r["PAYID"]}, "PAYIDSUB": {"0"}}, listed)
+	if q["STATUS"] != "9" || q["NCERROR"] != "0" {
+		t.Fatalf("query signed over Ingenico's SHA-IN list: %v", q)
+	}
+	order.Set("ORDERID", "L-2")
+	if r := post("orderdirect_utf8.asp", order, nil); r["STATUS"] != "9" {
+		t.Fatalf("order signed over every parameter: %v", r)
+	}
+	// What the list signs stays signed: a listed value changed after
+	// signing is refused either way.
+	order.Set("ORDERID", "L-3")
+	v := url.Values{}
+	for k, vs := range order {
+		v[k] = vs
+	}
+	v.Set("PSPID", pspid)
+	v.Set("USERID", shop.DemoAPIUser)
+	v.Set("PSWD", shop.DemoAPIPassword)
+	v.Set("SHASIGN", sign("SHA-512", v, passphrase, listed))
+	v.Set("AMOUNT", "1")
+	resp, err := e.client.PostForm(e.srv.URL+"/ncol/test/orderdirect_utf8.asp", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if r := ncresponse(t, body); r["NCERROR"] != "50001111" || r["STATUS"] != "0" {
+		t.Fatalf("tampered AMOUNT: %v", r)
+	}
+}

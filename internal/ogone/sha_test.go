@@ -213,3 +213,31 @@ func FuzzParseParams(f *testing.F) {
 		_, _ = ParseFlexRequest(ps)
 	})
 }
+
+// TestSHAInList: Ingenico's SHA-IN list covers every parameter DirectLink
+// acts on (so a signature over the list alone protects the order), its
+// numbered names take a number only, and names off the list stay off.
+// The digests are Ingenico's own examples: SHA-1 of the DirectLink/e-
+// Commerce guide (tschellenbach/Django-ogone alternative_signing.py
+// doctest) and SHA-512 of b2u.eu/en/ingenico/support/integratie/sha/.
+func TestSHAInList(t *testing.T) {
+	for _, n := range []string{"ALIAS", "ALIASPERSISTEDAFTERUSE", "AMOUNT", "CARDNO", "CN", "CURRENCY", "CVC", "ECI", "ED", "EMAIL",
+		"OPERATION", "ORDERID", "PAYID", "PSPID", "PSWD", "USERID", "ITEMID1", "ITEMNAME12", "AMOUNT3", "MPI.HOMEPHONE.COUNTRYCODE"} {
+		if !SHAInKeep(n) {
+			t.Errorf("%s is on Ingenico's SHA-IN list", n)
+		}
+	}
+	for _, n := range []string{"PAYIDSUB", "SHASIGN", "MYSHOPREF", "ITEMID", "ITEMIDX", "ITEMID1A", "ACCOUNT.PSPID", "RESPONSE"} {
+		if SHAInKeep(n) {
+			t.Errorf("%s is not on Ingenico's SHA-IN list", n)
+		}
+	}
+	ex := Params{{"amount", "1500"}, {"currency", "EUR"}, {"Operation", "RES"}, {"orderID", "1234"}, {"PSPID", "MyPSPID"}, {"MYSHOPREF", "x"}}
+	if got, _ := Sign(SHA1, ex, docPassphrase, SHAInKeep); got != "EB52902BCC4B50DC1250E5A7C1068ECF97751256" {
+		t.Errorf("Ingenico's SHA-1 example: %s", got)
+	}
+	ex = Params{{"AMOUNT", "1500"}, {"CURRENCY", "EUR"}, {"LANGUAGE", "en_US"}, {"ORDERID", "1234"}, {"PSPID", "MyPSPID"}}
+	if got, _ := Sign(SHA512, ex, docPassphrase, SHAInKeep); !strings.HasPrefix(got, "D1CFE8833A297D0922E908B2B44934B0") {
+		t.Errorf("Ingenico's SHA-512 example: %s", got)
+	}
+}
