@@ -247,14 +247,14 @@ func (h *Handler) authenticate(ctx context.Context, remote string, ps Params, mo
 	}
 	given := ps.Get("SHASIGN")
 	if given == "" && needSHA {
-		h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISSING", "unknown order/0/s: SHASIGN is missing", map[string]string{"pspid": pspid})
-		return dlRequest{}, errorResponse("", ncDataValidation, "unknown order/0/s")
+		h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISSING", "unknown order/0/s/: SHASIGN is missing", map[string]string{"pspid": pspid})
+		return dlRequest{}, errorResponse("", ncDataValidation, "unknown order/0/s/")
 	}
 	if given != "" && !shaInMatches(acct, ps, cs, given) {
-		h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISMATCH", "unknown order/1/s: SHASIGN does not match the SHA-IN of the parameters sent", map[string]string{"pspid": pspid})
+		h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISMATCH", "unknown order/1/s/: SHASIGN does not match the SHA-IN of the parameters sent", map[string]string{"pspid": pspid})
 		// SHA-IN is a secret too: guessing it counts towards the lock.
 		h.opts.FailedLogins.WrongPassword(ctx, "directlink", pspid, pspid, remote, "SHASIGN does not match")
-		return dlRequest{}, errorResponse("", ncDataValidation, "unknown order/1/s")
+		return dlRequest{}, errorResponse("", ncDataValidation, "unknown order/1/s/")
 	}
 	if _, err := h.opts.Accounts.AuthenticateDirectLink(ctx, pspid, ps.Get("USERID"), ps.Get("PSWD")); err != nil {
 		if !errors.Is(err, shop.ErrNotFound) {

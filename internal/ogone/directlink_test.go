@@ -820,3 +820,28 @@ func TestDirectLinkSHAInSignsIngenicosList(t *testing.T) {
 		t.Fatalf("tampered AMOUNT: %v", r)
 	}
 }
+
+// TestDirectLinkSHAErrorsAsIngenicoWritesThem: Ingenico's NCERRORPLUS for a
+// missing or wrong SHASIGN ends with a slash, "unknown order/0/s/" and
+// "unknown order/1/s/" (Ingenico's own help, support-paypage.ecom-psp.com/
+// fr/help/possible-errors/faq, "either for e-Commerce or DirectLink"; the
+// CBSubs Ogone gateway compares NCERRORPLUS with exactly these strings;
+// ActiveMerchant's recorded "unknown order/1/i/67.192.100.64" has the same
+// shape). Ours had no trailing slash.
+func TestDirectLinkSHAErrorsAsIngenicoWritesThem(t *testing.T) {
+	e := newEnv(t)
+	base := map[string]string{"ORDERID": "SE-1", "ALIAS": "none"}
+	for name, tc := range map[string]struct{ sha, plus string }{
+		"missing": {"", "unknown order/0/s/"},
+		"wrong":   {"00", "unknown order/1/s/"},
+	} {
+		p := map[string]string{"SHASIGN": tc.sha}
+		for k, v := range base {
+			p[k] = v
+		}
+		r := e.order(p)
+		if r["NCERROR"] != "50001111" || r["NCERRORPLUS"] != tc.plus {
+			t.Errorf("%s SHASIGN: %v, want NCERROR 50001111 NCERRORPLUS %q", name, r, tc.plus)
+		}
+	}
+}

@@ -49,13 +49,13 @@ func (h *Handler) flexEntry(w http.ResponseWriter, r *http.Request) {
 	}
 	given := ps.Get(fSHASign)
 	if given == "" {
-		h.logError(ctx, acct.ShopID, sourceFlex, "SHA_MISSING", "unknown order/0/s: SHASIGNATURE.SHASIGN is missing", map[string]string{"pspid": pspid})
+		h.logError(ctx, acct.ShopID, sourceFlex, "SHA_MISSING", "unknown order/0/s/: SHASIGNATURE.SHASIGN is missing", map[string]string{"pspid": pspid})
 		h.genericPage(w, lang, http.StatusBadRequest)
 		return
 	}
 	want, err := Sign(acct.SHAAlgorithm, ps, acct.SHAIn, nil)
 	if err != nil || !VerifyDigest(want, given) {
-		h.logError(ctx, acct.ShopID, sourceFlex, "SHA_MISMATCH", "unknown order/1/s: SHASIGNATURE.SHASIGN does not match the SHA-IN of the parameters sent", map[string]string{"pspid": pspid})
+		h.logError(ctx, acct.ShopID, sourceFlex, "SHA_MISMATCH", "unknown order/1/s/: SHASIGNATURE.SHASIGN does not match the SHA-IN of the parameters sent", map[string]string{"pspid": pspid})
 		h.genericPage(w, lang, http.StatusBadRequest)
 		return
 	}

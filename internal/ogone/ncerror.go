@@ -25,7 +25,7 @@ const (
 	ncInvalidPAN           = "50001068" // The card number or account number is invalid
 	ncECI                  = "50001070" // ECI not supported or in conflict
 	ncCVCMissing           = "50001090" // CVC missing at input, but CVC check asked
-	ncDataValidation       = "50001111" // Data validation error (and SHA mismatch: unknown order/1/s)
+	ncDataValidation       = "50001111" // Data validation error (and SHA mismatch: unknown order/1/s/)
 	ncAlreadyProcessed     = "50001113" // This order has already been processed
 	ncPSPIDNotFound        = "50001118" // Pspid not found or not correct
 	ncPasswordIncorrect    = "50001119" // Password incorrect or disabled

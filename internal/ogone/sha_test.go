@@ -241,3 +241,16 @@ func TestSHAInList(t *testing.T) {
 		t.Errorf("Ingenico's SHA-512 example: %s", got)
 	}
 }
+
+// TestFlexSHAInPublicVector: FlexCheckout SHA-IN signs every parameter
+// sent, dot names uppercased with their dots, as a public client's own
+// test expects (kkamkou/node-concardis test/lib/request/SignedCollection.js:
+// ACCOUNT.PSPID=test, PARAMETERS.ACCEPTURL=https://example.com, passphrase
+// "pwd", SHA-256). Document 004's printed SHA-512 cannot serve (see
+// docPublished); this digest is one a client checks against.
+func TestFlexSHAInPublicVector(t *testing.T) {
+	ps := Params{{"PARAMETERS.ACCEPTURL", "https://example.com"}, {"ACCOUNT.PSPID", "test"}}
+	if got, _ := Sign(SHA256, ps, "pwd", nil); got != "E250E47E5E14AF03CD6917FD28A72398798879D727410849C07D4120CF897E77" {
+		t.Fatalf("node-concardis vector: %s", got)
+	}
+}
