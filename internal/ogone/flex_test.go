@@ -638,3 +638,29 @@ func TestFlexFrenchTypography(t *testing.T) {
 		}
 	}
 }
+
+// TestFlexBarePARAMPLUS: Odoo's FlexCheckout request (odoo/odoo
+// addons/payment_ogone/models/payment_acquirer.py, ogone_form_generate_values)
+// sends its return data as PARAMPLUS, not PARAMETERS.PARAMPLUS, signs it
+// with the rest, and reads it back on its feedback route; document 004's
+// output table names the returned field PARAMPLUS too. Ours dropped it.
+func TestFlexBarePARAMPLUS(t *testing.T) {
+	e := newEnv(t)
+	action, _ := e.open(e.flexParams(map[string]string{"ALIAS.ORDERID": "ODOO-1", "LAYOUT.LANGUAGE": "fr-BE",
+		"PARAMPLUS": "acquirerId=7&partnerId=3&flow=direct"}))
+	path, q := e.returned(e.post(action, cardForm(visa)))
+	if path != "/accept" {
+		t.Fatalf("returned to %s", path)
+	}
+	checkSHAOut(t, q)
+	for k, v := range map[string]string{"acquirerId": "7", "partnerId": "3", "flow": "direct", "Alias.Status": "0"} {
+		if q.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, q.Get(k), v)
+		}
+	}
+	// PARAMETERS.PARAMPLUS, the documented name, wins when both are sent.
+	action, _ = e.open(e.flexParams(map[string]string{"PARAMPLUS": "a=bare", "PARAMETERS.PARAMPLUS": "a=doc"}))
+	if _, q := e.returned(e.post(action, cardForm(visa))); q.Get("a") != "doc" || len(q["a"]) != 1 {
+		t.Errorf("both names: a = %v, want [doc]", q["a"])
+	}
+}

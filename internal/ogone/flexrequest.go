@@ -28,6 +28,7 @@ const (
 	fDeclineURL         = "PARAMETERS.DECLINEURL"
 	fExcluded           = "PARAMETERS.EXCLUDEDPAYMENTMETHODS"
 	fParamPlus          = "PARAMETERS.PARAMPLUS"
+	fParamPlusBare      = "PARAMPLUS"
 	fSHASign            = "SHASIGNATURE.SHASIGN"
 )
 
@@ -253,6 +254,13 @@ func ParseFlexRequest(ps Params) (FlexRequest, error) {
 	}
 	if f.ParamPlus, err = get(fParamPlus, 1000, false); err != nil {
 		return f, err
+	}
+	if f.ParamPlus == "" {
+		// Odoo sends it bare (odoo/odoo addons/payment_ogone,
+		// ogone_form_generate_values), as the output table names it.
+		if f.ParamPlus, err = get(fParamPlusBare, 1000, false); err != nil {
+			return f, err
+		}
 	}
 	if f.DirectDebit() {
 		if f.excluded(f.directDebitName()) {
