@@ -251,6 +251,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if env, err = targetEnv(o); err != nil {
 				return nil, err
 			}
+			if err := targetSchema(ctx, env, res.Database); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if env != nil {
@@ -568,6 +571,43 @@ func targetEnv(o Options) (map[string]string, error) {
 	return nil, fmt.Errorf("bench: no keyring at %s and no OPENPSP_MASTER_KEYS: the bench seals its tokens with the "+
 		"server's master keys. Name the server's data folder with -target-data-dir (its keyring.json), or set "+
 		"OPENPSP_MASTER_KEYS (or OPENPSP_KEYRING_FILE) as the server has it. Nothing was created", path)
+}
+
+// targetSchema refuses, before the bench writes anything there, a -target
+// server's database whose migrations are not exactly this binary's: its
+// pre-fill opens the database as the server does, which migrated the
+// database of an older server under it (and a newer server's database
+// has a schema this binary does not know).
+func targetSchema(ctx context.Context, env map[string]string, what string) error {
+	cfg, err := configFor(env)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, PostgresConns: 2})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st, err := db.Schema(ctx)
+	if err != nil {
+		return fmt.Errorf("bench: the target's schema: %w", err)
+	}
+	if st.Current() {
+		return nil
+	}
+	at := st.Database
+	if at == "" {
+		at = "none (no migration has run there)"
+	}
+	why := fmt.Sprintf("older than this bench's %s (it lacks %s): the server runs an older version, and the bench would migrate its database under it",
+		st.Binary, strings.Join(st.Missing, ", "))
+	if len(st.Unknown) > 0 {
+		why = fmt.Sprintf("which this bench (schema %s) does not know (%s): the server runs a newer version",
+			st.Binary, strings.Join(st.Unknown, ", "))
+	}
+	return fmt.Errorf("bench: the target's %s is at schema version %s, %s. Against a running server the bench "+
+		"never changes the schema: run the bench built from the server's own version (`openpsp bench` of the "+
+		"binary the server runs). Nothing was written", what, at, why)
 }
 
 // targetDatabase is the engine and the database of a -target run, as the

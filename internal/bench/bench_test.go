@@ -159,21 +159,11 @@ func TestTargetMetricsToken(t *testing.T) {
 func TestTargetRunTwice(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
-			dataDir, dbURL := t.TempDir(), ""
-			if engine == "postgres" {
-				dbURL = storetest.NewPostgresDatabase(t)
-			}
-			srv, err := startInProcess(context.Background(), serverEnv(dataDir, dbURL))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.stop()
+			o, db := targetServer(t, engine)
+			o.Scenario, o.WorkTokens = "silent", 1
 			for i, size := range []int{5, 5, 8} {
-				res, err := Run(context.Background(), Options{
-					Scenario: "silent", Concurrency: 2, Duration: 300 * time.Millisecond, Warmup: 0,
-					SkipCeilings: true, WorkTokens: 1, VaultSize: size,
-					Target: srv.URL, TargetDataDir: dataDir, TargetDatabaseURL: dbURL,
-				})
+				o.VaultSize = size
+				res, err := Run(context.Background(), o)
 				if err != nil {
 					t.Fatalf("run %d: %v", i+1, err)
 				}
@@ -184,24 +174,15 @@ func TestTargetRunTwice(t *testing.T) {
 				if err := WriteReport(&out, res); err != nil {
 					t.Fatal(err)
 				}
-				want := "SQLite database " + filepath.Join(dataDir, "openpsp.db")
+				want := "SQLite database " + filepath.Join(o.TargetDataDir, "openpsp.db")
 				if engine == "postgres" {
-					want = "PostgreSQL database " + dbURL
+					want = "PostgreSQL database " + o.TargetDatabaseURL
 				}
 				if res.Engine != engine || !strings.Contains(out.String(), "database       "+engine+" ("+want) {
 					t.Errorf("run %d: engine %q, want %q (%s), report:\n%s", i+1, res.Engine, engine, want, out.String())
 				}
 			}
-			db, err := store.Open(context.Background(), store.Options{URL: dbURL, DataDir: dataDir})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			var n int
-			if err := db.Writer().QueryRow(`SELECT COUNT(*) FROM tokens WHERE token LIKE 'bench%'`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n != 8 {
+			if n := benchTokens(t, db); n != 8 {
 				t.Errorf("%d bench tokens in the vault after runs of 5, 5 and 8, want 8", n)
 			}
 		})
@@ -423,6 +404,104 @@ func TestTargetFlagsWithoutTarget(t *testing.T) {
 		_, err := Run(context.Background(), o)
 		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "-target") {
 			t.Errorf("%s without -target: err %v", name, err)
+		}
+	}
+}
+
+// targetServer starts a server on engine's database (a SQLite folder, or a
+// fresh PostgreSQL database) and returns the options of a bench run
+// against it that names that database.
+func targetServer(t *testing.T, engine string) (Options, *store.DB) {
+	t.Helper()
+	dataDir, dbURL := t.TempDir(), ""
+	if engine == "postgres" {
+		dbURL = storetest.NewPostgresDatabase(t)
+	}
+	srv, err := startInProcess(context.Background(), serverEnv(dataDir, dbURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.stop() })
+	db, err := store.Open(context.Background(), store.Options{URL: dbURL, DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	o := Options{Concurrency: 2, Duration: 300 * time.Millisecond, SkipCeilings: true, WorkTokens: 3,
+		Target: srv.URL, TargetDataDir: dataDir, TargetDatabaseURL: dbURL} // the folder has the keyring
+	return o, db
+}
+
+func benchTokens(t *testing.T, db *store.DB) int {
+	t.Helper()
+	var n int
+	if err := db.Writer().QueryRow(`SELECT COUNT(*) FROM tokens WHERE token LIKE 'bench%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A bench binary newer than the -target server migrated the server's
+// database under it (its pre-fill opened the database as a server does);
+// an older one ran against a schema it does not know. Against a running
+// server the bench refuses, before any write, when the database's
+// migrations are not exactly its own, naming both versions and what to
+// do; the schema and the vault are left as they were. The older
+// database is the server's with its latest migration's record removed
+// (the bench tried to apply that migration again).
+func TestTargetSchemaMustMatchTheBench(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		for _, server := range []string{"newer", "older"} {
+			t.Run(engine+"/"+server, func(t *testing.T) {
+				o, db := targetServer(t, engine)
+				o.Scenario = "silent"
+				var binary string
+				if err := db.Writer().QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&binary); err != nil {
+					t.Fatal(err)
+				}
+				dbVersion := "9999_from_a_newer_release"
+				if server == "newer" {
+					if _, err := db.Writer().Exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)", dbVersion); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					if _, err := db.Writer().Exec("DELETE FROM schema_migrations WHERE version = $1", binary); err != nil {
+						t.Fatal(err)
+					}
+					if err := db.Writer().QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&dbVersion); err != nil {
+						t.Fatal(err)
+					}
+				}
+				versions := func() string {
+					t.Helper()
+					rows, err := db.Writer().Query("SELECT version FROM schema_migrations ORDER BY version")
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer rows.Close()
+					var all []string
+					for rows.Next() {
+						var v string
+						if err := rows.Scan(&v); err != nil {
+							t.Fatal(err)
+						}
+						all = append(all, v)
+					}
+					return strings.Join(all, ",")
+				}
+				before := versions()
+				_, err := Run(context.Background(), o)
+				if err == nil || !strings.Contains(err.Error(), dbVersion) || !strings.Contains(err.Error(), binary) ||
+					!strings.Contains(err.Error(), "server's own version") {
+					t.Errorf("err %v, want a refusal naming the database's %s, the bench's %s and what to do", err, dbVersion, binary)
+				}
+				if after := versions(); after != before {
+					t.Errorf("the bench changed the server's migrations:\n before %s\n after  %s", before, after)
+				}
+				if n := benchTokens(t, db); n != 0 {
+					t.Errorf("the bench put %d tokens in the vault of a database it refused", n)
+				}
+			})
 		}
 	}
 }

@@ -48,7 +48,9 @@ type prefillOptions struct {
 }
 
 // prefillVault opens the database of cfg (migrating it, as the server
-// would, and seeding the demo shop when the tokens are its own), and puts
+// would: a -target server's database was first checked by targetSchema to
+// need no migration; and seeding the demo shop when the tokens are its
+// own), and puts
 // tokens TokenValue(From..To-1) of the shop ShopID (which must be there)
 // into the vault, fast: sealed in parallel, inserted in transactions of
 // Batch tokens (several writers on PostgreSQL). Tokens an earlier run put

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -27,17 +28,10 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 // tests build a database as an older release left it.
 func (db *DB) migrate(ctx context.Context, upTo string) (applied []string, err error) {
 	dir := "migrations/" + string(db.dialect)
-	entries, err := fs.ReadDir(migrationFiles, dir)
+	names, err := db.migrationNames()
 	if err != nil {
-		return nil, fmt.Errorf("store: read migrations: %w", err)
+		return nil, err
 	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".sql") {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
 
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
@@ -55,20 +49,10 @@ func (db *DB) migrate(ctx context.Context, upTo string) (applied []string, err e
 		applied_at BIGINT NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("store: create schema_migrations: %w", err)
 	}
-	done := map[string]bool{}
-	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	done, err := appliedMigrations(ctx, conn)
 	if err != nil {
-		return nil, fmt.Errorf("store: list migrations: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		done[v] = true
-	}
-	rows.Close()
 
 	for _, name := range names {
 		version := strings.TrimSuffix(name, ".sql")
@@ -108,6 +92,100 @@ func (db *DB) migrate(ctx context.Context, upTo string) (applied []string, err e
 		}
 	}
 	return applied, nil
+}
+
+// migrationNames lists this dialect's migration files in the order they run.
+func (db *DB) migrationNames() ([]string, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations/"+string(db.dialect))
+	if err != nil {
+		return nil, fmt.Errorf("store: read migrations: %w", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// appliedMigrations is the set of versions schema_migrations holds.
+func appliedMigrations(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("store: list migrations: %w", err)
+	}
+	defer rows.Close()
+	done := map[string]bool{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("store: list migrations: %w", err)
+		}
+		done[v] = true
+	}
+	return done, rows.Err()
+}
+
+// SchemaState is a database's schema as this binary sees it: which of the
+// migrations it knows the database has run, and which the database has run
+// that it does not know (a newer release migrated it).
+type SchemaState struct {
+	Database string   // the database's latest migration ("" none: an empty database)
+	Binary   string   // the latest migration this binary knows
+	Missing  []string // this binary's migrations the database has not run
+	Unknown  []string // the database's migrations this binary does not know
+}
+
+// Current reports whether the database has exactly this binary's migrations.
+func (s SchemaState) Current() bool { return len(s.Missing) == 0 && len(s.Unknown) == 0 }
+
+// Schema reads the database's migrations and compares them with this
+// binary's, changing nothing (Migrate is what applies them): for a program
+// that opens the database of a server running another version, which must
+// not migrate it under that server.
+func (db *DB) Schema(ctx context.Context) (SchemaState, error) {
+	names, err := db.migrationNames()
+	if err != nil {
+		return SchemaState{}, err
+	}
+	exists := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if db.dialect == Postgres {
+		exists = `SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'`
+	}
+	var n int
+	if err := db.read.QueryRowContext(ctx, exists).Scan(&n); err != nil {
+		return SchemaState{}, fmt.Errorf("store: read the schema version: %w", err)
+	}
+	done := map[string]bool{}
+	if n > 0 {
+		if done, err = appliedMigrations(ctx, db.read); err != nil {
+			return SchemaState{}, err
+		}
+	}
+	var st SchemaState
+	known := map[string]bool{}
+	for _, name := range names {
+		v := strings.TrimSuffix(name, ".sql")
+		known[v] = true
+		st.Binary = v
+		if !done[v] {
+			st.Missing = append(st.Missing, v)
+		}
+	}
+	for v := range done {
+		if !known[v] {
+			st.Unknown = append(st.Unknown, v)
+		}
+		if v > st.Database {
+			st.Database = v
+		}
+	}
+	sort.Strings(st.Unknown)
+	return st, nil
 }
 
 // splitStatements splits a migration file on lines that hold only ";" or end
