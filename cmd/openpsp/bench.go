@@ -52,7 +52,7 @@ func benchFlags() (*flag.FlagSet, *benchFlagValues) {
 	v := &benchFlagValues{}
 	o := &v.opts
 	fs.StringVar(&o.Scenario, "scenario", "silent", "what to measure: "+strings.Join(bench.Scenarios, ", "))
-	fs.StringVar(&o.Engine, "engine", "sqlite", "database of the server the bench starts: sqlite or postgres")
+	fs.StringVar(&o.Engine, "engine", "sqlite", "database of the server the bench starts: sqlite or postgres (with -target: that of the database -target-data-dir or -target-database-url names, another is refused)")
 	fs.StringVar(&o.PostgresURL, "postgres-url", bench.DefaultPostgresURL, "PostgreSQL server on which -engine postgres creates (and drops) a fresh database")
 	fs.IntVar(&o.Concurrency, "c", 64, "concurrent keep-alive clients")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measured duration")
@@ -101,6 +101,13 @@ func benchCmd(ctx context.Context, args []string) error {
 	}
 	o := v.opts
 	o.MetricsToken = v.metricsToken()
+	engineGiven := false
+	fs.Visit(func(f *flag.Flag) { engineGiven = engineGiven || f.Name == "engine" })
+	if o.Target != "" && !engineGiven {
+		// The default names the server the bench starts; a running
+		// server's is that of its database (an -engine given must be it).
+		o.Engine = ""
+	}
 	if o.Target != "" && o.TargetDataDir != "" {
 		// Opening a folder without the database would create an empty one
 		// and fill that vault instead of the server's.

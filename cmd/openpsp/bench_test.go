@@ -51,3 +51,24 @@ func TestBenchMetricsTokenFlag(t *testing.T) {
 		t.Errorf("bench -help shows the token:\n%s", out)
 	}
 }
+
+// -engine has a default (sqlite) for the server the bench starts: against
+// -target that default is not an -engine given, and the target's engine
+// (here PostgreSQL, named by -target-database-url) is taken without a
+// refusal; an -engine given that is not the target's is refused.
+func TestBenchEngineWithTarget(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("OPENPSP_MASTER_KEYS", "")
+	t.Setenv("OPENPSP_KEYRING_FILE", "")
+	args := []string{"bench", "-q", "-scenario", "sdktest", "-target", "http://127.0.0.1:1",
+		"-target-database-url", "postgres://bench@127.0.0.1:1/none?sslmode=disable", "-duration", "1s", "-no-ceilings"}
+	// Without -engine it goes on to the target's keys, which it lacks here.
+	if _, err := helpText(t, args...); err == nil || strings.Contains(err.Error(), "-engine") ||
+		!strings.Contains(err.Error(), "OPENPSP_MASTER_KEYS") {
+		t.Errorf("without -engine: err %v, want the refusal for the missing keys, not -engine", err)
+	}
+	if _, err := helpText(t, append(args, "-engine", "sqlite")...); err == nil || !strings.Contains(err.Error(), "-engine sqlite") ||
+		!strings.Contains(err.Error(), "postgres") {
+		t.Errorf("-engine sqlite against a PostgreSQL target: err %v, want a refusal naming both", err)
+	}
+}

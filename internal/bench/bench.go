@@ -35,7 +35,7 @@ const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 // Options configures a run.
 type Options struct {
 	Scenario    string        // silent, checkout, tokenize, get, mixed, sdktest
-	Engine      string        // sqlite (default) or postgres
+	Engine      string        // sqlite (default) or postgres; with Target, empty or the engine of the database named
 	PostgresURL string        // server on which a fresh database is created (engine postgres)
 	Concurrency int           // concurrent keep-alive clients (default 64)
 	Duration    time.Duration // measured window (default 10s)
@@ -185,6 +185,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.withoutTarget(); err != nil {
 		return nil, err
 	}
+	engineGiven := o.Engine
 	o.defaults()
 	sc, err := scenarioByName(o.Scenario)
 	if err != nil {
@@ -230,6 +231,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	} else {
 		var engine string
 		engine, res.Database = targetDatabase(o)
+		if engine != "unknown" && engineGiven != "" && engineGiven != engine {
+			// It was ignored without a word: the target's engine is
+			// measured, the database the bench was told is on it.
+			return nil, fmt.Errorf("-engine %s, but the target's database is %s (the %s): against a running server "+
+				"the bench measures the engine of that server's database; drop -engine", engineGiven, engine, res.Database)
+		}
 		res.Engine = engine
 		if engine != "unknown" {
 			o.Engine = engine // the commit ceiling of the target's engine

@@ -505,3 +505,29 @@ func TestTargetSchemaMustMatchTheBench(t *testing.T) {
 		}
 	}
 }
+
+// -engine with -target was ignored in favour of the target's engine
+// without a word. The bench refuses an -engine that is not the engine of
+// the database it was told (-target-data-dir, -target-database-url), and
+// takes the one that is.
+func TestTargetEngineMustMatch(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			o, db := targetServer(t, engine)
+			o.Scenario = "silent"
+			o.Engine = map[string]string{"sqlite": "postgres", "postgres": "sqlite"}[engine]
+			_, err := Run(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), "-engine "+o.Engine) || !strings.Contains(err.Error(), engine) {
+				t.Errorf("-engine %s against a %s target: err %v, want a refusal naming both", o.Engine, engine, err)
+			}
+			if n := benchTokens(t, db); n != 0 {
+				t.Errorf("the bench put %d tokens in the vault before refusing", n)
+			}
+			o.Engine = engine
+			res, err := Run(context.Background(), o)
+			if err != nil || res.Engine != engine {
+				t.Fatalf("-engine %s against a %s target: %v %+v", engine, engine, err, res)
+			}
+		})
+	}
+}
