@@ -172,7 +172,8 @@ func scenarioByName(name string) (*scenario, error) {
 		"tokenize": tokenizeScenario(),
 	}
 	all["mixed"] = mixedScenario(all)
-	all["purge"] = &scenario{name: "purge", what: "the 15-month retention purge (openpsp purge) of every token in the vault, all last used 16 months ago"}
+	all["purge"] = &scenario{name: "purge", what: "the 15-month retention purge (openpsp purge) of every token in the vault, all last used 16 months ago",
+		payByToken: true} // purges them
 	s, ok := all[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown scenario %q (one of %s)", name, strings.Join(Scenarios, ", "))
@@ -244,8 +245,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	env := serverEnv(dataDir, dbURL)
 
-	// Tokens.
-	tokens := max(o.VaultSize, o.WorkTokens)
+	// Tokens: the scenarios that pay with them get at least WorkTokens;
+	// the others create what they use, and get only the -vault-size asked
+	// (the size of the vault they write into).
+	tokens := o.VaultSize
+	if sc.payByToken {
+		tokens = max(o.VaultSize, o.WorkTokens)
+	}
 	if sc.name == "purge" {
 		if err := runPurge(ctx, o, res, env, tokens, logf); err != nil {
 			return nil, err
@@ -263,7 +269,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
-	if env != nil {
+	if env != nil && tokens > 0 {
 		cfg, err := configFor(env)
 		if err != nil {
 			return nil, err

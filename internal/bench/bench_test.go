@@ -531,3 +531,31 @@ func TestTargetEngineMustMatch(t *testing.T) {
 		})
 	}
 }
+
+// -scenario tokenize (and sdktest, checkout) pre-filled 1,000 vault
+// tokens it never used: it creates its own aliases. Only the scenarios
+// that pay with the bench tokens get them; -vault-size still fills the
+// vault for the others (the size of the vault it inserts into).
+func TestTokenizeNeedsNoPrefill(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			o, db := targetServer(t, engine)
+			o.Scenario = "tokenize"
+			res, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := benchTokens(t, db); n != 0 || res.VaultSize != 0 || res.Errors != 0 {
+				t.Errorf("tokenize: %d bench tokens in the vault, vault size %d reported, %d errors; want none",
+					n, res.VaultSize, res.Errors)
+			}
+			o.VaultSize = 4
+			if res, err = Run(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			if n := benchTokens(t, db); n != 4 || res.VaultSize != 4 {
+				t.Errorf("tokenize -vault-size 4: %d bench tokens, vault size %d reported", n, res.VaultSize)
+			}
+		})
+	}
+}

@@ -24,6 +24,9 @@ type scenario struct {
 	// sample is a representative request body, whose size the echo ceiling
 	// uses.
 	sample func(e *runEnv) []byte
+	// payByToken: the scenario pays with the bench's vault tokens, which
+	// the bench puts there first (the others make what they need).
+	payByToken bool
 }
 
 // runEnv is what scenarios share during one run.
@@ -94,7 +97,8 @@ func silentScenario() *scenario {
 			_, err := envOf(ctx).silentPay(ctx, w)
 			return err
 		},
-		sample: func(e *runEnv) []byte { return e.silentBody(e.runID+"-00-000000", TokenValue(0)) },
+		sample:     func(e *runEnv) []byte { return e.silentBody(e.runID+"-00-000000", TokenValue(0)) },
+		payByToken: true,
 	}
 }
 
@@ -112,7 +116,8 @@ func getScenario() *scenario {
 			e.uuidsMu.RUnlock()
 			return e.getTransaction(ctx, w, uuid)
 		},
-		sample: func(e *runEnv) []byte { return getBody("0196a1b2c3d4e5f60718293a4b5c6d7e") },
+		sample:     func(e *runEnv) []byte { return getBody("0196a1b2c3d4e5f60718293a4b5c6d7e") },
+		payByToken: true, // its payments first
 	}
 }
 
@@ -229,7 +234,8 @@ func mixedScenario(parts map[string]*scenario) *scenario {
 			}
 			return nil
 		},
-		sample: parts["silent"].sample,
+		sample:     parts["silent"].sample,
+		payByToken: true,
 	}
 }
 
