@@ -66,3 +66,39 @@ func TestUnmarshalableAnswerKeepsTheEnvelope(t *testing.T) {
 		t.Errorf("error answer %s", body)
 	}
 }
+
+// The metrics count what was sent: an answer that could not be marshalled
+// went out as an INT_999 ERROR envelope, so it is not a SUCCESS.
+func TestUnmarshalableAnswerIsObservedAsError(t *testing.T) {
+	observed := make(chan string, 2)
+	s := v4.New(v4.Options{Auth: testAuth{shop.Shop{ID: shopID}}, Clock: clock.NewFake(time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC)),
+		Observe: func(name, status string, _ time.Duration) { observed <- name + " " + status }})
+	s.Handle("Charge/Broken", func(*v4.Call) (any, error) {
+		return map[string]any{"value": math.NaN(), "_type": "V4/Type/String"}, nil
+	})
+	s.Handle("Charge/Fine", func(*v4.Call) (any, error) {
+		return map[string]any{"value": 1, "_type": "V4/Type/String"}, nil
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/api-payment/V4/{name...}", s)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, name := range []string{"Charge/Broken", "Charge/Fine"} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api-payment/V4/"+name, strings.NewReader("{}"))
+		req.SetBasicAuth(shopID, password)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env struct{ Status string }
+		if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := map[string]string{"Charge/Broken": "ERROR", "Charge/Fine": "SUCCESS"}[name]
+		if got := <-observed; env.Status != want || got != name+" "+want {
+			t.Errorf("%s: sent status %s, observed %q; want %s for both", name, env.Status, got, want)
+		}
+	}
+}

@@ -227,8 +227,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) stri
 	if err != nil {
 		return s.writeError(w, r, name, sh.ID, err)
 	}
-	s.writeEnvelope(w, name, "SUCCESS", answer)
-	return "SUCCESS"
+	return s.writeEnvelope(w, name, "SUCCESS", answer)
 }
 
 // retryAfterSeconds rounds a wait up to whole seconds, at least one.
@@ -282,7 +281,10 @@ type ErrorAnswer struct {
 	Type                 string  `json:"_type"`
 }
 
-func (s *Server) writeEnvelope(w http.ResponseWriter, name, status string, answer any) {
+// writeEnvelope writes answer in the V4 envelope and returns the status it
+// sent: ERROR when the answer could not be marshalled, whatever status was
+// asked for, so that the metrics count what the client received.
+func (s *Server) writeEnvelope(w http.ResponseWriter, name, status string, answer any) string {
 	env := envelope{
 		WebService: name, Version: "V4", ApplicationVersion: version.Version, Status: status,
 		Answer: answer, ServerDate: payment.Date(s.clock.Now()), ApplicationProvider: "OPENPSP",
@@ -303,6 +305,7 @@ func (s *Server) writeEnvelope(w http.ResponseWriter, name, status string, answe
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
+	return env.Status
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, name, shopID string, err error) string {
@@ -323,8 +326,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, name, shopID
 	if shopID != "" {
 		ans.ShopID = &shopID
 	}
-	s.writeEnvelope(w, name, "ERROR", ans)
-	return "ERROR"
+	return s.writeEnvelope(w, name, "ERROR", ans)
 }
 
 // writeCORS lets browser clients call the API the way PayZen allows; the
