@@ -70,6 +70,18 @@ var funcs = map[string]any{
 	// pair is labelled for a label already written ("row" of shops'
 	// templates).
 	"pair": func(label, value any) labelValue { return labelValue{label, value} },
+	// edge is the border of a button of background colour bg: the hosted
+	// pages' edge colour (shop.PaletteFor's UI, at least 3:1 on white), so
+	// that a light colour's button keeps a visible edge on the white mail.
+	// "button" derives it from its background, so shops' templates that
+	// call it with (href, label, .Color, .OnColor) get it too; a value
+	// that is not #rgb or #rrggbb is its own border, as before.
+	"edge": func(bg any) any {
+		if s, ok := bg.(string); ok && shop.ValidPrimaryColor(s) {
+			return shop.PaletteFor(s, defaultColor).UI
+		}
+		return bg
+	},
 }
 
 // labelValue is a row of a details table ("label-row").

@@ -321,33 +321,44 @@ func TestEmailLogoFollowsTheHostedPageRule(t *testing.T) {
 	}
 }
 
-// An email's button has a border of its own colour: in forced-colours
-// (Windows high contrast) and some dark-mode mail clients the background
-// is dropped, and a button without a border was bare text.
+// An email's button has a 2px border: in forced-colours (Windows high
+// contrast) and some dark-mode mail clients the background is dropped, and
+// a button without a border was bare text. The border is the hosted pages'
+// edge colour (shop.PaletteFor's UI: the colour darkened to 3:1 on white),
+// so that a light shop colour (#ffff00) still has a visible edge on the
+// white mail. A shop's own template calling "button" with the documented
+// arguments (href, label, .Color, .OnColor) gets the same edge.
 func TestEmailButtonBorder(t *testing.T) {
 	button := regexp.MustCompile(`<a href="[^"]*" style="([^"]*)"`)
-	for _, col := range []string{"#ffd700", "#1e3a8a", ""} {
-		c := SampleContent(TplPaymentAcceptedBuyer)
-		c.Shop.Color = col
-		c.Shop.URL = "https://shop.example/"
-		out, err := NewRenderer(nil, nil).Email(context.Background(), c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bg := shop.PaletteFor(col, defaultColor).Color
-		m := button.FindAllStringSubmatch(out.HTML, -1)
-		n := 0
-		for _, s := range m {
-			if !strings.Contains(s[1], "background-color:"+bg) {
-				continue
+	own := goldenOverrides{"own-button": {HTML: `{{template "button" (list .Links.Details (.T "details") .Color .OnColor)}}`}}
+	for _, shopID := range []string{"", "own-button"} {
+		for _, col := range []string{"#ffff00", "#ffd700", "#1e3a8a", ""} {
+			c := SampleContent(TplPaymentAcceptedBuyer)
+			c.Shop.ID = shopID
+			c.Shop.Color = col
+			c.Shop.URL = "https://shop.example/"
+			out, err := NewRenderer(own, nil).Email(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
 			}
-			n++
-			if !strings.Contains(s[1], "border:2px solid "+bg) {
-				t.Errorf("shop colour %q: button style %q has no 2px border of %s", col, s[1], bg)
+			pal := shop.PaletteFor(col, defaultColor)
+			if r := shop.ContrastRatio(pal.UI, "#ffffff"); r < 3 {
+				t.Fatalf("shop colour %q: PaletteFor's UI %s has %.2f:1 on white", col, pal.UI, r)
 			}
-		}
-		if n == 0 {
-			t.Errorf("shop colour %q: no button in the email:\n%s", col, out.HTML)
+			m := button.FindAllStringSubmatch(out.HTML, -1)
+			n := 0
+			for _, s := range m {
+				if !strings.Contains(s[1], "background-color:"+pal.Color) {
+					continue
+				}
+				n++
+				if !strings.Contains(s[1], "border:2px solid "+pal.UI+";") {
+					t.Errorf("shop %q, colour %q: button style %q has no 2px border of %s", shopID, col, s[1], pal.UI)
+				}
+			}
+			if n == 0 {
+				t.Errorf("shop %q, colour %q: no button in the email:\n%s", shopID, col, out.HTML)
+			}
 		}
 	}
 }
