@@ -306,11 +306,14 @@ func TestAccessibilityAudit(t *testing.T) {
 			fmt.Fprintf(w, `<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Boutique</title>
 <script src="%s/static/js/krypton-client/V4.0/stable/kr-payment-form.min.js" kr-public-key="%s" kr-language="fr-FR"></script>
+<script>KR.onFormReady(function () { document.body.setAttribute('data-ready', '1'); });</script>
 </head><body><main><h1>Boutique</h1><div class="kr-embedded" kr-popin kr-form-token="%s"></div></main></body></html>`,
 				s.URL, shop.DemoTestPublicKey, ft)
 		}))
 		defer merchant.Close()
-		must(chromedp.Do(ctx, chromedp.Navigate(merchant.URL), chromedp.WaitVisible(chromedp.CSS(".kr-popin-button"))), "the merchant page")
+		// The button is hidden (visibility) until the frame is ready: audited
+		// and clicked once it can be seen.
+		must(chromedp.Do(ctx, chromedp.Navigate(merchant.URL), chromedp.WaitReady(chromedp.CSS("body[data-ready]"))), "the merchant page")
 		a.check("pop-in button on a merchant page (fr)")
 		must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".kr-popin-button")), chromedp.WaitVisible(chromedp.CSS(".kr-popin-overlay iframe"))), "opening the pop-in")
 		frameQuery(t, ctx, "#kr-pan")

@@ -1005,6 +1005,29 @@ func rgbOf(t *testing.T, css string) [3]float64 {
 	return c
 }
 
+// firstLook, put on a merchant page before the client script, records the
+// pop-in button's look when it is first rendered visible: a mutation
+// observer's callback runs before the browser paints again, so what it sees
+// is what the first frame showing the button shows. It also records the
+// container's height when the button was inserted and when it appeared.
+const firstLook = `<script>
+(function () {
+  var inserted = null;
+  new MutationObserver(function () {
+    var b = document.querySelector('.kr-popin-button');
+    if (window.__firstLook || !b) return;
+    var box = b.parentNode.getBoundingClientRect().height;
+    if (inserted === null) inserted = box;
+    var s = getComputedStyle(b);
+    if (!b.getClientRects().length || s.visibility !== 'visible' || s.opacity === '0') return;
+    window.__firstLook = {Seen: true, HeightAtInsert: inserted, HeightSeen: box,
+      Look: {Color: s.color, Background: s.backgroundColor, Border: s.borderTopColor + ' ' + s.borderTopStyle + ' ' + s.borderTopWidth,
+        Decoration: s.textDecorationLine, Outline: s.outlineStyle === 'none' ? 'none' : s.outlineStyle + ' ' + s.outlineWidth}};
+  }).observe(document, {childList: true, subtree: true, attributes: true});
+})();
+</script>
+`
+
 // over is colour c painted at opacity op over bg, as #rrggbb.
 func over(c, bg [3]float64, op float64) string {
 	var out [3]uint8
@@ -1022,6 +1045,12 @@ func over(c, bg [3]float64, op float64) string {
 // keyboard focus draws the hosted page's ring. Inside the opened pop-in the
 // pay button has the same colours. Screenshots go to
 // OPENPSP_SCREENSHOT_DIR when set.
+//
+// The button's look is also read at its first appearance (firstLook): it
+// was drawn in the default blue until the frame had loaded, a flash of blue
+// on every page load. It now appears in the shop's colours, and the space
+// it takes is the same from its insertion on (no layout shift when it
+// appears).
 func TestBrowserPopinShopColour(t *testing.T) {
 	dir := os.Getenv("OPENPSP_SCREENSHOT_DIR")
 	if dir == "" {
@@ -1036,7 +1065,7 @@ func TestBrowserPopinShopColour(t *testing.T) {
 				fm := demoForm("dialog")
 				fm.PrimaryColor = color
 				b.pay.add(fm)
-				b.page = popinPage(b)
+				b.page = strings.Replace(popinPage(b), "<script src=", firstLook+"<script src=", 1)
 				pal := shop.PaletteFor(color, "#1d4ed8")
 				type look struct{ Color, Background, Border, Decoration, Outline string }
 				read := func(what string) look {
@@ -1057,6 +1086,19 @@ func TestBrowserPopinShopColour(t *testing.T) {
 				want := look{Color: browsertest.CSSRGB(pal.On), Background: browsertest.CSSRGB(pal.Color), Border: browsertest.CSSRGB(pal.UI) + " solid 2px", Decoration: "none", Outline: "none"}
 				if got := read("the button"); got != want {
 					t.Errorf("pop-in button %+v, want %+v", got, want)
+				}
+				type first struct {
+					Look                       look
+					Seen                       bool
+					HeightAtInsert, HeightSeen float64
+				}
+				fl, err := chromedp.Run(ctx, chromedp.Evaluate[first](`window.__firstLook || {Seen: false}`))
+				must(t, err, "the button's first look")
+				if !fl.Seen || fl.Look != want {
+					t.Errorf("pop-in button at its first appearance (seen %v): %+v, want %+v", fl.Seen, fl.Look, want)
+				}
+				if fl.HeightAtInsert != fl.HeightSeen {
+					t.Errorf("the pop-in's container was %vpx high when the button was inserted, %vpx when it appeared", fl.HeightAtInsert, fl.HeightSeen)
 				}
 				// Hover, then the keyboard: Tab from the link before it.
 				pos, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(function () {

@@ -157,11 +157,16 @@
       btn.type = 'button';
       btn.className = 'kr-popin-button';
       btn.textContent = text.pay_short;
-      // The hosted page's default colours until the frame tells the
-      // shop's (its ready message), and its hover and focus ring: this
-      // page's own styles are unknown and may be bare, so they are set on
-      // the element (a merchant policy without 'unsafe-inline' allows it).
-      style(btn, { minHeight: '44px', padding: '8px 18px', font: 'inherit', fontWeight: '700', color: '#ffffff', background: '#1d4ed8', border: '2px solid #1d4ed8', borderRadius: '6px', cursor: 'pointer' });
+      // The hosted page's default colours (kept if the frame tells no
+      // palette), and its hover and focus ring: this page's own styles are
+      // unknown and may be bare, so they are set on the element (a
+      // merchant policy without 'unsafe-inline' allows it). The shop's
+      // colours are only known from the frame's ready message, so the
+      // button is hidden until then rather than drawn in the default blue
+      // first: visibility keeps its place (the page does not move when it
+      // appears) and keeps it out of reach (focus, clicks, assistive
+      // technologies) while it cannot be seen.
+      style(btn, { minHeight: '44px', padding: '8px 18px', font: 'inherit', fontWeight: '700', color: '#ffffff', background: '#1d4ed8', border: '2px solid #1d4ed8', borderRadius: '6px', cursor: 'pointer', visibility: 'hidden' });
       btn.addEventListener('click', function () { openPopin(f); });
       btn.addEventListener('mouseenter', function () { style(btn, { textDecoration: 'underline', textUnderlineOffset: '.2em' }); });
       btn.addEventListener('mouseleave', function () { style(btn, { textDecoration: 'none' }); });
@@ -214,7 +219,8 @@
 
   // paint draws the pop-in button in the shop's colour, as the frame's pay
   // button (shop.Palette: the colour, the text on it, the edge darkened to
-  // 3:1 on white).
+  // 3:1 on white). The ready message that brings the palette then shows
+  // the button, hidden until then.
   function paint(btn, p) {
     var hex = /^#[0-9a-f]{6}$/i;
     if (!p || !hex.test(p.color) || !hex.test(p.on) || !hex.test(p.ui)) return;
@@ -362,7 +368,7 @@
         if (m.height) f.iframe.style.height = m.height + 'px';
         if (m.title) f.iframe.title = m.title;
         if (f.button && m.payLabel) f.button.textContent = f.label ? f.label.replace('%amount-and-currency%', m.amount || '') : m.payLabel;
-        if (f.button) paint(f.button, m.palette);
+        if (f.button) { paint(f.button, m.palette); f.button.style.visibility = ''; }
         if (f.close && m.closeLabel) f.close.setAttribute('aria-label', m.closeLabel);
         if (f.dialog && m.title) f.dialog.setAttribute('aria-label', m.title);
         if (m.page === 'form') {
