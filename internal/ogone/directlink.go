@@ -755,6 +755,14 @@ func debitStatus(t PaymentTx) (int, string) {
 		case pendingCancel:
 			return stCancelPending, ncOK
 		}
+		if t.DetailedStatus == dsAuthorised {
+			// Validated: the capture is the platform's to make (the
+			// capture job tries again a sale's, or a SAS's, that the
+			// acquirer could not take), not the merchant's. Ingenico's 91
+			// "payment processing", not 5, which would have the merchant
+			// capture, or cancel, what is being captured.
+			return stPaymentPending, ncOK
+		}
 		return stAuthorised, ncOK
 	case dsCaptured:
 		switch {
@@ -946,7 +954,7 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		tx, err = h.opts.Payments.Cancel(ctx, o.ShopID, o.TransactionUUID)
 		if err == nil {
 			status, ncerr = debitStatus(tx)
-			if status == stAuthorised {
+			if (tx.DetailedStatus == dsAuthorised || tx.DetailedStatus == dsToValidate) && tx.PendingOp == "" {
 				status, ncerr = stCancelRefused, ncPaymentRefused
 			}
 		}

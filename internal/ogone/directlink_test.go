@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -843,5 +844,77 @@ func TestDirectLinkSHAErrorsAsIngenicoWritesThem(t *testing.T) {
 		if r["NCERROR"] != "50001111" || r["NCERRORPLUS"] != tc.plus {
 			t.Errorf("%s SHASIGN: %v, want NCERROR 50001111 NCERRORPLUS %q", name, r, tc.plus)
 		}
+	}
+}
+
+// TestDirectLinkSaleWhoseCaptureIsLostOrUnavailable: a SAL authorised by
+// the acquirer whose capture part does not go through. Lost (the acquirer
+// performed it, its answer timed out) or not performed (the acquirer
+// unavailable, the capture job tries again), the sale is not settled yet:
+// the order answers its PAYID with STATUS 91 (payment processing), never
+// 0 (which would have the merchant charge again) nor 5 (an authorisation
+// for the merchant to capture). querydirect says 91 until the capture is
+// known, and 9 once recovery (lost answer) or the capture job (not
+// performed) settles it, with one capture at the acquirer.
+func TestDirectLinkSaleWhoseCaptureIsLostOrUnavailable(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			ctx := context.Background()
+			for _, c := range []struct {
+				orderID string
+				fault   simulator.Fault
+				settle  func()
+			}{
+				{"SCL-1", simulator.FaultTimeout, func() {
+					e.clock.Advance(time.Hour)
+					if _, err := e.payments.RecoverRunning(ctx, time.Minute, 100); err != nil {
+						t.Fatal(err)
+					}
+				}},
+				{"SCU-1", simulator.FaultUnavailable, func() {
+					e.clock.Advance(24 * time.Hour)
+					if _, err := e.payments.CaptureAllDue(ctx, 100); err != nil {
+						t.Fatal(err)
+					}
+				}},
+			} {
+				e.acq.mu.Lock()
+				e.acq.captureFault, e.acq.captures = c.fault, 0
+				e.acq.mu.Unlock()
+				r := e.order(map[string]string{"ORDERID": c.orderID, "OPERATION": "SAL", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
+				e.acq.mu.Lock()
+				e.acq.captureFault = 0
+				e.acq.mu.Unlock()
+				if r["PAYID"] == "0" || r["PAYID"] == "" || r["STATUS"] != "91" || r["NCERROR"] != "0" || r["ACCEPTANCE"] == "" {
+					t.Fatalf("%s: sale whose capture did not go through: %v, want its PAYID, STATUS 91, NCERROR 0", c.orderID, r)
+				}
+				if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "91" {
+					t.Fatalf("%s: query before the capture is settled: %v, want STATUS 91", c.orderID, q)
+				}
+				if again := e.order(map[string]string{"ORDERID": c.orderID, "OPERATION": "SAL", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"}); again["NCERROR"] != "50001113" {
+					t.Fatalf("%s: the same ORDERID again: %v, want 50001113", c.orderID, again)
+				}
+				c.settle()
+				q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]})
+				if q["STATUS"] != "9" || q["NCERROR"] != "0" {
+					t.Fatalf("%s: query once the capture is settled: %v, want STATUS 9", c.orderID, q)
+				}
+				// Nothing captures it again: neither the capture job nor a
+				// merchant's SAS.
+				if _, err := e.payments.CaptureAllDue(ctx, 100); err != nil {
+					t.Fatal(err)
+				}
+				if m := e.direct("maintenancedirect_utf8.asp", map[string]string{"PAYID": r["PAYID"], "OPERATION": "SAS"}); m["NCERROR"] == "0" {
+					t.Fatalf("%s: a second capture: %v", c.orderID, m)
+				}
+				e.acq.mu.Lock()
+				n := e.acq.captures
+				e.acq.mu.Unlock()
+				if n != 2 && c.fault == simulator.FaultUnavailable || n != 1 && c.fault == simulator.FaultTimeout {
+					t.Fatalf("%s: %d captures sent", c.orderID, n)
+				}
+			}
+		})
 	}
 }

@@ -78,6 +78,12 @@ type recordingAcquirer struct {
 	// openpsp dies while the acquirer answers. The wait is bounded by a
 	// short deadline of its own, not the payment's 30 seconds.
 	loseNext bool
+	// captureFault, if set, is injected into every capture the simulator
+	// is sent: FaultTimeout performs it and loses its answer (bounded by a
+	// short deadline of its own), FaultUnavailable performs nothing.
+	captureFault simulator.Fault
+	// captures counts the captures sent to the simulator.
+	captures int
 }
 
 func (a *recordingAcquirer) Refund(ctx context.Context, opID, captureRef string, amount int64, currency string) (acquirer.Result, error) {
@@ -92,10 +98,19 @@ func (a *recordingAcquirer) Refund(ctx context.Context, opID, captureRef string,
 
 func (a *recordingAcquirer) Capture(ctx context.Context, opID, authRef string, amount int64, currency string) (acquirer.Result, error) {
 	a.mu.Lock()
-	err := a.captureErr
+	err, fault := a.captureErr, a.captureFault
+	if err == nil {
+		a.captures++
+	}
 	a.mu.Unlock()
 	if err != nil {
 		return acquirer.Result{}, err
+	}
+	if fault != 0 {
+		a.Connector.(*simulator.Simulator).InjectFault(opID, fault)
+		lctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		return a.Connector.Capture(lctx, opID, authRef, amount, currency)
 	}
 	return a.Connector.Capture(ctx, opID, authRef, amount, currency)
 }
