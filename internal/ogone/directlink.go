@@ -364,6 +364,12 @@ func newPAYID() int64 {
 	return 3_000_000_000 + n.Int64()
 }
 
+// OrderStartLimit bounds how long after its row is written an order's
+// payment can still start: far beyond any request's life (the acquirer's
+// timeout, the server's write timeout). querydirect answers an order whose
+// row is still unbound to a payment after it as invalid (STATUS 0).
+const OrderStartLimit = time.Hour
+
 // orderDirect is a new order: RES (authorisation), PAU (pre-authorisation,
 // handled as RES) or SAL (sale), with an ALIAS or a card.
 func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
@@ -1002,10 +1008,17 @@ func (h *Handler) queryDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		return orderResponse(o, PaymentTx{}, o.Status, ncAcquirerUnavailable)
 	}
 	if o.TransactionUUID == "" {
-		// The order's payment has not answered (the request is running,
-		// or its process died while the acquirer was asked): not invalid,
-		// not known yet.
-		return orderResponse(o, PaymentTx{}, stAuthUnknown, ncUncertain)
+		// The row is bound to its payment in the write that starts it
+		// (orderDirect's OnStart). Unbound, its request is still running
+		// (not invalid, not known yet), or that write never committed:
+		// its process stopped first, or the write failed and the row
+		// could not be read back to tell (answered 52). Once no request
+		// can still be running, no payment exists: invalid, which the
+		// ORDERID may be sent again after, not 52 for ever.
+		if h.clock.Now().Sub(o.CreatedAt) < OrderStartLimit {
+			return orderResponse(o, PaymentTx{}, stAuthUnknown, ncUncertain)
+		}
+		return orderResponse(o, PaymentTx{}, stInvalid, ncTechnical)
 	}
 	debit, err := h.opts.Payments.Get(ctx, o.ShopID, o.TransactionUUID)
 	if err != nil {

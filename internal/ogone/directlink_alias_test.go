@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 	"github.com/openpsp/openpsp/internal/vault"
@@ -252,6 +253,115 @@ func TestDirectLinkAliasWriteFails(t *testing.T) {
 			}
 			if n != 0 {
 				t.Fatalf("%d sealed cards left", n)
+			}
+		})
+	}
+}
+
+// TestDirectLinkAliasOrderWhoseRowCannotBeRead: a CARDNO+ALIAS order whose
+// payment started and whose outcome could not be written answers 52 with
+// its PAYID; here the order row cannot be read back either (the read
+// fails), so the call cannot tell whether the start write bound it and
+// leaves it as it is. The same ORDERID must still be refused until the
+// payment is known, recovery must settle the payment and store the alias,
+// and querydirect (by PAYID and by ORDERID) must then say 5 with the ALIAS,
+// not 52 for ever.
+func TestDirectLinkAliasOrderWhoseRowCannotBeRead(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			ctx := context.Background()
+			var end func()
+			e.acq.mu.Lock()
+			e.acq.during = func() {
+				if end != nil {
+					return
+				}
+				endWrites := e.failTransactionWrites()
+				// The order row cannot be read: a column its reads name is gone.
+				if _, err := e.db.Writer().ExecContext(ctx, `ALTER TABLE ogone_orders RENAME COLUMN brand TO brand_gone`); err != nil {
+					t.Errorf("breaking order reads: %v", err)
+				}
+				end = func() {
+					endWrites()
+					if _, err := e.db.Writer().ExecContext(ctx, `ALTER TABLE ogone_orders RENAME COLUMN brand_gone TO brand`); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			e.acq.mu.Unlock()
+			order := map[string]string{"CARDNO": mastercard, "ED": "0633", "CVC": "123", "ECI": "7",
+				"ORDERID": "RR-1", "ALIAS": "al-rr"}
+			r := e.order(order)
+			e.acq.mu.Lock()
+			e.acq.during = nil
+			e.acq.mu.Unlock()
+			if end == nil {
+				t.Fatal("the acquirer was not called")
+			}
+			end()
+			if r["STATUS"] != "52" || r["NCERROR"] != "20001001" || r["PAYID"] == "0" || r["PAYID"] == "" || r["ALIAS"] != "" {
+				t.Fatalf("order whose outcome and row could not be written or read: %v, want STATUS 52 with its PAYID", r)
+			}
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "52" {
+				t.Fatalf("query before recovery: %v, want 52", q)
+			}
+			if again := e.order(order); again["NCERROR"] != "50001113" {
+				t.Fatalf("the same ORDERID before recovery: %v, want 50001113", again)
+			}
+			e.clock.Advance(time.Hour)
+			if _, err := e.payments.RecoverRunning(ctx, time.Minute, 100); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []map[string]string{{"PAYID": r["PAYID"]}, {"ORDERID": "RR-1"}} {
+				if q := e.direct("querydirect_utf8.asp", p); q["STATUS"] != "5" || q["PAYID"] != r["PAYID"] || q["ALIAS"] != "al-rr" {
+					t.Fatalf("query %v after recovery: %v, want STATUS 5 with ALIAS al-rr", p, q)
+				}
+			}
+			if again := e.order(order); again["NCERROR"] != "50001113" {
+				t.Fatalf("the same ORDERID after recovery: %v, want 50001113", again)
+			}
+			if n := e.acq.authorizations(); n != 1 {
+				t.Fatalf("%d authorizations, want 1", n)
+			}
+		})
+	}
+}
+
+// TestDirectLinkOrderThatNeverStartedIsNotUnknownForEver: an order row that
+// its request left unbound to any payment — the write that starts the
+// payment did not commit, and the row could not be read back to tell (a
+// CARDNO+ALIAS order answered 52 then), or the process stopped before that
+// write — was answered 52 by querydirect for ever: the row is bound in the
+// very write that starts the payment, so once no order request can still
+// be running, an unbound row is a payment that never started. It answers
+// STATUS 0 (invalid, NCERROR 40001011 technical problem) with its PAYID,
+// and the ORDERID may be sent again.
+func TestDirectLinkOrderThatNeverStartedIsNotUnknownForEver(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			now := e.clock.Now()
+			if err := e.db.InsertOrder(context.Background(), ogone.Order{PAYID: 3000000011, ShopID: shop.DemoShopID, Mode: "TEST",
+				OrderID: "NS-1", Operation: "RES", Status: 0, Alias: "al-ns", ECI: "7", PM: "CreditCard", CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": "3000000011"}); q["STATUS"] != "52" {
+				t.Fatalf("query while its request may still run: %v, want 52", q)
+			}
+			e.clock.Advance(ogone.OrderStartLimit + time.Second)
+			for _, p := range []map[string]string{{"PAYID": "3000000011"}, {"ORDERID": "NS-1"}} {
+				q := e.direct("querydirect_utf8.asp", p)
+				if q["STATUS"] != "0" || q["NCERROR"] != "40001011" || q["PAYID"] != "3000000011" || q["ALIAS"] != "" {
+					t.Fatalf("query %v of an order that never started: %v, want STATUS 0, NCERROR 40001011", p, q)
+				}
+			}
+			r := e.order(map[string]string{"CARDNO": mastercard, "ED": "0633", "CVC": "123", "ECI": "7", "ORDERID": "NS-1", "ALIAS": "al-ns"})
+			if r["STATUS"] != "5" || r["ALIAS"] != "al-ns" || r["PAYID"] == "3000000011" {
+				t.Fatalf("the ORDERID sent again: %v, want a new accepted order", r)
+			}
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"ORDERID": "NS-1"}); q["STATUS"] != "5" || q["PAYID"] != r["PAYID"] {
+				t.Fatalf("query by ORDERID: %v, want the paid order", q)
 			}
 		})
 	}

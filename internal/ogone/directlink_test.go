@@ -480,7 +480,7 @@ func TestDirectLinkSaleWhoseCaptureFailsIsAnOrder(t *testing.T) {
 
 // TestDirectLinkQueryOfAnOrderInFlight: an order whose payment has not
 // answered yet (its row holds no transaction: the order request is still
-// running, or the process died while the acquirer was asked) is not
+// running, before the write that starts its payment) is not
 // invalid: querydirect answered STATUS 0 with NCERROR 40001012 "acquirer
 // unavailable", which tells the merchant the order failed while it may be
 // authorised a moment later. It answers STATUS 52 (authorisation not known)
