@@ -484,7 +484,7 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 			saveAlias = true
 			pay.KeepCard = true
 			if persist == "N" {
-				pay.KeepCardTTL = TemporaryAliasTTL
+				pay.KeepCardTemporary = true
 			}
 		}
 	} else if alias == "" {
@@ -636,7 +636,9 @@ func (h *Handler) paymentStarted(ctx context.Context, o Order) (bound Order, sta
 // accepted — the order's own call's, or recovery's when its answer was
 // lost — with the rules an order with a card and an ALIAS always had: a
 // new alias is created, an existing card alias of the shop takes the card
-// (a cancelled one comes back), temporary with ALIASPERSISTEDAFTERUSE=N.
+// (a cancelled one comes back), temporary with ALIASPERSISTEDAFTERUSE=N:
+// its TemporaryAliasTTL counts from now, when the alias comes to exist,
+// however late recovery records the acceptance.
 // Its error leaves the accepted payment without the alias (and the answer
 // without ALIAS); the kept card is erased in the same write either way.
 func (h *Handler) keptCardAccepted(ctx context.Context, tx *sql.Tx, c KeptCard) (string, error) {

@@ -366,3 +366,61 @@ func TestDirectLinkOrderThatNeverStartedIsNotUnknownForEver(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectLinkTemporaryAliasSettledLate: a CARDNO+ALIAS order with
+// ALIASPERSISTEDAFTERUSE=N asks for a temporary alias, which Ingenico
+// creates when the transaction succeeds and deletes 2 hours later. Its
+// answer lost, recovery finds it accepted more than 2 hours after the
+// order: the card kept for it had been sealed with the alias's 2 hours and
+// was erased by then (the expiry job, or refused past its time), so the
+// accepted payment got no alias at all. The 2 hours are the alias's, from
+// when it exists: the kept card lives as long as its payment runs, the
+// alias is created temporary when the acceptance is recorded, and it is
+// deleted 2 hours after that.
+func TestDirectLinkTemporaryAliasSettledLate(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			ctx := context.Background()
+			e.acq.mu.Lock()
+			e.acq.loseNext = true
+			e.acq.mu.Unlock()
+			r := e.order(map[string]string{"CARDNO": mastercard, "ED": "0633", "CVC": "123", "ECI": "7",
+				"ORDERID": "TL-1", "ALIAS": "al-tl", "ALIASPERSISTEDAFTERUSE": "N"})
+			if r["STATUS"] != "52" || r["ALIAS"] != "" {
+				t.Fatalf("lost answer: %v, want STATUS 52 and no ALIAS yet", r)
+			}
+			e.clock.Advance(3 * time.Hour)
+			if _, err := e.vault.ExpireTemporary(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.payments.RecoverRunning(ctx, time.Minute, 100); err != nil {
+				t.Fatal(err)
+			}
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "5" || q["ALIAS"] != "al-tl" {
+				t.Fatalf("query after a late recovery: %v, want STATUS 5 with ALIAS al-tl", q)
+			}
+			tok, err := e.vault.Get(ctx, shop.DemoShopID, "al-tl")
+			if err != nil || tok.Permanent || tok.StatusAt(e.clock.Now()) != vault.StatusActive {
+				t.Fatalf("temporary alias after a late recovery: %+v, %v", tok, err)
+			}
+			if r := e.order(map[string]string{"ORDERID": "TL-2", "ALIAS": "al-tl", "ALIASPERSISTEDAFTERUSE": "N"}); r["STATUS"] != "5" {
+				t.Fatalf("the temporary alias within its 2 hours: %v", r)
+			}
+			e.clock.Advance(ogone.TemporaryAliasTTL)
+			if _, err := e.vault.ExpireTemporary(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-tl"); tok.Status != vault.StatusPurged {
+				t.Fatalf("temporary alias 2 hours after it was created: %+v, want purged", tok)
+			}
+			var n int
+			if err := e.db.Reader().QueryRow(`SELECT COUNT(*) FROM tokens WHERE ciphertext IS NOT NULL`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("%d sealed cards left", n)
+			}
+		})
+	}
+}

@@ -3,7 +3,6 @@ package ogone
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/openpsp/openpsp/internal/card"
 )
@@ -47,7 +46,7 @@ type KeptCard struct {
 	PAN             card.PAN
 	Expiry          card.Expiry
 	Holder          string
-	Temporary       bool // kept with PayRequest.KeepCardTTL
+	Temporary       bool // kept with PayRequest.KeepCardTemporary
 }
 
 // PayRequest is a DirectLink order (OPERATION RES, PAU or SAL).
@@ -77,10 +76,11 @@ type PayRequest struct {
 	// vault in the write that starts the payment: once the payment is
 	// accepted — in the call or, when its answer was lost, by recovery —
 	// the OnKeptCardAccepted function gets it in the write that records
-	// the acceptance; any other end erases it. KeepCardTTL, when not
-	// zero, makes the kept card temporary (KeptCard.Temporary).
-	KeepCard    bool
-	KeepCardTTL time.Duration
+	// the acceptance; any other end erases it. KeepCardTemporary marks it
+	// for a temporary alias (KeptCard.Temporary), whose 2 hours start when
+	// the alias is stored: the kept card lasts until the payment ends.
+	KeepCard          bool
+	KeepCardTemporary bool
 }
 
 // PaymentTx is a transaction as DirectLink reports it (the fields of the

@@ -49,9 +49,11 @@ type CardInput struct {
 	// any other end erases it, as a deferred debit's card is erased.
 	// DirectLink keeps the card of an order that names an ALIAS this way.
 	KeepCard bool
-	// KeepCardTTL, when not zero, makes the kept card temporary (the
-	// expiry purge erases it that long after): StoredCard.Temporary.
-	KeepCardTTL time.Duration
+	// KeepCardTemporary marks the kept card as one for a temporary token
+	// (StoredCard.Temporary), whose time to live the hook gives it when it
+	// stores it: the kept card itself lasts until the payment ends, however
+	// late recovery settles it.
+	KeepCardTemporary bool
 	// OnStart, if set, runs inside the write that starts the payment,
 	// after the RUNNING transaction is inserted; its error stops the
 	// payment (nothing of the attempt is written).
@@ -179,7 +181,7 @@ func (s *Service) startCard(ctx context.Context, tx *sql.Tx, formToken string, c
 			// authorized at once, as before, and no card is kept.
 			req := DeferredCardRequest{ShopID: p.ShopID, Mode: p.Mode, PAN: c.PAN, Expiry: c.Expiry, TransactionUUID: t.UUID}
 			if !deferred {
-				req.Holder, req.TTL = c.Holder, c.KeepCardTTL
+				req.Holder, req.Temporary = c.Holder, c.KeepCardTemporary
 			}
 			ref, err := s.vault.SealDeferredCard(tx, req)
 			if err != nil {

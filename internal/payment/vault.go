@@ -50,8 +50,8 @@ type DeferredCardRequest struct {
 	PAN             card.PAN
 	Expiry          card.Expiry
 	TransactionUUID string
-	Holder          string        // the name typed with the card, sealed with it
-	TTL             time.Duration // CardInput.KeepCardTTL: 0 for none
+	Holder          string // the name typed with the card, sealed with it
+	Temporary       bool   // CardInput.KeepCardTemporary
 }
 
 // TokenizeRequest is a card to store and where it comes from.
@@ -86,8 +86,8 @@ type StoredCard struct {
 	Customer Customer
 	// LastUsedAt is the token's last recorded use (see lastUseResolution).
 	LastUsedAt time.Time
-	// Temporary is set on a kept card sealed with a time to live
-	// (CardInput.KeepCardTTL).
+	// Temporary is set on a kept card sealed temporary
+	// (CardInput.KeepCardTemporary).
 	Temporary bool
 }
 
@@ -156,7 +156,7 @@ func (c cardVault) MarkUsed(tx *sql.Tx, shopID, token string) error {
 
 func (c cardVault) SealDeferredCard(tx *sql.Tx, req DeferredCardRequest) (string, error) {
 	return c.v.SealInternal(tx, vault.InternalCardRequest{ShopID: req.ShopID, Mode: req.Mode, PAN: req.PAN,
-		Expiry: req.Expiry, TransactionUUID: req.TransactionUUID, HolderName: req.Holder, TTL: req.TTL})
+		Expiry: req.Expiry, TransactionUUID: req.TransactionUUID, HolderName: req.Holder, Temporary: req.Temporary})
 }
 
 func (c cardVault) DeferredCard(ctx context.Context, shopID, ref string) (StoredCard, error) {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/ids"
@@ -32,10 +31,14 @@ type InternalCardRequest struct {
 	// HolderName is the name typed with the card ("" for none), sealed as
 	// a token's is.
 	HolderName string
-	// TTL, when not zero, makes the kept card temporary: the expiry purge
-	// erases it that long after, as a temporary alias (DirectLink's
-	// ALIASPERSISTEDAFTERUSE=N, which the alias it becomes keeps).
-	TTL time.Duration
+	// Temporary marks the card as one a temporary alias is to take
+	// (DirectLink's ALIASPERSISTEDAFTERUSE=N): Permanent false when
+	// opened. It gives the kept card no time to live of its own: the
+	// alias's starts when the alias is stored, and the kept card lasts as
+	// long as its transaction runs, whose end erases it (EraseInternal).
+	// An expiry here erased the card of a payment accepted in time but
+	// settled late (recovery), which then never got its alias.
+	Temporary bool
 }
 
 // SealInternal seals the card inside the caller's transaction, the one that
@@ -44,10 +47,11 @@ type InternalCardRequest struct {
 // (ValidateToken refuses its '.'), so it can never be a merchant's alias.
 func (v *Vault) SealInternal(tx *sql.Tx, req InternalCardRequest) (string, error) {
 	rec, err := v.prepare(TokenizeRequest{ShopID: req.ShopID, Mode: req.Mode, PAN: req.PAN, Expiry: req.Expiry,
-		Origin: OriginInternal, InitialTransactionUUID: req.TransactionUUID, TTL: req.TTL})
+		Origin: OriginInternal, InitialTransactionUUID: req.TransactionUUID})
 	if err != nil {
 		return "", err
 	}
+	rec.Permanent = !req.Temporary
 	// prepare sealed under the random value it chose; reseal under the
 	// internal reference, the AAD binding the ciphertext to it.
 	rec.Value = "internal." + ids.RandomHex(16)
@@ -66,7 +70,7 @@ func (v *Vault) SealInternal(tx *sql.Tx, req InternalCardRequest) (string, error
 }
 
 // InternalCard opens a card kept by SealInternal, with the kept token (its
-// holder name opened, Permanent false when sealed with a TTL). A merchant's
+// holder name opened, Permanent false when sealed Temporary). A merchant's
 // token, or another shop's reference, gives ErrTokenNotFound; an erased
 // one, or a temporary one past its time, ErrTokenPurged.
 func (v *Vault) InternalCard(ctx context.Context, shopID, ref string) (card.PAN, card.Expiry, Token, error) {

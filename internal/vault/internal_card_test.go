@@ -103,9 +103,12 @@ func TestInternalCard(t *testing.T) {
 }
 
 // A card kept for a DirectLink order with an ALIAS carries the holder name,
-// sealed (never in clear in its row), and may be temporary: the expiry job
-// erases it once its time is over, as it erases a temporary alias.
-func TestInternalCardHolderAndTTL(t *testing.T) {
+// sealed (never in clear in its row), and may be for a temporary alias
+// (not Permanent when opened). It has no time of its own: the expiry job,
+// which erases temporary aliases, leaves it however long its payment runs
+// (recovery may settle it hours later); EraseInternal, at the payment's
+// end, erases it.
+func TestInternalCardHolderAndTemporary(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := setup(t, db)
 		ctx := context.Background()
@@ -115,7 +118,7 @@ func TestInternalCardHolderAndTTL(t *testing.T) {
 		if err := db.Write(ctx, func(tx *sql.Tx) error {
 			var err error
 			ref, err = e.v.SealInternal(tx, vault.InternalCardRequest{ShopID: shopA, Mode: "TEST", PAN: pan, Expiry: exp,
-				TransactionUUID: "tx-2", HolderName: "Ann Lee", TTL: 2 * time.Hour})
+				TransactionUUID: "tx-2", HolderName: "Ann Lee", Temporary: true})
 			return err
 		}); err != nil {
 			t.Fatalf("SealInternal: %v", err)
@@ -128,12 +131,18 @@ func TestInternalCardHolderAndTTL(t *testing.T) {
 		if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM tokens WHERE holder_name = 'Ann Lee'`).Scan(&n); err != nil || n != 0 {
 			t.Fatalf("holder name in clear: %d rows, %v", n, err)
 		}
-		e.clk.Advance(2 * time.Hour)
+		e.clk.Advance(3 * time.Hour)
 		if _, err := e.v.ExpireTemporary(ctx); err != nil {
 			t.Fatal(err)
 		}
+		if got, _, tok, err := e.v.InternalCard(ctx, shopA, ref); err != nil || got.Last4() != pan.Last4() || tok.Permanent {
+			t.Fatalf("kept card for a temporary alias, 3 hours on: %+v, %v, want it still there", tok, err)
+		}
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.EraseInternal(tx, shopA, ref) }); err != nil {
+			t.Fatal(err)
+		}
 		if _, _, _, err := e.v.InternalCard(ctx, shopA, ref); !errors.Is(err, vault.ErrTokenPurged) {
-			t.Fatalf("kept card past its time: %v, want purged", err)
+			t.Fatalf("kept card after EraseInternal: %v, want purged", err)
 		}
 	})
 }

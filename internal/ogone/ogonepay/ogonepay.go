@@ -66,7 +66,7 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 		_, formToken, err = a.p.CreatePayment(ctx, sh, creds, in)
 		if err == nil {
 			c := payment.CardInput{PAN: req.PAN, Expiry: req.Expiry, CVV: req.CVC, Holder: req.Holder, Initiator: who,
-				KeepCard: req.KeepCard, KeepCardTTL: req.KeepCardTTL, OnStart: req.OnStart}
+				KeepCard: req.KeepCard, KeepCardTemporary: req.KeepCardTemporary, OnStart: req.OnStart}
 			_, t, err = a.p.PayCard(ctx, formToken, c)
 		}
 	}
