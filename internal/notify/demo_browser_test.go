@@ -1,0 +1,49 @@
+package notify_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/openpsp/openpsp/internal/hosted/browsertest"
+	"github.com/openpsp/openpsp/internal/notify"
+	"github.com/openpsp/openpsp/internal/store"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+)
+
+// The demo mailbox on a phone: its table of six columns (a date, an address,
+// a long subject) was 900 px wide at 375 px and made the whole page scroll
+// sideways, the header's rule ending at the screen's edge. The page must fit
+// the screen; only the table itself may scroll.
+func TestDemoMailboxFitsAPhone(t *testing.T) {
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	for i := range 3 {
+		err := db.KeepDemoMessage(ctx, store.DemoMessage{OutboxID: fmt.Sprint("o", i), ShopID: "69876357", Channel: "email", Event: "payment.accepted",
+			Mode: "TEST", Recipient: "kaeufer.mit.langem.namen@example.com", Subject: "[TEST] Zahlung bestätigt: Bestellung qa92-2 bei OpenPSP Demo Shop",
+			Text: "…", CreatedAt: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(notify.DemoHandler(db, notify.DemoOptions{Logger: quiet()}))
+	defer srv.Close()
+	b := browsertest.New(t)
+	for _, w := range []int64{320, 375, 1280} {
+		if err := chromedp.Do(b, chromedp.EmulateViewport(w, 800), chromedp.Navigate(srv.URL+"/demo/mail"), chromedp.WaitVisible(chromedp.CSS("table"))); err != nil {
+			t.Fatal(err)
+		}
+		fits, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fits {
+			sw, _ := chromedp.Run(b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+			t.Errorf("at %d px the mailbox page is %d px wide: it scrolls sideways", w, sw)
+		}
+	}
+	browsertest.NoConsoleErrors(t, b)
+}
