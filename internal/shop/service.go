@@ -276,6 +276,9 @@ func (s *Service) Authenticate(ctx context.Context, shopID, password string) (Sh
 // Credentials returns a mode's key set with its secrets in clear, for
 // signing (IPN kr-hash under the password, browser returns under the HMAC key).
 func (s *Service) Credentials(ctx context.Context, shopID, mode string) (Credentials, error) {
+	if err := checkMode(mode); err != nil {
+		return Credentials{}, err
+	}
 	k, err := s.store.APIKeys(ctx, shopID, mode)
 	if err != nil {
 		return Credentials{}, err
@@ -338,11 +341,20 @@ func (s *Service) openSealed(ctx context.Context, k SealedAPIKeys) (Credentials,
 	return Credentials{ShopID: k.ShopID, Mode: k.Mode, Password: string(pw), PublicKey: k.PublicKey, HMACKey: string(hk)}, nil
 }
 
+// checkMode refuses a mode other than TEST or PRODUCTION, which would
+// otherwise read as an unknown shop.
+func checkMode(mode string) error {
+	if mode != ModeTest && mode != ModeProduction {
+		return fmt.Errorf("mode must be TEST or PRODUCTION, not %q", mode)
+	}
+	return nil
+}
+
 // RotateAPIKeys replaces a mode's password, public key and HMAC key; the old
 // ones stop working at once. It returns the new key set in clear.
 func (s *Service) RotateAPIKeys(ctx context.Context, shopID, mode string) (Credentials, error) {
-	if mode != ModeTest && mode != ModeProduction {
-		return Credentials{}, fmt.Errorf("mode must be TEST or PRODUCTION, not %q", mode)
+	if err := checkMode(mode); err != nil {
+		return Credentials{}, err
 	}
 	if _, err := s.store.Shop(ctx, shopID); err != nil {
 		return Credentials{}, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,4 +186,23 @@ func TestWebhookSecretRotationOverlap(t *testing.T) {
 			t.Fatalf("after the overlap only the new secret: %v", after)
 		}
 	})
+}
+
+// `openpsp shops keys 69876357 -mode BOGUS` said "shop: not found" of a shop
+// that exists: a mode other than TEST or PRODUCTION is the caller's mistake,
+// told as such (as RotateAPIKeys does), not an unknown shop.
+func TestCredentialsRefuseAnUnknownMode(t *testing.T) {
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	svc := newService(t, db)
+	if _, err := svc.SeedDemo(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := svc.Credentials(ctx, shop.DemoShopID, "BOGUS")
+	if err == nil || errors.Is(err, shop.ErrNotFound) || !strings.Contains(err.Error(), `mode must be TEST or PRODUCTION, not "BOGUS"`) {
+		t.Fatalf("Credentials of mode BOGUS: %v", err)
+	}
+	if _, err := svc.Credentials(ctx, "12345678", shop.ModeTest); !errors.Is(err, shop.ErrNotFound) {
+		t.Fatalf("Credentials of an unknown shop: %v", err)
+	}
 }
