@@ -42,16 +42,30 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 		return errors.New("notifications: missing command")
 	}
 	fs := flag.NewFlagSet("notifications "+args[0], flag.ContinueOnError)
-	fs.SetOutput(w)
+	// The caller prints the error once; the usage is CLIUsage, which says
+	// which flags each command takes (the flag set is shared).
+	fs.SetOutput(io.Discard)
 	status := fs.String("status", "", "comma-separated statuses")
 	shopID := fs.String("shop", "", "shop id")
 	channel := fs.String("channel", "", "ipn, webhook, email or sms")
 	event := fs.String("event", "", "event name, e.g. payment.accepted")
-	since := fs.Duration("since", 0, "only messages created within this duration")
+	var since time.Duration
+	fs.Func("since", "only messages created within this duration", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return errors.New("give a duration such as 24h, 90m or 168h")
+		}
+		since = d
+		return nil
+	})
 	limit := fs.Int("limit", 50, "list: how many")
 	all := fs.Bool("all", false, "retry: every DEAD and failing message")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(w, CLIUsage)
+			return err
+		}
+		return fmt.Errorf("notifications %s: %w (openpsp notifications -h lists the flags)", args[0], err)
 	}
 	f := Filter{ShopID: *shopID, Channel: *channel, Event: *event, Limit: *limit}
 	if *status != "" {
@@ -59,11 +73,16 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 			f.Statuses = append(f.Statuses, strings.ToUpper(strings.TrimSpace(s)))
 		}
 	}
-	if *since > 0 {
-		f.Since = now.Add(-*since)
+	if since > 0 {
+		f.Since = now.Add(-since)
 	}
 	switch args[0] {
 	case "list":
+		// A stray word ("list DEAD" for "list --status DEAD") must not
+		// list every message as if it narrowed them.
+		if fs.NArg() > 0 {
+			return fmt.Errorf("notifications list: unexpected arguments %q (filters are flags: --status DEAD …)", fs.Args())
+		}
 		es, err := st.ListOutbox(ctx, f)
 		if err != nil {
 			return err
@@ -133,11 +152,12 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 		if len(f.IDs) == 0 && !*all && slices.Contains(f.Statuses, StatusDelivered) {
 			return errors.New("notifications retry: sending delivered messages again needs their ids, or --all (with the filters that narrow it)")
 		}
+		var known []Entry
 		if len(f.IDs) > 0 {
 			// Retry counts what it changed: an id nobody has would
 			// only show as "re-driven: 0".
-			known, err := st.ListOutbox(ctx, Filter{IDs: f.IDs})
-			if err != nil {
+			var err error
+			if known, err = st.ListOutbox(ctx, Filter{IDs: f.IDs}); err != nil {
 				return err
 			}
 			for _, id := range f.IDs {
@@ -151,6 +171,27 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 			return err
 		}
 		fmt.Fprintf(w, "re-driven: %d message(s)\n", n)
+		// A given id whose status the retry did not take (a delivered
+		// message without --status DELIVERED, one still pending) would
+		// otherwise vanish from the count unexplained.
+		taken := slices.Clone(f.Statuses)
+		if len(taken) == 0 {
+			taken = []string{StatusDead, StatusFailed}
+		}
+		if slices.Contains(taken, StatusPending) {
+			taken = append(taken, StatusFailed) // PENDING selects the failing ones too
+		}
+		for _, e := range known {
+			if s := displayStatus(e); !slices.Contains(taken, s) {
+				hint := "--status " + s + " takes it"
+				if s == StatusDelivered {
+					hint = "--status DELIVERED sends it again"
+				} else if s == StatusPending {
+					hint = "it is due to be sent: nothing to re-drive"
+				}
+				fmt.Fprintf(w, "not re-driven: %s is %s (%s)\n", e.ID, s, hint)
+			}
+		}
 		return nil
 	default:
 		fmt.Fprint(w, CLIUsage)
