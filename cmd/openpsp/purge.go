@@ -6,10 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/app"
+	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/vault"
 )
@@ -31,10 +31,10 @@ func purgeFlags() (*flag.FlagSet, purgeFlagValues) {
 	f.months = fs.Int("months", int(vault.RetentionPeriod), "purge tokens unused for this many months (15 by PCI DSS; less only for tests)")
 	f.batch = fs.Int("batch", vault.DefaultPurgeBatch, fmt.Sprintf("tokens (and notifications) per transaction; notifications: %d when not given", outbox.DefaultPurgeBatch))
 	f.notificationMonths = new(*int)
-	fs.Func("notification-months", "delete the notifications that ended this many `months` ago or more; 0 keeps them (default: OPENPSP_NOTIFICATION_RETENTION_MONTHS, 13)", func(s string) error {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return errors.New("give a whole number of months, or 0 to keep every notification")
+	fs.Func("notification-months", "delete the notifications that ended this many `months` ago or more; 0 or off keeps them (default: OPENPSP_NOTIFICATION_RETENTION_MONTHS, 13)", func(s string) error {
+		n, err := config.ParseRetentionMonths(s)
+		if err != nil {
+			return fmt.Errorf("give %w", err)
 		}
 		*f.notificationMonths = &n
 		return nil

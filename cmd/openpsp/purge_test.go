@@ -68,7 +68,7 @@ func TestPurgeDeletesEndedNotifications(t *testing.T) {
 	for _, c := range []struct {
 		setting string
 		args    []string
-	}{{"", []string{"-dry-run"}}, {"", []string{"-notification-months", "0"}}, {"off", nil}, {"15", nil}} {
+	}{{"", []string{"-dry-run"}}, {"", []string{"-notification-months", "0"}}, {"", []string{"-notification-months", "off"}}, {"off", nil}, {"15", nil}} {
 		t.Setenv("OPENPSP_NOTIFICATION_RETENTION_MONTHS", c.setting)
 		if err := run(ctx, append([]string{"purge"}, c.args...)); err != nil {
 			t.Fatal(err)

@@ -223,12 +223,9 @@ func fromRaw(raw map[string]string) (Config, error) {
 	}
 	c.Demo = boolean("demo", c.Env != EnvProduction)
 	c.NotificationRetentionMonths = DefaultNotificationRetentionMonths
-	if s := strings.TrimSpace(raw["notification-retention-months"]); strings.EqualFold(s, "off") {
-		c.NotificationRetentionMonths = 0
-	} else if s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			problems = append(problems, fmt.Sprintf("OPENPSP_NOTIFICATION_RETENTION_MONTHS must be a whole number of months like 13, or 0 or off to keep every notification, not %q", s))
+	if s := strings.TrimSpace(raw["notification-retention-months"]); s != "" {
+		if n, err := ParseRetentionMonths(s); err != nil {
+			problems = append(problems, fmt.Sprintf("OPENPSP_NOTIFICATION_RETENTION_MONTHS must be %v, not %q", err, s))
 		} else {
 			c.NotificationRetentionMonths = n
 		}
@@ -337,4 +334,20 @@ func (c Config) Validate() error {
 		return errors.New("invalid configuration:\n  - " + strings.Join(p, "\n  - "))
 	}
 	return nil
+}
+
+// ParseRetentionMonths reads a notification retention in months, as
+// OPENPSP_NOTIFICATION_RETENTION_MONTHS and `openpsp purge
+// -notification-months` take it: a whole number, 0 or "off" keeping every
+// notification. Its error says what to give.
+func ParseRetentionMonths(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "off") {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, errors.New("a whole number of months like 13, or 0 or off to keep every notification")
+	}
+	return n, nil
 }
