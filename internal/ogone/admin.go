@@ -228,6 +228,14 @@ func errorsFlags() (*flag.FlagSet, *int) {
 // RunCLI runs `openpsp ogone ARGS…` (args without "ogone"), writing to out.
 func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out io.Writer) error {
 	usage := errors.New(strings.TrimSpace(CLIUsage))
+	// badFlags names what did not parse (a flag's value, an unknown flag,
+	// a stray word), then the usage: the usage alone hid the mistake.
+	badFlags := func(fs *flag.FlagSet, err error) error {
+		if err == nil {
+			err = fmt.Errorf("unexpected arguments %q (flags start with -)", fs.Args())
+		}
+		return fmt.Errorf("ogone %s: %w\n\n%s", fs.Name(), err, strings.TrimSpace(CLIUsage))
+	}
 	if len(args) == 0 {
 		return usage
 	}
@@ -295,7 +303,7 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 			fs, f := settingsSetFlags()
 			fa, optIn, rf, mode, eci, op := f.frameAncestors, f.aliasOptIn, f.returnFields, f.mode, f.defaultECI, f.defaultOperation
 			if err := fs.Parse(args[3:]); err != nil || fs.NArg() != 0 {
-				return usage
+				return badFlags(fs, err)
 			}
 			given := map[string]bool{}
 			fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -349,7 +357,7 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 			shopID, rest = rest[0], rest[1:]
 		}
 		if err := fs.Parse(rest); err != nil || fs.NArg() != 0 {
-			return usage
+			return badFlags(fs, err)
 		}
 		list, err := a.ErrorLog(ctx, shopID, *limit)
 		if err != nil {
