@@ -67,6 +67,9 @@ func purge(ctx context.Context, args []string) error {
 	if *months < 1 {
 		return fmt.Errorf("-months must be at least 1")
 	}
+	if *batch < 1 {
+		return fmt.Errorf("-batch must be at least 1 (tokens, and notifications, per transaction), not %d", *batch)
+	}
 	a, _, err := openForCommand(ctx, nil)
 	if err != nil {
 		return err

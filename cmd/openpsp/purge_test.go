@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +87,12 @@ func TestPurgeDeletesEndedNotifications(t *testing.T) {
 	}
 	if err := run(ctx, []string{"purge", "-notification-months", "-1"}); err == nil {
 		t.Fatal("-notification-months -1 accepted")
+	}
+	// A batch of no token (or fewer) is a mistyped number, refused as
+	// -months 0 is, not a purge run with some default instead.
+	for _, b := range []string{"0", "-5"} {
+		if err := run(ctx, []string{"purge", "-dry-run", "-batch", b}); err == nil || !strings.Contains(err.Error(), "-batch must be at least 1") {
+			t.Errorf("-batch %s: %v", b, err)
+		}
 	}
 }
