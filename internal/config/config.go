@@ -145,10 +145,13 @@ var usageOutput io.Writer
 // default (flag.Func prints none of its own, and the operator reading -help
 // has no README at hand).
 func flagUsage(v Var) string {
+	// The README's backticks out: the flag package would name the flag's
+	// value after the first back-quoted word.
+	help := strings.ReplaceAll(v.Help, "`", "")
 	if v.Default == "" {
-		return v.Help + " (env " + v.Env + ")"
+		return help + " (env " + v.Env + ")"
 	}
-	return v.Help + " (env " + v.Env + ", default " + v.Default + ")"
+	return help + " (env " + v.Env + ", default " + v.Default + ")"
 }
 
 func fromRaw(raw map[string]string) (Config, error) {

@@ -145,6 +145,13 @@ func TestHelpGivesDefaults(t *testing.T) {
 		if !strings.Contains(help, "-"+v.Flag+" ") {
 			t.Errorf("-help lacks -%s:\n%s", v.Flag, help)
 		}
+		// The flag package names a flag's value after the first
+		// back-quoted word of its usage: a README backtick in the
+		// help showed "-notification-retention-months openpsp
+		// notifications retry" as if that were what to give.
+		if !strings.Contains(help, "  -"+v.Flag+" value\n") {
+			t.Errorf("-help names the value of -%s after a word of its help:\n%s", v.Flag, help)
+		}
 		if v.Default != "" && !strings.Contains(help, "(env "+v.Env+", default "+v.Default+")") {
 			t.Errorf("-help does not give the default of -%s (%s)", v.Flag, v.Default)
 		}
