@@ -302,9 +302,11 @@ func applySetting(s *shop.Shop, k, v string) error {
 		return x, nil
 	}
 	n := func() (int, error) {
+		// 0 would be taken for "not set" and become the default,
+		// while the command said the shop was updated.
 		x, err := strconv.Atoi(v)
-		if err != nil || x < 0 {
-			return 0, fmt.Errorf("%s must be a positive number", k)
+		if err != nil || x < 1 {
+			return 0, fmt.Errorf("%s must be a whole number of 1 or more, not %q", k, v)
 		}
 		return x, nil
 	}

@@ -81,3 +81,22 @@ func TestShopsShowListsSettingNames(t *testing.T) {
 		t.Errorf("test password shown as %q", got)
 	}
 }
+
+// `openpsp shops set ID max-attempts=0` answered "shop … updated" and left
+// 3: the shop's defaults take a zero for "not set". A count of 0 is refused
+// as -1 is, saying what to give, and nothing is saved.
+func TestShopsSetRefusesZeroCounts(t *testing.T) {
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "data"))
+	dev, err := app.New(context.Background(), mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Close()
+	for _, kv := range []string{"max-attempts=0", "authorization-validity-days=0", "max-attempts=-1"} {
+		out, err := helpText(t, "shops", "set", shop.DemoShopID, kv)
+		k, _, _ := strings.Cut(kv, "=")
+		if err == nil || !strings.Contains(err.Error(), k+" must be a whole number of 1 or more") {
+			t.Errorf("%s: %v %q", kv, err, out)
+		}
+	}
+}
