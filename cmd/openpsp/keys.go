@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -20,8 +21,14 @@ func keys(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, keysUsage); ok {
 		return err
 	}
-	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, keysUsage)
+	// Before the database is looked for: a mistyped word is not a
+	// missing database.
+	switch {
+	case !slices.Contains([]string{"generate", "status", "rotate", "rewrap"}, args[0]):
+		fmt.Fprintf(os.Stderr, "openpsp keys: unknown command %q\n\n%s\n", args[0], keysUsage)
+		return errUsage
+	case len(args) > 1:
+		fmt.Fprintf(os.Stderr, "openpsp keys %s: unexpected arguments %q\n\n%s\n", args[0], args[1:], keysUsage)
 		return errUsage
 	}
 	if args[0] == "generate" {
