@@ -332,3 +332,21 @@ func TestKeysNamesAWrongWord(t *testing.T) {
 		}
 	}
 }
+
+// The same for notifications and ogone: `openpsp notifications frob` in a
+// folder without a database said the database was missing.
+func TestNotificationsAndOgoneNameAnUnknownCommand(t *testing.T) {
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "none"))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"notifications", "frob"}, `openpsp notifications: unknown command "frob"`},
+		{[]string{"ogone", "frob"}, `openpsp ogone: unknown command "frob"`},
+	} {
+		out, err := helpText(t, c.args...)
+		if !errors.Is(err, errUsage) || !strings.Contains(out, c.want) || !strings.Contains(out, "usage:") || strings.Contains(out, "no OpenPSP database") {
+			t.Errorf("%v: %v\n%s", c.args, err, out)
+		}
+	}
+}

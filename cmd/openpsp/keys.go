@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
-	"slices"
 	"time"
 )
 
@@ -23,11 +22,10 @@ func keys(ctx context.Context, args []string) error {
 	}
 	// Before the database is looked for: a mistyped word is not a
 	// missing database.
-	switch {
-	case !slices.Contains([]string{"generate", "status", "rotate", "rewrap"}, args[0]):
-		fmt.Fprintf(os.Stderr, "openpsp keys: unknown command %q\n\n%s\n", args[0], keysUsage)
-		return errUsage
-	case len(args) > 1:
+	if err := unknownSubcommand("keys", args, []string{"generate", "status", "rotate", "rewrap"}, keysUsage); err != nil {
+		return err
+	}
+	if len(args) > 1 {
 		fmt.Fprintf(os.Stderr, "openpsp keys %s: unexpected arguments %q\n\n%s\n", args[0], args[1:], keysUsage)
 		return errUsage
 	}

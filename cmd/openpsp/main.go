@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -138,4 +139,16 @@ func helpOnly(args []string, text string) (bool, error) {
 		return true, errUsage
 	}
 	return true, nil
+}
+
+// unknownSubcommand refuses a first word that is none of a command's
+// subcommands, naming it, before the command looks for the database (a
+// mistyped word is not a missing database). It returns errUsage, or nil when
+// the word is known.
+func unknownSubcommand(cmd string, args, known []string, usage string) error {
+	if slices.Contains(known, args[0]) {
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "openpsp %s: unknown command %q\n\n%s\n", cmd, args[0], strings.TrimSpace(usage))
+	return errUsage
 }

@@ -13,6 +13,9 @@ func notifications(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, outbox.CLIUsage); ok {
 		return err
 	}
+	if err := unknownSubcommand("notifications", args, []string{"list", "show", "retry"}, outbox.CLIUsage); err != nil {
+		return err
+	}
 	a, _, err := openForCommand(ctx, nil)
 	if err != nil {
 		return err

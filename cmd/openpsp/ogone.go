@@ -15,6 +15,9 @@ func ogoneCmd(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, ogone.CLIUsage); ok {
 		return err
 	}
+	if err := unknownSubcommand("ogone", args, []string{"templates", "settings", "errors"}, ogone.CLIUsage); err != nil {
+		return err
+	}
 	// `ogone errors -h`: the help, before the database is opened (a
 	// "help" word may be a template's or a shop's name; -h never is).
 	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") && isHelp(a) }) {
