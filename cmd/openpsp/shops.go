@@ -128,11 +128,13 @@ func shops(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("Shop %s %q created. Keep these secrets now: they are not shown again in this form.\n\n", c.Shop.ID, c.Shop.Name)
+		fmt.Printf("Shop %s %q created.\n\n", c.Shop.ID, c.Shop.Name)
 		printCredentials(c.Test)
 		printCredentials(c.Prod)
+		fmt.Printf("(`openpsp shops keys %s [-mode PRODUCTION]` shows these API keys again.)\n\n", c.Shop.ID)
 		fmt.Printf("Ogone PSPID %s: SHA-IN %s, SHA-OUT %s (%s), DirectLink user %s password %s\n",
 			c.PSPID, c.SHAIn, c.SHAOut, c.SHAAlgo, c.APIUser, c.APIPassword)
+		fmt.Println("Keep the Ogone SHA passphrases and the DirectLink password now: no command shows them again.")
 		return nil
 	case "list":
 		if len(rest) > 0 {

@@ -100,3 +100,23 @@ func TestShopsSetRefusesZeroCounts(t *testing.T) {
 		}
 	}
 }
+
+// `shops create` said of all its secrets "they are not shown again in this
+// form", yet `shops keys` shows the API keys in clear whenever asked; only
+// the Ogone SHA passphrases and DirectLink password are never shown again
+// (`shops show` masks them). The message says which is which.
+func TestShopsCreateSaysWhichSecretsAreShownAgain(t *testing.T) {
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "data"))
+	t.Setenv("OPENPSP_DEMO", "false")
+	if _, err := helpText(t, "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := helpText(t, "shops", "create", "-name", "Boulangerie", "-id", "12345678")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "not shown again in this form") || !strings.Contains(out, "openpsp shops keys 12345678") ||
+		!strings.Contains(out, "no command shows them again") {
+		t.Errorf("shops create:\n%s", out)
+	}
+}
