@@ -316,7 +316,7 @@ func TestOgoneHelpDescribesEveryFlag(t *testing.T) {
 // database at …" (it opened the database before looking at the word), and
 // with one printed the usage without naming the mistake. An unknown
 // subcommand or a stray word is named, before any database is looked for.
-func TestKeysNamesAWrongWord(t *testing.T) {
+func TestCommandsNameAWrongWord(t *testing.T) {
 	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "none"))
 	for _, c := range []struct {
 		args []string
@@ -325,22 +325,7 @@ func TestKeysNamesAWrongWord(t *testing.T) {
 		{[]string{"keys", "frob"}, `openpsp keys: unknown command "frob"`},
 		{[]string{"keys", "status", "extra"}, `openpsp keys status: unexpected arguments ["extra"]`},
 		{[]string{"keys", "generate", "extra"}, `openpsp keys generate: unexpected arguments ["extra"]`},
-	} {
-		out, err := helpText(t, c.args...)
-		if !errors.Is(err, errUsage) || !strings.Contains(out, c.want) || !strings.Contains(out, "openpsp keys rotate") || strings.Contains(out, "no OpenPSP database") {
-			t.Errorf("%v: %v\n%s", c.args, err, out)
-		}
-	}
-}
-
-// The same for notifications and ogone: `openpsp notifications frob` in a
-// folder without a database said the database was missing.
-func TestNotificationsAndOgoneNameAnUnknownCommand(t *testing.T) {
-	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "none"))
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
+		// The same for notifications and ogone.
 		{[]string{"notifications", "frob"}, `openpsp notifications: unknown command "frob"`},
 		{[]string{"ogone", "frob"}, `openpsp ogone: unknown command "frob"`},
 	} {
