@@ -44,6 +44,14 @@ func NewLogger(w io.Writer, format, level string) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: lv}
 	var h slog.Handler
 	if format == "json" {
+		// slog's JSON writes a time.Duration as nanoseconds
+		// ("timeout":20000000000); the text format, and a reader, want 20s.
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				return slog.String(a.Key, a.Value.Duration().String())
+			}
+			return a
+		}
 		h = slog.NewJSONHandler(w, opts)
 	} else {
 		h = slog.NewTextHandler(w, opts)
