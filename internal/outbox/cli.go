@@ -76,6 +76,9 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 	if since > 0 {
 		f.Since = now.Add(-since)
 	}
+	if err := checkStatuses(f.Statuses); err != nil {
+		return fmt.Errorf("notifications %s: %w", args[0], err)
+	}
 	switch args[0] {
 	case "list":
 		// A stray word ("list DEAD" for "list --status DEAD") must not
@@ -130,7 +133,11 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 		if !e.DeliveredAt.IsZero() {
 			fmt.Fprintf(w, "delivered: %s\n", e.DeliveredAt.Format(time.RFC3339))
 		}
-		fmt.Fprintf(w, "\ndelivery log (%d attempts):\n", len(log))
+		plural := "s"
+		if len(log) == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(w, "\ndelivery log (%d attempt%s):\n", len(log), plural)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "#\tAT\tBY\tSTATUS\tLATENCY\tERROR\tANSWER")
 		for i, a := range log {

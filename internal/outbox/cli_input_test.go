@@ -19,7 +19,9 @@ import (
 // a stray word after list was ignored (every message listed), a bad flag
 // value was printed twice with Go's bare "Usage of notifications list:"
 // (retry's flags among list's), and retrying a delivered message by its id
-// answered "re-driven: 0 message(s)" without saying why.
+// answered "re-driven: 0 message(s)" without saying why. Show said
+// "(1 attempts)", and list --status BOGUS leaked the store's "store:"
+// prefix.
 func TestCLIRefusesWrongInputClearly(t *testing.T) {
 	db := storetest.SQLite(t)
 	ctx := context.Background()
@@ -55,6 +57,15 @@ func TestCLIRefusesWrongInputClearly(t *testing.T) {
 	}
 	if out, err := run("list", "-h"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, "usage: openpsp notifications") {
 		t.Errorf("list -h: want the command's usage and flag.ErrHelp, got %v\n%s", err, out)
+	}
+	// One attempt is "1 attempt"; a status nobody has is named with the
+	// valid ones, without the store's "store:" prefix.
+	if out, err := run("show", id); err != nil || !strings.Contains(out, "delivery log (1 attempt):") {
+		t.Errorf("show of a message delivered at the first attempt: %v\n%s", err, out)
+	}
+	if out, err := run("list", "--status", "dead,BOGUS"); err == nil || strings.Contains(err.Error(), "store:") ||
+		!strings.Contains(err.Error(), `"BOGUS"`) || !strings.Contains(err.Error(), "PENDING, FAILED, DEAD or DELIVERED") {
+		t.Errorf("list --status BOGUS: want a plain error naming it and the valid statuses, got %v\n%s", err, out)
 	}
 	out, err = run("retry", id)
 	if err != nil || !strings.Contains(out, "re-driven: 0 message(s)") || !strings.Contains(out, id+" is DELIVERED") || !strings.Contains(out, "--status DELIVERED") {

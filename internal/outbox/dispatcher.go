@@ -567,14 +567,23 @@ func (d *Dispatcher) schedule(channel string) Schedule {
 // ones (f.Statuses empty), or DELIVERED ones when f.Statuses asks for them.
 // They become due at now with a fresh schedule. It returns how many changed.
 func Retry(ctx context.Context, s Store, now time.Time, f Filter) (int, error) {
-	for _, st := range f.Statuses {
+	if err := checkStatuses(f.Statuses); err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
+	return s.RetryOutbox(ctx, f, now)
+}
+
+// checkStatuses refuses a status filter no message can have, naming it
+// and the valid ones.
+func checkStatuses(statuses []string) error {
+	for _, st := range statuses {
 		switch strings.ToUpper(st) {
 		case StatusPending, StatusFailed, StatusDead, StatusDelivered:
 		default:
-			return 0, fmt.Errorf("outbox: unknown status %q (PENDING, FAILED, DEAD or DELIVERED)", st)
+			return fmt.Errorf("unknown status %q: give PENDING, FAILED, DEAD or DELIVERED", st)
 		}
 	}
-	return s.RetryOutbox(ctx, f, now)
+	return nil
 }
 
 // clean makes text safe for a TEXT column on both engines (valid UTF-8, no
