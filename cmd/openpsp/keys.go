@@ -26,8 +26,7 @@ func keys(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(args) > 1 {
-		fmt.Fprintf(os.Stderr, "openpsp keys %s: unexpected arguments %q\n\n%s\n", args[0], args[1:], keysUsage)
-		return errUsage
+		return wrongInput("keys "+args[0], fmt.Errorf("unexpected arguments %q", args[1:]), keysUsage)
 	}
 	if args[0] == "generate" {
 		k := make([]byte, 32)

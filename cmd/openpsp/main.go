@@ -149,6 +149,13 @@ func unknownSubcommand(cmd string, args, known []string, usage string) error {
 	if slices.Contains(known, args[0]) {
 		return nil
 	}
-	fmt.Fprintf(os.Stderr, "openpsp %s: unknown command %q\n\n%s\n", cmd, args[0], strings.TrimSpace(usage))
+	return wrongInput(cmd, fmt.Errorf("unknown command %q", args[0]), usage)
+}
+
+// wrongInput names an operator's mistake (an unknown word, a flag's value,
+// a stray word) on stderr, then the command's usage, and returns errUsage:
+// the usage alone hid the mistake. cmd follows "openpsp" ("shops keys").
+func wrongInput(cmd string, mistake error, usage string) error {
+	fmt.Fprintf(os.Stderr, "openpsp %s: %v\n\n%s\n", cmd, mistake, strings.TrimSpace(usage))
 	return errUsage
 }

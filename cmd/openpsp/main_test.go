@@ -652,3 +652,30 @@ func TestShopsSetReturnOrigins(t *testing.T) {
 		t.Errorf("shops show after clearing:\n%s", out)
 	}
 }
+
+// `openpsp shops webhook-secret ID -overlap bogus` printed Go's bare
+// "Usage of shops webhook-secret:" with the flag's defaults, not the shops
+// usage, and a stray word got the usage without being named. A shops
+// subcommand names the wrong input, then prints the usage, as keys,
+// notifications and ogone do.
+func TestShopsNameABadFlag(t *testing.T) {
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "data"))
+	if err := run(context.Background(), []string{"migrate"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"shops", "webhook-secret", "12345678", "-overlap", "bogus"}, `openpsp shops webhook-secret: invalid value "bogus" for flag -overlap`},
+		{[]string{"shops", "keys", "12345678", "-mdoe", "TEST"}, `openpsp shops keys: flag provided but not defined: -mdoe`},
+		{[]string{"shops", "rotate-keys", "12345678", "-mode"}, `openpsp shops rotate-keys: flag needs an argument: -mode`},
+		{[]string{"shops", "create", "-name", "X", "extra"}, `openpsp shops create: unexpected arguments ["extra"]`},
+		{[]string{"shops", "template", "12345678", notify.TplPaymentAcceptedBuyer, "fr", "-subjekt", "x"}, `openpsp shops template: flag provided but not defined: -subjekt`},
+	} {
+		out, err := helpText(t, c.args...)
+		if !errors.Is(err, errUsage) || !strings.Contains(out, c.want) || !strings.Contains(out, "usage:\n  openpsp shops create") || strings.Contains(out, "Usage of") {
+			t.Errorf("%q: %v, want %q then the shops usage:\n%s", c.args, err, c.want, out)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -117,11 +118,8 @@ func shops(ctx context.Context, args []string) error {
 		fs.StringVar(&in.PrimaryEmail, "email", "", "primary email of the merchant")
 		fs.StringVar(&in.NotificationURL, "notification-url", "", "IPN URL when a payment names none")
 		fs.StringVar(&in.PSPID, "pspid", "", "Ogone PSPID (default: openpsp<shop id>)")
-		if err := fs.Parse(rest); err != nil {
-			return errUsage
-		}
-		if fs.NArg() > 0 {
-			return usageErr()
+		if err := parseShopsFlags(fs, rest); err != nil {
+			return err
 		}
 		in.Settings.PaymentByToken = true
 		c, err := a.Shops.Create(ctx, in)
@@ -165,11 +163,8 @@ func shops(ctx context.Context, args []string) error {
 		if len(rest) < 1 {
 			return usageErr()
 		}
-		if err := fs.Parse(rest[1:]); err != nil {
-			return errUsage
-		}
-		if fs.NArg() > 0 {
-			return usageErr()
+		if err := parseShopsFlags(fs, rest[1:]); err != nil {
+			return err
 		}
 		c, err := a.Shops.Credentials(ctx, rest[0], strings.ToUpper(*mode))
 		if err != nil {
@@ -183,11 +178,8 @@ func shops(ctx context.Context, args []string) error {
 		if len(rest) < 1 {
 			return usageErr()
 		}
-		if err := fs.Parse(rest[1:]); err != nil {
-			return errUsage
-		}
-		if fs.NArg() > 0 {
-			return usageErr()
+		if err := parseShopsFlags(fs, rest[1:]); err != nil {
+			return err
 		}
 		c, err := a.Shops.RotateAPIKeys(ctx, rest[0], strings.ToUpper(*mode))
 		if err != nil {
@@ -203,11 +195,8 @@ func shops(ctx context.Context, args []string) error {
 		if len(rest) < 1 {
 			return usageErr()
 		}
-		if err := fs.Parse(rest[1:]); err != nil {
-			return errUsage
-		}
-		if fs.NArg() > 0 {
-			return usageErr()
+		if err := parseShopsFlags(fs, rest[1:]); err != nil {
+			return err
 		}
 		if *rotate {
 			sec, err := a.Shops.RotateWebhookSecret(ctx, rest[0], *overlap)
@@ -282,6 +271,24 @@ func shops(ctx context.Context, args []string) error {
 		return nil
 	}
 	return usageErr()
+}
+
+// parseShopsFlags parses the flags of a shops subcommand (fs is named
+// "shops SUBCOMMAND"): a mistake (a flag's value, an unknown flag, a stray
+// word) is named before the shops usage, not Go's "Usage of …" defaults.
+func parseShopsFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, shopsUsage)
+			return err
+		}
+		return wrongInput(fs.Name(), err, shopsUsage)
+	}
+	if fs.NArg() > 0 {
+		return wrongInput(fs.Name(), fmt.Errorf("unexpected arguments %q (flags start with -)", fs.Args()), shopsUsage)
+	}
+	return nil
 }
 
 func usageErr() error {

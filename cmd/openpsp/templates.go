@@ -26,11 +26,8 @@ func shopTemplate(ctx context.Context, a *app.App, args []string) error {
 	if len(args) < 3 {
 		return usageErr()
 	}
-	if err := fs.Parse(args[3:]); err != nil {
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q (flags start with -)", fs.Args())
+	if err := parseShopsFlags(fs, args[3:]); err != nil {
+		return err
 	}
 	shopID, id, lang := args[0], args[1], args[2]
 	if notify.SampleContent(id).Template == "" {
