@@ -60,7 +60,12 @@ func keys(ctx context.Context, args []string) error {
 		if a.Config.MasterKeys != "" {
 			return fmt.Errorf("master keys come from OPENPSP_MASTER_KEYS: add a key from `openpsp keys generate` at the end of that list, restart the servers, then run `openpsp keys rewrap`")
 		}
-		return a.Vault.RotateMasterKey(ctx, progressPrinter("rewrapping data keys"))
+		if err := a.Vault.RotateMasterKey(ctx, progressPrinter("rewrapping data keys")); err != nil {
+			return err
+		}
+		// Its id only: the key itself stays in the keyring file.
+		fmt.Printf("new primary master key: %s\nevery data key is wrapped under it (`openpsp keys status` shows the counts)\n", a.Keys.PrimaryID())
+		return nil
 	case "rewrap":
 		return a.Vault.RewrapAll(ctx, progressPrinter("rewrapping data keys"))
 	}

@@ -679,3 +679,44 @@ func TestShopsNameABadFlag(t *testing.T) {
 		}
 	}
 }
+
+// `openpsp keys rotate` printed its progress and stopped: the operator had
+// to run `keys status` to learn the new primary key. It ends with a line
+// naming it (its id, never the key).
+func TestKeysRotateNamesTheNewPrimaryKey(t *testing.T) {
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "data"))
+	if err := run(context.Background(), []string{"migrate"}); err != nil {
+		t.Fatal(err)
+	}
+	primary := regexp.MustCompile(`primary master key: (\S+)`)
+	status := func() string {
+		t.Helper()
+		out, err := helpText(t, "keys", "status")
+		m := primary.FindStringSubmatch(out)
+		if err != nil || m == nil {
+			t.Fatalf("keys status: %v\n%s", err, out)
+		}
+		return m[1]
+	}
+	before := status()
+	out, err := helpText(t, "keys", "rotate")
+	if err != nil {
+		t.Fatalf("keys rotate: %v\n%s", err, out)
+	}
+	after := status()
+	if after == before {
+		t.Fatalf("keys rotate left the primary key %s", before)
+	}
+	if !strings.Contains(out, "new primary master key: "+after+"\n") {
+		t.Errorf("keys rotate does not name the new primary key %s:\n%s", after, out)
+	}
+	kr, err := os.ReadFile(mustConfig(t).KeyringFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range strings.FieldsFunc(string(kr), func(r rune) bool { return strings.ContainsRune(" \t\n\":,{}[]", r) }) {
+		if len(f) >= 32 && strings.Contains(out, f) {
+			t.Errorf("keys rotate printed key material %q", f)
+		}
+	}
+}
