@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -718,5 +719,26 @@ func TestKeysRotateNamesTheNewPrimaryKey(t *testing.T) {
 		if len(f) >= 32 && strings.Contains(out, f) {
 			t.Errorf("keys rotate printed key material %q", f)
 		}
+	}
+}
+
+// `openpsp serve` on a port another program holds created the data folder,
+// its database and keyring, and seeded the demo shop, before it found the
+// port taken. The port is bound first: a taken one leaves nothing behind.
+func TestServeOnATakenPortCreatesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	t.Setenv("OPENPSP_ADDR", ln.Addr().String())
+	err = run(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), "listen on "+ln.Addr().String()) || !strings.Contains(err.Error(), "OPENPSP_ADDR") {
+		t.Fatalf("serve on a taken port: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve on a taken port created its data folder (%s: %v)", dir, err)
 	}
 }

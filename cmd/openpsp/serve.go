@@ -21,8 +21,20 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	tuneGC(os.Getenv)
-	a, err := app.New(ctx, cfg, app.Options{})
+	// The port first (after the configuration's checks, which name a bad
+	// address better): one already taken must not leave a new database,
+	// keyring and demo shop behind. Connections made meanwhile wait in the
+	// socket's backlog until Run serves them.
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ln, err := app.OpenListener(cfg.Addr)
 	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, app.Options{Listener: ln})
+	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer a.Close()
@@ -30,9 +42,6 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	if err := refuseMissingMasterKeys(ctx, a); err != nil {
-		return err
-	}
-	if err := a.Listen(); err != nil {
 		return err
 	}
 	printBanner(a)

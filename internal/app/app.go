@@ -42,6 +42,11 @@ type Options struct {
 	LogOutput io.Writer            // nil: stderr
 	// JobInterval is how often background jobs poll (default 1s).
 	JobInterval time.Duration
+	// Listener is a socket the caller opened with OpenListener before New
+	// (serve binds its port before creating the database); nil: Listen or
+	// Run opens cfg.Addr. The App closes it once New succeeded; when New
+	// fails, the caller does.
+	Listener net.Listener
 }
 
 // App is a running OpenPSP.
@@ -97,7 +102,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		opts.JobInterval = time.Second
 	}
 	a := &App{Config: cfg, Clock: opts.Clock, Metrics: obs.NewMetrics(), jobInterval: opts.JobInterval,
-		clients: clientip.NewResolver(cfg.TrustedProxies)}
+		clients: clientip.NewResolver(cfg.TrustedProxies), listener: opts.Listener}
 	a.Log = obs.NewLogger(opts.LogOutput, cfg.LogFormat, cfg.LogLevel)
 
 	keys, err := vault.LoadKeyring(cfg.KeyringFile, cfg.MasterKeys, cfg.Env != config.EnvProduction)
@@ -186,17 +191,27 @@ func (a *App) Handler() http.Handler { return a.middleware(a.unmatched(a.mux)) }
 
 // Listen opens the listening socket (cfg.Addr; "127.0.0.1:0" picks a port).
 func (a *App) Listen() error {
-	ln, err := net.Listen("tcp", a.Config.Addr)
-	if errors.Is(err, syscall.EADDRINUSE) {
-		// The first thing a new user meets when 8080 is taken: say how to
-		// choose another address.
-		return fmt.Errorf("listen on %s: %w (another program listens there: choose another address with OPENPSP_ADDR or -addr, e.g. 127.0.0.1:8081)", a.Config.Addr, err)
-	}
+	ln, err := OpenListener(a.Config.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)
+		return err
 	}
 	a.listener = ln
 	return nil
+}
+
+// OpenListener opens a listening socket on addr, for Options.Listener or
+// Listen; a taken address is refused with how to choose another.
+func OpenListener(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// The first thing a new user meets when 8080 is taken: say how to
+		// choose another address.
+		return nil, fmt.Errorf("listen on %s: %w (another program listens there: choose another address with OPENPSP_ADDR or -addr, e.g. 127.0.0.1:8081)", addr, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
 }
 
 // URL is the base URL the server listens on.
