@@ -194,11 +194,7 @@ func TestDirectLinkAliasAfterLostAnswer(t *testing.T) {
 			}
 			// No card sealed for the orders is left at rest: every token
 			// with card data is the merchant's al-lost.
-			var n int
-			if err := e.db.Reader().QueryRow(`SELECT COUNT(*) FROM tokens WHERE ciphertext IS NOT NULL AND token <> 'al-lost'`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n != 0 {
+			if n := e.sealedCards(t, "al-lost"); n != 0 {
 				t.Fatalf("%d sealed cards left besides the alias", n)
 			}
 		})
@@ -225,19 +221,15 @@ func TestDirectLinkAliasWriteFails(t *testing.T) {
 			if tok, err := e.vault.Get(ctx, shop.DemoShopID, "al-tmp"); err != nil || tok.Permanent {
 				t.Fatalf("temporary alias: %+v, %v", tok, err)
 			}
-			e.acq.mu.Lock()
-			e.acq.during = func() {
+			e.acq.setDuring(func() {
 				e.clock.Advance(3 * time.Hour)
 				if _, err := e.vault.ExpireTemporary(ctx); err != nil {
 					t.Errorf("expiry job: %v", err)
 				}
-			}
-			e.acq.mu.Unlock()
+			})
 			r = e.order(map[string]string{"CARDNO": "4970100000000055", "ED": "1232", "CVC": "123", "ECI": "7",
 				"ORDERID": "TMP-2", "ALIAS": "al-tmp"})
-			e.acq.mu.Lock()
-			e.acq.during = nil
-			e.acq.mu.Unlock()
+			e.acq.setDuring(nil)
 			if r["STATUS"] != "5" || r["NCERROR"] != "0" || r["ALIAS"] != "" {
 				t.Fatalf("order whose alias could not be written: %v, want STATUS 5 without ALIAS", r)
 			}
@@ -247,11 +239,7 @@ func TestDirectLinkAliasWriteFails(t *testing.T) {
 			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-tmp"); tok.Status != vault.StatusPurged {
 				t.Fatalf("alias after the failed write: %+v", tok)
 			}
-			var n int
-			if err := e.db.Reader().QueryRow(`SELECT COUNT(*) FROM tokens WHERE ciphertext IS NOT NULL`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n != 0 {
+			if n := e.sealedCards(t); n != 0 {
 				t.Fatalf("%d sealed cards left", n)
 			}
 		})
@@ -272,8 +260,7 @@ func TestDirectLinkAliasOrderWhoseRowCannotBeRead(t *testing.T) {
 			e := newEnvOn(t, eng.Open)
 			ctx := context.Background()
 			var end func()
-			e.acq.mu.Lock()
-			e.acq.during = func() {
+			e.acq.setDuring(func() {
 				if end != nil {
 					return
 				}
@@ -288,14 +275,11 @@ func TestDirectLinkAliasOrderWhoseRowCannotBeRead(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-			}
-			e.acq.mu.Unlock()
+			})
 			order := map[string]string{"CARDNO": mastercard, "ED": "0633", "CVC": "123", "ECI": "7",
 				"ORDERID": "RR-1", "ALIAS": "al-rr"}
 			r := e.order(order)
-			e.acq.mu.Lock()
-			e.acq.during = nil
-			e.acq.mu.Unlock()
+			e.acq.setDuring(nil)
 			if end == nil {
 				t.Fatal("the acquirer was not called")
 			}
@@ -414,11 +398,7 @@ func TestDirectLinkTemporaryAliasSettledLate(t *testing.T) {
 			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-tl"); tok.Status != vault.StatusPurged {
 				t.Fatalf("temporary alias 2 hours after it was created: %+v, want purged", tok)
 			}
-			var n int
-			if err := e.db.Reader().QueryRow(`SELECT COUNT(*) FROM tokens WHERE ciphertext IS NOT NULL`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n != 0 {
+			if n := e.sealedCards(t); n != 0 {
 				t.Fatalf("%d sealed cards left", n)
 			}
 		})

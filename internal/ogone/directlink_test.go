@@ -675,18 +675,14 @@ func TestDirectLinkOrderWhoseOutcomeCannotBeWritten(t *testing.T) {
 			e := newEnvOn(t, eng.Open)
 			ctx := context.Background()
 			var end func()
-			e.acq.mu.Lock()
-			e.acq.during = func() {
+			e.acq.setDuring(func() {
 				if end == nil {
 					end = e.failTransactionWrites()
 				}
-			}
-			e.acq.mu.Unlock()
+			})
 			order := map[string]string{"ORDERID": "DF-1", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"}
 			r := e.order(order)
-			e.acq.mu.Lock()
-			e.acq.during = nil
-			e.acq.mu.Unlock()
+			e.acq.setDuring(nil)
 			if end == nil {
 				t.Fatal("the acquirer was not called")
 			}
@@ -724,18 +720,14 @@ func TestDirectLinkOrderWhoseOutcomeCannotBeWritten(t *testing.T) {
 			// recovery learns the refusal; then the merchant may send the
 			// ORDERID again, as after any refusal.
 			end = nil
-			e.acq.mu.Lock()
-			e.acq.during = func() {
+			e.acq.setDuring(func() {
 				if end == nil {
 					end = e.failTransactionWrites()
 				}
-			}
-			e.acq.mu.Unlock()
+			})
 			refused := map[string]string{"ORDERID": "DF-2", "CARDNO": refusedCard, "ED": "1232", "CVC": "123"}
 			r = e.order(refused)
-			e.acq.mu.Lock()
-			e.acq.during = nil
-			e.acq.mu.Unlock()
+			e.acq.setDuring(nil)
 			if r["STATUS"] != "52" || r["NCERROR"] != "20001001" || r["PAYID"] == "0" {
 				t.Fatalf("refusal whose outcome could not be written: %v, want STATUS 52 and its PAYID", r)
 			}

@@ -134,6 +134,14 @@ func (a *recordingAcquirer) Authorize(ctx context.Context, r acquirer.AuthorizeR
 }
 
 // authorizations is how many authorizations the acquirer was sent.
+// setDuring sets (nil: clears) what runs while the acquirer holds an
+// authorization.
+func (a *recordingAcquirer) setDuring(fn func()) {
+	a.mu.Lock()
+	a.during = fn
+	a.mu.Unlock()
+}
+
 func (a *recordingAcquirer) authorizations() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -292,6 +300,22 @@ func checkSHAOut(t *testing.T, q url.Values) {
 }
 
 // flexParams are the mandatory fields of a FlexCheckout request.
+// sealedCards counts the tokens holding card data at rest, besides the
+// tokens named in except.
+func (e *env) sealedCards(t testing.TB, except ...string) int {
+	t.Helper()
+	q, args := `SELECT COUNT(*) FROM tokens WHERE ciphertext IS NOT NULL`, []any{}
+	for _, tok := range except {
+		args = append(args, tok)
+		q += fmt.Sprintf(" AND token <> $%d", len(args))
+	}
+	var n int
+	if err := e.db.Reader().QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func (e *env) flexParams(extra map[string]string) url.Values {
 	v := url.Values{
 		"ACCOUNT.PSPID":           {pspid},

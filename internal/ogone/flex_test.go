@@ -335,16 +335,14 @@ func TestTemporaryAliasUsedInTimeSurvivesASlowAcquirer(t *testing.T) {
 	}
 	e.clock.Advance(2*time.Hour - time.Second)
 	purged := -1
-	e.acq.mu.Lock()
-	e.acq.during = func() {
+	e.acq.setDuring(func() {
 		e.clock.Advance(2 * time.Second)
 		n, err := e.vault.ExpireTemporary(ctx)
 		if err != nil {
 			t.Errorf("expiry job: %v", err)
 		}
 		purged = n
-	}
-	e.acq.mu.Unlock()
+	})
 	r := e.order(map[string]string{"ALIAS": "slow-kept", "ORDERID": "S1"})
 	if r["STATUS"] != "5" || r["ALIAS"] != "slow-kept" {
 		t.Fatalf("payment with a temporary alias used in time: %v", r)
@@ -372,31 +370,25 @@ func TestTemporaryAliasUsedInTimeSurvivesASlowAcquirer(t *testing.T) {
 	}
 
 	// ALIASPERSISTEDAFTERUSE=N: the alias is not kept, the payment is.
-	e.acq.mu.Lock()
-	e.acq.during = nil
-	e.acq.mu.Unlock()
+	e.acq.setDuring(nil)
 	a, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": "slow-n2", "ALIAS.STOREPERMANENTLY": "N"}))
 	if _, q := e.returned(e.post(a, cardForm(mastercard))); q.Get("Alias.Status") != "0" {
 		t.Fatalf("create slow-n2: %v", q)
 	}
 	e.clock.Advance(2*time.Hour - time.Second)
-	e.acq.mu.Lock()
-	e.acq.during = func() {
+	e.acq.setDuring(func() {
 		e.clock.Advance(2 * time.Second)
 		if n, err := e.vault.ExpireTemporary(ctx); err != nil || n != 1 {
 			t.Errorf("expiry job with N: %d %v", n, err)
 		}
-	}
-	e.acq.mu.Unlock()
+	})
 	if r := e.order(map[string]string{"ALIAS": "slow-n2", "ORDERID": "S3", "ALIASPERSISTEDAFTERUSE": "N"}); r["STATUS"] != "5" {
 		t.Fatalf("payment with N: %v", r)
 	}
 	if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "slow-n2"); err != vault.ErrTokenPurged {
 		t.Fatalf("the alias used with N after its time: %v", err)
 	}
-	e.acq.mu.Lock()
-	e.acq.during = nil
-	e.acq.mu.Unlock()
+	e.acq.setDuring(nil)
 
 	// An alias whose time was up before the order arrived is refused, and
 	// nothing reaches the acquirer.
