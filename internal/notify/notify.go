@@ -65,6 +65,12 @@ type PaymentFacts struct {
 	// its expected capture date: the buyer's email says the amount is
 	// debited then, not now.
 	DebitOn time.Time
+	// RefusedBefore: an earlier attempt at this payment (its formToken)
+	// was refused, and the buyer got its refusal notice then. A buyer who
+	// tries again on the form hears of the refusal once, not at every
+	// attempt; the merchant's notice still goes out per attempt, as the
+	// IPN does.
+	RefusedBefore bool
 	// Instalment, for an attempt at a subscription's instalment, says what
 	// a refusal leads to: the buyer hears of a refused instalment once when
 	// it will be retried and once when it has failed, not at every attempt.
@@ -237,6 +243,8 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 			out.skip(outbox.ChannelEmail, "buyer", "technical error: nothing was charged")
 		case retried:
 			out.skip(outbox.ChannelEmail, "buyer", "instalment refused again: the buyer was told at its first refusal")
+		case p.RefusedBefore && !p.Accepted && !p.TechnicalError:
+			out.skip(outbox.ChannelEmail, "buyer", "refused again: the buyer was told at the payment's first refusal")
 		case buyerEmail == "":
 			out.skip(outbox.ChannelEmail, "buyer", "no buyer email")
 		case !contact.ValidEmail(buyerEmail):

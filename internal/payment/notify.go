@@ -57,6 +57,12 @@ func decisionFacts(ctx context.Context, p *Payment, t *Transaction, now time.Tim
 		Amount: t.Amount, Currency: t.Currency, Brand: t.Brand, PANMasked: t.PANMasked, At: now,
 		BuyerName: buyerName(p.Customer), TechnicalError: t.DetailedStatus == Error,
 	}
+	if t.DetailedStatus == Refused && t.MarkAuthAt.IsZero() {
+		// A refused attempt on the form (not a deferred debit refused
+		// after its card check was accepted: that buyer was told it was
+		// accepted).
+		f.RefusedBefore = refusedBefore(p, t)
+	}
 	if t.DetailedStatus == WaitingAuthorisation || t.DetailedStatus == WaitingAuthorisationToValidate {
 		f.DebitOn = t.ExpectedCaptureAt
 	}
@@ -65,6 +71,17 @@ func decisionFacts(ctx context.Context, p *Payment, t *Transaction, now time.Tim
 		f.Instalment = &in
 	}
 	return f
+}
+
+// refusedBefore reports whether a debit of p other than t, an earlier
+// attempt (one debit is live at a time), was refused.
+func refusedBefore(p *Payment, t *Transaction) bool {
+	for _, u := range p.Transactions {
+		if u.UUID != t.UUID && u.OperationType == Debit && u.DetailedStatus == Refused {
+			return true
+		}
+	}
+	return false
 }
 
 // instalmentKey carries CreateInput.Instalment from PayToken to the
