@@ -127,7 +127,8 @@ func (a *App) wire() error {
 
 	if a.Config.Demo {
 		d := demo.New(demo.Options{BaseURL: a.PublicURL, IPNs: a.DB, Logger: a.Log, Now: a.Clock.Now,
-			Links: []demo.Link{{Label: "Mailbox", Path: "/demo/mail"}}, ErrorPage: pages.MessagePage})
+			Links: []demo.Link{{Label: "Mailbox", Path: "/demo/mail"}}, ErrorPage: pages.MessagePage,
+			Language: hosted.PageLanguage})
 		a.mount(d.Register)
 		mail := notify.Wiring{Demo: true}.DemoPage(a.DB, a.Log)
 		a.mount(func(mux *http.ServeMux) {

@@ -59,6 +59,10 @@ type Options struct {
 	// pages' message page (hosted.Handler.MessagePage), whose message
 	// keys key names. Nil: plain text.
 	ErrorPage func(w http.ResponseWriter, r *http.Request, status int, key, lang string)
+	// Language picks the payment form's language from ?lang= (tag) and the
+	// browser's Accept-Language: the payment pages' choice
+	// (hosted.PageLanguage), so the demo and the form agree. Nil: English.
+	Language func(tag, acceptLanguage string) string
 }
 
 // Message keys of ErrorPage (those of the payment pages).
@@ -157,14 +161,13 @@ var languages = []struct{ Code, Name string }{
 	{"en", "English"}, {"fr", "Français"}, {"es", "Español"}, {"it", "Italiano"}, {"de", "Deutsch"},
 }
 
-func lang(r *http.Request) string {
-	l := r.FormValue("lang")
-	for _, x := range languages {
-		if x.Code == l {
-			return l
-		}
+// lang is the buyer's language for the payment form: ?lang= (or the
+// form's lang), else the browser's, as the payment pages choose it.
+func (h *Handler) lang(r *http.Request) string {
+	if h.opts.Language == nil {
+		return "en"
 	}
-	return "en"
+	return h.opts.Language(r.FormValue("lang"), r.Header.Get("Accept-Language"))
 }
 
 type page struct {
@@ -196,13 +199,13 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, p 
 const strictCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, "index.html", page{Title: "OpenPSP Demo Shop", Lang: lang(r), Products: Products}, strictCSP)
+	h.render(w, r, "index.html", page{Title: "OpenPSP Demo Shop", Lang: h.lang(r), Products: Products}, strictCSP)
 }
 
 // checkout creates the payment through the REST API, as a merchant server
 // does, and shows the embedded form with the formToken.
 func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
-	l := lang(r)
+	l := h.lang(r)
 	var product *Product
 	for i := range Products {
 		if Products[i].ID == r.FormValue("product") {
@@ -360,7 +363,7 @@ func (h *Handler) returnPage(w http.ResponseWriter, r *http.Request) {
 	answer := r.Form.Get("kr-answer")
 	hash := r.Form.Get("kr-hash")
 	ok := answer != "" && r.Form.Get("kr-hash-algorithm") == "sha256_hmac" && verify(answer, hash, shop.DemoTestHMACKey)
-	l := lang(r)
+	l := h.lang(r)
 	h.render(w, r, "return.html", page{Title: "Payment result", Lang: l, Data: map[string]any{
 		"SignatureOK": ok, "Present": answer != "", "Summary": summarize(answer, l), "Answer": prettyJSON(answer),
 		"HashKey": r.Form.Get("kr-hash-key"), "AnswerType": r.Form.Get("kr-answer-type"),
@@ -410,7 +413,7 @@ func (h *Handler) listIPN(w http.ResponseWriter, r *http.Request) {
 	for _, n := range list {
 		rows = append(rows, row{n, summarize(n.Answer, "en"), prettyJSON(n.Answer)})
 	}
-	h.render(w, r, "ipn.html", page{Title: "IPNs received", Lang: lang(r), Data: map[string]any{"IPNs": rows}}, strictCSP)
+	h.render(w, r, "ipn.html", page{Title: "IPNs received", Lang: h.lang(r), Data: map[string]any{"IPNs": rows}}, strictCSP)
 }
 
 func prettyJSON(s string) string {
@@ -469,7 +472,7 @@ func (h *Handler) walletPage(w http.ResponseWriter, r *http.Request) {
 			rows = append(rows, row)
 		}
 	}
-	h.render(w, r, "wallet.html", page{Title: "Customer wallet", Lang: lang(r), Data: map[string]any{
+	h.render(w, r, "wallet.html", page{Title: "Customer wallet", Lang: h.lang(r), Data: map[string]any{
 		"Account": ref, "Tokens": rows, "Error": apiErr,
 	}}, strictCSP)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
@@ -28,7 +29,7 @@ func TestIPNReceiverChecksSignatures(t *testing.T) {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	New(Options{BaseURL: func() string { return srv.URL }, IPNs: db}).Register(mux)
+	New(Options{BaseURL: func() string { return srv.URL }, IPNs: db, Language: hosted.PageLanguage}).Register(mux)
 
 	answer := `{"orderStatus":"PAID","orderDetails":{"orderId":"demo-1","orderTotalAmount":1250,"orderCurrency":"EUR"},"transactions":[{"uuid":"abc","detailedStatus":"AUTHORISED"}]}`
 	post := func(hash string) int {
@@ -62,7 +63,7 @@ func TestIPNReceiverChecksSignatures(t *testing.T) {
 }
 
 func TestReturnPageVerifiesKRHash(t *testing.T) {
-	h := New(Options{BaseURL: func() string { return "http://127.0.0.1" }})
+	h := New(Options{BaseURL: func() string { return "http://127.0.0.1" }, Language: hosted.PageLanguage})
 	answer := `{"orderStatus":"PAID","orderDetails":{"orderId":"demo-2","orderTotalAmount":2490,"orderCurrency":"EUR"}}`
 	for _, tc := range []struct {
 		key  string
@@ -84,7 +85,7 @@ func TestReturnPageVerifiesKRHash(t *testing.T) {
 // its pages must say lang="en", or screen readers read English text with a
 // French or German voice (WCAG 3.1.1).
 func TestDemoPagesDeclareTheirOwnLanguage(t *testing.T) {
-	h := New(Options{BaseURL: func() string { return "http://127.0.0.1" }})
+	h := New(Options{BaseURL: func() string { return "http://127.0.0.1" }, Language: hosted.PageLanguage})
 	mux := http.NewServeMux()
 	h.Register(mux)
 	for _, target := range []string{"/demo?lang=de", "/demo/return?lang=fr", "/demo/flexcheckout/result?lang=it"} {
@@ -106,7 +107,7 @@ func TestCheckoutHostedLinkKeepsLanguage(t *testing.T) {
 		_, _ = io.WriteString(w, `{"status":"SUCCESS","answer":{"formToken":"tok123"}}`)
 	}))
 	defer api.Close()
-	h := New(Options{BaseURL: func() string { return api.URL }})
+	h := New(Options{BaseURL: func() string { return api.URL }, Language: hosted.PageLanguage})
 	mux := http.NewServeMux()
 	h.Register(mux)
 	for _, l := range []string{"fr", "de"} {

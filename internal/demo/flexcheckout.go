@@ -55,7 +55,7 @@ func ogoneSHA512(params map[string]string, passphrase string, keep func(string) 
 var flexLanguages = map[string]string{"en": "en_US", "fr": "fr_FR", "es": "es_ES", "it": "it_IT", "de": "de_DE"}
 
 func (h *Handler) flexPage(w http.ResponseWriter, r *http.Request) {
-	l := lang(r)
+	l := h.lang(r)
 	base := h.opts.BaseURL()
 	params := map[string]string{
 		"ACCOUNT.PSPID":                     shop.DemoPSPID,
@@ -85,7 +85,7 @@ func (h *Handler) flexPage(w http.ResponseWriter, r *http.Request) {
 // flexResult is ACCEPTURL/EXCEPTIONURL/DECLINEURL: it runs inside the
 // FlexCheckout iframe, checks SHA-OUT and offers to charge the alias.
 func (h *Handler) flexResult(w http.ResponseWriter, r *http.Request) {
-	l := lang(r)
+	l := h.lang(r)
 	fields := map[string]string{}
 	for k, v := range r.URL.Query() {
 		if k == "lang" || len(v) == 0 {
@@ -140,7 +140,7 @@ type ncresponse struct {
 // with the alias after such a first one, the buyer absent; it would tell
 // the acquirer that the merchant started this one.
 func (h *Handler) flexCharge(w http.ResponseWriter, r *http.Request) {
-	l := lang(r)
+	l := h.lang(r)
 	alias := r.FormValue("alias")
 	params := map[string]string{
 		"PSPID": shop.DemoPSPID, "USERID": shop.DemoAPIUser, "PSWD": shop.DemoAPIPassword,

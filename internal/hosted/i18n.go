@@ -367,6 +367,15 @@ func resolveLanguage(explicit, formLanguage, acceptLanguage string) string {
 	return languages[0]
 }
 
+// PageLanguage is the language the pages choose for a buyer who gives tag
+// (a language tag in any of its spellings: fr, fr-FR, fr_FR, FR) and whose
+// browser sends acceptLanguage: tag if the pages speak it, else the
+// browser's, else English. The demo shop picks its payment form's
+// language with it, so that both choose alike.
+func PageLanguage(tag, acceptLanguage string) string {
+	return resolveLanguage(tag, "", acceptLanguage)
+}
+
 // supported returns the base language of a BCP 47 tag ("fr-FR", "fr_CA",
 // "FR") if the pages speak it.
 func supported(tag string) (string, bool) {
