@@ -602,6 +602,50 @@ func TestBrowserPopinDialog(t *testing.T) {
 	browsertest.NoConsoleErrors(t, ctx)
 }
 
+// TestBrowserPopinOpenedEarly: a merchant page that calls KR.openPopin()
+// as soon as the form is created, before the frame has loaded (the shop's
+// colours unknown, the pop-in button hidden), gets the pop-in open once
+// the form is ready, the focus on the card number as when the buyer opens
+// it, and the focus back on the (then visible) pop-in button on Escape.
+// The dialog opened at once, before the frame could take focus: the
+// frame's message to focus its first field was lost and focus stayed on
+// the close button.
+func TestBrowserPopinOpenedEarly(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	b.pay.add(demoForm("dialog"))
+	b.page = strings.Replace(popinPage(b), "KR.onFormReady(", `KR.onFormCreated(function () { KR.openPopin(); });
+KR.onFocus(function (e) { document.body.setAttribute('data-focus', e.field); });
+KR.onFormReady(`, 1)
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.merchant.URL),
+		chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
+		chromedp.WaitVisible(chromedp.CSS(".kr-popin-overlay iframe")),
+	), "loading the merchant page that opens the pop-in at once")
+	state := func() string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
+  var a = document.activeElement, b = document.querySelector('.kr-popin-button');
+  var at = !a ? 'none' : a.tagName === 'IFRAME' && a.closest('.kr-popin-overlay') ? 'frame' : (a.id || a.className || a.tagName);
+  return at + ' ' + document.body.getAttribute('data-focus') + ' ' + getComputedStyle(b).visibility;
+})()`))
+		must(t, err, "focus")
+		return s
+	}
+	must(t, chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS("body[data-focus]"))), "waiting for the focus on a field of the frame")
+	if got := state(); got != "frame pan visible" {
+		t.Fatalf("pop-in opened early: focus, frame's field, button = %q, want the frame's card number", got)
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.WaitNotVisible(chromedp.CSS(".kr-popin-overlay")),
+	), "closing with Escape")
+	if got := state(); !strings.HasPrefix(got, "kr-popin-button ") {
+		t.Errorf("after Escape, focus is on %q, want the pop-in button", got)
+	}
+	browsertest.NoConsoleErrors(t, ctx)
+}
+
 // TestBrowserDeferredFinalPage pays deferred payments (the card only
 // checked, the amount debited on a later day) on the hosted page on a phone
 // (375px) and a desktop (1280px), in French (the longest wording) and

@@ -244,10 +244,19 @@
     forms = forms.filter(function (x) { return x !== f; });
   }
 
-  function openPopin(f) {
+  // openPopin opens the dialog; opener, when given, is where focus returns
+  // on close (else whatever has focus now, else the pop-in button).
+  function openPopin(f, opener) {
     if (!f || !f.overlay || f.overlay.style.display !== 'none') return;
     var a = document.activeElement;
-    f.opener = a && a !== document.body ? a : f.button;
+    f.opener = opener || (a && a !== document.body ? a : f.button);
+    if (!f.loaded) {
+      // Called before the frame's ready message (the button still hidden,
+      // the frame unable to take focus): that message opens it, so that
+      // focus goes to the first card field as on a normal open.
+      f.openWhenLoaded = true;
+      return;
+    }
     f.overlay.style.display = 'flex';
     // The merchant page behind is out of reach (focus, clicks, assistive
     // technologies) while the dialog is open.
@@ -263,6 +272,7 @@
     f.inerted = [];
   }
   function closePopin(f) {
+    if (f) f.openWhenLoaded = false;
     if (!f || !f.overlay || f.overlay.style.display === 'none') return;
     f.overlay.style.display = 'none';
     release(f);
@@ -371,6 +381,8 @@
         if (f.button) { paint(f.button, m.palette); f.button.style.visibility = ''; }
         if (f.close && m.closeLabel) f.close.setAttribute('aria-label', m.closeLabel);
         if (f.dialog && m.title) f.dialog.setAttribute('aria-label', m.title);
+        f.loaded = true;
+        if (f.openWhenLoaded) { f.openWhenLoaded = false; openPopin(f, f.opener); }
         if (m.page === 'form') {
           f.amount = m.amount;
           if (f.label) post(f, 'setLabel', { label: f.label });
