@@ -1,9 +1,9 @@
 package payment
 
 import (
-	"github.com/openpsp/openpsp/internal/outbox"
 	"testing"
 
+	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
