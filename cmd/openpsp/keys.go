@@ -6,7 +6,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/openpsp/openpsp/internal/app"
 )
 
 const keysUsage = `usage:
@@ -67,10 +71,43 @@ func keys(ctx context.Context, args []string) error {
 		fmt.Printf("new primary master key: %s\nevery data key is wrapped under it (`openpsp keys status` shows the counts)\n", a.Keys.PrimaryID())
 		return nil
 	case "rewrap":
-		return a.Vault.RewrapAll(ctx, progressPrinter("rewrapping data keys"))
+		return rewrap(ctx, a)
 	}
 	fmt.Fprintln(os.Stderr, keysUsage)
 	return errUsage
+}
+
+// rewrap rewraps every data key under the primary master key, then says
+// what it did: how many it rewrapped and from which master keys (ids only),
+// and how many were already under the primary.
+func rewrap(ctx context.Context, a *app.App) error {
+	before, err := a.DB.DataKeyCounts(ctx)
+	if err != nil {
+		return err
+	}
+	show := progressPrinter("rewrapping data keys")
+	rewrapped := 0
+	if err := a.Vault.RewrapAll(ctx, func(done, total int) {
+		rewrapped = done
+		show(done, total)
+	}); err != nil {
+		return err
+	}
+	primary := a.Keys.PrimaryID()
+	var from []string
+	for id, n := range before {
+		if id != primary && n > 0 {
+			from = append(from, id)
+		}
+	}
+	slices.Sort(from)
+	fromText := ""
+	if rewrapped > 0 && len(from) > 0 {
+		fromText = " (from " + strings.Join(from, ", ") + ")"
+	}
+	fmt.Printf("rewrapped %d data keys%s under the primary master key %s; %d already under it were skipped\n",
+		rewrapped, fromText, primary, before[primary])
+	return nil
 }
 
 // progressPrinter shows a long operator command's progress on one line.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -740,5 +741,49 @@ func TestServeOnATakenPortCreatesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("serve on a taken port created its data folder (%s: %v)", dir, err)
+	}
+}
+
+// `openpsp keys rewrap` ended on its progress line alone: the operator
+// could not tell how many data keys it rewrapped, from which master keys,
+// and how many were already under the primary. It ends with that summary,
+// naming key ids only, never key material.
+func TestKeysRewrapSummary(t *testing.T) {
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "data"))
+	t.Setenv("OPENPSP_KEYRING_FILE", filepath.Join(t.TempDir(), "keyring.json"))
+	key := func(c string) string { return strings.Repeat(c, 43) + "=" }
+	t.Setenv("OPENPSP_MASTER_KEYS", "kold:"+key("A"))
+	a, err := app.New(context.Background(), mustConfig(t), app.Options{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, err := a.DB.DataKeyCounts(context.Background())
+	a.Close() // the demo shop's secrets are sealed under kold
+	if err != nil || counts["kold"] == 0 {
+		t.Fatalf("data keys under kold: %v, %v", counts, err)
+	}
+	n := counts["kold"]
+
+	t.Setenv("OPENPSP_MASTER_KEYS", "kold:"+key("A")+",knew:"+key("B"))
+	out, err := helpText(t, "keys", "rewrap")
+	if err != nil {
+		t.Fatalf("keys rewrap: %v\n%s", err, out)
+	}
+	want := fmt.Sprintf("rewrapped %d data keys (from kold) under the primary master key knew; 0 already under it were skipped\n", n)
+	if !strings.HasSuffix(out, want) {
+		t.Errorf("keys rewrap ends with\n%s\nwant %q", out, want)
+	}
+	out, err = helpText(t, "keys", "rewrap")
+	if err != nil {
+		t.Fatalf("keys rewrap again: %v\n%s", err, out)
+	}
+	want = fmt.Sprintf("rewrapped 0 data keys under the primary master key knew; %d already under it were skipped\n", n)
+	if !strings.HasSuffix(out, want) {
+		t.Errorf("keys rewrap run again ends with\n%s\nwant %q", out, want)
+	}
+	for _, k := range []string{key("A"), key("B")} {
+		if strings.Contains(out, k) {
+			t.Errorf("keys rewrap printed key material")
+		}
 	}
 }
