@@ -40,7 +40,7 @@ func purgeFlags() (*flag.FlagSet, purgeFlagValues) {
 		return nil
 	})
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: openpsp purge [-dry-run] [-months 15] [-notification-months 13] [-batch 2000]\n\nDestroys the card data of every token unused for 15 months, except the tokens\nan active subscription will still charge (an instalment due or to come): those\nare kept however long unused. Then deletes the notifications (IPN, webhooks,\nemails, SMS) delivered or dead for OPENPSP_NOTIFICATION_RETENTION_MONTHS, with\ntheir delivery log; pending and failing ones are kept. The server's jobs do\nboth every hour. Safe to interrupt (Ctrl-C) and run again: each batch commits\non its own.")
+		fmt.Fprintln(fs.Output(), "usage: openpsp purge [-dry-run] [-months 15] [-notification-months 13] [-batch 2000]\n\nDestroys the card data of every token unused for 15 months, except the tokens\nan active subscription will still charge (an instalment due or to come): those\nare kept however long unused. Then deletes the notifications (IPN, webhooks,\nemails, SMS) delivered or dead for OPENPSP_NOTIFICATION_RETENTION_MONTHS, with\ntheir delivery log, and the demo merchant's copies of the IPNs it received as\nlong ago; pending and failing ones are kept. The server's jobs do\nboth every hour. Safe to interrupt (Ctrl-C) and run again: each batch commits\non its own.")
 		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 	}
@@ -109,18 +109,27 @@ func purgeNotifications(ctx context.Context, a *app.App, f purgeFlagValues) erro
 	if f.batchGiven {
 		opts.BatchSize = *f.batch
 	}
-	n, cutoff, err := a.PurgeNotifications(ctx, months, opts)
+	p, err := a.PurgeNotifications(ctx, months, opts)
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(os.Stderr, "\ninterrupted after deleting %d notifications; run the command again to finish\n", n)
+		fmt.Fprintf(os.Stderr, "\ninterrupted after deleting %d notifications and %d demo IPN copies; run the command again to finish\n", p.Notifications, p.DemoIPNs)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	// The demo merchant's IPN copies only where there were some: a
+	// production database has none.
+	ipns := ""
+	if p.DemoIPNs > 0 {
+		ipns = fmt.Sprintf(" and %d demo IPN copies received before then", p.DemoIPNs)
+	}
 	if *f.dry {
-		fmt.Printf("%d notifications ended before %s would be deleted (dry run: nothing changed)\n", n, cutoff.Format("2006-01-02"))
+		fmt.Printf("%d notifications ended before %s%s would be deleted (dry run: nothing changed)\n", p.Notifications, p.Cutoff.Format("2006-01-02"), ipns)
 		return nil
 	}
-	fmt.Printf("deleted %d notifications ended before %s, with their delivery logs, in %s\n", n, cutoff.Format("2006-01-02"), time.Since(start).Round(time.Millisecond))
+	if ipns != "" {
+		ipns += ","
+	}
+	fmt.Printf("deleted %d notifications ended before %s, with their delivery logs,%s in %s\n", p.Notifications, p.Cutoff.Format("2006-01-02"), ipns, time.Since(start).Round(time.Millisecond))
 	return nil
 }

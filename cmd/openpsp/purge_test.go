@@ -18,7 +18,8 @@ import (
 // `openpsp purge` deletes the notifications that ended more than
 // OPENPSP_NOTIFICATION_RETENTION_MONTHS ago, as the server's job does, and
 // keeps pending ones; -dry-run, -notification-months 0 and the retention
-// off delete nothing.
+// off delete nothing. The demo merchant's copies of the IPNs it received
+// follow the same retention.
 func TestPurgeDeletesEndedNotifications(t *testing.T) {
 	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "data"))
 	ctx := context.Background()
@@ -47,8 +48,24 @@ func TestPurgeDeletesEndedNotifications(t *testing.T) {
 		Status: outbox.StatusDelivered, Now: then, Attempt: outbox.Attempt{Number: 1, At: then, StatusCode: 250}}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := a.DB.InsertDemoIPN(ctx, store.DemoIPN{ReceivedAt: then, OrderID: "old", Answer: "OK"}); err != nil {
+		t.Fatal(err)
+	}
 	a.Close()
 
+	ipnsLeft := func() int {
+		t.Helper()
+		a, err := app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		ipns, err := a.DB.DemoIPNs(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ipns)
+	}
 	left := func() map[string]bool {
 		t.Helper()
 		a, err := app.New(ctx, mustConfig(t), app.Options{LogOutput: io.Discard})
@@ -77,6 +94,9 @@ func TestPurgeDeletesEndedNotifications(t *testing.T) {
 		if ids := left(); !ids[delivered.ID] || !ids[pending.ID] {
 			t.Fatalf("retention %q, purge %q deleted a message: left %v", c.setting, c.args, ids)
 		}
+		if n := ipnsLeft(); n != 1 {
+			t.Fatalf("retention %q, purge %q deleted the demo IPN copy", c.setting, c.args)
+		}
 	}
 	t.Setenv("OPENPSP_NOTIFICATION_RETENTION_MONTHS", "")
 	if err := run(ctx, []string{"purge"}); err != nil {
@@ -84,6 +104,9 @@ func TestPurgeDeletesEndedNotifications(t *testing.T) {
 	}
 	if ids := left(); ids[delivered.ID] || !ids[pending.ID] {
 		t.Fatalf("after purge: left %v; want only the pending message %s", ids, pending.ID)
+	}
+	if n := ipnsLeft(); n != 0 {
+		t.Fatalf("after purge: %d demo IPN copies left", n)
 	}
 	if err := run(ctx, []string{"purge", "-notification-months", "-1"}); err == nil {
 		t.Fatal("-notification-months -1 accepted")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 )
 
 // The server's jobs delete the notifications that ended more than
-// OPENPSP_NOTIFICATION_RETENTION_MONTHS ago (13 by default) and keep the
+// OPENPSP_NOTIFICATION_RETENTION_MONTHS ago (13 by default), and the demo
+// merchant's copies of the IPNs it received as long ago, and keep the
 // others; with the retention off they keep everything.
 func TestNotificationRetentionJob(t *testing.T) {
 	start := time.Date(2030, 1, 31, 10, 0, 0, 0, time.UTC)
@@ -56,9 +58,16 @@ func TestNotificationRetentionJob(t *testing.T) {
 				}
 				return m.ID
 			}
+			receive := func(order string) {
+				if err := a.DB.InsertDemoIPN(ctx, store.DemoIPN{ReceivedAt: clk.Now(), OrderID: order, Answer: "OK"}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			old := send("old")
+			receive("old")
 			clk.Set(start.AddDate(0, 12, 0))
 			recent := send("recent")
+			receive("recent")
 			clk.Set(start.AddDate(0, 13, 1))
 			if err := a.RunJobsOnce(ctx); err != nil {
 				t.Fatal(err)
@@ -73,6 +82,21 @@ func TestNotificationRetentionJob(t *testing.T) {
 			}
 			if !left[recent] || left[old] != c.keepsOld {
 				t.Fatalf("left %v: recent kept %v, old kept %v (want %v)", left, left[recent], left[old], c.keepsOld)
+			}
+			ipns, err := a.DB.DemoIPNs(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var orders []string
+			for _, n := range ipns {
+				orders = append(orders, n.OrderID)
+			}
+			want := []string{"recent", "old"}
+			if !c.keepsOld {
+				want = want[:1]
+			}
+			if !slices.Equal(orders, want) {
+				t.Fatalf("demo IPN copies left: %v, want %v", orders, want)
 			}
 		})
 	}

@@ -119,9 +119,10 @@ func (a *App) wire() error {
 	// Notifications that ended (delivered, or dead after their retries)
 	// are deleted with their delivery log after
 	// OPENPSP_NOTIFICATION_RETENTION_MONTHS: their payloads hold buyers'
-	// email addresses, names and phone numbers.
+	// email addresses, names and phone numbers. The demo merchant's copies
+	// of the IPNs it received go with them.
 	a.addJob("outbox.retention", time.Hour, func(ctx context.Context) error {
-		_, _, err := a.PurgeNotifications(ctx, a.Config.NotificationRetentionMonths, outbox.PurgeOptions{})
+		_, err := a.PurgeNotifications(ctx, a.Config.NotificationRetentionMonths, outbox.PurgeOptions{})
 		return err
 	})
 

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/ids"
@@ -54,4 +56,41 @@ func (db *DB) DemoIPNs(ctx context.Context, limit int) ([]DemoIPN, error) {
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+// CountDemoIPNsBefore counts the demo IPN copies DeleteDemoIPNsBefore would
+// delete.
+func (db *DB) CountDemoIPNsBefore(ctx context.Context, cutoff time.Time) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM demo_ipn WHERE received_at < $1`, Micros(cutoff)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count demo IPN copies: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteDemoIPNsBefore deletes up to limit of the demo merchant's IPN
+// copies received before cutoff, in one write, and returns how many it
+// deleted. On PostgreSQL rows another copy's batch holds are skipped (the
+// next batch takes what is left), as DeleteEndedOutbox does.
+func (db *DB) DeleteDemoIPNsBefore(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errors.New("store: demo IPN purge batch size must be positive")
+	}
+	lock := ""
+	if db.dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var n int64
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`DELETE FROM demo_ipn WHERE id IN (SELECT id FROM demo_ipn WHERE received_at < $1 LIMIT $2`+lock+`)`, Micros(cutoff), limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete demo IPN copies: %w", err)
+	}
+	return int(n), nil
 }
