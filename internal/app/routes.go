@@ -179,12 +179,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 type statusRecorder struct {
 	http.ResponseWriter
-	code int
+	code  int
+	bytes int64 // of the body, for the access line
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
 	s.code = code
 	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
 }
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
@@ -225,12 +232,54 @@ func (a *App) middleware(next http.Handler) http.Handler {
 			d := time.Since(start)
 			a.Metrics.HTTPRequests.WithLabelValues(route, itoa(rec.code)).Inc()
 			a.Metrics.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
-			// The path only: query strings may carry signed parameters.
-			a.Log.DebugContext(ctx, "http request", "method", r.Method, "path", r.URL.Path, "client_ip", clientip.Of(r), "status", rec.code, "duration_ms", float64(d.Microseconds())/1000)
+			a.accessLog(ctx, r, rec, d)
 		}()
 		next.ServeHTTP(rec, r)
 	})
 }
+
+// accessLog logs a request's access line: at info, so that an operator
+// sees the traffic at the default level, except the probes and the scraper
+// (a load balancer's every few seconds), at debug. The path only, cut to
+// maxLoggedPath bytes, with secretPathValues named, not shown: the query
+// string may carry signed parameters, and
+// neither the body nor a header (Authorization) is logged. The request id
+// comes from ctx (obs.NewLogger). OPENPSP_ACCESS_LOG=off turns it off.
+func (a *App) accessLog(ctx context.Context, r *http.Request, rec *statusRecorder, d time.Duration) {
+	if !a.Config.AccessLog {
+		return
+	}
+	level := slog.LevelInfo
+	switch r.URL.Path {
+	case "/healthz", "/readyz", "/metrics":
+		level = slog.LevelDebug
+	}
+	if !a.Log.Enabled(ctx, level) {
+		return
+	}
+	path := r.URL.Path
+	for _, name := range secretPathValues {
+		if v := r.PathValue(name); v != "" {
+			path = strings.Replace(path, v, "{"+name+"}", 1)
+		}
+	}
+	if len(path) > maxLoggedPath {
+		path = path[:maxLoggedPath] + "…"
+	}
+	// LogAttrs: no boxing of the values into []any, one line per request.
+	a.Log.LogAttrs(ctx, level, "http request", slog.String("method", r.Method), slog.String("path", path),
+		slog.Int("status", rec.code), slog.Duration("duration", d.Round(time.Microsecond)), slog.Int64("bytes", rec.bytes),
+		slog.String("client_ip", clientip.Of(r)))
+}
+
+// secretPathValues are the path wildcards that are credentials: a payment
+// page's sealed form token and a FlexCheckout session let whoever holds them
+// open the page and pay, so an access line names them instead.
+var secretPathValues = []string{"formToken", "session"}
+
+// maxLoggedPath bounds the path an access line shows: a client chooses it,
+// up to the header limit (1 MB).
+const maxLoggedPath = 512
 
 func itoa(n int) string {
 	b, _ := json.Marshal(n)

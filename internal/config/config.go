@@ -51,6 +51,7 @@ type Config struct {
 	Demo            bool           // seed the demo shop and serve /demo (TEST mode pages)
 	LogFormat       string         // text or json
 	LogLevel        string         // debug, info, warn, error
+	AccessLog       bool           // one log line per HTTP request (at info; the probes at debug)
 	Jobs            bool           // run background jobs (capture, expiry, recovery, notifications, purge) in this process
 	AcquirerTimeout time.Duration  // deadline of one acquirer call
 	ShutdownTimeout time.Duration  // grace period for in-flight requests on SIGTERM
@@ -88,6 +89,7 @@ var Vars = []Var{
 	{"OPENPSP_DEMO", "demo", "true (false in production)", "seed the demo shop 69876357 and serve the TEST-mode demo pages (/demo, /demo/mail)"},
 	{"OPENPSP_LOG_FORMAT", "log-format", "text", "text or json"},
 	{"OPENPSP_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
+	{"OPENPSP_ACCESS_LOG", "access-log", "on", "on: one log line per HTTP request at info (method, path without the query string, status, duration, bytes, request id, client address; /healthz, /readyz and /metrics at debug only); off: none"},
 	{"OPENPSP_JOBS", "jobs", "true", "run background jobs (captures, expiries, recovery, notifications, retention) in this process"},
 	{"OPENPSP_ACQUIRER_TIMEOUT", "acquirer-timeout", "10s", "deadline of one call to the acquirer"},
 	{"OPENPSP_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long in-flight requests may finish after SIGTERM"},
@@ -225,6 +227,13 @@ func fromRaw(raw map[string]string) (Config, error) {
 		MetricsToken:    str("metrics-token", ""),
 	}
 	c.Demo = boolean("demo", c.Env != EnvProduction)
+	switch s := strings.TrimSpace(raw["access-log"]); strings.ToLower(s) {
+	case "", "on", "true":
+		c.AccessLog = true
+	case "off", "false":
+	default:
+		problems = append(problems, fmt.Sprintf("OPENPSP_ACCESS_LOG must be on or off, not %q", s))
+	}
 	c.NotificationRetentionMonths = DefaultNotificationRetentionMonths
 	if s := strings.TrimSpace(raw["notification-retention-months"]); s != "" {
 		if n, err := ParseRetentionMonths(s); err != nil {
