@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/app"
 	"github.com/openpsp/openpsp/internal/config"
@@ -91,12 +93,34 @@ func refuseMissingMasterKeys(ctx context.Context, a *app.App) error {
 		strings.Join(missing, ", "))
 }
 
+// printBanner tells the person starting the server where it answers and,
+// with the demo, the demo shop's keys (public: the PayZen documentation's;
+// production refuses the demo, so it never prints a production secret):
+// a text block on stdout, or with JSON logs the same facts as two log
+// records, since a log shipper reads every line as JSON. Either is shown
+// whatever OPENPSP_LOG_LEVEL says.
 func printBanner(a *app.App) {
 	cfg := a.Config
 	base := a.PublicURL()
 	engine := "SQLite " + a.DB.Path()
 	if a.DB.Path() == "" {
 		engine = "PostgreSQL"
+	}
+	if cfg.LogFormat == "json" {
+		logAlways(a.Log, "openpsp started", slog.String("version", version.Version), slog.String("env", cfg.Env),
+			slog.String("database", engine), slog.String("url", base), slog.String("api_v4", base+"/api-payment/V4/"),
+			slog.String("healthz", base+"/healthz"), slog.String("readyz", base+"/readyz"), slog.String("metrics", base+"/metrics"))
+		if cfg.Demo {
+			logAlways(a.Log, "demo shop", slog.String("mode", "TEST"), slog.String("keys", "public, from the PayZen documentation"),
+				slog.String("demo_merchant", base+"/demo"), slog.String("demo_mailbox", base+"/demo/mail"),
+				slog.String("shop_id", shop.DemoShopID), slog.String("password", shop.DemoTestPassword),
+				slog.String("public_key", shop.DemoTestPublicKey), slog.String("hmac_sha256_key", shop.DemoTestHMACKey),
+				slog.String("ogone_pspid", shop.DemoPSPID), slog.String("ogone_sha_passphrase", shop.DemoSHAPassphrase),
+				slog.String("ogone_sha", "SHA-512"), slog.String("directlink_user", shop.DemoAPIUser),
+				slog.String("directlink_password", shop.DemoAPIPassword),
+				slog.String("test_card", "4970100000000055, any future expiry, any 3-digit code (more in docs/test-cards.md)"))
+		}
+		return
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nOpenPSP %s is running (%s, %s)\n\n", version.Version, cfg.Env, engine)
@@ -117,6 +141,13 @@ func printBanner(a *app.App) {
 		fmt.Fprintf(&b, "  test card 4970100000000055, any future expiry, any 3-digit code (more in docs/test-cards.md)\n")
 	}
 	fmt.Fprintln(os.Stdout, b.String())
+}
+
+// logAlways writes an info record whatever the logger's level.
+func logAlways(log *slog.Logger, msg string, attrs ...slog.Attr) {
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = log.Handler().Handle(context.Background(), r)
 }
 
 func migrate(ctx context.Context, args []string) error {
