@@ -116,4 +116,6 @@ func startEcho(bin string) (*echoServer, error) {
 	}
 }
 
-var bannerURL = regexp.MustCompile(`REST API V4\s+(http://[^/\s]+)/`)
+// bannerURL finds the server's URL in `openpsp serve`'s text banner, or in
+// its start record with JSON logs (one of the two groups is set).
+var bannerURL = regexp.MustCompile(`REST API V4\s+(http://[^/\s]+)/|"api_v4":"(http://[^/"]+)/`)

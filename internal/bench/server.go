@@ -17,6 +17,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -100,26 +101,24 @@ func startChild(ctx context.Context, bin string, args []string, env map[string]s
 	}
 	logs := &tail{}
 	urlCh := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
+	var found atomic.Bool
+	// Both streams are read to their end: a child blocked on a full pipe
+	// blocks with it every request that logs (the access log). The URL is
+	// in the text banner on stdout, or with JSON logs in the start record
+	// on stderr.
+	read := func(r io.Reader) {
+		readLines(r, func(line string) {
 			logs.add(line)
-			if m := bannerURL.FindStringSubmatch(line); m != nil {
-				select {
-				case urlCh <- m[1]:
-				default:
-				}
+			if found.Load() {
+				return
 			}
-		}
-	}()
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			logs.add(sc.Text())
-		}
-	}()
+			if m := bannerURL.FindStringSubmatch(line); m != nil && found.CompareAndSwap(false, true) {
+				urlCh <- m[1] + m[2]
+			}
+		})
+	}
+	go read(stdout)
+	go read(stderr)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	stop := func() error {
@@ -151,6 +150,27 @@ func startChild(ctx context.Context, bin string, args []string, env map[string]s
 		return nil, fmt.Errorf("%w\n%s", err, logs)
 	}
 	return s, nil
+}
+
+// readLines calls each with every line r gives until its end, without
+// the line's end; of a line longer than 64 KiB only its start (a
+// bufio.Scanner stops at such a line, and the child writing to the pipe
+// then blocks).
+func readLines(r io.Reader, each func(string)) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		b, err := br.ReadSlice('\n')
+		line := strings.TrimRight(string(b), "\r\n")
+		for err == bufio.ErrBufferFull {
+			_, err = br.ReadSlice('\n')
+		}
+		if err == nil || line != "" {
+			each(line)
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // PprofEnv names the variable with a loopback address on which
