@@ -68,6 +68,15 @@ func codePattern(code string) *regexp.Regexp {
 
 var cidPattern = codePattern(scanCID)
 
+// withoutByteCounts is logs with the access lines' response sizes zeroed:
+// a 4-digit size the server counted is no security code, and one equal to
+// a scanned code would fail the scan now and then.
+func withoutByteCounts(logs string) []byte {
+	return byteCount.ReplaceAll([]byte(logs), []byte(`"bytes":0`))
+}
+
+var byteCount = regexp.MustCompile(`"bytes":[0-9]+`)
+
 func assertNoSecurityCode(t *testing.T, what string, blob []byte) {
 	t.Helper()
 	for _, c := range []string{scanCID, scanDirectLinkCVC, scanFlexCVC} {
@@ -184,6 +193,11 @@ func TestScannerFindsPlantedData(t *testing.T) {
 		cidPattern.Find([]byte("01a20972-b50a-"+scanCID+"-87db")) != nil || cidPattern.Find([]byte("csc="+scanCID+"&")) == nil {
 		t.Fatal("security-code pattern is wrong")
 	}
+	// An access line's response size is counted by the server, not typed.
+	if cidPattern.Find([]byte(`{"bytes":`+scanCID+`}`)) == nil || cidPattern.Find(withoutByteCounts(`{"bytes":`+scanCID+`,"x":"`+scanCID+`"}`)) == nil ||
+		cidPattern.Find(withoutByteCounts(`{"bytes":`+scanCID+`}`)) != nil {
+		t.Fatal("withoutByteCounts is wrong")
+	}
 }
 
 // The vault scan: tokenize cards, then read the raw database files (SQLite
@@ -273,7 +287,7 @@ func TestVaultScanFindsNoClearCardData(t *testing.T) {
 				assertNoSecurityCode(t, "pg_dump", dump)
 			}
 			assertNoClearCardData(t, "logs", []byte(s.Logs.String()))
-			assertNoSecurityCode(t, "logs", []byte(s.Logs.String()))
+			assertNoSecurityCode(t, "logs", withoutByteCounts(s.Logs.String()))
 		})
 	}
 }
