@@ -242,9 +242,9 @@ func (a *App) middleware(next http.Handler) http.Handler {
 // sees the traffic at the default level, except the probes and the scraper
 // (a load balancer's every few seconds), at debug. The path only, cut to
 // maxLoggedPath bytes, with secretPathValues named, not shown: the query
-// string may carry signed parameters, and
-// neither the body nor a header (Authorization) is logged. The request id
-// comes from ctx (obs.NewLogger). OPENPSP_ACCESS_LOG=off turns it off.
+// string may carry signed parameters; neither the body nor a header
+// (Authorization) is logged. The request id comes from ctx (obs.NewLogger).
+// OPENPSP_ACCESS_LOG=off turns it off.
 func (a *App) accessLog(ctx context.Context, r *http.Request, rec *statusRecorder, d time.Duration) {
 	if !a.Config.AccessLog {
 		return
