@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"syscall"
 	"time"
 
@@ -88,7 +88,7 @@ var userAgent = "OpenPSP/" + version.Version
 // post sends body to target and reads the beginning of the answer. Any 2xx
 // is success; everything else is an error carrying the status.
 func post(ctx context.Context, c *http.Client, target, contentType string, body []byte, header http.Header) (Outcome, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(string(body)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return Outcome{}, Permanent(fmt.Errorf("invalid target URL: %w", err))
 	}

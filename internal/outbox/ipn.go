@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -63,8 +62,8 @@ func (d *IPNDeliverer) Deliver(ctx context.Context, m Delivery) (Outcome, error)
 	if m.Target == "" {
 		return Outcome{}, Permanent(errors.New("IPN without a target URL"))
 	}
-	var a ipnAnswer
-	if err := json.Unmarshal([]byte(m.Payload), &a); err != nil {
+	a, err := readIPNAnswer(m.Payload)
+	if err != nil {
 		return Outcome{}, Permanent(fmt.Errorf("kr-answer is not JSON: %w", err))
 	}
 	if a.OrderDetails.Mode == "" {
@@ -80,16 +79,80 @@ func (d *IPNDeliverer) Deliver(ctx context.Context, m Delivery) (Outcome, error)
 		}
 		return Outcome{}, fmt.Errorf("IPN key: %w", err)
 	}
-	form := url.Values{
-		"kr-hash":           {KRHash(key, m.Payload)},
-		"kr-hash-algorithm": {"sha256_hmac"},
-		"kr-hash-key":       {"password"},
-		"kr-answer-type":    {a.Type},
-		"kr-answer":         {m.Payload},
-	}
 	h := http.Header{}
 	// Not part of PayZen's IPN, harmless to receivers that ignore it, and
 	// the simplest way to deduplicate a retried IPN.
 	h.Set("OpenPSP-Event-Id", m.ID)
-	return post(ctx, d.client, m.Target, "application/x-www-form-urlencoded", []byte(form.Encode()), h)
+	return post(ctx, d.client, m.Target, "application/x-www-form-urlencoded", ipnForm(KRHash(key, m.Payload), a.Type, m.Payload), h)
+}
+
+// ipnForm is the IPN's form body, byte for byte what url.Values.Encode
+// writes for these five fields (keys in sorted order), in one buffer:
+// Encode escaped the 4 kB kr-answer into a string of its own, then the
+// builder's copy and two more conversions to []byte and back copied it
+// again (a fifth of an IPN's delivery CPU in a profile of the silent bench).
+func ipnForm(hash, answerType, answer string) []byte {
+	fields := [...]struct{ key, value string }{
+		{"kr-answer", answer},
+		{"kr-answer-type", answerType},
+		{"kr-hash", hash},
+		{"kr-hash-algorithm", "sha256_hmac"},
+		{"kr-hash-key", "password"},
+	}
+	n := len(fields) - 1 // the '&'s
+	for _, f := range fields {
+		n += len(f.key) + 1 + queryEscapedLen(f.value)
+	}
+	b := make([]byte, 0, n)
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, '&')
+		}
+		// The keys are letters and '-', which QueryEscape keeps.
+		b = append(b, f.key...)
+		b = append(b, '=')
+		b = appendQueryEscape(b, f.value)
+	}
+	return b
+}
+
+// queryKept marks the bytes url.QueryEscape writes as they are; taken from
+// QueryEscape itself so that the two cannot disagree.
+var queryKept = func() (t [256]bool) {
+	for c := range 256 {
+		s := string([]byte{byte(c)})
+		t[c] = url.QueryEscape(s) == s
+	}
+	return t
+}()
+
+// queryEscapedLen is len(url.QueryEscape(s)).
+func queryEscapedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !queryKept[c] && c != ' ' {
+			n += 2
+		}
+	}
+	return n
+}
+
+// appendQueryEscape appends url.QueryEscape(s) to b.
+func appendQueryEscape(b []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if queryKept[c] {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		if c == ' ' {
+			b = append(b, '+')
+		} else {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+		start = i + 1
+	}
+	return append(b, s[start:]...)
 }
