@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 
@@ -78,7 +79,7 @@ var funcs = map[string]any{
 	// that is not #rgb or #rrggbb is its own border, as before.
 	"edge": func(bg any) any {
 		if s, ok := bg.(string); ok && shop.ValidPrimaryColor(s) {
-			return shop.PaletteFor(s, defaultColor).UI
+			return palette(s).UI
 		}
 		return bg
 	},
@@ -390,6 +391,38 @@ func (d *Data) TLink(key, placeholder, href string) template.HTML {
 
 const defaultColor = "#1e3a8a"
 
+// palettes keeps shop.PaletteFor(colour, defaultColor) by colour. It took
+// 11-15 us for a light colour (up to 100 darkening steps, each two WCAG
+// luminances with math.Pow), twice per buyer email (newData and the
+// button's edge): more than a tenth of composing one. A pure function of
+// its argument; the map stops growing at maxPalettes colours (a shop has
+// one at a time), after which the others are computed each time.
+var palettes struct {
+	sync.RWMutex
+	m map[string]shop.Palette
+}
+
+const maxPalettes = 4096
+
+func palette(color string) shop.Palette {
+	palettes.RLock()
+	p, ok := palettes.m[color]
+	palettes.RUnlock()
+	if ok {
+		return p
+	}
+	p = shop.PaletteFor(color, defaultColor)
+	palettes.Lock()
+	if palettes.m == nil {
+		palettes.m = map[string]shop.Palette{}
+	}
+	if len(palettes.m) < maxPalettes {
+		palettes.m[color] = p
+	}
+	palettes.Unlock()
+	return p
+}
+
 // newData prepares content for rendering in its language.
 func newData(c Content, sms bool) *Data {
 	lang := Language(c.Lang)
@@ -405,7 +438,7 @@ func newData(c Content, sms bool) *Data {
 	}
 	d.Shop.URL = safeURL(c.Shop.URL, "https", "http")
 	// The hosted page's palette: text on the colour at 4.5:1 whatever it is.
-	pal := shop.PaletteFor(c.Shop.Color, defaultColor)
+	pal := palette(c.Shop.Color)
 	d.Color, d.OnColor = pal.Color, pal.On
 	d.Links.Shop = d.Shop.URL
 	if c.Shop.Email != "" {
