@@ -1,6 +1,6 @@
 // Package jsonscan checks JSON text in one pass and walks it without
 // decoding, for the hot paths that read a few values of a document the
-// server wrote itself (an IPN's kr-answer, an email's content) and hand
+// server wrote itself (an IPN's kr-answer: its type and mode) and hand
 // anything unusual to encoding/json. It accepts exactly what json.Valid
 // accepts (RFC 8259; the bytes of strings are not checked for UTF-8),
 // except nesting deeper than MaxDepth, which it refuses.
