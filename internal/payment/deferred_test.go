@@ -323,10 +323,14 @@ func TestShortCaptureDelayAuthorizedAtOnce(t *testing.T) {
 }
 
 // merchantEmails lists the merchant's email notices of a payment.
-func (e *env) merchantEmails(paymentID string) []string {
+func (e *env) merchantEmails(paymentID string) []string { return e.emailEvents(paymentID, "merchant") }
+
+// emailEvents lists the events of the email notices of a payment to one
+// recipient ("buyer" or "merchant"), in no particular order.
+func (e *env) emailEvents(paymentID, recipient string) []string {
 	e.t.Helper()
 	rows, err := e.db.Reader().Query(`SELECT event FROM outbox WHERE channel = $1 AND ordering_key = $2`,
-		outbox.ChannelEmail, "payment:"+paymentID+"/merchant")
+		outbox.ChannelEmail, "payment:"+paymentID+"/"+recipient)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -338,6 +342,9 @@ func (e *env) merchantEmails(paymentID string) []string {
 			e.t.Fatal(err)
 		}
 		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package payment
 import (
 	"testing"
 
-	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
@@ -55,19 +54,8 @@ func TestTechnicalErrorSendsNoRefusalToTheBuyer(t *testing.T) {
 
 // buyerEmails counts the buyer's emails of a payment by event.
 func (e *env) buyerEmails(paymentID string) map[string]int {
-	e.t.Helper()
-	rows, err := e.db.Reader().Query(`SELECT event FROM outbox WHERE channel = $1 AND ordering_key = $2`,
-		outbox.ChannelEmail, "payment:"+paymentID+"/buyer")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rows.Close()
 	got := map[string]int{}
-	for rows.Next() {
-		var ev string
-		if err := rows.Scan(&ev); err != nil {
-			e.t.Fatal(err)
-		}
+	for _, ev := range e.emailEvents(paymentID, "buyer") {
 		got[ev]++
 	}
 	return got
