@@ -100,7 +100,7 @@ var Vars = []Var{
 	{"OPENPSP_SMS_FORMAT", "sms-format", "json", "json or form body for the SMS gateway"},
 	{"OPENPSP_SMS_TOKEN", "sms-token", "", "bearer token sent to the SMS gateway"},
 	{"OPENPSP_METRICS_TOKEN", "metrics-token", "", "bearer token that GET /metrics asks for (header 'Authorization: Bearer' and the token; 401 otherwise); empty: /metrics is open to anyone who reaches the listener, so set it in production unless /metrics is only reachable from a private network (/healthz and /readyz stay open)"},
-	{"OPENPSP_NOTIFICATION_RETENTION_MONTHS", "notification-retention-months", strconv.Itoa(DefaultNotificationRetentionMonths), "calendar months a delivered or dead notification (IPN, webhook, email, SMS: their payloads hold buyers' email addresses, names and phone numbers) is kept after it ended, with its delivery log, before the retention job deletes it; 0 or off keeps them all. Pending and failing ones are never deleted; `openpsp notifications retry` re-drives or resends a message only while it is kept"},
+	{"OPENPSP_NOTIFICATION_RETENTION_MONTHS", "notification-retention-months", strconv.Itoa(DefaultNotificationRetentionMonths), "calendar months a delivered or dead notification (IPN, webhook, email, SMS: their payloads hold buyers' email addresses, names and phone numbers) is kept after it ended, with its delivery log, before the retention job deletes it (at most 1200); 0 or off keeps them all. Pending and failing ones are never deleted; `openpsp notifications retry` re-drives or resends a message only while it is kept"},
 	{"OPENPSP_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of the reverse proxies in front of OpenPSP (e.g. 10.0.0.0/8); only from these is X-Forwarded-For read, right to left, to find the client's address (failed-login logs, the buyer's customer.extraDetails.ipAddress); empty: the connection's address is the client's"},
 }
 
@@ -348,18 +348,24 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// MaxRetentionMonths bounds a notification retention: a century is longer
+// than any legal retention, and beyond a few billion months the calendar
+// arithmetic of the cutoff (vault.Months.Before) overflows into a date in
+// the future, which would delete every ended notification.
+const MaxRetentionMonths = 1200
+
 // ParseRetentionMonths reads a notification retention in months, as
 // OPENPSP_NOTIFICATION_RETENTION_MONTHS and `openpsp purge
-// -notification-months` take it: a whole number, 0 or "off" keeping every
-// notification. Its error says what to give.
+// -notification-months` take it: a whole number up to MaxRetentionMonths,
+// 0 or "off" keeping every notification. Its error says what to give.
 func ParseRetentionMonths(s string) (int, error) {
 	s = strings.TrimSpace(s)
 	if strings.EqualFold(s, "off") {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, errors.New("a whole number of months like 13, or 0 or off to keep every notification")
+	if err != nil || n < 0 || n > MaxRetentionMonths {
+		return 0, fmt.Errorf("a whole number of months like 13 (at most %d), or 0 or off to keep every notification", MaxRetentionMonths)
 	}
 	return n, nil
 }
