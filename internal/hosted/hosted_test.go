@@ -905,6 +905,14 @@ func TestAcceptLanguage(t *testing.T) {
 		"fr;q=0, es;q=0.5":          "es",
 		"en-GB;q=0.8, fr-CA;q=0.81": "fr",
 		"*":                         "",
+		// The weight's name is case-insensitive; a weight outside the
+		// qvalue grammar (0 to 1, three decimals) discards its entry.
+		"fr;Q=0, de;q=0.5":       "de",
+		"fr;q=inf, de;q=0.5":     "de",
+		"fr;q=2, de;q=0.001":     "de",
+		"fr;q=nan, it":           "it",
+		"fr;q=0.5000, es; q=0.4": "es",
+		"fr ; Q = 1.000":         "fr",
 	} {
 		got, _ := fromAcceptLanguage(h)
 		if got != want {

@@ -402,13 +402,9 @@ func fromAcceptLanguage(h string) (string, bool) {
 			break
 		}
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				continue
-			}
-			q = f
+		q, ok := weight(params)
+		if !ok {
+			continue
 		}
 		if l, ok := supported(tag); ok && q > 0 {
 			prefs = append(prefs, pref{l, q, i})
@@ -419,6 +415,34 @@ func fromAcceptLanguage(h string) (string, bool) {
 	}
 	sort.SliceStable(prefs, func(a, b int) bool { return prefs[a].q > prefs[b].q })
 	return prefs[0].lang, true
+}
+
+// weight reads the q parameter of an Accept-Language entry's parameters
+// ("q=0.8"; none: 1). The name is case-insensitive ("Q=0" refuses the
+// language as "q=0" does) and the value is a qvalue of RFC 9110 §12.4.2,
+// 0 to 1 with at most three decimals: strconv.ParseFloat alone would take
+// "inf", "nan" or "2" and let such an entry outrank every real one. ok is
+// false for a malformed weight: the entry is ignored.
+func weight(params string) (q float64, ok bool) {
+	q = 1
+	for p := range strings.SplitSeq(params, ";") {
+		name, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if !strings.EqualFold(strings.TrimSpace(name), "q") {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		whole, frac, _ := strings.Cut(v, ".")
+		if (whole != "0" && whole != "1") || len(frac) > 3 || strings.Trim(frac, "0123456789") != "" ||
+			(whole == "1" && strings.Trim(frac, "0") != "") {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, false
+		}
+		q = f
+	}
+	return q, true
 }
 
 // finalMessages are the wordings of the refusal reasons whose message
