@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -247,7 +248,7 @@ func (k *Keyring) load() (*keyState, error) {
 			for id, b64 := range f.Keys {
 				key, err := decodeKey(b64)
 				if err != nil {
-					return nil, fmt.Errorf("vault: keyring file %s: key %q: %w", k.path, id, err)
+					return nil, fmt.Errorf("vault: keyring file %s: key %s: %w", k.path, quoteID(id), err)
 				}
 				if err := validKeyID(id); err != nil {
 					return nil, fmt.Errorf("vault: keyring file %s: %w", k.path, err)
@@ -276,7 +277,7 @@ func (k *Keyring) load() (*keyState, error) {
 		return nil, errors.New("vault: keyring names no primary key")
 	}
 	if _, ok := raw[st.primary]; !ok {
-		return nil, fmt.Errorf("vault: primary key %q is not in the keyring", st.primary)
+		return nil, fmt.Errorf("vault: primary key %s is not in the keyring", quoteID(st.primary))
 	}
 	if st.fpKey == nil {
 		return nil, errors.New("vault: keyring has no fingerprint_key")
@@ -410,7 +411,7 @@ func parseEnvKeys(env string) (map[string][]byte, []string, []byte, error) {
 		id = strings.TrimSpace(id)
 		key, err := decodeKey(strings.TrimSpace(b64))
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("vault: environment key %q: %w", id, err)
+			return nil, nil, nil, fmt.Errorf("vault: environment key %s: %w", quoteID(id), err)
 		}
 		if id == FingerprintEnvID {
 			fp = key
@@ -452,15 +453,43 @@ func decodeKey(s string) ([]byte, error) {
 // data_keys row and shown by `openpsp keys`.
 func validKeyID(id string) error {
 	if id == "" || len(id) > 64 || id == FingerprintEnvID {
-		return fmt.Errorf("vault: invalid master key id %q", id)
+		return fmt.Errorf("vault: invalid master key id %s", quoteID(id))
+	}
+	if holdsKey(id) {
+		return fmt.Errorf("vault: invalid master key id %s", quoteID(id))
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("vault: invalid master key id %q: letters, digits, '-', '_' and '.' only", id)
+			return fmt.Errorf("vault: invalid master key id %s: letters, digits, '-', '_' and '.' only", quoteID(id))
 		}
 	}
 	return nil
+}
+
+// quoteID quotes a master key id for an error message, unless some part of
+// it decodes as a key: the id and the key were then swapped or run
+// together ("base64key:kid", a missing comma), and the message, which goes
+// to logs and terminals, must not carry the key.
+func quoteID(id string) string {
+	if holdsKey(id) {
+		return "(withheld: it reads as a base64 key; are the id and the key swapped?)"
+	}
+	return strconv.Quote(id)
+}
+
+// holdsKey reports whether a run of base64 characters in s decodes as a
+// key. validKeyID refuses such ids, so that no message about a valid id
+// (FingerprintKeyCheck's) shows one either.
+func holdsKey(s string) bool {
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+/=-_", r))
+	}) {
+		if _, err := decodeKey(w); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // newKeyID makes a random id: two copies rotating at once must not both
