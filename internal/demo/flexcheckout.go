@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -86,35 +88,39 @@ func (h *Handler) flexPage(w http.ResponseWriter, r *http.Request) {
 // FlexCheckout iframe, checks SHA-OUT and offers to charge the alias.
 func (h *Handler) flexResult(w http.ResponseWriter, r *http.Request) {
 	l := h.lang(r)
-	fields := map[string]string{}
-	for k, v := range r.URL.Query() {
+	fields, ok := readFlexResult(r.URL.Query())
+	h.render(w, r, "flexresult.html", page{Title: "FlexCheckout result", Lang: l, Data: map[string]any{
+		"SignatureOK": ok, "Alias": fields["ALIAS.ALIASID"], "Status": fields["ALIAS.STATUS"],
+		"Card": fields["CARD.CARDNUMBER"], "Brand": fields["CARD.BRAND"], "Expiry": fields["CARD.EXPIRYDATE"],
+		"Holder": fields["CARD.CARDHOLDERNAME"], "NCError": fields["ALIAS.NCERROR"], "ParamPlus": fields["BASKET"],
+		"OrderID": fields["ALIAS.ORDERID"],
+	}}, "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'")
+}
+
+// readFlexResult reads the FlexCheckout result parameters by their
+// upper-case names and checks their SHA-OUT. A name given twice, in any
+// spelling (Alias.AliasId and alias_aliasid are one name: PHP-style hosts
+// see dots as underscores), fails the check: the signature covers one of
+// the values, and the page must not show the other as verified.
+func readFlexResult(q url.Values) (fields map[string]string, ok bool) {
+	fields = map[string]string{}
+	ambiguous := false
+	// In name order, so that the same URL shows the same page.
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		v := q[k]
 		if k == "lang" || len(v) == 0 {
 			continue
 		}
-		// PHP-style hosts see dots as underscores: map them back.
-		fields[strings.ReplaceAll(k, "_", ".")] = v[0]
-	}
-	got := ""
-	for k, v := range fields {
-		if strings.EqualFold(k, "SHASign") {
-			got = v
+		name := strings.ToUpper(strings.ReplaceAll(k, "_", "."))
+		if _, dup := fields[name]; dup || len(v) > 1 {
+			ambiguous = true
 		}
+		fields[name] = v[0]
 	}
+	got := fields["SHASIGN"]
 	want := ogoneSHA512(fields, shop.DemoSHAPassphrase, func(n string) bool { return shaOutFields[n] })
-	get := func(name string) string {
-		for k, v := range fields {
-			if strings.EqualFold(k, name) {
-				return v
-			}
-		}
-		return ""
-	}
-	h.render(w, r, "flexresult.html", page{Title: "FlexCheckout result", Lang: l, Data: map[string]any{
-		"SignatureOK": got != "" && hmac.Equal([]byte(strings.ToUpper(got)), []byte(want)), "Alias": get("Alias.AliasId"), "Status": get("Alias.Status"),
-		"Card": get("Card.CardNumber"), "Brand": get("Card.Brand"), "Expiry": get("Card.ExpiryDate"),
-		"Holder": get("Card.CardHolderName"), "NCError": get("Alias.NCError"), "ParamPlus": get("basket"),
-		"OrderID": get("Alias.OrderId"),
-	}}, "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'")
+	ok = !ambiguous && got != "" && hmac.Equal([]byte(strings.ToUpper(got)), []byte(want))
+	return fields, ok
 }
 
 // ncresponse is DirectLink's answer.
