@@ -1,0 +1,120 @@
+package clientip
+
+import (
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// FuzzParseTrusted reads any OPENPSP_TRUSTED_PROXIES: what it accepts is
+// a list of canonical prefixes (masked, IPv4 ranges as IPv4, never one that
+// spans every address) that reads back the same from its own spelling; a
+// refusal says which entry is wrong.
+func FuzzParseTrusted(f *testing.F) {
+	for _, s := range []string{"", "10.0.0.0/8", "10.0.0.0/8, 2001:db8::/32", "127.0.0.1", "::ffff:10.0.0.0/104", "::ffff:0.0.0.0/96",
+		"0.0.0.0/0", "::/0", "fe80::1%eth0", "10.1.2.3/8", "10.0.0.0/33", ",,", "x", "1.2.3.4/01", "::ffff:1.2.3.4"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ps, err := ParseTrusted(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), `"`) {
+				t.Fatalf("%q: error %q quotes no entry", s, err)
+			}
+			return
+		}
+		var spelled []string
+		for _, p := range ps {
+			if !p.IsValid() || p.Bits() <= 0 || p != p.Masked() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+				t.Fatalf("%q: prefix %v (bits %d) is not canonical or spans everything", s, p, p.Bits())
+			}
+			spelled = append(spelled, p.String())
+		}
+		back, err := ParseTrusted(strings.Join(spelled, ","))
+		if err != nil || !slices.Equal(back, ps) {
+			t.Fatalf("%q: %v reads back as %v, %v", s, ps, back, err)
+		}
+	})
+}
+
+// FuzzResolve resolves any connection address and X-Forwarded-For lines
+// behind any trusted proxies. The answer is the connection's address or one
+// of the header's, canonical (no port, no zone, IPv4 unmapped); the header
+// is not read at all unless the connection comes from a trusted proxy; and
+// an entry the client prepends cannot change an answer that is not itself a
+// trusted proxy: spoofing X-Forwarded-For only works left of the proxies
+// the operator vouches for.
+func FuzzResolve(f *testing.F) {
+	for _, c := range [][5]string{
+		{"127.0.0.1/32", "127.0.0.1:5555", "203.0.113.9, 198.51.100.7", "", "1.2.3.4"},
+		{"127.0.0.1/32,10.0.0.0/8", "127.0.0.1:5555", "198.51.100.7", "10.1.2.3", "10.9.9.9"},
+		{"10.0.0.0/8", "127.0.0.1:5555", "198.51.100.7", "", "1.2.3.4"},
+		{"::1", "[::1]:443", "[2001:db8::7]:443, ::ffff:10.1.2.3", "", "evil"},
+		{"127.0.0.1", "127.0.0.1", "evil, 10.1.2.3", "", ""},
+		{"fe80::/10", "[fe80::1%eth0]:80", "fe80::2%lo", "fe80::3", "fe80::4"},
+		{"127.0.0.0/8", "127.0.0.1:1", " , ", "[::ffff:127.0.0.2]", "127.0.0.3"},
+		{"", "not an address", "1.2.3.4", "", ""},
+	} {
+		f.Add(c[0], c[1], c[2], c[3], c[4])
+	}
+	fallback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	f.Fuzz(func(t *testing.T, trustedSpec, remote, xff1, xff2, injected string) {
+		trusted, err := ParseTrusted(trustedSpec)
+		if err != nil {
+			trusted = fallback
+		}
+		res := NewResolver(trusted)
+		var hops []string
+		for _, h := range []string{xff1, xff2} {
+			if h != "" {
+				hops = append(hops, h)
+			}
+		}
+		req := func(hops []string) *http.Request {
+			r := &http.Request{RemoteAddr: remote, Header: http.Header{}}
+			if len(hops) > 0 {
+				r.Header["X-Forwarded-For"] = hops
+			}
+			return r
+		}
+		got := res.Resolve(req(hops))
+		if of := Of(res.Attach(req(hops))); of != got {
+			t.Fatalf("Of after Attach says %q, Resolve %q", of, got)
+		}
+		ra, ok := parseAddr(remote)
+		if !ok {
+			if got != hostOf(remote) {
+				t.Fatalf("unreadable connection address %q resolved as %q", remote, got)
+			}
+			return
+		}
+		a, err := netip.ParseAddr(got)
+		if err != nil || a.String() != got || a.Zone() != "" || a.Is4In6() {
+			t.Fatalf("%q is not a canonical address (%v)", got, err)
+		}
+		if !res.isTrusted(ra) {
+			if got != ra.String() {
+				t.Fatalf("connection from untrusted %v, yet the header's %q is the answer", ra, got)
+			}
+			return
+		}
+		if got != ra.String() {
+			var known bool
+			for _, h := range hops {
+				for e := range strings.SplitSeq(h, ",") {
+					if ea, ok := parseAddr(strings.TrimSpace(e)); ok && ea.String() == got {
+						known = true
+					}
+				}
+			}
+			if !known {
+				t.Fatalf("%q is neither the connection's address nor in X-Forwarded-For %q", got, hops)
+			}
+		}
+		if spoofed := res.Resolve(req(append([]string{injected}, hops...))); spoofed != got && !res.isTrusted(a) {
+			t.Fatalf("X-Forwarded-For %q resolves to %q, but %q with %q written before it", hops, got, spoofed, injected)
+		}
+	})
+}
