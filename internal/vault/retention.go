@@ -16,7 +16,12 @@ type Months int
 // short for t's day (31 May back to February), the result is the end of
 // that month, not time.AddDate's overflow into the next (3 March): a card
 // last used on 2 March has not been unused for 15 months on 31 May.
+//
+// m is capped at a hundred thousand years: beyond a few billion months the
+// calendar arithmetic overflows (time.Date wraps around) and the result
+// landed in the future, a cutoff that would purge every token.
 func (m Months) Before(t time.Time) time.Time {
+	m = min(m, maxMonths)
 	y, mo, d := t.Date()
 	first := time.Date(y, mo-time.Month(m), 1, 0, 0, 0, 0, t.Location())
 	if d > first.AddDate(0, 1, -1).Day() {
@@ -24,6 +29,10 @@ func (m Months) Before(t time.Time) time.Time {
 	}
 	return t.AddDate(0, -int(m), 0)
 }
+
+// maxMonths caps Months.Before: any cutoff that far back is older than
+// every record, and time.Date computes it exactly.
+const maxMonths Months = 12 * 100_000
 
 // RetentionPeriod is how long an unused token keeps its card data: PCI DSS
 // and the PayZen rule ("15 months without using the token").
