@@ -59,7 +59,10 @@ func parseParams(q url.Values, embedded bool) (pageParams, error) {
 		p.popin = truthy(q.Get("kr-popin"))
 		p.hideTest = truthy(q.Get("kr-hide-debug-toolbar"))
 		for _, k := range customTexts {
-			if v := clip(strings.TrimSpace(q.Get(k)), 100); v != "" {
+			// Trimmed after the cut too: a cut that ends on a space
+			// would lose it on the next request, which reads the
+			// carried-forward text again (pageParams.query).
+			if v := strings.TrimSpace(clip(strings.TrimSpace(q.Get(k)), 100)); v != "" {
 				if p.texts == nil {
 					p.texts = map[string]string{}
 				}
