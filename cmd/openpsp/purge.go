@@ -64,8 +64,8 @@ func purge(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	if *months < 1 {
-		return fmt.Errorf("-months must be at least 1")
+	if *months < 1 || *months > config.MaxRetentionMonths {
+		return fmt.Errorf("-months must be from 1 to %d (15 by PCI DSS), not %d", config.MaxRetentionMonths, *months)
 	}
 	if *batch < 1 {
 		return fmt.Errorf("-batch must be at least 1 (tokens, and notifications, per transaction), not %d", *batch)

@@ -118,4 +118,11 @@ func TestPurgeDeletesEndedNotifications(t *testing.T) {
 			t.Errorf("-batch %s: %v", b, err)
 		}
 	}
+	// A retention longer than a century is a typo, refused as the
+	// notifications' is, not run with a cutoff nobody asked for.
+	for _, m := range []string{"1201", "9223372036854775807"} {
+		if err := run(ctx, []string{"purge", "-dry-run", "-months", m}); err == nil || !strings.Contains(err.Error(), "-months must be") {
+			t.Errorf("-months %s: %v", m, err)
+		}
+	}
 }
