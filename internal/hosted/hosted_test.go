@@ -483,8 +483,8 @@ func TestRefusalsAndAttempts(t *testing.T) {
 	if res.Step != "done" || res.Accepted || res.Return == nil || res.Error.ErrorCode != "PSP_099" {
 		t.Fatalf("last refusal: %+v", res)
 	}
-	if !strings.Contains(res.Message, "nombre maximal de tentatives") {
-		t.Errorf("final message %q", res.Message)
+	if !strings.Contains(res.Detail, "nombre maximal de tentatives") {
+		t.Errorf("final message %q, detail %q", res.Message, res.Detail)
 	}
 	if res.Return.Method != "get" || res.Return.Action != "https://shop.example/ko" {
 		t.Errorf("refused return %+v", res.Return)
@@ -940,7 +940,8 @@ func TestFinalRefusalInvitesNoRetry(t *testing.T) {
 	for _, l := range languages {
 		m := messages[l]
 		for _, r := range reasons {
-			got := finalRefusal(m, r)
+			headline, detail := finalRefusal(m, r)
+			got := headline + " " + detail
 			if !strings.Contains(got, m["no_attempts"]) {
 				t.Errorf("%s/%s: final message %q does not say the attempts are over", l, r, got)
 			}
@@ -969,13 +970,23 @@ func TestFinalRefusalInvitesNoRetry(t *testing.T) {
 			if res.Step != "done" || res.Error == nil || res.Error.ErrorCode != "PSP_099" {
 				t.Fatalf("last refusal: %+v", res)
 			}
-			msg = res.Message
+			msg = res.Message + " " + res.Detail
 		} else {
 			w := e.do(t, "POST", target, cardValues("4970109900000008", "12/30", "123"))
 			msg = html.UnescapeString(w.Body.String())
 		}
 		if !strings.Contains(msg, "The maximum number of attempts has been reached.") {
 			t.Errorf("json=%v: final message %q", asJSON, msg)
+		}
+		// The headline says what happened; the end of the attempts follows
+		// it in normal weight (the detail), not as two more sentences of one
+		// bold red block of four.
+		if asJSON {
+			if res.Detail != messages["en"]["no_attempts"] || strings.Contains(res.Message, res.Detail) {
+				t.Errorf("json: final refusal headline %q, detail %q: the end of the attempts must be the detail", res.Message, res.Detail)
+			}
+		} else if !strings.Contains(msg, `<span class="detail">`+messages["en"]["no_attempts"]+`</span>`) {
+			t.Errorf("html: the end of the attempts is not the detail of the final page:\n%s", msg)
 		}
 		for _, w := range retryInvitations["en"] {
 			if strings.Contains(msg, w) {

@@ -597,7 +597,7 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 		if _, ok := m[reason]; !ok || reason == "" {
 			reason = ReasonRefused
 		}
-		msg = finalRefusal(m, reason)
+		msg, detail = finalRefusal(m, reason)
 		kerr = newKRError("PSP_099", reason, messages["en"][reason])
 	}
 	var rf *returnForm
@@ -626,10 +626,12 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 }
 
 // finalRefusal is the message of a refusal on the last attempt: the
-// reason, then that no attempt is left. Reasons whose message invites
+// reason as the headline, then, as its detail, that no attempt is left (the
+// page shows the detail in normal weight: four sentences in one bold red
+// block read as an alarm, not as an answer). Reasons whose message invites
 // another try ("Try another card", "Please try again") have a "_final"
 // wording without it: no try is left.
-func finalRefusal(m map[string]string, reason string) string {
+func finalRefusal(m map[string]string, reason string) (headline, detail string) {
 	if _, ok := m[reason]; !ok || reason == "" {
 		reason = ReasonRefused
 	}
@@ -637,7 +639,7 @@ func finalRefusal(m map[string]string, reason string) string {
 	if f, ok := m[reason+"_final"]; ok {
 		text = f
 	}
-	return text + " " + m["no_attempts"]
+	return text, m["no_attempts"]
 }
 
 // respondPending answers an attempt whose outcome the acquirer has not
