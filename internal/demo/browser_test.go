@@ -1,0 +1,99 @@
+package demo
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/openpsp/openpsp/internal/hosted"
+	"github.com/openpsp/openpsp/internal/hosted/browsertest"
+	"github.com/openpsp/openpsp/internal/shop"
+)
+
+// TestBrowserReturnPageWrapsBetweenWords: on a phone the return page's facts
+// (transaction id with its status, masked card number) wrap at spaces, and
+// only a word wider than its column is cut. With word-break: break-all the
+// page read "(AU" / "THORISED)" and "497011XXXXXX00" / "21" at 375 px.
+func TestBrowserReturnPageWrapsBetweenWords(t *testing.T) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	New(Options{BaseURL: func() string { return srv.URL }, Language: hosted.PageLanguage}).Register(mux)
+
+	answer := `{"orderStatus":"PAID","orderDetails":{"orderId":"demo-bace8cc239","orderTotalAmount":1250,"orderCurrency":"EUR"},` +
+		`"transactions":[{"uuid":"01a20af93b9271b7a172ed5ee7672fe9","detailedStatus":"AUTHORISED",` +
+		`"transactionDetails":{"cardDetails":{"effectiveBrand":"CB","pan":"497011XXXXXX0021"}}}]}`
+	// The buyer's browser comes back with a POST: this page makes it.
+	mux.HandleFunc("/back", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, `<!DOCTYPE html><title>back</title><form method="post" action="/demo/return?lang=fr">`+
+			field("kr-answer", answer)+field("kr-hash", sign(answer, shop.DemoTestHMACKey))+
+			field("kr-hash-algorithm", "sha256_hmac")+field("kr-hash-key", "sha256_hmac")+field("kr-answer-type", "V4/Payment")+
+			`<button id="go" type="submit">go</button></form>`)
+	})
+
+	ctx := browsertest.New(t)
+	for _, width := range []int64{320, 360, 375, 390, 414} {
+		type cut struct {
+			Word  string
+			Lines int
+		}
+		var cuts []cut
+		err := chromedp.Do(ctx,
+			chromedp.EmulateViewport(width, 800),
+			chromedp.Navigate(srv.URL+"/back"),
+			chromedp.Click(chromedp.CSS("#go")),
+			chromedp.WaitVisible(chromedp.CSS(".facts")),
+		)
+		if err == nil {
+			// Every word of a fact that fits the width of its column must
+			// sit on one line.
+			cuts, err = chromedp.Run(ctx, chromedp.Evaluate[[]cut](`(function () {
+				var out = [];
+				document.querySelectorAll('.facts dd').forEach(function (dd) {
+					var walker = document.createTreeWalker(dd, NodeFilter.SHOW_TEXT);
+					for (var n = walker.nextNode(); n; n = walker.nextNode()) {
+						var re = /\S+/g, m;
+						while ((m = re.exec(n.data))) {
+							var r = document.createRange();
+							r.setStart(n, m.index);
+							r.setEnd(n, m.index + m[0].length);
+							var tops = {};
+							Array.prototype.forEach.call(r.getClientRects(), function (b) { tops[Math.round(b.top)] = true; });
+							var lines = Object.keys(tops).length;
+							// The word's own width, on one line: the box
+							// of a cut word is that of its pieces.
+							var probe = document.createElement('span');
+							probe.style.whiteSpace = 'nowrap';
+							probe.style.position = 'absolute';
+							probe.textContent = m[0];
+							n.parentNode.appendChild(probe);
+							var width = probe.getBoundingClientRect().width;
+							probe.remove();
+							if (lines > 1 && width <= dd.clientWidth) {
+								out.push({Word: m[0], Lines: lines});
+							}
+						}
+					}
+				});
+				return out;
+			})()`))
+		}
+		if err != nil {
+			t.Fatalf("%d px: %v", width, err)
+		}
+		for _, c := range cuts {
+			t.Errorf("%d px: %q is cut across %d lines though it fits its column", width, c.Word, c.Lines)
+		}
+	}
+	browsertest.NoConsoleErrors(t, ctx)
+}
+
+func field(name, value string) string {
+	return fmt.Sprintf(`<input type="hidden" name="%s" value="%s">`, name, html.EscapeString(value))
+}
