@@ -199,7 +199,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, p 
 const strictCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, "index.html", page{Title: "OpenPSP Demo Shop", Lang: h.lang(r), Products: Products}, strictCSP)
+	h.render(w, r, "index.html", page{Title: "Products", Lang: h.lang(r), Products: Products}, strictCSP)
 }
 
 // checkout creates the payment through the REST API, as a merchant server

@@ -131,3 +131,25 @@ func TestCheckoutHostedLinkKeepsLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoTitlesNameTheShopOnce: the layout adds " · OpenPSP Demo Shop" to
+// each page's title; the shop page's tab read "OpenPSP Demo Shop · OpenPSP
+// Demo Shop".
+func TestDemoTitlesNameTheShopOnce(t *testing.T) {
+	h := New(Options{BaseURL: func() string { return "http://127.0.0.1" }, Language: hosted.PageLanguage})
+	mux := http.NewServeMux()
+	h.Register(mux)
+	title := regexp.MustCompile(`<title>([^<]*)</title>`)
+	for _, target := range []string{"/demo", "/demo?lang=de", "/demo/return?lang=fr", "/demo/flexcheckout/result"} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		m := title.FindStringSubmatch(w.Body.String())
+		if m == nil {
+			t.Errorf("%s: no title", target)
+			continue
+		}
+		if n := strings.Count(html.UnescapeString(m[1]), "OpenPSP Demo Shop"); n > 1 {
+			t.Errorf("%s: title %q names the shop %d times", target, m[1], n)
+		}
+	}
+}
