@@ -698,6 +698,10 @@ func (h *Handler) renderForm(ctx context.Context, w http.ResponseWriter, s Sessi
 	for y := now.Year(); y <= now.Year()+15; y++ {
 		d.Years = append(d.Years, strconv.Itoa(y))
 	}
+	// A new form starts on the first expiry that is not past: left on
+	// the first option (January of this year), the buyer was told from
+	// February on that the card had expired.
+	d.SelMonth, d.SelYear = fmt.Sprintf("%02d", int(now.Month())), strconv.Itoa(now.Year())
 	if fe != nil {
 		d.Errors, d.Holder, d.SelMonth, d.SelYear = fe.msgs, fe.holder, fe.month, fe.year
 		if fe.bic != "" {

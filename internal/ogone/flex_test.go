@@ -656,3 +656,27 @@ func TestFlexBarePARAMPLUS(t *testing.T) {
 		t.Errorf("both names: a = %v, want [doc]", q["a"])
 	}
 }
+
+// TestFlexExpiryStartsOnAValidDate: the expiry selects of a new form start
+// on the current month and year (the first expiry that is not past). They
+// started on January of the current year: from February on, a buyer who
+// left them was told the card had expired (seen on the demo in November).
+// After a mistake the buyer's own choice is kept.
+func TestFlexExpiryStartsOnAValidDate(t *testing.T) {
+	e := newEnv(t) // the clock says 2030-03-10
+	selected := func(body, id string) []string {
+		sel := regexp.MustCompile(`(?s)<select id="` + id + `".*?</select>`).FindString(body)
+		return regexp.MustCompile(`<option value="(\d+)" selected>`).FindAllString(sel, -1)
+	}
+	action, body := e.open(e.flexParams(nil))
+	if m, y := selected(body, "expm"), selected(body, "expy"); len(m) != 1 || !strings.Contains(m[0], `"03"`) || len(y) != 1 || !strings.Contains(y[0], `"2030"`) {
+		t.Errorf("new form: month %v, year %v selected; want 03/2030", m, y)
+	}
+	bad := cardForm("4111111111111112") // Luhn fails: the form comes back
+	bad.Set("EXPM", "11")
+	bad.Set("EXPY", "2031")
+	_, body = e.post(action, bad)
+	if m, y := selected(body, "expm"), selected(body, "expy"); len(m) != 1 || !strings.Contains(m[0], `"11"`) || len(y) != 1 || !strings.Contains(y[0], `"2031"`) {
+		t.Errorf("form after a mistake: month %v, year %v selected; want the buyer's 11/2031", m, y)
+	}
+}
