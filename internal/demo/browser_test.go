@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -13,6 +14,7 @@ import (
 	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/hosted/browsertest"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
 // TestBrowserReturnPageWrapsBetweenWords: on a phone the return page's facts
@@ -96,4 +98,53 @@ func TestBrowserReturnPageWrapsBetweenWords(t *testing.T) {
 
 func field(name, value string) string {
 	return fmt.Sprintf(`<input type="hidden" name="%s" value="%s">`, name, html.EscapeString(value))
+}
+
+// TestBrowserIPNListLabelsItsCellsOnAPhone: under 600 px the IPN table is a
+// list of stacked cells and its header row is hidden; each cell must then
+// say which column it is. The phone showed "valid" and "UNPAID REFUSED"
+// with nothing saying that they were the signature check and the status.
+func TestBrowserIPNListLabelsItsCellsOnAPhone(t *testing.T) {
+	db := storetest.SQLite(t)
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	New(Options{BaseURL: func() string { return srv.URL }, IPNs: db, Language: hosted.PageLanguage}).Register(mux)
+	answer := `{"orderStatus":"PAID","orderDetails":{"orderId":"demo-1","orderTotalAmount":1250,"orderCurrency":"EUR"},"transactions":[{"uuid":"abc","detailedStatus":"AUTHORISED"}]}`
+	resp, err := http.PostForm(srv.URL+"/demo/ipn", url.Values{"kr-answer": {answer}, "kr-hash": {sign(answer, shop.DemoTestPassword)},
+		"kr-hash-key": {"password"}, "kr-hash-algorithm": {"sha256_hmac"}, "kr-answer-type": {"V4/Payment"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	ctx := browsertest.New(t)
+	type cell struct{ Header, Label string }
+	var cells []cell
+	err = chromedp.Do(ctx, chromedp.EmulateViewport(375, 800), chromedp.Navigate(srv.URL+"/demo/ipn"), chromedp.WaitVisible(chromedp.CSS("table.ipn td")))
+	if err == nil {
+		// What the phone shows before each cell: the ::before text.
+		cells, err = chromedp.Run(ctx, chromedp.Evaluate[[]cell](`(function () {
+			var heads = Array.prototype.map.call(document.querySelectorAll('table.ipn thead th'), function (th) { return th.textContent.trim(); });
+			var out = [];
+			document.querySelectorAll('table.ipn tbody tr').forEach(function (tr) {
+				Array.prototype.forEach.call(tr.cells, function (td, i) {
+					var c = getComputedStyle(td, '::before').content;
+					out.push({Header: heads[i], Label: c === 'none' || c === 'normal' ? '' : c.replace(/^"|"$/g, '')});
+				});
+			});
+			return out;
+		})()`))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cells) != 5 {
+		t.Fatalf("cells %v", cells)
+	}
+	for _, c := range cells {
+		if c.Label != c.Header {
+			t.Errorf("at 375 px the cell of column %q is labelled %q", c.Header, c.Label)
+		}
+	}
 }

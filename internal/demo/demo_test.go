@@ -54,7 +54,7 @@ func TestIPNReceiverChecksSignatures(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	page := string(b)
-	if strings.Count(page, "<td>demo-1</td>") != 2 || !strings.Contains(page, ">valid<") || !strings.Contains(page, ">INVALID<") {
+	if strings.Count(page, `<td data-label="Order">demo-1</td>`) != 2 || !strings.Contains(page, ">valid<") || !strings.Contains(page, ">INVALID<") {
 		t.Fatalf("IPN list does not show both IPNs with their check:\n%s", page)
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
