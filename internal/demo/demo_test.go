@@ -153,3 +153,26 @@ func TestDemoTitlesNameTheShopOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestFlexResultWritesTheExpiryAsADate: FlexCheckout returns the expiry as
+// MMYY (Card.ExpiryDate=1130); the result page showed "CB
+// XXXXXXXXXXXX0055 1130", a number run on after the card number.
+func TestFlexResultWritesTheExpiryAsADate(t *testing.T) {
+	mux := http.NewServeMux()
+	New(Options{BaseURL: func() string { return "http://127.0.0.1" }, Language: hosted.PageLanguage}).Register(mux)
+	signed := map[string]string{"Alias.AliasId": "A1", "Alias.Status": "0", "Alias.OrderId": "demo-1",
+		"Card.Brand": "CB", "Card.CardNumber": "XXXXXXXXXXXX0055", "Card.ExpiryDate": "1130"}
+	q := url.Values{"SHASign": {ogoneSHA512(signed, shop.DemoSHAPassphrase, func(n string) bool { return shaOutFields[n] })}}
+	for k, v := range signed {
+		q.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", "/demo/flexcheckout/result?"+q.Encode(), nil))
+	body := w.Body.String()
+	if !strings.Contains(body, "SHA-OUT verified.") {
+		t.Fatalf("signature not verified:\n%s", body)
+	}
+	if !strings.Contains(body, "<dd>CB XXXXXXXXXXXX0055, expires 11/30</dd>") {
+		t.Errorf("card line:\n%s", body)
+	}
+}

@@ -91,10 +91,19 @@ func (h *Handler) flexResult(w http.ResponseWriter, r *http.Request) {
 	fields, ok := readFlexResult(r.URL.Query())
 	h.render(w, r, "flexresult.html", page{Title: "FlexCheckout result", Lang: l, Data: map[string]any{
 		"SignatureOK": ok, "Alias": fields["ALIAS.ALIASID"], "Status": fields["ALIAS.STATUS"],
-		"Card": fields["CARD.CARDNUMBER"], "Brand": fields["CARD.BRAND"], "Expiry": fields["CARD.EXPIRYDATE"],
+		"Card": fields["CARD.CARDNUMBER"], "Brand": fields["CARD.BRAND"], "Expiry": expiryText(fields["CARD.EXPIRYDATE"]),
 		"Holder": fields["CARD.CARDHOLDERNAME"], "NCError": fields["ALIAS.NCERROR"], "ParamPlus": fields["BASKET"],
 		"OrderID": fields["ALIAS.ORDERID"],
 	}}, "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'")
+}
+
+// expiryText writes FlexCheckout's MMYY expiry (Card.ExpiryDate) as the card
+// shows it, MM/YY; anything else is shown as it came.
+func expiryText(mmyy string) string {
+	if len(mmyy) != 4 || strings.Trim(mmyy, "0123456789") != "" {
+		return mmyy
+	}
+	return mmyy[:2] + "/" + mmyy[2:]
 }
 
 // readFlexResult reads the FlexCheckout result parameters by their
