@@ -131,7 +131,7 @@ func (a *App) wire() error {
 			Links: []demo.Link{{Label: "Mailbox", Path: "/demo/mail"}}, ErrorPage: pages.MessagePage,
 			Language: hosted.PageLanguage})
 		a.mount(d.Register)
-		mail := notify.Wiring{Demo: true}.DemoPage(a.DB, a.Log)
+		mail := notify.Wiring{Demo: true}.DemoPage(a.DB, a.Log, "/demo")
 		a.mount(func(mux *http.ServeMux) {
 			mux.Handle("/demo/mail", mail)
 			mux.Handle("/demo/mail/", mail)

@@ -29,6 +29,9 @@ type DemoOptions struct {
 	// Outgoing tells the page that an SMTP server or SMS gateway is
 	// configured, so kept messages are copies.
 	Outgoing bool
+	// ShopPath is where the demo shop is: the list links back to it (the
+	// shop links to the mailbox). Empty: no link.
+	ShopPath string
 	Logger   *slog.Logger
 }
 
@@ -55,6 +58,7 @@ type demoHandler struct {
 type demoPage struct {
 	Title    string
 	Base     string
+	ShopPath string
 	Outgoing bool
 	Messages []store.DemoMessage
 	Message  store.DemoMessage
@@ -78,7 +82,7 @@ func (h *demoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("Cache-Control", "no-store")
-	page := demoPage{Base: h.o.Base, Outgoing: h.o.Outgoing}
+	page := demoPage{Base: h.o.Base, ShopPath: h.o.ShopPath, Outgoing: h.o.Outgoing}
 	switch id := strings.Trim(rest, "/"); {
 	case id == "":
 		msgs, err := h.st.DemoMessages(r.Context(), 200)

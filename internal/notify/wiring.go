@@ -65,7 +65,8 @@ func (w Wiring) Deliverers(st WiringStore, clk clock.Clock, log *slog.Logger) (m
 	return map[string]outbox.Deliverer{outbox.ChannelEmail: email, outbox.ChannelSMS: NewSMSDeliverer(so)}, nil
 }
 
-// DemoPage returns the /demo/mail handler for this configuration.
-func (w Wiring) DemoPage(st DemoStore, log *slog.Logger) http.Handler {
-	return DemoHandler(st, DemoOptions{Outgoing: w.SMTPURL != "" || w.SMSURL != "", Logger: log})
+// DemoPage returns the /demo/mail handler for this configuration; its list
+// links back to the demo shop at shopPath (none when empty).
+func (w Wiring) DemoPage(st DemoStore, log *slog.Logger, shopPath string) http.Handler {
+	return DemoHandler(st, DemoOptions{Outgoing: w.SMTPURL != "" || w.SMSURL != "", ShopPath: shopPath, Logger: log})
 }
