@@ -1182,3 +1182,40 @@ func TestBrowserPopinShopColour(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserCompletedFormIsANoticeNotAnError: a buyer who paid and opens
+// the payment link again (back button, the link in an email) reads "This
+// payment has already been processed." It was shown as a failure, in the
+// error red with role="alert", to a buyer whose payment went through; it is
+// a notice now, in the text colour, announced politely. The merchant's
+// onError still receives CLIENT_502.
+func TestBrowserCompletedFormIsANoticeNotAnError(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	done := demoForm("paid")
+	done.Completed = true
+	b.pay.add(done)
+	type look struct{ Color, Text, Role, Code, Error string }
+	var got look
+	must(t, chromedp.Do(ctx, chromedp.Navigate(b.psp.URL+"/pay/paid?kr-language=fr"), chromedp.WaitVisible(chromedp.CSS("#kr-final-message"))), "the completed form")
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[look](`(function () {
+		var m = document.getElementById('kr-final-message');
+		var probe = document.createElement('span');
+		probe.style.color = 'var(--error)';
+		document.body.appendChild(probe);
+		var e = getComputedStyle(probe).color;
+		var t = getComputedStyle(document.body).color;
+		probe.remove();
+		return {Color: getComputedStyle(m).color, Text: t, Role: m.getAttribute('role'), Code: m.dataset.errorCode || '', Error: e};
+	})()`))
+	must(t, err, "the message's look")
+	if got.Color == got.Error || got.Color != got.Text {
+		t.Errorf("the notice is painted %s (error colour %s, text colour %s)", got.Color, got.Error, got.Text)
+	}
+	if got.Role != "status" {
+		t.Errorf("the notice has role %q, want status", got.Role)
+	}
+	if got.Code != "CLIENT_502" {
+		t.Errorf("the page no longer hands CLIENT_502 to onError: %q", got.Code)
+	}
+}

@@ -176,8 +176,16 @@ func (h *Handler) fail(w http.ResponseWriter, pg page, asJSON bool, status int, 
 	v := h.newView(pg, pageMessage)
 	v.Message = messages[pg.lang][msgKey]
 	v.ErrorCode, v.ErrorMessage = code, errorMessages[code]
+	v.Notice = noticeMessages[msgKey]
 	h.render(w, status, pg, v)
 }
+
+// noticeMessages are the message pages that are no failure of the buyer's:
+// the payment link of a payment already made (opened again from the
+// browser's history or an email), or one being made. In the error red they
+// read to a buyer who has paid as if the payment had failed. The merchant's
+// onError still receives their error code.
+var noticeMessages = map[string]bool{"form_completed": true, "in_progress": true}
 
 // failUnreadable answers a post whose body does not parse (bad %-escapes,
 // too large) before the form is loaded: the message page in the language

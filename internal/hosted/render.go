@@ -117,6 +117,10 @@ type view struct {
 	// message pages, and errors told to the merchant page
 	ErrorCode    string
 	ErrorMessage string
+	// Notice marks a message page that informs rather than reports a
+	// failure (noticeMessages): text colour and role="status", not the
+	// error red of an alert.
+	Notice bool
 }
 
 // formField is one hidden input of a browser-return form.
