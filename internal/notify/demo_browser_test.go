@@ -41,7 +41,7 @@ func TestDemoMailboxFitsAPhone(t *testing.T) {
 	srv := httptest.NewServer(notify.DemoHandler(db, notify.DemoOptions{Logger: quiet()}))
 	defer srv.Close()
 	b := browsertest.New(t)
-	for _, w := range []int64{320, 375, 1024, 1280} {
+	for _, w := range []int64{320, 375, 1024, 1040, 1280} {
 		if err := chromedp.Do(b, chromedp.EmulateViewport(w, 800), chromedp.Navigate(srv.URL+"/demo/mail"), chromedp.WaitVisible(chromedp.CSS("table"))); err != nil {
 			t.Fatal(err)
 		}
@@ -61,6 +61,26 @@ func TestDemoMailboxFitsAPhone(t *testing.T) {
 		}
 		if !shown {
 			t.Errorf("at %d px a message's subject is not on screen", w)
+		}
+		if w >= 1024 {
+			// On a wide screen the other columns keep their words whole:
+			// cutting every cell made "Em" / "ail" and "Typ" / "e".
+			cut, err := chromedp.Run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("th, td")].filter(c => !c.classList.contains("subject")).flatMap(c => {
+				const out = [], walk = document.createTreeWalker(c, NodeFilter.SHOW_TEXT);
+				for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+					for (const m of n.data.matchAll(/\S+/g)) {
+						const r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+						if (new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1) out.push(m[0]);
+					}
+				}
+				return out;
+			})`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cut) > 0 {
+				t.Errorf("at %d px these words are cut across lines: %q", w, cut)
+			}
 		}
 	}
 	browsertest.NoConsoleErrors(t, b)
