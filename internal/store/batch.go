@@ -46,6 +46,9 @@ type batcher struct {
 	// savepointBatches counts down the batches that still take a savepoint
 	// per request from the start (see shared).
 	savepointBatches atomic.Int32
+	// gate is held by a SQLite writer for each batch's transactions: the
+	// checkpointer takes it to start the WAL over (checkpointer.restartWAL).
+	gate sync.Mutex
 	// requests and commits count what ran through the queue (WriteStats).
 	requests, commits atomic.Int64
 }
@@ -138,6 +141,10 @@ func (b *batcher) run() {
 }
 
 func (b *batcher) commit(batch []*writeReq) {
+	if b.db.dialect == SQLite {
+		b.gate.Lock()
+		defer b.gate.Unlock()
+	}
 	live := b.started(batch[:0:0], batch...)
 	if len(live) == 0 {
 		return

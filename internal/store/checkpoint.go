@@ -1,9 +1,11 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,30 +13,67 @@ import (
 // pages into the database file.
 const checkpointEvery = 200 * time.Millisecond
 
+// walRestartFrames is the WAL's size, in frames (4 KB pages), from which
+// the checkpointer makes the writer start it over (about 16 MB). SQLite
+// writes the WAL from its start again only in a write transaction that
+// begins with every frame already copied into the database file (and no
+// reader on an older snapshot); the single writer begins its next
+// transaction as soon as it commits, before a checkpoint beside it can
+// catch up, so under steady load the WAL grew for as long as the load
+// lasted (25 MB a second in the silent bench), filling the disk and
+// lengthening crash recovery. Lower means more frequent writer pauses
+// (see restartWAL); higher, a larger file. A variable for the tests.
+var walRestartFrames = 4096
+
+// walSizeLimit is the writer's journal_size_limit: at the first commit
+// after the WAL starts over, SQLite truncates the file to this size if it
+// is larger (a burst, or a reader that held an old snapshot, made it grow
+// past walRestartFrames). It is above what the WAL reaches under steady
+// load (walRestartFrames plus a few checkpoint periods of writes), so that
+// the writer overwrites frames rather than growing the file again at each
+// restart. A variable for the tests.
+var walSizeLimit int64 = 32 << 20
+
+// restartStall bounds how long the writer waits for a restart's last
+// checkpoint: past it the checkpoint is interrupted (it is safe at any
+// point) and the writer goes on, the WAL starting over at a later step.
+const restartStall = 50 * time.Millisecond
+
 // checkpointer runs SQLite's WAL checkpoints on a connection of its own.
 // By default the connection that commits runs them (every 1,000 pages): the
 // single writer then copied pages into the database file and fsynced it
 // inside a COMMIT every request was waiting for (measured: a third of the
 // writer's COMMIT time under load). A PASSIVE checkpoint from another
 // connection runs beside the writer and readers and never blocks them. It
-// fsyncs the WAL before copying, so it never moves a frame that is not
-// durable into the database file. A failing checkpoint is retried at the
+// fsyncs the WAL before copying, and the database file before it records
+// the frames as copied, so it never moves a frame that is not durable into
+// the database file and the WAL is never overwritten before what it held
+// is durable in the database file. A failing checkpoint is retried at the
 // next tick; the writer's own health reports a broken disk.
 type checkpointer struct {
-	db   *sql.DB
+	db *sql.DB
+	// gate is held by the writer for each transaction of the group
+	// commit (batcher.gate): the checkpointer takes it to keep the writer
+	// from beginning one while it copies the last frames (restartWAL).
+	gate *sync.Mutex
+	mu   sync.Mutex // one step at a time (the ticker and the tests)
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
+	// restarts counts the steps that held the writer for a restart;
+	// stalled is the total time they held it.
+	restarts atomic.Int64
+	stalled  atomic.Int64 // nanoseconds
 }
 
-func startCheckpointer(dsn string) (*checkpointer, error) {
+func startCheckpointer(dsn string, gate *sync.Mutex) (*checkpointer, error) {
 	db, err := sql.Open(sqliteDriverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite checkpointer: %w", err)
 	}
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
-	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{})}
+	c := &checkpointer{db: db, gate: gate, stop: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c, nil
 }
@@ -48,10 +87,63 @@ func (c *checkpointer) run() {
 		case <-c.stop:
 			return
 		case <-t.C:
-			var busy, logFrames, moved int
-			_ = c.db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &moved)
+			c.step()
 		}
 	}
+}
+
+// passive runs a PASSIVE checkpoint: frames is the WAL's size in frames,
+// copied how many of them are in the database file now.
+func (c *checkpointer) passive(ctx context.Context) (frames, copied int, err error) {
+	var busy int
+	err = c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+	return frames, copied, err
+}
+
+// step is one tick: a PASSIVE checkpoint, and when it finds the WAL at
+// walRestartFrames or more, a restart (restartWAL).
+func (c *checkpointer) step() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	frames, copied, err := c.passive(context.Background())
+	if err != nil || frames < walRestartFrames {
+		return
+	}
+	// A second pass beside the writer copies what it committed during
+	// the first: the writer then waits only for the frames of one pass.
+	before := frames
+	if frames, copied, err = c.passive(context.Background()); err != nil || copied < frames {
+		// A reader on an older snapshot keeps frames from being
+		// copied: no restart is possible before it ends.
+		return
+	}
+	if frames == before {
+		// Nothing committed during the pass: the writer is idle (its
+		// next transaction starts the WAL over by itself) or in a long
+		// transaction (holding it now gains nothing).
+		return
+	}
+	c.restartWAL()
+}
+
+// restartWAL makes the writer's next transaction write the WAL from its
+// start: it keeps the writer from beginning one (the gate) while a last
+// PASSIVE checkpoint copies the frames committed since the previous pass,
+// so that the transaction begins with every frame in the database file.
+// The writer waits for that checkpoint only (some milliseconds: the copy
+// of one pass's frames and the database file's fsync), at most
+// restartStall. Readers are not waited for: one that began on an older
+// snapshot and is still reading when the writer writes makes SQLite append
+// as before, and a later step tries again.
+func (c *checkpointer) restartWAL() {
+	c.gate.Lock()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), restartStall)
+	_, _, _ = c.passive(ctx)
+	cancel()
+	c.stalled.Add(int64(time.Since(start)))
+	c.restarts.Add(1)
+	c.gate.Unlock()
 }
 
 // shut stops the checkpointer; a DB may be closed more than once.

@@ -153,7 +153,8 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	// and ciphertexts the vault's purge deletes stayed in the file's free
 	// space, readable with the master key that stays in the keyring.
 	wdsn := base + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(" + connSync + ")&_txlock=immediate" +
-		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=secure_delete(1)"
+		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=secure_delete(1)" +
+		fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit)
 	w, err := sql.Open(sqliteDriverName, wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -173,15 +174,18 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	// wal_autocheckpoint(0) above: checkpoints run off the writer.
-	cp, err := startCheckpointer(base + "?" + common + "&_pragma=synchronous(NORMAL)")
+	db := &DB{dialect: SQLite, write: w, read: r, path: path}
+	db.batch = newBatcher(db, 1, opts.MaxBatch, wal)
+	// wal_autocheckpoint(0) above: checkpoints run off the writer, and
+	// make it start the WAL over (walRestartFrames).
+	cp, err := startCheckpointer(base+"?"+common+"&_pragma=synchronous(NORMAL)", &db.batch.gate)
 	if err != nil {
+		db.batch.close()
 		w.Close()
 		r.Close()
 		return nil, err
 	}
-	db := &DB{dialect: SQLite, write: w, read: r, path: path, checkpoints: cp}
-	db.batch = newBatcher(db, 1, opts.MaxBatch, wal)
+	db.checkpoints = cp
 	return db, nil
 }
 

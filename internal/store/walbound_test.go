@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// smallWAL makes the WAL limits small for a test, so that a few megabytes
+// of writes cross them.
+func smallWAL(t *testing.T) {
+	frames, limit := walRestartFrames, walSizeLimit
+	walRestartFrames, walSizeLimit = 256, 2<<20 // 1 MB of 4 KB frames; 2 MB
+	t.Cleanup(func() { walRestartFrames, walSizeLimit = frames, limit })
+}
+
+func openWALTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), Options{SQLitePath: filepath.Join(t.TempDir(), "w.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Writer().Exec(`CREATE TABLE fill (id INTEGER PRIMARY KEY, b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// writeRound runs n concurrent writes of a 3 KB row each (about a WAL
+// frame per write) through the group commit.
+func writeRound(t *testing.T, db *DB, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- db.Write(context.Background(), func(tx *sql.Tx) error {
+				_, err := tx.Exec(`INSERT INTO fill (b) VALUES (randomblob(3000))`)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// walStarts reads the WAL header's checkpoint sequence number, which
+// SQLite increments each time it writes the WAL from its start again.
+// No WAL yet (nothing written since the database was opened) reads 0.
+func walStarts(db *DB) uint32 {
+	var h [4]byte
+	f, err := os.Open(db.Path() + "-wal")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	if _, err := f.ReadAt(h[:], 12); err != nil {
+		return 0
+	}
+	return binary.BigEndian.Uint32(h[:])
+}
+
+func walSize(t *testing.T, db *DB) int64 {
+	t.Helper()
+	fi, err := os.Stat(db.Path() + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// Under writes that never stop, the WAL must start over once it holds
+// walRestartFrames frames: SQLite only writes it from its start again in a
+// write transaction that begins with every frame copied into the database,
+// and the single writer begins its next one as soon as it commits. Before
+// the checkpointer made that happen, the WAL grew by every write (16 MB
+// here). Writers run without a pause for a fixed count of writes while the
+// checkpointer's step runs in a loop, as its ticker would.
+func TestWALStaysBoundedUnderSteadyWrites(t *testing.T) {
+	smallWAL(t)
+	db := openWALTest(t)
+	seq := walStarts(db)
+	const writers, each = 16, 250 // 4,000 writes, about 16 MB of frames
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				err := db.Write(context.Background(), func(tx *sql.Tx) error {
+					_, err := tx.Exec(`INSERT INTO fill (b) VALUES (randomblob(3000))`)
+					return err
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	var largest int64
+	steps := 0
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		db.checkpoints.step()
+		steps++
+		largest = max(largest, walSize(t, db))
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// The threshold (1 MB) plus what is written while a step runs.
+	const bound = 4 << 20
+	if largest > bound {
+		t.Fatalf("WAL reached %d bytes over %d writes (%d checkpoint steps), want at most %d", largest, writers*each, steps, bound)
+	}
+	c := db.checkpoints
+	t.Logf("largest WAL %d bytes over %d writes, %d checkpoint steps, WAL started over %d times, writer held %d times for %v in all",
+		largest, writers*each, steps, walStarts(db)-seq, c.restarts.Load(), time.Duration(c.stalled.Load()))
+}
+
+// A WAL that grew past journal_size_limit while a reader held an old
+// snapshot (nothing can start it over then) shrinks back to the limit once
+// the reader is gone and the writes go on.
+func TestWALShrinksAfterABurst(t *testing.T) {
+	smallWAL(t)
+	db := openWALTest(t)
+	writeRound(t, db, 10)
+	rtx, err := db.Reader().Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := rtx.QueryRow(`SELECT COUNT(*) FROM fill`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 30; i++ {
+		writeRound(t, db, 100)
+		db.checkpoints.step()
+	}
+	grown := walSize(t, db)
+	if grown <= walSizeLimit {
+		t.Fatalf("WAL at %d bytes with a reader on an old snapshot, want more than %d (the test holds no snapshot?)", grown, walSizeLimit)
+	}
+	if err := rtx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		db.checkpoints.step()
+		writeRound(t, db, 10)
+	}
+	if got := walSize(t, db); got > walSizeLimit {
+		t.Fatalf("WAL still %d bytes after the reader ended (it was %d), want at most journal_size_limit %d", got, grown, walSizeLimit)
+	}
+}
