@@ -35,8 +35,11 @@ var walRestartFrames = 4096
 var walSizeLimit int64 = 32 << 20
 
 // restartStall bounds how long the writer waits for a restart's last
-// checkpoint: past it the checkpoint is interrupted (it is safe at any
-// point) and the writer goes on, the WAL starting over at a later step.
+// checkpoint: past it the driver interrupts the checkpoint (safe at any
+// point: the frames copied so far are only recorded after the database
+// file's fsync) and the writer goes on, the WAL starting over at a later
+// step. SQLite checks for the interrupt between pages, so an fsync under
+// way still runs to its end.
 const restartStall = 50 * time.Millisecond
 
 // restartCatchUp bounds the passes beside the writer before a restart,
@@ -117,20 +120,26 @@ func (c *checkpointer) step() {
 	// More passes beside the writer copy what it committed during the
 	// previous one, until a pass finds few new frames: the writer then
 	// waits only for the frames committed during the last pass (a pass
-	// costs two fsyncs, so a few milliseconds of commits).
+	// costs two fsyncs, so a few milliseconds of commits). A pass may
+	// stop short of the last commit, at the snapshot of a reader that
+	// began before it (reads are single statements).
 	first := frames
 	for i := 0; i < restartCatchUp; i++ {
-		before := frames
-		if frames, copied, err = c.passive(context.Background()); err != nil || copied < frames {
-			// A reader on an older snapshot keeps frames from being
-			// copied: no restart is possible before it ends.
+		before, had := frames, copied
+		if frames, copied, err = c.passive(context.Background()); err != nil {
+			return
+		}
+		if copied == had && copied < frames {
+			// Nothing copied at all: a reader holds a snapshot
+			// older than the previous pass (a long read). No
+			// restart is possible before it ends.
 			return
 		}
 		if frames-before <= restartTail {
 			break
 		}
 	}
-	if frames == first {
+	if frames == first && copied == frames {
 		// Nothing committed during the passes: the writer is idle (its
 		// next transaction starts the WAL over by itself) or in a long
 		// transaction (holding it now gains nothing).
@@ -145,12 +154,14 @@ func (c *checkpointer) step() {
 // so that the transaction begins with every frame in the database file.
 // The writer waits for that checkpoint only: the copy of the last pass's
 // frames and two fsyncs (the WAL's, the database file's), 3.5-7 ms in the
-// write benchmark, once 46 ms when the disk was slow; at most
-// restartStall. Its first commit then also fsyncs the WAL's new header
-// (SQLite's rule, so that no frame is written before it). Readers are not
-// waited for: one that began on an older
-// snapshot and is still reading when the writer writes makes SQLite append
-// as before, and a later step tries again.
+// write benchmark, once 46 ms when the disk was slow; restartStall at
+// most, but for an fsync under way. Its first commit then also fsyncs the
+// WAL's new header (SQLite's rule, so that no frame is written before it).
+// Readers are not waited for: with one that began before the last commit
+// and still reads (its snapshot keeps the checkpoint from copying that
+// commit), or one still reading when the writer writes, SQLite appends as
+// before and a later step tries again (a FULL or RESTART checkpoint would
+// wait for them, holding the writer longer: tried, not kept).
 func (c *checkpointer) restartWAL() {
 	c.gate.Lock()
 	start := time.Now()

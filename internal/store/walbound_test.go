@@ -87,8 +87,9 @@ func walSize(t *testing.T, db *DB) int64 {
 // write transaction that begins with every frame copied into the database,
 // and the single writer begins its next one as soon as it commits. Before
 // the checkpointer made that happen, the WAL grew by every write (16 MB
-// here). Writers run without a pause for a fixed count of writes while the
-// checkpointer's step runs in a loop, as its ticker would.
+// here). Writers run without a pause for a fixed count of writes, readers
+// read all along, and the checkpointer's step runs in a loop, as its
+// ticker would.
 func TestWALStaysBoundedUnderSteadyWrites(t *testing.T) {
 	smallWAL(t)
 	db := openWALTest(t)
@@ -114,6 +115,29 @@ func TestWALStaysBoundedUnderSteadyWrites(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	// Readers on the read pool all along, as requests read: a read
+	// snapshot taken before the last checkpoint prevents a restart while
+	// it lasts, so reads must not hold theirs longer than a statement.
+	var readers sync.WaitGroup
+	for r := 0; r < 4; r++ {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				var n int
+				if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM fill WHERE id > (SELECT MAX(id) - 50 FROM fill)`).Scan(&n); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	defer readers.Wait()
 	var largest int64
 	steps := 0
 	for running := true; running; {
@@ -130,8 +154,10 @@ func TestWALStaysBoundedUnderSteadyWrites(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// The threshold (1 MB) plus what is written while a step runs.
-	const bound = 4 << 20
+	// The threshold (1 MB) plus what is written while a step runs (its
+	// passes beside the writer: a few ms each on an idle machine, more on
+	// a busy one).
+	const bound = 8 << 20
 	if largest > bound {
 		t.Fatalf("WAL reached %d bytes over %d writes (%d checkpoint steps), want at most %d", largest, writers*each, steps, bound)
 	}
