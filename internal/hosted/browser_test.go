@@ -1219,3 +1219,69 @@ func TestBrowserCompletedFormIsANoticeNotAnError(t *testing.T) {
 		t.Errorf("the page no longer hands CLIENT_502 to onError: %q", got.Code)
 	}
 }
+
+// TestBrowserMessagePagesHaveAStructure: the message pages (an unknown
+// payment link, a payment already made, an address nothing serves) were one
+// bold sentence with no heading. Each now has one h1, in the buyer's
+// language, inside the main landmark, the explanation in normal weight, a
+// link back to the shop when a checked return address names it, and no
+// horizontal scrolling on a 320px phone.
+func TestBrowserMessagePagesHaveAStructure(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	done := demoForm("paid")
+	done.Completed = true
+	b.pay.add(done)
+	b.mux.HandleFunc("GET /nothing-here", func(w http.ResponseWriter, r *http.Request) {
+		b.h.MessagePage(w, r, http.StatusNotFound, MessagePageNotFound, "fr")
+	})
+	refused := b.merchant.URL + "/refused"
+	cases := []struct {
+		path, lang, heading, message, back string
+	}{
+		{"/pay/nosuch?kr-language=de&kr-get-url-refused=" + url.QueryEscape(refused), "de", "h_link_invalid", "form_not_found", ""},
+		{"/pay/paid?kr-language=es&kr-get-url-refused=" + url.QueryEscape(refused), "es", "h_completed", "form_completed", b.merchant.URL + "/"},
+		{"/nothing-here", "fr", "h_not_found", "page_not_found", ""},
+	}
+	must(t, chromedp.Do(ctx, chromedp.EmulateViewport(320, 640)), "a 320px phone")
+	for _, c := range cases {
+		type look struct {
+			H1s, Mains, H1InMain         int
+			H1, Text, BackHref, BackText string
+			H1Weight, TextWeight         int
+			ScrollWidth, ClientWidth     int
+		}
+		must(t, chromedp.Do(ctx, chromedp.Navigate(b.psp.URL+c.path), chromedp.WaitVisible(chromedp.CSS("#kr-final-message"))), c.path)
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[look](`(function () {
+			var h = document.querySelectorAll('h1'), m = document.getElementById('kr-final-message'), a = document.getElementById('kr-back');
+			return {
+				H1s: h.length, Mains: document.querySelectorAll('main').length,
+				H1InMain: document.querySelectorAll('main h1').length,
+				H1: h.length ? h[0].textContent : '', Text: m.textContent,
+				BackHref: a ? a.getAttribute('href') : '', BackText: a ? a.textContent : '',
+				H1Weight: h.length ? parseInt(getComputedStyle(h[0]).fontWeight, 10) : 0,
+				TextWeight: parseInt(getComputedStyle(m).fontWeight, 10),
+				ScrollWidth: document.documentElement.scrollWidth, ClientWidth: document.documentElement.clientWidth,
+			};
+		})()`))
+		must(t, err, c.path)
+		if got.H1s != 1 || got.H1InMain != 1 || got.Mains != 1 {
+			t.Errorf("%s: %d h1 (%d in main), %d main; want one h1 in the one main", c.path, got.H1s, got.H1InMain, got.Mains)
+		}
+		if want := messages[c.lang][c.heading]; got.H1 != want || want == "" {
+			t.Errorf("%s: heading %q, want %q", c.path, got.H1, want)
+		}
+		if got.Text != messages[c.lang][c.message] {
+			t.Errorf("%s: explanation %q, want %q", c.path, got.Text, messages[c.lang][c.message])
+		}
+		if got.H1Weight < 600 || got.TextWeight != 400 {
+			t.Errorf("%s: heading weight %d, explanation weight %d; want a bold heading and a normal explanation", c.path, got.H1Weight, got.TextWeight)
+		}
+		if got.BackHref != c.back || (c.back != "" && got.BackText != messages[c.lang]["return_to_shop"]) {
+			t.Errorf("%s: back link %q %q, want %q", c.path, got.BackHref, got.BackText, c.back)
+		}
+		if got.ScrollWidth > got.ClientWidth {
+			t.Errorf("%s: %dpx wide in a %dpx viewport", c.path, got.ScrollWidth, got.ClientWidth)
+		}
+	}
+}

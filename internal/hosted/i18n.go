@@ -487,6 +487,25 @@ var deferredMessages = map[string]map[string]string{
 	"de": {"accepted_deferred": "Ihre Karte wurde geprüft; es wurde noch nichts abgebucht. Der Betrag wird am %s abgebucht."},
 }
 
+// headingMessages are the headings of the message pages (messageHeadings).
+var headingMessages = map[string]map[string]string{
+	"en": {"h_not_found": "Page not found", "h_link_invalid": "Invalid payment link", "h_expired": "Payment session expired",
+		"h_completed": "Payment already processed", "h_in_progress": "Payment in progress", "h_not_made": "Payment not made",
+		"h_unavailable": "Page unavailable"},
+	"fr": {"h_not_found": "Page introuvable", "h_link_invalid": "Lien de paiement non valide", "h_expired": "Session de paiement expirée",
+		"h_completed": "Paiement déjà traité", "h_in_progress": "Paiement en cours", "h_not_made": "Paiement non effectué",
+		"h_unavailable": "Page indisponible"},
+	"es": {"h_not_found": "Página no encontrada", "h_link_invalid": "Enlace de pago no válido", "h_expired": "Sesión de pago caducada",
+		"h_completed": "Pago ya procesado", "h_in_progress": "Pago en curso", "h_not_made": "Pago no realizado",
+		"h_unavailable": "Página no disponible"},
+	"it": {"h_not_found": "Pagina non trovata", "h_link_invalid": "Link di pagamento non valido", "h_expired": "Sessione di pagamento scaduta",
+		"h_completed": "Pagamento già elaborato", "h_in_progress": "Pagamento in corso", "h_not_made": "Pagamento non effettuato",
+		"h_unavailable": "Pagina non disponibile"},
+	"de": {"h_not_found": "Seite nicht gefunden", "h_link_invalid": "Ungültiger Zahlungslink", "h_expired": "Zahlungssitzung abgelaufen",
+		"h_completed": "Zahlung bereits verarbeitet", "h_in_progress": "Zahlung wird verarbeitet", "h_not_made": "Zahlung nicht ausgeführt",
+		"h_unavailable": "Seite nicht verfügbar"},
+}
+
 // addMessages adds a part's messages (per language) to the catalogue.
 func addMessages(part map[string]map[string]string) {
 	for l, m := range part {
@@ -497,4 +516,5 @@ func addMessages(part map[string]map[string]string) {
 func init() {
 	addMessages(finalMessages)
 	addMessages(deferredMessages)
+	addMessages(headingMessages)
 }

@@ -177,7 +177,42 @@ func (h *Handler) fail(w http.ResponseWriter, pg page, asJSON bool, status int, 
 	v.Message = messages[pg.lang][msgKey]
 	v.ErrorCode, v.ErrorMessage = code, errorMessages[code]
 	v.Notice = noticeMessages[msgKey]
+	v.Heading = messageHeading(pg.lang, msgKey)
+	// Back to the shop only from a known form whose return addresses
+	// passed loadForm's checks (an unknown form's are anyone's), and not
+	// in the merchant's frame, which must not load the shop in itself.
+	if !pg.embedded && pg.form.ShopID != "" {
+		for _, r := range []*returnURL{pg.params.refused, pg.params.success} {
+			if r != nil && v.ShopURL == "" {
+				if o := originOf(r.URL); o != "" {
+					v.ShopURL = o + "/"
+				}
+			}
+		}
+	}
 	h.render(w, status, pg, v)
+}
+
+// messageHeadings name, in a message page's h1, what its message explains.
+var messageHeadings = map[string]string{
+	MessagePageNotFound:   "h_not_found",
+	"form_not_found":      "h_link_invalid",
+	"form_expired":        "h_expired",
+	"form_completed":      "h_completed",
+	"in_progress":         "h_in_progress",
+	"no_attempts":         "h_not_made",
+	ReasonTechnical:       "h_not_made",
+	"challenge_not_avail": "h_not_made",
+}
+
+// messageHeading is the heading of the message page of msgKey in lang:
+// "Page unavailable" for the others (a wrong method, a cross-site post, a
+// misconfigured form).
+func messageHeading(lang, msgKey string) string {
+	if k, ok := messageHeadings[msgKey]; ok {
+		return messages[lang][k]
+	}
+	return messages[lang]["h_unavailable"]
 }
 
 // noticeMessages are the message pages that are no failure of the buyer's:
@@ -755,5 +790,6 @@ func (h *Handler) MessagePage(w http.ResponseWriter, r *http.Request, status int
 	}
 	v := h.newView(pg, pageMessage)
 	v.Message = msg
+	v.Heading = messageHeading(pg.lang, key)
 	h.render(w, status, pg, v)
 }

@@ -117,6 +117,13 @@ type view struct {
 	// message pages, and errors told to the merchant page
 	ErrorCode    string
 	ErrorMessage string
+	// Heading is a message page's h1, the short name of what happened
+	// (messageHeadings); Message explains it below.
+	Heading string
+	// ShopURL, on a message page of a known form shown full page, is the
+	// origin of the shop's validated return address: a link back to the
+	// shop, the buyer's next step.
+	ShopURL string
 	// Notice marks a message page that informs rather than reports a
 	// failure (noticeMessages): text colour and role="status", not the
 	// error red of an alert.
