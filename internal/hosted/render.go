@@ -18,6 +18,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/money"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/webstatic"
 )
 
 //go:embed templates/*.html
@@ -47,6 +48,7 @@ var assetVersion = func() string {
 		sum.Write([]byte(n))
 		sum.Write(b)
 	}
+	sum.Write(webstatic.TokensCSS)
 	return hex.EncodeToString(sum.Sum(nil))[:12]
 }()
 
@@ -178,7 +180,7 @@ func (h *Handler) newView(pg page, kind string) *view {
 		v.OrderText = fmt.Sprintf(m["order"], pg.form.OrderID)
 	}
 	if shop.ValidPrimaryColor(pg.form.PrimaryColor) {
-		p := shop.PaletteFor(pg.form.PrimaryColor, "#1d4ed8") // form.css's --primary
+		p := shop.PaletteFor(pg.form.PrimaryColor, "#1d4ed8") // tokens.css's --psp-primary
 		v.Primary, v.OnPrimary, v.PrimaryUI = template.CSS(p.Color), template.CSS(p.On), template.CSS(p.UI)
 	}
 	return v

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/openpsp/openpsp/internal/webstatic"
 )
 
 // serveClient serves the JS client merchant pages load. Its URL is fixed
@@ -77,6 +79,9 @@ func serveAsset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, err := staticFS.ReadFile("static/" + name)
+	if name == "tokens.css" { // shared with FlexCheckout's page
+		b, err = webstatic.TokensCSS, nil
+	}
 	if err != nil {
 		http.NotFound(w, r)
 		return

@@ -610,9 +610,9 @@ func (h *Handler) submitAccount(w http.ResponseWriter, r *http.Request, s Sessio
 		StorePermanently: choice, Brand: s.Request.directDebitName(), CardNumber: iban.Masked(), HolderName: holder, BIC: bic})
 }
 
-// defaultPrimary is flex.css's --flex-primary, the colour of a shop
-// without one.
-const defaultPrimary = "#1f5fbf"
+// defaultPrimary is tokens.css's --psp-primary (flex.css's
+// --flex-primary), the colour of a shop without one.
+const defaultPrimary = "#1d4ed8"
 
 // trustedHTML marks our own rendered form as HTML for the page layout.
 func trustedHTML(s string) template.HTML { return template.HTML(s) } //nolint:gosec // rendered by html/template

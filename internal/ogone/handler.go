@@ -158,6 +158,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET "+staticPath, http.StripPrefix(staticPath, webstatic.Files(static)))
+	// The design tokens shared with the hosted payment page.
+	mux.Handle("GET "+staticPath+"tokens.css", webstatic.Tokens())
 	for _, page := range []string{"orderdirect", "maintenancedirect", "querydirect"} {
 		for _, suffix := range []string{".asp", "_utf8.asp"} {
 			mux.HandleFunc("/ncol/{env}/"+page+suffix, h.directLink)

@@ -3,6 +3,7 @@
 package webstatic
 
 import (
+	_ "embed"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -20,5 +21,22 @@ func Files(fsys fs.FS) http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)
+	})
+}
+
+// TokensCSS is tokens.css, the design tokens (colours, type, control
+// sizes) the buyer pages of every package share.
+//
+//go:embed tokens.css
+var TokensCSS []byte
+
+// Tokens serves TokensCSS, for a package that serves its own files under
+// another path.
+func Tokens() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(TokensCSS)
 	})
 }
