@@ -69,12 +69,7 @@ func pollFor(t *testing.T, d time.Duration, what string, fn func() string) {
 func TestDemoPaymentInBrowser(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	ctx := browsertest.New(t)
-	must := func(err error, what string) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	must := mustDo(t)
 	must(chromedp.Do(ctx,
 		chromedp.Navigate(s.URL+"/demo"),
 		chromedp.WaitVisible(chromedp.CSS("ul.products")),

@@ -16,12 +16,7 @@ import (
 func TestFlexCheckoutDemoInBrowser(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	ctx := browsertest.New(t)
-	must := func(err error, what string) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	must := mustDo(t)
 	must(chromedp.Do(ctx, chromedp.Navigate(s.URL+"/demo/flexcheckout?lang=fr")), "opening the merchant page")
 	in := frameQuery(t, ctx, "#cardno")
 	must(chromedp.Do(ctx,

@@ -44,12 +44,7 @@ func lookScript(label, input, button, errorText, invalid string) string {
 func TestFlexCheckoutLooksLikeTheHostedPage(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	ctx := browsertest.New(t)
-	must := func(err error, what string) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	must := mustDo(t)
 	ft, _ := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1990, "currency": "EUR", "orderId": "look-1"}))["formToken"].(string)
 	if ft == "" {
 		t.Fatal("no formToken")

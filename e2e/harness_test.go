@@ -149,3 +149,14 @@ func answer(env map[string]any) map[string]any {
 }
 
 func dataDir(t testing.TB) string { return filepath.Join(t.TempDir(), "data") }
+
+// mustDo returns a check for a browser step: an error ends the test,
+// naming the step.
+func mustDo(t *testing.T) func(err error, what string) {
+	return func(err error, what string) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+}

@@ -36,12 +36,7 @@ func TestHostedPageRefusalThenChallenge(t *testing.T) {
 		"customer": map[string]any{"email": "a@example.com", "billingDetails": map[string]any{"language": "es"}}})
 	formToken, _ := answer(env)["formToken"].(string)
 	ctx := browsertest.New(t)
-	must := func(err error, what string) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	must := mustDo(t)
 	must(chromedp.Do(ctx,
 		chromedp.Navigate(s.URL+"/pay/"+formToken+"?kr-post-url-success="+url.QueryEscape(merchant.URL+"/ok")+"&kr-post-url-refused="+url.QueryEscape(merchant.URL+"/ko")),
 		chromedp.WaitVisible(chromedp.CSS("#kr-pan")),

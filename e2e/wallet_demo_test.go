@@ -15,12 +15,7 @@ import (
 func TestReturningBuyerWalletInDemo(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	ctx := browsertest.New(t)
-	must := func(err error, what string) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	must := mustDo(t)
 	checkout := func(what string) {
 		must(chromedp.Do(ctx,
 			chromedp.Navigate(s.URL+"/demo"),
