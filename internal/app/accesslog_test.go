@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/shop"
 )
 
@@ -38,27 +36,12 @@ func (l *lockedBuffer) String() string {
 // loggedApp is testApp with its JSON log lines collected.
 func loggedApp(t *testing.T, env map[string]string) (*httptest.Server, *lockedBuffer) {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Load(nil, func(k string) string {
-		switch k {
-		case "OPENPSP_DATA_DIR":
-			return dir
-		case "OPENPSP_ADDR":
-			return "127.0.0.1:0"
-		case "OPENPSP_LOG_FORMAT":
-			return "json"
-		}
-		return env[k]
-	})
-	if err != nil {
-		t.Fatal(err)
+	withJSON := map[string]string{"OPENPSP_LOG_FORMAT": "json"}
+	for k, v := range env {
+		withJSON[k] = v
 	}
 	logs := &lockedBuffer{}
-	a, err := New(context.Background(), cfg, Options{LogOutput: logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := testAppLogging(t, withJSON, logs)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	return srv, logs

@@ -28,6 +28,12 @@ func fuzzApp(f *testing.F) (*App, http.Handler) {
 // settings plus env (OPENPSP_* names), closed when tb ends.
 func testApp(tb testing.TB, env map[string]string) *App {
 	tb.Helper()
+	return testAppLogging(tb, env, io.Discard)
+}
+
+// testAppLogging is testApp with its log written to logs.
+func testAppLogging(tb testing.TB, env map[string]string, logs io.Writer) *App {
+	tb.Helper()
 	dir := tb.TempDir()
 	cfg, err := config.Load(nil, func(k string) string {
 		switch k {
@@ -41,7 +47,7 @@ func testApp(tb testing.TB, env map[string]string) *App {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a, err := New(context.Background(), cfg, Options{LogOutput: io.Discard})
+	a, err := New(context.Background(), cfg, Options{LogOutput: logs})
 	if err != nil {
 		tb.Fatal(err)
 	}
