@@ -646,6 +646,29 @@ KR.onFormReady(`, 1)
 	browsertest.NoConsoleErrors(t, ctx)
 }
 
+// TestBrowserPopinEarlyOpenCancelled: a merchant page that asks for the
+// pop-in before the frame has loaded and closes it again before then (an
+// early KR.openPopin() then KR.closePopin()) must not get the dialog once
+// the frame is ready: the close cancels the pending open.
+func TestBrowserPopinEarlyOpenCancelled(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	b.pay.add(demoForm("dialog"))
+	b.page = strings.Replace(popinPage(b), "KR.onFormReady(", `KR.onFormCreated(function () { KR.openPopin(); KR.closePopin(); });
+KR.onFormReady(`, 1)
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.merchant.URL),
+		chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
+		chromedp.WaitVisible(chromedp.CSS(".kr-popin-button")),
+	), "loading the merchant page that opens and closes the pop-in at once")
+	display, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.kr-popin-overlay')).display`))
+	must(t, err, "reading the dialog's display")
+	if display != "none" {
+		t.Fatalf("pop-in opened and closed before the frame loaded: the dialog is shown (display %q) once the form is ready", display)
+	}
+	browsertest.NoConsoleErrors(t, ctx)
+}
+
 // TestBrowserDeferredFinalPage pays deferred payments (the card only
 // checked, the amount debited on a later day) on the hosted page on a phone
 // (375px) and a desktop (1280px), in French (the longest wording) and
