@@ -499,7 +499,11 @@ func TestBrowserPopinLabels(t *testing.T) {
 // popinPage is a French merchant page with a pop-in form between two links;
 // it records the pop-in's labels as the form is created, before the frame
 // has loaded.
-func popinPage(b *browserEnv) string {
+func popinPage(b *browserEnv) string { return popinPageWith(b, "") }
+
+// popinPageWith is popinPage with more of the merchant's script, run
+// before its KR.onFormReady.
+func popinPageWith(b *browserEnv, script string) string {
 	return fmt.Sprintf(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Merchant</title>
 <script src="%[1]s/static/js/krypton-client/V4.0/stable/kr-payment-form.min.js"
@@ -510,14 +514,14 @@ KR.onFormCreated(function () {
   var d = document.querySelector('.kr-popin-overlay [role="dialog"]');
   document.body.setAttribute('data-created', JSON.stringify([b.textContent, c.getAttribute('aria-label'), d.getAttribute('aria-label')]));
 });
-KR.onFormReady(function () { document.body.setAttribute('data-ready', '1'); });
+%[3]sKR.onFormReady(function () { document.body.setAttribute('data-ready', '1'); });
 </script>
 </head><body><a id="before" href="#top">Before</a>
 <div class="kr-embedded" kr-popin kr-form-token="dialog"></div>
 <a id="after" href="#bottom">After</a>
 <button id="mine" type="button">Pay with the shop's own button</button>
 <script>document.getElementById('mine').addEventListener('click', function () { KR.openPopin(); });</script>
-</body></html>`, b.psp.URL, demoPublicKey)
+</body></html>`, b.psp.URL, demoPublicKey, script)
 }
 
 // TestBrowserPopinDialog opens the pop-in with the keyboard. The dialog is a
@@ -614,9 +618,9 @@ func TestBrowserPopinOpenedEarly(t *testing.T) {
 	ctx := browsertest.New(t)
 	b := newBrowserEnv(t)
 	b.pay.add(demoForm("dialog"))
-	b.page = strings.Replace(popinPage(b), "KR.onFormReady(", `KR.onFormCreated(function () { KR.openPopin(); });
+	b.page = popinPageWith(b, `KR.onFormCreated(function () { KR.openPopin(); });
 KR.onFocus(function (e) { document.body.setAttribute('data-focus', e.field); });
-KR.onFormReady(`, 1)
+`)
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(b.merchant.URL),
 		chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
@@ -654,8 +658,8 @@ func TestBrowserPopinEarlyOpenCancelled(t *testing.T) {
 	ctx := browsertest.New(t)
 	b := newBrowserEnv(t)
 	b.pay.add(demoForm("dialog"))
-	b.page = strings.Replace(popinPage(b), "KR.onFormReady(", `KR.onFormCreated(function () { KR.openPopin(); KR.closePopin(); });
-KR.onFormReady(`, 1)
+	b.page = popinPageWith(b, `KR.onFormCreated(function () { KR.openPopin(); KR.closePopin(); });
+`)
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(b.merchant.URL),
 		chromedp.WaitReady(chromedp.CSS("body[data-ready]")),

@@ -153,9 +153,7 @@ func TestDirectLinkAliasAfterLostAnswer(t *testing.T) {
 			}
 
 			// Accepted by the acquirer, answer lost.
-			e.acq.mu.Lock()
-			e.acq.loseNext = true
-			e.acq.mu.Unlock()
+			e.acq.loseNextAnswer()
 			r := e.order(map[string]string{"CARDNO": mastercard, "ED": "0633", "CVC": "123", "ECI": "7",
 				"ORDERID": "LOST-1", "ALIAS": "al-lost", "CN": "Ann Lee"})
 			if r["STATUS"] != "52" || r["ALIAS"] != "" {
@@ -177,9 +175,7 @@ func TestDirectLinkAliasAfterLostAnswer(t *testing.T) {
 			}
 
 			// Refused by the acquirer, answer lost.
-			e.acq.mu.Lock()
-			e.acq.loseNext = true
-			e.acq.mu.Unlock()
+			e.acq.loseNextAnswer()
 			r = e.order(map[string]string{"CARDNO": refusedCard, "ED": "1232", "CVC": "123", "ECI": "7",
 				"ORDERID": "LOST-3", "ALIAS": "al-lost-2"})
 			if r["STATUS"] != "52" {
@@ -366,9 +362,7 @@ func TestDirectLinkTemporaryAliasSettledLate(t *testing.T) {
 		t.Run(eng.Name, func(t *testing.T) {
 			e := newEnvOn(t, eng.Open)
 			ctx := context.Background()
-			e.acq.mu.Lock()
-			e.acq.loseNext = true
-			e.acq.mu.Unlock()
+			e.acq.loseNextAnswer()
 			r := e.order(map[string]string{"CARDNO": mastercard, "ED": "0633", "CVC": "123", "ECI": "7",
 				"ORDERID": "TL-1", "ALIAS": "al-tl", "ALIASPERSISTEDAFTERUSE": "N"})
 			if r["STATUS"] != "52" || r["ALIAS"] != "" {

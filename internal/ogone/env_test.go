@@ -133,7 +133,6 @@ func (a *recordingAcquirer) Authorize(ctx context.Context, r acquirer.AuthorizeR
 	return a.Connector.Authorize(ctx, r)
 }
 
-// authorizations is how many authorizations the acquirer was sent.
 // setDuring sets (nil: clears) what runs while the acquirer holds an
 // authorization.
 func (a *recordingAcquirer) setDuring(fn func()) {
@@ -142,6 +141,14 @@ func (a *recordingAcquirer) setDuring(fn func()) {
 	a.mu.Unlock()
 }
 
+// loseNextAnswer makes the next authorization a lost answer (loseNext).
+func (a *recordingAcquirer) loseNextAnswer() {
+	a.mu.Lock()
+	a.loseNext = true
+	a.mu.Unlock()
+}
+
+// authorizations is how many authorizations the acquirer was sent.
 func (a *recordingAcquirer) authorizations() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
