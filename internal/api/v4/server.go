@@ -173,11 +173,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) string {
 	if r.Method == http.MethodOptions {
-		writeCORS(w, r)
+		// No CORS headers, here or on the call: a browser's preflight
+		// fails, so no page of another origin calls the API. Every web
+		// service takes the shop's private key in HTTP Basic auth, a
+		// secret that belongs on the merchant's server: the REST API is
+		// called server to server. The browser side of a payment (the
+		// embedded form's client with the public key, the hosted pages)
+		// talks to OpenPSP's own pages, never to /api-payment/V4 (see
+		// internal/hosted/static). Answering any Origin with itself, as
+		// before, only served pages that carry the private key, and let
+		// any site read the answers of a browser holding it. Server-side
+		// clients ignore CORS (README, "REST API V4 from a browser").
+		w.Header().Set("Allow", "POST, OPTIONS")
 		w.WriteHeader(http.StatusNoContent)
 		return "OPTIONS"
 	}
-	writeCORS(w, r)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		return s.writeError(w, r, name, "", &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
@@ -327,17 +337,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, name, shopID
 		ans.ShopID = &shopID
 	}
 	return s.writeEnvelope(w, name, "ERROR", ans)
-}
-
-// writeCORS lets browser clients call the API the way PayZen allows; the
-// credentials still come from the Authorization header.
-func writeCORS(w http.ResponseWriter, r *http.Request) {
-	if o := r.Header.Get("Origin"); o != "" {
-		w.Header().Set("Access-Control-Allow-Origin", o)
-		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
-		w.Header().Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-		w.Header().Set("Vary", "Origin")
-	}
 }
 
 // Names lists the registered web services, sorted.
