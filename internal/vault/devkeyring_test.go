@@ -26,7 +26,7 @@ func TestGeneratedKeyringIsMarkedDevelopmentOnly(t *testing.T) {
 	}
 	own := filepath.Join(t.TempDir(), "keyring.json")
 	key := strings.Repeat("A", 43) + "="
-	if err := os.WriteFile(own, []byte(`{"primary":"k1","keys":{"k1":"`+key+`"},"fingerprint_key":"`+key+`"}`), 0o600); err != nil {
+	if err := os.WriteFile(own, []byte(`{"primary":"k1","keys":{"k1":"`+key+`"},"fingerprint_key":"`+strings.Repeat("B", 43)+`="}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if k, err := LoadKeyring(own, "", false); err != nil || k.DevelopmentOnly() {

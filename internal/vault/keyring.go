@@ -282,6 +282,9 @@ func (k *Keyring) load() (*keyState, error) {
 	if st.fpKey == nil {
 		return nil, errors.New("vault: keyring has no fingerprint_key")
 	}
+	if err := distinctFingerprintKey(st, raw); err != nil {
+		return nil, err
+	}
 	for id, key := range raw {
 		a, err := newAEAD(key)
 		if err != nil {
@@ -290,6 +293,29 @@ func (k *Keyring) load() (*keyState, error) {
 		st.masters[id] = a
 	}
 	return st, nil
+}
+
+// distinctFingerprintKey refuses a fingerprint key that is also a master
+// key (one key pasted twice, or the file's fingerprint_key copied into the
+// environment's list): a key must serve one purpose. The fingerprint key
+// keys HMACs of card numbers that are compared and may one day be checked
+// by another process (a vault of its own, a fraud tool), and DeriveKey
+// derives other keys from it; the master key must stay the one secret
+// that opens every data key. The message names the master key's id and
+// where the fingerprint key came from, never a key.
+func distinctFingerprintKey(st *keyState, raw map[string][]byte) error {
+	ids := make([]string, 0, len(raw))
+	for id := range raw {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if hmac.Equal(raw[id], st.fpKey) {
+			return fmt.Errorf("vault: the fingerprint key (%s) is the same key as master key %s: one key must not both wrap data keys and fingerprint cards; "+
+				"give each its own key (`openpsp keys generate`; see README, Master keys)", st.fpFrom, quoteID(id))
+		}
+	}
+	return nil
 }
 
 // AddPrimary generates a new master key, makes it the primary and persists

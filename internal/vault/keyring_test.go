@@ -451,3 +451,51 @@ func TestReloadNeverChangesTheFingerprintKey(t *testing.T) {
 		t.Fatal("two fingerprint keys give the same check value")
 	}
 }
+
+// One key must not serve two purposes: a fingerprint key that is also a
+// master key (written twice by mistake, or copied from one place to the
+// other) is refused at load, wherever each comes from, with a message
+// that names the master key's id and where the fingerprint key came from
+// but carries no key material.
+func TestFingerprintKeyThatIsAMasterKeyIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name, path, env, id string
+	}{
+		{"environment", "", "k1:" + b64(1) + ",k2:" + b64(2) + ",fingerprint:" + b64(1), "k1"},
+		{"environment, primary", "", "fingerprint:" + b64(2) + ",k1:" + b64(1) + ",k2:" + b64(2), "k2"},
+		{"file", file("file.json", `{"primary":"f1","keys":{"f1":"`+b64(3)+`"},"fingerprint_key":"`+b64(3)+`"}`), "", "f1"},
+		{"file fingerprint, environment master", file("fp.json", `{"primary":"f1","keys":{"f1":"`+b64(3)+`"},"fingerprint_key":"`+b64(4)+`"}`),
+			"e1:" + b64(4), "e1"},
+		{"environment fingerprint, file master", file("master.json", `{"primary":"f1","keys":{"f1":"`+b64(5)+`"},"fingerprint_key":"`+b64(6)+`"}`),
+			"e1:" + b64(7) + ",fingerprint:" + b64(5), "f1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := LoadKeyring(c.path, c.env, false)
+			if err == nil {
+				t.Fatal("a fingerprint key equal to a master key was accepted")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "fingerprint key") || !strings.Contains(msg, `master key "`+c.id+`"`) {
+				t.Fatalf("the message does not say which keys are the same: %s", msg)
+			}
+			body := ""
+			if c.path != "" {
+				b, _ := os.ReadFile(c.path)
+				body = string(b)
+			}
+			for _, s := range keyLike(c.env + " " + body) {
+				if strings.Contains(msg, s) {
+					t.Fatalf("the message quotes key material: %s", msg)
+				}
+			}
+		})
+	}
+}
