@@ -139,6 +139,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a.Shops = shop.NewService(db, keys, a.Clock)
 	a.Shops.SetProduction(cfg.Env == config.EnvProduction)
 	a.Vault = vault.New(db, keys, a.Clock)
+	// DirectLink passwords stored before migration 0032 as a bare SHA-256:
+	// key them before serving (a no-op once done).
+	if n, err := a.Shops.UpgradeDirectLinkPasswords(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("upgrade DirectLink passwords: %w", err)
+	} else if n > 0 {
+		a.Log.Info("DirectLink passwords rewritten as keyed verifiers", "accounts", n)
+	}
 	// Tokens written before migration 0029 keep their holder name in
 	// clear: seal them before serving (a no-op once done).
 	if n, err := a.Vault.SealClearHolderNames(ctx); err != nil {

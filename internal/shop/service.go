@@ -2,6 +2,7 @@ package shop
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -27,12 +28,19 @@ type SealedAPIKeys struct {
 	RotatedAt      time.Time
 }
 
-// SealedOgone is the Ogone account as stored.
+// SealedOgone is the Ogone account as stored. The DirectLink password is
+// kept as a verifier only (see directLinkVerifier): APIPasswordDigest is
+// HMAC-SHA256 under the random key APIPasswordKeySealed (sealed under
+// DataKey) of APIPasswordSalt and the password's SHA-256. An empty
+// APIPasswordKeySealed marks a row from before migration 0032, whose
+// APIPasswordDigest is the password's bare SHA-256 (UpgradeDirectLinkPasswords).
 type SealedOgone struct {
 	ShopID, PSPID, SHAAlgorithm string
 	SHAInSealed, SHAOutSealed   []byte
 	APIUser                     string
 	APIPasswordDigest           []byte
+	APIPasswordSalt             []byte
+	APIPasswordKeySealed        []byte
 	DataKey                     vault.DataKey
 	Settings                    OgoneSettings
 	UpdatedAt                   time.Time
@@ -50,6 +58,8 @@ type Store interface {
 	OgoneByPSPID(ctx context.Context, pspid string) (SealedOgone, error)
 	OgoneByShop(ctx context.Context, shopID string) (SealedOgone, error)
 	ReplaceOgone(ctx context.Context, og SealedOgone) error
+	LegacyOgonePasswords(ctx context.Context) ([]SealedOgone, error)
+	UpgradeOgonePassword(ctx context.Context, og SealedOgone, legacyDigest []byte) (bool, error)
 	DataKey(ctx context.Context, id string) (vault.DataKey, error)
 }
 
@@ -164,10 +174,12 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	if in.APIPassword == "" {
 		in.APIPassword = randomString(24)
 	}
-	og, err := s.sealOgone(in.ID, in.PSPID, in.SHAAlgorithm, in.SHAIn, in.SHAOut, in.APIUser, in.APIPassword, in.OgoneSettings, now)
+	og, ogKey, err := s.sealOgone(in.ID, in.PSPID, in.SHAAlgorithm, in.SHAIn, in.SHAOut, in.APIUser, in.OgoneSettings, now)
 	if err != nil {
 		return Created{}, err
 	}
+	pwd := sha256.Sum256([]byte(in.APIPassword))
+	setDirectLinkVerifier(&og, ogKey, pwd[:])
 	if err := s.store.InsertShop(ctx, sh, sealed, &og, now); err != nil {
 		return Created{}, err
 	}
@@ -229,21 +241,110 @@ func (s *Service) seal(c Credentials, now time.Time) (SealedAPIKeys, error) {
 	}, nil
 }
 
-func (s *Service) sealOgone(shopID, pspid, algo, shaIn, shaOut, user, pswd string, set OgoneSettings, now time.Time) (SealedOgone, error) {
+// sealOgone seals an account's SHA passphrases under a new data key and
+// returns that key, for the caller to set the DirectLink password with.
+func (s *Service) sealOgone(shopID, pspid, algo, shaIn, shaOut, user string, set OgoneSettings, now time.Time) (SealedOgone, *vault.Key, error) {
 	switch algo {
 	case "SHA-1", "SHA-256", "SHA-512":
 	default:
-		return SealedOgone{}, fmt.Errorf("SHA algorithm must be SHA-1, SHA-256 or SHA-512, not %q", algo)
+		return SealedOgone{}, nil, fmt.Errorf("SHA algorithm must be SHA-1, SHA-256 or SHA-512, not %q", algo)
 	}
 	dk, key, err := s.keys.NewDataKey()
 	if err != nil {
-		return SealedOgone{}, err
+		return SealedOgone{}, nil, err
 	}
 	aad := []byte("shop-ogone\x00" + shopID)
-	d := sha256.Sum256([]byte(pswd))
 	return SealedOgone{ShopID: shopID, PSPID: pspid, SHAAlgorithm: algo,
 		SHAInSealed: key.Seal(aad, []byte(shaIn)), SHAOutSealed: key.Seal(aad, []byte(shaOut)),
-		APIUser: user, APIPasswordDigest: d[:], DataKey: dk, Settings: set, UpdatedAt: now}, nil
+		APIUser: user, DataKey: dk, Settings: set, UpdatedAt: now}, key, nil
+}
+
+// directLinkPasswordAAD binds the sealed verifier key to its account and
+// purpose: it cannot be swapped with the SHA passphrases sealed beside it.
+func directLinkPasswordAAD(shopID string) []byte {
+	return []byte("shop-ogone-password-key\x00" + shopID)
+}
+
+// directLinkVerifier is what is stored of a DirectLink API password:
+// HMAC-SHA256, under a random 32-byte key of the account's own, of a
+// random salt and the password's SHA-256.
+//
+// An operator may choose this password (CreateInput.APIPassword,
+// UpdateOgone), so it may be weak, and it used to be stored as a bare
+// SHA-256, which a precomputed table reverses. The key is sealed under the
+// account's data key, so the database alone (a dump, a backup, a read
+// replica) gives no way to test a guess offline: that needs the master key
+// too, and whoever holds both opens the SHA passphrases and the cards
+// anyway. Master-key rotation and `openpsp keys rewrap` rewrap the data
+// key, never the sealed key, so the verifier survives them; UpdateOgone
+// reseals the same key under its new data key. The salt makes two accounts
+// with one password store different verifiers even if their keys leaked.
+//
+// Why a keyed hash and not a slow KDF (scrypt, argon2id): DirectLink
+// checks the password on every request, so a KDF would cost tens of
+// milliseconds of CPU per payment on the hot path, and a cache of
+// recently verified passwords to avoid it would keep a fast digest of
+// each in memory anyway; every wrong password (a guessing run, lockable
+// only per address) would pay the full KDF on a 2-core server. One HMAC
+// and the data-key unwrap the request needs anyway cost microseconds.
+// The inner SHA-256 is what the rows before migration 0032 stored: they
+// are rewritten into this form without knowing the password.
+func directLinkVerifier(key, salt, passwordSHA256 []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("openpsp/directlink-password/v1\x00"))
+	m.Write(salt)
+	m.Write(passwordSHA256)
+	return m.Sum(nil)
+}
+
+// setDirectLinkVerifier gives og a new salt and verifier key (sealed under
+// key, og's data key) and the verifier of the password whose SHA-256 is
+// passwordSHA256.
+func setDirectLinkVerifier(og *SealedOgone, key *vault.Key, passwordSHA256 []byte) {
+	salt, vk := randomBytes(16), randomBytes(32)
+	og.APIPasswordSalt = salt
+	og.APIPasswordKeySealed = key.Seal(directLinkPasswordAAD(og.ShopID), vk)
+	og.APIPasswordDigest = directLinkVerifier(vk, salt, passwordSHA256)
+}
+
+// legacyDirectLinkPassword reports a row from before migration 0032,
+// whose digest is the password's bare SHA-256.
+func legacyDirectLinkPassword(og SealedOgone) bool { return len(og.APIPasswordKeySealed) == 0 }
+
+// UpgradeDirectLinkPasswords rewrites every DirectLink password still
+// stored as a bare SHA-256 into a keyed verifier (directLinkVerifier),
+// without the passwords: the old digest is the verifier's input. The app
+// runs it at start, so a database copied after the upgrade holds no
+// unkeyed digest, whether or not the merchant logged in since; a row it
+// misses (an older copy writing at the same time) still authenticates and
+// is rewritten at its next login or the next start. It returns how many
+// rows it rewrote.
+func (s *Service) UpgradeDirectLinkPasswords(ctx context.Context) (int, error) {
+	legacy, err := s.store.LegacyOgonePasswords(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("directlink passwords: %w", err)
+	}
+	n := 0
+	for _, og := range legacy {
+		ok, err := s.upgradeDirectLinkPassword(ctx, og)
+		if err != nil {
+			return n, fmt.Errorf("directlink password of shop %s: %w", og.ShopID, err)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *Service) upgradeDirectLinkPassword(ctx context.Context, og SealedOgone) (bool, error) {
+	key, err := s.ogoneKey(ctx, og)
+	if err != nil {
+		return false, err
+	}
+	legacyDigest := og.APIPasswordDigest
+	setDirectLinkVerifier(&og, key, legacyDigest)
+	return s.store.UpgradeOgonePassword(ctx, og, legacyDigest)
 }
 
 // Authenticate checks an API password (HTTP Basic shopId:password) against
@@ -253,6 +354,14 @@ func (s *Service) Authenticate(ctx context.Context, shopID, password string) (Sh
 	if !ValidID(shopID) || password == "" {
 		return Shop{}, Credentials{}, ErrNotFound
 	}
+	// A bare SHA-256 is enough here, unlike the DirectLink password
+	// (directLinkVerifier): no operator chooses a V4 password. Every one is
+	// generated (fillCredentials: 40 random letters and digits, about 238
+	// bits) and `shops rotate-keys` makes new ones the same way; the only
+	// fixed one is the demo shop's, the public PayZen demo key, a secret to
+	// nobody. A digest of 238 random bits cannot be reversed by a table or
+	// a search, so salting or keying it would add nothing. The password is
+	// also kept sealed (PasswordSealed): IPNs are signed with it.
 	d := sha256.Sum256([]byte(password))
 	for _, mode := range []string{ModeTest, ModeProduction} {
 		k, err := s.store.APIKeys(ctx, shopID, mode)
@@ -426,15 +535,28 @@ func (s *Service) OgoneForShop(ctx context.Context, shopID string) (Ogone, error
 	return s.openOgone(ctx, og)
 }
 
-func (s *Service) openOgone(ctx context.Context, og SealedOgone) (Ogone, error) {
+// ogoneKey unwraps the data key an account is sealed under.
+func (s *Service) ogoneKey(ctx context.Context, og SealedOgone) (*vault.Key, error) {
 	dk, err := s.store.DataKey(ctx, og.DataKey.ID)
 	if err != nil {
-		return Ogone{}, fmt.Errorf("ogone account: data key: %w", err)
+		return nil, fmt.Errorf("ogone account: data key: %w", err)
 	}
 	key, err := s.keys.Unwrap(dk)
 	if err != nil {
-		return Ogone{}, fmt.Errorf("ogone account: unwrap: %w", err)
+		return nil, fmt.Errorf("ogone account: unwrap: %w", err)
 	}
+	return key, nil
+}
+
+func (s *Service) openOgone(ctx context.Context, og SealedOgone) (Ogone, error) {
+	key, err := s.ogoneKey(ctx, og)
+	if err != nil {
+		return Ogone{}, err
+	}
+	return openOgoneWith(og, key)
+}
+
+func openOgoneWith(og SealedOgone, key *vault.Key) (Ogone, error) {
 	aad := []byte("shop-ogone\x00" + og.ShopID)
 	in, err := key.Open(aad, og.SHAInSealed)
 	if err != nil {
@@ -455,24 +577,51 @@ func (s *Service) AuthenticateDirectLink(ctx context.Context, pspid, user, passw
 	if err != nil {
 		return Ogone{}, err
 	}
+	// The data key is needed for the verifier and for the passphrases the
+	// request is then checked with: one unwrap serves both.
+	key, err := s.ogoneKey(ctx, og)
+	if err != nil {
+		return Ogone{}, err
+	}
 	d := sha256.Sum256([]byte(password))
+	legacy := legacyDirectLinkPassword(og)
+	var got []byte
+	if legacy {
+		got = d[:]
+	} else {
+		vk, err := key.Open(directLinkPasswordAAD(og.ShopID), og.APIPasswordKeySealed)
+		if err != nil {
+			return Ogone{}, fmt.Errorf("ogone account: open the password key: %w", err)
+		}
+		got = directLinkVerifier(vk, og.APIPasswordSalt, d[:])
+	}
 	// Both are checked whatever the first answers, and the user through
 	// digests: a wrong USERID tells nothing about its length or the password.
 	userOK := EqualSecret(user, og.APIUser)
-	pwOK := constantTimeCompare(d[:], og.APIPasswordDigest) == 1
+	pwOK := constantTimeCompare(got, og.APIPasswordDigest) == 1
 	if !userOK || !pwOK {
 		return Ogone{}, ErrNotFound
 	}
-	return s.openOgone(ctx, og)
+	if legacy {
+		// A row an older copy wrote since the start: rewrite it now. A
+		// failure costs nothing but the delay (the next login or start
+		// tries again), so it does not refuse a right password.
+		_, _ = s.upgradeDirectLinkPassword(ctx, og)
+	}
+	return openOgoneWith(og, key)
 }
 
 // UpdateOgone changes a PSPID's settings and, when non-empty, its secrets.
 func (s *Service) UpdateOgone(ctx context.Context, shopID string, set OgoneSettings, shaIn, shaOut, algo, apiPassword string) error {
-	cur, err := s.OgoneForShop(ctx, shopID)
+	old, err := s.store.OgoneByShop(ctx, shopID)
 	if err != nil {
 		return err
 	}
-	old, err := s.store.OgoneByShop(ctx, shopID)
+	oldKey, err := s.ogoneKey(ctx, old)
+	if err != nil {
+		return err
+	}
+	cur, err := openOgoneWith(old, oldKey)
 	if err != nil {
 		return err
 	}
@@ -485,14 +634,25 @@ func (s *Service) UpdateOgone(ctx context.Context, shopID string, set OgoneSetti
 	if algo == "" {
 		algo = cur.SHAAlgorithm
 	}
-	og, err := s.sealOgone(shopID, cur.PSPID, algo, shaIn, shaOut, cur.APIUser, "", set, s.clock.Now())
+	og, key, err := s.sealOgone(shopID, cur.PSPID, algo, shaIn, shaOut, cur.APIUser, set, s.clock.Now())
 	if err != nil {
 		return err
 	}
-	og.APIPasswordDigest = old.APIPasswordDigest
-	if apiPassword != "" {
+	switch {
+	case apiPassword != "":
 		d := sha256.Sum256([]byte(apiPassword))
-		og.APIPasswordDigest = d[:]
+		setDirectLinkVerifier(&og, key, d[:])
+	case legacyDirectLinkPassword(old):
+		setDirectLinkVerifier(&og, key, old.APIPasswordDigest)
+	default:
+		// Same password: the same verifier key, resealed under the new
+		// data key (the old one is deleted with the old row).
+		vk, err := oldKey.Open(directLinkPasswordAAD(shopID), old.APIPasswordKeySealed)
+		if err != nil {
+			return fmt.Errorf("ogone account: open the password key: %w", err)
+		}
+		og.APIPasswordDigest, og.APIPasswordSalt = old.APIPasswordDigest, old.APIPasswordSalt
+		og.APIPasswordKeySealed = key.Seal(directLinkPasswordAAD(shopID), vk)
 	}
 	return s.store.ReplaceOgone(ctx, og)
 }
@@ -510,6 +670,14 @@ func randomString(n int) string {
 		b[i] = alphabet[v.Int64()]
 	}
 	return string(b)
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("shop: crypto/rand failed: " + err.Error())
+	}
+	return b
 }
 
 func randomHex(n int) string {

@@ -61,9 +61,11 @@ func insertOgone(tx *sql.Tx, og shop.SealedOgone, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO shop_ogone (shop_id, pspid, sha_algorithm, sha_in_sealed, sha_out_sealed, api_user, api_password_digest, data_key_id, settings, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		og.ShopID, og.PSPID, og.SHAAlgorithm, og.SHAInSealed, og.SHAOutSealed, og.APIUser, og.APIPasswordDigest, og.DataKey.ID, string(set), Micros(now))
+	_, err = tx.Exec(`INSERT INTO shop_ogone (shop_id, pspid, sha_algorithm, sha_in_sealed, sha_out_sealed, api_user, api_password_digest,
+			api_password_salt, api_password_key_sealed, data_key_id, settings, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		og.ShopID, og.PSPID, og.SHAAlgorithm, og.SHAInSealed, og.SHAOutSealed, og.APIUser, og.APIPasswordDigest,
+		nonNil(og.APIPasswordSalt), nonNil(og.APIPasswordKeySealed), og.DataKey.ID, string(set), Micros(now))
 	return err
 }
 
@@ -179,13 +181,25 @@ func (db *DB) ReplaceAPIKeys(ctx context.Context, k shop.SealedAPIKeys) error {
 	})
 }
 
-const ogoneColumns = `shop_id, pspid, sha_algorithm, sha_in_sealed, sha_out_sealed, api_user, api_password_digest, data_key_id, settings, updated_at`
+const ogoneColumns = `shop_id, pspid, sha_algorithm, sha_in_sealed, sha_out_sealed, api_user, api_password_digest,
+	api_password_salt, api_password_key_sealed, data_key_id, settings, updated_at`
 
-func scanOgone(row *sql.Row) (shop.SealedOgone, error) {
+// nonNil stores an absent byte string as an empty one: the columns are
+// NOT NULL, and an empty value has a meaning of its own (a row from
+// before migration 0032).
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func scanOgone(row interface{ Scan(...any) error }) (shop.SealedOgone, error) {
 	var og shop.SealedOgone
 	var settings string
 	var updated int64
-	if err := row.Scan(&og.ShopID, &og.PSPID, &og.SHAAlgorithm, &og.SHAInSealed, &og.SHAOutSealed, &og.APIUser, &og.APIPasswordDigest, &og.DataKey.ID, &settings, &updated); err != nil {
+	if err := row.Scan(&og.ShopID, &og.PSPID, &og.SHAAlgorithm, &og.SHAInSealed, &og.SHAOutSealed, &og.APIUser, &og.APIPasswordDigest,
+		&og.APIPasswordSalt, &og.APIPasswordKeySealed, &og.DataKey.ID, &settings, &updated); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return og, shop.ErrNotFound
 		}
@@ -226,6 +240,46 @@ func (db *DB) ReplaceOgone(ctx context.Context, og shop.SealedOgone) error {
 		}
 		return insertOgone(tx, og, og.UpdatedAt)
 	})
+}
+
+// LegacyOgonePasswords returns the Ogone accounts whose DirectLink password
+// is still an unsalted SHA-256 (written before migration 0032, or by an
+// older copy since).
+func (db *DB) LegacyOgonePasswords(ctx context.Context) ([]shop.SealedOgone, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+ogoneColumns+` FROM shop_ogone WHERE length(api_password_key_sealed) = 0 ORDER BY shop_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []shop.SealedOgone
+	for rows.Next() {
+		og, err := scanOgone(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, og)
+	}
+	return out, rows.Err()
+}
+
+// UpgradeOgonePassword replaces an account's unsalted DirectLink password
+// digest, legacyDigest, with og's keyed verifier, salt and sealed key. It
+// changes nothing, and answers false, when the row has moved on since it
+// was read (another copy upgraded it, or UpdateOgone replaced it under a
+// new data key, which og's key would not open).
+func (db *DB) UpgradeOgonePassword(ctx context.Context, og shop.SealedOgone, legacyDigest []byte) (bool, error) {
+	var n int64
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE shop_ogone SET api_password_digest = $3, api_password_salt = $4, api_password_key_sealed = $5
+			WHERE shop_id = $1 AND data_key_id = $2 AND length(api_password_key_sealed) = 0 AND api_password_digest = $6`,
+			og.ShopID, og.DataKey.ID, og.APIPasswordDigest, og.APIPasswordSalt, og.APIPasswordKeySealed, legacyDigest)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n == 1, err
 }
 
 // InsertWebhookSecret adds a shop's newest webhook secret and makes every
