@@ -40,7 +40,9 @@ func keys(ctx context.Context, args []string) error {
 		fmt.Printf("k%s:%s\n", time.Now().UTC().Format("20060102150405"), base64.StdEncoding.EncodeToString(k))
 		return nil
 	}
-	a, _, err := openForCommand(ctx, nil)
+	// A keyring whose fingerprint key is also a master key is refused
+	// everywhere else; these commands are how it is repaired.
+	a, _, err := openForCommandWith(ctx, nil, app.Options{KeyMaintenance: true})
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,12 @@ import (
 // openForCommand opens the app for an operator command: no jobs, no demo
 // seeding, no listening socket.
 func openForCommand(ctx context.Context, args []string) (*app.App, []string, error) {
+	return openForCommandWith(ctx, args, app.Options{})
+}
+
+// openForCommandWith is openForCommand with app options (the keys
+// commands' KeyMaintenance).
+func openForCommandWith(ctx context.Context, args []string, opts app.Options) (*app.App, []string, error) {
 	// Operator commands take their own arguments; configuration comes from
 	// the environment only.
 	cfg, err := config.Load(nil, os.Getenv)
@@ -35,7 +41,7 @@ func openForCommand(ctx context.Context, args []string) (*app.App, []string, err
 	if err := requireDatabase(cfg); err != nil {
 		return nil, nil, err
 	}
-	a, err := app.New(ctx, cfg, app.Options{})
+	a, err := app.New(ctx, cfg, opts)
 	if err != nil {
 		return nil, nil, err
 	}

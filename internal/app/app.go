@@ -47,6 +47,10 @@ type Options struct {
 	// Run opens cfg.Addr. The App closes it once New succeeded; when New
 	// fails, the caller does.
 	Listener net.Listener
+	// KeyMaintenance loads the keyring with vault.LoadKeyringToRetire: the
+	// `openpsp keys` commands that repair a keyring whose fingerprint key
+	// is also a master key, which any other start refuses.
+	KeyMaintenance bool
 }
 
 // App is a running OpenPSP.
@@ -105,7 +109,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		clients: clientip.NewResolver(cfg.TrustedProxies), listener: opts.Listener}
 	a.Log = obs.NewLogger(opts.LogOutput, cfg.LogFormat, cfg.LogLevel)
 
-	keys, err := vault.LoadKeyring(cfg.KeyringFile, cfg.MasterKeys, cfg.Env != config.EnvProduction)
+	loadKeyring := vault.LoadKeyring
+	if opts.KeyMaintenance {
+		loadKeyring = vault.LoadKeyringToRetire
+	}
+	keys, err := loadKeyring(cfg.KeyringFile, cfg.MasterKeys, cfg.Env != config.EnvProduction)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}

@@ -73,6 +73,9 @@ type Keyring struct {
 	// fileMu serialises writers of the file inside this process; a lock file
 	// serialises them across processes (openpsp keys rotate vs the server).
 	fileMu sync.Mutex
+
+	// toRetire: a master key may be the fingerprint key (LoadKeyringToRetire).
+	toRetire bool
 }
 
 // LoadKeyring reads master keys from env and/or the JSON keyring file at path.
@@ -95,10 +98,25 @@ type Keyring struct {
 // new file is generated with one AES-256 master key and a fingerprint key
 // from crypto/rand, marked development_only.
 func LoadKeyring(path, env string, create bool) (*Keyring, error) {
+	return loadKeyring(path, env, create, false)
+}
+
+// LoadKeyringToRetire is LoadKeyring for the commands that move data keys
+// from one master key to another (`openpsp keys status`, `rotate`,
+// `rewrap`): it also accepts a master key that is the fingerprint key,
+// which LoadKeyring refuses. Without it a keyring in that state could not
+// be repaired: the stored fingerprints need the fingerprint key kept, and
+// the master key can only go once every data key it wraps is rewrapped
+// under another, which needs the keyring loaded.
+func LoadKeyringToRetire(path, env string, create bool) (*Keyring, error) {
+	return loadKeyring(path, env, create, true)
+}
+
+func loadKeyring(path, env string, create, toRetire bool) (*Keyring, error) {
 	if path == "" && strings.TrimSpace(env) == "" {
 		return nil, errors.New("vault: no keyring: give a keyring file or master keys in the environment")
 	}
-	k := &Keyring{path: path, env: env}
+	k := &Keyring{path: path, env: env, toRetire: toRetire}
 	if path != "" && create && strings.TrimSpace(env) == "" {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			if err := k.createFile(); err != nil {
@@ -282,7 +300,7 @@ func (k *Keyring) load() (*keyState, error) {
 	if st.fpKey == nil {
 		return nil, errors.New("vault: keyring has no fingerprint_key")
 	}
-	if err := distinctFingerprintKey(st, raw); err != nil {
+	if err := distinctFingerprintKey(st, raw); err != nil && !k.toRetire {
 		return nil, err
 	}
 	for id, key := range raw {
@@ -311,8 +329,11 @@ func distinctFingerprintKey(st *keyState, raw map[string][]byte) error {
 	sort.Strings(ids)
 	for _, id := range ids {
 		if hmac.Equal(raw[id], st.fpKey) {
-			return fmt.Errorf("vault: the fingerprint key (%s) is the same key as master key %s: one key must not both wrap data keys and fingerprint cards; "+
-				"give each its own key (`openpsp keys generate`; see README, Master keys)", st.fpFrom, quoteID(id))
+			return fmt.Errorf("vault: the fingerprint key (%s) is the same key as master key %s: one key must not both wrap data keys and fingerprint cards. "+
+				"Keep the fingerprint key (the stored cards are recognised by it) and retire the master key: add a new primary "+
+				"(`openpsp keys rotate` for a keyring file; for OPENPSP_MASTER_KEYS a key from `openpsp keys generate` at the end of the list), "+
+				"run `openpsp keys rewrap`, which accepts this keyring, then remove master key %s once `openpsp keys status` shows it wraps 0 data keys",
+				st.fpFrom, quoteID(id), quoteID(id))
 		}
 	}
 	return nil

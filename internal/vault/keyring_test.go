@@ -496,6 +496,10 @@ func TestFingerprintKeyThatIsAMasterKeyIsRefused(t *testing.T) {
 					t.Fatalf("the message quotes key material: %s", msg)
 				}
 			}
+			// The keys commands load it, to move the data keys off it.
+			if _, err := LoadKeyringToRetire(c.path, c.env, false); err != nil {
+				t.Fatalf("LoadKeyringToRetire: %v", err)
+			}
 		})
 	}
 }
