@@ -326,7 +326,11 @@ func (s *Service) UpgradeDirectLinkPasswords(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, og := range legacy {
-		ok, err := s.upgradeDirectLinkPassword(ctx, og)
+		key, err := s.ogoneKey(ctx, og)
+		if err != nil {
+			return n, fmt.Errorf("directlink password of shop %s: %w", og.ShopID, err)
+		}
+		ok, err := s.upgradeDirectLinkPassword(ctx, og, key)
 		if err != nil {
 			return n, fmt.Errorf("directlink password of shop %s: %w", og.ShopID, err)
 		}
@@ -337,11 +341,9 @@ func (s *Service) UpgradeDirectLinkPasswords(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (s *Service) upgradeDirectLinkPassword(ctx context.Context, og SealedOgone) (bool, error) {
-	key, err := s.ogoneKey(ctx, og)
-	if err != nil {
-		return false, err
-	}
+// upgradeDirectLinkPassword rewrites og's bare SHA-256 as a verifier under
+// key, og's data key, unless the row changed since it was read.
+func (s *Service) upgradeDirectLinkPassword(ctx context.Context, og SealedOgone, key *vault.Key) (bool, error) {
 	legacyDigest := og.APIPasswordDigest
 	setDirectLinkVerifier(&og, key, legacyDigest)
 	return s.store.UpgradeOgonePassword(ctx, og, legacyDigest)
@@ -606,7 +608,7 @@ func (s *Service) AuthenticateDirectLink(ctx context.Context, pspid, user, passw
 		// A row an older copy wrote since the start: rewrite it now. A
 		// failure costs nothing but the delay (the next login or start
 		// tries again), so it does not refuse a right password.
-		_, _ = s.upgradeDirectLinkPassword(ctx, og)
+		_, _ = s.upgradeDirectLinkPassword(ctx, og, key)
 	}
 	return openOgoneWith(og, key)
 }
