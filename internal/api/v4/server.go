@@ -183,7 +183,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) stri
 		// internal/hosted/static). Answering any Origin with itself, as
 		// before, only served pages that carry the private key, and let
 		// any site read the answers of a browser holding it. Server-side
-		// clients ignore CORS (README, "REST API V4 from a browser").
+		// clients ignore CORS (README, "REST API V4 from a browser"). A
+		// web service meant for browsers (public key, no Basic auth) would
+		// need CORS of its own, for that service only.
 		w.Header().Set("Allow", "POST, OPTIONS")
 		w.WriteHeader(http.StatusNoContent)
 		return "OPTIONS"
