@@ -2,13 +2,12 @@ package hosted
 
 import (
 	"maps"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/openpsp/openpsp/internal/langpref"
 )
 
 // languages the pages speak; the first is the fallback.
-var languages = []string{"en", "fr", "es", "it", "de"}
+var languages = langpref.Set{"en", "fr", "es", "it", "de"}
 
 // messages holds every text of the pages per language. Keys are shared with
 // the form script (clientKeys) and the templates (.M.key). Strings with %s
@@ -378,72 +377,11 @@ func PageLanguage(tag, acceptLanguage string) string {
 
 // supported returns the base language of a BCP 47 tag ("fr-FR", "fr_CA",
 // "FR") if the pages speak it.
-func supported(tag string) (string, bool) {
-	tag = strings.TrimSpace(tag)
-	if i := strings.IndexAny(tag, "-_"); i >= 0 {
-		tag = tag[:i]
-	}
-	tag = strings.ToLower(tag)
-	_, ok := messages[tag]
-	return tag, ok
-}
+func supported(tag string) (string, bool) { return languages.Base(tag) }
 
 // fromAcceptLanguage returns the supported language the browser prefers
-// most (RFC 9110 §12.5.4 weights; ties keep header order).
-func fromAcceptLanguage(h string) (string, bool) {
-	type pref struct {
-		lang string
-		q    float64
-		i    int
-	}
-	var prefs []pref
-	for i, part := range strings.Split(h, ",") {
-		if i >= 32 { // a header longer than this is not from a browser
-			break
-		}
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q, ok := weight(params)
-		if !ok {
-			continue
-		}
-		if l, ok := supported(tag); ok && q > 0 {
-			prefs = append(prefs, pref{l, q, i})
-		}
-	}
-	if len(prefs) == 0 {
-		return "", false
-	}
-	sort.SliceStable(prefs, func(a, b int) bool { return prefs[a].q > prefs[b].q })
-	return prefs[0].lang, true
-}
-
-// weight reads the q parameter of an Accept-Language entry's parameters
-// ("q=0.8"; none: 1). The name is case-insensitive ("Q=0" refuses the
-// language as "q=0" does) and the value is a qvalue of RFC 9110 §12.4.2,
-// 0 to 1 with at most three decimals: strconv.ParseFloat alone would take
-// "inf", "nan" or "2" and let such an entry outrank every real one. ok is
-// false for a malformed weight: the entry is ignored.
-func weight(params string) (q float64, ok bool) {
-	q = 1
-	for p := range strings.SplitSeq(params, ";") {
-		name, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-		if !strings.EqualFold(strings.TrimSpace(name), "q") {
-			continue
-		}
-		v = strings.TrimSpace(v)
-		whole, frac, _ := strings.Cut(v, ".")
-		if (whole != "0" && whole != "1") || len(frac) > 3 || strings.Trim(frac, "0123456789") != "" ||
-			(whole == "1" && strings.Trim(frac, "0") != "") {
-			return 0, false
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return 0, false
-		}
-		q = f
-	}
-	return q, true
-}
+// most (langpref: RFC 9110 §12.5.4 weights; ties keep header order).
+func fromAcceptLanguage(h string) (string, bool) { return languages.Preferred(h) }
 
 // finalMessages are the wordings of the refusal reasons whose message
 // invites another try, for a refusal on the last attempt (finalRefusal):

@@ -18,6 +18,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/langpref"
 	"github.com/openpsp/openpsp/internal/money"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
@@ -110,19 +111,15 @@ func init() {
 	}
 }
 
-// Language picks the first supported language among tags ("fr-FR", "de_CH",
-// an Accept-Language value), else English.
+// Language picks the language of the first of tags that names one the
+// templates exist in, else English. A tag is a language tag in any of its
+// spellings ("fr-FR", "de_CH") or an Accept-Language value, read with its
+// weights by the payment pages' parser (langpref): "de;q=0.1, fr;q=0.9"
+// is French, "fr;q=0" names no language.
 func Language(tags ...string) string {
 	for _, t := range tags {
-		t, _, _ = strings.Cut(t, ",")
-		t, _, _ = strings.Cut(t, ";")
-		t = strings.TrimSpace(t)
-		if i := strings.IndexAny(t, "-_"); i >= 0 {
-			t = t[:i]
-		}
-		t = strings.ToLower(t)
-		if _, ok := catalogs[t]; ok {
-			return t
+		if l, ok := langpref.Set(Languages).Preferred(t); ok {
+			return l
 		}
 	}
 	return "en"

@@ -141,6 +141,18 @@ func TestLanguage(t *testing.T) {
 	if Language("pt", "it") != "it" {
 		t.Error("fallback to the second tag")
 	}
+	// An Accept-Language value is read with its weights (RFC 9110
+	// §12.5.4), by the parser the payment pages use: its first entry
+	// sent a German email to a buyer who prefers French, and a French
+	// one to a buyer who refuses it.
+	for in, want := range map[[2]string]string{
+		{"de;q=0.1, fr;q=0.9", ""}: "fr", {"fr;q=0", "it"}: "it", {"fr;q=0", ""}: "en",
+		{"ja, es;q=0.2, de;q=0.3", "fr"}: "de", {"pt-BR, pt;q=0.9", "es"}: "es",
+	} {
+		if got := Language(in[0], in[1]); got != want {
+			t.Errorf("Language(%q, %q) = %q, want %q", in[0], in[1], got, want)
+		}
+	}
 }
 
 func TestBranding(t *testing.T) {
