@@ -51,11 +51,11 @@ func call(t *testing.T, srv *httptest.Server, method, path, lang, contentType, b
 // the colon, typographic apostrophe).
 var (
 	notFoundText = map[string]string{
-		"en": "Page not found: check the address or return to the shop.",
-		"fr": "Page introuvable\u00a0: vérifiez l’adresse ou retournez sur la boutique.",
-		"es": "Página no encontrada: compruebe la dirección o vuelva a la tienda.",
-		"it": "Pagina non trovata: controlli l’indirizzo o torni al negozio.",
-		"de": "Seite nicht gefunden: Prüfen Sie die Adresse oder kehren Sie zum Shop zurück.",
+		"en": "No page exists at this address: check it or return to the shop.",
+		"fr": "Aucune page n’existe à cette adresse\u00a0: vérifiez-la ou retournez sur la boutique.",
+		"es": "No existe ninguna página en esta dirección: compruébela o vuelva a la tienda.",
+		"it": "Non esiste alcuna pagina a questo indirizzo: lo controlli o torni al negozio.",
+		"de": "Unter dieser Adresse gibt es keine Seite: Prüfen Sie sie oder kehren Sie zum Shop zurück.",
 	}
 	methodText = map[string]string{
 		"en": "This page cannot be opened this way: return to the shop and try again.",

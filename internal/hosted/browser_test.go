@@ -874,7 +874,7 @@ func TestBrowserCrossSitePostShowsTheMessagePage(t *testing.T) {
 	}
 	lang, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang + " | " + document.title`))
 	must(t, err, "lang and title")
-	if want := "it | " + headline(messages["it"]["cross_site"]); lang != want {
+	if want := "it | " + messages["it"]["h_unavailable"]; lang != want {
 		t.Errorf("page %q, want %q", lang, want)
 	}
 	if b.pay.callCount() != 0 {
@@ -1252,7 +1252,8 @@ func TestBrowserCompletedFormIsANoticeNotAnError(t *testing.T) {
 // bold sentence with no heading. Each now has one h1, in the buyer's
 // language, inside the main landmark, the explanation in normal weight, a
 // link back to the shop when a checked return address names it, and no
-// horizontal scrolling on a 320px phone.
+// horizontal scrolling on a 320px phone. The tab's title is the heading
+// (the shop's name may follow), the explanation does not say it again.
 func TestBrowserMessagePagesHaveAStructure(t *testing.T) {
 	ctx := browsertest.New(t)
 	b := newBrowserEnv(t)
@@ -1275,6 +1276,7 @@ func TestBrowserMessagePagesHaveAStructure(t *testing.T) {
 		type look struct {
 			H1s, Mains, H1InMain         int
 			H1, Text, BackHref, BackText string
+			Title                        string
 			H1Weight, TextWeight         int
 			ScrollWidth, ClientWidth     int
 		}
@@ -1284,7 +1286,7 @@ func TestBrowserMessagePagesHaveAStructure(t *testing.T) {
 			return {
 				H1s: h.length, Mains: document.querySelectorAll('main').length,
 				H1InMain: document.querySelectorAll('main h1').length,
-				H1: h.length ? h[0].textContent : '', Text: m.textContent,
+				H1: h.length ? h[0].textContent : '', Text: m.textContent, Title: document.title,
 				BackHref: a ? a.getAttribute('href') : '', BackText: a ? a.textContent : '',
 				H1Weight: h.length ? parseInt(getComputedStyle(h[0]).fontWeight, 10) : 0,
 				TextWeight: parseInt(getComputedStyle(m).fontWeight, 10),
@@ -1297,6 +1299,9 @@ func TestBrowserMessagePagesHaveAStructure(t *testing.T) {
 		}
 		if want := messages[c.lang][c.heading]; got.H1 != want || want == "" {
 			t.Errorf("%s: heading %q, want %q", c.path, got.H1, want)
+		}
+		if want := messages[c.lang][c.heading]; !strings.HasPrefix(got.Title, want) || strings.HasPrefix(got.Text, want) {
+			t.Errorf("%s: title %q and explanation %q; want the title to begin with the heading %q and the explanation not", c.path, got.Title, got.Text, want)
 		}
 		if got.Text != messages[c.lang][c.message] {
 			t.Errorf("%s: explanation %q, want %q", c.path, got.Text, messages[c.lang][c.message])

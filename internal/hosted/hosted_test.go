@@ -1201,20 +1201,22 @@ func pageTitle(body string) string {
 }
 
 // The message page's title read "Secure payment" whatever it said (a
-// page not found, an invalid link, a refusal): it now says what the page
-// says, in the page's language, so that a buyer with a screen reader or
-// many tabs knows without reading the page.
-func TestMessagePageTitleSaysTheMessage(t *testing.T) {
+// page not found, an invalid link, a refusal), then the first clause of
+// its sentence ("This payment link is not valid", "For your security,
+// this form can only be sent from the payment page"): it is now the page's
+// heading, short and in the page's language, so that a buyer with a screen
+// reader or many tabs knows without reading the page.
+func TestMessagePageTitleIsItsHeading(t *testing.T) {
 	e := newEnv(t)
 	done := demoForm("done")
 	done.Completed = true
 	e.pay.add(done)
-	for _, c := range []struct{ lang, notFound, badLink, completed string }{
-		{"en", "Page not found", "This payment link is not valid", "This payment has already been processed"},
-		{"fr", "Page introuvable", "Ce lien de paiement n’est pas valide", "Ce paiement a déjà été traité"},
-		{"es", "Página no encontrada", "Este enlace de pago no es válido", "Este pago ya ha sido procesado"},
-		{"it", "Pagina non trovata", "Questo link di pagamento non è valido", "Questo pagamento è già stato elaborato"},
-		{"de", "Seite nicht gefunden", "Dieser Zahlungslink ist ungültig", "Diese Zahlung wurde bereits verarbeitet"},
+	for _, c := range []struct{ lang, notFound, badLink, completed, method string }{
+		{"en", "Page not found", "Invalid payment link", "Payment already processed", "Page unavailable"},
+		{"fr", "Page introuvable", "Lien de paiement non valide", "Paiement déjà traité", "Page indisponible"},
+		{"es", "Página no encontrada", "Enlace de pago no válido", "Pago ya procesado", "Página no disponible"},
+		{"it", "Pagina non trovata", "Link di pagamento non valido", "Pagamento già elaborato", "Pagina non disponibile"},
+		{"de", "Seite nicht gefunden", "Ungültiger Zahlungslink", "Zahlung bereits verarbeitet", "Seite nicht verfügbar"},
 	} {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("GET", "/nope", nil)
@@ -1223,6 +1225,11 @@ func TestMessagePageTitleSaysTheMessage(t *testing.T) {
 		if got := pageTitle(w.Body.String()); got != c.notFound {
 			t.Errorf("%s page not found: title %q, want %q", c.lang, got, c.notFound)
 		}
+		w = httptest.NewRecorder()
+		e.h.MessagePage(w, r, http.StatusMethodNotAllowed, MessageMethodNotAllowed, c.lang)
+		if got := pageTitle(w.Body.String()); got != c.method {
+			t.Errorf("%s wrong method: title %q, want %q", c.lang, got, c.method)
+		}
 		w = e.do(t, "GET", "/pay/unknown", nil, "Accept-Language", c.lang)
 		if got := pageTitle(w.Body.String()); got != c.badLink {
 			t.Errorf("%s unknown form: title %q, want %q", c.lang, got, c.badLink)
@@ -1230,6 +1237,29 @@ func TestMessagePageTitleSaysTheMessage(t *testing.T) {
 		w = e.do(t, "GET", "/pay/done?kr-language="+c.lang, nil)
 		if got := pageTitle(w.Body.String()); got != c.completed+" · "+done.ShopName {
 			t.Errorf("%s completed form: title %q, want %q", c.lang, got, c.completed+" · "+done.ShopName)
+		}
+	}
+}
+
+// A message page's sentence explains its heading rather than say it again:
+// the page not found read "Page not found" as its heading and "Page not
+// found: check the address or return to the shop." below it.
+func TestMessageSentenceDoesNotRepeatItsHeading(t *testing.T) {
+	keys := []string{MessageMethodNotAllowed, "cross_site", "invalid_request", "invalid_return_url", "invalid_public_key",
+		"invalid_origin", "technical_error"}
+	for k := range messageHeadings {
+		keys = append(keys, k)
+	}
+	for _, lang := range languages {
+		for _, k := range keys {
+			heading, msg := messageHeading(lang, k), messages[lang][k]
+			if heading == "" || msg == "" {
+				t.Errorf("%s %s: heading %q, sentence %q", lang, k, heading, msg)
+				continue
+			}
+			if strings.HasPrefix(strings.ToLower(msg), strings.ToLower(heading)) {
+				t.Errorf("%s %s: the sentence %q begins with its heading %q", lang, k, msg, heading)
+			}
 		}
 	}
 }

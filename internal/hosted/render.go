@@ -251,8 +251,13 @@ func (h *Handler) render(w http.ResponseWriter, status int, pg page, v *view, ex
 	if o := originOf(v.LogoURL); o != "" {
 		pol.imgSrc = []string{o}
 	}
-	if (v.Page == pageMessage || v.Page == pageResult) && v.Message != "" {
-		// The title says what the page says (screen readers, tabs).
+	// The title says what the page says (screen readers, tabs): a message
+	// page's heading, short and apart from its sentence; a result's first
+	// statement.
+	switch {
+	case v.Page == pageMessage && v.Heading != "":
+		v.Title = v.Heading
+	case (v.Page == pageMessage || v.Page == pageResult) && v.Message != "":
 		v.Title = headline(v.Message)
 	}
 	var buf bytes.Buffer
@@ -303,8 +308,8 @@ func or(a, b string) string {
 }
 
 // headline is the first statement of a message, for the page's title: the
-// text before the first colon or sentence end ("Page not found: check the
-// address…" → "Page not found"), without its closing punctuation.
+// text before the first colon or sentence end ("Payment accepted. Thank
+// you!" → "Payment accepted"), without its closing punctuation.
 func headline(msg string) string {
 	end := len(msg)
 	for _, sep := range []string{": ", "\u00a0:", ". ", "! ", "\u00a0!"} {
