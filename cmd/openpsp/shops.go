@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,15 +62,10 @@ func requireDatabaseAt(cfg config.Config, how string) error {
 	if cfg.DatabaseURL != "" {
 		return nil
 	}
-	path := store.SQLiteFile(cfg.DataDir)
-	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
-		return nil // there, or unreadable: opening it says why
+	if err := store.RequireSQLite(cfg.DataDir); err != nil {
+		return fmt.Errorf("%w.\n%s. `openpsp migrate` creates a new database", err, how)
 	}
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	return fmt.Errorf("no OpenPSP database at %s (data folder %q): nothing was created.\n"+
-		"%s. `openpsp migrate` creates a new database", path, cfg.DataDir, how)
+	return nil
 }
 
 // shopsSubcommands are the subcommands of `openpsp shops`.

@@ -204,6 +204,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		// and SHA-IN passphrase: it would measure the demo shop.
 		return nil, fmt.Errorf("the %s scenario runs as the demo shop (FlexCheckout with its Ogone account): drop -shop %s", sc.name, o.ShopID)
 	}
+	if o.Target != "" && o.TargetDataDir != "" && o.TargetDatabaseURL == "" {
+		// Opening a folder without the database (targetSchema, the
+		// pre-fill) would create an empty one and fill that vault
+		// instead of the server's.
+		if err := store.RequireSQLite(o.TargetDataDir); err != nil {
+			return nil, fmt.Errorf("-target-data-dir: %w.\nPoint -target-data-dir at the server's data folder (its "+
+				"OPENPSP_DATA_DIR or -data-dir), or -target-database-url at its PostgreSQL database", err)
+		}
+	}
 	logf := func(format string, args ...any) { fmt.Fprintf(o.Log, format+"\n", args...) }
 	res := &Result{Scenario: sc.name, Engine: o.Engine, Concurrency: o.Concurrency, DurationS: o.Duration.Seconds(),
 		PeakRSSMB: -1, LoadRSSMB: -1, ServerCPUCores: -1, Machine: machineDescription(), What: sc.what}
@@ -323,6 +332,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		cc, err := measureCommitCeiling(ctx, cdir, cURL, o.Concurrency, o.CeilingDuration)
 		if err != nil {
 			return nil, err
+		}
+		cc.Engine = o.Engine
+		if res.Engine == "unknown" {
+			// The target's engine is not known: the ceiling is of the
+			// engine -engine names, which need not be the target's.
+			why := "-engine given"
+			if engineGiven == "" {
+				why = "-engine's default"
+			}
+			cc.Note = why + "; the target's engine is not known: name its database with -target-data-dir or -target-database-url"
 		}
 		res.CommitCeiling = &cc
 		sample := sc.sample(runEnv)

@@ -559,3 +559,81 @@ func TestTokenizeNeedsNoPrefill(t *testing.T) {
 		})
 	}
 }
+
+// bench.Run against a -target with a -target-data-dir holding no
+// openpsp.db (the keyring copied elsewhere, a folder mistyped) opened the
+// folder as a server does: it created an empty database there, then
+// complained about its schema, or filled that new vault. Run itself now
+// refuses, naming the file, and the folder is left as it was; `openpsp
+// bench` had the check, other callers of Run did not.
+func TestTargetDataDirWithoutDatabase(t *testing.T) {
+	o, _ := targetServer(t, "sqlite")
+	o.Scenario = "silent"
+	keyring, err := os.ReadFile(filepath.Join(o.TargetDataDir, "keyring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := t.TempDir()
+	if err := os.WriteFile(filepath.Join(moved, "keyring.json"), keyring, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o.TargetDataDir = moved
+	_, err = Run(context.Background(), o)
+	want := "-target-data-dir: no OpenPSP database at " + filepath.Join(moved, "openpsp.db")
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "nothing was created") {
+		t.Errorf("err %v, want %q", err, want)
+	}
+	if left, _ := os.ReadDir(moved); len(left) != 1 {
+		var names []string
+		for _, e := range left {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the folder holds %v after the run, want only keyring.json", names)
+	}
+}
+
+// Against a -target whose database is not named, the commit ceiling was
+// measured on -engine's default (sqlite), or on the -engine given, and the
+// report did not say which: it read as the target's own. The ceiling now
+// names its engine, and why that one, in the table and the JSON line.
+func TestTargetWithoutDatabaseNamesTheCeilingsEngine(t *testing.T) {
+	o, _ := targetServer(t, "sqlite")
+	o.TargetDataDir, o.TargetDatabaseURL = "", ""
+	o.Scenario, o.SkipCeilings, o.CeilingDuration = "sdktest", false, 50*time.Millisecond
+	for _, c := range []struct{ given, measured, why string }{
+		{"", "sqlite", "-engine's default"},
+		{"postgres", "postgres", "-engine given"},
+	} {
+		o.Engine = c.given
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := WriteReport(&out, res); err != nil {
+			t.Fatal(err)
+		}
+		var line string
+		for l := range strings.Lines(out.String()) {
+			if strings.HasPrefix(l, "commit ceiling") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, c.measured) || !strings.Contains(line, c.why) || !strings.Contains(line, "not known") {
+			t.Errorf("-engine %q: commit ceiling line %q, want it to name %s (%s) and say the target's engine is not known", c.given, line, c.measured, c.why)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		var last struct {
+			Engine  string `json:"engine"`
+			Ceiling struct {
+				Engine string `json:"engine"`
+			} `json:"commit_ceiling"`
+		}
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+			t.Fatal(err)
+		}
+		if last.Engine != "unknown" || last.Ceiling.Engine != c.measured {
+			t.Errorf("-engine %q: JSON engine %q, ceiling's %q; want unknown and %s", c.given, last.Engine, last.Ceiling.Engine, c.measured)
+		}
+	}
+}

@@ -18,6 +18,10 @@ import (
 // measured through the store package with the settings OpenPSP uses
 // (SQLite: WAL, synchronous=FULL; PostgreSQL: fsync on, synchronous_commit on).
 type CommitCeiling struct {
+	// Engine is the engine measured: the server's, or against a -target
+	// whose database is not named, -engine's (Note says so).
+	Engine string `json:"engine"`
+	Note   string `json:"note,omitempty"`
 	// OneRowCommitsPerS: one writer, one row per transaction.
 	OneRowCommitsPerS float64 `json:"one_row_commits_per_s"`
 	// BatchRowsPerS: one writer, 100 rows per transaction (rows per second).

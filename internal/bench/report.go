@@ -50,8 +50,12 @@ func WriteReport(w io.Writer, r *Result) error {
 		fmt.Fprintf(tw, "echo ceiling\t%.1f req/s (p99 %.2f ms): ratio %.3f\n", r.EchoCeilingPerS, r.EchoP99ms, r.RatioToEcho)
 	}
 	if c := r.CommitCeiling; c != nil {
-		fmt.Fprintf(tw, "commit ceiling\t%.0f commits/s (1 row each), %.0f rows/s (100 per commit), %.0f rows/s (group commit, %d writers)\n",
-			c.OneRowCommitsPerS, c.BatchRowsPerS, c.GroupRowsPerS, r.Concurrency)
+		engine := c.Engine
+		if c.Note != "" {
+			engine += " (" + c.Note + ")"
+		}
+		fmt.Fprintf(tw, "commit ceiling\t%s: %.0f commits/s (1 row each), %.0f rows/s (100 per commit), %.0f rows/s (group commit, %d writers)\n",
+			engine, c.OneRowCommitsPerS, c.BatchRowsPerS, c.GroupRowsPerS, r.Concurrency)
 	}
 	proc, cpu := "server", na(r.ServerCPUCores, " cores")
 	if r.ServerCPUCores < 0 {

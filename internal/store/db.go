@@ -28,6 +28,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -108,6 +109,24 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 // SQLiteFile is the SQLite database a data folder holds.
 func SQLiteFile(dataDir string) string {
 	return filepath.Join(dataDir, "openpsp.db")
+}
+
+// ErrNoDatabase is RequireSQLite's refusal.
+var ErrNoDatabase = errors.New("no OpenPSP database")
+
+// RequireSQLite refuses a data folder that holds no SQLite database, for
+// the commands that work on an existing one: Open would create an empty
+// database there (and the caller a keyring), and the command would then
+// act on that. A file there but unreadable passes: opening it says why.
+func RequireSQLite(dataDir string) error {
+	path := SQLiteFile(dataDir)
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return fmt.Errorf("%w at %s (data folder %q): nothing was created", ErrNoDatabase, path, dataDir)
 }
 
 func openSQLite(ctx context.Context, opts Options) (*DB, error) {
