@@ -482,9 +482,11 @@ func TestShopsSetRepairsInvalidStoredValues(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"notanemail"`) || strings.Contains(err.Error(), "http://cdn.example") {
 		t.Fatalf("shops set with the logo fixed, the email not: %v", err)
 	}
-	// A bad value typed now is told as this command's, beside the stored one.
+	// A bad value typed now is refused first, before the database is
+	// opened (TestShopsCheckArgumentsBeforeOpeningTheDatabase): the
+	// stored ones are told once the command's own values are good.
 	err = run(ctx, []string{"shops", "set", id, "phone=0612", "logo-url=https://cdn.example/logo.png"})
-	if err == nil || !strings.Contains(err.Error(), `"0612"`) || !strings.Contains(err.Error(), `"notanemail"`) {
+	if err == nil || !strings.Contains(err.Error(), `"0612"`) || strings.Contains(err.Error(), `"notanemail"`) {
 		t.Fatalf("shops set with a bad phone and the stored bad email: %v", err)
 	}
 	if err := run(ctx, []string{"shops", "set", id, "name=New", "logo-url=https://cdn.example/logo.png", "email="}); err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -28,22 +27,36 @@ func openForCommand(ctx context.Context, args []string) (*app.App, []string, err
 // openForCommandWith is openForCommand with app options (the keys
 // commands' KeyMaintenance).
 func openForCommandWith(ctx context.Context, args []string, opts app.Options) (*app.App, []string, error) {
-	// Operator commands take their own arguments; configuration comes from
-	// the environment only.
-	cfg, err := config.Load(nil, os.Getenv)
+	cfg, err := commandConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg.Jobs = false
-	cfg.Demo = false
-	if err := requireDatabase(cfg); err != nil {
-		return nil, nil, err
-	}
-	a, err := app.New(ctx, cfg, opts)
+	a, err := openConfigured(ctx, cfg, opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	return a, args, nil
+}
+
+// commandConfig is an operator command's configuration: the environment
+// only (the command takes its own arguments), no jobs, no demo seeding.
+func commandConfig() (config.Config, error) {
+	cfg, err := config.Load(nil, os.Getenv)
+	if err != nil {
+		return config.Config{}, err
+	}
+	cfg.Jobs = false
+	cfg.Demo = false
+	return cfg, nil
+}
+
+// openConfigured opens the app of commandConfig's cfg, on an existing
+// database only (requireDatabase).
+func openConfigured(ctx context.Context, cfg config.Config, opts app.Options) (*app.App, error) {
+	if err := requireDatabase(cfg); err != nil {
+		return nil, err
+	}
+	return app.New(ctx, cfg, opts)
 }
 
 // requireDatabase refuses an operator command a SQLite database that does
@@ -96,15 +109,29 @@ func shops(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, shopsUsage); ok {
 		return err
 	}
-	if !slices.Contains(shopsSubcommands, args[0]) {
-		// Before opening the database, which would create one.
-		return usageErr()
+	cfg, err := commandConfig()
+	if err != nil {
+		return err
 	}
-	a, _, err := openForCommand(ctx, nil)
+	// Every argument is checked before the database is opened: opening
+	// migrates it (an empty PostgreSQL database gets the schema), and a
+	// mistake should change nothing.
+	do, err := shopsCommand(args, cfg.Env == config.EnvProduction)
+	if err != nil {
+		return err
+	}
+	a, err := openConfigured(ctx, cfg, app.Options{})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	return do(ctx, a)
+}
+
+// shopsCommand parses and checks the arguments of `openpsp shops` (args[0]
+// is the subcommand) without the database, and returns what the command
+// does with the app once they are known good.
+func shopsCommand(args []string, production bool) (func(context.Context, *app.App) error, error) {
 	sub, rest := args[0], args[1:]
 	switch sub {
 	case "create":
@@ -118,145 +145,208 @@ func shops(ctx context.Context, args []string) error {
 		fs.StringVar(&in.NotificationURL, "notification-url", "", "IPN URL when a payment names none")
 		fs.StringVar(&in.PSPID, "pspid", "", "Ogone PSPID (default: openpsp<shop id>)")
 		if err := parseShopsFlags(fs, rest); err != nil {
-			return err
+			return nil, err
 		}
 		in.Settings.PaymentByToken = true
-		c, err := a.Shops.Create(ctx, in)
-		if err != nil {
-			return err
+		if err := in.Check(production); err != nil {
+			return nil, err
 		}
-		fmt.Printf("Shop %s %q created.\n\n", c.Shop.ID, c.Shop.Name)
-		printCredentials(c.Test)
-		printCredentials(c.Prod)
-		fmt.Printf("(`openpsp shops keys %s [-mode PRODUCTION]` shows these API keys again.)\n\n", c.Shop.ID)
-		fmt.Printf("Ogone PSPID %s: SHA-IN %s, SHA-OUT %s (%s), DirectLink user %s password %s\n",
-			c.PSPID, c.SHAIn, c.SHAOut, c.SHAAlgo, c.APIUser, c.APIPassword)
-		fmt.Println("Keep the Ogone SHA passphrases and the DirectLink password now: no command shows them again.")
-		return nil
+		return func(ctx context.Context, a *app.App) error {
+			c, err := a.Shops.Create(ctx, in)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("Shop %s %q created.\n\n", c.Shop.ID, c.Shop.Name)
+			printCredentials(c.Test)
+			printCredentials(c.Prod)
+			fmt.Printf("(`openpsp shops keys %s [-mode PRODUCTION]` shows these API keys again.)\n\n", c.Shop.ID)
+			fmt.Printf("Ogone PSPID %s: SHA-IN %s, SHA-OUT %s (%s), DirectLink user %s password %s\n",
+				c.PSPID, c.SHAIn, c.SHAOut, c.SHAAlgo, c.APIUser, c.APIPassword)
+			fmt.Println("Keep the Ogone SHA passphrases and the DirectLink password now: no command shows them again.")
+			return nil
+		}, nil
 	case "list":
 		if len(rest) > 0 {
-			return usageErr()
+			return nil, usageErr()
 		}
-		list, err := a.Shops.List(ctx)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SHOP ID\tNAME\tCURRENCY\tLANGUAGE\tEMAIL")
-		for _, s := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, s.Currency, s.Language, s.PrimaryEmail)
-		}
-		return tw.Flush()
+		return func(ctx context.Context, a *app.App) error {
+			list, err := a.Shops.List(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SHOP ID\tNAME\tCURRENCY\tLANGUAGE\tEMAIL")
+			for _, s := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, s.Currency, s.Language, s.PrimaryEmail)
+			}
+			return tw.Flush()
+		}, nil
 	case "show":
 		if len(rest) != 1 {
-			return usageErr()
+			return nil, usageErr()
 		}
-		s, err := a.Shops.Get(ctx, rest[0])
-		if err != nil {
-			return fmt.Errorf("shop %s: %w", rest[0], err)
+		id := rest[0]
+		if err := checkShopID(id); err != nil {
+			return nil, err
 		}
-		return showShop(ctx, a, os.Stdout, s)
-	case "keys":
-		fs := flag.NewFlagSet("shops keys", flag.ContinueOnError)
-		mode := fs.String("mode", shop.ModeTest, "TEST or PRODUCTION")
+		return func(ctx context.Context, a *app.App) error {
+			s, err := a.Shops.Get(ctx, id)
+			if err != nil {
+				return fmt.Errorf("shop %s: %w", id, err)
+			}
+			return showShop(ctx, a, os.Stdout, s)
+		}, nil
+	case "keys", "rotate-keys":
+		fs := flag.NewFlagSet("shops "+sub, flag.ContinueOnError)
+		def, usage := shop.ModeTest, "TEST or PRODUCTION"
+		if sub == "rotate-keys" {
+			def, usage = "", "TEST or PRODUCTION (required)"
+		}
+		modeFlag := fs.String("mode", def, usage)
 		if len(rest) < 1 {
-			return usageErr()
+			return nil, usageErr()
 		}
 		if err := parseShopsFlags(fs, rest[1:]); err != nil {
-			return err
+			return nil, err
 		}
-		c, err := a.Shops.Credentials(ctx, rest[0], strings.ToUpper(*mode))
-		if err != nil {
-			return fmt.Errorf("shop %s keys: %w", rest[0], err)
+		id, mode := rest[0], strings.ToUpper(*modeFlag)
+		if err := checkShopID(id); err != nil {
+			return nil, err
 		}
-		printCredentials(c)
-		return nil
-	case "rotate-keys":
-		fs := flag.NewFlagSet("shops rotate-keys", flag.ContinueOnError)
-		mode := fs.String("mode", "", "TEST or PRODUCTION (required)")
-		if len(rest) < 1 {
-			return usageErr()
+		if err := shop.CheckMode(mode); err != nil {
+			return nil, err
 		}
-		if err := parseShopsFlags(fs, rest[1:]); err != nil {
-			return err
+		if sub == "keys" {
+			return func(ctx context.Context, a *app.App) error {
+				c, err := a.Shops.Credentials(ctx, id, mode)
+				if err != nil {
+					return fmt.Errorf("shop %s keys: %w", id, err)
+				}
+				printCredentials(c)
+				return nil
+			}, nil
 		}
-		c, err := a.Shops.RotateAPIKeys(ctx, rest[0], strings.ToUpper(*mode))
-		if err != nil {
-			return err
-		}
-		fmt.Println("New key set (the previous one no longer works):")
-		printCredentials(c)
-		return nil
+		return func(ctx context.Context, a *app.App) error {
+			c, err := a.Shops.RotateAPIKeys(ctx, id, mode)
+			if err != nil {
+				return err
+			}
+			fmt.Println("New key set (the previous one no longer works):")
+			printCredentials(c)
+			return nil
+		}, nil
 	case "webhook-secret":
 		fs := flag.NewFlagSet("shops webhook-secret", flag.ContinueOnError)
 		rotate := fs.Bool("rotate", false, "make a new secret; the previous one stays valid for -overlap")
 		overlap := fs.Duration("overlap", shop.DefaultWebhookOverlap, "how long the previous secret keeps signing after a rotation")
 		if len(rest) < 1 {
-			return usageErr()
+			return nil, usageErr()
 		}
 		if err := parseShopsFlags(fs, rest[1:]); err != nil {
-			return err
+			return nil, err
 		}
-		if *rotate {
-			sec, err := a.Shops.RotateWebhookSecret(ctx, rest[0], *overlap)
+		id := rest[0]
+		if err := checkShopID(id); err != nil {
+			return nil, err
+		}
+		if *overlap < 0 {
+			return nil, fmt.Errorf("-overlap must be 0 or more, not %s", *overlap)
+		}
+		return func(ctx context.Context, a *app.App) error {
+			if *rotate {
+				sec, err := a.Shops.RotateWebhookSecret(ctx, id, *overlap)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("new webhook secret of shop %s: %s\n(the previous one keeps signing for %s: webhooks carry both signatures meanwhile)\n", id, sec, *overlap)
+				return nil
+			}
+			secrets, err := a.Shops.WebhookSecrets(ctx, id)
 			if err != nil {
 				return err
 			}
-			fmt.Printf("new webhook secret of shop %s: %s\n(the previous one keeps signing for %s: webhooks carry both signatures meanwhile)\n", rest[0], sec, *overlap)
+			for i, s := range secrets {
+				label := "current"
+				if i > 0 {
+					label = "previous (still valid)"
+				}
+				fmt.Printf("%-22s %s\n", label, s)
+			}
 			return nil
-		}
-		secrets, err := a.Shops.WebhookSecrets(ctx, rest[0])
-		if err != nil {
-			return err
-		}
-		for i, s := range secrets {
-			label := "current"
-			if i > 0 {
-				label = "previous (still valid)"
-			}
-			fmt.Printf("%-22s %s\n", label, s)
-		}
-		return nil
+		}, nil
 	case "template":
-		return shopTemplate(ctx, a, rest)
+		return shopTemplate(rest)
 	case "set":
-		if len(rest) < 2 {
-			return usageErr()
+		return shopsSet(rest, production)
+	}
+	return nil, usageErr()
+}
+
+// checkShopID refuses, before the database is opened, a shop id that no
+// shop can have.
+func checkShopID(id string) error {
+	if !shop.ValidID(id) {
+		return fmt.Errorf("shop id must be 8 digits, not %q", id)
+	}
+	return nil
+}
+
+// shopsSet checks the name=value pairs of `openpsp shops set` (args follow
+// "set") and returns the change they make.
+func shopsSet(args []string, production bool) (func(context.Context, *app.App) error, error) {
+	if len(args) < 2 {
+		return nil, usageErr()
+	}
+	id := args[0]
+	if err := checkShopID(id); err != nil {
+		return nil, err
+	}
+	// The PSPID's settings are the Ogone account's, saved apart:
+	// checked with the others before anything is saved.
+	var og ogone.SettingsChange
+	var settings [][2]string
+	var scratch shop.Shop // the values alone, checked as Update will
+	var names []string
+	for _, kv := range args[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not name=value", kv)
 		}
-		s, err := a.Shops.Get(ctx, rest[0])
+		switch k {
+		case "ogone-default-eci":
+			if err := ogone.ValidDefaultECI(v); err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			og.DefaultECI = &v
+			continue
+		case "ogone-default-operation":
+			v = strings.ToUpper(v)
+			if err := ogone.ValidDefaultOperation(v); err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			og.DefaultOperation = &v
+			continue
+		}
+		if err := applySetting(&scratch, k, v); err != nil {
+			return nil, err
+		}
+		settings = append(settings, [2]string{k, v})
+		names = append(names, k)
+	}
+	if err := shop.CheckSettings(scratch, production, names...); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, a *app.App) error {
+		s, err := a.Shops.Get(ctx, id)
 		if err != nil {
-			return fmt.Errorf("shop %s: %w", rest[0], err)
+			return fmt.Errorf("shop %s: %w", id, err)
 		}
-		// The PSPID's settings are the Ogone account's, saved apart:
-		// checked with the others before anything is saved.
-		var og ogone.SettingsChange
-		shopChanged := false
-		for _, kv := range rest[1:] {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				return fmt.Errorf("%q is not name=value", kv)
-			}
-			switch k {
-			case "ogone-default-eci":
-				if err := ogone.ValidDefaultECI(v); err != nil {
-					return fmt.Errorf("%s: %w", k, err)
-				}
-				og.DefaultECI = &v
-				continue
-			case "ogone-default-operation":
-				v = strings.ToUpper(v)
-				if err := ogone.ValidDefaultOperation(v); err != nil {
-					return fmt.Errorf("%s: %w", k, err)
-				}
-				og.DefaultOperation = &v
-				continue
-			}
-			if err := applySetting(&s, k, v); err != nil {
+		for _, kv := range settings {
+			if err := applySetting(&s, kv[0], kv[1]); err != nil {
 				return err
 			}
-			shopChanged = true
 		}
-		if shopChanged {
+		if len(settings) > 0 {
 			if err := a.Shops.Update(ctx, s); err != nil {
 				return err
 			}
@@ -268,8 +358,7 @@ func shops(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("shop %s updated\n", s.ID)
 		return nil
-	}
-	return usageErr()
+	}, nil
 }
 
 // parseShopsFlags parses the flags of a shops subcommand (fs is named

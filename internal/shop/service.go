@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -103,6 +104,48 @@ type CreateInput struct {
 	OgoneSettings                                            OgoneSettings
 }
 
+// shop is the shop Create makes of in: its currency and language default
+// to EUR and en.
+func (in CreateInput) shop() Shop {
+	sh := Shop{ID: in.ID, Name: in.Name, Currency: in.Currency, Language: in.Language,
+		PrimaryEmail: in.PrimaryEmail, NotificationURL: in.NotificationURL, Settings: in.Settings}
+	if sh.Currency == "" {
+		sh.Currency = "EUR"
+	}
+	if sh.Language == "" {
+		sh.Language = "en"
+	}
+	return sh
+}
+
+// Check refuses what Create would refuse whatever the database holds (an
+// id not of 8 digits, no name, a setting's value), so that a command can
+// refuse its input before it opens the database. An empty id passes:
+// Create picks a free one.
+func (in CreateInput) Check(production bool) error {
+	if in.ID != "" && !ValidID(in.ID) {
+		return fmt.Errorf("shop id must be 8 digits, not %q", in.ID)
+	}
+	if strings.TrimSpace(in.Name) == "" {
+		return errors.New("shop name is required")
+	}
+	return in.shop().validate(production)
+}
+
+// CheckSettings refuses the values of the settings named (by their
+// `openpsp shops set` names: language, email, logo-url…) that Update
+// would refuse, whatever the shop's other settings: a command checks
+// the values it was given before it opens the database.
+func CheckSettings(sh Shop, production bool, names ...string) error {
+	var errs []error
+	for _, p := range sh.problems(production) {
+		if slices.Contains(names, p.name) {
+			errs = append(errs, p.err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Created is what an operator sees once, right after creation: the secrets
 // in clear. OpenPSP never shows them again (rotate to get new ones).
 type Created struct {
@@ -119,6 +162,9 @@ type Created struct {
 // Create makes a shop with TEST and PRODUCTION key sets and an Ogone account.
 func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	now := s.clock.Now()
+	if err := in.Check(s.production); err != nil {
+		return Created{}, err
+	}
 	if in.ID == "" {
 		id, err := s.freeShopID(ctx)
 		if err != nil {
@@ -126,23 +172,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 		}
 		in.ID = id
 	}
-	if !ValidID(in.ID) {
-		return Created{}, fmt.Errorf("shop id must be 8 digits, not %q", in.ID)
-	}
-	if strings.TrimSpace(in.Name) == "" {
-		return Created{}, errors.New("shop name is required")
-	}
-	if in.Currency == "" {
-		in.Currency = "EUR"
-	}
-	if in.Language == "" {
-		in.Language = "en"
-	}
-	sh := Shop{ID: in.ID, Name: in.Name, Currency: in.Currency, Language: in.Language,
-		PrimaryEmail: in.PrimaryEmail, NotificationURL: in.NotificationURL, Settings: in.Settings}
-	if err := sh.validate(s.production); err != nil {
-		return Created{}, err
-	}
+	sh := in.shop()
 	test := Credentials{ShopID: in.ID, Mode: ModeTest, Password: in.TestPassword, PublicKey: in.TestPublicKey, HMACKey: in.TestHMACKey}
 	fillCredentials(&test)
 	prod := Credentials{ShopID: in.ID, Mode: ModeProduction}
@@ -387,7 +417,7 @@ func (s *Service) Authenticate(ctx context.Context, shopID, password string) (Sh
 // Credentials returns a mode's key set with its secrets in clear, for
 // signing (IPN kr-hash under the password, browser returns under the HMAC key).
 func (s *Service) Credentials(ctx context.Context, shopID, mode string) (Credentials, error) {
-	if err := checkMode(mode); err != nil {
+	if err := CheckMode(mode); err != nil {
 		return Credentials{}, err
 	}
 	k, err := s.store.APIKeys(ctx, shopID, mode)
@@ -452,9 +482,9 @@ func (s *Service) openSealed(ctx context.Context, k SealedAPIKeys) (Credentials,
 	return Credentials{ShopID: k.ShopID, Mode: k.Mode, Password: string(pw), PublicKey: k.PublicKey, HMACKey: string(hk)}, nil
 }
 
-// checkMode refuses a mode other than TEST or PRODUCTION, which would
+// CheckMode refuses a mode other than TEST or PRODUCTION, which would
 // otherwise read as an unknown shop.
-func checkMode(mode string) error {
+func CheckMode(mode string) error {
 	if mode != ModeTest && mode != ModeProduction {
 		return fmt.Errorf("mode must be TEST or PRODUCTION, not %q", mode)
 	}
@@ -464,7 +494,7 @@ func checkMode(mode string) error {
 // RotateAPIKeys replaces a mode's password, public key and HMAC key; the old
 // ones stop working at once. It returns the new key set in clear.
 func (s *Service) RotateAPIKeys(ctx context.Context, shopID, mode string) (Credentials, error) {
-	if err := checkMode(mode); err != nil {
+	if err := CheckMode(mode); err != nil {
 		return Credentials{}, err
 	}
 	if _, err := s.store.Shop(ctx, shopID); err != nil {
