@@ -109,3 +109,34 @@ func TestClientAddressBehindATrustedProxy(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Behind a proxy that writes RFC 7239 Forwarded
+// (OPENPSP_FORWARDED_HEADER=forwarded) the client's address is its for=
+// node, and an X-Forwarded-For the client wrote is not read: a failed
+// login is logged with the Forwarded address, never the forged one.
+func TestClientAddressFromForwarded(t *testing.T) {
+	s := startServer(t, serverOpts{env: map[string]string{"OPENPSP_TRUSTED_PROXIES": "127.0.0.1/32, ::1/128",
+		"OPENPSP_FORWARDED_HEADER": "forwarded"}})
+	const client, forged = "2001:db8::23", "203.0.113.250"
+	req, _ := http.NewRequest("POST", s.URL+"/api-payment/V4/Charge/SDKTest", strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", forged)
+	req.Header.Set("Forwarded", `for="[`+client+`]:4711";proto=https`)
+	req.SetBasicAuth(shop.DemoShopID, "wrong-password")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := `"surface":"v4","login":"` + shop.DemoShopID + `","remote":"` + client + `"`
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.Logs.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("failed login not logged with the Forwarded address %s:\n%s", client, s.Logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(s.Logs.String(), forged) {
+		t.Errorf("the forged X-Forwarded-For %s is in the logs", forged)
+	}
+}

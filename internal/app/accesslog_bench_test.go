@@ -25,7 +25,7 @@ func BenchmarkMiddleware(b *testing.B) {
 			}
 			defer f.Close()
 			a := &App{Config: config.Config{PublicURL: "http://127.0.0.1:8080", LogFormat: format, LogLevel: "info", AccessLog: true},
-				Log: obs.NewLogger(f, format, "info"), Metrics: obs.NewMetrics(), clients: clientip.NewResolver(nil)}
+				Log: obs.NewLogger(f, format, "info"), Metrics: obs.NewMetrics(), clients: clientip.NewResolver(nil, clientip.XForwardedFor)}
 			mux := http.NewServeMux()
 			mux.HandleFunc("POST /api-payment/V4/{name...}", func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")

@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		opts.JobInterval = time.Second
 	}
 	a := &App{Config: cfg, Clock: opts.Clock, Metrics: obs.NewMetrics(), jobInterval: opts.JobInterval,
-		clients: clientip.NewResolver(cfg.TrustedProxies), listener: opts.Listener}
+		clients: clientip.NewResolver(cfg.TrustedProxies, cfg.ForwardedHeader), listener: opts.Listener}
 	a.Log = obs.NewLogger(opts.LogOutput, cfg.LogFormat, cfg.LogLevel)
 
 	loadKeyring := vault.LoadKeyring

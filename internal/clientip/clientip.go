@@ -1,8 +1,10 @@
 // Package clientip tells the address of the party a request comes from.
 // Behind a reverse proxy (nginx, a TLS terminator, a load balancer) the
-// connection's address is the proxy's; the client's is in X-Forwarded-For,
-// which anyone can also write, so it is read only as far as the proxies the
-// operator names (OPENPSP_TRUSTED_PROXIES) vouch for it.
+// connection's address is the proxy's; the client's is in the header the
+// proxies write (X-Forwarded-For, or RFC 7239 Forwarded), which anyone can
+// also write, so it is read only as far as the proxies the operator names
+// (OPENPSP_TRUSTED_PROXIES) vouch for it, and only the one header the
+// operator names (OPENPSP_FORWARDED_HEADER).
 package clientip
 
 import (
@@ -46,24 +48,63 @@ func ParseTrusted(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// Header is the header the trusted proxies write the client's address in.
+// Only that one is read: the other is whatever the client wrote, and
+// reading both (or one when the other is missing) would let a client
+// behind a proxy that writes only one of them choose its address.
+type Header int
+
+const (
+	// XForwardedFor: "X-Forwarded-For: 198.51.100.7, 10.1.2.3" (the default;
+	// nginx's $proxy_add_x_forwarded_for).
+	XForwardedFor Header = iota
+	// Forwarded: RFC 7239, "Forwarded: for=198.51.100.7;proto=https,
+	// for=\"[2001:db8::7]:443\"": each element's for= node.
+	Forwarded
+)
+
+// String is the header's name as OPENPSP_FORWARDED_HEADER spells it.
+func (h Header) String() string {
+	if h == Forwarded {
+		return "forwarded"
+	}
+	return "x-forwarded-for"
+}
+
+// ParseHeader reads OPENPSP_FORWARDED_HEADER: x-forwarded-for (also the
+// empty value) or forwarded, in any letter case.
+func ParseHeader(s string) (Header, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "x-forwarded-for":
+		return XForwardedFor, nil
+	case "forwarded":
+		return Forwarded, nil
+	}
+	return 0, fmt.Errorf("%q is neither x-forwarded-for nor forwarded", s)
+}
+
 // Resolver finds a request's client address from its connection and the
-// trusted proxies' X-Forwarded-For.
+// trusted proxies' X-Forwarded-For or Forwarded header.
 type Resolver struct {
 	trusted []netip.Prefix
+	header  Header
 }
 
 // NewResolver returns a Resolver trusting the given proxies (none: the
-// connection's address is always the client's).
-func NewResolver(trusted []netip.Prefix) *Resolver {
-	return &Resolver{trusted: trusted}
+// connection's address is always the client's) and reading the header h
+// they write.
+func NewResolver(trusted []netip.Prefix, h Header) *Resolver {
+	return &Resolver{trusted: trusted, header: h}
 }
 
 // Resolve returns the client's address. Only when the connection comes from
-// a trusted proxy is X-Forwarded-For read, from the right (each proxy
+// a trusted proxy is the proxies' header read, from the right (each proxy
 // appends the address it received the request from): the first address that
 // is not a trusted proxy is the client. Everything left of it was written by
 // the client or by proxies nobody vouches for. An entry that is not an
-// address stops the walk at the last address known.
+// address (in Forwarded: "unknown", an obfuscated "_name", no for= at all)
+// stops the walk at the last address known: what lies left of a hop whose
+// address is hidden is nobody's word.
 func (res *Resolver) Resolve(r *http.Request) string {
 	remote, ok := parseAddr(r.RemoteAddr)
 	if !ok {
@@ -72,12 +113,16 @@ func (res *Resolver) Resolve(r *http.Request) string {
 	if !res.isTrusted(remote) {
 		return remote.String()
 	}
-	hops := r.Header.Values("X-Forwarded-For")
+	name, split, node := "X-Forwarded-For", splitComma, xffNode
+	if res.header == Forwarded {
+		name, split, node = "Forwarded", forwardedElements, forwardedFor
+	}
+	hops := r.Header.Values(name)
 	client := remote
 	for i := len(hops) - 1; i >= 0; i-- {
-		entries := strings.Split(hops[i], ",")
+		entries := split(hops[i])
 		for j := len(entries) - 1; j >= 0; j-- {
-			a, ok := parseAddr(strings.TrimSpace(entries[j]))
+			a, ok := node(entries[j])
 			if !ok {
 				return client.String()
 			}
@@ -89,6 +134,150 @@ func (res *Resolver) Resolve(r *http.Request) string {
 	}
 	// Every hop is a trusted proxy: the farthest one is all we know.
 	return client.String()
+}
+
+func splitComma(s string) []string { return strings.Split(s, ",") }
+
+// xffNode reads an X-Forwarded-For entry: "ip", "ip:port", "[ipv6]:port".
+func xffNode(s string) (netip.Addr, bool) { return parseAddr(strings.TrimSpace(s)) }
+
+// forwardedElements splits a Forwarded header line into its elements: at
+// the commas outside quoted strings (RFC 7239 §4). A quote a client leaves
+// open in a line a proxy then appends to swallows the proxy's element: the
+// walk then stops at the proxy's own address, never at one the client
+// chose.
+func forwardedElements(s string) []string {
+	var out []string
+	start, quoted, escaped := 0, false, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case escaped:
+			escaped = false
+		case quoted && c == '\\':
+			escaped = true
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// forwardedFor reads the for= node of a Forwarded element
+// ("for=192.0.2.60;proto=http;by=203.0.113.43"): its address, or false
+// when the element has none, names an obfuscated or unknown node, or is
+// malformed (an unterminated quote, a parameter without "=", two for=).
+func forwardedFor(element string) (netip.Addr, bool) {
+	var node string
+	found := false
+	for rest := element; strings.TrimSpace(rest) != ""; {
+		// One pair: name=token or name="quoted string", up to the next
+		// semicolon outside quotes.
+		name, after, ok := strings.Cut(rest, "=")
+		if !ok {
+			return netip.Addr{}, false
+		}
+		var v string
+		if after = strings.TrimLeft(after, " \t"); strings.HasPrefix(after, "\"") {
+			var b strings.Builder
+			i := 1
+			for ; i < len(after) && after[i] != '"'; i++ {
+				if after[i] == '\\' && i+1 < len(after) {
+					i++
+				}
+				b.WriteByte(after[i])
+			}
+			if i >= len(after) {
+				return netip.Addr{}, false // no closing quote
+			}
+			tail, next, _ := strings.Cut(after[i+1:], ";")
+			if strings.TrimSpace(tail) != "" {
+				return netip.Addr{}, false
+			}
+			v, rest = b.String(), next
+		} else {
+			v, rest, _ = strings.Cut(after, ";")
+			v = strings.TrimSpace(v)
+		}
+		if strings.EqualFold(strings.TrimSpace(name), "for") {
+			if found {
+				return netip.Addr{}, false
+			}
+			node, found = v, true
+		}
+	}
+	if !found {
+		return netip.Addr{}, false
+	}
+	return forwardedNode(node)
+}
+
+// forwardedNode reads a node of RFC 7239 §6: "192.0.2.43", "192.0.2.43:47011",
+// "[2001:db8:cafe::17]", "[2001:db8:cafe::17]:4711", a port possibly
+// obfuscated ("_p1"). "unknown" and obfuscated names ("_hidden") are no
+// address; nor is an IPv6 address outside brackets.
+func forwardedNode(v string) (netip.Addr, bool) {
+	host, port := v, ""
+	if strings.HasPrefix(v, "[") {
+		end := strings.IndexByte(v, ']')
+		if end < 0 {
+			return netip.Addr{}, false
+		}
+		host, port = v[1:end], v[end+1:]
+		if port != "" {
+			if port[0] != ':' || len(port) == 1 {
+				return netip.Addr{}, false
+			}
+			port = port[1:]
+		}
+		if !strings.Contains(host, ":") { // brackets are for IPv6
+			return netip.Addr{}, false
+		}
+	} else {
+		if strings.Count(v, ":") > 1 { // IPv6 outside brackets
+			return netip.Addr{}, false
+		}
+		var hasPort bool
+		if host, port, hasPort = strings.Cut(v, ":"); hasPort && port == "" {
+			return netip.Addr{}, false
+		}
+	}
+	if port != "" && !validPort(port) {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+// validPort is a node-port of RFC 7239 §6.1: 1 to 5 digits, or an
+// obfuscated port ("_" then letters, digits, ".", "_", "-").
+func validPort(p string) bool {
+	if p[0] == '_' {
+		if len(p) == 1 {
+			return false
+		}
+		for i := 1; i < len(p); i++ {
+			c := p[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+				return false
+			}
+		}
+		return true
+	}
+	if len(p) > 5 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (res *Resolver) isTrusted(a netip.Addr) bool {
@@ -106,7 +295,7 @@ type ctxKey struct{}
 // context, for Of. The server's middleware calls it on every request.
 func (res *Resolver) Attach(r *http.Request) *http.Request {
 	if len(res.trusted) == 0 {
-		// X-Forwarded-For is ignored: Of reads the connection's address
+		// The proxies' header is ignored: Of reads the connection's address
 		// itself, and the request needs no copy (the default, on every
 		// request).
 		return r

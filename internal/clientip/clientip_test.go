@@ -35,7 +35,7 @@ func TestResolveBehindProxies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := NewResolver(trusted)
+			res := NewResolver(trusted, XForwardedFor)
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				io.WriteString(w, Of(res.Attach(r)))
 			}))
@@ -54,6 +54,85 @@ func TestResolveBehindProxies(t *testing.T) {
 				t.Fatalf("client %q, want %q", b, c.want)
 			}
 		})
+	}
+}
+
+// Behind proxies that write RFC 7239 Forwarded (OPENPSP_FORWARDED_HEADER=
+// forwarded), the same walk reads the elements' for= nodes; X-Forwarded-For
+// is then ignored, as Forwarded is behind proxies that write
+// X-Forwarded-For. Real requests over loopback, as above.
+func TestResolveForwardedBehindProxies(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		header    Header
+		trusted   string
+		forwarded []string
+		xff       string
+		want      string
+	}{
+		{"no proxy trusted: the header is ignored", Forwarded, "", []string{"for=198.51.100.7"}, "", "127.0.0.1"},
+		{"connection not from a trusted proxy", Forwarded, "10.0.0.0/8", []string{"for=198.51.100.7"}, "", "127.0.0.1"},
+		{"trusted proxy gives the client", Forwarded, "127.0.0.0/8", []string{"for=198.51.100.7;proto=https;by=127.0.0.1"}, "", "198.51.100.7"},
+		{"names and parameters in any case, spaces", Forwarded, "127.0.0.1", []string{"proto=https ; For = 198.51.100.7"}, "", "198.51.100.7"},
+		{"quoted, with a port", Forwarded, "127.0.0.1", []string{`for="198.51.100.7:4711"`}, "", "198.51.100.7"},
+		{"IPv6 in brackets, with a port", Forwarded, "127.0.0.1", []string{`for="[2001:db8:cafe::17]:4711"`}, "", "2001:db8:cafe::17"},
+		{"IPv6 in brackets, an obfuscated port", Forwarded, "127.0.0.1", []string{`for="[2001:db8::7]:_p1"`}, "", "2001:db8::7"},
+		{"a client's forged element stays left of the real one", Forwarded, "127.0.0.1", []string{"for=203.0.113.9, for=198.51.100.7"}, "", "198.51.100.7"},
+		{"trusted inner proxies are skipped", Forwarded, "127.0.0.1/32, 10.0.0.0/8", []string{`for=203.0.113.9, for=198.51.100.7, for="10.1.2.3:80"`}, "", "198.51.100.7"},
+		{"several header lines read as one list", Forwarded, "127.0.0.1/32,10.0.0.0/8", []string{"for=198.51.100.7", "for=10.1.2.3"}, "", "198.51.100.7"},
+		{"a comma inside quotes splits nothing", Forwarded, "127.0.0.1/32,10.0.0.0/8", []string{`for=198.51.100.7;ext="a,for=10.1.2.3"`}, "", "198.51.100.7"},
+		{"an obfuscated node stops the walk", Forwarded, "127.0.0.1/32,10.0.0.0/8", []string{"for=198.51.100.7, for=_hidden, for=10.1.2.3"}, "", "10.1.2.3"},
+		{"unknown stops the walk", Forwarded, "127.0.0.1/32", []string{"for=198.51.100.7, for=unknown"}, "", "127.0.0.1"},
+		{"an element without for= stops the walk", Forwarded, "127.0.0.1/32", []string{"for=198.51.100.7, proto=https"}, "", "127.0.0.1"},
+		{"IPv6 outside brackets is not a node", Forwarded, "127.0.0.1/32", []string{"for=198.51.100.7, for=2001:db8::7"}, "", "127.0.0.1"},
+		{"IPv4 in brackets is not a node", Forwarded, "127.0.0.1/32", []string{`for="[198.51.100.7]"`}, "", "127.0.0.1"},
+		{"an unterminated quote stops the walk", Forwarded, "127.0.0.1/32", []string{`for="198.51.100.7`}, "", "127.0.0.1"},
+		{"X-Forwarded-For is not read", Forwarded, "127.0.0.1/32", nil, "198.51.100.7", "127.0.0.1"},
+		{"X-Forwarded-For is not read beside Forwarded", Forwarded, "127.0.0.1/32", []string{"for=198.51.100.7"}, "203.0.113.9", "198.51.100.7"},
+		{"Forwarded is not read behind X-Forwarded-For proxies", XForwardedFor, "127.0.0.1/32", []string{"for=203.0.113.9"}, "198.51.100.7", "198.51.100.7"},
+		{"nor alone", XForwardedFor, "127.0.0.1/32", []string{"for=203.0.113.9"}, "", "127.0.0.1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			trusted, err := ParseTrusted(c.trusted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := NewResolver(trusted, c.header)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, Of(res.Attach(r)))
+			}))
+			defer srv.Close()
+			req, _ := http.NewRequest("GET", srv.URL, nil)
+			for _, v := range c.forwarded {
+				req.Header.Add("Forwarded", v)
+			}
+			if c.xff != "" {
+				req.Header.Set("X-Forwarded-For", c.xff)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if string(b) != c.want {
+				t.Fatalf("client %q, want %q", b, c.want)
+			}
+		})
+	}
+}
+
+func TestParseHeader(t *testing.T) {
+	for in, want := range map[string]Header{"": XForwardedFor, "x-forwarded-for": XForwardedFor, "X-Forwarded-For": XForwardedFor,
+		" Forwarded ": Forwarded, "forwarded": Forwarded} {
+		if got, err := ParseHeader(in); err != nil || got != want {
+			t.Errorf("ParseHeader(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"x-real-ip", "forwarded-for", "both"} {
+		if _, err := ParseHeader(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("ParseHeader(%q): %v", bad, err)
+		}
 	}
 }
 

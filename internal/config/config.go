@@ -63,6 +63,10 @@ type Config struct {
 	SMSToken        string         // bearer token for the SMS gateway
 	TrustedProxies  []netip.Prefix // reverse proxies whose X-Forwarded-For names the client; none by default
 	MetricsToken    string         // bearer token /metrics asks for; empty: /metrics is open
+	// ForwardedHeader is the header the trusted proxies write the
+	// client's address in: X-Forwarded-For (default) or RFC 7239
+	// Forwarded; the other is never read.
+	ForwardedHeader clientip.Header
 	// NotificationRetentionMonths is how many calendar months an ended
 	// notification (delivered or dead) is kept after it ended; 0 keeps all.
 	NotificationRetentionMonths int
@@ -101,7 +105,8 @@ var Vars = []Var{
 	{"OPENPSP_SMS_TOKEN", "sms-token", "", "bearer token sent to the SMS gateway"},
 	{"OPENPSP_METRICS_TOKEN", "metrics-token", "", "bearer token that GET /metrics asks for (header 'Authorization: Bearer' and the token; 401 otherwise); empty: /metrics is open to anyone who reaches the listener, so set it in production unless /metrics is only reachable from a private network (/healthz and /readyz stay open)"},
 	{"OPENPSP_NOTIFICATION_RETENTION_MONTHS", "notification-retention-months", strconv.Itoa(DefaultNotificationRetentionMonths), "calendar months a delivered or dead notification (IPN, webhook, email, SMS: their payloads hold buyers' email addresses, names and phone numbers) is kept after it ended, with its delivery log, before the retention job deletes it (at most 1200); 0 or off keeps them all. Pending and failing ones are never deleted; `openpsp notifications retry` re-drives or resends a message only while it is kept"},
-	{"OPENPSP_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of the reverse proxies in front of OpenPSP (e.g. 10.0.0.0/8); only from these is X-Forwarded-For read, right to left, to find the client's address (failed-login logs, the buyer's customer.extraDetails.ipAddress); empty: the connection's address is the client's"},
+	{"OPENPSP_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of the reverse proxies in front of OpenPSP (e.g. 10.0.0.0/8); only from these is X-Forwarded-For (or Forwarded, OPENPSP_FORWARDED_HEADER) read, right to left, to find the client's address (failed-login logs, the buyer's customer.extraDetails.ipAddress); empty: the connection's address is the client's"},
+	{"OPENPSP_FORWARDED_HEADER", "forwarded-header", "x-forwarded-for", "the header the trusted proxies write the client's address in: x-forwarded-for, or forwarded (RFC 7239 `for=` nodes: quoted, IPv6 in brackets, ports; an obfuscated or unknown node stops the walk); only that one is read, the other is the client's to write"},
 }
 
 // Load reads the environment (through getenv) and then flags from args, the
@@ -246,6 +251,11 @@ func fromRaw(raw map[string]string) (Config, error) {
 		problems = append(problems, "OPENPSP_TRUSTED_PROXIES: "+err.Error())
 	} else {
 		c.TrustedProxies = tp
+	}
+	if h, err := clientip.ParseHeader(raw["forwarded-header"]); err != nil {
+		problems = append(problems, "OPENPSP_FORWARDED_HEADER: "+err.Error())
+	} else {
+		c.ForwardedHeader = h
 	}
 	// Development stops at once (tests, Ctrl-C); production gives the load
 	// balancer's health checks time to see /readyz fail.

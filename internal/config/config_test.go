@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openpsp/openpsp/internal/clientip"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -128,6 +130,24 @@ func TestTrustedProxies(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "OPENPSP_TRUSTED_PROXIES") || !strings.Contains(err.Error(), bad) {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+// OPENPSP_FORWARDED_HEADER names the one header the trusted proxies write:
+// X-Forwarded-For by default, or RFC 7239 Forwarded; another value refuses
+// to start, naming the setting and the value.
+func TestForwardedHeader(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil || c.ForwardedHeader != clientip.XForwardedFor {
+		t.Fatalf("default forwarded header %v, %v", c.ForwardedHeader, err)
+	}
+	c, err = Load([]string{"-forwarded-header", "Forwarded"}, env(nil))
+	if err != nil || c.ForwardedHeader != clientip.Forwarded {
+		t.Fatalf("-forwarded-header Forwarded: %v, %v", c.ForwardedHeader, err)
+	}
+	_, err = Load(nil, env(map[string]string{"OPENPSP_FORWARDED_HEADER": "x-real-ip"}))
+	if err == nil || !strings.Contains(err.Error(), "OPENPSP_FORWARDED_HEADER") || !strings.Contains(err.Error(), "x-real-ip") {
+		t.Errorf("x-real-ip: %v", err)
 	}
 }
 
