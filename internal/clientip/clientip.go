@@ -143,12 +143,16 @@ func xffNode(s string) (netip.Addr, bool) { return parseAddr(strings.TrimSpace(s
 
 // forwardedElements splits a Forwarded header line into its elements: at
 // the commas outside quoted strings (RFC 7239 §4). A quote a client leaves
-// open in a line a proxy then appends to swallows the proxy's element: the
-// walk then stops at the proxy's own address, never at one the client
-// chose.
+// open would swallow the elements a proxy appends to the same line: when
+// the line ends inside a quote, the element holding its opening ends at
+// the next comma (malformed, it stops the walk there if reached) and the
+// rest, which holds no quote, is split at its commas. A proxy's element
+// that the client's quote still reaches (a quoted node closing it) is
+// malformed: the walk stops at the proxy's own address, never at one the
+// client chose.
 func forwardedElements(s string) []string {
 	var out []string
-	start, quoted, escaped := 0, false, false
+	start, quoted, escaped, openAt := 0, false, false, -1
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case escaped:
@@ -156,10 +160,18 @@ func forwardedElements(s string) []string {
 		case quoted && c == '\\':
 			escaped = true
 		case c == '"':
-			quoted = !quoted
+			if quoted = !quoted; quoted {
+				openAt = i
+			}
 		case c == ',' && !quoted:
 			out = append(out, s[start:i])
 			start = i + 1
+		}
+	}
+	if quoted {
+		if k := strings.IndexByte(s[openAt:], ','); k >= 0 {
+			out = append(out, s[start:openAt+k])
+			return append(out, strings.Split(s[openAt+k+1:], ",")...)
 		}
 	}
 	return append(out, s[start:])

@@ -156,4 +156,25 @@ func checkResolve(t *testing.T, h Header, trustedSpec, remote, h1, h2, injected 
 	if spoofed := res.Resolve(req(append([]string{injected}, hops...))); spoofed != got && !res.isTrusted(a) {
 		t.Fatalf("%s %q resolves to %q, but %q with %q written before it", name, hops, got, spoofed, injected)
 	}
+	if len(hops) == 0 {
+		return
+	}
+	// Written in the line a proxy then appends to (an open quote, a
+	// backslash…), the client's text may make the walk stop earlier,
+	// never give an address only it names (but past proxies that are all
+	// trusted, the farthest is whatever was written, as above).
+	inline := append([]string{injected + "," + hops[0]}, hops[1:]...)
+	spoofed := res.Resolve(req(inline))
+	if sa, err := netip.ParseAddr(spoofed); spoofed == got || spoofed == ra.String() || err == nil && res.isTrusted(sa) {
+		return
+	}
+	for _, v := range hops {
+		for _, e := range split(v) {
+			if ea, ok := node(e); ok && ea.String() == spoofed {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s %q resolves to %q, but %q with %q written at the start of its first line: an address only the client wrote",
+		name, hops, got, spoofed, injected)
 }
