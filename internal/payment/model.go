@@ -193,12 +193,12 @@ func paymentFromRecord(r store.PaymentRecord) Payment {
 }
 
 func (p Payment) record() store.PaymentRecord {
-	c, _ := json.Marshal(p.Customer)
-	o, _ := json.Marshal(p.Options)
+	c, _ := jsonString(p.Customer)
+	o, _ := jsonString(p.Options)
 	return store.PaymentRecord{
 		ID: p.ID, ShopID: p.ShopID, Mode: p.Mode, OrderID: p.OrderID, Amount: p.Amount, Currency: p.Currency,
-		FormAction: p.FormAction, OrderStatus: p.OrderStatus, OrderCycle: p.OrderCycle, Customer: string(c),
-		Options: string(o), FormToken: p.FormToken, FormExpiresAt: p.FormExpiresAt, Attempts: p.Attempts,
+		FormAction: p.FormAction, OrderStatus: p.OrderStatus, OrderCycle: p.OrderCycle, Customer: c,
+		Options: o, FormToken: p.FormToken, FormExpiresAt: p.FormExpiresAt, Attempts: p.Attempts,
 		Version: p.version, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
@@ -233,13 +233,13 @@ func transactionFromRecord(r store.TransactionRecord) Transaction {
 }
 
 func (t Transaction) record() store.TransactionRecord {
-	var tds, md []byte
+	var tds string
 	if t.ThreeDS != nil {
-		tds, _ = json.Marshal(t.ThreeDS)
+		tds, _ = jsonString(t.ThreeDS)
 	}
-	md = []byte("{}")
+	md := "{}"
 	if len(t.Metadata) > 0 {
-		md, _ = json.Marshal(t.Metadata)
+		md, _ = jsonString(t.Metadata)
 	}
 	return store.TransactionRecord{
 		UUID: t.UUID, ShopID: t.ShopID, PaymentID: t.PaymentID, ParentUUID: t.ParentUUID, Mode: t.Mode,
@@ -251,9 +251,9 @@ func (t Transaction) record() store.TransactionRecord {
 		MarkAuthNumber: t.MarkAuthNumber, MarkAuthResult: t.MarkAuthResult, MarkAuthAt: t.MarkAuthAt,
 		MarkAuthAmount: t.MarkAuthAmount,
 		AcquirerRef:    t.AcquirerRef, CaptureRef: t.CaptureRef, CapturedAmount: t.CapturedAmount,
-		CapturedAt: t.CapturedAt, RefundedAmount: t.RefundedAmount, ThreeDS: string(tds), ErrorCode: t.ErrorCode,
+		CapturedAt: t.CapturedAt, RefundedAmount: t.RefundedAmount, ThreeDS: tds, ErrorCode: t.ErrorCode,
 		ErrorMessage: t.ErrorMessage, DetailedErrorCode: t.DetailedErrorCode,
-		DetailedErrorMessage: t.DetailedErrorMessage, Metadata: string(md), SequenceNumber: t.SequenceNumber,
+		DetailedErrorMessage: t.DetailedErrorMessage, Metadata: md, SequenceNumber: t.SequenceNumber,
 		OrderGuard: t.orderGuard, PendingOp: t.PendingOp, PendingOpID: t.PendingOpID, PendingSince: t.PendingSince,
 		DeferredCardToken: t.deferredCard, Version: t.version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 	}

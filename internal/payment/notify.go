@@ -100,14 +100,14 @@ func (s *Service) notifyToken(ctx context.Context, tx *sql.Tx, p *Payment, t *Tr
 		q := *p
 		replace(&q, *t)
 		q.deriveOrder(now)
-		answer, err := Answer(q, now)
+		answer, err := answerString(q, now)
 		if err != nil {
 			return err
 		}
 		_, err = notify.TokenEvent(tx, now, sh, notify.TokenCreated, notify.TokenFacts{
 			Token: t.Token, Mode: p.Mode, Brand: t.Brand, PANMasked: t.PANMasked, ExpiryMonth: t.ExpiryMonth,
 			ExpiryYear: t.ExpiryYear, CustomerReference: deref(p.Customer.Reference), OrderID: p.OrderID, At: now,
-			KRAnswer: string(answer), NotificationURL: p.Options.IPNTargetURL,
+			KRAnswer: answer, NotificationURL: p.Options.IPNTargetURL,
 		}, notify.Buyer{Email: deref(p.Customer.Email), Phone: deref(p.Customer.BillingDetails.CellPhoneNumber),
 			Language: deref(p.Customer.BillingDetails.Language), Name: buyerName(p.Customer)})
 		return err

@@ -612,7 +612,7 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, dec
 	trec, prec := t.record(), p.record()
 	var msgs []outbox.Message
 	if event != "" && p.Options.IPNTarget != "" {
-		payload, err := Answer(p, now)
+		payload, err := answerString(p, now)
 		if err != nil {
 			return p, t, internal(err)
 		}

@@ -417,7 +417,7 @@ func (s *Service) savePayment(tx *sql.Tx, p *Payment, event string, now time.Tim
 	if event == "" || p.Options.IPNTarget == "" {
 		return nil
 	}
-	payload, err := Answer(*p, now)
+	payload, err := answerString(*p, now)
 	if err != nil {
 		return err
 	}
@@ -426,9 +426,9 @@ func (s *Service) savePayment(tx *sql.Tx, p *Payment, event string, now time.Tim
 }
 
 // ipnMessage is the IPN of event with the payment's kr-answer payload.
-func (s *Service) ipnMessage(p *Payment, event string, payload []byte) outbox.Message {
+func (s *Service) ipnMessage(p *Payment, event string, payload string) outbox.Message {
 	return outbox.Message{ShopID: p.ShopID, Channel: outbox.ChannelIPN, Event: event, OrderingKey: p.ID,
-		Target: p.Options.IPNTarget, Payload: string(payload)}
+		Target: p.Options.IPNTarget, Payload: payload}
 }
 
 // acquirerContext bounds an acquirer call. It does not inherit the
