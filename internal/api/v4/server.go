@@ -302,22 +302,41 @@ func (s *Server) writeEnvelope(w http.ResponseWriter, name, status string, answe
 		Answer: answer, ServerDate: payment.Date(s.clock.Now()), ApplicationProvider: "OPENPSP",
 		Type: "V4/WebService/Response",
 	}
-	b, err := json.Marshal(env)
-	if err != nil {
-		// The same envelope with an INT_999 answer (only strings: it
-		// marshals), so that the client still finds every field it reads,
-		// serverDate first of all.
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	body := &envelopeBody{w: w}
+	if err := json.NewEncoder(body).Encode(env); err != nil && !body.wrote {
+		// Nothing written: the answer did not marshal. The same envelope
+		// with an INT_999 answer (only strings: it marshals), so that the
+		// client still finds every field it reads, serverDate first of all.
 		s.log.Error("marshal V4 answer", "webService", name, "err", err)
 		env.Status = "ERROR"
 		env.Answer = ErrorAnswer{ErrorCode: errs.Internal, ErrorMessage: "internal error, please retry later",
 			Type: "V4/WebService/WebServiceError"}
-		b, _ = json.Marshal(env)
+		_ = json.NewEncoder(body).Encode(env)
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
 	return env.Status
+}
+
+// envelopeBody is the response body as a json.Encoder writes it: straight
+// from the encoder's buffer, where json.Marshal copies the JSON into a new
+// slice first, and without the newline Encode ends it with, which
+// json.Marshal (what V4 answers were written with) does not write. Compact
+// JSON has no other newline (strings escape theirs), so dropping a final
+// one from each write is right however the encoder splits its output.
+// wrote tells a failed write from a value that did not marshal, which
+// writes nothing.
+type envelopeBody struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (b *envelopeBody) Write(p []byte) (int, error) {
+	b.wrote = true
+	if _, err := b.w.Write(bytes.TrimSuffix(p, []byte{'\n'})); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, name, shopID string, err error) string {
