@@ -124,7 +124,7 @@ func (c *Customer) normalize() error {
 	for i := range c.ShoppingCart.CartItemInfo {
 		c.ShoppingCart.CartItemInfo[i].Type = ""
 	}
-	if err := text(&c.Email, "customer.email", 150); err != nil {
+	if err := text(&c.Email, "customer.", "email", 150); err != nil {
 		return err
 	}
 	if c.Email != nil {
@@ -133,7 +133,7 @@ func (c *Customer) normalize() error {
 			return errs.Invalid(codeInvalidEmail, "invalid customer email", "customer.email", *c.Email)
 		}
 	}
-	if err := text(&c.Reference, "customer.reference", 80); err != nil {
+	if err := text(&c.Reference, "customer.", "reference", 80); err != nil {
 		return err
 	}
 	b := &c.BillingDetails
@@ -149,7 +149,7 @@ func (c *Customer) normalize() error {
 		{&b.LegalName, "legalName", 100}, {&b.PhoneNumber, "phoneNumber", 32}, {&b.State, "state", 128},
 		{&b.StreetNumber, "streetNumber", 64}, {&b.Title, "title", 63}, {&b.ZipCode, "zipCode", 64},
 	} {
-		if err := text(f.p, "customer.billingDetails."+f.name, f.max); err != nil {
+		if err := text(f.p, "customer.billingDetails.", f.name, f.max); err != nil {
 			return err
 		}
 	}
@@ -173,7 +173,7 @@ func (c *Customer) normalize() error {
 		{&s.ShippingMethod, "shippingMethod", 32}, {&s.ShippingSpeed, "shippingSpeed", 32},
 		{&s.State, "state", 128}, {&s.StreetNumber, "streetNumber", 64}, {&s.ZipCode, "zipCode", 64},
 	} {
-		if err := text(f.p, "customer.shippingDetails."+f.name, f.max); err != nil {
+		if err := text(f.p, "customer.shippingDetails.", f.name, f.max); err != nil {
 			return err
 		}
 	}
@@ -189,7 +189,7 @@ func (c *Customer) normalize() error {
 		{&e.BrowserAccept, "browserAccept", 255}, {&e.FingerPrintID, "fingerPrintId", 128},
 		{&e.IPAddress, "ipAddress", 64}, {&e.BrowserUserAgent, "browserUserAgent", 512},
 	} {
-		if err := text(f.p, "customer.extraDetails."+f.name, f.max); err != nil {
+		if err := text(f.p, "customer.extraDetails.", f.name, f.max); err != nil {
 			return err
 		}
 	}
@@ -213,7 +213,7 @@ func (c *Customer) normalize() error {
 			name string
 			max  int
 		}{{&it.ProductLabel, "productLabel", 255}, {&it.ProductType, "productType", 64}, {&it.ProductRef, "productRef", 64}} {
-			if err := text(f.p, prefix+f.name, f.max); err != nil {
+			if err := text(f.p, prefix, f.name, f.max); err != nil {
 				return err
 			}
 		}
@@ -227,9 +227,10 @@ func (c *Customer) normalize() error {
 	return nil
 }
 
-// text trims a string field, drops it when empty and checks its length and
-// that it holds no control characters.
-func text(p **string, field string, max int) error {
+// text trims the string field prefix+name, drops it when empty and checks
+// its length and that it holds no control characters. The field's name is
+// joined only for an error: every request checks some forty fields.
+func text(p **string, prefix, name string, max int) error {
 	if *p == nil {
 		return nil
 	}
@@ -239,7 +240,7 @@ func text(p **string, field string, max int) error {
 		return nil
 	}
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max || strings.ContainsFunc(s, isControl) {
-		return errs.Invalid(errs.InputInvalid, "web-service input data validation error", field, clip(s))
+		return errs.Invalid(errs.InputInvalid, "web-service input data validation error", prefix+name, clip(s))
 	}
 	*p = &s
 	return nil
@@ -295,7 +296,7 @@ func recordBuyerLanguage(c *Customer, lang string) bool {
 	}
 	l := strings.ToUpper(lang)
 	p := &l
-	if text(&p, "customer.billingDetails.language", 8) != nil || p == nil {
+	if text(&p, "customer.billingDetails.", "language", 8) != nil || p == nil {
 		return false
 	}
 	c.BillingDetails.Language = p
@@ -313,7 +314,7 @@ func recordBuyerIP(c *Customer, ip string) bool {
 	// The limits of a merchant's value (normalize); clientip gives
 	// addresses, so this only guards against a caller's mistake.
 	p := &ip
-	if text(&p, "customer.extraDetails.ipAddress", 64) != nil || p == nil {
+	if text(&p, "customer.extraDetails.", "ipAddress", 64) != nil || p == nil {
 		return false
 	}
 	c.ExtraDetails.IPAddress = p
