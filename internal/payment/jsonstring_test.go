@@ -44,7 +44,8 @@ func TestJSONStringIsMarshal(t *testing.T) {
 }
 
 // BenchmarkSettleRecords is the encoding a settlement does before its
-// write: the transaction's and the payment's records and the IPN's payload.
+// write: the transaction's record, the payment's state record and the
+// IPN's payload.
 func BenchmarkSettleRecords(b *testing.B) {
 	p := samplePayment()
 	hostile := "Jane"
@@ -55,7 +56,7 @@ func BenchmarkSettleRecords(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		t := p.Transactions[0]
-		_, _ = t.record(), p.record()
+		_, _ = t.record(), p.stateRecord()
 		payload, err := answerString(p, now)
 		if err != nil {
 			b.Fatal(err)

@@ -203,6 +203,14 @@ func (p Payment) record() store.PaymentRecord {
 	}
 }
 
+// stateRecord is the part of p's record that a change of its state writes
+// (store.UpdatePaymentState, store.WriteSettlement): record without the
+// customer's and options' JSON, which those statements do not write.
+func (p *Payment) stateRecord() store.PaymentRecord {
+	return store.PaymentRecord{ID: p.ID, OrderStatus: p.OrderStatus, OrderCycle: p.OrderCycle, Amount: p.Amount,
+		Attempts: p.Attempts, Version: p.version, UpdatedAt: p.UpdatedAt}
+}
+
 func transactionFromRecord(r store.TransactionRecord) Transaction {
 	t := Transaction{
 		UUID: r.UUID, ShopID: r.ShopID, PaymentID: r.PaymentID, ParentUUID: r.ParentUUID, Mode: r.Mode,

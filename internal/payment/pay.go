@@ -609,7 +609,7 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, dec
 	replace(&p, t)
 	p.deriveOrder(now)
 	p.UpdatedAt = now
-	trec, prec := t.record(), p.record()
+	trec, prec := t.record(), p.stateRecord()
 	var msgs []outbox.Message
 	if event != "" && p.Options.IPNTarget != "" {
 		payload, err := answerString(p, now)

@@ -409,7 +409,7 @@ func replace(p *Payment, t Transaction) {
 func (s *Service) savePayment(tx *sql.Tx, p *Payment, event string, now time.Time) error {
 	p.deriveOrder(now)
 	p.UpdatedAt = now
-	rec := p.record()
+	rec := p.stateRecord()
 	if err := store.UpdatePaymentState(tx, &rec); err != nil {
 		return err
 	}
