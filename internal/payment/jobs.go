@@ -64,13 +64,14 @@ func (s *Service) captureDue(ctx context.Context, limit int) (captured, claimedN
 	)
 	notify := s.batchNotice(ctx, claimed)
 	known := s.paymentsOf(ctx, claimed)
-	for _, r := range claimed {
+	for i := range claimed {
+		r := &claimed[i] // not a copy for each goroutine
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, t, err := s.runCapture(ctx, known(r.PaymentID), transactionFromRecord(r), notify[r.ShopID])
+			_, t, err := s.runCapture(ctx, known(r.PaymentID), transactionFromRecord(*r), notify[r.ShopID])
 			if err != nil {
 				s.log.Error("payment: capture", "transaction", r.UUID, "err", err)
 				return
