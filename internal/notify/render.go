@@ -752,11 +752,7 @@ func renderHTML(d *Data, id, override string) (string, error) {
 	t := htmlTmpls[id]
 	if override != "" {
 		var err error
-		t, err = htmlLayout.Clone()
-		if err == nil {
-			_, err = t.Parse(`{{define "content"}}` + override + `{{end}}`)
-		}
-		if err != nil {
+		if t, err = shopHTML(override); err != nil {
 			return "", err
 		}
 	}
@@ -766,6 +762,72 @@ func renderHTML(d *Data, id, override string) (string, error) {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// shopTemplates keeps shops' templates parsed, by source: each message
+// cloned the layout, parsed the shop's source into it and, for HTML, had
+// html/template escape the whole layout again, several times the cost of
+// the message itself. The same source parses to the same template, which
+// runs the same whatever the message (html/template escapes it once, at
+// its first run, and keeps an escaping error to return it at every run),
+// so a message renders as it did. A source that does not parse is not
+// kept: it fails as before. The maps are emptied when they reach
+// maxShopTemplates sources (sources tried by ValidateOverride count too).
+var shopTemplates struct {
+	sync.Mutex
+	html map[string]*template.Template
+	text map[string]*texttemplate.Template
+}
+
+const maxShopTemplates = 256
+
+// shopHTML is the layout with a shop's content block (see renderHTML).
+func shopHTML(src string) (*template.Template, error) {
+	shopTemplates.Lock()
+	t, ok := shopTemplates.html[src]
+	shopTemplates.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := htmlLayout.Clone()
+	if err == nil {
+		_, err = t.Parse(`{{define "content"}}` + src + `{{end}}`)
+	}
+	if err != nil {
+		return nil, err
+	}
+	shopTemplates.Lock()
+	if shopTemplates.html == nil || len(shopTemplates.html) >= maxShopTemplates {
+		shopTemplates.html = map[string]*template.Template{}
+	}
+	shopTemplates.html[src] = t
+	shopTemplates.Unlock()
+	return t, nil
+}
+
+// shopText is a shop's text template with the built-in text blocks (see
+// execText).
+func shopText(src string) (*texttemplate.Template, error) {
+	shopTemplates.Lock()
+	t, ok := shopTemplates.text[src]
+	shopTemplates.Unlock()
+	if ok {
+		return t, nil
+	}
+	base, err := textBlocks.Clone()
+	if err != nil {
+		return nil, err
+	}
+	if t, err = base.New("shop").Parse(src); err != nil {
+		return nil, err
+	}
+	shopTemplates.Lock()
+	if shopTemplates.text == nil || len(shopTemplates.text) >= maxShopTemplates {
+		shopTemplates.text = map[string]*texttemplate.Template{}
+	}
+	shopTemplates.text[src] = t
+	shopTemplates.Unlock()
+	return t, nil
 }
 
 // Sizes to reserve for a message's parts: a little more than the built-in
@@ -791,11 +853,7 @@ func renderText(d *Data, id, override string) (string, error) {
 // execText runs a shop's text template; the built-in text blocks
 // ("payment-rows", "footer", "test") are available to it.
 func execText(d *Data, src string) (string, error) {
-	base, err := textBlocks.Clone()
-	if err != nil {
-		return "", err
-	}
-	t, err := base.New("shop").Parse(src)
+	t, err := shopText(src)
 	if err != nil {
 		return "", err
 	}
