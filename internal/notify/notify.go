@@ -58,9 +58,15 @@ type PaymentFacts struct {
 	DetailsURL    string // the back-office page of the payment, linked from the merchant's notice (optional)
 	// TechnicalError: the acquirer could not be reached, nothing was
 	// charged and the buyer may try again. The buyer gets no refusal
-	// notice (the payment page tells them so); the merchant's notice and
-	// the IPN still go out.
+	// notice (the payment page tells them so; but see DebitAfterCheck);
+	// the merchant's notice and the IPN still go out.
 	TechnicalError bool
+	// DebitAfterCheck: the decision is the authorization, the day before
+	// its capture date, of a deferred debit whose card check was accepted.
+	// The buyer was told the order was accepted and left the form long
+	// ago: a technical error is told them too (the debit was not made,
+	// nothing was charged), as a refusal is.
+	DebitAfterCheck bool
 	// DebitOn, for a deferred payment accepted on a card check alone, is
 	// its expected capture date: the buyer's email says the amount is
 	// debited then, not now.
@@ -218,7 +224,8 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 		p.At = now
 	}
 	view := &PaymentView{ID: p.PaymentID, OrderID: p.OrderID, TransactionID: p.TransactionID, Accepted: p.Accepted,
-		Amount: p.Amount, Currency: p.Currency, Brand: p.Brand, PANMasked: p.PANMasked, At: p.At}
+		Amount: p.Amount, Currency: p.Currency, Brand: p.Brand, PANMasked: p.PANMasked, At: p.At,
+		TechnicalError: p.TechnicalError && !p.Accepted}
 	if !p.DebitOn.IsZero() {
 		on := p.DebitOn
 		view.DebitOn = &on
@@ -239,7 +246,7 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 
 	if s.Settings.OrderConfirmationEmails {
 		switch {
-		case p.TechnicalError && !p.Accepted:
+		case p.TechnicalError && !p.Accepted && !p.DebitAfterCheck:
 			out.skip(outbox.ChannelEmail, "buyer", "technical error: nothing was charged")
 		case retried:
 			out.skip(outbox.ChannelEmail, "buyer", "instalment refused again: the buyer was told at its first refusal")
@@ -265,7 +272,6 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 		} else {
 			mv := *view
 			mv.DetailsURL = p.DetailsURL
-			mv.TechnicalError = p.TechnicalError && !p.Accepted
 			c := Content{Template: TplPaymentMerchant, Lang: Language(s.Language), Mode: p.Mode, Recipient: "merchant",
 				Shop: shopView(s, p.ShopURL), Buyer: BuyerView{Name: p.BuyerName, Email: buyerEmail}, Payment: &mv}
 			if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event,

@@ -599,6 +599,8 @@ func subjectKey(c Content) string {
 			return "pay.retry.subject"
 		case c.Payment != nil && c.Payment.InstalmentFailed:
 			return "pay.failed.subject"
+		case c.Payment != nil && c.Payment.TechnicalError:
+			return "pay.err.subject"
 		}
 		return "pay.ko.subject"
 	case TplPaymentMerchant:

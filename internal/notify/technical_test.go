@@ -128,3 +128,75 @@ func TestDeferredDebitDate(t *testing.T) {
 		}
 	}
 }
+
+// A technical error at the authorization of a deferred debit whose card
+// check was accepted (DebitAfterCheck) is told the buyer, who was told the
+// order was accepted and cannot retry on the form: the refusal template's
+// technical-error wording, in the buyer's language, never the "try again
+// with another card" of a refusal. A technical error on the form still
+// sends the buyer nothing, and a shop without order confirmations nothing
+// either.
+func TestDeferredDebitTechnicalErrorToTheBuyer(t *testing.T) {
+	r := notify.NewRenderer(nil, nil)
+	f := notify.PaymentFacts{PaymentID: "pay-1", OrderID: "order-1", TransactionID: "tx-1", Mode: shop.ModeTest,
+		Amount: 1250, Currency: "EUR", Brand: "VISA", PANMasked: "497010XXXXXX0055", At: t0, TechnicalError: true}
+	s := testShop()
+	s.Settings.OrderConfirmationEmails = true
+	buyerEmails := func(s shop.Shop, f notify.PaymentFacts, lang string) []notify.Content {
+		t.Helper()
+		e, err := notify.PaymentMessages(t0, s, f, "zoe@example.com", lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []notify.Content
+		for _, m := range e.Messages {
+			if strings.HasSuffix(m.OrderingKey, "/buyer") {
+				var c notify.Content
+				if err := json.Unmarshal([]byte(m.Payload), &c); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	if got := buyerEmails(s, f, "fr"); len(got) != 0 {
+		t.Fatalf("a technical error on the form sends the buyer %d emails", len(got))
+	}
+	f.DebitAfterCheck = true
+	for _, lang := range notify.Languages {
+		got := buyerEmails(s, f, lang)
+		if len(got) != 1 || got[0].Lang != lang || got[0].Template != notify.TplPaymentRefusedBuyer {
+			t.Fatalf("%s: buyer emails %+v", lang, got)
+		}
+		out, err := r.Email(context.Background(), got[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ko := notify.SampleContent(notify.TplPaymentRefusedBuyer)
+		ko.Lang = lang
+		refused, err := r.Email(context.Background(), ko)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The refusal's text: heading, greeting, intro, "try again".
+		lines := strings.Split(refused.Text, "\n")
+		var next string
+		for i, l := range lines {
+			if strings.Contains(l, "Zoë Martin") && i+3 < len(lines) {
+				next = lines[i+3]
+			}
+		}
+		if next == "" || strings.Contains(out.Text, next) || strings.Contains(out.Text, firstLine(refused.Text)) ||
+			strings.SplitN(out.Subject, ":", 2)[0] == strings.SplitN(refused.Subject, ":", 2)[0] {
+			t.Errorf("%s: the debit not made reads as a refusal on the form:\n%s\n%s", lang, out.Subject, out.Text)
+		}
+		if !strings.Contains(out.Text, s.PrimaryEmail) || !strings.Contains(out.HTML, s.PrimaryEmail) {
+			t.Errorf("%s: no shop contact in:\n%s", lang, out.Text)
+		}
+	}
+	s.Settings.OrderConfirmationEmails = false
+	if got := buyerEmails(s, f, "fr"); len(got) != 0 {
+		t.Fatalf("a shop without order confirmations sends the buyer %d emails", len(got))
+	}
+}

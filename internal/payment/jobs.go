@@ -190,7 +190,8 @@ func (s *Service) shopRule(ctx context.Context, claimed []store.TransactionRecor
 // the shop has IPNOnBatchAuthorization. An authorization the acquirer (or
 // the vault) could not take is sent again after captureRetry's growing
 // wait, until the capture date: still not sent then, the debit is ERROR
-// and the merchant is told as of a refusal. A refusal is final: Lyra
+// and the merchant is told as of a refusal (technical error), and the
+// buyer that the debit was not made (decisionFacts). A refusal is final: Lyra
 // reruns refused authorizations only up to two days before the capture
 // date, already past at D-1. Each debit is claimed first
 // (store.ClaimAuthorizations), so copies never send it twice, and the

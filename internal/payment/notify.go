@@ -66,9 +66,17 @@ func decisionFacts(ctx context.Context, p *Payment, t *Transaction, now time.Tim
 	if t.DetailedStatus == WaitingAuthorisation || t.DetailedStatus == WaitingAuthorisationToValidate {
 		f.DebitOn = t.ExpectedCaptureAt
 	}
-	if next, ok := ctx.Value(instalmentKey{}).(func(Transaction) notify.Instalment); ok && (t.DetailedStatus == Refused || t.DetailedStatus == CaptureFailed) {
+	next, instalment := ctx.Value(instalmentKey{}).(func(Transaction) notify.Instalment)
+	if instalment && (t.DetailedStatus == Refused || t.DetailedStatus == CaptureFailed) {
 		in := next(*t)
 		f.Instalment = &in
+	}
+	if t.DetailedStatus == Error && !t.MarkAuthAt.IsZero() && !instalment {
+		// A deferred debit its D-1 authorization could not take by the
+		// capture date: the buyer, told it was accepted, is told it was
+		// not made. A subscription's instalment is retried instead, and
+		// its technical failures are told nobody but the merchant.
+		f.DebitAfterCheck = true
 	}
 	return f
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -154,6 +155,49 @@ func TestWaitingInstalmentNotClaimedBeforeItsAuthorization(t *testing.T) {
 		e.run(0)
 		if is := e.instalments(waiting); is[0].Status != store.InstalmentPaid {
 			t.Fatalf("instalment after its D-1 authorization %+v, want PAID", is[0])
+		}
+	})
+}
+
+// An instalment's deferred debit the D-1 authorization could not take by
+// its capture date (ERROR) is a technical failure of the instalment,
+// retried by the policy: unlike a one-off deferred payment's, it tells
+// the buyer nothing (docs/subscriptions.md), only the merchant.
+func TestDeferredInstalmentErrorNotToldToTheBuyer(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.shop.Settings.OrderConfirmationEmails = true
+		if err := db.UpdateShop(e.ctx(), e.shop, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := card.ParsePAN(cardOK)
+		tok, err := e.vault.TokenizeNow(e.ctx(), vault.TokenizeRequest{ShopID: e.shop.ID, Mode: shop.ModeTest, PAN: p,
+			Expiry: card.Expiry{Month: 12, Year: 2035}, Customer: json.RawMessage(`{"email":"zoe@example.com"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub := e.create(CreateInput{Amount: 990, PaymentMethodToken: tok.Value, RRule: "FREQ=MONTHLY;COUNT=3",
+			Options: Options{CaptureDelay: ptr(20)}})
+		e.run(1)
+		paymentID := e.attempts(sub)[0].PaymentID
+		var uuid string
+		if err := db.Reader().QueryRow(`SELECT uuid FROM transactions WHERE payment_id = $1`, paymentID).Scan(&uuid); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Set(t0.AddDate(0, 0, 20))
+		e.sim.InjectFault(uuid+"-authorise", simulator.FaultUnavailable)
+		if _, err := e.pay.AuthorizeDue(e.ctx(), 10); err != nil {
+			t.Fatal(err)
+		}
+		var status string
+		if err := db.Reader().QueryRow(`SELECT detailed_status FROM transactions WHERE uuid = $1`, uuid).Scan(&status); err != nil ||
+			status != "ERROR" {
+			t.Fatalf("debit %s (%v), want ERROR", status, err)
+		}
+		var refused int
+		if err := db.Reader().QueryRow(`SELECT COUNT(*) FROM outbox WHERE ordering_key = $1 AND channel = 'email' AND event = 'payment.refused'`,
+			"payment:"+paymentID+"/buyer").Scan(&refused); err != nil || refused != 0 {
+			t.Fatalf("buyer emails of the instalment's technical failure: %d (%v), want none", refused, err)
 		}
 	})
 }
