@@ -165,6 +165,7 @@ var goldenVariants = []goldenVariant{
 	{"override-row-short", func(c *Content) bool { c.Shop.ID = "ovr-row"; return true }},
 	{"override-text-only", func(c *Content) bool { c.Shop.ID = "ovr-text"; return true }},
 	{"technical-error", paymentOnly(func(p *PaymentView) { p.Accepted, p.TechnicalError = false, true })},
+	{"deferred-debit-error", paymentOnly(func(p *PaymentView) { p.Accepted, p.TechnicalError, p.DebitAfterCheck = false, true, true })},
 	{"instalment-retry", paymentOnly(func(p *PaymentView) {
 		at := time.Date(2030, 3, 5, 10, 30, 0, 0, time.UTC)
 		p.Accepted, p.RetryAt = false, &at

@@ -225,7 +225,7 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 	}
 	view := &PaymentView{ID: p.PaymentID, OrderID: p.OrderID, TransactionID: p.TransactionID, Accepted: p.Accepted,
 		Amount: p.Amount, Currency: p.Currency, Brand: p.Brand, PANMasked: p.PANMasked, At: p.At,
-		TechnicalError: p.TechnicalError && !p.Accepted}
+		TechnicalError: p.TechnicalError && !p.Accepted, DebitAfterCheck: p.DebitAfterCheck && p.TechnicalError && !p.Accepted}
 	if !p.DebitOn.IsZero() {
 		on := p.DebitOn
 		view.DebitOn = &on

@@ -152,6 +152,11 @@ type PaymentView struct {
 	// TechnicalError: not refused, the acquirer could not be reached and
 	// nothing was charged (PaymentFacts.TechnicalError).
 	TechnicalError bool `json:"technicalError,omitempty"`
+	// DebitAfterCheck, with TechnicalError: a deferred debit that could
+	// not be made on its date, after the buyer's card was checked
+	// (PaymentFacts.DebitAfterCheck): the buyer is not at the form to
+	// try again.
+	DebitAfterCheck bool `json:"debitAfterCheck,omitempty"`
 	// RetryAt, for a refused subscription instalment, is when it is tried
 	// again; InstalmentFailed: it is not, the instalment has failed.
 	RetryAt          *time.Time `json:"retryAt,omitempty"`
@@ -245,7 +250,10 @@ type PaymentData struct {
 	// TechnicalError: the acquirer could not be reached, nothing was
 	// charged (Accepted is false).
 	TechnicalError bool
-	Status         string // "Accepted" / "Refusé" / "Technical error" …
+	// DebitAfterCheck: the technical error ended a deferred debit
+	// (PaymentView.DebitAfterCheck).
+	DebitAfterCheck bool
+	Status          string // "Accepted" / "Refusé" / "Technical error" …
 	// Retry, for a refused subscription instalment, is when it is tried
 	// again (written for the language); InstalmentFailed: it is not.
 	Retry            string
@@ -452,6 +460,7 @@ func newData(c Content, sms bool) *Data {
 			pd.Status = catalogs[lang]["status.accepted"]
 		case p.TechnicalError:
 			pd.TechnicalError, pd.Status = true, catalogs[lang]["status.error"]
+			pd.DebitAfterCheck = p.DebitAfterCheck
 		}
 		if p.RetryAt != nil {
 			pd.Retry = d.formatDate(*p.RetryAt)

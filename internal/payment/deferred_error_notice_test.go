@@ -79,6 +79,12 @@ func TestDeferredDebitErrorToldToTheBuyer(t *testing.T) {
 			if !strings.Contains(m.Subject, "technical error") || strings.Contains(m.Subject, "refused") {
 				t.Errorf("%s: merchant's notice %q, want a technical error", x.lang, m.Subject)
 			}
+			// The buyer is not at the form: the merchant is not told the
+			// buyer may try again, but to settle the payment with them.
+			if strings.Contains(m.Text, "may try again") || !strings.Contains(m.Text, "Contact the buyer") ||
+				strings.Contains(m.HTML, "may try again") || !strings.Contains(m.HTML, "Contact the buyer") {
+				t.Errorf("%s: merchant's notice of a deferred debit not made:\n%s", x.lang, m.Text)
+			}
 		}
 		// Final: later runs tell nobody again.
 		e.clk.Advance(time1min * 90)
