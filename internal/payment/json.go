@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/jsonstr"
 )
 
 // This file is the one place where payments become PayZen V4 JSON: the
@@ -27,24 +28,11 @@ func Answer(p Payment, now time.Time) ([]byte, error) {
 
 // answerString is Answer as a string, for an outbox message's payload.
 func answerString(p Payment, now time.Time) (string, error) {
-	s, err := jsonString(Object(p, now))
+	s, err := jsonstr.Marshal(Object(p, now))
 	if err != nil {
 		return "", fmt.Errorf("payment: marshal answer: %w", err)
 	}
 	return s, nil
-}
-
-// jsonString is string(json.Marshal(v)) made with one copy of the JSON
-// instead of two: Marshal copies its encoder's buffer into a new slice,
-// and the conversion to a string copies that slice again. An Encoder
-// writes the same bytes (HTML characters escaped too) and a newline.
-func jsonString(v any) (string, error) {
-	var b strings.Builder
-	if err := json.NewEncoder(&b).Encode(v); err != nil {
-		return "", err
-	}
-	s := b.String()
-	return s[:len(s)-1], nil
 }
 
 // Object returns p as the V4/Payment answer object, to embed in a V4

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/jsonstr"
 	"github.com/openpsp/openpsp/internal/store"
 )
 
@@ -193,8 +194,8 @@ func paymentFromRecord(r store.PaymentRecord) Payment {
 }
 
 func (p Payment) record() store.PaymentRecord {
-	c, _ := jsonString(p.Customer)
-	o, _ := jsonString(p.Options)
+	c, _ := jsonstr.Marshal(p.Customer)
+	o, _ := jsonstr.Marshal(p.Options)
 	return store.PaymentRecord{
 		ID: p.ID, ShopID: p.ShopID, Mode: p.Mode, OrderID: p.OrderID, Amount: p.Amount, Currency: p.Currency,
 		FormAction: p.FormAction, OrderStatus: p.OrderStatus, OrderCycle: p.OrderCycle, Customer: c,
@@ -243,11 +244,11 @@ func transactionFromRecord(r store.TransactionRecord) Transaction {
 func (t Transaction) record() store.TransactionRecord {
 	var tds string
 	if t.ThreeDS != nil {
-		tds, _ = jsonString(t.ThreeDS)
+		tds, _ = jsonstr.Marshal(t.ThreeDS)
 	}
 	md := "{}"
 	if len(t.Metadata) > 0 {
-		md, _ = jsonString(t.Metadata)
+		md, _ = jsonstr.Marshal(t.Metadata)
 	}
 	return store.TransactionRecord{
 		UUID: t.UUID, ShopID: t.ShopID, PaymentID: t.PaymentID, ParentUUID: t.ParentUUID, Mode: t.Mode,
