@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -16,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openpsp/openpsp/internal/jsonstr"
 	"github.com/openpsp/openpsp/internal/money"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/webstatic"
@@ -218,8 +218,7 @@ func (h *Handler) formView(pg page) *view {
 	for _, k := range clientKeys {
 		cm[k] = m[k]
 	}
-	b, _ := json.Marshal(cm)
-	v.ClientMessages = string(b)
+	v.ClientMessages, _ = jsonstr.Marshal(cm)
 	v.FormAction = pg.form.FormAction
 	h.fillWallet(pg, v)
 	return v

@@ -10,13 +10,13 @@ package notify
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/contact"
 	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/jsonstr"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
@@ -172,11 +172,11 @@ func merchantPhone(s shop.Shop) string {
 // collects m (see PaymentMessages).
 func (e *Enqueued) add(tx *sql.Tx, now time.Time, m outbox.Message, c any) error {
 	if m.Payload == "" {
-		b, err := json.Marshal(c)
+		s, err := jsonstr.Marshal(c)
 		if err != nil {
 			return fmt.Errorf("notify: encode %s payload: %w", m.Channel, err)
 		}
-		m.Payload = string(b)
+		m.Payload = s
 	}
 	if tx == nil {
 		e.Messages = append(e.Messages, m)

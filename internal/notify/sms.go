@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -160,7 +161,7 @@ func (h *HTTPSMS) SendSMS(ctx context.Context, s SMS) (outbox.Outcome, error) {
 		if err != nil {
 			return outbox.Outcome{}, err
 		}
-		body, ctype = strings.NewReader(string(b)), "application/json"
+		body, ctype = bytes.NewReader(b), "application/json"
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.endpoint, body)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/jsonstr"
 )
 
 // Webhook headers. Merchants verify SignatureHeader and deduplicate on
@@ -63,11 +64,11 @@ func WebhookEnvelope(id, event, shopID, mode string, created time.Time, data any
 	// receiver parsing "2006-01-02T15:04:05Z" (or an older ISO parser)
 	// must not meet nine digits of fraction.
 	created = created.UTC().Truncate(time.Second)
-	b, err := json.Marshal(WebhookEvent{ID: id, Type: event, Created: created, ShopID: shopID, Mode: mode, Data: raw})
+	s, err := jsonstr.Marshal(WebhookEvent{ID: id, Type: event, Created: created, ShopID: shopID, Mode: mode, Data: raw})
 	if err != nil {
 		return "", fmt.Errorf("outbox: webhook envelope: %w", err)
 	}
-	return string(b), nil
+	return s, nil
 }
 
 // Sign returns the SignatureHeader value for body at time t: "t=<unix

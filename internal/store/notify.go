@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/jsonstr"
 )
 
 // DemoMessage is an email or SMS kept for the TEST-mode /demo/mail page.
@@ -45,18 +46,18 @@ func (db *DB) KeepDemoMessage(ctx context.Context, m DemoMessage) error {
 	if m.ID == "" {
 		m.ID = ids.New()
 	}
-	headers, err := json.Marshal(m.Headers)
+	headers, err := jsonstr.Marshal(m.Headers)
 	if err != nil {
 		return fmt.Errorf("store: demo message headers: %w", err)
 	}
 	if m.Headers == nil {
-		headers = []byte("{}")
+		headers = "{}"
 	}
 	prune := (db.demoInserts.Add(1)-1)%DemoPruneEvery == 0
 	err = db.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`INSERT INTO demo_messages (id, outbox_id, shop_id, channel, event, mode, recipient, sender, subject, text_body, html_body, headers, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (outbox_id) DO NOTHING`,
-			m.ID, m.OutboxID, m.ShopID, m.Channel, m.Event, m.Mode, m.Recipient, m.Sender, m.Subject, m.Text, m.HTML, string(headers), Micros(m.CreatedAt)); err != nil {
+			m.ID, m.OutboxID, m.ShopID, m.Channel, m.Event, m.Mode, m.Recipient, m.Sender, m.Subject, m.Text, m.HTML, headers, Micros(m.CreatedAt)); err != nil {
 			return err
 		}
 		if !prune {

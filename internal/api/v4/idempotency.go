@@ -14,6 +14,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/jsonstr"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 )
@@ -176,16 +177,16 @@ func encode(answer any, err error) (stored string, cacheable bool) {
 		if !ok || e.Code == errs.Internal {
 			return "", false
 		}
-		b, _ := json.Marshal(storedAnswer{Error: &storedError{Code: e.Code, Message: e.Message, DetailedCode: e.DetailedCode,
+		s, _ := jsonstr.Marshal(storedAnswer{Error: &storedError{Code: e.Code, Message: e.Message, DetailedCode: e.DetailedCode,
 			Detail: e.Detail, Field: e.Field}})
-		return string(b), true
+		return s, true
 	}
 	raw, merr := json.Marshal(answer)
 	if merr != nil {
 		return "", false
 	}
-	b, _ := json.Marshal(storedAnswer{Answer: raw})
-	return string(b), true
+	s, _ := jsonstr.Marshal(storedAnswer{Answer: raw})
+	return s, true
 }
 
 // decode gives back a stored result: the answer as raw JSON, so that every
