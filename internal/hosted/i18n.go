@@ -6,8 +6,9 @@ import (
 	"github.com/openpsp/openpsp/internal/langpref"
 )
 
-// languages the pages speak; the first is the fallback.
-var languages = langpref.Set{"en", "fr", "es", "it", "de"}
+// languages the pages speak (TestMessagesSpeakSpoken); the first is the
+// fallback.
+var languages = langpref.Spoken
 
 // messages holds every text of the pages per language. Keys are shared with
 // the form script (clientKeys) and the templates (.M.key). Strings with %s

@@ -1,7 +1,7 @@
 // Package langpref chooses a language among those a surface speaks (the
 // payment pages, the emails) from a language tag or a browser's
-// Accept-Language value. It is the one reader of Accept-Language: each
-// surface brings its own Set.
+// Accept-Language value. It is the one reader of Accept-Language, and
+// Spoken is the one list of the languages OpenPSP speaks.
 package langpref
 
 import (
@@ -12,6 +12,11 @@ import (
 
 // Set is the base languages a surface speaks, in lower case ("en", "fr").
 type Set []string
+
+// Spoken is the languages OpenPSP speaks, the first the fallback: the
+// payment pages and the emails and SMS speak all of them (their tests check
+// that their catalogues hold exactly these), and a shop's language is one.
+var Spoken = Set{"en", "fr", "es", "it", "de"}
 
 // Base returns the base language of a BCP 47 tag in any of its spellings
 // ("fr-FR", "fr_CA", "FR", " fr ") and whether s speaks it.

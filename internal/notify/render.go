@@ -28,7 +28,7 @@ import (
 var files embed.FS
 
 // Languages are the languages every built-in template exists in.
-var Languages = []string{"en", "fr", "es", "it", "de"}
+var Languages = []string(langpref.Spoken)
 
 // Template ids: one per message a shop may reword (see TemplateStore).
 const (

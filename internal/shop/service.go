@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/langpref"
 	"github.com/openpsp/openpsp/internal/vault"
 )
 
@@ -217,13 +218,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	return out, nil
 }
 
-func supportedLanguage(l string) bool {
-	switch l {
-	case "en", "fr", "es", "it", "de":
-		return true
-	}
-	return false
-}
+func supportedLanguage(l string) bool { return slices.Contains(langpref.Spoken, l) }
 
 func (s *Service) freeShopID(ctx context.Context) (string, error) {
 	for i := 0; i < 20; i++ {

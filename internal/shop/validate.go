@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/openpsp/openpsp/internal/contact"
+	"github.com/openpsp/openpsp/internal/langpref"
 	"github.com/openpsp/openpsp/internal/money"
 )
 
@@ -44,7 +45,7 @@ func (sh Shop) problems(production bool) []problem {
 		}
 	}
 	if !supportedLanguage(sh.Language) {
-		add("language", fmt.Errorf("language must be one of en, fr, es, it, de, not %q", sh.Language))
+		add("language", fmt.Errorf("language must be one of %s, not %q", strings.Join(langpref.Spoken, ", "), sh.Language))
 	}
 	for _, name := range []string{"email", "merchant-email"} {
 		if v := sh.setting(name); v != "" && !contact.ValidEmail(v) {
