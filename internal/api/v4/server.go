@@ -86,18 +86,9 @@ func jsonErrorDetail(err error) string {
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return "syntax error at offset " + itoa(se.Offset)
+		return "syntax error at offset " + strconv.FormatInt(se.Offset, 10)
 	}
 	return "malformed JSON"
-}
-
-func itoa(n int64) string {
-	return strings.TrimSpace(strings.Replace(string(json.Number(jsonInt(n))), "\"", "", -1))
-}
-
-func jsonInt(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 // Handler serves one web service. answer is marshalled as the envelope's
