@@ -3,13 +3,13 @@ package payment
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/jsonstr"
 	"github.com/openpsp/openpsp/internal/store"
 )
 
@@ -215,9 +215,9 @@ func (s *Service) tokenCard(ctx context.Context, shopID, mode, token string) (St
 // setCustomer stores the customer of a payment (billing details carried
 // over from a saved card when the buyer chose it).
 func setCustomer(tx *sql.Tx, paymentID string, c Customer) error {
-	b, err := json.Marshal(c)
+	s, err := jsonstr.Marshal(c)
 	if err != nil {
 		return err
 	}
-	return store.SetPaymentCustomerTx(tx, paymentID, string(b))
+	return store.SetPaymentCustomerTx(tx, paymentID, s)
 }
