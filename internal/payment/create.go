@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -167,7 +168,7 @@ func (in *CreateInput) validate(sh shop.Shop) (Options, error) {
 	}
 	for i, m := range in.PaymentMethods {
 		if m == "" || len(m) > 64 {
-			return o, invalid("paymentMethods["+itoa(i)+"]", m)
+			return o, invalid("paymentMethods["+strconv.Itoa(i)+"]", m)
 		}
 	}
 	settings := sh.Settings.Effective()

@@ -3,6 +3,7 @@ package payment
 import (
 	"encoding/json"
 	"net/mail"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -207,7 +208,7 @@ func (c *Customer) normalize() error {
 	}
 	for i := range sc.CartItemInfo {
 		it := &sc.CartItemInfo[i]
-		prefix := "customer.shoppingCart.cartItemInfo[" + itoa(i) + "]."
+		prefix := "customer.shoppingCart.cartItemInfo[" + strconv.Itoa(i) + "]."
 		for _, f := range []struct {
 			p    **string
 			name string
@@ -265,11 +266,6 @@ func clip(s string) string {
 		return string([]rune(s)[:40]) + "…"
 	}
 	return s
-}
-
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
 }
 
 // buyerBrowser is what the hosted pages know of the buyer's browser: its
