@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -230,7 +231,7 @@ func (a *App) middleware(next http.Handler) http.Handler {
 				route = "unmatched"
 			}
 			d := time.Since(start)
-			a.Metrics.HTTPRequests.WithLabelValues(route, itoa(rec.code)).Inc()
+			a.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
 			a.Metrics.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
 			a.accessLog(ctx, r, rec, d)
 		}()
@@ -280,8 +281,3 @@ var secretPathValues = []string{"formToken", "session"}
 // maxLoggedPath bounds the path an access line shows: a client chooses it,
 // up to the header limit (1 MB).
 const maxLoggedPath = 512
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
