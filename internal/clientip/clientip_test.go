@@ -31,27 +31,12 @@ func TestResolveBehindProxies(t *testing.T) {
 		{"only proxies: the farthest", "127.0.0.1/32,10.0.0.0/8", []string{"10.9.9.9, 10.1.2.3"}, "10.9.9.9"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			trusted, err := ParseTrusted(c.trusted)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := NewResolver(trusted, XForwardedFor)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				io.WriteString(w, Of(res.Attach(r)))
-			}))
-			defer srv.Close()
-			req, _ := http.NewRequest("GET", srv.URL, nil)
+			h := http.Header{}
 			for _, v := range c.xff {
-				req.Header.Add("X-Forwarded-For", v)
+				h.Add("X-Forwarded-For", v)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if string(b) != c.want {
-				t.Fatalf("client %q, want %q", b, c.want)
+			if got := resolveOverHTTP(t, c.trusted, XForwardedFor, h); got != c.want {
+				t.Fatalf("client %q, want %q", got, c.want)
 			}
 		})
 	}
@@ -97,33 +82,43 @@ func TestResolveForwardedBehindProxies(t *testing.T) {
 		{"nor alone", XForwardedFor, "127.0.0.1/32", []string{"for=203.0.113.9"}, "", "127.0.0.1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			trusted, err := ParseTrusted(c.trusted)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := NewResolver(trusted, c.header)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				io.WriteString(w, Of(res.Attach(r)))
-			}))
-			defer srv.Close()
-			req, _ := http.NewRequest("GET", srv.URL, nil)
+			h := http.Header{}
 			for _, v := range c.forwarded {
-				req.Header.Add("Forwarded", v)
+				h.Add("Forwarded", v)
 			}
 			if c.xff != "" {
-				req.Header.Set("X-Forwarded-For", c.xff)
+				h.Set("X-Forwarded-For", c.xff)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if string(b) != c.want {
-				t.Fatalf("client %q, want %q", b, c.want)
+			if got := resolveOverHTTP(t, c.trusted, c.header, h); got != c.want {
+				t.Fatalf("client %q, want %q", got, c.want)
 			}
 		})
 	}
+}
+
+// resolveOverHTTP sends a real request over loopback with header to a
+// server whose resolver trusts the proxies trusted and reads the header
+// named, and returns the client address the server resolved.
+func resolveOverHTTP(t *testing.T, trusted string, named Header, header http.Header) string {
+	t.Helper()
+	proxies, err := ParseTrusted(trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := NewResolver(proxies, named)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, Of(res.Attach(r)))
+	}))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header = header
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 func TestParseHeader(t *testing.T) {
