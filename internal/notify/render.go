@@ -775,70 +775,70 @@ func renderHTML(d *Data, id, override string) (string, error) {
 	return b.String(), nil
 }
 
-// shopTemplates keeps shops' templates parsed, by source: each message
-// cloned the layout, parsed the shop's source into it and, for HTML, had
-// html/template escape the whole layout again, several times the cost of
-// the message itself. The same source parses to the same template, which
-// runs the same whatever the message (html/template escapes it once, at
-// its first run, and keeps an escaping error to return it at every run),
-// so a message renders as it did. A source that does not parse is not
-// kept: it fails as before. The maps are emptied when they reach
+// parsedShopTemplates keeps shops' templates parsed, by source: each
+// message cloned the layout, parsed the shop's source into it and, for
+// HTML, had html/template escape the whole layout again, several times the
+// cost of the message itself. The same source parses to the same template,
+// which runs the same whatever the message (html/template escapes it once,
+// at its first run, and keeps an escaping error to return it at every
+// run), so a message renders as it did. A source that does not parse is
+// not kept: it fails as before. The map is emptied when it reaches
 // maxShopTemplates sources (sources tried by ValidateOverride count too).
-var shopTemplates struct {
-	sync.Mutex
-	html map[string]*template.Template
-	text map[string]*texttemplate.Template
+type parsedShopTemplates[T any] struct {
+	mu sync.Mutex
+	m  map[string]T
 }
 
 const maxShopTemplates = 256
 
-// shopHTML is the layout with a shop's content block (see renderHTML).
-func shopHTML(src string) (*template.Template, error) {
-	shopTemplates.Lock()
-	t, ok := shopTemplates.html[src]
-	shopTemplates.Unlock()
+// get returns the template parsed from src, parsing it with parse the
+// first time.
+func (c *parsedShopTemplates[T]) get(src string, parse func(string) (T, error)) (T, error) {
+	c.mu.Lock()
+	t, ok := c.m[src]
+	c.mu.Unlock()
 	if ok {
 		return t, nil
 	}
-	t, err := htmlLayout.Clone()
-	if err == nil {
-		_, err = t.Parse(`{{define "content"}}` + src + `{{end}}`)
-	}
+	t, err := parse(src)
 	if err != nil {
-		return nil, err
+		return t, err
 	}
-	shopTemplates.Lock()
-	if shopTemplates.html == nil || len(shopTemplates.html) >= maxShopTemplates {
-		shopTemplates.html = map[string]*template.Template{}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxShopTemplates {
+		c.m = map[string]T{}
 	}
-	shopTemplates.html[src] = t
-	shopTemplates.Unlock()
+	c.m[src] = t
+	c.mu.Unlock()
 	return t, nil
+}
+
+var (
+	shopHTMLTemplates parsedShopTemplates[*template.Template]
+	shopTextTemplates parsedShopTemplates[*texttemplate.Template]
+)
+
+// shopHTML is the layout with a shop's content block (see renderHTML).
+func shopHTML(src string) (*template.Template, error) {
+	return shopHTMLTemplates.get(src, func(src string) (*template.Template, error) {
+		t, err := htmlLayout.Clone()
+		if err == nil {
+			_, err = t.Parse(`{{define "content"}}` + src + `{{end}}`)
+		}
+		return t, err
+	})
 }
 
 // shopText is a shop's text template with the built-in text blocks (see
 // execText).
 func shopText(src string) (*texttemplate.Template, error) {
-	shopTemplates.Lock()
-	t, ok := shopTemplates.text[src]
-	shopTemplates.Unlock()
-	if ok {
-		return t, nil
-	}
-	base, err := textBlocks.Clone()
-	if err != nil {
-		return nil, err
-	}
-	if t, err = base.New("shop").Parse(src); err != nil {
-		return nil, err
-	}
-	shopTemplates.Lock()
-	if shopTemplates.text == nil || len(shopTemplates.text) >= maxShopTemplates {
-		shopTemplates.text = map[string]*texttemplate.Template{}
-	}
-	shopTemplates.text[src] = t
-	shopTemplates.Unlock()
-	return t, nil
+	return shopTextTemplates.get(src, func(src string) (*texttemplate.Template, error) {
+		base, err := textBlocks.Clone()
+		if err != nil {
+			return nil, err
+		}
+		return base.New("shop").Parse(src)
+	})
 }
 
 // Sizes to reserve for a message's parts: a little more than the built-in
