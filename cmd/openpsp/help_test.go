@@ -22,6 +22,12 @@ import (
 // stderr, and its error.
 func helpText(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return helpTextCtx(t, context.Background(), args...)
+}
+
+// helpTextCtx is helpText under ctx (serve runs until ctx ends).
+func helpTextCtx(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +39,7 @@ func helpText(t *testing.T, args ...string) (string, error) {
 		b, _ := io.ReadAll(r)
 		done <- string(b)
 	}()
-	runErr := run(context.Background(), args)
+	runErr := run(ctx, args)
 	os.Stdout, os.Stderr = oldOut, oldErr
 	w.Close()
 	return <-done, runErr

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/obs"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
 )
 
 // routes is the one flat list of everything OpenPSP serves.
@@ -142,7 +144,8 @@ func (a *App) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // readyz answers 200 only when this copy can take traffic: the database
-// answers and it is not shutting down.
+// answers, takes writes and has no migration newer than this binary's, and
+// the copy is not shutting down.
 func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	if a.draining.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
@@ -158,6 +161,18 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := a.DB.WriteHealth(ctx); err != nil {
 		a.notReady(r.Context(), "readiness: writes fail", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "writes failing"})
+		return
+	}
+	// A newer release may have migrated the database under this running
+	// copy (copies sharing one PostgreSQL during an upgrade): it would
+	// serve on a schema it does not know, so it takes no more traffic.
+	if err := a.DB.SchemaHealth(ctx); err != nil {
+		state := "schema unreadable"
+		if errors.As(err, new(*store.NewerSchemaError)) {
+			state = "schema newer than this binary"
+		}
+		a.notReady(r.Context(), "readiness: "+state, err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": state})
 		return
 	}
 	a.readyErrs.Recovered(r.Context(), a.Log, a.Clock.Now(), "readiness: database reachable again")

@@ -40,3 +40,7 @@ func WithQueryTracer(o Options, t pgx.QueryTracer) Options {
 	o.queryTracer = t
 	return o
 }
+
+// MigrationLockKey is the advisory lock Migrate holds on PostgreSQL, for
+// the tests that play a newer copy migrating.
+const MigrationLockKey = migrationLockKey

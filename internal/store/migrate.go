@@ -20,6 +20,13 @@ const migrationLockKey = 7_336_110_521
 // Migrate applies every migration of this dialect that has not run yet, each
 // in its own transaction, in file-name order. On PostgreSQL it holds an
 // advisory lock so that copies starting together migrate once.
+//
+// It refuses, with a *NewerSchemaError and changing nothing, a database
+// that holds a migration this binary does not know: a newer release
+// migrated it, and this binary would work on a schema it does not
+// understand (columns it does not fill, rows it cannot read). The check
+// reads schema_migrations under the lock, so an old copy that starts while
+// a newer one migrates waits for it and then sees what it applied.
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	return db.migrate(ctx, "")
 }
@@ -52,6 +59,9 @@ func (db *DB) migrate(ctx context.Context, upTo string) (applied []string, err e
 	done, err := appliedMigrations(ctx, conn)
 	if err != nil {
 		return nil, err
+	}
+	if st := compareSchema(names, done); len(st.Unknown) > 0 {
+		return nil, &NewerSchemaError{Database: st.Database, Binary: st.Binary, Unknown: st.Unknown}
 	}
 
 	for _, name := range names {
@@ -166,6 +176,12 @@ func (db *DB) Schema(ctx context.Context) (SchemaState, error) {
 			return SchemaState{}, err
 		}
 	}
+	return compareSchema(names, done), nil
+}
+
+// compareSchema is the SchemaState of a database that has run the
+// migrations done, for a binary whose migration files are names.
+func compareSchema(names []string, done map[string]bool) SchemaState {
 	var st SchemaState
 	known := map[string]bool{}
 	for _, name := range names {
@@ -185,7 +201,50 @@ func (db *DB) Schema(ctx context.Context) (SchemaState, error) {
 		}
 	}
 	sort.Strings(st.Unknown)
-	return st, nil
+	return st
+}
+
+// NewerSchemaError refuses a database a newer release migrated: it holds
+// migrations this binary does not know.
+type NewerSchemaError struct {
+	Database string   // the database's newest migration
+	Binary   string   // this binary's newest migration
+	Unknown  []string // the database's migrations this binary does not know (nil: not listed)
+}
+
+func (e *NewerSchemaError) Error() string {
+	unknown := ""
+	if len(e.Unknown) > 0 {
+		unknown = " (it has " + strings.Join(e.Unknown, ", ") + ")"
+	}
+	return fmt.Sprintf("store: the database's schema is at migration %s, newer than this binary's newest, %s%s: "+
+		"a newer openpsp release migrated it, and this binary does not understand its schema. "+
+		"Run that release (or a newer one) on this database; an older binary never works on it, nor undoes migrations. "+
+		"Nothing was changed", e.Database, e.Binary, unknown)
+}
+
+// SchemaHealth returns nil while the database's newest migration is one
+// this binary knows, or a *NewerSchemaError once a newer release has
+// migrated it under this running binary (copies sharing one PostgreSQL
+// during an upgrade): readiness then fails, so that a load balancer stops
+// sending this copy traffic it would handle on a schema it does not know.
+// It reads one row through schema_migrations' primary key, cheap enough
+// for every readiness probe.
+func (db *DB) SchemaHealth(ctx context.Context) error {
+	names, err := db.migrationNames() // the embedded directory: no I/O
+	if err != nil || len(names) == 0 {
+		return fmt.Errorf("store: this binary's migrations: %v", err)
+	}
+	binary := strings.TrimSuffix(names[len(names)-1], ".sql")
+	var newest sql.NullString
+	if err := db.read.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&newest); err != nil {
+		return fmt.Errorf("store: read the schema version: %w", err)
+	}
+	// Versions start with a zero-padded number: they sort as they run.
+	if newest.String > binary {
+		return &NewerSchemaError{Database: newest.String, Binary: binary}
+	}
+	return nil
 }
 
 // splitStatements splits a migration file on lines that hold only ";" or end
