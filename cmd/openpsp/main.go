@@ -4,7 +4,8 @@
 //	openpsp migrate          create or upgrade the database schema
 //	openpsp version          print the version
 //	openpsp shops …          create, list, show shops; show and rotate their keys and
-//	                         webhook secrets; change their settings and email/SMS wording
+//	                         webhook secrets; replace their DirectLink passwords;
+//	                         change their settings and email/SMS wording
 //	openpsp keys …           generate master keys, rotate and rewrap
 //	openpsp bench            measure throughput and latency under load
 //	openpsp notifications …  list, show and retry IPN, webhook, email and SMS deliveries

@@ -82,7 +82,7 @@ func requireDatabaseAt(cfg config.Config, how string) error {
 }
 
 // shopsSubcommands are the subcommands of `openpsp shops`.
-var shopsSubcommands = []string{"create", "list", "show", "keys", "rotate-keys", "webhook-secret", "template", "set"}
+var shopsSubcommands = []string{"create", "list", "show", "keys", "rotate-keys", "directlink-password", "webhook-secret", "template", "set"}
 
 const shopsUsage = `usage:
   openpsp shops create -name NAME [-id 8DIGITS] [-currency EUR] [-language en|fr|es|it|de] [-email ADDR] [-notification-url URL] [-pspid PSPID]
@@ -90,6 +90,10 @@ const shopsUsage = `usage:
   openpsp shops show SHOP_ID
   openpsp shops keys SHOP_ID [-mode TEST|PRODUCTION]          show a key set in clear
   openpsp shops rotate-keys SHOP_ID -mode TEST|PRODUCTION     replace a key set (the old one stops working)
+  openpsp shops directlink-password SHOP_ID [-generate] < FILE
+                                                               replace the DirectLink API password (the old one stops
+                                                               working): read from stdin, one line, 12-128 printable
+                                                               ASCII characters; or -generate one and print it once
   openpsp shops webhook-secret SHOP_ID [-rotate] [-overlap 24h]  show (or rotate) the webhook signing secrets
   openpsp shops template SHOP_ID TEMPLATE LANG [-subject S] [-html FILE] [-text FILE] [-delete]
                                                                show, set or remove the shop's wording of an email or SMS
@@ -162,7 +166,8 @@ func shopsCommand(args []string, production bool) (func(context.Context, *app.Ap
 			fmt.Printf("(`openpsp shops keys %s [-mode PRODUCTION]` shows these API keys again.)\n\n", c.Shop.ID)
 			fmt.Printf("Ogone PSPID %s: SHA-IN %s, SHA-OUT %s (%s), DirectLink user %s password %s\n",
 				c.PSPID, c.SHAIn, c.SHAOut, c.SHAAlgo, c.APIUser, c.APIPassword)
-			fmt.Println("Keep the Ogone SHA passphrases and the DirectLink password now: no command shows them again.")
+			fmt.Printf("Keep the Ogone SHA passphrases and the DirectLink password now: no command shows them again "+
+				"(`openpsp shops directlink-password %s` replaces the password).\n", c.Shop.ID)
 			return nil
 		}, nil
 	case "list":
@@ -274,12 +279,101 @@ func shopsCommand(args []string, production bool) (func(context.Context, *app.Ap
 			}
 			return nil
 		}, nil
+	case "directlink-password":
+		return shopsDirectLinkPassword(rest)
 	case "template":
 		return shopTemplate(rest)
 	case "set":
 		return shopsSet(rest, production)
 	}
 	return nil, usageErr()
+}
+
+// shopsDirectLinkPassword checks the arguments of `openpsp shops
+// directlink-password` (args follow it) and reads the new password from
+// stdin, unless -generate, before the database is opened; it returns the
+// change. The password is never an argument (`ps` and the shell's history
+// would show it) and is never printed, except a generated one, once.
+func shopsDirectLinkPassword(args []string) (func(context.Context, *app.App) error, error) {
+	if len(args) < 1 {
+		return nil, usageErr()
+	}
+	if isHelp(args[0]) {
+		fmt.Fprintln(os.Stderr, shopsUsage)
+		return nil, flag.ErrHelp
+	}
+	fs := flag.NewFlagSet("shops directlink-password", flag.ContinueOnError)
+	generate := fs.Bool("generate", false, "make a random password and print it once, instead of reading one from stdin")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, shopsUsage)
+			return nil, err
+		}
+		return nil, wrongInput(fs.Name(), err, shopsUsage)
+	}
+	if fs.NArg() > 0 {
+		// Not parseShopsFlags: its message repeats the stray words, and
+		// here they are most likely the password.
+		return nil, wrongInput(fs.Name(), errors.New("takes no password as an argument (`ps` and the shell's history would show it): "+
+			"give it on stdin, or use -generate"), shopsUsage)
+	}
+	id := args[0]
+	if err := checkShopID(id); err != nil {
+		return nil, err
+	}
+	password := ""
+	if *generate {
+		password = shop.NewDirectLinkPassword()
+	} else {
+		p, err := readPasswordLine(os.Stdin)
+		if err != nil {
+			return nil, err
+		}
+		password = p
+	}
+	return func(ctx context.Context, a *app.App) error {
+		pspid, user, err := a.Shops.SetDirectLinkPassword(ctx, id, password)
+		if err != nil {
+			return fmt.Errorf("shop %s: DirectLink password: %w", id, err)
+		}
+		if !*generate {
+			fmt.Printf("DirectLink password of shop %s replaced (PSPID %s, USERID %s): the previous one no longer works.\n", id, pspid, user)
+			return nil
+		}
+		fmt.Printf("New DirectLink password of shop %s (PSPID %s, USERID %s); the previous one no longer works:\n  password  %s\n"+
+			"Keep it now: no command shows it again.\n", id, pspid, user, password)
+		return nil
+	}, nil
+}
+
+// readPasswordLine reads a password from f (stdin): one line, its line
+// ending dropped, checked by shop.CheckDirectLinkPassword. A terminal is
+// refused: what is typed there shows on the screen.
+func readPasswordLine(f *os.File) (string, error) {
+	if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		return "", errors.New("the new DirectLink password is read from stdin, and stdin is a terminal, which would show it: " +
+			"pipe it in (`read -rs PW && printf '%s\\n' \"$PW\" | openpsp shops directlink-password SHOP_ID`, " +
+			"or `< FILE`), or use -generate")
+	}
+	// A password is at most MaxDirectLinkPassword bytes: reading a little
+	// more tells a longer one (or a file given by mistake) without
+	// reading all of it.
+	b, err := io.ReadAll(io.LimitReader(f, shop.MaxDirectLinkPassword+3))
+	if err != nil {
+		return "", fmt.Errorf("read the password from stdin: %w", err)
+	}
+	if len(b) > shop.MaxDirectLinkPassword+2 {
+		return "", fmt.Errorf("stdin holds more than a password: a DirectLink password must have at most %d characters", shop.MaxDirectLinkPassword)
+	}
+	p := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	switch {
+	case p == "":
+		return "", errors.New("no password on stdin: give the new DirectLink password there, alone on one line, or use -generate")
+	case strings.ContainsAny(p, "\r\n"):
+		return "", errors.New("stdin must hold the password alone on one line")
+	}
+	return p, shop.CheckDirectLinkPassword(p)
 }
 
 // checkShopID refuses, before the database is opened, a shop id that no
