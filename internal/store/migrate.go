@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -219,7 +220,7 @@ func (e *NewerSchemaError) Error() string {
 	}
 	return fmt.Sprintf("store: the database's schema is at migration %s, newer than this binary's newest, %s%s: "+
 		"a newer openpsp release migrated it, and this binary does not understand its schema. "+
-		"Run that release (or a newer one) on this database; an older binary never works on it, nor undoes migrations. "+
+		"Run that release (or a newer one) on this database: this binary does not undo migrations. "+
 		"Nothing was changed", e.Database, e.Binary, unknown)
 }
 
@@ -228,12 +229,16 @@ func (e *NewerSchemaError) Error() string {
 // migrated it under this running binary (copies sharing one PostgreSQL
 // during an upgrade): readiness then fails, so that a load balancer stops
 // sending this copy traffic it would handle on a schema it does not know.
-// It reads one row through schema_migrations' primary key, cheap enough
-// for every readiness probe.
+// It is one MAX over schema_migrations, one short row per migration (tens
+// of rows, and its primary key orders them): about the cost of the ping
+// every readiness probe makes anyway.
 func (db *DB) SchemaHealth(ctx context.Context) error {
 	names, err := db.migrationNames() // the embedded directory: no I/O
-	if err != nil || len(names) == 0 {
-		return fmt.Errorf("store: this binary's migrations: %v", err)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return errors.New("store: this binary has no migrations")
 	}
 	binary := strings.TrimSuffix(names[len(names)-1], ".sql")
 	var newest sql.NullString
