@@ -214,7 +214,28 @@ func (d *Dispatcher) Kick() {
 // beside them, by up to Workers more. Results go to a finisher that records
 // many in one write. When ctx ends, deliveries in flight are abandoned and their claims released
 // without counting an attempt; Run returns once every result is written.
-func (d *Dispatcher) Run(ctx context.Context) error {
+func (d *Dispatcher) Run(ctx context.Context) error { return d.RunUntil(ctx, nil) }
+
+// RunUntil is Run that also stops when stop closes (nil: never), more
+// gently than at the end of ctx: it claims nothing more and takes no more
+// handed messages, but the deliveries in progress finish and are recorded
+// (ended early, a delivery the receiver may already have taken would be
+// sent again by another copy). The app stops it so once the database's
+// schema is newer than this binary's.
+func (d *Dispatcher) RunUntil(ctx context.Context, stop <-chan struct{}) error {
+	claimCtx := ctx
+	if stop != nil {
+		var cancel context.CancelFunc
+		claimCtx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-claimCtx.Done():
+			}
+		}()
+	}
 	jobs := make(chan Delivery, d.o.Workers)
 	results := make(chan Result, d.o.Workers)
 	// One token per delivery ended; at most Workers are ever outstanding
@@ -245,10 +266,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}()
 
 	d.openLocal(ctx, results)
-	d.claimLoop(ctx, jobs, freed, flushed)
+	// Deliveries (claimed and handed) run under ctx, claims under claimCtx.
+	d.claimLoop(claimCtx, jobs, freed, flushed)
+	d.closeLocal()
 	close(jobs)
 	workers.Wait()
-	d.closeLocal()
 	close(results)
 	<-finished
 	return nil
