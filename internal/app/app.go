@@ -26,6 +26,7 @@ import (
 	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/obs"
+	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -42,6 +43,9 @@ type Options struct {
 	LogOutput io.Writer            // nil: stderr
 	// JobInterval is how often background jobs poll (default 1s).
 	JobInterval time.Duration
+	// SchemaCheckInterval is how often a running copy reads the
+	// database's newest migration (default 5s; see watchSchema).
+	SchemaCheckInterval time.Duration
 	// Listener is a socket the caller opened with OpenListener before New
 	// (serve binds its port before creating the database); nil: Listen or
 	// Run opens cfg.Addr. The App closes it once New succeeded; when New
@@ -80,14 +84,21 @@ type App struct {
 
 	mux         *http.ServeMux
 	pages       *hosted.Handler // the buyer's pages; their message page answers unknown addresses
+	ogone       *ogone.Handler  // FlexCheckout and DirectLink
 	jobs        []job
 	jobInterval time.Duration
 	draining    atomic.Bool
 	readyErrs   obs.LogLimiter // failed /readyz probes (see notReady)
-	listener    net.Listener
-	server      *http.Server
-	closeOnce   sync.Once
-	mounts      []func(*http.ServeMux)
+	// newerSchema is set, once and for good, when a newer release has
+	// migrated the database under this running copy (see schema.go).
+	newerSchema     atomic.Pointer[store.NewerSchemaError]
+	newerSchemaOnce sync.Once
+	newerSchemaC    chan struct{} // closed when newerSchema is set
+	schemaEvery     time.Duration
+	listener        net.Listener
+	server          *http.Server
+	closeOnce       sync.Once
+	mounts          []func(*http.ServeMux)
 }
 
 // New opens the database, migrates it, seeds the demo shop when configured
@@ -105,7 +116,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if opts.JobInterval <= 0 {
 		opts.JobInterval = time.Second
 	}
-	a := &App{Config: cfg, Clock: opts.Clock, Metrics: obs.NewMetrics(), jobInterval: opts.JobInterval,
+	if opts.SchemaCheckInterval <= 0 {
+		opts.SchemaCheckInterval = 5 * time.Second
+	}
+	a := &App{Config: cfg, Clock: opts.Clock, Metrics: obs.NewMetrics(), jobInterval: opts.JobInterval, schemaEvery: opts.SchemaCheckInterval,
 		clients: clientip.NewResolver(cfg.TrustedProxies, cfg.ForwardedHeader), listener: opts.Listener}
 	a.Log = obs.NewLogger(opts.LogOutput, cfg.LogFormat, cfg.LogLevel)
 
@@ -203,7 +217,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 }
 
 // Handler returns the app's HTTP handler with its middleware.
-func (a *App) Handler() http.Handler { return a.middleware(a.unmatched(a.mux)) }
+func (a *App) Handler() http.Handler { return a.middleware(a.refuseOnNewerSchema(a.unmatched(a.mux))) }
 
 // Listen opens the listening socket (cfg.Addr; "127.0.0.1:0" picks a port).
 func (a *App) Listen() error {
@@ -269,6 +283,13 @@ func (a *App) Run(ctx context.Context) error {
 	if a.Config.Jobs {
 		a.startJobs(jobCtx, &jobsDone)
 	}
+	// Requests are refused on a newer schema whether or not this copy
+	// runs jobs: the check runs on every copy.
+	jobsDone.Add(1)
+	go func() {
+		defer jobsDone.Done()
+		a.watchSchema(jobCtx, a.schemaEvery)
+	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.server.Serve(a.listener) }()
 

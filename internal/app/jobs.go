@@ -18,7 +18,10 @@ type job struct {
 	run      func(ctx context.Context) error
 }
 
-// daemon is a long-running background loop (the outbox dispatcher).
+// daemon is a long-running background loop (the outbox dispatcher). Its
+// run returns when ctx ends and, having finished what it had started, when
+// a.newerSchemaDone() closes: it claims no work on a schema newer than this
+// binary's (schema.go).
 type daemon struct {
 	name string
 	run  func(ctx context.Context) error
@@ -40,6 +43,9 @@ func (a *App) addJob(name string, interval time.Duration, run func(ctx context.C
 // RunJobsOnce runs every job once, in order; tests call it instead of
 // waiting for the scheduler.
 func (a *App) RunJobsOnce(ctx context.Context) error {
+	if a.newerSchema.Load() != nil {
+		return nil // paused (schema.go)
+	}
 	for _, j := range a.jobs {
 		if err := j.run(ctx); err != nil {
 			return err
@@ -53,7 +59,12 @@ func (a *App) startJobs(ctx context.Context, wg *sync.WaitGroup) {
 		wg.Add(1)
 		go func(d daemon) {
 			defer wg.Done()
-			if err := d.run(ctx); err != nil && ctx.Err() == nil {
+			err := d.run(ctx)
+			switch {
+			case ctx.Err() != nil:
+			case a.newerSchema.Load() != nil:
+				a.Log.Warn("background loop paused", "loop", d.name, "reason", "database schema newer than this binary")
+			case err != nil:
 				a.Log.Error("background loop stopped", "loop", d.name, "err", err)
 			}
 		}(d)
@@ -77,6 +88,14 @@ func (a *App) startJobs(ctx context.Context, wg *sync.WaitGroup) {
 						return
 					case <-t.C:
 					}
+				}
+				// No new run on a schema newer than this binary's: a run
+				// in progress finished, the next ones would claim work
+				// this copy no longer understands. Counted, so that the
+				// pause shows on /metrics.
+				if a.newerSchema.Load() != nil {
+					a.Metrics.JobRuns.WithLabelValues(j.name, "paused").Inc()
+					continue
 				}
 				if err := j.run(ctx); err != nil && ctx.Err() == nil {
 					a.Metrics.JobRuns.WithLabelValues(j.name, "error").Inc()

@@ -151,6 +151,11 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
 		return
 	}
+	// Entered for good (schema.go), and logged then: no query, no log.
+	if a.newerSchema.Load() != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": schemaNewerState})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := a.DB.Ping(ctx); err != nil {
@@ -168,16 +173,23 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	// serve on a schema it does not know, so it takes no more traffic.
 	if err := a.DB.SchemaHealth(ctx); err != nil {
 		state := "schema unreadable"
-		if errors.As(err, new(*store.NewerSchemaError)) {
-			state = "schema newer than this binary"
+		if newer := (*store.NewerSchemaError)(nil); errors.As(err, &newer) {
+			// The probe saw it before the periodic check: the same
+			// state, logged once there.
+			a.enterNewerSchema(r.Context(), newer)
+			state = schemaNewerState
+		} else {
+			a.notReady(r.Context(), "readiness: "+state, err)
 		}
-		a.notReady(r.Context(), "readiness: "+state, err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": state})
 		return
 	}
 	a.readyErrs.Recovered(r.Context(), a.Log, a.Clock.Now(), "readiness: database reachable again")
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": string(a.DB.Dialect())})
 }
+
+// schemaNewerState is /readyz's "database" once a newer release migrated it.
+const schemaNewerState = "schema newer than this binary"
 
 // notReady logs a failed readiness probe: a load balancer probes every few
 // seconds, so an outage logs its first failure, then at most once a minute

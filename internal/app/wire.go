@@ -75,6 +75,7 @@ func (a *App) wire() error {
 	// vault and the same payments as the V4 API.
 	flex := ogone.New(ogone.Options{Accounts: a.Shops, Vault: a.Vault, Store: a.DB, BankAccounts: ogone.NewVaultAccounts(a.Vault),
 		Payments: ogonepay.New(a.Payments, a.Shops), Clock: a.Clock, Log: a.Log, FailedLogins: a.logins})
+	a.ogone = flex
 	a.mount(flex.Register)
 	a.addJob("ogone.cleanup", time.Hour, flex.Cleanup)
 
@@ -92,7 +93,7 @@ func (a *App) wire() error {
 	host, _ := os.Hostname()
 	a.Dispatcher = outbox.NewDispatcher(a.DB, channels, outbox.Options{InstanceID: fmt.Sprintf("%s-%d", host, os.Getpid()),
 		Clock: a.Clock, Logger: a.Log, PollInterval: min(a.jobInterval, 500*time.Millisecond), Observe: a.Metrics.ObserveDelivery})
-	a.addDaemon("outbox.dispatcher", a.Dispatcher.Run)
+	a.addDaemon("outbox.dispatcher", func(ctx context.Context) error { return a.Dispatcher.RunUntil(ctx, a.newerSchemaDone()) })
 	a.Payments.HandMessagesTo(a.Dispatcher)
 	a.Metrics.RegisterOutbox(func() (int64, int64) {
 		st := a.Dispatcher.Stats()

@@ -1066,3 +1066,35 @@ func (h *Handler) queryDirect(ctx context.Context, dl dlRequest) *ncResponse {
 	}
 	return orderResponse(o, debit, status, ncerr)
 }
+
+// IsDirectLink tells whether path is one of the DirectLink pages
+// (/ncol/{env}/orderdirect.asp and the others), whose callers read an
+// ncresponse, not a page.
+func (h *Handler) IsDirectLink(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/ncol/")
+	if !ok {
+		return false
+	}
+	_, page, ok := strings.Cut(rest, "/")
+	if !ok {
+		return false
+	}
+	for _, p := range []string{"orderdirect", "maintenancedirect", "querydirect"} {
+		if page == p+".asp" || page == p+"_utf8.asp" {
+			return true
+		}
+	}
+	return false
+}
+
+// Unavailable answers a DirectLink request this server must not serve now
+// (its database's schema is newer than this binary's) as one answered when
+// the database is unavailable: NCERROR 40001011, a technical problem, in
+// the page's charset; the merchant retries. The request is not read.
+func (h *Handler) Unavailable(w http.ResponseWriter, r *http.Request) {
+	cs := Latin1
+	if strings.HasSuffix(r.URL.Path, "_utf8.asp") {
+		cs = UTF8
+	}
+	errorResponse("", ncTechnical, "a technical problem occurred, please try again").write(w, cs)
+}

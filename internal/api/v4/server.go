@@ -149,11 +149,37 @@ func (s *Server) Handle(name string, h Handler) {
 // ServeHTTP serves POST /api-payment/V4/{name...}.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	name := strings.Trim(r.PathValue("name"), "/")
+	name := callName(r.PathValue("name"))
+	status := s.serve(w, r, name)
+	s.observed(name, status, start)
+}
+
+// callName is the web service named by the path after /api-payment/V4/.
+func callName(path string) string {
+	name := strings.Trim(path, "/")
 	for strings.Contains(name, "//") {
 		name = strings.ReplaceAll(name, "//", "/")
 	}
-	status := s.serve(w, r, name)
+	return name
+}
+
+// Unavailable answers a call this server must not serve now (its database's
+// schema is newer than this binary's) as a call fails when the database is
+// unavailable: INT_999, HTTP 200, detail telling why; the client retries.
+// Neither the credentials nor the body is read, and nothing is logged per
+// call: whoever refuses logged why once.
+func (s *Server) Unavailable(w http.ResponseWriter, r *http.Request, detail string) {
+	start := time.Now()
+	// Called in front of the mux: the path has no "name" value yet.
+	name := callName(strings.TrimPrefix(r.URL.Path, "/api-payment/V4/"))
+	ans := ErrorAnswer{ErrorCode: errs.Internal, ErrorMessage: "internal error, please retry later", DetailedErrorMessage: &detail,
+		Type: "V4/WebService/WebServiceError"}
+	s.observed(name, s.writeEnvelope(w, name, "ERROR", ans), start)
+}
+
+// observed reports a call to the metrics, under "unknown" for a name no
+// web service has (a client chooses it).
+func (s *Server) observed(name, status string, start time.Time) {
 	if s.observe != nil {
 		if _, known := s.handlers[name]; !known {
 			name = "unknown"

@@ -1,0 +1,94 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/hosted"
+	"github.com/openpsp/openpsp/internal/store"
+)
+
+// A newer release may migrate the database under this running copy (copies
+// sharing one PostgreSQL during a rolling upgrade). The copy then knows
+// neither the new columns nor what the new rows mean: /readyz alone turned
+// 503, and its jobs kept claiming work and the requests still reaching it
+// (before the load balancer's next probe, on kept-alive connections) were
+// served. Once it sees the newer schema, the copy stops working on it, for
+// good (a schema never becomes older): its jobs make no new claim (a run in
+// progress finishes), the outbox dispatcher stops claiming, /readyz answers
+// 503 and every request is answered as when the database is unavailable,
+// in its caller's format. The operator replaces the copy.
+
+// watchSchema checks the database's schema every interval until ctx ends
+// or the copy has found it newer.
+func (a *App) watchSchema(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for a.newerSchema.Load() == nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.checkSchema(ctx)
+	}
+}
+
+// checkSchema reads the database's newest migration (one row through the
+// primary key) and enters the newer-schema state when it is newer than
+// this binary's. Any other failure (the database unreachable for a moment)
+// says nothing about the schema and changes nothing: /readyz and the jobs
+// report outages themselves.
+func (a *App) checkSchema(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var newer *store.NewerSchemaError
+	if errors.As(a.DB.SchemaHealth(cctx), &newer) {
+		a.enterNewerSchema(ctx, newer)
+	}
+}
+
+// enterNewerSchema puts the copy in the newer-schema state and logs why,
+// the first time only.
+func (a *App) enterNewerSchema(ctx context.Context, e *store.NewerSchemaError) {
+	if !a.newerSchema.CompareAndSwap(nil, e) {
+		return
+	}
+	a.Log.ErrorContext(ctx, "database schema newer than this binary: background jobs paused, /readyz 503, requests refused until this copy is replaced",
+		"database_migration", e.Database, "binary_migration", e.Binary)
+	close(a.newerSchemaDone())
+}
+
+// newerSchemaDone is closed when the copy enters the newer-schema state.
+func (a *App) newerSchemaDone() chan struct{} {
+	a.newerSchemaOnce.Do(func() { a.newerSchemaC = make(chan struct{}) })
+	return a.newerSchemaC
+}
+
+// refuseOnNewerSchema answers every request, once the schema is newer than
+// this binary's, as the same request is answered when the database is
+// unavailable: V4 INT_999 (HTTP 200), DirectLink NCERROR 40001011, the
+// payment pages' technical-error page (503) for a browser. The probes and
+// the scraper still reach their handlers (/readyz answers 503 itself).
+func (a *App) refuseOnNewerSchema(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.newerSchema.Load() == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		switch p := r.URL.Path; {
+		case p == "/metrics" || p == "/healthz" || p == "/readyz":
+			next.ServeHTTP(w, r)
+		case p == "/api-payment" || strings.HasPrefix(p, "/api-payment/"):
+			a.V4.Unavailable(w, r, "this server is being replaced by a newer release: retry")
+		case a.ogone != nil && a.ogone.IsDirectLink(p):
+			a.ogone.Unavailable(w, r)
+		default:
+			w.Header().Set("Retry-After", "5")
+			a.pages.MessagePage(w, r, http.StatusServiceUnavailable, hosted.ReasonTechnical, "")
+		}
+	})
+}
