@@ -87,7 +87,6 @@ func (a *App) refuseOnNewerSchema(next http.Handler) http.Handler {
 		case a.ogone != nil && a.ogone.IsDirectLink(p):
 			a.ogone.Unavailable(w, r)
 		default:
-			w.Header().Set("Retry-After", "5")
 			a.pages.MessagePage(w, r, http.StatusServiceUnavailable, hosted.ReasonTechnical, "")
 		}
 	})
