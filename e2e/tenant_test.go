@@ -111,6 +111,16 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatalf("shop B's SILENT payment: %v", paid)
 	}
 	bPaidUUID := answer(paid)["transactions"].([]any)[0].(map[string]any)["uuid"].(string)
+	// The capture job settles it in the background: wait for it here, so
+	// that the end of the test compares shop B's payment with a state that
+	// no longer moves by itself (under load the job may not have run yet).
+	pollFor(t, 30*time.Second, "shop B's SILENT payment captured", func() string {
+		got := answer(s.v4As(t, bID, bPass, "Transaction/Get", map[string]any{"uuid": bPaidUUID}))
+		if d, _ := got["detailedStatus"].(string); d != "CAPTURED" {
+			return "detailedStatus " + d
+		}
+		return ""
+	})
 	held, _ := v4Raw(t, s, bID, bPass, "Charge/CreatePayment", map[string]any{"amount": 2000, "currency": "EUR",
 		"orderId": "b-held", "formAction": "SILENT", "paymentMethodToken": bToken,
 		"transactionOptions": map[string]any{"cardOptions": map[string]any{"manualValidation": "YES"}}})
