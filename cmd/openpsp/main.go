@@ -35,6 +35,15 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first SIGTERM or SIGINT starts a graceful shutdown (serve lets
+	// requests, deliveries and job runs finish); the signals' default
+	// action is then back, so that a second one ends the process at once,
+	// as a crash would (a cut delivery is retried, a cut acquirer call is
+	// recovered by payments.recover-running).
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	err := run(ctx, os.Args[1:])
 	if code := exitCode(err); code != 0 {
 		if code == 1 {

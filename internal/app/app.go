@@ -262,8 +262,12 @@ func (a *App) PublicURL() string {
 }
 
 // Run serves HTTP and runs background jobs until ctx ends, then shuts down
-// gracefully: readiness turns false, requests are still served for the
-// drain delay, in-flight requests finish (up to the shutdown timeout), jobs stop, queued writes commit, the database closes.
+// gracefully: readiness turns false and the background work stops taking
+// more (the outbox dispatcher claims no message, no job run starts) while
+// requests are still served for the drain delay; then in-flight requests,
+// deliveries and job runs finish, all within the shutdown timeout; what
+// is still running then is cut (an undelivered message goes back to
+// PENDING, to be retried); queued writes commit, the database closes.
 func (a *App) Run(ctx context.Context) error {
 	if a.listener == nil {
 		if err := a.Listen(); err != nil {
@@ -279,15 +283,22 @@ func (a *App) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 	jobCtx, stopJobs := context.WithCancel(context.Background())
-	var jobsDone sync.WaitGroup
+	defer stopJobs()
+	// Closed at shutdown: the background work takes no more. Cancelling
+	// jobCtx instead cut a delivery the merchant may already have taken
+	// (answered 200 but recorded nowhere, it was sent again after the
+	// restart).
+	shutdown := make(chan struct{})
+	var jobsDone, schemaDone sync.WaitGroup
 	if a.Config.Jobs {
-		a.startJobs(jobCtx, &jobsDone)
+		a.startJobs(jobCtx, shutdown, &jobsDone)
 	}
 	// Requests are refused on a newer schema whether or not this copy
-	// runs jobs: the check runs on every copy.
-	jobsDone.Add(1)
+	// runs jobs: the check runs on every copy, as long as requests are
+	// served.
+	schemaDone.Add(1)
 	go func() {
-		defer jobsDone.Done()
+		defer schemaDone.Done()
 		a.watchSchema(jobCtx, a.schemaEvery)
 	}()
 	serveErr := make(chan error, 1)
@@ -299,6 +310,16 @@ func (a *App) Run(ctx context.Context) error {
 	case err = <-serveErr:
 	}
 	a.draining.Store(true)
+	close(shutdown)
+	jobsFinished := make(chan struct{})
+	go func() {
+		jobsDone.Wait()
+		close(jobsFinished)
+	}()
+	if a.Config.Jobs {
+		a.Log.Info("shutting down: no new deliveries or job runs, those in progress may finish",
+			"within", a.Config.ShutdownDrain+a.Config.ShutdownTimeout)
+	}
 	if d := a.Config.ShutdownDrain; d > 0 && err == nil {
 		// The listener stays open: a load balancer sees /readyz fail
 		// and stops sending requests before they would be refused.
@@ -316,8 +337,17 @@ func (a *App) Run(ctx context.Context) error {
 	if serr := a.server.Shutdown(sctx); serr != nil {
 		a.Log.Error("graceful shutdown incomplete", "err", serr)
 	}
+	// Deliveries and job runs in progress have until the requests' own
+	// deadline; a second SIGTERM or SIGINT does not wait for it (main).
+	select {
+	case <-jobsFinished:
+	case <-sctx.Done():
+		a.Log.Warn("shutting down: the shutdown timeout ended, deliveries and job runs still in progress are cut (undelivered messages are retried)",
+			"timeout", a.Config.ShutdownTimeout)
+	}
 	stopJobs()
-	jobsDone.Wait()
+	<-jobsFinished
+	schemaDone.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -20,15 +20,15 @@ type job struct {
 
 // daemon is a long-running background loop (the outbox dispatcher). Its
 // run returns when ctx ends and, having finished what it had started, when
-// a.newerSchemaDone() closes: it claims no work on a schema newer than this
-// binary's (schema.go).
+// stop closes: at shutdown, or on a schema newer than this binary's
+// (schema.go), where it must claim no more work.
 type daemon struct {
 	name string
-	run  func(ctx context.Context) error
+	run  func(ctx context.Context, stop <-chan struct{}) error
 }
 
 // addDaemon registers a loop that runs until the app stops.
-func (a *App) addDaemon(name string, run func(ctx context.Context) error) {
+func (a *App) addDaemon(name string, run func(ctx context.Context, stop <-chan struct{}) error) {
 	a.daemons = append(a.daemons, daemon{name: name, run: run})
 }
 
@@ -54,14 +54,28 @@ func (a *App) RunJobsOnce(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) startJobs(ctx context.Context, wg *sync.WaitGroup) {
+// startJobs starts the daemons and the jobs' loops. When shutdown closes
+// they start no new work (no claim, no run) and return once the work in
+// progress is done; ctx's end cuts that work (App.Run ends it when the
+// shutdown's grace is over).
+func (a *App) startJobs(ctx context.Context, shutdown <-chan struct{}, wg *sync.WaitGroup) {
 	for _, d := range a.daemons {
+		// One stop for both reasons a daemon stops claiming.
+		stop := make(chan struct{})
+		go func() {
+			select {
+			case <-shutdown:
+			case <-a.newerSchemaDone():
+			case <-ctx.Done():
+			}
+			close(stop)
+		}()
 		wg.Add(1)
 		go func(d daemon) {
 			defer wg.Done()
-			err := d.run(ctx)
+			err := d.run(ctx, stop)
 			switch {
-			case ctx.Err() != nil:
+			case ctx.Err() != nil, isClosed(shutdown):
 			case a.newerSchema.Load() != nil:
 				a.Log.Warn("background loop paused", "loop", d.name, "reason", "database schema newer than this binary")
 			case err != nil:
@@ -86,8 +100,15 @@ func (a *App) startJobs(ctx context.Context, wg *sync.WaitGroup) {
 					select {
 					case <-ctx.Done():
 						return
+					case <-shutdown:
+						return
 					case <-t.C:
 					}
+				}
+				// The tick and the shutdown may come together: the
+				// shutdown wins, no run starts after it.
+				if isClosed(shutdown) {
+					return
 				}
 				// No new run on a schema newer than this binary's: a run
 				// in progress finished, the next ones would claim work
@@ -106,5 +127,15 @@ func (a *App) startJobs(ctx context.Context, wg *sync.WaitGroup) {
 				}
 			}
 		}(j)
+	}
+}
+
+// isClosed says whether c is closed, without waiting.
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }

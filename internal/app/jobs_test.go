@@ -51,7 +51,7 @@ func TestFailingJobIsLoggedOnceAMinute(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	a.startJobs(ctx, &wg)
+	a.startJobs(ctx, nil, &wg)
 	defer func() {
 		cancel()
 		wg.Wait()

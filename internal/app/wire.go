@@ -93,7 +93,7 @@ func (a *App) wire() error {
 	host, _ := os.Hostname()
 	a.Dispatcher = outbox.NewDispatcher(a.DB, channels, outbox.Options{InstanceID: fmt.Sprintf("%s-%d", host, os.Getpid()),
 		Clock: a.Clock, Logger: a.Log, PollInterval: min(a.jobInterval, 500*time.Millisecond), Observe: a.Metrics.ObserveDelivery})
-	a.addDaemon("outbox.dispatcher", func(ctx context.Context) error { return a.Dispatcher.RunUntil(ctx, a.newerSchemaDone()) })
+	a.addDaemon("outbox.dispatcher", a.Dispatcher.RunUntil)
 	a.Payments.HandMessagesTo(a.Dispatcher)
 	a.Metrics.RegisterOutbox(func() (int64, int64) {
 		st := a.Dispatcher.Stats()

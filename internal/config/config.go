@@ -54,7 +54,7 @@ type Config struct {
 	AccessLog       bool           // one log line per HTTP request (at info; the probes at debug)
 	Jobs            bool           // run background jobs (capture, expiry, recovery, notifications, purge) in this process
 	AcquirerTimeout time.Duration  // deadline of one acquirer call
-	ShutdownTimeout time.Duration  // grace period for in-flight requests on SIGTERM
+	ShutdownTimeout time.Duration  // grace period for in-flight requests, deliveries and job runs on SIGTERM
 	ShutdownDrain   time.Duration  // on SIGTERM, how long /readyz says "draining" while requests are still served
 	SMTPURL         string         // smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty: mails kept for /demo/mail
 	MailFrom        string         // sender address of emails
@@ -96,7 +96,7 @@ var Vars = []Var{
 	{"OPENPSP_ACCESS_LOG", "access-log", "on", "on: one log line per HTTP request at info (method, path without the query string, status, duration, bytes, request id, client address; /healthz, /readyz and /metrics at debug only); off: none"},
 	{"OPENPSP_JOBS", "jobs", "true", "run background jobs (captures, expiries, recovery, notifications, retention) in this process"},
 	{"OPENPSP_ACQUIRER_TIMEOUT", "acquirer-timeout", "10s", "deadline of one call to the acquirer"},
-	{"OPENPSP_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long in-flight requests may finish after SIGTERM"},
+	{"OPENPSP_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "after SIGTERM and the drain, how long in-flight requests, notification deliveries and background job runs may finish; what is still running then is cut (an undelivered notification is retried)"},
 	{"OPENPSP_SHUTDOWN_DRAIN", "shutdown-drain", "5s (0 in development)", "after SIGTERM, how long /readyz answers 503 \"draining\" while requests are still served (so that load balancers stop sending new ones) before the listener closes"},
 	{"OPENPSP_SMTP_URL", "smtp-url", "", "smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465; empty: emails are kept and shown at /demo/mail"},
 	{"OPENPSP_MAIL_FROM", "mail-from", "OpenPSP <no-reply@openpsp.localhost>", "sender of emails"},
