@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,9 @@ type Options struct {
 	LogOutput io.Writer            // nil: stderr
 	// JobInterval is how often background jobs poll (default 1s).
 	JobInterval time.Duration
+	// CaptureBatch is how many captures the capture job claims at a time
+	// (default 500); tests lower it to make a backlog of several batches.
+	CaptureBatch int
 	// SchemaCheckInterval is how often a running copy reads the
 	// database's newest migration (default 5s; see watchSchema).
 	SchemaCheckInterval time.Duration
@@ -82,13 +86,14 @@ type App struct {
 	logins  *obs.FailedLogins  // shared by the API surfaces: one limit on the log lines of a flood
 	clients *clientip.Resolver // the client's address behind OPENPSP_TRUSTED_PROXIES
 
-	mux         *http.ServeMux
-	pages       *hosted.Handler // the buyer's pages; their message page answers unknown addresses
-	ogone       *ogone.Handler  // FlexCheckout and DirectLink
-	jobs        []job
-	jobInterval time.Duration
-	draining    atomic.Bool
-	readyErrs   obs.LogLimiter // failed /readyz probes (see notReady)
+	mux          *http.ServeMux
+	pages        *hosted.Handler // the buyer's pages; their message page answers unknown addresses
+	ogone        *ogone.Handler  // FlexCheckout and DirectLink
+	jobs         []job
+	jobInterval  time.Duration
+	captureBatch int
+	draining     atomic.Bool
+	readyErrs    obs.LogLimiter // failed /readyz probes (see notReady)
 	// newerSchema is set, once and for good, when a newer release has
 	// migrated the database under this running copy (see schema.go).
 	newerSchema     atomic.Pointer[store.NewerSchemaError]
@@ -119,7 +124,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if opts.SchemaCheckInterval <= 0 {
 		opts.SchemaCheckInterval = 5 * time.Second
 	}
-	a := &App{Config: cfg, Clock: opts.Clock, Metrics: obs.NewMetrics(), jobInterval: opts.JobInterval, schemaEvery: opts.SchemaCheckInterval,
+	a := &App{Config: cfg, Clock: opts.Clock, Metrics: obs.NewMetrics(), jobInterval: opts.JobInterval, captureBatch: cmp.Or(opts.CaptureBatch, 500), schemaEvery: opts.SchemaCheckInterval,
 		clients: clientip.NewResolver(cfg.TrustedProxies, cfg.ForwardedHeader), listener: opts.Listener}
 	a.Log = obs.NewLogger(opts.LogOutput, cfg.LogFormat, cfg.LogLevel)
 

@@ -11,11 +11,14 @@ import (
 
 // job is a background task run every interval by each copy that has jobs
 // enabled. Jobs claim their work in the database (SKIP LOCKED on PostgreSQL),
-// so any number of copies may run them at once.
+// so any number of copies may run them at once. A run that claims in
+// batches claims no more once stop closes (as a daemon's stop: at shutdown
+// or on a newer schema) and returns after finishing the batch it holds:
+// ctx still ends the work itself, when the shutdown's grace is over.
 type job struct {
 	name     string
 	interval time.Duration
-	run      func(ctx context.Context) error
+	run      func(ctx context.Context, stop <-chan struct{}) error
 }
 
 // daemon is a long-running background loop (the outbox dispatcher). Its
@@ -32,8 +35,9 @@ func (a *App) addDaemon(name string, run func(ctx context.Context, stop <-chan s
 	a.daemons = append(a.daemons, daemon{name: name, run: run})
 }
 
-// addJob registers a background job.
-func (a *App) addJob(name string, interval time.Duration, run func(ctx context.Context) error) {
+// addJob registers a background job; a run that claims in batches takes
+// none after stop closes (see job).
+func (a *App) addJob(name string, interval time.Duration, run func(ctx context.Context, stop <-chan struct{}) error) {
 	if interval <= 0 {
 		interval = a.jobInterval
 	}
@@ -47,7 +51,7 @@ func (a *App) RunJobsOnce(ctx context.Context) error {
 		return nil // paused (schema.go)
 	}
 	for _, j := range a.jobs {
-		if err := j.run(ctx); err != nil {
+		if err := j.run(ctx, nil); err != nil {
 			return err
 		}
 	}
@@ -59,17 +63,18 @@ func (a *App) RunJobsOnce(ctx context.Context) error {
 // progress is done; ctx's end cuts that work (App.Run ends it when the
 // shutdown's grace is over).
 func (a *App) startJobs(ctx context.Context, shutdown <-chan struct{}, wg *sync.WaitGroup) {
+	// One stop for both reasons the daemons and the job runs in progress
+	// stop claiming.
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-shutdown:
+		case <-a.newerSchemaDone():
+		case <-ctx.Done():
+		}
+		close(stop)
+	}()
 	for _, d := range a.daemons {
-		// One stop for both reasons a daemon stops claiming.
-		stop := make(chan struct{})
-		go func() {
-			select {
-			case <-shutdown:
-			case <-a.newerSchemaDone():
-			case <-ctx.Done():
-			}
-			close(stop)
-		}()
 		wg.Add(1)
 		go func(d daemon) {
 			defer wg.Done()
@@ -118,7 +123,7 @@ func (a *App) startJobs(ctx context.Context, shutdown <-chan struct{}, wg *sync.
 					a.Metrics.JobRuns.WithLabelValues(j.name, "paused").Inc()
 					continue
 				}
-				if err := j.run(ctx); err != nil && ctx.Err() == nil {
+				if err := j.run(ctx, stop); err != nil && ctx.Err() == nil {
 					a.Metrics.JobRuns.WithLabelValues(j.name, "error").Inc()
 					errLog.Failed(ctx, a.Log, slog.LevelError, a.Clock.Now(), "background job failed", "job", j.name, "err", err)
 				} else {

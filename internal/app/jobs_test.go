@@ -42,7 +42,7 @@ func TestFailingJobIsLoggedOnceAMinute(t *testing.T) {
 	var runs atomic.Int64
 	var down atomic.Bool
 	down.Store(true)
-	a.addJob("test.job", time.Millisecond, func(context.Context) error {
+	a.addJob("test.job", time.Millisecond, func(context.Context, <-chan struct{}) error {
 		runs.Add(1)
 		if down.Load() {
 			return errors.New("database is unreachable")

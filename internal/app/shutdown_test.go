@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -11,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
+	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/outbox"
+	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
@@ -36,6 +41,13 @@ func startApp(t *testing.T, dir, dbURL, timeout string) *runningApp {
 // startAppWith is startApp calling before (when not nil) before Run.
 func startAppWith(t *testing.T, dir, dbURL, timeout string, before func(*App)) *runningApp {
 	t.Helper()
+	return startAppOpts(t, dir, dbURL, timeout, Options{}, before)
+}
+
+// startAppOpts is startAppWith with opts (its log output and job interval
+// set here).
+func startAppOpts(t *testing.T, dir, dbURL, timeout string, opts Options, before func(*App)) *runningApp {
+	t.Helper()
 	cfg, err := config.Load(nil, func(k string) string {
 		switch k {
 		case "OPENPSP_DATA_DIR":
@@ -55,7 +67,8 @@ func startAppWith(t *testing.T, dir, dbURL, timeout string, before func(*App)) *
 		t.Fatal(err)
 	}
 	logs := &jobLog{}
-	a, err := New(context.Background(), cfg, Options{LogOutput: logs, JobInterval: 10 * time.Millisecond})
+	opts.LogOutput, opts.JobInterval = logs, 10*time.Millisecond
+	a, err := New(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +287,7 @@ func TestShutdownLetsAJobRunInProgressFinish(t *testing.T) {
 		}
 	}()
 	a := startAppWith(t, t.TempDir(), "", "", func(a *App) {
-		a.addJob("test.held", 0, func(ctx context.Context) error {
+		a.addJob("test.held", 0, func(ctx context.Context, _ <-chan struct{}) error {
 			if runs.Add(1) != 1 {
 				return nil
 			}
@@ -314,4 +327,108 @@ func TestShutdownLetsAJobRunInProgressFinish(t *testing.T) {
 	if n := runs.Load(); n != 1 {
 		t.Errorf("%d runs of the job, want 1: runs started after the shutdown began", n)
 	}
+}
+
+// holdingJournal is the test acquirer's journal, the app's database once
+// New opened it, that holds each capture (an operation on an earlier one)
+// until release closes, after sending its operation id to held.
+type holdingJournal struct {
+	simulator.Journal
+	held    chan string
+	release chan struct{}
+}
+
+func (j *holdingJournal) RecordOperation(ctx context.Context, opID, originalRef string, decide func(*simulator.Entry) simulator.Entry) (simulator.Entry, error) {
+	if originalRef != "" { // a capture: the test makes no refund
+		j.held <- opID
+		select {
+		case <-j.release:
+		case <-ctx.Done():
+			return simulator.Entry{}, ctx.Err() // nothing written (the Journal contract)
+		}
+	}
+	return j.Journal.RecordOperation(ctx, opID, originalRef, decide)
+}
+
+// A capture run in progress at SIGTERM claimed batch after batch while a
+// backlog lasted, until the shutdown's grace ended and cut it in the middle
+// of one. It now finishes the batch it claimed (every capture made and
+// recorded) and claims no other: the shutdown ends while the next batch is
+// due, unclaimed, for the next copy.
+func TestShutdownEndsACaptureRunAfterItsBatch(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dir, dbURL string) {
+		const batch, backlog = 3, 7
+		j := &holdingJournal{held: make(chan string, 2*backlog), release: make(chan struct{})}
+		defer func() {
+			select {
+			case <-j.release:
+			default:
+				close(j.release)
+			}
+		}()
+		opts := Options{CaptureBatch: batch, Acquirer: simulator.New(simulator.Config{Journal: j})}
+		// A long grace: the run must end by itself, not by being cut.
+		a := startAppOpts(t, dir, dbURL, "10m", opts, func(a *App) {
+			j.Journal = a.DB
+			// The backlog is authorised before the jobs start: all of it
+			// is due at the capture job's first run.
+			ctx := context.Background()
+			sh, creds, err := a.Shops.Authenticate(ctx, shop.DemoShopID, shop.DemoTestPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pan, _ := card.ParsePAN("4970100000000055")
+			cvv, _ := card.NewSecurityCode("123")
+			for i := range backlog {
+				_, ft, err := a.Payments.CreatePayment(ctx, sh, creds, payment.CreateInput{Amount: 1250, Currency: "EUR", OrderID: fmt.Sprint("BACKLOG-", i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, tx, err := a.Payments.PayCard(ctx, ft, payment.CardInput{PAN: pan, Expiry: card.Expiry{Month: 12, Year: 2032}, CVV: cvv, Holder: "Jane Doe"})
+				if err != nil || tx.DetailedStatus != "AUTHORISED" {
+					t.Fatalf("pay %d: %s %v", i, tx.DetailedStatus, err)
+				}
+			}
+		})
+		// The first batch is at the acquirer, all of it held.
+		for range batch {
+			select {
+			case <-j.held:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the first batch of captures was not sent")
+			}
+		}
+		a.stop()
+		poll(t, "the shutdown begun", func() bool { return a.logs.count("no new deliveries or job runs") > 0 })
+		close(j.release)
+		a.stopped(t)
+
+		db, err := store.Open(context.Background(), store.Options{URL: dbURL, DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.Writer().Query("SELECT detailed_status, pending_op FROM transactions")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		got := map[string]int{}
+		for rows.Next() {
+			var status, pending string
+			if err := rows.Scan(&status, &pending); err != nil {
+				t.Fatal(err)
+			}
+			got[status+"/"+pending]++
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		// CAPTURED/ for the first batch, AUTHORISED/ (due, no claim) for
+		// the rest.
+		want := map[string]int{"CAPTURED/": batch, "AUTHORISED/": backlog - batch}
+		if !maps.Equal(got, want) {
+			t.Errorf("after the shutdown, transactions by status/pending operation: %v, want %v", got, want)
+		}
+	})
 }

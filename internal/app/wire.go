@@ -32,7 +32,7 @@ func (a *App) wire() error {
 	// claims each instalment once across every copy.
 	a.Subscriptions = subscription.New(a.DB, a.Clock, a.Payments, a.Vault, subscription.Config{Logger: a.Log})
 	a.V4.RegisterSubscriptions(a.Subscriptions)
-	a.addJob("subscriptions.charge-due", time.Minute, func(ctx context.Context) error {
+	a.addJob("subscriptions.charge-due", time.Minute, func(ctx context.Context, _ <-chan struct{}) error {
 		_, err := a.Subscriptions.ChargeDue(ctx, 200)
 		return err
 	})
@@ -47,26 +47,29 @@ func (a *App) wire() error {
 	})
 	a.pages = pages
 	a.mount(pages.Register)
-	a.addJob("payments.capture-due", 0, func(ctx context.Context) error { _, err := a.Payments.CaptureAllDue(ctx, 500); return err })
-	a.addJob("payments.authorize-due", 0, func(ctx context.Context) error {
+	a.addJob("payments.capture-due", 0, func(ctx context.Context, stop <-chan struct{}) error {
+		_, err := a.Payments.CaptureAllDueUntil(ctx, stop, a.captureBatch)
+		return err
+	})
+	a.addJob("payments.authorize-due", 0, func(ctx context.Context, _ <-chan struct{}) error {
 		_, err := a.Payments.AuthorizeDue(ctx, 200)
 		return err
 	})
-	a.addJob("payments.expire-unvalidated", time.Minute, func(ctx context.Context) error {
+	a.addJob("payments.expire-unvalidated", time.Minute, func(ctx context.Context, _ <-chan struct{}) error {
 		_, err := a.Payments.ExpireUnvalidated(ctx, 500)
 		return err
 	})
-	a.addJob("payments.recover-running", 10*time.Second, func(ctx context.Context) error {
+	a.addJob("payments.recover-running", 10*time.Second, func(ctx context.Context, _ <-chan struct{}) error {
 		_, err := a.Payments.RecoverRunning(ctx, 0, 200)
 		return err
 	})
 	// Failed API logins are forgotten an hour after the last one
 	// (internal/obs): their rows go with them.
-	a.addJob("logins.forget", 10*time.Minute, func(ctx context.Context) error {
+	a.addJob("logins.forget", 10*time.Minute, func(ctx context.Context, _ <-chan struct{}) error {
 		_, err := a.logins.Forget(ctx)
 		return err
 	})
-	a.addJob("v4.idempotency-expiry", 10*time.Minute, func(ctx context.Context) error {
+	a.addJob("v4.idempotency-expiry", 10*time.Minute, func(ctx context.Context, _ <-chan struct{}) error {
 		_, err := a.idem.PurgeIdempotencyKeys(ctx, 5000)
 		return err
 	})
@@ -77,7 +80,7 @@ func (a *App) wire() error {
 		Payments: ogonepay.New(a.Payments, a.Shops), Clock: a.Clock, Log: a.Log, FailedLogins: a.logins})
 	a.ogone = flex
 	a.mount(flex.Register)
-	a.addJob("ogone.cleanup", time.Hour, flex.Cleanup)
+	a.addJob("ogone.cleanup", time.Hour, func(ctx context.Context, _ <-chan struct{}) error { return flex.Cleanup(ctx) })
 
 	// Notifications: one dispatcher delivers IPNs, webhooks, emails and SMS
 	// from the outbox; every copy may run one (claims are leased).
@@ -103,18 +106,18 @@ func (a *App) wire() error {
 	// The vault's retention rules: temporary tokens (Ogone STOREPERMANENTLY=N)
 	// lose their card data when their time to live ends; every token unused
 	// for 15 months loses it too (PCI DSS).
-	a.addJob("vault.expire-temporary", 0, func(ctx context.Context) error {
+	a.addJob("vault.expire-temporary", 0, func(ctx context.Context, _ <-chan struct{}) error {
 		_, err := a.Vault.ExpireTemporary(ctx)
 		return err
 	})
 	// A copy learns of a master key another copy's `openpsp keys rotate`
 	// added, so it stops creating data keys under the old one.
-	a.addJob("vault.keyring-reload", 10*time.Second, func(context.Context) error {
+	a.addJob("vault.keyring-reload", 10*time.Second, func(context.Context, <-chan struct{}) error {
 		_, err := a.Keys.ReloadIfChanged()
 		return err
 	})
-	a.addJob("vault.retention", time.Hour, func(ctx context.Context) error {
-		_, err := a.Vault.PurgeRetention(ctx, vault.PurgeOptions{})
+	a.addJob("vault.retention", time.Hour, func(ctx context.Context, stop <-chan struct{}) error {
+		_, err := a.Vault.PurgeRetention(ctx, vault.PurgeOptions{Stop: stop})
 		return err
 	})
 	// Notifications that ended (delivered, or dead after their retries)
@@ -122,8 +125,8 @@ func (a *App) wire() error {
 	// OPENPSP_NOTIFICATION_RETENTION_MONTHS: their payloads hold buyers'
 	// email addresses, names and phone numbers. The demo merchant's copies
 	// of the IPNs it received go with them.
-	a.addJob("outbox.retention", time.Hour, func(ctx context.Context) error {
-		_, err := a.PurgeNotifications(ctx, a.Config.NotificationRetentionMonths, outbox.PurgeOptions{})
+	a.addJob("outbox.retention", time.Hour, func(ctx context.Context, stop <-chan struct{}) error {
+		_, err := a.PurgeNotifications(ctx, a.Config.NotificationRetentionMonths, outbox.PurgeOptions{Stop: stop})
 		return err
 	})
 

@@ -37,8 +37,22 @@ func (s *Service) CaptureDue(ctx context.Context, limit int) (int, error) {
 // made since the last one instead of one batch per tick. It returns how
 // many it captured.
 func (s *Service) CaptureAllDue(ctx context.Context, batch int) (int, error) {
+	return s.CaptureAllDueUntil(ctx, nil, batch)
+}
+
+// CaptureAllDueUntil is CaptureAllDue that also ends when stop closes (nil:
+// never), more gently than at the end of ctx: the round in progress
+// captures and records every capture it claimed, then no round starts.
+// The app's capture job stops so at shutdown, instead of claiming rounds
+// until its grace is over and being cut in the middle of one.
+func (s *Service) CaptureAllDueUntil(ctx context.Context, stop <-chan struct{}, batch int) (int, error) {
 	total := 0
 	for ctx.Err() == nil {
+		select {
+		case <-stop:
+			return total, nil
+		default:
+		}
 		n, claimed, err := s.captureDue(ctx, batch)
 		total += n
 		if err != nil || claimed < batch {

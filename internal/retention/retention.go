@@ -15,6 +15,9 @@ type Options struct {
 	BatchSize int
 	// Progress, if set, is called after every batch that deleted something.
 	Progress func(done, total int)
+	// Stop, when it closes, ends the run after the batch in progress,
+	// without an error: the app's shutdown (nil: never).
+	Stop <-chan struct{}
 }
 
 // Run counts what is to go (count), then deletes it with one call of
@@ -22,7 +25,9 @@ type Options struct {
 // how many rows it deleted (with DryRun: would delete). It stops on an empty
 // batch rather than a short one: on PostgreSQL a batch skips the rows other
 // transactions hold (SKIP LOCKED), which the next batch takes. The end of
-// ctx stops it between batches with ctx's error and the count so far.
+// ctx stops it between batches with ctx's error and the count so far; the
+// close of opts.Stop, with the count so far and no error (what is left
+// goes at the next run).
 func Run(ctx context.Context, opts Options, defaultBatch int, count func() (int, error), batch func(limit int) (int, error)) (int, error) {
 	total, err := count()
 	if err != nil {
@@ -42,6 +47,11 @@ func Run(ctx context.Context, opts Options, defaultBatch int, count func() (int,
 	for {
 		if err := ctx.Err(); err != nil {
 			return done, err
+		}
+		select {
+		case <-opts.Stop:
+			return done, nil
+		default:
 		}
 		n, err := batch(limit)
 		if err != nil {

@@ -10,7 +10,7 @@ import (
 // A backlog of 5 rows in batches of 2 goes in three batches and stops on
 // the empty fourth, with progress after each batch that deleted something;
 // a dry run only counts; an ended context stops between batches; a failed
-// batch stops with the count so far.
+// batch stops with the count so far; so does a closed Stop, without error.
 func TestRun(t *testing.T) {
 	ctx := context.Background()
 	left := 5
@@ -47,6 +47,19 @@ func TestRun(t *testing.T) {
 	})
 	if n != 3 || !errors.Is(err, context.Canceled) || !slices.Equal(limits, []int{3}) {
 		t.Fatalf("cancelled: %d, %v, batches %v", n, err, limits)
+	}
+	// A closed Stop ends the run after the batch in progress, without an
+	// error: the rest goes at the next run.
+	left, limits = 5, nil
+	stop := make(chan struct{})
+	stopped := opts
+	stopped.Stop = stop
+	n, err = Run(ctx, stopped, 2, count, func(limit int) (int, error) {
+		close(stop)
+		return batch(limit)
+	})
+	if n != 3 || err != nil || left != 2 || !slices.Equal(limits, []int{3}) {
+		t.Fatalf("stopped: %d, %v, %d left, batches %v", n, err, left, limits)
 	}
 	boom := errors.New("disk full")
 	if n, err := Run(ctx, opts, 2, count, func(int) (int, error) { return 0, boom }); n != 0 || !errors.Is(err, boom) {
