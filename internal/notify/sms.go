@@ -17,7 +17,6 @@ import (
 	"github.com/openpsp/openpsp/internal/contact"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
-	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/version"
 )
 
@@ -200,7 +199,7 @@ func (h *HTTPSMS) SendSMS(ctx context.Context, s SMS) (outbox.Outcome, error) {
 // SMSOptions configures the SMS deliverer.
 type SMSOptions struct {
 	Provider  SMSProvider   // nil when no gateway is configured
-	Demo      DemoStore     // keeps every TEST-mode SMS for /demo/mail; nil disables that
+	Demo      DemoStore     // set: every TEST-mode SMS is kept for /demo/mail (as EmailOptions.Demo); nil disables that
 	Templates TemplateStore // shops' own texts; nil: built-in ones
 	From      string        // sender id
 	Clock     clock.Clock
@@ -235,21 +234,21 @@ func (d *SMSDeliverer) Deliver(ctx context.Context, m outbox.Delivery) (outbox.O
 	if err != nil {
 		return outbox.Outcome{}, outbox.Permanent(err)
 	}
-	kept := false
+	var keep *outbox.DemoCopy
 	if c.Mode == shop.ModeTest && d.o.Demo != nil {
-		if err := d.o.Demo.KeepDemoMessage(ctx, store.DemoMessage{
+		keep = &outbox.DemoCopy{
 			OutboxID: m.ID, ShopID: m.ShopID, Channel: outbox.ChannelSMS, Event: m.Event, Mode: c.Mode,
 			Recipient: m.Target, Sender: d.o.From, Text: text, CreatedAt: d.o.Clock.Now(),
-		}); err != nil {
-			return outbox.Outcome{}, err
 		}
-		kept = true
 	}
 	if d.o.Provider != nil {
-		return d.o.Provider.SendSMS(ctx, SMS{ID: m.ID, To: m.Target, From: d.o.From, Text: text})
+		// Kept whatever the gateway answers (see EmailDeliverer.Deliver).
+		out, err := d.o.Provider.SendSMS(ctx, SMS{ID: m.ID, To: m.Target, From: d.o.From, Text: text})
+		out.Keep = keep
+		return out, err
 	}
-	if kept {
-		return outbox.Outcome{Response: "kept for /demo/mail (no SMS gateway configured)"}, nil
+	if keep != nil {
+		return outbox.Outcome{Response: "kept for /demo/mail (no SMS gateway configured)", Keep: keep}, nil
 	}
 	return outbox.Outcome{}, errors.New("no SMS gateway configured (OPENPSP_SMS_URL)")
 }
