@@ -32,8 +32,8 @@ func (a *App) wire() error {
 	// claims each instalment once across every copy.
 	a.Subscriptions = subscription.New(a.DB, a.Clock, a.Payments, a.Vault, subscription.Config{Logger: a.Log})
 	a.V4.RegisterSubscriptions(a.Subscriptions)
-	a.addJob("subscriptions.charge-due", time.Minute, func(ctx context.Context, _ <-chan struct{}) error {
-		_, err := a.Subscriptions.ChargeDue(ctx, 200)
+	a.addJob("subscriptions.charge-due", time.Minute, func(ctx context.Context, stop <-chan struct{}) error {
+		_, err := a.Subscriptions.ChargeDueUntil(ctx, stop, 200)
 		return err
 	})
 	// Wallets: the buyer's saved cards, the token web services.
@@ -59,8 +59,8 @@ func (a *App) wire() error {
 		_, err := a.Payments.ExpireUnvalidated(ctx, 500)
 		return err
 	})
-	a.addJob("payments.recover-running", 10*time.Second, func(ctx context.Context, _ <-chan struct{}) error {
-		_, err := a.Payments.RecoverRunning(ctx, 0, 200)
+	a.addJob("payments.recover-running", 10*time.Second, func(ctx context.Context, stop <-chan struct{}) error {
+		_, err := a.Payments.RecoverRunningUntil(ctx, stop, 0, 200)
 		return err
 	})
 	// Failed API logins are forgotten an hour after the last one

@@ -403,6 +403,15 @@ func (t Transaction) validationDeadline() time.Time {
 // call still waiting for its answer is not taken for a lost one. It returns
 // how many it settled.
 func (s *Service) RecoverRunning(ctx context.Context, olderThan time.Duration, limit int) (int, error) {
+	return s.RecoverRunningUntil(ctx, nil, olderThan, limit)
+}
+
+// RecoverRunningUntil is RecoverRunning that also ends when stop closes
+// (nil: never), as CaptureAllDueUntil does: the RUNNING transactions it
+// claimed are all settled, then, stop closed, it claims no pending
+// operation (the next run, or the next copy, takes them). The app's
+// recovery job stops so at shutdown.
+func (s *Service) RecoverRunningUntil(ctx context.Context, stop <-chan struct{}, olderThan time.Duration, limit int) (int, error) {
 	if min := s.cfg.AcquirerTimeout + 5*time.Second; olderThan < min {
 		olderThan = min
 	}
@@ -417,6 +426,11 @@ func (s *Service) RecoverRunning(ctx context.Context, olderThan time.Duration, l
 		if s.recoverRunning(ctx, transactionFromRecord(r)) {
 			n++
 		}
+	}
+	select {
+	case <-stop:
+		return n, nil
+	default:
 	}
 	pending, err := s.db.ClaimPendingOps(ctx, cutoff, now, limit)
 	if err != nil {

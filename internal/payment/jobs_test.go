@@ -138,3 +138,41 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// A recovery run at shutdown (stop closed while it settles the RUNNING
+// transactions it claimed) settles them all, then claims no pending
+// operation: the next run recovers it. Stop is closed before the run: the
+// run cannot tell that from a stop closed after its first claim.
+func TestRecoverRunningUntilStopClaimsNoPendingOperation(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		_, pending := e.pay(CreateInput{Amount: 800}, cardOK)
+		e.sim.InjectFault(pending.UUID+"-capture", simulator.FaultTimeout)
+		if _, err := e.svc.CaptureDue(e.ctx(), 10); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.get(pending.UUID); got.PendingOp != opCapture {
+			t.Fatalf("pending %q after a lost capture answer, want %s", got.PendingOp, opCapture)
+		}
+		_, running := e.pay(CreateInput{Amount: 900}, cardTimeout)
+		wantStatus(t, running, Initial)
+		e.clk.Advance(2 * time.Minute)
+
+		stop := make(chan struct{})
+		close(stop)
+		if n, err := e.svc.RecoverRunningUntil(e.ctx(), stop, time.Minute, 10); err != nil || n != 1 {
+			t.Fatalf("stopped recovery = %d, %v; want the RUNNING transaction settled", n, err)
+		}
+		if got := e.get(running.UUID); got.DetailedStatus == Initial {
+			t.Fatal("the RUNNING transaction claimed was not settled")
+		}
+		if got := e.get(pending.UUID); got.PendingOp != opCapture || got.DetailedStatus != Authorised {
+			t.Fatalf("after the stopped run the pending capture is %s, pending %q: claimed after stop, want left for the next run",
+				got.DetailedStatus, got.PendingOp)
+		}
+		if n, err := e.svc.RecoverRunning(e.ctx(), time.Minute, 10); err != nil || n != 1 {
+			t.Fatalf("next recovery = %d, %v; want the pending capture settled", n, err)
+		}
+		wantStatus(t, e.get(pending.UUID), Captured)
+	})
+}

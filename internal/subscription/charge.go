@@ -37,6 +37,15 @@ var errCancelled = errors.New("subscription: cancelled before the instalment was
 // claims up to limit instalments due for an attempt and charges each with
 // the subscription's token. It returns how many payments it made.
 func (s *Service) ChargeDue(ctx context.Context, limit int) (int, error) {
+	return s.ChargeDueUntil(ctx, nil, limit)
+}
+
+// ChargeDueUntil is ChargeDue that also ends when stop closes (nil: never),
+// as payment.CaptureAllDueUntil does: the stale instalments it claimed are
+// all settled, then, stop closed, it claims no instalment due for an
+// attempt, so no new charge starts (the next run, or the next copy, makes
+// them). The app's job stops so at shutdown.
+func (s *Service) ChargeDueUntil(ctx context.Context, stop <-chan struct{}, limit int) (int, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -50,6 +59,11 @@ func (s *Service) ChargeDue(ctx context.Context, limit int) (int, error) {
 	}
 	for _, inst := range stale {
 		s.settleStale(ctx, inst)
+	}
+	select {
+	case <-stop:
+		return 0, nil
+	default:
 	}
 	claimed, err := s.db.ClaimInstalments(ctx, now, s.cfg.Lease, limit)
 	if err != nil {

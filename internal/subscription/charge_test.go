@@ -217,6 +217,44 @@ func TestTechnicalFailuresAndUnknownOutcome(t *testing.T) {
 	})
 }
 
+// A run at shutdown (stop closed while it settles the stale instalments it
+// claimed) settles them all, then claims no instalment due for an attempt:
+// no charge starts after SIGTERM, the next run makes it. Stop is closed
+// before the run: the run cannot tell that from a stop closed after its
+// first claim.
+func TestChargeDueUntilStopClaimsNoDueInstalment(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		slow := e.create(CreateInput{Amount: 200, PaymentMethodToken: e.token(cardTimeout), RRule: "FREQ=MONTHLY;COUNT=1"})
+		e.run(1)
+		if is := e.instalments(slow); is[0].Status != store.InstalmentCharging {
+			t.Fatalf("unknown outcome %+v, want CHARGING", is[0])
+		}
+		e.clk.Advance(2 * time.Minute) // its claim has expired: stale
+		due := e.create(CreateInput{Amount: 300, PaymentMethodToken: e.token(cardOK), RRule: "FREQ=MONTHLY;COUNT=1"})
+
+		stop := make(chan struct{})
+		close(stop)
+		if n, err := e.svc.ChargeDueUntil(e.ctx(), stop, 100); err != nil || n != 0 {
+			t.Fatalf("stopped ChargeDueUntil = %d, %v; want 0, nil", n, err)
+		}
+		// The stale instalment was claimed (its claim renewed while its
+		// payment is RUNNING): none is stale now.
+		if stale, err := db.ClaimStaleCharging(e.ctx(), e.clk.Now(), time.Minute, 100); err != nil || len(stale) != 0 {
+			t.Fatalf("stale instalments after the stopped run: %d (%v), want 0: the run did not claim it", len(stale), err)
+		}
+		is := e.instalments(due)
+		if len(is) != 1 || is[0].Status != store.InstalmentDue || is[0].Attempts != 0 || e.sim.Authorizations() != 1 {
+			t.Fatalf("after the stopped run the due instalment is %+v (%d authorizations): charged after stop, want left DUE",
+				is, e.sim.Authorizations())
+		}
+		e.run(1)
+		if is := e.instalments(due); is[0].Status != store.InstalmentPaid || is[0].Attempts != 1 {
+			t.Fatalf("after the next run %+v, want PAID", is[0])
+		}
+	})
+}
+
 // Cancellation stops future instalments and pending retries; a termination
 // date lets the instalments before it go on; Token/Cancel stops every
 // subscription on the token.
