@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/obs"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store/storetest"
@@ -19,22 +18,7 @@ import (
 // restart) over one database.
 func loginCopyApp(t *testing.T, dir, dbURL string) *App {
 	t.Helper()
-	cfg, err := config.Load(nil, func(k string) string {
-		switch k {
-		case "OPENPSP_DATA_DIR":
-			return dir
-		case "OPENPSP_DATABASE_URL":
-			return dbURL
-		case "OPENPSP_ADDR":
-			return "127.0.0.1:0"
-		case "OPENPSP_DEMO":
-			return "true"
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := demoConfig(t, dir, dbURL, nil)
 	a, err := New(context.Background(), cfg, Options{LogOutput: io.Discard})
 	if err != nil {
 		t.Fatal(err)

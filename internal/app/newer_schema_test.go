@@ -15,7 +15,6 @@ import (
 
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/clock"
-	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/obs"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -27,22 +26,7 @@ import (
 // fast, on dir's SQLite file or on dbURL, until the test ends.
 func newerSchemaApp(t *testing.T, dir, dbURL string, clk clock.Clock, logs io.Writer) *App {
 	t.Helper()
-	cfg, err := config.Load(nil, func(k string) string {
-		switch k {
-		case "OPENPSP_DATA_DIR":
-			return dir
-		case "OPENPSP_DATABASE_URL":
-			return dbURL
-		case "OPENPSP_ADDR":
-			return "127.0.0.1:0"
-		case "OPENPSP_DEMO":
-			return "true"
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := demoConfig(t, dir, dbURL, nil)
 	a, err := New(context.Background(), cfg, Options{LogOutput: logs, Clock: clk, JobInterval: 10 * time.Millisecond,
 		SchemaCheckInterval: 10 * time.Millisecond})
 	if err != nil {

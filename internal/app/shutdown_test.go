@@ -15,7 +15,6 @@ import (
 
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/card"
-	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -48,24 +47,7 @@ func startAppWith(t *testing.T, dir, dbURL, timeout string, before func(*App)) *
 // set here).
 func startAppOpts(t *testing.T, dir, dbURL, timeout string, opts Options, before func(*App)) *runningApp {
 	t.Helper()
-	cfg, err := config.Load(nil, func(k string) string {
-		switch k {
-		case "OPENPSP_DATA_DIR":
-			return dir
-		case "OPENPSP_DATABASE_URL":
-			return dbURL
-		case "OPENPSP_ADDR":
-			return "127.0.0.1:0"
-		case "OPENPSP_DEMO":
-			return "true"
-		case "OPENPSP_SHUTDOWN_TIMEOUT":
-			return timeout
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := demoConfig(t, dir, dbURL, map[string]string{"OPENPSP_SHUTDOWN_TIMEOUT": timeout})
 	logs := &jobLog{}
 	opts.LogOutput, opts.JobInterval = logs, 10*time.Millisecond
 	a, err := New(context.Background(), cfg, opts)
