@@ -267,12 +267,14 @@ func (a *App) PublicURL() string {
 }
 
 // Run serves HTTP and runs background jobs until ctx ends, then shuts down
-// gracefully: readiness turns false and the background work stops taking
-// more (the outbox dispatcher claims no message, no job run starts) while
-// requests are still served for the drain delay; then in-flight requests,
-// deliveries and job runs finish, all within the shutdown timeout; what
-// is still running then is cut (an undelivered message goes back to
-// PENDING, to be retried); queued writes commit, the database closes.
+// gracefully: readiness turns false while requests, and the background
+// work, go on for the drain delay (an IPN or email of a payment accepted
+// then is delivered by this copy); when the drain ends the background work
+// stops taking more (the outbox dispatcher claims and takes no message, no
+// job run starts) and in-flight requests, deliveries and job runs finish,
+// all within the shutdown timeout; what is still running then is cut (an
+// undelivered message goes back to PENDING, to be retried); queued writes
+// commit, the database closes.
 func (a *App) Run(ctx context.Context) error {
 	if a.listener == nil {
 		if err := a.Listen(); err != nil {
@@ -289,7 +291,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	jobCtx, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
-	// Closed at shutdown: the background work takes no more. Cancelling
+	// Closed when the drain ends: the background work takes no more. Cancelling
 	// jobCtx instead cut a delivery the merchant may already have taken
 	// (answered 200 but recorded nowhere, it was sent again after the
 	// restart).
@@ -315,16 +317,6 @@ func (a *App) Run(ctx context.Context) error {
 	case err = <-serveErr:
 	}
 	a.draining.Store(true)
-	close(shutdown)
-	jobsFinished := make(chan struct{})
-	go func() {
-		jobsDone.Wait()
-		close(jobsFinished)
-	}()
-	if a.Config.Jobs {
-		a.Log.Info("shutting down: no new deliveries or job runs, those in progress may finish",
-			"within", a.Config.ShutdownDrain+a.Config.ShutdownTimeout)
-	}
 	if d := a.Config.ShutdownDrain; d > 0 && err == nil {
 		// The listener stays open: a load balancer sees /readyz fail
 		// and stops sending requests before they would be refused.
@@ -335,6 +327,21 @@ func (a *App) Run(ctx context.Context) error {
 		case err = <-serveErr:
 			t.Stop()
 		}
+	}
+	// The background work stops taking more only now: closed at the
+	// signal, a payment accepted during the drain had its IPN and emails
+	// left PENDING until another copy or the restart (on a single copy,
+	// the merchant waited for the restart). Those handed while the last
+	// requests finish are still sent after the restart.
+	close(shutdown)
+	jobsFinished := make(chan struct{})
+	go func() {
+		jobsDone.Wait()
+		close(jobsFinished)
+	}()
+	if a.Config.Jobs {
+		a.Log.Info("shutting down: no new deliveries or job runs, those in progress may finish",
+			"within", a.Config.ShutdownTimeout)
 	}
 	a.Log.Info("shutting down: finishing in-flight requests", "timeout", a.Config.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
