@@ -269,12 +269,13 @@ func (a *App) PublicURL() string {
 // Run serves HTTP and runs background jobs until ctx ends, then shuts down
 // gracefully: readiness turns false while requests, and the background
 // work, go on for the drain delay (an IPN or email of a payment accepted
-// then is delivered by this copy); when the drain ends the background work
-// stops taking more (the outbox dispatcher claims and takes no message, no
-// job run starts) and in-flight requests, deliveries and job runs finish,
-// all within the shutdown timeout; what is still running then is cut (an
-// undelivered message goes back to PENDING, to be retried); queued writes
-// commit, the database closes.
+// then is delivered by this copy); when the drain ends in-flight requests
+// finish, then the background work stops taking more (the outbox
+// dispatcher claims and takes no message, no job run starts) and the
+// deliveries and job runs in progress finish, all within the shutdown
+// timeout; what is still running then is cut (an undelivered message goes
+// back to PENDING, to be retried); queued writes commit, the database
+// closes.
 func (a *App) Run(ctx context.Context) error {
 	if a.listener == nil {
 		if err := a.Listen(); err != nil {
@@ -328,11 +329,17 @@ func (a *App) Run(ctx context.Context) error {
 			t.Stop()
 		}
 	}
-	// The background work stops taking more only now: closed at the
-	// signal, a payment accepted during the drain had its IPN and emails
-	// left PENDING until another copy or the restart (on a single copy,
-	// the merchant waited for the restart). Those handed while the last
-	// requests finish are still sent after the restart.
+	a.Log.Info("shutting down: finishing in-flight requests", "timeout", a.Config.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if serr := a.server.Shutdown(sctx); serr != nil {
+		a.Log.Error("graceful shutdown incomplete", "err", serr)
+	}
+	// The background work stops taking more only now, once no request is
+	// served: closed at the signal, a payment accepted during the drain
+	// or by a last request had its IPN and emails left PENDING until
+	// another copy or the restart (on a single copy, the merchant waited
+	// for the restart).
 	close(shutdown)
 	jobsFinished := make(chan struct{})
 	go func() {
@@ -340,14 +347,10 @@ func (a *App) Run(ctx context.Context) error {
 		close(jobsFinished)
 	}()
 	if a.Config.Jobs {
+		// What is left of the shutdown timeout the requests used first.
+		left, _ := sctx.Deadline()
 		a.Log.Info("shutting down: no new deliveries or job runs, those in progress may finish",
-			"within", a.Config.ShutdownTimeout)
-	}
-	a.Log.Info("shutting down: finishing in-flight requests", "timeout", a.Config.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
-	defer cancel()
-	if serr := a.server.Shutdown(sctx); serr != nil {
-		a.Log.Error("graceful shutdown incomplete", "err", serr)
+			"within", time.Until(left).Round(time.Millisecond))
 	}
 	// Deliveries and job runs in progress have until the requests' own
 	// deadline; a second SIGTERM or SIGINT does not wait for it (main).

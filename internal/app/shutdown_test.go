@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
+	"github.com/openpsp/openpsp/internal/vault"
 )
 
 // runningApp is a demo app with jobs on, polling fast, on dir's SQLite file
@@ -478,6 +480,108 @@ func TestShutdownDeliversAnIPNHandedDuringTheDrain(t *testing.T) {
 		}
 		if len(ipns) != 1 || ipns[0] != "DELIVERED after 1 attempts" {
 			t.Fatalf("the IPN of the payment made during the drain: %q, want one DELIVERED (after 1 attempts) before Run returned", ipns)
+		}
+		if n := received.Load(); n != 1 {
+			t.Errorf("the merchant received %d IPNs, want 1", n)
+		}
+	})
+}
+
+// authorizationHold is the test acquirer's journal that, once armed, holds
+// the next authorization until release closes, after closing held.
+type authorizationHold struct {
+	simulator.Journal
+	armed   atomic.Bool
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (j *authorizationHold) RecordOperation(ctx context.Context, opID, originalRef string, decide func(*simulator.Entry) simulator.Entry) (simulator.Entry, error) {
+	if originalRef == "" && j.armed.CompareAndSwap(true, false) {
+		close(j.held)
+		select {
+		case <-j.release:
+		case <-ctx.Done():
+			return simulator.Entry{}, ctx.Err()
+		}
+	}
+	return j.Journal.RecordOperation(ctx, opID, originalRef, decide)
+}
+
+// A request still being served when the drain ends (here: a SILENT payment
+// whose authorization the acquirer answers only then) hands its IPN while
+// the server finishes its last requests: the background work stops taking
+// messages only after that, so this copy delivers it before exiting
+// instead of leaving it PENDING for the restart.
+func TestShutdownDeliversTheIPNOfARequestFinishingAfterTheDrain(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dir, dbURL string) {
+		var received atomic.Int64
+		merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			received.Add(1)
+		}))
+		defer merchant.Close()
+		target := merchant.URL + "/ipn"
+
+		j := &authorizationHold{held: make(chan struct{}), release: make(chan struct{})}
+		var releaseOnce sync.Once
+		release := func() { releaseOnce.Do(func() { close(j.release) }) }
+		defer release()
+		a := startAppOpts(t, dir, dbURL, "", Options{Acquirer: simulator.New(simulator.Config{Journal: j})}, func(a *App) { j.Journal = a.DB })
+		ctx := context.Background()
+		pan, _ := card.ParsePAN("4970100000000055")
+		tok, err := a.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest, PAN: pan,
+			Expiry: card.Expiry{Month: 12, Year: 2032}, HolderName: "Jane Doe", Origin: "V4"})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		j.armed.Store(true)
+		answered := make(chan string, 1)
+		go func() {
+			body := fmt.Sprintf(`{"amount":1250,"currency":"EUR","orderId":"LATE-1","formAction":"SILENT","paymentMethodToken":%q,"ipnTargetUrl":%q}`, tok.Value, target)
+			req, _ := http.NewRequest(http.MethodPost, a.URL()+"/api-payment/V4/Charge/CreatePayment", strings.NewReader(body))
+			req.SetBasicAuth(shop.DemoShopID, shop.DemoTestPassword)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answered <- err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			answered <- string(b)
+		}()
+		select {
+		case <-j.held:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the payment never reached the acquirer")
+		}
+		a.stop()
+		poll(t, "the drain over, the server finishing its requests", func() bool { return a.logs.count("finishing in-flight requests") > 0 })
+		release()
+		if got := <-answered; !strings.Contains(got, `"orderStatus":"PAID"`) {
+			t.Fatalf("the payment finishing after the drain: %s", got)
+		}
+		a.stopped(t)
+
+		db, err := store.Open(ctx, store.Options{URL: dbURL, DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		es, err := db.ListOutbox(ctx, outbox.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ipns []string
+		for _, e := range es {
+			if e.Target == target {
+				ipns = append(ipns, fmt.Sprintf("%s after %d attempts", e.Status, e.Attempts))
+			}
+		}
+		if len(ipns) != 1 || ipns[0] != "DELIVERED after 1 attempts" {
+			t.Fatalf("the IPN of the payment that finished after the drain: %q, want one DELIVERED (after 1 attempts) before Run returned", ipns)
 		}
 		if n := received.Load(); n != 1 {
 			t.Errorf("the merchant received %d IPNs, want 1", n)
