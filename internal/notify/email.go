@@ -36,10 +36,9 @@ type Sender interface {
 	Send(ctx context.Context, e Email) (outbox.Outcome, error)
 }
 
-// DemoStore lists the TEST-mode messages kept for /demo/mail (*store.DB
-// implements it). The deliverers' copies reach it with their delivery
-// results (outbox.Outcome.Keep), written by the dispatcher's store.
+// DemoStore keeps TEST-mode messages for /demo/mail (*store.DB implements it).
 type DemoStore interface {
+	KeepDemoMessage(ctx context.Context, m store.DemoMessage) error
 	DemoMessages(ctx context.Context, limit int) ([]store.DemoMessage, error)
 	DemoMessage(ctx context.Context, id string) (store.DemoMessage, error)
 }
@@ -51,9 +50,7 @@ type EmailOptions struct {
 	From string
 	// Sender is the SMTP server; nil when none is configured.
 	Sender Sender
-	// Demo, when set, has every TEST-mode email kept for /demo/mail (with
-	// its delivery result: the dispatcher's store must be this one); nil
-	// disables that.
+	// Demo keeps every TEST-mode email for /demo/mail; nil disables that.
 	Demo DemoStore
 	// Templates gives shops' own templates; nil: built-in ones only.
 	Templates TemplateStore
@@ -131,23 +128,22 @@ func (d *EmailDeliverer) Deliver(ctx context.Context, m outbox.Delivery) (outbox
 	if err != nil {
 		return outbox.Outcome{}, err
 	}
-	var keep *outbox.DemoCopy
+	kept := false
 	if c.Mode == shop.ModeTest && d.demo != nil {
-		keep = &outbox.DemoCopy{
+		if err := d.demo.KeepDemoMessage(ctx, store.DemoMessage{
 			OutboxID: m.ID, ShopID: m.ShopID, Channel: outbox.ChannelEmail, Event: m.Event, Mode: c.Mode,
 			Recipient: e.To, Sender: e.From.String(), Subject: e.Subject, Text: e.Text, HTML: e.HTML,
 			Headers: demoHeaders(e), CreatedAt: d.clock.Now(),
+		}); err != nil {
+			return outbox.Outcome{}, err
 		}
+		kept = true
 	}
 	if d.sender != nil {
-		// Kept whatever the server answers, as when the copy was
-		// written before sending.
-		out, err := d.sender.Send(ctx, e)
-		out.Keep = keep
-		return out, err
+		return d.sender.Send(ctx, e)
 	}
-	if keep != nil {
-		return outbox.Outcome{Response: "kept for /demo/mail (no SMTP server configured)", Keep: keep}, nil
+	if kept {
+		return outbox.Outcome{Response: "kept for /demo/mail (no SMTP server configured)"}, nil
 	}
 	return outbox.Outcome{}, errors.New("no SMTP server configured (OPENPSP_SMTP_URL)")
 }

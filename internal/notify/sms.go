@@ -17,6 +17,7 @@ import (
 	"github.com/openpsp/openpsp/internal/contact"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/version"
 )
 
@@ -199,7 +200,7 @@ func (h *HTTPSMS) SendSMS(ctx context.Context, s SMS) (outbox.Outcome, error) {
 // SMSOptions configures the SMS deliverer.
 type SMSOptions struct {
 	Provider  SMSProvider   // nil when no gateway is configured
-	Demo      DemoStore     // set: every TEST-mode SMS is kept for /demo/mail (as EmailOptions.Demo); nil disables that
+	Demo      DemoStore     // keeps every TEST-mode SMS for /demo/mail; nil disables that
 	Templates TemplateStore // shops' own texts; nil: built-in ones
 	From      string        // sender id
 	Clock     clock.Clock
@@ -234,21 +235,21 @@ func (d *SMSDeliverer) Deliver(ctx context.Context, m outbox.Delivery) (outbox.O
 	if err != nil {
 		return outbox.Outcome{}, outbox.Permanent(err)
 	}
-	var keep *outbox.DemoCopy
+	kept := false
 	if c.Mode == shop.ModeTest && d.o.Demo != nil {
-		keep = &outbox.DemoCopy{
+		if err := d.o.Demo.KeepDemoMessage(ctx, store.DemoMessage{
 			OutboxID: m.ID, ShopID: m.ShopID, Channel: outbox.ChannelSMS, Event: m.Event, Mode: c.Mode,
 			Recipient: m.Target, Sender: d.o.From, Text: text, CreatedAt: d.o.Clock.Now(),
+		}); err != nil {
+			return outbox.Outcome{}, err
 		}
+		kept = true
 	}
 	if d.o.Provider != nil {
-		// Kept whatever the gateway answers (see EmailDeliverer.Deliver).
-		out, err := d.o.Provider.SendSMS(ctx, SMS{ID: m.ID, To: m.Target, From: d.o.From, Text: text})
-		out.Keep = keep
-		return out, err
+		return d.o.Provider.SendSMS(ctx, SMS{ID: m.ID, To: m.Target, From: d.o.From, Text: text})
 	}
-	if keep != nil {
-		return outbox.Outcome{Response: "kept for /demo/mail (no SMS gateway configured)", Keep: keep}, nil
+	if kept {
+		return outbox.Outcome{Response: "kept for /demo/mail (no SMS gateway configured)"}, nil
 	}
 	return outbox.Outcome{}, errors.New("no SMS gateway configured (OPENPSP_SMS_URL)")
 }

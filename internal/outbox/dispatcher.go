@@ -23,29 +23,6 @@ const ResponseExcerptBytes = 512
 type Outcome struct {
 	StatusCode int    // HTTP status or SMTP reply code; 0 when none
 	Response   string // the beginning of the answer (clipped by the dispatcher)
-	// Keep, when set, is the message's copy for the TEST-mode /demo/mail
-	// page, recorded with the attempt's result in the same write: a write
-	// of its own was a round trip per email on PostgreSQL, and a commit
-	// wait on the deliverer's path.
-	Keep *DemoCopy
-}
-
-// DemoCopy is an email or SMS kept for the TEST-mode /demo/mail page (the
-// store keeps one per message: a redelivery's copy is dropped).
-type DemoCopy struct {
-	ID        string
-	OutboxID  string // one kept copy per outbox message
-	ShopID    string
-	Channel   string // email | sms
-	Event     string
-	Mode      string
-	Recipient string
-	Sender    string
-	Subject   string
-	Text      string
-	HTML      string
-	Headers   map[string]string
-	CreatedAt time.Time
 }
 
 // Deliverer sends one message through one channel. A nil error means the
@@ -551,7 +528,6 @@ func (d *Dispatcher) attempt(ctx context.Context, m Delivery) Result {
 			OutboxID: m.ID, Number: m.Attempts + 1, At: start, StatusCode: out.StatusCode,
 			Latency: latency, Response: clean(out.Response, ResponseExcerptBytes), Instance: d.o.InstanceID,
 		},
-		Keep: out.Keep,
 	}
 	outcome := "dead"
 	defer func() {

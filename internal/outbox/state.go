@@ -52,9 +52,6 @@ type Result struct {
 	NextAttemptAt time.Time
 	Now           time.Time
 	Attempt       Attempt
-	// Keep is the deliverer's /demo/mail copy (Outcome.Keep), written with
-	// the attempt's log whatever becomes of the state change.
-	Keep *DemoCopy
 }
 
 // Filter selects messages for listing and re-drive. Empty fields match all.

@@ -88,9 +88,9 @@ type DB struct {
 	batch     *batcher
 	health    writeHealth
 	shopReads shopReads
-	// demoKept counts the demo messages kept (KeepDemoMessage, the
-	// deliveries' copies): the first prunes, then every DemoPruneEvery-th.
-	demoKept atomic.Int64
+	// demoInserts counts KeepDemoMessage calls: the first prunes, then
+	// every DemoPruneEvery-th.
+	demoInserts atomic.Int64
 	// checkpoints (SQLite) runs the WAL checkpoints off the writer.
 	checkpoints *checkpointer
 }

@@ -9,121 +9,69 @@ import (
 
 	"github.com/openpsp/openpsp/internal/ids"
 	"github.com/openpsp/openpsp/internal/jsonstr"
-	"github.com/openpsp/openpsp/internal/outbox"
 )
 
-// DemoMessage is an email or SMS kept for the TEST-mode /demo/mail page:
-// the outbox's copy, which a delivery's result carries (outbox.Outcome.Keep).
-type DemoMessage = outbox.DemoCopy
+// DemoMessage is an email or SMS kept for the TEST-mode /demo/mail page.
+type DemoMessage struct {
+	ID        string
+	OutboxID  string // one kept copy per outbox message
+	ShopID    string
+	Channel   string // email | sms
+	Event     string
+	Mode      string
+	Recipient string
+	Sender    string
+	Subject   string
+	Text      string
+	HTML      string
+	Headers   map[string]string
+	CreatedAt time.Time
+}
 
 // DemoKeep bounds the kept messages: a demo machine left running for months
 // must not grow without end.
 const DemoKeep = 1000
 
-// DemoPruneEvery is how many kept messages of one open database share one
-// pruning: the prune walks the newest DemoKeep rows, too much to do on
-// every email under load. Between prunes a copy adds at most
+// DemoPruneEvery is how many KeepDemoMessage calls of one open database
+// share one pruning: the prune walks the newest DemoKeep rows, too much to
+// do on every email under load. Between prunes a copy adds at most
 // DemoPruneEvery-1 messages, so at most DemoKeep+DemoPruneEvery-1 are kept
 // (per copy writing to the database).
 const DemoPruneEvery = 100
 
 // KeepDemoMessage stores m once per outbox message (a redelivery is a no-op)
-// and, once every DemoPruneEvery messages, drops the oldest copies beyond
-// the newest DemoKeep. The deliverers' copies are written with their
-// results instead (FinishOutboxBatch).
+// and, once every DemoPruneEvery calls, drops the oldest copies beyond the
+// newest DemoKeep.
 func (db *DB) KeepDemoMessage(ctx context.Context, m DemoMessage) error {
-	ins, err := db.demoInserts([]DemoMessage{m})
-	if err != nil {
-		return err
+	if m.ID == "" {
+		m.ID = ids.New()
 	}
-	prune := db.demoPruneDue(1)
-	return db.Write(ctx, func(tx *sql.Tx) error {
-		if err := db.execGroup(tx, ins); err != nil {
+	headers, err := jsonstr.Marshal(m.Headers)
+	if err != nil {
+		return fmt.Errorf("store: demo message headers: %w", err)
+	}
+	if m.Headers == nil {
+		headers = "{}"
+	}
+	prune := (db.demoInserts.Add(1)-1)%DemoPruneEvery == 0
+	err = db.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO demo_messages (id, outbox_id, shop_id, channel, event, mode, recipient, sender, subject, text_body, html_body, headers, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (outbox_id) DO NOTHING`,
+			m.ID, m.OutboxID, m.ShopID, m.Channel, m.Event, m.Mode, m.Recipient, m.Sender, m.Subject, m.Text, m.HTML, headers, Micros(m.CreatedAt)); err != nil {
 			return err
 		}
-		if err := pruneDemo(tx, prune); err != nil {
-			return fmt.Errorf("store: prune demo messages: %w", err)
+		if !prune {
+			return nil
 		}
-		return nil
+		// Below the DemoKeep-th newest; nothing while there are fewer.
+		_, err := tx.Exec(`DELETE FROM demo_messages WHERE created_at < (
+			SELECT created_at FROM demo_messages ORDER BY created_at DESC LIMIT 1 OFFSET $1)`, DemoKeep-1)
+		return err
 	})
-}
-
-const demoInsertColumns = `id, outbox_id, shop_id, channel, event, mode, recipient, sender, subject, text_body, html_body, headers, created_at`
-
-// demoInserts are the statements that keep ms, each unless its message
-// has a copy already. On PostgreSQL they are one statement whatever their
-// number (one array per column): a delivery results' group (finishMany)
-// then has one statement text per number of results and not one per
-// pattern of which carry a copy, each text being prepared once per
-// connection. SQLite gets one statement per message.
-func (db *DB) demoInserts(ms []DemoMessage) ([]groupStmt, error) {
-	var out []groupStmt
-	cols := make([][]string, 12)
-	var created []int64
-	for _, m := range ms {
-		if m.ID == "" {
-			m.ID = ids.New()
-		}
-		headers, err := jsonstr.Marshal(m.Headers)
-		if err != nil {
-			return nil, fmt.Errorf("store: demo message headers: %w", err)
-		}
-		if m.Headers == nil {
-			headers = "{}"
-		}
-		vals := []string{m.ID, m.OutboxID, m.ShopID, m.Channel, m.Event, m.Mode, m.Recipient, m.Sender, m.Subject, m.Text, m.HTML, headers}
-		if db.dialect == Postgres {
-			for i, v := range vals {
-				cols[i] = append(cols[i], v)
-			}
-			created = append(created, Micros(m.CreatedAt))
-			continue
-		}
-		args := make([]any, 0, 13)
-		for _, v := range vals {
-			args = append(args, v)
-		}
-		out = append(out, groupStmt{what: "keep demo message",
-			query: `INSERT INTO demo_messages (` + demoInsertColumns + `)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (outbox_id) DO NOTHING`,
-			args: append(args, Micros(m.CreatedAt))})
+	if err != nil {
+		return fmt.Errorf("store: keep demo message: %w", err)
 	}
-	if db.dialect == Postgres && len(ms) > 0 {
-		args := make([]any, 0, 13)
-		for _, c := range cols {
-			args = append(args, c)
-		}
-		out = append(out, groupStmt{what: "keep demo messages",
-			query: `INSERT INTO demo_messages (` + demoInsertColumns + `)
-				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-					$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
-				ON CONFLICT (outbox_id) DO NOTHING`,
-			args: append(args, created)})
-	}
-	return out, nil
-}
-
-// demoPruneDue counts n more kept messages and reports whether their write
-// prunes: the first message of this open database does, then every
-// DemoPruneEvery-th.
-func (db *DB) demoPruneDue(n int) bool {
-	if n <= 0 {
-		return false
-	}
-	after := db.demoKept.Add(int64(n))
-	before := after - int64(n)
-	return before%DemoPruneEvery == 0 || before/DemoPruneEvery != (after-1)/DemoPruneEvery
-}
-
-// pruneDemo drops the copies below the DemoKeep-th newest (nothing while
-// there are fewer), when prune is set.
-func pruneDemo(tx *sql.Tx, prune bool) error {
-	if !prune {
-		return nil
-	}
-	_, err := tx.Exec(`DELETE FROM demo_messages WHERE created_at < (
-		SELECT created_at FROM demo_messages ORDER BY created_at DESC LIMIT 1 OFFSET $1)`, DemoKeep-1)
-	return err
+	return nil
 }
 
 const demoColumns = `id, outbox_id, shop_id, channel, event, mode, recipient, sender, subject, text_body, html_body, headers, created_at`

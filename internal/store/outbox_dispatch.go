@@ -129,23 +129,13 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 		return nil
 	}
 	rs = append([]outbox.Result(nil), rs...)
-	kept := 0
 	for i := range rs {
 		if rs[i].Status != "" && rs[i].Attempt.ID == "" {
 			// Chosen before the write, so that a second run of the
 			// function (see TxFunc) logs the same attempt.
 			rs[i].Attempt.ID = ids.New()
 		}
-		if rs[i].Status != "" && rs[i].Keep != nil {
-			kept++
-			if rs[i].Keep.ID == "" {
-				k := *rs[i].Keep // the caller's copy stays as it was
-				k.ID = ids.New()
-				rs[i].Keep = &k
-			}
-		}
 	}
-	prune := db.demoPruneDue(kept)
 	var failed error
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		failed = nil // the function may run twice (see TxFunc)
@@ -155,7 +145,7 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 				return ferr
 			}
 		}
-		return pruneDemo(tx, prune)
+		return nil
 	})
 	if err == nil {
 		return nil
@@ -170,10 +160,6 @@ func (db *DB) FinishOutboxBatch(ctx context.Context, rs []outbox.Result) error {
 			errs[i] = fmt.Errorf("store: finish outbox message %s: %w", r.ID, werr)
 			bad = true
 		}
-	}
-	if prune {
-		// Not a result's: its failure fails none of them.
-		_ = db.Write(ctx, func(tx *sql.Tx) error { return pruneDemo(tx, true) })
 	}
 	if bad {
 		return &outbox.BatchError{Errs: errs}
@@ -205,14 +191,12 @@ func finishGroups(rs []outbox.Result) [][]outbox.Result {
 }
 
 // finishMany applies results of distinct messages inside
-// FinishOutboxBatch's transaction: for each, the attempt's log row, the
-// message's new state and its /demo/mail copy if it has one. On PostgreSQL
-// the results that have a status are one statement (see execGroup): one
-// round trip for the group instead of one per result, where a dispatcher's
-// batch is often a dozen results or more.
+// FinishOutboxBatch's transaction: for each, the attempt's log row and the
+// message's new state. On PostgreSQL the results that have a status are one
+// statement (see execGroup): one round trip for the group instead of one
+// per result, where a dispatcher's batch is often a dozen results or more.
 func (db *DB) finishMany(tx *sql.Tx, rs []outbox.Result) error {
-	stmts := make([]groupStmt, 0, 2*len(rs)+1)
-	var kept []DemoMessage
+	stmts := make([]groupStmt, 0, 2*len(rs))
 	for _, r := range rs {
 		if r.Status == "" {
 			if err := releaseOutbox(tx, r); err != nil {
@@ -221,15 +205,7 @@ func (db *DB) finishMany(tx *sql.Tx, rs []outbox.Result) error {
 			continue
 		}
 		stmts = append(stmts, finishStmts(r)...)
-		if r.Keep != nil {
-			kept = append(kept, *r.Keep)
-		}
 	}
-	ins, err := db.demoInserts(kept)
-	if err != nil {
-		return err
-	}
-	stmts = append(stmts, ins...)
 	if len(stmts) == 0 {
 		return nil
 	}
