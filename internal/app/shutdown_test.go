@@ -424,13 +424,7 @@ func TestShutdownEndsACaptureRunAfterItsBatch(t *testing.T) {
 // the drain: the IPN is delivered before Run returns.
 func TestShutdownDeliversAnIPNHandedDuringTheDrain(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dir, dbURL string) {
-		var received atomic.Int64
-		merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.Copy(io.Discard, r.Body)
-			received.Add(1)
-		}))
-		defer merchant.Close()
-		target := merchant.URL + "/ipn"
+		target, received := countingMerchant(t)
 
 		a := startAppWith(t, dir, dbURL, "", func(a *App) {
 			// Long enough for one payment on a loaded machine (checked
@@ -462,28 +456,7 @@ func TestShutdownDeliversAnIPNHandedDuringTheDrain(t *testing.T) {
 		}
 		a.stopped(t)
 
-		// Read without starting a copy, whose dispatcher would send it.
-		db, err := store.Open(ctx, store.Options{URL: dbURL, DataDir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		es, err := db.ListOutbox(ctx, outbox.Filter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ipns []string
-		for _, e := range es {
-			if e.Target == target {
-				ipns = append(ipns, fmt.Sprintf("%s after %d attempts", e.Status, e.Attempts))
-			}
-		}
-		if len(ipns) != 1 || ipns[0] != "DELIVERED after 1 attempts" {
-			t.Fatalf("the IPN of the payment made during the drain: %q, want one DELIVERED (after 1 attempts) before Run returned", ipns)
-		}
-		if n := received.Load(); n != 1 {
-			t.Errorf("the merchant received %d IPNs, want 1", n)
-		}
+		deliveredOnceBeforeExit(t, dir, dbURL, target, received, "the IPN of the payment made during the drain")
 	})
 }
 
@@ -515,13 +488,7 @@ func (j *authorizationHold) RecordOperation(ctx context.Context, opID, originalR
 // instead of leaving it PENDING for the restart.
 func TestShutdownDeliversTheIPNOfARequestFinishingAfterTheDrain(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dir, dbURL string) {
-		var received atomic.Int64
-		merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.Copy(io.Discard, r.Body)
-			received.Add(1)
-		}))
-		defer merchant.Close()
-		target := merchant.URL + "/ipn"
+		target, received := countingMerchant(t)
 
 		j := &authorizationHold{held: make(chan struct{}), release: make(chan struct{})}
 		var releaseOnce sync.Once
@@ -564,27 +531,48 @@ func TestShutdownDeliversTheIPNOfARequestFinishingAfterTheDrain(t *testing.T) {
 			t.Fatalf("the payment finishing after the drain: %s", got)
 		}
 		a.stopped(t)
-
-		db, err := store.Open(ctx, store.Options{URL: dbURL, DataDir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		es, err := db.ListOutbox(ctx, outbox.Filter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ipns []string
-		for _, e := range es {
-			if e.Target == target {
-				ipns = append(ipns, fmt.Sprintf("%s after %d attempts", e.Status, e.Attempts))
-			}
-		}
-		if len(ipns) != 1 || ipns[0] != "DELIVERED after 1 attempts" {
-			t.Fatalf("the IPN of the payment that finished after the drain: %q, want one DELIVERED (after 1 attempts) before Run returned", ipns)
-		}
-		if n := received.Load(); n != 1 {
-			t.Errorf("the merchant received %d IPNs, want 1", n)
-		}
+		deliveredOnceBeforeExit(t, dir, dbURL, target, received, "the IPN of the payment that finished after the drain")
 	})
+}
+
+// countingMerchant is a merchant's IPN endpoint on loopback that answers
+// 200 and counts what it received, until the test ends.
+func countingMerchant(t *testing.T) (target string, received *atomic.Int64) {
+	received = new(atomic.Int64)
+	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		received.Add(1)
+	}))
+	t.Cleanup(merchant.Close)
+	return merchant.URL + "/ipn", received
+}
+
+// deliveredOnceBeforeExit checks, once the copy has stopped, that the one
+// IPN to target (what names it) was delivered at the first attempt and
+// received once: read without starting a copy, whose dispatcher would
+// send it.
+func deliveredOnceBeforeExit(t *testing.T, dir, dbURL, target string, received *atomic.Int64, what string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{URL: dbURL, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	es, err := db.ListOutbox(ctx, outbox.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ipns []string
+	for _, e := range es {
+		if e.Target == target {
+			ipns = append(ipns, fmt.Sprintf("%s after %d attempts", e.Status, e.Attempts))
+		}
+	}
+	if len(ipns) != 1 || ipns[0] != "DELIVERED after 1 attempts" {
+		t.Fatalf("%s: %q, want one DELIVERED (after 1 attempts) before Run returned", what, ipns)
+	}
+	if n := received.Load(); n != 1 {
+		t.Errorf("the merchant received %d IPNs, want 1", n)
+	}
 }
