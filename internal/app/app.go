@@ -222,7 +222,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 }
 
 // Handler returns the app's HTTP handler with its middleware.
-func (a *App) Handler() http.Handler { return a.middleware(a.refuseOnNewerSchema(a.unmatched(a.mux))) }
+func (a *App) Handler() http.Handler {
+	return ogonePaths(a.middleware(a.refuseOnNewerSchema(a.unmatched(a.mux))))
+}
 
 // Listen opens the listening socket (cfg.Addr; "127.0.0.1:0" picks a port).
 func (a *App) Listen() error {

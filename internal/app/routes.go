@@ -15,6 +15,7 @@ import (
 	"github.com/openpsp/openpsp/internal/clientip"
 	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/obs"
+	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 )
@@ -30,6 +31,24 @@ func (a *App) routes() *http.ServeMux {
 		register(mux)
 	}
 	return mux
+}
+
+// ogonePaths serves an address of Ingenico's pages written as a merchant's
+// code may write it (another case, FlexCheckout's page with a trailing
+// slash: ogone.CanonicalPath) at the address the mux mounts, as Ingenico's
+// web server does.
+func ogonePaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := ogone.CanonicalPath(r.URL.Path); ok && p != r.URL.Path {
+			r2 := new(http.Request)
+			*r2 = *r
+			u := *r.URL
+			u.Path, u.RawPath = p, ""
+			r2.URL = &u
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // metricsAuth asks for OPENPSP_METRICS_TOKEN as a bearer token when it is

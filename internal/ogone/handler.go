@@ -148,6 +148,38 @@ const (
 	staticPath       = "/Tokenization/static/"
 )
 
+// directLinkPages are the DirectLink pages Register mounts under
+// /ncol/{test,prod}/.
+var directLinkPages = []string{"orderdirect", "maintenancedirect", "querydirect"}
+
+// CanonicalPath maps the address of one of Ingenico's pages as a merchant's
+// code may write it to the address Register mounts, and reports whether p
+// is one. IIS, which serves Ingenico's pages, ignores the case of a path: a
+// PostFinance integration posts to /Ncol/Test/orderdirect.asp. node-concardis
+// (lib/hosted/Url.js) opens FlexCheckout at …/Tokenization/HostedPage/?…, with
+// a slash. Any other path is not one (ok false), whatever its case: an
+// unknown environment or page stays unknown.
+func CanonicalPath(p string) (string, bool) {
+	lower := strings.ToLower(p)
+	if lower == "/tokenization/hostedpage" || lower == "/tokenization/hostedpage/" {
+		return FlexCheckoutPath, true
+	}
+	rest, ok := strings.CutPrefix(lower, "/ncol/")
+	if !ok {
+		return "", false
+	}
+	env, page, ok := strings.Cut(rest, "/")
+	if !ok || (env != "test" && env != "prod") {
+		return "", false
+	}
+	for _, d := range directLinkPages {
+		if page == d+".asp" || page == d+"_utf8.asp" {
+			return "/ncol/" + env + "/" + page, true
+		}
+	}
+	return "", false
+}
+
 // Register mounts every route on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	for _, p := range []string{FlexCheckoutPath, "/Tokenization/Hostedpage"} {
@@ -160,7 +192,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET "+staticPath, http.StripPrefix(staticPath, webstatic.Files(static)))
 	// The design tokens shared with the hosted payment page.
 	mux.Handle("GET "+staticPath+"tokens.css", webstatic.Tokens())
-	for _, page := range []string{"orderdirect", "maintenancedirect", "querydirect"} {
+	for _, page := range directLinkPages {
 		for _, suffix := range []string{".asp", "_utf8.asp"} {
 			mux.HandleFunc("/ncol/{env}/"+page+suffix, h.directLink)
 		}
