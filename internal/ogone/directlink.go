@@ -134,26 +134,43 @@ func (n *ncResponse) echoCurrency(ps Params) {
 	}
 }
 
+// write sends the answer. On the legacy pages (ISO-8859-1) an answer that
+// is all ASCII, the same bytes in both encodings, begins
+// <?xml version="1.0"?> as Ingenico's do (DirectLink guide, "Order
+// response"): Go's encoding/xml, for one, refuses a document that declares
+// ISO-8859-1 unless the caller brings a CharsetReader. One that is not
+// ASCII (an ORDERID in Latin-1) declares the encoding it is written in.
 func (n *ncResponse) write(w http.ResponseWriter, cs Charset) {
 	var b bytes.Buffer
-	enc := "UTF-8"
-	if cs == Latin1 {
-		enc = "ISO-8859-1"
-	}
-	b.WriteString(`<?xml version="1.0" encoding="` + enc + `"?>` + "\n<ncresponse")
 	for _, a := range n.attrs {
 		b.WriteString("\n" + a.Name + `="`)
 		_ = xml.EscapeText(&b, []byte(a.Value))
 		b.WriteString(`"`)
 	}
-	b.WriteString(">\n</ncresponse>\n")
-	body := b.Bytes()
+	attrs := b.String()
+	enc, decl := "UTF-8", ` encoding="UTF-8"`
+	if cs == Latin1 {
+		enc, decl = "ISO-8859-1", ""
+		if !isASCII(attrs) {
+			decl = ` encoding="ISO-8859-1"`
+		}
+	}
+	body := []byte(`<?xml version="1.0"` + decl + `?>` + "\n<ncresponse" + attrs + ">\n</ncresponse>\n")
 	if cs == Latin1 {
 		body = encodeLatin1(string(body))
 	}
 	w.Header().Set("Content-Type", "text/xml; charset="+enc)
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(body)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // dlRequest is an authenticated DirectLink request.

@@ -910,3 +910,50 @@ func TestDirectLinkSaleWhoseCaptureIsLostOrUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectLinkLatin1AnswerParsesWithoutCharsetReader: Ingenico's order
+// answer begins <?xml version="1.0"?> (DirectLink guide, "Order response"),
+// and merchants' code parses it as it comes; Go's encoding/xml, as
+// ewgRa/ogone's direct_link_response.go uses it (xml.Unmarshal, no
+// CharsetReader), refuses any document that declares ISO-8859-1. An answer
+// of the legacy pages that is all ASCII is the same in both encodings and
+// declares none; one that is not declares the ISO-8859-1 it is written in.
+func TestDirectLinkLatin1AnswerParsesWithoutCharsetReader(t *testing.T) {
+	e := newEnv(t)
+	post := func(orderID string) []byte {
+		t.Helper()
+		v := url.Values{"PSPID": {pspid}, "USERID": {shop.DemoAPIUser}, "PSWD": {shop.DemoAPIPassword}, "ORDERID": {orderID},
+			"AMOUNT": {"100"}, "CURRENCY": {"EUR"}, "CARDNO": {mastercard}, "ED": {"1232"}, "CVC": {"123"}}
+		latin := url.Values{}
+		for k, vs := range v {
+			latin.Set(k, string(toLatin1(vs[0])))
+		}
+		latin.Set("SHASIGN", sign("SHA-512", latin, passphrase, nil))
+		resp, err := e.client.Post(e.srv.URL+"/ncol/test/orderdirect.asp", "application/x-www-form-urlencoded", strings.NewReader(latin.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return body
+	}
+	body := post("ascii-1")
+	if !strings.HasPrefix(string(body), `<?xml version="1.0"?>`) {
+		t.Errorf("an ASCII answer begins %.45q, want <?xml version=\"1.0\"?> as Ingenico's", body)
+	}
+	var doc struct {
+		Status string `xml:"STATUS,attr"`
+		PayID  string `xml:"PAYID,attr"`
+	}
+	if err := xml.Unmarshal(body, &doc); err != nil || doc.Status != "5" || doc.PayID == "" {
+		t.Fatalf("xml.Unmarshal of the answer: %v %+v\n%s", err, doc, body)
+	}
+	// Not ASCII: the declaration says how to read the Latin-1 bytes.
+	body = post("Commande-é")
+	if !strings.HasPrefix(string(body), `<?xml version="1.0" encoding="ISO-8859-1"?>`) {
+		t.Errorf("a Latin-1 answer begins %.50q, want its encoding declared", body)
+	}
+	if r := ncresponse(t, body); r["orderID"] != "Commande-é" || r["STATUS"] != "5" {
+		t.Fatalf("latin-1 answer: %v", r)
+	}
+}
