@@ -49,6 +49,11 @@ func (h *Handler) flexEntry(w http.ResponseWriter, r *http.Request) {
 	}
 	given := ps.Get(fSHASign)
 	if given == "" {
+		// SHASIGN, as on every other Ogone page: a production ePDQ
+		// integration signs FlexCheckout that way (docs/flexcheckout.md).
+		given = ps.Get("SHASIGN")
+	}
+	if given == "" {
 		h.logError(ctx, acct.ShopID, sourceFlex, "SHA_MISSING", "unknown order/0/s/: SHASIGNATURE.SHASIGN is missing", map[string]string{"pspid": pspid})
 		h.genericPage(w, lang, http.StatusBadRequest)
 		return

@@ -680,3 +680,31 @@ func TestFlexExpiryStartsOnAValidDate(t *testing.T) {
 		t.Errorf("form after a mistake: month %v, year %v selected; want the buyer's 11/2031", m, y)
 	}
 }
+
+// TestFlexBareSHASIGN: a FlexCheckout request may carry its signature as
+// SHASIGN, the name of every other Ogone page, instead of
+// SHASIGNATURE.SHASIGN: a production ePDQ integration opens
+// payments.epdq.co.uk/Tokenization/HostedPage with
+// new URLSearchParams({...params, SHASIGN: shasign}) (public code, "pitch"
+// Payment.tsx and its server.js /pitch/get-shasign). The signature is
+// checked the same; a wrong one is refused.
+func TestFlexBareSHASIGN(t *testing.T) {
+	e := newEnv(t)
+	params := e.flexParams(map[string]string{"ALIAS.ORDERID": "EPDQ-1", "LAYOUT.LANGUAGE": "en_GB"})
+	params.Set("SHASIGN", sign("SHA-512", params, passphrase, nil))
+	resp, body := e.get(e.srv.URL + ogone.FlexCheckoutPath + "?" + params.Encode())
+	m := actionRE.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("bare SHASIGN: %d, want the card form:\n%.300s", resp.StatusCode, body)
+	}
+	path, q := e.returned(e.post(m[1], cardForm(visa)))
+	if path != "/accept" || q.Get("Alias.OrderId") != "EPDQ-1" {
+		t.Fatalf("returned to %s %v", path, q)
+	}
+	checkSHAOut(t, q)
+	params.Set("SHASIGN", strings.Repeat("0", 128))
+	if resp, body := e.get(e.srv.URL + ogone.FlexCheckoutPath + "?" + params.Encode()); resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(body, ogone.GenericError("en")) {
+		t.Errorf("wrong bare SHASIGN: %d, want the generic error", resp.StatusCode)
+	}
+}
