@@ -86,6 +86,8 @@ type SettingsChange struct {
 	DefaultECI     *string   // DirectLink's ECI when an order sends none ("": 7)
 	// DirectLink's OPERATION when an order sends none: RES or SAL.
 	DefaultOperation *string
+	// The encoding of DirectLink's pages without _utf8: ISO-8859-1 or UTF-8.
+	Charset *string
 }
 
 // UpdateSettings validates and saves a change of settings.
@@ -140,10 +142,36 @@ func (a *Admin) UpdateSettings(ctx context.Context, shopID string, ch SettingsCh
 		}
 		set.DefaultOperation = v
 	}
+	if ch.Charset != nil {
+		v, err := NormalizeCharset(*ch.Charset)
+		if err != nil {
+			return shop.OgoneSettings{}, err
+		}
+		set.Charset = v
+	}
 	if err := a.shops.UpdateOgone(ctx, shopID, set, "", "", "", ""); err != nil {
 		return shop.OgoneSettings{}, err
 	}
 	return set, nil
+}
+
+// Character encodings a PSPID's DirectLink pages without _utf8 may read
+// (shop.OgoneSettings.Charset), as Ingenico's account setting offers them.
+const (
+	CharsetISO88591 = "ISO-8859-1"
+	CharsetUTF8     = "UTF-8"
+)
+
+// NormalizeCharset checks a PSPID's character encoding and writes it as
+// Ingenico names it: ISO-8859-1 or UTF-8 (case and the dash ignored).
+func NormalizeCharset(v string) (string, error) {
+	switch strings.ReplaceAll(strings.ToUpper(strings.TrimSpace(v)), "-", "") {
+	case "ISO88591", "LATIN1":
+		return CharsetISO88591, nil
+	case "UTF8":
+		return CharsetUTF8, nil
+	}
+	return "", fmt.Errorf("ogone: the character encoding must be ISO-8859-1 or UTF-8, not %q", v)
 }
 
 // ValidFrameAncestor checks one frame-ancestors entry: an http(s) origin,
@@ -180,7 +208,7 @@ func cliUsage() string {
   openpsp ogone settings set  SHOPID [-frame-ancestors "https://a.example https://b.example"|none]
                                      [-alias-opt-in true|false] [-return-fields "ALIAS.ALIASID,CARD.BRAND"|all]
                                      [-mode TEST|PRODUCTION] [-default-eci 1|2|3|4|7|9]
-                                     [-default-operation RES|SAL]
+                                     [-default-operation RES|SAL] [-charset ISO-8859-1|UTF-8]
   openpsp ogone errors [SHOPID] [-limit N]
 `)
 	for _, fs := range CLIFlags() {
@@ -200,7 +228,7 @@ func CLIFlags() []*flag.FlagSet {
 }
 
 type settingsFlagValues struct {
-	frameAncestors, aliasOptIn, returnFields, mode, defaultECI, defaultOperation *string
+	frameAncestors, aliasOptIn, returnFields, mode, defaultECI, defaultOperation, charset *string
 }
 
 // settingsSetFlags parses `settings set`; only the flags given change
@@ -215,6 +243,7 @@ func settingsSetFlags() (*flag.FlagSet, settingsFlagValues) {
 		mode:             fs.String("mode", "", "TEST or PRODUCTION: the platform of the PSPID's aliases and DirectLink orders (/ncol/test/ or /ncol/prod/)"),
 		defaultECI:       fs.String("default-eci", "", "the ECI of DirectLink orders that send none: 1, 2, 3, 4, 7 or 9 (7, e-commerce, when unset)"),
 		defaultOperation: fs.String("default-operation", "", "the OPERATION of DirectLink orders that send none: RES (authorisation, when unset) or SAL (sale)"),
+		charset:          fs.String("charset", "", "the character encoding DirectLink's pages without _utf8 read and answer: ISO-8859-1 (when unset) or UTF-8, as the account's \"Global security parameters\""),
 	}
 }
 
@@ -301,7 +330,7 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 			}
 		case "set":
 			fs, f := settingsSetFlags()
-			fa, optIn, rf, mode, eci, op := f.frameAncestors, f.aliasOptIn, f.returnFields, f.mode, f.defaultECI, f.defaultOperation
+			fa, optIn, rf, mode, eci, op, cs := f.frameAncestors, f.aliasOptIn, f.returnFields, f.mode, f.defaultECI, f.defaultOperation, f.charset
 			if err := fs.Parse(args[3:]); err != nil || fs.NArg() != 0 {
 				return badFlags(fs, err)
 			}
@@ -337,6 +366,9 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 			}
 			if *op != "" {
 				ch.DefaultOperation = op
+			}
+			if *cs != "" {
+				ch.Charset = cs
 			}
 			if _, err := a.UpdateSettings(ctx, shopID, ch); err != nil {
 				return err
@@ -410,8 +442,12 @@ func SettingsFields(s shop.OgoneSettings) [][2]string {
 	if op == "" {
 		op = "RES"
 	}
+	cs := s.Charset
+	if cs == "" {
+		cs = CharsetISO88591
+	}
 	return [][2]string{{"mode", mode}, {"frame-ancestors", fa}, {"alias-opt-in", strconv.FormatBool(s.AliasOptIn)},
-		{"return-fields", rf}, {"default-eci", eci}, {"default-operation", op}}
+		{"return-fields", rf}, {"default-eci", eci}, {"default-operation", op}, {"charset", cs}}
 }
 
 func readFileLimited(name string) ([]byte, error) {

@@ -227,13 +227,15 @@ func (h *Handler) directLink(w http.ResponseWriter, r *http.Request) {
 	switch op {
 	case "orderdirect":
 		resp = h.orderDirect(r.Context(), req)
-		resp.echoCurrency(ps)
+		resp.echoCurrency(req.params)
 	case "maintenancedirect":
 		resp = h.maintenanceDirect(r.Context(), req)
 	default:
 		resp = h.queryDirect(r.Context(), req)
 	}
-	resp.write(w, cs)
+	// In the charset the request was read in: the account's on the pages
+	// without _utf8.
+	resp.write(w, req.cs)
 }
 
 // authenticate finds the PSPID, checks SHASIGN (required on orders and
@@ -262,6 +264,16 @@ func (h *Handler) authenticate(ctx context.Context, remote string, ps Params, mo
 		return dlRequest{}, errorResponse("", ncPasswordIncorrect,
 			"too many failed logins for this PSPID from this address: retry in "+strconv.Itoa(secs)+" seconds")
 	}
+	if cs == Latin1 && acct.Settings.Charset == CharsetUTF8 {
+		// The account reads UTF-8 on the pages without _utf8, as
+		// Ingenico's "Global security parameters" may say: the bytes read
+		// as ISO-8859-1 (unchanged) are read again as UTF-8.
+		u, err := asUTF8(ps)
+		if err != nil {
+			return dlRequest{}, errorResponse("", ncDataValidation, "the request is not valid UTF-8, the PSPID's character encoding")
+		}
+		ps, cs = u, UTF8
+	}
 	given := ps.Get("SHASIGN")
 	if given == "" && needSHA {
 		h.logError(ctx, acct.ShopID, sourceDirectLink, "SHA_MISSING", "unknown order/0/s/: SHASIGN is missing", map[string]string{"pspid": pspid})
@@ -283,6 +295,20 @@ func (h *Handler) authenticate(ctx context.Context, remote string, ps Params, mo
 	}
 	h.opts.FailedLogins.Succeeded(ctx, "directlink", pspid, remote)
 	return dlRequest{params: ps, acct: acct, mode: mode, cs: cs}, nil
+}
+
+// asUTF8 reads again as UTF-8 parameters that were read as ISO-8859-1,
+// whose strings hold the request's bytes unchanged (one rune per byte).
+func asUTF8(ps Params) (Params, error) {
+	out := make(Params, len(ps))
+	for i, p := range ps {
+		v, err := decode(string(encodeLatin1(p.Value)), UTF8)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Param{Name: p.Name, Value: v}
+	}
+	return out, nil
 }
 
 // shaInMatches checks a DirectLink SHASIGN. Ingenico hashes the sent

@@ -957,3 +957,49 @@ func TestDirectLinkLatin1AnswerParsesWithoutCharsetReader(t *testing.T) {
 		t.Fatalf("latin-1 answer: %v", r)
 	}
 }
+
+// TestDirectLinkLegacyPageUTF8Account: the pages without _utf8 read the
+// character encoding of the PSPID's account, Ingenico's "Global security
+// parameters > Character encoding" (ISO-8859-1 unless set), as Odoo's
+// documentation has merchants set it to UTF-8 and its payment_ogone, like
+// ActiveMerchant's OgoneGateway, posts UTF-8 to orderdirect.asp. With the
+// PSPID set to UTF-8 (`openpsp ogone settings set ID -charset UTF-8`), a
+// holder name or ORDERID with accents is read as the merchant wrote it,
+// and the answer is UTF-8 too.
+func TestDirectLinkLegacyPageUTF8Account(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var out strings.Builder
+	if err := e.admin.RunCLI(ctx, []string{"settings", "set", shop.DemoShopID, "-charset", "utf-8"}, strings.NewReader(""), &out); err != nil ||
+		!strings.Contains(out.String(), "charset: UTF-8") {
+		t.Fatalf("settings set -charset utf-8: %v\n%s", err, out.String())
+	}
+	v := url.Values{"PSPID": {pspid}, "USERID": {shop.DemoAPIUser}, "PSWD": {shop.DemoAPIPassword}, "ORDERID": {"Commande-é"},
+		"AMOUNT": {"100"}, "CURRENCY": {"EUR"}, "CARDNO": {mastercard}, "ED": {"1232"}, "CVC": {"123"}, "CN": {"Jérôme Dœ"},
+		"ALIAS": {"utf8-holder"}}
+	v.Set("SHASIGN", sign("SHA-512", v, passphrase, nil)) // over the UTF-8 bytes, as Odoo signs
+	resp, err := e.client.PostForm(e.srv.URL+"/ncol/test/orderdirect.asp", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var doc struct {
+		OrderID string `xml:"orderID,attr"`
+		Status  string `xml:"STATUS,attr"`
+	}
+	if err := xml.Unmarshal(body, &doc); err != nil || doc.Status != "5" || doc.OrderID != "Commande-é" {
+		t.Fatalf("order: %v %+v\n%s", err, doc, body)
+	}
+	tok, err := e.vault.Get(ctx, shop.DemoShopID, "utf8-holder")
+	if err != nil || tok.HolderName != "Jérôme Dœ" {
+		t.Fatalf("alias holder %q, want Jérôme Dœ (%v)", tok.HolderName, err)
+	}
+	// The _utf8 pages stay UTF-8, and ISO-8859-1 is what an unset account reads.
+	if err := e.admin.RunCLI(ctx, []string{"settings", "set", shop.DemoShopID, "-charset", "ISO-8859-1"}, strings.NewReader(""), &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.admin.RunCLI(ctx, []string{"settings", "set", shop.DemoShopID, "-charset", "EBCDIC"}, strings.NewReader(""), &out); err == nil {
+		t.Fatal("-charset EBCDIC accepted")
+	}
+}

@@ -154,6 +154,11 @@ type OgoneSettings struct {
 	// none (Ingenico's default operation code of the PSPID): RES
 	// (authorisation, the default for "") or SAL (sale).
 	DefaultOperation string `json:"defaultOperation,omitempty"`
+	// Charset is the character encoding DirectLink reads and answers on
+	// its pages without _utf8 (Ingenico's "Global security parameters >
+	// Character encoding" of the account): "" or ISO-8859-1, or UTF-8.
+	// The _utf8 pages and FlexCheckout are UTF-8 whatever it says.
+	Charset string `json:"charset,omitempty"`
 }
 
 var shopIDPattern = regexp.MustCompile(`^[0-9]{8}$`)
