@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,15 +63,45 @@ func decodeJSON(body []byte, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
-			Detail: "can't decode JSON data: " + jsonErrorDetail(err), Err: err}
-	}
-	if dec.More() {
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
 		return &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
 			Detail: "can't decode JSON data: trailing data after the JSON object"}
 	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		// Well-formed JSON with a scalar of another type than documented
+		// (an integer orderId): read again as PayZen reads it.
+		err = decodeCoerced(trimmed, v)
+	}
+	if err != nil {
+		return &errs.Error{Code: errs.InputInvalid, Message: "web-service input data validation error",
+			Detail: "can't decode JSON data: " + jsonErrorDetail(err), Err: err}
+	}
 	return nil
+}
+
+// decodeCoerced decodes body into v (a pointer) after coerceScalars; the
+// body is known to be one well-formed JSON object.
+func decodeCoerced(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var generic any
+	if err := dec.Decode(&generic); err != nil {
+		return err
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return &json.InvalidUnmarshalError{Type: reflect.TypeOf(v)}
+	}
+	coerced, err := json.Marshal(coerceScalars(generic, rv.Type().Elem()))
+	if err != nil {
+		return err
+	}
+	rv.Elem().SetZero()
+	dec = json.NewDecoder(bytes.NewReader(coerced))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
 
 // jsonErrorDetail names the field of a type mismatch, so the caller knows
