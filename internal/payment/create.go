@@ -74,6 +74,21 @@ var (
 // maxAmount bounds amounts to what every currency's 12 digits allow.
 const maxAmount = 999_999_999_999
 
+// CheckWallet answers formAction CUSTOMER_WALLET for a shop and a
+// customer (normalized): the wallet document's two errors, with the codes
+// Lyra's error reference gives them (compat.md §1.7; README "Error codes").
+func CheckWallet(sh shop.Shop, c Customer) error {
+	if !sh.Settings.PaymentByToken {
+		return &errs.Error{Code: CodeWalletNotInOffer, Message: "using CUSTOMER_WALLET requires the payment by token option",
+			Field: "formAction", Detail: "the shop's offer does not include payment by token"}
+	}
+	if c.Reference == nil {
+		return &errs.Error{Code: CodeWalletNoReference, Message: "customer.reference is required when formAction is CUSTOMER_WALLET",
+			Field: "customer.reference", Detail: "Invalid input value [name=customer.reference, value=null]"}
+	}
+	return nil
+}
+
 // validate checks every field and returns the options to keep.
 func (in *CreateInput) validate(sh shop.Shop) (Options, error) {
 	var o Options
@@ -122,15 +137,8 @@ func (in *CreateInput) validate(sh shop.Shop) (Options, error) {
 		return o, invalid("paymentMethodToken", clip(in.PaymentMethodToken))
 	}
 	if in.FormAction == ActionCustomerWallet {
-		// The wallet document's two errors, with the codes Lyra's error
-		// reference gives them (compat.md §1.7; README "Error codes").
-		if !sh.Settings.PaymentByToken {
-			return o, &errs.Error{Code: CodeWalletNotInOffer, Message: "using CUSTOMER_WALLET requires the payment by token option",
-				Field: "formAction", Detail: "the shop's offer does not include payment by token"}
-		}
-		if in.Customer.Reference == nil {
-			return o, &errs.Error{Code: CodeWalletNoReference, Message: "customer.reference is required when formAction is CUSTOMER_WALLET",
-				Field: "customer.reference", Detail: "Invalid input value [name=customer.reference, value=null]"}
+		if err := CheckWallet(sh, in.Customer); err != nil {
+			return o, err
 		}
 	}
 	if in.IPNTargetURL != "" {

@@ -388,9 +388,19 @@ func (s *Service) shopOf(ctx context.Context, shopID string) (shop.Shop, error) 
 // CreateToken stores a Charge/CreateToken request: a zero-amount REGISTER
 // payment whose form saves the card through a VERIFICATION transaction
 // (detailedStatus ACCEPTED). With customer.reference the card joins that
-// buyer's wallet; without, the token is outside any wallet. It returns the
+// buyer's wallet; without, the token is outside any wallet. formAction
+// CUSTOMER_WALLET asks for a wallet: customer.reference and the payment by
+// token option are required, as for Charge/CreatePayment. It returns the
 // formToken.
 func (s *Service) CreateToken(ctx context.Context, sh shop.Shop, creds shop.Credentials, in payment.CreateInput) (string, error) {
+	if in.FormAction == payment.ActionCustomerWallet {
+		if err := payment.NormalizeCustomer(&in.Customer); err != nil {
+			return "", err
+		}
+		if err := payment.CheckWallet(sh, in.Customer); err != nil {
+			return "", err
+		}
+	}
 	in.Amount, in.FormAction = 0, payment.ActionRegister
 	_, formToken, err := s.pay.CreatePayment(ctx, sh, creds, in)
 	return formToken, err

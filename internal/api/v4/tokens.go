@@ -22,7 +22,8 @@ type tokensAPI struct {
 // createToken is Charge/CreateToken: a formToken whose form saves a card
 // without paying (a VERIFICATION of amount 0). Body as Charge/CreatePayment
 // without amount: currency, orderId, customer (its reference puts the card
-// in that buyer's wallet), ipnTargetUrl, metadata, strongAuthentication.
+// in that buyer's wallet), ipnTargetUrl, metadata, strongAuthentication,
+// formAction REGISTER or CUSTOMER_WALLET (customer.reference required).
 func (a *tokensAPI) createToken(c *Call) (any, error) {
 	var r createPaymentRequest
 	if err := c.Decode(&r); err != nil {
@@ -33,11 +34,17 @@ func (a *tokensAPI) createToken(c *Call) (any, error) {
 			return nil, errs.Invalid(errs.BadAmount, "invalid amount", "amount", r.Amount.String())
 		}
 	}
-	if f := str(r.FormAction); f != "" && f != payment.ActionRegister {
+	// REGISTER, or CUSTOMER_WALLET: the card saved goes into the wallet of
+	// customer.reference (Lyra's plugins open their account page's "add a
+	// card" form so).
+	switch f := str(r.FormAction); f {
+	case "", payment.ActionRegister, payment.ActionCustomerWallet:
+	default:
 		return nil, invalidField("formAction", f)
 	}
 	in := payment.CreateInput{
-		Currency: str(r.Currency), OrderID: str(r.OrderID), IPNTargetURL: str(r.IPNTargetURL),
+		FormAction: str(r.FormAction),
+		Currency:   str(r.Currency), OrderID: str(r.OrderID), IPNTargetURL: str(r.IPNTargetURL),
 		StrongAuthentication: str(r.StrongAuthentication), Metadata: r.Metadata, PaymentMethods: r.PaymentMethods,
 	}
 	if r.Customer != nil {
