@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/openpsp/openpsp/internal/errs"
@@ -10,6 +11,7 @@ import (
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/wallet"
 )
 
@@ -26,11 +28,11 @@ func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form
 		if e, ok := errs.As(err); ok && e.Code == payment.CodeFormToken {
 			return hosted.Form{}, hosted.ErrFormNotFound
 		}
-		return hosted.Form{}, err
+		return hosted.Form{}, unavailable(err)
 	}
 	sh, err := h.shops.Get(ctx, p.ShopID)
 	if err != nil {
-		return hosted.Form{}, err
+		return hosted.Form{}, unavailable(err)
 	}
 	lang := ""
 	if l := p.Customer.BillingDetails.Language; l != nil {
@@ -45,6 +47,16 @@ func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form
 		FormAction: p.FormAction, OneClick: p.OneClick(), PrimaryColor: sh.Settings.PrimaryColor,
 		StrongAuthentication: p.Options.StrongAuthentication, ReturnOrigins: sh.Settings.ReturnOrigins,
 	}, nil
+}
+
+// unavailable marks err as hosted.ErrUnavailable when it says the
+// database cannot be reached: the buyer reads that the service is
+// temporarily unavailable rather than that a technical error occurred.
+func unavailable(err error) error {
+	if store.IsUnavailable(err) {
+		return fmt.Errorf("%w: %w", hosted.ErrUnavailable, err)
+	}
+	return err
 }
 
 // closedByExpiry reports whether p's order cycle is closed only because its

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -92,7 +93,7 @@ func jobOutcomes(t *testing.T, base, job, outcome string) int {
 // comes due stays authorised, where a control that came due before was
 // captured), stops its outbox dispatcher, and answers each caller as when
 // its database is unavailable: V4 INT_999, DirectLink NCERROR 40001011,
-// the payment pages' technical-error page; it logs why once, naming both
+// the payment pages' temporarily-unavailable page; it logs why once, naming both
 // migrations.
 func TestRunningCopyStopsWorkingOnANewerSchema(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
@@ -201,8 +202,8 @@ func TestRunningCopyStopsWorkingOnANewerSchema(t *testing.T) {
 			if !strings.Contains(string(b), `NCERROR="40001011"`) {
 				t.Errorf("DirectLink on a newer schema: %s", b)
 			}
-			// The buyer's payment page: the technical-error message page.
-			if code, body := get(t, base+"/pay/"+pageToken); code != http.StatusServiceUnavailable || !strings.Contains(body, "A technical error occurred") {
+			// The buyer's payment page: the temporarily-unavailable page.
+			if code, body := get(t, base+"/pay/"+pageToken); code != http.StatusServiceUnavailable || !strings.Contains(body, "temporarily unavailable") {
 				t.Errorf("payment page on a newer schema: %d %s", code, body)
 			}
 			if n := logs.count(newer); n != 1 {
@@ -235,4 +236,124 @@ func TestSchemaCheckIgnoresAReadError(t *testing.T) {
 			t.Fatalf("a newer schema: state %+v", e)
 		}
 	})
+}
+
+// A buyer who reached a copy that stopped on a newer schema read the
+// technical-error page ("A technical error occurred. Your card was not
+// charged. Please try again."), though nothing had failed for them and
+// trying again at once reaches the same copy. Every buyer-facing page now
+// answers the temporarily-unavailable page in the buyer's language, 503
+// with Retry-After, not stored; the form script's JSON post keeps its JSON
+// error shape; the pages' stylesheets and scripts are still served so
+// that the page looks as the others do.
+func TestNewerSchemaBuyerPagesSayTemporarilyUnavailable(t *testing.T) {
+	a := newerSchemaApp(t, t.TempDir(), "", clock.NewFake(time.Date(2030, 3, 4, 10, 0, 0, 0, time.UTC)), io.Discard)
+	base := a.URL()
+	ctx := context.Background()
+	sh, creds, err := a.Shops.Authenticate(ctx, shop.DemoShopID, shop.DemoTestPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := a.Payments.CreatePayment(ctx, sh, creds, payment.CreateInput{Amount: 990, Currency: "EUR", OrderID: "PAGE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DB.Writer().Exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)", "9999_from_a_newer_release"); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the copy found the newer schema", func() bool {
+		code, body := get(t, base+"/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "schema newer")
+	})
+
+	do := func(method, path, lang, accept string, body url.Values) (*http.Response, string) {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			rd = strings.NewReader(body.Encode())
+		}
+		r, err := http.NewRequest(method, base+path, rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != nil {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		r.Header.Set("Accept-Language", lang)
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, html.UnescapeString(string(b))
+	}
+	unavailable := func(what string, resp *http.Response, body string, want ...string) {
+		t.Helper()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("%s: HTTP %d, want 503", what, resp.StatusCode)
+		}
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+			t.Errorf("%s: Retry-After %q, want a few seconds", what, resp.Header.Get("Retry-After"))
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", what, cc)
+		}
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: the answer lacks %q:\n%s", what, w, body)
+			}
+		}
+		for _, technical := range []string{"A technical error occurred", "Une erreur technique", "Se ha producido un error técnico",
+			"Si è verificato un errore tecnico", "Ein technischer Fehler"} {
+			if strings.Contains(body, technical) {
+				t.Errorf("%s: the answer is the technical-error one (%q):\n%s", what, technical, body)
+			}
+		}
+	}
+
+	// The payment page opened: nothing was entered, nothing is said of a card.
+	resp, body := do(http.MethodGet, "/pay/"+token, "fr-FR,fr;q=0.9", "", nil)
+	unavailable("payment page", resp, body, `lang="fr"`, "Service temporairement indisponible",
+		"Ce service de paiement est temporairement indisponible. Veuillez réessayer dans quelques minutes.")
+	if strings.Contains(body, "débitée") {
+		t.Errorf("payment page opened: the page speaks of a card:\n%s", body)
+	}
+	// The card form posted as a page: the card was not charged.
+	resp, body = do(http.MethodPost, "/pay/"+token+"?kr-language=es", "de", "", url.Values{"pan": {"4970100000000055"}})
+	unavailable("card form posted", resp, body, `lang="es"`, "Servicio no disponible temporalmente", "No se ha cargado nada en su tarjeta.")
+	// The embedded form's frame, in German.
+	resp, body = do(http.MethodGet, "/embedded/"+token, "de", "", nil)
+	unavailable("embedded form", resp, body, `lang="de"`, "Dieser Zahlungsdienst ist vorübergehend nicht verfügbar.")
+	if xfo := resp.Header.Get("X-Frame-Options"); xfo != "" {
+		t.Errorf("embedded form: X-Frame-Options %q: the merchant's frame cannot show the page", xfo)
+	}
+	// The form script's post: its JSON error, in Italian.
+	resp, body = do(http.MethodPost, "/embedded/"+token+"?kr-language=it", "en", "application/json", url.Values{"pan": {"4970100000000055"}})
+	unavailable("form script's post", resp, body, "temporaneamente non disponibile", "Non è stato addebitato nulla sulla carta.")
+	var ans struct {
+		Step  string `json:"step"`
+		Error struct {
+			ErrorCode         string `json:"errorCode"`
+			DetailedErrorCode string `json:"detailedErrorCode"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &ans); err != nil || ans.Step != "error" || ans.Error.ErrorCode != "CLIENT_999" || ans.Error.DetailedErrorCode != "UNAVAILABLE" ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("form script's post: %+v %v (%s), want step error, CLIENT_999 UNAVAILABLE in JSON", ans, err, resp.Header.Get("Content-Type"))
+	}
+	// FlexCheckout's page, framed by the merchant, in its LAYOUT.LANGUAGE.
+	resp, body = do(http.MethodGet, "/Tokenization/HostedPage?ACCOUNT.PSPID="+shop.DemoPSPID+"&LAYOUT.LANGUAGE=it_IT", "en", "", nil)
+	unavailable("FlexCheckout", resp, body, `lang="it"`, "Servizio temporaneamente non disponibile",
+		"Questo servizio di pagamento è temporaneamente non disponibile. Riprovi tra qualche minuto.")
+	if xfo := resp.Header.Get("X-Frame-Options"); xfo != "" {
+		t.Errorf("FlexCheckout: X-Frame-Options %q: the merchant's frame cannot show the page", xfo)
+	}
+	// The page's stylesheet reaches the browser.
+	if code, css := get(t, base+"/static/hosted/form.css"); code != http.StatusOK || strings.Contains(css, "<html") {
+		t.Errorf("the pages' stylesheet on a newer schema: %d", code)
+	}
 }

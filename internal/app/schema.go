@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/store"
 )
 
@@ -70,9 +69,12 @@ func (a *App) newerSchemaDone() chan struct{} {
 
 // refuseOnNewerSchema answers every request, once the schema is newer than
 // this binary's, as the same request is answered when the database is
-// unavailable: V4 INT_999 (HTTP 200), DirectLink NCERROR 40001011, the
-// payment pages' technical-error page (503) for a browser. The probes and
-// the scraper still reach their handlers (/readyz answers 503 itself).
+// unavailable: V4 INT_999 (HTTP 200), DirectLink NCERROR 40001011, and
+// for a buyer the pages' temporarily-unavailable page (503, Retry-After;
+// the form script's JSON error for its posts), framed for FlexCheckout's
+// pages as for the embedded form's. The probes and the scraper still reach
+// their handlers (/readyz answers 503 itself), and the browser the pages'
+// static files.
 func (a *App) refuseOnNewerSchema(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.newerSchema.Load() == nil {
@@ -82,12 +84,19 @@ func (a *App) refuseOnNewerSchema(next http.Handler) http.Handler {
 		switch p := r.URL.Path; {
 		case p == "/metrics" || p == "/healthz" || p == "/readyz":
 			next.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/Tokenization/static/"):
+			// The pages' stylesheets and scripts, files of the binary
+			// that read no database: the unavailable page below looks
+			// as the pages do.
+			next.ServeHTTP(w, r)
 		case p == "/api-payment" || strings.HasPrefix(p, "/api-payment/"):
 			a.V4.Unavailable(w, r, "this server is being replaced by a newer release: retry")
 		case a.ogone != nil && a.ogone.IsDirectLink(p):
 			a.ogone.Unavailable(w, r)
+		case a.ogone != nil && a.ogone.IsFlexCheckout(p):
+			a.pages.Unavailable(w, r, true, r.URL.Query().Get("LAYOUT.LANGUAGE"))
 		default:
-			a.pages.MessagePage(w, r, http.StatusServiceUnavailable, hosted.ReasonTechnical, "")
+			a.pages.Unavailable(w, r, false, "")
 		}
 	})
 }

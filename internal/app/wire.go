@@ -15,6 +15,7 @@ import (
 	"github.com/openpsp/openpsp/internal/ogone/ogonepay"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/payment"
+	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/subscription"
 	"github.com/openpsp/openpsp/internal/vault"
 	"github.com/openpsp/openpsp/internal/wallet"
@@ -77,7 +78,16 @@ func (a *App) wire() error {
 	// Ogone: FlexCheckout hosted tokenization and DirectLink, over the same
 	// vault and the same payments as the V4 API.
 	flex := ogone.New(ogone.Options{Accounts: a.Shops, Vault: a.Vault, Store: a.DB, BankAccounts: ogone.NewVaultAccounts(a.Vault),
-		Payments: ogonepay.New(a.Payments, a.Shops), Clock: a.Clock, Log: a.Log, FailedLogins: a.logins})
+		Payments: ogonepay.New(a.Payments, a.Shops), Clock: a.Clock, Log: a.Log, FailedLogins: a.logins,
+		// A database that cannot be reached: the pages' temporarily-
+		// unavailable page, framed as FlexCheckout's pages are.
+		Unavailable: func(w http.ResponseWriter, r *http.Request, locale string, err error) bool {
+			if !store.IsUnavailable(err) {
+				return false
+			}
+			pages.Unavailable(w, r, true, locale)
+			return true
+		}})
 	a.ogone = flex
 	a.mount(flex.Register)
 	a.addJob("ogone.cleanup", time.Hour, func(ctx context.Context, _ <-chan struct{}) error { return flex.Cleanup(ctx) })

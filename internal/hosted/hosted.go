@@ -179,6 +179,12 @@ func ReasonForCode(code string) string {
 // formToken it does not know. Any other error is a technical error.
 var ErrFormNotFound = errors.New("hosted: unknown formToken")
 
+// ErrUnavailable is what Payments.Form returns (wrapped or not) when the
+// service cannot read the form for a moment (its database is unavailable):
+// the buyer reads that the service is temporarily unavailable
+// (Handler.Unavailable), not that a technical error occurred.
+var ErrUnavailable = errors.New("hosted: the payment service is temporarily unavailable")
+
 // ErrInProgress is what Payments.PayCard and Wallets.PaySaved return
 // (wrapped or not) when the attempt cannot start because another attempt of
 // the form, or a payment of the same order, is under way or done: the form

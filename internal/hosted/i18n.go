@@ -426,23 +426,40 @@ var deferredMessages = map[string]map[string]string{
 	"de": {"accepted_deferred": "Ihre Karte wurde geprüft; es wurde noch nichts abgebucht. Der Betrag wird am %s abgebucht."},
 }
 
+// unavailableMessages tell a buyer that the service cannot take payments
+// for a moment (Handler.Unavailable): the page opened, and the card form
+// posted, which adds that the card was not charged. They invite a retry in
+// a few minutes, not at once as the technical error does.
+var unavailableMessages = map[string]map[string]string{
+	"en": {MessageUnavailable: "This payment service is temporarily unavailable. Please try again in a few minutes.",
+		MessageUnavailableNotCharged: "This payment service is temporarily unavailable. Your card was not charged. Please try again in a few minutes."},
+	"fr": {MessageUnavailable: "Ce service de paiement est temporairement indisponible. Veuillez réessayer dans quelques minutes.",
+		MessageUnavailableNotCharged: "Ce service de paiement est temporairement indisponible. Votre carte n’a pas été débitée. Veuillez réessayer dans quelques minutes."},
+	"es": {MessageUnavailable: "Este servicio de pago no está disponible temporalmente. Inténtelo de nuevo dentro de unos minutos.",
+		MessageUnavailableNotCharged: "Este servicio de pago no está disponible temporalmente. No se ha cargado nada en su tarjeta. Inténtelo de nuevo dentro de unos minutos."},
+	"it": {MessageUnavailable: "Questo servizio di pagamento è temporaneamente non disponibile. Riprovi tra qualche minuto.",
+		MessageUnavailableNotCharged: "Questo servizio di pagamento è temporaneamente non disponibile. Non è stato addebitato nulla sulla carta. Riprovi tra qualche minuto."},
+	"de": {MessageUnavailable: "Dieser Zahlungsdienst ist vorübergehend nicht verfügbar. Bitte versuchen Sie es in einigen Minuten erneut.",
+		MessageUnavailableNotCharged: "Dieser Zahlungsdienst ist vorübergehend nicht verfügbar. Ihre Karte wurde nicht belastet. Bitte versuchen Sie es in einigen Minuten erneut."},
+}
+
 // headingMessages are the headings of the message pages (messageHeadings).
 var headingMessages = map[string]map[string]string{
 	"en": {"h_not_found": "Page not found", "h_link_invalid": "Invalid payment link", "h_expired": "Payment session expired",
 		"h_completed": "Payment already processed", "h_in_progress": "Payment in progress", "h_not_made": "Payment not made",
-		"h_unavailable": "Page unavailable"},
+		"h_unavailable": "Page unavailable", "h_service_unavailable": "Service temporarily unavailable"},
 	"fr": {"h_not_found": "Page introuvable", "h_link_invalid": "Lien de paiement non valide", "h_expired": "Session de paiement expirée",
 		"h_completed": "Paiement déjà traité", "h_in_progress": "Paiement en cours", "h_not_made": "Paiement non effectué",
-		"h_unavailable": "Page indisponible"},
+		"h_unavailable": "Page indisponible", "h_service_unavailable": "Service temporairement indisponible"},
 	"es": {"h_not_found": "Página no encontrada", "h_link_invalid": "Enlace de pago no válido", "h_expired": "Sesión de pago caducada",
 		"h_completed": "Pago ya procesado", "h_in_progress": "Pago en curso", "h_not_made": "Pago no realizado",
-		"h_unavailable": "Página no disponible"},
+		"h_unavailable": "Página no disponible", "h_service_unavailable": "Servicio no disponible temporalmente"},
 	"it": {"h_not_found": "Pagina non trovata", "h_link_invalid": "Link di pagamento non valido", "h_expired": "Sessione di pagamento scaduta",
 		"h_completed": "Pagamento già elaborato", "h_in_progress": "Pagamento in corso", "h_not_made": "Pagamento non effettuato",
-		"h_unavailable": "Pagina non disponibile"},
+		"h_unavailable": "Pagina non disponibile", "h_service_unavailable": "Servizio temporaneamente non disponibile"},
 	"de": {"h_not_found": "Seite nicht gefunden", "h_link_invalid": "Ungültiger Zahlungslink", "h_expired": "Zahlungssitzung abgelaufen",
 		"h_completed": "Zahlung bereits verarbeitet", "h_in_progress": "Zahlung wird verarbeitet", "h_not_made": "Zahlung nicht ausgeführt",
-		"h_unavailable": "Seite nicht verfügbar"},
+		"h_unavailable": "Seite nicht verfügbar", "h_service_unavailable": "Dienst vorübergehend nicht verfügbar"},
 }
 
 // addMessages adds a part's messages (per language) to the catalogue.
@@ -456,4 +473,5 @@ func init() {
 	addMessages(finalMessages)
 	addMessages(deferredMessages)
 	addMessages(headingMessages)
+	addMessages(unavailableMessages)
 }

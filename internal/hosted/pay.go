@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
@@ -118,9 +119,13 @@ func (h *Handler) loadForm(w http.ResponseWriter, r *http.Request, embedded, asJ
 	}
 	form, err := h.pay.Form(r.Context(), pg.token)
 	if err != nil {
-		if errors.Is(err, ErrFormNotFound) {
+		switch {
+		case errors.Is(err, ErrFormNotFound):
 			h.fail(w, pg, asJSON, http.StatusNotFound, "form_not_found", "CLIENT_100", "")
-		} else {
+		case errors.Is(err, ErrUnavailable):
+			h.log.ErrorContext(r.Context(), "hosted: loading form", "err", err)
+			h.unavailable(w, r, pg, asJSON)
+		default:
 			h.log.ErrorContext(r.Context(), "hosted: loading form", "err", err)
 			h.fail(w, pg, asJSON, http.StatusInternalServerError, ReasonTechnical, "CLIENT_999", "")
 		}
@@ -203,6 +208,9 @@ var messageHeadings = map[string]string{
 	"no_attempts":         "h_not_made",
 	ReasonTechnical:       "h_not_made",
 	"challenge_not_avail": "h_not_made",
+
+	MessageUnavailable:           "h_service_unavailable",
+	MessageUnavailableNotCharged: "h_service_unavailable",
 }
 
 // messageHeading is the heading of the message page of msgKey in lang:
@@ -775,7 +783,50 @@ func randomHex(n int) string {
 const (
 	MessagePageNotFound     = "page_not_found"
 	MessageMethodNotAllowed = "method_not_allowed"
+	// MessageUnavailable and MessageUnavailableNotCharged are
+	// Unavailable's: the service cannot take payments for a moment; the
+	// second, for a post that may hold a card, adds that it was not charged.
+	MessageUnavailable           = "service_unavailable"
+	MessageUnavailableNotCharged = "service_unavailable_not_charged"
 )
+
+// RetryAfter is the Retry-After of Unavailable's answers, in seconds. A
+// copy that stopped on a newer schema is out of its load balancer's
+// rotation once its /readyz has been probed (every few seconds) and a
+// database restart or failover takes tens of seconds: 30 s lets a client
+// that honours the header (a crawler, a proxy, a merchant's script) come
+// back when another copy or the database is likely to answer, without
+// hammering a copy that is down. The buyer reads "in a few minutes":
+// a person retries later than a program.
+const RetryAfter = 30
+
+// Unavailable answers a request to the buyer's pages when the service
+// cannot serve it for a moment: its database is unavailable, or the
+// running copy found a newer schema (the app's refuseOnNewerSchema). A
+// browser reads the temporarily-unavailable message page in its language
+// (the query's kr-language, else lang, else Accept-Language), which says
+// the card was not charged when the request was a post; the form script
+// (Accept: application/json) reads its JSON error, CLIENT_999 (detailed
+// code UNAVAILABLE) with the same message. HTTP 503, Retry-After, never
+// stored. framed marks a page shown in the merchant's frame (the embedded
+// form's pages are, by their path; FlexCheckout's are, by the caller): it
+// may be framed.
+func (h *Handler) Unavailable(w http.ResponseWriter, r *http.Request, framed bool, lang string) {
+	embedded := framed || strings.HasPrefix(r.URL.Path, "/embedded/")
+	pg := page{embedded: embedded, ctx: r.Context()}
+	pg.lang = resolveLanguage(r.URL.Query().Get("kr-language"), lang, r.Header.Get("Accept-Language"))
+	h.unavailable(w, r, pg, wantsJSON(r))
+}
+
+// unavailable is Unavailable's answer for pg.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, pg page, asJSON bool) {
+	key := MessageUnavailable
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		key = MessageUnavailableNotCharged
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+	h.fail(w, pg, asJSON, http.StatusServiceUnavailable, key, "CLIENT_999", "UNAVAILABLE")
+}
 
 // MessagePage answers a browser that reached no payment page (an address
 // nothing serves, a wrong method, an error of the demo shop) with the

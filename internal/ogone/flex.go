@@ -44,7 +44,7 @@ func (h *Handler) flexEntry(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "flexcheckout: account", "err", err)
-		h.genericPage(w, lang, http.StatusInternalServerError)
+		h.failInternal(w, r, ps.Get(fLayoutLanguage), err)
 		return
 	}
 	given := ps.Get(fSHASign)
@@ -100,7 +100,7 @@ func (h *Handler) flexEntry(w http.ResponseWriter, r *http.Request) {
 		CreatedAt: now, ExpiresAt: now.Add(h.opts.SessionTTL)}
 	if err := h.opts.Store.InsertSession(ctx, s); err != nil {
 		h.log.ErrorContext(ctx, "flexcheckout: session", "err", err)
-		h.genericPage(w, lang, http.StatusInternalServerError)
+		h.failInternal(w, r, req.Locale, err)
 		return
 	}
 	h.renderForm(ctx, w, s, acct, tpl, nil, http.StatusOK)
@@ -113,6 +113,9 @@ func (h *Handler) openSession(w http.ResponseWriter, r *http.Request) (Session, 
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
 			h.log.ErrorContext(ctx, "flexcheckout: session", "err", err)
+			if h.opts.Unavailable != nil && h.opts.Unavailable(w, r, "", err) {
+				return Session{}, shop.Ogone{}, false
+			}
 		}
 		h.genericPage(w, "", http.StatusNotFound)
 		return Session{}, shop.Ogone{}, false
@@ -124,7 +127,7 @@ func (h *Handler) openSession(w http.ResponseWriter, r *http.Request) (Session, 
 	acct, err := h.opts.Accounts.OgoneAccount(ctx, s.Request.PSPID)
 	if err != nil {
 		h.log.ErrorContext(ctx, "flexcheckout: account", "err", err)
-		h.genericPage(w, s.Request.Language, http.StatusInternalServerError)
+		h.failInternal(w, r, s.Request.Locale, err)
 		return Session{}, shop.Ogone{}, false
 	}
 	return s, acct, true
@@ -422,7 +425,7 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, s Session, a
 	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "flexcheckout: attempt", "err", err)
-		h.genericPage(w, s.Request.Language, http.StatusInternalServerError)
+		h.failInternal(w, r, s.Request.Locale, err)
 		return
 	}
 	if n < h.opts.MaxAttempts {
@@ -639,6 +642,16 @@ func (h *Handler) genericPage(w http.ResponseWriter, lang string, code int) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(code)
 	_ = h.tmpl.ExecuteTemplate(w, "error.html", pageData{Lang: lang, Static: staticPath})
+}
+
+// failInternal answers a request that failed on err (logged by the
+// caller): the temporarily-unavailable page when err says the database
+// cannot be reached (Options.Unavailable), else the generic error page.
+func (h *Handler) failInternal(w http.ResponseWriter, r *http.Request, locale string, err error) {
+	if h.opts.Unavailable != nil && h.opts.Unavailable(w, r, locale, err) {
+		return
+	}
+	h.genericPage(w, language(locale), http.StatusInternalServerError)
 }
 
 // pageData feeds the page templates.

@@ -94,6 +94,13 @@ type Options struct {
 	// FailedLogins logs rejected DirectLink credentials (default: one of
 	// its own on Log); an app shares one between its API surfaces.
 	FailedLogins *obs.FailedLogins
+	// Unavailable, when set, answers a FlexCheckout request that failed on
+	// err when err says the service is unavailable for a moment (its
+	// database cannot be reached) and reports whether it did: the app
+	// shows the payment pages' temporarily-unavailable page (503). locale
+	// is the page's LAYOUT.LANGUAGE as the merchant sent it, if known.
+	// Otherwise, and when nil, the buyer reads the generic error page (500).
+	Unavailable func(w http.ResponseWriter, r *http.Request, locale string, err error) bool
 }
 
 // TemporaryAliasTTL is how long an alias stored with STOREPERMANENTLY=N (or
@@ -178,6 +185,14 @@ func CanonicalPath(p string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// IsFlexCheckout reports whether path is one of FlexCheckout's pages
+// (the entry, a session's submit or cancel), which the merchant frames.
+func (h *Handler) IsFlexCheckout(path string) bool {
+	// Any case, as CanonicalPath reads the entry.
+	p, entry := strings.ToLower(path), strings.ToLower(FlexCheckoutPath)
+	return p == entry || strings.HasPrefix(p, entry+"/")
 }
 
 // Register mounts every route on mux.

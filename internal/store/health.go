@@ -52,6 +52,12 @@ func isStorageFailure(err error) bool {
 	return false
 }
 
+// IsUnavailable reports whether err says the database cannot be used for
+// a moment (connection refused or cut, disk full or failing), not that an
+// operation failed for a reason of its own: the buyer's pages then tell
+// the buyer the service is temporarily unavailable.
+func IsUnavailable(err error) bool { return isStorageFailure(err) }
+
 // WriteHealth returns nil when writes reach the database, or the storage
 // error of the last failed write. When writes failed, it first probes with a
 // one-row write (at most once a second), so that the answer turns healthy by
