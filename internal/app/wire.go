@@ -66,8 +66,8 @@ func (a *App) wire() error {
 	})
 	// Failed API logins are forgotten an hour after the last one
 	// (internal/obs): their rows go with them.
-	a.addJob("logins.forget", 10*time.Minute, func(ctx context.Context, _ <-chan struct{}) error {
-		_, err := a.logins.Forget(ctx)
+	a.addJob("logins.forget", 10*time.Minute, func(ctx context.Context, stop <-chan struct{}) error {
+		_, err := a.logins.ForgetUntil(ctx, stop)
 		return err
 	})
 	a.addJob("v4.idempotency-expiry", 10*time.Minute, func(ctx context.Context, _ <-chan struct{}) error {
@@ -90,7 +90,7 @@ func (a *App) wire() error {
 		}})
 	a.ogone = flex
 	a.mount(flex.Register)
-	a.addJob("ogone.cleanup", time.Hour, func(ctx context.Context, _ <-chan struct{}) error { return flex.Cleanup(ctx) })
+	a.addJob("ogone.cleanup", time.Hour, func(ctx context.Context, stop <-chan struct{}) error { return flex.CleanupUntil(ctx, stop) })
 
 	// Notifications: one dispatcher delivers IPNs, webhooks, emails and SMS
 	// from the outbox; every copy may run one (claims are leased).
@@ -116,8 +116,8 @@ func (a *App) wire() error {
 	// The vault's retention rules: temporary tokens (Ogone STOREPERMANENTLY=N)
 	// lose their card data when their time to live ends; every token unused
 	// for 15 months loses it too (PCI DSS).
-	a.addJob("vault.expire-temporary", 0, func(ctx context.Context, _ <-chan struct{}) error {
-		_, err := a.Vault.ExpireTemporary(ctx)
+	a.addJob("vault.expire-temporary", 0, func(ctx context.Context, stop <-chan struct{}) error {
+		_, err := a.Vault.ExpireTemporary(ctx, vault.PurgeOptions{Stop: stop})
 		return err
 	})
 	// A copy learns of a master key another copy's `openpsp keys rotate`

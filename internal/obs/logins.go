@@ -223,14 +223,25 @@ func (f *FailedLogins) refresh(ctx context.Context, now time.Time) {
 }
 
 // Forget deletes from the store the counts whose last failure is older
-// than the forget period; the periodic job runs it.
-func (f *FailedLogins) Forget(ctx context.Context) (int, error) {
+// than the forget period, in batches until none is left.
+func (f *FailedLogins) Forget(ctx context.Context) (int, error) { return f.ForgetUntil(ctx, nil) }
+
+// ForgetUntil is Forget that also ends when stop closes (nil: never), as
+// payment.CaptureAllDueUntil does: the batch in progress is deleted, then
+// no batch starts (the next run takes the rest). The periodic job runs it
+// and stops so at the app's shutdown.
+func (f *FailedLogins) ForgetUntil(ctx context.Context, stop <-chan struct{}) (int, error) {
 	if f == nil || f.store == nil {
 		return 0, nil
 	}
 	cutoff := f.clock.Now().Add(-loginForget)
 	done := 0
 	for {
+		select {
+		case <-stop:
+			return done, nil
+		default:
+		}
 		n, err := f.store.PurgeLoginFailures(ctx, cutoff, 5000)
 		done += n
 		if err != nil || n == 0 {

@@ -219,7 +219,7 @@ func TestDirectLinkAliasWriteFails(t *testing.T) {
 			}
 			e.acq.setDuring(func() {
 				e.clock.Advance(3 * time.Hour)
-				if _, err := e.vault.ExpireTemporary(ctx); err != nil {
+				if _, err := e.vault.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil {
 					t.Errorf("expiry job: %v", err)
 				}
 			})
@@ -369,7 +369,7 @@ func TestDirectLinkTemporaryAliasSettledLate(t *testing.T) {
 				t.Fatalf("lost answer: %v, want STATUS 52 and no ALIAS yet", r)
 			}
 			e.clock.Advance(3 * time.Hour)
-			if _, err := e.vault.ExpireTemporary(ctx); err != nil {
+			if _, err := e.vault.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := e.payments.RecoverRunning(ctx, time.Minute, 100); err != nil {
@@ -386,7 +386,7 @@ func TestDirectLinkTemporaryAliasSettledLate(t *testing.T) {
 				t.Fatalf("the temporary alias within its 2 hours: %v", r)
 			}
 			e.clock.Advance(ogone.TemporaryAliasTTL)
-			if _, err := e.vault.ExpireTemporary(ctx); err != nil {
+			if _, err := e.vault.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-tl"); tok.Status != vault.StatusPurged {

@@ -302,7 +302,7 @@ func TestTemporaryAliasExpiryAndPersistedAfterUse(t *testing.T) {
 		t.Fatalf("payment with N: %v", r)
 	}
 	e.clock.Advance(time.Hour + time.Second)
-	if n, err := e.vault.ExpireTemporary(ctx); err != nil || n != 2 {
+	if n, err := e.vault.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil || n != 2 {
 		t.Fatalf("expired %d %v", n, err)
 	}
 	if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "tmp-kept"); err != nil {
@@ -337,7 +337,7 @@ func TestTemporaryAliasUsedInTimeSurvivesASlowAcquirer(t *testing.T) {
 	purged := -1
 	e.acq.setDuring(func() {
 		e.clock.Advance(2 * time.Second)
-		n, err := e.vault.ExpireTemporary(ctx)
+		n, err := e.vault.ExpireTemporary(ctx, vault.PurgeOptions{})
 		if err != nil {
 			t.Errorf("expiry job: %v", err)
 		}
@@ -378,7 +378,7 @@ func TestTemporaryAliasUsedInTimeSurvivesASlowAcquirer(t *testing.T) {
 	e.clock.Advance(2*time.Hour - time.Second)
 	e.acq.setDuring(func() {
 		e.clock.Advance(2 * time.Second)
-		if n, err := e.vault.ExpireTemporary(ctx); err != nil || n != 1 {
+		if n, err := e.vault.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil || n != 1 {
 			t.Errorf("expiry job with N: %d %v", n, err)
 		}
 	})
@@ -431,7 +431,7 @@ func TestTemporaryAliasOverWhenThePaymentStarts(t *testing.T) {
 	if e.acq.authorizations() != before {
 		t.Fatal("the alias over when the payment started reached the acquirer")
 	}
-	if n, err := e.vault.ExpireTemporary(ctx); err != nil || n != 1 {
+	if n, err := e.vault.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil || n != 1 {
 		t.Fatalf("expiry job: %d %v", n, err)
 	}
 }
@@ -564,7 +564,7 @@ func TestFlexRefusedAliasClosesThePage(t *testing.T) {
 		t.Fatalf("create: %v", q)
 	}
 	e.clock.Advance(2*time.Hour + time.Second)
-	if n, err := e.vault.ExpireTemporary(ctx); err != nil || n != 1 {
+	if n, err := e.vault.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil || n != 1 {
 		t.Fatalf("expired %d %v", n, err)
 	}
 	action, _ := e.open(e.flexParams(map[string]string{"ALIAS.ALIASID": "gone-1"}))

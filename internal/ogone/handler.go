@@ -233,11 +233,26 @@ func (h *Handler) logError(ctx context.Context, shopID, source, code, message st
 }
 
 // Cleanup is the background job of this package: it deletes expired
-// FlexCheckout sessions and error log entries older than 90 days. The
-// two-hour alias expiry itself is the vault's ExpireTemporary job.
-func (h *Handler) Cleanup(ctx context.Context) error {
+// FlexCheckout sessions and error log entries older than 90 days, in
+// batches until none is left. The two-hour alias expiry itself is the
+// vault's ExpireTemporary job.
+func (h *Handler) Cleanup(ctx context.Context) error { return h.CleanupUntil(ctx, nil) }
+
+// CleanupUntil is Cleanup that also ends when stop closes (nil: never), as
+// payment.CaptureAllDueUntil does: the batch in progress is deleted, then
+// no batch starts (the next run takes the rest). The app's job stops so at
+// shutdown.
+func (h *Handler) CleanupUntil(ctx context.Context, stop <-chan struct{}) error {
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return false
+		}
+	}
 	now := h.clock.Now()
-	for {
+	for !stopped() {
 		n, err := h.opts.Store.DeleteSessions(ctx, now, 1000)
 		if err != nil {
 			return err
@@ -247,7 +262,7 @@ func (h *Handler) Cleanup(ctx context.Context) error {
 		}
 	}
 	for _, src := range []string{sourceFlex, sourceDirectLink} {
-		for {
+		for !stopped() {
 			n, err := h.opts.Store.DeleteErrorLog(ctx, src, now.AddDate(0, 0, -90), 1000)
 			if err != nil {
 				return err

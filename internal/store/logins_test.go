@@ -283,3 +283,48 @@ func TestLoginFailuresCountedConcurrently(t *testing.T) {
 		}
 	})
 }
+
+// stoppingLogins is the real store; the first purge batch closes stop,
+// as the app's shutdown may while a batch is in progress.
+type stoppingLogins struct {
+	*countingLogins
+	stop    chan struct{}
+	batches atomic.Int64
+}
+
+func (s *stoppingLogins) PurgeLoginFailures(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if s.batches.Add(1) == 1 {
+		close(s.stop)
+	}
+	return s.countingLogins.PurgeLoginFailures(ctx, cutoff, limit)
+}
+
+// The forget job ignored the app's shutdown: it deleted batch after batch
+// until the backlog was gone. With stop closed during a batch it finishes
+// that batch and claims no other, without an error; the rest goes at the
+// next run.
+func TestLoginFailuresForgetStopsAfterTheBatchInProgress(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open func() *store.DB) {
+		ctx := context.Background()
+		clk := clock.NewFake(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+		db := open()
+		// More than two batches (5,000 rows each) of counts an hour old.
+		const backlog = 10_003
+		if _, err := db.Writer().Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+			INSERT INTO login_failures (surface, login, remote, failures, last_failure)
+			SELECT 'v4', 'shop', 'r' || i, 1, $2 FROM n`, backlog, store.Micros(clk.Now())); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(2 * time.Hour)
+		f, c := loginCopy(db, clk)
+		s := &stoppingLogins{countingLogins: c, stop: make(chan struct{})}
+		f.Share(s)
+		n, err := f.ForgetUntil(ctx, s.stop)
+		if err != nil || n != 5000 || s.batches.Load() != 1 {
+			t.Fatalf("forget with stop closed in its first batch: %d forgotten in %d batches (%v), want 5000 in 1", n, s.batches.Load(), err)
+		}
+		if n, err := f.Forget(ctx); err != nil || n != backlog-5000 {
+			t.Fatalf("the next run: %d %v, want %d", n, err, backlog-5000)
+		}
+	})
+}

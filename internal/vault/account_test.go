@@ -161,7 +161,7 @@ func TestTemporaryBankAccountExpires(t *testing.T) {
 		ctx := context.Background()
 		e.saveAccount(t, vault.AccountRequest{ShopID: shopA, Mode: "TEST", Token: "tmp", IBAN: iban(t, testIBAN), TTL: time.Hour})
 		e.clk.Advance(time.Hour)
-		if n, err := e.v.ExpireTemporary(ctx); err != nil || n != 1 {
+		if n, err := e.v.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil || n != 1 {
 			t.Fatalf("expire %d %v", n, err)
 		}
 		if _, _, err := e.v.Account(ctx, shopA, "tmp"); !errors.Is(err, vault.ErrTokenPurged) {

@@ -132,7 +132,7 @@ func TestInternalCardHolderAndTemporary(t *testing.T) {
 			t.Fatalf("holder name in clear: %d rows, %v", n, err)
 		}
 		e.clk.Advance(3 * time.Hour)
-		if _, err := e.v.ExpireTemporary(ctx); err != nil {
+		if _, err := e.v.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if got, _, tok, err := e.v.InternalCard(ctx, shopA, ref); err != nil || got.Last4() != pan.Last4() || tok.Permanent {

@@ -149,7 +149,7 @@ func TestMakePermanentTx(t *testing.T) {
 		if err := keep(late.Value); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("temporary token past its time: %v", err)
 		}
-		if n, err := e.v.ExpireTemporary(ctx); err != nil || n != 1 {
+		if n, err := e.v.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil || n != 1 {
 			t.Fatalf("expiry job: %d %v", n, err)
 		}
 		for _, tok := range []vault.Token{live, perm} {
@@ -185,7 +185,7 @@ func TestTemporaryTokens(t *testing.T) {
 		if err != nil || !k.Permanent || !k.ExpiresAt.IsZero() {
 			t.Fatalf("make permanent: %+v %v", k, err)
 		}
-		if n, err := e.v.ExpireTemporary(ctx); err != nil || n != 0 {
+		if n, err := e.v.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil || n != 0 {
 			t.Fatalf("early expiry job: %d %v", n, err)
 		}
 		e.clk.Advance(time.Hour) // exactly at expires_at: over
@@ -195,7 +195,7 @@ func TestTemporaryTokens(t *testing.T) {
 		if _, err := e.v.MakePermanent(ctx, shopA, temp.Value); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("make permanent too late: %v", err)
 		}
-		n, err := e.v.ExpireTemporary(ctx)
+		n, err := e.v.ExpireTemporary(ctx, vault.PurgeOptions{})
 		if err != nil || n != 1 {
 			t.Fatalf("expiry job: %d %v", n, err)
 		}
@@ -210,7 +210,7 @@ func TestTemporaryTokens(t *testing.T) {
 				t.Fatalf("token %s: %v", tok.Value, err)
 			}
 		}
-		if n, err := e.v.ExpireTemporary(ctx); err != nil || n != 0 {
+		if n, err := e.v.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil || n != 0 {
 			t.Fatalf("second expiry job: %d %v", n, err)
 		}
 	})
@@ -594,4 +594,38 @@ func TestPurgedCardLeavesNoBytesInTheFile(t *testing.T) {
 			t.Errorf("the purged token's ciphertext is still in %s", f)
 		}
 	}
+}
+
+// The expiry job ignored the app's shutdown: once begun it purged batch
+// after batch until the backlog was gone. With Stop closed during a batch
+// it finishes that batch and claims no other, without an error; the rest
+// goes at the next run.
+func TestExpireTemporaryStopsAfterTheBatchInProgress(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		ctx := context.Background()
+		for _, number := range testPANs[:3] {
+			r := req(t, shopA, number)
+			r.TTL = 2 * time.Hour
+			e.tokenize(t, r)
+		}
+		e.clk.Advance(2 * time.Hour)
+		stop := make(chan struct{})
+		batches := 0
+		n, err := e.v.ExpireTemporary(ctx, vault.PurgeOptions{BatchSize: 1, Stop: stop, Progress: func(done, total int) {
+			batches++
+			if batches == 1 {
+				close(stop) // the shutdown begins during the first batch
+			}
+		}})
+		if err != nil || n != 1 || batches != 1 {
+			t.Fatalf("expiry with stop closed in its first batch: %d purged in %d batches (%v), want 1 in 1", n, batches, err)
+		}
+		if got := e.count(t, `SELECT COUNT(*) FROM tokens WHERE status='PURGED'`); got != 1 {
+			t.Fatalf("%d tokens purged, want 1", got)
+		}
+		if n, err := e.v.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil || n != 2 {
+			t.Fatalf("the next run: %d %v, want the other 2", n, err)
+		}
+	})
 }

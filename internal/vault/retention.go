@@ -67,9 +67,11 @@ func (v *Vault) PurgeRetention(ctx context.Context, opts PurgeOptions) (int, err
 }
 
 // ExpireTemporary purges the temporary tokens whose time to live has ended
-// (card data destroyed, status PURGED). A periodic job calls it.
-func (v *Vault) ExpireTemporary(ctx context.Context) (int, error) {
-	return v.purge(ctx, PurgeSelector{ExpiresBefore: v.clk.Now()}, PurgeOptions{})
+// (card data destroyed, status PURGED), in batches as Purge does; the close
+// of opts.Stop ends it after the batch in progress. A periodic job calls it
+// (and stops so at the app's shutdown).
+func (v *Vault) ExpireTemporary(ctx context.Context, opts PurgeOptions) (int, error) {
+	return v.purge(ctx, PurgeSelector{ExpiresBefore: v.clk.Now()}, opts)
 }
 
 func (v *Vault) purge(ctx context.Context, sel PurgeSelector, opts PurgeOptions) (int, error) {
