@@ -79,7 +79,10 @@ func (a *Admin) Settings(ctx context.Context, shopID string) (shop.OgoneSettings
 
 // SettingsChange lists the settings to change; nil fields stay.
 type SettingsChange struct {
-	FrameAncestors *[]string // origins allowed to frame FlexCheckout
+	// Origins allowed to frame FlexCheckout, besides OpenPSP's own pages:
+	// empty, those of each request's return URLs; FrameAncestorsSelf
+	// alone, no other site.
+	FrameAncestors *[]string
 	AliasOptIn     *bool     // the Alias Manager's save/don't-save box
 	ReturnFields   *[]string // FlexCheckout output fields (empty: all)
 	Mode           *string   // TEST or PRODUCTION
@@ -102,6 +105,10 @@ func (a *Admin) UpdateSettings(ctx context.Context, shopID string, ch SettingsCh
 		for _, o := range *ch.FrameAncestors {
 			o = strings.TrimSpace(o)
 			if o == "" {
+				continue
+			}
+			if o == FrameAncestorsSelf {
+				list = append(list, o)
 				continue
 			}
 			if err := ValidFrameAncestor(o); err != nil {
@@ -174,6 +181,10 @@ func NormalizeCharset(v string) (string, error) {
 	return "", fmt.Errorf("ogone: the character encoding must be ISO-8859-1 or UTF-8, not %q", v)
 }
 
+// FrameAncestorsSelf, alone in a PSPID's frame-ancestors, lets no site but
+// OpenPSP's own pages frame FlexCheckout (the CLI's "none").
+const FrameAncestorsSelf = "'self'"
+
 // ValidFrameAncestor checks one frame-ancestors entry: an http(s) origin,
 // optionally with a leading "*." wildcard host ("https://*.shop.example").
 func ValidFrameAncestor(o string) error {
@@ -205,7 +216,7 @@ func cliUsage() string {
   openpsp ogone templates show   SHOPID NAME
   openpsp ogone templates delete SHOPID NAME
   openpsp ogone settings show SHOPID
-  openpsp ogone settings set  SHOPID [-frame-ancestors "https://a.example https://b.example"|none]
+  openpsp ogone settings set  SHOPID [-frame-ancestors "https://a.example https://b.example"|none|return-urls]
                                      [-alias-opt-in true|false] [-return-fields "ALIAS.ALIASID,CARD.BRAND"|all]
                                      [-mode TEST|PRODUCTION] [-default-eci 1|2|3|4|7|9]
                                      [-default-operation RES|SAL] [-charset ISO-8859-1|UTF-8]
@@ -237,7 +248,7 @@ func settingsSetFlags() (*flag.FlagSet, settingsFlagValues) {
 	fs := flag.NewFlagSet("settings set", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return fs, settingsFlagValues{
-		frameAncestors:   fs.String("frame-ancestors", "", "origins allowed to show FlexCheckout in a frame, separated by spaces or commas; none: no other site (OpenPSP's own pages may always frame it)"),
+		frameAncestors:   fs.String("frame-ancestors", "", "origins allowed to show FlexCheckout in a frame, separated by spaces or commas, instead of those of each request's return URLs; none: no other site (OpenPSP's own pages may always frame it); return-urls: the origins of each request's ACCEPTURL, EXCEPTIONURL and DECLINEURL (the default)"),
 		aliasOptIn:       fs.String("alias-opt-in", "", "true: the buyer chooses on the page whether the card is saved (the Alias Manager's opt-in, over ALIAS.STOREPERMANENTLY)"),
 		returnFields:     fs.String("return-fields", "", "the output fields FlexCheckout returns, comma-separated; all: every field"),
 		mode:             fs.String("mode", "", "TEST or PRODUCTION: the platform of the PSPID's aliases and DirectLink orders (/ncol/test/ or /ncol/prod/)"),
@@ -339,8 +350,11 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 			var ch SettingsChange
 			if given["frame-ancestors"] {
 				list := strings.Fields(strings.ReplaceAll(*fa, ",", " "))
-				if *fa == "none" {
-					list = nil
+				switch *fa {
+				case "none":
+					list = []string{FrameAncestorsSelf}
+				case "return-urls":
+					list = []string{}
 				}
 				ch.FrameAncestors = &list
 			}
@@ -427,7 +441,10 @@ func SettingsFields(s shop.OgoneSettings) [][2]string {
 		mode = shop.ModeTest
 	}
 	fa := strings.Join(s.FrameAncestors, " ")
-	if fa == "" {
+	switch fa {
+	case "":
+		fa = "return-urls (the origins of each request's ACCEPTURL, EXCEPTIONURL and DECLINEURL, and OpenPSP's own pages, may frame FlexCheckout)"
+	case FrameAncestorsSelf:
 		fa = "none (only OpenPSP's own pages may frame FlexCheckout)"
 	}
 	rf := strings.Join(s.ReturnFields, ",")

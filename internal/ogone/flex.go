@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -757,8 +759,8 @@ func (h *Handler) renderForm(ctx context.Context, w http.ResponseWriter, s Sessi
 
 // pageCSP is the page's Content-Security-Policy: no script at all (the form
 // works without), forms only to us and to the return URLs (Chromium applies
-// form-action to the redirect that follows a submit), framing only by the
-// PSPID's allow-list. A merchant template may bring its styles, fonts and
+// form-action to the redirect that follows a submit), framing only by
+// frameAncestors. A merchant template may bring its styles, fonts and
 // images from any https origin.
 func pageCSP(req FlexRequest, acct shop.Ogone, merchant bool, nonce string) string {
 	actions := []string{"'self'"}
@@ -769,12 +771,7 @@ func pageCSP(req FlexRequest, acct shop.Ogone, merchant bool, nonce string) stri
 			actions = append(actions, o)
 		}
 	}
-	// OpenPSP's own pages (the demo merchant, later the back office) may
-	// frame the page; other origins only when the PSPID allows them.
-	ancestors := "'self'"
-	if len(acct.Settings.FrameAncestors) > 0 {
-		ancestors = "'self' " + strings.Join(acct.Settings.FrameAncestors, " ")
-	}
+	ancestors := strings.Join(frameAncestors(req, acct), " ")
 	// The nonce lets the form's own style element (the shop's colour)
 	// through. Not on a merchant template: a nonce would make browsers
 	// ignore its 'unsafe-inline', which lets that element through anyway.
@@ -784,4 +781,63 @@ func pageCSP(req FlexRequest, acct shop.Ogone, merchant bool, nonce string) stri
 	}
 	return "default-src 'none'; script-src 'none'; " + style + "; " + img + "; form-action " + strings.Join(actions, " ") +
 		"; frame-ancestors " + ancestors + "; base-uri 'none'"
+}
+
+// frameAncestors are the origins that may show the page in a frame.
+// OpenPSP's own pages (the demo merchant) always may. Then the PSPID's list
+// when one is set (it replaces what follows; FrameAncestorsSelf alone: no
+// other site); else the origins of the request's return URLs, as Ingenico
+// lets a merchant frame FlexCheckout in its checkout without a setting.
+// Those are safe to allow: the request reached the page only with a valid
+// SHA-IN, which covers every parameter, so only the merchant can name them,
+// and a signed link framed by another site is refused by the browser
+// (frame-ancestors is checked against every ancestor). Only plain
+// scheme://host[:port] origins (no wildcard, nothing a CSP would read
+// otherwise), and on a PRODUCTION PSPID https or loopback http only, as
+// the hosted page requires of its returns.
+func frameAncestors(req FlexRequest, acct shop.Ogone) []string {
+	out := []string{"'self'"}
+	seen := map[string]bool{}
+	if len(acct.Settings.FrameAncestors) > 0 {
+		for _, o := range acct.Settings.FrameAncestors {
+			if o != FrameAncestorsSelf && !seen[o] {
+				seen[o] = true
+				out = append(out, o)
+			}
+		}
+		return out
+	}
+	production := accountMode(acct) == shop.ModeProduction
+	for _, u := range []string{req.AcceptURL, req.ExceptionURL, req.DeclineURL} {
+		if o := frameOrigin(u, production); o != "" && !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// frameOrigin is the origin of a return URL as a frame-ancestors source:
+// http(s), a host of letters, digits, dots and dashes or an IP literal, and
+// a port; "" for anything else, and on production for http other than on
+// localhost or a loopback address.
+func frameOrigin(s string, production bool) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil {
+		return ""
+	}
+	host := strings.ToLower(u.Hostname())
+	ip := net.ParseIP(host)
+	if host == "" || (ip == nil && strings.ContainsFunc(host, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-')
+	})) {
+		return ""
+	}
+	if port := u.Port(); strings.ContainsFunc(port, func(r rune) bool { return r < '0' || r > '9' }) {
+		return ""
+	}
+	if production && u.Scheme == "http" && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return ""
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host)
 }

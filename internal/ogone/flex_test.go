@@ -200,7 +200,7 @@ func TestFlexTemplate(t *testing.T) {
 			t.Errorf("served template contains %q", bad)
 		}
 	}
-	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'none'") || !strings.Contains(csp, "frame-ancestors 'self';") {
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'none'") || !strings.Contains(csp, "frame-ancestors 'self' "+e.merchant.srv.URL+";") {
 		t.Fatalf("CSP %q", csp)
 	}
 	resp, _ = e.get(e.flexURL(e.flexParams(map[string]string{"LAYOUT.TEMPLATENAME": "missing.html"})))
@@ -477,11 +477,11 @@ func TestAdminCLI(t *testing.T) {
 	}
 	run("", "templates", "delete", shop.DemoShopID, "t.html")
 	run("", "settings", "set", shop.DemoShopID, "-frame-ancestors", "none", "-return-fields", "all")
-	if s, _ := e.admin.Settings(ctx, shop.DemoShopID); len(s.FrameAncestors) != 0 || len(s.ReturnFields) != 0 || !s.AliasOptIn {
+	if s, _ := e.admin.Settings(ctx, shop.DemoShopID); len(s.FrameAncestors) != 1 || len(s.ReturnFields) != 0 || !s.AliasOptIn {
 		t.Fatalf("settings after reset: %+v", s)
 	}
-	// With an empty list OpenPSP's own pages (the demo) still frame the
-	// page: the operator is told so, not that it cannot be framed.
+	// With none OpenPSP's own pages (the demo) still frame the page: the
+	// operator is told so, not that it cannot be framed.
 	resp, _ = e.get(e.flexURL(e.flexParams(nil)))
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'self';") {
 		t.Fatalf("CSP with no frame-ancestors %q", csp)
@@ -706,5 +706,96 @@ func TestFlexBareSHASIGN(t *testing.T) {
 	if resp, body := e.get(e.srv.URL + ogone.FlexCheckoutPath + "?" + params.Encode()); resp.StatusCode != http.StatusBadRequest ||
 		!strings.Contains(body, ogone.GenericError("en")) {
 		t.Errorf("wrong bare SHASIGN: %d, want the generic error", resp.StatusCode)
+	}
+}
+
+// frameAncestorsOf returns the frame-ancestors directive of a CSP.
+func frameAncestorsOf(csp string) string {
+	for _, d := range strings.Split(csp, ";") {
+		if d = strings.TrimSpace(d); strings.HasPrefix(d, "frame-ancestors ") {
+			return d
+		}
+	}
+	return ""
+}
+
+// Ingenico lets a merchant show FlexCheckout in an iframe of its checkout
+// (Odoo's payment_ogone, limegrow's inline mode); with no frame-ancestors
+// set for the PSPID, OpenPSP let only its own pages frame the page, so
+// such an integration broke until the operator listed the shop. Now, with
+// none set, the origins of the signed request's return URLs may frame it
+// (https, or on a PRODUCTION PSPID http only on loopback; no wildcard); a
+// list set for the PSPID replaces them, and "none" lets no other site.
+func TestFlexFrameAncestorsDefaultToReturnOrigins(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	page := func(extra map[string]string) (int, string, string) {
+		t.Helper()
+		resp, body := e.get(e.flexURL(e.flexParams(extra)))
+		return resp.StatusCode, frameAncestorsOf(resp.Header.Get("Content-Security-Policy")), body
+	}
+	urls := map[string]string{"PARAMETERS.ACCEPTURL": "https://SHOP.example/ok?x=1",
+		"PARAMETERS.EXCEPTIONURL": "https://shop.example:8443/nok", "PARAMETERS.DECLINEURL": "http://pay.shop.example/decline"}
+	code, fa, body := page(urls)
+	if code != http.StatusOK || !strings.Contains(body, `name="CARDNO"`) ||
+		fa != "frame-ancestors 'self' https://shop.example https://shop.example:8443 http://pay.shop.example" {
+		t.Fatalf("no list set: %d %q", code, fa)
+	}
+	// The merchant of the other tests: a loopback origin, with a port.
+	if _, fa, _ := page(nil); fa != "frame-ancestors 'self' "+e.merchant.srv.URL {
+		t.Fatalf("loopback merchant: %q", fa)
+	}
+	// A wildcard, or a host a CSP would read otherwise, is no origin.
+	if _, fa, _ := page(map[string]string{"PARAMETERS.ACCEPTURL": "https://*.shop.example/ok",
+		"PARAMETERS.EXCEPTIONURL": "https://shop.example:8443/nok", "PARAMETERS.DECLINEURL": ""}); fa != "frame-ancestors 'self' https://shop.example:8443" {
+		t.Fatalf("wildcard return URL: %q", fa)
+	}
+	// A wrong signature shows no form, and so frames nothing.
+	bad := e.flexParams(urls)
+	u := e.flexURL(bad)
+	resp, body := e.get(strings.Replace(u, "SHASIGNATURE.SHASIGN=", "SHASIGNATURE.SHASIGN=0", 1))
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, `name="CARDNO"`) {
+		t.Fatalf("wrong signature: %d", resp.StatusCode)
+	}
+
+	// PRODUCTION: plain http only on loopback, as the hosted page's returns.
+	prod := shop.ModeProduction
+	if _, err := e.admin.UpdateSettings(ctx, shop.DemoShopID, ogone.SettingsChange{Mode: &prod}); err != nil {
+		t.Fatal(err)
+	}
+	if _, fa, _ := page(map[string]string{"PARAMETERS.ACCEPTURL": "https://shop.example/ok",
+		"PARAMETERS.EXCEPTIONURL": "http://shop.example/nok", "PARAMETERS.DECLINEURL": "http://localhost:8069/decline"}); fa != "frame-ancestors 'self' https://shop.example http://localhost:8069" {
+		t.Fatalf("PRODUCTION: %q", fa)
+	}
+
+	// A list set for the PSPID replaces the return URLs' origins.
+	list := []string{"https://checkout.example"}
+	if _, err := e.admin.UpdateSettings(ctx, shop.DemoShopID, ogone.SettingsChange{FrameAncestors: &list}); err != nil {
+		t.Fatal(err)
+	}
+	if _, fa, _ := page(urls); fa != "frame-ancestors 'self' https://checkout.example" {
+		t.Fatalf("list set: %q", fa)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		var out strings.Builder
+		if err := e.admin.RunCLI(ctx, args, strings.NewReader(""), &out); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out.String()
+	}
+	// none: no other site at all.
+	if out := run("settings", "set", shop.DemoShopID, "-frame-ancestors", "none"); !strings.Contains(out, "frame-ancestors: none (only OpenPSP's own pages may frame FlexCheckout)") {
+		t.Fatalf("none: %s", out)
+	}
+	if _, fa, _ := page(urls); fa != "frame-ancestors 'self'" {
+		t.Fatalf("none: %q", fa)
+	}
+	// return-urls: back to the default.
+	if out := run("settings", "set", shop.DemoShopID, "-frame-ancestors", "return-urls"); !strings.Contains(out, "frame-ancestors: return-urls (") {
+		t.Fatalf("return-urls: %s", out)
+	}
+	if _, fa, _ := page(urls); fa != "frame-ancestors 'self' https://shop.example https://shop.example:8443" {
+		t.Fatalf("return-urls: %q", fa)
 	}
 }
