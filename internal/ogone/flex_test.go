@@ -732,6 +732,11 @@ func TestFlexFrameAncestorsDefaultToReturnOrigins(t *testing.T) {
 	page := func(extra map[string]string) (int, string, string) {
 		t.Helper()
 		resp, body := e.get(e.flexURL(e.flexParams(extra)))
+		// No cookie: a browser blocking third-party cookies runs the
+		// framed page (the session is in the form's address).
+		if c := resp.Header.Values("Set-Cookie"); len(c) > 0 {
+			t.Fatalf("the page sets cookies %v", c)
+		}
 		return resp.StatusCode, frameAncestorsOf(resp.Header.Get("Content-Security-Policy")), body
 	}
 	urls := map[string]string{"PARAMETERS.ACCEPTURL": "https://SHOP.example/ok?x=1",
