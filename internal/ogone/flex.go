@@ -758,15 +758,16 @@ func (h *Handler) renderForm(ctx context.Context, w http.ResponseWriter, s Sessi
 }
 
 // pageCSP is the page's Content-Security-Policy: no script at all (the form
-// works without), forms only to us and to the return URLs (Chromium applies
-// form-action to the redirect that follows a submit), framing only by
+// works without), forms only to us and to the return URLs' origins
+// (Chromium applies form-action to the redirect that follows a submit;
+// cspOrigin keeps out a host a CSP would read as more), framing only by
 // frameAncestors. A merchant template may bring its styles, fonts and
 // images from any https origin.
 func pageCSP(req FlexRequest, acct shop.Ogone, merchant bool, nonce string) string {
 	actions := []string{"'self'"}
 	seen := map[string]bool{}
 	for _, u := range []string{req.AcceptURL, req.ExceptionURL, req.DeclineURL} {
-		if o := origin(u); o != "" && !seen[o] {
+		if o := cspOrigin(u, false); o != "" && !seen[o] {
 			seen[o] = true
 			actions = append(actions, o)
 		}
@@ -809,7 +810,7 @@ func frameAncestors(req FlexRequest, acct shop.Ogone) []string {
 	}
 	production := accountMode(acct) == shop.ModeProduction
 	for _, u := range []string{req.AcceptURL, req.ExceptionURL, req.DeclineURL} {
-		if o := frameOrigin(u, production); o != "" && !seen[o] {
+		if o := cspOrigin(u, production); o != "" && !seen[o] {
 			seen[o] = true
 			out = append(out, o)
 		}
@@ -817,11 +818,12 @@ func frameAncestors(req FlexRequest, acct shop.Ogone) []string {
 	return out
 }
 
-// frameOrigin is the origin of a return URL as a frame-ancestors source:
+// cspOrigin is the origin of a return URL as a CSP source (frame-ancestors,
+// form-action):
 // http(s), a host of letters, digits, dots and dashes or an IP literal, and
 // a port; "" for anything else, and on production for http other than on
 // localhost or a loopback address.
-func frameOrigin(s string, production bool) string {
+func cspOrigin(s string, production bool) string {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil {
 		return ""

@@ -755,10 +755,17 @@ func TestFlexFrameAncestorsDefaultToReturnOrigins(t *testing.T) {
 		"PARAMETERS.EXCEPTIONURL": "https://shop.example:8443/nok", "PARAMETERS.DECLINEURL": ""}); fa != "frame-ancestors 'self' https://shop.example:8443" {
 		t.Fatalf("wildcard return URL: %q", fa)
 	}
+	// Nor does form-action take such a host: a ";" would end the directive
+	// and start one the URL chose.
+	resp, _ := e.get(e.flexURL(e.flexParams(map[string]string{"PARAMETERS.ACCEPTURL": "https://shop.example;script-src*/ok",
+		"PARAMETERS.EXCEPTIONURL": "https://shop.example:8443/nok", "PARAMETERS.DECLINEURL": ""})))
+	if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "script-src*") || !strings.Contains(csp, "form-action 'self' https://shop.example:8443;") {
+		t.Fatalf("a return URL's host with a semicolon: %q", csp)
+	}
 	// A wrong signature shows no form, and so frames nothing.
 	bad := e.flexParams(urls)
 	u := e.flexURL(bad)
-	resp, body := e.get(strings.Replace(u, "SHASIGNATURE.SHASIGN=", "SHASIGNATURE.SHASIGN=0", 1))
+	resp, body = e.get(strings.Replace(u, "SHASIGNATURE.SHASIGN=", "SHASIGNATURE.SHASIGN=0", 1))
 	if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, `name="CARDNO"`) {
 		t.Fatalf("wrong signature: %d", resp.StatusCode)
 	}

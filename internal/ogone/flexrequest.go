@@ -280,12 +280,3 @@ func validReturnURL(s string) bool {
 	}
 	return u.Scheme == "https" || u.Scheme == "http"
 }
-
-// origin returns scheme://host of an absolute URL ("" if none).
-func origin(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
-}
