@@ -227,7 +227,8 @@ func (db *DB) finishMany(tx *sql.Tx, rs []outbox.Result) error {
 // first executions there (PostgreSQL's custom plans, 3-15 ms for a group of
 // 16 results of 32 clauses): in an 8 s silent bench, 0.8 ms of planning
 // per payment (pg_stat_statements) against 1.4 ms of execution.
-// The status the UPDATE expects comes from r (pending), not a constant:
+// The status the UPDATE expects comes from r (pending, r materialized so
+// that it stays a column), not a constant:
 // with o.status = 'PENDING' written out, the planner could prove the
 // predicate of the partial indexes outbox_due and outbox_head and read
 // every PENDING message to hash-join them with r (seen in a generic plan on
@@ -236,7 +237,7 @@ func (db *DB) finishMany(tx *sql.Tx, rs []outbox.Result) error {
 // (EXPLAIN ANALYZE on 200,000 messages, 50,000 of them PENDING, analyzed
 // before or after they were added: a nested loop on outbox_pkey, generic
 // and custom plans; on 500 messages a sequential scan).
-const finishArraysQuery = `WITH r AS (
+const finishArraysQuery = `WITH r AS MATERIALIZED (
 	SELECT u.*, 'PENDING'::text AS pending FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::bigint[], $6::text[], $7::text[],
 		$8::integer[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
 		AS u(attempt_id, outbox_id, attempted_at, status_code, latency_us, response_excerpt, error, attempt, instance,
