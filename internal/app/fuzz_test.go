@@ -93,6 +93,9 @@ func FuzzV4WebServices(f *testing.F) {
 		`{"uuid":"../../etc","amount":"10"}`, `{"paymentMethodToken":null}`, `{"customerReference":"` + strings.Repeat("é", 300) + `"}`,
 		`{"rrule":"RRULE:FREQ=MONTHLY;BYMONTHDAY=31;COUNT=0","effectDate":"2026-13-45T99:00:00Z"}`,
 		`{"value":"hi"}`, "{\"orderId\":\"\u0000\"}", `{"transactionOptions":{"cardOptions":{"captureDelay":-5,"manualValidation":"MAYBE"}}}`,
+		// Scalars of another type, as PHP integrations send them (read as PayZen reads them).
+		`{"amount":"990","currency":"EUR","orderId":12,"customer":{"reference":7},"metadata":[],"transactionOptions":{"cardOptions":{"captureDelay":"2"}}}`,
+		`{"amount":" 99 ","currency":true,"orderId":1.5e300,"metadata":{"a":[1],"b":{"c":false}}}`,
 	} {
 		for i := range names {
 			f.Add(uint8(i), body)
