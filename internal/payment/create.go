@@ -25,8 +25,12 @@ type CreateInput struct {
 	OrderID            string
 	FormAction         string // "" means PAYMENT
 	PaymentMethodToken string // SILENT, or a one-click PAYMENT form
-	Customer           Customer
-	IPNTargetURL       string
+	// UpdateToken is the token whose card a REGISTER form replaces
+	// (Token/Update): the card the buyer enters is verified and, once
+	// accepted, sealed under this token value instead of a new one.
+	UpdateToken  string
+	Customer     Customer
+	IPNTargetURL string
 	// transactionOptions.cardOptions
 	CaptureDelay     *int   // days; nil: 0
 	ManualValidation string // "", "YES", "NO"
@@ -136,6 +140,9 @@ func (in *CreateInput) validate(sh shop.Shop) (Options, error) {
 	if len(in.PaymentMethodToken) > 64 {
 		return o, invalid("paymentMethodToken", clip(in.PaymentMethodToken))
 	}
+	if in.UpdateToken != "" && (in.FormAction != ActionRegister || len(in.UpdateToken) > 64) {
+		return o, invalid("paymentMethodToken", clip(in.UpdateToken))
+	}
 	if in.FormAction == ActionCustomerWallet {
 		if err := CheckWallet(sh, in.Customer); err != nil {
 			return o, err
@@ -190,6 +197,7 @@ func (in *CreateInput) validate(sh shop.Shop) (Options, error) {
 		o.IPNTarget = sh.NotificationURL
 	}
 	o.PaymentMethodToken = in.PaymentMethodToken
+	o.UpdateToken = in.UpdateToken
 	o.MaxAttempts = settings.MaxAttempts
 	if in.FormAction == ActionSilent {
 		o.MaxAttempts = 1

@@ -102,6 +102,7 @@ type Options struct {
 	IPNTargetURL         string            `json:"ipnTargetUrl,omitempty"` // as given
 	IPNTarget            string            `json:"ipnTarget,omitempty"`    // resolved: ipnTargetUrl or the shop's
 	PaymentMethodToken   string            `json:"paymentMethodToken,omitempty"`
+	UpdateToken          string            `json:"updateToken,omitempty"` // Token/Update: the token whose card the form replaces
 	MaxAttempts          int               `json:"maxAttempts"`
 	ValidityDays         int               `json:"validityDays"`
 	AllowDuplicate       bool              `json:"allowDuplicatePaidOrder,omitempty"`

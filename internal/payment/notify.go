@@ -99,7 +99,7 @@ type instalmentKey struct{}
 // notifyToken queues the notifications of a card saved during a payment or
 // verification; the notification URL, if the shop wants one, gets the
 // payment as kr-answer.
-func (s *Service) notifyToken(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, now time.Time) {
+func (s *Service) notifyToken(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, kind notify.TokenKind, now time.Time) {
 	s.inSavepoint(tx, "notify_token", t.UUID, func() error {
 		sh, err := store.ShopTx(tx, p.ShopID)
 		if err != nil {
@@ -112,7 +112,7 @@ func (s *Service) notifyToken(ctx context.Context, tx *sql.Tx, p *Payment, t *Tr
 		if err != nil {
 			return err
 		}
-		_, err = notify.TokenEvent(tx, now, sh, notify.TokenCreated, notify.TokenFacts{
+		_, err = notify.TokenEvent(tx, now, sh, kind, notify.TokenFacts{
 			Token: t.Token, Mode: p.Mode, Brand: t.Brand, PANMasked: t.PANMasked, ExpiryMonth: t.ExpiryMonth,
 			ExpiryYear: t.ExpiryYear, CustomerReference: deref(p.Customer.Reference), OrderID: p.OrderID, At: now,
 			KRAnswer: answer, NotificationURL: p.Options.IPNTargetURL,

@@ -14,6 +14,7 @@ import (
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
@@ -452,7 +453,8 @@ func (s *Service) authorize(ctx context.Context, p Payment, t Transaction, c car
 	accept := onAccept{}
 	if c.save {
 		accept.tok = &TokenizeRequest{ShopID: p.ShopID, Mode: p.Mode, PAN: c.pan, Expiry: c.expiry, Brand: c.brand,
-			Holder: c.holder, Customer: p.Customer, OrderID: p.OrderID, TransactionUUID: t.UUID}
+			Holder: c.holder, Customer: p.Customer, OrderID: p.OrderID, TransactionUUID: t.UUID,
+			Token: p.Options.UpdateToken}
 		// A card saved with the buyer's reference joins that buyer's wallet
 		// (CUSTOMER_WALLET, Charge/CreateToken with customer.reference …),
 		// if the wallet accepts its brand; without a reference the token
@@ -743,7 +745,11 @@ func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payme
 	if event == eventAccepted {
 		if accept.tok != nil {
 			if t.Token = s.tokenize(ctx, tx, *accept.tok); t.Token != "" {
-				s.notifyToken(ctx, tx, p, t, now)
+				kind := notify.TokenCreated
+				if accept.tok.Token != "" {
+					kind = notify.TokenUpdated
+				}
+				s.notifyToken(ctx, tx, p, t, kind, now)
 			}
 		}
 		if keptCard(p, t) {

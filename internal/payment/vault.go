@@ -68,6 +68,9 @@ type TokenizeRequest struct {
 	CustomerReference string
 	OrderID           string
 	TransactionUUID   string // the transaction that verified or paid with the card
+	// Token, if set, is an existing token of the shop whose card this one
+	// replaces (Token/Update), under the same value; "" for a new token.
+	Token string
 }
 
 // StoredCard is the card behind a token.
@@ -102,11 +105,19 @@ func (c cardVault) Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest
 	if err != nil {
 		return "", err
 	}
-	t, err := c.v.Tokenize(ctx, tx, vault.TokenizeRequest{
+	vreq := vault.TokenizeRequest{
 		ShopID: req.ShopID, Mode: req.Mode, PAN: req.PAN, Expiry: req.Expiry, HolderName: req.Holder,
 		CustomerReference: req.CustomerReference, Customer: cust, Origin: "V4", OriginOrderID: req.OrderID,
 		InitialTransactionUUID: req.TransactionUUID,
-	})
+	}
+	var t vault.Token
+	if req.Token != "" {
+		// Token/Update: the verified card replaces the token's own.
+		vreq.Token = req.Token
+		t, err = c.v.ReplaceCard(ctx, tx, vreq)
+	} else {
+		t, err = c.v.Tokenize(ctx, tx, vreq)
+	}
 	if err != nil {
 		return "", err
 	}

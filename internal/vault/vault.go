@@ -125,6 +125,34 @@ func (v *Vault) SaveCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (
 	return rec.Token, false, nil
 }
 
+// ReplaceCard puts a verified card in place of the card of the existing
+// token req.Token inside the caller's transaction (V4 Token/Update: the
+// write that records the accepted verification), under the same value and
+// data key, with the holder name typed with it if any. Unlike SaveCard it
+// never creates a token: a missing one gives ErrTokenNotFound, a cancelled
+// one ErrTokenCancelled (it is not reactivated), a purged one
+// ErrTokenPurged, a bank-account one ErrNotCard, one of the other mode
+// ErrInvalidRequest.
+func (v *Vault) ReplaceCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (Token, error) {
+	if req.Token == "" {
+		return Token{}, fmt.Errorf("%w: no token whose card to replace", ErrInvalidRequest)
+	}
+	rec, err := v.prepare(req)
+	if err != nil {
+		return Token{}, err
+	}
+	old, err := v.store.TokenTx(tx, req.ShopID, req.Token)
+	switch {
+	case err != nil:
+		return Token{}, err
+	case old.Origin == OriginInternal:
+		return Token{}, ErrTokenNotFound
+	case old.Status == StatusCancelled:
+		return old.Token, ErrTokenCancelled
+	}
+	return v.replaceCard(tx, old, req, rec)
+}
+
 func (v *Vault) replaceCard(tx *sql.Tx, old Record, req TokenizeRequest, fresh Record) (Token, error) {
 	var notCard error
 	if old.Method == MethodSDD {

@@ -406,6 +406,35 @@ func (s *Service) CreateToken(ctx context.Context, sh shop.Shop, creds shop.Cred
 	return formToken, err
 }
 
+// UpdateCard stores a Token/Update request: a zero-amount REGISTER form, as
+// Charge/CreateToken's, whose accepted VERIFICATION puts the card the buyer
+// entered in place of token's card, under the same token value; a refused
+// card leaves the token as it was. The token must be a card token of the
+// key set's mode that is not cancelled or purged (a token whose card has
+// expired may be updated: that is what the update is for). It returns the
+// formToken.
+func (s *Service) UpdateCard(ctx context.Context, sh shop.Shop, creds shop.Credentials, token string, in payment.CreateInput) (string, error) {
+	mode := creds.Mode
+	if mode == "" {
+		mode = shop.ModeTest
+	}
+	t, err := s.Token(ctx, sh.ID, mode, token)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case t.Status == vault.StatusPurged || t.StatusAt(s.clock.Now()) == vault.StatusPurged:
+		return "", tokenError(vault.ErrTokenPurged, token)
+	case t.Status == vault.StatusCancelled:
+		return "", tokenError(vault.ErrTokenCancelled, token)
+	case t.Method == vault.MethodSDD:
+		return "", errs.Invalid(errs.InputInvalid, "web-service input data validation error", "paymentMethodToken", token)
+	}
+	in.Amount, in.FormAction, in.UpdateToken = 0, payment.ActionRegister, token
+	_, formToken, err := s.pay.CreatePayment(ctx, sh, creds, in)
+	return formToken, err
+}
+
 // InitialTransaction returns the transaction that created a token (its
 // authorization shows in Token/Get), if it is still there.
 func (s *Service) InitialTransaction(ctx context.Context, t vault.Token) (payment.Transaction, bool) {

@@ -265,10 +265,10 @@ func TestWalletLifecycle(t *testing.T) {
 				t.Fatalf("after CustomerWallet/Update %v", tk)
 			}
 		}
-		// Token/Update: one token only.
-		e.ok("Token/Update", map[string]any{"paymentMethodToken": amex, "customer": map[string]any{"email": "new@example.com"}})
+		// Token/UpdateCustomerDetails: one token only.
+		e.ok("Token/UpdateCustomerDetails", map[string]any{"paymentMethodToken": amex, "customer": map[string]any{"email": "new@example.com"}})
 		if got := e.ok("Token/Get", map[string]any{"paymentMethodToken": tok}); get(got, "customer.email") != "buyer@example.com" {
-			t.Fatalf("Token/Update changed another token: %v", got)
+			t.Fatalf("Token/UpdateCustomerDetails changed another token: %v", got)
 		}
 
 		// The buyer deletes a card (automatic mode): cancelled, still

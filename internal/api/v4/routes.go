@@ -44,8 +44,8 @@ func (s *Server) RegisterWallet(svc *wallet.Service) {
 	s.Handle("Token/Get", t.tokenGet)
 	s.Handle("Token/Cancel", t.tokenCancel)
 	s.Handle("Token/Reactivate", t.tokenReactivate)
-	s.Handle("Token/Update", t.tokenUpdate)
-	s.Handle("Token/UpdateCustomerDetails", t.tokenUpdate)
+	s.Handle("Token/Update", t.tokenUpdateCard)
+	s.Handle("Token/UpdateCustomerDetails", t.tokenUpdateCustomer)
 	s.Handle("CustomerWallet/Get", t.walletGet)
 	s.Handle("CustomerWallet/Update", t.walletUpdate)
 }

@@ -12,8 +12,9 @@ import (
 
 // tokensAPI serves the token and wallet web services over wallet.Service:
 // Charge/CreateToken, Charge/CreateTokenFromTransaction, Token/Get,
-// Token/Cancel, Token/Reactivate, Token/Update (and its older name
-// Token/UpdateCustomerDetails), CustomerWallet/Get and CustomerWallet/Update
+// Token/Cancel, Token/Reactivate, Token/Update (a new card, through a
+// form), Token/UpdateCustomerDetails (the buyer's details),
+// CustomerWallet/Get and CustomerWallet/Update
 // (wallet.go). Every service sees the tokens of the key set's mode only.
 type tokensAPI struct {
 	svc *wallet.Service
@@ -140,10 +141,52 @@ func (a *tokensAPI) tokenReactivate(c *Call) (any, error) {
 	return responseCodeAnswer{ResponseCode: 0, ResponseCodeDetail: "token reactivated", Type: "V4/Common/ResponseCodeAnswer"}, nil
 }
 
-// tokenUpdate is Token/Update (and Token/UpdateCustomerDetails): the
-// buyer's details of one token (customer.billingDetails, shippingDetails,
-// email); V4/Token.
-func (a *tokensAPI) tokenUpdate(c *Call) (any, error) {
+// tokenUpdateCard is Token/Update: "update the payment method data
+// associated with an existing alias" (docs.lyra.com/en/rest/V4.0/api/
+// reference.html). It answers a formToken (V4/Charge/PaymentForm), as
+// Charge/CreateToken does; the card the buyer enters on that form is
+// verified (amount 0) and, once accepted, replaces the token's card under
+// the same paymentMethodToken. Body: paymentMethodToken and the fields of
+// Charge/CreateToken (currency required, orderId, customer, ipnTargetUrl,
+// metadata, strongAuthentication, formAction REGISTER or none).
+func (a *tokensAPI) tokenUpdateCard(c *Call) (any, error) {
+	var r createPaymentRequest
+	if err := c.Decode(&r); err != nil {
+		return nil, err
+	}
+	if r.Amount != nil {
+		if v, err := amountField("amount", r.Amount); err != nil || *v != 0 {
+			return nil, errs.Invalid(errs.BadAmount, "invalid amount", "amount", r.Amount.String())
+		}
+	}
+	switch f := str(r.FormAction); f {
+	case "", payment.ActionRegister:
+	default:
+		return nil, invalidField("formAction", f)
+	}
+	in := payment.CreateInput{
+		Currency: str(r.Currency), OrderID: str(r.OrderID), IPNTargetURL: str(r.IPNTargetURL),
+		StrongAuthentication: str(r.StrongAuthentication), Metadata: r.Metadata, PaymentMethods: r.PaymentMethods,
+	}
+	if r.Customer != nil {
+		in.Customer = *r.Customer
+	}
+	if r.TransactionOptions != nil && r.TransactionOptions.CardOptions != nil {
+		in.PaymentSource = str(r.TransactionOptions.CardOptions.PaymentSource)
+	}
+	formToken, err := a.svc.UpdateCard(c.Ctx, c.Shop, c.Creds, str(r.PaymentMethodToken), in)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		FormToken string `json:"formToken"`
+		Type      string `json:"_type"`
+	}{formToken, "V4/Charge/PaymentForm"}, nil
+}
+
+// tokenUpdateCustomer is Token/UpdateCustomerDetails: the buyer's details
+// of one token (customer.billingDetails, shippingDetails, email); V4/Token.
+func (a *tokensAPI) tokenUpdateCustomer(c *Call) (any, error) {
 	var r tokenRequest
 	if err := c.Decode(&r); err != nil {
 		return nil, err
