@@ -980,6 +980,9 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 	switch operation {
 	case "SAL", "SAS":
 		what = "capture"
+		if debit.DetailedStatus == dsCaptured {
+			return errResp(ncOriginalStatus, h.capturedAlready(ctx, o, debit))
+		}
 		if amount == 0 {
 			amount = debit.Amount
 		}
@@ -1040,6 +1043,32 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		plus = ncErrorMessage(ncerr)
 	}
 	return resp(op.PAYIDSUB, status, ncerr, plus, amount, debit.Currency, debit.AuthNumber)
+}
+
+// capturedAlready is the NCERRORPLUS of a capture (SAL or SAS) sent for an
+// order that is captured. Ingenico's SAL leaves what it does not capture
+// open for another SAL or a last SAS, and the Ingenico e-commerce modules
+// capture an order in parts that way (DirectLink::createCapture); OpenPSP's
+// payment is captured once, what a partial capture leaves being released
+// then. The answer is 50001127 whatever the amount asked, and says which
+// operation captured the order and that the rest is released, so that the
+// merchant knows the rest cannot be captured any more.
+func (h *Handler) capturedAlready(ctx context.Context, o Order, debit PaymentTx) string {
+	by := "its sale (OPERATION SAL)"
+	ops, err := h.opts.Store.OrderOps(ctx, o.PAYID)
+	if err != nil {
+		h.log.ErrorContext(ctx, "directlink: order ops", "err", err)
+	}
+	for _, op := range ops {
+		if (op.Operation == "SAL" || op.Operation == "SAS") && op.NCError == ncOK {
+			by = "PAYIDSUB " + strconv.Itoa(op.PAYIDSUB)
+		}
+	}
+	if debit.AuthAmount > debit.Amount {
+		return "the order was captured in part by " + by + " (" + formatAmount(debit.Amount, debit.Currency) + " " +
+			debit.Currency + ") and the rest of the authorisation released: an order is captured once"
+	}
+	return "the order was captured by " + by + ": an order is captured once"
 }
 
 // queryDirect answers an order's status now, or that of one maintenance
