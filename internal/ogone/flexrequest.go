@@ -109,6 +109,10 @@ func (f FlexRequest) Brands() []string {
 	return out
 }
 
+// maxLocale bounds the LAYOUT.LANGUAGE a request keeps (FlexRequest.Locale):
+// far beyond the longest locale names (de_CH_informal is 14 characters).
+const maxLocale = 35
+
 // FieldError is a FlexCheckout input field that breaks the document's rules.
 type FieldError struct {
 	Field  string
@@ -219,10 +223,17 @@ func ParseFlexRequest(ps Params) (FlexRequest, error) {
 			return f, fmt.Errorf("%w: %s", ErrUnknownPaymentMethod, safeName(brand))
 		}
 	}
-	if f.Locale, err = get(fLayoutLanguage, 5, false); err != nil {
-		return f, err
+	// LAYOUT.LANGUAGE is AN 5 in the guide ("en_GB"), but integrations send
+	// the shop's locale as it is: the Ingenico Magento 2 module Magento's
+	// (zh_Hans_CN), WordPress plugins get_locale()'s (de_DE_formal). A
+	// language is no reason to refuse the buyer the page: any value picks
+	// the page language by its first two letters (else English), and one
+	// beyond maxLocale is not kept.
+	locale := strings.TrimSpace(ps.Get(fLayoutLanguage))
+	if utf8.RuneCountInString(locale) <= maxLocale {
+		f.Locale = locale
 	}
-	f.Language = language(f.Locale)
+	f.Language = language(locale)
 	if f.TemplateName, err = get(fLayoutTemplateName, 255, false); err != nil {
 		return f, err
 	}
