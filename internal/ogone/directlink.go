@@ -1071,6 +1071,28 @@ func (h *Handler) capturedAlready(ctx context.Context, o Order, debit PaymentTx)
 	return "the order was captured by " + by + ": an order is captured once"
 }
 
+// settledOpStatus is the status now of a capture (SAL, SAS) or deletion
+// (DEL, DES) answered pending (91, 61): the acquirer could not take it,
+// and the platform made it since (the capture job) or it failed. Its
+// debit tells, the payment being captured or cancelled once. Any other
+// operation keeps the status it was answered (status, ncerr).
+func settledOpStatus(op OrderOp, debit PaymentTx, status int, ncerr string) (int, string) {
+	switch {
+	case status == stPaymentPending && (op.Operation == "SAL" || op.Operation == "SAS"):
+		switch debit.DetailedStatus {
+		case dsCaptured:
+			return stPaymentDone, ncOK
+		case dsCaptureFailed:
+			return stPaymentRefused, acquirerNCError(debit.AuthResult)
+		}
+	case status == stCancelPending && (op.Operation == "DEL" || op.Operation == "DES"):
+		if debit.DetailedStatus == dsCancelled {
+			return stCancelled, ncOK
+		}
+	}
+	return status, ncerr
+}
+
 // queryDirect answers an order's status now, or that of one maintenance
 // operation (PAYIDSUB).
 func (h *Handler) queryDirect(ctx context.Context, dl dlRequest) *ncResponse {
@@ -1114,6 +1136,7 @@ func (h *Handler) queryDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		for _, op := range ops {
 			if op.PAYIDSUB == sub {
 				status, ncerr, found = op.Status, op.NCError, true
+				status, ncerr = settledOpStatus(op, debit, status, ncerr)
 				if op.TransactionUUID != "" {
 					// A refund moves on after its answer (captured,
 					// cancelled, settled by recovery): its status now.

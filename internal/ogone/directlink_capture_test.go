@@ -4,7 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/shop"
 )
 
@@ -61,5 +63,80 @@ func TestDirectLinkCaptureAfterPartialCapture(t *testing.T) {
 	}
 	if _, tx, err := e.payments.Get(ctx, shop.DemoShopID, o[0].TransactionUUID); err != nil || tx.DetailedStatus != "CAPTURED" || tx.Amount != 400 {
 		t.Fatalf("V4 view: %+v %v", tx, err)
+	}
+}
+
+// TestDirectLinkQueryOfAPendingCapture: a maintenance capture the acquirer
+// could not take answers 91 (payment processing), as Ingenico answers a
+// capture it has queued, and the capture job makes it later. querydirect
+// of that operation (PAYIDSUB) then says 9, as the order does, not the 91
+// it was answered: the Ingenico modules' library maps 91 to "capture
+// processing" and 9 to captured.
+func TestDirectLinkQueryOfAPendingCapture(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r := e.order(map[string]string{"ORDERID": "PQ-1", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
+	if r["STATUS"] != "5" {
+		t.Fatalf("authorisation: %v", r)
+	}
+	e.acq.mu.Lock()
+	e.acq.captureFault = simulator.FaultUnavailable
+	e.acq.mu.Unlock()
+	c := e.direct("maintenancedirect.asp", map[string]string{"PAYID": r["PAYID"], "OPERATION": "SAS"})
+	e.acq.mu.Lock()
+	e.acq.captureFault = 0
+	e.acq.mu.Unlock()
+	if c["STATUS"] != "91" || c["NCERROR"] != "0" || c["PAYIDSUB"] != "1" {
+		t.Fatalf("capture the acquirer could not take: %v, want STATUS 91", c)
+	}
+	sub := map[string]string{"PAYID": r["PAYID"], "PAYIDSUB": "1"}
+	if q := e.direct("querydirect_utf8.asp", sub); q["STATUS"] != "91" {
+		t.Fatalf("query of the pending capture: %v, want 91", q)
+	}
+	e.clock.Advance(24 * time.Hour)
+	if _, err := e.payments.CaptureAllDue(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "9" {
+		t.Fatalf("query of the order once captured: %v, want 9", q)
+	}
+	if q := e.direct("querydirect_utf8.asp", sub); q["STATUS"] != "9" || q["NCERROR"] != "0" || q["PAYIDSUB"] != "1" {
+		t.Errorf("query of the capture once made: %v, want STATUS 9", q)
+	}
+}
+
+// TestDirectLinkQueryOfAPendingDeletion: a deletion (DES) whose answer the
+// acquirer lost answers 61 (author. deletion waiting); once recovery
+// learns it was made, querydirect of that operation says 6, as the order.
+func TestDirectLinkQueryOfAPendingDeletion(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r := e.order(map[string]string{"ORDERID": "PD-1", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
+	if r["STATUS"] != "5" {
+		t.Fatalf("authorisation: %v", r)
+	}
+	e.acq.mu.Lock()
+	e.acq.cancelFault = simulator.FaultTimeout
+	e.acq.mu.Unlock()
+	d := e.direct("maintenancedirect.asp", map[string]string{"PAYID": r["PAYID"], "OPERATION": "DES"})
+	e.acq.mu.Lock()
+	e.acq.cancelFault = 0
+	e.acq.mu.Unlock()
+	if d["STATUS"] != "61" || d["NCERROR"] != "0" || d["PAYIDSUB"] != "1" {
+		t.Fatalf("deletion whose answer was lost: %v, want STATUS 61", d)
+	}
+	sub := map[string]string{"PAYID": r["PAYID"], "PAYIDSUB": "1"}
+	if q := e.direct("querydirect_utf8.asp", sub); q["STATUS"] != "61" {
+		t.Fatalf("query of the pending deletion: %v, want 61", q)
+	}
+	e.clock.Advance(time.Hour)
+	if _, err := e.payments.RecoverRunning(ctx, time.Minute, 100); err != nil {
+		t.Fatal(err)
+	}
+	if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "6" {
+		t.Fatalf("query of the order once deleted: %v, want 6", q)
+	}
+	if q := e.direct("querydirect_utf8.asp", sub); q["STATUS"] != "6" || q["NCERROR"] != "0" {
+		t.Errorf("query of the deletion once made: %v, want STATUS 6", q)
 	}
 }

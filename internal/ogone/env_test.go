@@ -84,6 +84,22 @@ type recordingAcquirer struct {
 	captureFault simulator.Fault
 	// captures counts the captures sent to the simulator.
 	captures int
+	// cancelFault, if set, is injected into every cancellation the
+	// simulator is sent, as captureFault into captures.
+	cancelFault simulator.Fault
+}
+
+func (a *recordingAcquirer) Cancel(ctx context.Context, opID, authRef string) (acquirer.Result, error) {
+	a.mu.Lock()
+	fault := a.cancelFault
+	a.mu.Unlock()
+	if fault != 0 {
+		a.Connector.(*simulator.Simulator).InjectFault(opID, fault)
+		lctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		return a.Connector.Cancel(lctx, opID, authRef)
+	}
+	return a.Connector.Cancel(ctx, opID, authRef)
 }
 
 func (a *recordingAcquirer) Refund(ctx context.Context, opID, captureRef string, amount int64, currency string) (acquirer.Result, error) {
