@@ -156,3 +156,61 @@ func TestAccessLogOff(t *testing.T) {
 		t.Fatalf("OPENPSP_ACCESS_LOG=off, yet access lines: %v", lines)
 	}
 }
+
+// The access line names a payment page's form token and a FlexCheckout
+// session however the request ends: a route that did not match (a GET of
+// a POST-only address, such as a reload of the 3-D Secure step, an address
+// with a trailing slash, another case) has no path values, and its line
+// showed the token in clear, which lets whoever reads the logs open the
+// page and pay within its 15 minutes.
+func TestAccessLogHidesTokensOfUnmatchedRoutes(t *testing.T) {
+	srv, logs := loggedApp(t, nil)
+	ft := createForm(t, srv)
+	const session = "0123456789abcdef0123456789abcdef01234567"
+	calls := []struct{ method, path, want string }{
+		{"GET", "/pay/" + ft, "/pay/{formToken}"},
+		{"GET", "/pay/" + ft + "/3ds", "/pay/{formToken}/3ds"},
+		{"GET", "/embedded/" + ft + "/3ds/complete", "/embedded/{formToken}/3ds/complete"},
+		{"PUT", "/pay/" + ft, "/pay/{formToken}"},
+		{"GET", "/pay/" + ft + "/", "/pay/{formToken}/"},
+		{"GET", "/PAY/" + ft, "/PAY/{formToken}"},
+		{"POST", "/pay/" + ft + "/nope/more", "/pay/{formToken}/nope/more"},
+		{"GET", "/Tokenization/HostedPage/" + session, "/Tokenization/HostedPage/{session}"},
+		{"POST", "/tokenization/hostedpage/" + session, "/tokenization/hostedpage/{session}"},
+		{"GET", "/Tokenization/Hostedpage/" + session + "/cancel", "/Tokenization/Hostedpage/{session}/cancel"},
+		{"GET", "//pay/" + ft, "//pay/{formToken}"},
+		{"GET", "/x/../embedded/" + ft, "/x/../embedded/{formToken}"},
+		// Not a token: addresses that only look alike keep their path.
+		{"GET", "/payments/x", "/payments/x"},
+		{"GET", "/pay", "/pay"},
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, c := range calls {
+		req, _ := http.NewRequest(c.method, srv.URL+c.path, nil)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	out := logs.String()
+	var got []string
+	for _, l := range accessLines(t, out) {
+		if p, _ := l["path"].(string); p != "/api-payment/V4/Charge/CreatePayment" {
+			got = append(got, l["method"].(string)+" "+p)
+		}
+	}
+	var want []string
+	for _, c := range calls {
+		want = append(want, c.method+" "+c.want)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("access lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, secret := range []string{ft, session} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log holds %q", secret)
+		}
+	}
+}

@@ -268,7 +268,7 @@ func (a *App) middleware(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
-				a.Log.ErrorContext(ctx, "panic serving request", "path", r.URL.Path, "panic", p)
+				a.Log.ErrorContext(ctx, "panic serving request", "path", loggedPath(r.URL.Path), "panic", p)
 				http.Error(rec, "internal error", http.StatusInternalServerError)
 				rec.code = http.StatusInternalServerError
 			}
@@ -288,7 +288,7 @@ func (a *App) middleware(next http.Handler) http.Handler {
 // accessLog logs a request's access line: at info, so that an operator
 // sees the traffic at the default level, except the probes and the scraper
 // (a load balancer's every few seconds), at debug. The path only, cut to
-// maxLoggedPath bytes, with secretPathValues named, not shown: the query
+// maxLoggedPath bytes, with its credentials named, not shown (loggedPath): the query
 // string may carry signed parameters; neither the body nor a header
 // (Authorization) is logged. The request id comes from ctx (obs.NewLogger).
 // OPENPSP_ACCESS_LOG=off turns it off.
@@ -304,25 +304,47 @@ func (a *App) accessLog(ctx context.Context, r *http.Request, rec *statusRecorde
 	if !a.Log.Enabled(ctx, level) {
 		return
 	}
-	path := r.URL.Path
-	for _, name := range secretPathValues {
-		if v := r.PathValue(name); v != "" {
-			path = strings.Replace(path, v, "{"+name+"}", 1)
-		}
-	}
-	if len(path) > maxLoggedPath {
-		path = path[:maxLoggedPath] + "…"
-	}
+	path := loggedPath(r.URL.Path)
 	// LogAttrs: no boxing of the values into []any, one line per request.
 	a.Log.LogAttrs(ctx, level, "http request", slog.String("method", r.Method), slog.String("path", path),
 		slog.Int("status", rec.code), slog.Duration("duration", d.Round(time.Microsecond)), slog.Int64("bytes", rec.bytes),
 		slog.String("client_ip", clientip.Of(r)))
 }
 
-// secretPathValues are the path wildcards that are credentials: a payment
-// page's sealed form token and a FlexCheckout session let whoever holds them
-// open the page and pay, so an access line names them instead.
-var secretPathValues = []string{"formToken", "session"}
+// loggedPath is a request's path as a log line shows it: the segments that
+// are credentials named instead of shown (a payment page's sealed form
+// token, /pay/{formToken}/… and /embedded/{formToken}/…, and a FlexCheckout
+// session, /Tokenization/HostedPage/{session}/…: whoever holds one can open
+// the page and pay), cut to maxLoggedPath bytes. It goes by the path's
+// shape, not by the route that matched: a request no route takes (a GET of
+// the POST-only 3-D Secure step when the buyer reloads it, a trailing
+// slash, another case) has no path values, yet its path holds the token.
+func loggedPath(path string) string {
+	// Wherever the segments stand: the mux redirects //pay/… and
+	// /x/../pay/… to the clean path, and logs the request it redirected.
+	segs := strings.Split(path, "/")
+	hidden := false
+	for i := 0; i+1 < len(segs); i++ {
+		name := ""
+		switch {
+		case strings.EqualFold(segs[i], "pay") || strings.EqualFold(segs[i], "embedded"):
+			name = "{formToken}"
+		case i > 0 && strings.EqualFold(segs[i], "HostedPage") && strings.EqualFold(segs[i-1], "Tokenization"):
+			name = "{session}"
+		}
+		if name != "" && segs[i+1] != "" {
+			segs[i+1], hidden = name, true
+			i++
+		}
+	}
+	if hidden {
+		path = strings.Join(segs, "/")
+	}
+	if len(path) > maxLoggedPath {
+		path = path[:maxLoggedPath] + "…"
+	}
+	return path
+}
 
 // maxLoggedPath bounds the path an access line shows: a client chooses it,
 // up to the header limit (1 MB).
