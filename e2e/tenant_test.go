@@ -171,7 +171,12 @@ func TestTenantIsolation(t *testing.T) {
 		{"Token/Get", map[string]any{"paymentMethodToken": bToken}},
 		{"Token/Cancel", map[string]any{"paymentMethodToken": bToken}},
 		{"Token/Reactivate", map[string]any{"paymentMethodToken": bToken}},
-		{"Token/Update", map[string]any{"paymentMethodToken": bToken, "customer": map[string]any{"email": "thief@example.com"}}},
+		// Token/Update makes a form whose card replaces the token's: with
+		// currency, or it stops at INT_902 before the token is looked at.
+		{"Token/Update", map[string]any{"paymentMethodToken": bToken, "currency": "EUR", "customer": map[string]any{"email": "thief@example.com"}}},
+		{"Token/Update", map[string]any{"paymentMethodToken": "B-ALIAS-1", "currency": "EUR"}},
+		// A one-click form with shop B's card.
+		{"Charge/CreatePayment", map[string]any{"amount": 100, "currency": "EUR", "orderId": "a-steal-3", "paymentMethodToken": bToken}},
 		{"Token/UpdateCustomerDetails", map[string]any{"paymentMethodToken": bToken, "customer": map[string]any{"email": "thief@example.com"}}},
 		{"Token/Get", map[string]any{"paymentMethodToken": "B-ALIAS-1"}},
 		{"CustomerWallet/Get", map[string]any{"customerReference": "b-customer"}},
@@ -255,6 +260,16 @@ func TestTenantIsolation(t *testing.T) {
 		t.Errorf("FlexCheckout submit with shop B's alias id under shop A went to %q", loc)
 	}
 
+	// A wallet form of shop A under shop B's customer reference is shop
+	// A's own wallet of that name: it offers none of shop B's cards.
+	wform, wraw := v4Raw(t, s, shop.DemoShopID, shop.DemoTestPassword, "Charge/CreatePayment", map[string]any{"amount": 100,
+		"currency": "EUR", "orderId": "a-wallet", "formAction": "CUSTOMER_WALLET", "customer": map[string]any{"reference": "b-customer"}})
+	if ft, _ := answer(wform)["formToken"].(string); ft == "" {
+		t.Errorf("shop A's wallet form: %s", wraw)
+	} else if code, page := getPage(t, s.URL+"/pay/"+ft); code != http.StatusOK || strings.Contains(page, "2045") || strings.Contains(page, "B Buyer") {
+		t.Errorf("shop A's wallet form for reference b-customer shows shop B's card (HTTP %d)", code)
+	}
+
 	// The embedded form refuses another shop's formToken with shop A's
 	// public key.
 	q := url.Values{"kr-public-key": {shop.DemoTestPublicKey}, "origin": {"https://merchant.example"}}
@@ -289,6 +304,18 @@ func TestTenantIsolation(t *testing.T) {
 	if err != nil || bAlias.Reveal() != "4970100000000055" {
 		t.Errorf("shop B's alias lost its card: %v", err)
 	}
+}
+
+// getPage fetches a page and returns its status and body.
+func getPage(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // openFlexCheckout opens FlexCheckout with the account's PSPID and ps,
