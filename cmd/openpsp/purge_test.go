@@ -48,7 +48,7 @@ func TestPurgeDeletesEndedNotifications(t *testing.T) {
 		Status: outbox.StatusDelivered, Now: then, Attempt: outbox.Attempt{Number: 1, At: then, StatusCode: 250}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.DB.InsertDemoIPN(ctx, store.DemoIPN{ReceivedAt: then, OrderID: "old", Answer: "OK"}); err != nil {
+	if err := a.DB.InsertDemoIPN(ctx, store.DemoIPN{ReceivedAt: then, OrderID: "old", Answer: "OK"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()

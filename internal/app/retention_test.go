@@ -59,7 +59,7 @@ func TestNotificationRetentionJob(t *testing.T) {
 				return m.ID
 			}
 			receive := func(order string) {
-				if err := a.DB.InsertDemoIPN(ctx, store.DemoIPN{ReceivedAt: clk.Now(), OrderID: order, Answer: "OK"}); err != nil {
+				if err := a.DB.InsertDemoIPN(ctx, store.DemoIPN{ReceivedAt: clk.Now(), OrderID: order, Answer: "OK"}, 0); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/ids"
 	"github.com/openpsp/openpsp/internal/money"
@@ -42,7 +43,8 @@ var staticFS embed.FS
 
 // IPNStore keeps the IPNs the demo merchant receives.
 type IPNStore interface {
-	InsertDemoIPN(ctx context.Context, n store.DemoIPN) error
+	// InsertDemoIPN keeps n and deletes all but the newest keep copies.
+	InsertDemoIPN(ctx context.Context, n store.DemoIPN, keep int) error
 	DemoIPNs(ctx context.Context, limit int) ([]store.DemoIPN, error)
 }
 
@@ -384,8 +386,13 @@ func (h *Handler) receiveIPN(w http.ResponseWriter, r *http.Request) {
 	}
 	ok := answer != "" && verify(answer, r.PostForm.Get("kr-hash"), key)
 	s := summarize(answer, "en")
-	if err := h.opts.IPNs.InsertDemoIPN(r.Context(), store.DemoIPN{ReceivedAt: h.opts.Now().UTC(), OrderID: s.OrderID,
-		OrderStatus: s.OrderStatus, HashKey: r.PostForm.Get("kr-hash-key"), SignatureOK: ok, Answer: answer}); err != nil {
+	if !ok {
+		// Anyone can post here: a forged IPN is shown as INVALID, its
+		// beginning is enough for that.
+		answer = cutUTF8(answer, maxForgedIPN)
+	}
+	if err := h.opts.IPNs.InsertDemoIPN(r.Context(), store.DemoIPN{ReceivedAt: h.opts.Now().UTC(), OrderID: cutUTF8(s.OrderID, 64),
+		OrderStatus: cutUTF8(s.OrderStatus, 64), HashKey: cutUTF8(r.PostForm.Get("kr-hash-key"), 64), SignatureOK: ok, Answer: answer}, keptIPNs); err != nil {
 		h.opts.Logger.ErrorContext(r.Context(), "demo: store IPN", "err", err)
 		http.Error(w, "could not store the IPN", http.StatusServiceUnavailable)
 		return
@@ -395,6 +402,26 @@ func (h *Handler) receiveIPN(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = io.WriteString(w, "OK")
+}
+
+// The IPNs the receiver keeps: the newest keptIPNs (the page shows 100),
+// a forged one cut to maxForgedIPN bytes, so that posts from anyone (up to
+// maxDemoBody each) cannot fill the database's disk. A signed one is kept
+// whole: OpenPSP wrote it.
+const (
+	keptIPNs     = 200
+	maxForgedIPN = 16 << 10
+)
+
+// cutUTF8 cuts s to at most n bytes, at the start of a character.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (h *Handler) listIPN(w http.ResponseWriter, r *http.Request) {

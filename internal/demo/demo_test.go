@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -174,5 +176,55 @@ func TestFlexResultWritesTheExpiryAsADate(t *testing.T) {
 	}
 	if !strings.Contains(body, "<dd>CB XXXXXXXXXXXX0055, expires 11/30</dd>") {
 		t.Errorf("card line:\n%s", body)
+	}
+}
+
+// Anyone may post to /demo/ipn, and a forged IPN is kept to be shown as
+// INVALID: the copies kept must stay bounded in number and size, or a loop
+// of 1 MB posts fills the database's disk. The newest 200 are kept, a forged
+// answer at most 16 KB of it; a signed one whole.
+func TestIPNReceiverKeepsABoundedList(t *testing.T) {
+	db := storetest.SQLite(t)
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	New(Options{BaseURL: func() string { return srv.URL }, IPNs: db, Language: hosted.PageLanguage}).Register(mux)
+	post := func(answer, hash string) {
+		t.Helper()
+		resp, err := http.PostForm(srv.URL+"/demo/ipn", url.Values{"kr-answer": {answer}, "kr-hash": {hash},
+			"kr-hash-key": {"password"}, "kr-hash-algorithm": {"sha256_hmac"}, "kr-answer-type": {"V4/Payment"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	big := `{"orderStatus":"PAID","orderDetails":{"orderId":"big"},"x":"` + strings.Repeat("a", 900<<10) + `"}`
+	post(big, "forged")
+	for i := range 205 {
+		post(`{"orderStatus":"PAID","orderDetails":{"orderId":"forged-`+strconv.Itoa(i)+`"}}`, "forged")
+	}
+	signed := `{"orderStatus":"PAID","orderDetails":{"orderId":"signed"},"x":"` + strings.Repeat("b", 20<<10) + `"}`
+	post(signed, sign(signed, shop.DemoTestPassword))
+	kept, err := db.DemoIPNs(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 200 || kept[0].OrderID != "signed" || kept[0].Answer != signed || !kept[0].SignatureOK {
+		t.Fatalf("kept %d IPNs, newest %q (signature %v, %d bytes); want 200, the signed one whole first", len(kept), kept[0].OrderID, kept[0].SignatureOK, len(kept[0].Answer))
+	}
+	total := 0
+	for _, n := range kept {
+		total += len(n.Answer)
+		if n.OrderID == "forged-5" {
+			t.Errorf("an older IPN is still kept beyond the newest 200")
+		}
+	}
+	if total > 200*(16<<10) {
+		t.Errorf("the kept IPNs hold %d KB", total>>10)
+	}
+	// The big forged one is gone by now; alone, it is cut.
+	post(big, "forged")
+	if kept, _ = db.DemoIPNs(context.Background(), 1); len(kept[0].Answer) > 16<<10 {
+		t.Errorf("a forged IPN kept whole: %d KB", len(kept[0].Answer)>>10)
 	}
 }

@@ -21,8 +21,11 @@ type DemoIPN struct {
 	Answer      string
 }
 
-// InsertDemoIPN records an IPN the demo merchant received.
-func (db *DB) InsertDemoIPN(ctx context.Context, n DemoIPN) error {
+// InsertDemoIPN records an IPN the demo merchant received and, when keep is
+// positive, deletes in the same write all but the newest keep copies: the
+// demo's receiver takes posts from anyone, so its list must not grow
+// without bound. keep <= 0 keeps every copy.
+func (db *DB) InsertDemoIPN(ctx context.Context, n DemoIPN, keep int) error {
 	if n.ID == "" {
 		n.ID = ids.New()
 	}
@@ -30,9 +33,19 @@ func (db *DB) InsertDemoIPN(ctx context.Context, n DemoIPN) error {
 	if n.SignatureOK {
 		ok = 1
 	}
+	// SQLite needs a LIMIT before an OFFSET (-1: no limit); PostgreSQL
+	// takes an OFFSET alone.
+	limit := ""
+	if db.dialect != Postgres {
+		limit = " LIMIT -1"
+	}
 	return db.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO demo_ipn (id, received_at, order_id, order_status, hash_key, signature_ok, answer) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			n.ID, Micros(n.ReceivedAt), n.OrderID, n.OrderStatus, n.HashKey, ok, n.Answer)
+		if err != nil || keep <= 0 {
+			return err
+		}
+		_, err = tx.Exec(`DELETE FROM demo_ipn WHERE id IN (SELECT id FROM demo_ipn ORDER BY received_at DESC, id DESC`+limit+` OFFSET $1)`, keep)
 		return err
 	})
 }
