@@ -983,11 +983,11 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		if debit.DetailedStatus == dsCaptured {
 			return errResp(ncOriginalStatus, h.capturedAlready(ctx, o, debit))
 		}
-		if amount == 0 {
-			amount = debit.Amount
-		}
+		// No AMOUNT: all of the debit as it is when the capture is
+		// claimed, not as read above (a concurrent update may lower it).
 		tx, err = h.opts.Payments.Capture(ctx, o.ShopID, o.TransactionUUID, amount)
 		if err == nil {
+			amount = tx.Amount
 			status, ncerr = debitStatus(tx)
 			if status == stRefused {
 				status = stPaymentRefused
@@ -995,11 +995,11 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		}
 	case "RFD", "RFS":
 		what = "refund"
-		if amount == 0 {
-			amount = debit.CapturedAmount - debit.RefundedAmount
-		}
+		// No AMOUNT: what is left of the capture when the refund reserves
+		// it, not as read above (a concurrent refund may have taken some).
 		tx, err = h.opts.Payments.Refund(ctx, o.ShopID, o.TransactionUUID, amount)
 		if err == nil {
+			amount = tx.Amount
 			status, ncerr = refundStatus(tx)
 		}
 	case "DEL", "DES":

@@ -30,6 +30,52 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 	return s.runCapture(ctx, &p, t, true)
 }
 
+// CaptureAmount captures amount (0: all) of a debit now, as a DirectLink
+// maintenance SAL/SAS asks it: an AUTHORISED_TO_VALIDATE debit is validated
+// and an amount below the debit's lowers it (the rest is released), in the
+// very write that claims the capture. Checked, lowered, validated and
+// claimed in separate writes, a concurrent Transaction/Update, partial
+// cancellation or second capture could slip in between: the caller was
+// then told an amount captured that was not, or the merchant's lowered
+// amount was raised back. The amount may not exceed the debit's amount
+// now (PSP_020). A debit past its validation deadline is expired, as
+// Validate does (PSP_011).
+func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount int64) (Payment, Transaction, error) {
+	var expiredAt time.Time
+	p, t, err := s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
+		expiredAt = time.Time{}
+		if t.OperationType != Debit || t.PendingOp != "" || (t.DetailedStatus != Authorised && t.DetailedStatus != AuthorisedToValidate) {
+			return "", badStatus(*t, "a capture")
+		}
+		if at, late := s.expireLate(t); late {
+			expiredAt = at
+			return "payment.expired", nil
+		}
+		if amount < 0 || amount > t.Amount {
+			return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount", Field: "amount",
+				Detail: fmt.Sprintf("Invalid input value [name=amount, value=%d]: %d left to capture", amount, t.Amount)}
+		}
+		if amount > 0 {
+			t.Amount = amount
+		}
+		event := ""
+		if t.DetailedStatus == AuthorisedToValidate {
+			// The IPN a validation by Transaction/Update sends, with
+			// the debit as it now is: AUTHORISED, its capture under way.
+			event = "payment.validated"
+			if err := t.validate(); err != nil {
+				return "", err
+			}
+		}
+		s.claim(t, opCapture)
+		return event, nil
+	})
+	if err = lateErr(err, expiredAt); err != nil {
+		return p, t, err
+	}
+	return s.runCapture(ctx, &p, t, true)
+}
+
 // Capturable tells whether Capture may capture t now (PSP_011 if not), so
 // that a caller capturing several transactions can check them all first.
 func (t Transaction) Capturable() error {

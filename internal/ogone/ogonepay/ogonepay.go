@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
-	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -147,33 +146,12 @@ func (a *Adapter) awaitJobCapture(ctx context.Context, shopID, uuid string) (pay
 	}
 }
 
-// Capture captures amount of a debit: a transaction waiting for validation
-// is validated first, and an amount below the authorized one lowers it
-// (the payment service captures once; the rest is released).
+// Capture captures amount (0: all) of a debit: a transaction waiting for
+// validation is validated and an amount below the debit's lowers it (the
+// payment service captures once; the rest is released), all in the write
+// that claims the capture (payment.Service.CaptureAmount).
 func (a *Adapter) Capture(ctx context.Context, shopID, uuid string, amount int64) (ogone.PaymentTx, error) {
-	_, t, err := a.p.Get(ctx, shopID, uuid)
-	if err != nil {
-		return ogone.PaymentTx{}, err
-	}
-	if t.OperationType != payment.Debit {
-		return ogone.PaymentTx{}, &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status"}
-	}
-	if amount > t.Amount {
-		return ogone.PaymentTx{}, &errs.Error{Code: errs.BadAmount, Message: "invalid amount"}
-	}
-	var up payment.UpdateInput
-	if amount > 0 && amount < t.Amount {
-		up.Amount = &amount
-	}
-	if t.DetailedStatus == payment.AuthorisedToValidate {
-		up.ManualValidation = "NO"
-	}
-	if up.Amount != nil || up.ManualValidation != "" {
-		if _, t, err = a.p.Update(ctx, shopID, uuid, up); err != nil {
-			return ogone.PaymentTx{}, err
-		}
-	}
-	_, t, err = a.p.Capture(ctx, shopID, uuid)
+	_, t, err := a.p.CaptureAmount(ctx, shopID, uuid, amount)
 	if err != nil {
 		return ogone.PaymentTx{}, err
 	}
