@@ -1,0 +1,224 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+// DirectLink AMOUNT is the amount times 100 whatever the currency: for JPY
+// and XOF (no decimals) a multiple of 100, for KWD and TND (three) one
+// digit short of the minor unit. Order, partial refund and the refund of
+// what is left come out exact in the currency's minor units, as V4 shows
+// them, and an AMOUNT with decimals the currency lacks is refused.
+func TestDirectLinkAmountsOfZeroAndThreeDecimalCurrencies(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	cases := []struct {
+		cur, amount, refund, badRefund string
+		minor, minorRefund             float64
+		answer, answerRest             string
+	}{
+		{"JPY", "150000", "50000", "50050", 1500, 500, "1500", "1000"},
+		{"XOF", "1000000", "", "1", 10000, 0, "10000", ""},
+		{"KWD", "1234", "234", "", 12340, 2340, "12.34", "10"},
+		{"TND", "1", "", "", 10, 0, "0.01", ""},
+	}
+	for _, c := range cases {
+		orderID := "dec-" + c.cur
+		o, err := directLinkCall(s, "orderdirect", demoAccount, map[string]string{"ORDERID": orderID, "AMOUNT": c.amount,
+			"CURRENCY": strings.ToLower(c.cur), "CARDNO": "4970100000000055", "ED": futureExpiry(), "CVC": "123", "OPERATION": "SAL", "ECI": "7"})
+		if err != nil || o["NCERROR"] != "0" || o["amount"] != c.answer || o["currency"] != c.cur {
+			t.Fatalf("%s order: %v %v", c.cur, o["_raw"], err)
+		}
+		ord := answer(s.v4(t, "Order/Get", map[string]any{"orderId": orderID}))
+		debit := ord["transactions"].([]any)[0].(map[string]any)
+		if debit["amount"] != c.minor || debit["currency"] != c.cur {
+			t.Fatalf("%s debit %v %v, want %v", c.cur, debit["amount"], debit["currency"], c.minor)
+		}
+		pollFor(t, 30*time.Second, c.cur+" sale captured", func() string {
+			d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": debit["uuid"]}))
+			if d["detailedStatus"] != "CAPTURED" {
+				return fmt.Sprint(d["detailedStatus"])
+			}
+			return ""
+		})
+		if c.badRefund != "" {
+			r, err := directLinkCall(s, "maintenancedirect", demoAccount, map[string]string{"PAYID": o["PAYID"], "OPERATION": "RFD", "AMOUNT": c.badRefund})
+			if err != nil || r["NCERROR"] == "0" {
+				t.Errorf("%s refund of AMOUNT %s: %v %v", c.cur, c.badRefund, r["_raw"], err)
+			}
+		}
+		if c.minorRefund > 0 {
+			r, err := directLinkCall(s, "maintenancedirect", demoAccount, map[string]string{"PAYID": o["PAYID"], "OPERATION": "RFD", "AMOUNT": c.refund})
+			if err != nil || r["NCERROR"] != "0" {
+				t.Fatalf("%s refund: %v %v", c.cur, r["_raw"], err)
+			}
+			rest, err := directLinkCall(s, "maintenancedirect", demoAccount, map[string]string{"PAYID": o["PAYID"], "OPERATION": "RFS"})
+			if err != nil || rest["NCERROR"] != "0" || rest["amount"] != c.answerRest {
+				t.Fatalf("%s refund of the rest: %v %v", c.cur, rest["_raw"], err)
+			}
+			d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": debit["uuid"]}))
+			td, _ := d["transactionDetails"].(map[string]any)
+			cd, _ := td["cardDetails"].(map[string]any)
+			cr, _ := cd["captureResponse"].(map[string]any)
+			if got := cr["refundAmount"]; got != c.minor {
+				t.Errorf("%s refunded %v, want %v", c.cur, got, c.minor)
+			}
+		}
+	}
+}
+
+// Operations racing on one V4 payment, over HTTP, both engines: partial
+// refunds whose sum exceeds the capture (as many accepted as fit, the
+// others PSP_020, never more refunded than captured); Transaction/Validate
+// racing Transaction/CancelOrRefund; Transaction/Update lowering the amount
+// racing Transaction/Capture; the same refund sent four times at once with
+// one Idempotency-Key refunds once. Every answer is a V4 answer (SUCCESS, or
+// ERROR with its code), and the payment ends as the answers tell.
+func TestV4OperationsRacingOnOnePayment(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			s := startServer(t, serverOpts{engine: engine})
+			ctx := context.Background()
+			pan, _ := card.ParsePAN("4970100000000055")
+			tok, err := s.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest, PAN: pan,
+				Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, HolderName: "Race Buyer", Origin: "V4"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// held pays 1000 EUR captured in three days (to validate by
+			// hand with manual): the capture job leaves it alone.
+			held := func(orderID, manual string) string {
+				t.Helper()
+				a := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": orderID,
+					"formAction": "SILENT", "paymentMethodToken": tok.Value,
+					"transactionOptions": map[string]any{"cardOptions": map[string]any{"manualValidation": manual, "captureDelay": 3}}}))
+				txs, _ := a["transactions"].([]any)
+				want := map[string]string{"YES": "AUTHORISED_TO_VALIDATE", "NO": "AUTHORISED"}[manual]
+				if len(txs) != 1 || txs[0].(map[string]any)["detailedStatus"] != want {
+					t.Fatalf("payment %s: %v", orderID, a)
+				}
+				return txs[0].(map[string]any)["uuid"].(string)
+			}
+			// race runs the calls at once; each answer is SUCCESS or an
+			// ERROR with a code.
+			race := func(calls ...func() (map[string]any, error)) []string {
+				t.Helper()
+				got := make([]string, len(calls))
+				var wg sync.WaitGroup
+				for i, call := range calls {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						env, err := call()
+						switch {
+						case err != nil:
+							got[i] = err.Error()
+						case env["status"] == "SUCCESS":
+							got[i] = "SUCCESS"
+						default:
+							code, _ := answer(env)["errorCode"].(string)
+							got[i] = "ERROR " + code
+						}
+					}()
+				}
+				wg.Wait()
+				return got
+			}
+			call := func(name string, body map[string]any) func() (map[string]any, error) {
+				return func() (map[string]any, error) { return s.v4Try(name, body) }
+			}
+			get := func(uuid string) map[string]any {
+				return answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))
+			}
+
+			for i := range 4 {
+				// Partial refunds: 6 × 300 on 1000 captured.
+				uuid := held(fmt.Sprintf("race-refunds-%d", i), "NO")
+				if a := s.v4(t, "Transaction/Capture", map[string]any{"uuids": []string{uuid}}); a["status"] != "SUCCESS" {
+					t.Fatalf("capture: %v", a)
+				}
+				var calls []func() (map[string]any, error)
+				for range 6 {
+					calls = append(calls, call("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 300, "currency": "EUR"}))
+				}
+				ok := 0
+				for _, g := range race(calls...) {
+					switch g {
+					case "SUCCESS":
+						ok++
+					case "ERROR PSP_020", "ERROR PSP_011":
+					default:
+						t.Errorf("refund: %s", g)
+					}
+				}
+				d := get(uuid)
+				td, _ := d["transactionDetails"].(map[string]any)
+				cd, _ := td["cardDetails"].(map[string]any)
+				cr, _ := cd["captureResponse"].(map[string]any)
+				if ok != 3 || cr["refundAmount"] != 900.0 {
+					t.Errorf("#%d: %d refunds of 300 accepted on 1000 captured, refundAmount %v", i, ok, cr["refundAmount"])
+				}
+
+				// The same refund, retried at once under one Idempotency-Key:
+				// one refund, one answer for all.
+				uuid = held(fmt.Sprintf("race-idem-%d", i), "NO")
+				s.v4(t, "Transaction/Capture", map[string]any{"uuids": []string{uuid}})
+				key := fmt.Sprintf("refund-%s-%d", engine, i)
+				refund := func() (map[string]any, error) {
+					env, err := s.v4Try("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 700, "currency": "EUR"},
+						"Idempotency-Key", key)
+					if err == nil && env["status"] == "SUCCESS" && answer(env)["amount"] != 700.0 {
+						err = fmt.Errorf("refund answered %v", answer(env))
+					}
+					return env, err
+				}
+				for _, g := range race(refund, refund, refund, refund) {
+					if g != "SUCCESS" {
+						t.Errorf("#%d: refund with an Idempotency-Key: %s", i, g)
+					}
+				}
+				d = get(uuid)
+				td, _ = d["transactionDetails"].(map[string]any)
+				cd, _ = td["cardDetails"].(map[string]any)
+				cr, _ = cd["captureResponse"].(map[string]any)
+				if cr["refundAmount"] != 700.0 {
+					t.Errorf("#%d: one refund of 700 sent four times with one key: refundAmount %v", i, cr["refundAmount"])
+				}
+
+				// Validate racing a cancellation.
+				uuid = held(fmt.Sprintf("race-validate-%d", i), "YES")
+				g := race(call("Transaction/Validate", map[string]any{"uuid": uuid}),
+					call("Transaction/CancelOrRefund", map[string]any{"uuid": uuid}))
+				st := get(uuid)["detailedStatus"]
+				switch {
+				case g[1] == "SUCCESS" && st == "CANCELLED" && (g[0] == "SUCCESS" || g[0] == "ERROR PSP_011"):
+				case g[1] == "ERROR PSP_011" && g[0] == "SUCCESS" && st == "AUTHORISED":
+				default:
+					t.Errorf("#%d: Validate %s, CancelOrRefund %s: the debit is %v", i, g[0], g[1], st)
+				}
+
+				// Update lowering the amount racing a capture.
+				uuid = held(fmt.Sprintf("race-update-%d", i), "NO")
+				g = race(call("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"amount": 400, "currency": "EUR"}}),
+					call("Transaction/Capture", map[string]any{"uuids": []string{uuid}}))
+				d = get(uuid)
+				want := 1000.0
+				if g[0] == "SUCCESS" {
+					want = 400
+				}
+				if g[1] != "SUCCESS" || d["detailedStatus"] != "CAPTURED" || d["amount"] != want ||
+					(g[0] != "SUCCESS" && g[0] != "ERROR PSP_011") {
+					t.Errorf("#%d: Update %s, Capture %s: the debit is %v for %v", i, g[0], g[1], d["detailedStatus"], d["amount"])
+				}
+			}
+		})
+	}
+}
