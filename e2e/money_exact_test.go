@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/vault"
@@ -218,6 +219,49 @@ func TestV4OperationsRacingOnOnePayment(t *testing.T) {
 					(g[0] != "SUCCESS" && g[0] != "ERROR PSP_011") {
 					t.Errorf("#%d: Update %s, Capture %s: the debit is %v for %v", i, g[0], g[1], d["detailedStatus"], d["amount"])
 				}
+			}
+		})
+	}
+}
+
+// Transaction/Capture that the acquirer cannot take (unreachable) did not
+// capture: it must not answer SUCCESS "transactions captured" while the
+// debit stays AUTHORISED (with a capture date days ahead, the capture job
+// would not take it before then). It answers INT_999, which a retry, even
+// with the same Idempotency-Key, runs again; the retry captures.
+func TestV4CaptureTheAcquirerCannotTakeIsAnError(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			s := startServer(t, serverOpts{engine: engine})
+			pan, _ := card.ParsePAN("4970100000000055")
+			tok, err := s.Vault.TokenizeNow(context.Background(), vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
+				PAN: pan, Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, HolderName: "Capture Buyer", Origin: "V4"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "capture-down",
+				"formAction": "SILENT", "paymentMethodToken": tok.Value,
+				"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 3}}}))
+			txs, _ := a["transactions"].([]any)
+			if len(txs) != 1 {
+				t.Fatalf("payment: %v", a)
+			}
+			uuid := txs[0].(map[string]any)["uuid"].(string)
+			s.Sim.InjectFault(uuid+"-capture", simulator.FaultUnavailable)
+			env, err := s.v4Try("Transaction/Capture", map[string]any{"uuids": []string{uuid}}, "Idempotency-Key", "capture-down-"+engine)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))
+			if env["status"] != "ERROR" || answer(env)["errorCode"] != "INT_999" || d["detailedStatus"] != "AUTHORISED" {
+				t.Fatalf("capture the acquirer could not take answered %v %v; the debit is %v", env["status"], answer(env), d["detailedStatus"])
+			}
+			env, err = s.v4Try("Transaction/Capture", map[string]any{"uuids": []string{uuid}}, "Idempotency-Key", "capture-down-"+engine)
+			if err != nil || env["status"] != "SUCCESS" {
+				t.Fatalf("capture retried: %v %v", env, err)
+			}
+			if d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid})); d["detailedStatus"] != "CAPTURED" {
+				t.Fatalf("after the retried capture the debit is %v", d["detailedStatus"])
 			}
 		})
 	}

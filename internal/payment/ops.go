@@ -27,7 +27,16 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 	if err != nil {
 		return p, t, err
 	}
-	return s.runCapture(ctx, &p, t, true)
+	np, nt, o, err := s.sendCapture(ctx, &p, t, true)
+	if err == nil && o.err != nil && !o.unknown() {
+		// Not performed, and the claim is released: the capture job takes
+		// it at its expected capture date, maybe days ahead, not now as
+		// asked. The caller must not read "captured"; as for a
+		// cancellation (runCancel), an error the caller may retry.
+		return np, nt, &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
+			Detail: "the acquirer could not be reached, the transaction was not captured", Err: o.err}
+	}
+	return np, nt, err
 }
 
 // CaptureAmount captures amount (0: all) of a debit now, as a DirectLink
@@ -107,6 +116,12 @@ func (s *Service) claim(t *Transaction, op string) {
 // write be prepared in advance (settleKnown) unless something changed
 // meanwhile.
 func (s *Service) runCapture(ctx context.Context, known *Payment, t Transaction, notify bool) (Payment, Transaction, error) {
+	p, nt, _, err := s.sendCapture(ctx, known, t, notify)
+	return p, nt, err
+}
+
+// sendCapture is runCapture that also returns what the acquirer answered.
+func (s *Service) sendCapture(ctx context.Context, known *Payment, t Transaction, notify bool) (Payment, Transaction, outcome, error) {
 	var p Payment
 	var perr error
 	if known != nil {
@@ -126,17 +141,19 @@ func (s *Service) runCapture(ctx context.Context, known *Payment, t Transaction,
 		res, err = s.acq.Capture(actx, t.PendingOpID, t.AcquirerRef, t.Amount, t.Currency)
 		cancel()
 	}
-	s.captureOutcome(ctx, t, outcome{res: res, err: err})
-	decide := quietUnless(notify, s.pendingDecision(t.PendingOpID, outcome{res: res, err: err}))
+	o := outcome{res: res, err: err}
+	s.captureOutcome(ctx, t, o)
+	decide := quietUnless(notify, s.pendingDecision(t.PendingOpID, o))
 	if perr == nil {
 		if cur, ok := p.Transaction(t.UUID); ok && cur.version == t.version {
 			np, nt, err := s.settleKnown(writeContext(ctx), p, cur, decide, false, time.Time{})
 			if !errors.Is(err, errStale) {
-				return np, nt, err
+				return np, nt, o, err
 			}
 		}
 	}
-	return s.applyDecision(ctx, t.UUID, decide)
+	np, nt, err := s.applyDecision(ctx, t.UUID, decide)
+	return np, nt, o, err
 }
 
 // quietUnless is d without its IPN event unless notify.
