@@ -156,10 +156,7 @@ func (a *paymentsAPI) createPayment(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		FormToken string `json:"formToken"`
-		Type      string `json:"_type"`
-	}{formToken, "V4/Charge/PaymentForm"}, nil
+	return paymentFormAnswer(formToken), nil
 }
 
 // transactionGet is Transaction/Get.

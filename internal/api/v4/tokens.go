@@ -2,6 +2,7 @@ package v4
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/errs"
@@ -26,22 +27,36 @@ type tokensAPI struct {
 // in that buyer's wallet), ipnTargetUrl, metadata, strongAuthentication,
 // formAction REGISTER or CUSTOMER_WALLET (customer.reference required).
 func (a *tokensAPI) createToken(c *Call) (any, error) {
-	var r createPaymentRequest
-	if err := c.Decode(&r); err != nil {
-		return nil, err
-	}
-	if r.Amount != nil {
-		if v, err := amountField("amount", r.Amount); err != nil || *v != 0 {
-			return nil, errs.Invalid(errs.BadAmount, "invalid amount", "amount", r.Amount.String())
-		}
-	}
 	// REGISTER, or CUSTOMER_WALLET: the card saved goes into the wallet of
 	// customer.reference (Lyra's plugins open their account page's "add a
 	// card" form so).
-	switch f := str(r.FormAction); f {
-	case "", payment.ActionRegister, payment.ActionCustomerWallet:
-	default:
-		return nil, invalidField("formAction", f)
+	_, in, err := decodeTokenForm(c, payment.ActionRegister, payment.ActionCustomerWallet)
+	if err != nil {
+		return nil, err
+	}
+	formToken, err := a.svc.CreateToken(c.Ctx, c.Shop, c.Creds, in)
+	if err != nil {
+		return nil, err
+	}
+	return paymentFormAnswer(formToken), nil
+}
+
+// decodeTokenForm reads the body of a service that answers a form saving a
+// card without paying (Charge/CreateToken, Token/Update): the fields of
+// Charge/CreatePayment, an amount absent or 0, formAction absent or one of
+// actions.
+func decodeTokenForm(c *Call, actions ...string) (createPaymentRequest, payment.CreateInput, error) {
+	var r createPaymentRequest
+	if err := c.Decode(&r); err != nil {
+		return r, payment.CreateInput{}, err
+	}
+	if r.Amount != nil {
+		if v, err := amountField("amount", r.Amount); err != nil || *v != 0 {
+			return r, payment.CreateInput{}, errs.Invalid(errs.BadAmount, "invalid amount", "amount", r.Amount.String())
+		}
+	}
+	if f := str(r.FormAction); f != "" && !slices.Contains(actions, f) {
+		return r, payment.CreateInput{}, invalidField("formAction", f)
 	}
 	in := payment.CreateInput{
 		FormAction: str(r.FormAction),
@@ -54,14 +69,16 @@ func (a *tokensAPI) createToken(c *Call) (any, error) {
 	if r.TransactionOptions != nil && r.TransactionOptions.CardOptions != nil {
 		in.PaymentSource = str(r.TransactionOptions.CardOptions.PaymentSource)
 	}
-	formToken, err := a.svc.CreateToken(c.Ctx, c.Shop, c.Creds, in)
-	if err != nil {
-		return nil, err
-	}
+	return r, in, nil
+}
+
+// paymentFormAnswer is the answer of a service that creates a form: its
+// formToken (V4/Charge/PaymentForm).
+func paymentFormAnswer(formToken string) any {
 	return struct {
 		FormToken string `json:"formToken"`
 		Type      string `json:"_type"`
-	}{formToken, "V4/Charge/PaymentForm"}, nil
+	}{formToken, "V4/Charge/PaymentForm"}
 }
 
 // createTokenFromTransaction is Charge/CreateTokenFromTransaction: uuid of
@@ -150,38 +167,15 @@ func (a *tokensAPI) tokenReactivate(c *Call) (any, error) {
 // Charge/CreateToken (currency required, orderId, customer, ipnTargetUrl,
 // metadata, strongAuthentication, formAction REGISTER or none).
 func (a *tokensAPI) tokenUpdateCard(c *Call) (any, error) {
-	var r createPaymentRequest
-	if err := c.Decode(&r); err != nil {
+	r, in, err := decodeTokenForm(c, payment.ActionRegister)
+	if err != nil {
 		return nil, err
-	}
-	if r.Amount != nil {
-		if v, err := amountField("amount", r.Amount); err != nil || *v != 0 {
-			return nil, errs.Invalid(errs.BadAmount, "invalid amount", "amount", r.Amount.String())
-		}
-	}
-	switch f := str(r.FormAction); f {
-	case "", payment.ActionRegister:
-	default:
-		return nil, invalidField("formAction", f)
-	}
-	in := payment.CreateInput{
-		Currency: str(r.Currency), OrderID: str(r.OrderID), IPNTargetURL: str(r.IPNTargetURL),
-		StrongAuthentication: str(r.StrongAuthentication), Metadata: r.Metadata, PaymentMethods: r.PaymentMethods,
-	}
-	if r.Customer != nil {
-		in.Customer = *r.Customer
-	}
-	if r.TransactionOptions != nil && r.TransactionOptions.CardOptions != nil {
-		in.PaymentSource = str(r.TransactionOptions.CardOptions.PaymentSource)
 	}
 	formToken, err := a.svc.UpdateCard(c.Ctx, c.Shop, c.Creds, str(r.PaymentMethodToken), in)
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		FormToken string `json:"formToken"`
-		Type      string `json:"_type"`
-	}{formToken, "V4/Charge/PaymentForm"}, nil
+	return paymentFormAnswer(formToken), nil
 }
 
 // tokenUpdateCustomer is Token/UpdateCustomerDetails: the buyer's details
