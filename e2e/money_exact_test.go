@@ -266,3 +266,44 @@ func TestV4CaptureTheAcquirerCannotTakeIsAnError(t *testing.T) {
 		})
 	}
 }
+
+// Transaction/Capture that the acquirer refuses did not capture: the debit
+// ends CAPTURE_FAILED and the merchant must not read SUCCESS "transactions
+// captured". It answers PSP_003 (payment refused, Lyra's PSP list), the
+// acquirer's response code in detailedErrorCode; a retry with the same
+// Idempotency-Key gets the same refusal, nothing is captured.
+func TestV4CaptureTheAcquirerRefusesIsAnError(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			s := startServer(t, serverOpts{engine: engine})
+			pan, _ := card.ParsePAN("4970100000000055")
+			tok, err := s.Vault.TokenizeNow(context.Background(), vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
+				PAN: pan, Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, HolderName: "Capture Buyer", Origin: "V4"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "capture-refused",
+				"formAction": "SILENT", "paymentMethodToken": tok.Value,
+				"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 3}}}))
+			txs, _ := a["transactions"].([]any)
+			if len(txs) != 1 {
+				t.Fatalf("payment: %v", a)
+			}
+			uuid := txs[0].(map[string]any)["uuid"].(string)
+			s.Sim.InjectFault(uuid+"-capture", simulator.FaultRefused)
+			for i := range 2 {
+				env, err := s.v4Try("Transaction/Capture", map[string]any{"uuids": []string{uuid}}, "Idempotency-Key", "capture-refused-"+engine)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))
+				e := answer(env)
+				detail, _ := e["detailedErrorMessage"].(string)
+				if env["status"] != "ERROR" || e["errorCode"] != "PSP_003" || e["detailedErrorCode"] != "05" || !strings.Contains(detail, uuid) ||
+					d["detailedStatus"] != "CAPTURE_FAILED" {
+					t.Fatalf("call %d: capture the acquirer refused answered %v %v; the debit is %v", i+1, env["status"], e, d["detailedStatus"])
+				}
+			}
+		})
+	}
+}

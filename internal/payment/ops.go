@@ -28,13 +28,23 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 		return p, t, err
 	}
 	np, nt, o, err := s.sendCapture(ctx, &p, t, true)
-	if err == nil && o.err != nil && !o.unknown() {
+	switch {
+	case err != nil:
+	case o.err != nil && !o.unknown():
 		// Not performed, and the claim is released: the capture job takes
 		// it at its expected capture date, maybe days ahead, not now as
 		// asked. The caller must not read "captured"; as for a
 		// cancellation (runCancel), an error the caller may retry.
 		return np, nt, &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
 			Detail: "the acquirer could not be reached, the transaction was not captured", Err: o.err}
+	case o.err == nil && !o.res.Approved:
+		// Refused: the debit is CAPTURE_FAILED, for good. Lyra documents
+		// no code of its own for a refused capture; PSP_003, payment
+		// refused, is the closest of its list, with the acquirer's
+		// response code as for a refused payment (ACQ_001 on the
+		// transaction). Not an internal error: retrying cannot capture.
+		return np, nt, &errs.Error{Code: errs.PaymentRefused, Message: "payment refused", DetailedCode: o.res.ResponseCode,
+			Detail: "the acquirer refused the capture, the transaction was not captured: " + o.res.Message}
 	}
 	return np, nt, err
 }

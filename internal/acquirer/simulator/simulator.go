@@ -55,6 +55,11 @@ const (
 	// FaultTimeout holds the operation until the caller's deadline, then
 	// performs it and returns ErrTimeout, like the timeout card.
 	FaultTimeout
+	// FaultRefused makes the acquirer refuse the operation (response code
+	// 05, do not honour), recorded as a refusal like any other: no card
+	// number makes a capture, cancellation or refund refused on an
+	// authorization that allows it.
+	FaultRefused
 )
 
 // operation is what this process knows of one operation id: in memory mode
@@ -375,6 +380,11 @@ func (s *Simulator) run(ctx context.Context, opID string, kind Kind, origRef str
 			b = Unavailable
 		case FaultTimeout:
 			b = Timeout
+		case FaultRefused:
+			b = Approve // answered at once
+			decide = func(_, _ *Entry) acquirer.Result {
+				return refused(acquirer.CodeDoNotHonour, "refused by an injected fault")
+			}
 		}
 	}
 	s.mu.Unlock()

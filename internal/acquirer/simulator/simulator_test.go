@@ -68,6 +68,7 @@ func TestSuiteWithJournal(t *testing.T) {
 		{"InquireUnknown", TestInquireUnknown},
 		{"TechnicalErrorCanBeResent", TestTechnicalErrorCanBeResent},
 		{"CaptureTimeoutFault", TestCaptureTimeoutFault},
+		{"CaptureRefusedFault", TestCaptureRefusedFault},
 		{"CaptureRefundCancelRules", TestCaptureRefundCancelRules},
 		{"CancelRefund", TestCancelRefund},
 		{"ConcurrentCaptures", TestConcurrentCaptures},
@@ -597,6 +598,28 @@ func TestCaptureTimeoutFault(t *testing.T) {
 	checkApproved(t, "inquire capture", got, err)
 	res, err := s.Capture(ctx, "c2", auth.AcquirerReference, 1, "EUR")
 	checkRefused(t, "capture beyond the amount", res, err, acquirer.CodeInvalidAmount)
+}
+
+// A refusal injected into a capture is recorded as such (the same id
+// answers it again, Inquire finds it) and takes nothing from the
+// authorization: another capture may take all of it.
+func TestCaptureRefusedFault(t *testing.T) {
+	s := newSim(t)
+	ctx := context.Background()
+	auth, err := s.Authorize(ctx, authReq(t, "4970100000000055", "a", 1000))
+	checkApproved(t, "authorize", auth, err)
+	s.InjectFault("c", FaultRefused)
+	res, err := s.Capture(ctx, "c", auth.AcquirerReference, 1000, "EUR")
+	checkRefused(t, "capture with a refusal injected", res, err, acquirer.CodeDoNotHonour)
+	again, err := s.Capture(ctx, "c", auth.AcquirerReference, 1000, "EUR")
+	checkRefused(t, "same capture again", again, err, acquirer.CodeDoNotHonour)
+	got, found, err := s.Inquire(ctx, "c")
+	if !found {
+		t.Fatalf("refused capture not found: %v", err)
+	}
+	checkRefused(t, "inquire refused capture", got, err, acquirer.CodeDoNotHonour)
+	res, err = s.Capture(ctx, "c2", auth.AcquirerReference, 1000, "EUR")
+	checkApproved(t, "another capture of the whole amount", res, err)
 }
 
 func TestCaptureRefundCancelRules(t *testing.T) {

@@ -256,6 +256,13 @@ func (a *paymentsAPI) capture(c *Call) (any, error) {
 	}
 	for _, u := range checked {
 		if _, _, err := a.svc.Capture(c.Ctx, c.Shop.ID, u); err != nil {
+			if e, ok := errs.As(err); ok && e.Detail != "" {
+				// Of several uuids, the merchant must know which one
+				// was not captured (those before it were).
+				ne := *e
+				ne.Detail = "transaction " + u + ": " + e.Detail
+				return nil, &ne
+			}
 			return nil, err
 		}
 	}
