@@ -307,3 +307,72 @@ func TestV4CaptureTheAcquirerRefusesIsAnError(t *testing.T) {
 		})
 	}
 }
+
+// DirectLink maintenance DEL with an AMOUNT below the authorisation deletes
+// that part of it and leaves the order open (Ingenico's DirectLink guide:
+// DEL "leaving the transaction open for further potential maintenance
+// operations"; the Ingenico e-commerce modules' library sends DEL with the
+// amount for a partial void, DES for a whole one). It must not cancel the
+// whole authorisation: the answer is STATUS 6 for the amount deleted, the
+// debit keeps the rest, to validate, and a capture (SAS without AMOUNT)
+// then takes that rest. A DEL of the whole amount, or a DES, still cancels.
+// Both engines.
+func TestDirectLinkPartialDeletionLeavesTheRest(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			s := startServer(t, serverOpts{engine: engine})
+			order := func(orderID string) (string, string) {
+				o, err := directLinkCall(s, "orderdirect", demoAccount, map[string]string{"ORDERID": orderID, "AMOUNT": "1000",
+					"CURRENCY": "EUR", "CARDNO": "4970100000000055", "ED": futureExpiry(), "CVC": "123", "OPERATION": "RES", "ECI": "7"})
+				if err != nil || o["STATUS"] != "5" {
+					t.Fatalf("order %s: %v %v", orderID, o, err)
+				}
+				ord := answer(s.v4(t, "Order/Get", map[string]any{"orderId": orderID}))
+				return o["PAYID"], ord["transactions"].([]any)[0].(map[string]any)["uuid"].(string)
+			}
+			maint := func(fields map[string]string) map[string]string {
+				m, err := directLinkCall(s, "maintenancedirect", demoAccount, fields)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			debit := func(uuid string) map[string]any {
+				return answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))
+			}
+
+			payid, uuid := order("del-part")
+			m := maint(map[string]string{"PAYID": payid, "OPERATION": "DEL", "AMOUNT": "300"})
+			d := debit(uuid)
+			if m["NCERROR"] != "0" || m["STATUS"] != "6" || m["amount"] != "3" ||
+				d["detailedStatus"] != "AUTHORISED_TO_VALIDATE" || d["amount"] != 700.0 {
+				t.Fatalf("DEL of 3.00 of 10.00 answered %v; the debit is %v for %v", m, d["detailedStatus"], d["amount"])
+			}
+			q, err := directLinkCall(s, "querydirect", demoAccount, map[string]string{"PAYID": payid})
+			if err != nil || q["STATUS"] != "5" || q["amount"] != "7" {
+				t.Fatalf("the order after a partial deletion: %v %v", q, err)
+			}
+			if q, err := directLinkCall(s, "querydirect", demoAccount, map[string]string{"PAYID": payid, "PAYIDSUB": m["PAYIDSUB"]}); err != nil ||
+				q["STATUS"] != "6" || q["amount"] != "3" {
+				t.Fatalf("the partial deletion queried: %v %v", q, err)
+			}
+			if m, d := maint(map[string]string{"PAYID": payid, "OPERATION": "DEL", "AMOUNT": "800"}), debit(uuid); m["NCERROR"] != "50001111" ||
+				d["detailedStatus"] != "AUTHORISED_TO_VALIDATE" || d["amount"] != 700.0 {
+				t.Fatalf("DEL of 8.00 with 7.00 left answered %v; the debit is %v for %v", m, d["detailedStatus"], d["amount"])
+			}
+			c := maint(map[string]string{"PAYID": payid, "OPERATION": "SAS"})
+			if d := debit(uuid); c["NCERROR"] != "0" || c["STATUS"] != "9" || c["amount"] != "7" || d["detailedStatus"] != "CAPTURED" || d["amount"] != 700.0 {
+				t.Fatalf("capture of the rest answered %v; the debit is %v for %v", c, d["detailedStatus"], d["amount"])
+			}
+
+			for _, tc := range []map[string]string{{"OPERATION": "DEL", "AMOUNT": "1000"}, {"OPERATION": "DES"}, {"OPERATION": "DEL"}} {
+				payid, uuid := order("del-whole-" + tc["OPERATION"] + tc["AMOUNT"])
+				tc["PAYID"] = payid
+				m := maint(tc)
+				if d := debit(uuid); m["NCERROR"] != "0" || m["STATUS"] != "6" || m["amount"] != "10" || d["detailedStatus"] != "CANCELLED" {
+					t.Fatalf("%s %s answered %v; the debit is %v", tc["OPERATION"], tc["AMOUNT"], m, d["detailedStatus"])
+				}
+			}
+		})
+	}
+}

@@ -1004,12 +1004,30 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		}
 	case "DEL", "DES":
 		what = "cancel"
-		amount = debit.Amount
-		tx, err = h.opts.Payments.Cancel(ctx, o.ShopID, o.TransactionUUID)
+		// DEL deletes the authorisation, or the part of it its AMOUNT
+		// names, and leaves the order open (DirectLink guide,
+		// "Maintenance request"; the Ingenico e-commerce modules' library
+		// sends DEL with the amount of a partial void): the debit is
+		// lowered by that amount, checked against it in the same write,
+		// and the rest stays to capture. DES closes the order: all of it
+		// is cancelled, whatever its AMOUNT, as is a DEL of the whole.
+		part := int64(0)
+		if operation == "DEL" {
+			part = amount
+		}
+		tx, err = h.opts.Payments.Cancel(ctx, o.ShopID, o.TransactionUUID, part)
 		if err == nil {
 			status, ncerr = debitStatus(tx)
+			amount = debit.Amount
 			if (tx.DetailedStatus == dsAuthorised || tx.DetailedStatus == dsToValidate) && tx.PendingOp == "" {
-				status, ncerr = stCancelRefused, ncPaymentRefused
+				if part > 0 {
+					// Lowered (a refusal by the acquirer is an error):
+					// this operation deleted part, as 6 says for it;
+					// the order is still authorised for the rest.
+					status, amount = stCancelled, part
+				} else {
+					status, ncerr = stCancelRefused, ncPaymentRefused
+				}
 			}
 		}
 	default:
@@ -1133,9 +1151,11 @@ func (h *Handler) queryDirect(ctx context.Context, dl dlRequest) *ncResponse {
 			return errorResponse(o.OrderID, ncTechnical, "a technical problem occurred, please try again")
 		}
 		found := false
+		var opAmount int64
 		for _, op := range ops {
 			if op.PAYIDSUB == sub {
 				status, ncerr, found = op.Status, op.NCError, true
+				opAmount = op.Amount
 				status, ncerr = settledOpStatus(op, debit, status, ncerr)
 				if op.TransactionUUID != "" {
 					// A refund moves on after its answer (captured,
@@ -1151,6 +1171,9 @@ func (h *Handler) queryDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		}
 		n := orderResponse(o, debit, status, ncerr)
 		n.set("PAYIDSUB", raw)
+		// The operation's amount, not the order's: a partial deletion
+		// or refund is for less than the debit.
+		n.set("amount", formatAmount(opAmount, debit.Currency))
 		return n
 	}
 	if status != o.Status {

@@ -21,8 +21,11 @@ type Payments interface {
 	// Capture captures amount (0: all) of an authorized debit; what is not
 	// captured is released.
 	Capture(ctx context.Context, shopID, uuid string, amount int64) (PaymentTx, error)
-	// Cancel cancels an authorization that is not captured.
-	Cancel(ctx context.Context, shopID, uuid string) (PaymentTx, error)
+	// Cancel cancels an authorization that is not captured: all of it
+	// (amount 0, or the debit's whole amount), or, for an amount below
+	// the debit's, that part only, the debit being lowered by it in one
+	// write (the rest stays to capture).
+	Cancel(ctx context.Context, shopID, uuid string, amount int64) (PaymentTx, error)
 	// Refund refunds amount (0: all that is left) of a captured debit and
 	// returns the refund's CREDIT transaction.
 	Refund(ctx context.Context, shopID, uuid string, amount int64) (PaymentTx, error)

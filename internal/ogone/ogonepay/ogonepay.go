@@ -158,9 +158,15 @@ func (a *Adapter) Capture(ctx context.Context, shopID, uuid string, amount int64
 	return convert(t), nil
 }
 
-// Cancel cancels an authorization that is not captured.
-func (a *Adapter) Cancel(ctx context.Context, shopID, uuid string) (ogone.PaymentTx, error) {
-	_, t, err := a.p.CancelOrRefund(ctx, shopID, uuid, payment.CancelInput{ResolutionMode: payment.ResolutionCancellation})
+// Cancel cancels an authorization that is not captured, or lowers it by
+// amount when amount is below the debit's (a partial cancellation,
+// payment.Service.CancelOrRefund, which checks and lowers in one write).
+func (a *Adapter) Cancel(ctx context.Context, shopID, uuid string, amount int64) (ogone.PaymentTx, error) {
+	in := payment.CancelInput{ResolutionMode: payment.ResolutionCancellation}
+	if amount > 0 {
+		in.Amount = &amount
+	}
+	_, t, err := a.p.CancelOrRefund(ctx, shopID, uuid, in)
 	if err != nil {
 		return ogone.PaymentTx{}, err
 	}
