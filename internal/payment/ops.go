@@ -10,6 +10,7 @@ import (
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/ids"
+	"github.com/openpsp/openpsp/internal/money"
 	"github.com/openpsp/openpsp/internal/store"
 )
 
@@ -372,6 +373,9 @@ func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInpu
 	if in.ManualValidation != "" && in.ManualValidation != "YES" && in.ManualValidation != "NO" {
 		return Payment{}, Transaction{}, invalid("cardUpdate.manualValidation", in.ManualValidation)
 	}
+	if err := knownCurrency("cardUpdate.currency", in.Currency); err != nil {
+		return Payment{}, Transaction{}, err
+	}
 	var expiredAt time.Time
 	p, t, err := s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
 		expiredAt = time.Time{}
@@ -430,6 +434,21 @@ func (s *Service) Update(ctx context.Context, shopID, uuid string, in UpdateInpu
 	return p, t, lateErr(err, expiredAt)
 }
 
+// knownCurrency checks the currency an operation on a transaction names
+// (optional: "" is none) as Charge/CreatePayment does: one that is not an
+// ISO 4217 code, unknown or not in upper case, is PSP_021 "unknown
+// currency" (Lyra's PSP list), not INT_902. A known one that is not the
+// transaction's is the caller's to refuse (INT_902).
+func knownCurrency(field, currency string) error {
+	if currency == "" {
+		return nil
+	}
+	if _, ok := money.Lookup(currency); !ok {
+		return errs.Invalid(errs.BadCurrency, "unknown currency", field, currency)
+	}
+	return nil
+}
+
 // Resolution modes of Transaction/CancelOrRefund.
 const (
 	ResolutionAuto         = ""
@@ -460,6 +479,9 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 	case ResolutionAuto, "AUTO", ResolutionCancellation, ResolutionRefund:
 	default:
 		return Payment{}, Transaction{}, invalid("resolutionMode", in.ResolutionMode)
+	}
+	if err := knownCurrency("currency", in.Currency); err != nil {
+		return Payment{}, Transaction{}, err
 	}
 	var kind string
 	var credit Transaction

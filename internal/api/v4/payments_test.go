@@ -404,6 +404,42 @@ func TestCancelRefundWebService(t *testing.T) {
 	})
 }
 
+// A currency that is not an ISO 4217 code (unknown, or lower case: the
+// codes are upper case) is PSP_021 "unknown currency" wherever a
+// currency is sent: Charge/CreatePayment answered it so, while
+// Transaction/CancelOrRefund and Transaction/Update answered INT_902. A
+// known currency other than the transaction's stays INT_902 (invalid
+// input), the currency being known. Nothing changes on the transaction.
+func TestOperationUnknownCurrencyIsPSP021(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newAPIEnv(t, db)
+		named := func(a errorAnswer, field string) {
+			t.Helper()
+			if a.DetailedErrorMessage == nil || !strings.Contains(*a.DetailedErrorMessage, "name="+field) {
+				t.Fatalf("detail %v, want it to name %s", a.DetailedErrorMessage, field)
+			}
+		}
+		named(e.fail("Charge/CreatePayment", map[string]any{"amount": 100, "currency": "eur"}, "PSP_021"), "currency")
+		uuid := e.pay(map[string]any{"amount": 1000, "currency": "EUR", "orderId": "cur-order"})
+		for _, cur := range []string{"eur", "ZZZ", "Eur"} {
+			named(e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 100, "currency": cur}, "PSP_021"), "currency")
+			named(e.fail("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"amount": 900, "currency": cur}}, "PSP_021"),
+				"cardUpdate.currency")
+		}
+		named(e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 100, "currency": "USD"}, "INT_902"), "currency")
+		named(e.fail("Transaction/Update", map[string]any{"uuid": uuid, "cardUpdate": map[string]any{"amount": 900, "currency": "USD"}}, "INT_902"),
+			"cardUpdate.currency")
+		if d := e.call("Transaction/Get", map[string]any{"uuid": uuid}); d["amount"] != 1000.0 || d["detailedStatus"] != "AUTHORISED" {
+			t.Fatalf("after refused operations the debit is %v for %v", d["detailedStatus"], d["amount"])
+		}
+		// A refund not yet captured, cancelled with a currency.
+		e.call("Transaction/Capture", map[string]any{"uuid": uuid})
+		refund := e.call("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 300})["uuid"].(string)
+		named(e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": refund, "currency": "eur"}, "PSP_021"), "currency")
+		named(e.fail("Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "amount": 100, "currency": "eur"}, "PSP_021"), "currency")
+	})
+}
+
 func TestPaymentWebServiceErrors(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newAPIEnv(t, db)
