@@ -226,16 +226,20 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 type statusRecorder struct {
 	http.ResponseWriter
-	code  int
-	bytes int64 // of the body, for the access line
+	code    int
+	bytes   int64 // of the body, for the access line
+	started bool  // the status line is written: the answer can no longer change
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
 	s.code = code
+	// An informational status (103 Early Hints) leaves the answer to come.
+	s.started = s.started || code >= 200
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.started = true
 	n, err := s.ResponseWriter.Write(b)
 	s.bytes += int64(n)
 	return n, err
@@ -244,8 +248,9 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // middleware gives every request an id (echoed in X-Request-Id and on every
-// log line), recovers panics into a 500 without leaking details, logs one
-// access line, and records metrics by route pattern.
+// log line), recovers panics into an answer in the caller's format without
+// leaking details (answerPanic), logs one access line, and records metrics
+// by route pattern.
 func (a *App) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -267,22 +272,68 @@ func (a *App) middleware(next http.Handler) http.Handler {
 		}
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		defer func() {
-			if p := recover(); p != nil {
-				a.Log.ErrorContext(ctx, "panic serving request", "path", loggedPath(r.URL.Path), "panic", p)
-				http.Error(rec, "internal error", http.StatusInternalServerError)
-				rec.code = http.StatusInternalServerError
-			}
+			p := recover()
 			route := r.Pattern
 			if route == "" {
 				route = "unmatched"
+			}
+			// http.ErrAbortHandler is a handler's way to cut the
+			// connection on purpose: no error, no answer.
+			abort := p == http.ErrAbortHandler
+			if p != nil && !abort {
+				a.Log.ErrorContext(ctx, "panic serving request", "path", loggedPath(r.URL.Path), "panic", p)
+				a.Metrics.HTTPPanics.WithLabelValues(route).Inc()
+				if rec.started {
+					// The answer began: another cannot replace it, and
+					// it must not read as complete (net/http cuts the
+					// connection, below).
+					abort = true
+				} else {
+					a.answerPanic(rec, r, id)
+				}
 			}
 			d := time.Since(start)
 			a.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
 			a.Metrics.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
 			a.accessLog(ctx, r, rec, d)
+			if abort {
+				panic(http.ErrAbortHandler)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// answerPanic answers a request whose handler panicked before answering,
+// in its caller's format as refuseOnNewerSchema does (callerOf), saying
+// nothing of the panic: a V4 call INT_999, HTTP 200, as safeCall answers a
+// web service's panic; DirectLink the NCERROR of a technical problem; a
+// buyer the pages' technical-error page in their language, HTTP 500
+// (hosted.InternalError), framed for FlexCheckout's pages; a probe or the
+// scraper a bare 500, whose status is all it reads. The headers the
+// handler set for its own answer (a content type, a frame policy) go, but
+// the request id and HSTS stay.
+func (a *App) answerPanic(w http.ResponseWriter, r *http.Request, id string) {
+	h := w.Header()
+	hsts := h.Get("Strict-Transport-Security")
+	clear(h)
+	h.Set("X-Request-Id", id)
+	if hsts != "" {
+		h.Set("Strict-Transport-Security", hsts)
+	}
+	switch a.callerOf(r.URL.Path) {
+	case callerProbe:
+		h.Set("Cache-Control", "no-store")
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	case callerV4:
+		a.V4.Unavailable(w, r, "")
+	case callerDirectLink:
+		a.ogone.Unavailable(w, r)
+	case callerFlexCheckout:
+		a.pages.InternalError(w, r, true, r.URL.Query().Get("LAYOUT.LANGUAGE"))
+	default:
+		a.pages.InternalError(w, r, false, "")
+	}
 }
 
 // accessLog logs a request's access line: at info, so that an operator

@@ -81,22 +81,53 @@ func (a *App) refuseOnNewerSchema(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		switch p := r.URL.Path; {
-		case p == "/metrics" || p == "/healthz" || p == "/readyz":
+		switch a.callerOf(r.URL.Path) {
+		case callerProbe:
 			next.ServeHTTP(w, r)
-		case strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/Tokenization/static/"):
+		case callerStatic:
 			// The pages' stylesheets and scripts, files of the binary
 			// that read no database: the unavailable page below looks
 			// as the pages do.
 			next.ServeHTTP(w, r)
-		case p == "/api-payment" || strings.HasPrefix(p, "/api-payment/"):
+		case callerV4:
 			a.V4.Unavailable(w, r, "this server is being replaced by a newer release: retry")
-		case a.ogone != nil && a.ogone.IsDirectLink(p):
+		case callerDirectLink:
 			a.ogone.Unavailable(w, r)
-		case a.ogone != nil && a.ogone.IsFlexCheckout(p):
+		case callerFlexCheckout:
 			a.pages.Unavailable(w, r, true, r.URL.Query().Get("LAYOUT.LANGUAGE"))
 		default:
 			a.pages.Unavailable(w, r, false, "")
 		}
 	})
+}
+
+// caller is who sends a request, told by its path: each is answered in its
+// own format when the app answers in place of the routes (a newer schema,
+// a recovered panic).
+type caller int
+
+const (
+	callerPage         caller = iota // a buyer's browser: every other address
+	callerProbe                      // /healthz, /readyz, /metrics: a load balancer or a scraper reads the status
+	callerStatic                     // the pages' stylesheets and scripts
+	callerV4                         // a merchant's server: the REST API V4
+	callerDirectLink                 // a merchant's server: Ingenico DirectLink
+	callerFlexCheckout               // a buyer in the merchant's frame: FlexCheckout's pages
+)
+
+// callerOf tells who sends a request to path.
+func (a *App) callerOf(p string) caller {
+	switch {
+	case p == "/metrics" || p == "/healthz" || p == "/readyz":
+		return callerProbe
+	case strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/Tokenization/static/"):
+		return callerStatic
+	case p == "/api-payment" || strings.HasPrefix(p, "/api-payment/"):
+		return callerV4
+	case a.ogone != nil && a.ogone.IsDirectLink(p):
+		return callerDirectLink
+	case a.ogone != nil && a.ogone.IsFlexCheckout(p):
+		return callerFlexCheckout
+	}
+	return callerPage
 }

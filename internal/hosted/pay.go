@@ -208,6 +208,7 @@ var messageHeadings = map[string]string{
 	"no_attempts":         "h_not_made",
 	ReasonTechnical:       "h_not_made",
 	"challenge_not_avail": "h_not_made",
+	"pending":             "h_in_progress", // InternalError after a post
 
 	MessageUnavailable:           "h_service_unavailable",
 	MessageUnavailableNotCharged: "h_service_unavailable",
@@ -826,6 +827,25 @@ func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, pg page, a
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
 	h.fail(w, pg, asJSON, http.StatusServiceUnavailable, key, "CLIENT_999", "UNAVAILABLE")
+}
+
+// InternalError answers a request to the buyer's pages whose handling
+// failed unexpectedly (the app's middleware recovered a panic): the
+// technical-error message page in the buyer's language (as Unavailable
+// chooses it), HTTP 500, never stored; the form script's JSON error,
+// CLIENT_999, for its posts. A page opened (GET, HEAD) charged nothing and
+// says so. After a post the failure may have come after the charge: the
+// page says nothing of the card and asks the buyer not to pay again (the
+// shop confirms the result, as for a payment still being processed).
+func (h *Handler) InternalError(w http.ResponseWriter, r *http.Request, framed bool, lang string) {
+	embedded := framed || strings.HasPrefix(r.URL.Path, "/embedded/")
+	pg := page{embedded: embedded, ctx: r.Context()}
+	pg.lang = resolveLanguage(r.URL.Query().Get("kr-language"), lang, r.Header.Get("Accept-Language"))
+	key := ReasonTechnical
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		key = "pending"
+	}
+	h.fail(w, pg, wantsJSON(r), http.StatusInternalServerError, key, "CLIENT_999", "")
 }
 
 // MessagePage answers a browser that reached no payment page (an address

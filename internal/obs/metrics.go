@@ -13,6 +13,7 @@ type Metrics struct {
 	Registry      *prometheus.Registry
 	HTTPRequests  *prometheus.CounterVec
 	HTTPDuration  *prometheus.HistogramVec
+	HTTPPanics    *prometheus.CounterVec
 	WebServices   *prometheus.CounterVec
 	WebServiceDur *prometheus.HistogramVec
 	JobRuns       *prometheus.CounterVec
@@ -31,6 +32,11 @@ func NewMetrics() *Metrics {
 		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "openpsp_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
+		// A recovered panic is answered in its caller's format, V4's
+		// with HTTP 200: the status code alone does not show it.
+		HTTPPanics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openpsp_http_panics_total", Help: "Panics recovered while serving a request, by route.",
 		}, []string{"route"}),
 		WebServices: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openpsp_v4_calls_total", Help: "REST API V4 calls by web service and answer status (SUCCESS/ERROR).",
@@ -51,7 +57,7 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"channel"}),
 	}
-	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.WebServices, m.WebServiceDur, m.JobRuns, m.Deliveries, m.DeliveryDur,
+	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.HTTPPanics, m.WebServices, m.WebServiceDur, m.JobRuns, m.Deliveries, m.DeliveryDur,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

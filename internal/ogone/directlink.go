@@ -1206,9 +1206,11 @@ func (h *Handler) IsDirectLink(path string) bool {
 }
 
 // Unavailable answers a DirectLink request this server must not serve now
-// (its database's schema is newer than this binary's) as one answered when
-// the database is unavailable: NCERROR 40001011, a technical problem, in
-// the page's charset; the merchant retries. The request is not read.
+// (its database's schema is newer than this binary's) or whose handling
+// panicked (the app's middleware) as one answered when the database is
+// unavailable: NCERROR 40001011, a technical problem, in the page's
+// charset, HTTP 200; the merchant retries (or, for an order, queries its
+// status first). The request is not read.
 func (h *Handler) Unavailable(w http.ResponseWriter, r *http.Request) {
 	cs := Latin1
 	if strings.HasSuffix(r.URL.Path, "_utf8.asp") {

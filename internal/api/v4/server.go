@@ -196,15 +196,18 @@ func callName(path string) string {
 
 // Unavailable answers a call this server must not serve now (its database's
 // schema is newer than this binary's) as a call fails when the database is
-// unavailable: INT_999, HTTP 200, detail telling why; the client retries.
-// Neither the credentials nor the body is read, and nothing is logged per
-// call: whoever refuses logged why once.
+// unavailable: INT_999, HTTP 200, detail telling why (none when empty:
+// the app's answer to a recovered panic, as safeCall's); the client
+// retries. Neither the credentials nor the body is read, and nothing is
+// logged per call: whoever refuses logged why once.
 func (s *Server) Unavailable(w http.ResponseWriter, r *http.Request, detail string) {
 	start := time.Now()
 	// Called in front of the mux: the path has no "name" value yet.
 	name := callName(strings.TrimPrefix(r.URL.Path, "/api-payment/V4/"))
-	ans := ErrorAnswer{ErrorCode: errs.Internal, ErrorMessage: "internal error, please retry later", DetailedErrorMessage: &detail,
-		Type: "V4/WebService/WebServiceError"}
+	ans := ErrorAnswer{ErrorCode: errs.Internal, ErrorMessage: "internal error, please retry later", Type: "V4/WebService/WebServiceError"}
+	if detail != "" {
+		ans.DetailedErrorMessage = &detail
+	}
 	s.observed(name, s.writeEnvelope(w, name, "ERROR", ans), start)
 }
 
