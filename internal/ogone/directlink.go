@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -200,6 +201,15 @@ func (h *Handler) directLink(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if plus := paramsInURL(r.URL.RawQuery); plus != "" {
+		// Nothing is read nor checked (no payment, no login attempt):
+		// a card number or password in a URL is in the logs of every
+		// proxy and web server on the way, whatever this answer does.
+		h.log.WarnContext(r.Context(), "directlink: request with parameters in its URL refused", "page", page, "ncerrorplus", plus,
+			"remote", clientip.Of(r))
+		errorResponse("", ncDataValidation, plus).write(w, cs)
+		return
+	}
 	if r.Method != http.MethodPost {
 		errorResponse("", ncDataValidation, "requests must be sent with POST").write(w, cs)
 		return
@@ -236,6 +246,59 @@ func (h *Handler) directLink(w http.ResponseWriter, r *http.Request) {
 	// In the charset the request was read in: the account's on the pages
 	// without _utf8.
 	resp.write(w, req.cs)
+}
+
+// urlSecrets are the DirectLink parameters that must never be in a URL: the
+// card number, its security code (and Ingenico's alternative to it) and
+// the API user's password.
+var urlSecrets = map[string]bool{"CARDNO": true, "CVC": true, "ECOM_PAYMENT_CARD_VERIFICATION": true, "PSWD": true}
+
+// paramsInURL is the NCERRORPLUS refusing a DirectLink request whose URL
+// has a query string, "" when it has none. DirectLink reads the POST body
+// only: Ingenico's PCI guidance ("Ensure PCI compliancy") names a POST
+// with the data in its URL non-compliant and the body the only compliant
+// place, and the integrations (ActiveMerchant, the Ingenico modules) post
+// every parameter in the body. Ignoring the query would leave a merchant
+// puzzling over a missing parameter; reading it would process a card
+// number or password that proxies and web servers have logged. The
+// parameters are named, upper-cased, never their values; a name that does
+// not read as one (more than 5 digits: a card number written as a name)
+// is not echoed either.
+func paramsInURL(raw string) string {
+	var names []string
+	seen, secret := map[string]bool{}, false
+	for _, pair := range strings.Split(raw, "&") {
+		n, _, _ := strings.Cut(pair, "=")
+		if u, err := url.QueryUnescape(n); err == nil {
+			n = u
+		}
+		n = strings.ToUpper(strings.TrimSpace(n))
+		if n == "" {
+			continue
+		}
+		secret = secret || urlSecrets[n]
+		digits := 0
+		for _, c := range []byte(n) {
+			if c >= '0' && c <= '9' {
+				digits++
+			}
+		}
+		if digits > 5 || len(n) > 40 || !printableASCII(n) {
+			n = "(a parameter not named here)"
+		}
+		if !seen[n] && len(names) < 10 {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	if secret {
+		return strings.Join(names, ", ") + " sent in the URL: a card number, security code or password must never be in a URL " +
+			"(proxies and web servers log it); the request is not processed: send every parameter in the POST body"
+	}
+	return strings.Join(names, ", ") + " sent in the URL: DirectLink reads the POST body only; send every parameter in the POST body"
 }
 
 // authenticate finds the PSPID, checks SHASIGN (required on orders and
