@@ -75,12 +75,12 @@ type recordingAcquirer struct {
 	// loseNext, if set, makes the next authorization a lost answer: the
 	// simulator's FaultTimeout performs it (an approval or a refusal, as
 	// its card gives) and the caller gets acquirer.ErrTimeout, as when
-	// openpsp dies while the acquirer answers. The wait is bounded by a
-	// short deadline of its own, not the payment's 30 seconds.
+	// openpsp dies while the acquirer answers. The wait is the simulator's
+	// short TimeoutHold (newEnv), not the payment's 30 seconds.
 	loseNext bool
 	// captureFault, if set, is injected into every capture the simulator
-	// is sent: FaultTimeout performs it and loses its answer (bounded by a
-	// short deadline of its own), FaultUnavailable performs nothing.
+	// is sent: FaultTimeout performs it and loses its answer (after the
+	// simulator's short TimeoutHold), FaultUnavailable performs nothing.
 	captureFault simulator.Fault
 	// captures counts the captures sent to the simulator.
 	captures int
@@ -95,9 +95,7 @@ func (a *recordingAcquirer) Cancel(ctx context.Context, opID, authRef string) (a
 	a.mu.Unlock()
 	if fault != 0 {
 		a.Connector.(*simulator.Simulator).InjectFault(opID, fault)
-		lctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-		defer cancel()
-		return a.Connector.Cancel(lctx, opID, authRef)
+		return a.Connector.Cancel(ctx, opID, authRef)
 	}
 	return a.Connector.Cancel(ctx, opID, authRef)
 }
@@ -124,9 +122,7 @@ func (a *recordingAcquirer) Capture(ctx context.Context, opID, authRef string, a
 	}
 	if fault != 0 {
 		a.Connector.(*simulator.Simulator).InjectFault(opID, fault)
-		lctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-		defer cancel()
-		return a.Connector.Capture(lctx, opID, authRef, amount, currency)
+		return a.Connector.Capture(ctx, opID, authRef, amount, currency)
 	}
 	return a.Connector.Capture(ctx, opID, authRef, amount, currency)
 }
@@ -142,9 +138,7 @@ func (a *recordingAcquirer) Authorize(ctx context.Context, r acquirer.AuthorizeR
 	}
 	if lose {
 		a.Connector.(*simulator.Simulator).InjectFault(r.OperationID, simulator.FaultTimeout)
-		lctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-		defer cancel()
-		return a.Connector.Authorize(lctx, r)
+		return a.Connector.Authorize(ctx, r)
 	}
 	return a.Connector.Authorize(ctx, r)
 }
@@ -204,7 +198,13 @@ func newEnvOn(t testing.TB, open func(testing.TB) *store.DB, opts ...envOption) 
 	}
 	v := vault.New(db, keys, clk)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	acq := &recordingAcquirer{Connector: simulator.New(simulator.Config{Clock: clk})}
+	// A lost answer (FaultTimeout) is held for TimeoutHold, not until the
+	// payment's 30 s deadline. The hold starts once the simulator has the
+	// operation: a deadline of the test's own, set before the call, could
+	// pass before the call got there on a loaded machine, and the
+	// operation was then never sent (ErrUnavailable, NCERROR 40001012)
+	// instead of lost (seen once in CI at a load of 8).
+	acq := &recordingAcquirer{Connector: simulator.New(simulator.Config{Clock: clk, TimeoutHold: 50 * time.Millisecond})}
 	pay := payment.New(db, clk, acq, payment.CardVault(v), payment.Config{Logger: log})
 	o := ogone.Options{Accounts: shops, Vault: v, Store: db, Payments: ogonepay.New(pay, shops), Clock: clk, Log: log}
 	for _, f := range opts {
