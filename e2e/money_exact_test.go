@@ -10,6 +10,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/vault"
 )
@@ -303,6 +304,91 @@ func TestV4CaptureTheAcquirerRefusesIsAnError(t *testing.T) {
 					d["detailedStatus"] != "CAPTURE_FAILED" {
 					t.Fatalf("call %d: capture the acquirer refused answered %v %v; the debit is %v", i+1, env["status"], e, d["detailedStatus"])
 				}
+			}
+		})
+	}
+}
+
+// Transaction/Capture whose acquirer does not answer in time (the capture
+// may or may not have been made; recovery asks the acquirer later) must not
+// answer SUCCESS "transactions captured": nobody knows yet. It answers
+// INT_999, the capture's outcome being checked, which the Idempotency-Key
+// layer does not keep: a retry, with the same key or without one, answers
+// the same while the capture is pending, and what the debit then is once
+// recovery settled it (CAPTURED: PSP_011), never a second capture.
+func TestV4CaptureTheAcquirerDoesNotAnswerIsNotCaptured(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			clk := clock.NewFake(time.Now().UTC())
+			s := startServer(t, serverOpts{engine: engine, clock: clk, env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "300ms"}})
+			ctx := context.Background()
+			pan, _ := card.ParsePAN("4970100000000055")
+			tok, err := s.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
+				PAN: pan, Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, HolderName: "Capture Buyer", Origin: "V4"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "capture-lost",
+				"formAction": "SILENT", "paymentMethodToken": tok.Value,
+				"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 3}}}))
+			txs, _ := a["transactions"].([]any)
+			if len(txs) != 1 {
+				t.Fatalf("payment: %v", a)
+			}
+			uuid := txs[0].(map[string]any)["uuid"].(string)
+			key := "capture-lost-" + engine
+			// The acquirer holds the capture past the deadline, then makes it.
+			s.Sim.InjectFault(uuid+"-capture", simulator.FaultTimeout)
+			capture := func(what string, header ...string) map[string]any {
+				t.Helper()
+				env, err := s.v4Try("Transaction/Capture", map[string]any{"uuids": []string{uuid}}, header...)
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				return env
+			}
+			pending := func(what string, env map[string]any) {
+				t.Helper()
+				e := answer(env)
+				detail, _ := e["detailedErrorMessage"].(string)
+				d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))
+				if env["status"] != "ERROR" || e["errorCode"] != "INT_999" || !strings.Contains(detail, uuid) ||
+					!strings.Contains(detail, "being checked") || d["detailedStatus"] == "CAPTURED" {
+					t.Fatalf("%s, the acquirer's answer unknown: %v %v; the debit is %v", what, env["status"], e, d["detailedStatus"])
+				}
+			}
+			pending("capture", capture("capture", "Idempotency-Key", key))
+			pending("capture retried with its key", capture("retry", "Idempotency-Key", key))
+			pending("capture retried without a key", capture("retry without a key"))
+
+			// Recovery asks the acquirer, which made the capture.
+			clk.Advance(time.Minute)
+			err = pollUntil(recoveryDeadline(), 50*time.Millisecond, func() error {
+				if _, err := s.Payments.RecoverRunning(ctx, 0, 10); err != nil {
+					return err
+				}
+				if d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid})); d["detailedStatus"] != "CAPTURED" {
+					return fmt.Errorf("after recovery the debit is %v", d["detailedStatus"])
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, found, err := s.Sim.Inquire(ctx, uuid+"-capture"); err != nil || !found || !res.Approved {
+				t.Fatalf("the acquirer's capture: %+v found %v, %v", res, found, err)
+			}
+			for _, h := range [][]string{{"Idempotency-Key", key}, nil} {
+				env := capture("retry after recovery", h...)
+				if e := answer(env); env["status"] != "ERROR" || e["errorCode"] != "PSP_011" {
+					t.Fatalf("capture retried (%v) after recovery: %v %v", h, env["status"], e)
+				}
+			}
+			// A second capture, under another operation id, would have
+			// been refused by the acquirer (the authorization is taken)
+			// and left the debit CAPTURE_FAILED.
+			if d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid})); d["detailedStatus"] != "CAPTURED" {
+				t.Fatalf("after the retries the debit is %v", d["detailedStatus"])
 			}
 		})
 	}

@@ -38,6 +38,17 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 		// cancellation (runCancel), an error the caller may retry.
 		return np, nt, &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
 			Detail: "the acquirer could not be reached, the transaction was not captured", Err: o.err}
+	case o.unknown():
+		// No answer in time: the capture may have been made. It stays
+		// pending until recovery asks the acquirer (RecoverRunning), so
+		// the caller must read neither "captured" nor "not captured": an
+		// internal error, which the Idempotency-Key layer does not keep,
+		// so that a retry tells what recovery found (Capturable answers
+		// the same while the capture is pending). The operation id is
+		// the debit's own: no retry captures twice.
+		return np, nt, &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
+			Detail: "the acquirer did not answer in time, the capture may have been made: it is being checked with the acquirer",
+			Err:    fmt.Errorf("%w: %w", ErrCaptureUnknown, o.err)}
 	case o.err == nil && !o.res.Approved:
 		// Refused: the debit is CAPTURE_FAILED, for good. Lyra documents
 		// no code of its own for a refused capture; PSP_003, payment
@@ -96,9 +107,21 @@ func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount
 	return s.runCapture(ctx, &p, t, true)
 }
 
+// ErrCaptureUnknown is in the error of a Capture the acquirer did not
+// answer in time: the debit Capture returns with it has its capture
+// pending, for recovery to settle.
+var ErrCaptureUnknown = errors.New("payment: capture outcome unknown")
+
 // Capturable tells whether Capture may capture t now (PSP_011 if not), so
 // that a caller capturing several transactions can check them all first.
+// A debit whose capture is under way, or is being checked with the
+// acquirer after a lost answer, is neither capturable nor known to be
+// captured: "retry later", as Capture answered the capture that lost it.
 func (t Transaction) Capturable() error {
+	if t.OperationType == Debit && t.DetailedStatus == Authorised && t.PendingOp == opCapture {
+		return &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
+			Detail: "a capture of the transaction is in progress or being checked with the acquirer"}
+	}
 	if t.OperationType != Debit || t.DetailedStatus != Authorised || t.PendingOp != "" {
 		return badStatus(t, "a capture")
 	}

@@ -75,6 +75,11 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 	if req.Capture && t.DetailedStatus == payment.Authorised {
 		uuid := t.UUID
 		_, t, err = a.p.Capture(ctx, req.ShopID, uuid)
+		if errors.Is(err, payment.ErrCaptureUnknown) {
+			// No answer in time: t is the debit, its capture pending
+			// for recovery, answered 91 as any pending capture.
+			return convert(t), nil
+		}
 		if err != nil {
 			// The capture job may have taken it first (captureDelay 0): a
 			// sale that ends CAPTURED is what was asked for, so wait for
