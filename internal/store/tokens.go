@@ -308,6 +308,9 @@ func (db *DB) UpdateTokenTx(tx *sql.Tx, shopID, token string, ch vault.TokenChan
 		sets = append(sets, "expires_at = NULL", "store_permanently = 1")
 	}
 	where := "shop_id = $1 AND token = $2 AND status <> 'PURGED'"
+	if ch.OnlyActive {
+		where += " AND status = 'ACTIVE'"
+	}
 	if ch.Ciphertext != nil || ch.HolderSealed != nil {
 		if ch.DataKeyID == "" {
 			return false, errors.New("store: update token: new sealed data without its data key")

@@ -158,6 +158,11 @@ func (v *Vault) replaceAccount(tx *sql.Tx, old Record, req AccountRequest, fresh
 // error of an old token that holds the other kind of data. A purged token
 // gives ErrTokenPurged, one of another mode ErrInvalidRequest; a cancelled
 // one is reactivated, a temporary one made permanent when ttl is 0.
+// errTokenChanged: the token's row no longer matched the update (a
+// concurrent change of its data key, a purge, or with
+// TokenChanges.OnlyActive a cancellation).
+var errTokenChanged = errors.New("vault: token changed")
+
 func (v *Vault) replaceSealed(tx *sql.Tx, old Record, mode string, wrongKind error, data []byte, holder *string, ttl time.Duration, ch TokenChanges) (Token, error) {
 	now := v.clk.Now()
 	switch {
@@ -183,7 +188,7 @@ func (v *Vault) replaceSealed(tx *sql.Tx, old Record, mode string, wrongKind err
 		return old.Token, err
 	}
 	if !ok {
-		return old.Token, fmt.Errorf("vault: token %s changed during the update, try again", old.Value)
+		return old.Token, fmt.Errorf("%w: token %s changed during the update, try again", errTokenChanged, old.Value)
 	}
 	upd, err := v.recordTx(tx, old.ShopID, old.Value)
 	return upd.Token, err

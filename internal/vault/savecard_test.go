@@ -110,3 +110,42 @@ func TestSaveCard(t *testing.T) {
 		}
 	})
 }
+
+// ReplaceCard (V4 Token/Update) reads the token, then writes the new card.
+// A Token/Cancel committed between the two (on PostgreSQL the read takes no
+// lock) must win: the card is not written, the token stays cancelled with
+// its card, and the caller gets ErrTokenCancelled, so that the buyer is not
+// told the card was registered.
+func TestReplaceCardCancelledAfterRead(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		ctx := context.Background()
+		tok := e.tokenize(t, req(t, shopA, testPANs[0]))
+		var old vault.Record
+		if err := db.Write(ctx, func(tx *sql.Tx) (err error) {
+			old, err = db.TokenTx(tx, shopA, tok.Value)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.v.Cancel(ctx, shopA, tok.Value); err != nil {
+			t.Fatal(err)
+		}
+		r := req(t, shopA, "5100010000002045")
+		r.Token = tok.Value
+		err := db.Write(ctx, func(tx *sql.Tx) error {
+			_, err := vault.ReplaceCardAfterRead(e.v, tx, old, r)
+			return err
+		})
+		if !errors.Is(err, vault.ErrTokenCancelled) {
+			t.Fatalf("ReplaceCard after a cancellation: %v, want ErrTokenCancelled", err)
+		}
+		got, err := e.v.Get(ctx, shopA, tok.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != vault.StatusCancelled || got.PANMasked != tok.PANMasked {
+			t.Fatalf("token after the refused replacement: %s %s, want CANCELLED %s", got.Status, got.PANMasked, tok.PANMasked)
+		}
+	})
+}

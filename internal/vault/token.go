@@ -131,6 +131,9 @@ type TokenChanges struct {
 	Activate bool
 	// Permanent clears a temporary token's time to live.
 	Permanent bool
+	// OnlyActive applies the changes only to a token still ACTIVE (a card
+	// replacement a cancellation committed meanwhile must not reach).
+	OnlyActive bool
 }
 
 // PurgeSelector chooses the tokens a purge destroys: exactly one field set.

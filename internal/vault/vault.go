@@ -112,7 +112,7 @@ func (v *Vault) SaveCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (
 	old, err := v.store.TokenTx(tx, req.ShopID, req.Token)
 	switch {
 	case err == nil && old.Origin != OriginInternal:
-		t, err := v.replaceCard(tx, old, req, rec)
+		t, err := v.replaceCard(tx, old, req, rec, false)
 		return t, true, err
 	case err == nil:
 		return Token{}, false, fmt.Errorf("%w: %q is not a merchant token value", ErrInvalidRequest, req.Token)
@@ -150,17 +150,40 @@ func (v *Vault) ReplaceCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest
 	case old.Status == StatusCancelled:
 		return old.Token, ErrTokenCancelled
 	}
-	return v.replaceCard(tx, old, req, rec)
+	return v.replaceActive(tx, old, req, rec)
 }
 
-func (v *Vault) replaceCard(tx *sql.Tx, old Record, req TokenizeRequest, fresh Record) (Token, error) {
+// replaceActive writes fresh's card into old, a token ReplaceCard read
+// ACTIVE, only if it still is: a cancellation or purge committed since the
+// read (which locks nothing on PostgreSQL) wins, and gives
+// ErrTokenCancelled or ErrTokenPurged with nothing written.
+func (v *Vault) replaceActive(tx *sql.Tx, old Record, req TokenizeRequest, fresh Record) (Token, error) {
+	t, err := v.replaceCard(tx, old, req, fresh, true)
+	if !errors.Is(err, errTokenChanged) {
+		return t, err
+	}
+	cur, rerr := v.store.TokenTx(tx, old.ShopID, old.Value)
+	switch {
+	case rerr != nil:
+		return t, err
+	case cur.StatusAt(v.clk.Now()) == StatusPurged:
+		return cur.Token, ErrTokenPurged
+	case cur.Status == StatusCancelled:
+		return cur.Token, ErrTokenCancelled
+	}
+	return t, err
+}
+
+// replaceCard writes fresh's card into the token old; onlyActive: only if
+// the token is still ACTIVE (else errTokenChanged).
+func (v *Vault) replaceCard(tx *sql.Tx, old Record, req TokenizeRequest, fresh Record, onlyActive bool) (Token, error) {
 	var notCard error
 	if old.Method == MethodSDD {
 		notCard = ErrNotCard
 	}
 	t := fresh.Token
 	ch := TokenChanges{Fingerprint: fresh.Fingerprint, Brand: &t.Brand, Brands: t.Brands, PANMasked: &t.PANMasked,
-		BIN: &t.BIN, Last4: &t.Last4, Expiry: &t.Expiry}
+		BIN: &t.BIN, Last4: &t.Last4, Expiry: &t.Expiry, OnlyActive: onlyActive}
 	var holder *string
 	if req.HolderName != "" {
 		holder = &req.HolderName
