@@ -125,3 +125,84 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// TestTokenUpdateCancelledToken: the merchant cancels the token (Token/
+// Cancel) while its Token/Update form is open; the buyer then submits a
+// card. Through the real server: the buyer reads, in the form's language,
+// that the link is not valid (no "card registered"); the order is UNPAID
+// with its VERIFICATION REFUSED, errorCode PSP_031 (Lyra's code for a
+// cancelled token), in Order/Get and in the IPN; the token stays cancelled
+// with its old card. Both engines.
+func TestTokenUpdateCancelledToken(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) { tokenUpdateCancelled(t, engine) })
+	}
+}
+
+func tokenUpdateCancelled(t *testing.T, engine string) {
+	s := startServer(t, serverOpts{engine: engine})
+	ipns := make(chan string, 16)
+	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		ipns <- r.PostForm.Get("kr-answer")
+		io.WriteString(w, "OK")
+	}))
+	defer merchant.Close()
+	yy := futureExpiry()[2:]
+
+	ft, _ := answer(s.v4(t, "Charge/CreateToken", map[string]any{"currency": "EUR", "orderId": "tc-create"}))["formToken"].(string)
+	if out := postCard(t, s, ft, "4970100000000055"); out["accepted"] != true {
+		t.Fatalf("CreateToken form: %v", out)
+	}
+	txs, _ := answer(s.v4(t, "Order/Get", map[string]any{"orderId": "tc-create"}))["transactions"].([]any)
+	if len(txs) != 1 {
+		t.Fatalf("Order/Get tc-create: %v", txs)
+	}
+	tok, _ := txs[0].(map[string]any)["paymentMethodToken"].(string)
+
+	ft, _ = answer(s.v4(t, "Token/Update", map[string]any{"paymentMethodToken": tok, "currency": "EUR", "orderId": "tc-update",
+		"ipnTargetUrl": merchant.URL + "/ipn"}))["formToken"].(string)
+	if ft == "" {
+		t.Fatal("Token/Update gave no formToken")
+	}
+	if env := s.v4(t, "Token/Cancel", map[string]any{"paymentMethodToken": tok}); env["status"] != "SUCCESS" {
+		t.Fatalf("Token/Cancel: %v", env)
+	}
+
+	var out map[string]any
+	postCardForm(t, s, ft+"?kr-language=fr", url.Values{"pan": {"5100010000002045"}, "expiry": {"11/" + yy}, "csc": {"123"}}, &out)
+	if out["accepted"] == true || out["step"] != "done" || out["message"] != "Ce lien de paiement n’est pas valide." {
+		t.Fatalf("buyer's answer: %v", out)
+	}
+	refused := func(tx map[string]any) bool {
+		return tx["operationType"] == "VERIFICATION" && tx["detailedStatus"] == "REFUSED" && tx["errorCode"] == "PSP_031" &&
+			tx["paymentMethodToken"] == nil
+	}
+	order := answer(s.v4(t, "Order/Get", map[string]any{"orderId": "tc-update"}))
+	txs, _ = order["transactions"].([]any)
+	if len(txs) != 1 || !refused(txs[0].(map[string]any)) {
+		t.Fatalf("Order/Get tc-update: %v", order)
+	}
+	got := answer(s.v4(t, "Token/Get", map[string]any{"paymentMethodToken": tok}))
+	if d, _ := got["tokenDetails"].(map[string]any); got["status"] != "CANCELLED" || d["pan"] != "497010XXXXXX0055" {
+		t.Fatalf("token after the update: %v", got)
+	}
+
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case raw := <-ipns:
+			var p map[string]any
+			if err := json.Unmarshal([]byte(raw), &p); err != nil {
+				t.Fatalf("IPN kr-answer: %v", err)
+			}
+			txs, _ := p["transactions"].([]any)
+			if p["orderStatus"] == "UNPAID" && len(txs) == 1 && refused(txs[0].(map[string]any)) {
+				return
+			}
+			t.Fatalf("IPN of the update: %s", raw)
+		case <-deadline:
+			t.Fatal("no IPN of the refused update")
+		}
+	}
+}

@@ -158,6 +158,10 @@ const (
 	ReasonThreeDSFailed     = "threeds_failed"
 	ReasonTechnical         = "technical_error"
 	ReasonCardNotSupported  = "card_not_supported"
+	// ReasonFormInvalid: the form can no longer do what it was made for
+	// (a Token/Update form whose token the merchant cancelled): "this
+	// payment link is not valid", with no word about attempts.
+	ReasonFormInvalid = "form_not_found"
 )
 
 // ReasonForCode maps an acquirer response code (acquirer.Code*) to the

@@ -691,6 +691,9 @@ func finalRefusal(m map[string]string, reason string) (headline, detail string) 
 	if f, ok := m[reason+"_final"]; ok {
 		text = f
 	}
+	if reason == ReasonFormInvalid {
+		return text, "" // no attempt was refused: the form itself is over
+	}
 	return text, m["no_attempts"]
 }
 

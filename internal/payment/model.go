@@ -78,6 +78,21 @@ func (p Payment) FormExpired(now time.Time) bool {
 // no attempt left (the order cycle is closed).
 func (p Payment) Completed() bool { return p.OrderCycle == CycleClosed }
 
+// UpdateTokenGone reports whether p is a Token/Update form an attempt of
+// which was refused because its token could no longer take a card
+// (cancelled, purged): the form is over, another card would fare no better.
+func (p Payment) UpdateTokenGone() bool {
+	if p.Options.UpdateToken == "" {
+		return false
+	}
+	for _, t := range p.Transactions {
+		if t.OperationType == Verification && t.DetailedStatus == Refused && tokenGoneCode(t.ErrorCode) {
+			return true
+		}
+	}
+	return false
+}
+
 // Accepted reports whether the transaction succeeded: authorized (to be
 // captured or validated), captured, a verification accepted, or a deferred
 // debit whose card was verified and waits for its authorization (the
@@ -289,7 +304,7 @@ func (p *Payment) deriveOrder(now time.Time) {
 			}
 		}
 	}
-	formOver := p.FormAction == ActionSilent || p.AttemptsLeft() == 0 ||
+	formOver := p.FormAction == ActionSilent || p.AttemptsLeft() == 0 || p.UpdateTokenGone() ||
 		(!p.FormExpiresAt.IsZero() && !now.Before(p.FormExpiresAt))
 	switch {
 	case status == StatusPaid:

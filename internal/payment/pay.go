@@ -133,11 +133,15 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 	}
 	var p Payment
 	var t Transaction
+	var gone *errs.Error
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, t, err = s.startCard(ctx, tx, formToken, c)
 		if err == nil && c.OnStart != nil {
 			err = c.OnStart(tx, p.ID, t.UUID)
+		}
+		if err == nil {
+			gone, err = s.updateTokenGone(ctx, p, now)
 		}
 		return err
 	})
@@ -161,7 +165,33 @@ func (s *Service) PayCard(ctx context.Context, formToken string, c CardInput) (P
 	if threeDSFailed {
 		return s.settleAuthorization(ctx, p, t, outcome{threeDSFailed: c.ThreeDS.Status}, onAccept{}, time.Time{})
 	}
+	if gone != nil {
+		// Token/Update of a token cancelled or purged since the form was
+		// made: the card has nothing to replace, so it is not checked.
+		return s.settleAuthorization(ctx, p, t, outcome{tokenGone: gone}, onAccept{}, time.Time{})
+	}
 	return s.authorize(ctx, p, t, cd)
+}
+
+// updateTokenGone checks, for a Token/Update form (Options.UpdateToken),
+// that its token may still get a new card: nil if so (or for any other
+// form), else the merchant's error (PSP_030, PSP_031, PSP_036) that the
+// attempt is refused with. A technical error is returned as the error.
+func (s *Service) updateTokenGone(ctx context.Context, p Payment, now time.Time) (*errs.Error, error) {
+	if p.Options.UpdateToken == "" || s.vault == nil {
+		return nil, nil
+	}
+	err := s.vault.UpdatableToken(ctx, p.ShopID, p.Options.UpdateToken, now)
+	if e, ok := errs.As(err); ok && tokenGoneCode(e.Code) {
+		return e, nil
+	}
+	return nil, err
+}
+
+// tokenGoneCode tells whether an error code says that a merchant's token
+// can no longer be used: unknown, cancelled (or holding no card), purged.
+func tokenGoneCode(code string) bool {
+	return code == errs.TokenNotFound || code == errs.TokenInvalid || code == errs.TokenPurged
 }
 
 // startCard commits the attempt of a card the buyer typed (startAttempt).
@@ -538,6 +568,10 @@ type outcome struct {
 	res           acquirer.Result
 	err           error
 	threeDSFailed string // the 3-D Secure status that stopped the payment before the acquirer
+	// tokenGone: the token of a Token/Update form could no longer take
+	// the card (cancelled, purged), found before the acquirer was called
+	// (res empty) or when its approval was being recorded.
+	tokenGone *errs.Error
 }
 
 // unknown reports whether the operation may or may not have been
@@ -688,6 +722,19 @@ const (
 // the state the outcome gives, and names the IPN event.
 func decideAuthorization(p *Payment, t *Transaction, o outcome, now time.Time) (string, error) {
 	switch {
+	case o.tokenGone != nil:
+		// Lyra's code for the token (compat.md §1.7: PSP_031 a cancelled
+		// token, PSP_036 a purged one) names the refusal. A zero-amount
+		// verification the acquirer approved reserved nothing: there is
+		// nothing to release, its reference is kept for the record.
+		t.ErrorCode, t.ErrorMessage = o.tokenGone.Code, o.tokenGone.Message
+		t.DetailedErrorMessage = o.tokenGone.Detail
+		if o.res.Approved {
+			t.AuthResult, t.AuthAt, t.AcquirerRef = o.res.ResponseCode, now, o.res.AcquirerReference
+			t.DetailedErrorMessage = strings.TrimPrefix(t.DetailedErrorMessage+"; ", "; ") +
+				"the card was checked but not registered: the token became unusable meanwhile"
+		}
+		return eventRefused, t.transition(Refused)
 	case o.threeDSFailed != "":
 		t.ErrorCode, t.ErrorMessage = CodeRefused, "payment refused"
 		t.DetailedErrorCode = "3DS_FAILED"
@@ -738,13 +785,33 @@ func decideAuthorization(p *Payment, t *Transaction, o outcome, now time.Time) (
 // recorded; the buyer's and merchant's notifications queued.
 func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, o outcome, accept onAccept) (string, error) {
 	now := s.clock.Now()
+	replaced := ""
+	if accept.tok != nil && accept.tok.Token != "" && o.err == nil && o.threeDSFailed == "" && o.res.Approved {
+		// Token/Update: the card replaces the token's in this write, before
+		// the verification is decided. A token cancelled or purged since
+		// the check made when the card was submitted (the merchant's
+		// Token/Cancel while the acquirer answered) refuses the
+		// verification: the buyer is not told a card was registered that
+		// is not. A cancellation committed after this write cancels the
+		// updated token.
+		var gone *errs.Error
+		replaced, gone = s.replaceCard(ctx, tx, *accept.tok)
+		if gone != nil {
+			o.tokenGone = gone
+		}
+	}
 	event, err := decideAuthorization(p, t, o, now)
 	if err != nil {
 		return "", err
 	}
 	if event == eventAccepted {
 		if accept.tok != nil {
-			if t.Token = s.tokenize(ctx, tx, *accept.tok); t.Token != "" {
+			if accept.tok.Token != "" {
+				t.Token = replaced
+			} else {
+				t.Token = s.tokenize(ctx, tx, *accept.tok)
+			}
+			if t.Token != "" {
 				kind := notify.TokenCreated
 				if accept.tok.Token != "" {
 					kind = notify.TokenUpdated
@@ -785,6 +852,30 @@ func (s *Service) tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest)
 		return err
 	})
 	return token
+}
+
+// replaceCard is tokenize for a Token/Update (req.Token set): the token
+// whose card was replaced, or, when the token can no longer take it, the
+// merchant's error (tokenGoneCode) and nothing written. Other failures are
+// tokenize's: logged, undone alone, the approval stands without its token.
+func (s *Service) replaceCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (string, *errs.Error) {
+	if s.vault == nil {
+		return s.tokenize(ctx, tx, req), nil
+	}
+	var token string
+	err := store.InSavepoint(tx, "tokenize", func() error {
+		var err error
+		token, err = s.vault.Tokenize(ctx, tx, req)
+		return err
+	})
+	if e, ok := errs.As(err); ok && tokenGoneCode(e.Code) {
+		return "", e
+	}
+	if err != nil {
+		s.log.Error("payment: tokenize", "transaction", req.TransactionUUID, "err", err)
+		return "", nil
+	}
+	return token, nil
 }
 
 // inSavepoint runs fn in a savepoint of tx; a failure is logged and undone

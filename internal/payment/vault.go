@@ -24,6 +24,12 @@ type Vault interface {
 	Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (token string, err error)
 	// Card returns the card of an active token of the shop.
 	Card(ctx context.Context, shopID, token string) (StoredCard, error)
+	// UpdatableToken tells whether the card of token (Token/Update,
+	// Options.UpdateToken) may still be replaced at now: nil, or the
+	// *errs.Error of an unknown (PSP_030), cancelled (PSP_031) or purged
+	// (PSP_036) token or of one that holds no card (PSP_031); any other
+	// error is technical.
+	UpdatableToken(ctx context.Context, shopID, token string, now time.Time) error
 	// MarkUsed records, inside tx, that a token was just used to pay
 	// (the retention purge counts from the last use).
 	MarkUsed(tx *sql.Tx, shopID, token string) error
@@ -112,9 +118,14 @@ func (c cardVault) Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest
 	}
 	var t vault.Token
 	if req.Token != "" {
-		// Token/Update: the verified card replaces the token's own.
+		// Token/Update: the verified card replaces the token's own. A
+		// token cancelled or purged meanwhile is the merchant's error
+		// (tokenError), which the caller records on the verification.
 		vreq.Token = req.Token
 		t, err = c.v.ReplaceCard(ctx, tx, vreq)
+		if err != nil && !errors.Is(err, vault.ErrTokenExpired) { // that is the new card's expiry
+			return "", tokenError(err, req.Token)
+		}
 	} else {
 		t, err = c.v.Tokenize(ctx, tx, vreq)
 	}
@@ -122,6 +133,21 @@ func (c cardVault) Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest
 		return "", err
 	}
 	return t.Value, nil
+}
+
+func (c cardVault) UpdatableToken(ctx context.Context, shopID, token string, now time.Time) error {
+	t, err := c.v.Get(ctx, shopID, token)
+	switch {
+	case err != nil:
+		return tokenError(err, token)
+	case t.Status == vault.StatusPurged || t.StatusAt(now) == vault.StatusPurged:
+		return tokenError(vault.ErrTokenPurged, token)
+	case t.Status == vault.StatusCancelled:
+		return tokenError(vault.ErrTokenCancelled, token)
+	case t.Method == vault.MethodSDD:
+		return NotCardToken()
+	}
+	return nil
 }
 
 func (c cardVault) Card(ctx context.Context, shopID, token string) (StoredCard, error) {
@@ -135,22 +161,31 @@ func (c cardVault) Card(ctx context.Context, shopID, token string) (StoredCard, 
 			_ = json.Unmarshal(t.Customer, &sc.Customer)
 		}
 		return sc, nil
-	case errors.Is(err, vault.ErrTokenNotFound), errors.Is(err, vault.ErrInvalidToken):
-		return StoredCard{}, errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", token)
-	case errors.Is(err, vault.ErrTokenCancelled):
-		return StoredCard{}, &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
-			Detail: "the token is cancelled"}
-	case errors.Is(err, vault.ErrTokenExpired):
-		return StoredCard{}, &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
-			Detail: "the card of this token has expired"}
-	case errors.Is(err, vault.ErrTokenPurged):
-		return StoredCard{}, &errs.Error{Code: errs.TokenPurged, Message: "paymentMethodToken purged", Field: "paymentMethodToken"}
 	case errors.Is(err, vault.ErrNotCard):
 		// A SEPA direct debit alias (FlexCheckout's direct debit page)
 		// cannot pay by card: the merchant's mistake, not ours.
 		return StoredCard{}, NotCardToken()
 	}
-	return StoredCard{}, err
+	return StoredCard{}, tokenError(err, token)
+}
+
+// tokenError turns the vault's error about a merchant's token into the PSP
+// code Lyra answers for it (compat.md §1.7); other errors are returned as
+// they are.
+func tokenError(err error, token string) error {
+	switch {
+	case errors.Is(err, vault.ErrTokenNotFound), errors.Is(err, vault.ErrInvalidToken):
+		return errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", token)
+	case errors.Is(err, vault.ErrTokenCancelled):
+		return &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
+			Detail: "the token is cancelled"}
+	case errors.Is(err, vault.ErrTokenExpired):
+		return &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
+			Detail: "the card of this token has expired"}
+	case errors.Is(err, vault.ErrTokenPurged):
+		return &errs.Error{Code: errs.TokenPurged, Message: "paymentMethodToken purged", Field: "paymentMethodToken"}
+	}
+	return err
 }
 
 // NotCardToken is the error of a token that holds a bank account (a SEPA

@@ -12,9 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	v4 "github.com/openpsp/openpsp/internal/api/v4"
 	"github.com/openpsp/openpsp/internal/card"
@@ -96,6 +98,35 @@ type env struct {
 	subs   *subs
 	sh     shop.Shop
 	srv    *httptest.Server
+	acq    *watchedAcquirer
+}
+
+// watchedAcquirer is the simulator as the payment service calls it,
+// counting the card checks and authorizations it is sent (calls);
+// beforeCall, if set, runs when one reaches the acquirer, before the
+// simulator answers (what the merchant does while the buyer's card is
+// being checked).
+type watchedAcquirer struct {
+	acquirer.Connector
+	calls      atomic.Int64
+	beforeCall func()
+}
+
+func (w *watchedAcquirer) called() {
+	w.calls.Add(1)
+	if w.beforeCall != nil {
+		w.beforeCall()
+	}
+}
+
+func (w *watchedAcquirer) Authorize(ctx context.Context, r acquirer.AuthorizeRequest) (acquirer.Result, error) {
+	w.called()
+	return w.Connector.Authorize(ctx, r)
+}
+
+func (w *watchedAcquirer) Verify(ctx context.Context, r acquirer.AuthorizeRequest) (acquirer.Result, error) {
+	w.called()
+	return w.Connector.Verify(ctx, r)
 }
 
 type auth struct{ db *store.DB }
@@ -141,7 +172,8 @@ func newEnv(t *testing.T, db *store.DB, clk clock.Clock) *env {
 	}
 	e := &env{t: t, db: db, clk: clk, vault: vault.New(db, keys, clk), subs: newSubs(), sh: sh}
 	sim := simulator.New(simulator.Config{Clock: clk})
-	e.pay = payment.New(db, clk, sim, payment.CardVault(e.vault), payment.Config{AcquirerTimeout: 5 * time.Second})
+	e.acq = &watchedAcquirer{Connector: sim}
+	e.pay = payment.New(db, clk, e.acq, payment.CardVault(e.vault), payment.Config{AcquirerTimeout: 5 * time.Second})
 	e.wallet = wallet.New(wallet.Options{DB: db, Vault: e.vault, Payments: e.pay, Subscriptions: e.subs, Clock: clk})
 
 	api := v4.New(v4.Options{Auth: auth{db}, Clock: clk})
@@ -345,19 +377,11 @@ func (h hostedPayments) PayCard(ctx context.Context, formToken string, in hosted
 	p, t, err := h.pay.PayCard(ctx, formToken, payment.CardInput{PAN: in.PAN, Expiry: in.Expiry, CVV: in.CVV,
 		Holder: in.Holder, SaveCard: in.Save, ThreeDS: in.ThreeDS})
 	if err != nil {
-		return hosted.Outcome{}, err
+		return hosted.Outcome{}, wallet.HostedError(err)
 	}
-	out := hosted.Outcome{Accepted: t.Accepted(), AttemptsLeft: p.AttemptsLeft()}
-	out.Final = out.Accepted || p.Completed()
-	if !out.Accepted {
-		out.Message = hosted.ReasonForCode(t.DetailedErrorCode)
-	}
-	if out.Final {
-		if out.KRAnswer, err = payment.Answer(p, h.pay.Now()); err != nil {
-			return hosted.Outcome{}, err
-		}
-	}
-	return out, nil
+	// The app's adapter answers with wallet.HostedOutcome (the buyer's
+	// message of each outcome): so does this one.
+	return wallet.HostedOutcome(p, t, h.pay.Now())
 }
 
 type keys4 struct{}

@@ -194,6 +194,10 @@ func HostedOutcome(p payment.Payment, t payment.Transaction, now time.Time) (hos
 	}
 	if !out.Accepted {
 		switch {
+		case p.UpdateTokenGone():
+			// The merchant cancelled the token (or it was purged) while its
+			// Token/Update form was open: the form is no longer valid.
+			out.Message = hosted.ReasonFormInvalid
 		case t.DetailedErrorCode == "3DS_FAILED":
 			out.Message = hosted.ReasonThreeDSFailed
 		case t.DetailedStatus == payment.Error:

@@ -1,6 +1,7 @@
 package wallet_test
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -89,13 +90,13 @@ func TestTokenUpdateReplacesCard(t *testing.T) {
 		}
 
 		// A token cancelled while its update form is open keeps its card and
-		// stays cancelled (the update does not reactivate it); a cancelled
-		// token gets no new form.
+		// stays cancelled (the update does not reactivate it; the card is
+		// not even checked: TestTokenUpdateOfCancelledTokenNotVerified); a
+		// cancelled token gets no new form.
 		ft = e.ok("Token/Update", map[string]any{"paymentMethodToken": tok, "currency": "EUR"})["formToken"].(string)
 		e.ok("Token/Cancel", map[string]any{"paymentMethodToken": tok})
-		ans = e.post(ft, "", newCard(cardOK, false)).answer(t)
-		if get(ans, "transactions.paymentMethodToken") != nil {
-			t.Fatalf("update of a cancelled token gave a token: %v", get(ans, "transactions"))
+		if r := e.post(ft, "", newCard(cardOK, false)); r.Accepted {
+			t.Fatalf("update of a cancelled token accepted: %+v", r)
 		}
 		got = e.ok("Token/Get", map[string]any{"paymentMethodToken": tok})
 		if got["status"] != "CANCELLED" || get(got, "tokenDetails.pan") != "510001XXXXXX2045" {
@@ -103,4 +104,99 @@ func TestTokenUpdateReplacesCard(t *testing.T) {
 		}
 		e.fails("Token/Update", map[string]any{"paymentMethodToken": tok, "currency": "EUR"}, "PSP_031")
 	})
+}
+
+// A Token/Update form whose token the merchant cancels before the buyer
+// submits a card: the card is not checked at all (no acquirer call), the
+// buyer reads, in the form's language, that the link is not valid, and the
+// form is over. The merchant's kr-answer and IPN show the VERIFICATION
+// REFUSED with errorCode PSP_031, the code Lyra gives a cancelled token
+// (compat.md §1.7, errors_psp.html: "invalid token"). The token keeps its
+// card and stays cancelled.
+func TestTokenUpdateOfCancelledTokenNotVerified(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, nil)
+		ans := e.post(e.ok("Charge/CreateToken", map[string]any{"currency": "EUR", "orderId": "reg-1"})["formToken"].(string),
+			"", newCard(cardOK, false)).answer(t)
+		tok := get(ans, "transactions.paymentMethodToken").(string)
+		ft := e.ok("Token/Update", map[string]any{"paymentMethodToken": tok, "currency": "EUR", "orderId": "upd-1",
+			"customer": map[string]any{"billingDetails": map[string]any{"language": "FR"}}})["formToken"].(string)
+		e.ok("Token/Cancel", map[string]any{"paymentMethodToken": tok})
+
+		before := e.acq.calls.Load()
+		r := e.post(ft, "", newCard(cardMC, false))
+		if r.Accepted || r.Step != "done" || r.Message != "Ce lien de paiement n’est pas valide." || r.Detail != "" {
+			t.Fatalf("buyer's answer %+v, want a final refusal saying the link is not valid (in French)", r)
+		}
+		if n := e.acq.calls.Load() - before; n != 0 {
+			t.Fatalf("%d acquirer calls for the card of a cancelled token's update, want none", n)
+		}
+		e.checkTokenGone(ft, tok, "upd-1")
+		// The form is over: a second card is not checked either.
+		if r := e.post(ft, "", newCard(cardMC, false)); r.Accepted || e.acq.calls.Load() != before {
+			t.Fatalf("second post on the form %+v (acquirer calls %d)", r, e.acq.calls.Load()-before)
+		}
+	})
+}
+
+// The merchant cancels the token while the acquirer checks the card (after
+// the check made when the card is submitted): the write that records the
+// verification finds the token cancelled, so the verification is recorded
+// REFUSED with PSP_031 (a zero-amount check reserves nothing to release)
+// and the buyer is not told the card was registered.
+func TestTokenUpdateCancelledDuringVerification(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, nil)
+		ans := e.post(e.ok("Charge/CreateToken", map[string]any{"currency": "EUR", "orderId": "reg-1"})["formToken"].(string),
+			"", newCard(cardOK, false)).answer(t)
+		tok := get(ans, "transactions.paymentMethodToken").(string)
+		ft := e.ok("Token/Update", map[string]any{"paymentMethodToken": tok, "currency": "EUR", "orderId": "upd-1"})["formToken"].(string)
+		e.acq.beforeCall = func() { e.ok("Token/Cancel", map[string]any{"paymentMethodToken": tok}) }
+		r := e.post(ft, "", newCard(cardMC, false))
+		e.acq.beforeCall = nil
+		if r.Accepted || r.Step != "done" || r.Message != "This payment link is not valid." || r.Detail != "" {
+			t.Fatalf("buyer's answer %+v, want a final refusal saying the link is not valid", r)
+		}
+		e.checkTokenGone(ft, tok, "upd-1")
+		if got := e.outbox(tok); slices.Contains(got, "ipn token.updated https://merchant.example/ipn") {
+			t.Fatalf("token.updated sent for a cancelled token: %v", got)
+		}
+	})
+}
+
+// checkTokenGone checks what the merchant learns of a Token/Update form
+// whose token was cancelled: the payment UNPAID and closed, its one
+// VERIFICATION REFUSED with PSP_031 and no token, in the IPN as in the
+// kr-answer; the token cancelled with its old card.
+func (e *env) checkTokenGone(ft, tok, orderID string) {
+	e.t.Helper()
+	p, err := e.pay.PaymentForToken(e.ctx(), ft)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var ipn string
+	if err := e.db.Reader().QueryRow(`SELECT payload FROM outbox WHERE channel = 'ipn' AND ordering_key = $1 AND event = 'payment.refused'`,
+		p.ID).Scan(&ipn); err != nil {
+		e.t.Fatalf("IPN payment.refused of the update: %v", err)
+	}
+	var a map[string]any
+	if err := json.Unmarshal([]byte(ipn), &a); err != nil {
+		e.t.Fatal(err)
+	}
+	if a["orderStatus"] != "UNPAID" || a["orderCycle"] != "CLOSED" || get(a, "orderDetails.orderId") != orderID {
+		e.t.Fatalf("IPN of the update %v", a)
+	}
+	txs, _ := a["transactions"].([]any)
+	if len(txs) != 1 {
+		e.t.Fatalf("IPN transactions %v", txs)
+	}
+	tx := txs[0].(map[string]any)
+	if tx["operationType"] != "VERIFICATION" || tx["status"] != "UNPAID" || tx["detailedStatus"] != "REFUSED" ||
+		tx["errorCode"] != "PSP_031" || tx["paymentMethodToken"] != nil {
+		e.t.Fatalf("IPN transaction of the update %v", tx)
+	}
+	got := e.ok("Token/Get", map[string]any{"paymentMethodToken": tok})
+	if got["status"] != "CANCELLED" || get(got, "tokenDetails.pan") != "497010XXXXXX0055" {
+		e.t.Fatalf("token after the update %v", got)
+	}
 }

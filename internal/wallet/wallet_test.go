@@ -52,6 +52,7 @@ type hostedAnswer struct {
 	Step     string `json:"step"`
 	Accepted bool   `json:"accepted"`
 	Message  string `json:"message"`
+	Detail   string `json:"detail"`
 	Error    *struct {
 		ErrorCode string `json:"errorCode"`
 	} `json:"error"`
