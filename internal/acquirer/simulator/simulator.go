@@ -60,7 +60,17 @@ const (
 	// number makes a capture, cancellation or refund refused on an
 	// authorization that allows it.
 	FaultRefused
+	// FaultLost holds the operation like FaultTimeout, then returns
+	// ErrTimeout WITHOUT performing it, as if the request never reached
+	// the acquirer: nothing is recorded, Inquire finds nothing and the
+	// same operation id may be sent again. It tests recovery of an
+	// operation whose outcome the caller could not learn but that in fact
+	// did not happen.
+	FaultLost
 )
+
+// lost is the behaviour FaultLost gives an operation; no test card has it.
+const lost Behaviour = -1
 
 // operation is what this process knows of one operation id: in memory mode
 // everything, for good; with a journal only an operation in progress here,
@@ -380,6 +390,8 @@ func (s *Simulator) run(ctx context.Context, opID string, kind Kind, origRef str
 			b = Unavailable
 		case FaultTimeout:
 			b = Timeout
+		case FaultLost:
+			b = lost
 		case FaultRefused:
 			b = Approve // answered at once
 			decide = func(_, _ *Entry) acquirer.Result {
@@ -406,6 +418,18 @@ func (s *Simulator) run(ctx context.Context, opID string, kind Kind, origRef str
 		}
 		_, _ = s.finish(context.WithoutCancel(ctx), opID, op, origRef, decide)
 		return acquirer.Result{}, fmt.Errorf("simulator %s: %w: no answer before the deadline", kind, acquirer.ErrTimeout)
+
+	case lost:
+		// Hold like a timeout, then drop the request unperformed.
+		hold := time.NewTimer(s.cfg.TimeoutHold)
+		defer hold.Stop()
+		select {
+		case <-ctx.Done():
+		case <-hold.C:
+		}
+		err := fmt.Errorf("simulator %s: %w: no answer before the deadline", kind, acquirer.ErrTimeout)
+		s.forget(opID, op, err)
+		return acquirer.Result{}, err
 
 	case Slow:
 		// Decided on arrival, answered late: a caller that gives up early

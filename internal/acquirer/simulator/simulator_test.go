@@ -69,6 +69,7 @@ func TestSuiteWithJournal(t *testing.T) {
 		{"TechnicalErrorCanBeResent", TestTechnicalErrorCanBeResent},
 		{"CaptureTimeoutFault", TestCaptureTimeoutFault},
 		{"CaptureRefusedFault", TestCaptureRefusedFault},
+		{"CaptureLostFault", TestCaptureLostFault},
 		{"CaptureRefundCancelRules", TestCaptureRefundCancelRules},
 		{"CancelRefund", TestCancelRefund},
 		{"ConcurrentCaptures", TestConcurrentCaptures},
@@ -620,6 +621,27 @@ func TestCaptureRefusedFault(t *testing.T) {
 	checkRefused(t, "inquire refused capture", got, err, acquirer.CodeDoNotHonour)
 	res, err = s.Capture(ctx, "c2", auth.AcquirerReference, 1000, "EUR")
 	checkApproved(t, "another capture of the whole amount", res, err)
+}
+
+// A capture lost on its way (FaultLost) times out like FaultTimeout but is
+// not performed: Inquire finds nothing, and the same id sent again captures
+// the whole amount once.
+func TestCaptureLostFault(t *testing.T) {
+	s := newSim(t)
+	ctx := context.Background()
+	auth, err := s.Authorize(ctx, authReq(t, "4970100000000055", "a", 1000))
+	checkApproved(t, "authorize", auth, err)
+	s.InjectFault("c", FaultLost)
+	if _, err := s.Capture(shortCtx(t), "c", auth.AcquirerReference, 1000, "EUR"); !errors.Is(err, acquirer.ErrTimeout) {
+		t.Fatalf("want ErrTimeout, got %v", err)
+	}
+	if res, found, err := s.Inquire(ctx, "c"); found || err != nil || res != (acquirer.Result{}) {
+		t.Fatalf("lost capture should not be recorded: %+v %v %v", res, found, err)
+	}
+	res, err := s.Capture(ctx, "c", auth.AcquirerReference, 1000, "EUR")
+	checkApproved(t, "same capture sent again", res, err)
+	res, err = s.Capture(ctx, "c2", auth.AcquirerReference, 1, "EUR")
+	checkRefused(t, "capture beyond the amount", res, err, acquirer.CodeInvalidAmount)
 }
 
 func TestCaptureRefundCancelRules(t *testing.T) {
