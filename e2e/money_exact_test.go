@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/clock"
@@ -389,6 +390,90 @@ func TestV4CaptureTheAcquirerDoesNotAnswerIsNotCaptured(t *testing.T) {
 			// and left the debit CAPTURE_FAILED.
 			if d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid})); d["detailedStatus"] != "CAPTURED" {
 				t.Fatalf("after the retries the debit is %v", d["detailedStatus"])
+			}
+		})
+	}
+}
+
+// Transaction/Capture whose request never reached the acquirer, the answer
+// lost as in a timeout (simulator.FaultLost): the capture answers INT_999
+// "being checked"; recovery asks the acquirer, which knows nothing of it,
+// and gives the debit back to AUTHORISED (neither CAPTURED nor
+// CAPTURE_FAILED), so that a retry of Transaction/Capture captures it, once.
+func TestV4CaptureLostBeforeTheAcquirerIsCapturedOnRetry(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			clk := clock.NewFake(time.Now().UTC())
+			s := startServer(t, serverOpts{engine: engine, clock: clk, env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "300ms"}})
+			ctx := context.Background()
+			pan, _ := card.ParsePAN("4970100000000055")
+			tok, err := s.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
+				PAN: pan, Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, HolderName: "Capture Buyer", Origin: "V4"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "capture-never-sent",
+				"formAction": "SILENT", "paymentMethodToken": tok.Value,
+				"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 3}}}))
+			txs, _ := a["transactions"].([]any)
+			if len(txs) != 1 {
+				t.Fatalf("payment: %v", a)
+			}
+			uuid := txs[0].(map[string]any)["uuid"].(string)
+			status := func() any {
+				t.Helper()
+				return answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))["detailedStatus"]
+			}
+			// The request is held past the deadline and never performed.
+			s.Sim.InjectFault(uuid+"-capture", simulator.FaultLost)
+			env, err := s.v4Try("Transaction/Capture", map[string]any{"uuids": []string{uuid}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := answer(env)
+			detail, _ := e["detailedErrorMessage"].(string)
+			if env["status"] != "ERROR" || e["errorCode"] != "INT_999" || !strings.Contains(detail, uuid) ||
+				!strings.Contains(detail, "being checked") {
+				t.Fatalf("capture, the acquirer's answer unknown: %v %v; the debit is %v", env["status"], e, status())
+			}
+
+			// Recovery asks the acquirer, which has no such capture.
+			clk.Advance(time.Minute)
+			err = pollUntil(recoveryDeadline(), 50*time.Millisecond, func() error {
+				if _, err := s.Payments.RecoverRunning(ctx, 0, 10); err != nil {
+					return err
+				}
+				if st := status(); st != "AUTHORISED" {
+					return fmt.Errorf("after recovery the debit is %v", st)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, found, err := s.Sim.Inquire(ctx, uuid+"-capture"); err != nil || found {
+				t.Fatalf("the acquirer should know no capture: found %v, %v", found, err)
+			}
+
+			env, err = s.v4Try("Transaction/Capture", map[string]any{"uuids": []string{uuid}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if env["status"] != "SUCCESS" || status() != "CAPTURED" {
+				t.Fatalf("capture retried after recovery: %v %v; the debit is %v", env["status"], env["answer"], status())
+			}
+			// Exactly one capture of the whole amount: the acquirer has it,
+			// and nothing of the authorization is left to capture.
+			if res, found, err := s.Sim.Inquire(ctx, uuid+"-capture"); err != nil || !found || !res.Approved {
+				t.Fatalf("the acquirer's capture: %+v found %v, %v", res, found, err)
+			}
+			auth, found, err := s.Sim.Inquire(ctx, uuid)
+			if err != nil || !found {
+				t.Fatalf("the authorization: found %v, %v", found, err)
+			}
+			res, err := s.Sim.Capture(ctx, uuid+"-probe", auth.AcquirerReference, 1, "EUR")
+			if err != nil || res.Approved || res.ResponseCode != acquirer.CodeInvalidAmount {
+				t.Fatalf("a further capture of 1 cent: %+v %v (want refused %s: all captured once)", res, err, acquirer.CodeInvalidAmount)
 			}
 		})
 	}
