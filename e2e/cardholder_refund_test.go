@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -26,13 +23,7 @@ func TestCardHolderNameAndRefundLifecycle(t *testing.T) {
 func cardHolderAndRefund(t *testing.T, engine string) {
 	const holder = "Ada Lovelace-Byron"
 	s := startServer(t, serverOpts{engine: engine})
-	ipns := make(chan string, 16)
-	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		ipns <- r.PostForm.Get("kr-answer")
-		io.WriteString(w, "OK")
-	}))
-	defer merchant.Close()
+	merchant, ipns := krAnswerMerchant(t)
 
 	env := s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "holder-order-1",
 		"ipnTargetUrl": merchant.URL + "/ipn"})

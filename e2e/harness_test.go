@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -159,4 +160,17 @@ func mustDo(t *testing.T) func(err error, what string) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
+}
+
+// krAnswerMerchant is a merchant's IPN endpoint that hands each IPN's
+// kr-answer to the test, in the order they come (up to 16 waiting).
+func krAnswerMerchant(t testing.TB) (*httptest.Server, <-chan string) {
+	ipns := make(chan string, 16)
+	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		ipns <- r.PostForm.Get("kr-answer")
+		io.WriteString(w, "OK")
+	}))
+	t.Cleanup(merchant.Close)
+	return merchant, ipns
 }

@@ -235,20 +235,7 @@ func TestV4CaptureTheAcquirerCannotTakeIsAnError(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			s := startServer(t, serverOpts{engine: engine})
-			pan, _ := card.ParsePAN("4970100000000055")
-			tok, err := s.Vault.TokenizeNow(context.Background(), vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
-				PAN: pan, Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, HolderName: "Capture Buyer", Origin: "V4"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "capture-down",
-				"formAction": "SILENT", "paymentMethodToken": tok.Value,
-				"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 3}}}))
-			txs, _ := a["transactions"].([]any)
-			if len(txs) != 1 {
-				t.Fatalf("payment: %v", a)
-			}
-			uuid := txs[0].(map[string]any)["uuid"].(string)
+			uuid := authorizedDebit(t, s, "capture-down")
 			s.Sim.InjectFault(uuid+"-capture", simulator.FaultUnavailable)
 			env, err := s.v4Try("Transaction/Capture", map[string]any{"uuids": []string{uuid}}, "Idempotency-Key", "capture-down-"+engine)
 			if err != nil {
@@ -278,20 +265,7 @@ func TestV4CaptureTheAcquirerRefusesIsAnError(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			s := startServer(t, serverOpts{engine: engine})
-			pan, _ := card.ParsePAN("4970100000000055")
-			tok, err := s.Vault.TokenizeNow(context.Background(), vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
-				PAN: pan, Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, HolderName: "Capture Buyer", Origin: "V4"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "capture-refused",
-				"formAction": "SILENT", "paymentMethodToken": tok.Value,
-				"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 3}}}))
-			txs, _ := a["transactions"].([]any)
-			if len(txs) != 1 {
-				t.Fatalf("payment: %v", a)
-			}
-			uuid := txs[0].(map[string]any)["uuid"].(string)
+			uuid := authorizedDebit(t, s, "capture-refused")
 			s.Sim.InjectFault(uuid+"-capture", simulator.FaultRefused)
 			for i := range 2 {
 				env, err := s.v4Try("Transaction/Capture", map[string]any{"uuids": []string{uuid}}, "Idempotency-Key", "capture-refused-"+engine)
@@ -323,20 +297,7 @@ func TestV4CaptureTheAcquirerDoesNotAnswerIsNotCaptured(t *testing.T) {
 			clk := clock.NewFake(time.Now().UTC())
 			s := startServer(t, serverOpts{engine: engine, clock: clk, env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "300ms"}})
 			ctx := context.Background()
-			pan, _ := card.ParsePAN("4970100000000055")
-			tok, err := s.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
-				PAN: pan, Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, HolderName: "Capture Buyer", Origin: "V4"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "capture-lost",
-				"formAction": "SILENT", "paymentMethodToken": tok.Value,
-				"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 3}}}))
-			txs, _ := a["transactions"].([]any)
-			if len(txs) != 1 {
-				t.Fatalf("payment: %v", a)
-			}
-			uuid := txs[0].(map[string]any)["uuid"].(string)
+			uuid := authorizedDebit(t, s, "capture-lost")
 			key := "capture-lost-" + engine
 			// The acquirer holds the capture past the deadline, then makes it.
 			s.Sim.InjectFault(uuid+"-capture", simulator.FaultTimeout)
@@ -364,7 +325,7 @@ func TestV4CaptureTheAcquirerDoesNotAnswerIsNotCaptured(t *testing.T) {
 
 			// Recovery asks the acquirer, which made the capture.
 			clk.Advance(time.Minute)
-			err = pollUntil(recoveryDeadline(), 50*time.Millisecond, func() error {
+			err := pollUntil(recoveryDeadline(), 50*time.Millisecond, func() error {
 				if _, err := s.Payments.RecoverRunning(ctx, 0, 10); err != nil {
 					return err
 				}
@@ -406,20 +367,7 @@ func TestV4CaptureLostBeforeTheAcquirerIsCapturedOnRetry(t *testing.T) {
 			clk := clock.NewFake(time.Now().UTC())
 			s := startServer(t, serverOpts{engine: engine, clock: clk, env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "300ms"}})
 			ctx := context.Background()
-			pan, _ := card.ParsePAN("4970100000000055")
-			tok, err := s.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
-				PAN: pan, Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, HolderName: "Capture Buyer", Origin: "V4"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": "capture-never-sent",
-				"formAction": "SILENT", "paymentMethodToken": tok.Value,
-				"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 3}}}))
-			txs, _ := a["transactions"].([]any)
-			if len(txs) != 1 {
-				t.Fatalf("payment: %v", a)
-			}
-			uuid := txs[0].(map[string]any)["uuid"].(string)
+			uuid := authorizedDebit(t, s, "capture-never-sent")
 			status := func() any {
 				t.Helper()
 				return answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))["detailedStatus"]
@@ -546,4 +494,25 @@ func TestDirectLinkPartialDeletionLeavesTheRest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// authorizedDebit pays 10.00 EUR with a saved test card (SILENT, captured
+// in 3 days, so that no capture job takes it during the test) as orderID
+// and returns its debit's uuid, AUTHORISED.
+func authorizedDebit(t *testing.T, s *server, orderID string) string {
+	t.Helper()
+	pan, _ := card.ParsePAN("4970100000000055")
+	tok, err := s.Vault.TokenizeNow(context.Background(), vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
+		PAN: pan, Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, HolderName: "Capture Buyer", Origin: "V4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR", "orderId": orderID,
+		"formAction": "SILENT", "paymentMethodToken": tok.Value,
+		"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 3}}}))
+	txs, _ := a["transactions"].([]any)
+	if len(txs) != 1 {
+		t.Fatalf("payment: %v", a)
+	}
+	return txs[0].(map[string]any)["uuid"].(string)
 }

@@ -3,9 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
@@ -26,13 +23,7 @@ func TestTokenUpdateCard(t *testing.T) {
 
 func tokenUpdateCard(t *testing.T, engine string) {
 	s := startServer(t, serverOpts{engine: engine})
-	ipns := make(chan string, 16)
-	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		ipns <- r.PostForm.Get("kr-answer")
-		io.WriteString(w, "OK")
-	}))
-	defer merchant.Close()
+	merchant, ipns := krAnswerMerchant(t)
 	yy := futureExpiry()[2:]
 
 	env := s.v4(t, "Charge/CreateToken", map[string]any{"currency": "EUR", "orderId": "tu-create",
@@ -141,13 +132,7 @@ func TestTokenUpdateCancelledToken(t *testing.T) {
 
 func tokenUpdateCancelled(t *testing.T, engine string) {
 	s := startServer(t, serverOpts{engine: engine})
-	ipns := make(chan string, 16)
-	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		ipns <- r.PostForm.Get("kr-answer")
-		io.WriteString(w, "OK")
-	}))
-	defer merchant.Close()
+	merchant, ipns := krAnswerMerchant(t)
 	yy := futureExpiry()[2:]
 
 	ft, _ := answer(s.v4(t, "Charge/CreateToken", map[string]any{"currency": "EUR", "orderId": "tc-create"}))["formToken"].(string)
