@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -56,17 +58,57 @@ func openConfigured(ctx context.Context, cfg config.Config, opts app.Options) (*
 	if err := requireDatabase(cfg); err != nil {
 		return nil, err
 	}
-	return app.New(ctx, cfg, opts)
+	a, err := app.New(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	// A keyring that is not the server's (one `openpsp migrate` made in
+	// another folder) would wrap the data keys a command creates under a
+	// master key the server lacks: refused as serve refuses it. The keys
+	// commands (KeyMaintenance) are how such a keyring is seen and repaired.
+	if !opts.KeyMaintenance {
+		if err := refuseMissingMasterKeys(ctx, a); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
 // requireDatabase refuses an operator command a SQLite database that does
 // not exist: opening it would create an empty one (and a keyring) in
 // whatever folder the command was run from, and the command would then
-// answer about that. Only serve and migrate create a database.
+// answer about that. Only serve and migrate create a database. It also
+// refuses a keyring file that does not exist when the environment gives
+// no master key: on PostgreSQL the URL finds the server's database from
+// any folder, and opening would generate a development keyring there,
+// whose new master key would then wrap data keys (a new shop's secrets)
+// that the server cannot unwrap.
 func requireDatabase(cfg config.Config) error {
-	return requireDatabaseAt(cfg, "Run the command in the folder the server runs in, or point it at the server's database: "+
+	if err := requireDatabaseAt(cfg, "Run the command in the folder the server runs in, or point it at the server's database: "+
 		"OPENPSP_DATA_DIR=FOLDER (the server's data folder, its OPENPSP_DATA_DIR or -data-dir) "+
-		"or OPENPSP_DATABASE_URL=postgres://… (PostgreSQL)")
+		"or OPENPSP_DATABASE_URL=postgres://… (PostgreSQL)"); err != nil {
+		return err
+	}
+	return requireKeyring(cfg)
+}
+
+// requireKeyring refuses a keyring file that does not exist when
+// OPENPSP_MASTER_KEYS gives no key (see requireDatabase).
+func requireKeyring(cfg config.Config) error {
+	if strings.TrimSpace(cfg.MasterKeys) != "" || cfg.KeyringFile == "" {
+		return nil
+	}
+	if _, err := os.Stat(cfg.KeyringFile); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	path := cfg.KeyringFile
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return fmt.Errorf("no keyring at %s: nothing was created.\nRun the command in the folder the server runs in, or give it the server's keys: "+
+		"OPENPSP_DATA_DIR=FOLDER (the server's data folder), OPENPSP_KEYRING_FILE=FILE or OPENPSP_MASTER_KEYS (as the server has them). "+
+		"`openpsp migrate` creates a new database and, in development, its keyring", path)
 }
 
 // requireDatabaseAt is requireDatabase with how the command is pointed at

@@ -247,6 +247,23 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// loggableRequestID reports whether a client's X-Request-Id can be the
+// request's id: 1 to 64 visible ASCII characters. The id echoed must be
+// the one the log lines carry, and the JSON log writes invalid UTF-8 as
+// U+FFFD while a text log splits at a tab or a space (net/http lets both
+// through in a header value).
+func loggableRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // middleware gives every request an id (echoed in X-Request-Id and on every
 // log line), recovers panics into an answer in the caller's format without
 // leaking details (answerPanic), logs one access line, and records metrics
@@ -255,7 +272,7 @@ func (a *App) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 {
+		if !loggableRequestID(id) {
 			id = obs.NewRequestID()
 		}
 		ctx := obs.WithRequestID(r.Context(), id)

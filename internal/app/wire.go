@@ -77,8 +77,11 @@ func (a *App) wire() error {
 
 	// Ogone: FlexCheckout hosted tokenization and DirectLink, over the same
 	// vault and the same payments as the V4 API.
+	ogonePayments := ogonepay.New(a.Payments, a.Shops)
+	// Ingenico's post-sale request: queued with the change it reports.
+	ogonePayments.SendPostSales(a.DB)
 	flex := ogone.New(ogone.Options{Accounts: a.Shops, Vault: a.Vault, Store: a.DB, BankAccounts: ogone.NewVaultAccounts(a.Vault),
-		Payments: ogonepay.New(a.Payments, a.Shops), Clock: a.Clock, Log: a.Log, FailedLogins: a.logins,
+		Payments: ogonePayments, Clock: a.Clock, Log: a.Log, FailedLogins: a.logins,
 		// A database that cannot be reached: the pages' temporarily-
 		// unavailable page, framed as FlexCheckout's pages are.
 		Unavailable: func(w http.ResponseWriter, r *http.Request, locale string, err error) bool {
@@ -103,6 +106,7 @@ func (a *App) wire() error {
 	httpOpts := outbox.HTTPOptions{BlockPrivateNetworks: a.Config.Env == config.EnvProduction}
 	channels[outbox.ChannelIPN] = outbox.NewIPNDeliverer(ipnKeys{shops: a.Shops}, httpOpts)
 	channels[outbox.ChannelWebhook] = outbox.NewWebhookDeliverer(a.Shops, a.Clock, httpOpts)
+	channels[ogone.ChannelPostSale] = ogone.NewPostSaleDeliverer(a.Shops, httpOpts)
 	host, _ := os.Hostname()
 	a.Dispatcher = outbox.NewDispatcher(a.DB, channels, outbox.Options{InstanceID: fmt.Sprintf("%s-%d", host, os.Getpid()),
 		Clock: a.Clock, Logger: a.Log, PollInterval: min(a.jobInterval, 500*time.Millisecond), Observe: a.Metrics.ObserveDelivery})

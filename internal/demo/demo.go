@@ -443,13 +443,56 @@ func (h *Handler) listIPN(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "ipn.html", page{Title: "IPNs received", Lang: h.lang(r), Data: map[string]any{"IPNs": rows}}, strictCSP)
 }
 
+// prettyJSON indents an answer for the return page and the IPN list, which
+// show what anyone posted. Indenting adds two spaces per level to every
+// line, so "[[[…]]]" nested n deep grows to about n² bytes (16 KB became
+// 128 MB): an answer nested deeper than maxPrettyDepth, or whose indented
+// form would be more than maxPrettyGrowth times its size, is shown as
+// posted. A V4 answer nests about 7 deep and grows 2 to 3 times.
 func prettyJSON(s string) string {
 	var v any
-	if json.Unmarshal([]byte(s), &v) != nil {
+	if json.Unmarshal([]byte(s), &v) != nil || deeperThan(v, maxPrettyDepth) {
 		return s
 	}
-	b, _ := json.MarshalIndent(v, "", "  ")
-	return string(b)
+	// Indent the bytes as sent, not v: its fields in their order, its
+	// numbers as written (v sorts the keys and rounds past 2^53).
+	var b bytes.Buffer
+	if json.Indent(&b, []byte(s), "", "  ") != nil || b.Len() > maxPrettyGrowth*len(s)+1024 {
+		return s
+	}
+	return b.String()
+}
+
+const (
+	maxPrettyDepth  = 20
+	maxPrettyGrowth = 8
+)
+
+// deeperThan reports whether v holds arrays or objects nested more than n
+// deep. It stops at the first branch that is: its recursion is at most n+1
+// deep whatever v holds.
+func deeperThan(v any, n int) bool {
+	switch v := v.(type) {
+	case []any:
+		if n == 0 {
+			return true
+		}
+		for _, e := range v {
+			if deeperThan(e, n-1) {
+				return true
+			}
+		}
+	case map[string]any:
+		if n == 0 {
+			return true
+		}
+		for _, e := range v {
+			if deeperThan(e, n-1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // walletPage is the merchant's view of a buyer's wallet (CustomerWallet/Get

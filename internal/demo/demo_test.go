@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -226,5 +227,72 @@ func TestIPNReceiverKeepsABoundedList(t *testing.T) {
 	post(big, "forged")
 	if kept, _ = db.DemoIPNs(context.Background(), 1); len(kept[0].Answer) > 16<<10 {
 		t.Errorf("a forged IPN kept whole: %d KB", len(kept[0].Answer)>>10)
+	}
+}
+
+// The return page and the IPN list show kr-answer indented, which adds two
+// spaces per level to every line: "[[[…]]]" nested n deep became n lines of
+// up to 2n spaces, so 16 KB posted by anyone (a forged IPN is kept up to
+// 16 KB, the list shows 100) made a page of 128 MB, and a 1 MB post to the
+// return page one of 200 MB. The page must stay within a constant factor
+// of what was posted.
+func TestAnswerPagesStayLinearInTheAnswer(t *testing.T) {
+	db := storetest.SQLite(t)
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	New(Options{BaseURL: func() string { return srv.URL }, IPNs: db, Language: hosted.PageLanguage}).Register(mux)
+	fetch := func(resp *http.Response, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		// Read at most 8 MB: the bound below is far smaller, and a page
+		// that breaks it must not fill this test's memory either.
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: %d %v", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, err)
+		}
+		return string(b)
+	}
+	form := func(answer, key string) url.Values {
+		return url.Values{"kr-answer": {answer}, "kr-hash": {sign(answer, key)}, "kr-hash-key": {"password"},
+			"kr-hash-algorithm": {"sha256_hmac"}, "kr-answer-type": {"V4/Payment"}}
+	}
+	empty := fetch(http.Get(srv.URL + "/demo/ipn"))
+	const depth = 8000 // 16 KB, the most of a forged IPN that is kept
+	nested := strings.Repeat("[", depth) + strings.Repeat("]", depth)
+	wide := strings.Repeat("[", 20) + strings.Repeat("1,", 8000) + "1" + strings.Repeat("]", 20)
+	for _, answer := range []string{nested, wide, `{"orderStatus":"PAID","x":` + nested[:2000] + nested[len(nested)-2000:] + `}`} {
+		for _, key := range []string{shop.DemoTestPassword, "forged"} {
+			resp, err := http.PostForm(srv.URL+"/demo/ipn", form(answer, key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		ret := fetch(http.PostForm(srv.URL+"/demo/return", form(answer, shop.DemoTestHMACKey)))
+		list := fetch(http.Get(srv.URL + "/demo/ipn"))
+		// The page's own markup, then each answer (HTML escaping
+		// included) at most 16 times its size.
+		if limit := len(empty) + 16*len(answer); len(ret) > limit {
+			t.Errorf("the return page for %d bytes of answer is %d bytes (limit %d)", len(answer), len(ret), limit)
+		}
+		if limit := len(empty) + 2*(4<<10) + 2*16*len(answer); len(list) > limit {
+			t.Errorf("the IPN list with 2 IPNs of %d bytes is %d bytes (limit %d)", len(answer), len(list), limit)
+		}
+		if !strings.Contains(list, html.EscapeString(answer[:100])) {
+			t.Errorf("the IPN list does not show the answer as posted: %.300s", list)
+		}
+		if _, err := db.DeleteDemoIPNsBefore(context.Background(), time.Now().Add(time.Hour), 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An answer of ordinary depth is still shown indented.
+	ipn := `{"orderStatus":"PAID","transactions":[{"transactionDetails":{"cardDetails":{"effectiveBrand":"VISA"}}}]}`
+	ret := fetch(http.PostForm(srv.URL+"/demo/return", form(ipn, shop.DemoTestHMACKey)))
+	if !strings.Contains(ret, "\n        &#34;cardDetails&#34;: {\n          &#34;effectiveBrand&#34;: &#34;VISA&#34;") {
+		t.Errorf("the return page does not indent an ordinary answer: %.2000s", ret)
 	}
 }

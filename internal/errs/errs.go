@@ -31,6 +31,12 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrRetryLater marks, in Error.Err, an INT_999 that is an expected state
+// rather than a fault: an operation under way or whose outcome is being
+// checked with the acquirer, which the caller retries. The API surfaces log
+// it as a warning; other internal errors are logged as errors.
+var ErrRetryLater = errors.New("expected state, retry later")
+
 // New returns an error with a code and message.
 func New(code, message string) *Error { return &Error{Code: code, Message: message} }
 

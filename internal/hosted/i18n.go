@@ -17,6 +17,7 @@ var languages = langpref.Spoken
 var messages = map[string]map[string]string{
 	"en": {
 		"title":               "Secure payment",
+		"title_register":      "Card registration",
 		"amount":              "Amount",
 		"order":               "Order %s",
 		"pay":                 "Pay %s",
@@ -81,6 +82,7 @@ var messages = map[string]map[string]string{
 	},
 	"fr": {
 		"title":               "Paiement sécurisé",
+		"title_register":      "Enregistrement de la carte",
 		"amount":              "Montant",
 		"order":               "Commande %s",
 		"pay":                 "Payer %s",
@@ -145,6 +147,7 @@ var messages = map[string]map[string]string{
 	},
 	"es": {
 		"title":               "Pago seguro",
+		"title_register":      "Registro de la tarjeta",
 		"amount":              "Importe",
 		"order":               "Pedido %s",
 		"pay":                 "Pagar %s",
@@ -209,6 +212,7 @@ var messages = map[string]map[string]string{
 	},
 	"it": {
 		"title":               "Pagamento sicuro",
+		"title_register":      "Registrazione della carta",
 		"amount":              "Importo",
 		"order":               "Ordine %s",
 		"pay":                 "Paga %s",
@@ -273,6 +277,7 @@ var messages = map[string]map[string]string{
 	},
 	"de": {
 		"title":               "Sichere Zahlung",
+		"title_register":      "Kartenregistrierung",
 		"amount":              "Betrag",
 		"order":               "Bestellung %s",
 		"pay":                 "%s bezahlen",

@@ -76,7 +76,10 @@ type view struct {
 	ShopName   string
 	LogoURL    string
 	AmountText string
-	OrderText  string
+	// Register marks a form that only registers a card (REGISTER: its
+	// amount is zero): its header shows no amount, its title is its own.
+	Register  bool
+	OrderText string
 	// The shop's colour (shop.Palette), when it has one: the pay button's
 	// background, the text on it, and its borders on white.
 	Primary   template.CSS
@@ -175,6 +178,9 @@ func (h *Handler) newView(pg page, kind string) *view {
 	}
 	if pg.form.Currency != "" {
 		v.AmountText = formatAmount(pg.form.Amount, pg.form.Currency, pg.lang)
+	}
+	if pg.form.FormAction == "REGISTER" {
+		v.Register, v.Title = true, m["title_register"]
 	}
 	if pg.form.OrderID != "" {
 		v.OrderText = fmt.Sprintf(m["order"], pg.form.OrderID)

@@ -91,6 +91,9 @@ type SettingsChange struct {
 	DefaultOperation *string
 	// The encoding of DirectLink's pages without _utf8: ISO-8859-1 or UTF-8.
 	Charset *string
+	// The post-sale request's URL ("": none) and method (POST or GET).
+	PostSaleURL    *string
+	PostSaleMethod *string
 }
 
 // UpdateSettings validates and saves a change of settings.
@@ -156,6 +159,22 @@ func (a *Admin) UpdateSettings(ctx context.Context, shopID string, ch SettingsCh
 		}
 		set.Charset = v
 	}
+	if ch.PostSaleURL != nil {
+		v := strings.TrimSpace(*ch.PostSaleURL)
+		if v != "" {
+			if err := ValidPostSaleURL(v); err != nil {
+				return shop.OgoneSettings{}, err
+			}
+		}
+		set.PostSaleURL = v
+	}
+	if ch.PostSaleMethod != nil {
+		v := strings.ToUpper(strings.TrimSpace(*ch.PostSaleMethod))
+		if v != "POST" && v != "GET" {
+			return shop.OgoneSettings{}, fmt.Errorf("ogone: post-sale method must be POST or GET, not %q", *ch.PostSaleMethod)
+		}
+		set.PostSaleMethod = v
+	}
 	if err := a.shops.UpdateOgone(ctx, shopID, set, "", "", "", ""); err != nil {
 		return shop.OgoneSettings{}, err
 	}
@@ -220,6 +239,7 @@ func cliUsage() string {
                                      [-alias-opt-in true|false] [-return-fields "ALIAS.ALIASID,CARD.BRAND"|all]
                                      [-mode TEST|PRODUCTION] [-default-eci 1|2|3|4|7|9]
                                      [-default-operation RES|SAL] [-charset ISO-8859-1|UTF-8]
+                                     [-postsale-url URL|none] [-postsale-method POST|GET]
   openpsp ogone errors [SHOPID] [-limit N]
 `)
 	for _, fs := range CLIFlags() {
@@ -240,6 +260,7 @@ func CLIFlags() []*flag.FlagSet {
 
 type settingsFlagValues struct {
 	frameAncestors, aliasOptIn, returnFields, mode, defaultECI, defaultOperation, charset *string
+	postSaleURL, postSaleMethod                                                           *string
 }
 
 // settingsSetFlags parses `settings set`; only the flags given change
@@ -255,6 +276,8 @@ func settingsSetFlags() (*flag.FlagSet, settingsFlagValues) {
 		defaultECI:       fs.String("default-eci", "", "the ECI of DirectLink orders that send none: 1, 2, 3, 4, 7 or 9 (7, e-commerce, when unset)"),
 		defaultOperation: fs.String("default-operation", "", "the OPERATION of DirectLink orders that send none: RES (authorisation, when unset) or SAL (sale)"),
 		charset:          fs.String("charset", "", "the character encoding DirectLink's pages without _utf8 read and answer: ISO-8859-1 (when unset) or UTF-8, as the account's \"Global security parameters\""),
+		postSaleURL:      fs.String("postsale-url", "", "the URL of the post-sale request (Ingenico's \"HTTP request for status changes\"): the SHA-OUT-signed status of a DirectLink order that changed after its answer; none: no request"),
+		postSaleMethod:   fs.String("postsale-method", "", "the post-sale request's method: POST (when unset) or GET"),
 	}
 }
 
@@ -384,6 +407,16 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 			if *cs != "" {
 				ch.Charset = cs
 			}
+			if given["postsale-url"] {
+				v := *f.postSaleURL
+				if v == "none" {
+					v = ""
+				}
+				ch.PostSaleURL = &v
+			}
+			if *f.postSaleMethod != "" {
+				ch.PostSaleMethod = f.postSaleMethod
+			}
 			if _, err := a.UpdateSettings(ctx, shopID, ch); err != nil {
 				return err
 			}
@@ -463,8 +496,17 @@ func SettingsFields(s shop.OgoneSettings) [][2]string {
 	if cs == "" {
 		cs = CharsetISO88591
 	}
+	ps := s.PostSaleURL
+	if ps == "" {
+		ps = "none (no post-sale request)"
+	}
+	pm := s.PostSaleMethod
+	if pm == "" {
+		pm = "POST"
+	}
 	return [][2]string{{"mode", mode}, {"frame-ancestors", fa}, {"alias-opt-in", strconv.FormatBool(s.AliasOptIn)},
-		{"return-fields", rf}, {"default-eci", eci}, {"default-operation", op}, {"charset", cs}}
+		{"return-fields", rf}, {"default-eci", eci}, {"default-operation", op}, {"charset", cs},
+		{"postsale-url", ps}, {"postsale-method", pm}}
 }
 
 func readFileLimited(name string) ([]byte, error) {

@@ -234,12 +234,15 @@ func (h *Handler) directLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var resp *ncResponse
+	// What the order or operation does while it is answered, the answer
+	// says: no post-sale request for it (postsale.go).
+	ctx := withAnswer(r.Context())
 	switch op {
 	case "orderdirect":
-		resp = h.orderDirect(r.Context(), req)
+		resp = h.orderDirect(ctx, req)
 		resp.echoCurrency(req.params)
 	case "maintenancedirect":
-		resp = h.maintenanceDirect(r.Context(), req)
+		resp = h.maintenanceDirect(ctx, req)
 	default:
 		resp = h.queryDirect(r.Context(), req)
 	}
@@ -1073,10 +1076,24 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		// sends DEL with the amount of a partial void): the debit is
 		// lowered by that amount, checked against it in the same write,
 		// and the rest stays to capture. DES closes the order: all of it
-		// is cancelled, whatever its AMOUNT, as is a DEL of the whole.
+		// is cancelled, as is a DEL of the whole, but an AMOUNT above
+		// what is left to delete is refused as DEL's is (Ingenico checks
+		// that a maintenance amount is not above the authorisation's:
+		// DirectLink guide, "Direct Maintenance", AMOUNT), before
+		// anything is written or the acquirer called. A DES of exactly
+		// what is left is sent as such, checked again in the write that
+		// cancels it (a concurrent partial DEL may have lowered it since).
 		part := int64(0)
 		if operation == "DEL" {
 			part = amount
+		} else if amount > 0 && (debit.DetailedStatus == dsAuthorised || debit.DetailedStatus == dsToValidate) {
+			if amount > debit.Amount {
+				return errResp(ncDataValidation, "invalid amount: above the "+formatAmount(debit.Amount, debit.Currency)+" "+
+					debit.Currency+" left to delete")
+			}
+			if amount == debit.Amount {
+				part = amount
+			}
 		}
 		tx, err = h.opts.Payments.Cancel(ctx, o.ShopID, o.TransactionUUID, part)
 		if err == nil {

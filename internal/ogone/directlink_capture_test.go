@@ -140,3 +140,27 @@ func TestDirectLinkQueryOfAPendingDeletion(t *testing.T) {
 		t.Errorf("query of the deletion once made: %v, want STATUS 6", q)
 	}
 }
+
+// TestDirectLinkDeletionTheAcquirerRefuses: a deletion (DES) the acquirer
+// refuses deleted nothing: STATUS 63 (author. deletion refused) with
+// NCERROR 30001001, the order still authorised (query: 5), never 6.
+func TestDirectLinkDeletionTheAcquirerRefuses(t *testing.T) {
+	e := newEnv(t)
+	r := e.order(map[string]string{"ORDERID": "RD-1", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
+	if r["STATUS"] != "5" {
+		t.Fatalf("authorisation: %v", r)
+	}
+	e.acq.mu.Lock()
+	e.acq.cancelFault = simulator.FaultRefused
+	e.acq.mu.Unlock()
+	d := e.direct("maintenancedirect.asp", map[string]string{"PAYID": r["PAYID"], "OPERATION": "DES"})
+	e.acq.mu.Lock()
+	e.acq.cancelFault = 0
+	e.acq.mu.Unlock()
+	if d["STATUS"] != "63" || d["NCERROR"] != "30001001" {
+		t.Fatalf("deletion the acquirer refused: %v, want STATUS 63 NCERROR 30001001", d)
+	}
+	if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "5" {
+		t.Fatalf("query of the order after the refused deletion: %v, want 5", q)
+	}
+}

@@ -87,11 +87,15 @@ type recordingAcquirer struct {
 	// cancelFault, if set, is injected into every cancellation the
 	// simulator is sent, as captureFault into captures.
 	cancelFault simulator.Fault
+	// cancels and refunds count the cancellations and refunds sent to
+	// the simulator.
+	cancels, refunds int
 }
 
 func (a *recordingAcquirer) Cancel(ctx context.Context, opID, authRef string) (acquirer.Result, error) {
 	a.mu.Lock()
 	fault := a.cancelFault
+	a.cancels++
 	a.mu.Unlock()
 	if fault != 0 {
 		a.Connector.(*simulator.Simulator).InjectFault(opID, fault)
@@ -103,6 +107,7 @@ func (a *recordingAcquirer) Cancel(ctx context.Context, opID, authRef string) (a
 func (a *recordingAcquirer) Refund(ctx context.Context, opID, captureRef string, amount int64, currency string) (acquirer.Result, error) {
 	a.mu.Lock()
 	code := a.refundRefusal
+	a.refunds++
 	a.mu.Unlock()
 	if code != "" {
 		return acquirer.Result{ResponseCode: code, Message: acquirer.CodeMessage(code)}, nil
@@ -206,7 +211,9 @@ func newEnvOn(t testing.TB, open func(testing.TB) *store.DB, opts ...envOption) 
 	// instead of lost (seen once in CI at a load of 8).
 	acq := &recordingAcquirer{Connector: simulator.New(simulator.Config{Clock: clk, TimeoutHold: 50 * time.Millisecond})}
 	pay := payment.New(db, clk, acq, payment.CardVault(v), payment.Config{Logger: log})
-	o := ogone.Options{Accounts: shops, Vault: v, Store: db, Payments: ogonepay.New(pay, shops), Clock: clk, Log: log}
+	adapter := ogonepay.New(pay, shops)
+	adapter.SendPostSales(db)
+	o := ogone.Options{Accounts: shops, Vault: v, Store: db, Payments: adapter, Clock: clk, Log: log}
 	for _, f := range opts {
 		f(&o)
 	}

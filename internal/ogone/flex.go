@@ -692,6 +692,23 @@ func (d pageData) Err(field string) string {
 	return ""
 }
 
+// fieldOrder is the order of the form's fields on the page: the first one
+// with an error takes the focus when the form comes back.
+var fieldOrder = []string{"holder", "iban", "bic", "cardno", "cn", "expiry", "cvc"}
+
+// Focus tells whether field is the first one with an error: it gets the
+// autofocus attribute, so that a buyer who sent the form lands on the
+// mistake, its error read out by its aria-describedby (the page has no
+// script to move the focus).
+func (d pageData) Focus(field string) bool {
+	for _, f := range fieldOrder {
+		if _, ok := d.Errors[f]; ok {
+			return f == field
+		}
+	}
+	return false
+}
+
 // renderForm shows the page: our own layout, or the merchant's template
 // with the form in its payment zone.
 func (h *Handler) renderForm(ctx context.Context, w http.ResponseWriter, s Session, acct shop.Ogone, tpl *Template, fe *fieldErrors, code int) {

@@ -22,7 +22,7 @@ type CLIStore interface {
 const CLIUsage = `usage: openpsp notifications <command> [flags]
 
 commands:
-  list  [--status DEAD,FAILED,PENDING,DELIVERED] [--shop ID] [--channel ipn|webhook|email|sms] [--event E] [--since 24h] [--limit 50]
+  list  [--status DEAD,FAILED,PENDING,DELIVERED] [--shop ID] [--channel ipn|webhook|email|sms|ogone-postsale] [--event E] [--since 24h] [--limit 50]
         messages, newest first
   show  ID
         one message and its delivery log
@@ -47,7 +47,7 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 	fs.SetOutput(io.Discard)
 	status := fs.String("status", "", "comma-separated statuses")
 	shopID := fs.String("shop", "", "shop id")
-	channel := fs.String("channel", "", "ipn, webhook, email or sms")
+	channel := fs.String("channel", "", "ipn, webhook, email, sms or ogone-postsale")
 	event := fs.String("event", "", "event name, e.g. payment.accepted")
 	var since time.Duration
 	fs.Func("since", "only messages created within this duration", func(s string) error {

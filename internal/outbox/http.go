@@ -88,7 +88,17 @@ var userAgent = "OpenPSP/" + version.Version
 // post sends body to target and reads the beginning of the answer. Any 2xx
 // is success; everything else is an error carrying the status.
 func post(ctx context.Context, c *http.Client, target, contentType string, body []byte, header http.Header) (Outcome, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	return send(ctx, c, http.MethodPost, target, contentType, body, header)
+}
+
+// send makes the request (a body only with contentType) to an http(s)
+// target and reads the beginning of the answer.
+func send(ctx context.Context, c *http.Client, method, target, contentType string, body []byte, header http.Header) (Outcome, error) {
+	var rd io.Reader
+	if contentType != "" {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return Outcome{}, Permanent(fmt.Errorf("invalid target URL: %w", err))
 	}
@@ -98,8 +108,15 @@ func post(ctx context.Context, c *http.Client, target, contentType string, body 
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	req.Header.Set("Content-Type", contentType)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	req.Header.Set("User-Agent", userAgent)
+	return do(c, req)
+}
+
+// do sends req and reads the beginning of the answer.
+func do(c *http.Client, req *http.Request) (Outcome, error) {
 	resp, err := c.Do(req)
 	if err != nil {
 		return Outcome{}, err
@@ -113,4 +130,23 @@ func post(ctx context.Context, c *http.Client, target, contentType string, body 
 		return out, fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	return out, nil
+}
+
+// NewHTTPClient returns the client the IPN and webhook deliverers use,
+// for a deliverer of another package (the Ogone post-sale request): the
+// same timeout, private-network guard and redirect rule.
+func NewHTTPClient(o HTTPOptions) *http.Client { return newHTTPClient(o) }
+
+// SendForm sends form (application/x-www-form-urlencoded bytes) to target
+// as the body of a POST, or, with method GET, as its query string (after
+// any query the target has). Any 2xx is success, as for post.
+func SendForm(ctx context.Context, c *http.Client, method, target string, form []byte, header http.Header) (Outcome, error) {
+	if method != http.MethodGet {
+		return post(ctx, c, target, "application/x-www-form-urlencoded", form, header)
+	}
+	sep := "?"
+	if bytes.ContainsRune([]byte(target), '?') {
+		sep = "&"
+	}
+	return send(ctx, c, http.MethodGet, target+sep+string(form), "", nil, header)
 }

@@ -59,6 +59,8 @@ type CreateInput struct {
 	// the database: subscriptions link an instalment to its payment here,
 	// so that an instalment is never charged twice.
 	OnStart func(tx *sql.Tx, paymentID, transactionUUID string) error
+	// Origin is Options.Origin ("" for V4).
+	Origin string
 }
 
 const msgInvalid = "web-service input data validation error"
@@ -205,6 +207,7 @@ func (in *CreateInput) validate(sh shop.Shop) (Options, error) {
 	o.ValidityDays = settings.AuthorizationValidityDays
 	o.AllowDuplicate = settings.AllowDuplicatePaidOrder || in.SubscriptionID != ""
 	o.SubscriptionID = in.SubscriptionID
+	o.Origin = in.Origin
 	return o, nil
 }
 

@@ -397,9 +397,11 @@ func (t Transaction) validationDeadline() time.Time {
 // answer never came, or the process died before writing it) and captures or
 // cancellations still pending. It asks the acquirer with Inquire and records
 // what it did; an operation the acquirer never saw becomes ERROR (an
-// authorization or refund: the card details are gone) or is released to be
-// sent again with the same operation id (a capture or cancellation). Nothing
-// is ever sent twice. olderThan is raised to the acquirer timeout, so that a
+// authorization or refund: the card details are gone), is released to be
+// sent again with the same operation id (a capture, a refund's
+// cancellation), or, a debit's cancellation, is sent again by recovery
+// itself under the same operation id (resendCancel). Nothing is ever sent
+// twice. olderThan is raised to the acquirer timeout, so that a
 // call still waiting for its answer is not taken for a lost one. It returns
 // how many it settled.
 func (s *Service) RecoverRunning(ctx context.Context, olderThan time.Duration, limit int) (int, error) {
@@ -544,10 +546,42 @@ func (s *Service) recoverPending(ctx context.Context, t Transaction) bool {
 	if !found && t.PendingOp == opCapture {
 		s.captureOutcome(ctx, t, o)
 	}
+	if !found && t.PendingOp == opCancel && t.OperationType == Debit {
+		// The merchant asked for this cancellation and may never retry
+		// it: released, the debit would be captured at its capture date.
+		// Send it again under the same operation id (the acquirer cannot
+		// make it twice). Unreachable again, it stays pending for the
+		// next round; refused, the debit stays AUTHORISED.
+		var ok bool
+		if o, ok = s.resendCancel(ctx, t); !ok {
+			return false
+		}
+	}
 	_, nt, err := s.settlePending(ctx, t.UUID, t.PendingOpID, o)
 	if err != nil {
 		s.log.Error("payment: recovery", "transaction", t.UUID, "err", err)
 		return false
 	}
 	return nt.PendingOp == ""
+}
+
+// resendCancel sends again the pending cancellation of debit t that
+// recovery found the acquirer never received, and returns its outcome to
+// record, or false when there is nothing to record yet: the acquirer could
+// not be reached or did not answer, and the cancellation stays pending for
+// the next recovery round.
+func (s *Service) resendCancel(ctx context.Context, t Transaction) (outcome, bool) {
+	actx, cancel := s.acquirerContext(ctx)
+	res, err := s.acq.Cancel(actx, t.PendingOpID, t.AcquirerRef)
+	cancel()
+	o := outcome{res: res, err: err}
+	switch {
+	case err != nil:
+		s.log.Warn("payment: recovery could not send the cancellation again, left pending", "transaction", t.UUID, "err", err)
+		return o, false
+	case !res.Approved:
+		s.log.Warn("payment: recovery sent the cancellation again, the acquirer refused it", "transaction", t.UUID,
+			"response_code", res.ResponseCode, "message", res.Message)
+	}
+	return o, true
 }

@@ -122,7 +122,15 @@ type Options struct {
 	ValidityDays         int               `json:"validityDays"`
 	AllowDuplicate       bool              `json:"allowDuplicatePaidOrder,omitempty"`
 	SubscriptionID       string            `json:"subscriptionId,omitempty"` // an instalment of this subscription
+	// Origin is the wire format that made the payment: "" for the V4 API
+	// and its forms, OriginDirectLink for an Ingenico DirectLink order
+	// (whose status changes make a post-sale request: the hook looks
+	// nothing up for the others).
+	Origin string `json:"origin,omitempty"`
 }
+
+// OriginDirectLink is Options.Origin of a DirectLink order.
+const OriginDirectLink = "DIRECTLINK"
 
 // Transaction is one operation on a card: a DEBIT, a CREDIT (refund) or a
 // VERIFICATION.

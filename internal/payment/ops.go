@@ -37,7 +37,7 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 		// asked. The caller must not read "captured"; as for a
 		// cancellation (runCancel), an error the caller may retry.
 		return np, nt, &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
-			Detail: "the acquirer could not be reached, the transaction was not captured", Err: o.err}
+			Detail: detailCaptureUnreachable, Err: o.err}
 	case o.unknown():
 		// No answer in time: the capture may have been made. It stays
 		// pending until recovery asks the acquirer (RecoverRunning), so
@@ -47,8 +47,8 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 		// the same while the capture is pending). The operation id is
 		// the debit's own: no retry captures twice.
 		return np, nt, &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
-			Detail: "the acquirer did not answer in time, the capture may have been made: it is being checked with the acquirer",
-			Err:    fmt.Errorf("%w: %w", ErrCaptureUnknown, o.err)}
+			Detail: detailCaptureUnknown,
+			Err:    fmt.Errorf("%w: %w (%w)", ErrCaptureUnknown, o.err, errs.ErrRetryLater)}
 	case o.err == nil && !o.res.Approved:
 		// Refused: the debit is CAPTURE_FAILED, for good. Lyra documents
 		// no code of its own for a refused capture; PSP_003, payment
@@ -56,7 +56,7 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 		// response code as for a refused payment (ACQ_001 on the
 		// transaction). Not an internal error: retrying cannot capture.
 		return np, nt, &errs.Error{Code: errs.PaymentRefused, Message: "payment refused", DetailedCode: o.res.ResponseCode,
-			Detail: "the acquirer refused the capture, the transaction was not captured: " + o.res.Message}
+			Detail: captureRefusedDetail(o.res.Message)}
 	}
 	return np, nt, err
 }
@@ -107,6 +107,28 @@ func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount
 	return s.runCapture(ctx, &p, t, true)
 }
 
+// The detailedErrorMessage of Capture's errors. Transaction/Capture puts
+// "transaction <uuid>: " (46 characters) before them, and Lyra documents
+// detailedErrorMessage up to 127 characters: they must fit in 81
+// (TestCaptureDetailsFitV4).
+const (
+	detailCaptureUnreachable = "the acquirer could not be reached: not captured, retry later"
+	detailCaptureUnknown     = "no answer from the acquirer in time: the capture is being checked with it"
+	detailCapturePending     = "a capture is in progress or being checked with the acquirer"
+	captureRefusedPrefix     = "the acquirer refused the capture: "
+)
+
+// captureRefusedDetail is the detail of a capture the acquirer refused
+// with message msg, clipped to fit (the response code is beside it, in
+// detailedErrorCode).
+func captureRefusedDetail(msg string) string {
+	const room = 81 - len(captureRefusedPrefix)
+	if r := []rune(msg); len(r) > room {
+		msg = string(r[:room-1]) + "…"
+	}
+	return captureRefusedPrefix + msg
+}
+
 // ErrCaptureUnknown is in the error of a Capture the acquirer did not
 // answer in time: the debit Capture returns with it has its capture
 // pending, for recovery to settle.
@@ -120,7 +142,7 @@ var ErrCaptureUnknown = errors.New("payment: capture outcome unknown")
 func (t Transaction) Capturable() error {
 	if t.OperationType == Debit && t.DetailedStatus == Authorised && t.PendingOp == opCapture {
 		return &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
-			Detail: "a capture of the transaction is in progress or being checked with the acquirer"}
+			Detail: detailCapturePending, Err: errs.ErrRetryLater}
 	}
 	if t.OperationType != Debit || t.DetailedStatus != Authorised || t.PendingOp != "" {
 		return badStatus(t, "a capture")
@@ -201,25 +223,78 @@ func quietUnless(notify bool, d decision) decision {
 	}
 }
 
-// runCancel sends a claimed cancellation and records its outcome. A refusal
-// is returned as an error: the transaction stays as it was.
+// runCancel sends a claimed cancellation and records its outcome. Unless
+// the acquirer cancelled, it returns an error: the caller must never read
+// "cancelled" (nor the debit, still AUTHORISED, as an answer) for a
+// cancellation that was not made or may not have been. Unreachable: INT_999,
+// the claim released, a retry sends it again. Refused: PSP_003 with the
+// acquirer's response code, as Capture answers a refused capture (with
+// ErrCancelRefused); the transaction stays as it was. No answer in time:
+// INT_999 "being checked" (with ErrCancelUnknown), not kept under the
+// Idempotency-Key; the claim stays for recovery to ask the acquirer, and a
+// retry meanwhile answers the same (cancelPending).
 func (s *Service) runCancel(ctx context.Context, t Transaction) (Payment, Transaction, error) {
 	actx, cancel := s.acquirerContext(ctx)
 	res, err := s.acq.Cancel(actx, t.PendingOpID, t.AcquirerRef)
 	cancel()
-	p, nt, serr := s.settlePending(ctx, t.UUID, t.PendingOpID, outcome{res: res, err: err})
+	o := outcome{res: res, err: err}
+	p, nt, serr := s.settlePending(ctx, t.UUID, t.PendingOpID, o)
 	if serr != nil {
 		return p, nt, serr
 	}
 	switch {
-	case err != nil && !(outcome{err: err}).unknown():
+	case err != nil && !o.unknown():
 		return p, nt, &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
-			Detail: "the acquirer could not be reached, the transaction was not cancelled", Err: err}
-	case err == nil && !res.Approved:
-		return p, nt, &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
-			Detail: "the acquirer refused the cancellation: " + res.Message}
+			Detail: detailCancelUnreachable, Err: err}
+	case o.unknown():
+		s.log.Warn("payment: cancellation outcome unknown, left pending for recovery", "transaction", t.UUID, "err", err)
+		return p, nt, &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
+			Detail: detailCancelUnknown,
+			Err:    fmt.Errorf("%w: %w (%w)", ErrCancelUnknown, err, errs.ErrRetryLater)}
+	case !res.Approved:
+		return p, nt, &errs.Error{Code: errs.PaymentRefused, Message: "payment refused", DetailedCode: res.ResponseCode,
+			Detail: clipDetail(cancelRefusedPrefix, res.Message), Err: ErrCancelRefused}
 	}
 	return p, nt, nil
+}
+
+// The detailedErrorMessage of a cancellation's errors (Lyra documents it
+// up to 127 characters).
+const (
+	detailCancelUnreachable = "the acquirer could not be reached, the transaction was not cancelled"
+	detailCancelUnknown     = "no answer from the acquirer in time: the cancellation is being checked with it"
+	detailCancelPending     = "a cancellation is in progress or being checked with the acquirer, retry later"
+	cancelRefusedPrefix     = "the acquirer refused the cancellation: "
+)
+
+// ErrCancelUnknown is in the error of a cancellation the acquirer did not
+// answer in time: the transaction returned with it has its cancellation
+// pending, for recovery to settle.
+var ErrCancelUnknown = errors.New("payment: cancellation outcome unknown")
+
+// ErrCancelRefused is in the error of a cancellation the acquirer refused:
+// the transaction returned with it is as it was before.
+var ErrCancelRefused = errors.New("payment: cancellation refused by the acquirer")
+
+// clipDetail is prefix then msg, clipped to 127 characters.
+func clipDetail(prefix, msg string) string {
+	room := 127 - len([]rune(prefix))
+	if r := []rune(msg); len(r) > room {
+		msg = string(r[:room-1]) + "…"
+	}
+	return prefix + msg
+}
+
+// cancelPending is the answer to a cancellation of t while an earlier one
+// is sent or being checked with the acquirer: "retry later", as that one
+// was answered, not PSP_011 (which would read as cancelled or not
+// cancellable).
+func cancelPending(t Transaction) error {
+	if t.PendingOp != opCancel {
+		return nil
+	}
+	return &errs.Error{Code: errs.Internal, Message: "internal error, please retry later",
+		Detail: detailCancelPending, Err: errs.ErrRetryLater}
 }
 
 // settlePending records the outcome of a pending capture or cancellation,
@@ -524,6 +599,9 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 		if in.Currency != "" && in.Currency != t.Currency {
 			return "", invalid("currency", in.Currency)
 		}
+		if err := cancelPending(*t); err != nil {
+			return "", err
+		}
 		if t.PendingOp != "" {
 			return "", &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
 				Detail: "an operation on this transaction is in progress, retry later"}
@@ -604,6 +682,9 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 // whole. REFUND_ONLY asks to refund what is not captured: PSP_076, as for a
 // debit. A captured refund keeps PSP_011: its money has left.
 func refundCancellable(t Transaction, in CancelInput) error {
+	if err := cancelPending(t); err != nil {
+		return err
+	}
 	if t.PendingOp != "" {
 		return &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
 			Detail: "an operation on this refund is in progress, retry later"}

@@ -572,6 +572,10 @@ type outcome struct {
 	// the card (cancelled, purged), found before the acquirer was called
 	// (res empty) or when its approval was being recorded.
 	tokenGone *errs.Error
+	// notRegistered: the card of a Token/Update form was approved but
+	// could not be written into its token (a technical failure of the
+	// vault or the database): the verification is not accepted.
+	notRegistered bool
 }
 
 // unknown reports whether the operation may or may not have been
@@ -632,6 +636,7 @@ type decision func(p *Payment, t *Transaction, now time.Time) (event string, err
 func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, decide decision, notifyBuyer bool, lastUsed time.Time) (Payment, Transaction, error) {
 	now := s.clock.Now()
 	p.Transactions = append([]Transaction(nil), p.Transactions...)
+	before := t
 	from, fromAmount := t.DetailedStatus, t.Amount
 	event, err := decide(&p, &t, now)
 	if errors.Is(err, errNoChange) {
@@ -674,6 +679,9 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, dec
 			return err
 		}
 		if err := s.eraseDeferredCard(tx, t.ShopID, erase); err != nil {
+			return err
+		}
+		if err := s.followStatus(ctx, tx, &p, before, &t, now); err != nil {
 			return err
 		}
 		return s.followDebit(ctx, tx, &p, from, fromAmount, &t, now)
@@ -735,6 +743,15 @@ func decideAuthorization(p *Payment, t *Transaction, o outcome, now time.Time) (
 				"the card was checked but not registered: the token became unusable meanwhile"
 		}
 		return eventRefused, t.transition(Refused)
+	case o.notRegistered:
+		// The approval and the new card of a Token/Update are one outcome:
+		// without the card written, the verification is no success. It
+		// is a technical error of ours (INT_999), the form may be tried
+		// again; the check's reference is kept for the record.
+		t.AuthResult, t.AuthAt, t.AcquirerRef = o.res.ResponseCode, now, o.res.AcquirerReference
+		t.ErrorCode, t.ErrorMessage = errs.Internal, "technical error, card not registered"
+		t.DetailedErrorMessage = "the card was checked but not registered: the token keeps its card"
+		return eventRefused, t.transition(Error)
 	case o.threeDSFailed != "":
 		t.ErrorCode, t.ErrorMessage = CodeRefused, "payment refused"
 		t.DetailedErrorCode = "3DS_FAILED"
@@ -786,7 +803,14 @@ func decideAuthorization(p *Payment, t *Transaction, o outcome, now time.Time) (
 func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, o outcome, accept onAccept) (string, error) {
 	now := s.clock.Now()
 	replaced := ""
-	if accept.tok != nil && accept.tok.Token != "" && o.err == nil && o.threeDSFailed == "" && o.res.Approved {
+	approved := o.err == nil && o.threeDSFailed == "" && o.tokenGone == nil && o.res.Approved
+	if approved && p.Options.UpdateToken != "" && t.OperationType == Verification && (accept.tok == nil || accept.tok.Token == "") {
+		// A Token/Update check settled without its card (recovery, after
+		// the acquirer's answer was lost: the card typed is gone) cannot
+		// replace the token's: it is not accepted either.
+		o.notRegistered = true
+	}
+	if accept.tok != nil && accept.tok.Token != "" && approved {
 		// Token/Update: the card replaces the token's in this write, before
 		// the verification is decided. A token cancelled or purged since
 		// the check made when the card was submitted (the merchant's
@@ -794,10 +818,15 @@ func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payme
 		// verification: the buyer is not told a card was registered that
 		// is not. A cancellation committed after this write cancels the
 		// updated token.
+		// Any other failure to write the card makes the verification an
+		// error (outcome.notRegistered), not an acceptance without it.
 		var gone *errs.Error
 		replaced, gone = s.replaceCard(ctx, tx, *accept.tok)
-		if gone != nil {
+		switch {
+		case gone != nil:
 			o.tokenGone = gone
+		case replaced == "":
+			o.notRegistered = true
 		}
 	}
 	event, err := decideAuthorization(p, t, o, now)
@@ -857,7 +886,8 @@ func (s *Service) tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest)
 // replaceCard is tokenize for a Token/Update (req.Token set): the token
 // whose card was replaced, or, when the token can no longer take it, the
 // merchant's error (tokenGoneCode) and nothing written. Other failures are
-// tokenize's: logged, undone alone, the approval stands without its token.
+// logged and undone alone, and give "": the caller does not accept the
+// verification (outcome.notRegistered).
 func (s *Service) replaceCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (string, *errs.Error) {
 	if s.vault == nil {
 		return s.tokenize(ctx, tx, req), nil

@@ -2,6 +2,7 @@ package payment
 
 import (
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -140,15 +141,21 @@ func TestCancelRefundRecovery(t *testing.T) {
 		c := e.refundOf(debit.UUID, 400)
 
 		e.sim.InjectFault(c.UUID+"-cancel", simulator.FaultTimeout)
+		// Neither "cancelled" nor "not cancelled": INT_999, being checked.
 		_, got, err := e.svc.CancelOrRefund(e.ctx(), e.shop.ID, c.UUID, CancelInput{})
-		if err != nil || got.DetailedStatus != Authorised || got.PendingOp != opCancel {
+		if !errors.Is(err, ErrCancelUnknown) || got.DetailedStatus != Authorised || got.PendingOp != opCancel {
 			t.Fatalf("cancellation without an answer: %+v %v", got, err)
 		}
+		wantCode(t, err, errs.Internal)
 		if n, err := e.svc.CaptureDue(e.ctx(), 10); err != nil || n != 0 {
 			t.Fatalf("the capture job took a refund being cancelled: %d %v", n, err)
 		}
+		// A retry meanwhile answers the same "retry later".
 		_, _, err = e.svc.CancelOrRefund(e.ctx(), e.shop.ID, c.UUID, CancelInput{})
-		wantCode(t, err, errs.TxBadStatus)
+		wantCode(t, err, errs.Internal)
+		if !errors.Is(err, errs.ErrRetryLater) {
+			t.Fatalf("cancellation retried while pending: %v", err)
+		}
 		if d := e.get(debit.UUID); d.RefundedAmount != 400 {
 			t.Fatalf("debit while the cancellation is pending %+v", d)
 		}

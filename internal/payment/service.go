@@ -70,6 +70,27 @@ type Service struct {
 	// debitHook follows the debits of subscription instalments (nil: no
 	// subscriptions).
 	debitHook DebitHook
+	// statusHook is told of every change of a transaction's status,
+	// pending operation or amount, in the write that makes it (nil: none).
+	statusHook StatusHook
+}
+
+// StatusHook is told, inside the write that records it, that transaction
+// after of payment p was before in another status, pending operation or
+// amount; what it writes in tx commits with the change (the Ogone
+// post-sale request is queued so). An error undoes the whole write.
+type StatusHook func(ctx context.Context, tx *sql.Tx, p Payment, before, after Transaction, now time.Time) error
+
+// SetStatusHook registers the StatusHook. Call it before the service is
+// used.
+func (s *Service) SetStatusHook(f StatusHook) { s.statusHook = f }
+
+// followStatus calls the StatusHook when t moved from before.
+func (s *Service) followStatus(ctx context.Context, tx *sql.Tx, p *Payment, before Transaction, t *Transaction, now time.Time) error {
+	if s.statusHook == nil || before.DetailedStatus == t.DetailedStatus && before.PendingOp == t.PendingOp && before.Amount == t.Amount {
+		return nil
+	}
+	return s.statusHook(ctx, tx, *p, before, *t, now)
 }
 
 // Dispatcher is the outbox dispatcher of this process (outbox.Dispatcher).
@@ -179,7 +200,7 @@ func txNotFound(field, value string) error {
 
 func badStatus(t Transaction, what string) error {
 	return &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
-		Detail: fmt.Sprintf("%s is not possible for a %s transaction with the %s status", what, t.OperationType, t.DetailedStatus)}
+		Detail: fmt.Sprintf("%s is not possible on a %s in status %s", what, t.OperationType, t.DetailedStatus)}
 }
 
 // Get returns a shop's transaction by uuid and the payment it belongs to.
@@ -367,6 +388,7 @@ func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, shopID, uuid string, 
 		return p, t, false, err
 	}
 	t = transactionFromRecord(trec)
+	before := t
 	from, fromAmount := t.DetailedStatus, t.Amount
 	event, err := fn(tx, &p, &t)
 	if errors.Is(err, errNoChange) {
@@ -388,6 +410,9 @@ func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, shopID, uuid string, 
 	t.version = rec.Version
 	replace(&p, t)
 	if err := s.savePayment(tx, &p, event, now); err != nil {
+		return p, t, false, err
+	}
+	if err := s.followStatus(ctx, tx, &p, before, &t, now); err != nil {
 		return p, t, false, err
 	}
 	return p, t, false, s.followDebit(ctx, tx, &p, from, fromAmount, &t, now)

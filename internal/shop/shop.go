@@ -159,6 +159,12 @@ type OgoneSettings struct {
 	// Character encoding" of the account): "" or ISO-8859-1, or UTF-8.
 	// The _utf8 pages and FlexCheckout are UTF-8 whatever it says.
 	Charset string `json:"charset,omitempty"`
+	// PostSaleURL is where Ingenico's "HTTP request for status changes"
+	// (the post-sale request) goes: the SHA-OUT-signed parameters of a
+	// DirectLink order whose status changed after its answer ("": none is
+	// sent). PostSaleMethod is POST ("", the default) or GET.
+	PostSaleURL    string `json:"postSaleUrl,omitempty"`
+	PostSaleMethod string `json:"postSaleMethod,omitempty"`
 }
 
 var shopIDPattern = regexp.MustCompile(`^[0-9]{8}$`)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/ids"
 	"github.com/openpsp/openpsp/internal/ogone"
+	"github.com/openpsp/openpsp/internal/shop"
 )
 
 // This file implements ogone.Store: FlexCheckout sessions, the duplicate
@@ -418,7 +419,11 @@ func (db *DB) InsertOrderOp(ctx context.Context, op ogone.OrderOp) (ogone.OrderO
 
 // OrderOps lists an order's maintenance operations by PAYIDSUB.
 func (db *DB) OrderOps(ctx context.Context, payid int64) ([]ogone.OrderOp, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT payid, payidsub, operation, amount, status, ncerror, transaction_uuid, created_at
+	return orderOps(ctx, db.read, payid)
+}
+
+func orderOps(ctx context.Context, q Querier, payid int64) ([]ogone.OrderOp, error) {
+	rows, err := q.QueryContext(ctx, `SELECT payid, payidsub, operation, amount, status, ncerror, transaction_uuid, created_at
 		FROM ogone_order_ops WHERE payid = $1 ORDER BY payidsub`, payid)
 	if err != nil {
 		return nil, fmt.Errorf("store: order ops: %w", err)
@@ -438,4 +443,37 @@ func (db *DB) OrderOps(ctx context.Context, payid int64) ([]ogone.OrderOp, error
 		out = append(out, op)
 	}
 	return out, rows.Err()
+}
+
+// OrderOfTransactionTx reads, inside tx, the DirectLink order of a shop
+// whose DEBIT transaction is transactionUUID (ErrNotFound when the
+// payment is not a DirectLink order). The payment's order id narrows the
+// search to the (shop_id, mode, order_id) index.
+func (db *DB) OrderOfTransactionTx(tx *sql.Tx, shopID, mode, orderID, transactionUUID string) (ogone.Order, error) {
+	o, err := scanOrder(tx.QueryRow(`SELECT `+orderColumns+` FROM ogone_orders
+		WHERE shop_id = $1 AND mode = $2 AND order_id = $3 AND transaction_uuid = $4`, shopID, mode, orderID, transactionUUID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return ogone.Order{}, ogoneNotFound("order")
+	}
+	if err != nil {
+		return ogone.Order{}, fmt.Errorf("store: order of transaction: %w", err)
+	}
+	return o, nil
+}
+
+// OrderOpsTx is OrderOps inside tx.
+func (db *DB) OrderOpsTx(tx *sql.Tx, payid int64) ([]ogone.OrderOp, error) {
+	return orderOps(context.Background(), tx, payid)
+}
+
+// OgoneSettingsTx reads, inside tx, a shop's Ogone settings
+// (shop.ErrNotFound without an Ogone account): the post-sale hook runs in
+// the write of a change and must not wait for another connection of a
+// pool its own transaction may be exhausting (PostgreSQL: one pool).
+func (db *DB) OgoneSettingsTx(tx *sql.Tx, shopID string) (shop.OgoneSettings, error) {
+	og, err := scanOgone(tx.QueryRow(`SELECT `+ogoneColumns+` FROM shop_ogone WHERE shop_id = $1`, shopID))
+	if err != nil {
+		return shop.OgoneSettings{}, err
+	}
+	return og.Settings, nil
 }

@@ -307,6 +307,12 @@ func (db *DB) UpdateTokenTx(tx *sql.Tx, shopID, token string, ch vault.TokenChan
 	if ch.Permanent {
 		sets = append(sets, "expires_at = NULL", "store_permanently = 1")
 	}
+	if ch.Used {
+		// As touchTokenStmt: never back, retention_day with it.
+		args = append(args, retentionDay(now))
+		sets = append(sets, "last_used_at = CASE WHEN last_used_at < $3 THEN $3 ELSE last_used_at END",
+			fmt.Sprintf("retention_day = CASE WHEN retention_day < $%d THEN $%d ELSE retention_day END", len(args), len(args)))
+	}
 	where := "shop_id = $1 AND token = $2 AND status <> 'PURGED'"
 	if ch.OnlyActive {
 		where += " AND status = 'ACTIVE'"

@@ -134,6 +134,9 @@ type TokenChanges struct {
 	// OnlyActive applies the changes only to a token still ACTIVE (a card
 	// replacement a cancellation committed meanwhile must not reach).
 	OnlyActive bool
+	// Used records a use of the token at the update's time (last_used_at),
+	// from which the retention purge counts.
+	Used bool
 }
 
 // PurgeSelector chooses the tokens a purge destroys: exactly one field set.

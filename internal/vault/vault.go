@@ -175,7 +175,10 @@ func (v *Vault) replaceActive(tx *sql.Tx, old Record, req TokenizeRequest, fresh
 }
 
 // replaceCard writes fresh's card into the token old; onlyActive: only if
-// the token is still ACTIVE (else errTokenChanged).
+// the token is still ACTIVE (else errTokenChanged). A card the buyer just
+// gave is a use of the token: the retention purge counts 15 months from
+// it, so a card registered on a token close to its purge is not destroyed
+// by the purge's next run.
 func (v *Vault) replaceCard(tx *sql.Tx, old Record, req TokenizeRequest, fresh Record, onlyActive bool) (Token, error) {
 	var notCard error
 	if old.Method == MethodSDD {
@@ -183,7 +186,7 @@ func (v *Vault) replaceCard(tx *sql.Tx, old Record, req TokenizeRequest, fresh R
 	}
 	t := fresh.Token
 	ch := TokenChanges{Fingerprint: fresh.Fingerprint, Brand: &t.Brand, Brands: t.Brands, PANMasked: &t.PANMasked,
-		BIN: &t.BIN, Last4: &t.Last4, Expiry: &t.Expiry, OnlyActive: onlyActive}
+		BIN: &t.BIN, Last4: &t.Last4, Expiry: &t.Expiry, OnlyActive: onlyActive, Used: true}
 	var holder *string
 	if req.HolderName != "" {
 		holder = &req.HolderName

@@ -110,6 +110,9 @@ type watchedAcquirer struct {
 	acquirer.Connector
 	calls      atomic.Int64
 	beforeCall func()
+	// beforeVerify, if set, runs with each card check before the
+	// simulator gets it (to inject a fault on its operation id).
+	beforeVerify func(r acquirer.AuthorizeRequest)
 }
 
 func (w *watchedAcquirer) called() {
@@ -126,6 +129,9 @@ func (w *watchedAcquirer) Authorize(ctx context.Context, r acquirer.AuthorizeReq
 
 func (w *watchedAcquirer) Verify(ctx context.Context, r acquirer.AuthorizeRequest) (acquirer.Result, error) {
 	w.called()
+	if w.beforeVerify != nil {
+		w.beforeVerify(r)
+	}
 	return w.Connector.Verify(ctx, r)
 }
 

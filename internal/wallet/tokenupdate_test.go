@@ -1,9 +1,18 @@
 package wallet_test
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
+	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/payment"
+	"github.com/openpsp/openpsp/internal/vault"
 
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
@@ -131,10 +140,75 @@ func TestTokenUpdateOfCancelledTokenNotVerified(t *testing.T) {
 		if n := e.acq.calls.Load() - before; n != 0 {
 			t.Fatalf("%d acquirer calls for the card of a cancelled token's update, want none", n)
 		}
-		e.checkTokenGone(ft, tok, "upd-1")
+		e.checkTokenGone(ft, tok, "upd-1", "PSP_031", "CANCELLED")
 		// The form is over: a second card is not checked either.
 		if r := e.post(ft, "", newCard(cardMC, false)); r.Accepted || e.acq.calls.Load() != before {
 			t.Fatalf("second post on the form %+v (acquirer calls %d)", r, e.acq.calls.Load()-before)
+		}
+	})
+}
+
+// A Token/Update form opened on a token the 15-month retention purge then
+// destroys (the buyer submits a card after the purge job ran): the card is
+// not checked (no acquirer call) and the verification is refused with
+// PSP_036, Lyra's code for a purged token (compat.md §1.7), as a cancelled
+// token's is with PSP_031 (TestTokenUpdateOfCancelledTokenNotVerified).
+func TestTokenUpdateOfPurgedTokenNotVerified(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		clk := clock.NewFake(time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC))
+		e := newEnv(t, db, clk)
+		ans := e.post(e.ok("Charge/CreateToken", map[string]any{"currency": "EUR", "orderId": "reg-1"})["formToken"].(string),
+			"", newCard(cardOK, false)).answer(t)
+		tok := get(ans, "transactions.paymentMethodToken").(string)
+		// The form is opened a few minutes before the token has been
+		// unused for 15 months; the purge job runs once they are over.
+		clk.Set(time.Date(2031, 6, 10, 8, 55, 0, 0, time.UTC))
+		ft := e.ok("Token/Update", map[string]any{"paymentMethodToken": tok, "currency": "EUR", "orderId": "upd-1"})["formToken"].(string)
+		clk.Advance(10 * time.Minute)
+		if n, err := e.vault.PurgeRetention(e.ctx(), vault.PurgeOptions{}); err != nil || n != 1 {
+			t.Fatalf("PurgeRetention: %d, %v; want the token purged", n, err)
+		}
+		before := e.acq.calls.Load()
+		r := e.post(ft, "", newCard(cardMC, false))
+		if r.Accepted || r.Step != "done" || r.Message != "This payment link is not valid." || r.Detail != "" {
+			t.Fatalf("buyer's answer %+v, want a final refusal saying the link is not valid", r)
+		}
+		if n := e.acq.calls.Load() - before; n != 0 {
+			t.Fatalf("%d acquirer calls for the card of a purged token's update, want none", n)
+		}
+		e.checkTokenGone(ft, tok, "upd-1", "PSP_036", "PURGED")
+		if got := e.outbox(tok); slices.Contains(got, "ipn token.updated https://merchant.example/ipn") {
+			t.Fatalf("token.updated sent for a purged token: %v", got)
+		}
+		// The form is over: a second card is not checked either.
+		if r := e.post(ft, "", newCard(cardMC, false)); r.Accepted || e.acq.calls.Load() != before {
+			t.Fatalf("second post on the form %+v (acquirer calls %d)", r, e.acq.calls.Load()-before)
+		}
+	})
+}
+
+// A card registered by Token/Update on a token close to 15 months unused
+// is a use of the token: the retention purge that runs next keeps the new
+// card (the buyer was just told it is registered).
+func TestTokenUpdateKeepsCardFromPurge(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		clk := clock.NewFake(time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC))
+		e := newEnv(t, db, clk)
+		ans := e.post(e.ok("Charge/CreateToken", map[string]any{"currency": "EUR", "orderId": "reg-1"})["formToken"].(string),
+			"", newCard(cardOK, false)).answer(t)
+		tok := get(ans, "transactions.paymentMethodToken").(string)
+		clk.Set(time.Date(2031, 6, 10, 8, 55, 0, 0, time.UTC))
+		ft := e.ok("Token/Update", map[string]any{"paymentMethodToken": tok, "currency": "EUR", "orderId": "upd-1"})["formToken"].(string)
+		if r := e.post(ft, "", newCard(cardMC, false)); !r.Accepted {
+			t.Fatalf("update refused: %+v", r)
+		}
+		clk.Advance(time.Hour)
+		if n, err := e.vault.PurgeRetention(e.ctx(), vault.PurgeOptions{}); err != nil || n != 0 {
+			t.Fatalf("PurgeRetention after the update: purged %d, %v; want the updated token kept", n, err)
+		}
+		got := e.ok("Token/Get", map[string]any{"paymentMethodToken": tok})
+		if got["status"] != "ACTIVE" || get(got, "tokenDetails.pan") != "510001XXXXXX2045" {
+			t.Fatalf("token after the update and a purge run %v", got)
 		}
 	})
 }
@@ -157,7 +231,7 @@ func TestTokenUpdateCancelledDuringVerification(t *testing.T) {
 		if r.Accepted || r.Step != "done" || r.Message != "This payment link is not valid." || r.Detail != "" {
 			t.Fatalf("buyer's answer %+v, want a final refusal saying the link is not valid", r)
 		}
-		e.checkTokenGone(ft, tok, "upd-1")
+		e.checkTokenGone(ft, tok, "upd-1", "PSP_031", "CANCELLED")
 		if got := e.outbox(tok); slices.Contains(got, "ipn token.updated https://merchant.example/ipn") {
 			t.Fatalf("token.updated sent for a cancelled token: %v", got)
 		}
@@ -165,10 +239,11 @@ func TestTokenUpdateCancelledDuringVerification(t *testing.T) {
 }
 
 // checkTokenGone checks what the merchant learns of a Token/Update form
-// whose token was cancelled: the payment UNPAID and closed, its one
-// VERIFICATION REFUSED with PSP_031 and no token, in the IPN as in the
-// kr-answer; the token cancelled with its old card.
-func (e *env) checkTokenGone(ft, tok, orderID string) {
+// whose token was cancelled or purged: the payment UNPAID and closed, its
+// one VERIFICATION REFUSED with code (PSP_031 cancelled, PSP_036 purged)
+// and no token, in the IPN as in the kr-answer; the token in status with
+// its old card's masked number.
+func (e *env) checkTokenGone(ft, tok, orderID, code, status string) {
 	e.t.Helper()
 	p, err := e.pay.PaymentForToken(e.ctx(), ft)
 	if err != nil {
@@ -192,11 +267,158 @@ func (e *env) checkTokenGone(ft, tok, orderID string) {
 	}
 	tx := txs[0].(map[string]any)
 	if tx["operationType"] != "VERIFICATION" || tx["status"] != "UNPAID" || tx["detailedStatus"] != "REFUSED" ||
-		tx["errorCode"] != "PSP_031" || tx["paymentMethodToken"] != nil {
-		e.t.Fatalf("IPN transaction of the update %v", tx)
+		tx["errorCode"] != code || tx["paymentMethodToken"] != nil {
+		e.t.Fatalf("IPN transaction of the update %v, want errorCode %s", tx, code)
+	}
+	if status == "PURGED" {
+		// Token/Get answers PSP_036 for a purged token (tokenGet); the
+		// vault keeps its masked details.
+		e.fails("Token/Get", map[string]any{"paymentMethodToken": tok}, "PSP_036")
+		r, err := e.vault.Get(e.ctx(), shopID, tok)
+		if err != nil || r.StatusAt(e.clk.Now()) != vault.StatusPurged || r.PANMasked != "497010XXXXXX0055" {
+			e.t.Fatalf("purged token after the update %+v, %v", r, err)
+		}
+		return
 	}
 	got := e.ok("Token/Get", map[string]any{"paymentMethodToken": tok})
-	if got["status"] != "CANCELLED" || get(got, "tokenDetails.pan") != "497010XXXXXX0055" {
+	if got["status"] != status || get(got, "tokenDetails.pan") != "497010XXXXXX0055" {
 		e.t.Fatalf("token after the update %v", got)
 	}
+}
+
+// failTokenWrites makes the database refuse every change of a token row, as
+// a full disk does, until the function it returns is called: a real trigger
+// of the engine. It may be called from the acquirer's call.
+func (e *env) failTokenWrites() (end func()) {
+	e.t.Helper()
+	ctx := context.Background()
+	install := []string{`CREATE TRIGGER tu_disk_full BEFORE UPDATE ON tokens
+		BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`}
+	drop := `DROP TRIGGER tu_disk_full`
+	if e.db.Dialect() == store.Postgres {
+		install = []string{`CREATE OR REPLACE FUNCTION tu_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$`,
+			`CREATE TRIGGER tu_disk_full BEFORE UPDATE ON tokens FOR EACH ROW EXECUTE FUNCTION tu_disk_full()`}
+		drop = `DROP TRIGGER tu_disk_full ON tokens`
+	}
+	for _, q := range install {
+		if _, err := e.db.Writer().ExecContext(ctx, q); err != nil {
+			e.t.Errorf("installing the fault: %v", err)
+		}
+	}
+	return func() {
+		e.t.Helper()
+		if _, err := e.db.Writer().ExecContext(ctx, drop); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// The acquirer approves the card of a Token/Update form but the database
+// refuses to write the new card into the token (a real trigger: disk
+// full). The approval and the card replacement are one outcome: the buyer
+// is not told the card is registered (a technical error, to try again),
+// the merchant's IPN shows the VERIFICATION in ERROR (INT_999) without a
+// token, no token.updated is sent, and the token keeps its card. Once the
+// database writes again, another attempt on the same form registers it.
+func TestTokenUpdateCardNotWrittenIsNotAccepted(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, nil)
+		ans := e.post(e.ok("Charge/CreateToken", map[string]any{"currency": "EUR", "orderId": "reg-1"})["formToken"].(string),
+			"", newCard(cardOK, false)).answer(t)
+		tok := get(ans, "transactions.paymentMethodToken").(string)
+		ft := e.ok("Token/Update", map[string]any{"paymentMethodToken": tok, "currency": "EUR", "orderId": "upd-1"})["formToken"].(string)
+
+		var end func()
+		e.acq.beforeCall = func() { end = e.failTokenWrites() }
+		r := e.post(ft, "", newCard(cardMC, false))
+		e.acq.beforeCall = nil
+		end()
+		if r.Accepted || r.Message == "Your card has been registered. Thank you!" || r.Step == "done" {
+			t.Fatalf("buyer's answer %+v, want a technical error with another attempt offered", r)
+		}
+		p, err := e.pay.PaymentForToken(e.ctx(), ft)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ipn string
+		if err := e.db.Reader().QueryRow(`SELECT payload FROM outbox WHERE channel = 'ipn' AND ordering_key = $1 ORDER BY created_at DESC, id DESC`,
+			p.ID).Scan(&ipn); err != nil {
+			t.Fatalf("IPN of the update: %v", err)
+		}
+		var a map[string]any
+		if err := json.Unmarshal([]byte(ipn), &a); err != nil {
+			t.Fatal(err)
+		}
+		tx := a["transactions"].([]any)[0].(map[string]any)
+		if tx["operationType"] != "VERIFICATION" || tx["detailedStatus"] != "ERROR" || tx["errorCode"] != "INT_999" ||
+			tx["paymentMethodToken"] != nil || a["orderStatus"] != "UNPAID" {
+			t.Fatalf("IPN of the update whose card was not written %v", a)
+		}
+		if d, _ := tx["detailedErrorMessage"].(string); !strings.Contains(d, "not registered") {
+			t.Fatalf("detailedErrorMessage %q, want it to say the card was not registered", d)
+		}
+		got := e.ok("Token/Get", map[string]any{"paymentMethodToken": tok})
+		if got["status"] != "ACTIVE" || get(got, "tokenDetails.pan") != "497010XXXXXX0055" {
+			t.Fatalf("token after an update whose card was not written %v", got)
+		}
+		if got := e.outbox(tok); slices.Contains(got, "ipn token.updated https://merchant.example/ipn") {
+			t.Fatalf("token.updated sent for a card not written: %v", got)
+		}
+
+		// The database writes again: the buyer's next attempt registers it.
+		if r := e.post(ft, "", newCard(cardMC, false)); !r.Accepted || r.Message != "Your card has been registered. Thank you!" {
+			t.Fatalf("second attempt %+v", r)
+		}
+		got = e.ok("Token/Get", map[string]any{"paymentMethodToken": tok})
+		if got["status"] != "ACTIVE" || get(got, "tokenDetails.pan") != "510001XXXXXX2045" {
+			t.Fatalf("token after the second attempt %v", got)
+		}
+	})
+}
+
+// The acquirer's answer to the card check of a Token/Update form is lost
+// (a timeout after the check was made): recovery learns it was approved,
+// but the card the buyer typed is no longer there to write into the token.
+// The verification is recorded in ERROR (INT_999, card not registered),
+// not ACCEPTED with the token's old card, and the buyer may try again.
+func TestTokenUpdateRecoveredCheckIsNotAccepted(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		clk := clock.NewFake(time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC))
+		e := newEnv(t, db, clk)
+		ans := e.post(e.ok("Charge/CreateToken", map[string]any{"currency": "EUR", "orderId": "reg-1"})["formToken"].(string),
+			"", newCard(cardOK, false)).answer(t)
+		tok := get(ans, "transactions.paymentMethodToken").(string)
+		ft := e.ok("Token/Update", map[string]any{"paymentMethodToken": tok, "currency": "EUR", "orderId": "upd-1"})["formToken"].(string)
+
+		sim := e.acq.Connector.(*simulator.Simulator)
+		e.acq.beforeVerify = func(r acquirer.AuthorizeRequest) { sim.InjectFault(r.OperationID, simulator.FaultTimeout) }
+		ctx, cancel := context.WithTimeout(e.ctx(), time.Minute)
+		defer cancel()
+		r := e.post(ft, "", newCard(cardMC, false))
+		e.acq.beforeVerify = nil
+		if r.Accepted || !strings.Contains(r.Message, "being processed") {
+			t.Fatalf("buyer's answer to a lost check %+v, want it pending", r)
+		}
+		clk.Advance(10 * time.Minute)
+		if n, err := e.pay.RecoverRunning(ctx, time.Minute, 10); err != nil || n != 1 {
+			t.Fatalf("RecoverRunning: %d, %v", n, err)
+		}
+		p, err := e.pay.PaymentForToken(ctx, ft)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := p.Transactions[len(p.Transactions)-1]
+		if v.DetailedStatus != payment.Error || v.ErrorCode != "INT_999" || v.Token != "" || v.AcquirerRef == "" {
+			t.Fatalf("recovered Token/Update check %s %s token %q ref %q, want ERROR INT_999 without a token, the check's reference kept",
+				v.DetailedStatus, v.ErrorCode, v.Token, v.AcquirerRef)
+		}
+		got := e.ok("Token/Get", map[string]any{"paymentMethodToken": tok})
+		if got["status"] != "ACTIVE" || get(got, "tokenDetails.pan") != "497010XXXXXX0055" {
+			t.Fatalf("token after a recovered update %v", got)
+		}
+		if got := e.outbox(tok); slices.Contains(got, "ipn token.updated https://merchant.example/ipn") {
+			t.Fatalf("token.updated sent for a card not written: %v", got)
+		}
+	})
 }

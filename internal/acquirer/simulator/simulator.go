@@ -99,6 +99,7 @@ type Simulator struct {
 	ops   map[string]*operation // by our operation id (journal: in progress only)
 	refs  map[string]*operation // by acquirer reference (memory mode)
 	fault map[string]Fault      // by operation id, consumed by the next call
+	next  map[Kind]Fault        // by kind, taken by the next new operation of it
 	auths int                   // approved authorizations (memory mode)
 	ds    map[string]*Session   // 3-D Secure transactions by DSTransID (memory mode)
 }
@@ -124,6 +125,7 @@ func New(cfg Config) *Simulator {
 		ops:   make(map[string]*operation),
 		refs:  make(map[string]*operation),
 		fault: make(map[string]Fault),
+		next:  make(map[Kind]Fault),
 		ds:    make(map[string]*Session),
 	}
 }
@@ -155,6 +157,15 @@ func (s *Simulator) Authorizations() int {
 func (s *Simulator) InjectFault(operationID string, f Fault) {
 	s.mu.Lock()
 	s.fault[operationID] = f
+	s.mu.Unlock()
+}
+
+// InjectNextFault makes the next new operation of kind fail with f, as
+// InjectFault does for one operation id: for operations whose id the test
+// cannot know beforehand (a refund's is the refund's own transaction id).
+func (s *Simulator) InjectNextFault(kind Kind, f Fault) {
+	s.mu.Lock()
+	s.next[kind] = f
 	s.mu.Unlock()
 }
 
@@ -360,6 +371,10 @@ func (s *Simulator) run(ctx context.Context, opID string, kind Kind, origRef str
 	}
 	op := &operation{kind: kind, done: make(chan struct{})}
 	s.ops[opID] = op
+	if f, ok := s.next[kind]; ok {
+		delete(s.next, kind)
+		s.fault[opID] = f
+	}
 	_, hasFault := s.fault[opID]
 	s.mu.Unlock()
 
@@ -410,23 +425,13 @@ func (s *Simulator) run(ctx context.Context, opID string, kind Kind, origRef str
 	case Timeout:
 		// Hold the request past the caller's deadline, then perform it: the
 		// caller never learns that it went through.
-		hold := time.NewTimer(s.cfg.TimeoutHold)
-		defer hold.Stop()
-		select {
-		case <-ctx.Done():
-		case <-hold.C:
-		}
+		s.holdPastDeadline(ctx)
 		_, _ = s.finish(context.WithoutCancel(ctx), opID, op, origRef, decide)
 		return acquirer.Result{}, fmt.Errorf("simulator %s: %w: no answer before the deadline", kind, acquirer.ErrTimeout)
 
 	case lost:
 		// Hold like a timeout, then drop the request unperformed.
-		hold := time.NewTimer(s.cfg.TimeoutHold)
-		defer hold.Stop()
-		select {
-		case <-ctx.Done():
-		case <-hold.C:
-		}
+		s.holdPastDeadline(ctx)
 		err := fmt.Errorf("simulator %s: %w: no answer before the deadline", kind, acquirer.ErrTimeout)
 		s.forget(opID, op, err)
 		return acquirer.Result{}, err
@@ -689,4 +694,15 @@ func newAuthorizationNumber() string {
 // expired reports whether an expiry date, when one was given, has passed.
 func expired(e card.Expiry, now time.Time) bool {
 	return !e.IsZero() && e.Expired(now)
+}
+
+// holdPastDeadline holds a request as an acquirer that does not answer in
+// time: until the caller gives up, or TimeoutHold at most.
+func (s *Simulator) holdPastDeadline(ctx context.Context) {
+	hold := time.NewTimer(s.cfg.TimeoutHold)
+	defer hold.Stop()
+	select {
+	case <-ctx.Done():
+	case <-hold.C:
+	}
 }

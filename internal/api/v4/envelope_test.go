@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	v4 "github.com/openpsp/openpsp/internal/api/v4"
 	"github.com/openpsp/openpsp/internal/clock"
@@ -100,5 +101,39 @@ func TestUnmarshalableAnswerIsObservedAsError(t *testing.T) {
 		if got := <-observed; env.Status != want || got != name+" "+want {
 			t.Errorf("%s: sent status %s, observed %q; want %s for both", name, env.Status, got, want)
 		}
+	}
+}
+
+// Lyra documents detailedErrorMessage up to 127 characters. Details that
+// quote what the caller sent (here an unknown web service's name, 300
+// characters) are clipped to fit, with "…" at the end.
+func TestDetailedErrorMessageFits127(t *testing.T) {
+	clk := clock.NewFake(time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC))
+	s := v4.New(v4.Options{Auth: testAuth{shop.Shop{ID: shopID}}, Clock: clk})
+	mux := http.NewServeMux()
+	mux.Handle("/api-payment/V4/{name...}", s)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api-payment/V4/Charge/"+strings.Repeat("x", 300), strings.NewReader("{}"))
+	req.SetBasicAuth(shopID, password)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var env struct {
+		Answer struct {
+			DetailedErrorMessage string `json:"detailedErrorMessage"`
+		} `json:"answer"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, body)
+	}
+	d := env.Answer.DetailedErrorMessage
+	if n := utf8.RuneCountInString(d); n != 127 || !strings.HasPrefix(d, "no web service named Charge/xxx") || !strings.HasSuffix(d, "x…") {
+		t.Fatalf("detailedErrorMessage of %d characters: %q", n, d)
 	}
 }

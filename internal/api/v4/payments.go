@@ -250,7 +250,7 @@ func (a *paymentsAPI) capture(c *Call) (any, error) {
 		}
 		if err := t.Capturable(); err != nil {
 			e, _ := errs.As(err)
-			return nil, &errs.Error{Code: e.Code, Message: e.Message, Field: field, Detail: "transaction " + u + ": " + e.Detail}
+			return nil, &errs.Error{Code: e.Code, Message: e.Message, Field: field, Detail: "transaction " + u + ": " + e.Detail, Err: e.Err}
 		}
 		checked = append(checked, u)
 	}

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/clientip"
 	"github.com/openpsp/openpsp/internal/clock"
@@ -206,6 +207,7 @@ func (s *Server) Unavailable(w http.ResponseWriter, r *http.Request, detail stri
 	name := callName(strings.TrimPrefix(r.URL.Path, "/api-payment/V4/"))
 	ans := ErrorAnswer{ErrorCode: errs.Internal, ErrorMessage: "internal error, please retry later", Type: "V4/WebService/WebServiceError"}
 	if detail != "" {
+		detail = fitDetail(detail)
 		ans.DetailedErrorMessage = &detail
 	}
 	s.observed(name, s.writeEnvelope(w, name, "ERROR", ans), start)
@@ -390,12 +392,31 @@ func (b *envelopeBody) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// maxDetail is the longest detailedErrorMessage Lyra documents (127
+// characters, V4 WebServiceError).
+const maxDetail = 127
+
+// fitDetail clips a detailedErrorMessage to maxDetail characters (with
+// "…" as its last): the messages of the code are written to fit, but some
+// quote what the caller sent (a field's value, a web service's name).
+func fitDetail(d string) string {
+	if utf8.RuneCountInString(d) <= maxDetail {
+		return d
+	}
+	return string([]rune(d)[:maxDetail-1]) + "…"
+}
+
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, name, shopID string, err error) string {
 	e, ok := errs.As(err)
 	if !ok {
 		e = &errs.Error{Code: errs.Internal, Message: "internal error, please retry later", Err: err}
 	}
-	if e.Code == errs.Internal {
+	switch {
+	case e.Code == errs.Internal && errors.Is(err, errs.ErrRetryLater):
+		// Expected while an operation is under way or being checked
+		// with the acquirer: the caller retries; not a fault of ours.
+		s.log.WarnContext(r.Context(), "web service: retry later", "webService", name, "err", err)
+	case e.Code == errs.Internal:
 		s.log.ErrorContext(r.Context(), "web service failed", "webService", name, "err", err)
 	}
 	ans := ErrorAnswer{ErrorCode: e.Code, ErrorMessage: e.Message, Type: "V4/WebService/WebServiceError"}
@@ -403,7 +424,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, name, shopID
 		ans.DetailedErrorCode = &e.DetailedCode
 	}
 	if e.Detail != "" {
-		ans.DetailedErrorMessage = &e.Detail
+		detail := fitDetail(e.Detail)
+		ans.DetailedErrorMessage = &detail
 	}
 	if shopID != "" {
 		ans.ShopID = &shopID

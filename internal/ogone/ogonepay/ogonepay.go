@@ -8,12 +8,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
 )
 
 // Shops finds a shop; *shop.Service implements it.
@@ -46,7 +48,7 @@ func (a *Adapter) Pay(ctx context.Context, req ogone.PayRequest) (ogone.PaymentT
 	zero := 0
 	who := initiator(req.ECI)
 	in := payment.CreateInput{Amount: req.Amount, Currency: req.Currency, OrderID: req.OrderID, CaptureDelay: &zero,
-		ManualValidation: "YES", Initiator: who}
+		ManualValidation: "YES", Initiator: who, Origin: payment.OriginDirectLink}
 	if req.Capture {
 		in.ManualValidation = "NO"
 	}
@@ -172,6 +174,12 @@ func (a *Adapter) Cancel(ctx context.Context, shopID, uuid string, amount int64)
 		in.Amount = &amount
 	}
 	_, t, err := a.p.CancelOrRefund(ctx, shopID, uuid, in)
+	if errors.Is(err, payment.ErrCancelUnknown) || errors.Is(err, payment.ErrCancelRefused) {
+		// The debit as it is: its cancellation pending for recovery
+		// (answered 61), or still authorised after the acquirer's
+		// refusal (63, deletion refused). V4 answers both as errors.
+		return convert(t), nil
+	}
 	if err != nil {
 		return ogone.PaymentTx{}, err
 	}
@@ -216,4 +224,42 @@ func convert(t payment.Transaction) ogone.PaymentTx {
 		DetailedStatus: t.DetailedStatus, Amount: t.Amount, AuthAmount: t.AuthAmount, CapturedAmount: t.CapturedAmount,
 		RefundedAmount: t.RefundedAmount, Currency: t.Currency, AuthNumber: t.AuthNumber, AuthResult: t.AuthResult,
 		Brand: t.Brand, PANMasked: t.PANMasked, Token: t.Token, PendingOp: t.PendingOp}
+}
+
+// SendPostSales makes every change of a DirectLink order's transaction
+// after its answer queue Ingenico's post-sale request (ogone.PostSaleMessages)
+// in the write that makes the change, for the PSPIDs that set a post-sale
+// URL. Call it once, before the service is used.
+func (a *Adapter) SendPostSales(st ogone.PostSaleStore) {
+	a.p.SetStatusHook(func(ctx context.Context, tx *sql.Tx, p payment.Payment, before, after payment.Transaction, now time.Time) error {
+		if p.Options.Origin != payment.OriginDirectLink {
+			return nil // a V4 payment: nothing to build
+		}
+		card := after
+		if after.OperationType == payment.Credit {
+			d, ok := p.Transaction(after.ParentUUID)
+			if !ok {
+				return nil
+			}
+			card = d
+		}
+		ch := ogone.StatusChange{DirectLink: true, ShopID: after.ShopID, Mode: after.Mode, OrderID: p.OrderID, DebitUUID: card.UUID,
+			Before: convert(before), After: convert(after), Holder: card.CardHolderName, At: now}
+		if card.ExpiryMonth > 0 {
+			ch.Expiry = fmt.Sprintf("%02d%02d", card.ExpiryMonth, card.ExpiryYear%100)
+		}
+		if ch.After.PANMasked == "" {
+			ch.After.PANMasked, ch.After.Brand = card.PANMasked, card.Brand
+		}
+		msgs, err := ogone.PostSaleMessages(ctx, tx, st, ch)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if _, err := store.InsertOutbox(tx, m, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

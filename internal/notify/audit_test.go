@@ -1,0 +1,190 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/notify"
+	"github.com/openpsp/openpsp/internal/outbox"
+)
+
+// TestAuditEveryMessage renders every email and SMS of every event in every
+// language through Compose and a real SMTP server on loopback, and checks
+// what a recipient sees: language, placeholders, amounts by currency
+// exponent, MIME structure and headers, accessible HTML, masked card, SMS
+// length.
+func TestAuditEveryMessage(t *testing.T) {
+	srv := startSMTP(t, false)
+	sender := smtpSender(t, srv, notify.SMTPStartTLS)
+	email, err := notify.NewEmailDeliverer(notify.EmailOptions{From: "OpenPSP <no-reply@psp.example>", Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := notify.NewRenderer(nil, quiet())
+	// 1234.5 in the currency's major unit, written for each language.
+	amounts := map[string]map[string]string{
+		"EUR": {"en": "€1,234.50", "fr": "1\u202f234,50\u00a0€", "es": "1234,50\u00a0€", "it": "1234,50\u00a0€", "de": "1.234,50\u00a0€"},
+	}
+	// The event's time (SampleContent: 2030-03-04 10:30 UTC), in UTC, said so.
+	dates := map[string]string{"en": "March 4, 2030 at 10:30 UTC", "fr": "4 mars 2030 à 10:30 UTC",
+		"es": "4 de marzo de 2030, 10:30 UTC", "it": "4 marzo 2030 alle 10:30 UTC", "de": "4. März 2030 um 10:30 UTC"}
+	minor := map[string]int64{"EUR": 123450, "JPY": 1234, "KWD": 1234500}
+	decimals := map[string]string{"EUR": `\d[,.]\d{2}\b`, "JPY": `\b1[.,\x{a0}\x{202f}]?234\b`, "KWD": `\d[,.]\d{3}\b`}
+	english := regexp.MustCompile(`(?i)\b(the|your|order|payment|card|has been|was|hello|thank you|amount|refused|accepted)\b`)
+	leftover := regexp.MustCompile(`\{\{|\}\}|%!|\{[a-z.]+\}|\b(pay|merchant|token|sms|label|status|month)\.[a-z.0-9]+\b`)
+	type variant struct {
+		name string
+		tpl  string
+		edit func(c *notify.Content)
+	}
+	retry := time.Date(2030, 3, 9, 10, 30, 0, 0, time.UTC)
+	var variants []variant
+	for _, id := range []string{notify.TplPaymentAcceptedBuyer, notify.TplPaymentRefusedBuyer, notify.TplPaymentMerchant} {
+		variants = append(variants, variant{id, id, nil})
+	}
+	variants = append(variants,
+		variant{"merchant refused", notify.TplPaymentMerchant, func(c *notify.Content) { c.Payment.Accepted = false }},
+		variant{"merchant error", notify.TplPaymentMerchant, func(c *notify.Content) { c.Payment.Accepted, c.Payment.TechnicalError = false, true }},
+		variant{"buyer error", notify.TplPaymentRefusedBuyer, func(c *notify.Content) { c.Payment.TechnicalError, c.Payment.DebitAfterCheck = true, true }},
+		variant{"instalment retry", notify.TplPaymentRefusedBuyer, func(c *notify.Content) { c.Payment.RetryAt = &retry }},
+		variant{"instalment failed", notify.TplPaymentRefusedBuyer, func(c *notify.Content) { c.Payment.InstalmentFailed = true }},
+		variant{"deferred", notify.TplPaymentAcceptedBuyer, func(c *notify.Content) { c.Payment.DebitOn = &retry }},
+		variant{"instalment merchant", notify.TplInstalmentMerchant, nil},
+		variant{"instalment cancelled", notify.TplInstalmentMerchant, func(c *notify.Content) { c.Instalment.Reason = "cancelled" }},
+	)
+	for _, kind := range []string{"created", "updated", "cancelled"} {
+		for _, id := range []string{notify.TplTokenBuyer, notify.TplTokenMerchant, notify.TplTokenSMSBuyer, notify.TplTokenSMSMerchant} {
+			variants = append(variants, variant{id + " " + kind, id, func(c *notify.Content) { c.Token.Kind = kind }})
+		}
+	}
+	n := 0
+	for _, v := range variants {
+		for _, lang := range notify.Languages {
+			for _, cur := range []string{"EUR", "JPY", "KWD"} {
+				c := notify.SampleContent(v.tpl)
+				c.Lang = lang
+				c.Shop.Name = "Boulangerie Zoé"
+				c.Shop.LogoURL = "https://shop.example.com/logo.png"
+				// Values with no English word in them, so that only the wording is judged.
+				if c.Token != nil {
+					c.Token.CustomerReference = "C-7"
+				}
+				if c.Instalment != nil {
+					c.Instalment.OrderID = "A-7"
+				}
+				if c.Payment != nil {
+					c.Payment.OrderID = "CMD-42"
+					c.Payment.Amount, c.Payment.Currency = minor[cur], cur
+				} else if c.Instalment != nil {
+					c.Instalment.Amount, c.Instalment.Currency = minor[cur], cur
+				} else if cur != "EUR" {
+					continue
+				}
+				if v.edit != nil {
+					v.edit(&c)
+				}
+				name := fmt.Sprintf("%s/%s/%s", v.name, lang, cur)
+				if strings.Contains(v.tpl, ".sms.") {
+					s, err := r.SMS(context.Background(), c)
+					if err != nil {
+						t.Fatal(err)
+					}
+					septets, ok := notify.GSM7Length(s)
+					if !ok || septets > 160 {
+						t.Errorf("%s: SMS not one GSM 7-bit part (%d septets, gsm=%v): %q", name, septets, ok, s)
+					}
+					if lang != "en" && english.MatchString(s) {
+						t.Errorf("%s: English in SMS %q", name, s)
+					}
+					if m := leftover.FindString(s); m != "" {
+						t.Errorf("%s: leftover %q in SMS %q", name, m, s)
+					}
+					continue
+				}
+				payload, _ := json.Marshal(c)
+				n++
+				e, _, err := email.Compose(context.Background(), outbox.Delivery{Message: outbox.Message{ID: fmt.Sprintf("msg-%d", n), Target: "to@example.com",
+					Payload: string(payload)}, CreatedAt: time.Date(2030, 3, 4, 10, 31, 0, 0, time.UTC)})
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if _, err := sender.Send(context.Background(), e); err != nil {
+					t.Fatalf("%s: send: %v", name, err)
+				}
+				msgs := srv.messages()
+				m := msgs[len(msgs)-1]
+				h := m.Message.Header
+				for _, k := range []string{"Date", "Message-Id", "From", "Subject"} {
+					if h.Get(k) == "" {
+						t.Errorf("%s: no %s header", name, k)
+					}
+				}
+				for _, k := range []string{"Subject", "From"} {
+					for _, ch := range h.Get(k) {
+						if ch > 127 {
+							t.Errorf("%s: %s header not RFC 2047 encoded: %q", name, k, h.Get(k))
+							break
+						}
+					}
+				}
+				subject := decodeHeader(t, h.Get("Subject"))
+				mt, ps := parts(t, m)
+				if mt != "multipart/alternative" || ps["text/plain"] == "" || ps["text/html"] == "" {
+					t.Fatalf("%s: %s with parts %v", name, mt, len(ps))
+				}
+				if !strings.Contains(strings.ToLower(string(m.Body)), "charset=utf-8") {
+					t.Errorf("%s: parts without charset=UTF-8", name)
+				}
+				text, html := ps["text/plain"], ps["text/html"]
+				all := subject + "\n" + text + "\n" + html
+				if !strings.Contains(html, `<html lang="`+lang+`"`) {
+					t.Errorf("%s: no lang attribute", name)
+				}
+				for _, img := range regexp.MustCompile(`<img[^>]*>`).FindAllString(html, -1) {
+					if !regexp.MustCompile(`alt="[^"]+"`).MatchString(img) {
+						t.Errorf("%s: image without alt text: %s", name, img)
+					}
+				}
+				for _, tb := range regexp.MustCompile(`<table[^>]*>`).FindAllString(html, -1) {
+					if !strings.Contains(tb, `role="presentation"`) {
+						t.Errorf("%s: layout table without role=presentation: %s", name, tb)
+					}
+				}
+				if strings.Contains(all, "497010") || strings.Contains(all, "XXXXXX") || regexp.MustCompile(`(?i)cvv|cvc`).MatchString(all) {
+					t.Errorf("%s: card data beyond the masked form", name)
+				}
+				if m := leftover.FindString(all); m != "" {
+					t.Errorf("%s: leftover %q", name, m)
+				}
+				if regexp.MustCompile(`(?m)^[^:\n]{0,3}:\s*$`).MatchString(text) {
+					t.Errorf("%s: empty label in text:\n%s", name, text)
+				}
+				if lang != "en" {
+					// Words of the message itself, not values (names, ids).
+					plain := regexp.MustCompile(`<[^>]*>`).ReplaceAllString(subject+"\n"+text+"\n"+html, " ")
+					if m := english.FindString(plain); m != "" {
+						t.Errorf("%s: English %q in:\n%s\n%s", name, m, subject, text)
+					}
+				}
+				if want := amounts[cur][lang]; want != "" && (c.Payment != nil || c.Instalment != nil) && cur == "EUR" && v.tpl != notify.TplInstalmentMerchant {
+					if !strings.Contains(text, want) || !strings.Contains(html, want) {
+						t.Errorf("%s: amount %q not in:\n%s", name, want, text)
+					}
+				}
+				if c.Payment != nil || c.Instalment != nil {
+					if !regexp.MustCompile(decimals[cur]).MatchString(text) {
+						t.Errorf("%s: amount without %s's decimals in:\n%s", name, cur, text)
+					}
+				}
+				if !strings.Contains(text, dates[lang]) || !strings.Contains(html, dates[lang]) {
+					t.Errorf("%s: date %q not in:\n%s", name, dates[lang], text)
+				}
+			}
+		}
+	}
+}
