@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -66,15 +67,21 @@ func (h *Handler) flexEntry(w http.ResponseWriter, r *http.Request) {
 		h.genericPage(w, lang, http.StatusBadRequest)
 		return
 	}
+	// Signed: the request is the merchant's, and its error page may name
+	// the shop (an unsigned one, which anyone can send with any PSPID,
+	// does not learn it).
+	signedError := func() {
+		h.errorPage(w, errorInfo{lang: lang, shopName: h.shopName(ctx, acct.ShopID), account: directDebitParams(ps)}, http.StatusBadRequest)
+	}
 	req, err := ParseFlexRequest(ps)
 	if err != nil {
 		h.logError(ctx, acct.ShopID, sourceFlex, "INVALID_PARAMETER", err.Error(), map[string]string{"pspid": pspid})
-		h.genericPage(w, lang, http.StatusBadRequest)
+		signedError()
 		return
 	}
 	if req.DirectDebit() && h.opts.BankAccounts == nil {
 		h.logError(ctx, acct.ShopID, sourceFlex, "PAYMENT_METHOD_UNAVAILABLE", "direct debit is not available on this platform", map[string]string{"pspid": pspid})
-		h.genericPage(w, lang, http.StatusBadRequest)
+		signedError()
 		return
 	}
 	var tpl *Template
@@ -85,7 +92,7 @@ func (h *Handler) flexEntry(w http.ResponseWriter, r *http.Request) {
 				h.log.ErrorContext(ctx, "flexcheckout: template", "err", err)
 			}
 			h.logError(ctx, acct.ShopID, sourceFlex, "TEMPLATE_NOT_FOUND", "LAYOUT.TEMPLATENAME names no uploaded template", map[string]string{"pspid": pspid, "template": req.TemplateName})
-			h.genericPage(w, lang, http.StatusBadRequest)
+			signedError()
 			return
 		}
 		tpl = &t
@@ -123,7 +130,7 @@ func (h *Handler) openSession(w http.ResponseWriter, r *http.Request) (Session, 
 		return Session{}, shop.Ogone{}, false
 	}
 	if s.State != SessionOpen || !h.clock.Now().Before(s.ExpiresAt) {
-		h.genericPage(w, s.Request.Language, http.StatusGone)
+		h.sessionPage(r.Context(), w, s, http.StatusGone)
 		return Session{}, shop.Ogone{}, false
 	}
 	acct, err := h.opts.Accounts.OgoneAccount(ctx, s.Request.PSPID)
@@ -162,7 +169,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, s Session) bool
 		h.log.ErrorContext(r.Context(), "flexcheckout: session", "err", err)
 	}
 	if err != nil || !done {
-		h.genericPage(w, s.Request.Language, http.StatusConflict)
+		h.sessionPage(r.Context(), w, s, http.StatusConflict)
 		return false
 	}
 	return true
@@ -193,6 +200,9 @@ type fieldErrors struct {
 	// mistakes: the holder, the expiry and the BIC as entered. Never the
 	// card number, the security code or the IBAN.
 	holder, month, year, bic string
+	// framed: the submit came from a frame (Sec-Fetch-Dest), where the
+	// browser may refuse autofocus (pageData.FocusRefresh).
+	framed bool
 }
 
 func (e *fieldErrors) add(field, msgKey, code string) {
@@ -223,7 +233,7 @@ func (h *Handler) flexSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	form, err := ParseParams(r, UTF8)
 	if err != nil {
-		h.genericPage(w, s.Request.Language, http.StatusBadRequest)
+		h.sessionPage(r.Context(), w, s, http.StatusBadRequest)
 		return
 	}
 	if s.Request.DirectDebit() {
@@ -362,12 +372,12 @@ func (h *Handler) claimFailed(w http.ResponseWriter, r *http.Request, s Session,
 			"alias update refused: ALIAS.ORDERID already created an alias (document 004 §3.1.1)",
 			map[string]string{"pspid": s.Request.PSPID, "orderId": s.Request.OrderID, "aliasId": aliasID,
 				"detail": strings.TrimPrefix(err.Error(), errDuplicateOrder.Error()+" ")})
-		h.genericPage(w, s.Request.Language, http.StatusConflict)
+		h.sessionPage(r.Context(), w, s, http.StatusConflict)
 	case errors.Is(err, errSessionDone):
-		h.genericPage(w, s.Request.Language, http.StatusConflict)
+		h.sessionPage(r.Context(), w, s, http.StatusConflict)
 	case errors.Is(err, vault.ErrTokenExists):
 		// Created by a concurrent page between our lookup and our insert.
-		h.genericPage(w, s.Request.Language, http.StatusConflict)
+		h.sessionPage(r.Context(), w, s, http.StatusConflict)
 	case errors.Is(err, vault.ErrNotAccount), errors.Is(err, vault.ErrTokenPurged):
 		// The direct debit page named a card alias, or a purged one: it
 		// cannot take an account. Refused input, as for a card alias.
@@ -422,7 +432,7 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, s Session, a
 	ctx := r.Context()
 	n, err := h.opts.Store.CountAttempt(ctx, s.ID)
 	if errors.Is(err, ErrNotFound) {
-		h.genericPage(w, s.Request.Language, http.StatusConflict)
+		h.sessionPage(r.Context(), w, s, http.StatusConflict)
 		return
 	}
 	if err != nil {
@@ -431,6 +441,8 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, s Session, a
 		return
 	}
 	if n < h.opts.MaxAttempts {
+		dest := r.Header.Get("Sec-Fetch-Dest")
+		fe.framed = dest == "iframe" || dest == "frame"
 		h.renderForm(ctx, w, s, acct, h.template(ctx, s), &fe, http.StatusOK)
 		return
 	}
@@ -460,7 +472,7 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, s Session, ac
 	u, err := ReturnURL(base, res, acct.Settings.ReturnFields, s.Request.ParamPlus, acct.SHAAlgorithm, acct.SHAOut)
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "flexcheckout: return URL", "err", err)
-		h.genericPage(w, s.Request.Language, http.StatusInternalServerError)
+		h.sessionPage(r.Context(), w, s, http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -624,6 +636,20 @@ func (h *Handler) submitAccount(w http.ResponseWriter, r *http.Request, s Sessio
 // --flex-primary), the colour of a shop without one.
 const defaultPrimary = "#1d4ed8"
 
+// titleTag is the start tag of a merchant template's title.
+var titleTag = regexp.MustCompile(`(?i)<title(?:\s[^>]*)?>`)
+
+// prefixTitle starts the title of a merchant template's page with prefix
+// ("Error: "), as our own page's after mistakes; a template without a
+// title is left as it is.
+func prefixTitle(page, prefix string) string {
+	loc := titleTag.FindStringIndex(page)
+	if loc == nil {
+		return page
+	}
+	return page[:loc[1]] + template.HTMLEscapeString(prefix) + page[loc[1]:]
+}
+
 // trustedHTML marks our own rendered form as HTML for the page layout.
 func trustedHTML(s string) template.HTML { return template.HTML(s) } //nolint:gosec // rendered by html/template
 
@@ -632,10 +658,52 @@ func trustedHTML(s string) template.HTML { return template.HTML(s) } //nolint:go
 // alias must not tell when it was made.
 func newAliasID() string { return strings.ToUpper(uuid.NewString()) }
 
-// genericPage shows document 004's generic error message. It may be framed
-// by anyone: it holds nothing to click.
+// errorInfo is what the error page says besides the generic message:
+// its language, and once the request is known to be the merchant's, the
+// shop's name and whether the page was for a bank account.
+type errorInfo struct {
+	lang, shopName string
+	account        bool
+}
+
+// genericPage shows document 004's generic error message for a request
+// that is not known to be the merchant's.
 func (h *Handler) genericPage(w http.ResponseWriter, lang string, code int) {
-	lang = language(lang)
+	h.errorPage(w, errorInfo{lang: lang}, code)
+}
+
+// sessionPage shows the generic error page of a page session: in its
+// language, with its shop's name.
+func (h *Handler) sessionPage(ctx context.Context, w http.ResponseWriter, s Session, code int) {
+	h.errorPage(w, errorInfo{lang: s.Request.Language, shopName: h.shopName(ctx, s.ShopID), account: s.Request.DirectDebit()}, code)
+}
+
+// shopName is the name of a shop for a page title, "" when it cannot be
+// read (the page is shown without it).
+func (h *Handler) shopName(ctx context.Context, shopID string) string {
+	sh, err := h.opts.Accounts.Get(ctx, shopID)
+	if err != nil {
+		h.log.ErrorContext(ctx, "flexcheckout: shop name", "err", err)
+		return ""
+	}
+	return sh.Name
+}
+
+// directDebitParams reports whether request parameters ask for a bank
+// account (FlexRequest.DirectDebit, for a request that did not parse).
+func directDebitParams(ps Params) bool {
+	_, ok := directDebit(ps.Get(fCardPaymentMethod))
+	if !ok {
+		_, ok = directDebit(ps.Get(fCardBrand))
+	}
+	return ok
+}
+
+// errorPage shows document 004's generic error message, titled with what
+// is unavailable (and the shop's name when known), as the hosted payment
+// pages are. It may be framed by anyone: it holds nothing to click.
+func (h *Handler) errorPage(w http.ResponseWriter, e errorInfo, code int) {
+	lang := language(e.lang)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -643,7 +711,7 @@ func (h *Handler) genericPage(w http.ResponseWriter, lang string, code int) {
 	// The address may hold a session id: no page it leads to learns it.
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(code)
-	_ = h.tmpl.ExecuteTemplate(w, "error.html", pageData{Lang: lang, Static: staticPath})
+	_ = h.tmpl.ExecuteTemplate(w, "error.html", pageData{Lang: lang, Static: staticPath, ShopName: e.shopName, DirectDebit: e.account})
 }
 
 // failInternal answers a request that failed on err (logged by the
@@ -675,10 +743,26 @@ type pageData struct {
 	Errors       map[string]string
 	Attempts     string
 	Holder       string // the cardholder or account holder entered
+	ShopName     string // in the title after the page's own, as on the hosted pages
+	Framed       bool   // the form comes back with mistakes into a frame (FocusRefresh)
 	// The shop's colour (shop.PaletteFor), empty for flex.css's default
 	// blue; Nonce lets its style element through the page's policy.
 	Primary, OnPrimary, PrimaryUI template.CSS
 	Nonce                         string
+}
+
+// Heading is the page's own title: what it is for, or on the error page,
+// what is unavailable.
+func (d pageData) Heading(errorPage bool) string {
+	switch {
+	case errorPage && d.DirectDebit:
+		return T(d.Lang, msgErrorTitleAcct)
+	case errorPage:
+		return T(d.Lang, msgErrorTitle)
+	case d.DirectDebit:
+		return T(d.Lang, msgTitleAccount)
+	}
+	return T(d.Lang, msgTitleCard)
 }
 
 // T translates a message key into the page language.
@@ -700,13 +784,36 @@ var fieldOrder = []string{"holder", "iban", "bic", "cardno", "cn", "expiry", "cv
 // autofocus attribute, so that a buyer who sent the form lands on the
 // mistake, its error read out by its aria-describedby (the page has no
 // script to move the focus).
-func (d pageData) Focus(field string) bool {
+func (d pageData) Focus(field string) bool { return d.firstError() == field }
+
+func (d pageData) firstError() string {
 	for _, f := range fieldOrder {
 		if _, ok := d.Errors[f]; ok {
-			return f == field
+			return f
 		}
 	}
-	return false
+	return ""
+}
+
+// fieldIDs are the ids of the elements of the form's fields (the expiry's
+// is its month).
+var fieldIDs = map[string]string{"holder": "holder", "iban": "iban", "bic": "bic", "cardno": "cardno", "cn": "cn",
+	"expiry": "expm", "cvc": "cvc"}
+
+// FocusRefresh is, for a form sent back with mistakes into a frame, a
+// refresh to the first invalid field's fragment: Chromium ignores
+// autofocus in a frame of another origin than the top page's (the
+// merchant's checkout), but focuses the element a fragment names, and a
+// refresh needs no script (the page's CSP allows none; CSP has no
+// directive for a refresh). Measured in TestBrowserFlexFocusInCrossOriginFrame.
+// It costs a history entry (Chromium keeps the page without the fragment
+// under it), so a page shown in full, where autofocus works, has none.
+func (d pageData) FocusRefresh() template.HTML {
+	id := fieldIDs[d.firstError()]
+	if !d.Framed || id == "" {
+		return ""
+	}
+	return template.HTML(`<meta http-equiv="refresh" content="0;url=#` + id + `">`) //nolint:gosec // id from fieldIDs
 }
 
 // renderForm shows the page: our own layout, or the merchant's template
@@ -718,13 +825,17 @@ func (h *Handler) renderForm(ctx context.Context, w http.ResponseWriter, s Sessi
 		CancelAction: FlexCheckoutPath + "/" + s.ID + "/cancel", DirectDebit: req.DirectDebit(),
 		Method: req.directDebitName(), Brands: req.Brands(), OptIn: acct.Settings.AliasOptIn, BIC: req.BIC,
 		Nonce: ids.RandomHex(16)}
-	// The shop's colour, as on the hosted payment page; a shop that cannot
-	// be read keeps the default colours rather than losing the page.
+	// The shop's name and colour, as on the hosted payment page; a shop
+	// that cannot be read keeps the default colours rather than losing the
+	// page.
 	if sh, err := h.opts.Accounts.Get(ctx, s.ShopID); err != nil {
 		h.log.ErrorContext(ctx, "flexcheckout: shop colour", "err", err)
-	} else if shop.ValidPrimaryColor(sh.Settings.PrimaryColor) {
-		p := shop.PaletteFor(sh.Settings.PrimaryColor, defaultPrimary)
-		d.Primary, d.OnPrimary, d.PrimaryUI = template.CSS(p.Color), template.CSS(p.On), template.CSS(p.UI)
+	} else {
+		d.ShopName = sh.Name
+		if shop.ValidPrimaryColor(sh.Settings.PrimaryColor) {
+			p := shop.PaletteFor(sh.Settings.PrimaryColor, defaultPrimary)
+			d.Primary, d.OnPrimary, d.PrimaryUI = template.CSS(p.Color), template.CSS(p.On), template.CSS(p.UI)
+		}
 	}
 	if req.Brand != "" {
 		d.FixedBrand = req.Brand
@@ -741,6 +852,7 @@ func (h *Handler) renderForm(ctx context.Context, w http.ResponseWriter, s Sessi
 	d.SelMonth, d.SelYear = fmt.Sprintf("%02d", int(now.Month())), strconv.Itoa(now.Year())
 	if fe != nil {
 		d.Errors, d.Holder, d.SelMonth, d.SelYear = fe.msgs, fe.holder, fe.month, fe.year
+		d.Framed = fe.framed
 		if fe.bic != "" {
 			d.BIC = fe.bic
 		}
@@ -748,12 +860,15 @@ func (h *Handler) renderForm(ctx context.Context, w http.ResponseWriter, s Sessi
 	var form bytes.Buffer
 	if err := h.tmpl.ExecuteTemplate(&form, "form.html", d); err != nil {
 		h.log.Error("flexcheckout: rendering the form", "err", err)
-		h.genericPage(w, req.Language, http.StatusInternalServerError)
+		h.sessionPage(ctx, w, s, http.StatusInternalServerError)
 		return
 	}
 	var page bytes.Buffer
 	if tpl != nil {
 		before, after, _ := strings.Cut(tpl.HTML, PaymentZone)
+		if len(d.Errors) > 0 {
+			before = prefixTitle(before, T(d.Lang, msgErrorPrefix))
+		}
 		page.WriteString(before)
 		page.Write(form.Bytes())
 		page.WriteString(after)
@@ -762,7 +877,7 @@ func (h *Handler) renderForm(ctx context.Context, w http.ResponseWriter, s Sessi
 		Form any
 	}{d, trustedHTML(form.String())}); err != nil {
 		h.log.Error("flexcheckout: rendering the page", "err", err)
-		h.genericPage(w, req.Language, http.StatusInternalServerError)
+		h.sessionPage(ctx, w, s, http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

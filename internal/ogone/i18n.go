@@ -35,7 +35,9 @@ const (
 	msgSubmit         = "submit"
 	msgCancel         = "cancel"
 	msgGeneric        = "generic"
-	msgErrorTitle     = "errorTitle"
+	msgErrorTitle     = "errorTitle"        // the error page of a card page (or of an unknown request)
+	msgErrorTitleAcct = "errorTitleAccount" // the error page of a bank account page
+	msgErrorPrefix    = "errorPrefix"       // starts the title of a form sent back with mistakes
 	msgErrCardNumber  = "errCardNumber"
 	msgErrCardEmpty   = "errCardEmpty"
 	msgErrBrand       = "errBrand"
@@ -57,8 +59,8 @@ var messages = map[string]map[string]string{
 		msgCardNumber: "Card number", msgHolder: "Cardholder name", msgExpiry: "Expiry date", msgMonth: "Month",
 		msgYear: "Year", msgCVC: "Security code (CVC)", msgAccountHolder: "Account holder", msgIBAN: "IBAN",
 		msgBIC: "BIC", msgStore: "Save these details for my next purchases", msgSubmit: "Confirm", msgCancel: "Cancel",
-		msgGeneric:       "An error occurred while processing the request. Please try again later or contact the shop.",
-		msgErrorTitle:    "Error",
+		msgGeneric:    "An error occurred while processing the request. Please try again later or contact the shop.",
+		msgErrorTitle: "Card registration unavailable", msgErrorTitleAcct: "Bank account registration unavailable", msgErrorPrefix: "Error: ",
 		msgErrCardNumber: "The card number is not valid.", msgErrCardEmpty: "Please enter the card number.",
 		msgErrBrand: "This type of card is not accepted.", msgErrExpiry: "The expiry date is not valid.",
 		msgErrExpired: "This card has expired.", msgErrHolder: "Please enter the name shown on the card (at most 50 characters).",
@@ -70,8 +72,8 @@ var messages = map[string]map[string]string{
 		msgCardNumber: "Numéro de carte", msgHolder: "Nom du titulaire", msgExpiry: "Date d’expiration", msgMonth: "Mois",
 		msgYear: "Année", msgCVC: "Cryptogramme visuel (CVC)", msgAccountHolder: "Titulaire du compte", msgIBAN: "IBAN",
 		msgBIC: "BIC", msgStore: "Enregistrer ces données pour mes prochains achats", msgSubmit: "Valider", msgCancel: "Annuler",
-		msgGeneric:       "Une erreur s’est produite lors du traitement de la demande. Veuillez réessayer plus tard ou contacter la boutique.",
-		msgErrorTitle:    "Erreur",
+		msgGeneric:    "Une erreur s’est produite lors du traitement de la demande. Veuillez réessayer plus tard ou contacter la boutique.",
+		msgErrorTitle: "Enregistrement de la carte indisponible", msgErrorTitleAcct: "Enregistrement du compte bancaire indisponible", msgErrorPrefix: "Erreur\u00a0: ",
 		msgErrCardNumber: "Le numéro de carte n’est pas valide.", msgErrCardEmpty: "Veuillez saisir le numéro de carte.",
 		msgErrBrand: "Ce type de carte n’est pas accepté.", msgErrExpiry: "La date d’expiration n’est pas valide.",
 		msgErrExpired: "Cette carte est expirée.", msgErrHolder: "Veuillez saisir le nom figurant sur la carte (50 caractères au plus).",
@@ -83,8 +85,8 @@ var messages = map[string]map[string]string{
 		msgCardNumber: "Número de tarjeta", msgHolder: "Nombre del titular", msgExpiry: "Fecha de caducidad", msgMonth: "Mes",
 		msgYear: "Año", msgCVC: "Código de seguridad (CVC)", msgAccountHolder: "Titular de la cuenta", msgIBAN: "IBAN",
 		msgBIC: "BIC", msgStore: "Guardar estos datos para mis próximas compras", msgSubmit: "Confirmar", msgCancel: "Cancelar",
-		msgGeneric:       "Se ha producido un error al procesar la solicitud. Inténtelo de nuevo más tarde o póngase en contacto con la tienda.",
-		msgErrorTitle:    "Error",
+		msgGeneric:    "Se ha producido un error al procesar la solicitud. Inténtelo de nuevo más tarde o póngase en contacto con la tienda.",
+		msgErrorTitle: "Registro de la tarjeta no disponible", msgErrorTitleAcct: "Registro de la cuenta bancaria no disponible", msgErrorPrefix: "Error: ",
 		msgErrCardNumber: "El número de tarjeta no es válido.", msgErrCardEmpty: "Introduzca el número de tarjeta.",
 		msgErrBrand: "Este tipo de tarjeta no se acepta.", msgErrExpiry: "La fecha de caducidad no es válida.",
 		msgErrExpired: "Esta tarjeta ha caducado.", msgErrHolder: "Introduzca el nombre que figura en la tarjeta (50 caracteres como máximo).",
@@ -96,8 +98,8 @@ var messages = map[string]map[string]string{
 		msgCardNumber: "Numero della carta", msgHolder: "Nome del titolare", msgExpiry: "Data di scadenza", msgMonth: "Mese",
 		msgYear: "Anno", msgCVC: "Codice di sicurezza (CVC)", msgAccountHolder: "Intestatario del conto", msgIBAN: "IBAN",
 		msgBIC: "BIC", msgStore: "Salva questi dati per i miei prossimi acquisti", msgSubmit: "Conferma", msgCancel: "Annulla",
-		msgGeneric:       "Si è verificato un errore durante l’elaborazione della richiesta. Riprovare più tardi o contattare il negozio.",
-		msgErrorTitle:    "Errore",
+		msgGeneric:    "Si è verificato un errore durante l’elaborazione della richiesta. Riprovare più tardi o contattare il negozio.",
+		msgErrorTitle: "Registrazione della carta non disponibile", msgErrorTitleAcct: "Registrazione del conto bancario non disponibile", msgErrorPrefix: "Errore: ",
 		msgErrCardNumber: "Il numero della carta non è valido.", msgErrCardEmpty: "Inserire il numero della carta.",
 		msgErrBrand: "Questo tipo di carta non è accettato.", msgErrExpiry: "La data di scadenza non è valida.",
 		msgErrExpired: "Questa carta è scaduta.", msgErrHolder: "Inserire il nome riportato sulla carta (al massimo 50 caratteri).",
@@ -109,8 +111,8 @@ var messages = map[string]map[string]string{
 		msgCardNumber: "Kartennummer", msgHolder: "Name des Karteninhabers", msgExpiry: "Ablaufdatum", msgMonth: "Monat",
 		msgYear: "Jahr", msgCVC: "Sicherheitscode (CVC)", msgAccountHolder: "Kontoinhaber", msgIBAN: "IBAN",
 		msgBIC: "BIC", msgStore: "Diese Daten für meine nächsten Einkäufe speichern", msgSubmit: "Bestätigen", msgCancel: "Abbrechen",
-		msgGeneric:       "Bei der Bearbeitung der Anfrage ist ein Fehler aufgetreten. Bitte versuchen Sie es später erneut oder wenden Sie sich an den Shop.",
-		msgErrorTitle:    "Fehler",
+		msgGeneric:    "Bei der Bearbeitung der Anfrage ist ein Fehler aufgetreten. Bitte versuchen Sie es später erneut oder wenden Sie sich an den Shop.",
+		msgErrorTitle: "Kartenregistrierung nicht verfügbar", msgErrorTitleAcct: "Registrierung der Bankverbindung nicht verfügbar", msgErrorPrefix: "Fehler: ",
 		msgErrCardNumber: "Die Kartennummer ist ungültig.", msgErrCardEmpty: "Bitte geben Sie die Kartennummer ein.",
 		msgErrBrand: "Dieser Kartentyp wird nicht akzeptiert.", msgErrExpiry: "Das Ablaufdatum ist ungültig.",
 		msgErrExpired: "Diese Karte ist abgelaufen.", msgErrHolder: "Bitte geben Sie den Namen auf der Karte ein (höchstens 50 Zeichen).",
@@ -122,8 +124,8 @@ var messages = map[string]map[string]string{
 		msgCardNumber: "Kaartnummer", msgHolder: "Naam van de kaarthouder", msgExpiry: "Vervaldatum", msgMonth: "Maand",
 		msgYear: "Jaar", msgCVC: "Beveiligingscode (CVC)", msgAccountHolder: "Rekeninghouder", msgIBAN: "IBAN",
 		msgBIC: "BIC", msgStore: "Deze gegevens bewaren voor mijn volgende aankopen", msgSubmit: "Bevestigen", msgCancel: "Annuleren",
-		msgGeneric:       "Er is een fout opgetreden bij het verwerken van het verzoek. Probeer het later opnieuw of neem contact op met de handelaar.",
-		msgErrorTitle:    "Fout",
+		msgGeneric:    "Er is een fout opgetreden bij het verwerken van het verzoek. Probeer het later opnieuw of neem contact op met de handelaar.",
+		msgErrorTitle: "Kaartregistratie niet beschikbaar", msgErrorTitleAcct: "Registratie van de bankrekening niet beschikbaar", msgErrorPrefix: "Fout: ",
 		msgErrCardNumber: "Het kaartnummer is ongeldig.", msgErrCardEmpty: "Voer het kaartnummer in.",
 		msgErrBrand: "Dit kaarttype wordt niet geaccepteerd.", msgErrExpiry: "De vervaldatum is ongeldig.",
 		msgErrExpired: "Deze kaart is verlopen.", msgErrHolder: "Voer de naam op de kaart in (maximaal 50 tekens).",
