@@ -1286,3 +1286,38 @@ func TestCardPostReplayedAfterEndShowsTheOutcomePage(t *testing.T) {
 		t.Errorf("PayCard called %d times, want 1", n)
 	}
 }
+
+// A form sent back with mistakes (no script: the page posted as a page)
+// starts its title with "Error: " in the page's language, as GOV.UK's
+// forms do, so that a screen reader says it as the page loads; the form
+// as first shown has its title alone.
+func TestFormWithMistakesTitleSaysError(t *testing.T) {
+	e := newEnv(t)
+	prefixes := map[string]string{"en": "Error: ", "fr": "Erreur\u00a0: ", "es": "Error: ", "it": "Errore: ", "de": "Fehler: "}
+	if len(prefixes) != len(languages) {
+		t.Fatalf("test languages %v, page languages %v", prefixes, languages)
+	}
+	for _, lang := range languages {
+		for _, action := range []string{"PAYMENT", "REGISTER"} {
+			f := demoForm("m-" + lang + "-" + action)
+			f.FormAction = action
+			if action == "REGISTER" {
+				f.Amount = 0
+			}
+			e.pay.add(f)
+			title := messages[lang]["title"]
+			if action == "REGISTER" {
+				title = messages[lang]["title_register"]
+			}
+			want := title + " · " + f.ShopName
+			target := "/pay/" + f.FormToken + "?kr-language=" + lang
+			if got := pageTitle(e.do(t, "GET", target, nil).Body.String()); got != want {
+				t.Errorf("%s %s form: title %q, want %q", lang, action, got, want)
+			}
+			w := e.do(t, "POST", target, cardValues("4970100000000056", "12/30", "1"))
+			if got := pageTitle(w.Body.String()); w.Code != http.StatusUnprocessableEntity || got != prefixes[lang]+want {
+				t.Errorf("%s %s form with mistakes: HTTP %d, title %q, want %q", lang, action, w.Code, got, prefixes[lang]+want)
+			}
+		}
+	}
+}

@@ -17,6 +17,7 @@ var languages = langpref.Spoken
 var messages = map[string]map[string]string{
 	"en": {
 		"title":               "Secure payment",
+		"title_error":         "Error: ", // starts the title of a form sent back with mistakes
 		"title_register":      "Card registration",
 		"amount":              "Amount",
 		"order":               "Order %s",
@@ -82,6 +83,7 @@ var messages = map[string]map[string]string{
 	},
 	"fr": {
 		"title":               "Paiement sécurisé",
+		"title_error":         "Erreur\u00a0: ", // starts the title of a form sent back with mistakes
 		"title_register":      "Enregistrement de la carte",
 		"amount":              "Montant",
 		"order":               "Commande %s",
@@ -147,6 +149,7 @@ var messages = map[string]map[string]string{
 	},
 	"es": {
 		"title":               "Pago seguro",
+		"title_error":         "Error: ", // starts the title of a form sent back with mistakes
 		"title_register":      "Registro de la tarjeta",
 		"amount":              "Importe",
 		"order":               "Pedido %s",
@@ -212,6 +215,7 @@ var messages = map[string]map[string]string{
 	},
 	"it": {
 		"title":               "Pagamento sicuro",
+		"title_error":         "Errore: ", // starts the title of a form sent back with mistakes
 		"title_register":      "Registrazione della carta",
 		"amount":              "Importo",
 		"order":               "Ordine %s",
@@ -277,6 +281,7 @@ var messages = map[string]map[string]string{
 	},
 	"de": {
 		"title":               "Sichere Zahlung",
+		"title_error":         "Fehler: ", // starts the title of a form sent back with mistakes
 		"title_register":      "Kartenregistrierung",
 		"amount":              "Betrag",
 		"order":               "Bestellung %s",

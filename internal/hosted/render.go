@@ -264,6 +264,10 @@ func (h *Handler) render(w http.ResponseWriter, status int, pg page, v *view, ex
 		v.Title = v.Heading
 	case (v.Page == pageMessage || v.Page == pageResult) && v.Message != "":
 		v.Title = headline(v.Message)
+	case v.Page == pageForm && len(v.FieldErrors) > 0:
+		// A form sent back with mistakes says so first, as GOV.UK's do:
+		// a screen reader reads the title as the page loads.
+		v.Title = v.M["title_error"] + v.Title
 	}
 	var buf bytes.Buffer
 	if err := h.tmpl.ExecuteTemplate(&buf, "page", v); err != nil {
