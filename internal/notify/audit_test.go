@@ -57,6 +57,13 @@ func TestAuditEveryMessage(t *testing.T) {
 		variant{"instalment merchant", notify.TplInstalmentMerchant, nil},
 		variant{"instalment cancelled", notify.TplInstalmentMerchant, func(c *notify.Content) { c.Instalment.Reason = "cancelled" }},
 	)
+	// The errors an instalment fails with before any payment, as
+	// subscription records them (code and English detail, for the webhook
+	// and the logs): the email says each in its own language.
+	for _, e := range instalmentErrors {
+		variants = append(variants, variant{"instalment " + e.code + " " + e.detail, notify.TplInstalmentMerchant,
+			func(c *notify.Content) { c.Instalment.ErrorCode, c.Instalment.ErrorDetail = e.code, e.detail }})
+	}
 	for _, kind := range []string{"created", "updated", "cancelled"} {
 		for _, id := range []string{notify.TplTokenBuyer, notify.TplTokenMerchant, notify.TplTokenSMSBuyer, notify.TplTokenSMSMerchant} {
 			variants = append(variants, variant{id + " " + kind, id, func(c *notify.Content) { c.Token.Kind = kind }})
@@ -181,10 +188,31 @@ func TestAuditEveryMessage(t *testing.T) {
 						t.Errorf("%s: amount without %s's decimals in:\n%s", name, cur, text)
 					}
 				}
+				if in := c.Instalment; in != nil && in.ErrorDetail != "" && strings.Contains(all, in.ErrorDetail) {
+					t.Errorf("%s: the stored (English) error detail %q in:\n%s", name, in.ErrorDetail, text)
+				}
+				if in := c.Instalment; in != nil && in.ErrorCode != "" && in.Reason == "" && !strings.Contains(text, in.ErrorCode) {
+					t.Errorf("%s: the error code %s, which support asks for, not in:\n%s", name, in.ErrorCode, text)
+				}
 				if !strings.Contains(text, dates[lang]) || !strings.Contains(html, dates[lang]) {
 					t.Errorf("%s: date %q not in:\n%s", name, dates[lang], text)
 				}
 			}
 		}
 	}
+}
+
+// instalmentErrors are the code and detail of each way subscription fails
+// an instalment before any payment (subscription.charge: the token cannot
+// pay, the shop no longer allows it, or technical failures).
+var instalmentErrors = []struct{ code, detail string }{
+	{"PSP_031", "the token is cancelled"},
+	{"PSP_031", "the card of this token has expired"},
+	{"PSP_031", "the token holds a bank account (SEPA direct debit), not a card"},
+	{"PSP_030", "token not found"},
+	{"PSP_036", "paymentMethodToken purged"},
+	{"PSP_001", "unauthorized action"},
+	{"INT_999", "internal error"},
+	{"ACQ_999", "acquirer unavailable, payment not performed"},
+	{"PSP_999", "some error this version does not know"},
 }

@@ -283,8 +283,9 @@ type InstalmentData struct {
 	Amount         string
 	DueDate        string // the date only: instalments fall on dates
 	Date           string // when it failed
-	// Error: "PSP_031 token cancelled"; for a Reason, the reason in the
-	// message's language.
+	// Error: the cause in the message's language with its code ("The
+	// token was cancelled: … (PSP_031)", instalmentErrorKey); for a
+	// Reason, the reason in the message's language.
 	Error string
 	// Reason: "not_validated" or "cancelled" when the merchant ended the
 	// instalment's debit, which the notice says instead of a failed charge.
@@ -491,11 +492,17 @@ func newData(c Content, sms bool) *Data {
 		id := &InstalmentData{SubscriptionID: in.SubscriptionID, Token: in.Token, OrderID: in.OrderID, Sequence: in.Sequence,
 			Amount: formatAmount(in.Amount, in.Currency, lang), DueDate: d.formatDay(in.DueAt), Date: d.formatDate(in.At),
 			Error: strings.TrimSpace(in.ErrorCode + " " + in.ErrorDetail), Reason: in.Reason}
-		// The merchant's own decision, in the merchant's language: the
-		// error detail the instalment keeps is English, for programs and
-		// logs. A failed charge shows its code and detail.
+		// The merchant's own decision, or the cause of a failed charge
+		// with its code (what support asks for), in the merchant's
+		// language: the error detail the instalment keeps is English, for
+		// programs (the webhook) and logs.
 		if key := "merchant.inst.reason." + in.Reason; in.Reason != "" && catalogs["en"][key] != "" {
 			id.Error = d.T(key)
+		} else if in.ErrorCode != "" || in.ErrorDetail != "" {
+			id.Error = d.T(instalmentErrorKey(in.ErrorCode, in.ErrorDetail))
+			if in.ErrorCode != "" {
+				id.Error += " (" + in.ErrorCode + ")"
+			}
 		}
 		d.Instalment = id
 		d.Links.Details = safeURL(in.DetailsURL, "https", "http")
@@ -510,6 +517,35 @@ func newData(c Content, sms bool) *Data {
 		d.Greeting = d.T("greeting.name")
 	}
 	return d
+}
+
+// instalmentErrorKey is the catalogue key of the sentence that tells the
+// merchant why an instalment failed before any payment, from the code and
+// the English detail subscription records (payment's token errors, the
+// acquirer's or an internal technical error); "other" for any other.
+func instalmentErrorKey(code, detail string) string {
+	const p = "merchant.inst.error."
+	switch code {
+	case "PSP_031": // errs.TokenInvalid: the detail says why (payment.tokenError, payment.NotCardToken)
+		switch {
+		case strings.Contains(detail, "cancelled"):
+			return p + "token_cancelled"
+		case strings.Contains(detail, "expired"):
+			return p + "card_expired"
+		case strings.Contains(detail, "bank account"):
+			return p + "not_card"
+		}
+		return p + "token_invalid"
+	case "PSP_030": // errs.TokenNotFound
+		return p + "token_not_found"
+	case "PSP_036": // errs.TokenPurged
+		return p + "token_purged"
+	case "PSP_001": // errs.Unauthorized: the shop no longer allows the payment
+		return p + "not_allowed"
+	case "INT_999", "ACQ_999": // errs.Internal, payment.CodeAcquirerError
+		return p + "technical"
+	}
+	return p + "other"
 }
 
 func (d *Data) formatDate(t time.Time) string { return d.formatTime("date", t) }
