@@ -1321,3 +1321,38 @@ func TestBrowserMessagePagesHaveAStructure(t *testing.T) {
 		}
 	}
 }
+
+// With the form script, mistakes are shown without a page load: the title
+// starts with "Error: " in the page language too while the form shows
+// them, as it does on the page sent back without the script, and loses it
+// once the form is sent without mistakes.
+func TestBrowserFormMistakesTitle(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	f := demoForm("title-fr")
+	b.pay.add(f)
+	want := messages["fr"]["title"] + " · " + f.ShopName
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.psp.URL+"/pay/title-fr?kr-language=fr"),
+		chromedp.WaitVisible(chromedp.CSS("#kr-pan")),
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-pan-error")),
+	), "sending the empty form")
+	title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.title`))
+	must(t, err, "title")
+	if title != "Erreur\u00a0: "+want {
+		t.Errorf("title with mistakes %q, want %q", title, "Erreur\u00a0: "+want)
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#kr-pan"), "5100010000002045"),
+		chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
+		chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123"),
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-final-message")),
+	), "paying")
+	title, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.title`))
+	must(t, err, "title")
+	if title != want {
+		t.Errorf("title after paying %q, want %q", title, want)
+	}
+}

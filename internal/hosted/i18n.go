@@ -353,7 +353,7 @@ var clientKeys = []string{
 	"processing", "brand_detected", "err_pan_required", "err_pan_invalid",
 	"err_exp_required", "err_exp_invalid", "err_exp_past", "err_csc_required",
 	"err_csc_invalid", "err_holder_long", "form_errors", "technical_error",
-	"redirecting", "return_to_shop",
+	"redirecting", "return_to_shop", "title_error",
 }
 
 // popinKeys are the messages the JS client on the merchant page shows

@@ -395,6 +395,15 @@
     function showAlert(text) {
       alertEl.textContent = text || '';
     }
+    // While the form shows mistakes its title starts with "Error: ", as
+    // the page the server sends back without this script does (GOV.UK's
+    // pattern), and loses it once the form is sent without them.
+    var errorPrefix = M.title_error || '';
+    var baseTitle = document.title;
+    if (errorPrefix && baseTitle.indexOf(errorPrefix) === 0) baseTitle = baseTitle.slice(errorPrefix.length);
+    function markTitle(mistakes) {
+      document.title = mistakes ? errorPrefix + baseTitle : baseTitle;
+    }
     // While the payment runs the button stays focusable (aria-disabled, not
     // disabled): a disabled button drops the keyboard focus to the body and
     // a screen reader's user loses their place. The click guard below and
@@ -493,6 +502,7 @@
         default: { // 'form'
           setBusy(false);
           var fe = res.fieldErrors || {};
+          markTitle(!!res.fieldErrors);
           Object.keys(inputs).forEach(function (n) { if (fe[n] !== undefined) setError(n, fe[n]); });
           if (savedCsc && fe.saved_csc !== undefined) setSavedCscError(fe.saved_csc);
           showAlert(res.message);
@@ -514,12 +524,14 @@
       touched.savedCsc = true;
       var v = validateAll(true);
       if (v.error) {
+        markTitle(true);
         showAlert(v.message || M.form_errors);
         toParent('error', { error: v.error });
         if (v.first) v.first.focus();
         return;
       }
       showAlert('');
+      markTitle(false);
       setBusy(true);
       var body;
       if (mode === 'saved') {
