@@ -100,3 +100,13 @@ const (
 	CancelToRefund = "PSP_075"
 	RefundToCancel = "PSP_076"
 )
+
+// The details of TokenInvalid (PSP_031), which say why a token cannot pay.
+// They are part of the V4 answer and of a failed instalment's record, and
+// the instalment-failed notice tells each cause in the merchant's language
+// by matching them (notify.instalmentErrorKey): one definition for both.
+const (
+	DetailTokenCancelled = "the token is cancelled"
+	DetailCardExpired    = "the card of this token has expired"
+	DetailNotCard        = "the token holds a bank account (SEPA direct debit), not a card"
+)

@@ -18,6 +18,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/langpref"
 	"github.com/openpsp/openpsp/internal/money"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -526,23 +527,23 @@ func newData(c Content, sms bool) *Data {
 func instalmentErrorKey(code, detail string) string {
 	const p = "merchant.inst.error."
 	switch code {
-	case "PSP_031": // errs.TokenInvalid: the detail says why (payment.tokenError, payment.NotCardToken)
+	case errs.TokenInvalid: // the detail says why (payment.tokenError, payment.NotCardToken)
 		switch {
-		case strings.Contains(detail, "cancelled"):
+		case strings.Contains(detail, errs.DetailTokenCancelled):
 			return p + "token_cancelled"
-		case strings.Contains(detail, "expired"):
+		case strings.Contains(detail, errs.DetailCardExpired):
 			return p + "card_expired"
-		case strings.Contains(detail, "bank account"):
+		case strings.Contains(detail, errs.DetailNotCard):
 			return p + "not_card"
 		}
 		return p + "token_invalid"
-	case "PSP_030": // errs.TokenNotFound
+	case errs.TokenNotFound:
 		return p + "token_not_found"
-	case "PSP_036": // errs.TokenPurged
+	case errs.TokenPurged:
 		return p + "token_purged"
-	case "PSP_001": // errs.Unauthorized: the shop no longer allows the payment
+	case errs.Unauthorized: // the shop no longer allows the payment
 		return p + "not_allowed"
-	case "INT_999", "ACQ_999": // errs.Internal, payment.CodeAcquirerError
+	case errs.Internal, "ACQ_999": // payment.CodeAcquirerError
 		return p + "technical"
 	}
 	return p + "other"
@@ -995,7 +996,7 @@ func SampleContent(id string) Content {
 		c.Recipient, c.Buyer = "merchant", BuyerView{}
 		c.Instalment = &InstalmentView{SubscriptionID: "3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a2b", Token: tok.Token, OrderID: "sub-1001",
 			Sequence: 3, Amount: 990, Currency: "EUR", DueAt: time.Date(2030, 3, 4, 0, 0, 0, 0, time.UTC),
-			ErrorCode: "PSP_031", ErrorDetail: "token cancelled", At: at}
+			ErrorCode: "PSP_031", ErrorDetail: errs.DetailTokenCancelled, At: at}
 	default:
 		return Content{}
 	}

@@ -178,10 +178,10 @@ func tokenError(err error, token string) error {
 		return errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", token)
 	case errors.Is(err, vault.ErrTokenCancelled):
 		return &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
-			Detail: "the token is cancelled"}
+			Detail: errs.DetailTokenCancelled}
 	case errors.Is(err, vault.ErrTokenExpired):
 		return &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
-			Detail: "the card of this token has expired"}
+			Detail: errs.DetailCardExpired}
 	case errors.Is(err, vault.ErrTokenPurged):
 		return &errs.Error{Code: errs.TokenPurged, Message: "paymentMethodToken purged", Field: "paymentMethodToken"}
 	}
@@ -193,7 +193,7 @@ func tokenError(err error, token string) error {
 // for a token that cannot pay.
 func NotCardToken() *errs.Error {
 	return &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
-		Detail: "the token holds a bank account (SEPA direct debit), not a card"}
+		Detail: errs.DetailNotCard}
 }
 
 func (c cardVault) MarkUsed(tx *sql.Tx, shopID, token string) error {

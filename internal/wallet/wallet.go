@@ -364,10 +364,10 @@ func tokenError(err error, token string) error {
 		return errs.Invalid(errs.TokenNotFound, "token not found", "paymentMethodToken", token)
 	case errors.Is(err, vault.ErrTokenCancelled):
 		return &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
-			Detail: "the token is cancelled"}
+			Detail: errs.DetailTokenCancelled}
 	case errors.Is(err, vault.ErrTokenExpired):
 		return &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken",
-			Detail: "the card of this token has expired"}
+			Detail: errs.DetailCardExpired}
 	case errors.Is(err, vault.ErrTokenPurged):
 		return &errs.Error{Code: errs.TokenPurged, Message: "paymentMethodToken purged", Field: "paymentMethodToken"}
 	case errors.Is(err, vault.ErrInvalidRequest):
