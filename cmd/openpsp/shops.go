@@ -148,6 +148,7 @@ const shopsUsage = `usage:
       token-sms-merchant=true  token-sms-buyer=true  primary-color=#0b5
       return-origins=https://shop.example,https://b.example   the only origins the hosted page returns to (empty: any)
       merchant-email=…  merchant-phone=+33…   where the merchant's notices go (default: email, phone)
+      time-zone=Europe/Paris   the IANA zone the emails and payment pages tell times in (empty: UTC, the default)
       ogone-default-eci=7   the ECI of a DirectLink order that sends none: 1, 2, 3, 4, 7 (default) or 9
       ogone-default-operation=RES   the OPERATION of a DirectLink order that sends none: RES (default) or SAL`
 
@@ -606,6 +607,8 @@ func applySetting(s *shop.Shop, k, v string) error {
 		set.Notifications.MerchantEmail = v
 	case "merchant-phone":
 		set.Notifications.MerchantPhone = v
+	case "time-zone":
+		set.TimeZone = v
 	default:
 		return fmt.Errorf("unknown setting %q (see `openpsp shops` for the list)", k)
 	}

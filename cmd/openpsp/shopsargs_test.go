@@ -42,6 +42,9 @@ var badShopsArgs = []struct {
 	{[]string{"shops", "set", shop.DemoShopID, "ogone-default-eci=8"}, "ogone-default-eci"},
 	{[]string{"shops", "set", shop.DemoShopID, "primary-color=blue"}, "primary-color must be a colour"},
 	{[]string{"shops", "set", shop.DemoShopID, "language"}, `"language" is not name=value`},
+	{[]string{"shops", "set", shop.DemoShopID, "time-zone=Europe/Pariss"}, `time-zone must be an IANA time zone name such as Europe/Paris or UTC, not "Europe/Pariss"`},
+	{[]string{"shops", "set", shop.DemoShopID, "time-zone=Local"}, `time-zone must be an IANA time zone name`},
+	{[]string{"shops", "set", shop.DemoShopID, "time-zone=+01:00"}, `time-zone must be an IANA time zone name`},
 }
 
 // `openpsp shops` parsed and checked its flags and values only once the

@@ -56,6 +56,7 @@ func showShop(ctx context.Context, a *app.App, out io.Writer, s shop.Shop) error
 		{"token-sms-buyer", b(n.TokenSMSBuyer)},
 		{"merchant-email", or(n.MerchantEmail, "(the email above)")},
 		{"merchant-phone", or(n.MerchantPhone, "(the phone above)")},
+		{"time-zone", or(set.TimeZone, "UTC (default)")},
 	}
 	for _, mode := range []string{shop.ModeTest, shop.ModeProduction} {
 		m := strings.ToLower(mode)

@@ -55,6 +55,8 @@ func TestShopsShowListsSettingNames(t *testing.T) {
 		"name": "OpenPSP Demo Shop", "max-attempts": "5", "logo-url": "https://cdn.example.com/l.png",
 		"token-deletion": "automatic", "payment-by-token": "true", "ogone-default-eci": "9", "ogone-pspid": "openpspdemo",
 		"test public key": creds.PublicKey,
+		// The seeded demo shop is in Paris, as its default country (FR).
+		"time-zone": "Europe/Paris",
 	} {
 		if values[k] != v {
 			t.Errorf("%s: %q, want %q", k, values[k], v)
@@ -118,5 +120,68 @@ func TestShopsCreateSaysWhichSecretsAreShownAgain(t *testing.T) {
 	if strings.Contains(out, "not shown again in this form") || !strings.Contains(out, "openpsp shops keys 12345678") ||
 		!strings.Contains(out, "no command shows them again") {
 		t.Errorf("shops create:\n%s", out)
+	}
+}
+
+// Shops had no time zone: every email told times in UTC. `shops set
+// time-zone=` takes an IANA name, `shops show` lists it, a shop that set
+// none is in UTC (as before), an unknown name is refused naming the
+// setting and saves nothing (nor the other settings of the command), and
+// an empty value goes back to UTC.
+func TestShopsSetTimeZone(t *testing.T) {
+	t.Setenv("OPENPSP_DATA_DIR", filepath.Join(t.TempDir(), "data"))
+	t.Setenv("OPENPSP_DEMO", "false")
+	if _, err := helpText(t, "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := helpText(t, "shops", "create", "-name", "Boulangerie", "-id", "12345678"); err != nil {
+		t.Fatal(err)
+	}
+	shown := func() (zone, attempts string) {
+		t.Helper()
+		out, err := helpText(t, "shops", "show", "12345678")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			k, v, _ := strings.Cut(line, "  ")
+			switch k {
+			case "time-zone":
+				zone = strings.TrimSpace(v)
+			case "max-attempts":
+				attempts = strings.TrimSpace(v)
+			}
+		}
+		return zone, attempts
+	}
+	if z, _ := shown(); z != "UTC (default)" {
+		t.Errorf("a new shop's time-zone: %q, want UTC (default)", z)
+	}
+	if out, err := helpText(t, "shops", "set", "12345678", "time-zone=Europe/Paris"); err != nil || !strings.Contains(out, "updated") {
+		t.Fatalf("set Europe/Paris: %v %q", err, out)
+	}
+	if z, _ := shown(); z != "Europe/Paris" {
+		t.Errorf("time-zone %q, want Europe/Paris", z)
+	}
+	for _, bad := range []string{"Europe/Pariss", "europe/paris ", "Local", "../../../etc/passwd", "CET+1"} {
+		out, err := helpText(t, "shops", "set", "12345678", "max-attempts=5", "time-zone="+bad)
+		if err == nil || !strings.Contains(err.Error(), "time-zone must be an IANA time zone name such as Europe/Paris or UTC") {
+			t.Errorf("time-zone=%s: %v %q", bad, err, out)
+		}
+		if z, n := shown(); z != "Europe/Paris" || n != "3" {
+			t.Errorf("after the refused time-zone=%s: time-zone %q, max-attempts %q: something was saved", bad, z, n)
+		}
+	}
+	if _, err := helpText(t, "shops", "set", "12345678", "time-zone=America/New_York"); err != nil {
+		t.Fatal(err)
+	}
+	if z, _ := shown(); z != "America/New_York" {
+		t.Errorf("time-zone %q, want America/New_York", z)
+	}
+	if _, err := helpText(t, "shops", "set", "12345678", "time-zone="); err != nil {
+		t.Fatal(err)
+	}
+	if z, _ := shown(); z != "UTC (default)" {
+		t.Errorf("after time-zone= the time-zone is %q, want UTC (default)", z)
 	}
 }

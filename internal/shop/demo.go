@@ -21,6 +21,7 @@ const (
 	DemoMerchantEmail  = "merchant@demo.openpsp.localhost"
 	DemoMerchantPhone  = "+33600000000"
 	demoDefaultCountry = "FR"
+	demoTimeZone       = "Europe/Paris"
 )
 
 // SeedDemo creates the demo shop unless it exists. It reports whether it
@@ -36,6 +37,9 @@ func (s *Service) SeedDemo(ctx context.Context, notificationURL string) (bool, e
 		PrimaryEmail: DemoMerchantEmail, NotificationURL: notificationURL,
 		Settings: Settings{
 			PaymentByToken: true, TokenDeletion: DeletionAutomatic, OrderConfirmationEmails: true,
+			// The zone of its country (FR): the demo's emails show the
+			// shop's local time. Existing demo shops keep theirs (UTC).
+			TimeZone: demoTimeZone,
 			Notifications: NotificationSettings{TokenURL: true, TokenEmailBuyer: true, TokenEmailMerchant: true,
 				TokenSMSMerchant: true, TokenSMSBuyer: true, MerchantPhone: DemoMerchantPhone},
 		},

@@ -82,6 +82,11 @@ type Settings struct {
 	// form. Empty: any address the page's query gives, and any framing
 	// page, as PayZen.
 	ReturnOrigins []string `json:"returnOrigins,omitempty"`
+	// TimeZone is the IANA name of the time zone (Europe/Paris) in which
+	// the emails and pages a buyer or merchant reads write times and
+	// days; "" is UTC, the default, as before shops had one. Machine
+	// outputs (V4 JSON, webhooks, Ogone fields) keep UTC whatever it says.
+	TimeZone string `json:"timeZone,omitempty"`
 }
 
 // NotificationSettings switch each notification channel of the wallet

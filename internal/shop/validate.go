@@ -66,6 +66,7 @@ func (sh Shop) problems(production bool) []problem {
 	}
 	add("logo-url", checkLogoURL("logo-url", sh.LogoURL, production))
 	add("return-origins", checkReturnOrigins("return-origins", sh.Settings.ReturnOrigins))
+	add("time-zone", checkTimeZone("time-zone", sh.Settings.TimeZone))
 	return out
 }
 
@@ -93,6 +94,8 @@ func (sh Shop) setting(name string) string {
 		return sh.LogoURL
 	case "return-origins":
 		return strings.Join(sh.Settings.ReturnOrigins, ",")
+	case "time-zone":
+		return sh.Settings.TimeZone
 	}
 	return ""
 }
@@ -117,6 +120,8 @@ func fixExample(name string) (string, bool) {
 		return "logo-url=https://cdn.example/logo.png", true
 	case "return-origins":
 		return "return-origins=https://shop.example", true
+	case "time-zone":
+		return "time-zone=Europe/Paris", true
 	}
 	return name + "=…", true
 }
