@@ -46,6 +46,7 @@ func (h hostedPayments) Form(ctx context.Context, formToken string) (hosted.Form
 		InProgress: wallet.HostedInProgress(p),
 		FormAction: p.FormAction, OneClick: p.OneClick(), PrimaryColor: sh.Settings.PrimaryColor,
 		StrongAuthentication: p.Options.StrongAuthentication, ReturnOrigins: sh.Settings.ReturnOrigins,
+		TimeZone: sh.Settings.TimeZone,
 	}, nil
 }
 

@@ -80,6 +80,10 @@ type Form struct {
 	// address has another origin is refused as an invalid return address,
 	// and only pages of these origins may frame the embedded form.
 	ReturnOrigins []string
+	// TimeZone is the shop's time zone (shop.Settings.TimeZone, "" for
+	// UTC): the final page writes the debit day of a deferred payment
+	// there, as the buyer's email does.
+	TimeZone string
 }
 
 // CardInput is a card typed by the buyer, validated, ready to be paid with.

@@ -1125,6 +1125,7 @@ func TestMalformedPostIsABuyerPage(t *testing.T) {
 // day the amount will be, in the page's language: on the hosted page, in
 // the embedded form's answer, and when the challenge completion is posted
 // again once the form is over. "Payment accepted" alone read as debited now.
+// The day is the one of the shop's time zone.
 func TestDeferredDebitDateOnFinalPage(t *testing.T) {
 	want := map[string][2]string{
 		// The day is one unbreakable piece (no-break spaces).
@@ -1176,6 +1177,18 @@ func TestDeferredDebitDateOnFinalPage(t *testing.T) {
 		if er.Message != messages[lang]["accepted"] {
 			t.Errorf("%s embedded: headline %q, want %q alone (the day follows in detail)", lang, er.Message, messages[lang]["accepted"])
 		}
+
+		// A shop in Paris (Form.TimeZone): a debit at 23:30 UTC on March
+		// 4 is made on March 5 there, the day its buyer's email says.
+		e.pay.debitOn = time.Date(2030, 3, 4, 23, 30, 0, 0, time.UTC)
+		fm = demoForm("z-" + lang)
+		fm.Language, fm.TimeZone = lang, "Europe/Paris"
+		e.pay.add(fm)
+		zr, _ := e.postJSON(t, "/pay/z-"+lang, cardValues("5100010000002045", "0931", "999"))
+		if zr.Step != "done" || !zr.Accepted {
+			t.Fatalf("%s in Paris: %+v", lang, zr)
+		}
+		says("answer of a shop in Paris", zr.Message+" "+zr.Detail)
 
 		// A payment debited now says nothing of a later debit.
 		e.pay.debitOn = time.Time{}

@@ -639,8 +639,9 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 			// debited now. The day is written as the buyer's email
 			// writes it, with no-break spaces: on a phone the page
 			// broke "March" from "5, 2030" across lines. It comes as
-			// a sentence after the headline, not in one bold block.
-			day := strings.ReplaceAll(notify.FormatDay(pg.lang, out.DebitOn), " ", "\u00a0")
+			// a sentence after the headline, not in one bold block;
+			// the day is the shop's (its time zone), as in the email.
+			day := strings.ReplaceAll(notify.FormatDayIn(pg.lang, pg.form.TimeZone, out.DebitOn), " ", "\u00a0")
 			detail = fmt.Sprintf(m["accepted_deferred"], day)
 		}
 	} else {

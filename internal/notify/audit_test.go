@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	stdhtml "html"
 	"regexp"
 	"strings"
 	"testing"
@@ -30,7 +31,8 @@ func TestAuditEveryMessage(t *testing.T) {
 	amounts := map[string]map[string]string{
 		"EUR": {"en": "€1,234.50", "fr": "1\u202f234,50\u00a0€", "es": "1234,50\u00a0€", "it": "1234,50\u00a0€", "de": "1.234,50\u00a0€"},
 	}
-	// The event's time (SampleContent: 2030-03-04 10:30 UTC), in UTC, said so.
+	// The event's time (SampleContent: 2030-03-04 10:30 UTC), in UTC, said
+	// so: a shop that set no time zone.
 	dates := map[string]string{"en": "March 4, 2030 at 10:30 UTC", "fr": "4 mars 2030 à 10:30 UTC",
 		"es": "4 de marzo de 2030, 10:30 UTC", "it": "4 marzo 2030 alle 10:30 UTC", "de": "4. März 2030 um 10:30 UTC"}
 	minor := map[string]int64{"EUR": 123450, "JPY": 1234, "KWD": 1234500}
@@ -41,32 +43,82 @@ func TestAuditEveryMessage(t *testing.T) {
 		name string
 		tpl  string
 		edit func(c *notify.Content)
+		// dates, when set, replaces dates: the event's time as the
+		// variant's shop time zone writes it; want are more texts the
+		// message must show, by language.
+		dates, want map[string]string
 	}
 	retry := time.Date(2030, 3, 9, 10, 30, 0, 0, time.UTC)
+	// A shop in Paris: its times in Central European Time, with its
+	// abbreviation, in winter (UTC+1) and in summer (UTC+2); a summer
+	// evening in UTC is already the next day there.
+	paris := func(c *notify.Content) { c.TimeZone = "Europe/Paris" }
+	parisWinter := map[string]string{"en": "March 4, 2030 at 11:30 CET", "fr": "4 mars 2030 à 11:30 CET",
+		"es": "4 de marzo de 2030, 11:30 CET", "it": "4 marzo 2030 alle 11:30 CET", "de": "4. März 2030 um 11:30 CET"}
+	summer := time.Date(2030, 7, 4, 22, 45, 0, 0, time.UTC)
+	parisSummer := map[string]string{"en": "July 5, 2030 at 00:45 CEST", "fr": "5 juillet 2030 à 00:45 CEST",
+		"es": "5 de julio de 2030, 00:45 CEST", "it": "5 luglio 2030 alle 00:45 CEST", "de": "5. Juli 2030 um 00:45 CEST"}
+	atSummer := func(c *notify.Content) {
+		paris(c)
+		if c.Payment != nil {
+			c.Payment.At = summer
+		}
+		if c.Token != nil {
+			c.Token.At = summer
+		}
+		if c.Instalment != nil {
+			c.Instalment.At = summer
+		}
+	}
+	// A zone whose abbreviation is only its offset is written as one.
+	dubai := map[string]string{"en": "March 4, 2030 at 14:30 UTC+4", "fr": "4 mars 2030 à 14:30 UTC+4",
+		"es": "4 de marzo de 2030, 14:30 UTC+4", "it": "4 marzo 2030 alle 14:30 UTC+4", "de": "4. März 2030 um 14:30 UTC+4"}
+	// Days: a debit made at 23:30 UTC on March 9 is made on March 10 in
+	// Paris; an instalment due on March 4 (midnight UTC) is due on March 4
+	// in every zone, not on the evening of March 3 in New York.
+	lateDebit := time.Date(2030, 3, 9, 23, 30, 0, 0, time.UTC)
+	march10 := map[string]string{"en": "March 10, 2030", "fr": "10 mars 2030", "es": "10 de marzo de 2030", "it": "10 marzo 2030", "de": "10. März 2030"}
+	march4 := map[string]string{"en": "March 4, 2030", "fr": "4 mars 2030", "es": "4 de marzo de 2030", "it": "4 marzo 2030", "de": "4. März 2030"}
+	// (Failed on March 6, at 10:30 UTC: before New York's summer time.)
+	newYork := map[string]string{"en": "March 6, 2030 at 05:30 EST", "fr": "6 mars 2030 à 05:30 EST",
+		"es": "6 de marzo de 2030, 05:30 EST", "it": "6 marzo 2030 alle 05:30 EST", "de": "6. März 2030 um 05:30 EST"}
+	failedOnMarch6InNewYork := func(c *notify.Content) {
+		c.TimeZone, c.Instalment.At = "America/New_York", time.Date(2030, 3, 6, 10, 30, 0, 0, time.UTC)
+	}
 	var variants []variant
 	for _, id := range []string{notify.TplPaymentAcceptedBuyer, notify.TplPaymentRefusedBuyer, notify.TplPaymentMerchant} {
-		variants = append(variants, variant{id, id, nil})
+		variants = append(variants, variant{name: id, tpl: id})
 	}
 	variants = append(variants,
-		variant{"merchant refused", notify.TplPaymentMerchant, func(c *notify.Content) { c.Payment.Accepted = false }},
-		variant{"merchant error", notify.TplPaymentMerchant, func(c *notify.Content) { c.Payment.Accepted, c.Payment.TechnicalError = false, true }},
-		variant{"buyer error", notify.TplPaymentRefusedBuyer, func(c *notify.Content) { c.Payment.TechnicalError, c.Payment.DebitAfterCheck = true, true }},
-		variant{"instalment retry", notify.TplPaymentRefusedBuyer, func(c *notify.Content) { c.Payment.RetryAt = &retry }},
-		variant{"instalment failed", notify.TplPaymentRefusedBuyer, func(c *notify.Content) { c.Payment.InstalmentFailed = true }},
-		variant{"deferred", notify.TplPaymentAcceptedBuyer, func(c *notify.Content) { c.Payment.DebitOn = &retry }},
-		variant{"instalment merchant", notify.TplInstalmentMerchant, nil},
-		variant{"instalment cancelled", notify.TplInstalmentMerchant, func(c *notify.Content) { c.Instalment.Reason = "cancelled" }},
+		variant{name: "merchant refused", tpl: notify.TplPaymentMerchant, edit: func(c *notify.Content) { c.Payment.Accepted = false }},
+		variant{name: "merchant error", tpl: notify.TplPaymentMerchant, edit: func(c *notify.Content) { c.Payment.Accepted, c.Payment.TechnicalError = false, true }},
+		variant{name: "buyer error", tpl: notify.TplPaymentRefusedBuyer, edit: func(c *notify.Content) { c.Payment.TechnicalError, c.Payment.DebitAfterCheck = true, true }},
+		variant{name: "instalment retry", tpl: notify.TplPaymentRefusedBuyer, edit: func(c *notify.Content) { c.Payment.RetryAt = &retry }},
+		variant{name: "instalment failed", tpl: notify.TplPaymentRefusedBuyer, edit: func(c *notify.Content) { c.Payment.InstalmentFailed = true }},
+		variant{name: "deferred", tpl: notify.TplPaymentAcceptedBuyer, edit: func(c *notify.Content) { c.Payment.DebitOn = &retry }},
+		variant{name: "instalment merchant", tpl: notify.TplInstalmentMerchant},
+		variant{name: "instalment cancelled", tpl: notify.TplInstalmentMerchant, edit: func(c *notify.Content) { c.Instalment.Reason = "cancelled" }},
+		variant{name: "deferred paris", tpl: notify.TplPaymentAcceptedBuyer, edit: func(c *notify.Content) { paris(c); c.Payment.DebitOn = &lateDebit },
+			dates: parisWinter, want: march10},
+		variant{name: "instalment new york", tpl: notify.TplInstalmentMerchant, edit: failedOnMarch6InNewYork, dates: newYork, want: march4},
+		variant{name: "merchant dubai", tpl: notify.TplPaymentMerchant, edit: func(c *notify.Content) { c.TimeZone = "Asia/Dubai" }, dates: dubai},
 	)
 	// The errors an instalment fails with before any payment, as
 	// subscription records them (code and English detail, for the webhook
 	// and the logs): the email says each in its own language.
 	for _, e := range instalmentErrors {
-		variants = append(variants, variant{"instalment " + e.code + " " + e.detail, notify.TplInstalmentMerchant,
-			func(c *notify.Content) { c.Instalment.ErrorCode, c.Instalment.ErrorDetail = e.code, e.detail }})
+		variants = append(variants, variant{name: "instalment " + e.code + " " + e.detail, tpl: notify.TplInstalmentMerchant,
+			edit: func(c *notify.Content) { c.Instalment.ErrorCode, c.Instalment.ErrorDetail = e.code, e.detail }})
+	}
+	for _, id := range []string{notify.TplPaymentAcceptedBuyer, notify.TplPaymentRefusedBuyer, notify.TplPaymentMerchant, notify.TplInstalmentMerchant,
+		notify.TplTokenBuyer, notify.TplTokenMerchant} {
+		variants = append(variants,
+			variant{name: id + " paris winter", tpl: id, edit: paris, dates: parisWinter},
+			variant{name: id + " paris summer", tpl: id, edit: atSummer, dates: parisSummer})
 	}
 	for _, kind := range []string{"created", "updated", "cancelled"} {
 		for _, id := range []string{notify.TplTokenBuyer, notify.TplTokenMerchant, notify.TplTokenSMSBuyer, notify.TplTokenSMSMerchant} {
-			variants = append(variants, variant{id + " " + kind, id, func(c *notify.Content) { c.Token.Kind = kind }})
+			variants = append(variants, variant{name: id + " " + kind, tpl: id, edit: func(c *notify.Content) { c.Token.Kind = kind }})
 		}
 	}
 	n := 0
@@ -194,8 +246,18 @@ func TestAuditEveryMessage(t *testing.T) {
 				if in := c.Instalment; in != nil && in.ErrorCode != "" && in.Reason == "" && !strings.Contains(text, in.ErrorCode) {
 					t.Errorf("%s: the error code %s, which support asks for, not in:\n%s", name, in.ErrorCode, text)
 				}
-				if !strings.Contains(text, dates[lang]) || !strings.Contains(html, dates[lang]) {
-					t.Errorf("%s: date %q not in:\n%s", name, dates[lang], text)
+				want := dates[lang]
+				if v.dates != nil {
+					want = v.dates[lang]
+				}
+				// As a mail client shows the HTML: html/template writes the
+				// + of "UTC+4" as &#43;.
+				shown := stdhtml.UnescapeString(html)
+				if !strings.Contains(text, want) || !strings.Contains(shown, want) {
+					t.Errorf("%s: date %q not in:\n%s", name, want, text)
+				}
+				if w := v.want[lang]; w != "" && (!strings.Contains(text, w) || !strings.Contains(shown, w)) {
+					t.Errorf("%s: %q not in:\n%s", name, w, text)
 				}
 			}
 		}

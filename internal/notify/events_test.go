@@ -3,9 +3,11 @@ package notify_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -442,4 +444,59 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// Every event's email carries the shop's time zone as it was when the
+// event happened (Content.TimeZone), so that its times are written there;
+// a shop with none queues what it always did (no timeZone, UTC). The
+// machine outputs keep UTC: the token webhook's and the instalment
+// webhook's times and due date are the same whatever the zone.
+func TestEventsCarryTheShopsTimeZone(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		for i, zone := range []string{"", "Europe/Paris"} {
+			id := strconv.Itoa(i)
+			s := testShop()
+			s.Settings.TimeZone = zone
+			s.Settings.Notifications.MerchantPaymentNotice = true
+			n := &s.Settings.Notifications
+			n.TokenURL, n.TokenEmailBuyer, n.TokenEmailMerchant = true, true, true
+			var all notify.Enqueued
+			write(t, db, func(tx *sql.Tx) error {
+				p, err := notify.PaymentEvent(tx, t0, s, notify.PaymentFacts{PaymentID: "pay-" + id, Mode: "TEST", Accepted: true,
+					Amount: 100, Currency: "EUR", At: t0}, "zoe@example.com", "fr")
+				if err != nil {
+					return err
+				}
+				tk, err := notify.TokenEvent(tx, t0, s, notify.TokenCreated, tokenFacts(), notify.Buyer{Email: "zoe@example.com"})
+				if err != nil {
+					return err
+				}
+				in, err := notify.InstalmentFailed(tx, t0, s, notify.InstalmentFacts{SubscriptionID: "sub-" + id, Token: "tok-1", Mode: "TEST",
+					Sequence: 2, Amount: 990, Currency: "EUR", DueAt: time.Date(2030, 11, 22, 0, 0, 0, 0, time.UTC), Attempts: 1, ErrorDetail: "EXPIRED"})
+				all.Messages = append(append(append(all.Messages, p.Messages...), tk.Messages...), in.Messages...)
+				return err
+			})
+			emails := 0
+			for _, m := range all.Messages {
+				if m.Channel != outbox.ChannelEmail {
+					// Wire formats: UTC, whatever the shop's zone.
+					if !strings.Contains(m.Payload, `"2030-11-22T17:30:00`) || strings.Contains(m.Payload, "+01:00") || strings.Contains(m.Payload, "Europe/Paris") {
+						t.Errorf("zone %q: %s payload: %s", zone, m.Channel, m.Payload)
+					}
+					continue
+				}
+				emails++
+				var c notify.Content
+				if err := json.Unmarshal([]byte(m.Payload), &c); err != nil {
+					t.Fatal(err)
+				}
+				if c.TimeZone != zone || (zone == "" && strings.Contains(m.Payload, "timeZone")) {
+					t.Errorf("%s email: time zone %q, want %q: %s", m.Event, c.TimeZone, zone, m.Payload)
+				}
+			}
+			if emails != 5 {
+				t.Errorf("zone %q: %d emails, want 5 (payment buyer and merchant, token buyer and merchant, instalment): %v", zone, emails, targets(all))
+			}
+		}
+	})
 }

@@ -173,6 +173,44 @@ var goldenVariants = []goldenVariant{
 	{"instalment-failed", paymentOnly(func(p *PaymentView) { p.Accepted, p.InstalmentFailed = false, true })},
 	{"instalment-not-validated", instalmentOnly(func(in *InstalmentView) { in.Reason = InstalmentNotValidated })},
 	{"instalment-cancelled", instalmentOnly(func(in *InstalmentView) { in.Reason = InstalmentCancelled })},
+	// The shop's time zone: every time written there with its abbreviation
+	// (or offset), in winter and in summer; instalment dates stay dates. A
+	// name no zone has (a payload written by hand) is UTC.
+	{"zone-paris-winter", zoned("Europe/Paris", time.Date(2030, 1, 15, 23, 10, 0, 0, time.UTC))},
+	{"zone-paris-summer", zoned("Europe/Paris", time.Date(2030, 7, 15, 22, 10, 0, 0, time.UTC))},
+	{"zone-new-york", zoned("America/New_York", time.Date(2030, 11, 3, 5, 30, 0, 0, time.UTC))},
+	{"zone-offset", zoned("Asia/Kathmandu", time.Date(2030, 3, 4, 20, 0, 0, 0, time.UTC))},
+	{"zone-unknown", zoned("Mars/Olympus_Mons", time.Date(2030, 3, 4, 20, 0, 0, 0, time.UTC))},
+}
+
+// zoned puts the shop in zone and the event at at, with a debit, a retry
+// and an instalment due the day after.
+func zoned(zone string, at time.Time) func(c *Content) bool {
+	return func(c *Content) bool {
+		setZoned(c, zone, at)
+		return true
+	}
+}
+
+func setZoned(c *Content, zone string, at time.Time) {
+	c.TimeZone = zone
+	next := at.Add(24 * time.Hour)
+	if p := c.Payment; p != nil {
+		p.At = at
+		if p.Accepted {
+			p.DebitOn = &next
+		} else {
+			p.RetryAt = &next
+		}
+	}
+	if t := c.Token; t != nil {
+		t.At = at
+	}
+	if in := c.Instalment; in != nil {
+		in.At = at
+		y, m, d := next.Date()
+		in.DueAt = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
 }
 
 func instalmentOnly(f func(in *InstalmentView)) func(c *Content) bool {

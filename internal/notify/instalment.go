@@ -101,7 +101,7 @@ func InstalmentFailed(tx *sql.Tx, now time.Time, s shop.Shop, f InstalmentFacts)
 		Amount: f.Amount, Currency: f.Currency, DueAt: f.DueAt, ErrorCode: f.ErrorCode, ErrorDetail: f.ErrorDetail,
 		Reason: f.Reason, At: f.At, DetailsURL: f.DetailsURL}
 	c := Content{Template: TplInstalmentMerchant, Lang: Language(s.Language), Mode: f.Mode, Recipient: "merchant",
-		Shop: shopView(s, ""), Instalment: view}
+		Shop: shopView(s, ""), Instalment: view, TimeZone: s.Settings.TimeZone}
 	if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: EventInstalmentFailed,
 		OrderingKey: key + "/merchant", Target: to}, c); err != nil {
 		return out, err

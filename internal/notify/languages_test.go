@@ -30,3 +30,19 @@ func TestCatalogsSpeakSpoken(t *testing.T) {
 		t.Errorf("the emails choose among %v; OpenPSP speaks %v", Languages, langpref.Spoken)
 	}
 }
+
+// Every language writes an event's time with the shop's zone ({zone}:
+// "CET", "CEST", "UTC" for a shop that set none, "UTC+5:45" for a zone
+// with no abbreviation), never a fixed "UTC", which was wrong for a shop
+// elsewhere; a day alone ({day} pattern) names no zone.
+func TestCatalogsDateNamesTheShopsZone(t *testing.T) {
+	for _, lang := range Languages {
+		date, day := catalogs[lang]["date"], catalogs[lang]["day"]
+		if !strings.Contains(date, "{zone}") || strings.Contains(date, "UTC") {
+			t.Errorf("%s: date %q: want {zone} and no fixed UTC", lang, date)
+		}
+		if strings.Contains(day, "{zone}") || strings.Contains(day, "{time}") {
+			t.Errorf("%s: day %q names a time", lang, day)
+		}
+	}
+}

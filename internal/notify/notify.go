@@ -258,7 +258,8 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 			out.skip(outbox.ChannelEmail, "buyer", "invalid buyer email")
 		default:
 			c := Content{Template: tpl, Lang: Language(buyerLanguage, s.Language), Mode: p.Mode, Recipient: "buyer",
-				Shop: shopView(s, p.ShopURL), Buyer: BuyerView{Name: p.BuyerName, Email: buyerEmail}, Payment: view}
+				Shop: shopView(s, p.ShopURL), Buyer: BuyerView{Name: p.BuyerName, Email: buyerEmail}, Payment: view,
+				TimeZone: s.Settings.TimeZone}
 			if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event,
 				OrderingKey: key + "/buyer", Target: buyerEmail}, c); err != nil {
 				return out, err
@@ -273,7 +274,8 @@ func paymentEvent(tx *sql.Tx, now time.Time, s shop.Shop, p PaymentFacts, buyerE
 			mv := *view
 			mv.DetailsURL = p.DetailsURL
 			c := Content{Template: TplPaymentMerchant, Lang: Language(s.Language), Mode: p.Mode, Recipient: "merchant",
-				Shop: shopView(s, p.ShopURL), Buyer: BuyerView{Name: p.BuyerName, Email: buyerEmail}, Payment: &mv}
+				Shop: shopView(s, p.ShopURL), Buyer: BuyerView{Name: p.BuyerName, Email: buyerEmail}, Payment: &mv,
+				TimeZone: s.Settings.TimeZone}
 			if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event,
 				OrderingKey: key + "/merchant", Target: to}, c); err != nil {
 				return out, err
@@ -316,6 +318,7 @@ func TokenEvent(tx *sql.Tx, now time.Time, s shop.Shop, kind TokenKind, t TokenF
 	buyerLang := Language(buyer.Language, s.Language)
 	sv := shopView(s, t.ShopURL)
 	bv := BuyerView{Name: buyer.Name, Email: buyerEmail}
+	tz := s.Settings.TimeZone // the messages write t.At in the shop's zone
 
 	if n.TokenURL {
 		target := t.NotificationURL
@@ -345,7 +348,7 @@ func TokenEvent(tx *sql.Tx, now time.Time, s shop.Shop, kind TokenKind, t TokenF
 		if !contact.ValidEmail(buyerEmail) {
 			out.skip(outbox.ChannelEmail, "buyer", "no valid buyer email")
 		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event, OrderingKey: key + "/buyer", Target: buyerEmail},
-			Content{Template: TplTokenBuyer, Lang: buyerLang, Mode: t.Mode, Recipient: "buyer", Shop: sv, Buyer: bv, Token: view}); err != nil {
+			Content{Template: TplTokenBuyer, Lang: buyerLang, Mode: t.Mode, Recipient: "buyer", Shop: sv, Buyer: bv, Token: view, TimeZone: tz}); err != nil {
 			return out, err
 		}
 	}
@@ -356,7 +359,7 @@ func TokenEvent(tx *sql.Tx, now time.Time, s shop.Shop, kind TokenKind, t TokenF
 		if !contact.ValidEmail(to) {
 			out.skip(outbox.ChannelEmail, "merchant", "no valid merchant email")
 		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelEmail, Event: event, OrderingKey: key + "/merchant", Target: to},
-			Content{Template: TplTokenMerchant, Lang: Language(s.Language), Mode: t.Mode, Recipient: "merchant", Shop: sv, Buyer: bv, Token: &mv}); err != nil {
+			Content{Template: TplTokenMerchant, Lang: Language(s.Language), Mode: t.Mode, Recipient: "merchant", Shop: sv, Buyer: bv, Token: &mv, TimeZone: tz}); err != nil {
 			return out, err
 		}
 	}
@@ -365,7 +368,7 @@ func TokenEvent(tx *sql.Tx, now time.Time, s shop.Shop, kind TokenKind, t TokenF
 		if !contact.ValidPhone(to) {
 			out.skip(outbox.ChannelSMS, "merchant", "no E.164 merchant phone number")
 		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelSMS, Event: event, OrderingKey: key + "/merchant", Target: to},
-			Content{Template: TplTokenSMSMerchant, Lang: Language(s.Language), Mode: t.Mode, Recipient: "merchant", Shop: sv, Buyer: bv, Token: view}); err != nil {
+			Content{Template: TplTokenSMSMerchant, Lang: Language(s.Language), Mode: t.Mode, Recipient: "merchant", Shop: sv, Buyer: bv, Token: view, TimeZone: tz}); err != nil {
 			return out, err
 		}
 	}
@@ -373,7 +376,7 @@ func TokenEvent(tx *sql.Tx, now time.Time, s shop.Shop, kind TokenKind, t TokenF
 		if !contact.ValidPhone(buyerPhone) {
 			out.skip(outbox.ChannelSMS, "buyer", "no E.164 buyer phone number")
 		} else if err := out.add(tx, now, outbox.Message{ShopID: s.ID, Channel: outbox.ChannelSMS, Event: event, OrderingKey: key + "/buyer", Target: buyerPhone},
-			Content{Template: TplTokenSMSBuyer, Lang: buyerLang, Mode: t.Mode, Recipient: "buyer", Shop: sv, Buyer: bv, Token: view}); err != nil {
+			Content{Template: TplTokenSMSBuyer, Lang: buyerLang, Mode: t.Mode, Recipient: "buyer", Shop: sv, Buyer: bv, Token: view, TimeZone: tz}); err != nil {
 			return out, err
 		}
 	}

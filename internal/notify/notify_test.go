@@ -64,6 +64,9 @@ func TestConfirmationEmailOverSMTP(t *testing.T) {
 		srv := startSMTP(t, false)
 		s := testShop()
 		s.Settings.Notifications.MerchantPaymentNotice = true
+		// A shop in Paris: the emails write 17:30 UTC as 18:30 CET, while
+		// the Date header stays the UTC instant (checked below).
+		s.Settings.TimeZone = "Europe/Paris"
 
 		var enq notify.Enqueued
 		write(t, db, func(tx *sql.Tx) error {
@@ -131,8 +134,8 @@ func TestConfirmationEmailOverSMTP(t *testing.T) {
 		if h.Get("Content-Language") != "fr" || h.Get("Auto-Submitted") != "auto-generated" || h.Get("Mime-Version") != "1.0" {
 			t.Errorf("Content-Language %q, Auto-Submitted %q, MIME-Version %q", h.Get("Content-Language"), h.Get("Auto-Submitted"), h.Get("Mime-Version"))
 		}
-		if date, err := h.Date(); err != nil || !date.Equal(t0) {
-			t.Errorf("Date = %v, %v", date, err)
+		if date, err := h.Date(); err != nil || !date.Equal(t0) || !strings.HasSuffix(h.Get("Date"), " +0000") {
+			t.Errorf("Date = %q (%v, %v), want the UTC instant", h.Get("Date"), date, err)
 		}
 		mt, ps := parts(t, buyer)
 		if mt != "multipart/alternative" || ps["text/plain"] == "" || ps["text/html"] == "" || len(ps) != 2 {
@@ -140,7 +143,7 @@ func TestConfirmationEmailOverSMTP(t *testing.T) {
 		}
 		text, html := ps["text/plain"], ps["text/html"]
 		for _, want := range []string{"Merci pour votre paiement", "Bonjour Zoë Martin,", "1\u202f234,50\u00a0€", "Boulangerie Zoé",
-			"CMD-42", "VISA •••• 0055", "22 novembre 2030 à 17:30 UTC", "https://boulangerie.example/", "contact@boulangerie.example", "Mode TEST"} {
+			"CMD-42", "VISA •••• 0055", "22 novembre 2030 à 18:30 CET", "https://boulangerie.example/", "contact@boulangerie.example", "Mode TEST"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("text part lacks %q:\n%s", want, text)
 			}
@@ -165,7 +168,7 @@ func TestConfirmationEmailOverSMTP(t *testing.T) {
 			t.Errorf("merchant From %q Reply-To %q", mh.Get("From"), mh.Get("Reply-To"))
 		}
 		_, mps := parts(t, merchant)
-		for _, want := range []string{"Zahlung angenommen", "zoe@example.com", "https://psp.example/backoffice/payments/pay-42", "22. November 2030 um 17:30 UTC"} {
+		for _, want := range []string{"Zahlung angenommen", "zoe@example.com", "https://psp.example/backoffice/payments/pay-42", "22. November 2030 um 18:30 CET"} {
 			if !strings.Contains(mps["text/plain"], want) {
 				t.Errorf("merchant text lacks %q:\n%s", want, mps["text/plain"])
 			}

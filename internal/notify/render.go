@@ -219,6 +219,10 @@ type Content struct {
 	Token     *TokenView   `json:"token,omitempty"`
 	// Instalment: a subscription's instalment that failed before any payment.
 	Instalment *InstalmentView `json:"instalment,omitempty"`
+	// TimeZone is the shop's time zone (an IANA name) when the event
+	// happened: the message writes its times there. Empty (every message
+	// queued before shops had one, and shops that set none): UTC.
+	TimeZone string `json:"timeZone,omitempty"`
 }
 
 // Data is what templates see: the content with every value already written
@@ -241,6 +245,7 @@ type Data struct {
 
 	cat  map[string]string
 	vars map[string]string // placeholder name → value (see fill)
+	loc  *time.Location    // the shop's time zone (nil: UTC)
 }
 
 // PaymentData is a payment written for one language.
@@ -435,7 +440,7 @@ func newData(c Content, sms bool) *Data {
 	lang := Language(c.Lang)
 	d := &Data{
 		Lang: lang, Test: c.Mode != shop.ModeProduction, Recipient: c.Recipient, Shop: c.Shop, Buyer: c.Buyer,
-		cat: catalogs[lang],
+		cat: catalogs[lang], loc: shop.Zone(c.TimeZone),
 	}
 	// The hosted page's rule (https, no credentials); a path on OpenPSP is
 	// left out as well: a mail client has no page to resolve it against.
@@ -491,7 +496,7 @@ func newData(c Content, sms bool) *Data {
 	}
 	if in := c.Instalment; in != nil {
 		id := &InstalmentData{SubscriptionID: in.SubscriptionID, Token: in.Token, OrderID: in.OrderID, Sequence: in.Sequence,
-			Amount: formatAmount(in.Amount, in.Currency, lang), DueDate: d.formatDay(in.DueAt), Date: d.formatDate(in.At),
+			Amount: formatAmount(in.Amount, in.Currency, lang), DueDate: d.formatDueDay(in.DueAt), Date: d.formatDate(in.At),
 			Error: strings.TrimSpace(in.ErrorCode + " " + in.ErrorDetail), Reason: in.Reason}
 		// The merchant's own decision, or the cause of a failed charge
 		// with its code (what support asks for), in the merchant's
@@ -549,26 +554,45 @@ func instalmentErrorKey(code, detail string) string {
 	return p + "other"
 }
 
-func (d *Data) formatDate(t time.Time) string { return d.formatTime("date", t) }
+// formatDate writes the time of t in the shop's zone, the zone named
+// ("March 4, 2030 at 11:30 CET").
+func (d *Data) formatDate(t time.Time) string { return d.formatTime("date", t, d.loc) }
 
-// formatDay writes the date of t without the time ("4 March 2030").
-func (d *Data) formatDay(t time.Time) string { return d.formatTime("day", t) }
+// formatDay writes the day of t in the shop's zone, without the time
+// ("March 4, 2030"): the day a deferred debit is made there.
+func (d *Data) formatDay(t time.Time) string { return d.formatTime("day", t, d.loc) }
+
+// formatDueDay writes a date that is a date, not an instant: an
+// instalment's due date, kept as its midnight UTC (subscription.Day). It
+// is the same day in every zone: written in the shop's zone, March 4
+// would read March 3 in New York.
+func (d *Data) formatDueDay(t time.Time) string { return d.formatTime("day", t, time.UTC) }
 
 // FormatDay writes the date of t without the time in a language of the
 // messages (English for another), as the buyer's emails write it: the
 // payment pages tell the same day in the same words (a deferred payment's
-// debit date) without a second date format.
+// debit date) without a second date format. The day is UTC's: FormatDayIn
+// writes it in a shop's zone.
 func FormatDay(lang string, t time.Time) string {
-	return (&Data{cat: catalogs[Language(lang)]}).formatDay(t)
+	return FormatDayIn(lang, "", t)
+}
+
+// FormatDayIn is FormatDay with the day of t in the time zone zone (a
+// shop's TimeZone setting; "" or an unknown name is UTC).
+func FormatDayIn(lang, zone string, t time.Time) string {
+	return (&Data{cat: catalogs[Language(lang)], loc: shop.Zone(zone)}).formatDay(t)
 }
 
 // formatTime fills the catalogue's pattern (date, day) with the parts of t
-// in UTC; a pattern uses the parts it names.
-func (d *Data) formatTime(pattern string, t time.Time) string {
+// in loc (nil: UTC); a pattern uses the parts it names.
+func (d *Data) formatTime(pattern string, t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return ""
 	}
-	t = t.UTC()
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
 	return fill(d.raw(pattern), func(name string) (string, bool) {
 		switch name {
 		case "day":
@@ -579,9 +603,31 @@ func (d *Data) formatTime(pattern string, t time.Time) string {
 			return strconv.Itoa(t.Year()), true
 		case "time":
 			return t.Format("15:04"), true
+		case "zone":
+			return zoneLabel(t), true
 		}
 		return "", false
 	})
+}
+
+// zoneLabel names the zone of t as people read it: its abbreviation at
+// that instant (UTC, CET in winter and CEST in summer, EST or EDT), or
+// for a zone that has none (the database writes "+0545") its offset
+// from UTC: "UTC+5:45", "UTC-3".
+func zoneLabel(t time.Time) string {
+	abbr, off := t.Zone()
+	if abbr != "" && abbr[0] != '+' && abbr[0] != '-' {
+		return abbr
+	}
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	h, m := off/3600, off%3600/60
+	if m != 0 {
+		return fmt.Sprintf("UTC%s%d:%02d", sign, h, m)
+	}
+	return fmt.Sprintf("UTC%s%d", sign, h)
 }
 
 func formatAmount(amount int64, currency, lang string) string {
