@@ -1080,10 +1080,12 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		// what is left to delete is refused as DEL's is (Ingenico checks
 		// that a maintenance amount is not above the authorisation's:
 		// DirectLink guide, "Direct Maintenance", AMOUNT), before
-		// anything is written or the acquirer called. A DES of exactly
-		// what is left is sent as such, checked again in the write that
-		// cancels it (a concurrent partial DEL may have lowered it since).
-		part := int64(0)
+		// anything is written or the acquirer called. The DES's AMOUNT
+		// is checked again in the write that claims the cancellation: a
+		// concurrent partial DEL may have lowered the debit below it
+		// since, and the DES must then be refused, not cancel the rest
+		// and answer the amount read here.
+		var part, atLeast int64
 		if operation == "DEL" {
 			part = amount
 		} else if amount > 0 && (debit.DetailedStatus == dsAuthorised || debit.DetailedStatus == dsToValidate) {
@@ -1091,14 +1093,14 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 				return errResp(ncDataValidation, "invalid amount: above the "+formatAmount(debit.Amount, debit.Currency)+" "+
 					debit.Currency+" left to delete")
 			}
-			if amount == debit.Amount {
-				part = amount
-			}
+			atLeast = amount
 		}
-		tx, err = h.opts.Payments.Cancel(ctx, o.ShopID, o.TransactionUUID, part)
+		tx, err = h.opts.Payments.Cancel(ctx, o.ShopID, o.TransactionUUID, part, atLeast)
 		if err == nil {
 			status, ncerr = debitStatus(tx)
-			amount = debit.Amount
+			// What this operation deleted: the debit as the write that
+			// cancelled it found it, not as read above.
+			amount = tx.Amount
 			if (tx.DetailedStatus == dsAuthorised || tx.DetailedStatus == dsToValidate) && tx.PendingOp == "" {
 				if part > 0 {
 					// Lowered (a refusal by the acquirer is an error):

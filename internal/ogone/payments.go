@@ -24,8 +24,11 @@ type Payments interface {
 	// Cancel cancels an authorization that is not captured: all of it
 	// (amount 0, or the debit's whole amount), or, for an amount below
 	// the debit's, that part only, the debit being lowered by it in one
-	// write (the rest stays to capture).
-	Cancel(ctx context.Context, shopID, uuid string, amount int64) (PaymentTx, error)
+	// write (the rest stays to capture). atLeast > 0, with amount 0,
+	// cancels all of it but is refused (invalid amount) when less than
+	// atLeast is left, checked in the write that claims the
+	// cancellation (a DES with an AMOUNT).
+	Cancel(ctx context.Context, shopID, uuid string, amount, atLeast int64) (PaymentTx, error)
 	// Refund refunds amount (0: all that is left) of a captured debit and
 	// returns the refund's CREDIT transaction.
 	Refund(ctx context.Context, shopID, uuid string, amount int64) (PaymentTx, error)

@@ -560,6 +560,12 @@ type CancelInput struct {
 	Currency       string // must be the transaction's when given
 	ResolutionMode string // "" (AUTO), CANCELLATION_ONLY, REFUND_ONLY
 	Comment        string
+	// AtLeastLeft, with Amount nil, refuses (PSP_020) the cancellation of
+	// a debit not captured yet unless at least this much of it is left
+	// to cancel: DirectLink's DES names an amount and closes the order.
+	// Checked in the write that claims the cancellation, so that a
+	// partial cancellation that lowered the debit meanwhile is seen.
+	AtLeastLeft *int64
 }
 
 // CancelOrRefund gives money back on a debit: before capture it cancels
@@ -615,6 +621,9 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 			amount := t.Amount
 			if in.Amount != nil {
 				amount = *in.Amount
+			} else if in.AtLeastLeft != nil && *in.AtLeastLeft > t.Amount {
+				return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount", Field: "amount",
+					Detail: fmt.Sprintf("Invalid input value [name=amount, value=%d]: %d left to cancel", *in.AtLeastLeft, t.Amount)}
 			}
 			if amount <= 0 || amount > t.Amount {
 				return "", errs.Invalid(errs.BadAmount, "invalid amount", "amount", amount)

@@ -168,10 +168,14 @@ func (a *Adapter) Capture(ctx context.Context, shopID, uuid string, amount int64
 // Cancel cancels an authorization that is not captured, or lowers it by
 // amount when amount is below the debit's (a partial cancellation,
 // payment.Service.CancelOrRefund, which checks and lowers in one write).
-func (a *Adapter) Cancel(ctx context.Context, shopID, uuid string, amount int64) (ogone.PaymentTx, error) {
+// atLeast > 0 cancels all of it unless less than atLeast is left, checked
+// in the same write (payment.CancelInput.AtLeastLeft).
+func (a *Adapter) Cancel(ctx context.Context, shopID, uuid string, amount, atLeast int64) (ogone.PaymentTx, error) {
 	in := payment.CancelInput{ResolutionMode: payment.ResolutionCancellation}
 	if amount > 0 {
 		in.Amount = &amount
+	} else if atLeast > 0 {
+		in.AtLeastLeft = &atLeast
 	}
 	_, t, err := a.p.CancelOrRefund(ctx, shopID, uuid, in)
 	if errors.Is(err, payment.ErrCancelUnknown) || errors.Is(err, payment.ErrCancelRefused) {

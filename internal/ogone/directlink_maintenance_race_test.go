@@ -1,0 +1,237 @@
+package ogone_test
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
+	"github.com/openpsp/openpsp/internal/payment"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+)
+
+// directTry is env.direct for goroutines: an error instead of ending the
+// test, for an answer that is not HTTP 200 with an ncresponse.
+func (e *env) directTry(page string, params map[string]string) (map[string]string, error) {
+	v := url.Values{"PSPID": {pspid}, "USERID": {shop.DemoAPIUser}, "PSWD": {shop.DemoAPIPassword}}
+	for k, val := range params {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	v.Set("SHASIGN", sign("SHA-512", v, passphrase, nil))
+	resp, err := e.client.PostForm(e.srv.URL+"/ncol/test/"+page, v)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: HTTP %d %s", page, resp.StatusCode, body)
+	}
+	var doc struct {
+		XMLName xml.Name
+		Attrs   []xml.Attr `xml:",any,attr"`
+	}
+	if err := xml.Unmarshal(body, &doc); err != nil || doc.XMLName.Local != "ncresponse" {
+		return nil, fmt.Errorf("%s: not an ncresponse: %v %s", page, err, body)
+	}
+	m := map[string]string{}
+	for _, a := range doc.Attrs {
+		m[a.Name.Local] = a.Value
+	}
+	return m, nil
+}
+
+// A DES whose AMOUNT is below what is left of an authorisation closes the
+// order (all of it is cancelled), but an AMOUNT above what is left is
+// refused (TestDirectLinkMaintenanceAmounts, "DES after partial DEL
+// above"). Raced by a partial DEL on the same PAYID (and, every other
+// round, a SAS), whatever the order the answers must tell what happened:
+// a DES answered 6 had its AMOUNT within what it cancelled and names that
+// amount; a DEL answered 6 lowered the debit by its amount; a SAS answered
+// 9 names what was captured. The acquirer's own journal agrees: at most one
+// of capture and cancellation reached it, the one the debit shows, for the
+// debit's amount. Both engines, real HTTP, bounded rounds.
+func TestDirectLinkDeletionsAndCaptureRacingOnOnePAYID(t *testing.T) {
+	rounds := 24
+	if testing.Short() {
+		rounds = 8
+	}
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			// The acquirer over the database's journal, so that what it
+			// recorded can be read back (the env's own simulator keeps it
+			// in memory). Set before any operation is sent.
+			e.acq.Connector = simulator.New(simulator.Config{Clock: e.clock, TimeoutHold: 50 * time.Millisecond, Journal: e.db})
+			ctx := context.Background()
+			const auth, desAmount, delAmount = 1000, 800, 300
+			seen := map[string]int{}
+			for i := range rounds {
+				orderID := fmt.Sprintf("DLRACE-%s-%d", eng.Name, i)
+				r := e.order(map[string]string{"ORDERID": orderID, "AMOUNT": fmt.Sprint(auth), "CARDNO": "4970100000000055",
+					"ED": "1232", "CVC": "123", "ECI": "7"})
+				if r["STATUS"] != "5" {
+					t.Fatalf("authorisation: %v", r)
+				}
+				orders, err := e.db.OrdersByOrderID(ctx, shop.DemoShopID, "TEST", orderID)
+				if err != nil || len(orders) != 1 {
+					t.Fatal(orders, err)
+				}
+				uuid := orders[0].TransactionUUID
+				ops := []map[string]string{
+					{"OPERATION": "DES", "AMOUNT": fmt.Sprint(desAmount)},
+					{"OPERATION": "DEL", "AMOUNT": fmt.Sprint(delAmount)},
+				}
+				if i%2 == 1 {
+					ops = append(ops, map[string]string{"OPERATION": "SAS"})
+				}
+				got := make([]map[string]string, len(ops))
+				errs := make([]error, len(ops))
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				for k, op := range ops {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						op["PAYID"] = r["PAYID"]
+						got[k], errs[k] = e.directTry("maintenancedirect.asp", op)
+					}()
+				}
+				close(start)
+				wg.Wait()
+				for k := range ops {
+					if errs[k] != nil {
+						t.Fatalf("#%d %s: %v", i, ops[k]["OPERATION"], errs[k])
+					}
+				}
+				_, d, err := e.payments.Get(ctx, shop.DemoShopID, uuid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				amount := formatAmountTest(d.Amount)
+				okd := map[string]bool{}
+				var retry []string
+				var outcome []string
+				for k, a := range got {
+					op := ops[k]["OPERATION"]
+					outcome = append(outcome, op+":"+a["NCERROR"]+"/"+a["STATUS"])
+					switch a["NCERROR"] {
+					case "0":
+						okd[op] = true
+					case "50001111", "50001127":
+						// Refused: amount above what is left, or the
+						// order no longer in a status that allows it.
+						continue
+					case "40001011":
+						// "Please try again": what V4 answers INT_999
+						// while a cancellation is sent to the acquirer
+						// (payment.cancelPending). Only then.
+						retry = append(retry, op)
+						continue
+					default:
+						t.Errorf("#%d %s: NCERROR %s (%s): a race must be answered with a refusal, not %v", i, op,
+							a["NCERROR"], a["NCERRORPLUS"], a)
+						continue
+					}
+					switch op {
+					case "DES":
+						if a["STATUS"] != "6" || d.DetailedStatus != payment.Cancelled || d.Amount < desAmount || a["amount"] != amount {
+							t.Errorf("#%d: DES AMOUNT %d answered STATUS %s amount %s; the debit is %s for %d (DEL %s)", i, desAmount,
+								a["STATUS"], a["amount"], d.DetailedStatus, d.Amount, got[1]["NCERROR"])
+						}
+					case "DEL":
+						if a["STATUS"] != "6" || d.Amount != auth-delAmount || a["amount"] != "3" {
+							t.Errorf("#%d: DEL AMOUNT %d answered STATUS %s amount %s; the debit is %s for %d", i, delAmount,
+								a["STATUS"], a["amount"], d.DetailedStatus, d.Amount)
+						}
+					case "SAS":
+						if (a["STATUS"] != "9" && a["STATUS"] != "91") || d.DetailedStatus != payment.Captured || a["amount"] != amount {
+							t.Errorf("#%d: SAS answered STATUS %s amount %s; the debit is %s for %d", i, a["STATUS"], a["amount"],
+								d.DetailedStatus, d.Amount)
+						}
+					}
+				}
+				seen[strings.Join(outcome, " ")]++
+				if len(retry) > 0 && (!okd["DES"] || d.DetailedStatus != payment.Cancelled) {
+					t.Errorf("#%d: %v answered 40001011 with no cancellation in progress: %v; the debit is %s", i, retry, outcome,
+						d.DetailedStatus)
+				}
+				if !okd["DEL"] && d.Amount != auth {
+					t.Errorf("#%d: no DEL performed, the debit is %s for %d", i, d.DetailedStatus, d.Amount)
+				}
+				if okd["DES"] && okd["SAS"] {
+					t.Errorf("#%d: both DES and SAS performed: %v", i, outcome)
+				}
+
+				// The acquirer's journal: what it performed is what the
+				// debit shows.
+				capt, captured, err := e.db.LookupOperation(ctx, uuid+"-capture")
+				if err != nil {
+					t.Fatal(err)
+				}
+				canc, cancelled, err := e.db.LookupOperation(ctx, uuid+"-cancel")
+				if err != nil {
+					t.Fatal(err)
+				}
+				authz, found, err := e.db.LookupOperation(ctx, uuid)
+				if err != nil || !found {
+					t.Fatalf("#%d: the authorisation in the journal: %v %v", i, found, err)
+				}
+				if captured && cancelled {
+					t.Errorf("#%d: both a capture (%+v) and a cancellation (%+v) reached the acquirer", i, capt.Result, canc.Result)
+				}
+				switch d.DetailedStatus {
+				case payment.Captured:
+					if !captured || !capt.Result.Approved || capt.Amount != d.Amount || authz.Captured != d.Amount || d.CapturedAmount != d.Amount {
+						t.Errorf("#%d: debit CAPTURED for %d (%d captured); the acquirer: capture %v %+v, %d captured of the authorisation",
+							i, d.Amount, d.CapturedAmount, captured, capt.Result, authz.Captured)
+					}
+				case payment.Cancelled:
+					if !cancelled || !canc.Result.Approved || !authz.Cancelled || authz.Captured != 0 {
+						t.Errorf("#%d: debit CANCELLED; the acquirer: cancellation %v %+v, authorisation cancelled %v captured %d",
+							i, cancelled, canc.Result, authz.Cancelled, authz.Captured)
+					}
+				default:
+					if captured || cancelled || authz.Cancelled || authz.Captured != 0 {
+						t.Errorf("#%d: debit %s; the acquirer has capture %v, cancellation %v", i, d.DetailedStatus, captured, cancelled)
+					}
+				}
+				// One operation recorded per answer that performed one.
+				payid := mustPAYID(t, r["PAYID"])
+				recorded, err := e.db.OrderOps(ctx, payid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for _, op := range recorded {
+					if op.NCError == "0" {
+						n++
+					}
+				}
+				if n != len(okd) {
+					t.Errorf("#%d: %d operations recorded as performed, %d answered so: %v", i, n, len(okd), outcome)
+				}
+			}
+			t.Logf("outcomes: %v", seen)
+		})
+	}
+}
+
+// formatAmountTest is an amount in cents as DirectLink answers it (12.5,
+// 7, 0.05).
+func formatAmountTest(cents int64) string {
+	s := fmt.Sprintf("%d.%02d", cents/100, cents%100)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
+}
