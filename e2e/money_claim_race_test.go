@@ -1,0 +1,272 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/vault"
+)
+
+// Transaction/Capture, Transaction/CancelOrRefund (CANCELLATION_ONLY, the
+// whole debit) and Transaction/Update lowering the amount, three of each
+// at once on one AUTHORISED debit, over real HTTP, many rounds: on SQLite,
+// on PostgreSQL, and on PostgreSQL through two openpsp copies (calls sent
+// to either). The claim on the transaction serializes them, so whatever
+// the order:
+//   - every call gets a V4 answer (HTTP 200): SUCCESS, or the status error
+//     of a loser (PSP_011, PSP_075 for a cancellation of a captured debit),
+//     or INT_999 only as the documented "in progress" of a capture or
+//     cancellation under way; never another internal error;
+//   - the acquirer's own journal holds at most one of capture and
+//     cancellation, the one the debit shows, approved, for the debit's
+//     amount (and the authorization records the same);
+//   - a capture answered SUCCESS means CAPTURED, a cancellation answered
+//     SUCCESS means CANCELLED; an Update answered SUCCESS is never undone
+//     by a capture of the whole 1000;
+//   - the outbox holds exactly one IPN for the capture or cancellation
+//     (none when neither happened), whose payment (orderStatus,
+//     orderEffectiveAmount, the debit's status and amount) is the final
+//     one.
+func TestV4CaptureCancelUpdateRacingOnOneDebit(t *testing.T) {
+	rounds := 10
+	if testing.Short() {
+		rounds = 4
+	}
+	run := func(t *testing.T, copies []*server) {
+		s := copies[0]
+		ctx := context.Background()
+		ipnSink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		t.Cleanup(ipnSink.Close)
+		pan, _ := card.ParsePAN("4970100000000055")
+		tok, err := s.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest, PAN: pan,
+			Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, HolderName: "Claim Race", Origin: "V4"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 3
+		seen := map[string]int{}
+		for i := range rounds {
+			// Captured in three days: no capture job takes it meanwhile.
+			a := answer(s.v4(t, "Charge/CreatePayment", map[string]any{"amount": 1000, "currency": "EUR",
+				"orderId": fmt.Sprintf("claim-race-%d", i), "formAction": "SILENT", "paymentMethodToken": tok.Value,
+				"ipnTargetUrl":       ipnSink.URL + "/ipn",
+				"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 3}}}))
+			txs, _ := a["transactions"].([]any)
+			if len(txs) != 1 || txs[0].(map[string]any)["detailedStatus"] != "AUTHORISED" {
+				t.Fatalf("payment: %v", a)
+			}
+			uuid := txs[0].(map[string]any)["uuid"].(string)
+			ipnsBefore := outboxEvents(t, s, uuid)
+
+			type call struct {
+				kind, name string
+				body       map[string]any
+			}
+			var calls []call
+			for k := range n {
+				calls = append(calls,
+					call{"capture", "Transaction/Capture", map[string]any{"uuids": []string{uuid}}},
+					call{"cancel", "Transaction/CancelOrRefund", map[string]any{"uuid": uuid, "resolutionMode": "CANCELLATION_ONLY"}},
+					call{"update", "Transaction/Update", map[string]any{"uuid": uuid,
+						"cardUpdate": map[string]any{"amount": 900 - 100*k, "currency": "EUR"}}})
+			}
+			got := make([]string, len(calls))
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for k, c := range calls {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					env, err := copies[k%len(copies)].v4Try(c.name, c.body)
+					switch {
+					case err != nil:
+						got[k] = "FAILED " + err.Error()
+					case env["status"] == "SUCCESS":
+						got[k] = "SUCCESS"
+					default:
+						e := answer(env)
+						got[k] = fmt.Sprintf("ERROR %v %v", e["errorCode"], e["detailedErrorMessage"])
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+
+			d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))
+			st, _ := d["detailedStatus"].(string)
+			amount, _ := d["amount"].(float64)
+			ok := map[string]int{}
+			var updatedTo []float64
+			for k, c := range calls {
+				g := got[k]
+				allowed := g == "SUCCESS" || strings.HasPrefix(g, "ERROR PSP_011 ")
+				switch c.kind {
+				case "capture":
+					allowed = allowed || strings.HasPrefix(g, "ERROR INT_999 ") && strings.Contains(g, "a capture is in progress")
+				case "cancel":
+					allowed = allowed || strings.HasPrefix(g, "ERROR PSP_075 ") ||
+						strings.HasPrefix(g, "ERROR INT_999 ") && strings.Contains(g, "a cancellation is in progress")
+				}
+				if !allowed {
+					t.Errorf("#%d %s %v: %s", i, c.name, c.body, g)
+				}
+				if g == "SUCCESS" {
+					ok[c.kind]++
+					if c.kind == "update" {
+						updatedTo = append(updatedTo, float64(c.body["cardUpdate"].(map[string]any)["amount"].(int)))
+					}
+				}
+			}
+			kinds := []string{}
+			for k, g := range got {
+				if f := strings.Fields(g); len(f) > 1 && f[0] == "ERROR" {
+					g = f[1]
+				}
+				kinds = append(kinds, calls[k].kind+":"+g)
+			}
+			sort.Strings(kinds)
+			seen[st+" "+strings.Join(kinds, ",")]++
+
+			switch {
+			case ok["capture"] > 1 || ok["cancel"] > 1:
+				t.Errorf("#%d: %d captures and %d cancellations answered SUCCESS: %v", i, ok["capture"], ok["cancel"], got)
+			case ok["capture"] == 1 && st != "CAPTURED", ok["cancel"] == 1 && st != "CANCELLED":
+				t.Errorf("#%d: capture %d, cancel %d answered SUCCESS; the debit is %s", i, ok["capture"], ok["cancel"], st)
+			case st == "CAPTURED" && ok["capture"] != 1, st == "CANCELLED" && ok["cancel"] != 1:
+				t.Errorf("#%d: the debit is %s; answers %v", i, st, got)
+			case st != "CAPTURED" && st != "CANCELLED" && st != "AUTHORISED":
+				t.Errorf("#%d: the debit is %s", i, st)
+			}
+			// The amount is 1000 only if no Update was accepted, else one
+			// of the amounts an accepted Update set.
+			if len(updatedTo) == 0 && amount != 1000 || len(updatedTo) > 0 && !containsFloat(updatedTo, amount) {
+				t.Errorf("#%d: Updates accepted to %v; the debit is %s for %v", i, updatedTo, st, amount)
+			}
+
+			// The acquirer's journal.
+			capt, captured, err := s.DB.LookupOperation(ctx, uuid+"-capture")
+			if err != nil {
+				t.Fatal(err)
+			}
+			canc, cancelled, err := s.DB.LookupOperation(ctx, uuid+"-cancel")
+			if err != nil {
+				t.Fatal(err)
+			}
+			authz, found, err := s.DB.LookupOperation(ctx, uuid)
+			if err != nil || !found {
+				t.Fatalf("#%d: the authorization in the journal: %v %v", i, found, err)
+			}
+			if captured && cancelled {
+				t.Errorf("#%d: a capture (%+v) and a cancellation (%+v) both reached the acquirer", i, capt.Result, canc.Result)
+			}
+			switch st {
+			case "CAPTURED":
+				if !captured || !capt.Result.Approved || float64(capt.Amount) != amount || float64(authz.Captured) != amount {
+					t.Errorf("#%d: CAPTURED for %v; the acquirer: capture %v %+v amount %d, authorization captured %d", i, amount,
+						captured, capt.Result, capt.Amount, authz.Captured)
+				}
+			case "CANCELLED":
+				if !cancelled || !canc.Result.Approved || !authz.Cancelled || authz.Captured != 0 {
+					t.Errorf("#%d: CANCELLED; the acquirer: cancellation %v %+v, authorization cancelled %v captured %d", i,
+						cancelled, canc.Result, authz.Cancelled, authz.Captured)
+				}
+			default:
+				if captured || cancelled || authz.Cancelled || authz.Captured != 0 {
+					t.Errorf("#%d: %s; the acquirer has capture %v, cancellation %v", i, st, captured, cancelled)
+				}
+			}
+
+			// The IPNs this round wrote: one for the state change.
+			ipns := outboxEvents(t, s, uuid)[len(ipnsBefore):]
+			want := map[string]string{"CAPTURED": "payment.captured", "CANCELLED": "payment.cancelled"}[st]
+			switch {
+			case want == "" && len(ipns) != 0, want != "" && (len(ipns) != 1 || ipns[0].event != want):
+				var evs []string
+				for _, m := range ipns {
+					evs = append(evs, m.event)
+				}
+				t.Errorf("#%d: the debit is %s; IPNs written: %v", i, st, evs)
+			case want != "":
+				var p struct {
+					OrderStatus  string `json:"orderStatus"`
+					OrderDetails struct {
+						Effective float64 `json:"orderEffectiveAmount"`
+					} `json:"orderDetails"`
+					Transactions []struct {
+						UUID, DetailedStatus, Status string
+						Amount                       float64
+					} `json:"transactions"`
+				}
+				if err := json.Unmarshal([]byte(ipns[0].payload), &p); err != nil {
+					t.Fatal(err)
+				}
+				wantOrder := map[string]string{"CAPTURED": "PAID", "CANCELLED": "UNPAID"}[st]
+				if len(p.Transactions) != 1 || p.Transactions[0].DetailedStatus != st || p.Transactions[0].Amount != amount ||
+					p.OrderStatus != wantOrder || (st == "CAPTURED" && p.OrderDetails.Effective != amount) {
+					t.Errorf("#%d: the debit is %s for %v; its IPN: %s", i, st, amount, ipns[0].payload)
+				}
+			}
+		}
+		t.Logf("outcomes: %v", seen)
+	}
+
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			run(t, []*server{startServer(t, serverOpts{engine: engine})})
+		})
+	}
+	t.Run("postgres-two-copies", func(t *testing.T) {
+		// Each copy's test acquirer is over the shared database's
+		// journal: one acquirer, as in production.
+		d := newDeployment(t, "postgres")
+		a := d.startApp(t, appOpts{})
+		b := d.startApp(t, appOpts{})
+		run(t, []*server{a, b})
+	})
+}
+
+func containsFloat(list []float64, v float64) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+type outboxIPN struct{ event, payload string }
+
+// outboxEvents lists the IPNs written for the payment of debit uuid,
+// oldest first.
+func outboxEvents(t testing.TB, s *server, uuid string) []outboxIPN {
+	t.Helper()
+	rows, err := s.DB.Reader().Query(`SELECT event, payload FROM outbox WHERE channel = 'ipn' AND payload LIKE $1
+		ORDER BY created_at, id`, "%"+uuid+"%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []outboxIPN
+	for rows.Next() {
+		var m outboxIPN
+		if err := rows.Scan(&m.event, &m.payload); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
