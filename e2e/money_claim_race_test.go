@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/vault"
 )
@@ -37,12 +39,20 @@ import (
 //     (none when neither happened), whose payment (orderStatus,
 //     orderEffectiveAmount, the debit's status and amount) is the final
 //     one.
+//
+// On one copy, two rounds in three widen the window with the simulator's
+// own faults on the capture and the cancellation (whichever is sent):
+// FaultTimeout (held past the 300ms acquirer timeout, then performed) or
+// FaultLost (held, never performed). The call that sent it answers
+// INT_999 "being checked", the others meanwhile "in progress" or PSP_011;
+// recovery settles it (a lost capture released, a lost cancellation sent
+// again), and the same checks hold once it has.
 func TestV4CaptureCancelUpdateRacingOnOneDebit(t *testing.T) {
 	rounds := 10
 	if testing.Short() {
 		rounds = 4
 	}
-	run := func(t *testing.T, copies []*server) {
+	run := func(t *testing.T, copies []*server, clk *clock.Fake) {
 		s := copies[0]
 		ctx := context.Background()
 		ipnSink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
@@ -67,6 +77,14 @@ func TestV4CaptureCancelUpdateRacingOnOneDebit(t *testing.T) {
 			}
 			uuid := txs[0].(map[string]any)["uuid"].(string)
 			ipnsBefore := outboxEvents(t, s, uuid)
+			fault := simulator.Fault(0)
+			if clk != nil {
+				fault = [...]simulator.Fault{0, simulator.FaultTimeout, simulator.FaultLost}[i%3]
+			}
+			if fault != 0 {
+				s.Sim.InjectFault(uuid+"-capture", fault)
+				s.Sim.InjectFault(uuid+"-cancel", fault)
+			}
 
 			type call struct {
 				kind, name string
@@ -103,10 +121,28 @@ func TestV4CaptureCancelUpdateRacingOnOneDebit(t *testing.T) {
 			close(start)
 			wg.Wait()
 
+			if fault != 0 {
+				// Recovery asks the acquirer about the operation whose
+				// answer was lost (FaultTimeout: made; FaultLost: not).
+				clk.Advance(time.Minute)
+				err := pollUntil(recoveryDeadline(), 50*time.Millisecond, func() error {
+					if _, err := s.Payments.RecoverRunning(ctx, 0, 10); err != nil {
+						return err
+					}
+					if _, tx, err := s.Payments.Get(ctx, shop.DemoShopID, uuid); err != nil || tx.PendingOp != "" {
+						return fmt.Errorf("after recovery: %s pending %q, %v", tx.DetailedStatus, tx.PendingOp, err)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("#%d: %v (answers %v)", i, err, got)
+				}
+			}
 			d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))
 			st, _ := d["detailedStatus"].(string)
 			amount, _ := d["amount"].(float64)
 			ok := map[string]int{}
+			checked := map[string]int{} // answered "being checked"
 			var updatedTo []float64
 			for k, c := range calls {
 				g := got[k]
@@ -117,6 +153,10 @@ func TestV4CaptureCancelUpdateRacingOnOneDebit(t *testing.T) {
 				case "cancel":
 					allowed = allowed || strings.HasPrefix(g, "ERROR PSP_075 ") ||
 						strings.HasPrefix(g, "ERROR INT_999 ") && strings.Contains(g, "a cancellation is in progress")
+				}
+				if fault != 0 && c.kind != "update" && strings.HasPrefix(g, "ERROR INT_999 ") && strings.Contains(g, "no answer from the acquirer in time") {
+					allowed = true
+					checked[c.kind]++
 				}
 				if !allowed {
 					t.Errorf("#%d %s %v: %s", i, c.name, c.body, g)
@@ -138,13 +178,23 @@ func TestV4CaptureCancelUpdateRacingOnOneDebit(t *testing.T) {
 			sort.Strings(kinds)
 			seen[st+" "+strings.Join(kinds, ",")]++
 
+			sent := ok["capture"] + ok["cancel"] + checked["capture"] + checked["cancel"]
 			switch {
-			case ok["capture"] > 1 || ok["cancel"] > 1:
-				t.Errorf("#%d: %d captures and %d cancellations answered SUCCESS: %v", i, ok["capture"], ok["cancel"], got)
+			case sent > 1:
+				t.Errorf("#%d: %d captures and %d cancellations answered SUCCESS, %v being checked: %v", i, ok["capture"], ok["cancel"],
+					checked, got)
+			case fault != 0 && sent != 0 && ok["capture"]+ok["cancel"] != 0:
+				t.Errorf("#%d: an operation answered SUCCESS with the acquirer's answer lost: %v", i, got)
 			case ok["capture"] == 1 && st != "CAPTURED", ok["cancel"] == 1 && st != "CANCELLED":
 				t.Errorf("#%d: capture %d, cancel %d answered SUCCESS; the debit is %s", i, ok["capture"], ok["cancel"], st)
-			case st == "CAPTURED" && ok["capture"] != 1, st == "CANCELLED" && ok["cancel"] != 1:
+			case st == "CAPTURED" && ok["capture"]+checked["capture"] != 1, st == "CANCELLED" && ok["cancel"]+checked["cancel"] != 1:
 				t.Errorf("#%d: the debit is %s; answers %v", i, st, got)
+			// A lost capture is released for a later one; a lost
+			// cancellation is sent again by recovery itself.
+			case fault == simulator.FaultLost && checked["capture"] == 1 && st != "AUTHORISED",
+				fault == simulator.FaultLost && checked["cancel"] == 1 && st != "CANCELLED",
+				fault == simulator.FaultTimeout && sent == 1 && st == "AUTHORISED":
+				t.Errorf("#%d: fault %d, the debit is %s after recovery; answers %v", i, fault, st, got)
 			case st != "CAPTURED" && st != "CANCELLED" && st != "AUTHORISED":
 				t.Errorf("#%d: the debit is %s", i, st)
 			}
@@ -223,7 +273,9 @@ func TestV4CaptureCancelUpdateRacingOnOneDebit(t *testing.T) {
 
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
-			run(t, []*server{startServer(t, serverOpts{engine: engine})})
+			clk := clock.NewFake(time.Now().UTC())
+			run(t, []*server{startServer(t, serverOpts{engine: engine, clock: clk,
+				env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "300ms"}})}, clk)
 		})
 	}
 	t.Run("postgres-two-copies", func(t *testing.T) {
@@ -232,7 +284,7 @@ func TestV4CaptureCancelUpdateRacingOnOneDebit(t *testing.T) {
 		d := newDeployment(t, "postgres")
 		a := d.startApp(t, appOpts{})
 		b := d.startApp(t, appOpts{})
-		run(t, []*server{a, b})
+		run(t, []*server{a, b}, nil)
 	})
 }
 
