@@ -235,3 +235,132 @@ func formatAmountTest(cents int64) string {
 	s = strings.TrimRight(s, "0")
 	return strings.TrimSuffix(s, ".")
 }
+
+// Refunds of one captured PAYID sent at once: two RFD of 4.00, an RFS of
+// 3.00, an RFS without AMOUNT (what is left when it reserves it) and a DES
+// (refused: the order is captured). Whatever the order, the refunds
+// answered 0 add up to what the debit shows refunded, never more than the
+// 10.00 captured; each names its amount, and the acquirer's journal holds
+// each as an approved refund of that amount, its capture's refunded total
+// being the debit's. Both engines, real HTTP, bounded rounds.
+func TestDirectLinkRefundsRacingOnOnePAYID(t *testing.T) {
+	rounds := 12
+	if testing.Short() {
+		rounds = 4
+	}
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			e.acq.Connector = simulator.New(simulator.Config{Clock: e.clock, TimeoutHold: 50 * time.Millisecond, Journal: e.db})
+			ctx := context.Background()
+			seen := map[string]int{}
+			for i := range rounds {
+				orderID := fmt.Sprintf("RFRACE-%s-%d", eng.Name, i)
+				r := e.order(map[string]string{"ORDERID": orderID, "AMOUNT": "1000", "CARDNO": "4970100000000055",
+					"ED": "1232", "CVC": "123", "ECI": "7"})
+				if r["STATUS"] != "5" {
+					t.Fatalf("authorisation: %v", r)
+				}
+				if m := e.direct("maintenancedirect.asp", map[string]string{"PAYID": r["PAYID"], "OPERATION": "SAS"}); m["NCERROR"] != "0" {
+					t.Fatalf("capture: %v", m)
+				}
+				orders, err := e.db.OrdersByOrderID(ctx, shop.DemoShopID, "TEST", orderID)
+				if err != nil || len(orders) != 1 {
+					t.Fatal(orders, err)
+				}
+				uuid := orders[0].TransactionUUID
+				ops := []map[string]string{
+					{"OPERATION": "RFD", "AMOUNT": "400"},
+					{"OPERATION": "RFD", "AMOUNT": "400"},
+					{"OPERATION": "RFS", "AMOUNT": "300"},
+					{"OPERATION": "RFS"},
+					{"OPERATION": "DES"},
+				}
+				got := make([]map[string]string, len(ops))
+				errs := make([]error, len(ops))
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				for k, op := range ops {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						op["PAYID"] = r["PAYID"]
+						got[k], errs[k] = e.directTry("maintenancedirect.asp", op)
+					}()
+				}
+				close(start)
+				wg.Wait()
+				var sum int64
+				allOK := false
+				var outcome []string
+				for k, a := range got {
+					if errs[k] != nil {
+						t.Fatalf("#%d %v: %v", i, ops[k], errs[k])
+					}
+					op := ops[k]["OPERATION"] + ops[k]["AMOUNT"]
+					outcome = append(outcome, op+":"+a["NCERROR"])
+					switch {
+					case a["NCERROR"] == "0" && ops[k]["OPERATION"] != "DES":
+						cents, err := parseCents(a["amount"])
+						if err != nil || a["STATUS"] != "81" || (ops[k]["AMOUNT"] != "" && fmt.Sprint(cents) != ops[k]["AMOUNT"]) || cents <= 0 {
+							t.Errorf("#%d %s: answered %v", i, op, a)
+						}
+						sum += cents
+						allOK = allOK || ops[k]["AMOUNT"] == ""
+					case a["NCERROR"] == "50001129" && ops[k]["OPERATION"] != "DES", a["NCERROR"] == "50001127":
+					default:
+						t.Errorf("#%d %s: NCERROR %s (%s)", i, op, a["NCERROR"], a["NCERRORPLUS"])
+					}
+				}
+				seen[strings.Join(outcome, " ")]++
+				_, d, err := e.payments.Get(ctx, shop.DemoShopID, uuid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.RefundedAmount != sum || sum > 1000 || (allOK && sum != 1000) {
+					t.Errorf("#%d: refunds answered 0 add up to %d (RFS of the rest among them: %v); the debit: %s, %d captured, %d refunded",
+						i, sum, allOK, d.DetailedStatus, d.CapturedAmount, d.RefundedAmount)
+				}
+				capt, found, err := e.db.LookupOperation(ctx, uuid+"-capture")
+				if err != nil || !found || capt.Refunded != d.RefundedAmount {
+					t.Errorf("#%d: the acquirer's capture: %v %v, %d refunded; the debit %d", i, found, err, capt.Refunded, d.RefundedAmount)
+				}
+				recorded, err := e.db.OrderOps(ctx, mustPAYID(t, r["PAYID"]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var recordedSum int64
+				for _, op := range recorded {
+					if op.Operation != "RFD" && op.Operation != "RFS" {
+						continue
+					}
+					refund, found, err := e.db.LookupOperation(ctx, op.TransactionUUID)
+					if err != nil || !found || !refund.Result.Approved || refund.Amount != op.Amount {
+						t.Errorf("#%d: %s PAYIDSUB %d of %d: the acquirer's refund %v %v %+v amount %d", i, op.Operation, op.PAYIDSUB,
+							op.Amount, found, err, refund.Result, refund.Amount)
+					}
+					recordedSum += op.Amount
+				}
+				if recordedSum != sum {
+					t.Errorf("#%d: refunds recorded add up to %d, answered %d", i, recordedSum, sum)
+				}
+			}
+			t.Logf("outcomes: %v", seen)
+		})
+	}
+}
+
+// parseCents reads a DirectLink answer's amount (12.5, 7) in cents.
+func parseCents(s string) (int64, error) {
+	whole, frac, _ := strings.Cut(s, ".")
+	frac = (frac + "00")[:2]
+	var w, f int64
+	if _, err := fmt.Sscan(whole, &w); err != nil {
+		return 0, err
+	}
+	if _, err := fmt.Sscan(frac, &f); err != nil {
+		return 0, err
+	}
+	return w*100 + f, nil
+}
