@@ -322,3 +322,107 @@ func outboxEvents(t testing.TB, s *server, uuid string) []outboxIPN {
 	}
 	return out
 }
+
+// The DirectLink race of internal/ogone's
+// TestDirectLinkDeletionsAndCaptureRacingOnOnePAYID through two openpsp
+// copies on one PostgreSQL database, the calls sent to either: a DES of
+// 8.00, a partial DEL of 3.00 and a SAS on one PAYID of 10.00. A DES
+// answered 6 cancelled at least its AMOUNT and names what it cancelled; a
+// DEL answered 6 left 7.00; a SAS answered 9 names what was captured; the
+// acquirer's journal (one for both copies) holds at most one of capture and
+// cancellation, the one the debit shows.
+func TestDirectLinkDeletionsAndCaptureRacingThroughTwoCopies(t *testing.T) {
+	d := newDeployment(t, "postgres")
+	copies := []*server{d.startApp(t, appOpts{}), d.startApp(t, appOpts{})}
+	s := copies[0]
+	ctx := context.Background()
+	seen := map[string]int{}
+	for i := range 12 {
+		orderID := fmt.Sprintf("dl-copies-%d", i)
+		o, err := directLinkCall(s, "orderdirect", demoAccount, map[string]string{"ORDERID": orderID, "AMOUNT": "1000",
+			"CURRENCY": "EUR", "CARDNO": "4970100000000055", "ED": futureExpiry(), "CVC": "123", "OPERATION": "RES", "ECI": "7"})
+		if err != nil || o["STATUS"] != "5" {
+			t.Fatalf("order: %v %v", o, err)
+		}
+		ord := answer(s.v4(t, "Order/Get", map[string]any{"orderId": orderID}))
+		uuid := ord["transactions"].([]any)[0].(map[string]any)["uuid"].(string)
+		ops := []map[string]string{{"OPERATION": "DES", "AMOUNT": "800"}, {"OPERATION": "DEL", "AMOUNT": "300"}, {"OPERATION": "SAS"}}
+		got := make([]map[string]string, len(ops))
+		errs := make([]error, len(ops))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for k, op := range ops {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				op["PAYID"] = o["PAYID"]
+				got[k], errs[k] = directLinkCall(copies[(i+k)%2], "maintenancedirect", demoAccount, op)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		_, debit, err := s.Payments.Get(ctx, shop.DemoShopID, uuid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		amount := strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%d.%02d", debit.Amount/100, debit.Amount%100), "0"), ".")
+		var outcome []string
+		okd := map[string]bool{}
+		for k, a := range got {
+			op := ops[k]["OPERATION"]
+			if errs[k] != nil {
+				t.Fatalf("#%d %s: %v", i, op, errs[k])
+			}
+			outcome = append(outcome, op+":"+a["NCERROR"]+"/"+a["STATUS"])
+			switch a["NCERROR"] {
+			case "0":
+				okd[op] = true
+			case "50001111", "50001127":
+				continue
+			case "40001011":
+				// "Please try again" while a cancellation is sent
+				// (payment.cancelPending), as V4's INT_999.
+				if op == "DES" || debit.DetailedStatus != "CANCELLED" {
+					t.Errorf("#%d %s: 40001011 and the debit is %s", i, op, debit.DetailedStatus)
+				}
+				continue
+			default:
+				t.Errorf("#%d %s: NCERROR %s (%s)", i, op, a["NCERROR"], a["NCERRORPLUS"])
+				continue
+			}
+			switch {
+			case op == "DES" && (a["STATUS"] != "6" || debit.DetailedStatus != "CANCELLED" || debit.Amount < 800 || a["amount"] != amount),
+				op == "DEL" && (a["STATUS"] != "6" || debit.Amount != 700 || a["amount"] != "3"),
+				op == "SAS" && ((a["STATUS"] != "9" && a["STATUS"] != "91") || debit.DetailedStatus != "CAPTURED" || a["amount"] != amount):
+				t.Errorf("#%d %s: STATUS %s amount %s; the debit is %s for %d (%v)", i, op, a["STATUS"], a["amount"],
+					debit.DetailedStatus, debit.Amount, outcome)
+			}
+		}
+		seen[strings.Join(outcome, " ")]++
+		if okd["DES"] && okd["SAS"] || !okd["DEL"] && debit.Amount != 1000 {
+			t.Errorf("#%d: %v; the debit is %s for %d", i, outcome, debit.DetailedStatus, debit.Amount)
+		}
+		capt, captured, err := s.DB.LookupOperation(ctx, uuid+"-capture")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, cancelled, err := s.DB.LookupOperation(ctx, uuid+"-cancel")
+		if err != nil {
+			t.Fatal(err)
+		}
+		authz, _, err := s.DB.LookupOperation(ctx, uuid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case captured && cancelled,
+			debit.DetailedStatus == "CAPTURED" && (!captured || capt.Amount != debit.Amount || authz.Captured != debit.Amount),
+			debit.DetailedStatus == "CANCELLED" && (!cancelled || !authz.Cancelled),
+			debit.DetailedStatus == "AUTHORISED" && (captured || cancelled):
+			t.Errorf("#%d: the debit is %s for %d; the acquirer: capture %v (%d), cancellation %v", i, debit.DetailedStatus,
+				debit.Amount, captured, capt.Amount, cancelled)
+		}
+	}
+	t.Logf("outcomes: %v", seen)
+}
