@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -608,6 +609,12 @@ func readKeyringFile(path string) (keyringFile, fs.FileInfo, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return f, nil, fmt.Errorf("vault: keyring file %s: %w", path, err)
+	}
+	// One keyring per file: what follows it (a second keyring pasted
+	// below, an editor's leftover) would be silently ignored, and dropped
+	// by the next rotation. Nothing of it is quoted: it may hold a key.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return f, nil, fmt.Errorf("vault: keyring file %s: something follows the keyring's JSON object: a keyring file holds one object", path)
 	}
 	return f, fi, nil
 }
