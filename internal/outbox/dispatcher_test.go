@@ -58,7 +58,7 @@ type event struct {
 	Seq     int    `json:"seq"`
 }
 
-func enqueueWebhooks(t *testing.T, db *store.DB, now time.Time, target string, payments, per int) int {
+func enqueueWebhooks(t testing.TB, db *store.DB, now time.Time, target string, payments, per int) int {
 	t.Helper()
 	n := 0
 	// Interleave payments, one transaction per step, as producers would.
