@@ -2,6 +2,8 @@ package outbox_test
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/outbox"
@@ -138,6 +141,11 @@ func FuzzNotificationsCLI(f *testing.F) {
 		var out strings.Builder
 		err = outbox.CLI(ctx, args, db, now, &out)
 		after := outboxRows(t, db)
+		// PostgreSQL refuses text that is not UTF-8 with its driver's
+		// error: the command must refuse it first, saying so.
+		if !utf8.ValidString(rawArgs) && (err == nil || !strings.Contains(err.Error(), "UTF-8")) && !errors.Is(err, flag.ErrHelp) {
+			t.Fatalf("%q: a word that is not UTF-8 reached the database: %v", args, err)
+		}
 		if err != nil {
 			msg := err.Error()
 			if strings.TrimSpace(msg) == "" {
