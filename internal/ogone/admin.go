@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -301,6 +302,13 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 	}
 	if len(args) == 0 {
 		return usage
+	}
+	// Shop ids, template names and settings are UTF-8 text: PostgreSQL
+	// answered any other bytes with its driver's error.
+	for _, a := range args {
+		if !utf8.ValidString(a) {
+			return fmt.Errorf("ogone: the argument %q is not UTF-8 text", a)
+		}
 	}
 	switch args[0] {
 	case "templates":

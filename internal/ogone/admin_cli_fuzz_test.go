@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/shop"
 )
@@ -113,6 +114,11 @@ func FuzzAdminCLI(f *testing.F) {
 		before := dumpTables(t, e, adminTables)
 		var out strings.Builder
 		err := e.admin.RunCLI(ctx, args, strings.NewReader(string(stdin)), &out)
+		// PostgreSQL refuses text that is not UTF-8 with its driver's
+		// error: the command must refuse it first, saying so.
+		if !utf8.ValidString(rawArgs) && (err == nil || !strings.Contains(err.Error(), "UTF-8")) {
+			t.Fatalf("%q: a word that is not UTF-8 reached the database: %v", args, err)
+		}
 		if err != nil {
 			msg := err.Error()
 			if strings.TrimSpace(msg) == "" {
