@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -73,6 +74,12 @@ func FuzzShopsArgs(f *testing.F) {
 		os.Stdin, os.Stderr = fin, devnull
 		do, err := shopsCommand(args, production)
 		os.Stdin, os.Stderr = stdin, stderr
+		// PostgreSQL refuses text that is not UTF-8 (a Latin-1 terminal's
+		// "Café") with its driver's error: the command must refuse it
+		// before the database.
+		if !utf8.ValidString(rawArgs) && err == nil {
+			t.Fatalf("%q: a word that is not UTF-8 accepted", args)
+		}
 		if err != nil {
 			if do != nil {
 				t.Fatalf("%q: both a command and the error %v", args, err)
