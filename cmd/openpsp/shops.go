@@ -12,9 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/app"
+	"github.com/openpsp/openpsp/internal/cliargs"
 	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/ogone"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -181,13 +181,8 @@ func shops(ctx context.Context, args []string) error {
 // does with the app once they are known good.
 func shopsCommand(args []string, production bool) (func(context.Context, *app.App) error, error) {
 	sub, rest := args[0], args[1:]
-	// Names, addresses and settings are UTF-8 text: PostgreSQL answered
-	// other bytes (a Latin-1 terminal's "Café") with its driver's error,
-	// and SQLite kept them for the buyer's pages.
-	for _, a := range rest {
-		if !utf8.ValidString(a) {
-			return nil, fmt.Errorf("shops %s: the argument %q is not UTF-8 text (is the terminal set to UTF-8?)", sub, a)
-		}
+	if err := cliargs.CheckUTF8("shops "+sub, rest); err != nil {
+		return nil, err
 	}
 	switch sub {
 	case "create":

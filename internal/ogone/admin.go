@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"unicode/utf8"
 
+	"github.com/openpsp/openpsp/internal/cliargs"
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/shop"
 )
@@ -303,12 +303,8 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 	if len(args) == 0 {
 		return usage
 	}
-	// Shop ids, template names and settings are UTF-8 text: PostgreSQL
-	// answered any other bytes with its driver's error.
-	for _, a := range args {
-		if !utf8.ValidString(a) {
-			return fmt.Errorf("ogone: the argument %q is not UTF-8 text", a)
-		}
+	if err := cliargs.CheckUTF8("ogone", args); err != nil {
+		return err
 	}
 	switch args[0] {
 	case "templates":

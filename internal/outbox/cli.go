@@ -10,7 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
+
+	"github.com/openpsp/openpsp/internal/cliargs"
 )
 
 // CLIStore is what the notifications command needs (*store.DB).
@@ -42,12 +43,8 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 		fmt.Fprint(w, CLIUsage)
 		return errors.New("notifications: missing command")
 	}
-	// Ids, shop ids, events and channels are UTF-8 text: PostgreSQL
-	// answered any other bytes with its driver's error.
-	for _, a := range args {
-		if !utf8.ValidString(a) {
-			return fmt.Errorf("notifications: the argument %q is not UTF-8 text", a)
-		}
+	if err := cliargs.CheckUTF8("notifications", args); err != nil {
+		return err
 	}
 	fs := flag.NewFlagSet("notifications "+args[0], flag.ContinueOnError)
 	// The caller prints the error once; the usage is CLIUsage, which says
