@@ -398,12 +398,11 @@ func (t Transaction) validationDeadline() time.Time {
 // cancellations still pending. It asks the acquirer with Inquire and records
 // what it did; an operation the acquirer never saw becomes ERROR (an
 // authorization or refund: the card details are gone), is released to be
-// sent again with the same operation id (a capture, a refund's
-// cancellation), or, a debit's cancellation, is sent again by recovery
-// itself under the same operation id (resendCancel). Nothing is ever sent
-// twice. olderThan is raised to the acquirer timeout, so that a
-// call still waiting for its answer is not taken for a lost one. It returns
-// how many it settled.
+// sent again with the same operation id (a capture), or, a cancellation
+// of a debit or of a refund, is sent again by recovery itself under the
+// same operation id (resendCancel). Nothing is ever sent twice. olderThan
+// is raised to the acquirer timeout, so that a call still waiting for its
+// answer is not taken for a lost one. It returns how many it settled.
 func (s *Service) RecoverRunning(ctx context.Context, olderThan time.Duration, limit int) (int, error) {
 	return s.RecoverRunningUntil(ctx, nil, olderThan, limit)
 }
@@ -546,12 +545,15 @@ func (s *Service) recoverPending(ctx context.Context, t Transaction) bool {
 	if !found && t.PendingOp == opCapture {
 		s.captureOutcome(ctx, t, o)
 	}
-	if !found && t.PendingOp == opCancel && t.OperationType == Debit {
+	if !found && t.PendingOp == opCancel {
 		// The merchant asked for this cancellation and may never retry
-		// it: released, the debit would be captured at its capture date.
-		// Send it again under the same operation id (the acquirer cannot
-		// make it twice). Unreachable again, it stays pending for the
-		// next round; refused, the debit stays AUTHORISED.
+		// it: released, the debit would be captured at its capture date,
+		// the refund remitted to the buyer at its capture. Send it again
+		// under the same operation id (the acquirer cannot make it
+		// twice; a refund's is withdrawn by the same Cancel, its
+		// AcquirerRef the refund's reference). Unreachable again, it
+		// stays pending for the next round; refused, the transaction
+		// stays AUTHORISED.
 		var ok bool
 		if o, ok = s.resendCancel(ctx, t); !ok {
 			return false
@@ -565,7 +567,7 @@ func (s *Service) recoverPending(ctx context.Context, t Transaction) bool {
 	return nt.PendingOp == ""
 }
 
-// resendCancel sends again the pending cancellation of debit t that
+// resendCancel sends again the pending cancellation of debit or refund t that
 // recovery found the acquirer never received, and returns its outcome to
 // record, or false when there is nothing to record yet: the acquirer could
 // not be reached or did not answer, and the cancellation stays pending for
