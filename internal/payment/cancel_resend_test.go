@@ -1,8 +1,10 @@
 package payment
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,8 +16,9 @@ import (
 // A debit's cancellation that never reached the acquirer (FaultLost) is
 // sent again by recovery under the same operation id: unreachable again,
 // it stays pending for the next round (no IPN); refused, the debit is
-// given back AUTHORISED without IPN; accepted (another debit), CANCELLED
-// with its IPN.
+// given back AUTHORISED without payment.cancelled (the refusal's IPN is
+// TestRecoveryTellsARefusedCancellation's); accepted (another debit),
+// CANCELLED with its IPN.
 func TestRecoveryResendsALostDebitCancellation(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
@@ -133,5 +136,106 @@ func TestRecoveryResendsALostRefundCancellation(t *testing.T) {
 		if d := e.get(debit.UUID); d.RefundedAmount != 300 {
 			t.Fatalf("debit after the refund: %+v", d)
 		}
+	})
+}
+
+// A cancellation the merchant asked (V4 answered INT_999, "being checked")
+// that recovery finds refused by the acquirer, or sends again and sees
+// refused, leaves the debit AUTHORISED (captured at its date) or the
+// refund AUTHORISED (remitted): the merchant is told, in the write that
+// releases the claim, by an IPN whose kr-answer shows the transaction as
+// it is with the acquirer's refusal where V4 puts a refused capture's
+// (errorCode ACQ_001, detailedErrorCode the acquirer's response code,
+// detailedErrorMessage), and Transaction/Get shows the same.
+func TestRecoveryTellsARefusedCancellation(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		recoverOnce := func() {
+			t.Helper()
+			e.clk.Advance(2 * time.Minute)
+			if n, err := e.svc.RecoverRunning(e.ctx(), time.Minute, 10); err != nil || n != 1 {
+				t.Fatalf("recovery: %d %v, want 1", n, err)
+			}
+		}
+		cancelUnknown := func(uuid string) {
+			t.Helper()
+			if _, got, err := e.svc.CancelOrRefund(e.ctx(), e.shop.ID, uuid, CancelInput{}); !errors.Is(err, ErrCancelUnknown) || got.PendingOp != opCancel {
+				t.Fatalf("cancellation without an answer: %+v %v", got, err)
+			}
+		}
+		// told checks that the IPNs of payment p since before were one,
+		// event, telling transaction uuid detailed with the acquirer's
+		// refusal code, and that the transaction reads the same.
+		told := func(p Payment, before int, uuid, event, detailed, code string) {
+			t.Helper()
+			ipns := e.ipns(p.ID)
+			if len(ipns) != before+1 || ipns[before].Event != event {
+				t.Fatalf("IPN events %v, want %d then %s", e.events(p.ID), before, event)
+			}
+			var answer struct {
+				Transactions []struct {
+					UUID, DetailedStatus, ErrorCode, DetailedErrorCode, DetailedErrorMessage string
+				}
+			}
+			if err := json.Unmarshal([]byte(ipns[before].Payload), &answer); err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, x := range answer.Transactions {
+				if x.UUID != uuid {
+					continue
+				}
+				found = true
+				if x.DetailedStatus != detailed || x.ErrorCode != CodeRefused || x.DetailedErrorCode != code ||
+					!strings.Contains(x.DetailedErrorMessage, "refused the cancellation") || len([]rune(x.DetailedErrorMessage)) > 127 {
+					t.Fatalf("IPN kr-answer of the refused cancellation: %+v", x)
+				}
+			}
+			if !found {
+				t.Fatalf("IPN kr-answer without %s: %s", uuid, ipns[before].Payload)
+			}
+			got := e.get(uuid)
+			wantStatus(t, got, detailed)
+			if got.PendingOp != "" || got.ErrorCode != CodeRefused || got.DetailedErrorCode != code || !strings.Contains(got.DetailedErrorMessage, "refused the cancellation") {
+				t.Fatalf("transaction after the refused cancellation: %+v", got)
+			}
+		}
+
+		// A refund's cancellation lost before the acquirer, refused when
+		// sent again: the refund is remitted by the capture job.
+		p, debit := e.capturedDebit(1000)
+		c := e.refundOf(debit.UUID, 400)
+		e.sim.InjectFault(c.UUID+"-cancel", simulator.FaultLost)
+		cancelUnknown(c.UUID)
+		e.sim.InjectFault(c.UUID+"-cancel", simulator.FaultRefused)
+		before := len(e.ipns(p.ID))
+		recoverOnce()
+		told(p, before, c.UUID, eventRefundCancelRefused, Authorised, "05")
+		if d := e.get(debit.UUID); d.RefundedAmount != 400 {
+			t.Fatalf("debit after the refused cancellation of its refund: %+v", d)
+		}
+
+		// A debit's cancellation lost before the acquirer, refused when
+		// sent again.
+		p, tx := e.pay(CreateInput{Amount: 1000}, cardOK)
+		e.sim.InjectFault(tx.UUID+"-cancel", simulator.FaultLost)
+		cancelUnknown(tx.UUID)
+		e.sim.InjectFault(tx.UUID+"-cancel", simulator.FaultRefused)
+		before = len(e.ipns(p.ID))
+		recoverOnce()
+		told(p, before, tx.UUID, eventCancelRefused, Authorised, "05")
+
+		// A debit's cancellation the acquirer received and refused, its
+		// answer lost (the authorization was cancelled at the acquirer
+		// under another operation).
+		p, tx = e.pay(CreateInput{Amount: 1000}, cardOK)
+		if res, err := e.sim.Cancel(e.ctx(), "elsewhere-"+tx.UUID, tx.AcquirerRef); err != nil || !res.Approved {
+			t.Fatalf("cancellation at the acquirer: %+v %v", res, err)
+		}
+		e.sim.InjectFault(tx.UUID+"-cancel", simulator.FaultTimeout)
+		cancelUnknown(tx.UUID)
+		before = len(e.ipns(p.ID))
+		recoverOnce()
+		told(p, before, tx.UUID, eventCancelRefused, Authorised, "12")
 	})
 }

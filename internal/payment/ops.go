@@ -267,6 +267,13 @@ const (
 	cancelRefusedPrefix     = "the acquirer refused the cancellation: "
 )
 
+// The IPN events of a cancellation the merchant asked that recovery found
+// or saw refused by the acquirer (settleRefusedCancel).
+const (
+	eventCancelRefused       = "payment.cancel_refused"
+	eventRefundCancelRefused = "transaction.refund_cancel_refused"
+)
+
 // ErrCancelUnknown is in the error of a cancellation the acquirer did not
 // answer in time: the transaction returned with it has its cancellation
 // pending, for recovery to settle.
