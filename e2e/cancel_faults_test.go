@@ -26,8 +26,15 @@ import (
 // whose IPN goes to the receiver; the authorization's IPN is taken.
 func cancelFaultServer(t *testing.T, engine, orderID string) (*server, *clock.Fake, string, <-chan string) {
 	t.Helper()
+	return cancelFaultServerJobs(t, engine, orderID, 0)
+}
+
+// cancelFaultServerJobs is cancelFaultServer whose jobs without an
+// interval of their own run every jobs (0: the harness's 50ms).
+func cancelFaultServerJobs(t *testing.T, engine, orderID string, jobs time.Duration) (*server, *clock.Fake, string, <-chan string) {
+	t.Helper()
 	clk := clock.NewFake(time.Now().UTC())
-	s := startServer(t, serverOpts{engine: engine, clock: clk, env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "300ms"}})
+	s := startServer(t, serverOpts{engine: engine, clock: clk, env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "300ms"}, jobs: jobs})
 	merchant, ipns := krAnswerMerchant(t)
 	pan, _ := card.ParsePAN("4970100000000055")
 	tok, err := s.Vault.TokenizeNow(context.Background(), vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,

@@ -51,6 +51,9 @@ type serverOpts struct {
 	dir    string // data dir to reuse (restart tests)
 	dbURL  string
 	env    map[string]string // extra OPENPSP_* settings
+	// jobs is the interval of the jobs without one of their own (the
+	// capture job's among them); 0: 50ms.
+	jobs time.Duration
 }
 
 // startServer boots the real app on 127.0.0.1:0 and stops it at cleanup.
@@ -84,7 +87,10 @@ func startServer(t testing.TB, o serverOpts) *server {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	a, err := app.New(context.Background(), cfg, app.Options{Clock: o.clock, LogOutput: logs, JobInterval: 50 * time.Millisecond})
+	if o.jobs <= 0 {
+		o.jobs = 50 * time.Millisecond
+	}
+	a, err := app.New(context.Background(), cfg, app.Options{Clock: o.clock, LogOutput: logs, JobInterval: o.jobs})
 	if err != nil {
 		t.Fatal(err)
 	}
