@@ -151,6 +151,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		st := db.WriteStats()
 		return st.Requests, st.Commits, st.WALSyncs
 	})
+	a.Metrics.RegisterPending(func() (map[string]int64, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return db.PendingOps(ctx)
+	})
 	applied, err := db.Migrate(ctx)
 	if err != nil {
 		db.Close()

@@ -1,6 +1,8 @@
 package obs
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -108,4 +110,48 @@ func (m *Metrics) ObserveWebService(name, status string, d time.Duration) {
 func (m *Metrics) ObserveDelivery(channel, outcome string, d time.Duration) {
 	m.Deliveries.WithLabelValues(channel, outcome).Inc()
 	m.DeliveryDur.WithLabelValues(channel).Observe(d.Seconds())
+}
+
+// PendingCounts are the transactions with a pending operation now, by
+// operation (store.DB.PendingOps).
+type PendingCounts func() (map[string]int64, error)
+
+// pendingOps are the pending operations the gauge always shows (0 when
+// none), so that an alert on one finds its series.
+var pendingOps = []string{"AUTHORISE", "CAPTURE", "CANCEL"}
+
+// RegisterPending serves openpsp_pending_operations{op}: the transactions
+// whose operation is sent or being settled with the acquirer, read at each
+// scrape. An operation is pending for the acquirer's timeout, then until
+// recovery settles it; a cancellation recovery cannot send again (the
+// acquirer unreachable) stays pending until it can, without limit: a value
+// above 0 for long is the alert. A scrape whose count fails reports no
+// series (and the error) rather than a 0.
+func (m *Metrics) RegisterPending(read PendingCounts) {
+	m.Registry.MustRegister(pendingCollector{read: read, desc: prometheus.NewDesc("openpsp_pending_operations",
+		"Transactions whose operation (AUTHORISE, CAPTURE, CANCEL) is under way or being settled with the acquirer; a cancellation stays pending while recovery cannot reach the acquirer to send it again.",
+		[]string{"op"}, nil)})
+}
+
+type pendingCollector struct {
+	read PendingCounts
+	desc *prometheus.Desc
+}
+
+func (c pendingCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c pendingCollector) Collect(ch chan<- prometheus.Metric) {
+	counts, err := c.read()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for _, op := range pendingOps {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[op]), strings.ToLower(op))
+	}
+	for op, n := range counts {
+		if !slices.Contains(pendingOps, op) {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), strings.ToLower(op))
+		}
+	}
 }

@@ -45,6 +45,10 @@ func TestRecoveryResendsALostDebitCancellation(t *testing.T) {
 		if got := e.get(tx.UUID); got.DetailedStatus != Authorised || got.PendingOp != opCancel {
 			t.Fatalf("after an unreachable resend: %+v", got)
 		}
+		// What /metrics shows (openpsp_pending_operations).
+		if n, err := db.PendingOps(e.ctx()); err != nil || n[opCancel] != 1 || len(n) != 1 {
+			t.Fatalf("pending operations: %v %v", n, err)
+		}
 		e.sim.InjectFault(tx.UUID+"-cancel", simulator.FaultRefused)
 		recoverOnce(1)
 		if got := e.get(tx.UUID); got.DetailedStatus != Authorised || got.PendingOp != "" {

@@ -599,6 +599,32 @@ func ForgetFailures(tx *sql.Tx, uuid string) error {
 	return nil
 }
 
+// PendingOps counts the transactions with a pending operation now, by
+// operation (CAPTURE, CANCEL, AUTHORISE), for /metrics: one that stays
+// pending (a cancellation recovery cannot send again while the acquirer
+// stays unreachable) is pending without limit. It reads the partial index
+// transactions_pending.
+func (db *DB) PendingOps(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT pending_op, COUNT(*) FROM transactions WHERE pending_op <> '' GROUP BY pending_op`)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending operations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var op string
+		var n int64
+		if err := rows.Scan(&op, &n); err != nil {
+			return nil, fmt.Errorf("store: pending operations: %w", err)
+		}
+		out[op] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: pending operations: %w", err)
+	}
+	return out, nil
+}
+
 // ClaimPendingOps claims up to limit transactions whose pending operation
 // (CAPTURE, CANCEL) started before cutoff and was never settled: the copy
 // that sent it died or lost the answer. pending_since is renewed to now so
