@@ -289,7 +289,10 @@ func TestV4RefundUnderAcquirerFaults(t *testing.T) {
 				{"timeout", simulator.FaultTimeout, "INITIAL", "<nil>", 300, "", "AUTHORISED", "AUTHORISED", 300, true, true},
 				{"lost", simulator.FaultLost, "INITIAL", "<nil>", 300, "", "ERROR", "ERROR", 0, false, false},
 			} {
-				s, clk, uuid, ipns := cancelFaultServer(t, engine, "refund-"+f.name)
+				// Hourly jobs: with the harness's 50ms capture job, the
+				// refund recovery makes AUTHORISED could be remitted
+				// (CAPTURED) before Transaction/Get sees it.
+				s, clk, uuid, ipns := cancelFaultServerJobs(t, engine, "refund-"+f.name, time.Hour)
 				if env, err := s.v4Try("Transaction/Capture", map[string]any{"uuids": []string{uuid}}); err != nil || env["status"] != "SUCCESS" {
 					t.Fatalf("capture: %v %v", env, err)
 				}
