@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/outbox"
@@ -65,8 +66,12 @@ func ECommerceOutKeep(name string) bool {
 }
 
 // ValidPostSaleURL checks a post-sale URL: absolute http(s), no
-// credentials, no fragment.
+// credentials, no fragment, UTF-8 (bytes of another encoding would
+// reach the database as they are).
 func ValidPostSaleURL(v string) error {
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("ogone: the post-sale URL must be UTF-8 text, not %q (bytes of another encoding: set your terminal or client to UTF-8)", v)
+	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
 		return fmt.Errorf("ogone: the post-sale URL must be an absolute http(s) URL without credentials, not %q", v)

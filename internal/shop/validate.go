@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/contact"
 	"github.com/openpsp/openpsp/internal/langpref"
@@ -40,8 +42,18 @@ type problem struct {
 func (sh Shop) problems(production bool) []problem {
 	var out []problem
 	add := func(name string, err error) {
-		if err != nil {
+		if err != nil && !slices.ContainsFunc(out, func(p problem) bool { return p.name == name }) {
 			out = append(out, problem{name, sh.setting(name), err})
+		}
+	}
+	// Text that is not UTF-8 first (bytes of another encoding, such as a
+	// Latin-1 terminal sends): PostgreSQL refuses it with its driver's
+	// error, SQLite would store it and the JSON of the settings turn it
+	// into U+FFFD. That setting's other rules are then not applied: one
+	// clear error per field.
+	for _, name := range textSettings {
+		if v := sh.setting(name); !utf8.ValidString(v) {
+			add(name, fmt.Errorf("%s must be UTF-8 text, not %q (bytes of another encoding: set your terminal or client to UTF-8)", name, v))
 		}
 	}
 	if !supportedLanguage(sh.Language) {
@@ -70,10 +82,19 @@ func (sh Shop) problems(production bool) []problem {
 	return out
 }
 
+// textSettings are the text fields of a shop, by the names `openpsp shops
+// set` gives them, in its order: each must be UTF-8.
+var textSettings = []string{"name", "language", "email", "merchant-email", "phone", "merchant-phone",
+	"notification-url", "currency", "primary-color", "logo-url", "return-origins", "time-zone", "token-deletion"}
+
 // setting returns the value of a setting validate checks, by the name
 // `openpsp shops set` gives it.
 func (sh Shop) setting(name string) string {
 	switch name {
+	case "name":
+		return sh.Name
+	case "token-deletion":
+		return sh.Settings.TokenDeletion
 	case "language":
 		return sh.Language
 	case "email":
@@ -104,6 +125,10 @@ func (sh Shop) setting(name string) string {
 // whether an empty value (clearing it) is allowed.
 func fixExample(name string) (string, bool) {
 	switch name {
+	case "name":
+		return `name="Example shop"`, false
+	case "token-deletion":
+		return "token-deletion=automatic", true
 	case "language":
 		return "language=en", false
 	case "email", "merchant-email":
