@@ -997,6 +997,32 @@ func (h *Handler) findOrder(ctx context.Context, dl dlRequest) (Order, *ncRespon
 	return list[0], nil
 }
 
+// msgInProgress is the NCERRORPLUS of a maintenance operation refused
+// because another one on the order is pending at the acquirer.
+const msgInProgress = "an operation on this order is in progress, please try again once it is settled"
+
+// operationInProgress tells whether err refused a maintenance operation
+// because a capture or cancellation of the order's debit is pending at
+// the acquirer (its answer awaited, or lost until recovery learns it).
+// Such a refusal answers 40001011 "please try again" whichever operation
+// is pending: the catalogue of NCERROR codes has no "operation in
+// progress" code, and 50001127 (wrong status, NCSTATUS 5: invalid data)
+// would tell the merchant the order can never take it, while the pending
+// operation may settle so that it can (a failed capture leaves the order
+// to delete). The payment service refuses with INT_999 "retry later"
+// during a cancellation but PSP_011 "incorrect status" during a capture:
+// the debit is read again to tell the second from a real wrong status.
+func (h *Handler) operationInProgress(ctx context.Context, o Order, err error) bool {
+	if errors.Is(err, errs.ErrRetryLater) {
+		return true
+	}
+	if e, ok := errs.As(err); !ok || e.Code != errs.TxBadStatus {
+		return false
+	}
+	cur, gerr := h.opts.Payments.Get(ctx, o.ShopID, o.TransactionUUID)
+	return gerr == nil && cur.PendingOp != ""
+}
+
 // maintenanceDirect captures (SAL partial, SAS last or full), refunds (RFD
 // partial, RFS last or full) or deletes (DEL, DES) an order.
 func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncResponse {
@@ -1116,6 +1142,9 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		return errResp(ncOperationNotAllowed, "operation not allowed: "+safeName(operation))
 	}
 	if err != nil {
+		if h.operationInProgress(ctx, o, err) {
+			return errResp(ncTechnical, msgInProgress)
+		}
 		code, plus := paymentError(err, what)
 		if code == ncTechnical {
 			h.log.ErrorContext(ctx, "directlink: maintenance", "op", operation, "err", err)
