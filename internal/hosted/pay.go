@@ -18,6 +18,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/clientip"
+	"github.com/openpsp/openpsp/internal/formfocus"
 	"github.com/openpsp/openpsp/internal/notify"
 )
 
@@ -314,7 +315,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, embedded bool) 
 	}
 	in, ferrs := parseCard(r.PostForm, h.clock.Now())
 	if ferrs != nil {
-		h.respondFieldErrors(w, pg, asJSON, ferrs, r.PostForm)
+		h.respondFieldErrors(w, r, pg, asJSON, ferrs, r.PostForm)
 		return
 	}
 	if pg.form.FormAction == "REGISTER" || pg.form.FormAction == "REGISTER_PAY" {
@@ -540,7 +541,7 @@ var fieldCodes = map[string][2]string{
 	fieldSavedCSC: {"CLIENT_303", "securityCode"},
 }
 
-func (h *Handler) respondFieldErrors(w http.ResponseWriter, pg page, asJSON bool, ferrs map[string]fieldError, posted url.Values) {
+func (h *Handler) respondFieldErrors(w http.ResponseWriter, r *http.Request, pg page, asJSON bool, ferrs map[string]fieldError, posted url.Values) {
 	m := messages[pg.lang]
 	texts := map[string]string{}
 	kerr := newKRError("CLIENT_300", "", "")
@@ -564,6 +565,7 @@ func (h *Handler) respondFieldErrors(w http.ResponseWriter, pg page, asJSON bool
 	v := h.formView(pg)
 	v.Message = m["form_errors"]
 	v.FieldErrors = texts
+	v.Framed = formfocus.Framed(r)
 	// Echo what is not card data, so the buyer does not type it again.
 	// The card number and security code are never written into a page.
 	v.Expiry = clip(posted.Get(fieldExpiry), 9)

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openpsp/openpsp/internal/formfocus"
 	"github.com/openpsp/openpsp/internal/jsonstr"
 	"github.com/openpsp/openpsp/internal/money"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -87,10 +88,13 @@ type view struct {
 	PrimaryUI template.CSS
 
 	// form
-	Action         string
-	Message        string
-	AttemptsText   string
-	FieldErrors    map[string]string
+	Action       string
+	Message      string
+	AttemptsText string
+	FieldErrors  map[string]string
+	// Framed: the form comes back with mistakes into a frame
+	// (FocusRefresh).
+	Framed         bool
 	Expiry         string
 	Holder         string
 	ShowSave       bool
@@ -327,4 +331,31 @@ func headline(msg string) string {
 		}
 	}
 	return strings.TrimRight(msg[:end], ".!… \u00a0")
+}
+
+// focusOrder is the order of the form's fields on the page (the saved
+// card's security code first, above the new card's fields): the first one
+// with an error takes the focus when the form is sent back without its
+// script.
+var focusOrder = []string{fieldSavedCSC, fieldPAN, fieldExpiry, fieldCSC, fieldHolder}
+
+// focusIDs are the ids of the elements of those fields.
+var focusIDs = map[string]string{fieldSavedCSC: "kr-saved-csc", fieldPAN: "kr-pan", fieldExpiry: "kr-expiry",
+	fieldCSC: "kr-csc", fieldHolder: "kr-holder"}
+
+func (v *view) firstError() string {
+	return formfocus.First(focusOrder, func(f string) bool { return v.FieldErrors[f] != "" })
+}
+
+// Focus tells whether field is the first one with an error: it gets the
+// autofocus attribute, so that a buyer whose form came back without its
+// script lands on the mistake, its error read out by its
+// aria-describedby.
+func (v *view) Focus(field string) bool { return v.firstError() == field }
+
+// FocusRefresh is, for a form sent back with mistakes into a frame (the
+// embedded form, the pop-in), a refresh to the first invalid field's
+// fragment, where Chromium ignores autofocus (formfocus.Refresh).
+func (v *view) FocusRefresh() template.HTML {
+	return formfocus.Refresh(v.Framed, focusIDs[v.firstError()])
 }

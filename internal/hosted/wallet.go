@@ -268,7 +268,7 @@ func (h *Handler) submitSaved(w http.ResponseWriter, r *http.Request, pg page, a
 	// card's fields with the code required (document 003's formToken).
 	code, ferr := parseCSC(r.PostForm.Get(fieldSavedCSC), pan)
 	if ferr != nil {
-		h.respondFieldErrors(w, pg, asJSON, map[string]fieldError{fieldSavedCSC: *ferr}, r.PostForm)
+		h.respondFieldErrors(w, r, pg, asJSON, map[string]fieldError{fieldSavedCSC: *ferr}, r.PostForm)
 		return
 	}
 	in := CardInput{PAN: pan, Expiry: exp, Saved: cardID, CVV: code}

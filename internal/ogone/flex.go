@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/formfocus"
 	"github.com/openpsp/openpsp/internal/ids"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/vault"
@@ -441,8 +442,7 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, s Session, a
 		return
 	}
 	if n < h.opts.MaxAttempts {
-		dest := r.Header.Get("Sec-Fetch-Dest")
-		fe.framed = dest == "iframe" || dest == "frame"
+		fe.framed = formfocus.Framed(r)
 		h.renderForm(ctx, w, s, acct, h.template(ctx, s), &fe, http.StatusOK)
 		return
 	}
@@ -787,12 +787,7 @@ var fieldOrder = []string{"holder", "iban", "bic", "cardno", "cn", "expiry", "cv
 func (d pageData) Focus(field string) bool { return d.firstError() == field }
 
 func (d pageData) firstError() string {
-	for _, f := range fieldOrder {
-		if _, ok := d.Errors[f]; ok {
-			return f
-		}
-	}
-	return ""
+	return formfocus.First(fieldOrder, func(f string) bool { _, ok := d.Errors[f]; return ok })
 }
 
 // fieldIDs are the ids of the elements of the form's fields (the expiry's
@@ -801,19 +796,11 @@ var fieldIDs = map[string]string{"holder": "holder", "iban": "iban", "bic": "bic
 	"expiry": "expm", "cvc": "cvc"}
 
 // FocusRefresh is, for a form sent back with mistakes into a frame, a
-// refresh to the first invalid field's fragment: Chromium ignores
-// autofocus in a frame of another origin than the top page's (the
-// merchant's checkout), but focuses the element a fragment names, and a
-// refresh needs no script (the page's CSP allows none; CSP has no
-// directive for a refresh). Measured in TestBrowserFlexFocusInCrossOriginFrame.
-// It costs a history entry (Chromium keeps the page without the fragment
-// under it), so a page shown in full, where autofocus works, has none.
+// refresh to the first invalid field's fragment (formfocus.Refresh):
+// Chromium ignores autofocus in a frame of another origin than the top
+// page's. Measured in TestBrowserFlexFocusInCrossOriginFrame.
 func (d pageData) FocusRefresh() template.HTML {
-	id := fieldIDs[d.firstError()]
-	if !d.Framed || id == "" {
-		return ""
-	}
-	return template.HTML(`<meta http-equiv="refresh" content="0;url=#` + id + `">`) //nolint:gosec // id from fieldIDs
+	return formfocus.Refresh(d.Framed, fieldIDs[d.firstError()])
 }
 
 // renderForm shows the page: our own layout, or the merchant's template
