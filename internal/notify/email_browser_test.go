@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -17,10 +18,14 @@ import (
 // shrinking, and a mail client then zooms the whole message out or scrolls
 // it sideways. Every HTML email, in the longest languages, must fit 320 px.
 func TestEmailsFitAPhone(t *testing.T) {
-	var html string
+	// The page being checked. The browser may still fetch from the server
+	// (a favicon, a late request of the page before) while the loop sets
+	// the next one: an atomic value, not a plain string.
+	var html atomic.Pointer[string]
+	html.Store(new(string))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(html))
+		_, _ = w.Write([]byte(*html.Load()))
 	}))
 	defer srv.Close()
 	b := browsertest.New(t)
@@ -34,7 +39,7 @@ func TestEmailsFitAPhone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			html = out.HTML
+			html.Store(&out.HTML)
 			if err := chromedp.Do(b, chromedp.EmulateViewport(320, 800), chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.CSS("body"))); err != nil {
 				t.Fatal(err)
 			}
