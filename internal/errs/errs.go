@@ -37,6 +37,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // it as a warning; other internal errors are logged as errors.
 var ErrRetryLater = errors.New("expected state, retry later")
 
+// ErrInProgress marks, in Error.Err, a refusal (PSP_011) of an operation on
+// a transaction while another operation on it is pending with the acquirer:
+// the transaction may take it once that one settles. A surface whose
+// protocol has a "try again" answer (DirectLink's 40001011) gives that.
+var ErrInProgress = errors.New("another operation on the transaction is in progress")
+
 // New returns an error with a code and message.
 func New(code, message string) *Error { return &Error{Code: code, Message: message} }
 

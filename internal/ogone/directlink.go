@@ -1010,17 +1010,10 @@ const msgInProgress = "an operation on this order is in progress, please try aga
 // would tell the merchant the order can never take it, while the pending
 // operation may settle so that it can (a failed capture leaves the order
 // to delete). The payment service refuses with INT_999 "retry later"
-// during a cancellation but PSP_011 "incorrect status" during a capture:
-// the debit is read again to tell the second from a real wrong status.
-func (h *Handler) operationInProgress(ctx context.Context, o Order, err error) bool {
-	if errors.Is(err, errs.ErrRetryLater) {
-		return true
-	}
-	if e, ok := errs.As(err); !ok || e.Code != errs.TxBadStatus {
-		return false
-	}
-	cur, gerr := h.opts.Payments.Get(ctx, o.ShopID, o.TransactionUUID)
-	return gerr == nil && cur.PendingOp != ""
+// during a cancellation and with PSP_011 marked errs.ErrInProgress during
+// a capture.
+func operationInProgress(err error) bool {
+	return errors.Is(err, errs.ErrRetryLater) || errors.Is(err, errs.ErrInProgress)
 }
 
 // maintenanceDirect captures (SAL partial, SAS last or full), refunds (RFD
@@ -1142,7 +1135,7 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		return errResp(ncOperationNotAllowed, "operation not allowed: "+safeName(operation))
 	}
 	if err != nil {
-		if h.operationInProgress(ctx, o, err) {
+		if operationInProgress(err) {
 			return errResp(ncTechnical, msgInProgress)
 		}
 		code, plus := paymentError(err, what)

@@ -617,7 +617,7 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 		}
 		if t.PendingOp != "" {
 			return "", &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
-				Detail: "an operation on this transaction is in progress, retry later"}
+				Detail: "an operation on this transaction is in progress, retry later", Err: errs.ErrInProgress}
 		}
 		switch t.DetailedStatus {
 		case Authorised, AuthorisedToValidate, WaitingAuthorisation, WaitingAuthorisationToValidate:

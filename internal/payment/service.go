@@ -198,9 +198,15 @@ func txNotFound(field, value string) error {
 	return errs.Invalid(errs.TxNotFound, "transaction not found", field, value)
 }
 
+// badStatus refuses what on t; when an operation on t is pending with the
+// acquirer the refusal wraps errs.ErrInProgress (the same answer for V4).
 func badStatus(t Transaction, what string) error {
-	return &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
+	e := &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
 		Detail: fmt.Sprintf("%s is not possible on a %s in status %s", what, t.OperationType, t.DetailedStatus)}
+	if t.PendingOp != "" {
+		e.Err = errs.ErrInProgress
+	}
+	return e
 }
 
 // Get returns a shop's transaction by uuid and the payment it belongs to.
