@@ -23,18 +23,32 @@ import (
 )
 
 // TestDirectLinkPostSaleAfterPendingCapture: a DirectLink capture (SAS)
-// whose acquirer answer is lost (simulator.FaultTimeout: the acquirer
-// makes it, the answer comes too late) is answered STATUS 91; recovery
-// then learns the capture was made, and the merchant's post-sale URL
-// (Ingenico's "HTTP request for status changes", set with `openpsp ogone
-// settings set -postsale-url`) receives, through the outbox dispatcher of
-// the running server, one POST with STATUS 9 and the capture's PAYIDSUB,
-// signed with the PSPID's SHA-OUT passphrase (SHA-512, checked here from
-// the rules of compat.md §2.4). Nothing is queued for the 91 the answer
-// itself told. Both engines.
+// that does not go through during the request is answered STATUS 91 and
+// settled later, either way with the post-sale request telling the
+// merchant. Its acquirer answer lost (simulator.FaultTimeout: the acquirer
+// makes it, the answer comes too late), recovery learns the capture was
+// made; the acquirer unreachable (simulator.FaultUnavailable: nothing
+// made), the capture stays the platform's to make (the debit validated,
+// its claim released with a retry time, as V4 Transaction/Capture leaves
+// it) and the running server's capture job makes it once that time has
+// come. The merchant's post-sale URL (Ingenico's "HTTP request for status
+// changes", set with `openpsp ogone settings set -postsale-url`) then
+// receives, through the outbox dispatcher of the running server, one POST
+// with STATUS 9 and the capture's PAYIDSUB, signed with the PSPID's
+// SHA-OUT passphrase (SHA-512, checked here from the rules of compat.md
+// §2.4), and querydirect says 9 for the order and for that PAYIDSUB.
+// Nothing is queued for the 91 the answer itself told. Both engines.
 func TestDirectLinkPostSaleAfterPendingCapture(t *testing.T) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
+	for _, run := range []struct {
+		engine string
+		fault  simulator.Fault
+		name   string
+	}{
+		{"sqlite", simulator.FaultTimeout, "lost"}, {"sqlite", simulator.FaultUnavailable, "unavailable"},
+		{"postgres", simulator.FaultTimeout, "lost"}, {"postgres", simulator.FaultUnavailable, "unavailable"},
+	} {
+		engine := run.engine
+		t.Run(engine+"/"+run.name, func(t *testing.T) {
 			clk := clock.NewFake(time.Now().UTC())
 			s := startServer(t, serverOpts{engine: engine, clock: clk, env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "300ms"}})
 			ctx := context.Background()
@@ -83,10 +97,10 @@ func TestDirectLinkPostSaleAfterPendingCapture(t *testing.T) {
 			ord := answer(s.v4(t, "Order/Get", map[string]any{"orderId": "postsale-91"}))
 			uuid := ord["transactions"].([]any)[0].(map[string]any)["uuid"].(string)
 
-			s.Sim.InjectFault(uuid+"-capture", simulator.FaultTimeout)
+			s.Sim.InjectFault(uuid+"-capture", run.fault)
 			c, err := directLinkCall(s, "maintenancedirect", demoAccount, map[string]string{"PAYID": o["PAYID"], "OPERATION": "SAS"})
 			if err != nil || c["STATUS"] != "91" || c["NCERROR"] != "0" || c["PAYIDSUB"] != "1" {
-				t.Fatalf("capture whose answer was lost: %v %v, want STATUS 91", c, err)
+				t.Fatalf("capture not made during the request (%s): %v %v, want STATUS 91", run.name, c, err)
 			}
 			postSales := func() []outbox.Entry {
 				t.Helper()
@@ -100,11 +114,15 @@ func TestDirectLinkPostSaleAfterPendingCapture(t *testing.T) {
 				t.Fatalf("post-sale requests queued for the 91 the answer told: %+v", l)
 			}
 
-			// Recovery asks the acquirer, which made the capture.
+			// Lost: recovery asks the acquirer, which made the capture.
+			// Unavailable: the server's capture job (every 50ms here)
+			// sends it again once its retry time has come.
 			clk.Advance(time.Minute)
 			err = pollUntil(recoveryDeadline(), 50*time.Millisecond, func() error {
-				if _, err := s.Payments.RecoverRunning(ctx, 0, 10); err != nil {
-					return err
+				if run.fault == simulator.FaultTimeout {
+					if _, err := s.Payments.RecoverRunning(ctx, 0, 10); err != nil {
+						return err
+					}
 				}
 				if got, _ := received(); len(got) == 0 {
 					return fmt.Errorf("no post-sale request yet; the outbox has %+v", postSales())
@@ -115,7 +133,11 @@ func TestDirectLinkPostSaleAfterPendingCapture(t *testing.T) {
 				t.Fatal(err)
 			}
 			if q, err := directLinkCall(s, "querydirect", demoAccount, map[string]string{"PAYID": o["PAYID"]}); err != nil || q["STATUS"] != "9" {
-				t.Fatalf("the order once recovered: %v %v", q, err)
+				t.Fatalf("the order once settled: %v %v", q, err)
+			}
+			if q, err := directLinkCall(s, "querydirect", demoAccount, map[string]string{"PAYID": o["PAYID"], "PAYIDSUB": "1"}); err != nil ||
+				q["STATUS"] != "9" || q["NCERROR"] != "0" {
+				t.Fatalf("the capture (PAYIDSUB 1) once settled: %v %v", q, err)
 			}
 			// The dispatcher records the delivery after the merchant's answer
 			// arrives, so the receiver may see the POST a moment before the
