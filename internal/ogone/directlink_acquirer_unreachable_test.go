@@ -109,3 +109,44 @@ func TestDirectLinkPartialDeletionThenCaptureAtTheAcquirer(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectLinkRefundTheAcquirerCannotTake: a refund (RFD) sent while the
+// acquirer is unreachable is not answered 91-like "processing" with
+// nothing left to make it: it was not made, and says so, STATUS 84
+// (refund declined by the acquirer) with NCERROR 40001012 (acquirer
+// temporarily unavailable, NCSTATUS 4: try again), the same refund the V4
+// Transaction/CancelOrRefund ends in ERROR. Its amount is given back to the
+// order, which stays 9, and the RFD sent again refunds (81). Both engines.
+func TestDirectLinkRefundTheAcquirerCannotTake(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnvOn(t, eng.Open)
+			ctx := context.Background()
+			r := e.order(map[string]string{"ORDERID": "RFU-1", "OPERATION": "SAL", "AMOUNT": "1000", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
+			if r["STATUS"] != "9" {
+				t.Fatalf("sale: %v", r)
+			}
+			e.acq.Connector.(*simulator.Simulator).InjectNextFault(simulator.KindRefund, simulator.FaultUnavailable)
+			f := e.direct("maintenancedirect.asp", map[string]string{"PAYID": r["PAYID"], "OPERATION": "RFD", "AMOUNT": "400"})
+			if f["STATUS"] != "84" || f["NCERROR"] != "40001012" || f["NCSTATUS"] != "4" || f["PAYIDSUB"] != "1" {
+				t.Fatalf("refund the acquirer could not take: %v, want STATUS 84 NCERROR 40001012", f)
+			}
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"], "PAYIDSUB": "1"}); q["STATUS"] != "84" {
+				t.Errorf("query of the refund not made: %v, want 84", q)
+			}
+			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "9" {
+				t.Errorf("the order after the refund not made: %v, want 9", q)
+			}
+			orders, err := e.db.OrdersByOrderID(ctx, shop.DemoShopID, "TEST", "RFU-1")
+			if err != nil || len(orders) != 1 {
+				t.Fatal(orders, err)
+			}
+			if _, d, err := e.payments.Get(ctx, shop.DemoShopID, orders[0].TransactionUUID); err != nil || d.RefundedAmount != 0 {
+				t.Fatalf("the debit after the refund not made: %d refunded, %v", d.RefundedAmount, err)
+			}
+			if f := e.direct("maintenancedirect.asp", map[string]string{"PAYID": r["PAYID"], "OPERATION": "RFD", "AMOUNT": "400"}); f["STATUS"] != "81" || f["NCERROR"] != "0" {
+				t.Fatalf("the refund sent again: %v, want 81", f)
+			}
+		})
+	}
+}
