@@ -39,12 +39,16 @@ type browserEnv struct {
 	page     string          // the merchant page's HTML
 }
 
-func newBrowserEnv(t *testing.T) *browserEnv {
+func newBrowserEnv(t *testing.T) *browserEnv { return newBrowserEnvWith(t, nil) }
+
+// newBrowserEnvWith is newBrowserEnv with the buyers' wallets of wallets
+// (nil: none).
+func newBrowserEnvWith(t *testing.T, wallets Wallets) *browserEnv {
 	t.Helper()
 	// The browser validates expiry dates with its own clock: use the real one.
 	pay := newFakePayments()
 	sim := simulator.New(simulator.Config{})
-	h := New(Options{Payments: pay, Keys: fakeKeys{}, Authenticator: sim, SealKey: testSealKey, Clock: clock.Real{}})
+	h := New(Options{Payments: pay, Keys: fakeKeys{}, Authenticator: sim, SealKey: testSealKey, Clock: clock.Real{}, Wallet: wallets})
 	mux := http.NewServeMux()
 	h.Register(mux)
 	b := &browserEnv{

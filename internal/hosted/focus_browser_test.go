@@ -38,16 +38,22 @@ func inChildFrame[T any](expr string) chromedp.Action[T] {
 	}
 }
 
-// TestBrowserNoScriptFormFocusesFirstMistake: the card form sent back
-// by the server with mistakes (its script did not run: the browser
-// blocked form.js) puts the focus on the first invalid field, as
-// FlexCheckout does: by autofocus on the page itself, and inside a
-// merchant's frame of another origin, where Chromium blocks autofocus,
-// by a refresh to the field's fragment (formfocus.Refresh, when the
-// submission says Sec-Fetch-Dest: iframe).
-func TestBrowserNoScriptFormFocusesFirstMistake(t *testing.T) {
-	ctx := browsertest.New(t)
-	b := newBrowserEnv(t)
+// noScriptFocusCase is a card form posted without its script with
+// mistakes (fill types them), and the element that must have the focus on
+// the page sent back.
+type noScriptFocusCase struct {
+	name string
+	form func(token string) Form
+	fill func(in ...chromedp.QueryOption) chromedp.Action[chromedp.Void]
+	want string
+	// pageOnly: not tried inside a frame.
+	pageOnly bool
+}
+
+// blockFormScript makes the browser refuse form.js: the form is then
+// posted and sent back as a page, as for a buyer whose script did not run.
+func blockFormScript(t *testing.T, ctx context.Context) {
+	t.Helper()
 	_, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (cdp.Empty, error) {
 		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
 			return cdp.Empty{}, err
@@ -56,43 +62,102 @@ func TestBrowserNoScriptFormFocusesFirstMistake(t *testing.T) {
 			URLPatterns: []*network.BlockPattern{{URLPattern: "*://*:*/static/hosted/form.js*", Block: true}}})
 	})
 	must(t, err, "blocking the form's script")
-	const q = `({Active: document.activeElement ? document.activeElement.id : '', Sent: !!document.querySelector('[aria-invalid="true"]')})`
-	type facts struct {
-		Active string
-		Sent   bool
-	}
-	cases := []struct {
-		name string
-		fill func(in ...chromedp.QueryOption) chromedp.Action[chromedp.Void]
-		want string
-	}{
-		{"empty form", func(...chromedp.QueryOption) chromedp.Action[chromedp.Void] { return chromedp.Steps() }, "kr-pan"},
-		{"bad security code", func(in ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+}
+
+// TestBrowserNoScriptFormFocusesFirstMistake: the card form sent back
+// by the server with mistakes (its script did not run: the browser
+// blocked form.js) puts the focus on the first invalid field, as
+// FlexCheckout does: by autofocus on the page itself, and inside a
+// merchant's frame of another origin, where Chromium blocks autofocus,
+// by a refresh to the field's fragment (formfocus.Refresh, when the
+// submission says Sec-Fetch-Dest: iframe).
+func TestBrowserNoScriptFormFocusesFirstMistake(t *testing.T) {
+	runNoScriptFocus(t, newBrowserEnv(t), []noScriptFocusCase{
+		{name: "empty form", fill: func(...chromedp.QueryOption) chromedp.Action[chromedp.Void] { return chromedp.Steps() }, want: "kr-pan"},
+		{name: "bad security code", fill: func(in ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
 			return chromedp.Steps(
 				chromedp.SendKeys(chromedp.CSS("#kr-pan"), "5100010000002045", in...),
 				chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry(), in...),
 				chromedp.SendKeys(chromedp.CSS("#kr-csc"), "1", in...))
-		}, "kr-csc"},
+		}, want: "kr-csc"},
+	})
+}
+
+// TestBrowserNoScriptWalletOpensTheNewCardPanel: on a buyer's wallet
+// (saved cards, and a new card in a panel the script opens), a form sent
+// back with its first mistake in the new card's fields comes with that
+// panel open, so that the field takes the focus; it was hidden, and the
+// focus stayed on the page. A mistake in the saved card's code keeps the
+// saved cards shown.
+func TestBrowserNoScriptWalletOpensTheNewCardPanel(t *testing.T) {
+	walletForm := func(token string) Form {
+		f := demoForm(token)
+		f.FormAction = "CUSTOMER_WALLET"
+		return f
+	}
+	none := func(...chromedp.QueryOption) chromedp.Action[chromedp.Void] { return chromedp.Steps() }
+	runNoScriptFocus(t, newBrowserEnvWith(t, newFakeWallets()), []noScriptFocusCase{
+		// Two saved cards, none chosen: the form asks for a new card.
+		{name: "wallet, no card chosen", form: walletForm, fill: none, want: "kr-pan"},
+		{name: "wallet, saved card without its code", form: walletForm, fill: func(in ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.Click(chromedp.CSS("#kr-saved-c1"), in...)
+		}, want: "kr-saved-csc"},
+		// Sent back with the panel open, the new card typed with a
+		// mistake further down comes back open again.
+		{name: "wallet, new card with a bad security code", form: walletForm, pageOnly: true,
+			fill: func(in ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+				return chromedp.Steps(
+					chromedp.Click(chromedp.CSS("#kr-pay"), in...),
+					chromedp.WaitVisible(chromedp.CSS("#kr-pan"), in...),
+					chromedp.SendKeys(chromedp.CSS("#kr-pan"), "5100010000002045", in...),
+					chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry(), in...),
+					chromedp.SendKeys(chromedp.CSS("#kr-csc"), "1", in...))
+			}, want: "kr-csc"},
+	})
+}
+
+func runNoScriptFocus(t *testing.T, b *browserEnv, cases []noScriptFocusCase) {
+	ctx := browsertest.New(t)
+	blockFormScript(t, ctx)
+	// Visible: the focused element is shown (not in a hidden panel).
+	const q = `({Active: document.activeElement ? document.activeElement.id : '', Sent: !!document.querySelector('[aria-invalid="true"]'),
+		Visible: !!(document.activeElement && document.activeElement.getClientRects().length)})`
+	type facts struct {
+		Active  string
+		Sent    bool
+		Visible bool
 	}
 	for i, c := range cases {
+		form := c.form
+		if form == nil {
+			form = demoForm
+		}
 		// On the page itself.
-		tok := fmt.Sprintf("nojs-%d", i)
-		b.pay.add(demoForm(tok))
+		tok := fmt.Sprintf("w-nojs-%d", i)
+		b.pay.add(form(tok))
 		must(t, chromedp.Do(ctx,
 			chromedp.Navigate(b.psp.URL+"/pay/"+tok),
 			chromedp.WaitVisible(chromedp.CSS("#kr-pay")),
 		), "loading the form")
-		must(t, chromedp.Do(ctx, c.fill(), chromedp.Click(chromedp.CSS("#kr-pay")),
-			chromedp.WaitReady(chromedp.CSS(`[aria-invalid="true"]`))), c.name+": sending the form")
+		must(t, chromedp.Do(ctx, c.fill()), c.name+": filling the form")
+		// The page sent back is told from the one posted (which may
+		// be one sent back already) by a mark the latter has.
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.setAttribute('data-posted', ''), true`))
+		must(t, err, "marking the posted page")
+		must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-pay")),
+			chromedp.WaitReady(chromedp.CSS(`html:not([data-posted]) [aria-invalid="true"]`))), c.name+": sending the form")
 		f, err := chromedp.Run(ctx, chromedp.Evaluate[facts](q))
 		must(t, err, "focus")
-		if f.Active != c.want {
-			t.Errorf("%s, full page: focus on %q, want %s", c.name, f.Active, c.want)
+		if f.Active != c.want || !f.Visible {
+			t.Errorf("%s, full page: focus on %q (shown: %v), want %s", c.name, f.Active, f.Visible, c.want)
+		}
+		if c.pageOnly {
+			continue
 		}
 
 		// In a merchant's frame (another port: another origin).
-		tok = fmt.Sprintf("nojs-frame-%d", i)
-		b.pay.add(demoForm(tok))
+		tok = fmt.Sprintf("w-nojs-frame-%d", i)
+		b.pay.add(form(tok))
 		src := b.psp.URL + embeddedURL(tok, b.merchant.URL, demoPublicKey)
 		b.page = `<!doctype html><html><head><meta charset="utf-8"><title>Merchant</title></head><body><h1>Checkout</h1>` +
 			`<iframe id="f" width="600" height="800" src="` + strings.ReplaceAll(src, "&", "&amp;") + `"></iframe></body></html>`
@@ -108,11 +173,11 @@ func TestBrowserNoScriptFormFocusesFirstMistake(t *testing.T) {
 		var got facts
 		for {
 			got, err = chromedp.Run(ctx, inChildFrame[facts](q))
-			if err == nil && got.Sent && got.Active == c.want {
+			if err == nil && got.Sent && got.Active == c.want && got.Visible {
 				break
 			}
 			if ctx.Err() != nil {
-				t.Fatalf("%s, in a cross-origin frame: focus on %q (sent back %v, %v), want %s", c.name, got.Active, got.Sent, err, c.want)
+				t.Fatalf("%s, in a cross-origin frame: focus on %q (shown %v, sent back %v, %v), want %s", c.name, got.Active, got.Visible, got.Sent, err, c.want)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

@@ -353,6 +353,15 @@ func (v *view) firstError() string {
 // aria-describedby.
 func (v *view) Focus(field string) bool { return v.firstError() == field }
 
+// WalletNewCard tells whether a wallet's form comes back with its first
+// mistake in the new card's fields: the page is then rendered with the new
+// card's tab open (the script opens it otherwise, and may not have run),
+// or the field to focus would be in a hidden panel and take no focus.
+func (v *view) WalletNewCard() bool {
+	first := v.firstError()
+	return len(v.Wallet) > 0 && first != "" && first != fieldSavedCSC
+}
+
 // FocusRefresh is, for a form sent back with mistakes into a frame (the
 // embedded form, the pop-in), a refresh to the first invalid field's
 // fragment, where Chromium ignores autofocus (formfocus.Refresh).

@@ -35,14 +35,20 @@ func newFakeWallets() *fakeWallets {
 func (f *fakeWallets) Wallet(_ context.Context, formToken string) (Wallet, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	switch formToken {
-	case "w":
+	switch {
+	case isWalletForm(formToken):
 		return Wallet{Cards: append([]SavedCard(nil), f.cards...), ManualDeletion: f.manual}, nil
-	case "oc", "oc2":
+	case formToken == "oc" || formToken == "oc2":
 		// A one-click form: the merchant's token, alone.
 		return Wallet{Cards: f.cards[:1]}, nil
 	}
 	return Wallet{}, nil
+}
+
+// isWalletForm tells the forms whose buyer has the wallet: "w", and
+// "w-…" for tests that need several forms.
+func isWalletForm(formToken string) bool {
+	return formToken == "w" || strings.HasPrefix(formToken, "w-")
 }
 
 func (f *fakeWallets) find(id string) (SavedCard, bool) {
@@ -58,7 +64,7 @@ func (f *fakeWallets) SavedCard(_ context.Context, formToken, id string) (card.P
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.find(id)
-	if !ok || (formToken != "w" && !(strings.HasPrefix(formToken, "oc") && id == "c1")) {
+	if !ok || (!isWalletForm(formToken) && !(strings.HasPrefix(formToken, "oc") && id == "c1")) {
 		return card.PAN{}, card.Expiry{}, ErrCardNotFound
 	}
 	pan, _ := card.ParsePAN(map[string]string{"c1": "4970100000000055", "c2": "5100010000000049"}[c.ID])

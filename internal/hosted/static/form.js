@@ -197,7 +197,9 @@
     // Buyer wallet (CUSTOMER_WALLET forms with saved cards): 'saved' pays
     // with the chosen saved card, 'new' with the card fields.
     var walletEl = document.getElementById('kr-wallet');
-    var mode = walletEl ? 'saved' : 'new';
+    // A wallet's form sent back with a mistake in the new card comes with
+    // that tab open (data-mode="new"); otherwise the saved cards are shown.
+    var mode = walletEl && walletEl.getAttribute('data-mode') !== 'new' ? 'saved' : 'new';
     var saveWrap = document.getElementById('kr-save-wrap');
     var saveBox = document.getElementById('kr-save');
     var walletForm = form.dataset.formAction === 'CUSTOMER_WALLET';
