@@ -49,15 +49,17 @@ func TestAuditEveryMessage(t *testing.T) {
 		dates, want map[string]string
 	}
 	retry := time.Date(2030, 3, 9, 10, 30, 0, 0, time.UTC)
-	// A shop in Paris: its times in Central European Time, with its
-	// abbreviation, in winter (UTC+1) and in summer (UTC+2); a summer
-	// evening in UTC is already the next day there.
+	// A shop in Paris: its times in Central European Time, in winter
+	// (UTC+1) and in summer (UTC+2), named as each language names it: the
+	// tz database's abbreviation in English, German's own (MEZ, MESZ), the
+	// offset from UTC in French, Spanish and Italian, whose readers do not
+	// write CET; a summer evening in UTC is already the next day there.
 	paris := func(c *notify.Content) { c.TimeZone = "Europe/Paris" }
-	parisWinter := map[string]string{"en": "March 4, 2030 at 11:30 CET", "fr": "4 mars 2030 à 11:30 CET",
-		"es": "4 de marzo de 2030, 11:30 CET", "it": "4 marzo 2030 alle 11:30 CET", "de": "4. März 2030 um 11:30 CET"}
+	parisWinter := map[string]string{"en": "March 4, 2030 at 11:30 CET", "fr": "4 mars 2030 à 11:30 UTC+1",
+		"es": "4 de marzo de 2030, 11:30 UTC+1", "it": "4 marzo 2030 alle 11:30 UTC+1", "de": "4. März 2030 um 11:30 MEZ"}
 	summer := time.Date(2030, 7, 4, 22, 45, 0, 0, time.UTC)
-	parisSummer := map[string]string{"en": "July 5, 2030 at 00:45 CEST", "fr": "5 juillet 2030 à 00:45 CEST",
-		"es": "5 de julio de 2030, 00:45 CEST", "it": "5 luglio 2030 alle 00:45 CEST", "de": "5. Juli 2030 um 00:45 CEST"}
+	parisSummer := map[string]string{"en": "July 5, 2030 at 00:45 CEST", "fr": "5 juillet 2030 à 00:45 UTC+2",
+		"es": "5 de julio de 2030, 00:45 UTC+2", "it": "5 luglio 2030 alle 00:45 UTC+2", "de": "5. Juli 2030 um 00:45 MESZ"}
 	atSummer := func(c *notify.Content) {
 		paris(c)
 		if c.Payment != nil {
@@ -80,8 +82,9 @@ func TestAuditEveryMessage(t *testing.T) {
 	march10 := map[string]string{"en": "March 10, 2030", "fr": "10 mars 2030", "es": "10 de marzo de 2030", "it": "10 marzo 2030", "de": "10. März 2030"}
 	march4 := map[string]string{"en": "March 4, 2030", "fr": "4 mars 2030", "es": "4 de marzo de 2030", "it": "4 marzo 2030", "de": "4. März 2030"}
 	// (Failed on March 6, at 10:30 UTC: before New York's summer time.)
-	newYork := map[string]string{"en": "March 6, 2030 at 05:30 EST", "fr": "6 mars 2030 à 05:30 EST",
-		"es": "6 de marzo de 2030, 05:30 EST", "it": "6 marzo 2030 alle 05:30 EST", "de": "6. März 2030 um 05:30 EST"}
+	// EST is English: the other languages write the offset.
+	newYork := map[string]string{"en": "March 6, 2030 at 05:30 EST", "fr": "6 mars 2030 à 05:30 UTC-5",
+		"es": "6 de marzo de 2030, 05:30 UTC-5", "it": "6 marzo 2030 alle 05:30 UTC-5", "de": "6. März 2030 um 05:30 UTC-5"}
 	failedOnMarch6InNewYork := func(c *notify.Content) {
 		c.TimeZone, c.Instalment.At = "America/New_York", time.Date(2030, 3, 6, 10, 30, 0, 0, time.UTC)
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openpsp/openpsp/internal/langpref"
 )
@@ -32,9 +33,9 @@ func TestCatalogsSpeakSpoken(t *testing.T) {
 }
 
 // Every language writes an event's time with the shop's zone ({zone}:
-// "CET", "CEST", "UTC" for a shop that set none, "UTC+5:45" for a zone
-// with no abbreviation), never a fixed "UTC", which was wrong for a shop
-// elsewhere; a day alone ({day} pattern) names no zone.
+// zoneLabel's "CET", "MEZ", "UTC+1", "UTC" for a shop that set none),
+// never a fixed "UTC", which was wrong for a shop elsewhere; a day alone
+// ({day} pattern) names no zone.
 func TestCatalogsDateNamesTheShopsZone(t *testing.T) {
 	for _, lang := range Languages {
 		date, day := catalogs[lang]["date"], catalogs[lang]["day"]
@@ -43,6 +44,52 @@ func TestCatalogsDateNamesTheShopsZone(t *testing.T) {
 		}
 		if strings.Contains(day, "{zone}") || strings.Contains(day, "{time}") {
 			t.Errorf("%s: day %q names a time", lang, day)
+		}
+	}
+}
+
+// Each language names a zone as its readers do (zoneLabel): English the tz
+// database's abbreviation, German its own for the European zones
+// (CLDR's MEZ/MESZ, OEZ/OESZ, WEZ/WESZ), and otherwise the offset from
+// UTC, which French, Spanish and Italian write where English writes CET;
+// UTC is UTC in every language. German readers read "CET" as English.
+func TestZoneLabelByLanguage(t *testing.T) {
+	winter, summer := time.Date(2030, 1, 15, 12, 0, 0, 0, time.UTC), time.Date(2030, 7, 15, 12, 0, 0, 0, time.UTC)
+	type want struct{ en, de, other string }
+	for _, c := range []struct {
+		zone string
+		at   time.Time
+		want want
+	}{
+		{"UTC", winter, want{"UTC", "UTC", "UTC"}},
+		{"Europe/Paris", winter, want{"CET", "MEZ", "UTC+1"}},
+		{"Europe/Berlin", summer, want{"CEST", "MESZ", "UTC+2"}},
+		{"Europe/Helsinki", winter, want{"EET", "OEZ", "UTC+2"}},
+		{"Europe/Athens", summer, want{"EEST", "OESZ", "UTC+3"}},
+		{"Europe/Lisbon", winter, want{"WET", "WEZ", "UTC"}},
+		{"Europe/Lisbon", summer, want{"WEST", "WESZ", "UTC+1"}},
+		{"Europe/London", winter, want{"GMT", "UTC", "UTC"}},
+		{"Europe/London", summer, want{"BST", "UTC+1", "UTC+1"}},
+		{"America/New_York", winter, want{"EST", "UTC-5", "UTC-5"}},
+		{"Asia/Kathmandu", winter, want{"UTC+5:45", "UTC+5:45", "UTC+5:45"}},
+		{"America/Sao_Paulo", winter, want{"UTC-3", "UTC-3", "UTC-3"}},
+	} {
+		loc, err := time.LoadLocation(c.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := c.at.In(loc)
+		for _, lang := range Languages {
+			w := c.want.other
+			switch lang {
+			case "en":
+				w = c.want.en
+			case "de":
+				w = c.want.de
+			}
+			if got := zoneLabel(lang, at); got != w {
+				t.Errorf("%s %s in %s: %q, want %q", c.zone, c.at.Month(), lang, got, w)
+			}
 		}
 	}
 }

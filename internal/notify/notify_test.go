@@ -64,7 +64,8 @@ func TestConfirmationEmailOverSMTP(t *testing.T) {
 		srv := startSMTP(t, false)
 		s := testShop()
 		s.Settings.Notifications.MerchantPaymentNotice = true
-		// A shop in Paris: the emails write 17:30 UTC as 18:30 CET, while
+		// A shop in Paris: the emails write 17:30 UTC as 18:30 UTC+1 in
+		// French and 18:30 MEZ in German (zoneLabel), while
 		// the Date header stays the UTC instant (checked below).
 		s.Settings.TimeZone = "Europe/Paris"
 
@@ -143,7 +144,7 @@ func TestConfirmationEmailOverSMTP(t *testing.T) {
 		}
 		text, html := ps["text/plain"], ps["text/html"]
 		for _, want := range []string{"Merci pour votre paiement", "Bonjour Zoë Martin,", "1\u202f234,50\u00a0€", "Boulangerie Zoé",
-			"CMD-42", "VISA •••• 0055", "22 novembre 2030 à 18:30 CET", "https://boulangerie.example/", "contact@boulangerie.example", "Mode TEST"} {
+			"CMD-42", "VISA •••• 0055", "22 novembre 2030 à 18:30 UTC+1", "https://boulangerie.example/", "contact@boulangerie.example", "Mode TEST"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("text part lacks %q:\n%s", want, text)
 			}
@@ -168,7 +169,7 @@ func TestConfirmationEmailOverSMTP(t *testing.T) {
 			t.Errorf("merchant From %q Reply-To %q", mh.Get("From"), mh.Get("Reply-To"))
 		}
 		_, mps := parts(t, merchant)
-		for _, want := range []string{"Zahlung angenommen", "zoe@example.com", "https://psp.example/backoffice/payments/pay-42", "22. November 2030 um 18:30 CET"} {
+		for _, want := range []string{"Zahlung angenommen", "zoe@example.com", "https://psp.example/backoffice/payments/pay-42", "22. November 2030 um 18:30 MEZ"} {
 			if !strings.Contains(mps["text/plain"], want) {
 				t.Errorf("merchant text lacks %q:\n%s", want, mps["text/plain"])
 			}

@@ -604,20 +604,32 @@ func (d *Data) formatTime(pattern string, t time.Time, loc *time.Location) strin
 		case "time":
 			return t.Format("15:04"), true
 		case "zone":
-			return zoneLabel(t), true
+			return zoneLabel(d.Lang, t), true
 		}
 		return "", false
 	})
 }
 
-// zoneLabel names the zone of t as people read it: its abbreviation at
-// that instant (UTC, CET in winter and CEST in summer, EST or EDT), or
-// for a zone that has none (the database writes "+0545") its offset
-// from UTC: "UTC+5:45", "UTC-3".
-func zoneLabel(t time.Time) string {
+// zoneLabel names the zone of t as readers of lang write it. The tz
+// database's abbreviations (CET, CEST, EST, GMT, BST) are English ones:
+// English writes them; German writes its own for the European zones
+// (zoneNames); a language with no name for the zone writes the offset
+// from UTC ("UTC+1", "UTC-5", "UTC+5:45"), as French, Spanish and Italian
+// do in prose (CLDR has no short names for these zones in them), and as
+// every language does for a zone whose abbreviation is only its offset
+// (the tz database writes "+0545"). UTC is "UTC" in every language.
+func zoneLabel(lang string, t time.Time) string {
 	abbr, off := t.Zone()
 	if abbr != "" && abbr[0] != '+' && abbr[0] != '-' {
-		return abbr
+		if lang == "en" {
+			return abbr
+		}
+		if name, ok := zoneNames[lang][abbr]; ok {
+			return name
+		}
+	}
+	if off == 0 {
+		return "UTC"
 	}
 	sign := "+"
 	if off < 0 {
@@ -628,6 +640,14 @@ func zoneLabel(t time.Time) string {
 		return fmt.Sprintf("UTC%s%d:%02d", sign, h, m)
 	}
 	return fmt.Sprintf("UTC%s%d", sign, h)
+}
+
+// zoneNames are, by language, the names of the tz database's
+// abbreviations its readers use: CLDR's short zone names that a language
+// commonly uses. Of OpenPSP's languages only German has them (for the
+// European zones); English writes the abbreviations themselves.
+var zoneNames = map[string]map[string]string{
+	"de": {"CET": "MEZ", "CEST": "MESZ", "EET": "OEZ", "EEST": "OESZ", "WET": "WEZ", "WEST": "WESZ"},
 }
 
 func formatAmount(amount int64, currency, lang string) string {
