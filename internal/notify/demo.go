@@ -1,14 +1,17 @@
 package notify
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 )
 
@@ -32,7 +35,16 @@ type DemoOptions struct {
 	// ShopPath is where the demo shop is: the list links back to it (the
 	// shop links to the mailbox). Empty: no link.
 	ShopPath string
-	Logger   *slog.Logger
+	// Shops finds each message's shop, whose time zone the page writes
+	// the message's time in, as the message does; nil, or a shop not
+	// found: UTC.
+	Shops  ShopFinder
+	Logger *slog.Logger
+}
+
+// ShopFinder finds a shop by its id (the store).
+type ShopFinder interface {
+	Shop(ctx context.Context, id string) (shop.Shop, error)
 }
 
 // DemoHandler serves the TEST-mode mailbox: GET Base lists kept emails and
@@ -62,6 +74,48 @@ type demoPage struct {
 	Outgoing bool
 	Messages []store.DemoMessage
 	Message  store.DemoMessage
+	zones    map[string]*time.Location // shop id → its time zone
+}
+
+// demoWhen is when a message was sent, in its shop's time zone: the day
+// ("2030-03-04") and the time with the zone ("11:30:05 CET"), which the
+// list may put on two lines.
+type demoWhen struct{ Day, Time string }
+
+// When is the time m was sent in its shop's time zone, named as the
+// English emails name it: the page is in English, and a message tells its
+// times in its shop's zone.
+func (p demoPage) When(m store.DemoMessage) demoWhen {
+	loc := p.zones[m.ShopID]
+	if loc == nil {
+		loc = time.UTC
+	}
+	t := m.CreatedAt.In(loc)
+	return demoWhen{Day: t.Format("2006-01-02"), Time: t.Format("15:04:05") + "\u00a0" + zoneLabel("en", t)}
+}
+
+// shopZones finds the time zone of the shops of msgs: a shop not found
+// (or no Shops) is in UTC.
+func (h *demoHandler) shopZones(ctx context.Context, msgs ...store.DemoMessage) (map[string]*time.Location, error) {
+	zones := map[string]*time.Location{}
+	if h.o.Shops == nil {
+		return zones, nil
+	}
+	for _, m := range msgs {
+		if _, done := zones[m.ShopID]; done {
+			continue
+		}
+		s, err := h.o.Shops.Shop(ctx, m.ShopID)
+		switch {
+		case errors.Is(err, shop.ErrNotFound):
+			zones[m.ShopID] = time.UTC
+		case err != nil:
+			return nil, err
+		default:
+			zones[m.ShopID] = shop.Zone(s.Settings.TimeZone)
+		}
+	}
+	return zones, nil
 }
 
 func (h *demoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -95,6 +149,10 @@ func (h *demoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_ = json.NewEncoder(w).Encode(demoJSON(msgs))
 			return
 		}
+		if page.zones, err = h.shopZones(r.Context(), msgs...); err != nil {
+			h.fail(w, err)
+			return
+		}
 		page.Title, page.Messages = "Demo mailbox", msgs
 		h.render(w, "list", page)
 	case strings.Contains(id, "/"):
@@ -106,6 +164,10 @@ func (h *demoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		if page.zones, err = h.shopZones(r.Context(), m); err != nil {
 			h.fail(w, err)
 			return
 		}

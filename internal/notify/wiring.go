@@ -65,8 +65,15 @@ func (w Wiring) Deliverers(st WiringStore, clk clock.Clock, log *slog.Logger) (m
 	return map[string]outbox.Deliverer{outbox.ChannelEmail: email, outbox.ChannelSMS: NewSMSDeliverer(so)}, nil
 }
 
+// DemoPageStore is what the /demo/mail page reads: the kept messages and
+// their shops (for their time zones).
+type DemoPageStore interface {
+	DemoStore
+	ShopFinder
+}
+
 // DemoPage returns the /demo/mail handler for this configuration; its list
 // links back to the demo shop at shopPath (none when empty).
-func (w Wiring) DemoPage(st DemoStore, log *slog.Logger, shopPath string) http.Handler {
-	return DemoHandler(st, DemoOptions{Outgoing: w.SMTPURL != "" || w.SMSURL != "", ShopPath: shopPath, Logger: log})
+func (w Wiring) DemoPage(st DemoPageStore, log *slog.Logger, shopPath string) http.Handler {
+	return DemoHandler(st, DemoOptions{Outgoing: w.SMTPURL != "" || w.SMSURL != "", ShopPath: shopPath, Shops: st, Logger: log})
 }
