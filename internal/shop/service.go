@@ -274,6 +274,9 @@ func (s *Service) sealOgone(shopID, pspid, algo, shaIn, shaOut, user string, set
 	default:
 		return SealedOgone{}, nil, fmt.Errorf("SHA algorithm must be SHA-1, SHA-256 or SHA-512, not %q", algo)
 	}
+	if err := set.check(); err != nil {
+		return SealedOgone{}, nil, err
+	}
 	dk, key, err := s.keys.NewDataKey()
 	if err != nil {
 		return SealedOgone{}, nil, err

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/contact"
@@ -52,9 +53,7 @@ func (sh Shop) problems(production bool) []problem {
 	// into U+FFFD. That setting's other rules are then not applied: one
 	// clear error per field.
 	for _, name := range textSettings {
-		if v := sh.setting(name); !utf8.ValidString(v) {
-			add(name, fmt.Errorf("%s must be UTF-8 text, not %q (bytes of another encoding: set your terminal or client to UTF-8)", name, v))
-		}
+		add(name, checkUTF8(name, sh.setting(name)))
 	}
 	if !supportedLanguage(sh.Language) {
 		add("language", fmt.Errorf("language must be one of %s, not %q", strings.Join(langpref.Spoken, ", "), sh.Language))
@@ -86,6 +85,46 @@ func (sh Shop) problems(production bool) []problem {
 // set` gives them, in its order: each must be UTF-8.
 var textSettings = []string{"name", "language", "email", "merchant-email", "phone", "merchant-phone",
 	"notification-url", "currency", "primary-color", "logo-url", "return-origins", "time-zone", "token-deletion"}
+
+// checkUTF8 refuses a setting's value that is not UTF-8 text, naming the
+// setting (name) and saying what usually causes it.
+func checkUTF8(name, v string) error {
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("%s must be UTF-8 text, not %q (bytes of another encoding: set your terminal or client to UTF-8)", name, v)
+	}
+	return nil
+}
+
+// check refuses a PSPID's settings that hold text no setting can take:
+// bytes that are not UTF-8 (the JSON the settings are stored in would turn
+// them into U+FFFD, silently) or control characters (a line break in a
+// frame ancestor would end the Content-Security-Policy header it goes into;
+// none of these identifiers and URLs has one). Each setting is named as
+// `openpsp ogone settings set` calls it. The rules of each setting's
+// values are the ogone package's (ogone.Admin.UpdateSettings), which
+// imports this one.
+func (set OgoneSettings) check() error {
+	for _, f := range []struct {
+		name   string
+		values []string
+	}{
+		{"frame-ancestors", set.FrameAncestors}, {"return-fields", set.ReturnFields},
+		{"mode", []string{set.Mode}}, {"default-eci", []string{set.DefaultECI}},
+		{"default-operation", []string{set.DefaultOperation}}, {"charset", []string{set.Charset}},
+		{"postsale-url", []string{set.PostSaleURL}}, {"postsale-method", []string{set.PostSaleMethod}},
+	} {
+		name := "ogone setting " + f.name
+		for _, v := range f.values {
+			if err := checkUTF8(name, v); err != nil {
+				return err
+			}
+			if strings.ContainsFunc(v, unicode.IsControl) {
+				return fmt.Errorf("%s must be text without control characters (line breaks, tabs…), not %q", name, v)
+			}
+		}
+	}
+	return nil
+}
 
 // setting returns the value of a setting validate checks, by the name
 // `openpsp shops set` gives it.
