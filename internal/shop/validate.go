@@ -97,9 +97,9 @@ func checkUTF8(name, v string) error {
 
 // check refuses a PSPID's settings that hold text no setting can take:
 // bytes that are not UTF-8 (the JSON the settings are stored in would turn
-// them into U+FFFD, silently) or control characters (a line break in a
-// frame ancestor would end the Content-Security-Policy header it goes into;
-// none of these identifiers and URLs has one). Each setting is named as
+// them into U+FFFD, silently) or control characters (none of these
+// identifiers and URLs has one; they would go as they are into the
+// Content-Security-Policy of FlexCheckout or a post-sale request). Each setting is named as
 // `openpsp ogone settings set` calls it. The rules of each setting's
 // values are the ogone package's (ogone.Admin.UpdateSettings), which
 // imports this one.
