@@ -6,6 +6,7 @@
 package vault
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -605,7 +606,11 @@ func readKeyringFile(path string) (keyringFile, fs.FileInfo, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return f, nil, fmt.Errorf("vault: keyring file %s is accessible by others (mode %o): chmod 600 it", path, fi.Mode().Perm())
 	}
-	dec := json.NewDecoder(fh)
+	body, err := io.ReadAll(fh)
+	if err != nil {
+		return f, nil, fmt.Errorf("vault: keyring file: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return f, nil, fmt.Errorf("vault: keyring file %s: %w", path, err)
@@ -616,7 +621,61 @@ func readKeyringFile(path string) (keyringFile, fs.FileInfo, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return f, nil, fmt.Errorf("vault: keyring file %s: something follows the keyring's JSON object: a keyring file holds one object", path)
 	}
+	if err := duplicateMember(body); err != nil {
+		return f, nil, fmt.Errorf("vault: keyring file %s: %w", path, err)
+	}
 	return f, fi, nil
+}
+
+// duplicateMember refuses a keyring whose JSON names a member twice in one
+// object. encoding/json keeps the last value (and merges two "keys"
+// objects), so a key id pasted twice with two keys loaded as one of them,
+// and the next rotation rewrote the file without the other: a master key
+// lost, with every data key it wraps. The keyring's own members are
+// compared as encoding/json matches them to its fields (case ignored:
+// "Primary" is "primary"); key ids exactly, as the environment's are. It
+// runs on a document Decode took, so every value is a string, a bool, null
+// or the "keys" object of strings.
+func duplicateMember(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	// members reads the members of the object whose '{' was just read,
+	// up to its '}'; same tells two names apart as its reader would.
+	var members func(same func(a, b string) bool, twice func(name string) error) error
+	members = func(same func(a, b string) bool, twice func(name string) error) error {
+		var seen []string
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			name, _ := tok.(string)
+			for _, s := range seen {
+				if same(s, name) {
+					return twice(name)
+				}
+			}
+			seen = append(seen, name)
+			if tok, err = dec.Token(); err != nil {
+				return err
+			}
+			if tok == json.Delim('{') {
+				// "keys": an id twice lost a key.
+				if err := members(func(a, b string) bool { return a == b }, func(id string) error {
+					return fmt.Errorf("master key id %s appears twice in %s: only the last key would be kept, and the next rotation would drop the other with the data keys it wraps; give each key its own id", quoteID(id), quoteID(name))
+				}); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := dec.Token()
+		return err
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	return members(strings.EqualFold, func(name string) error {
+		return fmt.Errorf("%s appears twice in the keyring (names match whatever their case): a JSON reader keeps only the last; write it once", quoteID(name))
+	})
 }
 
 // writeFileAtomic writes f to path through a temporary file in the same

@@ -30,6 +30,8 @@ func FuzzKeyringFile(f *testing.F) {
 		`{"primary":"a","keys":{"a":"` + k1 + `"},"fingerprint_key":"` + k1 + `"}`,
 		`{"primary":"a","keys":{"a":"` + k1 + `"},"fingerprint_key":"` + k2 + `"}` + "\n",
 		`{"primary":"a","keys":{"a":"` + k1 + `"},"keys":{"b":"` + k3 + `"},"fingerprint_key":"` + k2 + `"}`,
+		`{"primary":"a","keys":{"a":"` + k1 + `","a":"` + k3 + `"},"fingerprint_key":"` + k2 + `"}`,
+		`{"primary":"a","Primary":"a","keys":{"a":"` + k1 + `","A":"` + k3 + `"},"fingerprint_key":"` + k2 + `"}`,
 		`{"PRIMARY":"a","Keys":{"a":"` + k1 + `"},"fingerprint_key":"` + k2 + `"}`,
 		`{"primary":"a","keys":{"a":"` + strings.TrimRight(k1, "=") + `"},"fingerprint_key":"` + k2 + `"}`,
 		`{"primary":"` + k1 + `","keys":{"` + k1 + `":"` + k1 + `"},"fingerprint_key":"` + k2 + `"}`,
