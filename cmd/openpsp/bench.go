@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -88,41 +89,63 @@ func printVisibleDefaults(fs *flag.FlagSet) {
 	visible.PrintDefaults()
 }
 
-func benchCmd(ctx context.Context, args []string) error {
+// benchRun is a parsed `openpsp bench` command line.
+type benchRun struct {
+	opts                                       bench.Options
+	inProcess, serveEcho, serveProfiled, quiet bool
+}
+
+// parseBench parses `openpsp bench ARGS…` and checks the options of the
+// run (bench.Options.Check) without starting or opening anything; the flag
+// package writes its messages and the help to stderr.
+func parseBench(args []string, stderr io.Writer) (benchRun, error) {
 	fs, v := benchFlags()
-	inProcess, serveEcho, serveProfiled, quiet := v.inProcess, v.serveEcho, v.serveProfiled, v.quiet
+	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
-		return parseErr(err)
+		return benchRun{}, parseErr(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "openpsp bench: unexpected arguments %q\n", fs.Args())
-		return errUsage
+		fmt.Fprintf(stderr, "openpsp bench: unexpected arguments %q\n", fs.Args())
+		return benchRun{}, errUsage
 	}
-	o := v.opts
-	o.MetricsToken = v.metricsToken()
+	r := benchRun{opts: v.opts, inProcess: *v.inProcess, serveEcho: *v.serveEcho, serveProfiled: *v.serveProfiled, quiet: *v.quiet}
+	r.opts.MetricsToken = v.metricsToken()
 	engineGiven := false
 	fs.Visit(func(f *flag.Flag) { engineGiven = engineGiven || f.Name == "engine" })
-	if o.Target != "" && !engineGiven {
+	if r.opts.Target != "" && !engineGiven {
 		// The default names the server the bench starts; a running
 		// server's is that of its database (an -engine given must be it).
-		o.Engine = ""
+		r.opts.Engine = ""
 	}
+	if r.serveEcho || r.serveProfiled {
+		return r, nil // a child the bench started: it serves, it runs nothing
+	}
+	if r.inProcess && r.opts.CPUProfile != "" {
+		return benchRun{}, fmt.Errorf("-cpuprofile needs the server in a child process (drop -in-process)")
+	}
+	return r, r.opts.Check()
+}
+
+func benchCmd(ctx context.Context, args []string) error {
+	r, err := parseBench(args, os.Stderr)
+	if err != nil {
+		return err
+	}
+	o := r.opts
 	switch {
-	case *serveEcho:
+	case r.serveEcho:
 		return bench.ServeEcho(ctx, os.Stdout)
-	case *serveProfiled:
+	case r.serveProfiled:
 		return bench.ServeProfiled(ctx, os.Stdout)
 	}
-	if !*inProcess {
+	if !r.inProcess {
 		exe, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("find the openpsp executable: %w", err)
 		}
 		o.Binary = exe
-	} else if o.CPUProfile != "" {
-		return fmt.Errorf("-cpuprofile needs the server in a child process (drop -in-process)")
 	}
-	if !*quiet {
+	if !r.quiet {
 		o.Log = os.Stderr
 	}
 	res, err := bench.Run(ctx, o)

@@ -32,6 +32,11 @@ import (
 // database on when no URL is given.
 const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
+// MaxConcurrency is the most clients a run drives: each is a keep-alive
+// connection on loopback (both of its ends on this machine's ports) and a
+// goroutine with its latency buffer, allocated before the first request.
+const MaxConcurrency = 10000
+
 // Options configures a run.
 type Options struct {
 	Scenario    string        // silent, checkout, tokenize, get, mixed, sdktest
@@ -181,9 +186,52 @@ func scenarioByName(name string) (*scenario, error) {
 	return s, nil
 }
 
+// Check refuses the options Run refuses before it looks at any file,
+// database or server: `openpsp bench` checks its flags with it.
+func (o Options) Check() error {
+	if err := o.withoutTarget(); err != nil {
+		return err
+	}
+	// Zero is "the default" (the flags' own defaults are not zero); a
+	// negative value was replaced by it without a word, and the report
+	// then described a run the operator had not asked for.
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"-c", o.Concurrency < 0}, {"-vault-size", o.VaultSize < 0}, {"-duration", o.Duration < 0},
+		{"-warmup", o.Warmup < 0}, {"-ceiling-duration", o.CeilingDuration < 0},
+	} {
+		if f.negative {
+			return fmt.Errorf("%s must not be negative", f.name)
+		}
+	}
+	if o.Concurrency > MaxConcurrency {
+		return fmt.Errorf("-c must be at most %d clients, not %d", MaxConcurrency, o.Concurrency)
+	}
+	o.defaults()
+	sc, err := scenarioByName(o.Scenario)
+	if err != nil {
+		return err
+	}
+	if o.Engine != "sqlite" && o.Engine != "postgres" {
+		return fmt.Errorf("engine must be sqlite or postgres, not %q", o.Engine)
+	}
+	if o.Target != "" && o.CPUProfile != "" {
+		return errors.New("-cpuprofile profiles a server the bench starts, not a running one: drop -target " +
+			"(or profile the running server with its own tools)")
+	}
+	if o.ShopID != shop.DemoShopID && (sc.name == "tokenize" || sc.name == "mixed") {
+		// Its FlexCheckout links are signed with the demo shop's PSPID
+		// and SHA-IN passphrase: it would measure the demo shop.
+		return fmt.Errorf("the %s scenario runs as the demo shop (FlexCheckout with its Ogone account): drop -shop %s", sc.name, o.ShopID)
+	}
+	return nil
+}
+
 // Run performs one benchmark run.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	if err := o.withoutTarget(); err != nil {
+	if err := o.Check(); err != nil {
 		return nil, err
 	}
 	engineGiven := o.Engine
@@ -191,18 +239,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	sc, err := scenarioByName(o.Scenario)
 	if err != nil {
 		return nil, err
-	}
-	if o.Engine != "sqlite" && o.Engine != "postgres" {
-		return nil, fmt.Errorf("engine must be sqlite or postgres, not %q", o.Engine)
-	}
-	if o.Target != "" && o.CPUProfile != "" {
-		return nil, errors.New("-cpuprofile profiles a server the bench starts, not a running one: drop -target " +
-			"(or profile the running server with its own tools)")
-	}
-	if o.ShopID != shop.DemoShopID && (sc.name == "tokenize" || sc.name == "mixed") {
-		// Its FlexCheckout links are signed with the demo shop's PSPID
-		// and SHA-IN passphrase: it would measure the demo shop.
-		return nil, fmt.Errorf("the %s scenario runs as the demo shop (FlexCheckout with its Ogone account): drop -shop %s", sc.name, o.ShopID)
 	}
 	if o.Target != "" && o.TargetDataDir != "" && o.TargetDatabaseURL == "" {
 		// Opening a folder without the database (targetSchema, the

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/openpsp/openpsp/internal/bench"
+)
+
+// FuzzBenchArgs parses `openpsp bench` command lines (one argument a line)
+// as the command does, up to the run it never starts (parseBench). Whatever
+// an operator types ends in options a run can start with, or in the help or
+// an error that says what is wrong (on stderr for the flag package's own),
+// never a panic. Options accepted are ones the run takes as given: a
+// scenario and an engine it knows, no negative count or duration (which
+// the run's defaults replaced without a word), and no more clients than
+// bench.MaxConcurrency (a run allocates per client before its first
+// request: a mistyped -c ran the machine out of memory).
+func FuzzBenchArgs(f *testing.F) {
+	for _, s := range []string{
+		"", "-h", "-help", "extra", "-scenario\ncheckout", "-scenario\nnope", "-engine\npostgres", "-engine\nmysql",
+		"-c\n8\n-duration\n3s\n-warmup\n0s", "-c\nx", "-c\n0", "-vault-size\n20000", "-no-ceilings\n-q",
+		"-target\nhttp://127.0.0.1:8080", "-target\nhttp://127.0.0.1:8080\n-engine\nsqlite", "-target-data-dir\n/tmp/x",
+		"-shop\n12345678", "-shop\n12345678\n-scenario\ntokenize", "-target\nhttp://127.0.0.1:8080\n-cpuprofile\ncpu.out",
+		"-in-process\n-cpuprofile\ncpu.out", "-serve-echo", "-serve-profiled", "-metrics-token\nt",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rawArgs string) {
+		// What a shell can pass: no NUL in an argument.
+		if len(rawArgs) > 1024 || strings.ContainsRune(rawArgs, 0) {
+			return
+		}
+		var args []string
+		if rawArgs != "" {
+			args = strings.Split(rawArgs, "\n")
+		}
+		var stderr strings.Builder
+		r, err := parseBench(args, &stderr)
+		if err != nil {
+			if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+				if strings.TrimSpace(stderr.String()) == "" {
+					t.Fatalf("%q: %v with nothing on stderr", args, err)
+				}
+			} else if strings.TrimSpace(err.Error()) == "" || strings.Contains(err.Error(), "%!") {
+				t.Fatalf("%q: the error %q says nothing", args, err)
+			}
+			return
+		}
+		if r.serveEcho || r.serveProfiled {
+			return // a child the bench starts: its other flags are not used
+		}
+		o := r.opts
+		if err := o.Check(); err != nil {
+			t.Fatalf("%q accepted, yet the run refuses it: %v", args, err)
+		}
+		if o.Scenario != "" && !slices.Contains(bench.Scenarios, o.Scenario) {
+			t.Fatalf("%q: scenario %q accepted", args, o.Scenario)
+		}
+		if o.Concurrency < 0 || o.Concurrency > bench.MaxConcurrency || o.VaultSize < 0 || o.Duration < 0 || o.Warmup < 0 || o.CeilingDuration < 0 {
+			t.Fatalf("%q accepted: %d clients, vault %d, duration %s, warm-up %s, ceilings %s", args,
+				o.Concurrency, o.VaultSize, o.Duration, o.Warmup, o.CeilingDuration)
+		}
+	})
+}
