@@ -17,6 +17,7 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/langpref"
@@ -1008,6 +1009,14 @@ func ValidateOverride(id, subject, htmlSrc, textSrc string) error {
 	if sample.Template == "" {
 		return fmt.Errorf("notify: unknown template %q", id)
 	}
+	// Bytes of another encoding (a file saved as Latin-1) parse and
+	// render, then PostgreSQL refuses them with its driver's error and
+	// SQLite keeps them for the buyer's mailbox.
+	for _, p := range [][2]string{{"subject", subject}, {"HTML", htmlSrc}, {"text", textSrc}} {
+		if i := invalidUTF8(p[1]); i >= 0 {
+			return fmt.Errorf("%s: not UTF-8 text (byte %d): write it in UTF-8 (not a file saved as Latin-1 or Windows-1252)", p[0], i+1)
+		}
+	}
 	for _, lang := range Languages {
 		sample.Lang = lang
 		d := newData(sample, id == TplTokenSMSBuyer || id == TplTokenSMSMerchant)
@@ -1031,6 +1040,18 @@ func ValidateOverride(id, subject, htmlSrc, textSrc string) error {
 		}
 	}
 	return nil
+}
+
+// invalidUTF8 is the offset of the first byte of s that is not UTF-8, or -1.
+func invalidUTF8(s string) int {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(s[i:]); n == 1 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // SampleContent returns example content for a template id (previews,
