@@ -42,17 +42,7 @@ func TestKeyringFileRefusesDuplicateMembers(t *testing.T) {
 
 			// A running server's reload refuses it too and keeps its keys.
 			running := `{"primary":"a","keys":{"a":"` + k1 + `"},"fingerprint_key":"` + k2 + `"}`
-			if err := os.WriteFile(path, []byte(running), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			k, err := LoadKeyring(path, "", false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			inUse := k.state
-			if err := os.WriteFile(path, []byte(c.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			k, inUse := editedUnderARunningServer(t, path, running, c.content)
 			if err := k.Reload(); err == nil || !strings.Contains(err.Error(), c.want) || k.state != inUse {
 				t.Fatalf("Reload: %v (keys in use kept: %v), want a refusal saying %s", err, k.state == inUse, c.want)
 			}

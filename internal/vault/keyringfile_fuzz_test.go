@@ -46,17 +46,7 @@ func FuzzKeyringFile(f *testing.F) {
 			return
 		}
 		path := filepath.Join(t.TempDir(), "keyring.json")
-		if err := os.WriteFile(path, []byte(running), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		k, err := LoadKeyring(path, "", false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inUse := k.state
-		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		k, inUse := editedUnderARunningServer(t, path, running, content)
 		if err := k.Reload(); err != nil {
 			checkVaultError(t, err, content)
 			if k.state != inUse {
@@ -66,7 +56,7 @@ func FuzzKeyringFile(f *testing.F) {
 			t.Fatal("a reload changed the fingerprint key")
 		}
 
-		k, err = LoadKeyring(path, "", false)
+		k, err := LoadKeyring(path, "", false)
 		if err != nil {
 			checkVaultError(t, err, content)
 			return
@@ -106,6 +96,24 @@ func FuzzKeyringFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// editedUnderARunningServer loads the keyring running from path, as a
+// server does at start, then writes content over the file, as an editor
+// does while it runs; it returns the keyring and the keys it holds.
+func editedUnderARunningServer(t *testing.T, path, running, content string) (*Keyring, *keyState) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(running), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := LoadKeyring(path, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return k, k.state
 }
 
 // checkVaultError: a refused keyring is said to be the vault's, and never
