@@ -151,10 +151,21 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		st := db.WriteStats()
 		return st.Requests, st.Commits, st.WALSyncs
 	})
-	a.Metrics.RegisterPending(func() (map[string]int64, error) {
+	a.Metrics.RegisterPending(func() (map[string]obs.PendingOp, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return db.PendingOps(ctx)
+		ops, err := db.PendingOps(ctx)
+		if err != nil {
+			return nil, err
+		}
+		now, out := a.Clock.Now(), make(map[string]obs.PendingOp, len(ops))
+		for op, p := range ops {
+			out[op] = obs.PendingOp{Count: p.Count}
+			if !p.OldestStart.IsZero() {
+				out[op] = obs.PendingOp{Count: p.Count, OldestAge: max(now.Sub(p.OldestStart), 0)}
+			}
+		}
+		return out, nil
 	})
 	applied, err := db.Migrate(ctx)
 	if err != nil {

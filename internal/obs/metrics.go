@@ -112,46 +112,65 @@ func (m *Metrics) ObserveDelivery(channel, outcome string, d time.Duration) {
 	m.DeliveryDur.WithLabelValues(channel).Observe(d.Seconds())
 }
 
-// PendingCounts are the transactions with a pending operation now, by
-// operation (store.DB.PendingOps).
-type PendingCounts func() (map[string]int64, error)
+// PendingOp is one kind of pending operation now: how many transactions
+// have it, and how long ago the oldest of them was claimed (0 for none).
+type PendingOp struct {
+	Count     int64
+	OldestAge time.Duration
+}
 
-// pendingOps are the pending operations the gauge always shows (0 when
+// PendingOps reads the pending operations now, by operation
+// (store.DB.PendingOps).
+type PendingOps func() (map[string]PendingOp, error)
+
+// pendingOps are the pending operations the gauges always show (0 when
 // none), so that an alert on one finds its series.
 var pendingOps = []string{"AUTHORISE", "CAPTURE", "CANCEL"}
 
-// RegisterPending serves openpsp_pending_operations{op}: the transactions
-// whose operation is sent or being settled with the acquirer, read at each
-// scrape. An operation is pending for the acquirer's timeout, then until
-// recovery settles it; a cancellation recovery cannot send again (the
-// acquirer unreachable) stays pending until it can, without limit: a value
-// above 0 for long is the alert. A scrape whose count fails reports no
-// series (and the error) rather than a 0.
-func (m *Metrics) RegisterPending(read PendingCounts) {
-	m.Registry.MustRegister(pendingCollector{read: read, desc: prometheus.NewDesc("openpsp_pending_operations",
-		"Transactions whose operation (AUTHORISE, CAPTURE, CANCEL) is under way or being settled with the acquirer; a cancellation stays pending while recovery cannot reach the acquirer to send it again.",
-		[]string{"op"}, nil)})
+// RegisterPending serves openpsp_pending_operations{op}, the transactions
+// whose operation is sent or being settled with the acquirer, and
+// openpsp_pending_operation_oldest_seconds{op}, how long ago the oldest of
+// them was claimed, both from one read at each scrape. An operation is
+// pending for the acquirer's timeout, then until recovery settles it; a
+// cancellation recovery cannot send again (the acquirer unreachable) stays
+// pending until it can, without limit: an age above a few recovery
+// periods is the alert (a count above 0 may be new operations each time).
+// A scrape whose read fails reports no series (and the error) rather than
+// a 0.
+func (m *Metrics) RegisterPending(read PendingOps) {
+	m.Registry.MustRegister(pendingCollector{read: read,
+		count: prometheus.NewDesc("openpsp_pending_operations",
+			"Transactions whose operation (AUTHORISE, CAPTURE, CANCEL) is under way or being settled with the acquirer; a cancellation stays pending while recovery cannot reach the acquirer to send it again.",
+			[]string{"op"}, nil),
+		oldest: prometheus.NewDesc("openpsp_pending_operation_oldest_seconds",
+			"Seconds since the oldest pending operation (AUTHORISE, CAPTURE, CANCEL) was claimed, across recovery rounds; 0 when none is pending.",
+			[]string{"op"}, nil)})
 }
 
 type pendingCollector struct {
-	read PendingCounts
-	desc *prometheus.Desc
+	read          PendingOps
+	count, oldest *prometheus.Desc
 }
 
-func (c pendingCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c pendingCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.count; ch <- c.oldest }
 
 func (c pendingCollector) Collect(ch chan<- prometheus.Metric) {
-	counts, err := c.read()
+	ops, err := c.read()
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		ch <- prometheus.NewInvalidMetric(c.count, err)
+		ch <- prometheus.NewInvalidMetric(c.oldest, err)
 		return
 	}
-	for _, op := range pendingOps {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[op]), strings.ToLower(op))
+	send := func(op string, p PendingOp) {
+		ch <- prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(p.Count), strings.ToLower(op))
+		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, p.OldestAge.Seconds(), strings.ToLower(op))
 	}
-	for op, n := range counts {
+	for _, op := range pendingOps {
+		send(op, ops[op])
+	}
+	for op, p := range ops {
 		if !slices.Contains(pendingOps, op) {
-			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), strings.ToLower(op))
+			send(op, p)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func TestRecoveryResendsALostDebitCancellation(t *testing.T) {
 			t.Fatalf("after an unreachable resend: %+v", got)
 		}
 		// What /metrics shows (openpsp_pending_operations).
-		if n, err := db.PendingOps(e.ctx()); err != nil || n[opCancel] != 1 || len(n) != 1 {
+		if n, err := db.PendingOps(e.ctx()); err != nil || n[opCancel].Count != 1 || len(n) != 1 {
 			t.Fatalf("pending operations: %v %v", n, err)
 		}
 		e.sim.InjectFault(tx.UUID+"-cancel", simulator.FaultRefused)

@@ -606,9 +606,9 @@ func (s *Service) resendCancel(ctx context.Context, t Transaction) (outcome, boo
 // refusal where a refused capture puts it (pendingOutcome: errorCode
 // ACQ_001, detailedErrorCode the acquirer's response code) and
 // detailedErrorMessage as the synchronous refusal's (runCancel), so that
-// Transaction/Get tells the same. The fields stay with the transaction,
-// also once captured: they tell why a transaction the merchant cancelled
-// was not cancelled. compat.md documents no rule tying IPNs to a change
+// Transaction/Get tells the same. The fields stay until the transaction
+// is captured or cancelled (forgetCancelRefusal), and a cancellation asked
+// again is a new operation at the acquirer (cancelOpID). compat.md documents no rule tying IPNs to a change
 // of status, and Lyra sends an IPN for operations that change none (a
 // merchant's modification from the Back Office).
 func (s *Service) settleRefusedCancel(ctx context.Context, uuid, opID string, o outcome) (Payment, Transaction, error) {

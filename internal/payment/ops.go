@@ -151,19 +151,36 @@ func (t Transaction) Capturable() error {
 }
 
 // claim marks t with a pending operation before the acquirer is called. The
-// operation id is derived from the transaction, so a retry after a crash
-// sends the same id and the acquirer does not perform it twice.
+// operation id is derived from the transaction and stored with the claim,
+// so a retry after a crash sends the same id and the acquirer does not
+// perform it twice.
 func (s *Service) claim(t *Transaction, op string) {
 	t.PendingOp, t.PendingSince = op, s.clock.Now()
+	t.pendingStartedAt = t.PendingSince
 	switch op {
 	case opCapture:
 		t.PendingOpID = t.UUID + "-capture"
 	case opCancel:
-		t.PendingOpID = t.UUID + "-cancel"
+		t.cancelAttempts++
+		t.PendingOpID = cancelOpID(t.UUID, t.cancelAttempts)
 	case opAuthorise:
 		// store.ClaimAuthorizations stamps the same id.
 		t.PendingOpID = t.UUID + "-authorise"
 	}
+}
+
+// cancelOpID is the operation id of the nth cancellation of transaction
+// uuid. Each has its own: the acquirer answers an operation id with the
+// outcome it already gave it, so a cancellation asked again after the
+// acquirer refused one must be a new operation, or the merchant would be
+// answered the old refusal. Only a refused or unsent cancellation is
+// followed by another (an accepted one leaves the transaction CANCELLED),
+// so no cancellation is made twice.
+func cancelOpID(uuid string, n int) string {
+	if n <= 1 {
+		return uuid + "-cancel"
+	}
+	return fmt.Sprintf("%s-cancel-%d", uuid, n)
 }
 
 // runCapture sends a claimed capture and records its outcome, with its IPN
@@ -345,7 +362,7 @@ func (s *Service) pendingOutcome(p *Payment, t *Transaction, o outcome) (string,
 		return "", errNoChange
 	}
 	op := t.PendingOp
-	t.PendingOp, t.PendingOpID, t.PendingSince = "", "", time.Time{}
+	t.PendingOp, t.PendingOpID, t.PendingSince, t.pendingStartedAt = "", "", time.Time{}, time.Time{}
 	now := s.clock.Now()
 	switch {
 	case op == opAuthorise && o.err != nil && !now.Before(t.ExpectedCaptureAt):
@@ -359,6 +376,7 @@ func (s *Service) pendingOutcome(p *Payment, t *Transaction, o outcome) (string,
 		return "", nil
 	case op == opCapture && o.res.Approved:
 		t.CapturedAmount, t.CapturedAt, t.CaptureRef = t.Amount, now, o.res.AcquirerReference
+		t.forgetCancelRefusal()
 		if t.OperationType == Credit {
 			return "transaction.refund_captured", t.transition(Captured)
 		}
@@ -370,8 +388,10 @@ func (s *Service) pendingOutcome(p *Payment, t *Transaction, o outcome) (string,
 	case op == opCancel && o.res.Approved && t.OperationType == Credit:
 		// The refund is withdrawn: settlePending gives its amount back
 		// to the debit in the same write.
+		t.forgetCancelRefusal()
 		return eventRefundCancelled, t.transition(Cancelled)
 	case op == opCancel && o.res.Approved:
+		t.forgetCancelRefusal()
 		return "payment.cancelled", t.transition(Cancelled)
 	case op == opAuthorise && o.res.Approved:
 		t.AuthNumber, t.AuthResult, t.AuthAt = o.res.AuthorizationNumber, o.res.ResponseCode, now
@@ -387,6 +407,17 @@ func (s *Service) pendingOutcome(p *Payment, t *Transaction, o outcome) (string,
 	}
 	// A refused cancellation leaves the transaction as it was.
 	return "", nil
+}
+
+// forgetCancelRefusal clears the refusal of an earlier cancellation
+// (settleRefusedCancel) from t, captured or cancelled now: Transaction/Get
+// and the IPN show a transaction's latest state, as Lyra's do, and a
+// merchant reading errorCode ACQ_001 on a CAPTURED or CANCELLED
+// transaction would take the capture or cancellation for refused. The
+// merchant was told of the refusal by its own IPN. Only that refusal
+// leaves error fields on an AUTHORISED transaction.
+func (t *Transaction) forgetCancelRefusal() {
+	t.ErrorCode, t.ErrorMessage, t.DetailedErrorCode, t.DetailedErrorMessage = "", "", "", ""
 }
 
 // Validate accepts an AUTHORISED_TO_VALIDATE debit: it becomes AUTHORISED

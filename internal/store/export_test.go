@@ -44,3 +44,7 @@ func WithQueryTracer(o Options, t pgx.QueryTracer) Options {
 // MigrationLockKey is the advisory lock Migrate holds on PostgreSQL, for
 // the tests that play a newer copy migrating.
 const MigrationLockKey = migrationLockKey
+
+// PendingOpsQuery is the /metrics query of pending operations, for the
+// plan tests.
+const PendingOpsQuery = pendingOpsQuery

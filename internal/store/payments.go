@@ -91,6 +91,13 @@ type TransactionRecord struct {
 	PendingOp            string
 	PendingOpID          string
 	PendingSince         time.Time
+	// PendingStartedAt is when the pending operation was claimed:
+	// PendingSince is also recovery's lease, renewed at each of its
+	// claims.
+	PendingStartedAt time.Time
+	// CancelAttempts counts the cancellations sent for the transaction,
+	// each under its own operation id.
+	CancelAttempts int
 	// DeferredCardToken is the vault's internal token holding the typed
 	// card of a deferred debit until its authorization ("" for none).
 	DeferredCardToken string
@@ -111,7 +118,7 @@ const transactionColumns = `uuid, shop_id, payment_id, parent_uuid, mode, order_
 	acquirer_ref, capture_ref, captured_amount, captured_at, refunded_amount, three_ds, error_code, error_message,
 	detailed_error_code, detailed_error_message, metadata, sequence_number, order_guard, pending_op, pending_op_id,
 	pending_since, deferred_card_token, mark_auth_number, mark_auth_result, mark_auth_at, mark_auth_amount, version,
-	created_at, updated_at, card_holder_name`
+	created_at, updated_at, card_holder_name, pending_started_at, cancel_attempts`
 
 func optText(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
@@ -146,7 +153,7 @@ func scanTransaction(s scanner) (TransactionRecord, error) {
 	var t TransactionRecord
 	var parent, guard sql.NullString
 	var manual int
-	var expCapture, authExp, authAt, markAt, capturedAt, pendingSince sql.NullInt64
+	var expCapture, authExp, authAt, markAt, capturedAt, pendingSince, pendingStarted sql.NullInt64
 	var created, updated int64
 	err := s.Scan(&t.UUID, &t.ShopID, &t.PaymentID, &parent, &t.Mode, &t.OrderID, &t.OperationType, &t.Amount,
 		&t.Currency, &t.Status, &t.DetailedStatus, &t.Token, &t.PaymentMethodSource, &t.Brand, &t.PANMasked,
@@ -154,7 +161,7 @@ func scanTransaction(s scanner) (TransactionRecord, error) {
 		&t.AuthAmount, &t.AcquirerRef, &t.CaptureRef, &t.CapturedAmount, &capturedAt, &t.RefundedAmount, &t.ThreeDS,
 		&t.ErrorCode, &t.ErrorMessage, &t.DetailedErrorCode, &t.DetailedErrorMessage, &t.Metadata, &t.SequenceNumber,
 		&guard, &t.PendingOp, &t.PendingOpID, &pendingSince, &t.DeferredCardToken, &t.MarkAuthNumber, &t.MarkAuthResult, &markAt,
-		&t.MarkAuthAmount, &t.Version, &created, &updated, &t.CardHolderName)
+		&t.MarkAuthAmount, &t.Version, &created, &updated, &t.CardHolderName, &pendingStarted, &t.CancelAttempts)
 	if err != nil {
 		return t, err
 	}
@@ -162,7 +169,7 @@ func scanTransaction(s scanner) (TransactionRecord, error) {
 	t.ManualValidation = manual != 0
 	t.ExpectedCaptureAt, t.AuthExpiresAt = NullMicros(expCapture), NullMicros(authExp)
 	t.AuthAt, t.CapturedAt, t.PendingSince = NullMicros(authAt), NullMicros(capturedAt), NullMicros(pendingSince)
-	t.MarkAuthAt = NullMicros(markAt)
+	t.MarkAuthAt, t.PendingStartedAt = NullMicros(markAt), NullMicros(pendingStarted)
 	t.CreatedAt, t.UpdatedAt = FromMicros(created), FromMicros(updated)
 	return t, nil
 }
@@ -299,7 +306,7 @@ func insertTransactionStmt(t TransactionRecord) groupStmt {
 	return groupStmt{what: "insert transaction", uniqueConflict: true,
 		query: `INSERT INTO transactions (` + transactionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
 		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31,
-		$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49)`,
+		$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51)`,
 		args: transactionArgs(t)}
 }
 
@@ -311,7 +318,8 @@ func transactionArgs(t TransactionRecord) []any {
 		OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode, t.ErrorMessage, t.DetailedErrorCode,
 		t.DetailedErrorMessage, t.Metadata, t.SequenceNumber, optText(t.OrderGuard), t.PendingOp, t.PendingOpID,
 		OptMicros(t.PendingSince), t.DeferredCardToken, t.MarkAuthNumber, t.MarkAuthResult, OptMicros(t.MarkAuthAt),
-		t.MarkAuthAmount, t.Version, Micros(t.CreatedAt), Micros(t.UpdatedAt), t.CardHolderName}
+		t.MarkAuthAmount, t.Version, Micros(t.CreatedAt), Micros(t.UpdatedAt), t.CardHolderName,
+		OptMicros(t.PendingStartedAt), t.CancelAttempts}
 }
 
 // UpdateTransaction writes every mutable column of t if the stored version is
@@ -335,7 +343,8 @@ func updateTransactionStmt(t *TransactionRecord) groupStmt {
 		error_message = $26, detailed_error_code = $27, detailed_error_message = $28, metadata = $29,
 		order_guard = $30, pending_op = $31, pending_op_id = $32, pending_since = $33, updated_at = $34,
 		deferred_card_token = $35, mark_auth_number = $36, mark_auth_result = $37, mark_auth_at = $38,
-		mark_auth_amount = $39, card_holder_name = $40, version = version + 1
+		mark_auth_amount = $39, card_holder_name = $40, pending_started_at = $41, cancel_attempts = $42,
+		version = version + 1
 		WHERE uuid = $1 AND version = $2`,
 		args: []any{t.UUID, t.Version, t.Amount, t.Status, t.DetailedStatus, t.Token, t.PaymentMethodSource, t.Brand, t.PANMasked,
 			t.ExpiryMonth, t.ExpiryYear, boolInt(t.ManualValidation), OptMicros(t.ExpectedCaptureAt),
@@ -343,7 +352,8 @@ func updateTransactionStmt(t *TransactionRecord) groupStmt {
 			t.CaptureRef, t.CapturedAmount, OptMicros(t.CapturedAt), t.RefundedAmount, t.ThreeDS, t.ErrorCode,
 			t.ErrorMessage, t.DetailedErrorCode, t.DetailedErrorMessage, t.Metadata, optText(t.OrderGuard), t.PendingOp,
 			t.PendingOpID, OptMicros(t.PendingSince), Micros(t.UpdatedAt), t.DeferredCardToken, t.MarkAuthNumber,
-			t.MarkAuthResult, OptMicros(t.MarkAuthAt), t.MarkAuthAmount, t.CardHolderName}}
+			t.MarkAuthResult, OptMicros(t.MarkAuthAt), t.MarkAuthAmount, t.CardHolderName,
+			OptMicros(t.PendingStartedAt), t.CancelAttempts}}
 }
 
 // LockTransaction reads a shop's transaction inside a write transaction and,
@@ -498,12 +508,12 @@ func (db *DB) ClaimCaptures(ctx context.Context, now time.Time, limit int) ([]Tr
 }
 
 // claimOp gives pending operation op, with operation id "<uuid>-<suffix>"
-// and pending_since now, to up to limit transactions in detailed status
+// and pending_since (and pending_started_at) now, to up to limit transactions in detailed status
 // status that sel picks ($1 now, $2 the limit), and returns them: the
 // claim of the capture and deferred-authorization jobs.
 func (db *DB) claimOp(ctx context.Context, op, suffix, status, sel string, now time.Time, limit int) ([]TransactionRecord, error) {
 	return db.claim(ctx, db.claimUpdate(`pending_op = '`+op+`', pending_op_id = uuid || '-`+suffix+`',
-			pending_since = $1, version = version + 1`, sel,
+			pending_since = $1, pending_started_at = $1, version = version + 1`, sel,
 		`detailed_status = '`+status+`' AND pending_op = ''`), Micros(now), claimLimit(limit))
 }
 
@@ -599,25 +609,42 @@ func ForgetFailures(tx *sql.Tx, uuid string) error {
 	return nil
 }
 
+// PendingOp is what /metrics shows of one kind of pending operation.
+type PendingOp struct {
+	Count int64
+	// OldestStart is when the longest pending of them was claimed
+	// (pending_started_at: pending_since is renewed by each recovery
+	// claim), zero for none.
+	OldestStart time.Time
+}
+
+// pendingOpsQuery reads the partial index transactions_pending, which
+// holds only the transactions with a pending operation: a handful, not
+// the table.
+const pendingOpsQuery = `SELECT pending_op, COUNT(*), MIN(pending_started_at) FROM transactions
+	WHERE pending_op <> '' GROUP BY pending_op`
+
 // PendingOps counts the transactions with a pending operation now, by
-// operation (CAPTURE, CANCEL, AUTHORISE), for /metrics: one that stays
-// pending (a cancellation recovery cannot send again while the acquirer
-// stays unreachable) is pending without limit. It reads the partial index
-// transactions_pending.
-func (db *DB) PendingOps(ctx context.Context) (map[string]int64, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT pending_op, COUNT(*) FROM transactions WHERE pending_op <> '' GROUP BY pending_op`)
+// operation (CAPTURE, CANCEL, AUTHORISE), with when the oldest was
+// claimed, for /metrics: one that stays pending (a cancellation recovery
+// cannot send again while the acquirer stays unreachable) is pending
+// without limit.
+func (db *DB) PendingOps(ctx context.Context) (map[string]PendingOp, error) {
+	rows, err := db.read.QueryContext(ctx, pendingOpsQuery)
 	if err != nil {
 		return nil, fmt.Errorf("store: pending operations: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int64{}
+	out := map[string]PendingOp{}
 	for rows.Next() {
 		var op string
-		var n int64
-		if err := rows.Scan(&op, &n); err != nil {
+		var p PendingOp
+		var oldest sql.NullInt64
+		if err := rows.Scan(&op, &p.Count, &oldest); err != nil {
 			return nil, fmt.Errorf("store: pending operations: %w", err)
 		}
-		out[op] = n
+		p.OldestStart = NullMicros(oldest)
+		out[op] = p
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: pending operations: %w", err)
