@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -49,4 +51,69 @@ func TestPendingOpsTellTheOldestClaimThroughRecoveryRounds(t *testing.T) {
 			t.Errorf("pending operations: want the index transactions_pending, plan:\n%s", plan)
 		}
 	})
+}
+
+// A database a release before migration 0033 left upgrades with what the
+// new columns mean: a cancellation pending then was the transaction's
+// first (cancel_attempts 1: the next one, after a refusal, gets its own
+// operation id) and started at its lease (pending_started_at); so was
+// one recovery found refused (an AUTHORISED debit with errorCode
+// ACQ_001). Others had none.
+func TestUpgradeCountsTheCancellationsAlreadySent(t *testing.T) {
+	engines := []struct {
+		name string
+		open func(t *testing.T) *store.DB
+	}{
+		{"sqlite", func(t *testing.T) *store.DB {
+			return openUnmigrated(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "openpsp.db")})
+		}},
+		{"postgres", func(t *testing.T) *store.DB {
+			return openUnmigrated(t, store.Options{URL: storetest.NewPostgresDatabase(t)})
+		}},
+	}
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := eng.open(t)
+			if _, err := db.MigrateTo(ctx, "0032_directlink_password_key"); err != nil {
+				t.Fatal(err)
+			}
+			since := time.Date(2030, 1, 15, 10, 0, 0, 0, time.UTC)
+			exec(t, db, `INSERT INTO shops (id, name, currency, language, created_at, updated_at)
+				VALUES ('11111111', 'shop', 'EUR', 'fr', 1, 1)`)
+			for _, tx := range []struct{ uuid, pendingOp, errorCode string }{
+				{"pending", "CANCEL", ""}, {"refused", "", "ACQ_001"}, {"capturing", "CAPTURE", ""}, {"plain", "", ""},
+			} {
+				var pendingSince any
+				if tx.pendingOp != "" {
+					pendingSince = store.Micros(since)
+				}
+				exec(t, db, `INSERT INTO payments (id, shop_id, mode, amount, currency, order_status, order_cycle, created_at, updated_at)
+					VALUES ($1, '11111111', 'TEST', 1000, 'EUR', 'PAID', 'OPEN', 1, 1)`, "p-"+tx.uuid)
+				exec(t, db, `INSERT INTO transactions (uuid, shop_id, payment_id, mode, operation_type, amount, currency,
+					status, detailed_status, error_code, pending_op, pending_op_id, pending_since, created_at, updated_at)
+					VALUES ($1, '11111111', 'p-' || $1, 'TEST', 'DEBIT', 1000, 'EUR', 'PAID', 'AUTHORISED', $2, $3, $4, $5, 1, 1)`,
+					tx.uuid, tx.errorCode, tx.pendingOp, tx.uuid+"-op", pendingSince)
+			}
+			if _, err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]struct {
+				attempts int
+				started  time.Time
+			}{"pending": {1, since}, "refused": {1, time.Time{}}, "capturing": {0, since}, "plain": {0, time.Time{}}}
+			for uuid, w := range want {
+				var got store.TransactionRecord
+				err := db.Write(ctx, func(tx *sql.Tx) error {
+					var err error
+					got, err = store.LockTransaction(tx, db.Dialect(), "", uuid)
+					return err
+				})
+				if err != nil || got.CancelAttempts != w.attempts || !got.PendingStartedAt.Equal(w.started) {
+					t.Errorf("%s after the upgrade: cancel_attempts %d, pending_started_at %v (%v); want %d, %v",
+						uuid, got.CancelAttempts, got.PendingStartedAt, err, w.attempts, w.started)
+				}
+			}
+		})
+	}
 }
