@@ -53,18 +53,7 @@ func TestCancellationRefusedCanBeAskedAgain(t *testing.T) {
 
 		// Settled refused by recovery, the merchant told by IPN.
 		_, tx = e.pay(CreateInput{Amount: 1000}, cardOK)
-		e.sim.InjectFault(tx.UUID+"-cancel", simulator.FaultLost)
-		if _, _, err := e.svc.CancelOrRefund(e.ctx(), e.shop.ID, tx.UUID, CancelInput{}); !errors.Is(err, ErrCancelUnknown) {
-			t.Fatalf("lost cancellation: %v", err)
-		}
-		e.sim.InjectFault(tx.UUID+"-cancel", simulator.FaultRefused)
-		e.clk.Advance(2 * time.Minute)
-		if n, err := e.svc.RecoverRunning(e.ctx(), time.Minute, 10); err != nil || n != 1 {
-			t.Fatalf("recovery: %d %v", n, err)
-		}
-		if got := e.get(tx.UUID); got.ErrorCode != CodeRefused || got.PendingOp != "" {
-			t.Fatalf("after recovery saw the cancellation refused: %+v", got)
-		}
+		e.cancelRefusedByRecovery(tx.UUID)
 		cancelled(tx.UUID)
 
 		// A refund's cancellation refused at once.
@@ -91,18 +80,7 @@ func TestCaptureAfterARefusedCancellationForgetsTheRefusal(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		p, tx := e.pay(CreateInput{Amount: 1000}, cardOK)
-		e.sim.InjectFault(tx.UUID+"-cancel", simulator.FaultLost)
-		if _, _, err := e.svc.CancelOrRefund(e.ctx(), e.shop.ID, tx.UUID, CancelInput{}); !errors.Is(err, ErrCancelUnknown) {
-			t.Fatalf("lost cancellation: %v", err)
-		}
-		e.sim.InjectFault(tx.UUID+"-cancel", simulator.FaultRefused)
-		e.clk.Advance(2 * time.Minute)
-		if n, err := e.svc.RecoverRunning(e.ctx(), time.Minute, 10); err != nil || n != 1 {
-			t.Fatalf("recovery: %d %v", n, err)
-		}
-		if got := e.get(tx.UUID); got.ErrorCode != CodeRefused || got.DetailedErrorCode != "05" {
-			t.Fatalf("after the refused cancellation: %+v", got)
-		}
+		e.cancelRefusedByRecovery(tx.UUID)
 		if _, _, err := e.svc.Capture(e.ctx(), e.shop.ID, tx.UUID); err != nil {
 			t.Fatalf("capture: %v", err)
 		}
@@ -132,4 +110,24 @@ func TestCaptureAfterARefusedCancellationForgetsTheRefusal(t *testing.T) {
 			t.Fatalf("capture IPN without %s: %s", tx.UUID, last.Payload)
 		}
 	})
+}
+
+// cancelRefusedByRecovery asks the cancellation of uuid, lost before the
+// acquirer (INT_999 "being checked"), which recovery sends again and the
+// acquirer refuses: the transaction is AUTHORISED with errorCode ACQ_001
+// and the acquirer's code (05), the merchant told by IPN.
+func (e *env) cancelRefusedByRecovery(uuid string) {
+	e.t.Helper()
+	e.sim.InjectFault(uuid+"-cancel", simulator.FaultLost)
+	if _, _, err := e.svc.CancelOrRefund(e.ctx(), e.shop.ID, uuid, CancelInput{}); !errors.Is(err, ErrCancelUnknown) {
+		e.t.Fatalf("lost cancellation: %v", err)
+	}
+	e.sim.InjectFault(uuid+"-cancel", simulator.FaultRefused)
+	e.clk.Advance(2 * time.Minute)
+	if n, err := e.svc.RecoverRunning(e.ctx(), time.Minute, 10); err != nil || n != 1 {
+		e.t.Fatalf("recovery: %d %v", n, err)
+	}
+	if got := e.get(uuid); got.ErrorCode != CodeRefused || got.DetailedErrorCode != "05" || got.PendingOp != "" {
+		e.t.Fatalf("after recovery saw the cancellation refused: %+v", got)
+	}
 }

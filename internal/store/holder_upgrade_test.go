@@ -30,18 +30,7 @@ func (r *recorder) InsertToken(_ *sql.Tx, rec vault.Record) error { r.rec = rec;
 // cards still open, a second start seals nothing, and a purged token's
 // name (no data key left to seal it with) is gone with its card.
 func TestUpgradeSealsClearHolderNames(t *testing.T) {
-	engines := []struct {
-		name string
-		open func(t *testing.T) *store.DB
-	}{
-		{"sqlite", func(t *testing.T) *store.DB {
-			return openUnmigrated(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "openpsp.db")})
-		}},
-		{"postgres", func(t *testing.T) *store.DB {
-			return openUnmigrated(t, store.Options{URL: storetest.NewPostgresDatabase(t)})
-		}},
-	}
-	for _, eng := range engines {
+	for _, eng := range unmigratedEngines() {
 		t.Run(eng.name, func(t *testing.T) {
 			ctx := context.Background()
 			db := eng.open(t)
@@ -124,6 +113,25 @@ func TestUpgradeSealsClearHolderNames(t *testing.T) {
 				t.Fatalf("second start sealed %d, %v", n, err)
 			}
 		})
+	}
+}
+
+// unmigratedEngines opens a database not migrated yet, on each engine, for
+// the upgrade tests.
+func unmigratedEngines() []struct {
+	name string
+	open func(t *testing.T) *store.DB
+} {
+	return []struct {
+		name string
+		open func(t *testing.T) *store.DB
+	}{
+		{"sqlite", func(t *testing.T) *store.DB {
+			return openUnmigrated(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "openpsp.db")})
+		}},
+		{"postgres", func(t *testing.T) *store.DB {
+			return openUnmigrated(t, store.Options{URL: storetest.NewPostgresDatabase(t)})
+		}},
 	}
 }
 

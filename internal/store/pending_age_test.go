@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,18 +59,7 @@ func TestPendingOpsTellTheOldestClaimThroughRecoveryRounds(t *testing.T) {
 // one recovery found refused (an AUTHORISED debit with errorCode
 // ACQ_001). Others had none.
 func TestUpgradeCountsTheCancellationsAlreadySent(t *testing.T) {
-	engines := []struct {
-		name string
-		open func(t *testing.T) *store.DB
-	}{
-		{"sqlite", func(t *testing.T) *store.DB {
-			return openUnmigrated(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "openpsp.db")})
-		}},
-		{"postgres", func(t *testing.T) *store.DB {
-			return openUnmigrated(t, store.Options{URL: storetest.NewPostgresDatabase(t)})
-		}},
-	}
-	for _, eng := range engines {
+	for _, eng := range unmigratedEngines() {
 		t.Run(eng.name, func(t *testing.T) {
 			ctx := context.Background()
 			db := eng.open(t)
