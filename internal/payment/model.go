@@ -195,10 +195,10 @@ type Transaction struct {
 	// once erased). Unexported: it is never part of an answer or IPN.
 	deferredCard string
 	// pendingStartedAt is when PendingOp was claimed (PendingSince is
-	// renewed by each recovery claim); cancelAttempts counts the
-	// cancellations sent, each under its own operation id (cancelOpID).
+	// renewed by each recovery claim); cancelRefusals counts the
+	// cancellations the acquirer refused (cancelOpID).
 	pendingStartedAt time.Time
-	cancelAttempts   int
+	cancelRefusals   int
 }
 
 // Pending acquirer operations on an existing transaction.
@@ -257,7 +257,7 @@ func transactionFromRecord(r store.TransactionRecord) Transaction {
 		DetailedErrorMessage: r.DetailedErrorMessage, SequenceNumber: r.SequenceNumber, PendingOp: r.PendingOp,
 		PendingOpID: r.PendingOpID, PendingSince: r.PendingSince, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		orderGuard: r.OrderGuard, version: r.Version, deferredCard: r.DeferredCardToken,
-		pendingStartedAt: r.PendingStartedAt, cancelAttempts: r.CancelAttempts,
+		pendingStartedAt: r.PendingStartedAt, cancelRefusals: r.CancelRefusals,
 	}
 	if r.ThreeDS != "" {
 		var tds acquirer.ThreeDSResult
@@ -295,7 +295,7 @@ func (t Transaction) record() store.TransactionRecord {
 		DetailedErrorMessage: t.DetailedErrorMessage, Metadata: md, SequenceNumber: t.SequenceNumber,
 		OrderGuard: t.orderGuard, PendingOp: t.PendingOp, PendingOpID: t.PendingOpID, PendingSince: t.PendingSince,
 		DeferredCardToken: t.deferredCard, Version: t.version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
-		PendingStartedAt: t.pendingStartedAt, CancelAttempts: t.cancelAttempts,
+		PendingStartedAt: t.pendingStartedAt, CancelRefusals: t.cancelRefusals,
 	}
 }
 

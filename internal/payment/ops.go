@@ -161,21 +161,20 @@ func (s *Service) claim(t *Transaction, op string) {
 	case opCapture:
 		t.PendingOpID = t.UUID + "-capture"
 	case opCancel:
-		t.cancelAttempts++
-		t.PendingOpID = cancelOpID(t.UUID, t.cancelAttempts)
+		t.PendingOpID = cancelOpID(t.UUID, t.cancelRefusals+1)
 	case opAuthorise:
 		// store.ClaimAuthorizations stamps the same id.
 		t.PendingOpID = t.UUID + "-authorise"
 	}
 }
 
-// cancelOpID is the operation id of the nth cancellation of transaction
-// uuid. Each has its own: the acquirer answers an operation id with the
-// outcome it already gave it, so a cancellation asked again after the
+// cancelOpID is the operation id of the cancellation of transaction uuid
+// sent after n-1 refused ones. The acquirer answers an operation id with
+// the outcome it already gave it, so a cancellation asked again after the
 // acquirer refused one must be a new operation, or the merchant would be
-// answered the old refusal. Only a refused or unsent cancellation is
-// followed by another (an accepted one leaves the transaction CANCELLED),
-// so no cancellation is made twice.
+// answered the old refusal; one not performed (the acquirer unreachable)
+// keeps its id. An accepted cancellation leaves the transaction CANCELLED
+// and a pending one blocks another (cancelPending): none is made twice.
 func cancelOpID(uuid string, n int) string {
 	if n <= 1 {
 		return uuid + "-cancel"
@@ -405,7 +404,11 @@ func (s *Service) pendingOutcome(p *Payment, t *Transaction, o outcome) (string,
 		t.DetailedErrorMessage = acquirer.CodeMessage(o.res.ResponseCode)
 		return eventRefused, t.transition(Refused)
 	}
-	// A refused cancellation leaves the transaction as it was.
+	// A refused cancellation leaves the transaction as it was, but for
+	// the operation id of the next one (cancelOpID).
+	if op == opCancel {
+		t.cancelRefusals++
+	}
 	return "", nil
 }
 

@@ -95,9 +95,9 @@ type TransactionRecord struct {
 	// PendingSince is also recovery's lease, renewed at each of its
 	// claims.
 	PendingStartedAt time.Time
-	// CancelAttempts counts the cancellations sent for the transaction,
-	// each under its own operation id.
-	CancelAttempts int
+	// CancelRefusals counts the cancellations the acquirer refused: the
+	// next one is sent under an operation id of its own.
+	CancelRefusals int
 	// DeferredCardToken is the vault's internal token holding the typed
 	// card of a deferred debit until its authorization ("" for none).
 	DeferredCardToken string
@@ -118,7 +118,7 @@ const transactionColumns = `uuid, shop_id, payment_id, parent_uuid, mode, order_
 	acquirer_ref, capture_ref, captured_amount, captured_at, refunded_amount, three_ds, error_code, error_message,
 	detailed_error_code, detailed_error_message, metadata, sequence_number, order_guard, pending_op, pending_op_id,
 	pending_since, deferred_card_token, mark_auth_number, mark_auth_result, mark_auth_at, mark_auth_amount, version,
-	created_at, updated_at, card_holder_name, pending_started_at, cancel_attempts`
+	created_at, updated_at, card_holder_name, pending_started_at, cancel_refusals`
 
 func optText(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
@@ -161,7 +161,7 @@ func scanTransaction(s scanner) (TransactionRecord, error) {
 		&t.AuthAmount, &t.AcquirerRef, &t.CaptureRef, &t.CapturedAmount, &capturedAt, &t.RefundedAmount, &t.ThreeDS,
 		&t.ErrorCode, &t.ErrorMessage, &t.DetailedErrorCode, &t.DetailedErrorMessage, &t.Metadata, &t.SequenceNumber,
 		&guard, &t.PendingOp, &t.PendingOpID, &pendingSince, &t.DeferredCardToken, &t.MarkAuthNumber, &t.MarkAuthResult, &markAt,
-		&t.MarkAuthAmount, &t.Version, &created, &updated, &t.CardHolderName, &pendingStarted, &t.CancelAttempts)
+		&t.MarkAuthAmount, &t.Version, &created, &updated, &t.CardHolderName, &pendingStarted, &t.CancelRefusals)
 	if err != nil {
 		return t, err
 	}
@@ -319,7 +319,7 @@ func transactionArgs(t TransactionRecord) []any {
 		t.DetailedErrorMessage, t.Metadata, t.SequenceNumber, optText(t.OrderGuard), t.PendingOp, t.PendingOpID,
 		OptMicros(t.PendingSince), t.DeferredCardToken, t.MarkAuthNumber, t.MarkAuthResult, OptMicros(t.MarkAuthAt),
 		t.MarkAuthAmount, t.Version, Micros(t.CreatedAt), Micros(t.UpdatedAt), t.CardHolderName,
-		OptMicros(t.PendingStartedAt), t.CancelAttempts}
+		OptMicros(t.PendingStartedAt), t.CancelRefusals}
 }
 
 // UpdateTransaction writes every mutable column of t if the stored version is
@@ -343,7 +343,7 @@ func updateTransactionStmt(t *TransactionRecord) groupStmt {
 		error_message = $26, detailed_error_code = $27, detailed_error_message = $28, metadata = $29,
 		order_guard = $30, pending_op = $31, pending_op_id = $32, pending_since = $33, updated_at = $34,
 		deferred_card_token = $35, mark_auth_number = $36, mark_auth_result = $37, mark_auth_at = $38,
-		mark_auth_amount = $39, card_holder_name = $40, pending_started_at = $41, cancel_attempts = $42,
+		mark_auth_amount = $39, card_holder_name = $40, pending_started_at = $41, cancel_refusals = $42,
 		version = version + 1
 		WHERE uuid = $1 AND version = $2`,
 		args: []any{t.UUID, t.Version, t.Amount, t.Status, t.DetailedStatus, t.Token, t.PaymentMethodSource, t.Brand, t.PANMasked,
@@ -353,7 +353,7 @@ func updateTransactionStmt(t *TransactionRecord) groupStmt {
 			t.ErrorMessage, t.DetailedErrorCode, t.DetailedErrorMessage, t.Metadata, optText(t.OrderGuard), t.PendingOp,
 			t.PendingOpID, OptMicros(t.PendingSince), Micros(t.UpdatedAt), t.DeferredCardToken, t.MarkAuthNumber,
 			t.MarkAuthResult, OptMicros(t.MarkAuthAt), t.MarkAuthAmount, t.CardHolderName,
-			OptMicros(t.PendingStartedAt), t.CancelAttempts}}
+			OptMicros(t.PendingStartedAt), t.CancelRefusals}}
 }
 
 // LockTransaction reads a shop's transaction inside a write transaction and,

@@ -53,11 +53,11 @@ func TestPendingOpsTellTheOldestClaimThroughRecoveryRounds(t *testing.T) {
 }
 
 // A database a release before migration 0033 left upgrades with what the
-// new columns mean: a cancellation pending then was the transaction's
-// first (cancel_attempts 1: the next one, after a refusal, gets its own
-// operation id) and started at its lease (pending_started_at); so was
-// one recovery found refused (an AUTHORISED debit with errorCode
-// ACQ_001). Others had none.
+// new columns mean: an operation pending then started at its lease
+// (pending_started_at), and a cancellation recovery found refused (an
+// AUTHORISED debit with errorCode ACQ_001) counts (cancel_refusals 1: the
+// next one gets its own operation id). A pending cancellation was not
+// refused yet.
 func TestUpgradeCountsTheCancellationsAlreadySent(t *testing.T) {
 	for _, eng := range unmigratedEngines() {
 		t.Run(eng.name, func(t *testing.T) {
@@ -87,9 +87,9 @@ func TestUpgradeCountsTheCancellationsAlreadySent(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string]struct {
-				attempts int
+				refusals int
 				started  time.Time
-			}{"pending": {1, since}, "refused": {1, time.Time{}}, "capturing": {0, since}, "plain": {0, time.Time{}}}
+			}{"pending": {0, since}, "refused": {1, time.Time{}}, "capturing": {0, since}, "plain": {0, time.Time{}}}
 			for uuid, w := range want {
 				var got store.TransactionRecord
 				err := db.Write(ctx, func(tx *sql.Tx) error {
@@ -97,9 +97,9 @@ func TestUpgradeCountsTheCancellationsAlreadySent(t *testing.T) {
 					got, err = store.LockTransaction(tx, db.Dialect(), "", uuid)
 					return err
 				})
-				if err != nil || got.CancelAttempts != w.attempts || !got.PendingStartedAt.Equal(w.started) {
-					t.Errorf("%s after the upgrade: cancel_attempts %d, pending_started_at %v (%v); want %d, %v",
-						uuid, got.CancelAttempts, got.PendingStartedAt, err, w.attempts, w.started)
+				if err != nil || got.CancelRefusals != w.refusals || !got.PendingStartedAt.Equal(w.started) {
+					t.Errorf("%s after the upgrade: cancel_refusals %d, pending_started_at %v (%v); want %d, %v",
+						uuid, got.CancelRefusals, got.PendingStartedAt, err, w.refusals, w.started)
 				}
 			}
 		})
