@@ -12,6 +12,7 @@ import (
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/openpsp/openpsp/internal/hosted/browsertest"
 )
@@ -182,4 +183,121 @@ func runNoScriptFocus(t *testing.T, b *browserEnv, cases []noScriptFocusCase) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+// TestBrowserNoScriptWalletNewCardOnFirstVisit: a buyer whose browser
+// blocked the form's script chooses the New card tab of a wallet's page on
+// the first visit (the tab is a real control: reached with the Tab key,
+// activated with Enter), the page comes back with that panel open and the
+// focus on the selected tab, and the card typed there pays: the success
+// page. On a one-click form the saved card is chosen already; the new
+// card typed beside it is still the one paid with. On a phone.
+func TestBrowserNoScriptWalletNewCardOnFirstVisit(t *testing.T) {
+	b := newBrowserEnvWith(t, newFakeWallets())
+	ctx := browsertest.New(t)
+	blockFormScript(t, ctx)
+	wallet := demoForm("w-first-visit")
+	wallet.FormAction = "CUSTOMER_WALLET"
+	for _, f := range []Form{wallet, oneClickForm("oc")} {
+		b.pay.add(f)
+		must(t, chromedp.Do(ctx,
+			chromedp.EmulateViewport(320, 640),
+			chromedp.Navigate(b.psp.URL+"/pay/"+f.FormToken+"?kr-language=en"),
+			chromedp.WaitVisible(chromedp.CSS("#kr-tab-new")),
+			chromedp.Focus(chromedp.CSS("#kr-tab-saved")),
+			chromedp.KeyEvent(kb.Tab),
+		), f.FormToken+": loading the form")
+		active, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`))
+		must(t, err, "focus")
+		if active != "kr-tab-new" {
+			t.Fatalf("%s: Tab from the Saved cards tab goes to %q, not the New card tab", f.FormToken, active)
+		}
+		_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.setAttribute('data-first', ''), true`))
+		must(t, err, "marking the first page")
+		must(t, chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter),
+			chromedp.WaitVisible(chromedp.CSS(`html:not([data-first]) #kr-pan`))), f.FormToken+": opening the New card tab")
+		type facts struct {
+			Active, Selected, SavedSelected string
+			SavedHidden, Fits               bool
+			URL                             string
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[facts](`({Active: document.activeElement.id,
+			Selected: document.getElementById('kr-tab-new').getAttribute('aria-selected'),
+			SavedSelected: document.getElementById('kr-tab-saved').getAttribute('aria-selected'),
+			SavedHidden: !document.getElementById('kr-panel-saved').getClientRects().length,
+			Fits: document.documentElement.scrollWidth <= window.innerWidth, URL: location.href})`))
+		must(t, err, "the New card tab")
+		if got.Active != "kr-tab-new" || got.Selected != "true" || got.SavedSelected != "false" || !got.SavedHidden || !got.Fits {
+			t.Errorf("%s: after choosing New card: %+v", f.FormToken, got)
+		}
+		if !strings.Contains(got.URL, "kr-language=en") {
+			t.Errorf("%s: the New card page lost the page's parameters: %s", f.FormToken, got.URL)
+		}
+		calls := b.pay.callCount()
+		must(t, chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.CSS("#kr-pan"), "5100010000002045"),
+			chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
+			chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123"),
+			chromedp.Click(chromedp.CSS("#kr-pay")),
+			chromedp.WaitVisible(chromedp.CSS("#kr-final.ok")),
+		), f.FormToken+": paying with the new card")
+		if b.pay.callCount() != calls+1 || b.pay.lastCall(t).Last4 != "2045" || b.pay.lastCall(t).Token != f.FormToken {
+			t.Errorf("%s: the new card was not the one paid with: %+v", f.FormToken, b.pay.lastCall(t))
+		}
+	}
+}
+
+// TestBrowserWalletTabsWithTheScript: with its script the wallet's tabs
+// are still one stop of the Tab key, the arrows move between them, and a
+// tab opens its panel in place: the tabs' form, for buyers without the
+// script, is not sent (the page is not loaded again, what was typed
+// stays).
+func TestBrowserWalletTabsWithTheScript(t *testing.T) {
+	b := newBrowserEnvWith(t, newFakeWallets())
+	ctx := browsertest.New(t)
+	f := demoForm("w-scripted-tabs")
+	f.FormAction = "CUSTOMER_WALLET"
+	b.pay.add(f)
+	type facts struct {
+		Active, Mode  string
+		NewTabIndex   int
+		SavedTabIndex int
+		NewHidden     bool
+		Same          bool // the same document (not loaded again)
+		URL           string
+	}
+	const q = `({Active: document.activeElement.id, Mode: document.getElementById('kr-wallet').getAttribute('data-mode') || '',
+		NewTabIndex: document.getElementById('kr-tab-new').tabIndex, SavedTabIndex: document.getElementById('kr-tab-saved').tabIndex,
+		NewHidden: document.getElementById('kr-panel-new').hidden, Same: document.documentElement.hasAttribute('data-first'), URL: location.href})`
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.psp.URL+"/pay/"+f.FormToken),
+		chromedp.WaitVisible(chromedp.CSS(`#kr-pay`)),
+	), "loading the form")
+	// Wait for form.js to start: the roving tabindex it sets.
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('kr-tab-new').tabIndex === -1`))
+	must(t, err, "the script's start")
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.setAttribute('data-first', ''), true`))
+	must(t, err, "marking the page")
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[facts](q))
+	must(t, err, "facts")
+	if got.NewTabIndex != -1 || got.SavedTabIndex != 0 || !got.NewHidden {
+		t.Errorf("at the start: %+v", got)
+	}
+	must(t, chromedp.Do(ctx, chromedp.Focus(chromedp.CSS("#kr-tab-saved")), chromedp.KeyEvent(kb.ArrowRight)), "arrow to New card")
+	got, err = chromedp.Run(ctx, chromedp.Evaluate[facts](q))
+	must(t, err, "facts")
+	if got.Active != "kr-tab-new" || got.Mode != "new" || got.NewHidden || got.NewTabIndex != 0 || got.SavedTabIndex != -1 || !got.Same {
+		t.Errorf("after ArrowRight: %+v", got)
+	}
+	must(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#kr-holder"), "Ada Lovelace"),
+		chromedp.Click(chromedp.CSS("#kr-tab-saved")), chromedp.Click(chromedp.CSS("#kr-tab-new"))), "clicking the tabs")
+	time.Sleep(300 * time.Millisecond) // a navigation, if the click sent the tabs' form, has begun
+	got, err = chromedp.Run(ctx, chromedp.Evaluate[facts](q))
+	must(t, err, "facts")
+	holder, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('kr-holder').value`))
+	must(t, err, "holder")
+	if !got.Same || got.Mode != "new" || got.NewHidden || holder != "Ada Lovelace" || strings.Contains(got.URL, "tab=") {
+		t.Errorf("after clicking Saved cards then New card: %+v, holder %q", got, holder)
+	}
+	browsertest.NoConsoleErrors(t, ctx)
 }

@@ -279,6 +279,7 @@ func (h *Handler) serveForm(w http.ResponseWriter, r *http.Request, embedded boo
 	if embedded && !h.publicKeyMatches(w, r, pg) {
 		return
 	}
+	pg.newCard = r.URL.Query().Get(fieldTab) == tabNew
 	h.render(w, http.StatusOK, pg, h.formView(pg))
 }
 
@@ -309,7 +310,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, embedded bool) 
 	if !ok || h.replayedCardAfterEnd(w, pg, asJSON, r.PostForm) || !h.usable(w, pg, asJSON) {
 		return
 	}
-	if id := r.PostForm.Get(fieldSaved); id != "" {
+	pg.newCard = r.PostForm.Get(fieldTab) == tabNew
+	if id := savedCardPosted(r.PostForm); id != "" {
 		h.submitSaved(w, r, pg, asJSON, id)
 		return
 	}
@@ -493,7 +495,7 @@ func (h *Handler) replayedAfterEnd(w http.ResponseWriter, pg page, asJSON bool, 
 // ordinary answer of a form that is over.
 func (h *Handler) replayedCardAfterEnd(w http.ResponseWriter, pg page, asJSON bool, posted url.Values) bool {
 	return h.outcomeAfterEnd(w, pg, asJSON, func(out Outcome) bool {
-		if id := posted.Get(fieldSaved); id != "" {
+		if id := savedCardPosted(posted); id != "" {
 			// A saved card's post, as submit reads it: typed fields beside
 			// it are not the card paid with.
 			return out.SavedCard != "" && id == out.SavedCard

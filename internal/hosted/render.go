@@ -109,7 +109,16 @@ type view struct {
 	WalletDeletion string // AUTOMATIC | MANUAL
 	WalletAction   string
 	WalletOneClick bool // a one-click form: no deletion (the security code is asked for every saved card)
-	FormAction     string
+	// WalletTabAction and WalletTabParams are the form the tabs submit
+	// without the script: a GET of this page (its path, and its parameters
+	// as hidden fields: a GET form replaces its action's query), with
+	// WalletTabField naming the tab chosen.
+	WalletTabAction string
+	WalletTabParams []formField
+	// newCardChosen: the buyer chose the New card tab without the script
+	// (page.newCard).
+	newCardChosen bool
+	FormAction    string
 
 	// challenge
 	Sealed     string
@@ -160,6 +169,10 @@ type page struct {
 	lang     string
 	form     Form
 	token    string
+	// newCard: the buyer chose the New card tab of a wallet without the
+	// script (fieldTab): the page shows that panel, and a form posted
+	// from it pays with the card typed there.
+	newCard bool
 }
 
 func (h *Handler) newView(pg page, kind string) *view {
@@ -237,15 +250,20 @@ func (h *Handler) formView(pg page) *view {
 // actionURL is the URL of one of the page's own endpoints ("" for the form
 // itself, "/3ds", "/3ds/complete"), carrying the page parameters forward.
 func (h *Handler) actionURL(pg page, suffix string) string {
-	prefix := "/pay/"
-	if pg.embedded {
-		prefix = "/embedded/"
-	}
-	u := prefix + url.PathEscape(pg.token) + suffix
+	u := pagePath(pg) + suffix
 	if q := pg.params.query().Encode(); q != "" {
 		u += "?" + q
 	}
 	return u
+}
+
+// pagePath is the path of the page's form, without its parameters.
+func pagePath(pg page) string {
+	prefix := "/pay/"
+	if pg.embedded {
+		prefix = "/embedded/"
+	}
+	return prefix + url.PathEscape(pg.token)
 }
 
 // render writes a page with its security headers.
@@ -353,14 +371,20 @@ func (v *view) firstError() string {
 // aria-describedby.
 func (v *view) Focus(field string) bool { return v.firstError() == field }
 
-// WalletNewCard tells whether a wallet's form comes back with its first
-// mistake in the new card's fields: the page is then rendered with the new
-// card's tab open (the script opens it otherwise, and may not have run),
-// or the field to focus would be in a hidden panel and take no focus.
+// WalletNewCard tells whether a wallet's page is rendered with the new
+// card's tab open: the buyer chose it without the script, or the form
+// comes back with its first mistake in the new card's fields (the script
+// opens the tab otherwise, and may not have run), where the field to
+// focus would be in a hidden panel and take no focus.
 func (v *view) WalletNewCard() bool {
 	first := v.firstError()
-	return len(v.Wallet) > 0 && first != "" && first != fieldSavedCSC
+	return len(v.Wallet) > 0 && (v.newCardChosen || first != "" && first != fieldSavedCSC)
 }
+
+// WalletTabField is the name of the tab chosen without the script, in the
+// query of the tabs' form and in a card form posted from the new card's
+// panel (fieldTab).
+func (v *view) WalletTabField() string { return fieldTab }
 
 // FocusRefresh is, for a form sent back with mistakes into a frame (the
 // embedded form, the pop-in), a refresh to the first invalid field's

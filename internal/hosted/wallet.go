@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/openpsp/openpsp/internal/card"
@@ -84,6 +87,25 @@ const (
 	fieldSaved    = "saved"
 	fieldSavedCSC = "saved_csc"
 )
+
+// fieldTab is the wallet tab chosen without the script: "new" (tabNew) in
+// the query of the page shows the new card's panel, and in a form posted
+// from that panel says the card typed there is the one to pay with.
+const (
+	fieldTab = "tab"
+	tabNew   = "new"
+)
+
+// savedCardPosted is the id of the saved card a card form pays with, ""
+// for the card typed in it: a form posted without the script from the New
+// card's panel carries the saved card chosen (checked) in the hidden
+// panel too.
+func savedCardPosted(posted url.Values) string {
+	if posted.Get(fieldTab) == tabNew {
+		return ""
+	}
+	return posted.Get(fieldSaved)
+}
 
 // walletMessages are the wallet's texts, merged into messages.
 var walletMessages = map[string]map[string]string{
@@ -243,6 +265,14 @@ func (h *Handler) fillWallet(pg page, v *view) {
 		v.WalletDeletion = "MANUAL"
 	}
 	v.WalletAction = h.actionURL(pg, "/wallet/delete")
+	v.WalletTabAction = pagePath(pg)
+	q := pg.params.query()
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		for _, val := range q[k] {
+			v.WalletTabParams = append(v.WalletTabParams, formField{Name: k, Value: val})
+		}
+	}
+	v.newCardChosen = pg.newCard
 }
 
 // submitSaved pays with a saved card: its security code, 3-D Secure on its

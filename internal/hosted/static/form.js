@@ -633,8 +633,13 @@
         if (focus) (saved ? tabSaved : tabNew).focus();
         walletEl.setAttribute('data-mode', m);
       }
-      tabSaved.addEventListener('click', function () { setMode('saved'); });
-      tabNew.addEventListener('click', function () { setMode('new'); });
+      // The tabs are submit buttons of the tabs' form, which loads the
+      // page with the tab's panel (for a buyer without this script): here
+      // the panel is shown in place, and one tab is in the Tab order.
+      tabSaved.tabIndex = mode === 'saved' ? 0 : -1;
+      tabNew.tabIndex = mode === 'saved' ? -1 : 0;
+      tabSaved.addEventListener('click', function (ev) { ev.preventDefault(); setMode('saved'); });
+      tabNew.addEventListener('click', function (ev) { ev.preventDefault(); setMode('new'); });
       tabSaved.parentNode.addEventListener('keydown', function (ev) {
         if (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight') {
           ev.preventDefault();
