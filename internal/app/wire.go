@@ -145,7 +145,7 @@ func (a *App) wire() error {
 	})
 
 	if a.Config.Demo {
-		d := demo.New(demo.Options{BaseURL: a.PublicURL, IPNs: a.DB, Logger: a.Log, Now: a.Clock.Now,
+		d := demo.New(demo.Options{BaseURL: a.PublicURL, IPNs: a.DB, Shops: a.DB, Logger: a.Log, Now: a.Clock.Now,
 			Links: []demo.Link{{Label: "Mailbox", Path: "/demo/mail"}}, ErrorPage: pages.MessagePage,
 			Language: hosted.PageLanguage})
 		a.mount(d.Register)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/ids"
 	"github.com/openpsp/openpsp/internal/money"
+	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/webstatic"
@@ -53,8 +54,11 @@ type Options struct {
 	// BaseURL returns OpenPSP's base URL, for the API calls and the JS client.
 	BaseURL func() string
 	IPNs    IPNStore
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Shops finds the demo shop, whose time zone the IPN list writes the
+	// times in, as /demo/mail does; nil, or the shop not found: UTC.
+	Shops  notify.ShopFinder
+	Logger *slog.Logger
+	Now    func() time.Time
 	// Extra links for the navigation (e.g. FlexCheckout, mailbox), label → path.
 	Links []Link
 	// ErrorPage tells a browser an error in its language: the payment
@@ -431,14 +435,23 @@ func (h *Handler) listIPN(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusServiceUnavailable, msgTechnical)
 		return
 	}
+	// The IPNs are the demo shop's (signed with its password): their times
+	// in its zone, as its emails and /demo/mail tell them.
+	zone, err := notify.ShopZone(r.Context(), h.opts.Shops, shop.DemoShopID)
+	if err != nil {
+		h.opts.Logger.ErrorContext(r.Context(), "demo: read the demo shop", "err", err)
+		h.fail(w, r, http.StatusServiceUnavailable, msgTechnical)
+		return
+	}
 	type row struct {
 		store.DemoIPN
+		When    notify.DemoWhen
 		Summary summary
 		Pretty  string
 	}
 	rows := make([]row, 0, len(list))
 	for _, n := range list {
-		rows = append(rows, row{n, summarize(n.Answer, "en"), prettyJSON(n.Answer)})
+		rows = append(rows, row{n, notify.DemoTime(n.ReceivedAt, zone), summarize(n.Answer, "en"), prettyJSON(n.Answer)})
 	}
 	h.render(w, r, "ipn.html", page{Title: "IPNs received", Lang: h.lang(r), Data: map[string]any{"IPNs": rows}}, strictCSP)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
@@ -295,4 +296,53 @@ func TestAnswerPagesStayLinearInTheAnswer(t *testing.T) {
 	if !strings.Contains(ret, "\n        &#34;cardDetails&#34;: {\n          &#34;effectiveBrand&#34;: &#34;VISA&#34;") {
 		t.Errorf("the return page does not indent an ordinary answer: %.2000s", ret)
 	}
+}
+
+// The IPN list writes when each IPN arrived in the demo shop's time zone,
+// named as the English emails name it, as /demo/mail does (notify's
+// DemoTime): it said "Received (UTC)" and 17:30 for an IPN the shop's
+// emails tell at 18:30 CET. A demo shop that is not there is in UTC, said
+// so.
+func TestIPNListTimesInTheShopsZone(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		at := time.Date(2030, 11, 22, 17, 30, 0, 0, time.UTC)
+		mux := http.NewServeMux()
+		New(Options{BaseURL: func() string { return "http://127.0.0.1" }, IPNs: db, Shops: db, Now: func() time.Time { return at },
+			Language: hosted.PageLanguage}).Register(mux)
+		answer := `{"orderStatus":"PAID","orderDetails":{"orderId":"demo-1","orderTotalAmount":1250,"orderCurrency":"EUR"}}`
+		form := url.Values{"kr-answer": {answer}, "kr-hash": {sign(answer, shop.DemoTestPassword)}, "kr-hash-key": {"password"}}
+		req := httptest.NewRequest("POST", "/demo/ipn", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("IPN: %d %s", rec.Code, rec.Body)
+		}
+		list := func() string {
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest("GET", "/demo/ipn", nil))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("/demo/ipn: %d %s", rec.Code, rec.Body)
+			}
+			return rec.Body.String()
+		}
+		if page := list(); !strings.Contains(page, "<span>2030-11-22</span> <span>17:30:00\u00a0UTC</span></time>") {
+			t.Errorf("without the demo shop, the time is not in UTC said so:\n%s", page)
+		}
+		s := shop.Shop{ID: shop.DemoShopID, Name: shop.DemoShopName, Currency: "EUR", Language: "en", PrimaryEmail: shop.DemoMerchantEmail}
+		s.Settings.TimeZone = "Europe/Paris"
+		if err := db.InsertShop(context.Background(), s, nil, nil, at); err != nil {
+			t.Fatal(err)
+		}
+		page := list()
+		for _, want := range []string{`<time datetime="2030-11-22T17:30:00Z"><span>2030-11-22</span> <span>18:30:00` + "\u00a0" + `CET</span></time>`,
+			`<th scope="col">Received</th>`, `<td data-label="Received" class="when">`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("list lacks %q:\n%s", want, page)
+			}
+		}
+		if strings.Contains(page, "(UTC)") {
+			t.Errorf("list labels every time UTC:\n%s", page)
+		}
+	})
 }

@@ -77,43 +77,56 @@ type demoPage struct {
 	zones    map[string]*time.Location // shop id → its time zone
 }
 
-// demoWhen is when a message was sent, in its shop's time zone: the day
-// ("2030-03-04") and the time with the zone ("11:30:05 CET"), which the
+// DemoWhen is when something reached a demo page (a kept message, an IPN
+// the demo shop received), in its shop's time zone: the day
+// ("2030-03-04") and the time with the zone ("11:30:05 CET"), which a
 // list may put on two lines.
-type demoWhen struct{ Day, Time string }
+type DemoWhen struct{ Day, Time string }
 
-// When is the time m was sent in its shop's time zone, named as the
-// English emails name it: the page is in English, and a message tells its
-// times in its shop's zone.
-func (p demoPage) When(m store.DemoMessage) demoWhen {
-	loc := p.zones[m.ShopID]
+// DemoTime is t in loc (nil: UTC) as the demo pages write it, the zone
+// named as the English emails name it: the pages are in English, and a
+// message tells its times in its shop's zone.
+func DemoTime(t time.Time, loc *time.Location) DemoWhen {
 	if loc == nil {
 		loc = time.UTC
 	}
-	t := m.CreatedAt.In(loc)
-	return demoWhen{Day: t.Format("2006-01-02"), Time: t.Format("15:04:05") + "\u00a0" + zoneLabel("en", t)}
+	t = t.In(loc)
+	return DemoWhen{Day: t.Format("2006-01-02"), Time: t.Format("15:04:05") + "\u00a0" + zoneLabel("en", t)}
 }
 
-// shopZones finds the time zone of the shops of msgs: a shop not found
-// (or no Shops) is in UTC.
+// When is the time m was sent in its shop's time zone (DemoTime).
+func (p demoPage) When(m store.DemoMessage) DemoWhen {
+	return DemoTime(m.CreatedAt, p.zones[m.ShopID])
+}
+
+// ShopZone is the time zone of the shop id for the demo pages: UTC when
+// there is no shops to ask or the shop is not found.
+func ShopZone(ctx context.Context, shops ShopFinder, id string) (*time.Location, error) {
+	if shops == nil {
+		return time.UTC, nil
+	}
+	s, err := shops.Shop(ctx, id)
+	switch {
+	case errors.Is(err, shop.ErrNotFound):
+		return time.UTC, nil
+	case err != nil:
+		return nil, err
+	}
+	return shop.Zone(s.Settings.TimeZone), nil
+}
+
+// shopZones finds the time zone of the shops of msgs (ShopZone).
 func (h *demoHandler) shopZones(ctx context.Context, msgs ...store.DemoMessage) (map[string]*time.Location, error) {
 	zones := map[string]*time.Location{}
-	if h.o.Shops == nil {
-		return zones, nil
-	}
 	for _, m := range msgs {
 		if _, done := zones[m.ShopID]; done {
 			continue
 		}
-		s, err := h.o.Shops.Shop(ctx, m.ShopID)
-		switch {
-		case errors.Is(err, shop.ErrNotFound):
-			zones[m.ShopID] = time.UTC
-		case err != nil:
+		loc, err := ShopZone(ctx, h.o.Shops, m.ShopID)
+		if err != nil {
 			return nil, err
-		default:
-			zones[m.ShopID] = shop.Zone(s.Settings.TimeZone)
 		}
+		zones[m.ShopID] = loc
 	}
 	return zones, nil
 }
