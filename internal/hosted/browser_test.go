@@ -100,6 +100,15 @@ func futureExpiry() string {
 	return fmt.Sprintf("12%02d", (time.Now().Year()+4)%100)
 }
 
+// typeCard types pan, a future expiry and a security code of 3 digits in
+// the card form.
+func typeCard(pan string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SendKeys(chromedp.CSS("#kr-pan"), pan),
+		chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
+		chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123"))
+}
+
 func must(t *testing.T, err error, what string) {
 	t.Helper()
 	if err != nil {
@@ -1347,13 +1356,8 @@ func TestBrowserFormMistakesTitle(t *testing.T) {
 	if title != "Erreur\u00a0: "+want {
 		t.Errorf("title with mistakes %q, want %q", title, "Erreur\u00a0: "+want)
 	}
-	must(t, chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS("#kr-pan"), "5100010000002045"),
-		chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
-		chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123"),
-		chromedp.Click(chromedp.CSS("#kr-pay")),
-		chromedp.WaitVisible(chromedp.CSS("#kr-final-message")),
-	), "paying")
+	must(t, chromedp.Do(ctx, typeCard("5100010000002045"), chromedp.Click(chromedp.CSS("#kr-pay")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-final-message"))), "paying")
 	title, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.title`))
 	must(t, err, "title")
 	if title != want {

@@ -234,13 +234,8 @@ func TestBrowserNoScriptWalletNewCardOnFirstVisit(t *testing.T) {
 			t.Errorf("%s: the New card page lost the page's parameters: %s", f.FormToken, got.URL)
 		}
 		calls := b.pay.callCount()
-		must(t, chromedp.Do(ctx,
-			chromedp.SendKeys(chromedp.CSS("#kr-pan"), "5100010000002045"),
-			chromedp.SendKeys(chromedp.CSS("#kr-expiry"), futureExpiry()),
-			chromedp.SendKeys(chromedp.CSS("#kr-csc"), "123"),
-			chromedp.Click(chromedp.CSS("#kr-pay")),
-			chromedp.WaitVisible(chromedp.CSS("#kr-final.ok")),
-		), f.FormToken+": paying with the new card")
+		must(t, chromedp.Do(ctx, typeCard("5100010000002045"), chromedp.Click(chromedp.CSS("#kr-pay")),
+			chromedp.WaitVisible(chromedp.CSS("#kr-final.ok"))), f.FormToken+": paying with the new card")
 		if b.pay.callCount() != calls+1 || b.pay.lastCall(t).Last4 != "2045" || b.pay.lastCall(t).Token != f.FormToken {
 			t.Errorf("%s: the new card was not the one paid with: %+v", f.FormToken, b.pay.lastCall(t))
 		}
