@@ -21,7 +21,9 @@ import (
 // Transaction/Capture. The merchant must never read SUCCESS with a debit
 // that is not CANCELLED, nor an IPN with a cancellation that was not made.
 
-// cancelFaultServer starts a server whose acquirer answers within 300ms and
+// cancelFaultServer starts a server whose acquirer answers within 1s (short,
+// as the faults that hold a call wait that long; 300ms failed the first
+// payment with ACQ_999 on a loaded machine with the engines side by side) and
 // an IPN receiver, and pays an AUTHORISED debit (captured in three days)
 // whose IPN goes to the receiver; the authorization's IPN is taken.
 func cancelFaultServer(t *testing.T, engine, orderID string) (*server, *clock.Fake, string, <-chan string) {
@@ -34,7 +36,7 @@ func cancelFaultServer(t *testing.T, engine, orderID string) (*server, *clock.Fa
 func cancelFaultServerJobs(t *testing.T, engine, orderID string, jobs time.Duration) (*server, *clock.Fake, string, <-chan string) {
 	t.Helper()
 	clk := clock.NewFake(time.Now().UTC())
-	s := startServer(t, serverOpts{engine: engine, clock: clk, env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "300ms"}, jobs: jobs})
+	s := startServer(t, serverOpts{engine: engine, clock: clk, env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "1s"}, jobs: jobs})
 	merchant, ipns := krAnswerMerchant(t)
 	pan, _ := card.ParsePAN("4970100000000055")
 	tok, err := s.Vault.TokenizeNow(context.Background(), vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
@@ -124,6 +126,7 @@ func recoverUntil(t *testing.T, s *server, clk *clock.Fake, uuid, want string) {
 func TestV4CancelTheAcquirerCannotTakeIsAnError(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel() // each engine has its own server and database; most of a run is waiting
 			s, _, uuid, ipns := cancelFaultServer(t, engine, "cancel-down")
 			key := "cancel-down-" + engine
 			s.Sim.InjectFault(uuid+"-cancel", simulator.FaultUnavailable)
@@ -155,6 +158,7 @@ func TestV4CancelTheAcquirerCannotTakeIsAnError(t *testing.T) {
 func TestV4CancelTheAcquirerRefusesIsAnError(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel() // each engine has its own server and database; most of a run is waiting
 			s, _, uuid, ipns := cancelFaultServer(t, engine, "cancel-refused")
 			key := "cancel-refused-" + engine
 			s.Sim.InjectFault(uuid+"-cancel", simulator.FaultRefused)
@@ -184,6 +188,7 @@ func TestV4CancelTheAcquirerRefusesIsAnError(t *testing.T) {
 func TestV4CancelTheAcquirerDoesNotAnswerIsCheckedThenCancelled(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel() // each engine has its own server and database; most of a run is waiting
 			s, clk, uuid, ipns := cancelFaultServer(t, engine, "cancel-lost")
 			key := "cancel-lost-" + engine
 			s.Sim.InjectFault(uuid+"-cancel", simulator.FaultTimeout)
@@ -232,6 +237,7 @@ func TestV4CancelTheAcquirerDoesNotAnswerIsCheckedThenCancelled(t *testing.T) {
 func TestV4CancelLostBeforeTheAcquirerRetriedAfterRecovery(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel() // each engine has its own server and database; most of a run is waiting
 			s, clk, uuid, ipns := cancelFaultServer(t, engine, "cancel-never-sent")
 			key := "cancel-never-sent-" + engine
 			s.Sim.InjectFault(uuid+"-cancel", simulator.FaultLost)
@@ -274,6 +280,7 @@ func TestV4CancelLostBeforeTheAcquirerRetriedAfterRecovery(t *testing.T) {
 func TestV4RefundUnderAcquirerFaults(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel() // each engine has its own server and database; most of a run is waiting
 			for _, f := range []struct {
 				name                      string
 				fault                     simulator.Fault
@@ -365,6 +372,7 @@ func TestV4RefundUnderAcquirerFaults(t *testing.T) {
 func TestV4CancelLostBeforeTheAcquirerIsSentAgainByRecovery(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel() // each engine has its own server and database; most of a run is waiting
 			s, clk, uuid, ipns := cancelFaultServer(t, engine, "cancel-resent")
 			s.Sim.InjectFault(uuid+"-cancel", simulator.FaultLost)
 			env := cancelCall(t, s, uuid)

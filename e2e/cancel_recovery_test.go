@@ -73,6 +73,7 @@ func debitRefunded(t *testing.T, s *server, uuid string) any {
 func TestV4RefundCancelLostBeforeTheAcquirerIsSentAgainByRecovery(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel() // each engine has its own server and database; most of a run is waiting
 			s, clk, uuid, ipns := cancelFaultServerJobs(t, engine, "refund-cancel-resent", refundJobs)
 			credit := capturedRefund(t, s, uuid, ipns)
 			lostCancelCall(t, s, credit)
@@ -113,6 +114,7 @@ func TestV4RefundCancelLostBeforeTheAcquirerIsSentAgainByRecovery(t *testing.T) 
 func TestV4CancelRefusedWhenRecoverySendsItAgainIsTold(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel() // each engine has its own server and database; most of a run is waiting
 			s, clk, uuid, ipns := cancelFaultServerJobs(t, engine, "cancel-resent-refused", refundJobs)
 			refusedByRecovery := func(uuid string) {
 				t.Helper()
