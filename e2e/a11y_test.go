@@ -236,21 +236,28 @@ func TestAccessibilityAudit(t *testing.T) {
 		return ft
 	}
 	// Each part has a tab of its own (a browser session is bounded by
-	// browsertest.Timeout); the browser is the package's one.
+	// browsertest.Timeout); the browser is the package's one. The parts
+	// are declared first and run at the end (see there).
+	type auditPart struct {
+		name string
+		fn   func(t *testing.T, a *auditor, must func(error, string))
+	}
+	var parts []auditPart
 	part := func(name string, fn func(t *testing.T, a *auditor, must func(error, string))) {
-		t.Run(name, func(t *testing.T) {
-			a := &auditor{t: t, ctx: browsertest.New(t), found: map[string][]string{}}
-			if err := axeOnNewDocuments(a.ctx); err != nil {
-				t.Fatalf("loading axe in the tab: %v", err)
+		parts = append(parts, auditPart{name, fn})
+	}
+	run := func(t *testing.T, p auditPart) {
+		a := &auditor{t: t, ctx: browsertest.New(t), found: map[string][]string{}}
+		if err := axeOnNewDocuments(a.ctx); err != nil {
+			t.Fatalf("loading axe in the tab: %v", err)
+		}
+		p.fn(t, a, func(err error, what string) {
+			t.Helper()
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
 			}
-			fn(t, a, func(err error, what string) {
-				t.Helper()
-				if err != nil {
-					t.Fatalf("%s: %v", what, err)
-				}
-			})
-			a.report()
 		})
+		a.report()
 	}
 	payIn := func(pan string, in ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
 		return func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
@@ -332,10 +339,15 @@ func TestAccessibilityAudit(t *testing.T) {
 		a.check("hosted form after a refusal (en)")
 		must(chromedp.Do(ctx, payIn("4970100000000055"), chromedp.WaitVisible(chromedp.CSS("#kr-final.ok"))), "an accepted card")
 		a.check("hosted page, payment accepted (en)")
+	})
 
+	// A part of its own, to keep each tab's session well within its
+	// bound with the parts side by side.
+	part("hosted page, challenge and refusals", func(t *testing.T, a *auditor, must func(error, string)) {
+		ctx := a.ctx
 		// French: the 3-D Secure challenge, then the result page of the
 		// payment accepted.
-		ft = create(t, map[string]any{"orderId": "a11y-fr", "customer": map[string]any{"billingDetails": map[string]any{"language": "fr"}}})
+		ft := create(t, map[string]any{"orderId": "a11y-fr", "customer": map[string]any{"billingDetails": map[string]any{"language": "fr"}}})
 		must(chromedp.Do(ctx, chromedp.Navigate(s.URL+"/pay/"+ft), chromedp.WaitVisible(chromedp.CSS("#kr-pan")),
 			payIn("4970110000000021"), chromedp.WaitVisible(chromedp.CSS("#kr-acs-approve"))), "the challenge")
 		a.check("3-D Secure challenge (fr)")
@@ -467,16 +479,17 @@ func TestAccessibilityAudit(t *testing.T) {
 		a.check("FlexCheckout error page (de)")
 	})
 
-	part("shop colours", func(t *testing.T, a *auditor, must func(error, string)) {
-		ctx := a.ctx
-		// A shop's colour paints the pay button: a light one (yellow, its
-		// text near-black) and a dark one (navy, its text white), each
-		// with axe's color-contrast rule on the button, the refusal and
-		// the payment accepted.
-		for _, c := range []struct{ name, color, lang string }{
-			{"light", "#ffff00", "en"},
-			{"dark", "#0b1f3a", "fr"},
-		} {
+	// A shop's colour paints the pay button: a light one (yellow, its
+	// text near-black) and a dark one (navy, its text white), each with
+	// axe's color-contrast rule on the button, the refusal and the payment
+	// accepted. A part each: together they ran into the tab's 90 s beside
+	// another part on a loaded machine.
+	for _, c := range []struct{ name, color, lang string }{
+		{"light", "#ffff00", "en"},
+		{"dark", "#0b1f3a", "fr"},
+	} {
+		part("shop colour "+c.name, func(t *testing.T, a *auditor, must func(error, string)) {
+			ctx := a.ctx
 			sh, err := s.Shops.Create(context.Background(), shop.CreateInput{Name: "Colour " + c.name, Settings: shop.Settings{PrimaryColor: c.color}})
 			must(err, "creating the "+c.name+" shop")
 			out, _ := v4Raw(t, s, sh.Shop.ID, sh.Test.Password, "Charge/CreatePayment", map[string]any{"amount": 1990, "currency": "EUR",
@@ -544,8 +557,8 @@ func TestAccessibilityAudit(t *testing.T) {
 				t.Errorf("%s: FlexCheckout's button is %v, want the shop's palette %+v", what, on, p)
 			}
 			a.check(what + ", FlexCheckout (" + c.lang + ")")
-		}
-	})
+		})
+	}
 
 	// Last: the expired form moves the server's clock past every form's
 	// lifetime.
@@ -572,6 +585,24 @@ func TestAccessibilityAudit(t *testing.T) {
 		must(chromedp.Do(ctx, chromedp.Navigate(s.URL+"/pay/"+ft+"?kr-language=en"), chromedp.WaitVisible(chromedp.CSS("#kr-final-message"))), "the expired form")
 		a.check("message page, expired form (en)")
 	})
+
+	// The parts side by side, each in its tab (two at a time: -parallel
+	// is the machine's cores; one after the other they took 4 minutes of
+	// the e2e package on a busy machine, most of it axe's runs in
+	// Chromium), then the message pages alone: they move the clock.
+	last := parts[len(parts)-1]
+	if last.name != "message pages" {
+		t.Fatalf("the last part is %q: the message pages, which move the clock, must run last", last.name)
+	}
+	t.Run("pages", func(t *testing.T) {
+		for _, p := range parts[:len(parts)-1] {
+			t.Run(p.name, func(t *testing.T) {
+				t.Parallel()
+				run(t, p)
+			})
+		}
+	})
+	t.Run(last.name, func(t *testing.T) { run(t, last) })
 }
 
 // embeddedFormState describes the demo page and the state of the embedded
