@@ -32,11 +32,15 @@ func cancelFaultServer(t *testing.T, engine, orderID string) (*server, *clock.Fa
 }
 
 // cancelFaultServerJobs is cancelFaultServer whose jobs without an
-// interval of their own run every jobs (0: the harness's 50ms).
+// interval of their own run every jobs (0: the harness's 50ms); with an
+// interval of its own, it returns once the capture job made its first run.
 func cancelFaultServerJobs(t *testing.T, engine, orderID string, jobs time.Duration) (*server, *clock.Fake, string, <-chan string) {
 	t.Helper()
 	clk := clock.NewFake(time.Now().UTC())
 	s := startServer(t, serverOpts{engine: engine, clock: clk, env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "1s"}, jobs: jobs})
+	if jobs > 0 {
+		captureJobRan(t, s)
+	}
 	merchant, ipns := krAnswerMerchant(t)
 	pan, _ := card.ParsePAN("4970100000000055")
 	tok, err := s.Vault.TokenizeNow(context.Background(), vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
@@ -56,6 +60,26 @@ func cancelFaultServerJobs(t *testing.T, engine, orderID string, jobs time.Durat
 		t.Fatalf("the payment's IPN: %v", got)
 	}
 	return s, clk, uuid, ipns
+}
+
+// captureJobRan waits for the first run of the server's capture job, which
+// is at its start, not one interval later: until then a refund made by the
+// test (due at once) could be remitted by it between two steps of the test,
+// as happened on a loaded machine (the refund CAPTURED before the test
+// cancelled it). After it, the next run is one interval later.
+func captureJobRan(t *testing.T, s *server) {
+	t.Helper()
+	err := pollUntil(30*time.Second, 20*time.Millisecond, func() error {
+		for _, outcome := range []string{"ok", "error"} {
+			if metricValue(t, s, `openpsp_job_runs_total{job="payments.capture-due",outcome="`+outcome+`"}`) > 0 {
+				return nil
+			}
+		}
+		return fmt.Errorf("the capture job has not run yet")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // ipnStatuses returns the detailedStatus of transaction uuid in each IPN
