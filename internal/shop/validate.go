@@ -53,7 +53,7 @@ func (sh Shop) problems(production bool) []problem {
 	// into U+FFFD. That setting's other rules are then not applied: one
 	// clear error per field.
 	for _, name := range textSettings {
-		add(name, checkUTF8(name, sh.setting(name)))
+		add(name, checkText(name, sh.setting(name)))
 	}
 	if !supportedLanguage(sh.Language) {
 		add("language", fmt.Errorf("language must be one of %s, not %q", strings.Join(langpref.Spoken, ", "), sh.Language))
@@ -82,7 +82,8 @@ func (sh Shop) problems(production bool) []problem {
 }
 
 // textSettings are the text fields of a shop, by the names `openpsp shops
-// set` gives them, in its order: each must be UTF-8.
+// set` gives them, in its order: each must be UTF-8 text on one line
+// (checkText): the name goes into emails, SMS and the buyer's pages.
 var textSettings = []string{"name", "language", "email", "merchant-email", "phone", "merchant-phone",
 	"notification-url", "currency", "primary-color", "logo-url", "return-origins", "time-zone", "token-deletion"}
 
@@ -91,6 +92,21 @@ var textSettings = []string{"name", "language", "email", "merchant-email", "phon
 func checkUTF8(name, v string) error {
 	if !utf8.ValidString(v) {
 		return fmt.Errorf("%s must be UTF-8 text, not %q (bytes of another encoding: set your terminal or client to UTF-8)", name, v)
+	}
+	return nil
+}
+
+// checkText refuses a setting's value that is not UTF-8 text on one line:
+// bytes of another encoding (checkUTF8) or a control character (a line
+// break, a tab, an escape), which none of a shop's or a PSPID's settings
+// has and which would cut an email's subject or an SMS in two, or reach a
+// header or a log as they are.
+func checkText(name, v string) error {
+	if err := checkUTF8(name, v); err != nil {
+		return err
+	}
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return fmt.Errorf("%s must be text without control characters (line breaks, tabs…), not %q", name, v)
 	}
 	return nil
 }
@@ -115,11 +131,8 @@ func (set OgoneSettings) check() error {
 	} {
 		name := "ogone setting " + f.name
 		for _, v := range f.values {
-			if err := checkUTF8(name, v); err != nil {
+			if err := checkText(name, v); err != nil {
 				return err
-			}
-			if strings.ContainsFunc(v, unicode.IsControl) {
-				return fmt.Errorf("%s must be text without control characters (line breaks, tabs…), not %q", name, v)
 			}
 		}
 	}
