@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -107,6 +108,14 @@ func parseBench(args []string, stderr io.Writer) (benchRun, error) {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "openpsp bench: unexpected arguments %q\n", fs.Args())
 		return benchRun{}, errUsage
+	}
+	// The flags' defaults are not zero: a zero typed is a mistake, which
+	// the run would have replaced by the default without a word.
+	if v.opts.Concurrency == 0 {
+		return benchRun{}, errors.New("-c must be at least 1 client (64 when not given)")
+	}
+	if v.opts.Duration == 0 {
+		return benchRun{}, errors.New("-duration must be longer than 0 (10s when not given)")
 	}
 	r := benchRun{opts: v.opts, inProcess: *v.inProcess, serveEcho: *v.serveEcho, serveProfiled: *v.serveProfiled, quiet: *v.quiet}
 	r.opts.MetricsToken = v.metricsToken()

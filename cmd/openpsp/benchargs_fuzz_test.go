@@ -26,6 +26,7 @@ func FuzzBenchArgs(f *testing.F) {
 		"-target\nhttp://127.0.0.1:8080", "-target\nhttp://127.0.0.1:8080\n-engine\nsqlite", "-target-data-dir\n/tmp/x",
 		"-shop\n12345678", "-shop\n12345678\n-scenario\ntokenize", "-target\nhttp://127.0.0.1:8080\n-cpuprofile\ncpu.out",
 		"-in-process\n-cpuprofile\ncpu.out", "-serve-echo", "-serve-profiled", "-metrics-token\nt",
+		"-duration\n0", "-target\n127.0.0.1:8080", "-target\nftp://h", "-target\nhttp://", "-target\nhttp:///p",
 	} {
 		f.Add(s)
 	}
@@ -60,9 +61,33 @@ func FuzzBenchArgs(f *testing.F) {
 		if o.Scenario != "" && !slices.Contains(bench.Scenarios, o.Scenario) {
 			t.Fatalf("%q: scenario %q accepted", args, o.Scenario)
 		}
-		if o.Concurrency < 0 || o.Concurrency > bench.MaxConcurrency || o.VaultSize < 0 || o.Duration < 0 || o.Warmup < 0 || o.CeilingDuration < 0 {
+		if o.Concurrency <= 0 || o.Concurrency > bench.MaxConcurrency || o.VaultSize < 0 || o.Duration <= 0 || o.Warmup < 0 || o.CeilingDuration < 0 {
 			t.Fatalf("%q accepted: %d clients, vault %d, duration %s, warm-up %s, ceilings %s", args,
 				o.Concurrency, o.VaultSize, o.Duration, o.Warmup, o.CeilingDuration)
 		}
 	})
+}
+
+// A zero count or duration, or a -target that is not an http(s) URL with a
+// host, is a mistake the command refuses before any load, naming the flag:
+// -c 0 and -duration 0 ran the defaults (64 clients, 10s) without a word,
+// and a bad -target ran a bench whose every request failed.
+func TestBenchRefusesZeroesAndBadTargets(t *testing.T) {
+	for _, args := range [][]string{
+		{"-c", "0"}, {"-duration", "0"}, {"-duration", "0s"},
+		{"-target", "127.0.0.1:8080"}, {"-target", "ftp://127.0.0.1:8080"}, {"-target", "http://"},
+		{"-target", "http:///path"}, {"-target", "localhost"}, {"-target", "http://exa mple.com"},
+	} {
+		var stderr strings.Builder
+		_, err := parseBench(args, &stderr)
+		if err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%q: %v, want a refusal naming %s", args, err, args[0])
+		}
+	}
+	for _, target := range []string{"http://127.0.0.1:8080", "https://psp.example.com/", "HTTP://[::1]:8080"} {
+		var stderr strings.Builder
+		if _, err := parseBench([]string{"-target", target}, &stderr); err != nil {
+			t.Errorf("-target %s: %v", target, err)
+		}
+	}
 }

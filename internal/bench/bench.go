@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -217,6 +218,9 @@ func (o Options) Check() error {
 	if o.Engine != "sqlite" && o.Engine != "postgres" {
 		return fmt.Errorf("engine must be sqlite or postgres, not %q", o.Engine)
 	}
+	if err := checkTarget(o.Target); err != nil {
+		return err
+	}
 	if o.Target != "" && o.CPUProfile != "" {
 		return errors.New("-cpuprofile profiles a server the bench starts, not a running one: drop -target " +
 			"(or profile the running server with its own tools)")
@@ -225,6 +229,19 @@ func (o Options) Check() error {
 		// Its FlexCheckout links are signed with the demo shop's PSPID
 		// and SHA-IN passphrase: it would measure the demo shop.
 		return fmt.Errorf("the %s scenario runs as the demo shop (FlexCheckout with its Ogone account): drop -shop %s", sc.name, o.ShopID)
+	}
+	return nil
+}
+
+// checkTarget refuses a -target that is not an http(s) URL with a host:
+// the run would start and every request fail, a report of errors only.
+func checkTarget(target string) error {
+	if target == "" {
+		return nil // the bench starts a server of its own
+	}
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return fmt.Errorf("-target must be the http:// or https:// URL of a running server, such as http://127.0.0.1:8080, not %q", target)
 	}
 	return nil
 }
