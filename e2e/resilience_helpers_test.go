@@ -200,12 +200,23 @@ type payResult struct {
 // (the idempotency storm) on a loaded two-core machine can overflow the
 // listen queue, and a dropped SYN is sent again only after 1 s, then 3 s, so
 // a 5 s dial timeout failed a storm in CI. A killed server refuses at once.
-var resilienceClient = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+// It has no overall timeout: each call's context bounds it (v4Call gives
+// one without a deadline resilienceCallTimeout).
+var resilienceClient = &http.Client{Transport: &http.Transport{
 	MaxIdleConnsPerHost: 64, DialContext: (&net.Dialer{Timeout: 30 * time.Second}).DialContext}}
+
+// resilienceCallTimeout bounds a call whose context has no deadline: a
+// server that hangs fails the test instead of the package's timeout.
+const resilienceCallTimeout = 60 * time.Second
 
 // v4Call posts a V4 web service with the demo shop's TEST keys; header
 // pairs are added to the request.
 func v4Call(ctx context.Context, base, service string, body any, header ...string) (status int, env map[string]any, err error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, resilienceCallTimeout)
+		defer cancel()
+	}
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return 0, nil, err

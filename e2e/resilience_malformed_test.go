@@ -98,6 +98,8 @@ func TestResilienceMalformedInput(t *testing.T) {
 			ctx := context.Background()
 			before := tableCounts(t, s)
 			send := func(method, path string, body []byte, header map[string]string) (int, string) {
+				ctx, cancel := context.WithTimeout(ctx, resilienceCallTimeout)
+				defer cancel()
 				req, _ := http.NewRequestWithContext(ctx, method, s.URL+path, bytes.NewReader(body))
 				for k, v := range header {
 					req.Header.Set(k, v)
