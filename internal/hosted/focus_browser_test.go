@@ -296,3 +296,40 @@ func TestBrowserWalletTabsWithTheScript(t *testing.T) {
 	}
 	browsertest.NoConsoleErrors(t, ctx)
 }
+
+// TestBrowserNoScriptWalletNewCardAfterChallenge: a buyer without the
+// script who chose the New card tab and failed the 3-D Secure challenge
+// (4970110000000021, docs/test-cards.md) gets the form back with the New
+// card panel still open: the choice travels with the sealed payment
+// attempt, not in the challenge page's address.
+func TestBrowserNoScriptWalletNewCardAfterChallenge(t *testing.T) {
+	b := newBrowserEnvWith(t, newFakeWallets())
+	ctx := browsertest.New(t)
+	blockFormScript(t, ctx)
+	f := demoForm("w-after-challenge")
+	f.FormAction = "CUSTOMER_WALLET"
+	b.pay.add(f)
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.psp.URL+"/pay/"+f.FormToken+"?kr-language=en&tab=new"),
+		chromedp.WaitVisible(chromedp.CSS("#kr-pan")),
+		typeCard("4970110000000021"),
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-acs-fail")),
+		chromedp.Click(chromedp.CSS("#kr-acs-fail")),
+		chromedp.WaitVisible(chromedp.CSS("#kr-form-error")),
+	), "failing the challenge of a new card")
+	type facts struct {
+		Selected  string
+		NewShown  bool
+		Alert     string
+		URLHasPAN bool
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[facts](`({Selected: document.getElementById('kr-tab-new').getAttribute('aria-selected'),
+		NewShown: !!document.getElementById('kr-pan').getClientRects().length,
+		Alert: document.getElementById('kr-form-error').textContent,
+		URLHasPAN: location.href.indexOf('0021') >= 0})`))
+	must(t, err, "the form after the challenge")
+	if got.Selected != "true" || !got.NewShown || got.Alert == "" || got.URLHasPAN {
+		t.Errorf("after a failed challenge of a new card: %+v, want the New card tab open with the refusal", got)
+	}
+}

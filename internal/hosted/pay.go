@@ -469,6 +469,11 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, embedded bool
 		return
 	}
 	in.ThreeDS = &res
+	// The tab the card came from travels sealed with the attempt: a typed
+	// card refused after its challenge comes back with the New card panel
+	// open, not the saved cards (a buyer without the script would have to
+	// choose the tab again).
+	pg.newCard = in.Saved == ""
 	out, err := h.payWith(r, pg, in)
 	h.respondOutcome(r.Context(), w, pg, asJSON, out, err)
 }
