@@ -392,6 +392,13 @@ func TestAccessibilityAudit(t *testing.T) {
 		a.check("saved-card choice, new card tab (en)")
 		must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-tab-saved")), chromedp.Click(chromedp.CSS(".trash")), chromedp.WaitVisible(chromedp.CSS("#kr-confirm"))), "the deletion")
 		a.check("saved-card deletion confirmation (en)")
+		// Without the script the bin icon posts its own form: a page asks to
+		// confirm (submitted here as the browser would, past form.js).
+		must(chromedp.Do(ctx, chromedp.Navigate(s.URL+"/pay/"+ft+"?kr-language=en"), chromedp.WaitVisible(chromedp.CSS(".trash"))), "the saved cards again")
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('kr-wallet-delete').requestSubmit(document.querySelector('.trash')), true`))
+		must(err, "the bin icon's own form")
+		must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#kr-delete-yes"))), "the confirmation page")
+		a.check("saved-card deletion confirmation page, no script (en)")
 		// One-click: a payment of a saved card's token.
 		ft = create(t, map[string]any{"orderId": "a11y-oc-save", "formAction": "REGISTER_PAY"})
 		if out := postCard(t, s, ft, "4970100000000055"); out["accepted"] != true {

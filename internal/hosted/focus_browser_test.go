@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -49,20 +48,6 @@ type noScriptFocusCase struct {
 	want string
 	// pageOnly: not tried inside a frame.
 	pageOnly bool
-}
-
-// blockFormScript makes the browser refuse form.js: the form is then
-// posted and sent back as a page, as for a buyer whose script did not run.
-func blockFormScript(t *testing.T, ctx context.Context) {
-	t.Helper()
-	_, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (cdp.Empty, error) {
-		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
-			return cdp.Empty{}, err
-		}
-		return cdp.Call(ctx, t, network.SetBlockedURLs, network.SetBlockedURLsParams{
-			URLPatterns: []*network.BlockPattern{{URLPattern: "*://*:*/static/hosted/form.js*", Block: true}}})
-	})
-	must(t, err, "blocking the form's script")
 }
 
 // TestBrowserNoScriptFormFocusesFirstMistake: the card form sent back
@@ -119,7 +104,7 @@ func TestBrowserNoScriptWalletOpensTheNewCardPanel(t *testing.T) {
 
 func runNoScriptFocus(t *testing.T, b *browserEnv, cases []noScriptFocusCase) {
 	ctx := browsertest.New(t)
-	blockFormScript(t, ctx)
+	browsertest.BlockFormScript(t, ctx)
 	// Visible: the focused element is shown (not in a hidden panel).
 	const q = `({Active: document.activeElement ? document.activeElement.id : '', Sent: !!document.querySelector('[aria-invalid="true"]'),
 		Visible: !!(document.activeElement && document.activeElement.getClientRects().length)})`
@@ -195,7 +180,7 @@ func runNoScriptFocus(t *testing.T, b *browserEnv, cases []noScriptFocusCase) {
 func TestBrowserNoScriptWalletNewCardOnFirstVisit(t *testing.T) {
 	b := newBrowserEnvWith(t, newFakeWallets())
 	ctx := browsertest.New(t)
-	blockFormScript(t, ctx)
+	browsertest.BlockFormScript(t, ctx)
 	wallet := demoForm("w-first-visit")
 	wallet.FormAction = "CUSTOMER_WALLET"
 	for _, f := range []Form{wallet, oneClickForm("oc")} {
@@ -305,7 +290,7 @@ func TestBrowserWalletTabsWithTheScript(t *testing.T) {
 func TestBrowserNoScriptWalletNewCardAfterChallenge(t *testing.T) {
 	b := newBrowserEnvWith(t, newFakeWallets())
 	ctx := browsertest.New(t)
-	blockFormScript(t, ctx)
+	browsertest.BlockFormScript(t, ctx)
 	f := demoForm("w-after-challenge")
 	f.FormAction = "CUSTOMER_WALLET"
 	b.pay.add(f)

@@ -312,6 +312,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.HandleFunc("POST "+m.prefix+"/{formToken}/3ds", h.sameSite(e, h.challenge))
 		mux.HandleFunc("POST "+m.prefix+"/{formToken}/3ds/complete", h.sameSite(e, h.complete))
 		mux.HandleFunc("POST "+m.prefix+"/{formToken}/wallet/delete", h.sameSite(e, h.deleteCard))
+		mux.HandleFunc("POST "+m.prefix+"/{formToken}"+walletDeletePagePath, h.sameSite(e, h.deleteCardPage))
 	}
 	mux.HandleFunc("GET "+ClientPath, serveClient)
 	mux.HandleFunc("GET /static/js/krypton-client/V4.0/stable/kr-payment-form.js", serveClient)

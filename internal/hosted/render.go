@@ -58,7 +58,10 @@ const (
 	pageForm      = "form"
 	pageChallenge = "challenge"
 	pageResult    = "result"
-	pageMessage   = "message"
+	// pageConfirmDelete asks a buyer without the script to confirm the
+	// deletion of a saved card.
+	pageConfirmDelete = "confirm-delete"
+	pageMessage       = "message"
 )
 
 // view is what the page template renders.
@@ -108,7 +111,13 @@ type view struct {
 	WalletSingle   bool
 	WalletDeletion string // AUTOMATIC | MANUAL
 	WalletAction   string
-	WalletOneClick bool // a one-click form: no deletion (the security code is asked for every saved card)
+	// WalletDeletePageAction is where the bin icons post without the
+	// script; WalletMessage is the wallet's status line (a deletion's
+	// outcome); DeleteCard the card the confirmation page deletes.
+	WalletDeletePageAction string
+	WalletMessage          string
+	DeleteCard             string
+	WalletOneClick         bool // a one-click form: no deletion (the security code is asked for every saved card)
 	// WalletTabAction and WalletTabParams are the form the tabs submit
 	// without the script: a GET of this page (its path, and its parameters
 	// as hidden fields: a GET form replaces its action's query), with

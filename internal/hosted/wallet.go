@@ -237,10 +237,7 @@ func (h *Handler) fillWallet(pg page, v *view) {
 	}
 	m := v.M
 	for _, c := range w.Cards {
-		last4 := c.PANMasked
-		if len(last4) > 4 {
-			last4 = last4[len(last4)-4:]
-		}
+		last4 := last4Of(c)
 		name := brandNames[c.Brand]
 		if name == "" {
 			name = strings.ReplaceAll(c.Brand, "_", " ")
@@ -265,6 +262,14 @@ func (h *Handler) fillWallet(pg page, v *view) {
 		v.WalletDeletion = "MANUAL"
 	}
 	v.WalletAction = h.actionURL(pg, "/wallet/delete")
+	v.WalletDeletePageAction = h.actionURL(pg, walletDeletePagePath)
+	h.fillWalletTabs(pg, v)
+	v.newCardChosen = pg.newCard
+}
+
+// fillWalletTabs sets the GET form back to the page (the tabs', and the
+// confirmation page's Cancel): its path, and its parameters as fields.
+func (h *Handler) fillWalletTabs(pg page, v *view) {
 	v.WalletTabAction = pagePath(pg)
 	q := pg.params.query()
 	for _, k := range slices.Sorted(maps.Keys(q)) {
@@ -272,7 +277,14 @@ func (h *Handler) fillWallet(pg page, v *view) {
 			v.WalletTabParams = append(v.WalletTabParams, formField{Name: k, Value: val})
 		}
 	}
-	v.newCardChosen = pg.newCard
+}
+
+// last4Of is the end of a saved card's number, as the buyer reads it.
+func last4Of(c SavedCard) string {
+	if len(c.PANMasked) > 4 {
+		return c.PANMasked[len(c.PANMasked)-4:]
+	}
+	return c.PANMasked
 }
 
 // submitSaved pays with a saved card: its security code, 3-D Secure on its
@@ -365,4 +377,93 @@ func writeWallet(w http.ResponseWriter, status int, v walletResponse) {
 	setJSONHeaders(w)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// walletDeletePagePath is the deletion of a saved card without the script:
+// the bin icon, a submit button, posts the card there (a form of its own,
+// outside the card form: nothing typed goes with it). The script's fetch
+// keeps "/wallet/delete", which answers JSON whatever the request says.
+const walletDeletePagePath = "/wallet/delete/page"
+
+// fieldConfirm, "yes", is the second, deliberate submit of a deletion
+// without the script: the first post only shows the confirmation page.
+const fieldConfirm = "confirm"
+
+// deleteCardPage is POST …/{formToken}/wallet/delete/page: a buyer without
+// the script deletes a saved card. The first post shows a page asking to
+// confirm (Delete, or Cancel back to the form), as the script's dialog
+// does; the confirmed post deletes through Wallets.Delete, like the
+// script's, and the form comes back with the outcome in the wallet's
+// status line. Manual deletion and subscription cards are told at once,
+// as the script tells them without asking.
+func (h *Handler) deleteCardPage(w http.ResponseWriter, r *http.Request, embedded bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		h.failUnreadable(w, r, embedded, false)
+		return
+	}
+	pg, ok := h.load(w, r, embedded, false)
+	if !ok {
+		return
+	}
+	m := messages[pg.lang]
+	id := r.PostForm.Get("card")
+	var wallet *Wallet
+	if pg.form.FormAction == "CUSTOMER_WALLET" && id != "" && len(id) <= 100 {
+		wallet = h.walletOf(pg)
+	}
+	var chosen *SavedCard
+	if wallet != nil {
+		for i := range wallet.Cards {
+			if wallet.Cards[i].ID == id {
+				chosen = &wallet.Cards[i]
+			}
+		}
+	}
+	switch {
+	case chosen == nil:
+		h.renderWalletStatus(w, http.StatusNotFound, pg, m["wallet_delete_failed"])
+		return
+	case wallet.ManualDeletion:
+		h.renderWalletStatus(w, http.StatusOK, pg, m["wallet_manual"])
+		return
+	case chosen.InSubscription:
+		h.renderWalletStatus(w, http.StatusOK, pg, m["wallet_subscription"])
+		return
+	case r.PostForm.Get(fieldConfirm) != "yes":
+		v := h.newView(pg, pageConfirmDelete)
+		v.Heading = fmt.Sprintf(m["wallet_confirm"], last4Of(*chosen))
+		v.Title = v.Heading
+		v.Action = h.actionURL(pg, walletDeletePagePath)
+		v.DeleteCard = chosen.ID
+		h.fillWalletTabs(pg, v)
+		h.render(w, http.StatusOK, pg, v)
+		return
+	}
+	res, err := h.wallet.Delete(r.Context(), pg.token, id)
+	switch {
+	case errors.Is(err, ErrCardNotFound):
+		h.renderWalletStatus(w, http.StatusNotFound, pg, m["wallet_delete_failed"])
+	case err != nil:
+		h.log.ErrorContext(r.Context(), "hosted: deleting a saved card", "err", err)
+		h.renderWalletStatus(w, http.StatusInternalServerError, pg, m["wallet_delete_failed"])
+	case res == DeleteManual:
+		h.renderWalletStatus(w, http.StatusOK, pg, m["wallet_manual"])
+	case res == DeleteSubscription:
+		h.renderWalletStatus(w, http.StatusOK, pg, m["wallet_subscription"])
+	default:
+		h.renderWalletStatus(w, http.StatusOK, pg, fmt.Sprintf(m["wallet_deleted"], last4Of(*chosen)))
+	}
+}
+
+// renderWalletStatus shows the form again with msg in the wallet's status
+// line, or, when no saved card is left to show, above the form.
+func (h *Handler) renderWalletStatus(w http.ResponseWriter, status int, pg page, msg string) {
+	v := h.formView(pg)
+	if len(v.Wallet) > 0 {
+		v.WalletMessage = msg
+	} else {
+		v.Message = msg
+	}
+	h.render(w, status, pg, v)
 }

@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -235,4 +237,21 @@ func CSSRGB(hex string) string {
 		return ""
 	}
 	return fmt.Sprintf("rgb(%d, %d, %d)", r, g, b)
+}
+
+// BlockFormScript makes the browser of ctx refuse the hosted form's script
+// (form.js): the form is then posted and sent back as a page, as for a
+// buyer whose script did not run.
+func BlockFormScript(t testing.TB, ctx context.Context) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+			return cdp.Empty{}, err
+		}
+		return cdp.Call(ctx, tg, network.SetBlockedURLs, network.SetBlockedURLsParams{
+			URLPatterns: []*network.BlockPattern{{URLPattern: "*://*:*/static/hosted/form.js*", Block: true}}})
+	})
+	if err != nil {
+		t.Fatalf("blocking the form's script: %v", err)
+	}
 }

@@ -685,6 +685,9 @@
       panelSaved.addEventListener('click', function (ev) {
         var t = ev.target.closest ? ev.target.closest('.trash') : null;
         if (!t) return;
+        // The bin icon submits its form to a confirmation page for a buyer
+        // without this script; here the dialog asks in place.
+        ev.preventDefault();
         var li = t.closest('.saved-card');
         say('');
         if (li.dataset.subscription === 'true') { say(M.wallet_subscription); return; }
