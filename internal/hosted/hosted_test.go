@@ -747,6 +747,7 @@ func TestCrossOriginPostRefused(t *testing.T) {
 		{"/embedded/x", "de-DE", messages["de"]["cross_site"]},
 		{"/pay/x?kr-language=es", "fr", messages["es"]["cross_site"]},
 		{"/pay/x/wallet/delete", "", messages["en"]["cross_site"]},
+		{"/pay/x/wallet/delete/page", "de", messages["de"]["cross_site"]},
 	} {
 		w := e.do(t, "POST", c.target, cardValues("4970100000000055", "12/30", "123"), "Sec-Fetch-Site", "cross-site", "Accept-Language", c.lang)
 		body := html.UnescapeString(w.Body.String())

@@ -404,15 +404,21 @@ func (h *Handler) authenticate(ctx context.Context, pg page, in *CardInput) (dsT
 	return "", ""
 }
 
-// challenge shows the simulated ACS page for a sealed card (the form
-// script's next stop after a "challenge" answer).
-func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, embedded bool) {
+// loadPage reads a browser's post that answers with a page (no JSON), and
+// loads its form as load does; when it cannot it answers itself.
+func (h *Handler) loadPage(w http.ResponseWriter, r *http.Request, embedded bool) (page, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
 		h.failUnreadable(w, r, embedded, false)
-		return
+		return page{}, false
 	}
-	pg, ok := h.load(w, r, embedded, false)
+	return h.load(w, r, embedded, false)
+}
+
+// challenge shows the simulated ACS page for a sealed card (the form
+// script's next stop after a "challenge" answer).
+func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, embedded bool) {
+	pg, ok := h.loadPage(w, r, embedded)
 	if !ok {
 		return
 	}

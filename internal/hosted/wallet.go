@@ -397,12 +397,7 @@ const fieldConfirm = "confirm"
 // status line. Manual deletion and subscription cards are told at once,
 // as the script tells them without asking.
 func (h *Handler) deleteCardPage(w http.ResponseWriter, r *http.Request, embedded bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
-		h.failUnreadable(w, r, embedded, false)
-		return
-	}
-	pg, ok := h.load(w, r, embedded, false)
+	pg, ok := h.loadPage(w, r, embedded)
 	if !ok {
 		return
 	}

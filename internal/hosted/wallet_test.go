@@ -2,9 +2,11 @@ package hosted
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -362,5 +364,49 @@ func TestSavedCardPostReplayedAfterEndShowsTheOutcome(t *testing.T) {
 	}
 	if len(fw.paid) != 2 || e.pay.callCount() != 0 {
 		t.Errorf("PaySaved called %d times, PayCard %d, want 2 and 0", len(fw.paid), e.pay.callCount())
+	}
+}
+
+// TestWalletDeletePage: the deletion without the script. The first post
+// only asks to confirm; a subscription card or an unknown one is told at
+// once, as a page (never JSON, never a 500); a one-click form deletes
+// nothing; the confirmed post deletes and the form says so.
+func TestWalletDeletePage(t *testing.T) {
+	e, fw := walletEnv(t)
+	e.pay.add(oneClickForm("oc"))
+	post := func(target string, v url.Values) (int, string) {
+		w := e.do(t, "POST", target, v, "Sec-Fetch-Site", "same-origin")
+		if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Errorf("POST %s %v: %q, not a page", target, v, ct)
+		}
+		return w.Code, html.UnescapeString(w.Body.String())
+	}
+	m := messages["en"]
+	code, body := post("/pay/w/wallet/delete/page?kr-language=en", url.Values{"card": {"c1"}})
+	if code != http.StatusOK || !strings.Contains(body, `id="kr-delete-yes"`) || !strings.Contains(body, fmt.Sprintf(m["wallet_confirm"], "0055")) ||
+		!strings.Contains(body, `action="/pay/w/wallet/delete/page?kr-language=en"`) || len(fw.deleted) != 0 {
+		t.Fatalf("first post: %d, deleted %v: %.400s", code, fw.deleted, body)
+	}
+	for _, c := range []struct {
+		target string
+		card   string
+		status int
+		want   string
+	}{
+		{"/pay/w/wallet/delete/page?kr-language=en", "c2", http.StatusOK, m["wallet_subscription"]},
+		{"/pay/w/wallet/delete/page?kr-language=en", "c9", http.StatusNotFound, m["wallet_delete_failed"]},
+		{"/pay/oc/wallet/delete/page?kr-language=en", "c1", http.StatusNotFound, m["wallet_delete_failed"]},
+	} {
+		code, body := post(c.target, url.Values{"card": {c.card}, "confirm": {"yes"}})
+		if code != c.status || !strings.Contains(body, c.want) {
+			t.Errorf("%s %s: %d, want %d with %q", c.target, c.card, code, c.status, c.want)
+		}
+	}
+	if len(fw.deleted) != 0 {
+		t.Fatalf("deleted %v", fw.deleted)
+	}
+	code, body = post("/pay/w/wallet/delete/page?kr-language=en", url.Values{"card": {"c1"}, "confirm": {"yes"}})
+	if code != http.StatusOK || !slices.Equal(fw.deleted, []string{"c1"}) || !strings.Contains(body, fmt.Sprintf(m["wallet_deleted"], "0055")) {
+		t.Errorf("confirmed: %d, deleted %v: %.400s", code, fw.deleted, body)
 	}
 }
