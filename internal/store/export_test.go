@@ -48,3 +48,7 @@ const MigrationLockKey = migrationLockKey
 // PendingOpsQuery is the /metrics query of pending operations, for the
 // plan tests.
 const PendingOpsQuery = pendingOpsQuery
+
+// RetryingOpsQuery is the /metrics query of operations waiting for their
+// retry, for the plan tests.
+const RetryingOpsQuery = retryingOpsQuery

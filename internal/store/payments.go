@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"cmp"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -609,12 +610,13 @@ func ForgetFailures(tx *sql.Tx, uuid string) error {
 	return nil
 }
 
-// PendingOp is what /metrics shows of one kind of pending operation.
+// PendingOp is what /metrics shows of one kind of pending (PendingOps) or
+// retrying (RetryingOps) operation.
 type PendingOp struct {
 	Count int64
 	// OldestStart is when the longest pending of them was claimed
 	// (pending_started_at: pending_since is renewed by each recovery
-	// claim), zero for none.
+	// claim), or when the longest retrying was due; zero for none.
 	OldestStart time.Time
 }
 
@@ -630,9 +632,16 @@ const pendingOpsQuery = `SELECT pending_op, COUNT(*), MIN(pending_started_at) FR
 // cannot send again while the acquirer stays unreachable) is pending
 // without limit.
 func (db *DB) PendingOps(ctx context.Context) (map[string]PendingOp, error) {
-	rows, err := db.read.QueryContext(ctx, pendingOpsQuery)
+	return db.opCounts(ctx, "pending operations", pendingOpsQuery)
+}
+
+// opCounts reads rows of (operation or detailed status, count, oldest
+// micros) from q: the /metrics queries. A detailed status is named by the
+// operation it waits for.
+func (db *DB) opCounts(ctx context.Context, what, q string, args ...any) (map[string]PendingOp, error) {
+	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: pending operations: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rows.Close()
 	out := map[string]PendingOp{}
@@ -641,15 +650,43 @@ func (db *DB) PendingOps(ctx context.Context) (map[string]PendingOp, error) {
 		var p PendingOp
 		var oldest sql.NullInt64
 		if err := rows.Scan(&op, &p.Count, &oldest); err != nil {
-			return nil, fmt.Errorf("store: pending operations: %w", err)
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
 		p.OldestStart = NullMicros(oldest)
-		out[op] = p
+		out[cmp.Or(opWaitedIn[op], op)] = p
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: pending operations: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return out, nil
+}
+
+// opWaitedIn names the operation a retrying transaction's detailed status
+// waits for.
+var opWaitedIn = map[string]string{"AUTHORISED": "CAPTURE", "WAITING_AUTHORISATION": "AUTHORISE"}
+
+// retryingOpsQuery counts the operations the acquirer could not take and
+// that wait for their retry time (PendingOpFailed; the claim released, so
+// not pending), with the date the oldest was due: a capture's capture
+// date, a deferred authorization's a day before it (AuthorizeAhead). It
+// reads the partial index transactions_retrying (migration 0034), which
+// holds only those: its predicate is written here identically, as both
+// engines need to match it. A capture date moved past now after a failure
+// is not due, so not counted.
+const retryingOpsQuery = `SELECT detailed_status, COUNT(*), MIN(` + retryingDueAt + `) FROM transactions
+	WHERE capture_retry_at IS NOT NULL AND pending_op = '' AND detailed_status IN ('AUTHORISED', 'WAITING_AUTHORISATION')
+	AND ` + retryingDueAt + ` <= $1 GROUP BY detailed_status`
+
+// retryingDueAt is when a retrying operation was first due.
+const retryingDueAt = `CASE WHEN detailed_status = 'AUTHORISED' THEN expected_capture_at ELSE expected_capture_at - 86400000000 END`
+
+// RetryingOps counts, for /metrics, the captures (CAPTURE) and deferred
+// authorizations (AUTHORISE) due at now that the acquirer could not take
+// and that wait for their retry time, with OldestStart the date the
+// oldest of them was due: while the acquirer stays down they are in no
+// pending count, and the overdue age is what tells it.
+func (db *DB) RetryingOps(ctx context.Context, now time.Time) (map[string]PendingOp, error) {
+	return db.opCounts(ctx, "retrying operations", retryingOpsQuery, Micros(now))
 }
 
 // ClaimPendingOps claims up to limit transactions whose pending operation
