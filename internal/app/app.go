@@ -151,22 +151,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		st := db.WriteStats()
 		return st.Requests, st.Commits, st.WALSyncs
 	})
-	a.Metrics.RegisterPending(func() (map[string]obs.PendingOp, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		ops, err := db.PendingOps(ctx)
-		if err != nil {
-			return nil, err
-		}
-		now, out := a.Clock.Now(), make(map[string]obs.PendingOp, len(ops))
-		for op, p := range ops {
-			out[op] = obs.PendingOp{Count: p.Count}
-			if !p.OldestStart.IsZero() {
-				out[op] = obs.PendingOp{Count: p.Count, OldestAge: max(now.Sub(p.OldestStart), 0)}
-			}
-		}
-		return out, nil
-	})
+	a.Metrics.RegisterPending(a.opAges(db.PendingOps))
+	a.Metrics.RegisterRetrying(a.opAges(func(ctx context.Context) (map[string]store.PendingOp, error) {
+		return db.RetryingOps(ctx, a.Clock.Now())
+	}))
 	applied, err := db.Migrate(ctx)
 	if err != nil {
 		db.Close()
@@ -397,4 +385,26 @@ func (a *App) Close() error {
 		err = a.DB.Close()
 	})
 	return err
+}
+
+// opAges turns read, a /metrics query of the store (PendingOps,
+// RetryingOps), into the gauges' read at scrape: each operation's oldest
+// time becomes its age now.
+func (a *App) opAges(read func(context.Context) (map[string]store.PendingOp, error)) obs.PendingOps {
+	return func() (map[string]obs.PendingOp, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ops, err := read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		now, out := a.Clock.Now(), make(map[string]obs.PendingOp, len(ops))
+		for op, p := range ops {
+			out[op] = obs.PendingOp{Count: p.Count}
+			if !p.OldestStart.IsZero() {
+				out[op] = obs.PendingOp{Count: p.Count, OldestAge: max(now.Sub(p.OldestStart), 0)}
+			}
+		}
+		return out, nil
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,21 +30,50 @@ func TestMetricsCountPendingCancellations(t *testing.T) {
 	t.Cleanup(srv.Close)
 	gauge := func(op string) string {
 		t.Helper()
-		resp, err := http.Get(srv.URL + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		want := `openpsp_pending_operations{op="` + op + `"} `
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), want); ok {
-				return v
-			}
-		}
-		return "absent"
+		return scrape(t, srv.URL, `openpsp_pending_operations{op="`+op+`"}`)
 	}
 
+	ctx := context.Background()
+	uuid := authorizeDemo(t, a, srv.URL, "pending-metric", 3)
+
+	if got := gauge("cancel"); got != "0" {
+		t.Fatalf(`openpsp_pending_operations{op="cancel"} before the cancellation: %s, want 0`, got)
+	}
+	a.Sim.InjectFault(uuid+"-cancel", simulator.FaultLost)
+	if _, tx, err := a.Payments.CancelOrRefund(ctx, shop.DemoShopID, uuid, payment.CancelInput{}); !errors.Is(err, payment.ErrCancelUnknown) || tx.PendingOp == "" {
+		t.Fatalf("lost cancellation: %+v %v", tx, err)
+	}
+	if got := gauge("cancel"); got != "1" {
+		t.Fatalf(`openpsp_pending_operations{op="cancel"} with a cancellation pending: %s, want 1`, got)
+	}
+	if got := gauge("capture"); got != "0" {
+		t.Fatalf(`openpsp_pending_operations{op="capture"}: %s, want 0`, got)
+	}
+}
+
+// scrape returns the value of series (name and labels) on the server's
+// /metrics, "absent" when it is not there.
+func scrape(t *testing.T, url, series string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			return v
+		}
+	}
+	return "absent"
+}
+
+// authorizeDemo pays orderID on the demo shop through V4 CreatePayment
+// with a card authorized, its capture captureDelay days later, and
+// returns the transaction's uuid.
+func authorizeDemo(t *testing.T, a *App, url, orderID string, captureDelay int) string {
+	t.Helper()
 	ctx := context.Background()
 	pan, _ := card.ParsePAN("4970100000000055")
 	tok, err := a.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
@@ -51,10 +81,10 @@ func TestMetricsCountPendingCancellations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(map[string]any{"amount": 1000, "currency": "EUR", "orderId": "pending-metric",
+	body, _ := json.Marshal(map[string]any{"amount": 1000, "currency": "EUR", "orderId": orderID,
 		"formAction": "SILENT", "paymentMethodToken": tok.Value,
-		"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": 3}}})
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api-payment/V4/Charge/CreatePayment", strings.NewReader(string(body)))
+		"transactionOptions": map[string]any{"cardOptions": map[string]any{"captureDelay": captureDelay}}})
+	req, _ := http.NewRequest(http.MethodPost, url+"/api-payment/V4/Charge/CreatePayment", strings.NewReader(string(body)))
 	req.SetBasicAuth(shop.DemoShopID, shop.DemoTestPassword)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -72,19 +102,39 @@ func TestMetricsCountPendingCancellations(t *testing.T) {
 	if err != nil || env.Status != "SUCCESS" || len(env.Answer.Transactions) != 1 || env.Answer.Transactions[0].DetailedStatus != "AUTHORISED" {
 		t.Fatalf("payment: %+v %v", env, err)
 	}
-	uuid := env.Answer.Transactions[0].UUID
+	return env.Answer.Transactions[0].UUID
+}
 
-	if got := gauge("cancel"); got != "0" {
-		t.Fatalf(`openpsp_pending_operations{op="cancel"} before the cancellation: %s, want 0`, got)
+// A capture the acquirer could not take is released to wait for its
+// retry (30 s, growing to an hour): not pending, it showed in no metric,
+// so an acquirer down for hours showed only in the log. /metrics counts
+// the captures due waiting for their retry and how long ago the oldest
+// was due, for an operator's alert.
+func TestMetricsCountCapturesWaitingForTheirRetry(t *testing.T) {
+	a := testApp(t, nil)
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	const retrying, overdue = `openpsp_retrying_operations{op="capture"}`, `openpsp_retrying_operation_overdue_seconds{op="capture"}`
+
+	uuid := authorizeDemo(t, a, srv.URL, "retrying-metric", 0)
+	if got := scrape(t, srv.URL, retrying); got != "0" {
+		t.Fatalf("%s before any failure: %s, want 0", retrying, got)
 	}
-	a.Sim.InjectFault(uuid+"-cancel", simulator.FaultLost)
-	if _, tx, err := a.Payments.CancelOrRefund(ctx, shop.DemoShopID, uuid, payment.CancelInput{}); !errors.Is(err, payment.ErrCancelUnknown) || tx.PendingOp == "" {
-		t.Fatalf("lost cancellation: %+v %v", tx, err)
+	a.Sim.InjectFault(uuid+"-capture", simulator.FaultUnavailable)
+	time.Sleep(50 * time.Millisecond) // the capture was due at the authorization: now overdue
+	if _, err := a.Payments.CaptureDue(context.Background(), 10); err != nil {
+		t.Fatal(err)
 	}
-	if got := gauge("cancel"); got != "1" {
-		t.Fatalf(`openpsp_pending_operations{op="cancel"} with a cancellation pending: %s, want 1`, got)
+	if got := scrape(t, srv.URL, retrying); got != "1" {
+		t.Fatalf("%s with the capture waiting for its retry: %s, want 1", retrying, got)
 	}
-	if got := gauge("capture"); got != "0" {
-		t.Fatalf(`openpsp_pending_operations{op="capture"}: %s, want 0`, got)
+	if got, err := strconv.ParseFloat(scrape(t, srv.URL, overdue), 64); err != nil || got < 0.05 || got > 60 {
+		t.Fatalf("%s: %v %v, want the time since the authorization", overdue, got, err)
+	}
+	if got := scrape(t, srv.URL, `openpsp_pending_operations{op="capture"}`); got != "0" {
+		t.Fatalf("pending captures: %s, want 0 (released)", got)
+	}
+	if got := scrape(t, srv.URL, `openpsp_retrying_operations{op="authorise"}`); got != "0" {
+		t.Fatalf("retrying authorizations: %s, want 0", got)
 	}
 }

@@ -112,20 +112,25 @@ func (m *Metrics) ObserveDelivery(channel, outcome string, d time.Duration) {
 	m.DeliveryDur.WithLabelValues(channel).Observe(d.Seconds())
 }
 
-// PendingOp is one kind of pending operation now: how many transactions
-// have it, and how long ago the oldest of them was claimed (0 for none).
+// PendingOp is one kind of pending (or retrying) operation now: how many
+// transactions have it, and how long ago the oldest of them was claimed
+// (for a retrying one: was due); 0 for none.
 type PendingOp struct {
 	Count     int64
 	OldestAge time.Duration
 }
 
 // PendingOps reads the pending operations now, by operation
-// (store.DB.PendingOps).
+// (store.DB.PendingOps), or the retrying ones (store.DB.RetryingOps).
 type PendingOps func() (map[string]PendingOp, error)
 
 // pendingOps are the pending operations the gauges always show (0 when
 // none), so that an alert on one finds its series.
 var pendingOps = []string{"AUTHORISE", "CAPTURE", "CANCEL"}
+
+// retryingOps are the operations retried after the acquirer could not
+// take them (a cancellation stays pending instead).
+var retryingOps = []string{"AUTHORISE", "CAPTURE"}
 
 // RegisterPending serves openpsp_pending_operations{op}, the transactions
 // whose operation is sent or being settled with the acquirer, and
@@ -138,7 +143,7 @@ var pendingOps = []string{"AUTHORISE", "CAPTURE", "CANCEL"}
 // A scrape whose read fails reports no series (and the error) rather than
 // a 0.
 func (m *Metrics) RegisterPending(read PendingOps) {
-	m.Registry.MustRegister(pendingCollector{read: read,
+	m.Registry.MustRegister(opCollector{read: read, always: pendingOps,
 		count: prometheus.NewDesc("openpsp_pending_operations",
 			"Transactions whose operation (AUTHORISE, CAPTURE, CANCEL) is under way or being settled with the acquirer; a cancellation stays pending while recovery cannot reach the acquirer to send it again.",
 			[]string{"op"}, nil),
@@ -147,14 +152,34 @@ func (m *Metrics) RegisterPending(read PendingOps) {
 			[]string{"op"}, nil)})
 }
 
-type pendingCollector struct {
+// RegisterRetrying serves openpsp_retrying_operations{op}, the captures
+// and deferred authorizations due that the acquirer could not take and
+// that wait for their retry time (up to an hour apart), and
+// openpsp_retrying_operation_overdue_seconds{op}, how long ago the oldest
+// of them was due, from one read at each scrape as RegisterPending's.
+// Released between tries, they are in no pending count: the overdue age
+// is what shows an acquirer down for hours.
+func (m *Metrics) RegisterRetrying(read PendingOps) {
+	m.Registry.MustRegister(opCollector{read: read, always: retryingOps,
+		count: prometheus.NewDesc("openpsp_retrying_operations",
+			"Captures (CAPTURE) and deferred authorizations (AUTHORISE) due that the acquirer could not take, waiting for their retry time.",
+			[]string{"op"}, nil),
+		oldest: prometheus.NewDesc("openpsp_retrying_operation_overdue_seconds",
+			"Seconds since the oldest retrying operation (CAPTURE, AUTHORISE) was due (capture date; a deferred authorization a day before it); 0 when none.",
+			[]string{"op"}, nil)})
+}
+
+// opCollector serves a count and an age by operation from one read per
+// scrape, with a series for each of the operations always.
+type opCollector struct {
 	read          PendingOps
+	always        []string
 	count, oldest *prometheus.Desc
 }
 
-func (c pendingCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.count; ch <- c.oldest }
+func (c opCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.count; ch <- c.oldest }
 
-func (c pendingCollector) Collect(ch chan<- prometheus.Metric) {
+func (c opCollector) Collect(ch chan<- prometheus.Metric) {
 	ops, err := c.read()
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.count, err)
@@ -165,11 +190,11 @@ func (c pendingCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(p.Count), strings.ToLower(op))
 		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, p.OldestAge.Seconds(), strings.ToLower(op))
 	}
-	for _, op := range pendingOps {
+	for _, op := range c.always {
 		send(op, ops[op])
 	}
 	for op, p := range ops {
-		if !slices.Contains(pendingOps, op) {
+		if !slices.Contains(c.always, op) {
 			send(op, p)
 		}
 	}
