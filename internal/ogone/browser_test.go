@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -32,10 +33,19 @@ func fillCard(root *chromedp.Node, pan string) chromedp.Action[chromedp.Void] {
 	)
 }
 
-// text reads the text of a selector (waiting for it) into dst.
+// text reads the text of a selector (waiting for it) into dst. A click
+// on submit before the page's script is running posts the form itself
+// and the page is loaded again (with the same message, written by the
+// server): a node found in the page being replaced is then gone ("No node
+// with given id found", seen in CI at a load of 20), and the read is
+// tried again in the new page until ctx ends.
 func text(sel string, dst *string, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		s, err := chromedp.Text(chromedp.CSS(sel), opts...)(ctx, t)
+		for err != nil && strings.Contains(err.Error(), "No node with given id") && ctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+			s, err = chromedp.Text(chromedp.CSS(sel), opts...)(ctx, t)
+		}
 		*dst = s
 		return err
 	})
