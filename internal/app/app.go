@@ -400,10 +400,11 @@ func (a *App) opAges(read func(context.Context) (map[string]store.PendingOp, err
 		}
 		now, out := a.Clock.Now(), make(map[string]obs.PendingOp, len(ops))
 		for op, p := range ops {
-			out[op] = obs.PendingOp{Count: p.Count}
+			var age time.Duration // none pending: 0
 			if !p.OldestStart.IsZero() {
-				out[op] = obs.PendingOp{Count: p.Count, OldestAge: max(now.Sub(p.OldestStart), 0)}
+				age = max(now.Sub(p.OldestStart), 0)
 			}
+			out[op] = obs.PendingOp{Count: p.Count, OldestAge: age}
 		}
 		return out, nil
 	}

@@ -87,23 +87,14 @@ func (sh Shop) problems(production bool) []problem {
 var textSettings = []string{"name", "language", "email", "merchant-email", "phone", "merchant-phone",
 	"notification-url", "currency", "primary-color", "logo-url", "return-origins", "time-zone", "token-deletion"}
 
-// checkUTF8 refuses a setting's value that is not UTF-8 text, naming the
-// setting (name) and saying what usually causes it.
-func checkUTF8(name, v string) error {
-	if !utf8.ValidString(v) {
-		return fmt.Errorf("%s must be UTF-8 text, not %q (bytes of another encoding: set your terminal or client to UTF-8)", name, v)
-	}
-	return nil
-}
-
 // checkText refuses a setting's value that is not UTF-8 text on one line:
-// bytes of another encoding (checkUTF8) or a control character (a line
+// bytes of another encoding or a control character (a line
 // break, a tab, an escape), which none of a shop's or a PSPID's settings
 // has and which would cut an email's subject or an SMS in two, or reach a
 // header or a log as they are.
 func checkText(name, v string) error {
-	if err := checkUTF8(name, v); err != nil {
-		return err
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("%s must be UTF-8 text, not %q (bytes of another encoding: set your terminal or client to UTF-8)", name, v)
 	}
 	if strings.ContainsFunc(v, unicode.IsControl) {
 		return fmt.Errorf("%s must be text without control characters (line breaks, tabs…), not %q", name, v)
