@@ -29,6 +29,12 @@ type ogoneAccount struct {
 // attributes of the ncresponse.
 func directLink(t *testing.T, s *server, page string, acct ogoneAccount, fields map[string]string) map[string]string {
 	t.Helper()
+	return directLinkEnv(t, s, "test", page, acct, fields)
+}
+
+// directLinkEnv is directLink on /ncol/{env}/ ("test" or "prod").
+func directLinkEnv(t *testing.T, s *server, env, page string, acct ogoneAccount, fields map[string]string) map[string]string {
+	t.Helper()
 	ps := ogone.Params{{Name: "PSPID", Value: acct.PSPID}, {Name: "USERID", Value: acct.User}, {Name: "PSWD", Value: acct.Password}}
 	for k, v := range fields {
 		ps = append(ps, ogone.Param{Name: k, Value: v})
@@ -41,7 +47,7 @@ func directLink(t *testing.T, s *server, page string, acct ogoneAccount, fields 
 	for _, p := range ps {
 		form.Set(p.Name, p.Value)
 	}
-	resp, err := http.PostForm(s.URL+"/ncol/test/"+page+"_utf8.asp", form)
+	resp, err := http.PostForm(s.URL+"/ncol/"+env+"/"+page+"_utf8.asp", form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,21 +69,7 @@ func directLink(t *testing.T, s *server, page string, acct ogoneAccount, fields 
 // v4Raw calls a V4 web service and returns the envelope and its raw text.
 func v4Raw(t *testing.T, s *server, user, password, name string, body any) (map[string]any, string) {
 	t.Helper()
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", s.URL+"/api-payment/V4/"+name, strings.NewReader(string(raw)))
-	req.SetBasicAuth(user, password)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var env map[string]any
-	if err := json.Unmarshal(b, &env); err != nil {
-		t.Fatalf("%s: HTTP %d, not JSON: %s", name, resp.StatusCode, b)
-	}
-	return env, string(b)
+	return v4Key(t, s, user, password, "", name, body)
 }
 
 // A shop's credentials reach nothing of another shop's: every V4 web
