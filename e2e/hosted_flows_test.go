@@ -290,20 +290,31 @@ func TestHostedOneClick(t *testing.T) {
 // (JSON answer) and returns the decoded answer.
 func postForm(t *testing.T, s *server, path string, fields url.Values) map[string]any {
 	t.Helper()
+	_, body := postPage(t, s, path, fields)
+	var out map[string]any
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		t.Fatalf("answer is not JSON: %v", err)
+	}
+	return out
+}
+
+// postPage posts fields to a path of s as a page of s does (asking for
+// JSON where the page answers it), not following a redirect, and returns
+// the status and body.
+func postPage(t *testing.T, s *server, path string, fields url.Values) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest("POST", s.URL+path, strings.NewReader(fields.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Origin", s.URL)
-	resp, err := http.DefaultClient.Do(req)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("answer is not JSON: %v", err)
-	}
-	return out
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }
 
 // A 3-D Secure challenge completes once. The sealed card stays valid 10
