@@ -385,21 +385,6 @@ func (db *DB) WalletTokens(ctx context.Context, shopID, customerReference string
 		WHERE t.shop_id = $1 AND t.customer_reference = $2 ORDER BY t.created_at, t.id`, shopID, customerReference)
 }
 
-// UpdateWalletCustomer sets the customer details of every token of a wallet.
-func (db *DB) UpdateWalletCustomer(ctx context.Context, shopID, customerReference string, customer json.RawMessage, now time.Time) (int, error) {
-	var n int64
-	err := db.Write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE tokens SET customer = $3, updated_at = $4
-			WHERE shop_id = $1 AND customer_reference = $2`, shopID, customerReference, string(customer), Micros(now))
-		if err != nil {
-			return fmt.Errorf("store: update wallet: %w", err)
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return int(n), err
-}
-
 // TokensByFingerprint lists a shop's tokens of one card, oldest first.
 func (db *DB) TokensByFingerprint(ctx context.Context, shopID string, fingerprint []byte) ([]vault.Record, error) {
 	return db.listTokens(ctx, recordSelect+`

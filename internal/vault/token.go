@@ -186,9 +186,6 @@ type Store interface {
 	// WalletTokens lists the tokens of a customer reference, oldest first,
 	// with their sealed data (the holder name is opened by the vault).
 	WalletTokens(ctx context.Context, shopID, customerReference string) ([]Record, error)
-	// UpdateWalletCustomer sets the customer details of every token of a
-	// wallet and returns how many changed.
-	UpdateWalletCustomer(ctx context.Context, shopID, customerReference string, customer json.RawMessage, now time.Time) (int, error)
 	// TokensByFingerprint lists a shop's tokens of one card, oldest first,
 	// with their sealed data.
 	TokensByFingerprint(ctx context.Context, shopID string, fingerprint []byte) ([]Record, error)

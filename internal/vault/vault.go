@@ -613,19 +613,6 @@ func (v *Vault) Wallet(ctx context.Context, shopID, customerReference string, fi
 	return out, nil
 }
 
-// UpdateWalletCustomer sets the customer details on every token of a wallet
-// (CustomerWallet/Update) and returns how many tokens changed.
-func (v *Vault) UpdateWalletCustomer(ctx context.Context, shopID, customerReference string, details json.RawMessage) (int, error) {
-	if customerReference == "" {
-		return 0, fmt.Errorf("%w: no customer reference", ErrInvalidRequest)
-	}
-	c, err := customerJSON(details)
-	if err != nil {
-		return 0, err
-	}
-	return v.store.UpdateWalletCustomer(ctx, shopID, customerReference, c, v.clk.Now())
-}
-
 // FindByFingerprint lists the shop's tokens of this card number (in any
 // status but PURGED, whose fingerprint is destroyed with the card data).
 func (v *Vault) FindByFingerprint(ctx context.Context, shopID string, pan card.PAN) ([]Token, error) {

@@ -353,17 +353,6 @@ func TestStatusesAndWallet(t *testing.T) {
 			t.Fatalf("reactivated card: %v", err)
 		}
 
-		n, err := e.v.UpdateWalletCustomer(ctx, shopA, "cust-001", json.RawMessage(`{"email":"new@example.com"}`))
-		if err != nil || n != 3 {
-			t.Fatalf("wallet update: %d %v", n, err)
-		}
-		if got, _ := e.v.Get(ctx, shopA, active.Value); string(got.Customer) != `{"email":"new@example.com"}` {
-			t.Fatalf("customer %s", got.Customer)
-		}
-		other, _ := e.v.Wallet(ctx, shopB, "cust-001", vault.StatusAll)
-		if len(other) != 1 || string(other[0].Customer) != "{}" {
-			t.Fatalf("other shop's wallet touched: %+v", other)
-		}
 		if _, err := e.v.Wallet(ctx, shopA, "", ""); !errors.Is(err, vault.ErrInvalidRequest) {
 			t.Fatalf("wallet without reference: %v", err)
 		}
