@@ -162,14 +162,11 @@ func PostSaleMessages(ctx context.Context, tx *sql.Tx, st PostSaleStore, ch Stat
 	if err != nil {
 		return nil, err
 	}
-	op, ok := postSaleOp(ops, ch.After, credit)
-	amount := ch.After.Amount
-	if ok && !credit && op.Operation != "SAL" && op.Operation != "SAS" {
-		// A deletion's own amount (a partial DEL), as querydirect with
-		// its PAYIDSUB answers.
-		amount = op.Amount
-	}
-	ps := PostSaleParams(o, ch, status, ncerr, op.PAYIDSUB, amount)
+	// The amount is the transaction's: a refund's own, the capture's, or
+	// what a cancellation cancelled (a partial DEL, which lowers the
+	// debit, changes no status and sends nothing).
+	op, _ := postSaleOp(ops, ch.After, credit)
+	ps := PostSaleParams(o, ch, status, ncerr, op.PAYIDSUB, ch.After.Amount)
 	method := set.PostSaleMethod
 	if method == "" {
 		method = http.MethodPost
@@ -196,9 +193,13 @@ func postSaleStatus(t PaymentTx, credit bool) (int, string) {
 }
 
 // postSaleOp is the maintenance operation a change settles: a refund's
-// own (by its CREDIT), or the latest capture (a capture change) or
-// deletion (a cancellation) of the order. ok is false for a change of the
-// order itself (an order answered 52, a sale answered 91).
+// own (by its CREDIT), or the order's latest capture (a capture change) or
+// deletion (a cancellation) when it was answered pending (91, 61) and this
+// change is its outcome. ok is false for a change of the order itself (an
+// order answered 52, a sale answered 91) and for one no maintenance
+// operation made: a V4 cancellation after a partial DEL (answered 6 for
+// its own amount at the time) is not that DEL, and telling its PAYIDSUB
+// and amount would have the merchant book the wrong operation and amount.
 func postSaleOp(ops []OrderOp, t PaymentTx, credit bool) (OrderOp, bool) {
 	var found OrderOp
 	ok := false
@@ -210,15 +211,18 @@ func postSaleOp(ops []OrderOp, t PaymentTx, credit bool) (OrderOp, bool) {
 			}
 		case t.DetailedStatus == dsCaptured || t.DetailedStatus == dsCaptureFailed:
 			if op.Operation == "SAL" || op.Operation == "SAS" {
-				found, ok = op, true
+				found, ok = op, op.Status == stPaymentPending
 			}
 		case t.DetailedStatus == dsCancelled:
 			if op.Operation == "DEL" || op.Operation == "DES" {
-				found, ok = op, true
+				found, ok = op, op.Status == stCancelPending
 			}
 		}
 	}
-	return found, ok
+	if !ok {
+		return OrderOp{}, false
+	}
+	return found, true
 }
 
 // PostSaleParams are the parameters of a post-sale request, named as
