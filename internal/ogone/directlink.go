@@ -1121,12 +1121,15 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 			// cancelled it found it, not as read above.
 			amount = tx.Amount
 			if (tx.DetailedStatus == dsAuthorised || tx.DetailedStatus == dsToValidate) && tx.PendingOp == "" {
-				if part > 0 {
-					// Lowered (a refusal by the acquirer is an error):
-					// this operation deleted part, as 6 says for it;
-					// the order is still authorised for the rest.
+				if part > 0 && !tx.CancelRefused {
+					// Lowered: this operation deleted part, as 6 says
+					// for it; the order is still authorised for the
+					// rest.
 					status, amount = stCancelled, part
 				} else {
+					// The acquirer refused to delete it, a DEL whose
+					// AMOUNT is the whole as well as a DES: nothing
+					// was deleted.
 					status, ncerr = stCancelRefused, ncPaymentRefused
 				}
 			}

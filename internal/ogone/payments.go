@@ -27,7 +27,10 @@ type Payments interface {
 	// write (the rest stays to capture). atLeast > 0, with amount 0,
 	// cancels all of it but is refused (invalid amount) when less than
 	// atLeast is left, checked in the write that claims the
-	// cancellation (a DES with an AMOUNT).
+	// cancellation (a DES with an AMOUNT). A cancellation the acquirer
+	// refused, or whose answer it did not give in time, is no error: the
+	// debit comes back as it is, CancelRefused set or its cancellation
+	// pending.
 	Cancel(ctx context.Context, shopID, uuid string, amount, atLeast int64) (PaymentTx, error)
 	// Refund refunds amount (0: all that is left) of a captured debit and
 	// returns the refund's CREDIT transaction.
@@ -110,6 +113,10 @@ type PaymentTx struct {
 	// RefundPending is set by Get on a debit with a refund accepted but
 	// not captured (remitted) yet: the order is 81, not 8, until then.
 	RefundPending bool
+	// CancelRefused is set by Cancel when the acquirer refused the
+	// cancellation: the debit is as it was, authorised for all of it. A
+	// debit lowered by a partial cancellation looks the same otherwise.
+	CancelRefused bool
 }
 
 // Detailed statuses of PaymentTx (the payment service's names).

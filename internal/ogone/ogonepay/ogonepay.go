@@ -182,7 +182,9 @@ func (a *Adapter) Cancel(ctx context.Context, shopID, uuid string, amount, atLea
 		// The debit as it is: its cancellation pending for recovery
 		// (answered 61), or still authorised after the acquirer's
 		// refusal (63, deletion refused). V4 answers both as errors.
-		return convert(t), nil
+		out := convert(t)
+		out.CancelRefused = errors.Is(err, payment.ErrCancelRefused)
+		return out, nil
 	}
 	if err != nil {
 		return ogone.PaymentTx{}, err
