@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,23 +30,8 @@ func TestDirectLinkPostSaleOfAV4CancellationAfterAPartialDeletion(t *testing.T) 
 			s := startServer(t, serverOpts{engine: engine, clock: clk})
 			ctx := context.Background()
 
-			var (
-				mu    sync.Mutex
-				forms []url.Values
-			)
-			recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				body, _ := io.ReadAll(r.Body)
-				v, err := url.ParseQuery(string(body))
-				if err != nil {
-					http.Error(w, err.Error(), http.StatusBadRequest)
-					return
-				}
-				mu.Lock()
-				forms = append(forms, v)
-				mu.Unlock()
-				io.WriteString(w, "OK")
-			}))
-			t.Cleanup(recv.Close)
+			rec := newPostSaleRecorder(t)
+			recv := rec.srv
 			var out bytes.Buffer
 			if err := ogone.NewAdmin(s.Shops, s.DB, clk).RunCLI(ctx, []string{"settings", "set", shop.DemoShopID,
 				"-postsale-url", recv.URL + "/ogone/postsale"}, nil, &out); err != nil {
@@ -78,9 +59,7 @@ func TestDirectLinkPostSaleOfAV4CancellationAfterAPartialDeletion(t *testing.T) 
 			// pending), told before the 6 that ends it.
 			var got []url.Values
 			err = pollUntil(recoveryDeadline(), 20*time.Millisecond, func() error {
-				mu.Lock()
-				defer mu.Unlock()
-				got = append(got[:0], forms...)
+				got, _ = rec.received()
 				if len(got) == 0 || got[len(got)-1].Get("STATUS") != "6" {
 					return fmt.Errorf("no post-sale request with STATUS 6 yet: %v", got)
 				}

@@ -53,30 +53,8 @@ func TestDirectLinkPostSaleAfterPendingCapture(t *testing.T) {
 			s := startServer(t, serverOpts{engine: engine, clock: clk, env: map[string]string{"OPENPSP_ACQUIRER_TIMEOUT": "300ms"}})
 			ctx := context.Background()
 
-			var (
-				mu    sync.Mutex
-				forms []url.Values
-				kinds []string
-			)
-			recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				body, _ := io.ReadAll(r.Body)
-				v, err := url.ParseQuery(string(body))
-				if err != nil {
-					http.Error(w, err.Error(), http.StatusBadRequest)
-					return
-				}
-				mu.Lock()
-				forms = append(forms, v)
-				kinds = append(kinds, r.Method+" "+r.URL.Path+" "+r.Header.Get("Content-Type"))
-				mu.Unlock()
-				io.WriteString(w, "OK")
-			}))
-			t.Cleanup(recv.Close)
-			received := func() ([]url.Values, []string) {
-				mu.Lock()
-				defer mu.Unlock()
-				return append([]url.Values(nil), forms...), append([]string(nil), kinds...)
-			}
+			rec := newPostSaleRecorder(t)
+			recv, received := rec.srv, rec.received
 
 			// The operator sets the PSPID's post-sale URL.
 			var out bytes.Buffer
@@ -169,6 +147,41 @@ func TestDirectLinkPostSaleAfterPendingCapture(t *testing.T) {
 			}
 		})
 	}
+}
+
+// postSaleRecorder is a merchant's post-sale URL on loopback: it answers
+// OK and keeps every request's form and "METHOD path Content-Type".
+type postSaleRecorder struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	forms []url.Values
+	kinds []string
+}
+
+func newPostSaleRecorder(t *testing.T) *postSaleRecorder {
+	r := &postSaleRecorder{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		v, err := url.ParseQuery(string(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.mu.Lock()
+		r.forms = append(r.forms, v)
+		r.kinds = append(r.kinds, req.Method+" "+req.URL.Path+" "+req.Header.Get("Content-Type"))
+		r.mu.Unlock()
+		io.WriteString(w, "OK")
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// received returns the requests received so far.
+func (r *postSaleRecorder) received() ([]url.Values, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]url.Values(nil), r.forms...), append([]string(nil), r.kinds...)
 }
 
 // postSaleSHA is the merchant's SHA-OUT of a post-sale request, SHA-512:
