@@ -608,5 +608,11 @@ func authorizedDebit(t *testing.T, s *server, orderID string) string {
 	if len(txs) != 1 {
 		t.Fatalf("payment: %v", a)
 	}
+	// Said here, not left for the caller to find as "a capture is not
+	// possible on a DEBIT in status ERROR": with a tight acquirer deadline
+	// (OPENPSP_ACQUIRER_TIMEOUT) a very loaded machine can miss it.
+	if st := txs[0].(map[string]any)["detailedStatus"]; st != "AUTHORISED" {
+		t.Fatalf("the debit to work on is %v, not AUTHORISED: %v", st, a)
+	}
 	return txs[0].(map[string]any)["uuid"].(string)
 }
