@@ -130,6 +130,9 @@ func (in CreateInput) Check(production bool) error {
 	if strings.TrimSpace(in.Name) == "" {
 		return errors.New("shop name is required")
 	}
+	if err := checkSHAPassphrases(in.SHAIn, in.SHAOut); err != nil {
+		return err
+	}
 	return in.shop().validate(production)
 }
 
@@ -643,6 +646,11 @@ func (s *Service) AuthenticateDirectLink(ctx context.Context, pspid, user, passw
 
 // UpdateOgone changes a PSPID's settings and, when non-empty, its secrets.
 func (s *Service) UpdateOgone(ctx context.Context, shopID string, set OgoneSettings, shaIn, shaOut, algo, apiPassword string) error {
+	// Only the passphrases given: one stored before the check keeps
+	// working, and does not block a change of the settings.
+	if err := checkSHAPassphrases(shaIn, shaOut); err != nil {
+		return err
+	}
 	old, err := s.store.OgoneByShop(ctx, shopID)
 	if err != nil {
 		return err
@@ -731,13 +739,46 @@ func CheckDirectLinkPassword(p string) error {
 	case n > MaxDirectLinkPassword:
 		return fmt.Errorf("a DirectLink password must have at most %d characters, not %d", MaxDirectLinkPassword, n)
 	}
-	for i := 0; i < len(p); i++ {
-		if p[i] < 0x20 || p[i] > 0x7e {
-			return fmt.Errorf("a DirectLink password must be printable ASCII: character %d is not", i+1)
-		}
+	if i := notPrintableASCII(p); i >= 0 {
+		return fmt.Errorf("a DirectLink password must be printable ASCII: character %d is not", i+1)
 	}
 	if p[0] == ' ' || p[len(p)-1] == ' ' {
 		return errors.New("a DirectLink password must not start or end with a space")
+	}
+	return nil
+}
+
+// notPrintableASCII returns the index of the first byte of s that is not
+// printable ASCII (a control character, or a byte of a character beyond
+// ASCII), -1 if there is none.
+func notPrintableASCII(s string) int {
+	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r > 0x7e })
+}
+
+// checkSHAPassphrases refuses a SHA-IN or SHA-OUT passphrase given (empty:
+// none given, the caller keeps or makes one) that a merchant's code could
+// not hash as OpenPSP does. A passphrase is hashed after every parameter,
+// in the bytes of the request's encoding: ISO-8859-1 for DirectLink
+// without _utf8 and the post-sale requests of a PSPID in ISO-8859-1, UTF-8
+// for FlexCheckout and the return URLs (compat.md §2.4). Only printable
+// ASCII is the same bytes in both: an "é" hashes as one byte on one page
+// and two on another of the same PSPID, a character beyond Latin-1 has no
+// ISO-8859-1 bytes at all, and a control character or a space at either
+// end is a paste slip that the merchant's configuration would not repeat
+// (Ingenico fills a new PSPID's with a GUID). The error never shows the
+// passphrase: it is a secret.
+func checkSHAPassphrases(shaIn, shaOut string) error {
+	for _, p := range []struct{ name, value string }{{"SHA-IN", shaIn}, {"SHA-OUT", shaOut}} {
+		if p.value == "" {
+			continue
+		}
+		const rule = "ogone %s passphrase must be printable ASCII (letters, digits, punctuation; spaces only inside)"
+		if i := notPrintableASCII(p.value); i >= 0 {
+			return fmt.Errorf(rule+": character %d is not", p.name, i+1)
+		}
+		if p.value[0] == ' ' || p.value[len(p.value)-1] == ' ' {
+			return fmt.Errorf(rule+": it starts or ends with a space", p.name)
+		}
 	}
 	return nil
 }

@@ -108,6 +108,13 @@ func TestServiceRefusesTextThatIsNotOneLineOfUTF8(t *testing.T) {
 // settings, which then reach a Content-Security-Policy header (frame
 // ancestors) or a post-sale request. It refuses them itself, naming the
 // setting as `ogone settings set` calls it, and saves nothing; Create too.
+//
+// The SHA-IN and SHA-OUT passphrases were saved as given: a line break, a
+// tab, Latin-1 bytes, an "é" (hashed as one byte in ISO-8859-1 by
+// DirectLink and post-sale requests, as two in UTF-8 by FlexCheckout: no
+// merchant could match both), a space at either end (a paste slip). Only
+// printable ASCII, no space at either end, is taken; the refusal never
+// shows the passphrase.
 func TestOgoneSettingsRefuseTextThatIsNotUTF8OrHasControlCharacters(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -119,42 +126,68 @@ func TestOgoneSettingsRefuseTextThatIsNotUTF8OrHasControlCharacters(t *testing.T
 			t.Fatal(err)
 		}
 		id := created.Shop.ID
+		// What UpdateOgone and Create take of a PSPID.
+		type account struct {
+			settings      shop.OgoneSettings
+			shaIn, shaOut string
+		}
+		const shaIn, shaOut = "ogone SHA-IN passphrase must be printable ASCII", "ogone SHA-OUT passphrase must be printable ASCII"
 		for _, c := range []struct {
-			name   string
-			change func(*shop.OgoneSettings)
+			want   string
+			change func(*account)
 		}{
-			{"frame-ancestors", func(s *shop.OgoneSettings) { s.FrameAncestors = []string{"https://caf\xe9.example"} }},
-			{"frame-ancestors", func(s *shop.OgoneSettings) { s.FrameAncestors = []string{"https://a.example\r\nX-Evil: 1"} }},
-			{"return-fields", func(s *shop.OgoneSettings) { s.ReturnFields = []string{"ALIAS.\xffALIASID"} }},
-			{"mode", func(s *shop.OgoneSettings) { s.Mode = "TEST\x00" }},
-			{"default-eci", func(s *shop.OgoneSettings) { s.DefaultECI = "\x1b[2J7" }},
-			{"default-operation", func(s *shop.OgoneSettings) { s.DefaultOperation = "SAL\u0085" }},
-			{"charset", func(s *shop.OgoneSettings) { s.Charset = "UTF-8\x7f" }},
-			{"postsale-url", func(s *shop.OgoneSettings) { s.PostSaleURL = "https://shop.example/\xe9" }},
-			{"postsale-method", func(s *shop.OgoneSettings) { s.PostSaleMethod = "PO\tST" }},
+			{"ogone setting frame-ancestors" + notUTF8, func(a *account) { a.settings.FrameAncestors = []string{"https://caf\xe9.example"} }},
+			{"ogone setting frame-ancestors" + hasControl, func(a *account) { a.settings.FrameAncestors = []string{"https://a.example\r\nX-Evil: 1"} }},
+			{"ogone setting return-fields" + notUTF8, func(a *account) { a.settings.ReturnFields = []string{"ALIAS.\xffALIASID"} }},
+			{"ogone setting mode" + hasControl, func(a *account) { a.settings.Mode = "TEST\x00" }},
+			{"ogone setting default-eci" + hasControl, func(a *account) { a.settings.DefaultECI = "\x1b[2J7" }},
+			{"ogone setting default-operation" + hasControl, func(a *account) { a.settings.DefaultOperation = "SAL\u0085" }},
+			{"ogone setting charset" + hasControl, func(a *account) { a.settings.Charset = "UTF-8\x7f" }},
+			{"ogone setting postsale-url" + notUTF8, func(a *account) { a.settings.PostSaleURL = "https://shop.example/\xe9" }},
+			{"ogone setting postsale-method" + hasControl, func(a *account) { a.settings.PostSaleMethod = "PO\tST" }},
+			{shaIn, func(a *account) { a.shaIn = "Mysecretsig1875!?\n" }},
+			{shaIn, func(a *account) { a.shaIn = "Mysecret\tsig1875" }},
+			{shaIn, func(a *account) { a.shaIn = latin1Cafe + "-passphrase" }},
+			{shaIn, func(a *account) { a.shaIn = "Mot-de-passe-très-secret" }},
+			{shaIn, func(a *account) { a.shaIn = "Mysecretsig1875\u00a0" }},
+			{shaIn, func(a *account) { a.shaIn = " Mysecretsig1875!?" }},
+			{shaOut, func(a *account) { a.shaOut = "\x1b[31mMysecretsig1875" }},
+			{shaOut, func(a *account) { a.shaOut = "Mysecretsig1875!?\x7f" }},
+			{shaOut, func(a *account) { a.shaOut = "Mysecretsig1875!? " }},
+			{shaOut, func(a *account) { a.shaOut = "€uro-passphrase-1875" }},
 		} {
-			set := good
-			c.change(&set)
-			want := "ogone setting " + c.name + " must be"
-			wantRefusal(t, "UpdateOgone", svc.UpdateOgone(ctx, id, set, "", "", "", ""), want)
-			_, err = svc.Create(ctx, shop.CreateInput{Name: "Other", OgoneSettings: set})
-			wantRefusal(t, "Create", err, want)
+			a := account{settings: good}
+			c.change(&a)
+			err := svc.UpdateOgone(ctx, id, a.settings, a.shaIn, a.shaOut, "", "")
+			wantRefusal(t, "UpdateOgone", err, c.want)
+			_, err2 := svc.Create(ctx, shop.CreateInput{Name: "Other", OgoneSettings: a.settings, SHAIn: a.shaIn, SHAOut: a.shaOut})
+			wantRefusal(t, "Create", err2, c.want)
+			for _, secret := range []string{a.shaIn, a.shaOut} {
+				if secret != "" && ((err != nil && strings.Contains(err.Error(), secret)) || (err2 != nil && strings.Contains(err2.Error(), secret))) {
+					t.Errorf("the refusal shows the passphrase: %v / %v", err, err2)
+				}
+			}
 		}
 		og, err := svc.OgoneForShop(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(og.Settings, good) {
-			t.Fatalf("a refused update changed the settings: %+v, want %+v", og.Settings, good)
+		if !reflect.DeepEqual(og.Settings, good) || og.SHAIn != created.SHAIn || og.SHAOut != created.SHAOut {
+			t.Fatalf("a refused update changed the account: %+v, want %+v and the passphrases made by Create", og.Settings, good)
 		}
 		if list, err := svc.List(ctx); err != nil || len(list) != 1 {
 			t.Fatalf("after refused creations: %d shops, %v", len(list), err)
 		}
 		// UTF-8 beyond ASCII is fine where the setting allows it (an
-		// internationalised host).
+		// internationalised host). Any printable ASCII is a passphrase,
+		// spaces inside included: the demo's, Ingenico's documented
+		// example, and every punctuation mark.
 		good.PostSaleURL = "https://café.example/postsale"
-		if err := svc.UpdateOgone(ctx, id, good, "", "", "", ""); err != nil {
-			t.Fatalf("UpdateOgone with a UTF-8 URL: %v", err)
+		if err := svc.UpdateOgone(ctx, id, good, shop.DemoSHAPassphrase, "a b ~!@#$%^&*()_+`-={}|[]\\:\";'<>?,./", "", ""); err != nil {
+			t.Fatalf("UpdateOgone with a UTF-8 URL and printable ASCII passphrases: %v", err)
+		}
+		if _, err := svc.Create(ctx, shop.CreateInput{Name: "Third", SHAIn: "0123456789abcdefXYZ", SHAOut: shop.DemoSHAPassphrase}); err != nil {
+			t.Fatalf("Create with printable ASCII passphrases: %v", err)
 		}
 	})
 }
