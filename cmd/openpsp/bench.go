@@ -58,7 +58,7 @@ func benchFlags() (*flag.FlagSet, *benchFlagValues) {
 	fs.IntVar(&o.Concurrency, "c", 64, "concurrent keep-alive clients")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measured duration")
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "load before the measured window (not counted)")
-	fs.IntVar(&o.VaultSize, "vault-size", 0, "pre-fill the vault with this many tokens first (payments pick among them; silent, get and mixed get at least 1000)")
+	fs.IntVar(&o.VaultSize, "vault-size", 0, fmt.Sprintf("pre-fill the vault with this many tokens first, at most %d (payments pick among them; silent, get and mixed get at least 1000)", bench.MaxVaultSize))
 	fs.StringVar(&o.Target, "target", "", "base URL of a running server instead of starting one")
 	fs.StringVar(&o.ShopID, "shop", "", "shop id for -target, whose TEST-mode vault gets the bench tokens (default: the demo shop; tokenize and mixed run as the demo shop only)")
 	fs.StringVar(&o.Password, "password", "", "REST API TEST password for -target (default: the demo shop's)")

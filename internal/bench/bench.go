@@ -38,6 +38,14 @@ const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 // goroutine with its latency buffer, allocated before the first request.
 const MaxConcurrency = 10000
 
+// MaxVaultSize is the most tokens -vault-size pre-fills: ten times the
+// largest run the README reports. A token takes about 750 bytes of SQLite
+// database (measured on 20,000), so this is some 7.5 GB and, at the
+// README's 1,000,000 in 25–50 s, minutes of pre-fill (about 20 on
+// PostgreSQL); a mistyped size (a few zeros too many) went on filling the
+// disk before the first request.
+const MaxVaultSize = 10_000_000
+
 // Options configures a run.
 type Options struct {
 	Scenario    string        // silent, checkout, tokenize, get, mixed, sdktest
@@ -209,6 +217,9 @@ func (o Options) Check() error {
 	}
 	if o.Concurrency > MaxConcurrency {
 		return fmt.Errorf("-c must be at most %d clients, not %d", MaxConcurrency, o.Concurrency)
+	}
+	if o.VaultSize > MaxVaultSize {
+		return fmt.Errorf("-vault-size must be at most %d tokens (about 7.5 GB of SQLite database), not %d", MaxVaultSize, o.VaultSize)
 	}
 	o.defaults()
 	sc, err := scenarioByName(o.Scenario)
