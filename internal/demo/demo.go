@@ -436,7 +436,9 @@ func (h *Handler) listIPN(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The IPNs are the demo shop's (signed with its password): their times
-	// in its zone, as its emails and /demo/mail tell them.
+	// in its zone of today. Unlike an email, which /demo/mail dates in the
+	// zone it wrote its times in, an IPN writes none of its own (its dates
+	// are UTC): the page is the shop's log of what it received.
 	zone, err := notify.ShopZone(r.Context(), h.opts.Shops, shop.DemoShopID)
 	if err != nil {
 		h.opts.Logger.ErrorContext(r.Context(), "demo: read the demo shop", "err", err)

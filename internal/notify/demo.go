@@ -35,9 +35,10 @@ type DemoOptions struct {
 	// ShopPath is where the demo shop is: the list links back to it (the
 	// shop links to the mailbox). Empty: no link.
 	ShopPath string
-	// Shops finds each message's shop, whose time zone the page writes
-	// the message's time in, as the message does; nil, or a shop not
-	// found: UTC.
+	// Shops finds the shop of a message read without its content, whose
+	// time zone of today the page then writes the message's time in (a
+	// message read with it: the zone the message wrote its times in);
+	// nil, or a shop not found: UTC.
 	Shops  ShopFinder
 	Logger *slog.Logger
 }
@@ -74,7 +75,7 @@ type demoPage struct {
 	Outgoing bool
 	Messages []store.DemoMessage
 	Message  store.DemoMessage
-	zones    map[string]*time.Location // shop id → its time zone
+	zones    map[string]*time.Location // message id → the zone of its times (messageZones)
 }
 
 // DemoWhen is when something reached a demo page (a kept message, an IPN
@@ -94,9 +95,10 @@ func DemoTime(t time.Time, loc *time.Location) DemoWhen {
 	return DemoWhen{Day: t.Format("2006-01-02"), Time: t.Format("15:04:05") + "\u00a0" + zoneLabel("en", t)}
 }
 
-// When is the time m was sent in its shop's time zone (DemoTime).
+// When is the time m was sent in the zone it wrote its times in
+// (DemoTime, messageZones).
 func (p demoPage) When(m store.DemoMessage) DemoWhen {
-	return DemoTime(m.CreatedAt, p.zones[m.ShopID])
+	return DemoTime(m.CreatedAt, p.zones[m.ID])
 }
 
 // ShopZone is the time zone of the shop id for the demo pages: UTC when
@@ -115,18 +117,30 @@ func ShopZone(ctx context.Context, shops ShopFinder, id string) (*time.Location,
 	return shop.Zone(s.Settings.TimeZone), nil
 }
 
-// shopZones finds the time zone of the shops of msgs (ShopZone).
-func (h *demoHandler) shopZones(ctx context.Context, msgs ...store.DemoMessage) (map[string]*time.Location, error) {
+// messageZones finds the time zone each of msgs wrote its times in: that
+// of its content, the shop's zone when the event happened
+// (Content.TimeZone), which the buyer read in the message itself. The
+// shop's zone of today was another once the shop moved: an email that
+// said 18:30 CET was listed at 12:30 EST. A message read without its
+// content: its shop's zone of today (ShopZone), the best guess left.
+func (h *demoHandler) messageZones(ctx context.Context, msgs ...store.DemoMessage) (map[string]*time.Location, error) {
 	zones := map[string]*time.Location{}
+	today := map[string]*time.Location{} // shop id → its zone of today
 	for _, m := range msgs {
-		if _, done := zones[m.ShopID]; done {
+		var c Content
+		if m.Payload != "" && json.Unmarshal([]byte(m.Payload), &c) == nil {
+			zones[m.ID] = shop.Zone(c.TimeZone)
 			continue
 		}
-		loc, err := ShopZone(ctx, h.o.Shops, m.ShopID)
-		if err != nil {
-			return nil, err
+		loc, ok := today[m.ShopID]
+		if !ok {
+			var err error
+			if loc, err = ShopZone(ctx, h.o.Shops, m.ShopID); err != nil {
+				return nil, err
+			}
+			today[m.ShopID] = loc
 		}
-		zones[m.ShopID] = loc
+		zones[m.ID] = loc
 	}
 	return zones, nil
 }
@@ -162,7 +176,7 @@ func (h *demoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_ = json.NewEncoder(w).Encode(demoJSON(msgs))
 			return
 		}
-		if page.zones, err = h.shopZones(r.Context(), msgs...); err != nil {
+		if page.zones, err = h.messageZones(r.Context(), msgs...); err != nil {
 			h.fail(w, err)
 			return
 		}
@@ -180,7 +194,7 @@ func (h *demoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, err)
 			return
 		}
-		if page.zones, err = h.shopZones(r.Context(), m); err != nil {
+		if page.zones, err = h.messageZones(r.Context(), m); err != nil {
 			h.fail(w, err)
 			return
 		}

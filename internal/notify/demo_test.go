@@ -2,12 +2,15 @@ package notify_test
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/notify"
+	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
@@ -65,6 +68,75 @@ func TestDemoMailboxTimesInTheShopsZone(t *testing.T) {
 		}
 		if js := get("/demo/mail?format=json"); strings.Count(js, `"createdAt":"2030-11-22T17:30:00.000000Z"`) != 2 {
 			t.Errorf("json times are not the UTC instant: %s", js)
+		}
+	})
+}
+
+// A kept message's time is written in the zone the message itself wrote
+// its times in: the shop's zone when the event happened, which its
+// content keeps. The mailbox wrote it in the shop's zone of today: after
+// the shop moved from Paris to New York, an email that tells the buyer
+// "18:30 CET" was listed as sent at 12:30 EST, an hour the buyer never
+// saw. Emails and SMS alike.
+func TestDemoMailboxTimesInTheZoneTheMessageWasSentIn(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := testShop()
+		s.Language = "en"
+		s.Settings.TimeZone = "Europe/Paris"
+		s.Settings.Notifications.TokenSMSMerchant = true
+		if err := db.InsertShop(ctx, s, nil, nil, t0); err != nil {
+			t.Fatal(err)
+		}
+		write(t, db, func(tx *sql.Tx) error {
+			if _, err := notify.PaymentEvent(tx, t0, s, notify.PaymentFacts{PaymentID: "pay-42", OrderID: "CMD-42", Mode: "TEST",
+				Accepted: true, Amount: 1250, Currency: "EUR", Brand: "VISA", PANMasked: "497010XXXXXX0055", At: t0}, "zoe@example.com", "en"); err != nil {
+				return err
+			}
+			_, err := notify.TokenEvent(tx, t0, s, notify.TokenCreated, tokenFacts(), notify.Buyer{})
+			return err
+		})
+		clk := clock.NewFake(t0)
+		email, err := notify.NewEmailDeliverer(notify.EmailOptions{Demo: db, Clock: clk, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := outbox.NewDispatcher(db, map[string]outbox.Deliverer{outbox.ChannelEmail: email,
+			outbox.ChannelSMS: notify.NewSMSDeliverer(notify.SMSOptions{Demo: db, From: "OpenPSP", Clock: clk, Logger: quiet()})},
+			outbox.Options{Clock: clk, Logger: quiet()})
+		if n, err := d.RunOnce(ctx); err != nil || n != 2 {
+			t.Fatalf("delivered %d, %v", n, err)
+		}
+		kept, err := db.DemoMessages(ctx, 10)
+		if err != nil || len(kept) != 2 {
+			t.Fatalf("kept %d messages, %v", len(kept), err)
+		}
+		for _, m := range kept {
+			if m.Channel == outbox.ChannelEmail && !strings.Contains(m.Text, "18:30 CET") {
+				t.Fatalf("the email does not write its time in Paris:\n%s", m.Text)
+			}
+		}
+
+		s.Settings.TimeZone = "America/New_York"
+		if err := db.UpdateShop(ctx, s, t0); err != nil {
+			t.Fatal(err)
+		}
+		h := notify.DemoHandler(db, notify.DemoOptions{Shops: db, Logger: quiet()})
+		get := func(path string) string {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+			}
+			return rec.Body.String()
+		}
+		if list := get("/demo/mail"); strings.Count(list, "<span>2030-11-22</span> <span>18:30:00\u00a0CET</span>") != 2 || strings.Contains(list, "\u00a0EST") {
+			t.Errorf("the list does not write both times as the messages did (18:30 CET):\n%s", list)
+		}
+		for _, m := range kept {
+			if view := get("/demo/mail/" + m.ID); !strings.Contains(view, ">2030-11-22 18:30:00\u00a0CET</time>") {
+				t.Errorf("%s: the view does not write the time as the message did (18:30 CET):\n%s", m.Channel, view)
+			}
 		}
 	})
 }

@@ -26,6 +26,10 @@ type DemoMessage struct {
 	HTML      string
 	Headers   map[string]string
 	CreatedAt time.Time
+	// Payload is what its outbox message holds, the content the message
+	// was written from (read, not kept: the outbox row has it); empty when
+	// that row is not there.
+	Payload string
 }
 
 // DemoKeep bounds the kept messages: a demo machine left running for months
@@ -74,14 +78,20 @@ func (db *DB) KeepDemoMessage(ctx context.Context, m DemoMessage) error {
 	return nil
 }
 
-const demoColumns = `id, outbox_id, shop_id, channel, event, mode, recipient, sender, subject, text_body, html_body, headers, created_at`
+// demoFrom joins each kept copy to its outbox message, for its payload: a
+// copy is deleted with its message (DeleteEndedOutbox), so the message is
+// there but for copies kept without one.
+const demoFrom = ` FROM demo_messages d LEFT JOIN outbox o ON o.id = d.outbox_id `
+
+const demoColumns = `d.id, d.outbox_id, d.shop_id, d.channel, d.event, d.mode, d.recipient, d.sender, d.subject, d.text_body,
+	d.html_body, d.headers, d.created_at, COALESCE(o.payload, '')`
 
 func scanDemo(row interface{ Scan(...any) error }) (DemoMessage, error) {
 	var m DemoMessage
 	var headers string
 	var created int64
 	if err := row.Scan(&m.ID, &m.OutboxID, &m.ShopID, &m.Channel, &m.Event, &m.Mode, &m.Recipient, &m.Sender, &m.Subject,
-		&m.Text, &m.HTML, &headers, &created); err != nil {
+		&m.Text, &m.HTML, &headers, &created, &m.Payload); err != nil {
 		return m, err
 	}
 	m.CreatedAt = FromMicros(created)
@@ -94,7 +104,7 @@ func (db *DB) DemoMessages(ctx context.Context, limit int) ([]DemoMessage, error
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+demoColumns+` FROM demo_messages ORDER BY created_at DESC, id DESC LIMIT $1`, limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+demoColumns+demoFrom+`ORDER BY d.created_at DESC, d.id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: demo messages: %w", err)
 	}
@@ -112,7 +122,7 @@ func (db *DB) DemoMessages(ctx context.Context, limit int) ([]DemoMessage, error
 
 // DemoMessage returns one kept message, or ErrNotFound.
 func (db *DB) DemoMessage(ctx context.Context, id string) (DemoMessage, error) {
-	m, err := scanDemo(db.read.QueryRowContext(ctx, `SELECT `+demoColumns+` FROM demo_messages WHERE id = $1`, id))
+	m, err := scanDemo(db.read.QueryRowContext(ctx, `SELECT `+demoColumns+demoFrom+`WHERE d.id = $1`, id))
 	if err == sql.ErrNoRows {
 		return m, ErrNotFound
 	}
