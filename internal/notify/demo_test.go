@@ -15,6 +15,21 @@ import (
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
+// demoMailbox returns a GET of the demo mailbox of db, which must answer
+// 200: the page's body.
+func demoMailbox(t *testing.T, db *store.DB) func(path string) string {
+	h := notify.DemoHandler(db, notify.DemoOptions{Shops: db, Logger: quiet()})
+	return func(path string) string {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+		return rec.Body.String()
+	}
+}
+
 // The demo mailbox writes when each message was sent in its shop's time
 // zone, named as the English emails name it, as the message itself does:
 // the list said "Received (UTC)" and 17:30 for an email that says 18:30
@@ -38,15 +53,7 @@ func TestDemoMailboxTimesInTheShopsZone(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		h := notify.DemoHandler(db, notify.DemoOptions{Shops: db, Logger: quiet()})
-		get := func(path string) string {
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-			if rec.Code != http.StatusOK {
-				t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
-			}
-			return rec.Body.String()
-		}
+		get := demoMailbox(t, db)
 		list := get("/demo/mail")
 		for _, want := range []string{"><span>2030-11-22</span> <span>18:30:00\u00a0CET</span></time>", "<span>2030-11-22</span> <span>17:30:00\u00a0UTC</span></time>", `<th scope="col">Received</th>`} {
 			if !strings.Contains(list, want) {
@@ -121,15 +128,7 @@ func TestDemoMailboxTimesInTheZoneTheMessageWasSentIn(t *testing.T) {
 		if err := db.UpdateShop(ctx, s, t0); err != nil {
 			t.Fatal(err)
 		}
-		h := notify.DemoHandler(db, notify.DemoOptions{Shops: db, Logger: quiet()})
-		get := func(path string) string {
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-			if rec.Code != http.StatusOK {
-				t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
-			}
-			return rec.Body.String()
-		}
+		get := demoMailbox(t, db)
 		if list := get("/demo/mail"); strings.Count(list, "<span>2030-11-22</span> <span>18:30:00\u00a0CET</span>") != 2 || strings.Contains(list, "\u00a0EST") {
 			t.Errorf("the list does not write both times as the messages did (18:30 CET):\n%s", list)
 		}
