@@ -60,6 +60,17 @@ func unavailable(err error) error {
 	return err
 }
 
+// hostedWallets is the wallet as the pages use it, its database outages
+// marked as Form's are: a saved card's deletion that fails because the
+// database cannot be reached reads as the service temporarily
+// unavailable, not as a card that could not be deleted.
+type hostedWallets struct{ hosted.Wallets }
+
+func (w hostedWallets) Delete(ctx context.Context, formToken, cardID string) (string, error) {
+	res, err := w.Wallets.Delete(ctx, formToken, cardID)
+	return res, unavailable(err)
+}
+
 // closedByExpiry reports whether p's order cycle is closed only because its
 // form expired: nothing paid or waiting, attempts left. Its buyer reads
 // that the form expired, not that the payment was processed.

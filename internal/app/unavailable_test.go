@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
@@ -12,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store/storetest"
+	"github.com/openpsp/openpsp/internal/vault"
 )
 
 // PostgreSQL stops taking connections under a running copy (its
@@ -90,5 +93,68 @@ func TestDatabaseUnavailableBuyerPagesSayTemporarilyUnavailable(t *testing.T) {
 		if strings.Contains(body, "Ein technischer Fehler") || strings.Contains(body, "error técnico") {
 			t.Errorf("%s: the technical-error page:\n%s", c.what, body)
 		}
+	}
+}
+
+// A database that fails during a saved card's deletion without the script
+// (here PostgreSQL refusing the token's update as a full disk does,
+// SQLSTATE 53100) answered the form with "The card could not be deleted"
+// (HTTP 500): the wallet's error reached the pages unmarked. The buyer
+// reads the temporarily-unavailable page, in their language, 503 with
+// Retry-After, as on the other pages when the database is unavailable;
+// the card stays in the wallet.
+func TestDatabaseUnavailableDuringWalletDeletion(t *testing.T) {
+	dbURL := storetest.NewPostgresDatabase(t)
+	a := newerSchemaApp(t, t.TempDir(), dbURL, clock.Real{}, io.Discard)
+	ctx := context.Background()
+	sh, creds, err := a.Shops.Authenticate(ctx, shop.DemoShopID, shop.DemoTestPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := "down-buyer"
+	_, formToken, err := a.Payments.CreatePayment(ctx, sh, creds, payment.CreateInput{Amount: 990, Currency: "EUR", OrderID: "DOWN-WALLET",
+		FormAction: payment.ActionCustomerWallet, Customer: payment.Customer{Reference: &ref}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pan, _ := card.ParsePAN("4970100000000055")
+	tok, err := a.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest, PAN: pan,
+		Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, CustomerReference: ref, Customer: json.RawMessage(`{}`), Origin: "V4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$;
+		CREATE TRIGGER disk_full BEFORE UPDATE ON tokens FOR EACH ROW EXECUTE FUNCTION disk_full()`); err != nil {
+		t.Fatal(err)
+	}
+
+	form := url.Values{"card": {tok.ID}, "confirm": {"yes"}}
+	r, _ := http.NewRequest(http.MethodPost, a.URL()+"/pay/"+formToken+"/wallet/delete/page?kr-language=it", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	body := html.UnescapeString(string(b))
+	want := "Questo servizio di pagamento è temporaneamente non disponibile."
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, want) {
+		t.Errorf("deletion with the database failing: HTTP %d, want 503 and %q:\n%s", resp.StatusCode, want, body)
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+		t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
+	}
+	got, err := a.Vault.Get(ctx, shop.DemoShopID, tok.Value)
+	if err != nil || got.Status != vault.StatusActive {
+		t.Errorf("the token after the failed deletion: %+v %v", got.Status, err)
 	}
 }

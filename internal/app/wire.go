@@ -44,7 +44,7 @@ func (a *App) wire() error {
 
 	pages := hosted.New(hosted.Options{
 		Payments: hostedPayments{pay: a.Payments, shops: a.Shops, wallets: a.Wallet}, Keys: hostedKeys{shops: a.Shops},
-		Wallet: a.Wallet.Hosted(), Authenticator: a.Authenticator, SealKey: a.Keys.DeriveKey("hosted/3ds-card-seal"), Clock: a.Clock, Log: a.Log,
+		Wallet: hostedWallets{a.Wallet.Hosted()}, Authenticator: a.Authenticator, SealKey: a.Keys.DeriveKey("hosted/3ds-card-seal"), Clock: a.Clock, Log: a.Log,
 	})
 	a.pages = pages
 	a.mount(pages.Register)

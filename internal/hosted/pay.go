@@ -280,6 +280,7 @@ func (h *Handler) serveForm(w http.ResponseWriter, r *http.Request, embedded boo
 		return
 	}
 	pg.newCard = r.URL.Query().Get(fieldTab) == tabNew
+	pg.deletedCard = deletedCard(r.URL.Query(), pg.form)
 	h.render(w, http.StatusOK, pg, h.formView(pg))
 }
 

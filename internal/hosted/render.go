@@ -113,7 +113,8 @@ type view struct {
 	WalletAction   string
 	// WalletDeletePageAction is where the bin icons post without the
 	// script; WalletMessage is the wallet's status line (a deletion's
-	// outcome); DeleteCard the card the confirmation page deletes.
+	// outcome; above the card form once no saved card is left);
+	// DeleteCard the card the confirmation page deletes.
 	WalletDeletePageAction string
 	WalletMessage          string
 	DeleteCard             string
@@ -182,6 +183,9 @@ type page struct {
 	// script (fieldTab): the page shows that panel, and a form posted
 	// from it pays with the card typed there.
 	newCard bool
+	// deletedCard: the last digits of the saved card the buyer has just
+	// deleted without the script (deletedCard), told as a status.
+	deletedCard string
 }
 
 func (h *Handler) newView(pg page, kind string) *view {
@@ -253,6 +257,11 @@ func (h *Handler) formView(pg page) *view {
 	v.ClientMessages, _ = jsonstr.Marshal(cm)
 	v.FormAction = pg.form.FormAction
 	h.fillWallet(pg, v)
+	if pg.deletedCard != "" {
+		// A status, also once the last card is gone and the wallet
+		// with it: the template shows it above the card form then.
+		v.WalletMessage = fmt.Sprintf(m["wallet_deleted"], pg.deletedCard)
+	}
 	return v
 }
 

@@ -439,20 +439,60 @@ func (h *Handler) deleteCardPage(w http.ResponseWriter, r *http.Request, embedde
 	switch {
 	case errors.Is(err, ErrCardNotFound):
 		h.renderWalletStatus(w, http.StatusNotFound, pg, m["wallet_delete_failed"])
-	case err != nil:
+	case errors.Is(err, ErrUnavailable):
 		h.log.ErrorContext(r.Context(), "hosted: deleting a saved card", "err", err)
-		h.renderWalletStatus(w, http.StatusInternalServerError, pg, m["wallet_delete_failed"])
+		h.unavailable(w, r, pg, false)
+	case err != nil:
+		// The form again, as after a payment's technical error: the
+		// buyer may try again, and no 500 for a page they can use.
+		h.log.ErrorContext(r.Context(), "hosted: deleting a saved card", "err", err)
+		h.renderWalletStatus(w, http.StatusOK, pg, m["wallet_delete_failed"])
 	case res == DeleteManual:
 		h.renderWalletStatus(w, http.StatusOK, pg, m["wallet_manual"])
 	case res == DeleteSubscription:
 		h.renderWalletStatus(w, http.StatusOK, pg, m["wallet_subscription"])
 	default:
-		h.renderWalletStatus(w, http.StatusOK, pg, fmt.Sprintf(m["wallet_deleted"], last4Of(*chosen)))
+		h.redirectAfterDelete(w, r, pg, last4Of(*chosen))
 	}
 }
 
+// fieldDeleted, in the query of the form's page, is the last four digits
+// of the saved card a deletion without the script has just deleted: the
+// page tells it in the wallet's status line.
+const fieldDeleted = "deleted"
+
+// walletMessageID is the id of the wallet's status line, the fragment the
+// page is loaded at after a deletion: the focus is on the outcome.
+const walletMessageID = "kr-wallet-msg"
+
+// redirectAfterDelete answers a deletion done without the script with 303
+// to the form's page (Post/Redirect/Get), with the page's parameters and
+// the card's last digits (fieldDeleted): the page shows the wallet without
+// the card and says it is deleted, and reloading it loads the page again
+// instead of posting the deletion again, which would read "could not be
+// deleted".
+func (h *Handler) redirectAfterDelete(w http.ResponseWriter, r *http.Request, pg page, last4 string) {
+	q := pg.params.query()
+	q.Set(fieldDeleted, last4)
+	setPageHeaders(w, pagePolicy{nonce: newNonce(), embedded: pg.embedded})
+	http.Redirect(w, r, pagePath(pg)+"?"+q.Encode()+"#"+walletMessageID, http.StatusSeeOther)
+}
+
+// deletedCard is the last digits of the card a deletion without the
+// script has just deleted (fieldDeleted in the query of a wallet's page),
+// "" when there is none: anything but four digits is ignored, so that the
+// address tells nothing else in the page.
+func deletedCard(q url.Values, f Form) string {
+	d := q.Get(fieldDeleted)
+	if f.FormAction != "CUSTOMER_WALLET" || len(d) != 4 || strings.Trim(d, "0123456789") != "" {
+		return ""
+	}
+	return d
+}
+
 // renderWalletStatus shows the form again with msg in the wallet's status
-// line, or, when no saved card is left to show, above the form.
+// line, or, when no saved card is left to show, in the form's error area:
+// msg then says the deletion failed.
 func (h *Handler) renderWalletStatus(w http.ResponseWriter, status int, pg page, msg string) {
 	v := h.formView(pg)
 	if len(v.Wallet) > 0 {

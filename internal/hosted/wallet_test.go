@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -25,6 +27,9 @@ type fakeWallets struct {
 	// pay, when set, is told of each saved-card payment: its form is
 	// over, with the outcome Payments.Outcome reads again.
 	pay *fakePayments
+	// deleteErr, when set, is what Delete fails with (the database gone
+	// during the deletion).
+	deleteErr error
 }
 
 func newFakeWallets() *fakeWallets {
@@ -97,6 +102,8 @@ func (f *fakeWallets) Delete(_ context.Context, formToken, id string) (string, e
 	defer f.mu.Unlock()
 	c, ok := f.find(id)
 	switch {
+	case f.deleteErr != nil:
+		return "", f.deleteErr
 	case !ok:
 		return "", ErrCardNotFound
 	case f.manual:
@@ -105,6 +112,8 @@ func (f *fakeWallets) Delete(_ context.Context, formToken, id string) (string, e
 		return DeleteSubscription, nil
 	}
 	f.deleted = append(f.deleted, id)
+	// The card leaves the wallet, as a cancelled token leaves the buyer's.
+	f.cards = slices.DeleteFunc(f.cards, func(c SavedCard) bool { return c.ID == id })
 	return DeleteDone, nil
 }
 
@@ -370,7 +379,7 @@ func TestSavedCardPostReplayedAfterEndShowsTheOutcome(t *testing.T) {
 // TestWalletDeletePage: the deletion without the script. The first post
 // only asks to confirm; a subscription card or an unknown one is told at
 // once, as a page (never JSON, never a 500); a one-click form deletes
-// nothing; the confirmed post deletes and the form says so.
+// nothing; the confirmed post deletes.
 func TestWalletDeletePage(t *testing.T) {
 	e, fw := walletEnv(t)
 	e.pay.add(oneClickForm("oc"))
@@ -405,8 +414,150 @@ func TestWalletDeletePage(t *testing.T) {
 	if len(fw.deleted) != 0 {
 		t.Fatalf("deleted %v", fw.deleted)
 	}
-	code, body = post("/pay/w/wallet/delete/page?kr-language=en", url.Values{"card": {"c1"}, "confirm": {"yes"}})
-	if code != http.StatusOK || !slices.Equal(fw.deleted, []string{"c1"}) || !strings.Contains(body, fmt.Sprintf(m["wallet_deleted"], "0055")) {
-		t.Errorf("confirmed: %d, deleted %v: %.400s", code, fw.deleted, body)
+	// The confirmed post deletes, and sends the buyer to the form
+	// (TestWalletDeletePageRedirectsToThePage).
+	code, _ = post("/pay/w/wallet/delete/page?kr-language=en", url.Values{"card": {"c1"}, "confirm": {"yes"}})
+	if code != http.StatusSeeOther || !slices.Equal(fw.deleted, []string{"c1"}) {
+		t.Errorf("confirmed: %d, deleted %v", code, fw.deleted)
+	}
+}
+
+// deleteWithoutScript posts the confirmed deletion of card from the page
+// target (path and query, without "/wallet/delete/page") as a buyer's
+// browser without the script does.
+func deleteWithoutScript(t *testing.T, e *env, target, card string) *httptest.ResponseRecorder {
+	t.Helper()
+	path, query, _ := strings.Cut(target, "?")
+	return e.do(t, "POST", path+walletDeletePagePath+"?"+query, url.Values{"card": {card}, "confirm": {"yes"}}, "Sec-Fetch-Site", "same-origin")
+}
+
+// formErrorText is the text of the form's error area (role=alert).
+func formErrorText(t *testing.T, body string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(body, `id="kr-form-error"`)
+	if !ok {
+		t.Fatalf("the page has no error area:\n%s", body)
+	}
+	_, rest, _ = strings.Cut(rest, ">")
+	text, _, _ := strings.Cut(rest, "</div>")
+	return text
+}
+
+// A buyer without the script who deleted a saved card and reloaded the
+// page posted the deletion again and read "The card could not be
+// deleted" (the card was gone). The confirmed deletion now answers 303 to
+// the form's own page (Post/Redirect/Get), with the page's parameters
+// (language, return address; the embedded form's origin and public key)
+// and the card's last digits, which the page tells in the wallet's status
+// line in the buyer's language, the focus on it (the fragment). Loading
+// the page again deletes nothing and shows no error.
+func TestWalletDeletePageRedirectsToThePage(t *testing.T) {
+	e, fw := walletEnv(t)
+	for _, target := range []string{
+		"/pay/w?kr-language=fr&kr-post-url-success=" + url.QueryEscape("https://shop.example/ok"),
+		embeddedURL("w", "https://shop.example", demoPublicKey) + "&kr-language=fr",
+	} {
+		fw.cards, fw.deleted = newFakeWallets().cards, nil
+		w := deleteWithoutScript(t, e, target, "c1")
+		if w.Code != http.StatusSeeOther {
+			t.Fatalf("%s: confirmed deletion answered %d, want 303:\n%s", target, w.Code, w.Body)
+		}
+		loc, err := url.Parse(w.Header().Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := url.Parse(target)
+		want := page.Query()
+		want.Set("deleted", "0055")
+		if loc.Host != "" || loc.Path != page.Path || loc.Fragment != "kr-wallet-msg" || !maps.EqualFunc(loc.Query(), want, slices.Equal) {
+			t.Errorf("%s: redirected to %s, want %s?%s#kr-wallet-msg", target, loc, page.Path, want.Encode())
+		}
+		msg := fmt.Sprintf(messages["fr"]["wallet_deleted"], "0055")
+		for load := range 2 {
+			w := e.do(t, "GET", loc.RequestURI(), nil)
+			body := html.UnescapeString(w.Body.String())
+			if w.Code != http.StatusOK || !strings.Contains(body, `<p id="kr-wallet-msg" class="wallet-msg" role="status" tabindex="-1">`+msg+`</p>`) {
+				t.Errorf("%s, load %d of the page: %d, want the wallet with %q in its status line:\n%s", target, load+1, w.Code, msg, body)
+			}
+			if got := formErrorText(t, body); got != "" {
+				t.Errorf("%s, load %d of the page shows the error %q", target, load+1, got)
+			}
+			if !strings.Contains(body, `<html lang="fr"`) || !strings.Contains(body, `data-card="c2"`) || strings.Contains(body, `data-card="c1"`) {
+				t.Errorf("%s, load %d: not the French wallet with c2 alone:\n%s", target, load+1, body)
+			}
+		}
+		if !slices.Equal(fw.deleted, []string{"c1"}) {
+			t.Errorf("%s: deleted %v, want c1 once", target, fw.deleted)
+		}
+	}
+	// The status line's parameter is only ever four digits, on a wallet's
+	// form: anything else shows nothing.
+	for _, q := range []string{"deleted=00551", "deleted=abcd", "deleted=%3Cb%3E"} {
+		body := e.do(t, "GET", "/pay/w?"+q, nil).Body.String()
+		if !strings.Contains(body, `role="status" tabindex="-1"></p>`) {
+			t.Errorf("?%s shows a status:\n%s", q, body)
+		}
+	}
+	e.pay.add(demoForm("p"))
+	if body := e.do(t, "GET", "/pay/p?deleted=0055", nil).Body.String(); strings.Contains(body, "0055") {
+		t.Errorf("a form without a wallet tells a deletion:\n%s", body)
+	}
+}
+
+// Deleting the last saved card without the script showed its success ("The
+// card ending in 0055 has been deleted.") in the form's error area (red,
+// role=alert). With no card left the page is the plain card form, to pay
+// with a new card, and the message is a status above it (role=status, not
+// the error's styling), in each language of the pages.
+func TestWalletDeletePageLastCardIsAStatus(t *testing.T) {
+	e, fw := walletEnv(t)
+	for _, l := range languages {
+		fw.cards = newFakeWallets().cards[:1]
+		w := deleteWithoutScript(t, e, "/pay/w?kr-language="+l, "c1")
+		if w.Code != http.StatusSeeOther {
+			t.Fatalf("%s: the last card's deletion answered %d, want 303:\n%s", l, w.Code, w.Body)
+		}
+		loc, err := url.Parse(w.Header().Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w = e.do(t, "GET", loc.RequestURI(), nil)
+		body := html.UnescapeString(w.Body.String())
+		msg := fmt.Sprintf(messages[l]["wallet_deleted"], "0055")
+		if w.Code != http.StatusOK || !strings.Contains(body, `<p id="kr-wallet-msg" class="wallet-msg" role="status" tabindex="-1">`+msg+`</p>`) {
+			t.Errorf("%s: %d, want %q as a status:\n%s", l, w.Code, msg, body)
+		}
+		if got := formErrorText(t, body); got != "" {
+			t.Errorf("%s: the error area reads %q", l, got)
+		}
+		if !strings.Contains(body, `<html lang="`+l+`"`) || !strings.Contains(body, `id="kr-pan"`) || !strings.Contains(body, `id="kr-pay"`) ||
+			strings.Contains(body, `id="kr-wallet"`) {
+			t.Errorf("%s: not the card form without a wallet:\n%s", l, body)
+		}
+	}
+}
+
+// A database that failed during a deletion without the script answered
+// the form with HTTP 500 and "The card could not be deleted". The buyer
+// reads the temporarily-unavailable page the other pages show when the
+// database is unavailable: 503 with Retry-After, in their language. Any
+// other failure is the form again with the failure (no 500).
+func TestWalletDeletePageDatabaseUnavailable(t *testing.T) {
+	e, fw := walletEnv(t)
+	fw.deleteErr = fmt.Errorf("wallet: cancel token: %w: failed to connect", ErrUnavailable)
+	w := deleteWithoutScript(t, e, "/pay/w?kr-language=de", "c1")
+	checkUnavailable(t, "deletion", w, "de", MessageUnavailableNotCharged)
+	checkPageHeaders(t, w, false)
+	w = deleteWithoutScript(t, e, embeddedURL("w", "https://shop.example", demoPublicKey)+"&kr-language=it", "c1")
+	checkUnavailable(t, "embedded form's deletion", w, "it", MessageUnavailableNotCharged)
+	checkPageHeaders(t, w, true)
+
+	fw.deleteErr = fmt.Errorf("wallet: decode the token: bad JSON")
+	w = deleteWithoutScript(t, e, "/pay/w?kr-language=es", "c1")
+	if body := html.UnescapeString(w.Body.String()); w.Code != http.StatusOK || !strings.Contains(body, messages["es"]["wallet_delete_failed"]) {
+		t.Errorf("another failure: HTTP %d, want 200 and the form with %q:\n%s", w.Code, messages["es"]["wallet_delete_failed"], body)
+	}
+	if len(fw.deleted) != 0 {
+		t.Errorf("deleted %v", fw.deleted)
 	}
 }
