@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http/httptest"
@@ -10,7 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/vault"
+	"github.com/openpsp/openpsp/internal/wallet"
 )
 
 // liveFormVariants are the payments a live form is made for: a plain
@@ -24,23 +28,35 @@ var liveFormVariants = []string{
 	`{"amount":100,"currency":"JPY","orderId":"fz-form","strongAuthentication":"DISABLED"}`,
 }
 
-// liveFormSuffixes are the addresses of a live form a buyer's browser posts to.
-var liveFormSuffixes = []string{"", "/3ds", "/3ds/complete", "/wallet/delete"}
+// liveFormSuffixes are the addresses of a live form a buyer's browser
+// posts to: the card form, its 3-D Secure steps, and the saved card's
+// deletion, by the form script (JSON) and without it (pages).
+var liveFormSuffixes = []string{"", "/3ds", "/3ds/complete", "/wallet/delete", walletDeletePage}
+
+// walletDeletePage is the saved card's deletion without the script: its
+// confirmation page, then the form's page again (303).
+const walletDeletePage = "/wallet/delete/page"
 
 // sealedMark in a fuzzed body stands for the sealed card of a challenge
 // really started on the same form, so that the 3-D Secure step posts are
 // reached past the seal.
 const sealedMark = "SEALED"
 
+// savedCardMark in a fuzzed body stands for the id of a saved card of the
+// wallet's customer (fz-cust), saved first when the wallet has none, so
+// that the deletion goes past its unknown-card answer.
+const savedCardMark = "SAVEDCARD"
+
 // FuzzLiveFormPosts posts any form, query string and Accept-Language to the
 // payment pages of a form that exists and can be paid (FuzzBuyerPagePosts
 // only reaches unknown forms): the card form (hosted and embedded), its
 // 3-D Secure steps (with a real sealed card when the body says SEALED) and
-// the saved-card deletion. Whatever comes in, the buyer gets a page in one
+// the saved-card deletion, with and without the script (of a real saved
+// card when the body says SAVEDCARD). Whatever comes in, the buyer gets a page in one
 // of the pages' languages, or the form script the JSON answer it reads,
-// never a 5xx; the card number posted is never written back into the
-// answer; and a post that is refused (4xx) writes no payment, transaction,
-// token or notification.
+// never a 5xx, or a redirection to the form's own page; the card number
+// posted is never written back into the answer; and a post that is refused
+// (4xx) writes no payment, transaction, token or notification.
 func FuzzLiveFormPosts(f *testing.F) {
 	a, h := fuzzApp(f)
 	const good = "pan=4970100000000055&expiry=12%2F39&csc=123&holder=Jane+Doe"
@@ -61,6 +77,15 @@ func FuzzLiveFormPosts(f *testing.F) {
 		{0 | 8 | 64, "origin=https://merchant.example", "", good}, {0 | 64, "kr-post-url-success=javascript:alert(1)", "", good},
 		{1 | 64, "", "", "pan=4970100000000055&pan=5555555555554444&expiry=12%2F39&csc=123&save=on"},
 		{0, "", "", "pan=%EF%BC%94970100000000055&expiry=12%2F39&csc=123"},
+		// The deletion without the script (suffix 4: bit 7): the
+		// confirmation page, the confirmed deletion (hosted, embedded),
+		// an unknown card, a form without a wallet, a body that does not
+		// parse, a card number where the card's id goes.
+		{2 | 128, "kr-language=de", "", "card=" + savedCardMark},
+		{2 | 128, "kr-language=fr&kr-post-url-success=https://merchant.example/ok", "", "card=" + savedCardMark + "&confirm=yes"},
+		{2 | 8 | 128, "origin=https://merchant.example&kr-public-key=" + url.QueryEscape(shop.DemoTestPublicKey), "it", "card=" + savedCardMark + "&confirm=yes"},
+		{2 | 128 | 64, "", "es", "card=x&confirm=yes"}, {0 | 128, "", "", "card=" + savedCardMark + "&confirm=yes"},
+		{2 | 128, "", "fr", "card=%zz"}, {2 | 128, "kr-language=en", "", "card=4970100000000055&pan=4970100000000055&confirm=yes"},
 	} {
 		f.Add(s.which, s.query, s.lang, s.body)
 	}
@@ -74,7 +99,9 @@ func FuzzLiveFormPosts(f *testing.F) {
 		}
 		variant := liveFormVariants[int(which&7)%len(liveFormVariants)]
 		embedded := which&8 != 0
-		suffix := liveFormSuffixes[int(which>>4)&3]
+		// Bits 4, 5 and 7: the first four suffixes keep the bits they
+		// had before the fifth came.
+		suffix := liveFormSuffixes[(int(which>>4)&3|int(which>>5)&4)%len(liveFormSuffixes)]
 		asJSON := which&64 != 0
 
 		post := func(target, body string, asJSON bool) *httptest.ResponseRecorder {
@@ -126,6 +153,9 @@ func FuzzLiveFormPosts(f *testing.F) {
 			// default settings) give one; the others stand as they are.
 			body = strings.ReplaceAll(body, sealedMark, url.QueryEscape(res.Sealed))
 		}
+		if strings.Contains(body, savedCardMark) {
+			body = strings.ReplaceAll(body, savedCardMark, url.QueryEscape(savedCardID(t, a)))
+		}
 		target := base + suffix
 		if query != "" {
 			if strings.ContainsAny(query, " #\r\n\t") {
@@ -145,12 +175,21 @@ func FuzzLiveFormPosts(f *testing.F) {
 		// The saved-card deletion answers JSON whatever Accept says (its
 		// fetch reads JSON only); the challenge page (/3ds) is HTML
 		// whatever Accept says (form.js navigates to it with a form post).
-		if asJSON && suffix != "/3ds" || suffix == "/wallet/delete" && strings.HasPrefix(ct, "application/json") {
+		// The deletion without the script answers pages whatever Accept
+		// says: no script reads them.
+		if asJSON && suffix != "/3ds" && suffix != walletDeletePage || suffix == "/wallet/delete" && strings.HasPrefix(ct, "application/json") {
 			var ans jsonAnswer
 			if !strings.HasPrefix(ct, "application/json") || json.Unmarshal(w.Body.Bytes(), &ans) != nil {
 				t.Fatalf("POST %s %q: HTTP %d %q is not the form script's JSON: %.300s", target, body, w.Code, ct, w.Body.String())
 			}
-		} else if w.Code < 300 || w.Code >= 400 {
+		} else if w.Code >= 300 && w.Code < 400 {
+			// Only a deletion done without the script redirects: to the
+			// form's own page, its status line.
+			loc := w.Header().Get("Location")
+			if suffix != walletDeletePage || w.Code != 303 || !strings.HasPrefix(loc, base+"?") || !strings.HasSuffix(loc, "#kr-wallet-msg") {
+				t.Fatalf("POST %s %q: HTTP %d to %q, not the form's page", target, body, w.Code, loc)
+			}
+		} else {
 			l := pageLanguage.FindStringSubmatch(w.Body.String())
 			if !strings.HasPrefix(ct, "text/html") || l == nil || !slices.Contains([]string{"en", "fr", "es", "it", "de"}, l[1]) {
 				t.Fatalf("POST %s %q: HTTP %d %q is not a buyer's page: %.300s", target, body, w.Code, ct, w.Body.String())
@@ -164,7 +203,7 @@ func FuzzLiveFormPosts(f *testing.F) {
 					}
 					return -1
 				}, pan)
-				if len(digits) >= 13 && strings.Contains(w.Body.String(), digits) {
+				if len(digits) >= 13 && (strings.Contains(w.Body.String(), digits) || strings.Contains(w.Header().Get("Location"), digits)) {
 					t.Fatalf("POST %s %q: the card number is written back in the answer: %.300s", target, body, w.Body.String())
 				}
 			}
@@ -175,4 +214,25 @@ func FuzzLiveFormPosts(f *testing.F) {
 			}
 		}
 	})
+}
+
+// savedCardID is the id a page names a saved card of the fuzzed wallet's
+// customer by (fz-cust, the demo shop's TEST mode): one of its active
+// cards, saved now when it has none (a fuzzed deletion took the last).
+func savedCardID(t *testing.T, a *App) string {
+	ctx := context.Background()
+	tokens, err := a.Wallet.Tokens(ctx, shop.DemoShopID, shop.ModeTest, "fz-cust", wallet.FilterActive)
+	if err != nil {
+		t.Fatalf("the wallet of fz-cust: %v", err)
+	}
+	if len(tokens) > 0 {
+		return tokens[0].ID
+	}
+	pan, _ := card.ParsePAN("4970100000000055")
+	tok, err := a.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest, PAN: pan,
+		Expiry: card.Expiry{Month: 12, Year: 2039}, CustomerReference: "fz-cust", Customer: json.RawMessage(`{}`), Origin: "V4"})
+	if err != nil {
+		t.Fatalf("saving a card for fz-cust: %v", err)
+	}
+	return tok.ID
 }
