@@ -135,23 +135,14 @@ func TestDatabaseUnavailableDuringWalletDeletion(t *testing.T) {
 	}
 
 	form := url.Values{"card": {tok.ID}, "confirm": {"yes"}}
-	r, _ := http.NewRequest(http.MethodPost, a.URL()+"/pay/"+formToken+"/wallet/delete/page?kr-language=it", strings.NewReader(form.Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("Sec-Fetch-Site", "same-origin")
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	body := html.UnescapeString(string(b))
+	resp := callURL(t, a.URL(), http.MethodPost, "/pay/"+formToken+"/wallet/delete/page?kr-language=it", "", "application/x-www-form-urlencoded", form.Encode())
+	body := html.UnescapeString(resp.body)
 	want := "Questo servizio di pagamento è temporaneamente non disponibile."
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, want) {
-		t.Errorf("deletion with the database failing: HTTP %d, want 503 and %q:\n%s", resp.StatusCode, want, body)
+	if resp.status != http.StatusServiceUnavailable || !strings.Contains(body, want) {
+		t.Errorf("deletion with the database failing: HTTP %d, want 503 and %q:\n%s", resp.status, want, body)
 	}
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
-		t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
+	if s, err := strconv.Atoi(resp.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+		t.Errorf("Retry-After %q", resp.header.Get("Retry-After"))
 	}
 	got, err := a.Vault.Get(ctx, shop.DemoShopID, tok.Value)
 	if err != nil || got.Status != vault.StatusActive {

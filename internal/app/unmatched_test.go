@@ -27,7 +27,13 @@ type answer struct {
 
 func call(t *testing.T, srv *httptest.Server, method, path, lang, contentType, body string) answer {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	return callURL(t, srv.URL, method, path, lang, contentType, body)
+}
+
+// callURL is call to the app served at base (scheme://host:port).
+func callURL(t *testing.T, base, method, path, lang, contentType, body string) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
