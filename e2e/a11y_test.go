@@ -399,6 +399,11 @@ func TestAccessibilityAudit(t *testing.T) {
 		must(err, "the bin icon's own form")
 		must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#kr-delete-yes"))), "the confirmation page")
 		a.check("saved-card deletion confirmation page, no script (en)")
+		// Confirmed, the form comes back (Post/Redirect/Get) with the
+		// outcome as a status: above the card form, the buyer's only card
+		// gone.
+		must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-delete-yes")), chromedp.WaitVisible(chromedp.CSS("#kr-wallet-msg"))), "the deletion, no script")
+		a.check("saved card deleted, no script: the card form with the status (en)")
 		// One-click: a payment of a saved card's token.
 		ft = create(t, map[string]any{"orderId": "a11y-oc-save", "formAction": "REGISTER_PAY"})
 		if out := postCard(t, s, ft, "4970100000000055"); out["accepted"] != true {
