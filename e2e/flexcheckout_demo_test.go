@@ -28,20 +28,20 @@ func TestFlexCheckoutDemoInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#submit"), in),
 	), "saving the card")
 	res := frameQuery(t, ctx, "#charge")
-	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main"), res))
+	text, err := chromedp.Run(ctx, browsertest.Text("main", res))
 	must(err, "reading the result")
 	for _, want := range []string{"SHA-OUT verified", "0 (created)", "XXXXXXXXXXXX0055", "basket=demo-42"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("FlexCheckout result lacks %q:\n%s", want, text)
 		}
 	}
-	alias, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#alias"), res))
+	alias, err := chromedp.Run(ctx, browsertest.Text("#alias", res))
 	must(err, "reading the alias")
 	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#charge"), res), chromedp.WaitVisible(chromedp.CSS("#dl-status"))), "charging through DirectLink")
-	status, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#dl-status")))
+	status, err := chromedp.Run(ctx, browsertest.Text("#dl-status"))
 	must(err, "reading the DirectLink status")
 	if status != "9" {
-		page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+		page, _ := chromedp.Run(ctx, browsertest.Text("main"))
 		t.Fatalf("DirectLink STATUS %q, want 9:\n%s", status, page)
 	}
 	browsertest.NoConsoleErrors(t, ctx)

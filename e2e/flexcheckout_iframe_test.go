@@ -179,7 +179,7 @@ func TestFlexCheckoutInAMerchantIframe(t *testing.T) {
 	}
 	// The return loaded in the frame, not in the whole window.
 	res := frameQuery(t, ctx, "#result")
-	if txt, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#result"), res)); err != nil || txt != "Thank you" {
+	if txt, err := chromedp.Run(ctx, browsertest.Text("#result", res)); err != nil || txt != "Thank you" {
 		t.Fatalf("the frame after the submit: %q %v", txt, err)
 	}
 	if _, err := s.Vault.Get(context.Background(), shop.DemoShopID, q.Get("Alias.AliasId")); err != nil {

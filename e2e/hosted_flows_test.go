@@ -46,9 +46,9 @@ func TestHostedPageRefusalThenChallenge(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#kr-pay")),
 		chromedp.WaitVisible(chromedp.CSS("#kr-form-error")),
 	), "paying with a refused card")
-	msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-form-error")))
+	msg, err := chromedp.Run(ctx, browsertest.Text("#kr-form-error"))
 	must(err, "reading the refusal")
-	attempts, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-attempts")))
+	attempts, err := chromedp.Run(ctx, browsertest.Text("#kr-attempts"))
 	must(err, "reading the attempts")
 	if msg == "" || !strings.Contains(attempts, "2") {
 		t.Fatalf("refusal %q, attempts %q", msg, attempts)

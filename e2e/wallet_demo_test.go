@@ -27,7 +27,7 @@ func TestReturningBuyerWalletInDemo(t *testing.T) {
 	}
 	paid := func(what string) {
 		must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("dl.facts"))), what)
-		page, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+		page, err := chromedp.Run(ctx, browsertest.Text("main"))
 		must(err, what)
 		if !strings.Contains(page, "Signature verified") || !strings.Contains(page, "PAID") {
 			t.Fatalf("%s: %s", what, page)

@@ -164,7 +164,7 @@ KR.onError(function (e) { report({error: e.errorCode}); });
 		t.Errorf("Lyra placeholder button is %q, want hidden", hidden)
 	}
 
-	label, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-pay"), in))
+	label, err := chromedp.Run(ctx, browsertest.Text("#kr-pay", in))
 	must(t, err, "pay button")
 	if label != "Payer 12,50\u00a0€" {
 		t.Errorf("pay button %q", label)
@@ -210,7 +210,7 @@ KR.onError(function (e) { report({error: e.errorCode}); });
 	if sub.Submit != "PAID" || sub.Raw != answer || sub.Hash != got.Get("kr-hash") || sub.Algo != "sha256_hmac" {
 		t.Errorf("onSubmit got %+v", sub)
 	}
-	landed, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#landed")))
+	landed, err := chromedp.Run(ctx, browsertest.Text("#landed"))
 	must(t, err, "merchant success page")
 	if landed != "/paid" {
 		t.Errorf("top page shows %q", landed)
@@ -276,7 +276,7 @@ func TestBrowserHostedChallenge(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#kr-pay")),
 		chromedp.WaitVisible(chromedp.CSS("#kr-acs-approve")),
 	), "reaching the challenge")
-	title, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-acs-title")))
+	title, err := chromedp.Run(ctx, browsertest.Text("#kr-acs-title"))
 	must(t, err, "challenge title")
 	if !strings.Contains(title, "TEST") {
 		t.Errorf("challenge page title %q", title)
@@ -323,12 +323,12 @@ func TestBrowserHostedChallenge(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#kr-acs-fail")),
 		chromedp.WaitVisible(chromedp.CSS("#kr-form-error")),
 	), "failing the challenge")
-	alert, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-form-error")))
+	alert, err := chromedp.Run(ctx, browsertest.Text("#kr-form-error"))
 	must(t, err, "alert")
 	if !strings.Contains(alert, "konnte Sie nicht authentifizieren") {
 		t.Errorf("alert after a failed challenge: %q", alert)
 	}
-	attempts, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-attempts")))
+	attempts, err := chromedp.Run(ctx, browsertest.Text("#kr-attempts"))
 	must(t, err, "attempts")
 	if attempts != "Sie haben noch 2 Versuche." {
 		t.Errorf("attempts %q", attempts)
@@ -436,7 +436,7 @@ document.body.appendChild(s);
 		chromedp.Navigate(b.merchant.URL),
 		chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
 	), "loading the SPA")
-	label, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".kr-popin-button")))
+	label, err := chromedp.Run(ctx, browsertest.Text(".kr-popin-button"))
 	must(t, err, "pop-in button")
 	if label != "Pagar 12,50\u00a0€" {
 		t.Errorf("pop-in button %q", label)

@@ -130,7 +130,7 @@ func TestBrowserEmbeddedFormOnlyInTheShopsPages(t *testing.T) {
 		t.Fatalf("the shop's page framed %q", got)
 	}
 	in := waitInFrame(t, ctx, "#kr-pay")
-	if label, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kr-pay"), in)); err != nil || label == "" {
+	if label, err := chromedp.Run(ctx, browsertest.Text("#kr-pay", in)); err != nil || label == "" {
 		t.Fatalf("the shop's page: pay button %q, %v", label, err)
 	}
 	browsertest.NoConsoleErrors(t, ctx)

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -33,20 +32,11 @@ func fillCard(root *chromedp.Node, pan string) chromedp.Action[chromedp.Void] {
 	)
 }
 
-// text reads the text of a selector (waiting for it) into dst. A click
-// on submit before the page's script is running posts the form itself
-// and the page is loaded again (with the same message, written by the
-// server): a node found in the page being replaced is then gone ("No node
-// with given id found", seen in CI at a load of 20), and the read is
-// tried again in the new page until ctx ends.
+// text reads the text of a selector (waiting for it) into dst, as
+// browsertest.Text reads it.
 func text(sel string, dst *string, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		s, err := chromedp.Text(chromedp.CSS(sel), opts...)(ctx, t)
-		for err != nil && strings.Contains(err.Error(), "No node with given id") && ctx.Err() == nil {
-			time.Sleep(50 * time.Millisecond)
-			s, err = chromedp.Text(chromedp.CSS(sel), opts...)(ctx, t)
-		}
-		*dst = s
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) (err error) {
+		*dst, err = browsertest.Text(sel, opts...)(ctx, t)
 		return err
 	})
 }

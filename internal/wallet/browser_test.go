@@ -83,7 +83,7 @@ func must(t *testing.T, err error, what string) {
 
 func text(t *testing.T, ctx context.Context, sel string, opts ...chromedp.QueryOption) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), opts...))
+	s, err := chromedp.Run(ctx, browsertest.Text(sel, opts...))
 	must(t, err, "reading "+sel)
 	return s
 }

@@ -255,3 +255,21 @@ func BlockFormScript(t testing.TB, ctx context.Context) {
 		t.Fatalf("blocking the form's script: %v", err)
 	}
 }
+
+// Text reads the text of the first node matching sel (waiting for it, as
+// chromedp.Text does). A node found in a page that is being replaced (a
+// form posted by the browser itself before the page's script ran, a
+// navigation landing) is gone before its text is read: chromedp then fails
+// with "No node with given id found" (seen in CI at loads of 20 and more).
+// The read is tried again in the new page until ctx ends, so a test waits
+// for the page it expects instead of failing on the one it is leaving.
+func Text(sel string, opts ...chromedp.QueryOption) chromedp.Action[string] {
+	return func(ctx context.Context, t *chromedp.Target) (string, error) {
+		s, err := chromedp.Text(chromedp.CSS(sel), opts...)(ctx, t)
+		for err != nil && strings.Contains(err.Error(), "No node with given id") && ctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+			s, err = chromedp.Text(chromedp.CSS(sel), opts...)(ctx, t)
+		}
+		return s, err
+	}
+}
