@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/openpsp/openpsp/internal/card"
@@ -361,6 +362,12 @@ func (h *Handler) deleteCard(w http.ResponseWriter, r *http.Request, embedded bo
 	switch {
 	case errors.Is(err, ErrCardNotFound):
 		writeWallet(w, http.StatusNotFound, walletResponse{Result: "error", Message: m["wallet_delete_failed"]})
+	case errors.Is(err, ErrUnavailable):
+		// As the page without the script answers it: a retry in a few
+		// minutes, not at once.
+		h.log.ErrorContext(r.Context(), "hosted: deleting a saved card", "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+		writeWallet(w, http.StatusServiceUnavailable, walletResponse{Result: "error", Message: m[MessageUnavailable]})
 	case err != nil:
 		h.log.ErrorContext(r.Context(), "hosted: deleting a saved card", "err", err)
 		writeWallet(w, http.StatusInternalServerError, walletResponse{Result: "error", Message: m["wallet_delete_failed"]})

@@ -561,3 +561,22 @@ func TestWalletDeletePageDatabaseUnavailable(t *testing.T) {
 		t.Errorf("deleted %v", fw.deleted)
 	}
 }
+
+// The script's deletion (JSON) during a database outage answers 503 with
+// Retry-After and the outage's message in the buyer's language, which the
+// script shows in the wallet's status line: not a 500 saying the card
+// could not be deleted, as if trying again at once would do.
+func TestWalletDeleteJSONDatabaseUnavailable(t *testing.T) {
+	e, fw := walletEnv(t)
+	fw.deleteErr = fmt.Errorf("wallet: cancel token: %w: failed to connect", ErrUnavailable)
+	w := e.do(t, "POST", "/pay/w/wallet/delete?kr-language=fr", url.Values{"card": {"c1"}})
+	want := unavailableMessages["fr"][MessageUnavailable]
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" ||
+		!strings.Contains(w.Body.String(), `"result":"error"`) || !strings.Contains(w.Body.String(), want) {
+		t.Errorf("deletion during an outage: HTTP %d, Retry-After %q, %s; want 503, Retry-After and %q",
+			w.Code, w.Header().Get("Retry-After"), w.Body.String(), want)
+	}
+	if len(fw.deleted) != 0 {
+		t.Errorf("deleted %v", fw.deleted)
+	}
+}
