@@ -178,7 +178,8 @@ func TestV4CancelTheAcquirerCannotTakeIsAnError(t *testing.T) {
 // A cancellation the acquirer refuses was not made: ERROR PSP_003 (payment
 // refused, as a refused capture answers) with the acquirer's response code
 // in detailedErrorCode, the same under the same Idempotency-Key; the debit
-// stays AUTHORISED, no IPN.
+// stays AUTHORISED, no IPN, and Transaction/Get shows the refusal as after
+// one recovery settles refused (errorCode ACQ_001, the acquirer's code).
 func TestV4CancelTheAcquirerRefusesIsAnError(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
@@ -198,6 +199,11 @@ func TestV4CancelTheAcquirerRefusesIsAnError(t *testing.T) {
 			}
 			if got := ipnStatuses(t, ipns, uuid, time.Second, 0); len(got) != 0 {
 				t.Fatalf("IPN after a refused cancellation: %v", got)
+			}
+			tx := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))
+			if detail, _ := tx["detailedErrorMessage"].(string); tx["errorCode"] != "ACQ_001" || tx["detailedErrorCode"] != "05" ||
+				!strings.Contains(detail, "refused the cancellation") {
+				t.Fatalf("Transaction/Get after the refused cancellation: %v", tx)
 			}
 		})
 	}

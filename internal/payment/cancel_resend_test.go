@@ -167,44 +167,6 @@ func TestRecoveryTellsARefusedCancellation(t *testing.T) {
 				t.Fatalf("cancellation without an answer: %+v %v", got, err)
 			}
 		}
-		// told checks that the IPNs of payment p since before were one,
-		// event, telling transaction uuid detailed with the acquirer's
-		// refusal code, and that the transaction reads the same.
-		told := func(p Payment, before int, uuid, event, detailed, code string) {
-			t.Helper()
-			ipns := e.ipns(p.ID)
-			if len(ipns) != before+1 || ipns[before].Event != event {
-				t.Fatalf("IPN events %v, want %d then %s", e.events(p.ID), before, event)
-			}
-			var answer struct {
-				Transactions []struct {
-					UUID, DetailedStatus, ErrorCode, DetailedErrorCode, DetailedErrorMessage string
-				}
-			}
-			if err := json.Unmarshal([]byte(ipns[before].Payload), &answer); err != nil {
-				t.Fatal(err)
-			}
-			found := false
-			for _, x := range answer.Transactions {
-				if x.UUID != uuid {
-					continue
-				}
-				found = true
-				if x.DetailedStatus != detailed || x.ErrorCode != CodeRefused || x.DetailedErrorCode != code ||
-					!strings.Contains(x.DetailedErrorMessage, "refused the cancellation") || len([]rune(x.DetailedErrorMessage)) > 127 {
-					t.Fatalf("IPN kr-answer of the refused cancellation: %+v", x)
-				}
-			}
-			if !found {
-				t.Fatalf("IPN kr-answer without %s: %s", uuid, ipns[before].Payload)
-			}
-			got := e.get(uuid)
-			wantStatus(t, got, detailed)
-			if got.PendingOp != "" || got.ErrorCode != CodeRefused || got.DetailedErrorCode != code || !strings.Contains(got.DetailedErrorMessage, "refused the cancellation") {
-				t.Fatalf("transaction after the refused cancellation: %+v", got)
-			}
-		}
-
 		// A refund's cancellation lost before the acquirer, refused when
 		// sent again: the refund is remitted by the capture job.
 		p, debit := e.capturedDebit(1000)
@@ -214,7 +176,7 @@ func TestRecoveryTellsARefusedCancellation(t *testing.T) {
 		e.sim.InjectFault(c.UUID+"-cancel", simulator.FaultRefused)
 		before := len(e.ipns(p.ID))
 		recoverOnce()
-		told(p, before, c.UUID, eventRefundCancelRefused, Authorised, "05")
+		e.wantCancelRefusalTold(p, before, c.UUID, eventRefundCancelRefused, Authorised, "05")
 		if d := e.get(debit.UUID); d.RefundedAmount != 400 {
 			t.Fatalf("debit after the refused cancellation of its refund: %+v", d)
 		}
@@ -227,7 +189,7 @@ func TestRecoveryTellsARefusedCancellation(t *testing.T) {
 		e.sim.InjectFault(tx.UUID+"-cancel", simulator.FaultRefused)
 		before = len(e.ipns(p.ID))
 		recoverOnce()
-		told(p, before, tx.UUID, eventCancelRefused, Authorised, "05")
+		e.wantCancelRefusalTold(p, before, tx.UUID, eventCancelRefused, Authorised, "05")
 
 		// A debit's cancellation the acquirer received and refused, its
 		// answer lost (the authorization was cancelled at the acquirer
@@ -240,6 +202,53 @@ func TestRecoveryTellsARefusedCancellation(t *testing.T) {
 		cancelUnknown(tx.UUID)
 		before = len(e.ipns(p.ID))
 		recoverOnce()
-		told(p, before, tx.UUID, eventCancelRefused, Authorised, "12")
+		e.wantCancelRefusalTold(p, before, tx.UUID, eventCancelRefused, Authorised, "12")
 	})
+}
+
+// wantCancelRefusalTold checks that the IPNs of payment p since before
+// were one, event, telling transaction uuid detailed with the acquirer's
+// refusal code, and that the transaction reads the same.
+func (e *env) wantCancelRefusalTold(p Payment, before int, uuid, event, detailed, code string) {
+	e.t.Helper()
+	ipns := e.ipns(p.ID)
+	if len(ipns) != before+1 || ipns[before].Event != event {
+		e.t.Fatalf("IPN events %v, want %d then %s", e.events(p.ID), before, event)
+	}
+	e.wantCancelRefusalShown(ipns[before].Payload, uuid, detailed, code)
+}
+
+// wantCancelRefusalShown checks that an IPN's kr-answer, payload, shows
+// transaction uuid detailed with the acquirer's refusal code of its
+// cancellation, and that the transaction reads the same.
+func (e *env) wantCancelRefusalShown(payload, uuid, detailed, code string) {
+	t := e.t
+	t.Helper()
+	var answer struct {
+		Transactions []struct {
+			UUID, DetailedStatus, ErrorCode, DetailedErrorCode, DetailedErrorMessage string
+		}
+	}
+	if err := json.Unmarshal([]byte(payload), &answer); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, x := range answer.Transactions {
+		if x.UUID != uuid {
+			continue
+		}
+		found = true
+		if x.DetailedStatus != detailed || x.ErrorCode != CodeRefused || x.DetailedErrorCode != code ||
+			!strings.Contains(x.DetailedErrorMessage, "refused the cancellation") || len([]rune(x.DetailedErrorMessage)) > 127 {
+			t.Fatalf("IPN kr-answer of the refused cancellation: %+v", x)
+		}
+	}
+	if !found {
+		t.Fatalf("IPN kr-answer without %s: %s", uuid, payload)
+	}
+	got := e.get(uuid)
+	wantStatus(t, got, detailed)
+	if got.PendingOp != "" || got.ErrorCode != CodeRefused || got.DetailedErrorCode != code || !strings.Contains(got.DetailedErrorMessage, "refused the cancellation") {
+		t.Fatalf("transaction after the refused cancellation: %+v", got)
+	}
 }

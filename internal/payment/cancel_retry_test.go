@@ -2,6 +2,7 @@ package payment
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,4 +131,59 @@ func (e *env) cancelRefusedByRecovery(uuid string) {
 	if got := e.get(uuid); got.ErrorCode != CodeRefused || got.DetailedErrorCode != "05" || got.PendingOp != "" {
 		e.t.Fatalf("after recovery saw the cancellation refused: %+v", got)
 	}
+}
+
+// A cancellation the acquirer refuses at once (Transaction/CancelOrRefund
+// answered PSP_003) leaves on the transaction what one recovery settles
+// refused leaves (errorCode ACQ_001, the acquirer's code and message in
+// detailedErrorCode and detailedErrorMessage): Transaction/Get, and the
+// payment's next IPN, show the refusal until a capture or cancellation
+// succeeds. Before, only recovery's did: one refused at once read as a
+// plain AUTHORISED transaction. It sends no IPN of its own: the merchant
+// has the answer (recovery's IPN tells one answered INT_999).
+func TestCancellationRefusedAtOnceShowsAsRecoveryShowsIt(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		refusedAtOnce := func(p Payment, uuid string) Transaction {
+			t.Helper()
+			before := len(e.ipns(p.ID))
+			e.sim.InjectFault(uuid+"-cancel", simulator.FaultRefused)
+			if _, _, err := e.svc.CancelOrRefund(e.ctx(), e.shop.ID, uuid, CancelInput{}); !errors.Is(err, ErrCancelRefused) {
+				t.Fatalf("refused cancellation: %v", err)
+			}
+			if n := len(e.ipns(p.ID)); n != before {
+				t.Fatalf("IPN events after a cancellation refused at once: %v", e.events(p.ID))
+			}
+			got := e.get(uuid)
+			if got.ErrorCode != CodeRefused || got.DetailedErrorCode != "05" || !strings.Contains(got.DetailedErrorMessage, "refused the cancellation") {
+				t.Fatalf("transaction after a cancellation refused at once: %+v", got)
+			}
+			return got
+		}
+
+		// First, while no other debit waits for its capture (capturedDebit
+		// runs the capture job). Another refund's IPN shows the payment's
+		// transactions: the refund refused at once with its refusal.
+		p, debit := e.capturedDebit(1000)
+		refund := refusedAtOnce(p, e.refundOf(debit.UUID, 400).UUID)
+		e.refundOf(debit.UUID, 100)
+		ipns := e.ipns(p.ID)
+		e.wantCancelRefusalShown(ipns[len(ipns)-1].Payload, refund.UUID, Authorised, "05")
+
+		p, tx := e.pay(CreateInput{Amount: 1000}, cardOK)
+		atOnce := refusedAtOnce(p, tx.UUID)
+		_, other := e.pay(CreateInput{Amount: 1000}, cardOK)
+		e.cancelRefusedByRecovery(other.UUID)
+		byRecovery := e.get(other.UUID)
+		if atOnce.ErrorCode != byRecovery.ErrorCode || atOnce.ErrorMessage != byRecovery.ErrorMessage ||
+			atOnce.DetailedErrorCode != byRecovery.DetailedErrorCode || atOnce.DetailedErrorMessage != byRecovery.DetailedErrorMessage {
+			t.Fatalf("refused at once: %+v\nrefused by recovery: %+v", atOnce, byRecovery)
+		}
+		if _, _, err := e.svc.Capture(e.ctx(), e.shop.ID, tx.UUID); err != nil {
+			t.Fatalf("capture: %v", err)
+		}
+		if got := e.get(tx.UUID); got.DetailedStatus != Captured || got.ErrorCode != "" || got.DetailedErrorCode != "" || got.DetailedErrorMessage != "" {
+			t.Fatalf("captured after a cancellation refused at once: %+v", got)
+		}
+	})
 }

@@ -559,11 +559,7 @@ func (s *Service) recoverPending(ctx context.Context, t Transaction) bool {
 			return false
 		}
 	}
-	settle := s.settlePending
-	if t.PendingOp == opCancel && o.err == nil && !o.res.Approved {
-		settle = s.settleRefusedCancel
-	}
-	_, nt, err := settle(ctx, t.UUID, t.PendingOpID, o)
+	_, nt, err := s.settlePending(ctx, t.UUID, t.PendingOpID, o)
 	if err != nil {
 		s.log.Error("payment: recovery", "transaction", t.UUID, "err", err)
 		return false
@@ -590,38 +586,4 @@ func (s *Service) resendCancel(ctx context.Context, t Transaction) (outcome, boo
 			"response_code", res.ResponseCode, "message", res.Message)
 	}
 	return o, true
-}
-
-// settleRefusedCancel records the refusal o of t's pending cancellation
-// that recovery settles (the acquirer refused it and the answer was lost,
-// or it refused it sent again by resendCancel): the claim is released,
-// the debit or refund stays AUTHORISED, to be captured or remitted at its
-// date. The merchant, whose Transaction/CancelOrRefund was answered
-// INT_999 "being checked", must learn that what they cancelled goes on:
-// as an accepted cancellation found by recovery is told (its IPN in the
-// write that records it), this write queues the IPN, event
-// eventCancelRefused (eventRefundCancelRefused for a refund), whatever
-// the shop's batch rules since the merchant asked for the operation. Its
-// kr-answer shows the transaction as it now is, with the acquirer's
-// refusal where a refused capture puts it (pendingOutcome: errorCode
-// ACQ_001, detailedErrorCode the acquirer's response code) and
-// detailedErrorMessage as the synchronous refusal's (runCancel), so that
-// Transaction/Get tells the same. The fields stay until the transaction
-// is captured or cancelled (forgetCancelRefusal), and a cancellation asked
-// again is a new operation at the acquirer (cancelOpID). compat.md documents no rule tying IPNs to a change
-// of status, and Lyra sends an IPN for operations that change none (a
-// merchant's modification from the Back Office).
-func (s *Service) settleRefusedCancel(ctx context.Context, uuid, opID string, o outcome) (Payment, Transaction, error) {
-	decide := s.pendingDecision(opID, o)
-	return s.apply(writeContext(ctx), "", uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
-		if _, err := decide(p, t, s.clock.Now()); err != nil {
-			return "", err
-		}
-		t.ErrorCode, t.ErrorMessage = CodeRefused, "cancellation refused"
-		t.DetailedErrorCode, t.DetailedErrorMessage = o.res.ResponseCode, clipDetail(cancelRefusedPrefix, o.res.Message)
-		if t.OperationType == Credit {
-			return eventRefundCancelRefused, nil
-		}
-		return eventCancelRefused, nil
-	})
 }

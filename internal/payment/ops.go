@@ -254,7 +254,14 @@ func (s *Service) runCancel(ctx context.Context, t Transaction) (Payment, Transa
 	res, err := s.acq.Cancel(actx, t.PendingOpID, t.AcquirerRef)
 	cancel()
 	o := outcome{res: res, err: err}
-	p, nt, serr := s.settlePending(ctx, t.UUID, t.PendingOpID, o)
+	decide := s.pendingDecision(t.PendingOpID, o)
+	if err == nil && !res.Approved {
+		// Refused: the merchant reads it in this answer (PSP_003); the
+		// IPN refuseCancel gives is for one recovery settles, whose
+		// merchant was answered INT_999.
+		decide = quietUnless(false, decide)
+	}
+	p, nt, serr := s.settle(ctx, t.UUID, decide)
 	if serr != nil {
 		return p, nt, serr
 	}
@@ -283,8 +290,7 @@ const (
 	cancelRefusedPrefix     = "the acquirer refused the cancellation: "
 )
 
-// The IPN events of a cancellation the merchant asked that recovery found
-// or saw refused by the acquirer (settleRefusedCancel).
+// The IPN events of a cancellation the acquirer refused (refuseCancel).
 const (
 	eventCancelRefused       = "payment.cancel_refused"
 	eventRefundCancelRefused = "transaction.refund_cancel_refused"
@@ -325,7 +331,11 @@ func cancelPending(t Transaction) error {
 // cancels gives its amount back to its debit in the same write, so that
 // the debit can be refunded again.
 func (s *Service) settlePending(ctx context.Context, uuid, opID string, o outcome) (Payment, Transaction, error) {
-	decide := s.pendingDecision(opID, o)
+	return s.settle(ctx, uuid, s.pendingDecision(opID, o))
+}
+
+// settle is settlePending with the decision given.
+func (s *Service) settle(ctx context.Context, uuid string, decide decision) (Payment, Transaction, error) {
 	return s.apply(writeContext(ctx), "", uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
 		from := t.DetailedStatus
 		event, err := decide(p, t, s.clock.Now())
@@ -404,16 +414,41 @@ func (s *Service) pendingOutcome(p *Payment, t *Transaction, o outcome) (string,
 		t.DetailedErrorMessage = acquirer.CodeMessage(o.res.ResponseCode)
 		return eventRefused, t.transition(Refused)
 	}
-	// A refused cancellation leaves the transaction as it was, but for
-	// the operation id of the next one (cancelOpID).
 	if op == opCancel {
-		t.cancelRefusals++
+		return refuseCancel(t, o.res), nil
 	}
 	return "", nil
 }
 
+// refuseCancel records on t the acquirer's refusal res of its
+// cancellation, however it came (answered at once, found or seen refused
+// by recovery), and returns the IPN event that tells it. The debit or
+// refund stays AUTHORISED, to be captured or remitted at its date, with
+// the refusal where a refused capture puts it (errorCode ACQ_001,
+// detailedErrorCode the acquirer's response code) and detailedErrorMessage
+// as runCancel's answer, so that Transaction/Get and every IPN of the
+// payment tell the same until the transaction is captured or cancelled
+// (forgetCancelRefusal). The IPN (eventCancelRefused,
+// eventRefundCancelRefused for a refund) goes whatever the shop's batch
+// rules, as a cancellation made does, since the merchant asked for the
+// operation: answered INT_999 "being checked", it is how they learn that
+// what they cancelled goes on (runCancel, whose merchant reads the refusal
+// in its answer, sends none). The next cancellation asked is a new
+// operation at the acquirer (cancelOpID). compat.md documents no rule
+// tying IPNs to a change of status, and Lyra sends an IPN for operations
+// that change none (a merchant's modification from the Back Office).
+func refuseCancel(t *Transaction, res acquirer.Result) string {
+	t.cancelRefusals++
+	t.ErrorCode, t.ErrorMessage = CodeRefused, "cancellation refused"
+	t.DetailedErrorCode, t.DetailedErrorMessage = res.ResponseCode, clipDetail(cancelRefusedPrefix, res.Message)
+	if t.OperationType == Credit {
+		return eventRefundCancelRefused
+	}
+	return eventCancelRefused
+}
+
 // forgetCancelRefusal clears the refusal of an earlier cancellation
-// (settleRefusedCancel) from t, captured or cancelled now: Transaction/Get
+// (refuseCancel) from t, captured or cancelled now: Transaction/Get
 // and the IPN show a transaction's latest state, as Lyra's do, and a
 // merchant reading errorCode ACQ_001 on a CAPTURED or CANCELLED
 // transaction would take the capture or cancellation for refused. The
