@@ -151,10 +151,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		st := db.WriteStats()
 		return st.Requests, st.Commits, st.WALSyncs
 	})
-	a.Metrics.RegisterPending(a.opAges(db.PendingOps))
-	a.Metrics.RegisterRetrying(a.opAges(func(ctx context.Context) (map[string]store.PendingOp, error) {
-		return db.RetryingOps(ctx, a.Clock.Now())
+	a.Metrics.RegisterPending(a.opAges(func(ctx context.Context, _ time.Time) (map[string]store.PendingOp, error) {
+		return db.PendingOps(ctx)
 	}))
+	a.Metrics.RegisterRetrying(a.opAges(db.RetryingOps))
+	a.Metrics.RegisterDue(a.opAges(db.DueCaptures))
 	applied, err := db.Migrate(ctx)
 	if err != nil {
 		db.Close()
@@ -387,18 +388,19 @@ func (a *App) Close() error {
 	return err
 }
 
-// opAges turns read, a /metrics query of the store (PendingOps,
-// RetryingOps), into the gauges' read at scrape: each operation's oldest
-// time becomes its age now.
-func (a *App) opAges(read func(context.Context) (map[string]store.PendingOp, error)) obs.PendingOps {
+// opAges turns read, a /metrics query of the store at now (PendingOps,
+// RetryingOps, DueCaptures), into the gauges' read at scrape: each
+// operation's oldest time becomes its age now.
+func (a *App) opAges(read func(context.Context, time.Time) (map[string]store.PendingOp, error)) obs.PendingOps {
 	return func() (map[string]obs.PendingOp, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		ops, err := read(ctx)
+		now := a.Clock.Now()
+		ops, err := read(ctx, now)
 		if err != nil {
 			return nil, err
 		}
-		now, out := a.Clock.Now(), make(map[string]obs.PendingOp, len(ops))
+		out := make(map[string]obs.PendingOp, len(ops))
 		for op, p := range ops {
 			var age time.Duration // none pending: 0
 			if !p.OldestStart.IsZero() {

@@ -34,6 +34,12 @@ func testApp(tb testing.TB, env map[string]string) *App {
 // testAppLogging is testApp with its log written to logs.
 func testAppLogging(tb testing.TB, env map[string]string, logs io.Writer) *App {
 	tb.Helper()
+	return testAppOptions(tb, env, Options{LogOutput: logs})
+}
+
+// testAppOptions is testApp with opts (a clock, where the log goes…).
+func testAppOptions(tb testing.TB, env map[string]string, opts Options) *App {
+	tb.Helper()
 	dir := tb.TempDir()
 	cfg, err := config.Load(nil, func(k string) string {
 		switch k {
@@ -47,7 +53,7 @@ func testAppLogging(tb testing.TB, env map[string]string, logs io.Writer) *App {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a, err := New(context.Background(), cfg, Options{LogOutput: logs})
+	a, err := New(context.Background(), cfg, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/card"
+	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/payment"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/vault"
@@ -74,6 +76,14 @@ func scrape(t *testing.T, url, series string) string {
 // returns the transaction's uuid.
 func authorizeDemo(t *testing.T, a *App, url, orderID string, captureDelay int) string {
 	t.Helper()
+	return payDemo(t, a, url, orderID, captureDelay, "AUTHORISED")
+}
+
+// payDemo is authorizeDemo for a transaction answered in detailed status
+// want: WAITING_AUTHORISATION for a captureDelay beyond the authorization
+// validity.
+func payDemo(t *testing.T, a *App, url, orderID string, captureDelay int, want string) string {
+	t.Helper()
 	ctx := context.Background()
 	pan, _ := card.ParsePAN("4970100000000055")
 	tok, err := a.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest,
@@ -99,7 +109,7 @@ func authorizeDemo(t *testing.T, a *App, url, orderID string, captureDelay int) 
 	}
 	err = json.NewDecoder(resp.Body).Decode(&env)
 	resp.Body.Close()
-	if err != nil || env.Status != "SUCCESS" || len(env.Answer.Transactions) != 1 || env.Answer.Transactions[0].DetailedStatus != "AUTHORISED" {
+	if err != nil || env.Status != "SUCCESS" || len(env.Answer.Transactions) != 1 || env.Answer.Transactions[0].DetailedStatus != want {
 		t.Fatalf("payment: %+v %v", env, err)
 	}
 	return env.Answer.Transactions[0].UUID
@@ -136,5 +146,86 @@ func TestMetricsCountCapturesWaitingForTheirRetry(t *testing.T) {
 	}
 	if got := scrape(t, srv.URL, `openpsp_retrying_operations{op="authorise"}`); got != "0" {
 		t.Fatalf("retrying authorizations: %s, want 0", got)
+	}
+}
+
+// A capture due that no capture run has tried yet (the capture job stuck
+// or slow) is neither pending nor retrying: it showed in no metric.
+// /metrics counts the captures due not yet tried and how long ago the
+// oldest was due; once the job captured it, or the acquirer could not
+// take it (then it is retrying), it leaves that count.
+func TestMetricsCountCapturesDueNotYetTried(t *testing.T) {
+	a := testApp(t, nil)
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	const due, overdue = `openpsp_due_operations{op="capture"}`, `openpsp_due_operation_overdue_seconds{op="capture"}`
+
+	if got := scrape(t, srv.URL, due); got != "0" {
+		t.Fatalf("%s with nothing due: %s, want 0", due, got)
+	}
+	authorizeDemo(t, a, srv.URL, "due-later", 3)
+	failing := authorizeDemo(t, a, srv.URL, "due-failing", 0)
+	captured := authorizeDemo(t, a, srv.URL, "due-captured", 0)
+	time.Sleep(50 * time.Millisecond) // the captures were due at their authorization: now overdue
+	if got := scrape(t, srv.URL, due); got != "2" {
+		t.Fatalf("%s with two captures due, one in 3 days: %s, want 2", due, got)
+	}
+	if got, err := strconv.ParseFloat(scrape(t, srv.URL, overdue), 64); err != nil || got < 0.05 || got > 60 {
+		t.Fatalf("%s: %v %v, want the time since the first authorization", overdue, got, err)
+	}
+
+	a.Sim.InjectFault(failing+"-capture", simulator.FaultUnavailable)
+	if _, err := a.Payments.CaptureDue(context.Background(), 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, tx, err := a.Payments.Get(context.Background(), shop.DemoShopID, captured); err != nil || tx.DetailedStatus != payment.Captured {
+		t.Fatalf("capture run: %+v %v", tx, err)
+	}
+	if got := scrape(t, srv.URL, due); got != "0" {
+		t.Fatalf("%s once tried: %s, want 0 (captured, or retrying)", due, got)
+	}
+	if got := scrape(t, srv.URL, overdue); got != "0" {
+		t.Fatalf("%s once tried: %s, want 0", overdue, got)
+	}
+	if got := scrape(t, srv.URL, `openpsp_retrying_operations{op="capture"}`); got != "1" {
+		t.Fatalf("retrying captures: %s, want 1", got)
+	}
+}
+
+// A deferred authorization (captureDelay beyond the authorization
+// validity, sent a day before the capture date) the acquirer could not
+// take waits for its retry, released: /metrics counts it with the
+// captures waiting for theirs, openpsp_retrying_operations{op="authorise"},
+// and how long ago it was due. Tested before at store level only.
+func TestMetricsCountDeferredAuthorizationsWaitingForTheirRetry(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	a := testAppOptions(t, nil, Options{LogOutput: io.Discard, Clock: clk})
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	const retrying, overdue = `openpsp_retrying_operations{op="authorise"}`, `openpsp_retrying_operation_overdue_seconds{op="authorise"}`
+
+	uuid := payDemo(t, a, srv.URL, "retrying-authorization", 20, "WAITING_AUTHORISATION")
+	if got := scrape(t, srv.URL, retrying); got != "0" {
+		t.Fatalf("%s before any failure: %s, want 0", retrying, got)
+	}
+	a.Sim.InjectFault(uuid+"-authorise", simulator.FaultUnavailable)
+	clk.Advance(19*24*time.Hour + 10*time.Minute) // due a day before the capture date: 10 minutes ago
+	if n, err := a.Payments.AuthorizeDue(context.Background(), 10); err != nil || n != 0 {
+		t.Fatalf("authorization run: %d authorized, %v", n, err)
+	}
+	_, tx, err := a.Payments.Get(context.Background(), shop.DemoShopID, uuid)
+	if err != nil || tx.DetailedStatus != payment.WaitingAuthorisation || tx.PendingOp != "" {
+		t.Fatalf("after the acquirer could not take the authorization: %+v %v", tx, err)
+	}
+	if got := scrape(t, srv.URL, retrying); got != "1" {
+		t.Fatalf("%s with the authorization waiting for its retry: %s, want 1", retrying, got)
+	}
+	if got, err := strconv.ParseFloat(scrape(t, srv.URL, overdue), 64); err != nil || got < 10*60 || got > 11*60 {
+		t.Fatalf("%s: %v %v, want 10 minutes", overdue, got, err)
+	}
+	for _, other := range []string{`openpsp_pending_operations{op="authorise"}`, `openpsp_retrying_operations{op="capture"}`} {
+		if got := scrape(t, srv.URL, other); got != "0" {
+			t.Fatalf("%s: %s, want 0", other, got)
+		}
 	}
 }

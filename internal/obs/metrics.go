@@ -121,7 +121,8 @@ type PendingOp struct {
 }
 
 // PendingOps reads the pending operations now, by operation
-// (store.DB.PendingOps), or the retrying ones (store.DB.RetryingOps).
+// (store.DB.PendingOps), the retrying ones (store.DB.RetryingOps), or the
+// due ones not yet tried (store.DB.DueCaptures).
 type PendingOps func() (map[string]PendingOp, error)
 
 // pendingOps are the pending operations the gauges always show (0 when
@@ -166,6 +167,25 @@ func (m *Metrics) RegisterRetrying(read PendingOps) {
 			[]string{"op"}, nil),
 		oldest: prometheus.NewDesc("openpsp_retrying_operation_overdue_seconds",
 			"Seconds since the oldest retrying operation (CAPTURE, AUTHORISE) was due (capture date; a deferred authorization a day before it); 0 when none.",
+			[]string{"op"}, nil)})
+}
+
+// dueOps are the operations whose due, never tried, ones are counted.
+var dueOps = []string{"CAPTURE"}
+
+// RegisterDue serves openpsp_due_operations{op}, the captures due that no
+// capture run has tried yet, and openpsp_due_operation_overdue_seconds{op},
+// how long ago the oldest of them was due, from one read at each scrape
+// as RegisterPending's. The capture job sends them within a run: a count
+// that stays above 0 with an age of minutes is a job stuck or outrun, which
+// no pending or retrying gauge shows (they were never claimed).
+func (m *Metrics) RegisterDue(read PendingOps) {
+	m.Registry.MustRegister(opCollector{read: read, always: dueOps,
+		count: prometheus.NewDesc("openpsp_due_operations",
+			"Captures (CAPTURE) due that no capture run has tried yet.",
+			[]string{"op"}, nil),
+		oldest: prometheus.NewDesc("openpsp_due_operation_overdue_seconds",
+			"Seconds since the oldest capture due and not yet tried was due (its capture date); 0 when none.",
 			[]string{"op"}, nil)})
 }
 

@@ -52,3 +52,7 @@ const PendingOpsQuery = pendingOpsQuery
 // RetryingOpsQuery is the /metrics query of operations waiting for their
 // retry, for the plan tests.
 const RetryingOpsQuery = retryingOpsQuery
+
+// DueCapturesQuery is the /metrics query of captures due never tried, for
+// the plan tests.
+const DueCapturesQuery = dueCapturesQuery

@@ -610,13 +610,14 @@ func ForgetFailures(tx *sql.Tx, uuid string) error {
 	return nil
 }
 
-// PendingOp is what /metrics shows of one kind of pending (PendingOps) or
-// retrying (RetryingOps) operation.
+// PendingOp is what /metrics shows of one kind of pending (PendingOps),
+// retrying (RetryingOps) or due (DueCaptures) operation.
 type PendingOp struct {
 	Count int64
 	// OldestStart is when the longest pending of them was claimed
 	// (pending_started_at: pending_since is renewed by each recovery
-	// claim), or when the longest retrying was due; zero for none.
+	// claim), or when the longest retrying or due one was due; zero for
+	// none.
 	OldestStart time.Time
 }
 
@@ -687,6 +688,25 @@ const retryingDueAt = `CASE WHEN detailed_status = 'AUTHORISED' THEN expected_ca
 // pending count, and the overdue age is what tells it.
 func (db *DB) RetryingOps(ctx context.Context, now time.Time) (map[string]PendingOp, error) {
 	return db.opCounts(ctx, "retrying operations", retryingOpsQuery, Micros(now))
+}
+
+// dueCapturesQuery counts the captures due at $1 that were never tried
+// (no capture_retry_at: one the acquirer could not take is a retrying
+// operation), with the date the oldest was due: while the capture job is
+// stuck or slow they are neither pending nor retrying. It ranges over the
+// capture claim's index, transactions_capture_ready (migration 0021), with
+// its key expression and predicate: the range holds the captures due now,
+// a handful while the job keeps up (it sends them within a run), and the
+// retries whose time has come, the only rows the filter drops.
+const dueCapturesQuery = `SELECT 'CAPTURE', COUNT(*), MIN(` + captureDueAt + `) FROM transactions
+	WHERE detailed_status = 'AUTHORISED' AND pending_op = '' AND ` + captureDueAt + ` <= $1
+	AND capture_retry_at IS NULL`
+
+// DueCaptures counts, for /metrics, the captures (CAPTURE) due at now that
+// no capture run has tried yet, with OldestStart the date the oldest of
+// them was due (zero for none): how far the capture job is behind.
+func (db *DB) DueCaptures(ctx context.Context, now time.Time) (map[string]PendingOp, error) {
+	return db.opCounts(ctx, "due captures", dueCapturesQuery, Micros(now))
 }
 
 // ClaimPendingOps claims up to limit transactions whose pending operation
