@@ -144,13 +144,11 @@ var retryingOps = []string{"AUTHORISE", "CAPTURE"}
 // A scrape whose read fails reports no series (and the error) rather than
 // a 0.
 func (m *Metrics) RegisterPending(read PendingOps) {
-	m.Registry.MustRegister(opCollector{read: read, always: pendingOps,
-		count: prometheus.NewDesc("openpsp_pending_operations",
-			"Transactions whose operation (AUTHORISE, CAPTURE, CANCEL) is under way or being settled with the acquirer; a cancellation stays pending while recovery cannot reach the acquirer to send it again.",
-			[]string{"op"}, nil),
-		oldest: prometheus.NewDesc("openpsp_pending_operation_oldest_seconds",
-			"Seconds since the oldest pending operation (AUTHORISE, CAPTURE, CANCEL) was claimed, across recovery rounds; 0 when none is pending.",
-			[]string{"op"}, nil)})
+	m.registerOps(read, pendingOps,
+		"openpsp_pending_operations",
+		"Transactions whose operation (AUTHORISE, CAPTURE, CANCEL) is under way or being settled with the acquirer; a cancellation stays pending while recovery cannot reach the acquirer to send it again.",
+		"openpsp_pending_operation_oldest_seconds",
+		"Seconds since the oldest pending operation (AUTHORISE, CAPTURE, CANCEL) was claimed, across recovery rounds; 0 when none is pending.")
 }
 
 // RegisterRetrying serves openpsp_retrying_operations{op}, the captures
@@ -161,13 +159,11 @@ func (m *Metrics) RegisterPending(read PendingOps) {
 // Released between tries, they are in no pending count: the overdue age
 // is what shows an acquirer down for hours.
 func (m *Metrics) RegisterRetrying(read PendingOps) {
-	m.Registry.MustRegister(opCollector{read: read, always: retryingOps,
-		count: prometheus.NewDesc("openpsp_retrying_operations",
-			"Captures (CAPTURE) and deferred authorizations (AUTHORISE) due that the acquirer could not take, waiting for their retry time.",
-			[]string{"op"}, nil),
-		oldest: prometheus.NewDesc("openpsp_retrying_operation_overdue_seconds",
-			"Seconds since the oldest retrying operation (CAPTURE, AUTHORISE) was due (capture date; a deferred authorization a day before it); 0 when none.",
-			[]string{"op"}, nil)})
+	m.registerOps(read, retryingOps,
+		"openpsp_retrying_operations",
+		"Captures (CAPTURE) and deferred authorizations (AUTHORISE) due that the acquirer could not take, waiting for their retry time.",
+		"openpsp_retrying_operation_overdue_seconds",
+		"Seconds since the oldest retrying operation (CAPTURE, AUTHORISE) was due (capture date; a deferred authorization a day before it); 0 when none.")
 }
 
 // dueOps are the operations whose due, never tried, ones are counted.
@@ -180,13 +176,20 @@ var dueOps = []string{"CAPTURE"}
 // that stays above 0 with an age of minutes is a job stuck or outrun, which
 // no pending or retrying gauge shows (they were never claimed).
 func (m *Metrics) RegisterDue(read PendingOps) {
-	m.Registry.MustRegister(opCollector{read: read, always: dueOps,
-		count: prometheus.NewDesc("openpsp_due_operations",
-			"Captures (CAPTURE) due that no capture run has tried yet.",
-			[]string{"op"}, nil),
-		oldest: prometheus.NewDesc("openpsp_due_operation_overdue_seconds",
-			"Seconds since the oldest capture due and not yet tried was due (its capture date); 0 when none.",
-			[]string{"op"}, nil)})
+	m.registerOps(read, dueOps,
+		"openpsp_due_operations",
+		"Captures (CAPTURE) due that no capture run has tried yet.",
+		"openpsp_due_operation_overdue_seconds",
+		"Seconds since the oldest capture due and not yet tried was due (its capture date); 0 when none.")
+}
+
+// registerOps serves, by operation (label op, a series for each of
+// always), the gauges count (help countHelp) and oldest (oldestHelp) from
+// one read at each scrape.
+func (m *Metrics) registerOps(read PendingOps, always []string, count, countHelp, oldest, oldestHelp string) {
+	m.Registry.MustRegister(opCollector{read: read, always: always,
+		count:  prometheus.NewDesc(count, countHelp, []string{"op"}, nil),
+		oldest: prometheus.NewDesc(oldest, oldestHelp, []string{"op"}, nil)})
 }
 
 // opCollector serves a count and an age by operation from one read per
