@@ -11,6 +11,7 @@ import (
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/clock"
+	"github.com/openpsp/openpsp/internal/outbox"
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/vault"
 )
@@ -83,31 +84,91 @@ func captureJobRan(t *testing.T, s *server) {
 }
 
 // ipnStatuses returns the detailedStatus of transaction uuid in each IPN
-// that arrives within wait, stopping early once it has want of them.
+// that arrives within wait, stopping once it has want of them.
 func ipnStatuses(t *testing.T, ipns <-chan string, uuid string, wait time.Duration, want int) []string {
 	t.Helper()
 	var got []string
 	end := time.After(wait)
-	for want <= 0 || len(got) < want {
+	for len(got) < want {
 		select {
 		case raw := <-ipns:
-			var p map[string]any
-			if err := json.Unmarshal([]byte(raw), &p); err != nil {
-				t.Fatalf("IPN kr-answer: %v %q", err, raw)
-			}
-			st := "absent"
-			txs, _ := p["transactions"].([]any)
-			for _, x := range txs {
-				if tx, _ := x.(map[string]any); tx["uuid"] == uuid {
-					st = fmt.Sprint(tx["detailedStatus"])
-				}
-			}
-			got = append(got, st)
+			got = append(got, ipnStatus(t, raw, uuid))
 		case <-end:
 			return got
 		}
 	}
 	return got
+}
+
+// settledIPNStatuses is the detailedStatus of transaction uuid in each IPN
+// that arrived by the time the server's outbox settled (settledIPNs).
+func settledIPNStatuses(t *testing.T, s *server, ipns <-chan string, uuid string) []string {
+	t.Helper()
+	var got []string
+	for _, raw := range settledIPNs(t, s, ipns) {
+		got = append(got, ipnStatus(t, raw, uuid))
+	}
+	return got
+}
+
+// ipnStatus is the detailedStatus of transaction uuid in an IPN's
+// kr-answer, "absent" when the IPN does not hold it.
+func ipnStatus(t *testing.T, raw, uuid string) string {
+	t.Helper()
+	if tx := ipnTransaction(t, raw, uuid); tx != nil {
+		return fmt.Sprint(tx["detailedStatus"])
+	}
+	return "absent"
+}
+
+// ipnTransaction is transaction uuid as an IPN's kr-answer tells it, nil
+// when the IPN does not hold it.
+func ipnTransaction(t *testing.T, raw, uuid string) map[string]any {
+	t.Helper()
+	var p struct {
+		Transactions []map[string]any `json:"transactions"`
+	}
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		t.Fatalf("IPN kr-answer: %v %q", err, raw)
+	}
+	for _, tx := range p.Transactions {
+		if tx["uuid"] == uuid {
+			return tx
+		}
+	}
+	return nil
+}
+
+// settledIPNs waits until the server's outbox holds no IPN still to be
+// delivered, then returns the IPNs (kr-answer) the receiver took. An IPN
+// is written in the transaction of the change it tells, so once the change
+// is visible, and the outbox settled, every IPN it caused has reached the
+// receiver (which takes it before answering): a test expecting none, or
+// exactly one, sees an extra one without waiting a quiet window for it.
+func settledIPNs(t *testing.T, s *server, ipns <-chan string) []string {
+	t.Helper()
+	err := pollUntil(recoveryDeadline(), 20*time.Millisecond, func() error {
+		l, err := s.DB.ListOutbox(context.Background(), outbox.Filter{Channel: outbox.ChannelIPN, Statuses: []string{outbox.StatusPending}, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(l) > 0 {
+			return fmt.Errorf("IPN %s (%s) not delivered yet: %d attempts, last error %q", l[0].ID, l[0].Event, l[0].Attempts, l[0].LastError)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		select {
+		case raw := <-ipns:
+			got = append(got, raw)
+		default:
+			return got
+		}
+	}
 }
 
 // cancelCall sends Transaction/CancelOrRefund of the whole debit.
@@ -158,14 +219,14 @@ func TestV4CancelTheAcquirerCannotTakeIsAnError(t *testing.T) {
 			if e := answer(env); env["status"] != "ERROR" || e["errorCode"] != "INT_999" || debitStatus(t, s, uuid) != "AUTHORISED" {
 				t.Fatalf("cancellation the acquirer could not take: %v %v; the debit is %v", env["status"], e, debitStatus(t, s, uuid))
 			}
-			if got := ipnStatuses(t, ipns, uuid, time.Second, 0); len(got) != 0 {
+			if got := settledIPNStatuses(t, s, ipns, uuid); len(got) != 0 {
 				t.Fatalf("IPN after a cancellation not made: %v", got)
 			}
 			env = cancelCall(t, s, uuid, "Idempotency-Key", key)
 			if a := answer(env); env["status"] != "SUCCESS" || a["detailedStatus"] != "CANCELLED" || debitStatus(t, s, uuid) != "CANCELLED" {
 				t.Fatalf("cancellation retried: %v %v", env["status"], a)
 			}
-			if got := ipnStatuses(t, ipns, uuid, 3*time.Second, 0); len(got) != 1 || got[0] != "CANCELLED" {
+			if got := settledIPNStatuses(t, s, ipns, uuid); len(got) != 1 || got[0] != "CANCELLED" {
 				t.Fatalf("IPN of the cancellation: %v", got)
 			}
 			if res, found, err := s.Sim.Inquire(context.Background(), uuid+"-cancel"); err != nil || !found || !res.Approved {
@@ -197,7 +258,7 @@ func TestV4CancelTheAcquirerRefusesIsAnError(t *testing.T) {
 					t.Fatalf("call %d: cancellation the acquirer refused: %v %v; the debit is %v", i+1, env["status"], e, debitStatus(t, s, uuid))
 				}
 			}
-			if got := ipnStatuses(t, ipns, uuid, time.Second, 0); len(got) != 0 {
+			if got := settledIPNStatuses(t, s, ipns, uuid); len(got) != 0 {
 				t.Fatalf("IPN after a refused cancellation: %v", got)
 			}
 			tx := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))
@@ -234,12 +295,12 @@ func TestV4CancelTheAcquirerDoesNotAnswerIsCheckedThenCancelled(t *testing.T) {
 			pending("cancellation", cancelCall(t, s, uuid, "Idempotency-Key", key))
 			pending("cancellation retried with its key", cancelCall(t, s, uuid, "Idempotency-Key", key))
 			pending("cancellation retried without a key", cancelCall(t, s, uuid))
-			if got := ipnStatuses(t, ipns, uuid, time.Second, 0); len(got) != 0 {
+			if got := settledIPNStatuses(t, s, ipns, uuid); len(got) != 0 {
 				t.Fatalf("IPN while the cancellation is being checked: %v", got)
 			}
 
 			recoverUntil(t, s, clk, uuid, "CANCELLED")
-			if got := ipnStatuses(t, ipns, uuid, 5*time.Second, 0); len(got) != 1 || got[0] != "CANCELLED" {
+			if got := settledIPNStatuses(t, s, ipns, uuid); len(got) != 1 || got[0] != "CANCELLED" {
 				t.Fatalf("IPN of the cancellation recovery found: %v", got)
 			}
 			for _, h := range [][]string{{"Idempotency-Key", key}, nil} {
@@ -251,7 +312,7 @@ func TestV4CancelTheAcquirerDoesNotAnswerIsCheckedThenCancelled(t *testing.T) {
 			if res, found, err := s.Sim.Inquire(context.Background(), uuid+"-cancel"); err != nil || !found || !res.Approved {
 				t.Fatalf("the acquirer's cancellation: %+v found %v, %v", res, found, err)
 			}
-			if got := ipnStatuses(t, ipns, uuid, time.Second, 0); len(got) != 0 || debitStatus(t, s, uuid) != "CANCELLED" {
+			if got := settledIPNStatuses(t, s, ipns, uuid); len(got) != 0 || debitStatus(t, s, uuid) != "CANCELLED" {
 				t.Fatalf("after the retries: IPN %v, the debit is %v", got, debitStatus(t, s, uuid))
 			}
 		})
@@ -279,7 +340,7 @@ func TestV4CancelLostBeforeTheAcquirerRetriedAfterRecovery(t *testing.T) {
 			}
 
 			recoverUntil(t, s, clk, uuid, "CANCELLED")
-			if got := ipnStatuses(t, ipns, uuid, 5*time.Second, 0); len(got) != 1 || got[0] != "CANCELLED" {
+			if got := settledIPNStatuses(t, s, ipns, uuid); len(got) != 1 || got[0] != "CANCELLED" {
 				t.Fatalf("IPN of the cancellation: %v", got)
 			}
 			if res, found, err := s.Sim.Inquire(context.Background(), uuid+"-cancel"); err != nil || !found || !res.Approved {
@@ -291,7 +352,7 @@ func TestV4CancelLostBeforeTheAcquirerRetriedAfterRecovery(t *testing.T) {
 					t.Fatalf("cancellation retried (%v) after recovery: %v %v", h, env["status"], e)
 				}
 			}
-			if got := ipnStatuses(t, ipns, uuid, time.Second, 0); len(got) != 0 || debitStatus(t, s, uuid) != "CANCELLED" {
+			if got := settledIPNStatuses(t, s, ipns, uuid); len(got) != 0 || debitStatus(t, s, uuid) != "CANCELLED" {
 				t.Fatalf("after the retries: IPN %v, the debit is %v", got, debitStatus(t, s, uuid))
 			}
 		})
@@ -333,7 +394,7 @@ func TestV4RefundUnderAcquirerFaults(t *testing.T) {
 				if env, err := s.v4Try("Transaction/Capture", map[string]any{"uuids": []string{uuid}}); err != nil || env["status"] != "SUCCESS" {
 					t.Fatalf("capture: %v %v", env, err)
 				}
-				ipnStatuses(t, ipns, uuid, 2*time.Second, 0) // the capture's, if any
+				settledIPNStatuses(t, s, ipns, uuid) // the capture's, if any
 				refunded := func() any {
 					d := answer(s.v4(t, "Transaction/Get", map[string]any{"uuid": uuid}))
 					cr, _ := cardDetail(d, "captureResponse").(map[string]any)
@@ -359,7 +420,7 @@ func TestV4RefundUnderAcquirerFaults(t *testing.T) {
 				if f.ipn != "" {
 					want = []string{f.ipn}
 				}
-				if got := ipnStatuses(t, ipns, credit, 2*time.Second, 0); fmt.Sprint(got) != fmt.Sprint(want) {
+				if got := settledIPNStatuses(t, s, ipns, credit); fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Fatalf("%s: IPN %v, want %v", f.name, got, want)
 				}
 				if env := refund(); answer(env)["uuid"] != credit || answer(env)["detailedStatus"] != f.status {
@@ -382,7 +443,7 @@ func TestV4RefundUnderAcquirerFaults(t *testing.T) {
 				if f.recovered != "" {
 					want = []string{f.recovered}
 				}
-				if got := ipnStatuses(t, ipns, credit, 2*time.Second, 0); fmt.Sprint(got) != fmt.Sprint(want) || refunded() != f.recoveredReserved {
+				if got := settledIPNStatuses(t, s, ipns, credit); fmt.Sprint(got) != fmt.Sprint(want) || refunded() != f.recoveredReserved {
 					t.Fatalf("%s: after recovery IPN %v (want %v), the debit's refundAmount %v", f.name, got, want, refunded())
 				}
 				res, found, err := s.Sim.Inquire(context.Background(), credit)
@@ -416,7 +477,7 @@ func TestV4CancelLostBeforeTheAcquirerIsSentAgainByRecovery(t *testing.T) {
 			}
 
 			recoverUntil(t, s, clk, uuid, "CANCELLED")
-			if got := ipnStatuses(t, ipns, uuid, 5*time.Second, 0); len(got) != 1 || got[0] != "CANCELLED" {
+			if got := settledIPNStatuses(t, s, ipns, uuid); len(got) != 1 || got[0] != "CANCELLED" {
 				t.Fatalf("IPN of the cancellation recovery sent again: %v", got)
 			}
 			if res, found, err := s.Sim.Inquire(context.Background(), uuid+"-cancel"); err != nil || !found || !res.Approved {
@@ -446,7 +507,7 @@ func TestV4CancelLostBeforeTheAcquirerIsSentAgainByRecovery(t *testing.T) {
 			if res, err := s.Sim.Cancel(context.Background(), "probe-"+uuid, tx.AcquirerRef); err != nil || res.Approved {
 				t.Fatalf("a second cancellation of the authorization: %+v, %v", res, err)
 			}
-			if got := ipnStatuses(t, ipns, uuid, time.Second, 0); len(got) != 0 {
+			if got := settledIPNStatuses(t, s, ipns, uuid); len(got) != 0 {
 				t.Fatalf("IPN after the cancellation: %v", got)
 			}
 			if env := cancelCall(t, s, uuid); answer(env)["errorCode"] != "PSP_011" {

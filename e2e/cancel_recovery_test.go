@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -82,7 +81,7 @@ func TestV4RefundCancelLostBeforeTheAcquirerIsSentAgainByRecovery(t *testing.T) 
 			}
 
 			recoverUntil(t, s, clk, credit, "CANCELLED")
-			if got := ipnStatuses(t, ipns, credit, 5*time.Second, 0); len(got) != 1 || got[0] != "CANCELLED" {
+			if got := settledIPNStatuses(t, s, ipns, credit); len(got) != 1 || got[0] != "CANCELLED" {
 				t.Fatalf("IPN of the cancellation recovery sent again: %v", got)
 			}
 			if res, found, err := s.Sim.Inquire(context.Background(), credit+"-cancel"); err != nil || !found || !res.Approved {
@@ -126,7 +125,7 @@ func TestV4CancelRefusedWhenRecoverySendsItAgainIsTold(t *testing.T) {
 				if tx["detailedStatus"] != "AUTHORISED" || tx["detailedErrorCode"] != "05" || !strings.Contains(detail, "refused the cancellation") {
 					t.Fatalf("Transaction/Get after the refused cancellation: %v", tx)
 				}
-				got := ipnTransactions(t, ipns, uuid, 5*time.Second)
+				got := settledIPNTransactions(t, s, ipns, uuid)
 				if len(got) != 1 || got[0]["detailedStatus"] != "AUTHORISED" || got[0]["errorCode"] != "ACQ_001" ||
 					got[0]["detailedErrorCode"] != "05" || got[0]["detailedErrorMessage"] != detail {
 					t.Fatalf("IPN of the refused cancellation: %v", got)
@@ -169,28 +168,16 @@ func recoverUntilErrorCode(t *testing.T, s *server, clk *clock.Fake, uuid string
 	}
 }
 
-// ipnTransactions returns transaction uuid as each IPN arriving within
-// wait tells it.
-func ipnTransactions(t *testing.T, ipns <-chan string, uuid string, wait time.Duration) []map[string]any {
+// settledIPNTransactions is transaction uuid as each IPN that holds it
+// tells it, of those that arrived by the time the server's outbox settled
+// (settledIPNs).
+func settledIPNTransactions(t *testing.T, s *server, ipns <-chan string, uuid string) []map[string]any {
 	t.Helper()
 	var got []map[string]any
-	end := time.After(wait)
-	for {
-		select {
-		case raw := <-ipns:
-			var p struct {
-				Transactions []map[string]any `json:"transactions"`
-			}
-			if err := json.Unmarshal([]byte(raw), &p); err != nil {
-				t.Fatalf("IPN kr-answer: %v %q", err, raw)
-			}
-			for _, tx := range p.Transactions {
-				if tx["uuid"] == uuid {
-					got = append(got, tx)
-				}
-			}
-		case <-end:
-			return got
+	for _, raw := range settledIPNs(t, s, ipns) {
+		if tx := ipnTransaction(t, raw, uuid); tx != nil {
+			got = append(got, tx)
 		}
 	}
+	return got
 }

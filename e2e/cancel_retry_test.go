@@ -82,7 +82,7 @@ func TestV4CancelRefusedAskedAgainThenCaptured(t *testing.T) {
 			if res, found, err := s.Sim.Inquire(context.Background(), second); err != nil || !found || res.Approved {
 				t.Fatalf("the acquirer's second cancellation: %+v found %v, %v", res, found, err)
 			}
-			if got := ipnTransactions(t, ipns, uuid, 5*time.Second); len(got) != 1 || got[0]["errorCode"] != "ACQ_001" {
+			if got := settledIPNTransactions(t, s, ipns, uuid); len(got) != 1 || got[0]["errorCode"] != "ACQ_001" {
 				t.Fatalf("IPN of the refused cancellation: %v", got)
 			}
 			if v := metricValue(t, s, oldest); v != 0 {
@@ -96,7 +96,7 @@ func TestV4CancelRefusedAskedAgainThenCaptured(t *testing.T) {
 			if tx["detailedStatus"] != "CAPTURED" || tx["errorCode"] != nil || tx["detailedErrorCode"] != nil || tx["detailedErrorMessage"] != nil {
 				t.Fatalf("Transaction/Get of the captured debit: %v", tx)
 			}
-			got := ipnTransactions(t, ipns, uuid, 5*time.Second)
+			got := settledIPNTransactions(t, s, ipns, uuid)
 			if len(got) != 1 || got[0]["detailedStatus"] != "CAPTURED" || got[0]["errorCode"] != nil || got[0]["detailedErrorCode"] != nil {
 				t.Fatalf("IPN of the capture: %v", got)
 			}

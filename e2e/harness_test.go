@@ -63,7 +63,7 @@ func startServer(t testing.TB, o serverOpts) *server {
 		o.dir = t.TempDir()
 	}
 	if o.engine == "postgres" && o.dbURL == "" {
-		o.dbURL = storetest.NewPostgresDatabase(t)
+		o.dbURL = storetest.NewMigratedPostgresDatabase(t)
 	}
 	cfg, err := config.Load(nil, func(k string) string {
 		if v, ok := o.env[k]; ok {

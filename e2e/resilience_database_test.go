@@ -197,7 +197,7 @@ func faultChecks(t *testing.T, base string, pay func(orderID string) payResult, 
 // running server, then comes back.
 func TestResilienceDatabaseUnavailable(t *testing.T) {
 	storetest.RequirePostgres(t)
-	dbURL := storetest.NewPostgresDatabase(t)
+	dbURL := storetest.NewMigratedPostgresDatabase(t)
 	u, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)

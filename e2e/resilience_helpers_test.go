@@ -55,7 +55,7 @@ func newDeployment(t *testing.T, engine string) *deployment {
 	t.Helper()
 	d := &deployment{engine: engine, dir: filepath.Join(t.TempDir(), "data")}
 	if engine == "postgres" {
-		d.dbURL = storetest.NewPostgresDatabase(t)
+		d.dbURL = storetest.NewMigratedPostgresDatabase(t)
 	}
 	return d
 }

@@ -33,7 +33,7 @@ func isDeadlock(err error) bool {
 // INT_999, or the capture stayed claimed until recovery settled it.
 func TestCaptureJobAndMerchantCallOnTwoCopiesNeverDeadlock(t *testing.T) {
 	ctx := context.Background()
-	u := storetest.NewPostgresDatabase(t)
+	u := storetest.NewMigratedPostgresDatabase(t)
 	open := func() *store.DB {
 		db, err := store.Open(ctx, store.Options{URL: u})
 		if err != nil {

@@ -19,7 +19,7 @@ import (
 // another session holds a lock the claim needs; a write that comes after
 // it must commit meanwhile.
 func TestClaimsDoNotHoldTheGroupCommit(t *testing.T) {
-	u := storetest.NewPostgresDatabase(t)
+	u := storetest.NewMigratedPostgresDatabase(t)
 	ctx := context.Background()
 	db, err := store.Open(ctx, store.Options{URL: u, PostgresConns: 2})
 	if err != nil {
@@ -113,7 +113,7 @@ func TestClaimsDoNotHoldTheGroupCommit(t *testing.T) {
 // and read about 160,000 buffers in 2 s. Hash and merge joins are turned
 // off here to get that plan.
 func TestClaimsTakeAtMostTheirLimit(t *testing.T) {
-	u := storetest.NewPostgresDatabase(t)
+	u := storetest.NewMigratedPostgresDatabase(t)
 	ctx := context.Background()
 	admin, err := sql.Open("pgx", u)
 	if err != nil {

@@ -134,7 +134,7 @@ func TestSettlementLocksThePaymentBeforeItsTransaction(t *testing.T) {
 // fail for its caller, who did nothing wrong.
 func TestSharedWritesDoNotFailWithADeadlock(t *testing.T) {
 	ctx := context.Background()
-	u := storetest.NewPostgresDatabase(t)
+	u := storetest.NewMigratedPostgresDatabase(t)
 	// PostgreSQL looks for a deadlock after a second's wait
 	// (deadlock_timeout): shorter, the test takes a second instead of a
 	// minute. A superuser setting: without the right, the test is slow.

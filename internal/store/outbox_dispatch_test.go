@@ -424,7 +424,7 @@ func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQuer
 func TestOutboxFinishBatchRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	tr := &countingTracer{what: "INSERT INTO outbox_attempts"}
-	db, err := store.Open(ctx, store.WithQueryTracer(store.Options{URL: storetest.NewPostgresDatabase(t)}, tr))
+	db, err := store.Open(ctx, store.WithQueryTracer(store.Options{URL: storetest.NewMigratedPostgresDatabase(t)}, tr))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func sharedDB(t testing.TB, engine string) (open func() *store.DB) {
 	case "sqlite":
 		opts.SQLitePath = filepath.Join(t.TempDir(), "openpsp.db")
 	case "postgres":
-		opts.URL = storetest.NewPostgresDatabase(t)
+		opts.URL = storetest.NewMigratedPostgresDatabase(t)
 	}
 	open = func() *store.DB {
 		t.Helper()

@@ -61,7 +61,11 @@ var shared struct {
 // Use it from TestMain:
 //
 //	func TestMain(m *testing.M) { browsertest.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain that also needs another wrapper around
+// m.Run: it returns the exit code instead of exiting.
+func Run(m *testing.M) int {
 	shared.mu.Lock()
 	shared.enabled = true
 	shared.mu.Unlock()
@@ -74,7 +78,7 @@ func Main(m *testing.M) {
 		_ = os.RemoveAll(shared.dir)
 	}
 	shared.mu.Unlock()
-	os.Exit(code)
+	return code
 }
 
 func chromiumPath(t testing.TB) string {
