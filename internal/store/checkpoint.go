@@ -23,8 +23,9 @@ const checkpointEvery = 200 * time.Millisecond
 // catch up, so under steady load the WAL grew for as long as the load
 // lasted (25 MB a second in the silent bench), filling the disk and
 // lengthening crash recovery. Lower means more frequent writer pauses
-// (see restartWAL); higher, a larger file. A variable for the tests.
-var walRestartFrames = 4096
+// (see restartWAL); higher, a larger file. The tests set smaller limits on
+// their database (Options.walLimits).
+const walRestartFrames = 4096
 
 // walSizeLimit is the writer's journal_size_limit: at the first commit
 // after the WAL starts over, SQLite truncates the file to this size if it
@@ -32,8 +33,16 @@ var walRestartFrames = 4096
 // past walRestartFrames). It is above what the WAL reaches under steady
 // load (walRestartFrames plus a few checkpoint periods of writes), so that
 // the writer overwrites frames rather than growing the file again at each
-// restart. A variable for the tests.
-var walSizeLimit int64 = 32 << 20
+// restart.
+const walSizeLimit int64 = 32 << 20
+
+// walLimits are a SQLite database's WAL thresholds: walRestartFrames and
+// walSizeLimit unless a test sets smaller ones, so that a small workload
+// crosses them.
+type walLimits struct {
+	restartFrames int
+	sizeLimit     int64
+}
 
 // restartStall bounds how long the writer waits for a restart's last
 // checkpoint: past it the driver interrupts the checkpoint (safe at any
@@ -61,6 +70,9 @@ const restartCatchUp, restartTail = 6, 64
 // next tick; the writer's own health reports a broken disk.
 type checkpointer struct {
 	db *sql.DB
+	// restartFrames is the WAL size (in frames) from which a step
+	// makes the writer start the WAL over (walRestartFrames).
+	restartFrames int
 	// gate is held by the writer for each transaction of the group
 	// commit (batcher.gate): the checkpointer takes it to keep the writer
 	// from beginning one while it copies the last frames (restartWAL).
@@ -75,14 +87,14 @@ type checkpointer struct {
 	stalled  atomic.Int64 // nanoseconds
 }
 
-func startCheckpointer(dsn string, gate *sync.Mutex) (*checkpointer, error) {
+func startCheckpointer(dsn string, gate *sync.Mutex, restartFrames int) (*checkpointer, error) {
 	db, err := sql.Open(sqliteDriverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite checkpointer: %w", err)
 	}
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
-	c := &checkpointer{db: db, gate: gate, stop: make(chan struct{}), done: make(chan struct{})}
+	c := &checkpointer{db: db, restartFrames: restartFrames, gate: gate, stop: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c, nil
 }
@@ -110,12 +122,12 @@ func (c *checkpointer) passive(ctx context.Context) (frames, copied int, err err
 }
 
 // step is one tick: a PASSIVE checkpoint, and when it finds the WAL at
-// walRestartFrames or more, a restart (restartWAL).
+// restartFrames or more, a restart (restartWAL).
 func (c *checkpointer) step() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	frames, copied, err := c.passive(context.Background())
-	if err != nil || frames < walRestartFrames {
+	if err != nil || frames < c.restartFrames {
 		return
 	}
 	// More passes beside the writer copy what it committed during the

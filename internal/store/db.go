@@ -76,6 +76,9 @@ type Options struct {
 	// queryTracer sees every statement sent to PostgreSQL: the tests count
 	// round trips with it (WithQueryTracer in export_test.go).
 	queryTracer pgx.QueryTracer
+	// walLimits replaces SQLite's WAL thresholds when set: the WAL tests
+	// cross small ones with a small workload.
+	walLimits walLimits
 }
 
 // DB is an open database: a write path with group commit and a read pool.
@@ -162,6 +165,10 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	// FULL and EXTRA: the writer commits without fsync and the WAL syncer
 	// makes each batch durable before its requests are answered (see
 	// walSyncer); NORMAL (unsafe, allowed explicitly) syncs at checkpoints only.
+	limits := opts.walLimits
+	if limits == (walLimits{}) {
+		limits = walLimits{restartFrames: walRestartFrames, sizeLimit: walSizeLimit}
+	}
 	var wal *walSyncer
 	connSync := sync
 	if sync != "NORMAL" {
@@ -173,7 +180,7 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	// space, readable with the master key that stays in the keyring.
 	wdsn := base + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(" + connSync + ")&_txlock=immediate" +
 		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=secure_delete(1)" +
-		fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit)
+		fmt.Sprintf("&_pragma=journal_size_limit(%d)", limits.sizeLimit)
 	w, err := sql.Open(sqliteDriverName, wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -197,7 +204,7 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	db.batch = newBatcher(db, 1, opts.MaxBatch, wal)
 	// wal_autocheckpoint(0) above: checkpoints run off the writer, and
 	// make it start the WAL over (walRestartFrames).
-	cp, err := startCheckpointer(base+"?"+common+"&_pragma=synchronous(NORMAL)", &db.batch.gate)
+	cp, err := startCheckpointer(base+"?"+common+"&_pragma=synchronous(NORMAL)", &db.batch.gate, limits.restartFrames)
 	if err != nil {
 		db.batch.close()
 		w.Close()

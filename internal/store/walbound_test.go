@@ -11,17 +11,14 @@ import (
 	"time"
 )
 
-// smallWAL makes the WAL limits small for a test, so that a few megabytes
-// of writes cross them.
-func smallWAL(t *testing.T) {
-	frames, limit := walRestartFrames, walSizeLimit
-	walRestartFrames, walSizeLimit = 256, 2<<20 // 1 MB of 4 KB frames; 2 MB
-	t.Cleanup(func() { walRestartFrames, walSizeLimit = frames, limit })
-}
+// testWAL are the WAL limits of the WAL tests' databases: small, so that
+// a few megabytes of writes cross them. Set on each database, not on the
+// package: nothing to restore, and no other test's database sees them.
+var testWAL = walLimits{restartFrames: 128, sizeLimit: 1 << 20} // 512 KB of 4 KB frames; 1 MB
 
 func openWALTest(t *testing.T) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), Options{SQLitePath: filepath.Join(t.TempDir(), "w.db")})
+	db, err := Open(context.Background(), Options{SQLitePath: filepath.Join(t.TempDir(), "w.db"), walLimits: testWAL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,18 +80,17 @@ func walSize(t *testing.T, db *DB) int64 {
 }
 
 // Under writes that never stop, the WAL must start over once it holds
-// walRestartFrames frames: SQLite only writes it from its start again in a
+// restartFrames frames: SQLite only writes it from its start again in a
 // write transaction that begins with every frame copied into the database,
 // and the single writer begins its next one as soon as it commits. Before
-// the checkpointer made that happen, the WAL grew by every write (16 MB
+// the checkpointer made that happen, the WAL grew by every write (8 MB
 // here). Writers run without a pause for a fixed count of writes, readers
 // read all along, and the checkpointer's step runs in a loop, as its
 // ticker would.
 func TestWALStaysBoundedUnderSteadyWrites(t *testing.T) {
-	smallWAL(t)
 	db := openWALTest(t)
 	seq := walStarts(db)
-	const writers, each = 16, 250 // 4,000 writes, about 16 MB of frames
+	const writers, each = 16, 125 // 2,000 writes, about 8 MB of frames
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := 0; w < writers; w++ {
@@ -154,12 +150,22 @@ func TestWALStaysBoundedUnderSteadyWrites(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// The threshold (1 MB) plus what is written while a step runs (its
+	// The threshold (512 KB) plus what is written while a step runs (its
 	// passes beside the writer: a few ms each on an idle machine, more on
-	// a busy one).
-	const bound = 8 << 20
+	// a busy one: 3.2 MB above a 1 MB threshold at a load of 25 on two
+	// cores). What a step lets through depends on time, not on the
+	// threshold: halving the limits and the workload (8 MB instead of
+	// 16) leaves a bound of 6 MB, below the WAL that never starts over.
+	// Its ratio to that WAL being smaller than before (8 MB of 16), the
+	// WAL must also have started over for most thresholds' worth of
+	// writes: at least 4 times over 16 (12 at that load with the former
+	// limits; none without the checkpointer's restarts).
+	const bound, starts = 6 << 20, 4
 	if largest > bound {
 		t.Fatalf("WAL reached %d bytes over %d writes (%d checkpoint steps), want at most %d", largest, writers*each, steps, bound)
+	}
+	if n := walStarts(db) - seq; n < starts {
+		t.Fatalf("WAL started over %d times over %d writes (%d checkpoint steps, largest %d bytes), want at least %d", n, writers*each, steps, largest, starts)
 	}
 	c := db.checkpoints
 	t.Logf("largest WAL %d bytes over %d writes, %d checkpoint steps, WAL started over %d times, writer held %d times for %v in all",
@@ -170,7 +176,6 @@ func TestWALStaysBoundedUnderSteadyWrites(t *testing.T) {
 // snapshot (nothing can start it over then) shrinks back to the limit once
 // the reader is gone and the writes go on.
 func TestWALShrinksAfterABurst(t *testing.T) {
-	smallWAL(t)
 	db := openWALTest(t)
 	writeRound(t, db, 10)
 	rtx, err := db.Reader().Begin()
@@ -184,13 +189,13 @@ func TestWALShrinksAfterABurst(t *testing.T) {
 	// Rounds until the WAL is twice the limit (about 10 of them), rather
 	// than a fixed 30 (three times as many writes, for nothing more to
 	// check); at most 30, and the check below fails if it never grew.
-	for i := 0; i < 30 && walSize(t, db) <= 2*walSizeLimit; i++ {
+	for i := 0; i < 30 && walSize(t, db) <= 2*testWAL.sizeLimit; i++ {
 		writeRound(t, db, 100)
 		db.checkpoints.step()
 	}
 	grown := walSize(t, db)
-	if grown <= walSizeLimit {
-		t.Fatalf("WAL at %d bytes with a reader on an old snapshot, want more than %d (the test holds no snapshot?)", grown, walSizeLimit)
+	if grown <= testWAL.sizeLimit {
+		t.Fatalf("WAL at %d bytes with a reader on an old snapshot, want more than %d (the test holds no snapshot?)", grown, testWAL.sizeLimit)
 	}
 	if err := rtx.Rollback(); err != nil {
 		t.Fatal(err)
@@ -199,7 +204,7 @@ func TestWALShrinksAfterABurst(t *testing.T) {
 		db.checkpoints.step()
 		writeRound(t, db, 10)
 	}
-	if got := walSize(t, db); got > walSizeLimit {
-		t.Fatalf("WAL still %d bytes after the reader ended (it was %d), want at most journal_size_limit %d", got, grown, walSizeLimit)
+	if got := walSize(t, db); got > testWAL.sizeLimit {
+		t.Fatalf("WAL still %d bytes after the reader ended (it was %d), want at most journal_size_limit %d", got, grown, testWAL.sizeLimit)
 	}
 }

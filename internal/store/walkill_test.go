@@ -95,9 +95,8 @@ func TestWALRestartSurvivesKill9(t *testing.T) {
 // write's id on its own line, and the checkpointer's step in a loop; it
 // says how many times the WAL started over so far on lines of their own.
 func walKillWriter(t *testing.T, path string) {
-	smallWAL(t)
 	base, _ := strconv.Atoi(os.Getenv(walKillBase))
-	db, err := Open(context.Background(), Options{SQLitePath: path})
+	db, err := Open(context.Background(), Options{SQLitePath: path, walLimits: testWAL})
 	if err != nil {
 		t.Fatal(err)
 	}

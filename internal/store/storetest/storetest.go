@@ -4,16 +4,20 @@
 // server on 127.0.0.1:5432; when none answers the PostgreSQL half is skipped
 // with a visible notice, except under CI=true where that is a failure.
 //
-// A package whose TestMain calls Main (or Run) migrates PostgreSQL once: its
-// first migrated database is a template, and each test gets a copy of it
-// (CREATE DATABASE … TEMPLATE, a file copy) instead of running every
-// migration again (about 1.8 s a test under the race detector).
+// A package whose TestMain calls Main (or Run) migrates once per engine:
+// its first migrated database is a template, and each test gets a copy of
+// it (CREATE DATABASE … TEMPLATE on PostgreSQL, a file copy on SQLite)
+// instead of running every migration again (about 1.8 s a test on
+// PostgreSQL under the race detector; each SQLite migration commits with
+// an fsync, seconds in all on a busy disk).
 package storetest
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -54,16 +58,65 @@ func ForEach(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 // SQLite opens and migrates a SQLite database in a temporary folder.
 func SQLite(t testing.TB) *store.DB {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := store.Open(context.Background(), store.Options{SQLitePath: filepath.Join(dir, "openpsp.db")})
+	path := filepath.Join(t.TempDir(), "openpsp.db")
+	if err := copyMigratedSQLite(path); err != nil {
+		t.Fatalf("sqlite template: %v", err)
+	}
+	db, err := store.Open(context.Background(), store.Options{SQLitePath: path})
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	// A copy of the template applies nothing here; the call still checks
+	// that the copy is at this binary's schema, as a fresh database is.
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate sqlite: %v", err)
 	}
 	return db
+}
+
+// copyMigratedSQLite writes, under Main, a copy of the binary's migrated
+// SQLite template at path (its WAL too, if the last connection left one:
+// closed, the pair is consistent); without Main it writes nothing, and
+// Open creates an empty database there.
+func copyMigratedSQLite(path string) error {
+	template.mu.Lock()
+	defer template.mu.Unlock()
+	if !template.enabled {
+		return nil
+	}
+	if template.sqliteDir == "" {
+		dir, err := os.MkdirTemp("", "openpsp-sqlite-template-")
+		if err != nil {
+			return err
+		}
+		ctx := context.Background()
+		db, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(dir, "openpsp.db")})
+		if err == nil {
+			_, err = db.Migrate(ctx)
+			if cerr := db.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			_ = os.RemoveAll(dir)
+			return err
+		}
+		template.sqliteDir = dir
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		body, err := os.ReadFile(filepath.Join(template.sqliteDir, "openpsp.db") + suffix)
+		if suffix == "-wal" && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(path+suffix, body, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Postgres opens and migrates a fresh PostgreSQL database, dropped at cleanup.
@@ -88,20 +141,22 @@ func Postgres(t testing.TB) *store.DB {
 // its own, under a random name: none waits for or drops another's, and a
 // template can never be older than the migrations of the binary using it.
 var template struct {
-	mu      sync.Mutex
-	enabled bool // TestMain called Run: someone drops the template at the end
-	name    string
-	err     error
+	mu        sync.Mutex
+	enabled   bool // TestMain called Run: someone drops the template at the end
+	name      string
+	err       error
+	sqliteDir string // the folder of the migrated SQLite template, "" none yet
 }
 
-// Main runs a package's tests (m.Run) with one migrated PostgreSQL
-// template for all of them, drops it, and exits. Use it from TestMain:
+// Main runs a package's tests (m.Run) with one migrated template per
+// engine for all of them, removes them, and exits. Use it from TestMain:
 //
 //	func TestMain(m *testing.M) { storetest.Main(m) }
 func Main(m *testing.M) { os.Exit(Run(m.Run)) }
 
 // Run is Main for a TestMain that also needs another wrapper around
-// m.Run: it returns run's exit code instead of exiting.
+// m.Run: it returns run's exit code instead of exiting. The templates are
+// removed when run returns.
 func Run(run func() int) int {
 	template.mu.Lock()
 	template.enabled = true
@@ -181,6 +236,10 @@ func migrate(u string) error {
 func dropTemplate() {
 	template.mu.Lock()
 	defer template.mu.Unlock()
+	if template.sqliteDir != "" {
+		_ = os.RemoveAll(template.sqliteDir)
+		template.sqliteDir = ""
+	}
 	if template.name == "" {
 		return
 	}
