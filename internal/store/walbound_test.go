@@ -14,7 +14,7 @@ import (
 // testWAL are the WAL limits of the WAL tests' databases: small, so that
 // a few megabytes of writes cross them. Set on each database, not on the
 // package: nothing to restore, and no other test's database sees them.
-var testWAL = walLimits{restartFrames: 128, sizeLimit: 1 << 20} // 512 KB of 4 KB frames; 1 MB
+var testWAL = walLimits{restartFrames: 256, sizeLimit: 2 << 20} // 1 MB of 4 KB frames; 2 MB
 
 func openWALTest(t *testing.T) *DB {
 	t.Helper()
@@ -83,14 +83,14 @@ func walSize(t *testing.T, db *DB) int64 {
 // restartFrames frames: SQLite only writes it from its start again in a
 // write transaction that begins with every frame copied into the database,
 // and the single writer begins its next one as soon as it commits. Before
-// the checkpointer made that happen, the WAL grew by every write (8 MB
+// the checkpointer made that happen, the WAL grew by every write (16 MB
 // here). Writers run without a pause for a fixed count of writes, readers
 // read all along, and the checkpointer's step runs in a loop, as its
 // ticker would.
 func TestWALStaysBoundedUnderSteadyWrites(t *testing.T) {
 	db := openWALTest(t)
 	seq := walStarts(db)
-	const writers, each = 16, 125 // 2,000 writes, about 8 MB of frames
+	const writers, each = 16, 250 // 4,000 writes, about 16 MB of frames
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := 0; w < writers; w++ {
@@ -150,22 +150,17 @@ func TestWALStaysBoundedUnderSteadyWrites(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// The threshold (512 KB) plus what is written while a step runs (its
+	// The threshold (1 MB) plus what is written while a step runs (its
 	// passes beside the writer: a few ms each on an idle machine, more on
-	// a busy one: 3.2 MB above a 1 MB threshold at a load of 25 on two
-	// cores). What a step lets through depends on time, not on the
-	// threshold: halving the limits and the workload (8 MB instead of
-	// 16) leaves a bound of 6 MB, below the WAL that never starts over.
-	// Its ratio to that WAL being smaller than before (8 MB of 16), the
-	// WAL must also have started over for most thresholds' worth of
-	// writes: at least 4 times over 16 (12 at that load with the former
-	// limits; none without the checkpointer's restarts).
-	const bound, starts = 6 << 20, 4
+	// a busy one). Not smaller with smaller limits and fewer writes: what
+	// a step lets through depends on time, not on the threshold, and the
+	// writer starts the WAL over by itself whenever it finds every frame
+	// copied. Tried with half the limits, half the writes and a 6 MB
+	// bound: it passed with restartWAL never called, where this one
+	// reached 9.8 MB.
+	const bound = 8 << 20
 	if largest > bound {
 		t.Fatalf("WAL reached %d bytes over %d writes (%d checkpoint steps), want at most %d", largest, writers*each, steps, bound)
-	}
-	if n := walStarts(db) - seq; n < starts {
-		t.Fatalf("WAL started over %d times over %d writes (%d checkpoint steps, largest %d bytes), want at least %d", n, writers*each, steps, largest, starts)
 	}
 	c := db.checkpoints
 	t.Logf("largest WAL %d bytes over %d writes, %d checkpoint steps, WAL started over %d times, writer held %d times for %v in all",
