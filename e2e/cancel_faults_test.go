@@ -87,6 +87,9 @@ func captureJobRan(t *testing.T, s *server) {
 // that arrives within wait, stopping once it has want of them.
 func ipnStatuses(t *testing.T, ipns <-chan string, uuid string, wait time.Duration, want int) []string {
 	t.Helper()
+	if want <= 0 {
+		t.Fatalf("ipnStatuses waits for want > 0 IPNs; settledIPNStatuses tells all of them, or none")
+	}
 	var got []string
 	end := time.After(wait)
 	for len(got) < want {
