@@ -11,7 +11,6 @@ import (
 
 	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
-	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
 // addCaptures inserts n AUTHORISED debits whose capture date has come,
@@ -59,10 +58,7 @@ func captureShop(t *testing.T, db *store.DB, now time.Time) {
 // (an acquirer down for an hour), each run of the job (once a second)
 // read them all before reaching one that is due.
 func TestCaptureClaimSkipsRetriesThroughItsIndex(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		now := time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC)
-		captureShop(t, db, now)
+	forEachCaptureDB(t, func(t *testing.T, ctx context.Context, db *store.DB, now time.Time) {
 		addCaptures(t, db, "waiting", 300, now, now.Add(30*time.Minute))
 		addCaptures(t, db, "due", 1, now, time.Time{})
 
@@ -87,10 +83,7 @@ func TestCaptureClaimSkipsRetriesThroughItsIndex(t *testing.T) {
 // The backlog counts the captures actually due (or in flight), not those
 // waiting for their retry time.
 func TestBacklogCountsCapturesDueOnly(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		now := time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC)
-		captureShop(t, db, now)
+	forEachCaptureDB(t, func(t *testing.T, ctx context.Context, db *store.DB, now time.Time) {
 		addCaptures(t, db, "waiting", 4, now, now.Add(30*time.Minute))
 		addCaptures(t, db, "due", 2, now, time.Time{})
 		addCaptures(t, db, "retried", 1, now, now.Add(-time.Minute))
