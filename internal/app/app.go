@@ -155,7 +155,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		return db.PendingOps(ctx)
 	}))
 	a.Metrics.RegisterRetrying(a.opAges(db.RetryingOps))
-	a.Metrics.RegisterDue(a.opAges(db.DueCaptures))
+	a.Metrics.RegisterDue(a.opAges(db.DueOps))
 	applied, err := db.Migrate(ctx)
 	if err != nil {
 		db.Close()
@@ -389,7 +389,7 @@ func (a *App) Close() error {
 }
 
 // opAges turns read, a /metrics query of the store at now (PendingOps,
-// RetryingOps, DueCaptures), into the gauges' read at scrape: each
+// RetryingOps, DueOps), into the gauges' read at scrape: each
 // operation's oldest time becomes its age now.
 func (a *App) opAges(read func(context.Context, time.Time) (map[string]store.PendingOp, error)) obs.PendingOps {
 	return func() (map[string]obs.PendingOp, error) {

@@ -229,3 +229,55 @@ func TestMetricsCountDeferredAuthorizationsWaitingForTheirRetry(t *testing.T) {
 		}
 	}
 }
+
+// A deferred authorization due (a day before its capture date) that no run
+// of the authorization job has tried yet (the job stuck or outrun) is
+// neither pending nor retrying: it showed in no metric. /metrics counts
+// it with the captures due not yet tried,
+// openpsp_due_operations{op="authorise"}, and how long ago the oldest was
+// due; once the job authorized it, or the acquirer could not take it
+// (then it is retrying), it leaves that count.
+func TestMetricsCountDeferredAuthorizationsDueNotYetTried(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	a := testAppOptions(t, nil, Options{LogOutput: io.Discard, Clock: clk})
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	const due, overdue = `openpsp_due_operations{op="authorise"}`, `openpsp_due_operation_overdue_seconds{op="authorise"}`
+
+	if got := scrape(t, srv.URL, due); got != "0" {
+		t.Fatalf("%s with nothing due: %s, want 0", due, got)
+	}
+	payDemo(t, a, srv.URL, "due-authorization-later", 30, "WAITING_AUTHORISATION")
+	failing := payDemo(t, a, srv.URL, "due-authorization-failing", 20, "WAITING_AUTHORISATION")
+	authorized := payDemo(t, a, srv.URL, "due-authorization", 20, "WAITING_AUTHORISATION")
+	if got := scrape(t, srv.URL, due); got != "0" {
+		t.Fatalf("%s before the day before the capture dates: %s, want 0", due, got)
+	}
+	clk.Advance(19*24*time.Hour + 10*time.Minute) // due a day before the capture date: 10 minutes ago
+	if got := scrape(t, srv.URL, due); got != "2" {
+		t.Fatalf("%s with two authorizations due, one in 10 days: %s, want 2", due, got)
+	}
+	if got, err := strconv.ParseFloat(scrape(t, srv.URL, overdue), 64); err != nil || got < 10*60 || got > 11*60 {
+		t.Fatalf("%s: %v %v, want 10 minutes", overdue, got, err)
+	}
+	if got := scrape(t, srv.URL, `openpsp_due_operations{op="capture"}`); got != "0" {
+		t.Fatalf("due captures: %s, want 0 (not authorized yet)", got)
+	}
+
+	a.Sim.InjectFault(failing+"-authorise", simulator.FaultUnavailable)
+	if n, err := a.Payments.AuthorizeDue(context.Background(), 10); err != nil || n != 1 {
+		t.Fatalf("authorization run: %d authorized, %v", n, err)
+	}
+	if _, tx, err := a.Payments.Get(context.Background(), shop.DemoShopID, authorized); err != nil || tx.DetailedStatus != payment.Authorised {
+		t.Fatalf("authorization run: %+v %v", tx, err)
+	}
+	if got := scrape(t, srv.URL, due); got != "0" {
+		t.Fatalf("%s once tried: %s, want 0 (authorized, or retrying)", due, got)
+	}
+	if got := scrape(t, srv.URL, overdue); got != "0" {
+		t.Fatalf("%s once tried: %s, want 0", overdue, got)
+	}
+	if got := scrape(t, srv.URL, `openpsp_retrying_operations{op="authorise"}`); got != "1" {
+		t.Fatalf("retrying authorizations: %s, want 1", got)
+	}
+}

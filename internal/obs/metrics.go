@@ -122,7 +122,7 @@ type PendingOp struct {
 
 // PendingOps reads the pending operations now, by operation
 // (store.DB.PendingOps), the retrying ones (store.DB.RetryingOps), or the
-// due ones not yet tried (store.DB.DueCaptures).
+// due ones not yet tried (store.DB.DueOps).
 type PendingOps func() (map[string]PendingOp, error)
 
 // pendingOps are the pending operations the gauges always show (0 when
@@ -166,21 +166,24 @@ func (m *Metrics) RegisterRetrying(read PendingOps) {
 		"Seconds since the oldest retrying operation (CAPTURE, AUTHORISE) was due (capture date; a deferred authorization a day before it); 0 when none.")
 }
 
-// dueOps are the operations whose due, never tried, ones are counted.
-var dueOps = []string{"CAPTURE"}
+// dueOps are the operations whose due, never tried, ones are counted: a
+// capture, and a deferred authorization (sent by its own job the day
+// before the capture date).
+var dueOps = []string{"AUTHORISE", "CAPTURE"}
 
-// RegisterDue serves openpsp_due_operations{op}, the captures due that no
-// capture run has tried yet, and openpsp_due_operation_overdue_seconds{op},
-// how long ago the oldest of them was due, from one read at each scrape
-// as RegisterPending's. The capture job sends them within a run: a count
-// that stays above 0 with an age of minutes is a job stuck or outrun, which
-// no pending or retrying gauge shows (they were never claimed).
+// RegisterDue serves openpsp_due_operations{op}, the captures and deferred
+// authorizations due that no run of their job has tried yet, and
+// openpsp_due_operation_overdue_seconds{op}, how long ago the oldest of
+// them was due, from one read at each scrape as RegisterPending's. Each
+// job sends them within a run: a count that stays above 0 with an age of
+// minutes is a job stuck or outrun, which no pending or retrying gauge
+// shows (they were never claimed).
 func (m *Metrics) RegisterDue(read PendingOps) {
 	m.registerOps(read, dueOps,
 		"openpsp_due_operations",
-		"Captures (CAPTURE) due that no capture run has tried yet.",
+		"Captures (CAPTURE) and deferred authorizations (AUTHORISE) due that no run of their job has tried yet.",
 		"openpsp_due_operation_overdue_seconds",
-		"Seconds since the oldest capture due and not yet tried was due (its capture date); 0 when none.")
+		"Seconds since the oldest operation due and not yet tried (CAPTURE, AUTHORISE) was due (capture date; a deferred authorization a day before it); 0 when none.")
 }
 
 // registerOps serves, by operation (label op, a series for each of

@@ -53,6 +53,6 @@ const PendingOpsQuery = pendingOpsQuery
 // retry, for the plan tests.
 const RetryingOpsQuery = retryingOpsQuery
 
-// DueCapturesQuery is the /metrics query of captures due never tried, for
-// the plan tests.
-const DueCapturesQuery = dueCapturesQuery
+// DueOpsQuery is the /metrics query of captures and deferred
+// authorizations due never tried, for the plan tests.
+const DueOpsQuery = dueOpsQuery

@@ -12,8 +12,8 @@ import (
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
-// The /metrics queries of operations (PendingOps, RetryingOps,
-// DueCaptures) on both engines: what each counts, and that each reads its
+// The /metrics queries of operations (PendingOps, RetryingOps, DueOps)
+// on both engines: what each counts, and that each reads its
 // index, not the table.
 
 // forEachCaptureDB runs test on each engine, its database holding the
@@ -111,17 +111,28 @@ func TestRetryingOpsCountDueRetriesThroughTheirIndex(t *testing.T) {
 	})
 }
 
-// DueCaptures tells, for /metrics, the captures due that no capture run
-// tried yet (the capture job stuck or slow), with the date the oldest was
-// due: they are neither pending nor retrying, and showed in no metric. It
-// counts neither those to come, claimed, made or retrying (RetryingOps
-// counts those), nor other statuses, and reads the capture claim's index.
-func TestDueCapturesCountTheNeverTriedThroughTheCaptureIndex(t *testing.T) {
+// DueOps tells, for /metrics, the captures and deferred authorizations
+// due that no run of their job tried yet (the job stuck or slow), with the
+// date the oldest of each was due (a deferred authorization's, the day
+// before its capture date): they are neither pending nor retrying, and
+// showed in no metric. It counts neither those to come, claimed, made or
+// retrying (RetryingOps counts those), nor other statuses, and reads each
+// job's claim index.
+func TestDueOpsCountTheNeverTriedThroughTheClaimIndexes(t *testing.T) {
 	forEachCaptureDB(t, func(t *testing.T, ctx context.Context, db *store.DB, now time.Time) {
-		// addCaptures dates each capture an hour before its now.
+		// addCaptures dates each capture an hour before its now; deferred
+		// sets their status for an authorization due a day before that.
+		deferred := func(prefix string, at, retryAt time.Time, status string) {
+			addCaptures(t, db, prefix, 1, at, retryAt)
+			exec(t, db, `UPDATE transactions SET detailed_status = $1 WHERE uuid LIKE $2`, status, prefix+"-%")
+		}
 		addCaptures(t, db, "claimed", 1, now.Add(-5*time.Hour), time.Time{})
 		if got, err := db.ClaimCaptures(ctx, now, 1); err != nil || len(got) != 1 || got[0].UUID != "claimed-0000" {
 			t.Fatalf("capture claim: %+v %v", got, err)
+		}
+		deferred("authclaimed", now.Add(-5*time.Hour), time.Time{}, "WAITING_AUTHORISATION")
+		if got, err := db.ClaimAuthorizations(ctx, now, 1); err != nil || len(got) != 1 || got[0].UUID != "authclaimed-0000" {
+			t.Fatalf("authorization claim: %+v %v", got, err)
 		}
 		addCaptures(t, db, "early", 2, now.Add(-time.Hour), time.Time{})
 		addCaptures(t, db, "ready", 1, now, time.Time{})
@@ -130,14 +141,23 @@ func TestDueCapturesCountTheNeverTriedThroughTheCaptureIndex(t *testing.T) {
 		addCaptures(t, db, "retried", 1, now.Add(-3*time.Hour), now.Add(-time.Minute))
 		addCaptures(t, db, "made", 1, now.Add(-4*time.Hour), time.Time{})
 		exec(t, db, `UPDATE transactions SET detailed_status = 'CAPTURED' WHERE uuid LIKE 'made-%'`)
-		addCaptures(t, db, "deferred", 1, now.Add(-4*time.Hour), time.Time{})
-		exec(t, db, `UPDATE transactions SET detailed_status = 'WAITING_AUTHORISATION' WHERE uuid LIKE 'deferred-%'`)
+		deferred("deferred", now.Add(-4*time.Hour), time.Time{}, "WAITING_AUTHORISATION") // due 29 hours ago
+		deferred("tomorrow", now.Add(20*time.Hour), time.Time{}, "WAITING_AUTHORISATION") // due 5 hours ago
+		deferred("later", now.Add(30*time.Hour), time.Time{}, "WAITING_AUTHORISATION")    // due in 5 hours
+		deferred("authwaiting", now, now.Add(time.Minute), "WAITING_AUTHORISATION")
+		deferred("authretried", now, now.Add(-time.Minute), "WAITING_AUTHORISATION")
+		deferred("tovalidate", now.Add(-4*time.Hour), time.Time{}, "WAITING_AUTHORISATION_TO_VALIDATE")
 
-		got, err := db.DueCaptures(ctx, now)
-		wantOps(t, "due captures", got, err, map[string]store.PendingOp{"CAPTURE": {Count: 3, OldestStart: now.Add(-2 * time.Hour)}})
-		got, err = db.DueCaptures(ctx, now.Add(-3*time.Hour))
-		wantOps(t, "due captures before any", got, err, map[string]store.PendingOp{"CAPTURE": {}})
-		wantIndexPlan(t, db, "due captures", "transactions_capture_ready", store.DueCapturesQuery, store.Micros(now))
+		got, err := db.DueOps(ctx, now)
+		wantOps(t, "due operations", got, err, map[string]store.PendingOp{
+			"CAPTURE":   {Count: 3, OldestStart: now.Add(-2 * time.Hour)},
+			"AUTHORISE": {Count: 2, OldestStart: now.Add(-29 * time.Hour)},
+		})
+		got, err = db.DueOps(ctx, now.Add(-30*time.Hour))
+		wantOps(t, "due operations before any", got, err, map[string]store.PendingOp{"CAPTURE": {}, "AUTHORISE": {}})
+		for _, index := range []string{"transactions_capture_ready", "transactions_authorization_ready"} {
+			wantIndexPlan(t, db, "due operations", index, store.DueOpsQuery, store.Micros(now))
+		}
 	})
 }
 

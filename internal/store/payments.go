@@ -611,7 +611,7 @@ func ForgetFailures(tx *sql.Tx, uuid string) error {
 }
 
 // PendingOp is what /metrics shows of one kind of pending (PendingOps),
-// retrying (RetryingOps) or due (DueCaptures) operation.
+// retrying (RetryingOps) or due (DueOps) operation.
 type PendingOp struct {
 	Count int64
 	// OldestStart is when the longest pending of them was claimed
@@ -690,23 +690,32 @@ func (db *DB) RetryingOps(ctx context.Context, now time.Time) (map[string]Pendin
 	return db.opCounts(ctx, "retrying operations", retryingOpsQuery, Micros(now))
 }
 
-// dueCapturesQuery counts the captures due at $1 that were never tried
-// (no capture_retry_at: one the acquirer could not take is a retrying
-// operation), with the date the oldest was due: while the capture job is
-// stuck or slow they are neither pending nor retrying. It ranges over the
-// capture claim's index, transactions_capture_ready (migration 0021), with
-// its key expression and predicate: the range holds the captures due now,
-// a handful while the job keeps up (it sends them within a run), and the
-// retries whose time has come, the only rows the filter drops.
-const dueCapturesQuery = `SELECT 'CAPTURE', COUNT(*), MIN(` + captureDueAt + `) FROM transactions
+// dueOpsQuery counts the captures (CAPTURE) and deferred authorizations
+// (AUTHORISE) due at $1 that were never tried (no capture_retry_at: one
+// the acquirer could not take is a retrying operation), with the date the
+// oldest of each was due: while the capture or authorization job is stuck
+// or slow they are neither pending nor retrying. Each part ranges over its
+// job's claim index, transactions_capture_ready (migration 0021) or
+// transactions_authorization_ready (0023), with its key expression and
+// predicate: the range holds the operations due now, a handful while the
+// job keeps up (it sends them within a run), and the retries whose time
+// has come, the only rows the filter drops. Each part gives its row, a
+// count of 0 for none.
+const dueOpsQuery = `SELECT 'CAPTURE', COUNT(*), MIN(` + captureDueAt + `) FROM transactions
 	WHERE detailed_status = 'AUTHORISED' AND pending_op = '' AND ` + captureDueAt + ` <= $1
+	AND capture_retry_at IS NULL
+	UNION ALL
+	SELECT 'AUTHORISE', COUNT(*), MIN(` + authorizationDueAt + `) FROM transactions
+	WHERE detailed_status = 'WAITING_AUTHORISATION' AND pending_op = '' AND ` + authorizationDueAt + ` <= $1
 	AND capture_retry_at IS NULL`
 
-// DueCaptures counts, for /metrics, the captures (CAPTURE) due at now that
-// no capture run has tried yet, with OldestStart the date the oldest of
-// them was due (zero for none): how far the capture job is behind.
-func (db *DB) DueCaptures(ctx context.Context, now time.Time) (map[string]PendingOp, error) {
-	return db.opCounts(ctx, "due captures", dueCapturesQuery, Micros(now))
+// DueOps counts, for /metrics, the captures (CAPTURE) and deferred
+// authorizations (AUTHORISE) due at now that no run of their job has
+// tried yet, with OldestStart the date the oldest of each was due (a
+// deferred authorization's, the day before its capture date; zero for
+// none): how far the capture and authorization jobs are behind.
+func (db *DB) DueOps(ctx context.Context, now time.Time) (map[string]PendingOp, error) {
+	return db.opCounts(ctx, "due operations", dueOpsQuery, Micros(now))
 }
 
 // ClaimPendingOps claims up to limit transactions whose pending operation
