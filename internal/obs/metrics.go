@@ -175,7 +175,7 @@ var dueOps = []string{"AUTHORISE", "CAPTURE"}
 // authorizations due that no run of their job has tried yet, and
 // openpsp_due_operation_overdue_seconds{op}, how long ago the oldest of
 // them was due, from one read at each scrape as RegisterPending's. Each
-// job sends them within a run: a count that stays above 0 with an age of
+// job sends them within seconds: a count that stays above 0 with an age of
 // minutes is a job stuck or outrun, which no pending or retrying gauge
 // shows (they were never claimed).
 func (m *Metrics) RegisterDue(read PendingOps) {
