@@ -181,14 +181,22 @@ func TestMetricsCountCapturesDueNotYetTried(t *testing.T) {
 	if _, tx, err := a.Payments.Get(context.Background(), shop.DemoShopID, captured); err != nil || tx.DetailedStatus != payment.Captured {
 		t.Fatalf("capture run: %+v %v", tx, err)
 	}
-	if got := scrape(t, srv.URL, due); got != "0" {
-		t.Fatalf("%s once tried: %s, want 0 (captured, or retrying)", due, got)
-	}
-	if got := scrape(t, srv.URL, overdue); got != "0" {
-		t.Fatalf("%s once tried: %s, want 0", overdue, got)
-	}
-	if got := scrape(t, srv.URL, `openpsp_retrying_operations{op="capture"}`); got != "1" {
-		t.Fatalf("retrying captures: %s, want 1", got)
+	wantDueTried(t, srv.URL, "capture")
+}
+
+// wantDueTried checks /metrics once a run of its job tried the operations
+// op due (one made, one the acquirer could not take): none is due any
+// more, and the one not taken is retrying.
+func wantDueTried(t *testing.T, url, op string) {
+	t.Helper()
+	for _, w := range []struct{ series, want string }{
+		{`openpsp_due_operations{op="` + op + `"}`, "0"},
+		{`openpsp_due_operation_overdue_seconds{op="` + op + `"}`, "0"},
+		{`openpsp_retrying_operations{op="` + op + `"}`, "1"},
+	} {
+		if got := scrape(t, url, w.series); got != w.want {
+			t.Fatalf("%s once tried: %s, want %s", w.series, got, w.want)
+		}
 	}
 }
 
@@ -271,13 +279,5 @@ func TestMetricsCountDeferredAuthorizationsDueNotYetTried(t *testing.T) {
 	if _, tx, err := a.Payments.Get(context.Background(), shop.DemoShopID, authorized); err != nil || tx.DetailedStatus != payment.Authorised {
 		t.Fatalf("authorization run: %+v %v", tx, err)
 	}
-	if got := scrape(t, srv.URL, due); got != "0" {
-		t.Fatalf("%s once tried: %s, want 0 (authorized, or retrying)", due, got)
-	}
-	if got := scrape(t, srv.URL, overdue); got != "0" {
-		t.Fatalf("%s once tried: %s, want 0", overdue, got)
-	}
-	if got := scrape(t, srv.URL, `openpsp_retrying_operations{op="authorise"}`); got != "1" {
-		t.Fatalf("retrying authorizations: %s, want 1", got)
-	}
+	wantDueTried(t, srv.URL, "authorise")
 }
