@@ -123,6 +123,7 @@ var walletMessages = map[string]map[string]string{
 		"wallet_subscription":  "This card pays a subscription and cannot be deleted here. Please contact the shop.",
 		"wallet_delete_failed": "The card could not be deleted. Please try again.",
 		"wallet_none":          "Choose one of your saved cards, or open the New card tab.",
+		"wallet_card_gone":     "This card is no longer among your saved cards: it may already have been deleted.",
 	},
 	"fr": {
 		"wallet_saved":         "Cartes enregistrées",
@@ -137,6 +138,7 @@ var walletMessages = map[string]map[string]string{
 		"wallet_subscription":  "Cette carte paie un abonnement et ne peut pas être supprimée ici. Veuillez contacter la boutique.",
 		"wallet_delete_failed": "La carte n’a pas pu être supprimée. Veuillez réessayer.",
 		"wallet_none":          "Choisissez une de vos cartes enregistrées, ou ouvrez l’onglet Nouvelle carte.",
+		"wallet_card_gone":     "Cette carte ne fait plus partie de vos cartes enregistrées\u00a0: elle a peut-être déjà été supprimée.",
 	},
 	"es": {
 		"wallet_saved":         "Tarjetas guardadas",
@@ -151,6 +153,7 @@ var walletMessages = map[string]map[string]string{
 		"wallet_subscription":  "Esta tarjeta paga una suscripción y no se puede eliminar aquí. Póngase en contacto con la tienda.",
 		"wallet_delete_failed": "No se pudo eliminar la tarjeta. Inténtelo de nuevo.",
 		"wallet_none":          "Elija una de sus tarjetas guardadas, o abra la pestaña Nueva tarjeta.",
+		"wallet_card_gone":     "Esta tarjeta ya no figura entre sus tarjetas guardadas: puede que ya se haya eliminado.",
 	},
 	"it": {
 		"wallet_saved":         "Carte salvate",
@@ -165,6 +168,7 @@ var walletMessages = map[string]map[string]string{
 		"wallet_subscription":  "Questa carta paga un abbonamento e non può essere eliminata qui. Contatti il negozio.",
 		"wallet_delete_failed": "Non è stato possibile eliminare la carta. Riprovi.",
 		"wallet_none":          "Scelga una delle Sue carte salvate, o apra la scheda Nuova carta.",
+		"wallet_card_gone":     "Questa carta non è più tra le Sue carte salvate: potrebbe essere già stata eliminata.",
 	},
 	"de": {
 		"wallet_saved":         "Gespeicherte Karten",
@@ -179,6 +183,7 @@ var walletMessages = map[string]map[string]string{
 		"wallet_subscription":  "Mit dieser Karte wird ein Abonnement bezahlt; sie kann hier nicht gelöscht werden. Bitte wenden Sie sich an den Shop.",
 		"wallet_delete_failed": "Die Karte konnte nicht gelöscht werden. Bitte versuchen Sie es erneut.",
 		"wallet_none":          "Wählen Sie eine Ihrer gespeicherten Karten oder öffnen Sie den Reiter Neue Karte.",
+		"wallet_card_gone":     "Diese Karte gehört nicht mehr zu Ihren gespeicherten Karten; sie wurde möglicherweise bereits gelöscht.",
 	},
 }
 
@@ -355,13 +360,17 @@ func (h *Handler) deleteCard(w http.ResponseWriter, r *http.Request, embedded bo
 	m := messages[pg.lang]
 	id := r.PostForm.Get("card")
 	if h.wallet == nil || pg.form.FormAction != "CUSTOMER_WALLET" || id == "" || len(id) > 100 {
-		writeWallet(w, http.StatusNotFound, walletResponse{Result: "error", Message: m["wallet_delete_failed"]})
+		writeWallet(w, http.StatusNotFound, walletResponse{Result: "error", Message: m["wallet_card_gone"]})
 		return
 	}
 	res, err := h.wallet.Delete(r.Context(), pg.token, id)
 	switch {
 	case errors.Is(err, ErrCardNotFound):
-		writeWallet(w, http.StatusNotFound, walletResponse{Result: "error", Message: m["wallet_delete_failed"]})
+		// Deleted meanwhile (another tab, the merchant), purged, or never
+		// this wallet's: trying again cannot delete it.
+		writeWallet(w, http.StatusNotFound, walletResponse{Result: "error", Message: m["wallet_card_gone"]})
+	case errors.Is(err, ErrFormNotFound):
+		writeWallet(w, http.StatusNotFound, walletResponse{Result: "error", Message: m["form_not_found"]})
 	case errors.Is(err, ErrUnavailable):
 		// As the page without the script answers it: a retry in a few
 		// minutes, not at once.
@@ -371,14 +380,18 @@ func (h *Handler) deleteCard(w http.ResponseWriter, r *http.Request, embedded bo
 	case err != nil:
 		h.log.ErrorContext(r.Context(), "hosted: deleting a saved card", "err", err)
 		writeWallet(w, http.StatusInternalServerError, walletResponse{Result: "error", Message: m["wallet_delete_failed"]})
-	case res == DeleteManual:
-		writeWallet(w, http.StatusOK, walletResponse{Result: res, Message: m["wallet_manual"]})
-	case res == DeleteSubscription:
-		writeWallet(w, http.StatusOK, walletResponse{Result: res, Message: m["wallet_subscription"]})
+	case res == DeleteManual, res == DeleteSubscription:
+		// The script asks only when its page said neither: the shop's
+		// setting or the card's subscription changed since the page was
+		// shown. Nothing was deleted; the result tells the script which.
+		writeWallet(w, http.StatusConflict, walletResponse{Result: res, Message: m[walletRefusals[res]]})
 	default:
 		writeWallet(w, http.StatusOK, walletResponse{Result: DeleteDone})
 	}
 }
+
+// walletRefusals are the messages of the deletions Wallets.Delete refuses.
+var walletRefusals = map[string]string{DeleteManual: "wallet_manual", DeleteSubscription: "wallet_subscription"}
 
 func writeWallet(w http.ResponseWriter, status int, v walletResponse) {
 	setJSONHeaders(w)
@@ -410,21 +423,25 @@ func (h *Handler) deleteCardPage(w http.ResponseWriter, r *http.Request, embedde
 	}
 	m := messages[pg.lang]
 	id := r.PostForm.Get("card")
-	var wallet *Wallet
-	if pg.form.FormAction == "CUSTOMER_WALLET" && id != "" && len(id) <= 100 {
-		wallet = h.walletOf(pg)
+	var wallet Wallet
+	if h.wallet != nil && pg.form.FormAction == "CUSTOMER_WALLET" && id != "" && len(id) <= 100 {
+		// Read here, not with walletOf: a form can fall back to a new
+		// card when its wallet cannot be read, a deletion cannot.
+		var err error
+		if wallet, err = h.wallet.Wallet(r.Context(), pg.token); err != nil {
+			h.failDeletePage(w, r, pg, err)
+			return
+		}
 	}
 	var chosen *SavedCard
-	if wallet != nil {
-		for i := range wallet.Cards {
-			if wallet.Cards[i].ID == id {
-				chosen = &wallet.Cards[i]
-			}
+	for i := range wallet.Cards {
+		if wallet.Cards[i].ID == id {
+			chosen = &wallet.Cards[i]
 		}
 	}
 	switch {
 	case chosen == nil:
-		h.renderWalletStatus(w, http.StatusNotFound, pg, m["wallet_delete_failed"])
+		h.failDeletePage(w, r, pg, ErrCardNotFound)
 		return
 	case wallet.ManualDeletion:
 		h.renderWalletStatus(w, http.StatusOK, pg, m["wallet_manual"])
@@ -444,22 +461,38 @@ func (h *Handler) deleteCardPage(w http.ResponseWriter, r *http.Request, embedde
 	}
 	res, err := h.wallet.Delete(r.Context(), pg.token, id)
 	switch {
+	case err != nil:
+		h.failDeletePage(w, r, pg, err)
+	case res == DeleteManual, res == DeleteSubscription:
+		// Neither held when the confirmation page was shown: it is out
+		// of date, as the script's page is when it gets these (409).
+		h.renderWalletStatus(w, http.StatusConflict, pg, m[walletRefusals[res]])
+	default:
+		h.redirectAfterDelete(w, r, pg, last4Of(*chosen))
+	}
+}
+
+// failDeletePage answers a deletion without the script whose wallet could
+// not be read or whose card could not be deleted, as the script's deletion
+// answers it (deleteCard), in a page: a card not (or no longer) in the
+// wallet, the form again saying so (404); a form gone, the invalid link's
+// page (404); the database unavailable, the temporarily-unavailable page
+// (503, Retry-After) as every page answers it; any other failure, the form
+// again saying the card could not be deleted, still usable, but HTTP 500:
+// it is the service's failure, and the script's deletion says 500 too.
+func (h *Handler) failDeletePage(w http.ResponseWriter, r *http.Request, pg page, err error) {
+	m := messages[pg.lang]
+	switch {
 	case errors.Is(err, ErrCardNotFound):
-		h.renderWalletStatus(w, http.StatusNotFound, pg, m["wallet_delete_failed"])
+		h.renderWalletStatus(w, http.StatusNotFound, pg, m["wallet_card_gone"])
+	case errors.Is(err, ErrFormNotFound):
+		h.fail(w, pg, false, http.StatusNotFound, "form_not_found", "CLIENT_100", "")
 	case errors.Is(err, ErrUnavailable):
 		h.log.ErrorContext(r.Context(), "hosted: deleting a saved card", "err", err)
 		h.unavailable(w, r, pg, false)
-	case err != nil:
-		// The form again, as after a payment's technical error: the
-		// buyer may try again, and no 500 for a page they can use.
-		h.log.ErrorContext(r.Context(), "hosted: deleting a saved card", "err", err)
-		h.renderWalletStatus(w, http.StatusOK, pg, m["wallet_delete_failed"])
-	case res == DeleteManual:
-		h.renderWalletStatus(w, http.StatusOK, pg, m["wallet_manual"])
-	case res == DeleteSubscription:
-		h.renderWalletStatus(w, http.StatusOK, pg, m["wallet_subscription"])
 	default:
-		h.redirectAfterDelete(w, r, pg, last4Of(*chosen))
+		h.log.ErrorContext(r.Context(), "hosted: deleting a saved card", "err", err)
+		h.renderWalletStatus(w, http.StatusInternalServerError, pg, m["wallet_delete_failed"])
 	}
 }
 

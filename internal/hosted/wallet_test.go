@@ -2,6 +2,8 @@ package hosted
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"maps"
@@ -30,6 +32,12 @@ type fakeWallets struct {
 	// deleteErr, when set, is what Delete fails with (the database gone
 	// during the deletion).
 	deleteErr error
+	// walletErr, when set, is what Wallet fails with.
+	walletErr error
+	// deleteRes, when set, is what Delete answers for a card it finds:
+	// the shop's setting or the card's subscription changed since the
+	// page was shown.
+	deleteRes string
 }
 
 func newFakeWallets() *fakeWallets {
@@ -43,6 +51,8 @@ func (f *fakeWallets) Wallet(_ context.Context, formToken string) (Wallet, error
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
+	case f.walletErr != nil:
+		return Wallet{}, f.walletErr
 	case isWalletForm(formToken):
 		return Wallet{Cards: append([]SavedCard(nil), f.cards...), ManualDeletion: f.manual}, nil
 	case formToken == "oc" || formToken == "oc2":
@@ -106,6 +116,8 @@ func (f *fakeWallets) Delete(_ context.Context, formToken, id string) (string, e
 		return "", f.deleteErr
 	case !ok:
 		return "", ErrCardNotFound
+	case f.deleteRes != "":
+		return f.deleteRes, nil
 	case f.manual:
 		return DeleteManual, nil
 	case c.InSubscription:
@@ -216,11 +228,13 @@ func TestWalletPayAndDelete(t *testing.T) {
 	if code, body := del("c1"); code != 200 || !strings.Contains(body, `"result":"deleted"`) || len(fw.deleted) != 1 {
 		t.Fatalf("delete: %d %s", code, body)
 	}
-	if code, body := del("c2"); code != 200 || !strings.Contains(body, `"result":"subscription"`) || !strings.Contains(body, "contact the shop") {
+	// The script asks for neither (the page says them): the page is out
+	// of date, TestWalletDeleteJSONAnswers.
+	if code, body := del("c2"); code != http.StatusConflict || !strings.Contains(body, `"result":"subscription"`) || !strings.Contains(body, "contact the shop") {
 		t.Fatalf("delete of a subscription's card: %d %s", code, body)
 	}
 	fw.manual = true
-	if code, body := del("c2"); code != 200 || !strings.Contains(body, `"result":"manual"`) {
+	if code, body := del("c2"); code != http.StatusConflict || !strings.Contains(body, `"result":"manual"`) {
 		t.Fatalf("manual delete: %d %s", code, body)
 	}
 	if code, _ := del("c9"); code != http.StatusNotFound {
@@ -403,14 +417,22 @@ func TestWalletDeletePage(t *testing.T) {
 		want   string
 	}{
 		{"/pay/w/wallet/delete/page?kr-language=en", "c2", http.StatusOK, m["wallet_subscription"]},
-		{"/pay/w/wallet/delete/page?kr-language=en", "c9", http.StatusNotFound, m["wallet_delete_failed"]},
-		{"/pay/oc/wallet/delete/page?kr-language=en", "c1", http.StatusNotFound, m["wallet_delete_failed"]},
+		{"/pay/w/wallet/delete/page?kr-language=en", "c9", http.StatusNotFound, m["wallet_card_gone"]},
+		{"/pay/oc/wallet/delete/page?kr-language=en", "c1", http.StatusNotFound, m["wallet_card_gone"]},
 	} {
 		code, body := post(c.target, url.Values{"card": {c.card}, "confirm": {"yes"}})
 		if code != c.status || !strings.Contains(body, c.want) {
 			t.Errorf("%s %s: %d, want %d with %q", c.target, c.card, code, c.status, c.want)
 		}
 	}
+	// A confirmation page that is out of date: the card pays a
+	// subscription since it was shown (TestWalletDeletePageAnswers).
+	fw.deleteRes = DeleteSubscription
+	if code, body := post("/pay/w/wallet/delete/page?kr-language=en", url.Values{"card": {"c1"}, "confirm": {"yes"}}); code != http.StatusConflict ||
+		!strings.Contains(body, m["wallet_subscription"]) {
+		t.Errorf("confirmed after a subscription started: %d, want 409 with %q", code, m["wallet_subscription"])
+	}
+	fw.deleteRes = ""
 	if len(fw.deleted) != 0 {
 		t.Fatalf("deleted %v", fw.deleted)
 	}
@@ -541,7 +563,8 @@ func TestWalletDeletePageLastCardIsAStatus(t *testing.T) {
 // the form with HTTP 500 and "The card could not be deleted". The buyer
 // reads the temporarily-unavailable page the other pages show when the
 // database is unavailable: 503 with Retry-After, in their language. Any
-// other failure is the form again with the failure (no 500).
+// other failure is the form again with the failure, HTTP 500 as the
+// script's deletion answers it (TestWalletDeletePageAnswers).
 func TestWalletDeletePageDatabaseUnavailable(t *testing.T) {
 	e, fw := walletEnv(t)
 	fw.deleteErr = fmt.Errorf("wallet: cancel token: %w: failed to connect", ErrUnavailable)
@@ -554,8 +577,9 @@ func TestWalletDeletePageDatabaseUnavailable(t *testing.T) {
 
 	fw.deleteErr = fmt.Errorf("wallet: decode the token: bad JSON")
 	w = deleteWithoutScript(t, e, "/pay/w?kr-language=es", "c1")
-	if body := html.UnescapeString(w.Body.String()); w.Code != http.StatusOK || !strings.Contains(body, messages["es"]["wallet_delete_failed"]) {
-		t.Errorf("another failure: HTTP %d, want 200 and the form with %q:\n%s", w.Code, messages["es"]["wallet_delete_failed"], body)
+	if body := html.UnescapeString(w.Body.String()); w.Code != http.StatusInternalServerError || !strings.Contains(body, messages["es"]["wallet_delete_failed"]) ||
+		!strings.Contains(body, `id="kr-pan"`) || strings.Contains(body, "bad JSON") {
+		t.Errorf("another failure: HTTP %d, want 500 and the form with %q:\n%s", w.Code, messages["es"]["wallet_delete_failed"], body)
 	}
 	if len(fw.deleted) != 0 {
 		t.Errorf("deleted %v", fw.deleted)
@@ -578,5 +602,101 @@ func TestWalletDeleteJSONDatabaseUnavailable(t *testing.T) {
 	}
 	if len(fw.deleted) != 0 {
 		t.Errorf("deleted %v", fw.deleted)
+	}
+}
+
+// The script's deletion (JSON) answered HTTP 500 for every failure that
+// was not an outage (a form gone since the page was shown among them),
+// and "The card could not be deleted. Please try again." for a card no
+// longer in the wallet, which trying again cannot delete. Each case has
+// its own answer now, in the buyer's language and the JSON the script
+// reads (result, message), and nothing is deleted:
+//   - a card not (or no longer) in the form's wallet, or no card: 404,
+//     the card is no longer among the saved cards;
+//   - a form gone since the page was shown: 404, the link is not valid;
+//   - the shop's manual deletion, or a subscription on the card, since
+//     the page was shown (the script asks only when the page said
+//     neither): 409 with that result and its message;
+//   - any other failure: 500, the card could not be deleted, never the
+//     error's own text.
+func TestWalletDeleteJSONAnswers(t *testing.T) {
+	for _, l := range languages {
+		m := messages[l]
+		for _, c := range []struct {
+			what, form, card string
+			setup            func(*fakeWallets)
+			status           int
+			result, msg      string
+		}{
+			{"unknown card", "w", "c9", nil, http.StatusNotFound, "error", m["wallet_card_gone"]},
+			{"no card", "w", "", nil, http.StatusNotFound, "error", m["wallet_card_gone"]},
+			{"form without a wallet", "p", "c1", nil, http.StatusNotFound, "error", m["wallet_card_gone"]},
+			{"form gone", "w", "c1", func(fw *fakeWallets) { fw.deleteErr = fmt.Errorf("wallet: %w", ErrFormNotFound) },
+				http.StatusNotFound, "error", m["form_not_found"]},
+			{"subscription since the page", "w", "c1", func(fw *fakeWallets) { fw.deleteRes = DeleteSubscription },
+				http.StatusConflict, DeleteSubscription, m["wallet_subscription"]},
+			{"manual deletion since the page", "w", "c1", func(fw *fakeWallets) { fw.deleteRes = DeleteManual },
+				http.StatusConflict, DeleteManual, m["wallet_manual"]},
+			{"internal failure", "w", "c1", func(fw *fakeWallets) { fw.deleteErr = errors.New("wallet: decode the token: bad JSON") },
+				http.StatusInternalServerError, "error", m["wallet_delete_failed"]},
+		} {
+			e, fw := walletEnv(t)
+			e.pay.add(demoForm("p"))
+			if c.setup != nil {
+				c.setup(fw)
+			}
+			w := e.do(t, "POST", "/pay/"+c.form+"/wallet/delete?kr-language="+l, url.Values{"card": {c.card}}, "Accept", "application/json")
+			var res walletResponse
+			if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+				t.Errorf("%s, %s: not the script's JSON (%v): %s", l, c.what, err, w.Body)
+			}
+			if w.Code != c.status || res.Result != c.result || res.Message != c.msg || c.msg == "" {
+				t.Errorf("%s, %s: HTTP %d %+v, want %d, result %q, message %q", l, c.what, w.Code, res, c.status, c.result, c.msg)
+			}
+			if strings.Contains(w.Body.String(), "bad JSON") || len(fw.deleted) != 0 {
+				t.Errorf("%s, %s: %s, deleted %v", l, c.what, w.Body, fw.deleted)
+			}
+		}
+	}
+}
+
+// The first step of a deletion without the script (the confirmation page)
+// and the confirmed one read the wallet, and any failure to read it
+// answered 404 "The card could not be deleted", a database outage
+// included. An outage answers the temporarily-unavailable page, 503 with
+// Retry-After, as the deletion itself and the other pages do; a form gone
+// since the page was shown, the invalid link's page (404); any other
+// failure, the form again with "could not be deleted", HTTP 500 as the
+// script's deletion answers it. Nothing is deleted.
+func TestWalletDeletePageAnswers(t *testing.T) {
+	for _, confirm := range []string{"", "yes"} {
+		e, fw := walletEnv(t)
+		post := func(target string) *httptest.ResponseRecorder {
+			path, query, _ := strings.Cut(target, "?")
+			return e.do(t, "POST", path+walletDeletePagePath+"?"+query, url.Values{"card": {"c1"}, "confirm": {confirm}}, "Sec-Fetch-Site", "same-origin")
+		}
+		fw.walletErr = fmt.Errorf("wallet: list tokens: %w: failed to connect", ErrUnavailable)
+		w := post("/pay/w?kr-language=de")
+		checkUnavailable(t, "confirm="+confirm, w, "de", MessageUnavailableNotCharged)
+		checkPageHeaders(t, w, false)
+		w = post(embeddedURL("w", "https://shop.example", demoPublicKey) + "&kr-language=it")
+		checkUnavailable(t, "embedded, confirm="+confirm, w, "it", MessageUnavailableNotCharged)
+		checkPageHeaders(t, w, true)
+
+		fw.walletErr = fmt.Errorf("wallet: %w", ErrFormNotFound)
+		w = post("/pay/w?kr-language=fr")
+		if body := html.UnescapeString(w.Body.String()); w.Code != http.StatusNotFound || !strings.Contains(body, messages["fr"]["form_not_found"]) {
+			t.Errorf("confirm=%s, form gone: HTTP %d, want 404 and %q:\n%s", confirm, w.Code, messages["fr"]["form_not_found"], body)
+		}
+
+		fw.walletErr = errors.New("wallet: scan token: bad JSON")
+		w = post("/pay/w?kr-language=es")
+		if body := html.UnescapeString(w.Body.String()); w.Code != http.StatusInternalServerError || !strings.Contains(body, messages["es"]["wallet_delete_failed"]) ||
+			!strings.Contains(body, `id="kr-pan"`) || strings.Contains(body, "bad JSON") {
+			t.Errorf("confirm=%s, wallet unreadable: HTTP %d, want 500 and the form with %q:\n%s", confirm, w.Code, messages["es"]["wallet_delete_failed"], body)
+		}
+		if len(fw.deleted) != 0 {
+			t.Errorf("confirm=%s: deleted %v", confirm, fw.deleted)
+		}
 	}
 }
