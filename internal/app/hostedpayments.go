@@ -62,9 +62,15 @@ func unavailable(err error) error {
 
 // hostedWallets is the wallet as the pages use it, its database outages
 // marked as Form's are: a saved card's deletion that fails because the
-// database cannot be reached reads as the service temporarily
-// unavailable, not as a card that could not be deleted.
+// database cannot be reached, or whose wallet cannot be read for its
+// confirmation page, reads as the service temporarily unavailable, not as
+// a card that could not be deleted.
 type hostedWallets struct{ hosted.Wallets }
+
+func (w hostedWallets) Wallet(ctx context.Context, formToken string) (hosted.Wallet, error) {
+	res, err := w.Wallets.Wallet(ctx, formToken)
+	return res, unavailable(err)
+}
 
 func (w hostedWallets) Delete(ctx context.Context, formToken, cardID string) (string, error) {
 	res, err := w.Wallets.Delete(ctx, formToken, cardID)

@@ -149,3 +149,73 @@ func TestDatabaseUnavailableDuringWalletDeletion(t *testing.T) {
 		t.Errorf("the token after the failed deletion: %+v %v", got.Status, err)
 	}
 }
+
+// The first step of a saved card's deletion without the script (the
+// confirmation page) reads the buyer's wallet; with the database failing
+// that read (here PostgreSQL failing the tokens' reads as a full disk
+// does, SQLSTATE 53100, while the payment and the shop still read), it
+// answered 404 "The card could not be deleted": the wallet's error
+// reached the pages unmarked, and the page took it for an unknown card.
+// Both steps of the deletion without the script, and the script's
+// deletion, answer the temporarily-unavailable page (or JSON), 503 with
+// Retry-After, in the buyer's language; the card stays in the wallet.
+func TestDatabaseUnavailableDuringWalletDeletionConfirmation(t *testing.T) {
+	dbURL := storetest.NewPostgresDatabase(t)
+	a := newerSchemaApp(t, t.TempDir(), dbURL, clock.Real{}, io.Discard)
+	ctx := context.Background()
+	sh, creds, err := a.Shops.Authenticate(ctx, shop.DemoShopID, shop.DemoTestPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := "down-reader"
+	_, formToken, err := a.Payments.CreatePayment(ctx, sh, creds, payment.CreateInput{Amount: 990, Currency: "EUR", OrderID: "DOWN-WALLET-READ",
+		FormAction: payment.ActionCustomerWallet, Customer: payment.Customer{Reference: &ref}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pan, _ := card.ParsePAN("4970100000000055")
+	tok, err := a.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest, PAN: pan,
+		Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, CustomerReference: ref, Customer: json.RawMessage(`{}`), Origin: "V4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// A STABLE function: PostgreSQL evaluates it once per scan of the
+	// view, rows or not.
+	if _, err := db.Exec(`CREATE FUNCTION tokens_unreadable() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+		BEGIN RAISE EXCEPTION 'could not write to file "base/pgsql_tmp/pgsql_tmp1.0": No space left on device' USING ERRCODE = '53100'; END $$;
+		ALTER TABLE tokens RENAME TO tokens_stored;
+		CREATE VIEW tokens AS SELECT * FROM tokens_stored WHERE tokens_unreadable()`); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		what, path string
+		form       url.Values
+		want       string
+	}{
+		{"confirmation page", "/wallet/delete/page?kr-language=it", url.Values{"card": {tok.ID}},
+			"Questo servizio di pagamento è temporaneamente non disponibile."},
+		{"confirmed deletion", "/wallet/delete/page?kr-language=it", url.Values{"card": {tok.ID}, "confirm": {"yes"}},
+			"Questo servizio di pagamento è temporaneamente non disponibile."},
+		{"script's deletion", "/wallet/delete?kr-language=es", url.Values{"card": {tok.ID}},
+			"Este servicio de pago no está disponible temporalmente."},
+	} {
+		resp := callURL(t, a.URL(), http.MethodPost, "/pay/"+formToken+c.path, "", "application/x-www-form-urlencoded", c.form.Encode())
+		body := html.UnescapeString(resp.body)
+		if resp.status != http.StatusServiceUnavailable || !strings.Contains(body, c.want) {
+			t.Errorf("%s with the wallet unreadable: HTTP %d, want 503 and %q:\n%s", c.what, resp.status, c.want, body)
+		}
+		if s, err := strconv.Atoi(resp.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+			t.Errorf("%s: Retry-After %q", c.what, resp.header.Get("Retry-After"))
+		}
+	}
+	var status string
+	if err := db.QueryRow(`SELECT status FROM tokens_stored WHERE id = $1`, tok.ID).Scan(&status); err != nil || status != string(vault.StatusActive) {
+		t.Errorf("the token after the failed deletions: %q %v", status, err)
+	}
+}
