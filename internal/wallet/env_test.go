@@ -52,11 +52,20 @@ type subs struct {
 	mu      sync.Mutex
 	active  map[string]bool
 	stopped []string
+	// checked, if set, runs when ActiveOnToken is asked about a token
+	// (what happens elsewhere while the buyer's deletion is checked).
+	checked func(token string)
 }
 
 func newSubs() *subs { return &subs{active: map[string]bool{}} }
 
 func (s *subs) ActiveOnToken(_ context.Context, _ string, token string) (bool, error) {
+	s.mu.Lock()
+	checked := s.checked
+	s.mu.Unlock()
+	if checked != nil {
+		checked(token)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.active[token], nil
@@ -77,6 +86,12 @@ func (s *subs) set(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.active[token] = true
+}
+
+func (s *subs) onCheck(fn func(token string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checked = fn
 }
 
 func (s *subs) unset(token string) {
