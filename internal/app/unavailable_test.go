@@ -104,30 +104,8 @@ func TestDatabaseUnavailableBuyerPagesSayTemporarilyUnavailable(t *testing.T) {
 // Retry-After, as on the other pages when the database is unavailable;
 // the card stays in the wallet.
 func TestDatabaseUnavailableDuringWalletDeletion(t *testing.T) {
-	dbURL := storetest.NewPostgresDatabase(t)
-	a := newerSchemaApp(t, t.TempDir(), dbURL, clock.Real{}, io.Discard)
+	a, formToken, tok, db := walletOnPostgres(t, "DOWN-WALLET")
 	ctx := context.Background()
-	sh, creds, err := a.Shops.Authenticate(ctx, shop.DemoShopID, shop.DemoTestPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := "down-buyer"
-	_, formToken, err := a.Payments.CreatePayment(ctx, sh, creds, payment.CreateInput{Amount: 990, Currency: "EUR", OrderID: "DOWN-WALLET",
-		FormAction: payment.ActionCustomerWallet, Customer: payment.Customer{Reference: &ref}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pan, _ := card.ParsePAN("4970100000000055")
-	tok, err := a.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest, PAN: pan,
-		Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, CustomerReference: ref, Customer: json.RawMessage(`{}`), Origin: "V4"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	if _, err := db.Exec(`CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$;
 		CREATE TRIGGER disk_full BEFORE UPDATE ON tokens FOR EACH ROW EXECUTE FUNCTION disk_full()`); err != nil {
@@ -160,30 +138,7 @@ func TestDatabaseUnavailableDuringWalletDeletion(t *testing.T) {
 // deletion, answer the temporarily-unavailable page (or JSON), 503 with
 // Retry-After, in the buyer's language; the card stays in the wallet.
 func TestDatabaseUnavailableDuringWalletDeletionConfirmation(t *testing.T) {
-	dbURL := storetest.NewPostgresDatabase(t)
-	a := newerSchemaApp(t, t.TempDir(), dbURL, clock.Real{}, io.Discard)
-	ctx := context.Background()
-	sh, creds, err := a.Shops.Authenticate(ctx, shop.DemoShopID, shop.DemoTestPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := "down-reader"
-	_, formToken, err := a.Payments.CreatePayment(ctx, sh, creds, payment.CreateInput{Amount: 990, Currency: "EUR", OrderID: "DOWN-WALLET-READ",
-		FormAction: payment.ActionCustomerWallet, Customer: payment.Customer{Reference: &ref}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pan, _ := card.ParsePAN("4970100000000055")
-	tok, err := a.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest, PAN: pan,
-		Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, CustomerReference: ref, Customer: json.RawMessage(`{}`), Origin: "V4"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	a, formToken, tok, db := walletOnPostgres(t, "DOWN-WALLET-READ")
 	// A STABLE function: PostgreSQL evaluates it once per scan of the
 	// view, rows or not.
 	if _, err := db.Exec(`CREATE FUNCTION tokens_unreadable() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
@@ -218,4 +173,37 @@ func TestDatabaseUnavailableDuringWalletDeletionConfirmation(t *testing.T) {
 	if err := db.QueryRow(`SELECT status FROM tokens_stored WHERE id = $1`, tok.ID).Scan(&status); err != nil || status != string(vault.StatusActive) {
 		t.Errorf("the token after the failed deletions: %q %v", status, err)
 	}
+}
+
+// walletOnPostgres starts the app on a PostgreSQL database of its own, with
+// a CUSTOMER_WALLET form (order) whose buyer has one saved card: the app,
+// the formToken, the card's token, and the database opened for the test to
+// break (closed at the test's end).
+func walletOnPostgres(t *testing.T, order string) (*App, string, vault.Token, *sql.DB) {
+	t.Helper()
+	dbURL := storetest.NewPostgresDatabase(t)
+	a := newerSchemaApp(t, t.TempDir(), dbURL, clock.Real{}, io.Discard)
+	ctx := context.Background()
+	sh, creds, err := a.Shops.Authenticate(ctx, shop.DemoShopID, shop.DemoTestPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := "buyer-" + order
+	_, formToken, err := a.Payments.CreatePayment(ctx, sh, creds, payment.CreateInput{Amount: 990, Currency: "EUR", OrderID: order,
+		FormAction: payment.ActionCustomerWallet, Customer: payment.Customer{Reference: &ref}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pan, _ := card.ParsePAN("4970100000000055")
+	tok, err := a.Vault.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: shop.DemoShopID, Mode: shop.ModeTest, PAN: pan,
+		Expiry: card.Expiry{Month: 12, Year: time.Now().Year() + 3}, CustomerReference: ref, Customer: json.RawMessage(`{}`), Origin: "V4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return a, formToken, tok, db
 }

@@ -2,7 +2,6 @@ package wallet_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,24 +18,10 @@ import (
 )
 
 // deleteCard posts the deletion of the saved card id on the form ft as the
-// form script does, the page in lang: the HTTP status and the answer.
+// form script does, the page in lang: the HTTP status, the answer, its JSON.
 func (e *env) deleteCard(ft, lang, id string) (int, hostedAnswer, string) {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/pay/"+ft+"/wallet/delete?kr-language="+lang,
-		strings.NewReader(url.Values{"card": {id}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	var a hostedAnswer
-	if err := json.Unmarshal(b, &a); err != nil {
-		e.t.Fatalf("POST /wallet/delete: HTTP %d, not JSON: %v: %s", res.StatusCode, err, b)
-	}
-	return res.StatusCode, a, string(b)
+	return e.postAt(ft, "/wallet/delete", "kr-language="+lang, url.Values{"card": {id}})
 }
 
 // What the buyer reads when the card is no longer in their wallet, and

@@ -65,8 +65,15 @@ type hostedAnswer struct {
 // post submits to the hosted page as the form script does.
 func (e *env) post(ft, suffix string, form url.Values) hostedAnswer {
 	e.t.Helper()
-	u := e.srv.URL + "/pay/" + ft + suffix + "?kr-post-url-success=" + url.QueryEscape(successURL)
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	_, a, _ := e.postAt(ft, suffix, "kr-post-url-success="+url.QueryEscape(successURL), form)
+	return a
+}
+
+// postAt is post with the page's query: the HTTP status, the answer and
+// its JSON.
+func (e *env) postAt(ft, suffix, query string, form url.Values) (int, hostedAnswer, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/pay/"+ft+suffix+"?"+query, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	res, err := e.srv.Client().Do(req)
@@ -77,9 +84,9 @@ func (e *env) post(ft, suffix string, form url.Values) hostedAnswer {
 	b, _ := io.ReadAll(res.Body)
 	var a hostedAnswer
 	if err := json.Unmarshal(b, &a); err != nil {
-		e.t.Fatalf("POST %s: %v: %s", suffix, err, b)
+		e.t.Fatalf("POST %s: HTTP %d: %v: %s", suffix, res.StatusCode, err, b)
 	}
-	return a
+	return res.StatusCode, a, string(b)
 }
 
 // answer returns the kr-answer of an accepted payment.
