@@ -182,7 +182,7 @@ func TestFlexCheckoutInAMerchantIframe(t *testing.T) {
 	if txt, err := chromedp.Run(ctx, browsertest.Text("#result", res)); err != nil || txt != "Thank you" {
 		t.Fatalf("the frame after the submit: %q %v", txt, err)
 	}
-	if _, err := s.Vault.Get(context.Background(), shop.DemoShopID, q.Get("Alias.AliasId")); err != nil {
+	if _, err := s.Vault.Get(context.Background(), shop.DemoShopID, "TEST", q.Get("Alias.AliasId")); err != nil {
 		t.Fatalf("the alias returned: %v", err)
 	}
 	browsertest.NoConsoleErrors(t, ctx)

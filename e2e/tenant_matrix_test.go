@@ -425,13 +425,9 @@ func testTenantIsolationMatrix(t *testing.T, engine string) {
 			"OPERATION": "SAL", "ECI": "9"}, ""},
 		{aAcct, "orderdirect", map[string]string{"ORDERID": "a-dl-2", "AMOUNT": "100", "CURRENCY": "EUR",
 			"ALIAS": objects["shop B TEST"].token, "OPERATION": "SAL", "ECI": "9"}, ""},
-		// Shop B's own TEST PSPID on its PRODUCTION V4 token: neither
-		// charged nor given another card.
+		// Shop B's own TEST PSPID on its PRODUCTION V4 token: not charged.
 		{bAcct, "orderdirect", map[string]string{"ORDERID": "b-dl-prod", "AMOUNT": "100", "CURRENCY": "EUR",
 			"ALIAS": objects["shop B PRODUCTION"].token, "OPERATION": "SAL", "ECI": "9"}, ""},
-		{bAcct, "orderdirect", map[string]string{"ORDERID": "b-dl-prod-2", "AMOUNT": "100", "CURRENCY": "EUR",
-			"CARDNO": "4970100000000055", "ED": "12" + futureExpiry()[2:], "CVC": "123",
-			"ALIAS": objects["shop B PRODUCTION"].token, "OPERATION": "SAL", "ECI": "7"}, "50001111"},
 	}
 	unknownAlias := directLink(t, s, "orderdirect", aAcct, map[string]string{"ORDERID": "a-dl-0", "AMOUNT": "100", "CURRENCY": "EUR",
 		"ALIAS": "NO-SUCH-ALIAS", "OPERATION": "SAL", "ECI": "9"})["NCERROR"]
@@ -452,6 +448,16 @@ func testTenantIsolationMatrix(t *testing.T, engine string) {
 				t.Errorf("DirectLink %s with %s tells %q: %s", c.page, c.acct.PSPID, secret, got["_raw"])
 			}
 		}
+	}
+	// Shop B's own TEST PSPID naming its PRODUCTION V4 token's value with a
+	// card stores a TEST alias of that name (a token value is unique per
+	// shop and mode, as Ingenico's test and production aliases are
+	// separate): it pays with the card given, and the PRODUCTION token
+	// keeps its own card (checked at the end).
+	if got := directLink(t, s, "orderdirect", bAcct, map[string]string{"ORDERID": "b-dl-prod-2", "AMOUNT": "100", "CURRENCY": "EUR",
+		"CARDNO": "4970100000000055", "ED": "12" + futureExpiry()[2:], "CVC": "123",
+		"ALIAS": objects["shop B PRODUCTION"].token, "OPERATION": "SAL", "ECI": "7"}); got["STATUS"] != "9" || got["CARDNO"] != "XXXXXXXXXXXX0055" {
+		t.Errorf("DirectLink TEST order with a card and the value of shop B's PRODUCTION token: %s", got["_raw"])
 	}
 	// /ncol/prod/ does not know shop B's TEST PSPID.
 	if got := directLinkEnv(t, s, "prod", "querydirect", bAcct, map[string]string{"PAYID": bPAYID}); got["NCERROR"] != "50001118" {
@@ -478,14 +484,16 @@ func testTenantIsolationMatrix(t *testing.T, engine string) {
 	}
 
 	// FlexCheckout with shop B's TEST PSPID does not give its PRODUCTION
-	// token another card.
+	// token another card: the alias id names the TEST alias of that value
+	// (the order above made it), whose card it updates; the PRODUCTION
+	// token keeps its own (checked at the end).
 	prodBase := append(base[:3:3], ogone.Param{Name: "ALIAS.ORDERID", Value: "b-flex"},
 		ogone.Param{Name: "ALIAS.ALIASID", Value: objects["shop B PRODUCTION"].token})
-	if code, page := openFlexCheckout(t, s, bAcct, prodBase); code == http.StatusOK {
-		if loc := submitFlexCheckout(t, s, page, url.Values{"CARDNO": {"4970100000000055"}, "CN": {"B Buyer"}, "EXPM": {"12"},
-			"EXPY": {"20" + futureExpiry()[2:]}, "CVC": {"123"}}); strings.HasPrefix(loc, "https://merchant.example/ok") {
-			t.Errorf("FlexCheckout with shop B's TEST PSPID took a card for its PRODUCTION token: %s", loc)
-		}
+	if code, page := openFlexCheckout(t, s, bAcct, prodBase); code != http.StatusOK {
+		t.Errorf("FlexCheckout with shop B's TEST PSPID and its TEST alias id: %d %s", code, page)
+	} else if loc := submitFlexCheckout(t, s, page, url.Values{"CARDNO": {"5100010000002045"}, "CN": {"B Buyer"}, "EXPM": {"12"},
+		"EXPY": {"20" + futureExpiry()[2:]}, "CVC": {"123"}}); !strings.HasPrefix(loc, "https://merchant.example/ok") || !strings.Contains(loc, "Alias.Status=2") {
+		t.Errorf("FlexCheckout with shop B's TEST PSPID on its TEST alias: %s, want the alias updated", loc)
 	}
 
 	// The demo pages act as the demo shop: another shop's wallet and alias
@@ -540,7 +548,7 @@ func testTenantIsolationMatrix(t *testing.T, engine string) {
 		if got := answer(tok); got["status"] != "ACTIVE" || (email != "" && email != walletEmail(k)) {
 			t.Errorf("%s's token changed: %s", k.label, raw)
 		}
-		if pan, _, _, err := s.Vault.Card(ctx, k.shopID, o.token); err != nil || !strings.HasSuffix(pan.Reveal(), o.last4) {
+		if pan, _, _, err := s.Vault.Card(ctx, k.shopID, k.mode, o.token); err != nil || !strings.HasSuffix(pan.Reveal(), o.last4) {
 			t.Errorf("%s's token lost its card: %v", k.label, err)
 		}
 		for uuid, want := range map[string]string{o.paidUUID: "CAPTURED", o.heldUUID: "AUTHORISED_TO_VALIDATE"} {
@@ -558,7 +566,7 @@ func testTenantIsolationMatrix(t *testing.T, engine string) {
 	if got := directLink(t, s, "querydirect", bAcct, map[string]string{"PAYID": bPAYID}); got["STATUS"] != "9" {
 		t.Errorf("shop B's DirectLink order changed: %s", got["_raw"])
 	}
-	if pan, _, _, err := s.Vault.Card(ctx, b.Shop.ID, "B-ALIAS-1"); err != nil || pan.Reveal() != "4970109900000115" {
+	if pan, _, _, err := s.Vault.Card(ctx, b.Shop.ID, "TEST", "B-ALIAS-1"); err != nil || pan.Reveal() != "4970109900000115" {
 		t.Errorf("shop B's alias lost its card: %v", err)
 	}
 }

@@ -292,7 +292,7 @@ func TestTenantIsolation(t *testing.T) {
 	if got := directLink(t, s, "querydirect", bAcct, map[string]string{"PAYID": bPAYID}); got["STATUS"] != "9" {
 		t.Errorf("shop B's DirectLink order changed: %s", got["_raw"])
 	}
-	bAlias, _, _, err := s.Vault.Card(ctx, bID, "B-ALIAS-1")
+	bAlias, _, _, err := s.Vault.Card(ctx, bID, "TEST", "B-ALIAS-1")
 	if err != nil || bAlias.Reveal() != "4970100000000055" {
 		t.Errorf("shop B's alias lost its card: %v", err)
 	}

@@ -210,7 +210,7 @@ func TestVaultScanFindsNoClearCardData(t *testing.T) {
 			s := startServer(t, serverOpts{engine: engine, dir: dir})
 			tokens := tokenizeForScan(t, s)
 			for i, tok := range tokens {
-				pan, _, _, err := s.Vault.Card(context.Background(), shop.DemoShopID, tok)
+				pan, _, _, err := s.Vault.Card(context.Background(), shop.DemoShopID, "TEST", tok)
 				if err != nil {
 					t.Fatal(err)
 				}

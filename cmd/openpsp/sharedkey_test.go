@@ -65,7 +65,7 @@ func TestSharedFingerprintAndMasterKeyIsRefusedThenRepaired(t *testing.T) {
 		t.Fatalf("start after the repair: %v", err)
 	}
 	defer b.Close()
-	got, _, _, err := b.Vault.Card(ctx, "12345678", tok.Value)
+	got, _, _, err := b.Vault.Card(ctx, "12345678", shop.ModeProduction, tok.Value)
 	if err != nil || got.Reveal() != pan.Reveal() {
 		t.Fatalf("the stored card after the repair does not open: %v", err)
 	}

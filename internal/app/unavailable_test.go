@@ -122,7 +122,7 @@ func TestDatabaseUnavailableDuringWalletDeletion(t *testing.T) {
 	if s, err := strconv.Atoi(resp.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
 		t.Errorf("Retry-After %q", resp.header.Get("Retry-After"))
 	}
-	got, err := a.Vault.Get(ctx, shop.DemoShopID, tok.Value)
+	got, err := a.Vault.Get(ctx, shop.DemoShopID, "TEST", tok.Value)
 	if err != nil || got.Status != vault.StatusActive {
 		t.Errorf("the token after the failed deletion: %+v %v", got.Status, err)
 	}

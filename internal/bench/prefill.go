@@ -92,7 +92,7 @@ func prefillVault(ctx context.Context, cfg config.Config, o prefillOptions) (int
 func existingTokens(ctx context.Context, db *store.DB, keys *vault.Keyring, shopID string, from, to int) (map[string]bool, error) {
 	rows, err := db.Reader().QueryContext(ctx, `SELECT t.token, t.status, COALESCE(d.master_key_id, '')
 		FROM tokens t LEFT JOIN data_keys d ON d.id = t.data_key_id
-		WHERE t.shop_id = $1 AND t.token >= $2 AND t.token <= $3`, shopID, TokenValue(from), TokenValue(to-1))
+		WHERE t.shop_id = $1 AND t.mode = 'TEST' AND t.token >= $2 AND t.token <= $3`, shopID, TokenValue(from), TokenValue(to-1))
 	if err != nil {
 		return nil, fmt.Errorf("bench: read the vault's bench tokens: %w", err)
 	}

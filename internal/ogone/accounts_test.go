@@ -25,12 +25,12 @@ func TestFlexDirectDebitRealVault(t *testing.T) {
 	}
 	checkSHAOut(t, q)
 	shopID := shop.DemoShopID
-	acc, tok, err := e.vault.Account(ctx, shopID, "sepa-real")
+	acc, tok, err := e.vault.Account(ctx, shopID, "TEST", "sepa-real")
 	if err != nil || acc.IBAN.Reveal() != "DE89370400440532013000" || acc.BIC != "COBADEFFXXX" ||
 		tok.Method != vault.MethodSDD || tok.PANMasked != "DE89XXXXXXXXXXXXXX3000" || tok.HolderName != "Max Muster" || tok.Origin != "FLEXCHECKOUT" {
 		t.Fatalf("stored %+v %v %v", tok, acc.IBAN, err)
 	}
-	if _, _, _, err := e.vault.Card(ctx, shopID, "sepa-real"); !errors.Is(err, vault.ErrNotCard) {
+	if _, _, _, err := e.vault.Card(ctx, shopID, "TEST", "sepa-real"); !errors.Is(err, vault.ErrNotCard) {
 		t.Fatalf("Card on the account alias: %v", err)
 	}
 	// The same alias with another account: ALIAS.STATUS 2.
@@ -40,7 +40,7 @@ func TestFlexDirectDebitRealVault(t *testing.T) {
 		t.Fatalf("update return %v", q)
 	}
 	checkSHAOut(t, q)
-	if acc, _, err := e.vault.Account(ctx, shopID, "sepa-real"); err != nil || acc.IBAN.Reveal() != "FR1420041010050500013M02606" {
+	if acc, _, err := e.vault.Account(ctx, shopID, "TEST", "sepa-real"); err != nil || acc.IBAN.Reveal() != "FR1420041010050500013M02606" {
 		t.Fatalf("updated account %v %v", acc.IBAN, err)
 	}
 }
@@ -71,7 +71,7 @@ func TestAliasOfTheOtherMethod(t *testing.T) {
 			t.Errorf("%s: %v", name, r)
 		}
 	}
-	if acc, _, err := e.vault.Account(ctx, shop.DemoShopID, "sepa-1"); err != nil || acc.IBAN.Reveal() != "DE89370400440532013000" {
+	if acc, _, err := e.vault.Account(ctx, shop.DemoShopID, "TEST", "sepa-1"); err != nil || acc.IBAN.Reveal() != "DE89370400440532013000" {
 		t.Fatalf("the account alias changed: %v %v", acc.IBAN, err)
 	}
 
@@ -87,7 +87,7 @@ func TestAliasOfTheOtherMethod(t *testing.T) {
 		t.Fatalf("account onto the card alias: %s %v", path, q)
 	}
 	checkSHAOut(t, q)
-	if pan, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "card-1"); err != nil || pan.Reveal() != mastercard {
+	if pan, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "TEST", "card-1"); err != nil || pan.Reveal() != mastercard {
 		t.Fatalf("the card alias changed: %v", err)
 	}
 }

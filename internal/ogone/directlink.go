@@ -602,15 +602,13 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 	var keep func(tx *sql.Tx) error // what the start write does for an alias that pays
 	var aliasCard PaymentTx         // the brand and masked number of an alias that pays
 	if alias != "" && !saveAlias {
-		t, err := h.opts.Vault.Get(ctx, shopID, alias)
+		t, err := h.opts.Vault.Get(ctx, shopID, dl.mode, alias)
 		switch {
 		case errors.Is(err, vault.ErrTokenNotFound):
 			return fail(ncDataValidation, "unknown alias")
 		case err != nil:
 			h.log.ErrorContext(ctx, "directlink: alias", "err", err)
 			return fail(ncTechnical, "a technical problem occurred, please try again")
-		case t.Mode != dl.mode:
-			return fail(ncDataValidation, "unknown alias")
 		case t.Method == vault.MethodSDD:
 			return fail(ncDataValidation, "the alias holds a bank account, not a card")
 		}
@@ -632,7 +630,7 @@ func (h *Handler) orderDirect(ctx context.Context, dl dlRequest) *ncResponse {
 		// alias whose time is up by then stops the payment.
 		if persist != "N" && !t.Permanent {
 			keep = func(tx *sql.Tx) error {
-				err := h.opts.Vault.MakePermanentTx(tx, shopID, alias)
+				err := h.opts.Vault.MakePermanentTx(tx, shopID, dl.mode, alias)
 				if errors.Is(err, vault.ErrTokenPurged) {
 					return &errs.Error{Code: errs.TokenPurged, Message: "paymentMethodToken purged", Field: "paymentMethodToken"}
 				}
@@ -782,20 +780,21 @@ func (h *Handler) keptCardAccepted(ctx context.Context, tx *sql.Tx, c KeptCard) 
 
 // aliasTakesCard checks, before an order that carries a card and an ALIAS
 // is paid, that the card could go under the alias: one the shop does not
-// have yet, or a card alias of the order's mode that is not purged (a
-// cancelled one comes back with its new card). A bank-account alias
+// have yet in the order's mode, or a card alias of that mode that is not
+// purged (a cancelled one comes back with its new card); an alias of that
+// name in the other mode is another alias. A bank-account alias
 // (FlexCheckout direct debit) cannot take a card. It writes nothing: the
 // card is stored once the payment is accepted, where the vault checks the
 // alias again.
 func (h *Handler) aliasTakesCard(ctx context.Context, dl dlRequest, alias string) *ncResponse {
-	t, err := h.opts.Vault.Get(ctx, dl.acct.ShopID, alias)
+	t, err := h.opts.Vault.Get(ctx, dl.acct.ShopID, dl.mode, alias)
 	switch {
 	case errors.Is(err, vault.ErrTokenNotFound):
 		return nil
 	case err != nil:
 		h.log.ErrorContext(ctx, "directlink: alias", "err", err)
 		return errorResponse("", ncTechnical, "a technical problem occurred, please try again")
-	case t.Mode != dl.mode || t.StatusAt(h.clock.Now()) == vault.StatusPurged || t.Method == vault.MethodSDD:
+	case t.StatusAt(h.clock.Now()) == vault.StatusPurged || t.Method == vault.MethodSDD:
 		return errorResponse("", ncDataValidation, "alias cannot be updated")
 	}
 	return nil

@@ -40,13 +40,13 @@ func TestDirectLinkAliasFollowsTheOutcome(t *testing.T) {
 			}
 			noAlias := func(alias string) {
 				t.Helper()
-				if tok, err := e.vault.Get(ctx, shop.DemoShopID, alias); !errors.Is(err, vault.ErrTokenNotFound) {
+				if tok, err := e.vault.Get(ctx, shop.DemoShopID, "TEST", alias); !errors.Is(err, vault.ErrTokenNotFound) {
 					t.Fatalf("alias %q exists (%+v, %v); the order that named it was not accepted", alias, tok, err)
 				}
 			}
 			cardOf := func(alias string) (string, string) {
 				t.Helper()
-				pan, exp, _, err := e.vault.Card(ctx, shop.DemoShopID, alias)
+				pan, exp, _, err := e.vault.Card(ctx, shop.DemoShopID, "TEST", alias)
 				if err != nil {
 					t.Fatalf("card of %q: %v", alias, err)
 				}
@@ -80,7 +80,7 @@ func TestDirectLinkAliasFollowsTheOutcome(t *testing.T) {
 			if pan, ed := cardOf("al-new"); pan != mastercard || ed != "0633" {
 				t.Fatalf("alias card %s %s", pan[len(pan)-4:], ed)
 			}
-			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-new"); tok.Origin != "DIRECTLINK" || tok.OriginOrderID != "AL-4" ||
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "TEST", "al-new"); tok.Origin != "DIRECTLINK" || tok.OriginOrderID != "AL-4" ||
 				tok.InitialTransactionUUID == "" || !tok.Permanent || tok.HolderName != "Ann Lee" {
 				t.Fatalf("created alias: %+v", tok)
 			}
@@ -96,7 +96,7 @@ func TestDirectLinkAliasFollowsTheOutcome(t *testing.T) {
 			if pan, ed := cardOf("al-new"); pan != mastercard || ed != "0633" {
 				t.Fatalf("the refused order changed the alias's card to %s %s", pan[len(pan)-4:], ed)
 			}
-			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-new"); tok.HolderName != "Ann Lee" {
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "TEST", "al-new"); tok.HolderName != "Ann Lee" {
 				t.Fatalf("the refused order changed the holder: %q", tok.HolderName)
 			}
 			if r := e.order(map[string]string{"ORDERID": "AL-6", "ALIAS": "al-new"}); r["STATUS"] != "5" || r["CARDNO"] != "XXXXXXXXXXXX2045" {
@@ -105,13 +105,13 @@ func TestDirectLinkAliasFollowsTheOutcome(t *testing.T) {
 
 			// A cancelled alias stays cancelled, on its card, after a
 			// refusal; an accepted card brings it back with that card.
-			if _, err := e.vault.Cancel(ctx, shop.DemoShopID, "al-new"); err != nil {
+			if _, err := e.vault.Cancel(ctx, shop.DemoShopID, "TEST", "al-new"); err != nil {
 				t.Fatal(err)
 			}
 			if r := e.order(with(card(refusedCard, "1234"), "ORDERID", "AL-7", "ALIAS", "al-new")); r["STATUS"] != "2" || r["ALIAS"] != "" {
 				t.Fatalf("refused card with a cancelled alias: %v", r)
 			}
-			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-new"); tok.Status != vault.StatusCancelled || tok.Last4 != "2045" {
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "TEST", "al-new"); tok.Status != vault.StatusCancelled || tok.Last4 != "2045" {
 				t.Fatalf("the refused order changed the cancelled alias: %+v", tok)
 			}
 
@@ -123,7 +123,7 @@ func TestDirectLinkAliasFollowsTheOutcome(t *testing.T) {
 			if pan, ed := cardOf("al-new"); pan != "4970100000000055" || ed != "1232" {
 				t.Fatalf("alias card after the accepted update: %s %s", pan[len(pan)-4:], ed)
 			}
-			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-new"); tok.Status != vault.StatusActive || tok.HolderName != "Ann Lee" {
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "TEST", "al-new"); tok.Status != vault.StatusActive || tok.HolderName != "Ann Lee" {
 				t.Fatalf("updated alias: %+v", tok)
 			}
 			if r := e.order(map[string]string{"ORDERID": "AL-9", "ALIAS": "al-new"}); r["STATUS"] != "5" || r["CARDNO"] != "XXXXXXXXXXXX0055" {
@@ -159,14 +159,14 @@ func TestDirectLinkAliasAfterLostAnswer(t *testing.T) {
 			if r["STATUS"] != "52" || r["ALIAS"] != "" {
 				t.Fatalf("lost answer: %v, want STATUS 52 and no ALIAS yet", r)
 			}
-			if _, err := e.vault.Get(ctx, shop.DemoShopID, "al-lost"); !errors.Is(err, vault.ErrTokenNotFound) {
+			if _, err := e.vault.Get(ctx, shop.DemoShopID, "TEST", "al-lost"); !errors.Is(err, vault.ErrTokenNotFound) {
 				t.Fatalf("alias before the outcome is known: %v", err)
 			}
 			recoverAll()
 			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "5" || q["ALIAS"] != "al-lost" {
 				t.Fatalf("query after recovery: %v, want STATUS 5 and ALIAS al-lost", q)
 			}
-			tok, err := e.vault.Get(ctx, shop.DemoShopID, "al-lost")
+			tok, err := e.vault.Get(ctx, shop.DemoShopID, "TEST", "al-lost")
 			if err != nil || tok.Origin != "DIRECTLINK" || tok.OriginOrderID != "LOST-1" || tok.HolderName != "Ann Lee" || !tok.Permanent {
 				t.Fatalf("alias after recovery: %+v, %v", tok, err)
 			}
@@ -185,7 +185,7 @@ func TestDirectLinkAliasAfterLostAnswer(t *testing.T) {
 			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "2" || q["ALIAS"] != "" {
 				t.Fatalf("query after recovery: %v, want STATUS 2 and no ALIAS", q)
 			}
-			if _, err := e.vault.Get(ctx, shop.DemoShopID, "al-lost-2"); !errors.Is(err, vault.ErrTokenNotFound) {
+			if _, err := e.vault.Get(ctx, shop.DemoShopID, "TEST", "al-lost-2"); !errors.Is(err, vault.ErrTokenNotFound) {
 				t.Fatalf("alias of a refused order: %v", err)
 			}
 			// No card sealed for the orders is left at rest: every token
@@ -214,7 +214,7 @@ func TestDirectLinkAliasWriteFails(t *testing.T) {
 			if r["STATUS"] != "5" || r["ALIAS"] != "al-tmp" {
 				t.Fatalf("temporary alias order: %v", r)
 			}
-			if tok, err := e.vault.Get(ctx, shop.DemoShopID, "al-tmp"); err != nil || tok.Permanent {
+			if tok, err := e.vault.Get(ctx, shop.DemoShopID, "TEST", "al-tmp"); err != nil || tok.Permanent {
 				t.Fatalf("temporary alias: %+v, %v", tok, err)
 			}
 			e.acq.setDuring(func() {
@@ -232,7 +232,7 @@ func TestDirectLinkAliasWriteFails(t *testing.T) {
 			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "5" || q["ALIAS"] != "" {
 				t.Fatalf("query: %v, want STATUS 5 without ALIAS", q)
 			}
-			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-tmp"); tok.Status != vault.StatusPurged {
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "TEST", "al-tmp"); tok.Status != vault.StatusPurged {
 				t.Fatalf("alias after the failed write: %+v", tok)
 			}
 			if n := e.sealedCards(t); n != 0 {
@@ -378,7 +378,7 @@ func TestDirectLinkTemporaryAliasSettledLate(t *testing.T) {
 			if q := e.direct("querydirect_utf8.asp", map[string]string{"PAYID": r["PAYID"]}); q["STATUS"] != "5" || q["ALIAS"] != "al-tl" {
 				t.Fatalf("query after a late recovery: %v, want STATUS 5 with ALIAS al-tl", q)
 			}
-			tok, err := e.vault.Get(ctx, shop.DemoShopID, "al-tl")
+			tok, err := e.vault.Get(ctx, shop.DemoShopID, "TEST", "al-tl")
 			if err != nil || tok.Permanent || tok.StatusAt(e.clock.Now()) != vault.StatusActive {
 				t.Fatalf("temporary alias after a late recovery: %+v, %v", tok, err)
 			}
@@ -389,7 +389,7 @@ func TestDirectLinkTemporaryAliasSettledLate(t *testing.T) {
 			if _, err := e.vault.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "al-tl"); tok.Status != vault.StatusPurged {
+			if tok, _ := e.vault.Get(ctx, shop.DemoShopID, "TEST", "al-tl"); tok.Status != vault.StatusPurged {
 				t.Fatalf("temporary alias 2 hours after it was created: %+v, want purged", tok)
 			}
 			if n := e.sealedCards(t); n != 0 {

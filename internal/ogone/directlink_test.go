@@ -248,7 +248,7 @@ func TestDirectLinkRefusedOrderKeepsAlias(t *testing.T) {
 	if r["NCERROR"] != "50001113" {
 		t.Fatalf("same ORDERID again: %v", r)
 	}
-	pan, _, _, err := e.vault.Card(context.Background(), shop.DemoShopID, "kept")
+	pan, _, _, err := e.vault.Card(context.Background(), shop.DemoShopID, "TEST", "kept")
 	if err != nil || pan.Reveal() != mastercard {
 		t.Fatalf("the refused order changed the alias: %s %v", pan.Last4(), err)
 	}
@@ -991,7 +991,7 @@ func TestDirectLinkLegacyPageUTF8Account(t *testing.T) {
 	if err := xml.Unmarshal(body, &doc); err != nil || doc.Status != "5" || doc.OrderID != "Commande-é" {
 		t.Fatalf("order: %v %+v\n%s", err, doc, body)
 	}
-	tok, err := e.vault.Get(ctx, shop.DemoShopID, "utf8-holder")
+	tok, err := e.vault.Get(ctx, shop.DemoShopID, "TEST", "utf8-holder")
 	if err != nil || tok.HolderName != "Jérôme Dœ" {
 		t.Fatalf("alias holder %q, want Jérôme Dœ (%v)", tok.HolderName, err)
 	}

@@ -251,7 +251,7 @@ func (h *Handler) flexSubmit(w http.ResponseWriter, r *http.Request) {
 	aliasID := s.Request.AliasID
 	var existing *vault.Token
 	if aliasID != "" {
-		t, err := h.opts.Vault.Get(ctx, s.ShopID, aliasID)
+		t, err := h.opts.Vault.Get(ctx, s.ShopID, s.Mode, aliasID)
 		switch {
 		case err == nil:
 			existing = &t
@@ -262,11 +262,11 @@ func (h *Handler) flexSubmit(w http.ResponseWriter, r *http.Request) {
 	} else {
 		aliasID = newAliasID()
 	}
-	if existing != nil && (existing.Mode != s.Mode || existing.StatusAt(h.clock.Now()) == vault.StatusPurged ||
-		existing.Method == vault.MethodSDD) {
+	if existing != nil && (existing.StatusAt(h.clock.Now()) == vault.StatusPurged || existing.Method == vault.MethodSDD) {
 		// A purged alias keeps its value for the merchant's history; it
-		// cannot take a card again, nor can an alias of the other mode or
-		// a bank-account alias. The page is over, as after any refusal.
+		// cannot take a card again, nor can a bank-account alias. The page
+		// is over, as after any refusal. (An alias of that name in the
+		// other mode is another alias, not found here.)
 		if !h.finish(w, r, s) {
 			return
 		}
@@ -311,18 +311,18 @@ func (h *Handler) flexSubmit(w http.ResponseWriter, r *http.Request) {
 // updateAlias gives an existing alias the new card (ALIAS.STATUS 2).
 func (h *Handler) updateAlias(ctx context.Context, s Session, t vault.Token, in cardInput, choice string) error {
 	holder := in.holder
-	if _, err := h.opts.Vault.Update(ctx, s.ShopID, t.Value, vault.TokenUpdate{PAN: &in.pan, Expiry: &in.expiry, HolderName: &holder}); err != nil {
+	if _, err := h.opts.Vault.Update(ctx, s.ShopID, s.Mode, t.Value, vault.TokenUpdate{PAN: &in.pan, Expiry: &in.expiry, HolderName: &holder}); err != nil {
 		return err
 	}
 	if t.Status == vault.StatusCancelled {
-		if _, err := h.opts.Vault.Reactivate(ctx, s.ShopID, t.Value); err != nil {
+		if _, err := h.opts.Vault.Reactivate(ctx, s.ShopID, s.Mode, t.Value); err != nil {
 			return err
 		}
 	}
 	// A temporary alias the buyer now keeps becomes permanent; a permanent
 	// one is never made temporary again by an update.
 	if choice == "Y" && !t.Permanent {
-		if _, err := h.opts.Vault.MakePermanent(ctx, s.ShopID, t.Value); err != nil {
+		if _, err := h.opts.Vault.MakePermanent(ctx, s.ShopID, s.Mode, t.Value); err != nil {
 			return err
 		}
 	}

@@ -44,7 +44,7 @@ func TestFlexCreateTemporaryAlias(t *testing.T) {
 		t.Fatalf("generated alias %q is not a GUID", alias)
 	}
 	// The alias is a temporary token of the vault.
-	tok, err := e.vault.Get(context.Background(), shop.DemoShopID, alias)
+	tok, err := e.vault.Get(context.Background(), shop.DemoShopID, "TEST", alias)
 	if err != nil || tok.Permanent || !tok.ExpiresAt.Equal(e.clock.Now().Add(2*time.Hour)) || tok.Origin != "FLEXCHECKOUT" || tok.Mode != "TEST" {
 		t.Fatalf("token %+v %v", tok, err)
 	}
@@ -110,7 +110,7 @@ func TestFlexUpdateAndDuplicateOrderID(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, generic) {
 		t.Fatalf("duplicate: %d %s", resp.StatusCode, body)
 	}
-	pan, _, tok, err := e.vault.Card(ctx, shop.DemoShopID, "customer-42")
+	pan, _, tok, err := e.vault.Card(ctx, shop.DemoShopID, "TEST", "customer-42")
 	if err != nil || pan.Reveal() != mastercard || !tok.Permanent {
 		t.Fatalf("alias after the refusal: %v %+v %v", pan, tok, err)
 	}
@@ -147,7 +147,7 @@ func TestFlexFormErrorsThenDecline(t *testing.T) {
 		t.Fatalf("decline: %s %v", path, q)
 	}
 	checkSHAOut(t, q)
-	if _, err := e.vault.Get(context.Background(), shop.DemoShopID, "A-7"); err == nil {
+	if _, err := e.vault.Get(context.Background(), shop.DemoShopID, "TEST", "A-7"); err == nil {
 		t.Fatal("an alias was created")
 	}
 }
@@ -169,7 +169,7 @@ func TestFlexCancelOptInAndReturnFields(t *testing.T) {
 		t.Fatalf("restricted return: %v", q)
 	}
 	checkSHAOut(t, q)
-	tok, _ := e.vault.Get(ctx, shop.DemoShopID, q.Get("Alias.AliasId"))
+	tok, _ := e.vault.Get(ctx, shop.DemoShopID, "TEST", q.Get("Alias.AliasId"))
 	if tok.Permanent {
 		t.Fatal("alias kept without the buyer's consent")
 	}
@@ -305,11 +305,11 @@ func TestTemporaryAliasExpiryAndPersistedAfterUse(t *testing.T) {
 	if n, err := e.vault.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil || n != 2 {
 		t.Fatalf("expired %d %v", n, err)
 	}
-	if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "tmp-kept"); err != nil {
+	if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "TEST", "tmp-kept"); err != nil {
 		t.Fatalf("kept alias: %v", err)
 	}
 	for _, id := range []string{"tmp-gone", "tmp-used-n"} {
-		if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, id); err != vault.ErrTokenPurged {
+		if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "TEST", id); err != vault.ErrTokenPurged {
 			t.Fatalf("%s after two hours: %v", id, err)
 		}
 		if r := e.order(map[string]string{"ALIAS": id, "ORDERID": "L-" + id}); r["NCERROR"] != "50001111" || r["STATUS"] != "0" {
@@ -350,11 +350,11 @@ func TestTemporaryAliasUsedInTimeSurvivesASlowAcquirer(t *testing.T) {
 	if purged != 2 {
 		t.Errorf("the expiry job during the payment purged %d aliases, want 2 (slow-n and late, not slow-kept)", purged)
 	}
-	tok, err := e.vault.Get(ctx, shop.DemoShopID, "slow-kept")
+	tok, err := e.vault.Get(ctx, shop.DemoShopID, "TEST", "slow-kept")
 	if err != nil || !tok.Permanent || tok.StatusAt(e.clock.Now()) != vault.StatusActive {
 		t.Fatalf("the alias used in time was not kept: %+v %v", tok, err)
 	}
-	if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "slow-kept"); err != nil {
+	if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "TEST", "slow-kept"); err != nil {
 		t.Fatalf("the kept alias lost its card: %v", err)
 	}
 	o, err := e.db.OrdersByOrderID(ctx, shop.DemoShopID, "TEST", "S1")
@@ -385,7 +385,7 @@ func TestTemporaryAliasUsedInTimeSurvivesASlowAcquirer(t *testing.T) {
 	if r := e.order(map[string]string{"ALIAS": "slow-n2", "ORDERID": "S3", "ALIASPERSISTEDAFTERUSE": "N"}); r["STATUS"] != "5" {
 		t.Fatalf("payment with N: %v", r)
 	}
-	if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "slow-n2"); err != vault.ErrTokenPurged {
+	if _, _, _, err := e.vault.Card(ctx, shop.DemoShopID, "TEST", "slow-n2"); err != vault.ErrTokenPurged {
 		t.Fatalf("the alias used with N after its time: %v", err)
 	}
 	e.acq.setDuring(nil)
@@ -408,9 +408,9 @@ type lateVault struct {
 	clk *clock.Fake
 }
 
-func (v lateVault) MakePermanentTx(tx *sql.Tx, shopID, token string) error {
+func (v lateVault) MakePermanentTx(tx *sql.Tx, shopID, mode, token string) error {
 	v.clk.Advance(2 * time.Second)
-	return v.Vault.MakePermanentTx(tx, shopID, token)
+	return v.Vault.MakePermanentTx(tx, shopID, mode, token)
 }
 
 // A temporary alias whose time is up when the payment starts (after the
@@ -553,8 +553,8 @@ func TestFlexFormErrorKeepsEntries(t *testing.T) {
 	}
 }
 
-// A page that names an alias which cannot take a card (purged, or of the
-// other mode) returns ALIAS.STATUS 1 and is over, as every other refusal:
+// A page that names an alias which cannot take a card (purged) returns
+// ALIAS.STATUS 1 and is over, as every other refusal:
 // it cannot be submitted again.
 func TestFlexRefusedAliasClosesThePage(t *testing.T) {
 	e := newEnv(t)
@@ -604,7 +604,7 @@ func TestFlexUpdateOfAPermanentAliasSaysItIsKept(t *testing.T) {
 		a, _ = e.open(params("N"))
 		_, q := e.returned(e.post(a, c.form))
 		checkSHAOut(t, q)
-		tok, err := e.vault.Get(ctx, shop.DemoShopID, c.alias)
+		tok, err := e.vault.Get(ctx, shop.DemoShopID, "TEST", c.alias)
 		if err != nil || !tok.Permanent {
 			t.Fatalf("%s after the update: %+v %v", c.alias, tok, err)
 		}

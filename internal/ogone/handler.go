@@ -39,14 +39,18 @@ type Accounts interface {
 type Vault interface {
 	Tokenize(ctx context.Context, tx *sql.Tx, req vault.TokenizeRequest) (vault.Token, error)
 	// SaveCard creates the card alias req.Token, or replaces the card of
-	// the shop's card alias of that name, inside tx (updated reports which).
+	// the shop's card alias of that name and mode, inside tx (updated
+	// reports which).
 	SaveCard(ctx context.Context, tx *sql.Tx, req vault.TokenizeRequest) (t vault.Token, updated bool, err error)
-	Get(ctx context.Context, shopID, token string) (vault.Token, error)
-	Update(ctx context.Context, shopID, token string, u vault.TokenUpdate) (vault.Token, error)
-	Reactivate(ctx context.Context, shopID, token string) (vault.Token, error)
-	MakePermanent(ctx context.Context, shopID, token string) (vault.Token, error)
-	MakePermanentTx(tx *sql.Tx, shopID, token string) error
-	Card(ctx context.Context, shopID, token string) (card.PAN, card.Expiry, vault.Token, error)
+	// The others name the alias by shop, mode (the PSPID's, accountMode)
+	// and name: Ingenico's test and production aliases are separate, so
+	// each mode may have an alias of the same name.
+	Get(ctx context.Context, shopID, mode, token string) (vault.Token, error)
+	Update(ctx context.Context, shopID, mode, token string, u vault.TokenUpdate) (vault.Token, error)
+	Reactivate(ctx context.Context, shopID, mode, token string) (vault.Token, error)
+	MakePermanent(ctx context.Context, shopID, mode, token string) (vault.Token, error)
+	MakePermanentTx(tx *sql.Tx, shopID, mode, token string) error
+	Card(ctx context.Context, shopID, mode, token string) (card.PAN, card.Expiry, vault.Token, error)
 }
 
 // AccountRequest is a bank account (SEPA direct debit) to keep as an alias.

@@ -103,10 +103,10 @@ func TestDeferredAuthorizationTypedCard(t *testing.T) {
 		if tx.Token != "" || bytesContain(t, p, sealed.ref) {
 			t.Fatalf("the internal card %s shows in the answer (token %q)", sealed.ref, tx.Token)
 		}
-		if _, err := e.vault.Get(e.ctx(), e.shop.ID, sealed.ref); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, err := e.vault.Get(e.ctx(), e.shop.ID, "TEST", sealed.ref); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("vault.Get of the internal card: %v, want not found", err)
 		}
-		if _, _, _, err := e.vault.Card(e.ctx(), e.shop.ID, sealed.ref); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, _, _, err := e.vault.Card(e.ctx(), e.shop.ID, "TEST", sealed.ref); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("vault.Card of the internal card: %v, want not found", err)
 		}
 		_, _, err := e.svc.PayToken(e.ctx(), e.shop, e.creds, CreateInput{Amount: 100, Currency: "EUR", PaymentMethodToken: sealed.ref})

@@ -318,9 +318,9 @@ func (s *Service) settleDeferredAuthorization(ctx context.Context, t Transaction
 // card of its token.
 func (s *Service) deferredCardOf(ctx context.Context, t Transaction) (StoredCard, error) {
 	if t.deferredCard != "" {
-		return s.vault.DeferredCard(ctx, t.ShopID, t.deferredCard)
+		return s.vault.DeferredCard(ctx, t.ShopID, t.Mode, t.deferredCard)
 	}
-	return s.vault.Card(ctx, t.ShopID, t.Token)
+	return s.vault.Card(ctx, t.ShopID, t.Mode, t.Token)
 }
 
 // isTokenError reports whether err is the vault's answer for a token that

@@ -58,7 +58,7 @@ func TestOneClickCreatePayment(t *testing.T) {
 		if got := rec.last(); got.Initiator != acquirer.InitiatorCIT || got.SecurityCode.Reveal() != "123" {
 			t.Errorf("the acquirer saw initiator %q, security code given %v", got.Initiator, !got.SecurityCode.IsZero())
 		}
-		vt, err := e.vault.Get(e.ctx(), e.shop.ID, tok)
+		vt, err := e.vault.Get(e.ctx(), e.shop.ID, "TEST", tok)
 		if err != nil || !vt.LastUsedAt.Equal(e.clk.Now()) {
 			t.Errorf("the token's use is not recorded: last used %v, now %v (%v)", vt.LastUsedAt, e.clk.Now(), err)
 		}
@@ -116,7 +116,7 @@ func TestOneClickTokenErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		cancelled := e.token(cardOK)
-		if _, err := e.vault.Cancel(e.ctx(), e.shop.ID, cancelled); err != nil {
+		if _, err := e.vault.Cancel(e.ctx(), e.shop.ID, "TEST", cancelled); err != nil {
 			t.Fatal(err)
 		}
 		iban, err := vault.NewIBAN("DE89370400440532013000")

@@ -181,7 +181,7 @@ func (s *Service) updateTokenGone(ctx context.Context, p Payment, now time.Time)
 	if p.Options.UpdateToken == "" || s.vault == nil {
 		return nil, nil
 	}
-	err := s.vault.UpdatableToken(ctx, p.ShopID, p.Options.UpdateToken, now)
+	err := s.vault.UpdatableToken(ctx, p.ShopID, p.Mode, p.Options.UpdateToken, now)
 	if e, ok := errs.As(err); ok && tokenGoneCode(e.Code) {
 		return e, nil
 	}
@@ -360,16 +360,16 @@ func (s *Service) PayToken(ctx context.Context, sh shop.Shop, creds shop.Credent
 	if s.vault == nil {
 		return Payment{}, Transaction{}, internal(errors.New("payment: no card vault configured"))
 	}
-	sc, err := s.vault.Card(ctx, sh.ID, in.PaymentMethodToken)
+	mode := creds.Mode
+	if mode == "" {
+		mode = shop.ModeTest
+	}
+	sc, err := s.vault.Card(ctx, sh.ID, mode, in.PaymentMethodToken)
 	if err != nil {
 		if _, ok := errs.As(err); ok {
 			return Payment{}, Transaction{}, err
 		}
 		return Payment{}, Transaction{}, internal(err)
-	}
-	mode := creds.Mode
-	if mode == "" {
-		mode = shop.ModeTest
 	}
 	if sc.Mode != "" && sc.Mode != mode {
 		// A TEST key never pays with a PRODUCTION card, nor the reverse.
@@ -532,7 +532,7 @@ func (s *Service) keptCardAccepted(ctx context.Context) func(tx *sql.Tx, t Trans
 		if s.keptCardHook == nil || s.vault == nil {
 			return "", errors.New("payment: a kept card and no hook to take it")
 		}
-		c, err := s.vault.DeferredCard(ctx, t.ShopID, t.deferredCard)
+		c, err := s.vault.DeferredCard(ctx, t.ShopID, t.Mode, t.deferredCard)
 		if err != nil {
 			return "", err
 		}
@@ -555,12 +555,12 @@ func (t *Transaction) releaseDeferredCard() string {
 }
 
 // eraseDeferredCard erases, inside tx, the internal card ref
-// (releaseDeferredCard) of shop shopID; "" erases nothing.
-func (s *Service) eraseDeferredCard(tx *sql.Tx, shopID, ref string) error {
+// (releaseDeferredCard) of transaction t's shop and mode; "" erases nothing.
+func (s *Service) eraseDeferredCard(tx *sql.Tx, t *Transaction, ref string) error {
 	if ref == "" || s.vault == nil {
 		return nil
 	}
-	return s.vault.EraseDeferredCard(tx, shopID, ref)
+	return s.vault.EraseDeferredCard(tx, t.ShopID, t.Mode, ref)
 }
 
 // outcome is what the acquirer (or 3-D Secure) said about an operation.
@@ -664,7 +664,7 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, dec
 	}
 	var use *store.TokenUse
 	if event == eventAccepted && s.needsTouch(&t, lastUsed, now) {
-		use = &store.TokenUse{ShopID: t.ShopID, Token: t.Token, At: now}
+		use = &store.TokenUse{ShopID: t.ShopID, Mode: t.Mode, Token: t.Token, At: now}
 	}
 	var r *outbox.Reservation
 	if s.local != nil {
@@ -678,7 +678,7 @@ func (s *Service) settleKnown(ctx context.Context, p Payment, t Transaction, dec
 		if err != nil {
 			return err
 		}
-		if err := s.eraseDeferredCard(tx, t.ShopID, erase); err != nil {
+		if err := s.eraseDeferredCard(tx, &t, erase); err != nil {
 			return err
 		}
 		if err := s.followStatus(ctx, tx, &p, before, &t, now); err != nil {
@@ -860,7 +860,7 @@ func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payme
 		}
 		if s.needsTouch(t, time.Time{}, now) {
 			token := t.Token
-			s.inSavepoint(tx, "mark_used", t.UUID, func() error { return s.vault.MarkUsed(tx, t.ShopID, token) })
+			s.inSavepoint(tx, "mark_used", t.UUID, func() error { return s.vault.MarkUsed(tx, t.ShopID, t.Mode, token) })
 		}
 	}
 	s.notifyDecision(ctx, tx, p, t, now)

@@ -407,7 +407,7 @@ func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, shopID, uuid string, 
 	t.UpdatedAt = now
 	erase := t.releaseDeferredCard()
 	rec := t.record()
-	if err := s.eraseDeferredCard(tx, t.ShopID, erase); err != nil {
+	if err := s.eraseDeferredCard(tx, &t, erase); err != nil {
 		return p, t, false, err
 	}
 	if err := store.UpdateTransaction(tx, &rec); err != nil {

@@ -512,7 +512,7 @@ func TestSilentPayments(t *testing.T) {
 		wantStatus(t, tx, Refused)
 		_, _, err = e.svc.PayToken(e.ctx(), e.shop, e.creds, CreateInput{Amount: 3000, Currency: "EUR", PaymentMethodToken: "ffffffffffffffffffffffffffffffff"})
 		wantCode(t, err, errs.TokenNotFound)
-		if _, err := e.vault.Cancel(e.ctx(), e.shop.ID, tok); err != nil {
+		if _, err := e.vault.Cancel(e.ctx(), e.shop.ID, "TEST", tok); err != nil {
 			t.Fatal(err)
 		}
 		_, _, err = e.svc.PayToken(e.ctx(), e.shop, e.creds, CreateInput{Amount: 3000, Currency: "EUR", PaymentMethodToken: tok})
@@ -533,7 +533,7 @@ func TestSaveCardAndVerification(t *testing.T) {
 		if tx.Token == "" {
 			t.Fatal("REGISTER_PAY saved no token")
 		}
-		if _, err := e.vault.Get(e.ctx(), e.shop.ID, tx.Token); err != nil {
+		if _, err := e.vault.Get(e.ctx(), e.shop.ID, "TEST", tx.Token); err != nil {
 			t.Fatalf("token not in the vault: %v", err)
 		}
 		_, tx = e.pay(CreateInput{Amount: 500, FormAction: ActionAskRegisterPay}, cardOK)

@@ -57,7 +57,7 @@ func TestTokenLastUseResolution(t *testing.T) {
 		created := e.clk.Now()
 		lastUsed := func() time.Time {
 			t.Helper()
-			got, err := e.vault.Get(e.ctx(), e.shop.ID, tok)
+			got, err := e.vault.Get(e.ctx(), e.shop.ID, "TEST", tok)
 			if err != nil {
 				t.Fatal(err)
 			}

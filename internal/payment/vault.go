@@ -22,17 +22,18 @@ type Vault interface {
 	// records the approved transaction it was used for, and returns its
 	// paymentMethodToken. It must only touch the database.
 	Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (token string, err error)
-	// Card returns the card of an active token of the shop.
-	Card(ctx context.Context, shopID, token string) (StoredCard, error)
+	// Card returns the card of an active token of the shop's mode (TEST or
+	// PRODUCTION: the same value may name a token in each).
+	Card(ctx context.Context, shopID, mode, token string) (StoredCard, error)
 	// UpdatableToken tells whether the card of token (Token/Update,
 	// Options.UpdateToken) may still be replaced at now: nil, or the
 	// *errs.Error of an unknown (PSP_030), cancelled (PSP_031) or purged
 	// (PSP_036) token or of one that holds no card (PSP_031); any other
 	// error is technical.
-	UpdatableToken(ctx context.Context, shopID, token string, now time.Time) error
+	UpdatableToken(ctx context.Context, shopID, mode, token string, now time.Time) error
 	// MarkUsed records, inside tx, that a token was just used to pay
 	// (the retention purge counts from the last use).
-	MarkUsed(tx *sql.Tx, shopID, token string) error
+	MarkUsed(tx *sql.Tx, shopID, mode, token string) error
 	// SealDeferredCard keeps, inside tx (the write that starts the
 	// payment), the card typed for a deferred debit until its D-1
 	// authorization (or a card kept for the caller, CardInput.KeepCard,
@@ -41,10 +42,10 @@ type Vault interface {
 	// it.
 	SealDeferredCard(tx *sql.Tx, req DeferredCardRequest) (ref string, err error)
 	// DeferredCard opens a card kept by SealDeferredCard.
-	DeferredCard(ctx context.Context, shopID, ref string) (StoredCard, error)
+	DeferredCard(ctx context.Context, shopID, mode, ref string) (StoredCard, error)
 	// EraseDeferredCard destroys a card kept by SealDeferredCard inside tx,
 	// the write that records the outcome that makes it useless.
-	EraseDeferredCard(tx *sql.Tx, shopID, ref string) error
+	EraseDeferredCard(tx *sql.Tx, shopID, mode, ref string) error
 }
 
 // DeferredCardRequest is the card typed for a deferred debit, or kept for
@@ -135,8 +136,8 @@ func (c cardVault) Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest
 	return t.Value, nil
 }
 
-func (c cardVault) UpdatableToken(ctx context.Context, shopID, token string, now time.Time) error {
-	t, err := c.v.Get(ctx, shopID, token)
+func (c cardVault) UpdatableToken(ctx context.Context, shopID, mode, token string, now time.Time) error {
+	t, err := c.v.Get(ctx, shopID, mode, token)
 	switch {
 	case err != nil:
 		return tokenError(err, token)
@@ -150,8 +151,8 @@ func (c cardVault) UpdatableToken(ctx context.Context, shopID, token string, now
 	return nil
 }
 
-func (c cardVault) Card(ctx context.Context, shopID, token string) (StoredCard, error) {
-	pan, exp, t, err := c.v.Card(ctx, shopID, token)
+func (c cardVault) Card(ctx context.Context, shopID, mode, token string) (StoredCard, error) {
+	pan, exp, t, err := c.v.Card(ctx, shopID, mode, token)
 	switch {
 	case err == nil:
 		sc := StoredCard{PAN: pan, Expiry: exp, Brand: t.Brand, Holder: t.HolderName, Mode: t.Mode,
@@ -196,8 +197,8 @@ func NotCardToken() *errs.Error {
 		Detail: errs.DetailNotCard}
 }
 
-func (c cardVault) MarkUsed(tx *sql.Tx, shopID, token string) error {
-	return c.v.MarkUsed(tx, shopID, token)
+func (c cardVault) MarkUsed(tx *sql.Tx, shopID, mode, token string) error {
+	return c.v.MarkUsed(tx, shopID, mode, token)
 }
 
 func (c cardVault) SealDeferredCard(tx *sql.Tx, req DeferredCardRequest) (string, error) {
@@ -205,8 +206,8 @@ func (c cardVault) SealDeferredCard(tx *sql.Tx, req DeferredCardRequest) (string
 		Expiry: req.Expiry, TransactionUUID: req.TransactionUUID, HolderName: req.Holder, Temporary: req.Temporary})
 }
 
-func (c cardVault) DeferredCard(ctx context.Context, shopID, ref string) (StoredCard, error) {
-	pan, exp, t, err := c.v.InternalCard(ctx, shopID, ref)
+func (c cardVault) DeferredCard(ctx context.Context, shopID, mode, ref string) (StoredCard, error) {
+	pan, exp, t, err := c.v.InternalCard(ctx, shopID, mode, ref)
 	if err != nil {
 		if vault.IsTokenError(err) {
 			// Erased or unknown: no card to authorize (an application
@@ -219,6 +220,6 @@ func (c cardVault) DeferredCard(ctx context.Context, shopID, ref string) (Stored
 	return StoredCard{PAN: pan, Expiry: exp, Brand: pan.Brand(), Holder: t.HolderName, Mode: t.Mode, Temporary: !t.Permanent}, nil
 }
 
-func (c cardVault) EraseDeferredCard(tx *sql.Tx, shopID, ref string) error {
-	return c.v.EraseInternal(tx, shopID, ref)
+func (c cardVault) EraseDeferredCard(tx *sql.Tx, shopID, mode, ref string) error {
+	return c.v.EraseInternal(tx, shopID, mode, ref)
 }

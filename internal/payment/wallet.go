@@ -198,7 +198,7 @@ func (s *Service) tokenCard(ctx context.Context, shopID, mode, token string) (St
 	if s.vault == nil {
 		return StoredCard{}, internal(errors.New("payment: no card vault configured"))
 	}
-	sc, err := s.vault.Card(ctx, shopID, token)
+	sc, err := s.vault.Card(ctx, shopID, mode, token)
 	if err != nil {
 		if _, ok := errs.As(err); ok {
 			return StoredCard{}, err

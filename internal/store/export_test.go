@@ -56,3 +56,14 @@ const RetryingOpsQuery = retryingOpsQuery
 // DueOpsQuery is the /metrics query of captures and deferred
 // authorizations due never tried, for the plan tests.
 const DueOpsQuery = dueOpsQuery
+
+// TokenRecordQuery is the look-up of a token by its value, for the plan
+// tests.
+const TokenRecordQuery = tokenRecordQuery
+
+// TouchTokenStmt is the statement that records a token's use with a
+// settlement, for the plan tests.
+func TouchTokenStmt(u TokenUse) (string, []any) {
+	st := touchTokenStmt(u)
+	return st.query, st.args
+}

@@ -90,11 +90,11 @@ func TestUpgradeSealsClearHolderNames(t *testing.T) {
 				if tok == "old-purged" {
 					want = ""
 				}
-				got, err := v.Get(ctx, shopID, tok)
+				got, err := v.Get(ctx, shopID, "TEST", tok)
 				if err != nil || got.HolderName != want {
 					t.Fatalf("%s: holder %q, %v; want %q", tok, got.HolderName, err, want)
 				}
-				if _, _, _, err := v.Card(ctx, shopID, tok); tok != "old-purged" && err != nil {
+				if _, _, _, err := v.Card(ctx, shopID, "TEST", tok); tok != "old-purged" && err != nil {
 					t.Fatalf("%s: card after the upgrade: %v", tok, err)
 				} else if tok == "old-purged" && !errors.Is(err, vault.ErrTokenPurged) {
 					t.Fatalf("%s: %v", tok, err)

@@ -57,10 +57,10 @@ func TestQueriesKeepAnIndexWithoutTheDroppedOnes(t *testing.T) {
 			{"count of expired temporary tokens", `SELECT COUNT(*) FROM tokens WHERE ` + expired,
 				[]string{"tokens_temporary_live"}, []any{at}},
 			{"a temporary token made permanent", `UPDATE tokens SET expires_at = NULL, store_permanently = 1, updated_at = $3
-				WHERE shop_id = $1 AND token = $2 AND expires_at IS NOT NULL AND expires_at > $3 AND status <> 'PURGED'`,
+				WHERE shop_id = $1 AND token = $2 AND mode = $4 AND expires_at IS NOT NULL AND expires_at > $3 AND status <> 'PURGED'`,
 				// PostgreSQL may take tokens_fingerprint, also keyed on
 				// shop_id: an empty table gives it no reason to prefer.
-				[]string{"tokens_shop_token", "tokens_fingerprint"}, []any{"11111111", "tok", store.Micros(now)}},
+				[]string{"tokens_shop_mode_token", "tokens_fingerprint"}, []any{"11111111", "tok", store.Micros(now), "TEST"}},
 			{"a refund's debit", `SELECT uuid FROM transactions WHERE uuid = $1 AND ($2 = '' OR shop_id = $2)`,
 				[]string{"sqlite_autoindex_transactions_1", "transactions_pkey"}, []any{"t1", ""}},
 			{"a payment's transactions", `SELECT uuid FROM transactions WHERE payment_id = $1 ORDER BY sequence_number, created_at, uuid`,

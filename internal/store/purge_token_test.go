@@ -40,7 +40,7 @@ func TestPurgeTokenTx(t *testing.T) {
 		}
 		gone, kept := tokenize(), tokenize()
 		dataKeyOf := func(token string) string {
-			rec, err := db.Token(ctx, "11111111", token)
+			rec, err := db.Token(ctx, "11111111", "TEST", token)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,7 +51,7 @@ func TestPurgeTokenTx(t *testing.T) {
 			var ok bool
 			if err := db.Write(ctx, func(tx *sql.Tx) error {
 				var err error
-				ok, err = db.PurgeTokenTx(tx, shopID, token, now.Add(time.Hour))
+				ok, err = db.PurgeTokenTx(tx, shopID, "TEST", token, now.Add(time.Hour))
 				return err
 			}); err != nil {
 				t.Fatalf("PurgeTokenTx: %v", err)
@@ -64,7 +64,7 @@ func TestPurgeTokenTx(t *testing.T) {
 		if !purge("11111111", gone.Value) {
 			t.Fatal("the token was not purged")
 		}
-		rec, err := db.Token(ctx, "11111111", gone.Value)
+		rec, err := db.Token(ctx, "11111111", "TEST", gone.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func TestPurgeTokenTx(t *testing.T) {
 		if purge("11111111", gone.Value) || purge("11111111", "unknown") {
 			t.Fatal("purged a purged or unknown token again")
 		}
-		other, err := db.Token(ctx, "11111111", kept.Value)
+		other, err := db.Token(ctx, "11111111", "TEST", kept.Value)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -207,13 +207,13 @@ func LockSubscription(tx *sql.Tx, d Dialect, shopID, id string) (SubscriptionRec
 }
 
 // LockSubscriptionsOnToken reads, inside a write transaction, a shop's
-// subscriptions paid with token, locking them on PostgreSQL.
-func LockSubscriptionsOnToken(tx *sql.Tx, d Dialect, shopID, token string) ([]SubscriptionRecord, error) {
-	q := `SELECT ` + subscriptionColumns + ` FROM subscriptions WHERE shop_id = $1 AND token = $2 ORDER BY created_at, id`
+// subscriptions of one mode paid with token, locking them on PostgreSQL.
+func LockSubscriptionsOnToken(tx *sql.Tx, d Dialect, shopID, mode, token string) ([]SubscriptionRecord, error) {
+	q := `SELECT ` + subscriptionColumns + ` FROM subscriptions WHERE shop_id = $1 AND token = $2 AND mode = $3 ORDER BY created_at, id`
 	if d == Postgres {
 		q += " FOR UPDATE"
 	}
-	return querySubscriptions(context.Background(), tx, q, shopID, token)
+	return querySubscriptions(context.Background(), tx, q, shopID, token, mode)
 }
 
 // DueSubscriptions returns, inside a write transaction, up to limit ACTIVE
@@ -229,15 +229,15 @@ func DueSubscriptions(tx *sql.Tx, d Dialect, now time.Time, limit int) ([]Subscr
 	return querySubscriptions(context.Background(), tx, q, Micros(now), limit)
 }
 
-// ActiveSubscriptionOnToken reports whether a shop's token carries a
-// subscription that is neither cancelled (at now) nor over: one more
-// instalment is to come or is being charged.
-func ActiveSubscriptionOnToken(ctx context.Context, q Querier, shopID, token string, now time.Time) (bool, error) {
+// ActiveSubscriptionOnToken reports whether a shop's token of one mode
+// carries a subscription that is neither cancelled (at now) nor over: one
+// more instalment is to come or is being charged.
+func ActiveSubscriptionOnToken(ctx context.Context, q Querier, shopID, mode, token string, now time.Time) (bool, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscriptions s WHERE s.shop_id = $1 AND s.token = $2
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscriptions s WHERE s.shop_id = $1 AND s.token = $2 AND s.mode = $4
 		AND s.status = 'ACTIVE' AND (s.cancel_date IS NULL OR s.cancel_date > $3)
 		AND (s.next_due_at IS NOT NULL OR EXISTS (SELECT 1 FROM subscription_instalments i
-			WHERE i.subscription_id = s.id AND i.status IN ('DUE', 'CHARGING')))`, shopID, token, Micros(now)).Scan(&n)
+			WHERE i.subscription_id = s.id AND i.status IN ('DUE', 'CHARGING')))`, shopID, token, Micros(now), mode).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: active subscription on token: %w", err)
 	}

@@ -41,7 +41,7 @@ func TestSubscriptionRows(t *testing.T) {
 		if _, err := store.GetSubscription(ctx, db.Reader(), "00000000", "s1"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("other shop: %v", err)
 		}
-		if ok, err := store.ActiveSubscriptionOnToken(ctx, db.Reader(), "69876357", "tok", now); err != nil || !ok {
+		if ok, err := store.ActiveSubscriptionOnToken(ctx, db.Reader(), "69876357", "TEST", "tok", now); err != nil || !ok {
 			t.Fatalf("active on token: %v, %v", ok, err)
 		}
 
@@ -180,7 +180,7 @@ func TestSubscriptionRows(t *testing.T) {
 
 		// Cancellation.
 		write(func(tx *sql.Tx) error {
-			subs, err := store.LockSubscriptionsOnToken(tx, db.Dialect(), "69876357", "tok")
+			subs, err := store.LockSubscriptionsOnToken(tx, db.Dialect(), "69876357", "TEST", "tok")
 			if err != nil || len(subs) != 1 {
 				t.Fatalf("on token: %v, %d", err, len(subs))
 			}
@@ -191,7 +191,7 @@ func TestSubscriptionRows(t *testing.T) {
 			}
 			return store.UpdateSubscription(tx, &r)
 		})
-		if ok, _ := store.ActiveSubscriptionOnToken(ctx, db.Reader(), "69876357", "tok", later); ok {
+		if ok, _ := store.ActiveSubscriptionOnToken(ctx, db.Reader(), "69876357", "TEST", "tok", later); ok {
 			t.Fatal("a cancelled subscription is active")
 		}
 	})

@@ -93,16 +93,16 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-func tokenNotFound(shopID, token string) error {
-	return fmt.Errorf("store: token %q of shop %s: %w (%w)", token, shopID, vault.ErrTokenNotFound, ErrNotFound)
+func tokenNotFound(shopID, mode, token string) error {
+	return fmt.Errorf("store: %s token %q of shop %s: %w (%w)", mode, token, shopID, vault.ErrTokenNotFound, ErrNotFound)
 }
 
 // InsertToken inserts a token and its data key in the caller's transaction.
 // The holder name is written sealed only (rec.HolderSealed), never in clear.
-// A token value the shop already has gives vault.ErrTokenExists (and
-// ErrConflict) without aborting the transaction: the insert uses ON
-// CONFLICT DO NOTHING, so the caller's other work in the same transaction
-// survives on PostgreSQL too.
+// A token value the shop already has in that mode gives
+// vault.ErrTokenExists (and ErrConflict) without aborting the transaction:
+// the insert uses ON CONFLICT DO NOTHING, so the caller's other work in the
+// same transaction survives on PostgreSQL too.
 func (db *DB) InsertToken(tx *sql.Tx, rec vault.Record) error {
 	t := rec.Token
 	perm := 0
@@ -115,7 +115,7 @@ func (db *DB) InsertToken(tx *sql.Tx, rec vault.Record) error {
 		created_at, updated_at, last_used_at, expires_at, cancelled_at, purged_at, retention_day)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
 		$21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
-		ON CONFLICT (shop_id, token) DO NOTHING`,
+		ON CONFLICT (shop_id, mode, token) DO NOTHING`,
 		t.ID, t.ShopID, t.Value, t.Mode, t.Method, string(t.Status), string(t.Brand), joinBrands(t.Brands), t.PANMasked,
 		t.BIN, t.Last4, t.Expiry.Month, t.Expiry.Year, nullBytes(rec.HolderSealed), rec.Fingerprint, nullString(rec.DataKey.ID), rec.Ciphertext,
 		nullString(t.CustomerReference), string(t.Customer), t.Origin, t.OriginOrderID, t.InitialTransactionUUID, perm,
@@ -127,7 +127,7 @@ func (db *DB) InsertToken(tx *sql.Tx, rec vault.Record) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("store: insert token: %w", err)
 	} else if n == 0 {
-		return fmt.Errorf("store: token %q of shop %s: %w (%w)", t.Value, t.ShopID, vault.ErrTokenExists, ErrConflict)
+		return fmt.Errorf("store: %s token %q of shop %s: %w (%w)", t.Mode, t.Value, t.ShopID, vault.ErrTokenExists, ErrConflict)
 	}
 	if rec.DataKey.ID != "" {
 		if err := InsertDataKey(tx, rec.DataKey, t.CreatedAt); err != nil {
@@ -143,15 +143,16 @@ func (db *DB) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return db.Write(ctx, fn)
 }
 
-// Token reads a token with its sealed card data and wrapped data key.
-func (db *DB) Token(ctx context.Context, shopID, token string) (vault.Record, error) {
-	return readToken(db.read.QueryRowContext(ctx, tokenRecordQuery, shopID, token), shopID, token)
+// Token reads a token of a shop's mode with its sealed card data and
+// wrapped data key.
+func (db *DB) Token(ctx context.Context, shopID, mode, token string) (vault.Record, error) {
+	return readToken(db.read.QueryRowContext(ctx, tokenRecordQuery, shopID, mode, token), shopID, mode, token)
 }
 
 // TokenTx is Token inside the caller's transaction (a bank-account
 // replacement reads and rewrites the row in one transaction).
-func (db *DB) TokenTx(tx *sql.Tx, shopID, token string) (vault.Record, error) {
-	return readToken(tx.QueryRow(tokenRecordQuery, shopID, token), shopID, token)
+func (db *DB) TokenTx(tx *sql.Tx, shopID, mode, token string) (vault.Record, error) {
+	return readToken(tx.QueryRow(tokenRecordQuery, shopID, mode, token), shopID, mode, token)
 }
 
 // recordSelect reads vault.Record: tokenCols, then the sealed data and the
@@ -160,7 +161,10 @@ const recordSelect = `SELECT ` + tokenCols + `, t.fingerprint, t.data_key_id, t.
 		t.holder_name_sealed, d.master_key_id, d.wrapped
 		FROM tokens t LEFT JOIN data_keys d ON d.id = t.data_key_id`
 
-const tokenRecordQuery = recordSelect + ` WHERE t.shop_id = $1 AND t.token = $2`
+// tokenRecordQuery reads a token by its value: values are unique per shop
+// and mode (migration 0035), as Ingenico's test and production aliases
+// are separate (tokens_shop_mode_token).
+const tokenRecordQuery = recordSelect + ` WHERE t.shop_id = $1 AND t.mode = $2 AND t.token = $3`
 
 func scanRecord(row rowScanner) (vault.Record, error) {
 	var (
@@ -179,10 +183,10 @@ func scanRecord(row rowScanner) (vault.Record, error) {
 	return rec, nil
 }
 
-func readToken(row *sql.Row, shopID, token string) (vault.Record, error) {
+func readToken(row *sql.Row, shopID, mode, token string) (vault.Record, error) {
 	rec, err := scanRecord(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return vault.Record{}, tokenNotFound(shopID, token)
+		return vault.Record{}, tokenNotFound(shopID, mode, token)
 	} else if err != nil {
 		return vault.Record{}, fmt.Errorf("store: read token: %w", err)
 	}
@@ -190,8 +194,8 @@ func readToken(row *sql.Row, shopID, token string) (vault.Record, error) {
 }
 
 // TouchToken records a use of the token (last_used_at never moves back).
-func (db *DB) TouchToken(tx *sql.Tx, shopID, token string, now time.Time) error {
-	st := touchTokenStmt(TokenUse{ShopID: shopID, Token: token, At: now})
+func (db *DB) TouchToken(tx *sql.Tx, shopID, mode, token string, now time.Time) error {
+	st := touchTokenStmt(TokenUse{ShopID: shopID, Mode: mode, Token: token, At: now})
 	res, err := tx.Exec(st.query, st.args...)
 	if err != nil {
 		return fmt.Errorf("store: touch token: %w", err)
@@ -199,7 +203,7 @@ func (db *DB) TouchToken(tx *sql.Tx, shopID, token string, now time.Time) error 
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("store: touch token: %w", err)
 	} else if n == 0 {
-		return tokenNotFound(shopID, token)
+		return tokenNotFound(shopID, mode, token)
 	}
 	return nil
 }
@@ -207,8 +211,8 @@ func (db *DB) TouchToken(tx *sql.Tx, shopID, token string, now time.Time) error 
 // TokenUse is a use of a token to record with a settlement (see
 // WriteSettlement).
 type TokenUse struct {
-	ShopID, Token string
-	At            time.Time
+	ShopID, Mode, Token string
+	At                  time.Time
 }
 
 // touchTokenStmt records a use; a token that is gone is left alone (it
@@ -219,8 +223,8 @@ func touchTokenStmt(u TokenUse) groupStmt {
 	return groupStmt{what: "touch token",
 		query: `UPDATE tokens SET last_used_at = CASE WHEN last_used_at < $3 THEN $3 ELSE last_used_at END,
 			retention_day = CASE WHEN retention_day < $4 THEN $4 ELSE retention_day END
-		WHERE shop_id = $1 AND token = $2`,
-		args: []any{u.ShopID, u.Token, Micros(u.At), retentionDay(u.At)}}
+		WHERE shop_id = $1 AND token = $2 AND mode = $5`,
+		args: []any{u.ShopID, u.Token, Micros(u.At), retentionDay(u.At), u.Mode}}
 }
 
 // dayMicros is a day in microseconds, the unit of stored times.
@@ -231,7 +235,7 @@ const dayMicros = 86400 * 1000 * 1000
 func retentionDay(lastUsed time.Time) int64 { return Micros(lastUsed) / dayMicros }
 
 // SetTokenStatus moves a token from status from to status to.
-func (db *DB) SetTokenStatus(ctx context.Context, shopID, token string, from, to vault.Status, now time.Time) (bool, error) {
+func (db *DB) SetTokenStatus(ctx context.Context, shopID, mode, token string, from, to vault.Status, now time.Time) (bool, error) {
 	var cancelled sql.NullInt64
 	if to == vault.StatusCancelled {
 		cancelled = OptMicros(now)
@@ -239,8 +243,8 @@ func (db *DB) SetTokenStatus(ctx context.Context, shopID, token string, from, to
 	var changed bool
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE tokens SET status = $4, cancelled_at = $5, updated_at = $6
-			WHERE shop_id = $1 AND token = $2 AND status = $3`,
-			shopID, token, string(from), string(to), cancelled, Micros(now))
+			WHERE shop_id = $1 AND token = $2 AND status = $3 AND mode = $7`,
+			shopID, token, string(from), string(to), cancelled, Micros(now), mode)
 		if err != nil {
 			return fmt.Errorf("store: token status: %w", err)
 		}
@@ -253,20 +257,20 @@ func (db *DB) SetTokenStatus(ctx context.Context, shopID, token string, from, to
 
 // UpdateToken applies ch to a token that is not purged. New ciphertext is
 // only written while the token still has the data key it was sealed under.
-func (db *DB) UpdateToken(ctx context.Context, shopID, token string, ch vault.TokenChanges, now time.Time) (bool, error) {
+func (db *DB) UpdateToken(ctx context.Context, shopID, mode, token string, ch vault.TokenChanges, now time.Time) (bool, error) {
 	var changed bool
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
-		changed, err = db.UpdateTokenTx(tx, shopID, token, ch, now)
+		changed, err = db.UpdateTokenTx(tx, shopID, mode, token, ch, now)
 		return err
 	})
 	return changed, err
 }
 
 // UpdateTokenTx is UpdateToken inside the caller's transaction.
-func (db *DB) UpdateTokenTx(tx *sql.Tx, shopID, token string, ch vault.TokenChanges, now time.Time) (bool, error) {
-	sets := []string{"updated_at = $3"}
-	args := []any{shopID, token, Micros(now)}
+func (db *DB) UpdateTokenTx(tx *sql.Tx, shopID, mode, token string, ch vault.TokenChanges, now time.Time) (bool, error) {
+	sets := []string{"updated_at = $4"}
+	args := []any{shopID, mode, token, Micros(now)}
 	set := func(col string, v any) {
 		args = append(args, v)
 		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
@@ -310,10 +314,10 @@ func (db *DB) UpdateTokenTx(tx *sql.Tx, shopID, token string, ch vault.TokenChan
 	if ch.Used {
 		// As touchTokenStmt: never back, retention_day with it.
 		args = append(args, retentionDay(now))
-		sets = append(sets, "last_used_at = CASE WHEN last_used_at < $3 THEN $3 ELSE last_used_at END",
+		sets = append(sets, "last_used_at = CASE WHEN last_used_at < $4 THEN $4 ELSE last_used_at END",
 			fmt.Sprintf("retention_day = CASE WHEN retention_day < $%d THEN $%d ELSE retention_day END", len(args), len(args)))
 	}
-	where := "shop_id = $1 AND token = $2 AND status <> 'PURGED'"
+	where := "shop_id = $1 AND mode = $2 AND token = $3 AND status <> 'PURGED'"
 	if ch.OnlyActive {
 		where += " AND status = 'ACTIVE'"
 	}
@@ -336,11 +340,11 @@ func (db *DB) UpdateTokenTx(tx *sql.Tx, shopID, token string, ch vault.TokenChan
 }
 
 // MakeTokenPermanent clears the time to live of a live temporary token.
-func (db *DB) MakeTokenPermanent(ctx context.Context, shopID, token string, now time.Time) (bool, error) {
+func (db *DB) MakeTokenPermanent(ctx context.Context, shopID, mode, token string, now time.Time) (bool, error) {
 	var changed bool
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
-		changed, err = db.MakeTokenPermanentTx(tx, shopID, token, now)
+		changed, err = db.MakeTokenPermanentTx(tx, shopID, mode, token, now)
 		return err
 	})
 	return changed, err
@@ -348,10 +352,10 @@ func (db *DB) MakeTokenPermanent(ctx context.Context, shopID, token string, now 
 
 // MakeTokenPermanentTx is MakeTokenPermanent inside the caller's
 // transaction.
-func (db *DB) MakeTokenPermanentTx(tx *sql.Tx, shopID, token string, now time.Time) (bool, error) {
+func (db *DB) MakeTokenPermanentTx(tx *sql.Tx, shopID, mode, token string, now time.Time) (bool, error) {
 	res, err := tx.Exec(`UPDATE tokens SET expires_at = NULL, store_permanently = 1, updated_at = $3
-		WHERE shop_id = $1 AND token = $2 AND expires_at IS NOT NULL AND expires_at > $3 AND status <> 'PURGED'`,
-		shopID, token, Micros(now))
+		WHERE shop_id = $1 AND token = $2 AND mode = $4 AND expires_at IS NOT NULL AND expires_at > $3 AND status <> 'PURGED'`,
+		shopID, token, Micros(now), mode)
 	if err != nil {
 		return false, fmt.Errorf("store: make token permanent: %w", err)
 	}
@@ -397,7 +401,7 @@ func (db *DB) TokensByFingerprint(ctx context.Context, shopID string, fingerprin
 // two years, or one starting more than 15 months ahead, would otherwise lose
 // its card before its next instalment. Uses subscriptions_token.
 const noSubscriptionToCome = `NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.shop_id = tokens.shop_id
-	AND s.token = tokens.token AND s.status = 'ACTIVE' AND (s.next_due_at IS NOT NULL OR EXISTS (
+	AND s.token = tokens.token AND s.mode = tokens.mode AND s.status = 'ACTIVE' AND (s.next_due_at IS NOT NULL OR EXISTS (
 		SELECT 1 FROM subscription_instalments i WHERE i.subscription_id = s.id AND i.status IN ('DUE', 'CHARGING'))))`
 
 // purgeWhere returns the condition selecting the tokens of sel, written so
@@ -450,19 +454,19 @@ func (db *DB) CountPurgeable(ctx context.Context, sel vault.PurgeSelector) (int,
 // whatever its last use: the vault erases a card this way as soon as it is
 // no longer needed. It reports whether it purged (false: unknown to the
 // shop, or purged already).
-func (db *DB) PurgeTokenTx(tx *sql.Tx, shopID, token string, now time.Time) (bool, error) {
-	q := `SELECT data_key_id FROM tokens WHERE shop_id = $1 AND token = $2 AND status <> 'PURGED'`
+func (db *DB) PurgeTokenTx(tx *sql.Tx, shopID, mode, token string, now time.Time) (bool, error) {
+	q := `SELECT data_key_id FROM tokens WHERE shop_id = $1 AND mode = $2 AND token = $3 AND status <> 'PURGED'`
 	if db.dialect == Postgres {
 		q += " FOR UPDATE"
 	}
 	var dk sql.NullString
-	if err := tx.QueryRow(q, shopID, token).Scan(&dk); errors.Is(err, sql.ErrNoRows) {
+	if err := tx.QueryRow(q, shopID, mode, token).Scan(&dk); errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
 		return false, fmt.Errorf("store: purge token: %w", err)
 	}
 	if _, err := tx.Exec(`UPDATE tokens SET status = 'PURGED', ciphertext = NULL, fingerprint = NULL, data_key_id = NULL, `+purgedHolder+`
-		purged_at = $3, updated_at = $3 WHERE shop_id = $1 AND token = $2`, shopID, token, Micros(now)); err != nil {
+		purged_at = $3, updated_at = $3 WHERE shop_id = $1 AND token = $2 AND mode = $4`, shopID, token, Micros(now), mode); err != nil {
 		return false, fmt.Errorf("store: purge token: %w", err)
 	}
 	if dk.Valid {

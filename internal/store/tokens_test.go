@@ -104,7 +104,7 @@ func TestPurgeSkipsTokenInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer payment.Rollback() //nolint:errcheck
-	if err := v.MarkUsed(payment, "11111111", toks[0].Value); err != nil {
+	if err := v.MarkUsed(payment, "11111111", "TEST", toks[0].Value); err != nil {
 		t.Fatal(err)
 	}
 	n, err := v.PurgeRetention(ctx, vault.PurgeOptions{BatchSize: 1})
@@ -114,11 +114,11 @@ func TestPurgeSkipsTokenInUse(t *testing.T) {
 	if err := payment.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := v.Card(ctx, "11111111", toks[0].Value); err != nil {
+	if _, _, _, err := v.Card(ctx, "11111111", "TEST", toks[0].Value); err != nil {
 		t.Fatalf("token in use: %v", err)
 	}
 	for _, tok := range toks[1:] {
-		if _, _, _, err := v.Card(ctx, "11111111", tok.Value); !errors.Is(err, vault.ErrTokenPurged) {
+		if _, _, _, err := v.Card(ctx, "11111111", "TEST", tok.Value); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("unused token: %v", err)
 		}
 	}

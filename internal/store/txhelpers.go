@@ -9,9 +9,9 @@ import (
 // CancelActiveTokenTx cancels an ACTIVE token inside the caller's
 // transaction (so the cancellation commits with its notifications and the
 // subscriptions it stops). It reports false when the token was not ACTIVE.
-func CancelActiveTokenTx(tx *sql.Tx, shopID, token string, now time.Time) (bool, error) {
+func CancelActiveTokenTx(tx *sql.Tx, shopID, mode, token string, now time.Time) (bool, error) {
 	res, err := tx.Exec(`UPDATE tokens SET status = 'CANCELLED', cancelled_at = $3, updated_at = $3
-		WHERE shop_id = $1 AND token = $2 AND status = 'ACTIVE'`, shopID, token, Micros(now))
+		WHERE shop_id = $1 AND token = $2 AND mode = $4 AND status = 'ACTIVE'`, shopID, token, Micros(now), mode)
 	if err != nil {
 		return false, fmt.Errorf("store: cancel token: %w", err)
 	}

@@ -84,7 +84,7 @@ func TestMonthlyInstalmentsUnderJumpingClock(t *testing.T) {
 		if got.PastPayments != 4 || got.PaidPayments != 4 || got.TotalPayments != 4 || !got.NextDueAt.IsZero() {
 			t.Fatalf("subscription %+v", got)
 		}
-		if ok, err := e.svc.ActiveOnToken(e.ctx(), e.shop.ID, tok); err != nil || ok {
+		if ok, err := e.svc.ActiveOnToken(e.ctx(), e.shop.ID, "TEST", tok); err != nil || ok {
 			t.Fatalf("a finished subscription is active on its token: %v %v", ok, err)
 		}
 	})
@@ -264,7 +264,7 @@ func TestCancelStops(t *testing.T) {
 		tok := e.token(cardOK)
 		sub := e.create(CreateInput{Amount: 300, PaymentMethodToken: tok, RRule: "FREQ=MONTHLY"})
 		e.run(1)
-		if ok, _ := e.svc.ActiveOnToken(e.ctx(), e.shop.ID, tok); !ok {
+		if ok, _ := e.svc.ActiveOnToken(e.ctx(), e.shop.ID, "TEST", tok); !ok {
 			t.Fatal("no active subscription on the token")
 		}
 		got, err := e.svc.Cancel(e.ctx(), e.shop.ID, "TEST", sub.ID, tok, time.Time{})
@@ -278,7 +278,7 @@ func TestCancelStops(t *testing.T) {
 		if n := len(e.instalments(sub)); n != 1 {
 			t.Fatalf("%d instalments after cancellation", n)
 		}
-		if ok, _ := e.svc.ActiveOnToken(e.ctx(), e.shop.ID, tok); ok {
+		if ok, _ := e.svc.ActiveOnToken(e.ctx(), e.shop.ID, "TEST", tok); ok {
 			t.Fatal("a cancelled subscription is active on its token")
 		}
 
@@ -314,10 +314,10 @@ func TestCancelStops(t *testing.T) {
 		now := e.clk.Now()
 		a := e.create(CreateInput{Amount: 500, PaymentMethodToken: tok, RRule: "FREQ=WEEKLY", EffectDate: now.AddDate(0, 0, 1)})
 		b := e.create(CreateInput{Amount: 600, PaymentMethodToken: tok, RRule: "FREQ=DAILY", EffectDate: now.AddDate(0, 0, 2)})
-		if n, err := e.svc.CancelForToken(e.ctx(), e.shop.ID, tok); err != nil || n != 2 {
+		if n, err := e.svc.CancelForToken(e.ctx(), e.shop.ID, "TEST", tok); err != nil || n != 2 {
 			t.Fatalf("CancelForToken = %d, %v", n, err)
 		}
-		if n, err := e.svc.CancelForToken(e.ctx(), e.shop.ID, tok); err != nil || n != 0 {
+		if n, err := e.svc.CancelForToken(e.ctx(), e.shop.ID, "TEST", tok); err != nil || n != 0 {
 			t.Fatalf("second CancelForToken = %d, %v", n, err)
 		}
 		e.clk.Set(now.AddDate(0, 1, 0))
@@ -325,7 +325,7 @@ func TestCancelStops(t *testing.T) {
 		if len(e.instalments(a))+len(e.instalments(b)) != 0 {
 			t.Fatal("a subscription of a cancelled token was charged")
 		}
-		if ok, _ := e.svc.ActiveOnToken(e.ctx(), e.shop.ID, tok); ok {
+		if ok, _ := e.svc.ActiveOnToken(e.ctx(), e.shop.ID, "TEST", tok); ok {
 			t.Fatal("a token with only cancelled subscriptions is active")
 		}
 	})
@@ -363,7 +363,7 @@ func TestRetentionKeepsSubscriptionCards(t *testing.T) {
 		if n := len(e.instalments(biennial)) + len(e.instalments(later)); n != 3 {
 			t.Fatalf("%d instalments, want 3", n)
 		}
-		if tk, _ := e.vault.Get(e.ctx(), e.shop.ID, unused); tk.StatusAt(e.clk.Now()) != vault.StatusPurged {
+		if tk, _ := e.vault.Get(e.ctx(), e.shop.ID, "TEST", unused); tk.StatusAt(e.clk.Now()) != vault.StatusPurged {
 			t.Fatalf("a token without subscription was kept: %s", tk.Status)
 		}
 		e.clk.Set(t0.AddDate(0, 20+16, 0))

@@ -47,7 +47,7 @@ func TestInstalmentFailureWaitsForItsNotice(t *testing.T) {
 		if err := db.UpdateShop(e.ctx(), e.shop, e.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.vault.Cancel(e.ctx(), e.shop.ID, tok); err != nil {
+		if _, err := e.vault.Cancel(e.ctx(), e.shop.ID, "TEST", tok); err != nil {
 			t.Fatal(err)
 		}
 		e.clk.Advance(2 * time.Hour) // past the claim and the technical delay

@@ -85,7 +85,7 @@ func TestInstalmentFailedBeforePaymentTellsTheMerchant(t *testing.T) {
 		}
 		tok := e.token(cardOK)
 		sub := e.create(CreateInput{Amount: 990, PaymentMethodToken: tok, OrderID: "sub-1001", RRule: "FREQ=MONTHLY;COUNT=2"})
-		if _, err := e.vault.Cancel(e.ctx(), e.shop.ID, tok); err != nil {
+		if _, err := e.vault.Cancel(e.ctx(), e.shop.ID, "TEST", tok); err != nil {
 			t.Fatal(err)
 		}
 		e.run(0)

@@ -55,7 +55,7 @@ type Payments interface {
 // Tokens is what subscriptions need from the card vault (*vault.Vault):
 // the state of a token, to refuse a subscription on an unusable one.
 type Tokens interface {
-	Get(ctx context.Context, shopID, token string) (vault.Token, error)
+	Get(ctx context.Context, shopID, mode, token string) (vault.Token, error)
 }
 
 // RetryPolicy says when a failed instalment is tried again.
@@ -352,7 +352,7 @@ func (s *Service) checkToken(ctx context.Context, shopID, mode, token string) er
 	if s.tokens == nil {
 		return internal(errors.New("subscription: no card vault configured"))
 	}
-	t, err := s.tokens.Get(ctx, shopID, token)
+	t, err := s.tokens.Get(ctx, shopID, mode, token)
 	switch {
 	case errors.Is(err, vault.ErrTokenNotFound), errors.Is(err, vault.ErrInvalidToken):
 		return errs.Invalid(errs.TokenNotFound, msgTokenAbsent, "paymentMethodToken", token)
@@ -706,25 +706,26 @@ func cancelTx(tx *sql.Tx, r *store.SubscriptionRecord, termination, now time.Tim
 	return store.UpdateSubscription(tx, r)
 }
 
-// ActiveOnToken reports whether a shop's token carries a subscription that
-// still charges it: not cancelled, with an instalment to come or under way.
-// The wallet form uses it to warn before a card is deleted.
-func (s *Service) ActiveOnToken(ctx context.Context, shopID, token string) (bool, error) {
-	ok, err := store.ActiveSubscriptionOnToken(ctx, s.db.Reader(), shopID, token, s.clock.Now())
+// ActiveOnToken reports whether a shop's token of one mode carries a
+// subscription that still charges it: not cancelled, with an instalment to
+// come or under way. The wallet form uses it to warn before a card is
+// deleted.
+func (s *Service) ActiveOnToken(ctx context.Context, shopID, mode, token string) (bool, error) {
+	ok, err := store.ActiveSubscriptionOnToken(ctx, s.db.Reader(), shopID, mode, token, s.clock.Now())
 	if err != nil {
 		return false, internal(err)
 	}
 	return ok, nil
 }
 
-// CancelForToken cancels now every subscription of a shop paid with token
-// that is not cancelled yet (Token/Cancel: subscriptions on a cancelled
-// token stop). It returns how many it cancelled.
-func (s *Service) CancelForToken(ctx context.Context, shopID, token string) (int, error) {
+// CancelForToken cancels now every subscription of a shop's mode paid with
+// token that is not cancelled yet (Token/Cancel: subscriptions on a
+// cancelled token stop). It returns how many it cancelled.
+func (s *Service) CancelForToken(ctx context.Context, shopID, mode, token string) (int, error) {
 	n := 0
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
-		n, err = s.CancelForTokenTx(ctx, tx, shopID, token)
+		n, err = s.CancelForTokenTx(ctx, tx, shopID, mode, token)
 		return err
 	})
 	if err != nil {
@@ -735,8 +736,8 @@ func (s *Service) CancelForToken(ctx context.Context, shopID, token string) (int
 
 // CancelForTokenTx is CancelForToken inside the caller's write transaction
 // (the one that cancels the token), so that both commit together.
-func (s *Service) CancelForTokenTx(ctx context.Context, tx *sql.Tx, shopID, token string) (int, error) {
-	subs, err := store.LockSubscriptionsOnToken(tx, s.db.Dialect(), shopID, token)
+func (s *Service) CancelForTokenTx(ctx context.Context, tx *sql.Tx, shopID, mode, token string) (int, error) {
+	subs, err := store.LockSubscriptionsOnToken(tx, s.db.Dialect(), shopID, mode, token)
 	if err != nil {
 		return 0, err
 	}
@@ -764,13 +765,13 @@ func (s *Service) ForWallet() WalletHook { return WalletHook{s} }
 type WalletHook struct{ s *Service }
 
 // ActiveOnToken is Service.ActiveOnToken.
-func (w WalletHook) ActiveOnToken(ctx context.Context, shopID, token string) (bool, error) {
-	return w.s.ActiveOnToken(ctx, shopID, token)
+func (w WalletHook) ActiveOnToken(ctx context.Context, shopID, mode, token string) (bool, error) {
+	return w.s.ActiveOnToken(ctx, shopID, mode, token)
 }
 
 // CancelForToken stops, inside tx, the subscriptions paid with token.
-func (w WalletHook) CancelForToken(ctx context.Context, tx *sql.Tx, shopID, token string) error {
-	_, err := w.s.CancelForTokenTx(ctx, tx, shopID, token)
+func (w WalletHook) CancelForToken(ctx context.Context, tx *sql.Tx, shopID, mode, token string) error {
+	_, err := w.s.CancelForTokenTx(ctx, tx, shopID, mode, token)
 	return err
 }
 

@@ -20,7 +20,7 @@ func TestCreateErrors(t *testing.T) {
 		e := newEnv(t, db)
 		tok := e.token(cardOK)
 		cancelled := e.token(cardOK)
-		if _, err := e.vault.Cancel(e.ctx(), e.shop.ID, cancelled); err != nil {
+		if _, err := e.vault.Cancel(e.ctx(), e.shop.ID, "TEST", cancelled); err != nil {
 			t.Fatal(err)
 		}
 		pan, _ := card.ParsePAN(cardOK)
@@ -222,7 +222,7 @@ func TestWalletTokenCancelStopsSubscriptions(t *testing.T) {
 			t.Fatalf("subscription not cancelled: %+v", got)
 		}
 		e.run(0)
-		if ok, _ := e.svc.ActiveOnToken(e.ctx(), e.shop.ID, tok); ok {
+		if ok, _ := e.svc.ActiveOnToken(e.ctx(), e.shop.ID, "TEST", tok); ok {
 			t.Fatal("still active")
 		}
 	})

@@ -116,16 +116,16 @@ type Account struct {
 // token (updated false), or, when the shop already has a bank-account token
 // of that value and mode, its account replaced under the same data key
 // (updated true; a cancelled token is reactivated, a temporary one becomes
-// permanent when req.TTL is 0). A card token of that value gives
-// ErrNotAccount, a purged one ErrTokenPurged, one of the other mode
-// ErrInvalidRequest.
+// permanent when req.TTL is 0). A card token of that value and mode gives
+// ErrNotAccount, a purged one ErrTokenPurged; a token of that value in the
+// other mode is another token, left alone.
 func (v *Vault) SaveAccount(ctx context.Context, tx *sql.Tx, req AccountRequest) (Token, bool, error) {
 	rec, err := v.prepareAccount(req)
 	if err != nil {
 		return Token{}, false, err
 	}
 	if req.Token != "" {
-		old, err := v.store.TokenTx(tx, req.ShopID, req.Token)
+		old, err := v.store.TokenTx(tx, req.ShopID, req.Mode, req.Token)
 		switch {
 		case err == nil:
 			t, err := v.replaceAccount(tx, old, req, rec)
@@ -146,7 +146,7 @@ func (v *Vault) replaceAccount(tx *sql.Tx, old Record, req AccountRequest, fresh
 		notAccount = ErrNotAccount
 	}
 	t := fresh.Token
-	return v.replaceSealed(tx, old, req.Mode, notAccount, accountPlaintext(req.IBAN, req.BIC), &req.HolderName, req.TTL, TokenChanges{
+	return v.replaceSealed(tx, old, notAccount, accountPlaintext(req.IBAN, req.BIC), &req.HolderName, req.TTL, TokenChanges{
 		Brand: &t.Brand, Brands: t.Brands, PANMasked: &t.PANMasked, BIN: &t.BIN, Last4: &t.Last4,
 	})
 }
@@ -156,22 +156,20 @@ func (v *Vault) replaceAccount(tx *sql.Tx, old Record, req AccountRequest, fresh
 // holder is nil, the holder name, inside tx:
 // SaveCard's and SaveAccount's replacement. wrongKind, if set, is the
 // error of an old token that holds the other kind of data. A purged token
-// gives ErrTokenPurged, one of another mode ErrInvalidRequest; a cancelled
-// one is reactivated, a temporary one made permanent when ttl is 0.
+// gives ErrTokenPurged; a cancelled one is reactivated, a temporary one
+// made permanent when ttl is 0.
 // errTokenChanged: the token's row no longer matched the update (a
 // concurrent change of its data key, a purge, or with
 // TokenChanges.OnlyActive a cancellation).
 var errTokenChanged = errors.New("vault: token changed")
 
-func (v *Vault) replaceSealed(tx *sql.Tx, old Record, mode string, wrongKind error, data []byte, holder *string, ttl time.Duration, ch TokenChanges) (Token, error) {
+func (v *Vault) replaceSealed(tx *sql.Tx, old Record, wrongKind error, data []byte, holder *string, ttl time.Duration, ch TokenChanges) (Token, error) {
 	now := v.clk.Now()
 	switch {
 	case wrongKind != nil:
 		return old.Token, wrongKind
 	case old.StatusAt(now) == StatusPurged:
 		return old.Token, ErrTokenPurged
-	case old.Mode != mode:
-		return old.Token, fmt.Errorf("%w: token %s belongs to the %s mode", ErrInvalidRequest, old.Value, old.Mode)
 	}
 	key, err := v.keyOf(&old)
 	if err != nil {
@@ -183,14 +181,14 @@ func (v *Vault) replaceSealed(tx *sql.Tx, old Record, mode string, wrongKind err
 	}
 	ch.Activate = old.Status == StatusCancelled
 	ch.Permanent = ttl == 0 && !old.Permanent
-	ok, err := v.store.UpdateTokenTx(tx, old.ShopID, old.Value, ch, now)
+	ok, err := v.store.UpdateTokenTx(tx, old.ShopID, old.Mode, old.Value, ch, now)
 	if err != nil {
 		return old.Token, err
 	}
 	if !ok {
 		return old.Token, fmt.Errorf("%w: token %s changed during the update, try again", errTokenChanged, old.Value)
 	}
-	upd, err := v.recordTx(tx, old.ShopID, old.Value)
+	upd, err := v.recordTx(tx, old.ShopID, old.Mode, old.Value)
 	return upd.Token, err
 }
 
@@ -255,8 +253,8 @@ func (v *Vault) prepareAccount(req AccountRequest) (Record, error) {
 
 // Account opens a bank-account token, with the same refusals as Card
 // (cancelled, purged, not found); a card token gives ErrNotAccount.
-func (v *Vault) Account(ctx context.Context, shopID, token string) (Account, Token, error) {
-	rec, err := v.merchantRecord(ctx, shopID, token)
+func (v *Vault) Account(ctx context.Context, shopID, mode, token string) (Account, Token, error) {
+	rec, err := v.merchantRecord(ctx, shopID, mode, token)
 	if err != nil {
 		return Account{}, Token{}, err
 	}

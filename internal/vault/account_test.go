@@ -78,26 +78,26 @@ func TestBankAccountTokens(t *testing.T) {
 			string(tok.Brand) != "Direct Debits DE" || tok.HolderName != "Max Muster" || tok.Permanent {
 			t.Fatalf("saved %+v (updated %v)", tok, updated)
 		}
-		got, err := e.v.Get(ctx, shopA, "sepa-1")
+		got, err := e.v.Get(ctx, shopA, "TEST", "sepa-1")
 		if err != nil || got.Method != vault.MethodSDD || got.PANMasked != "DE89XXXXXXXXXXXXXX3000" || got.HolderName != "Max Muster" {
 			t.Fatalf("get %+v %v", got, err)
 		}
-		acc, _, err := e.v.Account(ctx, shopA, "sepa-1")
+		acc, _, err := e.v.Account(ctx, shopA, "TEST", "sepa-1")
 		if err != nil || acc.IBAN.Reveal() != testIBAN || acc.BIC != "COBADEFFXXX" {
 			t.Fatalf("account %v %s %v", acc.IBAN, acc.BIC, err)
 		}
-		if _, _, _, err := e.v.Card(ctx, shopA, "sepa-1"); !errors.Is(err, vault.ErrNotCard) {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", "sepa-1"); !errors.Is(err, vault.ErrNotCard) {
 			t.Fatalf("Card on a bank account: %v", err)
 		}
-		if _, _, err := e.v.Account(ctx, shopB, "sepa-1"); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, _, err := e.v.Account(ctx, shopB, "TEST", "sepa-1"); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("other shop: %v", err)
 		}
 		cardTok := e.tokenize(t, req(t, shopA, testPANs[0]))
-		if _, _, err := e.v.Account(ctx, shopA, cardTok.Value); !errors.Is(err, vault.ErrNotAccount) {
+		if _, _, err := e.v.Account(ctx, shopA, "TEST", cardTok.Value); !errors.Is(err, vault.ErrNotAccount) {
 			t.Fatalf("Account on a card: %v", err)
 		}
 		// The same alias again replaces the account: permanent now, reactivated.
-		if _, err := e.v.Cancel(ctx, shopA, "sepa-1"); err != nil {
+		if _, err := e.v.Cancel(ctx, shopA, "TEST", "sepa-1"); err != nil {
 			t.Fatal(err)
 		}
 		dataKeys := e.count(t, `SELECT COUNT(*) FROM data_keys`)
@@ -110,7 +110,7 @@ func TestBankAccountTokens(t *testing.T) {
 		if n := e.count(t, `SELECT COUNT(*) FROM data_keys`); n != dataKeys {
 			t.Fatalf("replacement added data keys: %d -> %d", dataKeys, n)
 		}
-		if acc, _, err := e.v.Account(ctx, shopA, "sepa-1"); err != nil || acc.IBAN.Reveal() != testIBAN2 || acc.BIC != "" {
+		if acc, _, err := e.v.Account(ctx, shopA, "TEST", "sepa-1"); err != nil || acc.IBAN.Reveal() != testIBAN2 || acc.BIC != "" {
 			t.Fatalf("replaced account %v %q %v", acc.IBAN, acc.BIC, err)
 		}
 		// A card alias cannot become a bank account.
@@ -127,7 +127,7 @@ func TestBankAccountTokens(t *testing.T) {
 		if err := e.v.RotateMasterKey(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
-		if acc, _, err := e.v.Account(ctx, shopA, "sepa-1"); err != nil || acc.IBAN.Reveal() != testIBAN2 {
+		if acc, _, err := e.v.Account(ctx, shopA, "TEST", "sepa-1"); err != nil || acc.IBAN.Reveal() != testIBAN2 {
 			t.Fatalf("after rotation %v", err)
 		}
 		if n := e.count(t, `SELECT COUNT(*) FROM data_keys WHERE master_key_id <> $1`, e.keys.PrimaryID()); n != 0 {
@@ -138,7 +138,7 @@ func TestBankAccountTokens(t *testing.T) {
 		if n, err := e.v.PurgeRetention(ctx, vault.PurgeOptions{}); err != nil || n != 2 {
 			t.Fatalf("purge %d %v", n, err)
 		}
-		_, got, err = e.v.Account(ctx, shopA, "sepa-1")
+		_, got, err = e.v.Account(ctx, shopA, "TEST", "sepa-1")
 		if !errors.Is(err, vault.ErrTokenPurged) || got.PANMasked != "FR14XXXXXXXXXXXXXXXXXXX2606" {
 			t.Fatalf("purged account %+v %v", got, err)
 		}
@@ -164,7 +164,7 @@ func TestTemporaryBankAccountExpires(t *testing.T) {
 		if n, err := e.v.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil || n != 1 {
 			t.Fatalf("expire %d %v", n, err)
 		}
-		if _, _, err := e.v.Account(ctx, shopA, "tmp"); !errors.Is(err, vault.ErrTokenPurged) {
+		if _, _, err := e.v.Account(ctx, shopA, "TEST", "tmp"); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("expired account: %v", err)
 		}
 	})

@@ -67,8 +67,8 @@ func (v *Vault) keyOf(rec *Record) (*Key, error) {
 }
 
 // recordTx is store.TokenTx with the holder name opened.
-func (v *Vault) recordTx(tx *sql.Tx, shopID, token string) (Record, error) {
-	rec, err := v.store.TokenTx(tx, shopID, token)
+func (v *Vault) recordTx(tx *sql.Tx, shopID, mode, token string) (Record, error) {
+	rec, err := v.store.TokenTx(tx, shopID, mode, token)
 	if err != nil {
 		return Record{}, err
 	}

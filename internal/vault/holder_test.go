@@ -73,11 +73,11 @@ func TestHolderNameIsSealed(t *testing.T) {
 		}
 		check := func(when, want string) {
 			t.Helper()
-			got, err := e.v.Get(ctx, shopA, tok.Value)
+			got, err := e.v.Get(ctx, shopA, "TEST", tok.Value)
 			if err != nil || got.HolderName != want {
 				t.Fatalf("%s: Get holder %q, %v; want %q", when, got.HolderName, err, want)
 			}
-			_, _, ct, err := e.v.Card(ctx, shopA, tok.Value)
+			_, _, ct, err := e.v.Card(ctx, shopA, "TEST", tok.Value)
 			if err != nil || ct.HolderName != want {
 				t.Fatalf("%s: Card holder %q, %v", when, ct.HolderName, err)
 			}
@@ -98,7 +98,7 @@ func TestHolderNameIsSealed(t *testing.T) {
 		check("after a rotation", "Ana García")
 
 		holder := "Zoé Lefèvre"
-		if u, err := e.v.Update(ctx, shopA, tok.Value, vault.TokenUpdate{HolderName: &holder}); err != nil || u.HolderName != holder {
+		if u, err := e.v.Update(ctx, shopA, "TEST", tok.Value, vault.TokenUpdate{HolderName: &holder}); err != nil || u.HolderName != holder {
 			t.Fatalf("Update holder %q, %v", u.HolderName, err)
 		}
 		if cols := rowsHolding(t, db, holder); len(cols) > 0 {
@@ -132,10 +132,10 @@ func TestHolderNameIsSealed(t *testing.T) {
 				t.Fatalf("%s is in clear in tokens.%v", name, cols)
 			}
 		}
-		if got, err := e.v.Get(ctx, shopA, "alias-holder"); err != nil || got.HolderName != "Marie Curie" {
+		if got, err := e.v.Get(ctx, shopA, "TEST", "alias-holder"); err != nil || got.HolderName != "Marie Curie" {
 			t.Fatalf("saved card holder %q, %v", got.HolderName, err)
 		}
-		if got, err := e.v.Get(ctx, shopA, "sepa-holder"); err != nil || got.HolderName != "Max Muster" {
+		if got, err := e.v.Get(ctx, shopA, "TEST", "sepa-holder"); err != nil || got.HolderName != "Max Muster" {
 			t.Fatalf("account holder %q, %v", got.HolderName, err)
 		}
 	})

@@ -71,10 +71,10 @@ func (v *Vault) SealInternal(tx *sql.Tx, req InternalCardRequest) (string, error
 
 // InternalCard opens a card kept by SealInternal, with the kept token (its
 // holder name opened, Permanent false when sealed Temporary). A merchant's
-// token, or another shop's reference, gives ErrTokenNotFound; an erased
+// token, or another shop's or mode's reference, gives ErrTokenNotFound; an erased
 // one, or a temporary one past its time, ErrTokenPurged.
-func (v *Vault) InternalCard(ctx context.Context, shopID, ref string) (card.PAN, card.Expiry, Token, error) {
-	rec, err := v.store.Token(ctx, shopID, ref)
+func (v *Vault) InternalCard(ctx context.Context, shopID, mode, ref string) (card.PAN, card.Expiry, Token, error) {
+	rec, err := v.store.Token(ctx, shopID, mode, ref)
 	if err != nil {
 		return card.PAN{}, card.Expiry{}, Token{}, err
 	}
@@ -97,8 +97,8 @@ func (v *Vault) InternalCard(ctx context.Context, shopID, ref string) (card.PAN,
 // data key deleted; status PURGED), without waiting for the retention
 // purge. An erased or unknown reference, or a merchant's token, is left
 // as it is.
-func (v *Vault) EraseInternal(tx *sql.Tx, shopID, ref string) error {
-	rec, err := v.store.TokenTx(tx, shopID, ref)
+func (v *Vault) EraseInternal(tx *sql.Tx, shopID, mode, ref string) error {
+	rec, err := v.store.TokenTx(tx, shopID, mode, ref)
 	if errors.Is(err, ErrTokenNotFound) {
 		return nil
 	}
@@ -108,7 +108,7 @@ func (v *Vault) EraseInternal(tx *sql.Tx, shopID, ref string) error {
 	if rec.Origin != OriginInternal {
 		return nil
 	}
-	_, err = v.store.PurgeTokenTx(tx, shopID, ref, v.clk.Now())
+	_, err = v.store.PurgeTokenTx(tx, shopID, mode, ref, v.clk.Now())
 	return err
 }
 
@@ -120,8 +120,8 @@ func notFound(shopID, token string) error {
 
 // merchantRecord is store.Token for the merchant-facing calls, with the
 // holder name opened: an internal card is not found.
-func (v *Vault) merchantRecord(ctx context.Context, shopID, token string) (Record, error) {
-	rec, err := v.store.Token(ctx, shopID, token)
+func (v *Vault) merchantRecord(ctx context.Context, shopID, mode, token string) (Record, error) {
+	rec, err := v.store.Token(ctx, shopID, mode, token)
 	if err == nil && rec.Origin == OriginInternal {
 		return Record{}, notFound(shopID, token)
 	}

@@ -32,11 +32,11 @@ func TestInternalCard(t *testing.T) {
 		}); err != nil {
 			t.Fatalf("SealInternal: %v", err)
 		}
-		gotPAN, gotExp, _, err := e.v.InternalCard(ctx, shopA, ref)
+		gotPAN, gotExp, _, err := e.v.InternalCard(ctx, shopA, "TEST", ref)
 		if err != nil || gotPAN.Reveal() != pan.Reveal() || gotExp != exp {
 			t.Fatalf("InternalCard: %v %v %v", gotPAN, gotExp, err)
 		}
-		if _, _, _, err := e.v.InternalCard(ctx, shopB, ref); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, _, _, err := e.v.InternalCard(ctx, shopB, "TEST", ref); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("another shop's internal card: %v", err)
 		}
 
@@ -46,22 +46,22 @@ func TestInternalCard(t *testing.T) {
 				t.Fatalf("%s of an internal card: %v, want not found", what, err)
 			}
 		}
-		_, err = e.v.Get(ctx, shopA, ref)
+		_, err = e.v.Get(ctx, shopA, "TEST", ref)
 		notFound("Get", err)
-		_, _, _, err = e.v.Card(ctx, shopA, ref)
+		_, _, _, err = e.v.Card(ctx, shopA, "TEST", ref)
 		notFound("Card", err)
-		_, _, err = e.v.Account(ctx, shopA, ref)
+		_, _, err = e.v.Account(ctx, shopA, "TEST", ref)
 		notFound("Account", err)
-		_, err = e.v.Cancel(ctx, shopA, ref)
+		_, err = e.v.Cancel(ctx, shopA, "TEST", ref)
 		notFound("Cancel", err)
-		_, err = e.v.Reactivate(ctx, shopA, ref)
+		_, err = e.v.Reactivate(ctx, shopA, "TEST", ref)
 		notFound("Reactivate", err)
 		holder := "Mallory"
-		_, err = e.v.Update(ctx, shopA, ref, vault.TokenUpdate{HolderName: &holder})
+		_, err = e.v.Update(ctx, shopA, "TEST", ref, vault.TokenUpdate{HolderName: &holder})
 		notFound("Update", err)
-		_, err = e.v.MakePermanent(ctx, shopA, ref)
+		_, err = e.v.MakePermanent(ctx, shopA, "TEST", ref)
 		notFound("MakePermanent", err)
-		err = db.Write(ctx, func(tx *sql.Tx) error { return e.v.MakePermanentTx(tx, shopA, ref) })
+		err = db.Write(ctx, func(tx *sql.Tx) error { return e.v.MakePermanentTx(tx, shopA, "TEST", ref) })
 		notFound("MakePermanentTx", err)
 		if found, err := e.v.FindByFingerprint(ctx, shopA, pan); err != nil || len(found) != 0 {
 			t.Fatalf("FindByFingerprint lists the internal card: %v %v", found, err)
@@ -72,17 +72,17 @@ func TestInternalCard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, _, err := e.v.InternalCard(ctx, shopA, tok.Value); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, _, _, err := e.v.InternalCard(ctx, shopA, "TEST", tok.Value); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("InternalCard of a merchant's token: %v", err)
 		}
 
-		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.EraseInternal(tx, shopA, ref) }); err != nil {
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.EraseInternal(tx, shopA, "TEST", ref) }); err != nil {
 			t.Fatalf("EraseInternal: %v", err)
 		}
-		if _, _, _, err := e.v.InternalCard(ctx, shopA, ref); !errors.Is(err, vault.ErrTokenPurged) {
+		if _, _, _, err := e.v.InternalCard(ctx, shopA, "TEST", ref); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("InternalCard after the erase: %v", err)
 		}
-		rec, err := db.Token(ctx, shopA, ref)
+		rec, err := db.Token(ctx, shopA, "TEST", ref)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,13 +90,13 @@ func TestInternalCard(t *testing.T) {
 			t.Fatalf("erased internal card %+v", rec)
 		}
 		// Erasing again, or a merchant's token, changes nothing.
-		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.EraseInternal(tx, shopA, ref) }); err != nil {
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.EraseInternal(tx, shopA, "TEST", ref) }); err != nil {
 			t.Fatalf("EraseInternal twice: %v", err)
 		}
-		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.EraseInternal(tx, shopA, tok.Value) }); err != nil {
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.EraseInternal(tx, shopA, "TEST", tok.Value) }); err != nil {
 			t.Fatalf("EraseInternal of a merchant's token: %v", err)
 		}
-		if _, _, _, err := e.v.Card(ctx, shopA, tok.Value); err != nil {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", tok.Value); err != nil {
 			t.Fatalf("the merchant's token after EraseInternal: %v", err)
 		}
 	})
@@ -123,7 +123,7 @@ func TestInternalCardHolderAndTemporary(t *testing.T) {
 		}); err != nil {
 			t.Fatalf("SealInternal: %v", err)
 		}
-		_, _, tok, err := e.v.InternalCard(ctx, shopA, ref)
+		_, _, tok, err := e.v.InternalCard(ctx, shopA, "TEST", ref)
 		if err != nil || tok.HolderName != "Ann Lee" || tok.Permanent {
 			t.Fatalf("InternalCard: %+v, %v", tok, err)
 		}
@@ -135,13 +135,13 @@ func TestInternalCardHolderAndTemporary(t *testing.T) {
 		if _, err := e.v.ExpireTemporary(ctx, vault.PurgeOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if got, _, tok, err := e.v.InternalCard(ctx, shopA, ref); err != nil || got.Last4() != pan.Last4() || tok.Permanent {
+		if got, _, tok, err := e.v.InternalCard(ctx, shopA, "TEST", ref); err != nil || got.Last4() != pan.Last4() || tok.Permanent {
 			t.Fatalf("kept card for a temporary alias, 3 hours on: %+v, %v, want it still there", tok, err)
 		}
-		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.EraseInternal(tx, shopA, ref) }); err != nil {
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.EraseInternal(tx, shopA, "TEST", ref) }); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, _, err := e.v.InternalCard(ctx, shopA, ref); !errors.Is(err, vault.ErrTokenPurged) {
+		if _, _, _, err := e.v.InternalCard(ctx, shopA, "TEST", ref); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("kept card after EraseInternal: %v, want purged", err)
 		}
 	})

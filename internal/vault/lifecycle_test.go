@@ -29,13 +29,13 @@ func TestPurgeAfterRetention(t *testing.T) {
 			toks = append(toks, e.tokenize(t, r))
 		}
 		cancelled := toks[6]
-		if _, err := e.v.Cancel(ctx, shopA, cancelled.Value); err != nil {
+		if _, err := e.v.Cancel(ctx, shopA, "TEST", cancelled.Value); err != nil {
 			t.Fatal(err)
 		}
 		// Ten months on, token 1 pays again.
 		e.clk.Advance(10 * 30 * 24 * time.Hour)
 		used := toks[1]
-		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.MarkUsed(tx, shopA, used.Value) }); err != nil {
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.MarkUsed(tx, shopA, "TEST", used.Value) }); err != nil {
 			t.Fatal(err)
 		}
 		// Fifteen months and a day after tokenization.
@@ -84,7 +84,7 @@ func TestPurgeAfterRetention(t *testing.T) {
 			t.Fatalf("%d tokens fully purged, want 6", got)
 		}
 		for i, tok := range toks {
-			_, _, got, err := e.v.Card(ctx, shopA, tok.Value)
+			_, _, got, err := e.v.Card(ctx, shopA, "TEST", tok.Value)
 			if tok.Value == used.Value {
 				if err != nil {
 					t.Fatalf("token used after the cutoff: %v", err)
@@ -99,10 +99,10 @@ func TestPurgeAfterRetention(t *testing.T) {
 				t.Fatalf("purged token %+v", got)
 			}
 		}
-		if _, err := e.v.Reactivate(ctx, shopA, cancelled.Value); !errors.Is(err, vault.ErrTokenPurged) {
+		if _, err := e.v.Reactivate(ctx, shopA, "TEST", cancelled.Value); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("reactivate purged: %v", err)
 		}
-		if _, err := e.v.Update(ctx, shopA, toks[0].Value, vault.TokenUpdate{}); !errors.Is(err, vault.ErrTokenPurged) {
+		if _, err := e.v.Update(ctx, shopA, "TEST", toks[0].Value, vault.TokenUpdate{}); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("update purged: %v", err)
 		}
 		if n := e.count(t, `SELECT COUNT(*) FROM tokens t LEFT JOIN data_keys d ON d.id = t.data_key_id
@@ -136,7 +136,7 @@ func TestMakePermanentTx(t *testing.T) {
 		live, late := mk(testPANs[0]), mk(testPANs[1])
 		perm := e.tokenize(t, req(t, shopA, testPANs[2]))
 		keep := func(token string) error {
-			return db.Write(ctx, func(tx *sql.Tx) error { return e.v.MakePermanentTx(tx, shopA, token) })
+			return db.Write(ctx, func(tx *sql.Tx) error { return e.v.MakePermanentTx(tx, shopA, "TEST", token) })
 		}
 		e.clk.Advance(2*time.Hour - time.Second)
 		if err := keep(live.Value); err != nil {
@@ -153,7 +153,7 @@ func TestMakePermanentTx(t *testing.T) {
 			t.Fatalf("expiry job: %d %v", n, err)
 		}
 		for _, tok := range []vault.Token{live, perm} {
-			if got, err := e.v.Get(ctx, shopA, tok.Value); err != nil || !got.Permanent || !got.ExpiresAt.IsZero() {
+			if got, err := e.v.Get(ctx, shopA, "TEST", tok.Value); err != nil || !got.Permanent || !got.ExpiresAt.IsZero() {
 				t.Fatalf("token %s: %+v %v", tok.Value, got, err)
 			}
 		}
@@ -177,11 +177,11 @@ func TestTemporaryTokens(t *testing.T) {
 		if temp.Permanent || !temp.ExpiresAt.Equal(t0.Add(2*time.Hour)) {
 			t.Fatalf("temporary token %+v", temp)
 		}
-		if _, _, _, err := e.v.Card(ctx, shopA, temp.Value); err != nil {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", temp.Value); err != nil {
 			t.Fatalf("live temporary token: %v", err)
 		}
 		e.clk.Advance(time.Hour)
-		k, err := e.v.MakePermanent(ctx, shopA, kept.Value)
+		k, err := e.v.MakePermanent(ctx, shopA, "TEST", kept.Value)
 		if err != nil || !k.Permanent || !k.ExpiresAt.IsZero() {
 			t.Fatalf("make permanent: %+v %v", k, err)
 		}
@@ -189,10 +189,10 @@ func TestTemporaryTokens(t *testing.T) {
 			t.Fatalf("early expiry job: %d %v", n, err)
 		}
 		e.clk.Advance(time.Hour) // exactly at expires_at: over
-		if _, _, _, err := e.v.Card(ctx, shopA, temp.Value); !errors.Is(err, vault.ErrTokenPurged) {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", temp.Value); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("temporary token past its time, before the job: %v", err)
 		}
-		if _, err := e.v.MakePermanent(ctx, shopA, temp.Value); !errors.Is(err, vault.ErrTokenPurged) {
+		if _, err := e.v.MakePermanent(ctx, shopA, "TEST", temp.Value); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("make permanent too late: %v", err)
 		}
 		n, err := e.v.ExpireTemporary(ctx, vault.PurgeOptions{})
@@ -206,7 +206,7 @@ func TestTemporaryTokens(t *testing.T) {
 			t.Fatalf("%d data keys, want 2", got)
 		}
 		for _, tok := range []vault.Token{kept, perm} {
-			if _, _, _, err := e.v.Card(ctx, shopA, tok.Value); err != nil {
+			if _, _, _, err := e.v.Card(ctx, shopA, "TEST", tok.Value); err != nil {
 				t.Fatalf("token %s: %v", tok.Value, err)
 			}
 		}
@@ -224,7 +224,7 @@ func (e *env) assertAllUnderPrimary(t *testing.T, toks []vault.Token) {
 		t.Fatalf("%d data keys not under the primary %s", n, e.keys.PrimaryID())
 	}
 	for _, tok := range toks {
-		if _, _, _, err := e.v.Card(context.Background(), tok.ShopID, tok.Value); err != nil {
+		if _, _, _, err := e.v.Card(context.Background(), tok.ShopID, "TEST", tok.Value); err != nil {
 			t.Fatalf("token %s after rotation: %v", tok.Value, err)
 		}
 	}
@@ -269,7 +269,7 @@ func TestRotationWhilePaymentsContinue(t *testing.T) {
 					toks = append(toks, tok)
 					probe := toks[(i*7+w)%len(toks)]
 					mu.Unlock()
-					if _, _, _, err := e.v.Card(ctx, probe.ShopID, probe.Value); err != nil {
+					if _, _, _, err := e.v.Card(ctx, probe.ShopID, "TEST", probe.Value); err != nil {
 						errs <- fmt.Errorf("card %s during rotation: %w", probe.Value, err)
 						return
 					}
@@ -325,7 +325,7 @@ func TestRotationResumes(t *testing.T) {
 		}
 		// Half-rotated: every token still opens (both keys are in the ring).
 		for _, tok := range toks {
-			if _, _, _, err := e.v.Card(ctx, shopA, tok.Value); err != nil {
+			if _, _, _, err := e.v.Card(ctx, shopA, "TEST", tok.Value); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -352,7 +352,7 @@ func TestRotationResumes(t *testing.T) {
 		if e.keys.PrimaryID() == keys2.PrimaryID() {
 			t.Fatal("test setup: first keyring already knows the new primary")
 		}
-		if _, _, _, err := e.v.Card(ctx, shopA, toks[0].Value); err != nil {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", toks[0].Value); err != nil {
 			t.Fatalf("card after rotation elsewhere: %v", err)
 		}
 		if e.keys.PrimaryID() != keys2.PrimaryID() {
@@ -378,7 +378,7 @@ func TestNoCardNumberAtRest(t *testing.T) {
 		// Rotation and updates write card-related rows again.
 		exp := toks[0].Expiry
 		exp.Year++
-		if _, err := e.v.Update(ctx, toks[0].ShopID, toks[0].Value, vault.TokenUpdate{Expiry: &exp}); err != nil {
+		if _, err := e.v.Update(ctx, toks[0].ShopID, "TEST", toks[0].Value, vault.TokenUpdate{Expiry: &exp}); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.v.RotateMasterKey(ctx, nil); err != nil {
@@ -509,7 +509,7 @@ func TestRetentionCutoffAtMonthEnd(t *testing.T) {
 		if n, err := e.v.PurgeRetention(ctx, vault.PurgeOptions{}); err != nil || n != 0 {
 			t.Fatalf("purge on 31 May of a card last used on 2 March of the year before: %d %v", n, err)
 		}
-		if _, _, _, err := e.v.Card(ctx, shopA, tok.Value); err != nil {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", tok.Value); err != nil {
 			t.Fatalf("card 14 months and 29 days after its last use: %v", err)
 		}
 		e.clk.Set(time.Date(2026, 6, 2, 9, 0, 1, 0, time.UTC))
@@ -534,7 +534,7 @@ func TestPurgeSparesATokenBeingUsed(t *testing.T) {
 		// One second before it has been unused for 15 months, a payment
 		// opens the card; the acquirer answers 10 seconds later.
 		e.clk.Set(t0.AddDate(0, int(vault.RetentionPeriod), 0).Add(-time.Second))
-		if _, _, _, err := e.v.Card(ctx, shopA, tok.Value); err != nil {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", tok.Value); err != nil {
 			t.Fatal(err)
 		}
 		e.clk.Advance(5 * time.Second)
@@ -542,13 +542,13 @@ func TestPurgeSparesATokenBeingUsed(t *testing.T) {
 			t.Fatalf("purge while the payment waits: %d %v, want the other token only", n, err)
 		}
 		e.clk.Advance(5 * time.Second)
-		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.MarkUsed(tx, shopA, tok.Value) }); err != nil {
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.MarkUsed(tx, shopA, "TEST", tok.Value) }); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, _, err := e.v.Card(ctx, shopA, tok.Value); err != nil {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", tok.Value); err != nil {
 			t.Fatalf("the token that paid lost its card: %v", err)
 		}
-		if _, _, _, err := e.v.Card(ctx, shopA, idle.Value); !errors.Is(err, vault.ErrTokenPurged) {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", idle.Value); !errors.Is(err, vault.ErrTokenPurged) {
 			t.Fatalf("unused token: %v", err)
 		}
 	})

@@ -45,7 +45,7 @@ func TestSaveCard(t *testing.T) {
 		if _, _, err := save(r, true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.v.Get(ctx, shopA, "dl-1"); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, err := e.v.Get(ctx, shopA, "TEST", "dl-1"); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("token of a rolled back write: %v", err)
 		}
 		// Created, temporary.
@@ -61,7 +61,7 @@ func TestSaveCard(t *testing.T) {
 		if _, _, err := save(r2, true); err != nil {
 			t.Fatal(err)
 		}
-		if p, _, _, err := e.v.Card(ctx, shopA, "dl-1"); err != nil || p.Reveal() != testPANs[0] {
+		if p, _, _, err := e.v.Card(ctx, shopA, "TEST", "dl-1"); err != nil || p.Reveal() != testPANs[0] {
 			t.Fatalf("card after a rolled back replacement: %v", err)
 		}
 		// Replaced: new card and expiry, holder kept (none sent), made
@@ -71,7 +71,7 @@ func TestSaveCard(t *testing.T) {
 		if err != nil || !updated || !tok.Permanent || tok.Last4 != "4444" || tok.HolderName != "Ana García" || tok.Expiry.Year != 2033 {
 			t.Fatalf("replaced %+v %v %v", tok, updated, err)
 		}
-		if p, exp, _, err := e.v.Card(ctx, shopA, "dl-1"); err != nil || p.Reveal() != testPANs[1] || exp.Month != 9 {
+		if p, exp, _, err := e.v.Card(ctx, shopA, "TEST", "dl-1"); err != nil || p.Reveal() != testPANs[1] || exp.Month != 9 {
 			t.Fatalf("replaced card: %v", err)
 		}
 		if n := e.count(t, `SELECT COUNT(*) FROM data_keys`); n != dataKeys {
@@ -84,17 +84,26 @@ func TestSaveCard(t *testing.T) {
 			t.Fatalf("the new card's fingerprint finds %d tokens", len(got))
 		}
 
-		// What cannot take the card: a bank account, another mode, a purged token.
+		// The other mode's token of that value is another token: a new
+		// one there, the TEST one's card left alone.
+		r4 := r2
+		r4.Mode, r4.PAN = "PRODUCTION", pan(t, testPANs[2])
+		if tok, updated, err := save(r4, false); err != nil || updated || tok.Mode != "PRODUCTION" || tok.Value != "dl-1" {
+			t.Fatalf("card of the other mode: %+v %v %v, want a new PRODUCTION token", tok, updated, err)
+		}
+		if p, _, _, err := e.v.Card(ctx, shopA, "TEST", "dl-1"); err != nil || p.Reveal() != testPANs[1] {
+			t.Fatalf("TEST card after the PRODUCTION save: %v", err)
+		}
+		if p, _, _, err := e.v.Card(ctx, shopA, "PRODUCTION", "dl-1"); err != nil || p.Reveal() != testPANs[2] {
+			t.Fatalf("PRODUCTION card: %v", err)
+		}
+
+		// What cannot take the card: a bank account, a purged token.
 		e.saveAccount(t, vault.AccountRequest{ShopID: shopA, Mode: "TEST", Token: "sepa-dl", IBAN: iban(t, testIBAN), HolderName: "A"})
 		r3 := r2
 		r3.Token = "sepa-dl"
 		if _, _, err := save(r3, false); !errors.Is(err, vault.ErrNotCard) {
 			t.Fatalf("card over a bank account: %v", err)
-		}
-		r4 := r2
-		r4.Mode = "PRODUCTION"
-		if _, _, err := save(r4, false); !errors.Is(err, vault.ErrInvalidRequest) {
-			t.Fatalf("card of the other mode: %v", err)
 		}
 		e.clk.Set(e.clk.Now().AddDate(2, 0, 0))
 		if _, err := e.v.PurgeRetention(ctx, vault.PurgeOptions{}); err != nil {
@@ -123,12 +132,12 @@ func TestReplaceCardCancelledAfterRead(t *testing.T) {
 		tok := e.tokenize(t, req(t, shopA, testPANs[0]))
 		var old vault.Record
 		if err := db.Write(ctx, func(tx *sql.Tx) (err error) {
-			old, err = db.TokenTx(tx, shopA, tok.Value)
+			old, err = db.TokenTx(tx, shopA, "TEST", tok.Value)
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.v.Cancel(ctx, shopA, tok.Value); err != nil {
+		if _, err := e.v.Cancel(ctx, shopA, "TEST", tok.Value); err != nil {
 			t.Fatal(err)
 		}
 		r := req(t, shopA, "5100010000002045")
@@ -140,7 +149,7 @@ func TestReplaceCardCancelledAfterRead(t *testing.T) {
 		if !errors.Is(err, vault.ErrTokenCancelled) {
 			t.Fatalf("ReplaceCard after a cancellation: %v, want ErrTokenCancelled", err)
 		}
-		got, err := e.v.Get(ctx, shopA, tok.Value)
+		got, err := e.v.Get(ctx, shopA, "TEST", tok.Value)
 		if err != nil {
 			t.Fatal(err)
 		}

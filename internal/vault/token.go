@@ -163,26 +163,27 @@ type Store interface {
 	InsertToken(tx *sql.Tx, rec Record) error
 	// WriteTx runs fn in a write transaction (the group-commit path).
 	WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error
-	// Token reads a token with its ciphertext and wrapped data key.
-	Token(ctx context.Context, shopID, token string) (Record, error)
+	// Token reads a token of a shop's mode (TEST or PRODUCTION: a value
+	// is unique per shop and mode) with its ciphertext and wrapped data key.
+	Token(ctx context.Context, shopID, mode, token string) (Record, error)
 	// TokenTx is Token inside the caller's transaction.
-	TokenTx(tx *sql.Tx, shopID, token string) (Record, error)
+	TokenTx(tx *sql.Tx, shopID, mode, token string) (Record, error)
 	// TouchToken sets last_used_at.
-	TouchToken(tx *sql.Tx, shopID, token string, now time.Time) error
+	TouchToken(tx *sql.Tx, shopID, mode, token string, now time.Time) error
 	// SetTokenStatus moves a token from one stored status to another and
 	// reports whether it did (false: the token is not in status from).
-	SetTokenStatus(ctx context.Context, shopID, token string, from, to Status, now time.Time) (bool, error)
+	SetTokenStatus(ctx context.Context, shopID, mode, token string, from, to Status, now time.Time) (bool, error)
 	// UpdateToken applies changes to a token that is not PURGED and reports
 	// whether a row changed.
-	UpdateToken(ctx context.Context, shopID, token string, ch TokenChanges, now time.Time) (bool, error)
+	UpdateToken(ctx context.Context, shopID, mode, token string, ch TokenChanges, now time.Time) (bool, error)
 	// UpdateTokenTx is UpdateToken inside the caller's transaction.
-	UpdateTokenTx(tx *sql.Tx, shopID, token string, ch TokenChanges, now time.Time) (bool, error)
+	UpdateTokenTx(tx *sql.Tx, shopID, mode, token string, ch TokenChanges, now time.Time) (bool, error)
 	// MakeTokenPermanent clears the time to live of a temporary token that
 	// is not purged; false if there is none.
-	MakeTokenPermanent(ctx context.Context, shopID, token string, now time.Time) (bool, error)
+	MakeTokenPermanent(ctx context.Context, shopID, mode, token string, now time.Time) (bool, error)
 	// MakeTokenPermanentTx is MakeTokenPermanent inside the caller's
 	// transaction.
-	MakeTokenPermanentTx(tx *sql.Tx, shopID, token string, now time.Time) (bool, error)
+	MakeTokenPermanentTx(tx *sql.Tx, shopID, mode, token string, now time.Time) (bool, error)
 	// WalletTokens lists the tokens of a customer reference, oldest first,
 	// with their sealed data (the holder name is opened by the vault).
 	WalletTokens(ctx context.Context, shopID, customerReference string) ([]Record, error)
@@ -208,7 +209,7 @@ type Store interface {
 	// PurgeTokenTx destroys one token's card data as PurgeTokens does,
 	// inside the caller's transaction, and reports whether it did (false:
 	// unknown or purged already).
-	PurgeTokenTx(tx *sql.Tx, shopID, token string, now time.Time) (bool, error)
+	PurgeTokenTx(tx *sql.Tx, shopID, mode, token string, now time.Time) (bool, error)
 
 	// CountDataKeysNotUnder counts data keys not wrapped by masterKeyID.
 	CountDataKeysNotUnder(ctx context.Context, masterKeyID string) (int, error)

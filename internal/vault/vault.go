@@ -96,9 +96,10 @@ func (v *Vault) TokenizeNow(ctx context.Context, req TokenizeRequest) (Token, er
 // (updated true). The replaced token keeps its holder name unless
 // req.HolderName is set; a cancelled one is reactivated, and a temporary
 // one becomes permanent when req.TTL is 0 (an update never makes a
-// permanent token temporary). A bank-account token of that value gives
-// ErrNotCard, a purged one ErrTokenPurged, one of the other mode
-// ErrInvalidRequest. It is the card twin of SaveAccount: an Ogone order
+// permanent token temporary). A bank-account token of that value and mode
+// gives ErrNotCard, a purged one ErrTokenPurged. A token of that value in
+// the other mode is another token, left alone: a value is unique per shop
+// and mode, as Ingenico's test and production aliases are separate. It is the card twin of SaveAccount: an Ogone order
 // that carries a card and an ALIAS stores it this way, in the write that
 // records the order's accepted authorization.
 func (v *Vault) SaveCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (Token, bool, error) {
@@ -109,7 +110,7 @@ func (v *Vault) SaveCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (
 	if err != nil {
 		return Token{}, false, err
 	}
-	old, err := v.store.TokenTx(tx, req.ShopID, req.Token)
+	old, err := v.store.TokenTx(tx, req.ShopID, req.Mode, req.Token)
 	switch {
 	case err == nil && old.Origin != OriginInternal:
 		t, err := v.replaceCard(tx, old, req, rec, false)
@@ -129,10 +130,9 @@ func (v *Vault) SaveCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (
 // token req.Token inside the caller's transaction (V4 Token/Update: the
 // write that records the accepted verification), under the same value and
 // data key, with the holder name typed with it if any. Unlike SaveCard it
-// never creates a token: a missing one gives ErrTokenNotFound, a cancelled
-// one ErrTokenCancelled (it is not reactivated), a purged one
-// ErrTokenPurged, a bank-account one ErrNotCard, one of the other mode
-// ErrInvalidRequest.
+// never creates a token: a missing one (in req.Mode) gives
+// ErrTokenNotFound, a cancelled one ErrTokenCancelled (it is not
+// reactivated), a purged one ErrTokenPurged, a bank-account one ErrNotCard.
 func (v *Vault) ReplaceCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (Token, error) {
 	if req.Token == "" {
 		return Token{}, fmt.Errorf("%w: no token whose card to replace", ErrInvalidRequest)
@@ -141,7 +141,7 @@ func (v *Vault) ReplaceCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest
 	if err != nil {
 		return Token{}, err
 	}
-	old, err := v.store.TokenTx(tx, req.ShopID, req.Token)
+	old, err := v.store.TokenTx(tx, req.ShopID, req.Mode, req.Token)
 	switch {
 	case err != nil:
 		return Token{}, err
@@ -162,7 +162,7 @@ func (v *Vault) replaceActive(tx *sql.Tx, old Record, req TokenizeRequest, fresh
 	if !errors.Is(err, errTokenChanged) {
 		return t, err
 	}
-	cur, rerr := v.store.TokenTx(tx, old.ShopID, old.Value)
+	cur, rerr := v.store.TokenTx(tx, old.ShopID, old.Mode, old.Value)
 	switch {
 	case rerr != nil:
 		return t, err
@@ -191,7 +191,7 @@ func (v *Vault) replaceCard(tx *sql.Tx, old Record, req TokenizeRequest, fresh R
 	if req.HolderName != "" {
 		holder = &req.HolderName
 	}
-	return v.replaceSealed(tx, old, req.Mode, notCard, plaintext(req.PAN, req.Expiry), holder, req.TTL, ch)
+	return v.replaceSealed(tx, old, notCard, plaintext(req.PAN, req.Expiry), holder, req.TTL, ch)
 }
 
 func (v *Vault) prepare(req TokenizeRequest) (Record, error) {
@@ -325,10 +325,10 @@ func customerJSON(raw json.RawMessage) (json.RawMessage, error) {
 	return append(json.RawMessage(nil), raw...), nil
 }
 
-// Get returns a token of the shop in any status. Other shops' tokens are
-// not found.
-func (v *Vault) Get(ctx context.Context, shopID, token string) (Token, error) {
-	rec, err := v.merchantRecord(ctx, shopID, token)
+// Get returns a token of the shop's mode (TEST or PRODUCTION) in any
+// status. Other shops' and other modes' tokens are not found.
+func (v *Vault) Get(ctx context.Context, shopID, mode, token string) (Token, error) {
+	rec, err := v.merchantRecord(ctx, shopID, mode, token)
 	if err != nil {
 		return Token{}, err
 	}
@@ -338,11 +338,11 @@ func (v *Vault) Get(ctx context.Context, shopID, token string) (Token, error) {
 // Card opens a token's card for an authorization. It refuses cancelled
 // (ErrTokenCancelled), purged or temporary-past-TTL (ErrTokenPurged) and
 // expired-card tokens (ErrTokenExpired), returning the token beside the
-// error; unknown tokens and other shops' tokens give ErrTokenNotFound, and a
-// bank-account token (method SDD) gives ErrNotCard.
+// error; unknown tokens and other shops' or modes' tokens give
+// ErrTokenNotFound, and a bank-account token (method SDD) gives ErrNotCard.
 // Record the use with MarkUsed in the payment's transaction.
-func (v *Vault) Card(ctx context.Context, shopID, token string) (card.PAN, card.Expiry, Token, error) {
-	rec, err := v.merchantRecord(ctx, shopID, token)
+func (v *Vault) Card(ctx context.Context, shopID, mode, token string) (card.PAN, card.Expiry, Token, error) {
+	rec, err := v.merchantRecord(ctx, shopID, mode, token)
 	if err != nil {
 		return card.PAN{}, card.Expiry{}, Token{}, err
 	}
@@ -351,7 +351,7 @@ func (v *Vault) Card(ctx context.Context, shopID, token string) (card.PAN, card.
 	}
 	now := v.clk.Now()
 	if rec.Status != StatusPurged && rec.LastUsedAt.Before(RetentionPeriod.Before(now.Add(purgeGuard))) {
-		if rec, err = v.useBeforePurge(ctx, shopID, token, now); err != nil {
+		if rec, err = v.useBeforePurge(ctx, shopID, mode, token, now); err != nil {
 			return card.PAN{}, card.Expiry{}, Token{}, err
 		}
 	}
@@ -380,14 +380,14 @@ const purgeGuard = 24 * time.Hour
 // and re-reads the token in the same write transaction: a purge that
 // committed first is seen, one that comes after skips the token (its UPDATE
 // re-checks last_used_at).
-func (v *Vault) useBeforePurge(ctx context.Context, shopID, token string, now time.Time) (Record, error) {
+func (v *Vault) useBeforePurge(ctx context.Context, shopID, mode, token string, now time.Time) (Record, error) {
 	var rec Record
 	err := v.store.WriteTx(ctx, func(tx *sql.Tx) error {
-		if err := v.store.TouchToken(tx, shopID, token, now); err != nil {
+		if err := v.store.TouchToken(tx, shopID, mode, token, now); err != nil {
 			return err
 		}
 		var err error
-		rec, err = v.recordTx(tx, shopID, token)
+		rec, err = v.recordTx(tx, shopID, mode, token)
 		return err
 	})
 	return rec, err
@@ -411,26 +411,26 @@ func (v *Vault) open(rec Record) (card.PAN, card.Expiry, error) {
 // MarkUsed records a use of the token (last_used_at) inside the caller's
 // transaction. The retention purge counts from this time, so every payment
 // with a token must call it.
-func (v *Vault) MarkUsed(tx *sql.Tx, shopID, token string) error {
-	return v.store.TouchToken(tx, shopID, token, v.clk.Now())
+func (v *Vault) MarkUsed(tx *sql.Tx, shopID, mode, token string) error {
+	return v.store.TouchToken(tx, shopID, mode, token, v.clk.Now())
 }
 
 // Cancel deletes a token logically (Token/Cancel, a buyer's bin icon): it
 // can no longer pay but stays visible. Cancelling twice gives
 // ErrTokenCancelled; a purged token gives ErrTokenPurged.
-func (v *Vault) Cancel(ctx context.Context, shopID, token string) (Token, error) {
-	return v.transition(ctx, shopID, token, StatusActive, StatusCancelled)
+func (v *Vault) Cancel(ctx context.Context, shopID, mode, token string) (Token, error) {
+	return v.transition(ctx, shopID, mode, token, StatusActive, StatusCancelled)
 }
 
 // Reactivate makes a cancelled token usable again (Token/Reactivate). An
 // active token is returned unchanged; a purged one cannot come back.
-func (v *Vault) Reactivate(ctx context.Context, shopID, token string) (Token, error) {
-	return v.transition(ctx, shopID, token, StatusCancelled, StatusActive)
+func (v *Vault) Reactivate(ctx context.Context, shopID, mode, token string) (Token, error) {
+	return v.transition(ctx, shopID, mode, token, StatusCancelled, StatusActive)
 }
 
-func (v *Vault) transition(ctx context.Context, shopID, token string, from, to Status) (Token, error) {
+func (v *Vault) transition(ctx context.Context, shopID, mode, token string, from, to Status) (Token, error) {
 	for attempt := 0; attempt < 3; attempt++ {
-		t, err := v.Get(ctx, shopID, token)
+		t, err := v.Get(ctx, shopID, mode, token)
 		if err != nil {
 			return Token{}, err
 		}
@@ -443,12 +443,12 @@ func (v *Vault) transition(ctx context.Context, shopID, token string, from, to S
 			}
 			return t, nil
 		}
-		ok, err := v.store.SetTokenStatus(ctx, shopID, token, from, to, v.clk.Now())
+		ok, err := v.store.SetTokenStatus(ctx, shopID, mode, token, from, to, v.clk.Now())
 		if err != nil {
 			return Token{}, err
 		}
 		if ok {
-			return v.Get(ctx, shopID, token)
+			return v.Get(ctx, shopID, mode, token)
 		}
 		// Changed under us (a concurrent cancel or purge): look again.
 	}
@@ -466,8 +466,8 @@ type TokenUpdate struct {
 // Update changes a token's card number, expiry, holder or customer details
 // (Token/Update, Token/UpdateCustomerDetails). New card data is sealed under
 // the token's existing data key. Purged tokens give ErrTokenPurged.
-func (v *Vault) Update(ctx context.Context, shopID, token string, u TokenUpdate) (Token, error) {
-	rec, err := v.merchantRecord(ctx, shopID, token)
+func (v *Vault) Update(ctx context.Context, shopID, mode, token string, u TokenUpdate) (Token, error) {
+	rec, err := v.merchantRecord(ctx, shopID, mode, token)
 	if err != nil {
 		return Token{}, err
 	}
@@ -525,11 +525,11 @@ func (v *Vault) Update(ctx context.Context, shopID, token string, u TokenUpdate)
 		ch.Brand, ch.Brands, ch.PANMasked, ch.BIN, ch.Last4 = &brand, pan.Brands(), &masked, &bin, &last4
 		ch.Expiry = &exp
 	}
-	ok, err := v.store.UpdateToken(ctx, shopID, token, ch, now)
+	ok, err := v.store.UpdateToken(ctx, shopID, mode, token, ch, now)
 	if err != nil {
 		return Token{}, err
 	}
-	t, err := v.Get(ctx, shopID, token)
+	t, err := v.Get(ctx, shopID, mode, token)
 	if err != nil {
 		return Token{}, err
 	}
@@ -545,13 +545,13 @@ func (v *Vault) Update(ctx context.Context, shopID, token string, u TokenUpdate)
 // MakePermanent keeps a temporary token (Ogone: an alias created with
 // STOREPERMANENTLY=N that the merchant decides to keep). A permanent token
 // is returned unchanged; one past its time to live gives ErrTokenPurged.
-func (v *Vault) MakePermanent(ctx context.Context, shopID, token string) (Token, error) {
+func (v *Vault) MakePermanent(ctx context.Context, shopID, mode, token string) (Token, error) {
 	now := v.clk.Now()
-	ok, err := v.store.MakeTokenPermanent(ctx, shopID, token, now)
+	ok, err := v.store.MakeTokenPermanent(ctx, shopID, mode, token, now)
 	if err != nil {
 		return Token{}, err
 	}
-	t, err := v.Get(ctx, shopID, token)
+	t, err := v.Get(ctx, shopID, mode, token)
 	if err != nil {
 		return Token{}, err
 	}
@@ -566,13 +566,13 @@ func (v *Vault) MakePermanent(ctx context.Context, shopID, token string) (Token,
 // that the expiry job cannot take the alias while the acquirer answers). A
 // permanent token is left unchanged; a temporary one past its time to live,
 // or purged, gives ErrTokenPurged.
-func (v *Vault) MakePermanentTx(tx *sql.Tx, shopID, token string) error {
+func (v *Vault) MakePermanentTx(tx *sql.Tx, shopID, mode, token string) error {
 	now := v.clk.Now()
-	ok, err := v.store.MakeTokenPermanentTx(tx, shopID, token, now)
+	ok, err := v.store.MakeTokenPermanentTx(tx, shopID, mode, token, now)
 	if err != nil || ok {
 		return err
 	}
-	rec, err := v.store.TokenTx(tx, shopID, token)
+	rec, err := v.store.TokenTx(tx, shopID, mode, token)
 	if err != nil {
 		return err
 	}

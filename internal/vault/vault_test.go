@@ -117,7 +117,7 @@ func TestTokenizeAndCard(t *testing.T) {
 		if tok.PANMasked != "497010XXXXXX0055" || tok.BIN != "497010" || tok.Last4 != "0055" || tok.Brand != card.CB {
 			t.Fatalf("token details %+v", tok)
 		}
-		got, err := e.v.Get(ctx, shopA, tok.Value)
+		got, err := e.v.Get(ctx, shopA, "TEST", tok.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestTokenizeAndCard(t *testing.T) {
 			len(got.Brands) != 2 || got.Expiry != (card.Expiry{Month: 6, Year: 2032}) {
 			t.Fatalf("read back %+v", got)
 		}
-		p, exp, _, err := e.v.Card(ctx, shopA, tok.Value)
+		p, exp, _, err := e.v.Card(ctx, shopA, "TEST", tok.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,16 +134,16 @@ func TestTokenizeAndCard(t *testing.T) {
 			t.Fatalf("card round trip: %v %v", p, exp)
 		}
 		// Other shops do not see it; unknown tokens are not found.
-		if _, _, _, err := e.v.Card(ctx, shopB, tok.Value); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, _, _, err := e.v.Card(ctx, shopB, "TEST", tok.Value); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("other shop: %v", err)
 		}
-		if _, err := e.v.Get(ctx, shopB, tok.Value); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, err := e.v.Get(ctx, shopB, "TEST", tok.Value); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("other shop get: %v", err)
 		}
-		if _, err := e.v.Cancel(ctx, shopB, tok.Value); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, err := e.v.Cancel(ctx, shopB, "TEST", tok.Value); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("other shop cancel: %v", err)
 		}
-		if _, _, _, err := e.v.Card(ctx, shopA, "0123456789abcdef0123456789abcdef"); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", "0123456789abcdef0123456789abcdef"); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("unknown: %v", err)
 		}
 
@@ -194,7 +194,7 @@ func TestTokenizeInCallerTransaction(t *testing.T) {
 		if !errors.Is(err, boom) {
 			t.Fatal(err)
 		}
-		if _, err := e.v.Get(ctx, shopA, lost.Value); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, err := e.v.Get(ctx, shopA, "TEST", lost.Value); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("token of a rolled back transaction: %v", err)
 		}
 		if n := e.count(t, `SELECT COUNT(*) FROM data_keys`); n != 0 {
@@ -217,13 +217,13 @@ func TestTokenizeInCallerTransaction(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return e.v.MarkUsed(tx, shopA, "dup")
+			return e.v.MarkUsed(tx, shopA, "TEST", "dup")
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, v := range []string{"dup", second.Value} {
-			if _, _, _, err := e.v.Card(ctx, shopA, v); err != nil {
+			if _, _, _, err := e.v.Card(ctx, shopA, "TEST", v); err != nil {
 				t.Fatalf("token %s: %v", v, err)
 			}
 		}
@@ -268,13 +268,13 @@ func TestCiphertextBoundToRowAndShop(t *testing.T) {
 		swap(shopA, a.Value, shopA, b.Value)
 		swap(shopA, "same-alias", shopB, "same-alias")
 		for _, c := range []struct{ shop, tok string }{{shopA, a.Value}, {shopA, b.Value}, {shopA, "same-alias"}, {shopB, "same-alias"}} {
-			if p, _, _, err := e.v.Card(ctx, c.shop, c.tok); !errors.Is(err, vault.ErrDecrypt) {
+			if p, _, _, err := e.v.Card(ctx, c.shop, "TEST", c.tok); !errors.Is(err, vault.ErrDecrypt) {
 				t.Fatalf("moved ciphertext of %s/%s opened: %v %v", c.shop, c.tok, p, err)
 			}
 		}
 		// Swapping back restores them: the failure was the binding only.
 		swap(shopA, a.Value, shopA, b.Value)
-		if _, _, _, err := e.v.Card(ctx, shopA, a.Value); err != nil {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", a.Value); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -298,14 +298,14 @@ func TestStatusesAndWallet(t *testing.T) {
 		mk(shopB, testPANs[4], "cust-001", long)
 		mk(shopA, testPANs[5], "", long)
 
-		c, err := e.v.Cancel(ctx, shopA, cancelled.Value)
+		c, err := e.v.Cancel(ctx, shopA, "TEST", cancelled.Value)
 		if err != nil || c.Status != vault.StatusCancelled || !c.CancelledAt.Equal(t0) {
 			t.Fatalf("cancel: %+v %v", c, err)
 		}
-		if _, err := e.v.Cancel(ctx, shopA, cancelled.Value); !errors.Is(err, vault.ErrTokenCancelled) {
+		if _, err := e.v.Cancel(ctx, shopA, "TEST", cancelled.Value); !errors.Is(err, vault.ErrTokenCancelled) {
 			t.Fatalf("cancel twice: %v", err)
 		}
-		if _, _, got, err := e.v.Card(ctx, shopA, cancelled.Value); !errors.Is(err, vault.ErrTokenCancelled) || got.Value != cancelled.Value {
+		if _, _, got, err := e.v.Card(ctx, shopA, "TEST", cancelled.Value); !errors.Is(err, vault.ErrTokenCancelled) || got.Value != cancelled.Value {
 			t.Fatalf("cancelled card: %v", err)
 		}
 
@@ -335,21 +335,21 @@ func TestStatusesAndWallet(t *testing.T) {
 		e.clk.Set(time.Date(2030, 4, 1, 0, 0, 0, 0, time.UTC))
 		check(vault.StatusActive, active.Value)
 		check(vault.StatusExpired, expiring.Value)
-		if _, _, _, err := e.v.Card(ctx, shopA, expiring.Value); !errors.Is(err, vault.ErrTokenExpired) {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", expiring.Value); !errors.Is(err, vault.ErrTokenExpired) {
 			t.Fatalf("expired card: %v", err)
 		}
-		if got, _ := e.v.Get(ctx, shopA, expiring.Value); got.Status != vault.StatusActive || got.StatusAt(e.clk.Now()) != vault.StatusExpired {
+		if got, _ := e.v.Get(ctx, shopA, "TEST", expiring.Value); got.Status != vault.StatusActive || got.StatusAt(e.clk.Now()) != vault.StatusExpired {
 			t.Fatalf("stored %s derived %s", got.Status, got.StatusAt(e.clk.Now()))
 		}
 
-		r, err := e.v.Reactivate(ctx, shopA, cancelled.Value)
+		r, err := e.v.Reactivate(ctx, shopA, "TEST", cancelled.Value)
 		if err != nil || r.Status != vault.StatusActive || !r.CancelledAt.IsZero() {
 			t.Fatalf("reactivate: %+v %v", r, err)
 		}
-		if _, err := e.v.Reactivate(ctx, shopA, cancelled.Value); err != nil {
+		if _, err := e.v.Reactivate(ctx, shopA, "TEST", cancelled.Value); err != nil {
 			t.Fatalf("reactivate an active token: %v", err)
 		}
-		if _, _, _, err := e.v.Card(ctx, shopA, cancelled.Value); err != nil {
+		if _, _, _, err := e.v.Card(ctx, shopA, "TEST", cancelled.Value); err != nil {
 			t.Fatalf("reactivated card: %v", err)
 		}
 
@@ -378,22 +378,22 @@ func TestUpdateAndFingerprint(t *testing.T) {
 
 		newExp := card.Expiry{Month: 9, Year: 2034}
 		holder := "A. García"
-		u, err := e.v.Update(ctx, shopA, first.Value, vault.TokenUpdate{Expiry: &newExp, HolderName: &holder})
+		u, err := e.v.Update(ctx, shopA, "TEST", first.Value, vault.TokenUpdate{Expiry: &newExp, HolderName: &holder})
 		if err != nil || u.Expiry != newExp || u.HolderName != holder {
 			t.Fatalf("update: %+v %v", u, err)
 		}
-		p, exp, _, err := e.v.Card(ctx, shopA, first.Value)
+		p, exp, _, err := e.v.Card(ctx, shopA, "TEST", first.Value)
 		if err != nil || exp != newExp || !p.Equal(pan(t, testPANs[0])) {
 			t.Fatalf("after expiry update: %v %v", exp, err)
 		}
 		// A replacement card changes the sealed number, masked details and
 		// fingerprint, under the same data key.
 		replacement := pan(t, testPANs[2])
-		u, err = e.v.Update(ctx, shopA, first.Value, vault.TokenUpdate{PAN: &replacement})
+		u, err = e.v.Update(ctx, shopA, "TEST", first.Value, vault.TokenUpdate{PAN: &replacement})
 		if err != nil || u.PANMasked != replacement.Masked() || u.Brand != card.Amex || u.Expiry != newExp {
 			t.Fatalf("pan update: %+v %v", u, err)
 		}
-		if p, _, _, err := e.v.Card(ctx, shopA, first.Value); err != nil || !p.Equal(replacement) {
+		if p, _, _, err := e.v.Card(ctx, shopA, "TEST", first.Value); err != nil || !p.Equal(replacement) {
 			t.Fatalf("after pan update: %v", err)
 		}
 		if n := e.count(t, `SELECT COUNT(*) FROM data_keys`); n != 4 {
@@ -408,10 +408,10 @@ func TestUpdateAndFingerprint(t *testing.T) {
 			t.Fatalf("new fingerprint: %+v", found)
 		}
 		past := card.Expiry{Month: 1, Year: 2029}
-		if _, err := e.v.Update(ctx, shopA, first.Value, vault.TokenUpdate{Expiry: &past}); !errors.Is(err, vault.ErrTokenExpired) {
+		if _, err := e.v.Update(ctx, shopA, "TEST", first.Value, vault.TokenUpdate{Expiry: &past}); !errors.Is(err, vault.ErrTokenExpired) {
 			t.Fatalf("expired update: %v", err)
 		}
-		if _, err := e.v.Update(ctx, shopB, first.Value, vault.TokenUpdate{HolderName: &holder}); !errors.Is(err, vault.ErrTokenNotFound) {
+		if _, err := e.v.Update(ctx, shopB, "TEST", first.Value, vault.TokenUpdate{HolderName: &holder}); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("other shop update: %v", err)
 		}
 	})
@@ -423,14 +423,14 @@ func TestMarkUsed(t *testing.T) {
 		ctx := context.Background()
 		tok := e.tokenize(t, req(t, shopA, testPANs[0]))
 		e.clk.Advance(48 * time.Hour)
-		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.MarkUsed(tx, shopA, tok.Value) }); err != nil {
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.MarkUsed(tx, shopA, "TEST", tok.Value) }); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := e.v.Get(ctx, shopA, tok.Value)
+		got, _ := e.v.Get(ctx, shopA, "TEST", tok.Value)
 		if !got.LastUsedAt.Equal(t0.Add(48 * time.Hour)) {
 			t.Fatalf("last used %v", got.LastUsedAt)
 		}
-		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.MarkUsed(tx, shopB, tok.Value) }); !errors.Is(err, vault.ErrTokenNotFound) {
+		if err := db.Write(ctx, func(tx *sql.Tx) error { return e.v.MarkUsed(tx, shopB, "TEST", tok.Value) }); !errors.Is(err, vault.ErrTokenNotFound) {
 			t.Fatalf("other shop mark used: %v", err)
 		}
 	})

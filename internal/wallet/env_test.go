@@ -59,7 +59,7 @@ type subs struct {
 
 func newSubs() *subs { return &subs{active: map[string]bool{}} }
 
-func (s *subs) ActiveOnToken(_ context.Context, _ string, token string) (bool, error) {
+func (s *subs) ActiveOnToken(_ context.Context, _, _ string, token string) (bool, error) {
 	s.mu.Lock()
 	checked := s.checked
 	s.mu.Unlock()
@@ -71,7 +71,7 @@ func (s *subs) ActiveOnToken(_ context.Context, _ string, token string) (bool, e
 	return s.active[token], nil
 }
 
-func (s *subs) CancelForToken(_ context.Context, tx *sql.Tx, _ string, token string) error {
+func (s *subs) CancelForToken(_ context.Context, tx *sql.Tx, _, _ string, token string) error {
 	if tx == nil {
 		return errors.New("CancelForToken outside the cancel's transaction")
 	}

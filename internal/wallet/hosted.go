@@ -33,7 +33,7 @@ func (h hostedWallets) walletOf(ctx context.Context, formToken string) (payment.
 		return payment.Payment{}, nil, err
 	}
 	if p.OneClick() {
-		t, err := h.s.vault.Get(ctx, p.ShopID, p.Options.PaymentMethodToken)
+		t, err := h.s.vault.Get(ctx, p.ShopID, p.Mode, p.Options.PaymentMethodToken)
 		switch {
 		case vault.IsTokenError(err):
 			// Gone since CreatePayment checked it: a new card is left.
@@ -99,7 +99,7 @@ func (h hostedWallets) Wallet(ctx context.Context, formToken string) (hosted.Wal
 	}
 	w := hosted.Wallet{ManualDeletion: sh.Settings.Effective().TokenDeletion == shop.DeletionManual}
 	for _, t := range tokens {
-		inSub, err := h.s.activeSubscription(ctx, p.ShopID, t.Value)
+		inSub, err := h.s.activeSubscription(ctx, p.ShopID, t.Mode, t.Value)
 		if err != nil {
 			return hosted.Wallet{}, err
 		}
@@ -114,7 +114,7 @@ func (h hostedWallets) SavedCard(ctx context.Context, formToken, cardID string) 
 	if err != nil {
 		return card.PAN{}, card.Expiry{}, err
 	}
-	pan, exp, _, err := h.s.vault.Card(ctx, p.ShopID, t.Value)
+	pan, exp, _, err := h.s.vault.Card(ctx, p.ShopID, t.Mode, t.Value)
 	if vault.IsTokenError(err) {
 		// Cancelled, purged or expired since the page was shown.
 		return card.PAN{}, card.Expiry{}, hosted.ErrCardNotFound
@@ -150,7 +150,7 @@ func (h hostedWallets) Delete(ctx context.Context, formToken, cardID string) (st
 	if sh.Settings.Effective().TokenDeletion == shop.DeletionManual {
 		return hosted.DeleteManual, nil
 	}
-	inSub, err := h.s.activeSubscription(ctx, p.ShopID, t.Value)
+	inSub, err := h.s.activeSubscription(ctx, p.ShopID, t.Mode, t.Value)
 	if err != nil {
 		return "", err
 	}
@@ -168,11 +168,11 @@ func (h hostedWallets) Delete(ctx context.Context, formToken, cardID string) (st
 }
 
 // activeSubscription asks the subscriptions, when there are any.
-func (s *Service) activeSubscription(ctx context.Context, shopID, token string) (bool, error) {
+func (s *Service) activeSubscription(ctx context.Context, shopID, mode, token string) (bool, error) {
 	if s.subs == nil {
 		return false, nil
 	}
-	return s.subs.ActiveOnToken(ctx, shopID, token)
+	return s.subs.ActiveOnToken(ctx, shopID, mode, token)
 }
 
 // HostedOutcome turns a payment attempt into what the buyer's pages need:
@@ -243,7 +243,7 @@ func (s *Service) HostedFinalOutcome(ctx context.Context, p payment.Payment) (ho
 	if err != nil || t.Token == "" {
 		return out, err
 	}
-	tok, err := s.vault.Get(ctx, p.ShopID, t.Token)
+	tok, err := s.vault.Get(ctx, p.ShopID, t.Mode, t.Token)
 	switch {
 	case vault.IsTokenError(err):
 		return out, nil

@@ -274,7 +274,7 @@ func (e *env) checkTokenGone(ft, tok, orderID, code, status string) {
 		// Token/Get answers PSP_036 for a purged token (tokenGet); the
 		// vault keeps its masked details.
 		e.fails("Token/Get", map[string]any{"paymentMethodToken": tok}, "PSP_036")
-		r, err := e.vault.Get(e.ctx(), shopID, tok)
+		r, err := e.vault.Get(e.ctx(), shopID, "TEST", tok)
 		if err != nil || r.StatusAt(e.clk.Now()) != vault.StatusPurged || r.PANMasked != "497010XXXXXX0055" {
 			e.t.Fatalf("purged token after the update %+v, %v", r, err)
 		}

@@ -37,12 +37,12 @@ import (
 // deleted by the buyer, and cancelling a token stops the subscriptions on
 // it (Token/Cancel).
 type SubscriptionChecker interface {
-	// ActiveOnToken reports whether an active subscription of the shop
-	// pays with the token.
-	ActiveOnToken(ctx context.Context, shopID, token string) (bool, error)
+	// ActiveOnToken reports whether an active subscription of the shop's
+	// mode pays with the token.
+	ActiveOnToken(ctx context.Context, shopID, mode, token string) (bool, error)
 	// CancelForToken stops, inside tx (the write transaction that cancels
-	// the token), every subscription of the shop that pays with it.
-	CancelForToken(ctx context.Context, tx *sql.Tx, shopID, token string) error
+	// the token), every subscription of the shop's mode that pays with it.
+	CancelForToken(ctx context.Context, tx *sql.Tx, shopID, mode, token string) error
 }
 
 // Options configure a Service.
@@ -126,7 +126,7 @@ func (s *Service) Token(ctx context.Context, shopID, mode, token string) (vault.
 	if err := checkToken(token); err != nil {
 		return vault.Token{}, err
 	}
-	t, err := s.vault.Get(ctx, shopID, token)
+	t, err := s.vault.Get(ctx, shopID, mode, token)
 	if err != nil {
 		return vault.Token{}, tokenError(err, token)
 	}
@@ -160,7 +160,7 @@ func (s *Service) Cancel(ctx context.Context, shopID, mode, token string) (vault
 		// The vault's own Cancel commits alone; here the cancellation must
 		// commit with its notifications and the subscriptions it stops, so
 		// the same guarded UPDATE runs in this transaction.
-		cancelled, err := store.CancelActiveTokenTx(tx, shopID, token, now)
+		cancelled, err := store.CancelActiveTokenTx(tx, shopID, mode, token, now)
 		if err != nil {
 			return fmt.Errorf("wallet: cancel token: %w", err)
 		}
@@ -169,7 +169,7 @@ func (s *Service) Cancel(ctx context.Context, shopID, mode, token string) (vault
 			return vault.ErrTokenCancelled
 		}
 		if s.subs != nil {
-			if err := s.subs.CancelForToken(ctx, tx, shopID, token); err != nil {
+			if err := s.subs.CancelForToken(ctx, tx, shopID, mode, token); err != nil {
 				return fmt.Errorf("wallet: stop subscriptions of token: %w", err)
 			}
 		}
@@ -203,7 +203,7 @@ func (s *Service) Reactivate(ctx context.Context, shopID, mode, token string) (v
 		return t, &errs.Error{Code: errs.NoChange, Message: "no change", Field: "paymentMethodToken",
 			Detail: "the token is not cancelled"}
 	}
-	if _, err := s.vault.Reactivate(ctx, shopID, token); err != nil {
+	if _, err := s.vault.Reactivate(ctx, shopID, mode, token); err != nil {
 		return vault.Token{}, tokenError(err, token)
 	}
 	return s.Token(ctx, shopID, mode, token)
@@ -222,7 +222,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, shopID, mode, token string
 	if err != nil {
 		return vault.Token{}, internal(err)
 	}
-	if _, err := s.vault.Update(ctx, shopID, token, vault.TokenUpdate{Customer: merged}); err != nil {
+	if _, err := s.vault.Update(ctx, shopID, mode, token, vault.TokenUpdate{Customer: merged}); err != nil {
 		return vault.Token{}, tokenError(err, token)
 	}
 	return s.Token(ctx, shopID, mode, token)
@@ -267,7 +267,7 @@ func (s *Service) CreateFromTransaction(ctx context.Context, shopID, mode, uuid,
 	if t.Token == "" {
 		return vault.Token{}, denied("the card of this transaction was not kept: only a debit paid with or saving a token can give one")
 	}
-	pan, exp, _, err := s.vault.Card(ctx, shopID, t.Token)
+	pan, exp, _, err := s.vault.Card(ctx, shopID, mode, t.Token)
 	if err != nil {
 		if vault.IsTokenError(err) {
 			return vault.Token{}, denied("the card of this transaction is no longer available")

@@ -226,7 +226,7 @@ func TestCreateSubscriptionErrors(t *testing.T) {
 		e := newSubEnv(t, db)
 		tok := e.token("4970100000000055", shop.ModeTest)
 		cancelled := e.token("4970100000000055", shop.ModeTest)
-		if _, err := e.vault.Cancel(context.Background(), shopID, cancelled); err != nil {
+		if _, err := e.vault.Cancel(context.Background(), shopID, "TEST", cancelled); err != nil {
 			t.Fatal(err)
 		}
 		p, _ := card.ParsePAN("4970100000000055")
