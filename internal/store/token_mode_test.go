@@ -87,3 +87,43 @@ func TestTokenValuePerMode(t *testing.T) {
 		}
 	})
 }
+
+// A database that a release before migration 0035 left, with a TEST alias
+// CUST42, upgrades: the alias is still there and still unique in its mode,
+// and the PRODUCTION alias of that name can now be stored beside it.
+func TestUpgradeTokenValuePerMode(t *testing.T) {
+	for _, eng := range unmigratedEngines() {
+		t.Run(eng.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := eng.open(t)
+			if _, err := db.MigrateTo(ctx, "0034_retrying_operations"); err != nil {
+				t.Fatal(err)
+			}
+			const shopID = "11111111"
+			exec(t, db, `INSERT INTO shops (id, name, currency, language, created_at, updated_at)
+				VALUES ($1, 'shop', 'EUR', 'fr', 1, 1)`, shopID)
+			exec(t, db, `INSERT INTO tokens (id, shop_id, token, mode, status, created_at, updated_at, last_used_at)
+				VALUES ('t1', $1, 'CUST42', 'TEST', 'ACTIVE', 1, 1, 1)`, shopID)
+			if _, err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			keys, err := vault.LoadKeyring(filepath.Join(t.TempDir(), "keyring.json"), "", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := vault.New(db, keys, clock.NewFake(time.Date(2030, 1, 15, 10, 0, 0, 0, time.UTC)))
+			pan, _ := card.ParsePAN("4970100000000055")
+			req := vault.TokenizeRequest{ShopID: shopID, Mode: "TEST", Token: "CUST42", PAN: pan, Expiry: card.Expiry{Month: 12, Year: 2032}}
+			if _, err := v.TokenizeNow(ctx, req); !errors.Is(err, vault.ErrTokenExists) {
+				t.Fatalf("a second TEST CUST42 after the upgrade: %v, want ErrTokenExists", err)
+			}
+			req.Mode = "PRODUCTION"
+			if _, err := v.TokenizeNow(ctx, req); err != nil {
+				t.Fatalf("PRODUCTION CUST42 after the upgrade: %v", err)
+			}
+			if tok, err := v.Get(ctx, shopID, "TEST", "CUST42"); err != nil || tok.ID != "t1" {
+				t.Fatalf("the TEST CUST42 after the upgrade: %+v %v", tok, err)
+			}
+		})
+	}
+}

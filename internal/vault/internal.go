@@ -71,8 +71,8 @@ func (v *Vault) SealInternal(tx *sql.Tx, req InternalCardRequest) (string, error
 
 // InternalCard opens a card kept by SealInternal, with the kept token (its
 // holder name opened, Permanent false when sealed Temporary). A merchant's
-// token, or another shop's or mode's reference, gives ErrTokenNotFound; an erased
-// one, or a temporary one past its time, ErrTokenPurged.
+// token, or another shop's or mode's reference, gives ErrTokenNotFound; an
+// erased one, or a temporary one past its time, ErrTokenPurged.
 func (v *Vault) InternalCard(ctx context.Context, shopID, mode, ref string) (card.PAN, card.Expiry, Token, error) {
 	rec, err := v.store.Token(ctx, shopID, mode, ref)
 	if err != nil {
