@@ -21,15 +21,8 @@ import (
 func TestPurgeTokenTx(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		keys, err := vault.LoadKeyring(filepath.Join(t.TempDir(), "keyring.json"), "", true)
-		if err != nil {
-			t.Fatal(err)
-		}
 		now := time.Date(2030, 1, 15, 10, 0, 0, 0, time.UTC)
-		if err := db.InsertShop(ctx, shop.Shop{ID: "11111111", Name: "s", Currency: "EUR", Language: "en"}, nil, nil, now); err != nil {
-			t.Fatal(err)
-		}
-		v := vault.New(db, keys, clock.NewFake(now))
+		v := shopVault(t, db, "11111111", now)
 		pan, _ := card.ParsePAN("4970100000000055")
 		tokenize := func() vault.Token {
 			tok, err := v.TokenizeNow(ctx, vault.TokenizeRequest{ShopID: "11111111", Mode: "TEST", PAN: pan, Expiry: card.Expiry{Month: 12, Year: 2032}})
@@ -89,4 +82,25 @@ func TestPurgeTokenTx(t *testing.T) {
 			t.Fatalf("the other token's data key: %v", err)
 		}
 	})
+}
+
+// shopVault inserts the shop shopID and returns a vault on db with a
+// keyring of its own and a clock stopped at now.
+func shopVault(t *testing.T, db *store.DB, shopID string, now time.Time) *vault.Vault {
+	t.Helper()
+	if err := db.InsertShop(context.Background(), shop.Shop{ID: shopID, Name: "s", Currency: "EUR", Language: "en"}, nil, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	return testVault(t, db, now)
+}
+
+// testVault is a vault on db with a keyring of its own and a clock stopped
+// at now.
+func testVault(t *testing.T, db *store.DB, now time.Time) *vault.Vault {
+	t.Helper()
+	keys, err := vault.LoadKeyring(filepath.Join(t.TempDir(), "keyring.json"), "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vault.New(db, keys, clock.NewFake(now))
 }

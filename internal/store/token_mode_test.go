@@ -4,14 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/openpsp/openpsp/internal/card"
-	"github.com/openpsp/openpsp/internal/clock"
-	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 	"github.com/openpsp/openpsp/internal/vault"
@@ -26,16 +23,9 @@ import (
 func TestTokenValuePerMode(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		keys, err := vault.LoadKeyring(filepath.Join(t.TempDir(), "keyring.json"), "", true)
-		if err != nil {
-			t.Fatal(err)
-		}
 		now := time.Date(2030, 1, 15, 10, 0, 0, 0, time.UTC)
 		const shopID = "11111111"
-		if err := db.InsertShop(ctx, shop.Shop{ID: shopID, Name: "s", Currency: "EUR", Language: "en"}, nil, nil, now); err != nil {
-			t.Fatal(err)
-		}
-		v := vault.New(db, keys, clock.NewFake(now))
+		v := shopVault(t, db, shopID, now)
 		cards := map[string]string{"TEST": "4970100000000055", "PRODUCTION": "5100010000002045"}
 		for _, mode := range []string{"TEST", "PRODUCTION"} {
 			pan, _ := card.ParsePAN(cards[mode])
@@ -107,11 +97,7 @@ func TestUpgradeTokenValuePerMode(t *testing.T) {
 			if _, err := db.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			keys, err := vault.LoadKeyring(filepath.Join(t.TempDir(), "keyring.json"), "", true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v := vault.New(db, keys, clock.NewFake(time.Date(2030, 1, 15, 10, 0, 0, 0, time.UTC)))
+			v := testVault(t, db, time.Date(2030, 1, 15, 10, 0, 0, 0, time.UTC))
 			pan, _ := card.ParsePAN("4970100000000055")
 			req := vault.TokenizeRequest{ShopID: shopID, Mode: "TEST", Token: "CUST42", PAN: pan, Expiry: card.Expiry{Month: 12, Year: 2032}}
 			if _, err := v.TokenizeNow(ctx, req); !errors.Is(err, vault.ErrTokenExists) {
