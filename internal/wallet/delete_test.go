@@ -70,7 +70,7 @@ func TestWalletDeleteAnswers(t *testing.T) {
 			return e.formToken(walletPayment(900, "del-"+string(rune('a'+n)), "cust-1"))
 		}
 		status := func(tok vault.Token) vault.Status {
-			got, err := e.vault.Get(e.ctx(), tok.ShopID, tok.Value)
+			got, err := e.vault.Get(e.ctx(), tok.ShopID, tok.Mode, tok.Value)
 			if err != nil {
 				t.Fatal(err)
 			}
