@@ -692,7 +692,12 @@ func cancelTx(tx *sql.Tx, r *store.SubscriptionRecord, termination, now time.Tim
 	if termination.After(now) {
 		when = termination
 	}
-	r.CancelDate = when
+	// A termination date that has passed stays the cancelDate: only
+	// Token/Cancel stops such a subscription (Subscription/Cancel refuses
+	// it), to end the retries of the instalments due before that date.
+	if r.CancelDate.IsZero() || r.CancelDate.After(now) {
+		r.CancelDate = when
+	}
 	if !r.NextDueAt.IsZero() && r.NextDueAt.After(when) {
 		r.NextDueAt = time.Time{}
 	}
@@ -720,7 +725,8 @@ func (s *Service) ActiveOnToken(ctx context.Context, shopID, mode, token string)
 
 // CancelForToken cancels now every subscription of a shop's mode paid with
 // token that is not cancelled yet (Token/Cancel: subscriptions on a
-// cancelled token stop). It returns how many it cancelled.
+// cancelled token stop). It returns how many it cancelled (not counting
+// those whose termination date had passed, whose retries it stops).
 func (s *Service) CancelForToken(ctx context.Context, shopID, mode, token string) (int, error) {
 	n := 0
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
@@ -745,13 +751,19 @@ func (s *Service) CancelForTokenTx(ctx context.Context, tx *sql.Tx, shopID, mode
 	n := 0
 	for i := range subs {
 		r := &subs[i]
-		if r.Status == StatusCancelled || (!r.CancelDate.IsZero() && !r.CancelDate.After(now)) {
+		// One whose termination date has passed is stopped too: its
+		// status stays ACTIVE while instalments due before that date wait
+		// for a retry, which Token/Reactivate would otherwise let charge.
+		if r.Status == StatusCancelled {
 			continue
 		}
+		ended := !r.CancelDate.IsZero() && !r.CancelDate.After(now)
 		if err := cancelTx(tx, r, time.Time{}, now); err != nil {
 			return n, err
 		}
-		n++
+		if !ended {
+			n++
+		}
 	}
 	return n, nil
 }
