@@ -698,6 +698,15 @@ func cancelTx(tx *sql.Tx, r *store.SubscriptionRecord, termination, now time.Tim
 	if r.CancelDate.IsZero() || r.CancelDate.After(now) {
 		r.CancelDate = when
 	}
+	if r.NextDueAt.IsZero() && when.After(now) {
+		// An earlier termination date may have ended the schedule before
+		// its next date: a later one brings back the dates up to it.
+		if rule, err := ParseRule(r.RRule); err == nil {
+			if next, ok := rule.Next(r.ScheduleStart, r.LastDueAt, r.ScheduleDone); ok {
+				r.NextDueAt = next
+			}
+		}
+	}
 	if !r.NextDueAt.IsZero() && r.NextDueAt.After(when) {
 		r.NextDueAt = time.Time{}
 	}

@@ -56,3 +56,31 @@ func TestTokenCancelStopsRetriesAfterTermination(t *testing.T) {
 		}
 	})
 }
+
+// A second Subscription/Cancel with a later termination date than the
+// first brings back the instalments due up to it. Before the fix, the
+// first termination date, before the next instalment, had cleared the
+// schedule: the later date was shown as cancelDate but the instalments
+// before it were never charged.
+func TestLaterTerminationDateChargesUpToIt(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		tok := e.token(cardOK)
+		sub := e.create(CreateInput{Amount: 800, PaymentMethodToken: tok, RRule: "FREQ=MONTHLY;COUNT=12"})
+		e.run(1) // March 10
+		if _, err := e.svc.Cancel(e.ctx(), e.shop.ID, shop.ModeTest, sub.ID, tok, date("2030-04-05")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.svc.Cancel(e.ctx(), e.shop.ID, shop.ModeTest, sub.ID, tok, date("2030-05-15"))
+		if err != nil || !got.CancelDate.Equal(date("2030-05-15")) {
+			t.Fatalf("second Cancel = %+v, %v", got, err)
+		}
+		e.clk.Set(date("2030-04-10").Add(9 * time.Hour))
+		e.run(1)
+		e.clk.Set(date("2030-07-01"))
+		e.run(1)
+		if got := dueDates(e.instalments(sub)); got != "2030-03-10 2030-04-10 2030-05-10" {
+			t.Fatalf("due dates %s", got)
+		}
+	})
+}
