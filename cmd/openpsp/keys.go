@@ -29,6 +29,10 @@ func keys(ctx context.Context, args []string) error {
 	if err := unknownSubcommand("keys", args, []string{"generate", "status", "rotate", "rewrap"}, keysUsage); err != nil {
 		return err
 	}
+	if asksHelp(args[1:]) {
+		_, err := helpOnly([]string{"-h"}, keysUsage)
+		return err
+	}
 	if len(args) > 1 {
 		return wrongInput("keys "+args[0], fmt.Errorf("unexpected arguments %q", args[1:]), keysUsage)
 	}

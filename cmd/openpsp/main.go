@@ -128,6 +128,14 @@ func usage() {
 	fmt.Fprintln(os.Stderr, "\nEvery command reads the OPENPSP_* environment (see README). `openpsp serve -help` lists the flags.")
 }
 
+// asksHelp reports whether args hold a help flag (-h, -help, --help)
+// anywhere: a subcommand's help comes before its arguments are checked
+// (`shops show -h` is no shop id) and before the database is opened. A
+// word without a leading dash ("help") may be a name and does not count.
+func asksHelp(args []string) bool {
+	return slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") && isHelp(a) })
+}
+
 func isHelp(arg string) bool {
 	switch arg {
 	case "help", "-h", "-help", "--help":

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"slices"
-	"strings"
 
 	"github.com/openpsp/openpsp/internal/ogone"
 )
@@ -20,7 +18,7 @@ func ogoneCmd(ctx context.Context, args []string) error {
 	}
 	// `ogone errors -h`: the help, before the database is opened (a
 	// "help" word may be a template's or a shop's name; -h never is).
-	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") && isHelp(a) }) {
+	if asksHelp(args) {
 		_, err := helpOnly([]string{"-h"}, ogone.CLIUsage)
 		return err
 	}

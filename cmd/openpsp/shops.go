@@ -157,6 +157,10 @@ func shops(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, shopsUsage); ok {
 		return err
 	}
+	if asksHelp(args[1:]) {
+		_, err := helpOnly([]string{"-h"}, shopsUsage)
+		return err
+	}
 	cfg, err := commandConfig()
 	if err != nil {
 		return err
