@@ -334,6 +334,18 @@ func TestCommandsNameAWrongWord(t *testing.T) {
 		// The same for notifications and ogone.
 		{[]string{"notifications", "frob"}, `openpsp notifications: unknown command "frob"`},
 		{[]string{"ogone", "frob"}, `openpsp ogone: unknown command "frob"`},
+		// shops printed its usage alone (exit 2); ogone printed
+		// "openpsp: usage: …" after looking for the database, exit 1.
+		{[]string{"shops", "frob"}, `openpsp shops: unknown command "frob"`},
+		{[]string{"shops", "list", "extra"}, `openpsp shops list: unexpected arguments ["extra"]`},
+		{[]string{"shops", "show", "12345678", "extra"}, `openpsp shops show: unexpected arguments ["extra"]`},
+		{[]string{"shops", "show"}, `openpsp shops show: give the shop id`},
+		{[]string{"ogone", "templates"}, `openpsp ogone templates: give list, upload, show or delete and the shop id`},
+		{[]string{"ogone", "templates", "frob", "12345678"}, `openpsp ogone templates: unknown command "frob"`},
+		{[]string{"ogone", "templates", "show", "12345678"}, `openpsp ogone templates show: give SHOPID NAME`},
+		{[]string{"ogone", "settings", "show"}, `openpsp ogone settings: give show or set and the shop id`},
+		{[]string{"ogone", "settings", "show", "12345678", "extra"}, `openpsp ogone settings show: unexpected arguments ["extra"]`},
+		{[]string{"ogone", "errors", "-limit", "x"}, `openpsp ogone errors: invalid value "x" for flag -limit`},
 	} {
 		out, err := helpText(t, c.args...)
 		if !errors.Is(err, errUsage) || !strings.Contains(out, c.want) || !strings.Contains(out, "usage:") || strings.Contains(out, "no OpenPSP database") {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
+	"strings"
 
 	"github.com/openpsp/openpsp/internal/ogone"
 )
@@ -21,6 +24,14 @@ func ogoneCmd(ctx context.Context, args []string) error {
 	if asksHelp(args) {
 		_, err := helpOnly([]string{"-h"}, ogone.CLIUsage)
 		return err
+	}
+	// A wrong command line is named before the database is looked for.
+	if err := ogone.CheckCLI(args); err != nil {
+		if !errors.Is(err, ogone.ErrCLIUsage) {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "openpsp %v\n\n%s\n", err, strings.TrimSpace(ogone.CLIUsage))
+		return errUsage
 	}
 	a, _, err := openForCommand(ctx, nil)
 	if err != nil {

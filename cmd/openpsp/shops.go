@@ -157,6 +157,9 @@ func shops(ctx context.Context, args []string) error {
 	if ok, err := helpOnly(args, shopsUsage); ok {
 		return err
 	}
+	if err := unknownSubcommand("shops", args, shopsSubcommands, shopsUsage); err != nil {
+		return err
+	}
 	if asksHelp(args[1:]) {
 		_, err := helpOnly([]string{"-h"}, shopsUsage)
 		return err
@@ -223,7 +226,7 @@ func shopsCommand(args []string, production bool) (func(context.Context, *app.Ap
 		}, nil
 	case "list":
 		if len(rest) > 0 {
-			return nil, usageErr()
+			return nil, usageErr(sub, fmt.Sprintf("unexpected arguments %q", rest))
 		}
 		return func(ctx context.Context, a *app.App) error {
 			list, err := a.Shops.List(ctx)
@@ -238,8 +241,11 @@ func shopsCommand(args []string, production bool) (func(context.Context, *app.Ap
 			return tw.Flush()
 		}, nil
 	case "show":
-		if len(rest) != 1 {
-			return nil, usageErr()
+		if len(rest) == 0 {
+			return nil, usageErr(sub, "give the shop id")
+		}
+		if len(rest) > 1 {
+			return nil, usageErr(sub, fmt.Sprintf("unexpected arguments %q", rest[1:]))
 		}
 		id := rest[0]
 		if err := checkShopID(id); err != nil {
@@ -260,7 +266,7 @@ func shopsCommand(args []string, production bool) (func(context.Context, *app.Ap
 		}
 		modeFlag := fs.String("mode", def, usage)
 		if len(rest) < 1 {
-			return nil, usageErr()
+			return nil, usageErr(sub, "give the shop id")
 		}
 		if err := parseShopsFlags(fs, rest[1:]); err != nil {
 			return nil, err
@@ -296,7 +302,7 @@ func shopsCommand(args []string, production bool) (func(context.Context, *app.Ap
 		rotate := fs.Bool("rotate", false, "make a new secret; the previous one stays valid for -overlap")
 		overlap := fs.Duration("overlap", shop.DefaultWebhookOverlap, "how long the previous secret keeps signing after a rotation")
 		if len(rest) < 1 {
-			return nil, usageErr()
+			return nil, usageErr(sub, "give the shop id")
 		}
 		if err := parseShopsFlags(fs, rest[1:]); err != nil {
 			return nil, err
@@ -337,7 +343,7 @@ func shopsCommand(args []string, production bool) (func(context.Context, *app.Ap
 	case "set":
 		return shopsSet(rest, production)
 	}
-	return nil, usageErr()
+	return nil, usageErr(sub, "unknown command")
 }
 
 // shopsDirectLinkPassword checks the arguments of `openpsp shops
@@ -347,7 +353,7 @@ func shopsCommand(args []string, production bool) (func(context.Context, *app.Ap
 // would show it) and is never printed, except a generated one, once.
 func shopsDirectLinkPassword(args []string) (func(context.Context, *app.App) error, error) {
 	if len(args) < 1 {
-		return nil, usageErr()
+		return nil, usageErr("directlink-password", "give the shop id")
 	}
 	if isHelp(args[0]) {
 		fmt.Fprintln(os.Stderr, shopsUsage)
@@ -440,7 +446,7 @@ func checkShopID(id string) error {
 // "set") and returns the change they make.
 func shopsSet(args []string, production bool) (func(context.Context, *app.App) error, error) {
 	if len(args) < 2 {
-		return nil, usageErr()
+		return nil, usageErr("set", "give the shop id and one or more name=value settings")
 	}
 	id := args[0]
 	if err := checkShopID(id); err != nil {
@@ -524,9 +530,10 @@ func parseShopsFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func usageErr() error {
-	fmt.Fprintln(os.Stderr, shopsUsage)
-	return errUsage
+// usageErr names what is wrong with the words of `openpsp shops sub`,
+// then shows the usage.
+func usageErr(sub, mistake string) error {
+	return wrongInput("shops "+sub, errors.New(mistake), shopsUsage)
 }
 
 func printCredentials(c shop.Credentials) {

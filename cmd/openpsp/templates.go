@@ -25,7 +25,7 @@ func shopTemplate(args []string) (func(context.Context, *app.App) error, error) 
 	textFile := fs.String("text", "", "file of the text part, or of the SMS (\"-\" reads stdin)")
 	del := fs.Bool("delete", false, "remove the shop's wording: back to the built-in one")
 	if len(args) < 3 {
-		return nil, usageErr()
+		return nil, usageErr("template", "give SHOP_ID TEMPLATE LANG")
 	}
 	if err := parseShopsFlags(fs, args[3:]); err != nil {
 		return nil, err

@@ -289,19 +289,49 @@ func errorsFlags() (*flag.FlagSet, *int) {
 	return fs, fs.Int("limit", 50, "how many entries to list, newest first")
 }
 
-// RunCLI runs `openpsp ogone ARGS…` (args without "ogone"), writing to out.
-func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out io.Writer) error {
-	usage := errors.New(strings.TrimSpace(CLIUsage))
-	// badFlags names what did not parse (a flag's value, an unknown flag,
-	// a stray word), then the usage: the usage alone hid the mistake.
-	badFlags := func(fs *flag.FlagSet, err error) error {
-		if err == nil {
-			err = fmt.Errorf("unexpected arguments %q (flags start with -)", fs.Args())
-		}
-		return fmt.Errorf("ogone %s: %w\n\n%s", fs.Name(), err, strings.TrimSpace(CLIUsage))
+// ErrCLIUsage marks an error of CheckCLI and RunCLI in the command line
+// itself (a missing or unknown word, a flag that does not parse), which
+// the command answers as a usage error, not as a failure.
+var ErrCLIUsage = errors.New("wrong command line")
+
+// cliUsageError names what is wrong with the words of `openpsp ogone cmd`.
+type cliUsageError struct {
+	cmd string
+	err error
+}
+
+func (e cliUsageError) Error() string {
+	return strings.TrimSpace("ogone "+e.cmd) + ": " + e.err.Error()
+}
+func (e cliUsageError) Is(target error) bool { return target == ErrCLIUsage }
+
+// badFlags names what did not parse in fs (a flag's value, an unknown
+// flag, a stray word when err is nil).
+func badFlags(fs *flag.FlagSet, err error) error {
+	if err == nil {
+		err = fmt.Errorf("unexpected arguments %q (flags start with -)", fs.Args())
 	}
+	return cliUsageError{fs.Name(), err}
+}
+
+// errorsArgs splits the words after `errors`: an optional shop id, then
+// the flags.
+func errorsArgs(rest []string) (shopID string, flags []string) {
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		return rest[0], rest[1:]
+	}
+	return "", rest
+}
+
+// cliWords are the words each `templates` subcommand takes after it.
+var cliWords = map[string]string{"list": "SHOPID", "upload": "SHOPID NAME FILE", "show": "SHOPID NAME", "delete": "SHOPID NAME"}
+
+// CheckCLI checks the words and flags of `openpsp ogone ARGS…` (args
+// without "ogone") without a database, so that a mistyped command line is
+// named (errors.Is ErrCLIUsage) before the database is looked for.
+func CheckCLI(args []string) error {
 	if len(args) == 0 {
-		return usage
+		return cliUsageError{"", errors.New("give templates, settings or errors")}
 	}
 	if err := cliargs.CheckUTF8("ogone", args); err != nil {
 		return err
@@ -309,8 +339,57 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 	switch args[0] {
 	case "templates":
 		if len(args) < 3 {
-			return usage
+			return cliUsageError{"templates", errors.New("give list, upload, show or delete and the shop id")}
 		}
+		words, ok := cliWords[args[1]]
+		if !ok {
+			return cliUsageError{"templates", fmt.Errorf("unknown command %q", args[1])}
+		}
+		if len(args)-2 != len(strings.Fields(words)) {
+			return cliUsageError{"templates " + args[1], errors.New("give " + words)}
+		}
+	case "settings":
+		if len(args) < 3 {
+			return cliUsageError{"settings", errors.New("give show or set and the shop id")}
+		}
+		switch args[1] {
+		case "show":
+			if len(args) > 3 {
+				return cliUsageError{"settings show", fmt.Errorf("unexpected arguments %q", args[3:])}
+			}
+		case "set":
+			fs, _ := settingsSetFlags()
+			if err := fs.Parse(args[3:]); err != nil || fs.NArg() != 0 {
+				return badFlags(fs, err)
+			}
+		default:
+			return cliUsageError{"settings", fmt.Errorf("unknown command %q", args[1])}
+		}
+	case "errors":
+		fs, _ := errorsFlags()
+		_, rest := errorsArgs(args[1:])
+		if err := fs.Parse(rest); err != nil || fs.NArg() != 0 {
+			return badFlags(fs, err)
+		}
+	default:
+		return cliUsageError{"", fmt.Errorf("unknown command %q", args[0])}
+	}
+	return nil
+}
+
+// RunCLI runs `openpsp ogone ARGS…` (args without "ogone"), writing to out.
+// A wrong command line (CheckCLI) is named, then the usage follows.
+func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out io.Writer) error {
+	if err := CheckCLI(args); err != nil {
+		if errors.Is(err, ErrCLIUsage) {
+			return fmt.Errorf("%w\n\n%s", err, strings.TrimSpace(CLIUsage))
+		}
+		return err
+	}
+	// CheckCLI has checked the words: what follows reads them.
+	usage := cliUsageError{args[0], errors.New("unexpected command line")}
+	switch args[0] {
+	case "templates":
 		shopID := args[2]
 		switch {
 		case args[1] == "list" && len(args) == 3:
@@ -357,15 +436,9 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 		}
 		return usage
 	case "settings":
-		if len(args) < 3 {
-			return usage
-		}
 		shopID := args[2]
 		switch args[1] {
 		case "show":
-			if len(args) != 3 {
-				return usage
-			}
 		case "set":
 			fs, f := settingsSetFlags()
 			fa, optIn, rf, mode, eci, op, cs := f.frameAncestors, f.aliasOptIn, f.returnFields, f.mode, f.defaultECI, f.defaultOperation, f.charset
@@ -434,11 +507,7 @@ func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out 
 		return printSettings(out, s)
 	case "errors":
 		fs, limit := errorsFlags()
-		rest := args[1:]
-		shopID := ""
-		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-			shopID, rest = rest[0], rest[1:]
-		}
+		shopID, rest := errorsArgs(args[1:])
 		if err := fs.Parse(rest); err != nil || fs.NArg() != 0 {
 			return badFlags(fs, err)
 		}
