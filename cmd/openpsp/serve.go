@@ -18,7 +18,7 @@ import (
 )
 
 func serve(ctx context.Context, args []string) error {
-	cfg, err := config.Load(args, os.Getenv)
+	cfg, err := loadCommandLine("openpsp serve", args)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func logAlways(log *slog.Logger, msg string, attrs ...slog.Attr) {
 }
 
 func migrate(ctx context.Context, args []string) error {
-	cfg, err := config.LoadCommand("openpsp migrate", args, os.Getenv)
+	cfg, err := loadCommandLine("openpsp migrate", args)
 	if err != nil {
 		return err
 	}
@@ -164,6 +164,18 @@ func migrate(ctx context.Context, args []string) error {
 	defer a.Close()
 	fmt.Printf("database schema is up to date (%s)\n", a.DB.Dialect())
 	return nil
+}
+
+// loadCommandLine is the configuration of serve or migrate (name) from the
+// environment and args. A wrong command line is a usage error, named last:
+// an unknown flag's name is otherwise above the whole flag list.
+func loadCommandLine(name string, args []string) (config.Config, error) {
+	cfg, err := config.LoadCommand(name, args, os.Getenv)
+	if errors.Is(err, config.ErrArgs) {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return cfg, errUsage
+	}
+	return cfg, err
 }
 
 func printVersion(_ context.Context, args []string) error {

@@ -49,3 +49,32 @@ func TestSubcommandHelpExitsZero(t *testing.T) {
 		t.Errorf("a help request opened the database (%s: %v)", dir, err)
 	}
 }
+
+// `openpsp serve -bogus`, `openpsp migrate extra` … exited 1, as a failure,
+// where every other command's unknown flag or stray word exits 2 (a usage
+// error, see exitCode); the mistake is named last, after the flags.
+func TestServeAndMigrateCommandLineMistakesExitTwo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("OPENPSP_DATA_DIR", dir)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-bogus"}, "openpsp serve: flag provided but not defined: -bogus"},
+		{[]string{"serve", "-addr"}, "openpsp serve: flag needs an argument: -addr"},
+		{[]string{"serve", "extra"}, `openpsp serve: unexpected arguments: extra`},
+		{[]string{"migrate", "-bogus"}, "openpsp migrate: flag provided but not defined: -bogus"},
+		{[]string{"migrate", "extra"}, `openpsp migrate: unexpected arguments: extra`},
+	} {
+		out, err := helpText(t, c.args...)
+		if code := exitCode(err); code != 2 {
+			t.Errorf("openpsp %s: exit %d (%v), want 2", strings.Join(c.args, " "), code, err)
+		}
+		if lines := strings.Split(strings.TrimSpace(out), "\n"); !strings.Contains(lines[len(lines)-1], c.want) {
+			t.Errorf("openpsp %s: the last line is not %q:\n%s", strings.Join(c.args, " "), c.want, out)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a wrong command line opened the database (%s: %v)", dir, err)
+	}
+}

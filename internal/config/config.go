@@ -136,13 +136,26 @@ func LoadCommand(name string, args []string, getenv func(string) string) (Config
 		fs.Func(v.Flag, flagUsage(v), func(s string) error { raw[v.Flag] = s; return nil })
 	}
 	if err := fs.Parse(args); err != nil {
-		return Config{}, err
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, argsError{err}
 	}
 	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return Config{}, argsError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
 	}
 	return fromRaw(raw)
 }
+
+// ErrArgs marks an error of LoadCommand in the command line itself (an
+// unknown flag, a flag without its value, a stray word), not in the
+// configuration's values: the command exits as for a usage error.
+var ErrArgs = errors.New("wrong command line")
+
+type argsError struct{ error }
+
+func (e argsError) Unwrap() error        { return e.error }
+func (e argsError) Is(target error) bool { return target == ErrArgs }
 
 // usageOutput is where -help prints the flags when set (tests); nil is the
 // process's os.Stderr at the time of the call.
