@@ -346,6 +346,13 @@ func TestCommandsNameAWrongWord(t *testing.T) {
 		{[]string{"ogone", "settings", "show"}, `openpsp ogone settings: give show or set and the shop id`},
 		{[]string{"ogone", "settings", "show", "12345678", "extra"}, `openpsp ogone settings show: unexpected arguments ["extra"]`},
 		{[]string{"ogone", "errors", "-limit", "x"}, `openpsp ogone errors: invalid value "x" for flag -limit`},
+		// notifications looked for the database first, then exited 1.
+		{[]string{"notifications", "list", "--since", "xx"}, `openpsp notifications list: invalid value "xx" for flag -since`},
+		{[]string{"notifications", "list", "DEAD"}, `openpsp notifications list: unexpected arguments ["DEAD"]`},
+		{[]string{"notifications", "list", "--status", "BOGUS"}, `openpsp notifications list: unknown status "BOGUS"`},
+		{[]string{"notifications", "show"}, `openpsp notifications show: give one message id`},
+		{[]string{"notifications", "retry"}, `openpsp notifications retry: give message ids, a filter, or --all`},
+		{[]string{"notifications", "retry", "--status", "DELIVERED"}, `openpsp notifications retry: sending delivered messages again needs their ids`},
 	} {
 		out, err := helpText(t, c.args...)
 		if !errors.Is(err, errUsage) || !strings.Contains(out, c.want) || !strings.Contains(out, "usage:") || strings.Contains(out, "no OpenPSP database") {

@@ -30,6 +30,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/openpsp/openpsp/internal/cliargs"
 )
 
 func main() {
@@ -168,6 +170,17 @@ func unknownSubcommand(cmd string, args, known []string, usage string) error {
 		return nil
 	}
 	return wrongInput(cmd, fmt.Errorf("unknown command %q", args[0]), usage)
+}
+
+// commandLine answers err, a package's check of a command line: a mistake
+// in it (cliargs.ErrUsage) is named on stderr, then usage, and is a usage
+// error; another error (text that is not UTF-8) stays as it is.
+func commandLine(err error, usage string) error {
+	if !errors.Is(err, cliargs.ErrUsage) {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "openpsp %v\n\n%s\n", err, strings.TrimSpace(usage))
+	return errUsage
 }
 
 // wrongInput names an operator's mistake (an unknown word, a flag's value,

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/openpsp/openpsp/internal/ogone"
 )
@@ -26,12 +23,8 @@ func ogoneCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	// A wrong command line is named before the database is looked for.
-	if err := ogone.CheckCLI(args); err != nil {
-		if !errors.Is(err, ogone.ErrCLIUsage) {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "openpsp %v\n\n%s\n", err, strings.TrimSpace(ogone.CLIUsage))
-		return errUsage
+	if err := commandLine(ogone.CheckCLI(args), ogone.CLIUsage); err != nil {
+		return err
 	}
 	a, _, err := openForCommand(ctx, nil)
 	if err != nil {

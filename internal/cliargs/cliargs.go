@@ -3,6 +3,7 @@
 package cliargs
 
 import (
+	"errors"
 	"fmt"
 	"unicode/utf8"
 )
@@ -19,3 +20,23 @@ func CheckUTF8(cmd string, args []string) error {
 	}
 	return nil
 }
+
+// ErrUsage marks an error in a command line itself (a missing or unknown
+// word, a flag that does not parse, a value no record can have): the
+// command answers it as a usage error, before any database is opened.
+var ErrUsage = errors.New("wrong command line")
+
+// Usage is a mistake in the command line of cmd ("ogone templates"); its
+// message is "cmd: mistake", and errors.Is(err, ErrUsage) holds.
+func Usage(cmd string, mistake error) error {
+	return usageError{cmd, mistake}
+}
+
+type usageError struct {
+	cmd string
+	err error
+}
+
+func (e usageError) Error() string        { return e.cmd + ": " + e.err.Error() }
+func (e usageError) Unwrap() error        { return e.err }
+func (e usageError) Is(target error) bool { return target == ErrUsage }

@@ -289,29 +289,13 @@ func errorsFlags() (*flag.FlagSet, *int) {
 	return fs, fs.Int("limit", 50, "how many entries to list, newest first")
 }
 
-// ErrCLIUsage marks an error of CheckCLI and RunCLI in the command line
-// itself (a missing or unknown word, a flag that does not parse), which
-// the command answers as a usage error, not as a failure.
-var ErrCLIUsage = errors.New("wrong command line")
-
-// cliUsageError names what is wrong with the words of `openpsp ogone cmd`.
-type cliUsageError struct {
-	cmd string
-	err error
-}
-
-func (e cliUsageError) Error() string {
-	return strings.TrimSpace("ogone "+e.cmd) + ": " + e.err.Error()
-}
-func (e cliUsageError) Is(target error) bool { return target == ErrCLIUsage }
-
 // badFlags names what did not parse in fs (a flag's value, an unknown
 // flag, a stray word when err is nil).
 func badFlags(fs *flag.FlagSet, err error) error {
 	if err == nil {
 		err = fmt.Errorf("unexpected arguments %q (flags start with -)", fs.Args())
 	}
-	return cliUsageError{fs.Name(), err}
+	return cliargs.Usage("ogone "+fs.Name(), err)
 }
 
 // errorsArgs splits the words after `errors`: an optional shop id, then
@@ -328,10 +312,10 @@ var cliWords = map[string]string{"list": "SHOPID", "upload": "SHOPID NAME FILE",
 
 // CheckCLI checks the words and flags of `openpsp ogone ARGS…` (args
 // without "ogone") without a database, so that a mistyped command line is
-// named (errors.Is ErrCLIUsage) before the database is looked for.
+// named (errors.Is cliargs.ErrUsage) before the database is looked for.
 func CheckCLI(args []string) error {
 	if len(args) == 0 {
-		return cliUsageError{"", errors.New("give templates, settings or errors")}
+		return cliargs.Usage("ogone", errors.New("give templates, settings or errors"))
 	}
 	if err := cliargs.CheckUTF8("ogone", args); err != nil {
 		return err
@@ -339,23 +323,23 @@ func CheckCLI(args []string) error {
 	switch args[0] {
 	case "templates":
 		if len(args) < 3 {
-			return cliUsageError{"templates", errors.New("give list, upload, show or delete and the shop id")}
+			return cliargs.Usage("ogone templates", errors.New("give list, upload, show or delete and the shop id"))
 		}
 		words, ok := cliWords[args[1]]
 		if !ok {
-			return cliUsageError{"templates", fmt.Errorf("unknown command %q", args[1])}
+			return cliargs.Usage("ogone templates", fmt.Errorf("unknown command %q", args[1]))
 		}
 		if len(args)-2 != len(strings.Fields(words)) {
-			return cliUsageError{"templates " + args[1], errors.New("give " + words)}
+			return cliargs.Usage("ogone templates "+args[1], errors.New("give "+words))
 		}
 	case "settings":
 		if len(args) < 3 {
-			return cliUsageError{"settings", errors.New("give show or set and the shop id")}
+			return cliargs.Usage("ogone settings", errors.New("give show or set and the shop id"))
 		}
 		switch args[1] {
 		case "show":
 			if len(args) > 3 {
-				return cliUsageError{"settings show", fmt.Errorf("unexpected arguments %q", args[3:])}
+				return cliargs.Usage("ogone settings show", fmt.Errorf("unexpected arguments %q", args[3:]))
 			}
 		case "set":
 			fs, _ := settingsSetFlags()
@@ -363,7 +347,7 @@ func CheckCLI(args []string) error {
 				return badFlags(fs, err)
 			}
 		default:
-			return cliUsageError{"settings", fmt.Errorf("unknown command %q", args[1])}
+			return cliargs.Usage("ogone settings", fmt.Errorf("unknown command %q", args[1]))
 		}
 	case "errors":
 		fs, _ := errorsFlags()
@@ -372,7 +356,7 @@ func CheckCLI(args []string) error {
 			return badFlags(fs, err)
 		}
 	default:
-		return cliUsageError{"", fmt.Errorf("unknown command %q", args[0])}
+		return cliargs.Usage("ogone", fmt.Errorf("unknown command %q", args[0]))
 	}
 	return nil
 }
@@ -381,13 +365,13 @@ func CheckCLI(args []string) error {
 // A wrong command line (CheckCLI) is named, then the usage follows.
 func (a *Admin) RunCLI(ctx context.Context, args []string, stdin io.Reader, out io.Writer) error {
 	if err := CheckCLI(args); err != nil {
-		if errors.Is(err, ErrCLIUsage) {
+		if errors.Is(err, cliargs.ErrUsage) {
 			return fmt.Errorf("%w\n\n%s", err, strings.TrimSpace(CLIUsage))
 		}
 		return err
 	}
 	// CheckCLI has checked the words: what follows reads them.
-	usage := cliUsageError{args[0], errors.New("unexpected command line")}
+	usage := cliargs.Usage("ogone "+args[0], errors.New("unexpected command line"))
 	switch args[0] {
 	case "templates":
 		shopID := args[2]

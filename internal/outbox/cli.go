@@ -37,14 +37,28 @@ OPENPSP_NOTIFICATION_RETENTION_MONTHS (13 by default) after they ended, then
 deleted: retry re-drives or resends them only until then.
 `
 
-// CLI runs `openpsp notifications …` (args after "notifications").
-func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Writer) error {
+// CheckCLI checks `openpsp notifications ARGS…` (args after
+// "notifications") without a store, so that a mistake in it is named
+// (errors.Is cliargs.ErrUsage) before the database is looked for.
+func CheckCLI(args []string) error {
+	_, err := parseCLI(args, time.Time{}, io.Discard)
+	return err
+}
+
+// parseCLI parses and checks args for CLI and returns the filter they
+// give, with the ids given to show and retry; an asked-for help prints
+// CLIUsage on w and is flag.ErrHelp. now dates --since.
+func parseCLI(args []string, now time.Time, w io.Writer) (Filter, error) {
 	if len(args) == 0 {
 		fmt.Fprint(w, CLIUsage)
-		return errors.New("notifications: missing command")
+		return Filter{}, cliargs.Usage("notifications", errors.New("missing command"))
 	}
 	if err := cliargs.CheckUTF8("notifications", args); err != nil {
-		return err
+		return Filter{}, err
+	}
+	if !slices.Contains([]string{"list", "show", "retry"}, args[0]) {
+		fmt.Fprint(w, CLIUsage)
+		return Filter{}, cliargs.Usage("notifications", fmt.Errorf("unknown command %q", args[0]))
 	}
 	fs := flag.NewFlagSet("notifications "+args[0], flag.ContinueOnError)
 	// The caller prints the error once; the usage is CLIUsage, which says
@@ -68,9 +82,9 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(w, CLIUsage)
-			return err
+			return Filter{}, err
 		}
-		return fmt.Errorf("notifications %s: %w (openpsp notifications -h lists the flags)", args[0], err)
+		return Filter{}, cliargs.Usage("notifications "+args[0], fmt.Errorf("%w (openpsp notifications -h lists the flags)", err))
 	}
 	f := Filter{ShopID: *shopID, Channel: *channel, Event: *event, Limit: *limit}
 	if *status != "" {
@@ -82,15 +96,43 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 		f.Since = now.Add(-since)
 	}
 	if err := checkStatuses(f.Statuses); err != nil {
-		return fmt.Errorf("notifications %s: %w", args[0], err)
+		return Filter{}, cliargs.Usage("notifications "+args[0], err)
 	}
 	switch args[0] {
 	case "list":
 		// A stray word ("list DEAD" for "list --status DEAD") must not
 		// list every message as if it narrowed them.
 		if fs.NArg() > 0 {
-			return fmt.Errorf("notifications list: unexpected arguments %q (filters are flags: --status DEAD …)", fs.Args())
+			return Filter{}, cliargs.Usage("notifications list", fmt.Errorf("unexpected arguments %q (filters are flags: --status DEAD …)", fs.Args()))
 		}
+	case "show":
+		if fs.NArg() != 1 {
+			return Filter{}, cliargs.Usage("notifications show", errors.New("give one message id"))
+		}
+		f.IDs = fs.Args()
+	case "retry":
+		f.IDs = fs.Args()
+		f.Limit = 0
+		if len(f.IDs) == 0 && !*all && f.ShopID == "" && f.Channel == "" && f.Event == "" && len(f.Statuses) == 0 && f.Since.IsZero() {
+			return Filter{}, cliargs.Usage("notifications retry", errors.New("give message ids, a filter, or --all"))
+		}
+		// Delivered messages go to their buyers and merchants a second
+		// time: a status (or filter) alone must not pick all of them.
+		if len(f.IDs) == 0 && !*all && slices.Contains(f.Statuses, StatusDelivered) {
+			return Filter{}, cliargs.Usage("notifications retry", errors.New("sending delivered messages again needs their ids, or --all (with the filters that narrow it)"))
+		}
+	}
+	return f, nil
+}
+
+// CLI runs `openpsp notifications …` (args after "notifications").
+func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Writer) error {
+	f, err := parseCLI(args, now, w)
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "list":
 		es, err := st.ListOutbox(ctx, f)
 		if err != nil {
 			return err
@@ -107,15 +149,12 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 		}
 		return tw.Flush()
 	case "show":
-		if fs.NArg() != 1 {
-			return errors.New("notifications show: give one message id")
-		}
-		es, err := st.ListOutbox(ctx, Filter{IDs: fs.Args()})
+		es, err := st.ListOutbox(ctx, Filter{IDs: f.IDs})
 		if err != nil {
 			return err
 		}
 		if len(es) == 0 {
-			return fmt.Errorf("notifications show: no message %s%s", fs.Arg(0), notKept)
+			return fmt.Errorf("notifications show: no message %s%s", f.IDs[0], notKept)
 		}
 		e := es[0]
 		log, err := st.OutboxAttempts(ctx, e.ID)
@@ -154,16 +193,6 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 		}
 		return tw.Flush()
 	case "retry":
-		f.IDs = fs.Args()
-		f.Limit = 0
-		if len(f.IDs) == 0 && !*all && f.ShopID == "" && f.Channel == "" && f.Event == "" && len(f.Statuses) == 0 && f.Since.IsZero() {
-			return errors.New("notifications retry: give message ids, a filter, or --all")
-		}
-		// Delivered messages go to their buyers and merchants a second
-		// time: a status (or filter) alone must not pick all of them.
-		if len(f.IDs) == 0 && !*all && slices.Contains(f.Statuses, StatusDelivered) {
-			return errors.New("notifications retry: sending delivered messages again needs their ids, or --all (with the filters that narrow it)")
-		}
 		var known []Entry
 		if len(f.IDs) > 0 {
 			// Retry counts what it changed: an id nobody has would
@@ -204,11 +233,8 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 				fmt.Fprintf(w, "not re-driven: %s is %s (%s)\n", e.ID, s, hint)
 			}
 		}
-		return nil
-	default:
-		fmt.Fprint(w, CLIUsage)
-		return fmt.Errorf("notifications: unknown command %q", args[0])
 	}
+	return nil
 }
 
 // notKept follows "no message ID": the id may be mistyped, or the message
