@@ -339,6 +339,14 @@ func (c Config) Validate() error {
 	if c.SMSFormat != "json" && c.SMSFormat != "form" {
 		p = append(p, fmt.Sprintf("OPENPSP_SMS_FORMAT must be json or form, not %q", c.SMSFormat))
 	}
+	// The SMS adapter refuses the same URLs, but only once the database
+	// and the keyring exist. The value is not repeated: it may hold a
+	// password.
+	if c.SMSURL != "" {
+		if u, err := url.Parse(c.SMSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p = append(p, "OPENPSP_SMS_URL must be an http(s) URL with a host, such as https://sms.example/send")
+		}
+	}
 	if c.SMTPURL != "" {
 		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
 			p = append(p, "OPENPSP_SMTP_URL must look like smtp://user:pass@host:587 or smtps://user:pass@host:465")

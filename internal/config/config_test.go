@@ -70,6 +70,8 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"OPENPSP_DATABASE_URL":       {"OPENPSP_DATABASE_URL": "mysql://x"},
 		"OPENPSP_ACQUIRER_TIMEOUT":   {"OPENPSP_ACQUIRER_TIMEOUT": "-1s"},
 		"OPENPSP_SHUTDOWN_DRAIN":     {"OPENPSP_SHUTDOWN_DRAIN": "-1s"},
+		// Refused by the SMS adapter only, once the database was made.
+		"OPENPSP_SMS_URL": {"OPENPSP_SMS_URL": "gateway.example/send"},
 	}
 	for name, e := range cases {
 		_, err := Load(nil, env(e))
