@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -339,9 +340,12 @@ func (c Config) Validate() error {
 	if c.SMSFormat != "json" && c.SMSFormat != "form" {
 		p = append(p, fmt.Sprintf("OPENPSP_SMS_FORMAT must be json or form, not %q", c.SMSFormat))
 	}
-	// The SMS adapter refuses the same URLs, but only once the database
-	// and the keyring exist. The value is not repeated: it may hold a
-	// password.
+	// The email and SMS adapters refuse the same values, but only once the
+	// database and the keyring exist. The SMS URL is not repeated: it may
+	// hold a password.
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		p = append(p, fmt.Sprintf("OPENPSP_MAIL_FROM must be an email address such as %q or no-reply@shop.example, not %q", "Shop <no-reply@shop.example>", c.MailFrom))
+	}
 	if c.SMSURL != "" {
 		if u, err := url.Parse(c.SMSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			p = append(p, "OPENPSP_SMS_URL must be an http(s) URL with a host, such as https://sms.example/send")

@@ -70,8 +70,10 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"OPENPSP_DATABASE_URL":       {"OPENPSP_DATABASE_URL": "mysql://x"},
 		"OPENPSP_ACQUIRER_TIMEOUT":   {"OPENPSP_ACQUIRER_TIMEOUT": "-1s"},
 		"OPENPSP_SHUTDOWN_DRAIN":     {"OPENPSP_SHUTDOWN_DRAIN": "-1s"},
-		// Refused by the SMS adapter only, once the database was made.
-		"OPENPSP_SMS_URL": {"OPENPSP_SMS_URL": "gateway.example/send"},
+		// Refused by the SMS and email adapters only, once the database
+		// was made.
+		"OPENPSP_SMS_URL":   {"OPENPSP_SMS_URL": "gateway.example/send"},
+		"OPENPSP_MAIL_FROM": {"OPENPSP_MAIL_FROM": "not an address"},
 	}
 	for name, e := range cases {
 		_, err := Load(nil, env(e))
