@@ -881,16 +881,15 @@ func debitStatus(t PaymentTx) (int, string) {
 		}
 		return stAuthorised, ncOK
 	case dsCaptured:
-		switch {
-		case t.RefundPending:
-			return stRefundPending, ncOK
-		case t.RefundedAmount > 0:
-			return stRefund, ncOK
-		}
-		return stPaymentDone, ncOK
+		return capturedStatus(t)
 	case dsCaptureFailed:
 		return stPaymentRefused, acquirerNCError(t.AuthResult)
 	case dsCancelled, dsExpired:
+		if t.PartsCaptured > 0 {
+			// The rest deleted after captures in parts: the order is
+			// captured for what they took.
+			return capturedStatus(t)
+		}
 		return stCancelled, ncOK
 	case dsRefused:
 		return stRefused, acquirerNCError(t.AuthResult)
@@ -898,6 +897,18 @@ func debitStatus(t PaymentTx) (int, string) {
 		return stAuthUnknown, ncUncertain
 	}
 	return stInvalid, ncAcquirerUnavailable
+}
+
+// capturedStatus is the status of a captured order: 81 while a refund of
+// one of its captures is pending, 8 once some is refunded, 9 otherwise.
+func capturedStatus(t PaymentTx) (int, string) {
+	switch {
+	case t.RefundPending:
+		return stRefundPending, ncOK
+	case t.RefundedAmount+t.PartsRefunded > 0:
+		return stRefund, ncOK
+	}
+	return stPaymentDone, ncOK
 }
 
 func orderResponse(o Order, t PaymentTx, status int, ncerr string) *ncResponse {
@@ -1060,6 +1071,7 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		status int
 		ncerr  = ncOK
 		what   string
+		made   []string // the transactions the operation made: a part, refunds
 	)
 	switch operation {
 	case "SAL", "SAS":
@@ -1069,22 +1081,35 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		}
 		// No AMOUNT: all of the debit as it is when the capture is
 		// claimed, not as read above (a concurrent update may lower it).
-		tx, err = h.opts.Payments.Capture(ctx, o.ShopID, o.TransactionUUID, amount)
+		// A SAL for less than what is left captures that part and leaves
+		// the rest open (a part of the debit, which comes back: its
+		// status is this capture's); a SAS releases the rest.
+		tx, err = h.opts.Payments.Capture(ctx, o.ShopID, o.TransactionUUID, amount, operation == "SAL")
 		if err == nil {
 			amount = tx.Amount
 			status, ncerr = debitStatus(tx)
 			if status == stRefused {
 				status = stPaymentRefused
 			}
+			if tx.ParentUUID != "" {
+				made = []string{tx.UUID}
+			}
 		}
 	case "RFD", "RFS":
 		what = "refund"
 		// No AMOUNT: what is left of the capture when the refund reserves
 		// it, not as read above (a concurrent refund may have taken some).
-		tx, err = h.opts.Payments.Refund(ctx, o.ShopID, o.TransactionUUID, amount)
+		// An order captured in parts is refunded from each capture as
+		// needed, one refund each.
+		var refunds []PaymentTx
+		refunds, err = h.opts.Payments.Refund(ctx, o.ShopID, o.TransactionUUID, amount)
 		if err == nil {
-			amount = tx.Amount
-			status, ncerr = refundStatus(tx)
+			amount = 0
+			for _, r := range refunds {
+				amount += r.Amount
+				made = append(made, r.UUID)
+			}
+			status, ncerr = refundsStatus(refunds)
 		}
 	case "DEL", "DES":
 		what = "cancel"
@@ -1146,10 +1171,8 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		}
 		return errResp(code, plus)
 	}
-	op := OrderOp{PAYID: o.PAYID, Operation: operation, Amount: amount, Status: status, NCError: ncerr, CreatedAt: h.clock.Now()}
-	if what == "refund" {
-		op.TransactionUUID = tx.UUID
-	}
+	op := OrderOp{PAYID: o.PAYID, Operation: operation, Amount: amount, Status: status, NCError: ncerr, CreatedAt: h.clock.Now(),
+		TransactionUUID: joinUUIDs(made)}
 	op, err = h.opts.Store.InsertOrderOp(ctx, op)
 	if err != nil {
 		h.log.ErrorContext(ctx, "directlink: maintenance record", "err", err)
@@ -1170,13 +1193,12 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 }
 
 // capturedAlready is the NCERRORPLUS of a capture (SAL or SAS) sent for an
-// order that is captured. Ingenico's SAL leaves what it does not capture
-// open for another SAL or a last SAS, and the Ingenico e-commerce modules
-// capture an order in parts that way (DirectLink::createCapture); OpenPSP's
-// payment is captured once, what a partial capture leaves being released
-// then. The answer is 50001127 whatever the amount asked, and says which
-// operation captured the order and that the rest is released, so that the
-// merchant knows the rest cannot be captured any more.
+// order that is captured: its last capture (a SAS, or a SAL of all that
+// was left) closed it. Ingenico's SAL for less than what is left leaves
+// the rest open for another SAL or a last SAS, as OpenPSP's does (a part
+// of the debit); what a partial SAS leaves is released. The answer is
+// 50001127 whatever the amount asked, and says which operation closed the
+// order and whether it released a rest.
 func (h *Handler) capturedAlready(ctx context.Context, o Order, debit PaymentTx) string {
 	by := "its sale (OPERATION SAL)"
 	ops, err := h.opts.Store.OrderOps(ctx, o.PAYID)
@@ -1184,23 +1206,28 @@ func (h *Handler) capturedAlready(ctx context.Context, o Order, debit PaymentTx)
 		h.log.ErrorContext(ctx, "directlink: order ops", "err", err)
 	}
 	for _, op := range ops {
-		if (op.Operation == "SAL" || op.Operation == "SAS") && op.NCError == ncOK {
+		if (op.Operation == "SAL" || op.Operation == "SAS") && op.NCError == ncOK && op.TransactionUUID == "" {
 			by = "PAYIDSUB " + strconv.Itoa(op.PAYIDSUB)
 		}
 	}
 	if debit.AuthAmount > debit.Amount {
-		return "the order was captured in part by " + by + " (" + formatAmount(debit.Amount, debit.Currency) + " " +
-			debit.Currency + ") and the rest of the authorisation released: an order is captured once"
+		return "the order was closed by " + by + " (" + formatAmount(debit.Amount, debit.Currency) + " " +
+			debit.Currency + ") and the rest of the authorisation released: nothing is left to capture"
 	}
-	return "the order was captured by " + by + ": an order is captured once"
+	return "the order was closed by " + by + ": nothing is left to capture"
 }
 
 // settledOpStatus is the status now of a capture (SAL, SAS) or deletion
 // (DEL, DES) answered pending (91, 61): the acquirer could not take it,
 // and the platform made it since (the capture job) or it failed. Its
 // debit tells, the payment being captured or cancelled once. Any other
-// operation keeps the status it was answered (status, ncerr).
+// operation keeps the status it was answered (status, ncerr). An
+// operation that made transactions of its own (a SAL's part, refunds)
+// is told by them (madeStatus).
 func settledOpStatus(op OrderOp, debit PaymentTx, status int, ncerr string) (int, string) {
+	if op.TransactionUUID != "" {
+		return status, ncerr
+	}
 	switch {
 	case status == stPaymentPending && (op.Operation == "SAL" || op.Operation == "SAS"):
 		switch debit.DetailedStatus {
@@ -1216,6 +1243,59 @@ func settledOpStatus(op OrderOp, debit PaymentTx, status int, ncerr string) (int
 	}
 	return status, ncerr
 }
+
+// madeStatus is the status now of the transactions one maintenance
+// operation made: a SAL's part (its capture's status, whatever its money
+// became after: refunds are operations of their own) or the refunds of an
+// RFD or RFS (refundsStatus). One that cannot be read leaves status and
+// ncerr, as answered.
+func (h *Handler) madeStatus(ctx context.Context, shopID string, uuids []string, status int, ncerr string) (int, string) {
+	var refunds []PaymentTx
+	for _, u := range uuids {
+		t, err := h.opts.Payments.Get(ctx, shopID, u)
+		if err != nil {
+			h.log.ErrorContext(ctx, "directlink: operation transaction", "err", err)
+			return status, ncerr
+		}
+		if t.OperationType != operationCredit {
+			return partStatus(t)
+		}
+		refunds = append(refunds, t)
+	}
+	return refundsStatus(refunds)
+}
+
+// partStatus is the status of a SAL's part: its capture's.
+func partStatus(t PaymentTx) (int, string) {
+	switch t.DetailedStatus {
+	case dsCaptured:
+		return stPaymentDone, ncOK
+	case dsCaptureFailed:
+		return stPaymentRefused, acquirerNCError(t.AuthResult)
+	}
+	return debitStatus(t)
+}
+
+// refundsStatus is the status of the refunds one RFD or RFS made (one per
+// capture of an order captured in parts): the least advanced one's, a
+// refund not made (84, 83) before one pending (81) before one done (8),
+// so that 8 says all of it is refunded.
+func refundsStatus(refunds []PaymentTx) (int, string) {
+	rank := map[int]int{stRefundError: 0, stRefundRefused: 1, stRefundPending: 2, stRefund: 3}
+	status, ncerr := stRefund, ncOK
+	for _, r := range refunds {
+		if s, e := refundStatus(r); rank[s] < rank[status] {
+			status, ncerr = s, e
+		}
+	}
+	return status, ncerr
+}
+
+// joinUUIDs writes the transactions a maintenance operation made in its
+// record's TransactionUUID, separated by spaces; splitUUIDs reads them.
+func joinUUIDs(uuids []string) string { return strings.Join(uuids, " ") }
+
+func splitUUIDs(s string) []string { return strings.Fields(s) }
 
 // queryDirect answers an order's status now, or that of one maintenance
 // operation (PAYIDSUB).
@@ -1263,12 +1343,11 @@ func (h *Handler) queryDirect(ctx context.Context, dl dlRequest) *ncResponse {
 				status, ncerr, found = op.Status, op.NCError, true
 				opAmount = op.Amount
 				status, ncerr = settledOpStatus(op, debit, status, ncerr)
-				if op.TransactionUUID != "" {
-					// A refund moves on after its answer (captured,
-					// cancelled, settled by recovery): its status now.
-					if c, err := h.opts.Payments.Get(ctx, o.ShopID, op.TransactionUUID); err == nil {
-						status, ncerr = refundStatus(c)
-					}
+				if uuids := splitUUIDs(op.TransactionUUID); len(uuids) > 0 {
+					// A refund, or a SAL's part, moves on after its
+					// answer (captured, cancelled, settled by the capture
+					// job or recovery): its status now.
+					status, ncerr = h.madeStatus(ctx, o.ShopID, uuids, status, ncerr)
 				}
 			}
 		}

@@ -24,8 +24,10 @@ import (
 // validated and its claim released with a retry time, as V4
 // Transaction/Capture leaves it, and the capture job makes it for the
 // amount answered, after which querydirect says 9 for the order and for
-// the capture's PAYIDSUB. SAS without AMOUNT takes the rest (7.00), SAL
-// with one takes that (5.00). Both engines.
+// the capture's PAYIDSUB. SAS without AMOUNT takes the rest (7.00), SAS
+// with one takes that (5.00) and releases the rest (a SAL for part of what
+// is left captures a part of its own: TestDirectLinkPartialCaptureTheAcquirerCannotTake).
+// Both engines.
 func TestDirectLinkPartialDeletionThenCaptureAtTheAcquirer(t *testing.T) {
 	for _, eng := range storetest.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
@@ -40,9 +42,9 @@ func TestDirectLinkPartialDeletionThenCaptureAtTheAcquirer(t *testing.T) {
 				cents   int64
 			}{
 				{map[string]string{"OPERATION": "SAS"}, "7", 700},
-				{map[string]string{"OPERATION": "SAL", "AMOUNT": "500"}, "5", 500},
+				{map[string]string{"OPERATION": "SAS", "AMOUNT": "500"}, "5", 500},
 			} {
-				orderID := fmt.Sprintf("PDEL-%s-%s", eng.Name, c.capture["OPERATION"])
+				orderID := fmt.Sprintf("PDEL-%s-%s%s", eng.Name, c.capture["OPERATION"], c.capture["AMOUNT"])
 				r := e.order(map[string]string{"ORDERID": orderID, "AMOUNT": "1000", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
 				if r["STATUS"] != "5" {
 					t.Fatalf("%s: authorisation: %v", orderID, r)

@@ -2,7 +2,6 @@ package ogone_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,11 +13,12 @@ import (
 // a partial capture that leaves the rest open for another SAL or a last
 // SAS (DirectLink guide, "Maintenance request"; the Ingenico e-commerce
 // modules' DirectLink::createCapture sends SAL while an amount is left to
-// capture, then SAS). OpenPSP's payment captures once and releases the
-// rest, so the next capture cannot be made: it must answer the same
-// NCERROR whatever its amount, and say why, rather than 50001126
-// "overflow" for an amount within the authorisation and 50001127 for a
-// smaller one.
+// capture, then SAS). The SAS of the rest, as the modules send it,
+// captures it; the order is then closed, and any capture after it answers
+// the same NCERROR whatever its amount, saying which operation closed it,
+// rather than 50001126 "overflow" for an amount within the authorisation
+// and 50001127 for a smaller one. A partial SAS closes the order too,
+// releasing the rest.
 func TestDirectLinkCaptureAfterPartialCapture(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -30,23 +30,37 @@ func TestDirectLinkCaptureAfterPartialCapture(t *testing.T) {
 	if c["STATUS"] != "9" || c["NCERROR"] != "0" || c["amount"] != "4" || c["PAYIDSUB"] != "1" {
 		t.Fatalf("partial capture: %v", c)
 	}
+	// The rest, as the Ingenico modules send it.
+	c = e.direct("maintenancedirect.asp", map[string]string{"PAYID": r["PAYID"], "OPERATION": "SAS", "AMOUNT": "850"})
+	if c["STATUS"] != "9" || c["NCERROR"] != "0" || c["amount"] != "8.5" || c["PAYIDSUB"] != "2" {
+		t.Fatalf("last capture of the rest: %v", c)
+	}
 	for _, next := range []map[string]string{
-		{"OPERATION": "SAS", "AMOUNT": "850"}, // the rest, as the Ingenico modules send it
+		{"OPERATION": "SAS", "AMOUNT": "850"},
 		{"OPERATION": "SAL", "AMOUNT": "100"},
 		{"OPERATION": "SAS"},
 	} {
 		next["PAYID"] = r["PAYID"]
 		m := e.direct("maintenancedirect.asp", next)
 		if m["NCERROR"] != "50001127" || m["NCSTATUS"] != "5" || m["STATUS"] != "9" ||
-			!strings.Contains(m["NCERRORPLUS"], "released") || !strings.Contains(m["NCERRORPLUS"], "PAYIDSUB 1") {
-			t.Errorf("%s %s after a partial capture: %v, want NCERROR 50001127 saying the rest was released by PAYIDSUB 1",
+			m["NCERRORPLUS"] != "the order was closed by PAYIDSUB 2: nothing is left to capture" {
+			t.Errorf("%s %s after the last capture: %v, want NCERROR 50001127 saying PAYIDSUB 2 closed the order",
 				next["OPERATION"], next["AMOUNT"], m)
 		}
+	}
+	// A partial SAS releases the rest.
+	ps := e.order(map[string]string{"ORDERID": "PC-4", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
+	if m := e.direct("maintenancedirect.asp", map[string]string{"PAYID": ps["PAYID"], "OPERATION": "SAS", "AMOUNT": "400"}); m["STATUS"] != "9" {
+		t.Fatalf("partial SAS: %v", m)
+	}
+	if m := e.direct("maintenancedirect.asp", map[string]string{"PAYID": ps["PAYID"], "OPERATION": "SAL", "AMOUNT": "100"}); m["NCERROR"] != "50001127" ||
+		m["NCERRORPLUS"] != "the order was closed by PAYIDSUB 1 (4 EUR) and the rest of the authorisation released: nothing is left to capture" {
+		t.Errorf("SAL after a partial SAS: %v", m)
 	}
 	// A sale is captured by its order, a full capture by its PAYIDSUB.
 	s := e.order(map[string]string{"ORDERID": "PC-2", "OPERATION": "SAL", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
 	if m := e.direct("maintenancedirect.asp", map[string]string{"PAYID": s["PAYID"], "OPERATION": "SAS"}); m["NCERROR"] != "50001127" ||
-		m["NCERRORPLUS"] != "the order was captured by its sale (OPERATION SAL): an order is captured once" {
+		m["NCERRORPLUS"] != "the order was closed by its sale (OPERATION SAL): nothing is left to capture" {
 		t.Errorf("capture of a sale: %v", m)
 	}
 	f := e.order(map[string]string{"ORDERID": "PC-3", "CARDNO": "4970100000000055", "ED": "1232", "CVC": "123"})
@@ -54,15 +68,17 @@ func TestDirectLinkCaptureAfterPartialCapture(t *testing.T) {
 		t.Fatalf("full capture: %v", m)
 	}
 	if m := e.direct("maintenancedirect.asp", map[string]string{"PAYID": f["PAYID"], "OPERATION": "SAS"}); m["NCERROR"] != "50001127" ||
-		m["NCERRORPLUS"] != "the order was captured by PAYIDSUB 1: an order is captured once" {
+		m["NCERRORPLUS"] != "the order was closed by PAYIDSUB 1: nothing is left to capture" {
 		t.Errorf("second capture of a full capture: %v", m)
 	}
 	o, err := e.db.OrdersByOrderID(ctx, shop.DemoShopID, "TEST", "PC-1")
 	if err != nil || len(o) != 1 {
 		t.Fatal(o, err)
 	}
-	if _, tx, err := e.payments.Get(ctx, shop.DemoShopID, o[0].TransactionUUID); err != nil || tx.DetailedStatus != "CAPTURED" || tx.Amount != 400 {
-		t.Fatalf("V4 view: %+v %v", tx, err)
+	p, tx, err := e.payments.Get(ctx, shop.DemoShopID, o[0].TransactionUUID)
+	if err != nil || tx.DetailedStatus != "CAPTURED" || tx.Amount != 850 || len(p.Transactions) != 2 ||
+		p.Transactions[1].ParentUUID != tx.UUID || p.Transactions[1].CapturedAmount != 400 {
+		t.Fatalf("V4 view: %+v %+v %v", tx, p.Transactions, err)
 	}
 }
 

@@ -54,7 +54,12 @@ func TestDirectLinkMaintenanceAmounts(t *testing.T) {
 		{name: "SAS above", op: step{"SAS", "1251"}, nc: capOverflow, status: "5", after: authorised},
 		{name: "SAL equal", op: step{"SAL", "1250"}, nc: "0", status: "9", amount: "12.5", after: captured},
 		{name: "SAS equal", op: step{"SAS", "1250"}, nc: "0", status: "9", amount: "12.5", after: captured},
-		{name: "SAL part", op: step{"SAL", "400"}, nc: "0", status: "9", amount: "4", after: debit{"CAPTURED", 400, 400, 0}},
+		// A SAL for part of it captures that part apart (a debit of its
+		// own) and leaves the order's debit authorised for the rest; a
+		// SAS for part of it captures the order's debit, releasing the
+		// rest.
+		{name: "SAL part", op: step{"SAL", "400"}, nc: "0", status: "9", amount: "4", after: debit{"AUTHORISED_TO_VALIDATE", 850, 0, 0}},
+		{name: "SAS part", op: step{"SAS", "400"}, nc: "0", status: "9", amount: "4", after: debit{"CAPTURED", 400, 400, 0}},
 		{name: "SAL zero", op: step{"SAL", "0"}, nc: invalid, status: "5", after: authorised},
 		{name: "SAS zeros", op: step{"SAS", "000"}, nc: invalid, status: "5", after: authorised},
 		{name: "SAL negative", op: step{"SAL", "-100"}, nc: notNumber, status: "5", after: authorised},
@@ -70,7 +75,9 @@ func TestDirectLinkMaintenanceAmounts(t *testing.T) {
 			after: debit{"AUTHORISED_TO_VALIDATE", 850, 0, 0}},
 		{name: "SAS after partial DEL rest", before: []step{{"DEL", "400"}}, op: step{"SAS", "850"}, nc: "0", status: "9", amount: "8.5",
 			after: debit{"CAPTURED", 850, 850, 0}},
-		{name: "SAL after capture", before: []step{{"SAL", "400"}}, op: step{"SAL", "100"}, nc: badStatus, status: "9",
+		{name: "SAL after partial SAL above", before: []step{{"SAL", "400"}}, op: step{"SAL", "851"}, nc: capOverflow, status: "5",
+			after: debit{"AUTHORISED_TO_VALIDATE", 850, 0, 0}},
+		{name: "SAL after partial SAS", before: []step{{"SAS", "400"}}, op: step{"SAL", "100"}, nc: badStatus, status: "9",
 			after: debit{"CAPTURED", 400, 400, 0}},
 
 		// Deletions of an authorisation of 12.50.
@@ -113,8 +120,10 @@ func TestDirectLinkMaintenanceAmounts(t *testing.T) {
 			status: "81", after: debit{"CAPTURED", 1250, 1250, 500}},
 		{name: "RFS after partial RFD rest", before: []step{{"SAS", ""}, {"RFD", "500"}}, op: step{"RFS", "750"}, nc: "0",
 			status: "81", amount: "7.5", after: debit{"CAPTURED", 1250, 1250, 1250}},
-		{name: "RFD of a partial capture above", before: []step{{"SAL", "400"}}, op: step{"RFD", "401"}, nc: refundOverflow,
+		{name: "RFD of a partial capture above", before: []step{{"SAS", "400"}}, op: step{"RFD", "401"}, nc: refundOverflow,
 			status: "9", after: debit{"CAPTURED", 400, 400, 0}},
+		{name: "RFD of a partial SAL above", before: []step{{"SAL", "400"}}, op: step{"RFD", "401"}, nc: refundOverflow,
+			status: "5", after: debit{"AUTHORISED_TO_VALIDATE", 850, 0, 0}},
 		{name: "RFD after full refund", before: []step{{"SAS", ""}, {"RFS", ""}}, op: step{"RFD", "1"}, nc: refundOverflow,
 			status: "81", after: debit{"CAPTURED", 1250, 1250, 1250}},
 		// Other exponents: AMOUNT is always the amount x 100.

@@ -19,8 +19,10 @@ type Payments interface {
 	// Ogone SAL). It returns the DEBIT transaction.
 	Pay(ctx context.Context, req PayRequest) (PaymentTx, error)
 	// Capture captures amount (0: all) of an authorized debit; what is not
-	// captured is released.
-	Capture(ctx context.Context, shopID, uuid string, amount int64) (PaymentTx, error)
+	// captured is released, unless keepRest (a SAL): an amount below the
+	// debit's is then captured as a part of it, a debit of its own which
+	// Capture returns, the debit lowered by it and open for the rest.
+	Capture(ctx context.Context, shopID, uuid string, amount int64, keepRest bool) (PaymentTx, error)
 	// Cancel cancels an authorization that is not captured: all of it
 	// (amount 0, or the debit's whole amount), or, for an amount below
 	// the debit's, that part only, the debit being lowered by it in one
@@ -32,9 +34,10 @@ type Payments interface {
 	// debit comes back as it is, CancelRefused set or its cancellation
 	// pending.
 	Cancel(ctx context.Context, shopID, uuid string, amount, atLeast int64) (PaymentTx, error)
-	// Refund refunds amount (0: all that is left) of a captured debit and
-	// returns the refund's CREDIT transaction.
-	Refund(ctx context.Context, shopID, uuid string, amount int64) (PaymentTx, error)
+	// Refund refunds amount (0: all that is left) of a captured debit, or
+	// of what it and its parts captured, and returns the refund's CREDIT
+	// transactions: one per captured debit it takes from.
+	Refund(ctx context.Context, shopID, uuid string, amount int64) ([]PaymentTx, error)
 	// Get returns a transaction as it is now.
 	Get(ctx context.Context, shopID, uuid string) (PaymentTx, error)
 	// OnKeptCardAccepted sets what becomes of the card a payment kept
@@ -111,8 +114,16 @@ type PaymentTx struct {
 	Token          string
 	PendingOp      string // CAPTURE | CANCEL while the acquirer is asked
 	// RefundPending is set by Get on a debit with a refund accepted but
-	// not captured (remitted) yet: the order is 81, not 8, until then.
+	// not captured (remitted) yet, its own or one of its parts': the
+	// order is 81, not 8, until then.
 	RefundPending bool
+	// PartsCaptured and PartsRefunded are set by Get on a debit captured
+	// in parts (SAL for less than what was left): what its parts captured
+	// and what of it is refunded or being refunded.
+	PartsCaptured, PartsRefunded int64
+	// ParentUUID is the debit a part was taken from ("" for any other
+	// debit): a part's status is its capture's.
+	ParentUUID string
 	// CancelRefused is set by Cancel when the acquirer refused the
 	// cancellation: the debit is as it was, authorised for all of it. A
 	// debit lowered by a partial cancellation looks the same otherwise.

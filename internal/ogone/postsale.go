@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -205,12 +206,13 @@ func postSaleOp(ops []OrderOp, t PaymentTx, credit bool) (OrderOp, bool) {
 	ok := false
 	for _, op := range ops {
 		switch {
-		case credit:
-			if op.TransactionUUID == t.UUID {
+		case credit || t.ParentUUID != "":
+			// A refund's, or a SAL's part's: the operation that made it.
+			if slices.Contains(splitUUIDs(op.TransactionUUID), t.UUID) {
 				found, ok = op, true
 			}
 		case t.DetailedStatus == dsCaptured || t.DetailedStatus == dsCaptureFailed:
-			if op.Operation == "SAL" || op.Operation == "SAS" {
+			if (op.Operation == "SAL" || op.Operation == "SAS") && op.TransactionUUID == "" {
 				found, ok = op, op.Status == stPaymentPending
 			}
 		case t.DetailedStatus == dsCancelled:

@@ -77,13 +77,17 @@ type Order struct {
 
 // OrderOp is one maintenance operation on an order (its PAYIDSUB).
 type OrderOp struct {
-	PAYID           int64
-	PAYIDSUB        int
-	Operation       string // SAL, SAS, RFD, RFS, DEL, DES, REN
-	Amount          int64
-	Status          int
-	NCError         string
-	TransactionUUID string // the refund's CREDIT transaction, when there is one
+	PAYID     int64
+	PAYIDSUB  int
+	Operation string // SAL, SAS, RFD, RFS, DEL, DES, REN
+	Amount    int64
+	Status    int
+	NCError   string
+	// TransactionUUID is the transactions the operation made, separated
+	// by spaces: a SAL's part (a capture of part of the order that
+	// leaves the rest open), the refunds of an RFD or RFS (CREDIT; one
+	// per capture of an order captured in parts); "" for none.
+	TransactionUUID string
 	CreatedAt       time.Time
 }
 

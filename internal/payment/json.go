@@ -167,14 +167,20 @@ func orderDetails(p Payment) orderDetailsJSON {
 
 // effectiveAmount is what the order is charged: the amount of its accepted
 // debit, which Transaction/Update or a partial cancellation may have lowered
-// below the order's total; the total while no debit is accepted.
+// below the order's total, with its parts captured apart (a DirectLink SAL
+// for part of it); the total while no debit is accepted.
 func effectiveAmount(p Payment) int64 {
+	var sum int64
+	accepted := false
 	for _, t := range p.Transactions {
 		if t.OperationType == Debit && t.Accepted() {
-			return t.Amount
+			sum, accepted = sum+t.Amount, true
 		}
 	}
-	return p.Amount
+	if !accepted {
+		return p.Amount
+	}
+	return sum
 }
 
 type transactionJSON struct {

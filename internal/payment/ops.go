@@ -71,10 +71,18 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 // amount was raised back. The amount may not exceed the debit's amount
 // now (PSP_020). A debit past its validation deadline is expired, as
 // Validate does (PSP_011).
-func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount int64) (Payment, Transaction, error) {
-	var expiredAt time.Time
+//
+// With keepRest (a SAL), an amount below the debit's is captured as a
+// part of it (splitPart) and the rest stays open, the debit as it was
+// (to validate or authorized) for that much less: the transaction
+// returned is the part, captured or its capture under way.
+func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount int64, keepRest bool) (Payment, Transaction, error) {
+	var (
+		expiredAt time.Time
+		part      Transaction
+	)
 	p, t, err := s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
-		expiredAt = time.Time{}
+		expiredAt, part = time.Time{}, Transaction{}
 		if t.OperationType != Debit || t.PendingOp != "" || (t.DetailedStatus != Authorised && t.DetailedStatus != AuthorisedToValidate) {
 			return "", badStatus(*t, "a capture")
 		}
@@ -85,6 +93,11 @@ func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount
 		if amount < 0 || amount > t.Amount {
 			return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount", Field: "amount",
 				Detail: fmt.Sprintf("Invalid input value [name=amount, value=%d]: %d left to capture", amount, t.Amount)}
+		}
+		if keepRest && amount > 0 && amount < t.Amount {
+			var err error
+			part, err = s.splitPart(tx, p, t, amount)
+			return "", err
 		}
 		if amount > 0 {
 			t.Amount = amount
@@ -103,6 +116,9 @@ func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount
 	})
 	if err = lateErr(err, expiredAt); err != nil {
 		return p, t, err
+	}
+	if part.UUID != "" {
+		return s.runCapture(ctx, &p, part, true)
 	}
 	return s.runCapture(ctx, &p, t, true)
 }
@@ -216,6 +232,11 @@ func (s *Service) sendCapture(ctx context.Context, known *Payment, t Transaction
 	o := outcome{res: res, err: err}
 	s.captureOutcome(ctx, t, o)
 	decide := quietUnless(notify, s.pendingDecision(t.PendingOpID, o))
+	if t.IsPart() {
+		// A refused part goes back to its debit in the outcome's write.
+		np, nt, err := s.settle(ctx, t.UUID, decide)
+		return np, nt, o, err
+	}
 	if perr == nil {
 		if cur, ok := p.Transaction(t.UUID); ok && cur.version == t.version {
 			np, nt, err := s.settleKnown(writeContext(ctx), p, cur, decide, false, time.Time{})
@@ -334,15 +355,21 @@ func (s *Service) settlePending(ctx context.Context, uuid, opID string, o outcom
 	return s.settle(ctx, uuid, s.pendingDecision(opID, o))
 }
 
-// settle is settlePending with the decision given.
+// settle is settlePending with the decision given. A refund cancelled
+// gives its amount back to its debit, a part whose capture is refused to
+// the debit it was taken from (returnPart), in the same write.
 func (s *Service) settle(ctx context.Context, uuid string, decide decision) (Payment, Transaction, error) {
 	return s.apply(writeContext(ctx), "", uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
 		from := t.DetailedStatus
 		event, err := decide(p, t, s.clock.Now())
-		if err != nil || t.OperationType != Credit || from == Cancelled || t.DetailedStatus != Cancelled {
-			return event, err
+		switch {
+		case err != nil || from == t.DetailedStatus:
+		case t.OperationType == Credit && t.DetailedStatus == Cancelled:
+			err = s.releaseRefund(tx, p, *t)
+		case t.IsPart() && t.DetailedStatus == CaptureFailed:
+			err = s.returnPart(tx, p, *t)
 		}
-		return event, s.releaseRefund(tx, p, *t)
+		return event, err
 	})
 }
 
@@ -713,6 +740,11 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 			if t.AwaitingAuthorisation() {
 				// Nothing was authorized: there is nothing to release at
 				// the acquirer.
+				return "payment.cancelled", t.transition(Cancelled)
+			}
+			if p.sharesAuthorization(*t) {
+				// Captured in parts: the rest is released by not
+				// capturing it, the authorization being the parts' too.
 				return "payment.cancelled", t.transition(Cancelled)
 			}
 			kind = "cancel"

@@ -155,10 +155,11 @@ func (a *Adapter) awaitJobCapture(ctx context.Context, shopID, uuid string) (pay
 
 // Capture captures amount (0: all) of a debit: a transaction waiting for
 // validation is validated and an amount below the debit's lowers it (the
-// payment service captures once; the rest is released), all in the write
-// that claims the capture (payment.Service.CaptureAmount).
-func (a *Adapter) Capture(ctx context.Context, shopID, uuid string, amount int64) (ogone.PaymentTx, error) {
-	_, t, err := a.p.CaptureAmount(ctx, shopID, uuid, amount)
+// rest is released), or, with keepRest, is captured as a part of the
+// debit, which stays open for the rest; all in the write that claims the
+// capture (payment.Service.CaptureAmount).
+func (a *Adapter) Capture(ctx context.Context, shopID, uuid string, amount int64, keepRest bool) (ogone.PaymentTx, error) {
+	_, t, err := a.p.CaptureAmount(ctx, shopID, uuid, amount, keepRest)
 	if err != nil {
 		return ogone.PaymentTx{}, err
 	}
@@ -192,32 +193,42 @@ func (a *Adapter) Cancel(ctx context.Context, shopID, uuid string, amount, atLea
 	return convert(t), nil
 }
 
-// Refund refunds part or all of a captured debit.
-func (a *Adapter) Refund(ctx context.Context, shopID, uuid string, amount int64) (ogone.PaymentTx, error) {
-	in := payment.CancelInput{ResolutionMode: payment.ResolutionRefund}
-	if amount > 0 {
-		in.Amount = &amount
-	}
-	_, t, err := a.p.CancelOrRefund(ctx, shopID, uuid, in)
+// Refund refunds part or all of a captured debit, or of what it and its
+// parts captured (payment.Service.RefundCaptures).
+func (a *Adapter) Refund(ctx context.Context, shopID, uuid string, amount int64) ([]ogone.PaymentTx, error) {
+	_, cs, err := a.p.RefundCaptures(ctx, shopID, uuid, amount)
 	if err != nil {
-		return ogone.PaymentTx{}, err
+		return nil, err
 	}
-	if t.OperationType != payment.Credit {
-		return ogone.PaymentTx{}, errors.New("ogonepay: a refund answered no CREDIT transaction")
+	out := make([]ogone.PaymentTx, 0, len(cs))
+	for _, c := range cs {
+		if c.OperationType != payment.Credit {
+			return nil, errors.New("ogonepay: a refund answered no CREDIT transaction")
+		}
+		out = append(out, convert(c))
 	}
-	return convert(t), nil
+	return out, nil
 }
 
-// Get returns a transaction; for a debit, whether one of its refunds is
-// accepted but not captured yet.
+// Get returns a transaction; for a debit, whether one of its refunds, or
+// of its parts', is accepted but not captured yet, and what its parts
+// captured and had refunded.
 func (a *Adapter) Get(ctx context.Context, shopID, uuid string) (ogone.PaymentTx, error) {
 	p, t, err := a.p.Get(ctx, shopID, uuid)
 	if err != nil {
 		return ogone.PaymentTx{}, err
 	}
 	out := convert(t)
+	mine := map[string]bool{t.UUID: true}
+	for _, d := range p.Transactions {
+		if d.IsPart() && d.ParentUUID == t.UUID {
+			mine[d.UUID] = true
+			out.PartsCaptured += d.CapturedAmount
+			out.PartsRefunded += d.RefundedAmount
+		}
+	}
 	for _, c := range p.Transactions {
-		if c.OperationType == payment.Credit && c.ParentUUID == t.UUID &&
+		if c.OperationType == payment.Credit && mine[c.ParentUUID] &&
 			(c.DetailedStatus == payment.Initial || c.DetailedStatus == payment.Authorised) {
 			out.RefundPending = true
 		}
@@ -229,7 +240,16 @@ func convert(t payment.Transaction) ogone.PaymentTx {
 	return ogone.PaymentTx{UUID: t.UUID, PaymentID: t.PaymentID, OperationType: t.OperationType,
 		DetailedStatus: t.DetailedStatus, Amount: t.Amount, AuthAmount: t.AuthAmount, CapturedAmount: t.CapturedAmount,
 		RefundedAmount: t.RefundedAmount, Currency: t.Currency, AuthNumber: t.AuthNumber, AuthResult: t.AuthResult,
-		Brand: t.Brand, PANMasked: t.PANMasked, Token: t.Token, PendingOp: t.PendingOp}
+		Brand: t.Brand, PANMasked: t.PANMasked, Token: t.Token, PendingOp: t.PendingOp, ParentUUID: debitParent(t)}
+}
+
+// debitParent is the debit a part was taken from, "" for any other
+// transaction.
+func debitParent(t payment.Transaction) string {
+	if t.IsPart() {
+		return t.ParentUUID
+	}
+	return ""
 }
 
 // SendPostSales makes every change of a DirectLink order's transaction
@@ -249,7 +269,12 @@ func (a *Adapter) SendPostSales(st ogone.PostSaleStore) {
 			}
 			card = d
 		}
-		ch := ogone.StatusChange{DirectLink: true, ShopID: after.ShopID, Mode: after.Mode, OrderID: p.OrderID, DebitUUID: card.UUID,
+		// The order is bound to the debit a part was taken from.
+		debit := card.UUID
+		if card.IsPart() {
+			debit = card.ParentUUID
+		}
+		ch := ogone.StatusChange{DirectLink: true, ShopID: after.ShopID, Mode: after.Mode, OrderID: p.OrderID, DebitUUID: debit,
 			Before: convert(before), After: convert(after), Holder: card.CardHolderName, At: now}
 		if card.ExpiryMonth > 0 {
 			ch.Expiry = fmt.Sprintf("%02d%02d", card.ExpiryMonth, card.ExpiryYear%100)
