@@ -219,8 +219,8 @@ func TestDirectLinkDeletionAfterPartialCapture(t *testing.T) {
 // 10.00 authorisation capture at most 9.00 (three are answered 9, the
 // others the overflow 50001126), never more than the authorisation, and
 // the SAS after them captures the 1.00 left: the acquirer holds 10.00
-// captured. The same SAL sent again is a capture again, within what is
-// left. Both engines.
+// captured: the same SAL sent several times captures again only within
+// what is left. Both engines.
 func TestDirectLinkConcurrentPartialCaptures(t *testing.T) {
 	for _, eng := range storetest.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
@@ -333,6 +333,40 @@ func TestDirectLinkPartialCaptureTheAcquirerCannotTake(t *testing.T) {
 				t.Fatalf("SAS after the refused SAL: %v, want 9 for 10", m)
 			}
 			e.acquirerHas("SAS after the refused SAL", uuid, 1000)
+		})
+	}
+}
+
+// TestPostSaleOfARestCancelledAfterParts: the rest of an order captured in
+// part, cancelled by V4 Transaction/CancelOrRefund (no DirectLink answer
+// tells it), sends a post-sale request saying what querydirect says: 9,
+// captured for the 4.00 of its part, not 6. Both engines.
+func TestPostSaleOfARestCancelledAfterParts(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := partsEnv(t, eng)
+			recv := newPostSaleReceiver(t)
+			e.setPostSale(t, recv.srv.URL+"/ogone/postsale", "")
+			payid, uuid := e.authorised("PSREST-" + eng.Name)
+			if m := e.maintain(payid, map[string]string{"OPERATION": "SAL", "AMOUNT": "400"}); m["STATUS"] != "9" {
+				t.Fatalf("SAL: %v", m)
+			}
+			if _, _, err := e.payments.CancelOrRefund(context.Background(), shop.DemoShopID, uuid, payment.CancelInput{}); err != nil {
+				t.Fatal(err)
+			}
+			if q := e.query(payid, ""); q["STATUS"] != "9" {
+				t.Fatalf("the order once its rest is cancelled: %v, want 9", q)
+			}
+			l := e.postSales(t)
+			if len(l) != 1 {
+				t.Fatalf("post-sale requests: %+v, want 1", l)
+			}
+			e.deliverPostSales(t, l)
+			if _, got := recv.requests(); len(got) != 1 {
+				t.Fatalf("post-sale requests received: %v", got)
+			} else {
+				checkPostSale(t, got[0], map[string]string{"STATUS": "9", "amount": "4", "PAYID": payid})
+			}
 		})
 	}
 }

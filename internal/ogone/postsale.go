@@ -167,7 +167,13 @@ func PostSaleMessages(ctx context.Context, tx *sql.Tx, st PostSaleStore, ch Stat
 	// what a cancellation cancelled (a partial DEL, which lowers the
 	// debit, changes no status and sends nothing).
 	op, _ := postSaleOp(ops, ch.After, credit)
-	ps := PostSaleParams(o, ch, status, ncerr, op.PAYIDSUB, ch.After.Amount)
+	amount := ch.After.Amount
+	if a := ch.After; !credit && (a.DetailedStatus == dsCancelled || a.DetailedStatus == dsExpired) && a.PartsCaptured > 0 {
+		// The rest of an order captured in parts released: the order
+		// reads captured (9), for what its parts captured.
+		amount = a.PartsCaptured
+	}
+	ps := PostSaleParams(o, ch, status, ncerr, op.PAYIDSUB, amount)
 	method := set.PostSaleMethod
 	if method == "" {
 		method = http.MethodPost

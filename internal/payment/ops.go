@@ -896,22 +896,32 @@ const eventRefundCancelled = "transaction.refund_cancelled"
 // (a refund refused, failed or cancelled moved no money), within the write
 // tx that records t's new status.
 func (s *Service) releaseRefund(tx *sql.Tx, p *Payment, t Transaction) error {
-	// The debit is locked after the payment, as everywhere.
-	prec, err := store.LockTransaction(tx, s.db.Dialect(), "", t.ParentUUID)
+	_, err := s.changeLocked(tx, p, t.ParentUUID, func(parent *Transaction) bool {
+		parent.RefundedAmount = max(parent.RefundedAmount-t.Amount, 0)
+		return true
+	})
+	return err
+}
+
+// changeLocked locks transaction uuid of p within the write tx (after the
+// payment, which the caller's write locked first, as everywhere), applies
+// change and, when change reports a change, writes it and puts it in p.
+// It returns the transaction as it then is.
+func (s *Service) changeLocked(tx *sql.Tx, p *Payment, uuid string, change func(*Transaction) bool) (Transaction, error) {
+	rec, err := store.LockTransaction(tx, s.db.Dialect(), "", uuid)
 	if err != nil {
-		return err
+		return Transaction{}, err
 	}
-	parent := transactionFromRecord(prec)
-	parent.RefundedAmount -= t.Amount
-	if parent.RefundedAmount < 0 {
-		parent.RefundedAmount = 0
+	t := transactionFromRecord(rec)
+	if !change(&t) {
+		return t, nil
 	}
-	parent.UpdatedAt = s.clock.Now()
-	rec := parent.record()
+	t.UpdatedAt = s.clock.Now()
+	rec = t.record()
 	if err := store.UpdateTransaction(tx, &rec); err != nil {
-		return err
+		return Transaction{}, err
 	}
-	parent.version = rec.Version
-	replace(p, parent)
-	return nil
+	t.version = rec.Version
+	replace(p, t)
+	return t, nil
 }

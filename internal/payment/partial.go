@@ -89,24 +89,15 @@ func (s *Service) splitPart(tx *sql.Tx, p *Payment, t *Transaction, amount int64
 // cancelled, its own capture under way) takes nothing back: its capture
 // claimed what it had.
 func (s *Service) returnPart(tx *sql.Tx, p *Payment, t Transaction) error {
-	prec, err := store.LockTransaction(tx, s.db.Dialect(), "", t.ParentUUID)
-	if err != nil {
-		return err
-	}
-	parent := transactionFromRecord(prec)
-	if parent.PendingOp != "" || (parent.DetailedStatus != Authorised && parent.DetailedStatus != AuthorisedToValidate) {
-		return nil
-	}
-	parent.Amount += t.Amount
-	parent.AuthAmount += t.Amount
-	parent.UpdatedAt = s.clock.Now()
-	rec := parent.record()
-	if err := store.UpdateTransaction(tx, &rec); err != nil {
-		return err
-	}
-	parent.version = rec.Version
-	replace(p, parent)
-	return nil
+	_, err := s.changeLocked(tx, p, t.ParentUUID, func(parent *Transaction) bool {
+		if parent.PendingOp != "" || (parent.DetailedStatus != Authorised && parent.DetailedStatus != AuthorisedToValidate) {
+			return false
+		}
+		parent.Amount += t.Amount
+		parent.AuthAmount += t.Amount
+		return true
+	})
+	return err
 }
 
 // RefundCaptures refunds amount (0: all that is left) of what debit uuid
@@ -162,19 +153,14 @@ func (s *Service) RefundCaptures(ctx context.Context, shopID, uuid string, amoun
 				t.RefundedAmount += take
 				c = *t
 			} else {
-				rec, err := store.LockTransaction(tx, s.db.Dialect(), "", c.UUID)
+				var err error
+				c, err = s.changeLocked(tx, p, c.UUID, func(c *Transaction) bool {
+					c.RefundedAmount += take
+					return true
+				})
 				if err != nil {
 					return "", err
 				}
-				c = transactionFromRecord(rec)
-				c.RefundedAmount += take
-				c.UpdatedAt = s.clock.Now()
-				rec = c.record()
-				if err := store.UpdateTransaction(tx, &rec); err != nil {
-					return "", err
-				}
-				c.version = rec.Version
-				replace(p, c)
 			}
 			credit, err := s.insertCredit(tx, p, c, take)
 			if err != nil {

@@ -276,6 +276,17 @@ func (a *Adapter) SendPostSales(st ogone.PostSaleStore) {
 		}
 		ch := ogone.StatusChange{DirectLink: true, ShopID: after.ShopID, Mode: after.Mode, OrderID: p.OrderID, DebitUUID: debit,
 			Before: convert(before), After: convert(after), Holder: card.CardHolderName, At: now}
+		if after.OperationType == payment.Debit && !after.IsPart() {
+			// The order's status counts its parts, as querydirect's (Get).
+			for _, d := range p.Transactions {
+				if d.IsPart() && d.ParentUUID == after.UUID {
+					ch.Before.PartsCaptured += d.CapturedAmount
+					ch.After.PartsCaptured += d.CapturedAmount
+					ch.Before.PartsRefunded += d.RefundedAmount
+					ch.After.PartsRefunded += d.RefundedAmount
+				}
+			}
+		}
 		if card.ExpiryMonth > 0 {
 			ch.Expiry = fmt.Sprintf("%02d%02d", card.ExpiryMonth, card.ExpiryYear%100)
 		}
