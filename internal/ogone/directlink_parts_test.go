@@ -48,6 +48,22 @@ func (e *env) acquirerHas(when, uuid string, captured int64) {
 	}
 }
 
+// onePostSale delivers the one post-sale request queued, checking that it
+// is the only one sent and says want.
+func (e *env) onePostSale(t *testing.T, recv *postSaleReceiver, want map[string]string) {
+	t.Helper()
+	l := e.postSales(t)
+	if len(l) != 1 {
+		t.Fatalf("post-sale requests queued: %+v, want 1", l)
+	}
+	e.deliverPostSales(t, l)
+	if _, got := recv.requests(); len(got) != 1 {
+		t.Fatalf("post-sale requests received: %v, want 1", got)
+	} else {
+		checkPostSale(t, got[0], want)
+	}
+}
+
 func (e *env) maintain(payid string, op map[string]string) map[string]string {
 	e.t.Helper()
 	op["PAYID"] = payid
@@ -304,16 +320,7 @@ func TestDirectLinkPartialCaptureTheAcquirerCannotTake(t *testing.T) {
 			}
 			e.acquirerHas("the part captured by the job", uuid, 400)
 			// The merchant, answered 91, is told by the post-sale request.
-			l := e.postSales(t)
-			if len(l) != 1 {
-				t.Fatalf("post-sale requests once the part is captured: %+v, want 1", l)
-			}
-			e.deliverPostSales(t, l)
-			if _, got := recv.requests(); len(got) != 1 {
-				t.Fatalf("post-sale requests received: %v", got)
-			} else {
-				checkPostSale(t, got[0], map[string]string{"STATUS": "9", "PAYIDSUB": "1", "amount": "4", "PAYID": payid})
-			}
+			e.onePostSale(t, recv, map[string]string{"STATUS": "9", "PAYIDSUB": "1", "amount": "4", "PAYID": payid})
 
 			payid, uuid = e.authorised("PREF-" + eng.Name)
 			e.acq.mu.Lock()
@@ -357,16 +364,7 @@ func TestPostSaleOfARestCancelledAfterParts(t *testing.T) {
 			if q := e.query(payid, ""); q["STATUS"] != "9" {
 				t.Fatalf("the order once its rest is cancelled: %v, want 9", q)
 			}
-			l := e.postSales(t)
-			if len(l) != 1 {
-				t.Fatalf("post-sale requests: %+v, want 1", l)
-			}
-			e.deliverPostSales(t, l)
-			if _, got := recv.requests(); len(got) != 1 {
-				t.Fatalf("post-sale requests received: %v", got)
-			} else {
-				checkPostSale(t, got[0], map[string]string{"STATUS": "9", "amount": "4", "PAYID": payid})
-			}
+			e.onePostSale(t, recv, map[string]string{"STATUS": "9", "amount": "4", "PAYID": payid})
 		})
 	}
 }
