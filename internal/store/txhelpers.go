@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -17,6 +18,28 @@ func CancelActiveTokenTx(tx *sql.Tx, shopID, mode, token string, now time.Time) 
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
+}
+
+// LockTokenStatus returns a token's stored status inside the caller's write
+// transaction ("" when the shop has no such token in that mode). On PostgreSQL it locks
+// the row (FOR SHARE) until the commit: a write cancelling or purging the
+// token waits for it, and it waits for theirs and then reads their outcome.
+// SQLite's single writer needs no lock. A subscription is stored on a
+// token only once this says ACTIVE (see CancelActiveTokenTx's callers).
+func LockTokenStatus(tx *sql.Tx, d Dialect, shopID, mode, token string) (string, error) {
+	q := `SELECT status FROM tokens WHERE shop_id = $1 AND mode = $2 AND token = $3`
+	if d == Postgres {
+		q += " FOR SHARE"
+	}
+	var st string
+	err := tx.QueryRow(q, shopID, mode, token).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: lock token: %w", err)
+	}
+	return st, nil
 }
 
 // SetPaymentCustomerTx replaces a payment's customer JSON.

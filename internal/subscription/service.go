@@ -366,7 +366,12 @@ func (s *Service) checkToken(ctx context.Context, shopID, mode, token string) er
 		// every one of them.
 		return payment.NotCardToken()
 	}
-	switch t.StatusAt(s.clock.Now()) {
+	return statusErr(t.StatusAt(s.clock.Now()))
+}
+
+// statusErr refuses a token in a status that cannot pay.
+func statusErr(st vault.Status) error {
+	switch st {
 	case vault.StatusCancelled:
 		return &errs.Error{Code: errs.TokenInvalid, Message: "invalid token", Field: "paymentMethodToken", Detail: "the token is cancelled"}
 	case vault.StatusExpired:
@@ -375,6 +380,26 @@ func (s *Service) checkToken(ctx context.Context, shopID, mode, token string) er
 		return &errs.Error{Code: errs.TokenPurged, Message: "paymentMethodToken purged", Field: "paymentMethodToken"}
 	}
 	return nil
+}
+
+// insertOnActiveToken stores r inside tx if its token is still ACTIVE:
+// the buyer may have deleted the card (or retention purged it) since
+// checkToken read it. The token's lock (store.LockTokenStatus) orders this
+// write with the deletion's, which refuses a card that pays a subscription
+// (wallet): either the deletion sees this subscription, or this sees the
+// deletion.
+func insertOnActiveToken(tx *sql.Tx, d store.Dialect, r store.SubscriptionRecord) error {
+	st, err := store.LockTokenStatus(tx, d, r.ShopID, r.Mode, r.Token)
+	if err != nil {
+		return err
+	}
+	if st == "" {
+		return errs.Invalid(errs.TokenNotFound, msgTokenAbsent, "paymentMethodToken", r.Token)
+	}
+	if err := statusErr(vault.Status(st)); err != nil {
+		return err
+	}
+	return store.InsertSubscription(tx, r)
 }
 
 // schedule checks a rule and an effect date and returns the parsed rule,
@@ -465,7 +490,10 @@ func (s *Service) Create(ctx context.Context, sh shop.Shop, creds shop.Credentia
 		TotalPayments: total, NextSequence: 1, NextDueAt: first, Status: StatusActive, Version: 1,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	if err := s.db.Write(ctx, func(tx *sql.Tx) error { return store.InsertSubscription(tx, rec) }); err != nil {
+	if err := s.db.Write(ctx, func(tx *sql.Tx) error { return insertOnActiveToken(tx, s.db.Dialect(), rec) }); err != nil {
+		if _, ok := errs.As(err); ok {
+			return Subscription{}, err
+		}
 		return Subscription{}, internal(err)
 	}
 	return fromRecord(rec, 0, 0), nil
@@ -779,7 +807,8 @@ func (s *Service) CancelForTokenTx(ctx context.Context, tx *sql.Tx, shopID, mode
 
 // ForWallet adapts the service to what the wallet service asks of
 // subscriptions (wallet.SubscriptionChecker): ActiveOnToken, and
-// CancelForToken inside the token cancellation's transaction.
+// ActiveOnTokenTx and CancelForToken inside the token cancellation's
+// transaction.
 func (s *Service) ForWallet() WalletHook { return WalletHook{s} }
 
 // WalletHook is the service as the wallet service uses it.
@@ -788,6 +817,13 @@ type WalletHook struct{ s *Service }
 // ActiveOnToken is Service.ActiveOnToken.
 func (w WalletHook) ActiveOnToken(ctx context.Context, shopID, mode, token string) (bool, error) {
 	return w.s.ActiveOnToken(ctx, shopID, mode, token)
+}
+
+// ActiveOnTokenTx is ActiveOnToken inside the write transaction that
+// cancels the token, after the token's row is locked (its UPDATE): a
+// subscription Create stored meanwhile has committed and is seen.
+func (w WalletHook) ActiveOnTokenTx(ctx context.Context, tx *sql.Tx, shopID, mode, token string) (bool, error) {
+	return store.ActiveSubscriptionOnToken(ctx, tx, shopID, mode, token, w.s.clock.Now())
 }
 
 // CancelForToken stops, inside tx, the subscriptions paid with token.

@@ -71,6 +71,15 @@ func (s *subs) ActiveOnToken(_ context.Context, _, _ string, token string) (bool
 	return s.active[token], nil
 }
 
+func (s *subs) ActiveOnTokenTx(_ context.Context, tx *sql.Tx, _, _ string, token string) (bool, error) {
+	if tx == nil {
+		return false, errors.New("ActiveOnTokenTx outside the cancel's transaction")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active[token], nil
+}
+
 func (s *subs) CancelForToken(_ context.Context, tx *sql.Tx, _, _ string, token string) error {
 	if tx == nil {
 		return errors.New("CancelForToken outside the cancel's transaction")

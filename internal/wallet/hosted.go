@@ -150,6 +150,9 @@ func (h hostedWallets) Delete(ctx context.Context, formToken, cardID string) (st
 	if sh.Settings.Effective().TokenDeletion == shop.DeletionManual {
 		return hosted.DeleteManual, nil
 	}
+	// A first look, without the writer, for a card that pays a
+	// subscription; cancel decides again in its write, where a
+	// subscription created since is seen.
 	inSub, err := h.s.activeSubscription(ctx, p.ShopID, t.Mode, t.Value)
 	if err != nil {
 		return "", err
@@ -157,7 +160,10 @@ func (h hostedWallets) Delete(ctx context.Context, formToken, cardID string) (st
 	if inSub {
 		return hosted.DeleteSubscription, nil
 	}
-	if _, err := h.s.Cancel(ctx, p.ShopID, p.Mode, t.Value); err != nil {
+	if _, err := h.s.cancel(ctx, p.ShopID, p.Mode, t.Value, true); err != nil {
+		if errors.Is(err, errSubscribed) {
+			return hosted.DeleteSubscription, nil
+		}
 		if e, ok := errs.As(err); ok && e.Code != errs.Internal {
 			// Gone since the page was shown: the card is no longer there.
 			return "", errors.Join(hosted.ErrCardNotFound, err)

@@ -40,6 +40,10 @@ type SubscriptionChecker interface {
 	// ActiveOnToken reports whether an active subscription of the shop's
 	// mode pays with the token.
 	ActiveOnToken(ctx context.Context, shopID, mode, token string) (bool, error)
+	// ActiveOnTokenTx is ActiveOnToken inside tx, the write transaction
+	// that cancels the token, once the token's row is locked: it sees
+	// every subscription committed on the token before that lock.
+	ActiveOnTokenTx(ctx context.Context, tx *sql.Tx, shopID, mode, token string) (bool, error)
 	// CancelForToken stops, inside tx (the write transaction that cancels
 	// the token), every subscription of the shop's mode that pays with it.
 	CancelForToken(ctx context.Context, tx *sql.Tx, shopID, mode, token string) error
@@ -145,6 +149,21 @@ func (s *Service) Now() time.Time { return s.clock.Now() }
 // URL, buyer and merchant emails and SMS) are queued. A cancelled token
 // cannot pay, stays visible, and can be reactivated (Reactivate).
 func (s *Service) Cancel(ctx context.Context, shopID, mode, token string) (vault.Token, error) {
+	return s.cancel(ctx, shopID, mode, token, false)
+}
+
+// errSubscribed refuses the buyer's deletion of a card that pays a
+// subscription: the buyer is invited to contact the shop instead
+// (hosted.DeleteSubscription).
+var errSubscribed = errors.New("wallet: an active subscription pays with the token")
+
+// cancel is Cancel; with keepSubscribed (the buyer's deletion) a token that
+// pays an active subscription is left as it is and errSubscribed returned.
+// That check is made in the cancellation's write, after the token's row is
+// locked by its UPDATE, so that it and the cancellation are one decision:
+// a subscription created on the token meanwhile (subscription.Create locks
+// the row too) is either seen here or sees the token cancelled.
+func (s *Service) cancel(ctx context.Context, shopID, mode, token string, keepSubscribed bool) (vault.Token, error) {
 	t, err := s.Token(ctx, shopID, mode, token)
 	if err != nil {
 		return vault.Token{}, err
@@ -168,6 +187,15 @@ func (s *Service) Cancel(ctx context.Context, shopID, mode, token string) (vault
 			// Cancelled or purged by someone else since we read it.
 			return vault.ErrTokenCancelled
 		}
+		if keepSubscribed && s.subs != nil {
+			inSub, err := s.subs.ActiveOnTokenTx(ctx, tx, shopID, mode, token)
+			if err != nil {
+				return fmt.Errorf("wallet: subscriptions of token: %w", err)
+			}
+			if inSub {
+				return errSubscribed
+			}
+		}
 		if s.subs != nil {
 			if err := s.subs.CancelForToken(ctx, tx, shopID, mode, token); err != nil {
 				return fmt.Errorf("wallet: stop subscriptions of token: %w", err)
@@ -181,10 +209,12 @@ func (s *Service) Cancel(ctx context.Context, shopID, mode, token string) (vault
 		_, err = notify.TokenEvent(tx, now, sh, notify.TokenCancelled, facts(t, now), buyerOf(t))
 		return err
 	})
-	if err != nil {
-		if vault.IsTokenError(err) {
-			return vault.Token{}, tokenError(err, token)
-		}
+	switch {
+	case errors.Is(err, errSubscribed):
+		return vault.Token{}, err
+	case vault.IsTokenError(err):
+		return vault.Token{}, tokenError(err, token)
+	case err != nil:
 		return vault.Token{}, internal(err)
 	}
 	return s.Token(ctx, shopID, mode, token)
