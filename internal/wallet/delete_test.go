@@ -186,3 +186,41 @@ func TestWalletDeleteAnswers(t *testing.T) {
 		gone("card purged since the page", "de", ft, mine.ID)
 	})
 }
+
+// The deletion read the token again once its cancellation had committed,
+// and a failure of that read (here the token's sealed holder name
+// unreadable right after the cancellation) answered 500 "The card could
+// not be deleted" for a card that was deleted: a buyer trying again got
+// "no longer among your saved cards". The answer follows the commit:
+// deleted, and the token's notifications queued with it.
+func TestWalletDeleteAnswersWhatCommitted(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, clock.NewFake(time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC)))
+		tok := e.tokenize(cardOK, "cust-1", shop.ModeTest, card.Expiry{Month: 12, Year: 2032}, "")
+		ft := e.formToken(walletPayment(900, "del-read", "cust-1"))
+		unreadable := `CREATE TRIGGER tokens_unreadable AFTER UPDATE OF status ON tokens WHEN NEW.status = 'CANCELLED'
+			BEGIN UPDATE tokens SET holder_name_sealed = X'00' WHERE id = NEW.id; END`
+		if db.Dialect() == store.Postgres {
+			unreadable = `CREATE FUNCTION tokens_unreadable() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN UPDATE tokens SET holder_name_sealed = '\x00'::bytea WHERE id = NEW.id; RETURN NULL; END $$;
+				CREATE TRIGGER tokens_unreadable AFTER UPDATE OF status ON tokens FOR EACH ROW
+				WHEN (NEW.status = 'CANCELLED') EXECUTE FUNCTION tokens_unreadable()`
+		}
+		if _, err := db.Writer().Exec(unreadable); err != nil {
+			t.Fatal(err)
+		}
+		code, a, body := e.deleteCard(ft, "en", tok.ID)
+		if code != http.StatusOK || a.Result != "deleted" {
+			t.Errorf("deletion committed, the token unreadable after it: HTTP %d %s, want 200, result deleted", code, body)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM tokens WHERE id = $1 AND status = 'CANCELLED'`, tok.ID); n != 1 {
+			t.Errorf("the token is not cancelled")
+		}
+		if got := e.outbox(tok.Value); len(got) == 0 {
+			t.Errorf("no notification of the deletion")
+		}
+		if _, err := e.vault.Get(e.ctx(), shopID, shop.ModeTest, tok.Value); err == nil {
+			t.Errorf("the token reads: the test's failure was not injected")
+		}
+	})
+}

@@ -147,7 +147,8 @@ func (s *Service) Now() time.Time { return s.clock.Now() }
 // in one write transaction the token is cancelled, the subscriptions that
 // pay with it stop, and the token notifications of the shop (notification
 // URL, buyer and merchant emails and SMS) are queued. A cancelled token
-// cannot pay, stays visible, and can be reactivated (Reactivate).
+// cannot pay, stays visible, and can be reactivated (Reactivate). It
+// returns the token as the cancellation wrote it.
 func (s *Service) Cancel(ctx context.Context, shopID, mode, token string) (vault.Token, error) {
 	return s.cancel(ctx, shopID, mode, token, false)
 }
@@ -205,7 +206,7 @@ func (s *Service) cancel(ctx context.Context, shopID, mode, token string, keepSu
 		if err != nil {
 			return err
 		}
-		t.Status, t.CancelledAt = vault.StatusCancelled, now
+		t.Status, t.CancelledAt, t.UpdatedAt = vault.StatusCancelled, now, now
 		_, err = notify.TokenEvent(tx, now, sh, notify.TokenCancelled, facts(t, now), buyerOf(t))
 		return err
 	})
@@ -217,7 +218,9 @@ func (s *Service) cancel(ctx context.Context, shopID, mode, token string, keepSu
 	case err != nil:
 		return vault.Token{}, internal(err)
 	}
-	return s.Token(ctx, shopID, mode, token)
+	// The token as committed, not read again: a failed read would tell a
+	// cancellation that went through as failed.
+	return t, nil
 }
 
 // Reactivate makes a cancelled token usable again (Token/Reactivate). The
