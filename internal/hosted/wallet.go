@@ -340,10 +340,17 @@ func (h *Handler) respondChooseCard(w http.ResponseWriter, pg page, asJSON bool)
 
 // walletResponse answers a deletion.
 type walletResponse struct {
-	// Result is DeleteDone, DeleteManual, DeleteSubscription, or "error".
+	// Result is DeleteDone, DeleteManual, DeleteSubscription, resultGone,
+	// or "error".
 	Result  string `json:"result"`
 	Message string `json:"message"`
 }
+
+// resultGone answers the deletion of a card no longer in the form's wallet
+// (Wallets.Delete's ErrCardNotFound): the script takes it off the list, as
+// a deleted one. A post that names no card, or a form without a wallet,
+// is an "error".
+const resultGone = "gone"
 
 // deleteCard is POST …/{formToken}/wallet/delete (form script only): the
 // buyer confirmed the deletion of a saved card.
@@ -367,8 +374,9 @@ func (h *Handler) deleteCard(w http.ResponseWriter, r *http.Request, embedded bo
 	switch {
 	case errors.Is(err, ErrCardNotFound):
 		// Deleted meanwhile (another tab, the merchant), purged, or never
-		// this wallet's: trying again cannot delete it.
-		writeWallet(w, http.StatusNotFound, walletResponse{Result: "error", Message: m["wallet_card_gone"]})
+		// this wallet's: trying again cannot delete it, and the script
+		// takes it off its list.
+		writeWallet(w, http.StatusNotFound, walletResponse{Result: resultGone, Message: m["wallet_card_gone"]})
 	case errors.Is(err, ErrFormNotFound):
 		writeWallet(w, http.StatusNotFound, walletResponse{Result: "error", Message: m["form_not_found"]})
 	case errors.Is(err, ErrUnavailable):

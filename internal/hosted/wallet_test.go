@@ -628,7 +628,7 @@ func TestWalletDeleteJSONAnswers(t *testing.T) {
 			status           int
 			result, msg      string
 		}{
-			{"unknown card", "w", "c9", nil, http.StatusNotFound, "error", m["wallet_card_gone"]},
+			{"unknown card", "w", "c9", nil, http.StatusNotFound, "gone", m["wallet_card_gone"]},
 			{"no card", "w", "", nil, http.StatusNotFound, "error", m["wallet_card_gone"]},
 			{"form without a wallet", "p", "c1", nil, http.StatusNotFound, "error", m["wallet_card_gone"]},
 			{"form gone", "w", "c1", func(fw *fakeWallets) { fw.deleteErr = fmt.Errorf("wallet: %w", ErrFormNotFound) },

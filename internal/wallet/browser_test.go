@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/clock"
 	"github.com/openpsp/openpsp/internal/hosted/browsertest"
 	"github.com/openpsp/openpsp/internal/shop"
@@ -361,4 +362,49 @@ func frame(t *testing.T, ctx context.Context, sel string) chromedp.QueryOption {
 	}
 	t.Fatalf("waiting for %s in the frame: %v", sel, ctx.Err())
 	return nil
+}
+
+// A card deleted elsewhere (the merchant's Token/Cancel, the buyer's other
+// tab) after the page was shown: the bin icon's deletion answers 404, "This
+// card is no longer among your saved cards", and the script said so but
+// left the card in the list, to be chosen and paid with. The card leaves
+// the list as a deleted one does, the message in the wallet's status line
+// (role=status), the focus on the card left.
+func TestBrowserWalletDeleteGoneCard(t *testing.T) {
+	ctx := browsertest.New(t)
+	e := newEnv(t, storetest.SQLite(t), clock.Real{})
+	exp := card.Expiry{Month: 12, Year: time.Now().Year() + 4}
+	kept := e.tokenize(cardOK, "buyer-gone", shop.ModeTest, exp, "")
+	gone := e.tokenize(cardMC, "buyer-gone", shop.ModeTest, exp, "")
+	ft := e.formToken(walletPayment(990, "gone-1", "buyer-gone"))
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/pay/"+ft+"?kr-language=en"),
+		chromedp.WaitVisible(chromedp.CSS(`#kr-panel-saved [data-card="`+gone.ID+`"]`)),
+	), "wallet form with two cards")
+	e.ok("Token/Cancel", map[string]any{"paymentMethodToken": gone.Value})
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#kr-panel-saved [data-card="`+gone.ID+`"] .trash`)),
+		chromedp.WaitVisible(chromedp.CSS("#kr-confirm")),
+		chromedp.Click(chromedp.CSS("#kr-confirm-yes")),
+		chromedp.WaitNotPresent(chromedp.CSS(`#kr-panel-saved [data-card="`+gone.ID+`"]`)),
+	), "deleting the card cancelled since the page was shown")
+	if got := text(t, ctx, "#kr-wallet-msg"); got != cardGoneText["en"] {
+		t.Errorf("wallet status line %q, want %q", got, cardGoneText["en"])
+	}
+	if got := eval[string](t, ctx, `document.getElementById('kr-wallet-msg').getAttribute('role')`); got != "status" {
+		t.Errorf("the message's role %q, want status", got)
+	}
+	if !eval[bool](t, ctx, `(function () {
+		var li = document.querySelector('#kr-panel-saved [data-card="`+kept.ID+`"]');
+		var r = li && li.querySelector('input[type=radio]');
+		return !!r && r.checked && document.activeElement === r;
+	})()`) {
+		t.Error("the card left is not chosen and focused")
+	}
+	for _, p := range browsertest.Problems(ctx) {
+		// The browser logs the deletion's 404, the answer under test.
+		if !strings.Contains(p, "status of 404") || !strings.Contains(p, "/wallet/delete?") {
+			t.Errorf("browser console: %s", p)
+		}
+	}
 }

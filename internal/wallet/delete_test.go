@@ -85,7 +85,7 @@ func TestWalletDeleteAnswers(t *testing.T) {
 		}
 		gone := func(what, lang, ft, id string) {
 			t.Helper()
-			check(what, lang, ft, id, http.StatusNotFound, "error", cardGoneText[lang])
+			check(what, lang, ft, id, http.StatusNotFound, "gone", cardGoneText[lang])
 		}
 
 		mine := e.tokenize(cardOK, "cust-1", shop.ModeTest, exp, "")

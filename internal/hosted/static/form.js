@@ -719,9 +719,11 @@
           cache: 'no-store'
         }).then(function (r) { return r.json(); })
           .then(function (res) {
-            if (res.result === 'deleted') {
+            // A card no longer in the wallet (deleted elsewhere since the
+            // page was shown) leaves the list too, the answer told.
+            if (res.result === 'deleted' || res.result === 'gone') {
               li.parentNode.removeChild(li);
-              say(fmt(M.wallet_deleted, li.dataset.last4));
+              say(res.result === 'gone' ? res.message : fmt(M.wallet_deleted, li.dataset.last4));
               afterDelete();
               return;
             }
