@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/hosted"
 	"github.com/openpsp/openpsp/internal/outbox"
@@ -64,8 +65,19 @@ func unavailable(err error) error {
 // marked as Form's are: a saved card's deletion that fails because the
 // database cannot be reached, or whose wallet cannot be read for its
 // confirmation page, reads as the service temporarily unavailable, not as
-// a card that could not be deleted.
+// a card that could not be deleted; so does a saved card's payment, its
+// card's read or its attempt, not as a technical error.
 type hostedWallets struct{ hosted.Wallets }
+
+func (w hostedWallets) SavedCard(ctx context.Context, formToken, cardID string) (card.PAN, card.Expiry, error) {
+	pan, exp, err := w.Wallets.SavedCard(ctx, formToken, cardID)
+	return pan, exp, unavailable(err)
+}
+
+func (w hostedWallets) PaySaved(ctx context.Context, formToken string, in hosted.CardInput) (hosted.Outcome, error) {
+	out, err := w.Wallets.PaySaved(ctx, formToken, in)
+	return out, unavailable(err)
+}
 
 func (w hostedWallets) Wallet(ctx context.Context, formToken string) (hosted.Wallet, error) {
 	res, err := w.Wallets.Wallet(ctx, formToken)

@@ -175,6 +175,57 @@ func TestDatabaseUnavailableDuringWalletDeletionConfirmation(t *testing.T) {
 	}
 }
 
+// A saved card's payment with the database failing answered the retry
+// page's technical error ("A technical error occurred…", the wallet's
+// errors reached the pages unmarked), where the other buyer pages answer
+// that the service is temporarily unavailable: the attempt's write failing
+// (here PostgreSQL refusing the transaction's insert as a full disk does,
+// SQLSTATE 53100), and the saved card's read before it (the tokens
+// failing to read). Both answer the temporarily-unavailable page, in the
+// buyer's language, 503 with Retry-After; the read's adds that the card
+// was not charged (the attempt's says nothing of it: its write may fail
+// after the acquirer's answer). Nothing is paid.
+func TestDatabaseUnavailableDuringSavedCardPayment(t *testing.T) {
+	a, formToken, tok, db := walletOnPostgres(t, "DOWN-SAVED")
+	pay := func(what, lang string) {
+		t.Helper()
+		form := url.Values{"saved": {tok.ID}, "saved_csc": {"123"}}
+		resp := callURL(t, a.URL(), http.MethodPost, "/pay/"+formToken+"?kr-language="+lang, "", "application/x-www-form-urlencoded", form.Encode())
+		body := html.UnescapeString(resp.body)
+		want := map[string]string{"it": "Questo servizio di pagamento è temporaneamente non disponibile. Riprovi tra qualche minuto.",
+			"fr": "Ce service de paiement est temporairement indisponible. Votre carte n’a pas été débitée."}[lang]
+		if resp.status != http.StatusServiceUnavailable || !strings.Contains(body, want) {
+			t.Errorf("%s: HTTP %d, want 503 and %q:\n%s", what, resp.status, want, body)
+		}
+		if s, err := strconv.Atoi(resp.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+			t.Errorf("%s: Retry-After %q", what, resp.header.Get("Retry-After"))
+		}
+	}
+
+	if _, err := db.Exec(`CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$;
+		CREATE TRIGGER disk_full BEFORE INSERT ON transactions FOR EACH ROW EXECUTE FUNCTION disk_full()`); err != nil {
+		t.Fatal(err)
+	}
+	pay("the attempt's write failing", "it")
+	if _, err := db.Exec(`DROP TRIGGER disk_full ON transactions`); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := db.Exec(`CREATE FUNCTION tokens_unreadable() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+		BEGIN RAISE EXCEPTION 'could not write to file "base/pgsql_tmp/pgsql_tmp1.0": No space left on device' USING ERRCODE = '53100'; END $$;
+		ALTER TABLE tokens RENAME TO tokens_stored;
+		CREATE VIEW tokens AS SELECT * FROM tokens_stored WHERE tokens_unreadable()`); err != nil {
+		t.Fatal(err)
+	}
+	pay("the saved card unreadable", "fr")
+
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM transactions`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("transactions after the failed attempts: %d, %v", n, err)
+	}
+}
+
 // walletOnPostgres starts the app on a PostgreSQL database of its own, with
 // a CUSTOMER_WALLET form (order) whose buyer has one saved card: the app,
 // the formToken, the card's token, and the database opened for the test to

@@ -619,6 +619,14 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 		h.fail(w, pg, asJSON, http.StatusOK, "in_progress", "CLIENT_502", "")
 		return
 	}
+	if errors.Is(err, ErrUnavailable) {
+		// The database failed during the attempt, perhaps after the
+		// acquirer answered (recovery settles it then): the message says
+		// nothing of the card.
+		h.log.ErrorContext(ctx, "hosted: paying", "err", err)
+		h.sayUnavailable(w, pg, asJSON, MessageUnavailable)
+		return
+	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "hosted: paying", "err", err)
 		h.respondRetry(w, pg, asJSON, ReasonTechnical, pg.form.AttemptsLeft, nil)
@@ -839,12 +847,18 @@ func (h *Handler) Unavailable(w http.ResponseWriter, r *http.Request, framed boo
 	h.unavailable(w, r, pg, wantsJSON(r))
 }
 
-// unavailable is Unavailable's answer for pg.
+// unavailable is Unavailable's answer for pg, to a request that has not
+// reached a payment attempt: a post says the card was not charged.
 func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, pg page, asJSON bool) {
 	key := MessageUnavailable
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		key = MessageUnavailableNotCharged
 	}
+	h.sayUnavailable(w, pg, asJSON, key)
+}
+
+// sayUnavailable answers 503 with Retry-After and key's message.
+func (h *Handler) sayUnavailable(w http.ResponseWriter, pg page, asJSON bool, key string) {
 	w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
 	h.fail(w, pg, asJSON, http.StatusServiceUnavailable, key, "CLIENT_999", "UNAVAILABLE")
 }

@@ -306,6 +306,11 @@ func (h *Handler) submitSaved(w http.ResponseWriter, r *http.Request, pg page, a
 		h.respondChooseCard(w, pg, asJSON)
 		return
 	}
+	if errors.Is(err, ErrUnavailable) {
+		h.log.ErrorContext(ctx, "hosted: reading a saved card", "err", err)
+		h.unavailable(w, r, pg, asJSON)
+		return
+	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "hosted: reading a saved card", "err", err)
 		h.respondRetry(w, pg, asJSON, ReasonTechnical, pg.form.AttemptsLeft, nil)
