@@ -106,11 +106,7 @@ func TestDatabaseUnavailableBuyerPagesSayTemporarilyUnavailable(t *testing.T) {
 func TestDatabaseUnavailableDuringWalletDeletion(t *testing.T) {
 	a, formToken, tok, db := walletOnPostgres(t, "DOWN-WALLET")
 	ctx := context.Background()
-	if _, err := db.Exec(`CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$;
-		CREATE TRIGGER disk_full BEFORE UPDATE ON tokens FOR EACH ROW EXECUTE FUNCTION disk_full()`); err != nil {
-		t.Fatal(err)
-	}
+	diskFull(t, db, "BEFORE UPDATE ON tokens")
 
 	form := url.Values{"card": {tok.ID}, "confirm": {"yes"}}
 	resp := callURL(t, a.URL(), http.MethodPost, "/pay/"+formToken+"/wallet/delete/page?kr-language=it", "", "application/x-www-form-urlencoded", form.Encode())
@@ -139,14 +135,7 @@ func TestDatabaseUnavailableDuringWalletDeletion(t *testing.T) {
 // Retry-After, in the buyer's language; the card stays in the wallet.
 func TestDatabaseUnavailableDuringWalletDeletionConfirmation(t *testing.T) {
 	a, formToken, tok, db := walletOnPostgres(t, "DOWN-WALLET-READ")
-	// A STABLE function: PostgreSQL evaluates it once per scan of the
-	// view, rows or not.
-	if _, err := db.Exec(`CREATE FUNCTION tokens_unreadable() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
-		BEGIN RAISE EXCEPTION 'could not write to file "base/pgsql_tmp/pgsql_tmp1.0": No space left on device' USING ERRCODE = '53100'; END $$;
-		ALTER TABLE tokens RENAME TO tokens_stored;
-		CREATE VIEW tokens AS SELECT * FROM tokens_stored WHERE tokens_unreadable()`); err != nil {
-		t.Fatal(err)
-	}
+	tokensUnreadable(t, db)
 
 	for _, c := range []struct {
 		what, path string
@@ -202,27 +191,43 @@ func TestDatabaseUnavailableDuringSavedCardPayment(t *testing.T) {
 		}
 	}
 
-	if _, err := db.Exec(`CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$;
-		CREATE TRIGGER disk_full BEFORE INSERT ON transactions FOR EACH ROW EXECUTE FUNCTION disk_full()`); err != nil {
-		t.Fatal(err)
-	}
+	diskFull(t, db, "BEFORE INSERT ON transactions")
 	pay("the attempt's write failing", "it")
 	if _, err := db.Exec(`DROP TRIGGER disk_full ON transactions`); err != nil {
 		t.Fatal(err)
 	}
 
-	if _, err := db.Exec(`CREATE FUNCTION tokens_unreadable() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
-		BEGIN RAISE EXCEPTION 'could not write to file "base/pgsql_tmp/pgsql_tmp1.0": No space left on device' USING ERRCODE = '53100'; END $$;
-		ALTER TABLE tokens RENAME TO tokens_stored;
-		CREATE VIEW tokens AS SELECT * FROM tokens_stored WHERE tokens_unreadable()`); err != nil {
-		t.Fatal(err)
-	}
+	tokensUnreadable(t, db)
 	pay("the saved card unreadable", "fr")
 
 	var n int
 	if err := db.QueryRow(`SELECT COUNT(*) FROM transactions`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("transactions after the failed attempts: %d, %v", n, err)
+	}
+}
+
+// diskFull makes PostgreSQL fail the statements of a trigger event (on,
+// such as "BEFORE UPDATE ON tokens") as a full disk does, SQLSTATE 53100.
+func diskFull(t *testing.T, db *sql.DB, on string) {
+	t.Helper()
+	if _, err := db.Exec(`CREATE OR REPLACE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$;
+		CREATE TRIGGER disk_full ` + on + ` FOR EACH ROW EXECUTE FUNCTION disk_full()`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tokensUnreadable makes PostgreSQL fail every read of the tokens as a
+// full disk does (SQLSTATE 53100), the other tables still read: tokens
+// becomes a view of tokens_stored through a failing STABLE function,
+// which PostgreSQL evaluates once per scan of the view, rows or not.
+func tokensUnreadable(t *testing.T, db *sql.DB) {
+	t.Helper()
+	if _, err := db.Exec(`CREATE FUNCTION tokens_unreadable() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+		BEGIN RAISE EXCEPTION 'could not write to file "base/pgsql_tmp/pgsql_tmp1.0": No space left on device' USING ERRCODE = '53100'; END $$;
+		ALTER TABLE tokens RENAME TO tokens_stored;
+		CREATE VIEW tokens AS SELECT * FROM tokens_stored WHERE tokens_unreadable()`); err != nil {
+		t.Fatal(err)
 	}
 }
 
