@@ -247,7 +247,14 @@ func TestBrowserWallet(t *testing.T) {
 	if got := eval[string](t, ctx, `document.activeElement.id`); got != "kr-confirm-no" {
 		t.Errorf("the confirmation opens with the focus on %q, want the Cancel button", got)
 	}
+	// On a phone the dialog stands apart from the page beneath: a margin
+	// on each side, its border never on the screen's edge.
+	must(t, chromedp.Do(ctx, chromedp.EmulateViewport(360, 740)), "phone viewport")
+	if got := eval[[]float64](t, ctx, `(r => [r.left, innerWidth - r.right])(document.getElementById('kr-confirm').getBoundingClientRect())`); got[0] < 8 || got[1] < 8 {
+		t.Errorf("at 360px the confirmation leaves %.0fpx on the left and %.0fpx on the right, want 8 at least", got[0], got[1])
+	}
 	must(t, chromedp.Do(ctx,
+		chromedp.EmulateReset(),
 		chromedp.Click(chromedp.CSS("#kr-confirm-no")),
 		chromedp.WaitNotVisible(chromedp.CSS("#kr-confirm")),
 		chromedp.Click(chromedp.CSS(`#kr-panel-saved li:nth-child(2) .trash`)),
