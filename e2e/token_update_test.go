@@ -156,7 +156,7 @@ func tokenUpdateCancelled(t *testing.T, engine string) {
 
 	var out map[string]any
 	postCardForm(t, s, ft+"?kr-language=fr", url.Values{"pan": {"5100010000002045"}, "expiry": {"11/" + yy}, "csc": {"123"}}, &out)
-	if out["accepted"] == true || out["step"] != "done" || out["message"] != "Ce lien de paiement n’est pas valide." {
+	if out["accepted"] == true || out["step"] != "done" || out["message"] != "Ce lien de paiement n’est pas valide. Retournez sur la boutique pour recommencer." {
 		t.Fatalf("buyer's answer: %v", out)
 	}
 	refused := func(tx map[string]any) bool {

@@ -1278,6 +1278,21 @@ func TestMessageSentenceDoesNotRepeatItsHeading(t *testing.T) {
 	}
 }
 
+// A message page that ends the buyer's way (an address that leads nowhere,
+// a payment link that is not valid, a session expired) says where to go on:
+// back to the shop. The invalid link read "Invalid payment link", then
+// "This payment link is not valid.", the heading again and no way on.
+func TestDeadEndMessageSaysWhereToGoOn(t *testing.T) {
+	shopWord := map[string]string{"en": "shop", "fr": "boutique", "es": "tienda", "it": "negozio", "de": "Shop"}
+	for _, lang := range languages {
+		for _, k := range []string{MessagePageNotFound, "form_not_found", "form_expired"} {
+			if msg := messages[lang][k]; !strings.Contains(msg, shopWord[lang]) {
+				t.Errorf("%s %s: %q does not send the buyer back to the %s", lang, k, msg, shopWord[lang])
+			}
+		}
+	}
+}
+
 // The card form posted again as a page (no script: the browser's "resend"
 // after the back button) once the form is over shows the outcome page,
 // paid, as the first post did; another card reads that the form is over.

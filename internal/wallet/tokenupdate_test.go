@@ -134,7 +134,7 @@ func TestTokenUpdateOfCancelledTokenNotVerified(t *testing.T) {
 
 		before := e.acq.calls.Load()
 		r := e.post(ft, "", newCard(cardMC, false))
-		if r.Accepted || r.Step != "done" || r.Message != "Ce lien de paiement n’est pas valide." || r.Detail != "" {
+		if r.Accepted || r.Step != "done" || r.Message != "Ce lien de paiement n’est pas valide. Retournez sur la boutique pour recommencer." || r.Detail != "" {
 			t.Fatalf("buyer's answer %+v, want a final refusal saying the link is not valid (in French)", r)
 		}
 		if n := e.acq.calls.Load() - before; n != 0 {
@@ -170,7 +170,7 @@ func TestTokenUpdateOfPurgedTokenNotVerified(t *testing.T) {
 		}
 		before := e.acq.calls.Load()
 		r := e.post(ft, "", newCard(cardMC, false))
-		if r.Accepted || r.Step != "done" || r.Message != "This payment link is not valid." || r.Detail != "" {
+		if r.Accepted || r.Step != "done" || r.Message != "This payment link is not valid. Please return to the shop and start again." || r.Detail != "" {
 			t.Fatalf("buyer's answer %+v, want a final refusal saying the link is not valid", r)
 		}
 		if n := e.acq.calls.Load() - before; n != 0 {
@@ -228,7 +228,7 @@ func TestTokenUpdateCancelledDuringVerification(t *testing.T) {
 		e.acq.beforeCall = func() { e.ok("Token/Cancel", map[string]any{"paymentMethodToken": tok}) }
 		r := e.post(ft, "", newCard(cardMC, false))
 		e.acq.beforeCall = nil
-		if r.Accepted || r.Step != "done" || r.Message != "This payment link is not valid." || r.Detail != "" {
+		if r.Accepted || r.Step != "done" || r.Message != "This payment link is not valid. Please return to the shop and start again." || r.Detail != "" {
 			t.Fatalf("buyer's answer %+v, want a final refusal saying the link is not valid", r)
 		}
 		e.checkTokenGone(ft, tok, "upd-1", "PSP_031", "CANCELLED")
