@@ -2,6 +2,7 @@ package card
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 )
 
@@ -46,6 +47,26 @@ var knownBrands = map[Brand]bool{
 func ParseBrand(s string) (Brand, bool) {
 	b := Brand(s)
 	return b, knownBrands[b]
+}
+
+// buyerNames are the brands as buyers read them on their cards, where
+// that is not the code: the payment page's saved cards and the buyer's
+// messages show these.
+var buyerNames = map[Brand]string{
+	Visa: "Visa", VisaElectron: "Visa Electron", Mastercard: "Mastercard", Maestro: "Maestro",
+	Amex: "American Express", Discover: "Discover", Diners: "Diners Club", UnionPay: "UnionPay",
+	CONECS: "Titre-Restaurant", Edenred: "Titre-Restaurant", Sodexo: "Titre-Restaurant",
+	Apetiz: "Titre-Restaurant", ChqDej: "Titre-Restaurant",
+}
+
+// BuyerName returns the brand as a buyer reads it ("Mastercard" for
+// MASTERCARD); a code without a name (CB, JCB, one unknown here) reads as
+// itself, its underscores as spaces.
+func (b Brand) BuyerName() string {
+	if n, ok := buyerNames[b]; ok {
+		return n
+	}
+	return strings.ReplaceAll(string(b), "_", " ")
 }
 
 // Family returns the brand family: CONECS for the Titre-Restaurant issuer

@@ -193,13 +193,6 @@ func init() {
 		"wallet_delete_failed", "wallet_none")
 }
 
-// brandNames are the brands as buyers read them.
-var brandNames = map[string]string{
-	"VISA": "Visa", "VISA_ELECTRON": "Visa Electron", "MASTERCARD": "Mastercard", "MAESTRO": "Maestro",
-	"AMEX": "American Express", "CB": "CB", "CONECS": "Titre-Restaurant", "EDENRED": "Titre-Restaurant",
-	"SODEXO": "Titre-Restaurant", "APETIZ": "Titre-Restaurant", "CHQ_DEJ": "Titre-Restaurant",
-}
-
 // savedCardView is one saved card in the template.
 type savedCardView struct {
 	ID             string
@@ -244,10 +237,7 @@ func (h *Handler) fillWallet(pg page, v *view) {
 	m := v.M
 	for _, c := range w.Cards {
 		last4 := last4Of(c)
-		name := brandNames[c.Brand]
-		if name == "" {
-			name = strings.ReplaceAll(c.Brand, "_", " ")
-		}
+		name := card.Brand(c.Brand).BuyerName()
 		csc, hint := 3, m["csc_hint_back"]
 		if c.Brand == "AMEX" {
 			csc, hint = 4, m["csc_hint_front"]

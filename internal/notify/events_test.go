@@ -226,7 +226,7 @@ func TestTokenEventsOnAFreshMachine(t *testing.T) {
 				mailBuyer = m
 			}
 		}
-		if smsBuyer.Text != "[TEST] Boulangerie Zoé: su tarjeta MASTERCARD ****5454 ha sido eliminada de sus tarjetas guardadas." {
+		if smsBuyer.Text != "[TEST] Boulangerie Zoé: su tarjeta Mastercard ****5454 ha sido eliminada de sus tarjetas guardadas." {
 			t.Errorf("buyer SMS = %q", smsBuyer.Text)
 		}
 		if mailBuyer.Subject != "[TEST] Su tarjeta ha sido guardada en Boulangerie Zoé" || !strings.Contains(mailBuyer.HTML, `lang="es"`) ||

@@ -85,7 +85,7 @@ func TestSMSIsGSM7(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `L'Atelier - " VISA ****0055 " : c'est "fait"...`; s != want {
+	if want := `L'Atelier - " Visa ****0055 " : c'est "fait"...`; s != want {
 		t.Errorf("own template: %q, want %q", s, want)
 	}
 }

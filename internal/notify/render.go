@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/errs"
 	"github.com/openpsp/openpsp/internal/langpref"
 	"github.com/openpsp/openpsp/internal/money"
@@ -459,9 +460,17 @@ func newData(c Content, sms bool) *Data {
 	}
 	vars := map[string]string{"shop": c.Shop.Name, "buyer": c.Buyer.Name, "email": c.Shop.Email}
 	d.vars = vars
+	// The buyer reads the brand as the payment page shows it; the merchant,
+	// as the API returns it.
+	brand := func(code string) string {
+		if c.Recipient == "buyer" {
+			return card.Brand(code).BuyerName()
+		}
+		return code
+	}
 	if p := c.Payment; p != nil {
 		pd := &PaymentData{OrderID: p.OrderID, TransactionID: p.TransactionID, Accepted: p.Accepted,
-			Amount: formatAmount(p.Amount, p.Currency, lang), Date: d.formatDate(p.At), Card: card(p.Brand, p.PANMasked, sms)}
+			Amount: formatAmount(p.Amount, p.Currency, lang), Date: d.formatDate(p.At), Card: cardText(brand(p.Brand), p.PANMasked, sms)}
 		pd.Status = catalogs[lang]["status.refused"]
 		switch {
 		case p.Accepted:
@@ -484,16 +493,16 @@ func newData(c Content, sms bool) *Data {
 		if order == "" {
 			order = p.ID
 		}
-		vars["order"], vars["amount"], vars["brand"], vars["pan"] = order, pd.Amount, p.Brand, last4(p.PANMasked, sms)
+		vars["order"], vars["amount"], vars["brand"], vars["pan"] = order, pd.Amount, brand(p.Brand), last4(p.PANMasked, sms)
 	}
 	if t := c.Token; t != nil {
-		td := &TokenData{Kind: t.Kind, Token: t.Token, Card: card(t.Brand, t.PANMasked, sms), CustomerReference: t.CustomerReference, Date: d.formatDate(t.At)}
+		td := &TokenData{Kind: t.Kind, Token: t.Token, Card: cardText(brand(t.Brand), t.PANMasked, sms), CustomerReference: t.CustomerReference, Date: d.formatDate(t.At)}
 		if t.ExpiryMonth > 0 && t.ExpiryYear > 0 {
 			td.Expiry = fmt.Sprintf("%02d/%d", t.ExpiryMonth, t.ExpiryYear)
 		}
 		d.Token = td
 		d.Links.Details = safeURL(t.DetailsURL, "https", "http")
-		vars["token"], vars["brand"], vars["pan"], vars["expiry"] = t.Token, t.Brand, last4(t.PANMasked, sms), td.Expiry
+		vars["token"], vars["brand"], vars["pan"], vars["expiry"] = t.Token, brand(t.Brand), last4(t.PANMasked, sms), td.Expiry
 	}
 	if in := c.Instalment; in != nil {
 		id := &InstalmentData{SubscriptionID: in.SubscriptionID, Token: in.Token, OrderID: in.OrderID, Sequence: in.Sequence,
@@ -678,7 +687,7 @@ func last4(masked string, sms bool) string {
 	return "•••• " + end
 }
 
-func card(brand, masked string, sms bool) string {
+func cardText(brand, masked string, sms bool) string {
 	return strings.TrimSpace(brand + " " + last4(masked, sms))
 }
 

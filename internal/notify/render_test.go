@@ -228,7 +228,7 @@ func TestShopOverrides(t *testing.T) {
 	}
 	s := SampleContent(TplTokenSMSBuyer)
 	s.Lang = "fr"
-	if got, _ := r.SMS(context.Background(), s); got != "Demo shop : carte VISA ****0055 OK" {
+	if got, _ := r.SMS(context.Background(), s); got != "Demo shop : carte Visa ****0055 OK" {
 		t.Fatalf("SMS override: %q", got)
 	}
 
@@ -409,5 +409,43 @@ func TestShopTemplateShared(t *testing.T) {
 	}
 	if !strings.Contains(outs[0].HTML, `<p title="Zoë Martin">`) {
 		t.Fatalf("not the shop's template: %s", outs[0].HTML)
+	}
+}
+
+// A buyer reads the card's brand as the payment page shows it
+// ("Mastercard", "American Express"), not as the API's code: the
+// confirmation read "MASTERCARD •••• 2045" under a page that said
+// "Mastercard". The merchant's messages keep the code the API returns.
+func TestBuyerReadsTheBrandsName(t *testing.T) {
+	r := NewRenderer(nil, nil)
+	for _, c := range []struct{ id, brand, buyer string }{
+		{TplPaymentAcceptedBuyer, "MASTERCARD", "Mastercard •••• 0055"},
+		{TplPaymentRefusedBuyer, "AMEX", "American Express •••• 0055"},
+		{TplTokenBuyer, "UNION_PAY", "UnionPay •••• 0055"},
+		{TplPaymentAcceptedBuyer, "CB", "CB •••• 0055"},
+		{TplPaymentMerchant, "MASTERCARD", "MASTERCARD •••• 0055"},
+		{TplTokenMerchant, "AMEX", "AMEX •••• 0055"},
+	} {
+		content := SampleContent(c.id)
+		if content.Payment != nil {
+			content.Payment.Brand = c.brand
+		} else {
+			content.Token.Brand = c.brand
+		}
+		out, err := r.Email(context.Background(), content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.Text, c.buyer) || !strings.Contains(out.HTML, c.buyer) {
+			t.Errorf("%s with %s: %q is not in the message:\n%s", c.id, c.brand, c.buyer, out.Text)
+		}
+	}
+	sms, err := r.SMS(context.Background(), func() Content {
+		c := SampleContent(TplTokenSMSBuyer)
+		c.Token.Brand = "MASTERCARD"
+		return c
+	}())
+	if err != nil || !strings.Contains(sms, "your Mastercard card ****0055") {
+		t.Errorf("buyer's SMS: %q, %v", sms, err)
 	}
 }
