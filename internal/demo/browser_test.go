@@ -152,3 +152,37 @@ func TestBrowserIPNListLabelsItsCellsOnAPhone(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserDemoLinksAreEasyToTap: on a phone the header's links (the
+// shop, FlexCheckout, the IPNs, the mailbox) are at least 44 px tall, the
+// size of a fingertip (Apple's and WCAG 2.5.5's 44 px): they were lines of
+// text 24 px tall, two rows of them close together.
+func TestBrowserDemoLinksAreEasyToTap(t *testing.T) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	New(Options{BaseURL: func() string { return srv.URL }, Language: hosted.PageLanguage}).Register(mux)
+
+	ctx := browsertest.New(t)
+	type link struct {
+		Text   string
+		Height float64
+	}
+	for _, path := range []string{"/demo?lang=de"} {
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile), chromedp.Navigate(srv.URL+path),
+			chromedp.WaitVisible(chromedp.CSS("header nav a")))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		links, err := chromedp.Run(ctx, chromedp.Evaluate[[]link](`Array.from(document.querySelectorAll('header nav a')).map(a => ({Text: a.textContent.trim(), Height: a.getBoundingClientRect().height}))`))
+		if err != nil || len(links) == 0 {
+			t.Fatalf("%s: links %v, %v", path, links, err)
+		}
+		for _, l := range links {
+			if l.Height < 44 {
+				t.Errorf("%s at 360 px: the link %q is %.0f px tall, want 44 at least", path, l.Text, l.Height)
+			}
+		}
+	}
+	browsertest.NoConsoleErrors(t, ctx)
+}
