@@ -554,7 +554,7 @@ func (h *Handler) readCard(req FlexRequest, form Params) (cardInput, fieldErrors
 	}
 	switch {
 	case cvc == "":
-		fe.add("cvc", msgErrCVC, ncCVCMissing)
+		fe.add("cvc", msgErrCVCEmpty, ncCVCMissing)
 	case len(cvc) != want && !(in.brand == "" && (len(cvc) == 3 || len(cvc) == 4)):
 		fe.add("cvc", msgErrCVC, ncCVCFormat)
 	default:
@@ -579,7 +579,10 @@ func (h *Handler) submitAccount(w http.ResponseWriter, r *http.Request, s Sessio
 		fe.add("holder", msgErrHolder, ncNameTooLong)
 	}
 	iban, err := ParseIBAN(form.Get("IBAN"))
-	if err != nil {
+	switch {
+	case strings.TrimSpace(form.Get("IBAN")) == "":
+		fe.add("iban", msgErrIBANEmpty, ncAccountNumberFormat)
+	case err != nil:
 		fe.add("iban", msgErrIBAN, ncAccountNumberFormat)
 	}
 	bic := strings.ToUpper(strings.TrimSpace(form.Get("BIC")))

@@ -811,3 +811,39 @@ func TestFlexFrameAncestorsDefaultToReturnOrigins(t *testing.T) {
 		t.Fatalf("return-urls: %q", fa)
 	}
 }
+
+// An empty field's error asks for it; a wrong one says it is not valid.
+// The empty security code read "Der Sicherheitscode ist ungültig." under
+// "Bitte geben Sie die Kartennummer ein." for the empty card number, and
+// an empty IBAN "Die IBAN ist ungültig.": the buyer had typed nothing.
+func TestFlexEmptyFieldAsksForIt(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ locale, empty, wrong string }{
+		{"en_US", "Please enter the security code.", "The security code is not valid."},
+		{"fr_FR", "Veuillez saisir le cryptogramme visuel.", "Le cryptogramme visuel n’est pas valide."},
+		{"es_ES", "Introduzca el código de seguridad.", "El código de seguridad no es válido."},
+		{"it_IT", "Inserire il codice di sicurezza.", "Il codice di sicurezza non è valido."},
+		{"de_DE", "Bitte geben Sie den Sicherheitscode ein.", "Der Sicherheitscode ist ungültig."},
+		{"nl_NL", "Voer de beveiligingscode in.", "De beveiligingscode is ongeldig."},
+	} {
+		action, _ := e.open(e.flexParams(map[string]string{"LAYOUT.LANGUAGE": c.locale}))
+		for cvc, want := range map[string]string{"": c.empty, "12": c.wrong} {
+			f := cardForm(mastercard)
+			f.Set("CVC", cvc)
+			if _, body := e.post(action, f); !strings.Contains(body, want) {
+				t.Errorf("%s, security code %q: no %q", c.locale, cvc, want)
+			}
+		}
+	}
+	acc := &fakeAccounts{saved: map[string]ogone.AccountRequest{}}
+	e = newEnv(t, func(o *ogone.Options) { o.BankAccounts = acc })
+	for _, c := range []struct{ locale, empty string }{
+		{"en_US", "Please enter the IBAN."}, {"fr_FR", "Veuillez saisir l’IBAN."}, {"es_ES", "Introduzca el IBAN."},
+		{"it_IT", "Inserire l’IBAN."}, {"de_DE", "Bitte geben Sie die IBAN ein."}, {"nl_NL", "Voer de IBAN in."},
+	} {
+		action, _ := e.open(e.flexParams(map[string]string{"CARD.PAYMENTMETHOD": "Direct Debits DE", "LAYOUT.LANGUAGE": c.locale}))
+		if _, body := e.post(action, url.Values{"HOLDER": {"Max Muster"}, "IBAN": {" "}}); !strings.Contains(body, c.empty) {
+			t.Errorf("%s, no IBAN: no %q", c.locale, c.empty)
+		}
+	}
+}

@@ -45,7 +45,9 @@ const (
 	msgErrExpired     = "errExpired"
 	msgErrHolder      = "errHolder"
 	msgErrCVC         = "errCVC"
+	msgErrCVCEmpty    = "errCVCEmpty"
 	msgErrIBAN        = "errIBAN"
+	msgErrIBANEmpty   = "errIBANEmpty"
 	msgErrBIC         = "errBIC"
 	msgAcceptedBrands = "acceptedBrands" // with its colon: French puts a no-break space before it, the others none
 	msgSecure         = "secure"
@@ -64,6 +66,7 @@ var messages = map[string]map[string]string{
 		msgErrCardNumber: "The card number is not valid.", msgErrCardEmpty: "Please enter the card number.",
 		msgErrBrand: "This type of card is not accepted.", msgErrExpiry: "The expiry date is not valid.",
 		msgErrExpired: "This card has expired.", msgErrHolder: "Please enter the name shown on the card (at most 50 characters).",
+		msgErrCVCEmpty: "Please enter the security code.", msgErrIBANEmpty: "Please enter the IBAN.",
 		msgErrCVC: "The security code is not valid.", msgErrIBAN: "The IBAN is not valid.", msgErrBIC: "The BIC is not valid.",
 		msgAcceptedBrands: "Accepted cards:", msgSecure: "Your details are sent over a secure connection and are never shared with the shop.",
 	},
@@ -77,6 +80,7 @@ var messages = map[string]map[string]string{
 		msgErrCardNumber: "Le numéro de carte n’est pas valide.", msgErrCardEmpty: "Veuillez saisir le numéro de carte.",
 		msgErrBrand: "Ce type de carte n’est pas accepté.", msgErrExpiry: "La date d’expiration n’est pas valide.",
 		msgErrExpired: "Cette carte est expirée.", msgErrHolder: "Veuillez saisir le nom figurant sur la carte (50 caractères au plus).",
+		msgErrCVCEmpty: "Veuillez saisir le cryptogramme visuel.", msgErrIBANEmpty: "Veuillez saisir l’IBAN.",
 		msgErrCVC: "Le cryptogramme visuel n’est pas valide.", msgErrIBAN: "L’IBAN n’est pas valide.", msgErrBIC: "Le BIC n’est pas valide.",
 		msgAcceptedBrands: "Cartes acceptées\u00a0:", msgSecure: "Vos données sont transmises par une connexion sécurisée et ne sont jamais communiquées à la boutique.",
 	},
@@ -90,6 +94,7 @@ var messages = map[string]map[string]string{
 		msgErrCardNumber: "El número de tarjeta no es válido.", msgErrCardEmpty: "Introduzca el número de tarjeta.",
 		msgErrBrand: "Este tipo de tarjeta no se acepta.", msgErrExpiry: "La fecha de caducidad no es válida.",
 		msgErrExpired: "Esta tarjeta ha caducado.", msgErrHolder: "Introduzca el nombre que figura en la tarjeta (50 caracteres como máximo).",
+		msgErrCVCEmpty: "Introduzca el código de seguridad.", msgErrIBANEmpty: "Introduzca el IBAN.",
 		msgErrCVC: "El código de seguridad no es válido.", msgErrIBAN: "El IBAN no es válido.", msgErrBIC: "El BIC no es válido.",
 		msgAcceptedBrands: "Tarjetas aceptadas:", msgSecure: "Sus datos se envían por una conexión segura y nunca se comunican a la tienda.",
 	},
@@ -103,6 +108,7 @@ var messages = map[string]map[string]string{
 		msgErrCardNumber: "Il numero della carta non è valido.", msgErrCardEmpty: "Inserire il numero della carta.",
 		msgErrBrand: "Questo tipo di carta non è accettato.", msgErrExpiry: "La data di scadenza non è valida.",
 		msgErrExpired: "Questa carta è scaduta.", msgErrHolder: "Inserire il nome riportato sulla carta (al massimo 50 caratteri).",
+		msgErrCVCEmpty: "Inserire il codice di sicurezza.", msgErrIBANEmpty: "Inserire l’IBAN.",
 		msgErrCVC: "Il codice di sicurezza non è valido.", msgErrIBAN: "L’IBAN non è valido.", msgErrBIC: "Il BIC non è valido.",
 		msgAcceptedBrands: "Carte accettate:", msgSecure: "I dati vengono inviati tramite una connessione sicura e non vengono mai comunicati al negozio.",
 	},
@@ -116,6 +122,7 @@ var messages = map[string]map[string]string{
 		msgErrCardNumber: "Die Kartennummer ist ungültig.", msgErrCardEmpty: "Bitte geben Sie die Kartennummer ein.",
 		msgErrBrand: "Dieser Kartentyp wird nicht akzeptiert.", msgErrExpiry: "Das Ablaufdatum ist ungültig.",
 		msgErrExpired: "Diese Karte ist abgelaufen.", msgErrHolder: "Bitte geben Sie den Namen auf der Karte ein (höchstens 50 Zeichen).",
+		msgErrCVCEmpty: "Bitte geben Sie den Sicherheitscode ein.", msgErrIBANEmpty: "Bitte geben Sie die IBAN ein.",
 		msgErrCVC: "Der Sicherheitscode ist ungültig.", msgErrIBAN: "Die IBAN ist ungültig.", msgErrBIC: "Die BIC ist ungültig.",
 		msgAcceptedBrands: "Akzeptierte Karten:", msgSecure: "Ihre Daten werden über eine sichere Verbindung übertragen und nie an den Shop weitergegeben.",
 	},
@@ -129,6 +136,7 @@ var messages = map[string]map[string]string{
 		msgErrCardNumber: "Het kaartnummer is ongeldig.", msgErrCardEmpty: "Voer het kaartnummer in.",
 		msgErrBrand: "Dit kaarttype wordt niet geaccepteerd.", msgErrExpiry: "De vervaldatum is ongeldig.",
 		msgErrExpired: "Deze kaart is verlopen.", msgErrHolder: "Voer de naam op de kaart in (maximaal 50 tekens).",
+		msgErrCVCEmpty: "Voer de beveiligingscode in.", msgErrIBANEmpty: "Voer de IBAN in.",
 		msgErrCVC: "De beveiligingscode is ongeldig.", msgErrIBAN: "De IBAN is ongeldig.", msgErrBIC: "De BIC is ongeldig.",
 		msgAcceptedBrands: "Geaccepteerde kaarten:", msgSecure: "Uw gegevens worden via een beveiligde verbinding verzonden en nooit met de handelaar gedeeld.",
 	},
