@@ -86,6 +86,9 @@ func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount
 		if t.OperationType != Debit || t.PendingOp != "" || (t.DetailedStatus != Authorised && t.DetailedStatus != AuthorisedToValidate) {
 			return "", badStatus(*t, "a capture")
 		}
+		if err := p.partPending(*t); err != nil {
+			return "", err
+		}
 		if at, late := s.expireLate(t); late {
 			expiredAt = at
 			return "payment.expired", nil
@@ -717,6 +720,9 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 		}
 		switch t.DetailedStatus {
 		case Authorised, AuthorisedToValidate, WaitingAuthorisation, WaitingAuthorisationToValidate:
+			if err := p.partPending(*t); err != nil {
+				return "", err
+			}
 			if in.ResolutionMode == ResolutionRefund {
 				return "", &errs.Error{Code: errs.RefundToCancel, Message: "refund not yet available, please cancel",
 					Detail: "the transaction is not captured yet"}

@@ -53,6 +53,24 @@ func (p Payment) sharesAuthorization(t Transaction) bool {
 	return false
 }
 
+// partPending refuses an operation on debit t while the capture of one of
+// its parts is under way (its answer awaited, lost until recovery learns
+// it, or the acquirer unreachable until the capture job makes it: a part
+// is made with its capture claimed, so one still authorised is that), as
+// t's own pending capture does (badStatus): the order is 91 for it, and a
+// SAL sent again by a merchant who got no answer is the same shipment,
+// which a new part would capture twice. A deletion then would leave the
+// authorization held if the part is refused.
+func (p Payment) partPending(t Transaction) error {
+	for _, o := range p.parts(t.UUID) {
+		if o.PendingOp != "" || o.DetailedStatus == Authorised {
+			return &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
+				Detail: "the capture of a part of this transaction is in progress, retry later", Err: errs.ErrInProgress}
+		}
+	}
+	return nil
+}
+
 // splitPart takes a part of amount off debit t (locked, in tx) and inserts
 // it as a new debit, its capture claimed: t's amount and authorization are
 // lowered by amount, which must be below t's amount.

@@ -1,0 +1,73 @@
+package ogone_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/openpsp/openpsp/internal/acquirer/simulator"
+	"github.com/openpsp/openpsp/internal/store/storetest"
+)
+
+// TestDirectLinkSALRetriedWhileItsPartIsPending: a merchant whose SAL for
+// part of an order got no answer in time on its side sends the same SAL
+// again while that part's capture is still under way: the acquirer did
+// not answer in time (the part pending until recovery asks it) or could
+// not be reached (the part waiting for the capture job). The order is 91:
+// the SAL, and SAS or DES, must answer 40001011 "in progress", as any
+// operation on an order whose capture is pending does, not capture a
+// second part for the same shipment (or delete the rest). Once the part
+// is settled (9), the SAS captures the rest: the acquirer holds the 10.00
+// authorised, captured once. Both engines.
+func TestDirectLinkSALRetriedWhileItsPartIsPending(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		for _, c := range []struct {
+			name   string
+			fault  simulator.Fault
+			settle func(e *env) (int, error)
+		}{
+			{"no answer in time", simulator.FaultTimeout, func(e *env) (int, error) {
+				return e.payments.RecoverRunning(context.Background(), time.Minute, 100)
+			}},
+			{"unreachable", simulator.FaultUnavailable, func(e *env) (int, error) {
+				return e.payments.CaptureAllDue(context.Background(), 100)
+			}},
+		} {
+			t.Run(eng.Name+"/"+c.name, func(t *testing.T) {
+				e := partsEnv(t, eng)
+				payid, uuid := e.authorised("PRETRY-" + eng.Name)
+				e.acq.mu.Lock()
+				e.acq.captureFault = c.fault
+				e.acq.mu.Unlock()
+				m := e.maintain(payid, map[string]string{"OPERATION": "SAL", "AMOUNT": "400"})
+				e.acq.mu.Lock()
+				e.acq.captureFault = 0
+				e.acq.mu.Unlock()
+				if m["STATUS"] != "91" || m["PAYIDSUB"] != "1" {
+					t.Fatalf("SAL the acquirer did not take at once: %v, want 91", m)
+				}
+				for _, op := range []map[string]string{
+					{"OPERATION": "SAL", "AMOUNT": "400"}, // the merchant's retry
+					{"OPERATION": "SAS"},
+					{"OPERATION": "DES"},
+				} {
+					if r := e.maintain(payid, op); r["NCERROR"] != "40001011" {
+						t.Errorf("%v while the part's capture is under way: %v, want 40001011 (in progress)", op, r)
+					}
+				}
+				e.clock.Advance(time.Hour)
+				if _, err := c.settle(e); err != nil {
+					t.Fatal(err)
+				}
+				e.acquirerHas("once the part is settled", uuid, 400)
+				if q := e.query(payid, "1"); q["STATUS"] != "9" || q["amount"] != "4" {
+					t.Fatalf("query of the SAL once settled: %v, want 9 for 4", q)
+				}
+				if r := e.maintain(payid, map[string]string{"OPERATION": "SAS"}); r["STATUS"] != "9" || r["amount"] != "6" {
+					t.Fatalf("SAS once the part is settled: %v, want 9 for the 6 left", r)
+				}
+				e.acquirerHas("once closed", uuid, 1000)
+			})
+		}
+	}
+}
