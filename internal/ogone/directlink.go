@@ -911,6 +911,23 @@ func capturedStatus(t PaymentTx) (int, string) {
 	return stPaymentDone, ncOK
 }
 
+// orderAmount is the amount of an order as querydirect answers it: its
+// debit's (what is left to capture while it is open, what it captured
+// or would have), and, once an order captured in parts is closed, what
+// all its captures took: the rest's capture with the parts, or the parts
+// alone when the rest was deleted or expired (as its post-sale request
+// says).
+func orderAmount(t PaymentTx) int64 {
+	switch {
+	case t.PartsCaptured == 0:
+	case t.DetailedStatus == dsCaptured:
+		return t.Amount + t.PartsCaptured
+	case t.DetailedStatus == dsCancelled || t.DetailedStatus == dsExpired:
+		return t.PartsCaptured
+	}
+	return t.Amount
+}
+
 func orderResponse(o Order, t PaymentTx, status int, ncerr string) *ncResponse {
 	n := &ncResponse{}
 	n.set("orderID", o.OrderID)
@@ -922,7 +939,7 @@ func orderResponse(o Order, t PaymentTx, status int, ncerr string) *ncResponse {
 	if o.ECI != "" {
 		n.set("ECI", o.ECI)
 	}
-	n.set("amount", formatAmount(t.Amount, t.Currency))
+	n.set("amount", formatAmount(orderAmount(t), t.Currency))
 	n.set("currency", t.Currency)
 	n.set("PM", o.PM)
 	n.set("BRAND", BrandName(card.Brand(t.Brand)))

@@ -17,7 +17,7 @@ import (
 // the SAL, and SAS or DES, must answer 40001011 "in progress", as any
 // operation on an order whose capture is pending does, not capture a
 // second part for the same shipment (or delete the rest). Once the part
-// is settled (9), the SAS captures the rest: the acquirer holds the 10.00
+// is settled (9, told by one post-sale request), the SAS captures the rest: the acquirer holds the 10.00
 // authorised, captured once. Both engines.
 func TestDirectLinkSALRetriedWhileItsPartIsPending(t *testing.T) {
 	for _, eng := range storetest.Engines() {
@@ -35,6 +35,8 @@ func TestDirectLinkSALRetriedWhileItsPartIsPending(t *testing.T) {
 		} {
 			t.Run(eng.Name+"/"+c.name, func(t *testing.T) {
 				e := partsEnv(t, eng)
+				recv := newPostSaleReceiver(t)
+				e.setPostSale(t, recv.srv.URL+"/ogone/postsale", "")
 				payid, uuid := e.authorised("PRETRY-" + eng.Name)
 				e.acq.mu.Lock()
 				e.acq.captureFault = c.fault
@@ -63,11 +65,47 @@ func TestDirectLinkSALRetriedWhileItsPartIsPending(t *testing.T) {
 				if q := e.query(payid, "1"); q["STATUS"] != "9" || q["amount"] != "4" {
 					t.Fatalf("query of the SAL once settled: %v, want 9 for 4", q)
 				}
+				// Answered 91, the merchant learns the outcome by one
+				// post-sale request, for that PAYIDSUB.
+				e.onePostSale(t, recv, map[string]string{"STATUS": "9", "PAYIDSUB": "1", "amount": "4", "PAYID": payid})
 				if r := e.maintain(payid, map[string]string{"OPERATION": "SAS"}); r["STATUS"] != "9" || r["amount"] != "6" {
 					t.Fatalf("SAS once the part is settled: %v, want 9 for the 6 left", r)
 				}
 				e.acquirerHas("once closed", uuid, 1000)
 			})
 		}
+	}
+}
+
+// TestDirectLinkQueryOfAnOrderClosedAfterParts: querydirect of an order
+// captured in parts, once closed, answers what the order captured: after
+// SAL 4.00 and DES, 9 for the 4.00 of the part (the post-sale request of
+// such an order says 4, TestPostSaleOfARestCancelledAfterParts), not for
+// the 6.00 deleted; after SAL 4.00, SAL 3.00 and SAS, 9 for the 10.00 of
+// the three captures, not for the 3.00 of the last. Both engines.
+func TestDirectLinkQueryOfAnOrderClosedAfterParts(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := partsEnv(t, eng)
+			for _, c := range []struct {
+				name string
+				ops  []map[string]string
+				want string
+			}{
+				{"SAL then DES", []map[string]string{{"OPERATION": "SAL", "AMOUNT": "400"}, {"OPERATION": "DES"}}, "4"},
+				{"SAL, SAL then SAS", []map[string]string{{"OPERATION": "SAL", "AMOUNT": "400"}, {"OPERATION": "SAL", "AMOUNT": "300"},
+					{"OPERATION": "SAS"}}, "10"},
+			} {
+				payid, _ := e.authorised("PQ-" + eng.Name + "-" + c.name)
+				for _, op := range c.ops {
+					if m := e.maintain(payid, op); m["NCERROR"] != "0" {
+						t.Fatalf("%s: %v: %v", c.name, op, m)
+					}
+				}
+				if q := e.query(payid, ""); q["STATUS"] != "9" || q["amount"] != c.want {
+					t.Errorf("%s: the order: %v, want 9 for the %s captured", c.name, q, c.want)
+				}
+			}
+		})
 	}
 }

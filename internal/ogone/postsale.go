@@ -166,12 +166,12 @@ func PostSaleMessages(ctx context.Context, tx *sql.Tx, st PostSaleStore, ch Stat
 	// The amount is the transaction's: a refund's own, the capture's, or
 	// what a cancellation cancelled (a partial DEL, which lowers the
 	// debit, changes no status and sends nothing).
-	op, _ := postSaleOp(ops, ch.After, credit)
+	op, ok := postSaleOp(ops, ch.After, credit)
 	amount := ch.After.Amount
-	if a := ch.After; !credit && (a.DetailedStatus == dsCancelled || a.DetailedStatus == dsExpired) && a.PartsCaptured > 0 {
-		// The rest of an order captured in parts released: the order
-		// reads captured (9), for what its parts captured.
-		amount = a.PartsCaptured
+	if !credit && !ok {
+		// A change of the order itself: its amount as querydirect gives
+		// it (an order captured in parts, closed, for all its captures).
+		amount = orderAmount(ch.After)
 	}
 	ps := PostSaleParams(o, ch, status, ncerr, op.PAYIDSUB, amount)
 	method := set.PostSaleMethod
