@@ -1121,6 +1121,7 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		var refunds []PaymentTx
 		refunds, err = h.opts.Payments.Refund(ctx, o.ShopID, o.TransactionUUID, amount)
 		if err == nil {
+			refunds = madeRefunds(refunds)
 			amount = 0
 			for _, r := range refunds {
 				amount += r.Amount
@@ -1306,6 +1307,26 @@ func refundsStatus(refunds []PaymentTx) (int, string) {
 		}
 	}
 	return status, ncerr
+}
+
+// madeRefunds is what an RFD or RFS answers of its refunds (one per
+// capture of an order captured in parts): those the acquirer made or is
+// making, without those it refused or could not be sent, so that the
+// status and amount answered, and those querydirect of its PAYIDSUB gives,
+// are what goes to the buyer; all of them when none was made. Answered 83
+// for all while some was refunded, the merchant would send it again and
+// refund that part twice.
+func madeRefunds(refunds []PaymentTx) []PaymentTx {
+	var made []PaymentTx
+	for _, r := range refunds {
+		if s, _ := refundStatus(r); s != stRefundRefused && s != stRefundError {
+			made = append(made, r)
+		}
+	}
+	if len(made) == 0 {
+		return refunds
+	}
+	return made
 }
 
 // joinUUIDs writes the transactions a maintenance operation made in its

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
+	"github.com/openpsp/openpsp/internal/payment"
+	"github.com/openpsp/openpsp/internal/shop"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
@@ -105,6 +107,53 @@ func TestDirectLinkQueryOfAnOrderClosedAfterParts(t *testing.T) {
 				if q := e.query(payid, ""); q["STATUS"] != "9" || q["amount"] != c.want {
 					t.Errorf("%s: the order: %v, want 9 for the %s captured", c.name, q, c.want)
 				}
+			}
+		})
+	}
+}
+
+// TestDirectLinkRefundAcrossPartsPartlyRefused: an RFD of 5.00 on an order
+// captured in parts (4.00, 3.00, 3.00) is made as two refunds, 4.00 of the
+// first capture and 1.00 of the second; the acquirer refuses the first and
+// makes the second. The answer must say what went to the buyer: 81 for
+// the 1.00 refunded (as querydirect of its PAYIDSUB then does), not 83 for
+// 5.00, which tells the merchant nothing was refunded: sending the RFD of
+// 5.00 again would refund 6.00 in all. The merchant then refunds the 4.00
+// still due, and the buyer got 5.00. Both engines.
+func TestDirectLinkRefundAcrossPartsPartlyRefused(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := partsEnv(t, eng)
+			payid, uuid := e.authorised("PRFD-" + eng.Name)
+			for _, op := range []map[string]string{{"OPERATION": "SAL", "AMOUNT": "400"}, {"OPERATION": "SAL", "AMOUNT": "300"},
+				{"OPERATION": "SAS"}} {
+				if m := e.maintain(payid, op); m["STATUS"] != "9" {
+					t.Fatalf("%v: %v", op, m)
+				}
+			}
+			e.acq.Connector.(*simulator.Simulator).InjectNextFault(simulator.KindRefund, simulator.FaultRefused)
+			m := e.maintain(payid, map[string]string{"OPERATION": "RFD", "AMOUNT": "500"})
+			if m["STATUS"] != "81" || m["amount"] != "1" || m["NCERROR"] != "0" {
+				t.Errorf("RFD 5.00, the refund of 4.00 refused, that of 1.00 made: %v, want 81 for the 1 refunded", m)
+			}
+			if q := e.query(payid, m["PAYIDSUB"]); q["STATUS"] != "81" || q["amount"] != "1" {
+				t.Errorf("query of that RFD: %v, want 81 for 1", q)
+			}
+			if r := e.maintain(payid, map[string]string{"OPERATION": "RFD", "AMOUNT": "400"}); r["STATUS"] != "81" || r["amount"] != "4" {
+				t.Fatalf("RFD of the 4.00 still due: %v", r)
+			}
+			p, _, err := e.payments.Get(context.Background(), shop.DemoShopID, uuid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var refunded int64
+			for _, c := range p.Transactions {
+				if c.OperationType == payment.Credit && c.DetailedStatus == payment.Authorised {
+					refunded += c.Amount
+				}
+			}
+			if refunded != 500 {
+				t.Fatalf("refunds made: %d, want the 500 asked", refunded)
 			}
 		})
 	}
