@@ -40,13 +40,7 @@ func TestDirectLinkSALRetriedWhileItsPartIsPending(t *testing.T) {
 				recv := newPostSaleReceiver(t)
 				e.setPostSale(t, recv.srv.URL+"/ogone/postsale", "")
 				payid, uuid := e.authorised("PRETRY-" + eng.Name)
-				e.acq.mu.Lock()
-				e.acq.captureFault = c.fault
-				e.acq.mu.Unlock()
-				m := e.maintain(payid, map[string]string{"OPERATION": "SAL", "AMOUNT": "400"})
-				e.acq.mu.Lock()
-				e.acq.captureFault = 0
-				e.acq.mu.Unlock()
+				m := e.maintainFaulted(payid, c.fault, map[string]string{"OPERATION": "SAL", "AMOUNT": "400"})
 				if m["STATUS"] != "91" || m["PAYIDSUB"] != "1" {
 					t.Fatalf("SAL the acquirer did not take at once: %v, want 91", m)
 				}

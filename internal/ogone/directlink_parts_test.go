@@ -70,6 +70,21 @@ func (e *env) maintain(payid string, op map[string]string) map[string]string {
 	return e.direct("maintenancedirect.asp", op)
 }
 
+// maintainFaulted is maintain with fault injected into the captures the
+// acquirer is sent meanwhile.
+func (e *env) maintainFaulted(payid string, fault simulator.Fault, op map[string]string) map[string]string {
+	e.t.Helper()
+	e.acq.mu.Lock()
+	e.acq.captureFault = fault
+	e.acq.mu.Unlock()
+	defer func() {
+		e.acq.mu.Lock()
+		e.acq.captureFault = 0
+		e.acq.mu.Unlock()
+	}()
+	return e.maintain(payid, op)
+}
+
 func (e *env) query(payid, payidsub string) map[string]string {
 	e.t.Helper()
 	return e.direct("querydirect_utf8.asp", map[string]string{"PAYID": payid, "PAYIDSUB": payidsub})
@@ -295,13 +310,7 @@ func TestDirectLinkPartialCaptureTheAcquirerCannotTake(t *testing.T) {
 			recv := newPostSaleReceiver(t)
 			e.setPostSale(t, recv.srv.URL+"/ogone/postsale", "")
 			payid, uuid := e.authorised("PUNR-" + eng.Name)
-			e.acq.mu.Lock()
-			e.acq.captureFault = simulator.FaultUnavailable
-			e.acq.mu.Unlock()
-			m := e.maintain(payid, map[string]string{"OPERATION": "SAL", "AMOUNT": "400"})
-			e.acq.mu.Lock()
-			e.acq.captureFault = 0
-			e.acq.mu.Unlock()
+			m := e.maintainFaulted(payid, simulator.FaultUnavailable, map[string]string{"OPERATION": "SAL", "AMOUNT": "400"})
 			if m["STATUS"] != "91" || m["PAYIDSUB"] != "1" || m["amount"] != "4" {
 				t.Fatalf("SAL the acquirer could not take: %v, want 91", m)
 			}
@@ -323,13 +332,7 @@ func TestDirectLinkPartialCaptureTheAcquirerCannotTake(t *testing.T) {
 			e.onePostSale(t, recv, map[string]string{"STATUS": "9", "PAYIDSUB": "1", "amount": "4", "PAYID": payid})
 
 			payid, uuid = e.authorised("PREF-" + eng.Name)
-			e.acq.mu.Lock()
-			e.acq.captureFault = simulator.FaultRefused
-			e.acq.mu.Unlock()
-			m = e.maintain(payid, map[string]string{"OPERATION": "SAL", "AMOUNT": "400"})
-			e.acq.mu.Lock()
-			e.acq.captureFault = 0
-			e.acq.mu.Unlock()
+			m = e.maintainFaulted(payid, simulator.FaultRefused, map[string]string{"OPERATION": "SAL", "AMOUNT": "400"})
 			if m["STATUS"] != "93" {
 				t.Fatalf("SAL the acquirer refused: %v, want 93", m)
 			}

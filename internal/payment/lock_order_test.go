@@ -25,6 +25,26 @@ func isDeadlock(err error) bool {
 	return false
 }
 
+// twoCopies opens one fresh PostgreSQL database twice, as two openpsp
+// copies do (a pool each).
+func twoCopies(t *testing.T) (db, other *store.DB) {
+	t.Helper()
+	u := storetest.NewMigratedPostgresDatabase(t)
+	open := func() *store.DB {
+		db, err := store.Open(context.Background(), store.Options{URL: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	db, other = open(), open()
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db, other
+}
+
 // The capture job of one openpsp copy and a merchant's operation on the
 // same payment through another copy (one PostgreSQL database) must not
 // deadlock: the job's settlement write updated the transaction, then the
@@ -33,19 +53,7 @@ func isDeadlock(err error) bool {
 // INT_999, or the capture stayed claimed until recovery settled it.
 func TestCaptureJobAndMerchantCallOnTwoCopiesNeverDeadlock(t *testing.T) {
 	ctx := context.Background()
-	u := storetest.NewMigratedPostgresDatabase(t)
-	open := func() *store.DB {
-		db, err := store.Open(ctx, store.Options{URL: u})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	db, other := open(), open()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, other := twoCopies(t)
 	e := newEnv(t, db)
 	var buf bytes.Buffer
 	var mu sync.Mutex

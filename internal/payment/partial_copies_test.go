@@ -9,8 +9,6 @@ import (
 
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
 	"github.com/openpsp/openpsp/internal/errs"
-	"github.com/openpsp/openpsp/internal/store"
-	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
 // Two openpsp copies on one PostgreSQL database (one acquirer, its journal
@@ -25,19 +23,7 @@ import (
 // "retry later" while a cancellation is at the acquirer.
 func TestCapturePartsOnTwoCopies(t *testing.T) {
 	ctx := context.Background()
-	u := storetest.NewMigratedPostgresDatabase(t)
-	open := func() *store.DB {
-		db, err := store.Open(ctx, store.Options{URL: u})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	db, other := open(), open()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, other := twoCopies(t)
 	e := newEnv(t, db)
 	sim := simulator.New(simulator.Config{Clock: e.clk, TimeoutHold: 50 * time.Millisecond, Journal: db})
 	cfg := Config{AcquirerTimeout: 2 * time.Second}
