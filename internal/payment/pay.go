@@ -835,16 +835,16 @@ func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payme
 	}
 	if event == eventAccepted {
 		if accept.tok != nil {
+			kind := notify.TokenUpdated
 			if accept.tok.Token != "" {
 				t.Token = replaced
 			} else {
-				t.Token = s.tokenize(ctx, tx, *accept.tok)
+				t.Token, kind = s.tokenize(ctx, tx, *accept.tok)
 			}
-			if t.Token != "" {
-				kind := notify.TokenCreated
-				if accept.tok.Token != "" {
-					kind = notify.TokenUpdated
-				}
+			if t.Token != "" && kind != "" {
+				// kind "": the card was already in the buyer's
+				// wallet, whose token t names, unchanged: nothing
+				// was saved to tell of.
 				s.notifyToken(ctx, tx, p, t, kind, now)
 			}
 		}
@@ -869,18 +869,23 @@ func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payme
 
 // tokenize stores the card in its own savepoint: a vault failure must not
 // undo the record of an approved payment, which stands without its token.
-func (s *Service) tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) string {
+// It returns the token and the notification it calls for (Vault.Tokenize).
+func (s *Service) tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (string, notify.TokenKind) {
 	if s.vault == nil {
 		s.log.Error("payment: card not saved: no card vault configured", "transaction", req.TransactionUUID)
-		return ""
+		return "", ""
 	}
 	var token string
+	var kind notify.TokenKind
 	s.inSavepoint(tx, "tokenize", req.TransactionUUID, func() error {
 		var err error
-		token, err = s.vault.Tokenize(ctx, tx, req)
+		token, kind, err = s.vault.Tokenize(ctx, tx, req)
 		return err
 	})
-	return token
+	if token == "" {
+		return "", ""
+	}
+	return token, kind
 }
 
 // replaceCard is tokenize for a Token/Update (req.Token set): the token
@@ -890,12 +895,13 @@ func (s *Service) tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest)
 // verification (outcome.notRegistered).
 func (s *Service) replaceCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (string, *errs.Error) {
 	if s.vault == nil {
-		return s.tokenize(ctx, tx, req), nil
+		token, _ := s.tokenize(ctx, tx, req)
+		return token, nil
 	}
 	var token string
 	err := store.InSavepoint(tx, "tokenize", func() error {
 		var err error
-		token, err = s.vault.Tokenize(ctx, tx, req)
+		token, _, err = s.vault.Tokenize(ctx, tx, req)
 		return err
 	})
 	if e, ok := errs.As(err); ok && tokenGoneCode(e.Code) {

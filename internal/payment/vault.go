@@ -9,6 +9,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/errs"
+	"github.com/openpsp/openpsp/internal/notify"
 	"github.com/openpsp/openpsp/internal/vault"
 )
 
@@ -20,8 +21,13 @@ import (
 type Vault interface {
 	// Tokenize stores a card inside tx, the database transaction that
 	// records the approved transaction it was used for, and returns its
-	// paymentMethodToken. It must only touch the database.
-	Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (token string, err error)
+	// paymentMethodToken and the token notification it calls for:
+	// TokenCreated for a new token, TokenUpdated for a token whose card
+	// it replaced (Token/Update, or a card already in the buyer's wallet
+	// given with a later expiry), "" for a card already in the buyer's
+	// wallet, whose token is answered unchanged. It must only touch the
+	// database.
+	Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (token string, kind notify.TokenKind, err error)
 	// Card returns the card of an active token of the shop's mode (TEST or
 	// PRODUCTION: the same value may name a token in each).
 	Card(ctx context.Context, shopID, mode, token string) (StoredCard, error)
@@ -107,10 +113,10 @@ func CardVault(v *vault.Vault) Vault { return cardVault{v} }
 
 type cardVault struct{ v *vault.Vault }
 
-func (c cardVault) Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (string, error) {
+func (c cardVault) Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (string, notify.TokenKind, error) {
 	cust, err := json.Marshal(req.Customer)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	vreq := vault.TokenizeRequest{
 		ShopID: req.ShopID, Mode: req.Mode, PAN: req.PAN, Expiry: req.Expiry, HolderName: req.Holder,
@@ -118,6 +124,7 @@ func (c cardVault) Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest
 		InitialTransactionUUID: req.TransactionUUID,
 	}
 	var t vault.Token
+	kind := notify.TokenUpdated
 	if req.Token != "" {
 		// Token/Update: the verified card replaces the token's own. A
 		// token cancelled or purged meanwhile is the merchant's error
@@ -125,15 +132,22 @@ func (c cardVault) Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest
 		vreq.Token = req.Token
 		t, err = c.v.ReplaceCard(ctx, tx, vreq)
 		if err != nil && !errors.Is(err, vault.ErrTokenExpired) { // that is the new card's expiry
-			return "", tokenError(err, req.Token)
+			return "", "", tokenError(err, req.Token)
 		}
 	} else {
-		t, err = c.v.Tokenize(ctx, tx, vreq)
+		var saved vault.Saved
+		t, saved, err = c.v.SaveInWallet(ctx, tx, vreq)
+		switch saved {
+		case vault.SavedNew:
+			kind = notify.TokenCreated
+		case vault.SavedExisting:
+			kind = ""
+		}
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return t.Value, nil
+	return t.Value, kind, nil
 }
 
 func (c cardVault) UpdatableToken(ctx context.Context, shopID, mode, token string, now time.Time) error {

@@ -364,7 +364,10 @@ func (db *DB) MakeTokenPermanentTx(tx *sql.Tx, shopID, mode, token string, now t
 }
 
 func (db *DB) listTokens(ctx context.Context, query string, args ...any) ([]vault.Record, error) {
-	rows, err := db.read.QueryContext(ctx, query, args...)
+	return scanRecords(db.read.QueryContext(ctx, query, args...))
+}
+
+func scanRecords(rows *sql.Rows, err error) ([]vault.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: list tokens: %w", err)
 	}
@@ -387,6 +390,30 @@ func (db *DB) listTokens(ctx context.Context, query string, args ...any) ([]vaul
 func (db *DB) WalletTokens(ctx context.Context, shopID, customerReference string) ([]vault.Record, error) {
 	return db.listTokens(ctx, recordSelect+`
 		WHERE t.shop_id = $1 AND t.customer_reference = $2 ORDER BY t.created_at, t.id`, shopID, customerReference)
+}
+
+// walletLockClass is the first key of the PostgreSQL advisory locks that
+// serialise the saves of cards in one wallet (WalletCardTx); a two-key
+// lock never meets migrationLockKey, a one-key lock.
+const walletLockClass = 0x7761 // "wa"
+
+// WalletCardTx returns, inside tx, the ACTIVE card tokens of one card
+// (fingerprint) in a buyer's wallet (shop, mode, customer reference),
+// oldest first. On PostgreSQL it first takes a transaction lock on the
+// wallet, held until tx ends: two saves of the same card at once (two
+// transactions, each seeing no token yet) would otherwise both insert one.
+// SQLite has one writer: a save committed before tx began is seen, and the
+// group commit runs the saves of one transaction in turn.
+func (db *DB) WalletCardTx(tx *sql.Tx, shopID, mode, customerReference string, fingerprint []byte) ([]vault.Record, error) {
+	if db.dialect == Postgres {
+		if _, err := tx.Exec(`SELECT pg_advisory_xact_lock(`+strconv.Itoa(walletLockClass)+`, hashtext($1))`,
+			shopID+"|"+mode+"|"+customerReference); err != nil { // a collision only waits more
+			return nil, fmt.Errorf("store: lock wallet: %w", err)
+		}
+	}
+	return scanRecords(tx.Query(recordSelect+`
+		WHERE t.shop_id = $1 AND t.customer_reference = $2 AND t.mode = $3 AND t.fingerprint = $4
+		AND t.status = 'ACTIVE' ORDER BY t.created_at, t.id`, shopID, customerReference, mode, fingerprint))
 }
 
 // TokensByFingerprint lists a shop's tokens of one card, oldest first.

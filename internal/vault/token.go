@@ -187,6 +187,11 @@ type Store interface {
 	// WalletTokens lists the tokens of a customer reference, oldest first,
 	// with their sealed data (the holder name is opened by the vault).
 	WalletTokens(ctx context.Context, shopID, customerReference string) ([]Record, error)
+	// WalletCardTx lists, inside tx, the tokens of stored status ACTIVE of
+	// one card (fingerprint) in a buyer's wallet (shop, mode, customer
+	// reference), oldest first, after locking the wallet against another
+	// transaction's save until tx ends.
+	WalletCardTx(tx *sql.Tx, shopID, mode, customerReference string, fingerprint []byte) ([]Record, error)
 	// TokensByFingerprint lists a shop's tokens of one card, oldest first,
 	// with their sealed data.
 	TokensByFingerprint(ctx context.Context, shopID string, fingerprint []byte) ([]Record, error)

@@ -65,15 +65,92 @@ type TokenizeRequest struct {
 // rotation: a rotation's final sweep (SweepDataKeys) sees every insert that
 // ran before it, and every insert that runs after it already uses the new
 // primary, so no data key is left behind under the old master key.
+//
+// A card saved in a buyer's wallet (req.CustomerReference, no req.Token,
+// permanent) that is already there is not stored twice: see SaveInWallet.
 func (v *Vault) Tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (Token, error) {
+	t, _, err := v.SaveInWallet(ctx, tx, req)
+	return t, err
+}
+
+// Saved tells what SaveInWallet did with the card.
+type Saved int
+
+const (
+	// SavedNew: a new token.
+	SavedNew Saved = iota
+	// SavedRenewed: the wallet's token of this card, whose card now has
+	// the later expiry just given (a renewed card).
+	SavedRenewed
+	// SavedExisting: the wallet's token of this card, unchanged (only its
+	// use recorded).
+	SavedExisting
+)
+
+// SaveInWallet is Tokenize telling what it did. A card whose number
+// (fingerprint) is already ACTIVE in the same buyer's wallet (shop, mode,
+// customer reference) is not stored a second time: the wallet's oldest
+// token of it is answered, with the expiry given when that is later than
+// its own (SavedRenewed), else as it is (SavedExisting). Cancelled,
+// purged, expired and temporary tokens are not reused, nor are tokens of
+// the other mode: a new token is made. Lyra's "Check token uniqueness"
+// option recognises a card already registered the same way (and only flags
+// it, vads_identifier_previously_registered); a wallet that lists one card
+// twice is what the buyer sees otherwise.
+func (v *Vault) SaveInWallet(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (Token, Saved, error) {
 	rec, err := v.prepare(req)
 	if err != nil {
-		return Token{}, err
+		return Token{}, SavedNew, err
+	}
+	if req.CustomerReference != "" && req.Token == "" && req.TTL == 0 {
+		t, saved, err := v.walletCard(tx, req, rec)
+		if err != nil || saved != SavedNew {
+			return t, saved, err
+		}
 	}
 	if err := v.store.InsertToken(tx, rec); err != nil {
-		return Token{}, err
+		return Token{}, SavedNew, err
 	}
-	return rec.Token, nil
+	return rec.Token, SavedNew, nil
+}
+
+// walletCard answers the wallet's ACTIVE token of fresh's card, if any
+// (SavedNew: none, insert fresh). The token's row is written either way
+// (its card, or only its use) on condition it is still ACTIVE, so that a
+// cancellation committed since the read is seen and gives a new token
+// instead.
+func (v *Vault) walletCard(tx *sql.Tx, req TokenizeRequest, fresh Record) (Token, Saved, error) {
+	now := v.clk.Now()
+	recs, err := v.store.WalletCardTx(tx, req.ShopID, req.Mode, req.CustomerReference, fresh.Fingerprint)
+	if err != nil {
+		return Token{}, SavedNew, err
+	}
+	for _, old := range recs {
+		if old.Method != MethodCard || old.Origin == OriginInternal || old.StatusAt(now) != StatusActive || !old.Permanent {
+			continue
+		}
+		if laterExpiry(req.Expiry, old.Expiry) {
+			t, err := v.replaceCard(tx, old, req, fresh, true)
+			if errors.Is(err, errTokenChanged) {
+				continue
+			}
+			return t, SavedRenewed, err
+		}
+		ok, err := v.store.UpdateTokenTx(tx, old.ShopID, old.Mode, old.Value, TokenChanges{OnlyActive: true, Used: true}, now)
+		if err != nil {
+			return Token{}, SavedNew, err
+		}
+		if !ok {
+			continue
+		}
+		rec, err := v.recordTx(tx, old.ShopID, old.Mode, old.Value)
+		return rec.Token, SavedExisting, err
+	}
+	return Token{}, SavedNew, nil
+}
+
+func laterExpiry(a, b card.Expiry) bool {
+	return a.Year > b.Year || a.Year == b.Year && a.Month > b.Month
 }
 
 // TokenizeNow is Tokenize in a write transaction of its own.
