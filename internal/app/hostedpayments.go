@@ -16,7 +16,8 @@ import (
 	"github.com/openpsp/openpsp/internal/wallet"
 )
 
-// hostedPayments adapts the payment service to what the buyer's pages need.
+// hostedPayments adapts the payment service to what the buyer's pages need:
+// its database outages marked (unavailable), as the wallet's are.
 type hostedPayments struct {
 	pay     *payment.Service
 	shops   *shop.Service
@@ -102,7 +103,7 @@ func (h hostedPayments) PayCard(ctx context.Context, formToken string, in hosted
 		BuyerIP: in.BuyerIP, BuyerLanguage: in.Language,
 	})
 	if err != nil {
-		return hosted.Outcome{}, wallet.HostedError(err)
+		return hosted.Outcome{}, unavailable(wallet.HostedError(err))
 	}
 	return wallet.HostedOutcome(p, t, h.pay.Now())
 }

@@ -167,13 +167,12 @@ func TestDatabaseUnavailableDuringWalletDeletionConfirmation(t *testing.T) {
 // A saved card's payment with the database failing answered the retry
 // page's technical error ("A technical error occurred…", the wallet's
 // errors reached the pages unmarked), where the other buyer pages answer
-// that the service is temporarily unavailable: the attempt's write failing
-// (here PostgreSQL refusing the transaction's insert as a full disk does,
-// SQLSTATE 53100), and the saved card's read before it (the tokens
-// failing to read). Both answer the temporarily-unavailable page, in the
-// buyer's language, 503 with Retry-After; the read's adds that the card
-// was not charged (the attempt's says nothing of it: its write may fail
-// after the acquirer's answer). Nothing is paid.
+// that the service is temporarily unavailable: the attempt's first write
+// failing (here PostgreSQL refusing the transaction's insert as a full
+// disk does, SQLSTATE 53100), and the saved card's read before it (the
+// tokens failing to read). Both answer the temporarily-unavailable page,
+// in the buyer's language, 503 with Retry-After, and say that the card was
+// not charged: neither reached the acquirer. Nothing is paid.
 func TestDatabaseUnavailableDuringSavedCardPayment(t *testing.T) {
 	a, formToken, tok, db := walletOnPostgres(t, "DOWN-SAVED")
 	pay := func(what, lang string) {
@@ -181,7 +180,7 @@ func TestDatabaseUnavailableDuringSavedCardPayment(t *testing.T) {
 		form := url.Values{"saved": {tok.ID}, "saved_csc": {"123"}}
 		resp := callURL(t, a.URL(), http.MethodPost, "/pay/"+formToken+"?kr-language="+lang, "", "application/x-www-form-urlencoded", form.Encode())
 		body := html.UnescapeString(resp.body)
-		want := map[string]string{"it": "Questo servizio di pagamento è temporaneamente non disponibile. Riprovi tra qualche minuto.",
+		want := map[string]string{"it": "Questo servizio di pagamento è temporaneamente non disponibile. Non è stato addebitato nulla sulla carta. Riprovi tra qualche minuto.",
 			"fr": "Ce service de paiement est temporairement indisponible. Votre carte n’a pas été débitée."}[lang]
 		if resp.status != http.StatusServiceUnavailable || !strings.Contains(body, want) {
 			t.Errorf("%s: HTTP %d, want 503 and %q:\n%s", what, resp.status, want, body)
@@ -203,6 +202,29 @@ func TestDatabaseUnavailableDuringSavedCardPayment(t *testing.T) {
 	var n int
 	if err := db.QueryRow(`SELECT COUNT(*) FROM transactions`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("transactions after the failed attempts: %d, %v", n, err)
+	}
+}
+
+// A saved card's payment whose outcome the database failed to record
+// after the acquirer's answer (the transaction's update refused as a full
+// disk does, SQLSTATE 53100) reads that the service is temporarily
+// unavailable, 503 with Retry-After, and that the payment could not be
+// confirmed yet, not to pay again: not that the card was not charged.
+func TestDatabaseUnavailableAfterTheAcquirerDuringSavedCardPayment(t *testing.T) {
+	a, formToken, tok, db := walletOnPostgres(t, "UNRECORDED-SAVED")
+	diskFull(t, db, "BEFORE UPDATE ON transactions")
+	form := url.Values{"saved": {tok.ID}, "saved_csc": {"123"}}
+	resp := callURL(t, a.URL(), http.MethodPost, "/pay/"+formToken+"?kr-language=es", "", "application/x-www-form-urlencoded", form.Encode())
+	body := html.UnescapeString(resp.body)
+	want := "Este servicio de pago no está disponible temporalmente y su pago aún no se ha podido confirmar. No vuelva a pagar: la tienda le confirmará el resultado."
+	if resp.status != http.StatusServiceUnavailable || !strings.Contains(body, want) || strings.Contains(body, "No se ha cargado") {
+		t.Errorf("HTTP %d, want 503 and %q, and nothing said of the card's charge:\n%s", resp.status, want, body)
+	}
+	if resp.header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	if n := a.Sim.Authorizations(); n != 1 {
+		t.Errorf("%d authorizations, want the one whose outcome was lost", n)
 	}
 }
 
@@ -262,4 +284,200 @@ func walletOnPostgres(t *testing.T, order string) (*App, string, vault.Token, *s
 	}
 	t.Cleanup(func() { db.Close() })
 	return a, formToken, tok, db
+}
+
+// A card typed on the form with the database failing the attempt's first
+// write (here PostgreSQL refusing the transaction's insert as a full disk
+// does, SQLSTATE 53100) answered the retry page's technical error (HTTP
+// 200, "A technical error occurred…": PayCard's errors reached the pages
+// unmarked), where a saved card's payment answers that the service is
+// temporarily unavailable. It answers so too, 503 with Retry-After, in the
+// buyer's language, without the script (a page) and to the form script
+// (its JSON error, CLIENT_999 UNAVAILABLE); nothing reached the acquirer,
+// so the message says the card was not charged. Nothing is paid.
+func TestDatabaseUnavailableDuringCardPayment(t *testing.T) {
+	a, tokens, db := cardFormsOnPostgres(t, clock.Real{}, "DOWN-CARD")
+	diskFull(t, db, "BEFORE INSERT ON transactions")
+
+	resp := postCard(t, a, "/pay/"+tokens[0]+"?kr-language=it", false)
+	want := "Questo servizio di pagamento è temporaneamente non disponibile. Non è stato addebitato nulla sulla carta."
+	if body := html.UnescapeString(resp.body); resp.status != http.StatusServiceUnavailable || !strings.Contains(body, want) {
+		t.Errorf("card form posted: HTTP %d, want 503 and %q:\n%s", resp.status, want, body)
+	}
+	if s, err := strconv.Atoi(resp.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+		t.Errorf("card form posted: Retry-After %q", resp.header.Get("Retry-After"))
+	}
+
+	resp = postCard(t, a, "/pay/"+tokens[0]+"?kr-language=es", true)
+	var res struct {
+		Step, Message string
+		Error         struct{ ErrorCode, DetailedErrorCode string }
+	}
+	want = "Este servicio de pago no está disponible temporalmente. No se ha cargado nada en su tarjeta."
+	if err := json.Unmarshal([]byte(resp.body), &res); err != nil || resp.status != http.StatusServiceUnavailable || res.Step != "error" ||
+		res.Error.ErrorCode != "CLIENT_999" || res.Error.DetailedErrorCode != "UNAVAILABLE" || !strings.Contains(res.Message, want) {
+		t.Errorf("form script's post: HTTP %d, want 503, step error, CLIENT_999 UNAVAILABLE and %q:\n%s", resp.status, want, resp.body)
+	}
+	if resp.header.Get("Retry-After") == "" {
+		t.Error("form script's post: no Retry-After")
+	}
+
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM transactions`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("transactions after the failed attempts: %d, %v", n, err)
+	}
+	if n := a.Sim.Authorizations(); n != 0 {
+		t.Errorf("%d authorizations after the failed attempts", n)
+	}
+}
+
+// A card typed on the form whose acquirer authorised it, and whose outcome
+// the database then failed to record (the transaction's update refused:
+// as a full disk does, SQLSTATE 53100, or for another reason), read "Your
+// card was not charged" (the outage's page, or the technical error's
+// "…not charged. Please try again."): the payment stays RUNNING and
+// recovery settles it AUTHORISED, so a buyer who believed the page and
+// paid on a new order paid twice. The page says the payment could not be
+// confirmed yet and not to pay again, without the script and to the form
+// script, in the buyer's language: 503 with Retry-After for the outage,
+// 500 otherwise. The buyer who posts the form again meanwhile reads that
+// the payment is being processed; recovery then settles the payment
+// AUTHORISED and queues the merchant's IPN and the buyer's email; the
+// same card posted again reads the payment accepted. The acquirer
+// authorised each payment once.
+func TestDatabaseFailingAfterTheAcquirerDoesNotSayNotCharged(t *testing.T) {
+	clk := clock.NewFake(time.Date(2030, 3, 4, 10, 0, 0, 0, time.UTC))
+	a, tokens, db := cardFormsOnPostgres(t, clk, "UNRECORDED-OUTAGE", "UNRECORDED-ERROR", "UNRECORDED-SCRIPT")
+	notCharged := []string{"not charged", "pas été débitée", "No se ha cargado", "Non è stato addebitato", "nicht belastet"}
+	check := func(what string, resp answer, status int, want string) {
+		t.Helper()
+		body := html.UnescapeString(resp.body)
+		if resp.status != status || !strings.Contains(body, want) {
+			t.Errorf("%s: HTTP %d, want %d and %q:\n%s", what, resp.status, status, want, body)
+		}
+		for _, s := range notCharged {
+			if strings.Contains(body, s) {
+				t.Errorf("%s: says the card was not charged (%q):\n%s", what, s, body)
+			}
+		}
+	}
+
+	diskFull(t, db, "BEFORE UPDATE ON transactions")
+	resp := postCard(t, a, "/pay/"+tokens[0]+"?kr-language=fr", false)
+	check("outage", resp, http.StatusServiceUnavailable,
+		"Ce service de paiement est temporairement indisponible et votre paiement n’a pas encore pu être confirmé. Ne payez pas une seconde fois\u00a0: la boutique vous confirmera le résultat.")
+	if resp.header.Get("Retry-After") == "" {
+		t.Error("outage: no Retry-After")
+	}
+	check("outage, the form posted again", postCard(t, a, "/pay/"+tokens[0]+"?kr-language=fr", false), http.StatusOK,
+		"Un paiement de cette commande est déjà en cours de traitement")
+
+	if _, err := db.Exec(`DROP TRIGGER disk_full ON transactions;
+		CREATE FUNCTION update_refused() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'transaction update refused'; END $$;
+		CREATE TRIGGER update_refused BEFORE UPDATE ON transactions FOR EACH ROW EXECUTE FUNCTION update_refused()`); err != nil {
+		t.Fatal(err)
+	}
+	check("another failure", postCard(t, a, "/pay/"+tokens[1]+"?kr-language=de", false), http.StatusInternalServerError,
+		"Ein technischer Fehler ist aufgetreten, und Ihre Zahlung konnte noch nicht bestätigt werden. Bitte zahlen Sie nicht erneut: Der Shop bestätigt Ihnen das Ergebnis.")
+	resp = postCard(t, a, "/pay/"+tokens[2]+"?kr-language=it", true)
+	check("form script", resp, http.StatusInternalServerError,
+		"Si è verificato un errore tecnico e il pagamento non è ancora stato confermato. Non paghi di nuovo: il negozio Le confermerà l’esito.")
+	if !strings.Contains(resp.body, `"step":"error"`) || !strings.Contains(resp.body, `"errorCode":"CLIENT_999"`) {
+		t.Errorf("form script: want step error and CLIENT_999:\n%s", resp.body)
+	}
+	if _, err := db.Exec(`DROP TRIGGER update_refused ON transactions`); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(time.Minute)
+	ctx := context.Background()
+	// Recovery (the app's job, or this call) asks the acquirer; the
+	// capture job then captures what it settled AUTHORISED.
+	poll(t, "recovery settles the three payments", func() bool {
+		if _, err := a.Payments.RecoverRunning(ctx, 0, 100); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM transactions WHERE detailed_status IN ('AUTHORISED', 'CAPTURED')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 3
+	})
+	for _, order := range []string{"UNRECORDED-OUTAGE", "UNRECORDED-ERROR", "UNRECORDED-SCRIPT"} {
+		var ipn, email int
+		if err := db.QueryRow(`SELECT COUNT(*) FILTER (WHERE channel = 'ipn' AND event = 'payment.accepted'), COUNT(*) FILTER (WHERE channel = 'email')
+			FROM outbox WHERE payload LIKE '%' || $1 || '%'`, order).Scan(&ipn, &email); err != nil {
+			t.Fatal(err)
+		}
+		if ipn != 1 || email < 1 {
+			t.Errorf("%s: %d IPNs payment.accepted, %d emails queued, want 1 and the buyer's", order, ipn, email)
+		}
+	}
+	resp = postCard(t, a, "/pay/"+tokens[0]+"?kr-language=en", false)
+	if body := html.UnescapeString(resp.body); resp.status != http.StatusOK || !strings.Contains(body, "Payment accepted. Thank you!") {
+		t.Errorf("the same card posted again after recovery: HTTP %d\n%s", resp.status, body)
+	}
+	if n := a.Sim.Authorizations(); n != 3 {
+		t.Errorf("%d authorizations for 3 payments", n)
+	}
+}
+
+// cardFormsOnPostgres starts the app on a PostgreSQL database of its own
+// with clk, and makes a PAYMENT form for each order (a buyer with an
+// email, an IPN target): the app, the formTokens, and the database opened
+// for the test to break (closed at the test's end).
+func cardFormsOnPostgres(t *testing.T, clk clock.Clock, orders ...string) (*App, []string, *sql.DB) {
+	t.Helper()
+	dbURL := storetest.NewPostgresDatabase(t)
+	logs := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	})
+	a := newerSchemaApp(t, t.TempDir(), dbURL, clk, logs)
+	ctx := context.Background()
+	sh, creds, err := a.Shops.Authenticate(ctx, shop.DemoShopID, shop.DemoTestPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tokens []string
+	for _, order := range orders {
+		email := strings.ToLower(order) + "@example.com"
+		_, token, err := a.Payments.CreatePayment(ctx, sh, creds, payment.CreateInput{Amount: 990, Currency: "EUR", OrderID: order,
+			Customer: payment.Customer{Email: &email}, IPNTargetURL: "http://127.0.0.1:1/ipn"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, token)
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return a, tokens, db
+}
+
+// postCard posts an approved test card to a payment page's path, as a
+// page (no script) or as the form script does (JSON).
+func postCard(t *testing.T, a *App, path string, script bool) answer {
+	t.Helper()
+	form := url.Values{"pan": {"4970100000000055"}, "expiry": {"12/45"}, "csc": {"123"}}
+	req, err := http.NewRequest(http.MethodPost, a.URL()+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if script {
+		req.Header.Set("Accept", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header, string(b)}
 }

@@ -200,6 +200,15 @@ var ErrUnavailable = errors.New("hosted: the payment service is temporarily unav
 // buyer is told so, not that a technical error left the card uncharged.
 var ErrInProgress = errors.New("hosted: a payment of this order is in progress or done")
 
+// ErrUnconfirmed is what Payments.PayCard and Wallets.PaySaved return
+// (wrapped or not) when the attempt failed after the acquirer was asked:
+// its outcome could not be recorded, the card may have been charged, and
+// recovery settles the attempt later (the shop learns the outcome then).
+// The buyer is told that the payment could not be confirmed yet and not
+// to pay again, never that the card was not charged. Any other error of
+// an attempt came before the acquirer was asked: nothing was charged.
+var ErrUnconfirmed = errors.New("hosted: the payment was sent to the acquirer, its outcome is not confirmed")
+
 // ErrNoOutcome is what Payments.Outcome returns (wrapped or not) for a form
 // that is not over, or whose last attempt was neither paid nor refused
 // (paid, then cancelled by the merchant, for instance).
@@ -211,7 +220,8 @@ type Payments interface {
 	Form(ctx context.Context, formToken string) (Form, error)
 	// PayCard makes one payment attempt with a card. A refusal is an
 	// Outcome, not an error; an error means a technical failure after which
-	// the attempt does not count.
+	// the attempt does not count, and nothing was charged unless it wraps
+	// ErrUnconfirmed.
 	PayCard(ctx context.Context, formToken string, in CardInput) (Outcome, error)
 	// Outcome reads, without writing anything, the outcome of a form
 	// that is over (Form.Completed): its last attempt, paid or finally

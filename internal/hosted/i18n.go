@@ -453,6 +453,24 @@ var unavailableMessages = map[string]map[string]string{
 		MessageUnavailableNotCharged: "Dieser Zahlungsdienst ist vorübergehend nicht verfügbar. Ihre Karte wurde nicht belastet. Bitte versuchen Sie es in einigen Minuten erneut."},
 }
 
+// unconfirmedMessages answer a payment attempt that failed after the
+// acquirer was asked (ErrUnconfirmed): the card may have been charged,
+// and recovery settles the payment later, the shop's IPN and the buyer's
+// email with it. They say so in the words of "pending" (do not pay again,
+// the shop confirms the result), during an outage as after another error.
+var unconfirmedMessages = map[string]map[string]string{
+	"en": {MessageUnconfirmed: "A technical error occurred and your payment could not be confirmed yet. Please do not pay again: the shop will confirm the result to you.",
+		MessageUnavailableUnconfirmed: "This payment service is temporarily unavailable and your payment could not be confirmed yet. Please do not pay again: the shop will confirm the result to you."},
+	"fr": {MessageUnconfirmed: "Une erreur technique est survenue et votre paiement n’a pas encore pu être confirmé. Ne payez pas une seconde fois\u00a0: la boutique vous confirmera le résultat.",
+		MessageUnavailableUnconfirmed: "Ce service de paiement est temporairement indisponible et votre paiement n’a pas encore pu être confirmé. Ne payez pas une seconde fois\u00a0: la boutique vous confirmera le résultat."},
+	"es": {MessageUnconfirmed: "Se ha producido un error técnico y su pago aún no se ha podido confirmar. No vuelva a pagar: la tienda le confirmará el resultado.",
+		MessageUnavailableUnconfirmed: "Este servicio de pago no está disponible temporalmente y su pago aún no se ha podido confirmar. No vuelva a pagar: la tienda le confirmará el resultado."},
+	"it": {MessageUnconfirmed: "Si è verificato un errore tecnico e il pagamento non è ancora stato confermato. Non paghi di nuovo: il negozio Le confermerà l’esito.",
+		MessageUnavailableUnconfirmed: "Questo servizio di pagamento è temporaneamente non disponibile e il pagamento non è ancora stato confermato. Non paghi di nuovo: il negozio Le confermerà l’esito."},
+	"de": {MessageUnconfirmed: "Ein technischer Fehler ist aufgetreten, und Ihre Zahlung konnte noch nicht bestätigt werden. Bitte zahlen Sie nicht erneut: Der Shop bestätigt Ihnen das Ergebnis.",
+		MessageUnavailableUnconfirmed: "Dieser Zahlungsdienst ist vorübergehend nicht verfügbar, und Ihre Zahlung konnte noch nicht bestätigt werden. Bitte zahlen Sie nicht erneut: Der Shop bestätigt Ihnen das Ergebnis."},
+}
+
 // headingMessages are the headings of the message pages (messageHeadings).
 var headingMessages = map[string]map[string]string{
 	"en": {"h_not_found": "Page not found", "h_link_invalid": "Invalid payment link", "h_expired": "Payment session expired",
@@ -484,4 +502,5 @@ func init() {
 	addMessages(deferredMessages)
 	addMessages(headingMessages)
 	addMessages(unavailableMessages)
+	addMessages(unconfirmedMessages)
 }

@@ -210,9 +210,11 @@ var messageHeadings = map[string]string{
 	ReasonTechnical:       "h_not_made",
 	"challenge_not_avail": "h_not_made",
 	"pending":             "h_in_progress", // InternalError after a post
+	MessageUnconfirmed:    "h_in_progress",
 
-	MessageUnavailable:           "h_service_unavailable",
-	MessageUnavailableNotCharged: "h_service_unavailable",
+	MessageUnavailable:            "h_service_unavailable",
+	MessageUnavailableNotCharged:  "h_service_unavailable",
+	MessageUnavailableUnconfirmed: "h_service_unavailable",
 }
 
 // messageHeading is the heading of the message page of msgKey in lang:
@@ -620,11 +622,24 @@ func (h *Handler) respondOutcome(ctx context.Context, w http.ResponseWriter, pg 
 		return
 	}
 	if errors.Is(err, ErrUnavailable) {
-		// The database failed during the attempt, perhaps after the
-		// acquirer answered (recovery settles it then): the message says
-		// nothing of the card.
+		// The database failed during the attempt: before the acquirer
+		// was asked, nothing was charged; after, the card may have been
+		// (recovery settles the attempt), and the buyer must not pay
+		// again elsewhere.
 		h.log.ErrorContext(ctx, "hosted: paying", "err", err)
-		h.sayUnavailable(w, pg, asJSON, MessageUnavailable)
+		key := MessageUnavailableNotCharged
+		if errors.Is(err, ErrUnconfirmed) {
+			key = MessageUnavailableUnconfirmed
+		}
+		h.sayUnavailable(w, pg, asJSON, key)
+		return
+	}
+	if errors.Is(err, ErrUnconfirmed) {
+		// Not "your card was not charged, try again": the acquirer may
+		// have authorised it. The form is over for the buyer, as after a
+		// crash following a post (InternalError).
+		h.log.ErrorContext(ctx, "hosted: paying, outcome not recorded", "err", err)
+		h.fail(w, pg, asJSON, http.StatusInternalServerError, MessageUnconfirmed, "CLIENT_999", "")
 		return
 	}
 	if err != nil {
@@ -817,6 +832,12 @@ const (
 	// second, for a post that may hold a card, adds that it was not charged.
 	MessageUnavailable           = "service_unavailable"
 	MessageUnavailableNotCharged = "service_unavailable_not_charged"
+	// MessageUnavailableUnconfirmed and MessageUnconfirmed answer an
+	// attempt that failed after the acquirer was asked (ErrUnconfirmed),
+	// during a database outage or for another reason: the payment could
+	// not be confirmed yet; do not pay again; the shop confirms it.
+	MessageUnavailableUnconfirmed = "service_unavailable_unconfirmed"
+	MessageUnconfirmed            = "unconfirmed"
 )
 
 // RetryAfter is the Retry-After of Unavailable's answers, in seconds. A

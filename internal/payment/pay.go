@@ -493,7 +493,28 @@ func (s *Service) authorize(ctx context.Context, p Payment, t Transaction, c car
 			accept.tok.CustomerReference = *p.Customer.Reference
 		}
 	}
-	return s.settleAuthorization(ctx, p, t, outcome{res: res, err: err}, accept, c.lastUsed)
+	np, nt, err := s.settleAuthorization(ctx, p, t, outcome{res: res, err: err}, accept, c.lastUsed)
+	if err != nil {
+		return np, nt, unrecorded(err)
+	}
+	return np, nt, nil
+}
+
+// ErrOutcomeUnrecorded is in the error of a payment attempt (PayCard,
+// PaySaved, PayToken) that failed after the acquirer was asked: the write
+// that records its answer, or the read of a payment left for recovery,
+// failed. The acquirer may have authorised it: the transaction stays
+// RUNNING until recovery (RecoverRunning) asks the acquirer and settles
+// it, with its notifications. Whoever tells the buyer must not say that
+// the card was not charged. An attempt's error without it came before the
+// acquirer was asked.
+var ErrOutcomeUnrecorded = errors.New("payment: authorization sent, its outcome not recorded")
+
+// unrecorded marks err, the error of settling an authorization the
+// acquirer was asked for, with ErrOutcomeUnrecorded; its code (errs.As)
+// is the caller's answer as before.
+func unrecorded(err error) error {
+	return fmt.Errorf("%w: %w", ErrOutcomeUnrecorded, err)
 }
 
 // deferredAuthorization reports whether the debit t of p, still INITIAL,

@@ -283,10 +283,15 @@ func finalAttempt(p payment.Payment) (payment.Transaction, bool) {
 // HostedError turns the error of a card or saved-card attempt into what the
 // buyer's pages tell: the refusal of a second live debit of the payment or
 // of its order (PSP_016: the form submitted twice, or the order paid
-// meanwhile) is hosted.ErrInProgress, not a technical error.
+// meanwhile) is hosted.ErrInProgress, not a technical error; a failure
+// after the acquirer was asked (payment.ErrOutcomeUnrecorded) is
+// hosted.ErrUnconfirmed: the card may have been charged.
 func HostedError(err error) error {
 	if e, ok := errs.As(err); ok && e.Code == errs.DupForbidden {
 		return errors.Join(hosted.ErrInProgress, err)
+	}
+	if errors.Is(err, payment.ErrOutcomeUnrecorded) {
+		return errors.Join(hosted.ErrUnconfirmed, err)
 	}
 	return err
 }
