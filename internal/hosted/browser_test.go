@@ -1264,6 +1264,39 @@ func TestBrowserCompletedFormIsANoticeNotAnError(t *testing.T) {
 	}
 }
 
+// The form script's post whose answer never came (the connection cut
+// after the payment service took the card: a proxy's timeout, a network
+// drop) showed "A technical error occurred. Your card was not charged.
+// Please try again." and offered the pay button again: the card may have
+// been charged, and a buyer who believed it could pay on a new order. The
+// form says, in its language, that the payment could not be confirmed
+// yet and not to pay again, and its button stays disabled; the merchant
+// page's onError gets CLIENT_999.
+func TestBrowserLostAnswerDoesNotSayNotCharged(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	b.pay.add(demoForm("cut"))
+	b.pay.cut = true
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(b.psp.URL+"/pay/cut?kr-language=it"),
+		chromedp.WaitVisible(chromedp.CSS("#kr-pay")),
+		typeCard("4970100000000055"),
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+	), "paying with the answer lost")
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('kr-form-error').textContent !== ''`))
+	must(t, err, "waiting for the form's message")
+	type look struct {
+		Alert    string
+		Disabled bool
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[look](`({Alert: document.getElementById('kr-form-error').textContent,
+		Disabled: document.getElementById('kr-pay').disabled})`))
+	must(t, err, "reading the form")
+	if got.Alert != messages["it"][MessageUnconfirmed] || !got.Disabled {
+		t.Errorf("after the lost answer: %+v, want %q and the pay button disabled", got, messages["it"][MessageUnconfirmed])
+	}
+}
+
 // TestBrowserMessagePagesHaveAStructure: the message pages (an unknown
 // payment link, a payment already made, an address nothing serves) were one
 // bold sentence with no heading. Each now has one h1, in the buyer's

@@ -63,6 +63,10 @@ type fakePayments struct {
 	// started counts the PayCard calls received, held or not: the posts
 	// of a card that reached the payment service.
 	started int
+	// cut, when set, makes PayCard authorize and then cut the connection
+	// without an answer (http.ErrAbortHandler), as a proxy or a network
+	// that drops the answer of a payment made does.
+	cut bool
 }
 
 func newFakePayments() *fakePayments { return &fakePayments{forms: map[string]*Form{}} }
@@ -101,6 +105,10 @@ func (f *fakePayments) PayCard(ctx context.Context, token string, in CardInput) 
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.cut {
+		f.authorized++
+		panic(http.ErrAbortHandler)
+	}
 	fm, ok := f.forms[token]
 	if !ok {
 		return Outcome{}, ErrFormNotFound

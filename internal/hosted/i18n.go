@@ -352,7 +352,7 @@ var messages = map[string]map[string]string{
 var clientKeys = []string{
 	"processing", "brand_detected", "err_pan_required", "err_pan_invalid",
 	"err_exp_required", "err_exp_invalid", "err_exp_past", "err_csc_required",
-	"err_csc_invalid", "err_holder_long", "form_errors", "technical_error",
+	"err_csc_invalid", "err_holder_long", "form_errors", MessageUnconfirmed,
 	"redirecting", "return_to_shop", "title_error",
 }
 

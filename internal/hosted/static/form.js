@@ -555,8 +555,14 @@
       }).then(function (r) { return r.json(); })
         .then(handle)
         .catch(function () {
+          // No answer, or not the service's: the card may have reached
+          // the payment service and been charged, so the buyer does not
+          // read that it was not, and the form is not sent again from
+          // here (reloading the page shows where the payment stands).
           setBusy(false);
-          showAlert(M.technical_error);
+          showAlert(M.unconfirmed);
+          alertEl.focus();
+          pay.disabled = true;
           toParent('error', { error: { errorCode: 'CLIENT_999', errorMessage: 'technical error' } });
         });
     });
