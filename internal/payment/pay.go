@@ -495,7 +495,9 @@ func (s *Service) authorize(ctx context.Context, p Payment, t Transaction, c car
 	}
 	np, nt, err := s.settleAuthorization(ctx, p, t, outcome{res: res, err: err}, accept, c.lastUsed)
 	if err != nil {
-		return np, nt, unrecorded(err)
+		// The card may have been charged: the caller must know (its code,
+		// errs.As, is the caller's answer as before).
+		return np, nt, fmt.Errorf("%w: %w", ErrOutcomeUnrecorded, err)
 	}
 	return np, nt, nil
 }
@@ -509,13 +511,6 @@ func (s *Service) authorize(ctx context.Context, p Payment, t Transaction, c car
 // the card was not charged. An attempt's error without it came before the
 // acquirer was asked.
 var ErrOutcomeUnrecorded = errors.New("payment: authorization sent, its outcome not recorded")
-
-// unrecorded marks err, the error of settling an authorization the
-// acquirer was asked for, with ErrOutcomeUnrecorded; its code (errs.As)
-// is the caller's answer as before.
-func unrecorded(err error) error {
-	return fmt.Errorf("%w: %w", ErrOutcomeUnrecorded, err)
-}
 
 // deferredAuthorization reports whether the debit t of p, still INITIAL,
 // is verified now and authorized only the day before its capture date
