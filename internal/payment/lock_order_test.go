@@ -3,7 +3,6 @@ package payment
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -13,17 +12,6 @@ import (
 	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
-
-// isDeadlock reports whether err, or an error it wraps, is PostgreSQL's
-// deadlock_detected.
-func isDeadlock(err error) bool {
-	for ; err != nil; err = errors.Unwrap(err) {
-		if strings.Contains(err.Error(), "SQLSTATE 40P01") {
-			return true
-		}
-	}
-	return false
-}
 
 // twoCopies opens one fresh PostgreSQL database twice, as two openpsp
 // copies do (a pool each).
@@ -78,7 +66,7 @@ func TestCaptureJobAndMerchantCallOnTwoCopiesNeverDeadlock(t *testing.T) {
 			defer wg.Done()
 			for {
 				_, _, err := merchant.Update(ctx, e.shop.ID, tx.UUID, UpdateInput{Amount: &amount})
-				if isDeadlock(err) {
+				if store.IsDeadlock(err) {
 					merr = err
 					return
 				}

@@ -855,7 +855,10 @@ func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payme
 			if accept.tok.Token != "" {
 				t.Token = replaced
 			} else {
-				t.Token, kind = s.tokenize(ctx, tx, *accept.tok)
+				var err error
+				if t.Token, kind, err = s.tokenize(ctx, tx, *accept.tok); err != nil {
+					return "", err
+				}
 			}
 			if t.Token != "" && kind != "" {
 				// kind "": the card was already in the buyer's
@@ -886,22 +889,32 @@ func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payme
 // tokenize stores the card in its own savepoint: a vault failure must not
 // undo the record of an approved payment, which stands without its token.
 // It returns the token and the notification it calls for (Vault.Tokenize).
-func (s *Service) tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (string, notify.TokenKind) {
+// A deadlock is no vault failure: PostgreSQL broke a wait on the wallet's
+// lock (a card saved in a buyer's wallet, store.WalletCardTx) that another
+// transaction's locks closed into a cycle; the error is handed on so that
+// the whole write runs again (store.Write), saving the card then.
+func (s *Service) tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (string, notify.TokenKind, error) {
 	if s.vault == nil {
 		s.log.Error("payment: card not saved: no card vault configured", "transaction", req.TransactionUUID)
-		return "", ""
+		return "", "", nil
 	}
 	var token string
 	var kind notify.TokenKind
-	s.inSavepoint(tx, "tokenize", req.TransactionUUID, func() error {
+	err := store.InSavepoint(tx, "tokenize", func() error {
 		var err error
 		token, kind, err = s.vault.Tokenize(ctx, tx, req)
 		return err
 	})
-	if token == "" {
-		return "", ""
+	if store.IsDeadlock(err) {
+		return "", "", err
 	}
-	return token, kind
+	if err != nil {
+		s.log.Error("payment: tokenize", "transaction", req.TransactionUUID, "err", err)
+	}
+	if token == "" {
+		return "", "", nil
+	}
+	return token, kind, nil
 }
 
 // replaceCard is tokenize for a Token/Update (req.Token set): the token
@@ -911,7 +924,7 @@ func (s *Service) tokenize(ctx context.Context, tx *sql.Tx, req TokenizeRequest)
 // verification (outcome.notRegistered).
 func (s *Service) replaceCard(ctx context.Context, tx *sql.Tx, req TokenizeRequest) (string, *errs.Error) {
 	if s.vault == nil {
-		token, _ := s.tokenize(ctx, tx, req)
+		token, _, _ := s.tokenize(ctx, tx, req) // no vault: no error
 		return token, nil
 	}
 	var token string

@@ -163,7 +163,7 @@ func (b *batcher) commit(batch []*writeReq) {
 		}
 	}
 	for i, e := range results {
-		if isDeadlock(e) {
+		if IsDeadlock(e) {
 			// Undone alone (its savepoint), nothing of it written:
 			// it runs again, alone (see alone).
 			results[i] = b.alone(live[i])
@@ -213,14 +213,16 @@ const deadlockRetries = 3
 // the caller did nothing wrong and must not see the error.
 func (b *batcher) alone(r *writeReq) error {
 	err := b.single(r)
-	for n := 0; n < deadlockRetries && isDeadlock(err); n++ {
+	for n := 0; n < deadlockRetries && IsDeadlock(err); n++ {
 		err = b.single(r)
 	}
 	return err
 }
 
-// isDeadlock reports whether err is PostgreSQL's deadlock_detected.
-func isDeadlock(err error) bool {
+// IsDeadlock reports whether err is PostgreSQL's deadlock_detected: the
+// write that met it wrote nothing and runs again (see alone); a savepoint
+// that met it must hand it on, not take it for its own failure.
+func IsDeadlock(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "SQLSTATE 40P01")
 }
 

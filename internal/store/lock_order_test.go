@@ -14,11 +14,6 @@ import (
 	"github.com/openpsp/openpsp/internal/store/storetest"
 )
 
-// isDeadlock reports whether err is PostgreSQL's deadlock_detected.
-func isDeadlock(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "SQLSTATE 40P01")
-}
-
 // lockOrderRounds is how many times each lock-order test races its two
 // writers on one payment.
 const lockOrderRounds = 200
@@ -57,7 +52,7 @@ func raceOnPayment(t *testing.T, db *store.DB, before func(), a, b func(tx *sql.
 		close(start)
 		wg.Wait()
 		for _, err := range errs {
-			if isDeadlock(err) {
+			if store.IsDeadlock(err) {
 				deadlocks++
 				if first == nil {
 					first = err
