@@ -16,6 +16,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/ogone"
+	"github.com/openpsp/openpsp/internal/outbox"
 )
 
 // helpText runs `openpsp args…` and returns what it wrote to stdout and
@@ -270,6 +271,11 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 			t.Errorf("README's Operator commands does not list openpsp shops %s", sub)
 		}
 	}
+	// The channels `notifications --channel` takes, as its help lists them.
+	channels := "--channel " + strings.Join(outbox.Channels, "|")
+	if line, _ := namesCommand(section, "notifications"); !strings.Contains(line, channels) || !strings.Contains(outbox.CLIUsage, channels) {
+		t.Errorf("README's notifications line and its help must both list %s: %s", channels, line)
+	}
 }
 
 // Every command's -help exits 0, as "openpsp --help" does; a usage error
@@ -350,6 +356,14 @@ func TestCommandsNameAWrongWord(t *testing.T) {
 		{[]string{"notifications", "list", "--since", "xx"}, `openpsp notifications list: invalid value "xx" for flag -since`},
 		{[]string{"notifications", "list", "DEAD"}, `openpsp notifications list: unexpected arguments ["DEAD"]`},
 		{[]string{"notifications", "list", "--status", "BOGUS"}, `openpsp notifications list: unknown status "BOGUS"`},
+		// An unknown channel listed nothing, and a limit of 0 or less
+		// listed 100, both silently.
+		{[]string{"notifications", "list", "--channel", "zz"}, `openpsp notifications list: unknown channel "zz" (give ipn, webhook, email, sms or ogone-postsale)`},
+		{[]string{"notifications", "retry", "--channel", "zz"}, `openpsp notifications retry: unknown channel "zz"`},
+		{[]string{"notifications", "list", "--limit", "0"}, `openpsp notifications list: --limit must be at least 1, not 0`},
+		{[]string{"notifications", "list", "--limit", "-1"}, `openpsp notifications list: --limit must be at least 1, not -1`},
+		{[]string{"ogone", "errors", "-limit", "0"}, `openpsp ogone errors: -limit must be at least 1, not 0`},
+		{[]string{"ogone", "errors", "12345678", "-limit", "-1"}, `openpsp ogone errors: -limit must be at least 1, not -1`},
 		{[]string{"notifications", "show"}, `openpsp notifications show: give one message id`},
 		{[]string{"notifications", "retry"}, `openpsp notifications retry: give message ids, a filter, or --all`},
 		{[]string{"notifications", "retry", "--status", "DELIVERED"}, `openpsp notifications retry: sending delivered messages again needs their ids`},

@@ -286,7 +286,7 @@ func settingsSetFlags() (*flag.FlagSet, settingsFlagValues) {
 func errorsFlags() (*flag.FlagSet, *int) {
 	fs := flag.NewFlagSet("errors", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return fs, fs.Int("limit", 50, "how many entries to list, newest first")
+	return fs, fs.Int("limit", 50, "how many entries to list, newest first (at least 1)")
 }
 
 // badFlags names what did not parse in fs (a flag's value, an unknown
@@ -350,10 +350,15 @@ func CheckCLI(args []string) error {
 			return cliargs.Usage("ogone settings", fmt.Errorf("unknown command %q", args[1]))
 		}
 	case "errors":
-		fs, _ := errorsFlags()
+		fs, limit := errorsFlags()
 		_, rest := errorsArgs(args[1:])
 		if err := fs.Parse(rest); err != nil || fs.NArg() != 0 {
 			return badFlags(fs, err)
+		}
+		// The store reads 0 or less as its default, 100, which the
+		// command line did not ask for.
+		if *limit < 1 {
+			return cliargs.Usage("ogone errors", fmt.Errorf("-limit must be at least 1, not %d", *limit))
 		}
 	default:
 		return cliargs.Usage("ogone", fmt.Errorf("unknown command %q", args[0]))

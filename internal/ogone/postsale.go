@@ -30,7 +30,7 @@ import (
 // PSPID's SHA-OUT passphrase and algorithm. See docs/flexcheckout.md.
 
 // ChannelPostSale is the outbox channel of post-sale requests.
-const ChannelPostSale = "ogone-postsale"
+const ChannelPostSale = outbox.ChannelOgonePostSale
 
 // EventPostSale names post-sale messages in the outbox.
 const EventPostSale = "ogone.status-changed"

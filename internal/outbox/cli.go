@@ -21,11 +21,11 @@ type CLIStore interface {
 }
 
 // CLIUsage documents `openpsp notifications`.
-const CLIUsage = `usage: openpsp notifications <command> [flags]
+var CLIUsage = `usage: openpsp notifications <command> [flags]
 
 commands:
-  list  [--status DEAD,FAILED,PENDING,DELIVERED] [--shop ID] [--channel ipn|webhook|email|sms|ogone-postsale] [--event E] [--since 24h] [--limit 50]
-        messages, newest first
+  list  [--status DEAD,FAILED,PENDING,DELIVERED] [--shop ID] [--channel ` + strings.Join(Channels, "|") + `] [--event E] [--since 24h] [--limit 50]
+        messages, newest first (--limit: how many, at least 1)
   show  ID
         one message and its delivery log
   retry ID... | --all | [--status …] [--shop ID] [--channel …] [--event E] [--since 24h]
@@ -66,7 +66,7 @@ func parseCLI(args []string, now time.Time, w io.Writer) (Filter, error) {
 	fs.SetOutput(io.Discard)
 	status := fs.String("status", "", "comma-separated statuses")
 	shopID := fs.String("shop", "", "shop id")
-	channel := fs.String("channel", "", "ipn, webhook, email, sms or ogone-postsale")
+	channel := fs.String("channel", "", channelList())
 	event := fs.String("event", "", "event name, e.g. payment.accepted")
 	var since time.Duration
 	fs.Func("since", "only messages created within this duration", func(s string) error {
@@ -97,6 +97,16 @@ func parseCLI(args []string, now time.Time, w io.Writer) (Filter, error) {
 	}
 	if err := checkStatuses(f.Statuses); err != nil {
 		return Filter{}, cliargs.Usage("notifications "+args[0], err)
+	}
+	// A mistyped channel would list nothing, and retry nothing, as if
+	// there were no such messages.
+	if f.Channel != "" && !slices.Contains(Channels, f.Channel) {
+		return Filter{}, cliargs.Usage("notifications "+args[0], fmt.Errorf("unknown channel %q (give %s)", f.Channel, channelList()))
+	}
+	// The store reads a limit of 0 as its default (100): asked for on
+	// the command line, 0 or less is a mistake, not "all" or "100".
+	if *limit < 1 {
+		return Filter{}, cliargs.Usage("notifications "+args[0], fmt.Errorf("--limit must be at least 1, not %d", *limit))
 	}
 	switch args[0] {
 	case "list":
@@ -235,6 +245,11 @@ func CLI(ctx context.Context, args []string, st CLIStore, now time.Time, w io.Wr
 		}
 	}
 	return nil
+}
+
+// channelList names Channels for a person: "ipn, webhook, … or ogone-postsale".
+func channelList() string {
+	return strings.Join(Channels[:len(Channels)-1], ", ") + " or " + Channels[len(Channels)-1]
 }
 
 // notKept follows "no message ID": the id may be mistyped, or the message

@@ -12,7 +12,15 @@ const (
 	ChannelWebhook = "webhook" // other webhooks: JSON with a timestamped HMAC signature header
 	ChannelEmail   = "email"
 	ChannelSMS     = "sms"
+	// ChannelOgonePostSale is Ingenico's post-sale request, delivered by
+	// the ogone package (ogone.ChannelPostSale): named here, which ogone
+	// imports, so that the list of channels is whole in one place.
+	ChannelOgonePostSale = "ogone-postsale"
 )
+
+// Channels lists every channel, in the order the CLI's help names them:
+// `notifications --channel` refuses any other.
+var Channels = []string{ChannelIPN, ChannelWebhook, ChannelEmail, ChannelSMS, ChannelOgonePostSale}
 
 // Message is one notification to deliver.
 type Message struct {
