@@ -14,6 +14,7 @@ import (
 	"github.com/openpsp/openpsp/internal/app"
 	"github.com/openpsp/openpsp/internal/config"
 	"github.com/openpsp/openpsp/internal/shop"
+	"github.com/openpsp/openpsp/internal/store"
 	"github.com/openpsp/openpsp/internal/version"
 )
 
@@ -157,13 +158,39 @@ func migrate(ctx context.Context, args []string) error {
 	}
 	cfg.Demo = false
 	cfg.Jobs = false
-	a, err := app.New(ctx, cfg, app.Options{})
+	start := time.Now()
+	applied, running := 0, false
+	a, err := app.New(ctx, cfg, app.Options{MigrationProgress: func(s store.MigrationStep) {
+		printMigration(s)
+		running = !s.Done
+		if s.Done {
+			applied++
+		}
+	}})
 	if err != nil {
+		if running {
+			fmt.Fprintln(os.Stderr, "failed") // ends the "applying …" line before the error
+		}
 		return err
 	}
 	defer a.Close()
+	if applied > 0 {
+		fmt.Printf("applied %d migrations in %s; ", applied, time.Since(start).Round(time.Millisecond))
+	}
 	fmt.Printf("database schema is up to date (%s)\n", a.DB.Dialect())
 	return nil
+}
+
+// printMigration shows on stderr, as progressPrinter shows a rewrap or a
+// purge, each migration `openpsp migrate` applies: one line each, written
+// as it starts and finished once it committed, so that one building an
+// index on a large table is seen running rather than stuck.
+func printMigration(s store.MigrationStep) {
+	if !s.Done {
+		fmt.Fprintf(os.Stderr, "applying %s (%d/%d)… ", s.Version, s.N, s.Of)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "done in %s\n", s.Took.Round(time.Millisecond))
 }
 
 // loadCommandLine is the configuration of serve or migrate (name) from the

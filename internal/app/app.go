@@ -59,6 +59,9 @@ type Options struct {
 	// `openpsp keys` commands that repair a keyring whose fingerprint key
 	// is also a master key, which any other start refuses.
 	KeyMaintenance bool
+	// MigrationProgress, when set, is told of each migration New applies
+	// (`openpsp migrate` prints them); nil: they go to the log.
+	MigrationProgress func(store.MigrationStep)
 }
 
 // App is a running OpenPSP.
@@ -104,6 +107,17 @@ type App struct {
 	server          *http.Server
 	closeOnce       sync.Once
 	mounts          []func(*http.ServeMux)
+}
+
+// logMigration logs each migration New applies: one that builds an index
+// on a large table runs for minutes, and a start that says nothing until
+// then looks stuck.
+func (a *App) logMigration(s store.MigrationStep) {
+	if !s.Done {
+		a.Log.Info("applying migration", "migration", s.Version, "n", s.N, "of", s.Of)
+		return
+	}
+	a.Log.Info("migration applied", "migration", s.Version, "n", s.N, "of", s.Of, "took", s.Took.Round(time.Millisecond))
 }
 
 // New opens the database, migrates it, seeds the demo shop when configured
@@ -156,13 +170,18 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}))
 	a.Metrics.RegisterRetrying(a.opAges(db.RetryingOps))
 	a.Metrics.RegisterDue(a.opAges(db.DueOps))
-	applied, err := db.Migrate(ctx)
+	migrationProgress := opts.MigrationProgress
+	if migrationProgress == nil {
+		migrationProgress = a.logMigration
+	}
+	migrateStart := time.Now()
+	applied, err := db.MigrateReporting(ctx, migrationProgress)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	if len(applied) > 0 {
-		a.Log.Info("database migrated", "engine", db.Dialect(), "applied", applied)
+	if len(applied) > 0 && opts.MigrationProgress == nil {
+		a.Log.Info("database migrated", "engine", db.Dialect(), "applied", applied, "took", time.Since(migrateStart).Round(time.Millisecond))
 	}
 	if err := a.checkFingerprintKey(ctx); err != nil {
 		db.Close()

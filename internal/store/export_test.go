@@ -9,7 +9,7 @@ import (
 // MigrateTo applies the migrations up to version (its file name without
 // .sql): a database as that release left it, for the upgrade tests.
 func (db *DB) MigrateTo(ctx context.Context, version string) ([]string, error) {
-	return db.migrate(ctx, version)
+	return db.migrate(ctx, version, nil)
 }
 
 // CaptureClaimSelect is the capture claim's SELECT, for the plan tests.

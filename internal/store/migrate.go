@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"time"
 )
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
@@ -29,12 +30,33 @@ const migrationLockKey = 7_336_110_521
 // reads schema_migrations under the lock, so an old copy that starts while
 // a newer one migrates waits for it and then sees what it applied.
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
-	return db.migrate(ctx, "")
+	return db.migrate(ctx, "", nil)
+}
+
+// MigrationStep tells MigrateReporting's caller of one migration it
+// applies: when it starts (Done false), then once it committed (Done true,
+// Took its duration). One that builds an index on a large table runs for
+// minutes: the operator sees which, and that it is not stuck.
+type MigrationStep struct {
+	Version string // its file name without .sql: "0035_token_per_mode"
+	N, Of   int    // it is the Nth of the Of migrations this call applies
+	Done    bool
+	Took    time.Duration
+}
+
+// MigrateReporting is Migrate telling progress of each migration it
+// applies (nothing when there is none to apply).
+func (db *DB) MigrateReporting(ctx context.Context, progress func(MigrationStep)) (applied []string, err error) {
+	return db.migrate(ctx, "", progress)
 }
 
 // migrate is Migrate stopping after version upTo ("" for all): the upgrade
-// tests build a database as an older release left it.
-func (db *DB) migrate(ctx context.Context, upTo string) (applied []string, err error) {
+// tests build a database as an older release left it. progress, when not
+// nil, is told of each migration applied.
+func (db *DB) migrate(ctx context.Context, upTo string, progress func(MigrationStep)) (applied []string, err error) {
+	if progress == nil {
+		progress = func(MigrationStep) {}
+	}
 	dir := "migrations/" + string(db.dialect)
 	names, err := db.migrationNames()
 	if err != nil {
@@ -65,18 +87,25 @@ func (db *DB) migrate(ctx context.Context, upTo string) (applied []string, err e
 		return nil, &NewerSchemaError{Database: st.Database, Binary: st.Binary, Unknown: st.Unknown}
 	}
 
+	var todo []string
 	for _, name := range names {
 		version := strings.TrimSuffix(name, ".sql")
 		if upTo != "" && version > upTo {
 			break
 		}
-		if done[version] {
-			continue
+		if !done[version] {
+			todo = append(todo, name)
 		}
+	}
+	for i, name := range todo {
+		version := strings.TrimSuffix(name, ".sql")
 		body, err := migrationFiles.ReadFile(dir + "/" + name)
 		if err != nil {
 			return applied, err
 		}
+		step := MigrationStep{Version: version, N: i + 1, Of: len(todo)}
+		progress(step)
+		start := time.Now()
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return applied, fmt.Errorf("store: migration %s: %w", version, err)
@@ -96,6 +125,8 @@ func (db *DB) migrate(ctx context.Context, upTo string) (applied []string, err e
 			return applied, fmt.Errorf("store: migration %s: %w", version, err)
 		}
 		applied = append(applied, version)
+		step.Done, step.Took = true, time.Since(start)
+		progress(step)
 	}
 	if len(applied) > 0 {
 		if err := db.SyncWAL(); err != nil {
