@@ -53,8 +53,9 @@ func newMerchant(t *testing.T) *merchant {
 	return m
 }
 
-// answer waits for the browser at the merchant's success URL and returns
-// the kr-answer, after checking kr-hash with code of its own.
+// answer waits for the browser at the merchant's success URL (the post
+// received and the page shown) and returns the kr-answer, after checking
+// kr-hash with code of its own.
 func (m *merchant) answer(t *testing.T, ctx context.Context) map[string]any {
 	t.Helper()
 	var v url.Values
@@ -63,6 +64,11 @@ func (m *merchant) answer(t *testing.T, ctx context.Context) map[string]any {
 	case <-ctx.Done():
 		t.Fatalf("waiting for the browser return: %v", ctx.Err())
 	}
+	// The post has reached the shop, but the browser is still on its way
+	// there: a Navigate sent now races that navigation and may fail with
+	// net::ERR_ABORTED (seen in TestBrowserWallet under load). Wait for the
+	// browser to land on the shop's page first.
+	must(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#landed"))), "landing at the shop")
 	mac := hmac.New(sha256.New, []byte(hmacKey))
 	mac.Write([]byte(v.Get("kr-answer")))
 	if v.Get("kr-hash") != hex.EncodeToString(mac.Sum(nil)) {
