@@ -108,11 +108,7 @@ func runNoScriptFocus(t *testing.T, b *browserEnv, cases []noScriptFocusCase) {
 	// Visible: the focused element is shown (not in a hidden panel).
 	const q = `({Active: document.activeElement ? document.activeElement.id : '', Sent: !!document.querySelector('[aria-invalid="true"]'),
 		Visible: !!(document.activeElement && document.activeElement.getClientRects().length)})`
-	type facts struct {
-		Active  string
-		Sent    bool
-		Visible bool
-	}
+	type facts = noScriptFocus
 	for i, c := range cases {
 		form := c.form
 		if form == nil {
@@ -132,11 +128,9 @@ func runNoScriptFocus(t *testing.T, b *browserEnv, cases []noScriptFocusCase) {
 		must(t, err, "marking the posted page")
 		must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-pay")),
 			chromedp.WaitReady(chromedp.CSS(`html:not([data-posted]) [aria-invalid="true"]`))), c.name+": sending the form")
-		f, err := chromedp.Run(ctx, chromedp.Evaluate[facts](q))
-		must(t, err, "focus")
-		if f.Active != c.want || !f.Visible {
-			t.Errorf("%s, full page: focus on %q (shown: %v), want %s", c.name, f.Active, f.Visible, c.want)
-		}
+		// Chromium moves the focus at its next rendering after the
+		// load, which may come after the field is shown: wait for it.
+		waitFocus(t, ctx, c.name+", full page", c.want, func() (facts, error) { return chromedp.Run(ctx, chromedp.Evaluate[facts](q)) })
 		if c.pageOnly {
 			continue
 		}
@@ -156,17 +150,31 @@ func runNoScriptFocus(t *testing.T, b *browserEnv, cases []noScriptFocusCase) {
 		// Wait for the answer's document, then for the focus to land
 		// (Chromium moves it after the load); a field never focused ends
 		// the test by browsertest.Timeout.
-		var got facts
-		for {
-			got, err = chromedp.Run(ctx, inChildFrame[facts](q))
-			if err == nil && got.Sent && got.Active == c.want && got.Visible {
-				break
-			}
-			if ctx.Err() != nil {
-				t.Fatalf("%s, in a cross-origin frame: focus on %q (shown %v, sent back %v, %v), want %s", c.name, got.Active, got.Visible, got.Sent, err, c.want)
-			}
-			time.Sleep(50 * time.Millisecond)
+		waitFocus(t, ctx, c.name+", in a cross-origin frame", c.want, func() (facts, error) { return chromedp.Run(ctx, inChildFrame[facts](q)) })
+	}
+}
+
+// noScriptFocus is where a form sent back without its script has the focus.
+type noScriptFocus struct {
+	Active  string // the focused element's id
+	Sent    bool   // the page is the one sent back (a field marked invalid)
+	Visible bool   // the focused element is shown (not in a hidden panel)
+}
+
+// waitFocus reads the focus (read) until it is on the field want, shown,
+// in the page sent back; a field never focused ends the test at
+// browsertest.Timeout, with what was last read.
+func waitFocus(t *testing.T, ctx context.Context, what, want string, read func() (noScriptFocus, error)) {
+	t.Helper()
+	for {
+		got, err := read()
+		if err == nil && got.Sent && got.Active == want && got.Visible {
+			return
 		}
+		if ctx.Err() != nil {
+			t.Fatalf("%s: focus on %q (shown %v, sent back %v, %v), want %s", what, got.Active, got.Visible, got.Sent, err, want)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
