@@ -602,7 +602,7 @@ func TestChallengeApproved(t *testing.T) {
 	w := e.do(t, "POST", res.Action, url.Values{"sealed": {res.Sealed}})
 	body := w.Body.String()
 	checkPageHeaders(t, w, false)
-	if w.Code != 200 || !strings.Contains(body, ">TEST<") || !strings.Contains(body, "ending in 0021") || !strings.Contains(body, `id="kr-acs-approve"`) {
+	if w.Code != 200 || !strings.Contains(body, `class="test-banner"`) || !strings.Contains(body, "ending in 0021") || !strings.Contains(body, `id="kr-acs-approve"`) {
 		t.Fatalf("challenge page %d\n%s", w.Code, body)
 	}
 	m := sealedRE.FindStringSubmatch(body)
@@ -1346,6 +1346,30 @@ func TestFormWithMistakesTitleSaysError(t *testing.T) {
 			w := e.do(t, "POST", target, cardValues("4970100000000056", "12/30", "1"))
 			if got := pageTitle(w.Body.String()); w.Code != http.StatusUnprocessableEntity || got != prefixes[lang]+want {
 				t.Errorf("%s %s form with mistakes: HTTP %d, title %q, want %q", lang, action, w.Code, got, prefixes[lang]+want)
+			}
+		}
+	}
+}
+
+// TestChallengeSaysTestOnce: the simulated 3-D Secure page tells the buyer
+// once, clearly, that it is a TEST (the TEST-mode notice), not three times
+// (notice, badge and title), in every language; and it keeps that notice in
+// a frame that hides the TEST banner (kr-hide-debug-toolbar), since the
+// page exists only in TEST.
+func TestChallengeSaysTestOnce(t *testing.T) {
+	e := newEnv(t)
+	e.pay.add(demoForm("c"))
+	e.pay.add(demoForm("emb"))
+	hidden := embeddedURL("emb", "https://shop.example", demoPublicKey) + "&kr-hide-debug-toolbar=true"
+	for _, lang := range []string{"en", "fr", "es", "it", "de"} {
+		for _, target := range []string{"/pay/c?kr-language=" + lang, hidden + "&kr-language=" + lang} {
+			res, _ := e.postJSON(t, target, cardValues("4970110000000021", "12/30", "123"))
+			if res.Step != "challenge" {
+				t.Fatalf("%s: %+v", target, res)
+			}
+			body := e.do(t, "POST", res.Action, url.Values{"sealed": {res.Sealed}}).Body.String()
+			if n := strings.Count(body, "TEST"); n != 1 || !strings.Contains(body, `class="test-banner"`) {
+				t.Errorf("%s: the challenge page says TEST %d times, want once, in the TEST-mode notice\n%s", target, n, body)
 			}
 		}
 	}
