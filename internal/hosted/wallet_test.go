@@ -700,3 +700,19 @@ func TestWalletDeletePageAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestWalletDeletePageAsksAsDialog: the confirmation page of a deletion
+// without the script asks its question as the script's dialog does, in
+// plain text (the same element, id kr-confirm-text), not as a large
+// heading: the page's one h1 stays the shop's name.
+func TestWalletDeletePageAsksAsDialog(t *testing.T) {
+	e, _ := walletEnv(t)
+	for _, lang := range []string{"en", "fr", "es", "it", "de"} {
+		w := e.do(t, "POST", "/pay/w/wallet/delete/page?kr-language="+lang, url.Values{"card": {"c1"}}, "Sec-Fetch-Site", "same-origin")
+		body := html.UnescapeString(w.Body.String())
+		q := fmt.Sprintf(messages[lang]["wallet_confirm"], "0055")
+		if w.Code != http.StatusOK || !strings.Contains(body, `<p id="kr-confirm-text">`+q+`</p>`) || strings.Count(body, "<h1") != 1 {
+			t.Errorf("%s: the question is not the dialog's plain text, or the page has not one h1: %d\n%s", lang, w.Code, body)
+		}
+	}
+}
