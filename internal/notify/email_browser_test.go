@@ -53,3 +53,64 @@ func TestEmailsFitAPhone(t *testing.T) {
 		}
 	}
 }
+
+// An order id of a usual length ("CMD-2026-11-25-000123456") broke across
+// two lines of the buyer's email on a phone (at its hyphens, in the narrow
+// column beside its label) although the screen has room for it: the buyer
+// quotes it to the shop. It must keep to one line where it fits, and an id
+// too long for the screen must still wrap, the email staying on screen.
+func TestEmailOrderIDOnOneLine(t *testing.T) {
+	var html atomic.Pointer[string]
+	html.Store(new(string))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(*html.Load()))
+	}))
+	defer srv.Close()
+	b := browsertest.New(t)
+	r := notify.NewRenderer(nil, nil)
+	const long = "ORDER-2026-11-25-0001234567890-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789"
+	for _, c := range []struct {
+		order  string
+		lines  int // 0: more than one
+		widths []int64
+	}{
+		// 375 px: the common phone; at 320 its 248 px of text are too narrow for it.
+		{"CMD-2026-11-25-000123456", 1, []int64{375, 414}},
+		{"CMD-2026-000123456", 1, []int64{320}},
+		{long, 0, []int64{320, 375}},
+	} {
+		for _, id := range []string{notify.TplPaymentAcceptedBuyer, notify.TplPaymentRefusedBuyer} {
+			for _, lang := range []string{"en", "fr", "es", "it", "de"} {
+				for _, width := range c.widths {
+					content := notify.SampleContent(id)
+					content.Lang = lang
+					content.Payment.OrderID = c.order
+					out, err := r.Email(context.Background(), content)
+					if err != nil {
+						t.Fatal(err)
+					}
+					html.Store(&out.HTML)
+					if err := chromedp.Do(b, chromedp.EmulateViewport(width, 800), chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.CSS("body"))); err != nil {
+						t.Fatal(err)
+					}
+					got, err := chromedp.Run(b, chromedp.Evaluate[[]int](`(() => {
+						const td = [...document.querySelectorAll('td')].find(e => e.textContent === `+"`"+c.order+"`"+`);
+						if (!td) return [-1, 0];
+						const r = document.createRange();
+						r.selectNodeContents(td);
+						const tops = new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top)));
+						return [tops.size, document.documentElement.scrollWidth];
+					})()`))
+					if err != nil {
+						t.Fatal(err)
+					}
+					lines, wide := got[0], got[1]
+					if wide > int(width) || lines < 1 || (c.lines == 1) != (lines == 1) {
+						t.Errorf("%s (%s) at %d px: order id %q on %d lines, email %d px wide", id, lang, width, c.order, lines, wide)
+					}
+				}
+			}
+		}
+	}
+}
