@@ -276,10 +276,11 @@ func TestBrowserHostedChallenge(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#kr-pay")),
 		chromedp.WaitVisible(chromedp.CSS("#kr-acs-approve")),
 	), "reaching the challenge")
-	title, err := chromedp.Run(ctx, browsertest.Text("#kr-acs-title"))
-	must(t, err, "challenge title")
-	if !strings.Contains(title, "TEST") {
-		t.Errorf("challenge page title %q", title)
+	// The page is marked TEST once, by the TEST-mode notice.
+	notice, err := chromedp.Run(ctx, browsertest.Text(".test-banner"))
+	must(t, err, "challenge TEST notice")
+	if !strings.Contains(notice, "TEST") {
+		t.Errorf("challenge page TEST notice %q", notice)
 	}
 	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-acs-approve"))), "approving")
 	got := wait(t, ctx, b.posts, "the return after approval")
@@ -1395,5 +1396,60 @@ func TestBrowserFormMistakesTitle(t *testing.T) {
 	must(t, err, "title")
 	if title != want {
 		t.Errorf("title after paying %q, want %q", title, want)
+	}
+}
+
+// TestBrowserReloadShowsSettledOutcome: a buyer pays on the hosted page and
+// the acquirer's answer does not come in time: the page says the payment
+// is being processed. Reloaded, it still says so, with a link to check
+// again; once recovery accepted the payment, reloading shows it accepted,
+// in the buyer's language, and takes the buyer back to the shop as a normal
+// success does. Another browser opening the link reads that the payment
+// was already processed.
+func TestBrowserReloadShowsSettledOutcome(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newBrowserEnv(t)
+	b.pay.add(demoForm("late"))
+	de := messages["de"]
+	page := b.psp.URL + "/pay/late?kr-language=de&kr-post-url-success=" + url.QueryEscape(b.merchant.URL+"/paid")
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(page),
+		chromedp.WaitVisible(chromedp.CSS("#kr-pay")),
+		typeCard("4970109900000073"),
+		chromedp.Click(chromedp.CSS("#kr-pay")),
+	), "paying, the answer late")
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('kr-final-message').textContent !== ''`))
+	must(t, err, "waiting for the pending message")
+	must(t, chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#kr-check"))), "reloading while pending")
+	msg, err := chromedp.Run(ctx, browsertest.Text("#kr-final-message"))
+	must(t, err, "reading the pending page")
+	check, err := chromedp.Run(ctx, browsertest.Text("#kr-check"))
+	must(t, err, "reading the check link")
+	if msg != de["in_progress"] || check != de["check_again"] {
+		t.Errorf("reloaded while pending: %q, link %q", msg, check)
+	}
+	b.pay.settle(t, "late", true)
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#kr-check"))), "checking again once accepted")
+	got := wait(t, ctx, b.posts, "the return to the shop once accepted")
+	if got.Get("_path") != "/paid" {
+		t.Fatalf("the settled payment returned to %s", got.Get("_path"))
+	}
+	verifyHash(t, demoHMACKey, got.Get("kr-answer"), got.Get("kr-hash"))
+
+	// Without the return, the page itself says it, in German.
+	must(t, chromedp.Do(ctx, chromedp.Navigate(b.psp.URL+"/pay/late?kr-language=de"), chromedp.WaitVisible(chromedp.CSS("#kr-final-message"))), "reopening")
+	msg, err = chromedp.Run(ctx, browsertest.Text("#kr-final-message"))
+	must(t, err, "reading the outcome")
+	if msg != de["accepted"] {
+		t.Errorf("reopened once accepted: %q, want %q", msg, de["accepted"])
+	}
+
+	// A browser that did not pay learns nothing more than before.
+	other := browsertest.New(t)
+	must(t, chromedp.Do(other, chromedp.Navigate(b.psp.URL+"/pay/late?kr-language=de"), chromedp.WaitVisible(chromedp.CSS("#kr-final-message"))), "opening elsewhere")
+	msg, err = chromedp.Run(other, browsertest.Text("#kr-final-message"))
+	must(t, err, "reading elsewhere")
+	if msg != de["form_completed"] {
+		t.Errorf("another browser reads %q, want %q", msg, de["form_completed"])
 	}
 }

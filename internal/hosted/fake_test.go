@@ -15,6 +15,7 @@ import (
 
 	"github.com/openpsp/openpsp/internal/acquirer"
 	"github.com/openpsp/openpsp/internal/acquirer/simulator"
+	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/clock"
 )
 
@@ -295,4 +296,32 @@ func verifyHash(t *testing.T, key, answer, hash string) {
 	if hash != want {
 		t.Fatalf("kr-hash = %q, want %q", hash, want)
 	}
+}
+
+// settle is recovery settling the form's unanswered attempt (the pending
+// card's): accepted, or refused on its last attempt; the form is over.
+func (f *fakePayments) settle(t *testing.T, token string, accepted bool) {
+	t.Helper()
+	call := f.lastCall(t)
+	pan, err := card.ParsePAN("4970109900000073")
+	if err != nil || pan.Masked() != call.Masked {
+		t.Fatalf("settle: the last attempt is not the pending card's: %+v", call)
+	}
+	exp, err := card.ParseExpiry(call.Expiry[:2], call.Expiry[2:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fm := f.forms[token]
+	fm.InProgress, fm.Completed = false, true
+	out := Outcome{Accepted: accepted, Final: true, CardMasked: call.Masked, CardExpiry: exp, AttemptsLeft: fm.AttemptsLeft}
+	if !accepted {
+		fm.AttemptsLeft, out.AttemptsLeft, out.Message = 0, 0, ReasonInsufficientFunds
+	}
+	out.KRAnswer = fakeAnswer(fm, CardInput{PAN: pan, Expiry: exp}, accepted)
+	if f.final == nil {
+		f.final = map[string]Outcome{}
+	}
+	f.final[token] = out
 }

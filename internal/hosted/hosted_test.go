@@ -1374,3 +1374,73 @@ func TestChallengeSaysTestOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadShowsSettledOutcome: a buyer whose card attempt got no answer
+// (the acquirer's came too late, or the outcome could not be confirmed)
+// reloads the payment page: while the payment is being processed, the
+// page says so, with a link to check again; once recovery settled it, the
+// browser that paid reads the outcome as a normal answer would have given
+// it (accepted and the return to the shop, or the final refusal), in its
+// language. Whoever else opens the link, or a browser whose proof is for
+// another form, still reads that the payment was already processed.
+func TestReloadShowsSettledOutcome(t *testing.T) {
+	for _, accepted := range []bool{true, false} {
+		e := newEnv(t)
+		e.pay.add(demoForm("u"))
+		e.pay.add(demoForm("other"))
+		q := "?kr-language=fr&kr-post-url-success=" + url.QueryEscape("https://shop.example/ok") + "&kr-post-url-refused=" + url.QueryEscape("https://shop.example/ko")
+		res, w := e.postJSON(t, "/pay/u"+q, cardValues("4970109900000073", "12/30", "123"))
+		cookies := w.Result().Cookies()
+		if res.Step != "done" || len(cookies) != 1 || cookies[0].Name != attemptCookie || !cookies[0].HttpOnly || cookies[0].Path != "/pay/u" {
+			t.Fatalf("pending attempt: %+v, cookies %v", res, cookies)
+		}
+		if strings.Contains(cookies[0].Value, "0073") {
+			t.Fatal("the card in clear in the attempt's proof")
+		}
+		proof := attemptCookie + "=" + cookies[0].Value
+		get := func(target, cookie string) string {
+			t.Helper()
+			w := e.do(t, "GET", target, nil, "Cookie", cookie)
+			if w.Code != http.StatusOK {
+				t.Fatalf("GET %s: %d", target, w.Code)
+			}
+			return html.UnescapeString(w.Body.String())
+		}
+		fr := messages["fr"]
+		body := get("/pay/u"+q, proof)
+		if !strings.Contains(body, fr["in_progress"]) || !strings.Contains(body, `id="kr-check" class="secondary" href="/pay/u?`) || !strings.Contains(body, fr["check_again"]) {
+			t.Fatalf("reload while pending:\n%s", body)
+		}
+		e.pay.settle(t, "u", accepted)
+		body = get("/pay/u"+q, proof)
+		if accepted {
+			if !strings.Contains(body, fr["accepted"]) || !strings.Contains(body, `id="kr-return" method="post" action="https://shop.example/ok"`) {
+				t.Errorf("reload once accepted:\n%s", body)
+			}
+		} else if !strings.Contains(body, fr["insufficient_funds"]) || !strings.Contains(body, fr["no_attempts"]) ||
+			!strings.Contains(body, `action="https://shop.example/ko"`) {
+			t.Errorf("reload once refused:\n%s", body)
+		}
+		for _, c := range []struct{ target, cookie string }{
+			{"/pay/u" + q, ""},
+			{"/pay/u" + q, attemptCookie + "=v1.forged"},
+			{"/pay/other" + q, proof},
+		} {
+			e.pay.forms["other"].Completed = true
+			body := get(c.target, c.cookie)
+			if c.target == "/pay/u"+q && !strings.Contains(body, fr["form_completed"]) || strings.Contains(body, "kr-answer") {
+				t.Errorf("GET %s with %q shows the outcome:\n%s", c.target, c.cookie, body)
+			}
+		}
+		if n := e.pay.callCount(); n != 1 {
+			t.Errorf("%d attempts, want the one", n)
+		}
+	}
+	// The frame keeps no proof: its cookie would be a third party's.
+	e := newEnv(t)
+	e.pay.add(demoForm("emb"))
+	_, w := e.postJSON(t, embeddedURL("emb", "https://shop.example", demoPublicKey), cardValues("4970109900000073", "12/30", "123"))
+	if c := w.Result().Cookies(); len(c) != 0 {
+		t.Errorf("the embedded form set %v", c)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/openpsp/openpsp/internal/acquirer"
+	"github.com/openpsp/openpsp/internal/card"
 	"github.com/openpsp/openpsp/internal/clientip"
 	"github.com/openpsp/openpsp/internal/formfocus"
 	"github.com/openpsp/openpsp/internal/notify"
@@ -184,6 +185,9 @@ func (h *Handler) fail(w http.ResponseWriter, pg page, asJSON bool, status int, 
 	v.ErrorCode, v.ErrorMessage = code, errorMessages[code]
 	v.Notice = noticeMessages[msgKey]
 	v.Heading = messageHeading(pg.lang, msgKey)
+	if msgKey == "in_progress" || msgKey == MessageUnconfirmed {
+		v.CheckURL = h.checkURL(pg)
+	}
 	// Back to the shop only from a known form whose return addresses
 	// passed loadForm's checks (an unknown form's are anyone's), and not
 	// in the merchant's frame, which must not load the shop in itself.
@@ -274,8 +278,8 @@ func failAnswer(pg page, msgKey, code, detail string) apiResponse {
 
 // serveForm shows the card form.
 func (h *Handler) serveForm(w http.ResponseWriter, r *http.Request, embedded bool) {
-	pg, ok := h.load(w, r, embedded, false)
-	if !ok {
+	pg, ok := h.loadForm(w, r, embedded, false)
+	if !ok || h.reloadedAfterEnd(w, r, pg) || !h.usable(w, pg, false) {
 		return
 	}
 	if embedded && !h.publicKeyMatches(w, r, pg) {
@@ -351,14 +355,17 @@ func (h *Handler) authenticateAndPay(w http.ResponseWriter, r *http.Request, pg 
 		h.renderChallenge(w, pg, sealed, in)
 		return
 	}
-	out, err := h.payWith(r, pg, in)
+	out, err := h.payWith(w, r, pg, in)
 	h.respondOutcome(r.Context(), w, pg, asJSON, out, err)
 }
 
 // payWith makes the payment attempt of the buyer's request r: with a saved
-// card (in.Saved) through the wallet, else with the card typed.
-func (h *Handler) payWith(r *http.Request, pg page, in CardInput) (Outcome, error) {
+// card (in.Saved) through the wallet, else with the card typed. The
+// answer w carries the attempt's proof (rememberAttempt) whatever the
+// outcome, an unconfirmed one above all.
+func (h *Handler) payWith(w http.ResponseWriter, r *http.Request, pg page, in CardInput) (Outcome, error) {
 	ctx := r.Context()
+	h.rememberAttempt(w, r, pg, in)
 	formToken := pg.token
 	in.BuyerIP, in.Language = clientip.Of(r), pg.lang
 	if in.Saved != "" {
@@ -368,6 +375,55 @@ func (h *Handler) payWith(r *http.Request, pg page, in CardInput) (Outcome, erro
 		return h.wallet.PaySaved(ctx, formToken, in)
 	}
 	return h.pay.PayCard(ctx, formToken, in)
+}
+
+// attemptCookie holds, on a hosted page's path, the sealed proof of the
+// browser's last card attempt there (attemptProof).
+const attemptCookie = "kr-attempt"
+
+// rememberAttempt gives the buyer's browser the proof of its attempt with
+// in: reloading the page then shows the payment's outcome once it is known
+// (reloadedAfterEnd). Not in the merchant's frame, where the cookie would
+// be a third party's.
+func (h *Handler) rememberAttempt(w http.ResponseWriter, r *http.Request, pg page, in CardInput) {
+	if pg.embedded {
+		return
+	}
+	blob, err := h.seal.sealAttempt(pg.token, in)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "hosted: sealing the attempt's proof", "err", err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: attemptCookie, Value: blob, Path: pagePath(pg), MaxAge: int(attemptTTL.Seconds()),
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+}
+
+// reloadedAfterEnd answers the hosted page opened again (reloaded) by the
+// browser that made the form's last attempt, once the form is over, with
+// the payment's outcome, as that attempt's answer would have been: the
+// success page and its return to the shop, or the final refusal. The
+// browser proves it by its attemptCookie, whose card must be the
+// attempt's; anyone else who opens the link reads that the form is over.
+func (h *Handler) reloadedAfterEnd(w http.ResponseWriter, r *http.Request, pg page) bool {
+	c, err := r.Cookie(attemptCookie)
+	if pg.embedded || err != nil {
+		return false
+	}
+	p, err := h.seal.openAttempt(pg.token, c.Value)
+	if err != nil {
+		return false
+	}
+	exp := card.Expiry{Month: p.ExpMonth, Year: p.ExpYear}
+	return h.outcomeAfterEnd(w, pg, false, func(out Outcome) bool { return sameCard(out, p.Masked, exp, p.Saved) })
+}
+
+// sameCard reports whether the card a post or a proof names (masked number
+// and expiry, or a saved card's id) is the one out's attempt paid with.
+func sameCard(out Outcome, masked string, exp card.Expiry, saved string) bool {
+	if saved != "" {
+		return out.SavedCard != "" && saved == out.SavedCard
+	}
+	return masked != "" && out.CardMasked != "" && masked == out.CardMasked && exp == out.CardExpiry
 }
 
 // authenticate runs 3-D Secure. It returns the DSTransID when the buyer
@@ -487,7 +543,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, embedded bool
 	// open, not the saved cards (a buyer without the script would have to
 	// choose the tab again).
 	pg.newCard = in.Saved == ""
-	out, err := h.payWith(r, pg, in)
+	out, err := h.payWith(w, r, pg, in)
 	h.respondOutcome(r.Context(), w, pg, asJSON, out, err)
 }
 
@@ -516,16 +572,16 @@ func (h *Handler) replayedCardAfterEnd(w http.ResponseWriter, pg page, asJSON bo
 		if id := savedCardPosted(posted); id != "" {
 			// A saved card's post, as submit reads it: typed fields beside
 			// it are not the card paid with.
-			return out.SavedCard != "" && id == out.SavedCard
+			return sameCard(out, "", card.Expiry{}, id)
 		}
 		in, ferrs := parseCard(posted, h.clock.Now())
-		if _, ok := ferrs[fieldPAN]; ok || in.PAN.IsZero() || out.CardMasked == "" {
+		if _, ok := ferrs[fieldPAN]; ok || in.PAN.IsZero() {
 			return false
 		}
 		if _, ok := ferrs[fieldExpiry]; ok && in.Expiry.IsZero() {
 			return false
 		}
-		return in.PAN.Masked() == out.CardMasked && in.Expiry == out.CardExpiry
+		return sameCard(out, in.PAN.Masked(), in.Expiry, "")
 	})
 }
 
@@ -755,7 +811,17 @@ func (h *Handler) respondPending(w http.ResponseWriter, pg page, asJSON bool) {
 	v := h.newView(pg, pageResult)
 	v.Message = msg
 	v.ErrorCode, v.ErrorMessage = kerr.ErrorCode, kerr.ErrorMessage
+	v.CheckURL = h.checkURL(pg)
 	h.render(w, http.StatusOK, pg, v)
+}
+
+// checkURL is view.CheckURL for pg: its payment page, full page only (a
+// frame's browser keeps no proof of its attempt).
+func (h *Handler) checkURL(pg page) string {
+	if pg.embedded || pg.form.ShopID == "" {
+		return ""
+	}
+	return h.actionURL(pg, "")
 }
 
 // Browser-return constants (compat.md §1.8).

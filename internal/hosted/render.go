@@ -152,6 +152,11 @@ type view struct {
 	// origin of the shop's validated return address: a link back to the
 	// shop, the buyer's next step.
 	ShopURL string
+	// CheckURL, on the page of a payment still being processed shown
+	// full page, opens the payment page again: once the payment is
+	// settled, the browser that paid reads its outcome there
+	// (reloadedAfterEnd).
+	CheckURL string
 	// Notice marks a message page that informs rather than reports a
 	// failure (noticeMessages): text colour and role="status", not the
 	// error red of an alert.

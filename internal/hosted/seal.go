@@ -73,7 +73,12 @@ func (s *sealer) seal(formToken string, in CardInput, dsTransID string) (string,
 		DSTransID: dsTransID,
 		NotAfter:  s.clock.Now().Add(sealTTL).Unix(),
 	}
-	plain, err := json.Marshal(pc)
+	return s.sealJSON(sealAAD(formToken), pc)
+}
+
+// sealJSON encrypts v, as JSON, bound to aad.
+func (s *sealer) sealJSON(aad []byte, v any) (string, error) {
+	plain, err := json.Marshal(v)
 	if err != nil {
 		return "", err
 	}
@@ -82,29 +87,37 @@ func (s *sealer) seal(formToken string, in CardInput, dsTransID string) (string,
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
-	out := s.aead.Seal(nonce, nonce, plain, sealAAD(formToken))
+	out := s.aead.Seal(nonce, nonce, plain, aad)
 	return sealPrefix + base64.RawURLEncoding.EncodeToString(out), nil
+}
+
+// openJSON decrypts into v a blob made by sealJSON with the same aad.
+func (s *sealer) openJSON(aad []byte, blob string, v any) error {
+	raw, ok := strings.CutPrefix(blob, sealPrefix)
+	if !ok || len(raw) > 4096 {
+		return errSealInvalid
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) < s.aead.NonceSize()+s.aead.Overhead() {
+		return errSealInvalid
+	}
+	n := s.aead.NonceSize()
+	plain, err := s.aead.Open(nil, b[:n], b[n:], aad)
+	if err != nil {
+		return errSealInvalid
+	}
+	defer clear(plain)
+	if err := json.Unmarshal(plain, v); err != nil {
+		return errSealInvalid
+	}
+	return nil
 }
 
 // open decrypts a blob made by seal for the same formToken.
 func (s *sealer) open(formToken, blob string) (CardInput, string, error) {
-	raw, ok := strings.CutPrefix(blob, sealPrefix)
-	if !ok || len(raw) > 4096 {
-		return CardInput{}, "", errSealInvalid
-	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || len(b) < s.aead.NonceSize()+s.aead.Overhead() {
-		return CardInput{}, "", errSealInvalid
-	}
-	n := s.aead.NonceSize()
-	plain, err := s.aead.Open(nil, b[:n], b[n:], sealAAD(formToken))
-	if err != nil {
-		return CardInput{}, "", errSealInvalid
-	}
-	defer clear(plain)
 	var pc sealedCard
-	if err := json.Unmarshal(plain, &pc); err != nil {
-		return CardInput{}, "", errSealInvalid
+	if err := s.openJSON(sealAAD(formToken), blob, &pc); err != nil {
+		return CardInput{}, "", err
 	}
 	if s.clock.Now().Unix() > pc.NotAfter {
 		return CardInput{}, "", errSealExpired
@@ -124,4 +137,48 @@ func (s *sealer) open(formToken, blob string) (CardInput, string, error) {
 		}
 	}
 	return in, pc.DSTransID, nil
+}
+
+// attemptProof is what the buyer's browser keeps of its card attempt on a
+// hosted page (the attemptCookie): the card as Outcome names it (masked
+// number and expiry, or the saved card's id), sealed and bound to the
+// formToken. Reloading the page with it shows the payment's outcome once
+// the form is over, as posting the same card again does
+// (replayedCardAfterEnd): to the buyer's own browser, not to whoever
+// holds the link.
+type attemptProof struct {
+	Masked   string `json:"p,omitempty"`
+	ExpMonth int    `json:"m,omitempty"`
+	ExpYear  int    `json:"y,omitempty"`
+	Saved    string `json:"w,omitempty"`
+	NotAfter int64  `json:"t"`
+}
+
+// attemptTTL is how long a browser may learn the outcome of its attempt by
+// reloading the page: recovery settles an unanswered attempt well within.
+const attemptTTL = 24 * time.Hour
+
+func attemptAAD(formToken string) []byte {
+	return []byte("openpsp/hosted/attempt/v1\x00" + formToken)
+}
+
+// sealAttempt seals the proof of an attempt with in on formToken.
+func (s *sealer) sealAttempt(formToken string, in CardInput) (string, error) {
+	p := attemptProof{Saved: in.Saved, NotAfter: s.clock.Now().Add(attemptTTL).Unix()}
+	if in.Saved == "" {
+		p.Masked, p.ExpMonth, p.ExpYear = in.PAN.Masked(), in.Expiry.Month, in.Expiry.Year
+	}
+	return s.sealJSON(attemptAAD(formToken), p)
+}
+
+// openAttempt opens a proof sealed by sealAttempt for formToken.
+func (s *sealer) openAttempt(formToken, blob string) (attemptProof, error) {
+	var p attemptProof
+	if err := s.openJSON(attemptAAD(formToken), blob, &p); err != nil {
+		return attemptProof{}, err
+	}
+	if s.clock.Now().Unix() > p.NotAfter {
+		return attemptProof{}, errSealExpired
+	}
+	return p, nil
 }
