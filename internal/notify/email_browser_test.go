@@ -13,21 +13,41 @@ import (
 	"github.com/openpsp/openpsp/internal/notify"
 )
 
+// emailViewer serves the email being checked to the browser. The browser
+// may still fetch from the server (a favicon, a late request of the page
+// before) while a loop sets the next one: an atomic value, not a plain
+// string.
+type emailViewer struct {
+	html atomic.Pointer[string]
+	srv  *httptest.Server
+}
+
+func newEmailViewer(t *testing.T) *emailViewer {
+	v := &emailViewer{}
+	v.html.Store(new(string))
+	v.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(*v.html.Load()))
+	}))
+	t.Cleanup(v.srv.Close)
+	return v
+}
+
+// show opens html in the browser b, width px wide.
+func (v *emailViewer) show(t *testing.T, b context.Context, width int64, html string) {
+	t.Helper()
+	v.html.Store(&html)
+	if err := chromedp.Do(b, chromedp.EmulateViewport(width, 800), chromedp.Navigate(v.srv.URL), chromedp.WaitVisible(chromedp.CSS("body"))); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The buyer's order confirmation, opened on a phone, was 525 px wide at 375:
 // the transaction id (32 characters without a break) kept its table from
 // shrinking, and a mail client then zooms the whole message out or scrolls
 // it sideways. Every HTML email, in the longest languages, must fit 320 px.
 func TestEmailsFitAPhone(t *testing.T) {
-	// The page being checked. The browser may still fetch from the server
-	// (a favicon, a late request of the page before) while the loop sets
-	// the next one: an atomic value, not a plain string.
-	var html atomic.Pointer[string]
-	html.Store(new(string))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(*html.Load()))
-	}))
-	defer srv.Close()
+	v := newEmailViewer(t)
 	b := browsertest.New(t)
 	r := notify.NewRenderer(nil, nil)
 	for _, id := range []string{notify.TplPaymentAcceptedBuyer, notify.TplPaymentRefusedBuyer, notify.TplPaymentMerchant,
@@ -39,10 +59,7 @@ func TestEmailsFitAPhone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			html.Store(&out.HTML)
-			if err := chromedp.Do(b, chromedp.EmulateViewport(320, 800), chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.CSS("body"))); err != nil {
-				t.Fatal(err)
-			}
+			v.show(t, b, 320, out.HTML)
 			wide, err := chromedp.Run(b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
 			if err != nil {
 				t.Fatal(err)
@@ -60,13 +77,7 @@ func TestEmailsFitAPhone(t *testing.T) {
 // quotes it to the shop. It must keep to one line where it fits, and an id
 // too long for the screen must still wrap, the email staying on screen.
 func TestEmailOrderIDOnOneLine(t *testing.T) {
-	var html atomic.Pointer[string]
-	html.Store(new(string))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(*html.Load()))
-	}))
-	defer srv.Close()
+	v := newEmailViewer(t)
 	b := browsertest.New(t)
 	r := notify.NewRenderer(nil, nil)
 	const long = "ORDER-2026-11-25-0001234567890-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789"
@@ -90,10 +101,7 @@ func TestEmailOrderIDOnOneLine(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					html.Store(&out.HTML)
-					if err := chromedp.Do(b, chromedp.EmulateViewport(width, 800), chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.CSS("body"))); err != nil {
-						t.Fatal(err)
-					}
+					v.show(t, b, width, out.HTML)
 					got, err := chromedp.Run(b, chromedp.Evaluate[[]int](`(() => {
 						const td = [...document.querySelectorAll('td')].find(e => e.textContent === `+"`"+c.order+"`"+`);
 						if (!td) return [-1, 0];
