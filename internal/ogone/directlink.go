@@ -1089,6 +1089,9 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		ncerr  = ncOK
 		what   string
 		made   []string // the transactions the operation made: a part, refunds
+		// claimed is the operation's record written with its claim
+		// (PAYIDSUB set), for a capture.
+		claimed OrderOp
 	)
 	switch operation {
 	case "SAL", "SAS":
@@ -1101,7 +1104,26 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		// A SAL for less than what is left captures that part and leaves
 		// the rest open (a part of the debit, which comes back: its
 		// status is this capture's); a SAS releases the rest.
-		tx, err = h.opts.Payments.Capture(ctx, o.ShopID, o.TransactionUUID, amount, operation == "SAL")
+		// The operation's record (its PAYIDSUB) is written in the write
+		// that claims the capture, and makes the part: a process stopped,
+		// or a write failing, after that write leaves the capture with
+		// its record, which querydirect answers (91 until it is settled)
+		// and a SAL sent again meets as in progress, not a part captured
+		// that no operation names, which a SAL sent again would capture
+		// a second time. It is answered pending (91); its answer is
+		// written after the call (settledOpStatus and madeStatus read it
+		// from the transactions when that write is lost).
+		claim := func(dtx *sql.Tx, t PaymentTx) error {
+			rec := OrderOp{PAYID: o.PAYID, Operation: operation, Amount: t.Amount, Status: stPaymentPending, NCError: ncOK,
+				CreatedAt: h.clock.Now()}
+			if t.ParentUUID != "" {
+				rec.TransactionUUID = t.UUID
+			}
+			var err error
+			claimed, err = h.opts.Store.InsertOrderOpTx(dtx, rec)
+			return err
+		}
+		tx, err = h.opts.Payments.Capture(ctx, o.ShopID, o.TransactionUUID, amount, operation == "SAL", claim)
 		if err == nil {
 			amount = tx.Amount
 			status, ncerr = debitStatus(tx)
@@ -1191,7 +1213,12 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 	}
 	op := OrderOp{PAYID: o.PAYID, Operation: operation, Amount: amount, Status: status, NCError: ncerr, CreatedAt: h.clock.Now(),
 		TransactionUUID: joinUUIDs(made)}
-	op, err = h.opts.Store.InsertOrderOp(ctx, op)
+	if claimed.PAYIDSUB != 0 {
+		op.PAYIDSUB = claimed.PAYIDSUB
+		err = h.opts.Store.UpdateOrderOp(ctx, op)
+	} else {
+		op, err = h.opts.Store.InsertOrderOp(ctx, op)
+	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "directlink: maintenance record", "err", err)
 	}

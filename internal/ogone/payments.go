@@ -22,7 +22,11 @@ type Payments interface {
 	// captured is released, unless keepRest (a SAL): an amount below the
 	// debit's is then captured as a part of it, a debit of its own which
 	// Capture returns, the debit lowered by it and open for the rest.
-	Capture(ctx context.Context, shopID, uuid string, amount int64, keepRest bool) (PaymentTx, error)
+	// onClaim, if set, runs inside the write that claims the capture, with
+	// the transaction claimed (the part, or the debit), before the
+	// acquirer is called; its error undoes the claim and the part.
+	Capture(ctx context.Context, shopID, uuid string, amount int64, keepRest bool,
+		onClaim func(tx *sql.Tx, t PaymentTx) error) (PaymentTx, error)
 	// Cancel cancels an authorization that is not captured: all of it
 	// (amount 0, or the debit's whole amount), or, for an amount below
 	// the debit's, that part only, the debit being lowered by it in one

@@ -138,6 +138,13 @@ type Store interface {
 	// InsertOrderOp stores a maintenance operation with the next PAYIDSUB
 	// and returns it.
 	InsertOrderOp(ctx context.Context, op OrderOp) (OrderOp, error)
+	// InsertOrderOpTx is InsertOrderOp inside tx: the write that performs
+	// the operation, so that the operation and its record are made
+	// together.
+	InsertOrderOpTx(tx *sql.Tx, op OrderOp) (OrderOp, error)
+	// UpdateOrderOp sets the amount, status and NCERROR of the operation
+	// (PAYID, PAYIDSUB) to what it was answered; ErrNotFound if none.
+	UpdateOrderOp(ctx context.Context, op OrderOp) error
 	// OrderOps lists an order's operations by PAYIDSUB.
 	OrderOps(ctx context.Context, payid int64) ([]OrderOp, error)
 }

@@ -76,7 +76,14 @@ func (s *Service) Capture(ctx context.Context, shopID, uuid string) (Payment, Tr
 // part of it (splitPart) and the rest stays open, the debit as it was
 // (to validate or authorized) for that much less: the transaction
 // returned is the part, captured or its capture under way.
-func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount int64, keepRest bool) (Payment, Transaction, error) {
+//
+// onClaim, if set, runs inside the write that claims the capture, with the
+// transaction claimed (the part, or the debit), before the acquirer is
+// called; its error undoes the claim (and the part). A caller's record of
+// the operation (a DirectLink PAYIDSUB) is thus made with it: a process
+// stopped after the claim leaves both or neither.
+func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount int64, keepRest bool,
+	onClaim func(tx *sql.Tx, t Transaction) error) (Payment, Transaction, error) {
 	var (
 		expiredAt time.Time
 		part      Transaction
@@ -99,7 +106,9 @@ func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount
 		}
 		if keepRest && amount > 0 && amount < t.Amount {
 			var err error
-			part, err = s.splitPart(tx, p, t, amount)
+			if part, err = s.splitPart(tx, p, t, amount); err == nil && onClaim != nil {
+				err = onClaim(tx, part)
+			}
 			return "", err
 		}
 		if amount > 0 {
@@ -115,6 +124,11 @@ func (s *Service) CaptureAmount(ctx context.Context, shopID, uuid string, amount
 			}
 		}
 		s.claim(t, opCapture)
+		if onClaim != nil {
+			if err := onClaim(tx, *t); err != nil {
+				return "", err
+			}
+		}
 		return event, nil
 	})
 	if err = lateErr(err, expiredAt); err != nil {

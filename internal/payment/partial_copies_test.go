@@ -34,9 +34,9 @@ func TestCapturePartsOnTwoCopies(t *testing.T) {
 	for round := range 12 {
 		_, d := e.pay(CreateInput{Amount: 1000}, cardOK)
 		calls := []func() error{
-			func() error { _, _, err := a.CaptureAmount(ctx, e.shop.ID, d.UUID, 300, true); return err },
-			func() error { _, _, err := b.CaptureAmount(ctx, e.shop.ID, d.UUID, 200, true); return err },
-			func() error { _, _, err := a.CaptureAmount(ctx, e.shop.ID, d.UUID, 100, true); return err },
+			func() error { _, _, err := a.CaptureAmount(ctx, e.shop.ID, d.UUID, 300, true, nil); return err },
+			func() error { _, _, err := b.CaptureAmount(ctx, e.shop.ID, d.UUID, 200, true, nil); return err },
+			func() error { _, _, err := a.CaptureAmount(ctx, e.shop.ID, d.UUID, 100, true, nil); return err },
 			func() error { _, _, err := b.RefundCaptures(ctx, e.shop.ID, d.UUID, 50); return err },
 		}
 		switch round % 3 {
@@ -45,7 +45,7 @@ func TestCapturePartsOnTwoCopies(t *testing.T) {
 		case 1:
 			calls = append(calls, func() error { _, _, err := b.Capture(ctx, e.shop.ID, d.UUID); return err })
 		case 2:
-			calls = append(calls, func() error { _, _, err := a.CaptureAmount(ctx, e.shop.ID, d.UUID, 0, false); return err })
+			calls = append(calls, func() error { _, _, err := a.CaptureAmount(ctx, e.shop.ID, d.UUID, 0, false, nil); return err })
 		}
 		var wg sync.WaitGroup
 		errsOf := make([]error, len(calls))

@@ -95,7 +95,7 @@ func TestCapturePartsNeverExceedTheAuthorization(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, part, err := e.svc.CaptureAmount(e.ctx(), e.shop.ID, d.UUID, 300, true)
+				_, part, err := e.svc.CaptureAmount(e.ctx(), e.shop.ID, d.UUID, 300, true, nil)
 				if err == nil && (part.ParentUUID != d.UUID || part.DetailedStatus != Captured || part.CapturedAmount != 300) {
 					err = errors.New("not a captured part: " + part.DetailedStatus)
 				}
@@ -119,7 +119,7 @@ func TestCapturePartsNeverExceedTheAuthorization(t *testing.T) {
 			now.DetailedStatus != AuthorisedToValidate {
 			t.Fatalf("%d parts: %d captured, %d open, debit %+v", done, captured, open, now)
 		}
-		if _, rest, err := e.svc.CaptureAmount(e.ctx(), e.shop.ID, d.UUID, 0, true); err != nil || rest.UUID != d.UUID ||
+		if _, rest, err := e.svc.CaptureAmount(e.ctx(), e.shop.ID, d.UUID, 0, true, nil); err != nil || rest.UUID != d.UUID ||
 			rest.CapturedAmount != 1000-captured {
 			t.Fatalf("the last capture: %+v %v", rest, err)
 		}
@@ -168,7 +168,7 @@ func TestCapturePartTheAcquirerCannotTake(t *testing.T) {
 		e, acq := partsEnv(t, db)
 		_, d := e.pay(CreateInput{Amount: 1000, ManualValidation: "YES"}, cardOK)
 		acq.set(true, false)
-		_, part, err := e.svc.CaptureAmount(e.ctx(), e.shop.ID, d.UUID, 400, true)
+		_, part, err := e.svc.CaptureAmount(e.ctx(), e.shop.ID, d.UUID, 400, true, nil)
 		acq.set(false, false)
 		if err != nil {
 			t.Fatal(err)
@@ -179,7 +179,7 @@ func TestCapturePartTheAcquirerCannotTake(t *testing.T) {
 		}
 
 		acq.set(false, true)
-		_, part, err = e.svc.CaptureAmount(e.ctx(), e.shop.ID, d.UUID, 400, true)
+		_, part, err = e.svc.CaptureAmount(e.ctx(), e.shop.ID, d.UUID, 400, true, nil)
 		acq.set(false, false)
 		if err != nil || part.DetailedStatus != Authorised || part.PendingOp != "" {
 			t.Fatalf("a part the acquirer could not take: %+v %v, want AUTHORISED for the job", part, err)
@@ -205,7 +205,7 @@ func TestCancelAfterPartsReleasesTheRest(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e, acq := partsEnv(t, db)
 		_, d := e.pay(CreateInput{Amount: 1000, ManualValidation: "YES"}, cardOK)
-		if _, _, err := e.svc.CaptureAmount(e.ctx(), e.shop.ID, d.UUID, 400, true); err != nil {
+		if _, _, err := e.svc.CaptureAmount(e.ctx(), e.shop.ID, d.UUID, 400, true, nil); err != nil {
 			t.Fatal(err)
 		}
 		_, c, err := e.svc.CancelOrRefund(e.ctx(), e.shop.ID, d.UUID, CancelInput{})

@@ -383,38 +383,66 @@ func (db *DB) OrdersByOrderID(ctx context.Context, shopID, mode, orderID string)
 	return out, rows.Err()
 }
 
-// InsertOrderOp stores a maintenance operation under the next PAYIDSUB.
-// The order row is locked first (PostgreSQL) so that two operations on one
-// order never take the same number; SQLite has a single writer.
+// InsertOrderOp stores a maintenance operation under the next PAYIDSUB,
+// in a write of its own (InsertOrderOpTx).
 func (db *DB) InsertOrderOp(ctx context.Context, op ogone.OrderOp) (ogone.OrderOp, error) {
 	out := op
 	err := db.Write(ctx, func(tx *sql.Tx) error {
-		lock := ""
-		if db.dialect == Postgres {
-			lock = " FOR UPDATE"
+		var err error
+		out, err = db.InsertOrderOpTx(tx, op)
+		return err
+	})
+	return out, err
+}
+
+// InsertOrderOpTx stores, inside tx, a maintenance operation under the
+// next PAYIDSUB. The order row is locked first (PostgreSQL) so that two
+// operations on one order never take the same number; SQLite has a single
+// writer.
+func (db *DB) InsertOrderOpTx(tx *sql.Tx, op ogone.OrderOp) (ogone.OrderOp, error) {
+	lock := ""
+	if db.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	var payid int64
+	if err := tx.QueryRow(`SELECT payid FROM ogone_orders WHERE payid = $1`+lock, op.PAYID).Scan(&payid); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return op, ogoneNotFound("order")
 		}
-		var payid int64
-		if err := tx.QueryRow(`SELECT payid FROM ogone_orders WHERE payid = $1`+lock, op.PAYID).Scan(&payid); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return ogoneNotFound("order")
-			}
-			return fmt.Errorf("store: order op: %w", err)
-		}
-		var next int
-		if err := tx.QueryRow(`SELECT COALESCE(MAX(payidsub), 0) + 1 FROM ogone_order_ops WHERE payid = $1`, op.PAYID).Scan(&next); err != nil {
-			return fmt.Errorf("store: order op: %w", err)
-		}
-		out = op
-		out.PAYIDSUB = next
-		_, err := tx.Exec(`INSERT INTO ogone_order_ops (payid, payidsub, operation, amount, status, ncerror, transaction_uuid, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, out.PAYID, out.PAYIDSUB, out.Operation, out.Amount, out.Status,
-			out.NCError, out.TransactionUUID, Micros(out.CreatedAt))
+		return op, fmt.Errorf("store: order op: %w", err)
+	}
+	var next int
+	if err := tx.QueryRow(`SELECT COALESCE(MAX(payidsub), 0) + 1 FROM ogone_order_ops WHERE payid = $1`, op.PAYID).Scan(&next); err != nil {
+		return op, fmt.Errorf("store: order op: %w", err)
+	}
+	out := op
+	out.PAYIDSUB = next
+	_, err := tx.Exec(`INSERT INTO ogone_order_ops (payid, payidsub, operation, amount, status, ncerror, transaction_uuid, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, out.PAYID, out.PAYIDSUB, out.Operation, out.Amount, out.Status,
+		out.NCError, out.TransactionUUID, Micros(out.CreatedAt))
+	if err != nil {
+		return op, fmt.Errorf("store: insert order op: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateOrderOp records what a maintenance operation stored before it was
+// performed (InsertOrderOpTx) was answered: its amount, status and
+// NCERROR; ErrNotFound if there is no such operation.
+func (db *DB) UpdateOrderOp(ctx context.Context, op ogone.OrderOp) error {
+	return db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE ogone_order_ops SET amount = $3, status = $4, ncerror = $5 WHERE payid = $1 AND payidsub = $2`,
+			op.PAYID, op.PAYIDSUB, op.Amount, op.Status, op.NCError)
 		if err != nil {
-			return fmt.Errorf("store: insert order op: %w", err)
+			return fmt.Errorf("store: update order op: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ogoneNotFound("order operation")
 		}
 		return nil
 	})
-	return out, err
 }
 
 // OrderOps lists an order's maintenance operations by PAYIDSUB.

@@ -157,9 +157,14 @@ func (a *Adapter) awaitJobCapture(ctx context.Context, shopID, uuid string) (pay
 // validation is validated and an amount below the debit's lowers it (the
 // rest is released), or, with keepRest, is captured as a part of the
 // debit, which stays open for the rest; all in the write that claims the
-// capture (payment.Service.CaptureAmount).
-func (a *Adapter) Capture(ctx context.Context, shopID, uuid string, amount int64, keepRest bool) (ogone.PaymentTx, error) {
-	_, t, err := a.p.CaptureAmount(ctx, shopID, uuid, amount, keepRest)
+// capture (payment.Service.CaptureAmount), as onClaim.
+func (a *Adapter) Capture(ctx context.Context, shopID, uuid string, amount int64, keepRest bool,
+	onClaim func(tx *sql.Tx, t ogone.PaymentTx) error) (ogone.PaymentTx, error) {
+	var claimed func(tx *sql.Tx, t payment.Transaction) error
+	if onClaim != nil {
+		claimed = func(tx *sql.Tx, t payment.Transaction) error { return onClaim(tx, convert(t)) }
+	}
+	_, t, err := a.p.CaptureAmount(ctx, shopID, uuid, amount, keepRest, claimed)
 	if err != nil {
 		return ogone.PaymentTx{}, err
 	}
