@@ -1089,10 +1089,30 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		ncerr  = ncOK
 		what   string
 		made   []string // the transactions the operation made: a part, refunds
-		// claimed is the operation's record written with its claim
-		// (PAYIDSUB set), for a capture.
+		// claimed is the operation's record, written in the write that
+		// makes it (record).
 		claimed OrderOp
 	)
+	// record writes the operation's record (its PAYIDSUB) in the write
+	// that makes the operation (claims a capture and makes a SAL's part,
+	// inserts refunds, lowers or cancels the debit), before the acquirer
+	// is called: a process stopped, or a write failing, after that write
+	// leaves the operation with its record, which querydirect answers,
+	// never one no PAYIDSUB names (a part captured, a refund made), which
+	// the merchant, answered nothing, would send again and have made
+	// twice. status says what is known then (pending for what the
+	// acquirer is asked); the answer is written after the call, and
+	// querydirect reads the transactions when that write is lost
+	// (settledOpStatus, madeStatus).
+	record := func(status func(made []PaymentTx) (int, int64, []string)) ClaimFunc {
+		return func(dtx *sql.Tx, made []PaymentTx) error {
+			st, amount, uuids := status(made)
+			var err error
+			claimed, err = h.opts.Store.InsertOrderOpTx(dtx, OrderOp{PAYID: o.PAYID, Operation: operation, Amount: amount,
+				Status: st, NCError: ncOK, TransactionUUID: joinUUIDs(uuids), CreatedAt: h.clock.Now()})
+			return err
+		}
+	}
 	switch operation {
 	case "SAL", "SAS":
 		what = "capture"
@@ -1104,26 +1124,15 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		// A SAL for less than what is left captures that part and leaves
 		// the rest open (a part of the debit, which comes back: its
 		// status is this capture's); a SAS releases the rest.
-		// The operation's record (its PAYIDSUB) is written in the write
-		// that claims the capture, and makes the part: a process stopped,
-		// or a write failing, after that write leaves the capture with
-		// its record, which querydirect answers (91 until it is settled)
-		// and a SAL sent again meets as in progress, not a part captured
-		// that no operation names, which a SAL sent again would capture
-		// a second time. It is answered pending (91); its answer is
-		// written after the call (settledOpStatus and madeStatus read it
-		// from the transactions when that write is lost).
-		claim := func(dtx *sql.Tx, t PaymentTx) error {
-			rec := OrderOp{PAYID: o.PAYID, Operation: operation, Amount: t.Amount, Status: stPaymentPending, NCError: ncOK,
-				CreatedAt: h.clock.Now()}
-			if t.ParentUUID != "" {
-				rec.TransactionUUID = t.UUID
-			}
-			var err error
-			claimed, err = h.opts.Store.InsertOrderOpTx(dtx, rec)
-			return err
-		}
-		tx, err = h.opts.Payments.Capture(ctx, o.ShopID, o.TransactionUUID, amount, operation == "SAL", claim)
+		tx, err = h.opts.Payments.Capture(ctx, o.ShopID, o.TransactionUUID, amount, operation == "SAL",
+			record(func(made []PaymentTx) (int, int64, []string) {
+				// Pending (91) until settled: the part's own status, or
+				// the debit's (settledOpStatus).
+				if t := made[0]; t.ParentUUID != "" {
+					return stPaymentPending, t.Amount, []string{t.UUID}
+				}
+				return stPaymentPending, made[0].Amount, nil
+			}))
 		if err == nil {
 			amount = tx.Amount
 			status, ncerr = debitStatus(tx)
@@ -1141,7 +1150,16 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 		// An order captured in parts is refunded from each capture as
 		// needed, one refund each.
 		var refunds []PaymentTx
-		refunds, err = h.opts.Payments.Refund(ctx, o.ShopID, o.TransactionUUID, amount)
+		refunds, err = h.opts.Payments.Refund(ctx, o.ShopID, o.TransactionUUID, amount,
+			record(func(made []PaymentTx) (int, int64, []string) {
+				// Their status is told by them (madeStatus).
+				var sum int64
+				var uuids []string
+				for _, r := range made {
+					sum, uuids = sum+r.Amount, append(uuids, r.UUID)
+				}
+				return stRefundPending, sum, uuids
+			}))
 		if err == nil {
 			refunds = madeRefunds(refunds)
 			amount = 0
@@ -1178,7 +1196,17 @@ func (h *Handler) maintenanceDirect(ctx context.Context, dl dlRequest) *ncRespon
 			}
 			atLeast = amount
 		}
-		tx, err = h.opts.Payments.Cancel(ctx, o.ShopID, o.TransactionUUID, part, atLeast)
+		tx, err = h.opts.Payments.Cancel(ctx, o.ShopID, o.TransactionUUID, part, atLeast,
+			record(func(made []PaymentTx) (int, int64, []string) {
+				switch t := made[0]; {
+				case t.PendingOp == pendingCancel:
+					return stCancelPending, t.Amount, nil // until settled (settledOpStatus)
+				case part > 0 && t.DetailedStatus != dsCancelled:
+					return stCancelled, part, nil // lowered by part
+				default:
+					return stCancelled, t.Amount, nil
+				}
+			}))
 		if err == nil {
 			status, ncerr = debitStatus(tx)
 			// What this operation deleted: the debit as the write that

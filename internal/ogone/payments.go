@@ -22,11 +22,9 @@ type Payments interface {
 	// captured is released, unless keepRest (a SAL): an amount below the
 	// debit's is then captured as a part of it, a debit of its own which
 	// Capture returns, the debit lowered by it and open for the rest.
-	// onClaim, if set, runs inside the write that claims the capture, with
-	// the transaction claimed (the part, or the debit), before the
-	// acquirer is called; its error undoes the claim and the part.
-	Capture(ctx context.Context, shopID, uuid string, amount int64, keepRest bool,
-		onClaim func(tx *sql.Tx, t PaymentTx) error) (PaymentTx, error)
+	// onClaim runs in the write that claims it, with the transaction
+	// claimed (the part, or the debit).
+	Capture(ctx context.Context, shopID, uuid string, amount int64, keepRest bool, onClaim ClaimFunc) (PaymentTx, error)
 	// Cancel cancels an authorization that is not captured: all of it
 	// (amount 0, or the debit's whole amount), or, for an amount below
 	// the debit's, that part only, the debit being lowered by it in one
@@ -36,12 +34,14 @@ type Payments interface {
 	// cancellation (a DES with an AMOUNT). A cancellation the acquirer
 	// refused, or whose answer it did not give in time, is no error: the
 	// debit comes back as it is, CancelRefused set or its cancellation
-	// pending.
-	Cancel(ctx context.Context, shopID, uuid string, amount, atLeast int64) (PaymentTx, error)
+	// pending. onClaim runs in the write that claims the cancellation,
+	// or lowers or cancels the debit, with the debit.
+	Cancel(ctx context.Context, shopID, uuid string, amount, atLeast int64, onClaim ClaimFunc) (PaymentTx, error)
 	// Refund refunds amount (0: all that is left) of a captured debit, or
 	// of what it and its parts captured, and returns the refund's CREDIT
-	// transactions: one per captured debit it takes from.
-	Refund(ctx context.Context, shopID, uuid string, amount int64) ([]PaymentTx, error)
+	// transactions: one per captured debit it takes from. onClaim runs in
+	// the write that inserts them, with them.
+	Refund(ctx context.Context, shopID, uuid string, amount int64, onClaim ClaimFunc) ([]PaymentTx, error)
 	// Get returns a transaction as it is now.
 	Get(ctx context.Context, shopID, uuid string) (PaymentTx, error)
 	// OnKeptCardAccepted sets what becomes of the card a payment kept
@@ -51,6 +51,15 @@ type Payments interface {
 	// token it returns becomes the payment's token. New calls it once.
 	OnKeptCardAccepted(fn func(ctx context.Context, tx *sql.Tx, c KeptCard) (token string, err error))
 }
+
+// ClaimFunc, given to a maintenance operation (Capture, Cancel, Refund),
+// runs inside the write that makes it, with the transactions it made or
+// claimed, before the acquirer is called; its error undoes the operation.
+// nil: none. DirectLink writes the operation's record (its PAYIDSUB) so,
+// that a process stopped, or a write failing, after the operation leaves
+// it with its record, never an operation no PAYIDSUB names, which the
+// merchant, answered nothing, would send again and have made twice.
+type ClaimFunc func(tx *sql.Tx, made []PaymentTx) error
 
 // KeptCard is the card a payment kept (PayRequest.KeepCard), handed over
 // once the payment is accepted.

@@ -142,8 +142,9 @@ type Store interface {
 	// the operation, so that the operation and its record are made
 	// together.
 	InsertOrderOpTx(tx *sql.Tx, op OrderOp) (OrderOp, error)
-	// UpdateOrderOp sets the amount, status and NCERROR of the operation
-	// (PAYID, PAYIDSUB) to what it was answered; ErrNotFound if none.
+	// UpdateOrderOp sets the amount, status, NCERROR and transactions of
+	// the operation (PAYID, PAYIDSUB) to what it was answered; ErrNotFound
+	// if none.
 	UpdateOrderOp(ctx context.Context, op OrderOp) error
 	// OrderOps lists an order's operations by PAYIDSUB.
 	OrderOps(ctx context.Context, payid int64) ([]OrderOp, error)

@@ -686,6 +686,14 @@ type CancelInput struct {
 	// Checked in the write that claims the cancellation, so that a
 	// partial cancellation that lowered the debit meanwhile is seen.
 	AtLeastLeft *int64
+	// OnClaim, if set, runs inside the write that makes the operation
+	// (claims the cancellation, lowers or cancels the debit, or inserts
+	// the refund's CREDIT), with the transaction it produced (the debit,
+	// the refund cancelled, or the CREDIT), before the acquirer is called;
+	// its error undoes the operation. A caller's record of it (a
+	// DirectLink PAYIDSUB) is thus made with it, as CaptureAmount's
+	// onClaim.
+	OnClaim func(tx *sql.Tx, t Transaction) error
 }
 
 // CancelOrRefund gives money back on a debit: before capture it cancels
@@ -710,93 +718,15 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 	var kind string
 	var credit Transaction
 	p, t, err := s.apply(ctx, shopID, uuid, func(tx *sql.Tx, p *Payment, t *Transaction) (string, error) {
-		kind, credit = "", Transaction{}
-		if t.OperationType == Credit {
-			if err := refundCancellable(*t, in); err != nil {
-				return "", err
+		event, err := s.cancelOrRefund(tx, p, t, in, &kind, &credit)
+		if err == nil && in.OnClaim != nil {
+			made := *t
+			if kind == "refund" {
+				made = credit
 			}
-			kind = "cancel"
-			s.claim(t, opCancel)
-			return "", nil
+			err = in.OnClaim(tx, made)
 		}
-		if t.OperationType != Debit {
-			return "", badStatus(*t, "a cancellation or refund")
-		}
-		if in.Currency != "" && in.Currency != t.Currency {
-			return "", invalid("currency", in.Currency)
-		}
-		if err := cancelPending(*t); err != nil {
-			return "", err
-		}
-		if t.PendingOp != "" {
-			return "", &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
-				Detail: "an operation on this transaction is in progress, retry later", Err: errs.ErrInProgress}
-		}
-		switch t.DetailedStatus {
-		case Authorised, AuthorisedToValidate, WaitingAuthorisation, WaitingAuthorisationToValidate:
-			if err := p.partPending(*t); err != nil {
-				return "", err
-			}
-			if in.ResolutionMode == ResolutionRefund {
-				return "", &errs.Error{Code: errs.RefundToCancel, Message: "refund not yet available, please cancel",
-					Detail: "the transaction is not captured yet"}
-			}
-			amount := t.Amount
-			if in.Amount != nil {
-				amount = *in.Amount
-			} else if in.AtLeastLeft != nil && *in.AtLeastLeft > t.Amount {
-				return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount", Field: "amount",
-					Detail: fmt.Sprintf("Invalid input value [name=amount, value=%d]: %d left to cancel", *in.AtLeastLeft, t.Amount)}
-			}
-			if amount <= 0 || amount > t.Amount {
-				return "", errs.Invalid(errs.BadAmount, "invalid amount", "amount", amount)
-			}
-			if amount < t.Amount {
-				// A partial cancellation lowers what will be captured.
-				t.Amount -= amount
-				kind = "lowered"
-				return "", nil
-			}
-			if t.AwaitingAuthorisation() {
-				// Nothing was authorized: there is nothing to release at
-				// the acquirer.
-				return "payment.cancelled", t.transition(Cancelled)
-			}
-			if p.sharesAuthorization(*t) {
-				// Captured in parts: the rest is released by not
-				// capturing it, the authorization being the parts' too.
-				return "payment.cancelled", t.transition(Cancelled)
-			}
-			kind = "cancel"
-			s.claim(t, opCancel)
-			return "", nil
-		case Captured:
-			if in.ResolutionMode == ResolutionCancellation {
-				return "", &errs.Error{Code: errs.CancelToRefund, Message: "cancellation impossible, please refund",
-					Detail: "the transaction is already captured"}
-			}
-			left := t.CapturedAmount - t.RefundedAmount
-			amount := left
-			if in.Amount != nil {
-				amount = *in.Amount
-			} else if left <= 0 {
-				// A full refund asked no amount: there is none to name.
-				return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount",
-					Detail: fmt.Sprintf("nothing left to refund: the %d captured are refunded or being refunded", t.CapturedAmount)}
-			}
-			if amount <= 0 || amount > left {
-				return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount", Field: "amount",
-					Detail: fmt.Sprintf("Invalid input value [name=amount, value=%d]: %d left to refund", amount, left)}
-			}
-			// Reserve the amount on the debit before the acquirer is asked:
-			// concurrent refunds cannot together exceed the capture.
-			t.RefundedAmount += amount
-			var err error
-			credit, err = s.insertCredit(tx, p, *t, amount)
-			kind = "refund"
-			return "", err
-		}
-		return "", badStatus(*t, "a cancellation or refund")
+		return event, err
 	})
 	if err != nil {
 		return p, t, err
@@ -812,6 +742,100 @@ func (s *Service) CancelOrRefund(ctx context.Context, shopID, uuid string, in Ca
 		return s.settleRefund(ctx, credit.UUID, outcome{res: res, err: rerr})
 	}
 	return p, t, nil
+}
+
+// cancelOrRefund is CancelOrRefund's change of t (locked, in tx): it
+// sets kind to what is left to do once written ("cancel": the acquirer's
+// cancellation; "refund": credit, inserted, to send; "lowered" or "":
+// nothing).
+func (s *Service) cancelOrRefund(tx *sql.Tx, p *Payment, t *Transaction, in CancelInput, kind *string, credit *Transaction) (string, error) {
+	*kind, *credit = "", Transaction{}
+	if t.OperationType == Credit {
+		if err := refundCancellable(*t, in); err != nil {
+			return "", err
+		}
+		*kind = "cancel"
+		s.claim(t, opCancel)
+		return "", nil
+	}
+	if t.OperationType != Debit {
+		return "", badStatus(*t, "a cancellation or refund")
+	}
+	if in.Currency != "" && in.Currency != t.Currency {
+		return "", invalid("currency", in.Currency)
+	}
+	if err := cancelPending(*t); err != nil {
+		return "", err
+	}
+	if t.PendingOp != "" {
+		return "", &errs.Error{Code: errs.TxBadStatus, Message: "incorrect transaction status",
+			Detail: "an operation on this transaction is in progress, retry later", Err: errs.ErrInProgress}
+	}
+	switch t.DetailedStatus {
+	case Authorised, AuthorisedToValidate, WaitingAuthorisation, WaitingAuthorisationToValidate:
+		if err := p.partPending(*t); err != nil {
+			return "", err
+		}
+		if in.ResolutionMode == ResolutionRefund {
+			return "", &errs.Error{Code: errs.RefundToCancel, Message: "refund not yet available, please cancel",
+				Detail: "the transaction is not captured yet"}
+		}
+		amount := t.Amount
+		if in.Amount != nil {
+			amount = *in.Amount
+		} else if in.AtLeastLeft != nil && *in.AtLeastLeft > t.Amount {
+			return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount", Field: "amount",
+				Detail: fmt.Sprintf("Invalid input value [name=amount, value=%d]: %d left to cancel", *in.AtLeastLeft, t.Amount)}
+		}
+		if amount <= 0 || amount > t.Amount {
+			return "", errs.Invalid(errs.BadAmount, "invalid amount", "amount", amount)
+		}
+		if amount < t.Amount {
+			// A partial cancellation lowers what will be captured.
+			t.Amount -= amount
+			*kind = "lowered"
+			return "", nil
+		}
+		if t.AwaitingAuthorisation() {
+			// Nothing was authorized: there is nothing to release at
+			// the acquirer.
+			return "payment.cancelled", t.transition(Cancelled)
+		}
+		if p.sharesAuthorization(*t) {
+			// Captured in parts: the rest is released by not
+			// capturing it, the authorization being the parts' too.
+			return "payment.cancelled", t.transition(Cancelled)
+		}
+		*kind = "cancel"
+		s.claim(t, opCancel)
+		return "", nil
+	case Captured:
+		if in.ResolutionMode == ResolutionCancellation {
+			return "", &errs.Error{Code: errs.CancelToRefund, Message: "cancellation impossible, please refund",
+				Detail: "the transaction is already captured"}
+		}
+		left := t.CapturedAmount - t.RefundedAmount
+		amount := left
+		if in.Amount != nil {
+			amount = *in.Amount
+		} else if left <= 0 {
+			// A full refund asked no amount: there is none to name.
+			return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount",
+				Detail: fmt.Sprintf("nothing left to refund: the %d captured are refunded or being refunded", t.CapturedAmount)}
+		}
+		if amount <= 0 || amount > left {
+			return "", &errs.Error{Code: errs.BadAmount, Message: "invalid amount", Field: "amount",
+				Detail: fmt.Sprintf("Invalid input value [name=amount, value=%d]: %d left to refund", amount, left)}
+		}
+		// Reserve the amount on the debit before the acquirer is asked:
+		// concurrent refunds cannot together exceed the capture.
+		t.RefundedAmount += amount
+		var err error
+		*credit, err = s.insertCredit(tx, p, *t, amount)
+		*kind = "refund"
+		return "", err
+	}
+	return "", badStatus(*t, "a cancellation or refund")
 }
 
 // refundCancellable tells whether CancelOrRefund may cancel refund t now:

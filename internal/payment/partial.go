@@ -124,8 +124,11 @@ func (s *Service) returnPart(tx *sql.Tx, p *Payment, t Transaction) error {
 // as needed, none above what is left of its own capture, oldest captures
 // first. A debit without parts is refunded as CancelOrRefund (REFUND_ONLY)
 // does. It returns the credits, each settled as CancelOrRefund settles
-// its refund.
-func (s *Service) RefundCaptures(ctx context.Context, shopID, uuid string, amount int64) (Payment, []Transaction, error) {
+// its refund. onClaim, if set, runs inside the write that inserts the
+// credits, with them, before the acquirer is called; its error undoes
+// them (CancelInput.OnClaim).
+func (s *Service) RefundCaptures(ctx context.Context, shopID, uuid string, amount int64,
+	onClaim func(tx *sql.Tx, credits []Transaction) error) (Payment, []Transaction, error) {
 	var (
 		credits []Transaction
 		parents []Transaction
@@ -186,6 +189,9 @@ func (s *Service) RefundCaptures(ctx context.Context, shopID, uuid string, amoun
 			}
 			credits, parents = append(credits, credit), append(parents, c)
 		}
+		if onClaim != nil {
+			return "", onClaim(tx, credits)
+		}
 		return "", nil
 	})
 	if err != nil {
@@ -193,6 +199,9 @@ func (s *Service) RefundCaptures(ctx context.Context, shopID, uuid string, amoun
 	}
 	if !split {
 		in := CancelInput{ResolutionMode: ResolutionRefund}
+		if onClaim != nil {
+			in.OnClaim = func(tx *sql.Tx, c Transaction) error { return onClaim(tx, []Transaction{c}) }
+		}
 		if amount > 0 {
 			in.Amount = &amount
 		}

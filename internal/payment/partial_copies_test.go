@@ -37,7 +37,7 @@ func TestCapturePartsOnTwoCopies(t *testing.T) {
 			func() error { _, _, err := a.CaptureAmount(ctx, e.shop.ID, d.UUID, 300, true, nil); return err },
 			func() error { _, _, err := b.CaptureAmount(ctx, e.shop.ID, d.UUID, 200, true, nil); return err },
 			func() error { _, _, err := a.CaptureAmount(ctx, e.shop.ID, d.UUID, 100, true, nil); return err },
-			func() error { _, _, err := b.RefundCaptures(ctx, e.shop.ID, d.UUID, 50); return err },
+			func() error { _, _, err := b.RefundCaptures(ctx, e.shop.ID, d.UUID, 50, nil); return err },
 		}
 		switch round % 3 {
 		case 0:
@@ -59,7 +59,7 @@ func TestCapturePartsOnTwoCopies(t *testing.T) {
 				t.Fatalf("round %d, call %d: %v", round, k, err)
 			}
 		}
-		if _, _, err := b.RefundCaptures(ctx, e.shop.ID, d.UUID, 0); err != nil {
+		if _, _, err := b.RefundCaptures(ctx, e.shop.ID, d.UUID, 0, nil); err != nil {
 			if ee, ok := errs.As(err); !ok || ee.Code == errs.Internal && !errors.Is(err, errs.ErrRetryLater) {
 				t.Fatalf("round %d, the last refund: %v", round, err)
 			}

@@ -128,11 +128,11 @@ func TestCapturePartsNeverExceedTheAuthorization(t *testing.T) {
 			t.Fatalf("all captured: %d captured, %d open, effective %d", captured, open, effectiveAmount(p))
 		}
 
-		_, credits, err := e.svc.RefundCaptures(e.ctx(), e.shop.ID, d.UUID, 450)
+		_, credits, err := e.svc.RefundCaptures(e.ctx(), e.shop.ID, d.UUID, 450, nil)
 		if err != nil || len(credits) != 2 || credits[0].Amount+credits[1].Amount != 450 {
 			t.Fatalf("refund of 450 over captures of 300: %+v %v, want two credits", credits, err)
 		}
-		if _, credits, err = e.svc.RefundCaptures(e.ctx(), e.shop.ID, d.UUID, 0); err != nil {
+		if _, credits, err = e.svc.RefundCaptures(e.ctx(), e.shop.ID, d.UUID, 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		_, _, p = e.debits(d.UUID)
@@ -153,7 +153,7 @@ func TestCapturePartsNeverExceedTheAuthorization(t *testing.T) {
 		if total != 1000 {
 			t.Fatalf("refunded %d of the 1000 captured", total)
 		}
-		_, _, err = e.svc.RefundCaptures(e.ctx(), e.shop.ID, d.UUID, 1)
+		_, _, err = e.svc.RefundCaptures(e.ctx(), e.shop.ID, d.UUID, 1, nil)
 		wantCode(t, err, errs.BadAmount)
 	})
 }

@@ -427,12 +427,13 @@ func (db *DB) InsertOrderOpTx(tx *sql.Tx, op ogone.OrderOp) (ogone.OrderOp, erro
 }
 
 // UpdateOrderOp records what a maintenance operation stored before it was
-// performed (InsertOrderOpTx) was answered: its amount, status and
-// NCERROR; ErrNotFound if there is no such operation.
+// performed (InsertOrderOpTx) was answered: its amount, status, NCERROR
+// and the transactions it tells of; ErrNotFound if there is no such
+// operation.
 func (db *DB) UpdateOrderOp(ctx context.Context, op ogone.OrderOp) error {
 	return db.Write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE ogone_order_ops SET amount = $3, status = $4, ncerror = $5 WHERE payid = $1 AND payidsub = $2`,
-			op.PAYID, op.PAYIDSUB, op.Amount, op.Status, op.NCError)
+		res, err := tx.Exec(`UPDATE ogone_order_ops SET amount = $3, status = $4, ncerror = $5, transaction_uuid = $6
+			WHERE payid = $1 AND payidsub = $2`, op.PAYID, op.PAYIDSUB, op.Amount, op.Status, op.NCError, op.TransactionUUID)
 		if err != nil {
 			return fmt.Errorf("store: update order op: %w", err)
 		}

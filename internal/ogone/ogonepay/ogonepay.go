@@ -158,13 +158,8 @@ func (a *Adapter) awaitJobCapture(ctx context.Context, shopID, uuid string) (pay
 // rest is released), or, with keepRest, is captured as a part of the
 // debit, which stays open for the rest; all in the write that claims the
 // capture (payment.Service.CaptureAmount), as onClaim.
-func (a *Adapter) Capture(ctx context.Context, shopID, uuid string, amount int64, keepRest bool,
-	onClaim func(tx *sql.Tx, t ogone.PaymentTx) error) (ogone.PaymentTx, error) {
-	var claimed func(tx *sql.Tx, t payment.Transaction) error
-	if onClaim != nil {
-		claimed = func(tx *sql.Tx, t payment.Transaction) error { return onClaim(tx, convert(t)) }
-	}
-	_, t, err := a.p.CaptureAmount(ctx, shopID, uuid, amount, keepRest, claimed)
+func (a *Adapter) Capture(ctx context.Context, shopID, uuid string, amount int64, keepRest bool, onClaim ogone.ClaimFunc) (ogone.PaymentTx, error) {
+	_, t, err := a.p.CaptureAmount(ctx, shopID, uuid, amount, keepRest, claimOne(onClaim))
 	if err != nil {
 		return ogone.PaymentTx{}, err
 	}
@@ -176,8 +171,8 @@ func (a *Adapter) Capture(ctx context.Context, shopID, uuid string, amount int64
 // payment.Service.CancelOrRefund, which checks and lowers in one write).
 // atLeast > 0 cancels all of it unless less than atLeast is left, checked
 // in the same write (payment.CancelInput.AtLeastLeft).
-func (a *Adapter) Cancel(ctx context.Context, shopID, uuid string, amount, atLeast int64) (ogone.PaymentTx, error) {
-	in := payment.CancelInput{ResolutionMode: payment.ResolutionCancellation}
+func (a *Adapter) Cancel(ctx context.Context, shopID, uuid string, amount, atLeast int64, onClaim ogone.ClaimFunc) (ogone.PaymentTx, error) {
+	in := payment.CancelInput{ResolutionMode: payment.ResolutionCancellation, OnClaim: claimOne(onClaim)}
 	if amount > 0 {
 		in.Amount = &amount
 	} else if atLeast > 0 {
@@ -200,8 +195,18 @@ func (a *Adapter) Cancel(ctx context.Context, shopID, uuid string, amount, atLea
 
 // Refund refunds part or all of a captured debit, or of what it and its
 // parts captured (payment.Service.RefundCaptures).
-func (a *Adapter) Refund(ctx context.Context, shopID, uuid string, amount int64) ([]ogone.PaymentTx, error) {
-	_, cs, err := a.p.RefundCaptures(ctx, shopID, uuid, amount)
+func (a *Adapter) Refund(ctx context.Context, shopID, uuid string, amount int64, onClaim ogone.ClaimFunc) ([]ogone.PaymentTx, error) {
+	var claimed func(tx *sql.Tx, cs []payment.Transaction) error
+	if onClaim != nil {
+		claimed = func(tx *sql.Tx, cs []payment.Transaction) error {
+			made := make([]ogone.PaymentTx, len(cs))
+			for i, c := range cs {
+				made[i] = convert(c)
+			}
+			return onClaim(tx, made)
+		}
+	}
+	_, cs, err := a.p.RefundCaptures(ctx, shopID, uuid, amount, claimed)
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +244,15 @@ func (a *Adapter) Get(ctx context.Context, shopID, uuid string) (ogone.PaymentTx
 		}
 	}
 	return out, nil
+}
+
+// claimOne is onClaim as the payment service calls it for an operation on
+// one transaction; nil for nil.
+func claimOne(onClaim ogone.ClaimFunc) func(tx *sql.Tx, t payment.Transaction) error {
+	if onClaim == nil {
+		return nil
+	}
+	return func(tx *sql.Tx, t payment.Transaction) error { return onClaim(tx, []ogone.PaymentTx{convert(t)}) }
 }
 
 func convert(t payment.Transaction) ogone.PaymentTx {
