@@ -111,13 +111,20 @@ type App struct {
 
 // logMigration logs each migration New applies: one that builds an index
 // on a large table runs for minutes, and a start that says nothing until
-// then looks stuck.
+// then looks stuck. A fresh database's (the first start: empty tables,
+// every migration quick) are logged at debug level, so that a newcomer's
+// first screen is the banner, not a line per migration; the summary
+// ("database migrated") says what was applied.
 func (a *App) logMigration(s store.MigrationStep) {
+	level := slog.LevelInfo
+	if s.Fresh {
+		level = slog.LevelDebug
+	}
 	if !s.Done {
-		a.Log.Info("applying migration", "migration", s.Version, "n", s.N, "of", s.Of)
+		a.Log.Log(context.Background(), level, "applying migration", "migration", s.Version, "n", s.N, "of", s.Of)
 		return
 	}
-	a.Log.Info("migration applied", "migration", s.Version, "n", s.N, "of", s.Of, "took", s.Took.Round(time.Millisecond))
+	a.Log.Log(context.Background(), level, "migration applied", "migration", s.Version, "n", s.N, "of", s.Of, "took", s.Took.Round(time.Millisecond))
 }
 
 // New opens the database, migrates it, seeds the demo shop when configured

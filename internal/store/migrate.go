@@ -40,8 +40,11 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 type MigrationStep struct {
 	Version string // its file name without .sql: "0035_token_per_mode"
 	N, Of   int    // it is the Nth of the Of migrations this call applies
-	Done    bool
-	Took    time.Duration
+	// Fresh tells that the database had no migration applied before this
+	// call: its tables are empty, each migration quick.
+	Fresh bool
+	Done  bool
+	Took  time.Duration
 }
 
 // MigrateReporting is Migrate telling progress of each migration it
@@ -103,7 +106,7 @@ func (db *DB) migrate(ctx context.Context, upTo string, progress func(MigrationS
 		if err != nil {
 			return applied, err
 		}
-		step := MigrationStep{Version: version, N: i + 1, Of: len(todo)}
+		step := MigrationStep{Version: version, N: i + 1, Of: len(todo), Fresh: len(done) == 0}
 		progress(step)
 		start := time.Now()
 		tx, err := conn.BeginTx(ctx, nil)
