@@ -45,7 +45,7 @@ func TestBrowserNoScriptWalletDelete(t *testing.T) {
 		chromedp.Click(chromedp.CSS(bin2045)),
 		chromedp.WaitVisible(chromedp.CSS("#kr-delete-yes")),
 	), "the bin icon without the script")
-	if got := text(t, ctx, "#kr-message-title"); !strings.Contains(got, "2045") {
+	if got := text(t, ctx, "#kr-confirm-text"); !strings.Contains(got, "2045") {
 		t.Errorf("confirmation page reads %q", got)
 	}
 	if got := eval[string](t, ctx, `document.activeElement.id`); got != "kr-delete-no" {
