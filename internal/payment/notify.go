@@ -22,14 +22,18 @@ func (s *Service) notifyDecision(ctx context.Context, tx *sql.Tx, p *Payment, t 
 	if t.OperationType != Debit {
 		return
 	}
-	s.inSavepoint(tx, "notify_payment", t.UUID, func() error {
+	if err := s.inSavepoint(tx, "notify_payment", t.UUID, func() error {
 		sh, err := store.ShopTx(tx, p.ShopID)
 		if err != nil {
 			return err
 		}
 		_, err = notify.PaymentEvent(tx, now, sh, decisionFacts(ctx, p, t, now), deref(p.Customer.Email), deref(p.Customer.BillingDetails.Language))
 		return err
-	})
+	}); err != nil {
+		// A deadlock: the payment's write stands, as for any
+		// failure of its notifications' (their signatures return none).
+		s.log.Error("payment: notify_payment", "transaction", t.UUID, "err", err)
+	}
 }
 
 // decisionMessages is notifyDecision for a write prepared in advance
@@ -100,7 +104,7 @@ type instalmentKey struct{}
 // verification; the notification URL, if the shop wants one, gets the
 // payment as kr-answer.
 func (s *Service) notifyToken(ctx context.Context, tx *sql.Tx, p *Payment, t *Transaction, kind notify.TokenKind, now time.Time) {
-	s.inSavepoint(tx, "notify_token", t.UUID, func() error {
+	if err := s.inSavepoint(tx, "notify_token", t.UUID, func() error {
 		sh, err := store.ShopTx(tx, p.ShopID)
 		if err != nil {
 			return err
@@ -119,7 +123,11 @@ func (s *Service) notifyToken(ctx context.Context, tx *sql.Tx, p *Payment, t *Tr
 		}, notify.Buyer{Email: deref(p.Customer.Email), Phone: deref(p.Customer.BillingDetails.CellPhoneNumber),
 			Language: deref(p.Customer.BillingDetails.Language), Name: buyerName(p.Customer)})
 		return err
-	})
+	}); err != nil {
+		// A deadlock: the payment's write stands, as for any
+		// failure of its notifications' (their signatures return none).
+		s.log.Error("payment: notify_token", "transaction", t.UUID, "err", err)
+	}
 }
 
 func deref(s *string) string {

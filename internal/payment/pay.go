@@ -869,17 +869,21 @@ func (s *Service) authorizationOutcome(ctx context.Context, tx *sql.Tx, p *Payme
 		}
 		if keptCard(p, t) {
 			hook := s.keptCardAccepted(ctx)
-			s.inSavepoint(tx, "on_accepted", t.UUID, func() error {
+			if err := s.inSavepoint(tx, "on_accepted", t.UUID, func() error {
 				token, err := hook(tx, *t)
 				if err == nil && token != "" {
 					t.Token = token
 				}
 				return err
-			})
+			}); err != nil {
+				return "", err
+			}
 		}
 		if s.needsTouch(t, time.Time{}, now) {
 			token := t.Token
-			s.inSavepoint(tx, "mark_used", t.UUID, func() error { return s.vault.MarkUsed(tx, t.ShopID, t.Mode, token) })
+			if err := s.inSavepoint(tx, "mark_used", t.UUID, func() error { return s.vault.MarkUsed(tx, t.ShopID, t.Mode, token) }); err != nil {
+				return "", err
+			}
 		}
 	}
 	s.notifyDecision(ctx, tx, p, t, now)
@@ -944,9 +948,16 @@ func (s *Service) replaceCard(ctx context.Context, tx *sql.Tx, req TokenizeReque
 }
 
 // inSavepoint runs fn in a savepoint of tx; a failure is logged and undone
-// alone, the rest of the transaction goes on.
-func (s *Service) inSavepoint(tx *sql.Tx, name, uuid string, fn func() error) {
-	if err := store.InSavepoint(tx, name, fn); err != nil {
+// alone, the rest of the transaction goes on. A deadlock is no failure of
+// fn's (see tokenize): it is returned, for the caller to hand on so that
+// the whole write runs again.
+func (s *Service) inSavepoint(tx *sql.Tx, name, uuid string, fn func() error) error {
+	err := store.InSavepoint(tx, name, fn)
+	if store.IsDeadlock(err) {
+		return err
+	}
+	if err != nil {
 		s.log.Error("payment: "+name, "transaction", uuid, "err", err)
 	}
+	return nil
 }
