@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/openpsp/openpsp/internal/clientip"
+	"github.com/openpsp/openpsp/internal/contact"
 )
 
 // Environments.
@@ -346,10 +347,8 @@ func (c Config) Validate() error {
 	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 		p = append(p, fmt.Sprintf("OPENPSP_MAIL_FROM must be an email address such as %q or no-reply@shop.example, not %q", "Shop <no-reply@shop.example>", c.MailFrom))
 	}
-	if c.SMSURL != "" {
-		if u, err := url.Parse(c.SMSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			p = append(p, "OPENPSP_SMS_URL must be an http(s) URL with a host, such as https://sms.example/send")
-		}
+	if c.SMSURL != "" && !contact.ValidSMSGateway(c.SMSURL) {
+		p = append(p, "OPENPSP_SMS_URL must be an http(s) URL with a host, such as https://sms.example/send")
 	}
 	if c.SMTPURL != "" {
 		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {

@@ -6,6 +6,7 @@ package contact
 
 import (
 	"net/mail"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -20,4 +21,12 @@ func ValidPhone(s string) bool { return e164.MatchString(s) }
 func ValidEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s && a.Name == "" && strings.Contains(s, "@")
+}
+
+// ValidSMSGateway reports whether s is the URL of an HTTP SMS gateway: an
+// absolute http(s) URL with a host. The SMS adapter and the configuration
+// check (which refuses it before anything is created) apply this one rule.
+func ValidSMSGateway(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

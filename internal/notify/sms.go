@@ -95,10 +95,10 @@ type HTTPSMS struct {
 
 // NewHTTPSMS checks cfg and returns the adapter.
 func NewHTTPSMS(cfg HTTPSMSConfig) (*HTTPSMS, error) {
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !contact.ValidSMSGateway(cfg.URL) {
 		return nil, fmt.Errorf("notify: SMS gateway URL must be an http(s) URL")
 	}
+	u, _ := url.Parse(cfg.URL) // parses: checked just above
 	switch cfg.Format {
 	case "":
 		cfg.Format = "json"

@@ -129,9 +129,11 @@ type PendingOps func() (map[string]PendingOp, error)
 // none), so that an alert on one finds its series.
 var pendingOps = []string{"AUTHORISE", "CAPTURE", "CANCEL"}
 
-// retryingOps are the operations retried after the acquirer could not
+// scheduledOps are the operations a job sends at their date (a capture, a
+// deferred authorization the day before the capture date): the ones
+// counted due and never tried, and retried after the acquirer could not
 // take them (a cancellation stays pending instead).
-var retryingOps = []string{"AUTHORISE", "CAPTURE"}
+var scheduledOps = []string{"AUTHORISE", "CAPTURE"}
 
 // RegisterPending serves openpsp_pending_operations{op}, the transactions
 // whose operation is sent or being settled with the acquirer, and
@@ -159,17 +161,12 @@ func (m *Metrics) RegisterPending(read PendingOps) {
 // Released between tries, they are in no pending count: the overdue age
 // is what shows an acquirer down for hours.
 func (m *Metrics) RegisterRetrying(read PendingOps) {
-	m.registerOps(read, retryingOps,
+	m.registerOps(read, scheduledOps,
 		"openpsp_retrying_operations",
 		"Captures (CAPTURE) and deferred authorizations (AUTHORISE) due that the acquirer could not take, waiting for their retry time.",
 		"openpsp_retrying_operation_overdue_seconds",
 		"Seconds since the oldest retrying operation (CAPTURE, AUTHORISE) was due (capture date; a deferred authorization a day before it); 0 when none.")
 }
-
-// dueOps are the operations whose due, never tried, ones are counted: a
-// capture, and a deferred authorization (sent by its own job the day
-// before the capture date).
-var dueOps = []string{"AUTHORISE", "CAPTURE"}
 
 // RegisterDue serves openpsp_due_operations{op}, the captures and deferred
 // authorizations due that no run of their job has tried yet, and
@@ -179,7 +176,7 @@ var dueOps = []string{"AUTHORISE", "CAPTURE"}
 // minutes is a job stuck or outrun, which no pending or retrying gauge
 // shows (they were never claimed).
 func (m *Metrics) RegisterDue(read PendingOps) {
-	m.registerOps(read, dueOps,
+	m.registerOps(read, scheduledOps,
 		"openpsp_due_operations",
 		"Captures (CAPTURE) and deferred authorizations (AUTHORISE) due that no run of their job has tried yet.",
 		"openpsp_due_operation_overdue_seconds",
